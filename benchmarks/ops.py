@@ -1,0 +1,132 @@
+"""Forward+backward time of the ops the U-Net uses, minigrad against torch, in one process.
+
+    python -m benchmarks.ops [--size 256] [--batch 8] [--repeats 5]
+
+Shapes follow the network at a `size`² input: level 1 at size, level 2 at size/2, and so on, with the
+non-local block's (B, N, N) attention at N = (size/8)². Compare the ratios, never absolute times:
+machines differ.
+"""
+import os
+
+# Both libraries' OpenMP/OpenBLAS pools spin-wait by default and slow each other down by up to 2x
+# when they share a process; these must be set before either library loads.
+THREAD_POOL_SETTINGS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+for _name, _value in THREAD_POOL_SETTINGS.items():
+    os.environ.setdefault(_name, _value)
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+import types  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as torch_F  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+import minigrad.functional as mg_F  # noqa: E402
+
+# The two libraries behind one interface, so each op below is written once.
+MINIGRAD = types.SimpleNamespace(
+    name="minigrad", F=mg_F, cat=mg.cat,
+    leaf=lambda array: mg.tensor(array, requires_grad=True),
+    backward=lambda out, grad: out.backward(grad),
+)
+TORCH = types.SimpleNamespace(
+    name="torch", F=torch_F, cat=torch.cat,
+    leaf=lambda array: torch.from_numpy(array).requires_grad_(True),
+    backward=lambda out, grad: out.backward(torch.from_numpy(grad)),
+)
+
+
+def conv_case(cin, cout, k, size, batch):
+    """A k x k convolution (padding keeps the size) on (batch, cin, size, size)."""
+    return (f"conv{k}x{k} {cin}->{cout}", [(batch, cin, size, size), (cout, cin, k, k), (cout,)],
+            lambda lib, x, w, b: lib.F.conv2d(x, w, b, padding=k // 2))
+
+
+def build_cases(size, batch):
+    """(name, input shapes, op(lib, *inputs)) for every op, at the sizes the network runs them."""
+    s1, s2, s4, s8 = size, size // 2, size // 4, size // 8
+    tokens = s8 * s8
+    return [
+        conv_case(3, 16, 3, s1, batch),
+        conv_case(16, 16, 3, s1, batch),
+        conv_case(32, 32, 3, s2, batch),
+        conv_case(64, 64, 3, s4, batch),
+        conv_case(192, 64, 3, s4, batch),
+        conv_case(48, 16, 1, s1, batch),
+        ("max_pool2d 2", [(batch, 16, s1, s1)], lambda lib, x: lib.F.max_pool2d(x, 2)),
+        ("interpolate x2 bilinear ac", [(batch, 32, s2, s2)],
+         lambda lib, x: lib.F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)),
+        ("relu", [(batch, 16, s1, s1)], lambda lib, x: lib.F.relu(x)),
+        ("sigmoid", [(batch, 16, s1, s1)], lambda lib, x: lib.F.sigmoid(x)),
+        ("softmax dim=-1", [(batch, tokens, tokens)], lambda lib, x: lib.F.softmax(x, dim=-1)),
+        ("matmul batched", [(batch, tokens, tokens), (batch, tokens, 64)], lambda lib, a, b: a @ b),
+        ("cat dim=1", [(batch, 32, s2, s2), (batch, 32, s2, s2)], lambda lib, a, b: lib.cat([a, b], dim=1)),
+        ("pad 2 replicate", [(batch, 3, s1, s1)], lambda lib, x: lib.F.pad(x, (2, 2, 2, 2), mode="replicate")),
+        ("sum", [(batch, 16, s1, s1)], lambda lib, x: x.sum()),
+        ("mean dim=(2,3)", [(batch, 64, s4, s4)], lambda lib, x: x.mean(dim=(2, 3))),
+    ]
+
+
+def time_once(lib, op, arrays, grad):
+    """Seconds for one forward+backward from fresh leaves (so no gradient accumulates)."""
+    leaves = [lib.leaf(a) for a in arrays]
+    start = time.perf_counter()
+    lib.backward(op(lib, *leaves), grad)
+    return time.perf_counter() - start
+
+
+def benchmark_case(op, shapes, repeats, rng):
+    """Median forward+backward seconds per library, after one warm-up, runs interleaved."""
+    arrays = [rng.standard_normal(shape, dtype=np.float32) for shape in shapes]
+    out_shape = tuple(op(MINIGRAD, *[mg.tensor(a) for a in arrays]).shape)
+    grad = rng.standard_normal(out_shape, dtype=np.float32)
+    times = {lib.name: [] for lib in (MINIGRAD, TORCH)}
+    for run in range(repeats + 1):
+        for lib in (MINIGRAD, TORCH):
+            seconds = time_once(lib, op, arrays, grad)
+            if run:  # run 0 warms caches and allocators
+                times[lib.name].append(seconds)
+    return statistics.median(times["minigrad"]), statistics.median(times["torch"])
+
+
+def format_shapes(shapes):
+    return " ".join("x".join(map(str, shape)) for shape in shapes[:2])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ops", description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=256, help="input side the shapes are derived from (multiple of 8)")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per op and library (the median is shown)")
+    args = parser.parse_args(argv)
+    if args.size % 8 or args.size <= 0:
+        parser.error(f"--size must be a positive multiple of 8, got {args.size}")
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+
+    settings = " ".join(f"{name}={os.environ[name]}" for name in THREAD_POOL_SETTINGS)
+    print(f"thread pools: {settings} (set before numpy and torch loaded, unless already set)")
+    print(f"torch {torch.__version__} with {torch.get_num_threads()} threads, numpy {np.__version__}; "
+          f"batch {args.batch}, size {args.size}, median of {args.repeats} forward+backward runs\n")
+
+    header = f"{'op':<28} {'input shapes':<28} {'minigrad ms':>11} {'torch ms':>9} {'ratio':>6}"
+    print(header)
+    print("-" * len(header))
+    rng = np.random.default_rng(0)
+    ratios = []
+    for name, shapes, op in build_cases(args.size, args.batch):
+        mg_seconds, torch_seconds = benchmark_case(op, shapes, args.repeats, rng)
+        ratios.append(mg_seconds / torch_seconds)
+        print(f"{name:<28} {format_shapes(shapes):<28} {mg_seconds * 1e3:>11.2f} {torch_seconds * 1e3:>9.2f} "
+              f"{ratios[-1]:>6.2f}", flush=True)
+    print("-" * len(header))
+    geometric_mean = math.exp(sum(map(math.log, ratios)) / len(ratios))
+    print(f"geometric mean ratio (minigrad / torch) over {len(ratios)} ops: {geometric_mean:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""Time one U-Net training step (forward + RestorationLoss + backward + Adam) in minigrad and PyTorch.
+
+    python -m benchmarks.train_step --device cpu --batch 8 --size 256 [--inference] [--profile]
+
+Both frameworks get identical weights and data and run interleaved (warm-up, then the median of
+--steps steps each). Also reported: the step's FLOPs counted from the layer shapes, the share of
+this machine's sgemm peak that each framework reaches, and the peak memory of each framework's
+step, measured in a child process of its own (see `peak_memory`).
+"""
+import os
+
+# Spinning OpenMP/OpenBLAS pools of two libraries in one process slow each other down badly.
+THREAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
+for _name, _value in THREAD_ENV.items():
+    os.environ.setdefault(_name, _value)
+
+import argparse  # noqa: E402
+import multiprocessing  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+from minigrad import parallel, profiler  # noqa: E402
+from minigrad.nn.layers import Conv2d  # noqa: E402
+from unet import UNet  # noqa: E402
+from unet.losses import RestorationLoss  # noqa: E402
+
+# Feature-map side, as a divisor of the input size, of every layer under each top-level block.
+BLOCK_SCALE = {"dconv_down1": 1, "att1": 1, "dconv_up1": 1, "conv_last": 1,
+               "dconv_down2": 2, "att2": 2, "dconv_up2": 2,
+               "dconv_down3": 4, "att3": 4, "dconv_up3": 4,
+               "dconv_down4": 8, "att4": 8, "dconv_bottleneck": 8, "nl_block": 8}
+
+
+class BenchmarkError(RuntimeError):
+    """The benchmark cannot run as asked (no GPU, no torch); the message says why."""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--inference", action="store_true", help="time the forward pass only, under no_grad")
+    parser.add_argument("--profile", action="store_true", help="print minigrad's per-op time breakdown")
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None, help="threads for both frameworks (default: all cores)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    return parser.parse_args(argv)
+
+
+# ------------------------------------------------------------------------------------ FLOPs
+
+
+def forward_flops(model, batch, size):
+    """Multiply-adds x 2 of every conv and of the non-local block's two matmuls, for one forward."""
+    flops = 0
+    for name, module in model.named_modules():
+        if not isinstance(module, Conv2d):
+            continue
+        block = name.split(".")[0]
+        side = 1 if ".channel_attention." in name else size // BLOCK_SCALE[block]
+        out_channels, in_channels, kh, kw = module.weight.shape
+        flops += 2 * batch * side * side * out_channels * in_channels * kh * kw
+    if model.nonlocal_mode:
+        positions, inner = (size // 8) ** 2, model.nl_block.theta.weight.shape[0]
+        flops += 2 * (2 * batch * positions * positions * inner)
+    return flops
+
+
+def step_flops(model, batch, size, inference):
+    """A training step costs about 3 forwards: forward, grad wrt inputs, grad wrt weights."""
+    return forward_flops(model, batch, size) * (1 if inference else 3)
+
+
+def sgemm_peak_gflops(xp, sync, n=4096, repeats=3):
+    """The best of a few large float32 matrix products: this machine's practical BLAS peak."""
+    a = xp.asarray(np.random.default_rng(0).standard_normal((n, n), dtype=np.float32))
+    b = a.T.copy()
+    a @ b
+    sync()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        sync()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+# ------------------------------------------------------------------------------------ steps
+
+
+class Setup:
+    """Both networks, their losses and optimizers, and one batch, on the chosen device."""
+
+    def __init__(self, args):
+        import torch
+
+        from unet import torch_reference
+
+        self.torch = torch
+        mg.manual_seed(0)
+        rng = np.random.default_rng(0)
+        self.model = UNet()
+        self.torch_model = torch_reference.to_torch(self.model).train()
+        target = rng.uniform(0, 1, (args.batch, 3, args.size, args.size)).astype(np.float32)
+        noisy = np.clip(target + rng.normal(0, 0.05, target.shape), 0, 1).astype(np.float32)
+        gpu = args.device == "gpu"
+        if gpu:
+            self.model.to("gpu")
+            self.torch_model.cuda()
+        self.mg_x, self.mg_y = mg.tensor(noisy, device=args.device), mg.tensor(target, device=args.device)
+        torch_device = "cuda" if gpu else "cpu"
+        self.torch_x = torch.from_numpy(noisy).to(torch_device)
+        self.torch_y = torch.from_numpy(target).to(torch_device)
+        self.loss = RestorationLoss()
+        self.torch_loss = torch_reference.restoration_loss
+        self.optimizer = mg.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.torch_optimizer = torch.optim.Adam(self.torch_model.parameters(), lr=1e-3)
+        self.inference = args.inference
+        if gpu:
+            from minigrad.backend import cupy_module
+
+            cupy = cupy_module()
+            self.mg_sync = lambda: cupy.cuda.Device().synchronize()
+            self.torch_sync = torch.cuda.synchronize
+        else:
+            self.mg_sync = self.torch_sync = lambda: None
+
+    def minigrad_step(self):
+        if self.inference:
+            with mg.no_grad():
+                self.model(self.mg_x)
+        else:
+            self.optimizer.zero_grad()
+            total, _ = self.loss(self.model(self.mg_x), self.mg_y)
+            total.backward()
+            self.optimizer.step()
+        self.mg_sync()
+
+    def torch_step(self):
+        if self.inference:
+            with self.torch.no_grad():
+                self.torch_model(self.torch_x)
+        else:
+            self.torch_optimizer.zero_grad()
+            total, _ = self.torch_loss(self.torch_model(self.torch_x), self.torch_y)
+            total.backward()
+            self.torch_optimizer.step()
+        self.torch_sync()
+
+
+def timed(step):
+    start = time.perf_counter()
+    step()
+    return time.perf_counter() - start
+
+
+def time_interleaved(setup, steps, warmup):
+    """Median seconds of each framework's step, alternating the two so drifts hit both alike."""
+    for _ in range(warmup):
+        setup.minigrad_step()
+        setup.torch_step()
+    mg_times, torch_times = [], []
+    for _ in range(steps):
+        mg_times.append(timed(setup.minigrad_step))
+        torch_times.append(timed(setup.torch_step))
+    return statistics.median(mg_times), statistics.median(torch_times)
+
+
+# ----------------------------------------------------------------------------------- memory
+
+
+def _current_rss_bytes():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _peak_memory_child(args, framework, queue):
+    """In a fresh process: build everything, then report how far two steps raise the peak RSS."""
+    configure_threads(args.threads)
+    setup = Setup(args)
+    step = setup.minigrad_step if framework == "minigrad" else setup.torch_step
+    baseline = _current_rss_bytes()
+    step()
+    step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    queue.put(max(peak - baseline, 0))
+
+
+def peak_memory(args, framework):
+    """Peak RSS growth of `framework`'s step over the RSS just before it, in a 'spawn' child process.
+
+    Each framework runs alone in its own process, so neither's allocator caches or imports count
+    against the other; the growth covers activations, gradients, optimizer state and workspace.
+    """
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_peak_memory_child, args=(args, framework, queue))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise BenchmarkError(f"the {framework} memory measurement failed (exit code {child.exitcode})")
+    return queue.get()
+
+
+# ------------------------------------------------------------------------------------- main
+
+
+def configure_threads(threads):
+    import torch
+
+    threads = threads or os.cpu_count()
+    torch.set_num_threads(threads)
+    parallel.set_num_threads(threads)
+    return threads
+
+
+def run(args):
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise BenchmarkError("the benchmark compares against PyTorch, which is not installed (pip install torch)") from None
+    if args.device == "gpu":
+        if not mg.gpu_available() or not torch.cuda.is_available():
+            raise BenchmarkError("--device gpu needs CuPy and a CUDA GPU visible to both CuPy and torch; none found")
+    threads = configure_threads(args.threads)
+    what = "inference (forward, no_grad)" if args.inference else "train step (forward + RestorationLoss + backward + Adam)"
+    print(f"{what}: batch {args.batch}, {args.size}x{args.size}, device {args.device}, {threads} thread(s)")
+    print("environment defaults set before numpy/torch load: "
+          + ", ".join(f"{name}={os.environ[name]}" for name in THREAD_ENV))
+
+    setup = Setup(args)
+    if args.device == "gpu":
+        peak = sgemm_peak_gflops(mg.backend.cupy_module(), setup.mg_sync)
+    else:
+        peak = sgemm_peak_gflops(np, setup.mg_sync)
+    gflop = step_flops(setup.model, args.batch, args.size, args.inference) / 1e9
+    print(f"sgemm peak (4096^2 float32): {peak:.0f} GFLOPS; step work (convs + non-local matmuls): {gflop:.1f} GFLOP")
+
+    mg_seconds, torch_seconds = time_interleaved(setup, args.steps, args.warmup)
+    for name, seconds in (("minigrad", mg_seconds), ("pytorch", torch_seconds)):
+        print(f"{name:<9} {seconds:8.3f} s/step  {gflop / seconds:7.1f} GFLOPS  {gflop / seconds / peak:6.1%} of peak")
+    print(f"ratio minigrad/pytorch: {mg_seconds / torch_seconds:.2f}x  (median of {args.steps} steps after {args.warmup} warm-up)")
+
+    if not args.no_memory and args.device == "cpu":
+        print("peak memory: growth of peak RSS over the RSS just before two steps, each framework alone in a spawned process")
+        sizes = {name: peak_memory(args, name) for name in ("minigrad", "torch")}
+        for name, size in sizes.items():
+            print(f"  {name:<9} {size / 2 ** 20:8.0f} MiB")
+        print(f"  ratio minigrad/pytorch: {sizes['minigrad'] / max(sizes['torch'], 1):.2f}x")
+
+    if args.profile:
+        with profiler.profile() as stats:
+            for _ in range(args.steps):
+                setup.minigrad_step()
+        print(f"\nminigrad per-op time, mean over {args.steps} steps (sums thread-parallel work once):")
+        print(stats.table(scale=args.steps))
+
+
+def main(argv=None):
+    try:
+        run(parse_args(argv))
+    except BenchmarkError as error:
+        sys.exit(f"train_step: {error}")
+
+
+if __name__ == "__main__":
+    main()

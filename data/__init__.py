@@ -1,0 +1,14 @@
+"""Data for restoration: image I/O, the degradation model, data sets and a prefetching loader.
+
+NumPy only (no minigrad): batches come out as NumPy arrays for the caller to move to a device.
+"""
+from .datasets import (LAYOUTS, BuiltinDataset, Dataset, FolderDataset, KLADataset, MVTecDataset,
+                       detect_layout, open_dataset)
+from .degrade import PRESETS, degradation_names, degrade
+from .errors import DataError, ImageReadError
+from .imageio import ImageInfo, read_image, read_mask, write_image
+from .loader import Loader
+
+__all__ = ["DataError", "ImageReadError", "open_dataset", "detect_layout", "LAYOUTS", "Loader", "degrade",
+           "PRESETS", "degradation_names", "read_image", "write_image", "read_mask", "ImageInfo", "Dataset",
+           "KLADataset", "MVTecDataset", "FolderDataset", "BuiltinDataset"]

@@ -1,0 +1,345 @@
+"""Data sets: KLA pairs, MVTec AD (degraded on the fly), paired folders, and the built-in set.
+
+Every data set is indexable and returns a sample dict:
+    degraded  HxWx3 float32 in [0, 1]       the network input
+    clean     HxWx3 float32, or None        the target (None for inference-only folders)
+    mask      HxW bool, or None             the defect mask; None where there is none
+                                            (MVTec and procedural "good" images, KLA defect types
+                                            without a Defect_mask folder, photographs)
+    name      str, unique within the data set, e.g. "bottle/broken_large/000"
+    category  str, for per-category reports
+    defect    str or None, the defect type ("good" for defect-free MVTec/procedural images)
+    info      ImageInfo of the input file (None for generated images), for writing outputs alike
+    params    the degradation parameters (None for files that come degraded)
+
+`load(index, epoch)` is what the Loader calls: training splits of synthetic data sets draw a fresh
+degradation for every (epoch, index); every other split is the same in every epoch.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from . import builtin, procedural
+from .degrade import degrade, preset_ranges
+from .errors import DataError
+from .imageio import is_image_file, read_image, read_mask, resize_image, resize_mask
+
+LAYOUTS = {
+    "kla": "<root>/<category>/{Train,Val}/{GT_clean_image,Degraded_image,Defect_mask}/<defect_type>/<name>.png "
+           "(masks named <name>_mask.png)",
+    "mvtec": "<root>/<category>/{train,test}/<defect_type>/<name>.png and "
+             "<root>/<category>/ground_truth/<defect_type>/<name>_mask.png (clean images, degraded on the fly)",
+    "folders": "--degraded DIR [--clean DIR] [--masks DIR], images matched by file name",
+    "builtin": "no files: scikit-image photographs and procedural industrial images",
+}
+# The folder each layout uses for a split; "val" and "test" both mean the held-out part.
+_SPLIT_DIRS = {
+    "kla": {"train": "Train", "val": "Val", "test": "Val"},
+    "mvtec": {"train": "train", "val": "test", "test": "test"},
+    "builtin": {"train": "train", "val": "val", "test": "val"},
+}
+BUILTIN_SIZE = 256
+_FIXED_STREAM, _EPOCH_STREAM = 0, 1  # keep fixed and per-epoch degradations independent
+
+
+@dataclass(frozen=True)
+class Item:
+    """Where one sample comes from; `source` is the file or generator input the data set needs."""
+
+    name: str
+    category: str
+    defect: Optional[str]
+    source: object
+    clean: Optional[Path] = None
+    mask: Optional[Path] = None
+
+
+def make_sample(degraded, clean, mask, item, info=None, params=None, defect=None):
+    return {"degraded": degraded, "clean": clean, "mask": mask, "name": item.name, "category": item.category,
+            "defect": defect or item.defect, "info": info, "params": params}
+
+
+class Dataset:
+    """Indexable samples (see the module docstring for the sample dict)."""
+
+    fresh_each_epoch = False  # True where `load(index, epoch)` draws a new degradation each epoch
+
+    def __init__(self, items, where, layout):
+        if not items:
+            raise DataError(f"no images found in {where} (expected the {layout} layout: {LAYOUTS[layout]})")
+        self.items = items
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, index):
+        return self.load(index)
+
+    @property
+    def categories(self):
+        return sorted({item.category for item in self.items})
+
+    def load(self, index, epoch=None):
+        raise NotImplementedError
+
+
+class PairedDataset(Dataset):
+    """Degraded/clean file pairs (KLA and paired folders): nothing random, every epoch the same."""
+
+    def __init__(self, items, where, layout, size=None):
+        super().__init__(items, where, layout)
+        self.size = size
+
+    def load(self, index, epoch=None):
+        item = self.items[index]
+        degraded, info = read_image(item.source)
+        clean = read_image(item.clean)[0] if item.clean else None
+        mask = read_mask(item.mask) if item.mask else None
+        if self.size:
+            degraded = resize_image(degraded, self.size)
+            clean = None if clean is None else resize_image(clean, self.size)
+            mask = None if mask is None else resize_mask(mask, self.size)
+        _check_shapes(item, degraded, clean, mask)
+        return make_sample(degraded, clean, mask, item, info=info)
+
+
+class KLADataset(PairedDataset):
+    """The KLA layout; `root` is the data set root or one category folder."""
+
+    def __init__(self, root, split="train", size=None):
+        root = _existing_dir(root, "KLA data folder")
+        split_dir = _split_dir("kla", split)
+        items = []
+        for category_dir in _category_dirs(root, _is_kla_category):
+            base = category_dir / split_dir
+            if not base.is_dir():
+                continue
+            degraded = _images_under(base / "Degraded_image")
+            clean = _images_under(base / "GT_clean_image")
+            masks = _mask_index(base / "Defect_mask")
+            for key in _pair(degraded, clean, base / "Degraded_image", base / "GT_clean_image"):
+                items.append(Item(f"{category_dir.name}/{key}", category_dir.name, _first_folder(key),
+                                  degraded[key], clean[key], masks.get(key)))
+        super().__init__(items, f"{root} (split {split_dir})", "kla", size)
+
+
+class FolderDataset(PairedDataset):
+    """Paired folders matched by file name (nested folders allowed; the first folder is the category).
+
+    Without `clean_dir` it serves inference only (clean is None).
+    """
+
+    def __init__(self, degraded_dir, clean_dir=None, masks_dir=None, size=None):
+        degraded_dir = _existing_dir(degraded_dir, "degraded folder")
+        degraded = _images_under(degraded_dir)
+        clean = None
+        if clean_dir is not None:
+            clean_dir = _existing_dir(clean_dir, "clean folder")
+            clean = _images_under(clean_dir)
+            _pair(degraded, clean, degraded_dir, clean_dir)
+        masks = _mask_index(_existing_dir(masks_dir, "masks folder")) if masks_dir is not None else {}
+        items = [Item(key, _first_folder(key) or "images", None, path,
+                      clean[key] if clean is not None else None, masks.get(key))
+                 for key, path in sorted(degraded.items())]
+        super().__init__(items, degraded_dir, "folders", size)
+
+
+class SyntheticDataset(Dataset):
+    """Clean images degraded on the fly with an rng that depends only on (seed, [epoch,] index)."""
+
+    def __init__(self, items, where, layout, split, degradation, seed, size):
+        super().__init__(items, where, layout)
+        preset_ranges(degradation)  # fail now, not in the first batch, on an unknown preset
+        self.degradation, self.seed, self.size = degradation, seed, size
+        self.fresh_each_epoch = _SPLIT_DIRS[layout][split] == "train"
+
+    def degradation_rng(self, index, epoch=None):
+        if self.fresh_each_epoch and epoch is not None:
+            return np.random.default_rng([self.seed, _EPOCH_STREAM, epoch, index])
+        return np.random.default_rng([self.seed, _FIXED_STREAM, index])
+
+    def load(self, index, epoch=None):
+        item = self.items[index]
+        clean, mask, info, defect = self.load_clean(item)
+        degraded, params = degrade(clean, self.degradation, self.degradation_rng(index, epoch))
+        return make_sample(degraded, clean, mask, item, info=info, params=params, defect=defect)
+
+    def load_clean(self, item):
+        """-> (clean HxWx3 float32, mask or None, ImageInfo or None, defect name or None)."""
+        raise NotImplementedError
+
+
+class MVTecDataset(SyntheticDataset):
+    """MVTec AD; `root` is the data set root or one category folder. "val" means the test folder.
+
+    Grayscale categories come back with 3 equal channels; "good" images have mask None.
+    """
+
+    def __init__(self, root, split="train", degradation="kla", seed=0, size=None):
+        root = _existing_dir(root, "MVTec data folder")
+        split_dir = _split_dir("mvtec", split)
+        items = []
+        for category_dir in _category_dirs(root, _is_mvtec_category):
+            if not (category_dir / split_dir).is_dir():
+                continue
+            masks = _mask_index(category_dir / "ground_truth")
+            for key, path in sorted(_images_under(category_dir / split_dir).items()):
+                items.append(Item(f"{category_dir.name}/{key}", category_dir.name, _first_folder(key), path,
+                                  mask=masks.get(key)))
+        super().__init__(items, f"{root} (split {split_dir})", "mvtec", split, degradation, seed, size)
+
+    def load_clean(self, item):
+        clean, info = read_image(item.source)
+        mask = read_mask(item.mask) if item.mask else None
+        if self.size:
+            clean = resize_image(clean, self.size)
+            mask = None if mask is None else resize_mask(mask, self.size)
+        _check_shapes(item, clean, None, mask)
+        return clean, mask, info, None
+
+
+class BuiltinDataset(SyntheticDataset):
+    """scikit-image photographs (category "skimage") and procedural images (category = surface kind).
+
+    Procedural content is fixed per index (its seed does not depend on `seed`, so every run
+    validates on the same images); `seed` drives the degradations. `procedural_count` overrides
+    the number of procedural images of the split.
+    """
+
+    def __init__(self, split="train", degradation="kla", seed=0, size=BUILTIN_SIZE, procedural_count=None):
+        split_name = _split_dir("builtin", split)
+        items = [Item(f"skimage/{name}", "skimage", None, ("skimage", name))
+                 for name in builtin.skimage_names(split_name)]
+        items += [Item(f"{kind}/{content_seed:07d}", kind, None, ("procedural", kind, content_seed))
+                  for kind, content_seed in builtin.procedural_items(split_name, procedural_count)]
+        super().__init__(items, "the built-in data set", "builtin", split, degradation, seed, size)
+
+    def load_clean(self, item):
+        if item.source[0] == "skimage":
+            return builtin.skimage_clean(item.source[1], self.size), None, None, None
+        _, kind, content_seed = item.source
+        image, mask, defect = procedural.generate(kind, content_seed, self.size or BUILTIN_SIZE)
+        return image, mask, None, defect
+
+
+def open_dataset(data="builtin", layout="auto", split="train", degradation="kla", seed=0, size=None,
+                 degraded_dir=None, clean_dir=None, masks_dir=None):
+    """Open a data set by command-line style options; every user mistake is a DataError.
+
+    `data` is "builtin" or a folder whose layout is detected ("auto") or named; the folders layout
+    takes `degraded_dir` (and `clean_dir`, `masks_dir`) instead. The built-in set defaults to 256x256.
+    """
+    if layout != "auto" and layout not in LAYOUTS:
+        raise DataError(f"unknown layout {layout!r}; the layouts are {describe_layouts()}")
+    if degraded_dir is not None or layout == "folders":
+        if degraded_dir is None:
+            raise DataError("the folders layout needs --degraded DIR (and --clean DIR to train or evaluate)")
+        return FolderDataset(degraded_dir, clean_dir, masks_dir, size)
+    if clean_dir is not None or masks_dir is not None:
+        raise DataError("--clean and --masks go with --degraded DIR (the folders layout)")
+    if layout == "builtin" or str(data) == "builtin":
+        return BuiltinDataset(split, degradation, seed, size or BUILTIN_SIZE)
+    root = _existing_dir(data, "data folder")
+    layout = detect_layout(root) if layout == "auto" else layout
+    if layout == "kla":
+        return KLADataset(root, split, size)
+    return MVTecDataset(root, split, degradation, seed, size)
+
+
+def detect_layout(root):
+    """"kla" or "mvtec" from the folder tree; a DataError describing the layouts otherwise."""
+    root = _existing_dir(root, "data folder")
+    if _category_dirs(root, _is_kla_category):
+        return "kla"
+    if _category_dirs(root, _is_mvtec_category):
+        return "mvtec"
+    raise DataError(f"cannot tell the layout of {root}; the layouts are {describe_layouts()}")
+
+
+def describe_layouts():
+    return "; ".join(f"{name}: {text}" for name, text in LAYOUTS.items())
+
+
+# ----------------------------------------------------------------------------- file tree helpers
+
+def _is_kla_category(folder):
+    return any((folder / split / "GT_clean_image").is_dir() for split in ("Train", "Val"))
+
+
+def _is_mvtec_category(folder):
+    return any((folder / split).is_dir() for split in ("train", "test"))
+
+
+def _category_dirs(root, is_category):
+    """`root` itself when it is one category, otherwise its sub-folders that are categories."""
+    if is_category(root):
+        return [root]
+    return [folder for folder in sorted(root.iterdir()) if folder.is_dir() and is_category(folder)]
+
+
+def _existing_dir(path, what):
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{what} {path} does not exist")
+    if not path.is_dir():
+        raise DataError(f"{what} {path} is not a folder")
+    return path
+
+
+def _split_dir(layout, split):
+    try:
+        return _SPLIT_DIRS[layout][split]
+    except KeyError:
+        raise DataError(f"unknown split {split!r}; use train, val or test") from None
+
+
+def _images_under(folder):
+    """{relative path without suffix (posix): file} of the images anywhere under `folder`."""
+    folder = _existing_dir(folder, "image folder")
+    images = {}
+    for path in sorted(folder.rglob("*")):
+        if is_image_file(path):
+            key = path.relative_to(folder).with_suffix("").as_posix()
+            if key in images:
+                raise DataError(f"two images with the same name in {folder}: {images[key].name} and {path.name}")
+            images[key] = path
+    return images
+
+
+def _mask_index(folder):
+    """Masks keyed like the images they belong to ("<name>_mask.png" -> "<name>"); {} without a folder."""
+    if not folder.is_dir():
+        return {}
+    return {key.removesuffix("_mask"): path for key, path in _images_under(folder).items()}
+
+
+def _pair(degraded, clean, degraded_dir, clean_dir):
+    """The keys present on both sides; any image without a partner is a DataError that lists them."""
+    problems = [f"{len(keys)} image(s) in {folder} have no partner in {other}: {_listing(keys)}"
+                for keys, folder, other in ((sorted(degraded.keys() - clean.keys()), degraded_dir, clean_dir),
+                                            (sorted(clean.keys() - degraded.keys()), clean_dir, degraded_dir))
+                if keys]
+    if problems:
+        raise DataError("unpaired images: " + "; ".join(problems))
+    return sorted(degraded)
+
+
+def _listing(keys, limit=10):
+    shown = ", ".join(keys[:limit])
+    return shown + (f" (and {len(keys) - limit} more)" if len(keys) > limit else "")
+
+
+def _first_folder(key):
+    return key.split("/")[0] if "/" in key else None
+
+
+def _check_shapes(item, degraded, clean, mask):
+    height_width = degraded.shape[:2]
+    if clean is not None and clean.shape != degraded.shape:
+        raise DataError(f"{item.source} is {degraded.shape[1]}x{degraded.shape[0]} but its clean image "
+                        f"{item.clean} is {clean.shape[1]}x{clean.shape[0]}; pass --size to resize both")
+    if mask is not None and mask.shape != height_width:
+        raise DataError(f"mask {item.mask} is {mask.shape[1]}x{mask.shape[0]} but its image "
+                        f"{item.source} is {height_width[1]}x{height_width[0]}")

@@ -1,0 +1,129 @@
+"""Images as float32 HxWx3 arrays in [0, 1], and back to files in the mode they came in.
+
+Training always sees three channels; `ImageInfo` remembers what the file was (grayscale, 16-bit,
+alpha) so that a restored image can be written the way the original was.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from PIL import Image
+
+from .errors import DataError, ImageReadError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+_ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")  # formats that can store an alpha channel
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+
+
+@dataclass(frozen=True, eq=False)
+class ImageInfo:
+    """What `write_image(..., like=info)` needs to write an image the way it was read."""
+
+    mode: str                              # Pillow mode of the file: "L", "RGB", "RGBA", "P", "I;16", "1", ...
+    grayscale: bool                        # one colour channel in the file (expanded to 3 when read)
+    bit_depth: int                         # 1, 8 or 16 bits per channel
+    alpha: Optional[np.ndarray] = None     # HxW float32 in [0, 1], the file's transparency
+
+
+def is_image_file(path):
+    return path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_image(path):
+    """Read an image file -> (HxWx3 float32 array in [0, 1], ImageInfo); raises ImageReadError."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            return _decode(image)
+    except Exception as err:  # Pillow signals broken files with many exception types
+        raise ImageReadError(path, err) from None
+
+
+def _decode(image):
+    mode = image.mode
+    if mode == "1":
+        return _grayscale(np.asarray(image, dtype=np.float32)), ImageInfo(mode, True, 1)
+    if mode in _SIXTEEN_BIT_MODES:
+        values = np.asarray(image).astype(np.float32) / 65535.0
+        return _grayscale(np.clip(values, 0.0, 1.0)), ImageInfo(mode, True, 16)
+    if mode in ("L", "LA"):
+        values = _unit(image.convert("LA"))
+        return _grayscale(values[..., 0]), ImageInfo(mode, True, 8, _alpha_or_none(values[..., 1]))
+    has_alpha = "A" in mode or "transparency" in image.info
+    values = _unit(image.convert("RGBA" if has_alpha else "RGB"))
+    alpha = _alpha_or_none(values[..., 3]) if has_alpha else None
+    return np.ascontiguousarray(values[..., :3]), ImageInfo(mode, False, 8, alpha)
+
+
+def _unit(image):
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def _grayscale(values):
+    return np.repeat(values[..., None], 3, axis=2)
+
+
+def _alpha_or_none(alpha):
+    """A fully opaque alpha channel carries no information: drop it."""
+    return None if alpha.min() == 1.0 else np.ascontiguousarray(alpha)
+
+
+def read_mask(path):
+    """Read a defect mask -> bool HxW (True where any channel is above half intensity)."""
+    values, _ = read_image(path)
+    return values.max(axis=2) > 0.5
+
+
+def write_image(path, image, like=None):
+    """Write a float image in [0, 1] (HxW, HxWx1 or HxWx3); with `like`, in that ImageInfo's mode.
+
+    Grayscale originals are written as the channel mean, 16-bit ones as 16-bit, 1-bit ones thresholded
+    at 0.5, and an original alpha channel is put back (resized if the image was). Palette images come
+    back as RGB: re-quantizing a restored image would throw away what the restoration gained.
+    """
+    path = Path(path)
+    values = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[..., 0]
+    grayscale = like.grayscale if like is not None else values.ndim == 2
+    if grayscale and values.ndim == 3:
+        values = values.mean(axis=2)
+    bit_depth = like.bit_depth if like is not None else 8
+    if bit_depth == 1:
+        pil = Image.fromarray(values >= 0.5)
+    elif bit_depth == 16 and grayscale:
+        pil = Image.fromarray(np.round(values * 65535.0).astype(np.uint16))
+    else:
+        pil = Image.fromarray(np.round(values * 255.0).astype(np.uint8))
+        alpha = like.alpha if like is not None else None
+        if alpha is not None and path.suffix.lower() in _ALPHA_SUFFIXES:
+            alpha_image = Image.fromarray(np.round(alpha * 255.0).astype(np.uint8))
+            pil.putalpha(alpha_image.resize(pil.size, Image.Resampling.BILINEAR))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pil.save(path)
+    except (OSError, ValueError) as err:
+        raise DataError(f"cannot write image {path}: {err}") from None
+
+
+def resize_image(image, size):
+    """Resize HxWxC float32 to size x size with antialiasing (Pillow bicubic), clipped to [0, 1]."""
+    if image.shape[:2] == (size, size):
+        return image
+    channels = [_resize_plane(image[..., c], size, Image.Resampling.BICUBIC) for c in range(image.shape[2])]
+    return np.clip(np.stack(channels, axis=2), 0.0, 1.0)
+
+
+def resize_mask(mask, size):
+    """Resize a bool mask to size x size: a pixel is set where at least half of its area was set."""
+    if mask.shape == (size, size):
+        return mask
+    return _resize_plane(mask.astype(np.float32), size, Image.Resampling.BOX) >= 0.5
+
+
+def _resize_plane(plane, size, resample):
+    resized = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32)).resize((size, size), resample)
+    return np.asarray(resized, dtype=np.float32)

@@ -1,0 +1,50 @@
+"""minigrad: a small autograd framework on NumPy (CPU) and CuPy (GPU) with a torch-like API.
+
+    import minigrad as mg
+    import minigrad.functional as F
+"""
+import numpy as _np
+from numpy import float32, float64
+
+from . import functional, nn, optim
+from .backend import DeviceError, gpu_available
+from .function import Function, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .io import load, save
+from .random import generator as _generator
+from .random import get_rng_state, manual_seed, set_rng_state
+from .tensor import Tensor
+from .functional import cat, stack
+
+def tensor(data, requires_grad=False, dtype=None, device=None):
+    """A new tensor from an array, list or number (Python floats become float32, as in torch)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def _filled(maker, shape, dtype, device, requires_grad):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return Tensor(maker(shape).astype(dtype or "float32"), requires_grad=requires_grad, device=device)
+
+
+def zeros(*shape, dtype=None, device=None, requires_grad=False):
+    return _filled(_np.zeros, shape, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device=None, requires_grad=False):
+    return _filled(_np.ones, shape, dtype, device, requires_grad)
+
+
+def randn(*shape, dtype=None, device=None, requires_grad=False):
+    return _filled(_generator().standard_normal, shape, dtype, device, requires_grad)
+
+
+def rand(*shape, dtype=None, device=None, requires_grad=False):
+    return _filled(_generator().random, shape, dtype, device, requires_grad)
+
+
+__all__ = [
+    "DeviceError", "Function", "float32", "float64", "GradcheckError", "Tensor", "cat", "functional", "get_rng_state", "gpu_available",
+    "gradcheck", "is_grad_enabled", "load", "manual_seed", "nn", "no_grad", "ones", "optim", "rand", "randn", "save",
+    "set_rng_state", "stack", "tensor", "zeros",
+]

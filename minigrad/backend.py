@@ -1,0 +1,84 @@
+"""The one place that knows about NumPy versus CuPy.
+
+Every other module asks `get_array_module(array)` for `xp` and writes array code once.
+"""
+import numpy as np
+
+GPU_HINT = 'install the GPU extra with `pip install -e ".[gpu]"` on a machine with a CUDA GPU'
+DEVICES = ("cpu", "gpu")
+
+
+class DeviceError(RuntimeError):
+    """A device that does not exist or cannot be used here; the message names the fix."""
+
+
+def _load_cupy():
+    try:
+        import cupy
+    except Exception as exc:  # ImportError, or a CUDA library that fails to load
+        raise DeviceError(f"the GPU backend needs CuPy, which could not be imported ({exc}); {GPU_HINT}") from None
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:
+        raise DeviceError(f"CuPy found no usable CUDA device ({exc}); {GPU_HINT}") from None
+    if count == 0:
+        raise DeviceError(f"CuPy found no CUDA device; {GPU_HINT}")
+    return cupy
+
+
+_cupy = None
+
+
+def cupy_module():
+    """CuPy, imported on first use; raises DeviceError with the fix when it cannot be used."""
+    global _cupy
+    if _cupy is None:
+        _cupy = _load_cupy()
+    return _cupy
+
+
+def gpu_available():
+    try:
+        cupy_module()
+        return True
+    except DeviceError:
+        return False
+
+
+def normalize_device(device):
+    """Accept "cpu", "gpu", "cuda", "cuda:0" (as torch users write it)."""
+    name = str(device).lower()
+    if name == "cuda" or name.startswith("cuda:") or name == "gpu":
+        return "gpu"
+    if name == "cpu":
+        return "cpu"
+    raise DeviceError(f"unknown device {device!r}: use 'cpu' or 'gpu'")
+
+
+def get_array_module(array):
+    """numpy or cupy, whichever owns `array` (numpy for scalars and lists)."""
+    if type(array).__module__.startswith("cupy"):
+        return cupy_module()
+    return np
+
+
+def xp_for(device):
+    return cupy_module() if normalize_device(device) == "gpu" else np
+
+
+def device_of(array):
+    return "gpu" if get_array_module(array) is not np else "cpu"
+
+
+def to_device(array, device):
+    """Move an array to `device`, copying only when it has to."""
+    target = normalize_device(device)
+    if device_of(array) == target:
+        return array
+    if target == "gpu":
+        return cupy_module().asarray(array)
+    return array.get()
+
+
+def to_numpy(array):
+    return to_device(array, "cpu")

@@ -1,0 +1,74 @@
+"""Check analytic gradients against float64 central differences.
+
+The output is projected on a fixed random direction v, so one backward pass gives the gradient of the
+scalar <v, fn(inputs)>, and each input element is then perturbed by ±eps to get the same number
+numerically. A random projection catches errors that a plain sum() would cancel out.
+"""
+import numpy as np
+
+from .backend import get_array_module, to_numpy
+from .function import no_grad
+from .tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numeric gradients disagree; the message names the worst element."""
+
+
+def _outputs(fn, inputs):
+    out = fn(*inputs)
+    return out if isinstance(out, (tuple, list)) else (out,)
+
+
+def _projected(fn, inputs, directions):
+    """The scalar sum_k <v_k, out_k>, as a float."""
+    with no_grad():
+        outs = _outputs(fn, inputs)
+    return sum(float((to_numpy(o.data).astype(np.float64) * v).sum()) for o, v in zip(outs, directions))
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+    """True when every input that requires grad has matching analytic and numeric gradients; raises otherwise."""
+    inputs = list(inputs)
+    checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True")
+    for i in checked:
+        if inputs[i].dtype != np.float64:
+            raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 inputs (tensor.double())")
+
+    rng = np.random.default_rng(seed)
+    outs = _outputs(fn, inputs)
+    directions = [rng.standard_normal(o.shape) for o in outs]
+    for i in checked:
+        inputs[i].grad = None
+    projection = sum((o * Tensor(get_array_module(o.data).asarray(v))).sum() for o, v in zip(outs, directions))
+    projection.backward()
+
+    worst = None
+    for i in checked:
+        tensor = inputs[i]
+        analytic = np.zeros(tensor.shape) if tensor.grad is None else to_numpy(tensor.grad.data).astype(np.float64)
+        numeric = np.zeros(tensor.shape)
+        flat = tensor.data.reshape(-1)  # a view: perturb in place, then restore
+        for k in range(flat.size):
+            original = flat[k].item()
+            flat[k] = original + eps
+            plus = _projected(fn, inputs, directions)
+            flat[k] = original - eps
+            minus = _projected(fn, inputs, directions)
+            flat[k] = original
+            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+        excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
+        k = int(np.argmax(excess))
+        if excess.reshape(-1)[k] > 0 and (worst is None or excess.reshape(-1)[k] > worst[0]):
+            index = np.unravel_index(k, tensor.shape)
+            worst = (excess.reshape(-1)[k], i, index, analytic[index], numeric[index], int((excess > 0).sum()), tensor.numel())
+    if worst is not None:
+        _, i, index, a, n, bad, total = worst
+        raise GradcheckError(
+            f"gradcheck failed for input {i} at element {tuple(int(j) for j in index)}: "
+            f"analytic {a:.8g} vs numeric {n:.8g} (|diff| {abs(a - n):.3g}, allowed {atol + rtol * abs(n):.3g}); "
+            f"{bad} of {total} elements of that input out of tolerance"
+        )
+    return True

@@ -1,0 +1,106 @@
+"""The layers the U-Net needs, with torch's constructor arguments and default initialisation."""
+import collections
+
+import numpy as np
+
+from .. import functional as F
+from .init import default_conv_bounds, uniform_
+from .module import Module, Parameter
+
+
+class Conv2d(Module):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
+        super().__init__()
+        if isinstance(kernel_size, (tuple, list)):
+            kernel_size = F._square("kernel_size", kernel_size)
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        shape = (out_channels, in_channels, kernel_size, kernel_size)
+        bound = default_conv_bounds(in_channels * kernel_size * kernel_size)
+        self.weight = uniform_(Parameter(np.empty(shape, dtype=np.float32)), -bound, bound)
+        self.bias = uniform_(Parameter(np.empty(out_channels, dtype=np.float32)), -bound, bound) if bias else None
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
+
+    def extra_repr(self):
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return F.relu(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Identity(Module):
+    def forward(self, x):
+        return x
+
+
+class MaxPool2d(Module):
+    def __init__(self, kernel_size, stride=None):
+        super().__init__()
+        self.kernel_size, self.stride = kernel_size, stride
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride or self.kernel_size}"
+
+
+class Upsample(Module):
+    def __init__(self, size=None, scale_factor=None, mode="bilinear", align_corners=False):
+        super().__init__()
+        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+
+    def forward(self, x):
+        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
+
+    def extra_repr(self):
+        return f"scale_factor={self.scale_factor}, mode={self.mode!r}, align_corners={self.align_corners}"
+
+
+class AdaptiveAvgPool2d(Module):
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class Sequential(Module):
+    """Children named "0", "1", ... so parameter names match torch's (e.g. conv_block.0.weight)."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], collections.OrderedDict):
+            modules = modules[0].items()
+        else:
+            modules = ((str(i), m) for i, m in enumerate(modules))
+        for name, module in modules:
+            setattr(self, name, module)
+
+    def __getitem__(self, index):
+        return list(self._modules.values())[index]
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x

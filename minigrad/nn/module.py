@@ -1,0 +1,151 @@
+"""Module and Parameter: attribute assignment registers parameters and submodules, as in torch."""
+import collections
+
+import numpy as np
+
+from ..backend import get_array_module, to_device
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a Module owns and an optimizer updates."""
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(data.data if isinstance(data, Tensor) else data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class StateDictError(KeyError):
+    """load_state_dict found keys or shapes that do not match the model."""
+
+    def __str__(self):
+        return self.args[0]
+
+
+class Module:
+    def __init__(self):
+        object.__setattr__(self, "_parameters", collections.OrderedDict())
+        object.__setattr__(self, "_modules", collections.OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        scope = self.__dict__.get("_trace_scope")  # set only while minigrad.viz.trace_modules is active
+        if scope is None:
+            return self.forward(*args, **kwargs)
+        with scope():
+            return self.forward(*args, **kwargs)
+
+    # ---- traversal --------------------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return (module for _, module in self.named_modules())
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_children(self):
+        return iter(self._modules.items())
+
+    def named_parameters(self, prefix=""):
+        for module_name, module in self.named_modules(prefix):
+            for name, param in module._parameters.items():
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self):
+        return (param for _, param in self.named_parameters())
+
+    def num_parameters(self):
+        return sum(p.numel() for p in self.parameters())
+
+    # ---- state ------------------------------------------------------------------------------
+    def state_dict(self):
+        """Parameter arrays by torch's dotted names (the arrays themselves, not copies)."""
+        return collections.OrderedDict((name, param.data) for name, param in self.named_parameters())
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy arrays in by name; with strict, any missing, unexpected or mis-shaped key is an error."""
+        own = dict(self.named_parameters())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = [
+            f"{k}: checkpoint {tuple(np.shape(_raw(state_dict[k])))} vs model {own[k].shape}"
+            for k in own if k in state_dict and tuple(np.shape(_raw(state_dict[k]))) != own[k].shape
+        ]
+        if mismatched or (strict and (missing or unexpected)):
+            lines = ["the state dict does not match the model:"]
+            for title, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", mismatched)):
+                if keys:
+                    shown = ", ".join(keys[:12]) + (f", ... ({len(keys)} in all)" if len(keys) > 12 else "")
+                    lines.append(f"  {title}: {shown}")
+            raise StateDictError("\n".join(lines))
+        for name, param in own.items():
+            if name in state_dict:
+                value = to_device(_raw(state_dict[name]), param.device)
+                param.data = get_array_module(param.data).asarray(value, dtype=param.dtype).copy()
+        return collections.namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")(missing, unexpected)
+
+    # ---- modes and devices ------------------------------------------------------------------
+    def train(self, mode=True):
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, device_or_dtype):
+        """Move (or cast) every parameter in place; returns self, as torch does."""
+        for param in self.parameters():
+            param.data = Tensor(param.data).to(device_or_dtype).data
+            if param.grad is not None:
+                param.grad = Tensor(param.grad.data).to(device_or_dtype)
+        return self
+
+    def zero_grad(self):
+        for param in self.parameters():
+            param.grad = None
+
+    def extra_repr(self):
+        return ""
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        return "\n".join(lines) + ("\n)" if len(lines) > 1 else ")")
+
+
+def _raw(value):
+    """Host or device array from a Tensor, array or array-like."""
+    if isinstance(value, Tensor):
+        return value.data
+    return value if hasattr(value, "shape") else np.asarray(value)
+
+
+__all__ = ["Module", "Parameter", "StateDictError"]

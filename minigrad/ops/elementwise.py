@@ -1,0 +1,184 @@
+"""Elementwise ops. Broadcasting is free: the engine sums each gradient back to its input's shape."""
+from ..backend import get_array_module, to_device
+from ..function import Function
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, -grad
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad / b
+        return (grad_a if need_a else None), (-grad_a * a / b if need_b else None)
+
+
+class PowScalar(Function):
+    @staticmethod
+    def forward(ctx, a, exponent):
+        ctx.save_for_backward(a)
+        return a ** a.dtype.type(exponent)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved
+        exponent = a.dtype.type(ctx.params["exponent"])
+        return grad * exponent * a ** (exponent - 1)
+
+
+class Pow(Function):
+    @staticmethod
+    def forward(ctx, base, exponent):
+        out = base ** exponent
+        ctx.save_for_backward(base, exponent, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        base, exponent, out = ctx.saved
+        need_base, need_exponent = ctx.needs_input_grad
+        xp = get_array_module(base)
+        grad_base = grad * exponent * base ** (exponent - 1) if need_base else None
+        grad_exponent = grad * out * xp.log(base) if need_exponent else None
+        return grad_base, grad_exponent
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = get_array_module(a).exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved
+        return grad * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return get_array_module(a).log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved
+        return grad / a
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        out = get_array_module(a).sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved
+        return grad / (2 * out)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return get_array_module(a).abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved
+        return grad * get_array_module(a).sign(a)
+
+
+class Clamp(Function):
+    """Gradient passes where low <= a <= high, as in torch."""
+
+    @staticmethod
+    def forward(ctx, a, low=None, high=None):
+        xp = get_array_module(a)
+        inside = xp.ones(a.shape, dtype=bool)
+        if low is not None:
+            inside &= a >= low
+        if high is not None:
+            inside &= a <= high
+        ctx.save_for_backward(inside)
+        return xp.clip(a, low, high).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (inside,) = ctx.saved
+        return grad * inside
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.save_for_backward(a.dtype)
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (dtype,) = ctx.saved
+        return grad.astype(dtype)
+
+
+class ToDevice(Function):
+    @staticmethod
+    def forward(ctx, a, device):
+        ctx.save_for_backward(a)
+        return to_device(a, device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved
+        return to_device(grad, "gpu" if get_array_module(a).__name__ == "cupy" else "cpu")

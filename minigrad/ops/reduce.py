@@ -1,0 +1,76 @@
+"""Reductions: sum, mean, max over one or more dims."""
+import collections
+
+from ..backend import get_array_module
+from ..function import Function
+
+MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
+
+
+def _axes(dim, ndim):
+    if dim is None:
+        return tuple(range(ndim))
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    return tuple(sorted(d % ndim for d in dims))
+
+
+def _expand_reduced(grad, axes, keepdim, shape):
+    """Broadcast a reduced gradient back over the axes it was reduced along."""
+    xp = get_array_module(grad)
+    if not keepdim:
+        grad = xp.expand_dims(grad, axes)
+    return xp.broadcast_to(grad, shape)
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        axes = _axes(dim, a.ndim)
+        ctx.save_for_backward(axes, a.shape)
+        return a.sum(axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes, shape = ctx.saved
+        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), shape)
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        axes = _axes(dim, a.ndim)
+        ctx.save_for_backward(axes, a.shape)
+        return a.mean(axis=axes, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes, shape = ctx.saved
+        count = 1
+        for axis in axes:
+            count *= shape[axis]
+        return _expand_reduced(grad / grad.dtype.type(count), axes, ctx.params.get("keepdim", False), shape)
+
+
+class Max(Function):
+    """Along a dim the gradient goes to the first maximum (torch's index); over everything it is shared by ties."""
+
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        xp = get_array_module(a)
+        axes = _axes(dim, a.ndim)
+        out = a.max(axis=axes, keepdims=True)
+        if dim is None:
+            winners = a == out
+            winners = winners / winners.sum()
+        else:
+            axis = axes[0]
+            first = xp.expand_dims(a.argmax(axis=axis), axis)
+            positions = xp.arange(a.shape[axis]).reshape((-1,) + (1,) * (a.ndim - axis - 1))
+            winners = positions == first
+        ctx.save_for_backward(axes, winners.astype(a.dtype))
+        return out if keepdim else out.reshape(tuple(n for i, n in enumerate(a.shape) if i not in axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes, winners = ctx.saved
+        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), winners.shape) * winners

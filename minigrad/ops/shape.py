@@ -1,0 +1,134 @@
+"""Shape ops: reshape/view, permute, cat, indexing, pad."""
+import numpy as np
+
+from ..backend import get_array_module
+from ..function import Function
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.save_for_backward(a.shape)
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (shape,) = ctx.saved
+        return grad.reshape(shape)
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, a, dims):
+        return a.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(np.argsort(ctx.params["dims"]))
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        ctx.save_for_backward([a.shape[dim] for a in arrays])
+        return get_array_module(arrays[0]).concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (sizes,) = ctx.saved
+        dim = ctx.params["dim"] % grad.ndim
+        bounds = np.cumsum([0] + sizes)
+        index = [slice(None)] * grad.ndim
+        pieces = []
+        for start, stop in zip(bounds[:-1], bounds[1:]):
+            index[dim] = slice(int(start), int(stop))
+            pieces.append(grad[tuple(index)])
+        return tuple(pieces)
+
+
+def _is_basic_index(index):
+    """Slices, ints, None and Ellipsis pick each element at most once; arrays may repeat elements."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (slice, int, type(None), type(Ellipsis))) for i in items)
+
+
+class GetItem(Function):
+    @staticmethod
+    def forward(ctx, a, index):
+        from ..tensor import Tensor
+
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        ctx.save_for_backward(a.shape, a.dtype, index)
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, dtype, index = ctx.saved
+        xp = get_array_module(grad)
+        full = xp.zeros(shape, dtype=dtype)
+        if _is_basic_index(index):
+            full[index] = grad
+        else:
+            xp.add.at(full, index, grad)  # repeated indices accumulate
+        return full
+
+
+PAD_MODES = {"constant": "constant", "replicate": "edge", "reflect": "reflect"}
+
+
+def _pad_widths(pad, ndim):
+    """torch's pad tuple (last dim first, (left, right) pairs) as numpy's per-axis widths."""
+    if len(pad) % 2 or len(pad) // 2 > ndim:
+        raise ValueError(f"pad must hold (before, after) pairs for at most {ndim} dims, got {pad}")
+    widths = [(0, 0)] * ndim
+    for k in range(len(pad) // 2):
+        widths[ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
+    return widths
+
+
+class Pad(Function):
+    """Padding as an index map per axis; backward folds each padded copy back onto its source."""
+
+    @staticmethod
+    def forward(ctx, a, pad, mode="constant", value=0.0):
+        if mode not in PAD_MODES:
+            raise ValueError(f"pad mode {mode!r} is not one of {sorted(PAD_MODES)}")
+        widths = _pad_widths(pad, a.ndim)
+        for axis, (before, after) in enumerate(widths):
+            if mode == "reflect" and max(before, after) >= a.shape[axis]:
+                raise ValueError(f"reflect padding {before, after} must be smaller than the dim size {a.shape[axis]}")
+        ctx.save_for_backward(widths, a.shape)
+        xp = get_array_module(a)
+        if mode == "constant":
+            return xp.pad(a, widths, mode="constant", constant_values=value)
+        return xp.pad(a, widths, mode=PAD_MODES[mode])
+
+    @staticmethod
+    def backward(ctx, grad):
+        widths, shape = ctx.saved
+        mode = PAD_MODES[ctx.params.get("mode", "constant")]
+        for axis, (before, after) in enumerate(widths):
+            if before == after == 0:
+                continue
+            grad = _fold_axis(grad, axis, before, after, shape[axis], mode)
+        return grad
+
+
+def _fold_axis(grad, axis, before, after, size, mode):
+    def at(i):
+        index = [slice(None)] * grad.ndim
+        index[axis] = slice(i, i + 1)
+        return tuple(index)
+
+    center = [slice(None)] * grad.ndim
+    center[axis] = slice(before, before + size)
+    folded = grad[tuple(center)].copy()
+    if mode == "constant":
+        return folded
+    source = np.pad(np.arange(size), (before, after), mode=mode)
+    for position in [*range(before), *range(before + size, before + size + after)]:
+        folded[at(int(source[position]))] += grad[at(position)]
+    return folded

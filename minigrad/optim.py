@@ -1,0 +1,149 @@
+"""Optimizers with torch's exact update rules, and learning-rate schedulers.
+
+Updates run on raw arrays under no graph; their state round-trips through state_dict() so that a
+resumed run continues bit for bit.
+"""
+import math
+
+from .backend import get_array_module, to_device
+
+
+class Optimizer:
+    """Holds param_groups (each a dict with "params" and hyper-parameters) and per-parameter state."""
+
+    def __init__(self, params, defaults):
+        params = list(params)
+        if not params:
+            raise ValueError("the optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups = [{**defaults, **group, "params": list(group["params"])} for group in groups]
+        self.state = {}
+
+    def _params(self):
+        for group in self.param_groups:
+            for param in group["params"]:
+                yield group, param
+
+    def zero_grad(self):
+        for _, param in self._params():
+            param.grad = None
+
+    def step(self):
+        for group, param in self._params():
+            if param.grad is not None:
+                self.update(param, param.grad.data, group, self.state.setdefault(id(param), {}))
+
+    def update(self, param, grad, group, state):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """State by parameter index (as torch does), plus hyper-parameters, all plain arrays and numbers."""
+        index = {id(p): i for i, (_, p) in enumerate(self._params())}
+        return {
+            "state": {index[key]: dict(value) for key, value in self.state.items()},
+            "param_groups": [{k: v for k, v in group.items() if k != "params"} for group in self.param_groups],
+        }
+
+    def load_state_dict(self, state_dict):
+        params = [p for _, p in self._params()]
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"optimizer state has {len(groups)} param groups, this optimizer has {len(self.param_groups)}")
+        for group, saved in zip(self.param_groups, groups):
+            group.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()})
+        self.state = {}
+        for i, value in state_dict["state"].items():
+            param = params[int(i)]
+            self.state[id(param)] = {
+                k: (to_device(v, param.device).astype(param.dtype, copy=True) if hasattr(v, "shape") and v.ndim else v)
+                for k, v in value.items()
+            }
+
+
+class SGD(Optimizer):
+    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0, nesterov=False):
+        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
+
+    def update(self, param, grad, group, state):
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * param.data
+        if group["momentum"]:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = grad.copy()
+            else:
+                state["momentum_buffer"] = group["momentum"] * state["momentum_buffer"] + grad
+            buffer = state["momentum_buffer"]
+            grad = grad + group["momentum"] * buffer if group["nesterov"] else buffer
+        param.data -= group["lr"] * grad
+
+
+class Adam(Optimizer):
+    """torch.optim.Adam: L2 weight decay added to the gradient, bias corrections folded as torch folds them."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+
+    def update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        beta1, beta2 = group["betas"]
+        if group["weight_decay"]:
+            grad = grad + group["weight_decay"] * param.data
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = xp.zeros_like(param.data)
+            state["exp_avg_sq"] = xp.zeros_like(param.data)
+        state["step"] += 1
+        step, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        m += (grad - m) * (1 - beta1)               # torch's lerp: m = b1*m + (1-b1)*g
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        step_size = group["lr"] / (1 - beta1 ** step)
+        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** step) + group["eps"]
+        param.data -= step_size * (m / denom)
+
+
+class LRScheduler:
+    """Sets each group's lr from its initial lr and the epoch count; call step() once per epoch."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
+        self.last_epoch = 0
+
+    def lr_at(self, base_lr, epoch):
+        raise NotImplementedError
+
+    def step(self):
+        self.last_epoch += 1
+        for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = self.lr_at(base_lr, self.last_epoch)
+
+    def get_last_lr(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, state):
+        self.last_epoch = int(state["last_epoch"])
+        self.base_lrs = [float(lr) for lr in state["base_lrs"]]
+
+
+class StepLR(LRScheduler):
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        super().__init__(optimizer)
+        self.step_size, self.gamma = step_size, gamma
+
+    def lr_at(self, base_lr, epoch):
+        return base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class CosineAnnealingLR(LRScheduler):
+    def __init__(self, optimizer, T_max, eta_min=0.0):
+        super().__init__(optimizer)
+        self.T_max, self.eta_min = T_max, eta_min
+
+    def lr_at(self, base_lr, epoch):
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+
+

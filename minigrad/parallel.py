@@ -1,0 +1,58 @@
+"""Both cores for the big ops: split work over a few Python threads, with BLAS pinned to one thread.
+
+NumPy's BLAS and its large array loops release the GIL, so two Python threads that each take half
+of a batch run truly in parallel. BLAS's own threading would compete with them, so it is pinned to
+one thread (with threadpoolctl) while minigrad splits the work itself. Without threadpoolctl BLAS
+keeps its threads and minigrad does not split.
+"""
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # optional: without it BLAS threads itself and minigrad stays single-threaded
+    threadpool_limits = None
+
+_threads = 1
+_pool = None
+
+
+def set_num_threads(threads):
+    """Use `threads` worker threads for splittable ops (1 turns splitting off)."""
+    global _threads, _pool
+    threads = max(1, int(threads))
+    if threadpool_limits is None:
+        threads = 1
+    else:
+        threadpool_limits(limits=1 if threads > 1 else None, user_api="blas")
+    if _pool is not None:
+        _pool.shutdown()
+    _threads = threads
+    _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigrad") if threads > 1 else None
+
+
+def get_num_threads():
+    return _threads
+
+
+def chunks(count, parts):
+    """`parts` contiguous (start, stop) ranges covering range(count), sizes differing by at most 1."""
+    parts = max(1, min(parts, count))
+    bounds = [count * k // parts for k in range(parts + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def split(work, count):
+    """Run work(start, stop) on contiguous chunks of range(count), one per thread; results in order.
+
+    The calling thread takes the first chunk itself, so one thread never waits idle.
+    """
+    ranges = chunks(count, _threads)
+    if len(ranges) == 1 or _pool is None:
+        return [work(start, stop) for start, stop in ranges]
+    futures = [_pool.submit(work, start, stop) for start, stop in ranges[1:]]
+    first = work(*ranges[0])
+    return [first] + [future.result() for future in futures]
+
+
+set_num_threads(os.cpu_count() or 1)

@@ -1,0 +1,370 @@
+"""Tensor: an array plus the graph node that made it, and reverse-mode autodiff over that graph."""
+import numpy as np
+
+from .backend import device_of, get_array_module, normalize_device, to_device, to_numpy
+
+DEFAULT_DTYPE = np.float32
+
+
+def _as_array(data, dtype):
+    """Arrays keep their dtype and device; Python numbers and lists become float32, as in torch."""
+    xp = get_array_module(data)
+    if isinstance(data, (np.ndarray, np.generic)) or xp is not np:
+        array = data
+    else:
+        array = np.asarray(data)
+        if array.dtype == np.float64:
+            array = array.astype(DEFAULT_DTYPE)
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    return get_array_module(array).asarray(array)
+
+
+def _is_dtype_name(name):
+    try:
+        np.dtype(name)
+        return True
+    except TypeError:
+        return False
+
+
+def sum_to_shape(grad, shape):
+    """Undo broadcasting: sum a gradient back down to the shape of the input it belongs to."""
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+class Tensor:
+    """An n-d array that remembers how it was computed, so `backward()` can find its gradients."""
+
+    __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None, _creator=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        array = _as_array(data, dtype)
+        if device is not None:
+            array = to_device(array, device)
+        if requires_grad and array.dtype.kind != "f":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {array.dtype}")
+        self.data = array
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.creator = _creator
+        self.name = None
+        self._retains_grad = False
+
+    # ---- properties -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def device(self):
+        return device_of(self.data)
+
+    @property
+    def is_leaf(self):
+        return self.creator is None
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self):
+        return int(self.data.size)
+
+    def dim(self):
+        return self.ndim
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        device = ", device='gpu'" if self.device == "gpu" else ""
+        return f"tensor({to_numpy(self.data)!r}{device}{grad})"
+
+    # ---- conversion -------------------------------------------------------------------------
+    def numpy(self):
+        """A host NumPy array (copied from the GPU when needed)."""
+        return to_numpy(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def to(self, device_or_dtype):
+        """`.to("gpu")`, `.to("cpu")`, or `.to(np.float64)`; a differentiable copy unless nothing changes."""
+        if isinstance(device_or_dtype, str) and not _is_dtype_name(device_or_dtype):
+            device = normalize_device(device_or_dtype)
+            if device == self.device:
+                return self
+            return ops.ToDevice.apply(self, device=device)
+        dtype = np.dtype(device_or_dtype)
+        if dtype == self.dtype:
+            return self
+        return ops.Cast.apply(self, dtype=dtype)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def detach(self):
+        """The same data, cut from the graph."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, flag=True):
+        self.requires_grad = flag
+        return self
+
+    def retain_grad(self):
+        """Keep `.grad` on this non-leaf tensor too (for looking at gradients inside a network)."""
+        self._retains_grad = True
+        return self
+
+    # ---- autograd ---------------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`, visiting nodes in reverse topological order."""
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad (is every input's requires_grad False?)")
+        xp = get_array_module(self.data)
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() needs a gradient for a non-scalar tensor of shape {self.shape}: "
+                    "call it on a scalar (e.g. loss.sum()) or pass grad=..."
+                )
+            grad = xp.ones_like(self.data)
+        else:
+            grad = _as_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype)
+            if grad.shape != self.shape:
+                raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}")
+
+        grads = {id(self): grad}
+        for tensor in _reverse_topological_order(self):
+            grad = grads.pop(id(tensor), None)
+            if grad is None:
+                continue
+            node = tensor.creator
+            if node is None or tensor._retains_grad:
+                tensor._accumulate_grad(grad)
+            if node is None:
+                continue
+            if node.freed:
+                raise RuntimeError(
+                    "backward through a graph a second time: its saved values were freed; "
+                    "pass retain_graph=True to the first backward()"
+                )
+            input_grads = node.run_backward(grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for parent, parent_grad in zip(node.inputs, input_grads):
+                if parent_grad is None or not parent.requires_grad:
+                    continue
+                parent_grad = sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False)
+                key = id(parent)
+                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+            if not retain_graph:
+                node.free()
+
+    def _accumulate_grad(self, grad):
+        if self.grad is None:
+            self.grad = Tensor(grad.copy())
+        else:
+            self.grad = Tensor(self.grad.data + grad)
+
+    # ---- operators: thin wrappers over minigrad.ops ------------------------------------------
+    def __add__(self, other):
+        return ops.Add.apply(self, other)
+
+    def __radd__(self, other):
+        return ops.Add.apply(other, self)
+
+    def __sub__(self, other):
+        return ops.Sub.apply(self, other)
+
+    def __rsub__(self, other):
+        return ops.Sub.apply(other, self)
+
+    def __mul__(self, other):
+        return ops.Mul.apply(self, other)
+
+    def __rmul__(self, other):
+        return ops.Mul.apply(other, self)
+
+    def __truediv__(self, other):
+        return ops.Div.apply(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(other, self)
+
+    def __pow__(self, exponent):
+        if isinstance(exponent, Tensor):
+            return ops.Pow.apply(self, exponent)
+        return ops.PowScalar.apply(self, exponent=float(exponent))
+
+    def __rpow__(self, base):
+        return ops.Pow.apply(base, self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.MatMul.apply(other, self)
+
+    def __getitem__(self, index):
+        return ops.GetItem.apply(self, index=index)
+
+    def _compare(self, other, compare):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(compare(self.data, other))
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    __hash__ = object.__hash__
+
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.Clamp.apply(self, low=min, high=max)
+
+    clip = clamp
+
+    def relu(self):
+        return ops.ReLU.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def softmax(self, dim):
+        return ops.Softmax.apply(self, dim=dim)
+
+    def sum(self, dim=None, keepdim=False):
+        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        """The maximum; with `dim`, a (values, indices) pair as in torch."""
+        values = ops.Max.apply(self, dim=dim, keepdim=keepdim)
+        if dim is None:
+            return values
+        indices = Tensor(self.data.argmax(axis=dim))
+        if keepdim:
+            indices = indices.unsqueeze(dim)
+        return ops.MaxResult(values, indices)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        end = end_dim % self.ndim
+        return self.reshape(self.shape[:start_dim] + (-1,) + self.shape[end + 1:])
+
+    def unsqueeze(self, dim):
+        dim = dim % (self.ndim + 1)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim):
+        if self.shape[dim] != 1:
+            return self
+        shape = list(self.shape)
+        del shape[dim]
+        return self.reshape(tuple(shape))
+
+    def permute(self, *dims):
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = tuple(dims[0])
+        return ops.Permute.apply(self, dims=tuple(d % self.ndim for d in dims))
+
+    def transpose(self, dim0, dim1):
+        dims = list(range(self.ndim))
+        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        return self.permute(*dims)
+
+    def contiguous(self):
+        """Arrays here are always usable as they are; kept so torch code reads the same."""
+        return self
+
+    def expand(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        shape = tuple(self.shape[i - len(shape) + self.ndim] if n == -1 else n for i, n in enumerate(shape))
+        return ops.Add.apply(self, get_array_module(self.data).zeros(shape, dtype=self.dtype))
+
+
+def _reverse_topological_order(root):
+    """Every tensor that `root` depends on and that needs a gradient, outputs before inputs.
+
+    Iterative depth-first search, so graphs thousands of ops deep hit no recursion limit.
+    """
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        tensor, children_done = stack.pop()
+        if children_done:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor.creator is not None:
+            stack.extend((parent, False) for parent in tensor.creator.inputs
+                         if parent.requires_grad and id(parent) not in visited)
+    return reversed(order)
+
+
+from . import ops  # noqa: E402  (ops need Tensor defined first)

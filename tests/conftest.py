@@ -1,0 +1,22 @@
+"""Shared test helpers: where the released weights live, and the array backends to run on."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RELEASED_WEIGHTS = REPO_ROOT.parent / "shared" / "reference" / "kla_unet_sca_nl_released.pth"
+
+
+def relative_error(actual, expected):
+    """max |actual - expected| / max |expected|: one number per array, robust to tiny entries."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape}"
+    scale = max(np.abs(expected).max(initial=0.0), 1e-30)
+    return float(np.abs(actual - expected).max(initial=0.0) / scale)
+
+
+requires_gpu = pytest.mark.skipif(not mg.gpu_available(), reason="needs CuPy and a CUDA device (pip install -e \".[gpu]\")")

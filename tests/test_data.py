@@ -1,0 +1,517 @@
+"""data/: layouts on tiny trees written with Pillow, image formats, degradation, built-in set, loader.
+
+Oracles: the arrays written to disk, Pillow's own palette, scipy.ndimage filters, and statistics of
+the noise models (means and standard deviations worked out by hand).
+"""
+import json
+import socket
+import threading
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+import data
+from data import builtin, procedural
+from data.degrade import PRESETS, PER_CHANNEL, motion_kernel
+
+H, W = 24, 32
+
+
+def _rgb(seed, shape=(H, W, 3)):
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def _save(path, array, mode=None):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image = Image.fromarray(array) if mode is None else Image.fromarray(array).convert(mode)
+    image.save(path)
+    return array
+
+
+def _mask_array(seed):
+    mask = np.zeros((H, W), np.uint8)
+    mask[seed % 10:seed % 10 + 5, 3:9] = 255
+    return mask
+
+
+# ----------------------------------------------------------------------------- layouts
+
+def _kla_tree(root):
+    """bottle/Train: "broken" with masks, "contamination" without a Defect_mask folder; bottle/Val: one pair."""
+    written = {}
+    for split, defect, names in (("Train", "broken", ("000", "001")), ("Train", "contamination", ("000",)),
+                                 ("Val", "broken", ("005",))):
+        base = root / "bottle" / split
+        for i, name in enumerate(names):
+            seed = 2 * len(written)
+            clean = _save(base / "GT_clean_image" / defect / f"{name}.png", _rgb(seed))
+            degraded = _save(base / "Degraded_image" / defect / f"{name}.png", _rgb(seed + 1))
+            mask = None
+            if defect == "broken":
+                mask = _save(base / "Defect_mask" / defect / f"{name}_mask.png", _mask_array(i + 2))
+            written[f"bottle/{defect}/{name}"] = (degraded, clean, mask)
+    return written
+
+
+def test_kla_layout_pairs_masks_and_names(tmp_path):
+    written = _kla_tree(tmp_path)
+    assert data.detect_layout(tmp_path) == "kla"
+    train = data.open_dataset(str(tmp_path), split="train")
+    assert isinstance(train, data.KLADataset)
+    assert [item.name for item in train.items] == ["bottle/broken/000", "bottle/broken/001",
+                                                   "bottle/contamination/000"]
+    for index in range(len(train)):
+        sample = train[index]
+        degraded, clean, mask = written[sample["name"]]
+        np.testing.assert_allclose(sample["degraded"], degraded / 255.0, atol=1e-6)
+        np.testing.assert_allclose(sample["clean"], clean / 255.0, atol=1e-6)
+        assert sample["category"] == "bottle"
+        assert sample["defect"] == sample["name"].split("/")[1]
+        assert sample["params"] is None and sample["info"].mode == "RGB"
+        if mask is None:
+            assert sample["mask"] is None
+        else:
+            np.testing.assert_array_equal(sample["mask"], mask > 0)
+    val = data.open_dataset(tmp_path, split="val")
+    assert [item.name for item in val.items] == ["bottle/broken/005"]
+    one_category = data.KLADataset(tmp_path / "bottle", split="train", size=16)
+    assert len(one_category) == 3 and one_category[0]["degraded"].shape == (16, 16, 3)
+    assert one_category[0]["mask"].shape == (16, 16)
+
+
+def test_kla_unpaired_files_are_listed(tmp_path):
+    _kla_tree(tmp_path)
+    (tmp_path / "bottle/Train/Degraded_image/broken/001.png").unlink()
+    with pytest.raises(data.DataError, match=r"broken/001"):
+        data.open_dataset(tmp_path)
+
+
+def _mvtec_tree(root):
+    written = {}
+    for category, mode in (("bottle", "RGB"), ("grid", "L")):
+        base = root / category
+        for split, defect, name in (("train", "good", "000"), ("train", "good", "001"),
+                                    ("test", "good", "000"), ("test", "crack", "000")):
+            array = _rgb(len(written))
+            array = array if mode == "RGB" else array[..., 0]
+            written[f"{category}/{split}/{defect}/{name}"] = _save(base / split / defect / f"{name}.png", array)
+        written[f"{category}/crack/000_mask"] = _save(base / "ground_truth/crack/000_mask.png", _mask_array(4))
+    return written
+
+
+def test_mvtec_layout_grayscale_masks_and_seeded_degradation(tmp_path):
+    written = _mvtec_tree(tmp_path)
+    assert data.detect_layout(tmp_path) == "mvtec"
+    test = data.open_dataset(tmp_path, split="val", seed=3)
+    assert isinstance(test, data.MVTecDataset) and test.categories == ["bottle", "grid"]
+    names = [item.name for item in test.items]
+    assert names == ["bottle/crack/000", "bottle/good/000", "grid/crack/000", "grid/good/000"]
+    for index, name in enumerate(names):
+        sample = test[index]
+        category, defect, stem = name.split("/")
+        file_pixels = written[f"{category}/test/{defect}/{stem}"] / 255.0
+        expected = file_pixels if file_pixels.ndim == 3 else np.repeat(file_pixels[..., None], 3, axis=2)
+        np.testing.assert_allclose(sample["clean"], expected, atol=1e-6)
+        assert sample["info"].grayscale == (category == "grid")
+        assert sample["defect"] == defect
+        if defect == "good":
+            assert sample["mask"] is None
+        else:
+            np.testing.assert_array_equal(sample["mask"], written[f"{category}/crack/000_mask"] > 0)
+        assert not np.allclose(sample["degraded"], sample["clean"], atol=0.01)
+        json.dumps(sample["params"])  # plain Python numbers only
+
+    # Each sample is reproducible whatever the order, and another instance agrees.
+    backwards = [test[i]["degraded"] for i in reversed(range(len(test)))][::-1]
+    again = data.MVTecDataset(tmp_path, split="test", seed=3)
+    for index in range(len(test)):
+        np.testing.assert_array_equal(test[index]["degraded"], backwards[index])
+        np.testing.assert_array_equal(again[index]["degraded"], backwards[index])
+        assert test.load(index, epoch=0)["params"] == test.load(index, epoch=7)["params"]  # val: fixed
+    assert test[0]["params"] != test[1]["params"]
+    assert data.MVTecDataset(tmp_path, split="test", seed=4)[0]["params"] != test[0]["params"]
+
+    train = data.open_dataset(tmp_path, layout="mvtec", split="train", degradation="noise")
+    assert len(train) == 4 and all(sample_mask is None for sample_mask in (train[i]["mask"] for i in range(4)))
+    assert train.load(0, epoch=0)["params"] == train.load(0, epoch=0)["params"]
+    assert train.load(0, epoch=0)["params"] != train.load(0, epoch=1)["params"]  # fresh each epoch
+
+
+def test_folders_layout_pairs_inference_and_unpaired_listing(tmp_path):
+    degraded_dir, clean_dir, masks_dir = tmp_path / "deg", tmp_path / "clean", tmp_path / "masks"
+    for i in range(3):
+        _save(degraded_dir / f"img{i}.png", _rgb(i))
+        _save(clean_dir / f"img{i}.png", _rgb(10 + i))
+    mask = _save(masks_dir / "img1_mask.png", _mask_array(1))
+    paired = data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir)
+    assert isinstance(paired, data.FolderDataset) and len(paired) == 3
+    sample = paired[1]
+    assert sample["name"] == "img1"
+    np.testing.assert_allclose(sample["clean"], _rgb(11) / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(sample["mask"], mask > 0)
+    assert paired[0]["mask"] is None
+
+    inference = data.open_dataset(degraded_dir=degraded_dir)
+    assert inference[2]["clean"] is None
+    np.testing.assert_allclose(inference[2]["degraded"], _rgb(2) / 255.0, atol=1e-6)
+
+    for i in range(12):
+        _save(degraded_dir / f"lonely{i:02d}.png", _rgb(i))
+    _save(clean_dir / "orphan.png", _rgb(0))
+    with pytest.raises(data.DataError) as error:
+        data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir)
+    message = str(error.value)
+    assert "lonely00" in message and "lonely09" in message and "lonely11" not in message
+    assert "and 2 more" in message and "orphan" in message
+
+
+def test_missing_empty_and_unknown_give_clear_errors(tmp_path):
+    with pytest.raises(data.DataError, match="does not exist"):
+        data.open_dataset(tmp_path / "nowhere")
+    with pytest.raises(data.DataError, match="cannot tell the layout.*kla.*mvtec"):
+        data.open_dataset(tmp_path)
+    with pytest.raises(data.DataError, match="unknown layout 'coco'.*folders"):
+        data.open_dataset(tmp_path, layout="coco")
+    (tmp_path / "deg").mkdir()
+    with pytest.raises(data.DataError, match="no images found"):
+        data.open_dataset(degraded_dir=tmp_path / "deg")
+    with pytest.raises(data.DataError, match="--degraded"):
+        data.open_dataset(clean_dir=tmp_path / "deg")
+    (tmp_path / "cat" / "Train" / "GT_clean_image").mkdir(parents=True)
+    with pytest.raises(data.DataError, match="Degraded_image does not exist"):
+        data.open_dataset(tmp_path)
+    with pytest.raises(data.DataError, match="unknown degradation"):
+        data.open_dataset("builtin", degradation="fog")
+
+
+# ----------------------------------------------------------------------------- image formats
+
+def test_grayscale_read_and_round_trip(tmp_path):
+    pixels = _save(tmp_path / "gray.png", _rgb(1, (H, W)))
+    image, info = data.read_image(tmp_path / "gray.png")
+    assert image.dtype == np.float32 and image.shape == (H, W, 3)
+    np.testing.assert_allclose(image, np.repeat(pixels[..., None] / 255.0, 3, axis=2), atol=1e-6)
+    assert (info.mode, info.grayscale, info.bit_depth, info.alpha) == ("L", True, 8, None)
+    data.write_image(tmp_path / "out" / "gray.png", image, like=info)
+    with Image.open(tmp_path / "out" / "gray.png") as written:
+        assert written.mode == "L" and written.size == (W, H)
+        np.testing.assert_array_equal(np.asarray(written), pixels)
+    restored = _rgb(2) / np.float32(255)  # a network output whose channels differ a little
+    data.write_image(tmp_path / "mean.png", restored, like=info)
+    with Image.open(tmp_path / "mean.png") as written:
+        np.testing.assert_array_equal(np.asarray(written), np.round(_rgb(2).mean(axis=2)).astype(np.uint8))
+
+
+def test_rgba_keeps_its_alpha(tmp_path):
+    pixels = _save(tmp_path / "rgba.png", _rgb(2, (H, W, 4)))
+    image, info = data.read_image(tmp_path / "rgba.png")
+    np.testing.assert_allclose(image, pixels[..., :3] / 255.0, atol=1e-6)
+    np.testing.assert_allclose(info.alpha, pixels[..., 3] / 255.0, atol=1e-6)
+    data.write_image(tmp_path / "out.png", image, like=info)
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode == "RGBA"
+        np.testing.assert_array_equal(np.asarray(written), pixels)
+
+    gray_alpha = _rgb(3, (H, W, 2))
+    Image.fromarray(gray_alpha, mode="LA").save(tmp_path / "la.png")
+    image, info = data.read_image(tmp_path / "la.png")
+    assert info.grayscale and info.mode == "LA"
+    np.testing.assert_allclose(image[..., 2], gray_alpha[..., 0] / 255.0, atol=1e-6)
+    data.write_image(tmp_path / "la_out.png", image, like=info)
+    with Image.open(tmp_path / "la_out.png") as written:
+        assert written.mode == "LA"
+        np.testing.assert_array_equal(np.asarray(written), gray_alpha)
+
+
+def test_sixteen_bit_png_read_and_round_trip(tmp_path):
+    pixels = np.random.default_rng(3).integers(0, 65536, (H, W), dtype=np.uint16)
+    _save(tmp_path / "deep.png", pixels)
+    image, info = data.read_image(tmp_path / "deep.png")
+    assert info.bit_depth == 16 and info.grayscale
+    np.testing.assert_allclose(image[..., 1], pixels / 65535.0, atol=1e-7)
+    data.write_image(tmp_path / "deep_out.png", image, like=info)
+    with Image.open(tmp_path / "deep_out.png") as written:
+        assert written.mode.startswith("I") and written.size == (W, H)
+        np.testing.assert_array_equal(np.asarray(written).astype(np.int64), pixels)
+
+
+def test_palette_and_one_bit_images(tmp_path):
+    palette = _rgb(4, (16, 3))
+    indices = np.random.default_rng(5).integers(0, 16, (H, W), dtype=np.uint8)
+    paletted = Image.fromarray(indices, mode="P")
+    paletted.putpalette(palette.flatten().tolist())
+    paletted.save(tmp_path / "pal.png")
+    image, info = data.read_image(tmp_path / "pal.png")
+    assert info.mode == "P" and not info.grayscale
+    np.testing.assert_allclose(image, palette[indices] / 255.0, atol=1e-6)
+    data.write_image(tmp_path / "pal_out.png", image, like=info)
+    with Image.open(tmp_path / "pal_out.png") as written:
+        assert written.mode == "RGB"
+        np.testing.assert_array_equal(np.asarray(written), palette[indices])
+
+    bits = np.random.default_rng(6).random((H, W)) < 0.5
+    Image.fromarray(bits).save(tmp_path / "bits.png")
+    image, info = data.read_image(tmp_path / "bits.png")
+    assert info.bit_depth == 1
+    np.testing.assert_array_equal(image[..., 0], bits.astype(np.float32))
+    data.write_image(tmp_path / "bits_out.png", image, like=info)
+    with Image.open(tmp_path / "bits_out.png") as written:
+        assert written.mode == "1"
+        np.testing.assert_array_equal(np.asarray(written), bits)
+
+
+def test_corrupt_file_and_mask_reading(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a png")
+    with pytest.raises(data.ImageReadError, match="broken.png") as error:
+        data.read_image(tmp_path / "broken.png")
+    assert isinstance(error.value, data.DataError)
+    mask = _save(tmp_path / "m.png", _mask_array(3))
+    read = data.read_mask(tmp_path / "m.png")
+    assert read.dtype == bool and read.shape == (H, W)
+    np.testing.assert_array_equal(read, mask > 0)
+
+
+# ----------------------------------------------------------------------------- degradation
+
+def test_degradation_is_deterministic_for_a_seed():
+    clean = _rgb(7) / np.float32(255)
+    for preset in PRESETS:
+        first, params = data.degrade(clean, preset, np.random.default_rng(11))
+        second, params_again = data.degrade(clean, preset, np.random.default_rng(11))
+        np.testing.assert_array_equal(first, second)
+        assert params == params_again and first.dtype == np.float32
+        other, _ = data.degrade(clean, preset, np.random.default_rng(12))
+        assert not np.array_equal(first, other)
+
+
+def test_sampled_parameters_stay_in_their_ranges():
+    rng = np.random.default_rng(0)
+    clean = np.full((4, 4, 3), 0.5, np.float32)
+    for preset, ranges in PRESETS.items():
+        for _ in range(100):
+            degraded, params = data.degrade(clean, preset, rng)
+            assert set(params) == set(ranges)
+            assert 0.0 <= degraded.min() and degraded.max() <= 1.0
+            for name, (low, high) in ranges.items():
+                values = params[name] if name in PER_CHANNEL else [params[name]]
+                assert len(values) == (3 if name in PER_CHANNEL else 1)
+                assert all(isinstance(v, float) and low <= v <= high for v in values)
+
+
+def test_kla_mean_level_matches_gain_and_offset():
+    flat = np.full((96, 96, 3), 0.5, np.float32)
+    for seed in range(5):
+        degraded, params = data.degrade(flat, "kla", np.random.default_rng(seed))
+        expected = np.array(params["gain"]) * 0.5 + np.array(params["offset"])
+        tolerance = 5 * params["noise_sigma"] / 96  # five standard errors of a 96x96 mean
+        np.testing.assert_allclose(degraded.mean(axis=(0, 1)), expected, atol=tolerance)
+        residual = degraded - expected
+        np.testing.assert_allclose(residual.std(), params["noise_sigma"], rtol=0.05)
+
+
+def test_blur_noise_and_poisson_match_their_models():
+    clean = ndimage.gaussian_filter(_rgb(8, (64, 64, 3)).astype(np.float32) / 255, (2, 2, 0))
+    blurred, params = data.degrade(clean, "blur", np.random.default_rng(1))
+    for channel in range(3):
+        oracle = ndimage.gaussian_filter(clean[..., channel], params["blur_sigma"], mode="reflect")
+        np.testing.assert_allclose(blurred[..., channel], oracle, atol=1e-6)
+
+    grey = np.full((128, 128, 3), 0.5, np.float32)
+    noisy, params = data.degrade(grey, "noise", np.random.default_rng(2))
+    assert abs(noisy.mean() - 0.5) < 0.003
+    np.testing.assert_allclose(noisy.std(), params["noise_sigma"], rtol=0.03)
+
+    counted, params = data.degrade(grey, "poisson", np.random.default_rng(3))
+    expected_std = np.sqrt(0.5 / params["photons"] + params["noise_sigma"] ** 2)
+    assert abs(counted.mean() - 0.5) < 0.005
+    np.testing.assert_allclose(counted.std(), expected_std, rtol=0.05)
+
+
+def test_motion_kernel_is_a_centred_segment():
+    for length in (5.0, 9.5, 15.0):
+        horizontal = motion_kernel(length, 0.0)
+        centre = horizontal.shape[0] // 2
+        assert np.isclose(horizontal.sum(), 1.0)
+        np.testing.assert_allclose(horizontal[centre].sum(), 1.0)  # all mass on the centre row
+        columns = np.arange(horizontal.shape[1]) - centre
+        profile = horizontal[centre]
+        assert abs((profile * columns).sum()) < 1e-9
+        spread = np.sqrt((profile * columns ** 2).sum())
+        assert abs(spread - (length - 1) / np.sqrt(12)) < 0.25  # a uniform segment of that length
+        np.testing.assert_allclose(motion_kernel(length, 90.0), horizontal.T, atol=1e-9)
+    blurred, params = data.degrade(_rgb(9, (40, 40, 3)) / np.float32(255), "motion", np.random.default_rng(4))
+    assert blurred.shape == (40, 40, 3) and 5 <= params["motion_length"] <= 15
+
+
+# ----------------------------------------------------------------------------- built-in data
+
+def test_builtin_loads_offline_with_a_fixed_split(monkeypatch):
+    def no_network(*args, **kwargs):
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    builtin._skimage_image.cache_clear()
+    train = data.BuiltinDataset("train", size=32, procedural_count=14)
+    val = data.BuiltinDataset("val", size=32)
+    assert builtin.skimage_names("train") == list(builtin.SKIMAGE_TRAIN)  # every listed image loads here
+    assert builtin.skimage_names("val") == list(builtin.SKIMAGE_VAL)
+    train_names = [item.name for item in train.items]
+    assert train_names == [item.name for item in data.BuiltinDataset("train", size=32, procedural_count=14).items]
+    assert not set(train_names) & {item.name for item in val.items}
+    assert len(val) == len(builtin.SKIMAGE_VAL) + builtin.PROCEDURAL_COUNT["val"]
+    assert set(val.categories) == {"skimage", *procedural.SURFACES}
+    photo = val[0]
+    assert photo["name"] == "skimage/camera" and photo["degraded"].shape == (32, 32, 3)
+    np.testing.assert_array_equal(photo["clean"][..., 0], photo["clean"][..., 2])  # grayscale expanded
+
+
+@pytest.mark.parametrize("kind", sorted(procedural.SURFACES))
+def test_procedural_samples_are_deterministic_with_real_masks(kind):
+    seen_defect = False
+    for seed in range(8):
+        image, mask, defect = procedural.generate(kind, seed, size=64)
+        again, mask_again, defect_again = procedural.generate(kind, seed, size=64)
+        np.testing.assert_array_equal(image, again)
+        assert defect == defect_again
+        assert image.dtype == np.float32 and image.shape == (64, 64, 3)
+        assert 0.0 <= image.min() and image.max() <= 1.0 and image.std() > 0.005
+        if defect == "good":
+            assert mask is None
+        else:
+            seen_defect = True
+            assert defect in procedural.DEFECTS and mask.dtype == bool and mask.shape == (64, 64)
+            np.testing.assert_array_equal(mask, mask_again)
+            assert mask.any() and mask.mean() < 0.5
+    assert seen_defect
+    assert not np.array_equal(procedural.generate(kind, 0, 64)[0], procedural.generate(kind, 1, 64)[0])
+
+
+def test_procedural_parts_include_true_blacks_and_whites():
+    borders = []
+    for seed in range(16):
+        image = procedural.generate("plain_part", seed, size=64)[0]
+        borders.append(np.median(np.concatenate([image[0], image[-1], image[:, 0], image[:, -1]])))
+    assert min(borders) < 0.06 and max(borders) > 0.8
+
+
+# ----------------------------------------------------------------------------- loader
+
+class ArrayDataset(data.Dataset):
+    """In-memory samples whose degraded image is the clean one, so any misalignment shows."""
+
+    def __init__(self, images, masks=None, fail_at=None):
+        self.images, self.masks, self.fail_at = images, masks, fail_at
+        self.items = list(range(len(images)))
+
+    def load(self, index, epoch=None):
+        if index == self.fail_at:
+            raise RuntimeError(f"broken sample {index}")
+        mask = None if self.masks is None else self.masks[index]
+        return {"degraded": self.images[index], "clean": self.images[index].copy(), "mask": mask,
+                "name": f"s{index}", "category": "c", "defect": None, "info": None, "params": None}
+
+
+def _numbered_images(count, height=20, width=20):
+    """Every pixel value is unique, so a crop identifies where it came from."""
+    values = np.arange(count * height * width * 3, dtype=np.float32).reshape(count, height, width, 3)
+    return list(values / values.max())
+
+
+def test_loader_batches_crops_and_augmentations_are_consistent():
+    images = _numbered_images(5)
+    masks = [image[..., 0] > 0.5 for image in images]
+    loader = data.Loader(ArrayDataset(images, masks), batch_size=2, seed=1, patch_size=8)
+    assert len(loader) == 3 and len(data.Loader(ArrayDataset(images), batch_size=2, drop_last=True)) == 2
+    batches = list(loader)
+    assert [len(batch["names"]) for batch in batches] == [2, 2, 1]
+    assert sorted(name for batch in batches for name in batch["names"]) == [f"s{i}" for i in range(5)]
+    for batch in batches:
+        assert batch["degraded"].dtype == np.float32 and batch["degraded"].shape[1:] == (3, 8, 8)
+        assert batch["degraded"].flags.c_contiguous
+        np.testing.assert_array_equal(batch["degraded"], batch["clean"])
+        np.testing.assert_array_equal(batch["mask"], batch["degraded"][:, :1] > 0.5)
+        assert batch["has_mask"].all()
+        for name, patch in zip(batch["names"], batch["degraded"]):
+            assert _is_dihedral_crop(patch.transpose(1, 2, 0), images[int(name[1:])])
+
+
+def _is_dihedral_crop(patch, image):
+    """Whether `patch` is a crop of `image` after some flip and quarter turn."""
+    for turns in range(4):
+        for flipped in (False, True):
+            candidate = np.rot90(patch, -turns)
+            candidate = candidate[:, ::-1] if flipped else candidate
+            rows, cols = np.nonzero(image[..., 0] == candidate[0, 0, 0])
+            for r, c in zip(rows, cols):
+                block = image[r:r + patch.shape[0], c:c + patch.shape[1]]
+                if block.shape == candidate.shape and np.array_equal(block, candidate):
+                    return True
+    return False
+
+
+def test_loader_epochs_are_reproducible_across_instances():
+    def epoch_batches(epoch, prefetch):
+        dataset = data.BuiltinDataset("train", size=32, procedural_count=7)
+        loader = data.Loader(dataset, batch_size=4, seed=5, patch_size=16, prefetch=prefetch)
+        loader.set_epoch(epoch)
+        return list(loader)
+
+    first, again, later = epoch_batches(2, prefetch=2), epoch_batches(2, prefetch=0), epoch_batches(3, prefetch=2)
+    assert len(first) == len(again)
+    for a, b in zip(first, again):
+        assert a["names"] == b["names"] and a["params"] == b["params"]
+        np.testing.assert_array_equal(a["degraded"], b["degraded"])
+        np.testing.assert_array_equal(a["clean"], b["clean"])
+    assert [a["names"] for a in first] != [c["names"] for c in later]
+    params_by_name = {n: p for batch in first for n, p in zip(batch["names"], batch["params"])}
+    later_params = {n: p for batch in later for n, p in zip(batch["names"], batch["params"])}
+    assert all(params_by_name[name] != later_params[name] for name in params_by_name)
+
+
+def test_loader_reraises_errors_and_stops_cleanly():
+    images = _numbered_images(8)
+    with pytest.raises(RuntimeError, match="broken sample 5"):
+        list(data.Loader(ArrayDataset(images, fail_at=5), batch_size=2, shuffle=False))
+
+    for batch in data.Loader(ArrayDataset(images), batch_size=1, prefetch=1):
+        break
+    iterator = iter(data.Loader(ArrayDataset(images), batch_size=1, prefetch=1))
+    next(iterator)
+    iterator.close()
+    assert not any(thread.name == "data-prefetch" for thread in threading.enumerate())
+
+
+def test_loader_needs_one_size_per_batch():
+    images = _numbered_images(2) + _numbered_images(1, height=16)
+    with pytest.raises(data.DataError, match="--patch-size or --size"):
+        list(data.Loader(ArrayDataset(images), batch_size=3, augment=False))
+    assert len(list(data.Loader(ArrayDataset(images), batch_size=1))) == 3
+    with pytest.raises(data.DataError, match="smaller than the patch size"):
+        list(data.Loader(ArrayDataset(images), batch_size=1, patch_size=18))
+
+
+def test_loader_mask_is_none_or_zero_filled():
+    images = _numbered_images(2)
+    assert next(iter(data.Loader(ArrayDataset(images), batch_size=2)))["mask"] is None
+    masks = [np.ones((20, 20), bool), None]
+    batch = next(iter(data.Loader(ArrayDataset(images, masks), batch_size=2, shuffle=False, augment=False)))
+    assert batch["mask"].shape == (2, 1, 20, 20) and batch["mask"][0].all() and not batch["mask"][1].any()
+    np.testing.assert_array_equal(batch["has_mask"], [True, False])
+
+
+def test_loader_skips_a_corrupt_image_with_one_warning(tmp_path):
+    for i in range(3):
+        _save(tmp_path / "deg" / f"img{i}.png", _rgb(i))
+        _save(tmp_path / "clean" / f"img{i}.png", _rgb(i))
+    (tmp_path / "deg" / "img1.png").write_bytes(b"garbage")
+    loader = data.Loader(data.open_dataset(degraded_dir=tmp_path / "deg", clean_dir=tmp_path / "clean"),
+                         batch_size=2, shuffle=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        names = [name for epoch in range(2) for batch in loader for name in batch["names"]]
+    assert names == ["img0", "img2"] * 2
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1 and "img1.png" in messages[0]

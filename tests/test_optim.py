@@ -1,0 +1,211 @@
+"""minigrad.optim against torch.optim: update rules, state_dict resume, learning-rate schedulers."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+torch = pytest.importorskip("torch")
+
+STEPS = 10
+PARAM_SHAPES = [(4, 3), (5,), (2, 3, 3)]
+
+OPTIMIZER_CONFIGS = [
+    ("Adam", dict(lr=0.1)),
+    ("Adam", dict(lr=0.1, weight_decay=0.1)),
+    ("Adam", dict(lr=0.05, betas=(0.8, 0.99), eps=1e-3)),
+    ("SGD", dict(lr=0.02)),
+    ("SGD", dict(lr=0.02, momentum=0.9)),
+    ("SGD", dict(lr=0.02, momentum=0.9, nesterov=True)),
+    ("SGD", dict(lr=0.02, momentum=0.5, weight_decay=0.1)),
+]
+CONFIG_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kwargs.items())}" for name, kwargs in OPTIMIZER_CONFIGS]
+
+
+def relative_difference(actual, expected):
+    """Max abs difference scaled by the largest magnitude of the expected array."""
+    return np.abs(actual - expected).max() / np.abs(expected).max()
+
+
+def random_arrays(rng, shapes=PARAM_SHAPES):
+    return [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+
+
+def polynomial_loss(params, coefficients):
+    """sum((p*c)^2 + 0.1*p^3): non-trivial, exactly differentiable, written once for both libraries."""
+    return sum(((p * c) ** 2 + 0.1 * p ** 3).sum() for p, c in zip(params, coefficients))
+
+
+def make_optimizers(name, kwargs, arrays):
+    """The same optimizer in both libraries over parameters with identical float32 starting values."""
+    mg_params = [mg.nn.Parameter(a.copy()) for a in arrays]
+    torch_params = [torch.nn.Parameter(torch.from_numpy(a.copy())) for a in arrays]
+    return getattr(mg.optim, name)(mg_params, **kwargs), getattr(torch.optim, name)(torch_params, **kwargs)
+
+
+def params_of(optimizer):
+    return [p for group in optimizer.param_groups for p in group["params"]]
+
+
+def assert_params_agree(mg_opt, torch_opt, step):
+    for mg_p, torch_p in zip(params_of(mg_opt), params_of(torch_opt)):
+        diff = relative_difference(mg_p.numpy(), torch_p.detach().numpy())
+        assert diff <= 1e-6, f"step {step}: parameters differ by {diff:.2e} (relative)"
+
+
+def inject_same_grads(mg_opt, torch_opt, rng):
+    """Identical gradients in both libraries, so only the update rule is compared."""
+    for mg_p, torch_p in zip(params_of(mg_opt), params_of(torch_opt)):
+        grad = rng.standard_normal(mg_p.shape).astype(np.float32)
+        mg_p.grad = mg.tensor(grad.copy())
+        torch_p.grad = torch.from_numpy(grad.copy())
+
+
+def backprop_polynomial_loss(mg_opt, torch_opt, coefficients):
+    """Each library computes its own gradients of the same loss."""
+    mg_opt.zero_grad()
+    torch_opt.zero_grad()
+    polynomial_loss(params_of(mg_opt), [mg.tensor(c) for c in coefficients]).backward()
+    polynomial_loss(params_of(torch_opt), [torch.from_numpy(c) for c in coefficients]).backward()
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZER_CONFIGS, ids=CONFIG_IDS)
+def test_update_rule_matches_torch_with_injected_grads(name, kwargs):
+    rng = np.random.default_rng(0)
+    mg_opt, torch_opt = make_optimizers(name, kwargs, random_arrays(rng))
+    for step in range(STEPS):
+        inject_same_grads(mg_opt, torch_opt, rng)
+        mg_opt.step()
+        torch_opt.step()
+        assert_params_agree(mg_opt, torch_opt, step)
+
+
+@pytest.mark.parametrize("name, kwargs", OPTIMIZER_CONFIGS, ids=CONFIG_IDS)
+def test_training_matches_torch_with_autograd_grads(name, kwargs):
+    rng = np.random.default_rng(1)
+    mg_opt, torch_opt = make_optimizers(name, kwargs, random_arrays(rng))
+    coefficients = random_arrays(rng)
+    for step in range(STEPS):
+        backprop_polynomial_loss(mg_opt, torch_opt, coefficients)
+        mg_opt.step()
+        torch_opt.step()
+        assert_params_agree(mg_opt, torch_opt, step)
+
+
+# ----------------------------------------------------------------------------- resume
+
+
+def seeded_model_and_optimizer(seed, name, kwargs):
+    mg.manual_seed(seed)
+    model = mg.nn.Sequential(mg.nn.Conv2d(2, 4, 3, padding=1), mg.nn.ReLU(), mg.nn.Conv2d(4, 1, 1))
+    return model, getattr(mg.optim, name)(model.parameters(), **kwargs)
+
+
+def train_steps(model, optimizer, batch, target, steps):
+    for _ in range(steps):
+        optimizer.zero_grad()
+        ((model(batch) - target) ** 2).mean().backward()
+        optimizer.step()
+
+
+RESUME_CONFIGS = [("Adam", dict(lr=0.01, weight_decay=1e-3)), ("SGD", dict(lr=0.1, momentum=0.9))]
+
+
+@pytest.mark.parametrize("name, kwargs", RESUME_CONFIGS)
+def test_resume_from_saved_state_is_bit_exact(tmp_path, name, kwargs):
+    rng = np.random.default_rng(2)
+    batch, target = mg.tensor(rng.standard_normal((2, 2, 6, 6)).astype(np.float32)), mg.tensor(0.5)
+
+    uninterrupted, uninterrupted_opt = seeded_model_and_optimizer(0, name, kwargs)
+    train_steps(uninterrupted, uninterrupted_opt, batch, target, 10)
+
+    first_half, first_half_opt = seeded_model_and_optimizer(0, name, kwargs)
+    train_steps(first_half, first_half_opt, batch, target, 5)
+    path = tmp_path / "checkpoint.npz"
+    mg.save({"optim": first_half_opt.state_dict(), "model": first_half.state_dict()}, path)
+
+    # A different init, so nothing carries over except through the file.
+    resumed, resumed_opt = seeded_model_and_optimizer(1, name, kwargs)
+    checkpoint = mg.load(path)
+    resumed.load_state_dict(checkpoint["model"])
+    resumed_opt.load_state_dict(checkpoint["optim"])
+    train_steps(resumed, resumed_opt, batch, target, 5)
+
+    for (key, expected), actual in zip(uninterrupted.named_parameters(), resumed.parameters()):
+        assert np.array_equal(actual.numpy(), expected.numpy()), f"{key} differs after resuming"
+
+
+# ----------------------------------------------------------------------------- schedulers
+
+SCHEDULER_CONFIGS = [
+    ("StepLR", dict(step_size=3, gamma=0.5)),
+    ("CosineAnnealingLR", dict(T_max=7, eta_min=1e-4)),  # 20 epochs run past T_max, into the next period
+]
+EPOCHS = 20
+
+
+SCHEDULER_HOMES = {mg: mg.optim, torch: torch.optim.lr_scheduler}
+
+
+def make_scheduler(library, name, kwargs, lr=0.1):
+    """An SGD optimizer and the named scheduler on it, from minigrad or torch."""
+    optimizer = library.optim.SGD([library.nn.Parameter(library.zeros(3))], lr=lr)
+    return optimizer, getattr(SCHEDULER_HOMES[library], name)(optimizer, **kwargs)
+
+
+def lr_sequence(optimizer, scheduler, epochs):
+    """The lr used in each epoch, stepping the scheduler after the optimizer as torch expects."""
+    lrs = []
+    for _ in range(epochs):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    return lrs
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULER_CONFIGS)
+def test_scheduler_lr_sequence_matches_torch(name, kwargs):
+    mg_opt, mg_sched = make_scheduler(mg, name, kwargs)
+    torch_opt, torch_sched = make_scheduler(torch, name, kwargs)
+    expected = lr_sequence(torch_opt, torch_sched, EPOCHS)
+    actual = lr_sequence(mg_opt, mg_sched, EPOCHS)
+    assert len(set(expected)) > 3  # the schedule really changes the lr
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=0)
+    assert mg_sched.get_last_lr() == pytest.approx(torch_sched.get_last_lr(), rel=1e-12)
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULER_CONFIGS)
+def test_scheduler_state_dict_round_trip(tmp_path, name, kwargs):
+    reference_opt, reference_sched = make_scheduler(mg, name, kwargs)
+    expected = lr_sequence(reference_opt, reference_sched, EPOCHS)
+
+    opt, sched = make_scheduler(mg, name, kwargs)
+    first = lr_sequence(opt, sched, 8)
+    path = tmp_path / "schedule.npz"
+    mg.save({"optim": opt.state_dict(), "sched": sched.state_dict()}, path)
+
+    resumed_opt, resumed_sched = make_scheduler(mg, name, kwargs, lr=0.5)  # deliberately different start
+    checkpoint = mg.load(path)
+    resumed_opt.load_state_dict(checkpoint["optim"])
+    resumed_sched.load_state_dict(checkpoint["sched"])
+    assert first + lr_sequence(resumed_opt, resumed_sched, EPOCHS - 8) == expected
+
+
+# ----------------------------------------------------------------------------- small contracts
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD"])
+def test_zero_grad_sets_grads_to_none(name):
+    params = [mg.nn.Parameter(a) for a in random_arrays(np.random.default_rng(3))]
+    optimizer = getattr(mg.optim, name)(params, lr=0.1)
+    polynomial_loss(params, [1.0] * len(params)).backward()
+    assert all(p.grad is not None for p in params)
+    optimizer.zero_grad()
+    assert all(p.grad is None for p in params)
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD"])
+def test_empty_parameter_list_is_a_clear_error(name):
+    with pytest.raises(ValueError, match="empty parameter list"):
+        getattr(mg.optim, name)([], lr=0.1)
+    with pytest.raises(ValueError, match="empty parameter list"):
+        getattr(mg.optim, name)(iter(()), lr=0.1)  # a spent generator, e.g. model.parameters() used twice

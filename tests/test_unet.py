@@ -1,0 +1,239 @@
+"""The U-Net against its PyTorch build: released weights, gradients, training steps, losses, restore()."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+from conftest import RELEASED_WEIGHTS, relative_error, requires_gpu
+from unet import SCA, Charbonnier, EdgeLoss, NonLocal, RestorationLoss, SSIMLoss, UNet, restore
+from unet import losses
+
+torch = pytest.importorskip("torch")
+from unet import torch_reference as tr  # noqa: E402
+
+MODES = ["published", "softmax"]
+
+
+def _image_batch(shape, seed=0):
+    return np.random.default_rng(seed).random(shape).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def released_state():
+    if not RELEASED_WEIGHTS.exists():
+        pytest.skip(f"the authors' released weights are not at {RELEASED_WEIGHTS} (../shared/reference/ beside the repo)")
+    return mg.load(RELEASED_WEIGHTS)
+
+
+def _pair(mode, state=None, **config):
+    mg.manual_seed(0)
+    model = UNet(nonlocal_mode=mode, **config)
+    if state is not None:
+        model.load_state_dict(state)
+    return model, tr.to_torch(model)
+
+
+def test_parameter_counts_and_names_match_the_released_checkpoint(released_state):
+    model = UNet(nonlocal_mode="published")
+    assert model.num_parameters() == 867_842
+    assert UNet(attention=False, nonlocal_mode=None).num_parameters() == 809_779
+    assert list(model.state_dict()) == list(released_state)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_released_weights_match_torch(mode, released_state):
+    model, torch_model = _pair(mode, released_state)
+    x = _image_batch((1, 3, 64, 48))
+    with mg.no_grad():
+        out = model(mg.tensor(x)).numpy()
+    with torch.no_grad():
+        expected = torch_model(torch.tensor(x)).numpy()
+    assert np.abs(out - expected).max() <= 1e-5
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_parameter_gradients_match_torch(mode, released_state):
+    model, torch_model = _pair(mode, released_state)
+    x = _image_batch((2, 3, 32, 24))
+    direction = np.random.default_rng(1).standard_normal((2, 3, 32, 24)).astype(np.float32)
+    (model(mg.tensor(x)) * mg.tensor(direction)).sum().backward()
+    (torch_model(torch.tensor(x)) * torch.tensor(direction)).sum().backward()
+    torch_grads = dict(torch_model.named_parameters())
+    scale = max(np.abs(p.grad.numpy()).max() for p in torch_grads.values())
+    for name, param in model.named_parameters():
+        if mode == "softmax" and name == "nl_block.phi.bias":
+            # softmax_j(theta_i . (phi_j + b)) does not depend on b: the true gradient is exactly zero,
+            # so both frameworks return rounding noise; check that it is noise-sized.
+            assert np.abs(param.grad.numpy()).max() <= 1e-5 * scale
+            continue
+        assert relative_error(param.grad.numpy(), torch_grads[name].grad.numpy()) <= 1e-4, name
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_three_adam_steps_track_torch(mode):
+    model, torch_model = _pair(mode)
+    torch_model.train()
+    noisy, clean = _image_batch((2, 3, 32, 32), seed=2), _image_batch((2, 3, 32, 32), seed=3)
+    optimizer = mg.optim.Adam(model.parameters(), lr=1e-3)
+    torch_optimizer = torch.optim.Adam(torch_model.parameters(), lr=1e-3)
+    criterion = RestorationLoss()
+    for step in range(3):
+        optimizer.zero_grad()
+        loss, _ = criterion(model(mg.tensor(noisy)), mg.tensor(clean))
+        loss.backward()
+        optimizer.step()
+        torch_optimizer.zero_grad()
+        torch_loss, _ = tr.restoration_loss(torch_model(torch.tensor(noisy)), torch.tensor(clean))
+        torch_loss.backward()
+        torch_optimizer.step()
+        assert loss.item() == pytest.approx(torch_loss.item(), rel=1e-4), f"loss at step {step}"
+    torch_params = dict(torch_model.named_parameters())
+    for name, param in model.named_parameters():
+        assert relative_error(param.numpy(), torch_params[name].detach().numpy()) <= 1e-4, name
+
+
+LOSS_TERMS = {
+    "charbonnier": (Charbonnier(), tr.charbonnier),
+    "edge": (EdgeLoss(), tr.edge_loss),
+    "ssim": (SSIMLoss(), tr.ssim_loss),
+    "total": (lambda x, y: RestorationLoss()(x, y)[0], lambda x, y: tr.restoration_loss(x, y)[0]),
+}
+
+
+@pytest.mark.parametrize("name", LOSS_TERMS)
+def test_losses_match_torch(name):
+    ours, theirs = LOSS_TERMS[name]
+    x, y = _image_batch((2, 3, 19, 24), seed=4), _image_batch((2, 3, 19, 24), seed=5)
+    mx, my = mg.tensor(x, requires_grad=True), mg.tensor(y)
+    tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y)
+    value, expected = ours(mx, my), theirs(tx, ty)
+    value.backward()
+    expected.backward()
+    assert value.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert relative_error(mx.grad.numpy(), tx.grad.numpy()) <= 1e-4
+
+
+@pytest.mark.parametrize("name", LOSS_TERMS)
+def test_losses_gradcheck(name):
+    loss = LOSS_TERMS[name][0]
+    rng = np.random.default_rng(6)
+    x = mg.tensor(rng.random((1, 2, 12, 13)), requires_grad=True)
+    y = mg.tensor(rng.random((1, 2, 12, 13)), requires_grad=True)
+    assert mg.gradcheck(loss, [x, y])
+
+
+def test_ssim_matches_skimage_on_a_real_image():
+    from skimage import data
+    from skimage.metrics import structural_similarity
+
+    clean = data.astronaut()[100:164, 150:230].astype(np.float64) / 255
+    noisy = np.clip(clean + np.random.default_rng(0).normal(0, 0.05, clean.shape), 0, 1)
+    ours = losses.ssim(mg.tensor(noisy.transpose(2, 0, 1)[None]), mg.tensor(clean.transpose(2, 0, 1)[None])).item()
+    expected = structural_similarity(noisy, clean, channel_axis=-1, data_range=1, gaussian_weights=True,
+                                     sigma=1.5, use_sample_covariance=False)
+    assert ours == pytest.approx(expected, abs=1e-10)
+
+
+def _double(module):
+    return module.to(np.float64)
+
+
+def test_sca_gradcheck():
+    mg.manual_seed(1)
+    block = _double(SCA(16))
+    x = mg.tensor(np.random.default_rng(7).standard_normal((1, 16, 3, 4)), requires_grad=True)
+    assert mg.gradcheck(lambda t, *params: block(t), [x, *block.parameters()])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_nonlocal_gradcheck(mode):
+    mg.manual_seed(2)
+    block = _double(NonLocal(4, mode))
+    x = mg.tensor(np.random.default_rng(8).standard_normal((2, 4, 3, 2)), requires_grad=True)
+    assert mg.gradcheck(lambda t, *params: block(t), [x, *block.parameters()])
+
+
+def test_softmax_attention_rows_sum_to_one():
+    block = NonLocal(8, "softmax")
+    affinity = block.affinity(mg.tensor(_image_batch((2, 8, 4, 3)))).numpy()
+    np.testing.assert_allclose(affinity.sum(axis=-1), 1.0, rtol=1e-6)
+
+
+def test_input_size_is_checked():
+    with pytest.raises(ValueError, match="multiples of 8"):
+        UNet()(mg.tensor(_image_batch((1, 3, 20, 16))))
+
+
+# ---- restore() -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_model():
+    mg.manual_seed(3)
+    return UNet()
+
+
+@pytest.mark.parametrize("shape,dtype", [((37, 53, 3), np.uint8), ((30, 21), np.uint8), ((29, 18, 3), np.float32),
+                                         ((20, 44), np.uint16), ((5, 6, 3), np.uint8)])
+def test_restore_keeps_size_mode_and_dtype(small_model, shape, dtype):
+    rng = np.random.default_rng(9)
+    image = (rng.random(shape) * (np.iinfo(dtype).max if dtype != np.float32 else 1)).astype(dtype)
+    out = restore(small_model, image)
+    assert out.shape == image.shape and out.dtype == image.dtype
+
+
+def test_restore_matches_the_network_on_aligned_input(small_model):
+    image = _image_batch((32, 40, 3), seed=10)
+    with mg.no_grad():
+        expected = small_model(mg.tensor(image.transpose(2, 0, 1)[None].copy())).numpy()[0].transpose(1, 2, 0)
+    np.testing.assert_allclose(restore(small_model, image), expected, atol=1e-6)
+
+
+def _far_from_tile_edges(size, tile, overlap, margin):
+    """Pixels covered by exactly one tile and at least `margin` away from its edges."""
+    from unet.restore import _tile_starts
+
+    coverage = np.zeros(size, dtype=int)
+    safe = np.zeros(size, dtype=bool)
+    for start in _tile_starts(size, tile, tile - overlap):
+        coverage[start:start + tile] += 1
+        safe[start + (margin if start > 0 else 0):start + tile - (margin if start + tile < size else 0)] = True
+    return safe & (coverage == 1)
+
+
+def test_tiled_restore_equals_untiled_away_from_seams():
+    """Tiling a 1024x1032 image changes the output only slightly, and least far from the seams.
+
+    A plain U-Net's receptive field reaches about 81 px, so pixels 100 px inside a tile never see
+    that tile's zero padding. They still differ a little: upsampling with align_corners=True samples
+    at dst*(in-1)/(out-1), a grid that depends on the input size, so no tiling is exact.
+    """
+    from skimage import data, transform
+
+    mg.manual_seed(4)
+    model = UNet(attention=False, nonlocal_mode=None)
+    image = transform.resize(data.astronaut(), (1032, 1024), anti_aliasing=True).astype(np.float32)
+    tile, overlap, margin = 384, 96, 100
+    whole = restore(model, image, tile=2048)
+    tiled = restore(model, image, tile=tile, overlap=overlap)
+    assert tiled.shape == whole.shape == image.shape
+    difference = np.abs(tiled - whole)
+    inside = np.outer(_far_from_tile_edges(1032, tile, overlap, margin), _far_from_tile_edges(1024, tile, overlap, margin))
+    assert inside.mean() > 0.1
+    assert difference[inside].mean() < 5e-4 and difference[inside].max() < 2e-2
+    assert difference.mean() < 5e-4 and difference.max() < 2e-2, "the blended seams must stay as close"
+
+
+@requires_gpu
+@pytest.mark.parametrize("mode", MODES)
+def test_gpu_matches_cpu(mode):
+    model, _ = _pair(mode)
+    x = _image_batch((2, 3, 32, 32))
+    direction = np.random.default_rng(1).standard_normal(x.shape).astype(np.float32)
+    cpu_out = model(mg.tensor(x))
+    (cpu_out * mg.tensor(direction)).sum().backward()
+    cpu_grads = {n: p.grad.numpy() for n, p in model.named_parameters()}
+    model.zero_grad()
+    model.to("gpu")
+    gpu_out = model(mg.tensor(x, device="gpu"))
+    (gpu_out * mg.tensor(direction, device="gpu")).sum().backward()
+    assert relative_error(gpu_out.numpy(), cpu_out.numpy()) <= 1e-5
+    for name, param in model.named_parameters():
+        assert relative_error(param.grad.numpy(), cpu_grads[name]) <= 1e-4, name

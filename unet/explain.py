@@ -1,0 +1,465 @@
+"""Attention explorer: what the U-Net looks at, as PNG figures tied together by an index.html.
+
+    python -m unet.explain --image builtin:camera --out explain_camera
+    python -m unet.explain --image part.png --checkpoint random --query 40,52 120,8 --out explain_part
+
+For one image it shows the input, the restored image and their difference; for each SCA block the
+spatial gate (mean over channels), the most and least attended channels and the channel weights;
+for the non-local block the attention row of a few query pixels over all positions; and a few
+feature maps per encoder/decoder level. Everything comes from one `model(x, return_intermediates=True)`
+call on the reflect-padded image, with every map cropped back to the image.
+"""
+import argparse
+import html
+import inspect
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+import minigrad as mg
+from data.errors import DataError
+from data.imageio import read_image
+from minigrad.backend import to_numpy
+
+from .model import UNet
+from .restore import _pad_to_multiple, _to_unit_float
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "unet_sca_nl.npz"
+RELEASED_WEIGHTS = REPO_ROOT.parent / "shared" / "reference" / "kla_unet_sca_nl_released.pth"
+SCA_BLOCKS = ("att1", "att2", "att3", "att4")
+FEATURE_LEVELS = ("enc1", "enc2", "enc3", "enc4", "bottleneck", "dec3", "dec2", "dec1")
+CHANNELS_SHOWN = 4          # per level in the feature figure, and per end of the SCA channel ranking
+DEFAULT_SIZE = 256
+PROG = "python -m unet.explain"
+
+
+class ExplainError(Exception):
+    """A user-fixable problem: a missing image, an unreadable checkpoint, a bad query point."""
+
+
+# ---- inputs: model and image ----------------------------------------------------------------
+
+def load_model(checkpoint=None, nonlocal_mode=None):
+    """The network to explain and a few words on where its weights came from.
+
+    `checkpoint` is a path (an `.npz` from `mg.save`, either a flat state dict or
+    {"model": state_dict, "config": {...}}, or a PyTorch `.pth`), "random" for seeded untrained
+    weights, or None for the shipped checkpoint, falling back to the authors' released weights.
+    `nonlocal_mode` overrides the mode the checkpoint implies: its config, else "published" for a
+    `.pth` (the authors' code computed that form), else "softmax".
+    """
+    if checkpoint is None:
+        checkpoint = next((path for path in (DEFAULT_CHECKPOINT, RELEASED_WEIGHTS) if path.exists()), None)
+        if checkpoint is None:
+            raise ExplainError(f"no checkpoint given and none at {DEFAULT_CHECKPOINT} or {RELEASED_WEIGHTS}: "
+                               "pass --checkpoint PATH, or --checkpoint random for untrained weights")
+    if str(checkpoint) == "random":
+        mg.manual_seed(0)
+        return UNet(nonlocal_mode=nonlocal_mode or "softmax"), "random initialisation (untrained)"
+    path = Path(checkpoint)
+    state, config = _read_checkpoint(path)
+    config.setdefault("nonlocal_mode", "published" if path.suffix in (".pth", ".pt") else "softmax")
+    if nonlocal_mode is not None:
+        config["nonlocal_mode"] = nonlocal_mode
+    try:
+        model = UNet(**config)
+        model.load_state_dict(state)
+    except (ValueError, KeyError, TypeError) as err:
+        raise ExplainError(f"checkpoint {path} does not fit the network: {_one_line(err)}") from None
+    if not model.attention or model.nonlocal_mode is None:
+        raise ExplainError(f"checkpoint {path} is a plain U-Net without attention blocks: there is no attention to explain")
+    return model.eval(), f"{path.name} (non-local mode {model.nonlocal_mode!r})"
+
+
+def _read_checkpoint(path):
+    """(state dict, UNet keyword arguments) from a flat or {"model": ..., "config": ...} checkpoint."""
+    if not path.is_file():
+        raise ExplainError(f"checkpoint not found: {path}")
+    try:
+        content = mg.load(path)
+    except Exception as err:  # mg.load reports damaged or foreign files with several exception types
+        raise ExplainError(f"cannot read checkpoint {path}: {_one_line(err)}") from None
+    if isinstance(content.get("model"), dict):
+        accepted = inspect.signature(UNet).parameters
+        config = {key: value for key, value in (content.get("config") or {}).items() if key in accepted}
+        return content["model"], config
+    return content, {}
+
+
+def _one_line(err):
+    return " ".join(str(err).split())
+
+
+def read_input(spec):
+    """(image, name) for a file path or "builtin:NAME" (a scikit-image sample such as astronaut).
+
+    The image is (H, W, 3), or (H, W) for grayscale, float32 in [0, 1].
+    """
+    if spec.startswith("builtin:"):
+        return _builtin_image(spec[len("builtin:"):]), spec[len("builtin:"):]
+    path = Path(spec)
+    if not path.is_file():
+        raise ExplainError(f"image not found: {path} (or use builtin:NAME, e.g. builtin:astronaut)")
+    try:
+        image, info = read_image(path)
+    except DataError as err:
+        raise ExplainError(_one_line(err)) from None
+    return (image[..., 0] if info.grayscale else image), path.stem
+
+
+def _builtin_image(name):
+    from skimage import data as samples
+
+    loader = getattr(samples, name, None)
+    try:
+        pixels = np.asarray(loader())
+    except Exception:  # not a sample, or one that would need a download
+        raise ExplainError(f"unknown built-in image {name!r}: try astronaut, camera, coffee, brick, chelsea or grass") from None
+    if pixels.ndim not in (2, 3) or pixels.dtype.kind not in "uif":
+        raise ExplainError(f"built-in image {name!r} is not a 2-D picture")
+    image, _ = _to_unit_float(pixels if pixels.ndim == 2 else pixels[..., :3])
+    return image[..., 0] if image.shape[2] == 1 else image
+
+
+def resize_longer_side(image, size):
+    """Shrink (or grow) so that the longer side is `size` pixels, keeping the aspect ratio."""
+    from skimage.transform import resize
+
+    h, w = image.shape[:2]
+    scale = size / max(h, w)
+    shape = (max(1, round(h * scale)), max(1, round(w * scale))) + image.shape[2:]
+    return np.clip(resize(image, shape, anti_aliasing=scale < 1), 0, 1).astype(np.float32)
+
+
+# ---- what the network computed --------------------------------------------------------------
+
+@dataclass
+class Explanation:
+    """Everything the figures show, as host arrays. Maps keep the padded image's grid; `crop` and
+    `to_image` cut them back to the real image."""
+
+    image: np.ndarray           # (h, w, 3) float32 in [0, 1]: the network's input (grayscale repeated)
+    restored: np.ndarray        # (h, w, 3)
+    grayscale: bool
+    padded_shape: tuple         # (H, W): the image reflect-padded to multiples of 8
+    features: dict              # level -> (C, H/s, W/s)
+    sca: dict                   # att1..att4 -> {"spatial": (C, H/s, W/s) in (0, 1), "channel": (C,) in (0, 1)}
+    affinity: np.ndarray        # (N, N), N = (H/8)(W/8): row i = how query cell i weighs every cell j
+    nonlocal_mode: str
+
+    @property
+    def bottleneck_grid(self):
+        return self.padded_shape[0] // 8, self.padded_shape[1] // 8
+
+    def crop(self, array):
+        """A map (..., H/s, W/s) cut down to the cells that cover the image."""
+        s = self.padded_shape[0] // array.shape[-2]
+        h, w = self.image.shape[:2]
+        return array[..., :-(-h // s), :-(-w // s)]
+
+    def to_image(self, array):
+        """A map (H/s, W/s) at image size: each cell repeated s x s (nearest, so cells stay visible)."""
+        s = self.padded_shape[0] // array.shape[-2]
+        h, w = self.image.shape[:2]
+        return np.repeat(np.repeat(array, s, axis=-2), s, axis=-1)[..., :h, :w]
+
+    def query_index(self, x, y):
+        """Row-major index of the bottleneck cell holding pixel (x, y): cell row y // 8, column x // 8."""
+        h, w = self.image.shape[:2]
+        if not (0 <= x < w and 0 <= y < h):
+            raise ExplainError(f"query point {x},{y} lies outside the {w}x{h} image")
+        return (y // 8) * self.bottleneck_grid[1] + x // 8
+
+    def query_map(self, x, y):
+        """The non-local attention row of pixel (x, y) over all positions, on the bottleneck grid, cropped."""
+        return self.crop(self.affinity[self.query_index(x, y)].reshape(self.bottleneck_grid))
+
+
+def explain(model, image):
+    """Run the network once on `image` ((H, W) or (H, W, C), any size and dtype) and collect its maps."""
+    float_image, _ = _to_unit_float(image)
+    grayscale = float_image.shape[2] == 1
+    if grayscale:
+        float_image = np.repeat(float_image, model.in_channels, axis=2)
+    elif float_image.shape[2] != model.in_channels:
+        raise ExplainError(f"the model takes {model.in_channels}-channel images, got {float_image.shape[2]} channels")
+    h, w = float_image.shape[:2]
+    padded = _pad_to_multiple(float_image)
+    device = next(model.parameters()).device
+    batch = mg.tensor(np.ascontiguousarray(padded.transpose(2, 0, 1)[None]), device=device)
+    with mg.no_grad():
+        out, inner = model(batch, return_intermediates=True)
+
+    def host(tensor):
+        return to_numpy(tensor.data)[0]
+
+    restored = host(out).transpose(1, 2, 0)[:h, :w]
+    if grayscale:
+        restored = np.repeat(restored.mean(axis=2, keepdims=True), model.in_channels, axis=2)
+    attention = inner["attention"]
+    return Explanation(
+        image=float_image, restored=restored, grayscale=grayscale, padded_shape=padded.shape[:2],
+        features={level: host(inner["features"][level]) for level in FEATURE_LEVELS},
+        sca={block: {"spatial": host(attention[block]["spatial"]), "channel": host(attention[block]["channel"])[:, 0, 0]}
+             for block in SCA_BLOCKS},
+        affinity=host(attention["nl_block"]["affinity"]),
+        nonlocal_mode=model.nonlocal_mode,
+    )
+
+
+def auto_queries(explanation):
+    """Query pixels worth looking at: the centre of the cell with the strongest edges, of the
+    flattest cell, and of the image."""
+    from skimage.filters import sobel
+    from skimage.measure import block_reduce
+
+    h, w = explanation.image.shape[:2]
+    edges = block_reduce(sobel(explanation.image.mean(axis=2)), (8, 8), np.nanmean, cval=np.nan)
+    cells = [np.unravel_index(np.argmax(edges), edges.shape), np.unravel_index(np.argmin(edges), edges.shape),
+             ((h // 2) // 8, (w // 2) // 8)]
+    points = []
+    for row, col in cells:
+        point = (min(int(col) * 8 + 4, w - 1), min(int(row) * 8 + 4, h - 1))
+        if point not in points:
+            points.append(point)
+    return points
+
+
+# ---- figures --------------------------------------------------------------------------------
+
+def _figure(width, height):
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure, path):
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def _show_image(ax, image, grayscale, title=None, muted=False):
+    """The image itself, or (muted) a faded gray version to lay a colour map over."""
+    if grayscale or muted:
+        gray = image.mean(axis=2)
+        ax.imshow(0.35 + 0.5 * gray if muted else gray, cmap="gray", vmin=0, vmax=1)
+    else:
+        ax.imshow(np.clip(image, 0, 1))
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def overview_figure(explanation, path):
+    """Input, restored output, and where the network changed the image."""
+    figure = _figure(10.5, 3.8)
+    axes = figure.subplots(1, 3)
+    _show_image(axes[0], explanation.image, explanation.grayscale, "input")
+    _show_image(axes[1], explanation.restored, explanation.grayscale, "restored")
+    difference = np.abs(explanation.restored - explanation.image).mean(axis=2)
+    shown = axes[2].imshow(difference, cmap="magma", vmin=0)
+    axes[2].set_axis_off()
+    axes[2].set_title("|restored - input| (mean over channels)", fontsize=10)
+    figure.colorbar(shown, ax=axes[2], shrink=0.8)
+    return _save(figure, path)
+
+
+def sca_figure(explanation, block, path):
+    """One SCA block: its mean spatial gate on the image, its channel weights, and the spatial gates
+    of the channels it passes most and least (ranked by channel weight x mean spatial gate)."""
+    spatial = explanation.crop(explanation.sca[block]["spatial"])            # (C, h/s, w/s)
+    channel = explanation.sca[block]["channel"]                              # (C,)
+    order = np.argsort(channel * spatial.mean(axis=(1, 2)))
+    most, least = order[::-1][:CHANNELS_SHOWN], order[:CHANNELS_SHOWN]
+
+    figure = _figure(12, 6.6)
+    top, bottom = figure.subfigures(2, 1, height_ratios=(1.1, 1))
+    overlay_ax, bars_ax = top.subplots(1, 2, width_ratios=(1, 1.6))
+    _show_image(overlay_ax, explanation.image, explanation.grayscale, muted=True)
+    shown = overlay_ax.imshow(explanation.to_image(spatial.mean(axis=0)), cmap="inferno", alpha=0.7)
+    overlay_ax.set_title(f"{block}: spatial gate, mean over {len(channel)} channels", fontsize=10)
+    top.colorbar(shown, ax=overlay_ax, shrink=0.8)
+
+    colours = np.full(len(channel), "#9e9e9e", dtype=object)
+    colours[most], colours[least] = "#d95f02", "#1b9e77"
+    bars_ax.bar(np.arange(len(channel)), channel, color=list(colours), width=0.85)
+    bars_ax.set_ylim(0, 1)
+    bars_ax.set_xlim(-1, len(channel))
+    bars_ax.set_xlabel("channel")
+    bars_ax.set_ylabel("channel weight (sigmoid)")
+    bars_ax.set_title("channel attention: orange = most attended, green = least", fontsize=10)
+
+    grid = bottom.subplots(2, CHANNELS_SHOWN)
+    for row, (label, picked) in enumerate((("most", most), ("least", least))):
+        for rank, (ax, c) in enumerate(zip(grid[row], picked), start=1):
+            ax.imshow(spatial[c], cmap="viridis", interpolation="nearest")
+            ax.set_title(f"{label} #{rank}: channel {c}, weight {channel[c]:.2f}\n"
+                         f"spatial gate {spatial[c].min():.2f} (dark) to {spatial[c].max():.2f} (bright)", fontsize=8.5)
+            ax.set_axis_off()
+    return _save(figure, path)
+
+
+def nonlocal_figure(explanation, queries, path):
+    """The attention row of each query pixel over every bottleneck position, on the image."""
+    published = explanation.nonlocal_mode == "published"
+    figure = _figure(3.9 * len(queries) + 0.6, 4.2)
+    axes = np.atleast_1d(figure.subplots(1, len(queries)))
+    for ax, (x, y) in zip(axes, queries):
+        row = explanation.query_map(x, y)
+        _show_image(ax, explanation.image, explanation.grayscale, muted=True)
+        if published:
+            limit = float(np.abs(row).max()) or 1.0
+            shown = ax.imshow(explanation.to_image(row), cmap="RdBu_r", norm=TwoSlopeNorm(0, -limit, limit), alpha=0.7)
+            ax.set_title(f"query ({x}, {y}): signed " + r"$\theta_i \cdot \phi_j \,/\, N$", fontsize=10)
+        else:
+            shown = ax.imshow(explanation.to_image(row), cmap="inferno", alpha=0.65)
+            full_row = explanation.affinity[explanation.query_index(x, y)]
+            ax.set_title(f"query ({x}, {y}): softmax row, sums to {full_row.sum():.3f}\n"
+                         f"(uniform would be 1/N = {1 / full_row.size:.2g})", fontsize=10)
+        ax.add_patch(Rectangle((x // 8 * 8 - 0.5, y // 8 * 8 - 0.5), 8, 8, fill=False, edgecolor="cyan", linewidth=1.5))
+        ax.plot([x], [y], marker="*", markersize=14, color="cyan", markeredgecolor="black")
+        figure.colorbar(shown, ax=ax, shrink=0.75)
+    return _save(figure, path)
+
+
+def features_figure(explanation, path):
+    """The most varied channels of each level, laid out like the U: encoder levels down the left,
+    the decoder level of the same resolution beside each, the bottleneck beside enc4."""
+    rows = (("enc1", "dec1"), ("enc2", "dec2"), ("enc3", "dec3"), ("enc4", "bottleneck"))
+    figure = _figure(2.0 * 2 * CHANNELS_SHOWN, 2.2 * len(rows))
+    halves = figure.subfigures(1, 2, wspace=0.02)
+    for half, side in zip(halves, ("encoder", "decoder")):
+        grid = half.subplots(len(rows), CHANNELS_SHOWN)
+        half.suptitle(side, fontsize=11)
+        for axes, pair in zip(grid, rows):
+            level = pair[side == "decoder"]
+            maps = explanation.crop(explanation.features[level])
+            for ax, c in zip(axes, np.argsort(maps.var(axis=(1, 2)))[::-1][:CHANNELS_SHOWN]):
+                ax.imshow(maps[c], cmap="viridis", interpolation="nearest")
+                ax.set_xticks([])
+                ax.set_yticks([])
+                ax.set_title(f"channel {c}", fontsize=8)
+            axes[0].set_ylabel(f"{level}\n{maps.shape[0]} x {maps.shape[1]} x {maps.shape[2]}", fontsize=9)
+    return _save(figure, path)
+
+
+# ---- the report -----------------------------------------------------------------------------
+
+def write_report(explanation, out_dir, queries=None, title="", source=""):
+    """Write every figure and an index.html with captions into `out_dir`; returns the index path."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExplainError(f"cannot create output folder {out_dir}: {_one_line(err)}") from None
+    queries = list(queries) if queries else auto_queries(explanation)
+    for x, y in queries:
+        explanation.query_index(x, y)  # a clear error before any figure is drawn
+    h, w = explanation.image.shape[:2]
+    sections = [("Input, output, difference", overview_figure(explanation, out_dir / "overview.png"),
+                 "The image as the network sees it (reflect-padded to a multiple of 8, then cropped back), "
+                 "the restored image, and the per-pixel change.")]
+    for block in SCA_BLOCKS:
+        channels, rows = explanation.sca[block]["spatial"].shape[:2]
+        stride = explanation.padded_shape[0] // rows
+        sections.append((f"SCA block {block} ({channels} channels, 1/{stride} resolution)",
+                         sca_figure(explanation, block, out_dir / f"sca_{block}.png"),
+                         "The block multiplies its skip features by a spatial gate sigmoid(conv1x1(x)) and a "
+                         "channel weight from global pooling. Top left: the spatial gate averaged over channels "
+                         "(bright = passed through); top right: each channel's weight; bottom: the spatial gates "
+                         "of the channels with the largest and smallest overall gate (weight x mean spatial gate), "
+                         "each on its own colour scale."))
+    if explanation.nonlocal_mode == "published":
+        nonlocal_caption = ("Published form (the released weights): the affinity is theta_i . phi_j / N with no "
+                            "softmax, so it is signed and rows do not sum to 1; red = positive, blue = negative. "
+                            "The released code also reshapes the result with a raw view, so row i does not land "
+                            "on pixel i: read this as how strongly the query matches each position.")
+    else:
+        nonlocal_caption = "Softmax form (paper eq. 6): each row is a probability distribution over positions and sums to 1."
+    sections.append(("Non-local block", nonlocal_figure(explanation, queries, out_dir / "nonlocal.png"),
+                     "For each query pixel (star; its 8x8 bottleneck cell outlined), how much every bottleneck "
+                     "position contributes to its output, shown as 8x8 blocks over the image. " + nonlocal_caption))
+    sections.append(("Feature maps", features_figure(explanation, out_dir / "features.png"),
+                     "The four most varied channels at each encoder level (left) and, beside it, the decoder "
+                     "level of the same resolution (right; the bottleneck, after the non-local block, beside "
+                     "enc4). Each map has its own colour scale."))
+
+    body = [f"<h1>{html.escape(title or 'Attention explorer')}</h1>",
+            f"<p>Image {w}x{h}{' (grayscale)' if explanation.grayscale else ''}; weights: {html.escape(source)}; "
+            f"non-local mode: {html.escape(explanation.nonlocal_mode)}.</p>"]
+    for heading, figure_path, caption in sections:
+        body += [f"<h2>{html.escape(heading)}</h2>", f'<img src="{figure_path.name}" alt="{html.escape(heading)}">',
+                 f"<p>{html.escape(caption)}</p>"]
+    page = ("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{}</title>"
+            "<style>body{{font-family:sans-serif;max-width:1250px;margin:auto}} img{{max-width:100%}}</style>"
+            "</head><body>\n{}\n</body></html>\n").format(html.escape(title or "Attention explorer"), "\n".join(body))
+    index = out_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+# ---- command line ---------------------------------------------------------------------------
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes end in one line on stderr and exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _query(text):
+    try:
+        x, y = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"query {text!r} must be two integer pixel coordinates X,Y, e.g. 40,52") from None
+    return x, y
+
+
+def _parser():
+    parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser.add_argument("--image", required=True, help="image file, or builtin:NAME for a scikit-image sample (builtin:astronaut)")
+    parser.add_argument("--checkpoint", help="weights (.npz or .pth), or 'random'; default: the shipped checkpoint, "
+                                             "else the authors' released weights")
+    parser.add_argument("--nonlocal-mode", choices=("softmax", "published"), help="override the checkpoint's non-local form")
+    parser.add_argument("--query", type=_query, nargs="+", metavar="X,Y",
+                        help="query pixels for the non-local figure, in the input image's coordinates "
+                             "(default: a strong edge, a flat area and the centre)")
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
+                        help=f"resize so the longer side has this many pixels (default {DEFAULT_SIZE}; 0 keeps the size)")
+    parser.add_argument("--out", required=True, help="folder for the figures and index.html")
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        if args.size < 0:
+            raise ExplainError(f"--size must be 0 or positive, got {args.size}")
+        image, name = read_input(args.image)
+        original_h, original_w = image.shape[:2]
+        queries = args.query
+        for x, y in queries or ():
+            if not (0 <= x < original_w and 0 <= y < original_h):
+                raise ExplainError(f"query point {x},{y} lies outside the {original_w}x{original_h} image")
+        if args.size:
+            image = resize_longer_side(image, args.size)
+            sx, sy = image.shape[1] / original_w, image.shape[0] / original_h
+            queries = queries and [(int(x * sx), int(y * sy)) for x, y in queries]
+        model, source = load_model(args.checkpoint, args.nonlocal_mode)
+        index = write_report(explain(model, image), args.out, queries, title=f"Attention explorer: {name}", source=source)
+    except ExplainError as err:
+        print(f"{PROG}: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {index}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Restore an image of any size, mode and dtype: pad to a multiple of 8, tile large images, crop back."""
+import numpy as np
+
+import minigrad as mg
+from minigrad.backend import to_numpy
+
+from .model import INPUT_MULTIPLE
+
+
+def _to_unit_float(image):
+    """(H, W[, C]) uint8 / uint16 / float -> float32 (H, W, C) in the model's range, and how to undo it."""
+    array = np.asarray(image)
+    if array.ndim not in (2, 3):
+        raise ValueError(f"restore() takes an HxW or HxWxC image, got shape {array.shape}")
+    scale = float(np.iinfo(array.dtype).max) if array.dtype.kind in "ui" else 1.0
+    float_image = array.astype(np.float32) / np.float32(scale)
+    if float_image.ndim == 2:
+        float_image = float_image[:, :, None]
+    return float_image, scale
+
+
+def _from_unit_float(restored, like, scale):
+    if np.asarray(like).ndim == 2:
+        restored = restored[:, :, 0]
+    if like.dtype.kind in "ui":
+        return np.clip(np.rint(restored * scale), 0, scale).astype(like.dtype)
+    return restored.astype(like.dtype)
+
+
+def _pad_to_multiple(image, multiple=INPUT_MULTIPLE):
+    """Reflect-pad the bottom and right edges (edge-pad images too small to reflect)."""
+    h, w = image.shape[:2]
+    pad_h, pad_w = -h % multiple, -w % multiple
+    mode = "reflect" if pad_h < h and pad_w < w else "edge"
+    return np.pad(image, ((0, pad_h), (0, pad_w), (0, 0)), mode=mode)
+
+
+def _run(model, image):
+    """(H, W, C) float32 with H, W multiples of 8 -> (H, W, C) restored, on the model's device."""
+    device = next(model.parameters()).device
+    batch = mg.tensor(np.ascontiguousarray(image.transpose(2, 0, 1)[None]), device=device)
+    with mg.no_grad():
+        out = model(batch)
+    return to_numpy(out.data)[0].transpose(1, 2, 0)
+
+
+def _ramp(length, overlap, at_start, at_end):
+    """Blend weights along one axis: ramps up over the overlap except at the image border."""
+    weights = np.ones(length, dtype=np.float32)
+    ramp = np.linspace(0, 1, overlap + 2, dtype=np.float32)[1:-1]
+    if overlap and not at_start:
+        weights[:overlap] = ramp
+    if overlap and not at_end:
+        weights[-overlap:] = ramp[::-1]
+    return weights
+
+
+def _tile_starts(size, tile, step):
+    starts = list(range(0, max(size - tile, 0) + 1, step))
+    if starts[-1] + tile < size:
+        starts.append(size - tile)
+    return starts
+
+
+def _restore_tiled(model, image, tile, overlap):
+    """Restore overlapping tiles and blend them with linear ramps, so memory stays bounded."""
+    h, w, c = image.shape
+    total = np.zeros((h, w, c), dtype=np.float32)
+    weight = np.zeros((h, w, 1), dtype=np.float32)
+    step = tile - overlap
+    rows, cols = _tile_starts(h, tile, step), _tile_starts(w, tile, step)
+    for top in rows:
+        for left in cols:
+            patch = image[top:top + tile, left:left + tile]
+            ph, pw = patch.shape[:2]
+            restored = _run(model, _pad_to_multiple(patch))[:ph, :pw]
+            blend = np.outer(_ramp(ph, overlap, top == 0, top + ph >= h), _ramp(pw, overlap, left == 0, left + pw >= w))
+            total[top:top + ph, left:left + pw] += restored * blend[:, :, None]
+            weight[top:top + ph, left:left + pw] += blend[:, :, None]
+    return total / weight
+
+
+def restore(model, image, tile=512, overlap=64):
+    """Restore one image (HxW or HxWxC; uint8, uint16 or float) and return it at its own size and dtype.
+
+    Grayscale goes through the network as three equal channels and comes back as their mean.
+    Images larger than `tile` on either side are processed in overlapping tiles.
+    """
+    if tile % INPUT_MULTIPLE or tile <= overlap:
+        raise ValueError(f"tile must be a multiple of {INPUT_MULTIPLE} and larger than overlap, got {tile} and {overlap}")
+    float_image, scale = _to_unit_float(image)
+    h, w, channels = float_image.shape
+    if channels == 1:
+        float_image = np.repeat(float_image, model.in_channels, axis=2)
+    elif channels != model.in_channels:
+        raise ValueError(f"the model takes {model.in_channels}-channel images, got {channels} channels")
+    if max(h, w) > tile:
+        restored = _restore_tiled(model, float_image, tile, overlap)
+    else:
+        restored = _run(model, _pad_to_multiple(float_image))[:h, :w]
+    if channels == 1:
+        restored = restored.mean(axis=2, keepdims=True)
+    return _from_unit_float(restored, np.asarray(image), scale)
