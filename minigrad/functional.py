@@ -42,16 +42,9 @@ def interpolate(input, size=None, scale_factor=None, mode="bilinear", align_corn
     )
 
 
-def relu(input):
-    return ops.ReLU.apply(input)
-
-
-def sigmoid(input):
-    return ops.Sigmoid.apply(input)
-
-
-def softmax(input, dim):
-    return ops.Softmax.apply(input, dim=dim)
+relu = Tensor.relu
+sigmoid = Tensor.sigmoid
+softmax = Tensor.softmax
 
 
 def adaptive_avg_pool2d(input, output_size):

@@ -7,14 +7,13 @@ import os
 import pickle
 import sys
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import RELEASED_WEIGHTS as RELEASED
 from minigrad import io as mgio
 
-RELEASED = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "kla_unet_sca_nl_released.pth"
 
 
 def assert_same_tree(actual, expected):

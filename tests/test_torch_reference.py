@@ -3,7 +3,6 @@ hand-written loop computations, scipy and skimage."""
 import subprocess
 import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +13,8 @@ from skimage import data  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
 
 import unet.torch_reference as tr  # noqa: E402
+from conftest import REPO_ROOT, RELEASED_WEIGHTS as RELEASED  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-RELEASED = REPO_ROOT / ".." / "shared" / "reference" / "kla_unet_sca_nl_released.pth"
 
 
 def n_params(module):
@@ -206,10 +204,6 @@ def test_to_torch_copies_configuration_and_weights():
 
 
 def test_from_torch_round_trip():
-    try:
-        from unet import UNet  # noqa: F401
-    except ImportError:
-        pytest.skip("unet.UNet is not available")
     torch.manual_seed(0)
     source = tr.TorchUNet(nonlocal_mode="published")
     back = tr.to_torch(tr.from_torch(source))

@@ -35,20 +35,26 @@ class Sum(Function):
         return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), shape)
 
 
-class Mean(Function):
+class Mean(Sum):
+    """A sum scaled by 1/count, forward and backward."""
+
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
-        axes = _axes(dim, a.ndim)
-        ctx.save_for_backward(axes, a.shape)
-        return a.mean(axis=axes, keepdims=keepdim)
+        total = Sum.forward(ctx, a, dim, keepdim)
+        return total / total.dtype.type(_count(ctx))
 
     @staticmethod
     def backward(ctx, grad):
-        axes, shape = ctx.saved
-        count = 1
-        for axis in axes:
-            count *= shape[axis]
-        return _expand_reduced(grad / grad.dtype.type(count), axes, ctx.params.get("keepdim", False), shape)
+        return Sum.backward(ctx, grad / grad.dtype.type(_count(ctx)))
+
+
+def _count(ctx):
+    """How many elements each output of a Sum/Mean node reduced over."""
+    axes, shape = ctx.saved
+    count = 1
+    for axis in axes:
+        count *= shape[axis]
+    return count
 
 
 class Max(Function):

@@ -1,0 +1,188 @@
+"""The attention explorer (unet.explain) and the figure script of docs/walkthrough.md.
+
+The non-local maps are checked against the block's formula computed by hand in NumPy, on an image
+whose size is not a multiple of 8 and whose bottleneck grid is not square, so that padding, cropping
+and the row-major query -> position mapping all matter.
+"""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import minigrad as mg
+from unet import UNet
+from unet import explain as ex
+
+from conftest import RELEASED_WEIGHTS, REPO_ROOT
+
+FIGURES = ["overview.png", "sca_att1.png", "sca_att2.png", "sca_att3.png", "sca_att4.png", "nonlocal.png", "features.png"]
+
+
+def run_cli(args, capsys):
+    """(exit code, stdout, stderr) of `python -m unet.explain args`, in this process."""
+    try:
+        code = ex.main([str(a) for a in args])
+    except SystemExit as stop:  # argparse's own exits
+        code = stop.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def random_model(mode):
+    mg.manual_seed(1)
+    return UNet(nonlocal_mode=mode)
+
+
+def random_image(h, w, seed=0):
+    """A smooth random colour image with a sharp edge, so attention has something to vary over."""
+    rng = np.random.default_rng(seed)
+    image = np.cumsum(np.cumsum(rng.standard_normal((h, w, 3)), axis=0), axis=1)
+    image = (image - image.min()) / np.ptp(image)
+    image[:, w // 2:] = 1 - image[:, w // 2:]
+    return image.astype(np.float32)
+
+
+def nonlocal_by_hand(model, image):
+    """softmax(theta^T phi) or theta^T phi / N, from the block's 1x1 conv weights, on the bottleneck
+    features of the image reflect-padded to multiples of 8; also the grid shape (rows, cols)."""
+    h, w = image.shape[:2]
+    padded = np.pad(image, ((0, -h % 8), (0, -w % 8), (0, 0)), mode="reflect")
+    x = mg.tensor(np.ascontiguousarray(padded.transpose(2, 0, 1)[None]))
+    with mg.no_grad():
+        _, inner = model(x, return_intermediates=True)
+        block_input = model.dconv_bottleneck(model.att4(inner["features"]["enc4"])).numpy()[0].astype(np.float64)
+    c, rows, cols = block_input.shape
+    flat = block_input.reshape(c, rows * cols)                                  # row-major positions
+
+    def conv1x1(conv):
+        weight = conv.weight.numpy().astype(np.float64)[:, :, 0, 0]
+        return weight @ flat + conv.bias.numpy().astype(np.float64)[:, None]  # (C/2, N)
+
+    scores = conv1x1(model.nl_block.theta).T @ conv1x1(model.nl_block.phi)     # (N, N)
+    if model.nonlocal_mode == "softmax":
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return scores / scores.sum(axis=1, keepdims=True), (rows, cols)
+    return scores / (rows * cols), (rows, cols)
+
+
+@pytest.mark.parametrize("mode", ["softmax", "published"])
+def test_query_maps_match_the_block_computed_by_hand(mode):
+    model = random_model(mode)
+    image = random_image(44, 61)                     # padded to 48 x 64: a 6 x 8 bottleneck grid
+    explanation = ex.explain(model, image)
+    affinity, (rows, cols) = nonlocal_by_hand(model, image)
+    assert (rows, cols) == (6, 8)
+
+    # Which bottleneck position holds each pixel, built without any index arithmetic.
+    cell_of_pixel = np.kron(np.arange(rows * cols).reshape(rows, cols), np.ones((8, 8), dtype=int))
+    for x, y in [(0, 0), (60, 43), (17, 33), (8, 7), (59, 2)]:
+        expected = affinity[cell_of_pixel[y, x]].reshape(rows, cols)[:6, :8]   # 44/8 -> 6 rows, 61/8 -> 8 cols
+        np.testing.assert_allclose(explanation.query_map(x, y), expected, rtol=1e-4, atol=1e-7 * np.abs(expected).max())
+    if mode == "softmax":
+        np.testing.assert_allclose(explanation.affinity.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_cropped_query_map_sums_to_one_when_nothing_is_padded():
+    explanation = ex.explain(random_model("softmax"), random_image(32, 40))
+    assert explanation.query_map(5, 30).shape == (4, 5)
+    assert explanation.query_map(5, 30).sum() == pytest.approx(1.0, rel=1e-5)
+
+
+def test_auto_queries_include_the_strongest_edge():
+    image = np.full((48, 48, 3), 0.5, dtype=np.float32)
+    image[20:28, 30:] = 1.0                           # one bright bar: the only edges
+    explanation = ex.explain(random_model("softmax"), image)
+    points = ex.auto_queries(explanation)
+    assert 2 <= len(points) <= 3
+    x, y = points[0]
+    assert 16 <= y < 32 and x >= 24, f"first query {points[0]} is not on the bar's edge"
+
+
+def test_cli_writes_a_figure_for_every_block_and_an_index(tmp_path, capsys):
+    code, out, err = run_cli(["--image", "builtin:astronaut", "--checkpoint", "random", "--size", 64,
+                              "--out", tmp_path], capsys)
+    assert code == 0, err
+    index = (tmp_path / "index.html").read_text()
+    for name in FIGURES:
+        pixels = np.asarray(Image.open(tmp_path / name).convert("L"), dtype=np.float32)
+        assert pixels.std() > 0, f"{name} is blank"
+        assert f'src="{name}"' in index
+    assert "index.html" in out
+
+
+def test_grayscale_file_of_odd_size(tmp_path, capsys):
+    gray = (random_image(37, 50)[..., 0] * 255).astype(np.uint8)
+    Image.fromarray(gray, mode="L").save(tmp_path / "part.png")
+    code, _, err = run_cli(["--image", tmp_path / "part.png", "--checkpoint", "random", "--size", 0,
+                            "--query", "49,36", "3,4", "--out", tmp_path / "report"], capsys)
+    assert code == 0, err
+    assert "(grayscale)" in (tmp_path / "report" / "index.html").read_text()
+    explanation = ex.explain(random_model("softmax"), gray)
+    assert explanation.grayscale and explanation.restored.shape == (37, 50, 3)
+    np.testing.assert_array_equal(explanation.image[..., 0], explanation.image[..., 2])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--image", "no/such/image.png"], "image not found"),
+    (["--image", "builtin:no_such_sample"], "unknown built-in image"),
+    (["--image", "builtin:camera", "--query", "12;40"], "X,Y"),
+    (["--image", "builtin:camera", "--query", "600,4"], "outside"),
+    (["--image", "builtin:camera", "--checkpoint", "no/such/weights.npz"], "checkpoint not found"),
+    (["--image", "builtin:camera", "--checkpoint", REPO_ROOT / "setup.cfg"], "cannot read checkpoint"),
+])
+def test_user_mistakes_exit_2_with_one_line(args, message, tmp_path, capsys):
+    code, _, err = run_cli(args + ["--size", 16, "--out", tmp_path], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_bad_input_from_the_real_command_line_has_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "unet.explain", "--image", str(tmp_path / "missing.png"),
+                             "--out", str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_load_model_reads_flat_and_nested_checkpoints(tmp_path):
+    trained = random_model("published")
+    mg.save(trained.state_dict(), tmp_path / "flat.npz")
+    mg.save({"model": trained.state_dict(), "config": {**trained.config(), "epochs": 3}}, tmp_path / "nested.npz")
+    flat, _ = ex.load_model(tmp_path / "flat.npz")
+    nested, _ = ex.load_model(tmp_path / "nested.npz")
+    assert flat.nonlocal_mode == "softmax" and nested.nonlocal_mode == "published"
+    for model in (flat, nested):
+        for (name, expected), (_, loaded) in zip(trained.named_parameters(), model.named_parameters()):
+            np.testing.assert_array_equal(loaded.numpy(), expected.numpy(), err_msg=name)
+
+    mg.save({"not_a_weight": np.zeros(3, np.float32)}, tmp_path / "wrong.npz")
+    with pytest.raises(ex.ExplainError, match="does not fit the network") as info:
+        ex.load_model(tmp_path / "wrong.npz")
+    assert "\n" not in str(info.value)
+
+
+def test_without_any_checkpoint_the_error_names_both_places(tmp_path, monkeypatch):
+    monkeypatch.setattr(ex, "DEFAULT_CHECKPOINT", tmp_path / "missing.npz")
+    monkeypatch.setattr(ex, "RELEASED_WEIGHTS", tmp_path / "missing.pth")
+    with pytest.raises(ex.ExplainError, match="--checkpoint random"):
+        ex.load_model()
+
+
+@pytest.mark.skipif(not RELEASED_WEIGHTS.exists(), reason="the authors' released weights are not in ../shared/reference/")
+def test_falls_back_to_the_released_weights_in_published_mode(tmp_path, monkeypatch):
+    monkeypatch.setattr(ex, "DEFAULT_CHECKPOINT", tmp_path / "missing.npz")
+    monkeypatch.setattr(ex, "RELEASED_WEIGHTS", RELEASED_WEIGHTS)
+    model, source = ex.load_model()
+    assert model.nonlocal_mode == "published" and RELEASED_WEIGHTS.name in source
+
+
+def test_make_figures_script_writes_small_figures(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "docs" / "make_figures.py"), "--out", str(tmp_path)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    pngs = sorted(tmp_path.glob("*.png"))
+    assert pngs, "no figures written"
+    for png in pngs:
+        assert png.stat().st_size < 300_000, f"{png.name} is {png.stat().st_size} bytes"
+        assert np.asarray(Image.open(png).convert("L"), dtype=np.float32).std() > 0

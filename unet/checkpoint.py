@@ -1,0 +1,82 @@
+"""Checkpoints: one .npz holding the model, its config, the optimizer, the epoch and the RNG state.
+
+Written atomically by mg.save. `load_model` also accepts a bare state dict (such as the authors'
+released .pth) and turns every way a file can fail to fit into one clear CheckpointError.
+"""
+from pathlib import Path
+
+import minigrad as mg
+from minigrad.io import LoadError
+from minigrad.nn import StateDictError
+
+from .model import UNet
+
+FORMAT = "minigrad-unet-checkpoint/1"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "unet_sca_nl.npz"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, unreadable, or does not fit the requested network."""
+
+
+def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=0, config=None, rng_state=None, **extra):
+    """Everything needed to resume exactly; `extra` holds small JSON-able values (metrics, history)."""
+    state = {"format": FORMAT, "model": model.state_dict(), "model_config": model.config(), "epoch": int(epoch),
+             "config": config or {}, "rng": rng_state or {}, **extra}
+    if optimizer is not None:
+        state["optimizer"] = optimizer.state_dict()
+    if scheduler is not None:
+        state["scheduler"] = scheduler.state_dict()
+    mg.save(state, path)
+
+
+def read_checkpoint(path):
+    """The raw checkpoint dict, or a CheckpointError naming the file and the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        return mg.load(path)
+    except (LoadError, OSError) as exc:
+        raise CheckpointError(f"{path} is not a readable checkpoint: {exc}") from None
+
+
+def _config_of_bare_state_dict(state, nonlocal_mode):
+    """A bare state dict does not say which non-local mode trained it: the released one used "published"."""
+    has_nonlocal = any(k.startswith("nl_block.") for k in state)
+    return dict(in_channels=int(state["dconv_down1.conv_block.0.weight"].shape[1]),
+                out_channels=int(state["conv_last.weight"].shape[0]),
+                attention=any(k.startswith("att1.") for k in state),
+                nonlocal_mode=(nonlocal_mode or "published") if has_nonlocal else None)
+
+
+def load_model(path=None, device="cpu", nonlocal_mode=None):
+    """(model in eval mode on `device`, checkpoint dict). path None means the shipped pretrained model.
+
+    nonlocal_mode, when given, must agree with the checkpoint's own: a network trained with one mode
+    gives wrong outputs in the other.
+    """
+    if path is None:
+        path = DEFAULT_CHECKPOINT
+        if not path.exists():
+            raise CheckpointError(f"the shipped pretrained model {path} is missing; pass --checkpoint or train one with train.py")
+    state = read_checkpoint(path)
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} holds a {type(state).__name__}, not a checkpoint or state dict")
+    if state.get("format") == FORMAT:
+        weights, config = state["model"], dict(state["model_config"])
+        if nonlocal_mode and config["nonlocal_mode"] and nonlocal_mode != config["nonlocal_mode"]:
+            raise CheckpointError(
+                f"{path} was trained with the {config['nonlocal_mode']!r} non-local mode, but {nonlocal_mode!r} was "
+                f"asked for; drop --nonlocal or pass --nonlocal {config['nonlocal_mode']}")
+    elif "dconv_down1.conv_block.0.weight" in state and "conv_last.weight" in state:
+        weights, config = state, _config_of_bare_state_dict(state, nonlocal_mode)
+    else:
+        raise CheckpointError(f"{path} is neither a training checkpoint nor a U-Net state dict "
+                              f"(its top-level keys: {', '.join(list(state)[:6])})")
+    model = UNet(**config)
+    try:
+        model.load_state_dict(weights)
+    except StateDictError as exc:
+        raise CheckpointError(f"{path} does not fit UNet({config}): {exc}") from None
+    return model.to(device).eval(), state

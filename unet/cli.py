@@ -1,0 +1,26 @@
+"""What every command-line entry point shares: user mistakes print one line and exit 2, never a traceback."""
+import sys
+
+from minigrad.backend import DeviceError
+from minigrad.io import LoadError
+
+from .checkpoint import CheckpointError
+
+EXIT_USER_ERROR = 2
+
+
+def user_errors():
+    """The exception types that mean the user asked for something impossible, not that the code broke."""
+    from data import DataError  # the data package is optional for library users of unet
+
+    return (DataError, DeviceError, CheckpointError, LoadError, FileNotFoundError, NotADirectoryError, PermissionError)
+
+
+def run(main, argv=None):
+    """Call main(argv) and turn user errors into `error: <message>` on stderr with exit status 2."""
+    try:
+        status = main(argv)
+    except user_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    sys.exit(status or 0)
