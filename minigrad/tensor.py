@@ -166,7 +166,7 @@ class Tensor:
                 raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}")
 
         grads = {id(self): grad}
-        for tensor in _reverse_topological_order(self):
+        for tensor in reversed(topological_order(self, needs_grad_only=True)):
             grad = grads.pop(id(tensor), None)
             if grad is None:
                 continue
@@ -346,15 +346,15 @@ class Tensor:
         return ops.Add.apply(self, get_array_module(self.data).zeros(shape, dtype=self.dtype))
 
 
-def _reverse_topological_order(root):
-    """Every tensor that `root` depends on and that needs a gradient, outputs before inputs.
+def topological_order(root, needs_grad_only=False):
+    """Every tensor that `root` was computed from, each once, inputs before the ops that use them (root last).
 
     Iterative depth-first search, so graphs thousands of ops deep hit no recursion limit.
     """
     order, visited, stack = [], set(), [(root, False)]
     while stack:
-        tensor, children_done = stack.pop()
-        if children_done:
+        tensor, inputs_done = stack.pop()
+        if inputs_done:
             order.append(tensor)
             continue
         if id(tensor) in visited:
@@ -362,9 +362,9 @@ def _reverse_topological_order(root):
         visited.add(id(tensor))
         stack.append((tensor, True))
         if tensor.creator is not None:
-            stack.extend((parent, False) for parent in tensor.creator.inputs
-                         if parent.requires_grad and id(parent) not in visited)
-    return reversed(order)
+            stack.extend((parent, False) for parent in reversed(tensor.creator.inputs)
+                         if id(parent) not in visited and (parent.requires_grad or not needs_grad_only))
+    return order
 
 
 from . import ops  # noqa: E402  (ops need Tensor defined first)

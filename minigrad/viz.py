@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from . import function
-from .tensor import Tensor
+from .tensor import Tensor, topological_order
 
 __all__ = ["GraphError", "draw", "to_dot", "trace_modules"]
 
@@ -63,23 +63,6 @@ def trace_modules(model):
             module.__dict__.pop("_trace_scope", None)
 
 
-def _walk(root):
-    """Every tensor that `root` was computed from, each once, inputs before the ops that use them (root last)."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(tensor)
-            continue
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
-        if tensor.creator is not None:
-            stack.extend((parent, False) for parent in reversed(tensor.creator.inputs) if id(parent) not in seen)
-    return order
-
-
 def _describe(tensor):
     return f"{tuple(tensor.shape)} {tensor.dtype}"
 
@@ -107,7 +90,7 @@ def to_dot(tensor, params=None, collapse_modules=False, model=None):
         raise GraphError("collapse_modules=True needs the model whose submodules to collapse: pass model=...")
     names = {id(p): name for name, p in (model.named_parameters() if model is not None else ())}
     names.update({id(p): name for name, p in (params or {}).items()})
-    tensors = _walk(tensor)
+    tensors = topological_order(tensor)
     if any(t.creator is not None and t.creator.freed for t in tensors):
         raise GraphError("the graph was freed by backward(): draw before backward(), or call backward(retain_graph=True)")
 

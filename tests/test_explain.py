@@ -14,6 +14,7 @@ from PIL import Image
 import minigrad as mg
 from unet import UNet
 from unet import explain as ex
+from unet.checkpoint import save_checkpoint
 
 from conftest import RELEASED_WEIGHTS, REPO_ROOT
 
@@ -129,8 +130,8 @@ def test_grayscale_file_of_odd_size(tmp_path, capsys):
     (["--image", "builtin:no_such_sample"], "unknown built-in image"),
     (["--image", "builtin:camera", "--query", "12;40"], "X,Y"),
     (["--image", "builtin:camera", "--query", "600,4"], "outside"),
-    (["--image", "builtin:camera", "--checkpoint", "no/such/weights.npz"], "checkpoint not found"),
-    (["--image", "builtin:camera", "--checkpoint", REPO_ROOT / "setup.cfg"], "cannot read checkpoint"),
+    (["--image", "builtin:camera", "--checkpoint", "no/such/weights.npz"], "does not exist"),
+    (["--image", "builtin:camera", "--checkpoint", REPO_ROOT / "setup.cfg"], "not a readable checkpoint"),
 ])
 def test_user_mistakes_exit_2_with_one_line(args, message, tmp_path, capsys):
     code, _, err = run_cli(args + ["--size", 16, "--out", tmp_path], capsys)
@@ -145,19 +146,26 @@ def test_bad_input_from_the_real_command_line_has_no_traceback(tmp_path):
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
 
 
-def test_load_model_reads_flat_and_nested_checkpoints(tmp_path):
-    trained = random_model("published")
+def test_networks_and_images_it_cannot_explain_are_refused_clearly():
+    with pytest.raises(ex.ExplainError, match="without attention"):
+        ex.explain(UNet(attention=False, nonlocal_mode=None), random_image(16, 16))
+    with pytest.raises(ex.ExplainError, match="--size"):
+        ex.explain(random_model("softmax"), np.zeros((520, 600), np.float32))
+
+
+def test_load_model_reads_state_dicts_and_training_checkpoints(tmp_path):
+    trained = random_model("softmax")
     mg.save(trained.state_dict(), tmp_path / "flat.npz")
-    mg.save({"model": trained.state_dict(), "config": {**trained.config(), "epochs": 3}}, tmp_path / "nested.npz")
-    flat, _ = ex.load_model(tmp_path / "flat.npz")
-    nested, _ = ex.load_model(tmp_path / "nested.npz")
-    assert flat.nonlocal_mode == "softmax" and nested.nonlocal_mode == "published"
+    save_checkpoint(tmp_path / "nested.npz", trained, epoch=3)
+    flat, _ = ex.load_model(tmp_path / "flat.npz", nonlocal_mode="softmax")
+    nested, source = ex.load_model(tmp_path / "nested.npz")
+    assert nested.nonlocal_mode == "softmax" and source == "nested.npz"
     for model in (flat, nested):
         for (name, expected), (_, loaded) in zip(trained.named_parameters(), model.named_parameters()):
             np.testing.assert_array_equal(loaded.numpy(), expected.numpy(), err_msg=name)
 
     mg.save({"not_a_weight": np.zeros(3, np.float32)}, tmp_path / "wrong.npz")
-    with pytest.raises(ex.ExplainError, match="does not fit the network") as info:
+    with pytest.raises(ex.ExplainError, match="neither") as info:
         ex.load_model(tmp_path / "wrong.npz")
     assert "\n" not in str(info.value)
 

@@ -11,7 +11,6 @@ call on the reflect-padded image, with every map cropped back to the image.
 """
 import argparse
 import html
-import inspect
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,22 +20,28 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+from PIL import Image
 
 import minigrad as mg
+from data.degrade import degradation_names, degrade
 from data.errors import DataError
 from data.imageio import read_image
 from minigrad.backend import to_numpy
 
-from .model import UNet
+from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError
+from .checkpoint import load_model as load_checkpoint_model
+from .cli import EXIT_USER_ERROR, user_errors
+from .model import INPUT_MULTIPLE, UNet
 from .restore import _pad_to_multiple, _to_unit_float
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CHECKPOINT = REPO_ROOT / "checkpoints" / "unet_sca_nl.npz"
 RELEASED_WEIGHTS = REPO_ROOT.parent / "shared" / "reference" / "kla_unet_sca_nl_released.pth"
 SCA_BLOCKS = ("att1", "att2", "att3", "att4")
 FEATURE_LEVELS = ("enc1", "enc2", "enc3", "enc4", "bottleneck", "dec3", "dec2", "dec1")
 CHANNELS_SHOWN = 4          # per level in the feature figure, and per end of the SCA channel ranking
 DEFAULT_SIZE = 256
+CELL = INPUT_MULTIPLE       # pixels per bottleneck position along each side (three 2x poolings)
+MAX_POSITIONS = 64 * 64     # bottleneck positions of a 512x512 image: its affinity has N^2 = 16.8M entries
 PROG = "python -m unet.explain"
 
 
@@ -49,11 +54,9 @@ class ExplainError(Exception):
 def load_model(checkpoint=None, nonlocal_mode=None):
     """The network to explain and a few words on where its weights came from.
 
-    `checkpoint` is a path (an `.npz` from `mg.save`, either a flat state dict or
-    {"model": state_dict, "config": {...}}, or a PyTorch `.pth`), "random" for seeded untrained
-    weights, or None for the shipped checkpoint, falling back to the authors' released weights.
-    `nonlocal_mode` overrides the mode the checkpoint implies: its config, else "published" for a
-    `.pth` (the authors' code computed that form), else "softmax".
+    `checkpoint` is a path (whatever `unet.checkpoint.load_model` reads: a training checkpoint or a
+    bare state dict, .npz or .pth), "random" for seeded untrained weights, or None for the shipped
+    checkpoint, falling back to the authors' released weights (which use the "published" mode).
     """
     if checkpoint is None:
         checkpoint = next((path for path in (DEFAULT_CHECKPOINT, RELEASED_WEIGHTS) if path.exists()), None)
@@ -63,34 +66,11 @@ def load_model(checkpoint=None, nonlocal_mode=None):
     if str(checkpoint) == "random":
         mg.manual_seed(0)
         return UNet(nonlocal_mode=nonlocal_mode or "softmax"), "random initialisation (untrained)"
-    path = Path(checkpoint)
-    state, config = _read_checkpoint(path)
-    config.setdefault("nonlocal_mode", "published" if path.suffix in (".pth", ".pt") else "softmax")
-    if nonlocal_mode is not None:
-        config["nonlocal_mode"] = nonlocal_mode
     try:
-        model = UNet(**config)
-        model.load_state_dict(state)
-    except (ValueError, KeyError, TypeError) as err:
-        raise ExplainError(f"checkpoint {path} does not fit the network: {_one_line(err)}") from None
-    if not model.attention or model.nonlocal_mode is None:
-        raise ExplainError(f"checkpoint {path} is a plain U-Net without attention blocks: there is no attention to explain")
-    return model.eval(), f"{path.name} (non-local mode {model.nonlocal_mode!r})"
-
-
-def _read_checkpoint(path):
-    """(state dict, UNet keyword arguments) from a flat or {"model": ..., "config": ...} checkpoint."""
-    if not path.is_file():
-        raise ExplainError(f"checkpoint not found: {path}")
-    try:
-        content = mg.load(path)
-    except Exception as err:  # mg.load reports damaged or foreign files with several exception types
-        raise ExplainError(f"cannot read checkpoint {path}: {_one_line(err)}") from None
-    if isinstance(content.get("model"), dict):
-        accepted = inspect.signature(UNet).parameters
-        config = {key: value for key, value in (content.get("config") or {}).items() if key in accepted}
-        return content["model"], config
-    return content, {}
+        model, _ = load_checkpoint_model(checkpoint, nonlocal_mode=nonlocal_mode)
+    except CheckpointError as err:
+        raise ExplainError(_one_line(err)) from None
+    return model, Path(checkpoint).name
 
 
 def _one_line(err):
@@ -138,6 +118,13 @@ def resize_longer_side(image, size):
     return np.clip(resize(image, shape, anti_aliasing=scale < 1), 0, 1).astype(np.float32)
 
 
+def degrade_image(image, preset, seed=0):
+    """A degraded copy (a `data.degrade` preset, seeded), so the report shows a restoration at work."""
+    planes = image[..., None] if image.ndim == 2 else image
+    degraded, _ = degrade(planes, preset, np.random.default_rng(seed))
+    return degraded[..., 0] if image.ndim == 2 else degraded
+
+
 # ---- what the network computed --------------------------------------------------------------
 
 @dataclass
@@ -156,7 +143,7 @@ class Explanation:
 
     @property
     def bottleneck_grid(self):
-        return self.padded_shape[0] // 8, self.padded_shape[1] // 8
+        return self.padded_shape[0] // CELL, self.padded_shape[1] // CELL
 
     def crop(self, array):
         """A map (..., H/s, W/s) cut down to the cells that cover the image."""
@@ -171,19 +158,25 @@ class Explanation:
         return np.repeat(np.repeat(array, s, axis=-2), s, axis=-1)[..., :h, :w]
 
     def query_index(self, x, y):
-        """Row-major index of the bottleneck cell holding pixel (x, y): cell row y // 8, column x // 8."""
-        h, w = self.image.shape[:2]
-        if not (0 <= x < w and 0 <= y < h):
-            raise ExplainError(f"query point {x},{y} lies outside the {w}x{h} image")
-        return (y // 8) * self.bottleneck_grid[1] + x // 8
+        """Row-major index of the bottleneck position holding pixel (x, y): row y // 8, column x // 8."""
+        _check_inside(x, y, self.image.shape)
+        return (y // CELL) * self.bottleneck_grid[1] + x // CELL
 
     def query_map(self, x, y):
         """The non-local attention row of pixel (x, y) over all positions, on the bottleneck grid, cropped."""
         return self.crop(self.affinity[self.query_index(x, y)].reshape(self.bottleneck_grid))
 
 
+def _check_inside(x, y, shape):
+    h, w = shape[:2]
+    if not (0 <= x < w and 0 <= y < h):
+        raise ExplainError(f"query point {x},{y} lies outside the {w}x{h} image")
+
+
 def explain(model, image):
     """Run the network once on `image` ((H, W) or (H, W, C), any size and dtype) and collect its maps."""
+    if not model.attention or model.nonlocal_mode is None:
+        raise ExplainError("this network is a plain U-Net without attention blocks: there is no attention to explain")
     float_image, _ = _to_unit_float(image)
     grayscale = float_image.shape[2] == 1
     if grayscale:
@@ -192,6 +185,10 @@ def explain(model, image):
         raise ExplainError(f"the model takes {model.in_channels}-channel images, got {float_image.shape[2]} channels")
     h, w = float_image.shape[:2]
     padded = _pad_to_multiple(float_image)
+    positions = padded.shape[0] * padded.shape[1] // CELL ** 2
+    if positions > MAX_POSITIONS:
+        raise ExplainError(f"a {w}x{h} image has {positions} bottleneck positions, too many for the non-local "
+                           f"affinity ({positions}^2 entries): resize it (--size 512 or less)")
     device = next(model.parameters()).device
     batch = mg.tensor(np.ascontiguousarray(padded.transpose(2, 0, 1)[None]), device=device)
     with mg.no_grad():
@@ -221,12 +218,12 @@ def auto_queries(explanation):
     from skimage.measure import block_reduce
 
     h, w = explanation.image.shape[:2]
-    edges = block_reduce(sobel(explanation.image.mean(axis=2)), (8, 8), np.nanmean, cval=np.nan)
+    edges = block_reduce(sobel(explanation.image.mean(axis=2)), (CELL, CELL), np.nanmean, cval=np.nan)
     cells = [np.unravel_index(np.argmax(edges), edges.shape), np.unravel_index(np.argmin(edges), edges.shape),
-             ((h // 2) // 8, (w // 2) // 8)]
+             ((h // 2) // CELL, (w // 2) // CELL)]
     points = []
     for row, col in cells:
-        point = (min(int(col) * 8 + 4, w - 1), min(int(row) * 8 + 4, h - 1))
+        point = (min(int(col) * CELL + CELL // 2, w - 1), min(int(row) * CELL + CELL // 2, h - 1))
         if point not in points:
             points.append(point)
     return points
@@ -241,7 +238,10 @@ def _figure(width, height):
 
 
 def _save(figure, path):
-    figure.savefig(path, dpi=100)
+    """Write a 256-colour PNG: about a third of the bytes of full RGBA, with no visible difference here."""
+    figure.canvas.draw()
+    rgb = Image.fromarray(np.asarray(figure.canvas.buffer_rgba())[..., :3])
+    rgb.quantize(256, method=Image.Quantize.FASTOCTREE).save(path, optimize=True)
     return path
 
 
@@ -279,7 +279,7 @@ def sca_figure(explanation, block, path):
     order = np.argsort(channel * spatial.mean(axis=(1, 2)))
     most, least = order[::-1][:CHANNELS_SHOWN], order[:CHANNELS_SHOWN]
 
-    figure = _figure(12, 6.6)
+    figure = _figure(11, 6.2)
     top, bottom = figure.subfigures(2, 1, height_ratios=(1.1, 1))
     overlay_ax, bars_ax = top.subplots(1, 2, width_ratios=(1, 1.6))
     _show_image(overlay_ax, explanation.image, explanation.grayscale, muted=True)
@@ -323,7 +323,8 @@ def nonlocal_figure(explanation, queries, path):
             full_row = explanation.affinity[explanation.query_index(x, y)]
             ax.set_title(f"query ({x}, {y}): softmax row, sums to {full_row.sum():.3f}\n"
                          f"(uniform would be 1/N = {1 / full_row.size:.2g})", fontsize=10)
-        ax.add_patch(Rectangle((x // 8 * 8 - 0.5, y // 8 * 8 - 0.5), 8, 8, fill=False, edgecolor="cyan", linewidth=1.5))
+        corner = (x // CELL * CELL - 0.5, y // CELL * CELL - 0.5)
+        ax.add_patch(Rectangle(corner, CELL, CELL, fill=False, edgecolor="cyan", linewidth=1.5))
         ax.plot([x], [y], marker="*", markersize=14, color="cyan", markeredgecolor="black")
         figure.colorbar(shown, ax=ax, shrink=0.75)
     return _save(figure, path)
@@ -333,7 +334,7 @@ def features_figure(explanation, path):
     """The most varied channels of each level, laid out like the U: encoder levels down the left,
     the decoder level of the same resolution beside each, the bottleneck beside enc4."""
     rows = (("enc1", "dec1"), ("enc2", "dec2"), ("enc3", "dec3"), ("enc4", "bottleneck"))
-    figure = _figure(2.0 * 2 * CHANNELS_SHOWN, 2.2 * len(rows))
+    figure = _figure(1.6 * 2 * CHANNELS_SHOWN, 1.85 * len(rows))
     halves = figure.subfigures(1, 2, wspace=0.02)
     for half, side in zip(halves, ("encoder", "decoder")):
         grid = half.subplots(len(rows), CHANNELS_SHOWN)
@@ -364,18 +365,18 @@ def write_report(explanation, out_dir, queries=None, title="", source=""):
         explanation.query_index(x, y)  # a clear error before any figure is drawn
     h, w = explanation.image.shape[:2]
     sections = [("Input, output, difference", overview_figure(explanation, out_dir / "overview.png"),
-                 "The image as the network sees it (reflect-padded to a multiple of 8, then cropped back), "
+                 f"The image as the network sees it (reflect-padded to a multiple of {CELL}, then cropped back), "
                  "the restored image, and the per-pixel change.")]
+    sca_caption = ("The block multiplies its skip features by a spatial gate sigmoid(conv1x1(x)) and a channel "
+                   "weight from global pooling. Top left: the spatial gate averaged over channels (bright = passed "
+                   "through); top right: each channel's weight; bottom: the spatial gates of the channels with the "
+                   "largest and smallest overall gate (weight x mean spatial gate), each on its own colour scale.")
     for block in SCA_BLOCKS:
         channels, rows = explanation.sca[block]["spatial"].shape[:2]
         stride = explanation.padded_shape[0] // rows
         sections.append((f"SCA block {block} ({channels} channels, 1/{stride} resolution)",
                          sca_figure(explanation, block, out_dir / f"sca_{block}.png"),
-                         "The block multiplies its skip features by a spatial gate sigmoid(conv1x1(x)) and a "
-                         "channel weight from global pooling. Top left: the spatial gate averaged over channels "
-                         "(bright = passed through); top right: each channel's weight; bottom: the spatial gates "
-                         "of the channels with the largest and smallest overall gate (weight x mean spatial gate), "
-                         "each on its own colour scale."))
+                         sca_caption if block == SCA_BLOCKS[0] else f"The same views as for {SCA_BLOCKS[0]}."))
     if explanation.nonlocal_mode == "published":
         nonlocal_caption = ("Published form (the released weights): the affinity is theta_i . phi_j / N with no "
                             "softmax, so it is signed and rows do not sum to 1; red = positive, blue = negative. "
@@ -384,8 +385,9 @@ def write_report(explanation, out_dir, queries=None, title="", source=""):
     else:
         nonlocal_caption = "Softmax form (paper eq. 6): each row is a probability distribution over positions and sums to 1."
     sections.append(("Non-local block", nonlocal_figure(explanation, queries, out_dir / "nonlocal.png"),
-                     "For each query pixel (star; its 8x8 bottleneck cell outlined), how much every bottleneck "
-                     "position contributes to its output, shown as 8x8 blocks over the image. " + nonlocal_caption))
+                     f"For each query pixel (star; its {CELL}x{CELL} bottleneck cell outlined), how much every "
+                     f"bottleneck position contributes to its output, shown as {CELL}x{CELL} blocks over the image. "
+                     + nonlocal_caption))
     sections.append(("Feature maps", features_figure(explanation, out_dir / "features.png"),
                      "The four most varied channels at each encoder level (left) and, beside it, the decoder "
                      "level of the same resolution (right; the bottleneck, after the non-local block, beside "
@@ -427,12 +429,14 @@ def _parser():
     parser.add_argument("--image", required=True, help="image file, or builtin:NAME for a scikit-image sample (builtin:astronaut)")
     parser.add_argument("--checkpoint", help="weights (.npz or .pth), or 'random'; default: the shipped checkpoint, "
                                              "else the authors' released weights")
-    parser.add_argument("--nonlocal-mode", choices=("softmax", "published"), help="override the checkpoint's non-local form")
+    parser.add_argument("--nonlocal-mode", choices=("softmax", "published"), help="non-local form for a bare state dict or random weights (a training checkpoint records its own)")
     parser.add_argument("--query", type=_query, nargs="+", metavar="X,Y",
                         help="query pixels for the non-local figure, in the input image's coordinates "
                              "(default: a strong edge, a flat area and the centre)")
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
                         help=f"resize so the longer side has this many pixels (default {DEFAULT_SIZE}; 0 keeps the size)")
+    parser.add_argument("--degrade", choices=degradation_names(),
+                        help="first degrade the image with this preset (seeded), e.g. kla: blur, colour cast, noise")
     parser.add_argument("--out", required=True, help="folder for the figures and index.html")
     return parser
 
@@ -446,17 +450,19 @@ def main(argv=None):
         original_h, original_w = image.shape[:2]
         queries = args.query
         for x, y in queries or ():
-            if not (0 <= x < original_w and 0 <= y < original_h):
-                raise ExplainError(f"query point {x},{y} lies outside the {original_w}x{original_h} image")
+            _check_inside(x, y, image.shape)
         if args.size:
             image = resize_longer_side(image, args.size)
             sx, sy = image.shape[1] / original_w, image.shape[0] / original_h
             queries = queries and [(int(x * sx), int(y * sy)) for x, y in queries]
+        if args.degrade:
+            image = degrade_image(image, args.degrade)
+            name = f"{name}, degraded ({args.degrade})"
         model, source = load_model(args.checkpoint, args.nonlocal_mode)
         index = write_report(explain(model, image), args.out, queries, title=f"Attention explorer: {name}", source=source)
-    except ExplainError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        return 2
+    except (ExplainError, *user_errors()) as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
+        return EXIT_USER_ERROR
     print(f"wrote {index}")
     return 0
 
