@@ -16,7 +16,6 @@ for _name, _value in THREAD_ENV.items():
 
 import argparse  # noqa: E402
 import multiprocessing  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -177,9 +176,19 @@ def time_interleaved(setup, steps, warmup):
 # ----------------------------------------------------------------------------------- memory
 
 
-def _current_rss_bytes():
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+def _proc_status_bytes(field):
+    """A memory field of /proc/self/status (VmRSS: now, VmHWM: peak), in bytes."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise BenchmarkError(f"/proc/self/status has no {field} line; the memory measurement needs Linux")
+
+
+def _reset_peak_rss():
+    """Set the process's peak RSS (VmHWM) back to its current RSS (Linux clear_refs, code 5)."""
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
 
 
 def _peak_memory_child(args, framework, queue):
@@ -187,15 +196,18 @@ def _peak_memory_child(args, framework, queue):
     configure_threads(args.threads)
     setup = Setup(args)
     step = setup.minigrad_step if framework == "minigrad" else setup.torch_step
-    baseline = _current_rss_bytes()
+    _reset_peak_rss()
+    baseline = _proc_status_bytes("VmRSS")
     step()
     step()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    queue.put(max(peak - baseline, 0))
+    queue.put(max(_proc_status_bytes("VmHWM") - baseline, 0))
 
 
 def peak_memory(args, framework):
     """Peak RSS growth of `framework`'s step over the RSS just before it, in a 'spawn' child process.
+
+    The peak is Linux's VmHWM, reset to the current RSS right before the steps (ru_maxrss would
+    not do: it survives exec, so a child would inherit the parent's peak).
 
     Each framework runs alone in its own process, so neither's allocator caches or imports count
     against the other; the growth covers activations, gradients, optimizer state and workspace.

@@ -79,6 +79,16 @@ SPECS = [
     OpSpec("conv1x1", lambda L, x, w, b: L.F.conv2d(x, w, b), [(2, 6, 5, 3), (4, 6, 1, 1), (4,)]),
     OpSpec("conv_wide", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1), [(2, 24, 8, 8), (16, 24, 3, 3), (16,)],
            gradcheck_shapes=[(1, 5, 5, 4), (3, 5, 3, 3), (3,)]),
+    # the stride-1 fast path: odd batch split over threads, many channels, 1-channel 1-D kernels as in the
+    # loss's separable blurs, and padding wider than the kernel reaches (its input gradient is cropped)
+    OpSpec("conv3x3_many_channels_odd_batch", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1),
+           [(3, 32, 10, 12), (32, 32, 3, 3), (32,)], gradcheck_shapes=[(3, 4, 5, 6), (5, 4, 3, 3), (5,)]),
+    OpSpec("conv_1ch_tall_kernel", lambda L, x, w: L.F.conv2d(x, w), [(6, 1, 13, 9), (1, 1, 11, 1)],
+           gradcheck_shapes=[(3, 1, 12, 3), (1, 1, 11, 1)]),
+    OpSpec("conv_1ch_wide_kernel", lambda L, x, w: L.F.conv2d(x, w), [(6, 1, 9, 13), (1, 1, 1, 5)]),
+    OpSpec("conv1x5_pad1_beyond_kernel_height", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1),
+           [(2, 3, 5, 7), (4, 3, 1, 5), (4,)]),
+    OpSpec("conv1x1_pad1", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1), [(2, 3, 4, 5), (2, 3, 1, 1), (2,)]),
     # pooling and resizing
     OpSpec("max_pool2", lambda L, x: L.F.max_pool2d(x, 2), [(2, 3, 8, 6)]),
     OpSpec("max_pool2_odd", lambda L, x: L.F.max_pool2d(x, 2), [(2, 3, 9, 7)]),

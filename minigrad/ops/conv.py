@@ -1,9 +1,14 @@
-"""2-D convolution as im2col + one GEMM per image, and max-pooling over the same kernel taps.
+"""2-D convolution and max-pooling over kernel taps.
 
-Both walk the kh*kw kernel taps: tap (i, j) sees the strided slice of the padded input that starts at
-(i, j). im2col copies each tap's slice into a column block; col2im adds it back, tap by tap, so no
-scatter (np.add.at) is ever needed.
+Stride 1 (every conv of the network and of the loss) runs on the "wide" flat layout below: per image
+and per block of output rows, one column matrix of offset slices and one GEMM; dX is the same conv
+of the gradient with the flipped kernel, and dW recomputes the columns, so backward keeps only the
+unpadded input. Images are split over the worker threads (minigrad.parallel). Other strides use
+im2col + one GEMM per image: tap (i, j) sees the strided slice of the padded input that starts at
+(i, j); im2col copies each tap's slice into a column block and col2im adds it back, tap by tap, so
+no scatter (np.add.at) is ever needed.
 """
+from .. import parallel
 from ..backend import get_array_module
 from ..function import Function
 
@@ -53,6 +58,150 @@ def _pad_spatial(x, padding):
     return get_array_module(x).pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
 
 
+# ---- stride-1 convolution on the "wide" flat layout ---------------------------------------------
+# Each image's padded channels are stored flat, Hp*Wp values per channel (plus kw-1 zeros, so the
+# last taps stay in bounds). Output position (r, q) is computed at wide index r*Wp + q, so kernel
+# tap (i, j) reads the contiguous run that starts i*Wp + j further on: one offset slice per tap
+# instead of a 2-D window gather. The kw-1 columns at the right of every wide row are garbage and
+# are cropped; in backward they get zero gradient. Images are padded one at a time into a buffer
+# of each thread, so no padded copy of the batch is ever made.
+
+# Work on a few output rows at a time, so that a block's column matrix stays in the core's cache
+# between being written and being multiplied.
+COLUMN_BLOCK_BYTES = 2 << 20
+
+
+class _WideGeometry:
+    """Sizes and tap offsets of a stride-1 conv of an (H, W) image padded by (ph, pw), kernel kh x kw."""
+
+    def __init__(self, h, w, ph, pw, kh, kw):
+        self.h, self.w, self.ph, self.pw = h, w, ph, pw
+        self.hp, self.wp = h + 2 * ph, w + 2 * pw
+        self.out_h, self.out_w = self.hp - kh + 1, self.wp - kw + 1
+        self.offsets = [i * self.wp + j for i in range(kh) for j in range(kw)]
+        self.flat_size = self.hp * self.wp + kw - 1
+
+    def flat_buffer(self, xp, channels, dtype):
+        """A zeroed (C, flat_size) buffer: `flat` only ever writes its interior, so borders stay 0."""
+        return xp.zeros((channels, self.flat_size), dtype=dtype)
+
+    def flat(self, image, buffer):
+        """image (C, H, W) -> its padded flat form (C, flat_size); a plain view when nothing is padded."""
+        if self.flat_size == self.h * self.w and image.flags.c_contiguous:
+            return image.reshape(image.shape[0], -1)
+        interior = buffer[:, :self.hp * self.wp].reshape(-1, self.hp, self.wp)
+        interior[:, self.ph:self.ph + self.h, self.pw:self.pw + self.w] = image
+        return buffer
+
+    def row_blocks(self, channels, itemsize):
+        """(first, stop) output-row ranges whose column matrices fit COLUMN_BLOCK_BYTES."""
+        row_bytes = channels * len(self.offsets) * self.wp * itemsize
+        rows = max(1, min(self.out_h, COLUMN_BLOCK_BYTES // row_bytes))
+        return [(first, min(first + rows, self.out_h)) for first in range(0, self.out_h, rows)]
+
+    def column_buffer(self, xp, channels, rows, dtype):
+        return xp.empty((channels * len(self.offsets), rows * self.wp), dtype=dtype)
+
+    def columns(self, flat, first, stop, buffer):
+        """Wide output rows [first, stop) of flat (C, flat_size) -> (C*kh*kw, positions), rows (c, i, j).
+
+        A 1x1 kernel needs no copy: the columns are the flat image itself.
+        """
+        begin, length = first * self.wp, (stop - first) * self.wp
+        if len(self.offsets) == 1:
+            return flat[:, begin:begin + length]
+        cols = buffer[:, :length]
+        taps = cols.reshape(flat.shape[0], len(self.offsets), length)
+        for tap, offset in enumerate(self.offsets):
+            taps[:, tap] = flat[:, begin + offset:begin + offset + length]
+        return cols
+
+    def crop(self, wide):
+        """(O, rows*Wp) -> (O, rows, out_w) view without the garbage columns."""
+        return wide.reshape(wide.shape[0], -1, self.wp)[:, :, :self.out_w]
+
+
+def _conv_wide(x, geometry, weight2d, bias=None):
+    """out[n] = weight2d @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w)."""
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    out_channels = weight2d.shape[0]
+    out = xp.empty((n, out_channels, geometry.out_h, geometry.out_w), dtype=x.dtype)
+    bias = None if bias is None else bias.reshape(-1, 1, 1)
+    blocks = geometry.row_blocks(c, x.itemsize)
+    rows = blocks[0][1]
+
+    def work(start, stop):
+        flat_buffer = geometry.flat_buffer(xp, c, x.dtype)
+        cols_buffer = geometry.column_buffer(xp, c, rows, x.dtype)
+        wide_buffer = xp.empty((out_channels, rows * geometry.wp), dtype=x.dtype)
+        for image in range(start, stop):
+            flat = geometry.flat(x[image], flat_buffer)
+            for first, last in blocks:
+                wide = wide_buffer[:, :(last - first) * geometry.wp]
+                xp.matmul(weight2d, geometry.columns(flat, first, last, cols_buffer), out=wide)
+                target = out[image, :, first:last]
+                if bias is None:
+                    target[...] = geometry.crop(wide)
+                else:
+                    xp.add(geometry.crop(wide), bias, out=target)
+
+    parallel.split(work, n)
+    return out
+
+
+def _weight_grad_wide(x, geometry, grad, weight_shape):
+    """dW = sum_n grad[n] @ columns(padded x[n]).T, with zero gradient on the garbage columns."""
+    xp = get_array_module(x)
+    n, c = x.shape[:2]
+    out_channels = grad.shape[1]
+    blocks = geometry.row_blocks(c, x.itemsize)
+    rows = blocks[0][1]
+    no_garbage = geometry.wp == geometry.out_w
+
+    def work(start, stop):
+        flat_buffer = geometry.flat_buffer(xp, c, x.dtype)
+        cols_buffer = geometry.column_buffer(xp, c, rows, x.dtype)
+        wide_buffer = xp.zeros((out_channels, rows * geometry.wp), dtype=x.dtype)
+        product = xp.empty((out_channels, cols_buffer.shape[0]), dtype=x.dtype)
+        total = xp.zeros_like(product)
+        for image in range(start, stop):
+            flat = geometry.flat(x[image], flat_buffer)
+            for first, last in blocks:
+                if no_garbage:
+                    wide = grad[image, :, first:last].reshape(out_channels, -1)
+                else:
+                    wide = wide_buffer[:, :(last - first) * geometry.wp]
+                    geometry.crop(wide)[...] = grad[image, :, first:last]
+                xp.matmul(wide, geometry.columns(flat, first, last, cols_buffer).T, out=product)
+                total += product
+        return total
+
+    return sum(parallel.split(work, n)).reshape(weight_shape)
+
+
+def _geometry(x, weight, ph, pw):
+    return _WideGeometry(x.shape[2], x.shape[3], ph, pw, *weight.shape[2:])
+
+
+def _conv_stride1(x, weight, bias, ph, pw):
+    """Stride-1 conv of x (N, C, H, W) with weight (O, C, kh, kw), padded by (ph, pw)."""
+    return _conv_wide(x, _geometry(x, weight, ph, pw), weight.reshape(weight.shape[0], -1), bias)
+
+
+def _input_grad_stride1(grad, weight, ph, pw):
+    """dX of a stride-1 conv: the full correlation of grad with the flipped, transposed kernel."""
+    kh, kw = weight.shape[2:]
+    flipped = get_array_module(weight).ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    full_h, full_w = kh - 1 - ph, kw - 1 - pw                          # < 0: padding beyond the kernel
+    grad_x = _conv_stride1(grad, flipped, None, max(full_h, 0), max(full_w, 0))
+    if full_h < 0 or full_w < 0:
+        h, w = grad.shape[2] + kh - 1 - 2 * ph, grad.shape[3] + kw - 1 - 2 * pw
+        top, left = max(-full_h, 0), max(-full_w, 0)
+        grad_x = grad_x[:, :, top:top + h, left:left + w]
+    return grad_x
+
+
 class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=1, padding=0):
@@ -67,6 +216,10 @@ class Conv2d(Function):
         out_channels, _, kh, kw = weight.shape
         if h + 2 * padding < kh or w + 2 * padding < kw:
             raise ValueError(f"conv2d: input {tuple(x.shape)} with padding {padding} is smaller than the kernel {kh}x{kw}")
+        if stride == 1:
+            out = _conv_stride1(x, weight, bias, padding, padding)
+            ctx.save_for_backward(x, weight)                 # backward re-pads x: no second copy kept
+            return out
         padded = _pad_spatial(x, padding)
         out_h = _output_size(padded.shape[2], kh, stride)
         out_w = _output_size(padded.shape[3], kw, stride)
@@ -79,13 +232,16 @@ class Conv2d(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        cols, weight, padded_shape = ctx.saved
         stride, padding = ctx.params.get("stride", 1), ctx.params.get("padding", 0)
+        grad_b = grad.sum(axis=(0, 2, 3)) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
+        if stride == 1:
+            return Conv2d._backward_stride1(ctx, grad, padding) + (grad_b,)
+        cols, weight, padded_shape = ctx.saved
         need_x, need_w = ctx.needs_input_grad[:2]
         xp = get_array_module(grad)
         out_channels, _, kh, kw = weight.shape
         grad = grad.reshape(grad.shape[0], out_channels, -1)                # (N, O, L)
-        grad_w = grad_x = grad_b = None
+        grad_w = grad_x = None
         if need_w:
             grad_w = xp.tensordot(grad, cols, axes=([0, 2], [0, 2])).reshape(weight.shape)
         if need_x:
@@ -93,13 +249,23 @@ class Conv2d(Function):
             grad_x = col2im(grad_cols, padded_shape, kh, kw, stride)
             if padding:
                 grad_x = grad_x[:, :, padding:-padding, padding:-padding]
-        if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2]:
-            grad_b = grad.sum(axis=(0, 2))
         return grad_x, grad_w, grad_b
+
+    @staticmethod
+    def _backward_stride1(ctx, grad, padding):
+        x, weight = ctx.saved
+        need_x, need_w = ctx.needs_input_grad[:2]
+        grad = get_array_module(grad).ascontiguousarray(grad)
+        grad_w = grad_x = None
+        if need_w:
+            grad_w = _weight_grad_wide(x, _geometry(x, weight, padding, padding), grad, weight.shape)
+        if need_x:
+            grad_x = _input_grad_stride1(grad, weight, padding, padding)
+        return grad_x, grad_w
 
 
 class MaxPool2d(Function):
-    """Max over kernel taps; the first maximal tap wins, as in torch."""
+    """Max over kernel taps; the first maximal tap wins, as in torch. The batch is split over threads."""
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride):
@@ -108,16 +274,21 @@ class MaxPool2d(Function):
         if h < kernel_size or w < kernel_size:
             raise ValueError(f"max_pool2d: input {tuple(x.shape)} is smaller than the kernel {kernel_size}")
         out_h, out_w = _output_size(h, kernel_size, stride), _output_size(w, kernel_size, stride)
-        out = None
+        out = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
         winner = xp.zeros((n, c, out_h, out_w), dtype=xp.int8 if kernel_size ** 2 < 128 else xp.int32)
-        for tap in range(kernel_size * kernel_size):
-            values = x[_tap(tap // kernel_size, tap % kernel_size, stride, out_h, out_w)]
-            if out is None:
-                out = values.copy()
-                continue
-            better = values > out
-            xp.copyto(out, values, where=better)
-            winner[better] = tap
+
+        def work(start, stop):
+            better = xp.empty(out[start:stop].shape, dtype=bool)
+            for tap in range(kernel_size * kernel_size):
+                values = x[start:stop][_tap(tap // kernel_size, tap % kernel_size, stride, out_h, out_w)]
+                if tap == 0:
+                    out[start:stop] = values
+                    continue
+                xp.greater(values, out[start:stop], out=better)
+                xp.copyto(out[start:stop], values, where=better)
+                xp.copyto(winner[start:stop], tap, where=better)
+
+        parallel.split(work, n)
         ctx.save_for_backward(winner, x.shape)
         return out
 
@@ -127,6 +298,17 @@ class MaxPool2d(Function):
         kernel_size, stride = ctx.params["kernel_size"], ctx.params["stride"]
         xp = get_array_module(grad)
         grad_x = xp.zeros(x_shape, dtype=grad.dtype)
-        for tap in range(kernel_size * kernel_size):
-            grad_x[_tap(tap // kernel_size, tap % kernel_size, stride, *grad.shape[2:])] += grad * (winner == tap)
+        disjoint = stride >= kernel_size                    # every input pixel under at most one tap
+
+        def work(start, stop):
+            hit = xp.empty(winner[start:stop].shape, dtype=bool)
+            for tap in range(kernel_size * kernel_size):
+                target = grad_x[start:stop][_tap(tap // kernel_size, tap % kernel_size, stride, *grad.shape[2:])]
+                xp.equal(winner[start:stop], tap, out=hit)
+                if disjoint:
+                    xp.copyto(target, grad[start:stop], where=hit)
+                else:
+                    target += grad[start:stop] * hit
+
+        parallel.split(work, grad.shape[0])
         return grad_x

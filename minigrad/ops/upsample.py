@@ -1,8 +1,9 @@
-"""Bilinear resizing as two small matrix products: out = A_h @ x @ A_w^T, and backward uses the transposes."""
+"""Bilinear resizing as two matrix products: out = A_h @ x @ A_w^T, and backward uses the transposes."""
 import math
 
 import numpy as np
 
+from .. import parallel
 from ..backend import get_array_module
 from ..function import Function
 
@@ -30,6 +31,25 @@ def output_size(in_size, size, scale_factor):
     return int(math.floor(in_size * scale_factor))
 
 
+def _resize(x, rows, cols):
+    """rows @ x @ cols.T over the last two dims of x (..., h, w) -> (..., H, W).
+
+    The width side is one big GEMM over all images' rows; the height side one GEMM per image.
+    Images are split over the worker threads.
+    """
+    xp = get_array_module(x)
+    h, w = x.shape[-2:]
+    images = xp.ascontiguousarray(x).reshape(-1, h, w)
+    out = xp.empty((images.shape[0], rows.shape[0], cols.shape[0]), dtype=x.dtype)
+
+    def work(start, stop):
+        widened = images[start:stop].reshape(-1, w) @ cols.T                  # (n*h, W)
+        xp.matmul(rows, widened.reshape(stop - start, h, -1), out=out[start:stop])
+
+    parallel.split(work, images.shape[0])
+    return out.reshape(x.shape[:-2] + out.shape[-2:])
+
+
 class UpsampleBilinear(Function):
     @staticmethod
     def forward(ctx, x, size, scale_factor, align_corners):
@@ -40,9 +60,9 @@ class UpsampleBilinear(Function):
         rows = xp.asarray(interpolation_matrix(h, out_h, align_corners, scale_factor and scale_factor[0]), dtype=x.dtype)
         cols = xp.asarray(interpolation_matrix(w, out_w, align_corners, scale_factor and scale_factor[1]), dtype=x.dtype)
         ctx.save_for_backward(rows, cols)
-        return rows @ (x @ cols.T)
+        return _resize(x, rows, cols)
 
     @staticmethod
     def backward(ctx, grad):
         rows, cols = ctx.saved
-        return rows.T @ (grad @ cols)
+        return _resize(grad, rows.T, cols.T)
