@@ -11,7 +11,7 @@ from scipy import ndimage
 from .errors import DataError
 
 PRESETS = {
-    # Estimated from real KLA pairs at 256x256 (see DESIGN.md section 6).
+    # Estimated from real KLA pairs at 256x256 (see docs/design.md §6).
     "kla": {"blur_sigma": (1.25, 2.25), "gain": (0.75, 0.95), "offset": (0.03, 0.14),
             "noise_sigma": (7 / 255, 14 / 255)},
     "noise": {"noise_sigma": (5 / 255, 25 / 255)},

@@ -1,6 +1,6 @@
 """Procedural industrial-like images with synthetic defects and their masks, from one integer seed.
 
-Why they exist (DESIGN.md section 6): to undo a colour cast the network must know what clean
+Why they exist (docs/design.md §6): to undo a colour cast the network must know what clean
 inspection images look like -- uniform dark or bright backgrounds, true blacks and whites, metal
 greys, saturated part colours -- and to restore structure it must see fine periodic textures and
 small defects. Photographs alone did not teach that. Every surface and defect below draws all of

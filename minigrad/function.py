@@ -29,11 +29,15 @@ def no_grad():
 
 
 class Context:
-    """A graph node: the op, its input tensors, and whatever forward saved for backward."""
+    """A graph node: the op, its inputs, and whatever forward saved for backward.
+
+    `inputs` holds leaf tensors themselves and non-leaf ones by their data-free `GraphHandle`, so the
+    graph keeps alive only the arrays that forward saved.
+    """
 
     def __init__(self, function, inputs, params):
         self.function = function
-        self.inputs = inputs
+        self.inputs = tuple(t._graph_entry for t in inputs)
         self.params = params
         self.needs_input_grad = tuple(t.requires_grad for t in inputs)
         self.saved = ()

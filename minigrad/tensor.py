@@ -1,4 +1,6 @@
 """Tensor: an array plus the graph node that made it, and reverse-mode autodiff over that graph."""
+import weakref
+
 import numpy as np
 
 from .backend import device_of, get_array_module, normalize_device, to_device, to_numpy
@@ -57,6 +59,7 @@ class Tensor:
         self.creator = _creator
         self.name = None
         self._retains_grad = False
+        self._handle = GraphHandle(self) if _creator is not None else None
 
     # ---- properties -------------------------------------------------------------------------
     @property
@@ -142,6 +145,11 @@ class Tensor:
         self.requires_grad = flag
         return self
 
+    @property
+    def _graph_entry(self):
+        """What graph nodes hold of this tensor: a leaf itself (its `.grad` accumulates), else its data-free handle."""
+        return self if self._handle is None else self._handle
+
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor too (for looking at gradients inside a network)."""
         self._retains_grad = True
@@ -165,16 +173,20 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}")
 
-        grads = {id(self): grad}
-        for tensor in reversed(topological_order(self, needs_grad_only=True)):
-            grad = grads.pop(id(tensor), None)
+        order = topological_order(self, needs_grad_only=True)
+        grads = {id(self._graph_entry): grad}
+        while order:  # popping lets each handle go as soon as it is done
+            entry = order.pop()
+            grad = grads.pop(id(entry), None)
             if grad is None:
                 continue
-            node = tensor.creator
-            if node is None or tensor._retains_grad:
-                tensor._accumulate_grad(grad)
+            node = entry.creator
             if node is None:
+                entry._accumulate_grad(grad)
                 continue
+            tensor = entry.tensor()
+            if tensor is not None and tensor._retains_grad:
+                tensor._accumulate_grad(grad)
             if node.freed:
                 raise RuntimeError(
                     "backward through a graph a second time: its saved values were freed; "
@@ -233,6 +245,8 @@ class Tensor:
 
     def __neg__(self):
         return ops.Neg.apply(self)
+
+    neg = __neg__
 
     def __matmul__(self, other):
         return ops.MatMul.apply(self, other)
@@ -346,12 +360,30 @@ class Tensor:
         return ops.Add.apply(self, get_array_module(self.data).zeros(shape, dtype=self.dtype))
 
 
+class GraphHandle:
+    """What the graph keeps of a non-leaf tensor: the op that made it, shape and dtype, but not its data.
+
+    Nodes hold their non-leaf inputs through these handles, so an intermediate array that no op saved
+    for backward is freed as soon as the forward pass drops its tensor, as in PyTorch. `tensor()` gives
+    the tensor back while it is alive (to store a retained `.grad`), else None.
+    """
+
+    requires_grad = True
+
+    def __init__(self, tensor):
+        self.creator = tensor.creator
+        self.shape = tensor.shape
+        self.dtype = tensor.dtype
+        self.tensor = weakref.ref(tensor)
+
+
 def topological_order(root, needs_grad_only=False):
     """Every tensor that `root` was computed from, each once, inputs before the ops that use them (root last).
 
-    Iterative depth-first search, so graphs thousands of ops deep hit no recursion limit.
+    Leaves come as tensors, the others as their `GraphHandle`. Iterative depth-first search, so graphs
+    thousands of ops deep hit no recursion limit.
     """
-    order, visited, stack = [], set(), [(root, False)]
+    order, visited, stack = [], set(), [(root._graph_entry, False)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:

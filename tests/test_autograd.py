@@ -2,6 +2,7 @@
 import re
 import subprocess
 import sys
+import weakref
 
 import numpy as np
 import pytest
@@ -56,6 +57,21 @@ def test_graph_is_freed_after_backward():
     assert node.saved == () and node.inputs == ()
     with pytest.raises(RuntimeError, match="second time"):
         y.backward()
+
+
+def test_graph_keeps_only_the_arrays_backward_saved():
+    """An intermediate that no op saved (a sum feeding a ReLU) is freed as soon as the forward drops it."""
+    a = mg.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    b = mg.tensor([0.5, 0.5, -4.0], requires_grad=True)
+    total = a + b
+    total_array = weakref.ref(total.data)
+    kept = total.relu().retain_grad()
+    del total
+    assert total_array() is None, "the graph kept an unsaved intermediate's array alive"
+    (kept * 3).sum().backward()
+    np.testing.assert_allclose(kept.grad.numpy(), 3.0)
+    np.testing.assert_allclose(a.grad.numpy(), [3.0, 0.0, 0.0])
+    np.testing.assert_allclose(b.grad.numpy(), [3.0, 0.0, 0.0])
 
 
 def test_retain_graph_allows_a_second_backward():

@@ -43,6 +43,7 @@ SPECS = [
     OpSpec("pow_negative", lambda L, a: a ** -1.5, [(3, 4)], low=0.5),
     OpSpec("pow_tensor", lambda L, a, b: a ** b, [(3, 4), (3, 4)], low=0.5),
     OpSpec("neg", lambda L, a: -a, [(3, 4)]),
+    OpSpec("neg_method", lambda L, a: a.neg(), [(3, 4)]),
     OpSpec("exp", lambda L, a: a.exp(), [(3, 4)]),
     OpSpec("log", lambda L, a: a.log(), [(3, 4)], low=0.2),
     OpSpec("sqrt", lambda L, a: a.sqrt(), [(3, 4)], low=0.2),

@@ -5,6 +5,7 @@ from minigrad.backend import DeviceError
 from minigrad.io import LoadError
 
 from .checkpoint import CheckpointError
+from .torch_reference import TorchNotAvailableError
 
 EXIT_USER_ERROR = 2
 
@@ -13,7 +14,8 @@ def user_errors():
     """The exception types that mean the user asked for something impossible, not that the code broke."""
     from data import DataError  # the data package is optional for library users of unet
 
-    return (DataError, DeviceError, CheckpointError, LoadError, FileNotFoundError, NotADirectoryError, PermissionError)
+    return (DataError, DeviceError, CheckpointError, LoadError, TorchNotAvailableError, FileNotFoundError,
+            NotADirectoryError, PermissionError)
 
 
 def run(main, argv=None):

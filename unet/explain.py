@@ -32,7 +32,7 @@ from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError
 from .checkpoint import load_model as load_checkpoint_model
 from .cli import EXIT_USER_ERROR, user_errors
 from .model import INPUT_MULTIPLE, UNet
-from .restore import _pad_to_multiple, _to_unit_float
+from .restore import pad_to_multiple, to_unit_float
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RELEASED_WEIGHTS = REPO_ROOT.parent / "shared" / "reference" / "kla_unet_sca_nl_released.pth"
@@ -104,7 +104,7 @@ def _builtin_image(name):
         raise ExplainError(f"unknown built-in image {name!r}: try astronaut, camera, coffee, brick, chelsea or grass") from None
     if pixels.ndim not in (2, 3) or pixels.dtype.kind not in "uif":
         raise ExplainError(f"built-in image {name!r} is not a 2-D picture")
-    image, _ = _to_unit_float(pixels if pixels.ndim == 2 else pixels[..., :3])
+    image, _ = to_unit_float(pixels if pixels.ndim == 2 else pixels[..., :3])
     return image[..., 0] if image.shape[2] == 1 else image
 
 
@@ -177,14 +177,14 @@ def explain(model, image):
     """Run the network once on `image` ((H, W) or (H, W, C), any size and dtype) and collect its maps."""
     if not model.attention or model.nonlocal_mode is None:
         raise ExplainError("this network is a plain U-Net without attention blocks: there is no attention to explain")
-    float_image, _ = _to_unit_float(image)
+    float_image, _ = to_unit_float(image)
     grayscale = float_image.shape[2] == 1
     if grayscale:
         float_image = np.repeat(float_image, model.in_channels, axis=2)
     elif float_image.shape[2] != model.in_channels:
         raise ExplainError(f"the model takes {model.in_channels}-channel images, got {float_image.shape[2]} channels")
     h, w = float_image.shape[:2]
-    padded = _pad_to_multiple(float_image)
+    padded = pad_to_multiple(float_image)
     positions = padded.shape[0] * padded.shape[1] // CELL ** 2
     if positions > MAX_POSITIONS:
         raise ExplainError(f"a {w}x{h} image has {positions} bottleneck positions, too many for the non-local "
@@ -429,7 +429,7 @@ def _parser():
     parser.add_argument("--image", required=True, help="image file, or builtin:NAME for a scikit-image sample (builtin:astronaut)")
     parser.add_argument("--checkpoint", help="weights (.npz or .pth), or 'random'; default: the shipped checkpoint, "
                                              "else the authors' released weights")
-    parser.add_argument("--nonlocal-mode", choices=("softmax", "published"), help="non-local form for a bare state dict or random weights (a training checkpoint records its own)")
+    parser.add_argument("--nonlocal", dest="nonlocal_mode", choices=("softmax", "published"), help="non-local form for a bare state dict or random weights (a training checkpoint records its own)")
     parser.add_argument("--query", type=_query, nargs="+", metavar="X,Y",
                         help="query pixels for the non-local figure, in the input image's coordinates "
                              "(default: a strong edge, a flat area and the centre)")

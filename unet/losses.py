@@ -1,4 +1,4 @@
-"""The training loss (DESIGN.md §4): Charbonnier + 0.1 Edge + 0.3 (1 - SSIM), all built from minigrad ops."""
+"""The training loss (docs/design.md §4): Charbonnier + 0.1 Edge + 0.3 (1 - SSIM), all built from minigrad ops."""
 import numpy as np
 
 import minigrad as mg

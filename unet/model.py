@@ -1,4 +1,4 @@
-"""The U-Net with SCA attention on the skips and a non-local block at the bottleneck (DESIGN.md §3)."""
+"""The U-Net with SCA attention on the skips and a non-local block at the bottleneck (docs/design.md §3)."""
 import minigrad as mg
 import minigrad.nn as nn
 

@@ -7,7 +7,7 @@ from minigrad.backend import to_numpy
 from .model import INPUT_MULTIPLE
 
 
-def _to_unit_float(image):
+def to_unit_float(image):
     """(H, W[, C]) uint8 / uint16 / float -> float32 (H, W, C) in the model's range, and how to undo it."""
     array = np.asarray(image)
     if array.ndim not in (2, 3):
@@ -27,7 +27,7 @@ def _from_unit_float(restored, like, scale):
     return restored.astype(like.dtype)
 
 
-def _pad_to_multiple(image, multiple=INPUT_MULTIPLE):
+def pad_to_multiple(image, multiple=INPUT_MULTIPLE):
     """Reflect-pad the bottom and right edges (edge-pad images too small to reflect)."""
     h, w = image.shape[:2]
     pad_h, pad_w = -h % multiple, -w % multiple
@@ -73,7 +73,7 @@ def _restore_tiled(model, image, tile, overlap):
         for left in cols:
             patch = image[top:top + tile, left:left + tile]
             ph, pw = patch.shape[:2]
-            restored = _run(model, _pad_to_multiple(patch))[:ph, :pw]
+            restored = _run(model, pad_to_multiple(patch))[:ph, :pw]
             blend = np.outer(_ramp(ph, overlap, top == 0, top + ph >= h), _ramp(pw, overlap, left == 0, left + pw >= w))
             total[top:top + ph, left:left + pw] += restored * blend[:, :, None]
             weight[top:top + ph, left:left + pw] += blend[:, :, None]
@@ -88,7 +88,7 @@ def restore(model, image, tile=512, overlap=64):
     """
     if tile % INPUT_MULTIPLE or tile <= overlap:
         raise ValueError(f"tile must be a multiple of {INPUT_MULTIPLE} and larger than overlap, got {tile} and {overlap}")
-    float_image, scale = _to_unit_float(image)
+    float_image, scale = to_unit_float(image)
     h, w, channels = float_image.shape
     if channels == 1:
         float_image = np.repeat(float_image, model.in_channels, axis=2)
@@ -97,7 +97,7 @@ def restore(model, image, tile=512, overlap=64):
     if max(h, w) > tile:
         restored = _restore_tiled(model, float_image, tile, overlap)
     else:
-        restored = _run(model, _pad_to_multiple(float_image))[:h, :w]
+        restored = _run(model, pad_to_multiple(float_image))[:h, :w]
     if channels == 1:
         restored = restored.mean(axis=2, keepdims=True)
     return _from_unit_float(restored, np.asarray(image), scale)

@@ -1,4 +1,4 @@
-"""The SCA + non-local U-Net (DESIGN.md §3) and its training loss (§4), written in PyTorch.
+"""The SCA + non-local U-Net (docs/design.md §3) and its training loss (§4), written in PyTorch.
 
 This is an independent oracle for parity tests and the baseline for benchmarks; the project
 itself never needs it. Torch is imported on first use only, so importing this module is free

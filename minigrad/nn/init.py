@@ -1,8 +1,6 @@
 """torch's default initialisation, drawn from minigrad's seeded generator."""
 import math
 
-import numpy as np
-
 from ..random import generator
 
 

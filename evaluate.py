@@ -1,0 +1,114 @@
+"""Evaluate a restoration model, or restore a folder of images.
+
+    python evaluate.py --data builtin --limit 8 --out runs/eval          # the built-in validation images
+    python evaluate.py --data DATA --layout kla --split val --out runs/kla
+    python evaluate.py --checkpoint kla_unet_sca_nl_released.pth --nonlocal published --data DATA --out runs/released
+    python evaluate.py --degraded noisy/ --clean clean/ [--masks masks/] --out runs/folders
+    python evaluate.py --degraded photos/ --out runs/restored            # no targets: restore only
+
+Every image is restored at its own size. OUT receives metrics.json, a table printed here as well,
+PSNR/SSIM bar charts per category, triptychs of a few images, and with --save-images (always, when
+there are no clean targets) the restored images in restored/, each in its input's mode and bit depth.
+In metrics.json the infinite PSNR of an exact match is stored as 100 dB, and undefined values as null.
+"""
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from tqdm import tqdm
+
+from data import DataError, degradation_names, open_dataset
+from unet.checkpoint import DEFAULT_CHECKPOINT, load_model
+from unet.cli import run
+from unet.evaluation import evaluate, format_report, resolve_device, spread_indices
+from unet.metrics import SSIM_WINDOWS
+from unet.torch_reference import to_torch
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    model = parser.add_argument_group("model")
+    model.add_argument("--checkpoint", type=Path, default=None,
+                       help="a train.py checkpoint (.npz) or a bare state dict such as the authors' released .pth "
+                            "(default: the shipped pretrained model)")
+    model.add_argument("--nonlocal", dest="nonlocal_mode", choices=("softmax", "published"), default=None,
+                       help="the non-local mode the weights were trained with (default: the checkpoint's own; "
+                            "'published' for a bare state dict)")
+    model.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
+    model.add_argument("--compare-torch", action="store_true",
+                       help="also run the PyTorch build on the same inputs and report the largest output difference "
+                            "(images then run whole, without tiles)")
+    source = parser.add_argument_group("data")
+    source.add_argument("--data", default=None,
+                        help="'builtin' (the default) or a data set folder; see --layout")
+    source.add_argument("--layout", choices=("auto", "kla", "mvtec", "folders"), default="auto")
+    source.add_argument("--split", choices=("train", "val", "test"), default="val")
+    source.add_argument("--degraded", type=Path, help="folder of degraded images (the folders layout)")
+    source.add_argument("--clean", type=Path, help="folder of clean images matching --degraded by file name")
+    source.add_argument("--masks", type=Path, help="folder of defect masks named <name>_mask.png")
+    source.add_argument("--size", type=positive_int, default=None,
+                        help="resize every image to SIZE x SIZE first, as the paper did (metrics and saved images "
+                             "are then at that size)")
+    source.add_argument("--degradation", choices=degradation_names(), default="kla",
+                        help="the degradation applied on the fly to clean-only data (built-in, MVTec)")
+    source.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly degradations")
+    source.add_argument("--limit", type=positive_int, default=None,
+                        help="evaluate at most N images, spread evenly over the data set")
+    output = parser.add_argument_group("output")
+    output.add_argument("--out", type=Path, default=Path("evaluation"), help="output folder (default: evaluation)")
+    output.add_argument("--save-images", action="store_true", help="also write the restored images to OUT/restored")
+    output.add_argument("--ssim-window", choices=SSIM_WINDOWS, default="gaussian",
+                        help="gaussian: Wang et al. (11x11, sigma 1.5); uniform7: skimage's default 7x7 box")
+    return parser.parse_args(argv)
+
+
+def open_data(args):
+    if args.data is not None and args.degraded is not None:
+        raise DataError("pass either --data or --degraded, not both")
+    return open_dataset(args.data or "builtin", layout=args.layout, split=args.split, degradation=args.degradation,
+                        seed=args.seed, size=args.size, degraded_dir=args.degraded, clean_dir=args.clean,
+                        masks_dir=args.masks)
+
+
+def settings_of(args, device):
+    """The options that shaped the numbers, as JSON values."""
+    settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
+                if key not in ("checkpoint", "out")}
+    return {**settings, "device": device}
+
+
+def _print_warning(message, category, filename, lineno, file=None, line=None):
+    tqdm.write(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = resolve_device(args.device)
+    model, state = load_model(args.checkpoint, device=device, nonlocal_mode=args.nonlocal_mode)
+    dataset = open_data(args)
+    torch_model = None
+    if args.compare_torch:
+        torch_model = to_torch(model)
+    checkpoint = {"path": str(args.checkpoint or DEFAULT_CHECKPOINT), "model_config": model.config(),
+                  "epoch": state.get("epoch")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = _print_warning
+        report = evaluate(model, dataset, args.out, indices=spread_indices(len(dataset), args.limit),
+                          ssim_window=args.ssim_window, save_images=args.save_images, torch_model=torch_model,
+                          checkpoint=checkpoint, settings=settings_of(args, device))
+    print(format_report(report))
+    print(f"outputs in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

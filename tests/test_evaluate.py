@@ -1,0 +1,313 @@
+"""evaluate.py and unet.evaluation on tiny image trees with a randomly initialised model.
+
+Oracles: scikit-image's PSNR and SSIM and hand-written masked metrics on the very arrays the
+evaluation restored, the pixel arrays and Pillow modes of the files written, and the PyTorch build.
+"""
+import importlib.util
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+import data
+import minigrad as mg
+from unet import UNet, restore
+from unet.checkpoint import load_model, save_checkpoint
+from unet.evaluation import PSNR_CAP_DB, evaluate, image_metrics, restore_dataset, spread_indices
+from unet.torch_reference import TorchNotAvailableError, to_torch
+
+from conftest import REPO_ROOT
+
+H, W = 24, 32
+SKIMAGE_SSIM = {"gaussian": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False),
+                "uniform7": {}}
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("evaluate_script", REPO_ROOT / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+evaluate_script = _load_script()
+
+
+def run_cli(argv, capsys):
+    """Run evaluate.py's entry point in this process -> (exit status, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_script.run(evaluate_script.main, [str(arg) for arg in argv])
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def run_subprocess(argv):
+    """Run evaluate.py as a user would, to see exactly what reaches the terminal."""
+    return subprocess.run([sys.executable, str(REPO_ROOT / "evaluate.py"), *map(str, argv)],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+
+
+def assert_one_error_line(stderr):
+    assert "Traceback" not in stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A randomly initialised softmax-mode model saved as a training checkpoint."""
+    mg.manual_seed(3)
+    path = tmp_path_factory.mktemp("model") / "random.npz"
+    save_checkpoint(path, UNet(nonlocal_mode="softmax"))
+    return path
+
+
+def _write(path, array):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path)
+    return path
+
+
+def _pair_tree(root):
+    """degraded/clean/masks folders: a/img0 (mask), a/img1 (empty mask), b/img2 (no mask, degraded == clean)."""
+    rng = np.random.default_rng(0)
+    for name in ("a/img0", "a/img1", "b/img2"):
+        clean = rng.integers(0, 256, (H, W, 3)).astype(np.uint8)
+        noisy = np.clip(clean + rng.normal(0, 20, clean.shape), 0, 255).astype(np.uint8)
+        _write(root / "clean" / f"{name}.png", clean)
+        _write(root / "degraded" / f"{name}.png", clean if name == "b/img2" else noisy)
+    mask = np.zeros((H, W), np.uint8)
+    _write(root / "masks" / "a" / "img1_mask.png", mask)
+    mask[4:12, 6:20] = 255
+    _write(root / "masks" / "a" / "img0_mask.png", mask)
+    return [f"--degraded={root / 'degraded'}", f"--clean={root / 'clean'}", f"--masks={root / 'masks'}"]
+
+
+def _pair_dataset(root):
+    return data.open_dataset(degraded_dir=root / "degraded", clean_dir=root / "clean", masks_dir=root / "masks")
+
+
+def _is_blank(path):
+    pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
+    return pixels.std() == 0
+
+
+# ----------------------------------------------------------------------------- metrics
+
+def _skimage_record(restored, sample, window):
+    """The per-image numbers computed independently with scikit-image and NumPy."""
+    clean, mask = sample["clean"].astype(np.float64), sample["mask"]
+    expected = {}
+    for prefix, image in (("", restored), ("degraded_", sample["degraded"])):
+        image = image.astype(np.float64)
+        similarity_map = structural_similarity(image, clean, data_range=1.0, channel_axis=-1, full=True,
+                                               **SKIMAGE_SSIM[window])
+        psnr = peak_signal_noise_ratio(clean, image, data_range=1.0) if np.any(image != clean) else PSNR_CAP_DB
+        expected.update({prefix + "psnr": psnr, prefix + "ssim": similarity_map[0]})
+        if mask is not None and mask.any():
+            expected[prefix + "masked_psnr"] = 10 * np.log10(1 / ((image - clean) ** 2)[mask].mean())
+            expected[prefix + "masked_ssim"] = similarity_map[1].mean(axis=2)[mask].mean()
+    return expected
+
+
+@pytest.mark.parametrize("window", ["gaussian", "uniform7"])
+def test_per_image_metrics_match_skimage(tmp_path, checkpoint, window):
+    _pair_tree(tmp_path)
+    dataset = _pair_dataset(tmp_path)
+    model, _ = load_model(checkpoint)
+    restorations = list(restore_dataset(model, dataset, progress=False))
+    assert [item.sample["name"] for item in restorations] == ["a/img0", "a/img1", "b/img2"]
+    for item in restorations:
+        record = image_metrics(item.sample, item.restored, window)
+        for key, value in _skimage_record(item.restored, item.sample, window).items():
+            assert record[key] == pytest.approx(value, abs=1e-6), (item.sample["name"], key)
+    by_name = {item.sample["name"]: image_metrics(item.sample, item.restored, window) for item in restorations}
+    assert by_name["a/img1"]["masked_psnr"] is None and by_name["a/img1"]["mask_pixels"] == 0
+    assert by_name["b/img2"]["masked_ssim"] is None and by_name["b/img2"]["mask_pixels"] is None
+
+
+def test_report_aggregates_and_saved_images(tmp_path, checkpoint):
+    _pair_tree(tmp_path)
+    dataset = _pair_dataset(tmp_path)
+    model, _ = load_model(checkpoint)
+    report = evaluate(model, dataset, tmp_path / "out", save_images=True, progress=False)
+    restorations = list(restore_dataset(model, dataset, progress=False))
+    expected = {item.sample["name"]: _skimage_record(item.restored, item.sample, "gaussian") for item in restorations}
+    for category, names in (("a", ["a/img0", "a/img1"]), ("b", ["b/img2"])):
+        values = report["per_category"][category]
+        assert values["n"] == len(names)
+        for key in ("psnr", "ssim", "degraded_psnr", "degraded_ssim"):
+            assert values[key] == pytest.approx(np.mean([expected[name][key] for name in names]), abs=1e-6)
+    assert report["mean"]["psnr"] == pytest.approx(np.mean([e["psnr"] for e in expected.values()]), abs=1e-6)
+    assert report["degraded"]["ssim"] == pytest.approx(np.mean([e["degraded_ssim"] for e in expected.values()]),
+                                                       abs=1e-6)
+    masked = report["masked"]
+    assert masked["psnr"] == pytest.approx(expected["a/img0"]["masked_psnr"], abs=1e-6)
+    assert masked["degraded_ssim"] == pytest.approx(expected["a/img0"]["degraded_masked_ssim"], abs=1e-6)
+    assert (masked["n_images"], masked["n_skipped_empty_mask"]) == (1, 1)
+    for item in restorations:  # saved as 8-bit PNG under the input's name
+        saved = np.asarray(Image.open(tmp_path / "out" / "restored" / f"{item.sample['name']}.png"))
+        np.testing.assert_array_equal(saved, np.round(item.restored * 255).astype(np.uint8))
+
+
+def test_image_smaller_than_ssim_window_has_no_ssim():
+    image = np.random.default_rng(1).random((8, 8, 3)).astype(np.float32)
+    sample = {"name": "tiny", "category": "x", "clean": image, "degraded": image * 0.9, "mask": None}
+    with pytest.warns(UserWarning, match="tiny is 8x8"):
+        record = image_metrics(sample, image * 0.8)
+    assert record["ssim"] is None and record["degraded_ssim"] is None
+    assert record["psnr"] == pytest.approx(peak_signal_noise_ratio(image, image * 0.8, data_range=1.0), abs=1e-6)
+
+
+def test_spread_indices():
+    assert spread_indices(5) == [0, 1, 2, 3, 4]
+    assert spread_indices(5, limit=9) == [0, 1, 2, 3, 4]
+    assert spread_indices(10, limit=3) == [0, 4, 9]  # linspace(0, 9, 3) = 0, 4.5, 9; 4.5 rounds to even
+    assert spread_indices(32, limit=1) == [0]
+
+
+# ----------------------------------------------------------------------------- the command line
+
+def test_cli_writes_metrics_json_charts_and_triptychs(tmp_path, checkpoint, capsys):
+    out = tmp_path / "out"
+    status, stdout, _ = run_cli(["--checkpoint", checkpoint, *_pair_tree(tmp_path), "--out", out], capsys)
+    assert status == 0
+    text = (out / "metrics.json").read_text()
+    report = json.loads(text, parse_constant=lambda name: pytest.fail(f"metrics.json holds {name}"))
+    assert set(report) == {"checkpoint", "settings", "mean", "degraded", "per_category", "masked", "per_image"}
+    assert set(report["mean"]) == set(report["degraded"]) == {"psnr", "ssim", "affine_fit_psnr"}
+    assert set(report["per_category"]) == {"a", "b"}
+    assert {"n", "psnr", "ssim", "degraded_psnr", "degraded_ssim"} <= set(report["per_category"]["a"])
+    assert set(report["masked"]) == {"psnr", "ssim", "degraded_psnr", "degraded_ssim", "n_images",
+                                     "n_skipped_empty_mask"}
+    assert report["masked"]["n_skipped_empty_mask"] == 1
+    records = {record["name"]: record for record in report["per_image"]}
+    assert set(records) == {"a/img0", "a/img1", "b/img2"}
+    for record in records.values():
+        assert {"name", "category", "psnr", "ssim", "degraded_psnr", "degraded_ssim", "masked_psnr",
+                "masked_ssim"} <= set(record)
+    assert records["b/img2"]["degraded_psnr"] == PSNR_CAP_DB  # identical input and target: infinite, capped
+    assert report["checkpoint"]["model_config"]["nonlocal_mode"] == "softmax"
+    for chart in ("psnr_by_category.png", "ssim_by_category.png"):
+        assert not _is_blank(out / chart)
+    assert sorted(p.relative_to(out / "triptychs").as_posix() for p in (out / "triptychs").rglob("*.png")) == \
+        ["a/img0.png", "b/img2.png"]
+    assert not (out / "restored").exists()  # only with --save-images
+    table = stdout.splitlines()
+    assert any(line.startswith("mean") for line in table) and any(line.startswith("b ") for line in table)
+
+
+def _plain_inputs(folder):
+    """Images of every kind a user may have: grayscale, RGBA with transparency, 16-bit, odd-sized RGB."""
+    rng = np.random.default_rng(2)
+    rgba = rng.integers(0, 256, (20, 21, 4)).astype(np.uint8)
+    return {"gray.png": _write(folder / "gray.png", rng.integers(0, 256, (17, 23)).astype(np.uint8)),
+            "rgba.png": _write(folder / "rgba.png", rgba),
+            "deep.png": _write(folder / "deep.png", rng.integers(0, 65536, (19, 25)).astype(np.uint16)),
+            "sub/odd.png": _write(folder / "sub" / "odd.png", rng.integers(0, 256, (27, 13, 3)).astype(np.uint8))}
+
+
+def test_plain_restoration_keeps_size_and_mode(tmp_path, checkpoint, capsys):
+    inputs = _plain_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    status, stdout, _ = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in", "--out", out], capsys)
+    assert status == 0
+    for name, source in inputs.items():
+        original, restored = Image.open(source), Image.open(out / "restored" / name)
+        assert (restored.size, restored.mode) == (original.size, original.mode), name
+    alpha_in = np.asarray(Image.open(inputs["rgba.png"]))[..., 3]
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "restored" / "rgba.png"))[..., 3], alpha_in)
+    model, _ = load_model(checkpoint)
+    odd = np.asarray(Image.open(inputs["sub/odd.png"]), dtype=np.float32) / 255
+    expected = np.round(np.clip(restore(model, odd), 0, 1) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "restored" / "sub" / "odd.png")), expected)
+    report = json.loads((out / "metrics.json").read_text())
+    assert "per_image" not in report and "mean" not in report
+    sizes = {entry["name"]: (entry["width"], entry["height"]) for entry in report["images"]}
+    assert sizes == {"deep": (25, 19), "gray": (23, 17), "rgba": (21, 20), "sub/odd": (13, 27)}
+
+
+def test_corrupt_image_is_skipped_with_a_warning(tmp_path, checkpoint, capsys):
+    _write(tmp_path / "in" / "good.png", np.zeros((16, 16, 3), np.uint8))
+    (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
+    status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in",
+                                 "--out", tmp_path / "out"], capsys)
+    assert status == 0
+    assert any(line.startswith("warning:") and "broken.png" in line for line in stderr.splitlines()), stderr
+    report = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert [entry["name"] for entry in report["images"]] == ["good"]
+    assert report["settings"]["unreadable"] == [str(tmp_path / "in" / "broken.png")]
+
+
+def test_missing_or_empty_folder_is_one_error_line(tmp_path, checkpoint):
+    (tmp_path / "empty").mkdir()
+    for folder in (tmp_path / "missing", tmp_path / "empty"):
+        result = run_subprocess(["--checkpoint", checkpoint, "--degraded", folder, "--out", tmp_path / "out"])
+        assert result.returncode == 2
+        assert_one_error_line(result.stderr)
+        assert str(folder) in result.stderr
+
+
+def test_unpaired_images_are_listed(tmp_path, checkpoint, capsys):
+    for folder, names in (("degraded", ("x", "y")), ("clean", ("x", "z"))):
+        for name in names:
+            _write(tmp_path / folder / f"{name}.png", np.zeros((16, 16, 3), np.uint8))
+    status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "degraded",
+                                 "--clean", tmp_path / "clean", "--out", tmp_path / "out"], capsys)
+    assert status == 2
+    assert_one_error_line(stderr)
+    assert "y" in stderr.split("no partner")[1] and "z" in stderr.split("no partner")[2]
+
+
+def test_wrong_checkpoint_file_exits_2(tmp_path, capsys):
+    bogus = tmp_path / "notes.npz"
+    bogus.write_text("this is not a checkpoint")
+    status, _, stderr = run_cli(["--checkpoint", bogus, "--data", "builtin", "--out", tmp_path / "out"], capsys)
+    assert status == 2
+    assert_one_error_line(stderr)
+    assert "notes.npz" in stderr
+
+
+def test_checkpoint_of_the_other_nonlocal_mode_exits_2(tmp_path, checkpoint):
+    result = run_subprocess(["--checkpoint", checkpoint, "--nonlocal", "published", "--data", "builtin",
+                             "--out", tmp_path / "out"])
+    assert result.returncode == 2
+    assert_one_error_line(result.stderr)
+    assert "softmax" in result.stderr and "published" in result.stderr
+
+
+def test_compare_torch_on_builtin_data(tmp_path, checkpoint, capsys):
+    torch = pytest.importorskip("torch")
+    out = tmp_path / "out"
+    status, stdout, _ = run_cli(["--checkpoint", checkpoint, "--data", "builtin", "--size", "24", "--limit", "2",
+                                 "--compare-torch", "--out", out], capsys)
+    assert status == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["settings"]["n_images"] == 2
+    assert report["compare_torch"]["max_abs_diff"] <= 1e-4
+    assert "PyTorch" in stdout
+    # the reported difference does measure the two outputs: a perturbed PyTorch build is far off
+    model, _ = load_model(checkpoint)
+    perturbed = to_torch(model)
+    with torch.no_grad():
+        perturbed.conv_last.bias += 0.01
+    dataset = data.open_dataset("builtin", split="val", size=24)
+    item = next(restore_dataset(model, dataset, [0], torch_model=perturbed, progress=False))
+    assert item.torch_max_abs_diff == pytest.approx(0.01, abs=1e-4)
+
+
+def test_compare_torch_without_torch_names_the_install_command(tmp_path, checkpoint, capsys, monkeypatch):
+    def torch_missing(model):
+        raise TorchNotAvailableError()
+
+    monkeypatch.setattr(evaluate_script, "to_torch", torch_missing)
+    status, _, stderr = run_cli(["--checkpoint", checkpoint, "--data", "builtin", "--compare-torch",
+                                 "--out", tmp_path / "out"], capsys)
+    assert status == 2
+    assert_one_error_line(stderr)
+    assert 'pip install -e ".[test]"' in stderr
+    assert not (tmp_path / "out").exists()  # refused before any work

@@ -1,0 +1,87 @@
+"""Train the SCA + non-local U-Net.
+
+    python train.py                                  # quick preset on the built-in data (a few minutes, CPU)
+    python train.py --preset paper --data KLA_ROOT   # the paper's recipe on the KLA data set
+    python train.py --layout folders --degraded noisy/ --clean clean/ --epochs 50
+    python train.py --resume runs/20250101-120000/last.npz   # continue exactly where it stopped
+
+Every option left out comes from the preset (the table PRESETS in unet/training.py). The run folder
+(--out, by default runs/<date-time>) gets config.json, log.csv, curves.png, samples/epoch_XXX.png,
+last.npz (every epoch, and on Ctrl-C at the last completed step) and best.npz (best validation SSIM).
+
+Exit status: 0 done, 1 the loss became NaN/infinite, 2 a usage or data error, 130 interrupted.
+"""
+import argparse
+import sys
+
+from data import LAYOUTS, degradation_names
+from unet import NONLOCAL_MODES
+from unet.cli import run
+from unet.training import DEFAULTS, PRESETS, ConfigError, Interrupted, TrainingDiverged, train
+
+EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
+
+
+def _positive(kind):
+    def parse(text):
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
+
+
+def build_parser():
+    """Options default to None so that the preset (or the resumed checkpoint) can tell what was given."""
+    quick, paper = PRESETS["quick"], PRESETS["paper"]
+    parser = argparse.ArgumentParser(
+        prog="train.py", description=__doc__.split("\n\n")[0],
+        epilog=f"presets: quick = {quick}; paper = {paper}", formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--preset", choices=sorted(PRESETS),
+        help=f"default values for the options below (default {DEFAULTS['preset']})")
+    add("--device", choices=("auto", "cpu", "gpu"), help="auto = the GPU when CuPy can use one (default auto)")
+    add("--data", help="'builtin' (default: no download) or a data set folder")
+    add("--layout", choices=("auto", *LAYOUTS), help="folder layout of --data (default auto)")
+    add("--degraded", metavar="DIR", help="folders layout: the degraded images (every 10th pair validates)")
+    add("--clean", metavar="DIR", help="folders layout: the clean targets, matched by file name")
+    add("--masks", metavar="DIR", help="folders layout: defect masks, matched by file name")
+    add("--degradation", choices=degradation_names(),
+        help="degradation applied on the fly to clean-only data (built-in, MVTec) (default kla)")
+    add("--epochs", type=_positive(int), help="total number of epochs (on --resume too)")
+    add("--batch-size", type=_positive(int))
+    add("--lr", type=_positive(float), help="Adam learning rate")
+    add("--patch-size", type=_positive(int), help="train on random square crops of this size (multiple of 8)")
+    add("--size", type=_positive(int), help="resize every image to SIZE x SIZE first")
+    add("--steps-per-epoch", type=_positive(int), help="cap on optimizer steps per epoch")
+    add("--val-limit", type=_positive(int), metavar="N", help="validate on N images spread over the validation set")
+    add("--nonlocal", dest="nonlocal_mode", choices=NONLOCAL_MODES,
+        help="non-local block: softmax (the paper) or published (the released code) (default softmax)")
+    add("--seed", type=int, help="seeds the weights, data order, crops and degradations (default 0)")
+    add("--out", metavar="DIR", help="run folder (default runs/<date-time>, or the checkpoint's folder on --resume)")
+    add("--resume", metavar="CKPT", help="continue the run saved in CKPT (last.npz or best.npz)")
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    given = {name: value for name, value in vars(parser.parse_args(argv)).items() if value is not None}
+    try:
+        train(given)
+    except ConfigError as exc:
+        parser.error(str(exc))
+    except TrainingDiverged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except Interrupted as exc:
+        print(f"\n{exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:  # before the first step: nothing to save
+        print("\ninterrupted before training started; nothing was saved", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

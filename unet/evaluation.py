@@ -1,0 +1,300 @@
+"""Evaluate a restoration model on a data set, or restore a folder of images that has no targets.
+
+Every image is restored at its own size with `unet.restore`. Where a clean target exists, each image
+gets PSNR, SSIM and the affine-fit PSNR (docs/design.md §5-6), for the restored output and, beside it,
+for the degraded input; images with a defect mask also get masked PSNR/SSIM. These are averaged per
+category, over all images, and over the masks (images with an empty mask are skipped and counted).
+
+`evaluate` writes everything into one output folder:
+    metrics.json               the numbers (see `evaluate`); strictly valid JSON
+    psnr_by_category.png       bars per category, restored beside the degraded input
+    ssim_by_category.png
+    triptychs/<name>.png       degraded | restored | clean (| mask), for one image per category
+    restored/<name><suffix>    the restored images in their input's mode and bit depth
+
+JSON has no infinity: the PSNR of an exact match (infinite) is stored as PSNR_CAP_DB, and a metric
+that does not exist (no mask, an empty mask, an image smaller than the SSIM window) as null.
+"""
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from tqdm import tqdm
+
+import minigrad as mg
+from data import DataError, ImageReadError, write_image
+
+from . import metrics
+from .plots import plot_category_bars, save_triptych
+from .restore import pad_to_multiple, restore
+
+PSNR_CAP_DB = 100.0     # stands for the infinite PSNR of an exact match (an MSE of 1e-10)
+TILE = 512              # restore() tiles images larger than this
+TRIPTYCH_LIMIT = 8      # triptychs are drawn for the first image of each category, up to this many
+SSIM_WINDOW_SIDE = {"gaussian": 11, "uniform7": 7}  # images need at least this many pixels per side
+SUMMARY_METRICS = ("psnr", "ssim", "affine_fit_psnr")
+DEGRADED = "degraded_"  # prefix of the degraded input's metrics in every record
+
+
+def resolve_device(name):
+    """"auto" means the GPU when CuPy can use one, else the CPU; other names pass through."""
+    if name == "auto":
+        return "gpu" if mg.gpu_available() else "cpu"
+    return name
+
+
+def spread_indices(length, limit=None):
+    """All indices, or `limit` of them spread evenly so that every part of the data set is represented."""
+    if limit is None or limit >= length:
+        return list(range(length))
+    return [int(i) for i in np.linspace(0, length - 1, limit).round()]
+
+
+# ----------------------------------------------------------------------------- restoring
+
+@dataclass
+class Restoration:
+    """One restored image: the data set sample, the output clipped to [0, 1] as it would be saved,
+    and, when a PyTorch build was given, the largest difference between the two builds' outputs."""
+
+    index: int
+    sample: dict
+    restored: np.ndarray
+    torch_max_abs_diff: Optional[float] = None
+
+
+def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=None, progress=True):
+    """Yield a Restoration for every readable image of `dataset` (at `indices`), in order.
+
+    Unreadable files are skipped with a warning naming them, and appended to the `unreadable` list.
+    With `torch_model` every image is restored whole (no tiles) so both builds see the same input.
+    """
+    indices = range(len(dataset)) if indices is None else indices
+    for index in tqdm(indices, desc="restoring", unit="image", disable=not progress):
+        try:
+            sample = dataset.load(index)
+        except ImageReadError as err:
+            warnings.warn(f"{err}; skipped")
+            if unreadable is not None:
+                unreadable.append(str(err.path))
+            continue
+        degraded = sample["degraded"]
+        tile = TILE if torch_model is None else max(TILE, _round_up(max(degraded.shape[:2]), 8))
+        restored = restore(model, degraded, tile=tile)
+        difference = None if torch_model is None else _torch_max_abs_diff(torch_model, degraded, restored)
+        yield Restoration(index, sample, np.clip(restored, 0.0, 1.0), difference)
+
+
+def _round_up(value, multiple):
+    return -(-value // multiple) * multiple
+
+
+def _torch_max_abs_diff(torch_model, image, restored):
+    """max |torch output - minigrad output| on the same padded input, before any clipping."""
+    import torch  # present: the caller built torch_model with unet.torch_reference.to_torch
+
+    height, width = image.shape[:2]
+    batch = torch.from_numpy(np.ascontiguousarray(pad_to_multiple(image).transpose(2, 0, 1)[None]))
+    with torch.no_grad():
+        output = torch_model(batch)[0].numpy().transpose(1, 2, 0)[:height, :width]
+    return float(np.abs(output.astype(np.float64) - restored).max())
+
+
+# ----------------------------------------------------------------------------- per-image metrics
+
+def _chw(image):
+    return np.asarray(image).transpose(2, 0, 1)
+
+
+def _number(value):
+    """A JSON-safe float: infinite PSNR becomes the cap, NaN (undefined) becomes None."""
+    value = float(value)
+    if math.isnan(value):
+        return None
+    return math.copysign(PSNR_CAP_DB, value) if math.isinf(value) else value
+
+
+def image_metrics(sample, restored, ssim_window="gaussian"):
+    """The per-image record of a sample with a clean target.
+
+    Keys: name, category, mask_pixels (None without a mask, 0 for an empty one), then psnr, ssim,
+    affine_fit_psnr, masked_psnr, masked_ssim for the restored image and the same with the prefix
+    "degraded_" for the degraded input. Masked values are None without a mask or with an empty one.
+    """
+    clean, mask = _chw(sample["clean"]), sample["mask"]
+    height, width = clean.shape[1:]
+    ssim_fits = min(height, width) >= SSIM_WINDOW_SIDE[ssim_window]
+    if not ssim_fits:
+        warnings.warn(f"{sample['name']} is {width}x{height}, smaller than the {ssim_window} SSIM window: "
+                      "its SSIM is left out")
+    record = {"name": sample["name"], "category": sample["category"],
+              "mask_pixels": None if mask is None else int(np.count_nonzero(mask))}
+    for prefix, image in (("", restored), (DEGRADED, sample["degraded"])):
+        pred = _chw(image)
+        values = {"psnr": metrics.psnr(pred, clean),
+                  "ssim": metrics.ssim(pred, clean, window=ssim_window) if ssim_fits else math.nan,
+                  "affine_fit_psnr": metrics.affine_fit_psnr(pred, clean),
+                  "masked_psnr": math.nan, "masked_ssim": math.nan}
+        if mask is not None:
+            values["masked_psnr"] = metrics.masked_psnr(pred, clean, mask)
+            if ssim_fits:
+                values["masked_ssim"] = metrics.masked_ssim(pred, clean, mask, window=ssim_window)
+        record.update({prefix + key: _number(value) for key, value in values.items()})
+    return record
+
+
+# ----------------------------------------------------------------------------- summaries
+
+def _mean(values):
+    """Mean of the values that exist (None = undefined), or None when none does."""
+    present = [value for value in values if value is not None]
+    return float(np.mean(present)) if present else None
+
+
+def _means(records, keys):
+    return {key: _mean(record[key] for record in records) for key in keys}
+
+
+def summarize(records):
+    """{"mean", "degraded", "per_category", "masked"} of per-image records (see `evaluate`)."""
+    per_category = {}
+    for category in sorted({record["category"] for record in records}):
+        members = [record for record in records if record["category"] == category]
+        per_category[category] = {"n": len(members),
+                                  **_means(members, SUMMARY_METRICS + (DEGRADED + "psnr", DEGRADED + "ssim"))}
+    return {"mean": _means(records, SUMMARY_METRICS),
+            "degraded": {key: _mean(record[DEGRADED + key] for record in records) for key in SUMMARY_METRICS},
+            "per_category": per_category,
+            "masked": masked_summary(records)}
+
+
+def masked_summary(records):
+    """Means over the images that have a non-empty mask; n_skipped_empty_mask counts those whose mask is empty."""
+    with_mask = [record for record in records if record["mask_pixels"] is not None]
+    summary = {prefix + key: _mean(record[f"{prefix}masked_{key}"] for record in with_mask)
+               for prefix in ("", DEGRADED) for key in ("psnr", "ssim")}
+    empty = sum(record["mask_pixels"] == 0 for record in with_mask)
+    summary.update(n_images=len(with_mask) - empty, n_skipped_empty_mask=empty)
+    return summary
+
+
+# ----------------------------------------------------------------------------- the whole run
+
+def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save_images=False, torch_model=None,
+             checkpoint=None, settings=None, progress=True):
+    """Restore the images of `dataset` (at `indices`), write the outputs into `out_dir`, return the report.
+
+    The report (also written as metrics.json) holds "checkpoint" and "settings" as given (settings
+    gain psnr_cap_db, n_images and the unreadable files), then, where the data set has clean targets:
+        "mean":         {psnr, ssim, affine_fit_psnr} of the restored images
+        "degraded":     the same for the degraded inputs
+        "per_category": {category: {n, psnr, ssim, affine_fit_psnr, degraded_psnr, degraded_ssim}}
+        "masked":       {psnr, ssim, degraded_psnr, degraded_ssim, n_images, n_skipped_empty_mask}
+        "per_image":    the records of `image_metrics`
+    and "compare_torch": {max_abs_diff} with `torch_model`. Without clean targets it restores only:
+    every image is saved to restored/, and the report lists "images": {name, file, width, height}.
+    """
+    out_dir = Path(out_dir)
+    records, images, unreadable, differences, drawn = [], [], [], [], set()
+    for item in restore_dataset(model, dataset, indices, torch_model, unreadable, progress):
+        sample = item.sample
+        if item.torch_max_abs_diff is not None:
+            differences.append(item.torch_max_abs_diff)
+        if sample["clean"] is None:
+            images.append(_save_restored(out_dir, dataset, item))
+            continue
+        records.append(image_metrics(sample, item.restored, ssim_window))
+        if save_images:
+            _save_restored(out_dir, dataset, item)
+        if sample["category"] not in drawn and len(drawn) < TRIPTYCH_LIMIT:
+            drawn.add(sample["category"])
+            _save_triptych(out_dir, item, records[-1])
+    if not records and not images:
+        raise DataError(f"none of the {len(unreadable)} images could be read")
+    report = {"checkpoint": checkpoint,
+              "settings": {**(settings or {}), "psnr_cap_db": PSNR_CAP_DB, "n_images": len(records) + len(images),
+                           "unreadable": unreadable}}
+    if records:
+        report.update(summarize(records), per_image=records)
+        _plot_categories(out_dir, report["per_category"])
+    else:
+        report["images"] = images
+    if differences:
+        report["compare_torch"] = {"max_abs_diff": max(differences)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    return report
+
+
+def _save_restored(out_dir, dataset, item):
+    """Write restored/<name><input suffix> in the input's mode; -> {name, file, width, height}."""
+    source = dataset.items[item.index].source
+    suffix = source.suffix if isinstance(source, Path) else ".png"  # generated images have no file
+    relative = Path("restored") / (item.sample["name"] + suffix)
+    write_image(out_dir / relative, item.restored, like=item.sample["info"])
+    height, width = item.restored.shape[:2]
+    return {"name": item.sample["name"], "file": relative.as_posix(), "width": width, "height": height}
+
+
+def _save_triptych(out_dir, item, record):
+    sample = item.sample
+    columns = [sample["degraded"], item.restored, sample["clean"]]
+    titles = [f"degraded\n{_scores(record, DEGRADED)}", f"restored\n{_scores(record, '')}", "clean"]
+    if sample["mask"] is not None:
+        columns.append(sample["mask"].astype(np.float32))
+        titles.append("defect mask")
+    save_triptych(out_dir / "triptychs" / f"{sample['name']}.png", columns, titles)
+
+
+def _scores(record, prefix):
+    return f"{_format(record[prefix + 'psnr'], 2)} dB, SSIM {_format(record[prefix + 'ssim'], 3)}"
+
+
+def _plot_categories(out_dir, per_category):
+    for metric in ("psnr", "ssim"):
+        restored = {category: _nan_if_none(values[metric]) for category, values in per_category.items()}
+        degraded = {category: _nan_if_none(values[DEGRADED + metric]) for category, values in per_category.items()}
+        plot_category_bars(restored, out_dir / f"{metric}_by_category.png", metric,
+                           compare={"degraded input": degraded})
+
+
+def _nan_if_none(value):
+    return math.nan if value is None else value
+
+
+# ----------------------------------------------------------------------------- printing
+
+def _format(value, digits):
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _table_row(label, count, restored, degraded):
+    """One line of the table: restored PSNR, SSIM, affine-fit PSNR | the degraded input's PSNR, SSIM."""
+    return (f"{label:<18}{count:>5}{_format(restored['psnr'], 2):>9}{_format(restored['ssim'], 4):>8}"
+            f"{_format(restored.get('affine_fit_psnr'), 2):>10}  |"
+            f"{_format(degraded['psnr'], 2):>11}{_format(degraded['ssim'], 4):>11}")
+
+
+def format_report(report):
+    """The report as text: per category and mean (restored beside the degraded input), masked, torch parity."""
+    if "per_image" not in report:
+        return f"restored {len(report['images'])} images (no clean targets given, so no metrics)"
+    header = f"{'category':<18}{'n':>5}{'PSNR':>9}{'SSIM':>8}{'fit PSNR':>10}  |{'input PSNR':>11}{'input SSIM':>11}"
+    rule = "-" * len(header)
+    lines = [header, rule]
+    for category, values in report["per_category"].items():
+        degraded = {"psnr": values[DEGRADED + "psnr"], "ssim": values[DEGRADED + "ssim"]}
+        lines.append(_table_row(category, values["n"], values, degraded))
+    lines += [rule, _table_row("mean", len(report["per_image"]), report["mean"], report["degraded"])]
+    masked = report["masked"]
+    if masked["n_images"] or masked["n_skipped_empty_mask"]:
+        degraded = {"psnr": masked[DEGRADED + "psnr"], "ssim": masked[DEGRADED + "ssim"]}
+        lines.append(_table_row("within masks", masked["n_images"], masked, degraded)
+                     + f"   ({masked['n_skipped_empty_mask']} image(s) with an empty mask skipped)")
+    if "compare_torch" in report:
+        lines.append(f"PyTorch build vs minigrad: max |difference| = {report['compare_torch']['max_abs_diff']:.3g}")
+    return "\n".join(lines)

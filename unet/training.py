@@ -1,0 +1,452 @@
+"""The training loop behind train.py: presets, resumable checkpoints, validation, logs and charts.
+
+`train(options)` takes the command-line options as a dict (only the ones the user gave; presets
+fill the rest) and writes into the run folder:
+
+    config.json        the resolved options
+    log.csv            one row per epoch (LOG_COLUMNS)
+    curves.png         loss and validation curves, redrawn every epoch
+    samples/epoch_XXX.png   degraded | restored | clean for a few validation images
+    last.npz           the state after the last completed step (every epoch, and on Ctrl-C)
+    best.npz           the state of the epoch with the best validation SSIM
+    model.npz          that epoch's weights and config alone (no optimizer state): the file to ship,
+                       to pass to evaluate.py --checkpoint, or to copy to checkpoints/unet_sca_nl.npz
+
+Resuming is exact: the data order, crops and degradations depend only on (seed, epoch, index),
+and the checkpoint holds the model, Adam's state, minigrad's generator and, when the run was
+interrupted mid-epoch, how far the epoch got (its remaining steps are run, the finished ones skipped).
+"""
+import contextlib
+import csv
+import json
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import islice
+from pathlib import Path
+
+from tqdm import tqdm
+
+import minigrad as mg
+from data import DataError, Loader, open_dataset
+from minigrad.backend import get_array_module
+
+from .checkpoint import FORMAT, CheckpointError, read_checkpoint, save_checkpoint
+from .evaluation import image_metrics, resolve_device, restore_dataset, spread_indices, summarize
+from .losses import RestorationLoss
+from .model import INPUT_MULTIPLE, UNet
+from .plots import plot_curves, save_triptych
+
+# Every value a preset sets; an option the user gives overrides it. Re-tune "quick" here only.
+PRESETS = {
+    # `python train.py` on the built-in data: a few minutes on a 2-core CPU, a clear gain over the input.
+    "quick": dict(epochs=12, batch_size=8, lr=1e-3, patch_size=96, size=256, steps_per_epoch=32, val_limit=8),
+    # The paper's recipe (docs/design.md §4): whole 256x256 images, every image every epoch.
+    "paper": dict(epochs=250, batch_size=8, lr=1e-3, patch_size=None, size=256, steps_per_epoch=None,
+                  val_limit=None),
+}
+DEFAULTS = dict(preset="quick", device="auto", data="builtin", layout="auto", degradation="kla",
+                nonlocal_mode="softmax", seed=0, out=None, resume=None, degraded=None, clean=None, masks=None)
+# What may differ from the checkpoint's own options on --resume: where things are and how long to go on.
+RESUME_OVERRIDES = ("epochs", "device", "out", "resume", "data", "degraded", "clean", "masks")
+FLAGS = {"nonlocal_mode": "--nonlocal"}  # option names whose flag is not simply --name-with-dashes
+LOSS_WEIGHTS = dict(w_char=1.0, w_edge=0.1, w_ssim=0.3)
+LOSS_COLUMNS = {"charbonnier": "charbonnier", "edge": "edge", "ssim": "ssim_loss"}  # loss part -> log column
+LOG_COLUMNS = ("epoch", "steps", "loss", *LOSS_COLUMNS.values(), "val_psnr", "val_ssim", "val_affine_psnr",
+               "degraded_psnr", "degraded_ssim", "lr", "seconds")
+SAMPLES_SHOWN = 3        # validation images in each epoch's triptych
+FOLDER_HOLDOUT = 10      # the folders layout has no split: every 10th pair validates
+RUNS_DIR = Path("runs")
+
+
+class ConfigError(ValueError):
+    """Options that cannot work together (a bad patch size, a run folder already in use)."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss (or a parameter) became NaN or infinite; nothing of that state was saved."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C: the state after the last completed step is in `checkpoint`, ready for --resume."""
+
+    def __init__(self, checkpoint, epoch, step):
+        self.checkpoint, self.epoch, self.step = checkpoint, epoch, step
+        super().__init__(f"interrupted in epoch {epoch + 1} after step {step}; saved {checkpoint}. "
+                         f"Resume with: python train.py --resume {checkpoint}")
+
+
+@dataclass
+class TrainingResult:
+    out: Path
+    history: list
+    best: dict
+
+
+@dataclass
+class EpochProgress:
+    """How far the current epoch got; saved on Ctrl-C so that --resume runs only the remaining steps."""
+
+    epoch: int
+    step: int = 0
+    sums: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def as_state(self):
+        return {"epoch": self.epoch, "step": self.step, "sums": dict(self.sums), "seconds": self.seconds}
+
+    @classmethod
+    def from_state(cls, state):
+        return cls(int(state["epoch"]), int(state["step"]), dict(state["sums"]), float(state["seconds"]))
+
+    def mean(self, name):
+        return self.sums.get(name, math.nan) / self.step if self.step else math.nan
+
+
+# ---- options ----------------------------------------------------------------------------------
+
+def resolve_options(given, stored=None):
+    """The full option dict: stored (a resumed run's) or preset values, overridden by `given`.
+
+    On resume, options that would change the run itself (anything outside RESUME_OVERRIDES) must
+    match the checkpoint's; a different non-local mode would even make the weights meaningless.
+    """
+    if stored is not None:
+        changed = {k: (stored.get(k), v) for k, v in given.items() if k not in RESUME_OVERRIDES and stored.get(k) != v}
+        if changed:
+            listing = "; ".join(f"{flag(k)} is {old!r} in the checkpoint but {new!r} was given"
+                                for k, (old, new) in changed.items())
+            hint = " and ".join(flag(k) for k in changed)
+            raise CheckpointError(f"{given['resume']} cannot be resumed with other settings: {listing}. "
+                                  f"Drop {hint} to continue the run as it was trained.")
+        options = {**stored, **given}
+    else:
+        preset = given.get("preset", DEFAULTS["preset"])
+        options = {**DEFAULTS, **PRESETS[preset], **given}
+    _check_options(options)
+    return options
+
+
+def flag(option):
+    """The command-line flag of an option name, for messages."""
+    return FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+def _check_options(options):
+    patch, size = options["patch_size"], options["size"]
+    if patch is not None and patch % INPUT_MULTIPLE:
+        raise ConfigError(f"--patch-size must be a multiple of {INPUT_MULTIPLE}, got {patch}")
+    if patch is None and size is not None and size % INPUT_MULTIPLE:
+        raise ConfigError(f"--size must be a multiple of {INPUT_MULTIPLE} when training on whole images, got {size}")
+    if patch is None and size is None and options["batch_size"] > 1:
+        raise ConfigError("whole images of different sizes cannot share a batch: pass --size or --patch-size")
+
+
+def _default_out(resume):
+    if resume:
+        return str(Path(resume).parent)
+    return str(RUNS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S"))
+
+
+# ---- data -------------------------------------------------------------------------------------
+
+class Subset:
+    """Some samples of a data set, in a given order (what Loader needs: len and load)."""
+
+    def __init__(self, dataset, indices):
+        self.dataset, self.indices = dataset, list(indices)
+
+    def __len__(self):
+        return len(self.indices)
+
+    def load(self, index, epoch=None):
+        return self.dataset.load(self.indices[index], epoch)
+
+    __getitem__ = load
+
+
+def open_datasets(options):
+    """(train set, validation set); the folders layout, which has no split, holds out every 10th pair."""
+    common = dict(data=options["data"], layout=options["layout"], degradation=options["degradation"],
+                  seed=options["seed"], size=options["size"], degraded_dir=options["degraded"],
+                  clean_dir=options["clean"], masks_dir=options["masks"])
+    train_set = open_dataset(split="train", **common)
+    if options["layout"] == "folders" or options["degraded"] is not None:
+        if len(train_set) < 2:
+            raise DataError(f"training on paired folders needs at least 2 pairs (one in {FOLDER_HOLDOUT} "
+                            f"validates), found {len(train_set)}")
+        held_out = set(range(0, len(train_set), FOLDER_HOLDOUT))
+        kept = [i for i in range(len(train_set)) if i not in held_out]
+        return Subset(train_set, kept), Subset(train_set, sorted(held_out))
+    val_set = open_dataset(split="val", **common)
+    for name, dataset in (("training", train_set), ("validation", val_set)):
+        if len(dataset) == 0:
+            raise DataError(f"the {name} split of {options['data']} has no images")
+    return train_set, val_set
+
+
+def _require_targets(dataset):
+    if dataset.load(0)["clean"] is None:
+        raise DataError("training needs clean target images: pass --clean DIR with --degraded DIR")
+
+
+# ---- validation -------------------------------------------------------------------------------
+
+class Validator:
+    """Restores a fixed, evenly spread subset of the validation set and scores it against the clean
+    images: PSNR, SSIM and the affine-fit PSNR diagnostic (docs/design.md §6) of the restored
+    images, beside PSNR and SSIM of the degraded inputs themselves."""
+
+    def __init__(self, dataset, limit):
+        self.dataset, self.indices = dataset, spread_indices(len(dataset), limit)
+
+    def __len__(self):
+        return len(self.indices)
+
+    def __call__(self, model):
+        """(mean scores by log column, [(degraded, restored, clean, name)] of the first SAMPLES_SHOWN images)."""
+        records, shown = [], []
+        model.eval()
+        for item in restore_dataset(model, self.dataset, self.indices, progress=False):
+            records.append(image_metrics(item.sample, item.restored))
+            if len(shown) < SAMPLES_SHOWN:
+                sample = item.sample
+                shown.append((sample["degraded"], item.restored, sample["clean"], sample["name"]))
+        model.train()
+        summary = summarize(records)
+        scores = {"val_psnr": summary["mean"]["psnr"], "val_ssim": summary["mean"]["ssim"],
+                  "val_affine_psnr": summary["mean"]["affine_fit_psnr"],
+                  "degraded_psnr": summary["degraded"]["psnr"], "degraded_ssim": summary["degraded"]["ssim"]}
+        return {key: math.nan if value is None else value for key, value in scores.items()}, shown
+
+
+def save_samples(path, shown):
+    degraded, restored, clean, names = zip(*shown)
+    return save_triptych(path, [degraded, restored, clean], ["degraded", "restored", "clean"], row_labels=names)
+
+
+# ---- checkpoints and logs ---------------------------------------------------------------------
+
+@contextlib.contextmanager
+def _sigint_deferred():
+    """Hold Ctrl-C until the block ends, so an optimizer step is never left half applied.
+
+    Signal handlers can only be set from the main thread; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _check_finite_parameters(model):
+    """A finite loss can still come with an infinite gradient; such weights must never be saved."""
+    for name, param in model.named_parameters():
+        if not bool(get_array_module(param.data).isfinite(param.data).all()):
+            raise TrainingDiverged(f"parameter {name} became NaN or infinite; the checkpoints keep the last good "
+                                   "state. Try a lower --lr.")
+
+
+def write_log(path, history):
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=LOG_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(history)
+
+
+def read_training_checkpoint(path):
+    state = read_checkpoint(path)
+    if not isinstance(state, dict) or state.get("format") != FORMAT or "optimizer" not in state:
+        raise CheckpointError(f"{path} is not a training checkpoint written by train.py "
+                              "(it has no optimizer state to resume from)")
+    return state
+
+
+# ---- the loop ---------------------------------------------------------------------------------
+
+class Run:
+    """One training run: the model, its optimizer and data, and everything written to the run folder."""
+
+    def __init__(self, given):
+        resumed = read_training_checkpoint(given["resume"]) if given.get("resume") else None
+        self.options = resolve_options(given, resumed["config"] if resumed else None)
+        self.device = resolve_device(self.options["device"])
+        self.options["out"] = given.get("out") or _default_out(given.get("resume"))
+        self.out = Path(self.options["out"])
+        if not resumed and (self.out / "last.npz").exists():
+            raise ConfigError(f"{self.out} already holds a run; pass --resume {self.out / 'last.npz'} to continue "
+                              "it, or another --out")
+        train_set, val_set = open_datasets(self.options)
+        _require_targets(train_set)
+        self.loader = Loader(train_set, batch_size=self.options["batch_size"], shuffle=True,
+                             seed=self.options["seed"], patch_size=self.options["patch_size"], augment=True)
+        self.validator = Validator(val_set, self.options["val_limit"])
+        self.train_size = len(train_set)
+
+        mg.manual_seed(self.options["seed"])
+        self.model = UNet(nonlocal_mode=self.options["nonlocal_mode"]).to(self.device).train()
+        self.optimizer = mg.optim.Adam(self.model.parameters(), lr=self.options["lr"])
+        self.loss = RestorationLoss(**LOSS_WEIGHTS)
+        self.history, self.best, self.progress = [], {}, None
+        if resumed:
+            self._restore(resumed)
+
+    def _restore(self, state):
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        mg.set_rng_state(state["rng"]["minigrad"])
+        self.history, self.best = list(state["history"]), dict(state["best"])
+        progress = state.get("progress")
+        self.progress = EpochProgress.from_state(progress) if progress else None
+
+    @property
+    def steps_per_epoch(self):
+        cap = self.options["steps_per_epoch"]
+        return len(self.loader) if cap is None else min(cap, len(self.loader))
+
+    def save(self, name, progress=None):
+        _check_finite_parameters(self.model)
+        path = self.out / name
+        save_checkpoint(path, self.model, self.optimizer, epoch=len(self.history), config=self.options,
+                        rng_state={"minigrad": mg.get_rng_state()}, history=self.history, best=self.best,
+                        progress=progress.as_state() if progress else None)
+        return path
+
+    def save_model(self):
+        """The weights alone (a third of best.npz, which also holds Adam's two moments), with the best metrics."""
+        save_checkpoint(self.out / "model.npz", self.model, epoch=len(self.history), config=self.options,
+                        best=self.best)
+
+    def run(self):
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.json").write_text(json.dumps(self.options, indent=2) + "\n")
+        self._print_header()
+        epochs = self.options["epochs"]
+        if len(self.history) >= epochs:
+            print(f"the run already has {len(self.history)} epochs; pass --epochs N (the new total) to train longer")
+        progress = None
+        try:
+            for epoch in range(len(self.history), epochs):
+                resumed = self.progress if self.progress and self.progress.epoch == epoch else None
+                progress = resumed or EpochProgress(epoch)
+                self._train_epoch(progress)
+                self._finish_epoch(progress)
+                progress = None
+        except KeyboardInterrupt:
+            if progress is None or progress.epoch < len(self.history):  # last.npz already holds the epoch
+                raise Interrupted(self.out / "last.npz", len(self.history), 0) from None
+            path = self.save("last.npz", progress)
+            raise Interrupted(path, progress.epoch, progress.step) from None
+        self._print_summary()
+        return TrainingResult(self.out, self.history, self.best)
+
+    def _train_epoch(self, progress):
+        self.loader.set_epoch(progress.epoch)
+        steps, done_before = self.steps_per_epoch, progress.step
+        seconds_before, started, images = progress.seconds, time.perf_counter(), 0
+        bar = tqdm(total=steps, initial=done_before, desc=f"epoch {progress.epoch + 1}/{self.options['epochs']}",
+                   unit="step", dynamic_ncols=True)
+        with bar, contextlib.closing(iter(self.loader)) as batches:
+            for step, batch in enumerate(islice(batches, steps)):
+                if step < done_before:  # finished before an interruption: the same batch, skipped
+                    continue
+                values = self._step(batch, progress)
+                images += len(batch["names"])
+                elapsed = time.perf_counter() - started
+                progress.seconds = seconds_before + elapsed
+                bar.update(1)
+                bar.set_postfix({**{LOSS_COLUMNS.get(k, k): f"{v:.4f}" for k, v in values.items()},
+                                 "img/s": f"{images / elapsed:.1f}"})
+
+    def _step(self, batch, progress):
+        """One optimizer step; a non-finite loss stops the run before it touches the weights."""
+        degraded = mg.tensor(batch["degraded"], device=self.device)
+        clean = mg.tensor(batch["clean"], device=self.device)
+        total, parts = self.loss(self.model(degraded), clean)
+        values = {"loss": float(total.item()), **{name: float(part.item()) for name, part in parts.items()}}
+        if not all(math.isfinite(v) for v in values.values()):
+            shown = ", ".join(f"{LOSS_COLUMNS.get(k, k)}={v:.6g}" for k, v in values.items())
+            raise TrainingDiverged(
+                f"non-finite loss in epoch {progress.epoch + 1}, step {progress.step + 1} ({shown}); "
+                f"{self.out / 'last.npz'} keeps the last good state (epoch {len(self.history)}). "
+                "Try a lower --lr, or check the data for NaN or infinite pixels.")
+        self.optimizer.zero_grad()
+        total.backward()
+        with _sigint_deferred():  # the update and its bookkeeping happen together or not at all
+            self.optimizer.step()
+            progress.step += 1
+            for name, value in values.items():
+                progress.sums[name] = progress.sums.get(name, 0.0) + value
+        return values
+
+    def _finish_epoch(self, progress):
+        """Validate, log, keep the best checkpoint, save last.npz and redraw the charts."""
+        val_started = time.perf_counter()
+        scores, shown = self.validator(self.model)
+        previous_steps = self.history[-1]["steps"] if self.history else 0
+        row = {"epoch": progress.epoch + 1, "steps": previous_steps + progress.step, "loss": progress.mean("loss"),
+               **{column: progress.mean(part) for part, column in LOSS_COLUMNS.items()}, **scores,
+               "lr": self.optimizer.param_groups[0]["lr"],
+               "seconds": progress.seconds + time.perf_counter() - val_started}
+        improved = not self.best or scores["val_ssim"] > self.best["val_ssim"]
+        with _sigint_deferred():  # history, best.npz and last.npz agree even when Ctrl-C comes now
+            self.history.append(row)
+            if improved:
+                self.best = dict(row)
+                self.save("best.npz")
+                self.save_model()
+            self.save("last.npz")
+        write_log(self.out / "log.csv", self.history)
+        plot_curves(self.history, self.out / "curves.png")
+        save_samples(self.out / "samples" / f"epoch_{row['epoch']:03d}.png", shown)
+        self._print_epoch(row, improved)
+
+    # ---- console ------------------------------------------------------------------------------
+
+    def _print_header(self):
+        o = self.options
+        patch = f"{o['patch_size']}x{o['patch_size']} patches" if o["patch_size"] else "whole images"
+        print(f"training UNet(nonlocal_mode={o['nonlocal_mode']!r}) on {self.device}: "
+              f"{_count(self.train_size, 'training image')} ({patch}, batch {o['batch_size']}, "
+              f"{_count(self.steps_per_epoch, 'step')} per epoch), {_count(len(self.validator), 'validation image')}; "
+              f"{_count(o['epochs'], 'epoch')}, Adam lr {o['lr']:g}")
+        print(f"run folder: {self.out}")
+        if self.progress and self.progress.epoch == len(self.history):
+            print(f"resuming epoch {self.progress.epoch + 1} after its step {self.progress.step}")
+        elif self.history:
+            print(f"resuming after epoch {len(self.history)}")
+
+    def _print_epoch(self, row, improved):
+        print(f"epoch {row['epoch']}/{self.options['epochs']}: loss {row['loss']:.4f} | val PSNR "
+              f"{row['val_psnr']:.2f} dB, SSIM {row['val_ssim']:.4f} (degraded input {row['degraded_psnr']:.2f} dB, "
+              f"{row['degraded_ssim']:.4f}) | affine-fit PSNR {row['val_affine_psnr']:.2f} dB | "
+              f"{row['seconds']:.0f} s{'  * best SSIM' if improved else ''}")
+
+    def _print_summary(self):
+        if not self.history:
+            return
+        best = self.best
+        print(f"best epoch {best['epoch']}: val PSNR {best['val_psnr']:.2f} dB, SSIM {best['val_ssim']:.4f}, "
+              f"affine-fit PSNR {best['val_affine_psnr']:.2f} dB (degraded input {best['degraded_psnr']:.2f} dB, "
+              f"{best['degraded_ssim']:.4f})")
+        for name in ("model.npz", "best.npz", "last.npz", "log.csv", "curves.png", "samples", "config.json"):
+            print(f"  {self.out / name}")
+
+
+def _count(number, noun):
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def train(given):
+    """Train as train.py does; `given` holds the options the user set (option name -> value)."""
+    return Run(given).run()
