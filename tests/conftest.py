@@ -1,4 +1,5 @@
 """Shared test helpers: where the released weights live, and the array backends to run on."""
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,14 @@ import minigrad as mg
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RELEASED_WEIGHTS = REPO_ROOT.parent / "shared" / "reference" / "kla_unet_sca_nl_released.pth"
+
+
+def load_script(name):
+    """Import a top-level script (train.py, evaluate.py) as a module, to call its main() in-process."""
+    spec = importlib.util.spec_from_file_location(f"{name}_script", REPO_ROOT / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def relative_error(actual, expected):

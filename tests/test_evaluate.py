@@ -3,7 +3,6 @@
 Oracles: scikit-image's PSNR and SSIM and hand-written masked metrics on the very arrays the
 evaluation restored, the pixel arrays and Pillow modes of the files written, and the PyTorch build.
 """
-import importlib.util
 import json
 import subprocess
 import sys
@@ -20,21 +19,14 @@ from unet.checkpoint import load_model, save_checkpoint
 from unet.evaluation import PSNR_CAP_DB, evaluate, image_metrics, restore_dataset, spread_indices
 from unet.torch_reference import TorchNotAvailableError, to_torch
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_script
 
 H, W = 24, 32
 SKIMAGE_SSIM = {"gaussian": dict(gaussian_weights=True, sigma=1.5, use_sample_covariance=False),
                 "uniform7": {}}
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("evaluate_script", REPO_ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-evaluate_script = _load_script()
+evaluate_script = load_script("evaluate")
 
 
 def run_cli(argv, capsys):

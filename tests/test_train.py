@@ -5,7 +5,6 @@ the images written to disk, and an uninterrupted run for every resumed one (para
 bit-identical).
 """
 import csv
-import importlib.util
 import json
 import math
 import os
@@ -22,7 +21,7 @@ import minigrad as mg
 from unet import RestorationLoss, UNet, restore, training
 from unet.checkpoint import CheckpointError, load_model, read_checkpoint
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, load_script
 
 SIDE, PATCH = 32, 16
 TRAIN_NAMES, VAL_NAMES = ("000", "001", "002", "003"), ("010", "011")
@@ -31,14 +30,7 @@ LOG_COLUMNS = ["epoch", "steps", "loss", "charbonnier", "edge", "ssim_loss", "va
 STEPS_PER_EPOCH = 2  # 4 training images, batch 2
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("train_script", REPO_ROOT / "train.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_script = _load_script()
+train_script = load_script("train")
 
 
 def _write_png(path, image):

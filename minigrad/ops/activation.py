@@ -16,12 +16,18 @@ def _by_batch(work, *arrays):
     parallel.split(lambda start, stop: work(*(a[start:stop] for a in arrays)), arrays[0].shape[0])
 
 
+def _into_new(work, *arrays):
+    """A fresh array shaped like arrays[0], filled by work(*array chunks, out chunk) over batch chunks."""
+    out = get_array_module(arrays[0]).empty_like(arrays[0])
+    _by_batch(work, *arrays, out)
+    return out
+
+
 class ReLU(Function):
     @staticmethod
     def forward(ctx, a):
         xp = get_array_module(a)
-        out = xp.empty_like(a)
-        _by_batch(lambda a, out: xp.maximum(a, 0, out=out), a, out)
+        out = _into_new(lambda a, out: xp.maximum(a, 0, out=out), a)
         ctx.save_for_backward(out)
         return out
 
@@ -40,7 +46,6 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
         xp = get_array_module(a)
-        out = xp.empty_like(a)
 
         def sigmoid(a, out):
             xp.multiply(a, 0.5, out=out)
@@ -48,7 +53,7 @@ class Sigmoid(Function):
             out *= 0.5
             out += 0.5
 
-        _by_batch(sigmoid, a, out)
+        out = _into_new(sigmoid, a)
         ctx.save_for_backward(out)
         return out
 
@@ -56,15 +61,13 @@ class Sigmoid(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved
         xp = get_array_module(grad)
-        grad_a = xp.empty_like(out)
 
-        def sigmoid_grad(grad, out, grad_a):                 # grad * out * (1 - out)
+        def sigmoid_grad(out, grad, grad_a):                 # grad * out * (1 - out)
             xp.subtract(1, out, out=grad_a)
             grad_a *= out
             grad_a *= grad
 
-        _by_batch(sigmoid_grad, xp.broadcast_to(grad, out.shape), out, grad_a)
-        return grad_a
+        return _into_new(sigmoid_grad, out, xp.broadcast_to(grad, out.shape))
 
 
 class Softmax(Function):

@@ -1,6 +1,7 @@
 """Shape ops: reshape/view, permute, cat, indexing, pad."""
 import numpy as np
 
+from .. import parallel
 from ..backend import get_array_module
 from ..function import Function
 
@@ -28,10 +29,21 @@ class Permute(Function):
 
 
 class Cat(Function):
+    """Concatenation; along an inner dim (the U-Net's skip joins) the batch is split over the worker threads."""
+
     @staticmethod
     def forward(ctx, *arrays, dim=0):
+        xp = get_array_module(arrays[0])
+        dim = dim % arrays[0].ndim
         ctx.save_for_backward([a.shape[dim] for a in arrays])
-        return get_array_module(arrays[0]).concatenate(arrays, axis=dim)
+        if dim == 0:
+            return xp.concatenate(arrays, axis=0)
+        shape = list(arrays[0].shape)
+        shape[dim] = sum(a.shape[dim] for a in arrays)
+        out = xp.empty(shape, dtype=xp.result_type(*arrays))
+        parallel.split(lambda start, stop: xp.concatenate([a[start:stop] for a in arrays], axis=dim,
+                                                          out=out[start:stop]), shape[0])
+        return out
 
     @staticmethod
     def backward(ctx, grad):
