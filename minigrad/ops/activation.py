@@ -76,13 +76,15 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, a, dim):
         xp = get_array_module(a)
-        e = xp.exp(a - a.max(axis=dim, keepdims=True))
-        out = e / e.sum(axis=dim, keepdims=True)
+        out = a - a.max(axis=dim, keepdims=True)
+        xp.exp(out, out=out)
+        out /= out.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved
-        dim = ctx.params["dim"]
-        return out * (grad - (grad * out).sum(axis=dim, keepdims=True))
+        grad_a = grad * out
+        grad_a -= out * grad_a.sum(axis=ctx.params["dim"], keepdims=True)   # out * (grad - sum(grad * out))
+        return grad_a
