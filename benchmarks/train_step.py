@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import parallel, profiler  # noqa: E402
+from minigrad.memory import keep_freed_memory  # noqa: E402
 from minigrad.nn.layers import Conv2d  # noqa: E402
 from unet import UNet  # noqa: E402
 from unet.losses import RestorationLoss  # noqa: E402
@@ -50,6 +51,9 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="threads for both frameworks (default: all cores)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="run both frameworks with glibc keeping freed memory, as train.py runs minigrad "
+                             "(minigrad.memory); by default both get glibc's default")
     return parser.parse_args(argv)
 
 
@@ -193,7 +197,7 @@ def _reset_peak_rss():
 
 def _peak_memory_child(args, framework, queue):
     """In a fresh process: build everything, then report how far two steps raise the peak RSS."""
-    configure_threads(args.threads)
+    configure_process(args)
     setup = Setup(args)
     step = setup.minigrad_step if framework == "minigrad" else setup.torch_step
     _reset_peak_rss()
@@ -225,10 +229,13 @@ def peak_memory(args, framework):
 # ------------------------------------------------------------------------------------- main
 
 
-def configure_threads(threads):
+def configure_process(args):
+    """Threads for both frameworks, and the allocator policy; returns the thread count."""
     import torch
 
-    threads = threads or os.cpu_count()
+    if args.keep_freed_memory and not keep_freed_memory():
+        raise BenchmarkError("--keep-freed-memory needs glibc's mallopt, which this system's C library lacks")
+    threads = args.threads or os.cpu_count()
     torch.set_num_threads(threads)
     parallel.set_num_threads(threads)
     return threads
@@ -242,11 +249,13 @@ def run(args):
     if args.device == "gpu":
         if not mg.gpu_available() or not torch.cuda.is_available():
             raise BenchmarkError("--device gpu needs CuPy and a CUDA GPU visible to both CuPy and torch; none found")
-    threads = configure_threads(args.threads)
+    threads = configure_process(args)
     what = "inference (forward, no_grad)" if args.inference else "train step (forward + RestorationLoss + backward + Adam)"
     print(f"{what}: batch {args.batch}, {args.size}x{args.size}, device {args.device}, {threads} thread(s)")
     print("environment defaults set before numpy/torch load: "
           + ", ".join(f"{name}={os.environ[name]}" for name in THREAD_ENV))
+    print("allocator: " + ("glibc keeps freed memory in the heap, for both frameworks (--keep-freed-memory)"
+                           if args.keep_freed_memory else "glibc's default, for both frameworks"))
 
     setup = Setup(args)
     if args.device == "gpu":

@@ -8,6 +8,10 @@ keeps its threads and minigrad does not split.
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
+from .backend import get_array_module
+
 try:
     from threadpoolctl import threadpool_limits
 except ImportError:  # optional: without it BLAS threads itself and minigrad stays single-threaded
@@ -53,6 +57,32 @@ def split(work, count):
     futures = [_pool.submit(work, start, stop) for start, stop in ranges[1:]]
     first = work(*ranges[0])
     return [first] + [future.result() for future in futures]
+
+
+# Below this many elements a pass is cheaper than handing it to a thread.
+SPLIT_MIN_ELEMENTS = 1 << 18
+
+
+def elementwise(function, *operands, out=None):
+    """function(*operand chunks, out=out chunk) over leading-axis chunks, one per thread, when big.
+
+    `function` is a ufunc or any elementwise fill with an `out` argument. Operands broadcast; one
+    without the full leading axis (fewer dims, or a leading 1) goes whole to every chunk. Returns out,
+    a new array of the broadcast shape unless given.
+    """
+    xp = get_array_module(operands[0])
+    shape = np.broadcast_shapes(*(operand.shape for operand in operands))
+    if out is None:
+        out = xp.empty(shape, dtype=xp.result_type(*operands))
+    if out.size < SPLIT_MIN_ELEMENTS or len(shape) == 0:
+        function(*operands, out=out)
+        return out
+
+    def chunk(operand, start, stop):
+        return operand[start:stop] if operand.ndim == len(shape) and operand.shape[0] != 1 else operand
+
+    split(lambda start, stop: function(*(chunk(o, start, stop) for o in operands), out=out[start:stop]), shape[0])
+    return out
 
 
 set_num_threads(os.cpu_count() or 1)

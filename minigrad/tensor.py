@@ -3,6 +3,7 @@ import weakref
 
 import numpy as np
 
+from . import parallel
 from .backend import device_of, get_array_module, normalize_device, to_device, to_numpy
 
 DEFAULT_DTYPE = np.float32
@@ -175,6 +176,7 @@ class Tensor:
 
         order = topological_order(self, needs_grad_only=True)
         grads = {id(self._graph_entry): grad}
+        summed = set()  # keys whose gradient is a sum made here, so it may be added to in place
         while order:  # popping lets each handle go as soon as it is done
             entry = order.pop()
             grad = grads.pop(id(entry), None)
@@ -200,7 +202,13 @@ class Tensor:
                     continue
                 parent_grad = sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False)
                 key = id(parent)
-                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+                if key not in grads:
+                    grads[key] = parent_grad        # may be shared with another input: never written to
+                elif key in summed:
+                    parallel.elementwise(xp.add, grads[key], parent_grad, out=grads[key])
+                else:
+                    grads[key] = parallel.elementwise(xp.add, grads[key], parent_grad)
+                    summed.add(key)
             if not retain_graph:
                 node.free()
 

@@ -19,6 +19,15 @@ def test_node_used_twice_accumulates():
     np.testing.assert_allclose(x.grad.numpy(), 2 * x.numpy() + 3)
 
 
+def test_summed_gradients_never_write_into_a_shared_gradient():
+    # Add hands one gradient array to both inputs; x's later contributions must not leak into y's
+    x = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    y = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    (((x + y) + x) + x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 3.0)
+    np.testing.assert_allclose(y.grad.numpy(), 1.0)
+
+
 def test_two_backward_calls_accumulate_like_torch():
     x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (x * 2).sum().backward()

@@ -11,6 +11,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.functional as mgF
+from minigrad import parallel
 from conftest import relative_error, requires_gpu
 
 MG = types.SimpleNamespace(F=mgF, cat=mg.cat, stack=mg.stack)
@@ -36,6 +37,7 @@ SPECS = [
     OpSpec("add_broadcast", lambda L, a, b: a + b, [(3, 1, 5), (4, 5)]),
     OpSpec("sub_broadcast", lambda L, a, b: a - b, [(2, 3, 4), (3, 1)]),
     OpSpec("mul_broadcast", lambda L, a, b: a * b, [(2, 1, 4), (3, 1)]),
+    OpSpec("mul_broadcast_leading_one", lambda L, a, b: a * b, [(1, 3, 4), (5, 3, 4)]),
     OpSpec("div_broadcast", lambda L, a, b: a / b, [(2, 3, 4), (1, 4)], low=0.5, high=2.0),
     OpSpec("scalar_arith", lambda L, a: (2.5 - a) * 3 + 1 / (a + 3), [(3, 4)]),
     OpSpec("pow_square", lambda L, a: a ** 2, [(3, 4)]),
@@ -84,6 +86,8 @@ SPECS = [
     # loss's separable blurs, and padding wider than the kernel reaches (its input gradient is cropped)
     OpSpec("conv3x3_many_channels_odd_batch", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1),
            [(3, 32, 10, 12), (32, 32, 3, 3), (32,)], gradcheck_shapes=[(3, 4, 5, 6), (5, 4, 3, 3), (5,)]),
+    OpSpec("conv_shift_and_gemm", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1),
+           [(3, 16, 7, 6), (16, 16, 3, 3), (16,)], gradcheck_shapes=[(1, 16, 3, 3), (16, 16, 2, 2), (16,)]),
     OpSpec("conv_1ch_tall_kernel", lambda L, x, w: L.F.conv2d(x, w), [(6, 1, 13, 9), (1, 1, 11, 1)],
            gradcheck_shapes=[(3, 1, 12, 3), (1, 1, 11, 1)]),
     OpSpec("conv_1ch_wide_kernel", lambda L, x, w: L.F.conv2d(x, w), [(6, 1, 9, 13), (1, 1, 1, 5)]),
@@ -141,6 +145,26 @@ def test_gradcheck_float64(spec):
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_matches_torch_float32(spec):
+    _assert_matches_torch(spec)
+
+
+# Ops whose passes split over the worker threads once big enough; the specs' small shapes only
+# take that path with the size floor removed.
+THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "relu", "sigmoid"]
+
+
+@pytest.mark.parametrize("name", THREAD_SPLIT)
+def test_thread_split_matches_torch_float32(name, monkeypatch):
+    monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 0)
+    threads = parallel.get_num_threads()
+    parallel.set_num_threads(2)
+    try:
+        _assert_matches_torch(SPECS[IDS.index(name)])
+    finally:
+        parallel.set_num_threads(threads)
+
+
+def _assert_matches_torch(spec):
     torch = pytest.importorskip("torch")
     torch_lib = types.SimpleNamespace(F=torch.nn.functional, cat=torch.cat, stack=torch.stack)
     arrays = _inputs(spec, np.float32)

@@ -8,26 +8,11 @@ from ..backend import get_array_module
 from ..function import Function
 
 
-def _by_batch(work, *arrays):
-    """Run work(*slices) on matching leading-axis chunks of same-shaped arrays, one per thread."""
-    if arrays[0].ndim == 0:
-        work(*arrays)
-        return
-    parallel.split(lambda start, stop: work(*(a[start:stop] for a in arrays)), arrays[0].shape[0])
-
-
-def _into_new(work, *arrays):
-    """A fresh array shaped like arrays[0], filled by work(*array chunks, out chunk) over batch chunks."""
-    out = get_array_module(arrays[0]).empty_like(arrays[0])
-    _by_batch(work, *arrays, out)
-    return out
-
-
 class ReLU(Function):
     @staticmethod
     def forward(ctx, a):
         xp = get_array_module(a)
-        out = _into_new(lambda a, out: xp.maximum(a, 0, out=out), a)
+        out = parallel.elementwise(xp.maximum, a, xp.zeros((), dtype=a.dtype))
         ctx.save_for_backward(out)
         return out
 
@@ -35,9 +20,10 @@ class ReLU(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved
         xp = get_array_module(grad)
-        grad_a = xp.zeros_like(out)
-        _by_batch(lambda grad, out, grad_a: xp.copyto(grad_a, grad, where=out > 0), grad, out, grad_a)
-        return grad_a
+        def pass_where_positive(grad, saved, out):
+            xp.copyto(out, grad, where=saved > 0)
+
+        return parallel.elementwise(pass_where_positive, grad, out, out=xp.zeros_like(out))
 
 
 class Sigmoid(Function):
@@ -53,7 +39,7 @@ class Sigmoid(Function):
             out *= 0.5
             out += 0.5
 
-        out = _into_new(sigmoid, a)
+        out = parallel.elementwise(sigmoid, a)
         ctx.save_for_backward(out)
         return out
 
@@ -62,12 +48,12 @@ class Sigmoid(Function):
         (out,) = ctx.saved
         xp = get_array_module(grad)
 
-        def sigmoid_grad(out, grad, grad_a):                 # grad * out * (1 - out)
-            xp.subtract(1, out, out=grad_a)
-            grad_a *= out
-            grad_a *= grad
+        def sigmoid_grad(saved, grad, out):                  # grad * saved * (1 - saved)
+            xp.subtract(1, saved, out=out)
+            out *= saved
+            out *= grad
 
-        return _into_new(sigmoid_grad, out, xp.broadcast_to(grad, out.shape))
+        return parallel.elementwise(sigmoid_grad, out, grad)
 
 
 class Softmax(Function):

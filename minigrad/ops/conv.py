@@ -1,9 +1,10 @@
 """2-D convolution and max-pooling over kernel taps.
 
 Stride 1 (every conv of the network and of the loss) runs on the "wide" flat layout below: per image
-and per block of output rows, one column matrix of offset slices and one GEMM; dX is the same conv
-of the gradient with the flipped kernel, and dW recomputes the columns, so backward keeps only the
-unpadded input. Images are split over the worker threads (minigrad.parallel). Other strides use
+and per block of output rows, one column matrix of offset slices and one GEMM, or, with many input
+channels, one GEMM per kernel tap straight on its offset slice (shift-and-GEMM, no column copy). dX
+is the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward
+keeps only the unpadded input. Images are split over the worker threads (minigrad.parallel). Other strides use
 im2col + one GEMM per image: tap (i, j) sees the strided slice of the padded input that starts at
 (i, j); im2col copies each tap's slice into a column block and col2im adds it back, tap by tap, so
 no scatter (np.add.at) is ever needed.
@@ -69,6 +70,8 @@ def _pad_spatial(x, padding):
 # Work on a few output rows at a time, so that a block's column matrix stays in the core's cache
 # between being written and being multiplied.
 COLUMN_BLOCK_BYTES = 2 << 20
+# From this many input channels on, shift-and-GEMM beats copying columns (measured on the network's layers).
+SHIFT_MIN_CHANNELS = 16
 
 
 class _WideGeometry:
@@ -102,6 +105,19 @@ class _WideGeometry:
     def column_buffer(self, xp, channels, rows, dtype):
         return xp.empty((channels * len(self.offsets), rows * self.wp), dtype=dtype)
 
+    def shifted(self, channels):
+        """Whether to run shift-and-GEMM: one GEMM per kernel tap straight on its offset view.
+
+        That skips the column copy (taps x C values per position) at the price of accumulating the taps'
+        outputs, which pays once there are many input channels; few channels favour one big GEMM.
+        """
+        return len(self.offsets) > 1 and channels >= SHIFT_MIN_CHANNELS
+
+    def tap_views(self, flat, first, stop):
+        """Per kernel tap, the (C, positions) view of flat that it multiplies for wide rows [first, stop)."""
+        begin, length = first * self.wp, (stop - first) * self.wp
+        return [flat[:, begin + offset:begin + offset + length] for offset in self.offsets]
+
     def columns(self, flat, first, stop, buffer):
         """Wide output rows [first, stop) of flat (C, flat_size) -> (C*kh*kw, positions), rows (c, i, j).
 
@@ -121,25 +137,41 @@ class _WideGeometry:
         return wide.reshape(wide.shape[0], -1, self.wp)[:, :, :self.out_w]
 
 
-def _conv_wide(x, geometry, weight2d, bias=None):
-    """out[n] = weight2d @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w)."""
+def _conv_wide(x, geometry, weight, bias=None):
+    """out[n] = weight @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w).
+
+    Shift-and-GEMM sums the per-tap products weight[:, :, i, j] @ tap_view instead.
+    """
     xp = get_array_module(x)
     n, c = x.shape[:2]
-    out_channels = weight2d.shape[0]
+    out_channels = weight.shape[0]
     out = xp.empty((n, out_channels, geometry.out_h, geometry.out_w), dtype=x.dtype)
     bias = None if bias is None else bias.reshape(-1, 1, 1)
     blocks = geometry.row_blocks(c, x.itemsize)
     rows = blocks[0][1]
+    shifted = geometry.shifted(c)
+    if shifted:
+        tap_weights = xp.ascontiguousarray(weight.reshape(out_channels, c, -1).transpose(2, 0, 1))  # (taps, O, C)
+    else:
+        weight2d = weight.reshape(out_channels, -1)
 
     def work(start, stop):
         flat_buffer = geometry.flat_buffer(xp, c, x.dtype)
-        cols_buffer = geometry.column_buffer(xp, c, rows, x.dtype)
+        cols_buffer = None if shifted else geometry.column_buffer(xp, c, rows, x.dtype)
         wide_buffer = xp.empty((out_channels, rows * geometry.wp), dtype=x.dtype)
+        tap_buffer = xp.empty_like(wide_buffer) if shifted else None
         for image in range(start, stop):
             flat = geometry.flat(x[image], flat_buffer)
             for first, last in blocks:
                 wide = wide_buffer[:, :(last - first) * geometry.wp]
-                xp.matmul(weight2d, geometry.columns(flat, first, last, cols_buffer), out=wide)
+                if shifted:
+                    tap_out = tap_buffer[:, :wide.shape[1]]
+                    for tap, view in enumerate(geometry.tap_views(flat, first, last)):
+                        xp.matmul(tap_weights[tap], view, out=wide if tap == 0 else tap_out)
+                        if tap:
+                            wide += tap_out
+                else:
+                    xp.matmul(weight2d, geometry.columns(flat, first, last, cols_buffer), out=wide)
                 target = out[image, :, first:last]
                 if bias is None:
                     target[...] = geometry.crop(wide)
@@ -158,13 +190,15 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
     blocks = geometry.row_blocks(c, x.itemsize)
     rows = blocks[0][1]
     no_garbage = geometry.wp == geometry.out_w
+    shifted = geometry.shifted(c)
+    taps = len(geometry.offsets)
 
     def work(start, stop):
         flat_buffer = geometry.flat_buffer(xp, c, x.dtype)
-        cols_buffer = geometry.column_buffer(xp, c, rows, x.dtype)
+        cols_buffer = None if shifted else geometry.column_buffer(xp, c, rows, x.dtype)
         wide_buffer = xp.zeros((out_channels, rows * geometry.wp), dtype=x.dtype)
-        product = xp.empty((out_channels, cols_buffer.shape[0]), dtype=x.dtype)
-        total = xp.zeros_like(product)
+        product = xp.empty((out_channels, c) if shifted else (out_channels, c * taps), dtype=x.dtype)
+        total = xp.zeros((taps, out_channels, c) if shifted else product.shape, dtype=x.dtype)
         for image in range(start, stop):
             flat = geometry.flat(x[image], flat_buffer)
             for first, last in blocks:
@@ -173,11 +207,19 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
                 else:
                     wide = wide_buffer[:, :(last - first) * geometry.wp]
                     geometry.crop(wide)[...] = grad[image, :, first:last]
-                xp.matmul(wide, geometry.columns(flat, first, last, cols_buffer).T, out=product)
-                total += product
+                if shifted:
+                    for tap, view in enumerate(geometry.tap_views(flat, first, last)):
+                        xp.matmul(wide, view.T, out=product)
+                        total[tap] += product
+                else:
+                    xp.matmul(wide, geometry.columns(flat, first, last, cols_buffer).T, out=product)
+                    total += product
         return total
 
-    return sum(parallel.split(work, n)).reshape(weight_shape)
+    total = sum(parallel.split(work, n))
+    if shifted:                                                  # (taps, O, C) -> (O, C, taps)
+        total = total.transpose(1, 2, 0)
+    return xp.ascontiguousarray(total).reshape(weight_shape)
 
 
 def _geometry(x, weight, ph, pw):
@@ -186,7 +228,7 @@ def _geometry(x, weight, ph, pw):
 
 def _conv_stride1(x, weight, bias, ph, pw):
     """Stride-1 conv of x (N, C, H, W) with weight (O, C, kh, kw), padded by (ph, pw)."""
-    return _conv_wide(x, _geometry(x, weight, ph, pw), weight.reshape(weight.shape[0], -1), bias)
+    return _conv_wide(x, _geometry(x, weight, ph, pw), weight, bias)
 
 
 def _input_grad_stride1(grad, weight, ph, pw):

@@ -1,4 +1,8 @@
-"""Elementwise ops. Broadcasting is free: the engine sums each gradient back to its input's shape."""
+"""Elementwise ops. Broadcasting is free: the engine sums each gradient back to its input's shape.
+
+The binary arithmetic on feature maps splits its big passes over the worker threads (parallel.elementwise).
+"""
+from .. import parallel
 from ..backend import get_array_module, to_device
 from ..function import Function
 
@@ -6,7 +10,7 @@ from ..function import Function
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return a + b
+        return parallel.elementwise(get_array_module(a).add, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -16,7 +20,7 @@ class Add(Function):
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        return a - b
+        return parallel.elementwise(get_array_module(a).subtract, a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -27,13 +31,14 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a * b
+        return parallel.elementwise(get_array_module(a).multiply, a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
-        return (grad * b if need_a else None), (grad * a if need_b else None)
+        multiply = get_array_module(grad).multiply
+        return (parallel.elementwise(multiply, grad, b) if need_a else None), (parallel.elementwise(multiply, grad, a) if need_b else None)
 
 
 class Div(Function):
