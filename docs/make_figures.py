@@ -1,7 +1,8 @@
 """Make the figures of docs/walkthrough.md:  python docs/make_figures.py [--out docs/figures]
 
-Small and fast (a few seconds on a CPU): one degraded 96x96 image through the network, with the shipped
-checkpoint or the authors' released weights when either is there, else a seeded untrained network.
+Small and fast (a few seconds on a CPU): one degraded 96x96 image through the network, with the authors'
+released weights when they are there (the walkthrough's text describes those figures), else the shipped
+checkpoint, else a seeded untrained network.
 Also writes the module-level graph of the U-Net as Graphviz source (unet_graph.dot).
 """
 import argparse
@@ -21,7 +22,9 @@ DEGRADATION = "kla"  # blur, colour cast and noise, as in the inspection images 
 
 
 def network():
-    """The best weights at hand, and where they came from."""
+    """The released weights, else the best at hand, and where they came from."""
+    if ex.RELEASED_WEIGHTS.exists():
+        return ex.load_model(ex.RELEASED_WEIGHTS)
     try:
         return ex.load_model()
     except ex.ExplainError:

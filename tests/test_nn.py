@@ -56,6 +56,16 @@ def test_attribute_assignment_registers_and_replaces():
     assert module.num_parameters() == 2 * 1 * 3 * 3
 
 
+def test_plain_values_over_a_parameter_or_module_are_refused_like_torch():
+    module = mg.nn.Module()
+    module.conv = mg.nn.Conv2d(1, 2, 3)
+    with pytest.raises(TypeError, match="'weight'.*Parameter or None"):
+        module.conv.weight = mg.tensor(np.zeros((2, 1, 3, 3), np.float32))
+    with pytest.raises(TypeError, match="child module 'conv'"):
+        module.conv = "not a module"
+    assert [name for name, _ in module.named_parameters()] == ["conv.weight", "conv.bias"]
+
+
 def test_sequential_child_names_indexing_and_len():
     layers = [mg.nn.Conv2d(1, 2, 3), mg.nn.ReLU(), mg.nn.Conv2d(2, 2, 1)]
     seq = mg.nn.Sequential(*layers)

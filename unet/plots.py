@@ -114,7 +114,8 @@ def save_triptych(path, columns, titles, masks=None, row_labels=None):
     if len(titles) != n_cols:
         raise ValueError(f"{n_cols} columns but {len(titles)} titles")
     masks = list(masks) if masks is not None else [None] * n_rows
-    figure = _figure(2.6 * n_cols, 2.6 * n_rows + 0.3)
+    title_lines = max(title.count("\n") + 1 for title in titles)
+    figure = _figure(2.6 * n_cols, 2.6 * n_rows + 0.2 + 0.2 * title_lines)
     axes = np.asarray(figure.subplots(n_rows, n_cols, squeeze=False))
     for col, column in enumerate(grid):
         for row in range(n_rows):

@@ -33,6 +33,11 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}")
+        # As torch: a plain tensor over a parameter would silently drop it from parameters() and the optimizer.
+        for registry, kind, role in ((self._parameters, Parameter, "parameter"), (self._modules, Module, "child module")):
+            if name in registry and value is not None and not isinstance(value, kind):
+                raise TypeError(f"cannot assign {type(value).__name__} as {role} {name!r} "
+                                f"(minigrad.nn.{kind.__name__} or None expected)")
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, Parameter):
