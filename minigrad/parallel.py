@@ -64,24 +64,29 @@ SPLIT_MIN_ELEMENTS = 1 << 18
 
 
 def elementwise(function, *operands, out=None):
-    """function(*operand chunks, out=out chunk) over leading-axis chunks, one per thread, when big.
+    """function(*operand chunks, out=out chunk) over chunks of the first axis longer than 1, one per thread.
 
-    `function` is a ufunc or any elementwise fill with an `out` argument. Operands broadcast; one
-    without the full leading axis (fewer dims, or a leading 1) goes whole to every chunk. Returns out,
-    a new array of the broadcast shape unless given.
+    `function` is a ufunc or any elementwise fill with an `out` argument. Operands broadcast; one that
+    does not span that axis (fewer dims, or a 1 there) goes whole to every chunk. Small arrays are not
+    split. Returns out, a new array of the broadcast shape unless given.
     """
     xp = get_array_module(operands[0])
     shape = np.broadcast_shapes(*(operand.shape for operand in operands))
     if out is None:
         out = xp.empty(shape, dtype=xp.result_type(*operands))
-    if out.size < SPLIT_MIN_ELEMENTS or len(shape) == 0:
+    axis = next((axis for axis, length in enumerate(shape) if length > 1), None)
+    if out.size < SPLIT_MIN_ELEMENTS or axis is None:
         function(*operands, out=out)
         return out
 
-    def chunk(operand, start, stop):
-        return operand[start:stop] if operand.ndim == len(shape) and operand.shape[0] != 1 else operand
+    def chunk(array, start, stop):
+        array_axis = axis - (len(shape) - array.ndim)                   # broadcasting aligns the last dims
+        if array_axis < 0 or array.shape[array_axis] == 1:
+            return array
+        return array[(slice(None),) * array_axis + (slice(start, stop),)]
 
-    split(lambda start, stop: function(*(chunk(o, start, stop) for o in operands), out=out[start:stop]), shape[0])
+    split(lambda start, stop: function(*(chunk(o, start, stop) for o in operands), out=chunk(out, start, stop)),
+          shape[axis])
     return out
 
 

@@ -12,6 +12,7 @@ import pytest
 import minigrad as mg
 import minigrad.functional as mgF
 from minigrad import parallel
+from minigrad.ops import conv
 from conftest import relative_error, requires_gpu
 
 MG = types.SimpleNamespace(F=mgF, cat=mg.cat, stack=mg.stack)
@@ -38,6 +39,7 @@ SPECS = [
     OpSpec("sub_broadcast", lambda L, a, b: a - b, [(2, 3, 4), (3, 1)]),
     OpSpec("mul_broadcast", lambda L, a, b: a * b, [(2, 1, 4), (3, 1)]),
     OpSpec("mul_broadcast_leading_one", lambda L, a, b: a * b, [(1, 3, 4), (5, 3, 4)]),
+    OpSpec("mul_batch_of_one", lambda L, a, b: a * b, [(1, 5, 4), (1, 5, 1)]),
     OpSpec("div_broadcast", lambda L, a, b: a / b, [(2, 3, 4), (1, 4)], low=0.5, high=2.0),
     OpSpec("scalar_arith", lambda L, a: (2.5 - a) * 3 + 1 / (a + 3), [(3, 4)]),
     OpSpec("pow_square", lambda L, a: a ** 2, [(3, 4)]),
@@ -148,14 +150,16 @@ def test_matches_torch_float32(spec):
     _assert_matches_torch(spec)
 
 
-# Ops whose passes split over the worker threads once big enough; the specs' small shapes only
-# take that path with the size floor removed.
-THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "relu", "sigmoid"]
+# Ops whose passes split over the worker threads once big enough; the specs' small shapes only take
+# that path with the size floor removed, and convs split their images into one-row blocks.
+THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
+                "relu", "sigmoid", "conv3x3_pad1", "conv_shift_and_gemm", "conv_1ch_tall_kernel"]
 
 
 @pytest.mark.parametrize("name", THREAD_SPLIT)
 def test_thread_split_matches_torch_float32(name, monkeypatch):
     monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(conv, "COLUMN_BLOCK_BYTES", 1)
     threads = parallel.get_num_threads()
     parallel.set_num_threads(2)
     try:

@@ -4,7 +4,8 @@ Stride 1 (every conv of the network and of the loss) runs on the "wide" flat lay
 and per block of output rows, one column matrix of offset slices and one GEMM, or, with many input
 channels, one GEMM per kernel tap straight on its offset slice (shift-and-GEMM, no column copy). dX
 is the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward
-keeps only the unpadded input. Images are split over the worker threads (minigrad.parallel). Other strides use
+keeps only the unpadded input. Blocks of output rows, of every image, are shared out over the worker
+threads (minigrad.parallel), so one big image uses every core too. Other strides use
 im2col + one GEMM per image: tap (i, j) sees the strided slice of the padded input that starts at
 (i, j); im2col copies each tap's slice into a column block and col2im adds it back, tap by tap, so
 no scatter (np.add.at) is ever needed.
@@ -102,6 +103,19 @@ class _WideGeometry:
         rows = max(1, min(self.out_h, COLUMN_BLOCK_BYTES // row_bytes))
         return [(first, min(first + rows, self.out_h)) for first in range(0, self.out_h, rows)]
 
+    def tasks(self, n, blocks):
+        """(image, first, stop) for each block of output rows of each image: the units threads share,
+        so that a small batch (one big image) still keeps every thread busy."""
+        return [(image, first, stop) for image in range(n) for first, stop in blocks]
+
+    def flats(self, x, tasks, buffer):
+        """(image, padded flat image, first, stop) per task; each image is padded into buffer once."""
+        loaded = flat = None
+        for image, first, stop in tasks:
+            if image != loaded:
+                flat, loaded = self.flat(x[image], buffer), image
+            yield image, flat, first, stop
+
     def column_buffer(self, xp, channels, rows, dtype):
         return xp.empty((channels * len(self.offsets), rows * self.wp), dtype=dtype)
 
@@ -160,25 +174,24 @@ def _conv_wide(x, geometry, weight, bias=None):
         cols_buffer = None if shifted else geometry.column_buffer(xp, c, rows, x.dtype)
         wide_buffer = xp.empty((out_channels, rows * geometry.wp), dtype=x.dtype)
         tap_buffer = xp.empty_like(wide_buffer) if shifted else None
-        for image in range(start, stop):
-            flat = geometry.flat(x[image], flat_buffer)
-            for first, last in blocks:
-                wide = wide_buffer[:, :(last - first) * geometry.wp]
-                if shifted:
-                    tap_out = tap_buffer[:, :wide.shape[1]]
-                    for tap, view in enumerate(geometry.tap_views(flat, first, last)):
-                        xp.matmul(tap_weights[tap], view, out=wide if tap == 0 else tap_out)
-                        if tap:
-                            wide += tap_out
-                else:
-                    xp.matmul(weight2d, geometry.columns(flat, first, last, cols_buffer), out=wide)
-                target = out[image, :, first:last]
-                if bias is None:
-                    target[...] = geometry.crop(wide)
-                else:
-                    xp.add(geometry.crop(wide), bias, out=target)
+        for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
+            wide = wide_buffer[:, :(last - first) * geometry.wp]
+            if shifted:
+                tap_out = tap_buffer[:, :wide.shape[1]]
+                for tap, view in enumerate(geometry.tap_views(flat, first, last)):
+                    xp.matmul(tap_weights[tap], view, out=wide if tap == 0 else tap_out)
+                    if tap:
+                        wide += tap_out
+            else:
+                xp.matmul(weight2d, geometry.columns(flat, first, last, cols_buffer), out=wide)
+            target = out[image, :, first:last]
+            if bias is None:
+                target[...] = geometry.crop(wide)
+            else:
+                xp.add(geometry.crop(wide), bias, out=target)
 
-    parallel.split(work, n)
+    tasks = geometry.tasks(n, blocks)
+    parallel.split(work, len(tasks))
     return out
 
 
@@ -199,24 +212,23 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
         wide_buffer = xp.zeros((out_channels, rows * geometry.wp), dtype=x.dtype)
         product = xp.empty((out_channels, c) if shifted else (out_channels, c * taps), dtype=x.dtype)
         total = xp.zeros((taps, out_channels, c) if shifted else product.shape, dtype=x.dtype)
-        for image in range(start, stop):
-            flat = geometry.flat(x[image], flat_buffer)
-            for first, last in blocks:
-                if no_garbage:
-                    wide = grad[image, :, first:last].reshape(out_channels, -1)
-                else:
-                    wide = wide_buffer[:, :(last - first) * geometry.wp]
-                    geometry.crop(wide)[...] = grad[image, :, first:last]
-                if shifted:
-                    for tap, view in enumerate(geometry.tap_views(flat, first, last)):
-                        xp.matmul(wide, view.T, out=product)
-                        total[tap] += product
-                else:
-                    xp.matmul(wide, geometry.columns(flat, first, last, cols_buffer).T, out=product)
-                    total += product
+        for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
+            if no_garbage:
+                wide = grad[image, :, first:last].reshape(out_channels, -1)
+            else:
+                wide = wide_buffer[:, :(last - first) * geometry.wp]
+                geometry.crop(wide)[...] = grad[image, :, first:last]
+            if shifted:
+                for tap, view in enumerate(geometry.tap_views(flat, first, last)):
+                    xp.matmul(wide, view.T, out=product)
+                    total[tap] += product
+            else:
+                xp.matmul(wide, geometry.columns(flat, first, last, cols_buffer).T, out=product)
+                total += product
         return total
 
-    total = sum(parallel.split(work, n))
+    tasks = geometry.tasks(n, blocks)
+    total = sum(parallel.split(work, len(tasks)))
     if shifted:                                                  # (taps, O, C) -> (O, C, taps)
         total = total.transpose(1, 2, 0)
     return xp.ascontiguousarray(total).reshape(weight_shape)
