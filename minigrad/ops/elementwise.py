@@ -38,7 +38,9 @@ class Mul(Function):
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
         multiply = get_array_module(grad).multiply
-        return (parallel.elementwise(multiply, grad, b) if need_a else None), (parallel.elementwise(multiply, grad, a) if need_b else None)
+        grad_a = parallel.elementwise(multiply, grad, b) if need_a else None
+        grad_b = parallel.elementwise(multiply, grad, a) if need_b else None
+        return grad_a, grad_b
 
 
 class Div(Function):
