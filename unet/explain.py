@@ -309,7 +309,7 @@ def sca_figure(explanation, block, path):
 def nonlocal_figure(explanation, queries, path):
     """The attention row of each query pixel over every bottleneck position, on the image."""
     published = explanation.nonlocal_mode == "published"
-    figure = _figure(3.9 * len(queries) + 0.6, 4.2)
+    figure = _figure(3.9 * len(queries) + 0.6, 4.4)
     axes = np.atleast_1d(figure.subplots(1, len(queries)))
     for ax, (x, y) in zip(axes, queries):
         row = explanation.query_map(x, y)
@@ -321,8 +321,8 @@ def nonlocal_figure(explanation, queries, path):
         else:
             shown = ax.imshow(explanation.to_image(row), cmap="inferno", alpha=0.65)
             full_row = explanation.affinity[explanation.query_index(x, y)]
-            ax.set_title(f"query ({x}, {y}): softmax row, sums to {full_row.sum():.3f}\n"
-                         f"(uniform would be 1/N = {1 / full_row.size:.2g})", fontsize=10)
+            ax.set_title(f"query ({x}, {y}): softmax row\nsums to {full_row.sum():.3f}\n"
+                         f"uniform would be 1/N = {1 / full_row.size:.2g}", fontsize=10)
         corner = (x // CELL * CELL - 0.5, y // CELL * CELL - 0.5)
         ax.add_patch(Rectangle(corner, CELL, CELL, fill=False, edgecolor="cyan", linewidth=1.5))
         ax.plot([x], [y], marker="*", markersize=14, color="cyan", markeredgecolor="black")
