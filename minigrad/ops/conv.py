@@ -319,7 +319,10 @@ class Conv2d(Function):
 
 
 class MaxPool2d(Function):
-    """Max over kernel taps; the first maximal tap wins, as in torch. The batch is split over threads."""
+    """Max over kernel taps; the first maximal tap wins, as in torch.
+
+    Every channel of every image is pooled on its own, so the (N*C) planes are split over the threads.
+    """
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride):
@@ -328,8 +331,9 @@ class MaxPool2d(Function):
         if h < kernel_size or w < kernel_size:
             raise ValueError(f"max_pool2d: input {tuple(x.shape)} is smaller than the kernel {kernel_size}")
         out_h, out_w = _output_size(h, kernel_size, stride), _output_size(w, kernel_size, stride)
-        out = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
-        winner = xp.zeros((n, c, out_h, out_w), dtype=xp.int8 if kernel_size ** 2 < 128 else xp.int32)
+        x = x.reshape(n * c, 1, h, w)                                         # planes
+        out = xp.empty((n * c, 1, out_h, out_w), dtype=x.dtype)
+        winner = xp.zeros(out.shape, dtype=xp.int8 if kernel_size ** 2 < 128 else xp.int32)
 
         def work(start, stop):
             better = xp.empty(out[start:stop].shape, dtype=bool)
@@ -342,16 +346,17 @@ class MaxPool2d(Function):
                 xp.copyto(out[start:stop], values, where=better)
                 xp.copyto(winner[start:stop], tap, where=better)
 
-        parallel.split(work, n)
-        ctx.save_for_backward(winner, x.shape)
-        return out
+        parallel.split(work, n * c)
+        ctx.save_for_backward(winner, (n, c, h, w))
+        return out.reshape(n, c, out_h, out_w)
 
     @staticmethod
     def backward(ctx, grad):
         winner, x_shape = ctx.saved
         kernel_size, stride = ctx.params["kernel_size"], ctx.params["stride"]
         xp = get_array_module(grad)
-        grad_x = xp.zeros(x_shape, dtype=grad.dtype)
+        grad = xp.ascontiguousarray(grad).reshape(winner.shape)
+        grad_x = xp.zeros((winner.shape[0], 1) + x_shape[2:], dtype=grad.dtype)
         disjoint = stride >= kernel_size                    # every input pixel under at most one tap
 
         def work(start, stop):
@@ -365,4 +370,4 @@ class MaxPool2d(Function):
                     target += grad[start:stop] * hit
 
         parallel.split(work, grad.shape[0])
-        return grad_x
+        return grad_x.reshape(x_shape)
