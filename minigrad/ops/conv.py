@@ -103,7 +103,8 @@ class _WideGeometry:
         rows = max(1, min(self.out_h, COLUMN_BLOCK_BYTES // row_bytes))
         return [(first, min(first + rows, self.out_h)) for first in range(0, self.out_h, rows)]
 
-    def tasks(self, n, blocks):
+    @staticmethod
+    def tasks(n, blocks):
         """(image, first, stop) for each block of output rows of each image: the units threads share,
         so that a small batch (one big image) still keeps every thread busy."""
         return [(image, first, stop) for image in range(n) for first, stop in blocks]
