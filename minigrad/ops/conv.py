@@ -164,6 +164,7 @@ def _conv_wide(x, geometry, weight, bias=None):
     bias = None if bias is None else bias.reshape(-1, 1, 1)
     blocks = geometry.row_blocks(c, x.itemsize)
     rows = blocks[0][1]
+    tasks = geometry.tasks(n, blocks)
     shifted = geometry.shifted(c)
     if shifted:
         tap_weights = xp.ascontiguousarray(weight.reshape(out_channels, c, -1).transpose(2, 0, 1))  # (taps, O, C)
@@ -191,7 +192,6 @@ def _conv_wide(x, geometry, weight, bias=None):
             else:
                 xp.add(geometry.crop(wide), bias, out=target)
 
-    tasks = geometry.tasks(n, blocks)
     parallel.split(work, len(tasks))
     return out
 
@@ -203,6 +203,7 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
     out_channels = grad.shape[1]
     blocks = geometry.row_blocks(c, x.itemsize)
     rows = blocks[0][1]
+    tasks = geometry.tasks(n, blocks)
     no_garbage = geometry.wp == geometry.out_w
     shifted = geometry.shifted(c)
     taps = len(geometry.offsets)
@@ -228,7 +229,6 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
                 total += product
         return total
 
-    tasks = geometry.tasks(n, blocks)
     total = sum(parallel.split(work, len(tasks)))
     if shifted:                                                  # (taps, O, C) -> (O, C, taps)
         total = total.transpose(1, 2, 0)
