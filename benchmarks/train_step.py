@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import parallel, profiler  # noqa: E402
+from minigrad.backend import set_tf32  # noqa: E402
 from minigrad.memory import keep_freed_memory  # noqa: E402
 from minigrad.nn.layers import Conv2d  # noqa: E402
 from unet import UNet  # noqa: E402
@@ -51,6 +52,8 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=None, help="threads for both frameworks (default: all cores)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    parser.add_argument("--tf32", action="store_true",
+                        help="GPU only: TF32 tensor-core matmuls and convs in both frameworks (default: full float32)")
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="run both frameworks with glibc keeping freed memory, as train.py runs minigrad "
                              "(minigrad.memory); by default both get glibc's default")
@@ -249,11 +252,18 @@ def run(args):
     if args.device == "gpu":
         if not mg.gpu_available() or not torch.cuda.is_available():
             raise BenchmarkError("--device gpu needs CuPy and a CUDA GPU visible to both CuPy and torch; none found")
+        set_tf32(args.tf32)
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
+    elif args.tf32:
+        raise BenchmarkError("--tf32 is a GPU setting: use it with --device gpu")
     threads = configure_process(args)
     what = "inference (forward, no_grad)" if args.inference else "train step (forward + RestorationLoss + backward + Adam)"
     print(f"{what}: batch {args.batch}, {args.size}x{args.size}, device {args.device}, {threads} thread(s)")
     print("environment defaults set before numpy/torch load: "
           + ", ".join(f"{name}={os.environ[name]}" for name in THREAD_ENV))
+    if args.device == "gpu":
+        print("float32 matmuls and convs: " + ("TF32 tensor cores in both frameworks (--tf32)" if args.tf32
+                                                else "full float32 in both frameworks (TF32 off, torch's cuDNN too)"))
     print("allocator: " + ("glibc keeps freed memory in the heap, for both frameworks (--keep-freed-memory)"
                            if args.keep_freed_memory else "glibc's default, for both frameworks"))
 
@@ -270,6 +280,14 @@ def run(args):
         print(f"{name:<9} {seconds:8.3f} s/step  {gflop / seconds:7.1f} GFLOPS  {gflop / seconds / peak:6.1%} of peak")
     print(f"ratio minigrad/pytorch: {mg_seconds / torch_seconds:.2f}x  (median of {args.steps} steps after {args.warmup} warm-up)")
 
+    if not args.no_memory and args.device == "gpu":
+        import cupy
+
+        print("GPU memory held by each framework's pool after the timed steps (its peak, as pools keep freed blocks)")
+        sizes = {"minigrad": cupy.get_default_memory_pool().total_bytes(), "torch": torch.cuda.max_memory_reserved()}
+        for name, size in sizes.items():
+            print(f"  {name:<9} {size / 2 ** 20:8.0f} MiB")
+        print(f"  ratio minigrad/pytorch: {sizes['minigrad'] / max(sizes['torch'], 1):.2f}x")
     if not args.no_memory and args.device == "cpu":
         print("peak memory: growth of peak RSS over the RSS just before two steps, each framework alone in a spawned process")
         sizes = {name: peak_memory(args, name) for name in ("minigrad", "torch")}

@@ -7,7 +7,7 @@ graph node; the node is the `ctx` itself, so what forward saves is exactly what 
 import contextlib
 import threading
 
-from . import profiler
+from . import kernels, profiler
 from .backend import get_array_module
 
 _state = threading.local()
@@ -65,7 +65,10 @@ class Function:
 
     backward returns one gradient per input (or None for inputs that need none); gradients of
     broadcast inputs may keep the broadcast shape: the engine sums them back to the input's shape.
+    An op whose GPU version differs names it with @gpu_variant_of; `apply` picks it for CuPy arrays.
     """
+
+    gpu_variant = None
 
     @staticmethod
     def forward(ctx, *arrays, **params):
@@ -84,13 +87,25 @@ class Function:
         tensors = tuple(
             t if isinstance(t, Tensor) else Tensor(xp.asarray(t, dtype=reference.dtype)) for t in inputs
         )
-        ctx = Context(cls, tensors, params)
+        op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp) else cls
+        ctx = Context(op, tensors, params)
         arrays = tuple(t.data for t in tensors)
         if profiler.enabled:
-            output = profiler.timed(cls, "forward", cls.forward, ctx, *arrays, **params)
+            output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
         else:
-            output = cls.forward(ctx, *arrays, **params)
+            output = op.forward(ctx, *arrays, **params)
         requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
         if not requires_grad:
             return Tensor(output)
         return Tensor(output, requires_grad=True, _creator=ctx)
+
+
+def gpu_variant_of(op):
+    """Class decorator: the decorated Function subclass of `op` runs `op` on the GPU, with minigrad.kernels.
+
+    It shares the op's checks and helpers and replaces what a GPU does badly: many small launches.
+    """
+    def register(variant):
+        op.gpu_variant = variant
+        return variant
+    return register

@@ -78,7 +78,17 @@ def l1_loss(input, target):
     return (input - target).abs().mean()
 
 
+def charbonnier_loss(input, target, eps=1e-3):
+    """mean(sqrt((input - target)^2 + eps^2)), fused into one op."""
+    return ops.CharbonnierLoss.apply(input, target, eps=float(eps))
+
+
+def sigmoid_gate(x, logits, weights):
+    """x * sigmoid(logits) * weights, weights (N, C, 1, 1): the SCA block's gate, fused into one op."""
+    return ops.SigmoidGate.apply(x, logits, weights)
+
+
 __all__ = [
-    "Tensor", "adaptive_avg_pool2d", "cat", "conv2d", "interpolate", "l1_loss", "max_pool2d", "mse_loss", "pad",
-    "relu", "sigmoid", "softmax", "stack",
+    "Tensor", "adaptive_avg_pool2d", "cat", "charbonnier_loss", "conv2d", "interpolate", "l1_loss", "max_pool2d",
+    "mse_loss", "pad", "relu", "sigmoid", "sigmoid_gate", "softmax", "stack",
 ]

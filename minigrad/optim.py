@@ -5,6 +5,7 @@ resumed run continues bit for bit.
 """
 import math
 
+from . import kernels
 from .backend import get_array_module, to_device
 
 
@@ -83,23 +84,55 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
+    @staticmethod
+    def _advance(param, state):
+        """Count one more step in state, created zeroed on the parameter's first step."""
+        if not state:
+            zeros = get_array_module(param.data).zeros_like
+            state.update(step=0, exp_avg=zeros(param.data), exp_avg_sq=zeros(param.data))
+        state["step"] += 1
+
+    @staticmethod
+    def _hyper_parameters(group, step):
+        beta1, beta2 = group["betas"]
+        return group["lr"] / (1 - beta1 ** step), math.sqrt(1 - beta2 ** step)  # step size, sqrt(bias correction 2)
+
+    def step(self):
+        params = [param for _, param in self._params() if param.grad is not None]
+        if params and kernels.runs_on(get_array_module(params[0].data)):
+            self._kernel_step()
+        else:
+            super().step()
+
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
         beta1, beta2 = group["betas"]
+        self._advance(param, state)
+        step_size, sqrt_bias_correction2 = self._hyper_parameters(group, state["step"])
         if group["weight_decay"]:
             grad = grad + group["weight_decay"] * param.data
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param.data)
-            state["exp_avg_sq"] = xp.zeros_like(param.data)
-        state["step"] += 1
-        step, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        m, v = state["exp_avg"], state["exp_avg_sq"]
         m += (grad - m) * (1 - beta1)               # torch's lerp: m = b1*m + (1-b1)*g
         v *= beta2
         v += (1 - beta2) * grad * grad
-        step_size = group["lr"] / (1 - beta1 ** step)
-        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** step) + group["eps"]
+        denom = xp.sqrt(v) / sqrt_bias_correction2 + group["eps"]
         param.data -= step_size * (m / denom)
+
+    def _kernel_step(self):
+        """The GPU's step: parameters that share a dtype and a step count update in one kernel launch."""
+        for group in self.param_groups:
+            batches = {}
+            for param in group["params"]:
+                if param.grad is not None:
+                    state = self.state.setdefault(id(param), {})
+                    self._advance(param, state)
+                    batches.setdefault((state["step"], param.dtype), []).append((param, state))
+            for (step, _), batch in batches.items():
+                xp = get_array_module(batch[0][0].data)
+                kernels.adam([param.data for param, _ in batch],
+                             [xp.ascontiguousarray(param.grad.data) for param, _ in batch],
+                             [state["exp_avg"] for _, state in batch], [state["exp_avg_sq"] for _, state in batch],
+                             *self._hyper_parameters(group, step), *group["betas"], group["eps"], group["weight_decay"])
 
 
 class LRScheduler:

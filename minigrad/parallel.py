@@ -67,15 +67,15 @@ def elementwise(function, *operands, out=None):
     """function(*operand chunks, out=out chunk) over chunks of the first axis longer than 1, one per thread.
 
     `function` is a ufunc or any elementwise fill with an `out` argument. Operands broadcast; one that
-    does not span that axis (fewer dims, or a 1 there) goes whole to every chunk. Small arrays are not
-    split. Returns out, a new array of the broadcast shape unless given.
+    does not span that axis (fewer dims, or a 1 there) goes whole to every chunk. Small arrays and
+    CuPy arrays are not split. Returns out, a new array of the broadcast shape unless given.
     """
     xp = get_array_module(operands[0])
     shape = np.broadcast_shapes(*(operand.shape for operand in operands))
     if out is None:
         out = xp.empty(shape, dtype=xp.result_type(*operands))
     axis = next((axis for axis, length in enumerate(shape) if length > 1), None)
-    if out.size < SPLIT_MIN_ELEMENTS or axis is None:
+    if out.size < SPLIT_MIN_ELEMENTS or axis is None or xp is not np:     # a GPU runs one kernel over it all
         function(*operands, out=out)
         return out
 

@@ -29,3 +29,21 @@ def relative_error(actual, expected):
 
 
 requires_gpu = pytest.mark.skipif(not mg.gpu_available(), reason="needs CuPy and a CUDA device (pip install -e \".[gpu]\")")
+
+
+@pytest.fixture(scope="session")
+def host_runner(tmp_path_factory):
+    """minigrad's CUDA kernels built for the host (tests/kernel_host.py); skips without a C++ compiler."""
+    from kernel_host import COMPILER, HostRunner
+    if COMPILER is None:
+        pytest.skip("needs a C++ compiler (g++ or clang++) to build the GPU kernels for the host")
+    return HostRunner(tmp_path_factory.mktemp("host_kernels"))
+
+
+@pytest.fixture
+def host_kernels(host_runner):
+    """Within the test, ops on NumPy arrays run their GPU variants, with the kernels built for the host."""
+    from minigrad import kernels
+    host_runner.launches.clear()
+    with kernels.use_host_runner(host_runner):
+        yield host_runner

@@ -15,7 +15,17 @@ from minigrad import parallel
 from minigrad.ops import conv
 from conftest import relative_error, requires_gpu
 
-MG = types.SimpleNamespace(F=mgF, cat=mg.cat, stack=mg.stack)
+MG = types.SimpleNamespace(F=mgF, cat=mg.cat, stack=mg.stack, charbonnier_loss=mgF.charbonnier_loss,
+                           sigmoid_gate=mgF.sigmoid_gate)
+
+
+def _torch_namespace(torch):
+    """torch's side of the API; minigrad's fused ops are written out as the chains they replace."""
+    return types.SimpleNamespace(
+        F=torch.nn.functional, cat=torch.cat, stack=torch.stack,
+        charbonnier_loss=lambda x, y, eps=1e-3: ((x - y) ** 2 + eps ** 2).sqrt().mean(),
+        sigmoid_gate=lambda x, logits, weights: x * torch.sigmoid(logits) * weights,
+    )
 
 
 @dataclass
@@ -112,9 +122,13 @@ SPECS = [
     # activations
     OpSpec("relu", lambda L, x: L.F.relu(x), [(3, 4, 5)]),
     OpSpec("sigmoid", lambda L, x: L.F.sigmoid(x), [(3, 4, 5)], low=-8, high=8),
+    OpSpec("sigmoid_gate", lambda L, x, logits, w: L.sigmoid_gate(x, logits, w), [(2, 3, 4, 5), (2, 3, 4, 5), (2, 3, 1, 1)],
+           low=-4, high=4),
     OpSpec("softmax_last", lambda L, x: L.F.softmax(x, dim=-1), [(3, 4, 5)], low=-5, high=5),
     OpSpec("softmax_dim1", lambda L, x: L.F.softmax(x, dim=1), [(3, 4, 5)], low=-5, high=5),
     OpSpec("softmax_dim0", lambda L, x: L.F.softmax(x, dim=0), [(3, 4, 5)], low=-5, high=5),
+    # losses
+    OpSpec("charbonnier_loss", lambda L, x, y: L.charbonnier_loss(x, y), [(2, 3, 4, 5), (2, 3, 4, 5)]),
     # padding
     OpSpec("pad_replicate", lambda L, x: L.F.pad(x, (2, 1, 3, 2), mode="replicate"), [(2, 3, 4, 5)]),
     OpSpec("pad_reflect", lambda L, x: L.F.pad(x, (2, 1, 3, 2), mode="reflect"), [(2, 3, 4, 5)]),
@@ -153,7 +167,7 @@ def test_matches_torch_float32(spec):
 # Ops whose passes split over the worker threads once big enough; the specs' small shapes only take
 # that path with the size floor removed, and convs split their images into one-row blocks.
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
-                "relu", "sigmoid", "conv3x3_pad1", "conv_shift_and_gemm", "conv_1ch_tall_kernel", "max_pool2_odd",
+                "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv_shift_and_gemm", "conv_1ch_tall_kernel", "max_pool2_odd",
                 "max_pool3_stride2_overlap"]
 
 
@@ -171,7 +185,7 @@ def test_thread_split_matches_torch_float32(name, monkeypatch):
 
 def _assert_matches_torch(spec):
     torch = pytest.importorskip("torch")
-    torch_lib = types.SimpleNamespace(F=torch.nn.functional, cat=torch.cat, stack=torch.stack)
+    torch_lib = _torch_namespace(torch)
     arrays = _inputs(spec, np.float32)
 
     torch_inputs = [torch.tensor(a, requires_grad=True) for a in arrays]
@@ -185,6 +199,24 @@ def _assert_matches_torch(spec):
     for i, (grad, torch_input) in enumerate(zip(grads, torch_inputs)):
         assert grad.dtype == np.float32
         assert relative_error(grad, torch_input.grad.numpy()) <= spec.rtol, f"gradient of input {i}"
+
+
+# Ops with a GPU variant (minigrad.kernels). With the kernels built for the host, the same checks run
+# the GPU code paths on NumPy arrays, so their index arithmetic is tested without a GPU.
+KERNEL_SPECS = [spec for spec in SPECS if spec.name.startswith(
+    ("conv", "max_pool", "upsample", "resize", "downsize", "relu", "sigmoid", "charbonnier"))]
+
+
+@pytest.mark.parametrize("spec", KERNEL_SPECS, ids=[spec.name for spec in KERNEL_SPECS])
+def test_gpu_kernels_gradcheck_float64_on_host(spec, host_kernels):
+    test_gradcheck_float64(spec)
+    assert host_kernels.launches, "the GPU variant was not used"
+
+
+@pytest.mark.parametrize("spec", KERNEL_SPECS, ids=[spec.name for spec in KERNEL_SPECS])
+def test_gpu_kernels_match_torch_float32_on_host(spec, host_kernels):
+    _assert_matches_torch(spec)
+    assert host_kernels.launches, "the GPU variant was not used"
 
 
 @requires_gpu

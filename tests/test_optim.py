@@ -91,6 +91,13 @@ def test_training_matches_torch_with_autograd_grads(name, kwargs):
         assert_params_agree(mg_opt, torch_opt, step)
 
 
+@pytest.mark.parametrize("kwargs", [kw for name, kw in OPTIMIZER_CONFIGS if name == "Adam"])
+def test_adam_kernel_matches_torch_in_one_launch_per_step(kwargs, host_kernels):
+    """The GPU's Adam kernel (built for the host here) updates every parameter in one launch."""
+    test_update_rule_matches_torch_with_injected_grads("Adam", kwargs)
+    assert host_kernels.launches == ["adam"] * STEPS
+
+
 # ----------------------------------------------------------------------------- resume
 
 

@@ -1,11 +1,16 @@
 """The U-Net against its PyTorch build: released weights, gradients, training steps, losses, restore()."""
+import re
+
 import numpy as np
 import pytest
 
 import minigrad as mg
 from conftest import RELEASED_WEIGHTS, relative_error, requires_gpu
 from unet import SCA, Charbonnier, EdgeLoss, NonLocal, RestorationLoss, SSIMLoss, UNet, restore
+from minigrad import kernels
 from unet import losses
+
+KERNEL_SOURCES = sorted(kernels.SOURCE_DIR.glob("*.cu"))
 
 torch = pytest.importorskip("torch")
 from unet import torch_reference as tr  # noqa: E402
@@ -89,6 +94,15 @@ def test_three_adam_steps_track_torch(mode):
     torch_params = dict(torch_model.named_parameters())
     for name, param in model.named_parameters():
         assert relative_error(param.numpy(), torch_params[name].detach().numpy()) <= 1e-4, name
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_three_adam_steps_track_torch_with_the_gpu_kernels_on_host(mode, host_kernels):
+    """The network, the loss and Adam as the GPU runs them (kernels built for the host), against torch."""
+    test_three_adam_steps_track_torch(mode)
+    every_kernel = set(re.findall(r"KERNEL (\w+)\(", "".join(path.read_text() for path in KERNEL_SOURCES)))
+    assert set(host_kernels.launches) == every_kernel, "a training step uses every kernel there is"
+    assert host_kernels.launches.count("adam") == 3, "one Adam launch per step for all the parameters"
 
 
 LOSS_TERMS = {

@@ -3,6 +3,7 @@
 SCA re-weights a feature map twice: per pixel (spatial gate) and per channel (squeeze-excitation).
 NonLocal lets every bottleneck position mix in features from every other position.
 """
+import minigrad.functional as F
 import minigrad.nn as nn
 
 NONLOCAL_MODES = ("softmax", "published")
@@ -23,11 +24,11 @@ class SCA(nn.Module):
         )
 
     def forward(self, x, return_maps=False):                    # x: (B, C, H, W)
-        spatial = self.spatial_attention(x).sigmoid()           # (B, C, H, W) in (0, 1): which pixels matter
+        spatial_logits = self.spatial_attention(x)              # (B, C, H, W); sigmoid of it: which pixels matter
         channel = self.channel_attention(x)                     # (B, C, 1, 1) in (0, 1): which channels matter
-        out = x * spatial * channel                             # (B, C, H, W)
+        out = F.sigmoid_gate(x, spatial_logits, channel)        # x * sigmoid(spatial_logits) * channel, one pass
         if return_maps:
-            return out, {"spatial": spatial, "channel": channel}
+            return out, {"spatial": spatial_logits.sigmoid(), "channel": channel}
         return out
 
 

@@ -40,7 +40,7 @@ class Charbonnier:
         self.eps = eps
 
     def __call__(self, x, y):
-        return (((x - y) ** 2) + self.eps ** 2).sqrt().mean()
+        return F.charbonnier_loss(x, y, self.eps)
 
 
 def laplacian(images):

@@ -373,7 +373,9 @@ class Run:
         degraded = mg.tensor(batch["degraded"], device=self.device)
         clean = mg.tensor(batch["clean"], device=self.device)
         total, parts = self.loss(self.model(degraded), clean)
-        values = {"loss": float(total.item()), **{name: float(part.item()) for name, part in parts.items()}}
+        with mg.no_grad():
+            fetched = mg.stack([total, *parts.values()]).numpy()         # one device-to-host copy a step
+        values = dict(zip(["loss", *parts], (float(value) for value in fetched)))
         if not all(math.isfinite(v) for v in values.values()):
             shown = ", ".join(f"{LOSS_COLUMNS.get(k, k)}={v:.6g}" for k, v in values.items())
             raise TrainingDiverged(

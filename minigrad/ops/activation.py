@@ -1,11 +1,21 @@
-"""Activations: relu, sigmoid, softmax.
+"""Activations: relu, sigmoid, the sigmoid gate of the SCA block, softmax.
 
-ReLU and sigmoid are memory-bound passes over big feature maps: they run in place on fresh buffers
-(no temporaries) and split the batch over the worker threads.
+ReLU and sigmoid are memory-bound passes over big feature maps: on the CPU they run in place on fresh
+buffers (no temporaries) and split the batch over the worker threads; on the GPU each direction is
+one fused kernel.
 """
-from .. import parallel
+from .. import kernels, parallel
 from ..backend import get_array_module
-from ..function import Function
+from ..function import Function, gpu_variant_of
+
+
+def _sigmoid_into(a, out):
+    """out = sigmoid(a) = (1 + tanh(a / 2)) / 2: no exp, so large |a| never overflows."""
+    xp = get_array_module(a)
+    xp.multiply(a, 0.5, out=out)
+    xp.tanh(out, out=out)
+    out *= 0.5
+    out += 0.5
 
 
 class ReLU(Function):
@@ -19,41 +29,125 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved
+        return ctx.function.pass_where_positive(grad, out)
+
+    @staticmethod
+    def pass_where_positive(grad, out):
+        """grad where the output was positive, else 0."""
         xp = get_array_module(grad)
-        def pass_where_positive(grad, saved, out):
+
+        def fill(grad, saved, out):
             xp.copyto(out, grad, where=saved > 0)
 
-        return parallel.elementwise(pass_where_positive, grad, out, out=xp.zeros_like(out))
+        return parallel.elementwise(fill, grad, out, out=xp.zeros_like(out))
+
+
+@gpu_variant_of(ReLU)
+class ReLUKernels(ReLU):
+    @staticmethod
+    def pass_where_positive(grad, out):
+        return kernels.fused("relu_backward", [grad, out], 1)[0]
 
 
 class Sigmoid(Function):
-    """sigmoid(a) = (1 + tanh(a / 2)) / 2: no exp, so large |a| never overflows."""
-
     @staticmethod
     def forward(ctx, a):
-        xp = get_array_module(a)
-
-        def sigmoid(a, out):
-            xp.multiply(a, 0.5, out=out)
-            xp.tanh(out, out=out)
-            out *= 0.5
-            out += 0.5
-
-        out = parallel.elementwise(sigmoid, a)
+        out = ctx.function.sigmoid(a)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved
+        return ctx.function.sigmoid_backward(grad, out)
+
+    @staticmethod
+    def sigmoid(a):
+        return parallel.elementwise(_sigmoid_into, a)
+
+    @staticmethod
+    def sigmoid_backward(grad, out):
+        """grad * out * (1 - out)"""
         xp = get_array_module(grad)
 
-        def sigmoid_grad(saved, grad, out):                  # grad * saved * (1 - saved)
+        def fill(saved, grad, out):
             xp.subtract(1, saved, out=out)
             out *= saved
             out *= grad
 
-        return parallel.elementwise(sigmoid_grad, out, grad)
+        return parallel.elementwise(fill, out, grad)
+
+
+@gpu_variant_of(Sigmoid)
+class SigmoidKernels(Sigmoid):
+    @staticmethod
+    def sigmoid(a):
+        return kernels.fused("sigmoid", [a], 1)[0]
+
+    @staticmethod
+    def sigmoid_backward(grad, out):
+        return kernels.fused("sigmoid_backward", [grad, out], 1)[0]
+
+
+class SigmoidGate(Function):
+    """x * sigmoid(logits) * weights, with one weight per (image, channel): the SCA block's re-weighting.
+
+    One op rather than three, so that a GPU makes one pass over the feature maps each way instead of
+    seven; the CPU splits its passes over the worker threads.
+    """
+
+    @staticmethod
+    def forward(ctx, x, logits, weights):
+        if x.ndim != 4 or logits.shape != x.shape or weights.shape != x.shape[:2] + (1, 1):
+            raise ValueError(f"sigmoid_gate expects x and logits of one shape (N, C, H, W) and weights (N, C, 1, 1), "
+                             f"got {x.shape}, {logits.shape} and {weights.shape}")
+        out, gate = ctx.function.gate(x, logits, weights)
+        ctx.save_for_backward(x, gate, weights)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.function.gate_backward(grad, *ctx.saved)
+
+    @staticmethod
+    def gate(x, logits, weights):
+        """(x * gate * weights, gate = sigmoid(logits))"""
+        xp = get_array_module(x)
+        gate = parallel.elementwise(_sigmoid_into, logits)
+
+        def fill(x, gate, weights, out):
+            xp.multiply(x, gate, out=out)
+            out *= weights
+
+        return parallel.elementwise(fill, x, gate, weights), gate
+
+    @staticmethod
+    def gate_backward(grad, x, gate, weights):
+        xp = get_array_module(grad)
+        gated = parallel.elementwise(xp.multiply, grad, gate)
+        grad_x = parallel.elementwise(xp.multiply, gated, weights)
+
+        def logits_fill(grad_x, x, gate, out):                          # grad_x * x * (1 - gate)
+            xp.subtract(1, gate, out=out)
+            out *= x
+            out *= grad_x
+
+        grad_logits = parallel.elementwise(logits_fill, grad_x, x, gate)
+        grad_weights = parallel.elementwise(xp.multiply, gated, x, out=gated).sum(axis=(2, 3), keepdims=True)
+        return grad_x, grad_logits, grad_weights
+
+
+@gpu_variant_of(SigmoidGate)
+class SigmoidGateKernels(SigmoidGate):
+    @staticmethod
+    def gate(x, logits, weights):
+        return kernels.fused("sigmoid_gate", [x, logits, weights], 2, x.shape[2] * x.shape[3])
+
+    @staticmethod
+    def gate_backward(grad, x, gate, weights):
+        grad_x, grad_logits, weighted = kernels.fused("sigmoid_gate_backward", [grad, x, gate, weights], 3,
+                                                      x.shape[2] * x.shape[3])
+        return grad_x, grad_logits, weighted.sum(axis=(2, 3), keepdims=True)
 
 
 class Softmax(Function):

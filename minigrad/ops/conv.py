@@ -9,10 +9,12 @@ threads (minigrad.parallel), so one big image uses every core too. Other strides
 im2col + one GEMM per image: tap (i, j) sees the strided slice of the padded input that starts at
 (i, j); im2col copies each tap's slice into a column block and col2im adds it back, tap by tap, so
 no scatter (np.add.at) is ever needed.
+
+On the GPU, Conv2dKernels and MaxPool2dKernels run minigrad.kernels instead: a few large launches.
 """
-from .. import parallel
+from .. import kernels, parallel
 from ..backend import get_array_module
-from ..function import Function
+from ..function import Function, gpu_variant_of
 
 
 def _output_size(size, kernel, stride):
@@ -259,7 +261,7 @@ def _input_grad_stride1(grad, weight, ph, pw):
 
 class Conv2d(Function):
     @staticmethod
-    def forward(ctx, x, weight, bias=None, stride=1, padding=0):
+    def check(x, weight, padding):
         if x.ndim != 4 or weight.ndim != 4:
             raise ValueError(f"conv2d expects a 4-d input (N, C, H, W) and weight (O, C, kh, kw), got {x.shape} and {weight.shape}")
         if x.shape[1] != weight.shape[1]:
@@ -267,10 +269,19 @@ class Conv2d(Function):
                 f"conv2d: input of shape {tuple(x.shape)} has {x.shape[1]} channels, "
                 f"but weight of shape {tuple(weight.shape)} expects {weight.shape[1]}"
             )
-        n, _, h, w = x.shape
-        out_channels, _, kh, kw = weight.shape
-        if h + 2 * padding < kh or w + 2 * padding < kw:
+        kh, kw = weight.shape[2:]
+        if x.shape[2] + 2 * padding < kh or x.shape[3] + 2 * padding < kw:
             raise ValueError(f"conv2d: input {tuple(x.shape)} with padding {padding} is smaller than the kernel {kh}x{kw}")
+
+    @staticmethod
+    def bias_grad(ctx, grad):
+        return grad.sum(axis=(0, 2, 3)) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0):
+        Conv2d.check(x, weight, padding)
+        n = x.shape[0]
+        out_channels, _, kh, kw = weight.shape
         if stride == 1:
             out = _conv_stride1(x, weight, bias, padding, padding)
             ctx.save_for_backward(x, weight)                 # backward re-pads x: no second copy kept
@@ -288,7 +299,7 @@ class Conv2d(Function):
     @staticmethod
     def backward(ctx, grad):
         stride, padding = ctx.params.get("stride", 1), ctx.params.get("padding", 0)
-        grad_b = grad.sum(axis=(0, 2, 3)) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
+        grad_b = Conv2d.bias_grad(ctx, grad)
         if stride == 1:
             return Conv2d._backward_stride1(ctx, grad, padding) + (grad_b,)
         cols, weight, padded_shape = ctx.saved
@@ -319,18 +330,72 @@ class Conv2d(Function):
         return grad_x, grad_w
 
 
+@gpu_variant_of(Conv2d)
+class Conv2dKernels(Conv2d):
+    """The GPU's conv, any stride: one im2col kernel builds the columns of the whole batch, one batched GEMM.
+
+    Backward rebuilds the columns (one launch) rather than keeping them, and col2im gathers per input
+    pixel, so no atomics and a deterministic sum.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0):
+        Conv2d.check(x, weight, padding)
+        out_channels, _, kh, kw = weight.shape
+        cols = kernels.im2col(x, kh, kw, stride, padding)                     # (N, C*kh*kw, L)
+        out = get_array_module(x).matmul(weight.reshape(out_channels, -1), cols)   # (N, O, L)
+        if bias is not None:
+            out += bias.reshape(1, -1, 1)
+        ctx.save_for_backward(x, weight)
+        out_h, out_w = _output_size(x.shape[2] + 2 * padding, kh, stride), _output_size(x.shape[3] + 2 * padding, kw, stride)
+        return out.reshape(x.shape[0], out_channels, out_h, out_w)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved
+        stride, padding = ctx.params.get("stride", 1), ctx.params.get("padding", 0)
+        need_x, need_w = ctx.needs_input_grad[:2]
+        xp = get_array_module(grad)
+        out_channels, _, kh, kw = weight.shape
+        grad = xp.ascontiguousarray(grad).reshape(grad.shape[0], out_channels, -1)    # (N, O, L)
+        grad_x = grad_w = None
+        if need_w:
+            cols = kernels.im2col(x, kh, kw, stride, padding)                 # (N, C*kh*kw, L)
+            grad_w = xp.matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
+        if need_x:
+            grad_cols = xp.matmul(weight.reshape(out_channels, -1).T, grad)  # (N, C*kh*kw, L)
+            grad_x = kernels.col2im(grad_cols, x.shape, kh, kw, stride, padding)
+        return grad_x, grad_w, Conv2d.bias_grad(ctx, grad.reshape(grad.shape[:2] + (1, -1)))
+
+
 class MaxPool2d(Function):
     """Max over kernel taps; the first maximal tap wins, as in torch.
 
-    Every channel of every image is pooled on its own, so the (N*C) planes are split over the threads.
+    Forward keeps, per window, which tap won; backward sends each window's gradient to that tap.
     """
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride):
-        xp = get_array_module(x)
-        n, c, h, w = x.shape
+        h, w = x.shape[2:]
         if h < kernel_size or w < kernel_size:
             raise ValueError(f"max_pool2d: input {tuple(x.shape)} is smaller than the kernel {kernel_size}")
+        out, winner = ctx.function.pool(x, kernel_size, stride)
+        ctx.save_for_backward(winner, x.shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        winner, x_shape = ctx.saved
+        return ctx.function.unpool(grad, winner, x_shape, ctx.params["kernel_size"], ctx.params["stride"])
+
+    @staticmethod
+    def pool(x, kernel_size, stride):
+        """(N, C, H, W) -> (max of each window, index of its winning tap), tap by tap over strided slices.
+
+        Every channel of every image is pooled on its own, so the N*C planes are split over the threads.
+        """
+        xp = get_array_module(x)
+        n, c, h, w = x.shape
         out_h, out_w = _output_size(h, kernel_size, stride), _output_size(w, kernel_size, stride)
         x = x.reshape(n * c, 1, h, w)                                         # planes
         out = xp.empty((n * c, 1, out_h, out_w), dtype=x.dtype)
@@ -348,16 +413,14 @@ class MaxPool2d(Function):
                 xp.copyto(winner[start:stop], tap, where=better)
 
         parallel.split(work, n * c)
-        ctx.save_for_backward(winner, (n, c, h, w))
-        return out.reshape(n, c, out_h, out_w)
+        return out.reshape(n, c, out_h, out_w), winner
 
     @staticmethod
-    def backward(ctx, grad):
-        winner, x_shape = ctx.saved
-        kernel_size, stride = ctx.params["kernel_size"], ctx.params["stride"]
+    def unpool(grad, winner, x_shape, kernel_size, stride):
+        """Each window's gradient onto its winning input pixel, tap by tap, planes split over the threads."""
         xp = get_array_module(grad)
         grad = xp.ascontiguousarray(grad).reshape(winner.shape)
-        grad_x = xp.zeros((winner.shape[0], 1) + x_shape[2:], dtype=grad.dtype)
+        grad_x = xp.zeros((winner.shape[0], 1) + tuple(x_shape[2:]), dtype=grad.dtype)
         disjoint = stride >= kernel_size                    # every input pixel under at most one tap
 
         def work(start, stop):
@@ -372,3 +435,11 @@ class MaxPool2d(Function):
 
         parallel.split(work, grad.shape[0])
         return grad_x.reshape(x_shape)
+
+
+@gpu_variant_of(MaxPool2d)
+class MaxPool2dKernels(MaxPool2d):
+    """One kernel per direction: each window finds its winner, each input pixel gathers the windows it won."""
+
+    pool = staticmethod(kernels.max_pool)
+    unpool = staticmethod(kernels.max_pool_backward)

@@ -3,9 +3,9 @@ import math
 
 import numpy as np
 
-from .. import parallel
+from .. import kernels, parallel
 from ..backend import get_array_module
-from ..function import Function
+from ..function import Function, gpu_variant_of
 
 
 def interpolation_matrix(in_size, out_size, align_corners, scale_factor=None):
@@ -60,9 +60,18 @@ class UpsampleBilinear(Function):
         rows = xp.asarray(interpolation_matrix(h, out_h, align_corners, scale_factor and scale_factor[0]), dtype=x.dtype)
         cols = xp.asarray(interpolation_matrix(w, out_w, align_corners, scale_factor and scale_factor[1]), dtype=x.dtype)
         ctx.save_for_backward(rows, cols)
-        return _resize(x, rows, cols)
+        return ctx.function.resize(x, rows, cols)
 
     @staticmethod
     def backward(ctx, grad):
         rows, cols = ctx.saved
-        return _resize(grad, rows.T, cols.T)
+        return ctx.function.resize(grad, rows.T, cols.T)
+
+    resize = staticmethod(_resize)
+
+
+@gpu_variant_of(UpsampleBilinear)
+class UpsampleBilinearKernels(UpsampleBilinear):
+    """One kernel per direction: each output pixel reads only its few nonzero interpolation weights."""
+
+    resize = staticmethod(kernels.resize)

@@ -1,0 +1,199 @@
+"""CUDA kernels for the GPU: im2col and col2im, max-pool, bilinear resizing, fused elementwise chains
+(ReLU, sigmoid, the SCA gate, Charbonnier) and the Adam update.
+
+A GPU wants few, large launches, so these replace what the CPU does with many NumPy passes over
+row blocks and threads. Each `.cu` file here is plain CUDA C: one grid-stride loop per kernel over
+its work items, with real_t the element type (float or double) set when CuPy compiles the file.
+
+The same sources build on the host too, where a launch is that loop run by one thread (the tests do
+this with a C++ compiler, see tests/kernel_host.py). `use_host_runner` then sends the kernels of
+NumPy arrays there, so that every GPU op is checked against torch on machines without a GPU.
+"""
+import contextlib
+from pathlib import Path
+
+import numpy as np
+
+from ..backend import cupy_module, get_array_module
+
+SOURCE_DIR = Path(__file__).resolve().parent
+C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+THREADS_PER_BLOCK = 256
+MAX_BLOCKS = 65535                                  # the grid-stride loops cover any total with this many
+
+
+def source(file):
+    """The full text of kernel file `file` (conv.cu, ...), with the shared macros in front."""
+    return (SOURCE_DIR / "common.cuh").read_text() + (SOURCE_DIR / file).read_text()
+
+
+def compile_options(dtype):
+    return (f"-Dreal_t={C_TYPES[np.dtype(dtype)]}",)
+
+
+class CupyRunner:
+    """Compiles each kernel file once per element type with CuPy and launches its kernels on the GPU."""
+
+    def __init__(self):
+        self.modules = {}
+
+    def __call__(self, file, kernel, dtype, total, args):
+        cupy = cupy_module()
+        key = (file, np.dtype(dtype))
+        if key not in self.modules:
+            self.modules[key] = cupy.RawModule(code=source(file), options=compile_options(dtype))
+        blocks = min(-(-total // THREADS_PER_BLOCK), MAX_BLOCKS)
+        self.modules[key].get_function(kernel)((blocks,), (THREADS_PER_BLOCK,), args)
+
+    @staticmethod
+    def address(array):
+        return array.data.ptr
+
+
+_cupy_runner = CupyRunner()
+_host_runner = None
+
+
+@contextlib.contextmanager
+def use_host_runner(runner):
+    """Within the block, ops on NumPy arrays run the GPU variants, their kernels through `runner`."""
+    global _host_runner
+    previous, _host_runner = _host_runner, runner
+    try:
+        yield
+    finally:
+        _host_runner = previous
+
+
+def runs_on(xp):
+    """Whether arrays of xp take the kernel path: always for CuPy, for NumPy only under a host runner."""
+    return xp is not np or _host_runner is not None
+
+
+def _runner(xp):
+    if xp is not np:
+        return _cupy_runner
+    if _host_runner is None:
+        raise RuntimeError("minigrad.kernels run on CuPy arrays; NumPy arrays need use_host_runner(...)")
+    return _host_runner
+
+
+def _check_layout(arrays, dtype):
+    """The kernels index every array as C-contiguous, and read every float array as real_t."""
+    for array in arrays:
+        if not array.flags.c_contiguous:
+            raise ValueError(f"a kernel got a non-contiguous array of shape {array.shape}")
+        if array.dtype.kind == "f" and array.dtype != dtype:
+            raise TypeError(f"a kernel built for {dtype} got a {array.dtype} array; give every input one dtype")
+
+
+def launch(file, kernel, dtype, total, *args):
+    """Run `kernel` of `file`, built for element type `dtype`, over `total` work items.
+
+    args are arrays of one backend, ints (passed as long long) and floats (passed as real_t).
+    """
+    dtype = np.dtype(dtype)
+    arrays = [arg for arg in args if hasattr(arg, "flags")]
+    _check_layout(arrays, dtype)
+    scalars = {int: np.int64, float: dtype.type}
+    converted = tuple(scalars[type(arg)](arg) if type(arg) in scalars else arg for arg in args)
+    if total > 0:
+        _runner(get_array_module(arrays[0]))(file, kernel, dtype, int(total), converted)
+
+
+# ---- the kernels, with their array shapes ----------------------------------------------------
+
+def _conv_sizes(shape, kh, kw, stride, padding):
+    """The size arguments of im2col and col2im: n, c, h, w, kh, kw, stride, padding, out_h, out_w."""
+    n, c, h, w = shape
+    out_h, out_w = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    return n, c, h, w, kh, kw, stride, padding, out_h, out_w
+
+
+def im2col(x, kh, kw, stride, padding):
+    """x (N, C, H, W) -> columns (N, C*kh*kw, out_h*out_w) of x zero-padded by `padding`."""
+    xp = get_array_module(x)
+    sizes = _conv_sizes(x.shape, kh, kw, stride, padding)
+    n, c, *_, out_h, out_w = sizes
+    cols = xp.empty((n, c * kh * kw, out_h * out_w), dtype=x.dtype)
+    launch("conv.cu", "im2col", x.dtype, cols.size, xp.ascontiguousarray(x), cols, *sizes)
+    return cols
+
+
+def col2im(cols, x_shape, kh, kw, stride, padding):
+    """The adjoint of im2col: columns (N, C*kh*kw, L) -> (N, C, H, W), the padding dropped."""
+    xp = get_array_module(cols)
+    x = xp.empty(x_shape, dtype=cols.dtype)
+    sizes = _conv_sizes(x_shape, kh, kw, stride, padding)
+    launch("conv.cu", "col2im", x.dtype, x.size, xp.ascontiguousarray(cols), x, *sizes)
+    return x
+
+
+def max_pool(x, kernel_size, stride):
+    """x (N, C, H, W) -> (max over each window (N, C, out_h, out_w), winning tap of each window, int32)."""
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    out_h, out_w = (h - kernel_size) // stride + 1, (w - kernel_size) // stride + 1
+    out = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
+    winner = xp.empty(out.shape, dtype=xp.int32)
+    launch("conv.cu", "max_pool", x.dtype, out.size, xp.ascontiguousarray(x), out, winner,
+           n * c, h, w, kernel_size, stride, out_h, out_w)
+    return out, winner
+
+
+def max_pool_backward(grad, winner, x_shape, kernel_size, stride):
+    """Each window's gradient, sent to its winning input pixel: (N, C, out_h, out_w) -> x_shape."""
+    xp = get_array_module(grad)
+    n, c, h, w = x_shape
+    grad_x = xp.empty(x_shape, dtype=grad.dtype)
+    launch("conv.cu", "max_pool_backward", grad.dtype, grad_x.size, xp.ascontiguousarray(grad), winner, grad_x,
+           n * c, h, w, kernel_size, stride, *winner.shape[2:])
+    return grad_x
+
+
+def _bands(matrix):
+    """Per row of `matrix`, the first and last column that is nonzero (first > last for an empty row)."""
+    xp = get_array_module(matrix)
+    nonzero = matrix != 0
+    width = matrix.shape[1]
+    first = xp.where(nonzero.any(axis=1), xp.argmax(nonzero, axis=1), 1).astype(xp.int64)
+    last = xp.where(nonzero.any(axis=1), width - 1 - xp.argmax(nonzero[:, ::-1], axis=1), 0).astype(xp.int64)
+    return first, last
+
+
+def resize(x, rows, cols):
+    """rows @ x @ cols.T over the last two dims of x (..., h, w) -> (..., H, W)."""
+    xp = get_array_module(x)
+    h, w = x.shape[-2:]
+    out = xp.empty(x.shape[:-2] + (rows.shape[0], cols.shape[0]), dtype=x.dtype)
+    rows, cols = xp.ascontiguousarray(rows), xp.ascontiguousarray(cols)
+    planes = out.size // (out.shape[-2] * out.shape[-1])
+    launch("resize.cu", "resize", x.dtype, out.size, xp.ascontiguousarray(x), out, rows, *_bands(rows),
+           cols, *_bands(cols), planes, h, w, *out.shape[-2:])
+    return out
+
+
+def fused(kernel, inputs, outputs, *scalars):
+    """Kernel `kernel` of elementwise.cu over same-shape inputs: returns its `outputs` new arrays.
+
+    The kernel takes the inputs, then the outputs, then `scalars`, then the element count.
+    """
+    xp = get_array_module(inputs[0])
+    results = [xp.empty(inputs[0].shape, dtype=inputs[0].dtype) for _ in range(outputs)]
+    launch("elementwise.cu", kernel, inputs[0].dtype, inputs[0].size,
+           *(xp.ascontiguousarray(array) for array in inputs), *results, *scalars, inputs[0].size)
+    return results
+
+
+def adam(params, grads, exp_avgs, exp_avg_sqs, step_size, sqrt_bias_correction2, beta1, beta2, eps, weight_decay):
+    """One in-place Adam step over lists of same-dtype arrays, in one launch (hyper-parameters as torch's)."""
+    xp = get_array_module(params[0])
+    tables = (params, grads, exp_avgs, exp_avg_sqs)
+    for arrays in tables:                               # read through their addresses, so checked here
+        _check_layout(arrays, params[0].dtype)
+    address = _runner(xp).address
+    addresses = [xp.asarray([address(array) for array in arrays], dtype=xp.uint64) for arrays in tables]
+    offsets = np.cumsum([0] + [param.size for param in params])
+    launch("adam.cu", "adam", params[0].dtype, int(offsets[-1]), *addresses, xp.asarray(offsets, dtype=xp.int64),
+           len(params), float(step_size), 1.0 - beta1, float(beta2), 1.0 - beta2, float(sqrt_bias_correction2),
+           float(eps), float(weight_decay))

@@ -1,0 +1,97 @@
+"""minigrad's CUDA kernels against the CPU code, built for the host (tests/kernel_host.py), and by nvcc.
+
+The op-level checks (gradcheck and torch parity of the GPU variants) are in test_ops.py and
+test_optim.py; here each kernel meets its NumPy counterpart directly, on the cases an op test can
+miss: ties in max-pool, every stride and padding of im2col, empty interpolation bands.
+"""
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import backend, kernels
+from minigrad.ops import conv, upsample
+
+CONV_CASES = [  # (x shape, kh, kw, stride, padding)
+    ((2, 3, 7, 6), 3, 3, 1, 1),
+    ((1, 2, 9, 8), 3, 3, 2, 1),
+    ((2, 1, 11, 10), 5, 5, 2, 0),
+    ((1, 2, 5, 7), 1, 5, 1, 2),
+    ((3, 2, 6, 5), 2, 3, 3, 1),
+]
+
+
+@pytest.mark.parametrize("shape, kh, kw, stride, padding", CONV_CASES)
+def test_im2col_and_col2im_match_the_cpu(shape, kh, kw, stride, padding, host_kernels):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape).astype(np.float32)
+    padded = conv._pad_spatial(x, padding)
+    expected_cols = conv.im2col(padded, kh, kw, stride)
+    np.testing.assert_array_equal(kernels.im2col(x, kh, kw, stride, padding), expected_cols)
+
+    grad_cols = rng.standard_normal(expected_cols.shape).astype(np.float32)
+    expected = conv.col2im(grad_cols, padded.shape, kh, kw, stride)
+    expected = expected[:, :, padding:padding + shape[2], padding:padding + shape[3]]
+    np.testing.assert_allclose(kernels.col2im(grad_cols, shape, kh, kw, stride, padding), expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel_size, stride", [(2, 2), (3, 2), (3, 1), (2, 3)])
+def test_max_pool_breaks_ties_like_the_cpu(kernel_size, stride, host_kernels):
+    x = np.random.default_rng(1).integers(0, 3, size=(2, 3, 9, 8)).astype(np.float32)   # many equal maxima
+    out, winner = kernels.max_pool(x, kernel_size, stride)
+    expected_out, expected_winner = conv.MaxPool2d.pool(x, kernel_size, stride)
+    np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(winner, expected_winner.reshape(winner.shape))
+
+    grad = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
+    expected_grad = conv.MaxPool2d.unpool(grad, expected_winner, x.shape, kernel_size, stride)
+    np.testing.assert_allclose(kernels.max_pool_backward(grad, winner, x.shape, kernel_size, stride), expected_grad,
+                               rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("in_size, out_size, align_corners", [(5, 10, False), (5, 10, True), (9, 3, False), (4, 7, True)])
+def test_resize_matches_the_gemm_form_both_ways(in_size, out_size, align_corners, host_kernels):
+    """Downsizing by 3 leaves input pixels that no output reads: empty bands in the backward matrix."""
+    rows = upsample.interpolation_matrix(in_size, out_size, align_corners)
+    cols = upsample.interpolation_matrix(in_size + 1, out_size + 2, align_corners)
+    x = np.random.default_rng(3).standard_normal((2, 3, in_size, in_size + 1))
+    np.testing.assert_allclose(kernels.resize(x, rows, cols), upsample._resize(x, rows, cols), rtol=1e-12, atol=1e-12)
+    grad = np.random.default_rng(4).standard_normal((2, 3, out_size, out_size + 2))
+    np.testing.assert_allclose(kernels.resize(grad, rows.T, cols.T), upsample._resize(grad, rows.T, cols.T),
+                               rtol=1e-12, atol=1e-12)
+
+
+def test_launch_rejects_arrays_the_kernels_would_misread(host_kernels):
+    x = np.zeros((2, 3, 8, 8), np.float32)
+    out = np.empty((2, 3, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="non-contiguous"):
+        kernels.launch("conv.cu", "max_pool", np.float32, out.size, x[:, :, :, ::2], out, out, 6, 8, 4, 2, 2, 4, 2)
+
+
+def test_launch_rejects_mixed_float_types(host_kernels):
+    x = np.zeros((1, 2, 3, 3), np.float32)
+    with pytest.raises(TypeError, match="float64"):
+        kernels.fused("sigmoid_gate", [x, x, np.ones((1, 2, 1, 1))], 2, 9)
+
+
+NVCC = shutil.which("nvcc")
+
+
+@pytest.mark.skipif(NVCC is None, reason="needs nvcc, the CUDA compiler, to check the kernels as CUDA code")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("file", sorted(path.name for path in kernels.SOURCE_DIR.glob("*.cu")))
+def test_kernels_compile_as_cuda(file, dtype, tmp_path):
+    """What CuPy will compile on a GPU machine: the same text, for a T4-class GPU (sm_75)."""
+    source = tmp_path / file
+    source.write_text(kernels.source(file))
+    result = subprocess.run([NVCC, "--ptx", "-arch=sm_75", "-Werror", "all-warnings", *kernels.compile_options(dtype),
+                             str(source), "-o", str(tmp_path / "out.ptx")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.skipif(mg.gpu_available(), reason="a GPU is present here, so the missing-GPU message cannot be shown")
+def test_tf32_without_a_gpu_names_the_fix():
+    with pytest.raises(mg.DeviceError, match=r'pip install -e "\.\[gpu\]"'):
+        backend.set_tf32(True)
