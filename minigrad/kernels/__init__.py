@@ -154,10 +154,10 @@ def max_pool_backward(grad, winner, x_shape, kernel_size, stride):
 def _bands(matrix):
     """Per row of `matrix`, the first and last column that is nonzero (first > last for an empty row)."""
     xp = get_array_module(matrix)
-    nonzero = matrix != 0
-    width = matrix.shape[1]
-    first = xp.where(nonzero.any(axis=1), xp.argmax(nonzero, axis=1), 1).astype(xp.int64)
-    last = xp.where(nonzero.any(axis=1), width - 1 - xp.argmax(nonzero[:, ::-1], axis=1), 0).astype(xp.int64)
+    nonzero = (matrix != 0).astype(xp.int8)
+    empty = nonzero.max(axis=1) == 0
+    first = xp.where(empty, 1, xp.argmax(nonzero, axis=1)).astype(xp.int64)
+    last = xp.where(empty, 0, matrix.shape[1] - 1 - xp.argmax(nonzero[:, ::-1], axis=1)).astype(xp.int64)
     return first, last
 
 
