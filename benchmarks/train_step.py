@@ -296,7 +296,7 @@ def run(args):
         print(f"  ratio minigrad/pytorch: {sizes['minigrad'] / max(sizes['torch'], 1):.2f}x")
 
     if args.profile:
-        with profiler.profile() as stats:
+        with profiler.profile(synchronize=setup.mg_sync) as stats:
             for _ in range(args.steps):
                 setup.minigrad_step()
         print(f"\nminigrad per-op time, mean over {args.steps} steps (sums thread-parallel work once):")

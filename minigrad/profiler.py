@@ -14,6 +14,7 @@ from collections import defaultdict
 
 enabled = False
 _current = None
+_synchronize = None
 
 
 class OpStats:
@@ -48,16 +49,21 @@ def timed(function, phase, method, *args, **kwargs):
     try:
         return method(*args, **kwargs)
     finally:
+        _synchronize()
         _current.add(function.__name__, phase, time.perf_counter() - start)
 
 
 @contextlib.contextmanager
-def profile():
-    """Record every op's forward and backward time inside the block; yields the OpStats."""
-    global enabled, _current
+def profile(synchronize=lambda: None):
+    """Record every op's forward and backward time inside the block; yields the OpStats.
+
+    A GPU runs kernels after their launch returns: pass the device's synchronize, so that each op
+    is charged for its kernels rather than for launching them.
+    """
+    global enabled, _current, _synchronize
     if enabled:
         raise RuntimeError("profiler.profile() blocks cannot be nested")
-    _current, enabled = OpStats(), True
+    _current, _synchronize, enabled = OpStats(), synchronize, True
     try:
         yield _current
     finally:
