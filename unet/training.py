@@ -369,12 +369,14 @@ class Run:
                                  "img/s": f"{images / elapsed:.1f}"})
 
     def _step(self, batch, progress):
-        """One optimizer step; a non-finite loss stops the run before it touches the weights."""
+        """One optimizer step; a non-finite loss stops the run before the update touches the weights."""
         degraded = mg.tensor(batch["degraded"], device=self.device)
         clean = mg.tensor(batch["clean"], device=self.device)
         total, parts = self.loss(self.model(degraded), clean)
-        with mg.no_grad():
-            fetched = mg.stack([total, *parts.values()]).numpy()         # one device-to-host copy a step
+        self.optimizer.zero_grad()
+        total.backward()
+        with mg.no_grad():  # the step's one device-to-host copy, made once backward is queued behind it
+            fetched = mg.stack([total, *parts.values()]).numpy()
         values = dict(zip(["loss", *parts], (float(value) for value in fetched)))
         if not all(math.isfinite(v) for v in values.values()):
             shown = ", ".join(f"{LOSS_COLUMNS.get(k, k)}={v:.6g}" for k, v in values.items())
@@ -382,8 +384,6 @@ class Run:
                 f"non-finite loss in epoch {progress.epoch + 1}, step {progress.step + 1} ({shown}); "
                 f"{self.out / 'last.npz'} keeps the last good state (epoch {len(self.history)}). "
                 "Try a lower --lr, or check the data for NaN or infinite pixels.")
-        self.optimizer.zero_grad()
-        total.backward()
         with _sigint_deferred():  # the update and its bookkeeping happen together or not at all
             self.optimizer.step()
             progress.step += 1
