@@ -1,6 +1,6 @@
 """Forward+backward time of the ops the U-Net uses, minigrad against torch, in one process.
 
-    python -m benchmarks.ops [--size 256] [--batch 8] [--repeats 5]
+    python -m benchmarks.ops [--size 256] [--batch 8] [--repeats 5] [--device cpu|gpu]
 
 Shapes follow the network at a `size`² input: level 1 at size, level 2 at size/2, and so on, with the
 non-local block's (B, N, N) attention at N = (size/8)². Compare the ratios, never absolute times:
@@ -27,17 +27,24 @@ import torch.nn.functional as torch_F  # noqa: E402
 import minigrad as mg  # noqa: E402
 import minigrad.functional as mg_F  # noqa: E402
 
-# The two libraries behind one interface, so each op below is written once.
-MINIGRAD = types.SimpleNamespace(
-    name="minigrad", F=mg_F, cat=mg.cat,
-    leaf=lambda array: mg.tensor(array, requires_grad=True),
-    backward=lambda out, grad: out.backward(grad),
-)
-TORCH = types.SimpleNamespace(
-    name="torch", F=torch_F, cat=torch.cat,
-    leaf=lambda array: torch.from_numpy(array).requires_grad_(True),
-    backward=lambda out, grad: out.backward(torch.from_numpy(grad)),
-)
+def libraries(device):
+    """The two libraries behind one interface, so each op below is written once; inputs on `device`."""
+    torch_device = "cuda" if device == "gpu" else "cpu"
+    minigrad = types.SimpleNamespace(
+        name="minigrad", F=mg_F, cat=mg.cat, charbonnier_loss=mg_F.charbonnier_loss, sigmoid_gate=mg_F.sigmoid_gate,
+        leaf=lambda array: mg.tensor(array, requires_grad=True, device=device),
+        backward=lambda out, grad: out.backward(mg.tensor(grad, device=device)),
+        sync=(lambda: mg.backend.cupy_module().cuda.Device().synchronize()) if device == "gpu" else (lambda: None),
+    )
+    torch_lib = types.SimpleNamespace(
+        name="torch", F=torch_F, cat=torch.cat,
+        charbonnier_loss=lambda x, y, eps=1e-3: ((x - y) ** 2 + eps ** 2).sqrt().mean(),
+        sigmoid_gate=lambda x, logits, weights: x * torch.sigmoid(logits) * weights,
+        leaf=lambda array: torch.from_numpy(array).to(torch_device).requires_grad_(True),
+        backward=lambda out, grad: out.backward(torch.from_numpy(grad).to(torch_device)),
+        sync=torch.cuda.synchronize if device == "gpu" else (lambda: None),
+    )
+    return minigrad, torch_lib
 
 
 def conv_case(cin, cout, k, size, batch):
@@ -64,6 +71,9 @@ def build_cases(size, batch):
          lambda lib, x: lib.F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=True)),
         ("relu", [(batch, 16, s1, s1)], lambda lib, x: lib.F.relu(x)),
         ("sigmoid", [(batch, 16, s1, s1)], lambda lib, x: lib.F.sigmoid(x)),
+        ("sigmoid_gate (SCA)", [(batch, 16, s1, s1), (batch, 16, s1, s1), (batch, 16, 1, 1)],
+         lambda lib, x, logits, weights: lib.sigmoid_gate(x, logits, weights)),
+        ("charbonnier_loss", [(batch, 3, s1, s1), (batch, 3, s1, s1)], lambda lib, x, y: lib.charbonnier_loss(x, y)),
         ("softmax dim=-1", [(batch, tokens, tokens)], lambda lib, x: lib.F.softmax(x, dim=-1)),
         ("matmul batched", [(batch, tokens, tokens), (batch, tokens, 64)], lambda lib, a, b: a @ b),
         ("cat dim=1", [(batch, 32, s2, s2), (batch, 32, s2, s2)], lambda lib, a, b: lib.cat([a, b], dim=1)),
@@ -76,19 +86,21 @@ def build_cases(size, batch):
 def time_once(lib, op, arrays, grad):
     """Seconds for one forward+backward from fresh leaves (so no gradient accumulates)."""
     leaves = [lib.leaf(a) for a in arrays]
+    lib.sync()
     start = time.perf_counter()
     lib.backward(op(lib, *leaves), grad)
+    lib.sync()
     return time.perf_counter() - start
 
 
-def benchmark_case(op, shapes, repeats, rng):
+def benchmark_case(libs, op, shapes, repeats, rng):
     """Median forward+backward seconds per library, after one warm-up, runs interleaved."""
     arrays = [rng.standard_normal(shape, dtype=np.float32) for shape in shapes]
-    out_shape = tuple(op(MINIGRAD, *[mg.tensor(a) for a in arrays]).shape)
+    out_shape = tuple(op(libs[0], *[mg.tensor(a) for a in arrays]).shape)
     grad = rng.standard_normal(out_shape, dtype=np.float32)
-    times = {lib.name: [] for lib in (MINIGRAD, TORCH)}
+    times = {lib.name: [] for lib in libs}
     for run in range(repeats + 1):
-        for lib in (MINIGRAD, TORCH):
+        for lib in libs:
             seconds = time_once(lib, op, arrays, grad)
             if run:  # run 0 warms caches and allocators
                 times[lib.name].append(seconds)
@@ -104,24 +116,28 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=256, help="input side the shapes are derived from (multiple of 8)")
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per op and library (the median is shown)")
+    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     args = parser.parse_args(argv)
     if args.size % 8 or args.size <= 0:
         parser.error(f"--size must be a positive multiple of 8, got {args.size}")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.device == "gpu" and not (mg.gpu_available() and torch.cuda.is_available()):
+        parser.error("--device gpu needs CuPy and a CUDA GPU visible to both CuPy and torch; none found")
 
     settings = " ".join(f"{name}={os.environ[name]}" for name in THREAD_POOL_SETTINGS)
     print(f"thread pools: {settings} (set before numpy and torch loaded, unless already set)")
     print(f"torch {torch.__version__} with {torch.get_num_threads()} threads, numpy {np.__version__}; "
-          f"batch {args.batch}, size {args.size}, median of {args.repeats} forward+backward runs\n")
+          f"device {args.device}, batch {args.batch}, size {args.size}, median of {args.repeats} forward+backward runs\n")
 
     header = f"{'op':<28} {'input shapes':<28} {'minigrad ms':>11} {'torch ms':>9} {'ratio':>6}"
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
+    libs = libraries(args.device)
     ratios = []
     for name, shapes, op in build_cases(args.size, args.batch):
-        mg_seconds, torch_seconds = benchmark_case(op, shapes, args.repeats, rng)
+        mg_seconds, torch_seconds = benchmark_case(libs, op, shapes, args.repeats, rng)
         ratios.append(mg_seconds / torch_seconds)
         print(f"{name:<28} {format_shapes(shapes):<28} {mg_seconds * 1e3:>11.2f} {torch_seconds * 1e3:>9.2f} "
               f"{ratios[-1]:>6.2f}", flush=True)
