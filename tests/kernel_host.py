@@ -1,8 +1,10 @@
 """Build minigrad's CUDA kernels for the host with a C++ compiler, to run them on NumPy arrays.
 
-A few definitions stand in for CUDA's: one block of one thread, so every grid-stride loop runs over
-all of its work items in order. That checks each kernel's index arithmetic and the Python code that
-launches it, wherever a C++ compiler exists, GPU or not.
+A few definitions stand in for CUDA's. A launch runs a small grid (BLOCKS blocks of THREADS threads)
+one thread after another, so every grid-stride loop must share its work items out among them
+exactly as on a GPU. That checks each kernel's index arithmetic and the Python code that launches
+it, wherever a C++ compiler exists, GPU or not. (Threads that run one by one cannot race; the kernels
+avoid races by design: every work item writes only its own outputs.)
 """
 import ctypes
 import shutil
@@ -18,10 +20,14 @@ HOST_PRELUDE = """
 using std::sqrt;
 using std::tanh;
 struct HostDim { unsigned x, y, z; };
-static const HostDim threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0}, blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
+static HostDim threadIdx, blockIdx, blockDim, gridDim;
+extern "C" void set_thread(unsigned block, unsigned thread, unsigned blocks, unsigned threads) {
+    blockIdx = {block, 0, 0}; threadIdx = {thread, 0, 0}; gridDim = {blocks, 1, 1}; blockDim = {threads, 1, 1};
+}
 #define __global__
 #define __device__
 """
+BLOCKS, THREADS = 2, 3
 COMPILER = shutil.which("g++") or shutil.which("c++") or shutil.which("clang++")
 
 
@@ -48,7 +54,12 @@ class HostRunner:
 
     def __call__(self, file, kernel, dtype, total, args):
         self.launches.append(kernel)
-        getattr(self.library(file, dtype), kernel)(*(self._c_value(arg) for arg in args))
+        library = self.library(file, dtype)
+        c_args = [self._c_value(arg) for arg in args]
+        for block in range(BLOCKS):
+            for thread in range(THREADS):
+                library.set_thread(block, thread, BLOCKS, THREADS)
+                getattr(library, kernel)(*c_args)
 
     @staticmethod
     def _c_value(arg):

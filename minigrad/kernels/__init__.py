@@ -5,9 +5,9 @@ A GPU wants few, large launches, so these replace what the CPU does with many Nu
 row blocks and threads. Each `.cu` file here is plain CUDA C: one grid-stride loop per kernel over
 its work items, with real_t the element type (float or double) set when CuPy compiles the file.
 
-The same sources build on the host too, where a launch is that loop run by one thread (the tests do
-this with a C++ compiler, see tests/kernel_host.py). `use_host_runner` then sends the kernels of
-NumPy arrays there, so that every GPU op is checked against torch on machines without a GPU.
+The same sources build on the host too, where a launch runs its threads one after another (the
+tests do this with a C++ compiler, see tests/kernel_host.py). `use_host_runner` then sends the
+kernels of NumPy arrays there, so that every GPU op is checked against torch without a GPU.
 """
 import contextlib
 from pathlib import Path
