@@ -1,25 +1,39 @@
-"""The benchmarks run end to end on tiny shapes and print their comparisons (no timing is asserted)."""
+"""The benchmarks run end to end on tiny shapes and print their comparisons (no timing is asserted).
+
+They run as users run them, `python -m benchmarks.<name>` from the repository root.
+"""
+import subprocess
+import sys
+
 import pytest
 
+from conftest import REPO_ROOT
+
 pytest.importorskip("torch")
-from benchmarks import ops, train_step  # noqa: E402
 
 
-def test_ops_benchmark_prints_a_ratio_per_op(capsys):
-    ops.main(["--size", "16", "--batch", "1", "--repeats", "1"])
-    out = capsys.readouterr().out
-    assert "sigmoid_gate (SCA)" in out and "charbonnier_loss" in out
-    assert f"over {len(ops.build_cases(16, 1))} ops" in out
+def _benchmark(name, *args):
+    return subprocess.run([sys.executable, "-m", f"benchmarks.{name}", *args], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_ops_benchmark_prints_a_ratio_per_op():
+    result = _benchmark("ops", "--size", "16", "--batch", "1", "--repeats", "1")
+    assert result.returncode == 0, result.stderr
+    assert "sigmoid_gate (SCA)" in result.stdout and "charbonnier_loss" in result.stdout
+    assert "geometric mean ratio (minigrad / torch) over 20 ops" in result.stdout
 
 
 @pytest.mark.parametrize("extra", [[], ["--inference", "--profile"]])
-def test_train_step_benchmark_prints_both_frameworks(extra, capsys):
-    train_step.main(["--size", "32", "--batch", "1", "--steps", "1", "--warmup", "0", "--no-memory", *extra])
-    out = capsys.readouterr().out
-    assert "minigrad" in out and "pytorch" in out and "ratio minigrad/pytorch" in out
-    assert ("per-op time" in out) == ("--profile" in extra)
+def test_train_step_benchmark_prints_both_frameworks(extra):
+    result = _benchmark("train_step", "--size", "32", "--batch", "1", "--steps", "1", "--warmup", "0", "--no-memory",
+                        *extra)
+    assert result.returncode == 0, result.stderr
+    assert "minigrad" in result.stdout and "pytorch" in result.stdout and "ratio minigrad/pytorch" in result.stdout
+    assert ("per-op time" in result.stdout) == ("--profile" in extra)
 
 
-def test_gpu_only_settings_are_refused_on_the_cpu(capsys):
-    with pytest.raises(SystemExit, match="--tf32 is a GPU setting"):
-        train_step.main(["--tf32"])
+def test_gpu_only_settings_are_refused_on_the_cpu():
+    result = _benchmark("train_step", "--tf32")
+    assert result.returncode != 0
+    assert result.stderr.strip() == "train_step: --tf32 is a GPU setting: use it with --device gpu"
