@@ -113,6 +113,8 @@ def _conv_sizes(shape, kh, kw, stride, padding):
 def im2col(x, kh, kw, stride, padding):
     """x (N, C, H, W) -> columns (N, C*kh*kw, out_h*out_w) of x zero-padded by `padding`."""
     xp = get_array_module(x)
+    if (kh, kw, stride, padding) == (1, 1, 1, 0):                         # the columns are x itself
+        return xp.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
     sizes = _conv_sizes(x.shape, kh, kw, stride, padding)
     n, c, *_, out_h, out_w = sizes
     cols = xp.empty((n, c * kh * kw, out_h * out_w), dtype=x.dtype)
@@ -123,6 +125,8 @@ def im2col(x, kh, kw, stride, padding):
 def col2im(cols, x_shape, kh, kw, stride, padding):
     """The adjoint of im2col: columns (N, C*kh*kw, L) -> (N, C, H, W), the padding dropped."""
     xp = get_array_module(cols)
+    if (kh, kw, stride, padding) == (1, 1, 1, 0):
+        return xp.ascontiguousarray(cols).reshape(x_shape)
     x = xp.empty(x_shape, dtype=cols.dtype)
     sizes = _conv_sizes(x_shape, kh, kw, stride, padding)
     launch("conv.cu", "col2im", x.dtype, x.size, xp.ascontiguousarray(cols), x, *sizes)
