@@ -362,6 +362,7 @@ class Conv2dKernels(Conv2d):
         if need_w:
             cols = kernels.im2col(x, kh, kw, stride, padding)                 # (N, C*kh*kw, L)
             grad_w = xp.matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
+            del cols                                                          # grad_cols below reuses its memory
         if need_x:
             grad_cols = xp.matmul(weight.reshape(out_channels, -1).T, grad)  # (N, C*kh*kw, L)
             grad_x = kernels.col2im(grad_cols, x.shape, kh, kw, stride, padding)
