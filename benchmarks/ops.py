@@ -26,6 +26,7 @@ import torch.nn.functional as torch_F  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 import minigrad.functional as mg_F  # noqa: E402
+from unet import torch_reference  # noqa: E402
 
 def libraries(device):
     """The two libraries behind one interface, so each op below is written once; inputs on `device`."""
@@ -38,8 +39,7 @@ def libraries(device):
     )
     torch_lib = types.SimpleNamespace(
         name="torch", F=torch_F, cat=torch.cat,
-        charbonnier_loss=lambda x, y, eps=1e-3: ((x - y) ** 2 + eps ** 2).sqrt().mean(),
-        sigmoid_gate=lambda x, logits, weights: x * torch.sigmoid(logits) * weights,
+        charbonnier_loss=torch_reference.charbonnier, sigmoid_gate=torch_reference.sigmoid_gate,
         leaf=lambda array: torch.from_numpy(array).to(torch_device).requires_grad_(True),
         backward=lambda out, grad: out.backward(torch.from_numpy(grad).to(torch_device)),
         sync=torch.cuda.synchronize if device == "gpu" else (lambda: None),

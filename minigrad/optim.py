@@ -98,8 +98,8 @@ class Adam(Optimizer):
         return group["lr"] / (1 - beta1 ** step), math.sqrt(1 - beta2 ** step)  # step size, sqrt(bias correction 2)
 
     def step(self):
-        params = [param for _, param in self._params() if param.grad is not None]
-        if params and kernels.runs_on(get_array_module(params[0].data)):
+        updated = next((param for _, param in self._params() if param.grad is not None), None)
+        if updated is not None and kernels.runs_on(get_array_module(updated.data)):
             self._kernel_step()
         else:
             super().step()

@@ -20,11 +20,12 @@ MG = types.SimpleNamespace(F=mgF, cat=mg.cat, stack=mg.stack, charbonnier_loss=m
 
 
 def _torch_namespace(torch):
-    """torch's side of the API; minigrad's fused ops are written out as the chains they replace."""
+    """torch's side of the API; minigrad's fused ops are the chains of the PyTorch reference build."""
+    from unet import torch_reference
+
     return types.SimpleNamespace(
         F=torch.nn.functional, cat=torch.cat, stack=torch.stack,
-        charbonnier_loss=lambda x, y, eps=1e-3: ((x - y) ** 2 + eps ** 2).sqrt().mean(),
-        sigmoid_gate=lambda x, logits, weights: x * torch.sigmoid(logits) * weights,
+        charbonnier_loss=torch_reference.charbonnier, sigmoid_gate=torch_reference.sigmoid_gate,
     )
 
 

@@ -73,7 +73,7 @@ def _torch_modules():
             )
 
         def forward(self, x):
-            return x * torch.sigmoid(self.spatial_attention(x)) * self.channel_attention(x)
+            return sigmoid_gate(x, self.spatial_attention(x), self.channel_attention(x))
 
     class NonLocal(nn.Module):
         """Non-local block, out = x + W(y), in the paper's form or the released code's form.
@@ -176,6 +176,11 @@ def __getattr__(name):
     if name in _TORCH_CLASS_NAMES:
         return getattr(_torch_modules(), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def sigmoid_gate(x, logits, weights):
+    """The SCA gate, x * sigmoid(logits) * weights: minigrad's F.sigmoid_gate as torch ops."""
+    return x * _torch().sigmoid(logits) * weights
 
 
 # ----------------------------------------------------------------------------- losses (§4)

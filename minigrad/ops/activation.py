@@ -113,7 +113,7 @@ class SigmoidGate(Function):
     def gate(x, logits, weights):
         """(x * gate * weights, gate = sigmoid(logits))"""
         xp = get_array_module(x)
-        gate = parallel.elementwise(_sigmoid_into, logits)
+        gate = Sigmoid.sigmoid(logits)
 
         def fill(x, gate, weights, out):
             xp.multiply(x, gate, out=out)

@@ -5,12 +5,13 @@ and per block of output rows, one column matrix of offset slices and one GEMM, o
 channels, one GEMM per kernel tap straight on its offset slice (shift-and-GEMM, no column copy). dX
 is the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward
 keeps only the unpadded input. Blocks of output rows, of every image, are shared out over the worker
-threads (minigrad.parallel), so one big image uses every core too. Other strides use
-im2col + one GEMM per image: tap (i, j) sees the strided slice of the padded input that starts at
-(i, j); im2col copies each tap's slice into a column block and col2im adds it back, tap by tap, so
-no scatter (np.add.at) is ever needed.
+threads (minigrad.parallel), so one big image uses every core too. Other strides use the column
+path, im2col + one batched GEMM: tap (i, j) sees the strided slice of the padded input that starts
+at (i, j); im2col copies each tap's slice into a column block and col2im adds it back, tap by tap,
+so no scatter (np.add.at) is ever needed.
 
-On the GPU, Conv2dKernels and MaxPool2dKernels run minigrad.kernels instead: a few large launches.
+On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
+col2im, and MaxPool2dKernels pools with its kernels: a few large launches.
 """
 from .. import kernels, parallel
 from ..backend import get_array_module
@@ -31,9 +32,17 @@ def _tap(i, j, stride, out_h, out_w):
     )
 
 
-def im2col(x, kh, kw, stride):
-    """(N, C, H, W) -> (N, C*kh*kw, Ho*Wo), rows ordered (c, i, j) like a flattened conv weight."""
+def _pad_spatial(x, padding):
+    if padding == 0:
+        return x
+    return get_array_module(x).pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+
+
+def im2col(x, kh, kw, stride, padding=0):
+    """(N, C, H, W) zero-padded by `padding` -> (N, C*kh*kw, Ho*Wo), rows ordered (c, i, j) like a
+    flattened conv weight."""
     xp = get_array_module(x)
+    x = _pad_spatial(x, padding)
     n, c, h, w = x.shape
     out_h, out_w = _output_size(h, kh, stride), _output_size(w, kw, stride)
     cols = xp.empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
@@ -43,23 +52,18 @@ def im2col(x, kh, kw, stride):
     return cols.reshape(n, c * kh * kw, out_h * out_w)
 
 
-def col2im(cols, x_shape, kh, kw, stride):
-    """The adjoint of im2col: add every column entry back onto the input pixel it came from."""
+def col2im(cols, x_shape, kh, kw, stride, padding=0):
+    """The adjoint of im2col: add every column entry back onto the input pixel it came from, the
+    padding dropped."""
     xp = get_array_module(cols)
     n, c, h, w = x_shape
-    out_h, out_w = _output_size(h, kh, stride), _output_size(w, kw, stride)
+    out_h, out_w = _output_size(h + 2 * padding, kh, stride), _output_size(w + 2 * padding, kw, stride)
     cols = cols.reshape(n, c, kh, kw, out_h, out_w)
-    x = xp.zeros(x_shape, dtype=cols.dtype)
+    padded = xp.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
     for i in range(kh):
         for j in range(kw):
-            x[_tap(i, j, stride, out_h, out_w)] += cols[:, :, i, j]
-    return x
-
-
-def _pad_spatial(x, padding):
-    if padding == 0:
-        return x
-    return get_array_module(x).pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+            padded[_tap(i, j, stride, out_h, out_w)] += cols[:, :, i, j]
+    return padded[:, :, padding:padding + h, padding:padding + w]
 
 
 # ---- stride-1 convolution on the "wide" flat layout ---------------------------------------------
@@ -280,93 +284,79 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=1, padding=0):
         Conv2d.check(x, weight, padding)
-        n = x.shape[0]
-        out_channels, _, kh, kw = weight.shape
-        if stride == 1:
-            out = _conv_stride1(x, weight, bias, padding, padding)
-            ctx.save_for_backward(x, weight)                 # backward re-pads x: no second copy kept
-            return out
-        padded = _pad_spatial(x, padding)
-        out_h = _output_size(padded.shape[2], kh, stride)
-        out_w = _output_size(padded.shape[3], kw, stride)
-        cols = im2col(padded, kh, kw, stride)                               # (N, C*kh*kw, L)
-        out = weight.reshape(out_channels, -1) @ cols                       # (N, O, L)
-        if bias is not None:
-            out += bias.reshape(1, -1, 1)
-        ctx.save_for_backward(cols, weight, padded.shape)
-        return out.reshape(n, out_channels, out_h, out_w)
+        if stride != 1:
+            return Conv2d.forward_columns(ctx, x, weight, bias, stride, padding)
+        out = _conv_stride1(x, weight, bias, padding, padding)
+        ctx.save_for_backward(x, weight)                     # backward re-pads x: no second copy kept
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        stride, padding = ctx.params.get("stride", 1), ctx.params.get("padding", 0)
-        grad_b = Conv2d.bias_grad(ctx, grad)
-        if stride == 1:
-            return Conv2d._backward_stride1(ctx, grad, padding) + (grad_b,)
-        cols, weight, padded_shape = ctx.saved
-        need_x, need_w = ctx.needs_input_grad[:2]
-        xp = get_array_module(grad)
-        out_channels, _, kh, kw = weight.shape
-        grad = grad.reshape(grad.shape[0], out_channels, -1)                # (N, O, L)
-        grad_w = grad_x = None
-        if need_w:
-            grad_w = xp.tensordot(grad, cols, axes=([0, 2], [0, 2])).reshape(weight.shape)
-        if need_x:
-            grad_cols = weight.reshape(out_channels, -1).T @ grad           # (N, C*kh*kw, L)
-            grad_x = col2im(grad_cols, padded_shape, kh, kw, stride)
-            if padding:
-                grad_x = grad_x[:, :, padding:-padding, padding:-padding]
-        return grad_x, grad_w, grad_b
-
-    @staticmethod
-    def _backward_stride1(ctx, grad, padding):
+        if ctx.params.get("stride", 1) != 1:
+            return Conv2d.backward_columns(ctx, grad)
         x, weight = ctx.saved
+        padding = ctx.params.get("padding", 0)
         need_x, need_w = ctx.needs_input_grad[:2]
+        grad_b = Conv2d.bias_grad(ctx, grad)
         grad = get_array_module(grad).ascontiguousarray(grad)
         grad_w = grad_x = None
         if need_w:
             grad_w = _weight_grad_wide(x, _geometry(x, weight, padding, padding), grad, weight.shape)
         if need_x:
             grad_x = _input_grad_stride1(grad, weight, padding, padding)
-        return grad_x, grad_w
+        return grad_x, grad_w, grad_b
 
-
-@gpu_variant_of(Conv2d)
-class Conv2dKernels(Conv2d):
-    """The GPU's conv, any stride: one im2col kernel builds the columns of the whole batch, one batched GEMM.
-
-    Backward rebuilds the columns (one launch) rather than keeping them, and col2im gathers per input
-    pixel, so no atomics and a deterministic sum.
-    """
+    # The column path, for any stride: ctx.function's im2col builds the columns of the whole batch,
+    # one batched GEMM multiplies them. Backward rebuilds the columns rather than keeping them.
+    im2col = staticmethod(im2col)
+    col2im = staticmethod(col2im)
 
     @staticmethod
-    def forward(ctx, x, weight, bias=None, stride=1, padding=0):
-        Conv2d.check(x, weight, padding)
+    def forward_columns(ctx, x, weight, bias, stride, padding):
         out_channels, _, kh, kw = weight.shape
-        cols = kernels.im2col(x, kh, kw, stride, padding)                     # (N, C*kh*kw, L)
-        out = get_array_module(x).matmul(weight.reshape(out_channels, -1), cols)   # (N, O, L)
+        cols = ctx.function.im2col(x, kh, kw, stride, padding)                  # (N, C*kh*kw, L)
+        out = get_array_module(x).matmul(weight.reshape(out_channels, -1), cols)  # (N, O, L)
         if bias is not None:
             out += bias.reshape(1, -1, 1)
         ctx.save_for_backward(x, weight)
-        out_h, out_w = _output_size(x.shape[2] + 2 * padding, kh, stride), _output_size(x.shape[3] + 2 * padding, kw, stride)
+        out_h = _output_size(x.shape[2] + 2 * padding, kh, stride)
+        out_w = _output_size(x.shape[3] + 2 * padding, kw, stride)
         return out.reshape(x.shape[0], out_channels, out_h, out_w)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward_columns(ctx, grad):
         x, weight = ctx.saved
         stride, padding = ctx.params.get("stride", 1), ctx.params.get("padding", 0)
         need_x, need_w = ctx.needs_input_grad[:2]
         xp = get_array_module(grad)
         out_channels, _, kh, kw = weight.shape
-        grad = xp.ascontiguousarray(grad).reshape(grad.shape[0], out_channels, -1)    # (N, O, L)
+        grad_b = Conv2d.bias_grad(ctx, grad)
+        grad = xp.ascontiguousarray(grad).reshape(grad.shape[0], out_channels, -1)  # (N, O, L)
         grad_x = grad_w = None
         if need_w:
-            cols = kernels.im2col(x, kh, kw, stride, padding)                 # (N, C*kh*kw, L)
+            cols = ctx.function.im2col(x, kh, kw, stride, padding)              # (N, C*kh*kw, L)
             grad_w = xp.matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
-            del cols                                                          # grad_cols below reuses its memory
+            del cols                                                            # grad_cols below reuses its memory
         if need_x:
-            grad_cols = xp.matmul(weight.reshape(out_channels, -1).T, grad)  # (N, C*kh*kw, L)
-            grad_x = kernels.col2im(grad_cols, x.shape, kh, kw, stride, padding)
-        return grad_x, grad_w, Conv2d.bias_grad(ctx, grad.reshape(grad.shape[:2] + (1, -1)))
+            grad_cols = xp.matmul(weight.reshape(out_channels, -1).T, grad)    # (N, C*kh*kw, L)
+            grad_x = ctx.function.col2im(grad_cols, x.shape, kh, kw, stride, padding)
+        return grad_x, grad_w, grad_b
+
+
+@gpu_variant_of(Conv2d)
+class Conv2dKernels(Conv2d):
+    """The GPU runs every conv, stride 1 too, on the column path, with one im2col kernel per direction:
+    col2im gathers per input pixel, so no atomics and a deterministic sum."""
+
+    im2col = staticmethod(kernels.im2col)
+    col2im = staticmethod(kernels.col2im)
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0):
+        Conv2d.check(x, weight, padding)
+        return Conv2d.forward_columns(ctx, x, weight, bias, stride, padding)
+
+    backward = staticmethod(Conv2d.backward_columns)
 
 
 class MaxPool2d(Function):

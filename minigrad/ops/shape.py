@@ -33,9 +33,13 @@ class Cat(Function):
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):
-        xp = get_array_module(arrays[0])
         dim = dim % arrays[0].ndim
         ctx.save_for_backward([a.shape[dim] for a in arrays])
+        return ctx.function.concatenate(arrays, dim)
+
+    @staticmethod
+    def concatenate(arrays, dim):
+        xp = get_array_module(arrays[0])
         if dim == 0:
             return xp.concatenate(arrays, axis=0)
         shape = list(arrays[0].shape)
@@ -63,8 +67,7 @@ class CatKernels(Cat):
     """One concatenate kernel: threads only help NumPy."""
 
     @staticmethod
-    def forward(ctx, *arrays, dim=0):
-        ctx.save_for_backward([a.shape[dim] for a in arrays])
+    def concatenate(arrays, dim):
         return get_array_module(arrays[0]).concatenate(arrays, axis=dim)
 
 
