@@ -38,6 +38,7 @@ class OpSpec:
     high: float = 2.0
     rtol: float = 1e-5
     gradcheck_shapes: list = field(default=None)  # smaller shapes for the per-element gradcheck
+    integers: bool = False     # draw integers from [low, high] instead, so that values tie
 
 
 def _interp(**kw):
@@ -87,6 +88,7 @@ SPECS = [
     # matmul
     OpSpec("matmul", lambda L, a, b: a @ b, [(4, 5), (5, 3)]),
     OpSpec("matmul_batched_broadcast", lambda L, a, b: a @ b, [(2, 1, 3, 4), (5, 4, 6)]),
+    OpSpec("matmul_batch_leading_one", lambda L, a, b: a @ b, [(1, 3, 4, 5), (1, 3, 5, 2)]),
     # convolution: stride/padding combinations, odd sizes, with and without bias
     OpSpec("conv3x3_pad1", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1), [(2, 3, 9, 7), (4, 3, 3, 3), (4,)]),
     OpSpec("conv3x3_valid", lambda L, x, w: L.F.conv2d(x, w), [(2, 3, 9, 7), (4, 3, 3, 3)]),
@@ -140,7 +142,8 @@ IDS = [spec.name for spec in SPECS]
 
 def _inputs(spec, dtype, shapes=None, seed=0):
     rng = np.random.default_rng(seed)
-    return [rng.uniform(spec.low, spec.high, size=shape).astype(dtype) for shape in (shapes or spec.shapes)]
+    draw = rng.integers if spec.integers else rng.uniform
+    return [draw(spec.low, spec.high, size=shape).astype(dtype) for shape in (shapes or spec.shapes)]
 
 
 def _mg_tensors(arrays, device="cpu"):
@@ -169,7 +172,8 @@ def test_matches_torch_float32(spec):
 # that path with the size floor removed, and convs split their images into one-row blocks.
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
                 "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv_shift_and_gemm", "conv_1ch_tall_kernel", "max_pool2_odd",
-                "max_pool3_stride2_overlap"]
+                "max_pool3_stride2_overlap", "matmul", "matmul_batched_broadcast", "matmul_batch_leading_one", "softmax_last",
+                "softmax_dim1", "softmax_dim0"]
 
 
 @pytest.mark.parametrize("name", THREAD_SPLIT)
@@ -182,6 +186,18 @@ def test_thread_split_matches_torch_float32(name, monkeypatch):
         _assert_matches_torch(SPECS[IDS.index(name)])
     finally:
         parallel.set_num_threads(threads)
+
+
+# Integer inputs tie often: each window's gradient must go to its first maximal tap, as in torch. (No
+# gradcheck: a tie has no derivative.)
+TIE_SPECS = [OpSpec(f"max_pool{size}_stride{stride}_ties", lambda L, x, size=size, stride=stride: L.F.max_pool2d(x, size, stride),
+                    [(2, 3, 9, 8)], low=0, high=3, integers=True) for size, stride in [(2, 2), (3, 2), (3, 1), (2, 3)]]
+
+
+@pytest.mark.parametrize("spec", TIE_SPECS, ids=[spec.name for spec in TIE_SPECS])
+def test_max_pool_ties_match_torch_float32(spec, monkeypatch):
+    monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 0)
+    _assert_matches_torch(spec)
 
 
 def _assert_matches_torch(spec):

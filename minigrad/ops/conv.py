@@ -362,7 +362,8 @@ class Conv2dKernels(Conv2d):
 class MaxPool2d(Function):
     """Max over kernel taps; the first maximal tap wins, as in torch.
 
-    Forward keeps, per window, which tap won; backward sends each window's gradient to that tap.
+    Forward keeps what backward needs to find each window's winner (`pool` says what that is); backward
+    sends each window's gradient to that tap.
     """
 
     @staticmethod
@@ -370,19 +371,21 @@ class MaxPool2d(Function):
         h, w = x.shape[2:]
         if h < kernel_size or w < kernel_size:
             raise ValueError(f"max_pool2d: input {tuple(x.shape)} is smaller than the kernel {kernel_size}")
-        out, winner = ctx.function.pool(x, kernel_size, stride)
-        ctx.save_for_backward(winner, x.shape)
+        out, winners = ctx.function.pool(x, kernel_size, stride)
+        ctx.save_for_backward(winners, x.shape)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        winner, x_shape = ctx.saved
-        return ctx.function.unpool(grad, winner, x_shape, ctx.params["kernel_size"], ctx.params["stride"])
+        winners, x_shape = ctx.saved
+        return ctx.function.unpool(grad, winners, x_shape, ctx.params["kernel_size"], ctx.params["stride"])
 
     @staticmethod
     def pool(x, kernel_size, stride):
-        """(N, C, H, W) -> (max of each window, index of its winning tap), tap by tap over strided slices.
+        """(N, C, H, W) -> (max of each window, (x, max)): a running maximum over strided tap slices.
 
+        The winners are not picked here but found again by `unpool` from the input and the maxima, so
+        that inference never pays for them (and training keeps no more: x is kept by its other users).
         Every channel of every image is pooled on its own, so the N*C planes are split over the threads.
         """
         xp = get_array_module(x)
@@ -390,39 +393,37 @@ class MaxPool2d(Function):
         out_h, out_w = _output_size(h, kernel_size, stride), _output_size(w, kernel_size, stride)
         x = x.reshape(n * c, 1, h, w)                                         # planes
         out = xp.empty((n * c, 1, out_h, out_w), dtype=x.dtype)
-        winner = xp.zeros(out.shape, dtype=xp.int8 if kernel_size ** 2 < 128 else xp.int32)
 
         def work(start, stop):
-            better = xp.empty(out[start:stop].shape, dtype=bool)
-            for tap in range(kernel_size * kernel_size):
-                values = x[start:stop][_tap(tap // kernel_size, tap % kernel_size, stride, out_h, out_w)]
-                if tap == 0:
-                    out[start:stop] = values
-                    continue
-                xp.greater(values, out[start:stop], out=better)
-                xp.copyto(out[start:stop], values, where=better)
-                xp.copyto(winner[start:stop], tap, where=better)
+            planes, maxima = x[start:stop], out[start:stop]
+            xp.copyto(maxima, planes[_tap(0, 0, stride, out_h, out_w)])
+            for tap in range(1, kernel_size * kernel_size):
+                xp.maximum(maxima, planes[_tap(tap // kernel_size, tap % kernel_size, stride, out_h, out_w)], out=maxima)
 
         parallel.split(work, n * c)
-        return out.reshape(n, c, out_h, out_w), winner
+        return out.reshape(n, c, out_h, out_w), (x, out)
 
     @staticmethod
-    def unpool(grad, winner, x_shape, kernel_size, stride):
-        """Each window's gradient onto its winning input pixel, tap by tap, planes split over the threads."""
+    def unpool(grad, winners, x_shape, kernel_size, stride):
+        """Each window's gradient onto its first input pixel equal to the window's max, planes split over the threads."""
         xp = get_array_module(grad)
-        grad = xp.ascontiguousarray(grad).reshape(winner.shape)
-        grad_x = xp.zeros((winner.shape[0], 1) + tuple(x_shape[2:]), dtype=grad.dtype)
+        x, maxima = winners
+        grad = xp.ascontiguousarray(grad).reshape(maxima.shape)
+        grad_x = xp.zeros(x.shape, dtype=grad.dtype)
         disjoint = stride >= kernel_size                    # every input pixel under at most one tap
 
         def work(start, stop):
-            hit = xp.empty(winner[start:stop].shape, dtype=bool)
+            unclaimed = xp.ones(maxima[start:stop].shape, dtype=bool)      # windows whose winner is still unfound
+            hit = xp.empty_like(unclaimed)
             for tap in range(kernel_size * kernel_size):
-                target = grad_x[start:stop][_tap(tap // kernel_size, tap % kernel_size, stride, *grad.shape[2:])]
-                xp.equal(winner[start:stop], tap, out=hit)
+                index = _tap(tap // kernel_size, tap % kernel_size, stride, *maxima.shape[2:])
+                xp.equal(x[start:stop][index], maxima[start:stop], out=hit)
+                hit &= unclaimed
+                unclaimed ^= hit
                 if disjoint:
-                    xp.copyto(target, grad[start:stop], where=hit)
+                    xp.multiply(grad[start:stop], hit, out=grad_x[start:stop][index])
                 else:
-                    target += grad[start:stop] * hit
+                    grad_x[start:stop][index] += grad[start:stop] * hit
 
         parallel.split(work, grad.shape[0])
         return grad_x.reshape(x_shape)

@@ -1,5 +1,17 @@
 """Batched matrix product with broadcasting over the leading dims."""
+import numpy as np
+
+from .. import parallel
+from ..backend import get_array_module
 from ..function import Function
+
+
+def _matmul(a, b):
+    """a @ b with the batch split over the worker threads: BLAS itself is pinned to one thread."""
+    xp = get_array_module(a)
+    out = xp.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
+                   dtype=xp.result_type(a, b))
+    return parallel.elementwise(xp.matmul, a, b, out=out, whole_axes=(-2, -1), work_per_element=a.shape[-1])
 
 
 class MatMul(Function):
@@ -10,12 +22,12 @@ class MatMul(Function):
         if a.shape[-1] != b.shape[-2]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up ({a.shape[-1]} != {b.shape[-2]})")
         ctx.save_for_backward(a, b)
-        return a @ b
+        return _matmul(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
-        grad_a = grad @ b.swapaxes(-1, -2) if need_a else None
-        grad_b = a.swapaxes(-1, -2) @ grad if need_b else None
+        grad_a = _matmul(grad, b.swapaxes(-1, -2)) if need_a else None
+        grad_b = _matmul(a.swapaxes(-1, -2), grad) if need_b else None
         return grad_a, grad_b
