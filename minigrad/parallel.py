@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from . import memory
 from .backend import get_array_module
 
 try:
@@ -75,7 +76,7 @@ def elementwise(function, *operands, out=None, whole_axes=(), work_per_element=1
     """
     xp = get_array_module(operands[0])
     if out is None:
-        out = xp.empty(np.broadcast_shapes(*(operand.shape for operand in operands)), dtype=xp.result_type(*operands))
+        out = memory.empty(xp, np.broadcast_shapes(*(operand.shape for operand in operands)), xp.result_type(*operands))
     shape = out.shape
     whole = {axis % len(shape) for axis in whole_axes}
     axis = next((axis for axis, length in enumerate(shape) if length > 1 and axis not in whole), None)

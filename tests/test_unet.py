@@ -7,7 +7,7 @@ import pytest
 import minigrad as mg
 from conftest import RELEASED_WEIGHTS, relative_error, requires_gpu
 from unet import SCA, Charbonnier, EdgeLoss, NonLocal, RestorationLoss, SSIMLoss, UNet, restore
-from minigrad import kernels
+from minigrad import kernels, memory
 from unet import losses
 
 KERNEL_SOURCES = sorted(kernels.SOURCE_DIR.glob("*.cu"))
@@ -94,6 +94,14 @@ def test_three_adam_steps_track_torch(mode):
     torch_params = dict(torch_model.named_parameters())
     for name, param in model.named_parameters():
         assert relative_error(param.numpy(), torch_params[name].detach().numpy()) <= 1e-4, name
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_three_adam_steps_track_torch_with_every_array_pooled(mode, monkeypatch):
+    """Buffers reused across ops and steps must never alias live data (the default pools only big arrays)."""
+    monkeypatch.setattr(memory, "pool", memory.ArrayPool(min_bytes=0, max_idle_bytes=1 << 20))
+    test_three_adam_steps_track_torch(mode)
+    assert memory.pool.idle_bytes() > 0
 
 
 @pytest.mark.parametrize("mode", MODES)

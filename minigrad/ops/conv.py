@@ -13,7 +13,7 @@ so no scatter (np.add.at) is ever needed.
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
 col2im, and MaxPool2dKernels pools with its kernels: a few large launches.
 """
-from .. import kernels, parallel
+from .. import kernels, memory, parallel
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
 
@@ -45,7 +45,7 @@ def im2col(x, kh, kw, stride, padding=0):
     x = _pad_spatial(x, padding)
     n, c, h, w = x.shape
     out_h, out_w = _output_size(h, kh, stride), _output_size(w, kw, stride)
-    cols = xp.empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
+    cols = memory.empty(xp, (n, c, kh, kw, out_h, out_w), x.dtype)
     for i in range(kh):
         for j in range(kw):
             cols[:, :, i, j] = x[_tap(i, j, stride, out_h, out_w)]
@@ -59,7 +59,7 @@ def col2im(cols, x_shape, kh, kw, stride, padding=0):
     n, c, h, w = x_shape
     out_h, out_w = _output_size(h + 2 * padding, kh, stride), _output_size(w + 2 * padding, kw, stride)
     cols = cols.reshape(n, c, kh, kw, out_h, out_w)
-    padded = xp.zeros((n, c, h + 2 * padding, w + 2 * padding), dtype=cols.dtype)
+    padded = memory.zeros(xp, (n, c, h + 2 * padding, w + 2 * padding), cols.dtype)
     for i in range(kh):
         for j in range(kw):
             padded[_tap(i, j, stride, out_h, out_w)] += cols[:, :, i, j]
@@ -166,7 +166,7 @@ def _conv_wide(x, geometry, weight, bias=None):
     xp = get_array_module(x)
     n, c = x.shape[:2]
     out_channels = weight.shape[0]
-    out = xp.empty((n, out_channels, geometry.out_h, geometry.out_w), dtype=x.dtype)
+    out = memory.empty(xp, (n, out_channels, geometry.out_h, geometry.out_w), x.dtype)
     bias = None if bias is None else bias.reshape(-1, 1, 1)
     blocks = geometry.row_blocks(c, x.itemsize)
     rows = blocks[0][1]
@@ -392,7 +392,7 @@ class MaxPool2d(Function):
         n, c, h, w = x.shape
         out_h, out_w = _output_size(h, kernel_size, stride), _output_size(w, kernel_size, stride)
         x = x.reshape(n * c, 1, h, w)                                         # planes
-        out = xp.empty((n * c, 1, out_h, out_w), dtype=x.dtype)
+        out = memory.empty(xp, (n * c, 1, out_h, out_w), x.dtype)
 
         def work(start, stop):
             planes, maxima = x[start:stop], out[start:stop]
@@ -409,7 +409,7 @@ class MaxPool2d(Function):
         xp = get_array_module(grad)
         x, maxima = winners
         grad = xp.ascontiguousarray(grad).reshape(maxima.shape)
-        grad_x = xp.zeros(x.shape, dtype=grad.dtype)
+        grad_x = memory.zeros(xp, x.shape, grad.dtype)
         disjoint = stride >= kernel_size                    # every input pixel under at most one tap
 
         def work(start, stop):

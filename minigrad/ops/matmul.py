@@ -1,7 +1,7 @@
 """Batched matrix product with broadcasting over the leading dims."""
 import numpy as np
 
-from .. import parallel
+from .. import memory, parallel
 from ..backend import get_array_module
 from ..function import Function
 
@@ -9,8 +9,8 @@ from ..function import Function
 def _matmul(a, b):
     """a @ b with the batch split over the worker threads: BLAS itself is pinned to one thread."""
     xp = get_array_module(a)
-    out = xp.empty(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
-                   dtype=xp.result_type(a, b))
+    out = memory.empty(xp, np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
+                       xp.result_type(a, b))
     return parallel.elementwise(xp.matmul, a, b, out=out, whole_axes=(-2, -1), work_per_element=a.shape[-1])
 
 

@@ -1,7 +1,7 @@
 """Shape ops: reshape/view, permute, cat, indexing, pad."""
 import numpy as np
 
-from .. import parallel
+from .. import memory, parallel
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
 
@@ -44,7 +44,7 @@ class Cat(Function):
             return xp.concatenate(arrays, axis=0)
         shape = list(arrays[0].shape)
         shape[dim] = sum(a.shape[dim] for a in arrays)
-        out = xp.empty(shape, dtype=xp.result_type(*arrays))
+        out = memory.empty(xp, shape, xp.result_type(*arrays))
         parallel.split(lambda start, stop: xp.concatenate([a[start:stop] for a in arrays], axis=dim,
                                                           out=out[start:stop]), shape[0])
         return out
@@ -93,7 +93,7 @@ class GetItem(Function):
     def backward(ctx, grad):
         shape, dtype, index = ctx.saved
         xp = get_array_module(grad)
-        full = xp.zeros(shape, dtype=dtype)
+        full = memory.zeros(xp, shape, dtype)
         if _is_basic_index(index):
             full[index] = grad
         else:

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .. import kernels, parallel
+from .. import kernels, memory, parallel
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
 
@@ -40,7 +40,7 @@ def _resize(x, rows, cols):
     xp = get_array_module(x)
     h, w = x.shape[-2:]
     images = xp.ascontiguousarray(x).reshape(-1, h, w)
-    out = xp.empty((images.shape[0], rows.shape[0], cols.shape[0]), dtype=x.dtype)
+    out = memory.empty(xp, (images.shape[0], rows.shape[0], cols.shape[0]), x.dtype)
 
     def work(start, stop):
         widened = images[start:stop].reshape(-1, w) @ cols.T                  # (n*h, W)
