@@ -64,15 +64,14 @@ def split(work, count):
 SPLIT_MIN_ELEMENTS = 1 << 18
 
 
-def elementwise(function, *operands, out=None, whole_axes=(), work_per_element=1):
+def elementwise(function, *operands, out=None, whole_axes=()):
     """function(*operand chunks, out=out chunk) over chunks of the first splittable axis, one per thread.
 
-    `function` is a ufunc or any fill with an `out` argument. It may reduce or contract along
-    `whole_axes`, which are never split (softmax's dim, a matmul's matrix dims); every other axis of
-    out longer than 1 is splittable. Operands broadcast against out; one that does not span the split
-    axis (fewer dims, or a 1 there) goes whole to every chunk. Small work (out.size times
-    work_per_element) and CuPy arrays are not split. Returns out, a new array of the operands'
-    broadcast shape unless given.
+    `function` is a ufunc or any fill with an `out` argument. It may reduce along
+    `whole_axes`, which are never split (softmax's dim); every other axis of out longer than 1 is
+    splittable. Operands broadcast against out; one that does not span the split axis (fewer dims, or
+    a 1 there) goes whole to every chunk. Small arrays and CuPy arrays are not split. Returns out, a
+    new array of the operands' broadcast shape unless given.
     """
     xp = get_array_module(operands[0])
     if out is None:
@@ -80,7 +79,7 @@ def elementwise(function, *operands, out=None, whole_axes=(), work_per_element=1
     shape = out.shape
     whole = {axis % len(shape) for axis in whole_axes}
     axis = next((axis for axis, length in enumerate(shape) if length > 1 and axis not in whole), None)
-    if out.size * work_per_element < SPLIT_MIN_ELEMENTS or axis is None or xp is not np:  # a GPU runs one kernel
+    if out.size < SPLIT_MIN_ELEMENTS or axis is None or xp is not np:     # a GPU runs one kernel over it all
         function(*operands, out=out)
         return out
 

@@ -7,11 +7,15 @@ from ..function import Function
 
 
 def _matmul(a, b):
-    """a @ b with the batch split over the worker threads: BLAS itself is pinned to one thread."""
+    """a @ b with the rows of a split over the worker threads (BLAS itself is pinned to one thread):
+    rows split whatever the batch, a batch of one included."""
     xp = get_array_module(a)
     out = memory.empty(xp, np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
                        xp.result_type(a, b))
-    return parallel.elementwise(xp.matmul, a, b, out=out, whole_axes=(-2, -1), work_per_element=a.shape[-1])
+    if xp is not np or out.size * a.shape[-1] < parallel.SPLIT_MIN_ELEMENTS:
+        return xp.matmul(a, b, out=out)
+    parallel.split(lambda start, stop: xp.matmul(a[..., start:stop, :], b, out=out[..., start:stop, :]), a.shape[-2])
+    return out
 
 
 class MatMul(Function):
