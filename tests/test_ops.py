@@ -80,6 +80,7 @@ SPECS = [
     OpSpec("permute", lambda L, a: a.permute(2, 0, 1), [(3, 4, 5)]),
     OpSpec("transpose", lambda L, a: a.transpose(1, 2), [(3, 4, 5)]),
     OpSpec("cat", lambda L, a, b: L.cat([a, b, a], dim=1), [(2, 3, 4), (2, 1, 4)]),
+    OpSpec("cat_dim0", lambda L, a, b: L.cat([a, b], dim=0), [(2, 3, 4), (1, 3, 4)]),
     OpSpec("stack", lambda L, a, b: L.stack([a, b], dim=0), [(2, 3), (2, 3)]),
     OpSpec("getitem_slices", lambda L, a: a[1:, ::2, -3:], [(3, 4, 5)]),
     OpSpec("getitem_int", lambda L, a: a[1, :, 2], [(3, 4, 5)]),
@@ -173,7 +174,7 @@ def test_matches_torch_float32(spec):
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
                 "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv_shift_and_gemm", "conv_1ch_tall_kernel", "max_pool2_odd",
                 "max_pool3_stride2_overlap", "matmul", "matmul_batched_broadcast", "matmul_batch_leading_one", "softmax_last",
-                "softmax_dim1", "softmax_dim0"]
+                "softmax_dim1", "softmax_dim0", "cat", "cat_dim0", "stack"]
 
 
 @pytest.mark.parametrize("name", THREAD_SPLIT)
@@ -221,7 +222,7 @@ def _assert_matches_torch(spec):
 # Ops with a GPU variant (minigrad.kernels). With the kernels built for the host, the same checks run
 # the GPU code paths on NumPy arrays, so their index arithmetic is tested without a GPU.
 KERNEL_SPECS = [spec for spec in SPECS if spec.name.startswith(
-    ("conv", "max_pool", "upsample", "resize", "downsize", "relu", "sigmoid", "charbonnier", "cat"))]
+    ("conv", "max_pool", "upsample", "resize", "downsize", "relu", "sigmoid", "charbonnier"))]
 
 
 def _assert_gpu_variants_ran(stats):

@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import memory, parallel
 from ..backend import get_array_module
-from ..function import Function, gpu_variant_of
+from ..function import Function
 
 
 class Reshape(Function):
@@ -29,25 +29,19 @@ class Permute(Function):
 
 
 class Cat(Function):
-    """Concatenation; along an inner dim (the U-Net's skip joins) the batch is split over the worker threads."""
+    """Concatenation; the axes other than `dim` split over the worker threads (the batch, or the
+    channels of a single image)."""
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):
+        xp = get_array_module(arrays[0])
         dim = dim % arrays[0].ndim
         ctx.save_for_backward([a.shape[dim] for a in arrays])
-        return ctx.function.concatenate(arrays, dim)
-
-    @staticmethod
-    def concatenate(arrays, dim):
-        xp = get_array_module(arrays[0])
-        if dim == 0:
-            return xp.concatenate(arrays, axis=0)
         shape = list(arrays[0].shape)
         shape[dim] = sum(a.shape[dim] for a in arrays)
         out = memory.empty(xp, shape, xp.result_type(*arrays))
-        parallel.split(lambda start, stop: xp.concatenate([a[start:stop] for a in arrays], axis=dim,
-                                                          out=out[start:stop]), shape[0])
-        return out
+        return parallel.elementwise(lambda *parts, out: xp.concatenate(parts, axis=dim, out=out), *arrays, out=out,
+                                    whole_axes=(dim,))
 
     @staticmethod
     def backward(ctx, grad):
@@ -60,15 +54,6 @@ class Cat(Function):
             index[dim] = slice(int(start), int(stop))
             pieces.append(grad[tuple(index)])
         return tuple(pieces)
-
-
-@gpu_variant_of(Cat)
-class CatKernels(Cat):
-    """One concatenate kernel: threads only help NumPy."""
-
-    @staticmethod
-    def concatenate(arrays, dim):
-        return get_array_module(arrays[0]).concatenate(arrays, axis=dim)
 
 
 def _is_basic_index(index):
