@@ -1,14 +1,14 @@
 """Reuse big arrays' memory instead of having the OS map and zero it again for every op.
 
-`pool` (on by default) serves minigrad's own big NumPy arrays from buffers it made before.
-`keep_freed_memory` asks glibc to keep freed memory in the process heap instead of giving it back to
-the OS, for every allocation in the process (glibc only).
-
 By default glibc serves every big array with a fresh mmap and unmaps it when the array is freed, so
 the output of each op on a big feature map is faulted in page by page and zero-filled by the kernel:
 on a 2-core CPU about a second of system time per U-Net training step (batch 8, 256x256), a fifth
-of the step. Served from the heap instead, a freed array's memory is reused as it is. The price is
-that the process keeps its peak heap until it exits, which is what a training run needs anyway.
+of the step. Two remedies:
+
+- `pool` (on by default) serves minigrad's own big NumPy arrays from buffers it made before;
+- `keep_freed_memory` asks glibc to keep freed memory in the process heap, for every allocation in
+  the process (NumPy's temporaries, another framework's arrays), glibc only. The price is that the
+  process keeps its peak heap until it exits, which is what a training run needs anyway.
 """
 import ctypes
 import ctypes.util
