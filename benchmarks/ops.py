@@ -6,43 +6,39 @@ Shapes follow the network at a `size`² input: level 1 at size, level 2 at size/
 non-local block's (B, N, N) attention at N = (size/8)². Compare the ratios, never absolute times:
 machines differ.
 """
+import argparse
+import math
 import os
+import statistics
+import time
+import types
 
-# Both libraries' OpenMP/OpenBLAS pools spin-wait by default and slow each other down by up to 2x
-# when they share a process; these must be set before either library loads.
-THREAD_POOL_SETTINGS = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
-for _name, _value in THREAD_POOL_SETTINGS.items():
-    os.environ.setdefault(_name, _value)
+import numpy as np
+import torch
+import torch.nn.functional as torch_F
 
-import argparse  # noqa: E402
-import math  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-import types  # noqa: E402
+import minigrad as mg
+import minigrad.functional as mg_F
+from benchmarks import GPU_MISSING, THREAD_ENV, gpu_ready, synchronizers
+from unet import torch_reference
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as torch_F  # noqa: E402
-
-import minigrad as mg  # noqa: E402
-import minigrad.functional as mg_F  # noqa: E402
-from unet import torch_reference  # noqa: E402
 
 def libraries(device):
     """The two libraries behind one interface, so each op below is written once; inputs on `device`."""
     torch_device = "cuda" if device == "gpu" else "cpu"
+    mg_sync, torch_sync = synchronizers(device)
     minigrad = types.SimpleNamespace(
         name="minigrad", F=mg_F, cat=mg.cat, charbonnier_loss=mg_F.charbonnier_loss, sigmoid_gate=mg_F.sigmoid_gate,
         leaf=lambda array: mg.tensor(array, requires_grad=True, device=device),
         backward=lambda out, grad: out.backward(mg.tensor(grad, device=device)),
-        sync=(lambda: mg.backend.cupy_module().cuda.Device().synchronize()) if device == "gpu" else (lambda: None),
+        sync=mg_sync,
     )
     torch_lib = types.SimpleNamespace(
         name="torch", F=torch_F, cat=torch.cat,
         charbonnier_loss=torch_reference.charbonnier, sigmoid_gate=torch_reference.sigmoid_gate,
         leaf=lambda array: torch.from_numpy(array).to(torch_device).requires_grad_(True),
         backward=lambda out, grad: out.backward(torch.from_numpy(grad).to(torch_device)),
-        sync=torch.cuda.synchronize if device == "gpu" else (lambda: None),
+        sync=torch_sync,
     )
     return minigrad, torch_lib
 
@@ -122,10 +118,10 @@ def main(argv=None):
         parser.error(f"--size must be a positive multiple of 8, got {args.size}")
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
-    if args.device == "gpu" and not (mg.gpu_available() and torch.cuda.is_available()):
-        parser.error("--device gpu needs CuPy and a CUDA GPU visible to both CuPy and torch; none found")
+    if args.device == "gpu" and not gpu_ready():
+        parser.error(GPU_MISSING)
 
-    settings = " ".join(f"{name}={os.environ[name]}" for name in THREAD_POOL_SETTINGS)
+    settings = " ".join(f"{name}={os.environ[name]}" for name in THREAD_ENV)
     print(f"thread pools: {settings} (set before numpy and torch loaded, unless already set)")
     print(f"torch {torch.__version__} with {torch.get_num_threads()} threads, numpy {np.__version__}; "
           f"device {args.device}, batch {args.batch}, size {args.size}, median of {args.repeats} forward+backward runs\n")

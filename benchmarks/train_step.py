@@ -7,28 +7,23 @@ Both frameworks get identical weights and data and run interleaved (warm-up, the
 this machine's sgemm peak that each framework reaches, and the peak memory of each framework's
 step, measured in a child process of its own (see `peak_memory`).
 """
+import argparse
+import multiprocessing
 import os
+import statistics
+import sys
+import time
 
-# Spinning OpenMP/OpenBLAS pools of two libraries in one process slow each other down badly.
-THREAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
-for _name, _value in THREAD_ENV.items():
-    os.environ.setdefault(_name, _value)
+import numpy as np
 
-import argparse  # noqa: E402
-import multiprocessing  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import minigrad as mg  # noqa: E402
-from minigrad import parallel, profiler  # noqa: E402
-from minigrad.backend import set_tf32  # noqa: E402
-from minigrad.memory import keep_freed_memory  # noqa: E402
-from minigrad.nn.layers import Conv2d  # noqa: E402
-from unet import UNet  # noqa: E402
-from unet.losses import RestorationLoss  # noqa: E402
+import minigrad as mg
+from benchmarks import GPU_MISSING, THREAD_ENV, gpu_ready, synchronizers
+from minigrad import parallel, profiler
+from minigrad.backend import set_tf32
+from minigrad.memory import keep_freed_memory
+from minigrad.nn.layers import Conv2d
+from unet import UNet
+from unet.losses import RestorationLoss
 
 # Feature-map side, as a divisor of the input size, of every layer under each top-level block.
 BLOCK_SCALE = {"dconv_down1": 1, "att1": 1, "dconv_up1": 1, "conv_last": 1,
@@ -130,14 +125,7 @@ class Setup:
         self.optimizer = mg.optim.Adam(self.model.parameters(), lr=1e-3)
         self.torch_optimizer = torch.optim.Adam(self.torch_model.parameters(), lr=1e-3)
         self.inference = args.inference
-        if gpu:
-            from minigrad.backend import cupy_module
-
-            cupy = cupy_module()
-            self.mg_sync = lambda: cupy.cuda.Device().synchronize()
-            self.torch_sync = torch.cuda.synchronize
-        else:
-            self.mg_sync = self.torch_sync = lambda: None
+        self.mg_sync, self.torch_sync = synchronizers(args.device)
 
     def minigrad_step(self):
         if self.inference:
@@ -250,8 +238,8 @@ def run(args):
     except ImportError:
         raise BenchmarkError("the benchmark compares against PyTorch, which is not installed (pip install torch)") from None
     if args.device == "gpu":
-        if not mg.gpu_available() or not torch.cuda.is_available():
-            raise BenchmarkError("--device gpu needs CuPy and a CUDA GPU visible to both CuPy and torch; none found")
+        if not gpu_ready():
+            raise BenchmarkError(GPU_MISSING)
         set_tf32(args.tf32)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
     elif args.tf32:
