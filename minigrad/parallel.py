@@ -60,8 +60,14 @@ def split(work, count):
     return [first] + [future.result() for future in futures]
 
 
-# Below this many elements a pass is cheaper than handing it to a thread.
+# Below this many elements of work a pass is cheaper than handing it to a thread.
 SPLIT_MIN_ELEMENTS = 1 << 18
+
+
+def worth_splitting(xp, work):
+    """Whether `work` elements of work on xp's arrays pay for the threads: never on a GPU, which runs
+    one kernel over it all."""
+    return xp is np and work >= SPLIT_MIN_ELEMENTS
 
 
 def elementwise(function, *operands, out=None, whole_axes=()):
@@ -79,7 +85,7 @@ def elementwise(function, *operands, out=None, whole_axes=()):
     shape = out.shape
     whole = {axis % len(shape) for axis in whole_axes}
     axis = next((axis for axis, length in enumerate(shape) if length > 1 and axis not in whole), None)
-    if out.size < SPLIT_MIN_ELEMENTS or axis is None or xp is not np:     # a GPU runs one kernel over it all
+    if axis is None or not worth_splitting(xp, out.size):
         function(*operands, out=out)
         return out
 
