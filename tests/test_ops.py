@@ -172,7 +172,7 @@ def test_matches_torch_float32(spec):
 # Ops whose passes split over the worker threads once big enough; the specs' small shapes only take
 # that path with the size floor removed, and convs split their images into one-row blocks.
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
-                "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv_shift_and_gemm", "conv_1ch_tall_kernel", "max_pool2_odd",
+                "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1", "conv_shift_and_gemm", "conv_1ch_tall_kernel", "max_pool2_odd",
                 "max_pool3_stride2_overlap", "matmul", "matmul_batched_broadcast", "matmul_batch_leading_one", "softmax_last",
                 "softmax_dim1", "softmax_dim0", "cat", "cat_dim0", "stack"]
 

@@ -16,6 +16,7 @@ col2im, and MaxPool2dKernels pools with its kernels: a few large launches.
 from .. import kernels, memory, parallel
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
+from .matmul import matmul
 
 
 def _output_size(size, kernel, stride):
@@ -315,7 +316,7 @@ class Conv2d(Function):
     def forward_columns(ctx, x, weight, bias, stride, padding):
         out_channels, _, kh, kw = weight.shape
         cols = ctx.function.im2col(x, kh, kw, stride, padding)                  # (N, C*kh*kw, L)
-        out = get_array_module(x).matmul(weight.reshape(out_channels, -1), cols)  # (N, O, L)
+        out = matmul(weight.reshape(out_channels, -1), cols)                      # (N, O, L)
         if bias is not None:
             out += bias.reshape(1, -1, 1)
         ctx.save_for_backward(x, weight)
@@ -335,10 +336,10 @@ class Conv2d(Function):
         grad_x = grad_w = None
         if need_w:
             cols = ctx.function.im2col(x, kh, kw, stride, padding)              # (N, C*kh*kw, L)
-            grad_w = xp.matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
+            grad_w = matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
             del cols                                                            # grad_cols below reuses its memory
         if need_x:
-            grad_cols = xp.matmul(weight.reshape(out_channels, -1).T, grad)    # (N, C*kh*kw, L)
+            grad_cols = matmul(weight.reshape(out_channels, -1).T, grad)       # (N, C*kh*kw, L)
             grad_x = ctx.function.col2im(grad_cols, x.shape, kh, kw, stride, padding)
         return grad_x, grad_w, grad_b
 
