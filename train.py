@@ -4,6 +4,8 @@
     python train.py --preset paper --data KLA_ROOT   # the paper's recipe on the KLA data set
     python train.py --layout folders --degraded noisy/ --clean clean/ --epochs 50
     python train.py --resume runs/20250101-120000/last.npz   # continue exactly where it stopped
+    python train.py --data MVTEC_ROOT --init checkpoints/unet_sca_nl.npz --lr 2e-4 --lr-schedule cosine
+                                                     # fine-tune the shipped model on your own data
 
 Every option left out comes from the preset (the table PRESETS in unet/training.py). The run folder
 (--out, by default runs/<date-time>) gets config.json, log.csv, curves.png, samples/epoch_XXX.png,
@@ -18,7 +20,7 @@ import sys
 from data import LAYOUTS, degradation_names
 from unet import NONLOCAL_MODES
 from unet.cli import run
-from unet.training import DEFAULTS, PRESETS, ConfigError, Interrupted, TrainingDiverged, train
+from unet.training import DEFAULTS, LR_SCHEDULES, PRESETS, ConfigError, Interrupted, TrainingDiverged, train
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
 
@@ -53,6 +55,8 @@ def build_parser():
     add("--epochs", type=_positive(int), help="total number of epochs (on --resume too)")
     add("--batch-size", type=_positive(int))
     add("--lr", type=_positive(float), help="Adam learning rate")
+    add("--lr-schedule", choices=tuple(LR_SCHEDULES),
+        help="per epoch: constant (the paper) or cosine, annealed from --lr towards 0 over --epochs (default constant)")
     add("--patch-size", type=_positive(int), help="train on random square crops of this size (multiple of 8)")
     add("--size", type=_positive(int), help="resize every image to SIZE x SIZE first")
     add("--steps-per-epoch", type=_positive(int), help="cap on optimizer steps per epoch")
@@ -62,6 +66,9 @@ def build_parser():
     add("--seed", type=int, help="seeds the weights, data order, crops and degradations (default 0)")
     add("--out", metavar="DIR", help="run folder (default runs/<date-time>, or the checkpoint's folder on --resume)")
     add("--resume", metavar="CKPT", help="continue the run saved in CKPT (last.npz or best.npz)")
+    add("--init", metavar="CKPT", help="start a new run from the weights in CKPT (fine-tuning): a model.npz, "
+        "checkpoints/unet_sca_nl.npz or the authors' released .pth; a fresh optimizer, and the non-local mode "
+        "is the checkpoint's")
     return parser
 
 

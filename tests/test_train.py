@@ -19,7 +19,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 import minigrad as mg
 from unet import RestorationLoss, UNet, restore, training
-from unet.checkpoint import CheckpointError, load_model, read_checkpoint
+from unet.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 
 from conftest import REPO_ROOT, load_script
 
@@ -239,6 +239,75 @@ def test_a_run_folder_in_use_is_refused(kla_root, reference_run, capsys):
         train_script.main(_args(kla_root, reference_run))
     assert exit_info.value.code == 2
     assert "already holds a run" in capsys.readouterr().err
+
+
+# ---- learning-rate schedules and fine-tuning ---------------------------------------------------
+
+def _logged_lrs(out):
+    return [float(row["lr"]) for row in _read_log(out / "log.csv")[1]]
+
+
+def test_cosine_schedule_anneals_per_epoch_and_resumes_exactly_on_a_longer_run(kla_root, tmp_path):
+    """Resuming a 1-epoch cosine run with --epochs 2 reshapes the schedule to 2 epochs, as if run so from the start."""
+    uninterrupted, resumed = tmp_path / "uninterrupted", tmp_path / "resumed"
+    assert train_script.main(_args(kla_root, uninterrupted, 2, "--lr-schedule", "cosine")) == 0
+    assert _logged_lrs(uninterrupted) == pytest.approx([1e-3, 0.5e-3], rel=1e-12)  # cos(0), cos(pi/2)
+
+    assert train_script.main(_args(kla_root, resumed, 1, "--lr-schedule", "cosine")) == 0
+    assert read_checkpoint(resumed / "last.npz")["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.0, abs=1e-18)
+    assert train_script.main(["--resume", str(resumed / "last.npz"), "--epochs", "2"]) == 0
+    assert _logged_lrs(resumed) == _logged_lrs(uninterrupted)
+    _assert_same_weights(resumed / "last.npz", uninterrupted / "last.npz")
+
+
+def test_a_constant_schedule_keeps_the_learning_rate(reference_run):
+    assert _logged_lrs(reference_run) == [1e-3, 1e-3]
+    assert json.loads((reference_run / "config.json").read_text())["lr_schedule"] == "constant"
+
+
+def test_init_starts_a_new_run_from_the_checkpoints_weights(kla_root, reference_run, tmp_path, capsys):
+    init = reference_run / "model.npz"
+    mg.manual_seed(0)
+    fresh = {name: np.array(value) for name, value in UNet(nonlocal_mode="softmax").state_dict().items()}
+    assert any(not np.allclose(fresh[name], value) for name, value in _weights(init).items())  # can fail
+
+    out = tmp_path / "run"
+    assert train_script.main(_args(kla_root, out, 1, "--init", str(init), "--lr", "1e-12")) == 0
+    assert f"starting from the weights of {init}" in capsys.readouterr().out
+    started, trained = _weights(init), _weights(out / "last.npz")
+    for name, value in started.items():  # two Adam steps of 1e-12 cannot move a weight further than this
+        np.testing.assert_allclose(trained[name], value, rtol=0, atol=1e-8, err_msg=name)
+    state = read_checkpoint(out / "last.npz")
+    assert state["epoch"] == 1 and len(state["history"]) == 1  # a new run: its own history, a fresh optimizer
+    assert all(int(step) == STEPS_PER_EPOCH for step in
+               (value["step"] for value in state["optimizer"]["state"].values()))
+    assert json.loads((out / "config.json").read_text())["init"] == str(init)
+
+
+def test_init_takes_the_nonlocal_mode_of_the_checkpoint(kla_root, tmp_path):
+    published = tmp_path / "published.npz"
+    mg.manual_seed(1)
+    save_checkpoint(published, UNet(nonlocal_mode="published"))
+    out = tmp_path / "run"
+    assert train_script.main(_args(kla_root, out, 1, "--init", str(published))) == 0
+    assert json.loads((out / "config.json").read_text())["nonlocal_mode"] == "published"
+    assert load_model(out / "model.npz")[0].config()["nonlocal_mode"] == "published"
+
+
+def test_init_with_another_nonlocal_mode_with_resume_or_from_a_bad_file_is_one_line(reference_run, tmp_path):
+    init = str(reference_run / "model.npz")
+    _assert_one_line_error(_cli("--init", init, "--nonlocal", "published", "--out", str(tmp_path / "a"), cwd=tmp_path),
+                           2, "'softmax' non-local mode", "--nonlocal softmax")
+    plain = UNet(nonlocal_mode=None, attention=False)
+    save_checkpoint(tmp_path / "plain.npz", plain)
+    _assert_one_line_error(_cli("--init", str(tmp_path / "plain.npz"), "--out", str(tmp_path / "b"), cwd=tmp_path),
+                           2, "attention and a non-local block")
+    _assert_one_line_error(_cli("--init", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "c"), cwd=tmp_path),
+                           2, "missing.npz", "does not exist")
+    result = _cli("--init", init, "--resume", str(reference_run / "last.npz"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "--resume continues a run and --init starts a new one" in result.stderr
+    assert not any((tmp_path / name).exists() for name in ("a", "b", "c"))
 
 
 # ---- divergence -------------------------------------------------------------------------------

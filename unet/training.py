@@ -34,7 +34,7 @@ import minigrad as mg
 from data import DataError, Loader, open_dataset
 from minigrad.backend import get_array_module
 
-from .checkpoint import FORMAT, CheckpointError, read_checkpoint, save_checkpoint
+from .checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
 from .evaluation import image_metrics, resolve_device, restore_dataset, spread_indices, summarize
 from .losses import RestorationLoss
 from .model import INPUT_MULTIPLE, UNet
@@ -49,10 +49,17 @@ PRESETS = {
                   val_limit=None),
 }
 DEFAULTS = dict(preset="quick", device="auto", data="builtin", layout="auto", degradation="kla",
-                nonlocal_mode="softmax", seed=0, out=None, resume=None, degraded=None, clean=None, masks=None)
+                nonlocal_mode="softmax", lr_schedule="constant", seed=0, out=None, resume=None, init=None,
+                degraded=None, clean=None, masks=None)
 # What may differ from the checkpoint's own options on --resume: where things are and how long to go on.
 RESUME_OVERRIDES = ("epochs", "device", "out", "resume", "data", "degraded", "clean", "masks")
 FLAGS = {"nonlocal_mode": "--nonlocal"}  # option names whose flag is not simply --name-with-dashes
+# Per-epoch learning rate: the paper keeps Adam's constant; cosine anneals it from --lr towards 0 over
+# --epochs, which settles a long run or a fine-tuning (--init) into a better minimum.
+LR_SCHEDULES = {
+    "constant": lambda optimizer, epochs: mg.optim.StepLR(optimizer, step_size=1, gamma=1.0),
+    "cosine": lambda optimizer, epochs: mg.optim.CosineAnnealingLR(optimizer, T_max=epochs),
+}
 LOSS_WEIGHTS = dict(w_char=1.0, w_edge=0.1, w_ssim=0.3)
 LOSS_COLUMNS = {"charbonnier": "charbonnier", "edge": "edge", "ssim": "ssim_loss"}  # loss part -> log column
 LOG_COLUMNS = ("epoch", "steps", "loss", *LOSS_COLUMNS.values(), "val_psnr", "val_ssim", "val_affine_psnr",
@@ -113,8 +120,12 @@ def resolve_options(given, stored=None):
 
     On resume, options that would change the run itself (anything outside RESUME_OVERRIDES) must
     match the checkpoint's; a different non-local mode would even make the weights meaningless.
+    Options added since a checkpoint was written take their defaults, which is how it was trained.
     """
+    if given.get("resume") and given.get("init"):
+        raise ConfigError("--resume continues a run and --init starts a new one from a model's weights: pass one")
     if stored is not None:
+        stored = {**DEFAULTS, **stored}
         changed = {k: (stored.get(k), v) for k, v in given.items() if k not in RESUME_OVERRIDES and stored.get(k) != v}
         if changed:
             listing = "; ".join(f"{flag(k)} is {old!r} in the checkpoint but {new!r} was given"
@@ -294,18 +305,37 @@ class Run:
         self.train_size = len(train_set)
 
         mg.manual_seed(self.options["seed"])
-        self.model = UNet(nonlocal_mode=self.options["nonlocal_mode"]).to(self.device).train()
+        self.model = self._initial_model(given).to(self.device).train()
         self.optimizer = mg.optim.Adam(self.model.parameters(), lr=self.options["lr"])
+        self.scheduler = LR_SCHEDULES[self.options["lr_schedule"]](self.optimizer, self.options["epochs"])
         self.loss = RestorationLoss(**LOSS_WEIGHTS)
         self.history, self.best, self.progress = [], {}, None
         if resumed:
             self._restore(resumed)
+
+    def _initial_model(self, given):
+        """A fresh network, or with --init one that starts from a trained model's weights (fine-tuning).
+
+        --init sets the non-local mode: the weights are meaningless in the other one.
+        """
+        if not given.get("init"):
+            return UNet(nonlocal_mode=self.options["nonlocal_mode"])
+        model, _ = load_model(given["init"], nonlocal_mode=given.get("nonlocal_mode"))
+        config = model.config()
+        if config != UNet(nonlocal_mode=config["nonlocal_mode"]).config():
+            raise CheckpointError(f"{given['init']} holds UNet({config}); train.py trains the RGB network with "
+                                  "attention and a non-local block")
+        self.options["nonlocal_mode"] = config["nonlocal_mode"]
+        return model
 
     def _restore(self, state):
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         mg.set_rng_state(state["rng"]["minigrad"])
         self.history, self.best = list(state["history"]), dict(state["best"])
+        # The learning rate of the epoch to come, on this run's --epochs (a resume may change it).
+        self.scheduler.last_epoch = len(self.history) - 1
+        self.scheduler.step()
         progress = state.get("progress")
         self.progress = EpochProgress.from_state(progress) if progress else None
 
@@ -403,6 +433,7 @@ class Run:
         improved = not self.best or scores["val_ssim"] > self.best["val_ssim"]
         with _sigint_deferred():  # history, best.npz and last.npz agree even when Ctrl-C comes now
             self.history.append(row)
+            self.scheduler.step()  # the checkpoints carry the next epoch's learning rate
             if improved:
                 self.best = dict(row)
                 self.save("best.npz")
@@ -421,8 +452,10 @@ class Run:
         print(f"training UNet(nonlocal_mode={o['nonlocal_mode']!r}) on {self.device}: "
               f"{_count(self.train_size, 'training image')} ({patch}, batch {o['batch_size']}, "
               f"{_count(self.steps_per_epoch, 'step')} per epoch), {_count(len(self.validator), 'validation image')}; "
-              f"{_count(o['epochs'], 'epoch')}, Adam lr {o['lr']:g}")
+              f"{_count(o['epochs'], 'epoch')}, Adam lr {o['lr']:g} ({o['lr_schedule']})")
         print(f"run folder: {self.out}")
+        if o["init"] and not self.history:
+            print(f"starting from the weights of {o['init']}")
         if self.progress and self.progress.epoch == len(self.history):
             print(f"resuming epoch {self.progress.epoch + 1} after its step {self.progress.step}")
         elif self.history:
