@@ -103,10 +103,15 @@ def launch(file, kernel, dtype, total, *args):
 
 # ---- the kernels, with their array shapes ----------------------------------------------------
 
+def output_size(size, kernel, stride, padding=0):
+    """Output length of a conv or pool along one axis (the CPU ops in minigrad.ops.conv use it too)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
 def _conv_sizes(shape, kh, kw, stride, padding):
     """The size arguments of im2col and col2im: n, c, h, w, kh, kw, stride, padding, out_h, out_w."""
     n, c, h, w = shape
-    out_h, out_w = (h + 2 * padding - kh) // stride + 1, (w + 2 * padding - kw) // stride + 1
+    out_h, out_w = output_size(h, kh, stride, padding), output_size(w, kw, stride, padding)
     return n, c, h, w, kh, kw, stride, padding, out_h, out_w
 
 
@@ -137,7 +142,7 @@ def max_pool(x, kernel_size, stride):
     """x (N, C, H, W) -> (max over each window (N, C, out_h, out_w), winning tap of each window, int32)."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
-    out_h, out_w = (h - kernel_size) // stride + 1, (w - kernel_size) // stride + 1
+    out_h, out_w = output_size(h, kernel_size, stride), output_size(w, kernel_size, stride)
     out = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
     winner = xp.empty(out.shape, dtype=xp.int32)
     launch("conv.cu", "max_pool", x.dtype, out.size, xp.ascontiguousarray(x), out, winner,

@@ -14,13 +14,10 @@ On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kerne
 col2im, and MaxPool2dKernels pools with its kernels: a few large launches.
 """
 from .. import kernels, memory, parallel
+from ..kernels import output_size
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
 from .matmul import matmul
-
-
-def _output_size(size, kernel, stride):
-    return (size - kernel) // stride + 1
 
 
 def _tap(i, j, stride, out_h, out_w):
@@ -45,7 +42,7 @@ def im2col(x, kh, kw, stride, padding=0):
     xp = get_array_module(x)
     x = _pad_spatial(x, padding)
     n, c, h, w = x.shape
-    out_h, out_w = _output_size(h, kh, stride), _output_size(w, kw, stride)
+    out_h, out_w = output_size(h, kh, stride), output_size(w, kw, stride)
     cols = memory.empty(xp, (n, c, kh, kw, out_h, out_w), x.dtype)
     for i in range(kh):
         for j in range(kw):
@@ -58,7 +55,7 @@ def col2im(cols, x_shape, kh, kw, stride, padding=0):
     padding dropped."""
     xp = get_array_module(cols)
     n, c, h, w = x_shape
-    out_h, out_w = _output_size(h + 2 * padding, kh, stride), _output_size(w + 2 * padding, kw, stride)
+    out_h, out_w = output_size(h, kh, stride, padding), output_size(w, kw, stride, padding)
     cols = cols.reshape(n, c, kh, kw, out_h, out_w)
     padded = memory.zeros(xp, (n, c, h + 2 * padding, w + 2 * padding), cols.dtype)
     for i in range(kh):
@@ -320,8 +317,8 @@ class Conv2d(Function):
         if bias is not None:
             out += bias.reshape(1, -1, 1)
         ctx.save_for_backward(x, weight)
-        out_h = _output_size(x.shape[2] + 2 * padding, kh, stride)
-        out_w = _output_size(x.shape[3] + 2 * padding, kw, stride)
+        out_h = output_size(x.shape[2], kh, stride, padding)
+        out_w = output_size(x.shape[3], kw, stride, padding)
         return out.reshape(x.shape[0], out_channels, out_h, out_w)
 
     @staticmethod
@@ -391,7 +388,7 @@ class MaxPool2d(Function):
         """
         xp = get_array_module(x)
         n, c, h, w = x.shape
-        out_h, out_w = _output_size(h, kernel_size, stride), _output_size(w, kernel_size, stride)
+        out_h, out_w = output_size(h, kernel_size, stride), output_size(w, kernel_size, stride)
         x = x.reshape(n * c, 1, h, w)                                         # planes
         out = memory.empty(xp, (n * c, 1, out_h, out_w), x.dtype)
 
