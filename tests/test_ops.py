@@ -11,7 +11,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.functional as mgF
-from minigrad import parallel, profiler
+from minigrad import memory, parallel, profiler
 from minigrad.ops import conv
 from conftest import relative_error, requires_gpu
 
@@ -187,6 +187,19 @@ def test_thread_split_matches_torch_float32(name, monkeypatch):
         _assert_matches_torch(SPECS[IDS.index(name)])
     finally:
         parallel.set_num_threads(threads)
+
+
+def _nan_filled(xp, shape, dtype):
+    out = xp.empty(shape, dtype=dtype)
+    out.fill(np.nan if np.dtype(dtype).kind == "f" else -1)
+    return out
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_uninitialised_memory_is_always_overwritten(spec, monkeypatch):
+    """Ops that take memory.empty (pooled, possibly stale) buffers must write every element they hand on."""
+    monkeypatch.setattr(memory, "empty", _nan_filled)
+    _assert_matches_torch(spec)
 
 
 # Integer inputs tie often: each window's gradient must go to its first maximal tap, as in torch. (No

@@ -407,8 +407,9 @@ class MaxPool2d(Function):
         xp = get_array_module(grad)
         x, maxima = winners
         grad = xp.ascontiguousarray(grad).reshape(maxima.shape)
-        grad_x = memory.zeros(xp, x.shape, grad.dtype)
         disjoint = stride >= kernel_size                    # every input pixel under at most one tap
+        tiled = stride == kernel_size and not (x.shape[2] % stride or x.shape[3] % stride)  # ... and exactly one
+        grad_x = (memory.empty if tiled else memory.zeros)(xp, x.shape, grad.dtype)
 
         def work(start, stop):
             unclaimed = xp.ones(maxima[start:stop].shape, dtype=bool)      # windows whose winner is still unfound
