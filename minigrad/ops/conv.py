@@ -38,29 +38,37 @@ def _pad_spatial(x, padding):
 
 def im2col(x, kh, kw, stride, padding=0):
     """(N, C, H, W) zero-padded by `padding` -> (N, C*kh*kw, Ho*Wo), rows ordered (c, i, j) like a
-    flattened conv weight."""
+    flattened conv weight. The channels are shared out over the threads."""
     xp = get_array_module(x)
     x = _pad_spatial(x, padding)
     n, c, h, w = x.shape
     out_h, out_w = output_size(h, kh, stride), output_size(w, kw, stride)
     cols = memory.empty(xp, (n, c, kh, kw, out_h, out_w), x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, i, j] = x[_tap(i, j, stride, out_h, out_w)]
+
+    def work(start, stop):
+        for i in range(kh):
+            for j in range(kw):
+                cols[:, start:stop, i, j] = x[:, start:stop][_tap(i, j, stride, out_h, out_w)]
+
+    parallel.split(work, c)
     return cols.reshape(n, c * kh * kw, out_h * out_w)
 
 
 def col2im(cols, x_shape, kh, kw, stride, padding=0):
     """The adjoint of im2col: add every column entry back onto the input pixel it came from, the
-    padding dropped."""
+    padding dropped. The channels are shared out over the threads."""
     xp = get_array_module(cols)
     n, c, h, w = x_shape
     out_h, out_w = output_size(h, kh, stride, padding), output_size(w, kw, stride, padding)
     cols = cols.reshape(n, c, kh, kw, out_h, out_w)
     padded = memory.zeros(xp, (n, c, h + 2 * padding, w + 2 * padding), cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            padded[_tap(i, j, stride, out_h, out_w)] += cols[:, :, i, j]
+
+    def work(start, stop):
+        for i in range(kh):
+            for j in range(kw):
+                padded[:, start:stop][_tap(i, j, stride, out_h, out_w)] += cols[:, start:stop, i, j]
+
+    parallel.split(work, c)
     return padded[:, :, padding:padding + h, padding:padding + w]
 
 
