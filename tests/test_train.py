@@ -298,10 +298,10 @@ def test_init_with_another_nonlocal_mode_with_resume_or_from_a_bad_file_is_one_l
     init = str(reference_run / "model.npz")
     _assert_one_line_error(_cli("--init", init, "--nonlocal", "published", "--out", str(tmp_path / "a"), cwd=tmp_path),
                            2, "'softmax' non-local mode", "--nonlocal softmax")
-    plain = UNet(nonlocal_mode=None, attention=False)
-    save_checkpoint(tmp_path / "plain.npz", plain)
-    _assert_one_line_error(_cli("--init", str(tmp_path / "plain.npz"), "--out", str(tmp_path / "b"), cwd=tmp_path),
-                           2, "attention and a non-local block")
+    for name, variant in (("no_attention", UNet(attention=False)), ("no_nonlocal", UNet(nonlocal_mode=None))):
+        save_checkpoint(tmp_path / f"{name}.npz", variant)
+        _assert_one_line_error(_cli("--init", str(tmp_path / f"{name}.npz"), "--out", str(tmp_path / "b"), cwd=tmp_path),
+                               2, "attention and a non-local block")
     _assert_one_line_error(_cli("--init", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "c"), cwd=tmp_path),
                            2, "missing.npz", "does not exist")
     result = _cli("--init", init, "--resume", str(reference_run / "last.npz"), cwd=tmp_path)
