@@ -1,9 +1,10 @@
-"""Make the figures of docs/walkthrough.md:  python docs/make_figures.py [--out docs/figures]
+"""Make the figures of the README and docs/walkthrough.md:  python docs/make_figures.py [--out docs/figures]
 
 Small and fast (a few seconds on a CPU): one degraded 96x96 image through the network, with the authors'
 released weights when they are there (the walkthrough's text describes those figures), else the shipped
 checkpoint, else a seeded untrained network.
-Also writes the module-level graph of the U-Net as Graphviz source (unet_graph.dot).
+Also writes the module-level graph of the U-Net as Graphviz source (unet_graph.dot), and the README's
+results.png: built-in validation images restored by the shipped model.
 """
 import argparse
 import sys
@@ -13,12 +14,16 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # run as a plain script from anywhere
 
 import minigrad as mg  # noqa: E402
+from data import open_dataset  # noqa: E402
 from minigrad import viz  # noqa: E402
-from unet import UNet, explain as ex  # noqa: E402
+from unet import UNet, explain as ex, restore  # noqa: E402
+from unet.checkpoint import load_model  # noqa: E402
+from unet.plots import save_triptych  # noqa: E402
 
 SIZE = 96
 IMAGE = "builtin:astronaut"
 DEGRADATION = "kla"  # blur, colour cast and noise, as in the inspection images the network restores
+RESULT_SAMPLES = ("skimage/camera", "brushed_metal/1000000", "tiles/1000005")  # built-in validation images
 
 
 def network():
@@ -45,6 +50,17 @@ def write_graph(model, path):
     path.write_text(viz.to_dot(out, model=model, collapse_modules=True))
 
 
+def results_figure(path):
+    """degraded | restored by the shipped model | clean, for RESULT_SAMPLES as `evaluate.py --data builtin` sees them."""
+    model, _ = load_model()
+    val = open_dataset(data="builtin", split="val")
+    index = {item.name: i for i, item in enumerate(val.items)}
+    samples = [val.load(index[name]) for name in RESULT_SAMPLES]
+    columns = [[sample["degraded"] for sample in samples], [restore(model, sample["degraded"]) for sample in samples],
+               [sample["clean"] for sample in samples]]
+    save_triptych(path, columns, ["degraded", "restored", "clean"], row_labels=RESULT_SAMPLES)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "figures")
@@ -63,6 +79,7 @@ def main(argv=None):
     for explained in (explanation, ex.explain(same_weights_other_mode(model), image)):
         ex.nonlocal_figure(explained, queries, args.out / f"nonlocal_{explained.nonlocal_mode}.png")
     write_graph(model, args.out / "unet_graph.dot")
+    results_figure(args.out / "results.png")
     print(f"wrote figures for {IMAGE} at {SIZE}x{SIZE}, degraded ({DEGRADATION}), with weights from {source} to {args.out}")
 
 

@@ -190,7 +190,8 @@ def test_make_figures_script_writes_small_figures(tmp_path):
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     pngs = sorted(tmp_path.glob("*.png"))
-    assert pngs, "no figures written"
+    assert "results.png" in {png.name for png in pngs}, "the README's results figure was not written"
     for png in pngs:
-        assert png.stat().st_size < 300_000, f"{png.name} is {png.stat().st_size} bytes"
+        limit = 1_500_000 if png.name == "results.png" else 300_000  # three photographs at full size, noise and all
+        assert png.stat().st_size < limit, f"{png.name} is {png.stat().st_size} bytes"
         assert np.asarray(Image.open(png).convert("L"), dtype=np.float32).std() > 0
