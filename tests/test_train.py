@@ -298,7 +298,9 @@ def test_init_with_another_nonlocal_mode_with_resume_or_from_a_bad_file_is_one_l
     init = str(reference_run / "model.npz")
     _assert_one_line_error(_cli("--init", init, "--nonlocal", "published", "--out", str(tmp_path / "a"), cwd=tmp_path),
                            2, "'softmax' non-local mode", "--nonlocal softmax")
-    for name, variant in (("no_attention", UNet(attention=False)), ("no_nonlocal", UNet(nonlocal_mode=None))):
+    variants = {"no_attention": UNet(attention=False), "no_nonlocal": UNet(nonlocal_mode=None),
+                "grayscale": UNet(in_channels=1, out_channels=1)}
+    for name, variant in variants.items():
         save_checkpoint(tmp_path / f"{name}.npz", variant)
         _assert_one_line_error(_cli("--init", str(tmp_path / f"{name}.npz"), "--out", str(tmp_path / "b"), cwd=tmp_path),
                                2, "attention and a non-local block")

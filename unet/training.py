@@ -322,7 +322,7 @@ class Run:
             return UNet(nonlocal_mode=self.options["nonlocal_mode"])
         model, _ = load_model(given["init"], nonlocal_mode=given.get("nonlocal_mode"))
         config = model.config()
-        if config["nonlocal_mode"] is None or config != UNet(nonlocal_mode=config["nonlocal_mode"]).config():
+        if not (config["attention"] and config["nonlocal_mode"] and config["in_channels"] == config["out_channels"] == 3):
             raise CheckpointError(f"{given['init']} holds UNet({config}); train.py trains the RGB network with "
                                   "attention and a non-local block")
         self.options["nonlocal_mode"] = config["nonlocal_mode"]
