@@ -15,6 +15,8 @@ fill the rest) and writes into the run folder:
 Resuming is exact: the data order, crops and degradations depend only on (seed, epoch, index),
 and the checkpoint holds the model, Adam's state, minigrad's generator and, when the run was
 interrupted mid-epoch, how far the epoch got (its remaining steps are run, the finished ones skipped).
+The learning rate is the schedule's (LR_SCHEDULES) for the epoch. `--init` starts a new run instead,
+from another run's weights, with a fresh optimizer.
 """
 import contextlib
 import csv
