@@ -4,7 +4,7 @@
     python train.py --preset paper --data KLA_ROOT   # the paper's recipe on the KLA data set
     python train.py --layout folders --degraded noisy/ --clean clean/ --epochs 50
     python train.py --resume runs/20250101-120000/last.npz   # continue exactly where it stopped
-    python train.py --data MVTEC_ROOT --init checkpoints/unet_sca_nl.npz --lr 2e-4 --lr-schedule cosine
+    python train.py --data MVTEC_ROOT --init checkpoints/unet_sca_nl.npz --lr-schedule cosine
                                                      # fine-tune the shipped model on your own data
 
 Every option left out comes from the preset (the table PRESETS in unet/training.py). The run folder
