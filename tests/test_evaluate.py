@@ -16,7 +16,8 @@ import data
 import minigrad as mg
 from unet import UNet, restore
 from unet.checkpoint import load_model, save_checkpoint
-from unet.evaluation import PSNR_CAP_DB, evaluate, image_metrics, restore_dataset, spread_indices
+from unet.evaluation import (PSNR_CAP_DB, evaluate, format_report, image_metrics, restore_dataset, spread_indices,
+                             summarize)
 from unet.torch_reference import TorchNotAvailableError, to_torch
 
 from conftest import REPO_ROOT, load_script
@@ -153,6 +154,30 @@ def test_image_smaller_than_ssim_window_has_no_ssim():
         record = image_metrics(sample, image * 0.8)
     assert record["ssim"] is None and record["degraded_ssim"] is None
     assert record["psnr"] == pytest.approx(peak_signal_noise_ratio(image, image * 0.8, data_range=1.0), abs=1e-6)
+
+
+@pytest.mark.parametrize("colour_is_off", [True, False])
+def test_report_notes_a_colour_correction_that_does_not_suit_the_data(colour_is_off):
+    """Restored images below their inputs in PSNR, yet above them after the affine fit, get the fine-tuning hint."""
+    rng = np.random.default_rng(2)
+    records = []
+    for index in range(3):
+        clean = rng.random((H, W, 3)).astype(np.float32)
+        noisy = np.clip(clean + rng.normal(0, 0.03, clean.shape), 0, 1).astype(np.float32)   # about 30 dB
+        restored = clean * 0.8 + 0.15 if colour_is_off else np.clip(clean + rng.normal(0, 0.01, clean.shape), 0, 1)
+        sample = {"name": f"img{index}", "category": "x", "clean": clean, "degraded": noisy, "mask": None}
+        records.append(image_metrics(sample, restored.astype(np.float32)))
+    report = {**summarize(records), "per_image": records, "checkpoint": {"path": "runs/a/model.npz"}}
+    mean, degraded = report["mean"], report["degraded"]
+    text = format_report(report)
+    if colour_is_off:
+        assert mean["psnr"] < degraded["psnr"] < mean["affine_fit_psnr"]
+        assert f"{degraded['psnr'] - mean['psnr']:.1f} dB below their inputs" in text
+        assert f"{mean['affine_fit_psnr'] - degraded['psnr']:.1f} dB above them" in text
+        assert "python train.py --init runs/a/model.npz" in text
+    else:
+        assert mean["psnr"] > degraded["psnr"]
+        assert "note:" not in text and "--init" not in text
 
 
 def test_spread_indices():

@@ -297,4 +297,24 @@ def format_report(report):
                      + f"   ({masked['n_skipped_empty_mask']} image(s) with an empty mask skipped)")
     if "compare_torch" in report:
         lines.append(f"PyTorch build vs minigrad: max |difference| = {report['compare_torch']['max_abs_diff']:.3g}")
+    note = _colour_mismatch_note(report)
+    if note:
+        lines.append(note)
     return "\n".join(lines)
+
+
+def _colour_mismatch_note(report):
+    """A hint for when the restored images score below their inputs, yet above them once each channel's
+    gain and offset are fitted: the structure was restored, but the colour and contrast correction the
+    model learned from its training degradation does not suit this data, which fine-tuning fixes."""
+    restored, degraded = report["mean"], report["degraded"]
+    psnr, fit, input_psnr = restored["psnr"], restored["affine_fit_psnr"], degraded["psnr"]
+    if None in (psnr, fit, input_psnr) or not psnr < input_psnr < fit:
+        return None
+    checkpoint = (report.get("checkpoint") or {}).get("path", "CHECKPOINT")
+    return (f"note: the restored images score {input_psnr - psnr:.1f} dB below their inputs in PSNR, but "
+            f"{fit - input_psnr:.1f} dB above them once each\n"
+            "      channel's gain and offset are fitted (fit PSNR): the model's colour and contrast correction "
+            "does not\n"
+            "      suit these images. Fine-tune it on data like them (checkpoints/MODEL_CARD.md has an example):\n"
+            f"      python train.py --init {checkpoint} --lr-schedule cosine ...")
