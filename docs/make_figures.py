@@ -16,8 +16,9 @@ sys.path.insert(0, str(REPO_ROOT))  # run as a plain script from anywhere
 import minigrad as mg  # noqa: E402
 from data import open_dataset  # noqa: E402
 from minigrad import viz  # noqa: E402
-from unet import UNet, explain as ex, restore  # noqa: E402
+from unet import UNet, explain as ex  # noqa: E402
 from unet.checkpoint import load_model  # noqa: E402
+from unet.evaluation import restore_dataset  # noqa: E402
 from unet.plots import save_triptych  # noqa: E402
 
 SIZE = 96
@@ -55,9 +56,9 @@ def results_figure(path):
     model, _ = load_model()
     val = open_dataset(data="builtin", split="val")
     index = {item.name: i for i, item in enumerate(val.items)}
-    samples = [val.load(index[name]) for name in RESULT_SAMPLES]
-    columns = [[sample["degraded"] for sample in samples], [restore(model, sample["degraded"]) for sample in samples],
-               [sample["clean"] for sample in samples]]
+    restored = list(restore_dataset(model, val, [index[name] for name in RESULT_SAMPLES], progress=False))
+    columns = [[item.sample["degraded"] for item in restored], [item.restored for item in restored],
+               [item.sample["clean"] for item in restored]]
     save_triptych(path, columns, ["degraded", "restored", "clean"], row_labels=RESULT_SAMPLES)
 
 
