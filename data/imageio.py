@@ -1,20 +1,25 @@
 """Images as float32 HxWx3 arrays in [0, 1], and back to files in the mode they came in.
 
 Training always sees three channels; `ImageInfo` remembers what the file was (grayscale, 16-bit,
-alpha) so that a restored image can be written the way the original was.
+alpha, colour profile) so that a restored image can be written the way the original was. Pixels are
+read upright: a camera's EXIF orientation tag is applied, since the written image does not carry it.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from .errors import DataError, ImageReadError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")  # formats that can store an alpha channel
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+# Lossy formats are written near-losslessly (full-resolution colour for JPEG): Pillow's defaults
+# (quality 75 or 80, JPEG's halved colour resolution) would blur back what the restoration gained.
+_SAVE_OPTIONS = {".jpg": {"quality": 95, "subsampling": 0}, ".jpeg": {"quality": 95, "subsampling": 0},
+                 ".webp": {"quality": 95}}
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,6 +30,7 @@ class ImageInfo:
     grayscale: bool                        # one colour channel in the file (expanded to 3 when read)
     bit_depth: int                         # 1, 8 or 16 bits per channel
     alpha: Optional[np.ndarray] = None     # HxW float32 in [0, 1], the file's transparency
+    icc_profile: Optional[bytes] = None    # the file's colour profile (e.g. a phone's Display P3)
 
 
 def is_image_file(path):
@@ -37,7 +43,8 @@ def read_image(path):
     try:
         with Image.open(path) as image:
             image.load()
-            return _decode(image)
+            values, info = _decode(ImageOps.exif_transpose(image))
+            return values, replace(info, icc_profile=image.info.get("icc_profile"))
     except Exception as err:  # Pillow signals broken files with many exception types
         raise ImageReadError(path, err) from None
 
@@ -81,8 +88,9 @@ def write_image(path, image, like=None):
     """Write a float image in [0, 1] (HxW, HxWx1 or HxWx3); with `like`, in that ImageInfo's mode.
 
     Grayscale originals are written as the channel mean, 16-bit ones as 16-bit, 1-bit ones thresholded
-    at 0.5, and an original alpha channel is put back (resized if the image was). Palette images come
-    back as RGB: re-quantizing a restored image would throw away what the restoration gained.
+    at 0.5, and an original alpha channel and colour profile are put back (the alpha resized if the
+    image was). Palette images come back as RGB: re-quantizing a restored image would throw away what
+    the restoration gained.
     """
     path = Path(path)
     values = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
@@ -102,9 +110,12 @@ def write_image(path, image, like=None):
         if alpha is not None and path.suffix.lower() in _ALPHA_SUFFIXES:
             alpha_image = Image.fromarray(np.round(alpha * 255.0).astype(np.uint8))
             pil.putalpha(alpha_image.resize(pil.size, Image.Resampling.BILINEAR))
+    options = dict(_SAVE_OPTIONS.get(path.suffix.lower(), {}))
+    if like is not None and like.icc_profile:
+        options["icc_profile"] = like.icc_profile
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        pil.save(path)
+        pil.save(path, **options)
     except (OSError, ValueError) as err:
         raise DataError(f"cannot write image {path}: {err}") from None
 
