@@ -20,17 +20,10 @@ from tqdm import tqdm
 
 from data import DataError, degradation_names, open_dataset
 from unet.checkpoint import DEFAULT_CHECKPOINT, load_model
-from unet.cli import run
+from unet.cli import image_size, positive, run
 from unet.evaluation import evaluate, format_report, resolve_device, spread_indices
 from unet.metrics import SSIM_WINDOWS
 from unet.torch_reference import to_torch
-
-
-def positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def parse_args(argv=None):
@@ -54,13 +47,13 @@ def parse_args(argv=None):
     source.add_argument("--degraded", type=Path, help="folder of degraded images (the folders layout)")
     source.add_argument("--clean", type=Path, help="folder of clean images matching --degraded by file name")
     source.add_argument("--masks", type=Path, help="folder of defect masks named <name>_mask.png")
-    source.add_argument("--size", type=positive_int, default=None,
+    source.add_argument("--size", type=image_size, default=None,
                         help="resize every image to SIZE x SIZE first, as the paper did (metrics and saved images "
                              "are then at that size)")
     source.add_argument("--degradation", choices=degradation_names(), default="kla",
                         help="the degradation applied on the fly to clean-only data (built-in, MVTec)")
     source.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly degradations")
-    source.add_argument("--limit", type=positive_int, default=None,
+    source.add_argument("--limit", type=positive(int), default=None,
                         help="evaluate at most N images, spread evenly over the data set")
     output = parser.add_argument_group("output")
     output.add_argument("--out", type=Path, default=Path("evaluation"), help="output folder (default: evaluation)")

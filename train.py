@@ -19,20 +19,10 @@ import sys
 
 from data import LAYOUTS, degradation_names
 from unet import NONLOCAL_MODES
-from unet.cli import run
+from unet.cli import image_size, positive, run
 from unet.training import DEFAULTS, LR_SCHEDULES, PRESETS, ConfigError, Interrupted, TrainingDiverged, train
 
 EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
-
-
-def _positive(kind):
-    def parse(text):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-        return value
-    parse.__name__ = kind.__name__  # argparse names the type in its error message
-    return parse
 
 
 def build_parser():
@@ -52,15 +42,15 @@ def build_parser():
     add("--masks", metavar="DIR", help="folders layout: defect masks, matched by file name")
     add("--degradation", choices=degradation_names(),
         help="degradation applied on the fly to clean-only data (built-in, MVTec) (default kla)")
-    add("--epochs", type=_positive(int), help="total number of epochs (on --resume too)")
-    add("--batch-size", type=_positive(int))
-    add("--lr", type=_positive(float), help="Adam learning rate")
+    add("--epochs", type=positive(int), help="total number of epochs (on --resume too)")
+    add("--batch-size", type=positive(int))
+    add("--lr", type=positive(float), help="Adam learning rate")
     add("--lr-schedule", choices=tuple(LR_SCHEDULES),
         help="per epoch: constant (the paper) or cosine, annealed from --lr towards 0 over --epochs (default constant)")
-    add("--patch-size", type=_positive(int), help="train on random square crops of this size (multiple of 8)")
-    add("--size", type=_positive(int), help="resize every image to SIZE x SIZE first")
-    add("--steps-per-epoch", type=_positive(int), help="cap on optimizer steps per epoch")
-    add("--val-limit", type=_positive(int), metavar="N", help="validate on N images spread over the validation set")
+    add("--patch-size", type=image_size, help="train on random square crops of this size (multiple of 8)")
+    add("--size", type=image_size, help="resize every image to SIZE x SIZE first")
+    add("--steps-per-epoch", type=positive(int), help="cap on optimizer steps per epoch")
+    add("--val-limit", type=positive(int), metavar="N", help="validate on N images spread over the validation set")
     add("--nonlocal", dest="nonlocal_mode", choices=NONLOCAL_MODES,
         help="non-local block: softmax (the paper) or published (the released code) (default softmax)")
     add("--seed", type=int, help="seeds the weights, data order, crops and degradations (default 0)")

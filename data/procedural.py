@@ -225,7 +225,7 @@ def plain_part(rng, size):
         image = image * (1 - rng.uniform(0.1, 0.3) * shadow)[..., None]
     family = _pick(rng, ("metal", "saturated", "saturated", "black" if bright else "white"))
     colour = _colour(rng, family)
-    shade = _shaded(coverage, inner_distance, rng.uniform(3, 0.2 * size), rng)
+    shade = _shaded(coverage, inner_distance, rng.uniform(3, max(3, 0.2 * size)), rng)
     part = colour * (0.35 + 0.65 * shade)[..., None]
     if family == "metal":
         part = part + (0.5 * shade ** 12)[..., None]  # specular highlight on the rim
@@ -252,7 +252,7 @@ def _part_shape(rng, size):
         return np.minimum(radius * 0.9 - hexagon, r - radius * 0.45)
     if shape == "plate":
         half = radius * rng.uniform(0.5, 1.0, 2)
-        corner = rng.uniform(2, 0.4 * half.min())
+        corner = rng.uniform(2, max(2, 0.4 * half.min()))
         qx, qy = np.abs(along) - half[0] + corner, np.abs(across) - half[1] + corner
         outside = np.hypot(np.maximum(qx, 0), np.maximum(qy, 0)) + np.minimum(np.maximum(qx, qy), 0)
         return corner - outside

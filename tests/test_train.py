@@ -362,6 +362,20 @@ def _assert_one_line_error(result, code, *phrases):
         assert phrase in lines[0]
 
 
+@pytest.mark.parametrize("argv, phrase", [
+    (["--epochs", "0"], "argument --epochs: must be positive, got 0"),
+    (["--size", "4"], "argument --size: must be at least 8 (the network halves an image three times), got 4"),
+    (["--patch-size", "100"], "--patch-size must be a multiple of 8, got 100"),
+    (["--size", "64", "--patch-size", "96"], "--patch-size 96 does not fit in images resized to --size 64"),
+])
+def test_impossible_options_are_usage_errors_before_anything_is_written(argv, phrase, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        train_script.main([*argv, "--out", str(tmp_path / "run")])
+    assert stop.value.code == 2
+    assert f"train.py: error: {phrase}" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
 def test_missing_data_folder_is_one_line_and_exit_2(tmp_path):
     result = _cli("--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"), cwd=tmp_path)
     _assert_one_line_error(result, 2, "nowhere", "does not exist")

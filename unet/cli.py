@@ -1,4 +1,5 @@
 """What every command-line entry point shares: user mistakes print one line and exit 2, never a traceback."""
+import argparse
 import sys
 
 from minigrad.backend import DeviceError
@@ -6,9 +7,25 @@ from minigrad.io import LoadError
 from minigrad.memory import keep_freed_memory
 
 from .checkpoint import CheckpointError
+from .model import INPUT_MULTIPLE
 from .torch_reference import TorchNotAvailableError
 
 EXIT_USER_ERROR = 2
+
+
+def positive(kind, minimum=None, why=""):
+    """An argparse type: a number of `kind` above zero (and at least `minimum`), else a one-line error."""
+    def parse(text):
+        value = kind(text)
+        if value <= 0 or (minimum is not None and value < minimum):
+            bound = "positive" if minimum is None else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {bound}{why}, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in its error message
+    return parse
+
+
+image_size = positive(int, INPUT_MULTIPLE, " (the network halves an image three times)")
 
 
 def user_errors():

@@ -152,6 +152,9 @@ def _check_options(options):
     patch, size = options["patch_size"], options["size"]
     if patch is not None and patch % INPUT_MULTIPLE:
         raise ConfigError(f"--patch-size must be a multiple of {INPUT_MULTIPLE}, got {patch}")
+    if patch is not None and size is not None and patch > size:
+        raise ConfigError(f"--patch-size {patch} does not fit in images resized to --size {size}: "
+                          "pass a smaller --patch-size or a larger --size")
     if patch is None and size is not None and size % INPUT_MULTIPLE:
         raise ConfigError(f"--size must be a multiple of {INPUT_MULTIPLE} when training on whole images, got {size}")
     if patch is None and size is None and options["batch_size"] > 1:
