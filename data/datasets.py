@@ -14,7 +14,10 @@ Every data set is indexable and returns a sample dict:
 
 `load(index, epoch)` is what the Loader calls: training splits of synthetic data sets draw a fresh
 degradation for every (epoch, index); every other split is the same in every epoch.
+
+`keep_decoded(budget)` keeps what was read from disk (decoded, resized) in memory for the next epoch.
 """
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -70,6 +73,8 @@ class Dataset:
         if not items:
             raise DataError(f"no images found in {where} (expected the {layout} layout: {LAYOUTS[layout]})")
         self.items = items
+        self._kept, self._kept_bytes, self._keep_budget = {}, 0, 0
+        self._keep_lock = threading.Lock()  # the Loader's thread and validation may decode at once
 
     def __len__(self):
         return len(self.items)
@@ -84,6 +89,31 @@ class Dataset:
     def load(self, index, epoch=None):
         raise NotImplementedError
 
+    def keep_decoded(self, budget_bytes):
+        """Keep each decoded (and resized) image in memory, until they fill `budget_bytes`.
+
+        Reading a 1024 px PNG and resizing it costs ten times the degradation that follows: without
+        this, a GPU waits on the loader. What is kept is what decoding again would give, read-only,
+        so a run is the same with or without it.
+        """
+        self._keep_budget = budget_bytes
+
+    def _decoded(self, index, decode):
+        """`decode(item)`, or what it gave the last time while it fits in the budget."""
+        kept = self._kept.get(index)
+        if kept is not None:
+            return kept
+        decoded = decode(self.items[index])
+        arrays = [part for part in decoded if isinstance(part, np.ndarray)]
+        size = sum(array.nbytes for array in arrays)
+        with self._keep_lock:
+            if self._kept_bytes + size <= self._keep_budget:
+                for array in arrays:
+                    array.flags.writeable = False
+                self._kept[index] = decoded
+                self._kept_bytes += size
+        return decoded
+
 
 class PairedDataset(Dataset):
     """Degraded/clean file pairs (KLA and paired folders): nothing random, every epoch the same."""
@@ -93,7 +123,10 @@ class PairedDataset(Dataset):
         self.size = size
 
     def load(self, index, epoch=None):
-        item = self.items[index]
+        degraded, clean, mask, info = self._decoded(index, self._read_pair)
+        return make_sample(degraded, clean, mask, self.items[index], info=info)
+
+    def _read_pair(self, item):
         degraded, info = read_image(item.source)
         clean = read_image(item.clean)[0] if item.clean else None
         mask = read_mask(item.mask) if item.mask else None
@@ -102,7 +135,7 @@ class PairedDataset(Dataset):
             clean = None if clean is None else resize_image(clean, self.size)
             mask = None if mask is None else resize_mask(mask, self.size)
         _check_shapes(item, degraded, clean, mask)
-        return make_sample(degraded, clean, mask, item, info=info)
+        return degraded, clean, mask, info
 
 
 class KLADataset(PairedDataset):
@@ -161,10 +194,9 @@ class SyntheticDataset(Dataset):
         return np.random.default_rng([self.seed, _FIXED_STREAM, index])
 
     def load(self, index, epoch=None):
-        item = self.items[index]
-        clean, mask, info, defect = self.load_clean(item)
+        clean, mask, info, defect = self._decoded(index, self.load_clean)
         degraded, params = degrade(clean, self.degradation, self.degradation_rng(index, epoch))
-        return make_sample(degraded, clean, mask, item, info=info, params=params, defect=defect)
+        return make_sample(degraded, clean, mask, self.items[index], info=info, params=params, defect=defect)
 
     def load_clean(self, item):
         """-> (clean HxWx3 float32, mask or None, ImageInfo or None, defect name or None)."""

@@ -187,6 +187,41 @@ def test_missing_empty_and_unknown_give_clear_errors(tmp_path):
         data.open_dataset("builtin", degradation="fog")
 
 
+def test_kept_images_are_read_once_exactly_and_within_the_budget(tmp_path):
+    """keep_decoded: a later epoch reads nothing from disk and gets what decoding gave, read-only, while
+    synthetic sets still draw a fresh degradation each epoch; images past the budget are read again."""
+    _kla_tree(tmp_path / "kla")
+    _mvtec_tree(tmp_path / "mvtec")
+    kla, mvtec = (data.open_dataset(tmp_path / name, split="train", size=16) for name in ("kla", "mvtec"))
+    expected = {name: [data.open_dataset(tmp_path / name, split="train", size=16).load(i, epoch=1)
+                       for i in range(len(dataset))] for name, dataset in (("kla", kla), ("mvtec", mvtec))}  # no keeping
+    first_epoch = {}
+    for name, dataset in (("kla", kla), ("mvtec", mvtec)):
+        dataset.keep_decoded(1 << 20)
+        first_epoch[name] = [dataset.load(i, epoch=0) for i in range(len(dataset))]
+    for path in tmp_path.rglob("*.png"):
+        path.unlink()
+    for name, dataset in (("kla", kla), ("mvtec", mvtec)):
+        for index in range(len(dataset)):
+            sample, want = dataset.load(index, epoch=1), expected[name][index]
+            for key in ("degraded", "clean", "mask"):
+                np.testing.assert_array_equal(sample[key], want[key])
+            assert not sample["clean"].flags.writeable
+            fresh = not np.array_equal(sample["degraded"], first_epoch[name][index]["degraded"])
+            assert fresh == (name == "mvtec")  # KLA pairs come degraded; MVTec is degraded anew
+
+    _kla_tree(tmp_path / "kla")
+    partly = data.open_dataset(tmp_path / "kla", split="train", size=16)
+    one_pair = sum(array.nbytes for array in partly._read_pair(partly.items[0]) if isinstance(array, np.ndarray))
+    partly.keep_decoded(one_pair)
+    [partly.load(i) for i in range(len(partly))]
+    for path in tmp_path.rglob("*.png"):
+        path.unlink()
+    partly.load(0)
+    with pytest.raises(data.ImageReadError):
+        partly.load(1)
+
+
 # ----------------------------------------------------------------------------- image formats
 
 def test_grayscale_read_and_round_trip(tmp_path):

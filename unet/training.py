@@ -22,6 +22,7 @@ import contextlib
 import csv
 import json
 import math
+import os
 import signal
 import threading
 import time
@@ -68,6 +69,7 @@ LOG_COLUMNS = ("epoch", "steps", "loss", *LOSS_COLUMNS.values(), "val_psnr", "va
                "degraded_psnr", "degraded_ssim", "lr", "seconds")
 SAMPLES_SHOWN = 3        # validation images in each epoch's triptych
 FOLDER_HOLDOUT = 10      # the folders layout has no split: every 10th pair validates
+DECODED_SHARE = 8        # each split keeps decoded images in up to 1/8 of the memory (Dataset.keep_decoded)
 RUNS_DIR = Path("runs")
 
 
@@ -190,6 +192,7 @@ def open_datasets(options):
                   seed=options["seed"], size=options["size"], degraded_dir=options["degraded"],
                   clean_dir=options["clean"], masks_dir=options["masks"])
     train_set = open_dataset(split="train", **common)
+    train_set.keep_decoded(_memory_bytes() // DECODED_SHARE)
     if options["layout"] == "folders" or options["degraded"] is not None:
         if len(train_set) < 2:
             raise DataError(f"training on paired folders needs at least 2 pairs (one in {FOLDER_HOLDOUT} "
@@ -198,10 +201,19 @@ def open_datasets(options):
         kept = [i for i in range(len(train_set)) if i not in held_out]
         return Subset(train_set, kept), Subset(train_set, sorted(held_out))
     val_set = open_dataset(split="val", **common)
+    val_set.keep_decoded(_memory_bytes() // DECODED_SHARE)
     for name, dataset in (("training", train_set), ("validation", val_set)):
         if len(dataset) == 0:
             raise DataError(f"the {name} split of {options['data']} has no images")
     return train_set, val_set
+
+
+def _memory_bytes():
+    """The machine's memory; 8 GiB where the system does not say (Windows)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 8 << 30
 
 
 def _require_targets(dataset):
