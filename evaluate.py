@@ -39,6 +39,9 @@ def parse_args(argv=None):
     model.add_argument("--compare-torch", action="store_true",
                        help="also run the PyTorch build on the same inputs and report the largest output difference "
                             "(images then run whole, without tiles)")
+    model.add_argument("--self-ensemble", action="store_true",
+                       help="average the outputs for the 8 flips and quarter turns of each image: 8 times the "
+                            "time, about +0.2 dB (see checkpoints/MODEL_CARD.md)")
     source = parser.add_argument_group("data")
     source.add_argument("--data", default=None,
                         help="'builtin' (the default) or a data set folder; see --layout")
@@ -60,7 +63,10 @@ def parse_args(argv=None):
     output.add_argument("--save-images", action="store_true", help="also write the restored images to OUT/restored")
     output.add_argument("--ssim-window", choices=SSIM_WINDOWS, default="gaussian",
                         help="gaussian: Wang et al. (11x11, sigma 1.5); uniform7: skimage's default 7x7 box")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.compare_torch and args.self_ensemble:
+        parser.error("--compare-torch checks the network itself, which --self-ensemble runs 8 times: pass one")
+    return args
 
 
 def open_data(args):
@@ -97,7 +103,7 @@ def main(argv=None):
         warnings.showwarning = _print_warning
         report = evaluate(model, dataset, args.out, indices=spread_indices(len(dataset), args.limit),
                           ssim_window=args.ssim_window, save_images=args.save_images, torch_model=torch_model,
-                          checkpoint=checkpoint, settings=settings_of(args, device))
+                          checkpoint=checkpoint, settings=settings_of(args, device), self_ensemble=args.self_ensemble)
     print(format_report(report))
     print(f"outputs in {args.out}")
     return 0

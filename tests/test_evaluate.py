@@ -248,6 +248,23 @@ def test_plain_restoration_keeps_size_and_mode(tmp_path, checkpoint, capsys):
     assert sizes == {"deep": (25, 19), "gray": (23, 17), "rgba": (21, 20), "sub/odd": (13, 27)}
 
 
+def test_self_ensemble_restores_every_image_as_restore_does_and_is_recorded(tmp_path, checkpoint, capsys):
+    inputs = _plain_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    status, _, _ = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in", "--out", out,
+                            "--self-ensemble"], capsys)
+    assert status == 0
+    model, _ = load_model(checkpoint)
+    odd = np.asarray(Image.open(inputs["sub/odd.png"]), dtype=np.float32) / 255
+    expected = np.round(np.clip(restore(model, odd, self_ensemble=True), 0, 1) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(np.asarray(Image.open(out / "restored" / "sub" / "odd.png")), expected)
+    assert json.loads((out / "metrics.json").read_text())["settings"]["self_ensemble"] is True
+
+    status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in", "--out", out,
+                                 "--self-ensemble", "--compare-torch"], capsys)
+    assert status == 2 and "--compare-torch checks the network itself" in stderr
+
+
 def test_corrupt_image_is_skipped_with_a_warning(tmp_path, checkpoint, capsys):
     _write(tmp_path / "in" / "good.png", np.zeros((16, 16, 3), np.uint8))
     (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")

@@ -208,6 +208,21 @@ def test_restore_matches_the_network_on_aligned_input(small_model):
     np.testing.assert_allclose(restore(small_model, image), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("shape, tile", [((29, 18, 3), 512), ((44, 37, 3), 24)])
+def test_self_ensemble_is_the_mean_over_flips_and_quarter_turns(small_model, shape, tile):
+    """Each of the 8 views is restored as restore() restores an image (padded, tiled past `tile`), then turned back."""
+    image = _image_batch(shape, seed=11)
+    views = []
+    for turns in range(4):
+        for flip in (False, True):
+            transformed = np.rot90(np.flip(image, axis=1) if flip else image, turns).copy()
+            restored = np.rot90(restore(small_model, transformed, tile=tile, overlap=8), -turns)
+            views.append(np.flip(restored, axis=1) if flip else restored)
+    ensemble = restore(small_model, image, tile=tile, overlap=8, self_ensemble=True)
+    np.testing.assert_allclose(ensemble, np.mean(views, axis=0), atol=1e-6)
+    assert np.abs(ensemble - restore(small_model, image, tile=tile, overlap=8)).max() > 1e-3
+
+
 def _far_from_tile_edges(size, tile, overlap, margin):
     """Pixels covered by exactly one tile and at least `margin` away from its edges."""
     from unet.restore import _tile_starts

@@ -67,12 +67,16 @@ class Restoration:
     torch_max_abs_diff: Optional[float] = None
 
 
-def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=None, progress=True):
+def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=None, progress=True,
+                    self_ensemble=False):
     """Yield a Restoration for every readable image of `dataset` (at `indices`), in order.
 
     Unreadable files are skipped with a warning naming them, and appended to the `unreadable` list.
-    With `torch_model` every image is restored whole (no tiles) so both builds see the same input.
+    With `torch_model` every image is restored whole (no tiles) so both builds see the same input;
+    it compares the network alone, so it cannot go with `self_ensemble` (see `restore`).
     """
+    if torch_model is not None and self_ensemble:
+        raise ValueError("the PyTorch comparison runs the network once per image: it cannot check a self-ensemble")
     indices = range(len(dataset)) if indices is None else indices
     for index in tqdm(indices, desc="restoring", unit="image", disable=not progress):
         try:
@@ -84,7 +88,7 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
             continue
         degraded = sample["degraded"]
         tile = TILE if torch_model is None else max(TILE, _round_up(max(degraded.shape[:2]), 8))
-        restored = restore(model, degraded, tile=tile)
+        restored = restore(model, degraded, tile=tile, self_ensemble=self_ensemble)
         difference = None if torch_model is None else _torch_max_abs_diff(torch_model, degraded, restored)
         yield Restoration(index, sample, np.clip(restored, 0.0, 1.0), difference)
 
@@ -185,7 +189,7 @@ def masked_summary(records):
 # ----------------------------------------------------------------------------- the whole run
 
 def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save_images=False, torch_model=None,
-             checkpoint=None, settings=None, progress=True):
+             checkpoint=None, settings=None, progress=True, self_ensemble=False):
     """Restore the images of `dataset` (at `indices`), write the outputs into `out_dir`, return the report.
 
     The report (also written as metrics.json) holds "checkpoint" and "settings" as given (settings
@@ -197,10 +201,11 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         "per_image":    the records of `image_metrics`
     and "compare_torch": {max_abs_diff} with `torch_model`. Without clean targets it restores only:
     every image is saved to restored/, and the report lists "images": {name, file, width, height}.
+    `self_ensemble` restores each image as `restore` does with it.
     """
     out_dir = Path(out_dir)
     records, images, unreadable, differences, drawn = [], [], [], [], set()
-    for item in restore_dataset(model, dataset, indices, torch_model, unreadable, progress):
+    for item in restore_dataset(model, dataset, indices, torch_model, unreadable, progress, self_ensemble):
         sample = item.sample
         if item.torch_max_abs_diff is not None:
             differences.append(item.torch_max_abs_diff)
