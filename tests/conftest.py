@@ -47,3 +47,13 @@ def host_kernels(host_runner):
     host_runner.launches.clear()
     with kernels.use_host_runner(host_runner):
         yield host_runner
+
+
+@pytest.fixture
+def fake_gpu(host_runner, monkeypatch):
+    """Within the test, minigrad's GPU is a strict stand-in for CuPy (tests/fake_cupy.py) whose kernels
+    run on the host: the GPU code path, end to end, on any machine with a C++ compiler."""
+    import fake_cupy
+    host_runner.launches.clear()
+    fake_cupy.install(monkeypatch, host_runner)
+    return host_runner  # its `launches` are the kernels the GPU path ran

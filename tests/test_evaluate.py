@@ -265,6 +265,21 @@ def test_self_ensemble_restores_every_image_as_restore_does_and_is_recorded(tmp_
     assert status == 2 and "--compare-torch checks the network itself" in stderr
 
 
+def test_gpu_evaluation_on_a_stand_in_for_cupy_matches_the_cpu(tmp_path, checkpoint, capsys, fake_gpu):
+    """`--device gpu` end to end on a strict stand-in for CuPy (tests/fake_cupy.py)."""
+    pairs = _pair_tree(tmp_path)
+    reports = {}
+    for device in ("cpu", "gpu"):
+        out = tmp_path / device
+        status, _, _ = run_cli(["--checkpoint", checkpoint, *pairs, "--out", out, "--device", device], capsys)
+        assert status == 0
+        reports[device] = json.loads((out / "metrics.json").read_text())
+    assert reports["gpu"]["settings"]["device"] == "gpu" and "im2col" in fake_gpu.launches
+    for cpu_record, gpu_record in zip(reports["cpu"]["per_image"], reports["gpu"]["per_image"], strict=True):
+        assert gpu_record["psnr"] == pytest.approx(cpu_record["psnr"], rel=1e-5)
+        assert gpu_record["ssim"] == pytest.approx(cpu_record["ssim"], rel=1e-5)
+
+
 def test_corrupt_image_is_skipped_with_a_warning(tmp_path, checkpoint, capsys):
     _write(tmp_path / "in" / "good.png", np.zeros((16, 16, 3), np.uint8))
     (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")

@@ -94,3 +94,19 @@ def test_kernels_compile_as_cuda(file, dtype, tmp_path):
 def test_tf32_without_a_gpu_names_the_fix():
     with pytest.raises(mg.DeviceError, match=r'pip install -e "\.\[gpu\]"'):
         backend.set_tf32(True)
+
+
+def test_the_cupy_stand_in_refuses_what_cupy_refuses(fake_gpu):
+    """The GPU-path tests on tests/fake_cupy.py mean something only while it stays this strict."""
+    on_device = mg.tensor(np.ones((2, 3), np.float32), device="gpu").data
+    assert backend.device_of(on_device) == "gpu"
+    for implicit_copy in (np.asarray, np.array, np.ascontiguousarray):
+        with pytest.raises(TypeError, match="Implicit conversion"):
+            implicit_copy(on_device)
+    for mixed in (lambda x: x + np.ones(3, np.float32), lambda x: np.concatenate([x, np.ones((1, 3))]),
+                  lambda x: x.__setitem__(0, x[1] * np.ones(3))):
+        with pytest.raises(TypeError, match="a NumPy array met a CuPy array"):
+            mixed(on_device)
+    total = on_device.sum()
+    assert backend.device_of(total) == "gpu" and total.ndim == 0 and float(total) == 6.0  # as CuPy's reductions
+    np.testing.assert_array_equal(backend.to_numpy(on_device * np.float32(2) + 1), np.full((2, 3), 3.0))

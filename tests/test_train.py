@@ -21,7 +21,7 @@ import minigrad as mg
 from unet import RestorationLoss, UNet, restore, training
 from unet.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 
-from conftest import REPO_ROOT, load_script
+from conftest import REPO_ROOT, load_script, relative_error
 
 SIDE, PATCH = 32, 16
 TRAIN_NAMES, VAL_NAMES = ("000", "001", "002", "003"), ("010", "011")
@@ -177,6 +177,24 @@ def test_one_epoch_writes_logs_charts_samples_and_checkpoints(kla_root, tmp_path
         expected["degraded_ssim"].append(_skimage_ssim(clean, degraded))
     for key, values in expected.items():
         assert row[key] == pytest.approx(np.mean(values), rel=1e-4, abs=1e-4), key
+
+
+def test_gpu_training_on_a_stand_in_for_cupy_tracks_the_cpu_run_and_resumes_on_the_cpu(
+        kla_root, reference_run, tmp_path, fake_gpu):
+    """`--device gpu` end to end, every array on a strict stand-in for CuPy's (tests/fake_cupy.py): its
+    checkpoints hold host arrays that a CPU run resumes from, and it trains as the CPU does."""
+    out = tmp_path / "run"
+    assert train_script.main(_args(kla_root, out, 1, "--device", "gpu")) == 0
+    assert "adam" in fake_gpu.launches and "im2col" in fake_gpu.launches
+    assert json.loads((out / "config.json").read_text())["device"] == "gpu"
+    assert train_script.main(_args(kla_root, out, 2, "--resume", str(out / "last.npz"))) == 0
+    gpu_rows, cpu_rows = _read_log(out / "log.csv")[1], _read_log(reference_run / "log.csv")[1]
+    for gpu_row, cpu_row in zip(gpu_rows, cpu_rows, strict=True):
+        for key in ("loss", "val_psnr", "val_ssim"):
+            assert float(gpu_row[key]) == pytest.approx(float(cpu_row[key]), rel=1e-4), key
+    actual, expected = _weights(out / "last.npz"), _weights(reference_run / "last.npz")
+    for name in expected:
+        assert relative_error(actual[name], expected[name]) <= 2e-4, name
 
 
 # ---- resuming ---------------------------------------------------------------------------------

@@ -74,8 +74,9 @@ def test_parameter_gradients_match_torch(mode, released_state):
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_three_adam_steps_track_torch(mode):
+def test_three_adam_steps_track_torch(mode, device="cpu"):
     model, torch_model = _pair(mode)
+    model.to(device)
     torch_model.train()
     noisy, clean = _image_batch((2, 3, 32, 32), seed=2), _image_batch((2, 3, 32, 32), seed=3)
     optimizer = mg.optim.Adam(model.parameters(), lr=1e-3)
@@ -83,7 +84,7 @@ def test_three_adam_steps_track_torch(mode):
     criterion = RestorationLoss()
     for step in range(3):
         optimizer.zero_grad()
-        loss, _ = criterion(model(mg.tensor(noisy)), mg.tensor(clean))
+        loss, _ = criterion(model(mg.tensor(noisy, device=device)), mg.tensor(clean, device=device))
         loss.backward()
         optimizer.step()
         torch_optimizer.zero_grad()
@@ -111,6 +112,14 @@ def test_three_adam_steps_track_torch_with_the_gpu_kernels_on_host(mode, host_ke
     every_kernel = set(re.findall(r"KERNEL (\w+)\(", "".join(path.read_text() for path in KERNEL_SOURCES)))
     assert set(host_kernels.launches) == every_kernel, "a training step uses every kernel there is"
     assert host_kernels.launches.count("adam") == 3, "one Adam launch per step for all the parameters"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_three_adam_steps_track_torch_on_the_gpu_path_without_a_gpu(mode, fake_gpu):
+    """The GPU code path, every array on a strict stand-in for CuPy's (tests/fake_cupy.py), against torch."""
+    test_three_adam_steps_track_torch(mode, device="gpu")
+    every_kernel = set(re.findall(r"KERNEL (\w+)\(", "".join(path.read_text() for path in KERNEL_SOURCES)))
+    assert set(fake_gpu.launches) == every_kernel and fake_gpu.launches.count("adam") == 3
 
 
 LOSS_TERMS = {

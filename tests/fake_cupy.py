@@ -1,0 +1,165 @@
+"""A strict stand-in for CuPy on the host: runs minigrad's whole GPU path without a GPU.
+
+Its arrays hold NumPy arrays but behave as CuPy's do where CuPy is stricter than NumPy, so the code
+that only a GPU would run meets the same refusals here:
+  - no implicit conversion to NumPy: np.asarray(x) and np.array(x) raise TypeError (use .get());
+  - a NumPy array cannot take part in an operation with a device array (TypeError); Python and
+    NumPy scalars can, so can integer NumPy arrays passed to a function as axes, shapes or widths,
+    and asarray/array/ascontiguousarray copy NumPy arrays to the device;
+  - reductions give 0-d device arrays, not NumPy scalars;
+  - NumPy functions called on device arrays run as CuPy's do (NEP 18), with the same checks.
+The kernels run through kernel_host.HostRunner. What this checks is the Python side of the GPU
+path: every host/device crossing, and that each op keeps its arrays on the device. It says nothing
+of CuPy's own numerics or of speed.
+"""
+import types
+
+import numpy as np
+from numpy.lib.mixins import NDArrayOperatorsMixin
+
+from minigrad import backend, kernels
+
+# CuPy's constructors take host data; every other function refuses NumPy arrays.
+_FROM_HOST = ("asarray", "array", "ascontiguousarray")
+
+
+class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
+    """A device array: a NumPy array that only device arrays and scalars may touch."""
+
+    __module__ = "cupy"  # how minigrad.backend tells CuPy arrays apart
+    __hash__ = None
+
+    def __init__(self, host):
+        self._host = host
+
+    def get(self):
+        return self._host.copy()
+
+    @property
+    def data(self):
+        return types.SimpleNamespace(ptr=self._host.ctypes.data)
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed. "
+                        "Please use `.get()` to construct a NumPy array explicitly.")
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        out = kwargs.get("out")
+        if out is not None:
+            kwargs["out"] = tuple(_to_host(array, operand=True) for array in out)
+        result = getattr(ufunc, method)(*_to_host(inputs, operand=True), **kwargs)
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return _to_device(result)
+
+    def __array_function__(self, func, types_, args, kwargs):
+        return _to_device(func(*_to_host(args), **_to_host(kwargs)))
+
+    def __getattr__(self, name):
+        if name.startswith("__"):  # NumPy would read the host buffer through __array_interface__
+            raise AttributeError(name)
+        value = getattr(self._host, name)
+        if callable(value):
+            return lambda *args, **kwargs: _to_device(value(*_to_host(args), **_to_host(kwargs)))
+        return _to_device(value)
+
+    def __getitem__(self, key):
+        return _to_device(self._host[_to_host(key)])
+
+    def __setitem__(self, key, value):
+        self._host[_to_host(key)] = value._host if isinstance(value, ndarray) else value
+
+    def __len__(self):
+        return len(self._host)
+
+    def __iter__(self):
+        return (ndarray(np.asarray(row)) for row in self._host)
+
+    def __bool__(self):
+        return bool(self._host)
+
+    def __float__(self):
+        return float(self._host)
+
+    def __int__(self):
+        return int(self._host)
+
+    def __index__(self):
+        return self._host.__index__()
+
+    def __repr__(self):
+        return f"fake_cupy.{self._host!r}"
+
+
+def _to_host(value, operand=False):
+    """Device arrays -> their NumPy arrays, inside tuples, lists and dicts; NumPy data is refused.
+
+    An integer NumPy array passes as a function's parameter (axes, a shape), never as an `operand`.
+    """
+    if isinstance(value, ndarray):
+        return value._host
+    if isinstance(value, np.ndarray) and value.ndim > 0 and (operand or value.dtype.kind not in "iu"):
+        raise TypeError(f"Unsupported type {type(value)}: a NumPy array met a CuPy array")
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to_host(item, operand) for item in value)
+    if isinstance(value, dict):
+        return {key: _to_host(item, operand) for key, item in value.items()}
+    return value
+
+
+def _to_device(value):
+    """NumPy arrays and scalars -> device arrays (CuPy returns 0-d arrays), inside tuples and lists."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return ndarray(np.asarray(value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to_device(item) for item in value)
+    return value
+
+
+def _function(name):
+    numpy_function = getattr(np, name)
+
+    def call(*args, **kwargs):
+        if name in _FROM_HOST and args and isinstance(args[0], np.ndarray):
+            return ndarray(numpy_function(args[0].copy(), *args[1:], **_to_host(kwargs)))
+        return _to_device(numpy_function(*_to_host(args), **_to_host(kwargs)))
+    return call
+
+
+class FakeCupy(types.ModuleType):
+    """The `cupy` module: its functions take and give device arrays; dtypes and ufuncs are NumPy's."""
+
+    ndarray = ndarray
+
+    def __init__(self):
+        super().__init__("cupy")
+
+    def __getattr__(self, name):
+        value = getattr(np, name)
+        if isinstance(value, np.ufunc) or not callable(value) or isinstance(value, type):
+            return value  # ufuncs dispatch through ndarray.__array_ufunc__; dtypes and constants are shared
+        return _function(name)
+
+    @staticmethod
+    def asnumpy(array):
+        return array.get()
+
+
+class HostKernels:
+    """minigrad.kernels' runner for device arrays: the CUDA kernels, built for the host (kernel_host)."""
+
+    def __init__(self, host_runner):
+        self.host_runner = host_runner
+
+    def __call__(self, file, kernel, dtype, total, args):
+        self.host_runner(file, kernel, dtype, total, tuple(_to_host(arg) for arg in args))
+
+    @staticmethod
+    def address(array):
+        return array.data.ptr
+
+
+def install(monkeypatch, host_runner):
+    """Within a test: minigrad's GPU is this stand-in, and its kernels run on the host."""
+    monkeypatch.setattr(backend, "_cupy", FakeCupy())
+    monkeypatch.setattr(kernels, "_cupy_runner", HostKernels(host_runner))
