@@ -9,8 +9,9 @@
 
 Every option left out comes from the preset (the table PRESETS in unet/training.py). The run folder
 (--out, by default runs/<date-time>) gets config.json, log.csv, curves.png, samples/epoch_XXX.png,
-last.npz (every epoch, and on Ctrl-C at the last completed step), best.npz (best validation SSIM) and
-model.npz (the best epoch's weights alone: the file to ship or to pass to evaluate.py --checkpoint).
+last.npz (every epoch, and on Ctrl-C or an error, at the last completed step), best.npz (best
+validation SSIM) and model.npz (the best epoch's weights alone: the file to ship or to pass to
+evaluate.py --checkpoint).
 
 Exit status: 0 done, 1 the loss became NaN/infinite, 2 a usage or data error, 130 interrupted.
 """

@@ -247,6 +247,49 @@ def test_ctrl_c_during_an_optimizer_step_lets_the_step_finish(kla_root, referenc
     _assert_same_weights(out / "last.npz", reference_run / "last.npz")
 
 
+class SimulatedCrash(RuntimeError):
+    pass
+
+
+def _crash(total, parts):
+    raise SimulatedCrash("out of memory, say")
+
+
+def test_a_crash_mid_epoch_saves_the_steps_done_and_resume_is_exact(kla_root, reference_run, tmp_path, monkeypatch,
+                                                                    capsys):
+    out = tmp_path / "run"
+    monkeypatch.setattr(training, "RestorationLoss", LossSpy(at=STEPS_PER_EPOCH + 2, action=_crash))
+    with pytest.raises(SimulatedCrash):
+        train_script.main(_args(kla_root, out))
+    assert f"after step 1; saved {out / 'last.npz'}" in capsys.readouterr().err
+    state = read_checkpoint(out / "last.npz")
+    assert state["epoch"] == 1 and state["progress"]["epoch"] == 1 and state["progress"]["step"] == 1
+
+    monkeypatch.undo()
+    assert train_script.main(["--resume", str(out / "last.npz")]) == 0
+    _assert_same_weights(out / "last.npz", reference_run / "last.npz")
+    _assert_same_losses(out / "log.csv", reference_run / "log.csv")
+
+
+def test_a_crash_inside_an_optimizer_step_saves_nothing_half_applied(kla_root, tmp_path, monkeypatch, capsys):
+    n_params = len(list(UNet(nonlocal_mode="softmax").parameters()))
+    real_update, calls = mg.optim.Adam.update, []
+
+    def update(self, *args):  # fails half-way through the parameters of step 4 (epoch 2, step 2)
+        calls.append(1)
+        if len(calls) == (STEPS_PER_EPOCH + 1) * n_params + n_params // 2:
+            raise SimulatedCrash("out of memory, say")
+        return real_update(self, *args)
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(mg.optim.Adam, "update", update)
+    with pytest.raises(SimulatedCrash):
+        train_script.main(_args(kla_root, out))
+    assert "saved" not in capsys.readouterr().err
+    state = read_checkpoint(out / "last.npz")
+    assert state["epoch"] == 1 and state["progress"] is None  # the end of epoch 1, as saved then
+
+
 def test_resume_with_another_nonlocal_mode_is_refused(reference_run):
     with pytest.raises(CheckpointError, match="--nonlocal is 'softmax' in the checkpoint but 'published'"):
         train_script.main(["--resume", str(reference_run / "last.npz"), "--nonlocal", "published"])

@@ -7,7 +7,7 @@ fill the rest) and writes into the run folder:
     log.csv            one row per epoch (LOG_COLUMNS)
     curves.png         loss and validation curves, redrawn every epoch
     samples/epoch_XXX.png   degraded | restored | clean for a few validation images
-    last.npz           the state after the last completed step (every epoch, and on Ctrl-C)
+    last.npz           the state after the last completed step (every epoch, and on Ctrl-C or an error)
     best.npz           the state of the epoch with the best validation SSIM
     model.npz          that epoch's weights and config alone (no optimizer state): the file to ship,
                        to pass to evaluate.py --checkpoint, or to copy to checkpoints/unet_sca_nl.npz
@@ -24,6 +24,7 @@ import json
 import math
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ class TrainingResult:
 
 @dataclass
 class EpochProgress:
-    """How far the current epoch got; saved on Ctrl-C so that --resume runs only the remaining steps."""
+    """How far the current epoch got; saved on Ctrl-C or an error so that --resume runs only the remaining steps."""
 
     epoch: int
     step: int = 0
@@ -327,6 +328,7 @@ class Run:
         self.scheduler = LR_SCHEDULES[self.options["lr_schedule"]](self.optimizer, self.options["epochs"])
         self.loss = RestorationLoss(**LOSS_WEIGHTS)
         self.history, self.best, self.progress = [], {}, None
+        self.updating = False  # inside an optimizer step and its bookkeeping: no state worth saving
         if resumed:
             self._restore(resumed)
 
@@ -394,6 +396,11 @@ class Run:
                 raise Interrupted(self.out / "last.npz", len(self.history), 0) from None
             path = self.save("last.npz", progress)
             raise Interrupted(path, progress.epoch, progress.step) from None
+        except TrainingDiverged:  # last.npz keeps the end of the last good epoch
+            raise
+        except Exception:
+            self._save_after_crash(progress)
+            raise
         self._print_summary()
         return TrainingResult(self.out, self.history, self.best)
 
@@ -432,11 +439,25 @@ class Run:
                 f"{self.out / 'last.npz'} keeps the last good state (epoch {len(self.history)}). "
                 "Try a lower --lr, or check the data for NaN or infinite pixels.")
         with _sigint_deferred():  # the update and its bookkeeping happen together or not at all
+            self.updating = True
             self.optimizer.step()
             progress.step += 1
             for name, value in values.items():
                 progress.sums[name] = progress.sums.get(name, 0.0) + value
+            self.updating = False
         return values
+
+    def _save_after_crash(self, progress):
+        """An error mid-epoch (an image of another size, memory running out) keeps the steps done, as Ctrl-C does."""
+        if progress is None or progress.step == 0 or self.updating or progress.epoch < len(self.history):
+            return
+        try:
+            path = self.save("last.npz", progress)
+        except Exception as err:  # the disk may be what failed
+            print(f"could not save the progress of epoch {progress.epoch + 1}: {err}", file=sys.stderr)
+            return
+        print(f"the run stopped in epoch {progress.epoch + 1} after step {progress.step}; saved {path}. "
+              f"Once the cause is fixed, resume with: python train.py --resume {path}", file=sys.stderr)
 
     def _finish_epoch(self, progress):
         """Validate, log, keep the best checkpoint, save last.npz and redraw the charts."""
