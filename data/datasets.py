@@ -272,6 +272,8 @@ def open_dataset(data="builtin", layout="auto", split="train", degradation="kla"
     if clean_dir is not None or masks_dir is not None:
         raise DataError("--clean and --masks go with --degraded DIR (the folders layout)")
     if layout == "builtin" or str(data) == "builtin":
+        if layout not in ("auto", "builtin"):
+            raise DataError(f"--layout {layout} reads a data set folder: pass it with --data FOLDER")
         return BuiltinDataset(split, degradation, seed, size or BUILTIN_SIZE)
     root = _existing_dir(data, "data folder")
     layout = detect_layout(root) if layout == "auto" else layout

@@ -185,6 +185,8 @@ def test_missing_empty_and_unknown_give_clear_errors(tmp_path):
         data.open_dataset(tmp_path)
     with pytest.raises(data.DataError, match="unknown degradation"):
         data.open_dataset("builtin", degradation="fog")
+    with pytest.raises(data.DataError, match="--layout kla reads a data set folder"):
+        data.open_dataset("builtin", layout="kla")
 
 
 def test_kept_images_are_read_once_exactly_and_within_the_budget(tmp_path):

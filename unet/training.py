@@ -152,6 +152,8 @@ def flag(option):
 
 
 def _check_options(options):
+    if options["degraded"] is not None and options["data"] not in (None, "builtin"):
+        raise ConfigError("pass either --data or --degraded, not both")
     patch, size = options["patch_size"], options["size"]
     if patch is not None and patch % INPUT_MULTIPLE:
         raise ConfigError(f"--patch-size must be a multiple of {INPUT_MULTIPLE}, got {patch}")
