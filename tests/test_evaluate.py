@@ -244,6 +244,9 @@ def test_plain_restoration_keeps_size_and_mode(tmp_path, checkpoint, capsys):
     np.testing.assert_array_equal(np.asarray(Image.open(out / "restored" / "sub" / "odd.png")), expected)
     report = json.loads((out / "metrics.json").read_text())
     assert "per_image" not in report and "mean" not in report
+    pictures = sorted(path.relative_to(out / "triptychs").as_posix() for path in (out / "triptychs").rglob("*.png"))
+    assert pictures == ["deep.png", "sub/odd.png"]  # degraded | restored, one per folder
+    assert not any(_is_blank(out / "triptychs" / picture) for picture in pictures)
     sizes = {entry["name"]: (entry["width"], entry["height"]) for entry in report["images"]}
     assert sizes == {"deep": (25, 19), "gray": (23, 17), "rgba": (21, 20), "sub/odd": (13, 27)}
 

@@ -10,6 +10,7 @@ category, over all images, and over the masks (images with an empty mask are ski
     psnr_by_category.png       bars per category, restored beside the degraded input
     ssim_by_category.png
     triptychs/<name>.png       degraded | restored | clean (| mask), for one image per category
+                               (degraded | restored where there is no clean target)
     restored/<name><suffix>    the restored images in their input's mode and bit depth
 
 JSON has no infinity: the PSNR of an exact match (infinite) is stored as PSNR_CAP_DB, and a metric
@@ -209,15 +210,17 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         sample = item.sample
         if item.torch_max_abs_diff is not None:
             differences.append(item.torch_max_abs_diff)
+        record = None
         if sample["clean"] is None:
             images.append(_save_restored(out_dir, dataset, item))
-            continue
-        records.append(image_metrics(sample, item.restored, ssim_window))
-        if save_images:
-            _save_restored(out_dir, dataset, item)
+        else:
+            record = image_metrics(sample, item.restored, ssim_window)
+            records.append(record)
+            if save_images:
+                _save_restored(out_dir, dataset, item)
         if sample["category"] not in drawn and len(drawn) < TRIPTYCH_LIMIT:
             drawn.add(sample["category"])
-            _save_triptych(out_dir, item, records[-1])
+            _save_triptych(out_dir, item, record)
     if not records and not images:
         raise DataError(f"none of the {len(unreadable)} images could be read")
     report = {"checkpoint": checkpoint,
@@ -246,9 +249,13 @@ def _save_restored(out_dir, dataset, item):
 
 
 def _save_triptych(out_dir, item, record):
+    """degraded | restored | clean (| mask) with their scores; without a clean target (record None), the first two."""
     sample = item.sample
-    columns = [sample["degraded"], item.restored, sample["clean"]]
-    titles = [f"degraded\n{_scores(record, DEGRADED)}", f"restored\n{_scores(record, '')}", "clean"]
+    if record is None:
+        columns, titles = [sample["degraded"], item.restored], ["degraded", "restored"]
+    else:
+        columns = [sample["degraded"], item.restored, sample["clean"]]
+        titles = [f"degraded\n{_scores(record, DEGRADED)}", f"restored\n{_scores(record, '')}", "clean"]
     if sample["mask"] is not None:
         columns.append(sample["mask"].astype(np.float32))
         titles.append("defect mask")
