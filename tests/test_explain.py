@@ -1,4 +1,4 @@
-"""The attention explorer (unet.explain) and the figure script of docs/walkthrough.md.
+"""The attention explorer (unet.explain), the figure script of docs/walkthrough.md and its code blocks.
 
 The non-local maps are checked against the block's formula computed by hand in NumPy, on an image
 whose size is not a multiple of 8 and whose bottleneck grid is not square, so that padding, cropping
@@ -195,3 +195,27 @@ def test_make_figures_script_writes_small_figures(tmp_path):
         limit = 1_500_000 if png.name == "results.png" else 300_000  # three photographs at full size, noise and all
         assert png.stat().st_size < limit, f"{png.name} is {png.stat().st_size} bytes"
         assert np.asarray(Image.open(png).convert("L"), dtype=np.float32).std() > 0
+
+
+def test_the_walkthroughs_code_runs_and_its_commented_shapes_hold(tmp_path, monkeypatch):
+    """Every ```python block of docs/walkthrough.md, in order, in one namespace; a line that ends in a
+    tuple comment (`expr  # (1, 16, 96, 96)`, `name = ...  # (1, 4, 4)`) must give that value (shape)."""
+    import ast
+    import re
+
+    monkeypatch.chdir(tmp_path)  # a block draws unet.svg
+    blocks = re.findall(r"```python\n(.*?)```", (REPO_ROOT / "docs" / "walkthrough.md").read_text(), re.S)
+    assert len(blocks) >= 4
+    namespace, checked = {}, 0
+    for number, block in enumerate(blocks):
+        exec(compile(block, f"walkthrough block {number + 1}", "exec"), namespace)
+        for line in block.splitlines():
+            claim = re.fullmatch(r"(?P<code>[^#]+?)\s+#\s+(?P<value>\([\d, ]+\))", line)
+            if not claim:
+                continue
+            code, expected = claim["code"], ast.literal_eval(claim["value"])
+            name = re.fullmatch(r"(\w+)\s*=.*", code)
+            actual = namespace[name[1]].shape if name else eval(code, namespace)
+            assert tuple(actual) == expected, line
+            checked += 1
+    assert checked >= 3
