@@ -528,18 +528,19 @@ def _is_dihedral_crop(patch, image):
 
 
 def test_loader_epochs_are_reproducible_across_instances():
-    def epoch_batches(epoch, prefetch):
+    def epoch_batches(epoch, prefetch, workers=1):
         dataset = data.BuiltinDataset("train", size=32, procedural_count=7)
-        loader = data.Loader(dataset, batch_size=4, seed=5, patch_size=16, prefetch=prefetch)
+        loader = data.Loader(dataset, batch_size=4, seed=5, patch_size=16, prefetch=prefetch, workers=workers)
         loader.set_epoch(epoch)
         return list(loader)
 
-    first, again, later = epoch_batches(2, prefetch=2), epoch_batches(2, prefetch=0), epoch_batches(3, prefetch=2)
-    assert len(first) == len(again)
-    for a, b in zip(first, again):
-        assert a["names"] == b["names"] and a["params"] == b["params"]
-        np.testing.assert_array_equal(a["degraded"], b["degraded"])
-        np.testing.assert_array_equal(a["clean"], b["clean"])
+    first, later = epoch_batches(2, prefetch=2), epoch_batches(3, prefetch=2)
+    for again in (epoch_batches(2, prefetch=0), epoch_batches(2, prefetch=2, workers=3)):
+        assert len(first) == len(again)
+        for a, b in zip(first, again):
+            assert a["names"] == b["names"] and a["params"] == b["params"]
+            np.testing.assert_array_equal(a["degraded"], b["degraded"])
+            np.testing.assert_array_equal(a["clean"], b["clean"])
     assert [a["names"] for a in first] != [c["names"] for c in later]
     params_by_name = {n: p for batch in first for n, p in zip(batch["names"], batch["params"])}
     later_params = {n: p for batch in later for n, p in zip(batch["names"], batch["params"])}
@@ -548,15 +549,17 @@ def test_loader_epochs_are_reproducible_across_instances():
 
 def test_loader_reraises_errors_and_stops_cleanly():
     images = _numbered_images(8)
-    with pytest.raises(RuntimeError, match="broken sample 5"):
-        list(data.Loader(ArrayDataset(images, fail_at=5), batch_size=2, shuffle=False))
+    for workers in (1, 2):
+        with pytest.raises(RuntimeError, match="broken sample 5"):
+            list(data.Loader(ArrayDataset(images, fail_at=5), batch_size=2, shuffle=False, workers=workers))
 
-    for batch in data.Loader(ArrayDataset(images), batch_size=1, prefetch=1):
-        break
-    iterator = iter(data.Loader(ArrayDataset(images), batch_size=1, prefetch=1))
-    next(iterator)
-    iterator.close()
-    assert not any(thread.name == "data-prefetch" for thread in threading.enumerate())
+    for workers in (1, 2):
+        for batch in data.Loader(ArrayDataset(images), batch_size=2, prefetch=1, workers=workers):
+            break
+        iterator = iter(data.Loader(ArrayDataset(images), batch_size=2, prefetch=1, workers=workers))
+        next(iterator)
+        iterator.close()
+    assert not any(thread.name.startswith(("data-prefetch", "data-worker")) for thread in threading.enumerate())
 
 
 def test_loader_needs_one_size_per_batch():

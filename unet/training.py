@@ -319,8 +319,11 @@ class Run:
                               "it, or another --out")
         train_set, val_set = open_datasets(self.options)
         _require_targets(train_set)
+        # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
+        workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
         self.loader = Loader(train_set, batch_size=self.options["batch_size"], shuffle=True,
-                             seed=self.options["seed"], patch_size=self.options["patch_size"], augment=True)
+                             seed=self.options["seed"], patch_size=self.options["patch_size"], augment=True,
+                             workers=workers)
         self.validator = Validator(val_set, self.options["val_limit"])
         self.train_size = len(train_set)
 
