@@ -213,10 +213,25 @@ def _interrupt(total, parts):
     raise KeyboardInterrupt
 
 
-def test_ctrl_c_mid_epoch_saves_progress_and_resume_is_exact(kla_root, reference_run, tmp_path, monkeypatch, capsys):
+class SimulatedCrash(RuntimeError):
+    pass
+
+
+def _crash(*_):
+    raise SimulatedCrash("out of memory, say")
+
+
+@pytest.mark.parametrize("stop", ["ctrl_c", "crash"])
+def test_a_stop_mid_epoch_saves_the_steps_done_and_resume_is_exact(stop, kla_root, reference_run, tmp_path,
+                                                                   monkeypatch, capsys):
     out = tmp_path / "run"
-    monkeypatch.setattr(training, "RestorationLoss", LossSpy(at=STEPS_PER_EPOCH + 2, action=_interrupt))
-    assert train_script.main(_args(kla_root, out)) == train_script.EXIT_INTERRUPTED
+    action = _interrupt if stop == "ctrl_c" else _crash
+    monkeypatch.setattr(training, "RestorationLoss", LossSpy(at=STEPS_PER_EPOCH + 2, action=action))
+    if stop == "ctrl_c":
+        assert train_script.main(_args(kla_root, out)) == train_script.EXIT_INTERRUPTED
+    else:
+        with pytest.raises(SimulatedCrash):
+            train_script.main(_args(kla_root, out))
     assert f"--resume {out / 'last.npz'}" in capsys.readouterr().err
     state = read_checkpoint(out / "last.npz")
     assert state["epoch"] == 1 and state["progress"]["epoch"] == 1 and state["progress"]["step"] == 1
@@ -227,19 +242,23 @@ def test_ctrl_c_mid_epoch_saves_progress_and_resume_is_exact(kla_root, reference
     _assert_same_losses(out / "log.csv", reference_run / "log.csv")
 
 
-def test_ctrl_c_during_an_optimizer_step_lets_the_step_finish(kla_root, reference_run, tmp_path, monkeypatch):
-    """A real SIGINT half-way through the parameter updates of step 3 (epoch 2, step 1)."""
+def _disturb_adam(monkeypatch, step, action):
+    """Do `action` half-way through the parameter updates of optimizer step `step` (1-based)."""
     n_params = len(list(UNet(nonlocal_mode="softmax").parameters()))
     real_update, calls = mg.optim.Adam.update, []
 
     def update(self, *args):
         calls.append(1)
-        if len(calls) == 2 * n_params + n_params // 2:
-            os.kill(os.getpid(), signal.SIGINT)
+        if len(calls) == (step - 1) * n_params + n_params // 2:
+            action()
         return real_update(self, *args)
-
-    out = tmp_path / "run"
     monkeypatch.setattr(mg.optim.Adam, "update", update)
+
+
+def test_ctrl_c_during_an_optimizer_step_lets_the_step_finish(kla_root, reference_run, tmp_path, monkeypatch):
+    """A real SIGINT half-way through the parameter updates of step 3 (epoch 2, step 1)."""
+    _disturb_adam(monkeypatch, STEPS_PER_EPOCH + 1, lambda: os.kill(os.getpid(), signal.SIGINT))
+    out = tmp_path / "run"
     assert train_script.main(_args(kla_root, out)) == train_script.EXIT_INTERRUPTED
     assert read_checkpoint(out / "last.npz")["progress"]["step"] == 1
     monkeypatch.undo()
@@ -247,42 +266,10 @@ def test_ctrl_c_during_an_optimizer_step_lets_the_step_finish(kla_root, referenc
     _assert_same_weights(out / "last.npz", reference_run / "last.npz")
 
 
-class SimulatedCrash(RuntimeError):
-    pass
-
-
-def _crash(total, parts):
-    raise SimulatedCrash("out of memory, say")
-
-
-def test_a_crash_mid_epoch_saves_the_steps_done_and_resume_is_exact(kla_root, reference_run, tmp_path, monkeypatch,
-                                                                    capsys):
-    out = tmp_path / "run"
-    monkeypatch.setattr(training, "RestorationLoss", LossSpy(at=STEPS_PER_EPOCH + 2, action=_crash))
-    with pytest.raises(SimulatedCrash):
-        train_script.main(_args(kla_root, out))
-    assert f"after step 1; saved {out / 'last.npz'}" in capsys.readouterr().err
-    state = read_checkpoint(out / "last.npz")
-    assert state["epoch"] == 1 and state["progress"]["epoch"] == 1 and state["progress"]["step"] == 1
-
-    monkeypatch.undo()
-    assert train_script.main(["--resume", str(out / "last.npz")]) == 0
-    _assert_same_weights(out / "last.npz", reference_run / "last.npz")
-    _assert_same_losses(out / "log.csv", reference_run / "log.csv")
-
-
 def test_a_crash_inside_an_optimizer_step_saves_nothing_half_applied(kla_root, tmp_path, monkeypatch, capsys):
-    n_params = len(list(UNet(nonlocal_mode="softmax").parameters()))
-    real_update, calls = mg.optim.Adam.update, []
-
-    def update(self, *args):  # fails half-way through the parameters of step 4 (epoch 2, step 2)
-        calls.append(1)
-        if len(calls) == (STEPS_PER_EPOCH + 1) * n_params + n_params // 2:
-            raise SimulatedCrash("out of memory, say")
-        return real_update(self, *args)
-
+    """A crash half-way through the parameter updates of step 4 (epoch 2, step 2): last.npz stays at epoch 1."""
+    _disturb_adam(monkeypatch, STEPS_PER_EPOCH + 2, _crash)
     out = tmp_path / "run"
-    monkeypatch.setattr(mg.optim.Adam, "update", update)
     with pytest.raises(SimulatedCrash):
         train_script.main(_args(kla_root, out))
     assert "saved" not in capsys.readouterr().err
