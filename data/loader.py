@@ -52,7 +52,7 @@ class Loader:
     def __iter__(self):
         batches = self._batches(self.epoch)
         if self.prefetch > 0:
-            return _in_background(batches, self.prefetch)
+            return in_background(batches, self.prefetch)
         return batches
 
     def _batches(self, epoch):
@@ -141,7 +141,7 @@ def _nchw(images):
 _DONE = object()
 
 
-def _in_background(iterable, depth):
+def in_background(iterable, depth):
     """Yield from `iterable`, computed up to `depth` items ahead in a thread.
 
     An exception in the thread is re-raised here; when the consumer stops early the thread is told

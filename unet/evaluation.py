@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 import minigrad as mg
 from data import DataError, ImageReadError, write_image
+from data.loader import in_background
 
 from . import metrics
 from .plots import plot_category_bars, save_triptych
@@ -35,6 +36,7 @@ from .restore import pad_to_multiple, restore
 
 PSNR_CAP_DB = 100.0     # stands for the infinite PSNR of an exact match (an MSE of 1e-10)
 TILE = 512              # restore() tiles images larger than this
+LOAD_AHEAD = 2          # images read (and degraded) in a thread while the one before them is restored
 TRIPTYCH_LIMIT = 8      # triptychs are drawn for the first image of each category, up to this many
 SSIM_WINDOW_SIDE = {"gaussian": 11, "uniform7": 7}  # images need at least this many pixels per side
 SUMMARY_METRICS = ("psnr", "ssim", "affine_fit_psnr")
@@ -79,19 +81,27 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
     if torch_model is not None and self_ensemble:
         raise ValueError("the PyTorch comparison runs the network once per image: it cannot check a self-ensemble")
     indices = range(len(dataset)) if indices is None else indices
-    for index in tqdm(indices, desc="restoring", unit="image", disable=not progress):
-        try:
-            sample = dataset.load(index)
-        except ImageReadError as err:
-            warnings.warn(f"{err}; skipped")
+    loaded = in_background((_load(dataset, index) for index in indices), depth=LOAD_AHEAD)
+    for index, sample, error in tqdm(loaded, total=len(indices), desc="restoring", unit="image",
+                                     disable=not progress):
+        if error is not None:
+            warnings.warn(f"{error}; skipped")
             if unreadable is not None:
-                unreadable.append(str(err.path))
+                unreadable.append(str(error.path))
             continue
         degraded = sample["degraded"]
         tile = TILE if torch_model is None else max(TILE, _round_up(max(degraded.shape[:2]), 8))
         restored = restore(model, degraded, tile=tile, self_ensemble=self_ensemble)
         difference = None if torch_model is None else _torch_max_abs_diff(torch_model, degraded, restored)
         yield Restoration(index, sample, np.clip(restored, 0.0, 1.0), difference)
+
+
+def _load(dataset, index):
+    """(index, sample, None), or (index, None, the ImageReadError) for an unreadable file."""
+    try:
+        return index, dataset.load(index), None
+    except ImageReadError as err:
+        return index, None, err
 
 
 def _round_up(value, multiple):
