@@ -16,8 +16,8 @@ import data
 import minigrad as mg
 from unet import UNet, restore
 from unet.checkpoint import load_model, save_checkpoint
-from unet.evaluation import (PSNR_CAP_DB, evaluate, format_report, image_metrics, restore_dataset, spread_indices,
-                             summarize)
+from unet.evaluation import (PSNR_CAP_DB, colour_mismatch_note, evaluate, format_report, image_metrics,
+                             restore_dataset, spread_indices, summarize)
 from unet.torch_reference import TorchNotAvailableError, to_torch
 
 from conftest import REPO_ROOT, load_script
@@ -170,14 +170,17 @@ def test_report_notes_a_colour_correction_that_does_not_suit_the_data(colour_is_
     report = {**summarize(records), "per_image": records, "checkpoint": {"path": "runs/a/model.npz"}}
     mean, degraded = report["mean"], report["degraded"]
     text = format_report(report)
+    note = colour_mismatch_note(report)
     if colour_is_off:
         assert mean["psnr"] < degraded["psnr"] < mean["affine_fit_psnr"]
-        assert f"{degraded['psnr'] - mean['psnr']:.1f} dB below their inputs" in text
-        assert f"{mean['affine_fit_psnr'] - degraded['psnr']:.1f} dB above them" in text
-        assert "python train.py --init runs/a/model.npz" in text
+        assert f"{degraded['psnr'] - mean['psnr']:.1f} dB below their inputs" in note
+        assert f"{mean['affine_fit_psnr'] - degraded['psnr']:.1f} dB above them" in note
+        assert note.endswith("\npython train.py --init runs/a/model.npz --lr-schedule cosine ...")
+        assert "note: the restored images score" in text and " " * 6 + "python train.py --init" in text
+        assert " ".join(text[text.index("note:") + 6:].split()) == " ".join(note.split())  # all of it, wrapped
     else:
         assert mean["psnr"] > degraded["psnr"]
-        assert "note:" not in text and "--init" not in text
+        assert note is None and "note:" not in text and "--init" not in text
 
 
 def test_spread_indices():
@@ -188,6 +191,34 @@ def test_spread_indices():
 
 
 # ----------------------------------------------------------------------------- the command line
+
+class ColourShift(mg.nn.Module):
+    """A 'model' that restores nothing and shifts every channel to 0.8 x + 0.15 (a 1x1 convolution)."""
+
+    in_channels = 3
+
+    def __init__(self):
+        super().__init__()
+        self.conv = mg.nn.Conv2d(3, 3, 1)
+        self.conv.weight.data[...] = 0.8 * np.eye(3, dtype=np.float32)[:, :, None, None]
+        self.conv.bias.data[...] = 0.15
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_the_note_is_kept_in_metrics_json(tmp_path):
+    rng = np.random.default_rng(4)
+    for name in ("x", "y"):
+        clean = rng.integers(0, 256, (H, W, 3)).astype(np.uint8)
+        _write(tmp_path / "clean" / f"{name}.png", clean)
+        noisy = np.clip(clean + rng.normal(0, 20, clean.shape), 0, 255).astype(np.uint8)
+        _write(tmp_path / "degraded" / f"{name}.png", noisy)
+    dataset = data.open_dataset(degraded_dir=tmp_path / "degraded", clean_dir=tmp_path / "clean")
+    report = evaluate(ColourShift(), dataset, tmp_path / "out", checkpoint={"path": "shifty.npz"}, progress=False)
+    assert report["note"] == colour_mismatch_note(report) and "--init shifty.npz" in report["note"]
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text())["note"] == report["note"]
+
 
 def test_cli_writes_metrics_json_charts_and_triptychs(tmp_path, checkpoint, capsys):
     out = tmp_path / "out"

@@ -18,6 +18,7 @@ that does not exist (no mask, an empty mask, an image smaller than the SSIM wind
 """
 import json
 import math
+import textwrap
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ from .restore import pad_to_multiple, restore
 PSNR_CAP_DB = 100.0     # stands for the infinite PSNR of an exact match (an MSE of 1e-10)
 TILE = 512              # restore() tiles images larger than this
 LOAD_AHEAD = 2          # images read (and degraded) in a thread while the one before them is restored
+NOTE_WIDTH = 105        # the printed table's width, for the note under it
 TRIPTYCH_LIMIT = 8      # triptychs are drawn for the first image of each category, up to this many
 SSIM_WINDOW_SIDE = {"gaussian": 11, "uniform7": 7}  # images need at least this many pixels per side
 SUMMARY_METRICS = ("psnr", "ssim", "affine_fit_psnr")
@@ -210,6 +212,7 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         "per_category": {category: {n, psnr, ssim, affine_fit_psnr, degraded_psnr, degraded_ssim}}
         "masked":       {psnr, ssim, degraded_psnr, degraded_ssim, n_images, n_skipped_empty_mask}
         "per_image":    the records of `image_metrics`
+        "note":         where the numbers call for it, advice and a command (`colour_mismatch_note`)
     and "compare_torch": {max_abs_diff} with `torch_model`. Without clean targets it restores only:
     every image is saved to restored/, and the report lists "images": {name, file, width, height}.
     `self_ensemble` restores each image as `restore` does with it.
@@ -243,6 +246,9 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         report["images"] = images
     if differences:
         report["compare_torch"] = {"max_abs_diff": max(differences)}
+    note = colour_mismatch_note(report) if records else None
+    if note:
+        report["note"] = note
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     return report
@@ -319,24 +325,26 @@ def format_report(report):
                      + f"   ({masked['n_skipped_empty_mask']} image(s) with an empty mask skipped)")
     if "compare_torch" in report:
         lines.append(f"PyTorch build vs minigrad: max |difference| = {report['compare_torch']['max_abs_diff']:.3g}")
-    note = _colour_mismatch_note(report)
+    note = colour_mismatch_note(report)
     if note:
-        lines.append(note)
+        advice, command = note.split("\n")
+        lines += textwrap.wrap(advice, NOTE_WIDTH, initial_indent="note: ", subsequent_indent=" " * 6)
+        lines.append(" " * 6 + command)
     return "\n".join(lines)
 
 
-def _colour_mismatch_note(report):
-    """A hint for when the restored images score below their inputs, yet above them once each channel's
-    gain and offset are fitted: the structure was restored, but the colour and contrast correction the
-    model learned from its training degradation does not suit this data, which fine-tuning fixes."""
+def colour_mismatch_note(report):
+    """Advice, then on a line of its own the command to follow it, for when the restored images score
+    below their inputs yet above them once each channel's gain and offset are fitted: the structure was
+    restored, but the colour and contrast correction the model learned from its training degradation
+    does not suit this data, which fine-tuning fixes. None when the numbers do not call for it."""
     restored, degraded = report["mean"], report["degraded"]
     psnr, fit, input_psnr = restored["psnr"], restored["affine_fit_psnr"], degraded["psnr"]
     if None in (psnr, fit, input_psnr) or not psnr < input_psnr < fit:
         return None
     checkpoint = (report.get("checkpoint") or {}).get("path", "CHECKPOINT")
-    return (f"note: the restored images score {input_psnr - psnr:.1f} dB below their inputs in PSNR, but "
-            f"{fit - input_psnr:.1f} dB above them once each\n"
-            "      channel's gain and offset are fitted (fit PSNR): the model's colour and contrast correction "
-            "does not\n"
-            "      suit these images. Fine-tune it on data like them (checkpoints/MODEL_CARD.md has an example):\n"
-            f"      python train.py --init {checkpoint} --lr-schedule cosine ...")
+    return (f"the restored images score {input_psnr - psnr:.1f} dB below their inputs in PSNR, but "
+            f"{fit - input_psnr:.1f} dB above them once each channel's gain and offset are fitted (fit PSNR): "
+            "the model's colour and contrast correction does not suit these images. Fine-tune it on data like "
+            "them (checkpoints/MODEL_CARD.md has an example):\n"
+            f"python train.py --init {checkpoint} --lr-schedule cosine ...")
