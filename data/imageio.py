@@ -3,7 +3,9 @@
 Training always sees three channels; `ImageInfo` remembers what the file was (grayscale, 16-bit,
 alpha, colour profile) so that a restored image can be written the way the original was. Pixels are
 read upright: a camera's EXIF orientation tag is applied, since the written image does not carry it.
+Pillow reads 16-bit colour (not grayscale) PNG and TIFF files at 8 bits; the first such file warns.
 """
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
@@ -42,11 +44,32 @@ def read_image(path):
     path = Path(path)
     try:
         with Image.open(path) as image:
+            deep_colour = image.mode in ("RGB", "RGBA") and any(";16" in _raw_mode(tile) for tile in image.tile)
             image.load()
             values, info = _decode(ImageOps.exif_transpose(image))
-            return values, replace(info, icc_profile=image.info.get("icc_profile"))
+            info = replace(info, icc_profile=image.info.get("icc_profile"))
     except Exception as err:  # Pillow signals broken files with many exception types
         raise ImageReadError(path, err) from None
+    if deep_colour:
+        _warn_deep_colour_once(path)
+    return values, info
+
+
+def _raw_mode(tile):
+    """How a tile is stored in the file ("RGB;16B" for 16-bit colour, which Pillow reads as "RGB")."""
+    args = tile[3]
+    return args if isinstance(args, str) else str(args[0]) if args else ""
+
+
+_deep_colour_warned = []
+
+
+def _warn_deep_colour_once(path):
+    if not _deep_colour_warned:
+        _deep_colour_warned.append(path)
+        warnings.warn(f"{path} has 16 bits per colour channel, which Pillow reads as 8: such images are "
+                      "restored and written at 8 bits per channel (16-bit grayscale keeps its 16 bits)",
+                      stacklevel=3)
 
 
 def _decode(image):

@@ -303,6 +303,38 @@ def test_phone_photo_is_read_upright_and_written_with_its_profile(tmp_path):
     assert error.mean() < 1.0 / 255, error.mean() * 255
 
 
+def _sixteen_bit_rgb_png(path, pixels):
+    """A 16-bit RGB PNG, written by hand: Pillow cannot write one."""
+    import struct
+    import zlib
+
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    height, width, _ = pixels.shape
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_sixteen_bit_colour_is_read_at_eight_bits_with_one_warning(tmp_path, monkeypatch):
+    from data import imageio
+    monkeypatch.setattr(imageio, "_deep_colour_warned", [])
+    pixels = np.random.default_rng(7).integers(0, 65536, (H, W, 3), dtype=np.uint16)
+    for name in ("a.png", "b.png"):
+        _sixteen_bit_rgb_png(tmp_path / name, pixels)
+    _save(tmp_path / "plain.png", _rgb(8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.read_image(tmp_path / "plain.png")  # 8-bit colour: nothing to say
+    with pytest.warns(UserWarning, match="a.png has 16 bits per colour channel, which Pillow reads as 8"):
+        image, info = data.read_image(tmp_path / "a.png")
+    np.testing.assert_allclose(image, (pixels >> 8) / 255.0, atol=1e-6)
+    assert info.bit_depth == 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.read_image(tmp_path / "b.png")  # once per run, not once per image
+
+
 def test_palette_and_one_bit_images(tmp_path):
     palette = _rgb(4, (16, 3))
     indices = np.random.default_rng(5).integers(0, 16, (H, W), dtype=np.uint8)
