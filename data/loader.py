@@ -142,7 +142,7 @@ _DONE = object()
 
 
 def in_background(iterable, depth):
-    """Yield from `iterable`, computed up to `depth` items ahead in a thread.
+    """Yield from the generator `iterable`, computed up to `depth` items ahead in a thread.
 
     An exception in the thread is re-raised here; when the consumer stops early the thread is told
     to stop and joined, so nothing is left running.
