@@ -25,7 +25,7 @@ from typing import Optional
 import numpy as np
 
 from . import builtin, procedural
-from .degrade import degrade, preset_ranges
+from .degrade import check_degradation, degrade
 from .errors import DataError
 from .imageio import is_image_file, read_image, read_mask, resize_image, resize_mask
 
@@ -184,7 +184,7 @@ class SyntheticDataset(Dataset):
 
     def __init__(self, items, where, layout, split, degradation, seed, size):
         super().__init__(items, where, layout)
-        preset_ranges(degradation)  # fail now, not in the first batch, on an unknown preset
+        check_degradation(degradation)  # fail now, not in the first batch, on an unknown preset
         self.degradation, self.seed, self.size = degradation, seed, size
         self.fresh_each_epoch = _SPLIT_DIRS[layout][split] == "train"
 

@@ -4,6 +4,7 @@ Every preset is one row of `PRESETS`: a dict of parameter -> (low, high), each s
 `degrade` applies the parameters a preset has, always in the same physical order:
 blur (optics or motion) -> per-channel gain and offset (contrast loss, colour cast)
 -> Poisson shot noise -> additive Gaussian noise -> clip to [0, 1].
+`MIXED` draws one of the presets for each sample, for a model that must expect any of them.
 """
 import numpy as np
 from scipy import ndimage
@@ -20,24 +21,30 @@ PRESETS = {
     "poisson": {"photons": (30.0, 300.0), "noise_sigma": (1 / 255, 3 / 255)},
 }
 PER_CHANNEL = frozenset({"gain", "offset"})  # sampled once per colour channel
+MIXED = "mixed"                               # each sample: one of PRESETS, drawn uniformly
 
 
 def degradation_names():
-    """The preset names, e.g. for argparse `choices`."""
-    return sorted(PRESETS)
+    """The preset names and MIXED, e.g. for argparse `choices`."""
+    return sorted([*PRESETS, MIXED])
 
 
-def preset_ranges(preset):
-    try:
-        return PRESETS[preset]
-    except KeyError:
-        raise DataError(f"unknown degradation {preset!r}; choose one of {', '.join(degradation_names())}") from None
+def check_degradation(name):
+    if name != MIXED and name not in PRESETS:
+        raise DataError(f"unknown degradation {name!r}; choose one of {', '.join(degradation_names())}")
 
 
 def sample_params(preset, rng, channels=3):
-    """Draw one parameter set of a preset -> dict of plain floats (lists for per-channel ones)."""
+    """Draw one parameter set of a preset -> dict of plain floats (lists for per-channel ones).
+
+    MIXED first draws the preset, which the dict names under "preset".
+    """
+    check_degradation(preset)
+    if preset == MIXED:
+        drawn = sorted(PRESETS)[rng.integers(len(PRESETS))]
+        return {"preset": drawn, **sample_params(drawn, rng, channels)}
     params = {}
-    for name, (low, high) in preset_ranges(preset).items():
+    for name, (low, high) in PRESETS[preset].items():
         if name in PER_CHANNEL:
             params[name] = [float(v) for v in rng.uniform(low, high, size=channels)]
         else:

@@ -375,7 +375,7 @@ def test_corrupt_file_and_mask_reading(tmp_path):
 
 def test_degradation_is_deterministic_for_a_seed():
     clean = _rgb(7) / np.float32(255)
-    for preset in PRESETS:
+    for preset in data.degradation_names():
         first, params = data.degrade(clean, preset, np.random.default_rng(11))
         second, params_again = data.degrade(clean, preset, np.random.default_rng(11))
         np.testing.assert_array_equal(first, second)
@@ -396,6 +396,22 @@ def test_sampled_parameters_stay_in_their_ranges():
                 values = params[name] if name in PER_CHANNEL else [params[name]]
                 assert len(values) == (3 if name in PER_CHANNEL else 1)
                 assert all(isinstance(v, float) and low <= v <= high for v in values)
+
+
+def test_mixed_draws_every_preset_and_applies_it_as_that_preset_would():
+    clean = _rgb(9) / np.float32(255)
+    drawn = set()
+    for seed in range(60):
+        degraded, params = data.degrade(clean, "mixed", np.random.default_rng(seed))
+        preset = params.pop("preset")
+        drawn.add(preset)
+        assert set(params) == set(PRESETS[preset])
+        for name, (low, high) in PRESETS[preset].items():
+            assert all(low <= value <= high for value in np.atleast_1d(params[name]))
+        rng = np.random.default_rng(seed)
+        rng.integers(len(PRESETS))  # the draw of the preset
+        np.testing.assert_array_equal(degraded, data.degrade(clean, preset, rng)[0])
+    assert drawn == set(PRESETS)
 
 
 def test_kla_mean_level_matches_gain_and_offset():
