@@ -54,7 +54,8 @@ def parse_args(argv=None):
                         help="resize every image to SIZE x SIZE first, as the paper did (metrics and saved images "
                              "are then at that size)")
     source.add_argument("--degradation", choices=degradation_names(), default="kla",
-                        help="the degradation applied on the fly to clean-only data (built-in, MVTec)")
+                        help="the degradation applied on the fly to clean-only data (built-in, MVTec); mixed "
+                             "draws one of the others for each image")
     source.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly degradations")
     source.add_argument("--limit", type=positive(int), default=None,
                         help="evaluate at most N images, spread evenly over the data set")

@@ -42,7 +42,8 @@ def build_parser():
     add("--clean", metavar="DIR", help="folders layout: the clean targets, matched by file name")
     add("--masks", metavar="DIR", help="folders layout: defect masks, matched by file name")
     add("--degradation", choices=degradation_names(),
-        help="degradation applied on the fly to clean-only data (built-in, MVTec) (default kla)")
+        help="degradation applied on the fly to clean-only data (built-in, MVTec); mixed draws one of the "
+             "others for each sample (default kla)")
     add("--epochs", type=positive(int), help="total number of epochs (on --resume too)")
     add("--batch-size", type=positive(int))
     add("--lr", type=positive(float), help="Adam learning rate")
