@@ -394,3 +394,19 @@ def test_compare_torch_without_torch_names_the_install_command(tmp_path, checkpo
     assert_one_error_line(stderr)
     assert 'pip install -e ".[test]"' in stderr
     assert not (tmp_path / "out").exists()  # refused before any work
+
+
+# ----------------------------------------------------------------------------- the shipped models
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "checkpoints").glob("*.npz")), ids=lambda path: path.name)
+def test_each_shipped_model_is_small_and_restores_the_degradation_it_was_trained_for(path):
+    """Under 5 MB, and on 8 built-in validation images degraded as in its training, clearly above the input."""
+    assert path.stat().st_size < 5_000_000
+    model, state = load_model(path)
+    degradation = state["config"]["degradation"]
+    dataset = data.open_dataset("builtin", split="val", degradation=degradation)
+    records = [image_metrics(item.sample, item.restored)
+               for item in restore_dataset(model, dataset, spread_indices(len(dataset), 8), progress=False)]
+    report = summarize(records)
+    assert report["mean"]["psnr"] > report["degraded"]["psnr"] + 1.0, degradation
+    assert report["mean"]["ssim"] > report["degraded"]["ssim"] + 0.05, degradation
