@@ -176,6 +176,9 @@ def test_report_notes_a_colour_correction_that_does_not_suit_the_data(colour_is_
         assert f"{degraded['psnr'] - mean['psnr']:.1f} dB below their inputs" in note
         assert f"{mean['affine_fit_psnr'] - degraded['psnr']:.1f} dB above them" in note
         assert note.endswith("\npython train.py --init runs/a/model.npz --lr-schedule cosine ...")
+        assert "Try --checkpoint checkpoints/unet_sca_nl_mixed.npz" in note
+        mixed_report = {**report, "checkpoint": {"path": "checkpoints/unet_sca_nl_mixed.npz"}}
+        assert "Try --checkpoint" not in colour_mismatch_note(mixed_report)  # it is the one evaluated
         assert "note: the restored images score" in text and " " * 6 + "python train.py --init" in text
         assert " ".join(text[text.index("note:") + 6:].split()) == " ".join(note.split())  # all of it, wrapped
     else:

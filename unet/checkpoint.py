@@ -13,6 +13,8 @@ from .model import UNet
 
 FORMAT = "minigrad-unet-checkpoint/1"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "unet_sca_nl.npz"
+# Fine-tuned on the `mixed` degradation: for images whose degradation is not the `kla` preset's.
+MIXED_CHECKPOINT = DEFAULT_CHECKPOINT.with_name("unet_sca_nl_mixed.npz")
 
 
 class CheckpointError(ValueError):

@@ -33,6 +33,7 @@ from data.loader import in_background
 
 from . import metrics
 from .plots import plot_category_bars, save_triptych
+from .checkpoint import MIXED_CHECKPOINT
 from .restore import pad_to_multiple, restore
 
 PSNR_CAP_DB = 100.0     # stands for the infinite PSNR of an exact match (an MSE of 1e-10)
@@ -343,8 +344,12 @@ def colour_mismatch_note(report):
     if None in (psnr, fit, input_psnr) or not psnr < input_psnr < fit:
         return None
     checkpoint = (report.get("checkpoint") or {}).get("path", "CHECKPOINT")
+    advice = "Fine-tune it on data like them"
+    if Path(checkpoint).name != MIXED_CHECKPOINT.name:
+        advice = (f"Try --checkpoint checkpoints/{MIXED_CHECKPOINT.name}, made for any of the degradation presets, "
+                  "or fine-tune this model on data like them")
     return (f"the restored images score {input_psnr - psnr:.1f} dB below their inputs in PSNR, but "
             f"{fit - input_psnr:.1f} dB above them once each channel's gain and offset are fitted (fit PSNR): "
-            "the model's colour and contrast correction does not suit these images. Fine-tune it on data like "
-            "them (checkpoints/MODEL_CARD.md has an example):\n"
+            f"the model's colour and contrast correction does not suit these images. {advice} "
+            "(checkpoints/MODEL_CARD.md has an example):\n"
             f"python train.py --init {checkpoint} --lr-schedule cosine ...")
