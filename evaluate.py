@@ -10,6 +10,8 @@ Every image is restored at its own size. OUT receives metrics.json, a table prin
 PSNR/SSIM bar charts per category, triptychs of a few images, and with --save-images (always, when
 there are no clean targets) the restored images in restored/, each in its input's mode and bit depth.
 In metrics.json the infinite PSNR of an exact match is stored as 100 dB, and undefined values as null.
+
+Exit status: 0 done, 2 a usage or data error, 130 interrupted (metrics.json then covers the images done).
 """
 import argparse
 import sys
@@ -20,8 +22,8 @@ from tqdm import tqdm
 
 from data import DataError, degradation_names, open_dataset
 from unet.checkpoint import DEFAULT_CHECKPOINT, load_model
-from unet.cli import image_size, positive, run
-from unet.evaluation import evaluate, format_report, resolve_device, spread_indices
+from unet.cli import EXIT_INTERRUPTED, image_size, positive, run
+from unet.evaluation import EvaluationInterrupted, evaluate, format_report, resolve_device, spread_indices
 from unet.metrics import SSIM_WINDOWS
 from unet.torch_reference import to_torch
 
@@ -91,6 +93,18 @@ def _print_warning(message, category, filename, lineno, file=None, line=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    try:
+        return _evaluate(args)
+    except EvaluationInterrupted as stop:
+        if stop.report:
+            print("\n" + format_report(stop.report))
+        print(f"\n{stop}", file=sys.stderr)
+    except KeyboardInterrupt:  # while the model or the data loaded
+        print("\ninterrupted before any image was done; nothing was written", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
+def _evaluate(args):
     device = resolve_device(args.device)
     model, state = load_model(args.checkpoint, device=device, nonlocal_mode=args.nonlocal_mode)
     dataset = open_data(args)

@@ -20,10 +20,10 @@ import sys
 
 from data import LAYOUTS, degradation_names
 from unet import NONLOCAL_MODES
-from unet.cli import image_size, positive, run
+from unet.cli import EXIT_INTERRUPTED, image_size, positive, run
 from unet.training import DEFAULTS, LR_SCHEDULES, PRESETS, ConfigError, Interrupted, TrainingDiverged, train
 
-EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 130
+EXIT_DIVERGED = 1
 
 
 def build_parser():

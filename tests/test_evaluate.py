@@ -16,6 +16,7 @@ import data
 import minigrad as mg
 from unet import UNet, restore
 from unet.checkpoint import load_model, save_checkpoint
+from unet import evaluation
 from unet.evaluation import (PSNR_CAP_DB, colour_mismatch_note, evaluate, format_report, image_metrics,
                              restore_dataset, spread_indices, summarize)
 from unet.torch_reference import TorchNotAvailableError, to_torch
@@ -315,6 +316,29 @@ def test_gpu_evaluation_on_a_stand_in_for_cupy_matches_the_cpu(tmp_path, checkpo
     for cpu_record, gpu_record in zip(reports["cpu"]["per_image"], reports["gpu"]["per_image"], strict=True):
         assert gpu_record["psnr"] == pytest.approx(cpu_record["psnr"], rel=1e-5)
         assert gpu_record["ssim"] == pytest.approx(cpu_record["ssim"], rel=1e-5)
+
+
+@pytest.mark.parametrize("interrupt_at", [2, 1])
+def test_ctrl_c_keeps_the_metrics_of_the_images_done(interrupt_at, tmp_path, checkpoint, capsys, monkeypatch):
+    real_metrics, calls = evaluation.image_metrics, []
+
+    def metrics_until_ctrl_c(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == interrupt_at:
+            raise KeyboardInterrupt
+        return real_metrics(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "image_metrics", metrics_until_ctrl_c)
+    out = tmp_path / "out"
+    status, stdout, stderr = run_cli(["--checkpoint", checkpoint, *_pair_tree(tmp_path), "--out", out], capsys)
+    assert status == evaluate_script.EXIT_INTERRUPTED and "Traceback" not in stderr
+    if interrupt_at == 1:
+        assert "nothing was written" in stderr and not (out / "metrics.json").exists()
+        return
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["settings"]["interrupted"] is True and [r["name"] for r in report["per_image"]] == ["a/img0"]
+    assert f"interrupted after 1 of 3 images; {out / 'metrics.json'} has their numbers" in stderr
+    assert "mean" in stdout  # the table of the images done
 
 
 def test_corrupt_image_is_skipped_with_a_warning(tmp_path, checkpoint, capsys):

@@ -11,6 +11,7 @@ from .model import INPUT_MULTIPLE
 from .torch_reference import TorchNotAvailableError
 
 EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
 
 
 def positive(kind, minimum=None, why=""):

@@ -202,6 +202,15 @@ def masked_summary(records):
 
 # ----------------------------------------------------------------------------- the whole run
 
+class EvaluationInterrupted(Exception):
+    """Ctrl-C during `evaluate`: metrics.json was written for the images done before it (if any)."""
+
+    def __init__(self, done, total, metrics_path, report=None):
+        self.done, self.total, self.metrics_path, self.report = done, total, metrics_path, report
+        super().__init__(f"interrupted after {done} of {total} images; {metrics_path} has their numbers"
+                         if done else "interrupted before any image was done; nothing was written")
+
+
 def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save_images=False, torch_model=None,
              checkpoint=None, settings=None, progress=True, self_ensemble=False):
     """Restore the images of `dataset` (at `indices`), write the outputs into `out_dir`, return the report.
@@ -216,30 +225,38 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         "note":         where the numbers call for it, advice and a command (`colour_mismatch_note`)
     and "compare_torch": {max_abs_diff} with `torch_model`. Without clean targets it restores only:
     every image is saved to restored/, and the report lists "images": {name, file, width, height}.
-    `self_ensemble` restores each image as `restore` does with it.
+    `self_ensemble` restores each image as `restore` does with it. On Ctrl-C the report covers the
+    images done so far ("interrupted" in its settings), and EvaluationInterrupted follows.
     """
     out_dir = Path(out_dir)
+    total = len(dataset) if indices is None else len(indices)
     records, images, unreadable, differences, drawn = [], [], [], [], set()
-    for item in restore_dataset(model, dataset, indices, torch_model, unreadable, progress, self_ensemble):
-        sample = item.sample
-        if item.torch_max_abs_diff is not None:
-            differences.append(item.torch_max_abs_diff)
-        record = None
-        if sample["clean"] is None:
-            images.append(_save_restored(out_dir, dataset, item))
-        else:
-            record = image_metrics(sample, item.restored, ssim_window)
-            records.append(record)
-            if save_images:
-                _save_restored(out_dir, dataset, item)
-        if sample["category"] not in drawn and len(drawn) < TRIPTYCH_LIMIT:
-            drawn.add(sample["category"])
-            _save_triptych(out_dir, item, record)
+    interrupted = False
+    try:
+        for item in restore_dataset(model, dataset, indices, torch_model, unreadable, progress, self_ensemble):
+            sample = item.sample
+            if item.torch_max_abs_diff is not None:
+                differences.append(item.torch_max_abs_diff)
+            record = None
+            if sample["clean"] is None:
+                images.append(_save_restored(out_dir, dataset, item))
+            else:
+                record = image_metrics(sample, item.restored, ssim_window)
+                records.append(record)
+                if save_images:
+                    _save_restored(out_dir, dataset, item)
+            if sample["category"] not in drawn and len(drawn) < TRIPTYCH_LIMIT:
+                drawn.add(sample["category"])
+                _save_triptych(out_dir, item, record)
+    except KeyboardInterrupt:  # an evaluation of hours keeps what it has done
+        interrupted = True
     if not records and not images:
+        if interrupted:
+            raise EvaluationInterrupted(0, total, None)
         raise DataError(f"none of the {len(unreadable)} images could be read")
     report = {"checkpoint": checkpoint,
               "settings": {**(settings or {}), "psnr_cap_db": PSNR_CAP_DB, "n_images": len(records) + len(images),
-                           "unreadable": unreadable}}
+                           "unreadable": unreadable, "interrupted": interrupted}}
     if records:
         report.update(summarize(records), per_image=records)
         _plot_categories(out_dir, report["per_category"])
@@ -252,6 +269,8 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         report["note"] = note
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    if interrupted:
+        raise EvaluationInterrupted(len(records) + len(images), total, out_dir / "metrics.json", report)
     return report
 
 
