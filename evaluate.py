@@ -96,10 +96,9 @@ def main(argv=None):
     try:
         return _evaluate(args)
     except EvaluationInterrupted as stop:
-        if stop.report:
-            print("\n" + format_report(stop.report))
+        print("\n" + format_report(stop.report))
         print(f"\n{stop}", file=sys.stderr)
-    except KeyboardInterrupt:  # while the model or the data loaded
+    except KeyboardInterrupt:
         print("\ninterrupted before any image was done; nothing was written", file=sys.stderr)
     return EXIT_INTERRUPTED
 

@@ -32,8 +32,8 @@ from data import DataError, ImageReadError, write_image
 from data.loader import in_background
 
 from . import metrics
-from .plots import plot_category_bars, save_triptych
 from .checkpoint import MIXED_CHECKPOINT
+from .plots import plot_category_bars, save_triptych
 from .restore import pad_to_multiple, restore
 
 PSNR_CAP_DB = 100.0     # stands for the infinite PSNR of an exact match (an MSE of 1e-10)
@@ -203,12 +203,11 @@ def masked_summary(records):
 # ----------------------------------------------------------------------------- the whole run
 
 class EvaluationInterrupted(Exception):
-    """Ctrl-C during `evaluate`: metrics.json was written for the images done before it (if any)."""
+    """Ctrl-C during `evaluate` after some images were done: `report` (and metrics.json) covers them."""
 
-    def __init__(self, done, total, metrics_path, report=None):
+    def __init__(self, done, total, metrics_path, report):
         self.done, self.total, self.metrics_path, self.report = done, total, metrics_path, report
-        super().__init__(f"interrupted after {done} of {total} images; {metrics_path} has their numbers"
-                         if done else "interrupted before any image was done; nothing was written")
+        super().__init__(f"interrupted after {done} of {total} images; {metrics_path} has their numbers")
 
 
 def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save_images=False, torch_model=None,
@@ -225,8 +224,9 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         "note":         where the numbers call for it, advice and a command (`colour_mismatch_note`)
     and "compare_torch": {max_abs_diff} with `torch_model`. Without clean targets it restores only:
     every image is saved to restored/, and the report lists "images": {name, file, width, height}.
-    `self_ensemble` restores each image as `restore` does with it. On Ctrl-C the report covers the
-    images done so far ("interrupted" in its settings), and EvaluationInterrupted follows.
+    `self_ensemble` restores each image as `restore` does with it. On Ctrl-C after some images, the
+    report covers them ("interrupted" in its settings) and EvaluationInterrupted follows; before any,
+    the KeyboardInterrupt goes on.
     """
     out_dir = Path(out_dir)
     total = len(dataset) if indices is None else len(indices)
@@ -249,10 +249,10 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
                 drawn.add(sample["category"])
                 _save_triptych(out_dir, item, record)
     except KeyboardInterrupt:  # an evaluation of hours keeps what it has done
+        if not records and not images:
+            raise
         interrupted = True
     if not records and not images:
-        if interrupted:
-            raise EvaluationInterrupted(0, total, None)
         raise DataError(f"none of the {len(unreadable)} images could be read")
     report = {"checkpoint": checkpoint,
               "settings": {**(settings or {}), "psnr_cap_db": PSNR_CAP_DB, "n_images": len(records) + len(images),

@@ -194,8 +194,9 @@ def open_datasets(options):
     common = dict(data=options["data"], layout=options["layout"], degradation=options["degradation"],
                   seed=options["seed"], size=options["size"], degraded_dir=options["degraded"],
                   clean_dir=options["clean"], masks_dir=options["masks"])
+    keep_bytes = _memory_bytes() // DECODED_SHARE
     train_set = open_dataset(split="train", **common)
-    train_set.keep_decoded(_memory_bytes() // DECODED_SHARE)
+    train_set.keep_decoded(keep_bytes)
     if options["layout"] == "folders" or options["degraded"] is not None:
         if len(train_set) < 2:
             raise DataError(f"training on paired folders needs at least 2 pairs (one in {FOLDER_HOLDOUT} "
@@ -204,7 +205,7 @@ def open_datasets(options):
         kept = [i for i in range(len(train_set)) if i not in held_out]
         return Subset(train_set, kept), Subset(train_set, sorted(held_out))
     val_set = open_dataset(split="val", **common)
-    val_set.keep_decoded(_memory_bytes() // DECODED_SHARE)
+    val_set.keep_decoded(keep_bytes)
     for name, dataset in (("training", train_set), ("validation", val_set)):
         if len(dataset) == 0:
             raise DataError(f"the {name} split of {options['data']} has no images")
