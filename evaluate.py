@@ -11,7 +11,8 @@ PSNR/SSIM bar charts per category, triptychs of a few images, and with --save-im
 there are no clean targets) the restored images in restored/, each in its input's mode and bit depth.
 In metrics.json the infinite PSNR of an exact match is stored as 100 dB, and undefined values as null.
 
-Exit status: 0 done, 2 a usage or data error, 130 interrupted (metrics.json then covers the images done).
+Exit status: 0 done, 2 a usage or data error, 130 interrupted. Stopped by Ctrl-C or an error, metrics.json
+and the table cover the images done.
 """
 import argparse
 import sys
@@ -23,7 +24,7 @@ from tqdm import tqdm
 from data import DataError, degradation_names, open_dataset
 from unet.checkpoint import DEFAULT_CHECKPOINT, load_model
 from unet.cli import EXIT_INTERRUPTED, image_size, positive, run
-from unet.evaluation import EvaluationInterrupted, evaluate, format_report, resolve_device, spread_indices
+from unet.evaluation import EvaluationStopped, evaluate, format_report, resolve_device, spread_indices
 from unet.metrics import SSIM_WINDOWS
 from unet.torch_reference import to_torch
 
@@ -95,9 +96,11 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         return _evaluate(args)
-    except EvaluationInterrupted as stop:
+    except EvaluationStopped as stop:
         print("\n" + format_report(stop.report))
         print(f"\n{stop}", file=sys.stderr)
+        if not isinstance(stop.__cause__, KeyboardInterrupt):
+            raise stop.__cause__ from None  # a user error's one line, or a bug's own traceback
     except KeyboardInterrupt:
         print("\ninterrupted before any image was done; nothing was written", file=sys.stderr)
     return EXIT_INTERRUPTED

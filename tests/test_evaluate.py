@@ -320,15 +320,7 @@ def test_gpu_evaluation_on_a_stand_in_for_cupy_matches_the_cpu(tmp_path, checkpo
 
 @pytest.mark.parametrize("interrupt_at", [2, 1])
 def test_ctrl_c_keeps_the_metrics_of_the_images_done(interrupt_at, tmp_path, checkpoint, capsys, monkeypatch):
-    real_metrics, calls = evaluation.image_metrics, []
-
-    def metrics_until_ctrl_c(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == interrupt_at:
-            raise KeyboardInterrupt
-        return real_metrics(*args, **kwargs)
-
-    monkeypatch.setattr(evaluation, "image_metrics", metrics_until_ctrl_c)
+    _fail_metrics_at(interrupt_at, KeyboardInterrupt(), monkeypatch)
     out = tmp_path / "out"
     status, stdout, stderr = run_cli(["--checkpoint", checkpoint, *_pair_tree(tmp_path), "--out", out], capsys)
     assert status == evaluate_script.EXIT_INTERRUPTED and "Traceback" not in stderr
@@ -336,9 +328,47 @@ def test_ctrl_c_keeps_the_metrics_of_the_images_done(interrupt_at, tmp_path, che
         assert "nothing was written" in stderr and not (out / "metrics.json").exists()
         return
     report = json.loads((out / "metrics.json").read_text())
-    assert report["settings"]["interrupted"] is True and [r["name"] for r in report["per_image"]] == ["a/img0"]
+    assert report["settings"]["stopped_early"] == "interrupted"
+    assert [r["name"] for r in report["per_image"]] == ["a/img0"]
     assert f"interrupted after 1 of 3 images; {out / 'metrics.json'} has their numbers" in stderr
     assert "mean" in stdout  # the table of the images done
+
+
+def test_an_error_late_in_a_run_keeps_the_metrics_of_the_images_done(tmp_path, checkpoint, capsys, monkeypatch):
+    """A user error (here: a folder made read-only) still gets its one line, after the numbers are saved."""
+    _fail_metrics_at(3, PermissionError(13, "Permission denied"), monkeypatch)
+    out = tmp_path / "out"
+    status, stdout, stderr = run_cli(["--checkpoint", checkpoint, *_pair_tree(tmp_path), "--out", out], capsys)
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["settings"]["stopped_early"] == "PermissionError: [Errno 13] Permission denied"
+    assert [r["name"] for r in report["per_image"]] == ["a/img0", "a/img1"]
+    assert status == 2 and "Traceback" not in stderr and "mean" in stdout
+    assert f"stopped by an error after 2 of 3 images; {out / 'metrics.json'} has their numbers" in stderr
+    assert stderr.rstrip().endswith("error: [Errno 13] Permission denied")
+
+
+def test_a_bug_late_in_a_run_keeps_its_traceback_and_the_metrics_of_the_images_done(tmp_path, checkpoint, capsys,
+                                                                                    monkeypatch):
+    _fail_metrics_at(2, ZeroDivisionError("a bug"), monkeypatch)
+    out = tmp_path / "out"
+    with pytest.raises(ZeroDivisionError, match="a bug") as raised:
+        evaluate_script.main([str(a) for a in ["--checkpoint", checkpoint, *_pair_tree(tmp_path), "--out", out]])
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__  # its own traceback alone
+    assert json.loads((out / "metrics.json").read_text())["settings"]["stopped_early"] == "ZeroDivisionError: a bug"
+    assert "stopped by an error after 1 of 3 images" in capsys.readouterr().err
+
+
+def _fail_metrics_at(image_number, exception, monkeypatch):
+    """Make evaluation raise `exception` while it scores its `image_number`-th image (from 1)."""
+    real_metrics, calls = evaluation.image_metrics, []
+
+    def metrics_until_failure(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == image_number:
+            raise exception
+        return real_metrics(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "image_metrics", metrics_until_failure)
 
 
 def test_corrupt_image_is_skipped_with_a_warning(tmp_path, checkpoint, capsys):

@@ -202,12 +202,19 @@ def masked_summary(records):
 
 # ----------------------------------------------------------------------------- the whole run
 
-class EvaluationInterrupted(Exception):
-    """Ctrl-C during `evaluate` after some images were done: `report` (and metrics.json) covers them."""
+class EvaluationStopped(Exception):
+    """Ctrl-C or an error during `evaluate` after some images were done: `report` (and metrics.json)
+    covers them, and the Ctrl-C or the error is the __cause__."""
 
-    def __init__(self, done, total, metrics_path, report):
+    def __init__(self, done, total, metrics_path, report, interrupted):
         self.done, self.total, self.metrics_path, self.report = done, total, metrics_path, report
-        super().__init__(f"interrupted after {done} of {total} images; {metrics_path} has their numbers")
+        how = "interrupted" if interrupted else "stopped by an error"
+        super().__init__(f"{how} after {done} of {total} images; {metrics_path} has their numbers")
+
+
+def _stop_reason(exc):
+    """What metrics.json says of a run that stopped early."""
+    return "interrupted" if isinstance(exc, KeyboardInterrupt) else f"{type(exc).__name__}: {exc}"
 
 
 def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save_images=False, torch_model=None,
@@ -224,14 +231,14 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         "note":         where the numbers call for it, advice and a command (`colour_mismatch_note`)
     and "compare_torch": {max_abs_diff} with `torch_model`. Without clean targets it restores only:
     every image is saved to restored/, and the report lists "images": {name, file, width, height}.
-    `self_ensemble` restores each image as `restore` does with it. On Ctrl-C after some images, the
-    report covers them ("interrupted" in its settings) and EvaluationInterrupted follows; before any,
-    the KeyboardInterrupt goes on.
+    `self_ensemble` restores each image as `restore` does with it. A run of hours keeps what it has
+    done: on Ctrl-C or an error after some images, the report covers them (settings' "stopped_early"
+    says why) and EvaluationStopped follows, caused by it; before any, the Ctrl-C or error goes on.
     """
     out_dir = Path(out_dir)
     total = len(dataset) if indices is None else len(indices)
     records, images, unreadable, differences, drawn = [], [], [], [], set()
-    interrupted = False
+    stopped = None
     try:
         for item in restore_dataset(model, dataset, indices, torch_model, unreadable, progress, self_ensemble):
             sample = item.sample
@@ -248,15 +255,16 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
             if sample["category"] not in drawn and len(drawn) < TRIPTYCH_LIMIT:
                 drawn.add(sample["category"])
                 _save_triptych(out_dir, item, record)
-    except KeyboardInterrupt:  # an evaluation of hours keeps what it has done
+    except (KeyboardInterrupt, Exception) as stop:
         if not records and not images:
             raise
-        interrupted = True
+        stopped = stop
     if not records and not images:
         raise DataError(f"none of the {len(unreadable)} images could be read")
     report = {"checkpoint": checkpoint,
               "settings": {**(settings or {}), "psnr_cap_db": PSNR_CAP_DB, "n_images": len(records) + len(images),
-                           "unreadable": unreadable, "interrupted": interrupted}}
+                           "unreadable": unreadable,
+                           "stopped_early": None if stopped is None else _stop_reason(stopped)}}
     if records:
         report.update(summarize(records), per_image=records)
         _plot_categories(out_dir, report["per_category"])
@@ -269,8 +277,9 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         report["note"] = note
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    if interrupted:
-        raise EvaluationInterrupted(len(records) + len(images), total, out_dir / "metrics.json", report)
+    if stopped is not None:
+        raise EvaluationStopped(len(records) + len(images), total, out_dir / "metrics.json", report,
+                                interrupted=isinstance(stopped, KeyboardInterrupt)) from stopped
     return report
 
 
