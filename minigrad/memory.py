@@ -46,7 +46,7 @@ class ArrayPool:
     """Big NumPy arrays served from buffers that minigrad made before and that nothing uses any more.
 
     The CPU's counterpart of CuPy's memory pool. Without it every op's output on a big feature map is
-    a fresh mmap that the kernel faults in and zero-fills: about a sixth of a U-Net step on 2 cores.
+    a fresh mmap that the kernel faults in and zero-fills: about a fifth of a U-Net step on 2 cores.
     A buffer is idle when the pool holds the only reference to it; any array or view made from it
     keeps it busy. An array may take an idle buffer up to `max_slack` times its size, so that near
     sizes share buffers. Idle buffers over `max_idle_bytes` are given back, least recently used first,

@@ -3,7 +3,7 @@
 Plain array functions (no autograd) written once for NumPy and CuPy, so validation can run
 where the images already are. SSIM reproduces `skimage.metrics.structural_similarity`
 exactly, including its 'reflect' borders and the border crop of the mean, so numbers are
-comparable with the seed's scripts and the paper.
+comparable with the authors' scripts and the paper.
 
 Layout: images are channel-first. A batch (N, C, H, W) gives one value per image, shape (N,),
 in the same array library; a single image (C, H, W) gives a Python float. Values lie in

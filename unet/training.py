@@ -229,7 +229,7 @@ def _require_targets(dataset):
 
 class Validator:
     """Restores a fixed, evenly spread subset of the validation set and scores it against the clean
-    images: PSNR, SSIM and the affine-fit PSNR diagnostic (docs/design.md §6) of the restored
+    images: PSNR, SSIM and the affine-fit PSNR diagnostic (docs/design.md §5) of the restored
     images, beside PSNR and SSIM of the degraded inputs themselves."""
 
     def __init__(self, dataset, limit):
