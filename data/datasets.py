@@ -18,6 +18,7 @@ degradation for every (epoch, index); every other split is the same in every epo
 `keep_decoded(budget)` keeps what was read from disk (decoded, resized) in memory for the next epoch.
 """
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -68,6 +69,7 @@ class Dataset:
     """Indexable samples (see the module docstring for the sample dict)."""
 
     fresh_each_epoch = False  # True where `load(index, epoch)` draws a new degradation each epoch
+    synthetic = False         # True where clean images are degraded on the fly (--degradation, --seed)
 
     def __init__(self, items, where, layout):
         if not items:
@@ -145,14 +147,14 @@ class KLADataset(PairedDataset):
         root = _existing_dir(root, "KLA data folder")
         split_dir = _split_dir("kla", split)
         items = []
-        for category_dir in _category_dirs(root, _is_kla_category):
-            base = category_dir / split_dir
-            if not base.is_dir():
-                continue
-            degraded = _images_under(base / "Degraded_image")
-            clean = _images_under(base / "GT_clean_image")
-            masks = _mask_index(base / "Defect_mask")
-            for key in _pair(degraded, clean, base / "Degraded_image", base / "GT_clean_image"):
+        categories = _category_dirs(root, _is_kla_category)
+        for category_dir in _with_split(categories, split_dir, root):
+            base = _subfolder(category_dir, split_dir)
+            degraded_dir, clean_dir = _subfolder(base, "Degraded_image"), _subfolder(base, "GT_clean_image")
+            degraded, clean = _images_under(degraded_dir), _images_under(clean_dir)
+            keys = _pair(degraded, clean, degraded_dir, clean_dir)
+            masks = _mask_index(_subfolder(base, "Defect_mask"), degraded)
+            for key in keys:
                 items.append(Item(f"{category_dir.name}/{key}", category_dir.name, _first_folder(key),
                                   degraded[key], clean[key], masks.get(key)))
         super().__init__(items, f"{root} (split {split_dir})", "kla", size)
@@ -172,7 +174,7 @@ class FolderDataset(PairedDataset):
             clean_dir = _existing_dir(clean_dir, "clean folder")
             clean = _images_under(clean_dir)
             _pair(degraded, clean, degraded_dir, clean_dir)
-        masks = _mask_index(_existing_dir(masks_dir, "masks folder")) if masks_dir is not None else {}
+        masks = _mask_index(_existing_dir(masks_dir, "masks folder"), degraded) if masks_dir is not None else {}
         items = [Item(key, _first_folder(key) or "images", None, path,
                       clean[key] if clean is not None else None, masks.get(key))
                  for key, path in sorted(degraded.items())]
@@ -181,6 +183,8 @@ class FolderDataset(PairedDataset):
 
 class SyntheticDataset(Dataset):
     """Clean images degraded on the fly with an rng that depends only on (seed, [epoch,] index)."""
+
+    synthetic = True
 
     def __init__(self, items, where, layout, split, degradation, seed, size):
         super().__init__(items, where, layout)
@@ -213,11 +217,9 @@ class MVTecDataset(SyntheticDataset):
         root = _existing_dir(root, "MVTec data folder")
         split_dir = _split_dir("mvtec", split)
         items = []
-        for category_dir in _category_dirs(root, _is_mvtec_category):
-            if not (category_dir / split_dir).is_dir():
-                continue
-            masks = _mask_index(category_dir / "ground_truth")
-            for key, path in sorted(_images_under(category_dir / split_dir).items()):
+        for category_dir in _with_split(_category_dirs(root, _is_mvtec_category), split_dir, root):
+            masks = _mask_index(category_dir / "ground_truth")  # the test split's: no check that all match
+            for key, path in sorted(_images_under(_subfolder(category_dir, split_dir)).items()):
                 items.append(Item(f"{category_dir.name}/{key}", category_dir.name, _first_folder(key), path,
                                   mask=masks.get(key)))
         super().__init__(items, f"{root} (split {split_dir})", "mvtec", split, degradation, seed, size)
@@ -266,6 +268,8 @@ def open_dataset(data="builtin", layout="auto", split="train", degradation="kla"
     if layout != "auto" and layout not in LAYOUTS:
         raise DataError(f"unknown layout {layout!r}; the layouts are {describe_layouts()}")
     if degraded_dir is not None or layout == "folders":
+        if layout not in ("auto", "folders"):
+            raise DataError(f"--layout {layout} reads --data FOLDER; --degraded DIR is the folders layout")
         if degraded_dir is None:
             raise DataError("the folders layout needs --degraded DIR (and --clean DIR to train or evaluate)")
         return FolderDataset(degraded_dir, clean_dir, masks_dir, size)
@@ -299,11 +303,31 @@ def describe_layouts():
 # ----------------------------------------------------------------------------- file tree helpers
 
 def _is_kla_category(folder):
-    return any((folder / split / "GT_clean_image").is_dir() for split in ("Train", "Val"))
+    return any(_subfolder(_subfolder(folder, split), "GT_clean_image").is_dir() for split in ("Train", "Val"))
+
+
+def _subfolder(folder, name):
+    """folder/name, or the sub-folder whose name differs from it in case only (KLA trees come as
+    Train/Val and as train/val). Without either, folder/name, which does not exist."""
+    exact = folder / name
+    if exact.is_dir() or not folder.is_dir():
+        return exact
+    return next((child for child in folder.iterdir() if child.name.lower() == name.lower() and child.is_dir()),
+                exact)
+
+
+def _with_split(categories, split_dir, root):
+    """The categories that have the split's folder; a DataError where none has it."""
+    having = [category for category in categories if _subfolder(category, split_dir).is_dir()]
+    if categories and not having:
+        names = ", ".join(category.name for category in categories[:5])
+        raise DataError(f"no category of {root} has a {split_dir} folder (looked in {names}"
+                        f"{', ...' if len(categories) > 5 else ''})")
+    return having
 
 
 def _is_mvtec_category(folder):
-    return any((folder / split).is_dir() for split in ("train", "test"))
+    return any(_subfolder(folder, split).is_dir() for split in ("train", "test"))
 
 
 def _category_dirs(root, is_category):
@@ -330,23 +354,36 @@ def _split_dir(layout, split):
 
 
 def _images_under(folder):
-    """{relative path without suffix (posix): file} of the images anywhere under `folder`."""
+    """{relative path without suffix (posix): file} of the images anywhere under `folder`.
+
+    Hidden files and folders are passed over: macOS "._" resource forks, .ipynb_checkpoints, trash.
+    """
     folder = _existing_dir(folder, "image folder")
     images = {}
     for path in sorted(folder.rglob("*")):
-        if is_image_file(path):
-            key = path.relative_to(folder).with_suffix("").as_posix()
+        relative = path.relative_to(folder)
+        if is_image_file(path) and not any(part.startswith(".") for part in relative.parts):
+            key = relative.with_suffix("").as_posix()
             if key in images:
                 raise DataError(f"two images with the same name in {folder}: {images[key].name} and {path.name}")
             images[key] = path
     return images
 
 
-def _mask_index(folder):
-    """Masks keyed like the images they belong to ("<name>_mask.png" -> "<name>"); {} without a folder."""
+def _mask_index(folder, images=None):
+    """Masks keyed like the images they belong to ("<name>_mask.png" -> "<name>"); {} without a folder.
+
+    Given the `images` they are for, masks that match none of them are named in a warning: a mask
+    named otherwise would be silently left out of the within-mask metrics.
+    """
     if not folder.is_dir():
         return {}
-    return {key.removesuffix("_mask"): path for key, path in _images_under(folder).items()}
+    masks = {key.removesuffix("_mask"): path for key, path in _images_under(folder).items()}
+    orphans = sorted(masks.keys() - images.keys()) if images is not None else []
+    if orphans:
+        warnings.warn(f"{len(orphans)} mask(s) in {folder} match no image (a mask of <name>.png is named "
+                      f"<name>_mask.png): {_listing(orphans)}", stacklevel=3)
+    return masks
 
 
 def _pair(degraded, clean, degraded_dir, clean_dir):

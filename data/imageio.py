@@ -1,9 +1,11 @@
 """Images as float32 HxWx3 arrays in [0, 1], and back to files in the mode they came in.
 
 Training always sees three channels; `ImageInfo` remembers what the file was (grayscale, 16-bit,
-alpha, colour profile) so that a restored image can be written the way the original was. Pixels are
-read upright: a camera's EXIF orientation tag is applied, since the written image does not carry it.
+float, alpha, colour profile) so that a restored image can be written the way the original was. Pixels
+are read upright: a camera's EXIF orientation tag is applied, since the written image does not carry it.
 Pillow reads 16-bit colour (not grayscale) PNG and TIFF files at 8 bits; the first such file warns.
+Float grayscale (32-bit float TIFF) is read in [0, 1] or [0, 255], whichever its values fit, and
+written back in that scale; 32-bit integer pixels beyond 16 bits are refused rather than clipped.
 """
 import warnings
 from dataclasses import dataclass, replace
@@ -17,7 +19,9 @@ from .errors import DataError, ImageReadError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")  # formats that can store an alpha channel
-_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # "I": how some Pillow versions open 16-bit PNG
+_FLOAT_SCALES = (1.0, 255.0)  # the values of white in float files: both are common
+_FLOAT_OVERSHOOT = 0.5  # of the scale: noise and resampling push float pixels past their range (clipped)
 # Lossy formats are written near-losslessly (full-resolution colour for JPEG): Pillow's defaults
 # (quality 75 or 80, JPEG's halved colour resolution) would blur back what the restoration gained.
 _SAVE_OPTIONS = {".jpg": {"quality": 95, "subsampling": 0}, ".jpeg": {"quality": 95, "subsampling": 0},
@@ -28,11 +32,12 @@ _SAVE_OPTIONS = {".jpg": {"quality": 95, "subsampling": 0}, ".jpeg": {"quality":
 class ImageInfo:
     """What `write_image(..., like=info)` needs to write an image the way it was read."""
 
-    mode: str                              # Pillow mode of the file: "L", "RGB", "RGBA", "P", "I;16", "1", ...
+    mode: str                              # Pillow mode of the file: "L", "RGB", "RGBA", "P", "I;16", "F", "1", ...
     grayscale: bool                        # one colour channel in the file (expanded to 3 when read)
-    bit_depth: int                         # 1, 8 or 16 bits per channel
+    bit_depth: int                         # 1, 8 or 16 bits per integer channel; 32 for float pixels (mode "F")
     alpha: Optional[np.ndarray] = None     # HxW float32 in [0, 1], the file's transparency
-    icc_profile: Optional[bytes] = None    # the file's colour profile (e.g. a phone's Display P3)
+    icc_profile: Optional[bytes] = None    # the file's colour profile (e.g. a phone's Display P3), any colour space
+    float_scale: Optional[float] = None    # mode "F" only: the file's value of white, 1.0 or 255.0
 
 
 def is_image_file(path):
@@ -77,8 +82,17 @@ def _decode(image):
     if mode == "1":
         return _grayscale(np.asarray(image, dtype=np.float32)), ImageInfo(mode, True, 1)
     if mode in _SIXTEEN_BIT_MODES:
-        values = np.asarray(image).astype(np.float32) / 65535.0
-        return _grayscale(np.clip(values, 0.0, 1.0)), ImageInfo(mode, True, 16)
+        pixels = np.asarray(image)
+        low, high = pixels.min(), pixels.max()
+        if low < 0 or high > 65535:  # mode "I" holds 32-bit integers
+            raise ValueError(f"pixels range from {low} to {high}: 32-bit integer pixels are not supported, "
+                             "only 0 to 65535 (16 bits)")
+        return _grayscale(pixels.astype(np.float32) / 65535.0), ImageInfo(mode, True, 16)
+    if mode == "F":
+        pixels = np.asarray(image, dtype=np.float32)
+        scale = _float_scale(pixels)
+        values = np.clip(pixels / np.float32(scale), 0.0, 1.0)
+        return _grayscale(values), ImageInfo(mode, True, 32, float_scale=scale)
     if mode in ("L", "LA"):
         values = _unit(image.convert("LA"))
         return _grayscale(values[..., 0]), ImageInfo(mode, True, 8, _alpha_or_none(values[..., 1]))
@@ -86,6 +100,16 @@ def _decode(image):
     values = _unit(image.convert("RGBA" if has_alpha else "RGB"))
     alpha = _alpha_or_none(values[..., 3]) if has_alpha else None
     return np.ascontiguousarray(values[..., :3]), ImageInfo(mode, False, 8, alpha)
+
+
+def _float_scale(pixels):
+    """1.0 or 255.0: the smaller scale that holds the brightest pixel, give or take the overshoot.
+    Pixels beyond that, or not finite, have no known meaning: refused."""
+    low, high = float(pixels.min()), float(pixels.max())  # NaN if any pixel is
+    scale = next((scale for scale in _FLOAT_SCALES if high <= (1 + _FLOAT_OVERSHOOT) * scale), None)
+    if scale is None or not low >= -_FLOAT_OVERSHOOT * scale:  # "not >=" refuses NaN too
+        raise ValueError(f"float pixels range from {low:g} to {high:g}: only [0, 1] or [0, 255] can be read")
+    return scale
 
 
 def _unit(image):
@@ -110,10 +134,11 @@ def read_mask(path):
 def write_image(path, image, like=None):
     """Write a float image in [0, 1] (HxW, HxWx1 or HxWx3); with `like`, in that ImageInfo's mode.
 
-    Grayscale originals are written as the channel mean, 16-bit ones as 16-bit, 1-bit ones thresholded
-    at 0.5, and an original alpha channel and colour profile are put back (the alpha resized if the
-    image was). Palette images come back as RGB: re-quantizing a restored image would throw away what
-    the restoration gained.
+    Grayscale originals are written as the channel mean, 16-bit ones as 16-bit, float ones as float in
+    their scale, 1-bit ones thresholded at 0.5, and an original alpha channel and colour profile are put
+    back (the alpha resized if the image was; the profile only if it is for RGB, or gray, as written).
+    Palette images come back as RGB: re-quantizing a restored image would throw away what the
+    restoration gained.
     """
     path = Path(path)
     values = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
@@ -127,6 +152,8 @@ def write_image(path, image, like=None):
         pil = Image.fromarray(values >= 0.5)
     elif bit_depth == 16 and grayscale:
         pil = Image.fromarray(np.round(values * 65535.0).astype(np.uint16))
+    elif bit_depth == 32:
+        pil = Image.fromarray(values * np.float32(like.float_scale))
     else:
         pil = Image.fromarray(np.round(values * 255.0).astype(np.uint8))
         alpha = like.alpha if like is not None else None
@@ -134,13 +161,19 @@ def write_image(path, image, like=None):
             alpha_image = Image.fromarray(np.round(alpha * 255.0).astype(np.uint8))
             pil.putalpha(alpha_image.resize(pil.size, Image.Resampling.BILINEAR))
     options = dict(_SAVE_OPTIONS.get(path.suffix.lower(), {}))
-    if like is not None and like.icc_profile:
+    if like is not None and _profile_fits(like.icc_profile, grayscale):
         options["icc_profile"] = like.icc_profile
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         pil.save(path, **options)
     except (OSError, ValueError) as err:
         raise DataError(f"cannot write image {path}: {err}") from None
+
+
+def _profile_fits(icc_profile, grayscale):
+    """A profile for another colour space (a CMYK JPEG's, once written as RGB) makes the file invalid to
+    colour-managed viewers. An ICC profile names its colour space in the 4 bytes at offset 16."""
+    return bool(icc_profile) and icc_profile[16:20] == (b"GRAY" if grayscale else b"RGB ")
 
 
 def resize_image(image, size):

@@ -81,7 +81,7 @@ class Loader:
         except ImageReadError as err:
             if err.path not in self._warned:
                 self._warned.add(err.path)
-                warnings.warn(f"skipping unreadable image {err.path}: {err}", stacklevel=2)
+                warnings.warn(f"{err}; skipped", stacklevel=2)
             return None
         rng = np.random.default_rng([self.seed, _AUGMENT_STREAM, epoch, index])
         return transform_sample(sample, rng, self.patch_size, self.augment)

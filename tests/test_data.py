@@ -89,6 +89,32 @@ def test_kla_unpaired_files_are_listed(tmp_path):
         data.open_dataset(tmp_path)
 
 
+def test_kla_tree_with_lowercase_split_folders_is_still_kla(tmp_path):
+    """Not taken for MVTec (whose splits are lowercase), which would train on degraded images as clean."""
+    written = _kla_tree(tmp_path)
+    for upper, lower in (("Train", "train"), ("Val", "val")):
+        (tmp_path / "bottle" / upper).rename(tmp_path / "bottle" / lower)
+    (tmp_path / "bottle" / "test").mkdir()  # an MVTec marker too: the KLA folders must win
+    assert data.detect_layout(tmp_path) == "kla"
+    train = data.open_dataset(tmp_path, split="train")
+    assert [item.name for item in train.items] == ["bottle/broken/000", "bottle/broken/001",
+                                                   "bottle/contamination/000"]
+    degraded, clean, mask = written["bottle/broken/001"]
+    np.testing.assert_allclose(train[1]["clean"], clean / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(train[1]["mask"], mask > 0)
+    assert [item.name for item in data.open_dataset(tmp_path, split="val").items] == ["bottle/broken/005"]
+
+
+def test_a_missing_split_folder_is_named(tmp_path):
+    _kla_tree(tmp_path)
+    (tmp_path / "bottle" / "Val").rename(tmp_path / "bottle" / "Validation")
+    with pytest.raises(data.DataError, match=r"no category of .* has a Val folder \(looked in bottle\)"):
+        data.open_dataset(tmp_path, split="val")
+    _save(tmp_path / "mvtec" / "screw" / "train" / "good" / "000.png", _rgb(0))
+    with pytest.raises(data.DataError, match=r"no category of .*mvtec has a test folder \(looked in screw\)"):
+        data.open_dataset(tmp_path / "mvtec", split="test")
+
+
 def _mvtec_tree(root):
     written = {}
     for category, mode in (("bottle", "RGB"), ("grid", "L")):
@@ -168,6 +194,17 @@ def test_folders_layout_pairs_inference_and_unpaired_listing(tmp_path):
     assert "and 2 more" in message and "orphan" in message
 
 
+def test_masks_that_match_no_image_are_named_in_a_warning(tmp_path):
+    degraded_dir, masks_dir = tmp_path / "deg", tmp_path / "masks"
+    for i in range(2):
+        _save(degraded_dir / f"img{i}.png", _rgb(i))
+    _save(masks_dir / "img0_mask.png", _mask_array(0))
+    _save(masks_dir / "img1-mask.png", _mask_array(1))  # misnamed: it would be left out silently
+    with pytest.warns(UserWarning, match=r"1 mask\(s\) in .*masks match no image .*: img1-mask$"):
+        folders = data.open_dataset(degraded_dir=degraded_dir, masks_dir=masks_dir)
+    assert folders[0]["mask"] is not None and folders[1]["mask"] is None
+
+
 def test_missing_empty_and_unknown_give_clear_errors(tmp_path):
     with pytest.raises(data.DataError, match="does not exist"):
         data.open_dataset(tmp_path / "nowhere")
@@ -187,6 +224,8 @@ def test_missing_empty_and_unknown_give_clear_errors(tmp_path):
         data.open_dataset("builtin", degradation="fog")
     with pytest.raises(data.DataError, match="--layout kla reads a data set folder"):
         data.open_dataset("builtin", layout="kla")
+    with pytest.raises(data.DataError, match="--layout mvtec reads --data FOLDER; --degraded DIR is the folders"):
+        data.open_dataset(layout="mvtec", degraded_dir=tmp_path / "deg")
 
 
 def test_kept_images_are_read_once_exactly_and_within_the_budget(tmp_path):
@@ -333,6 +372,111 @@ def test_sixteen_bit_colour_is_read_at_eight_bits_with_one_warning(tmp_path, mon
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         data.read_image(tmp_path / "b.png")  # once per run, not once per image
+
+
+
+def _float_pixels(scale):
+    """Random float grayscale in [0, scale] that reaches both ends, as float TIFFs store it."""
+    pixels = np.random.default_rng(int(scale)).random((H, W), dtype=np.float32) * np.float32(scale)
+    pixels[0, 0], pixels[-1, -1] = 0.0, scale
+    return pixels
+
+
+@pytest.mark.parametrize("scale", [1.0, 255.0])
+def test_float_tiff_is_read_in_its_scale_and_written_back_alike(tmp_path, scale):
+    pixels = _float_pixels(scale)
+    Image.fromarray(pixels).save(tmp_path / "float.tif")
+    image, info = data.read_image(tmp_path / "float.tif")
+    assert (info.mode, info.grayscale, info.bit_depth, info.float_scale) == ("F", True, 32, scale)
+    np.testing.assert_allclose(image, np.repeat(pixels[..., None] / scale, 3, axis=2), rtol=1e-6)
+    data.write_image(tmp_path / "out.tif", image, like=info)
+    with Image.open(tmp_path / "out.tif") as written:
+        assert written.mode == "F"
+        np.testing.assert_allclose(np.asarray(written), pixels, rtol=1e-6)
+
+
+def test_float_tiff_overshooting_its_range_stays_in_unit_scale(tmp_path):
+    pixels = _float_pixels(1.0)
+    pixels[0, 0], pixels[-1, -1] = -0.2, 1.3  # noise and bicubic resampling push pixels past [0, 1]
+    Image.fromarray(pixels).save(tmp_path / "float.tif")
+    image, info = data.read_image(tmp_path / "float.tif")
+    assert info.float_scale == 1.0
+    np.testing.assert_allclose(image[..., 0], np.clip(pixels, 0, 1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("outlier", [-1.0, 400.0, np.nan, np.inf])
+def test_float_tiff_outside_both_scales_is_refused_with_its_range(tmp_path, outlier):
+    pixels = _float_pixels(1.0)
+    pixels[3, 4] = outlier
+    Image.fromarray(pixels).save(tmp_path / "odd.tif")
+    expected = f"odd.tif: float pixels range from {np.min(pixels):g} to {np.max(pixels):g}"
+    with pytest.raises(data.ImageReadError, match=expected.replace(".", r"\.")):
+        data.read_image(tmp_path / "odd.tif")
+
+
+def test_thirty_two_bit_integer_tiff_within_sixteen_bits_round_trips(tmp_path):
+    """Pillow stores int32 pixels as mode "I" (as some versions open 16-bit PNG): 16-bit values are kept."""
+    pixels = np.random.default_rng(9).integers(0, 65536, (H, W), dtype=np.int32)
+    pixels[0, 0], pixels[-1, -1] = 0, 65535
+    Image.fromarray(pixels).save(tmp_path / "wide.tif")
+    image, info = data.read_image(tmp_path / "wide.tif")
+    assert (info.mode, info.bit_depth) == ("I", 16)
+    np.testing.assert_allclose(image[..., 0], pixels / 65535.0, atol=1e-7)
+    data.write_image(tmp_path / "out.tif", image, like=info)
+    with Image.open(tmp_path / "out.tif") as written:
+        np.testing.assert_array_equal(np.asarray(written).astype(np.int64), pixels)
+
+
+@pytest.mark.parametrize("outlier", [65536, 1 << 30, -1])
+def test_thirty_two_bit_integer_pixels_beyond_sixteen_bits_are_refused(tmp_path, outlier):
+    pixels = np.random.default_rng(10).integers(0, 65536, (H, W), dtype=np.int32)
+    pixels[5, 6] = outlier
+    Image.fromarray(pixels).save(tmp_path / "wide.tif")
+    expected = f"range from {pixels.min()} to {pixels.max()}: 32-bit integer pixels are not supported"
+    with pytest.raises(data.ImageReadError, match=expected):
+        data.read_image(tmp_path / "wide.tif")
+
+
+def _icc_profile(colour_space):
+    """The 128-byte header of an ICC profile: all a file format stores and a reader checks here."""
+    header = bytearray(128)
+    header[0:4] = len(header).to_bytes(4, "big")
+    header[16:20] = colour_space
+    header[36:40] = b"acsp"
+    return bytes(header)
+
+
+@pytest.mark.parametrize("mode, colour_space, kept", [
+    ("CMYK", b"CMYK", False),  # a print JPEG: restored as RGB, so its profile no longer fits
+    ("RGB", b"RGB ", True),
+    ("L", b"GRAY", True),
+    ("L", b"RGB ", False),  # a mislabelled file: the written grayscale image must not carry it on
+])
+def test_colour_profile_is_written_back_only_for_its_colour_space(tmp_path, mode, colour_space, kept):
+    channels = np.random.default_rng(11).integers(0, 256, (H, W, len(mode)), dtype=np.uint8)
+    original = Image.frombytes(mode, (W, H), channels.tobytes())
+    original.save(tmp_path / "photo.jpg", icc_profile=_icc_profile(colour_space), quality=100)
+    image, info = data.read_image(tmp_path / "photo.jpg")
+    data.write_image(tmp_path / "out.jpg", image, like=info)
+    with Image.open(tmp_path / "out.jpg") as written:
+        assert written.mode == ("L" if mode == "L" else "RGB")
+        assert written.info.get("icc_profile") == (_icc_profile(colour_space) if kept else None)
+
+
+def test_hidden_files_and_folders_are_not_taken_for_images(tmp_path):
+    """macOS AppleDouble files ("._" + the name: resource forks copied onto other disks), hidden files,
+    and what hidden folders such as .ipynb_checkpoints hold; a data set stored under a hidden folder is fine."""
+    pixels = np.random.default_rng(12).integers(0, 256, (H, W, 3), dtype=np.uint8)
+    root = tmp_path / ".cache"
+    for folder in ("degraded", "clean"):
+        (root / folder).mkdir(parents=True)
+        Image.fromarray(pixels).save(root / folder / "photo.png")
+    Image.fromarray(pixels).save(root / "degraded" / ".hidden.png")
+    (root / "degraded" / ".ipynb_checkpoints").mkdir()
+    Image.fromarray(pixels).save(root / "degraded" / ".ipynb_checkpoints" / "photo.png")
+    (root / "degraded" / "._photo.png").write_bytes(b"\x00\x05\x16\x07" + bytes(78))  # AppleDouble magic
+    dataset = data.open_dataset(degraded_dir=root / "degraded", clean_dir=root / "clean")
+    assert [item.name for item in dataset.items] == ["photo"]
 
 
 def test_palette_and_one_bit_images(tmp_path):
