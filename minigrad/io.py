@@ -367,9 +367,9 @@ def _load_legacy_torch(file, source):
     def load_header():
         try:
             return _TorchUnpickler(file, source, no_storage).load()
-        except LoadError:  # UnsafePickleError included: a hostile plain pickle is reported as such
+        except UnsafePickleError:  # a hostile plain pickle is reported as such
             raise
-        except Exception:
+        except Exception:  # any other file (an image, say) read as a pickle fails in its own odd way
             raise _unrecognized(source) from None
 
     if load_header() != _LEGACY_MAGIC:

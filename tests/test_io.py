@@ -385,3 +385,11 @@ def test_tensor_record_outside_its_storage_is_refused(tmp_path):
             target.writestr(name, data)
     with pytest.raises(mgio.LoadError, match="past the end of its storage"):
         mgio.load(forged)
+
+
+def test_an_image_passed_as_a_checkpoint_is_an_unrecognized_format(tmp_path):
+    """A PNG's first bytes happen to be pickle opcodes (a persistent id): that must not be the message."""
+    image = tmp_path / "photo.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    with pytest.raises(mgio.LoadError, match="photo.png: unrecognized file format; expected an .npz archive"):
+        mgio.load(image)
