@@ -4,6 +4,7 @@ The non-local maps are checked against the block's formula computed by hand in N
 whose size is not a multiple of 8 and whose bottleneck grid is not square, so that padding, cropping
 and the row-major query -> position mapping all matter.
 """
+import re
 import subprocess
 import sys
 
@@ -128,6 +129,7 @@ def test_grayscale_file_of_odd_size(tmp_path, capsys):
 @pytest.mark.parametrize("args, message", [
     (["--image", "no/such/image.png"], "image not found"),
     (["--image", "builtin:no_such_sample"], "unknown built-in image"),
+    (["--image", "builtin:horse"], "'horse' (bool, shape (328, 400)) is not a uint8, uint16 or [0, 1] float picture"),
     (["--image", "builtin:camera", "--query", "12;40"], "X,Y"),
     (["--image", "builtin:camera", "--query", "600,4"], "outside"),
     (["--image", "builtin:camera", "--checkpoint", "no/such/weights.npz"], "does not exist"),
@@ -137,6 +139,23 @@ def test_user_mistakes_exit_2_with_one_line(args, message, tmp_path, capsys):
     code, _, err = run_cli(args + ["--size", 16, "--out", tmp_path], capsys)
     assert code == 2
     assert err.count("\n") == 1 and message in err, err
+
+
+@pytest.mark.parametrize("size", [600, 20000])
+def test_too_large_a_size_is_refused_before_the_image_is_resized(size, tmp_path, capsys, monkeypatch):
+    """--size 20000 used to build a 20000x20000 image (gigabytes) before explain() refused it."""
+    monkeypatch.setattr(ex, "resize_longer_side", lambda image, size: pytest.fail("resized before the size check"))
+    code, _, err = run_cli(["--image", "builtin:camera", "--checkpoint", "random", "--size", size,
+                            "--out", tmp_path], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and f"a {size}x{size} image has" in err and "(--size 512 or less)" in err, err
+
+
+def test_the_size_limit_is_a_512x512_image_counted_in_padded_cells():
+    ex.check_positions((512, 512))
+    ex.check_positions((505, 510))
+    with pytest.raises(ex.ExplainError, match="a 513x512 image has 4160 bottleneck positions"):
+        ex.check_positions((512, 513))
 
 
 def test_bad_input_from_the_real_command_line_has_no_traceback(tmp_path):
@@ -151,6 +170,8 @@ def test_networks_and_images_it_cannot_explain_are_refused_clearly():
         ex.explain(UNet(attention=False, nonlocal_mode=None), random_image(16, 16))
     with pytest.raises(ex.ExplainError, match="--size"):
         ex.explain(random_model("softmax"), np.zeros((520, 600), np.float32))
+    with pytest.raises(ValueError, match=re.escape(".astype(np.uint8)")):
+        ex.explain(random_model("softmax"), np.full((16, 16), 200, np.int64))
 
 
 def test_load_model_reads_state_dicts_and_training_checkpoints(tmp_path):
@@ -201,7 +222,6 @@ def test_the_walkthroughs_code_runs_and_its_commented_shapes_hold(tmp_path, monk
     """Every ```python block of docs/walkthrough.md, in order, in one namespace; a line that ends in a
     tuple comment (`expr  # (1, 16, 96, 96)`, `name = ...  # (1, 4, 4)`) must give that value (shape)."""
     import ast
-    import re
 
     monkeypatch.chdir(tmp_path)  # a block draws unet.svg
     blocks = re.findall(r"```python\n(.*?)```", (REPO_ROOT / "docs" / "walkthrough.md").read_text(), re.S)

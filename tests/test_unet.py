@@ -210,6 +210,44 @@ def test_restore_keeps_size_mode_and_dtype(small_model, shape, dtype):
     assert out.shape == image.shape and out.dtype == image.dtype
 
 
+@pytest.mark.parametrize("image, message", [
+    (np.arange(256, dtype=np.int64).reshape(16, 16), "int64 with values from 0 to 255: convert it with .astype(np.uint8)"),
+    (np.arange(1000, dtype=np.int32).reshape(20, 50), "int32 with values from 0 to 999: convert it with .astype(np.uint16)"),
+    (np.arange(-8, 8, dtype=np.int16).reshape(4, 4), "int16 with values from -8 to 7: rescale it to [0, 1]"),
+    (np.eye(9, dtype=bool), "bool with values from 0 to 1: convert it with .astype(np.float32)"),
+    (np.linspace(-14, 271, 64, dtype=np.float32).reshape(8, 8), "from -14 to 271: they look 255-scaled, divide by 255"),
+    (np.linspace(0, 65535, 64).reshape(8, 8), "float64 with values from 0 to 65535: they look 65535-scaled, divide by 65535"),
+    (np.linspace(-1, 1, 64).reshape(8, 8), "from -1 to 1: rescale it to [0, 1]"),
+    (np.full((8, 8, 3), np.nan, dtype=np.float32), "NaN or infinite"),
+    (np.zeros((8, 8), dtype=np.complex64), "got dtype complex64"),
+    (np.zeros((0, 0), dtype=np.uint8), "empty (shape (0, 0))"),
+    (np.zeros((6, 0, 3), dtype=np.float32), "empty (shape (6, 0, 3))"),
+    (np.zeros((6, 5, 0), dtype=np.float32), "empty (shape (6, 5, 0))"),
+])
+def test_restore_refuses_images_it_would_get_wrong(small_model, image, message):
+    """Signed or wide integers, bool, floats on another scale, NaN and empty images would all come out
+    silently wrong (or as an internal error): each is refused with what was given and what to do."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        restore(small_model, image)
+
+
+def test_restore_takes_floats_up_to_half_a_unit_outside_0_1(small_model):
+    """Additive noise is often left unclipped, so a noisy float image may stray outside [0, 1]."""
+    image = _image_batch((12, 10, 3), seed=12)
+    image[0, 0, 0], image[-1, -1, -1] = -0.5, 1.5
+    out = restore(small_model, image)
+    assert out.shape == image.shape and out.dtype == np.float32 and np.isfinite(out).all()
+    image[0, 0, 0] = -0.51
+    with pytest.raises(ValueError, match=re.escape("from -0.51 to 1.5: rescale it to [0, 1]")):
+        restore(small_model, image)
+
+
+@pytest.mark.parametrize("tile, overlap", [(0, 0), (-8, -16), (12, 4), (16, 16), (16, -8)])
+def test_restore_refuses_tiles_that_cannot_cover_an_image(small_model, tile, overlap):
+    with pytest.raises(ValueError, match=re.escape(f"got {tile} and {overlap}")):
+        restore(small_model, _image_batch((12, 10, 3), seed=13), tile=tile, overlap=overlap)
+
+
 def test_restore_matches_the_network_on_aligned_input(small_model):
     image = _image_batch((32, 40, 3), seed=10)
     with mg.no_grad():

@@ -43,6 +43,7 @@ DEFAULT_SIZE = 256
 CELL = INPUT_MULTIPLE       # pixels per bottleneck position along each side (three 2x poolings)
 MAX_POSITIONS = 64 * 64     # bottleneck positions of a 512x512 image: its affinity has N^2 = 16.8M entries
 PROG = "python -m unet.explain"
+BUILTIN_EXAMPLES = "astronaut, camera, coffee, brick, chelsea or grass"
 
 
 class ExplainError(Exception):
@@ -101,21 +102,28 @@ def _builtin_image(name):
     try:
         pixels = np.asarray(loader())
     except Exception:  # not a sample, or one that would need a download
-        raise ExplainError(f"unknown built-in image {name!r}: try astronaut, camera, coffee, brick, chelsea or grass") from None
-    if pixels.ndim not in (2, 3) or pixels.dtype.kind not in "uif":
-        raise ExplainError(f"built-in image {name!r} is not a 2-D picture")
-    image, _ = to_unit_float(pixels if pixels.ndim == 2 else pixels[..., :3])
+        raise ExplainError(f"unknown built-in image {name!r}: try {BUILTIN_EXAMPLES}") from None
+    try:
+        image, _ = to_unit_float(pixels[..., :3] if pixels.ndim == 3 else pixels)
+    except ValueError:
+        raise ExplainError(f"built-in image {name!r} ({pixels.dtype}, shape {pixels.shape}) is not a uint8, uint16 "
+                           f"or [0, 1] float picture: try {BUILTIN_EXAMPLES}") from None
     return image[..., 0] if image.shape[2] == 1 else image
 
 
+def resized_shape(shape, size):
+    """(h, w) of an image of `shape` resized so that its longer side is `size` pixels, keeping the aspect ratio."""
+    h, w = shape[:2]
+    scale = size / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
 def resize_longer_side(image, size):
-    """Shrink (or grow) so that the longer side is `size` pixels, keeping the aspect ratio."""
+    """Shrink (or grow) so that the longer side is `size` pixels."""
     from skimage.transform import resize
 
-    h, w = image.shape[:2]
-    scale = size / max(h, w)
-    shape = (max(1, round(h * scale)), max(1, round(w * scale))) + image.shape[2:]
-    return np.clip(resize(image, shape, anti_aliasing=scale < 1), 0, 1).astype(np.float32)
+    shape = resized_shape(image.shape, size) + image.shape[2:]
+    return np.clip(resize(image, shape, anti_aliasing=size < max(image.shape[:2])), 0, 1).astype(np.float32)
 
 
 def degrade_image(image, preset, seed=0):
@@ -173,11 +181,23 @@ def _check_inside(x, y, shape):
         raise ExplainError(f"query point {x},{y} lies outside the {w}x{h} image")
 
 
+def check_positions(shape):
+    """Refuse an image of `shape` whose non-local affinity (N^2 entries for N bottleneck positions)
+    would not fit in memory; main() asks before resizing, so that no image that large is made."""
+    h, w = shape[:2]
+    positions = -(-h // CELL) * -(-w // CELL)
+    if positions > MAX_POSITIONS:
+        raise ExplainError(f"a {w}x{h} image has {positions} bottleneck positions, too many for the non-local "
+                           f"affinity ({positions}^2 entries): resize it (--size 512 or less)")
+
+
 def explain(model, image):
-    """Run the network once on `image` ((H, W) or (H, W, C), any size and dtype) and collect its maps."""
+    """Run the network once on `image` ((H, W) or (H, W, C); uint8, uint16 or float in [0, 1], as
+    `unet.restore` takes) and collect its maps."""
     if not model.attention or model.nonlocal_mode is None:
         raise ExplainError("this network is a plain U-Net without attention blocks: there is no attention to explain")
     float_image, _ = to_unit_float(image)
+    check_positions(float_image.shape)
     grayscale = float_image.shape[2] == 1
     if grayscale:
         float_image = np.repeat(float_image, model.in_channels, axis=2)
@@ -185,10 +205,6 @@ def explain(model, image):
         raise ExplainError(f"the model takes {model.in_channels}-channel images, got {float_image.shape[2]} channels")
     h, w = float_image.shape[:2]
     padded = pad_to_multiple(float_image)
-    positions = padded.shape[0] * padded.shape[1] // CELL ** 2
-    if positions > MAX_POSITIONS:
-        raise ExplainError(f"a {w}x{h} image has {positions} bottleneck positions, too many for the non-local "
-                           f"affinity ({positions}^2 entries): resize it (--size 512 or less)")
     device = next(model.parameters()).device
     batch = mg.tensor(np.ascontiguousarray(padded.transpose(2, 0, 1)[None]), device=device)
     with mg.no_grad():
@@ -451,6 +467,7 @@ def main(argv=None):
         queries = args.query
         for x, y in queries or ():
             _check_inside(x, y, image.shape)
+        check_positions(resized_shape(image.shape, args.size) if args.size else image.shape)
         if args.size:
             image = resize_longer_side(image, args.size)
             sx, sy = image.shape[1] / original_w, image.shape[0] / original_h

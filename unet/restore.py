@@ -1,4 +1,5 @@
-"""Restore an image of any size, mode and dtype: pad to a multiple of 8, tile large images, crop back."""
+"""Restore an image of any size, grayscale or colour, uint8, uint16 or float: pad to a multiple of 8,
+tile large images, crop back."""
 from functools import partial
 
 import numpy as np
@@ -8,23 +9,60 @@ from minigrad.backend import to_numpy
 
 from .model import INPUT_MULTIPLE
 
+FLOAT_SLACK = 0.5   # float images may stray this far outside [0, 1] (unclipped noise); further is another scale
+
 
 def to_unit_float(image):
-    """(H, W[, C]) uint8 / uint16 / float -> float32 (H, W, C) in the model's range, and how to undo it."""
+    """(H, W[, C]) uint8 / uint16 / float -> float32 (H, W, C) in the model's range, and how to undo it.
+
+    Anything else is refused (`_check_image`): the network would return a plausible-looking wrong image.
+    """
     array = np.asarray(image)
-    if array.ndim not in (2, 3):
-        raise ValueError(f"restore() takes an HxW or HxWxC image, got shape {array.shape}")
-    scale = float(np.iinfo(array.dtype).max) if array.dtype.kind in "ui" else 1.0
+    _check_image(array)
+    scale = float(np.iinfo(array.dtype).max) if array.dtype.kind == "u" else 1.0
     float_image = array.astype(np.float32) / np.float32(scale)
     if float_image.ndim == 2:
         float_image = float_image[:, :, None]
     return float_image, scale
 
 
+def _check_image(array):
+    """Raise ValueError unless `array` is a non-empty HxW or HxWxC uint8 or uint16 image, or a float one
+    with finite values in [-FLOAT_SLACK, 1 + FLOAT_SLACK], saying what to do about it."""
+    if array.ndim not in (2, 3):
+        raise ValueError(f"an image must be HxW or HxWxC, got shape {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"the image is empty (shape {array.shape}): it needs at least one pixel and one channel")
+    if array.dtype in (np.uint8, np.uint16):
+        return
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"images must be uint8, uint16 or float in [0, 1], got dtype {array.dtype}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"the {array.dtype} image has NaN or infinite values: replace them, e.g. with np.nan_to_num")
+    low, high = array.min().item(), array.max().item()
+    if array.dtype.kind == "f" and -FLOAT_SLACK <= low and high <= 1 + FLOAT_SLACK:
+        return
+    raise ValueError(f"images must be uint8, uint16 or float in [0, 1], got {array.dtype} with values from "
+                     f"{low:g} to {high:g}: {_conversion_hint(array.dtype, low, high)}")
+
+
+def _conversion_hint(dtype, low, high):
+    """How to bring values from `low` to `high` of `dtype` into a supported form."""
+    if dtype.kind == "f":
+        for scale in (255, 65535):
+            if 1 + FLOAT_SLACK < high <= (1 + FLOAT_SLACK) * scale and -FLOAT_SLACK * scale <= low:
+                return f"they look {scale}-scaled, divide by {scale}"
+    else:
+        for top, target in ((1, "np.float32"), (255, "np.uint8"), (65535, "np.uint16")):
+            if 0 <= low and high <= top:
+                return f"convert it with .astype({target})"
+    return "rescale it to [0, 1]"
+
+
 def _from_unit_float(restored, like, scale):
     if np.asarray(like).ndim == 2:
         restored = restored[:, :, 0]
-    if like.dtype.kind in "ui":
+    if like.dtype.kind == "u":
         return np.clip(np.rint(restored * scale), 0, scale).astype(like.dtype)
     return restored.astype(like.dtype)
 
@@ -106,14 +144,17 @@ def _self_ensemble(restore_view, image):
 
 
 def restore(model, image, tile=512, overlap=64, self_ensemble=False):
-    """Restore one image (HxW or HxWxC; uint8, uint16 or float) and return it at its own size and dtype.
+    """Restore one image (HxW or HxWxC; uint8, uint16 or float in [0, 1]) at its own size and dtype.
 
-    Grayscale goes through the network as three equal channels and comes back as their mean.
+    Floats may stray up to 0.5 outside [0, 1], as unclipped noise does; other dtypes, other value
+    scales and empty images raise ValueError. Grayscale goes through the network as three equal
+    channels and comes back as their mean.
     Images larger than `tile` on either side are processed in overlapping tiles. `self_ensemble`
     averages the restorations of the image's 8 flips and quarter turns (`_self_ensemble`).
     """
-    if tile % INPUT_MULTIPLE or tile <= overlap:
-        raise ValueError(f"tile must be a multiple of {INPUT_MULTIPLE} and larger than overlap, got {tile} and {overlap}")
+    if tile <= 0 or tile % INPUT_MULTIPLE or not 0 <= overlap < tile:
+        raise ValueError(f"tile must be a positive multiple of {INPUT_MULTIPLE} and overlap in [0, tile), got "
+                         f"{tile} and {overlap}")
     float_image, scale = to_unit_float(image)
     channels = float_image.shape[2]
     if channels == 1:
