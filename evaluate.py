@@ -8,7 +8,8 @@
 
 Every image is restored at its own size. OUT receives metrics.json, a table printed here as well,
 PSNR/SSIM bar charts per category, triptychs of a few images, and with --save-images (always, when
-there are no clean targets) the restored images in restored/, each in its input's mode and bit depth.
+there are no clean targets) the restored images in restored/, each in its input's mode and bit depth
+(palette and CMYK images as RGB, 16-bit colour at 8 bits).
 In metrics.json the infinite PSNR of an exact match is stored as 100 dB, and undefined values as null.
 
 Exit status: 0 done, 2 a usage or data error, 130 interrupted. Stopped by Ctrl-C or an error, metrics.json
@@ -19,11 +20,9 @@ import sys
 import warnings
 from pathlib import Path
 
-from tqdm import tqdm
-
 from data import DataError, degradation_names, open_dataset
 from unet.checkpoint import DEFAULT_CHECKPOINT, load_model
-from unet.cli import EXIT_INTERRUPTED, image_size, positive, run
+from unet.cli import EXIT_INTERRUPTED, image_size, positive, run, seed
 from unet.evaluation import EvaluationStopped, evaluate, format_report, resolve_device, spread_indices
 from unet.metrics import SSIM_WINDOWS
 from unet.torch_reference import to_torch
@@ -49,17 +48,19 @@ def parse_args(argv=None):
     source.add_argument("--data", default=None,
                         help="'builtin' (the default) or a data set folder; see --layout")
     source.add_argument("--layout", choices=("auto", "kla", "mvtec", "folders"), default="auto")
-    source.add_argument("--split", choices=("train", "val", "test"), default="val")
+    source.add_argument("--split", choices=("train", "val", "test"), default=None,
+                        help="the part of a --data set to use (default val; test is the same held-out part)")
     source.add_argument("--degraded", type=Path, help="folder of degraded images (the folders layout)")
     source.add_argument("--clean", type=Path, help="folder of clean images matching --degraded by file name")
     source.add_argument("--masks", type=Path, help="folder of defect masks named <name>_mask.png")
     source.add_argument("--size", type=image_size, default=None,
                         help="resize every image to SIZE x SIZE first, as the paper did (metrics and saved images "
                              "are then at that size)")
-    source.add_argument("--degradation", choices=degradation_names(), default="kla",
+    source.add_argument("--degradation", choices=degradation_names(), default=None,
                         help="the degradation applied on the fly to clean-only data (built-in, MVTec); mixed "
-                             "draws one of the others for each image")
-    source.add_argument("--seed", type=int, default=0, help="seed of the on-the-fly degradations")
+                             "draws one of the others for each image (default kla)")
+    source.add_argument("--seed", type=seed, default=None,
+                        help="seed of the on-the-fly degradations (default 0)")
     source.add_argument("--limit", type=positive(int), default=None,
                         help="evaluate at most N images, spread evenly over the data set")
     output = parser.add_argument_group("output")
@@ -74,11 +75,30 @@ def parse_args(argv=None):
 
 
 def open_data(args):
+    """The data set; options that cannot apply to it are errors rather than silently ignored, and
+    those left out are set to their defaults where they apply (so that metrics.json records them)."""
     if args.data is not None and args.degraded is not None:
         raise DataError("pass either --data or --degraded, not both")
-    return open_dataset(args.data or "builtin", layout=args.layout, split=args.split, degradation=args.degradation,
-                        seed=args.seed, size=args.size, degraded_dir=args.degraded, clean_dir=args.clean,
-                        masks_dir=args.masks)
+    if args.degraded is not None and args.split is not None:
+        raise DataError("--split picks a part of a --data set; --degraded folders have no parts")
+    restored_dir = (args.out / "restored").resolve()
+    for flag, folder in (("--degraded", args.degraded), ("--clean", args.clean)):
+        if folder is not None and folder.resolve() == restored_dir:
+            raise DataError(f"{flag} {folder} is where --out {args.out} writes restored images: pass another --out")
+    given = [flag for flag, value in (("--degradation", args.degradation), ("--seed", args.seed)) if value is not None]
+    args.split = args.split or "val"
+    args.degradation, args.seed = args.degradation or "kla", args.seed or 0
+    dataset = open_dataset(args.data or "builtin", layout=args.layout, split=args.split,
+                           degradation=args.degradation, seed=args.seed, size=args.size,
+                           degraded_dir=args.degraded, clean_dir=args.clean, masks_dir=args.masks)
+    if not dataset.synthetic:
+        if given:
+            raise DataError(f"{' and '.join(given)} apply to clean images degraded on the fly (built-in, MVTec); "
+                            "these images come degraded")
+        args.degradation = args.seed = None
+    if args.degraded is not None:
+        args.split = None
+    return dataset
 
 
 def settings_of(args, device):
@@ -86,10 +106,6 @@ def settings_of(args, device):
     settings = {key: str(value) if isinstance(value, Path) else value for key, value in vars(args).items()
                 if key not in ("checkpoint", "out")}
     return {**settings, "device": device}
-
-
-def _print_warning(message, category, filename, lineno, file=None, line=None):
-    tqdm.write(f"warning: {message}", file=sys.stderr)
 
 
 def main(argv=None):
@@ -116,8 +132,7 @@ def _evaluate(args):
     checkpoint = {"path": str(args.checkpoint or DEFAULT_CHECKPOINT), "model_config": model.config(),
                   "epoch": state.get("epoch")}
     with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        warnings.showwarning = _print_warning
+        warnings.simplefilter("always")  # every unreadable file is named, however alike their messages
         report = evaluate(model, dataset, args.out, indices=spread_indices(len(dataset), args.limit),
                           ssim_window=args.ssim_window, save_images=args.save_images, torch_model=torch_model,
                           checkpoint=checkpoint, settings=settings_of(args, device), self_ensemble=args.self_ensemble)

@@ -20,7 +20,7 @@ import sys
 
 from data import LAYOUTS, degradation_names
 from unet import NONLOCAL_MODES
-from unet.cli import EXIT_INTERRUPTED, image_size, positive, run
+from unet.cli import EXIT_INTERRUPTED, image_size, positive, run, seed
 from unet.training import DEFAULTS, LR_SCHEDULES, PRESETS, ConfigError, Interrupted, TrainingDiverged, train
 
 EXIT_DIVERGED = 1
@@ -55,7 +55,7 @@ def build_parser():
     add("--val-limit", type=positive(int), metavar="N", help="validate on N images spread over the validation set")
     add("--nonlocal", dest="nonlocal_mode", choices=NONLOCAL_MODES,
         help="non-local block: softmax (the paper) or published (the released code) (default softmax)")
-    add("--seed", type=int, help="seeds the weights, data order, crops and degradations (default 0)")
+    add("--seed", type=seed, help="seeds the weights, data order, crops and degradations (default 0)")
     add("--out", metavar="DIR", help="run folder (default runs/<date-time>, or the checkpoint's folder on --resume)")
     add("--resume", metavar="CKPT", help="continue the run saved in CKPT (last.npz or best.npz)")
     add("--init", metavar="CKPT", help="start a new run from the weights in CKPT (fine-tuning): a model.npz, "

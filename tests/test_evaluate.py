@@ -403,13 +403,46 @@ def test_unpaired_images_are_listed(tmp_path, checkpoint, capsys):
     assert "y" in stderr.split("no partner")[1] and "z" in stderr.split("no partner")[2]
 
 
-def test_wrong_checkpoint_file_exits_2(tmp_path, capsys):
-    bogus = tmp_path / "notes.npz"
-    bogus.write_text("this is not a checkpoint")
+@pytest.mark.parametrize("name", ["notes.npz", "photo.png"])
+def test_wrong_checkpoint_file_exits_2(name, tmp_path, capsys):
+    bogus = tmp_path / name
+    if name.endswith(".png"):
+        _write(bogus, np.zeros((4, 4, 3), np.uint8))
+    else:
+        bogus.write_text("this is not a checkpoint")
     status, _, stderr = run_cli(["--checkpoint", bogus, "--data", "builtin", "--out", tmp_path / "out"], capsys)
     assert status == 2
     assert_one_error_line(stderr)
-    assert "notes.npz" in stderr
+    assert f"{name} is not a readable checkpoint" in stderr and "unrecognized file format" in stderr
+
+
+@pytest.mark.parametrize("options, phrase", [
+    (["--degradation", "noise"], "--degradation apply to clean images degraded on the fly"),
+    (["--seed", "3"], "--seed apply to clean images degraded on the fly"),
+    (["--split", "train"], "--split picks a part of a --data set; --degraded folders have no parts"),
+])
+def test_options_that_cannot_apply_to_paired_folders_are_errors(options, phrase, tmp_path, checkpoint, capsys):
+    """Rather than silently ignored, and recorded in metrics.json as if they had been applied."""
+    status, _, stderr = run_cli(["--checkpoint", checkpoint, *_pair_tree(tmp_path), *options,
+                                 "--out", tmp_path / "out"], capsys)
+    assert status == 2
+    assert_one_error_line(stderr)
+    assert phrase in stderr
+
+
+def test_an_out_folder_that_cannot_be_made_or_would_overwrite_the_inputs_is_refused_first(tmp_path, checkpoint,
+                                                                                         capsys, monkeypatch):
+    monkeypatch.setattr(evaluation, "restore", lambda *args, **kwargs: pytest.fail("an image was restored"))
+    (tmp_path / "notes").write_text("not a folder")
+    photos = tmp_path / "run" / "restored"
+    _write(photos / "x.png", np.zeros((16, 16, 3), np.uint8))
+    for argv, phrase in ((["--degraded", photos, "--out", tmp_path / "notes"], "notes"),
+                         (["--degraded", photos, "--out", tmp_path / "run"],
+                          f"--degraded {photos} is where --out {tmp_path / 'run'} writes restored images")):
+        status, _, stderr = run_cli(["--checkpoint", checkpoint, *argv], capsys)
+        assert status == 2
+        assert_one_error_line(stderr)
+        assert phrase in stderr
 
 
 def test_checkpoint_of_the_other_nonlocal_mode_exits_2(tmp_path, checkpoint):
@@ -438,6 +471,18 @@ def test_compare_torch_on_builtin_data(tmp_path, checkpoint, capsys):
     dataset = data.open_dataset("builtin", split="val", size=24)
     item = next(restore_dataset(model, dataset, [0], torch_model=perturbed, progress=False))
     assert item.torch_max_abs_diff == pytest.approx(0.01, abs=1e-4)
+
+
+def test_compare_torch_without_clean_targets_still_reports_the_difference(tmp_path, checkpoint, capsys):
+    pytest.importorskip("torch")
+    _write(tmp_path / "in" / "x.png", np.random.default_rng(1).integers(0, 256, (16, 24, 3), dtype=np.uint8))
+    out = tmp_path / "out"
+    status, stdout, _ = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in", "--compare-torch",
+                                 "--out", out], capsys)
+    report = json.loads((out / "metrics.json").read_text())
+    assert status == 0 and report["compare_torch"]["max_abs_diff"] <= 1e-4
+    assert f"max |difference| = {report['compare_torch']['max_abs_diff']:.3g}" in stdout
+    assert report["settings"]["degradation"] is None and report["settings"]["split"] is None  # not applied here
 
 
 def test_compare_torch_without_torch_names_the_install_command(tmp_path, checkpoint, capsys, monkeypatch):

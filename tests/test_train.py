@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 import minigrad as mg
+from data import DataError
 from unet import RestorationLoss, UNet, restore, training
 from unet.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 
@@ -282,11 +284,48 @@ def test_resume_with_another_nonlocal_mode_is_refused(reference_run):
         train_script.main(["--resume", str(reference_run / "last.npz"), "--nonlocal", "published"])
 
 
-def test_a_run_folder_in_use_is_refused(kla_root, reference_run, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        train_script.main(_args(kla_root, reference_run))
-    assert exit_info.value.code == 2
-    assert "already holds a run" in capsys.readouterr().err
+def test_a_run_folder_in_use_is_refused(kla_root, reference_run, tmp_path, capsys):
+    """By a new run, and by a run resumed from elsewhere, which would mix two runs' files."""
+    other = tmp_path / "other"
+    assert train_script.main(_args(kla_root, other, 1, "--seed", "5")) == 0
+    for argv in (_args(kla_root, reference_run), ["--resume", str(other / "last.npz"), "--out", str(reference_run)]):
+        with pytest.raises(SystemExit) as exit_info:
+            train_script.main(argv)
+        assert exit_info.value.code == 2
+        assert f"{reference_run} already holds a run" in capsys.readouterr().err
+    assert read_checkpoint(reference_run / "last.npz")["config"]["seed"] == 0
+
+
+def test_a_run_resumed_into_a_new_folder_points_at_its_best_epoch_where_it_is(kla_root, reference_run, tmp_path,
+                                                                              capsys, monkeypatch):
+    """The best epoch came before the resume: its best.npz and model.npz are in the first folder."""
+    moved = tmp_path / "moved"
+    monkeypatch.setattr(training.Validator, "__call__", lambda self, model: ({**_FLAT_SCORES}, []))
+    monkeypatch.setattr(training, "save_samples", lambda path, shown: None)
+    assert train_script.main(["--resume", str(reference_run / "last.npz"), "--epochs", "3", "--out", str(moved)]) == 0
+    listed = capsys.readouterr().out.split("best epoch")[1].split()
+    assert str(reference_run / "model.npz") in listed and str(reference_run / "best.npz") in listed
+    assert str(moved / "last.npz") in listed and not (moved / "model.npz").exists()
+
+
+_FLAT_SCORES = {"val_psnr": 1.0, "val_ssim": 0.0, "val_affine_psnr": 1.0, "degraded_psnr": 1.0, "degraded_ssim": 0.0}
+
+
+def test_runs_started_in_the_same_second_get_folders_of_their_own(kla_root, tmp_path, monkeypatch, capsys):
+    class FrozenClock:
+        @staticmethod
+        def now():
+            return datetime(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.setattr(training, "datetime", FrozenClock)
+    monkeypatch.setattr(training, "RUNS_DIR", tmp_path / "runs")
+    taken = tmp_path / "runs" / "20260102-030405"
+    taken.mkdir(parents=True)  # another run of this second has claimed it, and written nothing yet
+    argv = _args(kla_root, "unused", 1)
+    assert train_script.main(argv[:argv.index("--out")]) == 0
+    assert not any(taken.iterdir())
+    assert (tmp_path / "runs" / "20260102-030405-2" / "last.npz").exists()
+    assert f"run folder: {tmp_path / 'runs' / '20260102-030405-2'}" in capsys.readouterr().out
 
 
 # ---- learning-rate schedules and fine-tuning ---------------------------------------------------
@@ -372,9 +411,18 @@ def test_a_non_finite_loss_stops_the_run_and_is_never_saved(kla_root, tmp_path, 
     assert train_script.main(_args(kla_root, out)) == train_script.EXIT_DIVERGED
     message = capsys.readouterr().err
     assert "non-finite loss in epoch 2, step 1" in message and "loss=nan" in message and "charbonnier=" in message
+    assert f"{out / 'last.npz'} keeps the last good state" in message
     state = read_checkpoint(out / "last.npz")
     assert state["epoch"] == 1 and state["progress"] is None
     assert all(np.isfinite(value).all() for value in state["model"].values())
+
+
+def test_a_non_finite_loss_in_the_first_epoch_says_nothing_was_saved(kla_root, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    monkeypatch.setattr(training, "RestorationLoss", LossSpy(at=1, action=_nan_loss))
+    assert train_script.main(_args(kla_root, out)) == train_script.EXIT_DIVERGED
+    assert "nothing was saved, as no epoch had finished" in capsys.readouterr().err
+    assert not (out / "last.npz").exists()
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
@@ -416,6 +464,9 @@ def _assert_one_line_error(result, code, *phrases):
     (["--patch-size", "100"], "--patch-size must be a multiple of 8, got 100"),
     (["--size", "64", "--patch-size", "96"], "--patch-size 96 does not fit in images resized to --size 64"),
     (["--data", "photos", "--degraded", "noisy", "--clean", "clean"], "pass either --data or --degraded, not both"),
+    (["--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
+    (["--lr", "nan"], "argument --lr: must be positive, got nan"),
+    (["--lr", "inf"], "argument --lr: must be positive, got inf"),
 ])
 def test_impossible_options_are_usage_errors_before_anything_is_written(argv, phrase, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
@@ -437,6 +488,36 @@ def test_resuming_from_a_file_that_is_not_a_training_checkpoint_is_exit_2(tmp_pa
     text.write_text("not a checkpoint")
     for path in (bare, text):
         _assert_one_line_error(_cli("--resume", str(path), cwd=tmp_path), 2, str(path))
+
+
+def test_unreadable_images_are_skipped_wherever_they_are(tmp_path):
+    """First in the training set (which tells whether there are targets) or in validation; and all of
+    the validation set unreadable is an error before any training, not after an epoch."""
+    tree = tmp_path / "kla"
+    _kla_tree(tree)
+    val_degraded = tree / "widget" / "Val" / "Degraded_image" / "scratch"
+    for path in (tree / "widget" / "Train" / "Degraded_image" / "scratch" / "000.png", val_degraded / "010.png"):
+        path.write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match=r"010\.png.*left out of validation"):
+        assert train_script.main(_args(tree, tmp_path / "run", 1)) == 0
+    (val_degraded / "011.png").write_bytes(b"truncated")
+    with pytest.raises(DataError, match="none of the 2 validation images could be read"), \
+            pytest.warns(UserWarning, match="left out of validation"):
+        train_script.main(_args(tree, tmp_path / "run2", 1))
+    assert not (tmp_path / "run2").exists()
+
+
+def test_degradation_for_data_that_come_degraded_is_a_usage_error(kla_root, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        train_script.main(_args(kla_root, tmp_path / "run", 1, "--degradation", "noise"))
+    assert stop.value.code == 2
+    assert "--degradation applies to clean images degraded on the fly" in capsys.readouterr().err
+
+
+def test_an_out_that_is_a_file_is_one_line(tmp_path):
+    (tmp_path / "notes").write_text("not a folder")
+    result = _cli("--size", "32", "--patch-size", "16", "--out", str(tmp_path / "notes"), cwd=tmp_path)
+    _assert_one_line_error(result, 2, "notes")
 
 
 @pytest.mark.skipif(mg.gpu_available(), reason="a GPU is present here")

@@ -1,6 +1,11 @@
-"""What every command-line entry point shares: user mistakes print one line and exit 2, never a traceback."""
+"""What every command-line entry point shares: user mistakes print one line and exit 2, never a traceback,
+and warnings print as one line each."""
 import argparse
+import math
 import sys
+import warnings
+
+from tqdm import tqdm
 
 from minigrad.backend import DeviceError
 from minigrad.io import LoadError
@@ -15,10 +20,10 @@ EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
 
 
 def positive(kind, minimum=None, why=""):
-    """An argparse type: a number of `kind` above zero (and at least `minimum`), else a one-line error."""
+    """An argparse type: a finite number of `kind` above zero (and at least `minimum`), else a one-line error."""
     def parse(text):
         value = kind(text)
-        if value <= 0 or (minimum is not None and value < minimum):
+        if not math.isfinite(value) or value <= 0 or (minimum is not None and value < minimum):
             bound = "positive" if minimum is None else f"at least {minimum}"
             raise argparse.ArgumentTypeError(f"must be {bound}{why}, got {text}")
         return value
@@ -29,12 +34,25 @@ def positive(kind, minimum=None, why=""):
 image_size = positive(int, INPUT_MULTIPLE, " (the network halves an image three times)")
 
 
+def seed(text):
+    """An argparse type: a seed, an integer of 0 or more (NumPy's generators take no negative seed)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 def user_errors():
     """The exception types that mean the user asked for something impossible, not that the code broke."""
     from data import DataError  # the data package is optional for library users of unet
 
     return (DataError, DeviceError, CheckpointError, LoadError, TorchNotAvailableError, FileNotFoundError,
-            NotADirectoryError, PermissionError)
+            FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def print_warning(message, category, filename, lineno, file=None, line=None):
+    """Warnings are for the user: `warning: <message>`, above any progress bar, without source lines."""
+    tqdm.write(f"warning: {message}", file=sys.stderr)
 
 
 def run(main, argv=None):
@@ -43,6 +61,7 @@ def run(main, argv=None):
     Freed arrays stay in the heap for the next op to reuse (minigrad.memory): training runs faster.
     """
     keep_freed_memory()
+    warnings.showwarning = print_warning
     try:
         status = main(argv)
     except user_errors() as exc:

@@ -209,7 +209,8 @@ class EvaluationStopped(Exception):
     def __init__(self, done, total, metrics_path, report, interrupted):
         self.done, self.total, self.metrics_path, self.report = done, total, metrics_path, report
         how = "interrupted" if interrupted else "stopped by an error"
-        super().__init__(f"{how} after {done} of {total} images; {metrics_path} has their numbers")
+        what = "has their numbers" if "per_image" in report else "lists them"
+        super().__init__(f"{how} after {done} of {total} images; {metrics_path} {what}")
 
 
 def _stop_reason(exc):
@@ -236,6 +237,7 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
     says why) and EvaluationStopped follows, caused by it; before any, the Ctrl-C or error goes on.
     """
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)  # an --out that cannot be a folder fails now, not after an image
     total = len(dataset) if indices is None else len(indices)
     records, images, unreadable, differences, drawn = [], [], [], [], set()
     stopped = None
@@ -275,7 +277,6 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
     note = colour_mismatch_note(report) if records else None
     if note:
         report["note"] = note
-    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     if stopped is not None:
         raise EvaluationStopped(len(records) + len(images), total, out_dir / "metrics.json", report,
@@ -339,7 +340,8 @@ def _table_row(label, count, restored, degraded):
 def format_report(report):
     """The report as text: per category and mean (restored beside the degraded input), masked, torch parity."""
     if "per_image" not in report:
-        return f"restored {len(report['images'])} images (no clean targets given, so no metrics)"
+        return "\n".join([f"restored {len(report['images'])} images (no clean targets given, so no metrics)",
+                          *_torch_comparison(report)])
     header = f"{'category':<18}{'n':>5}{'PSNR':>9}{'SSIM':>8}{'fit PSNR':>10}  |{'input PSNR':>11}{'input SSIM':>11}"
     rule = "-" * len(header)
     lines = [header, rule]
@@ -352,14 +354,19 @@ def format_report(report):
         degraded = {"psnr": masked[DEGRADED + "psnr"], "ssim": masked[DEGRADED + "ssim"]}
         lines.append(_table_row("within masks", masked["n_images"], masked, degraded)
                      + f"   ({masked['n_skipped_empty_mask']} image(s) with an empty mask skipped)")
-    if "compare_torch" in report:
-        lines.append(f"PyTorch build vs minigrad: max |difference| = {report['compare_torch']['max_abs_diff']:.3g}")
+    lines += _torch_comparison(report)
     note = colour_mismatch_note(report)
     if note:
         advice, command = note.split("\n")
         lines += textwrap.wrap(advice, NOTE_WIDTH, initial_indent="note: ", subsequent_indent=" " * 6)
         lines.append(" " * 6 + command)
     return "\n".join(lines)
+
+
+def _torch_comparison(report):
+    if "compare_torch" not in report:
+        return []
+    return [f"PyTorch build vs minigrad: max |difference| = {report['compare_torch']['max_abs_diff']:.3g}"]
 
 
 def colour_mismatch_note(report):

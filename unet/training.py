@@ -27,15 +27,16 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from itertools import count, islice
 from pathlib import Path
 
 from tqdm import tqdm
 
 import minigrad as mg
-from data import DataError, Loader, open_dataset
+from data import DataError, ImageReadError, Loader, open_dataset
 from minigrad.backend import get_array_module
 
 from .checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
@@ -172,6 +173,17 @@ def _default_out(resume):
     return str(RUNS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S"))
 
 
+def _claim_new_folder(path):
+    """Create `path`, or path-2, path-3, ... where another run started in the same second took it."""
+    for attempt in count(1):
+        candidate = path if attempt == 1 else path.with_name(f"{path.name}-{attempt}")
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+
+
 # ---- data -------------------------------------------------------------------------------------
 
 class Subset:
@@ -179,6 +191,7 @@ class Subset:
 
     def __init__(self, dataset, indices):
         self.dataset, self.indices = dataset, list(indices)
+        self.synthetic = dataset.synthetic
 
     def __len__(self):
         return len(self.indices)
@@ -221,8 +234,16 @@ def _memory_bytes():
 
 
 def _require_targets(dataset):
-    if dataset.load(0)["clean"] is None:
-        raise DataError("training needs clean target images: pass --clean DIR with --degraded DIR")
+    """The first readable sample says whether there are clean targets (the loader skips unreadable ones)."""
+    for index in range(len(dataset)):
+        try:
+            sample = dataset.load(index)
+        except ImageReadError:
+            continue
+        if sample["clean"] is None:
+            raise DataError("training needs clean target images: pass --clean DIR with --degraded DIR")
+        return
+    raise DataError(f"none of the {len(dataset)} training images could be read")
 
 
 # ---- validation -------------------------------------------------------------------------------
@@ -233,7 +254,11 @@ class Validator:
     images, beside PSNR and SSIM of the degraded inputs themselves."""
 
     def __init__(self, dataset, limit):
-        self.dataset, self.indices = dataset, spread_indices(len(dataset), limit)
+        """Unreadable images are left out now, with a warning each, rather than found missing after an epoch."""
+        chosen = spread_indices(len(dataset), limit)
+        self.dataset, self.indices = dataset, [index for index in chosen if _readable(dataset, index)]
+        if not self.indices:
+            raise DataError(f"none of the {len(chosen)} validation images could be read")
 
     def __len__(self):
         return len(self.indices)
@@ -253,6 +278,15 @@ class Validator:
                   "val_affine_psnr": summary["mean"]["affine_fit_psnr"],
                   "degraded_psnr": summary["degraded"]["psnr"], "degraded_ssim": summary["degraded"]["ssim"]}
         return {key: math.nan if value is None else value for key, value in scores.items()}, shown
+
+
+def _readable(dataset, index):
+    try:
+        dataset.load(index)
+    except ImageReadError as err:
+        warnings.warn(f"{err}; left out of validation")
+        return False
+    return True
 
 
 def save_samples(path, shown):
@@ -281,14 +315,6 @@ def _sigint_deferred():
         raise KeyboardInterrupt
 
 
-def _check_finite_parameters(model):
-    """A finite loss can still come with an infinite gradient; such weights must never be saved."""
-    for name, param in model.named_parameters():
-        if not bool(get_array_module(param.data).isfinite(param.data).all()):
-            raise TrainingDiverged(f"parameter {name} became NaN or infinite; the checkpoints keep the last good "
-                                   "state. Try a lower --lr.")
-
-
 def write_log(path, history):
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=LOG_COLUMNS, extrasaction="ignore")
@@ -315,10 +341,16 @@ class Run:
         self.device = resolve_device(self.options["device"])
         self.options["out"] = given.get("out") or _default_out(given.get("resume"))
         self.out = Path(self.options["out"])
-        if not resumed and (self.out / "last.npz").exists():
+        self.resumed_from = Path(given["resume"]) if resumed else None
+        self.new_default_folder = not given.get("out") and not resumed  # claimed when the run starts
+        continuing_in_place = resumed and self.out.resolve() == self.resumed_from.parent.resolve()
+        if not (continuing_in_place or self.new_default_folder) and (self.out / "last.npz").exists():
             raise ConfigError(f"{self.out} already holds a run; pass --resume {self.out / 'last.npz'} to continue "
                               "it, or another --out")
         train_set, val_set = open_datasets(self.options)
+        if "degradation" in given and not train_set.synthetic:
+            raise ConfigError("--degradation applies to clean images degraded on the fly (built-in, MVTec); "
+                              "these images come degraded")
         _require_targets(train_set)
         # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
         workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
@@ -369,8 +401,24 @@ class Run:
         cap = self.options["steps_per_epoch"]
         return len(self.loader) if cap is None else min(cap, len(self.loader))
 
+    def _check_finite_parameters(self):
+        """A finite loss can still come with an infinite gradient; such weights must never be saved."""
+        for name, param in self.model.named_parameters():
+            if not bool(get_array_module(param.data).isfinite(param.data).all()):
+                raise TrainingDiverged(f"parameter {name} became NaN or infinite; {self._last_good_state()}. "
+                                       "Try a lower --lr.")
+
+    def _last_good_state(self):
+        """Where the run can go on from after a divergence, which is never saved."""
+        saved = self.out / "last.npz"
+        if not saved.exists() and self.resumed_from:
+            saved = self.resumed_from
+        if saved.exists():
+            return f"{saved} keeps the last good state"
+        return "nothing was saved, as no epoch had finished"
+
     def save(self, name, progress=None):
-        _check_finite_parameters(self.model)
+        self._check_finite_parameters()
         path = self.out / name
         save_checkpoint(path, self.model, self.optimizer, epoch=len(self.history), config=self.options,
                         rng_state={"minigrad": mg.get_rng_state()}, history=self.history, best=self.best,
@@ -383,12 +431,17 @@ class Run:
                         best=self.best)
 
     def run(self):
-        self.out.mkdir(parents=True, exist_ok=True)
+        if self.new_default_folder:
+            self.out = _claim_new_folder(self.out)
+            self.options["out"] = str(self.out)
+        else:
+            self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "config.json").write_text(json.dumps(self.options, indent=2) + "\n")
         self._print_header()
         epochs = self.options["epochs"]
         if len(self.history) >= epochs:
-            print(f"the run already has {len(self.history)} epochs; pass --epochs N (the new total) to train longer")
+            print(f"the run already has {_count(len(self.history), 'epoch')}; pass --epochs N (the new total) to "
+                  "train longer")
         progress = None
         try:
             for epoch in range(len(self.history), epochs):
@@ -442,8 +495,7 @@ class Run:
             shown = ", ".join(f"{LOSS_COLUMNS.get(k, k)}={v:.6g}" for k, v in values.items())
             raise TrainingDiverged(
                 f"non-finite loss in epoch {progress.epoch + 1}, step {progress.step + 1} ({shown}); "
-                f"{self.out / 'last.npz'} keeps the last good state (epoch {len(self.history)}). "
-                "Try a lower --lr, or check the data for NaN or infinite pixels.")
+                f"{self._last_good_state()}. Try a lower --lr, or check the data for NaN or infinite pixels.")
         with _sigint_deferred():  # the update and its bookkeeping happen together or not at all
             self.updating = True
             self.optimizer.step()
@@ -519,7 +571,11 @@ class Run:
               f"affine-fit PSNR {best['val_affine_psnr']:.2f} dB (degraded input {best['degraded_psnr']:.2f} dB, "
               f"{best['degraded_ssim']:.4f})")
         for name in ("model.npz", "best.npz", "last.npz", "log.csv", "curves.png", "samples", "config.json"):
-            print(f"  {self.out / name}")
+            path = self.out / name
+            if not path.exists() and self.resumed_from:  # the best epoch came before the resume, elsewhere
+                path = self.resumed_from.parent / name
+            if path.exists():
+                print(f"  {path}")
 
 
 def _count(number, noun):
