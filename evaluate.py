@@ -93,7 +93,8 @@ def open_data(args):
                            degraded_dir=args.degraded, clean_dir=args.clean, masks_dir=args.masks)
     if not dataset.synthetic:
         if given:
-            raise DataError(f"{' and '.join(given)} apply to clean images degraded on the fly (built-in, MVTec); "
+            verb = "applies" if len(given) == 1 else "apply"
+            raise DataError(f"{' and '.join(given)} {verb} to clean images degraded on the fly (built-in, MVTec); "
                             "these images come degraded")
         args.degradation = args.seed = None
     if args.degraded is not None:

@@ -11,4 +11,5 @@ class ImageReadError(DataError):
 
     def __init__(self, path, reason):
         self.path = Path(path)
+        reason = str(reason).replace(f" '{self.path}'", "")  # Pillow names the file again: once is enough
         super().__init__(f"cannot read image {self.path}: {reason}")

@@ -509,6 +509,7 @@ def test_corrupt_file_and_mask_reading(tmp_path):
     with pytest.raises(data.ImageReadError, match="broken.png") as error:
         data.read_image(tmp_path / "broken.png")
     assert isinstance(error.value, data.DataError)
+    assert str(error.value).count("broken.png") == 1  # Pillow's own message names the file again
     mask = _save(tmp_path / "m.png", _mask_array(3))
     read = data.read_mask(tmp_path / "m.png")
     assert read.dtype == bool and read.shape == (H, W)

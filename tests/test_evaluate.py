@@ -417,8 +417,8 @@ def test_wrong_checkpoint_file_exits_2(name, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("options, phrase", [
-    (["--degradation", "noise"], "--degradation apply to clean images degraded on the fly"),
-    (["--seed", "3"], "--seed apply to clean images degraded on the fly"),
+    (["--degradation", "noise"], "--degradation applies to clean images degraded on the fly"),
+    (["--degradation", "noise", "--seed", "3"], "--degradation and --seed apply to clean images degraded"),
     (["--split", "train"], "--split picks a part of a --data set; --degraded folders have no parts"),
 ])
 def test_options_that_cannot_apply_to_paired_folders_are_errors(options, phrase, tmp_path, checkpoint, capsys):
