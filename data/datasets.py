@@ -28,7 +28,7 @@ import numpy as np
 from . import builtin, procedural
 from .degrade import check_degradation, degrade
 from .errors import DataError
-from .imageio import is_image_file, read_image, read_mask, resize_image, resize_mask
+from .imageio import is_image_file, read_image, read_mask, resize_image, resize_mask, upright_size
 
 LAYOUTS = {
     "kla": "<root>/<category>/{Train,Val}/{GT_clean_image,Degraded_image,Defect_mask}/<defect_type>/<name>.png "
@@ -123,6 +123,8 @@ class PairedDataset(Dataset):
     def __init__(self, items, where, layout, size=None):
         super().__init__(items, where, layout)
         self.size = size
+        if size is None:
+            _check_pair_sizes(items)
 
     def load(self, index, epoch=None):
         degraded, clean, mask, info = self._decoded(index, self._read_pair)
@@ -404,6 +406,21 @@ def _listing(keys, limit=10):
 
 def _first_folder(key):
     return key.split("/")[0] if "/" in key else None
+
+
+def _check_pair_sizes(items):
+    """Every pair whose images (or mask) differ in size, listed at once from the file headers: read one
+    by one, the first would stop a run after hours, and the next only the run after."""
+    mismatched = []
+    for item in items:
+        files = (("degraded", item.source), ("clean", item.clean), ("mask", item.mask))
+        sizes = [(role, upright_size(path)) for role, path in files if path is not None]
+        sizes = [(role, size) for role, size in sizes if size is not None]
+        if len({size for _, size in sizes}) > 1:
+            mismatched.append(f"{item.name} ({', '.join(f'{role} {w}x{h}' for role, (w, h) in sizes)})")
+    if mismatched:
+        raise DataError(f"{len(mismatched)} pair(s) whose images or masks differ in size: {_listing(mismatched)}; "
+                        "pass --size to resize them all")
 
 
 def _check_shapes(item, degraded, clean, mask):

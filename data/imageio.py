@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import ExifTags, Image, ImageOps
 
 from .errors import DataError, ImageReadError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")  # formats that can store an alpha channel
+_TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations read upright by a quarter turn: width <-> height
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # "I": how some Pillow versions open 16-bit PNG
 _FLOAT_SCALES = (1.0, 255.0)  # the values of white in float files: both are common
 _FLOAT_OVERSHOOT = 0.5  # of the scale: noise and resampling push float pixels past their range (clipped)
@@ -58,6 +59,18 @@ def read_image(path):
     if deep_colour:
         _warn_deep_colour_once(path)
     return values, info
+
+
+def upright_size(path):
+    """(width, height) as `read_image` gives the image, from the file's header alone (no decoding);
+    None for a file Pillow cannot open, which reading will report."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # as in read_image: Pillow signals broken files with many exception types
+        return None
+    return (height, width) if orientation in _TRANSPOSING_ORIENTATIONS else (width, height)
 
 
 def _raw_mode(tile):

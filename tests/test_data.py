@@ -205,6 +205,28 @@ def test_masks_that_match_no_image_are_named_in_a_warning(tmp_path):
     assert folders[0]["mask"] is not None and folders[1]["mask"] is None
 
 
+def test_pairs_of_different_sizes_are_all_listed_before_any_image_is_read(tmp_path, monkeypatch):
+    """From the headers, upright: a phone photo stored sideways with its EXIF turn matches its clean image."""
+    degraded_dir, clean_dir, masks_dir = tmp_path / "deg", tmp_path / "clean", tmp_path / "masks"
+    for name in ("fine", "small", "bad_mask", "phone"):
+        _save(clean_dir / f"{name}.png", _rgb(0))
+    _save(degraded_dir / "fine.png", _rgb(1))
+    _save(degraded_dir / "small.png", _rgb(2, (H // 2, W // 2, 3)))
+    _save(degraded_dir / "bad_mask.png", _rgb(3))
+    _save(masks_dir / "bad_mask_mask.png", _mask_array(1)[:, :W - 1])
+    sideways = Image.fromarray(_rgb(4, (W, H, 3)))  # stored W tall and H wide, shown H tall after the turn
+    exif = sideways.getexif()
+    exif[0x0112] = 6
+    sideways.save(degraded_dir / "phone.jpg", exif=exif)
+    monkeypatch.setattr(data.datasets, "read_image", lambda path: pytest.fail(f"{path} was decoded"))
+    with pytest.raises(data.DataError) as error:
+        data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir)
+    assert str(error.value) == (
+        f"2 pair(s) whose images or masks differ in size: bad_mask (degraded {W}x{H}, clean {W}x{H}, mask {W - 1}x{H}), "
+        f"small (degraded {W // 2}x{H // 2}, clean {W}x{H}); pass --size to resize them all")
+    data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir, size=16)  # resized: fine
+
+
 def test_missing_empty_and_unknown_give_clear_errors(tmp_path):
     with pytest.raises(data.DataError, match="does not exist"):
         data.open_dataset(tmp_path / "nowhere")
