@@ -8,6 +8,7 @@ from numpy import float32, float64
 
 from . import functional, nn, optim
 from .backend import DeviceError, gpu_available
+from .backend import get_array_module as _get_array_module
 from .function import Function, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
@@ -17,8 +18,14 @@ from .tensor import Tensor
 from .functional import cat, stack
 
 def tensor(data, requires_grad=False, dtype=None, device=None):
-    """A new tensor from an array, list or number (Python floats become float32, as in torch)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+    """A new tensor from an array, tensor, list or number (Python floats become float32), with its own copy of
+    the data, as torch.tensor. `Tensor(array)` shares the array instead, as torch.from_numpy does."""
+    source = data.data if isinstance(data, Tensor) else data
+    result = Tensor(source, requires_grad=requires_grad, dtype=dtype, device=device)
+    # Only an array already on the target device can still be shared: a cast, a transfer or a list made a new one.
+    if isinstance(source, type(result.data)) and _get_array_module(source).may_share_memory(result.data, source):
+        result.data = result.data.copy()
+    return result
 
 
 def _filled(maker, shape, dtype, device, requires_grad):

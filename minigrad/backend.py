@@ -4,6 +4,7 @@ Every other module asks `get_array_module(array)` for `xp` and writes array code
 """
 import numpy as np
 
+DEFAULT_DTYPE = np.float32  # of tensors made from Python numbers and lists, and of integer division, as in torch
 GPU_HINT = 'install the GPU extra with `pip install -e ".[gpu]"` on a machine with a CUDA GPU'
 DEVICES = ("cpu", "gpu")
 

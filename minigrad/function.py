@@ -7,8 +7,10 @@ graph node; the node is the `ctx` itself, so what forward saves is exactly what 
 import contextlib
 import threading
 
+import numpy as np
+
 from . import kernels, profiler
-from .backend import get_array_module
+from .backend import DEFAULT_DTYPE, get_array_module
 
 _state = threading.local()
 
@@ -82,11 +84,8 @@ class Function:
     def apply(cls, *inputs, **params):
         from .tensor import Tensor
 
-        reference = next(t for t in inputs if isinstance(t, Tensor))
-        xp = get_array_module(reference.data)
-        tensors = tuple(
-            t if isinstance(t, Tensor) else Tensor(xp.asarray(t, dtype=reference.dtype)) for t in inputs
-        )
+        tensors = _operands(inputs, Tensor)
+        xp = get_array_module(tensors[0].data)
         op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp) else cls
         ctx = Context(op, tensors, params)
         arrays = tuple(t.data for t in tensors)
@@ -98,6 +97,85 @@ class Function:
         if not requires_grad:
             return Tensor(output)
         return Tensor(output, requires_grad=True, _creator=ctx)
+
+
+_SCALARS = (int, float, np.number, np.bool_)  # Python's (bool is an int) and NumPy's
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # torch's dtype categories, lowest first
+_BOOL, _INT64 = np.dtype(bool), np.dtype(np.int64)
+
+
+def _promote(a, b):
+    """Two dtypes of one rank, promoted as torch does: a higher category wins (int64 with float16 is float16)."""
+    if a is None:
+        return b
+    if _CATEGORY[a.kind] != _CATEGORY[b.kind]:
+        return a if _CATEGORY[a.kind] > _CATEGORY[b.kind] else b
+    return np.promote_types(a, b)
+
+
+def result_type(*operands):
+    """torch.result_type of tensors (or arrays) and scalars: the dtype an op on them gives.
+
+    Tensors with dimensions outrank 0-d tensors, which outrank scalars; dtypes promote within a rank, and a
+    lower rank decides only with a higher category (bool < integer < float). So float32 + 0-d float64 and
+    float32 + 1e300 stay float32, int64 + 0.5 is float32 (a Python float counts as the default float32),
+    bool * 2 is int64, int64 + float32 is float32.
+    """
+    ranks = [None, None, None]  # the promoted dtype of the tensors with dimensions, of the 0-d ones, of the scalars
+    for operand in operands:
+        if isinstance(operand, (bool, np.bool_)):
+            rank, dtype = 2, _BOOL
+        elif isinstance(operand, (int, np.integer)):
+            rank, dtype = 2, _INT64
+        elif isinstance(operand, (float, np.floating)):
+            rank, dtype = 2, np.dtype(DEFAULT_DTYPE)
+        else:
+            rank, dtype = (0 if operand.ndim else 1), operand.dtype
+            if dtype.kind not in _CATEGORY:  # mg.tensor(None) is an object array
+                raise TypeError(f"unsupported operand of dtype {dtype}: ops take tensors, arrays and numbers")
+        ranks[rank] = _promote(ranks[rank], dtype)
+    result = None
+    for dtype in ranks:
+        if dtype is not None and (result is None or _CATEGORY[dtype.kind] > _CATEGORY[result.kind]):
+            result = dtype
+    return result
+
+
+def _operands(inputs, Tensor):
+    """An op's inputs as tensors of their result_type: scalars as 0-d arrays, tensors cast differentiably.
+
+    NumPy arrays and lists count as the tensors mg.tensor makes of them (as torch.from_numpy's), on the first
+    tensor's device. The common cases stay cheap: tensors of one dtype pass untouched, and Python numbers with
+    float tensors (which they never widen) skip result_type. apply passes `Tensor`, which it imports at call
+    time (tensor.py imports the ops): a second such import would cost every op about half a microsecond more.
+    """
+    reference, numbers, dtype = None, False, None
+    for t in inputs:
+        if isinstance(t, Tensor):
+            if reference is None:
+                reference = t
+            elif t.dtype != reference.dtype:
+                break
+        elif type(t) is float or type(t) is int:
+            numbers = True
+        else:
+            break
+    else:  # tensors of one dtype, and maybe Python numbers
+        if not numbers:
+            return inputs
+        if reference.dtype.kind == "f":
+            dtype = reference.dtype
+    operands = inputs
+    if dtype is None:
+        reference = next(t for t in inputs if isinstance(t, Tensor))
+        operands = tuple(t if isinstance(t, (Tensor, *_SCALARS)) else Tensor(t, device=reference.device)
+                         for t in inputs)
+        dtype = result_type(*operands)
+    xp = get_array_module(reference.data)
+    return tuple(
+        (t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor) else Tensor(xp.asarray(t, dtype=dtype))
+        for t in operands
+    )
 
 
 def gpu_variant_of(op):

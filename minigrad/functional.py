@@ -1,5 +1,8 @@
 """torch.nn.functional-style wrappers over minigrad.ops, with torch's argument names."""
+import numbers
+
 from . import ops
+from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor
 
 
@@ -15,7 +18,12 @@ def _square(name, value):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0):
-    """Cross-correlation, as torch's conv2d (im2col + GEMM)."""
+    """Cross-correlation, as torch's conv2d (im2col + GEMM). Mixed dtypes are refused here, as torch does,
+    rather than cast by the op: a float64 weight would silently run a float32 network in float64."""
+    dtypes = [t.dtype for t in (input, weight, bias) if t is not None]
+    if any(dtype != dtypes[0] for dtype in dtypes):
+        raise TypeError(f"conv2d: input, weight and bias must have the same dtype, got "
+                        f"{', '.join(str(dtype) for dtype in dtypes)}")
     params = dict(stride=_square("stride", stride), padding=_square("padding", padding))
     if bias is None:
         return ops.Conv2d.apply(input, weight, **params)
@@ -32,6 +40,9 @@ def interpolate(input, size=None, scale_factor=None, mode="bilinear", align_corn
     """Bilinear resizing of the last two dims, matching torch for both align_corners settings."""
     if mode != "bilinear":
         raise ValueError(f"interpolate: only mode='bilinear' is implemented, got {mode!r}")
+    if input.ndim != 4:
+        raise ValueError(f"interpolate: bilinear mode needs a 4-d input (N, C, H, W), as in torch, "
+                         f"got shape {tuple(input.shape)}")
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     return ops.UpsampleBilinear.apply(
@@ -48,18 +59,39 @@ softmax = Tensor.softmax
 
 
 def adaptive_avg_pool2d(input, output_size):
-    """Average over equal blocks; the output size must divide the input size (1 always does)."""
-    out_h, out_w = _pair(output_size)
-    n, c, h, w = input.shape
+    """torch's bins over (C, H, W) or (N, C, H, W), None keeping a size: output i of n averages the inputs
+    [floor(i * H / n), ceil((i + 1) * H / n)). Sizes that divide the input (1 always does) take a plain block
+    mean, the cheaper path; others, overlapping bins, go through a pooling matrix per axis."""
+    if input.ndim not in (3, 4):
+        raise ValueError(f"adaptive_avg_pool2d expects a 3-d or 4-d input, got shape {tuple(input.shape)}")
+    sizes = _pair(output_size)
+    if len(sizes) != 2 or not all(s is None or (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0)
+                                  for s in sizes):
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be a positive int or None, or a pair of them, "
+                         f"got {output_size!r}")
+    h, w = input.shape[-2:]
+    out_h, out_w = (n if size is None else int(size) for size, n in zip(sizes, (h, w)))
     if h % out_h or w % out_w:
-        raise ValueError(f"adaptive_avg_pool2d: output size {(out_h, out_w)} must divide the input size {(h, w)}")
-    blocks = input.reshape(n, c, out_h, h // out_h, out_w, w // out_w)
-    return blocks.mean(dim=(3, 5))
+        return AdaptiveAvgPool2d.apply(input, size=(out_h, out_w))
+    blocks = input.reshape(*input.shape[:-2], out_h, h // out_h, out_w, w // out_w)
+    return blocks.mean(dim=(-3, -1))
 
 
 def pad(input, pad, mode="constant", value=0.0):
-    """torch's pad order: (left, right, top, bottom, ...), last dim first."""
-    return ops.Pad.apply(input, pad=tuple(pad), mode=mode, value=value)
+    """torch's pad order: (left, right, top, bottom, ...), last dim first. A negative amount crops that side,
+    as in torch: the input is padded by the positive amounts (reflected or replicated from the whole input),
+    then cropped."""
+    pad = tuple(pad)
+    if all(amount >= 0 for amount in pad):
+        return ops.Pad.apply(input, pad=pad, mode=mode, value=value)
+    padded = ops.Pad.apply(input, pad=tuple(max(amount, 0) for amount in pad), mode=mode, value=value)
+    crop = [slice(None)] * input.ndim
+    for axis, before, after in zip(range(input.ndim - 1, -1, -1), pad[::2], pad[1::2]):
+        size = input.shape[axis]
+        if max(-before, -after) > size or size + before + after < 0:
+            raise ValueError(f"pad: cropping {pad} is more than dim {axis} of input {tuple(input.shape)} holds")
+        crop[axis] = slice(max(-before, 0), padded.shape[axis] - max(-after, 0))
+    return padded[tuple(crop)]
 
 
 def cat(tensors, dim=0):
@@ -70,17 +102,33 @@ def stack(tensors, dim=0):
     return cat([t.unsqueeze(dim) for t in tensors], dim=dim)
 
 
-def mse_loss(input, target):
-    return ((input - target) ** 2).mean()
+_REDUCTIONS = ("mean", "sum", "none")
 
 
-def l1_loss(input, target):
-    return (input - target).abs().mean()
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    return reduction
 
 
-def charbonnier_loss(input, target, eps=1e-3):
-    """mean(sqrt((input - target)^2 + eps^2)), fused into one op."""
-    return ops.CharbonnierLoss.apply(input, target, eps=float(eps))
+def _reduce(loss, reduction):
+    """torch's reduction= of a loss: "mean" (the default), "sum", or "none" (per element)."""
+    if _check_reduction(reduction) == "none":
+        return loss
+    return loss.mean() if reduction == "mean" else loss.sum()
+
+
+def mse_loss(input, target, reduction="mean"):
+    return _reduce((input - target) ** 2, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    return _reduce((input - target).abs(), reduction)
+
+
+def charbonnier_loss(input, target, eps=1e-3, reduction="mean"):
+    """sqrt((input - target)^2 + eps^2), reduced as torch's losses are (mean by default), fused into one op."""
+    return ops.CharbonnierLoss.apply(input, target, eps=float(eps), reduction=_check_reduction(reduction))
 
 
 def sigmoid_gate(x, logits, weights):

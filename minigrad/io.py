@@ -3,7 +3,11 @@
 `save` writes a plain, uncompressed `.npz` (readable by `np.load(..., allow_pickle=False)`),
 atomically, so a crash mid-write never destroys the previous checkpoint. Nested dicts, lists
 and tuples are stored as a JSON skeleton under `__meta__`, with each array in its own member
-named by its "/"-joined path; ints, floats, strings, bools and None live in the skeleton.
+`arr_0`, `arr_1`, ... that the skeleton names; ints, floats, strings, bools and None live in the
+skeleton. Members are not named by the keys, so that any key round-trips: zip names cut at a NUL,
+"/"-joined paths collide, and NumPy's NpzFile reads member "x.npy" for the key "x.npy" (it tries
+the name as given before adding ".npy"). Files from before, whose members were named by their
+"/"-joined path, load the same way: `load` reads each member by its exact name.
 
 `load` recognises files by content, not extension: an `.npz`, a PyTorch zip checkpoint
 (torch >= 1.6) or a legacy PyTorch pickle checkpoint. A `.pth` is a pickle, and unpickling
@@ -75,7 +79,7 @@ def save(obj, path):
 
 
 def _encode(node, path, arrays):
-    """JSON skeleton of `node`; array leaves go into `arrays` under their "/"-joined path.
+    """JSON skeleton of `node`; array leaves go into `arrays`, each under a new member name.
 
     Containers are tagged objects ({"dict": [[key, value], ...]}, {"list": ...}, {"tuple": ...},
     {"array": npz_key}), so plain JSON values are always leaves and int keys stay ints.
@@ -100,9 +104,7 @@ def _encode(node, path, arrays):
                         "leaves must be arrays, tensors, numbers, strings or None")
     if array.dtype.hasobject:
         raise SaveError(f"cannot save the object array at {_show(path)}: it would need pickle")
-    key = "/".join(path)
-    if key in arrays or key == _META_KEY:
-        raise SaveError(f"cannot save {_show(path)}: its name collides with another entry")
+    key = f"arr_{len(arrays)}"
     arrays[key] = array
     return {"array": key}
 
@@ -171,16 +173,20 @@ def _load_zip(path):
         torch_pickles = [name for name in names if name.endswith("/data.pkl")]
         if len(torch_pickles) == 1:
             return _load_torch_zip(archive, torch_pickles[0][: -len("data.pkl")], path)
-    if all(name.endswith(".npy") for name in names):
-        return _load_npz(path)
+        if all(name.endswith(".npy") for name in names):
+            return _load_npz(archive, path)
     raise _unrecognized(path)
 
 
-def _load_npz(path):
+def _load_npz(archive, path):
+    """Each member by its exact name less ".npy", not by NpzFile's lookup, which would read member "x.npy"
+    (key "x") for key "x.npy" (member "x.npy.npy") of a numpy.savez file or an older minigrad.save file."""
+    arrays = {}
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
-    except ValueError as exc:  # e.g. an object array, which would need pickle
+        for name in archive.namelist():
+            with archive.open(name) as member:
+                arrays[name[:-len(".npy")]] = np.lib.format.read_array(member, allow_pickle=False)
+    except ValueError as exc:  # e.g. an object array, which would need pickle, or a damaged header
         raise LoadError(f"cannot load {path}: {exc}") from None
     if _META_KEY not in arrays:  # a plain numpy.savez archive
         return arrays

@@ -1,12 +1,14 @@
 """Tensor: an array plus the graph node that made it, and reverse-mode autodiff over that graph."""
+import math
+import numbers
+import operator
 import weakref
 
 import numpy as np
 
 from . import parallel
-from .backend import device_of, get_array_module, normalize_device, to_device, to_numpy
+from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
 
-DEFAULT_DTYPE = np.float32
 
 
 def _as_array(data, dtype):
@@ -31,6 +33,12 @@ def _is_dtype_name(name):
         return False
 
 
+def _check_can_require_grad(dtype):
+    """Only floating-point tensors have gradients (the constructor and requires_grad_ both ask)."""
+    if dtype.kind != "f":
+        raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got dtype {dtype}")
+
+
 def sum_to_shape(grad, shape):
     """Undo broadcasting: sum a gradient back down to the shape of the input it belongs to."""
     if grad.shape == tuple(shape):
@@ -44,7 +52,9 @@ def sum_to_shape(grad, shape):
 class Tensor:
     """An n-d array that remembers how it was computed, so `backward()` can find its gradients."""
 
-    __array_priority__ = 1000  # numpy_array * tensor calls Tensor.__rmul__
+    # NumPy hands `ndarray + tensor`, `np.float32(2) * tensor`, ... to Tensor's reflected operators (a
+    # differentiable tensor), and refuses np.exp(tensor) rather than run it on a detached array.
+    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None, _creator=None):
         if isinstance(data, Tensor):
@@ -52,8 +62,8 @@ class Tensor:
         array = _as_array(data, dtype)
         if device is not None:
             array = to_device(array, device)
-        if requires_grad and array.dtype.kind != "f":
-            raise TypeError(f"only floating-point tensors can require gradients, got dtype {array.dtype}")
+        if requires_grad:
+            _check_can_require_grad(array.dtype)
         self.data = array
         self.requires_grad = bool(requires_grad)
         self.grad = None
@@ -97,6 +107,8 @@ class Tensor:
         return self.ndim
 
     def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return self.shape[0]
 
     def __repr__(self):
@@ -111,8 +123,43 @@ class Tensor:
 
     def item(self):
         if self.data.size != 1:
-            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+            raise ValueError(f"only one element tensors can be converted to Python scalars, got shape {self.shape}")
         return self.data.reshape(()).item()
+
+    # Python's conversions take one-element tensors, as torch's do, so `if loss < best:` and `float(loss)` work.
+    def __bool__(self):
+        if self.data.size != 1:
+            count = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {count} is ambiguous")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        """An integer (or bool) one-element tensor can index a list or size a range, as in torch."""
+        if self.dtype.kind not in "biu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, format_spec):
+        """A 0-d tensor formats as its value (f"{loss:.4f}"); any other tensor only without a spec, as in torch."""
+        if self.ndim == 0:
+            return format(self.item(), format_spec)
+        return super().__format__(format_spec)
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(tensor) of a CPU tensor, as torch allows: its own array unless a copy or a cast is asked for
+        (copy=False refuses a cast, as NumPy does)."""
+        if self.device != "cpu":
+            raise TypeError("can't convert a GPU tensor to a NumPy array implicitly: call .numpy() or .cpu() first")
+        dtype = self.dtype if dtype is None else np.dtype(dtype)
+        if copy is False and dtype != self.dtype:
+            raise ValueError(f"converting a {self.dtype} tensor to {dtype} needs a copy, but copy=False was given")
+        return self.data.astype(dtype, copy=bool(copy))
 
     def tolist(self):
         return self.numpy().tolist()
@@ -142,8 +189,10 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor(self.data)
 
-    def requires_grad_(self, flag=True):
-        self.requires_grad = flag
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad:
+            _check_can_require_grad(self.dtype)
+        self.requires_grad = bool(requires_grad)
         return self
 
     @property
@@ -244,9 +293,10 @@ class Tensor:
         return ops.Div.apply(other, self)
 
     def __pow__(self, exponent):
-        if isinstance(exponent, Tensor):
-            return ops.Pow.apply(self, exponent)
-        return ops.PowScalar.apply(self, exponent=float(exponent))
+        """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is float32, as in torch)."""
+        if isinstance(exponent, numbers.Number):
+            return ops.PowScalar.apply(self, exponent=exponent)
+        return ops.Pow.apply(self, exponent)
 
     def __rpow__(self, base):
         return ops.Pow.apply(base, self)
@@ -256,32 +306,49 @@ class Tensor:
 
     neg = __neg__
 
+    def __pos__(self):
+        return self  # as torch's +t: the tensor itself
+
+    def __abs__(self):
+        return ops.Abs.apply(self)
+
     def __matmul__(self, other):
-        return ops.MatMul.apply(self, other)
+        return _matmul(self, other)
 
     def __rmatmul__(self, other):
-        return ops.MatMul.apply(other, self)
+        return _matmul(other, self)
 
     def __getitem__(self, index):
         return ops.GetItem.apply(self, index=index)
 
     def _compare(self, other, compare):
-        other = other.data if isinstance(other, Tensor) else other
+        """Element-wise, to a tensor, an array or a number: a bool tensor, outside the graph. Anything else is
+        NotImplemented, so that `t == None` is False and `t < None` a TypeError, as in torch."""
+        if isinstance(other, Tensor):
+            other = other.data
+        elif not isinstance(other, (numbers.Number, np.ndarray, np.generic)) and get_array_module(other) is np:
+            return NotImplemented  # not a number, nor a NumPy or CuPy array
         return Tensor(compare(self.data, other))
 
     def __lt__(self, other):
-        return self._compare(other, lambda a, b: a < b)
+        return self._compare(other, operator.lt)
 
     def __le__(self, other):
-        return self._compare(other, lambda a, b: a <= b)
+        return self._compare(other, operator.le)
 
     def __gt__(self, other):
-        return self._compare(other, lambda a, b: a > b)
+        return self._compare(other, operator.gt)
 
     def __ge__(self, other):
-        return self._compare(other, lambda a, b: a >= b)
+        return self._compare(other, operator.ge)
 
-    __hash__ = object.__hash__
+    def __eq__(self, other):
+        return self._compare(other, operator.eq)
+
+    def __ne__(self, other):
+        return self._compare(other, operator.ne)
+
+    __hash__ = object.__hash__  # by identity, as torch's: dicts and sets of tensors never compare them
 
     def exp(self):
         return ops.Exp.apply(self)
@@ -296,6 +363,8 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
         return ops.Clamp.apply(self, low=min, high=max)
 
     clip = clamp
@@ -317,11 +386,11 @@ class Tensor:
 
     def max(self, dim=None, keepdim=False):
         """The maximum; with `dim`, a (values, indices) pair as in torch."""
-        values = ops.Max.apply(self, dim=dim, keepdim=keepdim)
+        values = ops.Max.apply(self, dim=dim, keepdim=keepdim)  # checks dim
         if dim is None:
             return values
-        indices = Tensor(self.data.argmax(axis=dim))
-        if keepdim:
+        indices = Tensor(self.data.argmax(axis=dim if self.ndim else None))
+        if keepdim and self.ndim:
             indices = indices.unsqueeze(dim)
         return ops.MaxResult(values, indices)
 
@@ -333,39 +402,87 @@ class Tensor:
     view = reshape
 
     def flatten(self, start_dim=0, end_dim=-1):
-        end = end_dim % self.ndim
-        return self.reshape(self.shape[:start_dim] + (-1,) + self.shape[end + 1:])
+        """Dims start_dim..end_dim as one; a 0-d tensor becomes shape (1,), as in torch."""
+        start, end = normalize_dim(start_dim, self.ndim), normalize_dim(end_dim, self.ndim)
+        if start > end:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        return self.reshape(self.shape[:start] + (math.prod(self.shape[start:end + 1]),) + self.shape[end + 1:])
 
     def unsqueeze(self, dim):
-        dim = dim % (self.ndim + 1)
+        dim = normalize_dim(dim, self.ndim + 1)
         return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
 
-    def squeeze(self, dim):
-        if self.shape[dim] != 1:
-            return self
-        shape = list(self.shape)
-        del shape[dim]
-        return self.reshape(tuple(shape))
+    def squeeze(self, dim=None):
+        """Without `dim`, every size-1 dim goes; with a dim (or a tuple of them), those of size 1, as in torch."""
+        dims = range(self.ndim) if dim is None else normalize_dims(dim, self.ndim)
+        shape = tuple(n for i, n in enumerate(self.shape) if n != 1 or i not in dims)
+        return self if shape == self.shape else self.reshape(shape)
 
     def permute(self, *dims):
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = tuple(dims[0])
-        return ops.Permute.apply(self, dims=tuple(d % self.ndim for d in dims))
+        if len(dims) != self.ndim:
+            raise RuntimeError("permute(): number of dimensions in the tensor input does not match the length of the "
+                               f"desired ordering of dimensions i.e. input.dim() = {self.ndim} is not equal to "
+                               f"len(dims) = {len(dims)}")
+        axes = tuple(normalize_dim(d, self.ndim) for d in dims)
+        if len(set(axes)) != len(axes):
+            raise RuntimeError(f"permute(): duplicate dims are not allowed, got {list(dims)}")
+        return ops.Permute.apply(self, dims=axes)
 
     def transpose(self, dim0, dim1):
+        dim0, dim1 = normalize_dim(dim0, self.ndim), normalize_dim(dim1, self.ndim)
         dims = list(range(self.ndim))
-        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+        if dim0 != dim1:  # a 0-d tensor has only dim 0 (as -1 and 0), swapped with itself
+            dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return self.permute(*dims)
 
     def contiguous(self):
         """Arrays here are always usable as they are; kept so torch code reads the same."""
         return self
 
-    def expand(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        shape = tuple(self.shape[i - len(shape) + self.ndim] if n == -1 else n for i, n in enumerate(shape))
+    def expand(self, *sizes):
+        """Broadcast to `sizes` by torch's rules: only size-1 dims grow, -1 keeps a dim, new dims go in front."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        new = len(sizes) - self.ndim
+        if new < 0:
+            raise RuntimeError(f"expand({list(self.shape)}, size={list(sizes)}): the number of sizes provided "
+                               f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
+                               f"({self.ndim})")
+        shape = []
+        for i, size in enumerate(sizes):
+            if i < new:
+                if size < 0:
+                    raise RuntimeError(f"The expanded size of the tensor ({size}) isn't allowed in a leading, "
+                                       f"non-existing dimension {i}")
+            else:
+                existing = self.shape[i - new]
+                if size == -1:
+                    size = existing
+                elif size != existing and (existing != 1 or size < 0):
+                    raise RuntimeError(f"The expanded size of the tensor ({size}) must match the existing size "
+                                       f"({existing}) at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  "
+                                       f"Tensor sizes: {list(self.shape)}")
+            shape.append(size)
         return ops.Add.apply(self, get_array_module(self.data).zeros(shape, dtype=self.dtype))
+
+
+def _matmul(a, b):
+    """torch.matmul on top of the batched MatMul: a 1-d left operand is a row (1, n), a 1-d right one a column
+    (n, 1), and the dim so added is dropped from the product (1-d @ 1-d is the 0-d dot product)."""
+    if not isinstance(a, Tensor):
+        a = Tensor(a, device=b.device)
+    if not isinstance(b, Tensor):
+        b = Tensor(b, device=a.device)
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
+    out = ops.MatMul.apply(a.unsqueeze(0) if a.ndim == 1 else a, b.unsqueeze(-1) if b.ndim == 1 else b)
+    if a.ndim > 1 and b.ndim > 1:
+        return out
+    rows = out.shape[-2:-1] if a.ndim > 1 else ()
+    columns = out.shape[-1:] if b.ndim > 1 else ()
+    return out.reshape(out.shape[:-2] + rows + columns)
 
 
 class GraphHandle:
@@ -408,3 +525,4 @@ def topological_order(root, needs_grad_only=False):
 
 
 from . import ops  # noqa: E402  (ops need Tensor defined first)
+from .ops.shape import normalize_dim, normalize_dims  # noqa: E402

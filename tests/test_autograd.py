@@ -186,3 +186,365 @@ def test_gradcheck_reports_the_worst_element():
 def test_gradcheck_needs_float64():
     with pytest.raises(ValueError, match="float64"):
         mg.gradcheck(lambda t: t * 2, [mg.tensor([1.0], requires_grad=True)])
+
+
+# ---- torch parity: operators, Python conversions, dims, expand, matmul, copies, NumPy interop --------
+# Each check runs one function, written once, on minigrad and on torch (the oracle); errors must be of
+# torch's type, and carry its message where minigrad copies it.
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def _both(torch, arrays, requires_grad=True):
+    """The same arrays as minigrad and torch leaves (float ones requiring grad)."""
+    arrays = [np.asarray(a) for a in arrays]
+    return ([mg.tensor(a, requires_grad=requires_grad and a.dtype.kind == "f") for a in arrays],
+            [torch.tensor(a, requires_grad=requires_grad and a.dtype.kind == "f") for a in arrays])
+
+
+def _assert_like_torch(torch, fn, *arrays):
+    """fn(lib, *tensors) gives torch's output (shape, dtype and values) and, for float inputs, its gradients."""
+    ours_in, theirs_in = _both(torch, arrays)
+    ours, theirs = fn(mg, *ours_in), fn(torch, *theirs_in)
+    assert ours.shape == tuple(theirs.shape)
+    assert ours.dtype == theirs.detach().numpy().dtype
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
+    if theirs.requires_grad:
+        weights = np.random.default_rng(0).standard_normal(ours.shape)
+        (ours * mg.tensor(weights)).sum().backward()
+        (theirs * torch.tensor(weights)).sum().backward()
+        for mine, reference in zip(ours_in, theirs_in):
+            np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-12)
+
+
+def _raises_like_torch(torch, fn, *arrays, match):
+    """fn(lib, *tensors) raises the exception type torch raises, and both messages contain `match` (a regex)."""
+    with pytest.raises(Exception, match=match) as theirs:
+        fn(torch, *_both(torch, arrays, requires_grad=False)[1])
+    with pytest.raises(type(theirs.value), match=match) as ours:
+        fn(mg, *_both(torch, arrays, requires_grad=False)[0])
+    assert type(ours.value) is type(theirs.value)
+
+
+X = np.random.default_rng(1).standard_normal((2, 3, 4))
+SCALAR = np.float64(0.75)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, a, b: a == b, lambda lib, a, b: a != b, lambda lib, a, b: a == 2.0, lambda lib, a, b: 2.0 != a,
+    lambda lib, a, b: a < b, lambda lib, a, b: (a == b) == (b == a),
+], ids=["eq", "ne", "eq_scalar", "ne_reflected", "lt", "eq_of_bools"])
+def test_comparisons_are_elementwise_bool_tensors_like_torch(torch, fn):
+    a, b = np.array([1.0, 2.0, 3.0]), np.array([1.0, 5.0, 3.0])
+    _assert_like_torch(torch, fn, a, b)
+    assert not fn(mg, *_both(torch, [a, b])[0]).requires_grad
+
+
+def test_equality_with_arrays_none_and_objects_like_torch(torch):
+    for lib in (mg, torch):
+        a = lib.tensor([1.0, 2.0])
+        assert (a == np.array([1.0, 3.0])).tolist() == [True, False]
+        assert (np.array([1.0, 3.0]) == a).tolist() == [True, False]   # NumPy defers to the tensor
+        assert (a == None) is False and (a != None) is True             # noqa: E711 (the operator is under test)
+        assert (a == "a") is False
+        with pytest.raises(TypeError):
+            a < None                                                    # noqa: B015
+        assert {a: 1}[a] == 1 and a in {a}, "hashing stays by identity"
+
+
+def test_membership_by_identity_is_ambiguous_for_tensors_as_in_torch(torch):
+    # `t in list` and list.index(t) compare with ==: an element-wise comparison, ambiguous as a bool
+    for lib in (mg, torch):
+        a, b = lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0])
+        with pytest.raises(RuntimeError, match="more than one value is ambiguous"):
+            a in [b, a]                                                 # noqa: B015
+
+
+@pytest.mark.parametrize("value", [0.0, 2.5, -3.7, [0.0], [[1.25]], 2, [-2], True, [False]])
+def test_python_conversions_of_one_element_like_torch(torch, value):
+    ours, theirs = mg.tensor(value), torch.tensor(value)
+    assert bool(ours) is bool(theirs)
+    assert float(ours) == float(theirs)
+    assert int(ours) == int(theirs)
+    if theirs.dtype in (torch.int64, torch.bool):
+        assert [10, 20, 30][ours] == [10, 20, 30][theirs] and list(range(ours)) == list(range(theirs))
+    else:
+        _raises_like_torch(torch, lambda lib, t: [10, 20][t], value,
+                           match="^only integer tensors of a single element can be converted to an index$")
+
+
+def test_comparison_of_0d_tensors_works_as_a_condition(torch):
+    for lib in (mg, torch):
+        best, loss = lib.tensor(1.0), lib.tensor(0.5)
+        assert loss < best and not (loss > best) and loss == loss
+
+
+@pytest.mark.parametrize("value, message", [
+    ([1.0, 2.0], "^Boolean value of Tensor with more than one value is ambiguous$"),
+    (np.zeros(0), "^Boolean value of Tensor with no values is ambiguous$"),
+])
+def test_bool_of_many_or_no_elements_is_ambiguous_like_torch(torch, value, message):
+    _raises_like_torch(torch, lambda lib, t: bool(t), value, match=message)
+
+
+@pytest.mark.parametrize("convert", [float, int])
+def test_number_of_many_elements_is_an_error_like_torch(torch, convert):
+    _raises_like_torch(torch, lambda lib, t: convert(t), [1.0, 2.0],
+                       match="^only one element tensors can be converted to Python scalars")
+
+
+def test_len_of_0d_is_an_error_like_torch(torch):
+    _raises_like_torch(torch, lambda lib, t: len(t), 2.0, match=r"^len\(\) of a 0-d tensor$")
+    assert len(mg.tensor([[1.0], [2.0]])) == len(torch.tensor([[1.0], [2.0]])) == 2
+
+
+@pytest.mark.parametrize("spec", ["", ".2f", ".3e", "8.1f", ">12"])
+def test_format_of_0d_formats_its_value_like_torch(torch, spec):
+    assert format(mg.tensor(2.345), spec) == format(torch.tensor(2.345), spec)
+    assert f"{mg.tensor(7)}" == f"{torch.tensor(7)}"
+
+
+def test_format_spec_needs_a_0d_tensor_like_torch(torch):
+    for value in ([2.345], [1.0, 2.0]):
+        _raises_like_torch(torch, lambda lib, t: format(t, ".2f"), value, match="^unsupported format string")
+    t = mg.tensor([1.0, 2.0])
+    assert f"{t}" == str(t)
+
+
+def test_abs_and_unary_plus_like_torch(torch):
+    _assert_like_torch(torch, lambda lib, t: abs(t) * 2, np.array([-1.5, 0.5, 2.0]))
+    _assert_like_torch(torch, lambda lib, t: +t * 3, np.array([-1.5, 0.5, 2.0]))
+    t = mg.tensor([1.0])
+    assert +t is t
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, t: t.sum(2), lambda lib, t: t.sum(-1), lambda lib, t: t.sum((0, -1)), lambda lib, t: t.sum(()),
+    lambda lib, t: t.mean(-2, keepdim=True), lambda lib, t: t.mean((2, 0)), lambda lib, t: t.max(-1).values,
+    lambda lib, t: t.max(1, keepdim=True).values, lambda lib, t: t.max(-3).indices,
+    lambda lib, t: t.max(0, keepdim=True).indices, lambda lib, t: t.softmax(-2), lambda lib, t: t.softmax(2),
+    lambda lib, t: t.permute(-1, 0, 1), lambda lib, t: t.permute((2, -2, 0)), lambda lib, t: t.transpose(-1, 0),
+    lambda lib, t: t.unsqueeze(-1), lambda lib, t: t.unsqueeze(3), lambda lib, t: t.unsqueeze(-4),
+    lambda lib, t: t.flatten(), lambda lib, t: t.flatten(-2, -1), lambda lib, t: t.flatten(1),
+    lambda lib, t: t.flatten(1, 1), lambda lib, t: t.unsqueeze(1).squeeze(-3), lambda lib, t: t.squeeze(0),
+    lambda lib, t: lib.cat([t, t * 2], -2), lambda lib, t: lib.stack([t, t * 2], -1),
+    lambda lib, t: lib.stack([t, t], 3),
+])
+def test_dims_in_range_like_torch(torch, fn):
+    _assert_like_torch(torch, fn, X)
+
+
+@pytest.mark.parametrize("fn, bad", [
+    (lambda lib, t: t.sum(3), 3), (lambda lib, t: t.sum(-4), -4), (lambda lib, t: t.mean((0, 3)), 3),
+    (lambda lib, t: t.max(3), 3), (lambda lib, t: t.softmax(-4), -4), (lambda lib, t: t.permute(0, 1, 3), 3),
+    (lambda lib, t: t.transpose(0, 3), 3), (lambda lib, t: t.squeeze(3), 3), (lambda lib, t: t.flatten(0, 3), 3),
+    (lambda lib, t: t.flatten(-4), -4), (lambda lib, t: lib.cat([t, t], 3), 3),
+])
+def test_dim_out_of_range_is_torch_index_error(torch, fn, bad):
+    _raises_like_torch(torch, fn, X, match=re.escape(f"(expected to be in range of [-3, 2], but got {bad})"))
+
+
+@pytest.mark.parametrize("fn, bad", [(lambda lib, t: t.unsqueeze(4), 4), (lambda lib, t: t.unsqueeze(-5), -5),
+                                     (lambda lib, t: lib.stack([t, t], 4), 4)])
+def test_new_dim_out_of_range_is_torch_index_error(torch, fn, bad):
+    _raises_like_torch(torch, fn, X, match=re.escape(f"Dimension out of range (expected to be in range of [-4, 3], "
+                                                     f"but got {bad})"))
+
+
+def test_repeated_or_missing_dims_are_errors_like_torch(torch):
+    for fn in (lambda lib, t: t.sum((0, 0)), lambda lib, t: t.mean((1, -2)), lambda lib, t: t.squeeze((2, -1))):
+        _raises_like_torch(torch, fn, X, match=r"^dim \d appears multiple times in the list of dims$")
+    _raises_like_torch(torch, lambda lib, t: t.permute(0, -2, 1), X,
+                       match=r"^permute\(\): duplicate dims are not allowed")
+    for fn, given in ((lambda lib, t: t.permute(0, 1), 2), (lambda lib, t: t.permute(2, 1, 0, 3), 4)):
+        _raises_like_torch(torch, fn, X, match=re.escape(f"i.e. input.dim() = 3 is not equal to len(dims) = {given}"))
+    _raises_like_torch(torch, lambda lib, t: t.flatten(2, 1), X,
+                       match="^flatten\\(\\) has invalid args: start_dim cannot come after end_dim$")
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, t: t.sum(0), lambda lib, t: t.sum(-1), lambda lib, t: t.mean(0, keepdim=True),
+    lambda lib, t: t.sum(()), lambda lib, t: t.max(0).values, lambda lib, t: t.max(-1, keepdim=True).values,
+    lambda lib, t: t.max(0).indices, lambda lib, t: t.softmax(0), lambda lib, t: t.flatten(),
+    lambda lib, t: t.unsqueeze(-1), lambda lib, t: t.unsqueeze(0), lambda lib, t: t.squeeze(0),
+    lambda lib, t: t.max(-1, keepdim=True).indices, lambda lib, t: t.transpose(0, -1),
+    lambda lib, t: t.squeeze(), lambda lib, t: t.expand(2, 3),
+])
+def test_0d_tensor_has_dims_minus_one_and_zero_like_torch(torch, fn):
+    _assert_like_torch(torch, fn, SCALAR)
+
+
+@pytest.mark.parametrize("fn, match", [
+    (lambda lib, t: t.sum(1), re.escape("(expected to be in range of [-1, 0], but got 1)")),
+    (lambda lib, t: t.unsqueeze(2), re.escape("(expected to be in range of [-1, 0], but got 2)")),
+    (lambda lib, t: t.permute(0), re.escape("input.dim() = 0 is not equal to len(dims) = 1")),
+])
+def test_0d_dims_out_of_range_like_torch(torch, fn, match):
+    _raises_like_torch(torch, fn, SCALAR, match=match)
+
+
+def test_non_integer_dim_is_a_type_error(torch):
+    _raises_like_torch(torch, lambda lib, t: t.softmax(0.5), X, match=None)
+
+
+@pytest.mark.parametrize("shape, sizes", [
+    ((3, 1), (3, 4)), ((3, 1), (2, -1, 5)), ((3,), (2, 3)), ((1,), (0,)), ((1, 3), (4, 1, -1, 3)), ((2, 3), (2, 3)),
+])
+def test_expand_like_torch(torch, shape, sizes):
+    _assert_like_torch(torch, lambda lib, t: t.expand(*sizes) * 1.5, np.random.default_rng(2).standard_normal(shape))
+    _assert_like_torch(torch, lambda lib, t: t.expand(sizes), np.random.default_rng(2).standard_normal(shape))
+
+
+@pytest.mark.parametrize("shape, sizes, match", [
+    ((3, 1), (3,), re.escape("the number of sizes provided (1) must be greater or equal to the number of dimensions "
+                             "in the tensor (2)")),
+    ((1, 3), (2, 1), re.escape("The expanded size of the tensor (1) must match the existing size (3) at "
+                               "non-singleton dimension 1.  Target sizes: [2, 1].  Tensor sizes: [1, 3]")),
+    ((3,), (-1, 3), re.escape("The expanded size of the tensor (-1) isn't allowed in a leading, non-existing "
+                              "dimension 0")),
+    ((3,), (4,), re.escape("The expanded size of the tensor (4) must match the existing size (3)")),
+])
+def test_expand_refuses_what_torch_refuses(torch, shape, sizes, match):
+    _raises_like_torch(torch, lambda lib, t: t.expand(*sizes), np.ones(shape), match=match)
+
+
+@pytest.mark.parametrize("fn", [lambda lib, t: t.squeeze(), lambda lib, t: t.squeeze((0, 2)),
+                                lambda lib, t: t.squeeze(1), lambda lib, t: t.squeeze(-2)])
+def test_squeeze_like_torch(torch, fn):
+    _assert_like_torch(torch, fn, np.random.default_rng(3).standard_normal((1, 2, 1, 3)))
+
+
+@pytest.mark.parametrize("shapes", [
+    [(3,), (3,)], [(3,), (3, 4)], [(2, 3), (3,)], [(5, 2, 3), (3,)], [(3,), (5, 3, 4)], [(2, 1, 2, 3), (5, 3, 4)],
+    [(5, 2, 3), (3, 4)], [(2, 3), (3, 4)],
+], ids=str)
+def test_matmul_of_1d_and_batched_operands_like_torch(torch, shapes):
+    rng = np.random.default_rng(4)
+    _assert_like_torch(torch, lambda lib, a, b: a @ b, *(rng.standard_normal(shape) for shape in shapes))
+
+
+def test_matmul_with_an_array_operand_like_torch(torch):
+    rng = np.random.default_rng(5)
+    array, matrix = rng.standard_normal(3), rng.standard_normal((3, 2))
+    _assert_like_torch(torch, lambda lib, m: lib.tensor(array) @ m, matrix)
+    ours = mg.tensor(matrix, requires_grad=True)
+    for product in (array @ ours, ours.T @ array):
+        assert isinstance(product, mg.Tensor) and product.shape == (2,) and product.requires_grad
+
+
+def test_matmul_shape_errors(torch):
+    _raises_like_torch(torch, lambda lib, a, b: a @ b, 2.0, np.ones(3),
+                       match=re.escape("both arguments to matmul need to be at least 1D, but they are 0D and 1D"))
+    for shapes in ([(2,), (3,)], [(2, 2), (3,)], [(3,), (2, 3)]):
+        with pytest.raises((ValueError, RuntimeError), match="matmul"):
+            mg.tensor(np.ones(shapes[0])) @ mg.tensor(np.ones(shapes[1]))
+
+
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")  # torch's advice for torch.tensor(tensor)
+@pytest.mark.parametrize("make", [
+    lambda lib, a: lib.tensor(a), lambda lib, a: lib.tensor(a[::2]), lambda lib, a: lib.tensor(lib.tensor(a)),
+    lambda lib, a: lib.tensor(a, dtype=lib.float64), lambda lib, a: lib.tensor(a, requires_grad=True),
+], ids=["array", "view", "tensor", "cast", "leaf"])
+def test_tensor_factory_copies_like_torch(torch, make):
+    for lib in (mg, torch):
+        source = np.arange(6, dtype=np.float32)
+        made = make(lib, source)
+        source[:] = -1
+        assert (made.detach().numpy() >= 0).all(), f"{lib.__name__}.tensor shares memory with its argument"
+
+
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")
+def test_tensor_factory_copies_a_tensor_and_detaches_it(torch):
+    for lib in (mg, torch):
+        original = lib.tensor([1.0, 2.0], requires_grad=True)
+        copied = lib.tensor(original.detach())
+        copied.detach().numpy()[0] = 5.0
+        assert original.detach().numpy()[0] == 1.0 and not copied.requires_grad
+
+
+def test_constructor_and_parameter_share_like_from_numpy_and_torch_parameter(torch):
+    array = np.zeros(3, dtype=np.float32)
+    assert np.shares_memory(mg.Tensor(array).data, array) and np.shares_memory(torch.from_numpy(array).numpy(), array)
+    ours, theirs = mg.tensor([1.0, 2.0]), torch.tensor([1.0, 2.0])
+    ours_param, theirs_param = mg.nn.Parameter(ours), torch.nn.Parameter(theirs)
+    ours.data[0] = theirs.data[0] = 9.0
+    assert ours_param.data[0] == theirs_param.data[0] == 9.0, "a Parameter wraps its tensor's data, as in torch"
+
+
+def test_requires_grad_needs_a_float_tensor_like_torch(torch):
+    _raises_like_torch(torch, lambda lib, t: t.requires_grad_(), np.array([1, 2]),
+                       match="only Tensors of floating point dtype can require gradients")
+    _raises_like_torch(torch, lambda lib, t: lib.tensor(t.numpy(), requires_grad=True), np.array([1, 2]),
+                       match="nly Tensors of floating point")
+    for lib in (mg, torch):
+        assert not lib.tensor([1, 2]).requires_grad_(False).requires_grad
+        assert lib.tensor([1.0]).requires_grad_().requires_grad
+
+
+def test_clamp_needs_a_bound_like_torch(torch):
+    _raises_like_torch(torch, lambda lib, t: t.clamp(), [1.0], match="At least one of 'min' or 'max' must not be None")
+    _assert_like_torch(torch, lambda lib, t: t.clamp(max=0.5), np.array([-1.0, 0.25, 2.0]))
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")  # torch's __array__
+def test_numpy_asarray_of_a_cpu_tensor_like_torch(torch):
+    for lib in (mg, torch):
+        t = lib.tensor([1.5, -2.0])
+        array = np.asarray(t)
+        assert array.dtype == np.float32 and array.tolist() == [1.5, -2.0]
+        assert np.shares_memory(array, t.numpy()), "np.asarray gives the tensor's own array, as torch's does"
+        assert np.asarray(t, dtype=np.float64).dtype == np.float64
+        assert not np.shares_memory(np.array(t), t.numpy())
+
+
+def test_numpy_copy_keyword_on_a_tensor_as_on_an_array():
+    # NumPy's own arrays are the reference for what copy=True/False/None ask of __array__
+    for source in (np.array([1.5, -2.0], dtype=np.float32), mg.tensor([1.5, -2.0])):
+        own = source if isinstance(source, np.ndarray) else source.numpy()
+        assert np.shares_memory(np.asarray(source, copy=False), own)
+        assert np.shares_memory(np.asarray(source, copy=None), own)
+        assert not np.shares_memory(np.asarray(source, copy=True), own)
+        assert np.asarray(source, dtype=np.float64).dtype == np.float64
+        with pytest.raises(ValueError):
+            np.asarray(source, dtype=np.float64, copy=False)
+
+
+@pytest.mark.parametrize("fn, operand", [
+    (lambda t, x: x * t, np.float32(2)), (lambda t, x: t * x, np.float64(2)), (lambda t, x: x - t, np.float64(1)),
+    (lambda t, x: x + t, np.ones(2)), (lambda t, x: t - x, np.ones(2, dtype=np.float32)),
+    (lambda t, x: x / t, np.full(2, 3.0, dtype=np.float32)), (lambda t, x: x @ t, np.ones((3, 2), dtype=np.float32)),
+], ids=["scalar_mul", "mul_scalar", "scalar_rsub", "array_radd", "sub_array", "array_rdiv", "array_rmatmul"])
+def test_numpy_operands_on_either_side_give_differentiable_tensors(torch, fn, operand):
+    # torch itself refuses an ndarray on the left of some operators: its reference is the tensor of the array
+    value = np.array([0.5, -1.5], dtype=np.float32)
+    ours, theirs = mg.tensor(value, requires_grad=True), torch.tensor(value, requires_grad=True)
+    result = fn(ours, operand)
+    expected = fn(theirs, torch.tensor(operand) if isinstance(operand, np.ndarray) else operand)
+    assert isinstance(result, mg.Tensor) and result.requires_grad
+    assert result.dtype == expected.detach().numpy().dtype
+    np.testing.assert_allclose(result.numpy(), expected.detach().numpy(), rtol=1e-6)
+    result.sum().backward()
+    expected.sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
+
+
+def test_numpy_ufuncs_refuse_tensors_rather_than_detach_them():
+    with pytest.raises(TypeError):
+        np.exp(mg.tensor([1.0], requires_grad=True))
+
+
+def test_numpy_asarray_of_a_gpu_tensor_names_the_fix(fake_gpu):
+    t = mg.tensor([1.0, 2.0], device="gpu")
+    with pytest.raises(TypeError, match=r"\.numpy\(\) or \.cpu\(\)"):
+        np.asarray(t)
+    assert np.asarray(t.cpu()).tolist() == [1.0, 2.0]
+
+
+def test_tensor_factory_copies_a_gpu_tensor_on_the_gpu(fake_gpu):
+    original = mg.tensor([1.0, 2.0], device="gpu")
+    copied = mg.tensor(original)
+    assert copied.device == "gpu" and copied.data is not original.data
+    original.data[0] = 5.0
+    assert copied.numpy().tolist() == [1.0, 2.0]

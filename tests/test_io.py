@@ -3,7 +3,9 @@
 PyTorch files are written by torch.save and read back by torch.load(weights_only=True),
 which is the oracle for the torch-free reader.
 """
+import json
 import os
+import pathlib
 import pickle
 import sys
 import zipfile
@@ -91,14 +93,72 @@ def test_tensor_like_leaves_are_saved_as_arrays(tmp_path):
     assert_same_tree(mgio.load(tmp_path / "t.npz"), {"w": weight})
 
 
+def load_the_old_way(path):
+    """minigrad.load before generated member names: NumPy's NpzFile lookup by key, then the skeleton."""
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    return mgio._decode(json.loads(arrays.pop("__meta__").item())["tree"], arrays)
+
+
+def save_the_old_way(obj, path):
+    """minigrad.save before generated member names: each array in member "<"/"-joined path>.npy"."""
+    arrays = {}
+
+    def encode(node, keys):
+        if isinstance(node, dict):
+            return {"dict": [[key, encode(value, keys + (str(key),))] for key, value in node.items()]}
+        arrays["/".join(keys)] = node
+        return {"array": "/".join(keys)}
+
+    tree = encode(obj, ())
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, array in {**arrays, "__meta__": np.array(json.dumps({"version": 1, "tree": tree}))}.items():
+            with archive.open(key + ".npy", "w") as member:
+                np.lib.format.write_array(member, array, allow_pickle=False)
+
+
 def test_saved_file_is_a_standard_npz_at_the_exact_path(tmp_path):
     state = flat_state_dict()
     target = tmp_path / "weights.ckpt"
     mgio.save(state, target)
     assert sorted(os.listdir(tmp_path)) == ["weights.ckpt"]
-    with np.load(target, allow_pickle=False) as npz:
-        for key, value in state.items():
-            assert npz[key].dtype == value.dtype and np.array_equal(npz[key], value)
+    assert_same_tree(load_the_old_way(target), state)  # NumPy alone reads it, and so does an older minigrad
+
+
+TRICKY_KEYS = {
+    "x.npy": np.ones(1), "x": np.zeros(1),                   # NpzFile reads member x.npy for key x.npy
+    "a/b": np.full(2, 2.0), "a": {"b": np.full(2, 3.0)},    # the same "/"-joined path
+    "__meta__": np.arange(3), "arr_0": np.arange(4),         # the names the file itself uses
+    "nul\x00cut": np.full(1, 4.0), "nul": np.full(1, 5.0),   # a zip member name ends at a NUL
+    "": np.full(1, 6.0), ".npy": np.full(1, 7.0), "../up": np.full(1, 8.0), "ü ✓": np.full(1, 9.0), 3: np.eye(2),
+}
+
+
+def test_any_key_round_trips(tmp_path):
+    mgio.save({"model": TRICKY_KEYS, **TRICKY_KEYS}, tmp_path / "k.npz")
+    assert_same_tree(mgio.load(tmp_path / "k.npz"), {"model": TRICKY_KEYS, **TRICKY_KEYS})
+    assert_same_tree(load_the_old_way(tmp_path / "k.npz"), {"model": TRICKY_KEYS, **TRICKY_KEYS})
+
+
+def test_files_written_the_old_way_still_load(tmp_path):
+    state = {"conv.weight": np.arange(6.0).reshape(2, 3), "x.npy": np.ones(1), "x": np.zeros(1),
+             "model": {"head.bias": np.full(2, 0.5, np.float32)}}
+    save_the_old_way(state, tmp_path / "old.npz")
+    assert_same_tree(mgio.load(tmp_path / "old.npz"), state)
+    assert load_the_old_way(tmp_path / "old.npz")["x.npy"][0] == 0  # what the old reader made of it
+
+
+def test_numpy_savez_keys_ending_in_npy_load(tmp_path):
+    np.savez(tmp_path / "plain.npz", **{"x.npy": np.ones(1), "x": np.zeros(1)})
+    assert_same_tree(mgio.load(tmp_path / "plain.npz"), {"x.npy": np.ones(1), "x": np.zeros(1)})
+
+
+@pytest.mark.parametrize("name", ["unet_sca_nl.npz", "unet_sca_nl_mixed.npz"])
+def test_shipped_checkpoints_load_unchanged(name):
+    path = pathlib.Path(__file__).resolve().parent.parent / "checkpoints" / name
+    loaded = mgio.load(path)
+    assert_same_tree(loaded, load_the_old_way(path))
+    assert len(loaded["model"]) == 80
 
 
 def test_entry_names_that_are_numpy_savez_keywords(tmp_path):
@@ -117,7 +177,6 @@ def test_plain_numpy_savez_file_loads_flat(tmp_path):
     ({"x": object()}, "object"),
     ({"x": np.array([1, "a"], dtype=object)}, "pickle"),
     ({(1, 2): np.ones(1)}, "keys must be str or int"),
-    ({"a/b": np.ones(1), "a": {"b": np.ones(1)}}, "collides"),
     ([np.ones(1)], "expects a dict"),
 ])
 def test_unsavable_objects_raise_save_error_and_write_nothing(tmp_path, bad, match):

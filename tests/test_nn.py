@@ -190,3 +190,225 @@ def test_layer_forward_matches_torch(make_layer):
     actual = make_layer(mg.nn)(mg.tensor(x)).numpy()
     assert actual.shape == expected.shape and actual.dtype == np.float32
     assert relative_difference(actual, expected) <= 1e-6  # float32 rounding of the interpolation weights
+
+
+# ----------------------------------------------------------------------------- tied parameters
+
+
+def build_tied(lib):
+    """A submodule under two names and a parameter under two names, in minigrad or torch."""
+    model = lib.nn.Module()
+    model.a = lib.nn.Conv2d(1, 1, 1)
+    model.b = model.a
+    model.w = lib.nn.Parameter(lib.ones(1))
+    model.v = model.w
+    return model
+
+
+def test_tied_parameters_are_yielded_once_as_torch():
+    model, reference = build_tied(mg), build_tied(torch)
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in reference.named_parameters()]
+    assert [n for n, _ in model.named_parameters(remove_duplicate=False)] == \
+        [n for n, _ in reference.named_parameters(remove_duplicate=False)]
+    assert [n for n, _ in model.named_modules()] == [n for n, _ in reference.named_modules()]
+    assert [n for n, _ in model.named_modules(remove_duplicate=False)] == \
+        [n for n, _ in reference.named_modules(remove_duplicate=False)]
+    assert [n for n, _ in model.named_children()] == [n for n, _ in reference.named_children()]
+    assert len(list(model.parameters())) == len(list(reference.parameters())) == 3
+    assert len(list(model.modules())) == len(list(reference.modules())) == 2
+    assert model.num_parameters() == sum(p.numel() for p in reference.parameters()) == 1 + 1 + 1
+
+
+def test_tied_parameters_keep_every_name_in_state_dicts_as_torch():
+    model, reference = build_tied(mg), build_tied(torch)
+    names = ["w", "v", "a.weight", "a.bias", "b.weight", "b.bias"]
+    assert list(model.state_dict()) == list(reference.state_dict()) == names
+    state = {name: random_input(value.shape, seed=i) for i, (name, value) in enumerate(model.state_dict().items())}
+    model.load_state_dict(state)
+    reference.load_state_dict({name: torch.from_numpy(value) for name, value in state.items()})
+    for name, value in reference.state_dict().items():  # the later name wins for a tied parameter, in both
+        assert np.array_equal(model.state_dict()[name], value.numpy()), name
+    del state["b.bias"]
+    with pytest.raises(mg.nn.StateDictError, match="missing keys: b.bias"):
+        model.load_state_dict(state)
+
+
+def test_sgd_steps_a_tied_parameter_once_as_torch():
+    x = random_input((2, 1, 3, 3))
+    model, reference = build_tied(mg), build_tied(torch)
+    model.load_state_dict({name: value.detach().numpy() for name, value in reference.state_dict().items()})
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
+    torch_optimizer = torch.optim.SGD(reference.parameters(), lr=0.1)
+    for net, opt, inputs in ((model, optimizer, mg.tensor(x)), (reference, torch_optimizer, torch.from_numpy(x))):
+        ((net.b(net.a(inputs)) * net.v).sum() + (net.w ** 2).sum()).backward()
+        opt.step()
+    for name, value in reference.state_dict().items():
+        assert relative_difference(model.state_dict()[name], value.numpy()) <= 1e-6, name
+
+
+# ----------------------------------------------------------------------------- Sequential
+
+
+def test_sequential_slice_is_a_sequential_with_torchs_names():
+    modules = {lib: lib.nn.Sequential(lib.nn.Conv2d(1, 2, 3), lib.nn.ReLU(), lib.nn.Conv2d(2, 2, 1), lib.nn.Sigmoid())
+               for lib in (mg, torch)}
+    for index in (slice(1, None), slice(None, None, 2), slice(-2, None), slice(5, None)):
+        part, reference = modules[mg][index], modules[torch][index]
+        assert isinstance(part, mg.nn.Sequential)
+        assert [n for n, _ in part.named_children()] == [n for n, _ in reference.named_children()]
+        assert len(part) == len(reference) and list(part) == list(modules[mg])[index]
+    assert [n for n, _ in modules[mg][1:].named_parameters()] == ["2.weight", "2.bias"]
+
+
+# ----------------------------------------------------------------------------- functional, against torch
+
+
+def forward_backward(fn, arrays, seed=1):
+    """fn's output and the gradients of a random projection of it, in minigrad and in torch (float64)."""
+    mg_inputs = [mg.tensor(a, requires_grad=True) for a in arrays]
+    torch_inputs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    results = []
+    for lib, inputs in ((mg, mg_inputs), (torch, torch_inputs)):
+        out = fn(lib, *inputs)
+        weights = np.random.default_rng(seed).standard_normal(tuple(out.shape))
+        (out * (mg.tensor(weights) if lib is mg else torch.tensor(weights))).sum().backward()
+        results.append((np.asarray(out.detach().numpy()), [np.asarray(t.grad.numpy()) for t in inputs]))
+    return results
+
+
+def assert_matches_torch(fn, *shapes, rtol=1e-10):
+    arrays = [np.random.default_rng(i).standard_normal(shape) for i, shape in enumerate(shapes)]
+    (out, grads), (expected, expected_grads) = forward_backward(fn, arrays)
+    assert out.shape == expected.shape and out.dtype == expected.dtype
+    assert relative_difference(out, expected) <= rtol
+    for grad, expected_grad in zip(grads, expected_grads):
+        assert relative_difference(grad, expected_grad) <= rtol
+
+
+def functional(lib):
+    return mg.functional if lib is mg else torch.nn.functional
+
+
+ADAPTIVE_POOLS = [((5, 7), 3), ((4, 6), (3, 2)), ((7, 5), (None, 3)), ((5, 7), (2, None)), ((3, 4), (5, 7)),
+                  ((6, 8), (4, 8)), ((9, 9), 1), ((8, 6), (4, 3)), ((5, 7), (5, 7))]
+
+
+@pytest.mark.parametrize("in_size, out_size", ADAPTIVE_POOLS, ids=[f"{i}->{o}" for i, o in ADAPTIVE_POOLS])
+def test_adaptive_avg_pool2d_matches_torch(in_size, out_size):
+    assert_matches_torch(lambda L, x: functional(L).adaptive_avg_pool2d(x, out_size), (2, 3, *in_size))
+    assert_matches_torch(lambda L, x: functional(L).adaptive_avg_pool2d(x, out_size), (3, *in_size))  # unbatched
+
+
+def test_adaptive_avg_pool2d_divisible_sizes_keep_the_block_mean():
+    """The U-Net's global pooling must stay on the cheap path: a reshape and one mean."""
+    x = mg.tensor(random_input((2, 3, 8, 6)), requires_grad=True)
+    for size in (1, (4, 3), (None, 2)):
+        assert mg.functional.adaptive_avg_pool2d(x, size).creator.function is mg.ops.Mean
+    assert mg.functional.adaptive_avg_pool2d(x, 3).creator.function is not mg.ops.Mean
+
+
+def test_adaptive_avg_pool2d_runs_its_gpu_variant_on_host(host_kernels):
+    assert_matches_torch(lambda L, x: functional(L).adaptive_avg_pool2d(x, (3, 2)), (2, 3, 5, 7))
+    assert "resize" in host_kernels.launches
+
+
+@pytest.mark.parametrize("size", [0, -1, (2, 3, 4), 2.0, "2", True])
+def test_adaptive_avg_pool2d_refuses_bad_sizes(size):
+    with pytest.raises(ValueError, match="output_size"):
+        mg.functional.adaptive_avg_pool2d(mg.tensor(random_input((1, 1, 4, 4))), size)
+
+
+def test_adaptive_avg_pool2d_refuses_bad_ranks():
+    with pytest.raises(ValueError, match="3-d or 4-d"):
+        mg.functional.adaptive_avg_pool2d(mg.tensor(random_input((4, 4))), 2)
+
+
+def charbonnier(L, x, y, reduction):
+    if L is mg:
+        return mg.functional.charbonnier_loss(x, y, eps=0.1, reduction=reduction)
+    distance = torch.sqrt((x - y) ** 2 + 0.01)
+    return {"mean": distance.mean, "sum": distance.sum, "none": lambda: distance}[reduction]()
+
+
+LOSSES = {
+    "mse_loss": lambda L, x, y, reduction: functional(L).mse_loss(x, y, reduction=reduction),
+    "l1_loss": lambda L, x, y, reduction: functional(L).l1_loss(x, y, reduction=reduction),
+    "charbonnier_loss": charbonnier,
+}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("loss", LOSSES.values(), ids=LOSSES.keys())
+def test_loss_reductions_match_torch(loss, reduction):
+    assert_matches_torch(lambda L, x, y: loss(L, x, y, reduction), (2, 3, 4, 5), (2, 3, 4, 5))
+
+
+@pytest.mark.parametrize("reduction", ["sum", "none"])
+def test_charbonnier_reductions_on_its_gpu_variant_on_host(reduction, host_kernels):
+    assert_matches_torch(lambda L, x, y: charbonnier(L, x, y, reduction), (2, 3, 4, 5), (2, 3, 4, 5))
+    assert "charbonnier" in host_kernels.launches
+
+
+def test_loss_defaults_are_the_mean_and_bad_reductions_are_refused():
+    x, y = mg.tensor(random_input((2, 3))), mg.tensor(random_input((2, 3), seed=1))
+    assert mg.functional.mse_loss(x, y).item() == pytest.approx(((x.numpy() - y.numpy()) ** 2).mean())
+    assert mg.functional.charbonnier_loss(x, y).item() == pytest.approx(
+        np.sqrt((x.numpy() - y.numpy()) ** 2 + 1e-6).mean())
+    for loss in LOSSES.values():
+        with pytest.raises(ValueError, match="reduction must be one of"):
+            loss(mg, x, y, "average")
+
+
+PADS = [((-1, 2), "constant"), ((2, -1, -1, 0), "constant"), ((-3, -1), "constant"), ((-4, 0), "constant"),
+        ((-1, 2, 1, -2), "replicate"), ((2, -3, 0, 0), "replicate"),
+        ((-1, 2, 0, -1), "reflect"), ((-3, 3, 1, 1), "reflect")]  # reflected from the whole input, not the crop
+
+
+@pytest.mark.parametrize("pad, mode", PADS, ids=[f"{mode}{pad}" for pad, mode in PADS])
+def test_negative_pad_crops_as_torch(pad, mode):
+    assert_matches_torch(lambda L, x: functional(L).pad(x, pad, mode=mode), (2, 3, 4, 5))
+
+
+@pytest.mark.parametrize("pad", [(-6, 1), (-3, -3)])
+def test_crops_beyond_the_input_are_refused_as_torch(pad):
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.pad(torch.zeros(1, 5), pad)
+    with pytest.raises(ValueError, match="cropping"):
+        mg.functional.pad(mg.tensor(np.zeros((1, 5), np.float32)), pad)
+
+
+def test_interpolate_needs_a_4d_input_as_torch():
+    x = random_input((3, 4, 4))
+    with pytest.raises(NotImplementedError):
+        torch.nn.functional.interpolate(torch.from_numpy(x), scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="4-d input"):
+        mg.functional.interpolate(mg.tensor(x), scale_factor=2)
+
+
+# ----------------------------------------------------------------------------- conv2d argument checks
+
+
+@pytest.mark.parametrize("bias_shape", [(2, 1), (3,), (1,), ()])
+def test_conv2d_refuses_a_bias_of_the_wrong_shape(bias_shape):
+    x, weight = mg.tensor(random_input((1, 1, 4, 4))), mg.tensor(random_input((2, 1, 3, 3)))
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.conv2d(torch.from_numpy(x.numpy()), torch.from_numpy(weight.numpy()),
+                                   torch.zeros(bias_shape))
+    for stride in (1, 2):
+        with pytest.raises(ValueError, match=r"bias must have shape \(2,\)"):
+            mg.functional.conv2d(x, weight, mg.tensor(np.zeros(bias_shape, np.float32)), stride=stride)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("dtypes", [("float32", "float64", None), ("float64", "float32", None),
+                                    ("float32", "float32", "float64")])
+def test_conv2d_refuses_mixed_dtypes_as_torch(dtypes, stride):
+    x_dtype, weight_dtype, bias_dtype = dtypes
+    x = random_input((1, 1, 4, 4)).astype(x_dtype)
+    weight = random_input((2, 1, 3, 3)).astype(weight_dtype)
+    bias = None if bias_dtype is None else np.zeros(2, bias_dtype)
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight),
+                                   None if bias is None else torch.from_numpy(bias), stride=stride)
+    with pytest.raises(TypeError, match="same dtype"):
+        mg.functional.conv2d(mg.tensor(x), mg.tensor(weight), None if bias is None else mg.tensor(bias), stride=stride)

@@ -265,3 +265,190 @@ def test_gpu_matches_cpu(spec):
     assert relative_error(gpu_out, cpu_out) <= 1e-5
     for gpu_grad, cpu_grad in zip(gpu_grads, cpu_grads):
         assert relative_error(gpu_grad, cpu_grad) <= 1e-5
+
+
+# ---- dtypes: torch's type promotion (Function.apply) -------------------------------------------------------
+# Each case is written once against a constructor make(data, dtype_name), called with torch's and minigrad's.
+
+PROMOTIONS = {
+    # Python numbers: a float makes an integer or bool tensor float32 (torch's default dtype), an int makes a
+    # bool tensor int64, and neither widens a tensor of their category or a higher one
+    "int64 + float": lambda make: make([1, 2], "int64") + 0.5,
+    "float * int64": lambda make: 0.5 * make([1, 2], "int64"),
+    "float - int32": lambda make: 2.5 - make([1, 2], "int32"),
+    "int64 ** float": lambda make: make([4, 9], "int64") ** 0.5,
+    "float ** int64": lambda make: 2.0 ** make([1, 2], "int64"),
+    "int ** int64": lambda make: 2 ** make([1, 2], "int64"),
+    "bool * float": lambda make: make([True, False], "bool") * 2.5,
+    "bool + float": lambda make: make([True, False], "bool") + 0.5,
+    "bool ** float": lambda make: make([True, False], "bool") ** 0.5,
+    "bool * int": lambda make: make([True, False], "bool") * 2,
+    "bool + bool": lambda make: make([True, False], "bool") + True,
+    "int32 + int": lambda make: make([1, 2], "int32") + 3,
+    "uint8 * int": lambda make: make([1, 2], "uint8") * 3,
+    "float16 + float": lambda make: make([1.5, 2.0], "float16") + 0.25,
+    "float32 + int": lambda make: make([1.5, 2.0], "float32") + 2 ** 40,
+    "float64 * float": lambda make: make([1.5, 2.0], "float64") * 0.1,
+    "int64 + numpy float64": lambda make: make([1, 2], "int64") + np.float64(0.5),
+    "float32 * numpy float64": lambda make: make([1.5, 2.0], "float32") * np.float64(0.1),
+    "bool + numpy int64": lambda make: make([True, False], "bool") + np.int64(2),
+    # 0-d tensors count like scalars against tensors with dimensions, unless of a higher category
+    "float32 + 0-d float64": lambda make: make([1.5, 2.0], "float32") + make(0.1, "float64"),
+    "0-d float64 * float32": lambda make: make(0.1, "float64") * make([1.5, 2.0], "float32"),
+    "int64 + 0-d float64": lambda make: make([1, 2], "int64") + make(0.1, "float64"),
+    "int32 + 0-d int64": lambda make: make([1, 2], "int32") + make(3, "int64"),
+    "bool + 0-d int32": lambda make: make([True, False], "bool") + make(3, "int32"),
+    "0-d float32 + 0-d float64": lambda make: make(1.5, "float32") + make(0.1, "float64"),
+    "0-d int64 + float": lambda make: make(1, "int64") + 0.5,
+    # true division of integers is float32
+    "int64 / int64": lambda make: make([1, 2], "int64") / make([2, 4], "int64"),
+    "int32 / int": lambda make: make([1, 2], "int32") / 2,
+    "int / int64": lambda make: 3 / make([2, 4], "int64"),
+    "bool / bool": lambda make: make([True, True], "bool") / make([True, True], "bool"),
+    "int64 / 0-d float64": lambda make: make([1, 2], "int64") / make(4.0, "float64"),
+    # tensors of two categories: the higher one's dtype, whatever the widths
+    "int64 + float32": lambda make: make([1, 2], "int64") + make([0.5, 1.5], "float32"),
+    "int64 * float16": lambda make: make([1, 2], "int64") * make([0.5, 1.5], "float16"),
+    "bool * int32": lambda make: make([True, False], "bool") * make([3, 4], "int32"),
+    "uint8 - int8": lambda make: make([1, 2], "uint8") - make([3, -4], "int8"),
+    "float32 * float64": lambda make: make([1.5, 2.0], "float32") * make([0.1, 3.0], "float64"),
+    "float32 ** float64": lambda make: make([1.5, 2.0], "float32") ** make([2.0, 0.5], "float64"),
+}
+
+
+def _make_torch(torch):
+    return lambda data, dtype: torch.tensor(data, dtype=getattr(torch, dtype))
+
+
+def _make_mg(data, dtype):
+    return mg.tensor(data, dtype=dtype)
+
+
+def _assert_same_tensor(out, expected):
+    """minigrad's `out` has torch's dtype, shape and values."""
+    assert str(out.dtype) == str(expected.dtype).removeprefix("torch.")
+    assert out.shape == tuple(expected.shape)
+    assert out.numpy().tolist() == pytest.approx(expected.detach().numpy().tolist(), rel=1e-6)
+
+
+@pytest.mark.parametrize("name", PROMOTIONS)
+def test_type_promotion_matches_torch(name):
+    torch = pytest.importorskip("torch")
+    _assert_same_tensor(PROMOTIONS[name](_make_mg), PROMOTIONS[name](_make_torch(torch)))
+
+
+@pytest.mark.parametrize("dtype, exponent", [("int64", 2), ("bool", 2), ("int32", 3), ("int64", 0.5), ("bool", 1.5)])
+def test_pow_scalar_promotes_by_the_exponent_type_like_torch(dtype, exponent):
+    """An integer exponent keeps an integer tensor's dtype (bool's becomes int64); a float one gives float32."""
+    torch = pytest.importorskip("torch")
+    data = [True, False] if dtype == "bool" else [4, 9]
+    out = mg.ops.PowScalar.apply(_make_mg(data, dtype), exponent=exponent)
+    _assert_same_tensor(out, _make_torch(torch)(data, dtype) ** exponent)
+
+
+@pytest.mark.parametrize("dtype, array", [
+    ("float32", np.array([0.5, 2.0])), ("float32", np.array(2.0)), ("int64", np.array([0.5, 2.0], np.float32)),
+    ("float64", np.array([3, 4], np.int32)), ("bool", np.array([3, 4], np.int32)), ("int32", np.array(2, np.int64)),
+], ids=["f32*f64", "f32*0d_f64", "i64*f32", "f64*i32", "bool*i32", "i32*0d_i64"])
+def test_numpy_array_operands_count_as_the_tensors_they_make_like_torch_from_numpy(dtype, array):
+    """t * array is t * torch.from_numpy(array) (so float32 * a float64 array is float64), on either side."""
+    torch = pytest.importorskip("torch")
+    data = [True, False] if dtype == "bool" else [1, 2]
+    expected = _make_torch(torch)(data, dtype) * torch.from_numpy(array)
+    _assert_same_tensor(_make_mg(data, dtype) * array, expected)
+    _assert_same_tensor(array * _make_mg(data, dtype), expected)
+
+
+@pytest.mark.parametrize("dtypes, shapes", [
+    (("float16", "float32"), [(3,), (3,)]),
+    (("float32", "float64"), [(2, 3), ()]),
+    (("float64", "float32"), [(2, 3), ()]),
+    (("float32", "float64"), [(), ()]),
+    (("float32", "float64"), [(2, 3), (3,)]),
+], ids=str)
+def test_promoted_operands_get_gradients_of_their_own_dtype_like_torch(dtypes, shapes):
+    """A promoted tensor operand is cast inside the graph: its gradient comes back in its dtype, as torch's does."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(2)
+    arrays = [rng.uniform(0.5, 2.0, shape).astype(dtype) for dtype, shape in zip(dtypes, shapes)]
+    ours = [mg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+
+    def fn(a, b):
+        return a * b - a / (b + 3) + 2.5 * b
+
+    out, expected = fn(*ours), fn(*theirs)
+    direction = rng.standard_normal(out.shape)
+    (out * mg.tensor(direction, dtype=out.dtype)).sum().backward()
+    (expected * torch.tensor(direction, dtype=expected.dtype)).sum().backward()
+    rtol = 1e-3 if "float16" in dtypes else 1e-5
+    assert str(out.dtype) == str(expected.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=rtol)
+    for mine, reference in zip(ours, theirs):
+        assert mine.grad.dtype == mine.dtype
+        np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=rtol)
+
+
+# ---- pow at 0: torch's gradients (0 where its formulas would give 0 * inf) ----------------------------------
+
+BASES = [0.0, 0.0, 0.0, 0.0, 0.0, 2.0, 1.5, -1.5]
+EXPONENTS = [0.0, 1.0, 2.0, -1.0, 0.5, 0.0, -0.5, 2.0]
+POW_CASES = {
+    "x ** 0": lambda x, y: x ** 0,
+    "x ** 1": lambda x, y: x ** 1,
+    "x ** 2": lambda x, y: x ** 2,
+    "x ** 0.5": lambda x, y: x ** 0.5,  # inf at 0 and NaN below, as in torch
+    "x ** y": lambda x, y: x ** y,
+    "0.0 ** y": lambda x, y: 0.0 ** y,
+    "2.0 ** y": lambda x, y: 2.0 ** y,
+    "x ** 0-d y": lambda x, y: x ** y[0],
+    "0-d x ** y": lambda x, y: x[0] ** y,
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", POW_CASES)
+def test_pow_gradients_at_zero_match_torch(name, dtype):
+    torch = pytest.importorskip("torch")
+    arrays = [np.array(BASES, dtype), np.array(EXPONENTS, dtype)]
+    direction = np.random.default_rng(3).uniform(0.5, 2.0, len(BASES)).astype(dtype)
+    ours = [mg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    with np.errstate(divide="ignore", invalid="ignore"):  # log(0), 0 * inf: masked out, or inf/NaN as in torch
+        out = POW_CASES[name](*ours)
+        (out * mg.tensor(direction)).sum().backward()
+    expected = POW_CASES[name](*theirs)
+    (expected * torch.tensor(direction)).sum().backward()
+    assert out.dtype == dtype
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-6)
+    for mine, reference in zip(ours, theirs):
+        if reference.grad is None:
+            assert mine.grad is None
+        else:
+            assert mine.grad.dtype == dtype
+            np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-6)
+
+
+def test_promotion_and_pow_at_zero_on_the_gpu_path_without_a_gpu(fake_gpu):
+    """Scalars and NumPy operands reach the device, and the pow masks run on device arrays, as on the CPU."""
+    def run(device):
+        x = mg.tensor([0.0, 0.0, 2.0], device=device, requires_grad=True)
+        y = mg.tensor([0.0, 1.0, 0.5], device=device, requires_grad=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = (x ** y + 0.0 ** y) * np.array([1.0, 2.0, 3.0]) + mg.tensor([1, 2, 3], device=device) / 2
+            out.sum().backward()
+        assert out.device == device and out.dtype == np.float64
+        return out.numpy(), x.grad.numpy(), y.grad.numpy()
+
+    for gpu, cpu in zip(run("gpu"), run("cpu")):
+        assert np.isfinite(gpu).all()
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-12)
+
+
+@pytest.mark.parametrize("other", [None, "a", [None]], ids=["None", "str", "list_of_None"])
+def test_non_numeric_operands_are_type_errors_like_torch(other):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError):
+        torch.tensor([1.0]) + other
+    with pytest.raises(TypeError):
+        mg.tensor([1.0]) + other

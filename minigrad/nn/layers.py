@@ -92,6 +92,9 @@ class Sequential(Module):
             setattr(self, name, module)
 
     def __getitem__(self, index):
+        """A child by position, or a slice as a Sequential that keeps the children's names, as torch."""
+        if isinstance(index, slice):
+            return type(self)(collections.OrderedDict(list(self._modules.items())[index]))
         return list(self._modules.values())[index]
 
     def __len__(self):

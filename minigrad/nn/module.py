@@ -62,23 +62,38 @@ class Module:
             return self.forward(*args, **kwargs)
 
     # ---- traversal --------------------------------------------------------------------------
-    def named_modules(self, prefix=""):
+    # As torch: a module or parameter reachable under several names (tied weights) is yielded once, under
+    # its first name, unless remove_duplicate=False, so the optimizer steps it once and it is counted once.
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        if memo is None:
+            memo = set()
+        if remove_duplicate and self in memo:
+            return
+        memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+            yield from child.named_modules(memo, f"{prefix}.{name}" if prefix else name, remove_duplicate)
 
     def modules(self):
         return (module for _, module in self.named_modules())
 
-    def children(self):
-        return iter(self._modules.values())
-
     def named_children(self):
-        return iter(self._modules.items())
+        memo = set()
+        for name, child in self._modules.items():
+            if child not in memo:
+                memo.add(child)
+                yield name, child
 
-    def named_parameters(self, prefix=""):
-        for module_name, module in self.named_modules(prefix):
+    def children(self):
+        return (child for _, child in self.named_children())
+
+    def named_parameters(self, prefix="", remove_duplicate=True):
+        memo = set()
+        for module_name, module in self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate):
             for name, param in module._parameters.items():
+                if remove_duplicate and param in memo:
+                    continue
+                memo.add(param)
                 yield (f"{module_name}.{name}" if module_name else name), param
 
     def parameters(self):
@@ -89,12 +104,14 @@ class Module:
 
     # ---- state ------------------------------------------------------------------------------
     def state_dict(self):
-        """Parameter arrays by torch's dotted names (the arrays themselves, not copies)."""
-        return collections.OrderedDict((name, param.data) for name, param in self.named_parameters())
+        """Parameter arrays by torch's dotted names (the arrays themselves, not copies); a tied parameter
+        under each of its names, as torch."""
+        return collections.OrderedDict(
+            (name, param.data) for name, param in self.named_parameters(remove_duplicate=False))
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays in by name; with strict, any missing, unexpected or mis-shaped key is an error."""
-        own = dict(self.named_parameters())
+        own = dict(self.named_parameters(remove_duplicate=False))  # a tied parameter under each of its names
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = [

@@ -7,6 +7,7 @@ one fused kernel.
 from .. import kernels, parallel
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
+from .shape import normalize_dims
 
 
 def _sigmoid_into(a, out):
@@ -151,31 +152,34 @@ class SigmoidGateKernels(SigmoidGate):
 
 
 class Softmax(Function):
-    """Shifted by the max along `dim`, so exp never overflows; the other axes split over the worker threads."""
+    """Shifted by the max along `dim`, so exp never overflows; the other axes split over the worker threads.
+
+    `dim` is checked as torch does, and kept as a tuple of axes: one, or none for a 0-d tensor (whose softmax is 1).
+    """
 
     @staticmethod
     def forward(ctx, a, dim):
         xp = get_array_module(a)
+        axes = normalize_dims(dim, a.ndim)
 
         def fill(a, out):
-            xp.subtract(a, a.max(axis=dim, keepdims=True), out=out)
+            xp.subtract(a, a.max(axis=axes, keepdims=True), out=out)
             xp.exp(out, out=out)
-            out /= out.sum(axis=dim, keepdims=True)
+            out /= out.sum(axis=axes, keepdims=True)
 
-        out = parallel.elementwise(fill, a, whole_axes=(dim,))
-        ctx.save_for_backward(out)
+        out = parallel.elementwise(fill, a, whole_axes=axes)
+        ctx.save_for_backward(out, axes)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (out,) = ctx.saved
-        dim = ctx.params["dim"]
+        out, axes = ctx.saved
         xp = get_array_module(grad)
 
         def fill(grad, saved, out):                                     # saved * (grad - sum(grad * saved))
             xp.multiply(grad, saved, out=out)
-            total = out.sum(axis=dim, keepdims=True)
+            total = out.sum(axis=axes, keepdims=True)
             xp.subtract(grad, total, out=out)
             out *= saved
 
-        return parallel.elementwise(fill, grad, out, whole_axes=(dim,))
+        return parallel.elementwise(fill, grad, out, whole_axes=axes)

@@ -271,9 +271,12 @@ def _input_grad_stride1(grad, weight, ph, pw):
 
 class Conv2d(Function):
     @staticmethod
-    def check(x, weight, padding):
+    def check(x, weight, bias, padding):
         if x.ndim != 4 or weight.ndim != 4:
             raise ValueError(f"conv2d expects a 4-d input (N, C, H, W) and weight (O, C, kh, kw), got {x.shape} and {weight.shape}")
+        if bias is not None and bias.shape != weight.shape[:1]:
+            raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), one value per output channel "
+                             f"of weight {tuple(weight.shape)}, got {tuple(bias.shape)}")
         if x.shape[1] != weight.shape[1]:
             raise ValueError(
                 f"conv2d: input of shape {tuple(x.shape)} has {x.shape[1]} channels, "
@@ -289,7 +292,7 @@ class Conv2d(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=1, padding=0):
-        Conv2d.check(x, weight, padding)
+        Conv2d.check(x, weight, bias, padding)
         if stride != 1:
             return Conv2d.forward_columns(ctx, x, weight, bias, stride, padding)
         out = _conv_stride1(x, weight, bias, padding, padding)
@@ -359,7 +362,7 @@ class Conv2dKernels(Conv2d):
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=1, padding=0):
-        Conv2d.check(x, weight, padding)
+        Conv2d.check(x, weight, bias, padding)
         return Conv2d.forward_columns(ctx, x, weight, bias, stride, padding)
 
     backward = staticmethod(Conv2d.backward_columns)

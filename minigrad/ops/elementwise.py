@@ -3,8 +3,8 @@
 The binary arithmetic on feature maps splits its big passes over the worker threads (parallel.elementwise).
 """
 from .. import parallel
-from ..backend import get_array_module, to_device
-from ..function import Function
+from ..backend import DEFAULT_DTYPE, get_array_module, to_device
+from ..function import Function, result_type
 
 
 class Add(Function):
@@ -44,8 +44,12 @@ class Mul(Function):
 
 
 class Div(Function):
+    """True division: integer (and bool) operands divide in torch's default dtype, float32, not NumPy's float64."""
+
     @staticmethod
     def forward(ctx, a, b):
+        if a.dtype.kind in "biu":  # Function.apply gave both operands one dtype
+            a, b = a.astype(DEFAULT_DTYPE), b.astype(DEFAULT_DTYPE)
         ctx.save_for_backward(a, b)
         return a / b
 
@@ -58,8 +62,15 @@ class Div(Function):
 
 
 class PowScalar(Function):
+    """a ** exponent for a Python number exponent, which promotes as an operand does (int64 ** 0.5 is float32).
+
+    The gradient of a ** 0 is 0, as in torch, not 0 * 0 ** -1 = NaN at a = 0.
+    """
+
     @staticmethod
     def forward(ctx, a, exponent):
+        if a.dtype.kind != "f":  # a scalar never widens a float tensor
+            a = a.astype(result_type(a, exponent), copy=False)
         ctx.save_for_backward(a)
         return a ** a.dtype.type(exponent)
 
@@ -67,10 +78,15 @@ class PowScalar(Function):
     def backward(ctx, grad):
         (a,) = ctx.saved
         exponent = a.dtype.type(ctx.params["exponent"])
+        if exponent == 0:
+            return get_array_module(a).zeros_like(a)
         return grad * exponent * a ** (exponent - 1)
 
 
 class Pow(Function):
+    """base ** exponent, both tensors, with torch's gradients at base 0: zero for the base where the exponent
+    is 0 (not 0 * 0 ** -1 = NaN), zero for the exponent where base == 0 and exponent >= 0 (not 0 ** y * log 0)."""
+
     @staticmethod
     def forward(ctx, base, exponent):
         out = base ** exponent
@@ -82,8 +98,11 @@ class Pow(Function):
         base, exponent, out = ctx.saved
         need_base, need_exponent = ctx.needs_input_grad
         xp = get_array_module(base)
-        grad_base = grad * exponent * base ** (exponent - 1) if need_base else None
-        grad_exponent = grad * out * xp.log(base) if need_exponent else None
+        grad_base = grad_exponent = None
+        if need_base:
+            grad_base = xp.where(exponent == 0, 0, grad * exponent * base ** (exponent - 1))
+        if need_exponent:
+            grad_exponent = grad * xp.where((base == 0) & (exponent >= 0), 0, out * xp.log(base))
         return grad_base, grad_exponent
 
 

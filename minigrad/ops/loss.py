@@ -5,24 +5,28 @@ from ..function import Function, gpu_variant_of
 
 
 class CharbonnierLoss(Function):
-    """mean(sqrt((x - y)^2 + eps^2)): L1 that is smooth at zero.
+    """sqrt((x - y)^2 + eps^2): L1 that is smooth at zero, reduced by "mean", "sum" or "none" as torch's losses.
 
     As a chain of ops it would keep four full-size intermediates and make ten passes; as one op it
     keeps only the slope (x - y) / distance, which is the whole backward.
     """
 
     @staticmethod
-    def forward(ctx, x, y, eps):
+    def forward(ctx, x, y, eps, reduction="mean"):
         if x.shape != y.shape:
             raise ValueError(f"charbonnier_loss expects input and target of one shape, got {x.shape} and {y.shape}")
         distance, slope = ctx.function.distance_and_slope(x, y, eps)
         ctx.save_for_backward(slope)
-        return distance.mean()
+        if reduction == "none":
+            return distance
+        return distance.mean() if reduction == "mean" else distance.sum()
 
     @staticmethod
     def backward(ctx, grad):
         (slope,) = ctx.saved
-        grad_x = slope * (grad / slope.size)
+        if ctx.params.get("reduction", "mean") == "mean":
+            grad = grad / slope.size
+        grad_x = slope * grad
         return grad_x, -grad_x
 
     @staticmethod

@@ -3,15 +3,15 @@ import collections
 
 from ..backend import get_array_module
 from ..function import Function
+from .shape import normalize_dims
 
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 
 
 def _axes(dim, ndim):
-    if dim is None:
-        return tuple(range(ndim))
-    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(sorted(d % ndim for d in dims))
+    """The axes a reduction runs over: every one for None or an empty tuple, as in torch."""
+    axes = () if dim is None else normalize_dims(dim, ndim)
+    return axes or tuple(range(ndim))
 
 
 def _expand_reduced(grad, axes, keepdim, shape):
@@ -65,7 +65,7 @@ class Max(Function):
         xp = get_array_module(a)
         axes = _axes(dim, a.ndim)
         out = a.max(axis=axes, keepdims=True)
-        if dim is None:
+        if dim is None or a.ndim == 0:
             winners = a == out
             winners = winners / winners.sum()
         else:

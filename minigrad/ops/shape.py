@@ -1,9 +1,31 @@
-"""Shape ops: reshape/view, permute, cat, indexing, pad."""
+"""Shape ops: reshape/view, permute, cat, indexing, pad; and the dim checks every op that takes a dim shares."""
+import operator
+
 import numpy as np
 
 from .. import memory, parallel
 from ..backend import get_array_module
 from ..function import Function
+
+
+def normalize_dim(dim, ndim):
+    """`dim` as an axis in [0, ndim), negatives counting from the end, or torch's IndexError when it is out
+    of range (never wrapped around). A 0-d tensor answers to dims -1 and 0, as in torch."""
+    dim = operator.index(dim)
+    rank = max(ndim, 1)
+    if not -rank <= dim < rank:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})")
+    return dim % rank
+
+
+def normalize_dims(dims, ndim):
+    """An int or a sequence of dims as sorted axes, each checked by normalize_dim; a repeat is an error, as in
+    torch. A 0-d tensor has no axis, so its dims (-1 or 0) give ()."""
+    axes = sorted(normalize_dim(d, ndim) for d in (dims if isinstance(dims, (tuple, list)) else (dims,)))
+    for first, second in zip(axes, axes[1:]):
+        if first == second:
+            raise RuntimeError(f"dim {first} appears multiple times in the list of dims")
+    return tuple(axes) if ndim else ()
 
 
 class Reshape(Function):
@@ -35,8 +57,8 @@ class Cat(Function):
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         xp = get_array_module(arrays[0])
-        dim = dim % arrays[0].ndim
-        ctx.save_for_backward([a.shape[dim] for a in arrays])
+        dim = normalize_dim(dim, arrays[0].ndim)
+        ctx.save_for_backward(dim, [a.shape[dim] for a in arrays])
         shape = list(arrays[0].shape)
         shape[dim] = sum(a.shape[dim] for a in arrays)
         out = memory.empty(xp, shape, xp.result_type(*arrays))
@@ -45,8 +67,7 @@ class Cat(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (sizes,) = ctx.saved
-        dim = ctx.params["dim"] % grad.ndim
+        dim, sizes = ctx.saved
         bounds = np.cumsum([0] + sizes)
         index = [slice(None)] * grad.ndim
         pieces = []

@@ -1,4 +1,5 @@
-"""Bilinear resizing as two matrix products: out = A_h @ x @ A_w^T, and backward uses the transposes."""
+"""Separable linear resampling as two matrix products, out = A_h @ x @ A_w^T, and backward uses the
+transposes: bilinear resizing, and adaptive average pooling to sizes that do not divide the input."""
 import math
 
 import numpy as np
@@ -50,15 +51,13 @@ def _resize(x, rows, cols):
     return out.reshape(x.shape[:-2] + out.shape[-2:])
 
 
-class UpsampleBilinear(Function):
+class Resample(Function):
+    """rows @ x @ cols.T over the last two dims, with the (out, in) matrices of `matrices(h, w, **params)`."""
+
     @staticmethod
-    def forward(ctx, x, size, scale_factor, align_corners):
+    def forward(ctx, x, **params):
         xp = get_array_module(x)
-        h, w = x.shape[-2:]
-        out_h = output_size(h, size[0] if size else None, scale_factor[0] if scale_factor else None)
-        out_w = output_size(w, size[1] if size else None, scale_factor[1] if scale_factor else None)
-        rows = xp.asarray(interpolation_matrix(h, out_h, align_corners, scale_factor and scale_factor[0]), dtype=x.dtype)
-        cols = xp.asarray(interpolation_matrix(w, out_w, align_corners, scale_factor and scale_factor[1]), dtype=x.dtype)
+        rows, cols = (xp.asarray(m, dtype=x.dtype) for m in ctx.function.matrices(*x.shape[-2:], **params))
         ctx.save_for_backward(rows, cols)
         return ctx.function.resize(x, rows, cols)
 
@@ -70,8 +69,43 @@ class UpsampleBilinear(Function):
     resize = staticmethod(_resize)
 
 
+class UpsampleBilinear(Resample):
+    @staticmethod
+    def matrices(h, w, size, scale_factor, align_corners):
+        def matrix(axis, in_size):
+            scale = scale_factor and scale_factor[axis]
+            return interpolation_matrix(in_size, output_size(in_size, size and size[axis], scale), align_corners, scale)
+
+        return matrix(0, h), matrix(1, w)
+
+
 @gpu_variant_of(UpsampleBilinear)
 class UpsampleBilinearKernels(UpsampleBilinear):
     """One kernel per direction: each output pixel reads only its few nonzero interpolation weights."""
+
+    resize = staticmethod(kernels.resize)
+
+
+def pooling_matrix(in_size, out_size):
+    """(out_size, in_size) weights of torch's adaptive average pooling: output i averages the inputs
+    [floor(i * in / out), ceil((i + 1) * in / out)), so bins overlap when out does not divide in."""
+    i = np.arange(out_size)
+    start, stop = i * in_size // out_size, -(-(i + 1) * in_size // out_size)
+    inputs = np.arange(in_size)
+    inside = (inputs >= start[:, None]) & (inputs < stop[:, None])
+    return inside / (stop - start)[:, None]
+
+
+class AdaptiveAvgPool2d(Resample):
+    """For sizes that do not divide the input; functional.adaptive_avg_pool2d takes a block mean otherwise."""
+
+    @staticmethod
+    def matrices(h, w, size):
+        return pooling_matrix(h, size[0]), pooling_matrix(w, size[1])
+
+
+@gpu_variant_of(AdaptiveAvgPool2d)
+class AdaptiveAvgPool2dKernels(AdaptiveAvgPool2d):
+    """The resize kernel: each output reads only its bin (the band of nonzero weights)."""
 
     resize = staticmethod(kernels.resize)
