@@ -29,8 +29,9 @@ def libraries(device):
     mg_sync, torch_sync = synchronizers(device)
     minigrad = types.SimpleNamespace(
         name="minigrad", F=mg_F, cat=mg.cat, charbonnier_loss=mg_F.charbonnier_loss, sigmoid_gate=mg_F.sigmoid_gate,
-        leaf=lambda array: mg.tensor(array, requires_grad=True, device=device),
-        backward=lambda out, grad: out.backward(mg.tensor(grad, device=device)),
+        # mg.Tensor wraps the array as torch.from_numpy does; mg.tensor would copy it, as torch.tensor does
+        leaf=lambda array: mg.Tensor(array, requires_grad=True, device=device),
+        backward=lambda out, grad: out.backward(mg.Tensor(grad, device=device)),
         sync=mg_sync,
     )
     torch_lib = types.SimpleNamespace(
