@@ -93,6 +93,9 @@ class Function:
             output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
         else:
             output = op.forward(ctx, *arrays, **params)
+        if isinstance(output, (tuple, list)):
+            raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: an op returns one array "
+                            "(write one op per output)")
         requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
         if not requires_grad:
             return Tensor(output)

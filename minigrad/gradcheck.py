@@ -17,7 +17,14 @@ class GradcheckError(AssertionError):
 
 def _outputs(fn, inputs):
     out = fn(*inputs)
-    return out if isinstance(out, (tuple, list)) else (out,)
+    outs = tuple(out) if isinstance(out, (tuple, list)) else (out,)
+    for k, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"gradcheck: fn must return tensors, but output {k} is a {type(o).__name__}")
+        if o.dtype.kind == "f" and o.dtype != np.float64:
+            raise ValueError(f"gradcheck: output {k} is {o.dtype}; fn must compute in float64, or rounding "
+                             "swamps the central differences")
+    return outs
 
 
 def _projected(fn, inputs, directions):
@@ -37,11 +44,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         if inputs[i].dtype != np.float64:
             raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 inputs (tensor.double())")
 
+    # Each checked input becomes a fresh leaf on a C-ordered copy: an input computed from other tensors gets a
+    # .grad of its own, a flat view perturbs every element in place, and the caller's tensors stay untouched.
+    for i in checked:
+        inputs[i] = Tensor(get_array_module(inputs[i].data).array(inputs[i].data, order="C"), requires_grad=True)
+
     rng = np.random.default_rng(seed)
     outs = _outputs(fn, inputs)
     directions = [rng.standard_normal(o.shape) for o in outs]
-    for i in checked:
-        inputs[i].grad = None
     projection = sum((o * Tensor(get_array_module(o.data).asarray(v))).sum() for o, v in zip(outs, directions))
     projection.backward()
 
@@ -50,7 +60,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         tensor = inputs[i]
         analytic = np.zeros(tensor.shape) if tensor.grad is None else to_numpy(tensor.grad.data).astype(np.float64)
         numeric = np.zeros(tensor.shape)
-        flat = tensor.data.reshape(-1)  # a view: perturb in place, then restore
+        flat = tensor.data.reshape(-1)  # a view of the C-ordered copy: perturb in place, then restore
         for k in range(flat.size):
             original = flat[k].item()
             flat[k] = original + eps

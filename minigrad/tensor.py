@@ -49,6 +49,28 @@ def sum_to_shape(grad, shape):
     return grad.reshape(shape)
 
 
+def _checked_gradients(node, gradients):
+    """What an op's backward returned, as one array (or None) per input of the node; a mistake in a new op's
+    backward (a gradient missing, of the wrong shape, not an array) is named here rather than reshaped or
+    dropped into a wrong result. Trailing Nones are allowed (conv2d's bias gradient when there is no bias)."""
+    gradients = tuple(gradients) if isinstance(gradients, (tuple, list)) else (gradients,)
+    op = node.function.__name__
+    inputs = node.inputs
+    if len(gradients) < len(inputs) or any(g is not None for g in gradients[len(inputs):]):
+        raise RuntimeError(f"{op}.backward returned {len(gradients)} gradients for its {len(inputs)} inputs")
+    for index, (gradient, parent) in enumerate(zip(gradients, inputs)):
+        if gradient is None:
+            continue
+        if isinstance(gradient, Tensor) or not hasattr(gradient, "ndim"):
+            raise TypeError(f"{op}.backward returned a {type(gradient).__name__} for input {index}: "
+                            "backward works on arrays, as forward does")
+        extra = gradient.ndim - len(parent.shape)
+        if extra < 0 or any(g != n and n != 1 for g, n in zip(gradient.shape[extra:], parent.shape)):
+            raise RuntimeError(f"{op}.backward returned a gradient of shape {tuple(gradient.shape)} for input "
+                               f"{index} of shape {tuple(parent.shape)}")
+    return gradients
+
+
 class Tensor:
     """An n-d array that remembers how it was computed, so `backward()` can find its gradients."""
 
@@ -243,9 +265,7 @@ class Tensor:
                     "backward through a graph a second time: its saved values were freed; "
                     "pass retain_graph=True to the first backward()"
                 )
-            input_grads = node.run_backward(grad)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
+            input_grads = _checked_gradients(node, node.run_backward(grad))
             for parent, parent_grad in zip(node.inputs, input_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue

@@ -188,6 +188,70 @@ def test_gradcheck_needs_float64():
         mg.gradcheck(lambda t: t * 2, [mg.tensor([1.0], requires_grad=True)])
 
 
+class Softplus(Function):
+    """log(1 + e^a), written as a learner would write a new op."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.logaddexp(0, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved
+        return grad / (1 + np.exp(-a))
+
+
+def test_gradcheck_takes_strided_and_computed_inputs_and_leaves_them_as_they_were():
+    """A transposed view (a flat reshape of it would be a copy, which no perturbation reaches) and an
+    input computed from another tensor (which gets no .grad of its own) are both valid inputs."""
+    leaf = mg.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
+    transposed = mg.Tensor(leaf.data.T, requires_grad=True)
+    computed = leaf * 2
+    before = leaf.data.copy()
+    assert mg.gradcheck(Softplus.apply, [transposed]) and mg.gradcheck(Softplus.apply, [computed])
+    assert leaf.grad is None and transposed.grad is None and np.array_equal(leaf.data, before)
+
+    class HalfSoftplus(Softplus):  # a factor forgotten in backward is still caught on such inputs
+        @staticmethod
+        def backward(ctx, grad):
+            return Softplus.backward(ctx, grad) / 2
+
+    with pytest.raises(mg.GradcheckError):
+        mg.gradcheck(HalfSoftplus.apply, [transposed])
+
+
+def test_gradcheck_refuses_outputs_it_cannot_check():
+    x = mg.tensor(np.array([0.5, 2.0]), requires_grad=True)
+    with pytest.raises(ValueError, match="output 0 is float32; fn must compute in float64"):
+        mg.gradcheck(lambda t: t.float() * 2, [x])
+    with pytest.raises(TypeError, match="output 1 is a float"):
+        mg.gradcheck(lambda t: (t * 2, 3.0), [x])
+
+
+def _op(forward, backward):
+    return type("Custom", (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+@pytest.mark.parametrize("backward, error, message", [
+    (lambda ctx, grad: grad.T, RuntimeError, r"Custom.backward returned a gradient of shape \(4, 3\) for input 0 "
+                                             r"of shape \(3, 4\)"),
+    (lambda ctx, grad: grad.sum(axis=1, keepdims=True).T, RuntimeError, r"shape \(1, 3\) for input 0"),
+    (lambda ctx, grad: (), RuntimeError, "Custom.backward returned 0 gradients for its 1 inputs"),
+    (lambda ctx, grad: (grad, grad), RuntimeError, "Custom.backward returned 2 gradients for its 1 inputs"),
+    (lambda ctx, grad: mg.tensor(grad), TypeError, "returned a Tensor for input 0: backward works on arrays"),
+])
+def test_a_wrong_backward_is_named_not_reshaped_or_dropped(backward, error, message):
+    x = mg.tensor(np.ones((3, 4)), requires_grad=True)
+    with pytest.raises(error, match=message):
+        _op(lambda ctx, a: a * 3, backward).apply(x).sum().backward()
+
+
+def test_an_op_returns_one_array():
+    with pytest.raises(TypeError, match="Custom.forward returned a tuple: an op returns one array"):
+        _op(lambda ctx, a: (np.sin(a), np.cos(a)), lambda ctx, grad: grad).apply(mg.tensor([1.0]))
+
+
 # ---- torch parity: operators, Python conversions, dims, expand, matmul, copies, NumPy interop --------
 # Each check runs one function, written once, on minigrad and on torch (the oracle); errors must be of
 # torch's type, and carry its message where minigrad copies it.

@@ -85,8 +85,14 @@ def _pair_dataset(root):
     return data.open_dataset(degraded_dir=root / "degraded", clean_dir=root / "clean", masks_dir=root / "masks")
 
 
+def _pixels(path):
+    with Image.open(path) as image:
+        return np.asarray(image)
+
+
 def _is_blank(path):
-    pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.float64)
+    with Image.open(path) as image:
+        pixels = np.asarray(image.convert("RGB"), dtype=np.float64)
     return pixels.std() == 0
 
 
@@ -144,7 +150,7 @@ def test_report_aggregates_and_saved_images(tmp_path, checkpoint):
     assert masked["degraded_ssim"] == pytest.approx(expected["a/img0"]["degraded_masked_ssim"], abs=1e-6)
     assert (masked["n_images"], masked["n_skipped_empty_mask"]) == (1, 1)
     for item in restorations:  # saved as 8-bit PNG under the input's name
-        saved = np.asarray(Image.open(tmp_path / "out" / "restored" / f"{item.sample['name']}.png"))
+        saved = _pixels(tmp_path / "out" / "restored" / f"{item.sample['name']}.png")
         np.testing.assert_array_equal(saved, np.round(item.restored * 255).astype(np.uint8))
 
 
@@ -269,14 +275,13 @@ def test_plain_restoration_keeps_size_and_mode(tmp_path, checkpoint, capsys):
     status, stdout, _ = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in", "--out", out], capsys)
     assert status == 0
     for name, source in inputs.items():
-        original, restored = Image.open(source), Image.open(out / "restored" / name)
-        assert (restored.size, restored.mode) == (original.size, original.mode), name
-    alpha_in = np.asarray(Image.open(inputs["rgba.png"]))[..., 3]
-    np.testing.assert_array_equal(np.asarray(Image.open(out / "restored" / "rgba.png"))[..., 3], alpha_in)
+        with Image.open(source) as original, Image.open(out / "restored" / name) as restored:
+            assert (restored.size, restored.mode) == (original.size, original.mode), name
+    np.testing.assert_array_equal(_pixels(out / "restored" / "rgba.png")[..., 3], _pixels(inputs["rgba.png"])[..., 3])
     model, _ = load_model(checkpoint)
-    odd = np.asarray(Image.open(inputs["sub/odd.png"]), dtype=np.float32) / 255
+    odd = _pixels(inputs["sub/odd.png"]).astype(np.float32) / 255
     expected = np.round(np.clip(restore(model, odd), 0, 1) * 255).astype(np.uint8)
-    np.testing.assert_array_equal(np.asarray(Image.open(out / "restored" / "sub" / "odd.png")), expected)
+    np.testing.assert_array_equal(_pixels(out / "restored" / "sub" / "odd.png"), expected)
     report = json.loads((out / "metrics.json").read_text())
     assert "per_image" not in report and "mean" not in report
     pictures = sorted(path.relative_to(out / "triptychs").as_posix() for path in (out / "triptychs").rglob("*.png"))
@@ -293,9 +298,9 @@ def test_self_ensemble_restores_every_image_as_restore_does_and_is_recorded(tmp_
                             "--self-ensemble"], capsys)
     assert status == 0
     model, _ = load_model(checkpoint)
-    odd = np.asarray(Image.open(inputs["sub/odd.png"]), dtype=np.float32) / 255
+    odd = _pixels(inputs["sub/odd.png"]).astype(np.float32) / 255
     expected = np.round(np.clip(restore(model, odd, self_ensemble=True), 0, 1) * 255).astype(np.uint8)
-    np.testing.assert_array_equal(np.asarray(Image.open(out / "restored" / "sub" / "odd.png")), expected)
+    np.testing.assert_array_equal(_pixels(out / "restored" / "sub" / "odd.png"), expected)
     assert json.loads((out / "metrics.json").read_text())["settings"]["self_ensemble"] is True
 
     status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in", "--out", out,

@@ -108,8 +108,8 @@ def test_cli_writes_a_figure_for_every_block_and_an_index(tmp_path, capsys):
     assert code == 0, err
     index = (tmp_path / "index.html").read_text()
     for name in FIGURES:
-        pixels = np.asarray(Image.open(tmp_path / name).convert("L"), dtype=np.float32)
-        assert pixels.std() > 0, f"{name} is blank"
+        with Image.open(tmp_path / name) as figure:
+            assert np.asarray(figure.convert("L"), dtype=np.float32).std() > 0, f"{name} is blank"
         assert f'src="{name}"' in index
     assert "index.html" in out
 
@@ -215,7 +215,8 @@ def test_make_figures_script_writes_small_figures(tmp_path):
     for png in pngs:
         limit = 1_500_000 if png.name == "results.png" else 300_000  # three photographs at full size, noise and all
         assert png.stat().st_size < limit, f"{png.name} is {png.stat().st_size} bytes"
-        assert np.asarray(Image.open(png).convert("L"), dtype=np.float32).std() > 0
+        with Image.open(png) as figure:
+            assert np.asarray(figure.convert("L"), dtype=np.float32).std() > 0
 
 
 def test_the_walkthroughs_code_runs_and_its_commented_shapes_hold(tmp_path, monkeypatch):

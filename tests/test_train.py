@@ -98,8 +98,13 @@ def _assert_same_losses(log, reference_log):
 
 def _read_pair(root, name):
     base = root / "widget" / "Val"
-    return tuple(np.asarray(Image.open(base / folder / "scratch" / f"{name}.png"), np.float32) / 255
+    return tuple(_pixels(base / folder / "scratch" / f"{name}.png").astype(np.float32) / 255
                  for folder in ("Degraded_image", "GT_clean_image"))
+
+
+def _pixels(path, mode=None):
+    with Image.open(path) as image:
+        return np.asarray(image if mode is None else image.convert(mode))
 
 
 def _affine_fit_psnr(pred, target):
@@ -118,7 +123,7 @@ def _skimage_ssim(a, b):
 
 
 def _assert_png_with_content(path):
-    image = np.asarray(Image.open(path).convert("RGB"), np.float32)
+    image = _pixels(path, "RGB").astype(np.float32)
     assert image.shape[0] > 100 and image.shape[1] > 100
     assert image.std() > 5, f"{path} is blank"
 
@@ -498,7 +503,8 @@ def test_unreadable_images_are_skipped_wherever_they_are(tmp_path):
     val_degraded = tree / "widget" / "Val" / "Degraded_image" / "scratch"
     for path in (tree / "widget" / "Train" / "Degraded_image" / "scratch" / "000.png", val_degraded / "010.png"):
         path.write_bytes(b"truncated")
-    with pytest.warns(UserWarning, match=r"010\.png.*left out of validation"):
+    with pytest.warns(UserWarning, match=r"000\.png.*skipped"), \
+            pytest.warns(UserWarning, match=r"010\.png.*left out of validation"):
         assert train_script.main(_args(tree, tmp_path / "run", 1)) == 0
     (val_degraded / "011.png").write_bytes(b"truncated")
     with pytest.raises(DataError, match="none of the 2 validation images could be read"), \

@@ -1,9 +1,9 @@
 """The SCA + non-local U-Net (docs/design.md §3) and its training loss (§4), written in PyTorch.
 
-This is an independent oracle for parity tests and the baseline for benchmarks; the project
-itself never needs it. Torch is imported on first use only, so importing this module is free
-and works without torch: the torch modules (``DoubleConv``, ``SCA``, ``NonLocal``,
-``TorchUNet``) are built when first accessed as attributes of this module.
+This is an independent oracle for parity tests, `evaluate.py --compare-torch` and the benchmarks'
+baseline; minigrad and the network never import it. Torch is imported on first use only, so
+importing this module is free and works without torch: the torch modules (``DoubleConv``, ``SCA``,
+``NonLocal``, ``TorchUNet``) are built when first accessed as attributes of this module.
 """
 import functools
 import types
