@@ -95,6 +95,9 @@ def pad(input, pad, mode="constant", value=0.0):
 
 
 def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat expects a non-empty list of tensors")
     return ops.Cat.apply(*tensors, dim=dim)
 
 

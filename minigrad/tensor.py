@@ -33,6 +33,9 @@ def _is_dtype_name(name):
         return False
 
 
+_IMPLIED_DTYPES = (np.dtype(DEFAULT_DTYPE), np.dtype(np.int64), np.dtype(bool))  # torch's repr leaves these out
+
+
 def _check_can_require_grad(dtype):
     """Only floating-point tensors have gradients (the constructor and requires_grad_ both ask)."""
     if dtype.kind != "f":
@@ -134,9 +137,18 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self):
-        grad = ", requires_grad=True" if self.requires_grad else ""
-        device = ", device='gpu'" if self.device == "gpu" else ""
-        return f"tensor({to_numpy(self.data)!r}{device}{grad})"
+        """In torch's layout, tensor([1., 2.]), with the dtype when the values do not imply it (NumPy's digits)."""
+        body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
+        extras = [f"size={self.shape}"] if self.data.size == 0 and self.ndim > 1 else []
+        extras += [f"dtype={self.dtype}"] if self.dtype not in _IMPLIED_DTYPES else []
+        extras += ["device='gpu'"] if self.device == "gpu" else []
+        extras += ["requires_grad=True"] if self.requires_grad else []
+        return f"tensor({', '.join([body, *extras])})"
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.shape[0]))
 
     # ---- conversion -------------------------------------------------------------------------
     def numpy(self):

@@ -612,3 +612,25 @@ def test_tensor_factory_copies_a_gpu_tensor_on_the_gpu(fake_gpu):
     assert copied.device == "gpu" and copied.data is not original.data
     original.data[0] = 5.0
     assert copied.numpy().tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("array", [np.array([1.0, -2.0], np.float32), np.array(2.0, np.float32), np.arange(6).reshape(2, 3),
+                                   np.array([1.0, 2.0]), np.array([True, False]), np.zeros((0, 2), np.float32)])
+def test_repr_and_iteration_are_torchs(torch, array):
+    """torch's layout, dtype and flags (its own number formatting aside, hence whole numbers here)."""
+    ours, theirs = mg.tensor(array), torch.tensor(array)
+    assert repr(ours) == repr(theirs).replace("torch.", "")
+    assert repr(mg.tensor(array, requires_grad=True) if array.dtype.kind == "f" else ours) == \
+        repr(theirs.requires_grad_() if array.dtype.kind == "f" else theirs).replace("torch.", "")
+    if array.ndim == 0:
+        with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+            iter(ours)
+        with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+            iter(theirs)
+    else:
+        assert [row.tolist() for row in ours] == [row.tolist() for row in theirs]
+
+
+def test_cat_of_nothing_is_a_clear_error():
+    with pytest.raises(ValueError, match="cat expects a non-empty list of tensors"):
+        mg.cat([])
