@@ -28,7 +28,7 @@ import numpy as np
 from . import builtin, procedural
 from .degrade import check_degradation, degrade
 from .errors import DataError
-from .imageio import is_image_file, read_image, read_mask, resize_image, resize_mask, upright_size
+from .imageio import IMAGE_SUFFIXES, is_image_file, read_image, read_mask, resize_image, resize_mask, upright_size
 
 LAYOUTS = {
     "kla": "<root>/<category>/{Train,Val}/{GT_clean_image,Degraded_image,Defect_mask}/<defect_type>/<name>.png "
@@ -355,20 +355,32 @@ def _split_dir(layout, split):
         raise DataError(f"unknown split {split!r}; use train, val or test") from None
 
 
+# Common image files that are not read here: named in a warning, so that none is left out unnoticed.
+_OTHER_IMAGE_SUFFIXES = (".gif", ".apng", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".jfif", ".jpe", ".ppm", ".pgm",
+                         ".pbm", ".pnm", ".tga", ".ico", ".psd", ".exr", ".hdr", ".dng", ".cr2", ".nef", ".arw", ".raw")
+
+
 def _images_under(folder):
     """{relative path without suffix (posix): file} of the images anywhere under `folder`.
 
     Hidden files and folders are passed over: macOS "._" resource forks, .ipynb_checkpoints, trash.
     """
     folder = _existing_dir(folder, "image folder")
-    images = {}
+    images, other_kinds = {}, set()
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if is_image_file(path) and not any(part.startswith(".") for part in relative.parts):
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if is_image_file(path):
             key = relative.with_suffix("").as_posix()
             if key in images:
                 raise DataError(f"two images with the same name in {folder}: {images[key].name} and {path.name}")
             images[key] = path
+        elif path.suffix.lower() in _OTHER_IMAGE_SUFFIXES:
+            other_kinds.add(path.suffix.lower())
+    if other_kinds:
+        warnings.warn(f"{folder} holds images of a kind not read here ({', '.join(sorted(other_kinds))}), "
+                      f"left out: convert them to {', '.join(IMAGE_SUFFIXES)}", stacklevel=3)
     return images
 
 

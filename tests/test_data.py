@@ -227,6 +227,17 @@ def test_pairs_of_different_sizes_are_all_listed_before_any_image_is_read(tmp_pa
     data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir, size=16)  # resized: fine
 
 
+def test_images_of_a_kind_not_read_are_named_not_silently_left_out(tmp_path):
+    _save(tmp_path / "deg" / "a.png", _rgb(0))
+    for name in ("b.gif", "sub/c.GIF", "d.heic"):
+        (tmp_path / "deg" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "deg" / name).write_bytes(b"not read")
+    (tmp_path / "deg" / "notes.txt").write_text("not an image at all: no warning for it")
+    with pytest.warns(UserWarning, match=r"deg holds images of a kind not read here \(\.gif, \.heic\), left out"):
+        folders = data.open_dataset(degraded_dir=tmp_path / "deg")
+    assert [item.name for item in folders.items] == ["a"]
+
+
 def test_missing_empty_and_unknown_give_clear_errors(tmp_path):
     with pytest.raises(data.DataError, match="does not exist"):
         data.open_dataset(tmp_path / "nowhere")
