@@ -76,7 +76,7 @@ def parse_args(argv=None):
 
 def open_data(args):
     """The data set; options that cannot apply to it are errors rather than silently ignored, and
-    those left out are set to their defaults where they apply (so that metrics.json records them)."""
+    those left out are set to what was used where they apply (so that metrics.json records them)."""
     if args.data is not None and args.degraded is not None:
         raise DataError("pass either --data or --degraded, not both")
     if args.degraded is not None and args.split is not None:
@@ -91,6 +91,7 @@ def open_data(args):
     dataset = open_dataset(args.data or "builtin", layout=args.layout, split=args.split,
                            degradation=args.degradation, seed=args.seed, size=args.size,
                            degraded_dir=args.degraded, clean_dir=args.clean, masks_dir=args.masks)
+    args.data, args.layout = (args.data or "builtin") if args.degraded is None else None, dataset.layout
     if not dataset.synthetic:
         if given:
             verb = "applies" if len(given) == 1 else "apply"

@@ -74,7 +74,7 @@ class Dataset:
     def __init__(self, items, where, layout):
         if not items:
             raise DataError(f"no images found in {where} (expected the {layout} layout: {LAYOUTS[layout]})")
-        self.items = items
+        self.items, self.layout = items, layout
         self._kept, self._kept_bytes, self._keep_budget = {}, 0, 0
         self._keep_lock = threading.Lock()  # the Loader's thread and validation may decode at once
 
@@ -220,8 +220,10 @@ class MVTecDataset(SyntheticDataset):
         split_dir = _split_dir("mvtec", split)
         items = []
         for category_dir in _with_split(_category_dirs(root, _is_mvtec_category), split_dir, root):
-            masks = _mask_index(category_dir / "ground_truth")  # the test split's: no check that all match
-            for key, path in sorted(_images_under(_subfolder(category_dir, split_dir)).items()):
+            images = _images_under(_subfolder(category_dir, split_dir))
+            # ground_truth/ holds the test split's masks: only there must every mask match an image
+            masks = _mask_index(category_dir / "ground_truth", images if split_dir == "test" else None)
+            for key, path in sorted(images.items()):
                 items.append(Item(f"{category_dir.name}/{key}", category_dir.name, _first_folder(key), path,
                                   mask=masks.get(key)))
         super().__init__(items, f"{root} (split {split_dir})", "mvtec", split, degradation, seed, size)
@@ -319,12 +321,17 @@ def _subfolder(folder, name):
 
 
 def _with_split(categories, split_dir, root):
-    """The categories that have the split's folder; a DataError where none has it."""
+    """The categories that have the split's folder; a DataError where none has it, and a warning naming
+    those without it where some have it (a misspelt folder would otherwise leave a category out)."""
     having = [category for category in categories if _subfolder(category, split_dir).is_dir()]
     if categories and not having:
         names = ", ".join(category.name for category in categories[:5])
         raise DataError(f"no category of {root} has a {split_dir} folder (looked in {names}"
                         f"{', ...' if len(categories) > 5 else ''})")
+    lacking = [category.name for category in categories if category not in having]
+    if lacking:
+        warnings.warn(f"{len(lacking)} categor{'y' if len(lacking) == 1 else 'ies'} of {root} without a {split_dir} "
+                      f"folder, left out of that split: {_listing(lacking)}", stacklevel=3)
     return having
 
 

@@ -1,4 +1,5 @@
 """Errors for problems with the user's data, each with a message that says what to fix."""
+import re
 from pathlib import Path
 
 
@@ -11,5 +12,5 @@ class ImageReadError(DataError):
 
     def __init__(self, path, reason):
         self.path = Path(path)
-        reason = str(reason).replace(f" '{self.path}'", "")  # Pillow names the file again: once is enough
+        reason = re.sub(f":? '{re.escape(str(self.path))}'", "", str(reason))  # Pillow and the OS name it again
         super().__init__(f"cannot read image {self.path}: {reason}")

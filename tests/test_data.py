@@ -105,6 +105,22 @@ def test_kla_tree_with_lowercase_split_folders_is_still_kla(tmp_path):
     assert [item.name for item in data.open_dataset(tmp_path, split="val").items] == ["bottle/broken/005"]
 
 
+def test_categories_without_the_split_folder_are_named(tmp_path):
+    """A misspelt split folder would leave a category out of that split unnoticed."""
+    _kla_tree(tmp_path / "kla")
+    (tmp_path / "kla" / "cable" / "Train" / "GT_clean_image").mkdir(parents=True)  # no Val: a KLA category still
+    with pytest.warns(UserWarning, match=r"1 category of .*kla without a Val folder, left out of that split: cable"):
+        assert data.open_dataset(tmp_path / "kla", split="val").categories == ["bottle"]
+    written = _mvtec_tree(tmp_path / "mvtec")
+    _save(tmp_path / "mvtec" / "bottle" / "ground_truth" / "crack" / "099_mask.png", _mask_array(1))
+    assert written  # an orphan mask of the test split is named when the test split is opened, not the train split
+    with pytest.warns(UserWarning, match=r"1 mask\(s\) in .*bottle.ground_truth match no image .*: crack/099$"):
+        data.open_dataset(tmp_path / "mvtec", split="test")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.open_dataset(tmp_path / "mvtec", split="train")
+
+
 def test_a_missing_split_folder_is_named(tmp_path):
     _kla_tree(tmp_path)
     (tmp_path / "bottle" / "Val").rename(tmp_path / "bottle" / "Validation")
@@ -543,6 +559,9 @@ def test_corrupt_file_and_mask_reading(tmp_path):
         data.read_image(tmp_path / "broken.png")
     assert isinstance(error.value, data.DataError)
     assert str(error.value).count("broken.png") == 1  # Pillow's own message names the file again
+    with pytest.raises(data.ImageReadError) as error:
+        data.read_image(tmp_path / "gone.png")
+    assert str(error.value) == f"cannot read image {tmp_path / 'gone.png'}: [Errno 2] No such file or directory"
     mask = _save(tmp_path / "m.png", _mask_array(3))
     read = data.read_mask(tmp_path / "m.png")
     assert read.dtype == bool and read.shape == (H, W)

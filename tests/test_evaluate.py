@@ -418,7 +418,7 @@ def test_wrong_checkpoint_file_exits_2(name, tmp_path, capsys):
     status, _, stderr = run_cli(["--checkpoint", bogus, "--data", "builtin", "--out", tmp_path / "out"], capsys)
     assert status == 2
     assert_one_error_line(stderr)
-    assert f"{name} is not a readable checkpoint" in stderr and "unrecognized file format" in stderr
+    assert f"{name} is not a readable checkpoint: unrecognized file format" in stderr and stderr.count(name) == 1
 
 
 @pytest.mark.parametrize("options, phrase", [
@@ -488,6 +488,7 @@ def test_compare_torch_without_clean_targets_still_reports_the_difference(tmp_pa
     assert status == 0 and report["compare_torch"]["max_abs_diff"] <= 1e-4
     assert f"max |difference| = {report['compare_torch']['max_abs_diff']:.3g}" in stdout
     assert report["settings"]["degradation"] is None and report["settings"]["split"] is None  # not applied here
+    assert report["settings"]["layout"] == "folders" and report["settings"]["data"] is None
 
 
 def test_compare_torch_without_torch_names_the_install_command(tmp_path, checkpoint, capsys, monkeypatch):

@@ -301,16 +301,21 @@ def test_a_run_folder_in_use_is_refused(kla_root, reference_run, tmp_path, capsy
     assert read_checkpoint(reference_run / "last.npz")["config"]["seed"] == 0
 
 
-def test_a_run_resumed_into_a_new_folder_points_at_its_best_epoch_where_it_is(kla_root, reference_run, tmp_path,
-                                                                              capsys, monkeypatch):
-    """The best epoch came before the resume: its best.npz and model.npz are in the first folder."""
-    moved = tmp_path / "moved"
+def test_a_run_resumed_into_a_new_folder_brings_its_best_epoch_along(kla_root, reference_run, tmp_path, capsys,
+                                                                      monkeypatch):
+    """The best epoch came before the resume, so its best.npz and model.npz are copied over: every folder of a
+    chain of resumes holds the whole run, and lists only files it has."""
     monkeypatch.setattr(training.Validator, "__call__", lambda self, model: ({**_FLAT_SCORES}, []))
     monkeypatch.setattr(training, "save_samples", lambda path, shown: None)
-    assert train_script.main(["--resume", str(reference_run / "last.npz"), "--epochs", "3", "--out", str(moved)]) == 0
-    listed = capsys.readouterr().out.split("best epoch")[1].split()
-    assert str(reference_run / "model.npz") in listed and str(reference_run / "best.npz") in listed
-    assert str(moved / "last.npz") in listed and not (moved / "model.npz").exists()
+    source = reference_run
+    for hop, epochs in (("moved", 3), ("moved_again", 4)):
+        out = tmp_path / hop
+        assert train_script.main(["--resume", str(source / "last.npz"), "--epochs", str(epochs), "--out", str(out)]) == 0
+        listed = [word for word in capsys.readouterr().out.split("best epoch")[1].split() if "/" in word]
+        assert listed == [str(out / name) for name in ("model.npz", "best.npz", "last.npz", "log.csv", "curves.png",
+                                                       "config.json")]  # no samples/: save_samples is stubbed
+        _assert_same_weights(out / "model.npz", reference_run / "model.npz")
+        source = out
 
 
 _FLAT_SCORES = {"val_psnr": 1.0, "val_ssim": 0.0, "val_affine_psnr": 1.0, "degraded_psnr": 1.0, "degraded_ssim": 0.0}
@@ -470,8 +475,8 @@ def _assert_one_line_error(result, code, *phrases):
     (["--size", "64", "--patch-size", "96"], "--patch-size 96 does not fit in images resized to --size 64"),
     (["--data", "photos", "--degraded", "noisy", "--clean", "clean"], "pass either --data or --degraded, not both"),
     (["--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
-    (["--lr", "nan"], "argument --lr: must be positive, got nan"),
-    (["--lr", "inf"], "argument --lr: must be positive, got inf"),
+    (["--lr", "nan"], "argument --lr: must be finite and positive, got nan"),
+    (["--lr", "inf"], "argument --lr: must be finite and positive, got inf"),
 ])
 def test_impossible_options_are_usage_errors_before_anything_is_written(argv, phrase, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:

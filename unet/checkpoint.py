@@ -40,7 +40,8 @@ def read_checkpoint(path):
     try:
         return mg.load(path)
     except (LoadError, OSError) as exc:
-        raise CheckpointError(f"{path} is not a readable checkpoint: {exc}") from None
+        reason = str(exc).removeprefix(f"cannot load {path}: ")  # the path is named once, here
+        raise CheckpointError(f"{path} is not a readable checkpoint: {reason}") from None
 
 
 def _config_of_bare_state_dict(state, nonlocal_mode):

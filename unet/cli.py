@@ -25,7 +25,8 @@ def positive(kind, minimum=None, why=""):
         value = kind(text)
         if not math.isfinite(value) or value <= 0 or (minimum is not None and value < minimum):
             bound = "positive" if minimum is None else f"at least {minimum}"
-            raise argparse.ArgumentTypeError(f"must be {bound}{why}, got {text}")
+            finite = "" if math.isfinite(value) else "finite and "
+            raise argparse.ArgumentTypeError(f"must be {finite}{bound}{why}, got {text}")
         return value
     parse.__name__ = kind.__name__  # argparse names the type in its error message
     return parse

@@ -23,6 +23,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -417,6 +418,14 @@ class Run:
             return f"{saved} keeps the last good state"
         return "nothing was saved, as no epoch had finished"
 
+    def _bring_best_along(self):
+        """A run resumed into a new folder copies its best epoch's files there, so that the folder holds the
+        whole run (and the next resume from it finds them too)."""
+        for name in ("best.npz", "model.npz"):
+            source, target = self.resumed_from.parent / name, self.out / name
+            if source.exists() and not target.exists():
+                shutil.copy2(source, target)
+
     def save(self, name, progress=None):
         self._check_finite_parameters()
         path = self.out / name
@@ -436,6 +445,8 @@ class Run:
             self.options["out"] = str(self.out)
         else:
             self.out.mkdir(parents=True, exist_ok=True)
+        if self.resumed_from:
+            self._bring_best_along()
         (self.out / "config.json").write_text(json.dumps(self.options, indent=2) + "\n")
         self._print_header()
         epochs = self.options["epochs"]
@@ -571,11 +582,8 @@ class Run:
               f"affine-fit PSNR {best['val_affine_psnr']:.2f} dB (degraded input {best['degraded_psnr']:.2f} dB, "
               f"{best['degraded_ssim']:.4f})")
         for name in ("model.npz", "best.npz", "last.npz", "log.csv", "curves.png", "samples", "config.json"):
-            path = self.out / name
-            if not path.exists() and self.resumed_from:  # the best epoch came before the resume, elsewhere
-                path = self.resumed_from.parent / name
-            if path.exists():
-                print(f"  {path}")
+            if (self.out / name).exists():
+                print(f"  {self.out / name}")
 
 
 def _count(number, noun):
