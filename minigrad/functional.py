@@ -25,15 +25,21 @@ def conv2d(input, weight, bias=None, stride=1, padding=0):
         raise TypeError(f"conv2d: input, weight and bias must have the same dtype, got "
                         f"{', '.join(str(dtype) for dtype in dtypes)}")
     params = dict(stride=_square("stride", stride), padding=_square("padding", padding))
-    if bias is None:
-        return ops.Conv2d.apply(input, weight, **params)
-    return ops.Conv2d.apply(input, weight, bias, **params)
+    weights = (weight,) if bias is None else (weight, bias)
+    return _one_image_as_a_batch(input, lambda batch: ops.Conv2d.apply(batch, *weights, **params))
 
 
 def max_pool2d(input, kernel_size, stride=None):
     kernel_size = _square("kernel_size", kernel_size)
     stride = kernel_size if stride is None else _square("stride", stride)
-    return ops.MaxPool2d.apply(input, kernel_size=kernel_size, stride=stride)
+    return _one_image_as_a_batch(input, lambda batch: ops.MaxPool2d.apply(batch, kernel_size=kernel_size, stride=stride))
+
+
+def _one_image_as_a_batch(input, op):
+    """torch's 2-d ops also take one (C, H, W) image: it runs as a batch of one, and comes back unbatched."""
+    if input.ndim != 3:
+        return op(input)
+    return op(input.unsqueeze(0)).squeeze(0)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="bilinear", align_corners=False):

@@ -4,9 +4,20 @@ Updates run on raw arrays under no graph; their state round-trips through state_
 resumed run continues bit for bit.
 """
 import math
+import warnings
 
 from . import kernels
 from .backend import get_array_module, to_device
+
+
+def _once_each(params):
+    """A parameter listed twice would be stepped twice: kept once, with torch's warning."""
+    params, seen = list(params), set()
+    unique = [p for p in params if not (id(p) in seen or seen.add(id(p)))]
+    if len(unique) < len(params):
+        warnings.warn("optimizer contains a parameter group with duplicate parameters; each is stepped once",
+                      stacklevel=4)
+    return unique
 
 
 class Optimizer:
@@ -17,7 +28,7 @@ class Optimizer:
         if not params:
             raise ValueError("the optimizer got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
-        self.param_groups = [{**defaults, **group, "params": list(group["params"])} for group in groups]
+        self.param_groups = [{**defaults, **group, "params": _once_each(group["params"])} for group in groups]
         self.state = {}
 
     def _params(self):

@@ -412,3 +412,38 @@ def test_conv2d_refuses_mixed_dtypes_as_torch(dtypes, stride):
                                    None if bias is None else torch.from_numpy(bias), stride=stride)
     with pytest.raises(TypeError, match="same dtype"):
         mg.functional.conv2d(mg.tensor(x), mg.tensor(weight), None if bias is None else mg.tensor(bias), stride=stride)
+
+
+@pytest.mark.parametrize("name, call", [
+    ("conv2d", lambda F, x, w: F.conv2d(x, w, padding=1)),
+    ("max_pool2d", lambda F, x, w: F.max_pool2d(x, 2) * 1.0),
+])
+def test_two_d_ops_take_one_unbatched_image_as_torch(name, call):
+    rng = np.random.default_rng(21)
+    image, weight = rng.standard_normal((2, 6, 8)), rng.standard_normal((3, 2, 3, 3))
+    ours = [mg.tensor(a, requires_grad=True) for a in (image, weight)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (image, weight)]
+    out, expected = call(mg.functional, *ours), call(torch.nn.functional, *theirs)
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), atol=1e-12)
+    (out * out).sum().backward()
+    (expected * expected).sum().backward()
+    np.testing.assert_allclose(ours[0].grad.numpy(), theirs[0].grad.numpy(), atol=1e-12)
+
+
+def test_parameters_without_recursion_are_the_modules_own():
+    ours, theirs = mg.nn.Sequential(mg.nn.Conv2d(1, 2, 3)), torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3))
+    ours.scale, theirs.scale = mg.nn.Parameter(mg.ones(1)), torch.nn.Parameter(torch.ones(1))
+    assert [name for name, _ in ours.named_parameters(recurse=False)] == \
+        [name for name, _ in theirs.named_parameters(recurse=False)] == ["scale"]
+    assert len(list(ours.parameters(recurse=False))) == 1 and len(list(ours.parameters())) == 3
+
+
+def test_a_parameter_listed_twice_is_stepped_once_with_a_warning():
+    """torch warns and steps it twice (a bug it means to make an error); minigrad warns and steps it once."""
+    weight = mg.nn.Parameter(mg.tensor([1.0]))
+    with pytest.warns(UserWarning, match="duplicate parameters; each is stepped once"):
+        optimizer = mg.optim.SGD([weight, weight], lr=0.1)
+    weight.grad = mg.tensor([1.0])
+    optimizer.step()
+    assert weight.item() == pytest.approx(0.9)

@@ -87,17 +87,19 @@ class Module:
     def children(self):
         return (child for _, child in self.named_children())
 
-    def named_parameters(self, prefix="", remove_duplicate=True):
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Every parameter by its dotted name; with recurse=False, this module's own only."""
         memo = set()
-        for module_name, module in self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate):
+        modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+        for module_name, module in modules:
             for name, param in module._parameters.items():
                 if remove_duplicate and param in memo:
                     continue
                 memo.add(param)
                 yield (f"{module_name}.{name}" if module_name else name), param
 
-    def parameters(self):
-        return (param for _, param in self.named_parameters())
+    def parameters(self, recurse=True):
+        return (param for _, param in self.named_parameters(recurse=recurse))
 
     def num_parameters(self):
         return sum(p.numel() for p in self.parameters())
