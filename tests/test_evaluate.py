@@ -518,3 +518,14 @@ def test_each_shipped_model_is_small_and_restores_the_degradation_it_was_trained
     report = summarize(records)
     assert report["mean"]["psnr"] > report["degraded"]["psnr"] + 1.0, degradation
     assert report["mean"]["ssim"] > report["degraded"]["ssim"] + 0.05, degradation
+
+
+def test_an_out_folder_of_an_earlier_evaluation_is_named(tmp_path, checkpoint, capsys):
+    """Its restored images and triptychs would otherwise pass for this evaluation's."""
+    _write(tmp_path / "first" / "x.png", np.zeros((16, 16, 3), np.uint8))
+    _write(tmp_path / "second" / "y.png", np.zeros((16, 16, 3), np.uint8))
+    out = tmp_path / "out"
+    assert run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "first", "--out", out], capsys)[0] == 0
+    status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "second", "--out", out], capsys)
+    assert status == 0 and f"warning: {out} holds an earlier evaluation" in stderr
+    assert [entry["name"] for entry in json.loads((out / "metrics.json").read_text())["images"]] == ["y"]

@@ -237,6 +237,9 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
     says why) and EvaluationStopped follows, caused by it; before any, the Ctrl-C or error goes on.
     """
     out_dir = Path(out_dir)
+    if (out_dir / "metrics.json").exists():
+        warnings.warn(f"{out_dir} holds an earlier evaluation: its metrics.json is replaced, but the images it "
+                      "wrote stay where this one writes none; pass another --out for a folder of this one alone")
     out_dir.mkdir(parents=True, exist_ok=True)  # an --out that cannot be a folder fails now, not after an image
     total = len(dataset) if indices is None else len(indices)
     records, images, unreadable, differences, drawn = [], [], [], [], set()
