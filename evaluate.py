@@ -20,7 +20,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from data import DataError, degradation_names, open_dataset
+from data import DataError, degradation_names, open_dataset, refuse_on_the_fly_options
 from unet.checkpoint import DEFAULT_CHECKPOINT, load_model
 from unet.cli import EXIT_INTERRUPTED, image_size, positive, run, seed
 from unet.evaluation import EvaluationStopped, evaluate, format_report, resolve_device, spread_indices
@@ -81,10 +81,12 @@ def open_data(args):
         raise DataError("pass either --data or --degraded, not both")
     if args.degraded is not None and args.split is not None:
         raise DataError("--split picks a part of a --data set; --degraded folders have no parts")
-    restored_dir = (args.out / "restored").resolve()
-    for flag, folder in (("--degraded", args.degraded), ("--clean", args.clean)):
-        if folder is not None and folder.resolve() == restored_dir:
-            raise DataError(f"{flag} {folder} is where --out {args.out} writes restored images: pass another --out")
+    out = args.out.resolve()
+    for flag, folder in (("--degraded", args.degraded), ("--clean", args.clean), ("--masks", args.masks)):
+        # outputs inside an input folder would be read as inputs next time; restored/ would overwrite them
+        if folder is not None and (out.is_relative_to(folder.resolve())
+                                   or folder.resolve().is_relative_to(out / "restored")):
+            raise DataError(f"--out {args.out} and {flag} {folder} overlap: pass an --out outside the input folders")
     given = [flag for flag, value in (("--degradation", args.degradation), ("--seed", args.seed)) if value is not None]
     args.split = args.split or "val"
     args.degradation, args.seed = args.degradation or "kla", args.seed or 0
@@ -92,11 +94,8 @@ def open_data(args):
                            degradation=args.degradation, seed=args.seed, size=args.size,
                            degraded_dir=args.degraded, clean_dir=args.clean, masks_dir=args.masks)
     args.data, args.layout = (args.data or "builtin") if args.degraded is None else None, dataset.layout
+    refuse_on_the_fly_options(dataset, given)
     if not dataset.synthetic:
-        if given:
-            verb = "applies" if len(given) == 1 else "apply"
-            raise DataError(f"{' and '.join(given)} {verb} to clean images degraded on the fly (built-in, MVTec); "
-                            "these images come degraded")
         args.degradation = args.seed = None
     if args.degraded is not None:
         args.split = None
@@ -120,7 +119,7 @@ def main(argv=None):
         if not isinstance(stop.__cause__, KeyboardInterrupt):
             raise stop.__cause__ from None  # a user error's one line, or a bug's own traceback
     except KeyboardInterrupt:
-        print("\ninterrupted before any image was done; nothing was written", file=sys.stderr)
+        print("\ninterrupted before any image was done; no results were written", file=sys.stderr)
     return EXIT_INTERRUPTED
 
 

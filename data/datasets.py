@@ -28,7 +28,7 @@ import numpy as np
 from . import builtin, procedural
 from .degrade import check_degradation, degrade
 from .errors import DataError
-from .imageio import IMAGE_SUFFIXES, is_image_file, read_image, read_mask, resize_image, resize_mask, upright_size
+from .imageio import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, is_image_file, read_image, read_mask, resize_image, resize_mask, upright_size
 
 LAYOUTS = {
     "kla": "<root>/<category>/{Train,Val}/{GT_clean_image,Degraded_image,Defect_mask}/<defect_type>/<name>.png "
@@ -290,6 +290,15 @@ def open_dataset(data="builtin", layout="auto", split="train", degradation="kla"
     return MVTecDataset(root, split, degradation, seed, size)
 
 
+def refuse_on_the_fly_options(dataset, given):
+    """Options such as --degradation and --seed (`given`: the flags passed) shape clean images degraded
+    on the fly; for data that come degraded they would do nothing, so passing one is a mistake."""
+    if given and not dataset.synthetic:
+        verb = "applies" if len(given) == 1 else "apply"
+        raise DataError(f"{' and '.join(given)} {verb} to clean images degraded on the fly (built-in, MVTec); "
+                        "these images come degraded")
+
+
 def detect_layout(root):
     """"kla" or "mvtec" from the folder tree; a DataError describing the layouts otherwise."""
     root = _existing_dir(root, "data folder")
@@ -362,11 +371,6 @@ def _split_dir(layout, split):
         raise DataError(f"unknown split {split!r}; use train, val or test") from None
 
 
-# Common image files that are not read here: named in a warning, so that none is left out unnoticed.
-_OTHER_IMAGE_SUFFIXES = (".gif", ".apng", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".jfif", ".jpe", ".ppm", ".pgm",
-                         ".pbm", ".pnm", ".tga", ".ico", ".psd", ".exr", ".hdr", ".dng", ".cr2", ".nef", ".arw", ".raw")
-
-
 def _images_under(folder):
     """{relative path without suffix (posix): file} of the images anywhere under `folder`.
 
@@ -383,7 +387,7 @@ def _images_under(folder):
             if key in images:
                 raise DataError(f"two images with the same name in {folder}: {images[key].name} and {path.name}")
             images[key] = path
-        elif path.suffix.lower() in _OTHER_IMAGE_SUFFIXES:
+        elif path.suffix.lower() in OTHER_IMAGE_SUFFIXES:
             other_kinds.add(path.suffix.lower())
     if other_kinds:
         warnings.warn(f"{folder} holds images of a kind not read here ({', '.join(sorted(other_kinds))}), "

@@ -12,5 +12,5 @@ class ImageReadError(DataError):
 
     def __init__(self, path, reason):
         self.path = Path(path)
-        reason = re.sub(f":? '{re.escape(str(self.path))}'", "", str(reason))  # Pillow and the OS name it again
+        reason = re.sub(f":? (['\"]){re.escape(str(self.path))}\\1", "", str(reason))  # Pillow and the OS name it again
         super().__init__(f"cannot read image {self.path}: {reason}")

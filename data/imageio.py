@@ -18,6 +18,9 @@ from PIL import ExifTags, Image, ImageOps
 from .errors import DataError, ImageReadError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+# Common image files that are not read here: data sets name them in a warning, so none is left out unnoticed.
+OTHER_IMAGE_SUFFIXES = (".gif", ".apng", ".heic", ".heif", ".avif", ".jp2", ".j2k", ".jfif", ".jpe", ".ppm", ".pgm",
+                        ".pbm", ".pnm", ".tga", ".ico", ".psd", ".exr", ".hdr", ".dng", ".cr2", ".nef", ".arw", ".raw")
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")  # formats that can store an alpha channel
 _TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations read upright by a quarter turn: width <-> height
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # "I": how some Pillow versions open 16-bit PNG

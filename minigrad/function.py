@@ -65,12 +65,16 @@ class Context:
 class Function:
     """Subclass and implement forward/backward as static methods on arrays.
 
-    backward returns one gradient per input (or None for inputs that need none); gradients of
-    broadcast inputs may keep the broadcast shape: the engine sums them back to the input's shape.
-    An op whose GPU version differs names it with @gpu_variant_of; `apply` picks it for CuPy arrays.
+    forward returns one array. backward returns one gradient per input (or None for inputs that need
+    none); gradients of broadcast inputs may keep the broadcast shape: the engine sums them back to
+    the input's shape. `apply` gives forward its inputs in one dtype, promoted as torch does
+    (`result_type`); an op that takes an integer index or a bool mask beside floats sets
+    `promotes_inputs = False` and gets each tensor in its own dtype. An op whose GPU version differs
+    names it with @gpu_variant_of; `apply` picks it for CuPy arrays.
     """
 
     gpu_variant = None
+    promotes_inputs = True
 
     @staticmethod
     def forward(ctx, *arrays, **params):
@@ -84,7 +88,11 @@ class Function:
     def apply(cls, *inputs, **params):
         from .tensor import Tensor
 
-        tensors = _operands(inputs, Tensor)
+        if cls.promotes_inputs:
+            tensors = _operands(inputs, Tensor)
+        else:
+            device = next(t for t in inputs if isinstance(t, Tensor)).device
+            tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
         xp = get_array_module(tensors[0].data)
         op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp) else cls
         ctx = Context(op, tensors, params)

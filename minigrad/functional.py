@@ -26,20 +26,22 @@ def conv2d(input, weight, bias=None, stride=1, padding=0):
                         f"{', '.join(str(dtype) for dtype in dtypes)}")
     params = dict(stride=_square("stride", stride), padding=_square("padding", padding))
     weights = (weight,) if bias is None else (weight, bias)
-    return _one_image_as_a_batch(input, lambda batch: ops.Conv2d.apply(batch, *weights, **params))
+    return _one_image_as_a_batch("conv2d", input, lambda batch: ops.Conv2d.apply(batch, *weights, **params))
 
 
 def max_pool2d(input, kernel_size, stride=None):
     kernel_size = _square("kernel_size", kernel_size)
     stride = kernel_size if stride is None else _square("stride", stride)
-    return _one_image_as_a_batch(input, lambda batch: ops.MaxPool2d.apply(batch, kernel_size=kernel_size, stride=stride))
+    return _one_image_as_a_batch("max_pool2d", input,
+                                 lambda batch: ops.MaxPool2d.apply(batch, kernel_size=kernel_size, stride=stride))
 
 
-def _one_image_as_a_batch(input, op):
-    """torch's 2-d ops also take one (C, H, W) image: it runs as a batch of one, and comes back unbatched."""
-    if input.ndim != 3:
-        return op(input)
-    return op(input.unsqueeze(0)).squeeze(0)
+def _one_image_as_a_batch(name, input, op):
+    """torch's 2-d ops take (N, C, H, W) or one (C, H, W) image, which runs as a batch of one and comes back
+    unbatched."""
+    if input.ndim not in (3, 4):
+        raise ValueError(f"{name} expects a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {tuple(input.shape)}")
+    return op(input) if input.ndim == 4 else op(input.unsqueeze(0)).squeeze(0)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="bilinear", align_corners=False):

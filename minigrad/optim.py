@@ -10,14 +10,25 @@ from . import kernels
 from .backend import get_array_module, to_device
 
 
-def _once_each(params):
-    """A parameter listed twice would be stepped twice: kept once, with torch's warning."""
-    params, seen = list(params), set()
-    unique = [p for p in params if not (id(p) in seen or seen.add(id(p)))]
-    if len(unique) < len(params):
-        warnings.warn("optimizer contains a parameter group with duplicate parameters; each is stepped once",
-                      stacklevel=4)
-    return unique
+def _once_each(groups):
+    """Each group's params listed once: a parameter listed twice in a group is kept once, with torch's
+    warning (it would be stepped twice); one in two groups is an error, as in torch."""
+    seen = set()
+    for group in groups:
+        unique, in_group = [], set()
+        for param in group["params"]:
+            if id(param) in in_group:
+                continue
+            if id(param) in seen:
+                raise ValueError("some parameters appear in more than one parameter group")
+            in_group.add(id(param))
+            unique.append(param)
+        if len(unique) < len(group["params"]):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; each is stepped once",
+                          stacklevel=4)  # the caller of SGD(...) or Adam(...)
+        seen |= in_group
+        group["params"] = unique
+    return groups
 
 
 class Optimizer:
@@ -28,7 +39,7 @@ class Optimizer:
         if not params:
             raise ValueError("the optimizer got an empty parameter list")
         groups = params if isinstance(params[0], dict) else [{"params": params}]
-        self.param_groups = [{**defaults, **group, "params": _once_each(group["params"])} for group in groups]
+        self.param_groups = _once_each([{**defaults, **group, "params": list(group["params"])} for group in groups])
         self.state = {}
 
     def _params(self):

@@ -563,6 +563,7 @@ def test_numpy_asarray_of_a_cpu_tensor_like_torch(torch):
         assert not np.shares_memory(np.array(t), t.numpy())
 
 
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.0.0", reason="np.asarray(copy=) is NumPy 2's")
 def test_numpy_copy_keyword_on_a_tensor_as_on_an_array():
     # NumPy's own arrays are the reference for what copy=True/False/None ask of __array__
     for source in (np.array([1.5, -2.0], dtype=np.float32), mg.tensor([1.5, -2.0])):
@@ -634,3 +635,27 @@ def test_repr_and_iteration_are_torchs(torch, array):
 def test_cat_of_nothing_is_a_clear_error():
     with pytest.raises(ValueError, match="cat expects a non-empty list of tensors"):
         mg.cat([])
+
+
+def test_an_op_may_keep_its_inputs_dtypes():
+    """An op taking an integer index beside floats opts out of promotion, which would make the index float."""
+    class Pick(Function):
+        promotes_inputs = False
+
+        @staticmethod
+        def forward(ctx, values, index):
+            ctx.save_for_backward(index, values.shape)
+            return values[index]
+
+        @staticmethod
+        def backward(ctx, grad):
+            index, shape = ctx.saved
+            full = np.zeros(shape, grad.dtype)
+            np.add.at(full, index, grad)
+            return full, None
+
+    values = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    picked = Pick.apply(values, mg.tensor([2, 0, 2]))
+    assert picked.tolist() == [3.0, 1.0, 3.0]
+    picked.sum().backward()
+    assert values.grad.tolist() == [1.0, 0.0, 2.0]

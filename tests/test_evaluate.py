@@ -330,7 +330,7 @@ def test_ctrl_c_keeps_the_metrics_of_the_images_done(interrupt_at, tmp_path, che
     status, stdout, stderr = run_cli(["--checkpoint", checkpoint, *_pair_tree(tmp_path), "--out", out], capsys)
     assert status == evaluate_script.EXIT_INTERRUPTED and "Traceback" not in stderr
     if interrupt_at == 1:
-        assert "nothing was written" in stderr and not (out / "metrics.json").exists()
+        assert "no results were written" in stderr and not (out / "metrics.json").exists()
         return
     report = json.loads((out / "metrics.json").read_text())
     assert report["settings"]["stopped_early"] == "interrupted"
@@ -443,7 +443,9 @@ def test_an_out_folder_that_cannot_be_made_or_would_overwrite_the_inputs_is_refu
     _write(photos / "x.png", np.zeros((16, 16, 3), np.uint8))
     for argv, phrase in ((["--degraded", photos, "--out", tmp_path / "notes"], "notes"),
                          (["--degraded", photos, "--out", tmp_path / "run"],
-                          f"--degraded {photos} is where --out {tmp_path / 'run'} writes restored images")):
+                          f"--out {tmp_path / 'run'} and --degraded {photos} overlap"),
+                         (["--degraded", photos, "--out", photos / "eval"],
+                          f"--out {photos / 'eval'} and --degraded {photos} overlap")):
         status, _, stderr = run_cli(["--checkpoint", checkpoint, *argv], capsys)
         assert status == 2
         assert_one_error_line(stderr)

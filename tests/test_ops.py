@@ -452,3 +452,13 @@ def test_non_numeric_operands_are_type_errors_like_torch(other):
         torch.tensor([1.0]) + other
     with pytest.raises(TypeError):
         mg.tensor([1.0]) + other
+
+
+def test_masked_pow_gradients_at_zero_raise_no_numpy_warnings():
+    """The positions torch's formulas mask (0 ** 0, and log 0 where the exponent is >= 0) are not computed
+    as 0 ** -1 or log(0) first: the command-line tools print every warning."""
+    base = mg.tensor([0.0, 0.0, 2.0], requires_grad=True)
+    exponent = mg.tensor([0.0, 2.0, 1.0], requires_grad=True)
+    with np.errstate(all="raise"):
+        (base ** exponent).sum().backward()
+    assert base.grad.tolist() == [0.0, 0.0, 1.0] and exponent.grad.tolist() == [0.0, 0.0, pytest.approx(2 * np.log(2))]

@@ -518,11 +518,10 @@ def test_unreadable_images_are_skipped_wherever_they_are(tmp_path):
     assert not (tmp_path / "run2").exists()
 
 
-def test_degradation_for_data_that_come_degraded_is_a_usage_error(kla_root, tmp_path, capsys):
-    with pytest.raises(SystemExit) as stop:
+def test_degradation_for_data_that_come_degraded_is_an_error(kla_root, tmp_path):
+    with pytest.raises(DataError, match="--degradation applies to clean images degraded on the fly"):
         train_script.main(_args(kla_root, tmp_path / "run", 1, "--degradation", "noise"))
-    assert stop.value.code == 2
-    assert "--degradation applies to clean images degraded on the fly" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_an_out_that_is_a_file_is_one_line(tmp_path):

@@ -62,9 +62,10 @@ def run(main, argv=None):
     Freed arrays stay in the heap for the next op to reuse (minigrad.memory): training runs faster.
     """
     keep_freed_memory()
-    warnings.showwarning = print_warning
     try:
-        status = main(argv)
+        with warnings.catch_warnings():
+            warnings.showwarning = print_warning
+            status = main(argv)
     except user_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)

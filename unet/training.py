@@ -37,7 +37,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 import minigrad as mg
-from data import DataError, ImageReadError, Loader, open_dataset
+from data import DataError, ImageReadError, Loader, open_dataset, refuse_on_the_fly_options
 from minigrad.backend import get_array_module
 
 from .checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
@@ -349,9 +349,7 @@ class Run:
             raise ConfigError(f"{self.out} already holds a run; pass --resume {self.out / 'last.npz'} to continue "
                               "it, or another --out")
         train_set, val_set = open_datasets(self.options)
-        if "degradation" in given and not train_set.synthetic:
-            raise ConfigError("--degradation applies to clean images degraded on the fly (built-in, MVTec); "
-                              "these images come degraded")
+        refuse_on_the_fly_options(train_set, ["--degradation"] if "degradation" in given else [])
         _require_targets(train_set)
         # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
         workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
@@ -423,8 +421,8 @@ class Run:
         whole run (and the next resume from it finds them too)."""
         for name in ("best.npz", "model.npz"):
             source, target = self.resumed_from.parent / name, self.out / name
-            if source.exists() and not target.exists():
-                shutil.copy2(source, target)
+            if source.exists() and not target.exists() and read_checkpoint(source)["epoch"] == self.best.get("epoch"):
+                shutil.copy2(source, target)  # (from an older copy of last.npz, a later best is not this run's)
 
     def save(self, name, progress=None):
         self._check_finite_parameters()

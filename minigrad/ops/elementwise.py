@@ -99,10 +99,11 @@ class Pow(Function):
         need_base, need_exponent = ctx.needs_input_grad
         xp = get_array_module(base)
         grad_base = grad_exponent = None
-        if need_base:
-            grad_base = xp.where(exponent == 0, 0, grad * exponent * base ** (exponent - 1))
-        if need_exponent:
-            grad_exponent = grad * xp.where((base == 0) & (exponent >= 0), 0, out * xp.log(base))
+        if need_base:  # base ** 1 where the exponent is 0: masked, and no 0 ** -1 to warn about
+            grad_base = xp.where(exponent == 0, 0, grad * exponent * base ** xp.where(exponent == 0, 1, exponent - 1))
+        if need_exponent:  # log(1) where masked, for the same reason
+            masked = (base == 0) & (exponent >= 0)
+            grad_exponent = grad * xp.where(masked, 0, out * xp.log(xp.where(masked, 1, base)))
         return grad_base, grad_exponent
 
 
