@@ -44,10 +44,12 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         if inputs[i].dtype != np.float64:
             raise ValueError(f"gradcheck: input {i} is {inputs[i].dtype}; use float64 inputs (tensor.double())")
 
-    # Each checked input becomes a fresh leaf on a C-ordered copy: an input computed from other tensors gets a
-    # .grad of its own, a flat view perturbs every element in place, and the caller's tensors stay untouched.
+    # A leaf is perturbed in place, so that a module holding it (a parameter listed as an input) sees the
+    # change; an input computed from other tensors is checked as a leaf of its own, as only leaves get a .grad.
     for i in checked:
-        inputs[i] = Tensor(get_array_module(inputs[i].data).array(inputs[i].data, order="C"), requires_grad=True)
+        if not inputs[i].is_leaf:
+            inputs[i] = inputs[i].detach().requires_grad_()
+        inputs[i].grad = None
 
     rng = np.random.default_rng(seed)
     outs = _outputs(fn, inputs)
@@ -60,15 +62,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         tensor = inputs[i]
         analytic = np.zeros(tensor.shape) if tensor.grad is None else to_numpy(tensor.grad.data).astype(np.float64)
         numeric = np.zeros(tensor.shape)
-        flat = tensor.data.reshape(-1)  # a view of the C-ordered copy: perturb in place, then restore
-        for k in range(flat.size):
-            original = flat[k].item()
-            flat[k] = original + eps
+        for index in np.ndindex(*tensor.shape):  # an index, not a flat view: a strided array has none
+            original = tensor.data[index].item()
+            tensor.data[index] = original + eps
             plus = _projected(fn, inputs, directions)
-            flat[k] = original - eps
+            tensor.data[index] = original - eps
             minus = _projected(fn, inputs, directions)
-            flat[k] = original
-            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+            tensor.data[index] = original
+            numeric[index] = (plus - minus) / (2 * eps)
         excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         k = int(np.argmax(excess))
         if excess.reshape(-1)[k] > 0 and (worst is None or excess.reshape(-1)[k] > worst[0]):

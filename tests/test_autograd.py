@@ -202,7 +202,7 @@ class Softplus(Function):
         return grad / (1 + np.exp(-a))
 
 
-def test_gradcheck_takes_strided_and_computed_inputs_and_leaves_them_as_they_were():
+def test_gradcheck_takes_strided_and_computed_inputs():
     """A transposed view (a flat reshape of it would be a copy, which no perturbation reaches) and an
     input computed from another tensor (which gets no .grad of its own) are both valid inputs."""
     leaf = mg.tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
@@ -210,7 +210,7 @@ def test_gradcheck_takes_strided_and_computed_inputs_and_leaves_them_as_they_wer
     computed = leaf * 2
     before = leaf.data.copy()
     assert mg.gradcheck(Softplus.apply, [transposed]) and mg.gradcheck(Softplus.apply, [computed])
-    assert leaf.grad is None and transposed.grad is None and np.array_equal(leaf.data, before)
+    assert leaf.grad is None and np.array_equal(leaf.data, before)  # perturbed and restored
 
     class HalfSoftplus(Softplus):  # a factor forgotten in backward is still caught on such inputs
         @staticmethod
@@ -219,6 +219,27 @@ def test_gradcheck_takes_strided_and_computed_inputs_and_leaves_them_as_they_wer
 
     with pytest.raises(mg.GradcheckError):
         mg.gradcheck(HalfSoftplus.apply, [transposed])
+
+
+def test_gradcheck_checks_a_parameter_that_fn_reaches_through_a_module():
+    """The walkthrough's recipe: list a module's parameter as an input; it is perturbed in place, where
+    the module reads it, so a wrong gradient for it is caught."""
+    weight = mg.tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+
+    class WrongWeightGrad(Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(x, w)
+            return x * w
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, w = ctx.saved
+            return grad * w, grad * x * 1.5
+
+    x = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="input 1"):
+        mg.gradcheck(lambda x, _: WrongWeightGrad.apply(x, weight), [x, weight])
 
 
 def test_gradcheck_refuses_outputs_it_cannot_check():
