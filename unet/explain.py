@@ -310,7 +310,7 @@ def sca_figure(explanation, block, path):
     bars_ax.set_xlim(-1, len(channel))
     bars_ax.set_xlabel("channel")
     bars_ax.set_ylabel("channel weight (sigmoid)")
-    bars_ax.set_title("channel attention: orange = most attended, green = least", fontsize=10)
+    bars_ax.set_title("channel weights; orange, green: top, bottom 4 by weight x mean spatial gate", fontsize=10)
 
     grid = bottom.subplots(2, CHANNELS_SHOWN)
     for row, (label, picked) in enumerate((("most", most), ("least", least))):
@@ -383,10 +383,11 @@ def write_report(explanation, out_dir, queries=None, title="", source=""):
     sections = [("Input, output, difference", overview_figure(explanation, out_dir / "overview.png"),
                  f"The image as the network sees it (reflect-padded to a multiple of {CELL}, then cropped back), "
                  "the restored image, and the per-pixel change.")]
-    sca_caption = ("The block multiplies its skip features by a spatial gate sigmoid(conv1x1(x)) and a channel "
-                   "weight from global pooling. Top left: the spatial gate averaged over channels (bright = passed "
-                   "through); top right: each channel's weight; bottom: the spatial gates of the channels with the "
-                   "largest and smallest overall gate (weight x mean spatial gate), each on its own colour scale.")
+    sca_caption = ("The block multiplies its features (a skip's; for att4, the bottleneck's input) by a spatial "
+                   "gate sigmoid(conv1x1(x)) and a channel weight from global pooling. Top left: the spatial gate "
+                   "averaged over channels (brighter = a larger fraction passed; mind the colour bar's range); top "
+                   "right: each channel's weight; bottom: the spatial gates of the channels with the largest and "
+                   "smallest overall gate (weight x mean spatial gate), each on its own colour scale.")
     for block in SCA_BLOCKS:
         channels, rows = explanation.sca[block]["spatial"].shape[:2]
         stride = explanation.padded_shape[0] // rows
@@ -396,13 +397,13 @@ def write_report(explanation, out_dir, queries=None, title="", source=""):
     if explanation.nonlocal_mode == "published":
         nonlocal_caption = ("Published form (the released weights): the affinity is theta_i . phi_j / N with no "
                             "softmax, so it is signed and rows do not sum to 1; red = positive, blue = negative. "
-                            "The released code also reshapes the result with a raw view, so row i does not land "
-                            "on pixel i: read this as how strongly the query matches each position.")
+                            "The released code also reshapes the result y with a raw view, so y_i does not land "
+                            "on the query's cell: read this as the weight the query gives each position's value.")
     else:
         nonlocal_caption = "Softmax form (paper eq. 6): each row is a probability distribution over positions and sums to 1."
     sections.append(("Non-local block", nonlocal_figure(explanation, queries, out_dir / "nonlocal.png"),
-                     f"For each query pixel (star; its {CELL}x{CELL} bottleneck cell outlined), how much every "
-                     f"bottleneck position contributes to its output, shown as {CELL}x{CELL} blocks over the image. "
+                     f"For each query pixel (star; its {CELL}x{CELL} bottleneck cell outlined), the weight its row "
+                     f"of the affinity gives every bottleneck position, shown as {CELL}x{CELL} blocks over the image. "
                      + nonlocal_caption))
     sections.append(("Feature maps", features_figure(explanation, out_dir / "features.png"),
                      "The four most varied channels at each encoder level (left) and, beside it, the decoder "
