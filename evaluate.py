@@ -88,17 +88,16 @@ def open_data(args):
                                    or folder.resolve().is_relative_to(out / "restored")):
             raise DataError(f"--out {args.out} and {flag} {folder} overlap: pass an --out outside the input folders")
     given = [flag for flag, value in (("--degradation", args.degradation), ("--seed", args.seed)) if value is not None]
-    args.split = args.split or "val"
-    args.degradation, args.seed = args.degradation or "kla", args.seed or 0
-    dataset = open_dataset(args.data or "builtin", layout=args.layout, split=args.split,
-                           degradation=args.degradation, seed=args.seed, size=args.size,
+    data, split = args.data or "builtin", args.split or "val"
+    degradation, seed = args.degradation or "kla", args.seed or 0
+    dataset = open_dataset(data, layout=args.layout, split=split, degradation=degradation, seed=seed, size=args.size,
                            degraded_dir=args.degraded, clean_dir=args.clean, masks_dir=args.masks)
-    args.data, args.layout = (args.data or "builtin") if args.degraded is None else None, dataset.layout
     refuse_on_the_fly_options(dataset, given)
-    if not dataset.synthetic:
-        args.degradation = args.seed = None
-    if args.degraded is not None:
-        args.split = None
+    # What was used, for metrics.json: None where an option does not apply to this data.
+    folders = args.degraded is not None
+    args.data, args.split = (None, None) if folders else (data, split)
+    args.degradation, args.seed = (degradation, seed) if dataset.synthetic else (None, None)
+    args.layout = dataset.layout
     return dataset
 
 

@@ -28,7 +28,8 @@ import numpy as np
 from . import builtin, procedural
 from .degrade import check_degradation, degrade
 from .errors import DataError
-from .imageio import IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, is_image_file, read_image, read_mask, resize_image, resize_mask, upright_size
+from .imageio import (IMAGE_SUFFIXES, OTHER_IMAGE_SUFFIXES, is_image_file, read_image, read_mask, resize_image,
+                      resize_mask, upright_size)
 
 LAYOUTS = {
     "kla": "<root>/<category>/{Train,Val}/{GT_clean_image,Degraded_image,Defect_mask}/<defect_type>/<name>.png "
@@ -149,9 +150,7 @@ class KLADataset(PairedDataset):
         root = _existing_dir(root, "KLA data folder")
         split_dir = _split_dir("kla", split)
         items = []
-        categories = _category_dirs(root, _is_kla_category)
-        for category_dir in _with_split(categories, split_dir, root):
-            base = _subfolder(category_dir, split_dir)
+        for category_dir, base in _with_split(_category_dirs(root, _is_kla_category), split_dir, root):
             degraded_dir, clean_dir = _subfolder(base, "Degraded_image"), _subfolder(base, "GT_clean_image")
             degraded, clean = _images_under(degraded_dir), _images_under(clean_dir)
             keys = _pair(degraded, clean, degraded_dir, clean_dir)
@@ -219,8 +218,8 @@ class MVTecDataset(SyntheticDataset):
         root = _existing_dir(root, "MVTec data folder")
         split_dir = _split_dir("mvtec", split)
         items = []
-        for category_dir in _with_split(_category_dirs(root, _is_mvtec_category), split_dir, root):
-            images = _images_under(_subfolder(category_dir, split_dir))
+        for category_dir, split_folder in _with_split(_category_dirs(root, _is_mvtec_category), split_dir, root):
+            images = _images_under(split_folder)
             # ground_truth/ holds the test split's masks: only there must every mask match an image
             masks = _mask_index(category_dir / "ground_truth", images if split_dir == "test" else None)
             for key, path in sorted(images.items()):
@@ -330,14 +329,15 @@ def _subfolder(folder, name):
 
 
 def _with_split(categories, split_dir, root):
-    """The categories that have the split's folder; a DataError where none has it, and a warning naming
-    those without it where some have it (a misspelt folder would otherwise leave a category out)."""
-    having = [category for category in categories if _subfolder(category, split_dir).is_dir()]
+    """(category, its split folder) for the categories that have one; a DataError where none has it, and a
+    warning naming those without it where some have it (a misspelt folder would otherwise leave a category out)."""
+    folders = [(category, _subfolder(category, split_dir)) for category in categories]
+    having = [(category, folder) for category, folder in folders if folder.is_dir()]
     if categories and not having:
         names = ", ".join(category.name for category in categories[:5])
         raise DataError(f"no category of {root} has a {split_dir} folder (looked in {names}"
                         f"{', ...' if len(categories) > 5 else ''})")
-    lacking = [category.name for category in categories if category not in having]
+    lacking = [category.name for category, folder in folders if (category, folder) not in having]
     if lacking:
         warnings.warn(f"{len(lacking)} categor{'y' if len(lacking) == 1 else 'ies'} of {root} without a {split_dir} "
                       f"folder, left out of that split: {_listing(lacking)}", stacklevel=3)

@@ -84,7 +84,7 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
     if torch_model is not None and self_ensemble:
         raise ValueError("the PyTorch comparison runs the network once per image: it cannot check a self-ensemble")
     indices = range(len(dataset)) if indices is None else indices
-    loaded = in_background((_load(dataset, index) for index in indices), depth=LOAD_AHEAD)
+    loaded = in_background((load_or_error(dataset, index) for index in indices), depth=LOAD_AHEAD)
     for index, sample, error in tqdm(loaded, total=len(indices), desc="restoring", unit="image",
                                      disable=not progress):
         if error is not None:
@@ -99,8 +99,9 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
         yield Restoration(index, sample, np.clip(restored, 0.0, 1.0), difference)
 
 
-def _load(dataset, index):
-    """(index, sample, None), or (index, None, the ImageReadError) for an unreadable file."""
+def load_or_error(dataset, index):
+    """(index, sample, None), or (index, None, the ImageReadError) for an unreadable file: the caller
+    decides whether to skip it, warn or stop."""
     try:
         return index, dataset.load(index), None
     except ImageReadError as err:
@@ -206,9 +207,9 @@ class EvaluationStopped(Exception):
     """Ctrl-C or an error during `evaluate` after some images were done: `report` (and metrics.json)
     covers them, and the Ctrl-C or the error is the __cause__."""
 
-    def __init__(self, done, total, metrics_path, report, interrupted):
+    def __init__(self, done, total, metrics_path, report, cause):
         self.done, self.total, self.metrics_path, self.report = done, total, metrics_path, report
-        how = "interrupted" if interrupted else "stopped by an error"
+        how = "interrupted" if isinstance(cause, KeyboardInterrupt) else "stopped by an error"
         what = "has their numbers" if "per_image" in report else "lists them"
         super().__init__(f"{how} after {done} of {total} images; {metrics_path} {what}")
 
@@ -283,7 +284,7 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
     (out_dir / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     if stopped is not None:
         raise EvaluationStopped(len(records) + len(images), total, out_dir / "metrics.json", report,
-                                interrupted=isinstance(stopped, KeyboardInterrupt)) from stopped
+                                stopped) from stopped
     return report
 
 

@@ -37,11 +37,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 import minigrad as mg
-from data import DataError, ImageReadError, Loader, open_dataset, refuse_on_the_fly_options
+from data import DataError, Loader, open_dataset, refuse_on_the_fly_options
 from minigrad.backend import get_array_module
 
 from .checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
-from .evaluation import image_metrics, resolve_device, restore_dataset, spread_indices, summarize
+from .evaluation import image_metrics, load_or_error, resolve_device, restore_dataset, spread_indices, summarize
 from .losses import RestorationLoss
 from .model import INPUT_MULTIPLE, UNet
 from .plots import plot_curves, save_triptych
@@ -237,9 +237,8 @@ def _memory_bytes():
 def _require_targets(dataset):
     """The first readable sample says whether there are clean targets (the loader skips unreadable ones)."""
     for index in range(len(dataset)):
-        try:
-            sample = dataset.load(index)
-        except ImageReadError:
+        _, sample, error = load_or_error(dataset, index)
+        if error is not None:
             continue
         if sample["clean"] is None:
             raise DataError("training needs clean target images: pass --clean DIR with --degraded DIR")
@@ -282,12 +281,10 @@ class Validator:
 
 
 def _readable(dataset, index):
-    try:
-        dataset.load(index)
-    except ImageReadError as err:
-        warnings.warn(f"{err}; left out of validation")
-        return False
-    return True
+    _, _, error = load_or_error(dataset, index)
+    if error is not None:
+        warnings.warn(f"{error}; left out of validation")
+    return error is None
 
 
 def save_samples(path, shown):
