@@ -9,7 +9,7 @@
 Every image is restored at its own size. OUT receives metrics.json, a table printed here as well,
 PSNR/SSIM bar charts per category, triptychs of a few images, and with --save-images (always, when
 there are no clean targets) the restored images in restored/, each in its input's mode and bit depth
-(palette and CMYK images as RGB, 16-bit colour at 8 bits).
+(palette and CMYK images as RGB).
 In metrics.json the infinite PSNR of an exact match is stored as 100 dB, and undefined values as null.
 
 Exit status: 0 done, 2 a usage or data error, 130 interrupted. Stopped by Ctrl-C or an error, metrics.json

@@ -3,16 +3,19 @@
 Training always sees three channels; `ImageInfo` remembers what the file was (grayscale, 16-bit,
 float, alpha, colour profile) so that a restored image can be written the way the original was. Pixels
 are read upright: a camera's EXIF orientation tag is applied, since the written image does not carry it.
-Pillow reads 16-bit colour (not grayscale) PNG and TIFF files at 8 bits; the first such file warns.
+16-bit colour PNG and TIFF files keep their 16 bits, which Pillow alone would cut to 8 (`_LOW_BYTE_READS`).
 Float grayscale (32-bit float TIFF) is read in [0, 1] or [0, 255], whichever its values fit, and
 written back in that scale; 32-bit integer pixels beyond 16 bits are refused rather than clipped.
 """
-import warnings
+import struct
+import sys
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
+import tifffile
 from PIL import ExifTags, Image, ImageOps
 
 from .errors import DataError, ImageReadError
@@ -24,6 +27,19 @@ OTHER_IMAGE_SUFFIXES = (".gif", ".apng", ".heic", ".heif", ".avif", ".jp2", ".j2
 _ALPHA_SUFFIXES = (".png", ".tif", ".tiff", ".webp")  # formats that can store an alpha channel
 _TRANSPOSING_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations read upright by a quarter turn: width <-> height
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # "I": how some Pillow versions open 16-bit PNG
+# Pillow opens 16-bit colour as 8-bit "RGB"/"RGBA" images, its raw modes keeping the high byte of each
+# sample. Decoding the file a second time with the raw mode below yields the low bytes:
+# raw mode -> (raw mode of the second read, its channels that hold the low bytes, the first read's that
+# hold the high bytes). Gray+alpha ("LA;16B") has no such pair: its pixels' 4 bytes are read as RGBA.
+_LOW_BYTE_READS = {
+    "RGB;16B": ("RGB;16L", (0, 1, 2), (0, 1, 2)),
+    "RGB;16L": ("RGB;16B", (0, 1, 2), (0, 1, 2)),
+    "RGBA;16B": ("RGBA;16L", (0, 1, 2, 3), (0, 1, 2, 3)),
+    "RGBA;16L": ("RGBA;16B", (0, 1, 2, 3), (0, 1, 2, 3)),
+    "LA;16B": ("RGBA", (1, 3), (0, 3)),
+}
+_NATIVE_ORDER = "L" if sys.byteorder == "little" else "B"  # libtiff decodes to native order: ";16N"
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _FLOAT_SCALES = (1.0, 255.0)  # the values of white in float files: both are common
 _FLOAT_OVERSHOOT = 0.5  # of the scale: noise and resampling push float pixels past their range (clipped)
 # Lossy formats are written near-losslessly (full-resolution colour for JPEG): Pillow's defaults
@@ -53,14 +69,16 @@ def read_image(path):
     path = Path(path)
     try:
         with Image.open(path) as image:
-            deep_colour = image.mode in ("RGB", "RGBA") and any(";16" in _raw_mode(tile) for tile in image.tile)
+            raw_mode = _sixteen_bit_colour_raw_mode(image)
             image.load()
-            values, info = _decode(ImageOps.exif_transpose(image))
+            upright = ImageOps.exif_transpose(image)
+            if raw_mode is None:
+                values, info = _decode(upright)
+            else:
+                values, info = _decode_sixteen_bit_colour(upright, _read_low_bytes(path, raw_mode), raw_mode)
             info = replace(info, icc_profile=image.info.get("icc_profile"))
     except Exception as err:  # Pillow signals broken files with many exception types
         raise ImageReadError(path, err) from None
-    if deep_colour:
-        _warn_deep_colour_once(path)
     return values, info
 
 
@@ -76,21 +94,36 @@ def upright_size(path):
     return (height, width) if orientation in _TRANSPOSING_ORIENTATIONS else (width, height)
 
 
-def _raw_mode(tile):
-    """How a tile is stored in the file ("RGB;16B" for 16-bit colour, which Pillow reads as "RGB")."""
-    args = tile[3]
+def _sixteen_bit_colour_raw_mode(image):
+    """The raw mode of an image stored at 16 bits per colour channel (one of `_LOW_BYTE_READS`), else None."""
+    if image.mode not in ("RGB", "RGBA"):
+        return None
+    raw_modes = {_tile_raw_mode(tile).replace(";16N", ";16" + _NATIVE_ORDER) for tile in image.tile}
+    if len(raw_modes) != 1 or not raw_modes <= _LOW_BYTE_READS.keys():
+        return None
+    return raw_modes.pop()
+
+
+def _tile_raw_mode(tile):
+    args = tile.args
     return args if isinstance(args, str) else str(args[0]) if args else ""
 
 
-_deep_colour_warned = []
+def _read_low_bytes(path, raw_mode):
+    """The file decoded again with the raw mode that keeps each sample's low byte, upright."""
+    low_byte_mode = _LOW_BYTE_READS[raw_mode][0]
+    with Image.open(path) as image:
+        image.tile = [tile._replace(args=low_byte_mode if isinstance(tile.args, str) else (low_byte_mode, *tile.args[1:]))
+                      for tile in image.tile]
+        image.load()
+        return ImageOps.exif_transpose(image)
 
 
-def _warn_deep_colour_once(path):
-    if not _deep_colour_warned:
-        _deep_colour_warned.append(path)
-        warnings.warn(f"{path} has 16 bits per colour channel, which Pillow reads as 8: such images are "
-                      "restored and written at 8 bits per channel (16-bit grayscale keeps its 16 bits)",
-                      stacklevel=3)
+def _decode_sixteen_bit_colour(high_bytes, low_bytes, raw_mode):
+    _, low_channels, high_channels = _LOW_BYTE_READS[raw_mode]
+    samples = (np.asarray(high_bytes, np.uint16)[..., high_channels] << 8
+               | np.asarray(low_bytes, np.uint16)[..., low_channels])
+    return _split_alpha(samples.astype(np.float32) / 65535.0, raw_mode.split(";")[0], bit_depth=16)
 
 
 def _decode(image):
@@ -110,12 +143,18 @@ def _decode(image):
         values = np.clip(pixels / np.float32(scale), 0.0, 1.0)
         return _grayscale(values), ImageInfo(mode, True, 32, float_scale=scale)
     if mode in ("L", "LA"):
-        values = _unit(image.convert("LA"))
-        return _grayscale(values[..., 0]), ImageInfo(mode, True, 8, _alpha_or_none(values[..., 1]))
+        return _split_alpha(_unit(image.convert("LA")), mode, bit_depth=8)
     has_alpha = "A" in mode or "transparency" in image.info
-    values = _unit(image.convert("RGBA" if has_alpha else "RGB"))
-    alpha = _alpha_or_none(values[..., 3]) if has_alpha else None
-    return np.ascontiguousarray(values[..., :3]), ImageInfo(mode, False, 8, alpha)
+    return _split_alpha(_unit(image.convert("RGBA" if has_alpha else "RGB")), mode, bit_depth=8)
+
+
+def _split_alpha(channels, mode, bit_depth):
+    """(HxWx3 values, ImageInfo) from a file's channels in [0, 1]: gray or RGB, each optionally + alpha."""
+    grayscale = channels.shape[2] <= 2
+    colours = 1 if grayscale else 3
+    alpha = _alpha_or_none(channels[..., colours]) if channels.shape[2] > colours else None
+    values = _grayscale(channels[..., 0]) if grayscale else np.ascontiguousarray(channels[..., :3])
+    return values, ImageInfo(mode, grayscale, bit_depth, alpha)
 
 
 def _float_scale(pixels):
@@ -150,13 +189,14 @@ def read_mask(path):
 def write_image(path, image, like=None):
     """Write a float image in [0, 1] (HxW, HxWx1 or HxWx3); with `like`, in that ImageInfo's mode.
 
-    Grayscale originals are written as the channel mean, 16-bit ones as 16-bit, float ones as float in
-    their scale, 1-bit ones thresholded at 0.5, and an original alpha channel and colour profile are put
-    back (the alpha resized if the image was; the profile only if it is for RGB, or gray, as written).
-    Palette images come back as RGB: re-quantizing a restored image would throw away what the
-    restoration gained.
+    Grayscale originals are written as the channel mean, 16-bit ones as 16-bit (colour too, in PNG and
+    TIFF), float ones as float in their scale, 1-bit ones thresholded at 0.5, and an original alpha
+    channel and colour profile are put back (the alpha resized if the image was; the profile only if it
+    is for RGB, or gray, as written). Palette images come back as RGB: re-quantizing a restored image
+    would throw away what the restoration gained.
     """
     path = Path(path)
+    suffix = path.suffix.lower()
     values = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
     if values.ndim == 3 and values.shape[2] == 1:
         values = values[..., 0]
@@ -164,26 +204,80 @@ def write_image(path, image, like=None):
     if grayscale and values.ndim == 3:
         values = values.mean(axis=2)
     bit_depth = like.bit_depth if like is not None else 8
-    if bit_depth == 1:
-        pil = Image.fromarray(values >= 0.5)
-    elif bit_depth == 16 and grayscale:
-        pil = Image.fromarray(np.round(values * 65535.0).astype(np.uint16))
-    elif bit_depth == 32:
-        pil = Image.fromarray(values * np.float32(like.float_scale))
-    else:
-        pil = Image.fromarray(np.round(values * 255.0).astype(np.uint8))
-        alpha = like.alpha if like is not None else None
-        if alpha is not None and path.suffix.lower() in _ALPHA_SUFFIXES:
-            alpha_image = Image.fromarray(np.round(alpha * 255.0).astype(np.uint8))
-            pil.putalpha(alpha_image.resize(pil.size, Image.Resampling.BILINEAR))
-    options = dict(_SAVE_OPTIONS.get(path.suffix.lower(), {}))
-    if like is not None and _profile_fits(like.icc_profile, grayscale):
-        options["icc_profile"] = like.icc_profile
+    alpha = like.alpha if like is not None and suffix in _ALPHA_SUFFIXES else None
+    if alpha is not None:
+        alpha = np.clip(_resize_plane(alpha, (values.shape[1], values.shape[0]), Image.Resampling.BILINEAR), 0.0, 1.0)
+    profile = like.icc_profile if like is not None and _profile_fits(like.icc_profile, grayscale) else None
+    sixteen_bit_writer = _sixteen_bit_writer(suffix, grayscale, alpha is not None) if bit_depth == 16 else None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        pil.save(path, **options)
+        if sixteen_bit_writer is not None:
+            samples = np.dstack([values] if alpha is None else [values, alpha])
+            sixteen_bit_writer(path, np.round(samples * 65535.0).astype(np.uint16), profile)
+        else:
+            options = dict(_SAVE_OPTIONS.get(suffix, {}), **({"icc_profile": profile} if profile else {}))
+            _pillow_image(values, grayscale, bit_depth, alpha, like).save(path, **options)
     except (OSError, ValueError) as err:
         raise DataError(f"cannot write image {path}: {err}") from None
+
+
+def _sixteen_bit_writer(suffix, grayscale, has_alpha):
+    """Who writes a 16-bit image that Pillow cannot: colour in PNG or TIFF, gray + alpha in PNG (Pillow
+    reads no such TIFF, so none comes from one: it is written as gray alone). None where Pillow can."""
+    if not grayscale and suffix in (".tif", ".tiff"):
+        return _write_sixteen_bit_tiff
+    if suffix == ".png" and (not grayscale or has_alpha):
+        return _write_sixteen_bit_png
+    return None
+
+
+def _pillow_image(values, grayscale, bit_depth, alpha, like):
+    if bit_depth == 1:
+        return Image.fromarray(values >= 0.5)
+    if bit_depth == 16 and grayscale:
+        return Image.fromarray(np.round(values * 65535.0).astype(np.uint16))
+    if bit_depth == 32:
+        return Image.fromarray(values * np.float32(like.float_scale))
+    image = Image.fromarray(np.round(values * 255.0).astype(np.uint8))
+    if alpha is not None:
+        image.putalpha(Image.fromarray(np.round(alpha * 255.0).astype(np.uint8)))
+    return image
+
+
+def _write_sixteen_bit_png(path, samples, icc_profile):
+    """Pillow writes no 16-bit PNG with colour or alpha, so it is written here: a PNG is a zlib stream of
+    filtered pixel rows between checksummed chunks (PNG specification, chapters 5, 9 and 11)."""
+    height, width, count = samples.shape
+    colour_type = {2: 4, 3: 2, 4: 6}[count]  # gray + alpha, RGB, RGB + alpha
+    rows = samples.astype(">u2").view(np.uint8).reshape(height, width * count * 2)
+    paeth = np.full((height, 1), 4, np.uint8)  # each row's filter type
+    chunks = [(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0))]
+    if icc_profile:
+        chunks.append((b"iCCP", b"ICC profile\0\0" + zlib.compress(icc_profile)))  # name, compression method 0
+    chunks += [(b"IDAT", zlib.compress(np.hstack([paeth, _paeth_residuals(rows, count * 2)]).tobytes())),
+               (b"IEND", b"")]
+    path.write_bytes(_PNG_SIGNATURE + b"".join(struct.pack(">I", len(data)) + kind + data
+                                                + struct.pack(">I", zlib.crc32(kind + data)) for kind, data in chunks))
+
+
+def _paeth_residuals(rows, step):
+    """Each byte minus the Paeth prediction from its left, upper and upper-left neighbours, `step` bytes
+    away a pixel: smooth images leave small residuals, which zlib compresses well."""
+    current = rows.astype(np.int16)
+    left, up, up_left = (np.zeros_like(current) for _ in range(3))
+    left[:, step:] = current[:, :-step]
+    up[1:] = current[:-1]
+    up_left[1:, step:] = current[:-1, :-step]
+    estimate = left + up - up_left
+    to_left, to_up, to_up_left = (np.abs(estimate - neighbour) for neighbour in (left, up, up_left))
+    prediction = np.where((to_left <= to_up) & (to_left <= to_up_left), left, np.where(to_up <= to_up_left, up, up_left))
+    return (current - prediction).astype(np.uint8)  # modulo 256, as the format wants
+
+
+def _write_sixteen_bit_tiff(path, samples, icc_profile):
+    """Pillow writes no 16-bit colour TIFF: tifffile (which scikit-image needs) does."""
+    tifffile.imwrite(path, samples, photometric="rgb", extrasamples=("unassalpha",) if samples.shape[2] == 4 else None,
+                     iccprofile=icc_profile, compression="zlib", metadata=None)
 
 
 def _profile_fits(icc_profile, grayscale):
@@ -196,7 +290,7 @@ def resize_image(image, size):
     """Resize HxWxC float32 to size x size with antialiasing (Pillow bicubic), clipped to [0, 1]."""
     if image.shape[:2] == (size, size):
         return image
-    channels = [_resize_plane(image[..., c], size, Image.Resampling.BICUBIC) for c in range(image.shape[2])]
+    channels = [_resize_plane(image[..., c], (size, size), Image.Resampling.BICUBIC) for c in range(image.shape[2])]
     return np.clip(np.stack(channels, axis=2), 0.0, 1.0)
 
 
@@ -204,9 +298,10 @@ def resize_mask(mask, size):
     """Resize a bool mask to size x size: a pixel is set where at least half of its area was set."""
     if mask.shape == (size, size):
         return mask
-    return _resize_plane(mask.astype(np.float32), size, Image.Resampling.BOX) >= 0.5
+    return _resize_plane(mask.astype(np.float32), (size, size), Image.Resampling.BOX) >= 0.5
 
 
 def _resize_plane(plane, size, resample):
-    resized = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32)).resize((size, size), resample)
+    """`plane` resized to size = (width, height)."""
+    resized = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32)).resize(size, resample)
     return np.asarray(resized, dtype=np.float32)

@@ -391,37 +391,101 @@ def test_phone_photo_is_read_upright_and_written_with_its_profile(tmp_path):
     assert error.mean() < 1.0 / 255, error.mean() * 255
 
 
-def _sixteen_bit_rgb_png(path, pixels):
-    """A 16-bit RGB PNG, written by hand: Pillow cannot write one."""
+def _sixteen_bit_png(path, pixels, colour_type=2):
+    """A 16-bit PNG written by hand (Pillow writes none with colour or alpha), its rows filtered in
+    turn with each of the format's five filters, so that reading must undo every one of them."""
     import struct
     import zlib
 
     def chunk(kind, payload):
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
-    height, width, _ = pixels.shape
-    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in pixels)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+    def predict(kind, left, up, up_left):
+        if kind == 4:  # Paeth
+            estimate = left + up - up_left
+            distances = [abs(estimate - left), abs(estimate - up), abs(estimate - up_left)]
+            return (left, up, up_left)[distances.index(min(distances))]
+        return (0, left, up, (left + up) // 2)[kind]
+
+    height, width, channels = pixels.shape
+    step = 2 * channels  # bytes a pixel
+    rows = [list(row.astype(">u2").tobytes()) for row in pixels]
+    stream = bytearray()
+    for y, row in enumerate(rows):
+        kind = y % 5
+        above = rows[y - 1] if y else [0] * len(row)
+        stream.append(kind)
+        for x, value in enumerate(row):
+            left = row[x - step] if x >= step else 0
+            up_left = above[x - step] if x >= step else 0
+            stream.append((value - predict(kind, left, above[x], up_left)) % 256)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(bytes(stream))) + chunk(b"IEND", b""))
 
 
-def test_sixteen_bit_colour_is_read_at_eight_bits_with_one_warning(tmp_path, monkeypatch):
-    from data import imageio
-    monkeypatch.setattr(imageio, "_deep_colour_warned", [])
-    pixels = np.random.default_rng(7).integers(0, 65536, (H, W, 3), dtype=np.uint16)
-    for name in ("a.png", "b.png"):
-        _sixteen_bit_rgb_png(tmp_path / name, pixels)
-    _save(tmp_path / "plain.png", _rgb(8))
+def _sixteen_bit_samples(seed, channels):
+    return np.random.default_rng(seed).integers(0, 65536, (H, W, channels), dtype=np.uint16)
+
+
+@pytest.mark.parametrize("channels, colour_type, mode", [(3, 2, "RGB"), (4, 6, "RGBA"), (2, 4, "LA")])
+def test_sixteen_bit_png_keeps_its_sixteen_bits(tmp_path, channels, colour_type, mode):
+    samples = _sixteen_bit_samples(7, channels)
+    _sixteen_bit_png(tmp_path / "deep.png", samples, colour_type)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        data.read_image(tmp_path / "plain.png")  # 8-bit colour: nothing to say
-    with pytest.warns(UserWarning, match="a.png has 16 bits per colour channel, which Pillow reads as 8"):
-        image, info = data.read_image(tmp_path / "a.png")
-    np.testing.assert_allclose(image, (pixels >> 8) / 255.0, atol=1e-6)
-    assert info.bit_depth == 8
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        data.read_image(tmp_path / "b.png")  # once per run, not once per image
+        image, info = data.read_image(tmp_path / "deep.png")
+    colour = samples[..., :1].repeat(3, axis=2) if mode == "LA" else samples[..., :3]
+    np.testing.assert_array_equal(np.round(image * 65535.0), colour)
+    assert (info.mode, info.bit_depth, info.grayscale) == (mode, 16, mode == "LA")
+    if channels in (2, 4):
+        np.testing.assert_array_equal(np.round(info.alpha * 65535.0), samples[..., -1])
 
+
+@pytest.mark.parametrize("byte_order, compression", [("<", None), (">", None), ("<", "zlib")])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_sixteen_bit_colour_tiff_keeps_its_sixteen_bits(tmp_path, byte_order, compression, channels):
+    """Uncompressed TIFFs are decoded by Pillow itself, compressed ones by libtiff, in native byte order."""
+    import tifffile
+    samples = _sixteen_bit_samples(8, channels)
+    tifffile.imwrite(tmp_path / "deep.tif", samples, photometric="rgb", byteorder=byte_order, compression=compression,
+                     extrasamples=("unassalpha",) if channels == 4 else None)
+    image, info = data.read_image(tmp_path / "deep.tif")
+    np.testing.assert_array_equal(np.round(image * 65535.0), samples[..., :3])
+    assert (info.mode, info.bit_depth) == (("RGB", "RGBA")[channels - 3], 16)
+
+
+def test_sixteen_bit_colour_is_read_upright(tmp_path):
+    import tifffile
+    samples = _sixteen_bit_samples(9, 3)
+    tifffile.imwrite(tmp_path / "turned.tif", samples, photometric="rgb", extratags=[(0x0112, "H", 1, 6, True)])
+    image, _ = data.read_image(tmp_path / "turned.tif")
+    np.testing.assert_array_equal(np.round(image * 65535.0), np.rot90(samples, k=-1))
+
+
+@pytest.mark.parametrize("name", ["deep.png", "deep.tif"])
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "LA"])
+def test_sixteen_bit_images_are_written_back_at_sixteen_bits(tmp_path, name, mode):
+    """Read back by Pillow's own decoder: its 8-bit view is the high bytes, and the full read is exact."""
+    rng = np.random.default_rng(10)
+    values = rng.random((H, W, 3), dtype=np.float32)
+    if mode == "LA":
+        values = values[..., :1].repeat(3, axis=2)
+    alpha = rng.random((H, W), dtype=np.float32) if "A" in mode else None
+    profile = _icc_profile(b"RGB " if mode != "LA" else b"GRAY")
+    data.write_image(tmp_path / name, values, like=data.ImageInfo(mode, mode == "LA", 16, alpha, profile))
+    expected = np.round(values * 65535.0)
+    written, info = data.read_image(tmp_path / name)
+    if mode == "LA" and name == "deep.tif":  # Pillow reads no 16-bit gray + alpha TIFF: gray alone is written
+        assert (info.mode, info.bit_depth, info.alpha) == ("I;16", 16, None)
+    else:
+        assert (info.mode, info.bit_depth, info.icc_profile) == (mode, 16, profile)
+        if alpha is not None:
+            np.testing.assert_array_equal(np.round(info.alpha * 65535.0), np.round(alpha * 65535.0))
+    np.testing.assert_array_equal(np.round(written * 65535.0), expected)
+    if mode != "LA":
+        with Image.open(tmp_path / name) as eight_bits:
+            np.testing.assert_array_equal(np.asarray(eight_bits)[..., :3], (expected.astype(np.uint16) >> 8))
 
 
 def _float_pixels(scale):

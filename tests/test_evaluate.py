@@ -260,13 +260,17 @@ def test_cli_writes_metrics_json_charts_and_triptychs(tmp_path, checkpoint, caps
 
 
 def _plain_inputs(folder):
-    """Images of every kind a user may have: grayscale, RGBA with transparency, 16-bit, odd-sized RGB."""
+    """Images of every kind a user may have: grayscale, RGBA with transparency, 16-bit gray and colour,
+    odd-sized RGB."""
+    import tifffile
     rng = np.random.default_rng(2)
     rgba = rng.integers(0, 256, (20, 21, 4)).astype(np.uint8)
-    return {"gray.png": _write(folder / "gray.png", rng.integers(0, 256, (17, 23)).astype(np.uint8)),
-            "rgba.png": _write(folder / "rgba.png", rgba),
-            "deep.png": _write(folder / "deep.png", rng.integers(0, 65536, (19, 25)).astype(np.uint16)),
-            "sub/odd.png": _write(folder / "sub" / "odd.png", rng.integers(0, 256, (27, 13, 3)).astype(np.uint8))}
+    inputs = {"gray.png": _write(folder / "gray.png", rng.integers(0, 256, (17, 23)).astype(np.uint8)),
+              "rgba.png": _write(folder / "rgba.png", rgba),
+              "deep.png": _write(folder / "deep.png", rng.integers(0, 65536, (19, 25)).astype(np.uint16)),
+              "sub/odd.png": _write(folder / "sub" / "odd.png", rng.integers(0, 256, (27, 13, 3)).astype(np.uint8))}
+    tifffile.imwrite(folder / "deep_rgb.tif", rng.integers(0, 65536, (15, 18, 3)).astype(np.uint16), photometric="rgb")
+    return {**inputs, "deep_rgb.tif": folder / "deep_rgb.tif"}
 
 
 def test_plain_restoration_keeps_size_and_mode(tmp_path, checkpoint, capsys):
@@ -282,13 +286,18 @@ def test_plain_restoration_keeps_size_and_mode(tmp_path, checkpoint, capsys):
     odd = _pixels(inputs["sub/odd.png"]).astype(np.float32) / 255
     expected = np.round(np.clip(restore(model, odd), 0, 1) * 255).astype(np.uint8)
     np.testing.assert_array_equal(_pixels(out / "restored" / "sub" / "odd.png"), expected)
+    deep_rgb, _ = data.read_image(inputs["deep_rgb.tif"])
+    restored_deep_rgb, info = data.read_image(out / "restored" / "deep_rgb.tif")
+    assert info.bit_depth == 16  # not cut to 8 bits: the same restoration at 16 bits
+    expected = np.round(np.clip(restore(model, deep_rgb), 0, 1) * 65535)
+    np.testing.assert_array_equal(np.round(restored_deep_rgb * 65535), expected)
     report = json.loads((out / "metrics.json").read_text())
     assert "per_image" not in report and "mean" not in report
     pictures = sorted(path.relative_to(out / "triptychs").as_posix() for path in (out / "triptychs").rglob("*.png"))
     assert pictures == ["deep.png", "sub/odd.png"]  # degraded | restored, one per folder
     assert not any(_is_blank(out / "triptychs" / picture) for picture in pictures)
     sizes = {entry["name"]: (entry["width"], entry["height"]) for entry in report["images"]}
-    assert sizes == {"deep": (25, 19), "gray": (23, 17), "rgba": (21, 20), "sub/odd": (13, 27)}
+    assert sizes == {"deep": (25, 19), "deep_rgb": (18, 15), "gray": (23, 17), "rgba": (21, 20), "sub/odd": (13, 27)}
 
 
 def test_self_ensemble_restores_every_image_as_restore_does_and_is_recorded(tmp_path, checkpoint, capsys):
