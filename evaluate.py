@@ -16,9 +16,13 @@ Exit status: 0 done, 2 a usage or data error, 130 interrupted. Stopped by Ctrl-C
 and the table cover the images done.
 """
 import argparse
+import signal
 import sys
 import warnings
 from pathlib import Path
+
+if __name__ == "__main__":  # Ctrl-C while the libraries load exits quietly, as it does once unet.cli.run runs
+    signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))  # 130: the shell's status for Ctrl-C
 
 from data import DataError, degradation_names, open_dataset, refuse_on_the_fly_options
 from unet.checkpoint import DEFAULT_CHECKPOINT, load_model

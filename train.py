@@ -16,7 +16,11 @@ evaluate.py --checkpoint).
 Exit status: 0 done, 1 the loss became NaN/infinite, 2 a usage or data error, 130 interrupted.
 """
 import argparse
+import signal
 import sys
+
+if __name__ == "__main__":  # Ctrl-C while the libraries load exits quietly, as it does once unet.cli.run runs
+    signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))  # 130: the shell's status for Ctrl-C
 
 from data import LAYOUTS, degradation_names
 from unet import NONLOCAL_MODES

@@ -536,3 +536,23 @@ def test_gpu_without_a_gpu_is_one_line_and_non_zero(tmp_path):
     assert result.returncode != 0
     _assert_one_line_error(result, result.returncode, "CuPy", 'pip install -e ".[gpu]"')
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("script", ["train.py", "evaluate.py"])
+def test_ctrl_c_while_the_libraries_load_exits_quietly(script, tmp_path):
+    """The scripts' first import is held up (as a slow disk or a cold cache does) until SIGINT comes."""
+    held_import = """
+import runpy, sys, time, types
+class Loading(types.ModuleType):
+    def __getattr__(self, name):
+        print("loading", flush=True)
+        time.sleep(60)
+sys.modules["data"] = Loading("data")
+runpy.run_path(sys.argv[1], run_name="__main__")
+"""
+    process = subprocess.Popen([sys.executable, "-c", held_import, str(REPO_ROOT / script)], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "loading\n"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130 and stderr == ""

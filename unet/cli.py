@@ -2,6 +2,7 @@
 and warnings print as one line each."""
 import argparse
 import math
+import signal
 import sys
 import warnings
 
@@ -62,6 +63,7 @@ def run(main, argv=None):
     Freed arrays stay in the heap for the next op to reuse (minigrad.memory): training runs faster.
     """
     keep_freed_memory()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt for main to handle
     try:
         with warnings.catch_warnings():
             warnings.showwarning = print_warning
