@@ -152,6 +152,35 @@ def result_type(*operands):
     return result
 
 
+def require_same_dtype(op, **operands):
+    """Refuse operands (tensors or arrays, by name; None is skipped) of different dtypes, as torch's matmul and
+    conv2d do, rather than promote them: a float64 weight would silently run a float32 network in float64."""
+    dtypes = {name: operand.dtype for name, operand in operands.items() if operand is not None}
+    if len(set(dtypes.values())) > 1:
+        *others, last = dtypes
+        raise RuntimeError(f"{op}: expected {', '.join(others)} and {last} to have the same dtype, but got: "
+                           + ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items()))
+
+
+def require_fits(values, dtype):
+    """Refuse numbers that an integer dtype cannot hold (NaN included), with torch's error, where NumPy would
+    wrap them silently. As torch, a negative integer may wrap into an unsigned dtype (-1 is 255 in uint8)."""
+    if dtype.kind not in "iu" or values.size == 0:
+        return
+    limits = np.iinfo(dtype)
+    lowest = -limits.max if dtype.kind == "u" and values.dtype.kind == "i" else limits.min
+    if not (lowest <= values.min() and values.max() <= limits.max):
+        raise RuntimeError(f"value cannot be converted to type {dtype} without overflow")
+
+
+def _scalar_array(xp, number, dtype):
+    """A number as a 0-d array of an op's dtype. An integer the dtype cannot hold wraps around, as in torch
+    (int8 + 300 adds 44), where NumPy raises; one beyond 64 bits is an OverflowError in both."""
+    if dtype.kind in "iu":
+        number = np.asarray(number).astype(dtype)
+    return xp.asarray(number, dtype=dtype)
+
+
 def _operands(inputs, Tensor):
     """An op's inputs as tensors of their result_type: scalars as 0-d arrays, tensors cast differentiably.
 
@@ -184,7 +213,7 @@ def _operands(inputs, Tensor):
         dtype = result_type(*operands)
     xp = get_array_module(reference.data)
     return tuple(
-        (t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor) else Tensor(xp.asarray(t, dtype=dtype))
+        (t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor) else Tensor(_scalar_array(xp, t, dtype))
         for t in operands
     )
 

@@ -2,6 +2,7 @@
 import numbers
 
 from . import ops
+from .function import require_same_dtype
 from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor
 
@@ -18,12 +19,8 @@ def _square(name, value):
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0):
-    """Cross-correlation, as torch's conv2d (im2col + GEMM). Mixed dtypes are refused here, as torch does,
-    rather than cast by the op: a float64 weight would silently run a float32 network in float64."""
-    dtypes = [t.dtype for t in (input, weight, bias) if t is not None]
-    if any(dtype != dtypes[0] for dtype in dtypes):
-        raise TypeError(f"conv2d: input, weight and bias must have the same dtype, got "
-                        f"{', '.join(str(dtype) for dtype in dtypes)}")
+    """Cross-correlation, as torch's conv2d (im2col + GEMM)."""
+    require_same_dtype("conv2d", input=input, weight=weight, bias=bias)
     params = dict(stride=_square("stride", stride), padding=_square("padding", padding))
     weights = (weight,) if bias is None else (weight, bias)
     return _one_image_as_a_batch("conv2d", input, lambda batch: ops.Conv2d.apply(batch, *weights, **params))

@@ -8,17 +8,20 @@ import numpy as np
 
 from . import parallel
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
-
+from .function import require_fits
 
 
 def _as_array(data, dtype):
-    """Arrays keep their dtype and device; Python numbers and lists become float32, as in torch."""
+    """Arrays keep their dtype and device, and cast to `dtype` as NumPy casts; Python numbers and lists become
+    float32, as in torch, and refuse a `dtype` that cannot hold them (torch's RuntimeError), rather than wrap."""
     xp = get_array_module(data)
     if isinstance(data, (np.ndarray, np.generic)) or xp is not np:
         array = data
     else:
         array = np.asarray(data)
-        if array.dtype == np.float64:
+        if dtype is not None:
+            require_fits(array, np.dtype(dtype))
+        elif array.dtype == np.float64:
             array = array.astype(DEFAULT_DTYPE)
     if dtype is not None:
         array = array.astype(dtype, copy=False)

@@ -1,4 +1,7 @@
 """minigrad.nn against torch.nn: parameter registration and names, state dicts, default init, layers."""
+import collections
+import re
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -260,6 +263,104 @@ def test_sequential_slice_is_a_sequential_with_torchs_names():
     assert [n for n, _ in modules[mg][1:].named_parameters()] == ["2.weight", "2.bias"]
 
 
+
+# Each edit is written once against either library's `nn` and a Sequential (ReLU, Conv2d(1, 2, 1), Sigmoid);
+# it returns what the operation returns.
+SEQUENTIAL_EDITS = {
+    "append": lambda nn, seq: seq.append(nn.Identity()),
+    "append a non-module": lambda nn, seq: seq.append(3),
+    "insert in the middle": lambda nn, seq: seq.insert(1, nn.Conv2d(1, 1, 1)),
+    "insert at the end": lambda nn, seq: seq.insert(3, nn.Identity()),
+    "insert from the end": lambda nn, seq: seq.insert(-1, nn.Identity()),
+    "insert at the front, twice": lambda nn, seq: seq.insert(0, nn.Identity()).insert(0, nn.ReLU()),
+    "insert past the end": lambda nn, seq: seq.insert(4, nn.Identity()),
+    "insert before the start": lambda nn, seq: seq.insert(-4, nn.Identity()),
+    "extend": lambda nn, seq: seq.extend([nn.Identity(), nn.Conv2d(2, 2, 1)]),
+    "extend by a sequential": lambda nn, seq: seq.extend(nn.Sequential(nn.Identity())),
+    "extend by a non-module": lambda nn, seq: seq.extend([nn.Identity(), 3]),
+    "+": lambda nn, seq: seq + nn.Sequential(nn.Identity()),
+    "+ a list": lambda nn, seq: seq + [nn.Identity()],
+    "+=": lambda nn, seq: seq.__iadd__(nn.Sequential(nn.Identity(), nn.ReLU())),
+    "+= a list": lambda nn, seq: seq.__iadd__([nn.Identity()]),
+    "* 2": lambda nn, seq: seq * 2,
+    "2 *": lambda nn, seq: 2 * seq,
+    "*= 3": lambda nn, seq: seq.__imul__(3),
+    "* 0": lambda nn, seq: seq * 0,
+    "* 1.5": lambda nn, seq: seq * 1.5,
+    "del [0]": lambda nn, seq: seq.__delitem__(0),
+    "del [-1]": lambda nn, seq: seq.__delitem__(-1),
+    "del [::2]": lambda nn, seq: seq.__delitem__(slice(None, None, 2)),
+    "del [3]": lambda nn, seq: seq.__delitem__(3),
+    "pop(1)": lambda nn, seq: seq.pop(1),
+    "pop(1:)": lambda nn, seq: seq.pop(slice(1, None)),
+    "[1] = module": lambda nn, seq: seq.__setitem__(1, nn.Identity()),
+    "[-3] = module": lambda nn, seq: seq.__setitem__(-3, nn.Identity()),
+    "[3] = module": lambda nn, seq: seq.__setitem__(3, nn.Identity()),
+    "[0] = number": lambda nn, seq: seq.__setitem__(0, 3),
+    "[3]": lambda nn, seq: seq[3],
+    "['0']": lambda nn, seq: seq["0"],
+    "named: append": lambda nn, seq: nn.Sequential(collections.OrderedDict(a=nn.ReLU(), b=nn.Sigmoid())).append(
+        nn.Identity()),
+    "named: del": lambda nn, seq: nn.Sequential(collections.OrderedDict(a=nn.ReLU(), b=nn.Sigmoid())).pop(0),
+}
+
+
+def _sequential_layout(seq):
+    """Child names and classes, which children are one object (as * repeats them), and parameter names."""
+    children = list(seq._modules.items())
+    return ([(name, type(child).__name__, [c for _, c in children].index(child)) for name, child in children],
+            [name for name, _ in seq.named_parameters()])
+
+
+def _outcome(edit, nn):
+    """The edited Sequential, what the edit returned, and the error it raised (with library names made alike)."""
+    seq = nn.Sequential(nn.ReLU(), nn.Conv2d(1, 2, 1), nn.Sigmoid())
+    try:
+        result = edit(nn, seq)
+    except Exception as error:
+        message = re.sub(r"<class '[\w.]*Sequential'>", "<class Sequential>", str(error))
+        return None, None, (type(error), message.replace("torch.nn.", "").replace("minigrad.nn.", ""))
+    shown = _sequential_layout(result) if isinstance(result, nn.Sequential) else type(result).__name__
+    return _sequential_layout(seq), shown, None
+
+
+@pytest.mark.parametrize("name", SEQUENTIAL_EDITS)
+def test_sequential_edits_match_torch(name):
+    assert _outcome(SEQUENTIAL_EDITS[name], mg.nn) == _outcome(SEQUENTIAL_EDITS[name], torch.nn)
+
+
+def test_sequential_insert_refuses_a_non_module_as_append_does():
+    """torch's insert asserts (AssertionError) where its append raises TypeError; minigrad's both raise the latter."""
+    with pytest.raises(TypeError) as expected:
+        torch.nn.Sequential().append(3)
+    with pytest.raises(TypeError, match=f"^{re.escape(str(expected.value))}$"):
+        mg.nn.Sequential().insert(0, 3)
+
+
+def test_an_edited_sequential_runs_its_children_in_their_new_order():
+    x = random_input((1, 1, 4, 4))
+    weights = {"1.weight": random_input((2, 1, 1, 1), seed=1), "1.bias": random_input(2, seed=2),
+               "2.weight": random_input((1, 2, 1, 1), seed=3), "2.bias": random_input(1, seed=4)}
+    outputs = []
+    for lib, as_tensor in ((mg, mg.tensor), (torch, torch.from_numpy)):
+        seq = lib.nn.Sequential(lib.nn.Conv2d(1, 2, 1))
+        seq.insert(0, lib.nn.Sigmoid()).append(lib.nn.ReLU())
+        seq += lib.nn.Sequential(lib.nn.Conv2d(2, 1, 1))
+        del seq[2]
+        seq.load_state_dict({name: as_tensor(value) for name, value in weights.items()})
+        outputs.append(seq(as_tensor(x)).detach().numpy())
+    np.testing.assert_allclose(*outputs, atol=1e-6)
+
+
+def test_a_replaced_child_keeps_its_place_like_torch():
+    names = []
+    for nn in (mg.nn, torch.nn):
+        model = build_nested(nn)
+        model.features = nn.Conv2d(3, 5, 1)
+        names.append([name for name, _ in model.named_parameters()])
+    assert names[0] == names[1]
+
+
 # ----------------------------------------------------------------------------- functional, against torch
 
 
@@ -407,10 +508,10 @@ def test_conv2d_refuses_mixed_dtypes_as_torch(dtypes, stride):
     x = random_input((1, 1, 4, 4)).astype(x_dtype)
     weight = random_input((2, 1, 3, 3)).astype(weight_dtype)
     bias = None if bias_dtype is None else np.zeros(2, bias_dtype)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError) as expected:
         torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight),
                                    None if bias is None else torch.from_numpy(bias), stride=stride)
-    with pytest.raises(TypeError, match="same dtype"):
+    with pytest.raises(expected.type, match="to have the same dtype, but got"):
         mg.functional.conv2d(mg.tensor(x), mg.tensor(weight), None if bias is None else mg.tensor(bias), stride=stride)
 
 

@@ -462,3 +462,147 @@ def test_masked_pow_gradients_at_zero_raise_no_numpy_warnings():
     with np.errstate(all="raise"):
         (base ** exponent).sum().backward()
     assert base.grad.tolist() == [0.0, 0.0, 1.0] and exponent.grad.tolist() == [0.0, 0.0, pytest.approx(2 * np.log(2))]
+
+
+# ---- errors and integer overflow, as torch's --------------------------------------------------------------
+# Each case is written once against a constructor make(data, dtype_name), as the promotions above.
+
+def _zeros(make, shape, dtype="float32"):
+    return make(np.zeros(shape).tolist(), dtype)
+
+
+MATMUL_ERRORS = {
+    "2-d shapes": lambda make: _zeros(make, (2, 3)) @ _zeros(make, (4, 5)),
+    "1-d @ 2-d shapes": lambda make: _zeros(make, 3) @ _zeros(make, (4, 5)),
+    "3-d @ 2-d shapes": lambda make: _zeros(make, (7, 2, 3)) @ _zeros(make, (4, 5)),
+    "batched shapes": lambda make: _zeros(make, (7, 2, 3)) @ _zeros(make, (7, 4, 5)),
+    "2-d @ 1-d shapes": lambda make: _zeros(make, (2, 3)) @ _zeros(make, 4),
+    "1-d @ 1-d shapes": lambda make: _zeros(make, 3) @ _zeros(make, 4),
+    "float32 @ float64": lambda make: _zeros(make, (2, 3)) @ _zeros(make, (3, 4), "float64"),
+    "float64 @ float32, batched": lambda make: _zeros(make, (5, 2, 3), "float64") @ _zeros(make, (5, 3, 4)),
+    "float32 @ float64, 1-d": lambda make: _zeros(make, 3) @ _zeros(make, (3, 4), "float64"),
+    "float16 @ float32": lambda make: _zeros(make, (2, 3), "float16") @ _zeros(make, (3, 4)),
+    "int64 @ float32": lambda make: _zeros(make, (2, 3), "int64") @ _zeros(make, (3, 4)),
+    "int32 @ int64": lambda make: _zeros(make, (2, 3), "int32") @ _zeros(make, (3, 4), "int64"),
+    "shapes before dtypes": lambda make: _zeros(make, (2, 3)) @ _zeros(make, (4, 5), "float64"),
+}
+TORCH_MATMUL_MESSAGE = {  # the cases where torch's message is its 2-d one, which minigrad gives for every shape
+    "2-d shapes", "1-d @ 2-d shapes", "shapes before dtypes"}
+
+
+@pytest.mark.parametrize("name", MATMUL_ERRORS)
+def test_matmul_errors_are_torchs(name):
+    """Shapes that do not line up and operands of two dtypes are RuntimeErrors, as in torch (which promotes
+    neither); the shape error names both shapes."""
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError) as expected:
+        MATMUL_ERRORS[name](_make_torch(torch))
+    with pytest.raises(RuntimeError) as raised:
+        MATMUL_ERRORS[name](_make_mg)
+    if name in TORCH_MATMUL_MESSAGE:
+        assert str(raised.value) == f"matmul: {expected.value}"
+    elif "shapes" in name:
+        assert str(raised.value).startswith("matmul: mat1 and mat2 shapes cannot be multiplied (")
+    else:  # torch's 2-d message; its others vary with the path it takes
+        assert str(raised.value).startswith("matmul: expected m1 and m2 to have the same dtype, but got: m1 ")
+
+
+def test_matmul_of_two_integer_tensors_of_one_dtype_matches_torch():
+    torch = pytest.importorskip("torch")
+    case = lambda make: make([1, 2], "int64") @ make([[5, -6], [7, 8]], "int64")  # noqa: E731
+    _assert_same_tensor(case(_make_mg), case(_make_torch(torch)))
+
+
+BOOL_ARITHMETIC = {
+    "int - True": lambda make: make([1, 2], "int64") - True,
+    "True - int": lambda make: True - make([1, 2], "int64"),
+    "int - False": lambda make: make([1, 2], "int64") - False,
+    "int - bool": lambda make: make([1, 2], "int64") - make([True, False], "bool"),
+    "bool - int": lambda make: make([True, False], "bool") - make([1, 2], "int64"),
+    "float - bool": lambda make: make([1.5, 2.0], "float32") - make([True, False], "bool"),
+    "bool - float": lambda make: make([True, False], "bool") - 1.5,
+    "int - 0-d bool": lambda make: make([1, 2], "int64") - make(True, "bool"),
+    "bool - bool": lambda make: make([True, False], "bool") - make([True, True], "bool"),
+    "bool - True": lambda make: make([True, False], "bool") - True,
+    "True - bool": lambda make: True - make([True, False], "bool"),
+    "-bool": lambda make: -make([True, False], "bool"),
+    "bool.neg()": lambda make: make([True, False], "bool").neg(),
+    # still computed, as in torch
+    "int - int": lambda make: make([1, 2], "int64") - 3,
+    "-int": lambda make: -make([1, 2], "int64"),
+    "bool + bool": lambda make: make([True, False], "bool") + make([True, True], "bool"),
+    "bool * int": lambda make: make([True, False], "bool") * 3,
+}
+
+INTEGER_OVERFLOW = {
+    # a Python integer the tensor's dtype cannot hold wraps around, as every integer result does
+    "int8 + 300": lambda make: make([1, 100], "int8") + 300,
+    "300 + int8": lambda make: 300 + make([1, 100], "int8"),
+    "300 - int8": lambda make: 300 - make([1, 100], "int8"),
+    "int8 - 129": lambda make: make([1, 100], "int8") - 129,
+    "int8 * 1000": lambda make: make([1, 100], "int8") * 1000,
+    "uint8 + 256": lambda make: make([1, 200], "uint8") + 256,
+    "uint8 * -1": lambda make: make([1, 200], "uint8") * -1,
+    "int64 + 2 ** 63": lambda make: make([1, 2], "int64") + 2 ** 63,
+    "int8 + 2 ** 64 - 1": lambda make: make([1, 2], "int8") + (2 ** 64 - 1),
+    "int8 + numpy int64 300": lambda make: make([1, 100], "int8") + np.int64(300),
+    # beyond 64 bits it is an error
+    "int64 + 2 ** 64": lambda make: make([1, 2], "int64") + 2 ** 64,
+    "int8 * -2 ** 63 - 1": lambda make: make([1, 2], "int8") * (-2 ** 63 - 1),
+    # a true division divides by the number itself
+    "int8 / 300": lambda make: make([1, 100], "int8") / 300,
+    "300 / int8": lambda make: 300 / make([1, 100], "int8"),
+    "int64 / True": lambda make: make([1, 100], "int64") / True,
+    # an integer power's exponent must fit the dtype
+    "int8 ** 127": lambda make: make([1, 2], "int8") ** 127,
+    "int8 ** 128": lambda make: make([1, 2], "int8") ** 128,
+    "uint8 ** 256": lambda make: make([1, 2], "uint8") ** 256,
+    "int16 ** 2 ** 40": lambda make: make([1, 2], "int16") ** 2 ** 40,
+    # the constructor refuses numbers its dtype cannot hold; a negative integer may wrap into an unsigned one
+    "[300] as int8": lambda make: make([300], "int8"),
+    "300 as int8": lambda make: make(300, "int8"),
+    "[-129, 127] as int8": lambda make: make([-129, 127], "int8"),
+    "[-1] as uint8": lambda make: make([-1], "uint8"),
+    "[-255] as uint8": lambda make: make([-255], "uint8"),
+    "[-256] as uint8": lambda make: make([-256], "uint8"),
+    "[256] as uint8": lambda make: make([256], "uint8"),
+    "[2 ** 31] as int32": lambda make: make([2 ** 31], "int32"),
+    "[-1.0] as uint8": lambda make: make([-1.0], "uint8"),
+    "[255.5] as uint8": lambda make: make([255.5], "uint8"),
+    "[300.0] as int8": lambda make: make([300.0], "int8"),
+    "[1e39] as int64": lambda make: make([1e39], "int64"),
+    "[nan] as int32": lambda make: make([float("nan")], "int32"),
+    "[True, 300] as int8": lambda make: make([True, 300], "int8"),
+    "[1e6] as float16": lambda make: make([1e6], "float16"),
+    "[300] as bool": lambda make: make([300], "bool"),
+}
+
+
+@pytest.mark.parametrize("name", list(BOOL_ARITHMETIC) + list(INTEGER_OVERFLOW))
+def test_bool_arithmetic_and_integer_overflow_match_torch(name):
+    """torch's result, or its error type; bool subtraction and negation with torch's first sentence (its hint
+    names `~` and `^`, which minigrad does not have)."""
+    torch = pytest.importorskip("torch")
+    case = {**BOOL_ARITHMETIC, **INTEGER_OVERFLOW}[name]
+    try:
+        expected = case(_make_torch(torch))
+    except (RuntimeError, OverflowError) as error:
+        with pytest.raises(type(error)) as raised:
+            case(_make_mg)
+        if "bool" in str(error):
+            assert str(raised.value).split(".")[0] == str(error).split(".")[0]
+        return
+    with np.errstate(over="ignore"):
+        _assert_same_tensor(case(_make_mg), expected)
+
+
+def test_the_constructor_keeps_float64_numbers_exact_like_torch():
+    torch = pytest.importorskip("torch")
+    assert mg.tensor([0.1, 1 / 3], dtype="float64").tolist() == torch.tensor([0.1, 1 / 3], dtype=torch.float64).tolist()
+
+
+def test_numpy_arrays_cast_to_a_narrower_integer_wrap_like_torch():
+    """An array's values are cast as they are (torch.tensor(array, dtype=...)); only Python numbers are checked."""
+    torch = pytest.importorskip("torch")
+    array = np.array([300, -129, 2 ** 40])
+    _assert_same_tensor(mg.tensor(array, dtype="int8"), torch.tensor(array, dtype=torch.int8))

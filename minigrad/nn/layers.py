@@ -1,5 +1,6 @@
 """The layers the U-Net needs, with torch's constructor arguments and default initialisation."""
 import collections
+import operator
 
 import numpy as np
 
@@ -80,7 +81,8 @@ class AdaptiveAvgPool2d(Module):
 
 
 class Sequential(Module):
-    """Children named "0", "1", ... so parameter names match torch's (e.g. conv_block.0.weight)."""
+    """Children named "0", "1", ... so parameter names match torch's (e.g. conv_block.0.weight). Editing it
+    (append, insert, extend, +, *, del, pop, item assignment) behaves as torch's, errors included (but see insert)."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -91,11 +93,71 @@ class Sequential(Module):
         for name, module in modules:
             setattr(self, name, module)
 
+    def _position(self, index):
+        """An index as a position in 0..len-1, checked as torch checks it."""
+        index = operator.index(index)
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"index {index} is out of range")
+        return index % len(self)
+
     def __getitem__(self, index):
         """A child by position, or a slice as a Sequential that keeps the children's names, as torch."""
         if isinstance(index, slice):
             return type(self)(collections.OrderedDict(list(self._modules.items())[index]))
-        return list(self._modules.values())[index]
+        return list(self._modules.values())[self._position(index)]
+
+    def __setitem__(self, index, module):
+        setattr(self, list(self._modules)[self._position(index)], module)
+
+    def __delitem__(self, index):
+        """As torch: the children left are renamed "0", "1", ..., so names stay positions."""
+        modules = list(self._modules.values())
+        del modules[index if isinstance(index, slice) else self._position(index)]
+        self._rename_in_order(modules)
+
+    def _rename_in_order(self, modules):
+        for name in list(self._modules):
+            delattr(self, name)
+        for position, module in enumerate(modules):
+            setattr(self, str(position), module)
+
+    def pop(self, index):
+        module = self[index]
+        del self[index]
+        return module
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def insert(self, index, module):
+        """`module` before position `index` (len(self) appends); the children are renamed in order, as torch.
+        A non-module is append's TypeError, where torch's insert fails an assertion."""
+        if not -len(self) <= index <= len(self):
+            raise IndexError(f"Index out of range: {index}")
+        modules = list(self.append(module))  # append checks that it is a Module
+        modules.insert(index, modules.pop())
+        self._rename_in_order(modules)
+        return self
+
+    def extend(self, modules):
+        for module in modules:
+            self.append(module)
+        return self
+
+    def __add__(self, other):
+        return Sequential().extend(self).extend(_sequential_operand(other))
+
+    def __iadd__(self, other):
+        return self.extend(_sequential_operand(other))
+
+    def __mul__(self, times):
+        return Sequential().extend(list(self) * _repeat_count(self, times))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, times):
+        return self.extend(list(self) * (_repeat_count(self, times) - 1))
 
     def __len__(self):
         return len(self._modules)
@@ -107,3 +169,19 @@ class Sequential(Module):
         for module in self._modules.values():
             x = module(x)
         return x
+
+
+def _sequential_operand(other):
+    """The right operand of Sequential + and +=: only another Sequential, as torch."""
+    if not isinstance(other, Sequential):
+        raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+    return other
+
+
+def _repeat_count(sequential, times):
+    """The factor of Sequential * and *=: a positive int, as torch."""
+    if not isinstance(times, int):
+        raise TypeError(f"unsupported operand type(s) for *: {type(sequential)} and {type(times)}")
+    if times <= 0:
+        raise ValueError(f"Non-positive multiplication factor {times} for {type(sequential)}")
+    return times

@@ -36,15 +36,23 @@ class Module:
         # As torch: a plain tensor over a parameter would silently drop it from parameters() and the optimizer.
         for registry, kind, role in ((self._parameters, Parameter, "parameter"), (self._modules, Module, "child module")):
             if name in registry and value is not None and not isinstance(value, kind):
-                raise TypeError(f"cannot assign {type(value).__name__} as {role} {name!r} "
+                raise TypeError(f"cannot assign '{type(value).__name__}' as {role} {name!r} "
                                 f"(minigrad.nn.{kind.__name__} or None expected)")
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        if isinstance(value, Parameter):
-            self._parameters[name] = value
-        elif isinstance(value, Module):
-            self._modules[name] = value
+        registry = (self._parameters if isinstance(value, Parameter)
+                    else self._modules if isinstance(value, Module) else None)
+        for other in (self._parameters, self._modules):
+            if other is not registry:
+                other.pop(name, None)
+        if registry is not None:
+            registry[name] = value  # a replaced entry keeps its place, as in torch
         object.__setattr__(self, name, value)
+
+    def add_module(self, name, module):
+        """Register a child under `name`, as attribute assignment does, refusing anything but a Module (an
+        assignment would keep it as a plain attribute)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        setattr(self, name, module)
 
     def __delattr__(self, name):
         self._parameters.pop(name, None)

@@ -2,9 +2,20 @@
 
 The binary arithmetic on feature maps splits its big passes over the worker threads (parallel.elementwise).
 """
+import numbers
+
+import numpy as np
+
 from .. import parallel
 from ..backend import DEFAULT_DTYPE, get_array_module, to_device
-from ..function import Function, result_type
+from ..function import Function, require_fits, result_type
+
+_INVERT_A_MASK = "use `mask == 0` instead."  # torch points to `~`, which minigrad does not have
+
+
+def _is_bool(operand):
+    """A Python or NumPy bool, or a bool tensor or array."""
+    return isinstance(operand, bool) or getattr(operand, "dtype", None) == bool
 
 
 class Add(Function):
@@ -18,6 +29,20 @@ class Add(Function):
 
 
 class Sub(Function):
+    """a - b, where a bool operand (tensor or Python bool) is refused with torch's error, as a mask is
+    inverted by comparison, not by 1 - mask."""
+
+    @classmethod
+    def apply(cls, a, b):
+        bools = _is_bool(a) + _is_bool(b)
+        if bools == 2:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                               "Use the `!=` operator instead.")
+        if bools:
+            raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                               f"If you are trying to invert a mask, {_INVERT_A_MASK}")
+        return super().apply(a, b)
+
     @staticmethod
     def forward(ctx, a, b):
         return parallel.elementwise(get_array_module(a).subtract, a, b)
@@ -46,6 +71,12 @@ class Mul(Function):
 class Div(Function):
     """True division: integer (and bool) operands divide in torch's default dtype, float32, not NumPy's float64."""
 
+    @classmethod
+    def apply(cls, a, b):
+        """An integer number divides as a float, as in torch: int8 / 300 is 1/300, not 1 over 300 wrapped
+        into int8."""
+        return super().apply(*(float(x) if isinstance(x, numbers.Integral) else x for x in (a, b)))
+
     @staticmethod
     def forward(ctx, a, b):
         if a.dtype.kind in "biu":  # Function.apply gave both operands one dtype
@@ -71,6 +102,7 @@ class PowScalar(Function):
     def forward(ctx, a, exponent):
         if a.dtype.kind != "f":  # a scalar never widens a float tensor
             a = a.astype(result_type(a, exponent), copy=False)
+            require_fits(np.asarray(exponent), a.dtype)
         ctx.save_for_backward(a)
         return a ** a.dtype.type(exponent)
 
@@ -110,6 +142,9 @@ class Pow(Function):
 class Neg(Function):
     @staticmethod
     def forward(ctx, a):
+        if a.dtype == bool:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               f"If you are trying to invert a mask, {_INVERT_A_MASK}")
         return -a
 
     @staticmethod

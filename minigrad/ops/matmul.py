@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import memory, parallel
 from ..backend import get_array_module
-from ..function import Function
+from ..function import Function, require_same_dtype
 
 
 def matmul(a, b):
@@ -19,12 +19,16 @@ def matmul(a, b):
 
 
 class MatMul(Function):
+    """Operands of different dtypes are refused, as torch does, rather than promoted."""
+
+    promotes_inputs = False
+
     @staticmethod
     def forward(ctx, a, b):
-        if a.ndim < 2 or b.ndim < 2:
-            raise ValueError(f"matmul needs operands with at least 2 dims, got shapes {a.shape} and {b.shape}")
-        if a.shape[-1] != b.shape[-2]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not line up ({a.shape[-1]} != {b.shape[-2]})")
+        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+            raise RuntimeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({_dims(a.shape)} and "
+                               f"{_dims(b.shape)})")
+        require_same_dtype("matmul", m1=a, m2=b)
         ctx.save_for_backward(a, b)
         return matmul(a, b)
 
@@ -35,3 +39,8 @@ class MatMul(Function):
         grad_a = matmul(grad, b.swapaxes(-1, -2)) if need_a else None
         grad_b = matmul(a.swapaxes(-1, -2), grad) if need_b else None
         return grad_a, grad_b
+
+
+def _dims(shape):
+    """A shape as torch writes it in matmul errors: 2x3."""
+    return "x".join(str(n) for n in shape)
