@@ -270,15 +270,34 @@ def test_self_ensemble_is_the_mean_over_flips_and_quarter_turns(small_model, sha
     assert np.abs(ensemble - restore(small_model, image, tile=tile, overlap=8)).max() > 1e-3
 
 
+@pytest.mark.parametrize("tile, overlap", [(512, 64), (384, 96), (64, 0), (16, 8)])
+def test_tiles_cover_each_axis_with_the_fewest_smallest_tiles(tile, overlap):
+    from unet.restore import tile_spans
+
+    for size in range(1, 3000):
+        spans = tile_spans(size, tile, overlap)
+        if size <= tile:
+            assert spans == [(0, size)]
+            continue
+        starts, lengths = zip(*spans)
+        assert starts[0] == 0 and starts[-1] + lengths[-1] == size, size
+        assert all(length == lengths[0] <= tile and length % 8 == 0 for length in lengths), size
+        assert all(a + lengths[0] - b >= overlap for a, b in zip(starts, starts[1:])), size  # neighbours share enough
+        count = len(spans)
+        assert (count - 1) * tile - (count - 2) * overlap < size, size  # one tile fewer could not cover it
+        shorter = lengths[0] - 8  # nor could tiles 8 px shorter
+        assert shorter < 0 or count * shorter - (count - 1) * overlap < size, size
+
+
 def _far_from_tile_edges(size, tile, overlap, margin):
     """Pixels covered by exactly one tile and at least `margin` away from its edges."""
-    from unet.restore import _tile_starts
+    from unet.restore import tile_spans
 
     coverage = np.zeros(size, dtype=int)
     safe = np.zeros(size, dtype=bool)
-    for start in _tile_starts(size, tile, tile - overlap):
-        coverage[start:start + tile] += 1
-        safe[start + (margin if start > 0 else 0):start + tile - (margin if start + tile < size else 0)] = True
+    for start, length in tile_spans(size, tile, overlap):
+        coverage[start:start + length] += 1
+        safe[start + (margin if start > 0 else 0):start + length - (margin if start + length < size else 0)] = True
     return safe & (coverage == 1)
 
 

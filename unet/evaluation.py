@@ -33,8 +33,9 @@ from data.loader import in_background
 
 from . import metrics
 from .checkpoint import MIXED_CHECKPOINT
+from .model import INPUT_MULTIPLE
 from .plots import plot_category_bars, save_triptych
-from .restore import pad_to_multiple, restore
+from .restore import pad_to_multiple, restore, round_up
 
 PSNR_CAP_DB = 100.0     # stands for the infinite PSNR of an exact match (an MSE of 1e-10)
 TILE = 512              # restore() tiles images larger than this
@@ -93,7 +94,7 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
                 unreadable.append(str(error.path))
             continue
         degraded = sample["degraded"]
-        tile = TILE if torch_model is None else max(TILE, _round_up(max(degraded.shape[:2]), 8))
+        tile = TILE if torch_model is None else max(TILE, round_up(max(degraded.shape[:2]), INPUT_MULTIPLE))
         restored = restore(model, degraded, tile=tile, self_ensemble=self_ensemble)
         difference = None if torch_model is None else _torch_max_abs_diff(torch_model, degraded, restored)
         yield Restoration(index, sample, np.clip(restored, 0.0, 1.0), difference)
@@ -106,10 +107,6 @@ def load_or_error(dataset, index):
         return index, dataset.load(index), None
     except ImageReadError as err:
         return index, None, err
-
-
-def _round_up(value, multiple):
-    return -(-value // multiple) * multiple
 
 
 def _torch_max_abs_diff(torch_model, image, restored):

@@ -1,5 +1,6 @@
 """Restore an image of any size, grayscale or colour, uint8, uint16 or float: pad to a multiple of 8,
 tile large images, crop back."""
+import math
 from functools import partial
 
 import numpy as np
@@ -67,6 +68,10 @@ def _from_unit_float(restored, like, scale):
     return restored.astype(like.dtype)
 
 
+def round_up(value, multiple):
+    return -(-value // multiple) * multiple
+
+
 def pad_to_multiple(image, multiple=INPUT_MULTIPLE):
     """Reflect-pad the bottom and right edges (edge-pad images too small to reflect)."""
     h, w = image.shape[:2]
@@ -95,11 +100,15 @@ def _ramp(length, overlap, at_start, at_end):
     return weights
 
 
-def _tile_starts(size, tile, step):
-    starts = list(range(0, max(size - tile, 0) + 1, step))
-    if starts[-1] + tile < size:
-        starts.append(size - tile)
-    return starts
+def tile_spans(size, tile, overlap):
+    """(start, length) of the tiles along an axis of `size` px: as few tiles as cover it with neighbours
+    sharing at least `overlap` px, spread evenly, each only as long as that needs (a multiple of 8, at
+    most `tile`): a tile's cost grows with its area, so 1024 px takes three tiles of 384, not of 512."""
+    if size <= tile:
+        return [(0, size)]
+    count = math.ceil((size - overlap) / (tile - overlap))
+    length = min(tile, round_up(math.ceil((size + (count - 1) * overlap) / count), INPUT_MULTIPLE))
+    return [(int(start), length) for start in np.linspace(0, size - length, count).round()]
 
 
 def _restore_tiled(model, image, tile, overlap):
@@ -107,12 +116,9 @@ def _restore_tiled(model, image, tile, overlap):
     h, w, c = image.shape
     total = np.zeros((h, w, c), dtype=np.float32)
     weight = np.zeros((h, w, 1), dtype=np.float32)
-    step = tile - overlap
-    rows, cols = _tile_starts(h, tile, step), _tile_starts(w, tile, step)
-    for top in rows:
-        for left in cols:
-            patch = image[top:top + tile, left:left + tile]
-            ph, pw = patch.shape[:2]
+    for top, ph in tile_spans(h, tile, overlap):
+        for left, pw in tile_spans(w, tile, overlap):
+            patch = image[top:top + ph, left:left + pw]
             restored = _run(model, pad_to_multiple(patch))[:ph, :pw]
             blend = np.outer(_ramp(ph, overlap, top == 0, top + ph >= h), _ramp(pw, overlap, left == 0, left + pw >= w))
             total[top:top + ph, left:left + pw] += restored * blend[:, :, None]
