@@ -4,10 +4,12 @@ ReLU and sigmoid are memory-bound passes over big feature maps: on the CPU they 
 buffers (no temporaries) and split the batch over the worker threads; on the GPU each direction is
 one fused kernel.
 """
+import math
+
 from .. import kernels, parallel
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
-from .shape import normalize_dims
+from .shape import normalize_dim
 
 
 def _sigmoid_into(a, out):
@@ -151,35 +153,43 @@ class SigmoidGateKernels(SigmoidGate):
         return grad_x, grad_logits, weighted.sum(axis=(2, 3), keepdims=True)
 
 
-class Softmax(Function):
-    """Shifted by the max along `dim`, so exp never overflows; the other axes split over the worker threads.
+def _softmax_rows(a, dim):
+    """a as (outer, n, inner) with softmax's `dim` (one int, as in torch) in the middle; a 0-d tensor is one row of 1."""
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"softmax(): argument 'dim' must be int, not {type(dim).__name__}")
+    axis = normalize_dim(dim, a.ndim)
+    shape = a.shape or (1,)
+    return a.reshape(math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
 
-    `dim` is checked as torch does, and kept as a tuple of axes: one, or none for a 0-d tensor (whose softmax is 1).
+
+class Softmax(Function):
+    """Shifted by the max along `dim`, so exp never overflows.
+
+    Runs on the (outer, n, inner) view of _softmax_rows, the outer rows split over the worker threads.
     """
 
     @staticmethod
     def forward(ctx, a, dim):
         xp = get_array_module(a)
-        axes = normalize_dims(dim, a.ndim)
 
         def fill(a, out):
-            xp.subtract(a, a.max(axis=axes, keepdims=True), out=out)
+            xp.subtract(a, a.max(axis=1, keepdims=True), out=out)
             xp.exp(out, out=out)
-            out /= out.sum(axis=axes, keepdims=True)
+            scale = out.sum(axis=1, keepdims=True)
+            out *= xp.reciprocal(scale, out=scale)                      # a multiply is cheaper than a divide
 
-        out = parallel.elementwise(fill, a, whole_axes=axes)
-        ctx.save_for_backward(out, axes)
-        return out
+        out = parallel.elementwise(fill, _softmax_rows(a, dim), whole_axes=(1,))
+        ctx.save_for_backward(out)
+        return out.reshape(a.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        out, axes = ctx.saved
+        (out,) = ctx.saved
         xp = get_array_module(grad)
 
         def fill(grad, saved, out):                                     # saved * (grad - sum(grad * saved))
-            xp.multiply(grad, saved, out=out)
-            total = out.sum(axis=axes, keepdims=True)
-            xp.subtract(grad, total, out=out)
+            total = xp.einsum("ijk,ijk->ik", grad, saved)                # no product array written
+            xp.subtract(grad, total[:, None], out=out)
             out *= saved
 
-        return parallel.elementwise(fill, grad, out, whole_axes=axes)
+        return parallel.elementwise(fill, grad.reshape(out.shape), out, whole_axes=(1,)).reshape(grad.shape)

@@ -2,7 +2,8 @@
 
 Stride 1 (every conv of the network and of the loss) runs on the "wide" flat layout below: per image
 and per block of output rows, one column matrix of offset slices and one GEMM, or, with many input
-channels, one GEMM per kernel tap straight on its offset slice (shift-and-GEMM, no column copy). dX
+channels, one GEMM per kernel tap straight on its offset slice (shift-and-GEMM, no column copy), or,
+with many output channels too, one GEMM over the kernel's row taps stacked (see STACKED). dX
 is the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward
 keeps only the unpadded input. Blocks of output rows, of every image, are shared out over the worker
 threads (minigrad.parallel), so one big image uses every core too. Other strides use the column
@@ -83,19 +84,38 @@ def col2im(cols, x_shape, kh, kw, stride, padding=0):
 # Work on a few output rows at a time, so that a block's column matrix stays in the core's cache
 # between being written and being multiplied.
 COLUMN_BLOCK_BYTES = 2 << 20
-# From this many input channels on, shift-and-GEMM beats copying columns (measured on the network's layers).
+# From this many input channels on, copying every tap's columns costs more than the GEMMs gain from them.
 SHIFT_MIN_CHANNELS = 16
+# From this many output channels on, stacking the taps into one squarer GEMM beats a GEMM per tap.
+STACK_MIN_OUT_CHANNELS = 24
+
+# How a stride-1 conv runs its GEMMs, per block of output rows (thresholds measured on the network's layers):
+COLUMNS = "columns"   # one GEMM on a column matrix of all taps: few input channels, or a 1x1 kernel (no copy)
+SHIFT = "shift"       # one GEMM per tap straight on its offset view, the taps' outputs summed: few output channels
+STACKED = "stacked"   # the kh row taps copied into the GEMM's inner dimension, the kw column taps into its output rows
 
 
 class _WideGeometry:
     """Sizes and tap offsets of a stride-1 conv of an (H, W) image padded by (ph, pw), kernel kh x kw."""
 
     def __init__(self, h, w, ph, pw, kh, kw):
-        self.h, self.w, self.ph, self.pw = h, w, ph, pw
+        self.h, self.w, self.ph, self.pw, self.kh, self.kw = h, w, ph, pw, kh, kw
         self.hp, self.wp = h + 2 * ph, w + 2 * pw
         self.out_h, self.out_w = self.hp - kh + 1, self.wp - kw + 1
         self.offsets = [i * self.wp + j for i in range(kh) for j in range(kw)]
         self.flat_size = self.hp * self.wp + kw - 1
+
+    def strategy(self, channels, out_channels):
+        """COLUMNS, SHIFT or STACKED for a conv of `channels` in and `out_channels` out.
+
+        SHIFT skips the column copy (taps x C values per position) at the price of summing the taps'
+        outputs, which pays once there are many input channels. STACKED copies kh instead of kh*kw
+        values per position and runs one (kw*O x kh*C) GEMM, which BLAS runs faster than SHIFT's
+        O x C ones once O is not small.
+        """
+        if len(self.offsets) == 1 or channels < SHIFT_MIN_CHANNELS:
+            return COLUMNS
+        return STACKED if out_channels >= STACK_MIN_OUT_CHANNELS else SHIFT
 
     def flat_buffer(self, xp, channels, dtype):
         """A zeroed (C, flat_size) buffer: `flat` only ever writes its interior, so borders stay 0."""
@@ -109,9 +129,9 @@ class _WideGeometry:
         interior[:, self.ph:self.ph + self.h, self.pw:self.pw + self.w] = image
         return buffer
 
-    def row_blocks(self, channels, itemsize):
-        """(first, stop) output-row ranges whose column matrices fit COLUMN_BLOCK_BYTES."""
-        row_bytes = channels * len(self.offsets) * self.wp * itemsize
+    def row_blocks(self, channels, itemsize, strategy):
+        """(first, stop) output-row ranges whose column matrices (STACKED: row stacks) fit COLUMN_BLOCK_BYTES."""
+        row_bytes = channels * (self.kh if strategy == STACKED else len(self.offsets)) * self.wp * itemsize
         rows = max(1, min(self.out_h, COLUMN_BLOCK_BYTES // row_bytes))
         return [(first, min(first + rows, self.out_h)) for first in range(0, self.out_h, rows)]
 
@@ -129,16 +149,17 @@ class _WideGeometry:
                 flat, loaded = self.flat(x[image], buffer), image
             yield image, flat, first, stop
 
-    def column_buffer(self, xp, channels, rows, dtype):
-        return xp.empty((channels * len(self.offsets), rows * self.wp), dtype=dtype)
+    def column_buffer(self, xp, channels, rows, dtype, strategy):
+        """Per thread, the copy a block of `rows` output rows needs: its columns, or its row stack; SHIFT needs none."""
+        if strategy == COLUMNS:
+            return xp.empty((channels * len(self.offsets), rows * self.wp), dtype=dtype)
+        if strategy == STACKED:
+            return xp.empty((self.kh, channels, self.stacked_length(rows * self.wp)), dtype=dtype)
+        return None
 
-    def shifted(self, channels):
-        """Whether to run shift-and-GEMM: one GEMM per kernel tap straight on its offset view.
-
-        That skips the column copy (taps x C values per position) at the price of accumulating the taps'
-        outputs, which pays once there are many input channels; few channels favour one big GEMM.
-        """
-        return len(self.offsets) > 1 and channels >= SHIFT_MIN_CHANNELS
+    def stacked_length(self, length):
+        """Positions a row stack spans for `length` wide outputs: the column taps reach kw-1 further."""
+        return length + self.kw - 1
 
     def tap_views(self, flat, first, stop):
         """Per kernel tap, the (C, positions) view of flat that it multiplies for wide rows [first, stop)."""
@@ -159,6 +180,15 @@ class _WideGeometry:
             taps[:, tap] = flat[:, begin + offset:begin + offset + length]
         return cols
 
+    def row_stack(self, flat, first, stop, buffer):
+        """Wide rows [first, stop) of flat (C, flat_size) with the kh row taps stacked: (kh*C, stacked_length),
+        rows (i, c). Column tap j of the block's wide output p then reads its position p + j."""
+        begin, length = first * self.wp, self.stacked_length((stop - first) * self.wp)
+        stack = buffer[:, :, :length]
+        for i in range(self.kh):
+            stack[i] = flat[:, begin + i * self.wp:begin + i * self.wp + length]
+        return stack.reshape(-1, length)
+
     def crop(self, wide):
         """(O, rows*Wp) -> (O, rows, out_w) view without the garbage columns."""
         return wide.reshape(wide.shape[0], -1, self.wp)[:, :, :self.out_w]
@@ -167,37 +197,51 @@ class _WideGeometry:
 def _conv_wide(x, geometry, weight, bias=None):
     """out[n] = weight @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w).
 
-    Shift-and-GEMM sums the per-tap products weight[:, :, i, j] @ tap_view instead.
+    SHIFT sums the per-tap products weight[:, :, i, j] @ tap_view instead; STACKED multiplies the row
+    stack by the weight as (kw*O, kh*C) and sums each column tap j's O rows at offset j.
     """
     xp = get_array_module(x)
     n, c = x.shape[:2]
     out_channels = weight.shape[0]
     out = memory.empty(xp, (n, out_channels, geometry.out_h, geometry.out_w), x.dtype)
     bias = None if bias is None else bias.reshape(-1, 1, 1)
-    blocks = geometry.row_blocks(c, x.itemsize)
+    strategy = geometry.strategy(c, out_channels)
+    blocks = geometry.row_blocks(c, x.itemsize, strategy)
     rows = blocks[0][1]
     tasks = geometry.tasks(n, blocks)
-    shifted = geometry.shifted(c)
-    if shifted:
-        tap_weights = xp.ascontiguousarray(weight.reshape(out_channels, c, -1).transpose(2, 0, 1))  # (taps, O, C)
+    if strategy == SHIFT:
+        weights = xp.ascontiguousarray(weight.reshape(out_channels, c, -1).transpose(2, 0, 1))   # (taps, O, C)
+    elif strategy == STACKED:
+        weights = xp.ascontiguousarray(weight.transpose(3, 0, 2, 1)).reshape(geometry.kw * out_channels, -1)
     else:
-        weight2d = weight.reshape(out_channels, -1)
+        weights = weight.reshape(out_channels, -1)
 
     def work(start, stop):
         flat_buffer = geometry.flat_buffer(xp, c, x.dtype)
-        cols_buffer = None if shifted else geometry.column_buffer(xp, c, rows, x.dtype)
-        wide_buffer = xp.empty((out_channels, rows * geometry.wp), dtype=x.dtype)
-        tap_buffer = xp.empty_like(wide_buffer) if shifted else None
+        copy_buffer = geometry.column_buffer(xp, c, rows, x.dtype, strategy)
+        if strategy == STACKED:
+            wide_buffer = xp.empty((geometry.kw * out_channels, geometry.stacked_length(rows * geometry.wp)), dtype=x.dtype)
+        else:
+            wide_buffer = xp.empty((out_channels, rows * geometry.wp), dtype=x.dtype)
+        tap_buffer = xp.empty_like(wide_buffer) if strategy == SHIFT else None
         for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
-            wide = wide_buffer[:, :(last - first) * geometry.wp]
-            if shifted:
-                tap_out = tap_buffer[:, :wide.shape[1]]
+            length = (last - first) * geometry.wp
+            if strategy == SHIFT:
+                wide, tap_out = wide_buffer[:, :length], tap_buffer[:, :length]
                 for tap, view in enumerate(geometry.tap_views(flat, first, last)):
-                    xp.matmul(tap_weights[tap], view, out=wide if tap == 0 else tap_out)
+                    xp.matmul(weights[tap], view, out=wide if tap == 0 else tap_out)
                     if tap:
                         wide += tap_out
+            elif strategy == STACKED:
+                stacked = wide_buffer[:, :geometry.stacked_length(length)]
+                xp.matmul(weights, geometry.row_stack(flat, first, last, copy_buffer), out=stacked)
+                column_taps = stacked.reshape(geometry.kw, out_channels, -1)
+                wide = column_taps[0, :, :length]
+                for j in range(1, geometry.kw):
+                    wide += column_taps[j, :, j:j + length]
             else:
-                xp.matmul(weight2d, geometry.columns(flat, first, last, cols_buffer), out=wide)
+                wide = wide_buffer[:, :length]
+                xp.matmul(weights, geometry.columns(flat, first, last, copy_buffer), out=wide)
             target = out[image, :, first:last]
             if bias is None:
                 target[...] = geometry.crop(wide)
@@ -209,41 +253,65 @@ def _conv_wide(x, geometry, weight, bias=None):
 
 
 def _weight_grad_wide(x, geometry, grad, weight_shape):
-    """dW = sum_n grad[n] @ columns(padded x[n]).T, with zero gradient on the garbage columns."""
+    """dW = sum_n grad[n] @ columns(padded x[n]).T, with zero gradient on the garbage columns.
+
+    SHIFT makes one product per tap; STACKED multiplies kw copies of the gradient, copy j shifted j
+    positions on, by the row stack: (kw*O, kh*C) per block.
+    """
     xp = get_array_module(x)
     n, c = x.shape[:2]
     out_channels = grad.shape[1]
-    blocks = geometry.row_blocks(c, x.itemsize)
+    strategy = geometry.strategy(c, out_channels)
+    blocks = geometry.row_blocks(c, x.itemsize, strategy)
     rows = blocks[0][1]
     tasks = geometry.tasks(n, blocks)
     no_garbage = geometry.wp == geometry.out_w
-    shifted = geometry.shifted(c)
-    taps = len(geometry.offsets)
+    taps, kw = len(geometry.offsets), geometry.kw
+    if strategy == SHIFT:
+        product_shape, shifted_shape = (out_channels, c), (1, out_channels, rows * geometry.wp)
+    elif strategy == STACKED:
+        product_shape = (kw * out_channels, geometry.kh * c)
+        shifted_shape = (kw, out_channels, geometry.stacked_length(rows * geometry.wp))
+    else:
+        product_shape, shifted_shape = (out_channels, c * taps), (1, out_channels, rows * geometry.wp)
 
     def work(start, stop):
         flat_buffer = geometry.flat_buffer(xp, c, x.dtype)
-        cols_buffer = None if shifted else geometry.column_buffer(xp, c, rows, x.dtype)
-        wide_buffer = xp.zeros((out_channels, rows * geometry.wp), dtype=x.dtype)
-        product = xp.empty((out_channels, c) if shifted else (out_channels, c * taps), dtype=x.dtype)
-        total = xp.zeros((taps, out_channels, c) if shifted else product.shape, dtype=x.dtype)
+        copy_buffer = geometry.column_buffer(xp, c, rows, x.dtype, strategy)
+        shifted_buffer = xp.zeros(shifted_shape, dtype=x.dtype)       # garbage columns are never written: stay 0
+        product = xp.empty(product_shape, dtype=x.dtype)
+        total = xp.zeros((taps,) + product_shape if strategy == SHIFT else product_shape, dtype=x.dtype)
         for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
+            length = (last - first) * geometry.wp
+            block = grad[image, :, first:last]
+            if strategy == STACKED:                                     # copy j = the gradient shifted j on
+                shifted = shifted_buffer[:, :, :geometry.stacked_length(length)]
+                for j in range(kw):
+                    geometry.crop(shifted[j, :, j:j + length])[...] = block
+                    shifted[j, :, j + length:] = 0                      # a longer block before may have left data
+                xp.matmul(shifted.reshape(product_shape[0], -1), geometry.row_stack(flat, first, last, copy_buffer).T,
+                          out=product)
+                total += product
+                continue
             if no_garbage:
-                wide = grad[image, :, first:last].reshape(out_channels, -1)
+                wide = block.reshape(out_channels, -1)
             else:
-                wide = wide_buffer[:, :(last - first) * geometry.wp]
-                geometry.crop(wide)[...] = grad[image, :, first:last]
-            if shifted:
+                wide = shifted_buffer[0, :, :length]
+                geometry.crop(wide)[...] = block
+            if strategy == SHIFT:
                 for tap, view in enumerate(geometry.tap_views(flat, first, last)):
                     xp.matmul(wide, view.T, out=product)
                     total[tap] += product
             else:
-                xp.matmul(wide, geometry.columns(flat, first, last, cols_buffer).T, out=product)
+                xp.matmul(wide, geometry.columns(flat, first, last, copy_buffer).T, out=product)
                 total += product
         return total
 
     total = sum(parallel.split(work, len(tasks)))
-    if shifted:                                                  # (taps, O, C) -> (O, C, taps)
+    if strategy == SHIFT:                                        # (taps, O, C) -> (O, C, taps)
         total = total.transpose(1, 2, 0)
+    elif strategy == STACKED:                                    # (j, O, i, C) -> (O, C, i, j)
+        total = total.reshape(kw, out_channels, geometry.kh, c).transpose(1, 3, 2, 0)
     return xp.ascontiguousarray(total).reshape(weight_shape)
 
 
