@@ -339,4 +339,7 @@ def test_gpu_matches_cpu(mode):
     (gpu_out * mg.tensor(direction, device="gpu")).sum().backward()
     assert relative_error(gpu_out.numpy(), cpu_out.numpy()) <= 1e-5
     for name, param in model.named_parameters():
-        assert relative_error(param.grad.numpy(), cpu_grads[name]) <= 1e-4, name
+        # In softmax mode phi's bias has a gradient of exactly 0 (softmax ignores a constant added to a
+        # row): both devices compute float32 rounding noise of about 1e-10 there, hence the floor.
+        difference = np.abs(param.grad.numpy() - cpu_grads[name]).max()
+        assert difference <= 1e-4 * np.abs(cpu_grads[name]).max() + 1e-8, name
