@@ -21,7 +21,9 @@ import sys
 import warnings
 from pathlib import Path
 
-if __name__ == "__main__":  # Ctrl-C while the libraries load exits quietly, as it does once unet.cli.run runs
+# Ctrl-C while the libraries load exits quietly, as it does once unet.cli.run runs (unless it is ignored,
+# as in a background job of a shell script).
+if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))  # 130: the shell's status for Ctrl-C
 
 from data import DataError, degradation_names, open_dataset, refuse_on_the_fly_options

@@ -19,7 +19,9 @@ import argparse
 import signal
 import sys
 
-if __name__ == "__main__":  # Ctrl-C while the libraries load exits quietly, as it does once unet.cli.run runs
+# Ctrl-C while the libraries load exits quietly, as it does once unet.cli.run runs (unless it is ignored,
+# as in a background job of a shell script).
+if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))  # 130: the shell's status for Ctrl-C
 
 from data import LAYOUTS, degradation_names

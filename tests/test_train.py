@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import datetime
 
 import numpy as np
@@ -538,10 +539,7 @@ def test_gpu_without_a_gpu_is_one_line_and_non_zero(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("script", ["train.py", "evaluate.py"])
-def test_ctrl_c_while_the_libraries_load_exits_quietly(script, tmp_path):
-    """The scripts' first import is held up (as a slow disk or a cold cache does) until SIGINT comes."""
-    held_import = """
+HELD_IMPORT = """
 import runpy, sys, time, types
 class Loading(types.ModuleType):
     def __getattr__(self, name):
@@ -550,9 +548,50 @@ class Loading(types.ModuleType):
 sys.modules["data"] = Loading("data")
 runpy.run_path(sys.argv[1], run_name="__main__")
 """
-    process = subprocess.Popen([sys.executable, "-c", held_import, str(REPO_ROOT / script)], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _start_while_loading(script, cwd, ctrl_c_ignored=False):
+    """The script with its first import held up (as a slow disk or a cold cache does), once it is there."""
+    ignore = (lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if ctrl_c_ignored else None
+    process = subprocess.Popen([sys.executable, "-c", HELD_IMPORT, str(REPO_ROOT / script)], cwd=cwd, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=ignore)
     assert process.stdout.readline() == "loading\n"
+    return process
+
+
+@pytest.mark.parametrize("script", ["train.py", "evaluate.py"])
+def test_ctrl_c_while_the_libraries_load_exits_quietly(script, tmp_path):
+    process = _start_while_loading(script, tmp_path)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130 and stderr == ""
+
+
+def test_ctrl_c_stays_ignored_where_it_was(tmp_path):
+    """A background job of a shell script inherits Ctrl-C ignored: the script's Ctrl-C must not stop it."""
+    process = _start_while_loading("train.py", tmp_path, ctrl_c_ignored=True)
+    try:
+        process.send_signal(signal.SIGINT)
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(timeout=1)
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_the_command_line_runner_works_off_the_main_thread():
+    """Only the main thread can handle signals: elsewhere (a notebook's worker, a GUI) run() leaves them be."""
+    from unet import cli
+    outcome = []
+
+    def call():
+        try:
+            cli.run(lambda argv: 0)
+        except SystemExit as done:
+            outcome.append(done.code)
+        except Exception as err:
+            outcome.append(err)
+    worker = threading.Thread(target=call)
+    worker.start()
+    worker.join()
+    assert outcome == [0]

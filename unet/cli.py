@@ -4,6 +4,7 @@ import argparse
 import math
 import signal
 import sys
+import threading
 import warnings
 
 from tqdm import tqdm
@@ -44,6 +45,12 @@ def seed(text):
     return value
 
 
+def ctrl_c_is_ours():
+    """Whether this code may handle Ctrl-C: only the main thread can, and a background job of a shell
+    script inherits Ctrl-C ignored, which it must stay."""
+    return threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+
+
 def user_errors():
     """The exception types that mean the user asked for something impossible, not that the code broke."""
     from data import DataError  # the data package is optional for library users of unet
@@ -63,7 +70,8 @@ def run(main, argv=None):
     Freed arrays stay in the heap for the next op to reuse (minigrad.memory): training runs faster.
     """
     keep_freed_memory()
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt for main to handle
+    if ctrl_c_is_ours():
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt for main to handle
     try:
         with warnings.catch_warnings():
             warnings.showwarning = print_warning

@@ -26,7 +26,6 @@ import os
 import shutil
 import signal
 import sys
-import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from data import DataError, Loader, open_dataset, refuse_on_the_fly_options
 from minigrad.backend import get_array_module
 
 from .checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
+from .cli import ctrl_c_is_ours
 from .evaluation import image_metrics, load_or_error, resolve_device, restore_dataset, spread_indices, summarize
 from .losses import RestorationLoss
 from .model import INPUT_MULTIPLE, UNet
@@ -298,9 +298,9 @@ def save_samples(path, shown):
 def _sigint_deferred():
     """Hold Ctrl-C until the block ends, so an optimizer step is never left half applied.
 
-    Signal handlers can only be set from the main thread; elsewhere the block runs as it is.
+    Where Ctrl-C is not ours to handle (`ctrl_c_is_ours`), the block runs as it is.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if not ctrl_c_is_ours():
         yield
         return
     received = []
