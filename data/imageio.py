@@ -9,6 +9,7 @@ written back in that scale; 32-bit integer pixels beyond 16 bits are refused rat
 """
 import struct
 import sys
+import warnings
 import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +41,8 @@ _LOW_BYTE_READS = {
 }
 _NATIVE_ORDER = "L" if sys.byteorder == "little" else "B"  # libtiff decodes to native order: ";16N"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_BLOCK_ROWS = 256  # rows filtered and compressed at a time: a 24-megapixel image needs no gigabytes
+_TIFF_PLANAR_CONFIGURATION = 284  # its value 2: each colour channel stored as a plane of its own
 _FLOAT_SCALES = (1.0, 255.0)  # the values of white in float files: both are common
 _FLOAT_OVERSHOOT = 0.5  # of the scale: noise and resampling push float pixels past their range (clipped)
 # Lossy formats are written near-losslessly (full-resolution colour for JPEG): Pillow's defaults
@@ -69,7 +72,7 @@ def read_image(path):
     path = Path(path)
     try:
         with Image.open(path) as image:
-            raw_mode = _sixteen_bit_colour_raw_mode(image)
+            raw_mode = _sixteen_bit_colour_raw_mode(image, path)
             image.load()
             upright = ImageOps.exif_transpose(image)
             if raw_mode is None:
@@ -94,9 +97,17 @@ def upright_size(path):
     return (height, width) if orientation in _TRANSPOSING_ORIENTATIONS else (width, height)
 
 
-def _sixteen_bit_colour_raw_mode(image):
-    """The raw mode of an image stored at 16 bits per colour channel (one of `_LOW_BYTE_READS`), else None."""
+def _sixteen_bit_colour_raw_mode(image, path):
+    """The raw mode of an image stored at 16 bits per colour channel (one of `_LOW_BYTE_READS`), else None.
+
+    A TIFF whose channels are separate planes is decoded plane by plane, whatever the raw mode asks:
+    it is read as Pillow reads it, at 8 bits, with a warning."""
     if image.mode not in ("RGB", "RGBA"):
+        return None
+    if getattr(image, "tag_v2", {}).get(_TIFF_PLANAR_CONFIGURATION) == 2:
+        if image.tag_v2.get(258, (8,))[0] == 16:  # BitsPerSample
+            warnings.warn(f"{path} stores its 16-bit colour channels as separate planes, which are read at "
+                          "8 bits per channel (store them interleaved, the TIFF default, to keep 16 bits)")
         return None
     raw_modes = {_tile_raw_mode(tile).replace(";16N", ";16" + _NATIVE_ORDER) for tile in image.tile}
     if len(raw_modes) != 1 or not raw_modes <= _LOW_BYTE_READS.keys():
@@ -105,7 +116,7 @@ def _sixteen_bit_colour_raw_mode(image):
 
 
 def _tile_raw_mode(tile):
-    args = tile.args
+    args = tile.args  # Pillow 11's named tiles
     return args if isinstance(args, str) else str(args[0]) if args else ""
 
 
@@ -203,6 +214,8 @@ def write_image(path, image, like=None):
     grayscale = like.grayscale if like is not None else values.ndim == 2
     if grayscale and values.ndim == 3:
         values = values.mean(axis=2)
+    elif not grayscale and values.ndim == 2:
+        values = np.repeat(values[..., None], 3, axis=2)
     bit_depth = like.bit_depth if like is not None else 8
     alpha = like.alpha if like is not None and suffix in _ALPHA_SUFFIXES else None
     if alpha is not None:
@@ -250,12 +263,17 @@ def _write_sixteen_bit_png(path, samples, icc_profile):
     height, width, count = samples.shape
     colour_type = {2: 4, 3: 2, 4: 6}[count]  # gray + alpha, RGB, RGB + alpha
     rows = samples.astype(">u2").view(np.uint8).reshape(height, width * count * 2)
-    paeth = np.full((height, 1), 4, np.uint8)  # each row's filter type
+    compressor, pixels = zlib.compressobj(), []
+    for first in range(0, height, _PNG_BLOCK_ROWS):
+        above = max(first - 1, 0)  # the row a block's first row is predicted from
+        residuals = _paeth_residuals(rows[above:first + _PNG_BLOCK_ROWS], count * 2)[first - above:]
+        paeth = np.full((len(residuals), 1), 4, np.uint8)  # each row starts with its filter type
+        pixels.append(compressor.compress(np.hstack([paeth, residuals]).tobytes()))
+    pixels.append(compressor.flush())
     chunks = [(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0))]
     if icc_profile:
         chunks.append((b"iCCP", b"ICC profile\0\0" + zlib.compress(icc_profile)))  # name, compression method 0
-    chunks += [(b"IDAT", zlib.compress(np.hstack([paeth, _paeth_residuals(rows, count * 2)]).tobytes())),
-               (b"IEND", b"")]
+    chunks += [(b"IDAT", b"".join(pixels)), (b"IEND", b"")]
     path.write_bytes(_PNG_SIGNATURE + b"".join(struct.pack(">I", len(data)) + kind + data
                                                 + struct.pack(">I", zlib.crc32(kind + data)) for kind, data in chunks))
 

@@ -488,6 +488,37 @@ def test_sixteen_bit_images_are_written_back_at_sixteen_bits(tmp_path, name, mod
             np.testing.assert_array_equal(np.asarray(eight_bits)[..., :3], (expected.astype(np.uint16) >> 8))
 
 
+def test_sixteen_bit_png_taller_than_a_block_round_trips(tmp_path):
+    """The encoder filters and compresses a few rows at a time: rows at the blocks' edges are predicted
+    from the row above them too (a wrong one would show as a streak)."""
+    from data.imageio import _PNG_BLOCK_ROWS
+    values = np.random.default_rng(11).random((2 * _PNG_BLOCK_ROWS + 1, 3, 3), dtype=np.float32)
+    data.write_image(tmp_path / "tall.png", values, like=data.ImageInfo("RGB", False, 16))
+    written, _ = data.read_image(tmp_path / "tall.png")
+    np.testing.assert_array_equal(np.round(written * 65535.0), np.round(values * 65535.0))
+
+
+def test_a_plane_is_written_in_colour_as_a_colour_original_was(tmp_path):
+    plane = np.random.default_rng(12).random((H, W), dtype=np.float32)
+    for name, bit_depth in (("deep.png", 16), ("deep.tif", 16), ("plain.png", 8)):
+        data.write_image(tmp_path / name, plane, like=data.ImageInfo("RGB", False, bit_depth))
+        written, info = data.read_image(tmp_path / name)
+        assert (info.grayscale, info.bit_depth) == (False, bit_depth), name
+        np.testing.assert_allclose(written, np.repeat(plane[..., None], 3, axis=2), atol=0.5 / 255)
+
+
+def test_sixteen_bit_colour_in_separate_planes_is_read_at_eight_bits_with_a_warning(tmp_path):
+    """Pillow decodes such a TIFF plane by plane at 8 bits, whatever raw mode it is asked for."""
+    import tifffile
+    samples = _sixteen_bit_samples(13, 3)
+    tifffile.imwrite(tmp_path / "planes.tif", np.moveaxis(samples, 2, 0), photometric="rgb", planarconfig="separate",
+                     compression="zlib")
+    with pytest.warns(UserWarning, match="planes.tif stores its 16-bit colour channels as separate planes"):
+        image, info = data.read_image(tmp_path / "planes.tif")
+    assert info.bit_depth == 8
+    np.testing.assert_allclose(image, (samples >> 8) / 255.0, atol=1e-6)
+
+
 def _float_pixels(scale):
     """Random float grayscale in [0, scale] that reaches both ends, as float TIFFs store it."""
     pixels = np.random.default_rng(int(scale)).random((H, W), dtype=np.float32) * np.float32(scale)
