@@ -13,15 +13,16 @@ from .function import require_fits
 
 def _as_array(data, dtype):
     """Arrays keep their dtype and device, and cast to `dtype` as NumPy casts; Python numbers and lists become
-    float32, as in torch, and refuse a `dtype` that cannot hold them (torch's RuntimeError), rather than wrap."""
+    float32, as in torch. Numbers, NumPy's scalars too, refuse a `dtype` that cannot hold them (torch's
+    RuntimeError), rather than wrap."""
     xp = get_array_module(data)
-    if isinstance(data, (np.ndarray, np.generic)) or xp is not np:
+    if isinstance(data, np.ndarray) or xp is not np:
         array = data
     else:
         array = np.asarray(data)
         if dtype is not None:
             require_fits(array, np.dtype(dtype))
-        elif array.dtype == np.float64:
+        elif array.dtype == np.float64 and not isinstance(data, np.generic):  # np.float64(x) stays float64
             array = array.astype(DEFAULT_DTYPE)
     if dtype is not None:
         array = array.astype(dtype, copy=False)

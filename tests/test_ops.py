@@ -605,6 +605,20 @@ def test_the_constructor_keeps_float64_numbers_exact_like_torch():
     assert mg.tensor([0.1, 1 / 3], dtype="float64").tolist() == torch.tensor([0.1, 1 / 3], dtype=torch.float64).tolist()
 
 
+@pytest.mark.parametrize("scalar", [np.int64(300), np.float64(300.5), np.int64(-129), np.int64(5), np.float64(2.5)])
+def test_numpy_scalars_are_checked_as_python_numbers_are(scalar):
+    """A NumPy scalar is a number to torch.tensor: one its dtype cannot hold is refused, not wrapped."""
+    torch = pytest.importorskip("torch")
+    try:
+        expected = torch.tensor(scalar, dtype=torch.int8)
+    except RuntimeError as err:
+        with pytest.raises(RuntimeError, match=str(err).replace("int8_t", "int8")):
+            mg.tensor(scalar, dtype="int8")
+    else:
+        _assert_same_tensor(mg.tensor(scalar, dtype="int8"), expected)
+    assert mg.tensor(scalar).dtype == torch.tensor(scalar).numpy().dtype  # and keep their own dtype otherwise
+
+
 def test_numpy_arrays_cast_to_a_narrower_integer_wrap_like_torch():
     """An array's values are cast as they are (torch.tensor(array, dtype=...)); only Python numbers are checked."""
     torch = pytest.importorskip("torch")
