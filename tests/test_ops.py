@@ -102,7 +102,7 @@ SPECS = [
     # loss's separable blurs, and padding wider than the kernel reaches (its input gradient is cropped)
     OpSpec("conv3x3_many_channels_odd_batch", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1),
            [(3, 32, 10, 12), (32, 32, 3, 3), (32,)], gradcheck_shapes=[(3, 4, 5, 6), (5, 4, 3, 3), (5,)]),
-    OpSpec("conv_shift_and_gemm", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1),
+    OpSpec("conv_stacked_row_taps", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1),
            [(3, 16, 7, 6), (16, 16, 3, 3), (16,)], gradcheck_shapes=[(1, 16, 3, 3), (16, 16, 2, 2), (16,)]),
     OpSpec("conv_1ch_tall_kernel", lambda L, x, w: L.F.conv2d(x, w), [(6, 1, 13, 9), (1, 1, 11, 1)],
            gradcheck_shapes=[(3, 1, 12, 3), (1, 1, 11, 1)]),
@@ -172,7 +172,7 @@ def test_matches_torch_float32(spec):
 # Ops whose passes split over the worker threads once big enough; the specs' small shapes only take
 # that path with the size floor removed, and convs split their images into one-row blocks.
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
-                "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1", "conv_shift_and_gemm", "conv_1ch_tall_kernel", "max_pool2_odd",
+                "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1", "conv_stacked_row_taps", "conv_1ch_tall_kernel", "max_pool2_odd",
                 "max_pool3_stride2_overlap", "matmul", "matmul_batched_broadcast", "matmul_batch_leading_one", "softmax_last",
                 "softmax_dim1", "softmax_dim0", "cat", "cat_dim0", "stack"]
 

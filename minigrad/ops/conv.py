@@ -2,8 +2,7 @@
 
 Stride 1 (every conv of the network and of the loss) runs on the "wide" flat layout below: per image
 and per block of output rows, one column matrix of offset slices and one GEMM, or, with many input
-channels, one GEMM per kernel tap straight on its offset slice (shift-and-GEMM, no column copy), or,
-with many output channels too, one GEMM over the kernel's row taps stacked (see STACKED). dX
+channels, one GEMM over the kernel's row taps stacked (see STACKED). dX
 is the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward
 keeps only the unpadded input. Blocks of output rows, of every image, are shared out over the worker
 threads (minigrad.parallel), so one big image uses every core too. Other strides use the column
@@ -84,14 +83,11 @@ def col2im(cols, x_shape, kh, kw, stride, padding=0):
 # Work on a few output rows at a time, so that a block's column matrix stays in the core's cache
 # between being written and being multiplied.
 COLUMN_BLOCK_BYTES = 2 << 20
-# From this many input channels on, copying every tap's columns costs more than the GEMMs gain from them.
-SHIFT_MIN_CHANNELS = 16
-# From this many output channels on, stacking the taps into one squarer GEMM beats a GEMM per tap.
-STACK_MIN_OUT_CHANNELS = 24
+# From this many input channels on, copying every tap's columns costs more than the GEMM gains from them.
+STACK_MIN_CHANNELS = 16
 
-# How a stride-1 conv runs its GEMMs, per block of output rows (thresholds measured on the network's layers):
+# How a stride-1 conv runs its GEMM, per block of output rows (the threshold measured on the network's layers):
 COLUMNS = "columns"   # one GEMM on a column matrix of all taps: few input channels, or a 1x1 kernel (no copy)
-SHIFT = "shift"       # one GEMM per tap straight on its offset view, the taps' outputs summed: few output channels
 STACKED = "stacked"   # the kh row taps copied into the GEMM's inner dimension, the kw column taps into its output rows
 
 
@@ -105,17 +101,15 @@ class _WideGeometry:
         self.offsets = [i * self.wp + j for i in range(kh) for j in range(kw)]
         self.flat_size = self.hp * self.wp + kw - 1
 
-    def strategy(self, channels, out_channels):
-        """COLUMNS, SHIFT or STACKED for a conv of `channels` in and `out_channels` out.
+    def strategy(self, channels):
+        """COLUMNS or STACKED for a conv of `channels` in.
 
-        SHIFT skips the column copy (taps x C values per position) at the price of summing the taps'
-        outputs, which pays once there are many input channels. STACKED copies kh instead of kh*kw
-        values per position and runs one (kw*O x kh*C) GEMM, which BLAS runs faster than SHIFT's
-        O x C ones once O is not small.
+        STACKED copies kh instead of kh*kw values per position, at the price of summing kw shifted row
+        groups of its (kw*O x kh*C) GEMM's output, which pays once there are many input channels. (One
+        GEMM per tap on its offset view, with no copy at all, ran slower: BLAS is slower on its thin
+        O x C products than the copy costs.)
         """
-        if len(self.offsets) == 1 or channels < SHIFT_MIN_CHANNELS:
-            return COLUMNS
-        return STACKED if out_channels >= STACK_MIN_OUT_CHANNELS else SHIFT
+        return COLUMNS if len(self.offsets) == 1 or channels < STACK_MIN_CHANNELS else STACKED
 
     def flat_buffer(self, xp, channels, dtype):
         """A zeroed (C, flat_size) buffer: `flat` only ever writes its interior, so borders stay 0."""
@@ -150,21 +144,14 @@ class _WideGeometry:
             yield image, flat, first, stop
 
     def column_buffer(self, xp, channels, rows, dtype, strategy):
-        """Per thread, the copy a block of `rows` output rows needs: its columns, or its row stack; SHIFT needs none."""
-        if strategy == COLUMNS:
-            return xp.empty((channels * len(self.offsets), rows * self.wp), dtype=dtype)
+        """Per thread, the copy a block of `rows` output rows needs: its columns, or its row stack."""
         if strategy == STACKED:
             return xp.empty((self.kh, channels, self.stacked_length(rows * self.wp)), dtype=dtype)
-        return None
+        return xp.empty((channels * len(self.offsets), rows * self.wp), dtype=dtype)
 
     def stacked_length(self, length):
         """Positions a row stack spans for `length` wide outputs: the column taps reach kw-1 further."""
         return length + self.kw - 1
-
-    def tap_views(self, flat, first, stop):
-        """Per kernel tap, the (C, positions) view of flat that it multiplies for wide rows [first, stop)."""
-        begin, length = first * self.wp, (stop - first) * self.wp
-        return [flat[:, begin + offset:begin + offset + length] for offset in self.offsets]
 
     def columns(self, flat, first, stop, buffer):
         """Wide output rows [first, stop) of flat (C, flat_size) -> (C*kh*kw, positions), rows (c, i, j).
@@ -197,21 +184,19 @@ class _WideGeometry:
 def _conv_wide(x, geometry, weight, bias=None):
     """out[n] = weight @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w).
 
-    SHIFT sums the per-tap products weight[:, :, i, j] @ tap_view instead; STACKED multiplies the row
-    stack by the weight as (kw*O, kh*C) and sums each column tap j's O rows at offset j.
+    STACKED multiplies the row stack by the weight as (kw*O, kh*C) instead and sums each column tap
+    j's O rows at offset j.
     """
     xp = get_array_module(x)
     n, c = x.shape[:2]
     out_channels = weight.shape[0]
     out = memory.empty(xp, (n, out_channels, geometry.out_h, geometry.out_w), x.dtype)
     bias = None if bias is None else bias.reshape(-1, 1, 1)
-    strategy = geometry.strategy(c, out_channels)
+    strategy = geometry.strategy(c)
     blocks = geometry.row_blocks(c, x.itemsize, strategy)
     rows = blocks[0][1]
     tasks = geometry.tasks(n, blocks)
-    if strategy == SHIFT:
-        weights = xp.ascontiguousarray(weight.reshape(out_channels, c, -1).transpose(2, 0, 1))   # (taps, O, C)
-    elif strategy == STACKED:
+    if strategy == STACKED:                                             # (j, O, i, C)
         weights = xp.ascontiguousarray(weight.transpose(3, 0, 2, 1)).reshape(geometry.kw * out_channels, -1)
     else:
         weights = weight.reshape(out_channels, -1)
@@ -223,16 +208,9 @@ def _conv_wide(x, geometry, weight, bias=None):
             wide_buffer = xp.empty((geometry.kw * out_channels, geometry.stacked_length(rows * geometry.wp)), dtype=x.dtype)
         else:
             wide_buffer = xp.empty((out_channels, rows * geometry.wp), dtype=x.dtype)
-        tap_buffer = xp.empty_like(wide_buffer) if strategy == SHIFT else None
         for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
             length = (last - first) * geometry.wp
-            if strategy == SHIFT:
-                wide, tap_out = wide_buffer[:, :length], tap_buffer[:, :length]
-                for tap, view in enumerate(geometry.tap_views(flat, first, last)):
-                    xp.matmul(weights[tap], view, out=wide if tap == 0 else tap_out)
-                    if tap:
-                        wide += tap_out
-            elif strategy == STACKED:
+            if strategy == STACKED:
                 stacked = wide_buffer[:, :geometry.stacked_length(length)]
                 xp.matmul(weights, geometry.row_stack(flat, first, last, copy_buffer), out=stacked)
                 column_taps = stacked.reshape(geometry.kw, out_channels, -1)
@@ -255,21 +233,19 @@ def _conv_wide(x, geometry, weight, bias=None):
 def _weight_grad_wide(x, geometry, grad, weight_shape):
     """dW = sum_n grad[n] @ columns(padded x[n]).T, with zero gradient on the garbage columns.
 
-    SHIFT makes one product per tap; STACKED multiplies kw copies of the gradient, copy j shifted j
-    positions on, by the row stack: (kw*O, kh*C) per block.
+    STACKED multiplies kw copies of the gradient, copy j shifted j positions on, by the row stack
+    instead: (kw*O, kh*C) per block.
     """
     xp = get_array_module(x)
     n, c = x.shape[:2]
     out_channels = grad.shape[1]
-    strategy = geometry.strategy(c, out_channels)
+    strategy = geometry.strategy(c)
     blocks = geometry.row_blocks(c, x.itemsize, strategy)
     rows = blocks[0][1]
     tasks = geometry.tasks(n, blocks)
     no_garbage = geometry.wp == geometry.out_w
     taps, kw = len(geometry.offsets), geometry.kw
-    if strategy == SHIFT:
-        product_shape, shifted_shape = (out_channels, c), (1, out_channels, rows * geometry.wp)
-    elif strategy == STACKED:
+    if strategy == STACKED:
         product_shape = (kw * out_channels, geometry.kh * c)
         shifted_shape = (kw, out_channels, geometry.stacked_length(rows * geometry.wp))
     else:
@@ -280,7 +256,7 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
         copy_buffer = geometry.column_buffer(xp, c, rows, x.dtype, strategy)
         shifted_buffer = xp.zeros(shifted_shape, dtype=x.dtype)       # garbage columns are never written: stay 0
         product = xp.empty(product_shape, dtype=x.dtype)
-        total = xp.zeros((taps,) + product_shape if strategy == SHIFT else product_shape, dtype=x.dtype)
+        total = xp.zeros(product_shape, dtype=x.dtype)
         for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
             length = (last - first) * geometry.wp
             block = grad[image, :, first:last]
@@ -298,19 +274,12 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
             else:
                 wide = shifted_buffer[0, :, :length]
                 geometry.crop(wide)[...] = block
-            if strategy == SHIFT:
-                for tap, view in enumerate(geometry.tap_views(flat, first, last)):
-                    xp.matmul(wide, view.T, out=product)
-                    total[tap] += product
-            else:
-                xp.matmul(wide, geometry.columns(flat, first, last, copy_buffer).T, out=product)
-                total += product
+            xp.matmul(wide, geometry.columns(flat, first, last, copy_buffer).T, out=product)
+            total += product
         return total
 
     total = sum(parallel.split(work, len(tasks)))
-    if strategy == SHIFT:                                        # (taps, O, C) -> (O, C, taps)
-        total = total.transpose(1, 2, 0)
-    elif strategy == STACKED:                                    # (j, O, i, C) -> (O, C, i, j)
+    if strategy == STACKED:                                      # (j, O, i, C) -> (O, C, i, j)
         total = total.reshape(kw, out_channels, geometry.kh, c).transpose(1, 3, 2, 0)
     return xp.ascontiguousarray(total).reshape(weight_shape)
 
