@@ -100,14 +100,19 @@ def upright_size(path):
 def _sixteen_bit_colour_raw_mode(image, path):
     """The raw mode of an image stored at 16 bits per colour channel (one of `_LOW_BYTE_READS`), else None.
 
-    A TIFF whose channels are separate planes is decoded plane by plane, whatever the raw mode asks:
-    it is read as Pillow reads it, at 8 bits, with a warning."""
+    A TIFF whose 16-bit channels are separate planes is decoded plane by plane, whatever the raw mode
+    asks: compressed (through libtiff), it is read as Pillow reads it, at 8 bits, with a warning;
+    uncompressed, Pillow reads each plane's bytes as 8-bit samples, so it is refused (ValueError)."""
     if image.mode not in ("RGB", "RGBA"):
         return None
     if getattr(image, "tag_v2", {}).get(_TIFF_PLANAR_CONFIGURATION) == 2:
         if image.tag_v2.get(258, (8,))[0] == 16:  # BitsPerSample
+            keep = "store them interleaved (the TIFF default) to keep 16 bits"
+            if len(image.tile) > 1:  # one raw tile per plane: Pillow's own decoder, not libtiff
+                raise ValueError(f"its 16-bit colour channels are stored as separate uncompressed planes, which "
+                                 f"Pillow cannot read: {keep}")
             warnings.warn(f"{path} stores its 16-bit colour channels as separate planes, which are read at "
-                          "8 bits per channel (store them interleaved, the TIFF default, to keep 16 bits)")
+                          f"8 bits per channel ({keep})")
         return None
     raw_modes = {_tile_raw_mode(tile).replace(";16N", ";16" + _NATIVE_ORDER) for tile in image.tile}
     if len(raw_modes) != 1 or not raw_modes <= _LOW_BYTE_READS.keys():

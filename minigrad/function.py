@@ -169,7 +169,8 @@ def require_fits(values, dtype):
         return
     limits = np.iinfo(dtype)
     lowest = -limits.max if dtype.kind == "u" and values.dtype.kind == "i" else limits.min
-    if not (lowest <= values.min() and values.max() <= limits.max):
+    # as Python numbers, which compare exactly: NumPy would round the limit to a float32 value's precision
+    if not (lowest <= values.min().item() and values.max().item() <= limits.max):
         raise RuntimeError(f"value cannot be converted to type {dtype} without overflow")
 
 

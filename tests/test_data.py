@@ -519,6 +519,15 @@ def test_sixteen_bit_colour_in_separate_planes_is_read_at_eight_bits_with_a_warn
     np.testing.assert_allclose(image, (samples >> 8) / 255.0, atol=1e-6)
 
 
+def test_sixteen_bit_colour_in_separate_uncompressed_planes_is_refused(tmp_path):
+    """Pillow reads such planes' bytes as 8-bit samples (a scrambled image): an unreadable file, not garbage."""
+    import tifffile
+    tifffile.imwrite(tmp_path / "planes.tif", np.moveaxis(_sixteen_bit_samples(14, 3), 2, 0), photometric="rgb",
+                     planarconfig="separate")
+    with pytest.raises(data.ImageReadError, match="planes.tif: .*separate uncompressed planes, which Pillow cannot"):
+        data.read_image(tmp_path / "planes.tif")
+
+
 def _float_pixels(scale):
     """Random float grayscale in [0, scale] that reaches both ends, as float TIFFs store it."""
     pixels = np.random.default_rng(int(scale)).random((H, W), dtype=np.float32) * np.float32(scale)

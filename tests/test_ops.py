@@ -619,6 +619,15 @@ def test_numpy_scalars_are_checked_as_python_numbers_are(scalar):
     assert mg.tensor(scalar).dtype == torch.tensor(scalar).numpy().dtype  # and keep their own dtype otherwise
 
 
+@pytest.mark.parametrize("data, dtype", [(np.float32(2 ** 31), "int32"), ([np.float32(2 ** 31)], "int32"),
+                                         (np.float16(np.inf), "int64"), (np.float32(2 ** 32), "uint32")])
+def test_a_float_just_beyond_an_integer_range_is_refused(data, dtype):
+    """In float32, int32's largest value rounds up to 2**31: the check must not compare in float32 (the cast
+    would wrap to -2**31). torch.tensor refuses these too (a float32 NumPy scalar for any integer dtype)."""
+    with pytest.raises(RuntimeError, match=f"cannot be converted to type {dtype} without overflow"):
+        mg.tensor(data, dtype=dtype)
+
+
 def test_numpy_arrays_cast_to_a_narrower_integer_wrap_like_torch():
     """An array's values are cast as they are (torch.tensor(array, dtype=...)); only Python numbers are checked."""
     torch = pytest.importorskip("torch")
