@@ -3,7 +3,8 @@
 Training always sees three channels; `ImageInfo` remembers what the file was (grayscale, 16-bit,
 float, alpha, colour profile) so that a restored image can be written the way the original was. Pixels
 are read upright: a camera's EXIF orientation tag is applied, since the written image does not carry it.
-16-bit colour PNG and TIFF files keep their 16 bits, which Pillow alone would cut to 8 (`_LOW_BYTE_READS`).
+16-bit colour PNG and TIFF files keep their 16 bits, which Pillow alone would cut to 8 (`_LOW_BYTE_READS`);
+16-bit files that use only 12 bits or fewer are named in a warning, once per bit count.
 Float grayscale (32-bit float TIFF) is read in [0, 1] or [0, 255], whichever its values fit, and
 written back in that scale; 32-bit integer pixels beyond 16 bits are refused rather than clipped.
 """
@@ -82,7 +83,24 @@ def read_image(path):
             info = replace(info, icc_profile=image.info.get("icc_profile"))
     except Exception as err:  # Pillow signals broken files with many exception types
         raise ImageReadError(path, err) from None
+    if info.bit_depth == 16:
+        _warn_if_few_bits_are_used(path, values)
     return values, info
+
+
+_few_bits_warned = set()  # the bit counts already warned about: one warning each, not one per file
+
+
+def _warn_if_few_bits_are_used(path, values):
+    """Cameras store 10- or 12-bit data in 16-bit files unscaled: read as 16-bit, such an image is nearly
+    black, and so is its restoration. It cannot be told from a truly dark image, so it is not rescaled."""
+    brightest = round(float(values.max()) * 65535)
+    bits = brightest.bit_length()
+    if 0 < bits <= 12 and bits not in _few_bits_warned:
+        _few_bits_warned.add(bits)
+        warnings.warn(f"{path}: its 16-bit pixels reach only {brightest} of 65535, so it is read and restored "
+                      f"as a very dark image; if it holds {bits}-bit data, scale it to 16 bits first (multiply "
+                      f"by {2 ** (16 - bits)}). Other files like it are not named", stacklevel=2)
 
 
 def upright_size(path):

@@ -528,6 +528,22 @@ def test_sixteen_bit_colour_in_separate_uncompressed_planes_is_refused(tmp_path)
         data.read_image(tmp_path / "planes.tif")
 
 
+def test_sixteen_bit_files_holding_twelve_bit_data_are_named_once(tmp_path, monkeypatch):
+    from data import imageio
+    monkeypatch.setattr(imageio, "_few_bits_warned", set())
+    twelve_bit = np.random.default_rng(15).integers(0, 4096, (H, W), dtype=np.uint16)
+    twelve_bit[0, 0] = 4095
+    for name in ("a.png", "b.png"):
+        Image.fromarray(twelve_bit).save(tmp_path / name)
+    Image.fromarray(twelve_bit * 16).save(tmp_path / "scaled.png")
+    with pytest.warns(UserWarning, match=r"a.png: its 16-bit pixels reach only 4095 of 65535.*12-bit data.*by 16"):
+        data.read_image(tmp_path / "a.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.read_image(tmp_path / "b.png")       # once, not once per file
+        data.read_image(tmp_path / "scaled.png")  # the full 16-bit range: nothing to say
+
+
 def _float_pixels(scale):
     """Random float grayscale in [0, scale] that reaches both ends, as float TIFFs store it."""
     pixels = np.random.default_rng(int(scale)).random((H, W), dtype=np.float32) * np.float32(scale)
