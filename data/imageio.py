@@ -43,6 +43,7 @@ _LOW_BYTE_READS = {
 _NATIVE_ORDER = "L" if sys.byteorder == "little" else "B"  # libtiff decodes to native order: ";16N"
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _PNG_BLOCK_ROWS = 256  # rows filtered and compressed at a time: a 24-megapixel image needs no gigabytes
+_TIFF_BITS_PER_SAMPLE = 258
 _TIFF_PLANAR_CONFIGURATION = 284  # its value 2: each colour channel stored as a plane of its own
 _FLOAT_SCALES = (1.0, 255.0)  # the values of white in float files: both are common
 _FLOAT_OVERSHOOT = 0.5  # of the scale: noise and resampling push float pixels past their range (clipped)
@@ -124,7 +125,7 @@ def _sixteen_bit_colour_raw_mode(image, path):
     if image.mode not in ("RGB", "RGBA"):
         return None
     if getattr(image, "tag_v2", {}).get(_TIFF_PLANAR_CONFIGURATION) == 2:
-        if image.tag_v2.get(258, (8,))[0] == 16:  # BitsPerSample
+        if image.tag_v2.get(_TIFF_BITS_PER_SAMPLE, (8,))[0] == 16:
             keep = "store them interleaved (the TIFF default) to keep 16 bits"
             if len(image.tile) > 1:  # one raw tile per plane: Pillow's own decoder, not libtiff
                 raise ValueError(f"its 16-bit colour channels are stored as separate uncompressed planes, which "
