@@ -234,10 +234,10 @@ def test_missing_file(tmp_path):
 
 @pytest.mark.parametrize("content", [
     b"",
-    os.urandom(300),
+    np.random.default_rng(0).bytes(300),  # seeded: the same bytes, and test ids, in every process (pytest -n)
     b"just some text\n" * 20,
     pickle.dumps({"a": 1}),  # a pickle, but not a torch checkpoint
-])
+], ids=["empty", "random bytes", "text", "a pickle"])
 def test_unrecognized_file(tmp_path, content):
     path = tmp_path / "weights.pth"
     path.write_bytes(content)
