@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-import tifffile
 from PIL import ExifTags, Image, ImageOps
 
 from .errors import DataError, ImageReadError
@@ -318,6 +317,8 @@ def _paeth_residuals(rows, step):
 
 def _write_sixteen_bit_tiff(path, samples, icc_profile):
     """Pillow writes no 16-bit colour TIFF: tifffile (which scikit-image needs) does."""
+    import tifffile  # here, not at the top: importing it adds about 70 ms to every start, for a rare kind of file
+
     tifffile.imwrite(path, samples, photometric="rgb", extrasamples=("unassalpha",) if samples.shape[2] == 4 else None,
                      iccprofile=icc_profile, compression="zlib", metadata=None)
 
