@@ -265,16 +265,15 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
                 for j in range(kw):
                     geometry.crop(shifted[j, :, j:j + length])[...] = block
                     shifted[j, :, j + length:] = 0                      # a longer block before may have left data
-                xp.matmul(shifted.reshape(product_shape[0], -1), geometry.row_stack(flat, first, last, copy_buffer).T,
-                          out=product)
-                total += product
-                continue
-            if no_garbage:
-                wide = block.reshape(out_channels, -1)
+                wide, copied = shifted.reshape(product_shape[0], -1), geometry.row_stack(flat, first, last, copy_buffer)
             else:
-                wide = shifted_buffer[0, :, :length]
-                geometry.crop(wide)[...] = block
-            xp.matmul(wide, geometry.columns(flat, first, last, copy_buffer).T, out=product)
+                if no_garbage:
+                    wide = block.reshape(out_channels, -1)
+                else:
+                    wide = shifted_buffer[0, :, :length]
+                    geometry.crop(wide)[...] = block
+                copied = geometry.columns(flat, first, last, copy_buffer)
+            xp.matmul(wide, copied.T, out=product)
             total += product
         return total
 
