@@ -89,7 +89,7 @@ class Function:
         from .tensor import Tensor
 
         if cls.promotes_inputs:
-            tensors = _operands(inputs, Tensor)
+            tensors = promote_operands(inputs, Tensor)
         else:
             device = next(t for t in inputs if isinstance(t, Tensor)).device
             tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
@@ -104,6 +104,8 @@ class Function:
         if isinstance(output, (tuple, list)):
             raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: an op returns one array "
                             "(write one op per output)")
+        if isinstance(output, np.generic):  # NumPy's 0-d results are scalars, which the constructor checks as a
+            output = np.asarray(output)     # user's numbers (it refuses a numpy.uint64, as torch.tensor does)
         requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
         if not requires_grad:
             return Tensor(output)
@@ -176,14 +178,18 @@ def require_fits(values, dtype):
 
 def _scalar_array(xp, number, dtype):
     """A number as a 0-d array of an op's dtype. An integer the dtype cannot hold wraps around, as in torch
-    (int8 + 300 adds 44), where NumPy raises; one beyond 64 bits is an OverflowError in both."""
+    (int8 + 300 adds 44), where NumPy raises; one beyond 64 bits is torch's OverflowError, whatever the dtype
+    (float32 + 2 ** 64 too, which NumPy would round)."""
+    if isinstance(number, int) and not -2 ** 63 <= number < 2 ** 64:
+        raise OverflowError("int too big to convert" if number > 0 else "can't convert negative int to unsigned")
     if dtype.kind in "iu":
         number = np.asarray(number).astype(dtype)
     return xp.asarray(number, dtype=dtype)
 
 
-def _operands(inputs, Tensor):
-    """An op's inputs as tensors of their result_type: scalars as 0-d arrays, tensors cast differentiably.
+def promote_operands(inputs, Tensor):
+    """An op's inputs (or a comparison's) as tensors of their result_type: scalars as 0-d arrays, tensors cast
+    differentiably.
 
     NumPy arrays and lists count as the tensors mg.tensor makes of them (as torch.from_numpy's), on the first
     tensor's device. The common cases stay cheap: tensors of one dtype pass untouched, and Python numbers with

@@ -8,25 +8,65 @@ import numpy as np
 
 from . import parallel
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
-from .function import require_fits
+from .function import no_grad, promote_operands, require_fits
 
 
 def _as_array(data, dtype):
     """Arrays keep their dtype and device, and cast to `dtype` as NumPy casts; Python numbers and lists become
     float32, as in torch. Numbers, NumPy's scalars too, refuse a `dtype` that cannot hold them (torch's
-    RuntimeError), rather than wrap."""
+    RuntimeError) rather than wrap, and the conversions torch.tensor refuses."""
     xp = get_array_module(data)
+    dtype = None if dtype is None else np.dtype(dtype)
     if isinstance(data, np.ndarray) or xp is not np:
         array = data
     else:
         array = np.asarray(data)
+        _refuse_numbers_torch_refuses(data, array, dtype)
         if dtype is not None:
-            require_fits(array, np.dtype(dtype))
+            require_fits(array, dtype)
         elif array.dtype == np.float64 and not isinstance(data, np.generic):  # np.float64(x) stays float64
             array = array.astype(DEFAULT_DTYPE)
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return get_array_module(array).asarray(array)
+
+
+def _refuse_numbers_torch_refuses(data, array, dtype):
+    """torch.tensor's TypeErrors for numbers (`data` is not an array; `array` is NumPy's reading of it) that NumPy
+    would truncate, or strip of an imaginary part: a NumPy float16/float32 or complex scalar for an integer or bool
+    dtype, and a NumPy bool or any complex number for an integer dtype; a Python complex number for a float dtype.
+    Without a dtype, integers become int64 as in torch, so a numpy.uint64 scalar and an integer beyond int64 are
+    refused rather than made uint64 (or an object array)."""
+    if dtype is not None and dtype.kind in "biu":
+        if dtype.kind == "b":  # any Python number is a bool (np.float64 is a Python float, np.complex128 a complex)
+            refused, taken = (np.floating, np.complexfloating), (float, complex)
+        else:
+            refused, taken = (np.floating, np.complexfloating, complex, np.bool_), float
+        for number in _numbers(data):
+            if isinstance(number, refused) and not isinstance(number, taken):
+                name = f"{type(number).__module__}.{type(number).__name__}".removeprefix("builtins.")
+                raise TypeError(f"'{name}' object cannot be interpreted as an integer")
+    elif dtype is not None and dtype.kind == "f" and array.dtype.kind == "c":
+        if any(type(number) is complex for number in _numbers(data)):
+            raise TypeError("must be real number, not complex")
+    elif dtype is None and array.dtype.kind in "uO":
+        for number in _numbers(data):
+            if isinstance(number, np.uint64):
+                raise TypeError("an integer is required: a numpy.uint64 number needs a dtype")
+            if isinstance(number, int) and not -2 ** 63 <= number < 2 ** 63:
+                raise ValueError(f"Overflow when unpacking long long: {number} does not fit int64, "
+                                 "the dtype of integers")
+
+
+def _numbers(data):
+    """The numbers in `data`: itself, or the items of nested lists and tuples."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        else:
+            yield item
 
 
 def _is_dtype_name(name):
@@ -328,6 +368,22 @@ class Tensor:
     def __rtruediv__(self, other):
         return ops.Div.apply(other, self)
 
+    def __floordiv__(self, other):
+        return ops.FloorDivide.apply(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.FloorDivide.apply(other, self)
+
+    floor_divide = __floordiv__
+
+    def __mod__(self, other):
+        return ops.Remainder.apply(self, other)
+
+    def __rmod__(self, other):
+        return ops.Remainder.apply(other, self)
+
+    remainder = __mod__
+
     def __pow__(self, exponent):
         """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is float32, as in torch)."""
         if isinstance(exponent, numbers.Number):
@@ -359,12 +415,13 @@ class Tensor:
 
     def _compare(self, other, compare):
         """Element-wise, to a tensor, an array or a number: a bool tensor, outside the graph. Anything else is
-        NotImplemented, so that `t == None` is False and `t < None` a TypeError, as in torch."""
-        if isinstance(other, Tensor):
-            other = other.data
-        elif not isinstance(other, (numbers.Number, np.ndarray, np.generic)) and get_array_module(other) is np:
+        NotImplemented, so that `t == None` is False and `t < None` a TypeError, as in torch. The operands promote
+        as an arithmetic op's do: an int8 tensor < 300 compares with 300 wrapped into int8 (44), as in torch."""
+        if not isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)) and get_array_module(other) is np:
             return NotImplemented  # not a number, nor a NumPy or CuPy array
-        return Tensor(compare(self.data, other))
+        with no_grad():  # the casts of promotion need no graph either
+            a, b = promote_operands((self, other), Tensor)
+        return Tensor(compare(a.data, b.data))
 
     def __lt__(self, other):
         return self._compare(other, operator.lt)

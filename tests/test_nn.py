@@ -298,6 +298,11 @@ SEQUENTIAL_EDITS = {
     "[3] = module": lambda nn, seq: seq.__setitem__(3, nn.Identity()),
     "[0] = number": lambda nn, seq: seq.__setitem__(0, 3),
     "[3]": lambda nn, seq: seq[3],
+    "[-4]": lambda nn, seq: seq[-4],
+    "[-3]": lambda nn, seq: seq[-3],
+    "[1.5]": lambda nn, seq: seq[1.5],
+    "del [-4]": lambda nn, seq: seq.__delitem__(-4),
+    "empty: [0]": lambda nn, seq: nn.Sequential()[0],
     "['0']": lambda nn, seq: seq["0"],
     "named: append": lambda nn, seq: nn.Sequential(collections.OrderedDict(a=nn.ReLU(), b=nn.Sigmoid())).append(
         nn.Identity()),

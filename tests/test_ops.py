@@ -3,6 +3,7 @@
 Each spec's function is written once against the shared torch/minigrad API and called with either
 library, so the same code is the op under test and the reference call.
 """
+import re
 import types
 from dataclasses import dataclass, field
 
@@ -54,6 +55,11 @@ SPECS = [
     OpSpec("mul_batch_of_one", lambda L, a, b: a * b, [(1, 5, 4), (1, 5, 1)]),
     OpSpec("div_broadcast", lambda L, a, b: a / b, [(2, 3, 4), (1, 4)], low=0.5, high=2.0),
     OpSpec("scalar_arith", lambda L, a: (2.5 - a) * 3 + 1 / (a + 3), [(3, 4)]),
+    # remainder: divisors kept from 0 (1 to 5, or -5 to -1), dividends that wrap several times
+    OpSpec("remainder_broadcast", lambda L, a, b: (3 * a) % (b + 3), [(2, 3, 4), (3, 1)]),
+    OpSpec("remainder_negative_divisor", lambda L, a, b: (3 * a) % (b - 3), [(2, 3, 4), (4,)]),
+    OpSpec("remainder_scalar", lambda L, a: (3 * a) % 1.5, [(3, 4)]),
+    OpSpec("remainder_method", lambda L, a, b: (3 * a).remainder(b + 3), [(3, 4), (3, 4)]),
     OpSpec("pow_square", lambda L, a: a ** 2, [(3, 4)]),
     OpSpec("pow_sqrt_like", lambda L, a: a ** 0.5, [(3, 4)], low=0.5),
     OpSpec("pow_negative", lambda L, a: a ** -1.5, [(3, 4)], low=0.5),
@@ -321,7 +327,7 @@ PROMOTIONS = {
 
 
 def _make_torch(torch):
-    return lambda data, dtype: torch.tensor(data, dtype=getattr(torch, dtype))
+    return lambda data, dtype: torch.tensor(data, dtype=dtype and getattr(torch, dtype))
 
 
 def _make_mg(data, dtype):
@@ -480,6 +486,9 @@ MATMUL_ERRORS = {
     "1-d @ 2-d shapes": lambda make: _zeros(make, 3) @ _zeros(make, (4, 5)),
     "3-d @ 2-d shapes": lambda make: _zeros(make, (7, 2, 3)) @ _zeros(make, (4, 5)),
     "batched shapes": lambda make: _zeros(make, (7, 2, 3)) @ _zeros(make, (7, 4, 5)),
+    "batch shapes that do not broadcast": lambda make: _zeros(make, (3, 2, 3)) @ _zeros(make, (4, 3, 5)),
+    "4-d @ 3-d batch shapes": lambda make: _zeros(make, (2, 3, 2, 3)) @ _zeros(make, (4, 3, 5)),
+    "3-d @ 3-d shapes, both wrong": lambda make: _zeros(make, (2, 3, 4)) @ _zeros(make, (5, 3, 5)),
     "2-d @ 1-d shapes": lambda make: _zeros(make, (2, 3)) @ _zeros(make, 4),
     "1-d @ 1-d shapes": lambda make: _zeros(make, 3) @ _zeros(make, 4),
     "float32 @ float64": lambda make: _zeros(make, (2, 3)) @ _zeros(make, (3, 4), "float64"),
@@ -619,11 +628,11 @@ def test_numpy_scalars_are_checked_as_python_numbers_are(scalar):
     assert mg.tensor(scalar).dtype == torch.tensor(scalar).numpy().dtype  # and keep their own dtype otherwise
 
 
-@pytest.mark.parametrize("data, dtype", [(np.float32(2 ** 31), "int32"), ([np.float32(2 ** 31)], "int32"),
-                                         (np.float16(np.inf), "int64"), (np.float32(2 ** 32), "uint32")])
+@pytest.mark.parametrize("data, dtype", [(2.0 ** 31, "int32"), ([2.0 ** 31], "int32"), (float("inf"), "int64"),
+                                         (2.0 ** 32, "uint32"), (2.0 ** 63, "int64")])
 def test_a_float_just_beyond_an_integer_range_is_refused(data, dtype):
-    """In float32, int32's largest value rounds up to 2**31: the check must not compare in float32 (the cast
-    would wrap to -2**31). torch.tensor refuses these too (a float32 NumPy scalar for any integer dtype)."""
+    """In float32, int32's largest value rounds up to 2**31, and in float64 int64's to 2**63: the check must not
+    compare in floats (the cast would wrap to the lowest value, as torch's does for 2.0 ** 63)."""
     with pytest.raises(RuntimeError, match=f"cannot be converted to type {dtype} without overflow"):
         mg.tensor(data, dtype=dtype)
 
@@ -633,3 +642,216 @@ def test_numpy_arrays_cast_to_a_narrower_integer_wrap_like_torch():
     torch = pytest.importorskip("torch")
     array = np.array([300, -129, 2 ** 40])
     _assert_same_tensor(mg.tensor(array, dtype="int8"), torch.tensor(array, dtype=torch.int8))
+
+
+# ---- floor division, remainder, integer powers, comparisons and the constructor's refusals, as torch's ------
+# Each case is written once against a constructor make(data, dtype_name), as above, and must give torch's
+# tensor exactly (dtype, shape, values, NaN and inf included) or torch's error.
+
+DIVISIONS = {
+    # rounded toward -inf, the remainder with the sign of the divisor; a float divisor of 0 gives inf or NaN
+    "float32 // float32": lambda make: (make([-7, 7, -7, 7, 5.5, -0.0, 3, 0], "float32")
+                                        // make([2, -2, -2, 2, 0.75, 2, 0, 0], "float32")),
+    "float32 % float32": lambda make: (make([-7, 7, -7, 7, 5.5, 0.25, 3, 0], "float32")
+                                       % make([2, -2, -2, 2, 0.75, -2, 0, 0], "float32")),
+    "float64 // float64": lambda make: (make([1e-3, -1e3, 0.3, -0.7], "float64")
+                                        // make([1e-4, 7.1, 0.1, 0.1], "float64")),
+    "float64 % float64": lambda make: (make([1e-3, -1e3, 0.3, -0.7], "float64")
+                                       % make([1e-4, 7.1, 0.1, 0.1], "float64")),
+    "float32 // inf": lambda make: make([5, -5], "float32") // float("inf"),
+    "float32 % inf": lambda make: make([5, -5], "float32") % float("inf"),
+    "inf % float": lambda make: make([float("inf")], "float32") % 2.0,
+    "int64 // int64": lambda make: make([-7, 7, -7, 7, 0], "int64") // make([2, -2, -2, 2, 3], "int64"),
+    "int64 % int64": lambda make: make([-7, 7, -7, 7, 0], "int64") % make([2, -2, -2, 2, -3], "int64"),
+    "int64 min // -1 wraps": lambda make: make([-2 ** 63], "int64") // -1,
+    "int64 min % -1": lambda make: make([-2 ** 63], "int64") % -1,
+    # broadcasting, reflected operands and torch's promotion
+    "float32 // float32, broadcast": lambda make: (make([[1.5, -2.5, 7], [-3, 4, 9]], "float32")
+                                                   // make([2, -0.5, 3], "float32")),
+    "int32 % int64 column": lambda make: make([[5, -5, 9]], "int32") % make([[2], [-4]], "int64"),
+    "7 // int64": lambda make: 7 // make([2, -2, -3, 3], "int64"),
+    "7.5 % int64": lambda make: 7.5 % make([2, -2, -3, 3], "int64"),
+    "int64 // 2.5": lambda make: make([-7, 7, 5], "int64") // 2.5,
+    "int64 % 2.5": lambda make: make([-7, 7, 5], "int64") % 2.5,
+    "int8 // 300 wraps": lambda make: make([1, 100], "int8") // 300,
+    "int8 % 300 wraps": lambda make: make([1, 100], "int8") % 300,
+    "300 // int8 wraps": lambda make: 300 // make([1, 100], "int8"),
+    "300 % int8 wraps": lambda make: 300 % make([7, 100], "int8"),
+    "uint8 % int8": lambda make: make([200, 5], "uint8") % make([-3, 2], "int8"),
+    "bool // int": lambda make: make([True, False], "bool") // 2,
+    "bool % int": lambda make: make([True, False], "bool") % 2,
+    "2 % bool": lambda make: 2 % make([True, True], "bool"),
+    "bool // 2.5": lambda make: make([True, False], "bool") // 2.5,
+    "float32 // 0-d float64": lambda make: make([-7, 7, 5.5], "float32") // make(2.0, "float64"),
+    "int32 % 0-d int64": lambda make: make([-7, 7, 5], "int32") % make(3, "int64"),
+    "int64 % 0-d float64": lambda make: make([-7, 7, 5], "int64") % make(2.5, "float64"),
+    "float16 // int": lambda make: make([5, -5], "float16") // 3,
+    "int64 % 0.0": lambda make: make([1, 2], "int64") % 0.0,
+    "floor_divide method": lambda make: make([-7, 7], "int64").floor_divide(make([2, 2], "int64")),
+    "remainder method": lambda make: make([-7, 7], "int64").remainder(-3),
+    # integer division by zero is an error; an empty result divides nothing
+    "int64 // 0": lambda make: make([1, 2], "int64") // 0,
+    "int64 % 0": lambda make: make([1, 2], "int64") % 0,
+    "int64 // int64 with a 0": lambda make: make([-7, 7], "int64") // make([0, 1], "int64"),
+    "int8 % 0-d int64 0": lambda make: make([1, 2], "int8") % make(0, "int64"),
+    "7 // int64 with a 0": lambda make: 7 // make([0, 1], "int64"),
+    "uint8 % 256 wraps to 0": lambda make: make([1, 2], "uint8") % 256,
+    "empty int64 // 0": lambda make: make([], "int64") // 0,
+    # bools have no floor division or remainder
+    "bool // bool": lambda make: make([True, False], "bool") // make([True, True], "bool"),
+    "bool % True": lambda make: make([True, False], "bool") % True,
+    "True // bool": lambda make: True // make([True, True], "bool"),
+}
+
+INTEGER_POWERS = {
+    # a negative number exponent is an error for an integer result
+    "int64 ** -1": lambda make: make([1, 2], "int64") ** -1,
+    "int8 ** -2": lambda make: make([1, 2], "int8") ** -2,
+    "uint8 ** -1": lambda make: make([1, 2], "uint8") ** -1,
+    "0-d int64 ** -1": lambda make: make(2, "int64") ** -1,
+    "bool ** -1": lambda make: make([True], "bool") ** -1,
+    "int64 ** numpy int64 -1": lambda make: make([1, 2], "int64") ** np.int64(-1),
+    "empty int64 ** -1": lambda make: make([], "int64") ** -1,
+    # a float exponent, or a float base, is fine
+    "int64 ** -1.0": lambda make: make([1, 2], "int64") ** -1.0,
+    "float32 ** -1": lambda make: make([1, 2], "float32") ** -1,
+    # a negative tensor exponent truncates 1 / base ** -exponent: ±1 where |base| is 1, else 0
+    "int64 ** int64 negatives": lambda make: (make([0, -1, -1, 3, 1, -2, 0, 3], "int64")
+                                              ** make([-1, -1, -2, -2, -5, -1, -3, 2], "int64")),
+    "int8 ** int8 negatives": lambda make: make([0, -1, -1, 3, 1], "int8") ** make([-1, -1, -2, -2, -5], "int8"),
+    "uint8 ** int8 negatives": lambda make: make([0, 1, 3, 255], "uint8") ** make([-1, -1, -2, 2], "int8"),
+    "int64 ** 0-d int64 -1": lambda make: make([1, 2, -1], "int64") ** make(-1, "int64"),
+    "2 ** int64": lambda make: 2 ** make([-1, 1, 3], "int64"),
+    "-1 ** int64": lambda make: (-1) ** make([-1, -2, 3], "int64"),
+    "bool ** int64 negatives": lambda make: make([True, False], "bool") ** make([-1, -2], "int64"),
+    "int64 ** float32 negatives": lambda make: make([1, 2], "int64") ** make([-1.0, 1.0], "float32"),
+}
+
+COMPARISONS = {
+    # an integer is wrapped into the tensor's dtype (as in arithmetic): 300 is 44 to an int8 tensor
+    "int8 < 300": lambda make: make([1, 100], "int8") < 300,
+    "int8 == 300": lambda make: make([1, 44], "int8") == 300,
+    "300 > int8": lambda make: 300 > make([1, 100], "int8"),
+    "uint8 > -1": lambda make: make([0, 255], "uint8") > -1,
+    "uint8 == 256": lambda make: make([0, 255], "uint8") == 256,
+    "int8 < numpy int64 300": lambda make: make([1, 100], "int8") < np.int64(300),
+    "int8 < 0-d int64 300": lambda make: make([1, 100], "int8") < make(300, "int64"),
+    "int64 < 2 ** 63": lambda make: make([1, 2], "int64") < 2 ** 63,
+    "bool < 2": lambda make: make([True, False], "bool") < 2,
+    # a float, or a tensor with dimensions, promotes as arithmetic does
+    "int8 < 1.5": lambda make: make([1, 100], "int8") < 1.5,
+    "int8 < 0-d float32": lambda make: make([1, 100], "int8") < make(300.5, "float32"),
+    "int8 < int64": lambda make: make([1, 100], "int8") < make([300, 300], "int64"),
+    "int16 <= numpy int64 300": lambda make: make([1, 300], "int16") <= np.int64(300),
+    "uint8 >= int8": lambda make: make([200, 5], "uint8") >= make([-3, 5], "int8"),
+    "float16 < 1e6": lambda make: make([1, 2], "float16") < 1e6,
+    "float32 != 0.1": lambda make: make([0.1, 0.2], "float32") != 0.1,
+    # beyond 64 bits, an OverflowError, whatever the dtype
+    "int8 < 2 ** 64": lambda make: make([1, 2], "int8") < 2 ** 64,
+    "float32 < 2 ** 64": lambda make: make([1, 2], "float32") < 2 ** 64,
+    "float32 + 2 ** 64": lambda make: make([1, 2], "float32") + 2 ** 64,
+    "float32 * -2 ** 63 - 1": lambda make: make([1, 2], "float32") * (-2 ** 63 - 1),
+    "float32 + 2 ** 64 - 1": lambda make: make([1, 2], "float32") + (2 ** 64 - 1),
+}
+
+CONSTRUCTOR_REFUSALS = {
+    # NumPy's float16/float32 scalars for an integer or bool dtype (numpy.float64 is a Python float)
+    "numpy float32 as int64": lambda make: make(np.float32(2.5), "int64"),
+    "[numpy float32] as int8": lambda make: make([np.float32(2.5)], "int8"),
+    "[1, numpy float32] as int64": lambda make: make([1, np.float32(2.0)], "int64"),
+    "[[numpy float16]] as uint8": lambda make: make([[np.float16(2.0)]], "uint8"),
+    "(numpy float32,) as int32": lambda make: make((np.float32(1),), "int32"),
+    "numpy float16 as bool": lambda make: make(np.float16(2), "bool"),
+    "numpy float64 as int8": lambda make: make(np.float64(2.5), "int8"),
+    "numpy float32 as float16": lambda make: make(np.float32(2.5), "float16"),
+    # NumPy bools and complex numbers for an integer dtype; a Python complex number is fine as a bool
+    "numpy bool as int64": lambda make: make(np.bool_(True), "int64"),
+    "[numpy bool] as uint8": lambda make: make([np.bool_(True)], "uint8"),
+    "True as int64": lambda make: make(True, "int64"),
+    "numpy bool as bool": lambda make: make(np.bool_(True), "bool"),
+    "complex as int64": lambda make: make(1 + 2j, "int64"),
+    "[complex] as int8": lambda make: make([1 + 2j], "int8"),
+    "numpy complex64 as int64": lambda make: make(np.complex64(1 + 2j), "int64"),
+    "numpy complex128 as bool": lambda make: make(np.complex128(1 + 2j), "bool"),
+    "complex as bool": lambda make: make(1 + 2j, "bool"),
+    # a Python complex number for a float dtype
+    "complex as float32": lambda make: make(1 + 2j, "float32"),
+    "[1, complex] as float64": lambda make: make([1, 1 + 2j], "float64"),
+    # without a dtype, numbers become int64: a numpy.uint64, or an integer beyond int64, is refused
+    "numpy uint64": lambda make: make(np.uint64(5), None),
+    "[numpy uint64]": lambda make: make([np.uint64(5)], None),
+    "numpy uint64 as uint8": lambda make: make(np.uint64(5), "uint8"),
+    "numpy uint32": lambda make: make(np.uint32(5), None),
+    "2 ** 63": lambda make: make(2 ** 63, None),
+    "[1, 2 ** 64]": lambda make: make([1, 2 ** 64], None),
+    "2 ** 63 - 1": lambda make: make(2 ** 63 - 1, None),
+    "[-2 ** 63]": lambda make: make([-2 ** 63], None),
+}
+CASES = {**DIVISIONS, **INTEGER_POWERS, **COMPARISONS, **CONSTRUCTOR_REFUSALS}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_divisions_powers_comparisons_and_construction_match_torch(name):
+    """torch's tensor, or its error type with its message; minigrad may add to the message, and names the op
+    where torch names its kernel ("div_floor_cpu" not implemented for 'Bool')."""
+    torch = pytest.importorskip("torch")
+    try:
+        expected = CASES[name](_make_torch(torch))
+    except Exception as error:  # noqa: BLE001 (torch's error, whatever it is, is the expected outcome)
+        with pytest.raises(type(error)) as raised:
+            CASES[name](_make_mg)
+        assert re.sub(r'^"\w+" ', "", str(error)) in str(raised.value)
+        return
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = CASES[name](_make_mg)
+    assert str(out.dtype) == str(expected.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(out.numpy(), expected.numpy())
+
+
+def test_floor_division_has_no_derivative_like_torch():
+    """The result requires grad, as torch's does, and backward through it is torch's error, not zeros."""
+    torch = pytest.importorskip("torch")
+    for lib in (torch, mg):
+        a, b = lib.tensor([5.5, -2.0], requires_grad=True), lib.tensor([2.0, 0.75], requires_grad=True)
+        out = a // b
+        assert out.requires_grad
+        with pytest.raises(RuntimeError, match="derivative for .*floor_divide is not implemented"):
+            out.sum().backward()
+
+
+def test_remainder_of_a_number_by_a_tensor_has_the_gradient_of_a_0d_tensor_operand():
+    """torch implements no derivative for number % tensor (torch.remainder(Scalar, Tensor)) but does for a 0-d
+    tensor dividend; minigrad gives the number the same gradient."""
+    torch = pytest.importorskip("torch")
+    divisor = np.array([0.7, -1.3, 2.2, 3.1])
+    ours, theirs = mg.tensor(divisor, requires_grad=True), torch.tensor(divisor, requires_grad=True)
+    (2.5 % ours).sum().backward()
+    (torch.tensor(2.5, dtype=torch.float64) % theirs).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+def test_division_integer_powers_and_comparisons_on_the_gpu_path_without_a_gpu(fake_gpu):
+    """The zero-divisor check, the integer powers' masks and the comparisons' promotion run on device arrays."""
+    def run(device):
+        a = mg.tensor([5.5, -2.0, 7.0], device=device, requires_grad=True)
+        b = mg.tensor([2.0, 0.75, -3.0], device=device, requires_grad=True)
+        integers = mg.tensor([-7, 7, 2], dtype="int8", device=device)
+        out = a % b + a.detach() // b.detach() * 2.0
+        (out * mg.tensor([1.0, 2.0, 3.0], device=device)).sum().backward()
+        with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+            integers // mg.tensor([1, 0, 1], dtype="int8", device=device)
+        exact = [integers // 3, 300 % integers, integers ** mg.tensor([-1, 0, -2], device=device), integers < 300]
+        assert all(t.device == device for t in exact) and out.device == device
+        return [out.numpy(), a.grad.numpy(), b.grad.numpy()] + [t.numpy() for t in exact]
+
+    for gpu, cpu in zip(run("gpu"), run("cpu")):
+        assert gpu.dtype == cpu.dtype
+        np.testing.assert_array_equal(gpu, cpu)
+
+
+def test_a_0d_uint64_result_of_an_op_is_a_tensor_like_torch():
+    """NumPy gives an op's 0-d result as a scalar: a numpy.uint64 one is the op's, not a number the constructor
+    refuses as it refuses a user's."""
+    torch = pytest.importorskip("torch")
+    array = np.array([5, 6], np.uint64)
+    _assert_same_tensor(mg.tensor(array)[1] * 2, torch.tensor(array)[1] * 2)

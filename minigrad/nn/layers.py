@@ -1,10 +1,10 @@
 """The layers the U-Net needs, with torch's constructor arguments and default initialisation."""
 import collections
-import operator
 
 import numpy as np
 
 from .. import functional as F
+from ..ops.shape import checked_position
 from .init import default_conv_bounds, uniform_
 from .module import Module, Parameter
 
@@ -95,10 +95,7 @@ class Sequential(Module):
 
     def _position(self, index):
         """An index as a position in 0..len-1, checked as torch checks it."""
-        index = operator.index(index)
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"index {index} is out of range")
-        return index % len(self)
+        return checked_position(index, len(self), "index {index} is out of range")
 
     def __getitem__(self, index):
         """A child by position, or a slice as a Sequential that keeps the children's names, as torch."""

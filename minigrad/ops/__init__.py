@@ -1,7 +1,8 @@
 """Every differentiable op, each a Function with its forward and backward side by side."""
 from .activation import ReLU, Sigmoid, SigmoidGate, Softmax
 from .conv import Conv2d, MaxPool2d, col2im, im2col
-from .elementwise import Abs, Add, Cast, Clamp, Div, Exp, Log, Mul, Neg, Pow, PowScalar, Sqrt, Sub, ToDevice
+from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, FloorDivide, Log, Mul, Neg, Pow, PowScalar, Remainder, Sqrt,
+                          Sub, ToDevice)
 from .loss import CharbonnierLoss
 from .matmul import MatMul
 from .reduce import Max, MaxResult, Mean, Sum
@@ -9,7 +10,8 @@ from .shape import Cat, GetItem, Pad, Permute, Reshape
 from .upsample import UpsampleBilinear
 
 __all__ = [
-    "Abs", "Add", "Cast", "Cat", "CharbonnierLoss", "Clamp", "Conv2d", "Div", "Exp", "GetItem", "Log", "MatMul",
-    "Max", "MaxPool2d", "MaxResult", "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "PowScalar", "ReLU", "Reshape",
-    "Sigmoid", "SigmoidGate", "Softmax", "Sqrt", "Sub", "Sum", "ToDevice", "UpsampleBilinear", "col2im", "im2col",
+    "Abs", "Add", "Cast", "Cat", "CharbonnierLoss", "Clamp", "Conv2d", "Div", "Exp", "FloorDivide", "GetItem", "Log",
+    "MatMul", "Max", "MaxPool2d", "MaxResult", "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "PowScalar", "ReLU",
+    "Remainder", "Reshape", "Sigmoid", "SigmoidGate", "Softmax", "Sqrt", "Sub", "Sum", "ToDevice", "UpsampleBilinear",
+    "col2im", "im2col",
 ]

@@ -92,6 +92,44 @@ class Div(Function):
         return (grad_a if need_a else None), (-grad_a * a / b if need_b else None)
 
 
+def _check_floor_division(op, a, b):
+    """torch's errors for a // b and a % b (operands of one dtype), where NumPy would compute: bools have no
+    such op, and an integer divisor of 0 is an error rather than NumPy's 0 (an empty result divides nothing)."""
+    if a.dtype == bool:
+        raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
+    if a.dtype.kind in "iu" and a.size and not b.all():
+        raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
+
+
+class FloorDivide(Function):
+    """a // b, rounded toward -inf; torch has no derivative for it, so backward is torch's error, not zeros."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_floor_division("floor_divide", a, b)
+        return get_array_module(a).floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("derivative for floor_divide is not implemented")
+
+
+class Remainder(Function):
+    """a % b, with the sign of b (a - b * floor(a / b)); its gradients are 1 for a and -floor(a / b) for b."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_floor_division("remainder", a, b)
+        ctx.save_for_backward(a, b)
+        return get_array_module(a).remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved
+        need_a, need_b = ctx.needs_input_grad
+        return (grad if need_a else None), (-grad * get_array_module(a).floor_divide(a, b) if need_b else None)
+
+
 class PowScalar(Function):
     """a ** exponent for a Python number exponent, which promotes as an operand does (int64 ** 0.5 is float32).
 
@@ -103,6 +141,8 @@ class PowScalar(Function):
         if a.dtype.kind != "f":  # a scalar never widens a float tensor
             a = a.astype(result_type(a, exponent), copy=False)
             require_fits(np.asarray(exponent), a.dtype)
+            if a.dtype.kind in "iu" and exponent < 0:
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
         ctx.save_for_backward(a)
         return a ** a.dtype.type(exponent)
 
@@ -121,7 +161,10 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, base, exponent):
-        out = base ** exponent
+        if base.dtype.kind in "iu":
+            out = _integer_power(base, exponent)
+        else:
+            out = base ** exponent
         ctx.save_for_backward(base, exponent, out)
         return out
 
@@ -137,6 +180,15 @@ class Pow(Function):
             masked = (base == 0) & (exponent >= 0)
             grad_exponent = grad * xp.where(masked, 0, out * xp.log(xp.where(masked, 1, base)))
         return grad_base, grad_exponent
+
+
+def _integer_power(base, exponent):
+    """base ** exponent of integers as torch computes it: where an exponent is negative, 1 / base ** -exponent
+    truncated (±1 where |base| is 1, else 0), where NumPy refuses the whole array."""
+    xp = get_array_module(base)
+    negative = exponent < 0
+    out = base ** xp.where(negative, exponent % 2, exponent)  # base ** 0 or base ** 1 where negative
+    return out * ~(negative & (xp.abs(base) != 1))
 
 
 class Neg(Function):

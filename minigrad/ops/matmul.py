@@ -25,7 +25,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+        if not _can_multiply(a.shape, b.shape):
             raise RuntimeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({_dims(a.shape)} and "
                                f"{_dims(b.shape)})")
         require_same_dtype("matmul", m1=a, m2=b)
@@ -39,6 +39,12 @@ class MatMul(Function):
         grad_a = matmul(grad, b.swapaxes(-1, -2)) if need_a else None
         grad_b = matmul(a.swapaxes(-1, -2), grad) if need_b else None
         return grad_a, grad_b
+
+
+def _can_multiply(a, b):
+    """Shapes of at least two dims whose inner sizes agree and whose batch dims broadcast."""
+    return (len(a) >= 2 and len(b) >= 2 and a[-1] == b[-2]
+            and all(m == n or 1 in (m, n) for m, n in zip(reversed(a[:-2]), reversed(b[:-2]))))
 
 
 def _dims(shape):

@@ -8,14 +8,19 @@ from ..backend import get_array_module
 from ..function import Function
 
 
+def checked_position(index, size, message):
+    """An index as a position in [0, size), negatives counting from the end, or an IndexError with `message`,
+    which may name the {index} and the ends of the range, {low} and {high}."""
+    index = operator.index(index)
+    if not -size <= index < size:
+        raise IndexError(message.format(index=index, low=-size, high=size - 1))
+    return index % size
+
+
 def normalize_dim(dim, ndim):
-    """`dim` as an axis in [0, ndim), negatives counting from the end, or torch's IndexError when it is out
-    of range (never wrapped around). A 0-d tensor answers to dims -1 and 0, as in torch."""
-    dim = operator.index(dim)
-    rank = max(ndim, 1)
-    if not -rank <= dim < rank:
-        raise IndexError(f"Dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})")
-    return dim % rank
+    """`dim` as an axis in [0, ndim), or torch's IndexError. A 0-d tensor answers to dims -1 and 0, as in torch."""
+    return checked_position(dim, max(ndim, 1), "Dimension out of range (expected to be in range of [{low}, {high}], "
+                                               "but got {index})")
 
 
 def normalize_dims(dims, ndim):
