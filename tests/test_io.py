@@ -1,17 +1,30 @@
-"""minigrad.io: .npz round trips, atomic saves, and reading PyTorch files without PyTorch.
+"""minigrad.io: .npz round trips, atomic saves, and reading PyTorch files without PyTorch; data.imageio:
+16-bit TIFF colour planes, TIFFs that Pillow cannot open or reads at 8 bits of 16, and PNG transparent colours.
 
 PyTorch files are written by torch.save and read back by torch.load(weights_only=True),
-which is the oracle for the torch-free reader.
+which is the oracle for the torch-free reader. Image files are built byte by byte here (struct, zlib,
+lzma) from known samples, or written by tifffile, and what is written back is read by tifffile, by
+Pillow, or from its PNG header.
 """
+import importlib.util
+import io
 import json
+import lzma
 import os
 import pathlib
 import pickle
+import struct
 import sys
+import warnings
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
+from PIL import Image
+
+import data
+from data.imageio import upright_size
 
 from conftest import RELEASED_WEIGHTS as RELEASED
 from minigrad import io as mgio
@@ -452,3 +465,401 @@ def test_an_image_passed_as_a_checkpoint_is_an_unrecognized_format(tmp_path):
     image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
     with pytest.raises(mgio.LoadError, match="photo.png: unrecognized file format; expected an .npz archive"):
         mgio.load(image)
+
+
+# ----------------------------------------------------------------------------- 16-bit TIFF colour planes
+
+H, W = 6, 9
+
+
+def _samples(seed, channels):
+    """Random 16-bit planes whose high bytes alone would not tell them apart (the low bytes vary too)."""
+    return np.random.default_rng(seed).integers(0, 65536, (channels, H, W), dtype=np.uint16)
+
+
+def _planar_tiff(path, planes, strip=bytes, compression=1, orientation=1, extra_samples=(), predictor=1):
+    """A little-endian TIFF written byte by byte (TIFF 6.0, sections 2 and 8): 16-bit RGB samples plus any
+    extra ones, each sample a plane of its own (PlanarConfiguration 2) in one strip, `strip` compressing it."""
+    count, height, width = planes.shape
+    strips = [strip(plane.astype("<u2").tobytes()) for plane in planes]
+    tags = {256: ("I", [width]), 257: ("I", [height]), 258: ("H", [16] * count), 259: ("H", [compression]),
+            262: ("H", [2]), 273: ("I", [8 + sum(len(s) for s in strips[:i]) for i in range(count)]),
+            274: ("H", [orientation]), 277: ("H", [count]), 278: ("I", [height]),
+            279: ("I", [len(s) for s in strips]), 284: ("H", [2]), 317: ("H", [predictor])}
+    if extra_samples:
+        tags[338] = ("H", list(extra_samples))
+    ifd_at = 8 + sum(len(s) for s in strips)
+    values_at = ifd_at + 2 + 12 * len(tags) + 4  # values longer than 4 bytes follow the directory
+    entries, values = [], b""
+    for tag, (code, numbers) in sorted(tags.items()):
+        packed = struct.pack(f"<{len(numbers)}{code}", *numbers)
+        if len(packed) > 4:
+            packed, values = struct.pack("<I", values_at + len(values)), values + packed
+        entries.append(struct.pack("<HHI", tag, {"H": 3, "I": 4}[code], len(numbers)) + packed.ljust(4, b"\0"))
+    path.write_bytes(b"II*\0" + struct.pack("<I", ifd_at) + b"".join(strips)
+                     + struct.pack("<H", len(entries)) + b"".join(entries) + bytes(4) + values)
+
+
+def _packbits(strip):
+    """PackBits (TIFF 6.0, section 9) in literal runs alone: a byte n - 1, then n bytes."""
+    return b"".join(bytes([len(strip[i:i + 128]) - 1]) + strip[i:i + 128] for i in range(0, len(strip), 128))
+
+
+def _deflated_differences(strip):
+    """Predictor 2 (TIFF 6.0, section 14), then Deflate: each sample stored less the one to its left."""
+    plane = np.frombuffer(strip, "<u2").reshape(H, W)
+    return zlib.compress(np.diff(plane, axis=1, prepend=np.uint16(0)).astype("<u2").tobytes())
+
+
+def _lzw(strip):
+    """LZW as libtiff compresses a TIFF strip: Pillow saves the bytes as a one-row 8-bit LZW TIFF."""
+    buffer = io.BytesIO()
+    Image.frombytes("L", (len(strip), 1), strip).save(buffer, "TIFF", compression="tiff_lzw")
+    with Image.open(buffer) as one_row:
+        (offset,), (size,) = one_row.tag_v2[273], one_row.tag_v2[279]  # StripOffsets, StripByteCounts
+    return buffer.getvalue()[offset:offset + size]
+
+
+PLANE_CODECS = {  # what tifffile decodes without the imagecodecs package: Compression tag, compressor, Predictor tag
+    "uncompressed": (1, bytes, 1), "PackBits": (32773, _packbits, 1), "Deflate": (8, zlib.compress, 1),
+    "old Deflate tag": (32946, zlib.compress, 1), "LZMA": (34925, lzma.compress, 1),
+    "Deflate after a predictor": (8, _deflated_differences, 2),
+}
+
+
+@pytest.mark.parametrize("codec", PLANE_CODECS)
+@pytest.mark.parametrize("extra_samples, mode", [((), "RGB"), ((2,), "RGBA"), ((0,), "RGB")],
+                         ids=["RGB", "RGBA", "RGB and an unspecified sample"])
+def test_sixteen_bit_colour_planes_are_read_at_sixteen_bits(tmp_path, codec, extra_samples, mode):
+    """An extra sample is alpha when the file says so (ExtraSamples 2), as Pillow takes it: else it is left out."""
+    compression, strip, predictor = PLANE_CODECS[codec]
+    samples = _samples(1, 3 + len(extra_samples))
+    _planar_tiff(tmp_path / "planes.tif", samples, strip, compression, extra_samples=extra_samples, predictor=predictor)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        image, info = data.read_image(tmp_path / "planes.tif")
+    np.testing.assert_array_equal(np.round(image * 65535), np.moveaxis(samples[:3], 0, 2))
+    assert (info.mode, info.bit_depth, info.grayscale) == (mode, 16, False)
+    if mode == "RGBA":
+        np.testing.assert_array_equal(np.round(info.alpha * 65535), samples[3])
+    else:
+        assert info.alpha is None
+
+
+def test_sixteen_bit_colour_planes_in_big_endian_tiles(tmp_path):
+    import tifffile
+    samples = np.random.default_rng(2).integers(0, 65536, (4, 40, 50), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "tiles.tif", samples, photometric="rgb", planarconfig="separate", byteorder=">",
+                     tile=(16, 16), compression="zlib", extrasamples=("unassalpha",))
+    image, info = data.read_image(tmp_path / "tiles.tif")
+    np.testing.assert_array_equal(np.round(image * 65535), np.moveaxis(samples[:3], 0, 2))
+    np.testing.assert_array_equal(np.round(info.alpha * 65535), samples[3])
+
+
+@pytest.mark.parametrize("orientation, turn", [(3, lambda a: np.rot90(a, 2)), (5, lambda a: a.transpose(1, 0, 2)),
+                                               (6, lambda a: np.rot90(a, -1))], ids=["half turn", "transposed", "turned"])
+def test_sixteen_bit_colour_planes_are_read_upright(tmp_path, orientation, turn):
+    """The Orientation tag (TIFF 6.0, section 8: the same as EXIF's) turns alpha with the colours."""
+    samples = _samples(3, 4)
+    _planar_tiff(tmp_path / "turned.tif", samples, orientation=orientation, extra_samples=(2,))
+    upright = turn(np.moveaxis(samples, 0, 2))
+    image, info = data.read_image(tmp_path / "turned.tif")
+    np.testing.assert_array_equal(np.round(image * 65535), upright[..., :3])
+    np.testing.assert_array_equal(np.round(info.alpha * 65535), upright[..., 3])
+
+
+@pytest.mark.parametrize("planar", [True, False], ids=["planes", "interleaved"])
+def test_sixteen_bit_colours_premultiplied_by_their_alpha_are_divided_by_it(tmp_path, planar):
+    """ExtraSamples 1 ("associated alpha"): colours are stored multiplied by alpha, a transparent pixel black.
+    Pillow reads such interleaved samples ("RGBa;16") at 8 bits. A restoration is written with plain alpha."""
+    import tifffile
+    rng = np.random.default_rng(4)
+    colours = rng.integers(0, 65536, (3, H, W))
+    alpha = rng.integers(16384, 65536, (H, W))  # at least 1/4: a stored colour's rounding, divided, stays small
+    alpha[0, :3] = 0
+    stored = np.concatenate([np.round(colours * alpha / 65535), alpha[None]]).astype(np.uint16)
+    if planar:
+        _planar_tiff(tmp_path / "premultiplied.tif", stored, extra_samples=(1,))
+    else:
+        tifffile.imwrite(tmp_path / "premultiplied.tif", np.moveaxis(stored, 0, 2), photometric="rgb",
+                         extrasamples=("assocalpha",), metadata=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        image, info = data.read_image(tmp_path / "premultiplied.tif")
+    assert (info.mode, info.bit_depth) == ("RGBA", 16)
+    np.testing.assert_array_equal(np.round(info.alpha * 65535), alpha)
+    np.testing.assert_allclose(image, np.moveaxis(np.where(alpha > 0, colours, 0), 0, 2) / 65535, atol=2 / 65535)
+
+    data.write_image(tmp_path / "out.tif", image, like=info)
+    written, (_, extra_samples, _, _) = _tifffile_page(tmp_path / "out.tif")
+    assert extra_samples == (2,)
+    np.testing.assert_array_equal(written, np.dstack([np.round(image * 65535), alpha]))
+
+
+def test_lzw_colour_planes_are_read_at_sixteen_bits_only_with_imagecodecs(tmp_path):
+    """tifffile decodes LZW with the optional imagecodecs package alone: without it, Pillow's libtiff reads the
+    planes at 8 bits (their high bytes), upright too, and a warning says how to keep 16."""
+    samples = _samples(5, 3)
+    _planar_tiff(tmp_path / "planes.tif", samples, _lzw, 5, orientation=6)
+    upright = np.rot90(np.moveaxis(samples, 0, 2), -1)
+    if importlib.util.find_spec("imagecodecs") is not None:
+        image, info = data.read_image(tmp_path / "planes.tif")
+        assert info.bit_depth == 16
+        np.testing.assert_array_equal(np.round(image * 65535), upright)
+    else:
+        with pytest.warns(UserWarning, match=r"planes.tif stores its 16-bit colour channels as separate planes "
+                                             r"compressed with tiff_lzw, which are read at 8 bits .*imagecodecs"):
+            image, info = data.read_image(tmp_path / "planes.tif")
+        assert (info.mode, info.bit_depth) == ("RGB", 8)
+        np.testing.assert_array_equal(np.round(image * 255), upright >> 8)
+
+
+@pytest.mark.parametrize("compression, name", [(50000, "zstd"), (7, "jpeg")])
+def test_colour_planes_nothing_here_decodes_are_an_unreadable_file_naming_the_compression(tmp_path, compression, name):
+    """Strips that are not valid data of their compression: neither tifffile (with or without imagecodecs) nor
+    libtiff decodes them, and Pillow's 8-bit guess at uncompressed bytes is not taken either."""
+    _planar_tiff(tmp_path / "planes.tif", _samples(6, 3), compression=compression)
+    with pytest.raises(data.ImageReadError, match=f"planes.tif: its 16-bit colour planes, compressed with {name}, "
+                                                  r"can be decoded neither at 16 bits \(.+\) nor at 8"):
+        data.read_image(tmp_path / "planes.tif")
+
+
+def test_broken_uncompressed_colour_planes_are_refused_not_scrambled(tmp_path):
+    """Pillow would read them, taking each plane's bytes for 8-bit samples."""
+    _planar_tiff(tmp_path / "cut.tif", _samples(7, 3), lambda strip: strip[:len(strip) // 2])
+    with pytest.raises(data.ImageReadError, match="cut.tif: its 16-bit colour planes cannot be decoded: "):
+        data.read_image(tmp_path / "cut.tif")
+
+
+@pytest.mark.parametrize("extra_samples", [(), (2,)], ids=["RGB", "RGBA"])
+def test_restored_colour_planes_are_written_at_sixteen_bits(tmp_path, extra_samples):
+    """As evaluate.py --save-images writes a restoration: 16-bit, in one plane of interleaved samples."""
+    import tifffile
+    samples = _samples(8, 3 + len(extra_samples))
+    _planar_tiff(tmp_path / "planes.tif", samples, zlib.compress, 8, extra_samples=extra_samples)
+    image, info = data.read_image(tmp_path / "planes.tif")
+    data.write_image(tmp_path / "out" / "planes.tif", 1 - image, like=info)
+    with tifffile.TiffFile(tmp_path / "out" / "planes.tif") as tiff:
+        page = tiff.pages.first
+        assert (page.bitspersample, page.samplesperpixel, page.planarconfig) == (16, len(samples), 1)
+        written = page.asarray()
+    expected = np.moveaxis(samples, 0, 2).copy()
+    expected[..., :3] = 65535 - expected[..., :3]
+    np.testing.assert_array_equal(written, expected)
+
+
+# ----------------------------------------------------------------------------- PNG transparent colours
+
+def _png_with_transparent_colour(path, pixels, bit_depth, transparent):
+    """A PNG written byte by byte (PNG specification, chapters 5 and 11): gray (HxW) or RGB (HxWx3) rows,
+    unfiltered, and a tRNS chunk naming one colour transparent, in 2 bytes a sample at any bit depth."""
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+    rows = b"".join(b"\0" + row.astype(">u2" if bit_depth == 16 else "u1").tobytes() for row in pixels)
+    header = struct.pack(">IIBBBBB", pixels.shape[1], pixels.shape[0], bit_depth, 0 if pixels.ndim == 2 else 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+                     + chunk(b"tRNS", struct.pack(f">{len(transparent)}H", *transparent))
+                     + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("bit_depth", [8, 16])
+@pytest.mark.parametrize("channels", [1, 3], ids=["gray", "RGB"])
+def test_a_png_transparent_colour_is_alpha_at_both_bit_depths(tmp_path, bit_depth, channels):
+    """Pixels of that colour exactly are transparent, all others opaque (at 16 bits, a pixel differing in its
+    low bytes alone too); a restoration is written with the alpha channel it came to."""
+    pixels = np.random.default_rng(9).integers(0, 2 ** bit_depth, (H, W, channels))
+    transparent = pixels[1, 2].copy()
+    pixels[0, 0] = pixels[4, 5] = transparent
+    if bit_depth == 16:
+        pixels[2, 3], pixels[3, 4] = transparent ^ 1, transparent ^ 256  # the same high bytes; low bytes
+    _png_with_transparent_colour(tmp_path / "keyed.png", pixels[..., 0] if channels == 1 else pixels, bit_depth,
+                                 transparent.tolist())
+    opaque = (pixels != transparent).any(axis=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        image, info = data.read_image(tmp_path / "keyed.png")
+    np.testing.assert_array_equal(np.round(image * (2 ** bit_depth - 1)), np.broadcast_to(pixels, (H, W, 3)))
+    np.testing.assert_array_equal(info.alpha, opaque)
+    assert (info.bit_depth, info.grayscale) == (bit_depth, channels == 1)
+
+    data.write_image(tmp_path / "out.png", image, like=info)
+    header = (tmp_path / "out.png").read_bytes()[24:26]  # IHDR's bit depth and colour type
+    assert tuple(header) == (bit_depth, 4 if channels == 1 else 6)  # gray + alpha, RGB + alpha
+    with Image.open(tmp_path / "out.png") as written:
+        alpha_bytes = np.asarray(written)[..., -1]  # Pillow's 8-bit view: alpha's high byte (16-bit gray: its low)
+    np.testing.assert_array_equal(alpha_bytes, opaque * 255)
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".jpg", ".png"])
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_upright_size_is_the_size_the_image_is_read_at(tmp_path, suffix, orientation):
+    """Pillow turns a TIFF on opening (its size is already the upright one), other formats on
+    exif_transpose: the header-only size must agree with the decoded image either way."""
+    from data.imageio import read_image, upright_size
+
+    stored = (np.arange(20 * 30 * 3) % 251).astype(np.uint8).reshape(20, 30, 3)  # stored 30 wide, 20 high
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(tmp_path / f"turned{suffix}", exif=exif)
+    pixels, _ = read_image(tmp_path / f"turned{suffix}")
+    upright = (20, 30) if orientation in (6, 8) else (30, 20)
+    assert (pixels.shape[1], pixels.shape[0]) == upright
+    assert upright_size(tmp_path / f"turned{suffix}") == upright
+
+
+# ----------------------------------------------------------------------------- TIFFs that Pillow cannot open
+
+def _unit(samples, scale):
+    """What read_image makes of a file's samples: divided by the value of white, in float32."""
+    return samples.astype(np.float32) / np.float32(scale)
+
+
+def _tifffile_page(path):
+    """The first page as tifffile decodes it, and what it says of it."""
+    import tifffile
+    with tifffile.TiffFile(path) as tiff:
+        page = tiff.pages.first
+        return page.asarray(), (page.photometric, page.extrasamples, page.planarconfig, page.dtype)
+
+
+TIFFFILE_ONLY = {  # samples (HxWxS, or SxHxW in planes), what tifffile.imwrite is told, the value of white
+    "float RGB": (np.random.default_rng(20).random((H, W, 3)).astype(np.float32), {}, 1.0),
+    "float RGB to 255": ((np.random.default_rng(21).random((H, W, 3)) * 255).astype(np.float32), {}, 255.0),
+    "float RGBA": (np.random.default_rng(22).random((H, W, 4)).astype(np.float32),
+                   {"extrasamples": ("unassalpha",)}, 1.0),
+    "float RGB planes": (np.random.default_rng(23).random((3, H, W)).astype(np.float32),
+                         {"planarconfig": "separate"}, 1.0),
+    "float64 RGB": (np.random.default_rng(24).random((H, W, 3)), {}, 1.0),
+    "float16 gray": (np.random.default_rng(25).random((H, W, 1)).astype(np.float16), {}, 1.0),
+    "16-bit gray + alpha": (np.random.default_rng(26).integers(0, 65536, (H, W, 2), dtype=np.uint16),
+                            {"extrasamples": ("unassalpha",)}, 65535),
+    "16-bit gray + alpha planes": (np.random.default_rng(27).integers(0, 65536, (2, H, W), dtype=np.uint16),
+                                   {"extrasamples": ("unassalpha",), "planarconfig": "separate"}, 65535),
+}
+
+
+@pytest.mark.parametrize("kind", TIFFFILE_ONLY)
+def test_tiffs_pillow_cannot_open_are_read_exactly_and_written_back_alike(tmp_path, kind):
+    """Float colour or 16-bit gray + alpha: read as tifffile reads them, and a restoration written in the same
+    kind of file (floats: 32-bit, in the original's scale, alpha too)."""
+    import tifffile
+    from PIL import UnidentifiedImageError
+    stored, options, scale = TIFFFILE_ONLY[kind]
+    samples = np.moveaxis(stored, 0, 2) if options.get("planarconfig") == "separate" else stored
+    gray = samples.shape[2] <= 2
+    tifffile.imwrite(tmp_path / "in.tif", stored if not gray or samples.shape[2] == 2 else stored[..., 0],
+                     photometric="minisblack" if gray else "rgb", metadata=None, **options)
+    with pytest.raises(UnidentifiedImageError):
+        Image.open(tmp_path / "in.tif")
+    image, info = data.read_image(tmp_path / "in.tif")
+    colours = 1 if gray else 3
+    np.testing.assert_array_equal(image, np.broadcast_to(_unit(samples[..., :colours], scale), (H, W, 3)))
+    assert (info.grayscale, info.bit_depth) == (gray, 16 if scale == 65535 else 32)
+    assert info.float_scale == (None if scale == 65535 else scale)
+    if samples.shape[2] > colours:
+        np.testing.assert_array_equal(info.alpha, _unit(samples[..., colours], scale))
+    else:
+        assert info.alpha is None
+    assert upright_size(tmp_path / "in.tif") == (W, H)
+
+    data.write_image(tmp_path / "out.tif", 1 - image, like=info)
+    written, (photometric, extra_samples, _, dtype) = _tifffile_page(tmp_path / "out.tif")
+    assert (photometric, extra_samples) == (1 if gray else 2, (2,) if samples.shape[2] > colours else ())
+    expected = samples.astype(np.float32 if scale != 65535 else np.uint16)
+    expected[..., :colours] = scale - expected[..., :colours]
+    expected = expected.reshape(written.shape)  # gray alone: HxW
+    if scale == 65535:
+        assert dtype == np.uint16
+        np.testing.assert_array_equal(written, expected)
+    else:
+        assert dtype == np.float32
+        np.testing.assert_allclose(written, expected, rtol=1e-6, atol=1e-6 * scale)
+
+
+def test_tiffs_pillow_cannot_open_are_read_upright_with_their_colour_profile(tmp_path):
+    import tifffile
+    samples = np.random.default_rng(28).random((H, W, 4)).astype(np.float32)
+    profile = bytes(16) + b"RGB " + bytes(range(108))  # an ICC profile names its colour space at offset 16
+    tifffile.imwrite(tmp_path / "turned.tif", samples, photometric="rgb", extrasamples=("unassalpha",),
+                     extratags=[(0x0112, "H", 1, 6, True)], iccprofile=profile, metadata=None)
+    image, info = data.read_image(tmp_path / "turned.tif")
+    upright = np.rot90(samples, -1)
+    np.testing.assert_array_equal(image, upright[..., :3])
+    np.testing.assert_array_equal(info.alpha, upright[..., 3])
+    assert info.icc_profile == profile
+    assert upright_size(tmp_path / "turned.tif") == (H, W)
+    data.write_image(tmp_path / "out.tif", image, like=info)
+    with tifffile.TiffFile(tmp_path / "out.tif") as tiff:
+        assert tiff.pages.first.iccprofile == profile
+
+
+def test_sixteen_bit_rgb_with_an_unspecified_sample_is_read_at_sixteen_bits(tmp_path):
+    """Pillow reads it as "RGBX" at 8 bits; the fourth sample is not alpha (ExtraSamples 0): left out."""
+    import tifffile
+    samples = np.random.default_rng(29).integers(0, 65536, (H, W, 4), dtype=np.uint16)
+    for compression in (None, "zlib"):
+        tifffile.imwrite(tmp_path / "rgbx.tif", samples, photometric="rgb", extrasamples=("unspecified",),
+                         compression=compression, metadata=None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            image, info = data.read_image(tmp_path / "rgbx.tif")
+        np.testing.assert_array_equal(np.round(image * 65535), samples[..., :3])
+        assert (info.mode, info.bit_depth, info.alpha) == ("RGB", 16, None)
+    data.write_image(tmp_path / "out.tif", 1 - image, like=info)
+    written, (_, extra_samples, _, _) = _tifffile_page(tmp_path / "out.tif")
+    assert extra_samples == ()
+    np.testing.assert_array_equal(written, 65535 - samples[..., :3])
+
+
+def _as_lzw(path):
+    """A TIFF written by tifffile in one uncompressed strip, made LZW-compressed (Compression 5): the strip
+    compressed is put at the end of the file, and the tags that say where it is and how long, patched."""
+    import tifffile
+    with tifffile.TiffFile(path) as tiff:
+        tags = tiff.pages.first.tags
+        (offset,), (count,) = tags[273].value, tags[279].value  # StripOffsets, StripByteCounts
+        where = {code: (tags[code].valueoffset, {3: "<H", 4: "<I"}[tags[code].dtype]) for code in (259, 273, 279)}
+    raw = bytearray(path.read_bytes())
+    strip = _lzw(bytes(raw[offset:offset + count]))
+    for code, value in ((259, 5), (273, len(raw)), (279, len(strip))):
+        struct.pack_into(where[code][1], raw, where[code][0], value)
+    path.write_bytes(bytes(raw) + strip)
+
+
+def test_a_tiff_only_tifffile_reads_is_read_with_imagecodecs_or_named_as_needing_it(tmp_path):
+    import tifffile
+    samples = np.random.default_rng(30).random((H, W, 3)).astype(np.float32)
+    tifffile.imwrite(tmp_path / "lzw.tif", samples, photometric="rgb", rowsperstrip=H, metadata=None)
+    _as_lzw(tmp_path / "lzw.tif")
+    if importlib.util.find_spec("imagecodecs") is not None:
+        image, _ = data.read_image(tmp_path / "lzw.tif")
+        np.testing.assert_array_equal(image, samples)
+    else:
+        with pytest.raises(data.ImageReadError, match=r"lzw.tif: cannot identify image file, and tifffile decodes it "
+                                                      r"only with the optional imagecodecs package \(.+\): install"):
+            data.read_image(tmp_path / "lzw.tif")
+
+
+def test_a_tiff_neither_reads_is_unreadable_as_before(tmp_path):
+    (tmp_path / "broken.tif").write_bytes(b"II*\0" + bytes(range(60)))
+    with pytest.raises(data.ImageReadError, match=r"cannot read image .*broken.tif: cannot identify image file$"):
+        data.read_image(tmp_path / "broken.tif")
+    assert upright_size(tmp_path / "broken.tif") is None
+
+
+def test_lzw_premultiplied_colours_are_read_at_eight_bits_with_a_warning_without_imagecodecs(tmp_path):
+    """Before, such a file was read at 8 bits without a word."""
+    import tifffile
+    samples = np.random.default_rng(31).integers(0, 65536, (H, W, 4), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "lzw.tif", samples, photometric="rgb", extrasamples=("assocalpha",), rowsperstrip=H,
+                     metadata=None)
+    _as_lzw(tmp_path / "lzw.tif")
+    if importlib.util.find_spec("imagecodecs") is not None:
+        _, info = data.read_image(tmp_path / "lzw.tif")
+        np.testing.assert_array_equal(np.round(info.alpha * 65535), samples[..., 3])
+    else:
+        with pytest.warns(UserWarning, match=r"lzw.tif stores its 16-bit colour channels compressed with tiff_lzw, "
+                                             r"which are read at 8 bits .*install the imagecodecs package$"):
+            _, info = data.read_image(tmp_path / "lzw.tif")
+        assert (info.mode, info.bit_depth) == ("RGBA", 8)
