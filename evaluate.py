@@ -27,7 +27,7 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))  # 130: the shell's status for Ctrl-C
 
 from data import DataError, degradation_names, open_dataset, refuse_on_the_fly_options
-from unet.checkpoint import DEFAULT_CHECKPOINT, load_model
+from unet.checkpoint import DEFAULT_CHECKPOINT, checkpoint_file, load_model
 from unet.cli import EXIT_INTERRUPTED, image_size, positive, run, seed
 from unet.evaluation import EvaluationStopped, evaluate, format_report, resolve_device, spread_indices
 from unet.metrics import SSIM_WINDOWS
@@ -38,8 +38,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     model = parser.add_argument_group("model")
     model.add_argument("--checkpoint", type=Path, default=None,
-                       help="a train.py checkpoint (.npz) or a bare state dict such as the authors' released .pth "
-                            "(default: the shipped pretrained model)")
+                       help="a train.py checkpoint (.npz), a train.py run folder (its best.npz), or a bare state "
+                            "dict such as the authors' released .pth (default: the shipped pretrained model)")
     model.add_argument("--nonlocal", dest="nonlocal_mode", choices=("softmax", "published"), default=None,
                        help="the non-local mode the weights were trained with (default: the checkpoint's own; "
                             "'published' for a bare state dict)")
@@ -130,6 +130,8 @@ def main(argv=None):
 
 def _evaluate(args):
     device = resolve_device(args.device)
+    if args.checkpoint is not None:
+        args.checkpoint = checkpoint_file(args.checkpoint)  # metrics.json names the file, not its run folder
     model, state = load_model(args.checkpoint, device=device, nonlocal_mode=args.nonlocal_mode)
     dataset = open_data(args)
     torch_model = None

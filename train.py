@@ -9,11 +9,12 @@
 
 Every option left out comes from the preset (the table PRESETS in unet/training.py). The run folder
 (--out, by default runs/<date-time>) gets config.json, log.csv, curves.png, samples/epoch_XXX.png,
-last.npz (every epoch, and on Ctrl-C or an error, at the last completed step), best.npz (best
+last.npz (every epoch, and on Ctrl-C, SIGTERM or an error, at the last completed step), best.npz (best
 validation SSIM) and model.npz (the best epoch's weights alone: the file to ship or to pass to
 evaluate.py --checkpoint).
 
-Exit status: 0 done, 1 the loss became NaN/infinite, 2 a usage or data error, 130 interrupted.
+Exit status: 0 done, 1 the loss became NaN/infinite, 2 a usage or data error, 130 interrupted (Ctrl-C),
+143 stopped by SIGTERM (as Ctrl-C: last.npz keeps the steps done).
 """
 import argparse
 import signal
@@ -26,17 +27,18 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
 
 from data import LAYOUTS, degradation_names
 from unet import NONLOCAL_MODES
-from unet.cli import EXIT_INTERRUPTED, image_size, positive, run, seed
+from unet.cli import EXIT_INTERRUPTED, NATIVE, image_size, image_size_or_native, positive, run, seed
 from unet.training import DEFAULTS, LR_SCHEDULES, PRESETS, ConfigError, Interrupted, TrainingDiverged, train
 
 EXIT_DIVERGED = 1
 
 
 def build_parser():
-    """Options default to None so that the preset (or the resumed checkpoint) can tell what was given."""
+    """Options left out are left out of the namespace, so that the preset (or the resumed checkpoint) can tell
+    what was given: --size native is given, as None."""
     quick, paper = PRESETS["quick"], PRESETS["paper"]
     parser = argparse.ArgumentParser(
-        prog="train.py", description=__doc__.split("\n\n")[0],
+        prog="train.py", description=__doc__.split("\n\n")[0], argument_default=argparse.SUPPRESS,
         epilog=f"presets: quick = {quick}; paper = {paper}", formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
     add("--preset", choices=sorted(PRESETS),
@@ -56,14 +58,17 @@ def build_parser():
     add("--lr-schedule", choices=tuple(LR_SCHEDULES),
         help="per epoch: constant (the paper) or cosine, annealed from --lr towards 0 over --epochs (default constant)")
     add("--patch-size", type=image_size, help="train on random square crops of this size (multiple of 8)")
-    add("--size", type=image_size, help="resize every image to SIZE x SIZE first")
+    add("--size", type=image_size_or_native,
+        help=f"resize every image to SIZE x SIZE first (default 256), or '{NATIVE}' to train on every image at "
+             "its own size, the scale at which evaluate.py restores it")
     add("--steps-per-epoch", type=positive(int), help="cap on optimizer steps per epoch")
     add("--val-limit", type=positive(int), metavar="N", help="validate on N images spread over the validation set")
     add("--nonlocal", dest="nonlocal_mode", choices=NONLOCAL_MODES,
         help="non-local block: softmax (the paper) or published (the released code) (default softmax)")
     add("--seed", type=seed, help="seeds the weights, data order, crops and degradations (default 0)")
     add("--out", metavar="DIR", help="run folder (default runs/<date-time>, or the checkpoint's folder on --resume)")
-    add("--resume", metavar="CKPT", help="continue the run saved in CKPT (last.npz or best.npz)")
+    add("--resume", metavar="CKPT", help="continue the run saved in CKPT: its last.npz, or best.npz (or an "
+        "older copy) with a new --out, which keeps the later epochs")
     add("--init", metavar="CKPT", help="start a new run from the weights in CKPT (fine-tuning): a model.npz, "
         "checkpoints/unet_sca_nl.npz or the authors' released .pth; a fresh optimizer, and the non-local mode "
         "is the checkpoint's")
@@ -72,9 +77,8 @@ def build_parser():
 
 def main(argv=None):
     parser = build_parser()
-    given = {name: value for name, value in vars(parser.parse_args(argv)).items() if value is not None}
     try:
-        train(given)
+        train(vars(parser.parse_args(argv)))
     except ConfigError as exc:
         parser.error(str(exc))
     except TrainingDiverged as exc:

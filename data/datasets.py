@@ -6,7 +6,8 @@ Every data set is indexable and returns a sample dict:
     mask      HxW bool, or None             the defect mask; None where there is none
                                             (MVTec and procedural "good" images, KLA defect types
                                             without a Defect_mask folder, photographs)
-    name      str, unique within the data set, e.g. "bottle/broken_large/000"
+    name      str, unique within the data set, e.g. "bottle/broken_large/000"; but in a folder restored
+              without targets, where nothing is matched by name, "x.bmp" and "x.jpeg" are both "x"
     category  str, for per-category reports
     defect    str or None, the defect type ("good" for defect-free MVTec/procedural images)
     info      ImageInfo of the input file (None for generated images), for writing outputs alike
@@ -124,8 +125,7 @@ class PairedDataset(Dataset):
     def __init__(self, items, where, layout, size=None):
         super().__init__(items, where, layout)
         self.size = size
-        if size is None:
-            _check_pair_sizes(items)
+        _check_pair_sizes(items)  # with a --size too: resizing stretches a pair alike, it cannot align it
 
     def load(self, index, epoch=None):
         degraded, clean, mask, info = self._decoded(index, self._read_pair)
@@ -139,7 +139,6 @@ class PairedDataset(Dataset):
             degraded = resize_image(degraded, self.size)
             clean = None if clean is None else resize_image(clean, self.size)
             mask = None if mask is None else resize_mask(mask, self.size)
-        _check_shapes(item, degraded, clean, mask)
         return degraded, clean, mask, info
 
 
@@ -164,21 +163,27 @@ class KLADataset(PairedDataset):
 class FolderDataset(PairedDataset):
     """Paired folders matched by file name (nested folders allowed; the first folder is the category).
 
-    Without `clean_dir` it serves inference only (clean is None).
+    Without `clean_dir` it serves inference only (clean is None); without `masks_dir` too, nothing is
+    matched by name, so "x.bmp" and "x.jpeg" are both restored (as "x": their outputs keep their suffix).
     """
 
     def __init__(self, degraded_dir, clean_dir=None, masks_dir=None, size=None):
         degraded_dir = _existing_dir(degraded_dir, "degraded folder")
-        degraded = _images_under(degraded_dir)
-        clean = None
-        if clean_dir is not None:
-            clean_dir = _existing_dir(clean_dir, "clean folder")
-            clean = _images_under(clean_dir)
-            _pair(degraded, clean, degraded_dir, clean_dir)
-        masks = _mask_index(_existing_dir(masks_dir, "masks folder"), degraded) if masks_dir is not None else {}
+        clean, masks = None, {}
+        if clean_dir is None and masks_dir is None:
+            files = _image_files(degraded_dir)
+        else:
+            degraded = _images_under(degraded_dir)
+            files = sorted(degraded.items())
+            if clean_dir is not None:
+                clean_dir = _existing_dir(clean_dir, "clean folder")
+                clean = _images_under(clean_dir)
+                _pair(degraded, clean, degraded_dir, clean_dir)
+            if masks_dir is not None:
+                masks = _mask_index(_existing_dir(masks_dir, "masks folder"), degraded)
         items = [Item(key, _first_folder(key) or "images", None, path,
                       clean[key] if clean is not None else None, masks.get(key))
-                 for key, path in sorted(degraded.items())]
+                 for key, path in files]
         super().__init__(items, degraded_dir, "folders", size)
 
 
@@ -233,7 +238,7 @@ class MVTecDataset(SyntheticDataset):
         if self.size:
             clean = resize_image(clean, self.size)
             mask = None if mask is None else resize_mask(mask, self.size)
-        _check_shapes(item, clean, None, mask)
+        _check_mask_shape(item, clean, mask)
         return clean, mask, info, None
 
 
@@ -372,27 +377,55 @@ def _split_dir(layout, split):
 
 
 def _images_under(folder):
-    """{relative path without suffix (posix): file} of the images anywhere under `folder`.
+    """{relative path without suffix (posix): file} of the images anywhere under `folder`, for matching
+    by name: names taken by more than one image ("x.bmp" and "x.jpeg") are a DataError listing them all."""
+    images, clashes = {}, {}
+    for key, path in _image_files(folder):
+        if key in images:
+            clashes.setdefault(key, [images[key]]).append(path)
+        images[key] = path
+    if clashes:
+        listed = [f"{key} ({', '.join(path.relative_to(folder).as_posix() for path in paths)})"
+                  for key, paths in sorted(clashes.items())]
+        raise DataError(f"{len(clashes)} name(s) in {folder} taken by more than one image, which cannot be matched "
+                        f"by name: {_listing(listed)}; rename or remove all but one of each")
+    return images
 
-    Hidden files and folders are passed over: macOS "._" resource forks, .ipynb_checkpoints, trash.
+
+def _image_files(folder):
+    """[(relative path without suffix (posix), file)] of the images anywhere under `folder`, sorted.
+
+    A broken link with an image's suffix is kept, to be named and skipped when read like an unreadable file.
     """
     folder = _existing_dir(folder, "image folder")
-    images, other_kinds = {}, set()
-    for path in sorted(folder.rglob("*")):
-        relative = path.relative_to(folder)
-        if any(part.startswith(".") for part in relative.parts):
-            continue
-        if is_image_file(path):
-            key = relative.with_suffix("").as_posix()
-            if key in images:
-                raise DataError(f"two images with the same name in {folder}: {images[key].name} and {path.name}")
-            images[key] = path
+    found, other_kinds = [], set()
+    for path in _files_under(folder):
+        if is_image_file(path) or (path.suffix.lower() in IMAGE_SUFFIXES and not path.exists()):
+            found.append((path.relative_to(folder).with_suffix("").as_posix(), path))
         elif path.suffix.lower() in OTHER_IMAGE_SUFFIXES:
             other_kinds.add(path.suffix.lower())
     if other_kinds:
         warnings.warn(f"{folder} holds images of a kind not read here ({', '.join(sorted(other_kinds))}), "
-                      f"left out: convert them to {', '.join(IMAGE_SUFFIXES)}", stacklevel=3)
-    return images
+                      f"left out: convert them to {', '.join(IMAGE_SUFFIXES)}")
+    return sorted(found)
+
+
+def _files_under(folder, above=frozenset()):
+    """Every file under `folder`, linked sub-folders followed (Path.rglob passes them over);
+    a link back to a folder that holds it is named in a warning and left out, not followed round forever.
+
+    Hidden files and folders are passed over: macOS "._" resource forks, .ipynb_checkpoints, trash.
+    """
+    above = above | {folder.resolve()}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if not path.is_dir():
+            yield path
+        elif path.resolve() in above:
+            warnings.warn(f"{path} links to {path.resolve()}, which holds it: left out, not to loop")
+        else:
+            yield from _files_under(path, above)
 
 
 def _mask_index(folder, images=None):
@@ -433,7 +466,8 @@ def _first_folder(key):
 
 def _check_pair_sizes(items):
     """Every pair whose images (or mask) differ in size, listed at once from the file headers: read one
-    by one, the first would stop a run after hours, and the next only the run after."""
+    by one, the first would stop a run after hours, and the next only the run after. Resizing cannot
+    align such a pair (the aspect ratios differ, or one is a crop), so they are refused at any --size."""
     mismatched = []
     for item in items:
         files = (("degraded", item.source), ("clean", item.clean), ("mask", item.mask))
@@ -443,14 +477,11 @@ def _check_pair_sizes(items):
             mismatched.append(f"{item.name} ({', '.join(f'{role} {w}x{h}' for role, (w, h) in sizes)})")
     if mismatched:
         raise DataError(f"{len(mismatched)} pair(s) whose images or masks differ in size: {_listing(mismatched)}; "
-                        "pass --size to resize them all")
+                        "make each degraded image, its clean image and its mask the same size (resizing to --size "
+                        "would stretch them, not align them)")
 
 
-def _check_shapes(item, degraded, clean, mask):
-    height_width = degraded.shape[:2]
-    if clean is not None and clean.shape != degraded.shape:
-        raise DataError(f"{item.source} is {degraded.shape[1]}x{degraded.shape[0]} but its clean image "
-                        f"{item.clean} is {clean.shape[1]}x{clean.shape[0]}; pass --size to resize both")
-    if mask is not None and mask.shape != height_width:
+def _check_mask_shape(item, image, mask):
+    if mask is not None and mask.shape != image.shape[:2]:
         raise DataError(f"mask {item.mask} is {mask.shape[1]}x{mask.shape[0]} but its image "
-                        f"{item.source} is {height_width[1]}x{height_width[0]}")
+                        f"{item.source} is {image.shape[1]}x{image.shape[0]}")

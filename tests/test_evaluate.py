@@ -385,16 +385,90 @@ def _fail_metrics_at(image_number, exception, monkeypatch):
     monkeypatch.setattr(evaluation, "image_metrics", metrics_until_failure)
 
 
-def test_corrupt_image_is_skipped_with_a_warning(tmp_path, checkpoint, capsys):
+def test_corrupt_image_and_broken_link_are_skipped_with_a_warning(tmp_path, checkpoint, capsys):
+    """A linked folder is restored like any other; a link to a file that is gone is an unreadable image."""
     _write(tmp_path / "in" / "good.png", np.zeros((16, 16, 3), np.uint8))
     (tmp_path / "in" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really a png")
+    (tmp_path / "in" / "gone.png").symlink_to(tmp_path / "deleted.png")
+    _write(tmp_path / "elsewhere" / "far.png", np.zeros((16, 16, 3), np.uint8))
+    (tmp_path / "in" / "linked").symlink_to(tmp_path / "elsewhere")
     status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in",
                                  "--out", tmp_path / "out"], capsys)
     assert status == 0
-    assert any(line.startswith("warning:") and "broken.png" in line for line in stderr.splitlines()), stderr
+    for name in ("broken.png", "gone.png"):
+        assert any(line.startswith("warning:") and name in line for line in stderr.splitlines()), stderr
     report = json.loads((tmp_path / "out" / "metrics.json").read_text())
-    assert [entry["name"] for entry in report["images"]] == ["good"]
-    assert report["settings"]["unreadable"] == [str(tmp_path / "in" / "broken.png")]
+    assert [entry["name"] for entry in report["images"]] == ["good", "linked/far"]
+    assert (tmp_path / "out" / "restored" / "linked" / "far.png").is_file()
+    assert report["settings"]["unreadable"] == [str(tmp_path / "in" / name) for name in ("broken.png", "gone.png")]
+
+
+def test_images_of_one_name_are_each_restored_under_their_own_suffix(tmp_path, checkpoint, capsys):
+    """Restoring alone matches nothing by name: x.bmp and x.png are both restored, neither over the other."""
+    rng = np.random.default_rng(4)
+    inputs = {"x.bmp": _write(tmp_path / "in" / "x.bmp", rng.integers(0, 256, (16, 24, 3)).astype(np.uint8)),
+              "x.png": _write(tmp_path / "in" / "x.png", rng.integers(0, 256, (20, 12, 3)).astype(np.uint8))}
+    out = tmp_path / "out"
+    status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in", "--out", out], capsys)
+    assert status == 0 and "warning" not in stderr
+    model, _ = load_model(checkpoint)
+    for name, path in inputs.items():
+        image, _ = data.read_image(path)
+        expected = np.round(np.clip(restore(model, image), 0, 1) * 255).astype(np.uint8)
+        np.testing.assert_array_equal(_pixels(out / "restored" / name), expected)
+    report = json.loads((out / "metrics.json").read_text())
+    assert [(entry["name"], entry["file"], entry["width"]) for entry in report["images"]] == [
+        ("x", "restored/x.bmp", 24), ("x", "restored/x.png", 12)]
+    assert [path.name for path in (out / "triptychs").iterdir()] == ["x.png"]  # one per folder, as ever
+    _write(tmp_path / "clean" / "x.png", np.zeros((16, 24, 3), np.uint8))
+    status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in", "--clean",
+                                 tmp_path / "clean", "--out", tmp_path / "paired"], capsys)
+    assert status == 2
+    assert_one_error_line(stderr)
+    assert "taken by more than one image, which cannot be matched by name: x (x.bmp, x.png)" in stderr
+
+
+def test_pairs_of_different_sizes_are_refused_with_any_size(tmp_path, checkpoint, capsys):
+    """--size would stretch a crop and its full image alike without aligning them: not offered as a fix."""
+    _write(tmp_path / "degraded" / "crop.png", np.zeros((16, 16, 3), np.uint8))
+    _write(tmp_path / "clean" / "crop.png", np.zeros((16, 24, 3), np.uint8))
+    for size in ([], ["--size", "16"]):
+        status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "degraded", "--clean",
+                                     tmp_path / "clean", *size, "--out", tmp_path / "out"], capsys)
+        assert status == 2
+        assert_one_error_line(stderr)
+        assert "1 pair(s) whose images or masks differ in size: crop (degraded 16x16, clean 24x16); make each " \
+               "degraded image, its clean image and its mask the same size" in stderr
+
+
+def test_a_run_folder_is_evaluated_with_its_best_checkpoint(tmp_path, checkpoint, capsys):
+    """best.npz, not last.npz (whose weights differ here), and the printed line and metrics.json name it."""
+    run = tmp_path / "run"
+    run.mkdir()
+    mg.manual_seed(9)
+    save_checkpoint(run / "last.npz", UNet(nonlocal_mode="softmax"))
+    image = np.random.default_rng(5).integers(0, 256, (16, 16, 3)).astype(np.uint8)
+    _write(tmp_path / "in" / "part.png", image)
+    status, stdout, stderr = run_cli(["--checkpoint", run, "--degraded", tmp_path / "in",
+                                      "--out", tmp_path / "out"], capsys)
+    assert status == 2
+    assert_one_error_line(stderr)
+    assert stderr == (f"error: {run} is a folder without best.npz or model.npz, which train.py writes into a run "
+                      f"folder once an epoch is validated; it holds {run / 'last.npz'}, the last step's state: pass "
+                      "that file to use it\n")
+    (run / "best.npz").write_bytes(checkpoint.read_bytes())
+    status, stdout, _ = run_cli(["--checkpoint", run, "--degraded", tmp_path / "in", "--out", tmp_path / "out"],
+                                capsys)
+    assert status == 0
+    assert stdout.splitlines()[0] == f"using {run / 'best.npz'}, the epoch of the run's best validation SSIM"
+    report = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert report["checkpoint"]["path"] == str(run / "best.npz")
+    model, _ = load_model(checkpoint)
+    expected = np.round(np.clip(restore(model, image / np.float32(255)), 0, 1) * 255).astype(np.uint8)
+    np.testing.assert_array_equal(_pixels(tmp_path / "out" / "restored" / "part.png"), expected)
+    from_folder, _ = load_model(run)  # what train.py --init and python -m unet.explain load through
+    assert all(np.array_equal(weights, from_folder.state_dict()[key])
+               for key, weights in model.state_dict().items())
 
 
 def test_missing_or_empty_folder_is_one_error_line(tmp_path, checkpoint):

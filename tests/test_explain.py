@@ -126,6 +126,42 @@ def test_grayscale_file_of_odd_size(tmp_path, capsys):
     np.testing.assert_array_equal(explanation.image[..., 0], explanation.image[..., 2])
 
 
+def test_query_points_are_the_input_pixels_when_the_image_is_resized(tmp_path, capsys):
+    """--query takes the input's own pixels; the figure titles and the index keep them, while the maps
+    are looked up at the same place of the resized image (53x37 -> 64x45 here)."""
+    Image.fromarray((random_image(37, 53) * 255).astype(np.uint8)).save(tmp_path / "part.png")
+    code, _, err = run_cli(["--image", tmp_path / "part.png", "--checkpoint", "random", "--size", 64,
+                            "--query", "52,36", "10,5", "--out", tmp_path / "report"], capsys)
+    assert code == 0, err
+    index = (tmp_path / "report" / "index.html").read_text()
+    assert "Image 53x37, resized to 64x45" in index
+    assert "in the image's own pixels: (52, 36), (10, 5)" in index
+
+    resized = ex.resize_longer_side(random_image(37, 53), 64)
+    explanation = ex.explain(random_model("softmax"), resized, source_shape=(37, 53))
+    assert explanation.from_source(52, 36) == (63, 44) and explanation.from_source(0, 0) == (0, 0)
+    assert explanation.to_source(63, 44) == (52, 36) and explanation.to_source(0, 0) == (0, 0)
+    assert explanation.to_source(*explanation.from_source(10, 5)) == (10, 5)
+
+
+def test_the_caption_says_how_alike_the_softmax_rows_are():
+    n = 64
+    alike = ex.rows_alike_note(np.full((n, n), 1 / n))
+    assert "less than 0%" in alike and "much the same way" in alike
+    one_hot = ex.rows_alike_note(np.eye(n))  # each query attends to itself alone: rows 1 - 1/n apart from the mean
+    assert f"less than {1 - 1 / n:.0%}" in one_hot and "much the same way" not in one_hot
+
+
+def test_ctrl_c_ends_in_one_line_and_the_shells_status(tmp_path, capsys, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ex, "write_report", interrupted)
+    code, _, err = run_cli(["--image", "builtin:camera", "--checkpoint", "random", "--size", 64,
+                            "--out", tmp_path], capsys)
+    assert code == 130 and err.strip().startswith("interrupted") and "Traceback" not in err
+
+
 @pytest.mark.parametrize("args, message", [
     (["--image", "no/such/image.png"], "image not found"),
     (["--image", "builtin:no_such_sample"], "unknown built-in image"),
@@ -181,6 +217,9 @@ def test_load_model_reads_state_dicts_and_training_checkpoints(tmp_path):
     flat, _ = ex.load_model(tmp_path / "flat.npz", nonlocal_mode="softmax")
     nested, source = ex.load_model(tmp_path / "nested.npz")
     assert nested.nonlocal_mode == "softmax" and source == "nested.npz"
+    (tmp_path / "run").mkdir()
+    save_checkpoint(tmp_path / "run" / "best.npz", trained, epoch=3)
+    assert ex.load_model(tmp_path / "run")[1] == "best.npz"  # a train.py run folder: its file is named
     for model in (flat, nested):
         for (name, expected), (_, loaded) in zip(trained.named_parameters(), model.named_parameters()):
             np.testing.assert_array_equal(loaded.numpy(), expected.numpy(), err_msg=name)

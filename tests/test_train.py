@@ -8,11 +8,14 @@ import csv
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+import warnings
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +26,7 @@ import minigrad as mg
 from data import DataError
 from unet import RestorationLoss, UNet, restore, training
 from unet.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
+from unet.model import INPUT_MULTIPLE
 
 from conftest import REPO_ROOT, load_script, relative_error
 
@@ -41,10 +45,10 @@ def _write_png(path, image):
     Image.fromarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)).save(path)
 
 
-def _kla_tree(root):
+def _kla_tree(root, side=SIDE):
     """widget/{Train,Val}: smooth clean images and dimmed, noisy versions of them."""
     rng = np.random.default_rng(7)
-    y, x = np.mgrid[0:SIDE, 0:SIDE] / SIDE
+    y, x = np.mgrid[0:side, 0:side] / side
     for split, names in (("Train", TRAIN_NAMES), ("Val", VAL_NAMES)):
         for name in names:
             phase = rng.uniform(0, 2 * np.pi, 3)
@@ -147,7 +151,7 @@ class LossSpy:
 
 # ---- a whole run ------------------------------------------------------------------------------
 
-def test_one_epoch_writes_logs_charts_samples_and_checkpoints(kla_root, tmp_path):
+def test_one_epoch_writes_logs_charts_samples_and_checkpoints(kla_root, tmp_path, capsys):
     out = tmp_path / "run"
     assert train_script.main(_args(kla_root, out, epochs=1)) == 0
 
@@ -160,6 +164,10 @@ def test_one_epoch_writes_logs_charts_samples_and_checkpoints(kla_root, tmp_path
     config = json.loads((out / "config.json").read_text())
     assert config["epochs"] == 1 and config["patch_size"] == PATCH and config["size"] == SIDE
     assert config["lr"] == 1e-3 and config["nonlocal_mode"] == "softmax" and config["preset"] == "quick"
+    assert config["layout"] == "kla" and config["degradation"] is None  # detected; KLA images come degraded
+
+    printed = re.search(r"\| ([\d.]+) s", capsys.readouterr().out).group(1)  # the epoch's time, however short
+    assert float(printed) == pytest.approx(row["seconds"], abs=0.05)
 
     _assert_png_with_content(out / "curves.png")
     _assert_png_with_content(out / "samples" / "epoch_001.png")
@@ -188,14 +196,17 @@ def test_one_epoch_writes_logs_charts_samples_and_checkpoints(kla_root, tmp_path
 
 
 def test_gpu_training_on_a_stand_in_for_cupy_tracks_the_cpu_run_and_resumes_on_the_cpu(
-        kla_root, reference_run, tmp_path, fake_gpu):
-    """`--device gpu` end to end, every array on a strict stand-in for CuPy's (tests/fake_cupy.py): its
-    checkpoints hold host arrays that a CPU run resumes from, and it trains as the CPU does."""
+        kla_root, reference_run, tmp_path, fake_gpu, monkeypatch):
+    """`--device auto` picks the GPU, end to end, every array on a strict stand-in for CuPy's
+    (tests/fake_cupy.py): its checkpoints hold host arrays that a run on a machine without the GPU resumes
+    from, with the default --device auto, and it trains as the CPU does."""
     out = tmp_path / "run"
-    assert train_script.main(_args(kla_root, out, 1, "--device", "gpu")) == 0
+    assert train_script.main(_args(kla_root, out, 1, "--device", "auto")) == 0
     assert "adam" in fake_gpu.launches and "im2col" in fake_gpu.launches
-    assert json.loads((out / "config.json").read_text())["device"] == "gpu"
-    assert train_script.main(_args(kla_root, out, 2, "--resume", str(out / "last.npz"))) == 0
+    assert json.loads((out / "config.json").read_text())["device"] == "gpu"  # what auto chose
+    monkeypatch.undo()  # the stand-in goes: this machine's own devices remain
+    assert train_script.main(["--resume", str(out / "last.npz"), "--epochs", "2"]) == 0
+    assert json.loads((out / "config.json").read_text())["device"] == ("gpu" if mg.gpu_available() else "cpu")
     gpu_rows, cpu_rows = _read_log(out / "log.csv")[1], _read_log(reference_run / "log.csv")[1]
     for gpu_row, cpu_row in zip(gpu_rows, cpu_rows, strict=True):
         for key in ("loss", "val_psnr", "val_ssim"):
@@ -263,15 +274,42 @@ def _disturb_adam(monkeypatch, step, action):
     monkeypatch.setattr(mg.optim.Adam, "update", update)
 
 
+def _assert_first_step_of_epoch_2_saved_and_resumed_exactly(out, reference_run):
+    assert read_checkpoint(out / "last.npz")["progress"]["step"] == 1
+    assert train_script.main(["--resume", str(out / "last.npz")]) == 0
+    _assert_same_weights(out / "last.npz", reference_run / "last.npz")
+
+
 def test_ctrl_c_during_an_optimizer_step_lets_the_step_finish(kla_root, reference_run, tmp_path, monkeypatch):
     """A real SIGINT half-way through the parameter updates of step 3 (epoch 2, step 1)."""
     _disturb_adam(monkeypatch, STEPS_PER_EPOCH + 1, lambda: os.kill(os.getpid(), signal.SIGINT))
     out = tmp_path / "run"
     assert train_script.main(_args(kla_root, out)) == train_script.EXIT_INTERRUPTED
-    assert read_checkpoint(out / "last.npz")["progress"]["step"] == 1
     monkeypatch.undo()
-    assert train_script.main(["--resume", str(out / "last.npz")]) == 0
-    _assert_same_weights(out / "last.npz", reference_run / "last.npz")
+    _assert_first_step_of_epoch_2_saved_and_resumed_exactly(out, reference_run)
+
+
+TERMINATED_IN_STEP = """
+import os, signal, sys
+import pytest
+sys.path.insert(0, sys.argv[1])
+import test_train
+from unet.cli import run
+test_train._disturb_adam(pytest.MonkeyPatch(), int(sys.argv[2]), lambda: os.kill(os.getpid(), signal.SIGTERM))
+run(test_train.train_script.main, sys.argv[3:])
+"""
+
+
+def test_sigterm_is_handled_as_ctrl_c_with_the_exit_status_of_sigterm(kla_root, reference_run, tmp_path):
+    """As a batch scheduler or `docker stop` sends it: a train.py process gets SIGTERM half-way through the
+    parameter updates of step 3 (epoch 2, step 1), finishes the step, saves it and says how to resume."""
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-c", TERMINATED_IN_STEP, str(Path(__file__).parent),
+                             str(STEPS_PER_EPOCH + 1), *_args(kla_root, out)], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, timeout=300)
+    assert result.returncode == 128 + signal.SIGTERM, result.stderr
+    assert f"--resume {out / 'last.npz'}" in result.stderr and "Traceback" not in result.stderr
+    _assert_first_step_of_epoch_2_saved_and_resumed_exactly(out, reference_run)
 
 
 def test_a_crash_inside_an_optimizer_step_saves_nothing_half_applied(kla_root, tmp_path, monkeypatch, capsys):
@@ -314,12 +352,73 @@ def test_a_run_resumed_into_a_new_folder_brings_its_best_epoch_along(kla_root, r
         assert train_script.main(["--resume", str(source / "last.npz"), "--epochs", str(epochs), "--out", str(out)]) == 0
         listed = [word for word in capsys.readouterr().out.split("best epoch")[1].split() if "/" in word]
         assert listed == [str(out / name) for name in ("model.npz", "best.npz", "last.npz", "log.csv", "curves.png",
-                                                       "config.json")]  # no samples/: save_samples is stubbed
+                                                       "samples", "config.json")]
         _assert_same_weights(out / "model.npz", reference_run / "model.npz")
         source = out
+    assert sorted(path.name for path in (out / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+
+
+def _ssim_scores_by_epoch(monkeypatch, scores):
+    """Validation scores the given SSIM in each epoch, and every sample file holds its epoch's number."""
+    epochs = iter(scores)
+    monkeypatch.setattr(training.Validator, "__call__",
+                        lambda self, model: ({**_FLAT_SCORES, "val_ssim": next(epochs)}, []))
+
+    def save_samples(path, shown):
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(path.stem)
+    monkeypatch.setattr(training, "save_samples", save_samples)
+
+
+def test_resuming_from_an_earlier_checkpoint_in_its_folder_is_refused_and_goes_on_in_another(
+        kla_root, tmp_path, monkeypatch, capsys):
+    """best.npz is epoch 2 of 3: resuming it in place would overwrite epoch 3. With --out the new folder starts
+    with the run up to epoch 2 (checkpoints, log, samples) and goes on exactly as the first run did."""
+    first = tmp_path / "first"
+    _ssim_scores_by_epoch(monkeypatch, [0.1, 0.5, 0.2, 0.3])
+    assert train_script.main(_args(kla_root, first, 3)) == 0
+    assert read_checkpoint(first / "best.npz")["epoch"] == 2
+    before = {name: (first / name).read_bytes() for name in ("last.npz", "log.csv", "best.npz")}
+    with pytest.raises(SystemExit) as stop:
+        train_script.main(["--resume", str(first / "best.npz")])
+    assert stop.value.code == 2
+    message = capsys.readouterr().err
+    assert "overwrite" in message and "--out NEWDIR" in message and f"{first / 'last.npz'}" in message
+    assert {name: (first / name).read_bytes() for name in before} == before
+
+    second = tmp_path / "second"
+    assert train_script.main(["--resume", str(first / "best.npz"), "--out", str(second), "--epochs", "2"]) == 0
+    assert _read_log(second / "log.csv")[1] == _read_log(first / "log.csv")[1][:2]
+    assert sorted(path.name for path in (second / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    assert (second / "model.npz").exists() and json.loads((second / "config.json").read_text())["out"] == str(second)
+    assert train_script.main(["--resume", str(second / "last.npz"), "--epochs", "3"]) == 0
+    _assert_same_weights(second / "last.npz", first / "last.npz")
+    _assert_same_losses(second / "log.csv", first / "log.csv")
 
 
 _FLAT_SCORES = {"val_psnr": 1.0, "val_ssim": 0.0, "val_affine_psnr": 1.0, "degraded_psnr": 1.0, "degraded_ssim": 0.0}
+
+
+def test_size_native_trains_on_images_at_their_own_size_and_resumes_so(tmp_path, capsys):
+    """On 40x40 images (no --size of the tests' runs), the logged PSNR of the degraded validation images is that of
+    the files as they are; the run folder records no resize, and resuming keeps it."""
+    side = SIDE + INPUT_MULTIPLE
+    tree, out = _kla_tree(tmp_path / "kla", side), tmp_path / "run"
+    argv = _args(tree, out, 1)
+    argv[argv.index("--size") + 1] = "native"
+    assert train_script.main(argv) == 0
+    assert f"{PATCH}x{PATCH} patches of images at their own size" in capsys.readouterr().out
+    files = [peak_signal_noise_ratio(clean, degraded, data_range=1)
+             for degraded, clean in (_read_pair(tree, name) for name in VAL_NAMES)]
+    assert _read_pair(tree, VAL_NAMES[0])[0].shape == (side, side, 3)
+    assert float(_read_log(out / "log.csv")[1][0]["degraded_psnr"]) == pytest.approx(np.mean(files), rel=1e-4)
+    assert json.loads((out / "config.json").read_text())["size"] is None
+
+    with pytest.raises(CheckpointError, match=f"--size is native in the checkpoint but {side} was given"):
+        train_script.main(["--resume", str(out / "last.npz"), "--size", str(side)])
+    assert train_script.main(["--resume", str(out / "last.npz"), "--size", "native", "--layout", "auto",
+                              "--epochs", "2"]) == 0
+    assert len(_read_log(out / "log.csv")[1]) == 2 and json.loads((out / "config.json").read_text())["size"] is None
 
 
 def test_runs_started_in_the_same_second_get_folders_of_their_own(kla_root, tmp_path, monkeypatch, capsys):
@@ -404,9 +503,10 @@ def test_init_with_another_nonlocal_mode_with_resume_or_from_a_bad_file_is_one_l
                                2, "attention and a non-local block")
     _assert_one_line_error(_cli("--init", str(tmp_path / "missing.npz"), "--out", str(tmp_path / "c"), cwd=tmp_path),
                            2, "missing.npz", "does not exist")
-    result = _cli("--init", init, "--resume", str(reference_run / "last.npz"), cwd=tmp_path)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "--resume continues a run and --init starts a new one" in result.stderr
+    for resume in (reference_run / "last.npz", tmp_path / "missing.npz"):  # the conflict first, whatever the files
+        result = _cli("--init", init, "--resume", str(resume), cwd=tmp_path)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "--resume continues a run and --init starts a new one" in result.stderr
     assert not any((tmp_path / name).exists() for name in ("a", "b", "c"))
 
 
@@ -436,20 +536,28 @@ def test_a_non_finite_loss_in_the_first_epoch_says_nothing_was_saved(kla_root, t
     assert not (out / "last.npz").exists()
 
 
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
-def test_non_finite_weights_are_never_saved(kla_root, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("poisoned_after_step, message", [
+    (STEPS_PER_EPOCH, "parameter"),  # found before the epoch's checkpoint is written
+    (1, "non-finite loss in epoch 1, step 2"),  # the next step's forward pass goes through the infinite weight
+])
+def test_non_finite_weights_are_never_saved_and_only_the_runs_own_message_says_so(
+        poisoned_after_step, message, kla_root, tmp_path, monkeypatch, capsys):
     real_step, calls = mg.optim.Adam.step, []
 
-    def poisoning_step(self):  # a finite loss, then an infinite weight after the epoch's last step
+    def poisoning_step(self):  # a finite loss, then an infinite weight
         real_step(self)
         calls.append(1)
-        if len(calls) == STEPS_PER_EPOCH:
+        if len(calls) == poisoned_after_step:
             self.param_groups[0]["params"][0].data[...] = np.inf
 
     monkeypatch.setattr(mg.optim.Adam, "step", poisoning_step)
     out = tmp_path / "run"
-    assert train_script.main(_args(kla_root, out, epochs=1)) == train_script.EXIT_DIVERGED
-    assert "became NaN or infinite" in capsys.readouterr().err
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        assert train_script.main(_args(kla_root, out, epochs=1)) == train_script.EXIT_DIVERGED
+    assert [str(warning.message) for warning in shown] == []  # none of NumPy's "invalid value encountered in ..."
+    error = capsys.readouterr().err
+    assert message in error and "NaN or infinite" in error
     assert not any((out / name).exists() for name in ("last.npz", "best.npz", "model.npz"))
 
 
@@ -478,6 +586,8 @@ def _assert_one_line_error(result, code, *phrases):
     (["--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
     (["--lr", "nan"], "argument --lr: must be finite and positive, got nan"),
     (["--lr", "inf"], "argument --lr: must be finite and positive, got inf"),
+    (["--size", "big"], "argument --size: must be a number of pixels or native, got big"),
+    (["--size", "native", "--preset", "paper"], "whole images of different sizes cannot share a batch"),
 ])
 def test_impossible_options_are_usage_errors_before_anything_is_written(argv, phrase, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
@@ -485,6 +595,24 @@ def test_impossible_options_are_usage_errors_before_anything_is_written(argv, ph
     assert stop.value.code == 2
     assert f"train.py: error: {phrase}" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("argv", [["--patch-size", "8", "--size", "64"], ["--size", "8", "--preset", "paper"]])
+def test_crops_too_small_for_the_ssim_loss_are_refused_naming_the_smallest_it_scores(argv, tmp_path, capsys):
+    """8 px passes the network's own rule (a multiple of 8) but not the loss's: the size named is one the loss
+    scores, and the next smaller multiple of 8 is not."""
+    with pytest.raises(SystemExit) as stop:
+        train_script.main([*argv, "--out", str(tmp_path / "run")])
+    assert stop.value.code == 2
+    smallest = int(re.search(rf"{argv[0]} 8 is smaller .* pass {argv[0]} (\d+) or more", capsys.readouterr().err)[1])
+    assert not (tmp_path / "run").exists()
+
+    def loss_of(side):
+        images = mg.tensor(np.random.default_rng(0).random((1, 3, side, side), dtype=np.float32))
+        return RestorationLoss()(images, images)[0]
+    assert smallest % INPUT_MULTIPLE == 0 and math.isfinite(loss_of(smallest).item())
+    with pytest.raises(Exception):
+        loss_of(smallest - INPUT_MULTIPLE)
 
 
 def test_missing_data_folder_is_one_line_and_exit_2(tmp_path):
@@ -528,7 +656,7 @@ def test_degradation_for_data_that_come_degraded_is_an_error(kla_root, tmp_path)
 def test_an_out_that_is_a_file_is_one_line(tmp_path):
     (tmp_path / "notes").write_text("not a folder")
     result = _cli("--size", "32", "--patch-size", "16", "--out", str(tmp_path / "notes"), cwd=tmp_path)
-    _assert_one_line_error(result, 2, "notes")
+    _assert_one_line_error(result, 2, f"--out {tmp_path / 'notes'} is a file, not a folder")
 
 
 @pytest.mark.skipif(mg.gpu_available(), reason="a GPU is present here")
@@ -577,6 +705,17 @@ def test_ctrl_c_stays_ignored_where_it_was(tmp_path):
     finally:
         process.kill()
         process.communicate()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=lambda signum: signum.name)
+def test_a_stop_signal_inherited_ignored_stays_ignored_by_the_command_line_runner(signum):
+    code = ("import os, signal, sys\n"
+            f"signal.signal({int(signum)}, signal.SIG_IGN)\n"
+            "from unet.cli import run\n"
+            f"run(lambda argv: os.kill(os.getpid(), {int(signum)}) or 0)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert result.returncode == 0 and result.stderr == ""
 
 
 def test_the_command_line_runner_works_off_the_main_thread():

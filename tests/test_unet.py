@@ -289,6 +289,36 @@ def test_tiles_cover_each_axis_with_the_fewest_smallest_tiles(tile, overlap):
         assert shorter < 0 or count * shorter - (count - 1) * overlap < size, size
 
 
+def test_the_torch_comparison_runs_the_same_tiles(small_model, monkeypatch):
+    """evaluate.py --compare-torch restores with the PyTorch build in restore()'s tiles, so that its memory
+    is a tile's (a whole image's non-local affinity grows as the square of its area), and still measures."""
+    from unet import evaluation
+
+    from unet.restore import tile_spans
+
+    monkeypatch.setattr(evaluation, "TILE", 96)
+    image = _image_batch((100, 200, 3), seed=12)
+
+    class OneImage:
+        def __len__(self):
+            return 1
+
+        def load(self, index, epoch=None):
+            return {"degraded": image}
+
+    torch_model = tr.to_torch(small_model)
+    inputs = []
+    torch_model.register_forward_pre_hook(lambda module, args: inputs.append(tuple(args[0].shape[2:])))
+    item = next(evaluation.restore_dataset(small_model, OneImage(), torch_model=torch_model, progress=False))
+    assert item.torch_max_abs_diff <= 1e-5
+    tiles = len(tile_spans(100, 96, 64)) * len(tile_spans(200, 96, 64))
+    assert len(inputs) == tiles > 1 and all(max(shape) <= 96 for shape in inputs), inputs
+    with torch.no_grad():
+        torch_model.conv_last.bias += 0.01
+    item = next(evaluation.restore_dataset(small_model, OneImage(), torch_model=torch_model, progress=False))
+    assert item.torch_max_abs_diff == pytest.approx(0.01, abs=1e-4)
+
+
 def _far_from_tile_edges(size, tile, overlap, margin):
     """Pixels covered by exactly one tile and at least `margin` away from its edges."""
     from unet.restore import tile_spans

@@ -1,7 +1,8 @@
 """Checkpoints: one .npz holding the model, its config, the optimizer, the epoch and the RNG state.
 
 Written atomically by mg.save. `load_model` also accepts a bare state dict (such as the authors'
-released .pth) and turns every way a file can fail to fit into one clear CheckpointError.
+released .pth) or a train.py run folder, and turns every way a file can fail to fit into one clear
+CheckpointError.
 """
 from pathlib import Path
 
@@ -15,6 +16,9 @@ FORMAT = "minigrad-unet-checkpoint/1"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "unet_sca_nl.npz"
 # Fine-tuned on the `mixed` degradation: for images whose degradation is not the `kla` preset's.
 MIXED_CHECKPOINT = DEFAULT_CHECKPOINT.with_name("unet_sca_nl_mixed.npz")
+# What a run folder offers to restore with, in order: the best validation SSIM's state (kept as the paper
+# keeps its model), then the same weights alone.
+RUN_CHECKPOINTS = ("best.npz", "model.npz")
 
 
 class CheckpointError(ValueError):
@@ -44,6 +48,22 @@ def read_checkpoint(path):
         raise CheckpointError(f"{path} is not a readable checkpoint: {reason}") from None
 
 
+def checkpoint_file(path):
+    """`path`, or for a train.py run folder the file in it to restore with (RUN_CHECKPOINTS), named in a printed
+    line since the folder alone does not say which; a folder without one is a CheckpointError."""
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    found = next((path / name for name in RUN_CHECKPOINTS if (path / name).is_file()), None)
+    if found is None:
+        last = path / "last.npz"
+        hint = f"; it holds {last}, the last step's state: pass that file to use it" if last.is_file() else ""
+        raise CheckpointError(f"{path} is a folder without {' or '.join(RUN_CHECKPOINTS)}, which train.py writes into "
+                              f"a run folder once an epoch is validated{hint}")
+    print(f"using {found}, the epoch of the run's best validation SSIM")
+    return found
+
+
 def _config_of_bare_state_dict(state, nonlocal_mode):
     """A bare state dict does not say which non-local mode trained it: the released one used "published"."""
     has_nonlocal = any(k.startswith("nl_block.") for k in state)
@@ -54,7 +74,8 @@ def _config_of_bare_state_dict(state, nonlocal_mode):
 
 
 def load_model(path=None, device="cpu", nonlocal_mode=None):
-    """(model in eval mode on `device`, checkpoint dict). path None means the shipped pretrained model.
+    """(model in eval mode on `device`, checkpoint dict). path None means the shipped pretrained model,
+    a folder the checkpoint of a train.py run (`checkpoint_file`).
 
     nonlocal_mode, when given, must agree with the checkpoint's own: a network trained with one mode
     gives wrong outputs in the other.
@@ -63,6 +84,7 @@ def load_model(path=None, device="cpu", nonlocal_mode=None):
         path = DEFAULT_CHECKPOINT
         if not path.exists():
             raise CheckpointError(f"the shipped pretrained model {path} is missing; pass --checkpoint or train one with train.py")
+    path = checkpoint_file(path)
     state = read_checkpoint(path)
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} holds a {type(state).__name__}, not a checkpoint or state dict")

@@ -1,5 +1,5 @@
 """What every command-line entry point shares: user mistakes print one line and exit 2, never a traceback,
-and warnings print as one line each."""
+warnings print as one line each, and SIGTERM stops work as Ctrl-C does."""
 import argparse
 import math
 import signal
@@ -19,6 +19,8 @@ from .torch_reference import TorchNotAvailableError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
+EXIT_TERMINATED = 143   # as a shell reports a process ended by SIGTERM (128 + 15)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def positive(kind, minimum=None, why=""):
@@ -35,6 +37,17 @@ def positive(kind, minimum=None, why=""):
 
 
 image_size = positive(int, INPUT_MULTIPLE, " (the network halves an image three times)")
+NATIVE = "native"
+
+
+def image_size_or_native(text):
+    """An argparse type: an image size, or `native` (None: every image keeps its own size)."""
+    if text == NATIVE:
+        return None
+    try:
+        return image_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of pixels or {NATIVE}, got {text}") from None
 
 
 def seed(text):
@@ -45,10 +58,15 @@ def seed(text):
     return value
 
 
-def ctrl_c_is_ours():
-    """Whether this code may handle Ctrl-C: only the main thread can, and a background job of a shell
-    script inherits Ctrl-C ignored, which it must stay."""
-    return threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+def signal_is_ours(signum):
+    """Whether this code may handle the signal: only the main thread can, and a signal inherited ignored
+    (Ctrl-C in a background job of a shell script) must stay ignored."""
+    return threading.current_thread() is threading.main_thread() and signal.getsignal(signum) is not signal.SIG_IGN
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch scheduler, `docker stop`, `timeout`): raised as Ctrl-C raises KeyboardInterrupt, so that
+    whatever saves work on Ctrl-C does so on SIGTERM too."""
 
 
 def user_errors():
@@ -67,11 +85,20 @@ def print_warning(message, category, filename, lineno, file=None, line=None):
 def run(main, argv=None):
     """Call main(argv) and turn user errors into `error: <message>` on stderr with exit status 2.
 
+    Ctrl-C and SIGTERM raise KeyboardInterrupt (Terminated) for main to handle; main returns
+    EXIT_INTERRUPTED for both, which becomes EXIT_TERMINATED where SIGTERM was the cause.
     Freed arrays stay in the heap for the next op to reuse (minigrad.memory): training runs faster.
     """
     keep_freed_memory()
-    if ctrl_c_is_ours():
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt for main to handle
+    terminated = []
+
+    def terminate(signum, frame):
+        terminated.append(signum)
+        raise Terminated
+
+    for signum, handler in ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, terminate)):
+        if signal_is_ours(signum):
+            signal.signal(signum, handler)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = print_warning
@@ -79,4 +106,4 @@ def run(main, argv=None):
     except user_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
-    sys.exit(status or 0)
+    sys.exit(EXIT_TERMINATED if terminated and status == EXIT_INTERRUPTED else status or 0)

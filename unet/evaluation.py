@@ -33,9 +33,8 @@ from data.loader import in_background
 
 from . import metrics
 from .checkpoint import MIXED_CHECKPOINT
-from .model import INPUT_MULTIPLE
 from .plots import plot_category_bars, save_triptych
-from .restore import pad_to_multiple, restore, round_up
+from .restore import restore, restore_with
 
 PSNR_CAP_DB = 100.0     # stands for the infinite PSNR of an exact match (an MSE of 1e-10)
 TILE = 512              # restore() tiles images larger than this
@@ -79,8 +78,8 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
     """Yield a Restoration for every readable image of `dataset` (at `indices`), in order.
 
     Unreadable files are skipped with a warning naming them, and appended to the `unreadable` list.
-    With `torch_model` every image is restored whole (no tiles) so both builds see the same input;
-    it compares the network alone, so it cannot go with `self_ensemble` (see `restore`).
+    `torch_model` restores every image too, in the same tiles; it compares the network alone, so it
+    cannot go with `self_ensemble` (see `restore`).
     """
     if torch_model is not None and self_ensemble:
         raise ValueError("the PyTorch comparison runs the network once per image: it cannot check a self-ensemble")
@@ -94,8 +93,7 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
                 unreadable.append(str(error.path))
             continue
         degraded = sample["degraded"]
-        tile = TILE if torch_model is None else max(TILE, round_up(max(degraded.shape[:2]), INPUT_MULTIPLE))
-        restored = restore(model, degraded, tile=tile, self_ensemble=self_ensemble)
+        restored = restore(model, degraded, tile=TILE, self_ensemble=self_ensemble)
         difference = None if torch_model is None else _torch_max_abs_diff(torch_model, degraded, restored)
         yield Restoration(index, sample, np.clip(restored, 0.0, 1.0), difference)
 
@@ -110,13 +108,16 @@ def load_or_error(dataset, index):
 
 
 def _torch_max_abs_diff(torch_model, image, restored):
-    """max |torch output - minigrad output| on the same padded input, before any clipping."""
+    """max |torch output - minigrad output| over the same tiles of the same input, before any clipping
+    (whole images would need memory growing as the square of their area, in the non-local block)."""
     import torch  # present: the caller built torch_model with unet.torch_reference.to_torch
 
-    height, width = image.shape[:2]
-    batch = torch.from_numpy(np.ascontiguousarray(pad_to_multiple(image).transpose(2, 0, 1)[None]))
-    with torch.no_grad():
-        output = torch_model(batch)[0].numpy().transpose(1, 2, 0)[:height, :width]
+    def network(padded):
+        batch = torch.from_numpy(np.ascontiguousarray(padded.transpose(2, 0, 1)[None]))
+        with torch.no_grad():
+            return torch_model(batch)[0].numpy().transpose(1, 2, 0)
+
+    output = restore_with(network, image, tile=TILE)
     return float(np.abs(output.astype(np.float64) - restored).max())
 
 

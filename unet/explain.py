@@ -28,11 +28,11 @@ from data.errors import DataError
 from data.imageio import read_image
 from minigrad.backend import to_numpy
 
-from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError
+from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, checkpoint_file
 from .checkpoint import load_model as load_checkpoint_model
-from .cli import EXIT_USER_ERROR, user_errors
+from .cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, run, user_errors
 from .model import INPUT_MULTIPLE, UNet
-from .restore import pad_to_multiple, to_unit_float
+from .restore import ceil_div, pad_to_multiple, to_unit_float
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RELEASED_WEIGHTS = REPO_ROOT.parent / "shared" / "reference" / "kla_unet_sca_nl_released.pth"
@@ -42,6 +42,7 @@ CHANNELS_SHOWN = 4          # per level in the feature figure, and per end of th
 DEFAULT_SIZE = 256
 CELL = INPUT_MULTIPLE       # pixels per bottleneck position along each side (three 2x poolings)
 MAX_POSITIONS = 64 * 64     # bottleneck positions of a 512x512 image: its affinity has N^2 = 16.8M entries
+ROWS_ALIKE = 0.25           # median distance of the softmax rows from their average below which they are "alike"
 PROG = "python -m unet.explain"
 BUILTIN_EXAMPLES = "astronaut, camera, coffee, brick, chelsea or grass"
 
@@ -68,6 +69,7 @@ def load_model(checkpoint=None, nonlocal_mode=None):
         mg.manual_seed(0)
         return UNet(nonlocal_mode=nonlocal_mode or "softmax"), "random initialisation (untrained)"
     try:
+        checkpoint = checkpoint_file(checkpoint)  # a run folder's file, so that the report names it
         model, _ = load_checkpoint_model(checkpoint, nonlocal_mode=nonlocal_mode)
     except CheckpointError as err:
         raise ExplainError(_one_line(err)) from None
@@ -148,6 +150,7 @@ class Explanation:
     sca: dict                   # att1..att4 -> {"spatial": (C, H/s, W/s) in (0, 1), "channel": (C,) in (0, 1)}
     affinity: np.ndarray        # (N, N), N = (H/8)(W/8): row i = how query cell i weighs every cell j
     nonlocal_mode: str
+    source_shape: tuple         # (h, w) of the input before any resize: query points are given in its pixels
 
     @property
     def bottleneck_grid(self):
@@ -157,13 +160,21 @@ class Explanation:
         """A map (..., H/s, W/s) cut down to the cells that cover the image."""
         s = self.padded_shape[0] // array.shape[-2]
         h, w = self.image.shape[:2]
-        return array[..., :-(-h // s), :-(-w // s)]
+        return array[..., :ceil_div(h, s), :ceil_div(w, s)]
 
     def to_image(self, array):
         """A map (H/s, W/s) at image size: each cell repeated s x s (nearest, so cells stay visible)."""
         s = self.padded_shape[0] // array.shape[-2]
         h, w = self.image.shape[:2]
         return np.repeat(np.repeat(array, s, axis=-2), s, axis=-1)[..., :h, :w]
+
+    def from_source(self, x, y):
+        """The pixel of the explained image under pixel (x, y) of the input before any resize."""
+        return _corresponding_pixel(x, y, self.source_shape, self.image.shape)
+
+    def to_source(self, x, y):
+        """The input's pixel under pixel (x, y) of the explained image."""
+        return _corresponding_pixel(x, y, self.image.shape, self.source_shape)
 
     def query_index(self, x, y):
         """Row-major index of the bottleneck position holding pixel (x, y): row y // 8, column x // 8."""
@@ -173,6 +184,12 @@ class Explanation:
     def query_map(self, x, y):
         """The non-local attention row of pixel (x, y) over all positions, on the bottleneck grid, cropped."""
         return self.crop(self.affinity[self.query_index(x, y)].reshape(self.bottleneck_grid))
+
+
+def _corresponding_pixel(x, y, from_shape, to_shape):
+    """The pixel of a resized copy (`to_shape`) under the centre of pixel (x, y) of an image of `from_shape`."""
+    (from_h, from_w), (to_h, to_w) = from_shape[:2], to_shape[:2]
+    return min(int((x + 0.5) * to_w / from_w), to_w - 1), min(int((y + 0.5) * to_h / from_h), to_h - 1)
 
 
 def _check_inside(x, y, shape):
@@ -185,15 +202,16 @@ def check_positions(shape):
     """Refuse an image of `shape` whose non-local affinity (N^2 entries for N bottleneck positions)
     would not fit in memory; main() asks before resizing, so that no image that large is made."""
     h, w = shape[:2]
-    positions = -(-h // CELL) * -(-w // CELL)
+    positions = ceil_div(h, CELL) * ceil_div(w, CELL)
     if positions > MAX_POSITIONS:
         raise ExplainError(f"a {w}x{h} image has {positions} bottleneck positions, too many for the non-local "
                            f"affinity ({positions}^2 entries): resize it (--size 512 or less)")
 
 
-def explain(model, image):
+def explain(model, image, source_shape=None):
     """Run the network once on `image` ((H, W) or (H, W, C); uint8, uint16 or float in [0, 1], as
-    `unet.restore` takes) and collect its maps."""
+    `unet.restore` takes) and collect its maps. `source_shape`: the input's (h, w) if `image` is a resized
+    copy of it, so that query points and their titles stay in the input's pixels."""
     if not model.attention or model.nonlocal_mode is None:
         raise ExplainError("this network is a plain U-Net without attention blocks: there is no attention to explain")
     float_image, _ = to_unit_float(image)
@@ -224,6 +242,7 @@ def explain(model, image):
              for block in SCA_BLOCKS},
         affinity=host(attention["nl_block"]["affinity"]),
         nonlocal_mode=model.nonlocal_mode,
+        source_shape=tuple(source_shape or (h, w)),
     )
 
 
@@ -243,6 +262,20 @@ def auto_queries(explanation):
         if point not in points:
             points.append(point)
     return points
+
+
+def rows_alike_note(affinity):
+    """How far the softmax rows are from their average, in words: a trained non-local block often attends
+    alike from every query (Cao et al., GCNet, 2019), and maps that look alike would pass for a broken figure."""
+    distance = 0.5 * np.abs(affinity - affinity.mean(axis=0)).sum(axis=1)  # total variation per row, 0 to 1
+    median = float(np.median(distance))
+    note = (f"Half of the {distance.size} rows differ from their average row by less than {median:.0%} of their "
+            f"weight (total variation distance; the most different row by {float(distance.max()):.0%}).")
+    if median < ROWS_ALIKE:
+        note += (" So this block weighs the positions in much the same way from every query: it mostly adds one "
+                 "global context to every position, as found for trained non-local blocks in general (Cao et al., "
+                 "GCNet, 2019); query maps that look alike are what it computes, not a fault of the figure.")
+    return note
 
 
 # ---- figures --------------------------------------------------------------------------------
@@ -322,22 +355,23 @@ def sca_figure(explanation, block, path):
     return _save(figure, path)
 
 
-def nonlocal_figure(explanation, queries, path):
-    """The attention row of each query pixel over every bottleneck position, on the image."""
+def nonlocal_figure(explanation, queries, path, labels=None):
+    """The attention row of each query pixel over every bottleneck position, on the image; each titled
+    by its `labels` entry (the point in the input's pixels; default: the point itself)."""
     published = explanation.nonlocal_mode == "published"
     figure = _figure(3.9 * len(queries) + 0.6, 4.4)
     axes = np.atleast_1d(figure.subplots(1, len(queries)))
-    for ax, (x, y) in zip(axes, queries):
+    for ax, (x, y), label in zip(axes, queries, labels or queries):
         row = explanation.query_map(x, y)
         _show_image(ax, explanation.image, explanation.grayscale, muted=True)
         if published:
             limit = float(np.abs(row).max()) or 1.0
             shown = ax.imshow(explanation.to_image(row), cmap="RdBu_r", norm=TwoSlopeNorm(0, -limit, limit), alpha=0.7)
-            ax.set_title(f"query ({x}, {y}): signed " + r"$\theta_i \cdot \phi_j \,/\, N$", fontsize=10)
+            ax.set_title(f"query {label}: signed " + r"$\theta_i \cdot \phi_j \,/\, N$", fontsize=10)
         else:
             shown = ax.imshow(explanation.to_image(row), cmap="inferno", alpha=0.65)
             full_row = explanation.affinity[explanation.query_index(x, y)]
-            ax.set_title(f"query ({x}, {y}): softmax row\nsums to {full_row.sum():.3f}\n"
+            ax.set_title(f"query {label}: softmax row\nsums to {full_row.sum():.3f}\n"
                          f"uniform would be 1/N = {1 / full_row.size:.2g}", fontsize=10)
         corner = (x // CELL * CELL - 0.5, y // CELL * CELL - 0.5)
         ax.add_patch(Rectangle(corner, CELL, CELL, fill=False, edgecolor="cyan", linewidth=1.5))
@@ -370,15 +404,21 @@ def features_figure(explanation, path):
 # ---- the report -----------------------------------------------------------------------------
 
 def write_report(explanation, out_dir, queries=None, title="", source=""):
-    """Write every figure and an index.html with captions into `out_dir`; returns the index path."""
+    """Write every figure and an index.html with captions into `out_dir`; returns the index path.
+    `queries`: (x, y) pixels of the input before any resize (`Explanation.source_shape`)."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ExplainError(f"cannot create output folder {out_dir}: {_one_line(err)}") from None
-    queries = list(queries) if queries else auto_queries(explanation)
-    for x, y in queries:
-        explanation.query_index(x, y)  # a clear error before any figure is drawn
+    if queries:
+        labels = [tuple(query) for query in queries]
+        for x, y in labels:
+            _check_inside(x, y, explanation.source_shape)  # a clear error before any figure is drawn
+        points = [explanation.from_source(x, y) for x, y in labels]
+    else:
+        points = auto_queries(explanation)
+        labels = [explanation.to_source(x, y) for x, y in points]
     h, w = explanation.image.shape[:2]
     sections = [("Input, output, difference", overview_figure(explanation, out_dir / "overview.png"),
                  f"The image as the network sees it (reflect-padded to a multiple of {CELL}, then cropped back), "
@@ -400,8 +440,9 @@ def write_report(explanation, out_dir, queries=None, title="", source=""):
                             "The released code also reshapes the result y with a raw view, so y_i does not land "
                             "on the query's cell: read this as the weight the query gives each position's value.")
     else:
-        nonlocal_caption = "Softmax form (paper eq. 6): each row is a probability distribution over positions and sums to 1."
-    sections.append(("Non-local block", nonlocal_figure(explanation, queries, out_dir / "nonlocal.png"),
+        nonlocal_caption = ("Softmax form (paper eq. 6): each row is a probability distribution over positions and "
+                            "sums to 1. " + rows_alike_note(explanation.affinity))
+    sections.append(("Non-local block", nonlocal_figure(explanation, points, out_dir / "nonlocal.png", labels),
                      f"For each query pixel (star; its {CELL}x{CELL} bottleneck cell outlined), the weight its row "
                      f"of the affinity gives every bottleneck position, shown as {CELL}x{CELL} blocks over the image. "
                      + nonlocal_caption))
@@ -410,9 +451,12 @@ def write_report(explanation, out_dir, queries=None, title="", source=""):
                      "level of the same resolution (right; the bottleneck, after the non-local block, beside "
                      "enc4). Each map has its own colour scale."))
 
+    source_h, source_w = explanation.source_shape
+    size = f"{w}x{h}" if (h, w) == (source_h, source_w) else f"{source_w}x{source_h}, resized to {w}x{h}"
     body = [f"<h1>{html.escape(title or 'Attention explorer')}</h1>",
-            f"<p>Image {w}x{h}{' (grayscale)' if explanation.grayscale else ''}; weights: {html.escape(source)}; "
-            f"non-local mode: {html.escape(explanation.nonlocal_mode)}.</p>"]
+            f"<p>Image {size}{' (grayscale)' if explanation.grayscale else ''}; weights: {html.escape(source)}; "
+            f"non-local mode: {html.escape(explanation.nonlocal_mode)}; query pixels (x, y) in the image's own "
+            f"pixels: {', '.join(str(label) for label in labels)}.</p>"]
     for heading, figure_path, caption in sections:
         body += [f"<h2>{html.escape(heading)}</h2>", f'<img src="{figure_path.name}" alt="{html.escape(heading)}">',
                  f"<p>{html.escape(caption)}</p>"]
@@ -465,25 +509,26 @@ def main(argv=None):
             raise ExplainError(f"--size must be 0 or positive, got {args.size}")
         image, name = read_input(args.image)
         original_h, original_w = image.shape[:2]
-        queries = args.query
-        for x, y in queries or ():
+        for x, y in args.query or ():
             _check_inside(x, y, image.shape)
         check_positions(resized_shape(image.shape, args.size) if args.size else image.shape)
         if args.size:
             image = resize_longer_side(image, args.size)
-            sx, sy = image.shape[1] / original_w, image.shape[0] / original_h
-            queries = queries and [(int(x * sx), int(y * sy)) for x, y in queries]
         if args.degrade:
             image = degrade_image(image, args.degrade)
             name = f"{name}, degraded ({args.degrade})"
         model, source = load_model(args.checkpoint, args.nonlocal_mode)
-        index = write_report(explain(model, image), args.out, queries, title=f"Attention explorer: {name}", source=source)
+        explanation = explain(model, image, source_shape=(original_h, original_w))
+        index = write_report(explanation, args.out, args.query, title=f"Attention explorer: {name}", source=source)
     except (ExplainError, *user_errors()) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("\ninterrupted; the figures written so far are in " + str(args.out), file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"wrote {index}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

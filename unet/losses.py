@@ -69,7 +69,10 @@ class EdgeLoss:
         return self.charbonnier(laplacian(x), laplacian(y))
 
 
-def ssim(x, y, data_range=1.0, window_size=11, sigma=1.5):
+SSIM_WINDOW = 11  # the Wang window's taps: training crops must be at least this large
+
+
+def ssim(x, y, data_range=1.0, window_size=SSIM_WINDOW, sigma=1.5):
     """Mean SSIM (Wang et al.) over the valid region of a Gaussian window, population (co)variances.
 
     x, y: (B, C, H, W). Each of the five local moments is blurred on its own: joining them into one

@@ -13,6 +13,7 @@ from matplotlib.ticker import MaxNLocator
 MASK_COLOUR = (1.0, 0.15, 0.1)
 MASK_ALPHA = 0.35
 METRIC_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "affine_fit_psnr": "affine-fit PSNR (dB)"}
+METRIC_FORMATS = {"psnr": "%.1f", "ssim": "%.3f", "affine_fit_psnr": "%.1f"}  # bar labels: one precision per chart
 
 
 def _figure(width, height):
@@ -35,6 +36,9 @@ LOSS_COLUMNS = ("loss", "charbonnier", "edge", "ssim_loss")
 PSNR_COLUMNS = (("val_psnr", "restored"), ("val_affine_psnr", "restored, affine fit"),
                 ("degraded_psnr", "degraded input"))
 SSIM_COLUMNS = (("val_ssim", "restored"), ("degraded_ssim", "degraded input"))
+DEGRADED_COLOUR = "0.45"  # the degraded input, a baseline, is gray in every chart
+CURVE_STYLES = {"restored": dict(color="C0"), "restored, affine fit": dict(color="C1"),  # the same in both panels
+                "degraded input": dict(color=DEGRADED_COLOUR, linestyle="--")}
 
 
 def _column(rows, key):
@@ -63,12 +67,12 @@ def plot_curves(log_rows, path):
                                (ssim_ax, SSIM_COLUMNS, "validation SSIM")):
         for key, label in columns:
             if any(key in row for row in log_rows):
-                dashed = "--" if key.startswith("degraded") else "-"
-                ax.plot(epochs, _column(log_rows, key), dashed, marker="o", markersize=3, label=label)
+                ax.plot(epochs, _column(log_rows, key), marker="o", markersize=3, label=label, **CURVE_STYLES[label])
         ax.set_title(title, fontsize=10)
     for ax in (loss_ax, psnr_ax, ssim_ax):
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(np.nanmin(epochs) - 0.5, np.nanmax(epochs) + 0.5)  # whole epochs, even for a run of one
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:  # below the axes: curves can run anywhere inside them
             ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
@@ -150,8 +154,9 @@ def plot_category_bars(per_category, path, metric, compare=None):
     ax = figure.subplots()
     for index, (label, values) in enumerate(series):
         heights = [values.get(category, np.nan) for category in categories]
-        bars = ax.bar(positions + (index - (len(series) - 1) / 2) * width, heights, width, label=label)
-        ax.bar_label(bars, fmt="%.3g", fontsize=7, padding=1)
+        bars = ax.bar(positions + (index - (len(series) - 1) / 2) * width, heights, width, label=label,
+                      color=DEGRADED_COLOUR if label == "degraded input" else None)
+        ax.bar_label(bars, fmt=METRIC_FORMATS.get(metric, "%.3g"), fontsize=7, padding=1)
     ax.set_xticks(positions, categories, rotation=45, ha="right", fontsize=8)
     label = METRIC_LABELS.get(metric, metric)
     ax.set_ylabel(label)

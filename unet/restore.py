@@ -68,8 +68,12 @@ def _from_unit_float(restored, like, scale):
     return restored.astype(like.dtype)
 
 
+def ceil_div(value, divisor):
+    return -(-value // divisor)
+
+
 def round_up(value, multiple):
-    return -(-value // multiple) * multiple
+    return ceil_div(value, multiple) * multiple
 
 
 def pad_to_multiple(image, multiple=INPUT_MULTIPLE):
@@ -111,7 +115,7 @@ def tile_spans(size, tile, overlap):
     return [(int(start), length) for start in np.linspace(0, size - length, count).round()]
 
 
-def _restore_tiled(model, image, tile, overlap):
+def _restore_tiled(network, image, tile, overlap):
     """Restore overlapping tiles and blend them with linear ramps, so memory stays bounded."""
     h, w, c = image.shape
     total = np.zeros((h, w, c), dtype=np.float32)
@@ -119,19 +123,22 @@ def _restore_tiled(model, image, tile, overlap):
     for top, ph in tile_spans(h, tile, overlap):
         for left, pw in tile_spans(w, tile, overlap):
             patch = image[top:top + ph, left:left + pw]
-            restored = _run(model, pad_to_multiple(patch))[:ph, :pw]
+            restored = network(pad_to_multiple(patch))[:ph, :pw]
             blend = np.outer(_ramp(ph, overlap, top == 0, top + ph >= h), _ramp(pw, overlap, left == 0, left + pw >= w))
             total[top:top + ph, left:left + pw] += restored * blend[:, :, None]
             weight[top:top + ph, left:left + pw] += blend[:, :, None]
     return total / weight
 
 
-def _restore_float(model, image, tile, overlap):
-    """(H, W, C) float32 in the model's range -> restored (H, W, C), whole or in tiles."""
+def restore_with(network, image, tile=512, overlap=64):
+    """(H, W, C) float32 in the model's range -> restored (H, W, C), whole or in the tiles `restore` uses.
+
+    `network` maps an (H, W, C) array whose sides are multiples of 8 to its restoration: a minigrad
+    model here, or another build of the network that is to be compared with it on the same inputs."""
     h, w = image.shape[:2]
     if max(h, w) > tile:
-        return _restore_tiled(model, image, tile, overlap)
-    return _run(model, pad_to_multiple(image))[:h, :w]
+        return _restore_tiled(network, image, tile, overlap)
+    return network(pad_to_multiple(image))[:h, :w]
 
 
 def _self_ensemble(restore_view, image):
@@ -167,7 +174,7 @@ def restore(model, image, tile=512, overlap=64, self_ensemble=False):
         float_image = np.repeat(float_image, model.in_channels, axis=2)
     elif channels != model.in_channels:
         raise ValueError(f"the model takes {model.in_channels}-channel images, got {channels} channels")
-    restore_view = partial(_restore_float, model, tile=tile, overlap=overlap)
+    restore_view = partial(restore_with, partial(_run, model), tile=tile, overlap=overlap)
     restored = _self_ensemble(restore_view, float_image) if self_ensemble else restore_view(float_image)
     if channels == 1:
         restored = restored.mean(axis=2, keepdims=True)

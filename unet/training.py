@@ -7,7 +7,7 @@ fill the rest) and writes into the run folder:
     log.csv            one row per epoch (LOG_COLUMNS)
     curves.png         loss and validation curves, redrawn every epoch
     samples/epoch_XXX.png   degraded | restored | clean for a few validation images
-    last.npz           the state after the last completed step (every epoch, and on Ctrl-C or an error)
+    last.npz           the state after the last completed step (every epoch, and on Ctrl-C, SIGTERM or an error)
     best.npz           the state of the epoch with the best validation SSIM
     model.npz          that epoch's weights and config alone (no optimizer state): the file to ship,
                        to pass to evaluate.py --checkpoint, or to copy to checkpoints/unet_sca_nl.npz
@@ -40,11 +40,12 @@ from data import DataError, Loader, open_dataset, refuse_on_the_fly_options
 from minigrad.backend import get_array_module
 
 from .checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
-from .cli import ctrl_c_is_ours
+from .cli import NATIVE, STOP_SIGNALS, signal_is_ours
 from .evaluation import image_metrics, load_or_error, resolve_device, restore_dataset, spread_indices, summarize
-from .losses import RestorationLoss
+from .losses import SSIM_WINDOW, RestorationLoss
 from .model import INPUT_MULTIPLE, UNet
 from .plots import plot_curves, save_triptych
+from .restore import round_up
 
 # Every value a preset sets; an option the user gives overrides it. Re-tune "quick" here only.
 PRESETS = {
@@ -59,6 +60,8 @@ DEFAULTS = dict(preset="quick", device="auto", data="builtin", layout="auto", de
                 degraded=None, clean=None, masks=None)
 # What may differ from the checkpoint's own options on --resume: where things are and how long to go on.
 RESUME_OVERRIDES = ("epochs", "device", "out", "resume", "data", "degraded", "clean", "masks")
+# The smallest crop the SSIM loss can score: its Gaussian window must fit inside.
+SMALLEST_CROP = round_up(SSIM_WINDOW, INPUT_MULTIPLE)
 FLAGS = {"nonlocal_mode": "--nonlocal"}  # option names whose flag is not simply --name-with-dashes
 # Per-epoch learning rate: the paper keeps Adam's constant; cosine anneals it from --lr towards 0 over
 # --epochs, which settles a long run or a fine-tuning (--init) into a better minimum.
@@ -85,7 +88,7 @@ class TrainingDiverged(RuntimeError):
 
 
 class Interrupted(Exception):
-    """Ctrl-C: the state after the last completed step is in `checkpoint`, ready for --resume."""
+    """Ctrl-C or SIGTERM: the state after the last completed step is in `checkpoint`, ready for --resume."""
 
     def __init__(self, checkpoint, epoch, step):
         self.checkpoint, self.epoch, self.step = checkpoint, epoch, step
@@ -127,15 +130,16 @@ def resolve_options(given, stored=None):
 
     On resume, options that would change the run itself (anything outside RESUME_OVERRIDES) must
     match the checkpoint's; a different non-local mode would even make the weights meaningless.
-    Options added since a checkpoint was written take their defaults, which is how it was trained.
+    Options added since a checkpoint was written take their defaults, which is how it was trained;
+    so does the device, which is this machine's (a run trained on a GPU goes on where there is none).
+    `--layout auto` matches the layout the run detected.
     """
-    if given.get("resume") and given.get("init"):
-        raise ConfigError("--resume continues a run and --init starts a new one from a model's weights: pass one")
     if stored is not None:
-        stored = {**DEFAULTS, **stored}
+        stored = {**DEFAULTS, **stored, "device": DEFAULTS["device"]}
+        given = {k: v for k, v in given.items() if not (k == "layout" and v == "auto")}
         changed = {k: (stored.get(k), v) for k, v in given.items() if k not in RESUME_OVERRIDES and stored.get(k) != v}
         if changed:
-            listing = "; ".join(f"{flag(k)} is {old!r} in the checkpoint but {new!r} was given"
+            listing = "; ".join(f"{flag(k)} is {_shown(k, old)} in the checkpoint but {_shown(k, new)} was given"
                                 for k, (old, new) in changed.items())
             hint = " and ".join(flag(k) for k in changed)
             raise CheckpointError(f"{given['resume']} cannot be resumed with other settings: {listing}. "
@@ -153,6 +157,13 @@ def flag(option):
     return FLAGS.get(option, "--" + option.replace("_", "-"))
 
 
+def _shown(option, value):
+    """An option's value as the command line spells it, for messages."""
+    if value is None:
+        return NATIVE if option == "size" else "unset"
+    return repr(value)
+
+
 def _check_options(options):
     if options["degraded"] is not None and options["data"] not in (None, "builtin"):
         raise ConfigError("pass either --data or --degraded, not both")
@@ -165,13 +176,43 @@ def _check_options(options):
     if patch is None and size is not None and size % INPUT_MULTIPLE:
         raise ConfigError(f"--size must be a multiple of {INPUT_MULTIPLE} when training on whole images, got {size}")
     if patch is None and size is None and options["batch_size"] > 1:
-        raise ConfigError("whole images of different sizes cannot share a batch: pass --size or --patch-size")
+        raise ConfigError(f"whole images of different sizes cannot share a batch: pass --batch-size 1, --patch-size "
+                          f"or a --size other than {NATIVE}")
+    crop, name = (patch, "--patch-size") if patch is not None else (size, "--size")
+    if crop is not None and crop < SSIM_WINDOW:
+        raise ConfigError(f"{name} {crop} is smaller than the {SSIM_WINDOW}-pixel window of the SSIM loss: "
+                          f"pass {name} {SMALLEST_CROP} or more")
 
 
 def _default_out(resume):
     if resume:
         return str(Path(resume).parent)
     return str(RUNS_DIR / datetime.now().strftime("%Y%m%d-%H%M%S"))
+
+
+def _refuse_to_overwrite_later_epochs(checkpoint, state):
+    """Resuming in its own folder from a checkpoint behind that folder's last.npz (best.npz, an older copy)
+    would overwrite the later epochs' last.npz, log rows and samples."""
+    latest = checkpoint.parent / "last.npz"
+    if not latest.exists() or latest.resolve() == checkpoint.resolve():
+        return
+    later = read_checkpoint(latest)
+    if _position(later) > _position(state):
+        raise ConfigError(f"{checkpoint} holds {_describe_position(state)} but {latest} has got to "
+                          f"{_describe_position(later)}: resuming in {checkpoint.parent} would overwrite the later "
+                          f"epochs' last.npz, log.csv rows and samples. Pass --out NEWDIR to continue from "
+                          f"{checkpoint.name} in another folder")
+
+
+def _position(state):
+    """(epochs completed, steps into the next one) of a checkpoint, to compare."""
+    progress = state.get("progress")
+    return state["epoch"], progress["step"] if progress else 0
+
+
+def _describe_position(state):
+    epoch, step = _position(state)
+    return f"epoch {epoch + 1} after step {step}" if step else f"the end of epoch {epoch}"
 
 
 def _claim_new_folder(path):
@@ -192,7 +233,7 @@ class Subset:
 
     def __init__(self, dataset, indices):
         self.dataset, self.indices = dataset, list(indices)
-        self.synthetic = dataset.synthetic
+        self.synthetic, self.layout = dataset.synthetic, dataset.layout
 
     def __len__(self):
         return len(self.indices)
@@ -224,6 +265,16 @@ def open_datasets(options):
         if len(dataset) == 0:
             raise DataError(f"the {name} split of {options['data']} has no images")
     return train_set, val_set
+
+
+def _record_what_applies(options, dataset):
+    """config.json records what the run used: the layout detected, and None for options that do not apply to
+    the data (--data beside --degraded folders, --degradation for images that come degraded)."""
+    options["layout"] = dataset.layout
+    if dataset.layout == "folders":
+        options["data"] = None
+    if not dataset.synthetic:
+        options["degradation"] = None
 
 
 def _memory_bytes():
@@ -295,22 +346,31 @@ def save_samples(path, shown):
 # ---- checkpoints and logs ---------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _sigint_deferred():
-    """Hold Ctrl-C until the block ends, so an optimizer step is never left half applied.
-
-    Where Ctrl-C is not ours to handle (`ctrl_c_is_ours`), the block runs as it is.
-    """
-    if not ctrl_c_is_ours():
-        yield
-        return
+def _stops_deferred():
+    """Hold Ctrl-C and SIGTERM until the block ends, then deliver them, so an optimizer step is never left
+    half applied. Signals that are not ours to handle (`signal_is_ours`) are left as they are."""
     received = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    previous = {signum: signal.signal(signum, lambda signum, frame: received.append(signum))
+                for signum in STOP_SIGNALS if signal_is_ours(signum)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
-    if received:
-        raise KeyboardInterrupt
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    for signum in dict.fromkeys(received):
+        signal.raise_signal(signum)  # to the handler restored above
+
+
+@contextlib.contextmanager
+def _floating_point_warnings_ignored():
+    """NaN and infinite values get the run's own message (TrainingDiverged), not NumPy's warnings before it.
+
+    A warnings filter rather than np.errstate, which holds only in this thread, not in minigrad's.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "(invalid value|overflow|divide by zero|underflow) encountered",
+                                RuntimeWarning)
+        yield
 
 
 def write_log(path, history):
@@ -334,25 +394,33 @@ class Run:
     """One training run: the model, its optimizer and data, and everything written to the run folder."""
 
     def __init__(self, given):
+        if given.get("resume") and given.get("init"):
+            raise ConfigError("--resume continues a run and --init starts a new one from a model's weights: "
+                              "pass one")
         resumed = read_training_checkpoint(given["resume"]) if given.get("resume") else None
         self.options = resolve_options(given, resumed["config"] if resumed else None)
-        self.device = resolve_device(self.options["device"])
+        self.device = self.options["device"] = resolve_device(self.options["device"])
         self.options["out"] = given.get("out") or _default_out(given.get("resume"))
         self.out = Path(self.options["out"])
+        if self.out.exists() and not self.out.is_dir():
+            raise NotADirectoryError(f"--out {self.out} is a file, not a folder")
         self.resumed_from = Path(given["resume"]) if resumed else None
         self.new_default_folder = not given.get("out") and not resumed  # claimed when the run starts
         continuing_in_place = resumed and self.out.resolve() == self.resumed_from.parent.resolve()
-        if not (continuing_in_place or self.new_default_folder) and (self.out / "last.npz").exists():
+        if continuing_in_place:
+            _refuse_to_overwrite_later_epochs(self.resumed_from, resumed)
+        elif not self.new_default_folder and (self.out / "last.npz").exists():
             raise ConfigError(f"{self.out} already holds a run; pass --resume {self.out / 'last.npz'} to continue "
                               "it, or another --out")
         train_set, val_set = open_datasets(self.options)
         refuse_on_the_fly_options(train_set, ["--degradation"] if "degradation" in given else [])
+        _record_what_applies(self.options, train_set)
         _require_targets(train_set)
         # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
         workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
         self.loader = Loader(train_set, batch_size=self.options["batch_size"], shuffle=True,
                              seed=self.options["seed"], patch_size=self.options["patch_size"], augment=True,
-                             workers=workers)
+                             workers=workers, side_multiple=INPUT_MULTIPLE)
         self.validator = Validator(val_set, self.options["val_limit"])
         self.train_size = len(train_set)
 
@@ -413,13 +481,26 @@ class Run:
             return f"{saved} keeps the last good state"
         return "nothing was saved, as no epoch had finished"
 
-    def _bring_best_along(self):
-        """A run resumed into a new folder copies its best epoch's files there, so that the folder holds the
-        whole run (and the next resume from it finds them too)."""
+    def _bring_run_along(self):
+        """A run resumed into a new folder starts it with the checkpoint as its last.npz, its best epoch's files,
+        its epochs' samples and the log and charts so far, so that the folder holds the whole run (and the next
+        resume from it finds them too)."""
+        source_folder = self.resumed_from.parent
+        if source_folder.resolve() == self.out.resolve():
+            return
+        shutil.copy2(self.resumed_from, self.out / "last.npz")  # the folder holds no run (checked in __init__)
         for name in ("best.npz", "model.npz"):
-            source, target = self.resumed_from.parent / name, self.out / name
+            source, target = source_folder / name, self.out / name
             if source.exists() and not target.exists() and read_checkpoint(source)["epoch"] == self.best.get("epoch"):
                 shutil.copy2(source, target)  # (from an older copy of last.npz, a later best is not this run's)
+        for row in self.history:
+            source, target = (folder / _samples_name(row["epoch"]) for folder in (source_folder, self.out))
+            if source.exists() and not target.exists():
+                target.parent.mkdir(exist_ok=True)
+                shutil.copy2(source, target)
+        if self.history:
+            write_log(self.out / "log.csv", self.history)
+            plot_curves(self.history, self.out / "curves.png")
 
     def save(self, name, progress=None):
         self._check_finite_parameters()
@@ -441,7 +522,7 @@ class Run:
         else:
             self.out.mkdir(parents=True, exist_ok=True)
         if self.resumed_from:
-            self._bring_best_along()
+            self._bring_run_along()
         (self.out / "config.json").write_text(json.dumps(self.options, indent=2) + "\n")
         self._print_header()
         epochs = self.options["epochs"]
@@ -450,12 +531,13 @@ class Run:
                   "train longer")
         progress = None
         try:
-            for epoch in range(len(self.history), epochs):
-                resumed = self.progress if self.progress and self.progress.epoch == epoch else None
-                progress = resumed or EpochProgress(epoch)
-                self._train_epoch(progress)
-                self._finish_epoch(progress)
-                progress = None
+            with _floating_point_warnings_ignored():
+                for epoch in range(len(self.history), epochs):
+                    resumed = self.progress if self.progress and self.progress.epoch == epoch else None
+                    progress = resumed or EpochProgress(epoch)
+                    self._train_epoch(progress)
+                    self._finish_epoch(progress)
+                    progress = None
         except KeyboardInterrupt:
             if progress is None or progress.epoch < len(self.history):  # last.npz already holds the epoch
                 raise Interrupted(self.out / "last.npz", len(self.history), 0) from None
@@ -502,7 +584,7 @@ class Run:
             raise TrainingDiverged(
                 f"non-finite loss in epoch {progress.epoch + 1}, step {progress.step + 1} ({shown}); "
                 f"{self._last_good_state()}. Try a lower --lr, or check the data for NaN or infinite pixels.")
-        with _sigint_deferred():  # the update and its bookkeeping happen together or not at all
+        with _stops_deferred():  # the update and its bookkeeping happen together or not at all
             self.updating = True
             self.optimizer.step()
             progress.step += 1
@@ -533,7 +615,7 @@ class Run:
                "lr": self.optimizer.param_groups[0]["lr"],
                "seconds": progress.seconds + time.perf_counter() - val_started}
         improved = not self.best or scores["val_ssim"] > self.best["val_ssim"]
-        with _sigint_deferred():  # history, best.npz and last.npz agree even when Ctrl-C comes now
+        with _stops_deferred():  # history, best.npz and last.npz agree even when Ctrl-C comes now
             self.history.append(row)
             self.scheduler.step()  # the checkpoints carry the next epoch's learning rate
             if improved:
@@ -543,16 +625,17 @@ class Run:
             self.save("last.npz")
         write_log(self.out / "log.csv", self.history)
         plot_curves(self.history, self.out / "curves.png")
-        save_samples(self.out / "samples" / f"epoch_{row['epoch']:03d}.png", shown)
+        save_samples(self.out / _samples_name(row["epoch"]), shown)
         self._print_epoch(row, improved)
 
     # ---- console ------------------------------------------------------------------------------
 
     def _print_header(self):
         o = self.options
-        patch = f"{o['patch_size']}x{o['patch_size']} patches" if o["patch_size"] else "whole images"
+        images = f"images resized to {o['size']}x{o['size']}" if o["size"] else "images at their own size"
+        shape = f"{o['patch_size']}x{o['patch_size']} patches of {images}" if o["patch_size"] else f"whole {images}"
         print(f"training UNet(nonlocal_mode={o['nonlocal_mode']!r}) on {self.device}: "
-              f"{_count(self.train_size, 'training image')} ({patch}, batch {o['batch_size']}, "
+              f"{_count(self.train_size, 'training image')} ({shape}, batch {o['batch_size']}, "
               f"{_count(self.steps_per_epoch, 'step')} per epoch), {_count(len(self.validator), 'validation image')}; "
               f"{_count(o['epochs'], 'epoch')}, Adam lr {o['lr']:g} ({o['lr_schedule']})")
         print(f"run folder: {self.out}")
@@ -567,7 +650,7 @@ class Run:
         print(f"epoch {row['epoch']}/{self.options['epochs']}: loss {row['loss']:.4f} | val PSNR "
               f"{row['val_psnr']:.2f} dB, SSIM {row['val_ssim']:.4f} (degraded input {row['degraded_psnr']:.2f} dB, "
               f"{row['degraded_ssim']:.4f}) | affine-fit PSNR {row['val_affine_psnr']:.2f} dB | "
-              f"{row['seconds']:.0f} s{'  * best SSIM' if improved else ''}")
+              f"{_seconds(row['seconds'])}{'  * best SSIM' if improved else ''}")
 
     def _print_summary(self):
         if not self.history:
@@ -579,6 +662,15 @@ class Run:
         for name in ("model.npz", "best.npz", "last.npz", "log.csv", "curves.png", "samples", "config.json"):
             if (self.out / name).exists():
                 print(f"  {self.out / name}")
+
+
+def _samples_name(epoch):
+    return Path("samples") / f"epoch_{epoch:03d}.png"
+
+
+def _seconds(seconds):
+    """Tenths below 10 s, where whole seconds would say 0 s for a short epoch."""
+    return f"{seconds:.1f} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 def _count(number, noun):
