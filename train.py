@@ -67,8 +67,8 @@ def build_parser():
         help="non-local block: softmax (the paper) or published (the released code) (default softmax)")
     add("--seed", type=seed, help="seeds the weights, data order, crops and degradations (default 0)")
     add("--out", metavar="DIR", help="run folder (default runs/<date-time>, or the checkpoint's folder on --resume)")
-    add("--resume", metavar="CKPT", help="continue the run saved in CKPT: its last.npz, or best.npz (or an "
-        "older copy) with a new --out, which keeps the later epochs")
+    add("--resume", metavar="CKPT", help="continue the run saved in CKPT: its last.npz (or the run folder), or "
+        "best.npz (or an older copy) with a new --out, which keeps the later epochs")
     add("--init", metavar="CKPT", help="start a new run from the weights in CKPT (fine-tuning): a model.npz, "
         "checkpoints/unet_sca_nl.npz or the authors' released .pth; a fresh optimizer, and the non-local mode "
         "is the checkpoint's")

@@ -158,9 +158,16 @@ def load(path):
         if zipfile.is_zipfile(path):
             return _load_zip(path)
         with open(path, "rb") as file:
+            if file.read(len(_ZIP_START)) == _ZIP_START:  # a zip's directory is at its end: this one lacks it
+                raise LoadError(f"cannot load {path}: a zip archive whose end is missing (cut short while it was "
+                                "copied, downloaded or written?)")
+            file.seek(0)
             return _load_legacy_torch(file, path)
     except zipfile.BadZipFile as exc:
         raise LoadError(f"cannot load {path}: damaged zip archive ({exc})") from None
+
+
+_ZIP_START = b"PK\x03\x04"  # every zip archive (.npz, and .pth since PyTorch 1.6) opens with a file header
 
 
 def _unrecognized(path):

@@ -164,6 +164,7 @@ def test_ctrl_c_ends_in_one_line_and_the_shells_status(tmp_path, capsys, monkeyp
 
 @pytest.mark.parametrize("args, message", [
     (["--image", "no/such/image.png"], "image not found"),
+    (["--image", REPO_ROOT / "docs"], "docs is a folder: pass one image of it"),
     (["--image", "builtin:no_such_sample"], "unknown built-in image"),
     (["--image", "builtin:horse"], "'horse' (bool, shape (328, 400)) is not a uint8, uint16 or [0, 1] float picture"),
     (["--image", "builtin:camera", "--query", "12;40"], "X,Y"),

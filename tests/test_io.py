@@ -276,6 +276,15 @@ def test_truncated_zip(tmp_path):
         mgio.load(path)
 
 
+def test_a_zip_cut_short_is_named_as_one(tmp_path):
+    """A copy that stopped partway keeps the zip's start but not the directory at its end."""
+    path = tmp_path / "cut.npz"
+    mgio.save(flat_state_dict(), path)
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(mgio.LoadError, match="a zip archive whose end is missing"):
+        mgio.load(path)
+
+
 # ----------------------------------------------------------------------------- .pth without torch
 
 def torch_save(torch, obj, path, **kwargs):

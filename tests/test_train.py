@@ -223,9 +223,11 @@ def test_resume_after_epoch_one_matches_an_uninterrupted_run(kla_root, reference
     assert train_script.main(_args(kla_root, out, epochs=1)) == 0
     with pytest.raises(AssertionError):  # the test can fail: epoch 2 does change the weights
         _assert_same_weights(out / "last.npz", reference_run / "last.npz")
-    assert train_script.main(["--resume", str(out / "last.npz"), "--epochs", "2"]) == 0
+    assert train_script.main(["--resume", str(out), "--epochs", "2"]) == 0  # a run folder: its last.npz
     _assert_same_weights(out / "last.npz", reference_run / "last.npz")
     _assert_same_losses(out / "log.csv", reference_run / "log.csv")
+    with pytest.raises(CheckpointError, match="folder without last.npz"):
+        training.resume_file(tmp_path)
 
 
 def _interrupt(total, parts):
@@ -734,3 +736,22 @@ def test_the_command_line_runner_works_off_the_main_thread():
     worker.start()
     worker.join()
     assert outcome == [0]
+
+
+def test_each_epochs_samples_are_spread_over_validation_and_carry_their_scores():
+    """The triptych's rows come from across the validated images (not the first few, often one category),
+    each labelled with its own PSNR and SSIM and its input's."""
+    import data
+
+    dataset = data.open_dataset("builtin", split="val", size=16)
+    mg.manual_seed(0)
+    validator = training.Validator(dataset, limit=8)
+    _, shown = validator(UNet())
+    names = [dataset.load(index)["name"] for index in validator.indices]
+    assert len(shown) == training.SAMPLES_SHOWN
+    assert [label.split("\n")[0] for *_, label in shown] == [names[0], names[4], names[7]]
+    assert len({name.split("/")[0] for name in (names[0], names[4], names[7])}) == 3  # three categories
+    for degraded, restored, clean, label in shown:
+        restored_psnr = peak_signal_noise_ratio(clean, restored, data_range=1.0)
+        degraded_psnr = peak_signal_noise_ratio(clean, degraded, data_range=1.0)
+        assert f"\n{restored_psnr:.2f} dB, SSIM " in label and f"(input {degraded_psnr:.2f} dB, SSIM " in label

@@ -303,14 +303,15 @@ def _save_triptych(out_dir, item, record):
         columns, titles = [sample["degraded"], item.restored], ["degraded", "restored"]
     else:
         columns = [sample["degraded"], item.restored, sample["clean"]]
-        titles = [f"degraded\n{_scores(record, DEGRADED)}", f"restored\n{_scores(record, '')}", "clean"]
+        titles = [f"degraded\n{scores_text(record, DEGRADED)}", f"restored\n{scores_text(record)}", "clean"]
     if sample["mask"] is not None:
         columns.append(sample["mask"].astype(np.float32))
         titles.append("defect mask")
     save_triptych(out_dir / "triptychs" / f"{sample['name']}.png", columns, titles)
 
 
-def _scores(record, prefix):
+def scores_text(record, prefix=""):
+    """PSNR and SSIM of an `image_metrics` record (prefix DEGRADED: of its degraded input), for figures."""
     return f"{_format(record[prefix + 'psnr'], 2)} dB, SSIM {_format(record[prefix + 'ssim'], 3)}"
 
 

@@ -88,6 +88,8 @@ def read_input(spec):
     if spec.startswith("builtin:"):
         return _builtin_image(spec[len("builtin:"):]), spec[len("builtin:"):]
     path = Path(spec)
+    if path.is_dir():
+        raise ExplainError(f"{path} is a folder: pass one image of it (evaluate.py --degraded restores a whole folder)")
     if not path.is_file():
         raise ExplainError(f"image not found: {path} (or use builtin:NAME, e.g. builtin:astronaut)")
     try:

@@ -41,7 +41,8 @@ from minigrad.backend import get_array_module
 
 from .checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
 from .cli import NATIVE, STOP_SIGNALS, signal_is_ours
-from .evaluation import image_metrics, load_or_error, resolve_device, restore_dataset, spread_indices, summarize
+from .evaluation import (DEGRADED, image_metrics, load_or_error, resolve_device, restore_dataset, scores_text,
+                         spread_indices, summarize)
 from .losses import SSIM_WINDOW, RestorationLoss
 from .model import INPUT_MULTIPLE, UNet
 from .plots import plot_curves, save_triptych
@@ -73,7 +74,7 @@ LOSS_WEIGHTS = dict(w_char=1.0, w_edge=0.1, w_ssim=0.3)
 LOSS_COLUMNS = {"charbonnier": "charbonnier", "edge": "edge", "ssim": "ssim_loss"}  # loss part -> log column
 LOG_COLUMNS = ("epoch", "steps", "loss", *LOSS_COLUMNS.values(), "val_psnr", "val_ssim", "val_affine_psnr",
                "degraded_psnr", "degraded_ssim", "lr", "seconds")
-SAMPLES_SHOWN = 3        # validation images in each epoch's triptych
+SAMPLES_SHOWN = 3        # validation images in each epoch's triptych, spread over those validated
 FOLDER_HOLDOUT = 10      # the folders layout has no split: every 10th pair validates
 DECODED_SHARE = 8        # each split keeps decoded images in up to 1/8 of the memory (Dataset.keep_decoded)
 RUNS_DIR = Path("runs")
@@ -315,14 +316,18 @@ class Validator:
         return len(self.indices)
 
     def __call__(self, model):
-        """(mean scores by log column, [(degraded, restored, clean, name)] of the first SAMPLES_SHOWN images)."""
+        """(mean scores by log column, [(degraded, restored, clean, label)] of SAMPLES_SHOWN images spread over
+        the validated ones, each labelled with its name and scores)."""
         records, shown = [], []
+        shown_at = set(spread_indices(len(self.indices), SAMPLES_SHOWN))
         model.eval()
-        for item in restore_dataset(model, self.dataset, self.indices, progress=False):
-            records.append(image_metrics(item.sample, item.restored))
-            if len(shown) < SAMPLES_SHOWN:
+        for position, item in enumerate(restore_dataset(model, self.dataset, self.indices, progress=False)):
+            record = image_metrics(item.sample, item.restored)
+            records.append(record)
+            if position in shown_at:
                 sample = item.sample
-                shown.append((sample["degraded"], item.restored, sample["clean"], sample["name"]))
+                label = f"{sample['name']}\n{scores_text(record)}\n(input {scores_text(record, DEGRADED)})"
+                shown.append((sample["degraded"], item.restored, sample["clean"], label))
         model.train()
         summary = summarize(records)
         scores = {"val_psnr": summary["mean"]["psnr"], "val_ssim": summary["mean"]["ssim"],
@@ -339,8 +344,8 @@ def _readable(dataset, index):
 
 
 def save_samples(path, shown):
-    degraded, restored, clean, names = zip(*shown)
-    return save_triptych(path, [degraded, restored, clean], ["degraded", "restored", "clean"], row_labels=names)
+    degraded, restored, clean, labels = zip(*shown)
+    return save_triptych(path, [degraded, restored, clean], ["degraded", "restored", "clean"], row_labels=labels)
 
 
 # ---- checkpoints and logs ---------------------------------------------------------------------
@@ -380,6 +385,16 @@ def write_log(path, history):
         writer.writerows(history)
 
 
+def resume_file(path):
+    """The checkpoint --resume names: a run folder stands for its last.npz, where the run got to."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return path
+    if not (folder / "last.npz").is_file():
+        raise CheckpointError(f"{folder} is a folder without last.npz, the state train.py saves to resume a run from")
+    return str(folder / "last.npz")
+
+
 def read_training_checkpoint(path):
     state = read_checkpoint(path)
     if not isinstance(state, dict) or state.get("format") != FORMAT or "optimizer" not in state:
@@ -397,6 +412,8 @@ class Run:
         if given.get("resume") and given.get("init"):
             raise ConfigError("--resume continues a run and --init starts a new one from a model's weights: "
                               "pass one")
+        if given.get("resume"):
+            given = {**given, "resume": resume_file(given["resume"])}
         resumed = read_training_checkpoint(given["resume"]) if given.get("resume") else None
         self.options = resolve_options(given, resumed["config"] if resumed else None)
         self.device = self.options["device"] = resolve_device(self.options["device"])
