@@ -69,12 +69,14 @@ class Function:
     none); gradients of broadcast inputs may keep the broadcast shape: the engine sums them back to
     the input's shape. `apply` gives forward its inputs in one dtype, promoted as torch does
     (`result_type`); an op that takes an integer index or a bool mask beside floats sets
-    `promotes_inputs = False` and gets each tensor in its own dtype. An op whose GPU version differs
-    names it with @gpu_variant_of; `apply` picks it for CuPy arrays.
+    `promotes_inputs = False` and gets each tensor in its own dtype. A binary element-wise op sets
+    `broadcasts = True`: `apply` refuses operands that do not broadcast, with torch's error. An op whose
+    GPU version differs names it with @gpu_variant_of; `apply` picks it for CuPy arrays.
     """
 
     gpu_variant = None
     promotes_inputs = True
+    broadcasts = False
 
     @staticmethod
     def forward(ctx, *arrays, **params):
@@ -93,6 +95,8 @@ class Function:
         else:
             device = next(t for t in inputs if isinstance(t, Tensor)).device
             tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
+        if cls.broadcasts:
+            require_broadcastable(tensors[0].shape, tensors[1].shape)
         xp = get_array_module(tensors[0].data)
         op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp) else cls
         ctx = Context(op, tensors, params)
@@ -176,12 +180,28 @@ def require_fits(values, dtype):
         raise RuntimeError(f"value cannot be converted to type {dtype} without overflow")
 
 
-def _scalar_array(xp, number, dtype):
-    """A number as a 0-d array of an op's dtype. An integer the dtype cannot hold wraps around, as in torch
-    (int8 + 300 adds 44), where NumPy raises; one beyond 64 bits is torch's OverflowError, whatever the dtype
-    (float32 + 2 ** 64 too, which NumPy would round)."""
+def require_broadcastable(a, b):
+    """Refuse two shapes that do not broadcast with torch's RuntimeError, where NumPy's ValueError would escape
+    from forward. As torch, it names the rightmost mismatch, by its dim in the broadcast shape."""
+    if a == b or not a or not b:  # the common cases: one shape, or a number's 0-d array
+        return
+    for i, (size_a, size_b) in enumerate(zip(a[::-1], b[::-1])):
+        if size_a != size_b and size_a != 1 and size_b != 1:
+            raise RuntimeError(f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) at "
+                               f"non-singleton dimension {max(len(a), len(b)) - 1 - i}")
+
+
+def require_64_bits(number):
+    """Refuse a Python integer beyond 64 bits with torch's OverflowError: torch reads a number operand as an
+    int64 or a uint64 whatever the tensor's dtype (float32 + 2 ** 64 too, which NumPy would round)."""
     if isinstance(number, int) and not -2 ** 63 <= number < 2 ** 64:
         raise OverflowError("int too big to convert" if number > 0 else "can't convert negative int to unsigned")
+
+
+def _scalar_array(xp, number, dtype):
+    """A number as a 0-d array of an op's dtype. An integer the dtype cannot hold wraps around, as in torch
+    (int8 + 300 adds 44), where NumPy raises; one beyond 64 bits is an error (require_64_bits)."""
+    require_64_bits(number)
     if dtype.kind in "iu":
         number = np.asarray(number).astype(dtype)
     return xp.asarray(number, dtype=dtype)

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import parallel
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
-from .function import no_grad, promote_operands, require_fits
+from .function import no_grad, promote_operands, require_broadcastable, require_fits
 
 
 def _as_array(data, dtype):
@@ -416,11 +416,13 @@ class Tensor:
     def _compare(self, other, compare):
         """Element-wise, to a tensor, an array or a number: a bool tensor, outside the graph. Anything else is
         NotImplemented, so that `t == None` is False and `t < None` a TypeError, as in torch. The operands promote
-        as an arithmetic op's do: an int8 tensor < 300 compares with 300 wrapped into int8 (44), as in torch."""
+        as an arithmetic op's do: an int8 tensor < 300 compares with 300 wrapped into int8 (44), as in torch; shapes
+        that do not broadcast are an arithmetic op's error too."""
         if not isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)) and get_array_module(other) is np:
             return NotImplemented  # not a number, nor a NumPy or CuPy array
         with no_grad():  # the casts of promotion need no graph either
             a, b = promote_operands((self, other), Tensor)
+        require_broadcastable(a.shape, b.shape)
         return Tensor(compare(a.data, b.data))
 
     def __lt__(self, other):
@@ -543,21 +545,23 @@ class Tensor:
             raise RuntimeError(f"expand({list(self.shape)}, size={list(sizes)}): the number of sizes provided "
                                f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
                                f"({self.ndim})")
-        shape = []
-        for i, size in enumerate(sizes):
+        shape = list(sizes)
+        for i in reversed(range(len(sizes))):  # from the last dim, as torch, which names the first mismatch it meets
+            size = sizes[i]
             if i < new:
-                if size < 0:
+                if size == -1:
                     raise RuntimeError(f"The expanded size of the tensor ({size}) isn't allowed in a leading, "
                                        f"non-existing dimension {i}")
             else:
                 existing = self.shape[i - new]
                 if size == -1:
-                    size = existing
-                elif size != existing and (existing != 1 or size < 0):
+                    shape[i] = existing
+                elif size != existing and existing != 1:
                     raise RuntimeError(f"The expanded size of the tensor ({size}) must match the existing size "
                                        f"({existing}) at non-singleton dimension {i}.  Target sizes: {list(sizes)}.  "
                                        f"Tensor sizes: {list(self.shape)}")
-            shape.append(size)
+        if min(shape, default=0) < 0:  # torch lets these through to an overflow error of its element count
+            raise RuntimeError(f"expand: sizes must be non-negative, or -1 to keep a dim, got {list(sizes)}")
         return ops.Add.apply(self, get_array_module(self.data).zeros(shape, dtype=self.dtype))
 
 

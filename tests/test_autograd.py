@@ -514,9 +514,25 @@ def test_expand_like_torch(torch, shape, sizes):
     ((3,), (-1, 3), re.escape("The expanded size of the tensor (-1) isn't allowed in a leading, non-existing "
                               "dimension 0")),
     ((3,), (4,), re.escape("The expanded size of the tensor (4) must match the existing size (3)")),
+    # torch checks from the last dim, so it names the last mismatch, before a leading -1 or a negative size
+    ((2, 3), (3, 4), re.escape("The expanded size of the tensor (4) must match the existing size (3) at "
+                               "non-singleton dimension 1.  Target sizes: [3, 4].  Tensor sizes: [2, 3]")),
+    ((2, 3), (-1, 3, 4), re.escape("The expanded size of the tensor (4) must match the existing size (3) at "
+                                   "non-singleton dimension 2.")),
+    ((3, 1), (-3, 2, 4), re.escape("The expanded size of the tensor (2) must match the existing size (3) at "
+                                   "non-singleton dimension 1.")),
+    ((2, 1), (4, -2), re.escape("The expanded size of the tensor (4) must match the existing size (2) at "
+                                "non-singleton dimension 0.")),
 ])
 def test_expand_refuses_what_torch_refuses(torch, shape, sizes, match):
     _raises_like_torch(torch, lambda lib, t: t.expand(*sizes), np.ones(shape), match=match)
+
+
+@pytest.mark.parametrize("shape, sizes", [((1,), (-2,)), ((2, 1), (2, -2)), ((2, 3), (-3, 2, 3))])
+def test_expand_refuses_negative_sizes_like_torch(torch, shape, sizes):
+    """torch lets a negative size other than -1 through its checks to an overflow of its element count; minigrad
+    says what is wrong, with the same exception type."""
+    _raises_like_torch(torch, lambda lib, t: t.expand(*sizes), np.ones(shape), match="")
 
 
 @pytest.mark.parametrize("fn", [lambda lib, t: t.squeeze(), lambda lib, t: t.squeeze((0, 2)),

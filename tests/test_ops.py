@@ -665,6 +665,14 @@ DIVISIONS = {
     "int64 % int64": lambda make: make([-7, 7, -7, 7, 0], "int64") % make([2, -2, -2, 2, -3], "int64"),
     "int64 min // -1 wraps": lambda make: make([-2 ** 63], "int64") // -1,
     "int64 min % -1": lambda make: make([-2 ** 63], "int64") % -1,
+    # a zero remainder has the sign of the dividend (NumPy's, of the divisor); the test compares sign bits
+    "float32 % float32, signed zeros": lambda make: (make([-0.0, 0.0, -4, 4, -4, 4, -0.0, 0.0, -7, 6, -6], "float32")
+                                                     % make([2, -2, 2, -2, -2, 2, -2, 2, 7, -3, 3], "float32")),
+    "0-d -0.0 % 2": lambda make: make(-0.0, "float32") % 2,
+    "float64 % -2.0, zeros": lambda make: make([4.0, -4.0, 0.0, 1.0], "float64") % -2.0,
+    "-4.0 % float16, zeros": lambda make: -4.0 % make([2, -2, 4, 3], "float16"),
+    "float32 // float32, signed zeros": lambda make: (make([-0.0, 0.0, 0.5, -0.5, -0.0, 1], "float32")
+                                                      // make([2, -2, 2, -2, -2, float("inf")], "float32")),
     # broadcasting, reflected operands and torch's promotion
     "float32 // float32, broadcast": lambda make: (make([[1.5, -2.5, 7], [-3, 4, 9]], "float32")
                                                    // make([2, -0.5, 3], "float32")),
@@ -752,6 +760,41 @@ COMPARISONS = {
     "float32 + 2 ** 64": lambda make: make([1, 2], "float32") + 2 ** 64,
     "float32 * -2 ** 63 - 1": lambda make: make([1, 2], "float32") * (-2 ** 63 - 1),
     "float32 + 2 ** 64 - 1": lambda make: make([1, 2], "float32") + (2 ** 64 - 1),
+    "float32 ** 2 ** 64": lambda make: make([1, 2], "float32") ** 2 ** 64,
+    "float32 ** -2 ** 63 - 1": lambda make: make([1, 2], "float32") ** (-2 ** 63 - 1),
+    "int64 ** 2 ** 64": lambda make: make([1, 2], "int64") ** 2 ** 64,
+    "bool ** -2 ** 64": lambda make: make([True], "bool") ** -2 ** 64,
+    "float32 ** 2 ** 64 - 1": lambda make: make([1, 2], "float32") ** (2 ** 64 - 1),
+    "float32 ** -2 ** 63": lambda make: make([1, 2], "float32") ** -2 ** 63,
+}
+
+
+def _ones(make, shape, dtype="float32"):
+    return make(np.ones(shape), dtype)
+
+
+BROADCASTS = {
+    # shapes that do not broadcast are torch's RuntimeError, naming the rightmost mismatch by its dim in the
+    # broadcast shape, whichever operand is longer, for every element-wise op
+    "(2, 3) + (2, 4)": lambda make: _ones(make, (2, 3)) + _ones(make, (2, 4)),
+    "(3,) - (4,)": lambda make: _ones(make, (3,)) - _ones(make, (4,)),
+    "(2, 3, 4) * (5, 4)": lambda make: _ones(make, (2, 3, 4)) * _ones(make, (5, 4)),
+    "(5, 4) / (2, 3, 4)": lambda make: _ones(make, (5, 4)) / _ones(make, (2, 3, 4)),
+    "(3, 1, 4) // (2, 5)": lambda make: _ones(make, (3, 1, 4)) // _ones(make, (2, 5)),
+    "(2, 3, 4, 5) % (3, 4, 6)": lambda make: _ones(make, (2, 3, 4, 5)) % _ones(make, (3, 4, 6)),
+    "(2, 3) ** (3, 2)": lambda make: _ones(make, (2, 3)) ** _ones(make, (3, 2)),
+    "(4,) ** (2, 3) reflected": lambda make: _ones(make, (4,)).__rpow__(_ones(make, (2, 3))),
+    "(2, 3) < (2, 4)": lambda make: _ones(make, (2, 3)) < _ones(make, (2, 4)),
+    "(4,) == (2, 3)": lambda make: _ones(make, (4,)) == _ones(make, (2, 3)),
+    "(2, 3) != (4, 3)": lambda make: _ones(make, (2, 3)) != _ones(make, (4, 3)),
+    "(0,) + (2,)": lambda make: _ones(make, (0,)) + _ones(make, (2,)),
+    "int64 (2, 3) + float32 (2, 4)": lambda make: _ones(make, (2, 3), "int64") + _ones(make, (2, 4)),
+    "int8 (2, 3) >= int64 (3, 2)": lambda make: _ones(make, (2, 3), "int8") >= _ones(make, (3, 2), "int64"),
+    # and those that do broadcast still do
+    "(0,) + (1,)": lambda make: _ones(make, (0,)) + _ones(make, (1,)),
+    "(1, 0) * (3, 1)": lambda make: _ones(make, (1, 0)) * _ones(make, (3, 1)),
+    "(2, 1, 5) < (3, 1)": lambda make: _ones(make, (2, 1, 5)) < _ones(make, (3, 1)),
+    "0-d % (2, 3)": lambda make: _ones(make, ()) % _ones(make, (2, 3)),
 }
 
 CONSTRUCTOR_REFUSALS = {
@@ -787,13 +830,14 @@ CONSTRUCTOR_REFUSALS = {
     "2 ** 63 - 1": lambda make: make(2 ** 63 - 1, None),
     "[-2 ** 63]": lambda make: make([-2 ** 63], None),
 }
-CASES = {**DIVISIONS, **INTEGER_POWERS, **COMPARISONS, **CONSTRUCTOR_REFUSALS}
+CASES = {**DIVISIONS, **INTEGER_POWERS, **COMPARISONS, **BROADCASTS, **CONSTRUCTOR_REFUSALS}
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_divisions_powers_comparisons_and_construction_match_torch(name):
     """torch's tensor, or its error type with its message; minigrad may add to the message, and names the op
-    where torch names its kernel ("div_floor_cpu" not implemented for 'Bool')."""
+    where torch names its kernel ("div_floor_cpu" not implemented for 'Bool'). Zeros have torch's sign (NaNs'
+    signs are the platform's)."""
     torch = pytest.importorskip("torch")
     try:
         expected = CASES[name](_make_torch(torch))
@@ -806,6 +850,9 @@ def test_divisions_powers_comparisons_and_construction_match_torch(name):
         out = CASES[name](_make_mg)
     assert str(out.dtype) == str(expected.dtype).removeprefix("torch.")
     np.testing.assert_array_equal(out.numpy(), expected.numpy())
+    if out.dtype.kind == "f":
+        number = ~np.isnan(out.numpy())
+        np.testing.assert_array_equal(np.signbit(out.numpy()[number]), np.signbit(expected.numpy()[number]))
 
 
 def test_floor_division_has_no_derivative_like_torch():
@@ -831,7 +878,8 @@ def test_remainder_of_a_number_by_a_tensor_has_the_gradient_of_a_0d_tensor_opera
 
 
 def test_division_integer_powers_and_comparisons_on_the_gpu_path_without_a_gpu(fake_gpu):
-    """The zero-divisor check, the integer powers' masks and the comparisons' promotion run on device arrays."""
+    """The zero-divisor check, the integer powers' masks, the comparisons' promotion and the signs of zero
+    remainders run on device arrays; shapes that do not broadcast are refused there too."""
     def run(device):
         a = mg.tensor([5.5, -2.0, 7.0], device=device, requires_grad=True)
         b = mg.tensor([2.0, 0.75, -3.0], device=device, requires_grad=True)
@@ -840,13 +888,18 @@ def test_division_integer_powers_and_comparisons_on_the_gpu_path_without_a_gpu(f
         (out * mg.tensor([1.0, 2.0, 3.0], device=device)).sum().backward()
         with pytest.raises(RuntimeError, match="ZeroDivisionError"):
             integers // mg.tensor([1, 0, 1], dtype="int8", device=device)
-        exact = [integers // 3, 300 % integers, integers ** mg.tensor([-1, 0, -2], device=device), integers < 300]
+        for mismatched in (lambda: a + b[:2], lambda: a < integers[:2]):
+            with pytest.raises(RuntimeError, match=re.escape("tensor a (3) must match the size of tensor b (2)")):
+                mismatched()
+        exact = [integers // 3, 300 % integers, integers ** mg.tensor([-1, 0, -2], device=device), integers < 300,
+                 mg.tensor([-0.0, 4.0, -4.0], device=device) % mg.tensor([2.0, -2.0, 2.0], device=device)]
         assert all(t.device == device for t in exact) and out.device == device
         return [out.numpy(), a.grad.numpy(), b.grad.numpy()] + [t.numpy() for t in exact]
 
     for gpu, cpu in zip(run("gpu"), run("cpu")):
         assert gpu.dtype == cpu.dtype
         np.testing.assert_array_equal(gpu, cpu)
+        np.testing.assert_array_equal(np.signbit(gpu), np.signbit(cpu))
 
 
 def test_a_0d_uint64_result_of_an_op_is_a_tensor_like_torch():

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import parallel
 from ..backend import DEFAULT_DTYPE, get_array_module, to_device
-from ..function import Function, require_fits, result_type
+from ..function import Function, require_64_bits, require_fits, result_type
 
 _INVERT_A_MASK = "use `mask == 0` instead."  # torch points to `~`, which minigrad does not have
 
@@ -19,6 +19,8 @@ def _is_bool(operand):
 
 
 class Add(Function):
+    broadcasts = True
+
     @staticmethod
     def forward(ctx, a, b):
         return parallel.elementwise(get_array_module(a).add, a, b)
@@ -31,6 +33,8 @@ class Add(Function):
 class Sub(Function):
     """a - b, where a bool operand (tensor or Python bool) is refused with torch's error, as a mask is
     inverted by comparison, not by 1 - mask."""
+
+    broadcasts = True
 
     @classmethod
     def apply(cls, a, b):
@@ -53,6 +57,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    broadcasts = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -70,6 +76,8 @@ class Mul(Function):
 
 class Div(Function):
     """True division: integer (and bool) operands divide in torch's default dtype, float32, not NumPy's float64."""
+
+    broadcasts = True
 
     @classmethod
     def apply(cls, a, b):
@@ -104,6 +112,8 @@ def _check_floor_division(op, a, b):
 class FloorDivide(Function):
     """a // b, rounded toward -inf; torch has no derivative for it, so backward is torch's error, not zeros."""
 
+    broadcasts = True
+
     @staticmethod
     def forward(ctx, a, b):
         _check_floor_division("floor_divide", a, b)
@@ -115,13 +125,22 @@ class FloorDivide(Function):
 
 
 class Remainder(Function):
-    """a % b, with the sign of b (a - b * floor(a / b)); its gradients are 1 for a and -floor(a / b) for b."""
+    """a % b, with the sign of b (a - b * floor(a / b)); its gradients are 1 for a and -floor(a / b) for b.
+
+    A zero remainder takes the sign of a, as torch's (fmod's) does, where NumPy's takes the sign of b.
+    """
+
+    broadcasts = True
 
     @staticmethod
     def forward(ctx, a, b):
         _check_floor_division("remainder", a, b)
         ctx.save_for_backward(a, b)
-        return get_array_module(a).remainder(a, b)
+        xp = get_array_module(a)
+        out = xp.remainder(a, b)
+        if out.dtype.kind == "f":
+            out = xp.copysign(out, xp.where(out == 0, a, out))
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -138,6 +157,7 @@ class PowScalar(Function):
 
     @staticmethod
     def forward(ctx, a, exponent):
+        require_64_bits(exponent)
         if a.dtype.kind != "f":  # a scalar never widens a float tensor
             a = a.astype(result_type(a, exponent), copy=False)
             require_fits(np.asarray(exponent), a.dtype)
@@ -158,6 +178,8 @@ class PowScalar(Function):
 class Pow(Function):
     """base ** exponent, both tensors, with torch's gradients at base 0: zero for the base where the exponent
     is 0 (not 0 * 0 ** -1 = NaN), zero for the exponent where base == 0 and exponent >= 0 (not 0 ** y * log 0)."""
+
+    broadcasts = True
 
     @staticmethod
     def forward(ctx, base, exponent):
