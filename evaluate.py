@@ -12,8 +12,8 @@ there are no clean targets) the restored images in restored/, each in its input'
 (palette and CMYK images as RGB).
 In metrics.json the infinite PSNR of an exact match is stored as 100 dB, and undefined values as null.
 
-Exit status: 0 done, 2 a usage or data error, 130 interrupted. Stopped by Ctrl-C or an error, metrics.json
-and the table cover the images done.
+Exit status: 0 done, 2 a usage or data error, 130 interrupted (Ctrl-C), 143 stopped by SIGTERM. Stopped by
+Ctrl-C, SIGTERM or an error, metrics.json and the table cover the images done.
 """
 import argparse
 import signal
@@ -26,7 +26,7 @@ from pathlib import Path
 if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))  # 130: the shell's status for Ctrl-C
 
-from data import DataError, degradation_names, open_dataset, refuse_on_the_fly_options
+from data import DataError, degradation_names, open_dataset, options_that_applied, refuse_on_the_fly_options
 from unet.checkpoint import DEFAULT_CHECKPOINT, checkpoint_file, load_model
 from unet.cli import EXIT_INTERRUPTED, image_size, positive, run, seed
 from unet.evaluation import EvaluationStopped, evaluate, format_report, resolve_device, spread_indices
@@ -45,8 +45,8 @@ def parse_args(argv=None):
                             "'published' for a bare state dict)")
     model.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     model.add_argument("--compare-torch", action="store_true",
-                       help="also run the PyTorch build on the same inputs and report the largest output difference "
-                            "(images then run whole, without tiles)")
+                       help="also run the PyTorch build on the same inputs, in the same tiles, and report the largest "
+                            "output difference")
     model.add_argument("--self-ensemble", action="store_true",
                        help="average the outputs for the 8 flips and quarter turns of each image: 8 times the "
                             "time, about +0.2 dB (see checkpoints/MODEL_CARD.md)")
@@ -99,11 +99,7 @@ def open_data(args):
     dataset = open_dataset(data, layout=args.layout, split=split, degradation=degradation, seed=seed, size=args.size,
                            degraded_dir=args.degraded, clean_dir=args.clean, masks_dir=args.masks)
     refuse_on_the_fly_options(dataset, given)
-    # What was used, for metrics.json: None where an option does not apply to this data.
-    folders = args.degraded is not None
-    args.data, args.split = (None, None) if folders else (data, split)
-    args.degradation, args.seed = (degradation, seed) if dataset.synthetic else (None, None)
-    args.layout = dataset.layout
+    vars(args).update(options_that_applied(dataset, data=data, split=split, degradation=degradation, seed=seed))
     return dataset
 
 

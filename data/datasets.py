@@ -125,7 +125,7 @@ class PairedDataset(Dataset):
     def __init__(self, items, where, layout, size=None):
         super().__init__(items, where, layout)
         self.size = size
-        _check_pair_sizes(items)  # with a --size too: resizing stretches a pair alike, it cannot align it
+        _check_pair_sizes(items, resized=size is not None)
 
     def load(self, index, epoch=None):
         degraded, clean, mask, info = self._decoded(index, self._read_pair)
@@ -139,6 +139,7 @@ class PairedDataset(Dataset):
             degraded = resize_image(degraded, self.size)
             clean = None if clean is None else resize_image(clean, self.size)
             mask = None if mask is None else resize_mask(mask, self.size)
+        _check_decoded_pair(item, degraded, clean, mask)
         return degraded, clean, mask, info
 
 
@@ -292,6 +293,15 @@ def open_dataset(data="builtin", layout="auto", split="train", degradation="kla"
     if layout == "kla":
         return KLADataset(root, split, size)
     return MVTecDataset(root, split, degradation, seed, size)
+
+
+def options_that_applied(dataset, **options):
+    """`options` (any of data, split, degradation, seed) as a record of what shaped `dataset`, with its layout:
+    None for those that do not apply to it (a --data set and its split to paired folders; the degradation
+    and its seed to images that come degraded), so that a run's record says nothing it did not use."""
+    applies = {"data": dataset.layout != "folders", "split": dataset.layout != "folders",
+               "degradation": dataset.synthetic, "seed": dataset.synthetic}
+    return {"layout": dataset.layout, **{key: value if applies[key] else None for key, value in options.items()}}
 
 
 def refuse_on_the_fly_options(dataset, given):
@@ -464,21 +474,45 @@ def _first_folder(key):
     return key.split("/")[0] if "/" in key else None
 
 
-def _check_pair_sizes(items):
-    """Every pair whose images (or mask) differ in size, listed at once from the file headers: read one
-    by one, the first would stop a run after hours, and the next only the run after. Resizing cannot
-    align such a pair (the aspect ratios differ, or one is a crop), so they are refused at any --size."""
+def _check_pair_sizes(items, resized):
+    """Every pair whose images (or mask) do not fit together, listed at once from the file headers: read one
+    by one, the first would stop a run after hours, and the next only the run after. At their own size they
+    must be the same size; `resized` to one size, of the same shape (one scene at two resolutions is aligned
+    by resizing, but a crop or another aspect ratio would be stretched unlike)."""
     mismatched = []
     for item in items:
         files = (("degraded", item.source), ("clean", item.clean), ("mask", item.mask))
+        if sum(path is not None for _, path in files) < 2:
+            continue  # a lone image (restoring only): nothing to pair
         sizes = [(role, upright_size(path)) for role, path in files if path is not None]
         sizes = [(role, size) for role, size in sizes if size is not None]
-        if len({size for _, size in sizes}) > 1:
+        if any(not _fit(size, sizes[0][1], resized) for _, size in sizes[1:]):
             mismatched.append(f"{item.name} ({', '.join(f'{role} {w}x{h}' for role, (w, h) in sizes)})")
-    if mismatched:
-        raise DataError(f"{len(mismatched)} pair(s) whose images or masks differ in size: {_listing(mismatched)}; "
-                        "make each degraded image, its clean image and its mask the same size (resizing to --size "
-                        "would stretch them, not align them)")
+    if not mismatched:
+        return
+    if resized:
+        raise DataError(f"{len(mismatched)} pair(s) whose images or masks differ in shape: {_listing(mismatched)}; "
+                        "resizing to --size would stretch them unlike, not align them: give each pair one shape")
+    raise DataError(f"{len(mismatched)} pair(s) whose images or masks differ in size: {_listing(mismatched)}; "
+                    "make each degraded image, its clean image and its mask the same size (or, for pairs of one "
+                    "shape at two resolutions, pass --size to resize them alike)")
+
+
+def _fit(size, other, resized):
+    """The same size; or, for images resized to one size, the same aspect ratio within 1%."""
+    (width, height), (other_width, other_height) = size, other
+    if not resized:
+        return size == other
+    return abs(width * other_height - other_width * height) <= 0.01 * other_width * height
+
+
+def _check_decoded_pair(item, degraded, clean, mask):
+    """The headers were checked when the data set was opened (_check_pair_sizes): this catches a file
+    changed on disk since, which would otherwise be cut to fit and trained on misaligned."""
+    if clean is not None and clean.shape[:2] != degraded.shape[:2]:
+        raise DataError(f"{item.clean} is {clean.shape[1]}x{clean.shape[0]} but its degraded image {item.source} "
+                        f"is {degraded.shape[1]}x{degraded.shape[0]}: changed since the data set was opened?")
+    _check_mask_shape(item, degraded, mask)
 
 
 def _check_mask_shape(item, image, mask):

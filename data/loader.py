@@ -26,7 +26,7 @@ class Loader:
 
     `patch_size` takes a random square crop of every sample; without it, whole samples are cut at the
     bottom and right to sides that are multiples of `side_multiple` (a network's input size step, 8 for
-    the U-Net). `augment` adds random flips and, for square samples, 90-degree rotations. For validation pass shuffle=False, augment=False.
+    the U-Net), and must keep sides of `min_side` (what the loss needs). `augment` adds random flips and, for square samples, 90-degree rotations. For validation pass shuffle=False, augment=False.
     `workers` threads prepare the samples of a batch side by side (reading, resizing and degrading
     release the GIL): worth it when a GPU trains and the CPU cores are free.
     Unreadable images are skipped with one warning per file (that batch is one sample smaller;
@@ -34,12 +34,12 @@ class Loader:
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=True, seed=0, patch_size=None, augment=True,
-                 drop_last=False, prefetch=2, workers=1, side_multiple=1):
+                 drop_last=False, prefetch=2, workers=1, side_multiple=1, min_side=1):
         if batch_size < 1:
             raise DataError(f"batch size must be at least 1, got {batch_size}")
         self.dataset, self.batch_size, self.shuffle, self.seed = dataset, batch_size, shuffle, seed
         self.patch_size, self.augment, self.drop_last, self.prefetch = patch_size, augment, drop_last, prefetch
-        self.workers, self.side_multiple = workers, side_multiple
+        self.workers, self.side_multiple, self.min_side = workers, side_multiple, min_side
         self.epoch = 0
         self._warned = set()
 
@@ -85,20 +85,22 @@ class Loader:
                 warnings.warn(f"{err}; skipped", stacklevel=2)
             return None
         rng = np.random.default_rng([self.seed, _AUGMENT_STREAM, epoch, index])
-        return transform_sample(sample, rng, self.patch_size, self.augment, self.side_multiple)
+        return transform_sample(sample, rng, self.patch_size, self.augment, self.side_multiple, self.min_side)
 
 
-def transform_sample(sample, rng, patch_size=None, augment=True, side_multiple=1):
-    """Crop (patch_size, else to sides that are multiples of side_multiple) and flip/rotate (augment)
-    the images and mask of a sample alike."""
+def transform_sample(sample, rng, patch_size=None, augment=True, side_multiple=1, min_side=1):
+    """Crop (patch_size, else to sides that are multiples of side_multiple, at least min_side) and
+    flip/rotate (augment) the images and mask of a sample alike."""
     height, width = sample["degraded"].shape[:2]
     ops = []
-    if patch_size is None and (height % side_multiple or width % side_multiple):
-        height, width = height - height % side_multiple, width - width % side_multiple
-        if not height or not width:
-            raise DataError(f"{sample['name']} is smaller than {side_multiple} pixels on a side, "
-                            "too small to train on: pass --size to resize")
-        ops.append(lambda a: a[:height, :width])
+    if patch_size is None:
+        cut_height, cut_width = height - height % side_multiple, width - width % side_multiple
+        if min(cut_height, cut_width) < min_side:
+            raise DataError(f"{sample['name']} is {width}x{height}: whole images train at sides of at least "
+                            f"{min_side} px in multiples of {side_multiple}; pass --size to resize them")
+        if (cut_height, cut_width) != (height, width):
+            height, width = cut_height, cut_width
+            ops.append(lambda a: a[:height, :width])
     if patch_size is not None:
         if patch_size > height or patch_size > width:
             raise DataError(f"{sample['name']} is {width}x{height}, smaller than the patch size {patch_size}; "

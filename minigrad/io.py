@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import pickle
+import shutil
 import tempfile
 import zipfile
 from typing import NamedTuple
@@ -59,7 +60,19 @@ def save(obj, path):
     arrays = {}
     tree = _encode(obj, (), arrays)  # before touching the disk: a bad leaf changes nothing
     arrays[_META_KEY] = np.array(json.dumps({"version": _FORMAT_VERSION, "tree": tree}))
+    write_atomically(path, lambda file: _write_npz(file, arrays))
 
+
+def copy_atomically(source, path):
+    """Copy the file `source` to `path` as `save` writes: whole, or not at all."""
+    with open(source, "rb") as original:
+        write_atomically(path, lambda file: shutil.copyfileobj(original, file))
+
+
+def write_atomically(path, write):
+    """Call write(file) on a new file beside `path`, then move it onto `path`: a crash, Ctrl-C or a full disk
+    leaves the old file (or none), never part of a new one."""
+    path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot save to {path}: directory {directory} does not exist")
@@ -67,7 +80,7 @@ def save(obj, path):
     fd, tmp_path = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as file:
-            _write_npz(file, arrays)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.chmod(tmp_path, mode)

@@ -237,21 +237,28 @@ def test_pairs_of_different_sizes_are_all_listed_before_any_image_is_read(tmp_pa
     monkeypatch.setattr(data.datasets, "read_image", lambda path: pytest.fail(f"{path} was decoded"))
     with pytest.raises(data.DataError) as error:
         data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir)
-    listed = (f"2 pair(s) whose images or masks differ in size: bad_mask (degraded {W}x{H}, clean {W}x{H}, mask "
-              f"{W - 1}x{H}), small (degraded {W // 2}x{H // 2}, clean {W}x{H}); make each degraded image, its clean "
-              "image and its mask the same size (resizing to --size would stretch them, not align them)")
-    assert str(error.value) == listed
-    with pytest.raises(data.DataError) as error:  # resizing both to one square would not align them
+    assert str(error.value) == (
+        f"2 pair(s) whose images or masks differ in size: bad_mask (degraded {W}x{H}, clean {W}x{H}, mask "
+        f"{W - 1}x{H}), small (degraded {W // 2}x{H // 2}, clean {W}x{H}); make each degraded image, its clean "
+        "image and its mask the same size (or, for pairs of one shape at two resolutions, pass --size to resize "
+        "them alike)")
+    with pytest.raises(data.DataError) as error:  # resized alike, one scene at two resolutions fits; a crop does not
         data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir, size=16)
-    assert str(error.value) == listed
+    assert str(error.value) == (
+        f"1 pair(s) whose images or masks differ in shape: bad_mask (degraded {W}x{H}, clean {W}x{H}, mask "
+        f"{W - 1}x{H}); resizing to --size would stretch them unlike, not align them: give each pair one shape")
+    monkeypatch.undo()
+    (masks_dir / "bad_mask_mask.png").unlink()
+    resized = data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir, size=16)
+    small = resized[[item.name for item in resized.items].index("small")]
+    assert small["degraded"].shape == small["clean"].shape == (16, 16, 3)
 
 
 def test_a_mask_of_another_size_than_its_image_is_refused_at_any_size(tmp_path):
     _save(tmp_path / "deg" / "part.png", _rgb(0))
     _save(tmp_path / "masks" / "part_mask.png", _mask_array(0)[:H - 4])
     for size in (None, 16):
-        with pytest.raises(data.DataError, match=rf"^1 pair\(s\) .*: part \(degraded {W}x{H}, mask {W}x{H - 4}\); make "
-                                                 "each degraded image, its clean image and its mask the same size"):
+        with pytest.raises(data.DataError, match=rf"^1 pair\(s\) .*: part \(degraded {W}x{H}, mask {W}x{H - 4}\); "):
             data.open_dataset(degraded_dir=tmp_path / "deg", masks_dir=tmp_path / "masks", size=size)
 
 
@@ -983,8 +990,9 @@ def test_whole_images_are_cut_to_sides_the_network_takes():
     np.testing.assert_array_equal(batch["mask"][0, 0], masks[0][:16, :24])
     (uncut,) = data.Loader(ArrayDataset(images), batch_size=1, augment=False)
     assert uncut["degraded"].shape == (1, 3, 21, 30)
-    with pytest.raises(data.DataError, match="smaller than 8 pixels on a side"):
-        list(data.Loader(ArrayDataset(_numbered_images(1, height=7, width=30)), batch_size=1, side_multiple=8))
+    too_small = ArrayDataset(_numbered_images(1, height=15, width=30))  # cut to 8 high, below the 11 px asked
+    with pytest.raises(data.DataError, match="s0 is 30x15: whole images train at sides of at least 11 px in multiples of 8"):
+        list(data.Loader(too_small, batch_size=1, side_multiple=8, min_side=11))
 
 
 def test_loader_mask_is_none_or_zero_filled():

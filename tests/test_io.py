@@ -220,6 +220,23 @@ def test_failed_write_keeps_old_file_and_leaves_no_temporary(tmp_path, monkeypat
     assert os.listdir(tmp_path) == ["ckpt.npz"]
 
 
+def test_a_copy_is_whole_or_absent(tmp_path, monkeypatch):
+    source, target = tmp_path / "run.npz", tmp_path / "copy.npz"
+    source.write_bytes(os.urandom(100_000))
+    mgio.copy_atomically(source, target)
+    assert target.read_bytes() == source.read_bytes()
+    target.unlink()
+
+    def copy_half_then_stop(original, file):
+        file.write(original.read(50_000))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mgio.shutil, "copyfileobj", copy_half_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        mgio.copy_atomically(source, target)
+    assert sorted(os.listdir(tmp_path)) == ["run.npz"]
+
+
 def test_overwrite_keeps_permissions(tmp_path):
     target = tmp_path / "ckpt.npz"
     mgio.save({"w": np.ones(3)}, target)

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -218,7 +219,7 @@ def test_gpu_training_on_a_stand_in_for_cupy_tracks_the_cpu_run_and_resumes_on_t
 
 # ---- resuming ---------------------------------------------------------------------------------
 
-def test_resume_after_epoch_one_matches_an_uninterrupted_run(kla_root, reference_run, tmp_path):
+def test_resume_after_epoch_one_matches_an_uninterrupted_run(kla_root, reference_run, tmp_path, capsys):
     out = tmp_path / "run"
     assert train_script.main(_args(kla_root, out, epochs=1)) == 0
     with pytest.raises(AssertionError):  # the test can fail: epoch 2 does change the weights
@@ -226,8 +227,9 @@ def test_resume_after_epoch_one_matches_an_uninterrupted_run(kla_root, reference
     assert train_script.main(["--resume", str(out), "--epochs", "2"]) == 0  # a run folder: its last.npz
     _assert_same_weights(out / "last.npz", reference_run / "last.npz")
     _assert_same_losses(out / "log.csv", reference_run / "log.csv")
+    assert f"using {out / 'last.npz'}, where the run got to\n" in capsys.readouterr().out
     with pytest.raises(CheckpointError, match="folder without last.npz"):
-        training.resume_file(tmp_path)
+        train_script.main(["--resume", str(tmp_path)])
 
 
 def _interrupt(total, parts):
@@ -387,6 +389,13 @@ def test_resuming_from_an_earlier_checkpoint_in_its_folder_is_refused_and_goes_o
     message = capsys.readouterr().err
     assert "overwrite" in message and "--out NEWDIR" in message and f"{first / 'last.npz'}" in message
     assert {name: (first / name).read_bytes() for name in before} == before
+    damaged = tmp_path / "damaged"  # a last.npz cut short is when one falls back to best.npz: the way out is named
+    shutil.copytree(first, damaged)
+    (damaged / "last.npz").write_bytes(before["last.npz"][:1000])
+    with pytest.raises(SystemExit):
+        train_script.main(["--resume", str(damaged / "best.npz")])
+    message = capsys.readouterr().err
+    assert "cannot be read" in message and "--out NEWDIR" in message
 
     second = tmp_path / "second"
     assert train_script.main(["--resume", str(first / "best.npz"), "--out", str(second), "--epochs", "2"]) == 0

@@ -19,6 +19,8 @@ MIXED_CHECKPOINT = DEFAULT_CHECKPOINT.with_name("unet_sca_nl_mixed.npz")
 # What a run folder offers to restore with, in order: the best validation SSIM's state (kept as the paper
 # keeps its model), then the same weights alone.
 RUN_CHECKPOINTS = ("best.npz", "model.npz")
+RUN_FILES = {"best.npz": "the epoch of the run's best validation SSIM", "model.npz": "the best epoch's weights",
+             "last.npz": "where the run got to"}
 
 
 class CheckpointError(ValueError):
@@ -48,19 +50,20 @@ def read_checkpoint(path):
         raise CheckpointError(f"{path} is not a readable checkpoint: {reason}") from None
 
 
-def checkpoint_file(path):
-    """`path`, or for a train.py run folder the file in it to restore with (RUN_CHECKPOINTS), named in a printed
-    line since the folder alone does not say which; a folder without one is a CheckpointError."""
+def checkpoint_file(path, names=RUN_CHECKPOINTS):
+    """`path`, or for a train.py run folder the first of `names` in it (by default the checkpoint to restore
+    with; ("last.npz",) to resume), named in a printed line since the folder alone does not say which."""
     path = Path(path)
     if not path.is_dir():
         return path
-    found = next((path / name for name in RUN_CHECKPOINTS if (path / name).is_file()), None)
+    found = next((path / name for name in names if (path / name).is_file()), None)
     if found is None:
         last = path / "last.npz"
-        hint = f"; it holds {last}, the last step's state: pass that file to use it" if last.is_file() else ""
-        raise CheckpointError(f"{path} is a folder without {' or '.join(RUN_CHECKPOINTS)}, which train.py writes into "
-                              f"a run folder once an epoch is validated{hint}")
-    print(f"using {found}, the epoch of the run's best validation SSIM")
+        hint = (f"; it holds {last}, the last step's state: pass that file to use it"
+                if last.is_file() and "last.npz" not in names else "")
+        raise CheckpointError(f"{path} is a folder without {' or '.join(names)}, which train.py writes into a run "
+                              f"folder{hint}")
+    print(f"using {found}, {RUN_FILES[found.name]}")
     return found
 
 

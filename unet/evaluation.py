@@ -33,7 +33,7 @@ from data.loader import in_background
 
 from . import metrics
 from .checkpoint import MIXED_CHECKPOINT
-from .plots import plot_category_bars, save_triptych
+from .plots import DEGRADED_LABEL, plot_category_bars, save_triptych
 from .restore import restore, restore_with
 
 PSNR_CAP_DB = 100.0     # stands for the infinite PSNR of an exact match (an MSE of 1e-10)
@@ -320,7 +320,7 @@ def _plot_categories(out_dir, per_category):
         restored = {category: _nan_if_none(values[metric]) for category, values in per_category.items()}
         degraded = {category: _nan_if_none(values[DEGRADED + metric]) for category, values in per_category.items()}
         plot_category_bars(restored, out_dir / f"{metric}_by_category.png", metric,
-                           compare={"degraded input": degraded})
+                           compare={DEGRADED_LABEL: degraded})
 
 
 def _nan_if_none(value):

@@ -275,7 +275,7 @@ def rows_alike_note(affinity):
             f"weight (total variation distance; the most different row by {float(distance.max()):.0%}).")
     if median < ROWS_ALIKE:
         note += (" So this block weighs the positions in much the same way from every query: it mostly adds one "
-                 "global context to every position, as found for trained non-local blocks in general (Cao et al., "
+                 "global context to every position (as found for trained non-local blocks in general: Cao et al., "
                  "GCNet, 2019); query maps that look alike are what it computes, not a fault of the figure.")
     return note
 
@@ -526,7 +526,9 @@ def main(argv=None):
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("\ninterrupted; the figures written so far are in " + str(args.out), file=sys.stderr)
+        written = Path(args.out).is_dir() and any(Path(args.out).glob("*.png"))
+        print(f"\ninterrupted; {f'the figures written so far are in {args.out}' if written else 'no figure was written'}",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     print(f"wrote {index}")
     return 0

@@ -13,6 +13,8 @@ from matplotlib.ticker import MaxNLocator
 MASK_COLOUR = (1.0, 0.15, 0.1)
 MASK_ALPHA = 0.35
 METRIC_LABELS = {"psnr": "PSNR (dB)", "ssim": "SSIM", "affine_fit_psnr": "affine-fit PSNR (dB)"}
+DEGRADED_LABEL = "degraded input"  # the baseline series of every chart, drawn gray
+DEGRADED_COLOUR = "0.45"
 METRIC_FORMATS = {"psnr": "%.1f", "ssim": "%.3f", "affine_fit_psnr": "%.1f"}  # bar labels: one precision per chart
 
 
@@ -34,11 +36,10 @@ def _save(figure, path):
 
 LOSS_COLUMNS = ("loss", "charbonnier", "edge", "ssim_loss")
 PSNR_COLUMNS = (("val_psnr", "restored"), ("val_affine_psnr", "restored, affine fit"),
-                ("degraded_psnr", "degraded input"))
-SSIM_COLUMNS = (("val_ssim", "restored"), ("degraded_ssim", "degraded input"))
-DEGRADED_COLOUR = "0.45"  # the degraded input, a baseline, is gray in every chart
+                ("degraded_psnr", DEGRADED_LABEL))
+SSIM_COLUMNS = (("val_ssim", "restored"), ("degraded_ssim", DEGRADED_LABEL))
 CURVE_STYLES = {"restored": dict(color="C0"), "restored, affine fit": dict(color="C1"),  # the same in both panels
-                "degraded input": dict(color=DEGRADED_COLOUR, linestyle="--")}
+                DEGRADED_LABEL: dict(color=DEGRADED_COLOUR, linestyle="--")}
 
 
 def _column(rows, key):
@@ -155,7 +156,7 @@ def plot_category_bars(per_category, path, metric, compare=None):
     for index, (label, values) in enumerate(series):
         heights = [values.get(category, np.nan) for category in categories]
         bars = ax.bar(positions + (index - (len(series) - 1) / 2) * width, heights, width, label=label,
-                      color=DEGRADED_COLOUR if label == "degraded input" else None)
+                      color=DEGRADED_COLOUR if label == DEGRADED_LABEL else None)
         ax.bar_label(bars, fmt=METRIC_FORMATS.get(metric, "%.3g"), fontsize=7, padding=1)
     ax.set_xticks(positions, categories, rotation=45, ha="right", fontsize=8)
     label = METRIC_LABELS.get(metric, metric)

@@ -20,10 +20,10 @@ from another run's weights, with a fresh optimizer.
 """
 import contextlib
 import csv
+import io
 import json
 import math
 import os
-import shutil
 import signal
 import sys
 import time
@@ -36,10 +36,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 import minigrad as mg
-from data import DataError, Loader, open_dataset, refuse_on_the_fly_options
+from data import DataError, Loader, open_dataset, options_that_applied, refuse_on_the_fly_options
 from minigrad.backend import get_array_module
+from minigrad.io import copy_atomically, write_atomically
 
-from .checkpoint import FORMAT, CheckpointError, load_model, read_checkpoint, save_checkpoint
+from .checkpoint import FORMAT, CheckpointError, checkpoint_file, load_model, read_checkpoint, save_checkpoint
 from .cli import NATIVE, STOP_SIGNALS, signal_is_ours
 from .evaluation import (DEGRADED, image_metrics, load_or_error, resolve_device, restore_dataset, scores_text,
                          spread_indices, summarize)
@@ -197,7 +198,12 @@ def _refuse_to_overwrite_later_epochs(checkpoint, state):
     latest = checkpoint.parent / "last.npz"
     if not latest.exists() or latest.resolve() == checkpoint.resolve():
         return
-    later = read_checkpoint(latest)
+    try:
+        later = read_checkpoint(latest)
+    except CheckpointError as err:  # a damaged last.npz is just when one falls back to best.npz
+        raise ConfigError(f"{latest}, the latest state of the run in {checkpoint.parent}, cannot be read ({err}); "
+                          f"resuming there would replace it. Pass --out NEWDIR to continue from {checkpoint.name} in "
+                          "another folder") from None
     if _position(later) > _position(state):
         raise ConfigError(f"{checkpoint} holds {_describe_position(state)} but {latest} has got to "
                           f"{_describe_position(later)}: resuming in {checkpoint.parent} would overwrite the later "
@@ -266,16 +272,6 @@ def open_datasets(options):
         if len(dataset) == 0:
             raise DataError(f"the {name} split of {options['data']} has no images")
     return train_set, val_set
-
-
-def _record_what_applies(options, dataset):
-    """config.json records what the run used: the layout detected, and None for options that do not apply to
-    the data (--data beside --degraded folders, --degradation for images that come degraded)."""
-    options["layout"] = dataset.layout
-    if dataset.layout == "folders":
-        options["data"] = None
-    if not dataset.synthetic:
-        options["degradation"] = None
 
 
 def _memory_bytes():
@@ -379,20 +375,16 @@ def _floating_point_warnings_ignored():
 
 
 def write_log(path, history):
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=LOG_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(history)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=LOG_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(history)
+    _write_text(path, text.getvalue())
 
 
-def resume_file(path):
-    """The checkpoint --resume names: a run folder stands for its last.npz, where the run got to."""
-    folder = Path(path)
-    if not folder.is_dir():
-        return path
-    if not (folder / "last.npz").is_file():
-        raise CheckpointError(f"{folder} is a folder without last.npz, the state train.py saves to resume a run from")
-    return str(folder / "last.npz")
+def _write_text(path, text):
+    """The log and config are rewritten every epoch: whole or not at all, as the checkpoints."""
+    write_atomically(path, lambda file: file.write(text.encode()))
 
 
 def read_training_checkpoint(path):
@@ -413,7 +405,7 @@ class Run:
             raise ConfigError("--resume continues a run and --init starts a new one from a model's weights: "
                               "pass one")
         if given.get("resume"):
-            given = {**given, "resume": resume_file(given["resume"])}
+            given = {**given, "resume": str(checkpoint_file(given["resume"], ("last.npz",)))}
         resumed = read_training_checkpoint(given["resume"]) if given.get("resume") else None
         self.options = resolve_options(given, resumed["config"] if resumed else None)
         self.device = self.options["device"] = resolve_device(self.options["device"])
@@ -431,13 +423,15 @@ class Run:
                               "it, or another --out")
         train_set, val_set = open_datasets(self.options)
         refuse_on_the_fly_options(train_set, ["--degradation"] if "degradation" in given else [])
-        _record_what_applies(self.options, train_set)
+        # config.json records what the run used
+        self.options.update(options_that_applied(train_set, data=self.options["data"],
+                                                 degradation=self.options["degradation"]))
         _require_targets(train_set)
         # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
         workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
         self.loader = Loader(train_set, batch_size=self.options["batch_size"], shuffle=True,
                              seed=self.options["seed"], patch_size=self.options["patch_size"], augment=True,
-                             workers=workers, side_multiple=INPUT_MULTIPLE)
+                             workers=workers, side_multiple=INPUT_MULTIPLE, min_side=SMALLEST_CROP)
         self.validator = Validator(val_set, self.options["val_limit"])
         self.train_size = len(train_set)
 
@@ -505,16 +499,17 @@ class Run:
         source_folder = self.resumed_from.parent
         if source_folder.resolve() == self.out.resolve():
             return
-        shutil.copy2(self.resumed_from, self.out / "last.npz")  # the folder holds no run (checked in __init__)
+        # Each copy is whole or absent, so that a stop midway leaves nothing that looks like a run's file.
+        copy_atomically(self.resumed_from, self.out / "last.npz")  # the folder holds no run (checked in __init__)
         for name in ("best.npz", "model.npz"):
             source, target = source_folder / name, self.out / name
             if source.exists() and not target.exists() and read_checkpoint(source)["epoch"] == self.best.get("epoch"):
-                shutil.copy2(source, target)  # (from an older copy of last.npz, a later best is not this run's)
+                copy_atomically(source, target)  # (from an older copy of last.npz, a later best is not this run's)
         for row in self.history:
             source, target = (folder / _samples_name(row["epoch"]) for folder in (source_folder, self.out))
             if source.exists() and not target.exists():
                 target.parent.mkdir(exist_ok=True)
-                shutil.copy2(source, target)
+                copy_atomically(source, target)
         if self.history:
             write_log(self.out / "log.csv", self.history)
             plot_curves(self.history, self.out / "curves.png")
@@ -540,7 +535,7 @@ class Run:
             self.out.mkdir(parents=True, exist_ok=True)
         if self.resumed_from:
             self._bring_run_along()
-        (self.out / "config.json").write_text(json.dumps(self.options, indent=2) + "\n")
+        _write_text(self.out / "config.json", json.dumps(self.options, indent=2) + "\n")
         self._print_header()
         epochs = self.options["epochs"]
         if len(self.history) >= epochs:
