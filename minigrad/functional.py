@@ -1,5 +1,6 @@
 """torch.nn.functional-style wrappers over minigrad.ops, with torch's argument names."""
 import numbers
+import warnings
 
 from . import ops
 from .function import require_same_dtype
@@ -127,11 +128,23 @@ def _reduce(loss, reduction):
 
 
 def mse_loss(input, target, reduction="mean"):
+    _warn_if_target_size_differs(input, target)
     return _reduce((input - target) ** 2, reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
+    _warn_if_target_size_differs(input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def _warn_if_target_size_differs(input, target):
+    """torch's warning: a target that broadcasts against the input (a (B,) target for a (B, 1) output) gives a
+    loss over every pair of elements, which is rarely what was meant."""
+    input_size, target_size = tuple(getattr(input, "shape", ())), tuple(getattr(target, "shape", ()))
+    if input_size != target_size:
+        warnings.warn(f"Using a target size ({target_size}) that is different to the input size ({input_size}). This "
+                      "will likely lead to incorrect results due to broadcasting. Please ensure they have the same "
+                      "size.", stacklevel=3)
 
 
 def charbonnier_loss(input, target, eps=1e-3, reduction="mean"):

@@ -1,6 +1,7 @@
 """minigrad.nn against torch.nn: parameter registration and names, state dicts, default init, layers."""
 import collections
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -453,6 +454,21 @@ def test_loss_reductions_match_torch(loss, reduction):
 def test_charbonnier_reductions_on_its_gpu_variant_on_host(reduction, host_kernels):
     assert_matches_torch(lambda L, x, y: charbonnier(L, x, y, reduction), (2, 3, 4, 5), (2, 3, 4, 5))
     assert "charbonnier" in host_kernels.launches
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss"])
+@pytest.mark.parametrize("input_shape, target_shape", [((2, 3), (3,)), ((4, 1), (4,)), ((3,), (2, 3)), ((2, 3), (2, 3))])
+def test_a_target_of_another_size_is_warned_of_and_broadcast_as_in_torch(loss, input_shape, target_shape):
+    x, y = random_input(input_shape), random_input(target_shape, seed=1)
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        value = getattr(mg.functional, loss)(mg.tensor(x), mg.tensor(y)).item()
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        expected = getattr(torch.nn.functional, loss)(torch.tensor(x), torch.tensor(y)).item()
+    assert value == pytest.approx(expected, rel=1e-6)
+    assert [str(w.message).split(" (")[0] for w in ours] == [str(w.message).split(" (")[0] for w in theirs]
+    assert all(w.filename == __file__ for w in ours)  # the warning points at the caller's line
 
 
 def test_loss_defaults_are_the_mean_and_bad_reductions_are_refused():
