@@ -134,7 +134,9 @@ def upright_size(path):
     """(width, height) as `read_image` gives the image, from the file's header alone (no decoding);
     None for a file that neither Pillow nor (a TIFF) tifffile can open, which reading will report."""
     try:
-        width, height, orientation = _stored_size(Path(path))
+        with warnings.catch_warnings():  # Pillow's own ("Corrupt EXIF data"): a broken file is named when read
+            warnings.simplefilter("ignore")
+            width, height, orientation = _stored_size(Path(path))
     except Exception:  # as in read_image: Pillow and tifffile signal broken files with many exception types
         return None
     return (height, width) if orientation in _TRANSPOSING_ORIENTATIONS else (width, height)
