@@ -14,12 +14,14 @@ Every data set is indexable and returns a sample dict:
     params    the degradation parameters (None for files that come degraded)
 
 `load(index, epoch)` is what the Loader calls: training splits of synthetic data sets draw a fresh
-degradation for every (epoch, index); every other split is the same in every epoch.
+degradation for every (epoch, sample); every other split is the same in every epoch.
 
 `keep_decoded(budget)` keeps what was read from disk (decoded, resized) in memory for the next epoch.
 """
+import os
 import threading
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -149,8 +151,10 @@ class KLADataset(PairedDataset):
     def __init__(self, root, split="train", size=None):
         root = _existing_dir(root, "KLA data folder")
         split_dir = _split_dir("kla", split)
+        categories = _category_dirs(root, _is_kla_category)
+        _refuse_other_layout(root, "kla", [] if categories else _category_dirs(root, _is_mvtec_category))
         items = []
-        for category_dir, base in _with_split(_category_dirs(root, _is_kla_category), split_dir, root):
+        for category_dir, base in _with_split(categories, split_dir, root):
             degraded_dir, clean_dir = _subfolder(base, "Degraded_image"), _subfolder(base, "GT_clean_image")
             degraded, clean = _images_under(degraded_dir), _images_under(clean_dir)
             keys = _pair(degraded, clean, degraded_dir, clean_dir)
@@ -189,7 +193,7 @@ class FolderDataset(PairedDataset):
 
 
 class SyntheticDataset(Dataset):
-    """Clean images degraded on the fly with an rng that depends only on (seed, [epoch,] index)."""
+    """Clean images degraded on the fly with an rng that depends only on (seed, [epoch,] the sample's seed_key)."""
 
     synthetic = True
 
@@ -199,14 +203,25 @@ class SyntheticDataset(Dataset):
         self.degradation, self.seed, self.size = degradation, seed, size
         self.fresh_each_epoch = _SPLIT_DIRS[layout][split] == "train"
 
+    def seed_key(self, index):
+        """What identifies sample `index` in its degradation's seed: a stable hash of its name (crc32, not the
+        salted hash()), so that an image is degraded alike whatever else its folder holds; seeded by its index,
+        one more image or category would change the degraded input, and the scores, of every image after it."""
+        return zlib.crc32(self.items[index].name.encode("utf-8"))
+
     def degradation_rng(self, index, epoch=None):
+        key = self.seed_key(index)
         if self.fresh_each_epoch and epoch is not None:
-            return np.random.default_rng([self.seed, _EPOCH_STREAM, epoch, index])
-        return np.random.default_rng([self.seed, _FIXED_STREAM, index])
+            return np.random.default_rng([self.seed, _EPOCH_STREAM, epoch, key])
+        return np.random.default_rng([self.seed, _FIXED_STREAM, key])
 
     def load(self, index, epoch=None):
         clean, mask, info, defect = self._decoded(index, self.load_clean)
-        degraded, params = degrade(clean, self.degradation, self.degradation_rng(index, epoch))
+        gray = info is not None and info.grayscale  # a gray camera's image gets no colour cast: one channel degraded
+        degraded, params = degrade(clean[..., :1] if gray else clean, self.degradation,
+                                   self.degradation_rng(index, epoch))
+        if gray:
+            degraded = np.repeat(degraded, clean.shape[2], axis=2)
         return make_sample(degraded, clean, mask, self.items[index], info=info, params=params, defect=defect)
 
     def load_clean(self, item):
@@ -223,8 +238,10 @@ class MVTecDataset(SyntheticDataset):
     def __init__(self, root, split="train", degradation="kla", seed=0, size=None):
         root = _existing_dir(root, "MVTec data folder")
         split_dir = _split_dir("mvtec", split)
+        categories = _category_dirs(root, _is_mvtec_category)
+        _refuse_other_layout(root, "mvtec", [category for category in categories if _is_kla_category(category)])
         items = []
-        for category_dir, split_folder in _with_split(_category_dirs(root, _is_mvtec_category), split_dir, root):
+        for category_dir, split_folder in _with_split(categories, split_dir, root):
             images = _images_under(split_folder)
             # ground_truth/ holds the test split's masks: only there must every mask match an image
             masks = _mask_index(category_dir / "ground_truth", images if split_dir == "test" else None)
@@ -258,6 +275,11 @@ class BuiltinDataset(SyntheticDataset):
         items += [Item(f"{kind}/{content_seed:07d}", kind, None, ("procedural", kind, content_seed))
                   for kind, content_seed in builtin.procedural_items(split_name, procedural_count)]
         super().__init__(items, "the built-in data set", "builtin", split, degradation, seed, size)
+
+    def seed_key(self, index):
+        """The index: the set is generated here and never changes, and published scores depend on its
+        degradations as they have been drawn."""
+        return index
 
     def load_clean(self, item):
         if item.source[0] == "skimage":
@@ -359,14 +381,29 @@ def _with_split(categories, split_dir, root):
     return having
 
 
+def _refuse_other_layout(root, layout, other_categories):
+    """A DataError naming the other layout where `root` holds categories of it (`other_categories`). Folder
+    names match in any case, so a KLA category (Train/GT_clean_image, ...) is an MVTec one too: read as MVTec,
+    its masks and degraded images would be taken for clean images and restored without a word."""
+    if other_categories:
+        other = "mvtec" if layout == "kla" else "kla"
+        names = {"kla": "KLA", "mvtec": "MVTec AD"}
+        raise DataError(f"{root} is in the {names[other]} layout, not {names[layout]} (categories "
+                        f"{_listing([category.name for category in other_categories])}): pass --layout {other} "
+                        "or --layout auto")
+
+
 def _is_mvtec_category(folder):
     return any(_subfolder(folder, split).is_dir() for split in ("train", "test"))
 
 
 def _category_dirs(root, is_category):
-    """`root` itself when it is one category, otherwise its sub-folders that are categories."""
+    """`root` itself when it is one category, otherwise its sub-folders that are categories.
+
+    `root` made absolute names its category ("." would name none, and its images would be seeded otherwise).
+    """
     if is_category(root):
-        return [root]
+        return [Path(os.path.abspath(root))]
     return [folder for folder in sorted(root.iterdir()) if folder.is_dir() and is_category(folder)]
 
 

@@ -355,9 +355,10 @@ def _alpha_or_none(alpha):
 
 
 def read_mask(path):
-    """Read a defect mask -> bool HxW (True where any channel is above half intensity)."""
-    values, _ = read_image(path)
-    return values.max(axis=2) > 0.5
+    """Read a defect mask -> bool HxW: True where any channel is above half intensity, or, in a mask whose
+    brightest pixel is below half (a label image of 0 and 1, as many tools write them), wherever it is not 0."""
+    values = read_image(path)[0].max(axis=2)
+    return values > (0.5 if values.max() > 0.5 else 0.0)
 
 
 def write_image(path, image, like=None):

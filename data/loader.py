@@ -1,7 +1,7 @@
 """Batches for training and evaluation, prepared by a background thread.
 
 Everything random -- the order, crops, flips, rotations and (for synthetic training sets) the
-degradations -- is derived from (seed, epoch, sample index) alone, so epoch e gives the same batches
+degradations -- is derived from (seed, epoch, sample) alone, so epoch e gives the same batches
 in a fresh process as in the one that trained epochs 0..e-1: resuming a run is exact.
 """
 import math
@@ -57,7 +57,7 @@ class Loader:
         return batches
 
     def _batches(self, epoch):
-        """The epoch's batches; every sample's randomness comes from (seed, epoch, index), so the
+        """The epoch's batches; every sample's randomness comes from (seed, epoch, sample), so the
         workers' order of work changes nothing."""
         with ThreadPoolExecutor(self.workers, thread_name_prefix="data-worker") as pool:
             prepare = pool.map if self.workers > 1 else map  # the pool starts no thread until used

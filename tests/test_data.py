@@ -4,7 +4,10 @@ Oracles: the arrays written to disk, Pillow's own palette, scipy.ndimage filters
 the noise models (means and standard deviations worked out by hand).
 """
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -158,6 +161,9 @@ def test_mvtec_layout_grayscale_masks_and_seeded_degradation(tmp_path):
         expected = file_pixels if file_pixels.ndim == 3 else np.repeat(file_pixels[..., None], 3, axis=2)
         np.testing.assert_allclose(sample["clean"], expected, atol=1e-6)
         assert sample["info"].grayscale == (category == "grid")
+        if category == "grid":  # a gray camera's image is degraded as one channel: no colour cast
+            assert len(sample["params"]["gain"]) == 1
+            np.testing.assert_array_equal(sample["degraded"][..., 1:], sample["degraded"][..., :1].repeat(2, axis=2))
         assert sample["defect"] == defect
         if defect == "good":
             assert sample["mask"] is None
@@ -180,6 +186,63 @@ def test_mvtec_layout_grayscale_masks_and_seeded_degradation(tmp_path):
     assert len(train) == 4 and all(sample_mask is None for sample_mask in (train[i]["mask"] for i in range(4)))
     assert train.load(0, epoch=0)["params"] == train.load(0, epoch=0)["params"]
     assert train.load(0, epoch=0)["params"] != train.load(0, epoch=1)["params"]  # fresh each epoch
+
+
+def _degraded_by_name(root, split="test", epoch=None):
+    dataset = data.open_dataset(root, split=split, seed=3)
+    return {item.name: dataset.load(index, epoch)["degraded"] for index, item in enumerate(dataset.items)}
+
+
+def test_an_mvtec_image_is_degraded_alike_whatever_else_its_folder_holds(tmp_path, monkeypatch):
+    """Seeded by its place in the folder, an image's degraded input (and its scores) changed with one more
+    category or image: the whole root and one category alone scored the same images differently."""
+    _mvtec_tree(tmp_path)
+    whole, train = _degraded_by_name(tmp_path), _degraded_by_name(tmp_path, "train", epoch=2)
+    grid_alone = _degraded_by_name(tmp_path / "grid")
+    assert grid_alone.keys() == {"grid/crack/000", "grid/good/000"}
+    monkeypatch.chdir(tmp_path / "grid")
+    from_inside = _degraded_by_name(".")  # named as from the root, so seeded alike
+    assert from_inside.keys() == grid_alone.keys()
+    for name, image in from_inside.items():
+        np.testing.assert_array_equal(grid_alone[name], image)
+    for split in ("train", "test"):  # a category, and an image, that come first
+        _save(tmp_path / "aaa" / split / "good" / "000.png", _rgb(50))
+        _save(tmp_path / "grid" / split / "crack" / "0.png", _rgb(51))
+    grown, grown_train = _degraded_by_name(tmp_path), _degraded_by_name(tmp_path, "train", epoch=2)
+    assert len(grown) == len(whole) + 2 and len(grown_train) == len(train) + 2
+    for name, image in whole.items():
+        np.testing.assert_array_equal(grown[name], image)
+    for name, image in grid_alone.items():
+        np.testing.assert_array_equal(whole[name], image)
+    for name, image in train.items():
+        np.testing.assert_array_equal(grown_train[name], image)
+
+    # The same in another process, whose str hash() is salted otherwise.
+    code = ("import sys, data; d = data.open_dataset(sys.argv[1], split='test', seed=3); "
+            "print([d[i]['params'] for i in range(len(d))])")
+    printed = {subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": hash_seed}).stdout for hash_seed in ("1", "2")}
+    assert len(printed) == 1
+
+
+def test_a_layout_named_for_a_tree_of_the_other_layout_is_refused(tmp_path):
+    """Folder names match in any case, so --layout mvtec took a KLA tree's masks and degraded images for clean
+    images, restored them and exited 0 (or, for the test split, named a test folder the tree has no need of)."""
+    _kla_tree(tmp_path / "kla")
+    _mvtec_tree(tmp_path / "mvtec")
+    _kla_tree(tmp_path / "mixed")
+    _save(tmp_path / "mixed" / "screw" / "test" / "good" / "000.png", _rgb(0))
+    for root in (tmp_path / "kla", tmp_path / "kla" / "bottle", tmp_path / "mixed"):
+        for split in ("train", "test"):
+            with pytest.raises(data.DataError, match=r"is in the KLA layout, not MVTec AD \(categories bottle\): "
+                                                     r"pass --layout kla or --layout auto$"):
+                data.open_dataset(root, layout="mvtec", split=split)
+    for root, categories in ((tmp_path / "mvtec", "bottle, grid"), (tmp_path / "mvtec" / "grid", "grid")):
+        with pytest.raises(data.DataError, match=rf"is in the MVTec AD layout, not KLA \(categories {categories}\): "
+                                                 r"pass --layout mvtec or --layout auto$"):
+            data.open_dataset(root, layout="kla")
+    assert isinstance(data.open_dataset(tmp_path / "kla", layout="kla"), data.KLADataset)
+    assert isinstance(data.open_dataset(tmp_path / "mvtec", layout="mvtec"), data.MVTecDataset)
 
 
 def test_folders_layout_pairs_inference_and_unpaired_listing(tmp_path):
@@ -838,6 +901,19 @@ def test_builtin_loads_offline_with_a_fixed_split(monkeypatch):
     photo = val[0]
     assert photo["name"] == "skimage/camera" and photo["degraded"].shape == (32, 32, 3)
     np.testing.assert_array_equal(photo["clean"][..., 0], photo["clean"][..., 2])  # grayscale expanded
+
+
+def test_builtin_degradations_are_seeded_by_index_as_they_always_were():
+    """Published scores rest on the built-in set's degradations: it keeps its seeding by (seed, stream, [epoch,]
+    index), streams 0 (the same every epoch) and 1 (fresh each epoch), where images from disk are seeded by name."""
+    val = data.BuiltinDataset("val", degradation="kla", seed=5, size=32)
+    train = data.BuiltinDataset("train", degradation="kla", seed=5, size=32, procedural_count=3)
+    for dataset, epoch, stream in ((val, 4, [0]), (train, None, [0]), (train, 2, [1, 2])):
+        for index in range(len(dataset)):
+            sample = dataset.load(index, epoch)
+            expected, params = data.degrade(sample["clean"], "kla", np.random.default_rng([5, *stream, index]))
+            np.testing.assert_array_equal(sample["degraded"], expected)
+            assert sample["params"] == params
 
 
 @pytest.mark.parametrize("kind", sorted(procedural.SURFACES))

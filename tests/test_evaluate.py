@@ -613,3 +613,27 @@ def test_an_out_folder_of_an_earlier_evaluation_is_named(tmp_path, checkpoint, c
     status, _, stderr = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "second", "--out", out], capsys)
     assert status == 0 and f"warning: {out} holds an earlier evaluation" in stderr
     assert [entry["name"] for entry in json.loads((out / "metrics.json").read_text())["images"]] == ["y"]
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.uint8, 255), (np.uint16, 65535)])
+def test_a_grayscale_image_is_scored_as_it_is_saved(tmp_path, checkpoint, capsys, dtype, scale):
+    """The network answers in three channels; a gray file's restoration is written as their mean, and the
+    scores, the triptych and metrics.json are of that image, not of the colour one never saved."""
+    rng = np.random.default_rng(7)
+    clean = (rng.random((24, 32)) * scale).astype(dtype)
+    degraded = np.clip(clean + rng.normal(0, 0.1 * scale, clean.shape), 0, scale).astype(dtype)
+    _write(tmp_path / "deg" / "part.png", degraded)
+    _write(tmp_path / "clean" / "part.png", clean)
+    out = tmp_path / "out"
+    status, _, err = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "deg", "--clean", tmp_path / "clean",
+                              "--save-images", "--out", out], capsys)
+    assert status == 0, err
+    with Image.open(out / "restored" / "part.png") as saved:
+        saved = np.asarray(saved).astype(np.float64) / scale
+    assert saved.ndim == 2
+    record = json.loads((out / "metrics.json").read_text())["per_image"][0]
+    expected = peak_signal_noise_ratio(clean / scale, saved, data_range=1.0)
+    assert record["psnr"] == pytest.approx(expected, abs=0.02)  # the saved file is quantized to its bit depth
+    assert record["ssim"] == pytest.approx(structural_similarity(clean / scale, saved, data_range=1.0,
+                                                                 gaussian_weights=True, sigma=1.5,
+                                                                 use_sample_covariance=False), abs=5e-3)

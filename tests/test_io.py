@@ -889,3 +889,21 @@ def test_lzw_premultiplied_colours_are_read_at_eight_bits_with_a_warning_without
                                              r"which are read at 8 bits .*install the imagecodecs package$"):
             _, info = data.read_image(tmp_path / "lzw.tif")
         assert (info.mode, info.bit_depth) == ("RGBA", 8)
+
+
+@pytest.mark.parametrize("dtype, on", [(np.uint8, 1), (np.uint8, 255), (np.uint16, 1), (np.uint16, 65535), (bool, True)])
+def test_masks_of_zero_and_one_are_masks(tmp_path, dtype, on):
+    """Label images of 0 and 1 (as many annotation tools write them) are masks, not all-background ones;
+    a mask with bright pixels is thresholded at half intensity, so a soft edge below it stays out."""
+    from data.imageio import read_mask
+
+    labels = np.zeros((6, 8), dtype=dtype)
+    labels[2:4, 3:6] = on
+    if on not in (1, True):
+        labels[0, 0] = on // 3  # a faint pixel of a soft edge
+    Image.fromarray(labels).save(tmp_path / "mask.png")
+    expected = np.zeros((6, 8), bool)
+    expected[2:4, 3:6] = True
+    np.testing.assert_array_equal(read_mask(tmp_path / "mask.png"), expected)
+    Image.fromarray(np.zeros((6, 8), dtype)).save(tmp_path / "empty.png")
+    assert not read_mask(tmp_path / "empty.png").any()

@@ -304,7 +304,7 @@ def test_the_torch_comparison_runs_the_same_tiles(small_model, monkeypatch):
             return 1
 
         def load(self, index, epoch=None):
-            return {"degraded": image}
+            return {"degraded": image, "info": None}
 
     torch_model = tr.to_torch(small_model)
     inputs = []

@@ -95,7 +95,15 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
         degraded = sample["degraded"]
         restored = restore(model, degraded, tile=TILE, self_ensemble=self_ensemble)
         difference = None if torch_model is None else _torch_max_abs_diff(torch_model, degraded, restored)
-        yield Restoration(index, sample, np.clip(restored, 0.0, 1.0), difference)
+        yield Restoration(index, sample, _as_saved(np.clip(restored, 0.0, 1.0), sample["info"]), difference)
+
+
+def _as_saved(restored, info):
+    """A grayscale file's restoration as it is written (the channels' mean, in each of them), so that it is
+    scored, drawn and saved as one image."""
+    if info is None or not info.grayscale:
+        return restored
+    return np.repeat(restored.mean(axis=2, keepdims=True), restored.shape[2], axis=2)
 
 
 def load_or_error(dataset, index):

@@ -12,7 +12,7 @@ fill the rest) and writes into the run folder:
     model.npz          that epoch's weights and config alone (no optimizer state): the file to ship,
                        to pass to evaluate.py --checkpoint, or to copy to checkpoints/unet_sca_nl.npz
 
-Resuming is exact: the data order, crops and degradations depend only on (seed, epoch, index),
+Resuming is exact: the data order, crops and degradations depend only on (seed, epoch, sample),
 and the checkpoint holds the model, Adam's state, minigrad's generator and, when the run was
 interrupted mid-epoch, how far the epoch got (its remaining steps are run, the finished ones skipped).
 The learning rate is the schedule's (LR_SCHEDULES) for the epoch. `--init` starts a new run instead,
