@@ -15,7 +15,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 import data
 import minigrad as mg
 from unet import UNet, restore
-from unet.checkpoint import load_model, save_checkpoint
+from unet.checkpoint import DEFAULT_CHECKPOINT, load_model, save_checkpoint
 from unet import evaluation
 from unet.evaluation import (PSNR_CAP_DB, colour_mismatch_note, evaluate, format_report, image_metrics,
                              restore_dataset, spread_indices, summarize)
@@ -183,7 +183,9 @@ def test_report_notes_a_colour_correction_that_does_not_suit_the_data(colour_is_
         assert f"{degraded['psnr'] - mean['psnr']:.1f} dB below their inputs" in note
         assert f"{mean['affine_fit_psnr'] - degraded['psnr']:.1f} dB above them" in note
         assert note.endswith("\npython train.py --init runs/a/model.npz --lr-schedule cosine ...")
-        assert "Try --checkpoint checkpoints/unet_sca_nl_mixed.npz" in note
+        assert "Train it longer, or fine-tune it on data like them" in note  # a model of one's own
+        shipped_report = {**report, "checkpoint": {"path": str(DEFAULT_CHECKPOINT)}}
+        assert "Try --checkpoint checkpoints/unet_sca_nl_mixed.npz" in colour_mismatch_note(shipped_report)
         mixed_report = {**report, "checkpoint": {"path": "checkpoints/unet_sca_nl_mixed.npz"}}
         assert "Try --checkpoint" not in colour_mismatch_note(mixed_report)  # it is the one evaluated
         assert "note: the restored images score" in text and " " * 6 + "python train.py --init" in text

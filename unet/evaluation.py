@@ -32,7 +32,7 @@ from data import DataError, ImageReadError, write_image
 from data.loader import in_background
 
 from . import metrics
-from .checkpoint import MIXED_CHECKPOINT
+from .checkpoint import DEFAULT_CHECKPOINT, MIXED_CHECKPOINT
 from .plots import DEGRADED_LABEL, plot_category_bars, save_triptych
 from .restore import restore, restore_with
 
@@ -390,10 +390,13 @@ def colour_mismatch_note(report):
     if None in (psnr, fit, input_psnr) or not psnr < input_psnr < fit:
         return None
     checkpoint = (report.get("checkpoint") or {}).get("path", "CHECKPOINT")
-    advice = "Fine-tune it on data like them"
-    if Path(checkpoint).name != MIXED_CHECKPOINT.name:
+    if Path(checkpoint).resolve() == DEFAULT_CHECKPOINT.resolve():  # made for the kla preset alone
         advice = (f"Try --checkpoint checkpoints/{MIXED_CHECKPOINT.name}, made for any of the degradation presets, "
                   "or fine-tune this model on data like them")
+    elif Path(checkpoint).name == MIXED_CHECKPOINT.name:
+        advice = "Fine-tune it on data like them"
+    else:  # a model of one's own: trained on other data, or not long enough
+        advice = "Train it longer, or fine-tune it on data like them"
     return (f"the restored images score {input_psnr - psnr:.1f} dB below their inputs in PSNR, but "
             f"{fit - input_psnr:.1f} dB above them once each channel's gain and offset are fitted (fit PSNR): "
             f"the model's colour and contrast correction does not suit these images. {advice} "
