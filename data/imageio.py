@@ -355,10 +355,16 @@ def _alpha_or_none(alpha):
 
 
 def read_mask(path):
-    """Read a defect mask -> bool HxW: True where any channel is above half intensity, or, in a mask whose
-    brightest pixel is below half (a label image of 0 and 1, as many tools write them), wherever it is not 0."""
-    values = read_image(path)[0].max(axis=2)
-    return values > (0.5 if values.max() > 0.5 else 0.0)
+    """Read a defect mask -> bool HxW: True where any channel is above half intensity, or, in a label image
+    whose stored values are 0 and 1 alone (as many annotation tools write them), where it is 1. Faint
+    values of any other kind (a JPEG's ringing, a soft frame) stay below the half-intensity threshold."""
+    values, info = read_image(path)
+    values = values.max(axis=2)
+    if info.bit_depth in (8, 16):
+        stored = np.rint(values * (2 ** info.bit_depth - 1))
+        if stored.max() == 1 and np.isin(stored, (0, 1)).all():
+            return stored == 1
+    return values > 0.5
 
 
 def write_image(path, image, like=None):

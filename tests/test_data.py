@@ -284,6 +284,19 @@ def test_masks_that_match_no_image_are_named_in_a_warning(tmp_path):
     assert folders[0]["mask"] is not None and folders[1]["mask"] is None
 
 
+def test_resized_pairs_fit_up_to_a_pixel_of_rounding_not_a_crop(tmp_path):
+    """A half-resolution copy rounded to whole pixels (33x32 of 65x64) is the same scene; three rows cut
+    from four hundred are a crop, misaligned by resizing however small the cut."""
+    degraded_dir, clean_dir = tmp_path / "deg", tmp_path / "clean"
+    _save(degraded_dir / "rounded.png", _rgb(1, (32, 33, 3)))
+    _save(clean_dir / "rounded.png", _rgb(2, (64, 65, 3)))
+    data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, size=16)
+    _save(degraded_dir / "crop.png", _rgb(3, (397, 400, 3)))
+    _save(clean_dir / "crop.png", _rgb(4, (400, 400, 3)))
+    with pytest.raises(data.DataError, match=r"^1 pair\(s\) .*differ in shape: crop \(degraded 400x397, clean 400x400\)"):
+        data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, size=16)
+
+
 def test_pairs_of_different_sizes_are_all_listed_before_any_image_is_read(tmp_path, monkeypatch):
     """From the headers, upright: a phone photo stored sideways with its EXIF turn matches its clean image."""
     degraded_dir, clean_dir, masks_dir = tmp_path / "deg", tmp_path / "clean", tmp_path / "masks"
@@ -292,7 +305,7 @@ def test_pairs_of_different_sizes_are_all_listed_before_any_image_is_read(tmp_pa
     _save(degraded_dir / "fine.png", _rgb(1))
     _save(degraded_dir / "small.png", _rgb(2, (H // 2, W // 2, 3)))
     _save(degraded_dir / "bad_mask.png", _rgb(3))
-    _save(masks_dir / "bad_mask_mask.png", _mask_array(1)[:, :W - 1])
+    _save(masks_dir / "bad_mask_mask.png", _mask_array(1)[:, :W - 8])
     sideways = Image.fromarray(_rgb(4, (W, H, 3)))  # stored W tall and H wide, shown H tall after the turn
     exif = sideways.getexif()
     exif[0x0112] = 6
@@ -302,14 +315,14 @@ def test_pairs_of_different_sizes_are_all_listed_before_any_image_is_read(tmp_pa
         data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir)
     assert str(error.value) == (
         f"2 pair(s) whose images or masks differ in size: bad_mask (degraded {W}x{H}, clean {W}x{H}, mask "
-        f"{W - 1}x{H}), small (degraded {W // 2}x{H // 2}, clean {W}x{H}); make each degraded image, its clean "
+        f"{W - 8}x{H}), small (degraded {W // 2}x{H // 2}, clean {W}x{H}); make each degraded image, its clean "
         "image and its mask the same size (or, for pairs of one shape at two resolutions, pass --size to resize "
         "them alike)")
     with pytest.raises(data.DataError) as error:  # resized alike, one scene at two resolutions fits; a crop does not
         data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir, size=16)
     assert str(error.value) == (
         f"1 pair(s) whose images or masks differ in shape: bad_mask (degraded {W}x{H}, clean {W}x{H}, mask "
-        f"{W - 1}x{H}); resizing to --size would stretch them unlike, not align them: give each pair one shape")
+        f"{W - 8}x{H}); resizing to --size would stretch them unlike, not align them: give each pair one shape")
     monkeypatch.undo()
     (masks_dir / "bad_mask_mask.png").unlink()
     resized = data.open_dataset(degraded_dir=degraded_dir, clean_dir=clean_dir, masks_dir=masks_dir, size=16)

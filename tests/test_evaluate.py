@@ -456,7 +456,7 @@ def test_a_run_folder_is_evaluated_with_its_best_checkpoint(tmp_path, checkpoint
     assert status == 2
     assert_one_error_line(stderr)
     assert stderr == (f"error: {run} is a folder without best.npz or model.npz, which train.py writes into a run "
-                      f"folder; it holds {run / 'last.npz'}, the last step's state: pass that file to use it\n")
+                      f"folder; it holds {run / 'last.npz'} (where the run got to): pass the file to use\n")
     (run / "best.npz").write_bytes(checkpoint.read_bytes())
     status, stdout, _ = run_cli(["--checkpoint", run, "--degraded", tmp_path / "in", "--out", tmp_path / "out"],
                                 capsys)

@@ -907,3 +907,21 @@ def test_masks_of_zero_and_one_are_masks(tmp_path, dtype, on):
     np.testing.assert_array_equal(read_mask(tmp_path / "mask.png"), expected)
     Image.fromarray(np.zeros((6, 8), dtype)).save(tmp_path / "empty.png")
     assert not read_mask(tmp_path / "empty.png").any()
+
+
+def test_faint_values_in_a_mask_are_not_defects(tmp_path):
+    """Only stored values of exactly 0 and 1 are read as labels: a good part's mask with a faint frame, or
+    sparse low values, stays empty, and a JPEG's ringing around a defect stays out of it."""
+    from data.imageio import read_mask
+
+    framed = np.zeros((64, 64), np.uint8)
+    framed[[0, -1], :] = framed[:, [0, -1]] = 40
+    sparse = np.zeros((64, 64), np.uint8)
+    sparse[::7, ::5] = 3
+    for name, mask in (("framed.jpg", framed), ("sparse.png", sparse)):
+        Image.fromarray(mask).save(tmp_path / name, quality=90)
+        assert not read_mask(tmp_path / name).any(), name
+    defect = np.zeros((64, 64), np.uint8)
+    defect[20:40, 20:40] = 255
+    Image.fromarray(defect).save(tmp_path / "defect.jpg", quality=75)
+    assert read_mask(tmp_path / "defect.jpg").sum() == 400

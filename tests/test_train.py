@@ -230,6 +230,10 @@ def test_resume_after_epoch_one_matches_an_uninterrupted_run(kla_root, reference
     assert f"using {out / 'last.npz'}, where the run got to\n" in capsys.readouterr().out
     with pytest.raises(CheckpointError, match="folder without last.npz"):
         train_script.main(["--resume", str(tmp_path)])
+    (out / "last.npz").unlink()  # best.npz is left: named as the way on
+    with pytest.raises(CheckpointError, match=re.escape(f"it holds {out / 'best.npz'} (the epoch of the run's best "
+                                                        "validation SSIM)")):
+        train_script.main(["--resume", str(out)])
 
 
 def _interrupt(total, parts):
@@ -764,3 +768,26 @@ def test_each_epochs_samples_are_spread_over_validation_and_carry_their_scores()
         restored_psnr = peak_signal_noise_ratio(clean, restored, data_range=1.0)
         degraded_psnr = peak_signal_noise_ratio(clean, degraded, data_range=1.0)
         assert f"\n{restored_psnr:.2f} dB, SSIM " in label and f"(input {degraded_psnr:.2f} dB, SSIM " in label
+
+
+def test_an_mvtec_run_from_before_name_seeding_is_not_resumed_on_other_inputs(tmp_path, capsys):
+    """Its images were degraded by their place in the folder then: resuming would change them mid-run, so it
+    is refused with the way on (--init); a run of this version resumes."""
+    root = tmp_path / "mvtec" / "part"
+    for split, defect, count in (("train", "good", 4), ("test", "good", 2)):
+        for index in range(count):
+            _write_png(root / split / defect / f"{index:03d}.png",
+                       np.random.default_rng(index).integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8))
+    out = tmp_path / "run"
+    assert train_script.main(_args(tmp_path / "mvtec", out, 1)) == 0
+    assert json.loads((out / "config.json").read_text())["data_version"] == training.DATA_VERSION
+    state = read_checkpoint(out / "last.npz")
+    del state["config"]["data_version"]  # as a checkpoint written before the field was
+    mg.save(state, out / "last.npz")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        train_script.main(["--resume", str(out / "last.npz"), "--epochs", "2"])
+    assert stop.value.code == 2 and f"--init {out / 'last.npz'}" in capsys.readouterr().err
+    state["config"]["data_version"] = training.DATA_VERSION
+    mg.save(state, out / "last.npz")
+    assert train_script.main(["--resume", str(out / "last.npz"), "--epochs", "2"]) == 0

@@ -58,9 +58,9 @@ def checkpoint_file(path, names=RUN_CHECKPOINTS):
         return path
     found = next((path / name for name in names if (path / name).is_file()), None)
     if found is None:
-        last = path / "last.npz"
-        hint = (f"; it holds {last}, the last step's state: pass that file to use it"
-                if last.is_file() and "last.npz" not in names else "")
+        others = [path / name for name in RUN_FILES if name not in names and (path / name).is_file()]
+        hint = f"; it holds {' and '.join(f'{other} ({RUN_FILES[other.name]})' for other in others)}: pass the file " \
+               "to use" if others else ""
         raise CheckpointError(f"{path} is a folder without {' or '.join(names)}, which train.py writes into a run "
                               f"folder{hint}")
     print(f"using {found}, {RUN_FILES[found.name]}")

@@ -64,6 +64,9 @@ DEFAULTS = dict(preset="quick", device="auto", data="builtin", layout="auto", de
 RESUME_OVERRIDES = ("epochs", "device", "out", "resume", "data", "degraded", "clean", "masks")
 # The smallest crop the SSIM loss can score: its Gaussian window must fit inside.
 SMALLEST_CROP = round_up(SSIM_WINDOW, INPUT_MULTIPLE)
+# Version 2 degrades each MVTec image by its name and a gray one as one channel (version 1: by its place in the
+# folder, in three channels): a run resumes on the inputs it was trained on, or not at all.
+DATA_VERSION = 2
 FLAGS = {"nonlocal_mode": "--nonlocal"}  # option names whose flag is not simply --name-with-dashes
 # Per-epoch learning rate: the paper keeps Adam's constant; cosine anneals it from --lr towards 0 over
 # --epochs, which settles a long run or a fine-tuning (--init) into a better minimum.
@@ -315,12 +318,12 @@ class Validator:
         """(mean scores by log column, [(degraded, restored, clean, label)] of SAMPLES_SHOWN images spread over
         the validated ones, each labelled with its name and scores)."""
         records, shown = [], []
-        shown_at = set(spread_indices(len(self.indices), SAMPLES_SHOWN))
+        to_show = {self.indices[position] for position in spread_indices(len(self.indices), SAMPLES_SHOWN)}
         model.eval()
-        for position, item in enumerate(restore_dataset(model, self.dataset, self.indices, progress=False)):
+        for item in restore_dataset(model, self.dataset, self.indices, progress=False):
             record = image_metrics(item.sample, item.restored)
             records.append(record)
-            if position in shown_at:
+            if item.index in to_show:
                 sample = item.sample
                 label = f"{sample['name']}\n{scores_text(record)}\n(input {scores_text(record, DEGRADED)})"
                 shown.append((sample["degraded"], item.restored, sample["clean"], label))
@@ -423,9 +426,14 @@ class Run:
                               "it, or another --out")
         train_set, val_set = open_datasets(self.options)
         refuse_on_the_fly_options(train_set, ["--degradation"] if "degradation" in given else [])
+        if resumed and resumed["config"].get("data_version", 1) != DATA_VERSION and train_set.layout == "mvtec":
+            raise ConfigError(f"{given['resume']} was trained when MVTec images were degraded otherwise (by their "
+                              "place in the folder, gray ones in colour): resuming would change its inputs mid-run. "
+                              f"Start a new run from its weights instead: --init {given['resume']}")
         # config.json records what the run used
         self.options.update(options_that_applied(train_set, data=self.options["data"],
-                                                 degradation=self.options["degradation"]))
+                                                 degradation=self.options["degradation"]),
+                            data_version=DATA_VERSION)
         _require_targets(train_set)
         # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
         workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
