@@ -82,16 +82,19 @@ def is_image_file(path):
 
 def read_image(path):
     """Read an image file -> (HxWx3 float32 array in [0, 1], ImageInfo); raises ImageReadError."""
-    path = Path(path)
-    if path.is_symlink() and not path.exists():
-        raise ImageReadError(path, f"a link to {os.readlink(path)}, which does not exist")
-    try:
-        values, info = _read(path)
-    except Exception as err:  # Pillow and tifffile signal broken files with many exception types
-        raise ImageReadError(path, err) from None
+    values, info = _read_or_error(Path(path))
     if info.bit_depth == 16:
         _warn_if_few_bits_are_used(path, values)
     return values, info
+
+
+def _read_or_error(path):
+    if path.is_symlink() and not path.exists():
+        raise ImageReadError(path, f"a link to {os.readlink(path)}, which does not exist")
+    try:
+        return _read(path)
+    except Exception as err:  # Pillow and tifffile signal broken files with many exception types
+        raise ImageReadError(path, err) from None
 
 
 def _read(path):
@@ -358,7 +361,7 @@ def read_mask(path):
     """Read a defect mask -> bool HxW: True where any channel is above half intensity, or, in a label image
     whose stored values are 0 and 1 alone (as many annotation tools write them), where it is 1. Faint
     values of any other kind (a JPEG's ringing, a soft frame) stay below the half-intensity threshold."""
-    values, info = read_image(path)
+    values, info = _read_or_error(Path(path))  # without read_image's warning: a mask of 0 and 1 is meant to be dark
     values = values.max(axis=2)
     if info.bit_depth in (8, 16):
         stored = np.rint(values * (2 ** info.bit_depth - 1))
