@@ -152,7 +152,11 @@ class KLADataset(PairedDataset):
         root = _existing_dir(root, "KLA data folder")
         split_dir = _split_dir("kla", split)
         categories = _category_dirs(root, _is_kla_category)
-        _refuse_other_layout(root, "kla", [] if categories else _category_dirs(root, _is_mvtec_category))
+        others = [category for category in _category_dirs(root, _is_mvtec_category) if category not in categories]
+        _refuse_other_layout(root, "kla", [] if categories else others)
+        if others:  # beside KLA categories, a folder of another layout is left out: say so
+            warnings.warn(f"{root} also holds {_listing([category.name for category in others])} in the MVTec AD "
+                          "layout, left out of this KLA data set")
         items = []
         for category_dir, base in _with_split(categories, split_dir, root):
             degraded_dir, clean_dir = _subfolder(base, "Degraded_image"), _subfolder(base, "GT_clean_image")

@@ -243,6 +243,9 @@ def test_a_layout_named_for_a_tree_of_the_other_layout_is_refused(tmp_path):
             data.open_dataset(root, layout="kla")
     assert isinstance(data.open_dataset(tmp_path / "kla", layout="kla"), data.KLADataset)
     assert isinstance(data.open_dataset(tmp_path / "mvtec", layout="mvtec"), data.MVTecDataset)
+    with pytest.warns(UserWarning, match=r"mixed also holds screw in the MVTec AD layout, left out of this KLA"):
+        mixed = data.open_dataset(tmp_path / "mixed", layout="kla")
+    assert {item.name.split("/")[0] for item in mixed.items} == {"bottle"}
 
 
 def test_folders_layout_pairs_inference_and_unpaired_listing(tmp_path):
