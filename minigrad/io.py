@@ -63,6 +63,11 @@ def save(obj, path):
     write_atomically(path, lambda file: _write_npz(file, arrays))
 
 
+def write_text_atomically(path, text):
+    """Write `text` (UTF-8) to `path` as `save` writes: whole, or not at all."""
+    write_atomically(path, lambda file: file.write(text.encode("utf-8")))
+
+
 def copy_atomically(source, path):
     """Copy the file `source` to `path` as `save` writes: whole, or not at all."""
     with open(source, "rb") as original:

@@ -235,6 +235,8 @@ def test_a_copy_is_whole_or_absent(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         mgio.copy_atomically(source, target)
     assert sorted(os.listdir(tmp_path)) == ["run.npz"]
+    mgio.write_text_atomically(tmp_path / "log.csv", "épaisseur,1\r\n")
+    assert (tmp_path / "log.csv").read_bytes() == "épaisseur,1\r\n".encode("utf-8")
 
 
 def test_overwrite_keeps_permissions(tmp_path):

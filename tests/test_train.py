@@ -400,6 +400,8 @@ def test_resuming_from_an_earlier_checkpoint_in_its_folder_is_refused_and_goes_o
         train_script.main(["--resume", str(damaged / "best.npz")])
     message = capsys.readouterr().err
     assert "cannot be read" in message and "--out NEWDIR" in message
+    with pytest.raises(CheckpointError, match=re.escape(f"--resume {damaged / 'best.npz'} --out NEWDIR")):
+        train_script.main(["--resume", str(damaged / "last.npz")])
 
     second = tmp_path / "second"
     assert train_script.main(["--resume", str(first / "best.npz"), "--out", str(second), "--epochs", "2"]) == 0

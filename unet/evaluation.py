@@ -30,6 +30,7 @@ from tqdm import tqdm
 import minigrad as mg
 from data import DataError, ImageReadError, write_image
 from data.loader import in_background
+from minigrad.io import write_text_atomically
 
 from . import metrics
 from .checkpoint import DEFAULT_CHECKPOINT, MIXED_CHECKPOINT
@@ -287,7 +288,7 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
     note = colour_mismatch_note(report) if records else None
     if note:
         report["note"] = note
-    (out_dir / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_text_atomically(out_dir / "metrics.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
     if stopped is not None:
         raise EvaluationStopped(len(records) + len(images), total, out_dir / "metrics.json", report,
                                 stopped) from stopped

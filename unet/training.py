@@ -38,7 +38,7 @@ from tqdm import tqdm
 import minigrad as mg
 from data import DataError, Loader, open_dataset, options_that_applied, refuse_on_the_fly_options
 from minigrad.backend import get_array_module
-from minigrad.io import copy_atomically, write_atomically
+from minigrad.io import copy_atomically, write_text_atomically
 
 from .checkpoint import FORMAT, CheckpointError, checkpoint_file, load_model, read_checkpoint, save_checkpoint
 from .cli import NATIVE, STOP_SIGNALS, signal_is_ours
@@ -382,16 +382,18 @@ def write_log(path, history):
     writer = csv.DictWriter(text, fieldnames=LOG_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(history)
-    _write_text(path, text.getvalue())
-
-
-def _write_text(path, text):
-    """The log and config are rewritten every epoch: whole or not at all, as the checkpoints."""
-    write_atomically(path, lambda file: file.write(text.encode()))
+    write_text_atomically(path, text.getvalue())  # rewritten every epoch: whole or not at all, as the checkpoints
 
 
 def read_training_checkpoint(path):
-    state = read_checkpoint(path)
+    try:
+        state = read_checkpoint(path)
+    except CheckpointError as err:  # a damaged last.npz: the run's best epoch beside it is the way on
+        best = Path(path).with_name("best.npz")
+        if Path(path).name != "last.npz" or not best.is_file():
+            raise
+        raise CheckpointError(f"{err}; the run's best epoch is in {best}: go on from it with --resume {best} "
+                              "--out NEWDIR") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT or "optimizer" not in state:
         raise CheckpointError(f"{path} is not a training checkpoint written by train.py "
                               "(it has no optimizer state to resume from)")
@@ -543,7 +545,7 @@ class Run:
             self.out.mkdir(parents=True, exist_ok=True)
         if self.resumed_from:
             self._bring_run_along()
-        _write_text(self.out / "config.json", json.dumps(self.options, indent=2) + "\n")
+        write_text_atomically(self.out / "config.json", json.dumps(self.options, indent=2) + "\n")
         self._print_header()
         epochs = self.options["epochs"]
         if len(self.history) >= epochs:
