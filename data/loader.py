@@ -26,7 +26,8 @@ class Loader:
 
     `patch_size` takes a random square crop of every sample; without it, whole samples are cut at the
     bottom and right to sides that are multiples of `side_multiple` (a network's input size step, 8 for
-    the U-Net), and must keep sides of `min_side` (what the loss needs). `augment` adds random flips and, for square samples, 90-degree rotations. For validation pass shuffle=False, augment=False.
+    the U-Net), and must keep sides of `min_side` (what the loss needs). `augment` adds random flips
+    and, for square samples, 90-degree rotations. For validation pass shuffle=False, augment=False.
     `workers` threads prepare the samples of a batch side by side (reading, resizing and degrading
     release the GIL): worth it when a GPU trains and the CPU cores are free.
     Unreadable images are skipped with one warning per file (that batch is one sample smaller;

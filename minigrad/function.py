@@ -185,10 +185,20 @@ def require_broadcastable(a, b):
     from forward. As torch, it names the rightmost mismatch, by its dim in the broadcast shape."""
     if a == b or not a or not b:  # the common cases: one shape, or a number's 0-d array
         return
-    for i, (size_a, size_b) in enumerate(zip(a[::-1], b[::-1])):
+    mismatch = broadcast_mismatch(a, b)
+    if mismatch is not None:
+        from_end, size_a, size_b = mismatch
+        raise RuntimeError(f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) at "
+                           f"non-singleton dimension {max(len(a), len(b)) - 1 - from_end}")
+
+
+def broadcast_mismatch(a, b):
+    """(place from the end, size in a, size in b) of the rightmost dims of shapes a and b that do not broadcast,
+    or None where they all do."""
+    for from_end, (size_a, size_b) in enumerate(zip(a[::-1], b[::-1])):
         if size_a != size_b and size_a != 1 and size_b != 1:
-            raise RuntimeError(f"The size of tensor a ({size_a}) must match the size of tensor b ({size_b}) at "
-                               f"non-singleton dimension {max(len(a), len(b)) - 1 - i}")
+            return from_end, size_a, size_b
+    return None
 
 
 def require_64_bits(number):

@@ -1,6 +1,5 @@
 """Restore an image of any size, grayscale or colour, uint8, uint16 or float: pad to a multiple of 8,
 tile large images, crop back."""
-import math
 from functools import partial
 
 import numpy as np
@@ -110,8 +109,8 @@ def tile_spans(size, tile, overlap):
     most `tile`): a tile's cost grows with its area, so 1024 px takes three tiles of 384, not of 512."""
     if size <= tile:
         return [(0, size)]
-    count = math.ceil((size - overlap) / (tile - overlap))
-    length = min(tile, round_up(math.ceil((size + (count - 1) * overlap) / count), INPUT_MULTIPLE))
+    count = ceil_div(size - overlap, tile - overlap)
+    length = min(tile, round_up(ceil_div(size + (count - 1) * overlap, count), INPUT_MULTIPLE))
     return [(int(start), length) for start in np.linspace(0, size - length, count).round()]
 
 

@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import memory, parallel
 from ..backend import get_array_module
-from ..function import Function, require_same_dtype
+from ..function import Function, broadcast_mismatch, require_same_dtype
 
 
 def matmul(a, b):
@@ -43,8 +43,7 @@ class MatMul(Function):
 
 def _can_multiply(a, b):
     """Shapes of at least two dims whose inner sizes agree and whose batch dims broadcast."""
-    return (len(a) >= 2 and len(b) >= 2 and a[-1] == b[-2]
-            and all(m == n or 1 in (m, n) for m, n in zip(reversed(a[:-2]), reversed(b[:-2]))))
+    return len(a) >= 2 and len(b) >= 2 and a[-1] == b[-2] and broadcast_mismatch(a[:-2], b[:-2]) is None
 
 
 def _dims(shape):
