@@ -14,6 +14,34 @@ import minigrad as mg
 from minigrad import backend, kernels
 from minigrad.ops import conv, upsample
 
+class GuardedOutputs:
+    """np.empty, while installed, hands out arrays followed by as many poisoned bytes again: a kernel
+    launched over more work items than its output holds writes into them (a GPU would write into
+    whatever lies there, silently)."""
+
+    POISON = 0xA5
+
+    def __init__(self):
+        self.buffers = []
+
+    def empty(self, shape, dtype=float, order="C"):
+        nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        buffer = np.full(2 * nbytes + 64, self.POISON, np.uint8)
+        self.buffers.append((buffer, nbytes))
+        return buffer[:nbytes].view(dtype).reshape(shape, order=order)
+
+    def assert_untouched(self):
+        overrun = [nbytes for buffer, nbytes in self.buffers if (buffer[nbytes:] != self.POISON).any()]
+        assert not overrun, f"kernels wrote past the end of outputs of {overrun} bytes"
+
+
+@pytest.fixture
+def guarded(monkeypatch):
+    guard = GuardedOutputs()
+    monkeypatch.setattr(np, "empty", guard.empty)
+    return guard
+
+
 CONV_CASES = [  # (x shape, kh, kw, stride, padding)
     ((2, 3, 7, 6), 3, 3, 1, 1),
     ((1, 2, 9, 8), 3, 3, 2, 1),
@@ -22,11 +50,13 @@ CONV_CASES = [  # (x shape, kh, kw, stride, padding)
     ((3, 2, 6, 5), 2, 3, 3, 1),
     ((2, 3, 4, 5), 1, 1, 1, 0),
     ((2, 3, 4, 5), 1, 1, 1, 1),
+    ((1, 2, 5, 6), 2, 2, 2, 3),           # padding wider than the kernel: whole rows of zero columns
+    ((2, 2, 8, 9), 3, 2, 4, 2),           # a stride past the kernel: pixels that no tap reads
 ]
 
 
 @pytest.mark.parametrize("shape, kh, kw, stride, padding", CONV_CASES)
-def test_im2col_and_col2im_match_the_cpu(shape, kh, kw, stride, padding, host_kernels):
+def test_im2col_and_col2im_match_the_cpu(shape, kh, kw, stride, padding, host_kernels, guarded):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(np.float32)
     expected_cols = conv.im2col(x, kh, kw, stride, padding)
@@ -35,10 +65,11 @@ def test_im2col_and_col2im_match_the_cpu(shape, kh, kw, stride, padding, host_ke
     grad_cols = rng.standard_normal(expected_cols.shape).astype(np.float32)
     expected = conv.col2im(grad_cols, shape, kh, kw, stride, padding)
     np.testing.assert_allclose(kernels.col2im(grad_cols, shape, kh, kw, stride, padding), expected, rtol=1e-6, atol=1e-6)
+    guarded.assert_untouched()
 
 
 @pytest.mark.parametrize("kernel_size, stride", [(2, 2), (3, 2), (3, 1), (2, 3)])
-def test_max_pool_breaks_ties_like_the_cpu(kernel_size, stride, host_kernels):
+def test_max_pool_breaks_ties_like_the_cpu(kernel_size, stride, host_kernels, guarded):
     x = np.random.default_rng(1).integers(0, 3, size=(2, 3, 9, 8)).astype(np.float32)   # many equal maxima
     out, winners = kernels.max_pool(x, kernel_size, stride)
     expected_out, expected_winners = conv.MaxPool2d.pool(x, kernel_size, stride)
@@ -48,18 +79,22 @@ def test_max_pool_breaks_ties_like_the_cpu(kernel_size, stride, host_kernels):
     expected_grad = conv.MaxPool2d.unpool(grad, expected_winners, x.shape, kernel_size, stride)
     np.testing.assert_allclose(kernels.max_pool_backward(grad, winners, x.shape, kernel_size, stride), expected_grad,
                                rtol=1e-6, atol=1e-6)
+    guarded.assert_untouched()
 
 
 @pytest.mark.parametrize("in_size, out_size, align_corners", [(5, 10, False), (5, 10, True), (9, 3, False), (4, 7, True)])
-def test_resize_matches_the_gemm_form_both_ways(in_size, out_size, align_corners, host_kernels):
+def test_resize_matches_the_gemm_form_both_ways(in_size, out_size, align_corners, host_kernels, guarded):
     """Downsizing by 3 leaves input pixels that no output reads: empty bands in the backward matrix."""
     rows = upsample.interpolation_matrix(in_size, out_size, align_corners)
     cols = upsample.interpolation_matrix(in_size + 1, out_size + 2, align_corners)
     x = np.random.default_rng(3).standard_normal((2, 3, in_size, in_size + 1))
-    np.testing.assert_allclose(kernels.resize(x, rows, cols), upsample._resize(x, rows, cols), rtol=1e-12, atol=1e-12)
-    grad = np.random.default_rng(4).standard_normal((2, 3, out_size, out_size + 2))
-    np.testing.assert_allclose(kernels.resize(grad, rows.T, cols.T), upsample._resize(grad, rows.T, cols.T),
+    banded_rows, banded_cols = kernels.BandedMatrix(rows), kernels.BandedMatrix(cols)
+    np.testing.assert_allclose(kernels.resize(x, banded_rows, banded_cols), upsample._resize(x, rows, cols),
                                rtol=1e-12, atol=1e-12)
+    grad = np.random.default_rng(4).standard_normal((2, 3, out_size, out_size + 2))
+    np.testing.assert_allclose(kernels.resize(grad, banded_rows.T, banded_cols.T), upsample._resize(grad, rows.T, cols.T),
+                               rtol=1e-12, atol=1e-12)
+    guarded.assert_untouched()
 
 
 def test_launch_rejects_arrays_the_kernels_would_misread(host_kernels):

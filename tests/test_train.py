@@ -79,6 +79,12 @@ def reference_run(kla_root, tmp_path_factory):
     return out
 
 
+def _resume(path, *extra):
+    """train.py's arguments to resume `path` on the CPU, where every run it is compared with trained: a
+    resumed run takes this machine's device, which is the GPU where there is one."""
+    return ["--resume", str(path), "--device", "cpu", *extra]
+
+
 def _weights(path):
     model, _ = load_model(path)
     return {name: np.array(value) for name, value in model.state_dict().items()}
@@ -224,16 +230,16 @@ def test_resume_after_epoch_one_matches_an_uninterrupted_run(kla_root, reference
     assert train_script.main(_args(kla_root, out, epochs=1)) == 0
     with pytest.raises(AssertionError):  # the test can fail: epoch 2 does change the weights
         _assert_same_weights(out / "last.npz", reference_run / "last.npz")
-    assert train_script.main(["--resume", str(out), "--epochs", "2"]) == 0  # a run folder: its last.npz
+    assert train_script.main(_resume(out, "--epochs", "2")) == 0  # a run folder: its last.npz
     _assert_same_weights(out / "last.npz", reference_run / "last.npz")
     _assert_same_losses(out / "log.csv", reference_run / "log.csv")
     assert f"using {out / 'last.npz'}, where the run got to\n" in capsys.readouterr().out
     with pytest.raises(CheckpointError, match="folder without last.npz"):
-        train_script.main(["--resume", str(tmp_path)])
+        train_script.main(_resume(tmp_path))
     (out / "last.npz").unlink()  # best.npz is left: named as the way on
     with pytest.raises(CheckpointError, match=re.escape(f"it holds {out / 'best.npz'} (the epoch of the run's best "
                                                         "validation SSIM)")):
-        train_script.main(["--resume", str(out)])
+        train_script.main(_resume(out))
 
 
 def _interrupt(total, parts):
@@ -264,7 +270,7 @@ def test_a_stop_mid_epoch_saves_the_steps_done_and_resume_is_exact(stop, kla_roo
     assert state["epoch"] == 1 and state["progress"]["epoch"] == 1 and state["progress"]["step"] == 1
 
     monkeypatch.undo()
-    assert train_script.main(["--resume", str(out / "last.npz")]) == 0
+    assert train_script.main(_resume(out / "last.npz")) == 0
     _assert_same_weights(out / "last.npz", reference_run / "last.npz")
     _assert_same_losses(out / "log.csv", reference_run / "log.csv")
 
@@ -284,7 +290,7 @@ def _disturb_adam(monkeypatch, step, action):
 
 def _assert_first_step_of_epoch_2_saved_and_resumed_exactly(out, reference_run):
     assert read_checkpoint(out / "last.npz")["progress"]["step"] == 1
-    assert train_script.main(["--resume", str(out / "last.npz")]) == 0
+    assert train_script.main(_resume(out / "last.npz")) == 0
     _assert_same_weights(out / "last.npz", reference_run / "last.npz")
 
 
@@ -333,14 +339,14 @@ def test_a_crash_inside_an_optimizer_step_saves_nothing_half_applied(kla_root, t
 
 def test_resume_with_another_nonlocal_mode_is_refused(reference_run):
     with pytest.raises(CheckpointError, match="--nonlocal is 'softmax' in the checkpoint but 'published'"):
-        train_script.main(["--resume", str(reference_run / "last.npz"), "--nonlocal", "published"])
+        train_script.main(_resume(reference_run / "last.npz", "--nonlocal", "published"))
 
 
 def test_a_run_folder_in_use_is_refused(kla_root, reference_run, tmp_path, capsys):
     """By a new run, and by a run resumed from elsewhere, which would mix two runs' files."""
     other = tmp_path / "other"
     assert train_script.main(_args(kla_root, other, 1, "--seed", "5")) == 0
-    for argv in (_args(kla_root, reference_run), ["--resume", str(other / "last.npz"), "--out", str(reference_run)]):
+    for argv in (_args(kla_root, reference_run), _resume(other / "last.npz", "--out", str(reference_run))):
         with pytest.raises(SystemExit) as exit_info:
             train_script.main(argv)
         assert exit_info.value.code == 2
@@ -357,7 +363,7 @@ def test_a_run_resumed_into_a_new_folder_brings_its_best_epoch_along(kla_root, r
     source = reference_run
     for hop, epochs in (("moved", 3), ("moved_again", 4)):
         out = tmp_path / hop
-        assert train_script.main(["--resume", str(source / "last.npz"), "--epochs", str(epochs), "--out", str(out)]) == 0
+        assert train_script.main(_resume(source / "last.npz", "--epochs", str(epochs), "--out", str(out))) == 0
         listed = [word for word in capsys.readouterr().out.split("best epoch")[1].split() if "/" in word]
         assert listed == [str(out / name) for name in ("model.npz", "best.npz", "last.npz", "log.csv", "curves.png",
                                                        "samples", "config.json")]
@@ -388,7 +394,7 @@ def test_resuming_from_an_earlier_checkpoint_in_its_folder_is_refused_and_goes_o
     assert read_checkpoint(first / "best.npz")["epoch"] == 2
     before = {name: (first / name).read_bytes() for name in ("last.npz", "log.csv", "best.npz")}
     with pytest.raises(SystemExit) as stop:
-        train_script.main(["--resume", str(first / "best.npz")])
+        train_script.main(_resume(first / "best.npz"))
     assert stop.value.code == 2
     message = capsys.readouterr().err
     assert "overwrite" in message and "--out NEWDIR" in message and f"{first / 'last.npz'}" in message
@@ -397,18 +403,18 @@ def test_resuming_from_an_earlier_checkpoint_in_its_folder_is_refused_and_goes_o
     shutil.copytree(first, damaged)
     (damaged / "last.npz").write_bytes(before["last.npz"][:1000])
     with pytest.raises(SystemExit):
-        train_script.main(["--resume", str(damaged / "best.npz")])
+        train_script.main(_resume(damaged / "best.npz"))
     message = capsys.readouterr().err
     assert "cannot be read" in message and "--out NEWDIR" in message
     with pytest.raises(CheckpointError, match=re.escape(f"--resume {damaged / 'best.npz'} --out NEWDIR")):
-        train_script.main(["--resume", str(damaged / "last.npz")])
+        train_script.main(_resume(damaged / "last.npz"))
 
     second = tmp_path / "second"
-    assert train_script.main(["--resume", str(first / "best.npz"), "--out", str(second), "--epochs", "2"]) == 0
+    assert train_script.main(_resume(first / "best.npz", "--out", str(second), "--epochs", "2")) == 0
     assert _read_log(second / "log.csv")[1] == _read_log(first / "log.csv")[1][:2]
     assert sorted(path.name for path in (second / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert (second / "model.npz").exists() and json.loads((second / "config.json").read_text())["out"] == str(second)
-    assert train_script.main(["--resume", str(second / "last.npz"), "--epochs", "3"]) == 0
+    assert train_script.main(_resume(second / "last.npz", "--epochs", "3")) == 0
     _assert_same_weights(second / "last.npz", first / "last.npz")
     _assert_same_losses(second / "log.csv", first / "log.csv")
 
@@ -432,9 +438,9 @@ def test_size_native_trains_on_images_at_their_own_size_and_resumes_so(tmp_path,
     assert json.loads((out / "config.json").read_text())["size"] is None
 
     with pytest.raises(CheckpointError, match=f"--size is native in the checkpoint but {side} was given"):
-        train_script.main(["--resume", str(out / "last.npz"), "--size", str(side)])
-    assert train_script.main(["--resume", str(out / "last.npz"), "--size", "native", "--layout", "auto",
-                              "--epochs", "2"]) == 0
+        train_script.main(_resume(out / "last.npz", "--size", str(side)))
+    assert train_script.main(_resume(out / "last.npz", "--size", "native", "--layout", "auto",
+                                              "--epochs", "2")) == 0
     assert len(_read_log(out / "log.csv")[1]) == 2 and json.loads((out / "config.json").read_text())["size"] is None
 
 
@@ -469,7 +475,7 @@ def test_cosine_schedule_anneals_per_epoch_and_resumes_exactly_on_a_longer_run(k
 
     assert train_script.main(_args(kla_root, resumed, 1, "--lr-schedule", "cosine")) == 0
     assert read_checkpoint(resumed / "last.npz")["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.0, abs=1e-18)
-    assert train_script.main(["--resume", str(resumed / "last.npz"), "--epochs", "2"]) == 0
+    assert train_script.main(_resume(resumed / "last.npz", "--epochs", "2")) == 0
     assert _logged_lrs(resumed) == _logged_lrs(uninterrupted)
     _assert_same_weights(resumed / "last.npz", uninterrupted / "last.npz")
 
@@ -788,8 +794,8 @@ def test_an_mvtec_run_from_before_name_seeding_is_not_resumed_on_other_inputs(tm
     mg.save(state, out / "last.npz")
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:
-        train_script.main(["--resume", str(out / "last.npz"), "--epochs", "2"])
+        train_script.main(_resume(out / "last.npz", "--epochs", "2"))
     assert stop.value.code == 2 and f"--init {out / 'last.npz'}" in capsys.readouterr().err
     state["config"]["data_version"] = training.DATA_VERSION
     mg.save(state, out / "last.npz")
-    assert train_script.main(["--resume", str(out / "last.npz"), "--epochs", "2"]) == 0
+    assert train_script.main(_resume(out / "last.npz", "--epochs", "2")) == 0

@@ -10,6 +10,7 @@ tests do this with a C++ compiler, see tests/kernel_host.py). `use_host_runner` 
 kernels of NumPy arrays there, so that every GPU op is checked against torch without a GPU.
 """
 import contextlib
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -116,22 +117,18 @@ def _conv_sizes(shape, kh, kw, stride, padding):
 
 
 def im2col(x, kh, kw, stride, padding):
-    """x (N, C, H, W) -> columns (N, C*kh*kw, out_h*out_w) of x zero-padded by `padding`."""
+    """x (N, C, H, W) -> columns (C*kh*kw, N*out_h*out_w) of x zero-padded by `padding` (as minigrad.ops.conv's)."""
     xp = get_array_module(x)
-    if (kh, kw, stride, padding) == (1, 1, 1, 0):                         # the columns are x itself
-        return xp.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
     sizes = _conv_sizes(x.shape, kh, kw, stride, padding)
     n, c, *_, out_h, out_w = sizes
-    cols = xp.empty((n, c * kh * kw, out_h * out_w), dtype=x.dtype)
-    launch("conv.cu", "im2col", x.dtype, cols.size, xp.ascontiguousarray(x), cols, *sizes)
+    cols = xp.empty((c * kh * kw, n * out_h * out_w), dtype=x.dtype)
+    launch("conv.cu", "im2col", x.dtype, n * c * out_h * out_w, xp.ascontiguousarray(x), cols, *sizes)
     return cols
 
 
 def col2im(cols, x_shape, kh, kw, stride, padding):
-    """The adjoint of im2col: columns (N, C*kh*kw, L) -> (N, C, H, W), the padding dropped."""
+    """The adjoint of im2col: columns (C*kh*kw, N*L) -> (N, C, H, W), the padding dropped."""
     xp = get_array_module(cols)
-    if (kh, kw, stride, padding) == (1, 1, 1, 0):
-        return xp.ascontiguousarray(cols).reshape(x_shape)
     x = xp.empty(x_shape, dtype=cols.dtype)
     sizes = _conv_sizes(x_shape, kh, kw, stride, padding)
     launch("conv.cu", "col2im", x.dtype, x.size, xp.ascontiguousarray(cols), x, *sizes)
@@ -160,25 +157,32 @@ def max_pool_backward(grad, winner, x_shape, kernel_size, stride):
     return grad_x
 
 
-def _bands(matrix):
-    """Per row of `matrix`, the first and last column that is nonzero (first > last for an empty row)."""
-    xp = get_array_module(matrix)
-    nonzero = (matrix != 0).astype(xp.int8)
-    empty = nonzero.max(axis=1) == 0
-    first = xp.where(empty, 1, xp.argmax(nonzero, axis=1)).astype(xp.int64)
-    last = xp.where(empty, 0, matrix.shape[1] - 1 - xp.argmax(nonzero[:, ::-1], axis=1)).astype(xp.int64)
-    return first, last
+class BandedMatrix:
+    """A resampling matrix (out, in) as the resize kernel reads it: the matrix, and per row the first and
+    last column that is nonzero (first > last for an empty row). `.T` is the transpose, for backward."""
+
+    def __init__(self, matrix):
+        xp = get_array_module(matrix)
+        self.matrix = xp.ascontiguousarray(matrix)
+        self.shape = matrix.shape
+        nonzero = (matrix != 0).astype(xp.int8)
+        empty = nonzero.max(axis=1) == 0
+        self.first = xp.where(empty, 1, xp.argmax(nonzero, axis=1)).astype(xp.int64)
+        self.last = xp.where(empty, 0, matrix.shape[1] - 1 - xp.argmax(nonzero[:, ::-1], axis=1)).astype(xp.int64)
+
+    @functools.cached_property
+    def T(self):
+        return BandedMatrix(self.matrix.T)
 
 
 def resize(x, rows, cols):
-    """rows @ x @ cols.T over the last two dims of x (..., h, w) -> (..., H, W)."""
+    """rows @ x @ cols.T over the last two dims of x (..., h, w) -> (..., H, W), rows and cols BandedMatrix."""
     xp = get_array_module(x)
     h, w = x.shape[-2:]
     out = xp.empty(x.shape[:-2] + (rows.shape[0], cols.shape[0]), dtype=x.dtype)
-    rows, cols = xp.ascontiguousarray(rows), xp.ascontiguousarray(cols)
     planes = out.size // (out.shape[-2] * out.shape[-1])
-    launch("resize.cu", "resize", x.dtype, out.size, xp.ascontiguousarray(x), out, rows, *_bands(rows),
-           cols, *_bands(cols), planes, h, w, *out.shape[-2:])
+    launch("resize.cu", "resize", x.dtype, out.size, xp.ascontiguousarray(x), out, rows.matrix, rows.first, rows.last,
+           cols.matrix, cols.first, cols.last, planes, h, w, *out.shape[-2:])
     return out
 
 

@@ -1,36 +1,59 @@
 // Convolution columns and max-pooling for NCHW images, real_t = float or double.
 
-// cols (N, C*kh*kw, out_h*out_w), rows ordered (c, i, j) like a flattened conv weight:
-// cols[n, (c*kh + i)*kw + j, oy*out_w + ox] = x[n, c, oy*stride + i - pad, ox*stride + j - pad], 0 outside x.
+// cols (C*kh*kw, N*out_h*out_w), rows ordered (c, i, j) like a flattened conv weight, the batch inside
+// each row: cols[(c*kh + i)*kw + j, (n*out_h + oy)*out_w + ox] = x[n, c, oy*stride + i - pad, ox*stride + j - pad],
+// 0 outside x. One thread per output position of each plane (n, c) writes that position's kh*kw taps:
+// the index arithmetic (64-bit divisions, slow on a GPU) is done once per position, not once per tap.
 KERNEL im2col(const real_t* x, real_t* cols, long long n, long long c, long long h, long long w, long long kh, long long kw,
               long long stride, long long pad, long long out_h, long long out_w) {
-    const long long positions = out_h * out_w, rows = c * kh * kw;
-    FOR_EACH(index, n * rows * positions) {
-        const long long position = index % positions, row = (index / positions) % rows;
-        const long long image = index / (positions * rows);
-        const long long j = row % kw, i = (row / kw) % kh, channel = row / (kw * kh);
-        const long long y = (position / out_w) * stride + i - pad, x_ = (position % out_w) * stride + j - pad;
-        const bool inside = y >= 0 && y < h && x_ >= 0 && x_ < w;
-        cols[index] = inside ? x[((image * c + channel) * h + y) * w + x_] : real_t(0);
+    const long long positions = out_h * out_w, row_length = n * positions;
+    FOR_EACH(index, n * c * positions) {
+        const long long plane = index / positions, position = index - plane * positions;
+        const long long image = plane / c, channel = plane - image * c;
+        const long long oy = position / out_w, ox = position - oy * out_w;
+        const real_t* plane_x = x + plane * h * w;
+        real_t* column = cols + channel * kh * kw * row_length + image * positions + position;  // row (c, 0, 0), image n
+        for (long long i = 0; i < kh; ++i) {
+            const long long y = oy * stride + i - pad;
+            for (long long j = 0; j < kw; ++j) {
+                const long long x_ = ox * stride + j - pad;
+                const bool inside = y >= 0 && y < h && x_ >= 0 && x_ < w;
+                column[(i * kw + j) * row_length] = inside ? plane_x[y * w + x_] : real_t(0);
+            }
+        }
     }
 }
+
+// The first kernel tap, and the output position it feeds, that reads input coordinate `at` along an
+// axis: tap t reads `at` from output o when o*stride + t = at + pad. Later taps of the same residue
+// follow at t + stride, o - 1. Positions past the last output skip ahead to it.
+struct FirstTap {
+    long long tap, output;
+    __device__ FirstTap(long long at, long long pad, long long stride, long long outputs) {
+        tap = (at + pad) % stride;
+        output = (at + pad) / stride;
+        if (output >= outputs) {
+            tap += (output - outputs + 1) * stride;
+            output = outputs - 1;
+        }
+    }
+};
 
 // The adjoint of im2col, as a gather: each input pixel sums the column entries of the taps that read
 // it, so no two threads write the same pixel and no atomics are needed.
 KERNEL col2im(const real_t* cols, real_t* x, long long n, long long c, long long h, long long w, long long kh, long long kw,
               long long stride, long long pad, long long out_h, long long out_w) {
-    const long long positions = out_h * out_w, rows = c * kh * kw;
+    const long long positions = out_h * out_w, row_length = n * positions;
     FOR_EACH(index, n * c * h * w) {
-        const long long x_ = index % w, y = (index / w) % h, channel = (index / (w * h)) % c, image = index / (w * h * c);
-        const real_t* image_cols = cols + (image * rows + channel * kh * kw) * positions;
+        const long long plane = index / (h * w), pixel = index - plane * (h * w);
+        const long long image = plane / c, channel = plane - image * c;
+        const long long y = pixel / w, x_ = pixel - y * w;
+        const real_t* plane_cols = cols + channel * kh * kw * row_length + image * positions;   // row (c, 0, 0), image n
+        const FirstTap row(y, pad, stride, out_h), column(x_, pad, stride, out_w);
         real_t sum = 0;
-        for (long long i = 0; i < kh; ++i) {
-            const long long row_offset = y + pad - i;                     // = oy * stride for a tap that reads y
-            if (row_offset < 0 || row_offset % stride != 0 || row_offset / stride >= out_h) continue;
-            for (long long j = 0; j < kw; ++j) {
-                const long long col_offset = x_ + pad - j;
-                if (col_offset < 0 || col_offset % stride != 0 || col_offset / stride >= out_w) continue;
-                sum += image_cols[(i * kw + j) * positions + (row_offset / stride) * out_w + col_offset / stride];
+        for (long long i = row.tap, oy = row.output; i < kh && oy >= 0; i += stride, --oy) {
+            for (long long j = column.tap, ox = column.output; j < kw && ox >= 0; j += stride, --ox) {
+                sum += plane_cols[(i * kw + j) * row_length + oy * out_w + ox];
             }
         }
         x[index] = sum;

@@ -6,9 +6,9 @@ channels, one GEMM over the kernel's row taps stacked (see STACKED). dX
 is the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward
 keeps only the unpadded input. Blocks of output rows, of every image, are shared out over the worker
 threads (minigrad.parallel), so one big image uses every core too. Other strides use the column
-path, im2col + one batched GEMM: tap (i, j) sees the strided slice of the padded input that starts
-at (i, j); im2col copies each tap's slice into a column block and col2im adds it back, tap by tap,
-so no scatter (np.add.at) is ever needed.
+path, im2col + one GEMM over the whole batch: tap (i, j) sees the strided slice of the padded input
+that starts at (i, j); im2col copies each tap's slice into a column block and col2im adds it back,
+tap by tap, so no scatter (np.add.at) is ever needed.
 
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
 col2im, and MaxPool2dKernels pools with its kernels: a few large launches.
@@ -37,21 +37,22 @@ def _pad_spatial(x, padding):
 
 
 def im2col(x, kh, kw, stride, padding=0):
-    """(N, C, H, W) zero-padded by `padding` -> (N, C*kh*kw, Ho*Wo), rows ordered (c, i, j) like a
-    flattened conv weight. The channels are shared out over the threads."""
+    """(N, C, H, W) zero-padded by `padding` -> (C*kh*kw, N*Ho*Wo), rows ordered (c, i, j) like a
+    flattened conv weight, the batch inside each row: the whole batch is one GEMM operand. The channels
+    are shared out over the threads."""
     xp = get_array_module(x)
     x = _pad_spatial(x, padding)
     n, c, h, w = x.shape
     out_h, out_w = output_size(h, kh, stride), output_size(w, kw, stride)
-    cols = memory.empty(xp, (n, c, kh, kw, out_h, out_w), x.dtype)
+    cols = memory.empty(xp, (c, kh, kw, n, out_h, out_w), x.dtype)
 
     def work(start, stop):
         for i in range(kh):
             for j in range(kw):
-                cols[:, start:stop, i, j] = x[:, start:stop][_tap(i, j, stride, out_h, out_w)]
+                cols[start:stop, i, j] = x[:, start:stop][_tap(i, j, stride, out_h, out_w)].swapaxes(0, 1)
 
     parallel.split(work, c)
-    return cols.reshape(n, c * kh * kw, out_h * out_w)
+    return cols.reshape(c * kh * kw, n * out_h * out_w)
 
 
 def col2im(cols, x_shape, kh, kw, stride, padding=0):
@@ -60,13 +61,13 @@ def col2im(cols, x_shape, kh, kw, stride, padding=0):
     xp = get_array_module(cols)
     n, c, h, w = x_shape
     out_h, out_w = output_size(h, kh, stride, padding), output_size(w, kw, stride, padding)
-    cols = cols.reshape(n, c, kh, kw, out_h, out_w)
+    cols = cols.reshape(c, kh, kw, n, out_h, out_w)
     padded = memory.zeros(xp, (n, c, h + 2 * padding, w + 2 * padding), cols.dtype)
 
     def work(start, stop):
         for i in range(kh):
             for j in range(kw):
-                padded[:, start:stop][_tap(i, j, stride, out_h, out_w)] += cols[:, start:stop, i, j]
+                padded[:, start:stop][_tap(i, j, stride, out_h, out_w)] += cols[start:stop, i, j].swapaxes(0, 1)
 
     parallel.split(work, c)
     return padded[:, :, padding:padding + h, padding:padding + w]
@@ -352,21 +353,24 @@ class Conv2d(Function):
         return grad_x, grad_w, grad_b
 
     # The column path, for any stride: ctx.function's im2col builds the columns of the whole batch,
-    # one batched GEMM multiplies them. Backward rebuilds the columns rather than keeping them.
+    # one GEMM multiplies them. Backward rebuilds the columns rather than keeping them. The batch sits
+    # inside each column row, so that dW is one GEMM too (the batch summed inside it), not one per
+    # image; the price is a transposed copy of the output and of its gradient, (N, O) <-> (O, N).
     im2col = staticmethod(im2col)
     col2im = staticmethod(col2im)
 
     @staticmethod
     def forward_columns(ctx, x, weight, bias, stride, padding):
         out_channels, _, kh, kw = weight.shape
-        cols = ctx.function.im2col(x, kh, kw, stride, padding)                  # (N, C*kh*kw, L)
-        out = matmul(weight.reshape(out_channels, -1), cols)                      # (N, O, L)
+        cols = ctx.function.im2col(x, kh, kw, stride, padding)                  # (C*kh*kw, N*L)
+        out = matmul(weight.reshape(out_channels, -1), cols)                      # (O, N*L)
         if bias is not None:
-            out += bias.reshape(1, -1, 1)
+            out += bias.reshape(-1, 1)
         ctx.save_for_backward(x, weight)
         out_h = output_size(x.shape[2], kh, stride, padding)
         out_w = output_size(x.shape[3], kw, stride, padding)
-        return out.reshape(x.shape[0], out_channels, out_h, out_w)
+        out = out.reshape(out_channels, x.shape[0], out_h, out_w).swapaxes(0, 1)   # (N, O, out_h, out_w)
+        return get_array_module(out).ascontiguousarray(out)
 
     @staticmethod
     def backward_columns(ctx, grad):
@@ -376,14 +380,14 @@ class Conv2d(Function):
         xp = get_array_module(grad)
         out_channels, _, kh, kw = weight.shape
         grad_b = Conv2d.bias_grad(ctx, grad)
-        grad = xp.ascontiguousarray(grad).reshape(grad.shape[0], out_channels, -1)  # (N, O, L)
+        grad = xp.ascontiguousarray(grad.swapaxes(0, 1)).reshape(out_channels, -1)  # (O, N*L)
         grad_x = grad_w = None
         if need_w:
-            cols = ctx.function.im2col(x, kh, kw, stride, padding)              # (N, C*kh*kw, L)
-            grad_w = matmul(grad, cols.transpose(0, 2, 1)).sum(axis=0).reshape(weight.shape)
+            cols = ctx.function.im2col(x, kh, kw, stride, padding)              # (C*kh*kw, N*L)
+            grad_w = matmul(grad, cols.T).reshape(weight.shape)
             del cols                                                            # grad_cols below reuses its memory
         if need_x:
-            grad_cols = matmul(weight.reshape(out_channels, -1).T, grad)       # (N, C*kh*kw, L)
+            grad_cols = matmul(weight.reshape(out_channels, -1).T, grad)       # (C*kh*kw, N*L)
             grad_x = ctx.function.col2im(grad_cols, x.shape, kh, kw, stride, padding)
         return grad_x, grad_w, grad_b
 

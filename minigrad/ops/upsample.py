@@ -1,5 +1,6 @@
 """Separable linear resampling as two matrix products, out = A_h @ x @ A_w^T, and backward uses the
 transposes: bilinear resizing, and adaptive average pooling to sizes that do not divide the input."""
+import functools
 import math
 
 import numpy as np
@@ -51,13 +52,20 @@ def _resize(x, rows, cols):
     return out.reshape(x.shape[:-2] + out.shape[-2:])
 
 
+@functools.lru_cache(maxsize=16)
+def _operands(function, h, w, dtype, xp, params):
+    """function's (rows, cols) operands for an (h, w) input, made once per size and then shared (never
+    written): a training step resizes the same few sizes every time, and building the matrices (on the
+    GPU also copying them over and finding their bands) took longer than the resizing itself."""
+    return tuple(function.operand(xp.asarray(m, dtype=dtype)) for m in function.matrices(h, w, **dict(params)))
+
+
 class Resample(Function):
     """rows @ x @ cols.T over the last two dims, with the (out, in) matrices of `matrices(h, w, **params)`."""
 
     @staticmethod
     def forward(ctx, x, **params):
-        xp = get_array_module(x)
-        rows, cols = (xp.asarray(m, dtype=x.dtype) for m in ctx.function.matrices(*x.shape[-2:], **params))
+        rows, cols = _operands(ctx.function, *x.shape[-2:], x.dtype, get_array_module(x), tuple(sorted(params.items())))
         ctx.save_for_backward(rows, cols)
         return ctx.function.resize(x, rows, cols)
 
@@ -67,6 +75,19 @@ class Resample(Function):
         return ctx.function.resize(grad, rows.T, cols.T)
 
     resize = staticmethod(_resize)
+
+    @staticmethod
+    def operand(matrix):
+        """A matrix as `resize` takes it."""
+        return matrix
+
+
+class ResampleKernels:
+    """What the GPU variants change: one resize kernel per direction, in which each output reads only its
+    band of nonzero weights (two rows and two columns for bilinear upsampling, its bin for pooling)."""
+
+    resize = staticmethod(kernels.resize)
+    operand = kernels.BandedMatrix
 
 
 class UpsampleBilinear(Resample):
@@ -80,10 +101,8 @@ class UpsampleBilinear(Resample):
 
 
 @gpu_variant_of(UpsampleBilinear)
-class UpsampleBilinearKernels(UpsampleBilinear):
-    """One kernel per direction: each output pixel reads only its few nonzero interpolation weights."""
-
-    resize = staticmethod(kernels.resize)
+class UpsampleBilinearKernels(ResampleKernels, UpsampleBilinear):
+    pass
 
 
 def pooling_matrix(in_size, out_size):
@@ -105,7 +124,5 @@ class AdaptiveAvgPool2d(Resample):
 
 
 @gpu_variant_of(AdaptiveAvgPool2d)
-class AdaptiveAvgPool2dKernels(AdaptiveAvgPool2d):
-    """The resize kernel: each output reads only its bin (the band of nonzero weights)."""
-
-    resize = staticmethod(kernels.resize)
+class AdaptiveAvgPool2dKernels(ResampleKernels, AdaptiveAvgPool2d):
+    pass
