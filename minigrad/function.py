@@ -119,6 +119,17 @@ class Function:
 _SCALARS = (int, float, np.number, np.bool_)  # Python's (bool is an int) and NumPy's
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # torch's dtype categories, lowest first
 _BOOL, _INT64 = np.dtype(bool), np.dtype(np.int64)
+# torch's names of its scalar types, as its messages (and its storage classes, "FloatStorage") spell them
+SCALAR_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in [
+    (np.float64, "Double"), (np.float32, "Float"), (np.float16, "Half"), (np.int64, "Long"), (np.int32, "Int"),
+    (np.int16, "Short"), (np.int8, "Char"), (np.uint8, "Byte"), (np.bool_, "Bool"), (np.complex128, "ComplexDouble"),
+    (np.complex64, "ComplexFloat"), (np.uint16, "UInt16"), (np.uint32, "UInt32"), (np.uint64, "UInt64")]}
+
+
+def can_cast(source, target):
+    """torch.can_cast: a result may be written into a tensor of any dtype but one of a lower category
+    (floating point into integers, integers into bool, complex into real)."""
+    return _CATEGORY[source.kind] <= _CATEGORY[target.kind]
 
 
 def _promote(a, b):

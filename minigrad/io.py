@@ -26,6 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .function import SCALAR_TYPE_NAMES
+
 __all__ = ["save", "load", "SaveError", "LoadError", "UnsafePickleError"]
 
 _META_KEY = "__meta__"
@@ -253,14 +255,11 @@ class _Storage(NamedTuple):
     byteorder: str   # "<" or ">", as the file was written
 
 
-_STORAGE_DTYPES = {
-    "DoubleStorage": np.float64, "FloatStorage": np.float32, "HalfStorage": np.float16,
-    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
-    "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
-    "ComplexDoubleStorage": np.complex128, "ComplexFloatStorage": np.complex64,
-}
-# torch.save names the dtype itself (with an untyped storage) for the newer integer types
+# torch.save names the dtype itself (with an untyped storage) for the newer integer types, which have
+# no storage class
 _TORCH_DTYPES = {"uint16": np.uint16, "uint32": np.uint32, "uint64": np.uint64}
+_STORAGE_DTYPES = {f"{name}Storage": dtype for dtype, name in SCALAR_TYPE_NAMES.items()
+                   if dtype not in _TORCH_DTYPES.values()}
 
 _TORCH_GLOBALS = {
     ("collections", "OrderedDict"): collections.OrderedDict,

@@ -8,7 +8,8 @@ import numpy as np
 
 from . import parallel
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
-from .function import no_grad, promote_operands, require_broadcastable, require_fits
+from .function import (SCALAR_TYPE_NAMES, can_cast, is_grad_enabled, no_grad, promote_operands, require_broadcastable,
+                       require_fits)
 
 
 def _as_array(data, dtype):
@@ -393,6 +394,41 @@ class Tensor:
     def __rpow__(self, base):
         return ops.Pow.apply(base, self)
 
+    # ---- in-place operators --------------------------------------------------------------------
+    def _in_place(self, op, other):
+        """`self <op>= other` as torch does it, on this tensor object: every name bound to it sees the
+        result (so `p -= lr * p.grad` under no_grad() updates a parameter), it keeps its shape and dtype,
+        and a leaf that requires grad is refused while autograd records.
+
+        The result is a new array rather than written over the old one: an array that an earlier op saved
+        for backward keeps its values (where torch would refuse that backward), and a view taken of the
+        tensor before does not change.
+        """
+        if self.requires_grad and self.is_leaf and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        result = op(self.detach() if self.is_leaf else self, other)  # a leaf must not become its own input
+        if result.shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
+                               f"{list(result.shape)}")
+        if not can_cast(result.dtype, self.dtype):
+            raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[result.dtype]} can't be cast to the desired output "
+                               f"type {SCALAR_TYPE_NAMES[self.dtype]}")
+        result = result.to(self.dtype)
+        self.data = result.data
+        if result.creator is not None:                  # recorded: this tensor is now the op's output
+            if self._handle is not None:
+                self._handle.forget_tensor()
+            self.creator, self.requires_grad = result.creator, True
+            self._handle = GraphHandle(self)
+        return self
+
+    def _in_place_version(op):
+        return lambda self, other: self._in_place(op, other)
+
+    __iadd__, __isub__, __imul__ = map(_in_place_version, (__add__, __sub__, __mul__))
+    __itruediv__, __ifloordiv__, __imod__, __ipow__ = map(_in_place_version, (__truediv__, __floordiv__, __mod__, __pow__))
+    del _in_place_version
+
     def __neg__(self):
         return ops.Neg.apply(self)
 
@@ -597,6 +633,10 @@ class GraphHandle:
         self.shape = tensor.shape
         self.dtype = tensor.dtype
         self.tensor = weakref.ref(tensor)
+
+    def forget_tensor(self):
+        """The tensor went on to be another op's output (an in-place op): a `.grad` it retains is of that."""
+        self.tensor = lambda: None
 
 
 def topological_order(root, needs_grad_only=False):

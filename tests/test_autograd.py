@@ -1,4 +1,5 @@
 """Autograd semantics: accumulation, graph order and freeing, no_grad, devices, and clear errors."""
+import operator
 import re
 import subprocess
 import sys
@@ -724,3 +725,110 @@ def test_an_op_may_keep_its_inputs_dtypes():
     assert picked.tolist() == [3.0, 1.0, 3.0]
     picked.sum().backward()
     assert values.grad.tolist() == [1.0, 0.0, 2.0]
+
+
+# ---- in-place operators: `t += x` changes t itself, as in torch ---------------------------------
+
+def _residual_chain(lib, x, w):
+    """In-place operators on a non-leaf, as PyTorch code often writes a residual block."""
+    y = x * 2
+    y += w
+    y *= x
+    y -= 1.5
+    y /= w.abs() + 1
+    y **= 2
+    return y
+
+
+def _accumulator(lib, x):
+    """A leaf that needs no gradient, added to: it becomes a non-leaf and the gradient reaches x."""
+    total = lib.zeros(3, dtype=x.dtype)
+    total += x
+    total += x * x
+    total %= 4.0
+    return total
+
+
+@pytest.mark.parametrize("chain, shapes", [(_residual_chain, [(2, 3), (3,)]), (_accumulator, [(3,)])])
+def test_in_place_operators_give_torchs_values_and_gradients(torch, chain, shapes):
+    rng = np.random.default_rng(5)
+    _assert_like_torch(torch, chain, *(rng.standard_normal(shape) for shape in shapes))
+
+
+def test_a_parameter_updated_in_place_under_no_grad_changes_like_torch(torch):
+    """The update of every hand-written training loop, which used to rebind `p` and leave the weights as
+    they were."""
+    (ours,), (theirs,) = _both(torch, [np.random.default_rng(6).standard_normal(4)])
+    for lib, weight in ((mg, ours), (torch, theirs)):
+        for _ in range(2):
+            (weight * weight).sum().backward()
+            with lib.no_grad():
+                for param in [weight]:
+                    param -= 0.1 * param.grad
+            weight.grad = None
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-12)
+    assert ours.requires_grad and ours.is_leaf
+
+
+def test_every_name_bound_to_a_tensor_sees_its_in_place_change():
+    tensor = mg.tensor([1.0, 2.0])
+    alias = tensor
+    tensor += 1
+    assert alias.tolist() == [2.0, 3.0]
+
+
+def test_in_place_results_keep_the_tensors_dtype_like_torch(torch):
+    def chain(lib, small, wide):
+        small **= 2
+        small //= 3
+        small %= 5
+        small += 2
+        narrow = wide.float()
+        narrow += wide
+        return small, narrow
+
+    arrays = [np.arange(-3, 4, dtype=np.int32), np.random.default_rng(7).standard_normal(7)]
+    ours, theirs = (chain(lib, *tensors) for lib, tensors in zip((mg, torch), _both(torch, arrays, requires_grad=False)))
+    for mine, reference in zip(ours, theirs):
+        assert mine.dtype == reference.numpy().dtype
+        np.testing.assert_array_equal(mine.numpy(), reference.numpy())
+
+
+@pytest.mark.parametrize("fn, array, match", [
+    (lambda lib, t: operator.iadd(t, 1.5), np.arange(3), "result type Float can't be cast to the desired output type Long"),
+    (lambda lib, t: operator.iadd(t, 1), np.ones(3, bool), "result type Long can't be cast to the desired output type Bool"),
+    (lambda lib, t: operator.itruediv(t, 2), np.arange(3, dtype=np.int32),
+     "result type Float can't be cast to the desired output type Int"),
+    (lambda lib, t: operator.iadd(t, t.reshape(3, 1) * 2), np.ones(3),
+     re.escape("output with shape [3] doesn't match the broadcast shape [3, 3]")),
+])
+def test_in_place_operators_refuse_what_torch_refuses(torch, fn, array, match):
+    _raises_like_torch(torch, fn, array, match=match)
+
+
+def test_an_in_place_op_on_a_leaf_that_requires_grad_is_refused_like_torch(torch):
+    for lib, leaf in zip((mg, torch), (tensors[0] for tensors in _both(torch, [np.ones(2)]))):
+        with pytest.raises(RuntimeError, match="^a leaf Variable that requires grad is being used in an in-place"):
+            leaf += 1
+
+
+def test_a_retained_grad_is_the_tensors_after_its_in_place_change_like_torch(torch):
+    retained = []
+    for x in _both(torch, [np.array([1.0, 2.0])])[0][0], _both(torch, [np.array([1.0, 2.0])])[1][0]:
+        y = x * 3
+        y.retain_grad()
+        y += 1
+        (y * y).sum().backward()
+        retained.append(np.asarray(y.grad.tolist()))
+    np.testing.assert_allclose(retained[0], retained[1], rtol=1e-12)
+
+
+def test_an_in_place_op_leaves_the_arrays_earlier_ops_saved():
+    """minigrad writes the result to a new array, so a product computed before `y += 1` still has the
+    gradient of the values it multiplied (torch refuses that backward instead)."""
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    square = y * y
+    y += 1
+    square.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 18 * x.numpy())  # d(9 x^2)/dx, not 6 (3x + 1)
