@@ -4,6 +4,7 @@
     python evaluate.py --data DATA --layout kla --split val --out runs/kla
     python evaluate.py --checkpoint kla_unet_sca_nl_released.pth --nonlocal published --data DATA --out runs/released
     python evaluate.py --degraded noisy/ --clean clean/ [--masks masks/] --out runs/folders
+    python evaluate.py --clean clean/ --degradation noise --out runs/noise   # clean images, degraded on the fly
     python evaluate.py --degraded photos/ --out runs/restored            # no targets: restore only
 
 Every image is restored at its own size. OUT receives metrics.json, a table printed here as well,
@@ -57,14 +58,15 @@ def parse_args(argv=None):
     source.add_argument("--split", choices=("train", "val", "test"), default=None,
                         help="the part of a --data set to use (default val; test is the same held-out part)")
     source.add_argument("--degraded", type=Path, help="folder of degraded images (the folders layout)")
-    source.add_argument("--clean", type=Path, help="folder of clean images matching --degraded by file name")
+    source.add_argument("--clean", type=Path, help="folder of clean images matching --degraded by file name; alone, "
+                                                   "clean images degraded on the fly (see --degradation)")
     source.add_argument("--masks", type=Path, help="folder of defect masks named <name>_mask.png")
     source.add_argument("--size", type=image_size, default=None,
                         help="resize every image to SIZE x SIZE first, as the paper did (metrics and saved images "
                              "are then at that size)")
     source.add_argument("--degradation", choices=degradation_names(), default=None,
-                        help="the degradation applied on the fly to clean-only data (built-in, MVTec); mixed "
-                             "draws one of the others for each image (default kla)")
+                        help="the degradation applied on the fly to clean-only data (built-in, MVTec, --clean "
+                             "alone); mixed draws one of the others for each image (default kla)")
     source.add_argument("--seed", type=seed, default=None,
                         help="seed of the on-the-fly degradations (default 0)")
     source.add_argument("--limit", type=positive(int), default=None,
@@ -83,10 +85,11 @@ def parse_args(argv=None):
 def open_data(args):
     """The data set; options that cannot apply to it are errors rather than silently ignored, and
     those left out are set to what was used where they apply (so that metrics.json records them)."""
-    if args.data is not None and args.degraded is not None:
-        raise DataError("pass either --data or --degraded, not both")
-    if args.degraded is not None and args.split is not None:
-        raise DataError("--split picks a part of a --data set; --degraded folders have no parts")
+    folders = [flag for flag, folder in (("--degraded", args.degraded), ("--clean", args.clean)) if folder is not None]
+    if args.data is not None and folders:
+        raise DataError(f"pass either --data or {folders[0]}, not both")
+    if folders and args.split is not None:
+        raise DataError(f"--split picks a part of a --data set; {folders[0]} folders have no parts")
     out = args.out.resolve()
     for flag, folder in (("--degraded", args.degraded), ("--clean", args.clean), ("--masks", args.masks)):
         # outputs inside an input folder would be read as inputs next time; restored/ would overwrite them

@@ -3,6 +3,7 @@
     python train.py                                  # quick preset on the built-in data (a few minutes, CPU)
     python train.py --preset paper --data KLA_ROOT   # the paper's recipe on the KLA data set
     python train.py --layout folders --degraded noisy/ --clean clean/ --epochs 50
+    python train.py --clean my_images/ --degradation noise   # your own clean images, degraded on the fly
     python train.py --resume runs/20250101-120000/last.npz   # continue exactly where it stopped
     python train.py --data MVTEC_ROOT --init checkpoints/unet_sca_nl.npz --lr-schedule cosine
                                                      # fine-tune the shipped model on your own data
@@ -47,11 +48,12 @@ def build_parser():
     add("--data", help="'builtin' (default: no download) or a data set folder")
     add("--layout", choices=("auto", *LAYOUTS), help="folder layout of --data (default auto)")
     add("--degraded", metavar="DIR", help="folders layout: the degraded images (every 10th pair validates)")
-    add("--clean", metavar="DIR", help="folders layout: the clean targets, matched by file name")
+    add("--clean", metavar="DIR", help="folders layout: the clean targets, matched by file name; alone, clean "
+                                       "images degraded on the fly (every 10th validates)")
     add("--masks", metavar="DIR", help="folders layout: defect masks, matched by file name")
     add("--degradation", choices=degradation_names(),
-        help="degradation applied on the fly to clean-only data (built-in, MVTec); mixed draws one of the "
-             "others for each sample (default kla)")
+        help="degradation applied on the fly to clean-only data (built-in, MVTec, --clean alone); mixed draws "
+             "one of the others for each sample (default kla)")
     add("--epochs", type=positive(int), help="total number of epochs (on --resume too)")
     add("--batch-size", type=positive(int))
     add("--lr", type=positive(float), help="Adam learning rate")

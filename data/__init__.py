@@ -2,7 +2,7 @@
 
 NumPy only (no minigrad): batches come out as NumPy arrays for the caller to move to a device.
 """
-from .datasets import (LAYOUTS, BuiltinDataset, Dataset, FolderDataset, KLADataset, MVTecDataset,
+from .datasets import (LAYOUTS, BuiltinDataset, CleanFolderDataset, Dataset, FolderDataset, KLADataset, MVTecDataset,
                        detect_layout, open_dataset, options_that_applied, refuse_on_the_fly_options)
 from .degrade import PRESETS, degradation_names, degrade
 from .errors import DataError, ImageReadError
@@ -11,5 +11,6 @@ from .loader import Loader
 
 __all__ = ["DataError", "ImageReadError", "open_dataset", "detect_layout", "LAYOUTS", "Loader", "degrade",
            "PRESETS", "degradation_names", "read_image", "write_image", "read_mask", "ImageInfo", "Dataset",
-           "KLADataset", "MVTecDataset", "FolderDataset", "BuiltinDataset", "refuse_on_the_fly_options",
+           "KLADataset", "MVTecDataset", "FolderDataset", "CleanFolderDataset", "BuiltinDataset",
+           "refuse_on_the_fly_options",
            "options_that_applied"]

@@ -1,4 +1,5 @@
-"""Data sets: KLA pairs, MVTec AD (degraded on the fly), paired folders, and the built-in set.
+"""Data sets: KLA pairs, MVTec AD (degraded on the fly), paired folders, a folder of clean images (degraded on
+the fly), and the built-in set.
 
 Every data set is indexable and returns a sample dict:
     degraded  HxWx3 float32 in [0, 1]       the network input
@@ -39,7 +40,8 @@ LAYOUTS = {
            "(masks named <name>_mask.png)",
     "mvtec": "<root>/<category>/{train,test}/<defect_type>/<name>.png and "
              "<root>/<category>/ground_truth/<defect_type>/<name>_mask.png (clean images, degraded on the fly)",
-    "folders": "--degraded DIR [--clean DIR] [--masks DIR], images matched by file name",
+    "folders": "--degraded DIR [--clean DIR] [--masks DIR], images matched by file name; or --clean DIR "
+               "[--masks DIR] alone, clean images degraded on the fly",
     "builtin": "no files: scikit-image photographs and procedural industrial images",
 }
 # The folder each layout uses for a split; "val" and "test" both mean the held-out part.
@@ -205,7 +207,7 @@ class SyntheticDataset(Dataset):
         super().__init__(items, where, layout)
         check_degradation(degradation)  # fail now, not in the first batch, on an unknown preset
         self.degradation, self.seed, self.size = degradation, seed, size
-        self.fresh_each_epoch = _SPLIT_DIRS[layout][split] == "train"
+        self.fresh_each_epoch = split == "train"
 
     def seed_key(self, index):
         """What identifies sample `index` in its degradation's seed: a stable hash of its name (crc32, not the
@@ -229,8 +231,15 @@ class SyntheticDataset(Dataset):
         return make_sample(degraded, clean, mask, self.items[index], info=info, params=params, defect=defect)
 
     def load_clean(self, item):
-        """-> (clean HxWx3 float32, mask or None, ImageInfo or None, defect name or None)."""
-        raise NotImplementedError
+        """-> (clean HxWx3 float32, mask or None, ImageInfo or None, defect name or None), read from the
+        item's files (the built-in set generates its images instead)."""
+        clean, info = read_image(item.source)
+        mask = read_mask(item.mask) if item.mask else None
+        if self.size:
+            clean = resize_image(clean, self.size)
+            mask = None if mask is None else resize_mask(mask, self.size)
+        _check_mask_shape(item, clean, mask)
+        return clean, mask, info, None
 
 
 class MVTecDataset(SyntheticDataset):
@@ -254,14 +263,19 @@ class MVTecDataset(SyntheticDataset):
                                   mask=masks.get(key)))
         super().__init__(items, f"{root} (split {split_dir})", "mvtec", split, degradation, seed, size)
 
-    def load_clean(self, item):
-        clean, info = read_image(item.source)
-        mask = read_mask(item.mask) if item.mask else None
-        if self.size:
-            clean = resize_image(clean, self.size)
-            mask = None if mask is None else resize_mask(mask, self.size)
-        _check_mask_shape(item, clean, mask)
-        return clean, mask, info, None
+
+class CleanFolderDataset(SyntheticDataset):
+    """The folders layout with --clean DIR alone: one's own clean images, with no degraded copies,
+    degraded on the fly as MVTec's are (nested folders allowed; the first folder is the category).
+    Masks, where given, are matched by file name. It has no split: training holds out part of it."""
+
+    def __init__(self, clean_dir, masks_dir=None, split="train", degradation="kla", seed=0, size=None):
+        clean_dir = _existing_dir(clean_dir, "clean folder")
+        images = _images_under(clean_dir)
+        masks = {} if masks_dir is None else _mask_index(_existing_dir(masks_dir, "masks folder"), images)
+        items = [Item(key, _first_folder(key) or "images", None, path, mask=masks.get(key))
+                 for key, path in sorted(images.items())]
+        super().__init__(items, clean_dir, "folders", split, degradation, seed, size)
 
 
 class BuiltinDataset(SyntheticDataset):
@@ -298,18 +312,20 @@ def open_dataset(data="builtin", layout="auto", split="train", degradation="kla"
     """Open a data set by command-line style options; every user mistake is a DataError.
 
     `data` is "builtin" or a folder whose layout is detected ("auto") or named; the folders layout
-    takes `degraded_dir` (and `clean_dir`, `masks_dir`) instead. The built-in set defaults to 256x256.
+    takes `degraded_dir` (and `clean_dir`, `masks_dir`), or `clean_dir` alone (and `masks_dir`), instead.
+    The built-in set defaults to 256x256.
     """
     if layout != "auto" and layout not in LAYOUTS:
         raise DataError(f"unknown layout {layout!r}; the layouts are {describe_layouts()}")
-    if degraded_dir is not None or layout == "folders":
+    if layout == "folders" or any(folder is not None for folder in (degraded_dir, clean_dir, masks_dir)):
         if layout not in ("auto", "folders"):
-            raise DataError(f"--layout {layout} reads --data FOLDER; --degraded DIR is the folders layout")
-        if degraded_dir is None:
-            raise DataError("the folders layout needs --degraded DIR (and --clean DIR to train or evaluate)")
-        return FolderDataset(degraded_dir, clean_dir, masks_dir, size)
-    if clean_dir is not None or masks_dir is not None:
-        raise DataError("--clean and --masks go with --degraded DIR (the folders layout)")
+            raise DataError(f"--layout {layout} reads --data FOLDER; --degraded and --clean DIR are the folders layout")
+        if degraded_dir is not None:
+            return FolderDataset(degraded_dir, clean_dir, masks_dir, size)
+        if clean_dir is not None:
+            return CleanFolderDataset(clean_dir, masks_dir, split, degradation, seed, size)
+        raise DataError("the folders layout needs --degraded DIR (with --clean DIR to train or evaluate), or --clean "
+                        "DIR alone for clean images to degrade on the fly")
     if layout == "builtin" or str(data) == "builtin":
         if layout not in ("auto", "builtin"):
             raise DataError(f"--layout {layout} reads a data set folder: pass it with --data FOLDER")
@@ -335,8 +351,8 @@ def refuse_on_the_fly_options(dataset, given):
     on the fly; for data that come degraded they would do nothing, so passing one is a mistake."""
     if given and not dataset.synthetic:
         verb = "applies" if len(given) == 1 else "apply"
-        raise DataError(f"{' and '.join(given)} {verb} to clean images degraded on the fly (built-in, MVTec); "
-                        "these images come degraded")
+        raise DataError(f"{' and '.join(given)} {verb} to clean images degraded on the fly (built-in, MVTec, --clean "
+                        "DIR alone); these images come degraded")
 
 
 def detect_layout(root):

@@ -276,6 +276,45 @@ def test_folders_layout_pairs_inference_and_unpaired_listing(tmp_path):
     assert "and 2 more" in message and "orphan" in message
 
 
+def test_a_clean_folder_alone_is_degraded_on_the_fly_seeded_by_name(tmp_path):
+    """One's own clean images with no degraded copies (--clean DIR alone), degraded as MVTec's are: the
+    first folder is the category, masks match by name, training draws afresh each epoch, and an image is
+    degraded alike whatever else the folder holds."""
+    clean_dir, masks_dir = tmp_path / "clean", tmp_path / "masks"
+    for i, folder in enumerate(["", "screws", "screws"]):
+        _save(clean_dir / folder / f"img{i}.png", _rgb(i))
+    mask = _save(masks_dir / "screws" / "img1_mask.png", _mask_array(1))
+    dataset = data.open_dataset(clean_dir=clean_dir, masks_dir=masks_dir, split="val", degradation="noise", seed=4)
+    assert isinstance(dataset, data.CleanFolderDataset) and dataset.synthetic and dataset.layout == "folders"
+    assert [item.name for item in dataset.items] == ["img0", "screws/img1", "screws/img2"]
+    assert dataset.categories == ["images", "screws"]
+    sample = dataset[1]
+    np.testing.assert_allclose(sample["clean"], _rgb(1) / 255.0, atol=1e-6)
+    np.testing.assert_array_equal(sample["mask"], mask > 0)
+    assert dataset[0]["mask"] is None and set(sample["params"]) == {"noise_sigma"}  # the noise preset's
+    assert not np.array_equal(sample["degraded"], sample["clean"])
+    np.testing.assert_array_equal(dataset[1]["degraded"], sample["degraded"])  # the same every time
+
+    train = data.open_dataset(clean_dir=clean_dir, degradation="noise", seed=4)
+    assert train.load(1, epoch=0)["params"] != train.load(1, epoch=1)["params"]  # fresh each epoch
+
+    _save(clean_dir / "aaa.png", _rgb(9))  # one more image, listed first
+    grown = data.open_dataset(clean_dir=clean_dir, masks_dir=masks_dir, split="val", degradation="noise", seed=4)
+    assert len(grown) == 4 and grown.items[2].name == "screws/img1"
+    np.testing.assert_array_equal(grown[2]["degraded"], sample["degraded"])
+    other_seed = data.open_dataset(clean_dir=clean_dir, split="val", degradation="noise", seed=5)
+    assert not np.array_equal(other_seed[2]["degraded"], sample["degraded"])
+
+
+def test_a_clean_folder_is_refused_with_a_layout_of_data_sets_and_masks_need_images(tmp_path):
+    clean_dir = tmp_path / "clean"
+    _save(clean_dir / "img0.png", _rgb(0))
+    with pytest.raises(data.DataError, match="--layout kla reads --data FOLDER"):
+        data.open_dataset(layout="kla", clean_dir=clean_dir)
+    with pytest.raises(data.DataError, match="or --clean DIR alone"):
+        data.open_dataset(masks_dir=clean_dir)
+
+
 def test_masks_that_match_no_image_are_named_in_a_warning(tmp_path):
     degraded_dir, masks_dir = tmp_path / "deg", tmp_path / "masks"
     for i in range(2):
@@ -409,7 +448,7 @@ def test_missing_empty_and_unknown_give_clear_errors(tmp_path):
     (tmp_path / "deg").mkdir()
     with pytest.raises(data.DataError, match="no images found"):
         data.open_dataset(degraded_dir=tmp_path / "deg")
-    with pytest.raises(data.DataError, match="--degraded"):
+    with pytest.raises(data.DataError, match="no images found"):
         data.open_dataset(clean_dir=tmp_path / "deg")
     (tmp_path / "cat" / "Train" / "GT_clean_image").mkdir(parents=True)
     with pytest.raises(data.DataError, match="Degraded_image does not exist"):
@@ -418,7 +457,7 @@ def test_missing_empty_and_unknown_give_clear_errors(tmp_path):
         data.open_dataset("builtin", degradation="fog")
     with pytest.raises(data.DataError, match="--layout kla reads a data set folder"):
         data.open_dataset("builtin", layout="kla")
-    with pytest.raises(data.DataError, match="--layout mvtec reads --data FOLDER; --degraded DIR is the folders"):
+    with pytest.raises(data.DataError, match="--layout mvtec reads --data FOLDER; --degraded and --clean DIR are the folders"):
         data.open_dataset(layout="mvtec", degraded_dir=tmp_path / "deg")
 
 

@@ -505,6 +505,28 @@ def test_wrong_checkpoint_file_exits_2(name, tmp_path, capsys):
     assert f"{name} is not a readable checkpoint: unrecognized file format" in stderr and stderr.count(name) == 1
 
 
+def test_a_folder_of_clean_images_alone_is_scored_on_degradations_made_on_the_fly(tmp_path, checkpoint, capsys):
+    """--clean DIR alone: each image degraded by --degradation with --seed, as the data set gives it (the
+    input's PSNR against scikit-image's on that degraded image), and the settings say which."""
+    rng = np.random.default_rng(4)
+    for name in ("a/img0", "a/img1", "b/img2"):
+        _write(tmp_path / "clean" / f"{name}.png", rng.integers(0, 256, (H, W, 3)).astype(np.uint8))
+    status, _, _ = run_cli(["--checkpoint", checkpoint, "--clean", tmp_path / "clean", "--degradation", "noise",
+                            "--seed", "3", "--out", tmp_path / "out"], capsys)
+    assert status == 0
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    settings = metrics["settings"]
+    assert (settings["layout"], settings["degradation"], settings["seed"], settings["split"]) == ("folders", "noise", 3,
+                                                                                                   None)
+    dataset = data.open_dataset(clean_dir=tmp_path / "clean", split="val", degradation="noise", seed=3)
+    scored = {record["name"]: record["degraded_psnr"] for record in metrics["per_image"]}
+    assert scored.keys() == {"a/img0", "a/img1", "b/img2"}
+    for index, item in enumerate(dataset.items):
+        sample = dataset[index]
+        assert scored[item.name] == pytest.approx(peak_signal_noise_ratio(sample["clean"], sample["degraded"],
+                                                                          data_range=1), abs=1e-4)
+
+
 @pytest.mark.parametrize("options, phrase", [
     (["--degradation", "noise"], "--degradation applies to clean images degraded on the fly"),
     (["--degradation", "noise", "--seed", "3"], "--degradation and --seed apply to clean images degraded"),

@@ -223,6 +223,25 @@ def test_gpu_training_on_a_stand_in_for_cupy_tracks_the_cpu_run_and_resumes_on_t
         assert relative_error(actual[name], expected[name]) <= 2e-4, name
 
 
+def test_a_folder_of_clean_images_alone_trains_degraded_on_the_fly(tmp_path, capsys):
+    """--clean DIR alone: one's own clean images, degraded on the fly. Every 10th validates, on degradations
+    that stay the same from epoch to epoch (the degraded input's scores repeat), and config.json records
+    the degradation and seed used."""
+    rng = np.random.default_rng(8)
+    for i in range(11):
+        _write_png(tmp_path / "clean" / f"{i:02d}.png", rng.random((SIDE, SIDE, 3)))
+    out = tmp_path / "run"
+    assert train_script.main(["--clean", str(tmp_path / "clean"), "--degradation", "noise", "--seed", "3",
+                              "--size", str(SIDE), "--patch-size", str(PATCH), "--batch-size", "2",
+                              "--steps-per-epoch", "2", "--device", "cpu", "--epochs", "2", "--out", str(out)]) == 0
+    header = capsys.readouterr().out
+    assert "9 training images" in header and "2 validation images" in header
+    rows = _read_log(out / "log.csv")[1]
+    assert len(rows) == 2 and rows[0]["degraded_psnr"] == rows[1]["degraded_psnr"]
+    config = json.loads((out / "config.json").read_text())
+    assert (config["layout"], config["degradation"], config["seed"], config["data"]) == ("folders", "noise", 3, None)
+
+
 # ---- resuming ---------------------------------------------------------------------------------
 
 def test_resume_after_epoch_one_matches_an_uninterrupted_run(kla_root, reference_run, tmp_path, capsys):

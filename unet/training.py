@@ -79,7 +79,7 @@ LOSS_COLUMNS = {"charbonnier": "charbonnier", "edge": "edge", "ssim": "ssim_loss
 LOG_COLUMNS = ("epoch", "steps", "loss", *LOSS_COLUMNS.values(), "val_psnr", "val_ssim", "val_affine_psnr",
                "degraded_psnr", "degraded_ssim", "lr", "seconds")
 SAMPLES_SHOWN = 3        # validation images in each epoch's triptych, spread over those validated
-FOLDER_HOLDOUT = 10      # the folders layout has no split: every 10th pair validates
+FOLDER_HOLDOUT = 10      # the folders layout has no split: every 10th image validates
 DECODED_SHARE = 8        # each split keeps decoded images in up to 1/8 of the memory (Dataset.keep_decoded)
 RUNS_DIR = Path("runs")
 
@@ -170,8 +170,9 @@ def _shown(option, value):
 
 
 def _check_options(options):
-    if options["degraded"] is not None and options["data"] not in (None, "builtin"):
-        raise ConfigError("pass either --data or --degraded, not both")
+    folders = [flag(name) for name in ("degraded", "clean") if options[name] is not None]
+    if folders and options["data"] not in (None, "builtin"):
+        raise ConfigError(f"pass either --data or {folders[0]}, not both")
     patch, size = options["patch_size"], options["size"]
     if patch is not None and patch % INPUT_MULTIPLE:
         raise ConfigError(f"--patch-size must be a multiple of {INPUT_MULTIPLE}, got {patch}")
@@ -255,17 +256,17 @@ class Subset:
 
 
 def open_datasets(options):
-    """(train set, validation set); the folders layout, which has no split, holds out every 10th pair."""
+    """(train set, validation set); the folders layout, which has no split, holds out every 10th image."""
     common = dict(data=options["data"], layout=options["layout"], degradation=options["degradation"],
                   seed=options["seed"], size=options["size"], degraded_dir=options["degraded"],
                   clean_dir=options["clean"], masks_dir=options["masks"])
     keep_bytes = _memory_bytes() // DECODED_SHARE
     train_set = open_dataset(split="train", **common)
     train_set.keep_decoded(keep_bytes)
-    if options["layout"] == "folders" or options["degraded"] is not None:
+    if train_set.layout == "folders":
         if len(train_set) < 2:
-            raise DataError(f"training on paired folders needs at least 2 pairs (one in {FOLDER_HOLDOUT} "
-                            f"validates), found {len(train_set)}")
+            raise DataError(f"training on folders needs at least 2 images (one in {FOLDER_HOLDOUT} validates), "
+                            f"found {len(train_set)}")
         held_out = set(range(0, len(train_set), FOLDER_HOLDOUT))
         kept = [i for i in range(len(train_set)) if i not in held_out]
         return Subset(train_set, kept), Subset(train_set, sorted(held_out))
