@@ -4,6 +4,8 @@ The non-local maps are checked against the block's formula computed by hand in N
 whose size is not a multiple of 8 and whose bottleneck grid is not square, so that padding, cropping
 and the row-major query -> position mapping all matter.
 """
+import contextlib
+import io
 import re
 import subprocess
 import sys
@@ -261,15 +263,24 @@ def test_make_figures_script_writes_small_figures(tmp_path):
 
 def test_the_walkthroughs_code_runs_and_its_commented_shapes_hold(tmp_path, monkeypatch):
     """Every ```python block of docs/walkthrough.md, in order, in one namespace; a line that ends in a
-    tuple comment (`expr  # (1, 16, 96, 96)`, `name = ...  # (1, 4, 4)`) must give that value (shape)."""
+    tuple comment (`expr  # (1, 16, 96, 96)`, `name = ...  # (1, 4, 4)`) must give that value (shape),
+    and what a block prints is the plain ``` block that follows it, where one does."""
     import ast
 
     monkeypatch.chdir(tmp_path)  # a block draws unet.svg
-    blocks = re.findall(r"```python\n(.*?)```", (REPO_ROOT / "docs" / "walkthrough.md").read_text(), re.S)
+    fences = re.findall(r"```(\w*)\n(.*?)```", (REPO_ROOT / "docs" / "walkthrough.md").read_text(), re.S)
+    following = fences[1:] + [("python", None)]  # the fence after each one
+    blocks = [(body, after if after_kind == "" else None)
+              for (kind, body), (after_kind, after) in zip(fences, following) if kind == "python"]
     assert len(blocks) >= 4
-    namespace, checked = {}, 0
-    for number, block in enumerate(blocks):
-        exec(compile(block, f"walkthrough block {number + 1}", "exec"), namespace)
+    namespace, checked, outputs = {}, 0, 0
+    for number, (block, shown_output) in enumerate(blocks):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(block, f"walkthrough block {number + 1}", "exec"), namespace)
+        if shown_output is not None and printed.getvalue():
+            assert printed.getvalue().strip() == shown_output.strip(), f"walkthrough block {number + 1}'s output"
+            outputs += 1
         for line in block.splitlines():
             claim = re.fullmatch(r"(?P<code>[^#]+?)\s+#\s+(?P<value>\([\d, ]+\))", line)
             if not claim:
@@ -279,4 +290,4 @@ def test_the_walkthroughs_code_runs_and_its_commented_shapes_hold(tmp_path, monk
             actual = namespace[name[1]].shape if name else eval(code, namespace)
             assert tuple(actual) == expected, line
             checked += 1
-    assert checked >= 3
+    assert checked >= 3 and outputs >= 2
