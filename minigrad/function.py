@@ -19,15 +19,24 @@ def is_grad_enabled():
     return getattr(_state, "grad_enabled", True)
 
 
-@contextlib.contextmanager
-def no_grad():
-    """Run without recording the graph (inference, metrics, optimizer updates)."""
-    previous = is_grad_enabled()
-    _state.grad_enabled = False
-    try:
-        yield
-    finally:
-        _state.grad_enabled = previous
+class no_grad(contextlib.ContextDecorator):
+    """Run without recording the graph (inference, metrics, optimizer updates): `with no_grad():`, or a
+    function decorated `@no_grad()` or `@no_grad`, as torch's."""
+
+    def __new__(cls, function=None):
+        if function is not None:  # @no_grad, without the parentheses
+            return cls()(function)
+        return super().__new__(cls)
+
+    def __enter__(self):
+        self.previous = is_grad_enabled()
+        _state.grad_enabled = False
+
+    def __exit__(self, *exception):
+        _state.grad_enabled = self.previous
+
+    def _recreate_cm(self):
+        return type(self)()  # each call of a decorated function its own: a recursive call keeps the outer's state
 
 
 class Context:
@@ -48,6 +57,11 @@ class Context:
 
     def save_for_backward(self, *arrays):
         self.saved = arrays
+
+    @property
+    def saved_tensors(self):
+        """torch's name for what forward saved (arrays here, as forward and backward get arrays)."""
+        return self.saved
 
     def run_backward(self, grad):
         """The op's backward for this node (timed when the profiler is on)."""

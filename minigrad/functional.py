@@ -42,21 +42,23 @@ def _one_image_as_a_batch(name, input, op):
     return op(input) if input.ndim == 4 else op(input.unsqueeze(0)).squeeze(0)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="bilinear", align_corners=False):
-    """Bilinear resizing of the last two dims, matching torch for both align_corners settings."""
-    if mode != "bilinear":
-        raise ValueError(f"interpolate: only mode='bilinear' is implemented, got {mode!r}")
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Resizing of the last two dims of an (N, C, H, W) input, as torch's: "nearest" (its default) or
+    "bilinear" (with either align_corners; None is False)."""
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"interpolate: the modes are 'nearest' and 'bilinear', got {mode!r}")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                         "bicubic | trilinear")
     if input.ndim != 4:
-        raise ValueError(f"interpolate: bilinear mode needs a 4-d input (N, C, H, W), as in torch, "
-                         f"got shape {tuple(input.shape)}")
+        raise ValueError(f"interpolate: minigrad resizes 4-d inputs (N, C, H, W), got shape {tuple(input.shape)}")
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
-    return ops.UpsampleBilinear.apply(
-        input,
-        size=_pair(size) if size is not None else None,
-        scale_factor=tuple(float(s) for s in _pair(scale_factor)) if scale_factor is not None else None,
-        align_corners=bool(align_corners),
-    )
+    sizes = dict(size=_pair(size) if size is not None else None,
+                 scale_factor=tuple(float(s) for s in _pair(scale_factor)) if scale_factor is not None else None)
+    if mode == "nearest":
+        return ops.UpsampleNearest.apply(input, **sizes)
+    return ops.UpsampleBilinear.apply(input, **sizes, align_corners=bool(align_corners))
 
 
 relu = Tensor.relu

@@ -34,9 +34,11 @@ def _projected(fn, inputs, directions):
     return sum(float((to_numpy(o.data).astype(np.float64) * v).sum()) for o, v in zip(outs, directions))
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
-    """True when every input that requires grad has matching analytic and numeric gradients; raises otherwise."""
-    inputs = list(inputs)
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exception=True):
+    """True when every input that requires grad has matching analytic and numeric gradients; otherwise raises
+    GradcheckError naming the worst element, or returns False with raise_exception=False, as torch's.
+    `inputs` is a tensor or a sequence of them (and other arguments of fn); their `.grad` stay as they were."""
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     checked = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True")
@@ -46,21 +48,26 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
 
     # A leaf is perturbed in place, so that a module holding it (a parameter listed as an input) sees the
     # change; an input computed from other tensors is checked as a leaf of its own, as only leaves get a .grad.
+    held_grads = {i: inputs[i].grad for i in checked}
     for i in checked:
         if not inputs[i].is_leaf:
             inputs[i] = inputs[i].detach().requires_grad_()
         inputs[i].grad = None
-
     rng = np.random.default_rng(seed)
-    outs = _outputs(fn, inputs)
-    directions = [rng.standard_normal(o.shape) for o in outs]
-    projection = sum((o * Tensor(get_array_module(o.data).asarray(v))).sum() for o, v in zip(outs, directions))
-    projection.backward()
+    try:
+        outs = _outputs(fn, inputs)
+        directions = [rng.standard_normal(o.shape) for o in outs]
+        projection = sum((o * Tensor(get_array_module(o.data).asarray(v))).sum() for o, v in zip(outs, directions))
+        projection.backward()
+        analytics = {i: np.zeros(inputs[i].shape) if inputs[i].grad is None
+                     else to_numpy(inputs[i].grad.data).astype(np.float64) for i in checked}
+    finally:
+        for i, grad in held_grads.items():
+            inputs[i].grad = grad
 
     worst = None
     for i in checked:
-        tensor = inputs[i]
-        analytic = np.zeros(tensor.shape) if tensor.grad is None else to_numpy(tensor.grad.data).astype(np.float64)
+        tensor, analytic = inputs[i], analytics[i]
         numeric = np.zeros(tensor.shape)
         for index in np.ndindex(*tensor.shape):  # an index, not a flat view: a strided array has none
             original = tensor.data[index].item()
@@ -76,6 +83,8 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             index = np.unravel_index(k, tensor.shape)
             worst = (excess.reshape(-1)[k], i, index, analytic[index], numeric[index], int((excess > 0).sum()), tensor.numel())
     if worst is not None:
+        if not raise_exception:
+            return False
         _, i, index, a, n, bad, total = worst
         raise GradcheckError(
             f"gradcheck failed for input {i} at element {tuple(int(j) for j in index)}: "

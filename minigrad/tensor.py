@@ -144,6 +144,15 @@ class Tensor:
 
     # ---- properties -------------------------------------------------------------------------
     @property
+    def data(self):
+        """The array itself, NumPy's or CuPy's (torch's `.data` is a tensor: update this one with arrays)."""
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = value.data if isinstance(value, Tensor) else value  # `p.data = tensor`, as torch code writes
+
+    @property
     def shape(self):
         return self.data.shape
 
@@ -285,22 +294,24 @@ class Tensor:
         return self
 
     # ---- autograd ---------------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's `.grad`, visiting nodes in reverse topological order."""
+    def backward(self, gradient=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`, visiting nodes in reverse topological order.
+
+        `gradient` is d(loss)/d(self), needed unless self holds one value (torch's name for it)."""
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (is every input's requires_grad False?)")
         xp = get_array_module(self.data)
-        if grad is None:
+        if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
                     f"backward() needs a gradient for a non-scalar tensor of shape {self.shape}: "
-                    "call it on a scalar (e.g. loss.sum()) or pass grad=..."
+                    "call it on a scalar (e.g. loss.sum()) or pass gradient=..."
                 )
             grad = xp.ones_like(self.data)
         else:
-            grad = _as_array(grad.data if isinstance(grad, Tensor) else grad, self.dtype)
+            grad = _as_array(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype)
             if grad.shape != self.shape:
-                raise ValueError(f"backward(): grad has shape {grad.shape} but the tensor has shape {self.shape}")
+                raise ValueError(f"backward(): gradient has shape {grad.shape} but the tensor has shape {self.shape}")
 
         order = topological_order(self, needs_grad_only=True)
         grads = {id(self._graph_entry): grad}
@@ -323,8 +334,8 @@ class Tensor:
                     "pass retain_graph=True to the first backward()"
                 )
             input_grads = _checked_gradients(node, node.run_backward(grad))
-            for parent, parent_grad in zip(node.inputs, input_grads):
-                if parent_grad is None or not parent.requires_grad:
+            for parent, needed, parent_grad in zip(node.inputs, node.needs_input_grad, input_grads):
+                if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
                     continue
                 parent_grad = sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False)
                 key = id(parent)
@@ -339,10 +350,12 @@ class Tensor:
                 node.free()
 
     def _accumulate_grad(self, grad):
+        """The first gradient is copied (backward may share its array), later ones added into it, as torch
+        adds into `.grad`: a reference to it taken between two backward() calls sees the sum."""
         if self.grad is None:
             self.grad = Tensor(grad.copy())
         else:
-            self.grad = Tensor(self.grad.data + grad)
+            self.grad.data += grad
 
     # ---- operators: thin wrappers over minigrad.ops ------------------------------------------
     def __add__(self, other):
@@ -400,9 +413,11 @@ class Tensor:
         result (so `p -= lr * p.grad` under no_grad() updates a parameter), it keeps its shape and dtype,
         and a leaf that requires grad is refused while autograd records.
 
-        The result is a new array rather than written over the old one: an array that an earlier op saved
-        for backward keeps its values (where torch would refuse that backward), and a view taken of the
-        tensor before does not change.
+        Unrecorded (no_grad(), or nothing requires grad), the result is written into the tensor's own
+        array, as torch writes into its storage: views of it, `.detach()`, a `state_dict()` see it.
+        Recorded, the tensor gets the result as a new array and becomes the op's output: an array that an
+        earlier op saved for backward keeps its values (where torch would refuse that backward), and a
+        view taken of the tensor before does not change.
         """
         if self.requires_grad and self.is_leaf and is_grad_enabled():
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -414,13 +429,33 @@ class Tensor:
             raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[result.dtype]} can't be cast to the desired output "
                                f"type {SCALAR_TYPE_NAMES[self.dtype]}")
         result = result.to(self.dtype)
-        self.data = result.data
-        if result.creator is not None:                  # recorded: this tensor is now the op's output
-            if self._handle is not None:
-                self._handle.forget_tensor()
-            self.creator, self.requires_grad = result.creator, True
-            self._handle = GraphHandle(self)
+        if result.creator is None:
+            get_array_module(self.data).copyto(self._writable_data(), result.data)
+            return self
+        if self._handle is not None:
+            self._handle.forget_tensor()
+        self.data, self.creator, self.requires_grad = result.data, result.creator, True
+        self._handle = GraphHandle(self)
         return self
+
+    def _writable_data(self):
+        """The array, to be written into; torch refuses that for an expanded tensor, whose elements share memory."""
+        if not getattr(self.data.flags, "writeable", True):  # NumPy marks broadcast views (and borrowed arrays)
+            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
+                               "single memory location, or its array is read-only. Please clone() the tensor "
+                               "before performing the operation.")
+        return self.data
+
+    def __setitem__(self, index, value):
+        """`t[index] = value` as torch's: t itself changes (value broadcast, and cast to t's dtype). Where
+        autograd records, through ops.SetItem (see _in_place); else straight into t's array."""
+        if is_grad_enabled() and (self.requires_grad or getattr(value, "requires_grad", False)):
+            if self.requires_grad and self.is_leaf:  # torch's words: it writes through a view of the leaf
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+            self._in_place(lambda tensor, value: ops.SetItem.apply(tensor, value, index=index), value)
+        else:
+            xp = get_array_module(self.data)
+            self._writable_data()[array_index(index)] = xp.asarray(value.data if isinstance(value, Tensor) else value)
 
     def _in_place_version(op):
         return lambda self, other: self._in_place(op, other)
@@ -572,6 +607,10 @@ class Tensor:
         """Arrays here are always usable as they are; kept so torch code reads the same."""
         return self
 
+    def clone(self):
+        """A copy with an array of its own, in the graph (the gradient passes straight through), as torch's."""
+        return ops.Cast.apply(self, dtype=self.dtype)
+
     def expand(self, *sizes):
         """Broadcast to `sizes` by torch's rules: only size-1 dims grow, -1 keeps a dim, new dims go in front."""
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
@@ -655,11 +694,12 @@ def topological_order(root, needs_grad_only=False):
             continue
         visited.add(id(tensor))
         stack.append((tensor, True))
-        if tensor.creator is not None:
-            stack.extend((parent, False) for parent in reversed(tensor.creator.inputs)
-                         if id(parent) not in visited and (parent.requires_grad or not needs_grad_only))
+        if tensor.creator is not None:  # an input that needed no gradient then may have got one since (t += w)
+            node = tensor.creator
+            stack.extend((parent, False) for parent, needed in zip(reversed(node.inputs), reversed(node.needs_input_grad))
+                         if id(parent) not in visited and (needed or not needs_grad_only))
     return order
 
 
 from . import ops  # noqa: E402  (ops need Tensor defined first)
-from .ops.shape import normalize_dim, normalize_dims  # noqa: E402
+from .ops.shape import array_index, normalize_dim, normalize_dims  # noqa: E402

@@ -115,7 +115,7 @@ def test_backward_on_non_scalar_needs_a_gradient():
     x = mg.tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises(RuntimeError, match=r"non-scalar tensor of shape \(2, 3\)"):
         (x * 2).backward()
-    (x * 2).backward(grad=np.full((2, 3), 0.5, dtype=np.float32))
+    (x * 2).backward(gradient=np.full((2, 3), 0.5, dtype=np.float32))
     np.testing.assert_allclose(x.grad.numpy(), 1.0)
 
 
@@ -832,3 +832,170 @@ def test_an_in_place_op_leaves_the_arrays_earlier_ops_saved():
     y += 1
     square.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 18 * x.numpy())  # d(9 x^2)/dx, not 6 (3x + 1)
+
+
+def test_an_unrecorded_in_place_change_reaches_views_detached_copies_and_state_dicts_like_torch(torch):
+    """Written into the tensor's own array, as torch writes into its storage; a new array left them stale."""
+    results = []
+    for lib in (mg, torch):
+        x = lib.tensor([1.0, 2.0, 3.0, 4.0])
+        grid, tail, detached = x.reshape(2, 2), x[1:], x.detach()
+        x += 1
+        tail *= 10
+        layer = (mg if lib is mg else torch).nn.Conv2d(1, 1, 1)
+        weights = layer.state_dict()["weight"]
+        with lib.no_grad():
+            layer.weight -= 1.0
+        results.append([np.asarray(grid.tolist()), np.asarray(detached.tolist()), np.asarray(x.tolist()),
+                        np.asarray(weights.tolist()) - np.asarray(layer.weight.tolist())])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_a_leaf_given_a_gradient_in_place_leaves_the_graphs_it_fed_before_like_torch(torch):
+    grads = []
+    for lib in (mg, torch):
+        x, w = lib.tensor([1.0, 2.0]), lib.tensor([3.0, 4.0], requires_grad=True)
+        earlier = (x + w).sum()
+        x += w          # x needed no gradient when `earlier` was made: it gets none from it
+        earlier.backward()
+        (x * 2).sum().backward()
+        grads.append(np.asarray(w.grad.tolist()))
+    np.testing.assert_allclose(grads[0], grads[1])
+
+
+def test_gradients_are_added_into_the_same_grad_tensor_like_torch(torch):
+    held = []
+    for lib in (mg, torch):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        (x * 2).sum().backward()
+        grad = x.grad
+        (x * 3).sum().backward()
+        held.append(np.asarray(grad.tolist()))
+    np.testing.assert_allclose(held[0], [5.0, 5.0])
+    np.testing.assert_allclose(held[0], held[1])
+
+
+def _assign(lib, x, v):
+    """Item assignment in each of its forms, on a non-leaf (as torch allows while recording)."""
+    y = x * 2
+    y[1] = v                    # a row, from a tensor
+    y[0, :2] += v[:2]           # read, add and write back
+    y[y > 5] = 0.5              # a mask, from a number
+    y[[0, 2], -1] = v[-1] * 3   # a list of rows
+    return y
+
+
+def test_item_assignment_gives_torchs_values_and_gradients(torch):
+    rng = np.random.default_rng(9)
+    _assert_like_torch(torch, _assign, rng.standard_normal((3, 3)) * 3, rng.standard_normal(3) * 3)
+
+
+def test_item_assignment_passes_gradcheck():
+    rng = np.random.default_rng(10)
+    x = mg.tensor(rng.standard_normal((3, 3)) * 3, requires_grad=True)
+    v = mg.tensor(rng.standard_normal(3) * 3, requires_grad=True)
+    assert mg.gradcheck(lambda x, v: _assign(mg, x, v), [x, v])
+
+
+def test_item_assignment_without_autograd_writes_in_place_and_casts_like_torch(torch):
+    results = []
+    for lib in (mg, torch):
+        x = lib.zeros(3, 4)
+        row = x[2]
+        x[0] = 1
+        x[:, 1] += 2
+        x[x > 2] = 7
+        counts = lib.tensor([0, 0, 0])
+        counts[1] = 2.9          # cast to the tensor's integer dtype, as torch does
+        results.append([np.asarray(x.tolist()), np.asarray(row.tolist()), np.asarray(counts.tolist())])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_item_assignment_to_a_leaf_that_requires_grad_is_refused_like_torch(torch):
+    for lib, leaf in zip((mg, torch), (tensors[0] for tensors in _both(torch, [np.ones(2)]))):
+        with pytest.raises(RuntimeError, match="^a view of a leaf Variable that requires grad is being used in an in-"):
+            leaf[0] = 1.0
+
+
+# ---- torch's spellings of autograd idioms ----------------------------------------------------------
+
+def test_no_grad_decorates_with_or_without_parentheses_like_torch(torch):
+    for lib in (mg, torch):
+        @lib.no_grad
+        def bare(x):
+            return x * 2
+
+        @lib.no_grad()
+        def called(x):
+            return x * 2
+
+        x = lib.ones(2, requires_grad=True)
+        assert not bare(x).requires_grad and not called(x).requires_grad
+        assert (x * 2).requires_grad
+
+    @mg.no_grad
+    def countdown(n):  # each call restores what it found, so the outermost turns recording back on
+        return countdown(n - 1) if n else mg.is_grad_enabled()
+
+    assert countdown(3) is False and mg.is_grad_enabled()
+
+
+class _Cube(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x ** 3
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors  # torch's name
+        return grad * 3 * x ** 2
+
+
+def test_a_function_reads_what_it_saved_as_saved_tensors_and_passes_gradcheck_given_one_tensor():
+    x = mg.tensor([0.5, -1.5, 2.0], dtype=np.float64, requires_grad=True)
+    assert mg.gradcheck(_Cube.apply, x)  # one tensor, not a list, as torch's gradcheck takes it
+
+
+def test_gradcheck_can_answer_false_and_leaves_grad_as_it_was():
+    class Wrong(_Cube):
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved
+            return grad * x ** 2
+
+    x = mg.tensor([0.5, -1.5, 2.0], dtype=np.float64, requires_grad=True)
+    (x * 4).sum().backward()
+    held = x.grad
+    assert mg.gradcheck(Wrong.apply, [x], raise_exception=False) is False
+    assert mg.gradcheck(_Cube.apply, [x]) is True
+    assert x.grad is held and x.grad.tolist() == [4.0, 4.0, 4.0]
+
+
+@pytest.mark.parametrize("array", [np.arange(3), np.ones(3, bool), np.arange(3, dtype=np.int32)])
+def test_the_mean_of_integers_is_refused_like_torch(torch, array):
+    _raises_like_torch(torch, lambda lib, t: t.mean(), array, match=r"^mean\(\): could not infer output dtype\. Input "
+                                                                    r"dtype must be either a floating point or complex")
+
+
+def test_clone_is_a_copy_the_gradient_passes_through_like_torch(torch):
+    _assert_like_torch(torch, lambda lib, x: x.clone() * 3, np.random.default_rng(11).standard_normal((2, 3)))
+    copies = []
+    for lib in (mg, torch):
+        x = lib.tensor([1.0, 2.0])
+        copy = x.clone()
+        x += 1
+        copies.append(copy.tolist())
+    assert copies[0] == copies[1] == [1.0, 2.0]
+
+
+def test_a_tensor_assigned_to_data_gives_its_array_like_torch(torch):
+    """`p.data = tensor` left minigrad's parameter holding a tensor instead of an array, broken from then on."""
+    results = []
+    for lib in (mg, torch):
+        layer = lib.nn.Conv2d(1, 1, 1)
+        layer.weight.data = lib.tensor([[[[2.0]]]])
+        results.append(layer(lib.ones(1, 1, 2, 2)).tolist() == (layer.bias + 2).expand(1, 1, 2, 2).tolist())
+    assert results == [True, True]

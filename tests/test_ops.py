@@ -42,8 +42,13 @@ class OpSpec:
     integers: bool = False     # draw integers from [low, high] instead, so that values tie
 
 
-def _interp(**kw):
-    return lambda L, a: L.F.interpolate(a, mode="bilinear", **kw)
+def _interp(mode="bilinear", **kw):
+    return lambda L, a: L.F.interpolate(a, mode=mode, **kw)
+
+
+def _nearest(**kw):
+    """F.interpolate's default mode, left unnamed as a user leaves it (torch's default is "nearest")."""
+    return lambda L, a: L.F.interpolate(a, **kw)
 
 
 SPECS = [
@@ -127,6 +132,9 @@ SPECS = [
     OpSpec("resize_size_align_true", _interp(size=(7, 3), align_corners=True), [(1, 2, 5, 4)]),
     OpSpec("resize_size_align_false", _interp(size=(7, 3), align_corners=False), [(1, 2, 5, 4)]),
     OpSpec("downsize_align_false", _interp(size=(3, 2), align_corners=False), [(1, 2, 7, 5)]),
+    OpSpec("nearest_upsample2", _nearest(scale_factor=2), [(2, 3, 5, 4)]),
+    OpSpec("nearest_frac_scale", _nearest(scale_factor=(1.7, 0.6)), [(1, 2, 6, 5)]),
+    OpSpec("nearest_size", _nearest(size=(7, 3)), [(1, 2, 5, 4)]),
     OpSpec("adaptive_avg_pool1", lambda L, x: L.F.adaptive_avg_pool2d(x, 1), [(2, 3, 5, 4)]),
     OpSpec("adaptive_avg_pool2", lambda L, x: L.F.adaptive_avg_pool2d(x, 2), [(2, 3, 6, 4)]),
     # activations
@@ -241,7 +249,7 @@ def _assert_matches_torch(spec):
 # Ops with a GPU variant (minigrad.kernels). With the kernels built for the host, the same checks run
 # the GPU code paths on NumPy arrays, so their index arithmetic is tested without a GPU.
 KERNEL_SPECS = [spec for spec in SPECS if spec.name.startswith(
-    ("conv", "max_pool", "upsample", "resize", "downsize", "relu", "sigmoid", "charbonnier"))]
+    ("conv", "max_pool", "upsample", "resize", "downsize", "nearest", "relu", "sigmoid", "charbonnier"))]
 
 
 def _assert_gpu_variants_ran(stats):

@@ -6,12 +6,13 @@ from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, FloorDivide, Log, Mul
 from .loss import CharbonnierLoss
 from .matmul import MatMul
 from .reduce import Max, MaxResult, Mean, Sum
-from .shape import Cat, GetItem, Pad, Permute, Reshape
-from .upsample import UpsampleBilinear
+from .shape import Cat, GetItem, Pad, Permute, Reshape, SetItem
+from .upsample import UpsampleBilinear, UpsampleNearest
 
 __all__ = [
     "Abs", "Add", "Cast", "Cat", "CharbonnierLoss", "Clamp", "Conv2d", "Div", "Exp", "FloorDivide", "GetItem", "Log",
     "MatMul", "Max", "MaxPool2d", "MaxResult", "Mean", "Mul", "Neg", "Pad", "Permute", "Pow", "PowScalar", "ReLU",
-    "Remainder", "Reshape", "Sigmoid", "SigmoidGate", "Softmax", "Sqrt", "Sub", "Sum", "ToDevice", "UpsampleBilinear",
+    "Remainder", "Reshape", "SetItem", "Sigmoid", "SigmoidGate", "Softmax", "Sqrt", "Sub", "Sum", "ToDevice", "UpsampleBilinear",
+    "UpsampleNearest",
     "col2im", "im2col",
 ]

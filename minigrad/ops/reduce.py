@@ -2,7 +2,7 @@
 import collections
 
 from ..backend import get_array_module
-from ..function import Function
+from ..function import SCALAR_TYPE_NAMES, Function
 from .shape import normalize_dims
 
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
@@ -40,6 +40,9 @@ class Mean(Sum):
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
+        if a.dtype.kind not in "fc":  # torch will not guess a float dtype for it
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                               f"complex dtype. Got: {SCALAR_TYPE_NAMES[a.dtype]}")
         total = Sum.forward(ctx, a, dim, keepdim)
         return total / total.dtype.type(_count(ctx))
 

@@ -88,15 +88,21 @@ def _is_basic_index(index):
     return all(isinstance(i, (slice, int, type(None), type(Ellipsis))) for i in items)
 
 
+def array_index(index):
+    """An index as NumPy and CuPy take it: tensors in it (a mask, a list of positions) become their arrays."""
+    from ..tensor import Tensor
+
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
 class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
-        from ..tensor import Tensor
-
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        index = array_index(index)
         ctx.save_for_backward(a.shape, a.dtype, index)
         return a[index]
 
@@ -110,6 +116,29 @@ class GetItem(Function):
         else:
             xp.add.at(full, index, grad)  # repeated indices accumulate
         return full
+
+
+class SetItem(Function):
+    """`a[index] = value` on a copy of a, which Tensor.__setitem__ makes a's own value: value broadcast and
+    cast to a's dtype, as torch's index_put. The gradient reaches a everywhere but at index, and value
+    from there (summed where it was broadcast)."""
+
+    promotes_inputs = False  # the result is a's dtype, whatever value's
+
+    @staticmethod
+    def forward(ctx, a, value, index):
+        index = array_index(index)
+        ctx.save_for_backward(index)
+        out = a.copy()
+        out[index] = value
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved
+        grad_a = grad.copy()
+        grad_a[index] = 0
+        return grad_a, grad[index]
 
 
 PAD_MODES = {"constant": "constant", "replicate": "edge", "reflect": "reflect"}

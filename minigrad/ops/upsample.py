@@ -27,6 +27,16 @@ def interpolation_matrix(in_size, out_size, align_corners, scale_factor=None):
     return matrix
 
 
+def nearest_matrix(in_size, out_size, scale_factor=None):
+    """(out_size, in_size) weights of torch's "nearest": output i copies input floor(i * scale), with the
+    scale in float32 as torch computes it (1 / scale_factor when given, else in / out)."""
+    scale = np.float32(1.0 / scale_factor if scale_factor else in_size / out_size)
+    source = np.minimum(np.floor(np.arange(out_size, dtype=np.float32) * scale).astype(np.int64), in_size - 1)
+    matrix = np.zeros((out_size, in_size))
+    matrix[np.arange(out_size), source] = 1.0
+    return matrix
+
+
 def output_size(in_size, size, scale_factor):
     if size is not None:
         return int(size)
@@ -100,8 +110,23 @@ class UpsampleBilinear(Resample):
         return matrix(0, h), matrix(1, w)
 
 
+class UpsampleNearest(Resample):
+    @staticmethod
+    def matrices(h, w, size, scale_factor):
+        def matrix(axis, in_size):
+            scale = scale_factor and scale_factor[axis]
+            return nearest_matrix(in_size, output_size(in_size, size and size[axis], scale), scale)
+
+        return matrix(0, h), matrix(1, w)
+
+
 @gpu_variant_of(UpsampleBilinear)
 class UpsampleBilinearKernels(ResampleKernels, UpsampleBilinear):
+    pass
+
+
+@gpu_variant_of(UpsampleNearest)
+class UpsampleNearestKernels(ResampleKernels, UpsampleNearest):
     pass
 
 
