@@ -999,3 +999,27 @@ def test_a_tensor_assigned_to_data_gives_its_array_like_torch(torch):
         layer.weight.data = lib.tensor([[[[2.0]]]])
         results.append(layer(lib.ones(1, 1, 2, 2)).tolist() == (layer.bias + 2).expand(1, 1, 2, 2).tolist())
     assert results == [True, True]
+
+
+def _writes(device):
+    """In-place ops, item assignment and gradient accumulation, as values on the host."""
+    x = mg.tensor(np.arange(6.0).reshape(2, 3), device=device)
+    view = x.reshape(6)
+    x += 1
+    x[0] = 7.0
+    x[x > 5] = 0.5
+    x[:, 1] += mg.tensor([10.0, 20.0], device=device)
+    w = mg.tensor(np.ones(3), device=device, requires_grad=True)
+    y = w * 2
+    y[1] = w[0] * 5
+    y.sum().backward()
+    held = w.grad
+    (w * 3).sum().backward()
+    return [t.cpu().numpy() for t in (x, view, held)]
+
+
+def test_writes_take_the_gpu_path_as_they_take_the_cpus(fake_gpu):
+    on_gpu = _writes("gpu")
+    for mine, cpu in zip(on_gpu, _writes("cpu"), strict=True):
+        np.testing.assert_array_equal(mine, cpu)
+    np.testing.assert_array_equal(on_gpu[1], on_gpu[0].reshape(6))  # the view saw every write
