@@ -47,9 +47,14 @@ class Optimizer:
             for param in group["params"]:
                 yield group, param
 
-    def zero_grad(self):
+    def zero_grad(self, set_to_none=True):
+        """Drop each gradient, as torch does by default; set_to_none=False zeroes it in place instead, so that
+        whoever holds a parameter's grad Tensor keeps the same object, now all zeros."""
         for _, param in self._params():
-            param.grad = None
+            if set_to_none:
+                param.grad = None
+            elif param.grad is not None:
+                param.grad.data.fill(0)
 
     def step(self):
         for group, param in self._params():
@@ -158,47 +163,106 @@ class Adam(Optimizer):
 
 
 class LRScheduler:
-    """Sets each group's lr from its initial lr and the epoch count; call step() once per epoch."""
+    """Sets each group's lr once per epoch: call step() after the epoch's optimizer steps, as in torch.
 
-    def __init__(self, optimizer):
+    step() builds on each group's current lr, as torch's chainable schedulers do, rather than recomputing it from
+    the start: a hand edit of group["lr"] holds for the epochs after it, and two schedulers on one optimizer
+    multiply their effects. The lr a group started from is kept in the group as "initial_lr", so that it travels
+    with the optimizer's state_dict; base_lrs copies it. last_epoch is the epoch the groups' lrs are for: __init__
+    steps it from -1 (a fresh run) to 0, and each step() on by one. A scheduler made with another last_epoch goes
+    on from a loaded optimizer, whose groups hold their initial_lr.
+    """
+
+    def __init__(self, optimizer, last_epoch=-1):
+        groups = optimizer.param_groups
+        for i, group in enumerate(groups):
+            if last_epoch == -1:
+                group.setdefault("initial_lr", group["lr"])  # a second scheduler keeps the first one's
+            elif "initial_lr" not in group:
+                raise KeyError(f"param_groups[{i}] has no 'initial_lr': a scheduler that starts at "
+                               f"last_epoch={last_epoch} goes on from an optimizer whose state_dict was loaded")
         self.optimizer = optimizer
-        self.base_lrs = [group["lr"] for group in optimizer.param_groups]
-        self.last_epoch = 0
+        self.base_lrs = [group["initial_lr"] for group in groups]
+        self.last_epoch = last_epoch
+        self._step_count = 0
+        self.step()
 
-    def lr_at(self, base_lr, epoch):
-        raise NotImplementedError
-
-    def step(self):
-        self.last_epoch += 1
-        for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = self.lr_at(base_lr, self.last_epoch)
-
-    def get_last_lr(self):
+    def _current_lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    def get_lr(self):
+        """Each group's lr for epoch last_epoch, built on its current one (subclasses say how)."""
+        raise NotImplementedError
+
+    def _closed_form_lr(self):
+        """Each group's lr for epoch last_epoch from base_lrs alone; where a schedule has no formula, get_lr's."""
+        return self.get_lr()
+
+    def step(self, epoch=None):
+        """Move on one epoch. step(epoch) jumps to that epoch on the schedule's closed form instead, which drops
+        hand edits and other schedulers' effects: torch deprecates it, but it is how a resumed run moves onto a
+        schedule reshaped for more epochs."""
+        self._step_count += 1
+        if epoch is None:
+            self.last_epoch += 1
+            lrs = self.get_lr()
+        else:
+            self.last_epoch = epoch
+            lrs = self._closed_form_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
+
+    def get_last_lr(self):
+        """The lrs this scheduler set last; a later hand edit shows in param_groups, not here."""
+        return self._last_lr
+
     def state_dict(self):
-        return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
+        """Every attribute but the optimizer, as in torch (the optimizer's own state_dict holds the lrs)."""
+        return {key: value for key, value in vars(self).items() if key != "optimizer"}
 
     def load_state_dict(self, state):
-        self.last_epoch = int(state["last_epoch"])
-        self.base_lrs = [float(lr) for lr in state["base_lrs"]]
+        self.__dict__.update(state)
 
 
 class StepLR(LRScheduler):
-    def __init__(self, optimizer, step_size, gamma=0.1):
-        super().__init__(optimizer)
-        self.step_size, self.gamma = step_size, gamma
+    """Multiplies the lr by gamma every step_size epochs."""
 
-    def lr_at(self, base_lr, epoch):
-        return base_lr * self.gamma ** (epoch // self.step_size)
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        if self.last_epoch == 0 or self.last_epoch % self.step_size:
+            return self._current_lrs()
+        return [lr * self.gamma for lr in self._current_lrs()]
+
+    def _closed_form_lr(self):
+        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
-    def __init__(self, optimizer, T_max, eta_min=0.0):
-        super().__init__(optimizer)
+    """Anneals the lr from its initial value to eta_min over T_max epochs along half a cosine, then back up
+    over the next T_max, and so on: each step scales the current lr's distance to eta_min by the ratio of
+    consecutive points of the cosine."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, epoch):
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+    def _cosine(self, epoch):
+        return 1 + math.cos(math.pi * epoch / self.T_max)
 
+    def get_lr(self):
+        if self._step_count == 1:  # the step __init__ makes keeps the lrs, loaded ones included
+            return self._current_lrs()
+        if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
+            # Just past a trough the ratio would divide by zero: climb by the first epoch's drop instead.
+            rise = (1 - math.cos(math.pi / self.T_max)) / 2
+            return [lr + (base_lr - self.eta_min) * rise for lr, base_lr in zip(self._current_lrs(), self.base_lrs)]
+        ratio = self._cosine(self.last_epoch) / self._cosine(self.last_epoch - 1)
+        return [ratio * (lr - self.eta_min) + self.eta_min for lr in self._current_lrs()]
 
+    def _closed_form_lr(self):
+        return [self.eta_min + (base_lr - self.eta_min) * self._cosine(self.last_epoch) / 2
+                for base_lr in self.base_lrs]

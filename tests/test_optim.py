@@ -144,49 +144,98 @@ def test_resume_from_saved_state_is_bit_exact(tmp_path, name, kwargs):
 # ----------------------------------------------------------------------------- schedulers
 
 SCHEDULER_CONFIGS = [
-    ("StepLR", dict(step_size=3, gamma=0.5)),
-    ("CosineAnnealingLR", dict(T_max=7, eta_min=1e-4)),  # 20 epochs run past T_max, into the next period
+    ("StepLR", dict(step_size=3, gamma=0.3)),
+    ("CosineAnnealingLR", dict(T_max=7, eta_min=1e-4)),  # 25 epochs run past T_max, into later periods
 ]
-EPOCHS = 20
+EPOCHS = 25
+# Flags torch's schedulers set while a step runs, always False between steps: no state to keep.
+TORCH_STEP_FLAGS = ("_is_initial", "_get_lr_called_within_step")
 
 
 SCHEDULER_HOMES = {mg: mg.optim, torch: torch.optim.lr_scheduler}
 
 
+def make_optimizer(library, lr=0.1):
+    return library.optim.SGD([library.nn.Parameter(library.zeros(3))], lr=lr)
+
+
 def make_scheduler(library, name, kwargs, lr=0.1):
     """An SGD optimizer and the named scheduler on it, from minigrad or torch."""
-    optimizer = library.optim.SGD([library.nn.Parameter(library.zeros(3))], lr=lr)
+    optimizer = make_optimizer(library, lr)
     return optimizer, getattr(SCHEDULER_HOMES[library], name)(optimizer, **kwargs)
 
 
-def lr_sequence(optimizer, scheduler, epochs):
-    """The lr used in each epoch, stepping the scheduler after the optimizer as torch expects."""
+def lr_sequence(optimizer, schedulers, epochs, hand_set=None):
+    """The lr used in each epoch, stepping the schedulers after the optimizer as torch expects; hand_set maps an
+    epoch to an lr set by hand after that epoch's steps."""
     lrs = []
-    for _ in range(epochs):
+    for epoch in range(epochs):
         lrs.append(optimizer.param_groups[0]["lr"])
         optimizer.step()
-        scheduler.step()
+        for scheduler in schedulers:
+            scheduler.step()
+        if hand_set and epoch in hand_set:
+            optimizer.param_groups[0]["lr"] = hand_set[epoch]
     return lrs
+
+
+def torch_state(scheduler):
+    return {key: value for key, value in scheduler.state_dict().items() if key not in TORCH_STEP_FLAGS}
 
 
 @pytest.mark.parametrize("name, kwargs", SCHEDULER_CONFIGS)
 def test_scheduler_lr_sequence_matches_torch(name, kwargs):
+    """Bit for bit, not only to 1e-12: the same chained arithmetic, so a run ported from torch keeps its lrs."""
     mg_opt, mg_sched = make_scheduler(mg, name, kwargs)
     torch_opt, torch_sched = make_scheduler(torch, name, kwargs)
-    expected = lr_sequence(torch_opt, torch_sched, EPOCHS)
-    actual = lr_sequence(mg_opt, mg_sched, EPOCHS)
+    expected = lr_sequence(torch_opt, [torch_sched], EPOCHS)
+    actual = lr_sequence(mg_opt, [mg_sched], EPOCHS)
     assert len(set(expected)) > 3  # the schedule really changes the lr
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=0)
+    assert actual == expected
+    assert mg_sched.get_last_lr() == torch_sched.get_last_lr()
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULER_CONFIGS)
+def test_a_hand_edit_of_the_lr_is_built_on_like_torch(name, kwargs):
+    hand_set = {4: 0.02, 11: 0.3}
+    mg_opt, mg_sched = make_scheduler(mg, name, kwargs)
+    torch_opt, torch_sched = make_scheduler(torch, name, kwargs)
+    expected = lr_sequence(torch_opt, [torch_sched], EPOCHS, hand_set)
+    actual = lr_sequence(mg_opt, [mg_sched], EPOCHS, hand_set)
+    assert expected[5] == pytest.approx(0.02)  # the edit is in force the next epoch ...
+    unedited_opt, unedited_sched = make_scheduler(torch, name, kwargs)
+    assert expected[6:] != lr_sequence(unedited_opt, [unedited_sched], EPOCHS)[6:]  # ... and after it
     np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=0)
     assert mg_sched.get_last_lr() == pytest.approx(torch_sched.get_last_lr(), rel=1e-12)
 
 
+def test_two_schedulers_on_one_optimizer_multiply_like_torch():
+    def chained(library):
+        home = SCHEDULER_HOMES[library]
+        optimizer = make_optimizer(library, lr=1.0)
+        schedulers = [home.StepLR(optimizer, step_size=2, gamma=0.5), home.CosineAnnealingLR(optimizer, T_max=10)]
+        return lr_sequence(optimizer, schedulers, EPOCHS), [s.get_last_lr() for s in schedulers], optimizer
+
+    expected, expected_last, torch_opt = chained(torch)
+    actual, actual_last, mg_opt = chained(mg)
+    np.testing.assert_allclose(actual, expected, rtol=1e-12, atol=0)
+    assert expected[2] == pytest.approx(0.5 * (1 + np.cos(np.pi * 2 / 10)) / 2)  # a product of the two
+    np.testing.assert_allclose(actual_last, expected_last, rtol=1e-12, atol=0)  # each, its own last step's result
+    assert mg_opt.param_groups[0]["initial_lr"] == torch_opt.param_groups[0]["initial_lr"] == 1.0
+
+
 @pytest.mark.parametrize("name, kwargs", SCHEDULER_CONFIGS)
-def test_scheduler_state_dict_round_trip(tmp_path, name, kwargs):
-    reference_opt, reference_sched = make_scheduler(mg, name, kwargs)
-    expected = lr_sequence(reference_opt, reference_sched, EPOCHS)
+def test_scheduler_state_dict_round_trip_goes_on_like_torch(tmp_path, name, kwargs):
+    torch_opt, torch_sched = make_scheduler(torch, name, kwargs)
+    expected = lr_sequence(torch_opt, [torch_sched], 8)
 
     opt, sched = make_scheduler(mg, name, kwargs)
-    first = lr_sequence(opt, sched, 8)
+    first = lr_sequence(opt, [sched], 8)
+    assert sched.state_dict() == torch_state(torch_sched)  # last_epoch, base_lrs, the step count, the last lrs, ...
+    assert {k: v for k, v in opt.state_dict()["param_groups"][0].items() if k != "params"}.items() <= \
+        torch_opt.state_dict()["param_groups"][0].items()  # lr and initial_lr among them
+    expected += lr_sequence(torch_opt, [torch_sched], EPOCHS - 8)
     path = tmp_path / "schedule.npz"
     mg.save({"optim": opt.state_dict(), "sched": sched.state_dict()}, path)
 
@@ -194,7 +243,29 @@ def test_scheduler_state_dict_round_trip(tmp_path, name, kwargs):
     checkpoint = mg.load(path)
     resumed_opt.load_state_dict(checkpoint["optim"])
     resumed_sched.load_state_dict(checkpoint["sched"])
-    assert first + lr_sequence(resumed_opt, resumed_sched, EPOCHS - 8) == expected
+    assert first + lr_sequence(resumed_opt, [resumed_sched], EPOCHS - 8) == expected
+    assert resumed_sched.state_dict() == torch_state(torch_sched)
+
+
+@pytest.mark.parametrize("name, kwargs", SCHEDULER_CONFIGS)
+def test_a_scheduler_made_at_a_last_epoch_or_stepped_to_an_epoch_goes_on_like_torch(name, kwargs):
+    """The two ways torch offers to pick a schedule up mid-way: a scheduler made with last_epoch on a loaded
+    optimizer keeps its lr; step(epoch), deprecated in torch, jumps to the closed form at that epoch."""
+    def picked_up(library):
+        optimizer, scheduler = make_scheduler(library, name, kwargs)
+        lr_sequence(optimizer, [scheduler], 9)
+        resumed = make_optimizer(library, lr=0.5)
+        resumed.load_state_dict(optimizer.state_dict())
+        made_at = getattr(SCHEDULER_HOMES[library], name)(resumed, **kwargs, last_epoch=8)
+        after_made = lr_sequence(resumed, [made_at], 8)
+        made_at.step(3)
+        return after_made + lr_sequence(resumed, [made_at], 8)
+
+    with pytest.warns(UserWarning, match="deprecated"):
+        expected = picked_up(torch)
+    np.testing.assert_allclose(picked_up(mg), expected, rtol=1e-12, atol=0)
+    with pytest.raises(KeyError, match="initial_lr"):
+        getattr(mg.optim, name)(make_optimizer(mg), **kwargs, last_epoch=3)
 
 
 # ----------------------------------------------------------------------------- small contracts
@@ -208,6 +279,33 @@ def test_zero_grad_sets_grads_to_none(name):
     assert all(p.grad is not None for p in params)
     optimizer.zero_grad()
     assert all(p.grad is None for p in params)
+
+
+@pytest.mark.parametrize("name", ["Adam", "SGD"])
+def test_zero_grad_without_set_to_none_zeroes_the_same_grad_objects_like_torch(name):
+    arrays = random_arrays(np.random.default_rng(4))
+    mg_opt, torch_opt = make_optimizers(name, dict(lr=0.1), arrays)
+    coefficients = random_arrays(np.random.default_rng(5))
+    backprop_polynomial_loss(mg_opt, torch_opt, coefficients)
+    params_of(mg_opt)[1].grad = None  # a parameter without a gradient keeps none
+    params_of(torch_opt)[1].grad = None
+    mg_grads = [p.grad for p in params_of(mg_opt)]
+    torch_grads = [p.grad for p in params_of(torch_opt)]
+
+    mg_opt.zero_grad(set_to_none=False)
+    torch_opt.zero_grad(set_to_none=False)
+    for library_params, grads in ((params_of(mg_opt), mg_grads), (params_of(torch_opt), torch_grads)):
+        assert all(p.grad is grad for p, grad in zip(library_params, grads))
+        assert library_params[1].grad is None
+    for mg_grad, torch_grad in zip(mg_grads, torch_grads):
+        if torch_grad is not None:
+            assert mg_grad.dtype == np.float32 and not mg_grad.numpy().any() and not torch_grad.numpy().any()
+
+    # The zeroed gradients accumulate the next backward as fresh ones would, and the step goes on like torch's.
+    for library_opt, coefficient_of in ((mg_opt, mg.tensor), (torch_opt, torch.from_numpy)):
+        polynomial_loss(params_of(library_opt), [coefficient_of(c) for c in coefficients]).backward()
+        library_opt.step()
+    assert_params_agree(mg_opt, torch_opt, step=0)
 
 
 @pytest.mark.parametrize("name", ["Adam", "SGD"])

@@ -476,9 +476,13 @@ class Run:
         self.optimizer.load_state_dict(state["optimizer"])
         mg.set_rng_state(state["rng"]["minigrad"])
         self.history, self.best = list(state["history"]), dict(state["best"])
-        # The learning rate of the epoch to come, on this run's --epochs (a resume may change it).
-        self.scheduler.last_epoch = len(self.history) - 1
-        self.scheduler.step()
+        # The learning rate of the epoch to come. On the same --epochs the optimizer just loaded holds it, and the
+        # schedule goes on stepping from it (as an uninterrupted run does, to the last bit); a longer --epochs
+        # reshapes the schedule, whose rate for this epoch is then computed afresh.
+        if self.options["epochs"] == state["config"]["epochs"]:
+            self.scheduler.last_epoch = len(self.history)
+        else:
+            self.scheduler.step(len(self.history))
         progress = state.get("progress")
         self.progress = EpochProgress.from_state(progress) if progress else None
 
