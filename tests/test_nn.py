@@ -181,6 +181,7 @@ LAYER_PAIRS = {
     "MaxPool2d": lambda nn: nn.MaxPool2d(2),
     "Upsample-align_corners": lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True),
     "Upsample-half_pixel": lambda nn: nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+    "Upsample-default": lambda nn: nn.Upsample(scale_factor=2),   # torch's default mode, "nearest"
     "AdaptiveAvgPool2d": lambda nn: nn.AdaptiveAvgPool2d(1),
     "ReLU": lambda nn: nn.ReLU(),
     "Sigmoid": lambda nn: nn.Sigmoid(),
@@ -265,9 +266,9 @@ def test_sequential_slice_is_a_sequential_with_torchs_names():
 
 
 
-# Each edit is written once against either library's `nn` and a Sequential (ReLU, Conv2d(1, 2, 1), Sigmoid);
-# it returns what the operation returns.
-SEQUENTIAL_EDITS = {
+# Each edit is written once against either library's `nn` and a container, a Sequential or a ModuleList of
+# (ReLU, Conv2d(1, 2, 1), Sigmoid); it returns what the operation returns.
+CONTAINER_EDITS = {
     "append": lambda nn, seq: seq.append(nn.Identity()),
     "append a non-module": lambda nn, seq: seq.append(3),
     "insert in the middle": lambda nn, seq: seq.insert(1, nn.Conv2d(1, 1, 1)),
@@ -303,7 +304,12 @@ SEQUENTIAL_EDITS = {
     "[-3]": lambda nn, seq: seq[-3],
     "[1.5]": lambda nn, seq: seq[1.5],
     "del [-4]": lambda nn, seq: seq.__delitem__(-4),
-    "empty: [0]": lambda nn, seq: nn.Sequential()[0],
+    "empty: [0]": lambda nn, seq: type(seq)()[0],
+    "extend by a module list": lambda nn, seq: seq.extend(nn.ModuleList([nn.Identity()])),
+    "extend by a non-iterable": lambda nn, seq: seq.extend(3),
+    "+ a module list": lambda nn, seq: seq + nn.ModuleList([nn.Identity()]),
+    "[1:]": lambda nn, seq: seq[1:],
+    "[::-1]": lambda nn, seq: seq[::-1],
     "['0']": lambda nn, seq: seq["0"],
     "named: append": lambda nn, seq: nn.Sequential(collections.OrderedDict(a=nn.ReLU(), b=nn.Sigmoid())).append(
         nn.Identity()),
@@ -318,21 +324,23 @@ def _sequential_layout(seq):
             [name for name, _ in seq.named_parameters()])
 
 
-def _outcome(edit, nn):
-    """The edited Sequential, what the edit returned, and the error it raised (with library names made alike)."""
-    seq = nn.Sequential(nn.ReLU(), nn.Conv2d(1, 2, 1), nn.Sigmoid())
+def _outcome(edit, nn, container="Sequential"):
+    """The edited container (ReLU, Conv2d(1, 2, 1), Sigmoid), what the edit returned, and the error it raised (with
+    library names made alike). `container` is "Sequential" or "ModuleList"."""
+    children = [nn.ReLU(), nn.Conv2d(1, 2, 1), nn.Sigmoid()]
+    seq = nn.Sequential(*children) if container == "Sequential" else nn.ModuleList(children)
     try:
         result = edit(nn, seq)
     except Exception as error:
-        message = re.sub(r"<class '[\w.]*Sequential'>", "<class Sequential>", str(error))
+        message = re.sub(r"<class '[\w.]*(Sequential|ModuleList)'>", r"<class \1>", str(error))
         return None, None, (type(error), message.replace("torch.nn.", "").replace("minigrad.nn.", ""))
-    shown = _sequential_layout(result) if isinstance(result, nn.Sequential) else type(result).__name__
+    shown = _sequential_layout(result) if isinstance(result, getattr(nn, container)) else type(result).__name__
     return _sequential_layout(seq), shown, None
 
 
-@pytest.mark.parametrize("name", SEQUENTIAL_EDITS)
+@pytest.mark.parametrize("name", CONTAINER_EDITS)
 def test_sequential_edits_match_torch(name):
-    assert _outcome(SEQUENTIAL_EDITS[name], mg.nn) == _outcome(SEQUENTIAL_EDITS[name], torch.nn)
+    assert _outcome(CONTAINER_EDITS[name], mg.nn) == _outcome(CONTAINER_EDITS[name], torch.nn)
 
 
 def test_sequential_insert_refuses_a_non_module_as_append_does():
@@ -586,3 +594,310 @@ def test_two_d_ops_name_the_shapes_they_take(name):
             "max_pool2d": lambda x: mg.functional.max_pool2d(x, 2)}[name]
     with pytest.raises(ValueError, match=rf"{name} expects a 3-d \(C, H, W\) or 4-d \(N, C, H, W\) input, got shape \(4, 4\)"):
         call(mg.ones(4, 4))
+
+
+# ----------------------------------------------------------------------------- Linear
+
+
+def torch_state(module):
+    return {name: value.detach().numpy() for name, value in module.state_dict().items()}
+
+
+def linear_pair(in_features, out_features, bias=True, seed=0):
+    """A torch Linear with its default init and a minigrad Linear holding the same weights."""
+    torch.manual_seed(seed)
+    reference = torch.nn.Linear(in_features, out_features, bias=bias)
+    model = mg.nn.Linear(in_features, out_features, bias=bias)
+    model.load_state_dict(torch_state(reference))
+    return model, reference
+
+
+def forward_backward_module(model, reference, x, seed=1):
+    """Both modules' outputs, then the gradients of a random projection of them for the input and every parameter
+    (minigrad's and torch's, in named_parameters order)."""
+    ours, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = model(ours), reference(theirs)
+    weights = np.random.default_rng(seed).standard_normal(tuple(expected.shape)).astype(x.dtype)
+    (out * mg.tensor(weights)).sum().backward()
+    (expected * torch.from_numpy(weights)).sum().backward()
+    grads = [ours.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
+    expected_grads = [theirs.grad.numpy()] + [p.grad.numpy() for p in reference.parameters()]
+    return out.numpy(), expected.detach().numpy(), grads, expected_grads
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(3,), (5, 3), (2, 4, 3), (2, 1, 2, 3)], ids=str)
+def test_linear_forward_and_backward_match_torch(shape, bias):
+    model, reference = linear_pair(3, 4, bias=bias)
+    out, expected, grads, expected_grads = forward_backward_module(model, reference, random_input(shape))
+    assert out.shape == expected.shape == shape[:-1] + (4,) and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-6)
+    assert len(grads) == len(expected_grads) == (3 if bias else 2)
+    for grad, expected_grad in zip(grads, expected_grads):
+        assert grad.shape == expected_grad.shape
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(3,), (2, 4, 3)], ids=str)
+def test_linear_gradients_pass_gradcheck_in_float64(shape):
+    model = mg.nn.Linear(3, 2).to(mg.float64)
+    x = mg.tensor(np.random.default_rng(3).standard_normal(shape), requires_grad=True)
+    assert mg.gradcheck(lambda x, weight, bias: model(x), [x, model.weight, model.bias])
+
+
+def test_linear_refuses_inputs_of_the_wrong_width_as_torch():
+    model, reference = linear_pair(3, 4)
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):
+        reference(torch.zeros(2, 5))
+    with pytest.raises(RuntimeError, match="cannot be multiplied"):
+        model(mg.zeros(2, 5))
+
+
+def test_linear_default_init_is_torchs():
+    """The same names and shapes as torch's; both draw from U(±b), b = gain(leaky_relu, sqrt(5)) * sqrt(3 / fan_in)
+    (kaiming_uniform_) for the weight and 1 / sqrt(fan_in) for the bias, which are one number."""
+    in_features, out_features = 200, 300
+    mg.manual_seed(0)
+    model, reference = mg.nn.Linear(in_features, out_features), torch.nn.Linear(in_features, out_features)
+    assert [(n, p.shape) for n, p in model.named_parameters()] == \
+        [(n, tuple(p.shape)) for n, p in reference.named_parameters()] == \
+        [("weight", (out_features, in_features)), ("bias", (out_features,))]
+    for fan_in in (1, 3, 200, 4096):
+        weight_bound = torch.nn.init.calculate_gain("leaky_relu", np.sqrt(5)) * np.sqrt(3 / fan_in)
+        assert mg.nn.init.default_bound(fan_in) == pytest.approx(weight_bound, rel=1e-12)
+        assert mg.nn.init.default_bound(fan_in) == pytest.approx(1 / np.sqrt(fan_in), rel=1e-12)  # the bias's
+    bound = mg.nn.init.default_bound(in_features)
+    for values, torch_values in ((model.weight.numpy(), reference.weight), (model.bias.numpy(), reference.bias)):
+        assert values.dtype == np.float32
+        for sample in (values, torch_values.detach().numpy()):
+            assert bound * 0.95 < np.abs(sample).max() <= bound  # both fill the same interval
+        assert stats.kstest(values.ravel(), stats.uniform(-bound, 2 * bound).cdf).pvalue > 1e-3
+    assert not np.array_equal(model.weight.numpy(), mg.nn.Linear(in_features, out_features).weight.numpy())
+
+
+def test_linear_without_inputs_has_a_zero_bias_as_torch():
+    model, reference = mg.nn.Linear(0, 3), torch.nn.Linear(0, 3)
+    assert model.weight.shape == tuple(reference.weight.shape) == (3, 0)
+    assert np.array_equal(model.bias.numpy(), reference.bias.detach().numpy()) and not model.bias.numpy().any()
+
+
+def test_linear_loads_a_torch_state_dict_and_gives_its_outputs():
+    torch.manual_seed(4)
+    reference = torch.nn.Linear(6, 2)
+    model = mg.nn.Linear(6, 2)
+    assert list(model.state_dict()) == list(reference.state_dict()) == ["weight", "bias"]
+    model.load_state_dict(reference.state_dict())  # torch tensors, as read from a .pth
+    x = random_input((3, 6))
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model(mg.tensor(x)).numpy(), expected, rtol=1e-6, atol=1e-7)
+    with pytest.raises(mg.nn.StateDictError, match=r"weight: checkpoint \(2, 5\) vs model \(2, 6\)"):
+        model.load_state_dict(torch.nn.Linear(5, 2).state_dict())
+
+
+@pytest.mark.parametrize("make", [
+    lambda nn: nn.Linear(3, 4), lambda nn: nn.Linear(3, 4, bias=False), lambda nn: nn.Flatten(),
+    lambda nn: nn.Flatten(0, 2), lambda nn: nn.ReLU(), lambda nn: nn.ReLU(inplace=True), lambda nn: nn.Identity(),
+    lambda nn: nn.MSELoss(), lambda nn: nn.L1Loss(reduction="sum"), lambda nn: nn.Upsample(scale_factor=2),
+    lambda nn: nn.Upsample(size=(3, 4), mode="bilinear", align_corners=True),
+], ids=["Linear", "Linear-no-bias", "Flatten", "Flatten(0, 2)", "ReLU", "ReLU-inplace", "Identity", "MSELoss",
+        "L1Loss", "Upsample", "Upsample-size"])
+def test_layer_reprs_match_torch(make):
+    assert repr(make(mg.nn)) == repr(make(torch.nn))
+
+
+def test_mlp_trained_with_sgd_matches_torch():
+    def mlp(nn):
+        return nn.Sequential(nn.Flatten(), nn.Linear(12, 16), nn.ReLU(inplace=True), nn.Linear(16, 3))
+
+    torch.manual_seed(1)
+    reference, model = mlp(torch.nn), mlp(mg.nn)
+    initial = {name: value.copy() for name, value in torch_state(reference).items()}
+    model.load_state_dict(initial)
+    assert [n for n, _ in model.named_parameters()] == ["1.weight", "1.bias", "3.weight", "3.bias"]
+    rng = np.random.default_rng(2)
+    optimizer = mg.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    torch_optimizer = torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9)
+    for _ in range(5):
+        x, y = rng.standard_normal((8, 3, 2, 2)).astype(np.float32), rng.standard_normal((8, 3)).astype(np.float32)
+        for net, opt, loss, as_tensor in ((model, optimizer, mg.nn.MSELoss(), mg.tensor),
+                                          (reference, torch_optimizer, torch.nn.MSELoss(), torch.from_numpy)):
+            opt.zero_grad()
+            loss(net(as_tensor(x)), as_tensor(y)).backward()
+            opt.step()
+    trained = torch_state(reference)
+    assert all(np.abs(trained[name] - value).max() > 1e-3 for name, value in initial.items())  # the steps moved them
+    for name, value in trained.items():
+        np.testing.assert_allclose(model.state_dict()[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+# ----------------------------------------------------------------------------- Flatten, Identity, ReLU(inplace)
+
+
+@pytest.mark.parametrize("start_dim, end_dim", [(1, -1), (0, -1), (1, 2), (-2, -1), (2, 2)])
+def test_flatten_matches_torch(start_dim, end_dim):
+    assert_matches_torch(lambda L, x: L.nn.Flatten(start_dim, end_dim)(x), (2, 3, 4, 5))
+
+
+def test_flatten_refuses_a_start_after_the_end_as_torch():
+    with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
+        torch.nn.Flatten(2, 1)(torch.zeros(2, 3, 4))
+    with pytest.raises(RuntimeError, match="start_dim cannot come after end_dim"):
+        mg.nn.Flatten(2, 1)(mg.zeros(2, 3, 4))
+
+
+def test_identity_ignores_its_arguments_as_torch():
+    x = mg.tensor(random_input((2, 3)))
+    assert mg.nn.Identity(54, unused=0.1)(x) is x
+    assert list(mg.nn.Identity(3).parameters()) == list(torch.nn.Identity(3).parameters()) == []
+
+
+def test_relu_accepts_inplace_and_computes_out_of_place():
+    x = random_input((2, 3, 4)) * 3
+    expected = torch.nn.ReLU(inplace=True)(torch.from_numpy(x.copy())).numpy()
+    ours = mg.tensor(x.copy())
+    out = mg.nn.ReLU(inplace=True)(ours)
+    assert np.array_equal(out.numpy(), expected) and (x < 0).any()
+    assert np.array_equal(ours.numpy(), x)  # minigrad's input keeps its values
+    assert mg.nn.ReLU(True).inplace is torch.nn.ReLU(True).inplace is True
+
+
+# ----------------------------------------------------------------------------- ModuleList
+
+
+def build_stack(nn):
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.Linear(4, 5), nn.ReLU()])
+            self.layers.append(nn.Linear(5, 3))
+            self.layers.extend([nn.ReLU(), nn.Linear(3, 2, bias=False)])
+
+        def forward(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+    return Stack()
+
+
+def test_module_list_registers_its_modules_under_torchs_names():
+    torch.manual_seed(0)
+    model, reference = build_stack(mg.nn), build_stack(torch.nn)
+    names = ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias", "layers.4.weight"]
+    assert [n for n, _ in model.named_parameters()] == [n for n, _ in reference.named_parameters()] == names
+    assert list(model.state_dict()) == list(reference.state_dict()) == names
+    assert [n for n, _ in model.named_modules()] == [n for n, _ in reference.named_modules()]
+    assert len(list(model.parameters())) == 5 and model.num_parameters() == reference_size(reference)
+    assert len(model.layers) == 5 and model.layers[-1] is list(model.layers)[4] and model.layers[2].out_features == 3
+    assert isinstance(model.layers[1:3], mg.nn.ModuleList) and [n for n, _ in model.layers[1:3].named_parameters()] \
+        == [n for n, _ in reference.layers[1:3].named_parameters()] == ["1.weight", "1.bias"]
+
+    model.load_state_dict(torch_state(reference))
+    x = random_input((6, 4))
+    np.testing.assert_allclose(model(mg.tensor(x)).numpy(), reference(torch.from_numpy(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    assert model.to(mg.float64) is model
+    assert [p.dtype for p in model.parameters()] == [np.float64] * 5
+
+
+def reference_size(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+# torch's ModuleList.insert does not check its index: a negative one raises KeyError, one past the end leaves a gap
+# in the numbering; minigrad's checks it as Sequential.insert does. The named edits are Sequential's own.
+MODULE_LIST_EDITS = [name for name in CONTAINER_EDITS if not name.startswith(("named:", "insert from", "insert past",
+                                                                               "insert before"))]
+
+
+@pytest.mark.parametrize("name", MODULE_LIST_EDITS)
+def test_module_list_edits_match_torch(name):
+    edit = CONTAINER_EDITS[name]
+    assert _outcome(edit, mg.nn, "ModuleList") == _outcome(edit, torch.nn, "ModuleList")
+
+
+def test_module_list_takes_none_and_has_no_forward_as_torch():
+    assert len(mg.nn.ModuleList(None)) == len(torch.nn.ModuleList(None)) == 0
+    with pytest.raises(NotImplementedError):
+        torch.nn.ModuleList([torch.nn.ReLU()])(torch.zeros(1))
+    with pytest.raises(NotImplementedError):
+        mg.nn.ModuleList([mg.nn.ReLU()])(mg.zeros(1))
+
+
+# ----------------------------------------------------------------------------- loss modules
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("loss", ["MSELoss", "L1Loss"])
+def test_loss_modules_match_torch(loss, reduction):
+    assert_matches_torch(lambda L, x, y: getattr(L.nn, loss)(reduction=reduction)(x, y), (2, 3, 4), (2, 3, 4))
+    assert_matches_torch(lambda L, x, y: getattr(L.nn, loss)()(x, y), (5,), (5,))  # the mean by default
+
+
+@pytest.mark.parametrize("loss", ["MSELoss", "L1Loss"])
+@pytest.mark.parametrize("legacy", [dict(reduce=False), dict(size_average=False), dict(size_average=True, reduce=True)],
+                         ids=str)
+def test_loss_modules_take_torchs_legacy_arguments(loss, legacy):
+    with pytest.warns(UserWarning) as ours:
+        module = getattr(mg.nn, loss)(**legacy)
+    with pytest.warns(UserWarning) as theirs:
+        reference = getattr(torch.nn, loss)(**legacy)
+    assert module.reduction == reference.reduction
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+    assert ours[0].filename == __file__
+
+
+@pytest.mark.parametrize("loss", ["MSELoss", "L1Loss"])
+def test_loss_modules_refuse_a_bad_reduction_when_called(loss):
+    x = random_input((2, 3))
+    module = getattr(mg.nn, loss)(reduction="average")  # accepted until called, as torch
+    getattr(torch.nn, loss)(reduction="average")
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        module(mg.tensor(x), mg.tensor(x))
+
+
+# ----------------------------------------------------------------------------- Conv2d padding="same"/"valid"
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+@pytest.mark.parametrize("kernel_size", [1, 3, 4, 5])
+@pytest.mark.parametrize("shape", [(2, 3, 7, 6), (3, 5, 5)], ids=str)
+def test_conv2d_padding_strings_match_torch(padding, kernel_size, shape):
+    torch.manual_seed(kernel_size)
+    reference = torch.nn.Conv2d(3, 2, kernel_size, padding=padding).double()
+    model = mg.nn.Conv2d(3, 2, kernel_size, padding=padding).to(mg.float64)
+    model.load_state_dict(torch_state(reference))
+    x = np.random.default_rng(kernel_size).standard_normal(shape)
+    out, expected, grads, expected_grads = forward_backward_module(model, reference, x)
+    if padding == "same":
+        assert out.shape[-2:] == shape[-2:]
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+    assert len(grads) == len(expected_grads) == 3
+    for grad, expected_grad in zip(grads, expected_grads):
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+
+
+def test_conv2d_same_padding_in_float32_matches_torch():
+    torch.manual_seed(0)
+    reference, model = torch.nn.Conv2d(3, 4, 3, padding="same"), mg.nn.Conv2d(3, 4, 3, padding="same")
+    model.load_state_dict(torch_state(reference))
+    out, expected, grads, expected_grads = forward_backward_module(model, reference, random_input((2, 3, 8, 8)))
+    assert out.dtype == np.float32
+    assert relative_difference(out, expected) <= 1e-5
+    for grad, expected_grad in zip(grads, expected_grads):
+        assert relative_difference(grad, expected_grad) <= 1e-5
+
+
+@pytest.mark.parametrize("kwargs", [dict(padding="full"), dict(padding="same", stride=2),
+                                    dict(padding="same", stride=(1, 2))], ids=str)
+def test_conv2d_padding_strings_are_refused_as_torch(kwargs):
+    def message(error):  # torch names the valid strings as a set, in an order that changes from run to run
+        return re.sub(r"\{(.*)\}", lambda m: str(sorted(m.group(1).split(", "))), str(error.value))
+
+    with pytest.raises(ValueError) as expected:
+        torch.nn.Conv2d(1, 1, 3, **kwargs)
+    with pytest.raises(ValueError) as ours:
+        mg.nn.Conv2d(1, 1, 3, **kwargs)
+    assert message(ours) == message(expected)

@@ -1,7 +1,10 @@
 """torch's default initialisation, drawn from minigrad's seeded generator."""
 import math
 
+import numpy as np
+
 from ..random import generator
+from .module import Parameter
 
 
 def uniform_(tensor, low, high):
@@ -9,9 +12,16 @@ def uniform_(tensor, low, high):
     return tensor
 
 
-def default_conv_bounds(fan_in):
+def default_bound(fan_in):
     """kaiming_uniform(a=sqrt(5)) on the weight and U(±1/sqrt(fan_in)) on the bias both reduce to this bound."""
     return 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
 
 
-
+def default_weight_and_bias(weight_shape, bias=True):
+    """A float32 weight of `weight_shape` and a bias of weight_shape[0] (None without `bias`), drawn, weight first,
+    as torch's Linear and Conv2d reset_parameters draw them: U(±default_bound(fan_in)), fan_in being the product
+    of weight_shape[1:] (in_features, or in_channels * kernel height * kernel width)."""
+    bound = default_bound(math.prod(weight_shape[1:]))
+    weight = uniform_(Parameter(np.empty(weight_shape, dtype=np.float32)), -bound, bound)
+    bias = uniform_(Parameter(np.empty(weight_shape[0], dtype=np.float32)), -bound, bound) if bias else None
+    return weight, bias

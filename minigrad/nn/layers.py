@@ -1,37 +1,88 @@
-"""The layers the U-Net needs, with torch's constructor arguments and default initialisation."""
+"""The layers the U-Net needs, and the common torch layers around them, with torch's constructor arguments and
+default initialisation."""
 import collections
-
-import numpy as np
+import collections.abc
+import itertools
+import warnings
 
 from .. import functional as F
 from ..ops.shape import checked_position
-from .init import default_conv_bounds, uniform_
-from .module import Module, Parameter
+from .init import default_weight_and_bias
+from .module import Module
 
 
 class Conv2d(Module):
+    """torch's Conv2d with square kernels, no dilation and zero padding. padding is a number, or torch's "valid"
+    (none) or "same" (stride 1 only, as torch: the output keeps the input's size). An even kernel's "same" pads one
+    more row and column after the image than before it, as torch, by a separate pad ahead of the convolution."""
+
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
         super().__init__()
         if isinstance(kernel_size, (tuple, list)):
             kernel_size = F._square("kernel_size", kernel_size)
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        shape = (out_channels, in_channels, kernel_size, kernel_size)
-        bound = default_conv_bounds(in_channels * kernel_size * kernel_size)
-        self.weight = uniform_(Parameter(np.empty(shape, dtype=np.float32)), -bound, bound)
-        self.bias = uniform_(Parameter(np.empty(out_channels, dtype=np.float32)), -bound, bound) if bias else None
+        self._conv_padding, self._pad = _conv_padding(padding, kernel_size, stride)
+        self.weight, self.bias = default_weight_and_bias((out_channels, in_channels, kernel_size, kernel_size), bias)
 
     def forward(self, x):
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
+        if self._pad is not None:
+            x = F.pad(x, self._pad)
+        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self._conv_padding)
 
     def extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
 
 
+_PADDING_STRINGS = ("valid", "same")
+
+
+def _conv_padding(padding, kernel_size, stride):
+    """(the convolution's own symmetric padding, an F.pad ahead of it or None) for Conv2d's `padding`."""
+    if not isinstance(padding, str):
+        return padding, None
+    if padding not in _PADDING_STRINGS:
+        choices = ", ".join(map(repr, _PADDING_STRINGS))
+        raise ValueError(f"Invalid padding string {padding!r}, should be one of {{{choices}}}")
+    if padding == "valid":
+        return 0, None
+    if any(s != 1 for s in F._pair(stride)):
+        raise ValueError("padding='same' is not supported for strided convolutions")
+    before, after = (kernel_size - 1) // 2, kernel_size // 2  # torch puts the odd row and column last
+    return (before, None) if before == after else (0, (before, after, before, after))
+
+
+class Linear(Module):
+    """y = x W^T + b over the last dim of an input of any number of leading dims (a 1-d input included), as torch's:
+    weight (out_features, in_features), bias (out_features,), both U(±1/sqrt(in_features)) by default."""
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight, self.bias = default_weight_and_bias((out_features, in_features), bias)
+
+    def forward(self, x):
+        y = x @ self.weight.T
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
 class ReLU(Module):
+    """inplace is accepted for torch's sake, but the result is always a new tensor: minigrad's activations share no
+    storage with their input, so the input keeps its values (harmless for code written for torch's in-place)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
         return F.relu(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class Sigmoid(Module):
@@ -40,8 +91,51 @@ class Sigmoid(Module):
 
 
 class Identity(Module):
+    """Its input, unchanged; any arguments are ignored, as torch's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
     def forward(self, x):
         return x
+
+
+class Flatten(Module):
+    """Dims start_dim..end_dim as one (by default all but the batch dim), as torch's."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        return x.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class _Loss(Module):
+    """torch's loss modules: reduction "mean" (the default), "sum" or "none", checked when called, as torch; the
+    deprecated size_average and reduce, when given, choose it as torch's do, with its warning."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        if size_average is not None or reduce is not None:
+            size_average, reduce = (True if value is None else value for value in (size_average, reduce))
+            reduction = "none" if not reduce else "mean" if size_average else "sum"
+            warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
+                          "instead.", UserWarning, stacklevel=2)
+        self.reduction = reduction
+
+
+class MSELoss(_Loss):
+    def forward(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    def forward(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class MaxPool2d(Module):
@@ -57,15 +151,19 @@ class MaxPool2d(Module):
 
 
 class Upsample(Module):
-    def __init__(self, size=None, scale_factor=None, mode="bilinear", align_corners=False):
+    """F.interpolate as a layer, with torch's defaults ("nearest")."""
+
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
         super().__init__()
-        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+        self.size, self.mode, self.align_corners = size, mode, align_corners
+        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) else scale_factor
 
     def forward(self, x):
         return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners)
 
     def extra_repr(self):
-        return f"scale_factor={self.scale_factor}, mode={self.mode!r}, align_corners={self.align_corners}"
+        where = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
+        return f"{where}, mode={self.mode!r}"
 
 
 class AdaptiveAvgPool2d(Module):
@@ -80,27 +178,19 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
-class Sequential(Module):
-    """Children named "0", "1", ... so parameter names match torch's (e.g. conv_block.0.weight). Editing it
-    (append, insert, extend, +, *, del, pop, item assignment) behaves as torch's, errors included (but see insert)."""
-
-    def __init__(self, *modules):
-        super().__init__()
-        if len(modules) == 1 and isinstance(modules[0], collections.OrderedDict):
-            modules = modules[0].items()
-        else:
-            modules = ((str(i), m) for i, m in enumerate(modules))
-        for name, module in modules:
-            setattr(self, name, module)
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children named "0", "1", ... by position, so parameter names match
+    torch's (e.g. conv_block.0.weight), and list-like editing (append, insert, extend, del, pop, item assignment)
+    that behaves as torch's, errors included (but see insert)."""
 
     def _position(self, index):
         """An index as a position in 0..len-1, checked as torch checks it."""
         return checked_position(index, len(self), "index {index} is out of range")
 
     def __getitem__(self, index):
-        """A child by position, or a slice as a Sequential that keeps the children's names, as torch."""
+        """A child by position, or a slice as a container of the same type (see _slice)."""
         if isinstance(index, slice):
-            return type(self)(collections.OrderedDict(list(self._modules.items())[index]))
+            return self._slice(index)
         return list(self._modules.values())[self._position(index)]
 
     def __setitem__(self, index, module):
@@ -129,7 +219,8 @@ class Sequential(Module):
 
     def insert(self, index, module):
         """`module` before position `index` (len(self) appends); the children are renamed in order, as torch.
-        A non-module is append's TypeError, where torch's insert fails an assertion."""
+        A non-module is append's TypeError, where torch's Sequential.insert fails an assertion; an index out of
+        -len..len is Sequential.insert's IndexError, where torch's ModuleList.insert breaks its numbering."""
         if not -len(self) <= index <= len(self):
             raise IndexError(f"Index out of range: {index}")
         modules = list(self.append(module))  # append checks that it is a Module
@@ -141,6 +232,29 @@ class Sequential(Module):
         for module in modules:
             self.append(module)
         return self
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+
+class Sequential(_ModuleSequence):
+    """Its children run in order. As torch's, a slice is a Sequential that keeps the children's names, and + and *
+    build new ones (+ only with another Sequential)."""
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], collections.OrderedDict):
+            modules = modules[0].items()
+        else:
+            modules = ((str(i), m) for i, m in enumerate(modules))
+        for name, module in modules:
+            setattr(self, name, module)
+
+    def _slice(self, index):
+        return type(self)(collections.OrderedDict(list(self._modules.items())[index]))
 
     def __add__(self, other):
         return Sequential().extend(self).extend(_sequential_operand(other))
@@ -156,16 +270,39 @@ class Sequential(Module):
     def __imul__(self, times):
         return self.extend(list(self) * (_repeat_count(self, times) - 1))
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
     def forward(self, x):
         for module in self._modules.values():
             x = module(x)
         return x
+
+
+class ModuleList(_ModuleSequence):
+    """A list of modules registered as children "0", "1", ..., so that parameters(), state_dict() and to() see
+    them under torch's names (layers.0.weight). As torch's, it has no forward; a slice is a ModuleList renumbered
+    from 0, and + and += take any iterable of modules."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _slice(self, index):
+        return type(self)(list(self)[index])
+
+    def extend(self, modules):
+        if not isinstance(modules, collections.abc.Iterable):
+            raise TypeError(f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}")
+        return super().extend(modules)
+
+    def insert(self, index, module):
+        """As _ModuleSequence.insert, but returns None, as torch's ModuleList.insert."""
+        super().insert(index, module)
+
+    def __add__(self, other):
+        return ModuleList(itertools.chain(self, other))
+
+    def __iadd__(self, other):
+        return self.extend(other)
 
 
 def _sequential_operand(other):
