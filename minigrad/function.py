@@ -5,6 +5,7 @@ next to each other, on raw NumPy/CuPy arrays. `apply` wraps the result in a Tens
 graph node; the node is the `ctx` itself, so what forward saves is exactly what backward gets.
 """
 import contextlib
+import itertools
 import threading
 
 import numpy as np
@@ -39,6 +40,39 @@ class no_grad(contextlib.ContextDecorator):
         return type(self)()  # each call of a decorated function its own: a recursive call keeps the outer's state
 
 
+# ---- writes into arrays that backward needs: torch's version counter --------------------------------
+# Tensor's in-place operators write into a tensor's own array where autograd does not record them
+# (`img = y.detach(); img *= 255`). An op that saved that memory for backward would then compute a wrong
+# gradient in silence, so, as torch does, such writes are counted per block of memory, and backward
+# refuses a node whose saved arrays were written since its forward. Only memory written so is listed.
+_writes = {}  # id(the array that owns the memory) -> writes made into it by Tensor's in-place operators
+
+
+def _owner(array):
+    """The array whose memory `array` views (itself, if it views none)."""
+    while isinstance(getattr(array, "base", None), type(array)):
+        array = array.base
+    return array
+
+
+def note_write(array):
+    """Tensor's in-place operators call this on the array they are about to write into."""
+    key = id(_owner(array))  # the owner lives while any view of it does: the id stays its own
+    _writes[key] = _writes.get(key, 0) + 1
+
+
+def _writes_into(array):
+    return _writes.get(id(_owner(array)), 0)
+
+
+def _saved_arrays(saved):
+    """The arrays among what forward saved (some ops save a few inside a tuple)."""
+    for item in saved:
+        for part in item if isinstance(item, (tuple, list)) else (item,):
+            if isinstance(part, np.ndarray) or type(part).__module__.startswith("cupy"):
+                yield part
+
+
 class Context:
     """A graph node: the op, its inputs, and whatever forward saved for backward.
 
@@ -52,11 +86,13 @@ class Context:
         self.params = params
         self.needs_input_grad = tuple(t.requires_grad for t in inputs)
         self.saved = ()
+        self.writes_when_saved = None  # see note_write
         self.freed = False
         self.scope = getattr(_state, "scope", None)  # module calls in progress; set only by minigrad.viz.trace_modules
 
     def save_for_backward(self, *arrays):
         self.saved = arrays
+        self.writes_when_saved = [_writes_into(array) for array in _saved_arrays(arrays)] if _writes else None
 
     @property
     def saved_tensors(self):
@@ -65,9 +101,20 @@ class Context:
 
     def run_backward(self, grad):
         """The op's backward for this node (timed when the profiler is on)."""
+        if _writes:
+            self._refuse_written_saved_arrays()
         if profiler.enabled:
             return profiler.timed(self.function, "backward", self.function.backward, self, grad)
         return self.function.backward(self, grad)
+
+    def _refuse_written_saved_arrays(self):
+        then = self.writes_when_saved or itertools.repeat(0)
+        for array, count in zip(_saved_arrays(self.saved), then):
+            if _writes_into(array) != count:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by an inplace operation: "
+                    f"an array of shape {list(array.shape)} that {self.function.__name__} saved for its backward was "
+                    "written into since. Write out of place (y = y * 2), or clone() the tensor before writing into it.")
 
     def free(self):
         """Drop saved arrays and input references once backward has used them."""

@@ -48,7 +48,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
 
     # A leaf is perturbed in place, so that a module holding it (a parameter listed as an input) sees the
     # change; an input computed from other tensors is checked as a leaf of its own, as only leaves get a .grad.
-    held_grads = {i: inputs[i].grad for i in checked}
+    held_grads = {i: inputs[i].grad for i in checked if inputs[i].is_leaf}
     for i in checked:
         if not inputs[i].is_leaf:
             inputs[i] = inputs[i].detach().requires_grad_()

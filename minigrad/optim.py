@@ -8,6 +8,7 @@ import warnings
 
 from . import kernels
 from .backend import get_array_module, to_device
+from .tensor import zero_grads
 
 
 def _once_each(groups):
@@ -48,13 +49,7 @@ class Optimizer:
                 yield group, param
 
     def zero_grad(self, set_to_none=True):
-        """Drop each gradient, as torch does by default; set_to_none=False zeroes it in place instead, so that
-        whoever holds a parameter's grad Tensor keeps the same object, now all zeros."""
-        for _, param in self._params():
-            if set_to_none:
-                param.grad = None
-            elif param.grad is not None:
-                param.grad.data.fill(0)
+        zero_grads((param for _, param in self._params()), set_to_none)
 
     def step(self):
         for group, param in self._params():

@@ -8,8 +8,8 @@ import numpy as np
 
 from . import parallel
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
-from .function import (SCALAR_TYPE_NAMES, can_cast, is_grad_enabled, no_grad, promote_operands, require_broadcastable,
-                       require_fits)
+from .function import (SCALAR_TYPE_NAMES, can_cast, is_grad_enabled, no_grad, note_write, promote_operands,
+                       require_broadcastable, require_fits)
 
 
 def _as_array(data, dtype):
@@ -439,11 +439,13 @@ class Tensor:
         return self
 
     def _writable_data(self):
-        """The array, to be written into; torch refuses that for an expanded tensor, whose elements share memory."""
+        """The array, to be written into now (backward refuses ops that saved it before: see note_write). torch
+        refuses that for an expanded tensor, whose elements share memory."""
         if not getattr(self.data.flags, "writeable", True):  # NumPy marks broadcast views (and borrowed arrays)
             raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
                                "single memory location, or its array is read-only. Please clone() the tensor "
                                "before performing the operation.")
+        note_write(self.data)
         return self.data
 
     def __setitem__(self, index, value):
@@ -604,8 +606,9 @@ class Tensor:
         return self.permute(*dims)
 
     def contiguous(self):
-        """Arrays here are always usable as they are; kept so torch code reads the same."""
-        return self
+        """Itself when its array is laid out row by row, else a copy that is, as torch's (a permuted view
+        made contiguous is a tensor of its own, which an in-place write does not carry back)."""
+        return self if self.data.flags.c_contiguous else self.clone()
 
     def clone(self):
         """A copy with an array of its own, in the graph (the gradient passes straight through), as torch's."""
@@ -655,6 +658,16 @@ def _matmul(a, b):
     rows = out.shape[-2:-1] if a.ndim > 1 else ()
     columns = out.shape[-1:] if b.ndim > 1 else ()
     return out.reshape(out.shape[:-2] + rows + columns)
+
+
+def zero_grads(tensors, set_to_none=True):
+    """Module.zero_grad and Optimizer.zero_grad, as torch's: drop each gradient, or with set_to_none=False zero
+    it in place, so that whoever holds a `.grad` tensor keeps the same object, now all zeros."""
+    for tensor in tensors:
+        if set_to_none:
+            tensor.grad = None
+        elif tensor.grad is not None:
+            tensor.grad.data.fill(0)
 
 
 class GraphHandle:

@@ -880,6 +880,7 @@ def _assign(lib, x, v):
     """Item assignment in each of its forms, on a non-leaf (as torch allows while recording)."""
     y = x * 2
     y[1] = v                    # a row, from a tensor
+    y[2] = v.reshape(1, 3) / 2  # a value with more (leading, size-1) dims than the part it fills
     y[0, :2] += v[:2]           # read, add and write back
     y[y > 5] = 0.5              # a mask, from a number
     y[[0, 2], -1] = v[-1] * 3   # a list of rows
@@ -1023,3 +1024,47 @@ def test_writes_take_the_gpu_path_as_they_take_the_cpus(fake_gpu):
     for mine, cpu in zip(on_gpu, _writes("cpu"), strict=True):
         np.testing.assert_array_equal(mine, cpu)
     np.testing.assert_array_equal(on_gpu[1], on_gpu[0].reshape(6))  # the view saw every write
+
+
+@pytest.mark.parametrize("write", [
+    lambda lib, y, x: y.detach().__imul__(255),          # scaling an output for display, sharing its array
+    lambda lib, y, x: x.__setitem__(0, 100.0),           # an input the product saved
+    lambda lib, y, x: x.__iadd__(10),
+    lambda lib, y, x: y.reshape(3, 1).__imul__(2),       # through a view of it
+], ids=["detached-output", "item", "input", "view"])
+def test_a_write_into_what_backward_needs_is_refused_like_torch(torch, write):
+    """Unrecorded in-place writes go into the tensor's array; one that an op saved for backward would give a
+    wrong gradient in silence, so backward refuses, as torch's version counter makes it."""
+    for lib in (mg, torch):
+        x, w = lib.tensor([1.0, 2.0, 3.0]), lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
+        y = (x * w).sigmoid()
+        with lib.no_grad():
+            write(lib, y, x)
+        with pytest.raises(RuntimeError, match="^one of the variables needed for gradient computation has been "
+                                               "modified by an inplace operation"):
+            y.sum().backward()
+
+
+def test_writes_after_backward_or_into_unsaved_arrays_are_fine():
+    x, w = mg.tensor([1.0, 2.0, 3.0]), mg.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    total = (x + w).sum()          # Add saves nothing
+    x += 1
+    total.backward()
+    y = (x * w).sum()
+    y.backward()
+    x[0] = 5.0                     # after the backward that needed it
+    assert w.grad.tolist() == [1.0 + 2.0, 1.0 + 3.0, 1.0 + 4.0]
+
+
+def test_contiguous_copies_a_permuted_view_and_zero_grad_can_keep_the_grads_like_torch(torch):
+    results = []
+    for lib in (mg, torch):
+        a = lib.tensor(np.arange(6.0).reshape(2, 3))
+        made_contiguous = a.permute(1, 0).contiguous()
+        made_contiguous += 1          # a tensor of its own: a keeps its values
+        layer = lib.nn.Linear(2, 2)
+        layer(lib.ones(1, 2)).sum().backward()
+        grad = layer.weight.grad
+        layer.zero_grad(set_to_none=False)
+        results.append((a.tolist(), layer.weight.grad is grad, grad.tolist()))
+    assert results[0] == results[1] == ([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], True, [[0.0, 0.0], [0.0, 0.0]])

@@ -135,6 +135,9 @@ SPECS = [
     OpSpec("nearest_upsample2", _nearest(scale_factor=2), [(2, 3, 5, 4)]),
     OpSpec("nearest_frac_scale", _nearest(scale_factor=(1.7, 0.6)), [(1, 2, 6, 5)]),
     OpSpec("nearest_size", _nearest(size=(7, 3)), [(1, 2, 5, 4)]),
+    # an axis whose size a scale factor leaves (3 * 1.3 -> 3) is copied; one it doubles (6 * 2.1 -> 12) repeats
+    OpSpec("nearest_kept_and_doubled_axes", _nearest(scale_factor=(1.3, 2.1)), [(1, 2, 3, 6)]),
+    OpSpec("bilinear_kept_axis", _interp(scale_factor=(1.1, 1.5), align_corners=False), [(1, 2, 4, 6)]),
     OpSpec("adaptive_avg_pool1", lambda L, x: L.F.adaptive_avg_pool2d(x, 1), [(2, 3, 5, 4)]),
     OpSpec("adaptive_avg_pool2", lambda L, x: L.F.adaptive_avg_pool2d(x, 2), [(2, 3, 6, 4)]),
     # activations
@@ -249,7 +252,7 @@ def _assert_matches_torch(spec):
 # Ops with a GPU variant (minigrad.kernels). With the kernels built for the host, the same checks run
 # the GPU code paths on NumPy arrays, so their index arithmetic is tested without a GPU.
 KERNEL_SPECS = [spec for spec in SPECS if spec.name.startswith(
-    ("conv", "max_pool", "upsample", "resize", "downsize", "nearest", "relu", "sigmoid", "charbonnier"))]
+    ("conv", "max_pool", "upsample", "resize", "downsize", "nearest", "bilinear", "relu", "sigmoid", "charbonnier"))]
 
 
 def _assert_gpu_variants_ran(stats):
@@ -916,3 +919,15 @@ def test_a_0d_uint64_result_of_an_op_is_a_tensor_like_torch():
     torch = pytest.importorskip("torch")
     array = np.array([5, 6], np.uint64)
     _assert_same_tensor(mg.tensor(array)[1] * 2, torch.tensor(array)[1] * 2)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_interpolate_to_an_empty_size_is_refused_like_torch(mode):
+    torch = pytest.importorskip("torch")
+    x = np.zeros((1, 1, 3, 6), np.float32)
+    messages = []
+    for interpolate, tensor in ((mgF.interpolate, mg.tensor(x)), (torch.nn.functional.interpolate, torch.from_numpy(x))):
+        with pytest.raises(RuntimeError, match="^Input and output sizes should be greater than 0") as error:
+            interpolate(tensor, scale_factor=0.2, mode=mode)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]

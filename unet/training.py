@@ -190,6 +190,26 @@ def _check_options(options):
                           f"pass {name} {SMALLEST_CROP} or more")
 
 
+def _data_kind(layout, synthetic):
+    if layout == "folders":
+        return "clean images degraded on the fly (--clean alone)" if synthetic else "paired folders (--degraded)"
+    return {"kla": "a KLA data set", "mvtec": "an MVTec AD data set", "builtin": "the built-in data"}[layout]
+
+
+def _refuse_other_kind_of_data(checkpoint, config, dataset):
+    """On resume --data, --degraded and --clean may point where the run's files have moved, but not at another
+    kind of data: pairs for clean images degraded on the fly, another layout. (Runs recorded before config.json
+    named the layout used, without data_version, cannot be checked.)"""
+    if "data_version" not in config:
+        return
+    trained = _data_kind(config["layout"], config["degradation"] is not None)
+    given = _data_kind(dataset.layout, dataset.synthetic)
+    if trained != given:
+        raise ConfigError(f"{checkpoint} trained on {trained}, but {given} were given: resuming would change its "
+                          f"inputs mid-run. Pass the run's own data, or start a new run from its weights: "
+                          f"--init {checkpoint}")
+
+
 def _default_out(resume):
     if resume:
         return str(Path(resume).parent)
@@ -429,6 +449,8 @@ class Run:
                               "it, or another --out")
         train_set, val_set = open_datasets(self.options)
         refuse_on_the_fly_options(train_set, ["--degradation"] if "degradation" in given else [])
+        if resumed:
+            _refuse_other_kind_of_data(given["resume"], resumed["config"], train_set)
         if resumed and resumed["config"].get("data_version", 1) != DATA_VERSION and train_set.layout == "mvtec":
             raise ConfigError(f"{given['resume']} was trained when MVTec images were degraded otherwise (by their "
                               "place in the folder, gray ones in colour): resuming would change its inputs mid-run. "

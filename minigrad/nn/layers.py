@@ -71,8 +71,8 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """inplace is accepted for torch's sake, but the result is always a new tensor: minigrad's activations share no
-    storage with their input, so the input keeps its values (harmless for code written for torch's in-place)."""
+    """inplace is accepted so that torch code runs, but the result is always a new tensor and the input keeps its
+    values: code that reads the input again after an in-place ReLU sees it unrectified here."""
 
     def __init__(self, inplace=False):
         super().__init__()

@@ -4,7 +4,7 @@ import collections
 import numpy as np
 
 from ..backend import get_array_module, to_device
-from ..tensor import Tensor
+from ..tensor import Tensor, zero_grads
 
 
 class Parameter(Tensor):
@@ -158,9 +158,8 @@ class Module:
                 param.grad = Tensor(param.grad.data).to(device_or_dtype)
         return self
 
-    def zero_grad(self):
-        for param in self.parameters():
-            param.grad = None
+    def zero_grad(self, set_to_none=True):
+        zero_grads(self.parameters(), set_to_none)
 
     def extra_repr(self):
         return ""

@@ -128,17 +128,18 @@ class SetItem(Function):
     @staticmethod
     def forward(ctx, a, value, index):
         index = array_index(index)
-        ctx.save_for_backward(index)
+        ctx.save_for_backward(index, value.ndim)
         out = a.copy()
         out[index] = value
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (index,) = ctx.saved
+        index, value_ndim = ctx.saved
         grad_a = grad.copy()
         grad_a[index] = 0
-        return grad_a, grad[index]
+        grad_value = grad[index]  # as value broadcast to the indexed part: value may have had more leading 1s
+        return grad_a, grad_value.reshape((1,) * (value_ndim - grad_value.ndim) + grad_value.shape)
 
 
 PAD_MODES = {"constant": "constant", "replicate": "edge", "reflect": "reflect"}

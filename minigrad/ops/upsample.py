@@ -29,11 +29,16 @@ def interpolation_matrix(in_size, out_size, align_corners, scale_factor=None):
 
 def nearest_matrix(in_size, out_size, scale_factor=None):
     """(out_size, in_size) weights of torch's "nearest": output i copies input floor(i * scale), with the
-    scale in float32 as torch computes it (1 / scale_factor when given, else in / out)."""
-    scale = np.float32(1.0 / scale_factor if scale_factor else in_size / out_size)
-    source = np.minimum(np.floor(np.arange(out_size, dtype=np.float32) * scale).astype(np.int64), in_size - 1)
+    scale in float32 as torch computes it (1 / scale_factor when given, else in / out); but, as torch, twice
+    the size repeats each input twice, whatever scale factor gave that size."""
+    outputs = np.arange(out_size)
+    if out_size == 2 * in_size:
+        source = outputs // 2
+    else:
+        scale = np.float32(1.0 / scale_factor if scale_factor else in_size / out_size)
+        source = np.minimum(np.floor(outputs.astype(np.float32) * scale).astype(np.int64), in_size - 1)
     matrix = np.zeros((out_size, in_size))
-    matrix[np.arange(out_size), source] = 1.0
+    matrix[outputs, source] = 1.0
     return matrix
 
 
@@ -100,24 +105,28 @@ class ResampleKernels:
     operand = kernels.BandedMatrix
 
 
+def _axis_matrices(h, w, size, scale_factor, matrix):
+    """(rows, cols) for an (h, w) input, `matrix(in_size, out_size, scale_factor)` along each axis; an axis
+    whose size does not change is copied, as torch copies it whatever scale factor gave that size."""
+    def along(axis, in_size):
+        scale = scale_factor and scale_factor[axis]
+        out_size = output_size(in_size, size and size[axis], scale)
+        return np.eye(in_size) if out_size == in_size else matrix(in_size, out_size, scale)
+
+    return along(0, h), along(1, w)
+
+
 class UpsampleBilinear(Resample):
     @staticmethod
     def matrices(h, w, size, scale_factor, align_corners):
-        def matrix(axis, in_size):
-            scale = scale_factor and scale_factor[axis]
-            return interpolation_matrix(in_size, output_size(in_size, size and size[axis], scale), align_corners, scale)
-
-        return matrix(0, h), matrix(1, w)
+        return _axis_matrices(h, w, size, scale_factor,
+                              lambda in_size, out_size, scale: interpolation_matrix(in_size, out_size, align_corners, scale))
 
 
 class UpsampleNearest(Resample):
     @staticmethod
     def matrices(h, w, size, scale_factor):
-        def matrix(axis, in_size):
-            scale = scale_factor and scale_factor[axis]
-            return nearest_matrix(in_size, output_size(in_size, size and size[axis], scale), scale)
-
-        return matrix(0, h), matrix(1, w)
+        return _axis_matrices(h, w, size, scale_factor, nearest_matrix)
 
 
 @gpu_variant_of(UpsampleBilinear)
