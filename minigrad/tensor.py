@@ -460,6 +460,7 @@ class Tensor:
             self._writable_data()[array_index(index)] = xp.asarray(value.data if isinstance(value, Tensor) else value)
 
     def _in_place_version(op):
+        """`x op= y` from `x op y`: __iadd__ from __add__, ..., each through _in_place."""
         return lambda self, other: self._in_place(op, other)
 
     __iadd__, __isub__, __imul__ = map(_in_place_version, (__add__, __sub__, __mul__))
