@@ -675,6 +675,7 @@ def test_linear_default_init_is_torchs():
     assert not np.array_equal(model.weight.numpy(), mg.nn.Linear(in_features, out_features).weight.numpy())
 
 
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")  # torch's, on its own layer
 def test_linear_without_inputs_has_a_zero_bias_as_torch():
     model, reference = mg.nn.Linear(0, 3), torch.nn.Linear(0, 3)
     assert model.weight.shape == tuple(reference.weight.shape) == (3, 0)
@@ -860,6 +861,7 @@ def test_loss_modules_refuse_a_bad_reduction_when_called(loss):
 # ----------------------------------------------------------------------------- Conv2d padding="same"/"valid"
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # torch's note on its copy
 @pytest.mark.parametrize("padding", ["same", "valid"])
 @pytest.mark.parametrize("kernel_size", [1, 3, 4, 5])
 @pytest.mark.parametrize("shape", [(2, 3, 7, 6), (3, 5, 5)], ids=str)
