@@ -2,8 +2,11 @@
 import numbers
 import warnings
 
+import numpy as np
+
 from . import ops
-from .function import require_same_dtype
+from .backend import get_array_module
+from .function import SCALAR_TYPE_NAMES, is_grad_enabled, require_same_dtype
 from .ops.upsample import AdaptiveAvgPool2d, output_size
 from .tensor import Tensor
 
@@ -70,6 +73,16 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 relu = Tensor.relu
 sigmoid = Tensor.sigmoid
 softmax = Tensor.softmax
+
+
+def log_softmax(input, dim=None):
+    """log(softmax(input)) along `dim`, as one op: (x - max) - log(sum(exp(x - max))). Without a dim, torch's
+    deprecated implicit choice (dim 0 of a 0-, 1- or 3-d input, else dim 1), with its warning."""
+    if dim is None:
+        warnings.warn("Implicit dimension choice for log_softmax has been deprecated. Change the call to include "
+                      "dim=X as an argument.", stacklevel=2)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return ops.LogSoftmax.apply(input, dim=dim)
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -155,6 +168,114 @@ def _warn_if_target_size_differs(input, target):
                       "size.", stacklevel=3)
 
 
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """torch's negative log-likelihood of class targets: -weight[t] * input[n, t] for each target t = target[n] of
+    an (N, C) input of log-probabilities, and as much for (N, C, d1, ...) inputs with (N, d1, ...) targets, or a (C,)
+    input with a 0-d target. Targets equal to ignore_index count for nothing; "mean" divides by the sum of the
+    weights of the targets it counts (NaN when there are none, as torch)."""
+    _check_reduction(reduction)
+    target, weights, kept = _class_targets(input, target, weight, ignore_index)
+    return _weighted_reduce(ops.NLLLoss.apply(input, target=target, weights=weights, kept=kept), weights, reduction)
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """torch's cross_entropy: nll_loss of log_softmax(input) over the class dim (dim 1, or dim 0 of a (C,) input).
+    A float target of the input's shape holds class probabilities instead of class indices. label_smoothing = e
+    mixes each target with the uniform distribution as torch does: (1 - e) times the loss of the target, plus e / C
+    times that of every class (weighted by the class weights, and reduced as the target's loss is)."""
+    _check_reduction(reduction)
+    if label_smoothing > 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
+    smoothing = max(float(label_smoothing), 0.0)  # torch ignores a negative one
+    if target.shape == input.shape:
+        return _cross_entropy_of_probabilities(input, target, weight, ignore_index, reduction, smoothing)
+    class_dim = 0 if input.ndim == 1 else 1
+    log_probs = log_softmax(input, class_dim)
+    target, weights, kept = _class_targets(log_probs, target, weight, ignore_index)
+    losses = ops.NLLLoss.apply(log_probs, target=target, weights=weights, kept=kept)
+    if smoothing:
+        every_class = -_class_weighted(log_probs, weight).sum(dim=class_dim) * kept
+        losses = losses * (1 - smoothing) + every_class * (smoothing / input.shape[class_dim])
+    return _weighted_reduce(losses, weights, reduction)
+
+
+def _cross_entropy_of_probabilities(input, target, weight, ignore_index, reduction, smoothing):
+    """cross_entropy's -sum over classes of weight[c] * target[n, c] * log_probs[n, c]; "mean" divides by the number
+    of samples (N, or N * d1 * ...), whatever the weights, as torch."""
+    if target.dtype.kind != "f":
+        raise RuntimeError("Expected floating point type for target with class probabilities, got "
+                           f"{SCALAR_TYPE_NAMES.get(target.dtype, target.dtype)}")
+    if ignore_index >= 0:
+        raise RuntimeError("ignore_index is not supported for floating point target")
+    class_dim = 0 if input.ndim == 1 else 1
+    classes = input.shape[class_dim]
+    _check_class_weight(weight, classes, "cross_entropy: ")
+    if smoothing:
+        target = target * (1 - smoothing) + smoothing / classes
+    return _reduce(-_class_weighted(log_softmax(input, class_dim) * target, weight).sum(dim=class_dim), reduction)
+
+
+def _class_weighted(values, weight):
+    """values (N, C, d1, ...) or (C,) times weight (C,) along the class dim; values themselves without a weight."""
+    if weight is None:
+        return values
+    return values * (weight if values.ndim == 1 else weight.reshape((-1,) + (1,) * (values.ndim - 2)))
+
+
+def _check_class_weight(weight, classes, prefix=""):
+    if weight is not None and tuple(weight.shape) != (classes,):
+        raise RuntimeError(f"{prefix}weight tensor should be defined either for all {classes} classes or no classes "
+                           f"but got weight tensor of shape: {list(weight.shape)}")
+
+
+def _class_targets(input, target, weight, ignore_index):
+    """nll_loss's class targets, checked as torch checks them: (the target's array, with 0 in place of ignored
+    targets, so that every entry indexes a class; the weight of each target's class, 0 where ignored; whether each
+    target counts)."""
+    if input.ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    if input.ndim == 1 and target.ndim == 1:
+        if target.shape[0] != 1:
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
+        target = target.reshape(())
+    if input.ndim > 1 and (target.shape[0] if target.ndim else 0) != input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0] if target.ndim else 0}).")
+    if input.ndim <= 2 and target.ndim != input.ndim - 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if target.shape[1:] != input.shape[2:]:
+        raise RuntimeError(f"Expected target size {[input.shape[0], *input.shape[2:]]}, got {list(target.shape)}")
+    if target.dtype not in (np.int64, np.uint8):
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{SCALAR_TYPE_NAMES.get(target.dtype, target.dtype)}")
+    classes = input.shape[0 if input.ndim == 1 else 1]
+    _check_class_weight(weight, classes)
+    if weight is not None:
+        if weight.dtype != input.dtype:
+            raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[input.dtype]} but found "
+                               f"{SCALAR_TYPE_NAMES.get(weight.dtype, weight.dtype)}")
+        if weight.requires_grad and is_grad_enabled():
+            raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument "
+                               "'weight'. This input cannot have requires_grad True.")
+    xp, target = get_array_module(input.data), target.data
+    kept = target != ignore_index
+    out_of_range = kept & ((target < 0) | (target >= classes))
+    if out_of_range.any():
+        raise IndexError(f"Target {int(target[out_of_range][0])} is out of bounds.")
+    target = xp.where(kept, target, 0)
+    weights = kept if weight is None else xp.where(kept, weight.data[target], 0)
+    return target, weights.astype(input.dtype), kept
+
+
+def _weighted_reduce(losses, weights, reduction):
+    """nll_loss's reductions: "mean" divides the sum by the total weight of the targets counted, as torch; where
+    that is 0, the mean is NaN, as torch's 0 / 0, but with no NumPy warning and zero gradients."""
+    if reduction != "mean":
+        return _reduce(losses, reduction)
+    total = float(weights.sum())
+    return losses.sum() / total if total else losses.sum() + float("nan")
+
+
 def charbonnier_loss(input, target, eps=1e-3, reduction="mean"):
     """sqrt((input - target)^2 + eps^2), reduced as torch's losses are (mean by default), fused into one op."""
     return ops.CharbonnierLoss.apply(input, target, eps=float(eps), reduction=_check_reduction(reduction))
@@ -166,6 +287,6 @@ def sigmoid_gate(x, logits, weights):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool2d", "cat", "charbonnier_loss", "conv2d", "interpolate", "l1_loss", "max_pool2d",
-    "mse_loss", "pad", "relu", "sigmoid", "sigmoid_gate", "softmax", "stack",
+    "Tensor", "adaptive_avg_pool2d", "cat", "charbonnier_loss", "conv2d", "cross_entropy", "interpolate", "l1_loss",
+    "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "sigmoid_gate", "softmax", "stack",
 ]

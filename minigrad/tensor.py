@@ -9,7 +9,7 @@ import numpy as np
 from . import parallel
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
 from .function import (SCALAR_TYPE_NAMES, can_cast, is_grad_enabled, no_grad, note_write, promote_operands,
-                       require_broadcastable, require_fits)
+                       require_broadcastable, require_fits, result_type)
 
 
 def _as_array(data, dtype):
@@ -262,6 +262,8 @@ class Tensor:
         dtype = np.dtype(device_or_dtype)
         if dtype == self.dtype:
             return self
+        if dtype.kind != "f":  # integers and bools have no gradient: a copy outside the graph, as in torch
+            return Tensor(self.data.astype(dtype))
         return ops.Cast.apply(self, dtype=dtype)
 
     def cpu(self):
@@ -272,6 +274,16 @@ class Tensor:
 
     def double(self):
         return self.to(np.float64)
+
+    # torch's casts by name (methods: Python's int(t), bool(t) are __int__, __bool__ above)
+    def long(self):
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
 
     def detach(self):
         """The same data, cut from the graph."""
@@ -547,6 +559,9 @@ class Tensor:
     def softmax(self, dim):
         return ops.Softmax.apply(self, dim=dim)
 
+    def log_softmax(self, dim):
+        return ops.LogSoftmax.apply(self, dim=dim)
+
     def sum(self, dim=None, keepdim=False):
         return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
 
@@ -555,13 +570,44 @@ class Tensor:
 
     def max(self, dim=None, keepdim=False):
         """The maximum; with `dim`, a (values, indices) pair as in torch."""
-        values = ops.Max.apply(self, dim=dim, keepdim=keepdim)  # checks dim
+        return self._extreme(ops.Max, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        """The minimum; with `dim`, a (values, indices) pair as in torch."""
+        return self._extreme(ops.Min, dim, keepdim)
+
+    def _extreme(self, op, dim, keepdim):
+        values = op.apply(self, dim=dim, keepdim=keepdim)  # checks dim
         if dim is None:
             return values
-        indices = Tensor(self.data.argmax(axis=dim if self.ndim else None))
-        if keepdim and self.ndim:
-            indices = indices.unsqueeze(dim)
-        return ops.MaxResult(values, indices)
+        return ops.MaxResult(values, Tensor(index_of_extreme(self.data, op.arg, dim, keepdim)))
+
+    def argmax(self, dim=None, keepdim=False):
+        """The index of the first maximum along `dim`, or without it in the flattened tensor, as torch's."""
+        return self._index_of_extreme(ops.Max, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        """The index of the first minimum along `dim`, or without it in the flattened tensor, as torch's."""
+        return self._index_of_extreme(ops.Min, dim, keepdim)
+
+    def _index_of_extreme(self, op, dim, keepdim):
+        if self.dtype == bool:
+            raise RuntimeError(f"{op.arg}(): does not support bool input")
+        return Tensor(index_of_extreme(self.data, op.arg, dim, keepdim))
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The variance, unbiased by default, as torch's: `correction` (keyword only) is subtracted from the count
+        it divides by; torch's older `unbiased` (True: correction 1, False: 0) may stand instead, also as
+        `var(False)`."""
+        return ops.Var.apply(self, **_variance_params("var", dim, unbiased, keepdim, correction))
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """The standard deviation, the square root of var() with the same arguments."""
+        return ops.Std.apply(self, **_variance_params("std", dim, unbiased, keepdim, correction))
+
+    def where(self, condition, other):
+        """`condition ? self : other`, as torch's: minigrad.where(condition, self, other)."""
+        return where(condition, self, other)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -598,6 +644,12 @@ class Tensor:
         if len(set(axes)) != len(axes):
             raise RuntimeError(f"permute(): duplicate dims are not allowed, got {list(dims)}")
         return ops.Permute.apply(self, dims=axes)
+
+    def t(self):
+        """A 2-d tensor transposed; a 0-d or 1-d one as it is, as torch's."""
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose(0, -1)
 
     def transpose(self, dim0, dim1):
         dim0, dim1 = normalize_dim(dim0, self.ndim), normalize_dim(dim1, self.ndim)
@@ -661,6 +713,36 @@ def _matmul(a, b):
     return out.reshape(out.shape[:-2] + rows + columns)
 
 
+def _variance_params(name, dim, unbiased, keepdim, correction):
+    """var's and std's arguments in torch's three forms: (dim, unbiased, keepdim), (dim, *, correction, keepdim)
+    and (unbiased), as Var's parameters."""
+    if isinstance(dim, bool):  # var(False): torch's var(unbiased)
+        dim, unbiased = None, dim
+    if unbiased is not None:
+        if correction is not None or not isinstance(unbiased, bool):
+            raise TypeError(f"{name}() takes a bool unbiased or a number correction (keyword only), not both")
+        correction = int(unbiased)
+    return {"dim": dim, "correction": 1 if correction is None else correction, "keepdim": keepdim}
+
+
+def where(condition, input, other):
+    """`input` where the bool `condition` holds, else `other`, as torch.where: the three broadcast together,
+    input and other promote as an op's operands do (either may be a number: two numbers give their own
+    dtype, as in torch), and the gradient reaches each where it was taken."""
+    if not isinstance(condition, Tensor):
+        condition = Tensor(condition)
+    if condition.dtype != bool:
+        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{SCALAR_TYPE_NAMES.get(condition.dtype, condition.dtype)}")
+    operands = (input, other)
+    if all(isinstance(x, numbers.Number) for x in operands):
+        dtype = result_type(*operands)
+        operands = [Tensor(np.asarray(x, dtype=dtype), device=condition.device) for x in operands]
+    operands = [x if isinstance(x, (Tensor, numbers.Number)) else Tensor(x, device=condition.device)
+                for x in operands]
+    return ops.Where.apply(condition, *promote_operands(operands, Tensor))
+
+
 def zero_grads(tensors, set_to_none=True):
     """Module.zero_grad and Optimizer.zero_grad, as torch's: drop each gradient, or with set_to_none=False zero
     it in place, so that whoever holds a `.grad` tensor keeps the same object, now all zeros."""
@@ -716,4 +798,5 @@ def topological_order(root, needs_grad_only=False):
 
 
 from . import ops  # noqa: E402  (ops need Tensor defined first)
+from .ops.reduce import index_of_extreme  # noqa: E402
 from .ops.shape import array_index, normalize_dim, normalize_dims  # noqa: E402

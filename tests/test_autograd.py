@@ -1068,3 +1068,310 @@ def test_contiguous_copies_a_permuted_view_and_zero_grad_can_keep_the_grads_like
         layer.zero_grad(set_to_none=False)
         results.append((a.tolist(), layer.weight.grad is grad, grad.tolist()))
     assert results[0] == results[1] == ([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], True, [[0.0, 0.0], [0.0, 0.0]])
+
+
+# ---- what porting torch programs needs: creation, where, argmax/min, var/std, casts by name, t() ------------
+
+def _dtype(lib, name):
+    """A dtype by name: torch's, or minigrad's (NumPy's)."""
+    return getattr(lib, name) if lib is not mg else np.dtype(name)
+
+
+def _assert_same_tensor(ours, theirs):
+    """Shape, dtype, values and requires_grad of a minigrad tensor are torch's: the values exactly, but floats to
+    a few units in the last place (torch's arange adds steps to the start of each SIMD block of values)."""
+    assert (ours.shape, ours.requires_grad) == (tuple(theirs.shape), theirs.requires_grad)
+    assert ours.dtype == theirs.detach().numpy().dtype
+    if ours.dtype.kind == "f" and ours.numel():
+        tolerance = 4 * np.finfo(ours.dtype).eps
+        np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=tolerance,
+                                   atol=tolerance * np.abs(ours.numpy()).max())
+    else:
+        np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.arange(5), lambda lib: lib.arange(2, 9, 3), lambda lib: lib.arange(5, 0, -2),
+    lambda lib: lib.arange(5, 5), lambda lib: lib.arange(True), lambda lib: lib.arange(lib.tensor(3)),
+    lambda lib: lib.arange(1, 2.5, 0.5), lambda lib: lib.arange(0, 1, 0.1), lambda lib: lib.arange(0.5),
+    lambda lib: lib.arange(-1, 1, 0.3, dtype=_dtype(lib, "float64")), lambda lib: lib.arange(np.float64(3)),
+    lambda lib: lib.arange(1, 2.0000001, 0.1, dtype=_dtype(lib, "float64")),
+    lambda lib: lib.arange(3, dtype=_dtype(lib, "float64"), requires_grad=True),
+    lambda lib: lib.arange(-1.5, 3, 1.5, dtype=_dtype(lib, "int64")), lambda lib: lib.arange(0, 5, 1.5, dtype=_dtype(lib, "int64")),
+    lambda lib: lib.arange(-1.5, 3, 1.5, dtype=_dtype(lib, "int32")), lambda lib: lib.arange(0, 5, 1.5, dtype=_dtype(lib, "int32")),
+    lambda lib: lib.arange(0, 2.5, 0.5, dtype=_dtype(lib, "int32")), lambda lib: lib.arange(0.5, 3.7, dtype=_dtype(lib, "uint8")),
+    lambda lib: lib.zeros_like(lib.tensor([[1, 2]])), lambda lib: lib.ones_like(lib.tensor([1.0, 2.0]), requires_grad=True),
+    lambda lib: lib.ones_like(lib.tensor([1]), dtype=_dtype(lib, "float64")),
+    lambda lib: lib.zeros_like(lib.tensor([1.0], requires_grad=True)), lambda lib: lib.full((2, 3), 7),
+    lambda lib: lib.full((2,), True), lambda lib: lib.full([2, 1], 2.5), lambda lib: lib.full((), -1.0),
+    lambda lib: lib.full((2,), 2.5, dtype=_dtype(lib, "int64")), lambda lib: lib.full((2,), -1, dtype=_dtype(lib, "uint8")),
+    lambda lib: lib.full((1,), 2, dtype=_dtype(lib, "bool")), lambda lib: lib.full((2,), 0.5, requires_grad=True),
+    lambda lib: lib.full_like(lib.tensor([1, 2]), 2.5), lambda lib: lib.full_like(lib.tensor([True]), 2),
+    lambda lib: lib.full_like(lib.tensor([1, 2]), 2.5, dtype=_dtype(lib, "float64")),
+    lambda lib: lib.full_like(lib.tensor([[1.0], [2.0]], dtype=_dtype(lib, "float64")), 3),
+    lambda lib: lib.eye(3), lambda lib: lib.eye(2, 3), lambda lib: lib.eye(2, 0), lambda lib: lib.eye(0),
+    lambda lib: lib.eye(2, dtype=_dtype(lib, "int64")), lambda lib: lib.eye(2, requires_grad=True),
+])
+def test_creation_functions_like_torch(torch, make):
+    _assert_same_tensor(make(mg), make(torch))
+
+
+def test_created_tensors_are_leaves_that_take_gradients_like_torch(torch):
+    grads = []
+    for lib in (mg, torch):
+        made = [lib.arange(3.0, requires_grad=True), lib.full((3,), 2.0, requires_grad=True),
+                lib.ones_like(lib.tensor([1.0, 2.0, 3.0]), requires_grad=True), lib.eye(3, requires_grad=True)]
+        (made[0] * made[1] * made[2] + made[3].sum(0)).sum().backward()
+        grads.append([t.grad.tolist() for t in made])
+    assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("make, error, match", [
+    (lambda lib: lib.arange(0, 5, 0), RuntimeError, "^step must be nonzero$"),
+    (lambda lib: lib.arange(0, 5, -1), RuntimeError, "^upper bound and lower bound inconsistent with step sign$"),
+    (lambda lib: lib.arange(5, 0), RuntimeError, "^upper bound and lower bound inconsistent with step sign$"),
+    (lambda lib: lib.arange(0, float("nan")), RuntimeError, "^unsupported range: 0 -> nan$"),
+    (lambda lib: lib.arange(0, float("inf")), RuntimeError, "^unsupported range: 0 -> inf$"),
+    (lambda lib: lib.arange(float("nan"), 2), RuntimeError, "^unsupported range: nan -> 2$"),
+    (lambda lib: lib.arange(0, 2.5, 0.5, dtype=_dtype(lib, "int64")), ValueError, "^step must be nonzero$"),
+    (lambda lib: lib.arange(2, dtype=_dtype(lib, "bool")), NotImplementedError, "^\"arange_cpu\" not implemented for 'Bool'$"),
+    (lambda lib: lib.arange(5, requires_grad=True), RuntimeError, "nly Tensors of floating point"),
+    (lambda lib: lib.full((2,), 300, dtype=_dtype(lib, "uint8")), RuntimeError,
+     "^value cannot be converted to type uint8"),
+    (lambda lib: lib.full((2,), float("nan"), dtype=_dtype(lib, "int64")), RuntimeError,
+     "^value cannot be converted to type int64"),
+    (lambda lib: lib.full_like(lib.tensor([1], dtype=_dtype(lib, "uint8")), 256), RuntimeError,
+     "^value cannot be converted to type uint8"),
+    (lambda lib: lib.full(2, 1.0), TypeError, r"^full\(\): argument 'size' \(position 1\) must be tuple of ints, not int"),
+    (lambda lib: lib.ones_like(lib.tensor([1]), requires_grad=True), RuntimeError, "nly Tensors of floating point"),
+    (lambda lib: lib.eye(-1), RuntimeError, "^n must be greater or equal to 0, got -1$"),
+    (lambda lib: lib.eye(2, -3), RuntimeError, "^m must be greater or equal to 0, got -3$"),
+    (lambda lib: lib.eye(2.0), TypeError, "^eye\\(\\): argument 'n' .*must be int, not float"),
+])
+def test_creation_errors_like_torch(torch, make, error, match):
+    for lib in (torch, mg):
+        with pytest.raises(error, match=match):
+            make(lib)
+
+
+CONDITION = np.array([[True, False, True], [False, False, True]])
+
+
+def _condition(lib, rows=slice(None), columns=slice(None)):
+    return lib.tensor(CONDITION[rows, columns])
+
+
+@pytest.mark.parametrize("fn, arrays", [
+    (lambda lib, a, b: lib.where(_condition(lib), a, b), [X[0, :2, :3], X[1, :2, :3]]),
+    (lambda lib, a, b: lib.where(_condition(lib), a, b), [X[0, 0, :3], X[1, :2, :1]]),          # all three broadcast
+    (lambda lib, a, b: lib.where(_condition(lib, slice(1)), a, b), [X[0, :2, :1], X[1, 0, :3]]),  # the condition too
+    (lambda lib, a, b: lib.where(_condition(lib), a, b) * lib.where(_condition(lib), b, a), [X[0, :2, :3], X[1, :2, :3]]),
+    (lambda lib, a: lib.where(_condition(lib), a, 2.0), [X[0, :2, :3]]),
+    (lambda lib, b: lib.where(_condition(lib), -1, b), [X[1, :2, :3]]),
+    (lambda lib, a, b: a.where(_condition(lib), b), [X[0, :2, :3], X[1, :1, :3]]),
+    (lambda lib, a, b: lib.where(_condition(lib), a, b), [X[0, :2, :3].astype(np.float32), X[1, 0, :3]]),
+    (lambda lib, a, b: lib.where(_condition(lib), a, b), [X[0, :2, :3].astype(np.float32), X[1, 0, 0]]),  # 0-d
+    (lambda lib, b: lib.where(_condition(lib), lib.tensor([0, 1, 2]), b), [X[1, :2, :3].astype(np.float32)]),
+    (lambda lib, a: lib.where(_condition(lib), a, lib.tensor([[0], [1]])), [np.arange(3, dtype=np.int32)]),
+    (lambda lib, a: lib.where(_condition(lib), a, -1), [np.arange(3, dtype=np.uint8)]),
+    (lambda lib, a: lib.where(_condition(lib), a, 2.5), [np.arange(3)]),
+    (lambda lib: lib.where(_condition(lib), 1.0, 0), []),
+    (lambda lib: lib.where(_condition(lib), 1, 0), []),
+    (lambda lib: lib.where(_condition(lib), True, 2), []),
+    (lambda lib: lib.where(_condition(lib), True, False), []),
+    (lambda lib, a, b: lib.where(a > 0, a, b * 0.5), [X[0], X[1]]),  # a leaky-ReLU-like mix
+])
+def test_where_gives_torchs_values_dtypes_and_gradients(torch, fn, arrays):
+    _assert_like_torch(torch, fn, *arrays)
+
+
+def test_where_passes_gradcheck():
+    rng = np.random.default_rng(5)
+    a = mg.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    b = mg.tensor(rng.standard_normal((2, 1)), requires_grad=True)
+    condition = _condition(mg)
+    assert mg.gradcheck(lambda a, b: mg.where(condition, a, b) * a, [a, b])
+    assert mg.gradcheck(lambda a: a.where(condition[0], 3.0).exp(), [a])
+
+
+@pytest.mark.parametrize("fn, arrays, match", [
+    (lambda lib, a, b: lib.where(a, a, b), [X[0, :2, :3], X[1, :2, :3]],
+     "^where expected condition to be a boolean tensor, but got a tensor with dtype Double$"),
+    (lambda lib, a, b: lib.where(_condition(lib), a, b), [X[0, :2, :2], X[1, :2, :3]],
+     r"^The size of tensor a \(3\) must match the size of tensor b \(2\) at non-singleton dimension 1$"),
+    (lambda lib, a, b: lib.where(_condition(lib, slice(None), slice(1)), a, b), [X[0, 0, :3], X[1, 0, :4]],
+     r"^The size of tensor a \(3\) must match the size of tensor b \(4\) at non-singleton dimension 1$"),
+    (lambda lib, a, b: lib.where(lib.ones(4) > 0, a, b), [X[0, 0, :3], X[1, 0, :3]],
+     r"^The size of tensor a \(4\) must match the size of tensor b \(3\) at non-singleton dimension 0$"),
+])
+def test_where_refuses_what_torch_refuses(torch, fn, arrays, match):
+    _raises_like_torch(torch, fn, *arrays, match=match)
+
+
+EXTREMES = np.array([[1.0, 5.0, 5.0, -2.0], [7.0, 0.0, 7.0, 0.0], [3.0, 3.0, -4.0, -4.0]])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, t: t.argmax(), lambda lib, t: t.argmin(), lambda lib, t: t.argmax(keepdim=True),
+    lambda lib, t: t.argmin(keepdim=True), lambda lib, t: t.argmax(1), lambda lib, t: t.argmin(0),
+    lambda lib, t: t.argmax(-1, keepdim=True), lambda lib, t: t.argmin(dim=0, keepdim=True),
+    lambda lib, t: t.min(), lambda lib, t: t.min(1).values, lambda lib, t: t.min(0).indices,
+    lambda lib, t: t.min(-1, keepdim=True).values, lambda lib, t: t.min(0, keepdim=True).indices,
+    lambda lib, t: t.min(1, True)[0] * t.max(1, True)[0], lambda lib, t: t.max() - t.min(),
+    lambda lib, t: t[0, 0].argmax(), lambda lib, t: t[0, 0].argmin(0, keepdim=True), lambda lib, t: t[0, 0].min(0)[0],
+    lambda lib, t: t[0, 0].min(-1, keepdim=True).indices,
+])
+def test_argmax_argmin_and_min_like_torch(torch, fn):
+    """Ties go to the first index; over everything the gradient of a tie is shared, along a dim it goes to the first."""
+    _assert_like_torch(torch, fn, EXTREMES)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, t: t.max(), lambda lib, t: t.min(), lambda lib, t: t.argmax(), lambda lib, t: t.argmin(),
+    lambda lib, t: t.min(0).values, lambda lib, t: t.max(1).indices, lambda lib, t: t.argmin(1),
+])
+def test_nans_win_max_min_and_their_indices_like_torch(torch, fn):
+    _assert_like_torch(torch, fn, np.array([[1.0, np.nan, 3.0, np.nan], [2.0, -1.0, np.nan, 0.5]]))
+
+
+@pytest.mark.parametrize("array", [np.array([[3, 1, 2], [0, 9, 9]]), np.array([True, False, True]),
+                                   np.array([[2, 7]], dtype=np.uint8)])
+def test_min_and_max_of_integers_and_bools_like_torch(torch, array):
+    for fn in (lambda lib, t: t.min(), lambda lib, t: t.max(-1).values, lambda lib, t: t.min(-1).indices):
+        _assert_like_torch(torch, fn, array)
+    if array.dtype != bool:
+        _assert_like_torch(torch, lambda lib, t: t.argmin(-1) + t.argmax(), array)
+
+
+def test_min_passes_gradcheck():
+    x = mg.tensor(np.random.default_rng(6).standard_normal((3, 4)), requires_grad=True)
+    assert mg.gradcheck(lambda t: t.min(1).values * t.min(), [x])
+    assert mg.gradcheck(lambda t: t.min(0, keepdim=True)[0] * t, [x])
+
+
+@pytest.mark.parametrize("fn, array, match", [
+    (lambda lib, t: t.argmax(), [True, False], r"^argmax\(\): does not support bool input$"),
+    (lambda lib, t: t.argmin(0), [True, False], r"^argmin\(\): does not support bool input$"),
+    (lambda lib, t: t.argmax(), np.zeros(0), r"^argmax\(\): Expected reduction dim to be specified for "
+                                              r"input\.numel\(\) == 0\.$"),
+    (lambda lib, t: t.argmin(-2), np.zeros((0, 3)), r"^argmin\(\): Expected reduction dim 0 to have non-zero size\.$"),
+    (lambda lib, t: t.min(), np.zeros((2, 0)), r"^min\(\): Expected reduction dim to be specified for "
+                                                r"input\.numel\(\) == 0\. Specify the reduction dim with the 'dim'"),
+    (lambda lib, t: t.max(), np.zeros(0), r"^max\(\): Expected reduction dim to be specified"),
+    (lambda lib, t: t.min(0), np.zeros((0, 3)), r"^min\(\): Expected reduction dim 0 to have non-zero size\.$"),
+    (lambda lib, t: t.argmax(3), X, re.escape("(expected to be in range of [-3, 2], but got 3)")),
+    (lambda lib, t: t.min(-4), X, re.escape("(expected to be in range of [-3, 2], but got -4)")),
+    (lambda lib, t: t.argmax((0, 1)), X, None),
+    (lambda lib, t: t.min((0, 1)), X, None),
+    (lambda lib, t: t.max((0, 1)), X, None),
+    (lambda lib, t: t.argmin(0.5), X, None),
+])
+def test_argmax_argmin_and_min_refuse_what_torch_refuses(torch, fn, array, match):
+    _raises_like_torch(torch, fn, np.asarray(array), match=match)
+
+
+def test_min_and_max_along_an_empty_dim_are_empty_like_torch(torch):
+    for fn in (lambda lib, t: t.min(1).values, lambda lib, t: t.max(1).indices, lambda lib, t: t.argmin(1)):
+        _assert_like_torch(torch, fn, np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, t: t.var(), lambda lib, t: t.std(), lambda lib, t: t.var(1), lambda lib, t: t.std(-1),
+    lambda lib, t: t.var((0, 2)), lambda lib, t: t.std((-1, 0, 1)), lambda lib, t: t.var([2], keepdim=True),
+    lambda lib, t: t.std(0, keepdim=True), lambda lib, t: t.var(1, False), lambda lib, t: t.std(2, True, True),
+    lambda lib, t: t.var(False), lambda lib, t: t.std(unbiased=False), lambda lib, t: t.var(dim=0, unbiased=True),
+    lambda lib, t: t.var(correction=0), lambda lib, t: t.std(1, correction=2, keepdim=True),
+    lambda lib, t: t.var(-1, correction=0.5), lambda lib, t: t.std(correction=-1),
+    lambda lib, t: t[0, 0, 0].var(correction=0), lambda lib, t: t.detach().std(()),  # torch's gradient of dim=()
+    lambda lib, t: (t - t.mean(1, keepdim=True)) / t.std(1, keepdim=True),   # standardizing, as normalizations do
+])                                                                           # is inf: torch's bug, not copied
+def test_var_and_std_give_torchs_values_and_gradients(torch, fn):
+    _assert_like_torch(torch, fn, X)
+
+
+@pytest.mark.parametrize("fn", [lambda lib, t: t.var(1), lambda lib, t: t.std(), lambda lib, t: t.std(0, keepdim=True)])
+def test_var_and_std_of_float32_stay_float32_like_torch(torch, fn):
+    ours, theirs = _both(torch, [X.astype(np.float32)])
+    ours, theirs = fn(mg, ours[0]), fn(torch, theirs[0])
+    assert ours.dtype == theirs.detach().numpy().dtype == np.float32 and ours.shape == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=1e-6)
+
+
+def test_var_and_std_pass_gradcheck():
+    x = mg.tensor(np.random.default_rng(7).standard_normal((3, 4)), requires_grad=True)
+    assert mg.gradcheck(lambda t: t.var(1) * t.std(), [x])
+    assert mg.gradcheck(lambda t: t.std(0, keepdim=True, correction=0) * t, [x])
+
+
+@pytest.mark.parametrize("fn, array", [
+    (lambda lib, t: t.var(), [1.5]), (lambda lib, t: t.std(), 2.0), (lambda lib, t: t.var(0), 2.0),
+    (lambda lib, t: t.std(correction=3), [1.0, 2.5]), (lambda lib, t: t.var(correction=2), [1.0, 1.0]),
+    (lambda lib, t: t.std(1), [[1.0], [2.0]]), (lambda lib, t: t[:0].var(), [1.0, 2.0]),
+])
+def test_var_and_std_of_too_few_values_warn_and_give_inf_or_nan_like_torch(torch, fn, array):
+    """count - correction <= 0: inf or NaN, with torch's warning, and its gradients (inf or NaN)."""
+    for lib in (mg, torch):
+        with pytest.warns(UserWarning, match=r"^(var|std)\(\): degrees of freedom is <= 0\. Correction should be "
+                                             r"strictly less than the reduction factor \(input numel divided by output "
+                                             r"numel\)"):
+            fn(lib, lib.tensor(np.asarray(array)))
+    with pytest.warns(UserWarning):  # the warnings checked above
+        _assert_like_torch(torch, fn, np.asarray(array))
+
+
+def test_std_of_equal_values_has_zero_gradients_like_torch(torch):
+    _assert_like_torch(torch, lambda lib, t: t.std(1), np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]]))
+
+
+@pytest.mark.parametrize("array", [np.array([1, 2]), np.array([True, False])])
+def test_var_and_std_of_integers_are_refused_like_torch(torch, array):
+    for fn in (lambda lib, t: t.var(), lambda lib, t: t.std(0)):
+        _raises_like_torch(torch, fn, array, match="^std and var only support floating point and complex dtypes$")
+
+
+@pytest.mark.parametrize("fn", [lambda lib, t: t.var(1, 0), lambda lib, t: t.std(1, unbiased=True, correction=0),
+                                lambda lib, t: t.var(0.5)])
+def test_var_and_std_argument_mistakes_are_type_errors_like_torch(torch, fn):
+    _raises_like_torch(torch, fn, X, match=None)
+
+
+@pytest.mark.parametrize("cast", ["long", "int", "bool", "float", "double"])
+@pytest.mark.parametrize("array", [np.array([[1.75, -2.5, 0.0]]), np.array([3, 0, -1]), np.array([True, False])])
+def test_casts_by_name_like_torch(torch, cast, array):
+    """t.int() and t.bool() are methods beside Python's int(t) and bool(t); an integer or bool result has no
+    gradient, even from a tensor that requires grad."""
+    ours, theirs = _both(torch, [array])
+    _assert_same_tensor(getattr(ours[0], cast)(), getattr(theirs[0], cast)())
+    _assert_same_tensor(ours[0].to(_dtype(mg, "int16")), theirs[0].to(torch.int16))
+    assert int(mg.tensor([2.5])) == int(torch.tensor([2.5])) and bool(mg.tensor(0.0)) is bool(torch.tensor(0.0))
+
+
+@pytest.mark.parametrize("array", [X[0], X[0, 0], X[0, 0, 0], X[:, :1, 0]])
+def test_t_transposes_2d_and_keeps_smaller_tensors_like_torch(torch, array):
+    _assert_like_torch(torch, lambda lib, t: t.t() * 2, array)
+    _assert_like_torch(torch, lambda lib, t: t.t().t() @ t.t() if t.ndim == 2 else t.t(), array)
+
+
+def test_t_passes_gradcheck_and_refuses_more_than_2_dims_like_torch(torch):
+    x = mg.tensor(X[0], requires_grad=True)
+    assert mg.gradcheck(lambda t: t.t() @ t, [x])
+    _raises_like_torch(torch, lambda lib, t: t.t(), X, match=r"^t\(\) expects a tensor with <= 2 dimensions, but "
+                                                            r"self is 3D$")
+
+
+def _ported(device):
+    """The functions above on one device, as values and gradients on the host."""
+    x = mg.tensor(EXTREMES, device=device, requires_grad=True)
+    y = mg.arange(4.0, device=device, requires_grad=True)
+    chosen = mg.where(x > 2, x * y, mg.full((1, 4), 0.5, device=device)) + mg.eye(3, 4, device=device).t().t()
+    out = chosen.std(1) + x.var(0, keepdim=True).sum() + x.min(1).values + x.min() + mg.ones_like(x).t()[0]
+    out.sum().backward()
+    indices = [x.argmax(), x.argmin(1, keepdim=True), x.max(0).indices, x.t().long(), x.int(), (x > 0).bool()]
+    return [t.cpu().numpy() for t in (out, x.grad, y.grad, *indices)]
+
+
+def test_the_ported_functions_take_the_gpu_path_as_they_take_the_cpus(fake_gpu):
+    on_gpu = _ported("gpu")
+    for mine, cpu in zip(on_gpu, _ported("cpu"), strict=True):
+        assert mine.dtype == cpu.dtype
+        np.testing.assert_allclose(mine, cpu, rtol=1e-6)

@@ -3,6 +3,7 @@ default initialisation."""
 import collections
 import collections.abc
 import itertools
+import sys
 import warnings
 
 from .. import functional as F
@@ -90,6 +91,20 @@ class Sigmoid(Module):
         return F.sigmoid(x)
 
 
+class LogSoftmax(Module):
+    """F.log_softmax along `dim`; None is torch's deprecated implicit choice (see F.log_softmax)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
 class Identity(Module):
     """Its input, unchanged; any arguments are ignored, as torch's."""
 
@@ -124,8 +139,17 @@ class _Loss(Module):
             size_average, reduce = (True if value is None else value for value in (size_average, reduce))
             reduction = "none" if not reduce else "mean" if size_average else "sum"
             warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
-                          "instead.", UserWarning, stacklevel=2)
+                          "instead.", UserWarning, stacklevel=_first_caller_outside_this_module())
         self.reduction = reduction
+
+
+def _first_caller_outside_this_module():
+    """warnings.warn's stacklevel for the first frame outside this file, from the function that calls warn: the
+    user's line, however many __init__ of these classes lie between."""
+    frame, stacklevel = sys._getframe(1), 1
+    while frame.f_globals.get("__name__") == __name__:
+        frame, stacklevel = frame.f_back, stacklevel + 1
+    return stacklevel
 
 
 class MSELoss(_Loss):
@@ -136,6 +160,39 @@ class MSELoss(_Loss):
 class L1Loss(_Loss):
     def forward(self, input, target):
         return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class _WeightedLoss(_Loss):
+    """A loss with torch's optional class weights, a (C,) tensor kept as `weight`. As torch's buffer, it moves and
+    casts with the module's to(); unlike it, it is not in the state dict (minigrad's modules have no buffers)."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.weight = weight
+
+    def to(self, device_or_dtype):
+        if self.weight is not None:
+            self.weight = self.weight.to(device_or_dtype)
+        return super().to(device_or_dtype)
+
+
+class NLLLoss(_WeightedLoss):
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                 label_smoothing=0.0):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+
+    def forward(self, input, target):
+        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
 
 
 class MaxPool2d(Module):

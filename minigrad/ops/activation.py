@@ -1,4 +1,4 @@
-"""Activations: relu, sigmoid, the sigmoid gate of the SCA block, softmax.
+"""Activations: relu, sigmoid, the sigmoid gate of the SCA block, softmax and log-softmax.
 
 ReLU and sigmoid are memory-bound passes over big feature maps: on the CPU they run in place on fresh
 buffers (no temporaries) and split the batch over the worker threads; on the GPU each direction is
@@ -8,7 +8,7 @@ import math
 
 from .. import kernels, parallel
 from ..backend import get_array_module
-from ..function import Function, gpu_variant_of
+from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
 from .shape import normalize_dim
 
 
@@ -153,43 +153,72 @@ class SigmoidGateKernels(SigmoidGate):
         return grad_x, grad_logits, weighted.sum(axis=(2, 3), keepdims=True)
 
 
-def _softmax_rows(a, dim):
-    """a as (outer, n, inner) with softmax's `dim` (one int, as in torch) in the middle; a 0-d tensor is one row of 1."""
+def _softmax_rows(a, dim, name):
+    """a as (outer, n, inner) with `dim` (one int, as in torch) in the middle; a 0-d tensor is one row of 1."""
     if isinstance(dim, (tuple, list)):
-        raise TypeError(f"softmax(): argument 'dim' must be int, not {type(dim).__name__}")
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
+    if a.dtype.kind != "f":
+        raise NotImplementedError(f"{name}() takes floating point tensors, not {SCALAR_TYPE_NAMES.get(a.dtype, a.dtype)}")
     axis = normalize_dim(dim, a.ndim)
     shape = a.shape or (1,)
     return a.reshape(math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
 
 
-class Softmax(Function):
-    """Shifted by the max along `dim`, so exp never overflows.
-
-    Runs on the (outer, n, inner) view of _softmax_rows, the outer rows split over the worker threads.
-    """
+class _AlongDim(Function):
+    """What Softmax and LogSoftmax share: both run on the (outer, n, inner) view of _softmax_rows, the outer rows
+    split over the worker threads, and both start from a - max(a) along `dim`, so that exp never overflows.
+    A subclass gives `name`, `normalize(xp, shifted)`, which turns the shifted rows into its output in place, and
+    `backward_rows(grad, saved, out)`, its backward on the rows of the gradient and of its saved output."""
 
     @staticmethod
     def forward(ctx, a, dim):
         xp = get_array_module(a)
+        normalize = ctx.function.normalize
 
         def fill(a, out):
             xp.subtract(a, a.max(axis=1, keepdims=True), out=out)
-            xp.exp(out, out=out)
-            scale = out.sum(axis=1, keepdims=True)
-            out *= xp.reciprocal(scale, out=scale)                      # a multiply is cheaper than a divide
+            normalize(xp, out)
 
-        out = parallel.elementwise(fill, _softmax_rows(a, dim), whole_axes=(1,))
+        out = parallel.elementwise(fill, _softmax_rows(a, dim, ctx.function.name), whole_axes=(1,))
         ctx.save_for_backward(out)
         return out.reshape(a.shape)
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved
+        return parallel.elementwise(ctx.function.backward_rows, grad.reshape(out.shape), out,
+                                    whole_axes=(1,)).reshape(grad.shape)
+
+
+class Softmax(_AlongDim):
+    name = "softmax"
+
+    @staticmethod
+    def normalize(xp, shifted):                                         # exp(shifted) / sum(exp(shifted))
+        xp.exp(shifted, out=shifted)
+        scale = shifted.sum(axis=1, keepdims=True)
+        shifted *= xp.reciprocal(scale, out=scale)                      # a multiply is cheaper than a divide
+
+    @staticmethod
+    def backward_rows(grad, saved, out):                                # saved * (grad - sum(grad * saved))
         xp = get_array_module(grad)
+        total = xp.einsum("ijk,ijk->ik", grad, saved)                   # no product array written
+        xp.subtract(grad, total[:, None], out=out)
+        out *= saved
 
-        def fill(grad, saved, out):                                     # saved * (grad - sum(grad * saved))
-            total = xp.einsum("ijk,ijk->ik", grad, saved)                # no product array written
-            xp.subtract(grad, total[:, None], out=out)
-            out *= saved
 
-        return parallel.elementwise(fill, grad.reshape(out.shape), out, whole_axes=(1,)).reshape(grad.shape)
+class LogSoftmax(_AlongDim):
+    """log(softmax(a)), computed as (a - max) - log(sum(exp(a - max))): no log of an underflowed 0."""
+
+    name = "log_softmax"
+
+    @staticmethod
+    def normalize(xp, shifted):
+        shifted -= xp.log(xp.exp(shifted).sum(axis=1, keepdims=True))
+
+    @staticmethod
+    def backward_rows(grad, saved, out):                                # grad - exp(saved) * sum(grad)
+        xp = get_array_module(grad)
+        xp.exp(saved, out=out)
+        out *= -grad.sum(axis=1, keepdims=True)
+        out += grad

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import parallel
 from ..backend import DEFAULT_DTYPE, get_array_module, to_device
-from ..function import Function, require_64_bits, require_fits, result_type
+from ..function import Function, require_64_bits, require_broadcastable, require_fits, result_type
 
 _INVERT_A_MASK = "use `mask == 0` instead."  # torch points to `~`, which minigrad does not have
 
@@ -294,6 +294,29 @@ class Clamp(Function):
     def backward(ctx, grad):
         (inside,) = ctx.saved
         return grad * inside
+
+
+class Where(Function):
+    """a where the condition (a bool array) holds, else b; a and b come in one dtype (minigrad.where promotes
+    them). The gradient goes to a where the condition holds and to b elsewhere; the condition has none. The
+    three broadcast together, checked as torch does: the condition with a, then that with b."""
+
+    promotes_inputs = False
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        require_broadcastable(condition.shape, a.shape)
+        require_broadcastable(np.broadcast_shapes(condition.shape, a.shape), b.shape)
+        ctx.save_for_backward(condition)
+        return get_array_module(a).where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (condition,) = ctx.saved
+        _, need_a, need_b = ctx.needs_input_grad
+        where, zero = get_array_module(grad).where, grad.dtype.type(0)
+        grad_a = where(condition, grad, zero) if need_a else None
+        return None, grad_a, (where(condition, zero, grad) if need_b else None)
 
 
 class Cast(Function):
