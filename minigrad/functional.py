@@ -7,7 +7,7 @@ import numpy as np
 from . import ops
 from .backend import get_array_module
 from .function import SCALAR_TYPE_NAMES, is_grad_enabled, require_same_dtype
-from .ops.upsample import AdaptiveAvgPool2d, output_size
+from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor
 
 
@@ -59,12 +59,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     sizes = dict(size=_pair(size) if size is not None else None,
                  scale_factor=tuple(float(s) for s in _pair(scale_factor)) if scale_factor is not None else None)
-    (h, w), (out_h, out_w) = input.shape[-2:], (
-        output_size(n, size and sizes["size"][axis], scale_factor and sizes["scale_factor"][axis])
-        for axis, n in enumerate(input.shape[-2:]))
-    if min(out_h, out_w) <= 0:
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input (H: {h}, W: {w}) output "
-                           f"(H: {out_h}, W: {out_w})")
     if mode == "nearest":
         return ops.UpsampleNearest.apply(input, **sizes)
     return ops.UpsampleBilinear.apply(input, **sizes, align_corners=bool(align_corners))

@@ -107,13 +107,15 @@ class ResampleKernels:
 
 def _axis_matrices(h, w, size, scale_factor, matrix):
     """(rows, cols) for an (h, w) input, `matrix(in_size, out_size, scale_factor)` along each axis; an axis
-    whose size does not change is copied, as torch copies it whatever scale factor gave that size."""
-    def along(axis, in_size):
-        scale = scale_factor and scale_factor[axis]
-        out_size = output_size(in_size, size and size[axis], scale)
-        return np.eye(in_size) if out_size == in_size else matrix(in_size, out_size, scale)
-
-    return along(0, h), along(1, w)
+    whose size does not change is copied, as torch copies it whatever scale factor gave that size. An empty
+    output is torch's error."""
+    scales = scale_factor or (None, None)
+    out_h, out_w = (output_size(n, size and size[axis], scales[axis]) for axis, n in enumerate((h, w)))
+    if min(out_h, out_w) <= 0:
+        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input (H: {h}, W: {w}) output "
+                           f"(H: {out_h}, W: {out_w})")
+    return tuple(np.eye(in_size) if out_size == in_size else matrix(in_size, out_size, scale)
+                 for in_size, out_size, scale in zip((h, w), (out_h, out_w), scales))
 
 
 class UpsampleBilinear(Resample):
