@@ -477,7 +477,6 @@ class Tensor:
 
     __iadd__, __isub__, __imul__ = map(_in_place_version, (__add__, __sub__, __mul__))
     __itruediv__, __ifloordiv__, __imod__, __ipow__ = map(_in_place_version, (__truediv__, __floordiv__, __mod__, __pow__))
-    del _in_place_version
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -499,35 +498,59 @@ class Tensor:
     def __getitem__(self, index):
         return ops.GetItem.apply(self, index=index)
 
-    def _compare(self, other, compare):
-        """Element-wise, to a tensor, an array or a number: a bool tensor, outside the graph. Anything else is
-        NotImplemented, so that `t == None` is False and `t < None` a TypeError, as in torch. The operands promote
-        as an arithmetic op's do: an int8 tensor < 300 compares with 300 wrapped into int8 (44), as in torch; shapes
-        that do not broadcast are an arithmetic op's error too."""
+    def _outside_graph(self, other, op, integers_only=None):
+        """op(self, other) element-wise, to a tensor, an array or a number, outside the graph: comparisons and
+        bitwise logic. Anything else is NotImplemented, so that `t == None` is False and `t < None` a TypeError,
+        as in torch. The operands promote as an arithmetic op's do: an int8 tensor < 300 compares with 300 wrapped
+        into int8 (44), as in torch; shapes that do not broadcast are an arithmetic op's error too. A bitwise op
+        names itself in `integers_only` and refuses floating point with torch's error."""
         if not isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)) and get_array_module(other) is np:
             return NotImplemented  # not a number, nor a NumPy or CuPy array
         with no_grad():  # the casts of promotion need no graph either
             a, b = promote_operands((self, other), Tensor)
         require_broadcastable(a.shape, b.shape)
-        return Tensor(compare(a.data, b.data))
+        if integers_only and a.dtype.kind not in "biu":
+            raise NotImplementedError(f'"{integers_only}_cpu" not implemented for \'{SCALAR_TYPE_NAMES[a.dtype]}\'')
+        return Tensor(op(a.data, b.data))
 
     def __lt__(self, other):
-        return self._compare(other, operator.lt)
+        return self._outside_graph(other, operator.lt)
 
     def __le__(self, other):
-        return self._compare(other, operator.le)
+        return self._outside_graph(other, operator.le)
 
     def __gt__(self, other):
-        return self._compare(other, operator.gt)
+        return self._outside_graph(other, operator.gt)
 
     def __ge__(self, other):
-        return self._compare(other, operator.ge)
+        return self._outside_graph(other, operator.ge)
 
     def __eq__(self, other):
-        return self._compare(other, operator.eq)
+        return self._outside_graph(other, operator.eq)
 
     def __ne__(self, other):
-        return self._compare(other, operator.ne)
+        return self._outside_graph(other, operator.ne)
+
+    # Bitwise logic of bool and integer tensors (masks: `(x > 0) & (x < 1)`), as torch's; & | ^ commute.
+    def __and__(self, other):
+        return self._outside_graph(other, operator.and_, "bitwise_and")
+
+    def __or__(self, other):
+        return self._outside_graph(other, operator.or_, "bitwise_or")
+
+    def __xor__(self, other):
+        return self._outside_graph(other, operator.xor, "bitwise_xor")
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        """~t: logical not of a bool tensor, bitwise not of an integer one, as torch's."""
+        if self.dtype.kind not in "biu":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+        return Tensor(get_array_module(self.data).invert(self.data))
+
+    __iand__, __ior__, __ixor__ = map(_in_place_version, (__and__, __or__, __xor__))
+    del _in_place_version
 
     __hash__ = object.__hash__  # by identity, as torch's: dicts and sets of tensors never compare them
 
