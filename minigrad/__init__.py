@@ -9,7 +9,7 @@ import numbers as _numbers
 import numpy as _np
 from numpy import float32, float64
 
-from . import functional, nn, optim
+from . import autograd, functional, nn, optim
 from .backend import DeviceError, gpu_available
 from .backend import get_array_module as _get_array_module
 from .function import Function, is_grad_enabled, no_grad
@@ -131,7 +131,7 @@ def rand(*shape, dtype=None, device=None, requires_grad=False):
 
 
 __all__ = [
-    "DeviceError", "Function", "float32", "float64", "GradcheckError", "Tensor", "arange", "cat", "eye", "full",
+    "autograd", "DeviceError", "Function", "float32", "float64", "GradcheckError", "Tensor", "arange", "cat", "eye", "full",
     "full_like", "functional", "get_rng_state", "gpu_available", "gradcheck", "is_grad_enabled", "load", "manual_seed",
     "nn", "no_grad", "ones", "ones_like", "optim", "rand", "randn", "save", "set_rng_state", "stack", "tensor", "where",
     "zeros", "zeros_like",
