@@ -160,7 +160,7 @@ def assert_states_match(module, reference):
         np.testing.assert_allclose(value, expected[key].numpy(), rtol=1e-6, atol=1e-7, err_msg=key)
 
 
-BATCH_NORMS = [
+MODULES = [
     ("BatchNorm2d", (3,), {}, (4, 3, 5, 5)),
     ("BatchNorm2d", (3,), dict(momentum=None), (4, 3, 5, 5)),
     ("BatchNorm2d", (3,), dict(momentum=0.5, eps=1e-3, affine=False), (2, 3, 4, 4)),
@@ -176,8 +176,8 @@ BATCH_NORMS = [
 ]
 
 
-@pytest.mark.parametrize("name, args, kwargs, shape", BATCH_NORMS,
-                         ids=[f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, _, kw, _ in BATCH_NORMS])
+@pytest.mark.parametrize("name, args, kwargs, shape", MODULES,
+                         ids=[f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, _, kw, _ in MODULES])
 def test_modules_train_and_evaluate_like_torch(name, args, kwargs, shape):
     module, reference = torch_pair(name, *args, **kwargs)
     assert repr(module) == repr(reference)
