@@ -3,7 +3,7 @@
     import minigrad as mg
     import minigrad.functional as F
 """
-from . import functional, nn, optim
+from . import autograd, functional, nn, optim
 from .backend import DeviceError, gpu_available
 from .creation import arange, eye, full, full_like, ones, ones_like, rand, randn, tensor, zeros, zeros_like
 from .function import Function, is_grad_enabled, no_grad
@@ -18,8 +18,9 @@ from numpy import bool_ as bool, float32, float64, int8, int16, int32, int64, ui
 float, double, long, int, short = float32, float64, int64, int32, int16
 
 __all__ = [
-    "DeviceError", "Function", "GradcheckError", "Tensor", "arange", "bool", "cat", "double", "eye", "float", "float32",
-    "float64", "full", "full_like", "functional", "get_rng_state", "gpu_available", "gradcheck", "int", "int8", "int16",
-    "int32", "int64", "is_grad_enabled", "load", "long", "manual_seed", "nn", "no_grad", "ones", "ones_like", "optim",
-    "rand", "randn", "save", "set_rng_state", "short", "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
+    "DeviceError", "Function", "GradcheckError", "Tensor", "arange", "autograd", "bool", "cat", "double", "eye",
+    "float", "float32", "float64", "full", "full_like", "functional", "get_rng_state", "gpu_available", "gradcheck",
+    "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "load", "long", "manual_seed", "nn", "no_grad", "ones",
+    "ones_like", "optim", "rand", "randn", "save", "set_rng_state", "short", "stack", "tensor", "uint8", "where",
+    "zeros", "zeros_like",
 ]

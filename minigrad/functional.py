@@ -7,6 +7,7 @@ import numpy as np
 from . import ops
 from .backend import get_array_module
 from .function import SCALAR_TYPE_NAMES, is_grad_enabled, require_same_dtype
+from .ops.norm import moments
 from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor
 
@@ -280,7 +281,71 @@ def sigmoid_gate(x, logits, weights):
     return ops.SigmoidGate.apply(x, logits, weights)
 
 
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """torch's batch_norm over the channel dim 1 of an (N, C, ...) input. In training it normalises by the batch's
+    statistics and moves the running ones (when given) towards them in place, the variance unbiased as torch's;
+    otherwise it normalises by the running statistics."""
+    require_same_dtype("batch_norm", input=input, running_mean=running_mean, running_var=running_var, weight=weight,
+                       bias=bias)
+    channels = input.shape[1] if input.ndim > 1 else 1
+    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+        if stat is not None and stat.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {stat.numel()}")
+    axes = (0, *range(2, input.ndim))
+    count = input.numel() // channels
+    broadcast = (channels,) + (1,) * (input.ndim - 2)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean must be defined in evaluation mode")
+        return _normalize(input, weight, bias, broadcast, axes, eps, mean=running_mean.data.reshape(broadcast),
+                          var=running_var.data.reshape(broadcast), constant_statistics=True)
+    if count == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
+    mean, var = moments(input.data, axes)
+    for stat, batch_stat in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
+        if stat is not None:
+            stat.data[...] = (1 - momentum) * stat.data + momentum * batch_stat.reshape(stat.shape)
+    return _normalize(input, weight, bias, broadcast, axes, eps, mean=mean, var=var)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """torch's layer_norm: each input normalised over its last dims, normalized_shape, which weight and bias have."""
+    if not isinstance(normalized_shape, (tuple, list)):
+        raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                        f"{type(normalized_shape).__name__}")
+    normalized_shape = tuple(normalized_shape)
+    count = len(normalized_shape)
+    if count > input.ndim or input.shape[input.ndim - count:] != normalized_shape:
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
+    for name, tensor in (("weight", weight), ("bias", bias)):
+        if tensor is not None and tensor.shape != normalized_shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{list(tensor.shape)} and normalized_shape = {list(normalized_shape)}")
+    return _normalize(input, weight, bias, normalized_shape, tuple(range(input.ndim - count, input.ndim)), eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """torch's group_norm: the channels of an (N, C, ...) input in num_groups groups, each group of each sample
+    normalised over its channels and positions; weight and bias are per channel."""
+    channels = input.shape[1] if input.ndim > 1 else 0
+    if input.ndim < 2 or channels % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
+                           f"shape {list(input.shape)} and num_groups={num_groups}")
+    grouped = input.reshape(input.shape[0], num_groups, channels // num_groups, -1)  # (N, G, C/G, positions)
+    out = _normalize(grouped, weight, bias, (num_groups, channels // num_groups, 1), (2, 3), eps)
+    return out.reshape(input.shape)
+
+
+def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
+    """ops.Normalize with the weight and bias that are given, reshaped to `broadcast` against the input."""
+    affine = [t.reshape(broadcast) for t in (weight, bias) if t is not None]
+    return ops.Normalize.apply(input, *affine, axes=axes, eps=eps, scaled=weight is not None,
+                               shifted=bias is not None, **statistics)
+
+
 __all__ = [
-    "Tensor", "adaptive_avg_pool2d", "cat", "charbonnier_loss", "conv2d", "cross_entropy", "interpolate", "l1_loss",
-    "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "sigmoid_gate", "softmax", "stack",
+    "Tensor", "adaptive_avg_pool2d", "batch_norm", "cat", "charbonnier_loss", "conv2d", "cross_entropy", "group_norm",
+    "interpolate", "l1_loss", "layer_norm", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad", "relu",
+    "sigmoid", "sigmoid_gate", "softmax", "stack",
 ]

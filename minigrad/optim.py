@@ -101,10 +101,12 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """torch.optim.Adam: L2 weight decay added to the gradient, bias corrections folded as torch folds them."""
+    """torch.optim.Adam: L2 weight decay added to the gradient (or, decoupled, the parameter shrunk by lr * decay
+    first, as AdamW), bias corrections folded as torch folds them."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     @staticmethod
     def _advance(param, state):
@@ -113,6 +115,16 @@ class Adam(Optimizer):
             zeros = get_array_module(param.data).zeros_like
             state.update(step=0, exp_avg=zeros(param.data), exp_avg_sq=zeros(param.data))
         state["step"] += 1
+
+    @staticmethod
+    def _l2_weight_decay(params, group):
+        """The weight decay that goes into the gradients; a decoupled one shrinks the parameters here instead."""
+        if group["decoupled_weight_decay"]:
+            if group["weight_decay"]:
+                for param in params:
+                    param.data *= 1 - group["lr"] * group["weight_decay"]
+            return 0.0
+        return group["weight_decay"]
 
     @staticmethod
     def _hyper_parameters(group, step):
@@ -131,8 +143,9 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         self._advance(param, state)
         step_size, sqrt_bias_correction2 = self._hyper_parameters(group, state["step"])
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * param.data
+        weight_decay = self._l2_weight_decay([param], group)
+        if weight_decay:
+            grad = grad + weight_decay * param.data
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m += (grad - m) * (1 - beta1)               # torch's lerp: m = b1*m + (1-b1)*g
         v *= beta2
@@ -151,10 +164,18 @@ class Adam(Optimizer):
                     batches.setdefault((state["step"], param.dtype), []).append((param, state))
             for (step, _), batch in batches.items():
                 xp = get_array_module(batch[0][0].data)
+                weight_decay = self._l2_weight_decay([param for param, _ in batch], group)
                 kernels.adam([param.data for param, _ in batch],
                              [xp.ascontiguousarray(param.grad.data) for param, _ in batch],
                              [state["exp_avg"] for _, state in batch], [state["exp_avg_sq"] for _, state in batch],
-                             *self._hyper_parameters(group, step), *group["betas"], group["eps"], group["weight_decay"])
+                             *self._hyper_parameters(group, step), *group["betas"], group["eps"], weight_decay)
+
+
+class AdamW(Adam):
+    """torch.optim.AdamW: Adam with decoupled weight decay, p *= 1 - lr * weight_decay before the update."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
 
 
 class LRScheduler:

@@ -312,54 +312,22 @@ class Tensor:
         `gradient` is d(loss)/d(self), needed unless self holds one value (torch's name for it)."""
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (is every input's requires_grad False?)")
-        xp = get_array_module(self.data)
+        backpropagate([self], [self._seed_gradient(gradient, "backward()")], retain_graph)
+
+    def _seed_gradient(self, gradient, caller):
+        """The gradient a walk back from this tensor starts with: `gradient` as an array of its dtype, or ones for
+        a tensor of one value."""
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward() needs a gradient for a non-scalar tensor of shape {self.shape}: "
+                    f"{caller} needs a gradient for a non-scalar tensor of shape {self.shape}: "
                     "call it on a scalar (e.g. loss.sum()) or pass gradient=..."
                 )
-            grad = xp.ones_like(self.data)
-        else:
-            grad = _as_array(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype)
-            if grad.shape != self.shape:
-                raise ValueError(f"backward(): gradient has shape {grad.shape} but the tensor has shape {self.shape}")
-
-        order = topological_order(self, needs_grad_only=True)
-        grads = {id(self._graph_entry): grad}
-        summed = set()  # keys whose gradient is a sum made here, so it may be added to in place
-        while order:  # popping lets each handle go as soon as it is done
-            entry = order.pop()
-            grad = grads.pop(id(entry), None)
-            if grad is None:
-                continue
-            node = entry.creator
-            if node is None:
-                entry._accumulate_grad(grad)
-                continue
-            tensor = entry.tensor()
-            if tensor is not None and tensor._retains_grad:
-                tensor._accumulate_grad(grad)
-            if node.freed:
-                raise RuntimeError(
-                    "backward through a graph a second time: its saved values were freed; "
-                    "pass retain_graph=True to the first backward()"
-                )
-            input_grads = _checked_gradients(node, node.run_backward(grad))
-            for parent, needed, parent_grad in zip(node.inputs, node.needs_input_grad, input_grads):
-                if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
-                    continue
-                parent_grad = sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False)
-                key = id(parent)
-                if key not in grads:
-                    grads[key] = parent_grad        # may be shared with another input: never written to
-                elif key in summed:
-                    parallel.elementwise(xp.add, grads[key], parent_grad, out=grads[key])
-                else:
-                    grads[key] = parallel.elementwise(xp.add, grads[key], parent_grad)
-                    summed.add(key)
-            if not retain_graph:
-                node.free()
+            return get_array_module(self.data).ones_like(self.data)
+        grad = _as_array(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype)
+        if grad.shape != self.shape:
+            raise ValueError(f"{caller}: gradient has shape {grad.shape} but the tensor has shape {self.shape}")
+        return grad
 
     def _accumulate_grad(self, grad):
         """The first gradient is copied (backward may share its array), later ones added into it, as torch
@@ -797,13 +765,13 @@ class GraphHandle:
         self.tensor = lambda: None
 
 
-def topological_order(root, needs_grad_only=False):
-    """Every tensor that `root` was computed from, each once, inputs before the ops that use them (root last).
+def topological_order(*roots, needs_grad_only=False):
+    """Every tensor that the roots were computed from, each once, inputs before the ops that use them (roots last).
 
     Leaves come as tensors, the others as their `GraphHandle`. Iterative depth-first search, so graphs
     thousands of ops deep hit no recursion limit.
     """
-    order, visited, stack = [], set(), [(root._graph_entry, False)]
+    order, visited, stack = [], set(), [(root._graph_entry, False) for root in reversed(roots)]
     while stack:
         tensor, inputs_done = stack.pop()
         if inputs_done:
@@ -818,6 +786,76 @@ def topological_order(root, needs_grad_only=False):
             stack.extend((parent, False) for parent, needed in zip(reversed(node.inputs), reversed(node.needs_input_grad))
                          if id(parent) not in visited and (needed or not needs_grad_only))
     return order
+
+
+def backpropagate(roots, root_grads, retain_graph, inputs=None):
+    """The graph walk of backward() and autograd.grad: the roots' gradients flow back to every tensor they were
+    computed from, each op's backward run once, in reverse topological order.
+
+    Without `inputs`, each leaf's gradient accumulates into its `.grad` (and a non-leaf's that retains grad into
+    its own), as backward() does. With `inputs` (tensors), only the ops between them and the roots run, no `.grad`
+    is touched, and their gradients are returned by id of graph entry (an input the roots do not depend on has none).
+    """
+    xp = get_array_module(root_grads[0])
+    order = topological_order(*roots, needs_grad_only=True)
+    wanted = None if inputs is None else {id(t._graph_entry) for t in inputs}
+    runs = None if wanted is None else _ops_leading_to(order, wanted)
+    grads, found = {}, {}
+    summed = set()  # keys whose gradient is a sum made here, so it may be added to in place
+
+    def add(key, grad):
+        if key not in grads:
+            grads[key] = grad               # may be shared with another input: never written to
+        elif key in summed:
+            parallel.elementwise(xp.add, grads[key], grad, out=grads[key])
+        else:
+            grads[key] = parallel.elementwise(xp.add, grads[key], grad)
+            summed.add(key)
+
+    for root, grad in zip(roots, root_grads):
+        add(id(root._graph_entry), grad)
+    while order:  # popping lets each handle go as soon as it is done
+        entry = order.pop()
+        grad = grads.pop(id(entry), None)
+        if grad is None:
+            continue
+        node = entry.creator
+        if wanted is not None:
+            if id(entry) in wanted:
+                found[id(entry)] = grad
+        elif node is None:
+            entry._accumulate_grad(grad)
+        else:
+            tensor = entry.tensor()
+            if tensor is not None and tensor._retains_grad:
+                tensor._accumulate_grad(grad)
+        if node is None or (runs is not None and id(entry) not in runs):
+            continue
+        if node.freed:
+            raise RuntimeError(
+                "backward through a graph a second time: its saved values were freed; "
+                "pass retain_graph=True to the first backward() or autograd.grad()"
+            )
+        input_grads = _checked_gradients(node, node.run_backward(grad))
+        for parent, needed, parent_grad in zip(node.inputs, node.needs_input_grad, input_grads):
+            if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
+                continue
+            add(id(parent), sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False))
+        if not retain_graph:
+            node.free()
+    return found
+
+
+def _ops_leading_to(order, wanted):
+    """The ids of the entries of a topological order whose op has an input from which one of the `wanted` entries
+    (ids) can be reached, or whose graph was freed (to be refused): the only ops that autograd.grad runs."""
+    leads = set()
+    for entry in order:
+        node = entry.creator
+        if node is not None and (node.freed or any(needed and (id(parent) in wanted or id(parent) in leads)
+                                                   for parent, needed in zip(node.inputs, node.needs_input_grad))):
+            leads.add(id(entry))
+    return leads
 
 
 from . import ops  # noqa: E402  (ops need Tensor defined first)

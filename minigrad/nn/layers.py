@@ -163,17 +163,11 @@ class L1Loss(_Loss):
 
 
 class _WeightedLoss(_Loss):
-    """A loss with torch's optional class weights, a (C,) tensor kept as `weight`. As torch's buffer, it moves and
-    casts with the module's to(); unlike it, it is not in the state dict (minigrad's modules have no buffers)."""
+    """A loss with torch's optional class weights, a (C,) tensor kept as the buffer `weight`, as torch's."""
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
-        self.weight = weight
-
-    def to(self, device_or_dtype):
-        if self.weight is not None:
-            self.weight = self.weight.to(device_or_dtype)
-        return super().to(device_or_dtype)
+        self.register_buffer("weight", weight)
 
 
 class NLLLoss(_WeightedLoss):

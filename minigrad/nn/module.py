@@ -1,10 +1,10 @@
-"""Module and Parameter: attribute assignment registers parameters and submodules, as in torch."""
+"""Module and Parameter: attribute assignment registers parameters, buffers and submodules, as in torch."""
 import collections
 
 import numpy as np
 
 from ..backend import get_array_module, to_device
-from ..tensor import Tensor, zero_grads
+from ..tensor import Tensor, _is_dtype_name, zero_grads
 
 
 class Parameter(Tensor):
@@ -27,6 +27,8 @@ class StateDictError(KeyError):
 class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", collections.OrderedDict())
+        object.__setattr__(self, "_buffers", collections.OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", collections.OrderedDict())
         object.__setattr__(self, "training", True)
 
@@ -38,14 +40,43 @@ class Module:
             if name in registry and value is not None and not isinstance(value, kind):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as {role} {name!r} "
                                 f"(minigrad.nn.{kind.__name__} or None expected)")
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer {name!r} "
+                                "(minigrad.Tensor or None expected)")
+            self._buffers[name] = value  # a buffer stays one: `self.running_mean = new` replaces its value
+            object.__setattr__(self, name, value)
+            return
         registry = (self._parameters if isinstance(value, Parameter)
                     else self._modules if isinstance(value, Module) else None)
-        for other in (self._parameters, self._modules):
+        for other in (self._parameters, self._buffers, self._modules):
             if other is not registry:
                 other.pop(name, None)
+        self._non_persistent_buffers.discard(name)
         if registry is not None:
             registry[name] = value  # a replaced entry keeps its place, as in torch
         object.__setattr__(self, name, value)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Keep a tensor that is state but no parameter (running statistics, class weights): it moves with to(),
+        and a persistent one is saved in the state dict. None registers the name with no value, as torch."""
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError('buffer name can\'t contain "."')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if name in self.__dict__ and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            "(minigrad.Tensor or None required)")
+        self._buffers[name] = tensor
+        object.__setattr__(self, name, tensor)
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
 
     def add_module(self, name, module):
         """Register a child under `name`, as attribute assignment does, refusing anything but a Module (an
@@ -55,8 +86,9 @@ class Module:
         setattr(self, name, module)
 
     def __delattr__(self, name):
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        for registry in (self._parameters, self._buffers, self._modules):
+            registry.pop(name, None)
+        self._non_persistent_buffers.discard(name)
         object.__delattr__(self, name)
 
     def forward(self, *args, **kwargs):
@@ -95,33 +127,52 @@ class Module:
     def children(self):
         return (child for _, child in self.named_children())
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
-        """Every parameter by its dotted name; with recurse=False, this module's own only."""
+    def _named_members(self, members, prefix, recurse, remove_duplicate):
+        """(dotted name, tensor) of what `members(module)` gives each module, None values left out."""
         memo = set()
         modules = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for module_name, module in modules:
-            for name, param in module._parameters.items():
-                if remove_duplicate and param in memo:
+            for name, member in members(module):
+                if member is None or (remove_duplicate and member in memo):
                     continue
-                memo.add(param)
-                yield (f"{module_name}.{name}" if module_name else name), param
+                memo.add(member)
+                yield (f"{module_name}.{name}" if module_name else name), member
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Every parameter by its dotted name; with recurse=False, this module's own only."""
+        return self._named_members(lambda module: module._parameters.items(), prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         return (param for _, param in self.named_parameters(recurse=recurse))
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """Every buffer by its dotted name, persistent or not."""
+        return self._named_members(lambda module: module._buffers.items(), prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        return (buffer for _, buffer in self.named_buffers(recurse=recurse))
 
     def num_parameters(self):
         return sum(p.numel() for p in self.parameters())
 
     # ---- state ------------------------------------------------------------------------------
+    def _named_state(self):
+        """What the state dict holds, in torch's order: each module's parameters, then its persistent buffers;
+        a tied parameter under each of its names."""
+        def state(module):
+            yield from module._parameters.items()
+            yield from ((name, buffer) for name, buffer in module._buffers.items()
+                        if name not in module._non_persistent_buffers)
+        return self._named_members(state, "", recurse=True, remove_duplicate=False)
+
     def state_dict(self):
-        """Parameter arrays by torch's dotted names (the arrays themselves, not copies); a tied parameter
-        under each of its names, as torch."""
-        return collections.OrderedDict(
-            (name, param.data) for name, param in self.named_parameters(remove_duplicate=False))
+        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies)."""
+        return collections.OrderedDict((name, tensor.data) for name, tensor in self._named_state())
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays in by name; with strict, any missing, unexpected or mis-shaped key is an error."""
-        own = dict(self.named_parameters(remove_duplicate=False))  # a tied parameter under each of its names
+        """Copy arrays in by name, each in the dtype of the tensor it fills; with strict, any missing, unexpected
+        or mis-shaped key is an error."""
+        own = dict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = [
@@ -151,11 +202,16 @@ class Module:
         return self.train(False)
 
     def to(self, device_or_dtype):
-        """Move (or cast) every parameter in place; returns self, as torch does."""
+        """Move (or cast) every parameter and buffer in place; returns self, as torch does. A cast leaves
+        integer buffers (BatchNorm's num_batches_tracked) as they are, as torch's does."""
+        moves = isinstance(device_or_dtype, str) and not _is_dtype_name(device_or_dtype)  # a device, not a dtype
         for param in self.parameters():
             param.data = Tensor(param.data).to(device_or_dtype).data
             if param.grad is not None:
                 param.grad = Tensor(param.grad.data).to(device_or_dtype)
+        for buffer in self.buffers():
+            if moves or buffer.dtype.kind == "f":
+                buffer.data = Tensor(buffer.data).to(device_or_dtype).data
         return self
 
     def zero_grad(self, set_to_none=True):

@@ -5,14 +5,14 @@ from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, FloorDivide, Log, Mul
                           Sub, ToDevice, Where)
 from .loss import CharbonnierLoss, NLLLoss
 from .matmul import MatMul
+from .norm import Normalize
 from .reduce import Max, MaxResult, Mean, Min, Std, Sum, Var
 from .shape import Cat, GetItem, Pad, Permute, Reshape, SetItem
 from .upsample import UpsampleBilinear, UpsampleNearest
 
 __all__ = [
     "Abs", "Add", "Cast", "Cat", "CharbonnierLoss", "Clamp", "Conv2d", "Div", "Exp", "FloorDivide", "GetItem", "Log",
-    "LogSoftmax", "MatMul", "Max", "MaxPool2d", "MaxResult", "Mean", "Min", "Mul", "NLLLoss", "Neg", "Pad", "Permute",
-    "Pow", "PowScalar", "ReLU", "Remainder", "Reshape", "SetItem", "Sigmoid", "SigmoidGate", "Softmax", "Sqrt", "Std",
-    "Sub", "Sum", "ToDevice", "UpsampleBilinear", "UpsampleNearest", "Var", "Where",
-    "col2im", "im2col",
+    "LogSoftmax", "MatMul", "Max", "MaxPool2d", "MaxResult", "Mean", "Min", "Mul", "NLLLoss", "Neg", "Normalize", "Pad",
+    "Permute", "Pow", "PowScalar", "ReLU", "Remainder", "Reshape", "SetItem", "Sigmoid", "SigmoidGate", "Softmax",
+    "Sqrt", "Std", "Sub", "Sum", "ToDevice", "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
 ]

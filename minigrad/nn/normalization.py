@@ -1,0 +1,95 @@
+"""torch's normalization layers, with its parameter and buffer names, so that its state dicts load."""
+import numbers
+
+import numpy as np
+
+from .. import functional as F
+from ..tensor import Tensor
+from .module import Module, Parameter
+
+
+def _affine_parameters(shape, weight, bias):
+    """A weight of ones and a bias of zeros of `shape`, each only where asked for (None otherwise), as torch's."""
+    return (Parameter(np.ones(shape, np.float32)) if weight else None,
+            Parameter(np.zeros(shape, np.float32)) if bias else None)
+
+
+class _BatchNorm(Module):
+    """torch's BatchNorm: batch statistics in training, which running_mean and running_var follow by `momentum`
+    (None: their cumulative average over the num_batches_tracked batches), and the running statistics in
+    evaluation. Without track_running_stats there are none, and batch statistics serve in both modes."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        self.weight, self.bias = _affine_parameters(num_features, affine, affine and bias)
+        tracked = track_running_stats
+        self.register_buffer("running_mean", Tensor(np.zeros(num_features, np.float32)) if tracked else None)
+        self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)) if tracked else None)
+        self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)) if tracked else None)
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if self.momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked.item())
+        batch_statistics = self.training or self.running_mean is None
+        tracks = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if tracks else None, self.running_var if tracks else None,
+                            self.weight, self.bias, batch_statistics, momentum, self.eps)
+
+    def _check_input_dim(self, input):
+        if input.ndim not in self.input_dims:
+            expected = " or ".join(f"{n}D" for n in self.input_dims)
+            raise ValueError(f"expected {expected} input (got {input.ndim}D input)")
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    input_dims = (2, 3)  # (N, C) or (N, C, L)
+
+
+class BatchNorm2d(_BatchNorm):
+    input_dims = (4,)  # (N, C, H, W)
+
+
+class LayerNorm(Module):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+        super().__init__()
+        if isinstance(normalized_shape, numbers.Integral):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape, self.eps, self.elementwise_affine = tuple(normalized_shape), eps, elementwise_affine
+        self.weight, self.bias = _affine_parameters(self.normalized_shape, elementwise_affine,
+                                                    elementwise_affine and bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.bias is not None}")
+
+
+class GroupNorm(Module):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
+        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.weight, self.bias = _affine_parameters(num_channels, affine, affine and bias)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
+
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]

@@ -1,0 +1,147 @@
+"""mg.autograd.grad against torch.autograd.grad: values, no `.grad` touched, unused inputs, graph freeing."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+torch = pytest.importorskip("torch")
+
+
+def leaves(library, seed=0):
+    rng = np.random.default_rng(seed)
+    return [library.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+            for shape in [(3, 4), (4,), (3, 4)]]
+
+
+# Each case: fn(x, w, y) -> (outputs, inputs, grad_outputs as arrays or None), in either library.
+def _two_outputs(x, w, y):
+    hidden = (x * w).sigmoid()
+    return [(hidden * y).sum(), hidden.exp()], [x, w, hidden], [None, np.full((3, 4), 0.5, np.float32)]
+
+
+CASES = {
+    "scalar": lambda x, w, y: ((x * w + y).relu().sum(), [x, w, y], None),
+    "one input, not a list": lambda x, w, y: ((x ** 2 * w).mean(), x, None),
+    "grad_outputs": lambda x, w, y: (x @ w.reshape(4, 1) * y, [w, x], np.ones((3, 4), np.float32) * 2),
+    "two outputs, a non-leaf input": _two_outputs,
+    "an input used twice": lambda x, w, y: ((x * x * w).sum() + (x * y).sum(), [x], None),
+    "an output that is an input": lambda x, w, y: ([x, (x * w).sum()], [x], [np.ones((3, 4), np.float32), None]),
+}
+
+
+def run(library, case):
+    x, w, y = leaves(library)
+    outputs, inputs, grad_outputs = CASES[case](x, w, y)
+    if grad_outputs is not None:
+        grad_outputs = ([None if g is None else library.tensor(g) for g in grad_outputs]
+                        if isinstance(grad_outputs, list) else library.tensor(grad_outputs))
+    grads = library.autograd.grad(outputs, inputs, grad_outputs=grad_outputs)
+    return grads, (x, w, y)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_gradients_are_torchs_and_no_grad_is_touched(case):
+    mine, my_leaves = run(mg, case)
+    theirs, _ = run(torch, case)
+    assert isinstance(mine, tuple) and len(mine) == len(theirs)
+    for a, b in zip(mine, theirs):
+        assert a.dtype == np.float32 and not a.requires_grad
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+    assert all(leaf.grad is None for leaf in my_leaves)
+
+
+def test_gradients_equal_those_backward_accumulates():
+    x, w, y = leaves(mg, seed=1)
+    loss = ((x * w - y) ** 2).sum()
+    grads = mg.autograd.grad(loss, [x, w, y], retain_graph=True)
+    loss.backward()
+    for leaf, gradient in zip((x, w, y), grads):
+        assert np.array_equal(leaf.grad.numpy(), gradient.numpy())
+
+
+def test_retained_grads_of_non_leaves_are_not_touched_either():
+    x, w, _ = leaves(mg)
+    hidden = (x * w).retain_grad()
+    mg.autograd.grad((hidden * hidden).sum(), x)
+    assert hidden.grad is None and x.grad is None
+
+
+def test_an_unused_input_is_torchs_error_unless_allowed():
+    for library in (mg, torch):
+        x, w, y = leaves(library)
+        with pytest.raises(RuntimeError, match="The differentiated Tensor at index 1 appears to not have been used "
+                                               "in the graph. Set allow_unused=True"):
+            library.autograd.grad((x * y).sum(), [x, w])
+        grad_x, grad_w = library.autograd.grad((x * y).sum(), [x, w], allow_unused=True)
+        assert grad_w is None and grad_x.shape == x.shape
+
+
+def test_the_graph_is_freed_unless_retained():
+    x, w, _ = leaves(mg)
+    loss = (x * w).sigmoid().sum()
+    first = mg.autograd.grad(loss, w, retain_graph=True)
+    second = mg.autograd.grad(loss, w)
+    assert np.array_equal(first[0].numpy(), second[0].numpy())
+    with pytest.raises(RuntimeError, match="a second time"):
+        mg.autograd.grad(loss, w)
+
+
+def error_of(call):
+    with pytest.raises(Exception) as info:
+        call()
+    return info.type, str(info.value)
+
+
+ERRORS = {
+    "an input that needs no grad": lambda x, y, library: library.autograd.grad((x * 2).sum(), library.ones(3)),
+    "an output that needs no grad": lambda x, y, library: library.autograd.grad(library.ones(3).sum(), x),
+    "the second output needs no grad": lambda x, y, library: library.autograd.grad([x.sum(), library.ones(1)], x),
+}
+
+
+@pytest.mark.parametrize("case", ERRORS)
+def test_errors_are_torchs(case):
+    def call(library):
+        x = library.ones(3, requires_grad=True)
+        return error_of(lambda: ERRORS[case](x, x * 2, library))
+    assert call(mg) == call(torch)
+
+
+def test_a_non_scalar_output_needs_a_grad_output():
+    x = mg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"needs a gradient for a non-scalar tensor of shape \(3,\)"):
+        mg.autograd.grad(x * 2, x)
+    with pytest.raises(RuntimeError, match="one grad_output per output"):
+        mg.autograd.grad([x.sum(), x.sum()], x, grad_outputs=[None])
+
+
+def test_create_graph_is_not_implemented():
+    x = mg.ones(3, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        mg.autograd.grad((x * x).sum(), x, create_graph=True)
+
+
+def test_it_runs_only_the_ops_between_the_inputs_and_the_outputs(monkeypatch):
+    """Gradients w.r.t. a late intermediate need none of the ops before it."""
+    x, w, _ = leaves(mg)
+    early = (x * w).exp()
+    late = early.sigmoid()
+    ran = []
+    original = mg.function.Context.run_backward
+    monkeypatch.setattr(mg.function.Context, "run_backward",
+                        lambda node, grad: ran.append(node.function.__name__) or original(node, grad))
+    (gradient,) = mg.autograd.grad((late * late).sum(), early)
+    assert sorted(ran) == ["Mul", "Sigmoid", "Sum"]
+    s = 1 / (1 + np.exp(-early.numpy()))
+    np.testing.assert_allclose(gradient.numpy(), 2 * s * s * (1 - s), rtol=1e-5)
+
+
+def test_the_gpu_path_gives_the_cpus_gradients(fake_gpu):
+    def gradients(device):
+        x, w, y = (t.to(device).detach().requires_grad_() for t in leaves(mg))
+        grads = mg.autograd.grad(((x * w).sigmoid() * y).sum(), [x, w, y])
+        assert all(g.device == device for g in grads)
+        return [g.numpy() for g in grads]
+
+    for gpu, cpu in zip(gradients("gpu"), gradients("cpu")):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-5)
