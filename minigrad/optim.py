@@ -117,8 +117,9 @@ class Adam(Optimizer):
         state["step"] += 1
 
     @staticmethod
-    def _l2_weight_decay(params, group):
-        """The weight decay that goes into the gradients; a decoupled one shrinks the parameters here instead."""
+    def _decay_before_update(params, group):
+        """A decoupled decay (AdamW's) shrinks the parameters now; Adam's L2 decay, which the update adds to the
+        gradients, is returned (0 when decoupled)."""
         if group["decoupled_weight_decay"]:
             if group["weight_decay"]:
                 for param in params:
@@ -143,7 +144,7 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         self._advance(param, state)
         step_size, sqrt_bias_correction2 = self._hyper_parameters(group, state["step"])
-        weight_decay = self._l2_weight_decay([param], group)
+        weight_decay = self._decay_before_update([param], group)
         if weight_decay:
             grad = grad + weight_decay * param.data
         m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -164,7 +165,7 @@ class Adam(Optimizer):
                     batches.setdefault((state["step"], param.dtype), []).append((param, state))
             for (step, _), batch in batches.items():
                 xp = get_array_module(batch[0][0].data)
-                weight_decay = self._l2_weight_decay([param for param, _ in batch], group)
+                weight_decay = self._decay_before_update([param for param, _ in batch], group)
                 kernels.adam([param.data for param, _ in batch],
                              [xp.ascontiguousarray(param.grad.data) for param, _ in batch],
                              [state["exp_avg"] for _, state in batch], [state["exp_avg_sq"] for _, state in batch],
