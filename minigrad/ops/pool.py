@@ -85,7 +85,10 @@ class Windows:
         """x (..., H, W) padded with `value` as far as the windows reach; x itself when they stay inside it."""
         if not self.reaches_padding:
             return x
-        return get_array_module(x).pad(x, ((0, 0),) * (x.ndim - 2) + self.pad_widths, constant_values=value)
+        planes = memory.empty(get_array_module(x), x.shape[:-2] + self.padded_size, x.dtype)
+        self.fill_padding(planes, value)
+        self.crop(planes)[...] = x
+        return planes
 
     def fill_padding(self, planes, value):
         """Write `value` over the padding of padded planes (..., Hp, Wp)."""
