@@ -4,10 +4,11 @@ import warnings
 
 import numpy as np
 
-from . import ops
+from . import ops, random
 from .backend import get_array_module
 from .function import SCALAR_TYPE_NAMES, is_grad_enabled, require_same_dtype
 from .ops.norm import moments
+from .ops.pool import Windows, max_pool_indices
 from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor
 
@@ -31,11 +32,59 @@ def conv2d(input, weight, bias=None, stride=1, padding=0):
     return _one_image_as_a_batch("conv2d", input, lambda batch: ops.Conv2d.apply(batch, *weights, **params))
 
 
-def max_pool2d(input, kernel_size, stride=None):
-    kernel_size = _square("kernel_size", kernel_size)
-    stride = kernel_size if stride is None else _square("stride", stride)
-    return _one_image_as_a_batch("max_pool2d", input,
-                                 lambda batch: ops.MaxPool2d.apply(batch, kernel_size=kernel_size, stride=stride))
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """torch's, over (C, H, W) or (N, C, H, W), each size an int or an (h, w) pair; padding reads as -inf. With
+    return_indices, also the flat index of each maximum into its (H, W) plane (int64), as torch's."""
+    windows = _windows("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    batch = input if input.ndim == 4 else input.unsqueeze(0)
+    out = ops.MaxPool2d.apply(batch, windows=windows)
+    if not return_indices:
+        return _as_input(out, input)
+    indices = Tensor(max_pool_indices(batch.data, out.data, windows))
+    return _as_input(out, input), _as_input(indices, input)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """torch's, over (C, H, W) or (N, C, H, W): each window's sum over the input, divided by divisor_override, or by
+    the window's size (count_include_pad, the padding counted but not what ceil_mode adds past it), or by the
+    number of its inputs."""
+    windows = _windows("avg_pool2d", input, kernel_size, stride, padding, (1, 1), ceil_mode)
+    if divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    params = dict(windows=windows, count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
+    return _one_image_as_a_batch("avg_pool2d", input, lambda batch: ops.AvgPool2d.apply(batch, **params))
+
+
+_POOL_SIZE_ERRORS = {
+    "kernel_size": "kernel_size must either be a single int, or a tuple of two ints",
+    "stride": "stride must either be omitted, a single int, or a tuple of two ints",
+    "padding": "padding must either be a single int, or a tuple of two ints",
+    "dilation": "dilation must be either a single int, or a tuple of two ints",
+}
+
+
+def _pool_pair(op, argument, value):
+    """A pooling size as torch reads it: an int, or a sequence of one or two ints -> an (h, w) pair."""
+    sizes = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not all(isinstance(size, numbers.Integral) and not isinstance(size, bool) for size in sizes):
+        raise TypeError(f"{op}(): argument '{argument}' must be tuple of ints, not {type(value).__name__}")
+    if len(sizes) not in (1, 2):
+        raise RuntimeError(f"{op}: {_POOL_SIZE_ERRORS[argument]}")
+    return (int(sizes[0]), int(sizes[-1]))
+
+
+def _windows(op, input, kernel_size, stride, padding, dilation, ceil_mode):
+    """The checked Windows of a pooling of input; stride None or empty is the kernel size, as torch's."""
+    kernel_size = _pool_pair(op, "kernel_size", kernel_size)
+    stride = kernel_size if stride is None or stride in ((), []) else _pool_pair(op, "stride", stride)
+    return Windows(tuple(input.shape), kernel_size, stride, _pool_pair(op, "padding", padding),
+                   _pool_pair(op, "dilation", dilation), bool(ceil_mode))
+
+
+def _as_input(out, input):
+    """A batch of one back to one (C, H, W) image, where the input was one."""
+    return out if input.ndim == 4 else out.squeeze(0)
 
 
 def _one_image_as_a_batch(name, input, op):
@@ -271,6 +320,53 @@ def _weighted_reduce(losses, weights, reduction):
     return losses.sum() / total if total else losses.sum() + float("nan")
 
 
+def dropout(input, p=0.5, training=True, inplace=False):
+    """torch's: in training, each element zeroed with probability p and the others scaled by 1 / (1 - p) (all zeroed
+    for p = 1), the mask drawn from minigrad's seeded generator (mg.manual_seed); otherwise the input itself."""
+    return _dropout(input, p, training, inplace, input.shape)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """torch's channel dropout: whole channels (N, C, ...) zeroed together. As torch, a 3-d input is read as
+    (N, C, L), with its warning, and other than 3-d or 4-d inputs are deprecated."""
+    _check_dropout_probability(p)
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will result in "
+                      "an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
+                      "inputs).", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
+                      "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
+                      "will change in a future release to interpret the input as one without a batch dimension, i.e. "
+                      "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
+                      "dropout1d instead.", stacklevel=2)
+    if input.ndim < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _dropout(input, p, training, inplace, input.shape[:2] + (1,) * (input.ndim - 2))
+
+
+def _check_dropout_probability(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout(input, p, training, inplace, mask_shape):
+    """input times a mask of mask_shape (broadcast over the rest): 1 / (1 - p) where a uniform draw is >= p, else 0.
+    The draw is made on the host, so a seed gives the same mask on either device."""
+    _check_dropout_probability(p)
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    kept = random.generator().random(mask_shape) >= p
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    mask = Tensor(kept.astype(input.dtype) * input.dtype.type(scale), device=input.device)
+    if inplace:
+        input *= mask
+        return input
+    return input * mask
+
+
 def charbonnier_loss(input, target, eps=1e-3, reduction="mean"):
     """sqrt((input - target)^2 + eps^2), reduced as torch's losses are (mean by default), fused into one op."""
     return ops.CharbonnierLoss.apply(input, target, eps=float(eps), reduction=_check_reduction(reduction))
@@ -345,7 +441,7 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool2d", "batch_norm", "cat", "charbonnier_loss", "conv2d", "cross_entropy", "group_norm",
-    "interpolate", "l1_loss", "layer_norm", "log_softmax", "max_pool2d", "mse_loss", "nll_loss", "pad", "relu",
-    "sigmoid", "sigmoid_gate", "softmax", "stack",
+    "Tensor", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "cat", "charbonnier_loss", "conv2d", "cross_entropy",
+    "dropout", "dropout2d", "group_norm", "interpolate", "l1_loss", "layer_norm", "log_softmax", "max_pool2d",
+    "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "sigmoid_gate", "softmax", "stack",
 ]

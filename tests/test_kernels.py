@@ -12,7 +12,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import backend, kernels
-from minigrad.ops import conv, upsample
+from minigrad.ops import conv, pool, upsample
 
 class GuardedOutputs:
     """np.empty, while installed, hands out arrays followed by as many poisoned bytes again: a kernel
@@ -68,16 +68,21 @@ def test_im2col_and_col2im_match_the_cpu(shape, kh, kw, stride, padding, host_ke
     guarded.assert_untouched()
 
 
-@pytest.mark.parametrize("kernel_size, stride", [(2, 2), (3, 2), (3, 1), (2, 3)])
-def test_max_pool_breaks_ties_like_the_cpu(kernel_size, stride, host_kernels, guarded):
+@pytest.mark.parametrize("kernel_size, stride, padding, dilation, ceil_mode", [
+    ((2, 2), (2, 2), (0, 0), (1, 1), False), ((3, 3), (2, 2), (0, 0), (1, 1), False),
+    ((3, 3), (1, 1), (0, 0), (1, 1), False), ((2, 2), (3, 3), (0, 0), (1, 1), False),
+    ((3, 2), (2, 1), (1, 1), (1, 2), True), ((2, 3), (1, 2), (1, 1), (3, 1), False)])
+def test_max_pool_breaks_ties_like_the_cpu(kernel_size, stride, padding, dilation, ceil_mode, host_kernels, guarded):
     x = np.random.default_rng(1).integers(0, 3, size=(2, 3, 9, 8)).astype(np.float32)   # many equal maxima
-    out, winners = kernels.max_pool(x, kernel_size, stride)
-    expected_out, expected_winners = conv.MaxPool2d.pool(x, kernel_size, stride)
+    windows = pool.Windows(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
+    out, winners = kernels.max_pool(x, windows)
+    expected_out, expected_winners = pool.MaxPool2d.pool(x, windows)
     np.testing.assert_array_equal(out, expected_out)
+    np.testing.assert_array_equal(winners, pool.max_pool_indices(x, expected_out, windows))
 
     grad = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
-    expected_grad = conv.MaxPool2d.unpool(grad, expected_winners, x.shape, kernel_size, stride)
-    np.testing.assert_allclose(kernels.max_pool_backward(grad, winners, x.shape, kernel_size, stride), expected_grad,
+    expected_grad = pool.MaxPool2d.unpool(grad, expected_winners, x.shape, windows)
+    np.testing.assert_allclose(kernels.max_pool_backward(grad, winners, x.shape, windows), expected_grad,
                                rtol=1e-6, atol=1e-6)
     guarded.assert_untouched()
 
@@ -101,7 +106,8 @@ def test_launch_rejects_arrays_the_kernels_would_misread(host_kernels):
     x = np.zeros((2, 3, 8, 8), np.float32)
     out = np.empty((2, 3, 4, 4), np.float32)
     with pytest.raises(ValueError, match="non-contiguous"):
-        kernels.launch("conv.cu", "max_pool", np.float32, out.size, x[:, :, :, ::2], out, out, 6, 8, 4, 2, 2, 4, 2)
+        kernels.launch("pool.cu", "max_pool", np.float32, out.size, x[:, :, :, ::2], out, out, 6, 8, 4, 2, 2, 2, 2, 0, 0,
+                       1, 1, 4, 2)
 
 
 def test_launch_rejects_mixed_float_types(host_kernels):

@@ -126,6 +126,21 @@ SPECS = [
     OpSpec("max_pool2_odd", lambda L, x: L.F.max_pool2d(x, 2), [(2, 3, 9, 7)]),
     OpSpec("max_pool3_stride2_overlap", lambda L, x: L.F.max_pool2d(x, 3, 2), [(2, 3, 9, 8)]),
     OpSpec("max_pool3_stride1", lambda L, x: L.F.max_pool2d(x, 3, 1), [(1, 2, 6, 5)]),
+    OpSpec("max_pool_rectangular", lambda L, x: L.F.max_pool2d(x, (2, 3), (1, 2)), [(2, 3, 7, 9)]),
+    OpSpec("max_pool_padding", lambda L, x: L.F.max_pool2d(x, 3, 2, padding=1), [(2, 3, 9, 8)]),
+    OpSpec("max_pool_dilation", lambda L, x: L.F.max_pool2d(x, (3, 2), 1, padding=(1, 0), dilation=(2, 3)),
+           [(1, 2, 9, 10)]),
+    # ceil_mode: the last windows run past the padding (8 + 2 * 1 -> 5 windows of 3, 2 apart)
+    OpSpec("max_pool_ceil_mode", lambda L, x: L.F.max_pool2d(x, 3, 2, padding=1, ceil_mode=True), [(2, 3, 8, 7)]),
+    OpSpec("max_pool_ceil_mode_disjoint", lambda L, x: L.F.max_pool2d(x, 2, ceil_mode=True), [(2, 3, 7, 9)]),
+    OpSpec("avg_pool2", lambda L, x: L.F.avg_pool2d(x, 2), [(2, 3, 8, 6)]),
+    OpSpec("avg_pool_rectangular_padding", lambda L, x: L.F.avg_pool2d(x, (3, 2), (2, 1), padding=(1, 1)),
+           [(2, 3, 9, 8)]),
+    OpSpec("avg_pool_ceil_mode", lambda L, x: L.F.avg_pool2d(x, 3, 2, padding=1, ceil_mode=True), [(2, 3, 8, 7)]),
+    OpSpec("avg_pool_ceil_mode_without_padding_counted",
+           lambda L, x: L.F.avg_pool2d(x, 3, 2, padding=1, ceil_mode=True, count_include_pad=False), [(2, 3, 8, 7)]),
+    OpSpec("avg_pool_divisor_override", lambda L, x: L.F.avg_pool2d(x, (2, 3), 2, padding=1, divisor_override=5),
+           [(2, 3, 7, 9)]),
     OpSpec("upsample2_align_true", _interp(scale_factor=2, align_corners=True), [(2, 3, 5, 4)]),
     OpSpec("upsample2_align_false", _interp(scale_factor=2, align_corners=False), [(2, 3, 5, 4)]),
     OpSpec("upsample_frac_align_false", _interp(scale_factor=1.5, align_corners=False), [(1, 2, 6, 5)]),
@@ -190,7 +205,7 @@ def test_matches_torch_float32(spec):
 # that path with the size floor removed, and convs split their images into one-row blocks.
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
                 "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1", "conv_stacked_row_taps", "conv_1ch_tall_kernel", "max_pool2_odd",
-                "max_pool3_stride2_overlap", "matmul", "matmul_batched_broadcast", "matmul_batch_leading_one", "softmax_last",
+                "max_pool3_stride2_overlap", "max_pool_padding", "max_pool_ceil_mode", "avg_pool_ceil_mode", "matmul", "matmul_batched_broadcast", "matmul_batch_leading_one", "softmax_last",
                 "softmax_dim1", "softmax_dim0", "cat", "cat_dim0", "stack"]
 
 

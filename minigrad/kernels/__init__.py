@@ -24,7 +24,7 @@ MAX_BLOCKS = 65535                                  # the grid-stride loops cove
 
 
 def source(file):
-    """The full text of kernel file `file` (conv.cu, ...), with the shared macros in front."""
+    """The full text of kernel file `file` (conv.cu, pool.cu, ...), with the shared macros in front."""
     return (SOURCE_DIR / "common.cuh").read_text() + (SOURCE_DIR / file).read_text()
 
 
@@ -105,7 +105,7 @@ def launch(file, kernel, dtype, total, *args):
 # ---- the kernels, with their array shapes ----------------------------------------------------
 
 def output_size(size, kernel, stride, padding=0):
-    """Output length of a conv or pool along one axis (the CPU ops in minigrad.ops.conv use it too)."""
+    """Output length of a conv or pool along one axis (the CPU ops in minigrad.ops.conv and .pool use it too)."""
     return (size + 2 * padding - kernel) // stride + 1
 
 
@@ -135,25 +135,30 @@ def col2im(cols, x_shape, kh, kw, stride, padding):
     return x
 
 
-def max_pool(x, kernel_size, stride):
-    """x (N, C, H, W) -> (max over each window (N, C, out_h, out_w), winning tap of each window, int32)."""
+def _window_sizes(windows):
+    """The size arguments of the max-pool kernels: kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w (see ops.pool.Windows)."""
+    return (*windows.kernel_size, *windows.stride, *windows.padding, *windows.dilation, *windows.out_size)
+
+
+def max_pool(x, windows):
+    """x (N, C, H, W) -> (max over each window (N, C, out_h, out_w), flat index of its winner in its (H, W) plane,
+    int32)."""
     xp = get_array_module(x)
     n, c, h, w = x.shape
-    out_h, out_w = output_size(h, kernel_size, stride), output_size(w, kernel_size, stride)
-    out = xp.empty((n, c, out_h, out_w), dtype=x.dtype)
+    out = xp.empty((n, c, *windows.out_size), dtype=x.dtype)
     winner = xp.empty(out.shape, dtype=xp.int32)
-    launch("conv.cu", "max_pool", x.dtype, out.size, xp.ascontiguousarray(x), out, winner,
-           n * c, h, w, kernel_size, stride, out_h, out_w)
+    launch("pool.cu", "max_pool", x.dtype, out.size, xp.ascontiguousarray(x), out, winner, n * c, h, w,
+           *_window_sizes(windows))
     return out, winner
 
 
-def max_pool_backward(grad, winner, x_shape, kernel_size, stride):
+def max_pool_backward(grad, winner, x_shape, windows):
     """Each window's gradient, sent to its winning input pixel: (N, C, out_h, out_w) -> x_shape."""
     xp = get_array_module(grad)
     n, c, h, w = x_shape
     grad_x = xp.empty(x_shape, dtype=grad.dtype)
-    launch("conv.cu", "max_pool_backward", grad.dtype, grad_x.size, xp.ascontiguousarray(grad), winner, grad_x,
-           n * c, h, w, kernel_size, stride, *winner.shape[2:])
+    launch("pool.cu", "max_pool_backward", grad.dtype, grad_x.size, xp.ascontiguousarray(grad), winner, grad_x,
+           n * c, h, w, *_window_sizes(windows))
     return grad_x
 
 

@@ -1,4 +1,4 @@
-"""2-D convolution and max-pooling over kernel taps.
+"""2-D convolution over kernel taps (pooling is in minigrad.ops.pool).
 
 Stride 1 (every conv of the network and of the loss) runs on the "wide" flat layout below: per image
 and per block of output rows, one column matrix of offset slices and one GEMM, or, with many input
@@ -11,7 +11,7 @@ that starts at (i, j); im2col copies each tap's slice into a column block and co
 tap by tap, so no scatter (np.add.at) is ever needed.
 
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
-col2im, and MaxPool2dKernels pools with its kernels: a few large launches.
+col2im: a few large launches.
 """
 from .. import kernels, memory, parallel
 from ..kernels import output_size
@@ -406,82 +406,3 @@ class Conv2dKernels(Conv2d):
         return Conv2d.forward_columns(ctx, x, weight, bias, stride, padding)
 
     backward = staticmethod(Conv2d.backward_columns)
-
-
-class MaxPool2d(Function):
-    """Max over kernel taps; the first maximal tap wins, as in torch.
-
-    Forward keeps what backward needs to find each window's winner (`pool` says what that is); backward
-    sends each window's gradient to that tap.
-    """
-
-    @staticmethod
-    def forward(ctx, x, kernel_size, stride):
-        h, w = x.shape[2:]
-        if h < kernel_size or w < kernel_size:
-            raise ValueError(f"max_pool2d: input {tuple(x.shape)} is smaller than the kernel {kernel_size}")
-        out, winners = ctx.function.pool(x, kernel_size, stride)
-        ctx.save_for_backward(winners, x.shape)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        winners, x_shape = ctx.saved
-        return ctx.function.unpool(grad, winners, x_shape, ctx.params["kernel_size"], ctx.params["stride"])
-
-    @staticmethod
-    def pool(x, kernel_size, stride):
-        """(N, C, H, W) -> (max of each window, (x, max)): a running maximum over strided tap slices.
-
-        The winners are not picked here but found again by `unpool` from the input and the maxima, so
-        that inference never pays for them (and training keeps no more: x is kept by its other users).
-        Every channel of every image is pooled on its own, so the N*C planes are split over the threads.
-        """
-        xp = get_array_module(x)
-        n, c, h, w = x.shape
-        out_h, out_w = output_size(h, kernel_size, stride), output_size(w, kernel_size, stride)
-        x = x.reshape(n * c, 1, h, w)                                         # planes
-        out = memory.empty(xp, (n * c, 1, out_h, out_w), x.dtype)
-
-        def work(start, stop):
-            planes, maxima = x[start:stop], out[start:stop]
-            xp.copyto(maxima, planes[_tap(0, 0, stride, out_h, out_w)])
-            for tap in range(1, kernel_size * kernel_size):
-                xp.maximum(maxima, planes[_tap(tap // kernel_size, tap % kernel_size, stride, out_h, out_w)], out=maxima)
-
-        parallel.split(work, n * c)
-        return out.reshape(n, c, out_h, out_w), (x, out)
-
-    @staticmethod
-    def unpool(grad, winners, x_shape, kernel_size, stride):
-        """Each window's gradient onto its first input pixel equal to the window's max, planes split over the threads."""
-        xp = get_array_module(grad)
-        x, maxima = winners
-        grad = xp.ascontiguousarray(grad).reshape(maxima.shape)
-        disjoint = stride >= kernel_size                    # every input pixel under at most one tap
-        tiled = stride == kernel_size and not (x.shape[2] % stride or x.shape[3] % stride)  # ... and exactly one
-        grad_x = (memory.empty if tiled else memory.zeros)(xp, x.shape, grad.dtype)
-
-        def work(start, stop):
-            unclaimed = xp.ones(maxima[start:stop].shape, dtype=bool)      # windows whose winner is still unfound
-            hit = xp.empty_like(unclaimed)
-            for tap in range(kernel_size * kernel_size):
-                index = _tap(tap // kernel_size, tap % kernel_size, stride, *maxima.shape[2:])
-                xp.equal(x[start:stop][index], maxima[start:stop], out=hit)
-                hit &= unclaimed
-                unclaimed ^= hit
-                if disjoint:
-                    xp.multiply(grad[start:stop], hit, out=grad_x[start:stop][index])
-                else:
-                    grad_x[start:stop][index] += grad[start:stop] * hit
-
-        parallel.split(work, grad.shape[0])
-        return grad_x.reshape(x_shape)
-
-
-@gpu_variant_of(MaxPool2d)
-class MaxPool2dKernels(MaxPool2d):
-    """One kernel per direction: each window finds its winner, each input pixel gathers the windows it won."""
-
-    pool = staticmethod(kernels.max_pool)
-    unpool = staticmethod(kernels.max_pool_backward)

@@ -1,0 +1,263 @@
+"""Max and average pooling over the taps of each window, as torch places the windows.
+
+Tap (i, j) of every window reads one strided slice of the padded input, so both poolings run over the
+kernel's taps, a running maximum or sum per tap, on the channels of every image split over the threads;
+backward adds each window's gradient back onto the same slices. Padding reads as -inf for the max and
+as 0 for the mean (whose divisors count it or not, as torch's). Windows describes the windows once for
+both, and the arguments' checks, with torch's errors.
+
+On the GPU, MaxPool2dKernels pools with minigrad.kernels' max-pool kernels: one launch per direction.
+Average pooling runs the same per-tap slices there, a few launches per tap.
+"""
+import itertools
+
+import numpy as np
+
+from .. import kernels, memory, parallel
+from ..backend import get_array_module
+from ..function import Function, gpu_variant_of
+from ..kernels import output_size
+
+
+def pooled_size(size, kernel, stride, padding, dilation, ceil_mode):
+    """torch's output length of a pooling along one axis: with ceil_mode, a last partial window counts, unless it
+    would start in the padding past the input."""
+    effective = dilation * (kernel - 1) + 1
+    out = output_size(size + (stride - 1 if ceil_mode else 0), effective, stride, padding)
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+class Windows:
+    """Where the windows of a 2-d pooling of (C, H, W) or (N, C, H, W) `shape` lie, from (h, w) pairs of sizes,
+    checked as torch checks them. Tap (i, j) of output (oy, ox) reads input (oy*sh + i*dh - ph, ox*sw + j*dw - pw)."""
+
+    def __init__(self, shape, kernel_size, stride, padding, dilation=(1, 1), ceil_mode=False):
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        for axis in range(2):
+            kernel, pad, step = kernel_size[axis], padding[axis], dilation[axis]
+            if stride[axis] == 0:
+                raise RuntimeError("stride should not be zero")
+            if pad < 0:
+                raise RuntimeError(f"pad must be non-negative, but got pad: {pad}")
+            if pad > int(((kernel - 1) * step + 1) / 2):           # C's division, toward zero
+                raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pad}, "
+                                   f"kernel_size={kernel} and dilation={step}")
+        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+        if kh <= 0 or kw <= 0:
+            raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kh} kW: {kw}")
+        if sh <= 0 or sw <= 0:
+            raise RuntimeError(f"stride should be greater than zero, but got dH: {sh} dW: {sw}")
+        if dh <= 0 or dw <= 0:
+            raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dh} dilationW: {dw}")
+        if len(shape) not in (3, 4) or 0 in shape[-3:]:
+            raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+                               f"got:{list(shape)}")
+        if kw // 2 < pw or kh // 2 < ph:
+            raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got padW = {pw}, "
+                               f"padH = {ph}, kW = {kw}, kH = {kh}")
+        self.in_size = shape[-2:]
+        self.out_size = tuple(pooled_size(*args, ceil_mode) for args in zip(self.in_size, kernel_size, stride, padding,
+                                                                            dilation))
+        if min(self.out_size) < 1:
+            channels, (h, w), (out_h, out_w) = shape[-3], self.in_size, self.out_size
+            raise RuntimeError(f"Given input size: ({channels}x{h}x{w}). Calculated output size: "
+                               f"({channels}x{out_h}x{out_w}). Output size is too small")
+        # the padded input reaches from -padding to the last window's last tap, or to the input's end
+        reach = [(out - 1) * s + d * (k - 1) + 1 - p - size
+                 for out, s, d, k, p, size in zip(self.out_size, stride, dilation, kernel_size, padding, self.in_size)]
+        self.pad_widths = tuple((p, max(after, 0)) for p, after in zip(padding, reach))
+        self.padded_size = tuple(size + sum(widths) for size, widths in zip(self.in_size, self.pad_widths))
+        self.reaches_padding = self.padded_size != tuple(self.in_size)
+        self.taps = [self.tap(i, j) for i in range(kh) for j in range(kw)]
+        # every padded pixel under at most one tap (so backward may assign), or under exactly one
+        self.disjoint = all(d == 1 and s >= k for s, d, k in zip(stride, dilation, kernel_size))
+        self.tiled = self.disjoint and all(s == k and out * k == size for s, k, out, size in
+                                           zip(stride, kernel_size, self.out_size, self.padded_size))
+
+    def tap(self, i, j):
+        """Index of the padded planes (..., Hp, Wp) that tap (i, j) reads, for every output position."""
+        return (Ellipsis,) + tuple(slice(start, start + s * (out - 1) + 1, s) for start, s, out in
+                                   zip((i * self.dilation[0], j * self.dilation[1]), self.stride, self.out_size))
+
+    def padded(self, x, value):
+        """x (..., H, W) padded with `value` as far as the windows reach; x itself when they stay inside it."""
+        if not self.reaches_padding:
+            return x
+        planes = memory.empty(get_array_module(x), x.shape[:-2] + self.padded_size, x.dtype)
+        self.fill_padding(planes, value)
+        self.crop(planes)[...] = x
+        return planes
+
+    def fill_padding(self, planes, value):
+        """Write `value` over the padding of padded planes (..., Hp, Wp)."""
+        (top, bottom), (left, right) = self.pad_widths
+        hp, wp = self.padded_size
+        for border in ((Ellipsis, slice(0, top), slice(None)), (Ellipsis, slice(hp - bottom, hp), slice(None)),
+                       (Ellipsis, slice(0, left)), (Ellipsis, slice(wp - right, wp))):
+            planes[border] = value
+
+    def crop(self, planes):
+        """Padded planes (..., Hp, Wp) -> their input part (..., H, W)."""
+        (top, _), (left, _) = self.pad_widths
+        return planes[..., top:top + self.in_size[0], left:left + self.in_size[1]]
+
+    def input_offsets(self, xp):
+        """Per tap, the flat index into the (H, W) plane that it reads for each output position, (out_h, out_w)."""
+        rows, cols = (xp.arange(out, dtype=xp.int64) * s - p for out, s, p in zip(self.out_size, self.stride, self.padding))
+        (kh, kw), (dh, dw), w = self.kernel_size, self.dilation, self.in_size[1]
+        return [(rows[:, None] + i * dh) * w + (cols + j * dw) for i in range(kh) for j in range(kw)]
+
+    def divisors(self, count_include_pad, divisor_override):
+        """(out_h, out_w) float64: what each window's sum is divided by, as torch's avg_pool2d: the window's size
+        cut at the far padding's end, or without count_include_pad its part inside the input."""
+        if divisor_override:
+            return np.full(self.out_size, float(divisor_override))
+        lengths = []
+        for out, s, p, k, size in zip(self.out_size, self.stride, self.padding, self.kernel_size, self.in_size):
+            start = np.arange(out) * s - p
+            stop = np.minimum(start + k, size + p)
+            lengths.append(stop - start if count_include_pad else np.minimum(stop, size) - np.maximum(start, 0))
+        return np.outer(*lengths).astype(np.float64)
+
+
+def _planes(x):
+    """(N, C, H, W) -> (N*C, 1, H, W): every channel of every image pooled on its own, so split over the threads."""
+    n, c, h, w = x.shape
+    return x.reshape(n * c, 1, h, w)
+
+
+def _over_taps(ufunc, planes, windows):
+    """ufunc (maximum, add) of every tap's slice of the padded planes (P, 1, Hp, Wp) -> (P, 1, out_h, out_w)."""
+    xp = get_array_module(planes)
+    out = memory.empty(xp, planes.shape[:2] + windows.out_size, planes.dtype)
+    first, *others = windows.taps
+
+    def work(start, stop):
+        chunk, target = planes[start:stop], out[start:stop]
+        xp.copyto(target, chunk[first])
+        for tap in others:
+            ufunc(target, chunk[tap], out=target)
+
+    parallel.split(work, planes.shape[0])
+    return out
+
+
+def _spread(grad, windows, hits=None):
+    """The adjoint of _over_taps' slicing: grad (P, 1, out_h, out_w) added onto every tap's slice of the padded
+    planes -> (P, 1, H, W). hits(start, stop), if given, yields per tap a mask of the windows that send it their
+    gradient, for those planes; without it every tap takes every window's."""
+    xp = get_array_module(grad)
+    grad_x = (memory.empty if windows.tiled else memory.zeros)(xp, grad.shape[:2] + windows.padded_size, grad.dtype)
+
+    def work(start, stop):
+        chunk = grad[start:stop]
+        for tap, hit in zip(windows.taps, hits(start, stop) if hits else itertools.repeat(None)):
+            target = grad_x[start:stop][tap]
+            if hit is None:
+                if windows.disjoint:
+                    xp.copyto(target, chunk)
+                else:
+                    target += chunk
+            elif windows.disjoint:
+                xp.multiply(chunk, hit, out=target)
+            else:
+                target += chunk * hit
+
+    parallel.split(work, grad.shape[0])
+    return windows.crop(grad_x)
+
+
+def _first_maxima(planes, maxima, windows):
+    """Per tap, in order, where it is the first tap of its window that equals the window's maximum: one bool mask
+    shaped as maxima, rewritten for each tap. Padding must read as NaN here, which equals nothing."""
+    xp = get_array_module(planes)
+    unclaimed = xp.ones(maxima.shape, dtype=bool)                  # windows whose winner is still unfound
+    hit = xp.empty_like(unclaimed)
+    for tap in windows.taps:
+        xp.equal(planes[tap], maxima, out=hit)
+        hit &= unclaimed
+        unclaimed ^= hit
+        yield hit
+
+
+def max_pool_indices(x, maxima, windows):
+    """torch's return_indices: for each window of x (N, C, H, W), the flat index into its (H, W) plane of the first
+    input equal to the window's maximum in maxima (N, C, out_h, out_w); int64."""
+    xp = get_array_module(x)
+    indices = xp.zeros(maxima.shape, dtype=xp.int64)
+    for offsets, hit in zip(windows.input_offsets(xp), _first_maxima(windows.padded(x, np.nan), maxima, windows)):
+        xp.copyto(indices, offsets, where=hit)
+    return indices
+
+
+class MaxPool2d(Function):
+    """Max over each window's taps; the first maximal tap wins, as in torch.
+
+    Forward keeps what backward needs to find each window's winner (`pool` says what that is); backward
+    sends each window's gradient to that tap.
+    """
+
+    @staticmethod
+    def forward(ctx, x, windows):
+        out, winners = ctx.function.pool(x, windows)
+        ctx.save_for_backward(winners, x.shape)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        winners, x_shape = ctx.saved
+        return ctx.function.unpool(grad, winners, x_shape, ctx.params["windows"])
+
+    @staticmethod
+    def pool(x, windows):
+        """(N, C, H, W) -> (max of each window, (padded planes, maxima)): a running maximum over the taps.
+
+        The winners are not picked here but found again by `unpool` from the input and the maxima, so
+        that inference never pays for them (and training keeps no more: x is kept by its other users,
+        a padded copy only where the windows reach into padding, its padding then set to NaN for unpool).
+        """
+        n, c = x.shape[:2]
+        planes = windows.padded(_planes(x), -np.inf)
+        out = _over_taps(get_array_module(x).maximum, planes, windows)
+        if windows.reaches_padding:
+            windows.fill_padding(planes, np.nan)
+        return out.reshape(n, c, *windows.out_size), (planes, out)
+
+    @staticmethod
+    def unpool(grad, winners, x_shape, windows):
+        """Each window's gradient onto its first input pixel equal to the window's max."""
+        planes, maxima = winners
+        grad = get_array_module(grad).ascontiguousarray(grad).reshape(maxima.shape)
+        hits = lambda start, stop: _first_maxima(planes[start:stop], maxima[start:stop], windows)  # noqa: E731
+        return _spread(grad, windows, hits).reshape(x_shape)
+
+
+@gpu_variant_of(MaxPool2d)
+class MaxPool2dKernels(MaxPool2d):
+    """One kernel per direction: each window finds its winner, each input pixel gathers the windows it won."""
+
+    pool = staticmethod(kernels.max_pool)
+    unpool = staticmethod(kernels.max_pool_backward)
+
+
+class AvgPool2d(Function):
+    """Sum over each window's taps (padding reads as 0) divided by Windows.divisors; backward spreads each
+    window's gradient, so divided, evenly over its taps."""
+
+    @staticmethod
+    def forward(ctx, x, windows, count_include_pad=True, divisor_override=None):
+        xp = get_array_module(x)
+        n, c = x.shape[:2]
+        divisors = xp.asarray(windows.divisors(count_include_pad, divisor_override), dtype=x.dtype)
+        sums = _over_taps(xp.add, windows.padded(_planes(x), 0), windows)
+        ctx.save_for_backward(divisors, x.shape)
+        return xp.divide(sums, divisors, out=sums).reshape(n, c, *windows.out_size)
+
+    @staticmethod
+    def backward(ctx, grad):
+        divisors, x_shape = ctx.saved
+        windows = ctx.params["windows"]
+        shares = _planes(grad / divisors)
+        return _spread(shares, windows).reshape(x_shape)

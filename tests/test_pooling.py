@@ -1,0 +1,196 @@
+"""Max and average pooling against torch: modules, return_indices, argument errors, and a sweep of sizes.
+
+tests/test_ops.py holds the gradchecks and the float32 parity of a few pooling variants; here torch is the
+oracle over many window geometries at once, forward, backward and indices.
+"""
+import itertools
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.ops import pool
+from conftest import relative_error
+
+torch = pytest.importorskip("torch")
+
+
+def _both(array, requires_grad=False):
+    return mg.tensor(array, requires_grad=requires_grad), torch.tensor(array, requires_grad=requires_grad)
+
+
+MODULES = {
+    "max_default_stride": lambda nn: nn.MaxPool2d(3),
+    "max_every_argument": lambda nn: nn.MaxPool2d((2, 3), 1, (1, 0), 2, False, True),
+    "max_by_keyword": lambda nn: nn.MaxPool2d(kernel_size=3, stride=(2, 1), padding=1, ceil_mode=True),
+    "avg_default_stride": lambda nn: nn.AvgPool2d(2),
+    "avg_every_argument": lambda nn: nn.AvgPool2d((3, 2), 2, 1, True, False, 4),
+    "avg_by_keyword": lambda nn: nn.AvgPool2d(kernel_size=3, stride=2, padding=1, count_include_pad=False),
+}
+
+
+@pytest.mark.parametrize("make", MODULES.values(), ids=MODULES.keys())
+def test_pooling_modules_take_torchs_arguments_and_print_as_torch(make):
+    ours, theirs = make(mg.nn), make(torch.nn)
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(0).standard_normal((2, 3, 9, 8)).astype(np.float32)
+    np.testing.assert_allclose(ours(mg.tensor(x)).numpy(), theirs(torch.from_numpy(x)).numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 9, 8), (3, 9, 8)])
+def test_return_indices_are_torchs_even_on_ties(shape):
+    """Integers tie often: the first maximal tap's index, into each (H, W) plane, as int64."""
+    x = np.random.default_rng(1).integers(0, 3, size=shape).astype(np.float32)
+    for arguments in [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True),
+                      dict(kernel_size=(3, 2), stride=1, padding=(1, 0), dilation=(2, 3))]:
+        (out, indices), (expected, expected_indices) = (
+            lib.nn.functional.max_pool2d(t, return_indices=True, **arguments) if lib is torch else
+            lib.functional.max_pool2d(t, return_indices=True, **arguments) for lib, t in zip((mg, torch), _both(x)))
+        np.testing.assert_array_equal(out.numpy(), expected.numpy())
+        assert indices.dtype == np.int64 and not indices.requires_grad
+        np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+
+
+def test_max_pool_module_returns_indices_and_its_values_still_differentiate():
+    x = np.random.default_rng(2).standard_normal((1, 2, 6, 7))
+    ours, theirs = _both(x, requires_grad=True)
+    (out, indices), (expected, expected_indices) = (lib.nn.MaxPool2d(3, 2, 1, return_indices=True)(t)
+                                                    for lib, t in ((mg, ours), (torch, theirs)))
+    np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+    (out * out).sum().backward()
+    (expected * expected).sum().backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)
+
+
+def test_a_window_of_minus_infinities_and_padding_picks_its_first_input_as_torch():
+    """Padding reads as -inf, yet a window whose inputs are all -inf still sends its gradient and index to its
+    first input, never to the padding."""
+    x = np.full((1, 1, 4, 5), -np.inf)
+    x[0, 0, 2:, 3:] = 1.0
+    ours, theirs = _both(x, requires_grad=True)
+    out, indices = mg.functional.max_pool2d(ours, 3, 2, padding=1, return_indices=True)
+    expected, expected_indices = torch.nn.functional.max_pool2d(theirs, 3, 2, padding=1, return_indices=True)
+    np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+    out.backward(mg.ones(*out.shape, dtype=mg.float64))
+    expected.backward(torch.ones_like(expected))
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+
+
+ERRORS = {
+    "padding over half the kernel": (dict(kernel_size=3, padding=2), "both"),
+    "padding over half of one side": (dict(kernel_size=(3, 4), padding=(1, 3)), "both"),
+    "padding over half the undilated kernel": (dict(kernel_size=3, padding=(1, 2), dilation=(1, 3)), "max"),
+    "padding over half a dilated 1-tap kernel": (dict(kernel_size=1, padding=1, dilation=3), "max"),
+    "negative padding": (dict(kernel_size=3, padding=-1), "both"),
+    "zero stride": (dict(kernel_size=3, stride=0), "both"),
+    "zero kernel": (dict(kernel_size=0), "both"),
+    "negative kernel": (dict(kernel_size=-1), "both"),
+    "negative stride": (dict(kernel_size=2, stride=-1), "both"),
+    "zero dilation": (dict(kernel_size=3, dilation=0), "max"),
+    "window larger than the input": (dict(kernel_size=7), "both"),
+    "three kernel sizes": (dict(kernel_size=(1, 2, 3)), "both"),
+    "three strides": (dict(kernel_size=3, stride=(1, 2, 3)), "both"),
+    "three paddings": (dict(kernel_size=3, padding=(1, 2, 3)), "both"),
+    "three dilations": (dict(kernel_size=3, dilation=(1, 2, 3)), "max"),
+    "zero divisor": (dict(kernel_size=3, divisor_override=0), "avg"),
+}
+
+
+@pytest.mark.parametrize("arguments, ops", ERRORS.values(), ids=ERRORS.keys())
+def test_bad_arguments_are_torchs_errors(arguments, ops):
+    x = np.zeros((1, 2, 5, 5), np.float32)
+    names = ["max_pool2d", "avg_pool2d"] if ops == "both" else [f"{ops}_pool2d"]
+    for name in names:
+        with pytest.raises(Exception) as expected:
+            getattr(torch.nn.functional, name)(torch.from_numpy(x), **arguments)
+        with pytest.raises(expected.type) as error:
+            getattr(mg.functional, name)(mg.tensor(x), **arguments)
+        assert str(error.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("shape", [(2, 0, 5, 5), (2, 3, 4, 9, 9)])
+def test_inputs_that_are_not_images_are_torchs_error(shape):
+    with pytest.raises(RuntimeError) as expected:
+        torch.nn.functional.avg_pool2d(torch.zeros(shape), 2)
+    for op in (mg.functional.avg_pool2d, mg.functional.max_pool2d):
+        with pytest.raises(RuntimeError) as error:
+            op(mg.zeros(*shape), 2)
+        assert str(error.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("op", ["max_pool2d", "avg_pool2d"])
+def test_an_empty_batch_pools_to_an_empty_batch(op):
+    out = getattr(mg.functional, op)(mg.zeros(0, 2, 5, 5), 2)
+    assert out.shape == tuple(getattr(torch.nn.functional, op)(torch.zeros(0, 2, 5, 5), 2).shape)
+
+
+def _sweep():
+    """(op, arguments) over window geometries: rectangular, strided past the kernel, padded on one side, dilated,
+    ceil_mode (windows that run past the padding), and each avg_pool2d divisor."""
+    for kernel, stride, padding, ceil_mode in itertools.product([1, 2, 3, (2, 3)], [1, 2, 3, (2, 1)], [0, 1, (1, 0)],
+                                                                [False, True]):
+        common = dict(kernel_size=kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+        for dilation in (1, 2):
+            yield "max_pool2d", dict(common, dilation=dilation)
+        for count_include_pad in (True, False):
+            yield "avg_pool2d", dict(common, count_include_pad=count_include_pad)
+        yield "avg_pool2d", dict(common, divisor_override=3)
+
+
+@pytest.mark.parametrize("h, w", [(5, 9), (6, 4), (7, 7)])
+def test_a_sweep_of_window_geometries_matches_torch(h, w):
+    rng = np.random.default_rng(h * 10 + w)
+    x = rng.standard_normal((2, 3, h, w)).astype(np.float32)
+    compared = 0
+    for name, arguments in _sweep():
+        theirs = torch.tensor(x, requires_grad=True)
+        try:
+            expected = getattr(torch.nn.functional, name)(theirs, **arguments)
+        except RuntimeError as refusal:  # a window too large for this input, or too much padding
+            with pytest.raises(RuntimeError, match=f"^{refusal}$".replace("(", r"\(").replace(")", r"\)")):
+                getattr(mg.functional, name)(mg.tensor(x), **arguments)
+            continue
+        ours = mg.tensor(x, requires_grad=True)
+        out = getattr(mg.functional, name)(ours, **arguments)
+        direction = rng.standard_normal(tuple(expected.shape)).astype(np.float32)
+        (expected * torch.from_numpy(direction)).sum().backward()
+        (out * mg.tensor(direction)).sum().backward()
+        assert relative_error(out.numpy(), expected.detach().numpy()) <= 1e-6, (name, arguments)
+        assert relative_error(ours.grad.numpy(), theirs.grad.numpy()) <= 1e-6, (name, arguments)
+        if name == "max_pool2d":
+            _, indices = mg.functional.max_pool2d(mg.tensor(x), return_indices=True, **arguments)
+            _, expected_indices = torch.nn.functional.max_pool2d(torch.from_numpy(x), return_indices=True, **arguments)
+            np.testing.assert_array_equal(indices.numpy(), expected_indices.numpy())
+        compared += 1
+    assert compared > 300
+
+
+def test_the_unets_pool_takes_no_padded_copy_and_assigns_its_gradient():
+    """2x2, stride 2, on even sizes: the fast path, in which every input pixel is under exactly one tap."""
+    windows = pool.Windows((8, 16, 256, 256), (2, 2), (2, 2), (0, 0))
+    assert not windows.reaches_padding and windows.disjoint and windows.tiled
+
+
+@pytest.mark.parametrize("name, arguments", [
+    ("max_pool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ("max_pool2d", dict(kernel_size=(2, 3), stride=1, padding=(1, 0), dilation=(2, 1))),
+    ("avg_pool2d", dict(kernel_size=3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+    ("avg_pool2d", dict(kernel_size=(2, 3), stride=(1, 2), padding=1, divisor_override=4)),
+])
+def test_the_gpu_path_matches_the_cpu_without_a_gpu(name, arguments, fake_gpu):
+    """On the CuPy stand-in: max-pool runs its kernels, avg-pool its per-tap slices, on the device throughout."""
+    x = np.random.default_rng(5).standard_normal((2, 3, 8, 7)).astype(np.float32)
+    direction = np.random.default_rng(6).standard_normal((2, 3, 9, 9)).astype(np.float32)
+    results = {}
+    for device in ("cpu", "gpu"):
+        leaf = mg.tensor(x, requires_grad=True, device=device)
+        out = getattr(mg.functional, name)(leaf, **arguments)
+        (out * mg.tensor(direction[..., :out.shape[2], :out.shape[3]], device=device)).sum().backward()
+        assert out.device == device and leaf.grad.device == device
+        results[device] = [out.numpy(), leaf.grad.numpy()]
+        if name == "max_pool2d":
+            results[device].append(mg.functional.max_pool2d(leaf.detach(), return_indices=True, **arguments)[1].numpy())
+    if name == "max_pool2d":
+        assert "max_pool" in fake_gpu.launches and "max_pool_backward" in fake_gpu.launches
+    for gpu, cpu in zip(results["gpu"], results["cpu"]):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-6, atol=1e-7)
