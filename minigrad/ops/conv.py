@@ -43,7 +43,7 @@ def _pad_spatial(x, padding):
     return get_array_module(x).pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
 
 
-def im2col(x, kh, kw, stride, padding, dilation):
+def im2col(x, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
     """(N, C, H, W) zero-padded by `padding` -> (C*kh*kw, N*Ho*Wo), rows ordered (c, i, j) like a
     flattened conv weight, the batch inside each row: the whole batch is one GEMM operand. stride, padding
     and dilation are (height, width) pairs. The channels are shared out over the threads."""
@@ -63,7 +63,7 @@ def im2col(x, kh, kw, stride, padding, dilation):
     return cols.reshape(c * kh * kw, n * out_h * out_w)
 
 
-def col2im(cols, x_shape, kh, kw, stride, padding, dilation):
+def col2im(cols, x_shape, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
     """The adjoint of im2col: add every column entry back onto the input pixel it came from, the
     padding dropped. The channels are shared out over the threads."""
     xp = get_array_module(cols)
