@@ -101,7 +101,7 @@ SPECS = [
     OpSpec("matmul", lambda L, a, b: a @ b, [(4, 5), (5, 3)]),
     OpSpec("matmul_batched_broadcast", lambda L, a, b: a @ b, [(2, 1, 3, 4), (5, 4, 6)]),
     OpSpec("matmul_batch_leading_one", lambda L, a, b: a @ b, [(1, 3, 4, 5), (1, 3, 5, 2)]),
-    OpSpec("matmul_one_row_batched_broadcast", lambda L, a, b: a @ b, [(2, 1, 1, 4), (3, 4, 5)]),
+    OpSpec("matmul_one_row_batched_broadcast", lambda L, a, b: a @ b, [(3, 1, 1, 4), (3, 2, 4, 5)]),
     # convolution: stride/padding combinations, odd sizes, with and without bias
     OpSpec("conv3x3_pad1", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1), [(2, 3, 9, 7), (4, 3, 3, 3), (4,)]),
     OpSpec("conv3x3_valid", lambda L, x, w: L.F.conv2d(x, w), [(2, 3, 9, 7), (4, 3, 3, 3)]),
