@@ -17,19 +17,71 @@ def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
-def _square(name, value):
-    first, second = _pair(value)
-    if first != second:
-        raise ValueError(f"{name} must be square here, got {value}")
-    return int(first)
-
-
-def conv2d(input, weight, bias=None, stride=1, padding=0):
-    """Cross-correlation, as torch's conv2d (im2col + GEMM)."""
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """Cross-correlation, as torch's conv2d. stride, padding and dilation are an int or a (height, width) pair;
+    padding also "valid" (none) or "same" (stride 1 only: the output keeps the input's size). weight is
+    (O, C/groups, kh, kw): groups split the channels into blocks convolved apart (groups = C: depthwise)."""
     require_same_dtype("conv2d", input=input, weight=weight, bias=bias)
-    params = dict(stride=_square("stride", stride), padding=_square("padding", padding))
+    stride, dilation = _conv_pair("stride", stride), _conv_pair("dilation", dilation)
+    for name, values in (("stride", stride), ("groups", (groups,))):
+        if min(values) <= 0:
+            raise RuntimeError(f"non-positive {name} is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    extra_pad = None
+    if isinstance(padding, str):
+        padding, extra_pad = _string_padding(padding, weight.shape[2:], stride, dilation)
+    else:
+        padding = _conv_pair("padding", padding)
+        if min(padding) < 0:
+            raise RuntimeError("negative padding is not supported")
+    params = dict(stride=stride, padding=padding, dilation=dilation, groups=int(groups))
     weights = (weight,) if bias is None else (weight, bias)
-    return _one_image_as_a_batch("conv2d", input, lambda batch: ops.Conv2d.apply(batch, *weights, **params))
+
+    def convolve(batch):
+        if extra_pad is not None:
+            batch = pad(batch, extra_pad)
+        return ops.Conv2d.apply(batch, *weights, **params)
+
+    return _one_image_as_a_batch("conv2d", input, convolve)
+
+
+def _conv_pair(name, value):
+    """stride, padding or dilation, an int or a pair of ints as torch's conv2d takes them -> a pair."""
+    pair = _pair(value)
+    if len(pair) != 2:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of 2 values to match the "
+                           f"convolution dimensions, but got {name}={list(pair)}")
+    if not all(isinstance(v, numbers.Integral) for v in pair):
+        raise TypeError(f"conv2d: {name} must be an int or a pair of ints, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+PADDING_STRINGS = ("valid", "same")
+
+
+def same_padding(kernel_size, dilation):
+    """torch's padding="same" as F.pad's (left, right, top, bottom): each axis padded by the dilated kernel's
+    span less one, the odd pixel of an odd total after the image."""
+    widths = []
+    for size, spacing in zip(reversed(tuple(kernel_size)), reversed(dilation)):
+        total = spacing * (size - 1)
+        widths += [total // 2, total - total // 2]
+    return tuple(widths)
+
+
+def _string_padding(padding, kernel_size, stride, dilation):
+    """padding "valid" or "same" -> (the conv's own symmetric padding (ph, pw), an F.pad of the extra row and
+    column of an asymmetric "same" ahead of it, or None), as torch's conv2d."""
+    if padding not in PADDING_STRINGS:
+        raise RuntimeError(f"Invalid padding string: {padding!r}")
+    if padding == "valid":
+        return (0, 0), None
+    if stride != (1, 1):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    left, right, top, bottom = same_padding(kernel_size, dilation)
+    extra = (0, right - left, 0, bottom - top)
+    return (top, left), (extra if any(extra) else None)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

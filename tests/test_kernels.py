@@ -2,7 +2,7 @@
 
 The op-level checks (gradcheck and torch parity of the GPU variants) are in test_ops.py and
 test_optim.py; here each kernel meets its NumPy counterpart directly, on the cases an op test can
-miss: ties in max-pool, every stride and padding of im2col, empty interpolation bands.
+miss: ties in max-pool, every stride, padding and dilation of im2col, empty interpolation bands.
 """
 import shutil
 import subprocess
@@ -42,29 +42,35 @@ def guarded(monkeypatch):
     return guard
 
 
-CONV_CASES = [  # (x shape, kh, kw, stride, padding)
-    ((2, 3, 7, 6), 3, 3, 1, 1),
-    ((1, 2, 9, 8), 3, 3, 2, 1),
-    ((2, 1, 11, 10), 5, 5, 2, 0),
-    ((1, 2, 5, 7), 1, 5, 1, 2),
-    ((3, 2, 6, 5), 2, 3, 3, 1),
-    ((2, 3, 4, 5), 1, 1, 1, 0),
-    ((2, 3, 4, 5), 1, 1, 1, 1),
-    ((1, 2, 5, 6), 2, 2, 2, 3),           # padding wider than the kernel: whole rows of zero columns
-    ((2, 2, 8, 9), 3, 2, 4, 2),           # a stride past the kernel: pixels that no tap reads
+CONV_CASES = [  # (x shape, kh, kw, stride, padding, dilation), each of the last three (height, width)
+    ((2, 3, 7, 6), 3, 3, (1, 1), (1, 1), (1, 1)),
+    ((1, 2, 9, 8), 3, 3, (2, 2), (1, 1), (1, 1)),
+    ((2, 1, 11, 10), 5, 5, (2, 2), (0, 0), (1, 1)),
+    ((1, 2, 5, 7), 1, 5, (1, 1), (2, 2), (1, 1)),
+    ((3, 2, 6, 5), 2, 3, (3, 3), (1, 1), (1, 1)),
+    ((2, 3, 4, 5), 1, 1, (1, 1), (0, 0), (1, 1)),
+    ((2, 3, 4, 5), 1, 1, (1, 1), (1, 1), (1, 1)),
+    ((1, 2, 5, 6), 2, 2, (2, 2), (3, 3), (1, 1)),   # padding wider than the kernel: whole rows of zero columns
+    ((2, 2, 8, 9), 3, 2, (4, 4), (2, 2), (1, 1)),   # a stride past the kernel: pixels that no tap reads
+    ((2, 2, 9, 7), 3, 2, (2, 1), (1, 2), (1, 1)),   # per-axis stride and padding
+    ((1, 2, 9, 10), 3, 3, (1, 1), (2, 2), (2, 2)),  # dilation: taps two pixels apart
+    ((2, 1, 11, 9), 3, 2, (2, 2), (1, 0), (2, 3)),  # dilation and stride sharing a factor: gcd(2, 2) = 2
+    ((1, 2, 13, 12), 2, 3, (3, 2), (0, 1), (2, 3)), # stride and dilation coprime on one axis, not the other
+    ((1, 1, 12, 12), 2, 2, (4, 4), (0, 0), (3, 3)), # pixels between the taps: read by no tap
 ]
 
 
-@pytest.mark.parametrize("shape, kh, kw, stride, padding", CONV_CASES)
-def test_im2col_and_col2im_match_the_cpu(shape, kh, kw, stride, padding, host_kernels, guarded):
+@pytest.mark.parametrize("shape, kh, kw, stride, padding, dilation", CONV_CASES)
+def test_im2col_and_col2im_match_the_cpu(shape, kh, kw, stride, padding, dilation, host_kernels, guarded):
     rng = np.random.default_rng(0)
     x = rng.standard_normal(shape).astype(np.float32)
-    expected_cols = conv.im2col(x, kh, kw, stride, padding)
-    np.testing.assert_array_equal(kernels.im2col(x, kh, kw, stride, padding), expected_cols)
+    expected_cols = conv.im2col(x, kh, kw, stride, padding, dilation)
+    np.testing.assert_array_equal(kernels.im2col(x, kh, kw, stride, padding, dilation), expected_cols)
 
     grad_cols = rng.standard_normal(expected_cols.shape).astype(np.float32)
-    expected = conv.col2im(grad_cols, shape, kh, kw, stride, padding)
-    np.testing.assert_allclose(kernels.col2im(grad_cols, shape, kh, kw, stride, padding), expected, rtol=1e-6, atol=1e-6)
+    expected = conv.col2im(grad_cols, shape, kh, kw, stride, padding, dilation)
+    np.testing.assert_allclose(kernels.col2im(grad_cols, shape, kh, kw, stride, padding, dilation), expected,
+                               rtol=1e-6, atol=1e-6)
     guarded.assert_untouched()
 
 

@@ -101,6 +101,7 @@ SPECS = [
     OpSpec("matmul", lambda L, a, b: a @ b, [(4, 5), (5, 3)]),
     OpSpec("matmul_batched_broadcast", lambda L, a, b: a @ b, [(2, 1, 3, 4), (5, 4, 6)]),
     OpSpec("matmul_batch_leading_one", lambda L, a, b: a @ b, [(1, 3, 4, 5), (1, 3, 5, 2)]),
+    OpSpec("matmul_one_row_batched_broadcast", lambda L, a, b: a @ b, [(3, 1, 1, 4), (3, 2, 4, 5)]),
     # convolution: stride/padding combinations, odd sizes, with and without bias
     OpSpec("conv3x3_pad1", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1), [(2, 3, 9, 7), (4, 3, 3, 3), (4,)]),
     OpSpec("conv3x3_valid", lambda L, x, w: L.F.conv2d(x, w), [(2, 3, 9, 7), (4, 3, 3, 3)]),
@@ -121,6 +122,33 @@ SPECS = [
     OpSpec("conv1x5_pad1_beyond_kernel_height", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1),
            [(2, 3, 5, 7), (4, 3, 1, 5), (4,)]),
     OpSpec("conv1x1_pad1", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1), [(2, 3, 4, 5), (2, 3, 1, 1), (2,)]),
+    # torch's other options: per-axis kernel, stride and padding, dilation, groups (the column path unless
+    # stride 1, no dilation and one group)
+    OpSpec("conv3x2_pad1x2_rectangular", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=(1, 2)),
+           [(2, 3, 7, 6), (4, 3, 3, 2), (4,)]),
+    OpSpec("conv3x2_stride2x1_pad0x1", lambda L, x, w, b: L.F.conv2d(x, w, b, stride=(2, 1), padding=(0, 1)),
+           [(2, 3, 9, 7), (4, 3, 3, 2), (4,)]),
+    OpSpec("conv3x3_dilation2", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=2, dilation=2),
+           [(2, 3, 9, 8), (4, 3, 3, 3), (4,)]),
+    OpSpec("conv3x3_dilation2_stride2", lambda L, x, w: L.F.conv2d(x, w, stride=2, padding=1, dilation=2),
+           [(2, 3, 11, 10), (4, 3, 3, 3)]),
+    OpSpec("conv2x3_dilation3x2_stride3x2",
+           lambda L, x, w: L.F.conv2d(x, w, stride=(3, 2), padding=(2, 0), dilation=(3, 2)),
+           [(1, 2, 13, 11), (3, 2, 2, 3)]),
+    OpSpec("conv3x3_same_dilation2", lambda L, x, w: L.F.conv2d(x, w, padding="same", dilation=2),
+           [(2, 3, 8, 7), (4, 3, 3, 3)]),
+    OpSpec("conv4x3_same_even_kernel", lambda L, x, w, b: L.F.conv2d(x, w, b, padding="same", dilation=(1, 2)),
+           [(2, 3, 8, 7), (4, 3, 4, 3), (4,)]),
+    OpSpec("conv3x3_groups2", lambda L, x, w: L.F.conv2d(x, w, padding=1, groups=2), [(2, 4, 7, 6), (6, 2, 3, 3)]),
+    OpSpec("conv3x3_groups2_bias_stride2", lambda L, x, w, b: L.F.conv2d(x, w, b, stride=2, padding=1, groups=2),
+           [(2, 4, 9, 8), (6, 2, 3, 3), (6,)]),
+    OpSpec("conv3x3_depthwise", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1, groups=5),
+           [(2, 5, 8, 7), (5, 1, 3, 3), (5,)]),
+    OpSpec("conv3x3_depthwise_multiplier2", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1, groups=4),
+           [(2, 4, 7, 8), (8, 1, 3, 3), (8,)]),
+    OpSpec("conv3x3_depthwise_dilation2", lambda L, x, w: L.F.conv2d(x, w, padding=2, dilation=2, groups=3),
+           [(2, 3, 9, 8), (3, 1, 3, 3)]),
+    OpSpec("conv1x1_groups3", lambda L, x, w, b: L.F.conv2d(x, w, b, groups=3), [(2, 6, 5, 4), (9, 2, 1, 1), (9,)]),
     # pooling and resizing
     OpSpec("max_pool2", lambda L, x: L.F.max_pool2d(x, 2), [(2, 3, 8, 6)]),
     OpSpec("max_pool2_odd", lambda L, x: L.F.max_pool2d(x, 2), [(2, 3, 9, 7)]),
@@ -204,9 +232,12 @@ def test_matches_torch_float32(spec):
 # Ops whose passes split over the worker threads once big enough; the specs' small shapes only take
 # that path with the size floor removed, and convs split their images into one-row blocks.
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
-                "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1", "conv_stacked_row_taps", "conv_1ch_tall_kernel", "max_pool2_odd",
-                "max_pool3_stride2_overlap", "max_pool_padding", "max_pool_ceil_mode", "avg_pool_ceil_mode", "matmul", "matmul_batched_broadcast", "matmul_batch_leading_one", "softmax_last",
-                "softmax_dim1", "softmax_dim0", "cat", "cat_dim0", "stack"]
+                "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1",
+                "conv_stacked_row_taps", "conv_1ch_tall_kernel", "conv3x3_dilation2", "conv3x3_groups2_bias_stride2",
+                "conv3x3_depthwise", "max_pool2_odd", "max_pool3_stride2_overlap", "max_pool_padding",
+                "max_pool_ceil_mode", "avg_pool_ceil_mode", "matmul", "matmul_batched_broadcast",
+                "matmul_batch_leading_one", "matmul_one_row_batched_broadcast", "softmax_last", "softmax_dim1",
+                "softmax_dim0", "cat", "cat_dim0", "stack"]
 
 
 @pytest.mark.parametrize("name", THREAD_SPLIT)

@@ -104,33 +104,36 @@ def launch(file, kernel, dtype, total, *args):
 
 # ---- the kernels, with their array shapes ----------------------------------------------------
 
-def output_size(size, kernel, stride, padding=0):
-    """Output length of a conv or pool along one axis (the CPU ops in minigrad.ops.conv and .pool use it too)."""
-    return (size + 2 * padding - kernel) // stride + 1
+def output_size(size, kernel, stride, padding=0, dilation=1):
+    """Output length of a conv or pool along one axis (the CPU ops in minigrad.ops.conv and .pool use it too): the
+    taps of a kernel dilated by `dilation` span dilation*(kernel-1)+1 pixels."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _conv_sizes(shape, kh, kw, stride, padding):
-    """The size arguments of im2col and col2im: n, c, h, w, kh, kw, stride, padding, out_h, out_w."""
+def _conv_sizes(shape, kh, kw, stride, padding, dilation):
+    """The size arguments of im2col and col2im: n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w."""
     n, c, h, w = shape
-    out_h, out_w = output_size(h, kh, stride, padding), output_size(w, kw, stride, padding)
-    return n, c, h, w, kh, kw, stride, padding, out_h, out_w
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    out_h, out_w = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
+    return n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w
 
 
-def im2col(x, kh, kw, stride, padding):
-    """x (N, C, H, W) -> columns (C*kh*kw, N*out_h*out_w) of x zero-padded by `padding` (as minigrad.ops.conv's)."""
+def im2col(x, kh, kw, stride, padding, dilation):
+    """x (N, C, H, W) -> columns (C*kh*kw, N*out_h*out_w) of x zero-padded by `padding` (as minigrad.ops.conv's);
+    stride, padding and dilation are (height, width) pairs."""
     xp = get_array_module(x)
-    sizes = _conv_sizes(x.shape, kh, kw, stride, padding)
+    sizes = _conv_sizes(x.shape, kh, kw, stride, padding, dilation)
     n, c, *_, out_h, out_w = sizes
     cols = xp.empty((c * kh * kw, n * out_h * out_w), dtype=x.dtype)
     launch("conv.cu", "im2col", x.dtype, n * c * out_h * out_w, xp.ascontiguousarray(x), cols, *sizes)
     return cols
 
 
-def col2im(cols, x_shape, kh, kw, stride, padding):
+def col2im(cols, x_shape, kh, kw, stride, padding, dilation):
     """The adjoint of im2col: columns (C*kh*kw, N*L) -> (N, C, H, W), the padding dropped."""
     xp = get_array_module(cols)
     x = xp.empty(x_shape, dtype=cols.dtype)
-    sizes = _conv_sizes(x_shape, kh, kw, stride, padding)
+    sizes = _conv_sizes(x_shape, kh, kw, stride, padding, dilation)
     launch("conv.cu", "col2im", x.dtype, x.size, xp.ascontiguousarray(cols), x, *sizes)
     return x
 

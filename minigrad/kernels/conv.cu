@@ -1,11 +1,12 @@
 // Convolution columns for NCHW images, real_t = float or double.
 
 // cols (C*kh*kw, N*out_h*out_w), rows ordered (c, i, j) like a flattened conv weight, the batch inside
-// each row: cols[(c*kh + i)*kw + j, (n*out_h + oy)*out_w + ox] = x[n, c, oy*stride + i - pad, ox*stride + j - pad],
+// each row: cols[(c*kh + i)*kw + j, (n*out_h + oy)*out_w + ox] = x[n, c, oy*sh + i*dh - ph, ox*sw + j*dw - pw],
 // 0 outside x. One thread per output position of each plane (n, c) writes that position's kh*kw taps:
 // the index arithmetic (64-bit divisions, slow on a GPU) is done once per position, not once per tap.
 KERNEL im2col(const real_t* x, real_t* cols, long long n, long long c, long long h, long long w, long long kh, long long kw,
-              long long stride, long long pad, long long out_h, long long out_w) {
+              long long sh, long long sw, long long ph, long long pw, long long dh, long long dw, long long out_h,
+              long long out_w) {
     const long long positions = out_h * out_w, row_length = n * positions;
     FOR_EACH(index, n * c * positions) {
         const long long plane = index / positions, position = index - plane * positions;
@@ -14,9 +15,9 @@ KERNEL im2col(const real_t* x, real_t* cols, long long n, long long c, long long
         const real_t* plane_x = x + plane * h * w;
         real_t* column = cols + channel * kh * kw * row_length + image * positions + position;  // row (c, 0, 0), image n
         for (long long i = 0; i < kh; ++i) {
-            const long long y = oy * stride + i - pad;
+            const long long y = oy * sh + i * dh - ph;
             for (long long j = 0; j < kw; ++j) {
-                const long long x_ = ox * stride + j - pad;
+                const long long x_ = ox * sw + j * dw - pw;
                 const bool inside = y >= 0 && y < h && x_ >= 0 && x_ < w;
                 column[(i * kw + j) * row_length] = inside ? plane_x[y * w + x_] : real_t(0);
             }
@@ -24,17 +25,35 @@ KERNEL im2col(const real_t* x, real_t* cols, long long n, long long c, long long
     }
 }
 
-// The first kernel tap, and the output position it feeds, that reads input coordinate `at` along an
-// axis: tap t reads `at` from output o when o*stride + t = at + pad. Later taps of the same residue
-// follow at t + stride, o - 1. Positions past the last output skip ahead to it.
-struct FirstTap {
-    long long tap, output;
-    __device__ FirstTap(long long at, long long pad, long long stride, long long outputs) {
-        tap = (at + pad) % stride;
-        output = (at + pad) / stride;
+// The kernel taps that read input coordinate `at` along an axis, and the outputs they feed: tap t reads
+// `at` for output o when o*stride + t*dilation = at + pad. With g = gcd(stride, dilation), the solutions
+// step by tap_step = stride/g taps and output_step = dilation/g outputs, so only the first needs a search
+// (at most tap_step tries); solutions past the last output skip ahead to it. No solution (`at` between
+// the pixels any tap reads) leaves tap past the kernel.
+struct Taps {
+    long long tap, output, tap_step, output_step;
+    __device__ Taps(long long at, long long pad, long long stride, long long dilation, long long outputs,
+                    long long taps) {
+        long long g = stride, rest = dilation;
+        while (rest) {
+            const long long next = g % rest;
+            g = rest;
+            rest = next;
+        }
+        tap_step = stride / g;
+        output_step = dilation / g;
+        tap = 0;
+        while (tap < tap_step && (at + pad - tap * dilation) % stride) ++tap;
+        if (tap == tap_step) {
+            tap = taps;
+            output = -1;
+            return;
+        }
+        output = (at + pad - tap * dilation) / stride;
         if (output >= outputs) {
-            tap += (output - outputs + 1) * stride;
-            output = outputs - 1;
+            const long long skipped = (output - outputs + output_step) / output_step;
+            tap += skipped * tap_step;
+            output -= skipped * output_step;
         }
     }
 };
@@ -42,17 +61,19 @@ struct FirstTap {
 // The adjoint of im2col, as a gather: each input pixel sums the column entries of the taps that read
 // it, so no two threads write the same pixel and no atomics are needed.
 KERNEL col2im(const real_t* cols, real_t* x, long long n, long long c, long long h, long long w, long long kh, long long kw,
-              long long stride, long long pad, long long out_h, long long out_w) {
+              long long sh, long long sw, long long ph, long long pw, long long dh, long long dw, long long out_h,
+              long long out_w) {
     const long long positions = out_h * out_w, row_length = n * positions;
     FOR_EACH(index, n * c * h * w) {
         const long long plane = index / (h * w), pixel = index - plane * (h * w);
         const long long image = plane / c, channel = plane - image * c;
         const long long y = pixel / w, x_ = pixel - y * w;
         const real_t* plane_cols = cols + channel * kh * kw * row_length + image * positions;   // row (c, 0, 0), image n
-        const FirstTap row(y, pad, stride, out_h), column(x_, pad, stride, out_w);
+        const Taps row(y, ph, sh, dh, out_h, kh), column(x_, pw, sw, dw, out_w, kw);
         real_t sum = 0;
-        for (long long i = row.tap, oy = row.output; i < kh && oy >= 0; i += stride, --oy) {
-            for (long long j = column.tap, ox = column.output; j < kw && ox >= 0; j += stride, --ox) {
+        for (long long i = row.tap, oy = row.output; i < kh && oy >= 0; i += row.tap_step, oy -= row.output_step) {
+            for (long long j = column.tap, ox = column.output; j < kw && ox >= 0;
+                 j += column.tap_step, ox -= column.output_step) {
                 sum += plane_cols[(i * kw + j) * row_length + oy * out_w + ox];
             }
         }

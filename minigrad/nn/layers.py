@@ -13,45 +13,73 @@ from .module import Module
 
 
 class Conv2d(Module):
-    """torch's Conv2d with square kernels, no dilation and zero padding. padding is a number, or torch's "valid"
-    (none) or "same" (stride 1 only, as torch: the output keeps the input's size). An even kernel's "same" pads one
-    more row and column after the image than before it, as torch, by a separate pad ahead of the convolution."""
+    """torch's Conv2d. kernel_size, stride, padding and dilation are an int or a (height, width) pair, kept as
+    pairs; padding also "valid" or "same" (see F.conv2d). weight (out_channels, in_channels/groups, kh, kw), its
+    init bound over that fan-in, as torch. padding_mode "reflect" and "replicate" pad by F.pad ahead of an
+    unpadded conv, as torch; "circular" is refused (F.pad has no such mode)."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+                 padding_mode="zeros"):
         super().__init__()
-        if isinstance(kernel_size, (tuple, list)):
-            kernel_size = F._square("kernel_size", kernel_size)
+        if groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups:
+            raise ValueError("out_channels must be divisible by groups")
+        _check_padding(padding, stride)
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, "
+                             f"but got padding_mode={padding_mode!r}")
+        if padding_mode == "circular":
+            raise ValueError("Conv2d: padding_mode 'circular' is not supported (F.pad has no circular mode); use "
+                             "'zeros', 'reflect' or 'replicate'")
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self._conv_padding, self._pad = _conv_padding(padding, kernel_size, stride)
-        self.weight, self.bias = default_weight_and_bias((out_channels, in_channels, kernel_size, kernel_size), bias)
+        self.groups, self.padding_mode = groups, padding_mode
+        self.kernel_size, self.stride, self.dilation = F._pair(kernel_size), F._pair(stride), F._pair(dilation)
+        self.padding = padding if isinstance(padding, str) else F._pair(padding)
+        self.weight, self.bias = default_weight_and_bias((out_channels, in_channels // groups, *self.kernel_size), bias)
 
     def forward(self, x):
-        if self._pad is not None:
-            x = F.pad(x, self._pad)
-        return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self._conv_padding)
+        if self.padding_mode == "zeros":
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return F.conv2d(F.pad(x, self._pad_widths(), mode=self.padding_mode), self.weight, self.bias, self.stride, 0,
+                        self.dilation, self.groups)
+
+    def _pad_widths(self):
+        """F.pad's (left, right, top, bottom) of the padding, for the modes that pad ahead of the conv."""
+        if self.padding == "same":
+            return F.same_padding(self.kernel_size, self.dilation)
+        ph, pw = (0, 0) if self.padding == "valid" else self.padding
+        return pw, pw, ph, ph
 
     def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, bias={self.bias is not None}")
+        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        return text
 
 
-_PADDING_STRINGS = ("valid", "same")
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def _conv_padding(padding, kernel_size, stride):
-    """(the convolution's own symmetric padding, an F.pad ahead of it or None) for Conv2d's `padding`."""
+def _check_padding(padding, stride):
+    """torch's Conv2d refuses a padding string other than F.conv2d's, and "same" with a stride, when built."""
     if not isinstance(padding, str):
-        return padding, None
-    if padding not in _PADDING_STRINGS:
-        choices = ", ".join(map(repr, _PADDING_STRINGS))
+        return
+    if padding not in F.PADDING_STRINGS:
+        choices = ", ".join(map(repr, F.PADDING_STRINGS))
         raise ValueError(f"Invalid padding string {padding!r}, should be one of {{{choices}}}")
-    if padding == "valid":
-        return 0, None
-    if any(s != 1 for s in F._pair(stride)):
+    if padding == "same" and any(s != 1 for s in F._pair(stride)):
         raise ValueError("padding='same' is not supported for strided convolutions")
-    before, after = (kernel_size - 1) // 2, kernel_size // 2  # torch puts the odd row and column last
-    return (before, None) if before == after else (0, (before, after, before, after))
 
 
 class Linear(Module):

@@ -1,18 +1,22 @@
 """2-D convolution over kernel taps (pooling is in minigrad.ops.pool).
 
-Stride 1 (every conv of the network and of the loss) runs on the "wide" flat layout below: per image
-and per block of output rows, one column matrix of offset slices and one GEMM, or, with many input
-channels, one GEMM over the kernel's row taps stacked (see STACKED). dX
+Stride 1 without dilation or groups (every conv of the network and of the loss) runs on the "wide" flat
+layout below: per image and per block of output rows, one column matrix of offset slices and one GEMM, or,
+with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX
 is the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward
 keeps only the unpadded input. Blocks of output rows, of every image, are shared out over the worker
-threads (minigrad.parallel), so one big image uses every core too. Other strides use the column
-path, im2col + one GEMM over the whole batch: tap (i, j) sees the strided slice of the padded input
-that starts at (i, j); im2col copies each tap's slice into a column block and col2im adds it back,
-tap by tap, so no scatter (np.add.at) is ever needed.
+threads (minigrad.parallel), so one big image uses every core too. Other strides, dilations and groups
+use the column path, im2col + one GEMM over the whole batch: tap (i, j) sees the strided slice of the
+padded input that starts at (i*dh, j*dw); im2col copies each tap's slice into a column block and col2im
+adds it back, tap by tap, so no scatter (np.add.at) is ever needed. The column rows are ordered (c, i, j),
+so with groups they split, as they are, into one block of C/G*kh*kw rows per group, and the GEMMs become
+batched over the groups.
 
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
 col2im: a few large launches.
 """
+from typing import NamedTuple
+
 from .. import kernels, memory, parallel
 from ..kernels import output_size
 from ..backend import get_array_module
@@ -20,57 +24,63 @@ from ..function import Function, gpu_variant_of
 from .matmul import matmul
 
 
-def _tap(i, j, stride, out_h, out_w):
-    """Index of the padded input that kernel tap (i, j) multiplies, for every output position."""
+def _tap(top, left, stride, out_h, out_w):
+    """Index of the padded input that the kernel tap at (top, left) multiplies, for every output position,
+    stride (sh, sw)."""
+    sh, sw = stride
     return (
         slice(None),
         slice(None),
-        slice(i, i + stride * (out_h - 1) + 1, stride),
-        slice(j, j + stride * (out_w - 1) + 1, stride),
+        slice(top, top + sh * (out_h - 1) + 1, sh),
+        slice(left, left + sw * (out_w - 1) + 1, sw),
     )
 
 
 def _pad_spatial(x, padding):
-    if padding == 0:
+    ph, pw = padding
+    if ph == pw == 0:
         return x
-    return get_array_module(x).pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    return get_array_module(x).pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
 
 
-def im2col(x, kh, kw, stride, padding=0):
+def im2col(x, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
     """(N, C, H, W) zero-padded by `padding` -> (C*kh*kw, N*Ho*Wo), rows ordered (c, i, j) like a
-    flattened conv weight, the batch inside each row: the whole batch is one GEMM operand. The channels
-    are shared out over the threads."""
+    flattened conv weight, the batch inside each row: the whole batch is one GEMM operand. stride, padding
+    and dilation are (height, width) pairs. The channels are shared out over the threads."""
     xp = get_array_module(x)
     x = _pad_spatial(x, padding)
     n, c, h, w = x.shape
-    out_h, out_w = output_size(h, kh, stride), output_size(w, kw, stride)
+    (sh, sw), (dh, dw) = stride, dilation
+    out_h, out_w = output_size(h, kh, sh, 0, dh), output_size(w, kw, sw, 0, dw)
     cols = memory.empty(xp, (c, kh, kw, n, out_h, out_w), x.dtype)
 
     def work(start, stop):
         for i in range(kh):
             for j in range(kw):
-                cols[start:stop, i, j] = x[:, start:stop][_tap(i, j, stride, out_h, out_w)].swapaxes(0, 1)
+                cols[start:stop, i, j] = x[:, start:stop][_tap(i * dh, j * dw, stride, out_h, out_w)].swapaxes(0, 1)
 
     parallel.split(work, c)
     return cols.reshape(c * kh * kw, n * out_h * out_w)
 
 
-def col2im(cols, x_shape, kh, kw, stride, padding=0):
+def col2im(cols, x_shape, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
     """The adjoint of im2col: add every column entry back onto the input pixel it came from, the
     padding dropped. The channels are shared out over the threads."""
     xp = get_array_module(cols)
     n, c, h, w = x_shape
-    out_h, out_w = output_size(h, kh, stride, padding), output_size(w, kw, stride, padding)
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    out_h, out_w = output_size(h, kh, sh, ph, dh), output_size(w, kw, sw, pw, dw)
     cols = cols.reshape(c, kh, kw, n, out_h, out_w)
-    padded = memory.zeros(xp, (n, c, h + 2 * padding, w + 2 * padding), cols.dtype)
+    padded = memory.zeros(xp, (n, c, h + 2 * ph, w + 2 * pw), cols.dtype)
 
     def work(start, stop):
         for i in range(kh):
             for j in range(kw):
-                padded[:, start:stop][_tap(i, j, stride, out_h, out_w)] += cols[start:stop, i, j].swapaxes(0, 1)
+                tap = _tap(i * dh, j * dw, stride, out_h, out_w)
+                padded[:, start:stop][tap] += cols[start:stop, i, j].swapaxes(0, 1)
 
     parallel.split(work, c)
-    return padded[:, :, padding:padding + h, padding:padding + w]
+    return padded[:, :, ph:ph + h, pw:pw + w]
 
 
 # ---- stride-1 convolution on the "wide" flat layout ---------------------------------------------
@@ -306,90 +316,127 @@ def _input_grad_stride1(grad, weight, ph, pw):
     return grad_x
 
 
+class ConvOptions(NamedTuple):
+    """A conv's options beside its arrays, as Conv2d.apply takes them: stride, padding and dilation are
+    (height, width) pairs (minigrad.functional.conv2d makes them)."""
+
+    stride: tuple = (1, 1)
+    padding: tuple = (0, 0)
+    dilation: tuple = (1, 1)
+    groups: int = 1
+
+    @property
+    def wide(self):
+        """Whether the stride-1 wide path computes this conv (any padding, kh != kw included)."""
+        return self.stride == (1, 1) and self.dilation == (1, 1) and self.groups == 1
+
+    @property
+    def columns(self):
+        """im2col's and col2im's (stride, padding, dilation)."""
+        return self.stride, self.padding, self.dilation
+
+
 class Conv2d(Function):
+    """weight (O, C/groups, kh, kw): output channel block g (O/groups of them) sees input channel block g."""
+
     @staticmethod
-    def check(x, weight, bias, padding):
+    def check(x, weight, bias, options):
         if x.ndim != 4 or weight.ndim != 4:
             raise ValueError(f"conv2d expects a 4-d input (N, C, H, W) and weight (O, C, kh, kw), got {x.shape} and {weight.shape}")
         if bias is not None and bias.shape != weight.shape[:1]:
             raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), one value per output channel "
                              f"of weight {tuple(weight.shape)}, got {tuple(bias.shape)}")
-        if x.shape[1] != weight.shape[1]:
-            raise ValueError(
-                f"conv2d: input of shape {tuple(x.shape)} has {x.shape[1]} channels, "
-                f"but weight of shape {tuple(weight.shape)} expects {weight.shape[1]}"
-            )
-        kh, kw = weight.shape[2:]
-        if x.shape[2] + 2 * padding < kh or x.shape[3] + 2 * padding < kw:
-            raise ValueError(f"conv2d: input {tuple(x.shape)} with padding {padding} is smaller than the kernel {kh}x{kw}")
+        groups = options.groups
+        if weight.shape[0] % groups:
+            raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                               f"but got weight of size [{list(weight.shape)}] instead")
+        if x.shape[1] != weight.shape[1] * groups:
+            raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
+                               f"expected input{list(x.shape)} to have {weight.shape[1] * groups} channels, "
+                               f"but got {x.shape[1]} channels instead")
+        padded = [size + 2 * pad for size, pad in zip(x.shape[2:], options.padding)]
+        spans = [dilation * (size - 1) + 1 for size, dilation in zip(weight.shape[2:], options.dilation)]
+        if padded[0] < spans[0] or padded[1] < spans[1]:
+            raise RuntimeError(f"Calculated padded input size per channel: ({padded[0]} x {padded[1]}). Kernel size: "
+                               f"({spans[0]} x {spans[1]}). Kernel size can't be greater than actual input size")
 
     @staticmethod
     def bias_grad(ctx, grad):
         return grad.sum(axis=(0, 2, 3)) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
 
     @staticmethod
-    def forward(ctx, x, weight, bias=None, stride=1, padding=0):
-        Conv2d.check(x, weight, bias, padding)
-        if stride != 1:
-            return Conv2d.forward_columns(ctx, x, weight, bias, stride, padding)
-        out = _conv_stride1(x, weight, bias, padding, padding)
+    def forward(ctx, x, weight, bias=None, **options):
+        options = ConvOptions(**options)
+        Conv2d.check(x, weight, bias, options)
+        if not options.wide:
+            return Conv2d.forward_columns(ctx, x, weight, bias, options)
+        out = _conv_stride1(x, weight, bias, *options.padding)
         ctx.save_for_backward(x, weight)                     # backward re-pads x: no second copy kept
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        if ctx.params.get("stride", 1) != 1:
+        options = ConvOptions(**ctx.params)
+        if not options.wide:
             return Conv2d.backward_columns(ctx, grad)
         x, weight = ctx.saved
-        padding = ctx.params.get("padding", 0)
+        ph, pw = options.padding
         need_x, need_w = ctx.needs_input_grad[:2]
         grad_b = Conv2d.bias_grad(ctx, grad)
         grad = get_array_module(grad).ascontiguousarray(grad)
         grad_w = grad_x = None
         if need_w:
-            grad_w = _weight_grad_wide(x, _geometry(x, weight, padding, padding), grad, weight.shape)
+            grad_w = _weight_grad_wide(x, _geometry(x, weight, ph, pw), grad, weight.shape)
         if need_x:
-            grad_x = _input_grad_stride1(grad, weight, padding, padding)
+            grad_x = _input_grad_stride1(grad, weight, ph, pw)
         return grad_x, grad_w, grad_b
 
-    # The column path, for any stride: ctx.function's im2col builds the columns of the whole batch,
-    # one GEMM multiplies them. Backward rebuilds the columns rather than keeping them. The batch sits
-    # inside each column row, so that dW is one GEMM too (the batch summed inside it), not one per
-    # image; the price is a transposed copy of the output and of its gradient, (N, O) <-> (O, N).
+    # The column path, for any stride, dilation and groups: ctx.function's im2col builds the columns of the
+    # whole batch, one GEMM per group multiplies them. Backward rebuilds the columns rather than keeping them.
+    # The batch sits inside each column row, so that dW is one GEMM per group too (the batch summed inside it),
+    # not one per image; the price is a transposed copy of the output and of its gradient, (N, O) <-> (O, N).
     im2col = staticmethod(im2col)
     col2im = staticmethod(col2im)
 
     @staticmethod
-    def forward_columns(ctx, x, weight, bias, stride, padding):
+    def forward_columns(ctx, x, weight, bias, options):
         out_channels, _, kh, kw = weight.shape
-        cols = ctx.function.im2col(x, kh, kw, stride, padding)                  # (C*kh*kw, N*L)
-        out = matmul(weight.reshape(out_channels, -1), cols)                      # (O, N*L)
+        cols = ctx.function.im2col(x, kh, kw, *options.columns)                    # (C*kh*kw, N*L)
+        out = matmul(_per_group(weight, options.groups), _per_group(cols, options.groups))  # (G, O/G, N*L)
+        out = out.reshape(out_channels, -1)                                         # (O, N*L)
         if bias is not None:
             out += bias.reshape(-1, 1)
         ctx.save_for_backward(x, weight)
-        out_h = output_size(x.shape[2], kh, stride, padding)
-        out_w = output_size(x.shape[3], kw, stride, padding)
+        (sh, sw), (ph, pw), (dh, dw) = options.columns
+        out_h, out_w = output_size(x.shape[2], kh, sh, ph, dh), output_size(x.shape[3], kw, sw, pw, dw)
         out = out.reshape(out_channels, x.shape[0], out_h, out_w).swapaxes(0, 1)   # (N, O, out_h, out_w)
         return get_array_module(out).ascontiguousarray(out)
 
     @staticmethod
     def backward_columns(ctx, grad):
         x, weight = ctx.saved
-        stride, padding = ctx.params.get("stride", 1), ctx.params.get("padding", 0)
+        options = ConvOptions(**ctx.params)
         need_x, need_w = ctx.needs_input_grad[:2]
         xp = get_array_module(grad)
-        out_channels, _, kh, kw = weight.shape
+        kh, kw = weight.shape[2:]
         grad_b = Conv2d.bias_grad(ctx, grad)
-        grad = xp.ascontiguousarray(grad.swapaxes(0, 1)).reshape(out_channels, -1)  # (O, N*L)
+        grad = _per_group(xp.ascontiguousarray(grad.swapaxes(0, 1)), options.groups)  # (G, O/G, N*L)
         grad_x = grad_w = None
         if need_w:
-            cols = ctx.function.im2col(x, kh, kw, stride, padding)              # (C*kh*kw, N*L)
-            grad_w = matmul(grad, cols.T).reshape(weight.shape)
+            cols = ctx.function.im2col(x, kh, kw, *options.columns)
+            cols = _per_group(cols, options.groups)                             # (G, C/G*kh*kw, N*L)
+            grad_w = matmul(grad, cols.swapaxes(1, 2)).reshape(weight.shape)
             del cols                                                            # grad_cols below reuses its memory
         if need_x:
-            grad_cols = matmul(weight.reshape(out_channels, -1).T, grad)       # (C*kh*kw, N*L)
-            grad_x = ctx.function.col2im(grad_cols, x.shape, kh, kw, stride, padding)
+            grad_cols = matmul(_per_group(weight, options.groups).swapaxes(1, 2), grad)  # (G, C/G*kh*kw, N*L)
+            grad_x = ctx.function.col2im(grad_cols.reshape(-1, grad.shape[-1]), x.shape, kh, kw, *options.columns)
         return grad_x, grad_w, grad_b
+
+
+def _per_group(array, groups):
+    """A weight (O, C/G, kh, kw), columns (C*kh*kw, N*L) or output gradient (O, N, out_h, out_w) -> (G, rows of a
+    group, -1): a free reshape, as each group's rows are contiguous."""
+    return array.reshape(groups, array.shape[0] // groups, -1)
 
 
 @gpu_variant_of(Conv2d)
@@ -401,8 +448,9 @@ class Conv2dKernels(Conv2d):
     col2im = staticmethod(kernels.col2im)
 
     @staticmethod
-    def forward(ctx, x, weight, bias=None, stride=1, padding=0):
-        Conv2d.check(x, weight, bias, padding)
-        return Conv2d.forward_columns(ctx, x, weight, bias, stride, padding)
+    def forward(ctx, x, weight, bias=None, **options):
+        options = ConvOptions(**options)
+        Conv2d.check(x, weight, bias, options)
+        return Conv2d.forward_columns(ctx, x, weight, bias, options)
 
     backward = staticmethod(Conv2d.backward_columns)

@@ -8,12 +8,17 @@ from ..function import Function, broadcast_mismatch, require_same_dtype
 
 def matmul(a, b):
     """a @ b of arrays, with the rows of a split over the worker threads (BLAS itself is pinned to one
-    thread): rows split whatever the batch, a batch of one included."""
+    thread): rows split whatever the batch, a batch of one included; the batch's first dim splits instead
+    when a has fewer rows than there are threads (a depthwise conv's GEMMs have one row per group)."""
     xp = get_array_module(a)
-    out = memory.empty(xp, np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (a.shape[-2], b.shape[-1]),
-                       xp.result_type(a, b))
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    out = memory.empty(xp, batch + (a.shape[-2], b.shape[-1]), xp.result_type(a, b))
     if not parallel.worth_splitting(xp, out.size * a.shape[-1]):
         return xp.matmul(a, b, out=out)
+    if batch and a.shape[-2] < parallel.get_num_threads():
+        a, b = xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
+        parallel.split(lambda start, stop: xp.matmul(a[start:stop], b[start:stop], out=out[start:stop]), batch[0])
+        return out
     parallel.split(lambda start, stop: xp.matmul(a[..., start:stop, :], b, out=out[..., start:stop, :]), a.shape[-2])
     return out
 
