@@ -11,12 +11,13 @@ torch = pytest.importorskip("torch")
 
 
 def classifier(nn, dropout):
-    """(N, 3, 16, 16) images -> (N, 10) logits: BatchNorm, a depthwise-separable block, padded max-pooling, a
+    """(N, 3, 16, 16) images -> (N, 10) logits: BatchNorm (no conv bias ahead of it: its gradient would be zero,
+    which Adam turns into steps of rounding noise), a depthwise-separable block, padded max-pooling, a
     dilated conv with GroupNorm, average pooling, dropout and a LayerNorm'd head."""
     return nn.Sequential(
         nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),       # (N, 16, 16, 16)
         nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False),                          # depthwise
-        nn.Conv2d(16, 32, 1), nn.BatchNorm2d(32), nn.ReLU(),                             # pointwise: (N, 32, 16, 16)
+        nn.Conv2d(16, 32, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),                 # pointwise: (N, 32, 16, 16)
         nn.MaxPool2d(3, stride=2, padding=1),                                            # (N, 32, 8, 8)
         nn.Conv2d(32, 32, 3, padding=2, dilation=2), nn.GroupNorm(4, 32), nn.ReLU(),     # (N, 32, 8, 8)
         nn.AvgPool2d(2),                                                                 # (N, 32, 4, 4)
