@@ -11,6 +11,7 @@ kernels of NumPy arrays there, so that every GPU op is checked against torch wit
 """
 import contextlib
 import functools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -134,7 +135,8 @@ def col2im(cols, x_shape, kh, kw, stride, padding, dilation):
     xp = get_array_module(cols)
     x = xp.empty(x_shape, dtype=cols.dtype)
     sizes = _conv_sizes(x_shape, kh, kw, stride, padding, dilation)
-    launch("conv.cu", "col2im", x.dtype, x.size, xp.ascontiguousarray(cols), x, *sizes)
+    steps = [step for s, d in zip(stride, dilation) for step in (s // math.gcd(s, d), d // math.gcd(s, d))]
+    launch("conv.cu", "col2im", x.dtype, x.size, xp.ascontiguousarray(cols), x, *sizes, *steps)  # see conv.cu's Taps
     return x
 
 

@@ -27,22 +27,15 @@ KERNEL im2col(const real_t* x, real_t* cols, long long n, long long c, long long
 
 // The kernel taps that read input coordinate `at` along an axis, and the outputs they feed: tap t reads
 // `at` for output o when o*stride + t*dilation = at + pad. With g = gcd(stride, dilation), the solutions
-// step by tap_step = stride/g taps and output_step = dilation/g outputs, so only the first needs a search
-// (at most tap_step tries); solutions past the last output skip ahead to it. No solution (`at` between
-// the pixels any tap reads) leaves tap past the kernel.
+// step by tap_step = stride/g taps and output_step = dilation/g outputs (the launcher computes both, so
+// no thread divides for them), so only the first needs a search (at most tap_step tries); solutions past
+// the last output skip ahead to it. No solution (`at` between the pixels any tap reads) leaves tap past
+// the kernel.
 struct Taps {
     long long tap, output, tap_step, output_step;
     __device__ Taps(long long at, long long pad, long long stride, long long dilation, long long outputs,
-                    long long taps) {
-        long long g = stride, rest = dilation;
-        while (rest) {
-            const long long next = g % rest;
-            g = rest;
-            rest = next;
-        }
-        tap_step = stride / g;
-        output_step = dilation / g;
-        tap = 0;
+                    long long taps, long long tap_step, long long output_step)
+        : tap(0), tap_step(tap_step), output_step(output_step) {
         while (tap < tap_step && (at + pad - tap * dilation) % stride) ++tap;
         if (tap == tap_step) {
             tap = taps;
@@ -62,14 +55,16 @@ struct Taps {
 // it, so no two threads write the same pixel and no atomics are needed.
 KERNEL col2im(const real_t* cols, real_t* x, long long n, long long c, long long h, long long w, long long kh, long long kw,
               long long sh, long long sw, long long ph, long long pw, long long dh, long long dw, long long out_h,
-              long long out_w) {
+              long long out_w, long long tap_step_h, long long output_step_h, long long tap_step_w,
+              long long output_step_w) {
     const long long positions = out_h * out_w, row_length = n * positions;
     FOR_EACH(index, n * c * h * w) {
         const long long plane = index / (h * w), pixel = index - plane * (h * w);
         const long long image = plane / c, channel = plane - image * c;
         const long long y = pixel / w, x_ = pixel - y * w;
         const real_t* plane_cols = cols + channel * kh * kw * row_length + image * positions;   // row (c, 0, 0), image n
-        const Taps row(y, ph, sh, dh, out_h, kh), column(x_, pw, sw, dw, out_w, kw);
+        const Taps row(y, ph, sh, dh, out_h, kh, tap_step_h, output_step_h),
+            column(x_, pw, sw, dw, out_w, kw, tap_step_w, output_step_w);
         real_t sum = 0;
         for (long long i = row.tap, oy = row.output; i < kh && oy >= 0; i += row.tap_step, oy -= row.output_step) {
             for (long long j = column.tap, ox = column.output; j < kw && ox >= 0;
