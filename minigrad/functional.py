@@ -22,19 +22,12 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     padding also "valid" (none) or "same" (stride 1 only: the output keeps the input's size). weight is
     (O, C/groups, kh, kw): groups split the channels into blocks convolved apart (groups = C: depthwise)."""
     require_same_dtype("conv2d", input=input, weight=weight, bias=bias)
-    stride, dilation = _conv_pair("stride", stride), _conv_pair("dilation", dilation)
-    for name, values in (("stride", stride), ("groups", (groups,))):
-        if min(values) <= 0:
-            raise RuntimeError(f"non-positive {name} is not supported")
-    if min(dilation) <= 0:
-        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    stride, dilation = _stride_and_dilation("conv2d", stride, dilation, groups)
     extra_pad = None
     if isinstance(padding, str):
         padding, extra_pad = _string_padding(padding, weight.shape[2:], stride, dilation)
     else:
-        padding = _conv_pair("padding", padding)
-        if min(padding) < 0:
-            raise RuntimeError("negative padding is not supported")
+        padding = _conv_padding("conv2d", "padding", padding)
     params = dict(stride=stride, padding=padding, dilation=dilation, groups=int(groups))
     weights = (weight,) if bias is None else (weight, bias)
 
@@ -46,14 +39,47 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _one_image_as_a_batch("conv2d", input, convolve)
 
 
-def _conv_pair(name, value):
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """The transposed conv (the adjoint of conv2d), as torch's, in its argument order: weight (C, O/groups, kh,
+    kw); each output side is (in - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1 + output_padding.
+    stride, padding, output_padding and dilation are an int or a (height, width) pair; output_padding, the rows
+    and columns added at the bottom and right, must be below the stride or the dilation."""
+    require_same_dtype("conv_transpose2d", input=input, weight=weight, bias=bias)
+    stride, dilation = _stride_and_dilation("conv_transpose2d", stride, dilation, groups)
+    params = dict(stride=stride, padding=_conv_padding("conv_transpose2d", "padding", padding), dilation=dilation,
+                  groups=int(groups), output_padding=_conv_padding("conv_transpose2d", "output_padding", output_padding))
+    weights = (weight,) if bias is None else (weight, bias)
+    return _one_image_as_a_batch("conv_transpose2d", input,
+                                 lambda batch: ops.ConvTranspose2d.apply(batch, *weights, **params))
+
+
+def _stride_and_dilation(op, stride, dilation, groups):
+    """A conv's stride and dilation as pairs, checked with its groups as torch checks them."""
+    stride, dilation = _conv_pair(op, "stride", stride), _conv_pair(op, "dilation", dilation)
+    for name, values in (("stride", stride), ("groups", (groups,))):
+        if min(values) <= 0:
+            raise RuntimeError(f"non-positive {name} is not supported")
+    if min(dilation) <= 0:
+        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+    return stride, dilation
+
+
+def _conv_padding(op, name, padding):
+    """A conv's padding (or output_padding) as a pair, checked."""
+    padding = _conv_pair(op, name, padding)
+    if min(padding) < 0:
+        raise RuntimeError(f"negative {name} is not supported")
+    return padding
+
+
+def _conv_pair(op, name, value):
     """stride, padding or dilation, an int or a pair of ints as torch's conv2d takes them -> a pair."""
     pair = _pair(value)
     if len(pair) != 2:
         raise RuntimeError(f"expected {name} to be a single integer value or a list of 2 values to match the "
                            f"convolution dimensions, but got {name}={list(pair)}")
     if not all(isinstance(v, numbers.Integral) for v in pair):
-        raise TypeError(f"conv2d: {name} must be an int or a pair of ints, got {value!r}")
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
@@ -493,7 +519,7 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "cat", "charbonnier_loss", "conv2d", "cross_entropy",
-    "dropout", "dropout2d", "group_norm", "interpolate", "l1_loss", "layer_norm", "log_softmax", "max_pool2d",
-    "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "sigmoid_gate", "softmax", "stack",
+    "Tensor", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "cat", "charbonnier_loss", "conv2d", "conv_transpose2d",
+    "cross_entropy", "dropout", "dropout2d", "group_norm", "interpolate", "l1_loss", "layer_norm", "log_softmax",
+    "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "sigmoid_gate", "softmax", "stack",
 ]

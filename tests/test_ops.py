@@ -149,6 +149,22 @@ SPECS = [
     OpSpec("conv3x3_depthwise_dilation2", lambda L, x, w: L.F.conv2d(x, w, padding=2, dilation=2, groups=3),
            [(2, 3, 9, 8), (3, 1, 3, 3)]),
     OpSpec("conv1x1_groups3", lambda L, x, w, b: L.F.conv2d(x, w, b, groups=3), [(2, 6, 5, 4), (9, 2, 1, 1), (9,)]),
+    # transposed convolution, weight (C, O/groups, kh, kw): the U-Net's 2x2 stride-2 upsampling first
+    OpSpec("conv_transpose2x2_stride2", lambda L, x, w, b: L.F.conv_transpose2d(x, w, b, stride=2),
+           [(2, 4, 5, 4), (4, 3, 2, 2), (3,)]),
+    OpSpec("conv_transpose3x3_stride2_pad1_output_pad1",
+           lambda L, x, w, b: L.F.conv_transpose2d(x, w, b, stride=2, padding=1, output_padding=1),
+           [(2, 3, 5, 4), (3, 4, 3, 3), (4,)]),
+    OpSpec("conv_transpose3x2_rectangular", lambda L, x, w: L.F.conv_transpose2d(x, w, stride=(2, 1), padding=(1, 0)),
+           [(2, 3, 4, 5), (3, 2, 3, 2)]),
+    # output_padding beyond the stride (below the dilation), past the plane the conv reaches: only the bias there
+    OpSpec("conv_transpose_dilation2_output_pad_past_plane",
+           lambda L, x, w, b: L.F.conv_transpose2d(x, w, b, padding=(1, 0), output_padding=(1, 1), dilation=2),
+           [(2, 3, 4, 5), (3, 2, 3, 3), (2,)]),
+    OpSpec("conv_transpose_groups2", lambda L, x, w, b: L.F.conv_transpose2d(x, w, b, stride=2, padding=1, groups=2),
+           [(2, 4, 4, 5), (4, 3, 3, 3), (6,)]),
+    OpSpec("conv_transpose_depthwise", lambda L, x, w: L.F.conv_transpose2d(x, w, stride=3, output_padding=(2, 1), groups=4),
+           [(2, 4, 3, 4), (4, 1, 2, 3)]),
     # pooling and resizing
     OpSpec("max_pool2", lambda L, x: L.F.max_pool2d(x, 2), [(2, 3, 8, 6)]),
     OpSpec("max_pool2_odd", lambda L, x: L.F.max_pool2d(x, 2), [(2, 3, 9, 7)]),
@@ -234,8 +250,8 @@ def test_matches_torch_float32(spec):
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
                 "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1",
                 "conv_stacked_row_taps", "conv_1ch_tall_kernel", "conv3x3_dilation2", "conv3x3_groups2_bias_stride2",
-                "conv3x3_depthwise", "max_pool2_odd", "max_pool3_stride2_overlap", "max_pool_padding",
-                "max_pool_ceil_mode", "avg_pool_ceil_mode", "matmul", "matmul_batched_broadcast",
+                "conv3x3_depthwise", "conv_transpose2x2_stride2", "max_pool2_odd", "max_pool3_stride2_overlap",
+                "max_pool_padding", "max_pool_ceil_mode", "avg_pool_ceil_mode", "matmul", "matmul_batched_broadcast",
                 "matmul_batch_leading_one", "matmul_one_row_batched_broadcast", "softmax_last", "softmax_dim1",
                 "softmax_dim0", "cat", "cat_dim0", "stack"]
 

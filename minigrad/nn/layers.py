@@ -7,6 +7,7 @@ import sys
 import warnings
 
 from .. import functional as F
+from ..ops import conv
 from ..ops.shape import checked_position
 from .init import default_weight_and_bias
 from .module import Module
@@ -21,12 +22,7 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros"):
         super().__init__()
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups:
-            raise ValueError("out_channels must be divisible by groups")
+        _check_groups(in_channels, out_channels, groups)
         _check_padding(padding, stride)
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, "
@@ -54,18 +50,79 @@ class Conv2d(Module):
         return pw, pw, ph, ph
 
     def extra_repr(self):
-        text = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0, 0):
-            text += f", padding={self.padding}"
-        if self.dilation != (1, 1):
-            text += f", dilation={self.dilation}"
-        if self.groups != 1:
-            text += f", groups={self.groups}"
-        if self.bias is None:
-            text += ", bias=False"
-        if self.padding_mode != "zeros":
-            text += f", padding_mode={self.padding_mode}"
-        return text
+        return _conv_repr(self)
+
+
+def _conv_repr(conv, output_padding=(0, 0)):
+    """torch's extra_repr of its convs, the options left at their defaults unnamed."""
+    text = f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, stride={conv.stride}"
+    if conv.padding != (0, 0):
+        text += f", padding={conv.padding}"
+    if conv.dilation != (1, 1):
+        text += f", dilation={conv.dilation}"
+    if output_padding != (0, 0):
+        text += f", output_padding={output_padding}"
+    if conv.groups != 1:
+        text += f", groups={conv.groups}"
+    if conv.bias is None:
+        text += ", bias=False"
+    if conv.padding_mode != "zeros":
+        text += f", padding_mode={conv.padding_mode}"
+    return text
+
+
+class ConvTranspose2d(Module):
+    """torch's ConvTranspose2d (see F.conv_transpose2d): weight (in_channels, out_channels/groups, kh, kw), its
+    init bound over torch's fan-in out_channels/groups * kh * kw. forward's output_size, (H, W) or with the
+    leading dims, picks the output_padding that reaches it (an input of several output sizes maps to one under the
+    stride), as torch's; only padding_mode "zeros" exists, as in torch."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros"):
+        super().__init__()
+        _check_groups(in_channels, out_channels, groups)
+        if padding_mode != "zeros":
+            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose2d')
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.groups, self.padding_mode = groups, padding_mode
+        self.kernel_size, self.stride, self.dilation = F._pair(kernel_size), F._pair(stride), F._pair(dilation)
+        self.padding, self.output_padding = F._pair(padding), F._pair(output_padding)
+        self.weight, self.bias = default_weight_and_bias((in_channels, out_channels // groups, *self.kernel_size), bias,
+                                                         bias_size=out_channels)
+
+    def forward(self, input, output_size=None):
+        output_padding = self.output_padding if output_size is None else self._output_padding(input, output_size)
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                  self.groups, self.dilation)
+
+    def _output_padding(self, input, output_size):
+        """The output_padding that gives an output of output_size, refused, as torch's, outside the sizes the
+        stride allows."""
+        if len(output_size) == input.ndim:
+            output_size = output_size[-2:]
+        if len(output_size) != 2:
+            raise ValueError(f"ConvTranspose2D: for {input.ndim}D input, output_size must have 2 or {input.ndim} "
+                             f"elements (got {len(output_size)})")
+        smallest = [conv.transposed_output_size(*sizes)
+                    for sizes in zip(input.shape[-2:], self.kernel_size, self.stride, self.padding, self.dilation)]
+        largest = [size + stride - 1 for size, stride in zip(smallest, self.stride)]
+        if not all(low <= size <= high for low, size, high in zip(smallest, output_size, largest)):
+            raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {smallest} to "
+                             f"{largest} (for an input of {tuple(input.shape[-2:])})")
+        return tuple(size - low for size, low in zip(output_size, smallest))
+
+    def extra_repr(self):
+        return _conv_repr(self, self.output_padding)
+
+
+def _check_groups(in_channels, out_channels, groups):
+    """torch's checks of a conv module's groups, when built."""
+    if groups <= 0:
+        raise ValueError("groups must be a positive integer")
+    if in_channels % groups:
+        raise ValueError("in_channels must be divisible by groups")
+    if out_channels % groups:
+        raise ValueError("out_channels must be divisible by groups")
 
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")

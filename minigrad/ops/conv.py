@@ -347,9 +347,7 @@ class Conv2d(Function):
             raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), one value per output channel "
                              f"of weight {tuple(weight.shape)}, got {tuple(bias.shape)}")
         groups = options.groups
-        if weight.shape[0] % groups:
-            raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-                               f"but got weight of size [{list(weight.shape)}] instead")
+        _check_groups(weight, groups)
         if x.shape[1] != weight.shape[1] * groups:
             raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
                                f"expected input{list(x.shape)} to have {weight.shape[1] * groups} channels, "
@@ -400,43 +398,69 @@ class Conv2d(Function):
 
     @staticmethod
     def forward_columns(ctx, x, weight, bias, options):
-        out_channels, _, kh, kw = weight.shape
-        cols = ctx.function.im2col(x, kh, kw, *options.columns)                    # (C*kh*kw, N*L)
-        out = matmul(_per_group(weight, options.groups), _per_group(cols, options.groups))  # (G, O/G, N*L)
-        out = out.reshape(out_channels, -1)                                         # (O, N*L)
-        if bias is not None:
-            out += bias.reshape(-1, 1)
         ctx.save_for_backward(x, weight)
-        (sh, sw), (ph, pw), (dh, dw) = options.columns
-        out_h, out_w = output_size(x.shape[2], kh, sh, ph, dh), output_size(x.shape[3], kw, sw, pw, dw)
-        out = out.reshape(out_channels, x.shape[0], out_h, out_w).swapaxes(0, 1)   # (N, O, out_h, out_w)
-        return get_array_module(out).ascontiguousarray(out)
+        return _columns_to_output(ctx.function, x, weight, bias, options)
 
     @staticmethod
     def backward_columns(ctx, grad):
         x, weight = ctx.saved
         options = ConvOptions(**ctx.params)
         need_x, need_w = ctx.needs_input_grad[:2]
-        xp = get_array_module(grad)
-        kh, kw = weight.shape[2:]
         grad_b = Conv2d.bias_grad(ctx, grad)
-        grad = _per_group(xp.ascontiguousarray(grad.swapaxes(0, 1)), options.groups)  # (G, O/G, N*L)
-        grad_x = grad_w = None
-        if need_w:
-            cols = ctx.function.im2col(x, kh, kw, *options.columns)
-            cols = _per_group(cols, options.groups)                             # (G, C/G*kh*kw, N*L)
-            grad_w = matmul(grad, cols.swapaxes(1, 2)).reshape(weight.shape)
-            del cols                                                            # grad_cols below reuses its memory
-        if need_x:
-            grad_cols = matmul(_per_group(weight, options.groups).swapaxes(1, 2), grad)  # (G, C/G*kh*kw, N*L)
-            grad_x = ctx.function.col2im(grad_cols.reshape(-1, grad.shape[-1]), x.shape, kh, kw, *options.columns)
+        grad = _output_rows(grad, options.groups)
+        grad_w = _weight_grad_columns(ctx.function, x, grad, weight.shape, options) if need_w else None
+        grad_x = _output_to_columns(ctx.function, grad, weight, x.shape, options) if need_x else None
         return grad_x, grad_w, grad_b
+
+
+def _check_groups(weight, groups):
+    if weight.shape[0] % groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
+                           f"but got weight of size [{list(weight.shape)}] instead")
 
 
 def _per_group(array, groups):
     """A weight (O, C/G, kh, kw), columns (C*kh*kw, N*L) or output gradient (O, N, out_h, out_w) -> (G, rows of a
     group, -1): a free reshape, as each group's rows are contiguous."""
     return array.reshape(groups, array.shape[0] // groups, -1)
+
+
+# The column path's three GEMM steps. A transposed conv is the adjoint of a conv, so ConvTranspose2d runs the
+# same three with the roles swapped: its forward is a conv's input gradient, its input gradient a conv.
+# `function` is the op running (ctx.function), whose im2col and col2im are the CPU's or the GPU kernels'.
+
+def _output_rows(y, groups):
+    """A conv's output side (N, O, out_h, out_w) -> (G, O/G, N*L), the batch inside each row as im2col's columns."""
+    return _per_group(get_array_module(y).ascontiguousarray(y.swapaxes(0, 1)), groups)
+
+
+def _columns_to_output(function, x, weight, bias, options):
+    """conv2d on the column path: x (N, C, H, W), weight (O, C/G, kh, kw) -> (N, O, out_h, out_w)."""
+    out_channels, _, kh, kw = weight.shape
+    cols = function.im2col(x, kh, kw, *options.columns)                         # (C*kh*kw, N*L)
+    out = matmul(_per_group(weight, options.groups), _per_group(cols, options.groups))  # (G, O/G, N*L)
+    out = out.reshape(out_channels, -1)                                         # (O, N*L)
+    if bias is not None:
+        out += bias.reshape(-1, 1)
+    (sh, sw), (ph, pw), (dh, dw) = options.columns
+    out_h, out_w = output_size(x.shape[2], kh, sh, ph, dh), output_size(x.shape[3], kw, sw, pw, dw)
+    out = out.reshape(out_channels, x.shape[0], out_h, out_w).swapaxes(0, 1)   # (N, O, out_h, out_w)
+    return get_array_module(out).ascontiguousarray(out)
+
+
+def _output_to_columns(function, rows, weight, x_shape, options):
+    """The adjoint of _columns_to_output in x: output-side rows (G, O/G, N*L) -> x_shape (N, C, H, W), by one
+    GEMM per group into columns and col2im."""
+    kh, kw = weight.shape[2:]
+    cols = matmul(_per_group(weight, options.groups).swapaxes(1, 2), rows)    # (G, C/G*kh*kw, N*L)
+    return function.col2im(cols.reshape(-1, rows.shape[-1]), x_shape, kh, kw, *options.columns)
+
+
+def _weight_grad_columns(function, x, rows, weight_shape, options):
+    """The adjoint of _columns_to_output in the weight: x (N, C, H, W) and output-side rows (G, O/G, N*L) ->
+    weight_shape (O, C/G, kh, kw), the batch summed inside one GEMM per group."""
+    cols = _per_group(function.im2col(x, *weight_shape[2:], *options.columns), options.groups)  # (G, C/G*kh*kw, N*L)
+    return matmul(rows, cols.swapaxes(1, 2)).reshape(weight_shape)
 
 
 @gpu_variant_of(Conv2d)
@@ -454,3 +478,119 @@ class Conv2dKernels(Conv2d):
         return Conv2d.forward_columns(ctx, x, weight, bias, options)
 
     backward = staticmethod(Conv2d.backward_columns)
+
+
+def transposed_output_size(size, kernel, stride, padding=0, dilation=1, output_padding=0):
+    """Output length of a transposed conv along one axis: the input length of the conv it is the adjoint of, plus
+    output_padding."""
+    return (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1 + output_padding
+
+
+def _transposed_options(params):
+    """ConvTranspose2d.apply's keyword arguments -> (ConvOptions, output_padding)."""
+    params = dict(params)
+    output_padding = params.pop("output_padding", (0, 0))
+    return ConvOptions(**params), output_padding
+
+
+def _transposed_shape(x_shape, weight_shape, options, output_padding=(0, 0)):
+    """(N, O, out_h, out_w) of a transposed conv of x (N, C, H, W) by weight (C, O/G, kh, kw)."""
+    (sh, sw), (ph, pw), (dh, dw) = options.columns
+    (kh, kw), (oph, opw) = weight_shape[2:], output_padding
+    return (x_shape[0], weight_shape[1] * options.groups,
+            transposed_output_size(x_shape[2], kh, sh, ph, dh, oph), transposed_output_size(x_shape[3], kw, sw, pw, dw, opw))
+
+
+def _plane_shape(x_shape, weight_shape, options):
+    """The shape of the transposed conv's whole plane, its padding not yet cut: the input of an unpadded conv."""
+    n, out_channels, h, w = _transposed_shape(x_shape, weight_shape, options)
+    (ph, pw) = options.padding
+    return n, out_channels, h + 2 * ph, w + 2 * pw
+
+
+def _output_of_plane(plane, padding, size):
+    """The output (N, O, *size) of the plane: the padding cut at the top and left, the output_padding rows and
+    columns at the bottom and right kept where the plane has them and zero past it."""
+    (ph, pw), (out_h, out_w) = padding, size
+    out = plane[:, :, ph:ph + out_h, pw:pw + out_w]
+    missing_h, missing_w = out_h - out.shape[2], out_w - out.shape[3]
+    if missing_h or missing_w:
+        out = get_array_module(out).pad(out, ((0, 0), (0, 0), (0, missing_h), (0, missing_w)))
+    return out
+
+
+def _plane_of_output(grad, padding, plane_shape):
+    """The adjoint of _output_of_plane: the output's gradient put back in place on a zero plane."""
+    (ph, pw), (plane_h, plane_w) = padding, plane_shape[2:]
+    grad = grad[:, :, :plane_h - ph, :plane_w - pw]
+    widths = ((0, 0), (0, 0), (ph, plane_h - ph - grad.shape[2]), (pw, plane_w - pw - grad.shape[3]))
+    return get_array_module(grad).pad(grad, widths) if any(map(any, widths)) else grad
+
+
+class ConvTranspose2d(Function):
+    """weight (C, O/groups, kh, kw), as torch's: the adjoint of a Conv2d whose weight it is, so the column path's
+    steps run in swapped roles. Forward is an unpadded conv's input gradient (a GEMM into columns and col2im) on
+    the whole plane, of which the padding is then cut (output_padding keeps rows and columns of it at the bottom
+    and right, zero past the plane, so that there only the bias reaches); dX is that conv of the output gradient
+    put back on the plane; dW is its weight gradient with that plane as its input and x as its output gradient."""
+
+    im2col = staticmethod(im2col)
+    col2im = staticmethod(col2im)
+
+    @staticmethod
+    def check(x, weight, bias, options, output_padding):
+        if x.ndim != 4 or weight.ndim != 4:
+            raise ValueError(f"conv_transpose2d expects a 4-d input (N, C, H, W) and weight (C, O, kh, kw), "
+                             f"got {x.shape} and {weight.shape}")
+        _check_groups(weight, options.groups)
+        if x.shape[1] != weight.shape[0]:
+            raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(x.shape)} "
+                               f"to have {weight.shape[0]} channels, but got {x.shape[1]} channels instead")
+        out_channels = weight.shape[1] * options.groups
+        if bias is not None and bias.shape != (out_channels,):
+            raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
+                               f"1-dimensional with {out_channels} elements, but got bias of size {list(bias.shape)} instead")
+        if any(extra >= stride and extra >= dilation
+               for extra, stride, dilation in zip(output_padding, options.stride, options.dilation)):
+            (oph, opw), (sh, sw), (dh, dw) = output_padding, options.stride, options.dilation
+            raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got "
+                               f"output_padding_height: {oph} output_padding_width: {opw} stride_height: {sh} "
+                               f"stride_width: {sw} dilation_height: {dh} dilation_width: {dw}")
+        out_h, out_w = _transposed_shape(x.shape, weight.shape, options, output_padding)[2:]
+        if out_h < 1 or out_w < 1:
+            raise RuntimeError(f"Given input size per channel: ({x.shape[2]} x {x.shape[3]}). Calculated output size "
+                               f"per channel: ({out_h} x {out_w}). Output size is too small")
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, **params):
+        options, output_padding = _transposed_options(params)
+        ConvTranspose2d.check(x, weight, bias, options, output_padding)
+        plane = _output_to_columns(ctx.function, _output_rows(x, options.groups), weight,
+                                   _plane_shape(x.shape, weight.shape, options), options._replace(padding=(0, 0)))
+        out_shape = _transposed_shape(x.shape, weight.shape, options, output_padding)
+        out = _output_of_plane(plane, options.padding, out_shape[2:])           # (N, O, out_h, out_w)
+        if bias is not None:
+            out += bias.reshape(-1, 1, 1)
+        ctx.save_for_backward(x, weight)
+        return get_array_module(out).ascontiguousarray(out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved
+        options, _ = _transposed_options(ctx.params)
+        need_x, need_w = ctx.needs_input_grad[:2]
+        grad_b = Conv2d.bias_grad(ctx, grad)
+        grad = _plane_of_output(grad, options.padding, _plane_shape(x.shape, weight.shape, options))
+        unpadded = options._replace(padding=(0, 0))
+        grad_x = _columns_to_output(ctx.function, grad, weight, None, unpadded) if need_x else None
+        grad_w = _weight_grad_columns(ctx.function, grad, _output_rows(x, options.groups), weight.shape, unpadded) \
+            if need_w else None
+        return grad_x, grad_w, grad_b
+
+
+@gpu_variant_of(ConvTranspose2d)
+class ConvTranspose2dKernels(ConvTranspose2d):
+    """The same column path with minigrad.kernels' im2col and col2im, as Conv2dKernels."""
+
+    im2col = staticmethod(kernels.im2col)
+    col2im = staticmethod(kernels.col2im)
