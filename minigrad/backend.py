@@ -2,6 +2,8 @@
 
 Every other module asks `get_array_module(array)` for `xp` and writes array code once.
 """
+import importlib
+
 import numpy as np
 
 DEFAULT_DTYPE = np.float32  # of tensors made from Python numbers and lists, and of integer division, as in torch
@@ -73,6 +75,11 @@ def get_array_module(array):
     if type(array).__module__.startswith("cupy"):
         return cupy_module()
     return np
+
+
+def special_functions(xp):
+    """scipy.special for NumPy arrays, cupyx.scipy.special for CuPy's: erf and its kin, which xp lacks."""
+    return importlib.import_module("scipy.special" if xp is np else "cupyx.scipy.special")
 
 
 def xp_for(device):

@@ -196,15 +196,90 @@ relu = Tensor.relu
 sigmoid = Tensor.sigmoid
 softmax = Tensor.softmax
 
+# torch's `inplace` flags are accepted so that its code runs, but each result is a new tensor and the input keeps
+# its values, as with nn.ReLU.
+tanh = Tensor.tanh
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return ops.LeakyReLU.apply(input, negative_slope=negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    return ops.ELU.apply(input, alpha=alpha)
+
+
+GELU_APPROXIMATIONS = ("none", "tanh")
+
+
+def gelu(input, approximate="none"):
+    """input * Phi(input), Phi the standard normal CDF, or with approximate="tanh" torch's tanh formula for it."""
+    if approximate not in GELU_APPROXIMATIONS:
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return ops.GELU.apply(input, approximate=approximate)
+
+
+def silu(input, inplace=False):
+    return ops.SiLU.apply(input)
+
+
+def mish(input, inplace=False):
+    return ops.Mish.apply(input)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * input)) / beta, and the input itself where beta * input > threshold, as torch's."""
+    return ops.Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """The input clamped to [min_val, max_val]; unlike clamp's, its gradient is 0 at the bounds, as torch's."""
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    if input.dtype == bool:
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if input.dtype.kind == "u" and min_val < 0:
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+    return ops.Hardtanh.apply(input, low=min_val, high=max_val)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0)
+
+
+def hardswish(input, inplace=False):
+    return ops.Hardswish.apply(input)
+
+
+def hardsigmoid(input, inplace=False):
+    return ops.Hardsigmoid.apply(input)
+
+
+def prelu(input, weight):
+    """input where positive, else weight * input: weight holds one slope, or one per channel (dim 1)."""
+    if weight.numel() != 1:
+        channels = input.shape[1] if input.ndim > 1 else 1
+        if weight.numel() != channels:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
+                               f"{weight.numel()} and channel size = {channels}.")
+        weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))
+    return ops.PReLU.apply(input, weight)
+
+
+def implicit_dim(name, input, dim):
+    """`dim`, or torch's deprecated implicit choice for softmax and log_softmax where it is None (dim 0 of a 0-, 1-
+    or 3-d input, else dim 1), with its warning."""
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                      "dim=X as an argument.", stacklevel=3)
+        dim = 0 if input.ndim in (0, 1, 3) else 1
+    return dim
+
 
 def log_softmax(input, dim=None):
     """log(softmax(input)) along `dim`, as one op: (x - max) - log(sum(exp(x - max))). Without a dim, torch's
-    deprecated implicit choice (dim 0 of a 0-, 1- or 3-d input, else dim 1), with its warning."""
-    if dim is None:
-        warnings.warn("Implicit dimension choice for log_softmax has been deprecated. Change the call to include "
-                      "dim=X as an argument.", stacklevel=2)
-        dim = 0 if input.ndim in (0, 1, 3) else 1
-    return ops.LogSoftmax.apply(input, dim=dim)
+    deprecated implicit choice (implicit_dim)."""
+    return ops.LogSoftmax.apply(input, dim=implicit_dim("log_softmax", input, dim))
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -519,7 +594,9 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "cat", "charbonnier_loss", "conv2d", "conv_transpose2d",
-    "cross_entropy", "dropout", "dropout2d", "group_norm", "interpolate", "l1_loss", "layer_norm", "log_softmax",
-    "max_pool2d", "mse_loss", "nll_loss", "pad", "relu", "sigmoid", "sigmoid_gate", "softmax", "stack",
+    "Tensor", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "cat", "charbonnier_loss", "conv2d",
+    "conv_transpose2d", "cross_entropy", "dropout", "dropout2d", "elu", "gelu", "group_norm", "hardsigmoid",
+    "hardswish", "hardtanh", "interpolate", "l1_loss", "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish",
+    "mse_loss", "nll_loss", "pad", "prelu", "relu", "relu6", "sigmoid", "sigmoid_gate", "silu", "softmax", "softplus",
+    "stack", "tanh",
 ]

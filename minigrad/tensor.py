@@ -547,6 +547,69 @@ class Tensor:
     def sigmoid(self):
         return ops.Sigmoid.apply(self)
 
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def sin(self):
+        return ops.Sin.apply(self)
+
+    def cos(self):
+        return ops.Cos.apply(self)
+
+    def square(self):
+        """self ** 2, as torch's: integer tensors stay integers, a bool one becomes int64."""
+        return self ** 2
+
+    def rsqrt(self):
+        return ops.Rsqrt.apply(self)
+
+    def reciprocal(self):
+        return ops.Reciprocal.apply(self)
+
+    def sign(self):
+        return ops.Sign.apply(self)
+
+    def floor(self):
+        return ops.Floor.apply(self)
+
+    def ceil(self):
+        return ops.Ceil.apply(self)
+
+    def round(self, *, decimals=0):
+        return ops.Round.apply(self, decimals=decimals)
+
+    def trunc(self):
+        return ops.Trunc.apply(self)
+
+    def log1p(self):
+        return ops.Log1p.apply(self)
+
+    def expm1(self):
+        return ops.Expm1.apply(self)
+
+    def log2(self):
+        return ops.Log2.apply(self)
+
+    def log10(self):
+        return ops.Log10.apply(self)
+
+    def erf(self):
+        return ops.Erf.apply(self)
+
+    def maximum(self, other):
+        """The element-wise larger of self and other; a tie gives each half the gradient, as torch's."""
+        return ops.Maximum.apply(self, other)
+
+    def minimum(self, other):
+        """The element-wise smaller of self and other; a tie gives each half the gradient, as torch's."""
+        return ops.Minimum.apply(self, other)
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
     def softmax(self, dim):
         return ops.Softmax.apply(self, dim=dim)
 

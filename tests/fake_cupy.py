@@ -12,9 +12,11 @@ The kernels run through kernel_host.HostRunner. What this checks is the Python s
 path: every host/device crossing, and that each op keeps its arrays on the device. It says nothing
 of CuPy's own numerics or of speed.
 """
+import sys
 import types
 
 import numpy as np
+import scipy.special
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 from minigrad import backend, kernels
@@ -160,6 +162,8 @@ class HostKernels:
 
 
 def install(monkeypatch, host_runner):
-    """Within a test: minigrad's GPU is this stand-in, and its kernels run on the host."""
+    """Within a test: minigrad's GPU is this stand-in, and its kernels run on the host. cupyx.scipy.special is
+    scipy.special, whose functions are ufuncs, so they take device arrays through ndarray.__array_ufunc__."""
     monkeypatch.setattr(backend, "_cupy", FakeCupy())
     monkeypatch.setattr(kernels, "_cupy_runner", HostKernels(host_runner))
+    monkeypatch.setitem(sys.modules, "cupyx.scipy.special", scipy.special)

@@ -6,11 +6,13 @@ import itertools
 import sys
 import warnings
 
+import numpy as np
+
 from .. import functional as F
 from ..ops import conv
 from ..ops.shape import checked_position
 from .init import default_weight_and_bias
-from .module import Module
+from .module import Module, Parameter
 
 
 class Conv2d(Module):
@@ -174,6 +176,149 @@ class ReLU(Module):
 class Sigmoid(Module):
     def forward(self, x):
         return F.sigmoid(x)
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class _InPlaceFlag(Module):
+    """An activation with torch's `inplace` flag, accepted and shown as torch shows it, but computed out of place
+    (see ReLU). A subclass calls its F function with `self.function_arguments()`."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def function_arguments(self):
+        return {}
+
+    def extra_repr(self):
+        arguments = ", ".join(f"{name}={value}" for name, value in self.function_arguments().items())
+        return ", ".join(text for text in (arguments, "inplace=True" if self.inplace else "") if text)
+
+
+class LeakyReLU(_InPlaceFlag):
+    def __init__(self, negative_slope=0.01, inplace=False):
+        super().__init__(inplace)
+        self.negative_slope = negative_slope
+
+    def function_arguments(self):
+        return {"negative_slope": self.negative_slope}
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+
+class ELU(_InPlaceFlag):
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__(inplace)
+        self.alpha = alpha
+
+    def function_arguments(self):
+        return {"alpha": self.alpha}
+
+    def forward(self, x):
+        return F.elu(x, self.alpha)
+
+
+class Hardtanh(_InPlaceFlag):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+        super().__init__(inplace)
+        if max_val <= min_val:
+            raise ValueError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val, self.max_val = min_val, max_val
+
+    def function_arguments(self):
+        return {"min_val": self.min_val, "max_val": self.max_val}
+
+    def forward(self, x):
+        return F.hardtanh(x, self.min_val, self.max_val)
+
+
+class ReLU6(Hardtanh):
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def function_arguments(self):
+        return {}
+
+
+class SiLU(_InPlaceFlag):
+    def forward(self, x):
+        return F.silu(x)
+
+
+class Mish(_InPlaceFlag):
+    def forward(self, x):
+        return F.mish(x)
+
+
+class Hardswish(_InPlaceFlag):
+    def forward(self, x):
+        return F.hardswish(x)
+
+    def extra_repr(self):
+        return ""  # torch shows no flag
+
+
+class Hardsigmoid(Hardswish):
+    def forward(self, x):
+        return F.hardsigmoid(x)
+
+
+class GELU(Module):
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x):
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        return F.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmax(Module):
+    """F.softmax along `dim`; None is torch's deprecated implicit choice (see F.implicit_dim)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, F.implicit_dim("softmax", x, self.dim))
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """F.prelu with a learnable slope `weight`: one, or one per channel (num_parameters), each `init` at first."""
+
+    def __init__(self, num_parameters=1, init=0.25):
+        super().__init__()
+        self.num_parameters = num_parameters
+        self.weight = Parameter(np.full(num_parameters, init, dtype=np.float32))
+
+    def forward(self, x):
+        return F.prelu(x, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
 
 
 class LogSoftmax(Module):

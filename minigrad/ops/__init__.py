@@ -1,8 +1,10 @@
 """Every differentiable op, each a Function with its forward and backward side by side."""
-from .activation import LogSoftmax, ReLU, Sigmoid, SigmoidGate, Softmax
+from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, Mish, PReLU, ReLU, Sigmoid,
+                         SigmoidGate, SiLU, Softmax, Softplus)
 from .conv import Conv2d, ConvTranspose2d, col2im, im2col
-from .elementwise import (Abs, Add, Cast, Clamp, Div, Exp, FloorDivide, Log, Mul, Neg, Pow, PowScalar, Remainder, Sqrt,
-                          Sub, ToDevice, Where)
+from .elementwise import (Abs, Add, Cast, Ceil, Clamp, Cos, Div, Elementwise, Erf, Exp, Expm1, Floor, FloorDivide,
+                          Hardtanh, Log, Log1p, Log2, Log10, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Reciprocal,
+                          Remainder, Round, Rsqrt, Sign, Sin, Sqrt, Stepwise, Sub, Tanh, ToDevice, Trunc, Where)
 from .loss import CharbonnierLoss, NLLLoss
 from .matmul import MatMul
 from .norm import Normalize
@@ -12,9 +14,11 @@ from .shape import Cat, GetItem, Pad, Permute, Reshape, SetItem
 from .upsample import UpsampleBilinear, UpsampleNearest
 
 __all__ = [
-    "Abs", "Add", "AvgPool2d", "Cast", "Cat", "CharbonnierLoss", "Clamp", "Conv2d", "ConvTranspose2d", "Div", "Exp", "FloorDivide",
-    "GetItem", "Log", "LogSoftmax", "MatMul", "Max", "MaxPool2d", "MaxResult", "Mean", "Min", "Mul", "NLLLoss", "Neg",
-    "Normalize", "Pad", "Permute", "Pow", "PowScalar", "ReLU", "Remainder", "Reshape", "SetItem", "Sigmoid",
-    "SigmoidGate", "Softmax", "Sqrt", "Std", "Sub", "Sum", "ToDevice", "UpsampleBilinear", "UpsampleNearest", "Var",
-    "Where", "col2im", "im2col",
+    "Abs", "Add", "AvgPool2d", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Clamp", "Conv2d", "ConvTranspose2d", "Cos",
+    "Div", "Elementwise", "ELU", "Erf", "Exp", "Expm1", "Floor", "FloorDivide", "GELU", "GetItem", "Hardsigmoid",
+    "Hardswish", "Hardtanh", "LeakyReLU", "Log", "Log10", "Log1p", "Log2", "LogSoftmax", "MatMul", "Max", "Maximum",
+    "MaxPool2d", "MaxResult", "Mean", "Min", "Minimum", "Mish", "Mul", "Neg", "NLLLoss", "Normalize", "Pad", "Permute",
+    "Pow", "PowScalar", "PReLU", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "SetItem", "Sigmoid",
+    "SigmoidGate", "Sign", "SiLU", "Sin", "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tanh",
+    "ToDevice", "Trunc", "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
 ]

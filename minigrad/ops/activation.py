@@ -1,4 +1,5 @@
-"""Activations: relu, sigmoid, the sigmoid gate of the SCA block, softmax and log-softmax.
+"""Activations: relu, sigmoid, the sigmoid gate of the SCA block, softmax and log-softmax, and torch's other
+element-wise activations (leaky_relu, elu, gelu, silu, softplus, mish, hardswish, hardsigmoid, prelu).
 
 ReLU and sigmoid are memory-bound passes over big feature maps: on the CPU they run in place on fresh
 buffers (no temporaries) and split the batch over the worker threads; on the GPU each direction is
@@ -7,8 +8,9 @@ one fused kernel.
 import math
 
 from .. import kernels, parallel
-from ..backend import get_array_module
+from ..backend import get_array_module, special_functions
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
+from .elementwise import Elementwise, require_floating_point
 from .shape import normalize_dim
 
 
@@ -90,6 +92,156 @@ class SigmoidKernels(Sigmoid):
     @staticmethod
     def sigmoid_backward(grad, out):
         return kernels.fused("sigmoid_backward", [grad, out], 1)[0]
+
+
+class _Activation(Elementwise):
+    """torch has these for floating point only."""
+
+    integers = "refuse"
+
+
+class LeakyReLU(_Activation):
+    """a where a > 0, else negative_slope * a (the slope's gradient at 0, as torch)."""
+
+    @staticmethod
+    def function(xp, a, negative_slope):
+        return xp.where(a > 0, a, a * negative_slope)
+
+    @staticmethod
+    def gradient(grad, a, negative_slope):
+        return get_array_module(a).where(a > 0, grad, grad * negative_slope)
+
+
+class ELU(_Activation):
+    """a where a > 0, else alpha * (exp(a) - 1)."""
+
+    @staticmethod
+    def function(xp, a, alpha):
+        return xp.where(a > 0, a, xp.expm1(a) * alpha)
+
+    @staticmethod
+    def gradient(grad, a, alpha):
+        xp = get_array_module(a)
+        return xp.where(a > 0, grad, grad * xp.exp(a) * alpha)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_GELU_CUBIC = 0.044715
+
+
+class GELU(_Activation):
+    """a * Phi(a), Phi the standard normal CDF ("none"), or torch's tanh approximation of it ("tanh")."""
+
+    @staticmethod
+    def function(xp, a, approximate):
+        return a * GELU.cdf(xp, a, approximate)
+
+    @staticmethod
+    def gradient(grad, a, approximate):
+        xp = get_array_module(a)
+        if approximate == "tanh":                                       # Phi ~ (1 + t) / 2
+            t = GELU.tanh_term(xp, a)
+            slope = (1 - t * t) * (1 + 3 * _GELU_CUBIC * a * a) * (_SQRT_2_OVER_PI / 2)
+            return grad * ((1 + t) / 2 + a * slope)
+        density = xp.exp(a * a * -0.5) * (1 / math.sqrt(2 * math.pi))
+        return grad * (GELU.cdf(xp, a, approximate) + a * density)
+
+    @staticmethod
+    def cdf(xp, a, approximate):
+        if approximate == "tanh":
+            return (1 + GELU.tanh_term(xp, a)) / 2
+        return (1 + special_functions(xp).erf(a * (1 / math.sqrt(2)))) / 2
+
+    @staticmethod
+    def tanh_term(xp, a):
+        """t of torch's approximation Phi(a) ~ (1 + t) / 2: t = tanh(sqrt(2 / pi) * (a + 0.044715 * a ** 3))."""
+        return xp.tanh((a + _GELU_CUBIC * a * a * a) * _SQRT_2_OVER_PI)
+
+
+class SiLU(_Activation):
+    """a * sigmoid(a)"""
+
+    @staticmethod
+    def function(xp, a):
+        return a * Sigmoid.sigmoid(a)
+
+    @staticmethod
+    def gradient(grad, a):                                              # grad * s * (1 + a * (1 - s))
+        s = Sigmoid.sigmoid(a)
+        return grad * s * (1 + a * (1 - s))
+
+
+class Softplus(_Activation):
+    """log(1 + exp(beta * a)) / beta, and a itself where beta * a > threshold, as torch; logaddexp, so that exp
+    never overflows."""
+
+    @staticmethod
+    def function(xp, a, beta, threshold):
+        scaled = a * beta
+        return xp.where(scaled > threshold, a, xp.logaddexp(0, scaled) / beta)
+
+    @staticmethod
+    def gradient(grad, a, beta, threshold):
+        scaled = a * beta
+        return get_array_module(a).where(scaled > threshold, grad, grad * Sigmoid.sigmoid(scaled))
+
+
+class Mish(_Activation):
+    """a * tanh(softplus(a))"""
+
+    @staticmethod
+    def function(xp, a):
+        return a * xp.tanh(xp.logaddexp(0, a))
+
+    @staticmethod
+    def gradient(grad, a):                                              # grad * (t + a * sigmoid(a) * (1 - t ** 2))
+        xp = get_array_module(a)
+        t = xp.tanh(xp.logaddexp(0, a))
+        return grad * (t + a * Sigmoid.sigmoid(a) * (1 - t * t))
+
+
+class Hardswish(_Activation):
+    """a * relu6(a + 3) / 6; its gradient is 0 up to -3, a / 3 + 1/2 up to 3 (not at 3) and 1 after, as torch's."""
+
+    @staticmethod
+    def function(xp, a):
+        return a * Hardsigmoid.function(xp, a)
+
+    @staticmethod
+    def gradient(grad, a):
+        xp = get_array_module(a)
+        return xp.where(a < 3, grad * (a / 3 + 0.5), grad) * (a > -3)
+
+
+class Hardsigmoid(_Activation):
+    """relu6(a + 3) / 6; its gradient is 1/6 strictly between -3 and 3, else 0, as torch's."""
+
+    @staticmethod
+    def function(xp, a):
+        return xp.clip(a / 6 + 0.5, 0, 1)
+
+    @staticmethod
+    def gradient(grad, a):
+        return grad * ((a > -3) & (a < 3)) * (1 / 6)
+
+
+class PReLU(Function):
+    """a where a > 0, else weight * a, the learnable weight broadcast against a (one per channel, or one)."""
+
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx, a, weight):
+        require_floating_point("prelu", a)
+        ctx.save_for_backward(a, weight)
+        return get_array_module(a).where(a > 0, a, a * weight)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, weight = ctx.saved
+        xp = get_array_module(a)
+        negative = a <= 0
+        return xp.where(negative, grad * weight, grad), grad * a * negative
 
 
 class SigmoidGate(Function):

@@ -2,13 +2,14 @@
 
 The binary arithmetic on feature maps splits its big passes over the worker threads (parallel.elementwise).
 """
+import math
 import numbers
 
 import numpy as np
 
 from .. import parallel
-from ..backend import DEFAULT_DTYPE, get_array_module, to_device
-from ..function import Function, require_64_bits, require_broadcastable, require_fits, result_type
+from ..backend import DEFAULT_DTYPE, get_array_module, special_functions, to_device
+from ..function import SCALAR_TYPE_NAMES, Function, require_64_bits, require_broadcastable, require_fits, result_type
 
 _INVERT_A_MASK = "use `mask == 0` instead."  # torch points to `~`, which minigrad does not have
 
@@ -226,42 +227,213 @@ class Neg(Function):
         return -grad
 
 
-class Exp(Function):
+def require_floating_point(name, a):
+    """torch's error for an op that it has for floating point only, where NumPy would compute."""
+    if a.dtype.kind != "f":
+        raise NotImplementedError(f"\"{name}\" not implemented for '{SCALAR_TYPE_NAMES.get(a.dtype, a.dtype)}'")
+
+
+class Elementwise(Function):
+    """f(a) of one tensor, whose backward is grad * f'(a). A subclass gives `function(xp, a, **params)` (or names
+    the `ufunc` of xp that is f) and `gradient(grad, saved, **params)`, which computes grad * f'(a) from what it
+    `saves`: "input" (a), "output" (f(a)), or nothing (None).
+
+    `integers` is what an integer or bool input does, as in torch: "float" computes in float32 (tanh of an
+    int64 tensor is float32), "keep" computes in its own dtype, and "refuse" is torch's NotImplementedError
+    for ops that torch has for floating point only.
+    """
+
+    saves = "input"
+    integers = "float"
+    ufunc = None
+
+    @classmethod
+    def function(cls, xp, a, **params):
+        return getattr(xp, cls.ufunc)(a, **params)
+
     @staticmethod
-    def forward(ctx, a):
-        out = get_array_module(a).exp(a)
-        ctx.save_for_backward(out)
+    def forward(ctx, a, **params):
+        op = ctx.function
+        if a.dtype.kind != "f" and op.integers != "keep":
+            if op.integers == "refuse":
+                require_floating_point(op.__name__.lower(), a)
+            a = a.astype(DEFAULT_DTYPE)
+        out = op.function(get_array_module(a), a, **params)
+        ctx.save_for_backward({"input": a, "output": out, None: None}[op.saves])
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (out,) = ctx.saved
+        return ctx.function.gradient(grad, *ctx.saved, **ctx.params)
+
+
+class Exp(Elementwise):
+    saves = "output"
+    ufunc = "exp"
+
+    @staticmethod
+    def gradient(grad, out):
         return grad * out
 
 
-class Log(Function):
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return get_array_module(a).log(a)
+class Expm1(Elementwise):
+    """exp(a) - 1, exact near 0 where exp(a) - 1 loses its digits."""
+
+    saves = "output"
+    ufunc = "expm1"
 
     @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved
+    def gradient(grad, out):
+        return grad * (out + 1)
+
+
+class Log(Elementwise):
+    ufunc = "log"
+
+    @staticmethod
+    def gradient(grad, a):
         return grad / a
 
 
-class Sqrt(Function):
-    @staticmethod
-    def forward(ctx, a):
-        out = get_array_module(a).sqrt(a)
-        ctx.save_for_backward(out)
-        return out
+class Log1p(Elementwise):
+    """log(1 + a), exact near 0 where 1 + a rounds a away."""
+
+    ufunc = "log1p"
 
     @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved
+    def gradient(grad, a):
+        return grad / (a + 1)
+
+
+class Log2(Elementwise):
+    ufunc = "log2"
+
+    @staticmethod
+    def gradient(grad, a):
+        return grad / (a * math.log(2))
+
+
+class Log10(Elementwise):
+    ufunc = "log10"
+
+    @staticmethod
+    def gradient(grad, a):
+        return grad / (a * math.log(10))
+
+
+class Sqrt(Elementwise):
+    saves = "output"
+    ufunc = "sqrt"
+
+    @staticmethod
+    def gradient(grad, out):
         return grad / (2 * out)
+
+
+class Rsqrt(Elementwise):
+    """1 / sqrt(a)"""
+
+    saves = "output"
+
+    @staticmethod
+    def function(xp, a):
+        out = xp.sqrt(a)
+        return xp.reciprocal(out, out=out)
+
+    @staticmethod
+    def gradient(grad, out):                                            # -grad * out ** 3 / 2
+        return grad * out * out * out * -0.5
+
+
+class Reciprocal(Elementwise):
+    saves = "output"
+    ufunc = "reciprocal"
+
+    @staticmethod
+    def gradient(grad, out):                                            # -grad * out ** 2
+        return -grad * out * out
+
+
+class Tanh(Elementwise):
+    saves = "output"
+    ufunc = "tanh"
+
+    @staticmethod
+    def gradient(grad, out):                                            # grad * (1 - out ** 2)
+        return grad - grad * out * out
+
+
+class Sin(Elementwise):
+    ufunc = "sin"
+
+    @staticmethod
+    def gradient(grad, a):
+        return grad * get_array_module(a).cos(a)
+
+
+class Cos(Elementwise):
+    ufunc = "cos"
+
+    @staticmethod
+    def gradient(grad, a):
+        return -grad * get_array_module(a).sin(a)
+
+
+class Erf(Elementwise):
+    @staticmethod
+    def function(xp, a):
+        return special_functions(xp).erf(a)
+
+    @staticmethod
+    def gradient(grad, a):                                              # grad * 2 / sqrt(pi) * exp(-a ** 2)
+        return grad * get_array_module(a).exp(-a * a) * (2 / math.sqrt(math.pi))
+
+
+class Stepwise(Elementwise):
+    """A function constant between steps (sign, floor, ...): its gradient is zero almost everywhere, and torch's
+    is zero everywhere. Integer inputs keep their dtype; floor and its kin return them as they are (a copy),
+    and refuse bools, as torch."""
+
+    saves = None
+    integers = "keep"
+
+    @classmethod
+    def function(cls, xp, a, **params):
+        if a.dtype.kind == "f":
+            return super().function(xp, a, **params)
+        if a.dtype == bool:
+            raise NotImplementedError(f"\"{cls.ufunc}\" not implemented for 'Bool'")
+        return a.copy()
+
+    @staticmethod
+    def gradient(grad, saved, **params):
+        return get_array_module(grad).zeros_like(grad)
+
+
+class Floor(Stepwise):
+    ufunc = "floor"
+
+
+class Ceil(Stepwise):
+    ufunc = "ceil"
+
+
+class Trunc(Stepwise):
+    ufunc = "trunc"
+
+
+class Round(Stepwise):
+    """Halves to even, as torch's (and NumPy's)."""
+
+    ufunc = "round"
+
+
+class Sign(Stepwise):
+    """-1, 0 or 1; a bool tensor's own copy, as torch's."""
+
+    @staticmethod
+    def function(xp, a):
+        return a.copy() if a.dtype == bool else xp.sign(a)
 
 
 class Abs(Function):
@@ -279,14 +451,16 @@ class Abs(Function):
 class Clamp(Function):
     """Gradient passes where low <= a <= high, as in torch."""
 
+    above, below = "greater_equal", "less_equal"  # which side of a bound the gradient passes on
+
     @staticmethod
     def forward(ctx, a, low=None, high=None):
         xp = get_array_module(a)
         inside = xp.ones(a.shape, dtype=bool)
         if low is not None:
-            inside &= a >= low
+            inside &= getattr(xp, ctx.function.above)(a, low)
         if high is not None:
-            inside &= a <= high
+            inside &= getattr(xp, ctx.function.below)(a, high)
         ctx.save_for_backward(inside)
         return xp.clip(a, low, high).astype(a.dtype, copy=False)
 
@@ -294,6 +468,35 @@ class Clamp(Function):
     def backward(ctx, grad):
         (inside,) = ctx.saved
         return grad * inside
+
+
+class Hardtanh(Clamp):
+    """Clamp to [low, high] whose gradient, as torch's hardtanh's, passes strictly inside: not at the bounds."""
+
+    above, below = "greater", "less"
+
+
+class Maximum(Function):
+    """The element-wise larger of a and b; where they tie, each gets half the gradient, as in torch."""
+
+    broadcasts = True
+    pick, wins = "maximum", "greater"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return getattr(get_array_module(a), ctx.function.pick)(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved
+        share = getattr(get_array_module(a), ctx.function.wins)(a, b) + (a == b) * grad.dtype.type(0.5)
+        grad_a = grad * share                                           # grad * (1, 1/2 or 0)
+        return grad_a, grad - grad_a
+
+
+class Minimum(Maximum):
+    pick, wins = "minimum", "less"
 
 
 class Where(Function):

@@ -1,0 +1,211 @@
+"""torch's other activations and element-wise math against torch: values and gradients at the kinks (where torch
+picks a one-sided derivative, or none), dtypes, the nn modules, and the GPU path without a GPU. The gradchecks and
+parity tests away from the kinks are the SPECS of test_ops.py."""
+import types
+import warnings
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.functional as mgF
+import minigrad.nn as mgnn
+
+torch = pytest.importorskip("torch")
+
+MG = types.SimpleNamespace(F=mgF, nn=mgnn, tensor=mg.tensor)
+TORCH = types.SimpleNamespace(F=torch.nn.functional, nn=torch.nn, tensor=torch.tensor)
+
+
+def _run(lib, fn, arrays, direction=None):
+    """fn(lib, *tensors) and, for float inputs, the gradients of sum(out * direction) as NumPy arrays."""
+    tensors = [lib.tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
+    out = fn(lib, *tensors)
+    if not any(t.requires_grad for t in tensors):
+        return out, []
+    weights = np.ones(tuple(out.shape), out.detach().numpy().dtype) if direction is None else direction
+    (out * lib.tensor(weights)).sum().backward()
+    return out, [t.grad.numpy() for t in tensors]
+
+
+# ---- kinks: torch's gradient at the points where the function bends or steps --------------------------------
+
+KINKS = {
+    "relu6": (lambda L, x: L.F.relu6(x), [[-1.0, 0.0, 3.0, 6.0, 7.0]]),
+    "hardtanh": (lambda L, x: L.F.hardtanh(x), [[-2.0, -1.0, 0.0, 1.0, 2.0]]),
+    "hardtanh_bounds": (lambda L, x: L.F.hardtanh(x, -0.5, 1.5), [[-0.5, 0.0, 1.5]]),
+    "leaky_relu": (lambda L, x: L.F.leaky_relu(x, 0.2), [[-1.0, 0.0, 1.0]]),
+    "elu": (lambda L, x: L.F.elu(x), [[-1.0, 0.0, 1.0]]),
+    "elu_alpha": (lambda L, x: L.F.elu(x, alpha=0.5), [[-1.0, 0.0, 1.0]]),
+    "hardswish": (lambda L, x: L.F.hardswish(x), [[-4.0, -3.0, 0.0, 3.0, 4.0]]),
+    "hardsigmoid": (lambda L, x: L.F.hardsigmoid(x), [[-4.0, -3.0, 0.0, 3.0, 4.0]]),
+    "softplus_at_threshold": (lambda L, x: L.F.softplus(x, beta=2.0, threshold=1.5), [[0.5, 0.75, 1.0]]),
+    "prelu": (lambda L, x, w: L.F.prelu(x, w), [[-1.0, 0.0, 1.0], [0.25]]),
+    "clamp_min": (lambda L, x: x.clamp_min(0.5), [[0.0, 0.5, 1.0]]),
+    "clamp_max": (lambda L, x: x.clamp_max(0.5), [[0.0, 0.5, 1.0]]),
+    "sign": (lambda L, x: x.sign(), [[-1.5, 0.0, 2.0]]),
+    "floor": (lambda L, x: x.floor(), [[-1.0, -0.5, 0.0, 2.0, 2.5]]),
+    "ceil": (lambda L, x: x.ceil(), [[-1.0, -0.5, 0.0, 2.0, 2.5]]),
+    "round": (lambda L, x: x.round(), [[-1.5, -0.5, 0.5, 1.5, 2.5]]),
+    "trunc": (lambda L, x: x.trunc(), [[-1.5, -1.0, 0.0, 1.5]]),
+    "maximum_ties": (lambda L, a, b: a.maximum(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 3.0]]),
+    "minimum_ties": (lambda L, a, b: a.minimum(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 3.0]]),
+    "maximum_broadcast_ties": (lambda L, a, b: a.maximum(b), [[[1.0, 2.0], [2.0, 0.0]], [2.0]]),
+}
+
+
+@pytest.mark.parametrize("name", KINKS)
+def test_values_and_gradients_at_kinks_match_torch(name):
+    fn, data = KINKS[name]
+    arrays = [np.array(values, np.float32) for values in data]
+    direction = np.random.default_rng(0).uniform(0.5, 2.0, np.broadcast_shapes(*(a.shape for a in arrays)))
+    direction = direction.astype(np.float32)
+    out, grads = _run(MG, fn, arrays, direction)
+    expected, expected_grads = _run(TORCH, fn, arrays, direction)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-6)
+    for grad, expected_grad in zip(grads, expected_grads):
+        np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=1e-7)
+
+
+# ---- dtypes ----------------------------------------------------------------------------------------------------
+
+UNARY = {name: (lambda L, x, name=name: getattr(x, name)())
+         for name in ["exp", "log", "sqrt", "tanh", "sin", "cos", "square", "rsqrt", "reciprocal", "sign", "floor",
+                      "ceil", "round", "trunc", "log1p", "expm1", "log2", "log10", "erf"]}
+UNARY.update({name: (lambda L, x, name=name: getattr(L.F, name)(x))
+              for name in ["leaky_relu", "elu", "gelu", "silu", "mish", "softplus", "hardtanh", "relu6", "hardswish",
+                           "hardsigmoid"]})
+UNARY["gelu_tanh"] = lambda L, x: L.F.gelu(x, approximate="tanh")
+UNARY["prelu"] = lambda L, x: L.F.prelu(x, L.tensor([0.25], dtype=x.dtype))
+UNARY["maximum"] = lambda L, x: x.maximum(L.tensor(0.5, dtype=x.dtype))
+
+
+@pytest.mark.parametrize("name", UNARY)
+def test_float64_stays_float64_like_torch(name):
+    x = np.array([-1.5, -0.25, 0.5, 2.0])
+    with np.errstate(invalid="ignore"):  # log and sqrt of negatives: NaN, as torch's
+        out, grads = _run(MG, UNARY[name], [x])
+    expected, expected_grads = _run(TORCH, UNARY[name], [x])
+    assert out.dtype == np.float64 and grads[0].dtype == np.float64
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-12, atol=1e-15)
+    rtol = 1e-7 if name == "hardsigmoid" else 1e-12  # torch's hardsigmoid backward scales by 1/6 in float32
+    np.testing.assert_allclose(grads[0], expected_grads[0], rtol=rtol, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+@pytest.mark.parametrize("name", UNARY)
+def test_integer_and_bool_inputs_give_torchs_dtype_or_its_error(name, dtype):
+    """tanh and its kin of an integer tensor are float32, square and floor keep integers (square makes a bool
+    int64), and the activations that torch has for floating point only refuse them."""
+    data = np.array([0, 1, 3] if dtype != "bool" else [False, True, True]).astype(dtype)
+    try:
+        expected = UNARY[name](TORCH, torch.tensor(data))
+    except (NotImplementedError, RuntimeError) as error:
+        with pytest.raises(type(error)):
+            UNARY[name](MG, mg.tensor(data))
+        return
+    with np.errstate(divide="ignore"):  # log(0), 1 / 0: -inf and inf, as torch's
+        out = UNARY[name](MG, mg.tensor(data))
+    assert str(out.dtype) == str(expected.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+
+
+def test_gelu_refuses_an_unknown_approximation_like_torch():
+    with pytest.raises(RuntimeError, match="approximate argument must be either none or tanh"):
+        torch.nn.functional.gelu(torch.ones(2), approximate="erf")
+    with pytest.raises(RuntimeError, match="approximate argument must be either none or tanh"):
+        mgF.gelu(mg.ones(2), approximate="erf")
+
+
+def test_prelu_refuses_a_weight_per_channel_of_another_channel_count_like_torch():
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
+        torch.nn.functional.prelu(torch.ones(2, 4, 3), torch.ones(3))
+    with pytest.raises(RuntimeError, match="Mismatch of parameter numbers and input channel size"):
+        mgF.prelu(mg.ones((2, 4, 3)), mg.ones(3))
+
+
+# ---- modules ---------------------------------------------------------------------------------------------------
+
+MODULES = [
+    "Tanh()", "LeakyReLU()", "LeakyReLU(0.2, inplace=True)", "ELU()", "ELU(alpha=0.5, inplace=True)", "GELU()",
+    "GELU(approximate='tanh')", "SiLU()", "SiLU(inplace=True)", "Mish()", "Mish(inplace=True)", "Softplus()",
+    "Softplus(beta=2.0, threshold=1.5)", "Hardtanh()", "Hardtanh(-2, 3, inplace=True)", "ReLU6()",
+    "ReLU6(inplace=True)", "Hardswish()", "Hardswish(inplace=True)", "Hardsigmoid()", "Hardsigmoid(inplace=True)",
+    "Softmax(dim=1)", "Softmax(-1)", "PReLU()", "PReLU(3, init=0.1)",
+]
+
+
+@pytest.mark.parametrize("construction", MODULES)
+def test_modules_show_and_compute_as_torchs(construction):
+    ours, theirs = eval(f"mgnn.{construction}"), eval(f"torch.nn.{construction}")
+    assert repr(ours) == repr(theirs)
+    x = np.random.default_rng(1).uniform(-4, 4, (2, 3, 4, 5)).astype(np.float32)
+    mine, reference = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = ours(mine), theirs(reference.clone())  # torch's in-place flag would write into a leaf
+    direction = np.random.default_rng(2).standard_normal(x.shape).astype(np.float32)
+    (out * mg.tensor(direction)).sum().backward()
+    (expected * torch.tensor(direction)).sum().backward()
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-5, atol=1e-6)
+    if hasattr(theirs, "inplace"):
+        assert ours.inplace == theirs.inplace
+
+
+@pytest.mark.parametrize("construction", ["LeakyReLU(inplace=True)", "ReLU6(inplace=True)", "SiLU(inplace=True)",
+                                          "Hardswish(inplace=True)", "ELU(inplace=True)"])
+def test_inplace_flags_leave_the_input_as_it_was(construction):
+    """Accepted so that torch code runs, but computed out of place (as nn.ReLU)."""
+    x = mg.tensor([-2.0, 0.5, 7.0])
+    out = eval(f"mgnn.{construction}")(x)
+    assert out is not x
+    np.testing.assert_array_equal(x.numpy(), [-2.0, 0.5, 7.0])
+
+
+def test_prelu_weight_gradient_and_state_dict_match_torch():
+    ours, theirs = mgnn.PReLU(3, init=0.1), torch.nn.PReLU(3, init=0.1)
+    theirs.weight.data = torch.tensor([0.1, -0.3, 0.6])
+    ours.load_state_dict({name: value.numpy() for name, value in theirs.state_dict().items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    assert [name for name, _ in ours.named_parameters()] == ["weight"]
+    assert ours.weight.shape == (3,) and ours.weight.dtype == np.float32 and ours.weight.requires_grad
+    x = np.random.default_rng(3).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    mine, reference = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    (ours(mine) ** 2).sum().backward()
+    (theirs(reference) ** 2).sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-5)
+
+
+def test_softmax_module_without_a_dim_warns_and_picks_torchs_dim():
+    x = np.random.default_rng(4).standard_normal((2, 3, 4)).astype(np.float32)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
+        out = mgnn.Softmax()(mg.tensor(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = torch.nn.Softmax()(torch.tensor(x))
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+
+
+def test_hardtanh_refuses_bounds_out_of_order():
+    with pytest.raises(ValueError, match=r"max_val \(1\) must be greater than min_val \(2\)"):
+        mgnn.Hardtanh(2, 1)
+
+
+# ---- the GPU path without a GPU --------------------------------------------------------------------------------
+
+def test_activations_and_math_run_on_device_arrays(fake_gpu):
+    """erf through cupyx.scipy.special, and the masks and where()s of the other ops, on device arrays."""
+    x = np.array([-3.5, -1.0, -0.25, 0.0, 0.5, 2.0, 6.5], np.float32)
+
+    def run(device):
+        a = mg.tensor(x, device=device, requires_grad=True)
+        slope = mg.tensor([0.2], device=device, requires_grad=True)
+        out = (a.erf() + mgF.gelu(a) + mgF.gelu(a, approximate="tanh") + a.tanh() + mgF.leaky_relu(a) + mgF.elu(a)
+               + mgF.silu(a) + mgF.mish(a) + mgF.softplus(a) + mgF.relu6(a) + mgF.hardswish(a) + mgF.hardsigmoid(a)
+               + mgF.prelu(a, slope) + a.maximum(a.detach() * 0.5) + a.floor() + a.sign() + a.sin() + a.expm1())
+        out.sum().backward()
+        assert out.device == device
+        return out.numpy(), a.grad.numpy(), slope.grad.numpy()
+
+    for gpu, cpu in zip(run("gpu"), run("cpu")):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-6)
