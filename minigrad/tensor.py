@@ -710,12 +710,13 @@ class Tensor:
         if len(sizes) < self.ndim:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions "
                                "of tensor")
-        if min(sizes, default=0) < 0:
-            raise RuntimeError(f"Trying to create tensor with negative dimension {min(sizes)}: {list(sizes)}")
         shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        repeated = [count * size for count, size in zip(sizes, shape)]
+        if min(repeated, default=0) < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(repeated)}: {repeated}")
         interleaved = [n for size in shape for n in (1, size)]  # a new dim of 1 ahead of each, to expand
         tiles = [n for count, size in zip(sizes, shape) for n in (count, size)]
-        return self.reshape(interleaved).expand(tiles).reshape([count * size for count, size in zip(sizes, shape)])
+        return self.reshape(interleaved).expand(tiles).reshape(repeated)
 
     def narrow(self, dim, start, length):
         """`length` entries along `dim` from `start` (negative counts from the end), as torch's."""
@@ -816,7 +817,7 @@ class Tensor:
             raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
         size = self.shape[dim] if self.ndim else 1
         require_indices(index.data, size, f"INDICES element is out of DATA bounds, id={{index}} axis_dim={size}")
-        return self[(slice(None),) * dim + (index.data.reshape(-1),)] if self.ndim else self.reshape(index.shape)
+        return self[(slice(None),) * dim + (index.data.reshape(-1),)] if self.ndim else self.reshape(())
 
     def prod(self, dim=None, keepdim=False):
         return ops.Prod.apply(self, dim=dim, keepdim=keepdim)
