@@ -602,9 +602,7 @@ class Tensor:
         return where(condition, self, other)
 
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape=shape)
+        return ops.Reshape.apply(self, shape=_sizes(shape))
 
     def flatten(self, start_dim=0, end_dim=-1):
         """Dims start_dim..end_dim as one; a 0-d tensor becomes shape (1,), as in torch."""
@@ -624,8 +622,7 @@ class Tensor:
         return self if shape == self.shape else self.reshape(shape)
 
     def permute(self, *dims):
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = tuple(dims[0])
+        dims = _sizes(dims)
         if len(dims) != self.ndim:
             raise RuntimeError("permute(): number of dimensions in the tensor input does not match the length of the "
                                f"desired ordering of dimensions i.e. input.dim() = {self.ndim} is not equal to "
@@ -659,8 +656,7 @@ class Tensor:
 
     def expand(self, *sizes):
         """Broadcast to `sizes` by torch's rules: only size-1 dims grow, -1 keeps a dim, new dims go in front."""
-        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-            sizes = tuple(sizes[0])
+        sizes = _sizes(sizes)
         new = len(sizes) - self.ndim
         if new < 0:
             raise RuntimeError(f"expand({list(self.shape)}, size={list(sizes)}): the number of sizes provided "

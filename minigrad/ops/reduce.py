@@ -195,9 +195,9 @@ class Amax(Max):
     def forward(ctx, a, dim=(), keepdim=False):
         op = ctx.function
         axes = _axes(dim, a.ndim)
-        for axis in axes if a.size == 0 else ():
-            if a.shape[axis] == 0:
-                raise IndexError(f"a{op.name}(): Expected reduction dim {axis} to have non-zero size.")
+        empty = [axis for axis in axes if a.shape[axis] == 0]
+        if empty:
+            raise IndexError(f"a{op.name}(): Expected reduction dim {empty[0]} to have non-zero size.")
         out = getattr(a, op.name)(axis=axes, keepdims=True)
         ctx.save_for_backward(axes, _shared_by_ties(a, out, axes).astype(a.dtype))
         return _drop_axes(out, axes, keepdim)
