@@ -1,4 +1,5 @@
 """Tensor: an array plus the graph node that made it, and reverse-mode autodiff over that graph."""
+import itertools
 import math
 import numbers
 import operator
@@ -664,11 +665,7 @@ class Tensor:
         return where(condition, self, other)
 
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape=shape)
-
-    view = reshape
+        return ops.Reshape.apply(self, shape=_sizes(shape))
 
     def flatten(self, start_dim=0, end_dim=-1):
         """Dims start_dim..end_dim as one; a 0-d tensor becomes shape (1,), as in torch."""
@@ -688,8 +685,7 @@ class Tensor:
         return self if shape == self.shape else self.reshape(shape)
 
     def permute(self, *dims):
-        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
-            dims = tuple(dims[0])
+        dims = _sizes(dims)
         if len(dims) != self.ndim:
             raise RuntimeError("permute(): number of dimensions in the tensor input does not match the length of the "
                                f"desired ordering of dimensions i.e. input.dim() = {self.ndim} is not equal to "
@@ -723,8 +719,7 @@ class Tensor:
 
     def expand(self, *sizes):
         """Broadcast to `sizes` by torch's rules: only size-1 dims grow, -1 keeps a dim, new dims go in front."""
-        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-            sizes = tuple(sizes[0])
+        sizes = _sizes(sizes)
         new = len(sizes) - self.ndim
         if new < 0:
             raise RuntimeError(f"expand({list(self.shape)}, size={list(sizes)}): the number of sizes provided "
@@ -748,6 +743,246 @@ class Tensor:
         if min(shape, default=0) < 0:  # torch lets these through to an overflow error of its element count
             raise RuntimeError(f"expand: sizes must be non-negative, or -1 to keep a dim, got {list(sizes)}")
         return ops.Add.apply(self, get_array_module(self.data).zeros(shape, dtype=self.dtype))
+
+    # ---- torch's shape, indexing and reduction idioms, composed of the ops above where they can be ----------
+    def view(self, *shape):
+        """reshape() where its result can share the array, as torch's view; else torch's error (as after a
+        permute), where reshape() would copy."""
+        out = self.reshape(*shape)
+        if not _views_as(self.data, out.shape):
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return out
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def repeat(self, *sizes):
+        """The tensor tiled sizes[i] times along dim i, as torch's (more sizes than dims add leading dims)."""
+        sizes = _sizes(sizes)
+        if len(sizes) < self.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions "
+                               "of tensor")
+        shape = (1,) * (len(sizes) - self.ndim) + self.shape
+        repeated = [count * size for count, size in zip(sizes, shape)]
+        if min(repeated, default=0) < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(repeated)}: {repeated}")
+        interleaved = [n for size in shape for n in (1, size)]  # a new dim of 1 ahead of each, to expand
+        tiles = [n for count, size in zip(sizes, shape) for n in (count, size)]
+        return self.reshape(interleaved).expand(tiles).reshape(repeated)
+
+    def narrow(self, dim, start, length):
+        """`length` entries along `dim` from `start` (negative counts from the end), as torch's."""
+        dim = normalize_dim(dim, self.ndim)
+        size = self.shape[dim]
+        if not -size <= start <= size:
+            raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], but got {start})")
+        start = start + size if start < 0 else start
+        if length < 0 or start + length > size:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
+        return self[(slice(None),) * dim + (slice(start, start + length),)]
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces along `dim`: of split_size_or_sections each (the last may be smaller), or of the sizes it lists."""
+        size = self.shape[normalize_dim(dim, self.ndim)]
+        if isinstance(split_size_or_sections, numbers.Integral):
+            step = split_size_or_sections
+            if step < 0 or (step == 0 and size):
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
+            sections = [min(step, size - start) for start in range(0, size, step)] if step else [0]
+        else:
+            sections = list(split_size_or_sections)
+            if sum(sections) != size or min(sections, default=0) < 0:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
+                                   f"size at dimension {dim}), but got split_sizes={sections}")
+        starts = itertools.accumulate(sections, initial=0)
+        return tuple(self.narrow(dim, start, length) for start, length in zip(starts, sections))
+
+    def chunk(self, chunks, dim=0):
+        """`chunks` pieces of equal size along `dim` (ceil(size / chunks), the last smaller), or fewer, as torch's."""
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        size = self.shape[normalize_dim(dim, self.ndim)]
+        if size == 0:  # torch gives `chunks` empty pieces then
+            return tuple(self.narrow(dim, 0, 0) for _ in range(chunks))
+        return self.split(-(-size // chunks), dim)
+
+    def unbind(self, dim=0):
+        """The slices along `dim`, that dim removed, as a tuple."""
+        if self.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        dim = normalize_dim(dim, self.ndim)
+        return tuple(self[(slice(None),) * dim + (i,)] for i in range(self.shape[dim]))
+
+    def flip(self, *dims):
+        if not dims:
+            raise TypeError('flip() missing 1 required positional arguments: "dims"')
+        dims = normalize_dims(_sizes(dims), self.ndim)
+        return self[tuple(slice(None, None, -1) if axis in dims else slice(None) for axis in range(self.ndim))]
+
+    def roll(self, shifts, dims=None):
+        """Entries moved `shifts` places along `dims` (the last ones wrapping to the front); without dims, along
+        the flattened tensor, its shape kept, as torch's."""
+        if dims is None:
+            return self.flatten().roll(shifts, 0).reshape(self.shape)
+        shifts, dims = (tuple(x) if isinstance(x, (tuple, list)) else (x,) for x in (shifts, dims))
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+        out = self
+        for shift, dim in zip(shifts, dims):
+            size = self.shape[normalize_dim(dim, self.ndim)]
+            shift = shift % size if size else 0
+            if shift:
+                out = ops.Cat.apply(out.narrow(dim, size - shift, shift), out.narrow(dim, 0, size - shift), dim=dim)
+        return out
+
+    def masked_fill(self, mask, value):
+        """`value` (a number or a 0-d tensor) where the bool `mask` holds, broadcast together, in self's dtype."""
+        if not isinstance(mask, Tensor) or mask.dtype != bool:
+            raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                               f"{getattr(mask, 'dtype', type(mask).__name__)}")
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.ndim} dimension(s).")
+        return self._overwritten(mask, value)
+
+    def _overwritten(self, mask, value):
+        """`value` (cast to self's dtype) where `mask` holds, else self: the gradient of the places written goes to
+        value, none to self's values there."""
+        if isinstance(value, Tensor):
+            value = value.to(self.device).to(self.dtype)
+        else:
+            value = Tensor(get_array_module(self.data).asarray(value, dtype=self.dtype))
+        return where(mask, value, self)
+
+    def gather(self, dim, index):
+        """out[i][j][k] = self[i][index[i][j][k]][k] for dim 1, as torch's (index an int64 or int32 tensor)."""
+        return ops.Gather.apply(self, index, dim=dim)
+
+    def index_select(self, dim, index):
+        """The entries at `index` (a 1-d integer tensor) along `dim`, in its order, repeats allowed."""
+        dim = normalize_dim(dim, self.ndim)
+        if index.dtype not in (np.int32, np.int64):
+            raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+        if index.ndim > 1:
+            raise IndexError("index_select(): Index is supposed to be a vector")
+        if self.ndim == 0 and index.numel() != 1:
+            raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
+        size = self.shape[dim] if self.ndim else 1
+        require_indices(index.data, size, f"INDICES element is out of DATA bounds, id={{index}} axis_dim={size}")
+        return self[(slice(None),) * dim + (index.data.reshape(-1),)] if self.ndim else self.reshape(())
+
+    def prod(self, dim=None, keepdim=False):
+        return ops.Prod.apply(self, dim=dim, keepdim=keepdim)
+
+    def cumsum(self, dim):
+        return ops.Cumsum.apply(self, dim=dim)
+
+    def any(self, dim=None, keepdim=False):
+        """Whether any entry (along `dim`) is non-zero: a bool tensor, outside the graph."""
+        return self._test_entries("any", dim, keepdim)
+
+    def all(self, dim=None, keepdim=False):
+        """Whether every entry (along `dim`) is non-zero: a bool tensor, outside the graph."""
+        return self._test_entries("all", dim, keepdim)
+
+    def _test_entries(self, name, dim, keepdim):
+        axes = None if dim is None else normalize_dims(dim, self.ndim)
+        return Tensor(getattr(get_array_module(self.data), name)(self.data, axis=axes, keepdims=keepdim))
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The vector p-norm over `dim` (all for None): p a number, inf or -inf, or "fro" (2)."""
+        return ops.Norm.apply(self, p=2 if p == "fro" else p, dim=dim, keepdim=keepdim)
+
+    def logsumexp(self, dim, keepdim=False):
+        return ops.LogSumExp.apply(self, dim=dim, keepdim=keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        """The maximum over `dim` (all for ()), its gradient shared evenly by ties, as torch's."""
+        return ops.Amax.apply(self, dim=dim, keepdim=keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        """The minimum over `dim` (all for ()), its gradient shared evenly by ties, as torch's."""
+        return ops.Amin.apply(self, dim=dim, keepdim=keepdim)
+
+    # ---- torch's in-place methods: through _in_place, as the in-place operators ----------------------------
+    def add_(self, other, *, alpha=1):
+        return self.__iadd__(other if alpha == 1 else other * alpha)
+
+    def sub_(self, other, *, alpha=1):
+        return self.__isub__(other if alpha == 1 else other * alpha)
+
+    mul_, div_ = __imul__, __itruediv__
+
+    def clamp_(self, min=None, max=None):
+        return self._in_place(lambda tensor, _: tensor.clamp(min, max), None)
+
+    def masked_fill_(self, mask, value):
+        return self._in_place(lambda tensor, value: tensor.masked_fill(mask, value), value)
+
+    def fill_(self, value):
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
+        return self.copy_(value)
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def copy_(self, src):
+        """src's values (broadcast, cast to self's dtype, from any device) written into self; the gradient
+        reaches src."""
+        everywhere = Tensor(get_array_module(self.data).ones((), dtype=bool))
+        return self._in_place(lambda tensor, src: tensor._overwritten(everywhere, src), src)
+
+    # ---- new tensors of this one's dtype and device, as torch's -------------------------------------------
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return creation.tensor(data, requires_grad, dtype or self.dtype, device or self.device)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                             requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_full(_sizes(size), 1, dtype, device, requires_grad)
+
+    def type_as(self, other):
+        return self.to(other.device).to(other.dtype)
+
+
+def _sizes(sizes):
+    """Sizes or dims given as separate arguments or as one sequence, as torch's methods take them."""
+    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
+
+
+def _views_as(array, shape):
+    """Whether `array` can be read as `shape` without a copy, by torch's rule for view (its computeStride): the
+    new shape must split or merge only dims that lie back to back in memory (strides in bytes, as NumPy's)."""
+    if array.size == 0:
+        return True
+    old_shape, strides = (array.shape, array.strides) if array.ndim else ((1,), (array.itemsize,))
+    view_dim, view_count, chunk_count = len(shape) - 1, 1, 1
+    chunk_stride = strides[-1] if strides else array.itemsize
+    for dim in reversed(range(len(old_shape))):
+        chunk_count *= old_shape[dim]
+        if dim == 0 or (old_shape[dim - 1] != 1 and strides[dim - 1] != chunk_count * chunk_stride):
+            while view_dim >= 0 and (view_count < chunk_count or shape[view_dim] == 1):
+                view_count *= shape[view_dim]
+                view_dim -= 1
+            if view_count != chunk_count:
+                return False
+            if dim > 0:
+                chunk_stride, chunk_count, view_count = strides[dim - 1], 1, 1
+    return view_dim == -1
 
 
 def _matmul(a, b):
@@ -921,6 +1156,6 @@ def _ops_leading_to(order, wanted):
     return leads
 
 
-from . import ops  # noqa: E402  (ops need Tensor defined first)
+from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
 from .ops.reduce import index_of_extreme  # noqa: E402
-from .ops.shape import array_index, normalize_dim, normalize_dims  # noqa: E402
+from .ops.shape import array_index, normalize_dim, normalize_dims, require_indices  # noqa: E402

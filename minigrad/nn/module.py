@@ -1,5 +1,6 @@
 """Module and Parameter: attribute assignment registers parameters, buffers and submodules, as in torch."""
 import collections
+import itertools
 
 import numpy as np
 
@@ -30,6 +31,8 @@ class Module:
         object.__setattr__(self, "_buffers", collections.OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", collections.OrderedDict())
+        object.__setattr__(self, "_forward_pre_hooks", {})
+        object.__setattr__(self, "_forward_hooks", {})
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
@@ -95,11 +98,31 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
+        for hook in tuple(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
         scope = self.__dict__.get("_trace_scope")  # set only while minigrad.viz.trace_modules is active
         if scope is None:
-            return self.forward(*args, **kwargs)
-        with scope():
-            return self.forward(*args, **kwargs)
+            output = self.forward(*args, **kwargs)
+        else:
+            with scope():
+                output = self.forward(*args, **kwargs)
+        for hook in tuple(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_pre_hook(self, hook):
+        """Call hook(module, args) before each forward (args: the positional inputs, as a tuple); what it
+        returns, unless None, replaces them (one value becomes a tuple of one), as torch's."""
+        return RemovableHandle(self._forward_pre_hooks, hook)
+
+    def register_forward_hook(self, hook):
+        """Call hook(module, args, output) after each forward, to read activations (attention maps) out of a
+        network; what it returns, unless None, replaces the output, as torch's."""
+        return RemovableHandle(self._forward_hooks, hook)
 
     # ---- traversal --------------------------------------------------------------------------
     # As torch: a module or parameter reachable under several names (tied weights) is yielded once, under
@@ -151,6 +174,30 @@ class Module:
 
     def buffers(self, recurse=True):
         return (buffer for _, buffer in self.named_buffers(recurse=recurse))
+
+    def get_submodule(self, target):
+        """The module at a dotted path ("" for this one): get_submodule("att4.channel_attention.1")."""
+        module = self
+        for name in target.split(".") if target else ():
+            if not hasattr(module, name):
+                raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+            module = getattr(module, name)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{name}` is not an nn.Module")
+        return module
+
+    def apply(self, fn):
+        """fn(module) on every submodule, children before parents, then this one (custom initialisation); self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze every parameter; returns self."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
 
     def num_parameters(self):
         return sum(p.numel() for p in self.parameters())
@@ -226,6 +273,25 @@ class Module:
             child_repr = repr(child).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child_repr}")
         return "\n".join(lines) + ("\n)" if len(lines) > 1 else ")")
+
+
+class RemovableHandle:
+    """What register_forward_hook returns: remove() unregisters the hook; a `with` block removes it on leaving."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks, hook):
+        self.hooks, self.id = hooks, next(RemovableHandle._ids)
+        hooks[self.id] = hook
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.remove()
 
 
 def _raw(value):

@@ -1,11 +1,12 @@
-"""Reductions: sum, mean, max and min, var and std over one or more dims; argmax and argmin."""
+"""Reductions: sum, mean, max and min (amax, amin), var and std, prod, norm, logsumexp over one or more dims;
+cumsum; argmax and argmin."""
 import collections
 import math
 import warnings
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import DEFAULT_DTYPE, get_array_module
 from ..function import SCALAR_TYPE_NAMES, Function
 from .shape import normalize_dim, normalize_dims
 
@@ -80,15 +81,12 @@ class Max(Function):
         axes = _axes(dim, a.ndim)
         out = getattr(a, op.name)(axis=axes, keepdims=True)
         if dim is None or a.ndim == 0:
-            winners = a == out
-            if a.dtype.kind == "f":
-                winners |= xp.isnan(a) & xp.isnan(out)
-            winners = winners / winners.sum()
+            winners = _shared_by_ties(a, out, axes)
         else:
             positions = xp.arange(a.shape[axes[0]]).reshape((-1,) + (1,) * (a.ndim - axes[0] - 1))
             winners = positions == index_of_extreme(a, op.arg, dim, keepdim=True)
         ctx.save_for_backward(axes, winners.astype(a.dtype))
-        return out if keepdim else out.reshape(tuple(n for i, n in enumerate(a.shape) if i not in axes))
+        return _drop_axes(out, axes, keepdim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -98,6 +96,21 @@ class Max(Function):
 
 class Min(Max):
     name, arg = "min", "argmin"
+
+
+def _shared_by_ties(a, out, axes):
+    """1 / (number of ties) where `a` reaches its extreme `out` (reduced over `axes`, kept), else 0: the share of
+    the gradient each tie gets (each NaN, where there are any, as the extreme is NaN then)."""
+    winners = a == out
+    if a.dtype.kind == "f":
+        xp = get_array_module(a)
+        winners |= xp.isnan(a) & xp.isnan(out)
+    return winners / winners.sum(axis=axes, keepdims=True)
+
+
+def _drop_axes(out, axes, keepdim):
+    """A reduction's output computed with its reduced axes kept (of size 1), without them unless `keepdim`."""
+    return out if keepdim else out.reshape(tuple(n for i, n in enumerate(out.shape) if i not in axes))
 
 
 def index_of_extreme(a, arg, dim=None, keepdim=False):
@@ -172,3 +185,132 @@ class Std(Var):
         with np.errstate(divide="ignore", invalid="ignore"):
             grad_var = get_array_module(grad).where(out == 0, grad.dtype.type(0), grad / (2 * out))
         return Var.backward(ctx, grad_var)
+
+
+class Amax(Max):
+    """torch.amax: the largest value over one or more dims (all for ()), its gradient shared evenly by ties, where
+    max(dim)'s goes to the first of them. Amin is the same with the array's min."""
+
+    @staticmethod
+    def forward(ctx, a, dim=(), keepdim=False):
+        op = ctx.function
+        axes = _axes(dim, a.ndim)
+        empty = [axis for axis in axes if a.shape[axis] == 0]
+        if empty:
+            raise IndexError(f"a{op.name}(): Expected reduction dim {empty[0]} to have non-zero size.")
+        out = getattr(a, op.name)(axis=axes, keepdims=True)
+        ctx.save_for_backward(axes, _shared_by_ties(a, out, axes).astype(a.dtype))
+        return _drop_axes(out, axes, keepdim)
+
+
+class Amin(Amax):
+    name, arg = "min", "argmin"
+
+
+class Norm(Function):
+    """The vector p-norm over dims (all for None), as torch.linalg.vector_norm: (sum |a|^p)^(1/p); for p = inf
+    (-inf) the largest (smallest) |a|, its gradient shared by ties; for p = 0 the count of non-zeros, with no
+    gradient. Where the norm is 0 the gradient is 0, as torch's (not 0 / 0)."""
+
+    @staticmethod
+    def forward(ctx, a, p=2, dim=None, keepdim=False):
+        if a.dtype.kind != "f":
+            raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
+                               f"Got {SCALAR_TYPE_NAMES[a.dtype]}")
+        xp = get_array_module(a)
+        axes = _axes(dim, a.ndim)
+        magnitude = xp.abs(a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p in (math.inf, -math.inf):
+                out = (magnitude.max if p > 0 else magnitude.min)(axis=axes, keepdims=True)
+                slopes = _shared_by_ties(magnitude, out, axes) * xp.sign(a)
+            elif p == 0:
+                out = (a != 0).sum(axis=axes, keepdims=True).astype(a.dtype)
+                slopes = xp.zeros_like(a)
+            elif p == 1:
+                out = magnitude.sum(axis=axes, keepdims=True)
+                slopes = xp.sign(a)
+            else:  # d/da (sum |a|^p)^(1/p) = a |a|^(p-2) / norm^(p-1)
+                out = (magnitude ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+                slopes = xp.where(out == 0, 0, a * magnitude ** (p - 2) / out ** (p - 1))
+        ctx.save_for_backward(axes, slopes.astype(a.dtype))
+        return _drop_axes(out, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Max.backward(ctx, grad)
+
+
+class LogSumExp(Function):
+    """log(sum(exp(a))) over dims, computed with the largest value taken out first, so it neither overflows nor
+    underflows (a dim of -inf only is -inf, as in torch); its gradient is softmax's, exp(a - out). Integers
+    give float32, as in torch."""
+
+    @staticmethod
+    def forward(ctx, a, dim, keepdim=False):
+        xp = get_array_module(a)
+        if a.dtype.kind != "f":
+            a = a.astype(DEFAULT_DTYPE)
+        axes = _axes(dim, a.ndim)
+        largest = a.max(axis=axes, keepdims=True)
+        largest = xp.where(xp.isinf(largest), 0, largest).astype(a.dtype)  # inf - inf would be NaN
+        with np.errstate(divide="ignore"):
+            out = xp.log(xp.exp(a - largest).sum(axis=axes, keepdims=True)) + largest
+        ctx.save_for_backward(axes, xp.exp(a - out))
+        return _drop_axes(out, axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Max.backward(ctx, grad)
+
+
+def _integers_as_int64(a):
+    """The dtype of a running sum or product of `a`: its own, or int64 for bools and integers, as in torch."""
+    return np.int64 if a.dtype.kind in "biu" else a.dtype
+
+
+def _exclusive_cumprod(a):
+    """Along the last axis, the product of the elements before each one (1 for the first)."""
+    xp = get_array_module(a)
+    ones = xp.ones(a.shape[:-1] + (1,), dtype=a.dtype)
+    return xp.cumprod(xp.concatenate([ones, a], axis=-1), axis=-1)[..., :-1]
+
+
+class Prod(Function):
+    """The product over one dim, or over all. Each element's gradient is the product of the others, made of the
+    running products before and after it, with no division: one zero gets the product of the rest, as in torch."""
+
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        axes = _axes(dim if dim is None else normalize_dim(dim, a.ndim), a.ndim)
+        ctx.save_for_backward(axes, a)
+        return _drop_axes(a.prod(axis=axes, keepdims=True, dtype=_integers_as_int64(a)), axes, keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes, a = ctx.saved
+        xp = get_array_module(a)
+        kept, reduced = a.ndim - len(axes), tuple(range(a.ndim - len(axes), a.ndim))
+        moved = xp.moveaxis(a, axes, reduced)  # (kept dims..., reduced dims...)
+        rows = moved.reshape(moved.shape[:kept] + (-1,))
+        others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows[..., ::-1])[..., ::-1]
+        others = xp.moveaxis(others.reshape(moved.shape), reduced, axes)
+        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), a.shape) * others
+
+
+class Cumsum(Function):
+    """Running sums along `dim`. An element adds into every output from its place on, so its gradient is the
+    running sum of the output's gradient taken from the end."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        axis = normalize_dim(dim, a.ndim)
+        return get_array_module(a).cumsum(a.reshape(a.shape or (1,)), axis=axis,
+                                          dtype=_integers_as_int64(a)).reshape(a.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = get_array_module(grad)
+        axis = normalize_dim(ctx.params["dim"], grad.ndim)
+        flipped = xp.flip(grad.reshape(grad.shape or (1,)), axis)
+        return xp.flip(xp.cumsum(flipped, axis=axis), axis).reshape(grad.shape)

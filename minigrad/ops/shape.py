@@ -1,4 +1,4 @@
-"""Shape ops: reshape/view, permute, cat, indexing, pad; and the dim checks every op that takes a dim shares."""
+"""Shape ops: reshape/view, permute, cat, indexing, gather, pad; and the dim checks every op that takes a dim shares."""
 import operator
 
 import numpy as np
@@ -110,12 +110,20 @@ class GetItem(Function):
     def backward(ctx, grad):
         shape, dtype, index = ctx.saved
         xp = get_array_module(grad)
-        full = memory.zeros(xp, shape, dtype)
         if _is_basic_index(index):
+            full = memory.zeros(xp, shape, dtype)
             full[index] = grad
-        else:
-            xp.add.at(full, index, grad)  # repeated indices accumulate
-        return full
+            return full
+        return _scatter_add(shape, index, grad)
+
+
+def _scatter_add(shape, index, grad):
+    """The gradient of a[index] for an array index: grad added into zeros of a's shape, so that a position
+    read more than once gets the sum of its reads' gradients (ufunc.at, which CuPy has too)."""
+    xp = get_array_module(grad)
+    full = memory.zeros(xp, shape, grad.dtype)
+    xp.add.at(full, index, grad)
+    return full
 
 
 class SetItem(Function):
@@ -198,3 +206,47 @@ def _fold_axis(grad, axis, before, after, size, mode):
     for position in [*range(before), *range(before + size, before + size + after)]:
         folded[at(int(source[position]))] += grad[at(position)]
     return folded
+
+
+def require_indices(index, size, message):
+    """Refuse an integer index array with an entry outside [0, size), naming the first such entry in `message`
+    ({index}), where NumPy would count a negative one from the end and CuPy would wrap any."""
+    outside = index[(index < 0) | (index >= size)]
+    if outside.size:
+        raise RuntimeError(message.format(index=outside[0].item()))
+
+
+class Gather(Function):
+    """torch.gather: out[i][j][k] = a[i][index[i][j][k]][k] for dim 1. index has a's number of dims, and no
+    larger a size than a's off `dim`; the gradient adds back into the positions read."""
+
+    promotes_inputs = False  # index stays an integer array
+
+    @staticmethod
+    def forward(ctx, a, index, dim):
+        dim = normalize_dim(dim, a.ndim)
+        if index.dtype not in (np.int32, np.int64):
+            raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+        if index.ndim != a.ndim:
+            raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+        for axis, (n, size) in enumerate(zip(index.shape, a.shape)):
+            if n > size and axis != dim:
+                raise RuntimeError(f"Size does not match at dimension {axis} expected index {list(index.shape)} to be "
+                                   f"no larger than self {list(a.shape)} apart from dimension {dim}")
+        size = a.shape[dim] if a.ndim else 1
+        require_indices(index, size, f"index {{index}} is out of bounds for dimension {dim} with size {size}")
+        positions = _positions_along(index, dim)
+        ctx.save_for_backward(a.shape, positions)
+        return a[positions]
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, positions = ctx.saved
+        return _scatter_add(shape, positions, grad), None
+
+
+def _positions_along(index, dim):
+    """gather's index as a full array index: `index` along `dim`, and each entry's own position along the others."""
+    xp = get_array_module(index)
+    return tuple(index if axis == dim else xp.arange(n).reshape((-1,) + (1,) * (index.ndim - axis - 1))
+                 for axis, n in enumerate(index.shape))

@@ -1,0 +1,275 @@
+"""torch's tensor idioms that do not fit test_ops.py's table: ties, zeros and infinities, argument errors, the
+tuples of split/chunk/unbind, in-place methods (aliasing, leaf refusal, the version counter) and new_* factories.
+torch is the oracle throughout: each case is written once against the shared API and run in both libraries."""
+import math
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from conftest import relative_error
+
+torch = pytest.importorskip("torch")
+
+
+def _run(lib, fn, *arrays, requires_grad=True):
+    """fn(lib, *tensors) and the gradients of (out * a fixed direction).sum(), or the exception it raised."""
+    tensors = [lib.tensor(a, requires_grad=requires_grad) for a in arrays]
+    try:
+        out = fn(lib, *tensors)
+        if requires_grad:
+            direction = np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(out.numpy().dtype
+                                                                                           if lib is mg else np.float32)
+            (out * lib.tensor(direction)).sum().backward()
+    except Exception as error:  # noqa: BLE001 (compared with torch's)
+        return error
+    values = out.detach().numpy()
+    return values, [None if t.grad is None else t.grad.numpy() for t in tensors]
+
+
+def _assert_same(fn, *arrays, rtol=1e-6, requires_grad=True):
+    expected, got = (_run(lib, fn, *arrays, requires_grad=requires_grad) for lib in (torch, mg))
+    if isinstance(expected, Exception):
+        assert type(got) is type(expected) and str(got) == str(expected).split("\n")[0], (expected, got)
+        return
+    assert not isinstance(got, Exception), got
+    assert got[0].dtype == expected[0].dtype and got[0].shape == expected[0].shape
+    np.testing.assert_allclose(got[0], expected[0], rtol=rtol, atol=0)  # infinities must match too
+    for grad, torch_grad in zip(got[1], expected[1]):
+        if torch_grad is None:  # torch's norm(p=0) has no gradient; minigrad's is zeros
+            assert grad is None or not grad.any()
+            continue
+        assert grad.dtype == torch_grad.dtype and relative_error(grad, torch_grad) <= rtol
+
+
+TIES = np.array([[[1, 3, 3, 0], [2, 2, 2, 2], [-3, 1, -3, 0]]] * 2, dtype=np.float32)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, a: a.amax(1),
+    lambda L, a: a.amin(-1, keepdim=True),
+    lambda L, a: a.amax((0, 2)),
+    lambda L, a: a.amax(),
+    lambda L, a: a.norm(p=float("inf"), dim=2),
+    lambda L, a: a.norm(p=-float("inf")),
+], ids=["amax", "amin_keepdim", "amax_dims", "amax_all", "norm_inf", "norm_minus_inf"])
+def test_ties_share_the_gradient_as_torch(fn):
+    """Unlike max(dim), amax and the infinity norms give each tie an equal share."""
+    _assert_same(fn, TIES)
+
+
+def test_norm_and_prod_at_zero_as_torch():
+    zeros = np.zeros((2, 3), np.float32)
+    for fn in (lambda L, a: a.norm(), lambda L, a: a.norm(dim=1), lambda L, a: a.norm(p=1), lambda L, a: a.norm(p=3),
+               lambda L, a: a.norm(p=0)):
+        _assert_same(fn, zeros)
+    one_zero, two_zeros = np.array([[2, 0, 3, -1]], np.float32), np.array([[2, 0, 0, -1]], np.float32)
+    for values in (one_zero, two_zeros):
+        _assert_same(lambda L, a: a.prod(), values)
+        _assert_same(lambda L, a: a.prod(1), values)
+
+
+def test_logsumexp_stable_as_torch():
+    values = np.array([[1e4, 1e4 - 1, -1e4], [-np.inf, -np.inf, -np.inf], [np.inf, 0, 1], [-1e4, -1e4, -1e4 - 5]],
+                      np.float32)
+    _assert_same(lambda L, a: a.logsumexp(1), values, requires_grad=False)
+    _assert_same(lambda L, a: a.logsumexp(1), values[[0, 3]])
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, a: a.any(), lambda L, a: a.all(), lambda L, a: a.any(1), lambda L, a: a.all(dim=(0, 1), keepdim=True),
+    lambda L, a: (a > 0).all(-1), lambda L, a: a.long().cumsum(0), lambda L, a: a.long().prod(1),
+    lambda L, a: (a > 0).cumsum(1), lambda L, a: a.int().prod(), lambda L, a: a.long().masked_fill(a > 2, 0.7),
+    lambda L, a: a.long().norm(), lambda L, a: a.long().logsumexp(1),
+])
+def test_integer_and_bool_results_as_torch(fn):
+    _assert_same(fn, np.array([[0, 1, 2], [3, 0, 0]], np.float32), requires_grad=False)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, a: a.view(4, 3, 2),
+    lambda L, a: a.view(-1),
+    lambda L, a: a.permute(1, 0, 2).view(3, 8),        # torch refuses: the merged dims are not back to back
+    lambda L, a: a.permute(1, 0, 2).view(3, 2, 2, 2),  # splitting a permuted dim is fine
+    lambda L, a: a[:, 1:].view(2, 8),
+    lambda L, a: a[:, :, 1:].view(6, 3),
+    lambda L, a: a[:, :, 1:].view(2, 9),
+    lambda L, a: a.transpose(0, 2).view(-1),
+    lambda L, a: a.transpose(0, 2)[:1].view(3, 2),
+    lambda L, a: a[0, 0, 0].view(1, 1),
+    lambda L, a: a.unsqueeze(1).transpose(1, 3).view(2, 12),
+    lambda L, a: a.t(),
+])
+def test_view_refuses_what_torch_refuses(fn):
+    _assert_same(fn, np.arange(24, dtype=np.float32).reshape(2, 3, 4))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, a: a.split(3, 1), lambda L, a: a.split(7, 1), lambda L, a: a.split([1, 0, 4], 1),
+    lambda L, a: a.split([1, 1], 1), lambda L, a: a.split(0, 1), lambda L, a: a.chunk(4, 1), lambda L, a: a.chunk(10, 1),
+    lambda L, a: a.chunk(0), lambda L, a: a[:, :0].chunk(2, 1), lambda L, a: a.unbind(), lambda L, a: a.unbind(-1),
+    lambda L, a: a[0, 0].unbind(), lambda L, a: a.narrow(1, 5, 0), lambda L, a: a.narrow(1, 6, 0),
+    lambda L, a: a.narrow(1, 3, 3), lambda L, a: a.narrow(-1, -5, 2),
+])
+def test_pieces_as_torch(fn):
+    def pieces(L, a):
+        out = fn(L, a)
+        out = out if isinstance(out, tuple) else (out,)
+        return L.cat([piece.reshape(-1) for piece in out] + [a.new_tensor([len(out)])])  # values and how many
+    _assert_same(pieces, np.arange(10, dtype=np.float32).reshape(2, 5))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, a: a.repeat(2), lambda L, a: a.repeat(0, 2, 1), lambda L, a: a.repeat(-1, 1), lambda L, a: a[0, 0].repeat(2, 3),
+    lambda L, a: a.flip(), lambda L, a: a.flip([0, 0]), lambda L, a: a.flip(-1), lambda L, a: a.roll(1, 5),
+    lambda L, a: a.roll((1, 2), 0), lambda L, a: a.roll(-3, -1), lambda L, a: a.expand_as(a[:, :1]),
+    lambda L, a: a.masked_fill(a.new_tensor([[[1, 0, 1]], [[0, 0, 1]]]).bool(), 1.0),
+    lambda L, a: a.masked_fill(a > 2, a[0]),
+    lambda L, a: a.gather(1, a.new_tensor([[0.0]])), lambda L, a: a.gather(1, a.new_tensor([[0, 3]]).long()),
+    lambda L, a: a.gather(1, a.new_tensor([[-1]]).long()), lambda L, a: a.gather(1, a.new_tensor([1]).long()),
+    lambda L, a: a.gather(0, a.new_tensor([[0], [1], [0]]).long()),
+    lambda L, a: a.gather(1, a.new_tensor([[0], [1], [0]]).long()),
+    lambda L, a: a.gather(1, a.new_tensor([[0, 1, 2, 2, 1]]).int()),
+    lambda L, a: a.index_select(1, a.new_tensor([[0]]).long()), lambda L, a: a.index_select(1, a.new_tensor([0.0])),
+    lambda L, a: a.index_select(1, a.new_tensor([3]).long()), lambda L, a: a.index_select(-1, a.new_tensor(2).long()),
+    lambda L, a: a[0, 0].index_select(0, a.new_tensor([0, 0]).long()),
+    lambda L, a: a[0, 0].index_select(0, a.new_tensor([0]).long()),
+    lambda L, a: a.norm(p="fro"), lambda L, a: a.prod(-3),
+])
+def test_values_and_errors_as_torch(fn):
+    _assert_same(fn, np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+# ---- in-place methods -----------------------------------------------------------------------------------
+IN_PLACE = {
+    "zero_": lambda L, t, o: t.zero_(),
+    "fill_": lambda L, t, o: t.fill_(2.5),
+    "fill_0d_tensor": lambda L, t, o: t.fill_(o.sum()),
+    "add_alpha": lambda L, t, o: t.add_(o, alpha=2),
+    "sub_": lambda L, t, o: t.sub_(o),
+    "mul_": lambda L, t, o: t.mul_(o),
+    "div_": lambda L, t, o: t.div_(o + 3),
+    "clamp_": lambda L, t, o: t.clamp_(-0.5, 0.5),
+    "clamp_min_": lambda L, t, o: t.clamp_(min=0.0),
+    "copy_": lambda L, t, o: t.copy_(o),
+    "copy_broadcast_cast": lambda L, t, o: t.copy_(o[0].double()),
+    "masked_fill_": lambda L, t, o: t.masked_fill_(o > 0, -1.0),
+    "masked_fill_0d_tensor": lambda L, t, o: t.masked_fill_(o > 0, o[0, 0]),
+}
+_T, _O = (np.random.default_rng(seed).uniform(-1, 1, (2, 3)).astype(np.float32) for seed in (2, 3))
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_in_place_methods_recorded_as_torch(name):
+    """On a tensor in the graph: the tensor changes, the result is that tensor, the gradients are torch's."""
+    def fn(L, x, o):
+        t = x * 1.0
+        assert IN_PLACE[name](L, t, o) is t
+        return t
+    _assert_same(fn, _T, _O)
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_in_place_methods_write_into_the_array_a_view_shares(name):
+    """Unrecorded, they write into the tensor's memory: a view taken before sees the change, as in torch."""
+    def fn(L, x, o):
+        with L.no_grad():
+            view = x[1]
+            IN_PLACE[name](L, x, o)
+        return L.stack([x[1], view])
+    _assert_same(fn, _T, _O, requires_grad=False)
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_in_place_methods_refuse_a_leaf_that_requires_grad(name):
+    for L in (torch, mg):
+        leaf = L.tensor(_T, requires_grad=True)
+        with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+            IN_PLACE[name](L, leaf, L.tensor(_O))
+
+
+def test_parameter_update_under_no_grad_as_torch():
+    def fn(L, w, g):
+        with L.no_grad():
+            w.mul_(0.9).add_(g, alpha=-0.1).clamp_(-0.2, 0.2)
+        return w * 1.0
+    _assert_same(fn, _T, _O, requires_grad=False)
+    weight = mg.tensor(_T, requires_grad=True)
+    with mg.no_grad():
+        weight.zero_()
+    assert weight.requires_grad and weight.is_leaf and not weight.numpy().any()
+
+
+@pytest.mark.parametrize("name", ["zero_", "mul_", "copy_", "masked_fill_"])
+def test_backward_refuses_a_saved_tensor_written_in_place(name):
+    """exp saves its output for backward; writing into that output refuses the backward, as `+=` does."""
+    for L in (torch, mg):
+        x = L.tensor(_T, requires_grad=True)
+        y = x.exp()
+        with L.no_grad():
+            IN_PLACE[name](L, y, L.tensor(_O))
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+
+
+def test_in_place_method_keeps_dtype_as_torch():
+    _assert_same(lambda L, a: a.long().fill_(2.7), _T, requires_grad=False)
+    _assert_same(lambda L, a: a.long().div_(2), _T, requires_grad=False)
+    _assert_same(lambda L, a: a.fill_(a[0]), _T, requires_grad=False)
+    for L in (torch, mg):
+        with pytest.raises(RuntimeError, match="must match the size"):
+            L.tensor(_T).copy_(L.zeros(4))
+        with pytest.raises(RuntimeError, match="only supports boolean masks"):
+            L.tensor(_T).masked_fill(L.tensor([1, 0, 1]), 1.0)
+
+
+# ---- new tensors of a tensor's kind -------------------------------------------------------------------------
+@pytest.mark.parametrize("fn", [
+    lambda L, a: a.new_zeros(2, 3), lambda L, a: a.new_zeros((4,)), lambda L, a: a.new_ones(2, dtype=L.int64),
+    lambda L, a: a.new_full((2, 2), 7), lambda L, a: a.new_full((3,), 1.5), lambda L, a: a.long().new_full((2,), 3),
+    lambda L, a: a.new_tensor([1, 2]), lambda L, a: a.long().new_tensor([1.7, 2]), lambda L, a: a.double().new_ones(1),
+    lambda L, a: a.long().type_as(a), lambda L, a: a.type_as(a.double()), lambda L, a: a.new_tensor(3, dtype=L.int32),
+])
+def test_new_tensors_as_torch(fn):
+    _assert_same(fn, _T, requires_grad=False)
+
+
+def test_new_tensors_take_the_device_and_requires_grad():
+    a = mg.tensor(_T)
+    made = a.new_zeros(2, requires_grad=True)
+    assert made.requires_grad and made.is_leaf and made.device == a.device
+    assert a.new_tensor(_O).numpy().base is None or not np.shares_memory(a.new_tensor(_O).numpy(), _O)
+    assert math.isclose(a.new_full((1,), 0.1).item(), np.float32(0.1))
+
+
+# ---- the GPU code path, on tests/fake_cupy.py's strict stand-in for CuPy ------------------------------------
+IDIOM_SPECS = ["amax_dims", "amin_keepdim", "prod_dim", "prod_dim_with_zeros", "cumsum", "norm_all", "norm_p1_dim",
+               "norm_inf_keepdim", "norm_p3_dims", "logsumexp_large_dims_keepdim", "view_as", "repeat", "chunk",
+               "split_sections", "unbind", "narrow", "flip", "roll_dims", "roll_flattened", "masked_fill",
+               "masked_fill_tensor_value", "gather_dim1", "gather_dim0_smaller_index", "index_select_repeats"]
+
+
+@pytest.mark.parametrize("name", IDIOM_SPECS)
+def test_gpu_path_matches_cpu(name, fake_gpu):
+    """Every array stays on the device: the ops use no NumPy-only call (gather's scatter-add included)."""
+    from test_ops import IDS, SPECS, _inputs, _mg_forward_backward
+
+    spec = SPECS[IDS.index(name)]
+    arrays = _inputs(spec, np.float32)
+    direction = np.random.default_rng(1).standard_normal(spec.fn(mg, *map(mg.tensor, arrays)).shape)
+    cpu, gpu = (_mg_forward_backward(spec, arrays, direction.astype(np.float32), device) for device in ("cpu", "gpu"))
+    for ours, reference in zip([gpu[0], *gpu[1]], [cpu[0], *cpu[1]]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", IN_PLACE)
+def test_gpu_path_in_place_methods(name, fake_gpu):
+    results = []
+    for device in ("cpu", "gpu"):
+        x, o = (mg.tensor(a, device=device) for a in (_T, _O))
+        view = x[1]
+        IN_PLACE[name](mg, x, o)
+        results.append((x.numpy(), view.numpy(), x.new_ones(2).device))
+    assert results[1][2] == "gpu"
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-6)
+    np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-6)
