@@ -15,7 +15,7 @@ def test_the_readmes_python_blocks_run_as_written(tmp_path, monkeypatch):
     from unet.torch_reference import to_torch
 
     blocks = re.findall(r"```python\n(.*?)```", (REPO_ROOT / "README.md").read_text(), re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     weights = tmp_path / RELEASED_WEIGHTS.name
     if RELEASED_WEIGHTS.exists():
         weights.symlink_to(RELEASED_WEIGHTS)
@@ -30,3 +30,9 @@ def test_the_readmes_python_blocks_run_as_written(tmp_path, monkeypatch):
     assert namespace["restored"].shape == image.shape and namespace["restored"].dtype == np.uint8
     assert namespace["state"]["config"]["degradation"] == "kla"
     assert float(namespace["difference"]) < 1e-5  # "agree to about 1e-6"
+    ported, reference = namespace["model"], namespace["reference"]  # "torch's weights load into minigrad's copy"
+    ported.eval(), reference.eval()
+    x = np.random.default_rng(1).standard_normal((2, 3, 16, 16)).astype(np.float32)
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ported(namespace["mg"].tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
