@@ -273,3 +273,18 @@ def test_gpu_path_in_place_methods(name, fake_gpu):
     assert results[1][2] == "gpu"
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-6)
     np.testing.assert_allclose(results[1][1], results[0][1], rtol=1e-6)
+
+
+RESHAPES = [(6, (5, 5)), (6, (-1, 4)), (6, (-1, -1)), (0, (-1, 0)), (6, (-2, 3)), (6, (-1, 3)), (6, (2, -1, 3)),
+            (0, (0, 5)), (0, (-1,)), (6, (0, -1)), (1, ()), (6, ()), (0, (2, -1, 0)), (12, (3, -1, 0))]
+
+
+@pytest.mark.parametrize("size, shape", RESHAPES)
+def test_reshape_gives_torchs_shape_or_error(size, shape):
+    outcomes = []
+    for library in (torch, mg):
+        try:
+            outcomes.append(tuple(library.zeros(size).reshape(shape).shape))
+        except RuntimeError as error:
+            outcomes.append(str(error))
+    assert outcomes[1] == outcomes[0]

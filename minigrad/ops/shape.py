@@ -1,4 +1,5 @@
 """Shape ops: reshape/view, permute, cat, indexing, gather, pad; and the dim checks every op that takes a dim shares."""
+import math
 import operator
 
 import numpy as np
@@ -33,9 +34,27 @@ def normalize_dims(dims, ndim):
     return tuple(axes) if ndim else ()
 
 
+def check_shape_for(size, shape):
+    """torch's errors for a reshape of `size` entries to `shape` (at most one -1, inferred), where NumPy's differ."""
+    for index, length in enumerate(shape):
+        if length < -1:
+            raise RuntimeError(f"invalid shape dimension {length} at index {index} of shape {list(shape)}")
+    if list(shape).count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = math.prod(length for length in shape if length != -1)
+    if -1 in shape and known == 0:
+        if size == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {list(shape)} because the unspecified "
+                               "dimension size -1 can be any value and is ambiguous")
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
+    if (size % known if -1 in shape else size != known):
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
+
+
 class Reshape(Function):
     @staticmethod
     def forward(ctx, a, shape):
+        check_shape_for(a.size, shape)
         ctx.save_for_backward(a.shape)
         return a.reshape(shape)
 
