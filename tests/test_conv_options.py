@@ -32,40 +32,54 @@ MODULE_CASES = [  # nn.Conv2d(in_channels, out_channels, kernel_size, **options)
 ]
 
 
-@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # torch's note on its copy
-@pytest.mark.parametrize("in_channels, out_channels, kernel_size, options", MODULE_CASES, ids=str)
-@pytest.mark.parametrize("batch", [(2,), ()], ids=["batched", "unbatched"])
-def test_conv2d_module_matches_torch(in_channels, out_channels, kernel_size, options, batch):
+def assert_module_matches_torch(layer, args, options, x):
+    """nn.<layer>(*args, **options) of both libraries, from one state dict, in float64: outputs and the gradients
+    of input, weight and bias. Returns the output."""
     torch.manual_seed(0)
-    reference = torch.nn.Conv2d(in_channels, out_channels, kernel_size, **options).double()
-    model = mg.nn.Conv2d(in_channels, out_channels, kernel_size, **options).to(mg.float64)
+    reference = getattr(torch.nn, layer)(*args, **options).double()
+    model = getattr(mg.nn, layer)(*args, **options).to(mg.float64)
     model.load_state_dict(torch_state(reference))
-    x = np.random.default_rng(0).standard_normal(batch + (in_channels, 9, 8))
     out, expected, grads, expected_grads = forward_backward_module(model, reference, x)
     assert out.shape == expected.shape
-    if options.get("padding") == "same":
-        assert out.shape[-2:] == x.shape[-2:]
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
     assert len(grads) == len(expected_grads) == 2 + options.get("bias", True)
     for grad, expected_grad in zip(grads, expected_grads):
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+    return out
+
+
+def assert_init_is_torchs(layer, args, options, bound):
+    """Weight and bias of nn.<layer>(*args, **options), in both libraries, uniform over the whole (-bound, bound)."""
+    mg.manual_seed(0)
+    torch.manual_seed(0)
+    model, reference = getattr(mg.nn, layer)(*args, **options), getattr(torch.nn, layer)(*args, **options)
+    assert model.weight.shape == tuple(reference.weight.shape)
+    assert model.bias.shape == tuple(reference.bias.shape)
+    for ours, theirs in ((model.weight, reference.weight), (model.bias, reference.bias)):
+        for values in (ours.numpy(), theirs.detach().numpy()):
+            assert np.abs(values).max() <= bound
+            assert stats.kstest(values.ravel(), stats.uniform(-bound, 2 * bound).cdf).pvalue > 1e-3
+    assert np.abs(model.weight.numpy()).max() > 0.95 * bound                # the whole interval, not a narrower one
+    return model
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # torch's note on its copy
+@pytest.mark.parametrize("in_channels, out_channels, kernel_size, options", MODULE_CASES, ids=str)
+@pytest.mark.parametrize("batch", [(2,), ()], ids=["batched", "unbatched"])
+def test_conv2d_module_matches_torch(in_channels, out_channels, kernel_size, options, batch):
+    x = np.random.default_rng(0).standard_normal(batch + (in_channels, 9, 8))
+    out = assert_module_matches_torch("Conv2d", (in_channels, out_channels, kernel_size), options, x)
+    if options.get("padding") == "same":
+        assert out.shape[-2:] == x.shape[-2:]
 
 
 @pytest.mark.parametrize("in_channels, out_channels, kernel_size, groups",
                          [(64, 64, 3, 64), (64, 128, (3, 5), 4), (32, 64, 1, 2)], ids=str)
 def test_conv2d_init_bound_is_over_the_channels_of_one_group(in_channels, out_channels, kernel_size, groups):
     kh, kw = kernel_size if isinstance(kernel_size, tuple) else (kernel_size, kernel_size)
-    bound = 1 / np.sqrt(in_channels // groups * kh * kw)
-    mg.manual_seed(0)
-    torch.manual_seed(0)
-    model = mg.nn.Conv2d(in_channels, out_channels, kernel_size, groups=groups)
-    reference = torch.nn.Conv2d(in_channels, out_channels, kernel_size, groups=groups)
-    assert model.weight.shape == tuple(reference.weight.shape) == (out_channels, in_channels // groups, kh, kw)
-    for ours, theirs in ((model.weight, reference.weight), (model.bias, reference.bias)):
-        for values in (ours.numpy(), theirs.detach().numpy()):
-            assert np.abs(values).max() <= bound
-            assert stats.kstest(values.ravel(), stats.uniform(-bound, 2 * bound).cdf).pvalue > 1e-3
-    assert np.abs(model.weight.numpy()).max() > 0.95 * bound                # the whole interval, not a narrower one
+    model = assert_init_is_torchs("Conv2d", (in_channels, out_channels, kernel_size), dict(groups=groups),
+                                  bound=1 / np.sqrt(in_channels // groups * kh * kw))
+    assert model.weight.shape == (out_channels, in_channels // groups, kh, kw)
 
 
 @pytest.mark.parametrize("args, options", [

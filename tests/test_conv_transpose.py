@@ -2,10 +2,10 @@
 output_size, errors, and SGD steps of a U-Net up block. The op itself, option by option, is in test_ops.py's SPECS."""
 import numpy as np
 import pytest
-from scipy import stats
 
 import minigrad as mg
-from test_nn import forward_backward_module, torch_state
+from test_conv_options import assert_init_is_torchs, assert_module_matches_torch
+from test_nn import torch_state
 
 torch = pytest.importorskip("torch")
 
@@ -23,36 +23,19 @@ MODULE_CASES = [  # nn.ConvTranspose2d(in_channels, out_channels, kernel_size, *
 @pytest.mark.parametrize("in_channels, out_channels, kernel_size, options", MODULE_CASES, ids=str)
 @pytest.mark.parametrize("batch", [(2,), ()], ids=["batched", "unbatched"])
 def test_module_matches_torch(in_channels, out_channels, kernel_size, options, batch):
-    torch.manual_seed(0)
-    reference = torch.nn.ConvTranspose2d(in_channels, out_channels, kernel_size, **options).double()
-    model = mg.nn.ConvTranspose2d(in_channels, out_channels, kernel_size, **options).to(mg.float64)
-    model.load_state_dict(torch_state(reference))
     x = np.random.default_rng(0).standard_normal(batch + (in_channels, 5, 6))
-    out, expected, grads, expected_grads = forward_backward_module(model, reference, x)
-    assert out.shape == expected.shape
-    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
-    assert len(grads) == len(expected_grads) == 2 + options.get("bias", True)
-    for grad, expected_grad in zip(grads, expected_grads):
-        np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-12)
+    assert_module_matches_torch("ConvTranspose2d", (in_channels, out_channels, kernel_size), options, x)
 
 
 @pytest.mark.parametrize("in_channels, out_channels, kernel_size, groups",
                          [(64, 32, 2, 1), (16, 64, (3, 5), 4), (32, 32, 3, 32)], ids=str)
 def test_init_bound_is_torchs_fan_in_of_the_transposed_weight(in_channels, out_channels, kernel_size, groups):
     """torch's fan_in is weight.size(1) * kh * kw: out_channels/groups, not in_channels."""
-    mg.manual_seed(0)
-    torch.manual_seed(0)
-    model = mg.nn.ConvTranspose2d(in_channels, out_channels, kernel_size, groups=groups)
-    reference = torch.nn.ConvTranspose2d(in_channels, out_channels, kernel_size, groups=groups)
-    fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(reference.weight)
-    bound = 1 / np.sqrt(fan_in)
-    assert model.weight.shape == tuple(reference.weight.shape)
-    assert model.bias.shape == tuple(reference.bias.shape) == (out_channels,)
-    for ours, theirs in ((model.weight, reference.weight), (model.bias, reference.bias)):
-        for values in (ours.numpy(), theirs.detach().numpy()):
-            assert np.abs(values).max() <= bound
-            assert stats.kstest(values.ravel(), stats.uniform(-bound, 2 * bound).cdf).pvalue > 1e-3
-    assert np.abs(model.weight.numpy()).max() > 0.95 * bound                # the whole interval, not a narrower one
+    weight = torch.nn.ConvTranspose2d(in_channels, out_channels, kernel_size, groups=groups).weight
+    fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(weight)
+    model = assert_init_is_torchs("ConvTranspose2d", (in_channels, out_channels, kernel_size), dict(groups=groups),
+                                  bound=1 / np.sqrt(fan_in))
+    assert model.bias.shape == (out_channels,)
 
 
 @pytest.mark.parametrize("args, options", [
