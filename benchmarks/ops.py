@@ -1,10 +1,12 @@
 """Forward+backward time of the ops the U-Net uses, minigrad against torch, in one process.
 
-    python -m benchmarks.ops [--size 256] [--batch 8] [--repeats 5] [--device cpu|gpu]
+    python -m benchmarks.ops [--size 256] [--batch 8] [--repeats 5] [--device cpu|gpu] [--cases unet|port]
 
 Shapes follow the network at a `size`² input: level 1 at size, level 2 at size/2, and so on, with the
-non-local block's (B, N, N) attention at N = (size/8)². Compare the ratios, never absolute times:
-machines differ.
+non-local block's (B, N, N) attention at N = (size/8)². `--cases port` times instead the layers that
+PyTorch models ported to minigrad use beyond the U-Net's (depthwise, dilated and transposed convs,
+pooling with padding, normalization, activations), at the same levels. Compare the ratios, never
+absolute times: machines differ.
 """
 import argparse
 import math
@@ -80,6 +82,33 @@ def build_cases(size, batch):
     ]
 
 
+def build_port_cases(size, batch):
+    """(name, input shapes, op(lib, *inputs)) for layers of ported torch models, at the network's levels."""
+    s2, s4, s8 = size // 2, size // 4, size // 8
+    return [
+        ("conv3x3 depthwise 32", [(batch, 32, s2, s2), (32, 1, 3, 3), (32,)],
+         lambda lib, x, w, b: lib.F.conv2d(x, w, b, padding=1, groups=32)),
+        ("conv3x3 dilation 2", [(batch, 64, s4, s4), (64, 64, 3, 3), (64,)],
+         lambda lib, x, w, b: lib.F.conv2d(x, w, b, padding=2, dilation=2)),
+        ("conv3x3 groups 4", [(batch, 64, s4, s4), (64, 16, 3, 3), (64,)],
+         lambda lib, x, w, b: lib.F.conv2d(x, w, b, padding=1, groups=4)),
+        ("conv_transpose2d 2 stride 2", [(batch, 128, s8, s8), (128, 64, 2, 2), (64,)],
+         lambda lib, x, w, b: lib.F.conv_transpose2d(x, w, b, stride=2)),
+        ("max_pool2d 3 s2 p1", [(batch, 32, s2, s2)], lambda lib, x: lib.F.max_pool2d(x, 3, 2, padding=1)),
+        ("avg_pool2d 3 s2 p1", [(batch, 32, s2, s2)], lambda lib, x: lib.F.avg_pool2d(x, 3, 2, padding=1)),
+        ("batch_norm training", [(batch, 32, s2, s2), (32,), (32,)],
+         lambda lib, x, w, b: lib.F.batch_norm(x, None, None, w, b, training=True)),
+        ("group_norm 8", [(batch, 32, s2, s2), (32,), (32,)], lambda lib, x, w, b: lib.F.group_norm(x, 8, w, b)),
+        ("layer_norm 64", [(batch, s8 * s8, 64), (64,), (64,)],
+         lambda lib, x, w, b: lib.F.layer_norm(x, (64,), w, b)),
+        ("gelu", [(batch, 32, s2, s2)], lambda lib, x: lib.F.gelu(x)),
+        ("silu", [(batch, 32, s2, s2)], lambda lib, x: lib.F.silu(x)),
+    ]
+
+
+CASES = {"unet": build_cases, "port": build_port_cases}
+
+
 def time_once(lib, op, arrays, grad):
     """Seconds for one forward+backward from fresh leaves (so no gradient accumulates)."""
     leaves = [lib.leaf(a) for a in arrays]
@@ -114,6 +143,8 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per op and library (the median is shown)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--cases", choices=tuple(CASES), default="unet",
+                        help="the U-Net's ops, or the layers of ported torch models beyond them")
     args = parser.parse_args(argv)
     if args.size % 8 or args.size <= 0:
         parser.error(f"--size must be a positive multiple of 8, got {args.size}")
@@ -133,7 +164,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     libs = libraries(args.device)
     ratios = []
-    for name, shapes, op in build_cases(args.size, args.batch):
+    for name, shapes, op in CASES[args.cases](args.size, args.batch):
         mg_seconds, torch_seconds = benchmark_case(libs, op, shapes, args.repeats, rng)
         ratios.append(mg_seconds / torch_seconds)
         print(f"{name:<28} {format_shapes(shapes):<28} {mg_seconds * 1e3:>11.2f} {torch_seconds * 1e3:>9.2f} "
