@@ -135,13 +135,19 @@ def col2im(cols, x_shape, kh, kw, stride, padding, dilation):
     xp = get_array_module(cols)
     x = xp.empty(x_shape, dtype=cols.dtype)
     sizes = _conv_sizes(x_shape, kh, kw, stride, padding, dilation)
-    steps = [step for s, d in zip(stride, dilation) for step in (s // math.gcd(s, d), d // math.gcd(s, d))]
-    launch("conv.cu", "col2im", x.dtype, x.size, xp.ascontiguousarray(cols), x, *sizes, *steps)  # see conv.cu's Taps
+    launch("conv.cu", "col2im", x.dtype, x.size, xp.ascontiguousarray(cols), x, *sizes, *_tap_steps(stride, dilation))
     return x
 
 
+def _tap_steps(stride, dilation):
+    """The tap and output steps, per axis, between the taps that read one input pixel (see Taps in common.cuh):
+    stride and dilation over their gcd, computed here so that no GPU thread divides for them."""
+    return [step for s, d in zip(stride, dilation) for step in (s // math.gcd(s, d), d // math.gcd(s, d))]
+
+
 def _window_sizes(windows):
-    """The size arguments of the max-pool kernels: kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w (see ops.pool.Windows)."""
+    """The size arguments of the max-pool kernels: kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w (see
+    ops.pool.Windows)."""
     return (*windows.kernel_size, *windows.stride, *windows.padding, *windows.dilation, *windows.out_size)
 
 
@@ -163,7 +169,7 @@ def max_pool_backward(grad, winner, x_shape, windows):
     n, c, h, w = x_shape
     grad_x = xp.empty(x_shape, dtype=grad.dtype)
     launch("pool.cu", "max_pool_backward", grad.dtype, grad_x.size, xp.ascontiguousarray(grad), winner, grad_x,
-           n * c, h, w, *_window_sizes(windows))
+           n * c, h, w, *_window_sizes(windows), *_tap_steps(windows.stride, windows.dilation))
     return grad_x
 
 

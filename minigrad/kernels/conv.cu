@@ -25,32 +25,6 @@ KERNEL im2col(const real_t* x, real_t* cols, long long n, long long c, long long
     }
 }
 
-// The kernel taps that read input coordinate `at` along an axis, and the outputs they feed: tap t reads
-// `at` for output o when o*stride + t*dilation = at + pad. With g = gcd(stride, dilation), the solutions
-// step by tap_step = stride/g taps and output_step = dilation/g outputs (the launcher computes both, so
-// no thread divides for them), so only the first needs a search (at most tap_step tries); solutions past
-// the last output skip ahead to it. No solution (`at` between the pixels any tap reads) leaves tap past
-// the kernel.
-struct Taps {
-    long long tap, output, tap_step, output_step;
-    __device__ Taps(long long at, long long pad, long long stride, long long dilation, long long outputs,
-                    long long taps, long long tap_step, long long output_step)
-        : tap(0), tap_step(tap_step), output_step(output_step) {
-        while (tap < tap_step && (at + pad - tap * dilation) % stride) ++tap;
-        if (tap == tap_step) {
-            tap = taps;
-            output = -1;
-            return;
-        }
-        output = (at + pad - tap * dilation) / stride;
-        if (output >= outputs) {
-            const long long skipped = (output - outputs + output_step) / output_step;
-            tap += skipped * tap_step;
-            output -= skipped * output_step;
-        }
-    }
-};
-
 // The adjoint of im2col, as a gather: each input pixel sums the column entries of the taps that read
 // it, so no two threads write the same pixel and no atomics are needed.
 KERNEL col2im(const real_t* cols, real_t* x, long long n, long long c, long long h, long long w, long long kh, long long kw,

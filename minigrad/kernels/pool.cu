@@ -37,29 +37,24 @@ KERNEL max_pool(const real_t* x, real_t* out, int* winner, long long planes, lon
     }
 }
 
-// The output, along one axis, whose tap `tap` reads input coordinate `at`; -1 where none does.
-__device__ long long window_of(long long at, long long tap, long long stride, long long pad, long long step,
-                               long long outputs) {
-    const long long start = at + pad - tap * step;
-    if (start < 0 || start % stride) return -1;
-    return start / stride < outputs ? start / stride : -1;
-}
-
-// Gradient of max_pool, as a gather: each input pixel sums the gradients of the windows it won.
+// Gradient of max_pool, as a gather: each input pixel sums the gradients of the windows it won, visiting only
+// the windows that cover it (Taps, as conv's col2im).
 KERNEL max_pool_backward(const real_t* grad, const int* winner, real_t* grad_x, long long planes, long long h,
-                         long long w, long long kh, long long kw, long long sh, long long sw, long long ph, long long pw,
-                         long long dh, long long dw, long long out_h, long long out_w) {
+                         long long w, long long kh, long long kw, long long sh, long long sw, long long ph,
+                         long long pw, long long dh, long long dw, long long out_h, long long out_w,
+                         long long tap_step_h, long long output_step_h, long long tap_step_w,
+                         long long output_step_w) {
     FOR_EACH(index, planes * h * w) {
-        const long long pixel = index % (h * w), plane = index / (h * w);
-        const long long y = pixel / w, x_ = pixel % w;
+        const long long plane = index / (h * w), pixel = index - plane * (h * w);
+        const long long y = pixel / w, x_ = pixel - y * w;
+        const Taps row(y, ph, sh, dh, out_h, kh, tap_step_h, output_step_h),
+            column(x_, pw, sw, dw, out_w, kw, tap_step_w, output_step_w);
         real_t sum = 0;
-        for (long long i = 0; i < kh; ++i) {
-            const long long oy = window_of(y, i, sh, ph, dh, out_h);
-            if (oy < 0) continue;
-            for (long long j = 0; j < kw; ++j) {
-                const long long ox = window_of(x_, j, sw, pw, dw, out_w);
+        for (long long i = row.tap, oy = row.output; i < kh && oy >= 0; i += row.tap_step, oy -= row.output_step) {
+            for (long long j = column.tap, ox = column.output; j < kw && ox >= 0;
+                 j += column.tap_step, ox -= column.output_step) {
                 const long long window = (plane * out_h + oy) * out_w + ox;
-                if (ox >= 0 && winner[window] == pixel) sum += grad[window];
+                if (winner[window] == pixel) sum += grad[window];
             }
         }
         grad_x[index] = sum;
