@@ -93,6 +93,20 @@ def test_max_pool_breaks_ties_like_the_cpu(kernel_size, stride, padding, dilatio
     guarded.assert_untouched()
 
 
+def test_a_max_pool_window_wholly_in_the_padding_is_minus_infinity_and_won_by_no_pixel(host_kernels, guarded):
+    """Dilation 3 over a 2x2 input padded by 1: the only window's taps all fall in the padding (no read of x)."""
+    x = np.arange(8, dtype=np.float32).reshape(2, 1, 2, 2)
+    windows = pool.Windows(x.shape, (2, 2), (1, 1), (1, 1), (3, 3))
+    out, winners = kernels.max_pool(x, windows)
+    expected_out, expected_winners = pool.MaxPool2d.pool(x, windows)
+    np.testing.assert_array_equal(out, expected_out)
+    assert np.all(out == -np.inf) and np.all(winners == -1)
+    grad = np.ones(out.shape, np.float32)
+    np.testing.assert_array_equal(kernels.max_pool_backward(grad, winners, x.shape, windows),
+                                  pool.MaxPool2d.unpool(grad, expected_winners, x.shape, windows))
+    guarded.assert_untouched()
+
+
 @pytest.mark.parametrize("in_size, out_size, align_corners", [(5, 10, False), (5, 10, True), (9, 3, False), (4, 7, True)])
 def test_resize_matches_the_gemm_form_both_ways(in_size, out_size, align_corners, host_kernels, guarded):
     """Downsizing by 3 leaves input pixels that no output reads: empty bands in the backward matrix."""

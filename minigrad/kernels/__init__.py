@@ -159,7 +159,7 @@ def max_pool(x, windows):
     out = xp.empty((n, c, *windows.out_size), dtype=x.dtype)
     winner = xp.empty(out.shape, dtype=xp.int32)
     launch("pool.cu", "max_pool", x.dtype, out.size, xp.ascontiguousarray(x), out, winner, n * c, h, w,
-           *_window_sizes(windows))
+           *_window_sizes(windows), float("-inf"))
     return out, winner
 
 

@@ -14,19 +14,21 @@ struct WindowAxis {
 
 // Max over each window of every plane (N*C of them); winner is the flat index, in its (H, W) plane, of the
 // window's first maximal input (a later one wins only when strictly greater), or of its last NaN, as torch's.
+// A window with no tap inside the input (all padding: dilation wider than the input) is -infinity, won by
+// no pixel (-1).
 KERNEL max_pool(const real_t* x, real_t* out, int* winner, long long planes, long long h, long long w,
                 long long kh, long long kw, long long sh, long long sw, long long ph, long long pw,
-                long long dh, long long dw, long long out_h, long long out_w) {
+                long long dh, long long dw, long long out_h, long long out_w, real_t minus_infinity) {
     FOR_EACH(index, planes * out_h * out_w) {
         const long long ox = index % out_w, oy = (index / out_w) % out_h, plane = index / (out_w * out_h);
         const real_t* plane_x = x + plane * h * w;
         const WindowAxis rows(oy, h, kh, sh, ph, dh), cols(ox, w, kw, sw, pw, dw);
-        long long best_at = rows.first * w + cols.first;
-        real_t best = plane_x[best_at];
+        long long best_at = -1;
+        real_t best = minus_infinity;
         for (long long y = rows.first; y < rows.stop; y += dh) {
             for (long long x_ = cols.first; x_ < cols.stop; x_ += dw) {
                 const real_t value = plane_x[y * w + x_];
-                if (value > best || value != value) {
+                if (best_at < 0 || value > best || value != value) {
                     best = value;
                     best_at = y * w + x_;
                 }
