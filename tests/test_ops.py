@@ -99,6 +99,7 @@ SPECS = [
     OpSpec("norm_p1_dim", lambda L, a: a.norm(p=1, dim=1), [(3, 4, 5)]),
     OpSpec("norm_inf_keepdim", lambda L, a: a.norm(p=float("inf"), dim=-1, keepdim=True), [(3, 4, 5)]),
     OpSpec("norm_p3_dims", lambda L, a: a.norm(p=3, dim=(0, 2)), [(3, 4, 5)]),
+    OpSpec("norm_p1.5", lambda L, a: a.norm(p=1.5, dim=1), [(3, 4, 5)]),
     OpSpec("logsumexp", lambda L, a: a.logsumexp(1), [(3, 4, 5)]),
     OpSpec("logsumexp_large_dims_keepdim", lambda L, a: (a * 1000).logsumexp((0, 2), keepdim=True), [(3, 4, 5)]),
     # shape ops

@@ -64,6 +64,8 @@ def test_norm_and_prod_at_zero_as_torch():
                lambda L, a: a.norm(p=0)):
         _assert_same(fn, zeros)
     one_zero, two_zeros = np.array([[2, 0, 3, -1]], np.float32), np.array([[2, 0, 0, -1]], np.float32)
+    for p in (0.5, 1.5, 3):  # zero entries of a non-zero norm: |a|^(p-1) is inf or 0 there, the gradient 0
+        _assert_same(lambda L, a: a.norm(p=p), one_zero)
     for values in (one_zero, two_zeros):
         _assert_same(lambda L, a: a.prod(), values)
         _assert_same(lambda L, a: a.prod(1), values)

@@ -65,7 +65,17 @@ def _count(ctx):
     return count
 
 
-class Max(Function):
+class _SpreadBySlopes(Function):
+    """A reduction whose gradient is the reduced gradient spread back over the reduced dims, times each element's
+    slope (its share of a max, a norm's derivative, softmax for logsumexp), which forward saves as (axes, slopes)."""
+
+    @staticmethod
+    def backward(ctx, grad):
+        axes, slopes = ctx.saved
+        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), slopes.shape) * slopes
+
+
+class Max(_SpreadBySlopes):
     """Along a dim the gradient goes to the first maximum (torch's index); over everything it is shared by ties
     (by the NaNs, where there are any, as torch's max is NaN then). Min is the same with the array's min."""
 
@@ -87,11 +97,6 @@ class Max(Function):
             winners = positions == index_of_extreme(a, op.arg, dim, keepdim=True)
         ctx.save_for_backward(axes, winners.astype(a.dtype))
         return _drop_axes(out, axes, keepdim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        axes, winners = ctx.saved
-        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), winners.shape) * winners
 
 
 class Min(Max):
@@ -207,7 +212,7 @@ class Amin(Amax):
     name, arg = "min", "argmin"
 
 
-class Norm(Function):
+class Norm(_SpreadBySlopes):
     """The vector p-norm over dims (all for None), as torch.linalg.vector_norm: (sum |a|^p)^(1/p); for p = inf
     (-inf) the largest (smallest) |a|, its gradient shared by ties; for p = 0 the count of non-zeros, with no
     gradient. Where the norm is 0 the gradient is 0, as torch's (not 0 / 0)."""
@@ -230,18 +235,14 @@ class Norm(Function):
             elif p == 1:
                 out = magnitude.sum(axis=axes, keepdims=True)
                 slopes = xp.sign(a)
-            else:  # d/da (sum |a|^p)^(1/p) = a |a|^(p-2) / norm^(p-1)
+            else:  # d/da (sum |a|^p)^(1/p) = sign(a) (|a| / norm)^(p-1), 0 at a = 0 for any p, as torch's
                 out = (magnitude ** p).sum(axis=axes, keepdims=True) ** (1 / p)
-                slopes = xp.where(out == 0, 0, a * magnitude ** (p - 2) / out ** (p - 1))
+                slopes = xp.where((out == 0) | (a == 0), 0, xp.sign(a) * (magnitude / out) ** (p - 1))
         ctx.save_for_backward(axes, slopes.astype(a.dtype))
         return _drop_axes(out, axes, keepdim)
 
-    @staticmethod
-    def backward(ctx, grad):
-        return Max.backward(ctx, grad)
 
-
-class LogSumExp(Function):
+class LogSumExp(_SpreadBySlopes):
     """log(sum(exp(a))) over dims, computed with the largest value taken out first, so it neither overflows nor
     underflows (a dim of -inf only is -inf, as in torch); its gradient is softmax's, exp(a - out). Integers
     give float32, as in torch."""
@@ -256,12 +257,9 @@ class LogSumExp(Function):
         largest = xp.where(xp.isinf(largest), 0, largest).astype(a.dtype)  # inf - inf would be NaN
         with np.errstate(divide="ignore"):
             out = xp.log(xp.exp(a - largest).sum(axis=axes, keepdims=True)) + largest
-        ctx.save_for_backward(axes, xp.exp(a - out))
+        with np.errstate(invalid="ignore"):  # a dim of -inf only: -inf - -inf, NaN slopes as torch's
+            ctx.save_for_backward(axes, xp.exp(a - out))
         return _drop_axes(out, axes, keepdim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return Max.backward(ctx, grad)
 
 
 def _integers_as_int64(a):
