@@ -56,9 +56,12 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def _stride_and_dilation(op, stride, dilation, groups):
     """A conv's stride and dilation as pairs, checked with its groups as torch checks them."""
     stride, dilation = _conv_pair(op, "stride", stride), _conv_pair(op, "dilation", dilation)
-    for name, values in (("stride", stride), ("groups", (groups,))):
-        if min(values) <= 0:
-            raise RuntimeError(f"non-positive {name} is not supported")
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
+        raise TypeError(f"{op}(): argument 'groups' must be int, not {type(groups).__name__}")
+    if min(stride) <= 0:
+        raise RuntimeError("non-positive stride is not supported")
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
     if min(dilation) <= 0:
         raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
     return stride, dilation
@@ -73,14 +76,21 @@ def _conv_padding(op, name, padding):
 
 
 def _conv_pair(op, name, value):
-    """stride, padding or dilation, an int or a pair of ints as torch's conv2d takes them -> a pair."""
-    pair = _pair(value)
-    if len(pair) != 2:
-        raise RuntimeError(f"expected {name} to be a single integer value or a list of 2 values to match the "
-                           f"convolution dimensions, but got {name}={list(pair)}")
-    if not all(isinstance(v, numbers.Integral) for v in pair):
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return int(pair[0]), int(pair[1])
+    """stride, padding or dilation of a conv -> an (h, w) pair (see _int_pair)."""
+    return _int_pair(op, name, value, f"expected {name} to be a single integer value or a list of 2 values to "
+                                      f"match the convolution dimensions, but got {name}={{}}")
+
+
+def _int_pair(op, name, value, wrong_length):
+    """A size as torch's 2-d ops take it: an int, or a sequence of one or two -> an (h, w) pair. Anything but ints
+    (bools and floats too) is torch's TypeError; another length, the op's own RuntimeError, `wrong_length`
+    formatted with the sizes given."""
+    sizes = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not all(isinstance(size, numbers.Integral) and not isinstance(size, bool) for size in sizes):
+        raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, not {type(value).__name__}")
+    if len(sizes) not in (1, 2):
+        raise RuntimeError(wrong_length.format(list(sizes)))
+    return int(sizes[0]), int(sizes[-1])
 
 
 PADDING_STRINGS = ("valid", "same")
@@ -143,13 +153,8 @@ _POOL_SIZE_ERRORS = {
 
 
 def _pool_pair(op, argument, value):
-    """A pooling size as torch reads it: an int, or a sequence of one or two ints -> an (h, w) pair."""
-    sizes = tuple(value) if isinstance(value, (tuple, list)) else (value,)
-    if not all(isinstance(size, numbers.Integral) and not isinstance(size, bool) for size in sizes):
-        raise TypeError(f"{op}(): argument '{argument}' must be tuple of ints, not {type(value).__name__}")
-    if len(sizes) not in (1, 2):
-        raise RuntimeError(f"{op}: {_POOL_SIZE_ERRORS[argument]}")
-    return (int(sizes[0]), int(sizes[-1]))
+    """A pooling size -> an (h, w) pair (see _int_pair)."""
+    return _int_pair(op, argument, value, f"{op}: {_POOL_SIZE_ERRORS[argument]}")
 
 
 def _windows(op, input, kernel_size, stride, padding, dilation, ceil_mode):
@@ -194,7 +199,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 relu = Tensor.relu
 sigmoid = Tensor.sigmoid
-softmax = Tensor.softmax
+
+
+def softmax(input, dim=None):
+    """exp(input) / sum(exp(input)) along `dim`; without a dim, torch's deprecated implicit choice (implicit_dim)."""
+    return input.softmax(implicit_dim("softmax", input, dim))
+
 
 # torch's `inplace` flags are accepted so that its code runs, but each result is a new tensor and the input keeps
 # its values, as with nn.ReLU.

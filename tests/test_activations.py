@@ -176,13 +176,17 @@ def test_prelu_weight_gradient_and_state_dict_match_torch():
     np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-5)
 
 
-def test_softmax_module_without_a_dim_warns_and_picks_torchs_dim():
-    x = np.random.default_rng(4).standard_normal((2, 3, 4)).astype(np.float32)
+@pytest.mark.parametrize("library", ["module", "functional"])
+@pytest.mark.parametrize("shape", [(5,), (2, 3), (2, 3, 4), (2, 3, 4, 5)], ids=str)
+def test_softmax_without_a_dim_warns_and_picks_torchs_dim(library, shape):
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    ours, theirs = {"module": (mgnn.Softmax(), torch.nn.Softmax()),
+                    "functional": (mg.functional.softmax, torch.nn.functional.softmax)}[library]
     with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):
-        out = mgnn.Softmax()(mg.tensor(x))
+        out = ours(mg.tensor(x))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = torch.nn.Softmax()(torch.tensor(x))
+        expected = theirs(torch.tensor(x))
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
 
 

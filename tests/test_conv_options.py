@@ -124,6 +124,21 @@ def test_conv2d_errors_match_torch(name):
     assert str(ours.value) == str(expected.value)
 
 
+@pytest.mark.parametrize("options", [dict(stride=[2]), dict(stride=(2,)), dict(padding=[1]), dict(dilation=[2]),
+                                     dict(groups=1.5), dict(stride=True), dict(stride=2.0), dict(padding=(1.0, 1))],
+                         ids=str)
+def test_conv2d_reads_its_sizes_as_torch(options):
+    """A one-element list stands for both sides; floats and bools are TypeErrors (torch's words differ)."""
+    x, weight = np.zeros((1, 2, 6, 6), np.float32), np.zeros((2, 2, 3, 3), np.float32)
+    try:
+        expected = tuple(torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight), **options).shape)
+    except TypeError:
+        with pytest.raises(TypeError):
+            mg.functional.conv2d(mg.tensor(x), mg.tensor(weight), **options)
+    else:
+        assert mg.functional.conv2d(mg.tensor(x), mg.tensor(weight), **options).shape == expected
+
+
 @pytest.mark.parametrize("options", [dict(groups=0), dict(groups=-2), dict(groups=4), dict(in_channels=4, groups=4),
                                      dict(padding_mode="mirror")], ids=str)
 def test_conv2d_module_errors_match_torch(options):
