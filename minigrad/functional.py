@@ -486,6 +486,7 @@ def _weighted_reduce(losses, weights, reduction):
 def dropout(input, p=0.5, training=True, inplace=False):
     """torch's: in training, each element zeroed with probability p and the others scaled by 1 / (1 - p) (all zeroed
     for p = 1), the mask drawn from minigrad's seeded generator (mg.manual_seed); otherwise the input itself."""
+    _check_dropout_probability(p)
     return _dropout(input, p, training, inplace, input.shape)
 
 
@@ -517,8 +518,8 @@ def _check_dropout_probability(p):
 
 def _dropout(input, p, training, inplace, mask_shape):
     """input times a mask of mask_shape (broadcast over the rest): 1 / (1 - p) where a uniform draw is >= p, else 0.
-    The draw is made on the host, so a seed gives the same mask on either device."""
-    _check_dropout_probability(p)
+    The draw is made on the host, so a seed gives the same mask on either device. inplace writes into the input,
+    as torch's (unlike the activations' flags)."""
     if not training or p == 0 or input.numel() == 0:
         return input
     kept = random.generator().random(mask_shape) >= p
