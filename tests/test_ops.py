@@ -329,7 +329,9 @@ THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcas
                 "conv3x3_depthwise", "conv_transpose2x2_stride2", "max_pool2_odd", "max_pool3_stride2_overlap",
                 "max_pool_padding", "max_pool_ceil_mode", "avg_pool_ceil_mode", "matmul", "matmul_batched_broadcast",
                 "matmul_batch_leading_one", "matmul_one_row_batched_broadcast", "softmax_last", "softmax_dim1",
-                "softmax_dim0", "cat", "cat_dim0", "stack"]
+                "softmax_dim0", "cat", "cat_dim0", "stack", "exp", "log", "sqrt", "tanh", "leaky_relu_slope", "elu_alpha",
+                "gelu", "gelu_tanh", "silu", "mish", "softplus_beta_threshold", "hardswish", "hardsigmoid", "sin", "cos",
+                "rsqrt", "reciprocal", "log1p", "expm1", "log2", "log10", "erf", "sign", "floor", "round_decimals"]
 
 
 @pytest.mark.parametrize("name", THREAD_SPLIT)
