@@ -100,4 +100,33 @@ def elementwise(function, *operands, out=None, whole_axes=()):
     return out
 
 
+# Elements per block of `blockwise`: a few buffers of this many float32s fit in a core's L2 cache.
+BLOCK_ELEMENTS = 1 << 16
+
+
+def blockwise(function, *operands, out=None):
+    """elementwise for a fill that makes many passes (a chain of ufuncs, each with `out`): function(*operand
+    blocks, out=out block) over blocks of BLOCK_ELEMENTS of the flattened arrays, each thread taking its share
+    of them in turn, so that every pass after a block's first reads it from cache rather than from memory.
+
+    Only operands of out's shape flatten so, and only C-contiguous ones without a copy; anything else
+    (broadcasting, strided views), and small and CuPy arrays, takes elementwise's path.
+    """
+    xp = get_array_module(operands[0])
+    if out is None:
+        out = memory.empty(xp, np.broadcast_shapes(*(operand.shape for operand in operands)), xp.result_type(*operands))
+    arrays = (*operands, out)
+    if not worth_splitting(xp, out.size) or any(a.shape != out.shape or not a.flags.c_contiguous for a in arrays):
+        return elementwise(function, *operands, out=out)
+    *flat_operands, flat_out = (array.reshape(-1) for array in arrays)
+
+    def work(start, stop):
+        for block in range(start, stop, BLOCK_ELEMENTS):
+            end = min(block + BLOCK_ELEMENTS, stop)
+            function(*(operand[block:end] for operand in flat_operands), out=flat_out[block:end])
+
+    split(work, out.size)
+    return out
+
+
 set_num_threads(os.cpu_count() or 1)

@@ -322,7 +322,8 @@ def test_matches_torch_float32(spec):
 
 
 # Ops whose passes split over the worker threads once big enough; the specs' small shapes only take
-# that path with the size floor removed, and convs split their images into one-row blocks.
+# that path with the size floor removed, convs split their images into one-row blocks, and the element-wise
+# ops' chains of passes run on 7-element blocks.
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
                 "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1",
                 "conv_stacked_row_taps", "conv_1ch_tall_kernel", "conv3x3_dilation2", "conv3x3_groups2_bias_stride2",
@@ -337,6 +338,7 @@ THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcas
 @pytest.mark.parametrize("name", THREAD_SPLIT)
 def test_thread_split_matches_torch_float32(name, monkeypatch):
     monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(parallel, "BLOCK_ELEMENTS", 7)   # many blocks per thread, the last one short
     monkeypatch.setattr(conv, "COLUMN_BLOCK_BYTES", 1)
     threads = parallel.get_num_threads()
     parallel.set_num_threads(2)

@@ -239,9 +239,10 @@ class Elementwise(Function):
     which writes grad * f'(a) into out from what it `saves`: "input" (a), "output" (f(a)), or nothing (None, and
     gradient gets no saved array).
 
-    Both directions are memory-bound passes over whole feature maps, so both run through parallel.elementwise:
-    on the CPU each worker thread fills its own chunk of one preallocated output, in place, where a chain of
-    NumPy expressions would write a full-size temporary per step; a GPU gets the whole array at once.
+    Both directions are chains of memory-bound passes over whole feature maps, so both run through
+    parallel.blockwise: on the CPU the worker threads fill cache-sized blocks of one preallocated output in
+    place, where a chain of NumPy expressions would write a full-size temporary per step; a GPU gets the whole
+    array at once.
 
     `integers` is what an integer or bool input does, as in torch: "float" computes in float32 (tanh of an
     int64 tensor is float32), "keep" computes in its own dtype, and "refuse" is torch's NotImplementedError
@@ -264,15 +265,15 @@ class Elementwise(Function):
                 require_floating_point(op.__name__.lower(), a)
             a = a.astype(DEFAULT_DTYPE)
         xp = get_array_module(a)
-        out = parallel.elementwise(lambda a, out: op.function(xp, a, out, **params), a)
+        out = parallel.blockwise(lambda a, out: op.function(xp, a, out, **params), a)
         ctx.save_for_backward(*{"input": (a,), "output": (out,), None: ()}[op.saves])
         return out
 
     @staticmethod
     def backward(ctx, grad):
         op, params, xp = ctx.function, ctx.params, get_array_module(grad)
-        return parallel.elementwise(lambda grad, *saved, out: op.gradient(xp, grad, *saved, out, **params),
-                                    grad, *ctx.saved)
+        return parallel.blockwise(lambda grad, *saved, out: op.gradient(xp, grad, *saved, out, **params),
+                                  grad, *ctx.saved)
 
 
 class Exp(Elementwise):
