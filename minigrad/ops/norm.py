@@ -4,8 +4,11 @@ scales and shifts it (they differ only in the axes, and in where the statistics 
 Every pass here is a memory-bound sweep of a whole feature map, and the blocks that share statistics (a channel,
 a sample's group, a row) are independent, so each direction runs through parallel.elementwise with the
 normalised axes kept whole: each worker thread takes some blocks, reduces them and writes its part of the
-preallocated outputs in place, with no full-size temporaries.
+preallocated outputs in place, with no full-size temporaries. Sums of products go through einsum, which reads
+its two operands without writing their product.
 """
+import math
+
 from .. import memory, parallel
 from ..backend import get_array_module
 from ..function import Function
@@ -15,8 +18,8 @@ def moments(x, axes):
     """Mean and biased variance of x over `axes`, kept as size-1 dims so that they broadcast against x."""
     xp = get_array_module(x)
     mean, var = (xp.empty(_statistics_shape(x.shape, axes), x.dtype) for _ in range(2))
-    parallel.elementwise(lambda x, mean, var, out: _moments_into(xp, x, axes, mean, var, out, out),
-                         x, mean, var, whole_axes=axes)
+    parallel.elementwise(lambda x, mean, var, out: _moments_into(xp, x, axes, mean, var, out), x, mean, var,
+                         whole_axes=axes)
     return mean, var
 
 
@@ -24,13 +27,21 @@ def _statistics_shape(shape, axes):
     return tuple(1 if axis in axes else length for axis, length in enumerate(shape))
 
 
-def _moments_into(xp, x, axes, mean, var, centred, squares):
-    """mean and var of x over axes, two-pass (a variance from the centred values, which loses no digits to
-    cancellation); leaves x - mean in centred unless squares is the same buffer."""
+def _moments_into(xp, x, axes, mean, var, centred):
+    """mean and var of x over axes, and centred = x - mean: two passes, as a variance from the centred values
+    loses no digits to cancellation."""
     x.mean(axis=axes, keepdims=True, out=mean)
     xp.subtract(x, mean, out=centred)
-    xp.multiply(centred, centred, out=squares)
-    squares.mean(axis=axes, keepdims=True, out=var)
+    var[...] = _mean_of_products(xp, centred, centred, axes)
+
+
+def _mean_of_products(xp, a, b, axes):
+    """mean(a * b) over axes, kept as size-1 dims, in one read of a and b."""
+    dims = "".join(chr(ord("a") + axis) for axis in range(a.ndim))
+    kept = "".join(dim for axis, dim in enumerate(dims) if axis not in axes)
+    total = xp.einsum(f"{dims},{dims}->{kept}", a, b).reshape(_statistics_shape(a.shape, axes))
+    total /= math.prod(a.shape[axis] for axis in axes)
+    return total
 
 
 class Normalize(Function):
@@ -56,13 +67,13 @@ class Normalize(Function):
 
         def fill(x, mean, var, inverse_std, *normalized_and_affine, out):
             normalized = normalized_and_affine[0] if affine else out
-            if not given:   # the squares go to out, which is free until the affine map at the end
-                _moments_into(xp, x, axes, mean, var, normalized, out)
+            if given:
+                xp.subtract(x, mean, out=normalized)
+            else:
+                _moments_into(xp, x, axes, mean, var, normalized)
             xp.add(var, eps, out=inverse_std)
             xp.sqrt(inverse_std, out=inverse_std)
             xp.reciprocal(inverse_std, out=inverse_std)
-            if given or normalized is out:      # x - mean is not (or no longer) in normalized
-                xp.subtract(x, mean, out=normalized)
             normalized *= inverse_std
             if scaled:
                 xp.multiply(normalized, normalized_and_affine[1], out=out)
@@ -84,16 +95,15 @@ class Normalize(Function):
         products = memory.empty(xp, grad.shape, grad.dtype)
 
         def fill(grad, normalized, inverse_std, products, *weight, out):
-            grad_normalized = xp.multiply(grad, weight[0], out=out) if scaled else grad
-            if constant_statistics:
-                xp.multiply(grad_normalized, inverse_std, out=out)
-            else:  # d/dx of (x - mean(x)) / std(x): the gradient less its mean and its projection on normalized
-                xp.multiply(grad_normalized, normalized, out=products)
-                projection = products.mean(axis=axes, keepdims=True)
-                xp.multiply(normalized, projection, out=products)
-                products += grad_normalized.mean(axis=axes, keepdims=True)
-                xp.subtract(grad_normalized, products, out=out)
+            if scaled:
+                xp.multiply(grad, weight[0], out=out)
                 out *= inverse_std
+            else:
+                xp.multiply(grad, inverse_std, out=out)
+            if not constant_statistics:  # d/dx of (x - mean(x)) / std(x): less its mean and its projection on normalized
+                xp.multiply(normalized, _mean_of_products(xp, out, normalized, axes), out=products)
+                products += out.mean(axis=axes, keepdims=True)
+                out -= products
             if scaled:
                 xp.multiply(grad, normalized, out=products)
 
