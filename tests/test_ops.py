@@ -348,6 +348,15 @@ def test_thread_split_matches_torch_float32(name, monkeypatch):
         parallel.set_num_threads(threads)
 
 
+@pytest.mark.parametrize("shape, size", [((3, 4, 5), 7), ((3, 1, 5), 2), ((7,), 3), ((2, 3), 100), ((5, 0), 3), ((), 5)])
+def test_blocks_cover_an_array_once_each_within_the_size(shape, size):
+    cover = np.zeros(shape, int)
+    for index in parallel.blocks(shape, size):
+        assert cover[index].size <= size
+        cover[index] += 1
+    assert (cover == 1).all()
+
+
 def _nan_filled(xp, shape, dtype):
     out = xp.empty(shape, dtype=dtype)
     out.fill(np.nan if np.dtype(dtype).kind == "f" else -1)
