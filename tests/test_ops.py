@@ -330,9 +330,10 @@ THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcas
                 "conv3x3_depthwise", "conv_transpose2x2_stride2", "max_pool2_odd", "max_pool3_stride2_overlap",
                 "max_pool_padding", "max_pool_ceil_mode", "avg_pool_ceil_mode", "matmul", "matmul_batched_broadcast",
                 "matmul_batch_leading_one", "matmul_one_row_batched_broadcast", "softmax_last", "softmax_dim1",
-                "softmax_dim0", "cat", "cat_dim0", "stack", "exp", "log", "sqrt", "tanh", "leaky_relu_slope", "elu_alpha",
-                "gelu", "gelu_tanh", "silu", "mish", "softplus_beta_threshold", "hardswish", "hardsigmoid", "sin", "cos",
-                "rsqrt", "reciprocal", "log1p", "expm1", "log2", "log10", "erf", "sign", "floor", "round_decimals"]
+                "softmax_dim0", "cat", "cat_dim0", "stack", "exp", "log", "sqrt", "tanh", "leaky_relu_slope",
+                "elu_alpha", "gelu", "gelu_tanh", "silu", "mish", "softplus_beta_threshold", "hardswish", "hardsigmoid",
+                "sin", "cos", "rsqrt", "reciprocal", "log1p", "expm1", "log2", "log10", "erf", "sign", "floor",
+                "round_decimals"]
 
 
 @pytest.mark.parametrize("name", THREAD_SPLIT)
@@ -348,7 +349,8 @@ def test_thread_split_matches_torch_float32(name, monkeypatch):
         parallel.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("shape, size", [((3, 4, 5), 7), ((3, 1, 5), 2), ((7,), 3), ((2, 3), 100), ((5, 0), 3), ((), 5)])
+@pytest.mark.parametrize("shape, size", [((3, 4, 5), 7), ((3, 1, 5), 2), ((7,), 3), ((2, 3), 100), ((5, 0), 3),
+                                         ((), 5)])
 def test_blocks_cover_an_array_once_each_within_the_size(shape, size):
     cover = np.zeros(shape, int)
     for index in parallel.blocks(shape, size):

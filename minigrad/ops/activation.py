@@ -181,7 +181,9 @@ class GELU(_Activation):
 
     @staticmethod
     def gradient(xp, grad, a, out, approximate):
-        if approximate == "tanh":   # Phi ~ (1 + t) / 2: grad * ((1 + t) / 2 + a * (1 - t ** 2) * (1 + 3c a ** 2) * k / 2)
+        # grad * (Phi(a) + a * Phi'(a)); the tanh approximation's Phi ~ (1 + t) / 2 has
+        # Phi' = (1 - t ** 2) * (1 + 3 * 0.044715 * a ** 2) * sqrt(2 / pi) / 2
+        if approximate == "tanh":
             t, slope = _scratch(a), _scratch(a)
             GELU.tanh_term(xp, a, t)
             xp.multiply(t, t, out=slope)
@@ -194,7 +196,7 @@ class GELU(_Activation):
             slope *= a
             xp.add(t, 1, out=out)
             out /= 2
-        else:                       # grad * (Phi(a) + a * density(a))
+        else:                                                           # Phi' is the normal density
             slope = _scratch(a)
             xp.multiply(a, a, out=slope)
             slope *= -0.5

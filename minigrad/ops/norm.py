@@ -101,7 +101,9 @@ class Normalize(Function):
                 out *= inverse_std
             else:
                 xp.multiply(grad, inverse_std, out=out)
-            if not constant_statistics:  # d/dx of (x - mean(x)) / std(x): less its mean and its projection on normalized
+            # out = grad_normalized / std, all of grad_x when the statistics are constants; else d/dx of
+            # (x - mean(x)) / std(x) takes off its mean and its projection on normalized
+            if not constant_statistics:
                 xp.multiply(normalized, _mean_of_products(xp, out, normalized, axes), out=products)
                 products += out.mean(axis=axes, keepdims=True)
                 out -= products
