@@ -148,8 +148,8 @@ _ERF_R = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)    
 
 
 def _erf_float32(xp, a, scale, out):
-    """out = erf(a * scale) in a dozen cheap passes, for gelu: scipy's float32 erf takes longer than all the
-    rest of gelu's forward and backward together."""
+    """out = erf(a * scale) in plain NumPy passes, for gelu: scipy's erf alone takes longer than torch's whole
+    gelu, forward and backward."""
     t = _scratch(a)
     xp.abs(a, out=t)
     t *= _ERF_P * scale
