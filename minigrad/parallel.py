@@ -5,6 +5,7 @@ of a batch run truly in parallel. BLAS's own threading would compete with them, 
 one thread (with threadpoolctl) while minigrad splits the work itself. Without threadpoolctl BLAS
 keeps its threads and minigrad does not split.
 """
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -90,14 +91,62 @@ def elementwise(function, *operands, out=None, whole_axes=()):
         return out
 
     def chunk(array, start, stop):
-        array_axis = axis - (len(shape) - array.ndim)                   # broadcasting aligns the last dims
-        if array_axis < 0 or array.shape[array_axis] == 1:
-            return array
-        return array[(slice(None),) * array_axis + (slice(start, stop),)]
+        return _part(array, (slice(None),) * axis + (slice(start, stop),) + (slice(None),) * (len(shape) - axis - 1),
+                     len(shape))
 
     split(lambda start, stop: function(*(chunk(o, start, stop) for o in operands), out=chunk(out, start, stop)),
           shape[axis])
     return out
+
+
+# Elements per block of `blockwise`: a few buffers of this many float32s fit in a core's L2 cache.
+BLOCK_ELEMENTS = 1 << 16
+
+
+def blockwise(function, *operands, out=None):
+    """elementwise for a fill that makes many passes (a chain of ufuncs with `out`): function(*operand blocks,
+    out=out block) over blocks of at most BLOCK_ELEMENTS of out, the threads taking turns at them, so that every
+    pass after a block's first reads it from cache, not memory. Small arrays and CuPy arrays are not cut.
+    Returns out, a new array of the operands' broadcast shape unless given.
+    """
+    xp = get_array_module(operands[0])
+    if out is None:
+        out = memory.empty(xp, np.broadcast_shapes(*(operand.shape for operand in operands)), xp.result_type(*operands))
+    if not worth_splitting(xp, out.size):
+        function(*operands, out=out)
+        return out
+    parts = blocks(out.shape)
+
+    def work(start, stop):
+        for index in parts[start:stop]:
+            function(*(_part(operand, index, out.ndim) for operand in operands), out=out[index])
+
+    split(work, len(parts))
+    return out
+
+
+def blocks(shape, size=None):
+    """Indices (tuples of slices, in C order) that cut an array of `shape` into blocks of at most `size`
+    (BLOCK_ELEMENTS) elements."""
+    size = size or BLOCK_ELEMENTS
+
+    def cut(axis):
+        length, inner = shape[axis], math.prod(shape[axis + 1:])
+        if inner <= size:                       # a few indices of this axis a block, the later axes whole
+            step = size // max(inner, 1)
+            return [(slice(start, start + step),) + (slice(None),) * (len(shape) - axis - 1)
+                    for start in range(0, length, step)]
+        return [(slice(i, i + 1),) + rest for i in range(length) for rest in cut(axis + 1)]
+
+    return cut(0) if shape else [()]
+
+
+def _part(array, index, ndim):
+    """array's part of out[index] (out of `ndim` dims), array broadcasting against out: its size-1 axes whole."""
+    if array.ndim == 0:
+        return array
+    own = index[ndim - array.ndim:]                                     # broadcasting aligns the last dims
+    return array[tuple(slice(None) if length == 1 else part for part, length in zip(own, array.shape))]
 
 
 set_num_threads(os.cpu_count() or 1)

@@ -7,6 +7,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.functional as F
+from minigrad import parallel
 from conftest import relative_error
 
 torch = pytest.importorskip("torch")
@@ -89,9 +90,23 @@ def test_gradcheck_float64(case, affine):
     assert mg.gradcheck(fn, inputs)
 
 
+@pytest.fixture(params=["whole", "split"])
+def threads(request, monkeypatch):
+    """Normalize run whole, and split over two worker threads into blocks of uneven sizes (the cases' split
+    axes have odd lengths), as big inputs are."""
+    if request.param == "split":
+        monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 0)
+        threads = parallel.get_num_threads()
+        parallel.set_num_threads(2)
+        yield
+        parallel.set_num_threads(threads)
+    else:
+        yield
+
+
 @pytest.mark.parametrize("affine", AFFINES)
 @pytest.mark.parametrize("case", CASES)
-def test_forward_and_gradients_match_torch_float32(case, affine):
+def test_forward_and_gradients_match_torch_float32(case, affine, threads):
     if case.startswith("group_norm") and affine == "bias":
         pytest.skip("torch's group_norm backward fails with a bias and no weight (the gradcheck covers it)")
     shape, _, call = CASES[case]

@@ -323,19 +323,24 @@ def test_matches_torch_float32(spec):
 
 
 # Ops whose passes split over the worker threads once big enough; the specs' small shapes only take
-# that path with the size floor removed, and convs split their images into one-row blocks.
+# that path with the size floor removed, convs split their images into one-row blocks, and the element-wise
+# ops' chains of passes run on 7-element blocks.
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
                 "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1",
                 "conv_stacked_row_taps", "conv_1ch_tall_kernel", "conv3x3_dilation2", "conv3x3_groups2_bias_stride2",
                 "conv3x3_depthwise", "conv_transpose2x2_stride2", "max_pool2_odd", "max_pool3_stride2_overlap",
                 "max_pool_padding", "max_pool_ceil_mode", "avg_pool_ceil_mode", "matmul", "matmul_batched_broadcast",
                 "matmul_batch_leading_one", "matmul_one_row_batched_broadcast", "softmax_last", "softmax_dim1",
-                "softmax_dim0", "cat", "cat_dim0", "stack"]
+                "softmax_dim0", "cat", "cat_dim0", "stack", "exp", "log", "sqrt", "tanh", "leaky_relu_slope",
+                "elu_alpha", "gelu", "gelu_tanh", "silu", "mish", "softplus_beta_threshold", "hardswish", "hardsigmoid",
+                "sin", "cos", "rsqrt", "reciprocal", "log1p", "expm1", "log2", "log10", "erf", "sign", "floor",
+                "round_decimals"]
 
 
 @pytest.mark.parametrize("name", THREAD_SPLIT)
 def test_thread_split_matches_torch_float32(name, monkeypatch):
     monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 0)
+    monkeypatch.setattr(parallel, "BLOCK_ELEMENTS", 7)   # many blocks per thread, the last one short
     monkeypatch.setattr(conv, "COLUMN_BLOCK_BYTES", 1)
     threads = parallel.get_num_threads()
     parallel.set_num_threads(2)
@@ -343,6 +348,16 @@ def test_thread_split_matches_torch_float32(name, monkeypatch):
         _assert_matches_torch(SPECS[IDS.index(name)])
     finally:
         parallel.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("shape, size", [((3, 4, 5), 7), ((3, 1, 5), 2), ((7,), 3), ((2, 3), 100), ((5, 0), 3),
+                                         ((), 5)])
+def test_blocks_cover_an_array_once_each_within_the_size(shape, size):
+    cover = np.zeros(shape, int)
+    for index in parallel.blocks(shape, size):
+        assert cover[index].size <= size
+        cover[index] += 1
+    assert (cover == 1).all()
 
 
 def _nan_filled(xp, shape, dtype):

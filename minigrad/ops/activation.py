@@ -7,7 +7,7 @@ one fused kernel.
 """
 import math
 
-from .. import kernels, parallel
+from .. import kernels, memory, parallel
 from ..backend import get_array_module, special_functions
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
 from .elementwise import Elementwise, require_floating_point
@@ -100,29 +100,71 @@ class _Activation(Elementwise):
     integers = "refuse"
 
 
+def _scratch(a):
+    """A buffer like a, for a pass that needs one more intermediate than its output holds."""
+    return memory.empty(get_array_module(a), a.shape, a.dtype)
+
+
+def _pass_where_positive(xp, a, kept, out):
+    """out = kept where a > 0, else what out holds."""
+    xp.copyto(out, kept, where=a > 0)
+
+
 class LeakyReLU(_Activation):
     """a where a > 0, else negative_slope * a (the slope's gradient at 0, as torch)."""
 
     @staticmethod
-    def function(xp, a, negative_slope):
-        return xp.where(a > 0, a, a * negative_slope)
+    def function(xp, a, out, negative_slope):
+        xp.multiply(a, negative_slope, out=out)
+        _pass_where_positive(xp, a, a, out)
 
     @staticmethod
-    def gradient(grad, a, negative_slope):
-        return get_array_module(a).where(a > 0, grad, grad * negative_slope)
+    def gradient(xp, grad, a, out, negative_slope):
+        xp.multiply(grad, negative_slope, out=out)
+        _pass_where_positive(xp, a, grad, out)
 
 
 class ELU(_Activation):
     """a where a > 0, else alpha * (exp(a) - 1)."""
 
     @staticmethod
-    def function(xp, a, alpha):
-        return xp.where(a > 0, a, xp.expm1(a) * alpha)
+    def function(xp, a, out, alpha):
+        xp.expm1(a, out=out)
+        out *= alpha
+        _pass_where_positive(xp, a, a, out)
 
     @staticmethod
-    def gradient(grad, a, alpha):
-        xp = get_array_module(a)
-        return xp.where(a > 0, grad, grad * xp.exp(a) * alpha)
+    def gradient(xp, grad, a, out, alpha):                             # grad where a > 0, else grad * exp(a) * alpha
+        xp.exp(a, out=out)
+        out *= grad
+        out *= alpha
+        _pass_where_positive(xp, a, grad, out)
+
+
+# torch's float32 erf on the CPU (Abramowitz & Stegun 7.1.26): erf(x) = sign(x) * (1 - t * r(t) * exp(-x ** 2)),
+# t = 1 / (1 + p * |x|), r a polynomial; off by under 1.5e-7, float32's own rounding near 1.
+_ERF_P = 0.3275911
+_ERF_R = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)     # r's coefficients, highest first
+
+
+def _erf_float32(xp, a, scale, out):
+    """out = erf(a * scale) in plain NumPy passes, for gelu: scipy's erf alone takes longer than torch's whole
+    gelu, forward and backward."""
+    t = _scratch(a)
+    xp.abs(a, out=t)
+    t *= _ERF_P * scale
+    t += 1
+    xp.reciprocal(t, out=t)
+    xp.multiply(t, _ERF_R[0], out=out)
+    for coefficient in _ERF_R[1:]:                                      # Horner's rule, times t at the end
+        out += coefficient
+        out *= t
+    xp.multiply(a, a, out=t)
+    t *= -scale * scale
+    xp.exp(t, out=t)
+    out *= t
+    xp.subtract(1, out, out=out)
+    xp.copysign(out, a, out=out)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -133,42 +175,79 @@ class GELU(_Activation):
     """a * Phi(a), Phi the standard normal CDF ("none"), or torch's tanh approximation of it ("tanh")."""
 
     @staticmethod
-    def function(xp, a, approximate):
-        return a * GELU.cdf(xp, a, approximate)
+    def function(xp, a, out, approximate):
+        GELU.cdf(xp, a, out, approximate)
+        out *= a
 
     @staticmethod
-    def gradient(grad, a, approximate):
-        xp = get_array_module(a)
-        if approximate == "tanh":                                       # Phi ~ (1 + t) / 2
-            t = GELU.tanh_term(xp, a)
-            slope = (1 - t * t) * (1 + 3 * _GELU_CUBIC * a * a) * (_SQRT_2_OVER_PI / 2)
-            return grad * ((1 + t) / 2 + a * slope)
-        density = xp.exp(a * a * -0.5) * (1 / math.sqrt(2 * math.pi))
-        return grad * (GELU.cdf(xp, a, approximate) + a * density)
-
-    @staticmethod
-    def cdf(xp, a, approximate):
+    def gradient(xp, grad, a, out, approximate):
+        # grad * (Phi(a) + a * Phi'(a)); the tanh approximation's Phi ~ (1 + t) / 2 has
+        # Phi' = (1 - t ** 2) * (1 + 3 * 0.044715 * a ** 2) * sqrt(2 / pi) / 2
         if approximate == "tanh":
-            return (1 + GELU.tanh_term(xp, a)) / 2
-        return (1 + special_functions(xp).erf(a * (1 / math.sqrt(2)))) / 2
+            t, slope = _scratch(a), _scratch(a)
+            GELU.tanh_term(xp, a, t)
+            xp.multiply(t, t, out=slope)
+            xp.subtract(1, slope, out=slope)
+            xp.multiply(a, a, out=out)
+            out *= 3 * _GELU_CUBIC
+            out += 1
+            slope *= out
+            slope *= _SQRT_2_OVER_PI / 2
+            slope *= a
+            xp.add(t, 1, out=out)
+            out /= 2
+        else:                                                           # Phi' is the normal density
+            slope = _scratch(a)
+            xp.multiply(a, a, out=slope)
+            slope *= -0.5
+            xp.exp(slope, out=slope)
+            slope *= 1 / math.sqrt(2 * math.pi)
+            slope *= a
+            GELU.cdf(xp, a, out, approximate)
+        out += slope
+        out *= grad
 
     @staticmethod
-    def tanh_term(xp, a):
-        """t of torch's approximation Phi(a) ~ (1 + t) / 2: t = tanh(sqrt(2 / pi) * (a + 0.044715 * a ** 3))."""
-        return xp.tanh((a + _GELU_CUBIC * a * a * a) * _SQRT_2_OVER_PI)
+    def cdf(xp, a, out, approximate):
+        """out = Phi(a) = (1 + erf(a / sqrt(2))) / 2, or its tanh approximation (1 + t) / 2."""
+        if approximate == "tanh":
+            GELU.tanh_term(xp, a, out)
+        elif a.dtype == xp.float32:
+            _erf_float32(xp, a, 1 / math.sqrt(2), out)
+        else:
+            xp.multiply(a, 1 / math.sqrt(2), out=out)
+            special_functions(xp).erf(out, out=out)
+        out += 1
+        out /= 2
+
+    @staticmethod
+    def tanh_term(xp, a, out):
+        """out = t of torch's approximation Phi(a) ~ (1 + t) / 2: t = tanh(sqrt(2 / pi) * (a + 0.044715 * a ** 3))."""
+        xp.multiply(a, _GELU_CUBIC, out=out)
+        out *= a
+        out *= a
+        out += a
+        out *= _SQRT_2_OVER_PI
+        xp.tanh(out, out=out)
 
 
 class SiLU(_Activation):
     """a * sigmoid(a)"""
 
     @staticmethod
-    def function(xp, a):
-        return a * Sigmoid.sigmoid(a)
+    def function(xp, a, out):
+        _sigmoid_into(a, out)
+        out *= a
 
     @staticmethod
-    def gradient(grad, a):                                              # grad * s * (1 + a * (1 - s))
-        s = Sigmoid.sigmoid(a)
-        return grad * s * (1 + a * (1 - s))
+    def gradient(xp, grad, a, out):                                    # grad * s * (1 + a * (1 - s))
+        s = _scratch(a)
+        _sigmoid_into(a, s)
+        xp.subtract(1, s, out=out)
+        out *= a
+        out += 1
+        out *= s
+        out *= grad
 
 
 class Softplus(_Activation):
@@ -176,53 +255,79 @@ class Softplus(_Activation):
     never overflows."""
 
     @staticmethod
-    def function(xp, a, beta, threshold):
-        scaled = a * beta
-        return xp.where(scaled > threshold, a, xp.logaddexp(0, scaled) / beta)
+    def function(xp, a, out, beta, threshold):
+        xp.multiply(a, beta, out=out)
+        linear = out > threshold
+        xp.logaddexp(0, out, out=out)
+        out /= beta
+        xp.copyto(out, a, where=linear)
 
     @staticmethod
-    def gradient(grad, a, beta, threshold):
-        scaled = a * beta
-        return get_array_module(a).where(scaled > threshold, grad, grad * Sigmoid.sigmoid(scaled))
+    def gradient(xp, grad, a, out, beta, threshold):                   # grad * sigmoid(beta * a), or grad
+        xp.multiply(a, beta, out=out)
+        linear = out > threshold
+        _sigmoid_into(out, out)
+        out *= grad
+        xp.copyto(out, grad, where=linear)
 
 
 class Mish(_Activation):
     """a * tanh(softplus(a))"""
 
     @staticmethod
-    def function(xp, a):
-        return a * xp.tanh(xp.logaddexp(0, a))
+    def function(xp, a, out):
+        Mish.tanh_softplus(xp, a, out)
+        out *= a
 
     @staticmethod
-    def gradient(grad, a):                                              # grad * (t + a * sigmoid(a) * (1 - t ** 2))
-        xp = get_array_module(a)
-        t = xp.tanh(xp.logaddexp(0, a))
-        return grad * (t + a * Sigmoid.sigmoid(a) * (1 - t * t))
+    def gradient(xp, grad, a, out):                                    # grad * (t + a * sigmoid(a) * (1 - t ** 2))
+        t, s = _scratch(a), _scratch(a)
+        Mish.tanh_softplus(xp, a, t)
+        _sigmoid_into(a, s)
+        xp.multiply(t, t, out=out)
+        xp.subtract(1, out, out=out)
+        out *= s
+        out *= a
+        out += t
+        out *= grad
+
+    @staticmethod
+    def tanh_softplus(xp, a, out):
+        """out = tanh(log(1 + exp(a))), with logaddexp so that exp never overflows."""
+        xp.logaddexp(0, a, out=out)
+        xp.tanh(out, out=out)
 
 
 class Hardswish(_Activation):
     """a * relu6(a + 3) / 6; its gradient is 0 up to -3, a / 3 + 1/2 up to 3 (not at 3) and 1 after, as torch's."""
 
     @staticmethod
-    def function(xp, a):
-        return a * Hardsigmoid.function(xp, a)
+    def function(xp, a, out):
+        Hardsigmoid.function(xp, a, out)
+        out *= a
 
     @staticmethod
-    def gradient(grad, a):
-        xp = get_array_module(a)
-        return xp.where(a < 3, grad * (a / 3 + 0.5), grad) * (a > -3)
+    def gradient(xp, grad, a, out):
+        xp.divide(a, 3, out=out)
+        out += 0.5
+        out *= grad
+        xp.copyto(out, grad, where=~(a < 3))
+        out *= a > -3
 
 
 class Hardsigmoid(_Activation):
     """relu6(a + 3) / 6; its gradient is 1/6 strictly between -3 and 3, else 0, as torch's."""
 
     @staticmethod
-    def function(xp, a):
-        return xp.clip(a / 6 + 0.5, 0, 1)
+    def function(xp, a, out):
+        xp.divide(a, 6, out=out)
+        out += 0.5
+        xp.clip(out, 0, 1, out=out)
 
     @staticmethod
-    def gradient(grad, a):
-        return grad * ((a > -3) & (a < 3)) * (1 / 6)
+    def gradient(xp, grad, a, out):
+        xp.multiply(grad, (a > -3) & (a < 3), out=out)
+        out *= 1 / 6
 
 
 class PReLU(Function):

@@ -234,9 +234,15 @@ def require_floating_point(name, a):
 
 
 class Elementwise(Function):
-    """f(a) of one tensor, whose backward is grad * f'(a). A subclass gives `function(xp, a, **params)` (or names
-    the `ufunc` of xp that is f) and `gradient(grad, saved, **params)`, which computes grad * f'(a) from what it
-    `saves`: "input" (a), "output" (f(a)), or nothing (None).
+    """f(a) of one tensor, whose backward is grad * f'(a). A subclass gives `function(xp, a, out, **params)`, which
+    writes f(a) into out (or names the `ufunc` of xp that is f), and `gradient(xp, grad, saved, out, **params)`,
+    which writes grad * f'(a) into out from what it `saves`: "input" (a), "output" (f(a)), or nothing (None, and
+    gradient gets no saved array).
+
+    Both directions are chains of memory-bound passes over whole feature maps, so both run through
+    parallel.blockwise: on the CPU the worker threads fill cache-sized blocks of one preallocated output in
+    place, where a chain of NumPy expressions would write a full-size temporary per step; a GPU gets the whole
+    array at once.
 
     `integers` is what an integer or bool input does, as in torch: "float" computes in float32 (tanh of an
     int64 tensor is float32), "keep" computes in its own dtype, and "refuse" is torch's NotImplementedError
@@ -248,8 +254,8 @@ class Elementwise(Function):
     ufunc = None
 
     @classmethod
-    def function(cls, xp, a, **params):
-        return getattr(xp, cls.ufunc)(a, **params)
+    def function(cls, xp, a, out, **params):
+        getattr(xp, cls.ufunc)(a, out=out, **params)
 
     @staticmethod
     def forward(ctx, a, **params):
@@ -258,13 +264,16 @@ class Elementwise(Function):
             if op.integers == "refuse":
                 require_floating_point(op.__name__.lower(), a)
             a = a.astype(DEFAULT_DTYPE)
-        out = op.function(get_array_module(a), a, **params)
-        ctx.save_for_backward({"input": a, "output": out, None: None}[op.saves])
+        xp = get_array_module(a)
+        out = parallel.blockwise(lambda a, out: op.function(xp, a, out, **params), a)
+        ctx.save_for_backward(*{"input": (a,), "output": (out,), None: ()}[op.saves])
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return ctx.function.gradient(grad, *ctx.saved, **ctx.params)
+        op, params, xp = ctx.function, ctx.params, get_array_module(grad)
+        return parallel.blockwise(lambda grad, *saved, out: op.gradient(xp, grad, *saved, out, **params),
+                                  grad, *ctx.saved)
 
 
 class Exp(Elementwise):
@@ -272,8 +281,8 @@ class Exp(Elementwise):
     ufunc = "exp"
 
     @staticmethod
-    def gradient(grad, out):
-        return grad * out
+    def gradient(xp, grad, saved, out):
+        xp.multiply(grad, saved, out=out)
 
 
 class Expm1(Elementwise):
@@ -283,16 +292,17 @@ class Expm1(Elementwise):
     ufunc = "expm1"
 
     @staticmethod
-    def gradient(grad, out):
-        return grad * (out + 1)
+    def gradient(xp, grad, saved, out):                                # grad * (saved + 1)
+        xp.add(saved, 1, out=out)
+        out *= grad
 
 
 class Log(Elementwise):
     ufunc = "log"
 
     @staticmethod
-    def gradient(grad, a):
-        return grad / a
+    def gradient(xp, grad, a, out):
+        xp.divide(grad, a, out=out)
 
 
 class Log1p(Elementwise):
@@ -301,24 +311,28 @@ class Log1p(Elementwise):
     ufunc = "log1p"
 
     @staticmethod
-    def gradient(grad, a):
-        return grad / (a + 1)
+    def gradient(xp, grad, a, out):                                    # grad / (a + 1)
+        xp.add(a, 1, out=out)
+        xp.divide(grad, out, out=out)
 
 
-class Log2(Elementwise):
+class _LogToBase(Elementwise):
+    """log of a fixed base: its gradient is grad / (a * log(base))."""
+
+    @classmethod
+    def gradient(cls, xp, grad, a, out):
+        xp.multiply(a, cls.log_of_base, out=out)
+        xp.divide(grad, out, out=out)
+
+
+class Log2(_LogToBase):
     ufunc = "log2"
-
-    @staticmethod
-    def gradient(grad, a):
-        return grad / (a * math.log(2))
+    log_of_base = math.log(2)
 
 
-class Log10(Elementwise):
+class Log10(_LogToBase):
     ufunc = "log10"
-
-    @staticmethod
-    def gradient(grad, a):
-        return grad / (a * math.log(10))
+    log_of_base = math.log(10)
 
 
 class Sqrt(Elementwise):
@@ -326,8 +340,9 @@ class Sqrt(Elementwise):
     ufunc = "sqrt"
 
     @staticmethod
-    def gradient(grad, out):
-        return grad / (2 * out)
+    def gradient(xp, grad, saved, out):                                # grad / (2 * saved)
+        xp.multiply(saved, 2, out=out)
+        xp.divide(grad, out, out=out)
 
 
 class Rsqrt(Elementwise):
@@ -336,13 +351,16 @@ class Rsqrt(Elementwise):
     saves = "output"
 
     @staticmethod
-    def function(xp, a):
-        out = xp.sqrt(a)
-        return xp.reciprocal(out, out=out)
+    def function(xp, a, out):
+        xp.sqrt(a, out=out)
+        xp.reciprocal(out, out=out)
 
     @staticmethod
-    def gradient(grad, out):                                            # -grad * out ** 3 / 2
-        return grad * out * out * out * -0.5
+    def gradient(xp, grad, saved, out):                                # -grad * saved ** 3 / 2
+        xp.multiply(grad, saved, out=out)
+        out *= saved
+        out *= saved
+        out *= -0.5
 
 
 class Reciprocal(Elementwise):
@@ -350,8 +368,10 @@ class Reciprocal(Elementwise):
     ufunc = "reciprocal"
 
     @staticmethod
-    def gradient(grad, out):                                            # -grad * out ** 2
-        return -grad * out * out
+    def gradient(xp, grad, saved, out):                                # -grad * saved ** 2
+        xp.negative(grad, out=out)
+        out *= saved
+        out *= saved
 
 
 class Tanh(Elementwise):
@@ -359,34 +379,43 @@ class Tanh(Elementwise):
     ufunc = "tanh"
 
     @staticmethod
-    def gradient(grad, out):                                            # grad * (1 - out ** 2)
-        return grad - grad * out * out
+    def gradient(xp, grad, saved, out):                                # grad * (1 - saved ** 2)
+        xp.multiply(grad, saved, out=out)
+        out *= saved
+        xp.subtract(grad, out, out=out)
 
 
 class Sin(Elementwise):
     ufunc = "sin"
 
     @staticmethod
-    def gradient(grad, a):
-        return grad * get_array_module(a).cos(a)
+    def gradient(xp, grad, a, out):                                    # grad * cos(a)
+        xp.cos(a, out=out)
+        out *= grad
 
 
 class Cos(Elementwise):
     ufunc = "cos"
 
     @staticmethod
-    def gradient(grad, a):
-        return -grad * get_array_module(a).sin(a)
+    def gradient(xp, grad, a, out):                                    # -grad * sin(a)
+        xp.sin(a, out=out)
+        out *= grad
+        xp.negative(out, out=out)
 
 
 class Erf(Elementwise):
     @staticmethod
-    def function(xp, a):
-        return special_functions(xp).erf(a)
+    def function(xp, a, out):
+        special_functions(xp).erf(a, out=out)
 
     @staticmethod
-    def gradient(grad, a):                                              # grad * 2 / sqrt(pi) * exp(-a ** 2)
-        return grad * get_array_module(a).exp(-a * a) * (2 / math.sqrt(math.pi))
+    def gradient(xp, grad, a, out):                                    # grad * 2 / sqrt(pi) * exp(-a ** 2)
+        xp.multiply(a, a, out=out)
+        xp.negative(out, out=out)
+        xp.exp(out, out=out)
+        out *= grad
+        out *= 2 / math.sqrt(math.pi)
 
 
 class Stepwise(Elementwise):
@@ -398,16 +427,17 @@ class Stepwise(Elementwise):
     integers = "keep"
 
     @classmethod
-    def function(cls, xp, a, **params):
+    def function(cls, xp, a, out, **params):
         if a.dtype.kind == "f":
-            return super().function(xp, a, **params)
+            super().function(xp, a, out, **params)
+            return
         if a.dtype == bool:
             raise NotImplementedError(f"\"{cls.ufunc}\" not implemented for 'Bool'")
-        return a.copy()
+        xp.copyto(out, a)
 
     @staticmethod
-    def gradient(grad, saved, **params):
-        return get_array_module(grad).zeros_like(grad)
+    def gradient(xp, grad, out, **params):
+        out.fill(0)
 
 
 class Floor(Stepwise):
@@ -432,8 +462,11 @@ class Sign(Stepwise):
     """-1, 0 or 1; a bool tensor's own copy, as torch's."""
 
     @staticmethod
-    def function(xp, a):
-        return a.copy() if a.dtype == bool else xp.sign(a)
+    def function(xp, a, out):
+        if a.dtype == bool:
+            xp.copyto(out, a)
+        else:
+            xp.sign(a, out=out)
 
 
 class Abs(Function):
