@@ -576,7 +576,8 @@ class Tensor:
     def ceil(self):
         return ops.Ceil.apply(self)
 
-    def round(self, *, decimals=0):
+    def round(self, *, decimals=None):
+        """Halves to even; `decimals` given (even 0) refuses integers, as torch's."""
         return ops.Round.apply(self, decimals=decimals)
 
     def trunc(self):

@@ -30,6 +30,7 @@ def _run(lib, fn, arrays, direction=None):
 
 # ---- kinks: torch's gradient at the points where the function bends or steps --------------------------------
 
+NAN = float("nan")  # maximum and minimum: both sides get the gradient where either is NaN
 KINKS = {
     "relu6": (lambda L, x: L.F.relu6(x), [[-1.0, 0.0, 3.0, 6.0, 7.0]]),
     "hardtanh": (lambda L, x: L.F.hardtanh(x), [[-2.0, -1.0, 0.0, 1.0, 2.0]]),
@@ -51,6 +52,8 @@ KINKS = {
     "maximum_ties": (lambda L, a, b: a.maximum(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 3.0]]),
     "minimum_ties": (lambda L, a, b: a.minimum(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 3.0]]),
     "maximum_broadcast_ties": (lambda L, a, b: a.maximum(b), [[[1.0, 2.0], [2.0, 0.0]], [2.0]]),
+    "maximum_nan": (lambda L, a, b: a.maximum(b), [[NAN, 1.0, NAN, 1.0], [1.0, NAN, NAN, 3.0]]),
+    "minimum_nan": (lambda L, a, b: a.minimum(b), [[NAN, 1.0, NAN, 1.0], [1.0, NAN, NAN, 3.0]]),
 }
 
 
@@ -65,6 +68,18 @@ def test_values_and_gradients_at_kinks_match_torch(name):
     np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-6)
     for grad, expected_grad in zip(grads, expected_grads):
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("decimals", [{}, dict(decimals=0), dict(decimals=1), dict(decimals=-1)], ids=str)
+def test_rounding_integers_to_decimals_is_torchs_error(decimals):
+    """round() keeps integers; round(decimals=...) refuses them, even at 0, as torch's."""
+    outcomes = []
+    for library in (torch, mg):
+        try:
+            outcomes.append(library.tensor([15, 25]).round(**decimals).tolist())
+        except NotImplementedError as error:
+            outcomes.append(str(error).replace("round_vml_cpu", "round_cpu"))  # torch names its CPU kernels two ways
+    assert outcomes[1] == outcomes[0]
 
 
 # ---- dtypes ----------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ The binary arithmetic on feature maps splits its big passes over the worker thre
 """
 import math
 import numbers
+import operator
 
 import numpy as np
 
@@ -453,9 +454,16 @@ class Trunc(Stepwise):
 
 
 class Round(Stepwise):
-    """Halves to even, as torch's (and NumPy's)."""
+    """Halves to even, as torch's (and NumPy's). Integers round to themselves, unless `decimals` is given (None:
+    not), which torch refuses for them."""
 
     ufunc = "round"
+
+    @classmethod
+    def function(cls, xp, a, out, decimals=None):
+        if decimals is not None and a.dtype.kind in "iu":
+            raise NotImplementedError(f"\"round_cpu\" not implemented for '{SCALAR_TYPE_NAMES[a.dtype]}'")
+        super().function(xp, a, out, decimals=decimals or 0)
 
 
 class Sign(Stepwise):
@@ -510,10 +518,11 @@ class Hardtanh(Clamp):
 
 
 class Maximum(Function):
-    """The element-wise larger of a and b; where they tie, each gets half the gradient, as in torch."""
+    """The element-wise larger of a and b (NaN where either is). As torch's, each side's gradient flows wherever it
+    is not the smaller one, so both sides take it where either is NaN, and where they tie each takes half."""
 
     broadcasts = True
-    pick, wins = "maximum", "greater"
+    pick, loses = "maximum", operator.lt                               # a loses to b where a < b
 
     @staticmethod
     def forward(ctx, a, b):
@@ -523,13 +532,13 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved
-        share = getattr(get_array_module(a), ctx.function.wins)(a, b) + (a == b) * grad.dtype.type(0.5)
-        grad_a = grad * share                                           # grad * (1, 1/2 or 0)
-        return grad_a, grad - grad_a
+        loses = ctx.function.loses
+        shared = grad * ((a == b) * grad.dtype.type(-0.5) + grad.dtype.type(1))      # halved where they tie
+        return shared * ~loses(a, b), shared * ~loses(b, a)
 
 
 class Minimum(Maximum):
-    pick, wins = "minimum", "less"
+    pick, loses = "minimum", operator.gt
 
 
 class Where(Function):
