@@ -711,7 +711,7 @@ class Tensor:
     def contiguous(self):
         """Itself when its array is laid out row by row, else a copy that is, as torch's (a permuted view
         made contiguous is a tensor of its own, which an in-place write does not carry back)."""
-        return self if self.data.flags.c_contiguous else self.clone()
+        return self if self.data.flags.c_contiguous else ops.Cast.apply(self, dtype=self.dtype, order="C")
 
     def clone(self):
         """A copy with an array of its own, in the graph (the gradient passes straight through), as torch's."""

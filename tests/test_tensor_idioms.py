@@ -99,6 +99,9 @@ def test_integer_and_bool_results_as_torch(fn):
     lambda L, a: a[0, 0, 0].view(1, 1),
     lambda L, a: a.unsqueeze(1).transpose(1, 3).view(2, 12),
     lambda L, a: a.t(),
+    lambda L, a: a.permute(1, 0, 2).contiguous().view(3, 8),  # contiguous() lays the copy out row by row
+    lambda L, a: a.transpose(1, 2).contiguous().view(2, -1),
+    lambda L, a: a[:, :, ::2].contiguous().view(-1),
 ])
 def test_view_refuses_what_torch_refuses(fn):
     _assert_same(fn, np.arange(24, dtype=np.float32).reshape(2, 3, 4))

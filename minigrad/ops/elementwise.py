@@ -524,9 +524,10 @@ class Where(Function):
 
 class Cast(Function):
     @staticmethod
-    def forward(ctx, a, dtype):
+    def forward(ctx, a, dtype, order="K"):
+        """order "K" keeps a permuted array's layout, as torch's preserve_format; "C" lays it out row by row."""
         ctx.save_for_backward(a.dtype)
-        return a.astype(dtype)
+        return a.astype(dtype, order=order)
 
     @staticmethod
     def backward(ctx, grad):
