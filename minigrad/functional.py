@@ -192,13 +192,16 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return ops.UpsampleBilinear.apply(input, **sizes, align_corners=bool(align_corners))
 
 
-relu = Tensor.relu
 sigmoid = Tensor.sigmoid
 softmax = Tensor.softmax
+tanh = Tensor.tanh
 
 # torch's `inplace` flags are accepted so that its code runs, but each result is a new tensor and the input keeps
 # its values, as with nn.ReLU.
-tanh = Tensor.tanh
+
+
+def relu(input, inplace=False):
+    return ops.ReLU.apply(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):

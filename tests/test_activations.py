@@ -161,6 +161,17 @@ def test_inplace_flags_leave_the_input_as_it_was(construction):
     np.testing.assert_array_equal(x.numpy(), [-2.0, 0.5, 7.0])
 
 
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "silu", "mish", "hardtanh", "relu6", "hardswish",
+                                  "hardsigmoid"])
+def test_functional_inplace_flags_are_accepted_and_computed_out_of_place(name):
+    values = np.array([-4.0, -0.5, 0.0, 0.5, 7.0], np.float32)
+    expected = getattr(torch.nn.functional, name)(torch.tensor(values), inplace=True)
+    x = mg.tensor(values)
+    out = getattr(mgF, name)(input=x, inplace=True)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(x.numpy(), values)
+
+
 def test_prelu_weight_gradient_and_state_dict_match_torch():
     ours, theirs = mgnn.PReLU(3, init=0.1), torch.nn.PReLU(3, init=0.1)
     theirs.weight.data = torch.tensor([0.1, -0.3, 0.6])
