@@ -70,6 +70,22 @@ def test_a_strict_load_wants_every_persistent_buffer_and_no_other():
     assert model.scale.dtype == np.float64  # a loaded value takes the buffer's dtype
 
 
+def test_a_state_dict_without_num_batches_tracked_loads_as_in_torch():
+    """Checkpoints from before torch 0.4.1 have no count: torch loads them strictly and keeps the module's own."""
+    model, reference = build(mg.nn, mg.tensor), build(torch.nn, torch.tensor)
+    batch = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    with torch.no_grad():
+        reference(torch.from_numpy(batch))
+    model(mg.tensor(batch))
+    state = {k: v.numpy() for k, v in reference.state_dict().items() if k != "norm.num_batches_tracked"}
+    state["norm.running_mean"] += 1.0
+    expected = reference.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    result = model.load_state_dict(state)
+    assert (result.missing_keys, result.unexpected_keys) == (expected.missing_keys, expected.unexpected_keys) == ([], [])
+    assert model.norm.num_batches_tracked.item() == reference.norm.num_batches_tracked.item() == 1
+    np.testing.assert_array_equal(model.norm.running_mean.numpy(), reference.norm.running_mean.numpy())
+
+
 def test_a_cast_changes_floating_buffers_only_as_torchs():
     model = build(mg.nn, mg.tensor).to(mg.float32)
     reference = build(torch.nn, torch.tensor).to(torch.float32)

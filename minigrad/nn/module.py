@@ -203,6 +203,8 @@ class Module:
         return sum(p.numel() for p in self.parameters())
 
     # ---- state ------------------------------------------------------------------------------
+    optional_state = ()  # names of this module's state that a state dict may lack: the module keeps its own value
+
     def _named_state(self):
         """What the state dict holds, in torch's order: each module's parameters, then its persistent buffers;
         a tied parameter under each of its names."""
@@ -220,7 +222,9 @@ class Module:
         """Copy arrays in by name, each in the dtype of the tensor it fills; with strict, any missing, unexpected
         or mis-shaped key is an error."""
         own = dict(self._named_state())
-        missing = [k for k in own if k not in state_dict]
+        optional = {prefix + ("." if prefix else "") + name
+                    for prefix, module in self.named_modules() for name in module.optional_state}
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = [
             f"{k}: checkpoint {tuple(np.shape(_raw(state_dict[k])))} vs model {own[k].shape}"
