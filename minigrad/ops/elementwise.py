@@ -227,6 +227,11 @@ class Neg(Function):
         return -grad
 
 
+def as_floating_point(a):
+    """An integer or bool array in float32, where torch computes tanh or sigmoid of an int64 tensor."""
+    return a if a.dtype.kind == "f" else a.astype(DEFAULT_DTYPE)
+
+
 def require_floating_point(name, a):
     """torch's error for an op that it has for floating point only, where NumPy would compute."""
     if a.dtype.kind != "f":
@@ -254,10 +259,10 @@ class Elementwise(Function):
     @staticmethod
     def forward(ctx, a, **params):
         op = ctx.function
-        if a.dtype.kind != "f" and op.integers != "keep":
-            if op.integers == "refuse":
-                require_floating_point(op.__name__.lower(), a)
-            a = a.astype(DEFAULT_DTYPE)
+        if op.integers == "refuse":
+            require_floating_point(op.__name__.lower(), a)
+        if op.integers != "keep":
+            a = as_floating_point(a)
         out = op.function(get_array_module(a), a, **params)
         ctx.save_for_backward({"input": a, "output": out, None: None}[op.saves])
         return out
