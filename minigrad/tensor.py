@@ -538,7 +538,8 @@ class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
-        return ops.Clamp.apply(self, low=min, high=max)
+        bounds = [bound for bound in (min, max) if bound is not None]
+        return ops.Clamp.apply(self.to(result_type(self, *bounds)), low=min, high=max)  # int64 and 0.5: float32
 
     clip = clamp
 
