@@ -74,6 +74,8 @@ def test_logsumexp_stable_as_torch():
                       np.float32)
     _assert_same(lambda L, a: a.logsumexp(1), values, requires_grad=False)
     _assert_same(lambda L, a: a.logsumexp(1), values[[0, 3]])
+    for dim in (0, 1, (0, 1)):  # the sum of no terms is 0: -inf, as torch's
+        _assert_same(lambda L, a: a.logsumexp(dim), np.zeros((0, 3), np.float32))
 
 
 @pytest.mark.parametrize("fn", [

@@ -252,8 +252,11 @@ class LogSumExp(Function):
         if a.dtype.kind != "f":
             a = a.astype(DEFAULT_DTYPE)
         axes = _axes(dim, a.ndim)
-        largest = a.max(axis=axes, keepdims=True)
-        largest = xp.where(xp.isinf(largest), 0, largest).astype(a.dtype)  # inf - inf would be NaN
+        if a.size:
+            largest = a.max(axis=axes, keepdims=True)
+            largest = xp.where(xp.isinf(largest), 0, largest).astype(a.dtype)  # inf - inf would be NaN
+        else:  # no maximum to take out; the empty sum's log is -inf
+            largest = xp.zeros(tuple(1 if axis in axes else size for axis, size in enumerate(a.shape)), a.dtype)
         with np.errstate(divide="ignore"):
             out = xp.log(xp.exp(a - largest).sum(axis=axes, keepdims=True)) + largest
         ctx.save_for_backward(axes, xp.exp(a - out))
