@@ -385,6 +385,8 @@ class Tensor:
             return ops.PowScalar.apply(self, exponent=exponent)
         return ops.Pow.apply(self, exponent)
 
+    pow = __pow__
+
     def __rpow__(self, base):
         return ops.Pow.apply(base, self)
 

@@ -78,6 +78,7 @@ UNARY.update({name: (lambda L, x, name=name: getattr(L.F, name)(x))
 UNARY["gelu_tanh"] = lambda L, x: L.F.gelu(x, approximate="tanh")
 UNARY["prelu"] = lambda L, x: L.F.prelu(x, L.tensor([0.25], dtype=x.dtype))
 UNARY["maximum"] = lambda L, x: x.maximum(L.tensor(0.5, dtype=x.dtype))
+UNARY["pow"] = lambda L, x: x.pow(2)
 UNARY["clamp_float_bounds"] = lambda L, x: x.clamp(0.5, 2.5)  # an integer tensor becomes float32
 UNARY["clamp_min_int_bound"] = lambda L, x: x.clamp_min(1)
 
