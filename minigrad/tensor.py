@@ -253,14 +253,20 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, device_or_dtype):
-        """`.to("gpu")`, `.to("cpu")`, or `.to(np.float64)`; a differentiable copy unless nothing changes."""
-        if isinstance(device_or_dtype, str) and not _is_dtype_name(device_or_dtype):
-            device = normalize_device(device_or_dtype)
-            if device == self.device:
-                return self
-            return ops.ToDevice.apply(self, device=device)
-        dtype = np.dtype(device_or_dtype)
+    def to(self, *device_or_dtype, device=None, dtype=None):
+        """`.to("gpu")`, `.to("cpu")`, `.to(np.float64)`, both (`.to("cpu", mg.float64)`), or by torch's keywords;
+        a differentiable copy unless nothing changes."""
+        for arg in device_or_dtype:
+            if isinstance(arg, str) and not _is_dtype_name(arg):
+                device = arg
+            else:
+                dtype = arg
+        out = self if dtype is None else self._cast(np.dtype(dtype))
+        if device is None or normalize_device(device) == out.device:
+            return out
+        return ops.ToDevice.apply(out, device=normalize_device(device))
+
+    def _cast(self, dtype):
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":  # integers and bools have no gradient: a copy outside the graph, as in torch

@@ -99,3 +99,15 @@ def test_dtype_names_are_torchs(name):
     theirs = torch.zeros(2, dtype=getattr(torch, name))
     assert ours.dtype == theirs.numpy().dtype == getattr(mg, name)
     assert mg.ones(3).to(getattr(mg, name)).dtype == torch.ones(3).to(getattr(torch, name)).numpy().dtype
+
+
+@pytest.mark.parametrize("convert", [
+    lambda L, t: t.to(dtype=L.long), lambda L, t: t.to("cpu", L.float64), lambda L, t: t.to(device="cpu"),
+    lambda L, t: t.to(device="cpu", dtype=L.double), lambda L, t: t.to("cpu", dtype=L.int32), lambda L, t: t.to(),
+], ids=["dtype_keyword", "device_and_dtype", "device_keyword", "both_keywords", "device_then_dtype_keyword", "none"])
+def test_to_takes_torchs_device_and_dtype_forms(convert):
+    values = np.array([-1.5, 0.25, 2.75], np.float32)
+    ours, theirs = convert(mg, mg.tensor(values, requires_grad=True)), convert(torch, torch.tensor(values,
+                                                                                                  requires_grad=True))
+    assert ours.dtype == theirs.detach().numpy().dtype and ours.requires_grad == theirs.requires_grad
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
