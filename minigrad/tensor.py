@@ -79,6 +79,17 @@ def _is_dtype_name(name):
         return False
 
 
+def device_and_dtype(device_or_dtype, device=None, dtype=None):
+    """The device and the dtype (None where not given) of torch's `to(device, dtype)` forms: by position, a device
+    name, a dtype or both, or by keyword."""
+    for arg in device_or_dtype:
+        if isinstance(arg, str) and not _is_dtype_name(arg):
+            device = arg
+        else:
+            dtype = arg
+    return device, dtype
+
+
 _IMPLIED_DTYPES = (np.dtype(DEFAULT_DTYPE), np.dtype(np.int64), np.dtype(bool))  # torch's repr leaves these out
 
 
@@ -256,11 +267,7 @@ class Tensor:
     def to(self, *device_or_dtype, device=None, dtype=None):
         """`.to("gpu")`, `.to("cpu")`, `.to(np.float64)`, both (`.to("cpu", mg.float64)`), or by torch's keywords;
         a differentiable copy unless nothing changes."""
-        for arg in device_or_dtype:
-            if isinstance(arg, str) and not _is_dtype_name(arg):
-                device = arg
-            else:
-                dtype = arg
+        device, dtype = device_and_dtype(device_or_dtype, device, dtype)
         out = self if dtype is None else self._cast(np.dtype(dtype))
         if device is None or normalize_device(device) == out.device:
             return out

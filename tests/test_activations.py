@@ -70,8 +70,8 @@ def test_values_and_gradients_at_kinks_match_torch(name):
 # ---- dtypes ----------------------------------------------------------------------------------------------------
 
 UNARY = {name: (lambda L, x, name=name: getattr(x, name)())
-         for name in ["exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "square", "rsqrt", "reciprocal", "sign", "floor",
-                      "ceil", "round", "trunc", "log1p", "expm1", "log2", "log10", "erf"]}
+         for name in ["exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "square", "rsqrt", "reciprocal", "sign",
+                      "floor", "ceil", "round", "trunc", "log1p", "expm1", "log2", "log10", "erf"]}
 UNARY.update({name: (lambda L, x, name=name: getattr(L.F, name)(x))
               for name in ["leaky_relu", "elu", "gelu", "silu", "mish", "softplus", "hardtanh", "relu6", "hardswish",
                            "hardsigmoid"]})

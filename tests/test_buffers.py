@@ -81,18 +81,25 @@ def test_a_state_dict_without_num_batches_tracked_loads_as_in_torch():
     state["norm.running_mean"] += 1.0
     expected = reference.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
     result = model.load_state_dict(state)
-    assert (result.missing_keys, result.unexpected_keys) == (expected.missing_keys, expected.unexpected_keys) == ([], [])
+    assert result.missing_keys == expected.missing_keys == [] and result.unexpected_keys == expected.unexpected_keys == []
     assert model.norm.num_batches_tracked.item() == reference.norm.num_batches_tracked.item() == 1
     np.testing.assert_array_equal(model.norm.running_mean.numpy(), reference.norm.running_mean.numpy())
 
 
-def test_a_cast_changes_floating_buffers_only_as_torchs():
-    model = build(mg.nn, mg.tensor).to(mg.float32)
-    reference = build(torch.nn, torch.tensor).to(torch.float32)
+@pytest.mark.parametrize("cast", [
+    lambda L, m: m.to(L.float32), lambda L, m: m.to(dtype=L.float32), lambda L, m: m.to("cpu", L.float32),
+    lambda L, m: m.to(device="cpu", dtype=L.float32)
+], ids=["dtype", "dtype_keyword", "device_and_dtype", "keywords"])
+def test_a_cast_changes_floating_buffers_only_as_torchs(cast):
+    model = cast(mg, build(mg.nn, mg.tensor))
+    reference = cast(torch, build(torch.nn, torch.tensor))
     for (name, buffer), theirs in zip(model.named_buffers(), reference.buffers()):
         assert buffer.dtype == theirs.numpy().dtype, name
+    for (name, param), theirs in zip(model.named_parameters(), reference.parameters()):
+        assert param.dtype == theirs.detach().numpy().dtype, name
     assert model.scale.dtype == np.float32 and model.cache.dtype == np.int64
     assert model.norm.num_batches_tracked.dtype == np.int64
+
 
 
 def test_to_moves_every_buffer_to_the_device(fake_gpu):

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 
 from ..backend import get_array_module, to_device
-from ..tensor import Tensor, _is_dtype_name, zero_grads
+from ..tensor import Tensor, device_and_dtype, zero_grads
 
 
 class Parameter(Tensor):
@@ -252,17 +252,16 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, device_or_dtype):
-        """Move (or cast) every parameter and buffer in place; returns self, as torch does. A cast leaves
-        integer buffers (BatchNorm's num_batches_tracked) as they are, as torch's does."""
-        moves = isinstance(device_or_dtype, str) and not _is_dtype_name(device_or_dtype)  # a device, not a dtype
+    def to(self, *device_or_dtype, device=None, dtype=None):
+        """Move and/or cast every parameter and buffer in place (Tensor.to's forms); returns self, as torch does.
+        A cast leaves integer buffers (BatchNorm's num_batches_tracked) as they are, as torch's does."""
+        device, dtype = device_and_dtype(device_or_dtype, device, dtype)
         for param in self.parameters():
-            param.data = Tensor(param.data).to(device_or_dtype).data
+            param.data = Tensor(param.data).to(device=device, dtype=dtype).data
             if param.grad is not None:
-                param.grad = Tensor(param.grad.data).to(device_or_dtype)
+                param.grad = Tensor(param.grad.data).to(device=device, dtype=dtype)
         for buffer in self.buffers():
-            if moves or buffer.dtype.kind == "f":
-                buffer.data = Tensor(buffer.data).to(device_or_dtype).data
+            buffer.data = Tensor(buffer.data).to(device=device, dtype=dtype if buffer.dtype.kind == "f" else None).data
         return self
 
     def zero_grad(self, set_to_none=True):
