@@ -88,8 +88,8 @@ def test_a_state_dict_without_num_batches_tracked_loads_as_in_torch():
 
 @pytest.mark.parametrize("cast", [
     lambda L, m: m.to(L.float32), lambda L, m: m.to(dtype=L.float32), lambda L, m: m.to("cpu", L.float32),
-    lambda L, m: m.to(device="cpu", dtype=L.float32)
-], ids=["dtype", "dtype_keyword", "device_and_dtype", "keywords"])
+    lambda L, m: m.to(device="cpu", dtype=L.float32), lambda L, m: m.float(), lambda L, m: m.double().float(),
+], ids=["dtype", "dtype_keyword", "device_and_dtype", "keywords", "float", "double_then_float"])
 def test_a_cast_changes_floating_buffers_only_as_torchs(cast):
     model = cast(mg, build(mg.nn, mg.tensor))
     reference = cast(torch, build(torch.nn, torch.tensor))
@@ -100,6 +100,11 @@ def test_a_cast_changes_floating_buffers_only_as_torchs(cast):
     assert model.scale.dtype == np.float32 and model.cache.dtype == np.int64
     assert model.norm.num_batches_tracked.dtype == np.int64
 
+
+def test_double_casts_parameters_and_floating_buffers_as_torchs():
+    model, reference = build(mg.nn, mg.tensor).double(), build(torch.nn, torch.tensor).double()
+    assert [p.dtype for p in model.parameters()] == [p.detach().numpy().dtype for p in reference.parameters()]
+    assert [b.dtype for b in model.buffers()] == [b.numpy().dtype for b in reference.buffers()]
 
 
 def test_to_moves_every_buffer_to_the_device(fake_gpu):

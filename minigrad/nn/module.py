@@ -264,6 +264,12 @@ class Module:
             buffer.data = Tensor(buffer.data).to(device=device, dtype=dtype if buffer.dtype.kind == "f" else None).data
         return self
 
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        return self.to(dtype=np.float64)
+
     def zero_grad(self, set_to_none=True):
         zero_grads(self.parameters(), set_to_none)
 
