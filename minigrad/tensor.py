@@ -515,6 +515,8 @@ class Tensor:
     def __ne__(self, other):
         return self._outside_graph(other, operator.ne)
 
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__  # torch's method names
+
     # Bitwise logic of bool and integer tensors (masks: `(x > 0) & (x < 1)`), as torch's; & | ^ commute.
     def __and__(self, other):
         return self._outside_graph(other, operator.and_, "bitwise_and")
@@ -526,6 +528,7 @@ class Tensor:
         return self._outside_graph(other, operator.xor, "bitwise_xor")
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    bitwise_and, bitwise_or, bitwise_xor = __and__, __or__, __xor__
 
     def __invert__(self):
         """~t: logical not of a bool tensor, bitwise not of an integer one, as torch's."""

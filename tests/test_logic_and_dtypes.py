@@ -36,6 +36,18 @@ def _assert_same_outcome(ours, theirs):
         np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor"])
+@pytest.mark.parametrize("dtype", ["bool", "int64", "float32"])
+def test_comparison_and_bitwise_methods_match_torch(name, dtype):
+    """torch's method forms (target.ne(ignore_index), pred.eq(target)), with a tensor or a number."""
+    left, right = _values(dtype, 0), _values(dtype, 1)
+    for other in (right, 2):
+        _assert_same_outcome(_outcome(lambda: getattr(mg.tensor(left), name)(
+                                 mg.tensor(other) if isinstance(other, np.ndarray) else other)),
+                             _outcome(lambda: getattr(torch.tensor(left), name)(
+                                 torch.tensor(other) if isinstance(other, np.ndarray) else other)))
+
+
 @pytest.mark.parametrize("op", BITWISE)
 @pytest.mark.parametrize("left, right", itertools.product(DTYPES, DTYPES))
 def test_bitwise_ops_of_two_tensors_match_torch(op, left, right):
