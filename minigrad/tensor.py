@@ -643,12 +643,12 @@ class Tensor:
         return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
-        """The maximum; with `dim`, a (values, indices) pair as in torch."""
-        return self._extreme(ops.Max, dim, keepdim)
+        """The maximum; with `dim`, a (values, indices) pair; of a tensor, maximum(), as in torch."""
+        return self.maximum(dim) if isinstance(dim, Tensor) else self._extreme(ops.Max, dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
-        """The minimum; with `dim`, a (values, indices) pair as in torch."""
-        return self._extreme(ops.Min, dim, keepdim)
+        """The minimum; with `dim`, a (values, indices) pair; of a tensor, minimum(), as in torch."""
+        return self.minimum(dim) if isinstance(dim, Tensor) else self._extreme(ops.Min, dim, keepdim)
 
     def _extreme(self, op, dim, keepdim):
         values = op.apply(self, dim=dim, keepdim=keepdim)  # checks dim

@@ -51,6 +51,8 @@ KINKS = {
     "maximum_ties": (lambda L, a, b: a.maximum(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 3.0]]),
     "minimum_ties": (lambda L, a, b: a.minimum(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 3.0]]),
     "maximum_broadcast_ties": (lambda L, a, b: a.maximum(b), [[[1.0, 2.0], [2.0, 0.0]], [2.0]]),
+    "max_of_two_tensors": (lambda L, a, b: a.max(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 2.0]]),
+    "min_of_two_tensors": (lambda L, a, b: a.min(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 2.0]]),
 }
 
 
