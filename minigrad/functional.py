@@ -193,7 +193,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
 
 sigmoid = Tensor.sigmoid
-softmax = Tensor.softmax
 tanh = Tensor.tanh
 
 # torch's `inplace` flags are accepted so that its code runs, but each result is a new tensor and the input keeps
@@ -279,10 +278,20 @@ def implicit_dim(name, input, dim):
     return dim
 
 
-def log_softmax(input, dim=None):
-    """log(softmax(input)) along `dim`, as one op: (x - max) - log(sum(exp(x - max))). Without a dim, torch's
-    deprecated implicit choice (implicit_dim)."""
-    return ops.LogSoftmax.apply(input, dim=implicit_dim("log_softmax", input, dim))
+def softmax(input, dim=None, dtype=None):
+    """exp(input) normalised along `dim`, computed in `dtype` if given. Without a dim, torch's deprecated implicit
+    choice (implicit_dim)."""
+    return ops.Softmax.apply(_cast(input, dtype), dim=implicit_dim("softmax", input, dim))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """log(softmax(input)) along `dim`, as one op: (x - max) - log(sum(exp(x - max))), computed in `dtype` if
+    given. Without a dim, torch's deprecated implicit choice (implicit_dim)."""
+    return ops.LogSoftmax.apply(_cast(input, dtype), dim=implicit_dim("log_softmax", input, dim))
+
+
+def _cast(input, dtype):
+    return input if dtype is None else input.to(dtype)
 
 
 def adaptive_avg_pool2d(input, output_size):

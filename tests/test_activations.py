@@ -202,6 +202,23 @@ def test_softmax_module_without_a_dim_warns_and_picks_torchs_dim():
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_functional_softmax_takes_torchs_implicit_dim_and_dtype(name):
+    x = np.random.default_rng(5).standard_normal((2, 3, 4)).astype(np.float32)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+        out = getattr(mgF, name)(mg.tensor(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = getattr(torch.nn.functional, name)(torch.tensor(x))
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+    (out, grads), (expected, expected_grads) = (
+        _run(lib, lambda L, t: getattr(L.F, name)(t, dim=-1, dtype=torch.float64 if L is TORCH else mg.float64), [x])
+        for lib in (MG, TORCH))
+    assert out.dtype == np.float64 and grads[0].dtype == np.float32 == expected_grads[0].dtype
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grads[0], expected_grads[0], rtol=1e-6, atol=1e-7)
+
+
 def test_hardtanh_refuses_bounds_out_of_order():
     with pytest.raises(ValueError, match=r"max_val \(1\) must be greater than min_val \(2\)"):
         mgnn.Hardtanh(2, 1)
