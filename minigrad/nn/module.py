@@ -31,8 +31,8 @@ class Module:
         object.__setattr__(self, "_buffers", collections.OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", collections.OrderedDict())
-        object.__setattr__(self, "_forward_pre_hooks", {})
-        object.__setattr__(self, "_forward_hooks", {})
+        object.__setattr__(self, "_forward_pre_hooks", collections.OrderedDict())  # id: (hook, with_kwargs)
+        object.__setattr__(self, "_forward_hooks", collections.OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
@@ -98,9 +98,11 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
-        for hook in tuple(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
+        for hook, with_kwargs in tuple(self._forward_pre_hooks.values()):
+            result = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+            if result is not None and with_kwargs:
+                args, kwargs = result
+            elif result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         scope = self.__dict__.get("_trace_scope")  # set only while minigrad.viz.trace_modules is active
         if scope is None:
@@ -108,21 +110,23 @@ class Module:
         else:
             with scope():
                 output = self.forward(*args, **kwargs)
-        for hook in tuple(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        for hook, with_kwargs in tuple(self._forward_hooks.values()):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:
                 output = result
         return output
 
-    def register_forward_pre_hook(self, hook):
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Call hook(module, args) before each forward (args: the positional inputs, as a tuple); what it
-        returns, unless None, replaces them (one value becomes a tuple of one), as torch's."""
-        return RemovableHandle(self._forward_pre_hooks, hook)
+        returns, unless None, replaces them (one value becomes a tuple of one), as torch's. With with_kwargs,
+        hook(module, args, kwargs), which returns None or an (args, kwargs) pair. prepend runs it first."""
+        return RemovableHandle(self._forward_pre_hooks, (hook, with_kwargs), prepend)
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Call hook(module, args, output) after each forward, to read activations (attention maps) out of a
-        network; what it returns, unless None, replaces the output, as torch's."""
-        return RemovableHandle(self._forward_hooks, hook)
+        network; what it returns, unless None, replaces the output, as torch's. With with_kwargs,
+        hook(module, args, kwargs, output). prepend runs it first."""
+        return RemovableHandle(self._forward_hooks, (hook, with_kwargs), prepend)
 
     # ---- traversal --------------------------------------------------------------------------
     # As torch: a module or parameter reachable under several names (tied weights) is yielded once, under
@@ -289,9 +293,11 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, hooks, hook):
+    def __init__(self, hooks, hook, prepend=False):
         self.hooks, self.id = hooks, next(RemovableHandle._ids)
         hooks[self.id] = hook
+        if prepend:
+            hooks.move_to_end(self.id, last=False)
 
     def remove(self):
         self.hooks.pop(self.id, None)
