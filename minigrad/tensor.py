@@ -264,14 +264,15 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, *device_or_dtype, device=None, dtype=None):
+    def to(self, *device_or_dtype, device=None, dtype=None, non_blocking=False, copy=False):
         """`.to("gpu")`, `.to("cpu")`, `.to(np.float64)`, both (`.to("cpu", mg.float64)`), or by torch's keywords;
-        a differentiable copy unless nothing changes."""
+        a differentiable copy unless nothing changes and copy is False. non_blocking is accepted, as torch's
+        hint: a copy here is done when it returns."""
         device, dtype = device_and_dtype(device_or_dtype, device, dtype)
         out = self if dtype is None else self._cast(np.dtype(dtype))
-        if device is None or normalize_device(device) == out.device:
-            return out
-        return ops.ToDevice.apply(out, device=normalize_device(device))
+        if device is not None and normalize_device(device) != out.device:
+            return ops.ToDevice.apply(out, device=normalize_device(device))
+        return out.clone() if copy and out is self else out
 
     def _cast(self, dtype):
         if dtype == self.dtype:

@@ -89,7 +89,8 @@ def test_a_state_dict_without_num_batches_tracked_loads_as_in_torch():
 @pytest.mark.parametrize("cast", [
     lambda L, m: m.to(L.float32), lambda L, m: m.to(dtype=L.float32), lambda L, m: m.to("cpu", L.float32),
     lambda L, m: m.to(device="cpu", dtype=L.float32), lambda L, m: m.float(), lambda L, m: m.double().float(),
-], ids=["dtype", "dtype_keyword", "device_and_dtype", "keywords", "float", "double_then_float"])
+    lambda L, m: m.to("cpu", L.float32, non_blocking=True),
+], ids=["dtype", "dtype_keyword", "device_and_dtype", "keywords", "float", "double_then_float", "non_blocking"])
 def test_a_cast_changes_floating_buffers_only_as_torchs(cast):
     model = cast(mg, build(mg.nn, mg.tensor))
     reference = cast(torch, build(torch.nn, torch.tensor))

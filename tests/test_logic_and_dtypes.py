@@ -116,10 +116,13 @@ def test_dtype_names_are_torchs(name):
 @pytest.mark.parametrize("convert", [
     lambda L, t: t.to(dtype=L.long), lambda L, t: t.to("cpu", L.float64), lambda L, t: t.to(device="cpu"),
     lambda L, t: t.to(device="cpu", dtype=L.double), lambda L, t: t.to("cpu", dtype=L.int32), lambda L, t: t.to(),
-], ids=["dtype_keyword", "device_and_dtype", "device_keyword", "both_keywords", "device_then_dtype_keyword", "none"])
+    lambda L, t: t.to("cpu", non_blocking=True), lambda L, t: t.to(L.float32, copy=True),
+], ids=["dtype_keyword", "device_and_dtype", "device_keyword", "both_keywords", "device_then_dtype_keyword", "none",
+        "non_blocking", "copy"])
 def test_to_takes_torchs_device_and_dtype_forms(convert):
     values = np.array([-1.5, 0.25, 2.75], np.float32)
-    ours, theirs = convert(mg, mg.tensor(values, requires_grad=True)), convert(torch, torch.tensor(values,
-                                                                                                  requires_grad=True))
+    mine, reference = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ours, theirs = convert(mg, mine), convert(torch, reference)
     assert ours.dtype == theirs.detach().numpy().dtype and ours.requires_grad == theirs.requires_grad
+    assert (ours is mine) == (theirs is reference)  # the tensor itself where nothing changes, unless copy=True
     np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())

@@ -256,7 +256,7 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, *device_or_dtype, device=None, dtype=None):
+    def to(self, *device_or_dtype, device=None, dtype=None, non_blocking=False):
         """Move and/or cast every parameter and buffer in place (Tensor.to's forms); returns self, as torch does.
         A cast leaves integer buffers (BatchNorm's num_batches_tracked) as they are, as torch's does."""
         device, dtype = device_and_dtype(device_or_dtype, device, dtype)
