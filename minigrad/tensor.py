@@ -938,10 +938,24 @@ class Tensor:
     def sub_(self, other, *, alpha=1):
         return self.__isub__(other if alpha == 1 else other * alpha)
 
-    mul_, div_ = __imul__, __itruediv__
+    mul_, div_, pow_ = __imul__, __itruediv__, __ipow__
 
     def clamp_(self, min=None, max=None):
         return self._in_place(lambda tensor, _: tensor.clamp(min, max), None)
+
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
+
+    def _in_place_of(name):
+        """t.exp_() from t.exp(), ..., through _in_place."""
+        return lambda self: self._in_place(lambda tensor, _: getattr(tensor, name)(), None)
+
+    exp_, log_, sqrt_, abs_, neg_, relu_, sigmoid_, tanh_ = map(
+        _in_place_of, ("exp", "log", "sqrt", "abs", "neg", "relu", "sigmoid", "tanh"))
+    del _in_place_of
 
     def masked_fill_(self, mask, value):
         return self._in_place(lambda tensor, value: tensor.masked_fill(mask, value), value)

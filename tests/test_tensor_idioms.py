@@ -160,6 +160,17 @@ IN_PLACE = {
     "copy_broadcast_cast": lambda L, t, o: t.copy_(o[0].double()),
     "masked_fill_": lambda L, t, o: t.masked_fill_(o > 0, -1.0),
     "masked_fill_0d_tensor": lambda L, t, o: t.masked_fill_(o > 0, o[0, 0]),
+    "pow_": lambda L, t, o: t.pow_(3),
+    "pow_tensor": lambda L, t, o: t.pow_(o.round() + 2),
+    "exp_": lambda L, t, o: t.exp_(),
+    "log_": lambda L, t, o: t.abs_().log_(),
+    "sqrt_": lambda L, t, o: t.abs_().sqrt_(),
+    "neg_": lambda L, t, o: t.neg_(),
+    "relu_": lambda L, t, o: t.relu_(),
+    "sigmoid_": lambda L, t, o: t.sigmoid_(),
+    "tanh_": lambda L, t, o: t.tanh_(),
+    "clamp_min_method": lambda L, t, o: t.clamp_min_(0.1),
+    "clamp_max_method": lambda L, t, o: t.clamp_max_(0.1),
 }
 _T, _O = (np.random.default_rng(seed).uniform(-1, 1, (2, 3)).astype(np.float32) for seed in (2, 3))
 
