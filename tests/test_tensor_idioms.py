@@ -82,7 +82,8 @@ def test_logsumexp_stable_as_torch():
     lambda L, a: a.any(), lambda L, a: a.all(), lambda L, a: a.any(1), lambda L, a: a.all(dim=(0, 1), keepdim=True),
     lambda L, a: (a > 0).all(-1), lambda L, a: a.long().cumsum(0), lambda L, a: a.long().prod(1),
     lambda L, a: (a > 0).cumsum(1), lambda L, a: a.int().prod(), lambda L, a: a.long().masked_fill(a > 2, 0.7),
-    lambda L, a: a.long().norm(), lambda L, a: a.long().logsumexp(1),
+    lambda L, a: a.long().norm(), lambda L, a: a.long().logsumexp(1), lambda L, a: a.to(L.uint8).sum(),
+    lambda L, a: a.to(L.uint8).sum(1), lambda L, a: a.int().sum(0),
 ])
 def test_integer_and_bool_results_as_torch(fn):
     _assert_same(fn, np.array([[0, 1, 2], [3, 0, 0]], np.float32), requires_grad=False)

@@ -32,7 +32,7 @@ class Sum(Function):
     def forward(ctx, a, dim=None, keepdim=False):
         axes = _axes(dim, a.ndim)
         ctx.save_for_backward(axes, a.shape)
-        return a.sum(axis=axes, keepdims=keepdim)
+        return a.sum(axis=axes, keepdims=keepdim, dtype=_integers_as_int64(a))  # NumPy's is uint64 for uint8
 
     @staticmethod
     def backward(ctx, grad):
