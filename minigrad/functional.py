@@ -192,8 +192,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return ops.UpsampleBilinear.apply(input, **sizes, align_corners=bool(align_corners))
 
 
-sigmoid = Tensor.sigmoid
-tanh = Tensor.tanh
+def sigmoid(input):
+    return ops.Sigmoid.apply(input)
+
+
+def tanh(input):
+    return ops.Tanh.apply(input)
+
 
 # torch's `inplace` flags are accepted so that its code runs, but each result is a new tensor and the input keeps
 # its values, as with nn.ReLU.

@@ -177,6 +177,13 @@ def test_functional_inplace_flags_are_accepted_and_computed_out_of_place(name):
     np.testing.assert_array_equal(x.numpy(), values)
 
 
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_functional_activations_take_torchs_input_keyword(name):
+    values = np.array([-4.0, -0.5, 0.0, 0.5, 7.0], np.float32)
+    expected = getattr(torch.nn.functional, name)(input=torch.tensor(values))
+    np.testing.assert_allclose(getattr(mgF, name)(input=mg.tensor(values)).numpy(), expected.numpy(), rtol=1e-6)
+
+
 def test_prelu_weight_gradient_and_state_dict_match_torch():
     ours, theirs = mgnn.PReLU(3, init=0.1), torch.nn.PReLU(3, init=0.1)
     theirs.weight.data = torch.tensor([0.1, -0.3, 0.6])
