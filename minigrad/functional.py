@@ -197,18 +197,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return ops.UpsampleBilinear.apply(input, **sizes, align_corners=bool(align_corners))
 
 
-relu = Tensor.relu
-sigmoid = Tensor.sigmoid
+def sigmoid(input):
+    return ops.Sigmoid.apply(input)
 
 
-def softmax(input, dim=None):
-    """exp(input) / sum(exp(input)) along `dim`; without a dim, torch's deprecated implicit choice (implicit_dim)."""
-    return input.softmax(implicit_dim("softmax", input, dim))
+def tanh(input):
+    return ops.Tanh.apply(input)
 
 
 # torch's `inplace` flags are accepted so that its code runs, but each result is a new tensor and the input keeps
 # its values, as with nn.ReLU.
-tanh = Tensor.tanh
+
+
+def relu(input, inplace=False):
+    return ops.ReLU.apply(input)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
@@ -286,10 +288,20 @@ def implicit_dim(name, input, dim):
     return dim
 
 
-def log_softmax(input, dim=None):
-    """log(softmax(input)) along `dim`, as one op: (x - max) - log(sum(exp(x - max))). Without a dim, torch's
-    deprecated implicit choice (implicit_dim)."""
-    return ops.LogSoftmax.apply(input, dim=implicit_dim("log_softmax", input, dim))
+def softmax(input, dim=None, dtype=None):
+    """exp(input) normalised along `dim`, computed in `dtype` if given. Without a dim, torch's deprecated implicit
+    choice (implicit_dim)."""
+    return ops.Softmax.apply(_cast(input, dtype), dim=implicit_dim("softmax", input, dim))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """log(softmax(input)) along `dim`, as one op: (x - max) - log(sum(exp(x - max))), computed in `dtype` if
+    given. Without a dim, torch's deprecated implicit choice (implicit_dim)."""
+    return ops.LogSoftmax.apply(_cast(input, dtype), dim=implicit_dim("log_softmax", input, dim))
+
+
+def _cast(input, dtype):
+    return input if dtype is None else input.to(dtype)
 
 
 def adaptive_avg_pool2d(input, output_size):

@@ -79,6 +79,17 @@ def _is_dtype_name(name):
         return False
 
 
+def device_and_dtype(device_or_dtype, device=None, dtype=None):
+    """The device and the dtype (None where not given) of torch's `to(device, dtype)` forms: by position, a device
+    name, a dtype or both, or by keyword."""
+    for arg in device_or_dtype:
+        if isinstance(arg, str) and not _is_dtype_name(arg):
+            device = arg
+        else:
+            dtype = arg
+    return device, dtype
+
+
 _IMPLIED_DTYPES = (np.dtype(DEFAULT_DTYPE), np.dtype(np.int64), np.dtype(bool))  # torch's repr leaves these out
 
 
@@ -253,14 +264,17 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, device_or_dtype):
-        """`.to("gpu")`, `.to("cpu")`, or `.to(np.float64)`; a differentiable copy unless nothing changes."""
-        if isinstance(device_or_dtype, str) and not _is_dtype_name(device_or_dtype):
-            device = normalize_device(device_or_dtype)
-            if device == self.device:
-                return self
-            return ops.ToDevice.apply(self, device=device)
-        dtype = np.dtype(device_or_dtype)
+    def to(self, *device_or_dtype, device=None, dtype=None, non_blocking=False, copy=False):
+        """`.to("gpu")`, `.to("cpu")`, `.to(np.float64)`, both (`.to("cpu", mg.float64)`), or by torch's keywords;
+        a differentiable copy unless nothing changes and copy is False. non_blocking is accepted, as torch's
+        hint: a copy here is done when it returns."""
+        device, dtype = device_and_dtype(device_or_dtype, device, dtype)
+        out = self if dtype is None else self._cast(np.dtype(dtype))
+        if device is not None and normalize_device(device) != out.device:
+            return ops.ToDevice.apply(out, device=normalize_device(device))
+        return out.clone() if copy and out is self else out
+
+    def _cast(self, dtype):
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":  # integers and bools have no gradient: a copy outside the graph, as in torch
@@ -385,6 +399,8 @@ class Tensor:
             return ops.PowScalar.apply(self, exponent=exponent)
         return ops.Pow.apply(self, exponent)
 
+    pow = __pow__
+
     def __rpow__(self, base):
         return ops.Pow.apply(base, self)
 
@@ -500,6 +516,8 @@ class Tensor:
     def __ne__(self, other):
         return self._outside_graph(other, operator.ne)
 
+    lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__  # torch's method names
+
     # Bitwise logic of bool and integer tensors (masks: `(x > 0) & (x < 1)`), as torch's; & | ^ commute.
     def __and__(self, other):
         return self._outside_graph(other, operator.and_, "bitwise_and")
@@ -511,6 +529,7 @@ class Tensor:
         return self._outside_graph(other, operator.xor, "bitwise_xor")
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+    bitwise_and, bitwise_or, bitwise_xor = __and__, __or__, __xor__
 
     def __invert__(self):
         """~t: logical not of a bool tensor, bitwise not of an integer one, as torch's."""
@@ -538,7 +557,8 @@ class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
-        return ops.Clamp.apply(self, low=min, high=max)
+        bounds = [bound for bound in (min, max) if bound is not None]
+        return ops.Clamp.apply(self.to(result_type(self, *bounds)), low=min, high=max)  # int64 and 0.5: float32
 
     clip = clamp
 
@@ -625,12 +645,12 @@ class Tensor:
         return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
-        """The maximum; with `dim`, a (values, indices) pair as in torch."""
-        return self._extreme(ops.Max, dim, keepdim)
+        """The maximum; with `dim`, a (values, indices) pair; of a tensor, maximum(), as in torch."""
+        return self.maximum(dim) if isinstance(dim, Tensor) else self._extreme(ops.Max, dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
-        """The minimum; with `dim`, a (values, indices) pair as in torch."""
-        return self._extreme(ops.Min, dim, keepdim)
+        """The minimum; with `dim`, a (values, indices) pair; of a tensor, minimum(), as in torch."""
+        return self.minimum(dim) if isinstance(dim, Tensor) else self._extreme(ops.Min, dim, keepdim)
 
     def _extreme(self, op, dim, keepdim):
         values = op.apply(self, dim=dim, keepdim=keepdim)  # checks dim
@@ -712,7 +732,7 @@ class Tensor:
     def contiguous(self):
         """Itself when its array is laid out row by row, else a copy that is, as torch's (a permuted view
         made contiguous is a tensor of its own, which an in-place write does not carry back)."""
-        return self if self.data.flags.c_contiguous else self.clone()
+        return self if self.data.flags.c_contiguous else ops.Cast.apply(self, dtype=self.dtype, order="C")
 
     def clone(self):
         """A copy with an array of its own, in the graph (the gradient passes straight through), as torch's."""
@@ -919,10 +939,24 @@ class Tensor:
     def sub_(self, other, *, alpha=1):
         return self.__isub__(other if alpha == 1 else other * alpha)
 
-    mul_, div_ = __imul__, __itruediv__
+    mul_, div_, pow_ = __imul__, __itruediv__, __ipow__
 
     def clamp_(self, min=None, max=None):
         return self._in_place(lambda tensor, _: tensor.clamp(min, max), None)
+
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
+
+    def _in_place_of(name):
+        """t.exp_() from t.exp(), ..., through _in_place."""
+        return lambda self: self._in_place(lambda tensor, _: getattr(tensor, name)(), None)
+
+    exp_, log_, sqrt_, abs_, neg_, relu_, sigmoid_, tanh_ = map(
+        _in_place_of, ("exp", "log", "sqrt", "abs", "neg", "relu", "sigmoid", "tanh"))
+    del _in_place_of
 
     def masked_fill_(self, mask, value):
         return self._in_place(lambda tensor, value: tensor.masked_fill(mask, value), value)

@@ -54,6 +54,8 @@ KINKS = {
     "maximum_broadcast_ties": (lambda L, a, b: a.maximum(b), [[[1.0, 2.0], [2.0, 0.0]], [2.0]]),
     "maximum_nan": (lambda L, a, b: a.maximum(b), [[NAN, 1.0, NAN, 1.0], [1.0, NAN, NAN, 3.0]]),
     "minimum_nan": (lambda L, a, b: a.minimum(b), [[NAN, 1.0, NAN, 1.0], [1.0, NAN, NAN, 3.0]]),
+    "max_of_two_tensors": (lambda L, a, b: a.max(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 2.0]]),
+    "min_of_two_tensors": (lambda L, a, b: a.min(b), [[1.0, 2.0, 3.0], [1.0, 3.0, 2.0]]),
 }
 
 
@@ -85,14 +87,17 @@ def test_rounding_integers_to_decimals_is_torchs_error(decimals):
 # ---- dtypes ----------------------------------------------------------------------------------------------------
 
 UNARY = {name: (lambda L, x, name=name: getattr(x, name)())
-         for name in ["exp", "log", "sqrt", "tanh", "sin", "cos", "square", "rsqrt", "reciprocal", "sign", "floor",
-                      "ceil", "round", "trunc", "log1p", "expm1", "log2", "log10", "erf"]}
+         for name in ["exp", "log", "sqrt", "tanh", "sigmoid", "sin", "cos", "square", "rsqrt", "reciprocal", "sign",
+                      "floor", "ceil", "round", "trunc", "log1p", "expm1", "log2", "log10", "erf"]}
 UNARY.update({name: (lambda L, x, name=name: getattr(L.F, name)(x))
               for name in ["leaky_relu", "elu", "gelu", "silu", "mish", "softplus", "hardtanh", "relu6", "hardswish",
                            "hardsigmoid"]})
 UNARY["gelu_tanh"] = lambda L, x: L.F.gelu(x, approximate="tanh")
 UNARY["prelu"] = lambda L, x: L.F.prelu(x, L.tensor([0.25], dtype=x.dtype))
 UNARY["maximum"] = lambda L, x: x.maximum(L.tensor(0.5, dtype=x.dtype))
+UNARY["pow"] = lambda L, x: x.pow(2)
+UNARY["clamp_float_bounds"] = lambda L, x: x.clamp(0.5, 2.5)  # an integer tensor becomes float32
+UNARY["clamp_min_int_bound"] = lambda L, x: x.clamp_min(1)
 
 
 @pytest.mark.parametrize("name", UNARY)
@@ -176,6 +181,24 @@ def test_inplace_flags_leave_the_input_as_it_was(construction):
     np.testing.assert_array_equal(x.numpy(), [-2.0, 0.5, 7.0])
 
 
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "silu", "mish", "hardtanh", "relu6", "hardswish",
+                                  "hardsigmoid"])
+def test_functional_inplace_flags_are_accepted_and_computed_out_of_place(name):
+    values = np.array([-4.0, -0.5, 0.0, 0.5, 7.0], np.float32)
+    expected = getattr(torch.nn.functional, name)(torch.tensor(values), inplace=True)
+    x = mg.tensor(values)
+    out = getattr(mgF, name)(input=x, inplace=True)
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+    np.testing.assert_array_equal(x.numpy(), values)
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_functional_activations_take_torchs_input_keyword(name):
+    values = np.array([-4.0, -0.5, 0.0, 0.5, 7.0], np.float32)
+    expected = getattr(torch.nn.functional, name)(input=torch.tensor(values))
+    np.testing.assert_allclose(getattr(mgF, name)(input=mg.tensor(values)).numpy(), expected.numpy(), rtol=1e-6)
+
+
 def test_prelu_weight_gradient_and_state_dict_match_torch():
     ours, theirs = mgnn.PReLU(3, init=0.1), torch.nn.PReLU(3, init=0.1)
     theirs.weight.data = torch.tensor([0.1, -0.3, 0.6])
@@ -203,6 +226,23 @@ def test_softmax_without_a_dim_warns_and_picks_torchs_dim(library, shape):
         warnings.simplefilter("ignore")
         expected = theirs(torch.tensor(x))
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_functional_softmax_takes_torchs_implicit_dim_and_dtype(name):
+    x = np.random.default_rng(5).standard_normal((2, 3, 4)).astype(np.float32)
+    with pytest.warns(UserWarning, match=f"Implicit dimension choice for {name}"):
+        out = getattr(mgF, name)(mg.tensor(x))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = getattr(torch.nn.functional, name)(torch.tensor(x))
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+    (out, grads), (expected, expected_grads) = (
+        _run(lib, lambda L, t: getattr(L.F, name)(t, dim=-1, dtype=torch.float64 if L is TORCH else mg.float64), [x])
+        for lib in (MG, TORCH))
+    assert out.dtype == np.float64 and grads[0].dtype == np.float32 == expected_grads[0].dtype
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grads[0], expected_grads[0], rtol=1e-6, atol=1e-7)
 
 
 def test_hardtanh_refuses_bounds_out_of_order():

@@ -98,3 +98,14 @@ def test_state_dict_is_torchs():
         assert mine["state"][index]["step"] == state["step"].item()
         for key in ("exp_avg", "exp_avg_sq"):
             np.testing.assert_allclose(mine["state"][index][key], state[key].numpy(), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=-1), dict(eps=-1e-8), dict(betas=(1.0, 0.9)), dict(betas=(0.9, 1.0)),
+                                    dict(betas=(-0.1, 0.9)), dict(weight_decay=-0.1)])
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_bad_hyper_parameters_are_torchs_errors(name, kwargs):
+    with pytest.raises(ValueError) as theirs:
+        getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(1))], **kwargs)
+    with pytest.raises(ValueError) as ours:
+        getattr(mg.optim, name)([mg.nn.Parameter(mg.ones(1))], **kwargs)
+    assert str(ours.value) == str(theirs.value)

@@ -70,13 +70,42 @@ def test_a_strict_load_wants_every_persistent_buffer_and_no_other():
     assert model.scale.dtype == np.float64  # a loaded value takes the buffer's dtype
 
 
-def test_a_cast_changes_floating_buffers_only_as_torchs():
-    model = build(mg.nn, mg.tensor).to(mg.float32)
-    reference = build(torch.nn, torch.tensor).to(torch.float32)
+def test_a_state_dict_without_num_batches_tracked_loads_as_in_torch():
+    """Checkpoints from before torch 0.4.1 have no count: torch loads them strictly and keeps the module's own."""
+    model, reference = build(mg.nn, mg.tensor), build(torch.nn, torch.tensor)
+    batch = np.random.default_rng(1).standard_normal((4, 3)).astype(np.float32)
+    with torch.no_grad():
+        reference(torch.from_numpy(batch))
+    model(mg.tensor(batch))
+    state = {k: v.numpy() for k, v in reference.state_dict().items() if k != "norm.num_batches_tracked"}
+    state["norm.running_mean"] += 1.0
+    expected = reference.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+    result = model.load_state_dict(state)
+    assert result.missing_keys == expected.missing_keys == [] and result.unexpected_keys == expected.unexpected_keys == []
+    assert model.norm.num_batches_tracked.item() == reference.norm.num_batches_tracked.item() == 1
+    np.testing.assert_array_equal(model.norm.running_mean.numpy(), reference.norm.running_mean.numpy())
+
+
+@pytest.mark.parametrize("cast", [
+    lambda L, m: m.to(L.float32), lambda L, m: m.to(dtype=L.float32), lambda L, m: m.to("cpu", L.float32),
+    lambda L, m: m.to(device="cpu", dtype=L.float32), lambda L, m: m.float(), lambda L, m: m.double().float(),
+    lambda L, m: m.to("cpu", L.float32, non_blocking=True),
+], ids=["dtype", "dtype_keyword", "device_and_dtype", "keywords", "float", "double_then_float", "non_blocking"])
+def test_a_cast_changes_floating_buffers_only_as_torchs(cast):
+    model = cast(mg, build(mg.nn, mg.tensor))
+    reference = cast(torch, build(torch.nn, torch.tensor))
     for (name, buffer), theirs in zip(model.named_buffers(), reference.buffers()):
         assert buffer.dtype == theirs.numpy().dtype, name
+    for (name, param), theirs in zip(model.named_parameters(), reference.parameters()):
+        assert param.dtype == theirs.detach().numpy().dtype, name
     assert model.scale.dtype == np.float32 and model.cache.dtype == np.int64
     assert model.norm.num_batches_tracked.dtype == np.int64
+
+
+def test_double_casts_parameters_and_floating_buffers_as_torchs():
+    model, reference = build(mg.nn, mg.tensor).double(), build(torch.nn, torch.tensor).double()
+    assert [p.dtype for p in model.parameters()] == [p.detach().numpy().dtype for p in reference.parameters()]
+    assert [b.dtype for b in model.buffers()] == [b.numpy().dtype for b in reference.buffers()]
 
 
 def test_to_moves_every_buffer_to_the_device(fake_gpu):

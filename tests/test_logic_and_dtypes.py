@@ -36,6 +36,18 @@ def _assert_same_outcome(ours, theirs):
         np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.parametrize("name", ["eq", "ne", "lt", "le", "gt", "ge", "bitwise_and", "bitwise_or", "bitwise_xor"])
+@pytest.mark.parametrize("dtype", ["bool", "int64", "float32"])
+def test_comparison_and_bitwise_methods_match_torch(name, dtype):
+    """torch's method forms (target.ne(ignore_index), pred.eq(target)), with a tensor or a number."""
+    left, right = _values(dtype, 0), _values(dtype, 1)
+    for other in (right, 2):
+        _assert_same_outcome(_outcome(lambda: getattr(mg.tensor(left), name)(
+                                 mg.tensor(other) if isinstance(other, np.ndarray) else other)),
+                             _outcome(lambda: getattr(torch.tensor(left), name)(
+                                 torch.tensor(other) if isinstance(other, np.ndarray) else other)))
+
+
 @pytest.mark.parametrize("op", BITWISE)
 @pytest.mark.parametrize("left, right", itertools.product(DTYPES, DTYPES))
 def test_bitwise_ops_of_two_tensors_match_torch(op, left, right):
@@ -99,3 +111,18 @@ def test_dtype_names_are_torchs(name):
     theirs = torch.zeros(2, dtype=getattr(torch, name))
     assert ours.dtype == theirs.numpy().dtype == getattr(mg, name)
     assert mg.ones(3).to(getattr(mg, name)).dtype == torch.ones(3).to(getattr(torch, name)).numpy().dtype
+
+
+@pytest.mark.parametrize("convert", [
+    lambda L, t: t.to(dtype=L.long), lambda L, t: t.to("cpu", L.float64), lambda L, t: t.to(device="cpu"),
+    lambda L, t: t.to(device="cpu", dtype=L.double), lambda L, t: t.to("cpu", dtype=L.int32), lambda L, t: t.to(),
+    lambda L, t: t.to("cpu", non_blocking=True), lambda L, t: t.to(L.float32, copy=True),
+], ids=["dtype_keyword", "device_and_dtype", "device_keyword", "both_keywords", "device_then_dtype_keyword", "none",
+        "non_blocking", "copy"])
+def test_to_takes_torchs_device_and_dtype_forms(convert):
+    values = np.array([-1.5, 0.25, 2.75], np.float32)
+    mine, reference = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    ours, theirs = convert(mg, mine), convert(torch, reference)
+    assert ours.dtype == theirs.detach().numpy().dtype and ours.requires_grad == theirs.requires_grad
+    assert (ours is mine) == (theirs is reference)  # the tensor itself where nothing changes, unless copy=True
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())

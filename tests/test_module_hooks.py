@@ -62,6 +62,31 @@ def test_hook_results_replace_inputs_and_outputs_as_torchs():
     np.testing.assert_allclose(results[1], results[0], rtol=1e-6)
 
 
+def test_prepend_and_with_kwargs_as_torchs():
+    """prepend runs a hook before those registered earlier; with_kwargs passes the keyword arguments too, and a
+    pre-hook's (args, kwargs) result replaces both."""
+    class Scale(torch.nn.Module):
+        def forward(self, x, scale=1.0):
+            return x * scale
+
+    class OurScale(nn.Module):
+        forward = Scale.forward
+
+    results = []
+    for L, module in ((torch, Scale()), (mg, OurScale())):
+        calls = []
+        module.register_forward_pre_hook(lambda m, args: calls.append("pre"))
+        module.register_forward_pre_hook(lambda m, args, kwargs: (calls.append(("pre kw", sorted(kwargs))),
+                                                                  ((args[0] + 1,), {"scale": kwargs["scale"] * 2}))[1],
+                                         prepend=True, with_kwargs=True)
+        module.register_forward_hook(lambda m, args, output: calls.append("post"))
+        module.register_forward_hook(lambda m, args, kwargs, output: output + kwargs["scale"], with_kwargs=True)
+        module.register_forward_hook(lambda m, args, output: calls.append("first post"), prepend=True)
+        out = module(L.tensor([1.0, 2.0]), scale=3.0)
+        results.append((calls, out.tolist()))
+    assert results[1] == results[0]
+
+
 def test_removed_hooks_are_not_called_and_a_with_block_removes_them():
     net = nn.Linear(2, 2)
     calls = []

@@ -76,13 +76,16 @@ def test_logsumexp_stable_as_torch():
                       np.float32)
     _assert_same(lambda L, a: a.logsumexp(1), values, requires_grad=False)
     _assert_same(lambda L, a: a.logsumexp(1), values[[0, 3]])
+    for dim in (0, 1, (0, 1)):  # the sum of no terms is 0: -inf, as torch's
+        _assert_same(lambda L, a: a.logsumexp(dim), np.zeros((0, 3), np.float32))
 
 
 @pytest.mark.parametrize("fn", [
     lambda L, a: a.any(), lambda L, a: a.all(), lambda L, a: a.any(1), lambda L, a: a.all(dim=(0, 1), keepdim=True),
     lambda L, a: (a > 0).all(-1), lambda L, a: a.long().cumsum(0), lambda L, a: a.long().prod(1),
     lambda L, a: (a > 0).cumsum(1), lambda L, a: a.int().prod(), lambda L, a: a.long().masked_fill(a > 2, 0.7),
-    lambda L, a: a.long().norm(), lambda L, a: a.long().logsumexp(1),
+    lambda L, a: a.long().norm(), lambda L, a: a.long().logsumexp(1), lambda L, a: a.to(L.uint8).sum(),
+    lambda L, a: a.to(L.uint8).sum(1), lambda L, a: a.int().sum(0),
 ])
 def test_integer_and_bool_results_as_torch(fn):
     _assert_same(fn, np.array([[0, 1, 2], [3, 0, 0]], np.float32), requires_grad=False)
@@ -101,6 +104,9 @@ def test_integer_and_bool_results_as_torch(fn):
     lambda L, a: a[0, 0, 0].view(1, 1),
     lambda L, a: a.unsqueeze(1).transpose(1, 3).view(2, 12),
     lambda L, a: a.t(),
+    lambda L, a: a.permute(1, 0, 2).contiguous().view(3, 8),  # contiguous() lays the copy out row by row
+    lambda L, a: a.transpose(1, 2).contiguous().view(2, -1),
+    lambda L, a: a[:, :, ::2].contiguous().view(-1),
 ])
 def test_view_refuses_what_torch_refuses(fn):
     _assert_same(fn, np.arange(24, dtype=np.float32).reshape(2, 3, 4))
@@ -157,6 +163,17 @@ IN_PLACE = {
     "copy_broadcast_cast": lambda L, t, o: t.copy_(o[0].double()),
     "masked_fill_": lambda L, t, o: t.masked_fill_(o > 0, -1.0),
     "masked_fill_0d_tensor": lambda L, t, o: t.masked_fill_(o > 0, o[0, 0]),
+    "pow_": lambda L, t, o: t.pow_(3),
+    "pow_tensor": lambda L, t, o: t.pow_(o.round() + 2),
+    "exp_": lambda L, t, o: t.exp_(),
+    "log_": lambda L, t, o: t.abs_().log_(),
+    "sqrt_": lambda L, t, o: t.abs_().sqrt_(),
+    "neg_": lambda L, t, o: t.neg_(),
+    "relu_": lambda L, t, o: t.relu_(),
+    "sigmoid_": lambda L, t, o: t.sigmoid_(),
+    "tanh_": lambda L, t, o: t.tanh_(),
+    "clamp_min_method": lambda L, t, o: t.clamp_min_(0.1),
+    "clamp_max_method": lambda L, t, o: t.clamp_max_(0.1),
 }
 _T, _O = (np.random.default_rng(seed).uniform(-1, 1, (2, 3)).astype(np.float32) for seed in (2, 3))
 

@@ -293,14 +293,14 @@ class Softplus(Module):
 
 
 class Softmax(Module):
-    """F.softmax along `dim`; None is torch's deprecated implicit choice (see F.implicit_dim)."""
+    """F.softmax along `dim`; None is torch's deprecated implicit choice (see F.softmax)."""
 
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, F.implicit_dim("softmax", x, self.dim))
+        return F.softmax(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"

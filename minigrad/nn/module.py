@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 
 from ..backend import get_array_module, to_device
-from ..tensor import Tensor, _is_dtype_name, zero_grads
+from ..tensor import Tensor, device_and_dtype, zero_grads
 
 
 class Parameter(Tensor):
@@ -31,8 +31,8 @@ class Module:
         object.__setattr__(self, "_buffers", collections.OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers", set())
         object.__setattr__(self, "_modules", collections.OrderedDict())
-        object.__setattr__(self, "_forward_pre_hooks", {})
-        object.__setattr__(self, "_forward_hooks", {})
+        object.__setattr__(self, "_forward_pre_hooks", collections.OrderedDict())  # id: (hook, with_kwargs)
+        object.__setattr__(self, "_forward_hooks", collections.OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
@@ -98,9 +98,11 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
-        for hook in tuple(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
+        for hook, with_kwargs in tuple(self._forward_pre_hooks.values()):
+            result = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+            if result is not None and with_kwargs:
+                args, kwargs = result
+            elif result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         scope = self.__dict__.get("_trace_scope")  # set only while minigrad.viz.trace_modules is active
         if scope is None:
@@ -108,21 +110,23 @@ class Module:
         else:
             with scope():
                 output = self.forward(*args, **kwargs)
-        for hook in tuple(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        for hook, with_kwargs in tuple(self._forward_hooks.values()):
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:
                 output = result
         return output
 
-    def register_forward_pre_hook(self, hook):
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Call hook(module, args) before each forward (args: the positional inputs, as a tuple); what it
-        returns, unless None, replaces them (one value becomes a tuple of one), as torch's."""
-        return RemovableHandle(self._forward_pre_hooks, hook)
+        returns, unless None, replaces them (one value becomes a tuple of one), as torch's. With with_kwargs,
+        hook(module, args, kwargs), which returns None or an (args, kwargs) pair. prepend runs it first."""
+        return RemovableHandle(self._forward_pre_hooks, (hook, with_kwargs), prepend)
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Call hook(module, args, output) after each forward, to read activations (attention maps) out of a
-        network; what it returns, unless None, replaces the output, as torch's."""
-        return RemovableHandle(self._forward_hooks, hook)
+        network; what it returns, unless None, replaces the output, as torch's. With with_kwargs,
+        hook(module, args, kwargs, output). prepend runs it first."""
+        return RemovableHandle(self._forward_hooks, (hook, with_kwargs), prepend)
 
     # ---- traversal --------------------------------------------------------------------------
     # As torch: a module or parameter reachable under several names (tied weights) is yielded once, under
@@ -203,6 +207,8 @@ class Module:
         return sum(p.numel() for p in self.parameters())
 
     # ---- state ------------------------------------------------------------------------------
+    optional_state = ()  # names of this module's state that a state dict may lack: the module keeps its own value
+
     def _named_state(self):
         """What the state dict holds, in torch's order: each module's parameters, then its persistent buffers;
         a tied parameter under each of its names."""
@@ -220,7 +226,9 @@ class Module:
         """Copy arrays in by name, each in the dtype of the tensor it fills; with strict, any missing, unexpected
         or mis-shaped key is an error."""
         own = dict(self._named_state())
-        missing = [k for k in own if k not in state_dict]
+        optional = {prefix + ("." if prefix else "") + name
+                    for prefix, module in self.named_modules() for name in module.optional_state}
+        missing = [k for k in own if k not in state_dict and k not in optional]
         unexpected = [k for k in state_dict if k not in own]
         mismatched = [
             f"{k}: checkpoint {tuple(np.shape(_raw(state_dict[k])))} vs model {own[k].shape}"
@@ -248,18 +256,23 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, device_or_dtype):
-        """Move (or cast) every parameter and buffer in place; returns self, as torch does. A cast leaves
-        integer buffers (BatchNorm's num_batches_tracked) as they are, as torch's does."""
-        moves = isinstance(device_or_dtype, str) and not _is_dtype_name(device_or_dtype)  # a device, not a dtype
+    def to(self, *device_or_dtype, device=None, dtype=None, non_blocking=False):
+        """Move and/or cast every parameter and buffer in place (Tensor.to's forms); returns self, as torch does.
+        A cast leaves integer buffers (BatchNorm's num_batches_tracked) as they are, as torch's does."""
+        device, dtype = device_and_dtype(device_or_dtype, device, dtype)
         for param in self.parameters():
-            param.data = Tensor(param.data).to(device_or_dtype).data
+            param.data = Tensor(param.data).to(device=device, dtype=dtype).data
             if param.grad is not None:
-                param.grad = Tensor(param.grad.data).to(device_or_dtype)
+                param.grad = Tensor(param.grad.data).to(device=device, dtype=dtype)
         for buffer in self.buffers():
-            if moves or buffer.dtype.kind == "f":
-                buffer.data = Tensor(buffer.data).to(device_or_dtype).data
+            buffer.data = Tensor(buffer.data).to(device=device, dtype=dtype if buffer.dtype.kind == "f" else None).data
         return self
+
+    def float(self):
+        return self.to(dtype=np.float32)
+
+    def double(self):
+        return self.to(dtype=np.float64)
 
     def zero_grad(self, set_to_none=True):
         zero_grads(self.parameters(), set_to_none)
@@ -280,9 +293,11 @@ class RemovableHandle:
 
     _ids = itertools.count()
 
-    def __init__(self, hooks, hook):
+    def __init__(self, hooks, hook, prepend=False):
         self.hooks, self.id = hooks, next(RemovableHandle._ids)
         hooks[self.id] = hook
+        if prepend:
+            hooks.move_to_end(self.id, last=False)
 
     def remove(self):
         self.hooks.pop(self.id, None)

@@ -19,6 +19,8 @@ class _BatchNorm(Module):
     (None: their cumulative average over the num_batches_tracked batches), and the running statistics in
     evaluation. Without track_running_stats there are none, and batch statistics serve in both modes."""
 
+    optional_state = ("num_batches_tracked",)  # torch's checkpoints before 0.4.1 lack it, and torch loads them
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum

@@ -10,7 +10,7 @@ import math
 from .. import kernels, memory, parallel
 from ..backend import get_array_module, special_functions
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
-from .elementwise import Elementwise, require_floating_point
+from .elementwise import Elementwise, as_floating_point, require_floating_point
 from .shape import normalize_dim
 
 
@@ -57,7 +57,7 @@ class ReLUKernels(ReLU):
 class Sigmoid(Function):
     @staticmethod
     def forward(ctx, a):
-        out = ctx.function.sigmoid(a)
+        out = ctx.function.sigmoid(as_floating_point(a))
         ctx.save_for_backward(out)
         return out
 

@@ -228,6 +228,11 @@ class Neg(Function):
         return -grad
 
 
+def as_floating_point(a):
+    """An integer or bool array in float32, where torch computes tanh or sigmoid of an int64 tensor."""
+    return a if a.dtype.kind == "f" else a.astype(DEFAULT_DTYPE)
+
+
 def require_floating_point(name, a):
     """torch's error for an op that it has for floating point only, where NumPy would compute."""
     if a.dtype.kind != "f":
@@ -261,10 +266,10 @@ class Elementwise(Function):
     @staticmethod
     def forward(ctx, a, **params):
         op = ctx.function
-        if a.dtype.kind != "f" and op.integers != "keep":
-            if op.integers == "refuse":
-                require_floating_point(op.__name__.lower(), a)
-            a = a.astype(DEFAULT_DTYPE)
+        if op.integers == "refuse":
+            require_floating_point(op.__name__.lower(), a)
+        if op.integers != "keep":
+            a = as_floating_point(a)
         xp = get_array_module(a)
         out = parallel.blockwise(lambda a, out: op.function(xp, a, out, **params), a)
         ctx.save_for_backward(*{"input": (a,), "output": (out,), None: ()}[op.saves])
@@ -566,9 +571,10 @@ class Where(Function):
 
 class Cast(Function):
     @staticmethod
-    def forward(ctx, a, dtype):
+    def forward(ctx, a, dtype, order="K"):
+        """order "K" keeps a permuted array's layout, as torch's preserve_format; "C" lays it out row by row."""
         ctx.save_for_backward(a.dtype)
-        return a.astype(dtype)
+        return a.astype(dtype, order=order)
 
     @staticmethod
     def backward(ctx, grad):

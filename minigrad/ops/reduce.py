@@ -32,7 +32,7 @@ class Sum(Function):
     def forward(ctx, a, dim=None, keepdim=False):
         axes = _axes(dim, a.ndim)
         ctx.save_for_backward(axes, a.shape)
-        return a.sum(axis=axes, keepdims=keepdim)
+        return a.sum(axis=axes, keepdims=keepdim, dtype=_integers_as_int64(a))  # NumPy's is uint64 for uint8
 
     @staticmethod
     def backward(ctx, grad):
@@ -253,8 +253,11 @@ class LogSumExp(_SpreadBySlopes):
         if a.dtype.kind != "f":
             a = a.astype(DEFAULT_DTYPE)
         axes = _axes(dim, a.ndim)
-        largest = a.max(axis=axes, keepdims=True)
-        largest = xp.where(xp.isinf(largest), 0, largest).astype(a.dtype)  # inf - inf would be NaN
+        if a.size:
+            largest = a.max(axis=axes, keepdims=True)
+            largest = xp.where(xp.isinf(largest), 0, largest).astype(a.dtype)  # inf - inf would be NaN
+        else:  # no maximum to take out; the empty sum's log is -inf
+            largest = xp.zeros(tuple(1 if axis in axes else size for axis, size in enumerate(a.shape)), a.dtype)
         with np.errstate(divide="ignore"):
             out = xp.log(xp.exp(a - largest).sum(axis=axes, keepdims=True)) + largest
         with np.errstate(invalid="ignore"):  # a dim of -inf only: -inf - -inf, NaN slopes as torch's
