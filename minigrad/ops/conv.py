@@ -1,16 +1,16 @@
 """2-D convolution over kernel taps (pooling is in minigrad.ops.pool).
 
-Stride 1 without dilation or groups (every conv of the network and of the loss) runs on the "wide" flat
-layout below: per image and per block of output rows, one column matrix of offset slices and one GEMM, or,
-with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX
-is the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward
-keeps only the unpadded input. Blocks of output rows, of every image, are shared out over the worker
-threads (minigrad.parallel), so one big image uses every core too. Other strides, dilations and groups
-use the column path, im2col + one GEMM over the whole batch: tap (i, j) sees the strided slice of the
-padded input that starts at (i*dh, j*dw); im2col copies each tap's slice into a column block and col2im
-adds it back, tap by tap, so no scatter (np.add.at) is ever needed. The column rows are ordered (c, i, j),
-so with groups they split, as they are, into one block of C/G*kh*kw rows per group, and the GEMMs become
-batched over the groups.
+Stride 1 without dilation (every conv of the network and of the loss; grouped convs one group at a time) runs
+on the "wide" flat layout below: per image and per block of output rows, one column matrix of offset slices
+and one GEMM, or, with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX is
+the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward keeps only
+the unpadded input. Blocks of output rows, of every image, are shared out over the worker threads
+(minigrad.parallel), so one big image uses every core too. Depthwise convs (one input channel per group) run
+tap by tap without any GEMM (see _DepthwiseGeometry). Other strides and dilations use the column path, im2col
++ one GEMM over the whole batch: tap (i, j) sees the strided slice of the padded input that starts at (i*dh,
+j*dw); im2col copies each tap's slice into a column block and col2im adds it back, tap by tap, so no scatter
+(np.add.at) is ever needed. The column rows are ordered (c, i, j), so with groups they split, as they are,
+into one block of C/G*kh*kw rows per group, and the GEMMs become batched over the groups.
 
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
 col2im: a few large launches.
@@ -316,6 +316,138 @@ def _input_grad_stride1(grad, weight, ph, pw):
     return grad_x
 
 
+# ---- depthwise convolution (one input channel per group), tap by tap ------------------------------
+# Each output channel sees a single input channel, so the column path's GEMMs would have one row per group and
+# im2col's copy would cost far more than they do. The direct path instead multiplies each tap's strided slice of
+# the padded input by that tap's weight, channel by channel, and adds it up in place; backward adds the gradient
+# times the weight back onto the same slices (dX) and sums gradient times slice per tap (dW). The work goes in
+# tasks of (image, block of channels) that fit COLUMN_BLOCK_BYTES, so that a block stays in cache over all the
+# taps; the tasks are shared out over the threads.
+
+class _DepthwiseGeometry:
+    """A depthwise conv of x (N, C, H, W) by weight (C*m, 1, kh, kw), m the channel multiplier: output channel
+    c*m + k sees input channel c."""
+
+    def __init__(self, x_shape, weight_shape, options, itemsize):
+        n, self.channels, self.h, self.w = x_shape
+        self.multiplier, (kh, kw) = weight_shape[0] // self.channels, weight_shape[2:]
+        (sh, sw), (self.ph, self.pw), (dh, dw) = options.columns
+        self.hp, self.wp = self.h + 2 * self.ph, self.w + 2 * self.pw
+        self.out_h, self.out_w = output_size(self.h, kh, sh, self.ph, dh), output_size(self.w, kw, sw, self.pw, dw)
+        self.taps = [_tap(i * dh, j * dw, (sh, sw), self.out_h, self.out_w)[1:] for i in range(kh) for j in range(kw)]
+        # a task's padded planes, their output and a product of a tap: three planes per channel in cache
+        fitting = max(1, COLUMN_BLOCK_BYTES // (3 * self.hp * self.wp * itemsize))
+        blocks = parallel.chunks(self.channels, -(-self.channels // fitting))
+        self.block = blocks[0][1]
+        self.tasks = [(image, first, stop) for image in range(n) for first, stop in blocks]
+
+    def buffer(self, xp, dtype):
+        """A zeroed (block, Hp, Wp) buffer for one task's padded planes: `padded` only writes its interior."""
+        return xp.zeros((self.block, self.hp, self.wp), dtype=dtype)
+
+    def padded(self, planes, buffer):
+        """planes (c, H, W) -> padded (c, Hp, Wp), in buffer; planes themselves when nothing is padded."""
+        if self.ph == self.pw == 0:
+            return planes
+        padded = buffer[:planes.shape[0]]
+        self.crop(padded)[...] = planes
+        return padded
+
+    def crop(self, padded):
+        """Padded planes (c, Hp, Wp) -> their input part (c, H, W)."""
+        return padded[:, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
+
+    def per_channel(self, output):
+        """An output-side array (N, C*m, out_h, out_w) -> (N, C, m, out_h, out_w)."""
+        return output.reshape(output.shape[0], self.channels, self.multiplier, self.out_h, self.out_w)
+
+    def tap_weights(self, weight):
+        """weight (C*m, 1, kh, kw) -> (C, m, kh*kw)."""
+        return weight.reshape(self.channels, self.multiplier, -1)
+
+
+def _conv_depthwise(x, weight, bias, geometry):
+    """out[n, c*m + k] = sum over taps t of slice_t(padded x[n, c]) * weight[c*m + k, t] (+ bias)."""
+    xp = get_array_module(x)
+    n = x.shape[0]
+    out = memory.empty(xp, (n, weight.shape[0], geometry.out_h, geometry.out_w), x.dtype)
+    outputs, weights = geometry.per_channel(out), geometry.tap_weights(weight)      # (N, C, m, ...), (C, m, taps)
+    biases = None if bias is None else bias.reshape(geometry.channels, geometry.multiplier, 1, 1)
+
+    def work(start, stop):
+        buffer = geometry.buffer(xp, x.dtype)
+        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=x.dtype)
+        for image, first, last in geometry.tasks[start:stop]:
+            planes = geometry.padded(x[image, first:last], buffer)
+            term = product[:last - first]
+            for k in range(geometry.multiplier):
+                target = outputs[image, first:last, k]
+                for t, tap in enumerate(geometry.taps):
+                    tap_weights = weights[first:last, k, t, None, None]
+                    if t == 0:
+                        xp.multiply(planes[tap], tap_weights, out=target)
+                    else:
+                        target += xp.multiply(planes[tap], tap_weights, out=term)
+                if biases is not None:
+                    target += biases[first:last, k]
+
+    parallel.split(work, len(geometry.tasks))
+    return out
+
+
+def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
+    """(dX, dW) of _conv_depthwise: dX adds grad * weight back onto each tap's slice of the padded planes,
+    dW[c*m + k, t] sums grad[:, c*m + k] * slice_t(padded x[:, c]) over images and positions."""
+    xp = get_array_module(x)
+    grads, weights = geometry.per_channel(grad), geometry.tap_weights(weight)       # (N, C, m, ...), (C, m, taps)
+    grad_x = memory.empty(xp, x.shape, x.dtype) if need_x else None
+
+    def work(start, stop):
+        buffer = geometry.buffer(xp, x.dtype)
+        grad_planes = xp.empty((geometry.block, geometry.hp, geometry.wp), dtype=x.dtype)
+        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=x.dtype)
+        total = xp.zeros(weights.shape, dtype=x.dtype) if need_w else None
+        for image, first, last in geometry.tasks[start:stop]:
+            count = last - first
+            planes = geometry.padded(x[image, first:last], buffer) if need_w else None
+            if need_x:
+                grad_planes[:count] = 0
+            for k in range(geometry.multiplier):
+                block = grads[image, first:last, k]                                   # (count, out_h, out_w)
+                for t, tap in enumerate(geometry.taps):
+                    if need_x:
+                        grad_planes[:count][tap] += xp.multiply(block, weights[first:last, k, t, None, None],
+                                                                out=product[:count])
+                    if need_w:
+                        total[first:last, k, t] += xp.einsum("chw,chw->c", block, planes[tap])
+            if need_x:
+                grad_x[image, first:last] = geometry.crop(grad_planes[:count])
+        return total
+
+    totals = parallel.split(work, len(geometry.tasks))
+    grad_w = sum(totals).reshape(weight.shape) if need_w else None
+    return grad_x, grad_w
+
+
+def _by_group(array, groups, axis=0):
+    """array's blocks of one group each along its channel axis (an input or output gradient: 1, a weight or bias:
+    0); [array] itself for one group, and one None per group for None."""
+    if array is None:
+        return [None] * groups
+    return [array] if groups == 1 else get_array_module(array).split(array, groups, axis=axis)
+
+
+def _joined(blocks, axis):
+    """The groups' results joined along their channel axis; the only one as it is for one group."""
+    return blocks[0] if len(blocks) == 1 else get_array_module(blocks[0]).concatenate(blocks, axis=axis)
+
+
+# The CPU's paths for a conv (ConvOptions.path):
+WIDE_PATH = "wide"             # stride 1 without dilation: the wide flat layout, per group
+DEPTHWISE_PATH = "depthwise"   # one input channel per group: tap by tap, no GEMM
+COLUMN_PATH = "columns"        # anything else: im2col and GEMMs batched over the groups
+
+
 class ConvOptions(NamedTuple):
     """A conv's options beside its arrays, as Conv2d.apply takes them: stride, padding and dilation are
     (height, width) pairs (minigrad.functional.conv2d makes them)."""
@@ -325,10 +457,13 @@ class ConvOptions(NamedTuple):
     dilation: tuple = (1, 1)
     groups: int = 1
 
-    @property
-    def wide(self):
-        """Whether the stride-1 wide path computes this conv (any padding, kh != kw included)."""
-        return self.stride == (1, 1) and self.dilation == (1, 1) and self.groups == 1
+    def path(self, weight):
+        """Which path computes this conv on the CPU: DEPTHWISE_PATH for one input channel per group (any channel
+        multiplier, stride and dilation), else WIDE_PATH for stride 1 without dilation (any padding, kh != kw and
+        groups included: one wide conv per group), else COLUMN_PATH."""
+        if self.groups > 1 and weight.shape[1] == 1:
+            return DEPTHWISE_PATH
+        return WIDE_PATH if self.stride == (1, 1) and self.dilation == (1, 1) else COLUMN_PATH
 
     @property
     def columns(self):
@@ -366,27 +501,39 @@ class Conv2d(Function):
     def forward(ctx, x, weight, bias=None, **options):
         options = ConvOptions(**options)
         Conv2d.check(x, weight, bias, options)
-        if not options.wide:
+        path, groups = options.path(weight), options.groups
+        if path == COLUMN_PATH:
             return Conv2d.forward_columns(ctx, x, weight, bias, options)
-        out = _conv_stride1(x, weight, bias, *options.padding)
+        if path == DEPTHWISE_PATH:
+            out = _conv_depthwise(x, weight, bias, _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize))
+        else:
+            out = _joined([_conv_stride1(x_block, weight_block, bias_block, *options.padding) for x_block, weight_block,
+                           bias_block in zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(bias, groups))], 1)
         ctx.save_for_backward(x, weight)                     # backward re-pads x: no second copy kept
         return out
 
     @staticmethod
     def backward(ctx, grad):
         options = ConvOptions(**ctx.params)
-        if not options.wide:
-            return Conv2d.backward_columns(ctx, grad)
         x, weight = ctx.saved
+        path, groups = options.path(weight), options.groups
+        if path == COLUMN_PATH:
+            return Conv2d.backward_columns(ctx, grad)
         ph, pw = options.padding
         need_x, need_w = ctx.needs_input_grad[:2]
         grad_b = Conv2d.bias_grad(ctx, grad)
         grad = get_array_module(grad).ascontiguousarray(grad)
+        if path == DEPTHWISE_PATH:
+            geometry = _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize)
+            return (*_grads_depthwise(x, weight, grad, geometry, need_x, need_w), grad_b)
+        blocks = list(zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(grad, groups, 1)))
         grad_w = grad_x = None
         if need_w:
-            grad_w = _weight_grad_wide(x, _geometry(x, weight, ph, pw), grad, weight.shape)
+            grad_w = _joined([_weight_grad_wide(x_block, _geometry(x_block, weight_block, ph, pw), grad_block,
+                                                weight_block.shape) for x_block, weight_block, grad_block in blocks], 0)
         if need_x:
-            grad_x = _input_grad_stride1(grad, weight, ph, pw)
+            grad_x = _joined([_input_grad_stride1(grad_block, weight_block, ph, pw)
+                              for _, weight_block, grad_block in blocks], 1)
         return grad_x, grad_w, grad_b
 
     # The column path, for any stride, dilation and groups: ctx.function's im2col builds the columns of the
