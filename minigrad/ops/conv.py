@@ -84,12 +84,12 @@ def col2im(cols, x_shape, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
 
 
 # ---- stride-1 convolution on the "wide" flat layout ---------------------------------------------
-# Each image's padded channels are stored flat, Hp*Wp values per channel (plus dw*(kw-1) zeros, so
-# the last taps stay in bounds). Output position (r, q) is computed at wide index r*Wp + q, so kernel
-# tap (i, j), dilated by (dh, dw), reads the contiguous run that starts i*dh*Wp + j*dw further on: one
-# offset slice per tap instead of a 2-D window gather. The dw*(kw-1) columns at the right of every
-# wide row are garbage and are cropped; in backward they get zero gradient. Images are padded one at a time into a buffer
-# of each thread, so no padded copy of the batch is ever made.
+# Each image's padded channels are stored flat, Hp*Wp values per channel (plus dw*(kw-1) zeros, so the last
+# taps stay in bounds). Output position (r, q) is computed at wide index r*Wp + q, so kernel tap (i, j),
+# dilated by (dh, dw), reads the contiguous run that starts i*dh*Wp + j*dw further on: one offset slice per
+# tap instead of a 2-D window gather. The dw*(kw-1) columns at the right of every wide row are garbage and
+# are cropped; in backward they get zero gradient. Images are padded one at a time into a buffer of each
+# thread, so no padded copy of the batch is ever made.
 
 # Work on a few output rows at a time, so that a block's column matrix stays in the core's cache
 # between being written and being multiplied.
@@ -515,8 +515,8 @@ class Conv2d(Function):
         if path == DEPTHWISE_PATH:
             out = _conv_depthwise(x, weight, bias, _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize))
         else:
-            out = _joined([_conv_stride1(x_block, weight_block, bias_block, *options.wide) for x_block, weight_block,
-                           bias_block in zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(bias, groups))], 1)
+            blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(bias, groups))
+            out = _joined([_conv_stride1(*block, *options.wide) for block in blocks], 1)
         ctx.save_for_backward(x, weight)                     # backward re-pads x: no second copy kept
         return out
 
@@ -543,8 +543,8 @@ class Conv2d(Function):
                               for _, weight_block, grad_block in blocks], 1)
         return grad_x, grad_w, grad_b
 
-    # The column path, for any stride, dilation and groups: ctx.function's im2col builds the columns of the
-    # whole batch, one GEMM per group multiplies them. Backward rebuilds the columns rather than keeping them.
+    # The column path, for strides other than 1 (any dilation and groups): ctx.function's im2col builds the
+    # columns of the whole batch, one GEMM per group multiplies them. Backward rebuilds the columns rather than keeping them.
     # The batch sits inside each column row, so that dW is one GEMM per group too (the batch summed inside it),
     # not one per image; the price is a transposed copy of the output and of its gradient, (N, O) <-> (O, N).
     im2col = staticmethod(im2col)
