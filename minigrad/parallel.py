@@ -61,6 +61,13 @@ def split(work, count):
     return [first] + [future.result() for future in futures]
 
 
+def split_blocks(work, count, block):
+    """Run work(start, stop) on blocks of at most `block` items of range(count), sizes even, the blocks shared
+    out over the threads (several passes over a block that fits the cache beat passes over a thread's share)."""
+    blocks = chunks(count, -(-count // max(1, block)))
+    return split(lambda first, last: [work(*bounds) for bounds in blocks[first:last]], len(blocks))
+
+
 # Below this many elements of work a pass is cheaper than handing it to a thread.
 SPLIT_MIN_ELEMENTS = 1 << 18
 

@@ -166,17 +166,18 @@ def test_conv_channel_mismatch_names_both_shapes():
 @pytest.mark.parametrize("strategy", ["columns", "stacked"])
 @pytest.mark.parametrize("kernel, padding", [((3, 3), 1), ((2, 3), 0), ((3, 2), 2)])
 @pytest.mark.parametrize("block_bytes", [1, 1000, 1 << 20], ids=["one-row blocks", "uneven blocks", "whole images"])
-def test_stride1_conv_strategies_pass_gradcheck(strategy, kernel, padding, block_bytes, monkeypatch):
+@pytest.mark.parametrize("dilation", [1, (2, 3)], ids=["undilated", "dilated"])
+def test_stride1_conv_strategies_pass_gradcheck(strategy, kernel, padding, block_bytes, dilation, monkeypatch):
     """Each way the stride-1 conv runs its GEMM (the channel threshold picks one) gives the same gradients."""
     from minigrad.ops import conv
     monkeypatch.setattr(conv, "STACK_MIN_CHANNELS", 99 if strategy == "columns" else 1)
     monkeypatch.setattr(conv, "COLUMN_BLOCK_BYTES", block_bytes)
     rng = np.random.default_rng(2)
-    x = mg.tensor(rng.standard_normal((2, 3, 5, 4)), requires_grad=True)
+    x = mg.tensor(rng.standard_normal((2, 3, 7, 8)), requires_grad=True)
     w = mg.tensor(rng.standard_normal((4, 3) + kernel), requires_grad=True)
     b = mg.tensor(rng.standard_normal(4), requires_grad=True)
-    assert conv._geometry(x.data, w.data, padding, padding).strategy(3) == strategy
-    assert mg.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=padding), [x, w, b])
+    assert conv._geometry(x.data, w.data, (padding, padding)).strategy(3) == strategy
+    assert mg.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=padding, dilation=dilation), [x, w, b])
 
 
 def test_gradcheck_reports_the_worst_element():

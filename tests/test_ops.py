@@ -13,7 +13,7 @@ import pytest
 import minigrad as mg
 import minigrad.functional as mgF
 from minigrad import memory, parallel, profiler
-from minigrad.ops import conv
+from minigrad.ops import conv, pool
 from conftest import relative_error, requires_gpu
 
 MG = types.SimpleNamespace(F=mgF, cat=mg.cat, stack=mg.stack, charbonnier_loss=mgF.charbonnier_loss,
@@ -185,6 +185,19 @@ SPECS = [
     OpSpec("conv3x3_depthwise_dilation2", lambda L, x, w: L.F.conv2d(x, w, padding=2, dilation=2, groups=3),
            [(2, 3, 9, 8), (3, 1, 3, 3)]),
     OpSpec("conv1x1_groups3", lambda L, x, w, b: L.F.conv2d(x, w, b, groups=3), [(2, 6, 5, 4), (9, 2, 1, 1), (9,)]),
+    # the CPU's direct depthwise path: channel multiplier 2, strides, dilations, no padding, odd sizes
+    OpSpec("conv_depthwise_multiplier2_stride2", lambda L, x, w, b: L.F.conv2d(x, w, b, stride=2, padding=1, groups=3),
+           [(2, 3, 9, 8), (6, 1, 3, 3), (6,)]),
+    OpSpec("conv_depthwise_multiplier2_dilation_stride_rectangular",
+           lambda L, x, w: L.F.conv2d(x, w, stride=(2, 1), padding=(2, 1), dilation=(2, 1), groups=4),
+           [(1, 4, 11, 7), (8, 1, 3, 2)]),
+    OpSpec("conv_depthwise_unpadded_odd", lambda L, x, w, b: L.F.conv2d(x, w, b, groups=3),
+           [(3, 3, 7, 5), (3, 1, 2, 3), (3,)]),
+    # stride-1 grouped convs on the wide path, one conv per group: stacked row taps, padding beyond the kernel
+    OpSpec("conv_groups2_stacked_row_taps", lambda L, x, w, b: L.F.conv2d(x, w, b, padding=1, groups=2),
+           [(2, 32, 6, 5), (8, 16, 3, 3), (8,)]),
+    OpSpec("conv1x3_groups3_pad_beyond_kernel", lambda L, x, w: L.F.conv2d(x, w, padding=(1, 2), groups=3),
+           [(2, 6, 5, 6), (6, 2, 1, 3)]),
     # transposed convolution, weight (C, O/groups, kh, kw): the U-Net's 2x2 stride-2 upsampling first
     OpSpec("conv_transpose2x2_stride2", lambda L, x, w, b: L.F.conv_transpose2d(x, w, b, stride=2),
            [(2, 4, 5, 4), (4, 3, 2, 2), (3,)]),
@@ -323,12 +336,14 @@ def test_matches_torch_float32(spec):
 
 
 # Ops whose passes split over the worker threads once big enough; the specs' small shapes only take
-# that path with the size floor removed, convs split their images into one-row blocks, and the element-wise
-# ops' chains of passes run on 7-element blocks.
+# that path with the size floor removed, convs split their images into one-row blocks (one channel per
+# block, depthwise), pooling its planes into blocks of one, and the element-wise ops' chains of passes run on
+# 7-element blocks.
 THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcast_leading_one", "mul_batch_of_one",
                 "relu", "sigmoid", "sigmoid_gate", "charbonnier_loss", "conv3x3_pad1", "conv3x3_stride2_pad1",
                 "conv_stacked_row_taps", "conv_1ch_tall_kernel", "conv3x3_dilation2", "conv3x3_groups2_bias_stride2",
-                "conv3x3_depthwise", "conv_transpose2x2_stride2", "max_pool2_odd", "max_pool3_stride2_overlap",
+                "conv3x3_depthwise", "conv_depthwise_multiplier2_stride2", "conv_groups2_stacked_row_taps",
+                "conv_transpose2x2_stride2", "max_pool2_odd", "max_pool3_stride2_overlap",
                 "max_pool_padding", "max_pool_ceil_mode", "avg_pool_ceil_mode", "matmul", "matmul_batched_broadcast",
                 "matmul_batch_leading_one", "matmul_one_row_batched_broadcast", "softmax_last", "softmax_dim1",
                 "softmax_dim0", "cat", "cat_dim0", "stack", "exp", "log", "sqrt", "tanh", "leaky_relu_slope",
@@ -342,6 +357,7 @@ def test_thread_split_matches_torch_float32(name, monkeypatch):
     monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 0)
     monkeypatch.setattr(parallel, "BLOCK_ELEMENTS", 7)   # many blocks per thread, the last one short
     monkeypatch.setattr(conv, "COLUMN_BLOCK_BYTES", 1)
+    monkeypatch.setattr(pool, "BLOCK_BYTES", 1)
     threads = parallel.get_num_threads()
     parallel.set_num_threads(2)
     try:

@@ -1,16 +1,16 @@
 """2-D convolution over kernel taps (pooling is in minigrad.ops.pool).
 
-Stride 1 without dilation or groups (every conv of the network and of the loss) runs on the "wide" flat
-layout below: per image and per block of output rows, one column matrix of offset slices and one GEMM, or,
-with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX
-is the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward
-keeps only the unpadded input. Blocks of output rows, of every image, are shared out over the worker
-threads (minigrad.parallel), so one big image uses every core too. Other strides, dilations and groups
-use the column path, im2col + one GEMM over the whole batch: tap (i, j) sees the strided slice of the
-padded input that starts at (i*dh, j*dw); im2col copies each tap's slice into a column block and col2im
-adds it back, tap by tap, so no scatter (np.add.at) is ever needed. The column rows are ordered (c, i, j),
-so with groups they split, as they are, into one block of C/G*kh*kw rows per group, and the GEMMs become
-batched over the groups.
+Stride 1 (every conv of the network and of the loss; dilated and grouped convs too, one group at a time) runs
+on the "wide" flat layout below: per image and per block of output rows, one column matrix of offset slices
+and one GEMM, or, with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX is
+the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward keeps only
+the unpadded input. Blocks of output rows, of every image, are shared out over the worker threads
+(minigrad.parallel), so one big image uses every core too. Depthwise convs (one input channel per group) run
+tap by tap without any GEMM (see _DepthwiseGeometry). Other strides use the column path, im2col + one GEMM
+over the whole batch: tap (i, j) sees the strided slice of the padded input that starts at (i*dh, j*dw);
+im2col copies each tap's slice into a column block and col2im adds it back, tap by tap, so no scatter
+(np.add.at) is ever needed. The column rows are ordered (c, i, j), so with groups they split, as they are,
+into one block of C/G*kh*kw rows per group, and the GEMMs become batched over the groups.
 
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
 col2im: a few large launches.
@@ -84,12 +84,12 @@ def col2im(cols, x_shape, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
 
 
 # ---- stride-1 convolution on the "wide" flat layout ---------------------------------------------
-# Each image's padded channels are stored flat, Hp*Wp values per channel (plus kw-1 zeros, so the
-# last taps stay in bounds). Output position (r, q) is computed at wide index r*Wp + q, so kernel
-# tap (i, j) reads the contiguous run that starts i*Wp + j further on: one offset slice per tap
-# instead of a 2-D window gather. The kw-1 columns at the right of every wide row are garbage and
-# are cropped; in backward they get zero gradient. Images are padded one at a time into a buffer
-# of each thread, so no padded copy of the batch is ever made.
+# Each image's padded channels are stored flat, Hp*Wp values per channel (plus dw*(kw-1) zeros, so the last
+# taps stay in bounds). Output position (r, q) is computed at wide index r*Wp + q, so kernel tap (i, j),
+# dilated by (dh, dw), reads the contiguous run that starts i*dh*Wp + j*dw further on: one offset slice per
+# tap instead of a 2-D window gather. The dw*(kw-1) columns at the right of every wide row are garbage and
+# are cropped; in backward they get zero gradient. Images are padded one at a time into a buffer of each
+# thread, so no padded copy of the batch is ever made.
 
 # Work on a few output rows at a time, so that a block's column matrix stays in the core's cache
 # between being written and being multiplied.
@@ -103,14 +103,15 @@ STACKED = "stacked"   # the kh row taps copied into the GEMM's inner dimension, 
 
 
 class _WideGeometry:
-    """Sizes and tap offsets of a stride-1 conv of an (H, W) image padded by (ph, pw), kernel kh x kw."""
+    """Sizes and tap offsets of a stride-1 conv of an (H, W) image padded by (ph, pw), kernel kh x kw dilated
+    by (dh, dw)."""
 
-    def __init__(self, h, w, ph, pw, kh, kw):
-        self.h, self.w, self.ph, self.pw, self.kh, self.kw = h, w, ph, pw, kh, kw
+    def __init__(self, h, w, ph, pw, kh, kw, dh=1, dw=1):
+        self.h, self.w, self.ph, self.pw, self.kh, self.kw, self.dh, self.dw = h, w, ph, pw, kh, kw, dh, dw
         self.hp, self.wp = h + 2 * ph, w + 2 * pw
-        self.out_h, self.out_w = self.hp - kh + 1, self.wp - kw + 1
-        self.offsets = [i * self.wp + j for i in range(kh) for j in range(kw)]
-        self.flat_size = self.hp * self.wp + kw - 1
+        self.out_h, self.out_w = self.hp - dh * (kh - 1), self.wp - dw * (kw - 1)
+        self.offsets = [i * dh * self.wp + j * dw for i in range(kh) for j in range(kw)]
+        self.flat_size = self.hp * self.wp + dw * (kw - 1)
 
     def strategy(self, channels):
         """COLUMNS or STACKED for a conv of `channels` in.
@@ -161,8 +162,8 @@ class _WideGeometry:
         return xp.empty((channels * len(self.offsets), rows * self.wp), dtype=dtype)
 
     def stacked_length(self, length):
-        """Positions a row stack spans for `length` wide outputs: the column taps reach kw-1 further."""
-        return length + self.kw - 1
+        """Positions a row stack spans for `length` wide outputs: the column taps reach dw*(kw-1) further."""
+        return length + self.dw * (self.kw - 1)
 
     def columns(self, flat, first, stop, buffer):
         """Wide output rows [first, stop) of flat (C, flat_size) -> (C*kh*kw, positions), rows (c, i, j).
@@ -180,11 +181,12 @@ class _WideGeometry:
 
     def row_stack(self, flat, first, stop, buffer):
         """Wide rows [first, stop) of flat (C, flat_size) with the kh row taps stacked: (kh*C, stacked_length),
-        rows (i, c). Column tap j of the block's wide output p then reads its position p + j."""
+        rows (i, c). Column tap j of the block's wide output p then reads its position p + j*dw."""
         begin, length = first * self.wp, self.stacked_length((stop - first) * self.wp)
         stack = buffer[:, :, :length]
         for i in range(self.kh):
-            stack[i] = flat[:, begin + i * self.wp:begin + i * self.wp + length]
+            start = begin + i * self.dh * self.wp
+            stack[i] = flat[:, start:start + length]
         return stack.reshape(-1, length)
 
     def crop(self, wide):
@@ -196,7 +198,7 @@ def _conv_wide(x, geometry, weight, bias=None):
     """out[n] = weight @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w).
 
     STACKED multiplies the row stack by the weight as (kw*O, kh*C) instead and sums each column tap
-    j's O rows at offset j.
+    j's O rows at offset j*dw.
     """
     xp = get_array_module(x)
     n, c = x.shape[:2]
@@ -227,7 +229,7 @@ def _conv_wide(x, geometry, weight, bias=None):
                 column_taps = stacked.reshape(geometry.kw, out_channels, -1)
                 wide = column_taps[0, :, :length]
                 for j in range(1, geometry.kw):
-                    wide += column_taps[j, :, j:j + length]
+                    wide += column_taps[j, :, j * geometry.dw:j * geometry.dw + length]
             else:
                 wide = wide_buffer[:, :length]
                 xp.matmul(weights, geometry.columns(flat, first, last, copy_buffer), out=wide)
@@ -244,7 +246,7 @@ def _conv_wide(x, geometry, weight, bias=None):
 def _weight_grad_wide(x, geometry, grad, weight_shape):
     """dW = sum_n grad[n] @ columns(padded x[n]).T, with zero gradient on the garbage columns.
 
-    STACKED multiplies kw copies of the gradient, copy j shifted j positions on, by the row stack
+    STACKED multiplies kw copies of the gradient, copy j shifted j*dw positions on, by the row stack
     instead: (kw*O, kh*C) per block.
     """
     xp = get_array_module(x)
@@ -271,11 +273,12 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
         for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
             length = (last - first) * geometry.wp
             block = grad[image, :, first:last]
-            if strategy == STACKED:                                     # copy j = the gradient shifted j on
+            if strategy == STACKED:                                     # copy j = the gradient shifted j*dw on
                 shifted = shifted_buffer[:, :, :geometry.stacked_length(length)]
                 for j in range(kw):
-                    geometry.crop(shifted[j, :, j:j + length])[...] = block
-                    shifted[j, :, j + length:] = 0                      # a longer block before may have left data
+                    shift = j * geometry.dw
+                    geometry.crop(shifted[j, :, shift:shift + length])[...] = block
+                    shifted[j, :, shift + length:] = 0                  # a longer block before may have left data
                 wide, copied = shifted.reshape(product_shape[0], -1), geometry.row_stack(flat, first, last, copy_buffer)
             else:
                 if no_garbage:
@@ -294,26 +297,158 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
     return xp.ascontiguousarray(total).reshape(weight_shape)
 
 
-def _geometry(x, weight, ph, pw):
-    return _WideGeometry(x.shape[2], x.shape[3], ph, pw, *weight.shape[2:])
+def _geometry(x, weight, padding, dilation=(1, 1)):
+    return _WideGeometry(*x.shape[2:], *padding, *weight.shape[2:], *dilation)
 
 
-def _conv_stride1(x, weight, bias, ph, pw):
-    """Stride-1 conv of x (N, C, H, W) with weight (O, C, kh, kw), padded by (ph, pw)."""
-    return _conv_wide(x, _geometry(x, weight, ph, pw), weight, bias)
+def _conv_stride1(x, weight, bias, padding, dilation=(1, 1)):
+    """Stride-1 conv of x (N, C, H, W) with weight (O, C, kh, kw), padded by (ph, pw), dilated by (dh, dw)."""
+    return _conv_wide(x, _geometry(x, weight, padding, dilation), weight, bias)
 
 
-def _input_grad_stride1(grad, weight, ph, pw):
+def _input_grad_stride1(grad, weight, padding, dilation=(1, 1)):
     """dX of a stride-1 conv: the full correlation of grad with the flipped, transposed kernel."""
-    kh, kw = weight.shape[2:]
+    (kh, kw), (ph, pw), (dh, dw) = weight.shape[2:], padding, dilation
     flipped = get_array_module(weight).ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    full_h, full_w = kh - 1 - ph, kw - 1 - pw                          # < 0: padding beyond the kernel
-    grad_x = _conv_stride1(grad, flipped, None, max(full_h, 0), max(full_w, 0))
+    full_h, full_w = dh * (kh - 1) - ph, dw * (kw - 1) - pw            # < 0: padding beyond the kernel
+    grad_x = _conv_stride1(grad, flipped, None, (max(full_h, 0), max(full_w, 0)), dilation)
     if full_h < 0 or full_w < 0:
-        h, w = grad.shape[2] + kh - 1 - 2 * ph, grad.shape[3] + kw - 1 - 2 * pw
+        h, w = grad.shape[2] + dh * (kh - 1) - 2 * ph, grad.shape[3] + dw * (kw - 1) - 2 * pw
         top, left = max(-full_h, 0), max(-full_w, 0)
         grad_x = grad_x[:, :, top:top + h, left:left + w]
     return grad_x
+
+
+# ---- depthwise convolution (one input channel per group), tap by tap ------------------------------
+# Each output channel sees a single input channel, so the column path's GEMMs would have one row per group and
+# im2col's copy would cost far more than they do. The direct path instead multiplies each tap's strided slice of
+# the padded input by that tap's weight, channel by channel, and adds it up in place; backward adds the gradient
+# times the weight back onto the same slices (dX) and sums gradient times slice per tap (dW). The work goes in
+# tasks of (image, block of channels) that fit COLUMN_BLOCK_BYTES, so that a block stays in cache over all the
+# taps; the tasks are shared out over the threads.
+
+class _DepthwiseGeometry:
+    """A depthwise conv of x (N, C, H, W) by weight (C*m, 1, kh, kw), m the channel multiplier: output channel
+    c*m + k sees input channel c."""
+
+    def __init__(self, x_shape, weight_shape, options, itemsize):
+        n, self.channels, self.h, self.w = x_shape
+        self.multiplier, (kh, kw) = weight_shape[0] // self.channels, weight_shape[2:]
+        (sh, sw), (self.ph, self.pw), (dh, dw) = options.columns
+        self.hp, self.wp = self.h + 2 * self.ph, self.w + 2 * self.pw
+        self.out_h, self.out_w = output_size(self.h, kh, sh, self.ph, dh), output_size(self.w, kw, sw, self.pw, dw)
+        self.taps = [_tap(i * dh, j * dw, (sh, sw), self.out_h, self.out_w)[1:] for i in range(kh) for j in range(kw)]
+        # a task's padded planes, their output and a product of a tap: three planes per channel in cache
+        fitting = max(1, COLUMN_BLOCK_BYTES // (3 * self.hp * self.wp * itemsize))
+        blocks = parallel.chunks(self.channels, -(-self.channels // fitting))
+        self.block = blocks[0][1]
+        self.tasks = [(image, first, stop) for image in range(n) for first, stop in blocks]
+
+    def buffer(self, xp, dtype):
+        """A zeroed (block, Hp, Wp) buffer for one task's padded planes: `padded` only writes its interior."""
+        return xp.zeros((self.block, self.hp, self.wp), dtype=dtype)
+
+    def padded(self, planes, buffer):
+        """planes (c, H, W) -> padded (c, Hp, Wp), in buffer; planes themselves when nothing is padded."""
+        if self.ph == self.pw == 0:
+            return planes
+        padded = buffer[:planes.shape[0]]
+        self.crop(padded)[...] = planes
+        return padded
+
+    def crop(self, padded):
+        """Padded planes (c, Hp, Wp) -> their input part (c, H, W)."""
+        return padded[:, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
+
+    def per_channel(self, output):
+        """An output-side array (N, C*m, out_h, out_w) -> (N, C, m, out_h, out_w)."""
+        return output.reshape(output.shape[0], self.channels, self.multiplier, self.out_h, self.out_w)
+
+    def tap_weights(self, weight):
+        """weight (C*m, 1, kh, kw) -> (C, m, kh*kw)."""
+        return weight.reshape(self.channels, self.multiplier, -1)
+
+
+def _conv_depthwise(x, weight, bias, geometry):
+    """out[n, c*m + k] = sum over taps t of slice_t(padded x[n, c]) * weight[c*m + k, t] (+ bias)."""
+    xp = get_array_module(x)
+    n = x.shape[0]
+    out = memory.empty(xp, (n, weight.shape[0], geometry.out_h, geometry.out_w), x.dtype)
+    outputs, weights = geometry.per_channel(out), geometry.tap_weights(weight)      # (N, C, m, ...), (C, m, taps)
+    biases = None if bias is None else bias.reshape(geometry.channels, geometry.multiplier, 1, 1)
+
+    def work(start, stop):
+        buffer = geometry.buffer(xp, x.dtype)
+        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=x.dtype)
+        for image, first, last in geometry.tasks[start:stop]:
+            planes = geometry.padded(x[image, first:last], buffer)
+            term = product[:last - first]
+            for k in range(geometry.multiplier):
+                target = outputs[image, first:last, k]
+                for t, tap in enumerate(geometry.taps):
+                    tap_weights = weights[first:last, k, t, None, None]
+                    if t == 0:
+                        xp.multiply(planes[tap], tap_weights, out=target)
+                    else:
+                        target += xp.multiply(planes[tap], tap_weights, out=term)
+                if biases is not None:
+                    target += biases[first:last, k]
+
+    parallel.split(work, len(geometry.tasks))
+    return out
+
+
+def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
+    """(dX, dW) of _conv_depthwise: dX adds grad * weight back onto each tap's slice of the padded planes,
+    dW[c*m + k, t] sums grad[:, c*m + k] * slice_t(padded x[:, c]) over images and positions."""
+    xp = get_array_module(x)
+    grads, weights = geometry.per_channel(grad), geometry.tap_weights(weight)       # (N, C, m, ...), (C, m, taps)
+    grad_x = memory.empty(xp, x.shape, x.dtype) if need_x else None
+
+    def work(start, stop):
+        buffer = geometry.buffer(xp, x.dtype)
+        grad_planes = xp.empty((geometry.block, geometry.hp, geometry.wp), dtype=x.dtype)
+        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=x.dtype)
+        total = xp.zeros(weights.shape, dtype=x.dtype) if need_w else None
+        for image, first, last in geometry.tasks[start:stop]:
+            count = last - first
+            planes = geometry.padded(x[image, first:last], buffer) if need_w else None
+            if need_x:
+                grad_planes[:count] = 0
+            for k in range(geometry.multiplier):
+                block = grads[image, first:last, k]                                   # (count, out_h, out_w)
+                for t, tap in enumerate(geometry.taps):
+                    if need_x:
+                        grad_planes[:count][tap] += xp.multiply(block, weights[first:last, k, t, None, None],
+                                                                out=product[:count])
+                    if need_w:
+                        total[first:last, k, t] += xp.einsum("chw,chw->c", block, planes[tap])
+            if need_x:
+                grad_x[image, first:last] = geometry.crop(grad_planes[:count])
+        return total
+
+    totals = parallel.split(work, len(geometry.tasks))
+    grad_w = sum(totals).reshape(weight.shape) if need_w else None
+    return grad_x, grad_w
+
+
+def _by_group(array, groups, axis=0):
+    """array's blocks of one group each along its channel axis (an input or output gradient: 1, a weight or bias:
+    0); [array] itself for one group, and one None per group for None."""
+    if array is None:
+        return [None] * groups
+    return [array] if groups == 1 else get_array_module(array).split(array, groups, axis=axis)
+
+
+def _joined(blocks, axis):
+    """The groups' results joined along their channel axis; the only one as it is for one group."""
+    return blocks[0] if len(blocks) == 1 else get_array_module(blocks[0]).concatenate(blocks, axis=axis)
+
+
+# The CPU's paths for a conv (ConvOptions.path):
+WIDE_PATH = "wide"             # stride 1: the wide flat layout, per group
+DEPTHWISE_PATH = "depthwise"   # one input channel per group: tap by tap, no GEMM
+COLUMN_PATH = "columns"        # anything else: im2col and GEMMs batched over the groups
 
 
 class ConvOptions(NamedTuple):
@@ -325,10 +460,18 @@ class ConvOptions(NamedTuple):
     dilation: tuple = (1, 1)
     groups: int = 1
 
+    def path(self, weight):
+        """Which path computes this conv on the CPU: DEPTHWISE_PATH for one input channel per group (any channel
+        multiplier, stride and dilation), else WIDE_PATH for stride 1 (any padding, dilation, kh != kw and groups
+        included: one wide conv per group), else COLUMN_PATH."""
+        if self.groups > 1 and weight.shape[1] == 1:
+            return DEPTHWISE_PATH
+        return WIDE_PATH if self.stride == (1, 1) else COLUMN_PATH
+
     @property
     def wide(self):
-        """Whether the stride-1 wide path computes this conv (any padding, kh != kw included)."""
-        return self.stride == (1, 1) and self.dilation == (1, 1) and self.groups == 1
+        """The wide path's (padding, dilation)."""
+        return self.padding, self.dilation
 
     @property
     def columns(self):
@@ -366,31 +509,42 @@ class Conv2d(Function):
     def forward(ctx, x, weight, bias=None, **options):
         options = ConvOptions(**options)
         Conv2d.check(x, weight, bias, options)
-        if not options.wide:
+        path, groups = options.path(weight), options.groups
+        if path == COLUMN_PATH:
             return Conv2d.forward_columns(ctx, x, weight, bias, options)
-        out = _conv_stride1(x, weight, bias, *options.padding)
+        if path == DEPTHWISE_PATH:
+            out = _conv_depthwise(x, weight, bias, _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize))
+        else:
+            blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(bias, groups))
+            out = _joined([_conv_stride1(*block, *options.wide) for block in blocks], 1)
         ctx.save_for_backward(x, weight)                     # backward re-pads x: no second copy kept
         return out
 
     @staticmethod
     def backward(ctx, grad):
         options = ConvOptions(**ctx.params)
-        if not options.wide:
-            return Conv2d.backward_columns(ctx, grad)
         x, weight = ctx.saved
-        ph, pw = options.padding
+        path, groups = options.path(weight), options.groups
+        if path == COLUMN_PATH:
+            return Conv2d.backward_columns(ctx, grad)
         need_x, need_w = ctx.needs_input_grad[:2]
         grad_b = Conv2d.bias_grad(ctx, grad)
         grad = get_array_module(grad).ascontiguousarray(grad)
+        if path == DEPTHWISE_PATH:
+            geometry = _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize)
+            return (*_grads_depthwise(x, weight, grad, geometry, need_x, need_w), grad_b)
+        blocks = list(zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(grad, groups, 1)))
         grad_w = grad_x = None
         if need_w:
-            grad_w = _weight_grad_wide(x, _geometry(x, weight, ph, pw), grad, weight.shape)
+            grad_w = _joined([_weight_grad_wide(x_block, _geometry(x_block, weight_block, *options.wide), grad_block,
+                                                weight_block.shape) for x_block, weight_block, grad_block in blocks], 0)
         if need_x:
-            grad_x = _input_grad_stride1(grad, weight, ph, pw)
+            grad_x = _joined([_input_grad_stride1(grad_block, weight_block, *options.wide)
+                              for _, weight_block, grad_block in blocks], 1)
         return grad_x, grad_w, grad_b
 
-    # The column path, for any stride, dilation and groups: ctx.function's im2col builds the columns of the
-    # whole batch, one GEMM per group multiplies them. Backward rebuilds the columns rather than keeping them.
+    # The column path, for strides other than 1 (any dilation and groups): ctx.function's im2col builds the
+    # columns of the whole batch, one GEMM per group multiplies them. Backward rebuilds the columns rather than keeping them.
     # The batch sits inside each column row, so that dW is one GEMM per group too (the batch summed inside it),
     # not one per image; the price is a transposed copy of the output and of its gradient, (N, O) <-> (O, N).
     im2col = staticmethod(im2col)

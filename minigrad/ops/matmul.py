@@ -6,16 +6,22 @@ from ..backend import get_array_module
 from ..function import Function, broadcast_mismatch, require_same_dtype
 
 
+# BLAS runs GEMMs of fewer rows than this far below its peak, so a thread rather takes whole GEMMs of a batch.
+SPLIT_MIN_ROWS = 16
+
+
 def matmul(a, b):
     """a @ b of arrays, with the rows of a split over the worker threads (BLAS itself is pinned to one
     thread): rows split whatever the batch, a batch of one included; the batch's first dim splits instead
-    when a has fewer rows than there are threads (a depthwise conv's GEMMs have one row per group)."""
+    when a has fewer rows than there are threads, or when it has enough GEMMs for every thread and a's
+    rows would split thinner than SPLIT_MIN_ROWS (a grouped conv's GEMMs have a few rows per group)."""
     xp = get_array_module(a)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     out = memory.empty(xp, batch + (a.shape[-2], b.shape[-1]), xp.result_type(a, b))
     if not parallel.worth_splitting(xp, out.size * a.shape[-1]):
         return xp.matmul(a, b, out=out)
-    if batch and a.shape[-2] < parallel.get_num_threads():
+    threads, rows = parallel.get_num_threads(), a.shape[-2]
+    if batch and (rows < threads or batch[0] >= threads and rows < threads * SPLIT_MIN_ROWS):
         a, b = xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
         parallel.split(lambda start, stop: xp.matmul(a[start:stop], b[start:stop], out=out[start:stop]), batch[0])
         return out
