@@ -57,8 +57,11 @@ def test_a_ported_network_in_evaluation_mode_gives_torchs_outputs():
 
 def test_a_ported_network_trains_as_torchs():
     """Five AdamW steps on cross-entropy in training mode (batch statistics; dropout off, since the two libraries
-    draw other masks): the losses, the parameters and BatchNorm's running statistics stay torch's."""
+    draw other masks): the losses, the parameters and BatchNorm's running statistics stay torch's. Adam steps a
+    weight whose gradient is rounding noise by up to lr either way, so each tensor is compared with how far the
+    steps moved it."""
     model, reference = twins(dropout=0.0)
+    initial = {name: value.numpy().copy() for name, value in reference.state_dict().items()}
     optimizer = mg.optim.AdamW(model.parameters(), lr=1e-3)
     torch_optimizer = torch.optim.AdamW(reference.parameters(), lr=1e-3)
     for step in range(5):
@@ -71,4 +74,5 @@ def test_a_ported_network_trains_as_torchs():
         optimizer.step(), torch_optimizer.step()
     ours = model.state_dict()
     for name, value in reference.state_dict().items():
-        assert relative_error(ours[name], value.numpy()) < 1e-4, name
+        moved = np.abs(value.numpy() - initial[name]).max()
+        assert moved > 0 and np.abs(ours[name] - value.numpy()).max() <= 1e-2 * moved, name
