@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import parallel
 from minigrad.ops import pool
 from conftest import relative_error
 
@@ -194,3 +195,17 @@ def test_the_gpu_path_matches_the_cpu_without_a_gpu(name, arguments, fake_gpu):
         assert "max_pool" in fake_gpu.launches and "max_pool_backward" in fake_gpu.launches
     for gpu, cpu in zip(results["gpu"], results["cpu"]):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-6, atol=1e-7)
+
+
+def test_average_pooling_on_the_gpu_runs_each_tap_once_over_all_planes(fake_gpu, monkeypatch):
+    """Host threads and cache-sized blocks serve the CPU only: on a GPU they would multiply the launches."""
+    monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 0)     # the CPU would split even this small input
+    monkeypatch.setattr(pool, "BLOCK_BYTES", 1)
+
+    def refuse(*args):
+        raise AssertionError("device planes were split into blocks")
+
+    monkeypatch.setattr(parallel, "split_blocks", refuse)
+    leaf = mg.tensor(np.ones((2, 3, 8, 7), np.float32), requires_grad=True, device="gpu")
+    mg.functional.avg_pool2d(leaf, 3, 2, padding=1).sum().backward()
+    assert leaf.grad.device == "gpu"

@@ -7,7 +7,7 @@ as 0 for the mean (whose divisors count it or not, as torch's). Windows describe
 both, and the arguments' checks, with torch's errors.
 
 On the GPU, MaxPool2dKernels pools with minigrad.kernels' max-pool kernels: one launch per direction.
-Average pooling runs the same per-tap slices there, a few launches per tap.
+Average pooling runs the same per-tap slices there, over all the planes at once: one launch per tap.
 """
 import itertools
 
@@ -128,7 +128,11 @@ BLOCK_BYTES = 1 << 19
 
 
 def _split_planes(work, planes, windows):
-    """work(start, stop) over blocks of the (P, 1, Hp, Wp) planes that fit BLOCK_BYTES, shared out over the threads."""
+    """work(start, stop) over blocks of the (P, 1, Hp, Wp) planes that fit BLOCK_BYTES, shared out over the threads;
+    over all the planes at once where threads do not pay (small arrays, and a GPU: one launch per tap there)."""
+    if not parallel.worth_splitting(get_array_module(planes), planes.size):
+        work(0, planes.shape[0])
+        return
     plane_bytes = windows.padded_size[0] * windows.padded_size[1] * planes.itemsize
     parallel.split_blocks(work, planes.shape[0], BLOCK_BYTES // plane_bytes)
 
