@@ -486,9 +486,7 @@ class Conv2d(Function):
     def check(x, weight, bias, options):
         if x.ndim != 4 or weight.ndim != 4:
             raise ValueError(f"conv2d expects a 4-d input (N, C, H, W) and weight (O, C, kh, kw), got {x.shape} and {weight.shape}")
-        if bias is not None and bias.shape != weight.shape[:1]:
-            raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), one value per output channel "
-                             f"of weight {tuple(weight.shape)}, got {tuple(bias.shape)}")
+        _check_bias(bias, weight, weight.shape[0])
         groups = options.groups
         _check_groups(weight, groups)
         if x.shape[1] != weight.shape[1] * groups:
@@ -565,6 +563,13 @@ class Conv2d(Function):
         grad_w = _weight_grad_columns(ctx.function, x, grad, weight.shape, options) if need_w else None
         grad_x = _output_to_columns(ctx.function, grad, weight, x.shape, options) if need_x else None
         return grad_x, grad_w, grad_b
+
+
+def _check_bias(bias, weight, out_channels, transposed=""):
+    """torch's error for a bias that is not one value per output channel."""
+    if bias is not None and bias.shape != (out_channels,):
+        raise RuntimeError(f"Given {transposed}weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
+                           f"with {out_channels} elements, but got bias of size {list(bias.shape)} instead")
 
 
 def _check_groups(weight, groups):
@@ -701,9 +706,7 @@ class ConvTranspose2d(Function):
             raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(x.shape)} "
                                f"to have {weight.shape[0]} channels, but got {x.shape[1]} channels instead")
         out_channels = weight.shape[1] * options.groups
-        if bias is not None and bias.shape != (out_channels,):
-            raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected bias to be "
-                               f"1-dimensional with {out_channels} elements, but got bias of size {list(bias.shape)} instead")
+        _check_bias(bias, weight, out_channels, "transposed=1, ")
         if any(extra >= stride and extra >= dilation
                for extra, stride, dilation in zip(output_padding, options.stride, options.dilation)):
             (oph, opw), (sh, sw), (dh, dw) = output_padding, options.stride, options.dilation
