@@ -124,12 +124,12 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """torch's, over (C, H, W) or (N, C, H, W), each size an int or an (h, w) pair; padding reads as -inf. With
     return_indices, also the flat index of each maximum into its (H, W) plane (int64), as torch's."""
     windows = _windows("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
-    batch = input if input.ndim == 4 else input.unsqueeze(0)
-    out = ops.MaxPool2d.apply(batch, windows=windows)
-    if not return_indices:
-        return _as_input(out, input)
-    indices = Tensor(max_pool_indices(batch.data, out.data, windows))
-    return _as_input(out, input), _as_input(indices, input)
+
+    def pool(batch):
+        out = ops.MaxPool2d.apply(batch, windows=windows)
+        return (out, Tensor(max_pool_indices(batch.data, out.data, windows))) if return_indices else out
+
+    return _one_image_as_a_batch("max_pool2d", input, pool)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -165,17 +165,15 @@ def _windows(op, input, kernel_size, stride, padding, dilation, ceil_mode):
                    _pool_pair(op, "dilation", dilation), bool(ceil_mode))
 
 
-def _as_input(out, input):
-    """A batch of one back to one (C, H, W) image, where the input was one."""
-    return out if input.ndim == 4 else out.squeeze(0)
-
-
 def _one_image_as_a_batch(name, input, op):
     """torch's 2-d ops take (N, C, H, W) or one (C, H, W) image, which runs as a batch of one and comes back
-    unbatched."""
+    unbatched (each of the op's results, where it gives several)."""
     if input.ndim not in (3, 4):
         raise ValueError(f"{name} expects a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {tuple(input.shape)}")
-    return op(input) if input.ndim == 4 else op(input.unsqueeze(0)).squeeze(0)
+    if input.ndim == 4:
+        return op(input)
+    out = op(input.unsqueeze(0))
+    return tuple(result.squeeze(0) for result in out) if isinstance(out, tuple) else out.squeeze(0)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
