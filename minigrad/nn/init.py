@@ -1,15 +1,112 @@
-"""torch's default initialisation, drawn from minigrad's seeded generator."""
+"""torch.nn.init: torch's initialisations, drawn from minigrad's seeded generator (mg.manual_seed), and the default
+one of torch's Linear and conv layers. Each fills a tensor in place and returns it, as torch's."""
 import math
+import warnings
 
 import numpy as np
+from scipy import special
 
+from ..backend import to_device
 from ..random import generator
 from .module import Parameter
 
+# torch's recommended gains (calculate_gain), for the nonlinearities without a parameter
+_GAINS = {"linear": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0, "conv_transpose1d": 1.0,
+          "conv_transpose2d": 1.0, "conv_transpose3d": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0),
+          "selu": 3.0 / 4}
 
-def uniform_(tensor, low, high):
-    tensor.data[...] = generator().uniform(low, high, size=tensor.shape).astype(tensor.dtype)
+
+def calculate_gain(nonlinearity, param=None):
+    """The gain torch recommends for a nonlinearity: sqrt(2 / (1 + slope²)) for leaky_relu (slope param, 0.01 by
+    default), 5/3 for tanh, sqrt(2) for relu, 3/4 for selu, else 1."""
+    if nonlinearity == "leaky_relu":
+        if param is None:
+            slope = 0.01
+        elif not isinstance(param, bool) and isinstance(param, (int, float)):
+            slope = param
+        else:
+            raise ValueError(f"negative_slope {param} not a valid number")
+        return math.sqrt(2.0 / (1 + slope ** 2))
+    if nonlinearity not in _GAINS:
+        raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
+    return _GAINS[nonlinearity]
+
+
+def _calculate_fan_in_and_fan_out(tensor):
+    """(fan_in, fan_out) of a weight (out, in, *kernel): in and out times the kernel's size, as torch's."""
+    if tensor.ndim < 2:
+        raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+    receptive_field = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
+
+
+def _fan(tensor, mode):
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"Mode {mode} not supported, please use one of ['fan_in', 'fan_out']")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def _fill(tensor, draw):
+    """Write draw(shape), host values, into the tensor's own array, on its device and in its dtype. (Not counted
+    as a write that backward checks: counting starts a check at every op for the rest of the program.)"""
+    if tensor.numel() == 0:
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
+        return tensor
+    values = np.asarray(draw(tensor.shape)).astype(tensor.dtype)
+    tensor.data[...] = to_device(values, tensor.device)
     return tensor
+
+
+def uniform_(tensor, a=0.0, b=1.0):
+    return _fill(tensor, lambda shape: generator().uniform(a, b, size=shape))
+
+
+def normal_(tensor, mean=0.0, std=1.0):
+    return _fill(tensor, lambda shape: generator().normal(mean, std, size=shape))
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+    """N(mean, std) cut to [a, b], by the inverse of the normal CDF over a uniform draw between the bounds' CDFs."""
+    low, high = special.ndtr((a - mean) / std), special.ndtr((b - mean) / std)
+    return _fill(tensor, lambda shape: np.clip(mean + std * special.ndtri(generator().uniform(low, high, size=shape)),
+                                               a, b))
+
+
+def constant_(tensor, val):
+    return _fill(tensor, lambda shape: np.full(shape, val))
+
+
+def zeros_(tensor):
+    return constant_(tensor, 0.0)
+
+
+def ones_(tensor):
+    return constant_(tensor, 1.0)
+
+
+def xavier_uniform_(tensor, gain=1.0):
+    """U(±gain·sqrt(6 / (fan_in + fan_out))), Glorot's."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(tensor, -bound, bound)
+
+
+def xavier_normal_(tensor, gain=1.0):
+    """N(0, gain²·2 / (fan_in + fan_out)), Glorot's."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+
+
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+    """U(±gain·sqrt(3 / fan)), He's, the gain of `nonlinearity` (leaky_relu of slope a by default)."""
+    std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
+    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std)
+
+
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+    """N(0, gain² / fan), He's."""
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))
 
 
 def default_bound(fan_in):

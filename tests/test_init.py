@@ -1,0 +1,118 @@
+"""torch.nn.init's initialisations: gains and fans exactly as torch computes them, the draws from minigrad's
+generator (so compared with torch's by their distribution: bounds, spread, a Kolmogorov-Smirnov test), the
+seeding, the device, and the `Module.apply` idiom that ported code initialises with."""
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import minigrad as mg
+from minigrad.nn import init
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("nonlinearity, param", [("linear", None), ("conv2d", None), ("conv_transpose2d", None),
+                                                 ("sigmoid", None), ("tanh", None), ("relu", None), ("selu", None),
+                                                 ("leaky_relu", None), ("leaky_relu", 0.2), ("leaky_relu", 3)])
+def test_gains_are_torchs(nonlinearity, param):
+    assert init.calculate_gain(nonlinearity, param) == pytest.approx(torch.nn.init.calculate_gain(nonlinearity, param),
+                                                                     rel=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (8, 3, 5, 5), (4, 6, 2, 3), (3, 1, 7)])
+def test_fans_are_torchs(shape):
+    expected = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+    assert init._calculate_fan_in_and_fan_out(mg.zeros(*shape)) == expected
+
+
+def _torch_and_ours(name, shape, **arguments):
+    torch.manual_seed(0)
+    mg.manual_seed(0)
+    theirs = getattr(torch.nn.init, name)(torch.empty(shape), **arguments).numpy()
+    ours = getattr(init, name)(mg.zeros(*shape), **arguments)
+    return ours.numpy(), theirs
+
+
+UNIFORM = [("uniform_", {}), ("uniform_", dict(a=-2.0, b=0.5)), ("xavier_uniform_", dict(gain=1.5)),
+           ("kaiming_uniform_", {}), ("kaiming_uniform_", dict(a=0.1, mode="fan_out", nonlinearity="leaky_relu")),
+           ("kaiming_uniform_", dict(nonlinearity="relu"))]
+NORMAL = [("normal_", dict(mean=1.0, std=0.5)), ("xavier_normal_", {}), ("kaiming_normal_", dict(nonlinearity="relu")),
+          ("kaiming_normal_", dict(mode="fan_out", nonlinearity="tanh"))]
+
+
+@pytest.mark.parametrize("name, arguments", UNIFORM, ids=str)
+def test_uniform_draws_cover_torchs_interval(name, arguments):
+    ours, theirs = _torch_and_ours(name, (64, 32, 3, 3), **arguments)
+    low, high = theirs.min(), theirs.max()
+    width = high - low
+    assert low - 1e-3 * width <= ours.min() < low + 1e-2 * width and high - 1e-2 * width < ours.max() <= high + 1e-3 * width
+    assert stats.ks_2samp(ours.ravel(), theirs.ravel()).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("name, arguments", NORMAL, ids=str)
+def test_normal_draws_have_torchs_distribution(name, arguments):
+    ours, theirs = _torch_and_ours(name, (64, 32, 3, 3), **arguments)
+    assert ours.std() == pytest.approx(theirs.std(), rel=0.03) and ours.mean() == pytest.approx(theirs.mean(), abs=0.03)
+    assert stats.ks_2samp(ours.ravel(), theirs.ravel()).pvalue > 1e-3
+
+
+def test_trunc_normal_stays_in_its_bounds_with_torchs_distribution():
+    ours, theirs = _torch_and_ours("trunc_normal_", (20000,), mean=0.5, std=1.0, a=-1.0, b=1.5)
+    assert ours.min() >= -1.0 and ours.max() <= 1.5
+    assert stats.ks_2samp(ours, theirs).pvalue > 1e-3
+
+
+@pytest.mark.parametrize("name, arguments", [("constant_", dict(val=0.25)), ("zeros_", {}), ("ones_", {})], ids=str)
+def test_constants_are_torchs(name, arguments):
+    ours, theirs = _torch_and_ours(name, (3, 4), **arguments)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_seed_gives_the_same_draws_and_the_dtype_and_tensor_are_kept():
+    tensors = []
+    for _ in range(2):
+        mg.manual_seed(7)
+        tensor = mg.zeros(5, 4, dtype=mg.float64)
+        assert init.kaiming_normal_(tensor) is tensor
+        tensors.append(tensor)
+    assert tensors[0].dtype == np.float64
+    np.testing.assert_array_equal(tensors[0].numpy(), tensors[1].numpy())
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: init.xavier_uniform_(mg.zeros(3)), "Fan in and fan out can not be computed"),
+    (lambda: init.kaiming_uniform_(mg.zeros(3, 4), mode="fan_x"), "Mode fan_x not supported"),
+    (lambda: init.calculate_gain("foo"), "Unsupported nonlinearity foo"),
+    (lambda: init.calculate_gain("leaky_relu", "x"), "negative_slope x not a valid number"),
+])
+def test_bad_arguments_are_torchs_errors(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_a_zero_element_tensor_is_left_with_torchs_warning():
+    with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
+        init.kaiming_uniform_(mg.zeros(0, 4))
+
+
+def test_apply_initialises_a_model_as_ported_code_does():
+    """The idiom: model.apply(fn) with fn re-initialising each conv and linear layer by type."""
+    def reinitialise(module):
+        if isinstance(module, (mg.nn.Conv2d, mg.nn.Linear)):
+            init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            init.zeros_(module.bias)
+
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Conv2d(3, 64, 3), mg.nn.ReLU(), mg.nn.Flatten(), mg.nn.Linear(64, 10))
+    model.apply(reinitialise)
+    weight = model[0].weight.numpy()
+    assert weight.std() == pytest.approx(math.sqrt(2.0 / (64 * 9)), rel=0.05)
+    assert not model[0].bias.numpy().any() and not model[3].bias.numpy().any()
+
+
+def test_draws_land_on_the_tensors_device(fake_gpu):
+    tensor = mg.zeros(4, 3, device="gpu")
+    init.xavier_uniform_(tensor)
+    assert tensor.device == "gpu" and np.abs(tensor.numpy()).max() <= math.sqrt(6 / 7)
