@@ -209,3 +209,30 @@ def test_average_pooling_on_the_gpu_runs_each_tap_once_over_all_planes(fake_gpu,
     leaf = mg.tensor(np.ones((2, 3, 8, 7), np.float32), requires_grad=True, device="gpu")
     mg.functional.avg_pool2d(leaf, 3, 2, padding=1).sum().backward()
     assert leaf.grad.device == "gpu"
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int32", "int64", "bool"])
+@pytest.mark.parametrize("name", ["max_pool2d", "avg_pool2d"])
+@pytest.mark.parametrize("padding", [0, 1])
+def test_integer_pooling_is_torchs(dtype, name, padding):
+    """max_pool2d pools every integer type (padding reads as the type's least value), avg_pool2d int64 only,
+    truncating toward zero; the others are torch's NotImplementedError, as bool is for both."""
+    values = (np.arange(-20, 30).reshape(1, 2, 5, 5) * 7).astype(dtype) if dtype != "bool" else \
+        np.arange(50).reshape(1, 2, 5, 5) % 3 == 0
+    extra = dict(return_indices=True) if name == "max_pool2d" else {}
+
+    def outcome(library, make):
+        try:
+            results = getattr(library, name)(make(values), 3, 2, padding=padding, **extra)
+        except NotImplementedError as error:
+            return str(error)
+        return [(result.numpy().tolist(), str(result.numpy().dtype)) for result in
+                (results if isinstance(results, tuple) else (results,))]
+
+    assert outcome(mg.functional, mg.tensor) == outcome(torch.nn.functional, torch.from_numpy)
+
+
+def test_integer_max_pooling_on_the_gpu_pools_as_on_the_cpu(fake_gpu):
+    values = np.arange(-20, 30, dtype=np.int32).reshape(1, 2, 5, 5)
+    gpu = mg.functional.max_pool2d(mg.tensor(values, device="gpu"), 3, 2, padding=1)
+    np.testing.assert_array_equal(gpu.numpy(), mg.functional.max_pool2d(mg.tensor(values), 3, 2, padding=1).numpy())

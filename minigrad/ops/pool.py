@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import kernels, memory, parallel
 from ..backend import get_array_module
-from ..function import Function, gpu_variant_of
+from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
 from ..kernels import output_size
 
 
@@ -197,10 +197,24 @@ def _first_maxima(planes, maxima, windows):
         yield hit
 
 
+def _lowest(dtype):
+    """What padding reads as in a max: -inf, or an integer type's least value."""
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def _refuse_dtypes(name, x, kinds):
+    """torch's error for the dtypes whose kinds (NumPy's: "b" bool, "i", "u" integers) it does not pool."""
+    if x.dtype.kind in kinds:
+        raise NotImplementedError(f"\"{name}\" not implemented for '{SCALAR_TYPE_NAMES[x.dtype]}'")
+
+
 def max_pool_indices(x, maxima, windows):
     """torch's return_indices: for each window of x (N, C, H, W), the flat index into its (H, W) plane of the first
-    input equal to the window's maximum in maxima (N, C, out_h, out_w); int64."""
+    input equal to the window's maximum in maxima (N, C, out_h, out_w); int64. Integers are searched as float64,
+    whose NaN padding equals nothing."""
     xp = get_array_module(x)
+    if x.dtype.kind != "f":
+        x, maxima = x.astype(np.float64), maxima.astype(np.float64)
     indices = xp.zeros(maxima.shape, dtype=xp.int64)
     for offsets, hit in zip(windows.input_offsets(xp), _first_maxima(windows.padded(x, np.nan), maxima, windows)):
         xp.copyto(indices, offsets, where=hit)
@@ -234,9 +248,10 @@ class MaxPool2d(Function):
         a padded copy only where the windows reach into padding, its padding then set to NaN for unpool).
         """
         n, c = x.shape[:2]
-        planes = windows.padded(_planes(x), -np.inf)
+        _refuse_dtypes("max_pool2d", x, "b")
+        planes = windows.padded(_planes(x), _lowest(x.dtype))
         out = _over_taps(get_array_module(x).maximum, planes, windows)
-        if windows.reaches_padding:
+        if windows.reaches_padding and x.dtype.kind == "f":  # integers have no gradient, so no unpool
             windows.fill_padding(planes, np.nan)
         return out.reshape(n, c, *windows.out_size), (planes, out)
 
@@ -253,7 +268,11 @@ class MaxPool2d(Function):
 class MaxPool2dKernels(MaxPool2d):
     """One kernel per direction: each window finds its winner, each input pixel gathers the windows it won."""
 
-    pool = staticmethod(kernels.max_pool)
+    @staticmethod
+    def pool(x, windows):
+        """The kernels are built for float and double: integers (which have no gradient) pool as on the CPU."""
+        return (kernels.max_pool if x.dtype.kind == "f" else MaxPool2d.pool)(x, windows)
+
     unpool = staticmethod(kernels.max_pool_backward)
 
 
@@ -263,10 +282,15 @@ class AvgPool2d(Function):
 
     @staticmethod
     def forward(ctx, x, windows, count_include_pad=True, divisor_override=None):
+        """int64 averages are truncated toward zero, as torch's; torch has no other integer average pooling."""
         xp = get_array_module(x)
         n, c = x.shape[:2]
-        divisors = xp.asarray(windows.divisors(count_include_pad, divisor_override), dtype=x.dtype)
+        _refuse_dtypes("avg_pool2d", x, "biu" if x.dtype != np.int64 else "")
         sums = _over_taps(xp.add, windows.padded(_planes(x), 0), windows)
+        if x.dtype.kind != "f":
+            averages = xp.trunc(sums / xp.asarray(windows.divisors(count_include_pad, divisor_override)))
+            return averages.astype(x.dtype).reshape(n, c, *windows.out_size)
+        divisors = xp.asarray(windows.divisors(count_include_pad, divisor_override), dtype=x.dtype)
         ctx.save_for_backward(divisors, x.shape)
         return xp.divide(sums, divisors, out=sums).reshape(n, c, *windows.out_size)
 
