@@ -497,16 +497,16 @@ class Abs(Function):
 class Clamp(Function):
     """Gradient passes where low <= a <= high, as in torch."""
 
-    above, below = "greater_equal", "less_equal"  # which side of a bound the gradient passes on
+    above, below = operator.ge, operator.le  # which side of a bound the gradient passes on
 
     @staticmethod
     def forward(ctx, a, low=None, high=None):
         xp = get_array_module(a)
         inside = xp.ones(a.shape, dtype=bool)
         if low is not None:
-            inside &= getattr(xp, ctx.function.above)(a, low)
+            inside &= ctx.function.above(a, low)
         if high is not None:
-            inside &= getattr(xp, ctx.function.below)(a, high)
+            inside &= ctx.function.below(a, high)
         ctx.save_for_backward(inside)
         return xp.clip(a, low, high).astype(a.dtype, copy=False)
 
@@ -519,7 +519,7 @@ class Clamp(Function):
 class Hardtanh(Clamp):
     """Clamp to [low, high] whose gradient, as torch's hardtanh's, passes strictly inside: not at the bounds."""
 
-    above, below = "greater", "less"
+    above, below = operator.gt, operator.lt
 
 
 class Maximum(Function):
