@@ -671,8 +671,12 @@ class Tensor:
         return self._tested("logical_not")
 
     def _logic(name):
-        """t.logical_and(other), ...: truth of non-zero entries, of any dtypes, broadcast together."""
-        return lambda self, other: self._outside_graph(other, lambda a, b: getattr(get_array_module(a), name)(a, b))
+        """t.logical_and(other), ...: truth of the non-zero entries of two tensors of any dtypes, broadcast together."""
+        def logic(self, other):
+            if not isinstance(other, Tensor):
+                raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+            return self._outside_graph(other, lambda a, b: getattr(get_array_module(a), name)(a, b))
+        return logic
 
     logical_and, logical_or, logical_xor = map(_logic, ("logical_and", "logical_or", "logical_xor"))
     del _logic

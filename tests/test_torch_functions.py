@@ -115,6 +115,14 @@ def test_mm_and_bmm_shape_errors_are_torchs(name, shapes):
     assert str(ours.value) == str(theirs.value)
 
 
+def test_logic_refuses_a_number_like_torch():
+    with pytest.raises(TypeError) as theirs:
+        torch.tensor([1]).logical_and(1)
+    with pytest.raises(TypeError) as ours:
+        mg.tensor([1]).logical_and(1)
+    assert str(ours.value) == str(theirs.value)
+
+
 def test_allclose_refuses_two_dtypes_like_torch():
     with pytest.raises(RuntimeError, match="Float did not match Double"):
         mg.allclose(mg.tensor(X), mg.tensor(X).double())
