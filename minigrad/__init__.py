@@ -12,6 +12,9 @@ from .io import load, save
 from .random import get_rng_state, manual_seed, set_rng_state
 from .tensor import Tensor, where
 from .functional import cat, stack
+from .torch_functions import FUNCTIONS as _TORCH_FUNCTIONS
+
+globals().update(_TORCH_FUNCTIONS)  # torch.exp(t), torch.sum(t, dim), ...: the Tensor methods as functions
 
 # torch's dtype names, as NumPy's types: a tensor's .dtype compares equal to them, and dtype= and .to() take them.
 from numpy import bool_ as bool, float32, float64, int8, int16, int32, int64, uint8  # noqa: E402
@@ -24,3 +27,4 @@ __all__ = [
     "ones_like", "optim", "rand", "randn", "save", "set_rng_state", "short", "stack", "tensor", "uint8", "where",
     "zeros", "zeros_like",
 ]
+__all__ += sorted(_TORCH_FUNCTIONS)

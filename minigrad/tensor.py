@@ -480,6 +480,8 @@ class Tensor:
     def __rmatmul__(self, other):
         return _matmul(other, self)
 
+    matmul = __matmul__
+
     def __getitem__(self, index):
         return ops.GetItem.apply(self, index=index)
 
@@ -555,10 +557,17 @@ class Tensor:
         return ops.Abs.apply(self)
 
     def clamp(self, min=None, max=None):
+        """Numbers or tensors as bounds (not one of each, as torch); a tensor bound gets the gradient where it
+        clamps, as torch's."""
         if min is None and max is None:
             raise RuntimeError("clamp: At least one of 'min' or 'max' must not be None")
         bounds = [bound for bound in (min, max) if bound is not None]
-        return ops.Clamp.apply(self.to(result_type(self, *bounds)), low=min, high=max)  # int64 and 0.5: float32
+        if not any(isinstance(bound, Tensor) for bound in bounds):
+            return ops.Clamp.apply(self.to(result_type(self, *bounds)), low=min, high=max)  # int64, 0.5: float32
+        if not all(isinstance(bound, Tensor) for bound in bounds):
+            raise TypeError("clamp() takes numbers or tensors as min and max, not one of each")
+        out = self if min is None else ops.ClampMinTensor.apply(self, min)
+        return out if max is None else ops.ClampMaxTensor.apply(out, max)
 
     clip = clamp
 
@@ -618,6 +627,80 @@ class Tensor:
     def erf(self):
         return ops.Erf.apply(self)
 
+    def exp2(self):
+        return ops.Exp2.apply(self)
+
+    def sinh(self):
+        return ops.Sinh.apply(self)
+
+    def cosh(self):
+        return ops.Cosh.apply(self)
+
+    def tan(self):
+        return ops.Tan.apply(self)
+
+    def atan(self):
+        return ops.Atan.apply(self)
+
+    def asin(self):
+        return ops.Asin.apply(self)
+
+    def acos(self):
+        return ops.Acos.apply(self)
+
+    def frac(self):
+        return ops.Frac.apply(self)
+
+    def logit(self, eps=None):
+        return ops.Logit.apply(self, eps=eps)
+
+    # ---- tests of values: bool tensors (int64 for counts and indices), outside the graph, as torch's ----------
+    def _tested(self, name):
+        return Tensor(getattr(get_array_module(self.data), name)(self.data))
+
+    def isnan(self):
+        return self._tested("isnan")
+
+    def isinf(self):
+        return self._tested("isinf")
+
+    def isfinite(self):
+        return self._tested("isfinite")
+
+    def logical_not(self):
+        return self._tested("logical_not")
+
+    def _logic(name):
+        """t.logical_and(other), ...: truth of the non-zero entries of two tensors of any dtypes, broadcast together."""
+        def logic(self, other):
+            if not isinstance(other, Tensor):
+                raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+            return self._outside_graph(other, lambda a, b: getattr(get_array_module(a), name)(a, b))
+        return logic
+
+    logical_and, logical_or, logical_xor = map(_logic, ("logical_and", "logical_or", "logical_xor"))
+    del _logic
+
+    def nonzero(self):
+        """The indices of the non-zero entries, one row (of ndim int64) each, in row-major order."""
+        return Tensor(get_array_module(self.data).argwhere(self.data).astype(np.int64))
+
+    def count_nonzero(self, dim=None):
+        axes = None if dim is None else normalize_dims(dim, self.ndim)
+        xp = get_array_module(self.data)
+        return Tensor(xp.asarray(xp.count_nonzero(self.data, axis=axes), dtype=np.int64))
+
+    def is_floating_point(self):
+        return self.dtype.kind == "f"
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Whether |self - other| <= atol + rtol * |other| everywhere (broadcast), of one dtype, as torch's."""
+        if self.dtype != other.dtype:
+            raise RuntimeError(f"{SCALAR_TYPE_NAMES.get(self.dtype, self.dtype)} did not match "
+                               f"{SCALAR_TYPE_NAMES.get(other.dtype, other.dtype)}")
+        require_broadcastable(self.shape, other.shape)
+        return bool(get_array_module(self.data).allclose(self.data, other.data, rtol, atol, equal_nan))
+
     def maximum(self, other):
         """The element-wise larger of self and other; a tie gives each half the gradient, as torch's."""
         return ops.Maximum.apply(self, other)
@@ -638,8 +721,9 @@ class Tensor:
     def log_softmax(self, dim):
         return ops.LogSoftmax.apply(self, dim=dim)
 
-    def sum(self, dim=None, keepdim=False):
-        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        """`dtype` casts before summing, as torch's (its gradient comes back in self's dtype)."""
+        return ops.Sum.apply(self if dtype is None else self.to(dtype), dim=dim, keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
         return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
@@ -961,6 +1045,22 @@ class Tensor:
     def masked_fill_(self, mask, value):
         return self._in_place(lambda tensor, value: tensor.masked_fill(mask, value), value)
 
+    def uniform_(self, a=0.0, b=1.0):
+        """Values drawn from U(a, b) by minigrad's generator, as nn.init.uniform_ (torch's `from`, `to`)."""
+        return self._drawn_in_place(nn_init.uniform_, a, b)
+
+    def normal_(self, mean=0.0, std=1.0):
+        """Values drawn from N(mean, std) by minigrad's generator, as nn.init.normal_."""
+        return self._drawn_in_place(nn_init.normal_, mean, std)
+
+    def _drawn_in_place(self, draw, *params):
+        """nn.init's draw written into this tensor, refused for a leaf that requires grad while autograd records,
+        as torch's in-place ops."""
+        if self.requires_grad and self.is_leaf and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        draw(self, *params)
+        return self
+
     def fill_(self, value):
         if isinstance(value, Tensor) and value.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
@@ -1194,3 +1294,4 @@ def _ops_leading_to(order, wanted):
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
 from .ops.reduce import index_of_extreme  # noqa: E402
 from .ops.shape import array_index, normalize_dim, normalize_dims, require_indices  # noqa: E402
+from .nn import init as nn_init  # noqa: E402

@@ -287,6 +287,18 @@ SPECS = [
     OpSpec("log2", lambda L, a: a.log2(), [(3, 4)], low=0.2),
     OpSpec("log10", lambda L, a: a.log10(), [(3, 4)], low=0.2),
     OpSpec("erf", lambda L, a: a.erf(), [(3, 4)], low=-3, high=3),
+    OpSpec("exp2", lambda L, a: a.exp2(), [(3, 4)]),
+    OpSpec("sinh", lambda L, a: a.sinh(), [(3, 4)], low=-3, high=3),
+    OpSpec("cosh", lambda L, a: a.cosh(), [(3, 4)], low=-3, high=3),
+    OpSpec("tan", lambda L, a: a.tan(), [(3, 4)], low=-1.3, high=1.3),
+    OpSpec("atan", lambda L, a: a.atan(), [(3, 4)], low=-4, high=4),
+    OpSpec("asin", lambda L, a: a.asin(), [(3, 4)], low=-0.9, high=0.9),
+    OpSpec("acos", lambda L, a: a.acos(), [(3, 4)], low=-0.9, high=0.9),
+    OpSpec("frac", lambda L, a: (3 * a).frac() * a, [(3, 4)]),
+    OpSpec("logit", lambda L, a: a.logit(), [(3, 4)], low=0.05, high=0.95),
+    OpSpec("logit_eps", lambda L, a: a.logit(eps=0.2), [(3, 4)], low=0.02, high=0.98),
+    OpSpec("clamp_tensors", lambda L, a, low, high: a.clamp(low, high - 0.5), [(3, 4), (3, 1), (4,)]),
+    OpSpec("clamp_min_tensor", lambda L, a, low: a.clamp(min=low), [(3, 4), (4,)]),
     OpSpec("sign", lambda L, a: a.sign() * a, [(3, 4)]),
     OpSpec("floor", lambda L, a: (3 * a).floor() + a, [(3, 4)]),
     OpSpec("ceil", lambda L, a: (3 * a).ceil() * a, [(3, 4)]),
@@ -349,7 +361,7 @@ THREAD_SPLIT = ["add_broadcast", "sub_broadcast", "mul_broadcast", "mul_broadcas
                 "softmax_dim0", "cat", "cat_dim0", "stack", "exp", "log", "sqrt", "tanh", "leaky_relu_slope",
                 "elu_alpha", "gelu", "gelu_tanh", "silu", "mish", "softplus_beta_threshold", "hardswish", "hardsigmoid",
                 "sin", "cos", "rsqrt", "reciprocal", "log1p", "expm1", "log2", "log10", "erf", "sign", "floor",
-                "round_decimals"]
+                "round_decimals", "exp2", "sinh", "cosh", "tan", "atan", "asin", "acos", "frac", "logit", "logit_eps"]
 
 
 @pytest.mark.parametrize("name", THREAD_SPLIT)

@@ -597,6 +597,66 @@ class Sequential(_ModuleSequence):
         return x
 
 
+class ModuleDict(Module):
+    """Modules by name, registered as children under their keys (so parameters are `blocks.down1.weight`, as
+    torch's), in insertion order; a dict's API as torch's: [], in, len, iteration over keys, keys, items, values,
+    update, pop, clear. As torch's, it has no forward."""
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key):
+        return self._modules[key]
+
+    def __setitem__(self, key, module):
+        self.add_module(key, module)
+
+    def __delitem__(self, key):
+        del self._modules[key]
+        object.__delattr__(self, key)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key):
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def pop(self, key):
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self):
+        for key in list(self):
+            del self[key]
+
+    def update(self, modules):
+        """From a mapping (a plain dict in its order) or an iterable of (key, module) pairs, as torch's."""
+        if isinstance(modules, collections.abc.Mapping):
+            modules = modules.items()
+        elif not isinstance(modules, collections.abc.Iterable):
+            raise TypeError("ModuleDict.update should be called with an iterable of key/value pairs, but got "
+                            f"{type(modules).__name__}")
+        for index, pair in enumerate(modules):
+            if len(pair) != 2:
+                raise ValueError(f"ModuleDict update sequence element #{index} has length {len(pair)}; 2 is required")
+            self[pair[0]] = pair[1]
+
+
 class ModuleList(_ModuleSequence):
     """A list of modules registered as children "0", "1", ..., so that parameters(), state_dict() and to() see
     them under torch's names (layers.0.weight). As torch's, it has no forward; a slice is a ModuleList renumbered

@@ -60,17 +60,33 @@ class Module:
             registry[name] = value  # a replaced entry keeps its place, as in torch
         object.__setattr__(self, name, value)
 
+    def _check_new_name(self, kind, name, registry):
+        """torch's errors for a name that register_buffer or register_parameter cannot take."""
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain "."')
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if name in self.__dict__ and name not in registry:
+            raise KeyError(f"attribute '{name}' already exists")
+
+    def register_parameter(self, name, param):
+        """Add a parameter under `name`, as assignment does; None registers the name with no value, as torch."""
+        self._check_new_name("parameter", name, self._parameters)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                            "(minigrad.nn.Parameter or None required)")
+        if param is None:
+            self._parameters[name] = None
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, param)
+
     def register_buffer(self, name, tensor, persistent=True):
         """Keep a tensor that is state but no parameter (running statistics, class weights): it moves with to(),
         and a persistent one is saved in the state dict. None registers the name with no value, as torch."""
-        if not isinstance(name, str):
-            raise TypeError(f"buffer name should be a string. Got {type(name).__name__}")
-        if "." in name:
-            raise KeyError('buffer name can\'t contain "."')
-        if name == "":
-            raise KeyError('buffer name can\'t be empty string ""')
-        if name in self.__dict__ and name not in self._buffers:
-            raise KeyError(f"attribute '{name}' already exists")
+        self._check_new_name("buffer", name, self._buffers)
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
                             "(minigrad.Tensor or None required)")
@@ -183,12 +199,13 @@ class Module:
         """The module at a dotted path ("" for this one): get_submodule("att4.channel_attention.1")."""
         module = self
         for name in target.split(".") if target else ():
-            if not hasattr(module, name):
-                raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
-            module = getattr(module, name)
-            if not isinstance(module, Module):
-                raise AttributeError(f"`{name}` is not an nn.Module")
+            module = _attribute_of_kind(module, name, Module)
         return module
+
+    def get_parameter(self, target):
+        """The parameter at a dotted path: get_parameter("encoder.0.weight")."""
+        module_path, _, name = target.rpartition(".")
+        return _attribute_of_kind(self.get_submodule(module_path), name, Parameter)
 
     def apply(self, fn):
         """fn(module) on every submodule, children before parents, then this one (custom initialisation); self."""
@@ -268,6 +285,9 @@ class Module:
             buffer.data = Tensor(buffer.data).to(device=device, dtype=dtype if buffer.dtype.kind == "f" else None).data
         return self
 
+    def cpu(self):
+        return self.to("cpu")
+
     def float(self):
         return self.to(dtype=np.float32)
 
@@ -307,6 +327,16 @@ class RemovableHandle:
 
     def __exit__(self, *exception):
         self.remove()
+
+
+def _attribute_of_kind(module, name, kind):
+    """module.<name>, with torch's errors where it is missing or not a `kind` (Module, Parameter)."""
+    if not hasattr(module, name):
+        raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
+    value = getattr(module, name)
+    if not isinstance(value, kind):
+        raise AttributeError(f"`{name}` is not an nn.{kind.__name__}")
+    return value
 
 
 def _raw(value):

@@ -410,6 +410,108 @@ class Cos(Elementwise):
         xp.negative(out, out=out)
 
 
+class Exp2(Elementwise):
+    saves = "output"
+    ufunc = "exp2"
+
+    @staticmethod
+    def gradient(xp, grad, saved, out):                                # grad * saved * log(2)
+        xp.multiply(grad, saved, out=out)
+        out *= math.log(2)
+
+
+class Sinh(Elementwise):
+    """sinh, whose derivative is cosh, and (as Cosh) the other way round."""
+
+    ufunc, derivative = "sinh", "cosh"
+
+    @classmethod
+    def gradient(cls, xp, grad, a, out):                               # grad * cosh(a)
+        getattr(xp, cls.derivative)(a, out=out)
+        out *= grad
+
+
+class Cosh(Sinh):
+    ufunc, derivative = "cosh", "sinh"
+
+
+class Tan(Elementwise):
+    saves = "output"
+    ufunc = "tan"
+
+    @staticmethod
+    def gradient(xp, grad, saved, out):                                # grad * (1 + saved ** 2)
+        xp.multiply(saved, saved, out=out)
+        out += 1
+        out *= grad
+
+
+class Atan(Elementwise):
+    ufunc = "arctan"
+
+    @staticmethod
+    def gradient(xp, grad, a, out):                                    # grad / (1 + a ** 2)
+        xp.multiply(a, a, out=out)
+        out += 1
+        xp.divide(grad, out, out=out)
+
+
+class Asin(Elementwise):
+    """arcsin, and (as Acos) arccos, whose derivative is the same but negated."""
+
+    ufunc, sign = "arcsin", 1
+
+    @classmethod
+    def gradient(cls, xp, grad, a, out):                               # sign * grad / sqrt(1 - a ** 2)
+        xp.multiply(a, a, out=out)
+        xp.subtract(1, out, out=out)
+        xp.sqrt(out, out=out)
+        xp.divide(grad, out, out=out)
+        out *= cls.sign
+
+
+class Acos(Asin):
+    ufunc, sign = "arccos", -1
+
+
+class Frac(Elementwise):
+    """a - trunc(a), for floating point only, as torch's; its gradient is grad itself."""
+
+    saves = None
+    integers = "refuse"
+
+    @staticmethod
+    def function(xp, a, out):
+        xp.trunc(a, out=out)
+        xp.subtract(a, out, out=out)
+
+    @staticmethod
+    def gradient(xp, grad, out):
+        xp.copyto(out, grad)
+
+
+class Logit(Elementwise):
+    """log(a / (1 - a)), a first clamped to [eps, 1 - eps] when eps is given (None: not). As torch's, the gradient
+    is zero where eps clamped a, and NaN outside [0, 1] without eps."""
+
+    @staticmethod
+    def function(xp, a, out, eps=None):
+        if eps is None:
+            xp.copyto(out, a)
+        else:
+            xp.clip(a, eps, 1 - eps, out=out)
+        xp.divide(out, xp.subtract(1, out), out=out)
+        xp.log(out, out=out)
+
+    @staticmethod
+    def gradient(xp, grad, a, out, eps=None):                          # grad / (a * (1 - a)) inside the range
+        xp.subtract(1, a, out=out)
+        out *= a
+        xp.divide(grad, out, out=out)
+        low, high, outside = (0, 1, xp.nan) if eps is None else (eps, 1 - eps, 0)
+        out[(a < low) | (a > high)] = outside
+
+
 class Erf(Elementwise):
     @staticmethod
     def function(xp, a, out):
@@ -544,6 +646,24 @@ class Maximum(Function):
 
 class Minimum(Maximum):
     pick, loses = "minimum", operator.gt
+
+
+class ClampMinTensor(Maximum):
+    """max(a, low) for a tensor bound, clamp's lower half, with clamp's gradients rather than maximum's: as torch's,
+    to a where a >= low (at the bound too) and to low where a < low. ClampMaxTensor, the upper half, after it makes
+    clamp(a, low, high) with torch's gradients, low > high included."""
+
+    passes, clamped = operator.ge, operator.lt                        # a passes where a >= bound, else clamped
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, bound = ctx.saved
+        op = ctx.function
+        return grad * op.passes(a, bound), grad * op.clamped(a, bound)
+
+
+class ClampMaxTensor(ClampMinTensor):
+    pick, passes, clamped = "minimum", operator.le, operator.gt
 
 
 class Where(Function):
