@@ -84,8 +84,9 @@ def elementwise(function, *operands, out=None, whole_axes=()):
     `function` is a ufunc or any fill with an `out` argument. It may reduce along
     `whole_axes`, which are never split (softmax's dim); every other axis of out longer than 1 is
     splittable. Operands broadcast against out; one that does not span the split axis (fewer dims, or
-    a 1 there) goes whole to every chunk. Small arrays and CuPy arrays are not split. Returns out, a
-    new array of the operands' broadcast shape unless given.
+    a 1 there) goes whole to every chunk. out may also be smaller than the operands, a reduction's
+    result with 1 along the axes it reduces. Small arrays and CuPy arrays are not split. Returns out,
+    a new array of the operands' broadcast shape unless given.
     """
     xp = get_array_module(operands[0])
     if out is None:
@@ -93,7 +94,7 @@ def elementwise(function, *operands, out=None, whole_axes=()):
     shape = out.shape
     whole = {axis % len(shape) for axis in whole_axes}
     axis = next((axis for axis, length in enumerate(shape) if length > 1 and axis not in whole), None)
-    if axis is None or not worth_splitting(xp, out.size):
+    if axis is None or not worth_splitting(xp, max(out.size, *(operand.size for operand in operands))):
         function(*operands, out=out)
         return out
 

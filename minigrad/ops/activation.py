@@ -9,7 +9,7 @@ import math
 
 from .. import kernels, memory, parallel
 from ..backend import get_array_module, special_functions
-from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
+from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of, is_grad_enabled
 from .elementwise import Elementwise, as_floating_point, require_floating_point
 from .shape import normalize_dim
 
@@ -147,31 +147,64 @@ _ERF_P = 0.3275911
 _ERF_R = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)     # r's coefficients, highest first
 
 
-def _erf_float32(xp, a, scale, out):
-    """out = erf(a * scale) in plain NumPy passes, for gelu: scipy's erf alone takes longer than torch's whole
-    gelu, forward and backward."""
+def _gaussian(xp, a, out):
+    """out = exp(-a ** 2 / 2), the normal density times sqrt(2 * pi); returns out."""
+    xp.multiply(a, a, out=out)
+    out *= -0.5
+    xp.exp(out, out=out)
+    return out
+
+
+def _normal_cdf_float32(xp, a, out, gaussian):
+    """out = Phi(a) = (1 + erf(a / sqrt(2))) / 2 with torch's erf, given exp(-a ** 2 / 2), in plain NumPy passes:
+    scipy's erf alone takes longer than torch's whole gelu, forward and backward. The halving is folded into r,
+    so that Phi = 1/2 + sign(a) * (1/2 - t * r(t) / 2 * exp(-a ** 2 / 2))."""
     t = _scratch(a)
     xp.abs(a, out=t)
-    t *= _ERF_P * scale
+    t *= _ERF_P / math.sqrt(2)
     t += 1
     xp.reciprocal(t, out=t)
-    xp.multiply(t, _ERF_R[0], out=out)
+    xp.multiply(t, _ERF_R[0] / 2, out=out)
     for coefficient in _ERF_R[1:]:                                      # Horner's rule, times t at the end
-        out += coefficient
+        out += coefficient / 2
         out *= t
-    xp.multiply(a, a, out=t)
-    t *= -scale * scale
-    xp.exp(t, out=t)
-    out *= t
-    xp.subtract(1, out, out=out)
+    out *= gaussian
+    xp.subtract(0.5, out, out=out)
     xp.copysign(out, a, out=out)
+    out += 0.5
 
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _GELU_CUBIC = 0.044715
 
 
-class GELU(_Activation):
+class _SavesDerivative(_Activation):
+    """An activation whose derivative shares most of its passes with f itself (gelu's Phi, silu's sigmoid). forward
+    writes f'(a) beside f(a), block by block while both are in cache, and saves it in place of a (one feature map
+    either way), so that backward is one multiply. torch saves a and recomputes that chain in backward, which in
+    NumPy passes costs more than the forward itself. Without autograd recording, forward writes f(a) alone.
+    A subclass gives `function` and `function_and_derivative(xp, a, out, derivative, **params)`."""
+
+    @staticmethod
+    def forward(ctx, a, **params):
+        op = ctx.function
+        if not (is_grad_enabled() and ctx.needs_input_grad[0]):
+            return _Activation.forward(ctx, a, **params)
+        require_floating_point(op.__name__.lower(), a)
+        xp = get_array_module(a)
+        derivative = _scratch(a)
+        out = parallel.blockwise(lambda a, derivative, out: op.function_and_derivative(xp, a, out, derivative, **params),
+                                 a, derivative)
+        ctx.save_for_backward(derivative)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (derivative,) = ctx.saved
+        return parallel.elementwise(get_array_module(grad).multiply, grad, derivative)
+
+
+class GELU(_SavesDerivative):
     """a * Phi(a), Phi the standard normal CDF ("none"), or torch's tanh approximation of it ("tanh")."""
 
     @staticmethod
@@ -180,40 +213,35 @@ class GELU(_Activation):
         out *= a
 
     @staticmethod
-    def gradient(xp, grad, a, out, approximate):
-        # grad * (Phi(a) + a * Phi'(a)); the tanh approximation's Phi ~ (1 + t) / 2 has
-        # Phi' = (1 - t ** 2) * (1 + 3 * 0.044715 * a ** 2) * sqrt(2 / pi) / 2
+    def function_and_derivative(xp, a, out, derivative, approximate):
+        # f' = Phi(a) + a * Phi'(a); the tanh approximation's Phi = (1 + t) / 2 has
+        # Phi' = (1 - t ** 2) * (1 + 3 * 0.044715 * a ** 2) * sqrt(2 / pi) / 2, and 1 - t ** 2 = 4 * Phi * (1 - Phi)
         if approximate == "tanh":
-            t, slope = _scratch(a), _scratch(a)
-            GELU.tanh_term(xp, a, t)
-            xp.multiply(t, t, out=slope)
-            xp.subtract(1, slope, out=slope)
-            xp.multiply(a, a, out=out)
-            out *= 3 * _GELU_CUBIC
-            out += 1
-            slope *= out
-            slope *= _SQRT_2_OVER_PI / 2
-            slope *= a
-            xp.add(t, 1, out=out)
-            out /= 2
-        else:                                                           # Phi' is the normal density
-            slope = _scratch(a)
-            xp.multiply(a, a, out=slope)
-            slope *= -0.5
-            xp.exp(slope, out=slope)
-            slope *= 1 / math.sqrt(2 * math.pi)
-            slope *= a
             GELU.cdf(xp, a, out, approximate)
-        out += slope
-        out *= grad
+            xp.multiply(a, a, out=derivative)
+            derivative *= 3 * _GELU_CUBIC
+            derivative += 1
+            derivative *= out
+            derivative *= 2 * _SQRT_2_OVER_PI
+            scratch = _scratch(a)
+            xp.subtract(1, out, out=scratch)
+            derivative *= scratch
+        else:                                                           # Phi' is the normal density
+            GELU.cdf(xp, a, out, approximate, _gaussian(xp, a, derivative))
+            derivative *= 1 / math.sqrt(2 * math.pi)
+        derivative *= a
+        derivative += out
+        out *= a
 
     @staticmethod
-    def cdf(xp, a, out, approximate):
-        """out = Phi(a) = (1 + erf(a / sqrt(2))) / 2, or its tanh approximation (1 + t) / 2."""
+    def cdf(xp, a, out, approximate, gaussian=None):
+        """out = Phi(a) = (1 + erf(a / sqrt(2))) / 2, or its tanh approximation (1 + t) / 2; `gaussian`,
+        exp(-a ** 2 / 2), when the caller has it."""
         if approximate == "tanh":
             GELU.tanh_term(xp, a, out)
         elif a.dtype == xp.float32:
-            _erf_float32(xp, a, 1 / math.sqrt(2), out)
+            _normal_cdf_float32(xp, a, out, _gaussian(xp, a, _scratch(a)) if gaussian is None else gaussian)
+            return
         else:
             xp.multiply(a, 1 / math.sqrt(2), out=out)
             special_functions(xp).erf(out, out=out)
@@ -231,7 +259,7 @@ class GELU(_Activation):
         xp.tanh(out, out=out)
 
 
-class SiLU(_Activation):
+class SiLU(_SavesDerivative):
     """a * sigmoid(a)"""
 
     @staticmethod
@@ -240,14 +268,13 @@ class SiLU(_Activation):
         out *= a
 
     @staticmethod
-    def gradient(xp, grad, a, out):                                    # grad * s * (1 + a * (1 - s))
+    def function_and_derivative(xp, a, out, derivative):              # f' = s + a * s * (1 - s), s = sigmoid(a)
         s = _scratch(a)
         _sigmoid_into(a, s)
-        xp.subtract(1, s, out=out)
-        out *= a
-        out += 1
-        out *= s
-        out *= grad
+        xp.multiply(a, s, out=out)
+        xp.subtract(1, s, out=derivative)
+        derivative *= out
+        derivative += s
 
 
 class Softplus(_Activation):

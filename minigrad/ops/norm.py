@@ -2,11 +2,12 @@
 scales and shifts it (they differ only in the axes, and in where the statistics come from).
 
 Each direction is a chain of memory-bound passes, and the blocks that share statistics (a channel, a sample's
-group, a row) are independent, so each runs through parallel.elementwise with the normalised axes kept whole:
+group, a row) are independent, so forward runs through parallel.elementwise with the normalised axes kept whole:
 each worker thread takes some blocks, reduces them and writes its part of the preallocated outputs in place, with
-no full-size temporaries. (Cutting further, into cache-sized blocks, as the activations do, measured slower:
-the reductions' per-call cost outweighs it.) Sums of products go through einsum, which reads its two operands
-without writing their product.
+no full-size temporaries. (Cutting further, into cache-sized blocks, measured slower: the reductions' per-call
+cost outweighs it.) Backward first reduces grad to a few small sums in the threads, after which grad_x is
+element-wise, one pass over cache-sized blocks as the activations'. Sums of products go through einsum, which
+reads its two operands without writing their product.
 """
 import math
 
@@ -38,22 +39,43 @@ def _moments_into(xp, x, axes, mean, var, centred):
 
 def _mean_of_products(xp, a, b, axes):
     """mean(a * b) over axes, kept as size-1 dims, in one read of a and b."""
-    dims = "".join(chr(ord("a") + axis) for axis in range(a.ndim))
-    kept = "".join(dim for axis, dim in enumerate(dims) if axis not in axes)
-    total = xp.einsum(f"{dims},{dims}->{kept}", a, b).reshape(_statistics_shape(a.shape, axes))
+    total = _sum_of_products(xp, a, b, axes)
     total /= math.prod(a.shape[axis] for axis in axes)
     return total
 
 
+def _sum_of_products(xp, a, b, axes):
+    """sum(a * b) over axes, kept as size-1 dims, without writing the product. b broadcasts against a (its
+    size-1 axes are read as absent) or is None: the sum of a alone."""
+    dims = "".join(chr(ord("a") + axis) for axis in range(a.ndim))
+    kept = "".join(dim for axis, dim in enumerate(dims) if axis not in axes)
+    operands, subscripts = [a], [dims]
+    if b is not None:
+        spanned = [axis for axis, length in enumerate(b.shape) if length != 1]
+        operands.append(b.reshape([b.shape[axis] for axis in spanned]))
+        subscripts.append("".join(dims[a.ndim - b.ndim + axis] for axis in spanned))
+    return xp.einsum(f"{','.join(subscripts)}->{kept}", *operands).reshape(_statistics_shape(a.shape, axes))
+
+
+def _summed_in_threads(xp, a, b, axes):
+    """_sum_of_products, its blocks split over the worker threads."""
+    def fill(a, *b, out):
+        out[...] = _sum_of_products(xp, a, b[0] if b else None, axes)
+
+    return parallel.elementwise(fill, a, *(() if b is None else (b,)),
+                                out=memory.empty(xp, _statistics_shape(a.shape, axes), a.dtype), whole_axes=axes)
+
+
 class Normalize(Function):
     """(x - mean) / sqrt(var + eps) over `axes`, times the weight and plus the bias when given (`scaled`,
-    `shifted`: the inputs after x, each shaped to broadcast against x; backward returns their gradients in x's
-    shape, and the engine sums them down).
+    `shifted`: the inputs after x, each shaped to broadcast against x; backward returns their gradients partly
+    summed, and the engine sums them down).
 
     The statistics are x's own over `axes`, computed here unless the caller passes them (`mean`, `var`, as
     `moments` gives them: batch norm computes them first to update its running statistics). Running statistics
     in evaluation mode are constants instead (`constant_statistics`): only then does backward not differentiate
-    through them, which turns its three terms into one. Backward keeps the normalized x and 1/std, no more.
+    through them, which turns its three terms into one. Backward keeps the normalized x, 1/std and the
+    weight and bias, no more.
     """
 
     @staticmethod
@@ -82,39 +104,42 @@ class Normalize(Function):
                 xp.add(out if scaled else normalized, normalized_and_affine[-1], out=out)
 
         out = parallel.elementwise(fill, x, mean, var, inverse_std, *normalized, *affine, whole_axes=axes)
-        ctx.save_for_backward(normalized[0] if affine else out, inverse_std, affine[0] if scaled else None)
+        ctx.save_for_backward(normalized[0] if affine else out, inverse_std, *affine)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        normalized, inverse_std, weight = ctx.saved
+        normalized, inverse_std, *affine = ctx.saved
         params = ctx.params
-        axes, scaled = params["axes"], params["scaled"]
-        constant_statistics = params.get("constant_statistics", False)
+        axes, scaled, shifted = params["axes"], params["scaled"], params["shifted"]
         xp = get_array_module(grad)
-        # grad * normalized, the weight's gradient, written last: until then a scratch buffer
-        products = memory.empty(xp, grad.shape, grad.dtype)
+        # The bias's and weight's gradients: sum(grad) and sum(grad * normalized) over the normalised axes along
+        # which the weight is constant (a group's positions; none of layer norm's, where they are grad and the
+        # product itself), reduced in the worker threads; the engine sums the small rest down.
+        affine_shape = (1,) * (grad.ndim - affine[0].ndim) + affine[0].shape if affine else (1,) * grad.ndim
+        summed = tuple(axis for axis in axes if affine_shape[axis] == 1)
+        grad_sum = _summed_in_threads(xp, grad, None, summed) if summed else grad
+        product_sum = _summed_in_threads(xp, grad, normalized, summed) if summed else parallel.elementwise(
+            xp.multiply, grad, normalized)
+        # grad_x = (g - mean(g) - normalized * mean(g * normalized)) * inverse_std, g = grad * weight the normalized
+        # x's gradient and the means over axes, which follow from the two sums; only g * inverse_std when the
+        # statistics are constants. One pass, block by block, writes it.
+        weights = affine[:1] if scaled else ()
+        count = math.prod(grad.shape[axis] for axis in axes)
+        shift_and_slope = () if params.get("constant_statistics", False) else tuple(
+            _summed_in_threads(xp, total, weights[0] if scaled else None, axes) * (inverse_std / count)
+            for total in (grad_sum, product_sum))
 
-        def fill(grad, normalized, inverse_std, products, *weight, out):
+        def fill(grad, normalized, inverse_std, *weight_shift_and_slope, out):
+            xp.multiply(grad, inverse_std, out=out)
             if scaled:
-                xp.multiply(grad, weight[0], out=out)
-                out *= inverse_std
-            else:
-                xp.multiply(grad, inverse_std, out=out)
-            # out = grad_normalized / std, all of grad_x when the statistics are constants; else d/dx of
-            # (x - mean(x)) / std(x) takes off its mean and its projection on normalized
-            if not constant_statistics:
-                xp.multiply(normalized, _mean_of_products(xp, out, normalized, axes), out=products)
-                products += out.mean(axis=axes, keepdims=True)
-                out -= products
-            if scaled:
-                xp.multiply(grad, normalized, out=products)
+                out *= weight_shift_and_slope[0]
+            if shift_and_slope:
+                shift, slope = weight_shift_and_slope[-2:]
+                out -= shift
+                projection = memory.empty(xp, out.shape, out.dtype)
+                xp.multiply(normalized, slope, out=projection)
+                out -= projection
 
-        grad_x = parallel.elementwise(fill, grad, normalized, inverse_std, products, *((weight,) if scaled else ()),
-                                      whole_axes=axes)
-        grads = [grad_x]
-        if scaled:
-            grads.append(products)
-        if params["shifted"]:
-            grads.append(grad)
-        return tuple(grads)
+        grad_x = parallel.blockwise(fill, grad, normalized, inverse_std, *weights, *shift_and_slope)
+        return (grad_x, *((product_sum,) if scaled else ()), *((grad_sum,) if shifted else ()))
