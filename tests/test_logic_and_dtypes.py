@@ -49,7 +49,7 @@ def test_comparison_and_bitwise_methods_match_torch(name, dtype):
 
 
 @pytest.mark.parametrize("op", BITWISE)
-@pytest.mark.parametrize("left, right", itertools.product(DTYPES, DTYPES))
+@pytest.mark.parametrize("left, right", list(itertools.product(DTYPES, DTYPES)))
 def test_bitwise_ops_of_two_tensors_match_torch(op, left, right):
     a, b = _values(left, 0), _values(right, 1)[:1]                  # (2, 3) with (1, 3): broadcast too
     ours = _outcome(lambda: BITWISE[op](mg.tensor(a), mg.tensor(b)))
@@ -73,7 +73,7 @@ def test_invert_matches_torch(dtype):
 
 
 @pytest.mark.parametrize("op", BITWISE)
-@pytest.mark.parametrize("left, right", itertools.product(["bool", "uint8", "int64"], ["bool", "int64"]))
+@pytest.mark.parametrize("left, right", list(itertools.product(["bool", "uint8", "int64"], ["bool", "int64"])))
 def test_in_place_bitwise_ops_change_the_tensor_itself_like_torch(op, left, right):
     a, b = _values(left, 4), _values(right, 5)
 
