@@ -82,10 +82,6 @@ def special_functions(xp):
     return importlib.import_module("scipy.special" if xp is np else "cupyx.scipy.special")
 
 
-def xp_for(device):
-    return cupy_module() if normalize_device(device) == "gpu" else np
-
-
 def device_of(array):
     return "gpu" if get_array_module(array) is not np else "cpu"
 
