@@ -158,21 +158,6 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
-class ReLU(Module):
-    """inplace is accepted so that torch code runs, but the result is always a new tensor and the input keeps its
-    values: code that reads the input again after an in-place ReLU sees it unrectified here."""
-
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
-
-    def forward(self, x):
-        return F.relu(x)
-
-    def extra_repr(self):
-        return "inplace=True" if self.inplace else ""
-
-
 class Sigmoid(Module):
     def forward(self, x):
         return F.sigmoid(x)
@@ -184,8 +169,10 @@ class Tanh(Module):
 
 
 class _InPlaceFlag(Module):
-    """An activation with torch's `inplace` flag, accepted and shown as torch shows it, but computed out of place
-    (see ReLU). A subclass calls its F function with `self.function_arguments()`."""
+    """An activation with torch's `inplace` flag, accepted so that torch code runs and shown as torch shows it, but
+    computed out of place: the result is always a new tensor and the input keeps its values, so code that reads
+    the input again after an in-place ReLU sees it unrectified here. A subclass calls its F function with
+    `self.function_arguments()`."""
 
     def __init__(self, inplace=False):
         super().__init__()
@@ -197,6 +184,11 @@ class _InPlaceFlag(Module):
     def extra_repr(self):
         arguments = ", ".join(f"{name}={value}" for name, value in self.function_arguments().items())
         return ", ".join(text for text in (arguments, "inplace=True" if self.inplace else "") if text)
+
+
+class ReLU(_InPlaceFlag):
+    def forward(self, x):
+        return F.relu(x)
 
 
 class LeakyReLU(_InPlaceFlag):
@@ -295,12 +287,14 @@ class Softplus(Module):
 class Softmax(Module):
     """F.softmax along `dim`; None is torch's deprecated implicit choice (see F.softmax)."""
 
+    function = staticmethod(F.softmax)
+
     def __init__(self, dim=None):
         super().__init__()
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, self.dim)
+        return self.function(x, self.dim)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -321,18 +315,10 @@ class PReLU(Module):
         return f"num_parameters={self.num_parameters}"
 
 
-class LogSoftmax(Module):
+class LogSoftmax(Softmax):
     """F.log_softmax along `dim`; None is torch's deprecated implicit choice (see F.log_softmax)."""
 
-    def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return F.log_softmax(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+    function = staticmethod(F.log_softmax)
 
 
 class Identity(Module):
