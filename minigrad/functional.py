@@ -205,8 +205,6 @@ def tanh(input):
 
 # torch's `inplace` flags are accepted so that its code runs, but each result is a new tensor and the input keeps
 # its values, as with nn.ReLU.
-
-
 def relu(input, inplace=False):
     return ops.ReLU.apply(input)
 
@@ -406,7 +404,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     smoothing = max(float(label_smoothing), 0.0)  # torch ignores a negative one
     if target.shape == input.shape:
         return _cross_entropy_of_probabilities(input, target, weight, ignore_index, reduction, smoothing)
-    class_dim = 0 if input.ndim == 1 else 1
+    class_dim = _class_dim(input)
     log_probs = log_softmax(input, class_dim)
     target, weights, kept = _class_targets(log_probs, target, weight, ignore_index)
     losses = ops.NLLLoss.apply(log_probs, target=target, weights=weights, kept=kept)
@@ -424,12 +422,17 @@ def _cross_entropy_of_probabilities(input, target, weight, ignore_index, reducti
                            f"{SCALAR_TYPE_NAMES.get(target.dtype, target.dtype)}")
     if ignore_index >= 0:
         raise RuntimeError("ignore_index is not supported for floating point target")
-    class_dim = 0 if input.ndim == 1 else 1
+    class_dim = _class_dim(input)
     classes = input.shape[class_dim]
     _check_class_weight(weight, classes, "cross_entropy: ")
     if smoothing:
         target = target * (1 - smoothing) + smoothing / classes
     return _reduce(-_class_weighted(log_softmax(input, class_dim) * target, weight).sum(dim=class_dim), reduction)
+
+
+def _class_dim(input):
+    """Where the classes lie: dim 1 of (N, C, d1, ...), dim 0 of one sample's (C,)."""
+    return 0 if input.ndim == 1 else 1
 
 
 def _class_weighted(values, weight):
@@ -465,7 +468,7 @@ def _class_targets(input, target, weight, ignore_index):
     if target.dtype not in (np.int64, np.uint8):
         raise RuntimeError("expected target dtype to be Long or Byte, but got "
                            f"{SCALAR_TYPE_NAMES.get(target.dtype, target.dtype)}")
-    classes = input.shape[0 if input.ndim == 1 else 1]
+    classes = input.shape[_class_dim(input)]
     _check_class_weight(weight, classes)
     if weight is not None:
         if weight.dtype != input.dtype:
