@@ -24,16 +24,11 @@ from ..function import Function, gpu_variant_of
 from .matmul import matmul
 
 
-def _tap(top, left, stride, out_h, out_w):
-    """Index of the padded input that the kernel tap at (top, left) multiplies, for every output position,
-    stride (sh, sw)."""
-    sh, sw = stride
-    return (
-        slice(None),
-        slice(None),
-        slice(top, top + sh * (out_h - 1) + 1, sh),
-        slice(left, left + sw * (out_w - 1) + 1, sw),
-    )
+def tap_index(top, left, stride, out_size):
+    """Index of padded planes (..., Hp, Wp) that the kernel tap at (top, left) multiplies (a conv) or reads (a
+    pooling), for every output position: strided slices, stride (sh, sw), out_size (out_h, out_w)."""
+    return (Ellipsis,) + tuple(slice(start, start + step * (out - 1) + 1, step)
+                               for start, step, out in zip((top, left), stride, out_size))
 
 
 def _pad_spatial(x, padding):
@@ -57,7 +52,8 @@ def im2col(x, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
     def work(start, stop):
         for i in range(kh):
             for j in range(kw):
-                cols[start:stop, i, j] = x[:, start:stop][_tap(i * dh, j * dw, stride, out_h, out_w)].swapaxes(0, 1)
+                tap = tap_index(i * dh, j * dw, stride, (out_h, out_w))
+                cols[start:stop, i, j] = x[:, start:stop][tap].swapaxes(0, 1)
 
     parallel.split(work, c)
     return cols.reshape(c * kh * kw, n * out_h * out_w)
@@ -76,7 +72,7 @@ def col2im(cols, x_shape, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
     def work(start, stop):
         for i in range(kh):
             for j in range(kw):
-                tap = _tap(i * dh, j * dw, stride, out_h, out_w)
+                tap = tap_index(i * dh, j * dw, stride, (out_h, out_w))
                 padded[:, start:stop][tap] += cols[start:stop, i, j].swapaxes(0, 1)
 
     parallel.split(work, c)
@@ -337,7 +333,8 @@ class _DepthwiseGeometry:
         (sh, sw), (self.ph, self.pw), (dh, dw) = options.columns
         self.hp, self.wp = self.h + 2 * self.ph, self.w + 2 * self.pw
         self.out_h, self.out_w = output_size(self.h, kh, sh, self.ph, dh), output_size(self.w, kw, sw, self.pw, dw)
-        self.taps = [_tap(i * dh, j * dw, (sh, sw), self.out_h, self.out_w)[1:] for i in range(kh) for j in range(kw)]
+        self.taps = [tap_index(i * dh, j * dw, (sh, sw), (self.out_h, self.out_w))
+                     for i in range(kh) for j in range(kw)]
         # a task's padded planes, their output and a product of a tap: three planes per channel in cache
         fitting = max(1, COLUMN_BLOCK_BYTES // (3 * self.hp * self.wp * itemsize))
         blocks = parallel.chunks(self.channels, -(-self.channels // fitting))

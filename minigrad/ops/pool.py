@@ -17,6 +17,7 @@ from .. import kernels, memory, parallel
 from ..backend import get_array_module
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
 from ..kernels import output_size
+from .conv import tap_index
 
 
 def pooled_size(size, kernel, stride, padding, dilation, ceil_mode):
@@ -70,16 +71,11 @@ class Windows:
         self.pad_widths = tuple((p, max(after, 0)) for p, after in zip(padding, reach))
         self.padded_size = tuple(size + sum(widths) for size, widths in zip(self.in_size, self.pad_widths))
         self.reaches_padding = self.padded_size != tuple(self.in_size)
-        self.taps = [self.tap(i, j) for i in range(kh) for j in range(kw)]
+        self.taps = [tap_index(i * dh, j * dw, stride, self.out_size) for i in range(kh) for j in range(kw)]
         # every padded pixel under at most one tap (so backward may assign), or under exactly one
         self.disjoint = all(d == 1 and s >= k for s, d, k in zip(stride, dilation, kernel_size))
         self.tiled = self.disjoint and all(s == k and out * k == size for s, k, out, size in
                                            zip(stride, kernel_size, self.out_size, self.padded_size))
-
-    def tap(self, i, j):
-        """Index of the padded planes (..., Hp, Wp) that tap (i, j) reads, for every output position."""
-        return (Ellipsis,) + tuple(slice(start, start + s * (out - 1) + 1, s) for start, s, out in
-                                   zip((i * self.dilation[0], j * self.dilation[1]), self.stride, self.out_size))
 
     def padded(self, x, value):
         """x (..., H, W) padded with `value` as far as the windows reach; x itself when they stay inside it."""
