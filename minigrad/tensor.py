@@ -416,8 +416,7 @@ class Tensor:
         earlier op saved for backward keeps its values (where torch would refuse that backward), and a
         view taken of the tensor before does not change.
         """
-        if self.requires_grad and self.is_leaf and is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        self._refuse_a_recorded_leaf()
         result = op(self.detach() if self.is_leaf else self, other)  # a leaf must not become its own input
         if result.shape != self.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
@@ -434,6 +433,11 @@ class Tensor:
         self.data, self.creator, self.requires_grad = result.data, result.creator, True
         self._handle = GraphHandle(self)
         return self
+
+    def _refuse_a_recorded_leaf(self):
+        """torch's error for an in-place change of a leaf that requires grad while autograd records."""
+        if self.requires_grad and self.is_leaf and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
     def _writable_data(self):
         """The array, to be written into now (backward refuses ops that saved it before: see note_write). torch
@@ -1056,8 +1060,7 @@ class Tensor:
     def _drawn_in_place(self, draw, *params):
         """nn.init's draw written into this tensor, refused for a leaf that requires grad while autograd records,
         as torch's in-place ops."""
-        if self.requires_grad and self.is_leaf and is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        self._refuse_a_recorded_leaf()
         draw(self, *params)
         return self
 
