@@ -6,12 +6,11 @@
          index += (long long)blockDim.x * gridDim.x)
 
 // The kernel taps that read input coordinate `at` along an axis, and the outputs they feed (conv's col2im,
-// max-pool's backward): tap t reads
-// `at` for output o when o*stride + t*dilation = at + pad. With g = gcd(stride, dilation), the solutions
-// step by tap_step = stride/g taps and output_step = dilation/g outputs (the launcher computes both, so
-// no thread divides for them), so only the first needs a search (at most tap_step tries); solutions past
-// the last output skip ahead to it. No solution (`at` between the pixels any tap reads) leaves tap past
-// the kernel.
+// max-pool's backward): tap t reads `at` for output o when o*stride + t*dilation = at + pad. With
+// g = gcd(stride, dilation), the solutions step by tap_step = stride/g taps and output_step = dilation/g
+// outputs (the launcher computes both, so no thread divides for them), so only the first needs a search (at
+// most tap_step tries); solutions past the last output skip ahead to it. No solution (`at` between the pixels
+// any tap reads) leaves tap past the kernel.
 struct Taps {
     long long tap, output, tap_step, output_step;
     __device__ Taps(long long at, long long pad, long long stride, long long dilation, long long outputs,
@@ -31,3 +30,10 @@ struct Taps {
         }
     }
 };
+
+// Every (tap (i, j), output (oy, ox)) pair of two axes' Taps, rows then columns: the gathers' loop.
+#define FOR_EACH_TAP(row, column, kh, kw, i, j, oy, ox) \
+    for (long long i = (row).tap, oy = (row).output; i < (kh) && oy >= 0; \
+         i += (row).tap_step, oy -= (row).output_step) \
+        for (long long j = (column).tap, ox = (column).output; j < (kw) && ox >= 0; \
+             j += (column).tap_step, ox -= (column).output_step)

@@ -40,11 +40,8 @@ KERNEL col2im(const real_t* cols, real_t* x, long long n, long long c, long long
         const Taps row(y, ph, sh, dh, out_h, kh, tap_step_h, output_step_h),
             column(x_, pw, sw, dw, out_w, kw, tap_step_w, output_step_w);
         real_t sum = 0;
-        for (long long i = row.tap, oy = row.output; i < kh && oy >= 0; i += row.tap_step, oy -= row.output_step) {
-            for (long long j = column.tap, ox = column.output; j < kw && ox >= 0;
-                 j += column.tap_step, ox -= column.output_step) {
-                sum += plane_cols[(i * kw + j) * row_length + oy * out_w + ox];
-            }
+        FOR_EACH_TAP(row, column, kh, kw, i, j, oy, ox) {
+            sum += plane_cols[(i * kw + j) * row_length + oy * out_w + ox];
         }
         x[index] = sum;
     }

@@ -52,12 +52,9 @@ KERNEL max_pool_backward(const real_t* grad, const int* winner, real_t* grad_x, 
         const Taps row(y, ph, sh, dh, out_h, kh, tap_step_h, output_step_h),
             column(x_, pw, sw, dw, out_w, kw, tap_step_w, output_step_w);
         real_t sum = 0;
-        for (long long i = row.tap, oy = row.output; i < kh && oy >= 0; i += row.tap_step, oy -= row.output_step) {
-            for (long long j = column.tap, ox = column.output; j < kw && ox >= 0;
-                 j += column.tap_step, ox -= column.output_step) {
-                const long long window = (plane * out_h + oy) * out_w + ox;
-                if (winner[window] == pixel) sum += grad[window];
-            }
+        FOR_EACH_TAP(row, column, kh, kw, i, j, oy, ox) {
+            const long long window = (plane * out_h + oy) * out_w + ox;
+            if (winner[window] == pixel) sum += grad[window];
         }
         grad_x[index] = sum;
     }
