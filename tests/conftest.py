@@ -1,5 +1,6 @@
 """Shared test helpers: where the released weights live, and the array backends to run on."""
 import importlib.util
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,34 @@ def relative_error(actual, expected):
     return float(np.abs(actual - expected).max(initial=0.0) / scale)
 
 
-requires_gpu = pytest.mark.skipif(not mg.gpu_available(), reason="needs CuPy and a CUDA device (pip install -e \".[gpu]\")")
+NEEDS_GPU = "needs CuPy and a CUDA device (pip install -e \".[gpu]\")"
+requires_gpu = pytest.mark.skipif(not mg.gpu_available(), reason=NEEDS_GPU)
+
+
+def _installed_torch():
+    """The installed torch's (major, minor) release, read without importing torch; None without torch."""
+    try:
+        return tuple(int(part) for part in metadata.version("torch").split(".")[:2])
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def torch_since(release, what):
+    """Mark a test that compares minigrad with `what` of torch `release` (a message, a repr), which an older torch
+    does otherwise: minigrad follows the torch that the CI installs, and the test skips on an older one."""
+    installed = _installed_torch()
+    return pytest.mark.skipif(installed is not None and installed < release,
+                              reason=f"compares with {what} of torch {'.'.join(map(str, release))}, "
+                                     f"newer than the installed torch {'.'.join(map(str, installed or ()))}")
+
+
+def torch_cases(table, worded_so_since_2_13=()):
+    """pytest params of a {name: case} table, each named by its key; the names in `worded_so_since_2_13` compare
+    with a message torch 2.13 words otherwise than older releases (torch_since)."""
+    newer_wording = torch_since((2, 13), "the message")
+    return [pytest.param(*(case if isinstance(case, tuple) else (case,)), id=name,
+                         marks=[newer_wording] if name in worded_so_since_2_13 else [])
+            for name, case in table.items()]
 
 
 @pytest.fixture(scope="session")
@@ -57,3 +85,32 @@ def fake_gpu(host_runner, monkeypatch):
     host_runner.launches.clear()
     fake_cupy.install(monkeypatch, host_runner)
     return host_runner  # its `launches` are the kernels the GPU path ran
+
+
+class RecordingRunner:
+    """minigrad's CUDA runner, noting each kernel it launches as the host runner does, so that a test's check
+    of which kernels ran holds on a real GPU too."""
+
+    def __init__(self, runner):
+        self.runner, self.launches = runner, []
+
+    def __call__(self, file, kernel, dtype, total, args):
+        self.launches.append(kernel)
+        self.runner(file, kernel, dtype, total, args)
+
+    def address(self, array):
+        return self.runner.address(array)
+
+
+@pytest.fixture(params=["stand-in", "cuda"])
+def gpu_path(request, monkeypatch):
+    """The GPU code path, twice: on the CuPy stand-in (any machine with a C++ compiler) and on a real CUDA
+    device (skipped without one). Returns the runner whose `launches` are the kernels the test ran."""
+    if request.param == "stand-in":
+        return request.getfixturevalue("fake_gpu")
+    if not mg.gpu_available():
+        pytest.skip(NEEDS_GPU)
+    from minigrad import kernels
+    runner = RecordingRunner(kernels._cupy_runner)
+    monkeypatch.setattr(kernels, "_cupy_runner", runner)
+    return runner

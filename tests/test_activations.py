@@ -246,7 +246,7 @@ def test_hardtanh_refuses_bounds_out_of_order():
 
 # ---- the GPU path without a GPU --------------------------------------------------------------------------------
 
-def test_activations_and_math_run_on_device_arrays(fake_gpu):
+def test_activations_and_math_run_on_device_arrays(gpu_path):
     """erf through cupyx.scipy.special, and the masks and where()s of the other ops, on device arrays."""
     x = np.array([-3.5, -1.0, -0.25, 0.0, 0.5, 2.0, 6.5], np.float32)
 

@@ -67,7 +67,7 @@ def test_the_gpu_kernel_matches_torch_in_one_launch_per_step(kwargs, host_kernel
     assert host_kernels.launches == ["adam"] * STEPS
 
 
-def test_the_gpu_path_steps_as_the_cpu(fake_gpu):
+def test_the_gpu_path_steps_as_the_cpu(gpu_path):
     def run(device):
         model, optimizer = test_optim.seeded_model_and_optimizer(0, "AdamW", dict(lr=0.01, weight_decay=0.1))
         model.to(device)
@@ -77,7 +77,7 @@ def test_the_gpu_path_steps_as_the_cpu(fake_gpu):
 
     for gpu, cpu in zip(run("gpu"), run("cpu"), strict=True):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-5, atol=1e-6)
-    assert "adam" in fake_gpu.launches
+    assert "adam" in gpu_path.launches
 
 
 def test_state_dict_round_trip_resumes_bit_for_bit(tmp_path):

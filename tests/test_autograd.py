@@ -12,6 +12,8 @@ import minigrad as mg
 import minigrad.functional as F
 from minigrad.function import Function
 
+from conftest import torch_since
+
 
 def test_node_used_twice_accumulates():
     x = mg.tensor([1.5, -2.0], requires_grad=True)
@@ -667,14 +669,14 @@ def test_numpy_ufuncs_refuse_tensors_rather_than_detach_them():
         np.exp(mg.tensor([1.0], requires_grad=True))
 
 
-def test_numpy_asarray_of_a_gpu_tensor_names_the_fix(fake_gpu):
+def test_numpy_asarray_of_a_gpu_tensor_names_the_fix(gpu_path):
     t = mg.tensor([1.0, 2.0], device="gpu")
     with pytest.raises(TypeError, match=r"\.numpy\(\) or \.cpu\(\)"):
         np.asarray(t)
     assert np.asarray(t.cpu()).tolist() == [1.0, 2.0]
 
 
-def test_tensor_factory_copies_a_gpu_tensor_on_the_gpu(fake_gpu):
+def test_tensor_factory_copies_a_gpu_tensor_on_the_gpu(gpu_path):
     original = mg.tensor([1.0, 2.0], device="gpu")
     copied = mg.tensor(original)
     assert copied.device == "gpu" and copied.data is not original.data
@@ -1020,7 +1022,7 @@ def _writes(device):
     return [t.cpu().numpy() for t in (x, view, held)]
 
 
-def test_writes_take_the_gpu_path_as_they_take_the_cpus(fake_gpu):
+def test_writes_take_the_gpu_path_as_they_take_the_cpus(gpu_path):
     on_gpu = _writes("gpu")
     for mine, cpu in zip(on_gpu, _writes("cpu"), strict=True):
         np.testing.assert_array_equal(mine, cpu)
@@ -1134,7 +1136,8 @@ def test_created_tensors_are_leaves_that_take_gradients_like_torch(torch):
     (lambda lib: lib.arange(0, float("nan")), RuntimeError, "^unsupported range: 0 -> nan$"),
     (lambda lib: lib.arange(0, float("inf")), RuntimeError, "^unsupported range: 0 -> inf$"),
     (lambda lib: lib.arange(float("nan"), 2), RuntimeError, "^unsupported range: nan -> 2$"),
-    (lambda lib: lib.arange(0, 2.5, 0.5, dtype=_dtype(lib, "int64")), ValueError, "^step must be nonzero$"),
+    pytest.param(lambda lib: lib.arange(0, 2.5, 0.5, dtype=_dtype(lib, "int64")), ValueError, "^step must be nonzero$",
+                 marks=torch_since((2, 13), "the error (torch 2.11 dies of an integer division by zero)")),
     (lambda lib: lib.arange(2, dtype=_dtype(lib, "bool")), NotImplementedError, "^\"arange_cpu\" not implemented for 'Bool'$"),
     (lambda lib: lib.arange(5, requires_grad=True), RuntimeError, "nly Tensors of floating point"),
     (lambda lib: lib.full((2,), 300, dtype=_dtype(lib, "uint8")), RuntimeError,
@@ -1371,7 +1374,7 @@ def _ported(device):
     return [t.cpu().numpy() for t in (out, x.grad, y.grad, *indices)]
 
 
-def test_the_ported_functions_take_the_gpu_path_as_they_take_the_cpus(fake_gpu):
+def test_the_ported_functions_take_the_gpu_path_as_they_take_the_cpus(gpu_path):
     on_gpu = _ported("gpu")
     for mine, cpu in zip(on_gpu, _ported("cpu"), strict=True):
         assert mine.dtype == cpu.dtype

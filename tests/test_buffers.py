@@ -108,7 +108,7 @@ def test_double_casts_parameters_and_floating_buffers_as_torchs():
     assert [b.dtype for b in model.buffers()] == [b.numpy().dtype for b in reference.buffers()]
 
 
-def test_to_moves_every_buffer_to_the_device(fake_gpu):
+def test_to_moves_every_buffer_to_the_device(gpu_path):
     model = build(mg.nn, mg.tensor).to("gpu")
     assert all(buffer.device == "gpu" for buffer in model.buffers())
     assert model.cache.dtype == np.int64

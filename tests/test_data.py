@@ -16,6 +16,8 @@ import pytest
 from PIL import Image
 from scipy import ndimage
 
+from conftest import REPO_ROOT
+
 import data
 from data import builtin, procedural
 from data.degrade import PRESETS, PER_CHANNEL, motion_kernel
@@ -221,7 +223,7 @@ def test_an_mvtec_image_is_degraded_alike_whatever_else_its_folder_holds(tmp_pat
     code = ("import sys, data; d = data.open_dataset(sys.argv[1], split='test', seed=3); "
             "print([d[i]['params'] for i in range(len(d))])")
     printed = {subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": hash_seed}).stdout for hash_seed in ("1", "2")}
+                              cwd=REPO_ROOT, env={**os.environ, "PYTHONHASHSEED": hash_seed}).stdout for hash_seed in ("1", "2")}
     assert len(printed) == 1
 
 

@@ -57,7 +57,7 @@ def test_a_seed_repeats_the_masks_and_a_draw_moves_on():
     assert not np.array_equal(F.dropout(x, 0.5).numpy(), first)
 
 
-def test_the_gpu_draws_the_cpus_mask_under_a_seed(fake_gpu):
+def test_the_gpu_draws_the_cpus_mask_under_a_seed(gpu_path):
     x = np.random.default_rng(3).standard_normal((4, 5, 6, 6)).astype(np.float32)
     results = []
     for device in ("cpu", "gpu"):

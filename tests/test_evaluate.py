@@ -319,8 +319,8 @@ def test_self_ensemble_restores_every_image_as_restore_does_and_is_recorded(tmp_
     assert status == 2 and "--compare-torch checks the network itself" in stderr
 
 
-def test_gpu_evaluation_on_a_stand_in_for_cupy_matches_the_cpu(tmp_path, checkpoint, capsys, fake_gpu):
-    """`--device gpu` end to end on a strict stand-in for CuPy (tests/fake_cupy.py)."""
+def test_gpu_evaluation_matches_the_cpu(tmp_path, checkpoint, capsys, gpu_path):
+    """`--device gpu` end to end."""
     pairs = _pair_tree(tmp_path)
     reports = {}
     for device in ("cpu", "gpu"):
@@ -328,7 +328,7 @@ def test_gpu_evaluation_on_a_stand_in_for_cupy_matches_the_cpu(tmp_path, checkpo
         status, _, _ = run_cli(["--checkpoint", checkpoint, *pairs, "--out", out, "--device", device], capsys)
         assert status == 0
         reports[device] = json.loads((out / "metrics.json").read_text())
-    assert reports["gpu"]["settings"]["device"] == "gpu" and "im2col" in fake_gpu.launches
+    assert reports["gpu"]["settings"]["device"] == "gpu" and "im2col" in gpu_path.launches
     for cpu_record, gpu_record in zip(reports["cpu"]["per_image"], reports["gpu"]["per_image"], strict=True):
         assert gpu_record["psnr"] == pytest.approx(cpu_record["psnr"], rel=1e-5)
         assert gpu_record["ssim"] == pytest.approx(cpu_record["ssim"], rel=1e-5)

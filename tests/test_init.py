@@ -112,7 +112,7 @@ def test_apply_initialises_a_model_as_ported_code_does():
     assert not model[0].bias.numpy().any() and not model[3].bias.numpy().any()
 
 
-def test_draws_land_on_the_tensors_device(fake_gpu):
+def test_draws_land_on_the_tensors_device(gpu_path):
     tensor = mg.zeros(4, 3, device="gpu")
     init.xavier_uniform_(tensor)
     assert tensor.device == "gpu" and np.abs(tensor.numpy()).max() <= math.sqrt(6 / 7)

@@ -632,7 +632,7 @@ def test_pow_gradients_at_zero_match_torch(name, dtype):
             np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-6)
 
 
-def test_promotion_and_pow_at_zero_on_the_gpu_path_without_a_gpu(fake_gpu):
+def test_promotion_and_pow_at_zero_on_the_gpu_path(gpu_path):
     """Scalars and NumPy operands reach the device, and the pow masks run on device arrays, as on the CPU."""
     def run(device):
         x = mg.tensor([0.0, 0.0, 2.0], device=device, requires_grad=True)
@@ -1070,7 +1070,7 @@ def test_remainder_of_a_number_by_a_tensor_has_the_gradient_of_a_0d_tensor_opera
     np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
 
 
-def test_division_integer_powers_and_comparisons_on_the_gpu_path_without_a_gpu(fake_gpu):
+def test_division_integer_powers_and_comparisons_on_the_gpu_path(gpu_path):
     """The zero-divisor check, the integer powers' masks, the comparisons' promotion and the signs of zero
     remainders run on device arrays; shapes that do not broadcast are refused there too."""
     def run(device):

@@ -261,7 +261,7 @@ def test_new_tensors_take_the_device_and_requires_grad():
     assert math.isclose(a.new_full((1,), 0.1).item(), np.float32(0.1))
 
 
-# ---- the GPU code path, on tests/fake_cupy.py's strict stand-in for CuPy ------------------------------------
+# ---- the GPU code path ---------------------------------------------------------------------------------
 IDIOM_SPECS = ["amax_dims", "amin_keepdim", "prod_dim", "prod_dim_with_zeros", "cumsum", "norm_all", "norm_p1_dim",
                "norm_inf_keepdim", "norm_p3_dims", "logsumexp_large_dims_keepdim", "view_as", "repeat", "chunk",
                "split_sections", "unbind", "narrow", "flip", "roll_dims", "roll_flattened", "masked_fill",
@@ -269,7 +269,7 @@ IDIOM_SPECS = ["amax_dims", "amin_keepdim", "prod_dim", "prod_dim_with_zeros", "
 
 
 @pytest.mark.parametrize("name", IDIOM_SPECS)
-def test_gpu_path_matches_cpu(name, fake_gpu):
+def test_gpu_path_matches_cpu(name, gpu_path):
     """Every array stays on the device: the ops use no NumPy-only call (gather's scatter-add included)."""
     from test_ops import IDS, SPECS, _inputs, _mg_forward_backward
 
@@ -277,12 +277,12 @@ def test_gpu_path_matches_cpu(name, fake_gpu):
     arrays = _inputs(spec, np.float32)
     direction = np.random.default_rng(1).standard_normal(spec.fn(mg, *map(mg.tensor, arrays)).shape)
     cpu, gpu = (_mg_forward_backward(spec, arrays, direction.astype(np.float32), device) for device in ("cpu", "gpu"))
-    for ours, reference in zip([gpu[0], *gpu[1]], [cpu[0], *cpu[1]]):
-        np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-7)
+    for ours, reference in zip([gpu[0], *gpu[1]], [cpu[0], *cpu[1]]):  # a GPU sums in another order
+        assert relative_error(ours, reference) <= 1e-5
 
 
 @pytest.mark.parametrize("name", IN_PLACE)
-def test_gpu_path_in_place_methods(name, fake_gpu):
+def test_gpu_path_in_place_methods(name, gpu_path):
     results = []
     for device in ("cpu", "gpu"):
         x, o = (mg.tensor(a, device=device) for a in (_T, _O))

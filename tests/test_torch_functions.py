@@ -184,7 +184,7 @@ def test_clamp_with_tensor_bounds_at_ties_and_crossed_bounds_has_torchs_gradient
         np.testing.assert_array_equal(mine.numpy(), theirs.detach().numpy())
 
 
-def test_the_new_methods_run_on_the_gpu_path_without_a_gpu(fake_gpu):
+def test_the_new_methods_run_on_the_gpu_path(gpu_path):
     """The new element-wise ops forward and backward, tensor-bound clamps, value tests and draws on device arrays,
     as on the host."""
     def run(device):

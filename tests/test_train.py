@@ -202,16 +202,15 @@ def test_one_epoch_writes_logs_charts_samples_and_checkpoints(kla_root, tmp_path
         assert row[key] == pytest.approx(np.mean(values), rel=1e-4, abs=1e-4), key
 
 
-def test_gpu_training_on_a_stand_in_for_cupy_tracks_the_cpu_run_and_resumes_on_the_cpu(
-        kla_root, reference_run, tmp_path, fake_gpu, monkeypatch):
-    """`--device auto` picks the GPU, end to end, every array on a strict stand-in for CuPy's
-    (tests/fake_cupy.py): its checkpoints hold host arrays that a run on a machine without the GPU resumes
-    from, with the default --device auto, and it trains as the CPU does."""
+def test_gpu_training_tracks_the_cpu_run_and_its_checkpoint_resumes_anywhere(
+        kla_root, reference_run, tmp_path, gpu_path, monkeypatch):
+    """`--device auto` picks the GPU, end to end, and trains as the CPU does; its checkpoints hold host
+    arrays, so a run on this machine's own devices resumes from them, with the default --device auto."""
     out = tmp_path / "run"
     assert train_script.main(_args(kla_root, out, 1, "--device", "auto")) == 0
-    assert "adam" in fake_gpu.launches and "im2col" in fake_gpu.launches
+    assert "adam" in gpu_path.launches and "im2col" in gpu_path.launches
     assert json.loads((out / "config.json").read_text())["device"] == "gpu"  # what auto chose
-    monkeypatch.undo()  # the stand-in goes: this machine's own devices remain
+    monkeypatch.undo()  # back to this machine's own devices
     assert train_script.main(["--resume", str(out / "last.npz"), "--epochs", "2"]) == 0
     assert json.loads((out / "config.json").read_text())["device"] == ("gpu" if mg.gpu_available() else "cpu")
     gpu_rows, cpu_rows = _read_log(out / "log.csv")[1], _read_log(reference_run / "log.csv")[1]

@@ -115,11 +115,11 @@ def test_three_adam_steps_track_torch_with_the_gpu_kernels_on_host(mode, host_ke
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_three_adam_steps_track_torch_on_the_gpu_path_without_a_gpu(mode, fake_gpu):
-    """The GPU code path, every array on a strict stand-in for CuPy's (tests/fake_cupy.py), against torch."""
+def test_three_adam_steps_track_torch_on_the_gpu_path(mode, gpu_path):
+    """The GPU code path, every array on the device, against torch."""
     test_three_adam_steps_track_torch(mode, device="gpu")
     every_kernel = set(re.findall(r"KERNEL (\w+)\(", "".join(path.read_text() for path in KERNEL_SOURCES)))
-    assert set(fake_gpu.launches) == every_kernel and fake_gpu.launches.count("adam") == 3
+    assert set(gpu_path.launches) == every_kernel and gpu_path.launches.count("adam") == 3
 
 
 LOSS_TERMS = {
