@@ -77,9 +77,10 @@ def get_array_module(array):
     return np
 
 
-def special_functions(xp):
-    """scipy.special for NumPy arrays, cupyx.scipy.special for CuPy's: erf and its kin, which xp lacks."""
-    return importlib.import_module("scipy.special" if xp is np else "cupyx.scipy.special")
+def scipy_module(xp, name):
+    """scipy.<name> for NumPy arrays, cupyx.scipy.<name> for CuPy's: what xp lacks (special: erf and its kin;
+    ndimage: filters)."""
+    return importlib.import_module(f"scipy.{name}" if xp is np else f"cupyx.scipy.{name}")
 
 
 def device_of(array):

@@ -171,6 +171,21 @@ def test_masked_ssim_against_skimage_full_map(pairs, name, size, mask_name):
     assert abs(metrics.masked_ssim(pred, target, mask) - expected) <= TOL
 
 
+@pytest.mark.parametrize("mask_name", ["rectangle", None])
+def test_ssim_with_masked_gives_both_of_one_map_as_skimage(pairs, mask_name):
+    pred, target = pairs[("coffee", ODD_SIZE)]
+    mask = None if mask_name is None else _masks(*ODD_SIZE)[mask_name]
+    whole, masked = metrics.ssim_with_masked(pred, target, mask)
+    mean, full_map = _skimage_ssim(pred, target, "gaussian", full=True)
+    assert abs(whole - mean) <= TOL
+    if mask is None:
+        assert np.isnan(masked)
+    else:
+        assert abs(masked - full_map.mean(axis=-1)[mask].mean()) <= TOL
+    batch = metrics.ssim_with_masked(pred[None], target[None], None if mask is None else mask[None])
+    np.testing.assert_allclose(np.ravel(batch), [whole, masked], rtol=0, atol=1e-12)
+
+
 def test_mask_layouts_and_dtypes_agree(pairs):
     names = ["astronaut", "chelsea"]
     preds = np.stack([pairs[(n, SIZE)][0] for n in names])

@@ -25,7 +25,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 import minigrad as mg
 from data import DataError
-from unet import RestorationLoss, UNet, restore, training
+from unet import RestorationLoss, UNet, metrics, restore, training
 from unet.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 from unet.model import INPUT_MULTIPLE
 
@@ -801,6 +801,39 @@ def test_each_epochs_samples_are_spread_over_validation_and_carry_their_scores()
         restored_psnr = peak_signal_noise_ratio(clean, restored, data_range=1.0)
         degraded_psnr = peak_signal_noise_ratio(clean, degraded, data_range=1.0)
         assert f"\n{restored_psnr:.2f} dB, SSIM " in label and f"(input {degraded_psnr:.2f} dB, SSIM " in label
+
+
+def test_charts_are_drawn_beside_training_and_an_error_in_them_still_ends_the_run(kla_root, tmp_path, monkeypatch):
+    """Each epoch's charts are drawn on a thread of their own while the next epoch trains; the run ends with
+    their error (here a read-only file), and the checkpoints of the epochs trained are kept."""
+    drawn_on = []
+
+    def plot_curves(rows, path):
+        drawn_on.append((threading.current_thread().name, len(rows)))
+        raise PermissionError(f"{path} is read-only")
+
+    monkeypatch.setattr(training, "plot_curves", plot_curves)
+    with pytest.raises(PermissionError, match="curves.png is read-only"):
+        train_script.main(_args(kla_root, tmp_path / "run", 2))
+    assert [name.startswith("charts") for name, _ in drawn_on] == [True] and drawn_on[0][1] == 1
+    assert read_checkpoint(tmp_path / "run" / "last.npz")["epoch"] == 2  # the error surfaced at epoch 2's charts
+
+
+def test_validation_scores_the_degraded_inputs_once(monkeypatch):
+    """They are the same every epoch, so later epochs reuse their scores, which are the first epoch's."""
+    import data
+
+    dataset = data.open_dataset("builtin", split="val", size=16)
+    mg.manual_seed(0)
+    validator, model = training.Validator(dataset, limit=4), UNet()
+    first, _ = validator(model)
+    scored = []
+    ssim_with_masked = metrics.ssim_with_masked
+    monkeypatch.setattr(metrics, "ssim_with_masked", lambda pred, *rest, **kw: scored.append(pred) or
+                        ssim_with_masked(pred, *rest, **kw))
+    second, _ = validator(model)
+    assert len(scored) == len(validator) == 4  # the restored images alone
+    assert second == first
 
 
 def test_an_mvtec_run_from_before_name_seeding_is_not_resumed_on_other_inputs(tmp_path, capsys):

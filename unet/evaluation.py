@@ -44,6 +44,7 @@ NOTE_WIDTH = 105        # the printed table's width, for the note under it
 TRIPTYCH_LIMIT = 8      # triptychs are drawn for the first image of each category, up to this many
 SSIM_WINDOW_SIDE = {"gaussian": 11, "uniform7": 7}  # images need at least this many pixels per side
 SUMMARY_METRICS = ("psnr", "ssim", "affine_fit_psnr")
+SCORES = (*SUMMARY_METRICS, "masked_psnr", "masked_ssim")  # of each image, restored and degraded
 DEGRADED = "degraded_"  # prefix of the degraded input's metrics in every record
 
 
@@ -144,12 +145,14 @@ def _number(value):
     return math.copysign(PSNR_CAP_DB, value) if math.isinf(value) else value
 
 
-def image_metrics(sample, restored, ssim_window="gaussian"):
+def image_metrics(sample, restored, ssim_window="gaussian", degraded_scores=None):
     """The per-image record of a sample with a clean target.
 
     Keys: name, category, mask_pixels (None without a mask, 0 for an empty one), then psnr, ssim,
     affine_fit_psnr, masked_psnr, masked_ssim for the restored image and the same with the prefix
     "degraded_" for the degraded input. Masked values are None without a mask or with an empty one.
+    degraded_scores: those "degraded_" entries of an earlier record of the same sample, to reuse
+    (validation scores the same inputs every epoch).
     """
     clean, mask = _chw(sample["clean"]), sample["mask"]
     height, width = clean.shape[1:]
@@ -160,16 +163,15 @@ def image_metrics(sample, restored, ssim_window="gaussian"):
     record = {"name": sample["name"], "category": sample["category"],
               "mask_pixels": None if mask is None else int(np.count_nonzero(mask))}
     for prefix, image in (("", restored), (DEGRADED, sample["degraded"])):
+        if prefix == DEGRADED and degraded_scores is not None:
+            record.update(degraded_scores)
+            continue
         pred = _chw(image)
-        values = {"psnr": metrics.psnr(pred, clean),
-                  "ssim": metrics.ssim(pred, clean, window=ssim_window) if ssim_fits else math.nan,
-                  "affine_fit_psnr": metrics.affine_fit_psnr(pred, clean),
-                  "masked_psnr": math.nan, "masked_ssim": math.nan}
-        if mask is not None:
-            values["masked_psnr"] = metrics.masked_psnr(pred, clean, mask)
-            if ssim_fits:
-                values["masked_ssim"] = metrics.masked_ssim(pred, clean, mask, window=ssim_window)
-        record.update({prefix + key: _number(value) for key, value in values.items()})
+        values = {"psnr": metrics.psnr(pred, clean), "affine_fit_psnr": metrics.affine_fit_psnr(pred, clean),
+                  "masked_psnr": math.nan if mask is None else metrics.masked_psnr(pred, clean, mask)}
+        values["ssim"], values["masked_ssim"] = (metrics.ssim_with_masked(pred, clean, mask, window=ssim_window)
+                                                 if ssim_fits else (math.nan, math.nan))
+        record.update({prefix + key: _number(values[key]) for key in SCORES})
     return record
 
 

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from minigrad.backend import get_array_module
+from minigrad.backend import get_array_module, scipy_module
 
 SSIM_WINDOWS = ("gaussian", "uniform7")
 _K1, _K2 = 0.01, 0.03
@@ -107,22 +107,6 @@ def _window(name):
     raise ValueError(f"unknown SSIM window {name!r}: use one of {SSIM_WINDOWS}")
 
 
-def _filter_along(array, taps, axis):
-    """Correlate `array` with `taps` along `axis`, mirroring borders like scipy.ndimage's 'reflect'."""
-    xp = get_array_module(array)
-    radius = len(taps) // 2
-    widths = [(0, 0)] * array.ndim
-    widths[axis] = (radius, radius)
-    padded = xp.pad(array, widths, mode="symmetric")  # numpy 'symmetric' == ndimage 'reflect'
-    length = array.shape[axis]
-    index = [slice(None)] * array.ndim
-    out = xp.zeros_like(array)
-    for k, tap in enumerate(taps):
-        index[axis] = slice(k, k + length)
-        out += float(tap) * padded[tuple(index)]
-    return out
-
-
 def _ssim_map_batch(pred, target, window, data_range):
     """SSIM map of float64 (N, C, H, W) batches, identical to skimage's full map per channel."""
     _check_data_range(data_range)
@@ -130,9 +114,10 @@ def _ssim_map_batch(pred, target, window, data_range):
     if min(pred.shape[-2:]) < len(taps):
         raise ValueError(f"images of {pred.shape[-2:]} pixels are smaller than the {len(taps)}-pixel SSIM window")
     xp = get_array_module(pred)
+    ndimage, taps = scipy_module(xp, "ndimage"), xp.asarray(taps)
     moments = xp.stack([pred, target, pred * pred, target * target, pred * target])
-    for axis in (-2, -1):
-        moments = _filter_along(moments, taps, axis)
+    for axis in (-2, -1):  # the window's weighted means, its borders mirrored as skimage's ('reflect')
+        moments = ndimage.correlate1d(moments, taps, axis=axis, mode="reflect")
     mean_x, mean_y, mean_xx, mean_yy, mean_xy = moments
     var_x = cov_norm * (mean_xx - mean_x * mean_x)
     var_y = cov_norm * (mean_yy - mean_y * mean_y)
@@ -158,20 +143,36 @@ def ssim(pred, target, window="gaussian", data_range=1.0):
     use_sample_covariance=False); window="uniform7" matches skimage's default settings.
     """
     pred, target, single = _as_batch(pred, target)
-    similarity = _ssim_map_batch(pred, target, window, data_range)
-    border = len(_window(window)[0]) // 2
-    cropped = similarity[..., border:-border, border:-border]
-    return _per_image(cropped.mean(axis=(1, 2, 3)), single)
+    return _per_image(_mean_ssim(_ssim_map_batch(pred, target, window, data_range), window), single)
 
 
 def masked_ssim(pred, target, mask, window="gaussian", data_range=1.0):
     """Mean of the channel-averaged, uncropped SSIM map over the mask pixels; NaN for an empty mask."""
     pred, target, single = _as_batch(pred, target)
     inside = _as_mask_batch(mask, pred.shape, single)
-    similarity = _ssim_map_batch(pred, target, window, data_range).mean(axis=1)
+    return _per_image(_masked_mean_ssim(_ssim_map_batch(pred, target, window, data_range), inside), single)
+
+
+def ssim_with_masked(pred, target, mask=None, window="gaussian", data_range=1.0):
+    """(ssim, masked_ssim) from one SSIM map, the costly part of both; masked_ssim is NaN without a mask."""
+    pred, target, single = _as_batch(pred, target)
+    similarity = _ssim_map_batch(pred, target, window, data_range)
+    if mask is None:
+        masked = get_array_module(pred).full(len(pred), math.nan)
+    else:
+        masked = _masked_mean_ssim(similarity, _as_mask_batch(mask, pred.shape, single))
+    return _per_image(_mean_ssim(similarity, window), single), _per_image(masked, single)
+
+
+def _mean_ssim(similarity, window):
+    """skimage's mean: each channel's map cropped by the window's radius at every border, then averaged."""
+    border = len(_window(window)[0]) // 2
+    return similarity[..., border:-border, border:-border].mean(axis=(1, 2, 3))
+
+
+def _masked_mean_ssim(similarity, inside):
     with np.errstate(invalid="ignore"):
-        values = (similarity * inside).sum(axis=(1, 2)) / inside.sum(axis=(1, 2))
-    return _per_image(values, single)
+        return (similarity.mean(axis=1) * inside).sum(axis=(1, 2)) / inside.sum(axis=(1, 2))
 
 
 def masked_mean_summary(values):

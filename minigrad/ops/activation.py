@@ -8,7 +8,7 @@ one fused kernel.
 import math
 
 from .. import kernels, memory, parallel
-from ..backend import get_array_module, special_functions
+from ..backend import get_array_module, scipy_module
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of, is_grad_enabled
 from .elementwise import Elementwise, as_floating_point, require_floating_point
 from .shape import normalize_dim
@@ -244,7 +244,7 @@ class GELU(_SavesDerivative):
             return
         else:
             xp.multiply(a, 1 / math.sqrt(2), out=out)
-            special_functions(xp).erf(out, out=out)
+            scipy_module(xp, "special").erf(out, out=out)
         out += 1
         out /= 2
 

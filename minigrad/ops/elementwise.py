@@ -9,7 +9,7 @@ import operator
 import numpy as np
 
 from .. import parallel
-from ..backend import DEFAULT_DTYPE, get_array_module, special_functions, to_device
+from ..backend import DEFAULT_DTYPE, get_array_module, scipy_module, to_device
 from ..function import SCALAR_TYPE_NAMES, Function, require_64_bits, require_broadcastable, require_fits, result_type
 
 _INVERT_A_MASK = "use `mask == 0` instead."  # torch points to `~`, which minigrad does not have
@@ -516,7 +516,7 @@ class Logit(Elementwise):
 class Erf(Elementwise):
     @staticmethod
     def function(xp, a, out):
-        special_functions(xp).erf(a, out=out)
+        scipy_module(xp, "special").erf(a, out=out)
 
     @staticmethod
     def gradient(xp, grad, a, out):                                    # grad * 2 / sqrt(pi) * exp(-a ** 2)
