@@ -153,6 +153,8 @@ class Tensor:
         self.name = None
         self._retains_grad = False
         self._handle = GraphHandle(self) if _creator is not None else None
+        self._view_of = None  # (base, take) where this tensor is a view of base, its array take(base's): see _viewed
+        self._views = None  # a WeakSet of the views of this tensor, where it is their base
 
     # ---- properties -------------------------------------------------------------------------
     @property
@@ -413,8 +415,9 @@ class Tensor:
         Unrecorded (no_grad(), or nothing requires grad), the result is written into the tensor's own
         array, as torch writes into its storage: views of it, `.detach()`, a `state_dict()` see it.
         Recorded, the tensor gets the result as a new array and becomes the op's output: an array that an
-        earlier op saved for backward keeps its values (where torch would refuse that backward), and a
-        view taken of the tensor before does not change.
+        earlier op saved for backward keeps its values (where torch would refuse that backward). A view
+        changes its base instead (an item assignment of the base, as torch's CopySlices), and the base's
+        views are then taken anew of its new array, so that they all see the change, as in torch.
         """
         self._refuse_a_recorded_leaf()
         result = op(self.detach() if self.is_leaf else self, other)  # a leaf must not become its own input
@@ -428,11 +431,40 @@ class Tensor:
         if result.creator is None:
             get_array_module(self.data).copyto(self._writable_data(), result.data)
             return self
+        if self._view_of is None:
+            self._become(result)
+            return self
+        base, take = self._view_of  # torch's views: the base changes, and with it this view and its others
+        if base.requires_grad and base.is_leaf:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+        base._become(ops.SetItem.apply(base.detach() if base.is_leaf else base, result, index=take))
+        return self
+
+    def _become(self, result):
+        """This tensor object takes `result`'s array and place in the graph, so that every name bound to it sees
+        the change; so do its views, each taken anew of it."""
         if self._handle is not None:
             self._handle.forget_tensor()
         self.data, self.creator, self.requires_grad = result.data, result.creator, True
         self._handle = GraphHandle(self)
-        return self
+        for view in list(self._views or ()):
+            view._become(ops.GetItem.apply(self, index=view._view_of[1]))
+
+    def _viewed(self, out, take):
+        """`out`, an op's result on this tensor, marked as a view of its base where NumPy made out's array one
+        (slicing, permutes, most reshapes): take(base's array) gives it. A recorded in-place change of the view
+        then changes the base, and one of the base changes the view (see _in_place), as torch's views do."""
+        if out.data is self.data or not get_array_module(self.data).may_share_memory(out.data, self.data):
+            return out
+        if self._view_of is None:
+            base, out._view_of = self, (self, take)
+        else:
+            base, take_this = self._view_of
+            out._view_of = (base, lambda array: take(take_this(array)))
+        if base._views is None:
+            base._views = weakref.WeakSet()
+        base._views.add(out)
+        return out
 
     def _refuse_a_recorded_leaf(self):
         """torch's error for an in-place change of a leaf that requires grad while autograd records."""
@@ -487,7 +519,7 @@ class Tensor:
     matmul = __matmul__
 
     def __getitem__(self, index):
-        return ops.GetItem.apply(self, index=index)
+        return self._viewed(ops.GetItem.apply(self, index=index), lambda array: region(array, array_index(index)))
 
     def _outside_graph(self, other, op, integers_only=None):
         """op(self, other) element-wise, to a tensor, an array or a number, outside the graph: comparisons and
@@ -774,7 +806,8 @@ class Tensor:
         return where(condition, self, other)
 
     def reshape(self, *shape):
-        return ops.Reshape.apply(self, shape=_sizes(shape))
+        shape = _sizes(shape)
+        return self._viewed(ops.Reshape.apply(self, shape=shape), lambda array: array.reshape(shape))
 
     def flatten(self, start_dim=0, end_dim=-1):
         """Dims start_dim..end_dim as one; a 0-d tensor becomes shape (1,), as in torch."""
@@ -802,7 +835,7 @@ class Tensor:
         axes = tuple(normalize_dim(d, self.ndim) for d in dims)
         if len(set(axes)) != len(axes):
             raise RuntimeError(f"permute(): duplicate dims are not allowed, got {list(dims)}")
-        return ops.Permute.apply(self, dims=axes)
+        return self._viewed(ops.Permute.apply(self, dims=axes), lambda array: array.transpose(axes))
 
     def t(self):
         """A 2-d tensor transposed; a 0-d or 1-d one as it is, as torch's."""
@@ -1296,5 +1329,5 @@ def _ops_leading_to(order, wanted):
 
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
 from .ops.reduce import index_of_extreme  # noqa: E402
-from .ops.shape import array_index, normalize_dim, normalize_dims, require_indices  # noqa: E402
+from .ops.shape import array_index, normalize_dim, normalize_dims, region, require_indices  # noqa: E402
 from .nn import init as nn_init  # noqa: E402

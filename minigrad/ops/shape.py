@@ -102,9 +102,29 @@ class Cat(Function):
 
 
 def _is_basic_index(index):
-    """Slices, ints, None and Ellipsis pick each element at most once; arrays may repeat elements."""
+    """Slices, ints, None and Ellipsis pick each element at most once, as a view function does; arrays may repeat
+    elements."""
     items = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(i, (slice, int, type(None), type(Ellipsis))) for i in items)
+    return callable(index) or all(isinstance(i, (slice, int, type(None), type(Ellipsis))) for i in items)
+
+
+def region(array, index):
+    """array[index], a view of it for a basic index, 0-d arrays included (where NumPy gives a scalar for an index of
+    ints); an index may also be a function that takes a view of the array (of a view's base: Tensor._viewed)."""
+    if callable(index):
+        return index(array)
+    out = array[index]
+    if isinstance(out, np.generic):
+        return array[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
+    return out
+
+
+def _write(array, index, value):
+    """array[index] = value, for the indexes of region()."""
+    if callable(index):
+        index(array)[...] = value
+    else:
+        array[index] = value
 
 
 def array_index(index):
@@ -123,7 +143,7 @@ class GetItem(Function):
     def forward(ctx, a, index):
         index = array_index(index)
         ctx.save_for_backward(a.shape, a.dtype, index)
-        return a[index]
+        return region(a, index)
 
     @staticmethod
     def backward(ctx, grad):
@@ -131,7 +151,7 @@ class GetItem(Function):
         xp = get_array_module(grad)
         if _is_basic_index(index):
             full = memory.zeros(xp, shape, dtype)
-            full[index] = grad
+            _write(full, index, grad)
             return full
         return _scatter_add(shape, index, grad)
 
@@ -157,15 +177,15 @@ class SetItem(Function):
         index = array_index(index)
         ctx.save_for_backward(index, value.ndim)
         out = a.copy()
-        out[index] = value
+        _write(out, index, value)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         index, value_ndim = ctx.saved
         grad_a = grad.copy()
-        grad_a[index] = 0
-        grad_value = grad[index]  # as value broadcast to the indexed part: value may have had more leading 1s
+        _write(grad_a, index, 0)
+        grad_value = region(grad, index)  # as value broadcast to the indexed part: value may have had more leading 1s
         return grad_a, grad_value.reshape((1,) * (value_ndim - grad_value.ndim) + grad_value.shape)
 
 
