@@ -1,4 +1,5 @@
-"""Shape ops: reshape/view, permute, cat, indexing, gather, pad; and the dim checks every op that takes a dim shares."""
+"""Shape ops: reshape/view, permute, cat, indexing, gather, pad, diagonals and triangles; and the dim checks every
+op that takes a dim shares."""
 import math
 import operator
 
@@ -289,3 +290,76 @@ def _positions_along(index, dim):
     xp = get_array_module(index)
     return tuple(index if axis == dim else xp.arange(n).reshape((-1,) + (1,) * (index.ndim - axis - 1))
                  for axis, n in enumerate(index.shape))
+
+
+def _diagonal_positions(xp, rows, columns, offset):
+    """The (row, column) positions of diagonal `offset` (above the main one where positive) of a rows x columns
+    matrix."""
+    steps = xp.arange(max(0, min(rows + min(offset, 0), columns - max(offset, 0))))
+    return steps - min(offset, 0), steps + max(offset, 0)
+
+
+def _planes(array, dim1, dim2):
+    """A view of `array` with dims dim1 and dim2 last, as the rows and columns of its planes."""
+    return get_array_module(array).moveaxis(array, (dim1, dim2), (-2, -1))
+
+
+def _take_diagonal(array, offset, dim1, dim2):
+    """Diagonal `offset` of the (dim1, dim2) planes as a last dim, as torch.diagonal (a copy)."""
+    planes = _planes(array, dim1, dim2)
+    return planes[(Ellipsis, *_diagonal_positions(get_array_module(array), *planes.shape[-2:], offset))]
+
+
+def _placed_on_diagonal(values, shape, offset, dim1, dim2):
+    """Zeros of `shape` with `values` (as _take_diagonal gives them) on diagonal `offset` of the (dim1, dim2)
+    planes."""
+    xp = get_array_module(values)
+    full = memory.zeros(xp, shape, values.dtype)
+    planes = _planes(full, dim1, dim2)
+    planes[(Ellipsis, *_diagonal_positions(xp, *planes.shape[-2:], offset))] = values
+    return full
+
+
+class Diagonal(Function):
+    """torch.diagonal (dims normalized and distinct); the gradient goes back onto that diagonal of zeros."""
+
+    @staticmethod
+    def forward(ctx, a, offset, dim1, dim2):
+        ctx.save_for_backward(a.shape)
+        return _take_diagonal(a, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (shape,) = ctx.saved
+        return _placed_on_diagonal(grad, shape, **ctx.params)
+
+
+class DiagEmbed(Function):
+    """A vector on diagonal `offset` of a square matrix of zeros, as torch.diag of a 1-d tensor: Diagonal's
+    reverse, so its gradient is that diagonal."""
+
+    @staticmethod
+    def forward(ctx, a, offset):
+        size = a.shape[0] + abs(offset)
+        return _placed_on_diagonal(a, (size, size), offset, 0, 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _take_diagonal(grad, ctx.params["offset"], 0, 1)
+
+
+class Tril(Function):
+    """The entries on and below diagonal `diagonal` of the last two dims, the others zero; the gradient likewise.
+    Triu keeps those on and above it."""
+
+    @staticmethod
+    def forward(ctx, a, diagonal):
+        return getattr(get_array_module(a), ctx.function.__name__.lower())(a, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.function.forward(ctx, grad, ctx.params["diagonal"])
+
+
+class Triu(Tril):
+    pass
