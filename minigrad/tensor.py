@@ -1121,11 +1121,9 @@ class Tensor:
     def topk(self, k, dim=-1, largest=True, sorted=True):
         """(values, indices) of the k largest entries along `dim` (smallest, with largest=False), in order (which
         torch allows for sorted=False too)."""
-        axis = normalize_dim(dim, self.ndim)
-        if not 0 <= k <= (self.shape[axis] if self.ndim else 1):
+        if not 0 <= k <= (self.shape[normalize_dim(dim, self.ndim)] if self.ndim else 1):
             raise RuntimeError("selected index k out of range")
-        indices = sort_indices(self.data, axis, descending=largest)
-        return self._picked(axis, indices[(slice(None),) * axis + (slice(0, k),)] if self.ndim else indices)
+        return self._picked(dim, top_indices(self.data, k, dim, largest))
 
     def _picked(self, dim, indices):
         """(values, indices) of the entries at `indices` along `dim`, as torch's named pair."""
@@ -1434,6 +1432,6 @@ def _ops_leading_to(order, wanted):
 
 
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
-from .ops.reduce import index_of_extreme, sort_indices  # noqa: E402
+from .ops.reduce import index_of_extreme, sort_indices, top_indices  # noqa: E402
 from .ops.shape import array_index, normalize_dim, normalize_dims, region, require_indices  # noqa: E402
 from .nn import init as nn_init  # noqa: E402

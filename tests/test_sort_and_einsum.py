@@ -171,6 +171,18 @@ def test_sort_and_topk_indices_and_named_fields():
         assert indices.dtype == mg.int64 and not indices.requires_grad
 
 
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_topk_of_every_k_with_nan_as_torchs(largest, dim):
+    values = rng.permutation(30).reshape(2, 3, 5).astype(np.float32)
+    values[1, 0, 2] = values[0, 2, 4] = np.nan
+    for k in range(values.shape[dim] + 1):
+        ours = mg.tensor(values).topk(k, dim, largest)
+        reference = torch.tensor(values).topk(k, dim, largest)
+        np.testing.assert_array_equal(ours.indices.numpy(), reference.indices.numpy())
+        np.testing.assert_array_equal(ours.values.numpy(), reference.values.numpy())
+
+
 def test_sort_gradient_of_ties_goes_to_each_picked_place():
     _assert_matches_torch(lambda lib, t: t.sort(stable=True).values, [np.array([[1, 2, 1, 1], [3, 3, 0, 3]],
                                                                                 np.float32)])

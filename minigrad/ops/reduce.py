@@ -146,6 +146,21 @@ def sort_indices(a, dim, descending=False):
     return (a.shape[axis] - 1 - xp.flip(reversed_order, axis)).astype(np.int64, copy=False)
 
 
+def top_indices(a, k, dim, largest=True):
+    """The int64 indices of the k largest (smallest) entries of `a` along `dim`, in order, as sort_indices gives
+    its first k: a partition, then a sort of those k alone, by position first so that ties keep their order."""
+    xp = get_array_module(a)
+    axis = normalize_dim(dim, a.ndim)
+    size = a.shape[axis] if a.ndim else 1
+    if not 0 < k < size:
+        return sort_indices(a, axis, largest)[(slice(None),) * axis + (slice(0, k),)] if a.ndim else sort_indices(a, 0)
+    picked = slice(size - k, size) if largest else slice(0, k)
+    candidates = xp.argpartition(a, size - k if largest else k - 1, axis=axis)[(slice(None),) * axis + (picked,)]
+    candidates = xp.sort(candidates, axis=axis)
+    order = sort_indices(xp.take_along_axis(a, candidates, axis=axis), axis, largest)
+    return xp.take_along_axis(candidates, order, axis=axis).astype(np.int64, copy=False)
+
+
 def _require_values(name, a, axis):
     """torch's errors for a max, min, argmax or argmin of no values (`axis`: a normalized dim, or None)."""
     if a.size == 0 and (axis is None or a.shape[axis] == 0):
