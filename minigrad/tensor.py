@@ -1021,19 +1021,21 @@ class Tensor:
         return self[(slice(None),) * dim + (index.data.reshape(-1),)] if self.ndim else self.reshape(())
 
     def diagonal(self, offset=0, dim1=0, dim2=1):
-        """Diagonal `offset` of the planes of dims dim1 and dim2, as a last dim, as torch's (a copy, not a view)."""
+        """Diagonal `offset` of the planes of dims dim1 and dim2, as a last dim: a view, as torch's."""
         first, second = normalize_dim(dim1, self.ndim), normalize_dim(dim2, self.ndim)
         if first == second:
             raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-        return ops.Diagonal.apply(self, offset=offset, dim1=first, dim2=second)
+        return self._viewed(ops.Diagonal.apply(self, offset=offset, dim1=first, dim2=second),
+                            lambda array: diagonal_view(array, offset, first, second))
 
     def diag(self, diagonal=0):
-        """A 1-d tensor as diagonal `diagonal` of a square matrix; a matrix's diagonal `diagonal`, as torch's."""
+        """A 1-d tensor as diagonal `diagonal` of a square matrix; a matrix's diagonal `diagonal`, a copy (where
+        diagonal() is a view), as torch's."""
         if self.ndim == 1:
             return ops.DiagEmbed.apply(self, offset=diagonal)
         if self.ndim != 2:
             raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
-        return self.diagonal(diagonal)
+        return self.diagonal(diagonal).clone()
 
     def trace(self):
         if self.ndim != 2:
@@ -1433,5 +1435,5 @@ def _ops_leading_to(order, wanted):
 
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
 from .ops.reduce import index_of_extreme, sort_indices, top_indices  # noqa: E402
-from .ops.shape import array_index, normalize_dim, normalize_dims, region, require_indices  # noqa: E402
+from .ops.shape import array_index, diagonal_view, normalize_dim, normalize_dims, region, require_indices  # noqa: E402
 from .nn import init as nn_init  # noqa: E402

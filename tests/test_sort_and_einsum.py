@@ -91,31 +91,37 @@ def test_einsum_takes_a_list_and_keeps_integer_dtypes():
 
 def test_einsum_of_an_operand_without_grad():
     a, b = _arrays([(3, 4), (4, 2)], np.float32)
+    gradients = []
     for lib in (mg, torch):
         x = lib.tensor(a, requires_grad=True)
         lib.einsum("ij,jk->ik", x, lib.tensor(b)).sum().backward()
-        if lib is mg:
-            ours = x.grad.numpy()
-    np.testing.assert_allclose(ours, x.grad.numpy(), rtol=1e-5, atol=1e-6)
+        gradients.append(x.grad.numpy())
+    np.testing.assert_allclose(*gradients, rtol=1e-5, atol=1e-6)
+
+
+def _assert_same_in_both(case, shape=(3, 3)):
+    """case(lib, x), x a float32 leaf that requires grad, gives arrays, which must be torch's."""
+    values = _arrays([shape], np.float32)[0]
+    results = [case(lib, lib.tensor(values, requires_grad=True)) for lib in (mg, torch)]
+    for ours, reference in zip(*results):
+        np.testing.assert_allclose(ours, reference, rtol=1e-6)
 
 
 def test_einsum_of_one_operand_is_a_view_as_torchs():
     """A permutation or a diagonal of one operand is a view: an in-place change of it changes the operand."""
-    results = []
-    for lib in (mg, torch):
-        x = lib.tensor(_arrays([(3, 3)], np.float32)[0], requires_grad=True)
+
+    def case(lib, x):
         base = x * 1
         diagonal, transposed = lib.einsum("ii->i", base), lib.einsum("ij->ji", base)
         diagonal += 1
         transposed[0] *= 2
         (base * base).sum().backward()
-        results.append([base.detach().numpy(), diagonal.detach().numpy(), x.grad.numpy()])
         with lib.no_grad():
             y = lib.zeros(2, 3)
             lib.einsum("ij->ji", y)[1] += 1
-            results[-1].append(y.numpy())
-    for ours, reference in zip(*results):
-        np.testing.assert_allclose(ours, reference, rtol=1e-6)
+        return [base.detach().numpy(), diagonal.detach().numpy(), x.grad.numpy(), y.numpy()]
+
+    _assert_same_in_both(case)
 
 
 SORTS = {  # name: (fn, input), fn(lib, t) giving one tensor: the values or the float indices of a sort or topk
@@ -244,20 +250,34 @@ def test_integer_results_as_torchs(fn):
     np.testing.assert_array_equal(ours.numpy(), reference.numpy())
 
 
+def test_diagonal_is_a_view_and_diag_a_copy_as_torchs():
+    def case(lib, x):
+        base = x * 1
+        diagonal, copy = base.diagonal(1), lib.diag(base)
+        diagonal.mul_(3)
+        copy += 1
+        (base * base).sum().backward()
+        with lib.no_grad():
+            y = lib.zeros(2, 3, 3)
+            y.diagonal(0, 1, 2).fill_(1)
+            lib.diagonal(y, -1, 2, 1)[0] += 2
+            lib.diag(y[0]).zero_()
+        return [base.detach().numpy(), diagonal.detach().numpy(), copy.detach().numpy(), x.grad.numpy(), y.numpy()]
+
+    _assert_same_in_both(case, (3, 4))
+
+
 def test_tril_and_triu_in_place_as_torchs():
-    values = _arrays([(3, 4)], np.float32)[0]
-    results = []
-    for lib in (mg, torch):
-        x = lib.tensor(values, requires_grad=True)
+    def case(lib, x):
         y = x * 2
         row = y[1]
         y.tril_(1).triu_(-1)
         (y * y).sum().backward()
-        results.append([y.detach().numpy(), row.detach().numpy(), x.grad.numpy()])
         with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
             x.tril_()
-    for ours, reference in zip(*results):
-        np.testing.assert_allclose(ours, reference, rtol=1e-6)
+        return [y.detach().numpy(), row.detach().numpy(), x.grad.numpy()]
+
+    _assert_same_in_both(case, (3, 4))
 
 
 ERRORS = {  # name: fn(lib) that raises in both libraries
@@ -332,3 +352,11 @@ def test_gpu_path_matches_cpu(fn, shapes, gpu_path):
         assert relative_error(ours, reference) <= 1e-5
     gpu_indices = mg.tensor(arrays[0], device="gpu").argsort(0, descending=True)
     np.testing.assert_array_equal(gpu_indices.numpy(), mg.tensor(arrays[0]).argsort(0, descending=True).numpy())
+
+
+def test_gpu_path_diagonal_view_writes(gpu_path):
+    y = mg.zeros(2, 3, 4, device="gpu")
+    y.diagonal(1, 1, 2).fill_(1)
+    expected = torch.zeros(2, 3, 4)
+    expected.diagonal(1, 1, 2).fill_(1)
+    np.testing.assert_array_equal(y.numpy(), expected.numpy())

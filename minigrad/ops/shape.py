@@ -292,41 +292,30 @@ def _positions_along(index, dim):
                  for axis, n in enumerate(index.shape))
 
 
-def _diagonal_positions(xp, rows, columns, offset):
-    """The (row, column) positions of diagonal `offset` (above the main one where positive) of a rows x columns
-    matrix."""
-    steps = xp.arange(max(0, min(rows + min(offset, 0), columns - max(offset, 0))))
-    return steps - min(offset, 0), steps + max(offset, 0)
-
-
-def _planes(array, dim1, dim2):
-    """A view of `array` with dims dim1 and dim2 last, as the rows and columns of its planes."""
-    return get_array_module(array).moveaxis(array, (dim1, dim2), (-2, -1))
-
-
-def _take_diagonal(array, offset, dim1, dim2):
-    """Diagonal `offset` of the (dim1, dim2) planes as a last dim, as torch.diagonal (a copy)."""
-    planes = _planes(array, dim1, dim2)
-    return planes[(Ellipsis, *_diagonal_positions(get_array_module(array), *planes.shape[-2:], offset))]
+def diagonal_view(array, offset, dim1, dim2):
+    """Diagonal `offset` of the (dim1, dim2) planes of `array` as a last dim, a view that may be written into, as
+    torch's (NumPy marks its diagonals read-only, only as a caution for code written before they were views)."""
+    view = array.diagonal(offset, dim1, dim2)
+    if getattr(array.flags, "writeable", False) and not view.flags.writeable:
+        view.flags.writeable = True
+    return view
 
 
 def _placed_on_diagonal(values, shape, offset, dim1, dim2):
-    """Zeros of `shape` with `values` (as _take_diagonal gives them) on diagonal `offset` of the (dim1, dim2)
+    """Zeros of `shape` with `values` (as diagonal_view gives them) on diagonal `offset` of the (dim1, dim2)
     planes."""
-    xp = get_array_module(values)
-    full = memory.zeros(xp, shape, values.dtype)
-    planes = _planes(full, dim1, dim2)
-    planes[(Ellipsis, *_diagonal_positions(xp, *planes.shape[-2:], offset))] = values
+    full = memory.zeros(get_array_module(values), shape, values.dtype)
+    diagonal_view(full, offset, dim1, dim2)[...] = values
     return full
 
 
 class Diagonal(Function):
-    """torch.diagonal (dims normalized and distinct); the gradient goes back onto that diagonal of zeros."""
+    """torch.diagonal (dims normalized and distinct), a view; the gradient goes back onto that diagonal of zeros."""
 
     @staticmethod
     def forward(ctx, a, offset, dim1, dim2):
         ctx.save_for_backward(a.shape)
-        return _take_diagonal(a, offset, dim1, dim2)
+        return diagonal_view(a, offset, dim1, dim2)
 
     @staticmethod
     def backward(ctx, grad):
@@ -345,7 +334,7 @@ class DiagEmbed(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _take_diagonal(grad, ctx.params["offset"], 0, 1)
+        return diagonal_view(grad, ctx.params["offset"], 0, 1)
 
 
 class Tril(Function):
