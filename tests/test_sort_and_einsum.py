@@ -286,6 +286,8 @@ ERRORS = {  # name: fn(lib) that raises in both libraries
     "einsum_output_letter_unknown": lambda lib: lib.einsum("ij->ik", lib.ones(2, 3)),
     "einsum_output_letter_twice": lambda lib: lib.einsum("ij->jj", lib.ones(2, 3)),
     "einsum_subscripts_vs_dims": lambda lib: lib.einsum("ijk->ij", lib.ones(2, 3)),
+    "einsum_stray_dot": lambda lib: lib.einsum("i.j->i", lib.ones(2, 3)),
+    "einsum_two_ellipses": lambda lib: lib.einsum("......i->i", lib.ones(2, 3)),
     "einsum_invalid_subscript": lambda lib: lib.einsum("i1->i", lib.ones(2, 3)),
     "einsum_sizes_mismatch": lambda lib: lib.einsum("ij,jk->ik", lib.ones(2, 3), lib.ones(4, 4)),
     "einsum_ellipsis_sizes": lambda lib: lib.einsum("...i,...i", lib.ones(5, 3), lib.ones(2, 4, 3)),

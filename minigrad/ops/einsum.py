@@ -29,6 +29,10 @@ def _explicit_terms(equation, shapes):
     spares = [letter for letter in string.ascii_letters if letter not in equation]
     ellipsis_dims = 0
     for index, (term, shape) in enumerate(zip(terms, shapes)):
+        if "." in term.replace("...", "", 1):
+            raise RuntimeError(f"einsum(): found '.' for operand {index} " + (
+                "for which an ellipsis was already found" if term.count("...") > 1 else
+                "that is not part of any ellipsis"))
         named = len(term.replace("...", ""))
         if "..." not in term and named != len(shape):
             raise RuntimeError(f"einsum(): the number of subscripts in the equation ({named}) does not match the "
