@@ -1020,6 +1020,61 @@ class Tensor:
         require_indices(index.data, size, f"INDICES element is out of DATA bounds, id={{index}} axis_dim={size}")
         return self[(slice(None),) * dim + (index.data.reshape(-1),)] if self.ndim else self.reshape(())
 
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        """Diagonal `offset` of the planes of dims dim1 and dim2, as a last dim: a view, as torch's."""
+        first, second = normalize_dim(dim1, self.ndim), normalize_dim(dim2, self.ndim)
+        if first == second:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return self._viewed(ops.Diagonal.apply(self, offset=offset, dim1=first, dim2=second),
+                            lambda array: diagonal_view(array, offset, first, second))
+
+    def diag(self, diagonal=0):
+        """A 1-d tensor as diagonal `diagonal` of a square matrix; a matrix's diagonal `diagonal`, a copy (where
+        diagonal() is a view), as torch's."""
+        if self.ndim == 1:
+            return ops.DiagEmbed.apply(self, offset=diagonal)
+        if self.ndim != 2:
+            raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+        return self.diagonal(diagonal).clone()
+
+    def trace(self):
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
+        return self.diagonal().sum()
+
+    def tril(self, diagonal=0):
+        """The entries on and below diagonal `diagonal` of the last two dims (each matrix of a batch), the rest 0."""
+        return self._triangle(ops.Tril, diagonal)
+
+    def triu(self, diagonal=0):
+        """The entries on and above diagonal `diagonal` of the last two dims (each matrix of a batch), the rest 0."""
+        return self._triangle(ops.Triu, diagonal)
+
+    def _triangle(self, op, diagonal):
+        if self.ndim < 2:
+            raise RuntimeError(f"{op.__name__.lower()}: input tensor must have at least 2 dimensions")
+        return op.apply(self, diagonal=diagonal)
+
+    def outer(self, vec2):
+        """The outer product of two 1-d tensors, promoted as a product, as torch's."""
+        for role, tensor in (("self", self), ("vec2", vec2)):
+            if tensor.ndim != 1:
+                raise RuntimeError(f"outer: Expected 1-D argument {role}, but got {tensor.ndim}-D")
+        return self.unsqueeze(1) * vec2
+
+    ger = outer
+
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+        """Each entry `repeats` times in a row (an int, or a tensor of one count per entry) along `dim`, or along
+        the flattened tensor without it, as torch's. Of counts alone (torch.repeat_interleave(counts)), each
+        count's index repeated that often."""
+        if repeats is None:
+            return Tensor(_interleaved_positions(self, self.numel(), self.data, 0).astype(self.dtype))
+        source = self.flatten() if dim is None else self
+        axis = normalize_dim(0 if dim is None else dim, source.ndim)
+        positions = _interleaved_positions(repeats, source.shape[axis], source.data, axis)
+        return source.index_select(axis, Tensor(positions))
+
     def prod(self, dim=None, keepdim=False):
         return ops.Prod.apply(self, dim=dim, keepdim=keepdim)
 
@@ -1053,6 +1108,30 @@ class Tensor:
         """The minimum over `dim` (all for ()), its gradient shared evenly by ties, as torch's."""
         return ops.Amin.apply(self, dim=dim, keepdim=keepdim)
 
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        """(values, indices) along `dim`, as torch's: stable whatever `stable` says (ties keep their order), NaN as
+        the largest value; the gradient goes back to the places the values came from."""
+        return self._picked(dim, sort_indices(self.data, dim, descending))
+
+    def argsort(self, dim=-1, descending=False, *, stable=False):
+        """The indices of sort(), as torch's."""
+        return Tensor(sort_indices(self.data, dim, descending))
+
+    def msort(self):
+        return self.sort(dim=0).values
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """(values, indices) of the k largest entries along `dim` (smallest, with largest=False), in order (which
+        torch allows for sorted=False too)."""
+        if not 0 <= k <= (self.shape[normalize_dim(dim, self.ndim)] if self.ndim else 1):
+            raise RuntimeError("selected index k out of range")
+        return self._picked(dim, top_indices(self.data, k, dim, largest))
+
+    def _picked(self, dim, indices):
+        """(values, indices) of the entries at `indices` along `dim`, as torch's named pair."""
+        indices = Tensor(indices)
+        return ops.MaxResult(self.gather(dim, indices), indices)
+
     # ---- torch's in-place methods: through _in_place, as the in-place operators ----------------------------
     def add_(self, other, *, alpha=1):
         return self.__iadd__(other if alpha == 1 else other * alpha)
@@ -1078,6 +1157,12 @@ class Tensor:
     exp_, log_, sqrt_, abs_, neg_, relu_, sigmoid_, tanh_ = map(
         _in_place_of, ("exp", "log", "sqrt", "abs", "neg", "relu", "sigmoid", "tanh"))
     del _in_place_of
+
+    def tril_(self, diagonal=0):
+        return self._in_place(lambda tensor, _: tensor.tril(diagonal), None)
+
+    def triu_(self, diagonal=0):
+        return self._in_place(lambda tensor, _: tensor.triu(diagonal), None)
 
     def masked_fill_(self, mask, value):
         return self._in_place(lambda tensor, value: tensor.masked_fill(mask, value), value)
@@ -1154,6 +1239,27 @@ def _views_as(array, shape):
             if dim > 0:
                 chunk_stride, chunk_count, view_count = strides[dim - 1], 1, 1
     return view_dim == -1
+
+
+def _interleaved_positions(repeats, size, like, dim):
+    """0..size-1 on `like`'s device, each repeated as `repeats` says (an int, or a tensor of counts: one, or one
+    per position), with torch's errors."""
+    xp = get_array_module(like)
+    if not isinstance(repeats, Tensor):
+        if repeats < 0:
+            raise RuntimeError("Repeats must be non-negative")
+        return xp.repeat(xp.arange(size), operator.index(repeats))
+    if repeats.ndim > 1:
+        raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+    if repeats.dtype.kind not in "iu":
+        raise NotImplementedError(f"\"repeat_interleave_cpu\" not implemented for '{SCALAR_TYPE_NAMES[repeats.dtype]}'")
+    counts = repeats.reshape(-1).tolist()  # the output's size, which the host needs
+    if len(counts) not in (1, size):
+        raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                           f"{len(counts)} and input.size({dim}) = {size}")
+    if min(counts, default=0) < 0:
+        raise RuntimeError("repeats can not be negative")
+    return xp.repeat(xp.arange(size), counts[0] if len(counts) == 1 else counts)
 
 
 def _matmul(a, b):
@@ -1328,6 +1434,6 @@ def _ops_leading_to(order, wanted):
 
 
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
-from .ops.reduce import index_of_extreme  # noqa: E402
-from .ops.shape import array_index, normalize_dim, normalize_dims, region, require_indices  # noqa: E402
+from .ops.reduce import index_of_extreme, sort_indices, top_indices  # noqa: E402
+from .ops.shape import array_index, diagonal_view, normalize_dim, normalize_dims, region, require_indices  # noqa: E402
 from .nn import init as nn_init  # noqa: E402

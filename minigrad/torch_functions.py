@@ -1,17 +1,20 @@
 """torch's function forms of the Tensor methods: minigrad.exp(t) is t.exp(), with torch's arguments, the first one
 named as torch names it (`input`, or `tensor` for split), so ported code that calls torch.X(...) runs unchanged."""
+from . import ops
+from .ops.einsum import einsum_of_one
 from .tensor import Tensor
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
-    "abs", "acos", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "asin", "atan", "ceil", "chunk",
-    "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "count_nonzero", "cumsum", "erf", "exp", "exp2",
-    "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "index_select", "is_floating_point",
-    "isfinite", "isinf", "isnan", "log", "log10", "log1p", "log2", "log_softmax", "logical_and", "logical_not",
-    "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "narrow", "neg", "nonzero", "norm", "numel", "permute", "pow", "prod", "reciprocal", "relu",
-    "remainder", "reshape", "roll", "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "softmax", "sqrt", "square",
-    "squeeze", "std", "sum", "t", "tan", "tanh", "transpose", "trunc", "unbind", "unsqueeze", "var",
+    "abs", "acos", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort", "asin", "atan", "ceil",
+    "chunk", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "count_nonzero", "cumsum", "diag", "diagonal",
+    "erf", "exp", "exp2", "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "ger",
+    "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "log", "log10", "log1p", "log2",
+    "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "msort", "narrow", "neg", "nonzero", "norm", "numel",
+    "outer", "permute", "pow", "prod", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll",
+    "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sum",
+    "t", "tan", "tanh", "topk", "trace", "transpose", "tril", "triu", "trunc", "unbind", "unsqueeze", "var",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 
@@ -67,4 +70,22 @@ def bmm(input, mat2):
     return input.matmul(mat2)
 
 
-FUNCTIONS.update(mm=mm, bmm=bmm)
+def einsum(equation, *operands):
+    """torch.einsum: the operands as separate arguments or as one list, of one dtype; see ops.Einsum."""
+    if not isinstance(equation, str):
+        raise TypeError("einsum(): the equation must be a str (torch's sublist form is not supported in minigrad)")
+    if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    for index, operand in enumerate(operands):
+        if not isinstance(operand, Tensor):
+            raise TypeError(f"einsum(): argument 'operands' must be tuple of Tensors, but found element of type "
+                            f"{type(operand).__name__} at pos {index}")
+    out = ops.Einsum.apply(*operands, equation=equation)
+    if len(operands) > 1:
+        return out
+    return operands[0]._viewed(out, lambda array: einsum_of_one(equation, array))
+
+
+FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum)

@@ -43,6 +43,13 @@ CALLS = {
     "bmm": ((X.reshape(2, 3, 2), X.reshape(2, 2, 3)), {}), "allclose": ((X, X + 1e-6), {}),
 }
 
+CALLS.update({
+    "argsort": ((X, 0), {"descending": True}), "diag": ((X, 1), {}), "diagonal": ((X,), {"offset": -1}),
+    "einsum": (("ij,kj->ik", X, UNIT), {}), "ger": ((X[0], X[1]), {}), "msort": ((X,), {}), "outer": ((X[0], X[1]), {}),
+    "repeat_interleave": ((X, 2), {"dim": 0}), "sort": ((X,), {"dim": 0}), "topk": ((X, 2), {"largest": False}),
+    "trace": ((X,), {}), "tril": ((X, -1), {}), "triu": ((X,), {"diagonal": 1}),
+})
+
 
 def _to_torch(value):
     if isinstance(value, np.ndarray):

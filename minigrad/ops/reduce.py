@@ -1,5 +1,5 @@
 """Reductions: sum, mean, max and min (amax, amin), var and std, prod, norm, logsumexp over one or more dims;
-cumsum; argmax and argmin."""
+cumsum; argmax and argmin; the indices that sort."""
 import collections
 import math
 import warnings
@@ -131,6 +131,34 @@ def index_of_extreme(a, arg, dim=None, keepdim=False):
         index = getattr(a, arg)(axis=dim)
         index = xp.expand_dims(index, dim) if keepdim else index
     return xp.asarray(index, dtype=np.int64)
+
+
+def sort_indices(a, dim, descending=False):
+    """The int64 indices that sort `a` along `dim`, as torch.sort's: stable (ties in their order, descending too),
+    NaN as the largest value."""
+    xp = get_array_module(a)
+    axis = normalize_dim(dim, a.ndim)
+    if a.ndim == 0:
+        return xp.zeros((), dtype=np.int64)
+    if not descending:
+        return xp.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False)
+    reversed_order = xp.argsort(xp.flip(a, axis), axis=axis, kind="stable")  # ties last-first, so flipped first-last
+    return (a.shape[axis] - 1 - xp.flip(reversed_order, axis)).astype(np.int64, copy=False)
+
+
+def top_indices(a, k, dim, largest=True):
+    """The int64 indices of the k largest (smallest) entries of `a` along `dim`, in order, as sort_indices gives
+    its first k: a partition, then a sort of those k alone, by position first so that ties keep their order."""
+    xp = get_array_module(a)
+    axis = normalize_dim(dim, a.ndim)
+    size = a.shape[axis] if a.ndim else 1
+    if not 0 < k < size:
+        return sort_indices(a, axis, largest)[(slice(None),) * axis + (slice(0, k),)] if a.ndim else sort_indices(a, 0)
+    picked = slice(size - k, size) if largest else slice(0, k)
+    candidates = xp.argpartition(a, size - k if largest else k - 1, axis=axis)[(slice(None),) * axis + (picked,)]
+    candidates = xp.sort(candidates, axis=axis)
+    order = sort_indices(xp.take_along_axis(a, candidates, axis=axis), axis, largest)
+    return xp.take_along_axis(candidates, order, axis=axis).astype(np.int64, copy=False)
 
 
 def _require_values(name, a, axis):

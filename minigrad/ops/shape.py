@@ -1,4 +1,5 @@
-"""Shape ops: reshape/view, permute, cat, indexing, gather, pad; and the dim checks every op that takes a dim shares."""
+"""Shape ops: reshape/view, permute, cat, indexing, gather, pad, diagonals and triangles; and the dim checks every
+op that takes a dim shares."""
 import math
 import operator
 
@@ -289,3 +290,65 @@ def _positions_along(index, dim):
     xp = get_array_module(index)
     return tuple(index if axis == dim else xp.arange(n).reshape((-1,) + (1,) * (index.ndim - axis - 1))
                  for axis, n in enumerate(index.shape))
+
+
+def diagonal_view(array, offset, dim1, dim2):
+    """Diagonal `offset` of the (dim1, dim2) planes of `array` as a last dim, a view that may be written into, as
+    torch's (NumPy marks its diagonals read-only, only as a caution for code written before they were views)."""
+    view = array.diagonal(offset, dim1, dim2)
+    if getattr(array.flags, "writeable", False) and not view.flags.writeable:
+        view.flags.writeable = True
+    return view
+
+
+def _placed_on_diagonal(values, shape, offset, dim1, dim2):
+    """Zeros of `shape` with `values` (as diagonal_view gives them) on diagonal `offset` of the (dim1, dim2)
+    planes."""
+    full = memory.zeros(get_array_module(values), shape, values.dtype)
+    diagonal_view(full, offset, dim1, dim2)[...] = values
+    return full
+
+
+class Diagonal(Function):
+    """torch.diagonal (dims normalized and distinct), a view; the gradient goes back onto that diagonal of zeros."""
+
+    @staticmethod
+    def forward(ctx, a, offset, dim1, dim2):
+        ctx.save_for_backward(a.shape)
+        return diagonal_view(a, offset, dim1, dim2)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (shape,) = ctx.saved
+        return _placed_on_diagonal(grad, shape, **ctx.params)
+
+
+class DiagEmbed(Function):
+    """A vector on diagonal `offset` of a square matrix of zeros, as torch.diag of a 1-d tensor: Diagonal's
+    reverse, so its gradient is that diagonal."""
+
+    @staticmethod
+    def forward(ctx, a, offset):
+        size = a.shape[0] + abs(offset)
+        return _placed_on_diagonal(a, (size, size), offset, 0, 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return diagonal_view(grad, ctx.params["offset"], 0, 1)
+
+
+class Tril(Function):
+    """The entries on and below diagonal `diagonal` of the last two dims, the others zero; the gradient likewise.
+    Triu keeps those on and above it."""
+
+    @staticmethod
+    def forward(ctx, a, diagonal):
+        return getattr(get_array_module(a), ctx.function.__name__.lower())(a, diagonal)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.function.forward(ctx, grad, ctx.params["diagonal"])
+
+
+class Triu(Tril):
+    pass
