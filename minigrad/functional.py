@@ -12,7 +12,7 @@ from .ops.norm import moments
 from .ops.pool import Windows, max_pool_indices
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool2d
-from .tensor import Tensor
+from .tensor import Tensor, where
 
 
 def _pair(value):
@@ -499,6 +499,23 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return ops.CosineSimilarity.apply(x1, x2, dim=normalize_dim(dim, ndim), eps=float(eps))
 
 
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """torch's: 1 - cos where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere), cos the cosine of each
+    row of (N, D) inputs against the N targets (of (D,) inputs with a 0-d target), each squared norm eased by 1e-12
+    as torch's. Composed: it scores a batch of embeddings, one number each."""
+    _check_reduction(reduction)
+    if target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input1.ndim != target.ndim + 1 or input2.ndim != target.ndim + 1:
+        raise RuntimeError(f"{target.ndim}D target tensor expects {target.ndim + 1}D input tensors, but found inputs "
+                           f"with sizes {list(input1.shape)} and {list(input2.shape)}.")
+    dim = target.ndim
+    squared_norms = ((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12)
+    cosine = (input1 * input2).sum(dim) / squared_norms.sqrt()
+    losses = where(target == 1, 1 - cosine, 0) + where(target == -1, (cosine - margin).clamp_min(0), 0)
+    return _reduce(losses, reduction)
+
+
 def normalize(input, p=2.0, dim=1, eps=1e-12):
     """torch's: input divided by its p-norm along `dim`, the norm clamped at eps so that zero vectors stay 0."""
     return input / input.norm(p, dim, keepdim=True).clamp_min(eps)
@@ -760,8 +777,9 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 __all__ = [
     "Tensor", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cat", "charbonnier_loss", "conv2d", "conv_transpose2d",
-    "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu", "gelu", "group_norm", "hardsigmoid",
-    "hardswish", "hardtanh", "huber_loss", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu",
-    "log_softmax", "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "prelu", "relu",
-    "relu6", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "softmax", "softplus", "stack", "tanh",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu", "gelu",
+    "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "interpolate", "kl_div", "l1_loss",
+    "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize", "one_hot",
+    "pad", "prelu", "relu", "relu6", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "softmax", "softplus",
+    "stack", "tanh",
 ]

@@ -248,6 +248,44 @@ def test_normalize_gradcheck_float64(shape, kwargs):
     assert mg.gradcheck(lambda x: mgF.normalize(x, **kwargs), [x])
 
 
+def _signs(shape, zeros=False):
+    """Embedding targets: 1 or -1 at random, and some 0 (which counts for nothing) where `zeros`."""
+    def make(rng):
+        return rng.choice([1, -1, 0] if zeros else [1, -1], shape).astype(np.int64)
+    return make
+
+
+EMBEDDINGS = {  # the inputs' shape, keyword arguments, and whether some targets are 0
+    "2d": ((6, 5), {}, False),
+    "2d margin": ((6, 5), dict(margin=0.2), False),
+    "2d negative margin, zero targets": ((6, 5), dict(margin=-0.3), True),
+    "1d": ((5,), {}, False),
+}
+
+
+def _embedding_arrays(shape, zeros=False, dtype=np.float32):
+    rng = np.random.default_rng(0)
+    x1, x2 = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    return x1, x2, _signs(shape[:-1], zeros)(rng)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape, kwargs, zeros", torch_cases(EMBEDDINGS))
+def test_cosine_embedding_loss_matches_torch_float32(shape, kwargs, zeros, reduction):
+    x1, x2, target = _embedding_arrays(shape, zeros)
+    assert_matches_torch(lambda L, x1, x2, target: L.F.cosine_embedding_loss(x1, x2, target, reduction=reduction,
+                                                                             **kwargs), [x1, x2], [target])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape, kwargs, zeros", torch_cases(EMBEDDINGS))
+def test_cosine_embedding_loss_gradcheck_float64(shape, kwargs, zeros, reduction):
+    x1, x2, target = _embedding_arrays(shape, zeros, np.float64)
+    target = mg.tensor(target)
+    assert mg.gradcheck(lambda x1, x2: mgF.cosine_embedding_loss(x1, x2, target, reduction=reduction, **kwargs),
+                        [mg.tensor(x1, requires_grad=True), mg.tensor(x2, requires_grad=True)])
+
+
 # ----------------------------------------------------------------------------- one_hot
 
 
@@ -296,6 +334,13 @@ ERRORS = {
     "cosine ints": lambda L: L.F.cosine_similarity(L.t(np.array([[1, 2]])), L.t(np.array([[0, 1]]))),
     "normalize ints": lambda L: L.F.normalize(L.t(np.array([[1, 2]]))),
     "normalize 1d default dim": lambda L: L.F.normalize(L.t(_x(2))),
+    "embedding 1d target, 1d inputs": lambda L: L.F.cosine_embedding_loss(L.t(_x(2)), L.t(_x(2)),
+                                                                          L.t(np.array([1]))),
+    "embedding 0d target, 2d inputs": lambda L: L.F.cosine_embedding_loss(L.t(_x(1, 2)), L.t(_x(1, 2)),
+                                                                          L.t(np.array(1))),
+    "embedding 2d target": lambda L: L.F.cosine_embedding_loss(L.t(_x(1, 2)), L.t(_x(1, 2)), L.t(np.array([[1]]))),
+    "embedding input ranks": lambda L: L.F.cosine_embedding_loss(L.t(_x(1, 2)), L.t(_x(2)), L.t(np.array([1]))),
+    "embedding sizes": lambda L: L.F.cosine_embedding_loss(L.t(_x(1, 2)), L.t(_x(1, 3)), L.t(np.array([1]))),
     "one_hot negative": lambda L: L.F.one_hot(L.t(np.array([0, -2]))),
     "one_hot too few classes": lambda L: L.F.one_hot(L.t(np.array([0, 3])), 3),
     "one_hot int32": lambda L: L.F.one_hot(L.t(np.array([0, 3], np.int32))),
@@ -335,6 +380,7 @@ def _modules(nn, t):
         "KLDivLoss(sum, log_target)": (nn.KLDivLoss(reduction="sum", log_target=True), "log_probabilities"),
         "CosineSimilarity()": (nn.CosineSimilarity(), "logits"),
         "CosineSimilarity(0, eps)": (nn.CosineSimilarity(0, 0.5), "logits"),
+        "CosineEmbeddingLoss(margin, sum)": (nn.CosineEmbeddingLoss(0.25, reduction="sum"), "embeddings"),
     }
 
 
@@ -345,7 +391,7 @@ MODULES = list(_modules(mg.nn, mg.tensor))
 def test_module_reprs_and_arguments_match_torch(name):
     (module, _), (reference, _) = _modules(mg.nn, mg.tensor)[name], _modules(torch.nn, torch.tensor)[name]
     assert repr(module) == repr(reference)
-    for attribute in ("reduction", "beta", "delta", "log_target", "dim", "eps"):
+    for attribute in ("reduction", "beta", "delta", "log_target", "dim", "eps", "margin"):
         assert getattr(module, attribute, None) == getattr(reference, attribute, None), attribute
     for buffer in ("weight", "pos_weight"):
         ours, theirs = getattr(module, buffer, None), getattr(reference, buffer, None)
@@ -358,6 +404,11 @@ def test_module_reprs_and_arguments_match_torch(name):
 @pytest.mark.parametrize("name", MODULES)
 def test_modules_match_torch(name):
     _, kind = _modules(mg.nn, mg.tensor)[name]
+    if kind == "embeddings":
+        x1, x2, target = _embedding_arrays((5, 3))
+        assert_matches_torch(lambda L, x1, x2, target: _modules(L.nn, L.t)[name][0](x1, x2, target), [x1, x2],
+                             [target])
+        return
     make = dict(probabilities=probabilities, logits=logits, log_probabilities=log_probabilities)[kind]((5, 3))
     rng = np.random.default_rng(0)
     x = make(rng).astype(np.float32)
@@ -367,7 +418,7 @@ def test_modules_match_torch(name):
     assert_matches_torch(lambda L, x, target: _modules(L.nn, L.t)[name][0](x, target), [x, target])
 
 
-@pytest.mark.parametrize("loss", ["BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss", "KLDivLoss"])
+@pytest.mark.parametrize("loss", ["BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss", "KLDivLoss", "CosineEmbeddingLoss"])
 @pytest.mark.parametrize("legacy", [dict(reduce=False), dict(size_average=False)], ids=str)
 def test_loss_modules_take_torchs_legacy_arguments(loss, legacy):
     test_nn.test_loss_modules_take_torchs_legacy_arguments(loss, legacy)
@@ -408,6 +459,7 @@ def _gpu_path_values(device):
         mgF.kl_div(log_probability, log_probability * 0.5, reduction="none", log_target=True),
         mgF.cosine_similarity(x, target), mgF.cosine_similarity(x[:1], probability, dim=0),
         mgF.normalize(x), mgF.normalize(probability, p=1, dim=0),
+        mgF.cosine_embedding_loss(x, target, mg.tensor(np.array([1, -1, 0, 1]), device=device), margin=-0.2),
     ]
     sum(((v * (k + 1)).sum() for k, v in enumerate(values)), mg.zeros((), device=device)).backward()
     classes = mgF.one_hot(mg.tensor(np.array([[0, 2], [3, 1]]), device=device))
