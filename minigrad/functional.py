@@ -6,11 +6,13 @@ import numpy as np
 
 from . import ops, random
 from .backend import get_array_module
-from .function import SCALAR_TYPE_NAMES, is_grad_enabled, require_same_dtype
+from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, require_broadcastable,
+                       require_same_dtype, result_type)
 from .ops.norm import moments
 from .ops.pool import Windows, max_pool_indices
+from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool2d
-from .tensor import Tensor
+from .tensor import Tensor, where
 
 
 def _pair(value):
@@ -373,14 +375,169 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce((input - target).abs(), reduction)
 
 
-def _warn_if_target_size_differs(input, target):
+def _warn_if_target_size_differs(input, target, stacklevel=3):
     """torch's warning: a target that broadcasts against the input (a (B,) target for a (B, 1) output) gives a
-    loss over every pair of elements, which is rarely what was meant."""
+    loss over every pair of elements, which is rarely what was meant. `stacklevel` points it at the loss's caller."""
     input_size, target_size = tuple(getattr(input, "shape", ())), tuple(getattr(target, "shape", ()))
     if input_size != target_size:
-        warnings.warn(f"Using a target size ({target_size}) that is different to the input size ({input_size}). This "
-                      "will likely lead to incorrect results due to broadcasting. Please ensure they have the same "
-                      "size.", stacklevel=3)
+        warnings.warn(f"Using a target size ({_size(target_size)}) that is different to the input size "
+                      f"({_size(input_size)}). This will likely lead to incorrect results due to broadcasting. Please "
+                      "ensure they have the same size.", stacklevel=stacklevel)
+
+
+def _size(shape):
+    """A shape as torch's messages print it: torch.Size([2, 1])."""
+    return f"torch.Size({list(shape)})"
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """torch's: -weight * (target * log(input) + (1 - target) * log(1 - input)) of probabilities in [0, 1], each
+    log clamped at -100, as one op. weight broadcasts against the input; target has the input's shape and dtype."""
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({_size(target.shape)}) that is different to the input size "
+                         f"({_size(input.shape)}) is deprecated. Please ensure they have the same size.")
+    if target.dtype != input.dtype:
+        raise RuntimeError(f"Found dtype {SCALAR_TYPE_NAMES.get(target.dtype, target.dtype)} but expected "
+                           f"{SCALAR_TYPE_NAMES.get(input.dtype, input.dtype)}")
+    for role, tensor in (("input", input), ("target", target)):
+        if not bool(((tensor.data >= 0) & (tensor.data <= 1)).all()):
+            raise RuntimeError(f"all elements of {role} should be between 0 and 1")
+    mismatch = None if weight is None else broadcast_mismatch(tuple(input.shape), tuple(weight.shape))
+    if mismatch is not None:
+        raise RuntimeError(f"Attempting to broadcast a dimension of length {mismatch[2]} at {-1 - mismatch[0]}! "
+                           f"Mismatching argument at index 1 had {_size(weight.shape)}; but expected shape should be "
+                           f"broadcastable to {list(input.shape)}")
+    return ops.BinaryCrossEntropy.apply(input, target, reduction=reduction,
+                                        weight=_constant_weight("binary_cross_entropy", "weight", weight, input))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """torch's binary cross entropy of sigmoid(input), computed from the logits as one op that stays finite for any
+    of them. pos_weight weighs the positive term of each class (it broadcasts along the last dim), weight each
+    element's loss."""
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({_size(target.shape)}) must be the same as input size ({_size(input.shape)})")
+    if target.dtype.kind != "f" and input.dtype.kind == "f":
+        raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[input.dtype]} can't be cast to the desired output type "
+                           f"{SCALAR_TYPE_NAMES.get(target.dtype, target.dtype)}")
+    op = "binary_cross_entropy_with_logits"
+    if pos_weight is not None:
+        require_broadcastable(tuple(pos_weight.shape), tuple(target.shape))
+    return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
+                                                  weight=_constant_weight(op, "weight", weight, input),
+                                                  pos_weight=_constant_weight(op, "pos_weight", pos_weight, input))
+
+
+def _constant_weight(op, name, weight, input):
+    """A loss's weight as an array of the input's dtype, or None; it must broadcast against the input without
+    growing it, and not require a gradient, as torch's losses take no gradient for their weights."""
+    if weight is None:
+        return None
+    if weight.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{op}' is not differentiable with respect to argument '{name}'. This input "
+                           "cannot have requires_grad True.")
+    require_broadcastable(tuple(input.shape), tuple(weight.shape))
+    if weight.ndim > input.ndim or any(w != 1 and w != n for w, n in zip(weight.shape[::-1], input.shape[::-1])):
+        raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the broadcast shape "
+                           f"{list(np.broadcast_shapes(input.shape, weight.shape))}")
+    return weight.data.astype(input.dtype, copy=False)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """torch's: 0.5 * d^2 / beta where |d| < beta, else |d| - 0.5 * beta, d = input - target (beta 0: the L1 loss),
+    as one op."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    return _smooth_l1(input, target, reduction, beta=float(beta), scale=1.0)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """torch's: 0.5 * d^2 where |d| < delta, else delta * (|d| - 0.5 * delta), d = input - target, as one op
+    (smooth_l1_loss with beta = delta, times delta)."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    return _smooth_l1(input, target, reduction, beta=float(delta), scale=float(delta))
+
+
+def _smooth_l1(input, target, reduction, beta, scale):
+    _check_reduction(reduction)
+    _warn_if_target_size_differs(input, target, stacklevel=4)
+    return ops.SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta, scale=scale)
+
+
+KL_DIV_REDUCTIONS = ("batchmean", *_REDUCTIONS)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """torch's KL divergence of log-probabilities `input` from probabilities `target` (log-probabilities with
+    log_target): target * (log(target) - input) per element, as one op. "batchmean" divides the sum by the batch
+    size (dim 0), the divergence's definition; "mean" divides by every element, with torch's warning."""
+    if reduction not in KL_DIV_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {KL_DIV_REDUCTIONS}, got {reduction!r}")
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
+                      "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
+                      "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
+                      stacklevel=2)
+    require_broadcastable(tuple(target.shape), tuple(input.shape))  # torch's message names the target first
+    loss = ops.KLDivergence.apply(input, target, reduction="sum" if reduction == "batchmean" else reduction,
+                                  log_target=bool(log_target))
+    return loss / input.shape[0] if reduction == "batchmean" and input.ndim else loss
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """torch's: sum(x1 * x2) / (max(|x1|, eps) * max(|x2|, eps)) along `dim` of x1 and x2 broadcast together, as
+    one op."""
+    dtype = result_type(x1, x2)
+    if dtype.kind != "f":
+        raise RuntimeError("expected common dtype to be floating point, yet common dtype is "
+                           f"{SCALAR_TYPE_NAMES.get(dtype, dtype)}")
+    require_broadcastable(tuple(x1.shape), tuple(x2.shape))
+    ndim = len(np.broadcast_shapes(x1.shape, x2.shape))
+    return ops.CosineSimilarity.apply(x1, x2, dim=normalize_dim(dim, ndim), eps=float(eps))
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """torch's: 1 - cos where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere), cos the cosine of each
+    row of (N, D) inputs against the N targets (of (D,) inputs with a 0-d target), each squared norm eased by 1e-12
+    as torch's. Composed: it scores a batch of embeddings, one number each."""
+    _check_reduction(reduction)
+    if target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if input1.ndim != target.ndim + 1 or input2.ndim != target.ndim + 1:
+        raise RuntimeError(f"{target.ndim}D target tensor expects {target.ndim + 1}D input tensors, but found inputs "
+                           f"with sizes {list(input1.shape)} and {list(input2.shape)}.")
+    dim = target.ndim
+    squared_norms = ((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12)
+    cosine = (input1 * input2).sum(dim) / squared_norms.sqrt()
+    losses = where(target == 1, 1 - cosine, 0) + where(target == -1, (cosine - margin).clamp_min(0), 0)
+    return _reduce(losses, reduction)
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """torch's: input divided by its p-norm along `dim`, the norm clamped at eps so that zero vectors stay 0."""
+    return input / input.norm(p, dim, keepdim=True).clamp_min(eps)
+
+
+def one_hot(tensor, num_classes=-1):
+    """torch's: an int64 tensor of the index tensor's shape and one more dim of num_classes (the largest class plus
+    one where -1), 1 at each index's class and 0 elsewhere."""
+    if tensor.dtype != np.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    classes = tensor.data
+    xp = get_array_module(classes)
+    if num_classes == -1:
+        if classes.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(classes.max()) + 1
+    if classes.size:
+        if int(classes.min()) < 0:
+            raise RuntimeError("Class values must be non-negative.")
+        if int(classes.max()) >= num_classes:
+            raise RuntimeError("Class values must be smaller than num_classes.")
+    return Tensor((classes[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
@@ -618,9 +775,11 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "cat", "charbonnier_loss", "conv2d",
-    "conv_transpose2d", "cross_entropy", "dropout", "dropout2d", "elu", "gelu", "group_norm", "hardsigmoid",
-    "hardswish", "hardtanh", "interpolate", "l1_loss", "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish",
-    "mse_loss", "nll_loss", "pad", "prelu", "relu", "relu6", "sigmoid", "sigmoid_gate", "silu", "softmax", "softplus",
+    "Tensor", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "cat", "charbonnier_loss", "conv2d", "conv_transpose2d",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu", "gelu",
+    "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "interpolate", "kl_div", "l1_loss",
+    "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize", "one_hot",
+    "pad", "prelu", "relu", "relu6", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "softmax", "softplus",
     "stack", "tanh",
 ]

@@ -7,7 +7,8 @@ from .elementwise import (Abs, Acos, Add, Asin, Atan, Cast, Ceil, Clamp, ClampMa
                           Div, Elementwise, Erf, Exp, Exp2, Expm1, Floor, FloorDivide, Frac, Hardtanh, Log, Log1p, Log2,
                           Log10, Logit, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Reciprocal, Remainder, Round, Rsqrt,
                           Sign, Sin, Sinh, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where)
-from .loss import CharbonnierLoss, NLLLoss
+from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
+                   NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
 from .norm import Normalize
 from .pool import AvgPool2d, MaxPool2d
@@ -16,13 +17,15 @@ from .shape import Cat, DiagEmbed, Diagonal, Gather, GetItem, Pad, Permute, Resh
 from .upsample import UpsampleBilinear, UpsampleNearest
 
 __all__ = [
-    "Abs", "Acos", "Add", "Amax", "Amin", "Asin", "Atan", "AvgPool2d", "Cast", "Cat", "Ceil", "CharbonnierLoss",
-    "Clamp", "ClampMaxTensor", "ClampMinTensor", "Conv2d", "ConvTranspose2d", "Cos", "Cosh", "Cumsum", "DiagEmbed",
-    "Diagonal", "Div", "Einsum", "Elementwise", "ELU", "Erf", "Exp", "Exp2", "Expm1", "Floor", "FloorDivide", "Frac",
-    "Gather", "GELU", "GetItem", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "Log", "Log10", "Log1p", "Log2",
-    "Logit", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult", "Mean", "Min", "Minimum",
-    "Mish", "Mul", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pow", "PowScalar", "PReLU", "Prod",
-    "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "SetItem", "Sigmoid", "SigmoidGate", "Sign",
-    "SiLU", "Sin", "Sinh", "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice",
-    "Tril", "Triu", "Trunc", "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
+    "Abs", "Acos", "Add", "Amax", "Amin", "Asin", "Atan", "AvgPool2d", "BinaryCrossEntropy",
+    "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Clamp", "ClampMaxTensor",
+    "ClampMinTensor", "Conv2d", "ConvTranspose2d", "Cos", "Cosh", "CosineSimilarity", "Cumsum", "DiagEmbed", "Diagonal",
+    "Div", "Einsum", "Elementwise", "ELU", "Erf", "Exp", "Exp2", "Expm1", "Floor", "FloorDivide", "Frac", "Gather",
+    "GELU", "GetItem", "Hardsigmoid", "Hardswish", "Hardtanh", "KLDivergence", "LeakyReLU", "Log", "Log10", "Log1p",
+    "Log2", "Logit", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult", "Mean", "Min",
+    "Minimum", "Mish", "Mul", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "PointwiseLoss", "Pow",
+    "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "SetItem", "Sigmoid",
+    "SigmoidGate", "Sign", "SiLU", "Sin", "Sinh", "SmoothL1Loss", "Softmax", "Softplus", "Sqrt", "Std", "Stepwise",
+    "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "UpsampleBilinear", "UpsampleNearest", "Var",
+    "Where", "col2im", "im2col",
 ]
