@@ -6,12 +6,13 @@ from .tensor import Tensor
 METHODS = (
     "abs", "acos", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "asin", "atan", "ceil", "chunk",
     "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "count_nonzero", "cumsum", "erf", "exp", "exp2",
-    "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "index_select", "is_floating_point",
-    "isfinite", "isinf", "isnan", "log", "log10", "log1p", "log2", "log_softmax", "logical_and", "logical_not",
-    "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "narrow", "neg", "nonzero", "norm", "numel", "permute", "pow", "prod", "reciprocal", "relu",
-    "remainder", "reshape", "roll", "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "softmax", "sqrt", "square",
-    "squeeze", "std", "sum", "t", "tan", "tanh", "transpose", "trunc", "unbind", "unsqueeze", "var",
+    "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "index_add", "index_copy", "index_fill",
+    "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "log", "log10", "log1p", "log2", "log_softmax",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "narrow", "neg", "nonzero", "norm", "numel", "permute", "pow", "prod",
+    "reciprocal", "relu", "remainder", "reshape", "roll", "round", "rsqrt", "scatter", "scatter_add", "sigmoid",
+    "sign", "sin", "sinh", "softmax", "sqrt", "square", "squeeze", "std", "sum", "t", "tan", "tanh", "transpose",
+    "trunc", "unbind", "unsqueeze", "var",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 

@@ -11,17 +11,17 @@ from .matmul import MatMul
 from .norm import Normalize
 from .pool import AvgPool2d, MaxPool2d
 from .reduce import Amax, Amin, Cumsum, LogSumExp, Max, MaxResult, Mean, Min, Norm, Prod, Std, Sum, Var
-from .shape import Cat, Gather, GetItem, Pad, Permute, Reshape, SetItem
+from .shape import Cat, Embedding, Gather, GetItem, Pad, Permute, Reshape, Scatter, SetItem
 from .upsample import UpsampleBilinear, UpsampleNearest
 
 __all__ = [
     "Abs", "Acos", "Add", "Amax", "Amin", "Asin", "Atan", "AvgPool2d", "Cast", "Cat", "Ceil", "CharbonnierLoss",
     "Clamp", "ClampMaxTensor", "ClampMinTensor", "Conv2d", "ConvTranspose2d", "Cos", "Cosh", "Cumsum", "Div",
-    "Elementwise", "ELU", "Erf", "Exp", "Exp2", "Expm1", "Floor", "FloorDivide", "Frac", "Gather", "GELU",
+    "Elementwise", "ELU", "Embedding", "Erf", "Exp", "Exp2", "Expm1", "Floor", "FloorDivide", "Frac", "Gather", "GELU",
     "GetItem", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "Log", "Log10", "Log1p", "Log2", "Logit",
-    "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult", "Mean", "Min", "Minimum",
-    "Mish", "Mul", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pow", "PowScalar", "PReLU", "Prod",
-    "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "SetItem", "Sigmoid", "SigmoidGate", "Sign",
-    "SiLU", "Sin", "Sinh", "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh",
-    "ToDevice", "Trunc", "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
+    "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult", "Mean", "Min", "Minimum", "Mish",
+    "Mul", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal",
+    "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU",
+    "Sin", "Sinh", "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Trunc",
+    "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
 ]
