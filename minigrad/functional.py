@@ -9,7 +9,7 @@ from .backend import get_array_module
 from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, require_broadcastable,
                        require_same_dtype, result_type)
 from .ops.norm import moments
-from .ops.pool import Windows, max_pool_indices
+from .ops.pool import Windows, adaptive_max_indices, max_pool_indices
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor, where
@@ -308,17 +308,98 @@ def adaptive_avg_pool2d(input, output_size):
     mean, the cheaper path; others, overlapping bins, go through a pooling matrix per axis."""
     if input.ndim not in (3, 4):
         raise ValueError(f"adaptive_avg_pool2d expects a 3-d or 4-d input, got shape {tuple(input.shape)}")
-    sizes = _pair(output_size)
-    if len(sizes) != 2 or not all(s is None or (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0)
-                                  for s in sizes):
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be a positive int or None, or a pair of them, "
-                         f"got {output_size!r}")
     h, w = input.shape[-2:]
-    out_h, out_w = (n if size is None else int(size) for size, n in zip(sizes, (h, w)))
+    out_h, out_w = _adaptive_output_size("adaptive_avg_pool2d", input, output_size)
     if h % out_h or w % out_w:
         return AdaptiveAvgPool2d.apply(input, size=(out_h, out_w))
     blocks = input.reshape(*input.shape[:-2], out_h, h // out_h, out_w, w // out_w)
     return blocks.mean(dim=(-3, -1))
+
+
+def _adaptive_output_size(name, input, output_size):
+    """An adaptive pooling's (out_h, out_w) from an int or a pair, None keeping the input's size."""
+    sizes = _pair(output_size)
+    if len(sizes) != 2 or not all(s is None or (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0)
+                                  for s in sizes):
+        raise ValueError(f"{name}: output_size must be a positive int or None, or a pair of them, got {output_size!r}")
+    return tuple(n if size is None else int(size) for size, n in zip(sizes, input.shape[-2:]))
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    """torch's bins over (C, H, W) or (N, C, H, W), as adaptive_avg_pool2d's, each pooled to its first maximum;
+    with return_indices, also where that is, as a flat index into its (H, W) plane (int64). The maxima are read
+    by gather at those indices, so that its gradient goes to them."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
+    out_size = _adaptive_output_size("adaptive_max_pool2d", input, output_size)
+    indices = Tensor(adaptive_max_indices(input.data, out_size))
+    maxima = input.flatten(-2).gather(-1, indices.flatten(-2)).reshape(indices.shape)
+    return (maxima, indices) if return_indices else maxima
+
+
+def pixel_shuffle(input, upscale_factor):
+    """(*, C * r * r, H, W) -> (*, C, H * r, W * r), r = upscale_factor: each group of r * r channels becomes the
+    r x r blocks of one channel, as torch's (a sub-pixel convolution's upsampling)."""
+    r = _shuffle_factor("pixel_shuffle", "upscale_factor", upscale_factor, input)
+    *batch, channels, h, w = input.shape
+    if channels % (r * r):
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of "
+                           f"upscale_factor, but input.size(-3)={channels} is not divisible by {r * r}")
+    n = len(batch)
+    blocks = input.reshape(*batch, channels // (r * r), r, r, h, w).permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return blocks.reshape(*batch, channels // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H * r, W * r) -> (*, C * r * r, H, W), r = downscale_factor: pixel_shuffle undone, as torch's."""
+    r = _shuffle_factor("pixel_unshuffle", "downscale_factor", downscale_factor, input)
+    *batch, channels, h, w = input.shape
+    for side, size in (("height", h), ("width", w)):
+        if size % r:
+            raise RuntimeError(f"pixel_unshuffle expects {side} to be divisible by downscale_factor, but "
+                               f"input.size({-2 if side == 'height' else -1})={size} is not divisible by {r}")
+    n = len(batch)
+    blocks = input.reshape(*batch, channels, h // r, r, w // r, r).permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return blocks.reshape(*batch, channels * r * r, h // r, w // r)
+
+
+def _shuffle_factor(op, name, factor, input):
+    """pixel_shuffle's and pixel_unshuffle's factor, checked with their input as torch checks them."""
+    if not isinstance(factor, numbers.Integral) or isinstance(factor, bool):
+        raise TypeError(f"{op}(): argument '{name}' (position 2) must be int, not {type(factor).__name__}")
+    if input.ndim < 3:
+        raise RuntimeError(f"{op} expects input to have at least 3 dimensions, but got input with {input.ndim} "
+                           "dimension(s)")
+    if factor <= 0:
+        raise RuntimeError(f"{op} expects a positive {name}, but got {factor}")
+    return int(factor)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
+    """The rows of weight (num_embeddings, dim) at the integer indices `input`, of any shape -> (*input.shape, dim),
+    as torch's; padding_idx's row gets no gradient. max_norm and sparse gradients are not supported."""
+    if max_norm is not None or sparse:
+        raise NotImplementedError("embedding: max_norm and sparse=True are not supported (minigrad's gradients are "
+                                  "dense and it does not renormalise the weight's rows)")
+    if input.dtype not in (np.int32, np.int64):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
+                           f"Long, Int; but got torch.{SCALAR_TYPE_NAMES[input.dtype]}Tensor instead (while checking "
+                           "arguments for embedding)")
+    if weight.ndim != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    if input.numel() and (input.data.min() < 0 or input.data.max() >= weight.shape[0]):
+        raise IndexError("index out of range in self")
+    return ops.Embedding.apply(weight, input, padding_idx=embedding_padding_row(padding_idx, weight.shape[0]),
+                               scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def embedding_padding_row(padding_idx, num_embeddings):
+    """padding_idx as a row of the weight (a negative one counts from the end), or None, checked as torch's."""
+    if padding_idx is None:
+        return None
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx % num_embeddings
 
 
 def pad(input, pad, mode="constant", value=0.0):
@@ -775,11 +856,11 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
+    "Tensor", "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cat", "charbonnier_loss", "conv2d", "conv_transpose2d",
-    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu", "gelu",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu", "embedding", "gelu",
     "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "interpolate", "kl_div", "l1_loss",
     "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize", "one_hot",
-    "pad", "prelu", "relu", "relu6", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "softmax", "softplus",
-    "stack", "tanh",
+    "pad", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6", "sigmoid", "sigmoid_gate", "silu",
+    "smooth_l1_loss", "softmax", "softplus", "stack", "tanh",
 ]

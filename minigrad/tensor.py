@@ -1075,6 +1075,108 @@ class Tensor:
         positions = _interleaved_positions(repeats, source.shape[axis], source.data, axis)
         return source.index_select(axis, Tensor(positions))
 
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        """self with src's entries (a tensor, or a number `value`, by position or keyword) written at `index` along
+        `dim`, as torch's: out[i][index[i][j]] = src[i][j] for dim 1; the adjoint of gather. Where an index
+        repeats, which write wins is unspecified, as in torch."""
+        if reduce is not None:
+            raise NotImplementedError("scatter(reduce=...) is not supported: use scatter_add for reduce='add'")
+        if (src is None) == (value is None):
+            raise TypeError("scatter() takes a src tensor or a value, one of them")
+        if not isinstance(src, Tensor):
+            src = self._filled(index.shape, src if value is None else value)
+        return ops.Scatter.apply(self, src, index, dim=dim)
+
+    def scatter_add(self, dim, index, src):
+        """self with src's entries added at `index` along `dim` (repeats accumulate), as torch's."""
+        if not isinstance(src, Tensor):
+            raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
+        return ops.Scatter.apply(self, src, index, dim=dim, add=True)
+
+    def _filled(self, shape, value):
+        """A tensor of `shape` holding `value` in self's dtype, on self's device."""
+        return Tensor(get_array_module(self.data).full(shape, value, dtype=self.dtype))
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        """self with alpha * source's slices along `dim` added at the positions `index` (a vector) lists, repeats
+        accumulating, as torch's: scatter_add with index spread over source's shape."""
+        dim = normalize_dim(dim, self.ndim)
+        if index.ndim > 1:
+            raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: "
+                             f"{SCALAR_TYPE_NAMES[index.dtype]} and size: {list(index.shape)}")
+        if index.dtype not in (np.int32, np.int64):
+            raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
+                               f"{SCALAR_TYPE_NAMES[index.dtype]}")
+        self._require_source(source, dim, index, (
+            RuntimeError, f"index_add_(): self ({SCALAR_TYPE_NAMES[self.dtype]}) and source "
+                          f"({SCALAR_TYPE_NAMES[source.dtype]}) must have the same scalar type"), (
+            RuntimeError, "source tensor shape must match self tensor shape, excluding the specified dimension. Got "
+                          f"self.shape = {list(self.shape)} source.shape = {list(source.shape)}"), (
+            RuntimeError, f"index_add_(): Number of indices ({index.numel()}) should be equal to source.size(dim): "
+                          f"({_size_along(source, dim)}), for dim: {dim}"))
+        return self.scatter_add(dim, self._spread_index(index, dim, source.shape), source * alpha if alpha != 1
+                                else source)
+
+    def index_copy(self, dim, index, source):
+        """self with source's slices along `dim` written at the positions `index` (an int64 vector) lists, as
+        torch's: scatter with index spread over source's shape."""
+        dim = normalize_dim(dim, self.ndim)
+        if index.dtype != np.int64:
+            raise RuntimeError(f"index_copy_(): Expected a long tensor for index, but got "
+                               f"{SCALAR_TYPE_NAMES[index.dtype]}")
+        if index.ndim > 1:
+            raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
+        slices = [" ".join(str(n) for axis, n in enumerate(t.shape) if axis != dim) for t in (self, source)]
+        self._require_source(source, dim, index, (
+            RuntimeError, f"index_copy_(): self and source expected to have the same dtype, but got (self) "
+                          f"{SCALAR_TYPE_NAMES[self.dtype]} and (source) {SCALAR_TYPE_NAMES[source.dtype]}"), (
+            RuntimeError, "index_copy_(): Source/destination tensor must have same slice shapes. Destination slice "
+                          f"shape: {slices[0]} at dimension {dim} and source slice shape: {slices[1]} at dimension "
+                          "0."), (
+            IndexError, f"index_copy_(): Number of indices ({index.numel()}) should be equal to source.size(dim) "
+                        f"({_size_along(source, dim)})"))
+        size = _size_along(self, dim)
+        require_indices(index.data, size, f"index_copy_(): index {{index}} is out of bounds for dimension {dim} "
+                                          f"with size {size}", IndexError)
+        return self.scatter(dim, self._spread_index(index, dim, source.shape), source)
+
+    def index_fill(self, dim, index, value):
+        """self with `value` (a number or a 0-d tensor, which gets the gradient) at the positions `index` (an int64
+        vector) lists along `dim`, as torch's."""
+        dim = normalize_dim(dim, self.ndim)
+        if index.dtype != np.int64:
+            raise IndexError("index_fill_(): Expected dtype int64 for index.")
+        if index.ndim > 1:
+            raise RuntimeError("Index has to be a vector/scalar")
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                               f"{value.ndim} dimension(s).")
+        size = _size_along(self, dim)
+        require_indices(index.data, size, f"index {{index}} is out of bounds for dimension {dim} with size {size}",
+                        IndexError, negatives=True)
+        index = Tensor(get_array_module(index.data).unique(index.data % size))  # a place filled twice is filled once
+        shape = self.shape[:dim] + (index.numel(),) + self.shape[dim + 1:]
+        src = value.to(self.device).to(self.dtype).expand(shape) if isinstance(value, Tensor) else \
+            self._filled(shape, value)
+        return self.scatter(dim, self._spread_index(index, dim, shape), src)
+
+    def _require_source(self, source, dim, index, wrong_dtype, wrong_shape, wrong_count):
+        """index_add's and index_copy's checks of source, each failure its (exception type, message) pair: source
+        has self's dtype, and self's shape but along `dim`, where it has one slice per entry of index."""
+        shaped = source.ndim == self.ndim and all(n == m for axis, (n, m) in enumerate(zip(source.shape, self.shape))
+                                                  if axis != dim)
+        for passed, (error, message) in ((source.dtype == self.dtype, wrong_dtype), (shaped, wrong_shape),
+                                         (index.numel() == _size_along(source, dim), wrong_count)):
+            if not passed:
+                raise error(message)
+
+    @staticmethod
+    def _spread_index(index, dim, shape):
+        """A vector of positions along `dim` as scatter's index of `shape`: the same positions in every slice."""
+        xp = get_array_module(index.data)
+        along = index.data.reshape((-1,) + (1,) * (len(shape) - dim - 1)) if shape else index.data.reshape(())
+        return Tensor(xp.ascontiguousarray(xp.broadcast_to(along.astype(np.int64, copy=False), shape)))
+
     def prod(self, dim=None, keepdim=False):
         return ops.Prod.apply(self, dim=dim, keepdim=keepdim)
 
@@ -1164,6 +1266,21 @@ class Tensor:
     def triu_(self, diagonal=0):
         return self._in_place(lambda tensor, _: tensor.triu(diagonal), None)
 
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return self._in_place(lambda tensor, src: tensor.scatter(dim, index, src, value=value, reduce=reduce), src)
+
+    def scatter_add_(self, dim, index, src):
+        return self._in_place(lambda tensor, src: tensor.scatter_add(dim, index, src), src)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._in_place(lambda tensor, source: tensor.index_add(dim, index, source, alpha=alpha), source)
+
+    def index_copy_(self, dim, index, source):
+        return self._in_place(lambda tensor, source: tensor.index_copy(dim, index, source), source)
+
+    def index_fill_(self, dim, index, value):
+        return self._in_place(lambda tensor, value: tensor.index_fill(dim, index, value), value)
+
     def masked_fill_(self, mask, value):
         return self._in_place(lambda tensor, value: tensor.masked_fill(mask, value), value)
 
@@ -1213,6 +1330,11 @@ class Tensor:
 
     def type_as(self, other):
         return self.to(other.device).to(other.dtype)
+
+
+def _size_along(tensor, dim):
+    """The size of `dim`, 1 for a 0-d tensor (as torch's size(dim) of one) or one with fewer dims."""
+    return tensor.shape[dim] if dim < tensor.ndim else 1
 
 
 def _sizes(sizes):

@@ -8,13 +8,14 @@ from .tensor import Tensor
 METHODS = (
     "abs", "acos", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort", "asin", "atan", "ceil",
     "chunk", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "count_nonzero", "cumsum", "diag", "diagonal",
-    "erf", "exp", "exp2", "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "ger",
-    "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "log", "log10", "log1p", "log2",
-    "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill",
-    "matmul", "max", "maximum", "mean", "min", "minimum", "msort", "narrow", "neg", "nonzero", "norm", "numel",
-    "outer", "permute", "pow", "prod", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll",
-    "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sum",
-    "t", "tan", "tanh", "topk", "trace", "transpose", "tril", "triu", "trunc", "unbind", "unsqueeze", "var",
+    "erf", "exp", "exp2", "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "ger", "index_add",
+    "index_copy", "index_fill", "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "log", "log10",
+    "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp",
+    "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "msort", "narrow", "neg", "nonzero", "norm",
+    "numel", "outer", "permute", "pow", "prod", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape",
+    "roll", "round", "rsqrt", "scatter", "scatter_add", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "sqrt",
+    "square", "squeeze", "std", "sum", "t", "tan", "tanh", "topk", "trace", "transpose", "tril", "triu", "trunc",
+    "unbind", "unsqueeze", "var",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 

@@ -42,6 +42,12 @@ CALLS = {
     "var": ((X, 1), {}), "split": ((X, [1, 3]), {"dim": 1}), "mm": ((X, X.T), {}),
     "bmm": ((X.reshape(2, 3, 2), X.reshape(2, 2, 3)), {}), "allclose": ((X, X + 1e-6), {}),
 }
+CALLS.update({  # the scatter family
+    "scatter": ((X, 1, np.array([[0, 3], [2, 1], [1, 0]]), UNIT[:, :2]), {}),
+    "scatter_add": ((X, 0, np.array([[0, 2, 0, 0], [2, 0, 0, 2]]), UNIT[:2]), {}),
+    "index_add": ((X, 1, np.array([2, 0, 2]), UNIT[:, :3]), {"alpha": 2.0}),
+    "index_copy": ((X, 0, np.array([2, 0]), UNIT[:2]), {}), "index_fill": ((X, 1, np.array([1, 3]), -1.0), {}),
+})
 
 CALLS.update({
     "argsort": ((X, 0), {"descending": True}), "diag": ((X, 1), {}), "diagonal": ((X,), {"offset": -1}),

@@ -11,7 +11,9 @@ import numpy as np
 from .. import functional as F
 from ..ops import conv
 from ..ops.shape import checked_position
+from . import init
 from .init import default_weight_and_bias
+from ..tensor import Tensor
 from .module import Module, Parameter
 
 
@@ -547,10 +549,112 @@ class AdaptiveAvgPool2d(Module):
         return f"output_size={self.output_size}"
 
 
-class _ModuleSequence(Module):
-    """What Sequential and ModuleList share: children named "0", "1", ... by position, so parameter names match
-    torch's (e.g. conv_block.0.weight), and list-like editing (append, insert, extend, del, pop, item assignment)
-    that behaves as torch's, errors included (but see insert)."""
+class AdaptiveMaxPool2d(Module):
+    def __init__(self, output_size, return_indices=False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, x):
+        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class _PixelRearrangement(Module):
+    """PixelShuffle and PixelUnshuffle: their F function with the one factor, kept under torch's name for it."""
+
+    function = None
+
+    def __init__(self, factor_name, factor):
+        super().__init__()
+        self._factor_name = factor_name
+        setattr(self, factor_name, factor)
+
+    def forward(self, x):
+        return self.function(x, getattr(self, self._factor_name))
+
+    def extra_repr(self):
+        return f"{self._factor_name}={getattr(self, self._factor_name)}"
+
+
+class PixelShuffle(_PixelRearrangement):
+    function = staticmethod(F.pixel_shuffle)
+
+    def __init__(self, upscale_factor):
+        super().__init__("upscale_factor", upscale_factor)
+
+
+class PixelUnshuffle(_PixelRearrangement):
+    function = staticmethod(F.pixel_unshuffle)
+
+    def __init__(self, downscale_factor):
+        super().__init__("downscale_factor", downscale_factor)
+
+
+class Embedding(Module):
+    """A lookup table of num_embeddings vectors of embedding_dim, drawn N(0, 1) as torch's, padding_idx's row zero
+    (and kept from its gradient). max_norm and sparse=True are not supported (F.embedding refuses them)."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False):
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = F.embedding_padding_row(padding_idx, num_embeddings)
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=np.float32),
+                                    requires_grad=not _freeze)
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise AssertionError("Shape of weight does not match num_embeddings and embedding_dim")
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self):
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, sparse=False):
+        """An Embedding whose weight is `embeddings` (2-d, its padding row kept as it is), frozen by default."""
+        if embeddings.ndim != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        return cls(*embeddings.shape, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)
+
+    def forward(self, input):
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)
+
+    def extra_repr(self):
+        options = [f"padding_idx={self.padding_idx}" if self.padding_idx is not None else "",
+                   f"max_norm={self.max_norm}" if self.max_norm is not None else "",
+                   f"norm_type={self.norm_type}" if self.norm_type != 2 else "",
+                   "scale_grad_by_freq=True" if self.scale_grad_by_freq else "", "sparse=True" if self.sparse else ""]
+        return ", ".join([f"{self.num_embeddings}, {self.embedding_dim}", *filter(None, options)])
+
+
+class _Sequence(Module):
+    """What Sequential, ModuleList and ParameterList share: entries named "0", "1", ... by position, so names
+    match torch's (e.g. conv_block.0.weight), and list-like editing (append, insert, extend, del, pop, item
+    assignment) that behaves as torch's, errors included (but see insert). A subclass names the registry its
+    entries live in (`_registry`), and how an entry is put there by item assignment (`_put`) and appended (`_add`),
+    each with torch's error for what does not belong."""
+
+    _registry = "_modules"
+
+    def _entries(self):
+        return self.__dict__[self._registry]
+
+    def _put(self, name, entry):
+        setattr(self, name, entry)
+
+    def _add(self, name, entry):
+        self.add_module(name, entry)
 
     def _position(self, index):
         """An index as a position in 0..len-1, checked as torch checks it."""
@@ -560,22 +664,22 @@ class _ModuleSequence(Module):
         """A child by position, or a slice as a container of the same type (see _slice)."""
         if isinstance(index, slice):
             return self._slice(index)
-        return list(self._modules.values())[self._position(index)]
+        return list(self._entries().values())[self._position(index)]
 
     def __setitem__(self, index, module):
-        setattr(self, list(self._modules)[self._position(index)], module)
+        self._put(list(self._entries())[self._position(index)], module)
 
     def __delitem__(self, index):
         """As torch: the children left are renamed "0", "1", ..., so names stay positions."""
-        modules = list(self._modules.values())
+        modules = list(self._entries().values())
         del modules[index if isinstance(index, slice) else self._position(index)]
         self._rename_in_order(modules)
 
     def _rename_in_order(self, modules):
-        for name in list(self._modules):
+        for name in list(self._entries()):
             delattr(self, name)
         for position, module in enumerate(modules):
-            setattr(self, str(position), module)
+            self._put(str(position), module)
 
     def pop(self, index):
         module = self[index]
@@ -583,7 +687,7 @@ class _ModuleSequence(Module):
         return module
 
     def append(self, module):
-        self.add_module(str(len(self)), module)
+        self._add(str(len(self)), module)
         return self
 
     def insert(self, index, module):
@@ -603,13 +707,13 @@ class _ModuleSequence(Module):
         return self
 
     def __len__(self):
-        return len(self._modules)
+        return len(self._entries())
 
     def __iter__(self):
-        return iter(self._modules.values())
+        return iter(self._entries().values())
 
 
-class Sequential(_ModuleSequence):
+class Sequential(_Sequence):
     """Its children run in order. As torch's, a slice is a Sequential that keeps the children's names, and + and *
     build new ones (+ only with another Sequential)."""
 
@@ -645,93 +749,148 @@ class Sequential(_ModuleSequence):
         return x
 
 
-class ModuleDict(Module):
-    """Modules by name, registered as children under their keys (so parameters are `blocks.down1.weight`, as
-    torch's), in insertion order; a dict's API as torch's: [], in, len, iteration over keys, keys, items, values,
-    update, pop, clear. As torch's, it has no forward."""
+class _Mapping(Module):
+    """What ModuleDict and ParameterDict share: entries by name, registered under their keys (so parameters are
+    `blocks.down1.weight`, as torch's), in insertion order; a dict's API as torch's: [], in, len, iteration over
+    keys, keys, items, values, update, pop, clear. A subclass names its registry and how an entry is put there,
+    as _Sequence's do."""
 
-    def __init__(self, modules=None):
+    _registry = "_modules"
+
+    def __init__(self, entries=None):
         super().__init__()
-        if modules is not None:
-            self.update(modules)
+        if entries is not None:
+            self.update(entries)
+
+    def _entries(self):
+        return self.__dict__[self._registry]
 
     def __getitem__(self, key):
-        return self._modules[key]
+        return self._entries()[key]
 
-    def __setitem__(self, key, module):
-        self.add_module(key, module)
+    def __setitem__(self, key, entry):
+        self.add_module(key, entry)
 
     def __delitem__(self, key):
-        del self._modules[key]
+        del self._entries()[key]
         object.__delattr__(self, key)
 
     def __len__(self):
-        return len(self._modules)
+        return len(self._entries())
 
     def __iter__(self):
-        return iter(self._modules)
+        return iter(self._entries())
 
     def __contains__(self, key):
-        return key in self._modules
+        return key in self._entries()
 
     def keys(self):
-        return self._modules.keys()
+        return self._entries().keys()
 
     def items(self):
-        return self._modules.items()
+        return self._entries().items()
 
     def values(self):
-        return self._modules.values()
+        return self._entries().values()
 
     def pop(self, key):
-        module = self[key]
+        entry = self[key]
         del self[key]
-        return module
+        return entry
 
     def clear(self):
         for key in list(self):
             del self[key]
 
-    def update(self, modules):
-        """From a mapping (a plain dict in its order) or an iterable of (key, module) pairs, as torch's."""
-        if isinstance(modules, collections.abc.Mapping):
-            modules = modules.items()
-        elif not isinstance(modules, collections.abc.Iterable):
-            raise TypeError("ModuleDict.update should be called with an iterable of key/value pairs, but got "
-                            f"{type(modules).__name__}")
-        for index, pair in enumerate(modules):
+    def update(self, entries):
+        """From a mapping (a plain dict in its order) or an iterable of (key, entry) pairs, as torch's."""
+        name = type(self).__name__
+        if isinstance(entries, collections.abc.Mapping):
+            entries = entries.items()
+        elif not isinstance(entries, collections.abc.Iterable):
+            raise TypeError(f"{name}.update should be called with an iterable of key/value pairs, but got "
+                            f"{type(entries).__name__}")
+        for index, pair in enumerate(entries):
             if len(pair) != 2:
-                raise ValueError(f"ModuleDict update sequence element #{index} has length {len(pair)}; 2 is required")
+                raise ValueError(f"{name} update sequence element #{index} has length {len(pair)}; 2 is required")
             self[pair[0]] = pair[1]
 
 
-class ModuleList(_ModuleSequence):
-    """A list of modules registered as children "0", "1", ..., so that parameters(), state_dict() and to() see
-    them under torch's names (layers.0.weight). As torch's, it has no forward; a slice is a ModuleList renumbered
-    from 0, and + and += take any iterable of modules."""
+class ModuleDict(_Mapping):
+    """Modules by name (see _Mapping). As torch's, it has no forward."""
 
-    def __init__(self, modules=None):
+
+class _List(_Sequence):
+    """What ModuleList and ParameterList share: built from an iterable; a slice renumbered from 0; + and += take
+    any iterable."""
+
+    def __init__(self, entries=None):
         super().__init__()
-        if modules is not None:
-            self.extend(modules)
+        if entries is not None:
+            self.extend(entries)
 
     def _slice(self, index):
         return type(self)(list(self)[index])
 
-    def extend(self, modules):
-        if not isinstance(modules, collections.abc.Iterable):
-            raise TypeError(f"ModuleList.extend should be called with an iterable, but got {type(modules).__name__}")
-        return super().extend(modules)
-
-    def insert(self, index, module):
-        """As _ModuleSequence.insert, but returns None, as torch's ModuleList.insert."""
-        super().insert(index, module)
+    def extend(self, entries):
+        if not isinstance(entries, collections.abc.Iterable):
+            raise TypeError(f"{type(self).__name__}.extend should be called with an iterable, but got "
+                            f"{type(entries).__name__}")
+        return super().extend(entries)
 
     def __add__(self, other):
-        return ModuleList(itertools.chain(self, other))
+        return type(self)(itertools.chain(self, other))
 
     def __iadd__(self, other):
         return self.extend(other)
+
+
+class ModuleList(_List):
+    """A list of modules registered as children "0", "1", ..., so that parameters(), state_dict() and to() see
+    them under torch's names (layers.0.weight). As torch's, it has no forward."""
+
+    def insert(self, index, module):
+        """As _Sequence.insert, but returns None, as torch's ModuleList.insert."""
+        super().insert(index, module)
+
+
+def _as_parameter(tensor):
+    """A tensor put in a ParameterList or a ParameterDict becomes a Parameter (which requires grad), as in torch."""
+    return tensor if isinstance(tensor, Parameter) or not isinstance(tensor, Tensor) else Parameter(tensor)
+
+
+def _parameter_lines(items):
+    """The body of a ParameterList's or ParameterDict's repr, one line per parameter, as torch's."""
+    lines = [f"    ({name}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+             for name, p in items]
+    return "\n" + "\n".join(lines) + "\n" if lines else ""
+
+
+class ParameterList(_List):
+    """Parameters registered as "0", "1", ..., so that parameters(), state_dict() and to() see them under torch's
+    names (weights.0); a tensor put in becomes a Parameter, as in torch."""
+
+    _registry = "_parameters"
+
+    def _put(self, name, parameter):
+        self.register_parameter(name, _as_parameter(parameter))
+
+    _add = _put
+
+    def extra_repr(self):
+        return _parameter_lines(self._entries().items())
+
+
+class ParameterDict(_Mapping):
+    """Parameters by name (see _Mapping), as torch's; a tensor put in becomes a Parameter."""
+
+    _registry = "_parameters"
+
+    def __setitem__(self, key, parameter):
+        self.register_parameter(key, _as_parameter(parameter))
+
+    def extra_repr(self):
+        return _parameter_lines(self._entries().items())
 
 
 def _sequential_operand(other):

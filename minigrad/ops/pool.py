@@ -18,6 +18,7 @@ from ..backend import get_array_module
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
 from ..kernels import output_size
 from .conv import tap_index
+from .upsample import adaptive_bins
 
 
 def pooled_size(size, kernel, stride, padding, dilation, ceil_mode):
@@ -296,3 +297,32 @@ class AvgPool2d(Function):
         windows = ctx.params["windows"]
         shares = _planes(grad / divisors)
         return _spread(shares, windows).reshape(x_shape)
+
+
+def adaptive_max_indices(x, out_size):
+    """torch's adaptive_max_pool2d indices: for each bin (adaptive_bins along each axis) of x (N, C, H, W), the flat
+    index into its (H, W) plane of its first maximum in row-major order (its last NaN, where it has one), int64.
+    The max is separable: the bins' maxima along each row first, then those along the columns."""
+    _refuse_dtypes("adaptive_max_pool2d", x, "biu")
+    xp = get_array_module(x)
+    h, w = x.shape[-2:]
+    flat = xp.arange(h * w, dtype=xp.int64).reshape(h, w)
+    row_maxima, row_winners = _bin_maxima(x, flat, -1, out_size[1])
+    return _bin_maxima(row_maxima, row_winners, -2, out_size[0])[1]
+
+
+def _bin_maxima(values, positions, axis, out_size):
+    """Along `axis`, each adaptive bin's maximum of values and the entry of positions (broadcast against values)
+    at its first maximum, as torch scans a bin: a later entry wins only if greater, or NaN."""
+    xp = get_array_module(values)
+    start, stop = adaptive_bins(values.shape[axis], out_size)
+    best = best_at = None
+    for tap in range(int((stop - start).max())):
+        at = xp.asarray(np.minimum(start + tap, stop - 1))  # a shorter bin reads its last entry again: no change
+        value, position = xp.take(values, at, axis=axis), xp.take(positions, at, axis=axis)
+        if best is None:
+            best, best_at = value, xp.broadcast_to(position, value.shape)
+            continue
+        wins = (value > best) | xp.isnan(value)
+        best, best_at = xp.where(wins, value, best), xp.where(wins, position, best_at)
+    return best, best_at

@@ -248,12 +248,13 @@ def _fold_axis(grad, axis, before, after, size, mode):
     return folded
 
 
-def require_indices(index, size, message):
-    """Refuse an integer index array with an entry outside [0, size), naming the first such entry in `message`
-    ({index}), where NumPy would count a negative one from the end and CuPy would wrap any."""
-    outside = index[(index < 0) | (index >= size)]
+def require_indices(index, size, message, error=RuntimeError, negatives=False):
+    """Refuse an integer index array with an entry outside [0, size) (or [-size, size), where `negatives` count
+    from the end), naming the first such entry in `message` ({index}), where NumPy would count a negative one from
+    the end and CuPy would wrap any."""
+    outside = index[(index < (-size if negatives else 0)) | (index >= size)]
     if outside.size:
-        raise RuntimeError(message.format(index=outside[0].item()))
+        raise error(message.format(index=outside[0].item()))
 
 
 class Gather(Function):
@@ -352,3 +353,75 @@ class Tril(Function):
 
 class Triu(Tril):
     pass
+
+
+def check_index_shape(index, a, src, dim):
+    """torch's error for a scatter's index larger than self off `dim`, or than src anywhere."""
+    if any(n > size and axis != dim for axis, (n, size) in enumerate(zip(index.shape, a.shape))) or \
+            any(n > size for n, size in zip(index.shape, src.shape)):
+        raise RuntimeError(f"Expected index {list(index.shape)} to be no larger than self {list(a.shape)} apart from "
+                           f"dimension {dim} and to be no larger size than src {list(src.shape)}")
+
+
+class Scatter(Function):
+    """torch.scatter (add=False) and scatter_add (add=True), the adjoints of gather: self with src's entries
+    written, or added, at `index` along `dim` (out[i][index[i][j]] = src[i][j] for dim 1), src read over index's
+    shape. The gradient reaches self where nothing was written (everywhere for add), and src gathered at index."""
+
+    promotes_inputs = False  # index stays an integer array
+
+    @staticmethod
+    def forward(ctx, a, src, index, dim, add=False):
+        dim = normalize_dim(dim, a.ndim)
+        if index.dtype not in (np.int32, np.int64):
+            raise RuntimeError("scatter(): Expected dtype int32/int64 for index")
+        if src.dtype != a.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+        if index.ndim != a.ndim or src.ndim != a.ndim:
+            raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+        check_index_shape(index, a, src, dim)
+        size = a.shape[dim] if a.ndim else 1
+        require_indices(index, size, f"index {{index}} is out of bounds for dimension {dim} with size {size}")
+        positions, read = _positions_along(index, dim), tuple(slice(0, n) for n in index.shape)
+        ctx.save_for_backward(src.shape, positions, read)
+        out = a.copy()
+        if add:
+            get_array_module(a).add.at(out, positions, src[read])
+        else:
+            out[positions] = src[read]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        src_shape, positions, read = ctx.saved
+        grad_src = memory.zeros(get_array_module(grad), src_shape, grad.dtype)
+        grad_src[read] = grad[positions]
+        if ctx.params.get("add"):
+            return grad, grad_src, None
+        grad_a = grad.copy()
+        grad_a[positions] = 0
+        return grad_a, grad_src, None
+
+
+class Embedding(Function):
+    """Rows of a (num_embeddings, dim) weight looked up by integer indices of any shape. The gradient adds each
+    output row into its index's row (repeats accumulate), none into padding_idx's row; with scale_grad_by_freq,
+    each divided by how often its index occurs in the indices."""
+
+    promotes_inputs = False  # the indices stay integers
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx=None, scale_grad_by_freq=False):
+        ctx.save_for_backward(weight.shape, indices)
+        return get_array_module(weight).take(weight, indices, axis=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        shape, indices = ctx.saved
+        if ctx.params.get("scale_grad_by_freq"):
+            counts = get_array_module(grad).bincount(indices.reshape(-1), minlength=shape[0])
+            grad = grad / counts[indices][..., None].astype(grad.dtype)
+        grad_weight = _scatter_add(shape, indices, grad)
+        if ctx.params.get("padding_idx") is not None:
+            grad_weight[ctx.params["padding_idx"]] = 0
+        return grad_weight, None

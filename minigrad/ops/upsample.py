@@ -141,11 +141,16 @@ class UpsampleNearestKernels(ResampleKernels, UpsampleNearest):
     pass
 
 
-def pooling_matrix(in_size, out_size):
-    """(out_size, in_size) weights of torch's adaptive average pooling: output i averages the inputs
+def adaptive_bins(in_size, out_size):
+    """(start, stop) of torch's adaptive pooling bins along an axis: output i pools the inputs
     [floor(i * in / out), ceil((i + 1) * in / out)), so bins overlap when out does not divide in."""
     i = np.arange(out_size)
-    start, stop = i * in_size // out_size, -(-(i + 1) * in_size // out_size)
+    return i * in_size // out_size, -(-(i + 1) * in_size // out_size)
+
+
+def pooling_matrix(in_size, out_size):
+    """(out_size, in_size) weights of torch's adaptive average pooling: each output the mean of its bin."""
+    start, stop = adaptive_bins(in_size, out_size)
     inputs = np.arange(in_size)
     inside = (inputs >= start[:, None]) & (inputs < stop[:, None])
     return inside / (stop - start)[:, None]
