@@ -24,6 +24,17 @@ def _per_group(name, optimizer, value):
     return [value] * len(optimizer.param_groups)
 
 
+def _function_state(function):
+    """What a state_dict keeps of a user's function: a callable object's attributes; nothing of a plain function
+    (or of None), whose code cannot be saved."""
+    return None if function is None or isinstance(function, types.FunctionType) else dict(function.__dict__)
+
+
+def _restore_function(function, saved):
+    if saved is not None:
+        function.__dict__.update(saved)
+
+
 class LRScheduler:
     """Sets each group's lr once per epoch: call step() after the epoch's optimizer steps, as in torch.
 
@@ -135,14 +146,8 @@ class _LambdaScheduler(LRScheduler):
 
     _parts = "lr_lambdas"
 
-    @staticmethod
-    def _part_state(function):
-        return None if isinstance(function, types.FunctionType) else dict(function.__dict__)
-
-    @staticmethod
-    def _load_part(function, saved):
-        if saved is not None:
-            function.__dict__.update(saved)
+    _part_state = staticmethod(_function_state)
+    _load_part = staticmethod(_restore_function)
 
 
 class LambdaLR(_LambdaScheduler):
@@ -344,7 +349,103 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._set_lrs(self.get_lr())
 
 
-class OneCycleLR(LRScheduler):
+class _MomentumCycle(LRScheduler):
+    """A schedule that moves momentum (or Adam's beta1) against the lr, from max_momentum where the lr is least."""
+
+    def _start_momentum_cycle(self, cycle_momentum, base_momentum, max_momentum, last_epoch):
+        """Each group's momentum bounds (also kept in the group), its momentum set to the max on a fresh run."""
+        self.cycle_momentum = cycle_momentum
+        if not cycle_momentum:
+            return None, None
+        optimizer = self.optimizer
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
+        self.use_beta1 = "betas" in optimizer.defaults
+        max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+        base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+        if last_epoch == -1:
+            for group, group_max, group_base in zip(optimizer.param_groups, max_momentums, base_momentums):
+                self._set_momentum(group, group_max)
+                group["max_momentum"], group["base_momentum"] = group_max, group_base
+        return base_momentums, max_momentums
+
+    def _set_momentum(self, group, momentum):
+        if self.use_beta1:
+            group["betas"] = (momentum, *group["betas"][1:])
+        else:
+            group["momentum"] = momentum
+
+
+class CyclicLR(_MomentumCycle):
+    """The lr cycles between base_lr and max_lr, up over step_size_up steps and down over step_size_down (the
+    same by default), the swing scaled per cycle or per step by the mode's scale_fn (or the one given);
+    momentum cycles the other way. Stepped once per batch."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
+                 gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
+                 max_momentum=0.9, last_epoch=-1):
+        _check_optimizer(optimizer)
+        self.optimizer = optimizer
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        step_size_up = float(step_size_up)
+        step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
+        self.total_size = step_size_up + step_size_down
+        self.step_ratio = step_size_up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode, self.gamma, self._scale_fn_custom, self.scale_mode = mode, gamma, scale_fn, scale_mode
+        self._init_scale_mode()
+        momentums = self._start_momentum_cycle(cycle_momentum, base_momentum, max_momentum, last_epoch)
+        if cycle_momentum:
+            self.base_momentums, self.max_momentums = momentums
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_scale_mode(self):
+        """The modes' own scale functions scale by cycle, exp_range's by step."""
+        if self._scale_fn_custom is None:
+            self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
+
+    def scale_fn(self, x):
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def get_lr(self):
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base_lr + (max_lr - base_lr) * scale_factor * scale
+               for base_lr, max_lr in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, base_momentum, max_momentum in zip(self.optimizer.param_groups, self.base_momentums,
+                                                          self.max_momentums):
+                self._set_momentum(group, max_momentum - (max_momentum - base_momentum) * scale_factor * scale)
+        return lrs
+
+    def state_dict(self):
+        state = super().state_dict()
+        state["_scale_fn_custom"] = _function_state(self._scale_fn_custom)
+        return state
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        saved_function = state.pop("_scale_fn_custom")
+        super().load_state_dict(state)
+        _restore_function(self._scale_fn_custom, saved_function)
+        self._init_scale_mode()
+
+
+class OneCycleLR(_MomentumCycle):
     """The 1cycle policy, stepped once per batch: the lr climbs from max_lr / div_factor to max_lr over
     pct_start of total_steps, then anneals to initial / final_div_factor (three_phase: back to the initial lr
     first); momentum (or Adam's beta1) moves the opposite way between max_momentum and base_momentum. The
@@ -394,24 +495,8 @@ class OneCycleLR(LRScheduler):
                 group["initial_lr"] = group_max_lr / div_factor
                 group["max_lr"] = group_max_lr
                 group["min_lr"] = group["initial_lr"] / final_div_factor
-        self.cycle_momentum = cycle_momentum
-        if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
-            max_momentums = _per_group("max_momentum", optimizer, max_momentum)
-            base_momentums = _per_group("base_momentum", optimizer, base_momentum)
-            if last_epoch == -1:
-                for group, group_max, group_base in zip(optimizer.param_groups, max_momentums, base_momentums):
-                    self._set_momentum(group, group_max)
-                    group["max_momentum"], group["base_momentum"] = group_max, group_base
+        self._start_momentum_cycle(cycle_momentum, base_momentum, max_momentum, last_epoch)
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group, momentum):
-        if self.use_beta1:
-            group["betas"] = (momentum, *group["betas"][1:])
-        else:
-            group["momentum"] = momentum
 
     def _anneal(self, start, end, fraction):
         if self._anneal_func_type == "cos":
@@ -605,7 +690,7 @@ class ReduceLROnPlateau(LRScheduler):
 
 
 __all__ = [
-    "ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "ExponentialLR",
-    "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR", "MultiplicativeLR", "OneCycleLR", "PolynomialLR",
-    "ReduceLROnPlateau", "SequentialLR", "StepLR",
+    "ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR",
+    "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR", "MultiplicativeLR", "OneCycleLR",
+    "PolynomialLR", "ReduceLROnPlateau", "SequentialLR", "StepLR",
 ]

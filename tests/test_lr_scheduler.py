@@ -29,6 +29,16 @@ class Warmup:
         return min(1.0, (epoch + 1) / self.epochs)
 
 
+class Damped:
+    """A custom scale_fn for CyclicLR, an object whose attributes travel in the state_dict."""
+
+    def __init__(self, rate):
+        self.rate = rate
+
+    def __call__(self, x):
+        return 1 / (1 + self.rate * x)
+
+
 CONFIGS = {
     "StepLR": dict(step_size=3, gamma=0.3),
     "MultiStepLR": dict(milestones=[2, 5, 5, 11, 30], gamma=0.5),
@@ -44,6 +54,12 @@ CONFIGS = {
     "CosineAnnealingWarmRestarts": dict(T_0=4, T_mult=2, eta_min=1e-3),
     "CosineAnnealingWarmRestarts-T_mult-1": dict(T_0=6),
     "OneCycleLR": dict(max_lr=[1.0, 0.2, 0.6], total_steps=STEPS + 1),
+    "CyclicLR": dict(base_lr=[0.01, 0.002, 0.05], max_lr=[0.1, 0.03, 0.5], step_size_up=5, step_size_down=3),
+    "CyclicLR-triangular2": dict(base_lr=0.01, max_lr=0.2, step_size_up=4, mode="triangular2", base_momentum=0.7),
+    "CyclicLR-exp_range": dict(base_lr=0.01, max_lr=0.3, step_size_up=3, mode="exp_range", gamma=0.97,
+                               cycle_momentum=False),
+    "CyclicLR-scale_fn": dict(base_lr=0.02, max_lr=0.4, step_size_up=6, scale_fn=Damped(0.1),
+                              scale_mode="iterations", max_momentum=[0.9, 0.95, 0.99]),
     "OneCycleLR-linear-three-phase": dict(max_lr=0.8, epochs=6, steps_per_epoch=7, anneal_strategy="linear",
                                           three_phase=True, pct_start=0.25, div_factor=10.0, base_momentum=0.8),
 }
@@ -114,8 +130,10 @@ def test_a_state_dict_round_trip_resumes_the_same_sequence(tmp_path, config):
     mg.save({"optimizer": mg_opt.state_dict(), "scheduler": mg_sched.state_dict()}, path)
 
     resumed_opt, resumed_sched = make_scheduler(mg, config, lrs=(0.7, 0.8, 0.9))  # deliberately different
-    if isinstance(resumed_sched.lr_lambdas[0] if hasattr(resumed_sched, "lr_lambdas") else None, Warmup):
+    if isinstance(getattr(resumed_sched, "lr_lambdas", [None])[0], Warmup):
         resumed_sched.lr_lambdas[0].epochs = 99  # restored from the state_dict
+    if isinstance(getattr(resumed_sched, "_scale_fn_custom", None), Damped):
+        resumed_sched._scale_fn_custom.rate = 99.0
     checkpoint = mg.load(path)
     resumed_opt.load_state_dict(checkpoint["optimizer"])
     resumed_sched.load_state_dict(checkpoint["scheduler"])
@@ -123,7 +141,8 @@ def test_a_state_dict_round_trip_resumes_the_same_sequence(tmp_path, config):
 
 
 @pytest.mark.parametrize("config", ["StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR",
-                                    "PolynomialLR", "CosineAnnealingWarmRestarts", "OneCycleLR"])
+                                    "PolynomialLR", "CosineAnnealingWarmRestarts", "OneCycleLR", "CyclicLR",
+                                    "CyclicLR-scale_fn"])
 def test_state_dict_holds_torchs_values(config):
     torch_opt, torch_sched = make_scheduler(torch, config)
     mg_opt, mg_sched = make_scheduler(mg, config)
@@ -176,7 +195,7 @@ def test_made_at_a_last_epoch_on_a_loaded_optimizer_goes_on_like_torch():
         made_at = getattr(HOMES[library], class_name(config))(resumed, **CONFIGS[config], last_epoch=8)
         return run(resumed, made_at, 12)
 
-    for config in ("MultiStepLR", "ExponentialLR", "LinearLR", "PolynomialLR", "OneCycleLR"):
+    for config in ("MultiStepLR", "ExponentialLR", "LinearLR", "PolynomialLR", "OneCycleLR", "CyclicLR"):
         assert picked_up(mg, config) == picked_up(torch, config), config
     with pytest.raises(KeyError, match=r"param 'initial_lr' is not specified in param_groups\[0\]"):
         mg.optim.lr_scheduler.ExponentialLR(make_optimizer(mg), gamma=0.5, last_epoch=3)
@@ -286,6 +305,8 @@ ERRORS = [
     ("OneCycleLR", dict(max_lr=1.0, total_steps=10, pct_start=1)),
     ("OneCycleLR", dict(max_lr=1.0, total_steps=10, anneal_strategy="exp")),
     ("OneCycleLR", dict(max_lr=[1.0, 2.0], total_steps=10)),
+    ("CyclicLR", dict(base_lr=0.1, max_lr=1.0, mode="triangle")),
+    ("CyclicLR", dict(base_lr=0.1, max_lr=[1.0])),
     ("LambdaLR", dict(lr_lambda=[lambda e: 1.0])),
     ("MultiplicativeLR", dict(lr_lambda=0.9)),
     ("ReduceLROnPlateau", dict(factor=1.0)),
