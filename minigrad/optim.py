@@ -1,47 +1,60 @@
-"""Optimizers with torch's exact update rules, and learning-rate schedulers.
+"""Optimizers with torch's exact update rules; the learning-rate schedulers are in lr_scheduler.
 
 Updates run on raw arrays under no graph; their state round-trips through state_dict() so that a
 resumed run continues bit for bit.
 """
 import math
+import sys
 import warnings
 
 from . import kernels
 from .backend import get_array_module, to_device
-from .tensor import zero_grads
-
-
-def _once_each(groups):
-    """Each group's params listed once: a parameter listed twice in a group is kept once, with torch's
-    warning (it would be stepped twice); one in two groups is an error, as in torch."""
-    seen = set()
-    for group in groups:
-        unique, in_group = [], set()
-        for param in group["params"]:
-            if id(param) in in_group:
-                continue
-            if id(param) in seen:
-                raise ValueError("some parameters appear in more than one parameter group")
-            in_group.add(id(param))
-            unique.append(param)
-        if len(unique) < len(group["params"]):
-            warnings.warn("optimizer contains a parameter group with duplicate parameters; each is stepped once",
-                          stacklevel=4)  # the caller of SGD(...) or Adam(...)
-        seen |= in_group
-        group["params"] = unique
-    return groups
+from .tensor import Tensor, zero_grads
 
 
 class Optimizer:
     """Holds param_groups (each a dict with "params" and hyper-parameters) and per-parameter state."""
 
     def __init__(self, params, defaults):
-        params = list(params)
-        if not params:
-            raise ValueError("the optimizer got an empty parameter list")
-        groups = params if isinstance(params[0], dict) else [{"params": params}]
-        self.param_groups = _once_each([{**defaults, **group, "params": list(group["params"])} for group in groups])
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
+                            f"but got {type(params).__name__}")
+        self.defaults = defaults
+        self.param_groups = []
         self.state = {}
+        groups = list(params)
+        if not groups:
+            raise ValueError("the optimizer got an empty parameter list")
+        for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
+            self.add_param_group(group)
+
+    def add_param_group(self, param_group):
+        """Adds a group (e.g. layers unfrozen while fine-tuning), its missing hyper-parameters the defaults.
+
+        A parameter listed twice in the group is kept once, with torch's warning (it would be stepped twice);
+        one already in another group is an error, as in torch."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+        params = param_group["params"]
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but the ordering of "
+                            "tensors in sets will change between runs. Please use a list instead.")
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for param in params:
+            if not isinstance(param, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is {type(param).__name__}")
+            if not (param.is_leaf or param._retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+        for name, default in self.defaults.items():
+            param_group.setdefault(name, default)
+        unique = list({id(param): param for param in params}.values())
+        if len(unique) < len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; each is stepped once",
+                          stacklevel=3)
+        if not {id(param) for _, param in self._params()}.isdisjoint(map(id, unique)):
+            raise ValueError("some parameters appear in more than one parameter group")
+        param_group["params"] = unique
+        self.param_groups.append(param_group)
 
     def _params(self):
         for group in self.param_groups:
@@ -185,107 +198,9 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
 
 
-class LRScheduler:
-    """Sets each group's lr once per epoch: call step() after the epoch's optimizer steps, as in torch.
+# torch.optim.lr_scheduler's place: `optim.lr_scheduler.StepLR`, and importable as minigrad.optim.lr_scheduler.
+from . import lr_scheduler  # noqa: E402  (last: it checks for an Optimizer)
 
-    step() builds on each group's current lr, as torch's chainable schedulers do, rather than recomputing it from
-    the start: a hand edit of group["lr"] holds for the epochs after it, and two schedulers on one optimizer
-    multiply their effects. The lr a group started from is kept in the group as "initial_lr", so that it travels
-    with the optimizer's state_dict; base_lrs copies it. last_epoch is the epoch the groups' lrs are for: __init__
-    steps it from -1 (a fresh run) to 0, and each step() on by one. A scheduler made with another last_epoch goes
-    on from a loaded optimizer, whose groups hold their initial_lr.
-    """
+LRScheduler, StepLR, CosineAnnealingLR = lr_scheduler.LRScheduler, lr_scheduler.StepLR, lr_scheduler.CosineAnnealingLR
 
-    def __init__(self, optimizer, last_epoch=-1):
-        groups = optimizer.param_groups
-        for i, group in enumerate(groups):
-            if last_epoch == -1:
-                group.setdefault("initial_lr", group["lr"])  # a second scheduler keeps the first one's
-            elif "initial_lr" not in group:
-                raise KeyError(f"param_groups[{i}] has no 'initial_lr': a scheduler that starts at "
-                               f"last_epoch={last_epoch} goes on from an optimizer whose state_dict was loaded")
-        self.optimizer = optimizer
-        self.base_lrs = [group["initial_lr"] for group in groups]
-        self.last_epoch = last_epoch
-        self._step_count = 0
-        self.step()
-
-    def _current_lrs(self):
-        return [group["lr"] for group in self.optimizer.param_groups]
-
-    def get_lr(self):
-        """Each group's lr for epoch last_epoch, built on its current one (subclasses say how)."""
-        raise NotImplementedError
-
-    def _closed_form_lr(self):
-        """Each group's lr for epoch last_epoch from base_lrs alone; where a schedule has no formula, get_lr's."""
-        return self.get_lr()
-
-    def step(self, epoch=None):
-        """Move on one epoch. step(epoch) jumps to that epoch on the schedule's closed form instead, which drops
-        hand edits and other schedulers' effects: torch deprecates it, but it is how a resumed run moves onto a
-        schedule reshaped for more epochs."""
-        self._step_count += 1
-        if epoch is None:
-            self.last_epoch += 1
-            lrs = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            lrs = self._closed_form_lr()
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = self._current_lrs()
-
-    def get_last_lr(self):
-        """The lrs this scheduler set last; a later hand edit shows in param_groups, not here."""
-        return self._last_lr
-
-    def state_dict(self):
-        """Every attribute but the optimizer, as in torch (the optimizer's own state_dict holds the lrs)."""
-        return {key: value for key, value in vars(self).items() if key != "optimizer"}
-
-    def load_state_dict(self, state):
-        self.__dict__.update(state)
-
-
-class StepLR(LRScheduler):
-    """Multiplies the lr by gamma every step_size epochs."""
-
-    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size, self.gamma = step_size, gamma
-        super().__init__(optimizer, last_epoch)
-
-    def get_lr(self):
-        if self.last_epoch == 0 or self.last_epoch % self.step_size:
-            return self._current_lrs()
-        return [lr * self.gamma for lr in self._current_lrs()]
-
-    def _closed_form_lr(self):
-        return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
-
-
-class CosineAnnealingLR(LRScheduler):
-    """Anneals the lr from its initial value to eta_min over T_max epochs along half a cosine, then back up
-    over the next T_max, and so on: each step scales the current lr's distance to eta_min by the ratio of
-    consecutive points of the cosine."""
-
-    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        self.T_max, self.eta_min = T_max, eta_min
-        super().__init__(optimizer, last_epoch)
-
-    def _cosine(self, epoch):
-        return 1 + math.cos(math.pi * epoch / self.T_max)
-
-    def get_lr(self):
-        if self._step_count == 1:  # the step __init__ makes keeps the lrs, loaded ones included
-            return self._current_lrs()
-        if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
-            # Just past a trough the ratio would divide by zero: climb by the first epoch's drop instead.
-            rise = (1 - math.cos(math.pi / self.T_max)) / 2
-            return [lr + (base_lr - self.eta_min) * rise for lr, base_lr in zip(self._current_lrs(), self.base_lrs)]
-        ratio = self._cosine(self.last_epoch) / self._cosine(self.last_epoch - 1)
-        return [ratio * (lr - self.eta_min) + self.eta_min for lr in self._current_lrs()]
-
-    def _closed_form_lr(self):
-        return [self.eta_min + (base_lr - self.eta_min) * self._cosine(self.last_epoch) / 2
-                for base_lr in self.base_lrs]
+sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler

@@ -1,5 +1,5 @@
 """Layers and containers with torch's names, so torch code and checkpoints carry over."""
-from . import init
+from . import init, utils
 from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BCELoss, BCEWithLogitsLoss, Conv2d,
                      ConvTranspose2d, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, Dropout, Dropout2d, ELU,
                      Embedding, Flatten, GELU, Hardsigmoid, Hardswish, Hardtanh, HuberLoss, Identity, KLDivLoss, L1Loss,
@@ -16,5 +16,5 @@ __all__ = [
     "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LogSoftmax", "MaxPool2d", "Mish", "Module",
     "ModuleDict", "ModuleList", "MSELoss", "NLLLoss", "Parameter", "ParameterDict", "ParameterList", "PixelShuffle",
     "PixelUnshuffle", "PReLU", "ReLU", "ReLU6", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softplus",
-    "StateDictError", "Tanh", "Upsample", "init",
+    "StateDictError", "Tanh", "Upsample", "init", "utils",
 ]
