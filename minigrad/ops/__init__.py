@@ -4,8 +4,8 @@ from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftma
 from .conv import Conv2d, ConvTranspose2d, col2im, im2col
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor, Cos, Cosh,
                           Div, Elementwise, Erf, Exp, Exp2, Expm1, Floor, FloorDivide, Frac, Hardtanh, Log, Log1p, Log2,
-                          Log10, Logit, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Reciprocal, Remainder, Round, Rsqrt,
-                          Sign, Sin, Sinh, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where)
+                          Log10, Logit, Maximum, Minimum, Mul, NanToNum, Neg, Pow, PowScalar, Reciprocal, Remainder,
+                          Round, Rsqrt, Sign, Sin, Sinh, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where)
 from .loss import CharbonnierLoss, NLLLoss
 from .matmul import MatMul
 from .norm import Normalize
@@ -20,7 +20,7 @@ __all__ = [
     "Elementwise", "ELU", "Erf", "Exp", "Exp2", "Expm1", "Floor", "FloorDivide", "Frac", "Gather", "GELU",
     "GetItem", "Hardsigmoid", "Hardswish", "Hardtanh", "LeakyReLU", "Log", "Log10", "Log1p", "Log2", "Logit",
     "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult", "Mean", "Min", "Minimum",
-    "Mish", "Mul", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pow", "PowScalar", "PReLU", "Prod",
+    "Mish", "Mul", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pow", "PowScalar", "PReLU", "Prod",
     "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "SetItem", "Sigmoid", "SigmoidGate", "Sign",
     "SiLU", "Sin", "Sinh", "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh",
     "ToDevice", "Trunc", "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
