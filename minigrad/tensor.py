@@ -1361,8 +1361,9 @@ def _hooked(hooks, grad):
             if result.shape != grad.shape:
                 raise RuntimeError(f"hook '{name}' has changed the size of value")
             if result.dtype != grad.dtype:
-                raise RuntimeError(f"hook '{name}' has changed the type of value (was torch."
-                                   f"{SCALAR_TYPE_NAMES[grad.dtype]}Tensor got torch.{SCALAR_TYPE_NAMES[result.dtype]}Tensor)")
+                was, got = SCALAR_TYPE_NAMES[grad.dtype], SCALAR_TYPE_NAMES[result.dtype]
+                raise RuntimeError(f"hook '{name}' has changed the type of value (was torch.{was}Tensor got "
+                                   f"torch.{got}Tensor)")
             grad = result.data
     return grad
 

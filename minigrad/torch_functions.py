@@ -9,7 +9,8 @@ METHODS = (
     "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "index_select", "is_floating_point",
     "isfinite", "isinf", "isnan", "log", "log10", "log1p", "log2", "log_softmax", "logical_and", "logical_not",
     "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill", "matmul", "max", "maximum", "mean", "min",
-    "minimum", "nan_to_num", "narrow", "neg", "nonzero", "norm", "numel", "permute", "pow", "prod", "reciprocal", "relu",
+    "minimum", "nan_to_num", "narrow", "neg", "nonzero", "norm", "numel", "permute", "pow", "prod", "reciprocal",
+    "relu",
     "remainder", "reshape", "roll", "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "softmax", "sqrt", "square",
     "squeeze", "std", "sum", "t", "tan", "tanh", "transpose", "trunc", "unbind", "unsqueeze", "var",
 )
