@@ -5,8 +5,10 @@
 """
 from . import autograd, functional, nn, optim
 from .backend import DeviceError, gpu_available
-from .creation import arange, eye, full, full_like, ones, ones_like, rand, randn, tensor, zeros, zeros_like
-from .function import Function, is_grad_enabled, no_grad
+from .creation import (arange, empty_like, eye, full, full_like, linspace, logspace, meshgrid, ones, ones_like, rand,
+                       rand_like, randint_like, randn, randn_like, tensor, zeros, zeros_like)
+from .function import (Function, enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
+                       set_grad_enabled)
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
 from .random import get_rng_state, manual_seed, set_rng_state
@@ -21,10 +23,11 @@ from numpy import bool_ as bool, float32, float64, int8, int16, int32, int64, ui
 float, double, long, int, short = float32, float64, int64, int32, int16
 
 __all__ = [
-    "DeviceError", "Function", "GradcheckError", "Tensor", "arange", "autograd", "bool", "cat", "double", "eye",
-    "float", "float32", "float64", "full", "full_like", "functional", "get_rng_state", "gpu_available", "gradcheck",
-    "int", "int8", "int16", "int32", "int64", "is_grad_enabled", "load", "long", "manual_seed", "nn", "no_grad", "ones",
-    "ones_like", "optim", "rand", "randn", "save", "set_rng_state", "short", "stack", "tensor", "uint8", "where",
-    "zeros", "zeros_like",
+    "DeviceError", "Function", "GradcheckError", "Tensor", "arange", "autograd", "bool", "cat", "double", "empty_like",
+    "enable_grad", "eye", "float", "float32", "float64", "full", "full_like", "functional", "get_rng_state",
+    "gpu_available", "gradcheck", "inference_mode", "int", "int8", "int16", "int32", "int64", "is_grad_enabled",
+    "is_inference_mode_enabled", "linspace", "load", "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad",
+    "ones", "ones_like", "optim", "rand", "rand_like", "randint_like", "randn", "randn_like", "save",
+    "set_grad_enabled", "set_rng_state", "short", "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)

@@ -1,4 +1,6 @@
-"""torch.autograd.grad: gradients returned rather than accumulated into `.grad`."""
+"""torch.autograd.grad: gradients returned rather than accumulated into `.grad`; and torch.autograd's names of the
+grad modes."""
+from .function import enable_grad, inference_mode, no_grad, set_grad_enabled
 from .tensor import Tensor, backpropagate
 
 
@@ -37,4 +39,4 @@ def _as_tuple(tensors):
     return (tensors,) if isinstance(tensors, Tensor) or tensors is None else tuple(tensors)
 
 
-__all__ = ["grad"]
+__all__ = ["enable_grad", "grad", "inference_mode", "no_grad", "set_grad_enabled"]  # as torch.autograd's

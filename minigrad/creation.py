@@ -1,12 +1,13 @@
 """Tensors made from data or filled in, as torch's creation functions: float32 unless told otherwise."""
 import math
 import numbers
+import warnings
 
 import numpy as np
 from numpy import float32
 
 from .backend import get_array_module
-from .function import require_fits, result_type
+from .function import SCALAR_TYPE_NAMES, require_fits, result_type
 from .random import generator
 from .tensor import Tensor
 
@@ -117,3 +118,109 @@ def randn(*shape, dtype=None, device=None, requires_grad=False):
 
 def rand(*shape, dtype=None, device=None, requires_grad=False):
     return _filled(generator().random, shape, dtype, device, requires_grad)
+
+
+def randn_like(input, dtype=None, device=None, requires_grad=False):
+    return _filled_like(generator().standard_normal, input, _random_float(input, dtype, "normal_kernel_cpu"),
+                        device, requires_grad)
+
+
+def rand_like(input, dtype=None, device=None, requires_grad=False):
+    return _filled_like(generator().random, input, _random_float(input, dtype, "check_uniform_bounds"), device,
+                        requires_grad)
+
+
+def _random_float(input, dtype, kernel):
+    """The dtype of randn_like's and rand_like's values, which torch draws in floating point only."""
+    dtype = np.dtype(input.dtype if dtype is None else dtype)
+    if dtype.kind != "f":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for '{SCALAR_TYPE_NAMES[dtype]}'")
+    return dtype
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+    """Integers drawn uniformly from [low, high) (`randint_like(input, high)` from [0, high)), in input's dtype
+    unless told otherwise, as torch's."""
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    return _filled_like(lambda shape: generator().integers(low, high, shape), input, dtype, device, requires_grad)
+
+
+def empty_like(input, dtype=None, device=None, requires_grad=False):
+    """torch leaves the values unset; these are zeros."""
+    return zeros_like(input, dtype, device, requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    """`steps` values from start to end, evenly spaced, float32 unless told otherwise, as torch.linspace: each is
+    computed in the dtype from the nearer end, so that both ends are exact; an integer dtype steps in float64
+    and truncates."""
+    dtype = _spaced_dtype("linspace", dtype)
+    values = _evenly_spaced(start, end, steps, dtype, np.float64 if dtype.kind in "iu" else dtype)
+    return _filled(lambda shape: values, (steps,), dtype, device, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """base ** linspace(start, end, steps), as torch.logspace: the exponents and powers in float64 (an integer
+    dtype's base in float32), cast to the dtype (float32 unless told otherwise)."""
+    dtype = _spaced_dtype("logspace", dtype)
+    exponents = _evenly_spaced(start, end, steps, dtype, np.float64)
+    base = np.float64(np.float32(base) if dtype.kind in "iu" else base)
+    return _filled(lambda shape: base ** exponents, (steps,), dtype, device, requires_grad)
+
+
+def _spaced_dtype(name, dtype):
+    dtype = np.dtype(float32 if dtype is None else dtype)
+    if dtype == bool:
+        raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+    return dtype
+
+
+def _evenly_spaced(start, end, steps, dtype, step_dtype):
+    """torch's `steps` values from start to end (each first cast to `dtype`) as a NumPy array of step_dtype:
+    start + i * step up to halfway, end - (steps - 1 - i) * step from there; one step is start itself."""
+    if not isinstance(steps, numbers.Integral):
+        raise TypeError(f"argument 'steps' must be int, not {type(steps).__name__}")
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    start, end = (x.item() if isinstance(x, Tensor) else x for x in (start, end))
+    if steps == 1:
+        return np.array([start], dtype=np.float64)
+    start, end, last = (np.asarray(x).astype(dtype).astype(step_dtype) for x in (start, end, steps - 1))
+    step = (end - start) / last
+    index = np.arange(steps, dtype=step_dtype)
+    return np.where(index < steps // 2, start + step * index, end - step * (last - index))
+
+
+def meshgrid(*tensors, indexing=None):
+    """Grids of coordinates, as torch.meshgrid: grid i holds tensors[i] (0-d or 1-d) along dim i ("ij", the
+    default), or with "xy" the first two swapped (x along dims 1, y along 0), as an image's. Each is an
+    expanded copy in the graph, so the gradient reaches each tensor summed over its grid."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    if indexing is None:
+        warnings.warn("meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a tensor of "
+                               f"shape {list(t.shape)}")
+        if t.dtype != tensors[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+        if t.device != tensors[0].device:
+            raise RuntimeError("meshgrid expects all tensors to have the same device")
+    dims = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        dims[0], dims[1] = 1, 0
+    shape = [0] * len(tensors)
+    for t, dim in zip(tensors, dims):
+        shape[dim] = t.numel()
+    return tuple(t.reshape([-1 if d == dim else 1 for d in range(len(tensors))]).expand(shape)
+                 for t, dim in zip(tensors, dims))

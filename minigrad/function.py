@@ -5,6 +5,7 @@ next to each other, on raw NumPy/CuPy arrays. `apply` wraps the result in a Tens
 graph node; the node is the `ctx` itself, so what forward saves is exactly what backward gets.
 """
 import contextlib
+import copy
 import itertools
 import threading
 
@@ -20,24 +21,90 @@ def is_grad_enabled():
     return getattr(_state, "grad_enabled", True)
 
 
-class no_grad(contextlib.ContextDecorator):
+def is_inference_mode_enabled():
+    return getattr(_state, "inference", False)
+
+
+def _set_modes(grad_enabled, inference):
+    _state.grad_enabled, _state.inference = grad_enabled, inference
+
+
+class _GradMode(contextlib.ContextDecorator):
+    """A block, or each call of a decorated function, run in a mode of autograd (`modes()`: whether it records
+    the graph, whether it is inference mode), the modes before it restored after it, on this thread only: the
+    one mechanism of no_grad, enable_grad, set_grad_enabled and inference_mode. As torch's, a decorator with or
+    without the parentheses (`@no_grad` and `@no_grad()`)."""
+
+    def __new__(cls, *args, **kwargs):
+        if args and callable(args[0]):  # @no_grad, without the parentheses
+            return cls()(args[0])
+        return super().__new__(cls)
+
+    def modes(self):
+        raise NotImplementedError
+
+    def __enter__(self):
+        self.previous = is_grad_enabled(), is_inference_mode_enabled()
+        _set_modes(*self.modes())
+
+    def __exit__(self, *exception):
+        _set_modes(*self.previous)
+
+    def _recreate_cm(self):
+        return copy.copy(self)  # each call of a decorated function its own: a recursive call keeps the outer's state
+
+
+class no_grad(_GradMode):
     """Run without recording the graph (inference, metrics, optimizer updates): `with no_grad():`, or a
     function decorated `@no_grad()` or `@no_grad`, as torch's."""
 
-    def __new__(cls, function=None):
-        if function is not None:  # @no_grad, without the parentheses
-            return cls()(function)
-        return super().__new__(cls)
+    def modes(self):
+        return False, is_inference_mode_enabled()
+
+
+class enable_grad(_GradMode):
+    """Record the graph again inside a no_grad block (or a function decorated so), as torch's."""
+
+    def modes(self):
+        return True, is_inference_mode_enabled()
+
+
+class inference_mode(_GradMode):
+    """torch's inference mode, which for minigrad is no_grad that is_inference_mode_enabled() reports;
+    inference_mode(False) leaves it and records the graph again, as torch's."""
+
+    def __init__(self, mode=True):
+        self.mode = mode
+
+    def modes(self):
+        return not self.mode, bool(self.mode)
+
+
+class set_grad_enabled(_GradMode):
+    """Record the graph or not from now on, as torch's: a plain call sets the mode; as a `with` block or a
+    decorator, the mode before it comes back after it."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
+                            f"{type(mode).__name__}")
+        self.mode = mode
+        self.made_in = is_grad_enabled(), is_inference_mode_enabled()
+        _set_modes(*self.modes())
+
+    def modes(self):
+        return self.mode, is_inference_mode_enabled()
 
     def __enter__(self):
-        self.previous = is_grad_enabled()
-        _state.grad_enabled = False
+        super().__enter__()
+        self.previous = self.made_in  # the mode was set when this was made: the one before that comes back
 
-    def __exit__(self, *exception):
-        _state.grad_enabled = self.previous
+    def __call__(self, function):
+        _set_modes(*self.made_in)  # a decorator sets the mode for the function's calls only
+        return super().__call__(function)
 
     def _recreate_cm(self):
-        return type(self)()  # each call of a decorated function its own: a recursive call keeps the outer's state
+        return type(self)(self.mode)
 
 
 # ---- writes into arrays that backward needs: torch's version counter --------------------------------
@@ -122,6 +189,39 @@ class Context:
         self.inputs = ()
         self.freed = True
 
+    # ---- torch's view of a graph node, as `tensor.grad_fn` ------------------------------------------
+    def name(self):
+        """torch's name of the node: "MulBackward0", as torch names the op's node in its most common form."""
+        return node_name(self.function)
+
+    @property
+    def next_functions(self):
+        """The nodes this one hands gradients to, one (node, 0) pair per floating-point input as torch's (an index
+        or a mask has none): the op that made a non-leaf input, an AccumulateGrad of a leaf that requires grad,
+        None for an input that needs none. Empty once backward has freed the node (minigrad keeps no edges after
+        that)."""
+        return tuple((AccumulateGrad(parent) if parent.creator is None else parent.creator, 0) if needed
+                     else (None, 0) for parent, needed in zip(self.inputs, self.needs_input_grad)
+                     if parent.dtype.kind == "f")
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """torch's node that adds a leaf's gradient into its `.grad`, as next_functions shows a leaf."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self.next_functions = ()
+
+    @staticmethod
+    def name():
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
 
 class Function:
     """Subclass and implement forward/backward as static methods on arrays.
@@ -136,6 +236,7 @@ class Function:
     """
 
     gpu_variant = None
+    node_name = None  # torch's name of this op's graph node, where it is not "<class name>Backward0"
     promotes_inputs = True
     broadcasts = False
 
@@ -327,6 +428,12 @@ def promote_operands(inputs, Tensor):
     )
 
 
+def node_name(op):
+    """torch's name of the graph node of an op (a Function subclass): its own `node_name`, not one it inherits
+    (Hardtanh's is not Clamp's), else "<class name>Backward0"."""
+    return vars(op).get("node_name") or f"{op.__name__}Backward0"
+
+
 def gpu_variant_of(op):
     """Class decorator: the decorated Function subclass of `op` runs `op` on the GPU, with minigrad.kernels.
 
@@ -334,5 +441,6 @@ def gpu_variant_of(op):
     """
     def register(variant):
         op.gpu_variant = variant
+        variant.node_name = node_name(op)
         return variant
     return register

@@ -152,6 +152,7 @@ class Tensor:
         self.creator = _creator
         self.name = None
         self._retains_grad = False
+        self._grad_hooks = None  # a leaf's hooks (register_hook); a non-leaf's live on its GraphHandle
         self._handle = GraphHandle(self) if _creator is not None else None
         self._view_of = None  # (base, take) where this tensor is a view of base, its array take(base's): see _viewed
         self._views = None  # a WeakSet of the views of this tensor, where it is their base
@@ -210,7 +211,10 @@ class Tensor:
         extras = [f"size={self.shape}"] if self.data.size == 0 and self.ndim > 1 else []
         extras += [f"dtype={self.dtype}"] if self.dtype not in _IMPLIED_DTYPES else []
         extras += ["device='gpu'"] if self.device == "gpu" else []
-        extras += ["requires_grad=True"] if self.requires_grad else []
+        if self.creator is not None:
+            extras.append(f"grad_fn=<{self.creator.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
         return f"tensor({', '.join([body, *extras])})"
 
     def __iter__(self):
@@ -316,6 +320,23 @@ class Tensor:
     def _graph_entry(self):
         """What graph nodes hold of this tensor: a leaf itself (its `.grad` accumulates), else its data-free handle."""
         return self if self._handle is None else self._handle
+
+    @property
+    def grad_fn(self):
+        """The graph node of the op that made this tensor, with torch's name() and next_functions; None for a
+        leaf and for a tensor made outside the graph."""
+        return self.creator
+
+    def register_hook(self, hook):
+        """hook(grad) runs when backward reaches this tensor's gradient (a tensor), before a leaf's `.grad` or a
+        retained one gets it, and may return a gradient to use instead; hooks run in the order registered. The
+        handle's remove() unregisters it, as torch's."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        entry = self._graph_entry
+        if entry._grad_hooks is None:
+            entry._grad_hooks = {}
+        return RemovableHandle(entry._grad_hooks, hook)
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor too (for looking at gradients inside a network)."""
@@ -693,6 +714,11 @@ class Tensor:
     # ---- tests of values: bool tensors (int64 for counts and indices), outside the graph, as torch's ----------
     def _tested(self, name):
         return Tensor(getattr(get_array_module(self.data), name)(self.data))
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        """NaN, inf and -inf as numbers: `nan`, and `posinf` and `neginf` or else the dtype's largest and lowest,
+        as torch's; the gradient passes where self is finite."""
+        return ops.NanToNum.apply(self, nan=nan, posinf=posinf, neginf=neginf)
 
     def isnan(self):
         return self._tested("isnan")
@@ -1450,6 +1476,7 @@ class GraphHandle:
     """
 
     requires_grad = True
+    _grad_hooks = None  # register_hook's, once there are any
 
     def __init__(self, tensor):
         self.creator = tensor.creator
@@ -1517,8 +1544,13 @@ def backpropagate(roots, root_grads, retain_graph, inputs=None):
         if grad is None:
             continue
         node = entry.creator
+        captured = wanted is not None and id(entry) in wanted
+        if captured and node is not None:  # as torch, a non-leaf's gradient before its hooks, a leaf's after them
+            found[id(entry)] = grad
+        if entry._grad_hooks:
+            grad = _hooked(entry._grad_hooks, grad)
         if wanted is not None:
-            if id(entry) in wanted:
+            if captured and node is None:
                 found[id(entry)] = grad
         elif node is None:
             entry._accumulate_grad(grad)
@@ -1543,6 +1575,27 @@ def backpropagate(roots, root_grads, retain_graph, inputs=None):
     return found
 
 
+def _hooked(hooks, grad):
+    """A gradient (an array) after the hooks registered on its tensor, each given the one before's result, with
+    torch's errors for a hook that returns something else than a tensor of the gradient's shape and dtype."""
+    with no_grad():
+        for hook in list(hooks.values()):
+            result = hook(Tensor(grad))
+            if result is None:
+                continue
+            name = getattr(hook, "__name__", repr(hook))
+            if not isinstance(result, Tensor):
+                raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+            if result.shape != grad.shape:
+                raise RuntimeError(f"hook '{name}' has changed the size of value")
+            if result.dtype != grad.dtype:
+                was, got = SCALAR_TYPE_NAMES[grad.dtype], SCALAR_TYPE_NAMES[result.dtype]
+                raise RuntimeError(f"hook '{name}' has changed the type of value (was torch.{was}Tensor got "
+                                   f"torch.{got}Tensor)")
+            grad = result.data
+    return grad
+
+
 def _ops_leading_to(order, wanted):
     """The ids of the entries of a topological order whose op has an input from which one of the `wanted` entries
     (ids) can be reached, or whose graph was freed (to be refused): the only ops that autograd.grad runs."""
@@ -1559,3 +1612,4 @@ from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined
 from .ops.reduce import index_of_extreme, sort_indices, top_indices  # noqa: E402
 from .ops.shape import array_index, diagonal_view, normalize_dim, normalize_dims, region, require_indices  # noqa: E402
 from .nn import init as nn_init  # noqa: E402
+from .nn.module import RemovableHandle  # noqa: E402

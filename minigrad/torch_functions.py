@@ -11,11 +11,11 @@ METHODS = (
     "erf", "exp", "exp2", "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "ger", "index_add",
     "index_copy", "index_fill", "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "log", "log10",
     "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp",
-    "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "msort", "narrow", "neg", "nonzero", "norm",
-    "numel", "outer", "permute", "pow", "prod", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape",
-    "roll", "round", "rsqrt", "scatter", "scatter_add", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "sqrt",
-    "square", "squeeze", "std", "sum", "t", "tan", "tanh", "topk", "trace", "transpose", "tril", "triu", "trunc",
-    "unbind", "unsqueeze", "var",
+    "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "msort", "nan_to_num", "narrow", "neg",
+    "nonzero", "norm", "numel", "outer", "permute", "pow", "prod", "reciprocal", "relu", "remainder",
+    "repeat_interleave", "reshape", "roll", "round", "rsqrt", "scatter", "scatter_add", "sigmoid", "sign", "sin",
+    "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sum", "t", "tan", "tanh", "topk", "trace",
+    "transpose", "tril", "triu", "trunc", "unbind", "unsqueeze", "var",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 

@@ -5,8 +5,8 @@ from .conv import Conv2d, ConvTranspose2d, col2im, im2col
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor, Cos, Cosh,
                           Div, Elementwise, Erf, Exp, Exp2, Expm1, Floor, FloorDivide, Frac, Hardtanh, Log, Log1p, Log2,
-                          Log10, Logit, Maximum, Minimum, Mul, Neg, Pow, PowScalar, Reciprocal, Remainder, Round, Rsqrt,
-                          Sign, Sin, Sinh, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where)
+                          Log10, Logit, Maximum, Minimum, Mul, NanToNum, Neg, Pow, PowScalar, Reciprocal, Remainder,
+                          Round, Rsqrt, Sign, Sin, Sinh, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where)
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
                    NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
@@ -24,9 +24,9 @@ __all__ = [
     "Div", "Einsum", "Elementwise", "ELU", "Embedding", "Erf", "Exp", "Exp2", "Expm1", "Floor", "FloorDivide", "Frac",
     "Gather", "GELU", "GetItem", "Hardsigmoid", "Hardswish", "Hardtanh", "KLDivergence", "LeakyReLU", "Log", "Log10",
     "Log1p", "Log2", "Logit", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult", "Mean",
-    "Min", "Minimum", "Mish", "Mul", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "PointwiseLoss", "Pow",
-    "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "SetItem",
-    "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinh", "SmoothL1Loss", "Softmax", "Softplus", "Sqrt", "Std",
-    "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "UpsampleBilinear", "UpsampleNearest",
-    "Var", "Where", "col2im", "im2col",
+    "Min", "Minimum", "Mish", "Mul", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute",
+    "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round",
+    "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinh", "SmoothL1Loss", "Softmax",
+    "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc",
+    "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
 ]

@@ -24,6 +24,8 @@ def _sigmoid_into(a, out):
 
 
 class ReLU(Function):
+    node_name = "ReluBackward0"
+
     @staticmethod
     def forward(ctx, a):
         xp = get_array_module(a)

@@ -479,6 +479,8 @@ class ConvOptions(NamedTuple):
 class Conv2d(Function):
     """weight (O, C/groups, kh, kw): output channel block g (O/groups of them) sees input channel block g."""
 
+    node_name = "ConvolutionBackward0"
+
     @staticmethod
     def check(x, weight, bias, options):
         if x.ndim != 4 or weight.ndim != 4:

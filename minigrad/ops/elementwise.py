@@ -157,6 +157,8 @@ class PowScalar(Function):
     The gradient of a ** 0 is 0, as in torch, not 0 * 0 ** -1 = NaN at a = 0.
     """
 
+    node_name = "PowBackward0"
+
     @staticmethod
     def forward(ctx, a, exponent):
         require_64_bits(exponent)
@@ -182,6 +184,7 @@ class Pow(Function):
     is 0 (not 0 * 0 ** -1 = NaN), zero for the exponent where base == 0 and exponent >= 0 (not 0 ** y * log 0)."""
 
     broadcasts = True
+    node_name = "PowBackward1"
 
     @staticmethod
     def forward(ctx, base, exponent):
@@ -585,6 +588,21 @@ class Sign(Stepwise):
             xp.sign(a, out=out)
 
 
+class NanToNum(Function):
+    """Integer and bool tensors come back as copies, as torch's."""
+
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        xp = get_array_module(a)
+        ctx.save_for_backward(xp.isfinite(a))
+        return xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (finite,) = ctx.saved
+        return grad * finite
+
+
 class Abs(Function):
     @staticmethod
     def forward(ctx, a):
@@ -600,6 +618,7 @@ class Abs(Function):
 class Clamp(Function):
     """Gradient passes where low <= a <= high, as in torch."""
 
+    node_name = "ClampBackward1"
     above, below = operator.ge, operator.le  # which side of a bound the gradient passes on
 
     @staticmethod
@@ -691,6 +710,8 @@ class Where(Function):
 
 
 class Cast(Function):
+    node_name = "ToCopyBackward0"
+
     @staticmethod
     def forward(ctx, a, dtype, order="K"):
         """order "K" keeps a permuted array's layout, as torch's preserve_format; "C" lays it out row by row."""

@@ -33,6 +33,7 @@ class MatMul(Function):
     """Operands of different dtypes are refused, as torch does, rather than promoted."""
 
     promotes_inputs = False
+    node_name = "MmBackward0"  # torch's of two matrices
 
     @staticmethod
     def forward(ctx, a, b):

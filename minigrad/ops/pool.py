@@ -225,6 +225,8 @@ class MaxPool2d(Function):
     sends each window's gradient to that tap.
     """
 
+    node_name = "MaxPool2DWithIndicesBackward0"
+
     @staticmethod
     def forward(ctx, x, windows):
         out, winners = ctx.function.pool(x, windows)

@@ -80,6 +80,7 @@ class Max(_SpreadBySlopes):
     (by the NaNs, where there are any, as torch's max is NaN then). Min is the same with the array's min."""
 
     name, arg = "max", "argmax"  # torch's name of the op, and the array method of the index
+    node_name = "MaxBackward1"
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
@@ -101,6 +102,7 @@ class Max(_SpreadBySlopes):
 
 class Min(Max):
     name, arg = "min", "argmin"
+    node_name = "MinBackward1"
 
 
 def _shared_by_ties(a, out, axes):
