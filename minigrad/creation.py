@@ -27,7 +27,8 @@ def _filled(maker, shape, dtype, device, requires_grad):
     """A new tensor of maker(shape), a NumPy array, as `dtype` (float32 by default), on `device`."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    array = maker(shape).astype("float32" if dtype is None else dtype)
+    with np.errstate(invalid="ignore"):  # values beyond an integer dtype wrap without a word, as in torch
+        array = maker(shape).astype("float32" if dtype is None else dtype)
     return Tensor(array, requires_grad=requires_grad, device=device)
 
 

@@ -201,6 +201,7 @@ def test_made_at_a_last_epoch_on_a_loaded_optimizer_goes_on_like_torch():
         mg.optim.lr_scheduler.ExponentialLR(make_optimizer(mg), gamma=0.5, last_epoch=3)
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before `optimizer.step\\(\\)`")
 def test_two_schedulers_on_one_optimizer_multiply_like_torch():
     def chained(library):
         home = HOMES[library]

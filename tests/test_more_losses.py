@@ -354,6 +354,7 @@ ERRORS = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:Using a target size:UserWarning")
 @pytest.mark.parametrize("make", torch_cases(ERRORS))
 def test_errors_are_torchs(make):
     test_losses.test_errors_are_torchs(make)

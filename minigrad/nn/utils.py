@@ -4,6 +4,8 @@ one path on every device."""
 import types
 import warnings
 
+import numpy as np
+
 from ..function import no_grad
 from ..functional import cat, stack
 from ..tensor import Tensor
@@ -38,8 +40,9 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     grads = _grads(parameters)
     if grads:
         scale = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0).data
-        for grad in grads:
-            grad.data *= scale
+        with np.errstate(invalid="ignore"):  # an infinite norm scales by 0, and infinite entries become NaN, as torch's
+            for grad in grads:
+                grad.data *= scale
 
 
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
