@@ -441,7 +441,7 @@ class Tensor:
         views are then taken anew of its new array, so that they all see the change, as in torch.
         """
         self._refuse_a_recorded_leaf()
-        result = op(self.detach() if self.is_leaf else self, other)  # a leaf must not become its own input
+        result = op(self._as_own_input(), other)
         if result.shape != self.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
                                f"{list(result.shape)}")
@@ -458,8 +458,13 @@ class Tensor:
         base, take = self._view_of  # torch's views: the base changes, and with it this view and its others
         if base.requires_grad and base.is_leaf:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
-        base._become(ops.SetItem.apply(base.detach() if base.is_leaf else base, result, index=take))
+        base._become(ops.SetItem.apply(base._as_own_input(), result, index=take))
         return self
+
+    def _as_own_input(self):
+        """This tensor as the input of an op whose output it becomes (_become): a leaf detached, so that it is not
+        its own input."""
+        return self.detach() if self.is_leaf else self
 
     def _become(self, result):
         """This tensor object takes `result`'s array and place in the graph, so that every name bound to it sees
