@@ -236,3 +236,30 @@ def test_integer_max_pooling_on_the_gpu_pools_as_on_the_cpu(gpu_path):
     values = np.arange(-20, 30, dtype=np.int32).reshape(1, 2, 5, 5)
     gpu = mg.functional.max_pool2d(mg.tensor(values, device="gpu"), 3, 2, padding=1)
     np.testing.assert_array_equal(gpu.numpy(), mg.functional.max_pool2d(mg.tensor(values), 3, 2, padding=1).numpy())
+
+
+NAN_WINDOWS = [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1), dict(kernel_size=3, stride=2, padding=1),
+               dict(kernel_size=2, stride=1, dilation=2, ceil_mode=True)]
+
+
+def _max_pool_with_nans(library, arguments, device=None):
+    x = np.arange(2 * 36, dtype=np.float32).reshape(1, 2, 6, 6)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = x[0, 1, 5, 5] = x[0, 1, 2, 3] = np.nan  # one window holds two
+    t = library.tensor(x, requires_grad=True) if device is None else mg.tensor(x, device=device, requires_grad=True)
+    functional = torch.nn.functional if library is torch else mg.functional
+    out, indices = functional.max_pool2d(t, **arguments, return_indices=True)
+    out.sum().backward()
+    return [a.detach().numpy() if library is torch else a.numpy() for a in (out, indices, t.grad)]
+
+
+@pytest.mark.parametrize("arguments", NAN_WINDOWS, ids=str)
+def test_a_window_holding_nan_is_won_by_its_last_nan_as_in_torch(arguments):
+    """Its max is NaN, and its gradient and index go to its last NaN (the CPU's gradient went nowhere)."""
+    for ours, theirs in zip(_max_pool_with_nans(mg, arguments), _max_pool_with_nans(torch, arguments)):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("arguments", NAN_WINDOWS[1:2], ids=str)
+def test_a_window_holding_nan_on_the_gpu_path(arguments, gpu_path):
+    for ours, theirs in zip(_max_pool_with_nans(mg, arguments, "gpu"), _max_pool_with_nans(mg, arguments)):
+        np.testing.assert_array_equal(ours, theirs)

@@ -182,16 +182,35 @@ def _spread(grad, windows, hits=None):
 
 
 def _first_maxima(planes, maxima, windows):
-    """Per tap, in order, where it is the first tap of its window that equals the window's maximum: one bool mask
-    shaped as maxima, rewritten for each tap. Padding must read as NaN here, which equals nothing."""
+    """Per tap, in order, where it is the tap that wins its window: the first equal to the window's maximum, or,
+    where that is NaN, the window's last NaN, as torch's; one bool mask shaped as maxima, rewritten for each tap.
+    Padding must read as NaN here, which equals nothing (and is no NaN of the input)."""
     xp = get_array_module(planes)
+    last_nan = _last_nan_taps(planes, maxima, windows)
     unclaimed = xp.ones(maxima.shape, dtype=bool)                  # windows whose winner is still unfound
     hit = xp.empty_like(unclaimed)
-    for tap in windows.taps:
+    for index, tap in enumerate(windows.taps):
         xp.equal(planes[tap], maxima, out=hit)
         hit &= unclaimed
         unclaimed ^= hit
+        if last_nan is not None:
+            hit |= last_nan == index
         yield hit
+
+
+def _last_nan_taps(planes, maxima, windows):
+    """For each window whose maximum is NaN, the index of its last tap on a NaN of the input (-1 elsewhere); None
+    where no window's is, so that NaN-free input pays one check."""
+    xp = get_array_module(planes)
+    nan_windows = xp.isnan(maxima)
+    if not nan_windows.any():
+        return None
+    nans = xp.isnan(planes)
+    windows.fill_padding(nans, False)
+    last = xp.full(maxima.shape, -1, dtype=np.int64)
+    for index, tap in enumerate(windows.taps):
+        last[nans[tap] & nan_windows] = index
+    return last
 
 
 def _lowest(dtype):
