@@ -8,6 +8,7 @@ from . import ops, random
 from .backend import get_array_module
 from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, require_broadcastable,
                        require_same_dtype, result_type)
+from .ops.loss import reduced
 from .ops.norm import moments
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices
 from .ops.shape import normalize_dim
@@ -440,10 +441,8 @@ def _check_reduction(reduction):
 
 
 def _reduce(loss, reduction):
-    """torch's reduction= of a loss: "mean" (the default), "sum", or "none" (per element)."""
-    if _check_reduction(reduction) == "none":
-        return loss
-    return loss.mean() if reduction == "mean" else loss.sum()
+    """torch's reduction= of a loss tensor, checked: "mean" (the default), "sum", or "none" (per element)."""
+    return reduced(loss, _check_reduction(reduction))
 
 
 def mse_loss(input, target, reduction="mean"):

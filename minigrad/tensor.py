@@ -1115,7 +1115,7 @@ class Tensor:
         if (src is None) == (value is None):
             raise TypeError("scatter() takes a src tensor or a value, one of them")
         if not isinstance(src, Tensor):
-            src = self._filled(index.shape, src if value is None else value)
+            src = self.new_full(index.shape, src if value is None else value)
         return ops.Scatter.apply(self, src, index, dim=dim)
 
     def scatter_add(self, dim, index, src):
@@ -1123,10 +1123,6 @@ class Tensor:
         if not isinstance(src, Tensor):
             raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
         return ops.Scatter.apply(self, src, index, dim=dim, add=True)
-
-    def _filled(self, shape, value):
-        """A tensor of `shape` holding `value` in self's dtype, on self's device."""
-        return Tensor(get_array_module(self.data).full(shape, value, dtype=self.dtype))
 
     def index_add(self, dim, index, source, *, alpha=1):
         """self with alpha * source's slices along `dim` added at the positions `index` (a vector) lists, repeats
@@ -1188,7 +1184,7 @@ class Tensor:
         index = Tensor(get_array_module(index.data).unique(index.data % size))  # a place filled twice is filled once
         shape = self.shape[:dim] + (index.numel(),) + self.shape[dim + 1:]
         src = value.to(self.device).to(self.dtype).expand(shape) if isinstance(value, Tensor) else \
-            self._filled(shape, value)
+            self.new_full(shape, value)
         return self.scatter(dim, self._spread_index(index, dim, shape), src)
 
     def _require_source(self, source, dim, index, wrong_dtype, wrong_shape, wrong_count):
@@ -1274,46 +1270,17 @@ class Tensor:
 
     mul_, div_, pow_ = __imul__, __itruediv__, __ipow__
 
-    def clamp_(self, min=None, max=None):
-        return self._in_place(lambda tensor, _: tensor.clamp(min, max), None)
-
-    def clamp_min_(self, min):
-        return self.clamp_(min=min)
-
-    def clamp_max_(self, max):
-        return self.clamp_(max=max)
-
     def _in_place_of(name):
-        """t.exp_() from t.exp(), ..., through _in_place."""
-        return lambda self: self._in_place(lambda tensor, _: getattr(tensor, name)(), None)
+        """t.exp_() from t.exp(), t.scatter_(dim, index, src) from t.scatter(dim, index, src), ...: the method's
+        result, with the same arguments, through _in_place."""
+        return lambda self, *args, **kwargs: self._in_place(lambda tensor, _: getattr(tensor, name)(*args, **kwargs),
+                                                            None)
 
-    exp_, log_, sqrt_, abs_, neg_, relu_, sigmoid_, tanh_ = map(
-        _in_place_of, ("exp", "log", "sqrt", "abs", "neg", "relu", "sigmoid", "tanh"))
+    (exp_, log_, sqrt_, abs_, neg_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_,
+     scatter_add_, index_add_, index_copy_, index_fill_, masked_fill_) = map(_in_place_of, (
+        "exp", "log", "sqrt", "abs", "neg", "relu", "sigmoid", "tanh", "clamp", "clamp_min", "clamp_max", "tril",
+        "triu", "scatter", "scatter_add", "index_add", "index_copy", "index_fill", "masked_fill"))
     del _in_place_of
-
-    def tril_(self, diagonal=0):
-        return self._in_place(lambda tensor, _: tensor.tril(diagonal), None)
-
-    def triu_(self, diagonal=0):
-        return self._in_place(lambda tensor, _: tensor.triu(diagonal), None)
-
-    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
-        return self._in_place(lambda tensor, src: tensor.scatter(dim, index, src, value=value, reduce=reduce), src)
-
-    def scatter_add_(self, dim, index, src):
-        return self._in_place(lambda tensor, src: tensor.scatter_add(dim, index, src), src)
-
-    def index_add_(self, dim, index, source, *, alpha=1):
-        return self._in_place(lambda tensor, source: tensor.index_add(dim, index, source, alpha=alpha), source)
-
-    def index_copy_(self, dim, index, source):
-        return self._in_place(lambda tensor, source: tensor.index_copy(dim, index, source), source)
-
-    def index_fill_(self, dim, index, value):
-        return self._in_place(lambda tensor, value: tensor.index_fill(dim, index, value), value)
-
-    def masked_fill_(self, mask, value):
-        return self._in_place(lambda tensor, value: tensor.masked_fill(mask, value), value)
 
     def uniform_(self, a=0.0, b=1.0):
         """Values drawn from U(a, b) by minigrad's generator, as nn.init.uniform_ (torch's `from`, `to`)."""
