@@ -142,37 +142,27 @@ def ssim(pred, target, window="gaussian", data_range=1.0):
     window="gaussian" matches Wang et al. (skimage with gaussian_weights=True, sigma=1.5,
     use_sample_covariance=False); window="uniform7" matches skimage's default settings.
     """
-    pred, target, single = _as_batch(pred, target)
-    return _per_image(_mean_ssim(_ssim_map_batch(pred, target, window, data_range), window), single)
+    return ssim_with_masked(pred, target, None, window, data_range)[0]
 
 
 def masked_ssim(pred, target, mask, window="gaussian", data_range=1.0):
     """Mean of the channel-averaged, uncropped SSIM map over the mask pixels; NaN for an empty mask."""
-    pred, target, single = _as_batch(pred, target)
-    inside = _as_mask_batch(mask, pred.shape, single)
-    return _per_image(_masked_mean_ssim(_ssim_map_batch(pred, target, window, data_range), inside), single)
+    return ssim_with_masked(pred, target, mask, window, data_range)[1]
 
 
 def ssim_with_masked(pred, target, mask=None, window="gaussian", data_range=1.0):
     """(ssim, masked_ssim) from one SSIM map, the costly part of both; masked_ssim is NaN without a mask."""
     pred, target, single = _as_batch(pred, target)
     similarity = _ssim_map_batch(pred, target, window, data_range)
+    border = len(_window(window)[0]) // 2
+    mean = similarity[..., border:-border, border:-border].mean(axis=(1, 2, 3))
     if mask is None:
         masked = get_array_module(pred).full(len(pred), math.nan)
     else:
-        masked = _masked_mean_ssim(similarity, _as_mask_batch(mask, pred.shape, single))
-    return _per_image(_mean_ssim(similarity, window), single), _per_image(masked, single)
-
-
-def _mean_ssim(similarity, window):
-    """skimage's mean: each channel's map cropped by the window's radius at every border, then averaged."""
-    border = len(_window(window)[0]) // 2
-    return similarity[..., border:-border, border:-border].mean(axis=(1, 2, 3))
-
-
-def _masked_mean_ssim(similarity, inside):
-    with np.errstate(invalid="ignore"):
-        return (similarity.mean(axis=1) * inside).sum(axis=(1, 2)) / inside.sum(axis=(1, 2))
+        inside = _as_mask_batch(mask, pred.shape, single)
+        with np.errstate(invalid="ignore"):
+            masked = (similarity.mean(axis=1) * inside).sum(axis=(1, 2)) / inside.sum(axis=(1, 2))
+    return _per_image(mean, single), _per_image(masked, single)
 
 
 def masked_mean_summary(values):
