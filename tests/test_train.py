@@ -173,8 +173,13 @@ def test_one_epoch_writes_logs_charts_samples_and_checkpoints(kla_root, tmp_path
     assert config["lr"] == 1e-3 and config["nonlocal_mode"] == "softmax" and config["preset"] == "quick"
     assert config["layout"] == "kla" and config["degradation"] is None  # detected; KLA images come degraded
 
-    printed = re.search(r"\| ([\d.]+) s", capsys.readouterr().out).group(1)  # the epoch's time, however short
+    captured = capsys.readouterr()
+    printed = re.search(r"\| ([\d.]+) s", captured.out).group(1)  # the epoch's time, however short
     assert float(printed) == pytest.approx(row["seconds"], abs=0.05)
+    # stderr is no terminal here, as in a log file: the bar shows its start and its end, not every step
+    states = captured.err.split("\r")
+    assert sum("epoch 1/1" in state for state in states) == 2, captured.err
+    assert f"{STEPS_PER_EPOCH}/{STEPS_PER_EPOCH}" in states[-1] and "loss=" in states[-1], captured.err
 
     _assert_png_with_content(out / "curves.png")
     _assert_png_with_content(out / "samples" / "epoch_001.png")

@@ -21,6 +21,7 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # as a shell reports a process ended by Ctrl-C
 EXIT_TERMINATED = 143   # as a shell reports a process ended by SIGTERM (128 + 15)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+LOG_REDRAW_SECONDS = 60  # how often a progress bar written to a file or a pipe shows its state
 
 
 def positive(kind, minimum=None, why=""):
@@ -75,6 +76,13 @@ def user_errors():
 
     return (DataError, DeviceError, CheckpointError, LoadError, TorchNotAvailableError, FileNotFoundError,
             FileExistsError, NotADirectoryError, IsADirectoryError, PermissionError)
+
+
+def progress_bar(**options):
+    """A tqdm bar that suits a log file too. On a terminal it redraws as it goes; written to a file or a pipe
+    (nohup, a batch job), where every redraw stays as text, it shows its state once a minute and at its end."""
+    stream = options.setdefault("file", sys.stderr)
+    return tqdm(mininterval=0.1 if stream.isatty() else LOG_REDRAW_SECONDS, **options)
 
 
 def print_warning(message, category, filename, lineno, file=None, line=None):

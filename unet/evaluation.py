@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
-from tqdm import tqdm
 
 import minigrad as mg
 from data import DataError, ImageReadError, write_image
@@ -34,6 +33,7 @@ from minigrad.io import write_text_atomically
 
 from . import metrics
 from .checkpoint import DEFAULT_CHECKPOINT, MIXED_CHECKPOINT
+from .cli import progress_bar
 from .plots import DEGRADED_LABEL, plot_category_bars, save_triptych
 from .restore import restore, restore_with
 
@@ -87,8 +87,8 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
         raise ValueError("the PyTorch comparison runs the network once per image: it cannot check a self-ensemble")
     indices = range(len(dataset)) if indices is None else indices
     loaded = in_background((load_or_error(dataset, index) for index in indices), depth=LOAD_AHEAD)
-    for index, sample, error in tqdm(loaded, total=len(indices), desc="restoring", unit="image",
-                                     disable=not progress):
+    for index, sample, error in progress_bar(iterable=loaded, total=len(indices), desc="restoring",
+                                                     unit="image", disable=not progress):
         if error is not None:
             warnings.warn(f"{error}; skipped")
             if unreadable is not None:

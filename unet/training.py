@@ -34,7 +34,6 @@ from datetime import datetime
 from itertools import count, islice
 from pathlib import Path
 
-from tqdm import tqdm
 
 import minigrad as mg
 from data import DataError, Loader, open_dataset, options_that_applied, refuse_on_the_fly_options
@@ -42,7 +41,7 @@ from minigrad.backend import get_array_module
 from minigrad.io import copy_atomically, write_text_atomically
 
 from .checkpoint import FORMAT, CheckpointError, checkpoint_file, load_model, read_checkpoint, save_checkpoint
-from .cli import NATIVE, STOP_SIGNALS, signal_is_ours
+from .cli import NATIVE, STOP_SIGNALS, progress_bar, signal_is_ours
 from .evaluation import (DEGRADED, image_metrics, load_or_error, resolve_device, restore_dataset, scores_text,
                          spread_indices, summarize)
 from .losses import SSIM_WINDOW, RestorationLoss
@@ -636,7 +635,7 @@ class Run:
         self.loader.set_epoch(progress.epoch)
         steps, done_before = self.steps_per_epoch, progress.step
         seconds_before, started, images = progress.seconds, time.perf_counter(), 0
-        bar = tqdm(total=steps, initial=done_before, desc=f"epoch {progress.epoch + 1}/{self.options['epochs']}",
+        bar = progress_bar(total=steps, initial=done_before, desc=f"epoch {progress.epoch + 1}/{self.options['epochs']}",
                    unit="step", dynamic_ncols=True)
         with bar, contextlib.closing(iter(self.loader)) as batches:
             for step, batch in enumerate(islice(batches, steps)):
@@ -646,9 +645,9 @@ class Run:
                 images += len(batch["names"])
                 elapsed = time.perf_counter() - started
                 progress.seconds = seconds_before + elapsed
-                bar.update(1)
                 bar.set_postfix({**{LOSS_COLUMNS.get(k, k): f"{v:.4f}" for k, v in values.items()},
-                                 "img/s": f"{images / elapsed:.1f}"})
+                                 "img/s": f"{images / elapsed:.1f}"}, refresh=False)
+                bar.update(1)  # redraws, with the postfix, as often as the bar's interval allows
 
     def _step(self, batch, progress):
         """One optimizer step; a non-finite loss stops the run before the update touches the weights."""
