@@ -307,8 +307,6 @@ def adaptive_avg_pool2d(input, output_size):
     """torch's bins over (C, H, W) or (N, C, H, W), None keeping a size: output i of n averages the inputs
     [floor(i * H / n), ceil((i + 1) * H / n)). Sizes that divide the input (1 always does) take a plain block
     mean, the cheaper path; others, overlapping bins, go through a pooling matrix per axis."""
-    if input.ndim not in (3, 4):
-        raise ValueError(f"adaptive_avg_pool2d expects a 3-d or 4-d input, got shape {tuple(input.shape)}")
     h, w = input.shape[-2:]
     out_h, out_w = _adaptive_output_size("adaptive_avg_pool2d", input, output_size)
     if h % out_h or w % out_w:
@@ -317,8 +315,17 @@ def adaptive_avg_pool2d(input, output_size):
     return blocks.mean(dim=(-3, -1))
 
 
+_ADAPTIVE_RANK_ERRORS = {  # torch's wordings, which differ by a colon
+    "adaptive_avg_pool2d": "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {}",
+    "adaptive_max_pool2d": "adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {}",
+}
+
+
 def _adaptive_output_size(name, input, output_size):
-    """An adaptive pooling's (out_h, out_w) from an int or a pair, None keeping the input's size."""
+    """An adaptive pooling's (out_h, out_w) from an int or a pair, None keeping the input's size; the input must
+    be (C, H, W) or (N, C, H, W)."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(_ADAPTIVE_RANK_ERRORS[name].format(list(input.shape)))
     sizes = _pair(output_size)
     if len(sizes) != 2 or not all(s is None or (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0)
                                   for s in sizes):
@@ -330,8 +337,6 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     """torch's bins over (C, H, W) or (N, C, H, W), as adaptive_avg_pool2d's, each pooled to its first maximum;
     with return_indices, also where that is, as a flat index into its (H, W) plane (int64). The maxima are read
     by gather at those indices, so that its gradient goes to them."""
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {list(input.shape)}")
     out_size = _adaptive_output_size("adaptive_max_pool2d", input, output_size)
     indices = Tensor(adaptive_max_indices(input.data, out_size))
     maxima = input.flatten(-2).gather(-1, indices.flatten(-2)).reshape(indices.shape)
@@ -434,9 +439,9 @@ def stack(tensors, dim=0):
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(reduction):
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+def _check_reduction(reduction, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
     return reduction
 
 
@@ -554,8 +559,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
     """torch's KL divergence of log-probabilities `input` from probabilities `target` (log-probabilities with
     log_target): target * (log(target) - input) per element, as one op. "batchmean" divides the sum by the batch
     size (dim 0), the divergence's definition; "mean" divides by every element, with torch's warning."""
-    if reduction not in KL_DIV_REDUCTIONS:
-        raise ValueError(f"reduction must be one of {KL_DIV_REDUCTIONS}, got {reduction!r}")
+    _check_reduction(reduction, KL_DIV_REDUCTIONS)
     if reduction == "mean":
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
