@@ -1,6 +1,7 @@
-"""torch.autograd.grad: gradients returned rather than accumulated into `.grad`; and torch.autograd's names of the
-grad modes."""
-from .function import enable_grad, inference_mode, no_grad, set_grad_enabled
+"""torch.autograd's place: grad (gradients returned rather than accumulated into `.grad`), backward of several
+tensors at once, and the names ported code reaches through it (Function, gradcheck, the grad modes)."""
+from .function import Function, enable_grad, inference_mode, no_grad, set_grad_enabled
+from .gradcheck import gradcheck
 from .tensor import Tensor, backpropagate
 
 
@@ -14,16 +15,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
                                   "so gradients of gradients are not available")
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
-    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"grad requires one grad_output per output: got {len(grad_outputs)} grad_outputs "
-                           f"for {len(outputs)} outputs")
-    for index, output in enumerate(outputs):
-        if not output.requires_grad:
-            raise RuntimeError(f"element {index} of tensors does not require grad and does not have a grad_fn")
+    seeds = _seeds(outputs, grad_outputs, "autograd.grad()")
     if not all(t.requires_grad for t in inputs):
         raise RuntimeError("One of the differentiated Tensors does not require grad")
-    seeds = [output._seed_gradient(g, "autograd.grad()") for output, g in zip(outputs, grad_outputs)]
     found = backpropagate(outputs, seeds, bool(retain_graph), inputs=inputs)
     grads = []
     for index, tensor in enumerate(inputs):
@@ -35,8 +29,27 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
     return tuple(grads)
 
 
+def backward(tensors, grad_tensors=None, retain_graph=None):
+    """Accumulate the gradients of several tensors into the leaves' `.grad` in one walk back, each tensor with
+    its own gradient (None for a tensor of one value): the sum of their backward() calls, each op run once."""
+    tensors = _as_tuple(tensors)
+    backpropagate(list(tensors), _seeds(tensors, grad_tensors, "backward()"), bool(retain_graph))
+
+
+def _seeds(outputs, grad_outputs, caller):
+    """The gradient each output's walk back starts with, after torch's checks of the outputs."""
+    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
+    for index, output in enumerate(outputs):
+        if not output.requires_grad:
+            raise RuntimeError(f"element {index} of tensors does not require grad and does not have a grad_fn")
+    return [output._seed_gradient(g, caller) for output, g in zip(outputs, grad_outputs)]
+
+
 def _as_tuple(tensors):
     return (tensors,) if isinstance(tensors, Tensor) or tensors is None else tuple(tensors)
 
 
-__all__ = ["enable_grad", "grad", "inference_mode", "no_grad", "set_grad_enabled"]  # as torch.autograd's
+__all__ = ["Function", "backward", "enable_grad", "grad", "gradcheck", "inference_mode", "no_grad",
+           "set_grad_enabled"]  # as torch.autograd's

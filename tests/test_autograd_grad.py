@@ -1,4 +1,5 @@
-"""mg.autograd.grad against torch.autograd.grad: values, no `.grad` touched, unused inputs, graph freeing."""
+"""mg.autograd against torch.autograd: grad (values, no `.grad` touched, unused inputs, graph freeing), backward of
+several tensors, and a custom Function subclassed as ported code does it."""
 import numpy as np
 import pytest
 
@@ -98,6 +99,11 @@ ERRORS = {
     "an input that needs no grad": lambda x, y, library: library.autograd.grad((x * 2).sum(), library.ones(3)),
     "an output that needs no grad": lambda x, y, library: library.autograd.grad(library.ones(3).sum(), x),
     "the second output needs no grad": lambda x, y, library: library.autograd.grad([x.sum(), library.ones(1)], x),
+    "fewer grad_outputs than outputs": lambda x, y, library: library.autograd.grad([x.sum(), y], x, [None]),
+    "backward: fewer gradients than tensors": lambda x, y, library: library.autograd.backward([x, y],
+                                                                                               [library.ones(3)]),
+    "backward: a tensor that needs no grad": lambda x, y, library: library.autograd.backward([y.sum(),
+                                                                                              library.ones(1)]),
 }
 
 
@@ -113,8 +119,63 @@ def test_a_non_scalar_output_needs_a_grad_output():
     x = mg.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"needs a gradient for a non-scalar tensor of shape \(3,\)"):
         mg.autograd.grad(x * 2, x)
-    with pytest.raises(RuntimeError, match="one grad_output per output"):
-        mg.autograd.grad([x.sum(), x.sum()], x, grad_outputs=[None])
+    with pytest.raises(RuntimeError, match=r"needs a gradient for a non-scalar tensor of shape \(3,\)"):
+        mg.autograd.backward(x * 2)
+
+
+def test_backward_of_several_tensors_accumulates_torchs_gradients():
+    def run(library):
+        x, w, y = leaves(library)
+        hidden = (x * w).sigmoid()
+        library.autograd.backward([(hidden * y).sum(), hidden.exp()],
+                                  [None, library.tensor(np.full((3, 4), 0.5, np.float32))])
+        library.autograd.backward((x * y).sum())  # adds to the gradients already there
+        return [leaf.grad.numpy() for leaf in (x, w, y)]
+
+    for mine, theirs in zip(run(mg), run(torch)):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_backward_of_several_tensors_runs_each_op_once(monkeypatch):
+    x, w, _ = leaves(mg)
+    shared = (x * w).exp()
+    ran = []
+    original = mg.function.Context.run_backward
+    monkeypatch.setattr(mg.function.Context, "run_backward",
+                        lambda node, grad: ran.append(node.function.__name__) or original(node, grad))
+    mg.autograd.backward([shared.sum(), shared.mean()])
+    assert sorted(ran) == ["Exp", "Mean", "Mul", "Sum"]
+
+
+def _scale_function(library):
+    """A custom op as ported torch code writes it: tensors in and out, a number among its arguments, saved
+    tensors, and None for the number's gradient."""
+    class ScaledSquare(library.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, factor):
+            ctx.save_for_backward(x)
+            ctx.factor = factor
+            return x * x * factor
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * 2 * x * ctx.factor, None
+
+    return ScaledSquare
+
+
+def test_a_custom_function_subclassed_from_autograd_function_is_torchs():
+    def run(library):
+        x, w, _ = leaves(library)
+        out = _scale_function(library).apply(x * w, 1.5)
+        out.sum().backward()
+        return out.detach().numpy(), x.grad.numpy(), w.grad.numpy()
+
+    for mine, theirs in zip(run(mg), run(torch)):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)
+    x = mg.tensor(np.random.default_rng(2).standard_normal((3, 2)), requires_grad=True)
+    assert mg.autograd.gradcheck(lambda t: _scale_function(mg).apply(t, 1.5), [x])
 
 
 def test_create_graph_is_not_implemented():
