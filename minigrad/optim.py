@@ -7,6 +7,8 @@ import math
 import sys
 import warnings
 
+import numpy as np
+
 from . import kernels
 from .backend import get_array_module, to_device
 from .tensor import Tensor, zero_grads
@@ -65,18 +67,62 @@ class Optimizer:
         zero_grads((param for _, param in self._params()), set_to_none)
 
     def step(self):
-        for group, param in self._params():
+        for group in self.param_groups:
+            self._step_group(group)
+
+    def _step_group(self, group):
+        for param in group["params"]:
             if param.grad is not None:
                 self.update(param, param.grad.data, group, self.state.setdefault(id(param), {}))
 
     def update(self, param, grad, group, state):
         raise NotImplementedError
 
+    @staticmethod
+    def _count_step(param, state, *buffers, **scalars):
+        """Count one more step in state and return it; on the parameter's first step the state starts with step 0,
+        the named buffers zeroed like the parameter and the given scalars."""
+        if not state:
+            zeros = get_array_module(param.data).zeros_like
+            state.update(step=0, **scalars, **{name: zeros(param.data) for name in buffers})
+        state["step"] += 1
+        return state["step"]
+
+    @staticmethod
+    def _decay_before_update(params, group):
+        """A decoupled decay (AdamW's) shrinks the parameters now; an L2 decay, which the update adds to the
+        gradients, is returned (0 when decoupled)."""
+        if group.get("decoupled_weight_decay"):
+            if group["weight_decay"]:
+                for param in params:
+                    param.data *= 1 - group["lr"] * group["weight_decay"]
+            return 0.0
+        return group["weight_decay"]
+
+    def _effective_gradient(self, param, grad, group):
+        """The gradient the update descends, in torch's order: negated to maximize, then the weight decay (L2:
+        weight_decay * param added; decoupled: the parameter shrunk instead)."""
+        if group["maximize"]:
+            grad = -grad
+        weight_decay = self._decay_before_update([param], group)
+        return grad + weight_decay * param.data if weight_decay else grad
+
+    def _step_moments(self, param, grad, group, state, *buffers, **scalars):
+        """The Adam family's first half (Adam, NAdam, RAdam): count the step, then move exp_avg toward the effective
+        gradient and exp_avg_sq toward its square by the group's betas. Returns the step and that gradient."""
+        beta1, beta2 = group["betas"]
+        step = self._count_step(param, state, "exp_avg", "exp_avg_sq", *buffers, **scalars)
+        grad = self._effective_gradient(param, grad, group)
+        _average_into(state["exp_avg"], grad, 1 - beta1)
+        _average_square_into(state["exp_avg_sq"], grad, beta2)
+        return step, grad
+
     def state_dict(self):
-        """State by parameter index (as torch does), plus hyper-parameters, all plain arrays and numbers."""
+        """State by parameter index (as torch does; none for a parameter whose updates keep none, e.g. SGD's without
+        momentum), plus hyper-parameters, all plain arrays and numbers."""
         index = {id(p): i for i, (_, p) in enumerate(self._params())}
         return {
-            "state": {index[key]: dict(value) for key, value in self.state.items()},
+            "state": {index[key]: dict(value) for key, value in self.state.items() if value},
             "param_groups": [{k: v for k, v in group.items() if k != "params"} for group in self.param_groups],
         }
 
@@ -96,18 +142,52 @@ class Optimizer:
             }
 
 
+_LABELS = {"lr": "learning rate", "eps": "epsilon value"}
+
+
+def _check_hyper_parameters(**values):
+    """torch's checks, in the order given (torch's, which picks the message when several fail): betas in [0, 1),
+    rho in [0, 1], every other value at least 0 (NaN fails)."""
+    for name, value in values.items():
+        if name == "betas":
+            for index, beta in enumerate(value):
+                if not 0 <= beta < 1:
+                    raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+        elif not (0 <= value <= 1 if name == "rho" else value >= 0):
+            raise ValueError(f"Invalid {_LABELS.get(name, name + ' value')}: {value}")
+
+
+def _average_into(average, value, weight):
+    """average = (1 - weight) * average + weight * value in place, rounded as torch's lerp_ for weight < 0.5."""
+    average += (value - average) * weight
+
+
+def _average_square_into(average, value, decay):
+    """average = decay * average + (1 - decay) * value**2 in place, rounded as torch's mul_ then addcmul_."""
+    average *= decay
+    average += (1 - decay) * value * value
+
+
 class SGD(Optimizer):
-    def __init__(self, params, lr=1e-3, momentum=0.0, weight_decay=0.0, nesterov=False):
-        super().__init__(params, dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov))
+    """torch.optim.SGD: momentum, its new gradients dampened by (1 - dampening) after the first step, or
+    Nesterov's momentum; L2 weight decay added to the gradient."""
+
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 maximize=False):
+        _check_hyper_parameters(lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                                      nesterov=nesterov, maximize=maximize))
 
     def update(self, param, grad, group, state):
-        if group["weight_decay"]:
-            grad = grad + group["weight_decay"] * param.data
+        grad = self._effective_gradient(param, grad, group)
         if group["momentum"]:
             if "momentum_buffer" not in state:
                 state["momentum_buffer"] = grad.copy()
             else:
-                state["momentum_buffer"] = group["momentum"] * state["momentum_buffer"] + grad
+                state["momentum_buffer"] *= group["momentum"]
+                state["momentum_buffer"] += (1 - group["dampening"]) * grad
             buffer = state["momentum_buffer"]
             grad = grad + group["momentum"] * buffer if group["nesterov"] else buffer
         param.data -= group["lr"] * grad
@@ -115,87 +195,215 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """torch.optim.Adam: L2 weight decay added to the gradient (or, decoupled, the parameter shrunk by lr * decay
-    first, as AdamW), bias corrections folded as torch folds them."""
+    first, as AdamW), bias corrections folded as torch folds them; amsgrad divides by the largest second moment
+    so far."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False):
-        for name, value in (("learning rate", lr), ("epsilon value", eps), ("weight_decay value", weight_decay)):
-            if not value >= 0:
-                raise ValueError(f"Invalid {name}: {value}")
-        for index, beta in enumerate(betas):
-            if not 0 <= beta < 1:
-                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay))
-
-    @staticmethod
-    def _advance(param, state):
-        """Count one more step in state, created zeroed on the parameter's first step."""
-        if not state:
-            zeros = get_array_module(param.data).zeros_like
-            state.update(step=0, exp_avg=zeros(param.data), exp_avg_sq=zeros(param.data))
-        state["step"] += 1
-
-    @staticmethod
-    def _decay_before_update(params, group):
-        """A decoupled decay (AdamW's) shrinks the parameters now; Adam's L2 decay, which the update adds to the
-        gradients, is returned (0 when decoupled)."""
-        if group["decoupled_weight_decay"]:
-            if group["weight_decay"]:
-                for param in params:
-                    param.data *= 1 - group["lr"] * group["weight_decay"]
-            return 0.0
-        return group["weight_decay"]
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        _check_hyper_parameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
 
     @staticmethod
     def _hyper_parameters(group, step):
         beta1, beta2 = group["betas"]
         return group["lr"] / (1 - beta1 ** step), math.sqrt(1 - beta2 ** step)  # step size, sqrt(bias correction 2)
 
-    def step(self):
-        updated = next((param for _, param in self._params() if param.grad is not None), None)
-        if updated is not None and kernels.runs_on(get_array_module(updated.data)):
-            self._kernel_step()
+    def _step_group(self, group):
+        if self._kernel_takes(group):
+            self._kernel_step(group)
         else:
-            super().step()
+            super()._step_group(group)
+
+    @staticmethod
+    def _kernel_takes(group):
+        """Whether the group steps in the GPU kernel, which has neither amsgrad nor maximize: a group with either
+        takes update's array path."""
+        if group["amsgrad"] or group["maximize"]:
+            return False
+        updated = next((param for param in group["params"] if param.grad is not None), None)
+        return updated is not None and kernels.runs_on(get_array_module(updated.data))
 
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
-        beta1, beta2 = group["betas"]
-        self._advance(param, state)
-        step_size, sqrt_bias_correction2 = self._hyper_parameters(group, state["step"])
-        weight_decay = self._decay_before_update([param], group)
-        if weight_decay:
-            grad = grad + weight_decay * param.data
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (grad - m) * (1 - beta1)               # torch's lerp: m = b1*m + (1-b1)*g
-        v *= beta2
-        v += (1 - beta2) * grad * grad
+        step, _ = self._step_moments(param, grad, group, state, *["max_exp_avg_sq"] * group["amsgrad"])
+        step_size, sqrt_bias_correction2 = self._hyper_parameters(group, step)
+        v = state["exp_avg_sq"]
+        if group["amsgrad"]:
+            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         denom = xp.sqrt(v) / sqrt_bias_correction2 + group["eps"]
-        param.data -= step_size * (m / denom)
+        param.data -= step_size * (state["exp_avg"] / denom)
 
-    def _kernel_step(self):
-        """The GPU's step: parameters that share a dtype and a step count update in one kernel launch."""
-        for group in self.param_groups:
-            batches = {}
-            for param in group["params"]:
-                if param.grad is not None:
-                    state = self.state.setdefault(id(param), {})
-                    self._advance(param, state)
-                    batches.setdefault((state["step"], param.dtype), []).append((param, state))
-            for (step, _), batch in batches.items():
-                xp = get_array_module(batch[0][0].data)
-                weight_decay = self._decay_before_update([param for param, _ in batch], group)
-                kernels.adam([param.data for param, _ in batch],
-                             [xp.ascontiguousarray(param.grad.data) for param, _ in batch],
-                             [state["exp_avg"] for _, state in batch], [state["exp_avg_sq"] for _, state in batch],
-                             *self._hyper_parameters(group, step), *group["betas"], group["eps"], weight_decay)
+    def _kernel_step(self, group):
+        """The GPU's step: the group's parameters that share a dtype and a step count update in one kernel launch."""
+        batches = {}
+        for param in group["params"]:
+            if param.grad is not None:
+                state = self.state.setdefault(id(param), {})
+                step = self._count_step(param, state, "exp_avg", "exp_avg_sq")
+                batches.setdefault((step, param.dtype), []).append((param, state))
+        for (step, _), batch in batches.items():
+            xp = get_array_module(batch[0][0].data)
+            weight_decay = self._decay_before_update([param for param, _ in batch], group)
+            kernels.adam([param.data for param, _ in batch],
+                         [xp.ascontiguousarray(param.grad.data) for param, _ in batch],
+                         [state["exp_avg"] for _, state in batch], [state["exp_avg_sq"] for _, state in batch],
+                         *self._hyper_parameters(group, step), *group["betas"], group["eps"], weight_decay)
 
 
 class AdamW(Adam):
     """torch.optim.AdamW: Adam with decoupled weight decay, p *= 1 - lr * weight_decay before the update."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
+
+
+class Adamax(Optimizer):
+    """torch.optim.Adamax: Adam with the infinity norm, max(beta2 * u, |g| + eps), in place of the second moment."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False):
+        _check_hyper_parameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        beta1, beta2 = group["betas"]
+        step = self._count_step(param, state, "exp_avg", "exp_inf")
+        grad = self._effective_gradient(param, grad, group)
+        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+        _average_into(exp_avg, grad, 1 - beta1)
+        exp_inf *= beta2
+        xp.maximum(exp_inf, xp.abs(grad) + group["eps"], out=exp_inf)
+        param.data -= group["lr"] / (1 - beta1 ** step) * exp_avg / exp_inf
+
+
+class NAdam(Optimizer):
+    """torch.optim.NAdam: Adam with Nesterov momentum, whose momentum warms up by momentum_decay; the product of
+    the momenta so far is kept in float32, as torch keeps it."""
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, *, maximize=False):
+        _check_hyper_parameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay, momentum_decay=momentum_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
+                                      maximize=maximize))
+
+    def update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        beta1, beta2 = group["betas"]
+        step, grad = self._step_moments(param, grad, group, state, mu_product=1.0)
+        mu, mu_next = (beta1 * (1.0 - 0.5 * 0.96 ** (t * group["momentum_decay"])) for t in (step, step + 1))
+        mu_product = state["mu_product"] = float(np.float32(state["mu_product"]) * np.float32(mu))
+        denom = xp.sqrt(state["exp_avg_sq"] / (1 - beta2 ** step)) + group["eps"]
+        param.data -= group["lr"] * (1.0 - mu) / (1.0 - mu_product) * grad / denom
+        param.data -= group["lr"] * mu_next / (1.0 - mu_product * mu_next) * state["exp_avg"] / denom
+
+
+class RAdam(Optimizer):
+    """torch.optim.RAdam: Adam whose adaptive step is rectified by the variance of its estimate, and left out
+    (plain momentum SGD) while that variance is intractable, rho_t <= 5."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False,
+                 *, maximize=False):
+        _check_hyper_parameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+
+    def update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        beta1, beta2 = group["betas"]
+        step, _ = self._step_moments(param, grad, group, state)
+        bias_correction2 = 1 - beta2 ** step
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        update = state["exp_avg"] / (1 - beta1 ** step) * group["lr"]
+        if rho_t > 5.0:
+            rectification = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            update = update * (bias_correction2 ** 0.5 / (xp.sqrt(state["exp_avg_sq"]) + group["eps"])) * rectification
+        param.data -= update
+
+
+class RMSprop(Optimizer):
+    """torch.optim.RMSprop: the gradient divided by the root of its running mean square (centered: its running
+    variance), with optional momentum on the result."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *,
+                 maximize=False):
+        _check_hyper_parameters(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
+        super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                                      weight_decay=weight_decay, maximize=maximize))
+
+    def update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        self._count_step(param, state, "square_avg", *["momentum_buffer"] * (group["momentum"] > 0),
+                         *["grad_avg"] * group["centered"])
+        grad = self._effective_gradient(param, grad, group)
+        square_avg = state["square_avg"]
+        _average_square_into(square_avg, grad, group["alpha"])
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            _average_into(grad_avg, grad, 1 - group["alpha"])
+            avg = xp.sqrt(square_avg - grad_avg * grad_avg)
+        else:
+            avg = xp.sqrt(square_avg)
+        avg += group["eps"]
+        if group["momentum"] > 0:
+            buffer = state["momentum_buffer"]
+            buffer *= group["momentum"]
+            buffer += grad / avg
+            param.data -= group["lr"] * buffer
+        else:
+            param.data -= group["lr"] * grad / avg
+
+
+class Adagrad(Optimizer):
+    """torch.optim.Adagrad: the gradient divided by the root of the sum of its squares so far, the lr decayed as
+    lr / (1 + (step - 1) * lr_decay). Every parameter's sum starts at the optimizer's initial_accumulator_value
+    (not a group's own), on construction, as torch's."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, *,
+                 maximize=False):
+        _check_hyper_parameters(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                initial_accumulator_value=initial_accumulator_value, eps=eps)
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+        for _, param in self._params():
+            self._start(param, self.state.setdefault(id(param), {}))
+
+    def _start(self, param, state):
+        state.update(step=0, sum=get_array_module(param.data).full_like(
+            param.data, self.defaults["initial_accumulator_value"]))
+
+    def update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        if not state:  # a parameter of a group added after construction
+            self._start(param, state)
+        state["step"] += 1
+        grad = self._effective_gradient(param, grad, group)
+        state["sum"] += grad * grad
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        param.data -= clr * grad / (xp.sqrt(state["sum"]) + group["eps"])
+
+
+class Adadelta(Optimizer):
+    """torch.optim.Adadelta: each step scaled by the ratio of the running RMS of past steps to that of the
+    gradients, so that lr (1 by default) is only a multiplier."""
+
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
+        _check_hyper_parameters(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+
+    def update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        self._count_step(param, state, "square_avg", "acc_delta")
+        grad = self._effective_gradient(param, grad, group)
+        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+        _average_square_into(square_avg, grad, group["rho"])
+        delta = xp.sqrt(acc_delta + group["eps"]) / xp.sqrt(square_avg + group["eps"]) * grad
+        _average_square_into(acc_delta, delta, group["rho"])
+        param.data -= group["lr"] * delta
 
 
 # torch.optim.lr_scheduler's place: `optim.lr_scheduler.StepLR`, and importable as minigrad.optim.lr_scheduler.
