@@ -136,10 +136,10 @@ class Optimizer:
         self.state = {}
         for i, value in state_dict["state"].items():
             param = params[int(i)]
-            self.state[id(param)] = {
-                k: (to_device(v, param.device).astype(param.dtype, copy=True) if hasattr(v, "shape") and v.ndim else v)
-                for k, v in value.items()
-            }
+            # as torch's: every array but the step count goes to the parameter's device and dtype (a 0-d
+            # parameter's buffers too)
+            self.state[id(param)] = {k: (to_device(v, param.device).astype(param.dtype, copy=True)
+                                         if hasattr(v, "shape") and k != "step" else v) for k, v in value.items()}
 
 
 _LABELS = {"lr": "learning rate", "eps": "epsilon value"}

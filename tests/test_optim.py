@@ -141,6 +141,37 @@ def test_resume_from_saved_state_is_bit_exact(tmp_path, name, kwargs):
         assert np.array_equal(actual.numpy(), expected.numpy()), f"{key} differs after resuming"
 
 
+@pytest.mark.parametrize("name", ["Adam", "NAdam", "RMSprop"])
+def test_a_scalar_parameters_state_loads_onto_its_device(tmp_path, gpu_path, name):
+    """A 0-d parameter (a learnable temperature) keeps 0-d state buffers, which load onto its device as any
+    other parameter's do; the step count stays a number."""
+    def scalar_and_optimizer(device):
+        scale = mg.nn.Parameter(mg.tensor(1.5, device=device))
+        return scale, getattr(mg.optim, name)([scale], lr=0.1)
+
+    def steps(scale, optimizer, count):
+        for _ in range(count):
+            optimizer.zero_grad()
+            ((scale - 0.25) ** 2).backward()
+            optimizer.step()
+
+    expected, expected_optimizer = scalar_and_optimizer("cpu")
+    steps(expected, expected_optimizer, 4)
+    first, first_optimizer = scalar_and_optimizer("cpu")
+    steps(first, first_optimizer, 2)
+    mg.save({"optim": first_optimizer.state_dict(), "scale": first.detach()}, tmp_path / "scalar.npz")
+    saved = mg.load(tmp_path / "scalar.npz")
+    resumed, resumed_optimizer = scalar_and_optimizer("gpu")
+    with mg.no_grad():
+        resumed.copy_(mg.tensor(saved["scale"], device="gpu"))
+    resumed_optimizer.load_state_dict(saved["optim"])
+    for key, value in resumed_optimizer.state[id(resumed)].items():
+        if hasattr(value, "dtype") and value.dtype.kind == "f":
+            assert mg.backend.get_array_module(value) is mg.backend.get_array_module(resumed.data), key
+    steps(resumed, resumed_optimizer, 2)
+    assert resumed.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
 # ----------------------------------------------------------------------------- schedulers
 
 SCHEDULER_CONFIGS = [
