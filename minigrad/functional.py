@@ -741,6 +741,17 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return _dropout(input, p, training, inplace, input.shape)
 
 
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """torch's channel dropout of 1-d maps: whole channels of an (N, C, L) or unbatched (C, L) input zeroed
+    together."""
+    _check_dropout_probability(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _channel_dropout(input, p, training, inplace, channel_dims=input.ndim - 1)
+
+
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """torch's channel dropout: whole channels (N, C, ...) zeroed together. As torch, a 3-d input is read as
     (N, C, L), with its warning, and other than 3-d or 4-d inputs are deprecated."""
@@ -759,7 +770,13 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                       "dropout1d instead.", stacklevel=2)
     if input.ndim < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    return _dropout(input, p, training, inplace, input.shape[:2] + (1,) * (input.ndim - 2))
+    return _channel_dropout(input, p, training, inplace, channel_dims=2)
+
+
+def _channel_dropout(input, p, training, inplace, channel_dims):
+    """_dropout with one draw for each channel, the input's first channel_dims dims (the batch's with the
+    channel's), over all its positions."""
+    return _dropout(input, p, training, inplace, input.shape[:channel_dims] + (1,) * (input.ndim - channel_dims))
 
 
 def _check_dropout_probability(p):
@@ -887,7 +904,7 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 __all__ = [
     "Tensor", "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cat", "charbonnier_loss", "conv2d", "conv_transpose2d",
-    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu",
     "embedding", "gelu", "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "instance_norm",
     "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish", "mse_loss",
     "nll_loss", "normalize", "one_hot", "pad", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6",

@@ -1,5 +1,6 @@
-"""Instance norm against torch: float64 gradchecks, float32 values and gradients, running statistics, torch's state
-dicts, reprs, errors and warnings, and the GPU path."""
+"""Instance norm and 1-d channel dropout against torch: float64 gradchecks, float32 values and gradients, running
+statistics, torch's state dicts, reprs, errors and warnings; dropout1d's masks by their statistics (they cannot be
+torch's bit for bit); and both on the GPU path."""
 import warnings
 
 import numpy as np
@@ -208,15 +209,84 @@ def test_mixed_dtypes_are_refused_as_torch():
         F.instance_norm(mg.ones(2, 3, 4), weight=mg.ones(3, dtype=np.float64))
 
 
+# ----------------------------------------------------------------------------- dropout1d
+
+
+@pytest.mark.parametrize("shape", [(40, 50, 6), (500, 7)])
+def test_dropout1d_zeroes_whole_channels_and_scales_the_rest(shape):
+    mg.manual_seed(2)
+    p = 0.4
+    x = mg.tensor(np.random.default_rng(0).uniform(1, 2, size=shape).astype(np.float32), requires_grad=True)
+    out = F.dropout1d(x, p)
+    kept = out.numpy() != 0
+    assert np.all(kept == kept[..., :1])                                 # one draw for each channel
+    assert abs(kept[..., 0].mean() - (1 - p)) < 0.05                     # 2000 and 500 channels
+    scale = np.float32(1 / np.float32(1 - p))
+    np.testing.assert_array_equal(out.numpy()[kept], x.numpy()[kept] * scale)
+    mask = kept * scale
+    assert out.dtype == np.float32 and out.shape == shape
+    direction = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    (out * mg.tensor(direction)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), direction * mask, rtol=1e-6)
+
+
+def test_dropout1d_is_the_identity_in_eval_and_for_p_zero():
+    x = mg.ones(2, 3, 4)
+    assert F.dropout1d(x, 0.5, training=False) is x and F.dropout1d(x, 0.0) is x
+    module = mg.nn.Dropout1d(0.5)
+    assert module.eval()(x) is x
+    mg.manual_seed(3)
+    assert module.train()(mg.ones(8, 20, 5)).numpy().min() == 0
+
+
+def test_dropout1d_repeats_its_masks_under_a_seed():
+    x = mg.ones(8, 6, 5)
+    mg.manual_seed(7)
+    first, unbatched = F.dropout1d(x, 0.5).numpy(), F.dropout1d(x[0], 0.5).numpy()
+    mg.manual_seed(7)
+    np.testing.assert_array_equal(F.dropout1d(x, 0.5).numpy(), first)
+    np.testing.assert_array_equal(F.dropout1d(x[0], 0.5).numpy(), unbatched)
+    assert not np.array_equal(F.dropout1d(x, 0.5).numpy(), first)
+
+
+def test_dropout1d_in_place_writes_into_the_input():
+    mg.manual_seed(4)
+    for shape in [(20, 30, 4), (30, 4)]:
+        x = mg.ones(*shape)
+        assert F.dropout1d(x, 0.5, inplace=True) is x
+        assert set(np.unique(x.numpy())) == {0.0, 2.0} and np.all(x.numpy() == x.numpy()[..., :1])
+
+
+def test_dropout1d_prints_as_torchs():
+    for args in [(), (0.25,), (0.1, True)]:
+        assert repr(mg.nn.Dropout1d(*args)) == repr(torch.nn.Dropout1d(*args))
+
+
+DROPOUT_ERRORS = {
+    "p below 0": lambda nn, f, t: f.dropout1d(_ones(t, 2, 3), -0.1),
+    "p above 1": lambda nn, f, t: f.dropout1d(_ones(t, 2, 3), 1.5),
+    "module p": lambda nn, f, t: nn.Dropout1d(1.5),
+    "1d": lambda nn, f, t: f.dropout1d(_ones(t, 3), 0.5),
+    "4d": lambda nn, f, t: f.dropout1d(_ones(t, 2, 3, 4, 5), 0.5),
+    "4d in eval": lambda nn, f, t: f.dropout1d(_ones(t, 2, 3, 4, 5), 0.5, training=False),
+    "module 4d": lambda nn, f, t: nn.Dropout1d(0.5)(_ones(t, 2, 3, 4, 5)),
+}
+
+
+@pytest.mark.parametrize("case", DROPOUT_ERRORS)
+def test_dropout1d_errors_are_torchs(case):
+    assert_error_is_torchs(DROPOUT_ERRORS[case], (mg.nn, F, mg.tensor), (torch.nn, TF, torch.tensor))
+
+
 # ----------------------------------------------------------------------------- GPU path
 
 
-def test_instance_norm_trains_on_the_gpu_path_as_on_the_cpu(gpu_path):
+def test_instance_norm_and_dropout1d_train_on_the_gpu_path_as_on_the_cpu(gpu_path):
     # Without the convolutions' biases, which the instance norms after them cancel (their gradients are rounding
     # noise), and not with a mean square, whose gradient an instance norm's output passes back is 0 but for
     # rounding too.
     assert_trains_on_the_gpu_as_on_the_cpu(lambda: mg.nn.Sequential(
         mg.nn.Conv2d(2, 4, 3, padding=1, bias=False), mg.nn.InstanceNorm2d(4, affine=True, track_running_stats=True),
-        mg.nn.ReLU(), mg.nn.Conv2d(4, 3, 1, bias=False), mg.nn.Flatten(2),
+        mg.nn.ReLU(), mg.nn.Conv2d(4, 3, 1, bias=False), mg.nn.Flatten(2), mg.nn.Dropout1d(0.3),
         mg.nn.InstanceNorm1d(3, affine=True)), loss=lambda out: (out * mg.tensor(random(out.shape, seed=10),
                                                                                   device=out.device)).sum())
