@@ -1,4 +1,5 @@
 """torch.nn.functional-style wrappers over minigrad.ops, with torch's argument names."""
+import math
 import numbers
 import warnings
 
@@ -744,6 +745,17 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return _dropout(input, p, training, inplace, input.shape)
 
 
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """torch's channel dropout of 1-d maps: whole channels of an (N, C, L) or unbatched (C, L) input zeroed
+    together."""
+    _check_dropout_probability(p)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note that "
+                           "dropout1d exists to provide channel-wise dropout on inputs with 1 spatial dimension, a "
+                           "channel dimension, and an optional batch dimension (i.e. 2D or 3D inputs).")
+    return _channel_dropout(input, p, training, inplace, channel_dims=input.ndim - 1)
+
+
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """torch's channel dropout: whole channels (N, C, ...) zeroed together. As torch, a 3-d input is read as
     (N, C, L), with its warning, and other than 3-d or 4-d inputs are deprecated."""
@@ -762,7 +774,13 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                       "dropout1d instead.", stacklevel=2)
     if input.ndim < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    return _dropout(input, p, training, inplace, input.shape[:2] + (1,) * (input.ndim - 2))
+    return _channel_dropout(input, p, training, inplace, channel_dims=2)
+
+
+def _channel_dropout(input, p, training, inplace, channel_dims):
+    """_dropout with one draw for each channel, the input's first channel_dims dims (the batch's with the
+    channel's), over all its positions."""
+    return _dropout(input, p, training, inplace, input.shape[:channel_dims] + (1,) * (input.ndim - channel_dims))
 
 
 def _check_dropout_probability(p):
@@ -799,26 +817,55 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """torch's batch_norm over the channel dim 1 of an (N, C, ...) input. In training it normalises by the batch's
     statistics and moves the running ones (when given) towards them in place, the variance unbiased as torch's;
     otherwise it normalises by the running statistics."""
-    require_same_dtype("batch_norm", input=input, running_mean=running_mean, running_var=running_var, weight=weight,
+    if training and math.prod(input.shape[:1] + input.shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
+    return _normalize_channels("batch_norm", input, running_mean, running_var, weight, bias, training, momentum, eps,
+                               axes=(0, *range(2, input.ndim)))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
+                  momentum=0.1, eps=1e-5):
+    """torch's instance_norm: each channel of each sample of an (N, C, ...) input normalised over its positions.
+    With use_input_stats, running statistics (when given) move towards the mean over the batch of the samples'
+    statistics, as torch's; otherwise they are what it normalises by."""
+    if use_input_stats and math.prod(input.shape[2:]) == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size {tuple(input.shape)}")
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError("Expected running_mean and running_var to be defined when use_input_stats is false")
+    return _normalize_channels("instance_norm", input, running_mean, running_var, weight, bias, use_input_stats,
+                               momentum, eps, axes=tuple(range(2, input.ndim)))
+
+
+def _normalize_channels(op, input, running_mean, running_var, weight, bias, input_statistics, momentum, eps, axes):
+    """Batch and instance norm: the channels (dim 1) normalised over `axes`, which hold the batch dim 0 or not, by
+    the input's statistics (which move the running ones in place, when given) or by the running ones. torch runs
+    instance norm as a batch norm of N * C channels, so its size errors count the channels of all the samples."""
+    require_same_dtype(op, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
                        bias=bias)
     channels = input.shape[1] if input.ndim > 1 else 1
-    for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
-        if stat is not None and stat.numel() != channels:
-            raise RuntimeError(f"{name} should contain {channels} elements not {stat.numel()}")
-    axes = (0, *range(2, input.ndim))
-    count = input.numel() // channels
+    copies = 1 if 0 in axes else input.shape[0]
+    for name, tensor in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                         ("bias", bias)):
+        if tensor is None and name.startswith("running") and not input_statistics:
+            raise RuntimeError(f"{name} must be defined in evaluation mode")
+        if tensor is not None and tensor.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels * copies} elements not {tensor.numel() * copies}")
+    if (running_mean is None) != (running_var is None):
+        raise ValueError("running_mean and running_var must either both be None or neither be None")
     broadcast = (channels,) + (1,) * (input.ndim - 2)
-    if not training:
-        if running_mean is None or running_var is None:
-            raise RuntimeError("running_mean must be defined in evaluation mode")
+    if not input_statistics:
         return _normalize(input, weight, bias, broadcast, axes, eps, mean=running_mean.data.reshape(broadcast),
                           var=running_var.data.reshape(broadcast), constant_statistics=True)
-    if count == 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size {tuple(input.shape)}")
+    if running_mean is None or input.numel() == 0:
+        # no running statistics to move (torch leaves them as they are for an empty input): Normalize computes
+        # the input's own
+        return _normalize(input, weight, bias, broadcast, axes, eps)
     mean, var = moments(input.data, axes)
-    for stat, batch_stat in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
-        if stat is not None:
-            stat.data[...] = (1 - momentum) * stat.data + momentum * batch_stat.reshape(stat.shape)
+    count = math.prod(input.shape[axis] for axis in axes)
+    for stat, input_stat in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
+        # each sample's running statistics moved, then averaged over the samples: the order of torch's sums
+        moved = (1 - momentum) * stat.data.reshape(1, channels) + momentum * input_stat.reshape(copies, channels)
+        stat.data[...] = moved.mean(axis=0).reshape(stat.shape)
     return _normalize(input, weight, bias, broadcast, axes, eps, mean=mean, var=var)
 
 
@@ -861,9 +908,9 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 __all__ = [
     "Tensor", "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cat", "charbonnier_loss", "conv2d", "conv_transpose2d",
-    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout2d", "elu", "embedding", "gelu",
-    "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "interpolate", "kl_div", "l1_loss",
-    "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize", "one_hot",
-    "pad", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6", "sigmoid", "sigmoid_gate", "silu",
-    "smooth_l1_loss", "softmax", "softplus", "stack", "tanh",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu",
+    "embedding", "gelu", "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "instance_norm",
+    "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish", "mse_loss",
+    "nll_loss", "normalize", "one_hot", "pad", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6",
+    "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "softmax", "softplus", "stack", "tanh",
 ]

@@ -24,15 +24,18 @@ def both(array, requires_grad=True):
     return mg.tensor(array, requires_grad=requires_grad), torch.tensor(array, requires_grad=requires_grad)
 
 
+def running_statistics(channels, library):
+    """A running mean and variance of `channels` values, as the library's tensors."""
+    return library.tensor(random(channels, seed=7) * 0.1), library.tensor(np.abs(random(channels, seed=8)) + 0.5)
+
+
 # Each case: (input shape, affine shape or None, a call of the functional form given the library's functional
 # module, the input, weight and bias). Batch norm's running statistics are made fresh by the call, in both
 # libraries alike.
 def _batch_norm(training):
     def call(functional, library, x, weight, bias):
-        channels = x.shape[1]
-        running_mean = library.tensor(random(channels, seed=7) * 0.1)
-        running_var = library.tensor(np.abs(random(channels, seed=8)) + 0.5)
-        return functional.batch_norm(x, running_mean, running_var, weight, bias, training=training, momentum=0.3)
+        return functional.batch_norm(x, *running_statistics(x.shape[1], library), weight, bias, training=training,
+                                     momentum=0.3)
     return call
 
 
@@ -67,8 +70,7 @@ class Float64Library:
         return mg.tensor(np.asarray(array, np.float64))
 
 
-def affine_arrays(case, affine, dtype):
-    _, shape, _ = CASES[case]
+def affine_arrays(shape, affine, dtype):
     weight = 1 + 0.5 * random(shape, seed=1, dtype=dtype) if "weight" in affine else None
     bias = random(shape, seed=2, dtype=dtype) if "bias" in affine else None
     return weight, bias
@@ -77,8 +79,12 @@ def affine_arrays(case, affine, dtype):
 @pytest.mark.parametrize("affine", AFFINES)
 @pytest.mark.parametrize("case", CASES)
 def test_gradcheck_float64(case, affine):
-    shape, _, call = CASES[case]
-    weight, bias = affine_arrays(case, affine, np.float64)
+    assert_gradcheck(*CASES[case], affine)
+
+
+def assert_gradcheck(shape, affine_shape, call, affine):
+    """A case (as CASES') passes the float64 gradcheck for its input and the `affine` parameters."""
+    weight, bias = affine_arrays(affine_shape, affine, np.float64)
     inputs = [mg.tensor(random(shape, seed=3, dtype=np.float64), requires_grad=True)]
     inputs += [mg.tensor(a, requires_grad=True) for a in (weight, bias) if a is not None]
 
@@ -110,9 +116,13 @@ def threads(request, monkeypatch):
 def test_forward_and_gradients_match_torch_float32(case, affine, threads):
     if case.startswith("group_norm") and affine == "bias":
         pytest.skip("torch's group_norm backward fails with a bias and no weight (the gradcheck covers it)")
-    shape, _, call = CASES[case]
+    assert_matches_torch_float32(*CASES[case], affine)
+
+
+def assert_matches_torch_float32(shape, affine_shape, call, affine):
+    """A case (as CASES') gives torch's values and gradients of the input and the `affine` parameters."""
     x, tx = both(random(shape, seed=3) * 2 + 0.5)
-    weight, bias = affine_arrays(case, affine, np.float32)
+    weight, bias = affine_arrays(affine_shape, affine, np.float32)
     w, tw = both(weight) if weight is not None else (None, None)
     b, tb = both(bias) if bias is not None else (None, None)
     out = call(F, MinigradLibrary, x, w, b)
@@ -121,7 +131,7 @@ def test_forward_and_gradients_match_torch_float32(case, affine, threads):
     (out * mg.tensor(direction)).sum().backward()
     (expected * torch.tensor(direction)).sum().backward()
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
     for mine, theirs in [(x, tx), (w, tw), (b, tb)]:
         if mine is not None:
             assert mine.grad.shape == mine.shape
@@ -158,7 +168,7 @@ def assert_module_matches_torch(module, reference, shape, steps=4):
         out, expected = module(x), reference(tx)
         (out * mg.tensor(direction)).sum().backward()
         (expected * torch.tensor(direction)).sum().backward()
-        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
         assert relative_error(x.grad.numpy(), tx.grad.numpy()) < 2e-6
         for (name, param), theirs in zip(module.named_parameters(), reference.parameters()):
             assert relative_error(param.grad.numpy(), theirs.grad.numpy()) < 2e-6, name
@@ -167,7 +177,7 @@ def assert_module_matches_torch(module, reference, shape, steps=4):
     reference.eval()
     x, tx = both(random(shape, seed=30) * 3 + 1, requires_grad=False)
     with torch.no_grad():
-        np.testing.assert_allclose(module(x).numpy(), reference(tx).numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(module(x).numpy(), reference(tx).numpy(), rtol=1e-5, atol=1e-6)
     assert_states_match(module, reference)
 
 
@@ -235,6 +245,13 @@ def test_a_torch_conv_bn_relu_net_loads_and_gives_torchs_outputs():
         return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
                              nn.Conv2d(8, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
 
+    model = assert_trained_torch_net_loads(build)
+    assert model[1].num_batches_tracked.item() == 3
+
+
+def assert_trained_torch_net_loads(build):
+    """build(nn) of torch, run for three training batches of (4, 3, 8, 8) inputs, then loaded into build(mg.nn):
+    the same state dict keys, and in evaluation torch's outputs. Returns minigrad's model."""
     torch.manual_seed(0)
     reference = build(torch.nn)
     with torch.no_grad():  # a few training batches give the running statistics values of their own
@@ -245,11 +262,11 @@ def test_a_torch_conv_bn_relu_net_loads_and_gives_torchs_outputs():
     model.load_state_dict({k: v.numpy() for k, v in reference.state_dict().items()})
     model.eval()
     assert list(model.state_dict()) == list(reference.state_dict())
-    assert model[1].num_batches_tracked.item() == 3
     x = random((2, 3, 8, 8), seed=5)
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
     assert relative_error(model(mg.tensor(x)).numpy(), expected) < 1e-5
+    return model
 
 
 def test_a_net_with_batch_norm_trains_like_torch():
@@ -301,18 +318,21 @@ FUNCTIONAL_ERRORS = {
 }
 
 
+def assert_error_is_torchs(call, ours, theirs):
+    """call(*ours) raises the exception type and message that call(*theirs) does in torch."""
+    mine = error_of(lambda: call(*ours))
+    theirs_type, theirs = error_of(lambda: call(*theirs))
+    assert mine == (theirs_type, re.sub(r"torch\.Size\(\[(.*)\]\)", r"(\1)", theirs))  # shapes are tuples here
+
+
 @pytest.mark.parametrize("case", ERRORS)
 def test_module_errors_are_torchs(case):
-    mine = error_of(lambda: ERRORS[case](mg.nn, mg.tensor))
-    theirs_type, theirs = error_of(lambda: ERRORS[case](torch.nn, torch.tensor))
-    assert mine == (theirs_type, re.sub(r"torch\.Size\(\[(.*)\]\)", r"(\1)", theirs))  # shapes are tuples here
+    assert_error_is_torchs(ERRORS[case], (mg.nn, mg.tensor), (torch.nn, torch.tensor))
 
 
 @pytest.mark.parametrize("case", FUNCTIONAL_ERRORS)
 def test_functional_errors_are_torchs(case):
-    mine_type, mine = error_of(lambda: FUNCTIONAL_ERRORS[case](F, mg.tensor))
-    theirs_type, theirs = error_of(lambda: FUNCTIONAL_ERRORS[case](TF, torch.tensor))
-    assert mine_type == theirs_type and mine == theirs
+    assert_error_is_torchs(FUNCTIONAL_ERRORS[case], (F, mg.tensor), (TF, torch.tensor))
 
 
 def test_mixed_dtypes_are_refused_as_torch():
@@ -326,14 +346,21 @@ def test_mixed_dtypes_are_refused_as_torch():
 
 
 def test_batch_norm_trains_on_the_gpu_path_as_on_the_cpu(gpu_path):
+    assert_trains_on_the_gpu_as_on_the_cpu(lambda: mg.nn.Sequential(
+        mg.nn.Conv2d(2, 4, 3, padding=1), mg.nn.BatchNorm2d(4), mg.nn.ReLU(), mg.nn.GroupNorm(2, 4),
+        mg.nn.Conv2d(4, 3, 1), mg.nn.LayerNorm(5)), loss=lambda out: (out ** 2).mean())
+
+
+def assert_trains_on_the_gpu_as_on_the_cpu(build, loss):
+    """build() (second a layer with running statistics, for (3, 2, 5, 5) inputs) trained for three SGD steps of
+    loss(output), then evaluated, on the GPU gives the CPU's outputs and state."""
     def run(device):
         mg.manual_seed(0)
-        model = mg.nn.Sequential(mg.nn.Conv2d(2, 4, 3, padding=1), mg.nn.BatchNorm2d(4), mg.nn.ReLU(),
-                                 mg.nn.GroupNorm(2, 4), mg.nn.Conv2d(4, 3, 1), mg.nn.LayerNorm(5)).to(device)
+        model = build().to(device)
         optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
         for step in range(3):
             optimizer.zero_grad()
-            (model(mg.tensor(random((3, 2, 5, 5), seed=step), device=device)) ** 2).mean().backward()
+            loss(model(mg.tensor(random((3, 2, 5, 5), seed=step), device=device))).backward()
             optimizer.step()
         model.eval()
         out = model(mg.tensor(random((2, 2, 5, 5), seed=9), device=device))

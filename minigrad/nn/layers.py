@@ -517,6 +517,10 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
+class Dropout1d(Dropout):
+    function = staticmethod(F.dropout1d)
+
+
 class Dropout2d(Dropout):
     function = staticmethod(F.dropout2d)
 

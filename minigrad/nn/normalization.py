@@ -1,5 +1,6 @@
 """torch's normalization layers, with its parameter and buffer names, so that its state dicts load."""
 import numbers
+import warnings
 
 import numpy as np
 
@@ -14,10 +15,9 @@ def _affine_parameters(shape, weight, bias):
             Parameter(np.zeros(shape, np.float32)) if bias else None)
 
 
-class _BatchNorm(Module):
-    """torch's BatchNorm: batch statistics in training, which running_mean and running_var follow by `momentum`
-    (None: their cumulative average over the num_batches_tracked batches), and the running statistics in
-    evaluation. Without track_running_stats there are none, and batch statistics serve in both modes."""
+class _NormBase(Module):
+    """What batch and instance norm share, as torch's _NormBase: a per-channel weight and bias (with `affine`),
+    and with track_running_stats the running statistics, moved by `momentum`, and num_batches_tracked."""
 
     optional_state = ("num_batches_tracked",)  # torch's checkpoints before 0.4.1 lack it, and torch loads them
 
@@ -31,6 +31,21 @@ class _BatchNorm(Module):
         self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)) if tracked else None)
         self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)) if tracked else None)
 
+    def _check_input_dim(self, input):
+        if input.ndim not in self.input_dims:
+            expected = " or ".join(f"{n}D" for n in self.input_dims)
+            raise ValueError(f"expected {expected} input (got {input.ndim}D input)")
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    """torch's BatchNorm: batch statistics in training, which running_mean and running_var follow by `momentum`
+    (None: their cumulative average over the num_batches_tracked batches), and the running statistics in
+    evaluation. Without track_running_stats there are none, and batch statistics serve in both modes."""
+
     def forward(self, input):
         self._check_input_dim(input)
         momentum = 0.0 if self.momentum is None else self.momentum
@@ -43,15 +58,6 @@ class _BatchNorm(Module):
         return F.batch_norm(input, self.running_mean if tracks else None, self.running_var if tracks else None,
                             self.weight, self.bias, batch_statistics, momentum, self.eps)
 
-    def _check_input_dim(self, input):
-        if input.ndim not in self.input_dims:
-            expected = " or ".join(f"{n}D" for n in self.input_dims)
-            raise ValueError(f"expected {expected} input (got {input.ndim}D input)")
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
-
 
 class BatchNorm1d(_BatchNorm):
     input_dims = (2, 3)  # (N, C) or (N, C, L)
@@ -59,6 +65,39 @@ class BatchNorm1d(_BatchNorm):
 
 class BatchNorm2d(_BatchNorm):
     input_dims = (4,)  # (N, C, H, W)
+
+
+class _InstanceNorm(_NormBase):
+    """torch's InstanceNorm: each sample's own statistics, in evaluation too unless track_running_stats, when
+    the running statistics (which training moved, as F.instance_norm does, and num_batches_tracked does not
+    count) serve instead. The smaller of input_dims is an unbatched input, without the batch dim."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        unbatched = input.ndim == min(self.input_dims)
+        feature_dim = 0 if unbatched else 1
+        if input.shape[feature_dim] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={feature_dim} to match num_features "
+                                 f"({self.num_features}), but got: {input.shape[feature_dim]}.")
+            warnings.warn(f"input's size at dim={feature_dim} does not match num_features. You can silence this "
+                          "warning by not passing in num_features, which is not used because affine=False",
+                          stacklevel=2)
+        out = F.instance_norm(input.unsqueeze(0) if unbatched else input, self.running_mean, self.running_var,
+                              self.weight, self.bias, self.training or not self.track_running_stats,
+                              0.0 if self.momentum is None else self.momentum, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    input_dims = (2, 3)  # (C, L) or (N, C, L)
+
+
+class InstanceNorm2d(_InstanceNorm):
+    input_dims = (3, 4)  # (C, H, W) or (N, C, H, W)
 
 
 class LayerNorm(Module):
@@ -94,4 +133,4 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "LayerNorm"]
