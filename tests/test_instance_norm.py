@@ -9,6 +9,7 @@ import pytest
 import minigrad as mg
 import minigrad.functional as F
 import test_norm
+from conftest import torch_since
 from test_norm import (AFFINES, MinigradLibrary, TorchLibrary, assert_error_is_torchs, assert_gradcheck,
                        assert_matches_torch_float32, assert_module_matches_torch, assert_trained_torch_net_loads,
                        assert_trains_on_the_gpu_as_on_the_cpu, random, running_statistics, torch_pair)
@@ -110,6 +111,7 @@ def test_modules_train_and_evaluate_like_torch(name, args, kwargs, shape):
     assert_module_matches_torch(*torch_pair(name, *args, **kwargs), shape)
 
 
+@torch_since((2, 13), "the repr (which shows bias=)")
 @pytest.mark.parametrize("name, args, kwargs, shape", MODULES, ids=MODULE_IDS)
 def test_modules_print_as_torchs(name, args, kwargs, shape):
     module, reference = torch_pair(name, *args, **kwargs)
