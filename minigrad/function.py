@@ -7,6 +7,7 @@ graph node; the node is the `ctx` itself, so what forward saves is exactly what 
 import contextlib
 import copy
 import itertools
+import numbers
 import threading
 
 import numpy as np
@@ -152,6 +153,7 @@ class Context:
         self.inputs = tuple(t._graph_entry for t in inputs)
         self.params = params
         self.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        self.constant_positions = ()  # where forward got an argument that is no operand (see Function.apply)
         self.saved = ()
         self.writes_when_saved = None  # see note_write
         self.freed = False
@@ -171,8 +173,20 @@ class Context:
         if _writes:
             self._refuse_written_saved_arrays()
         if profiler.enabled:
-            return profiler.timed(self.function, "backward", self.function.backward, self, grad)
-        return self.function.backward(self, grad)
+            gradients = profiler.timed(self.function, "backward", self.function.backward, self, grad)
+        else:
+            gradients = self.function.backward(self, grad)
+        return self._without_constants(gradients) if self.constant_positions else gradients
+
+    def _without_constants(self, gradients):
+        """backward's gradients less the Nones it returns for forward's constant arguments, as torch's custom
+        Functions return one gradient per argument."""
+        gradients = tuple(gradients) if isinstance(gradients, (tuple, list)) else (gradients,)
+        expected = len(self.inputs) + len(self.constant_positions)
+        if len(gradients) != expected:
+            raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients (expected "
+                               f"{expected}, got {len(gradients)})")
+        return tuple(g for position, g in enumerate(gradients) if position not in self.constant_positions)
 
     def _refuse_written_saved_arrays(self):
         then = self.writes_when_saved or itertools.repeat(0)
@@ -236,9 +250,17 @@ class Function:
     """
 
     gpu_variant = None
+    custom = False  # a Function defined outside minigrad, as ported code defines one (see __init_subclass__)
     node_name = None  # torch's name of this op's graph node, where it is not "<class name>Backward0"
     promotes_inputs = True
     broadcasts = False
+
+    def __init_subclass__(cls, **kwargs):
+        """minigrad's own ops take their constants as keywords, and a None or a string among their operands is a
+        TypeError (`tensor + None`). A custom Function, defined outside minigrad, takes constants by position as
+        torch's do: they reach forward as they are, and backward returns None for each."""
+        super().__init_subclass__(**kwargs)
+        cls.custom = not cls.__module__.startswith(__package__ + ".")
 
     @staticmethod
     def forward(ctx, *arrays, **params):
@@ -252,6 +274,10 @@ class Function:
     def apply(cls, *inputs, **params):
         from .tensor import Tensor
 
+        constants = None
+        if cls.custom and not all(_is_operand(value, Tensor) for value in inputs):
+            constants = {position: value for position, value in enumerate(inputs) if not _is_operand(value, Tensor)}
+            inputs = tuple(value for position, value in enumerate(inputs) if position not in constants)
         if cls.promotes_inputs:
             tensors = promote_operands(inputs, Tensor)
         else:
@@ -263,6 +289,11 @@ class Function:
         op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp) else cls
         ctx = Context(op, tensors, params)
         arrays = tuple(t.data for t in tensors)
+        if constants:
+            ctx.constant_positions = tuple(constants)
+            operands = iter(arrays)
+            arrays = tuple(constants[position] if position in constants else next(operands)
+                           for position in range(len(arrays) + len(constants)))
         if profiler.enabled:
             output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
         else:
@@ -276,6 +307,12 @@ class Function:
         if not requires_grad:
             return Tensor(output)
         return Tensor(output, requires_grad=True, _creator=ctx)
+
+
+def _is_operand(value, Tensor):
+    """What apply makes a tensor of: tensors, arrays, numbers and lists. Anything else (None, a string, a tuple of
+    sizes) is a custom Function's constant."""
+    return isinstance(value, (Tensor, list, numbers.Number)) or hasattr(value, "dtype")
 
 
 _SCALARS = (int, float, np.number, np.bool_)  # Python's (bool is an int) and NumPy's

@@ -178,6 +178,39 @@ def test_a_custom_function_subclassed_from_autograd_function_is_torchs():
     assert mg.autograd.gradcheck(lambda t: _scale_function(mg).apply(t, 1.5), [x])
 
 
+def _crop_function(library):
+    """A custom op whose arguments after the tensor are no tensors: a tuple of sizes, a string and None reach
+    forward as they are, and backward returns None for each."""
+    class ScaledCrop(library.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, size, mode, unused, weight):
+            assert isinstance(size, tuple) and unused is None
+            crop = x[: size[0], : size[1]]
+            ctx.save_for_backward(crop, weight)
+            ctx.shape, ctx.factor = tuple(x.shape), 2.0 if mode == "double" else 1.0
+            return crop * weight * ctx.factor
+
+        @staticmethod
+        def backward(ctx, grad):
+            crop, weight = ctx.saved_tensors
+            grad_x = grad.new_zeros(ctx.shape) if library is torch else np.zeros(ctx.shape, grad.dtype)
+            grad_x[: crop.shape[0], : crop.shape[1]] = grad * weight * ctx.factor
+            return grad_x, None, None, None, grad * crop * ctx.factor  # summed down to the weight's shape
+
+    return ScaledCrop
+
+
+def test_a_custom_function_takes_arguments_that_are_no_tensors_as_torchs():
+    def run(library):
+        x, w, _ = leaves(library)
+        out = _crop_function(library).apply(x, (2, 3), "double", None, w[:3])
+        (out * out).sum().backward()
+        return out.detach().numpy(), x.grad.numpy(), w.grad.numpy()
+
+    for mine, theirs in zip(run(mg), run(torch)):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)
+
+
 def test_create_graph_is_not_implemented():
     x = mg.ones(3, requires_grad=True)
     with pytest.raises(NotImplementedError, match="create_graph"):
