@@ -958,12 +958,12 @@ class Tensor:
     # ---- torch's shape, indexing and reduction idioms, composed of the ops above where they can be ----------
     def view(self, *shape):
         """reshape() where its result can share the array, as torch's view; else torch's error (as after a
-        permute), where reshape() would copy."""
-        out = self.reshape(*shape)
-        if not _views_as(self.data, out.shape):
+        permute, or of an expanded tensor), where reshape() would copy (refused before any copy is made)."""
+        shape = resolved_shape(self.numel(), _sizes(shape))
+        if not _views_as(self.data, shape):
             raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
-        return out
+        return self.reshape(shape)
 
     def view_as(self, other):
         return self.view(other.shape)
@@ -1624,6 +1624,6 @@ def _ops_leading_to(order, wanted):
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
 from .ops.reduce import index_of_extreme, sort_indices, top_indices  # noqa: E402
 from .ops.shape import (array_index, diagonal_view, expanded_view, has_internal_overlap, is_basic_index,  # noqa: E402
-                         normalize_dim, normalize_dims, region, require_indices)
+                         normalize_dim, normalize_dims, region, require_indices, resolved_shape)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

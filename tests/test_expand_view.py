@@ -89,6 +89,14 @@ def test_expand_is_a_view_that_takes_no_memory():
     assert allocated < 1 << 20
     assert big.shape == (100000, 1000) and big.data.strides == (0, 4) and np.shares_memory(big.data, x.data)
     assert big.grad_fn.name() == "ExpandBackward0"
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match="^view size is not compatible"):
+            big.view(-1)  # refused, as torch's, before any copy
+        allocated = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert allocated < 1 << 20
     for library in (mg, torch):  # a write into the base shows in its expansions, meshgrid's too
         base = library.tensor([[1.0, 2.0, 3.0]])
         expanded, (grid, _) = base.expand(2, 3), library.meshgrid(base[0], base[0, :2], indexing="ij")

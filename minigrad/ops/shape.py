@@ -52,6 +52,13 @@ def check_shape_for(size, shape):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
 
 
+def resolved_shape(size, shape):
+    """`shape` for `size` entries with its -1 inferred, or check_shape_for's error."""
+    check_shape_for(size, shape)
+    known = math.prod(length for length in shape if length != -1)
+    return tuple(size // known if length == -1 else length for length in shape)
+
+
 class Reshape(Function):
     node_name = "ViewBackward0"
 
