@@ -197,8 +197,8 @@ def _evenly_spaced(start, end, steps, dtype, step_dtype):
 
 def meshgrid(*tensors, indexing=None):
     """Grids of coordinates, as torch.meshgrid: grid i holds tensors[i] (0-d or 1-d) along dim i ("ij", the
-    default), or with "xy" the first two swapped (x along dims 1, y along 0), as an image's. Each is an
-    expanded copy in the graph, so the gradient reaches each tensor summed over its grid."""
+    default), or with "xy" the first two swapped (x along dims 1, y along 0), as an image's. Each is a view of
+    its tensor expanded (no copy), as torch's, so the gradient reaches each tensor summed over its grid."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if not tensors:

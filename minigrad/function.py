@@ -148,8 +148,9 @@ class Context:
     graph keeps alive only the arrays that forward saved.
     """
 
-    def __init__(self, function, inputs, params):
+    def __init__(self, function, inputs, params, node_name=None):
         self.function = function
+        self.node_name = node_name  # torch's name of the node where the caller of apply gave one
         self.inputs = tuple(t._graph_entry for t in inputs)
         self.params = params
         self.needs_input_grad = tuple(t.requires_grad for t in inputs)
@@ -198,28 +199,43 @@ class Context:
                     "written into since. Write out of place (y = y * 2), or clone() the tensor before writing into it.")
 
     def free(self):
-        """Drop saved arrays and input references once backward has used them."""
+        """Drop the saved arrays once backward has used them, and the inputs that need no gradient (a batch of
+        data); the edges to the others stay, as torch's."""
         self.saved = ()
-        self.inputs = ()
         self.freed = True
+        if not all(self.needs_input_grad):
+            self.inputs = tuple(parent if needed else _Unneeded(parent)
+                                for parent, needed in zip(self.inputs, self.needs_input_grad))
 
     # ---- torch's view of a graph node, as `tensor.grad_fn` ------------------------------------------
     def name(self):
-        """torch's name of the node: "MulBackward0", as torch names the op's node in its most common form."""
-        return node_name(self.function)
+        """torch's name of the node ("MulBackward0"): the one given to apply, where a method runs an op that torch
+        runs as another (t() runs Permute, torch transpose), else the op's (node_name), for this node's params."""
+        name = self.node_name or node_name(self.function)
+        return name if isinstance(name, str) else name(self)
 
     @property
     def next_functions(self):
         """The nodes this one hands gradients to, one (node, 0) pair per floating-point input as torch's (an index
         or a mask has none): the op that made a non-leaf input, an AccumulateGrad of a leaf that requires grad,
-        None for an input that needs none. Empty once backward has freed the node (minigrad keeps no edges after
-        that)."""
+        None for an input that needs none. Kept after backward, as torch's."""
         return tuple((AccumulateGrad(parent) if parent.creator is None else parent.creator, 0) if needed
                      else (None, 0) for parent, needed in zip(self.inputs, self.needs_input_grad)
                      if parent.dtype.kind == "f")
 
     def __repr__(self):
         return f"<{self.name()} object at {id(self):#x}>"
+
+
+class _Unneeded:
+    """What a freed node keeps of an input that needs no gradient: its shape and dtype (next_functions shows a
+    floating-point one as None), not its data."""
+
+    creator = None
+    requires_grad = False
+
+    def __init__(self, tensor):
+        self.shape, self.dtype = tensor.shape, tensor.dtype
 
 
 class AccumulateGrad:
@@ -251,7 +267,9 @@ class Function:
 
     gpu_variant = None
     custom = False  # a Function defined outside minigrad, as ported code defines one (see __init_subclass__)
-    node_name = None  # torch's name of this op's graph node, where it is not "<class name>Backward0"
+    # torch's name of this op's graph node where it is not "<class name>Backward0"; or, for an op that is several of
+    # torch's overloads, each a node of its own name (sum() and sum(dim)), a function of the node that names it
+    node_name = None
     promotes_inputs = True
     broadcasts = False
 
@@ -271,7 +289,9 @@ class Function:
         raise NotImplementedError
 
     @classmethod
-    def apply(cls, *inputs, **params):
+    def apply(cls, *inputs, node_name=None, **params):
+        """The op on `inputs` (tensors, arrays, numbers) with `params`, recorded as a graph node where a gradient is
+        needed; `node_name` names the node where it is not the op's own (see Context.name)."""
         from .tensor import Tensor
 
         constants = None
@@ -287,7 +307,7 @@ class Function:
             require_broadcastable(tensors[0].shape, tensors[1].shape)
         xp = get_array_module(tensors[0].data)
         op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp) else cls
-        ctx = Context(op, tensors, params)
+        ctx = Context(op, tensors, params, node_name)
         arrays = tuple(t.data for t in tensors)
         if constants:
             ctx.constant_positions = tuple(constants)
@@ -466,9 +486,16 @@ def promote_operands(inputs, Tensor):
 
 
 def node_name(op):
-    """torch's name of the graph node of an op (a Function subclass): its own `node_name`, not one it inherits
-    (Hardtanh's is not Clamp's), else "<class name>Backward0"."""
-    return vars(op).get("node_name") or f"{op.__name__}Backward0"
+    """torch's name of the graph node of an op (a Function subclass), or a function of the node that gives it: the
+    op's own `node_name`, not one it inherits (Hardtanh's is not Clamp's), else "<class name>Backward0", or
+    "<class name>Backward" for a custom Function, as torch names those."""
+    return vars(op).get("node_name") or f"{op.__name__}Backward{'' if op.custom else '0'}"
+
+
+def named_by(param, without, given):
+    """The node_name of an op that is two of torch's overloads: a node is named `without` where `param` is None (not
+    passed), else `given`, as sum() is SumBackward0 and sum(dim) SumBackward1."""
+    return lambda ctx: without if ctx.params.get(param) is None else given
 
 
 def gpu_variant_of(op):

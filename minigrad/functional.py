@@ -544,13 +544,13 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     (smooth_l1_loss with beta = delta, times delta)."""
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    return _smooth_l1(input, target, reduction, beta=float(delta), scale=float(delta))
+    return _smooth_l1(input, target, reduction, beta=float(delta), scale=float(delta), node_name="HuberLossBackward0")
 
 
-def _smooth_l1(input, target, reduction, beta, scale):
+def _smooth_l1(input, target, reduction, beta, scale, node_name=None):
     _check_reduction(reduction)
     _warn_if_target_size_differs(input, target, stacklevel=4)
-    return ops.SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta, scale=scale)
+    return ops.SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta, scale=scale, node_name=node_name)
 
 
 KL_DIV_REDUCTIONS = ("batchmean", *_REDUCTIONS)

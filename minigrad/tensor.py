@@ -278,7 +278,7 @@ class Tensor:
         out = self if dtype is None else self._cast(np.dtype(dtype))
         if device is not None and normalize_device(device) != out.device:
             return ops.ToDevice.apply(out, device=normalize_device(device))
-        return out.clone() if copy and out is self else out
+        return ops.Cast.apply(out, dtype=out.dtype) if copy and out is self else out
 
     def _cast(self, dtype):
         if dtype == self.dtype:
@@ -386,7 +386,7 @@ class Tensor:
         return ops.Sub.apply(self, other)
 
     def __rsub__(self, other):
-        return ops.Sub.apply(other, self)
+        return ops.Sub.apply(other, self, node_name="RsubBackward1")
 
     def __mul__(self, other):
         return ops.Mul.apply(self, other)
@@ -409,7 +409,8 @@ class Tensor:
     floor_divide = __floordiv__
 
     def __mod__(self, other):
-        return ops.Remainder.apply(self, other)
+        return ops.Remainder.apply(self, other, node_name="RemainderBackward0" if isinstance(other, numbers.Number)
+                                   else None)
 
     def __rmod__(self, other):
         return ops.Remainder.apply(other, self)
@@ -425,7 +426,7 @@ class Tensor:
     pow = __pow__
 
     def __rpow__(self, base):
-        return ops.Pow.apply(base, self)
+        return ops.Pow.apply(base, self, node_name="PowBackward2")
 
     # ---- in-place operators --------------------------------------------------------------------
     def _in_place(self, op, other):
@@ -441,6 +442,7 @@ class Tensor:
         views are then taken anew of its new array, so that they all see the change, as in torch.
         """
         self._refuse_a_recorded_leaf()
+        self._refuse_shared_memory()
         result = op(self._as_own_input(), other)
         if result.shape != self.shape:
             raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
@@ -497,19 +499,29 @@ class Tensor:
         if self.requires_grad and self.is_leaf and is_grad_enabled():
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
 
-    def _writable_data(self):
-        """The array, to be written into now (backward refuses ops that saved it before: see note_write). torch
-        refuses that for an expanded tensor, whose elements share memory."""
-        if not getattr(self.data.flags, "writeable", True):  # NumPy marks broadcast views (and borrowed arrays)
+    def _refuse_shared_memory(self):
+        """torch's error for a write into a tensor whose elements share memory, as an expanded tensor's do."""
+        if has_internal_overlap(self.data):
             raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                               "single memory location, or its array is read-only. Please clone() the tensor "
-                               "before performing the operation.")
+                               "single memory location. Please clone() the tensor before performing the operation.")
+
+    def _writable_data(self):
+        """The array, to be written into now (backward refuses ops that saved it before: see note_write)."""
+        self._refuse_shared_memory()
+        if not getattr(self.data.flags, "writeable", True):  # a NumPy array it borrows read-only
+            raise RuntimeError("unsupported operation: the written-to tensor's array is read-only. Please clone() the "
+                               "tensor before performing the operation.")
         note_write(self.data)
         return self.data
 
     def __setitem__(self, index, value):
         """`t[index] = value` as torch's: t itself changes (value broadcast, and cast to t's dtype). Where
-        autograd records, through ops.SetItem (see _in_place); else straight into t's array."""
+        autograd records, through ops.SetItem (see _in_place); else straight into t's array. Into an expanded
+        tensor, whose elements share memory, as copy_ into the part indexed: torch refuses it only where that part's
+        own elements share memory."""
+        if has_internal_overlap(self.data) and is_basic_index(index):
+            self[index].copy_(value)
+            return
         if is_grad_enabled() and (self.requires_grad or getattr(value, "requires_grad", False)):
             if self.requires_grad and self.is_leaf:  # torch's words: it writes through a view of the leaf
                 raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
@@ -545,7 +557,12 @@ class Tensor:
     matmul = __matmul__
 
     def __getitem__(self, index):
-        return self._viewed(ops.GetItem.apply(self, index=index), lambda array: region(array, array_index(index)))
+        return self._indexed(index)
+
+    def _indexed(self, index, node_name=None):
+        """self[index], its node named `node_name` where given: torch's name of the method that ran it (flip)."""
+        return self._viewed(ops.GetItem.apply(self, index=index, node_name=node_name),
+                            lambda array: region(array, array_index(index)))
 
     def _outside_graph(self, other, op, integers_only=None):
         """op(self, other) element-wise, to a tensor, an array or a number, outside the graph: comparisons and
@@ -837,25 +854,33 @@ class Tensor:
         return where(condition, self, other)
 
     def reshape(self, *shape):
-        shape = _sizes(shape)
-        return self._viewed(ops.Reshape.apply(self, shape=shape), lambda array: array.reshape(shape))
+        return self._reshaped(_sizes(shape))
+
+    def _reshaped(self, shape, node_name=None):
+        """reshape(), its node named `node_name` where given: torch's name of the method that ran it (unsqueeze)."""
+        return self._viewed(ops.Reshape.apply(self, shape=shape, node_name=node_name),
+                            lambda array: array.reshape(shape))
 
     def flatten(self, start_dim=0, end_dim=-1):
         """Dims start_dim..end_dim as one; a 0-d tensor becomes shape (1,), as in torch."""
         start, end = normalize_dim(start_dim, self.ndim), normalize_dim(end_dim, self.ndim)
         if start > end:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if start == end and self.ndim:
+            return self  # as torch's
         return self.reshape(self.shape[:start] + (math.prod(self.shape[start:end + 1]),) + self.shape[end + 1:])
 
     def unsqueeze(self, dim):
         dim = normalize_dim(dim, self.ndim + 1)
-        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+        return self._reshaped(self.shape[:dim] + (1,) + self.shape[dim:], "UnsqueezeBackward0")
 
     def squeeze(self, dim=None):
-        """Without `dim`, every size-1 dim goes; with a dim (or a tuple of them), those of size 1, as in torch."""
+        """Without `dim`, every size-1 dim goes; with a dim (or a tuple of them), those of size 1, as in torch: a view
+        even where none goes."""
         dims = range(self.ndim) if dim is None else normalize_dims(dim, self.ndim)
         shape = tuple(n for i, n in enumerate(self.shape) if n != 1 or i not in dims)
-        return self if shape == self.shape else self.reshape(shape)
+        overload = 0 if dim is None else 2 if isinstance(dim, (tuple, list)) else 1  # torch's three squeezes
+        return self._reshaped(shape, f"SqueezeBackward{overload}")
 
     def permute(self, *dims):
         dims = _sizes(dims)
@@ -866,32 +891,44 @@ class Tensor:
         axes = tuple(normalize_dim(d, self.ndim) for d in dims)
         if len(set(axes)) != len(axes):
             raise RuntimeError(f"permute(): duplicate dims are not allowed, got {list(dims)}")
-        return self._viewed(ops.Permute.apply(self, dims=axes), lambda array: array.transpose(axes))
+        return self._permuted(axes)
+
+    def _permuted(self, axes, node_name=None):
+        """permute() by normalized axes, its node named `node_name` where given: torch's name of the method that ran it
+        (t, transpose)."""
+        return self._viewed(ops.Permute.apply(self, dims=axes, node_name=node_name),
+                            lambda array: array.transpose(axes))
 
     def t(self):
         """A 2-d tensor transposed; a 0-d or 1-d one as it is, as torch's."""
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
-        return self.transpose(0, -1)
+        return self._swapped(0, -1, "TBackward0")
 
     def transpose(self, dim0, dim1):
+        return self._swapped(dim0, dim1, "TransposeBackward0")
+
+    def _swapped(self, dim0, dim1, node_name):
         dim0, dim1 = normalize_dim(dim0, self.ndim), normalize_dim(dim1, self.ndim)
-        dims = list(range(self.ndim))
+        axes = list(range(self.ndim))
         if dim0 != dim1:  # a 0-d tensor has only dim 0 (as -1 and 0), swapped with itself
-            dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return self.permute(*dims)
+            axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self._permuted(tuple(axes), node_name)
 
     def contiguous(self):
         """Itself when its array is laid out row by row, else a copy that is, as torch's (a permuted view
         made contiguous is a tensor of its own, which an in-place write does not carry back)."""
-        return self if self.data.flags.c_contiguous else ops.Cast.apply(self, dtype=self.dtype, order="C")
+        return self if self.data.flags.c_contiguous else ops.Cast.apply(self, dtype=self.dtype, order="C",
+                                                                          node_name="CloneBackward0")
 
     def clone(self):
         """A copy with an array of its own, in the graph (the gradient passes straight through), as torch's."""
-        return ops.Cast.apply(self, dtype=self.dtype)
+        return ops.Cast.apply(self, dtype=self.dtype, node_name="CloneBackward0")
 
     def expand(self, *sizes):
-        """Broadcast to `sizes` by torch's rules: only size-1 dims grow, -1 keeps a dim, new dims go in front."""
+        """A view broadcast to `sizes` by torch's rules: only size-1 dims grow, -1 keeps a dim, new dims go in front;
+        a grown dim repeats its entry's memory, so the view takes no more memory, and writing into it is refused
+        (torch's error), as torch's."""
         sizes = _sizes(sizes)
         new = len(sizes) - self.ndim
         if new < 0:
@@ -915,17 +952,18 @@ class Tensor:
                                        f"Tensor sizes: {list(self.shape)}")
         if min(shape, default=0) < 0:  # torch lets these through to an overflow error of its element count
             raise RuntimeError(f"expand: sizes must be non-negative, or -1 to keep a dim, got {list(sizes)}")
-        return ops.Add.apply(self, get_array_module(self.data).zeros(shape, dtype=self.dtype))
+        shape = tuple(shape)
+        return self._viewed(ops.Expand.apply(self, shape=shape), lambda array: expanded_view(array, shape))
 
     # ---- torch's shape, indexing and reduction idioms, composed of the ops above where they can be ----------
     def view(self, *shape):
         """reshape() where its result can share the array, as torch's view; else torch's error (as after a
-        permute), where reshape() would copy."""
-        out = self.reshape(*shape)
-        if not _views_as(self.data, out.shape):
+        permute, or of an expanded tensor), where reshape() would copy (refused before any copy is made)."""
+        shape = resolved_shape(self.numel(), _sizes(shape))
+        if not _views_as(self.data, shape):
             raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
-        return out
+        return self.reshape(shape)
 
     def view_as(self, other):
         return self.view(other.shape)
@@ -997,7 +1035,8 @@ class Tensor:
         if not dims:
             raise TypeError('flip() missing 1 required positional arguments: "dims"')
         dims = normalize_dims(_sizes(dims), self.ndim)
-        return self[tuple(slice(None, None, -1) if axis in dims else slice(None) for axis in range(self.ndim))]
+        return self._indexed(tuple(slice(None, None, -1) if axis in dims else slice(None) for axis in range(self.ndim)),
+                             "FlipBackward0")
 
     def roll(self, shifts, dims=None):
         """Entries moved `shifts` places along `dims` (the last ones wrapping to the front); without dims, along
@@ -1049,7 +1088,9 @@ class Tensor:
             raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
         size = self.shape[dim] if self.ndim else 1
         require_indices(index.data, size, f"INDICES element is out of DATA bounds, id={{index}} axis_dim={size}")
-        return self[(slice(None),) * dim + (index.data.reshape(-1),)] if self.ndim else self.reshape(())
+        if not self.ndim:
+            return self.reshape(())
+        return self._indexed((slice(None),) * dim + (index.data.reshape(-1),), "IndexSelectBackward0")
 
     def diagonal(self, offset=0, dim1=0, dim2=1):
         """Diagonal `offset` of the planes of dims dim1 and dim2, as a last dim: a view, as torch's."""
@@ -1582,6 +1623,7 @@ def _ops_leading_to(order, wanted):
 
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
 from .ops.reduce import index_of_extreme, sort_indices, top_indices  # noqa: E402
-from .ops.shape import array_index, diagonal_view, normalize_dim, normalize_dims, region, require_indices  # noqa: E402
+from .ops.shape import (array_index, diagonal_view, expanded_view, has_internal_overlap, is_basic_index,  # noqa: E402
+                         normalize_dim, normalize_dims, region, require_indices, resolved_shape)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

@@ -211,6 +211,25 @@ def test_a_custom_function_takes_arguments_that_are_no_tensors_as_torchs():
         np.testing.assert_allclose(mine, theirs, rtol=1e-6)
 
 
+def test_a_custom_functions_node_and_its_count_of_gradients_are_torchs():
+    def run(library):
+        x, w, _ = leaves(library)
+        crop = _crop_function(library)
+
+        class ForgetsTheConstants(crop):
+            @staticmethod
+            def backward(ctx, grad):
+                return crop.backward(ctx, grad)[:1]  # no None for the constants, nor the weight's gradient
+
+        out = ForgetsTheConstants.apply(x, (2, 3), "double", None, w[:3])
+        name = out.grad_fn.name()
+        with pytest.raises(RuntimeError) as error:
+            out.sum().backward()
+        return name, str(error.value)
+
+    assert run(mg) == run(torch)
+
+
 def test_create_graph_is_not_implemented():
     x = mg.ones(3, requires_grad=True)
     with pytest.raises(NotImplementedError, match="create_graph"):

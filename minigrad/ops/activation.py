@@ -115,6 +115,8 @@ def _pass_where_positive(xp, a, kept, out):
 class LeakyReLU(_Activation):
     """a where a > 0, else negative_slope * a (the slope's gradient at 0, as torch)."""
 
+    node_name = "LeakyReluBackward0"
+
     @staticmethod
     def function(xp, a, out, negative_slope):
         xp.multiply(a, negative_slope, out=out)
@@ -128,6 +130,8 @@ class LeakyReLU(_Activation):
 
 class ELU(_Activation):
     """a where a > 0, else alpha * (exp(a) - 1)."""
+
+    node_name = "EluBackward0"
 
     @staticmethod
     def function(xp, a, out, alpha):
@@ -209,6 +213,8 @@ class _SavesDerivative(_Activation):
 class GELU(_SavesDerivative):
     """a * Phi(a), Phi the standard normal CDF ("none"), or torch's tanh approximation of it ("tanh")."""
 
+    node_name = "GeluBackward0"
+
     @staticmethod
     def function(xp, a, out, approximate):
         GELU.cdf(xp, a, out, approximate)
@@ -263,6 +269,8 @@ class GELU(_SavesDerivative):
 
 class SiLU(_SavesDerivative):
     """a * sigmoid(a)"""
+
+    node_name = "SiluBackward0"
 
     @staticmethod
     def function(xp, a, out):
@@ -363,6 +371,7 @@ class PReLU(Function):
     """a where a > 0, else weight * a, the learnable weight broadcast against a (one per channel, or one)."""
 
     broadcasts = True
+    node_name = "PreluKernelBackward0"
 
     @staticmethod
     def forward(ctx, a, weight):

@@ -692,6 +692,8 @@ class ConvTranspose2d(Function):
     and right, zero past the plane, so that there only the bias reaches); dX is that conv of the output gradient
     put back on the plane; dW is its weight gradient with that plane as its input and x as its output gradient."""
 
+    node_name = "ConvolutionBackward0"  # torch's, of every convolution
+
     im2col = staticmethod(im2col)
     col2im = staticmethod(col2im)
 

@@ -10,7 +10,8 @@ import numpy as np
 
 from .. import parallel
 from ..backend import DEFAULT_DTYPE, get_array_module, scipy_module, to_device
-from ..function import SCALAR_TYPE_NAMES, Function, require_64_bits, require_broadcastable, require_fits, result_type
+from ..function import (SCALAR_TYPE_NAMES, Function, named_by, require_64_bits, require_broadcastable, require_fits,
+                        result_type)
 
 _INVERT_A_MASK = "use `mask == 0` instead."  # torch points to `~`, which minigrad does not have
 
@@ -39,7 +40,7 @@ class Sub(Function):
     broadcasts = True
 
     @classmethod
-    def apply(cls, a, b):
+    def apply(cls, a, b, node_name=None):
         bools = _is_bool(a) + _is_bool(b)
         if bools == 2:
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -47,7 +48,7 @@ class Sub(Function):
         if bools:
             raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                                f"If you are trying to invert a mask, {_INVERT_A_MASK}")
-        return super().apply(a, b)
+        return super().apply(a, b, node_name=node_name)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -82,10 +83,10 @@ class Div(Function):
     broadcasts = True
 
     @classmethod
-    def apply(cls, a, b):
+    def apply(cls, a, b, node_name=None):
         """An integer number divides as a float, as in torch: int8 / 300 is 1/300, not 1 over 300 wrapped
         into int8."""
-        return super().apply(*(float(x) if isinstance(x, numbers.Integral) else x for x in (a, b)))
+        return super().apply(*(float(x) if isinstance(x, numbers.Integral) else x for x in (a, b)), node_name=node_name)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -131,6 +132,8 @@ class Remainder(Function):
 
     A zero remainder takes the sign of a, as torch's (fmod's) does, where NumPy's takes the sign of b.
     """
+
+    node_name = "RemainderBackward1"  # torch's of two tensors; of a tensor and a number, it is RemainderBackward0
 
     broadcasts = True
 
@@ -317,6 +320,8 @@ class Log(Elementwise):
 
 class Log1p(Elementwise):
     """log(1 + a), exact near 0 where 1 + a rounds a away."""
+
+    node_name = "Log1PBackward0"
 
     ufunc = "log1p"
 
@@ -568,6 +573,7 @@ class Round(Stepwise):
     """Halves to even, as torch's (and NumPy's). Integers round to themselves, unless `decimals` is given (None:
     not), which torch refuses for them."""
 
+    node_name = named_by("decimals", "RoundBackward0", "RoundBackward1")
     ufunc = "round"
 
     @classmethod

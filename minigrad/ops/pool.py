@@ -298,6 +298,8 @@ class AvgPool2d(Function):
     """Sum over each window's taps (padding reads as 0) divided by Windows.divisors; backward spreads each
     window's gradient, so divided, evenly over its taps."""
 
+    node_name = "AvgPool2DBackward0"
+
     @staticmethod
     def forward(ctx, x, windows, count_include_pad=True, divisor_override=None):
         """int64 averages are truncated toward zero, as torch's; torch has no other integer average pooling."""

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from ..backend import DEFAULT_DTYPE, get_array_module
-from ..function import SCALAR_TYPE_NAMES, Function
+from ..function import SCALAR_TYPE_NAMES, Function, named_by
 from .shape import normalize_dim, normalize_dims
 
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
@@ -28,6 +28,8 @@ def _expand_reduced(grad, axes, keepdim, shape):
 
 
 class Sum(Function):
+    node_name = named_by("dim", "SumBackward0", "SumBackward1")
+
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
         axes = _axes(dim, a.ndim)
@@ -42,6 +44,8 @@ class Sum(Function):
 
 class Mean(Sum):
     """A sum scaled by 1/count, forward and backward."""
+
+    node_name = named_by("dim", "MeanBackward0", "MeanBackward1")
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
@@ -80,7 +84,7 @@ class Max(_SpreadBySlopes):
     (by the NaNs, where there are any, as torch's max is NaN then). Min is the same with the array's min."""
 
     name, arg = "max", "argmax"  # torch's name of the op, and the array method of the index
-    node_name = "MaxBackward1"
+    node_name = named_by("dim", "MaxBackward1", "MaxBackward0")  # torch's max() is its second overload
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
@@ -102,7 +106,7 @@ class Max(_SpreadBySlopes):
 
 class Min(Max):
     name, arg = "min", "argmin"
-    node_name = "MinBackward1"
+    node_name = named_by("dim", "MinBackward1", "MinBackward0")
 
 
 def _shared_by_ties(a, out, axes):
@@ -247,6 +251,8 @@ class Norm(_SpreadBySlopes):
     (-inf) the largest (smallest) |a|, its gradient shared by ties; for p = 0 the count of non-zeros, with no
     gradient. Where the norm is 0 the gradient is 0, as torch's (not 0 / 0)."""
 
+    node_name = "LinalgVectorNormBackward0"
+
     @staticmethod
     def forward(ctx, a, p=2, dim=None, keepdim=False):
         if a.dtype.kind != "f":
@@ -276,6 +282,8 @@ class LogSumExp(_SpreadBySlopes):
     """log(sum(exp(a))) over dims, computed with the largest value taken out first, so it neither overflows nor
     underflows (a dim of -inf only is -inf, as in torch); its gradient is softmax's, exp(a - out). Integers
     give float32, as in torch."""
+
+    node_name = "LogsumexpBackward0"
 
     @staticmethod
     def forward(ctx, a, dim, keepdim=False):
@@ -310,6 +318,8 @@ def _exclusive_cumprod(a):
 class Prod(Function):
     """The product over one dim, or over all. Each element's gradient is the product of the others, made of the
     running products before and after it, with no division: one zero gets the product of the rest, as in torch."""
+
+    node_name = named_by("dim", "ProdBackward0", "ProdBackward1")
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):

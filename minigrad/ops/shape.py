@@ -52,6 +52,13 @@ def check_shape_for(size, shape):
         raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {size}")
 
 
+def resolved_shape(size, shape):
+    """`shape` for `size` entries with its -1 inferred, or check_shape_for's error."""
+    check_shape_for(size, shape)
+    known = math.prod(length for length in shape if length != -1)
+    return tuple(size // known if length == -1 else length for length in shape)
+
+
 class Reshape(Function):
     node_name = "ViewBackward0"
 
@@ -65,6 +72,39 @@ class Reshape(Function):
     def backward(ctx, grad):
         (shape,) = ctx.saved
         return grad.reshape(shape)
+
+
+class Expand(Function):
+    """torch's expand: a view of `a` broadcast to `shape` (new dims in front), a grown dim repeating its one entry's
+    memory (stride 0), no copy; the engine sums the gradient back over the grown dims."""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        return expanded_view(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def expanded_view(array, shape):
+    """`array` broadcast to `shape`, a view (see Expand)."""
+    return _writable_as(array, get_array_module(array).broadcast_to(array, shape))
+
+
+def _writable_as(array, view):
+    """`view` of `array`, writable where `array` is, as torch's views are: NumPy marks its broadcasts and diagonals
+    read-only, only as a caution for code written before they were views (Tensor refuses a write where several
+    elements share memory, as torch)."""
+    if getattr(array.flags, "writeable", False) and not view.flags.writeable:
+        view.flags.writeable = True
+    return view
+
+
+def has_internal_overlap(array):
+    """Whether elements of `array` share memory (a dim of stride 0 that holds more than one), as an expanded
+    tensor's do: torch refuses to write into it."""
+    return any(stride == 0 and size > 1 for size, stride in zip(array.shape, array.strides))
 
 
 class Permute(Function):
@@ -104,7 +144,7 @@ class Cat(Function):
         return tuple(pieces)
 
 
-def _is_basic_index(index):
+def is_basic_index(index):
     """Slices, ints, None and Ellipsis pick each element at most once, as a view function does; arrays may repeat
     elements."""
     items = index if isinstance(index, tuple) else (index,)
@@ -141,7 +181,49 @@ def array_index(index):
     return index
 
 
+_INDEX_NODES = {int: "SelectBackward0", slice: "SliceBackward0", type(None): "UnsqueezeBackward0"}
+
+
+def _index_node_name(ctx):
+    """torch's name of the node of a[index] (GetItem's params): IndexBackward0 where the index holds arrays (or a
+    bool), else that of its last item that does something, as torch applies them in turn: SelectBackward0 of an int,
+    SliceBackward0 of a slice other than the whole dim (a lone slice counts), UnsqueezeBackward0 of None;
+    AliasBackward0 where none does. A view taken anew of its changed base (Tensor._become) is torch's
+    AsStridedBackward0."""
+    index, shape = ctx.params["index"], ctx.inputs[0].shape
+    if callable(index):
+        return "AsStridedBackward0"
+    items = index if isinstance(index, tuple) else (index,)
+    kinds = [type(None) if item is None else Ellipsis if item is Ellipsis else _basic_kind(item) for item in items]
+    if None in kinds:
+        return "IndexBackward0"
+    if not isinstance(index, tuple):
+        return "AliasBackward0" if index is Ellipsis else _INDEX_NODES[kinds[0]]
+    name, dim = "AliasBackward0", 0
+    for item, kind in zip(items, kinds):
+        if kind is Ellipsis:
+            dim = len(shape) - sum(k in (int, slice) for k in kinds[kinds.index(Ellipsis) + 1:])
+            continue
+        if kind is not slice or item.indices(shape[dim]) != (0, shape[dim], 1):
+            name = _INDEX_NODES[kind]
+        dim += kind is not type(None)
+    return name
+
+
+def _basic_kind(item):
+    """int or slice for an item of a basic index (a 0-d integer array is an int, as in torch), None for the rest."""
+    if isinstance(item, slice):
+        return slice
+    if isinstance(item, bool):
+        return None
+    if isinstance(item, int) or (getattr(item, "ndim", None) == 0 and item.dtype.kind in "iu"):
+        return int
+    return None
+
+
 class GetItem(Function):
+    node_name = staticmethod(_index_node_name)
+
     @staticmethod
     def forward(ctx, a, index):
         index = array_index(index)
@@ -152,11 +234,14 @@ class GetItem(Function):
     def backward(ctx, grad):
         shape, dtype, index = ctx.saved
         xp = get_array_module(grad)
-        if _is_basic_index(index):
-            full = memory.zeros(xp, shape, dtype)
-            _write(full, index, grad)
-            return full
-        return _scatter_add(shape, index, grad)
+        if not is_basic_index(index):
+            return _scatter_add(shape, index, grad)
+        full = memory.zeros(xp, shape, dtype)
+        if callable(index) and has_internal_overlap(index(full)):  # a view of an expansion, which repeats elements
+            positions = index(xp.arange(full.size).reshape(shape))  # of each element read, in the flattened array
+            return _scatter_add((full.size,), positions, grad).reshape(shape)
+        _write(full, index, grad)
+        return full
 
 
 def _scatter_add(shape, index, grad):
@@ -174,6 +259,7 @@ class SetItem(Function):
     from there (summed where it was broadcast)."""
 
     promotes_inputs = False  # the result is a's dtype, whatever value's
+    node_name = "torch::autograd::CopySlices"
 
     @staticmethod
     def forward(ctx, a, value, index):
@@ -205,8 +291,16 @@ def _pad_widths(pad, ndim):
     return widths
 
 
+_PAD_NODES = {"constant": "ConstantPadNdBackward0", "reflect": "ReflectionPad{}DBackward0",
+              "replicate": "ReplicationPad{}DBackward0"}  # torch's, of the number of dims padded
+
+
 class Pad(Function):
     """Padding as an index map per axis; backward folds each padded copy back onto its source."""
+
+    @staticmethod
+    def node_name(ctx):
+        return _PAD_NODES[ctx.params.get("mode", "constant")].format(len(ctx.params["pad"]) // 2)
 
     @staticmethod
     def forward(ctx, a, pad, mode="constant", value=0.0):
@@ -297,11 +391,8 @@ def _positions_along(index, dim):
 
 def diagonal_view(array, offset, dim1, dim2):
     """Diagonal `offset` of the (dim1, dim2) planes of `array` as a last dim, a view that may be written into, as
-    torch's (NumPy marks its diagonals read-only, only as a caution for code written before they were views)."""
-    view = array.diagonal(offset, dim1, dim2)
-    if getattr(array.flags, "writeable", False) and not view.flags.writeable:
-        view.flags.writeable = True
-    return view
+    torch's."""
+    return _writable_as(array, array.diagonal(offset, dim1, dim2))
 
 
 def _placed_on_diagonal(values, shape, offset, dim1, dim2):
@@ -371,6 +462,10 @@ class Scatter(Function):
     shape. The gradient reaches self where nothing was written (everywhere for add), and src gathered at index."""
 
     promotes_inputs = False  # index stays an integer array
+
+    @staticmethod
+    def node_name(ctx):
+        return "ScatterAddBackward0" if ctx.params.get("add") else "ScatterBackward0"
 
     @staticmethod
     def forward(ctx, a, src, index, dim, add=False):

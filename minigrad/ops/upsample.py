@@ -119,6 +119,8 @@ def _axis_matrices(h, w, size, scale_factor, matrix):
 
 
 class UpsampleBilinear(Resample):
+    node_name = "UpsampleBilinear2DBackward0"
+
     @staticmethod
     def matrices(h, w, size, scale_factor, align_corners):
         return _axis_matrices(h, w, size, scale_factor,
@@ -126,6 +128,8 @@ class UpsampleBilinear(Resample):
 
 
 class UpsampleNearest(Resample):
+    node_name = "UpsampleNearest2DBackward0"
+
     @staticmethod
     def matrices(h, w, size, scale_factor):
         return _axis_matrices(h, w, size, scale_factor, nearest_matrix)
@@ -158,6 +162,8 @@ def pooling_matrix(in_size, out_size):
 
 class AdaptiveAvgPool2d(Resample):
     """For sizes that do not divide the input; functional.adaptive_avg_pool2d takes a block mean otherwise."""
+
+    node_name = "AdaptiveAvgPool2DBackward0"
 
     @staticmethod
     def matrices(h, w, size):
