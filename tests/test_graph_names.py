@@ -34,7 +34,7 @@ OPS = {
     "add": lambda x, w: x + w, "add_number": lambda x, w: x + 1, "radd": lambda x, w: 1 + x, "sub": lambda x, w: x - w,
     "sub_number": lambda x, w: x - 1, "rsub": lambda x, w: 1 - x, "mul": lambda x, w: x * w,
     "mul_number": lambda x, w: x * 2, "div": lambda x, w: x / w, "div_number": lambda x, w: x / 2,
-    "neg": lambda x, w: -x, "pow": lambda x, w: x ** w, "pow_number": lambda x, w: x ** 2, "rpow": lambda x, w: 2 ** x,
+    "neg": lambda x, w: -x, "pow": lambda x, w: x.abs() ** w, "pow_number": lambda x, w: x ** 2, "rpow": lambda x, w: 2 ** x,
     "square": lambda x, w: x.square(), "remainder": lambda x, w: x % w, "remainder_number": lambda x, w: x % 2,
     "matmul": lambda x, w: x @ w.t(), "mm": lambda x, w: lib(x).mm(x, w.t()), "outer": lambda x, w: x[0].outer(w[0]),
     "exp": lambda x, w: x.exp(), "log": lambda x, w: x.abs().log(), "sqrt": lambda x, w: x.abs().sqrt(),
