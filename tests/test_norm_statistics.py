@@ -44,3 +44,18 @@ def test_as_close_to_float64_as_torch_far_from_zero(name):
     for what, mine, theirs, reference in zip(("output", "input grad", "weight grad", "bias grad"), ours, torch_float32,
                                              exact):
         assert relative_error(mine, reference) <= max(2 * relative_error(theirs, reference), 2e-6), what
+
+
+@pytest.mark.parametrize("input_shape, normalized_shape", [((0, 8), (8,)), ((4, 0), (0,))])
+def test_layer_norm_of_no_elements_as_torch(input_shape, normalized_shape):
+    """No rows, or rows of no values: the sums by BLAS see empty matrices, and the weight's and bias's gradients
+    are zeros (or empty), as torch's."""
+    arrays = [np.ones(input_shape, np.float32), np.ones(normalized_shape, np.float32),
+              np.zeros(normalized_shape, np.float32)]
+    call = lambda functional, x, w, b: functional.layer_norm(x, normalized_shape, w, b)  # noqa: E731
+    grad = np.ones(input_shape, np.float32)
+    ours = _run(F, lambda a: mg.tensor(a, requires_grad=True), call, arrays, grad)
+    theirs = _run(TF, lambda a: torch.tensor(a, requires_grad=True), call, arrays, grad)
+    for mine, reference in zip(ours, theirs):
+        assert mine.shape == reference.shape
+        np.testing.assert_array_equal(mine, reference)
