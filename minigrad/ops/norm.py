@@ -7,7 +7,7 @@ each worker thread takes some blocks, reduces them and writes its part of the pr
 no full-size temporaries. (Cutting further, into cache-sized blocks, measured slower: the reductions' per-call
 cost outweighs it.) Backward first reduces grad to a few small sums in the threads, after which grad_x is
 element-wise, one pass over cache-sized blocks as the activations'. Sums of products go through einsum, which
-reads its two operands without writing their product.
+reads its two operands without writing their product, or BLAS where they are an input's last axes against a vector.
 """
 import math
 
@@ -31,15 +31,16 @@ def _statistics_shape(shape, axes):
     return tuple(1 if axis in axes else length for axis, length in enumerate(shape))
 
 
-# einsum sums a block in a few SIMD lanes, value after value: over up to this many values (a layer norm's row) as
-# accurately as numpy's pairwise mean and several times faster; over more, a mean far from 0 would lose digits.
-EINSUM_MEAN_MAX_COUNT = 1024
+# _sum_of_products (einsum or BLAS) sums a block in a few SIMD lanes, value after value: over up to this many values
+# (a layer norm's row) as accurately as numpy's pairwise mean and several times faster; over more, a mean far from 0
+# would lose digits.
+FAST_MEAN_MAX_COUNT = 1024
 
 
 def _moments_into(xp, x, axes, mean, var, centred):
     """mean and var of x over axes, and centred = x - mean: two passes, as a variance from the centred values
     loses no digits to cancellation."""
-    if math.prod(x.shape[axis] for axis in axes) <= EINSUM_MEAN_MAX_COUNT:
+    if math.prod(x.shape[axis] for axis in axes) <= FAST_MEAN_MAX_COUNT:
         mean[...] = _mean_of_products(xp, x, None, axes)
     else:
         x.mean(axis=axes, keepdims=True, out=mean)
