@@ -134,7 +134,8 @@ class Normalize(Function):
         xp = get_array_module(grad)
         # The bias's and weight's gradients: sum(grad) and sum(grad * normalized) over the normalised axes along
         # which the weight is constant (a group's positions; none of layer norm's, where they are grad and the
-        # product itself), reduced in the worker threads, then over the other axes the weight is broadcast along.
+        # product itself), reduced in the worker threads, then over the leading axes the weight lacks (layer norm's
+        # rows, group norm's samples); the engine sums any small rest down.
         affine_shape = (1,) * (grad.ndim - affine[0].ndim) + affine[0].shape if affine else (1,) * grad.ndim
         summed = tuple(axis for axis in axes if affine_shape[axis] == 1)
         grad_sum = _summed_in_threads(xp, grad, None, summed) if summed else grad
