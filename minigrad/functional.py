@@ -893,7 +893,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     if input.ndim < 2 or channels % num_groups:
         raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
-    grouped = input.reshape(input.shape[0], num_groups, channels // num_groups, -1)  # (N, G, C/G, positions)
+    positions = math.prod(input.shape[2:])
+    grouped = input.reshape(input.shape[0], num_groups, channels // num_groups, positions)  # (N, G, C/G, positions)
     out = _normalize(grouped, weight, bias, (num_groups, channels // num_groups, 1), (2, 3), eps)
     return out.reshape(input.shape)
 

@@ -46,13 +46,22 @@ def test_as_close_to_float64_as_torch_far_from_zero(name):
         assert relative_error(mine, reference) <= max(2 * relative_error(theirs, reference), 2e-6), what
 
 
-@pytest.mark.parametrize("input_shape, normalized_shape", [((0, 8), (8,)), ((4, 0), (0,))])
-def test_layer_norm_of_no_elements_as_torch(input_shape, normalized_shape):
-    """No rows, or rows of no values: the sums by BLAS see empty matrices, and the weight's and bias's gradients
-    are zeros (or empty), as torch's."""
-    arrays = [np.ones(input_shape, np.float32), np.ones(normalized_shape, np.float32),
-              np.zeros(normalized_shape, np.float32)]
-    call = lambda functional, x, w, b: functional.layer_norm(x, normalized_shape, w, b)  # noqa: E731
+EMPTY_CASES = {
+    "layer_norm-no-rows": ((0, 8), (8,), lambda functional, x, w, b: functional.layer_norm(x, (8,), w, b)),
+    "layer_norm-empty-rows": ((4, 0), (0,), lambda functional, x, w, b: functional.layer_norm(x, (0,), w, b)),
+    "group_norm-no-samples": ((0, 4, 3, 3), (4,), lambda functional, x, w, b: functional.group_norm(x, 2, w, b)),
+    "batch_norm-no-samples": ((0, 5), (5,),
+                              lambda functional, x, w, b: functional.batch_norm(x, None, None, w, b, training=True)),
+}
+
+
+@pytest.mark.filterwarnings("error")  # a mean of no values is NaN, silently, as torch's
+@pytest.mark.parametrize("name", EMPTY_CASES)
+def test_norms_of_no_elements_as_torch(name):
+    """No rows, rows of no values, no samples: the sums see empty matrices, and the gradients are empty or zeros,
+    as torch's."""
+    input_shape, affine_shape, call = EMPTY_CASES[name]
+    arrays = [np.ones(input_shape, np.float32), np.ones(affine_shape, np.float32), np.zeros(affine_shape, np.float32)]
     grad = np.ones(input_shape, np.float32)
     ours = _run(F, lambda a: mg.tensor(a, requires_grad=True), call, arrays, grad)
     theirs = _run(TF, lambda a: torch.tensor(a, requires_grad=True), call, arrays, grad)

@@ -51,7 +51,8 @@ def _moments_into(xp, x, axes, mean, var, centred):
 def _mean_of_products(xp, a, b, axes):
     """mean(a * b) (or of a alone, b None) over axes, kept as size-1 dims, in one read of a and b."""
     total = _sum_of_products(xp, a, b, axes)
-    total /= math.prod(a.shape[axis] for axis in axes)
+    count = math.prod(a.shape[axis] for axis in axes)
+    total /= count if count else math.nan  # the mean of no values: NaN, without NumPy's warning, as torch's
     return total
 
 
