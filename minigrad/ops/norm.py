@@ -7,11 +7,9 @@ each worker thread takes some blocks, reduces them and writes its part of the pr
 no full-size temporaries. (Cutting further, into cache-sized blocks, measured slower: the reductions' per-call
 cost outweighs it.) Backward first reduces grad to a few small sums in the threads, after which grad_x is
 element-wise, one pass over cache-sized blocks as the activations'. Sums of products go through einsum, which
-reads its two operands without writing their product, or BLAS where they are an input's last axes against a vector.
+reads its two operands without writing their product.
 """
 import math
-
-import numpy as np
 
 from .. import memory, parallel
 from ..backend import get_array_module
@@ -31,36 +29,27 @@ def _statistics_shape(shape, axes):
     return tuple(1 if axis in axes else length for axis, length in enumerate(shape))
 
 
-# _sum_of_products (einsum or BLAS) sums a block in a few SIMD lanes, value after value: over up to this many values
-# (a layer norm's row) as accurately as numpy's pairwise mean and several times faster; over more, a mean far from 0
-# would lose digits.
-FAST_MEAN_MAX_COUNT = 1024
-
-
 def _moments_into(xp, x, axes, mean, var, centred):
     """mean and var of x over axes, and centred = x - mean: two passes, as a variance from the centred values
     loses no digits to cancellation."""
-    if math.prod(x.shape[axis] for axis in axes) <= FAST_MEAN_MAX_COUNT:
-        mean[...] = _mean_of_products(xp, x, None, axes)
-    else:
-        x.mean(axis=axes, keepdims=True, out=mean)
+    if not x.size:  # no values: NaN statistics, without NumPy's warnings, as torch's
+        mean[...] = var[...] = math.nan
+        return
+    x.mean(axis=axes, keepdims=True, out=mean)
     xp.subtract(x, mean, out=centred)
     var[...] = _mean_of_products(xp, centred, centred, axes)
 
 
 def _mean_of_products(xp, a, b, axes):
-    """mean(a * b) (or of a alone, b None) over axes, kept as size-1 dims, in one read of a and b."""
+    """mean(a * b) over axes, kept as size-1 dims, in one read of a and b."""
     total = _sum_of_products(xp, a, b, axes)
-    count = math.prod(a.shape[axis] for axis in axes)
-    total /= count if count else math.nan  # the mean of no values: NaN, without NumPy's warning, as torch's
+    total /= math.prod(a.shape[axis] for axis in axes)
     return total
 
 
 def _sum_of_products(xp, a, b, axes):
     """sum(a * b) over axes, kept as size-1 dims, without writing the product. b broadcasts against a (its
-    size-1 axes are read as absent) or is None: the sum of a alone. Where the axes are a's last ones and b is absent
-    or spans just them (layer norm's rows, alone or against its weight), a's rows times b's, or ones, in BLAS, which
-    is faster still than einsum there."""
+    size-1 axes are read as absent) or is None: the sum of a alone."""
     dims = "".join(chr(ord("a") + axis) for axis in range(a.ndim))
     kept = "".join(dim for axis, dim in enumerate(dims) if axis not in axes)
     operands, subscripts = [a], [dims]
@@ -68,13 +57,7 @@ def _sum_of_products(xp, a, b, axes):
         spanned = [axis for axis, length in enumerate(b.shape) if length != 1]
         operands.append(b.reshape([b.shape[axis] for axis in spanned]))
         subscripts.append("".join(dims[a.ndim - b.ndim + axis] for axis in spanned))
-    statistics_shape = _statistics_shape(a.shape, axes)
-    summed = dims[len(kept):]
-    if kept + summed == dims and subscripts[1:] in ([], [summed]):
-        rows, length = math.prod(a.shape[:len(kept)]), math.prod(a.shape[len(kept):])
-        weights = operands[1].reshape(length) if b is not None else xp.ones(length, a.dtype)
-        return (a.reshape(rows, length) @ weights).reshape(statistics_shape)
-    return xp.einsum(f"{','.join(subscripts)}->{kept}", *operands).reshape(statistics_shape)
+    return xp.einsum(f"{','.join(subscripts)}->{kept}", *operands).reshape(_statistics_shape(a.shape, axes))
 
 
 def _summed_in_threads(xp, a, b, axes):
@@ -135,8 +118,7 @@ class Normalize(Function):
         xp = get_array_module(grad)
         # The bias's and weight's gradients: sum(grad) and sum(grad * normalized) over the normalised axes along
         # which the weight is constant (a group's positions; none of layer norm's, where they are grad and the
-        # product itself), reduced in the worker threads, then over the leading axes the weight lacks (layer norm's
-        # rows, group norm's samples); the engine sums any small rest down.
+        # product itself), reduced in the worker threads; the engine sums the small rest down.
         affine_shape = (1,) * (grad.ndim - affine[0].ndim) + affine[0].shape if affine else (1,) * grad.ndim
         summed = tuple(axis for axis in axes if affine_shape[axis] == 1)
         grad_sum = _summed_in_threads(xp, grad, None, summed) if summed else grad
@@ -144,38 +126,23 @@ class Normalize(Function):
             xp.multiply, grad, normalized)
         # grad_x = (g - mean(g) - normalized * mean(g * normalized)) * inverse_std, g = grad * weight the normalized
         # x's gradient and the means over axes, which follow from the two sums; only g * inverse_std when the
-        # statistics are constants. One pass, block by block, writes it; grad is scaled once by weight * inverse_std
-        # where the two vary along the same axes (batch and group norm), which makes it a small array, else by each.
+        # statistics are constants. One pass, block by block, writes it.
         weights = affine[:1] if scaled else ()
         count = math.prod(grad.shape[axis] for axis in axes)
         shift_and_slope = () if params.get("constant_statistics", False) else tuple(
             _summed_in_threads(xp, total, weights[0] if scaled else None, axes) * (inverse_std / count)
             for total in (grad_sum, product_sum))
-        factors = (inverse_std, *weights)
-        if scaled and math.prod(np.broadcast_shapes(inverse_std.shape, weights[0].shape)) < grad.size:
-            factors = (inverse_std * weights[0],)
 
-        def fill(grad, normalized, *operands, out):
-            (first, *more), shift_and_slope = operands[:len(factors)], operands[len(factors):]
-            xp.multiply(grad, first, out=out)
-            for factor in more:
-                out *= factor
+        def fill(grad, normalized, inverse_std, *weight_shift_and_slope, out):
+            xp.multiply(grad, inverse_std, out=out)
+            if scaled:
+                out *= weight_shift_and_slope[0]
             if shift_and_slope:
-                shift, slope = shift_and_slope
+                shift, slope = weight_shift_and_slope[-2:]
                 out -= shift
                 projection = memory.empty(xp, out.shape, out.dtype)
                 xp.multiply(normalized, slope, out=projection)
                 out -= projection
 
-        grad_x = parallel.blockwise(fill, grad, normalized, *factors, *shift_and_slope)
-        leading = grad.ndim - (affine[0].ndim if affine else 0)
-        return (grad_x, *((_summed_over_leading(xp, product_sum, leading),) if scaled else ()),
-                *((_summed_over_leading(xp, grad_sum, leading),) if shifted else ()))
-
-
-def _summed_over_leading(xp, total, leading):
-    """total summed over its first `leading` axes (layer norm's rows, group norm's samples: those the weight and bias
-    lack), by a product with ones, which BLAS runs several times faster than numpy's sum over leading axes."""
-    count = math.prod(total.shape[:leading])
-    rows = total.reshape(count, math.prod(total.shape[leading:]))
-    return (xp.ones(count, total.dtype) @ rows).reshape(total.shape[leading:])
+        grad_x = parallel.blockwise(fill, grad, normalized, inverse_std, *weights, *shift_and_slope)
+        return (grad_x, *((product_sum,) if scaled else ()), *((grad_sum,) if shifted else ()))
