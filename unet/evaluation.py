@@ -87,8 +87,8 @@ def restore_dataset(model, dataset, indices=None, torch_model=None, unreadable=N
         raise ValueError("the PyTorch comparison runs the network once per image: it cannot check a self-ensemble")
     indices = range(len(dataset)) if indices is None else indices
     loaded = in_background((load_or_error(dataset, index) for index in indices), depth=LOAD_AHEAD)
-    for index, sample, error in progress_bar(iterable=loaded, total=len(indices), desc="restoring",
-                                                     unit="image", disable=not progress):
+    for index, sample, error in progress_bar(iterable=loaded, total=len(indices), desc="restoring", unit="image",
+                                             disable=not progress):
         if error is not None:
             warnings.warn(f"{error}; skipped")
             if unreadable is not None:

@@ -34,7 +34,6 @@ from datetime import datetime
 from itertools import count, islice
 from pathlib import Path
 
-
 import minigrad as mg
 from data import DataError, Loader, open_dataset, options_that_applied, refuse_on_the_fly_options
 from minigrad.backend import get_array_module
@@ -635,8 +634,8 @@ class Run:
         self.loader.set_epoch(progress.epoch)
         steps, done_before = self.steps_per_epoch, progress.step
         seconds_before, started, images = progress.seconds, time.perf_counter(), 0
-        bar = progress_bar(total=steps, initial=done_before, desc=f"epoch {progress.epoch + 1}/{self.options['epochs']}",
-                   unit="step", dynamic_ncols=True)
+        bar = progress_bar(total=steps, initial=done_before, unit="step", dynamic_ncols=True,
+                           desc=f"epoch {progress.epoch + 1}/{self.options['epochs']}")
         with bar, contextlib.closing(iter(self.loader)) as batches:
             for step, batch in enumerate(islice(batches, steps)):
                 if step < done_before:  # finished before an interruption: the same batch, skipped
