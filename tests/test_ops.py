@@ -16,6 +16,9 @@ from minigrad import memory, parallel, profiler
 from minigrad.ops import conv, pool
 from conftest import relative_error, requires_gpu
 
+# torch's note on its copy for padding='same' with an even kernel, in every test that runs that spec in torch
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
+
 MG = types.SimpleNamespace(F=mgF, cat=mg.cat, stack=mg.stack, charbonnier_loss=mgF.charbonnier_loss,
                            sigmoid_gate=mgF.sigmoid_gate)
 
@@ -342,7 +345,6 @@ def test_gradcheck_float64(spec):
     assert mg.gradcheck(lambda *ts: spec.fn(MG, *ts), tensors)
 
 
-@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # torch's note on its copy
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_matches_torch_float32(spec):
     _assert_matches_torch(spec)

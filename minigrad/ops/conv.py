@@ -499,8 +499,8 @@ class Conv2d(Function):
                                f"({spans[0]} x {spans[1]}). Kernel size can't be greater than actual input size")
 
     @staticmethod
-    def bias_grad(ctx, grad):
-        return grad.sum(axis=(0, 2, 3)) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
+    def bias_grad(ctx, grad, axes=(0, 2, 3)):
+        return grad.sum(axis=axes) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, **options):
@@ -557,10 +557,11 @@ class Conv2d(Function):
         x, weight = ctx.saved
         options = ConvOptions(**ctx.params)
         need_x, need_w = ctx.needs_input_grad[:2]
-        grad_b = Conv2d.bias_grad(ctx, grad)
-        grad = _output_rows(grad, options.groups)
-        grad_w = _weight_grad_columns(ctx.function, x, grad, weight.shape, options) if need_w else None
-        grad_x = _output_to_columns(ctx.function, grad, weight, x.shape, options) if need_x else None
+        rows = _output_rows(grad, options.groups)                               # (G, O/G, N*L)
+        # the bias gradient sums each contiguous row: far faster on CuPy than grad's sum over axes (0, 2, 3)
+        grad_b = Conv2d.bias_grad(ctx, rows.reshape(grad.shape[1], -1), axes=1)
+        grad_w = _weight_grad_columns(ctx.function, x, rows, weight.shape, options) if need_w else None
+        grad_x = _output_to_columns(ctx.function, rows, weight, x.shape, options) if need_x else None
         return grad_x, grad_w, grad_b
 
 

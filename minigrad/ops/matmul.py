@@ -17,6 +17,11 @@ def matmul(a, b):
     rows would split thinner than SPLIT_MIN_ROWS (a grouped conv's GEMMs have a few rows per group)."""
     xp = get_array_module(a)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    if batch and all(size == 1 for size in batch):
+        # One GEMM: as plain matrices. CuPy copies every batched operand that is not C-contiguous (a conv's
+        # columns, transposed for its weight gradient), where cuBLAS reads a 2-d one transposed in place.
+        product = matmul(a.reshape(a.shape[-2:]), b.reshape(b.shape[-2:]))
+        return product.reshape(batch + product.shape)
     out = memory.empty(xp, batch + (a.shape[-2], b.shape[-1]), xp.result_type(a, b))
     if not parallel.worth_splitting(xp, out.size * a.shape[-1]):
         return xp.matmul(a, b, out=out)
