@@ -1339,9 +1339,13 @@ class Tensor:
         return self
 
     def fill_(self, value):
+        """A number fills an expanded tensor too, as in torch: its elements that share memory all take that value."""
         if isinstance(value, Tensor) and value.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
+        if not isinstance(value, Tensor) and has_internal_overlap(self.data):
+            self[distinct_elements_index(self.data)].copy_(value)
+            return self
         return self.copy_(value)
 
     def zero_(self):
@@ -1623,7 +1627,8 @@ def _ops_leading_to(order, wanted):
 
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
 from .ops.reduce import index_of_extreme, sort_indices, top_indices  # noqa: E402
-from .ops.shape import (array_index, diagonal_view, expanded_view, has_internal_overlap, is_basic_index,  # noqa: E402
-                         normalize_dim, normalize_dims, region, require_indices, resolved_shape)
+from .ops.shape import (array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
+                         has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
+                         resolved_shape)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

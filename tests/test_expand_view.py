@@ -1,5 +1,6 @@
 """expand, expand_as and meshgrid return views, as torch's: no copy (a grown dim repeats its memory, stride 0), the
-gradient summed over the grown dims, and torch's error for a write into elements that share memory."""
+gradient summed over the grown dims, and torch's error for a write into elements that share memory (but a number's
+fill, which torch allows)."""
 import tracemalloc
 
 import numpy as np
@@ -109,6 +110,7 @@ WRITES = {  # in-place changes of an expanded tensor, which torch refuses
     "iadd": lambda L, e: e.__iadd__(1), "exp_": lambda L, e: e.exp_(), "clamp_": lambda L, e: e.clamp_(0, 1),
     "copy_": lambda L, e: e.copy_(L.zeros(3, 3)), "column_assigned": lambda L, e: e.__setitem__((slice(None), 0), 5),
     "all_assigned": lambda L, e: e.__setitem__(Ellipsis, 5), "column_add_": lambda L, e: e[:, 1].add_(1),
+    "fill_with_a_tensor": lambda L, e: e.fill_(L.tensor(2.0)),
 }
 SHARED_MEMORY = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
                  "location. Please clone() the tensor before performing the operation.")
@@ -132,6 +134,43 @@ def test_writing_into_an_expanded_tensor_is_refused_on_the_gpu_path(gpu_path):
         expanded.add_(1)
     expanded[0].add_(1)  # a row shares no memory within itself: it is written into the base, as in torch
     np.testing.assert_array_equal(expanded.numpy(), np.repeat(A + 1, 3, axis=0))
+
+
+FILLS = {  # a number into an expanded tensor, which torch allows, and the same write into the base
+    "fill_": (lambda base: base.expand(4, 3).fill_(2.0), lambda base: base.fill_(2.0)),
+    "zero_of_a_view": (lambda base: base.expand(2, 2, 3)[:, 1:, 1:].zero_(), lambda base: base[:, 1:].zero_()),
+    "fill_of_a_number": (lambda base: base[0, 1].expand(5).fill_(-3.0), lambda base: base[0, 1].fill_(-3.0)),
+}
+
+
+@pytest.mark.parametrize("name", FILLS)
+def test_a_number_fills_an_expanded_tensor_as_torchs(name):
+    ours, theirs = mg.tensor(A), torch.tensor(A)
+    for base in (ours, theirs):
+        FILLS[name][0](base)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert ours.tolist() != A.tolist()
+
+
+@pytest.mark.parametrize("name", FILLS)
+def test_a_recorded_fill_of_an_expanded_tensor_is_the_same_write_into_its_base(name):
+    """torch records it too, but its backward then refuses the shared memory: minigrad's gradient is that of the
+    same write into the base, as torch computes it."""
+    def run(library, write):
+        leaf = library.tensor(A, requires_grad=True)
+        base = leaf * 1
+        write(base)
+        (base * library.tensor([[1.0, 2.0, 3.0]])).sum().backward()
+        return base.detach().numpy(), leaf.grad.numpy()
+
+    for ours, theirs in zip(run(mg, FILLS[name][0]), run(torch, FILLS[name][1])):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_a_number_fills_an_expanded_tensor_on_the_gpu_path(gpu_path):
+    base = mg.tensor(A, device="gpu")
+    base.expand(2, 2, 3)[:, 1:, 1:].zero_()
+    np.testing.assert_array_equal(base.numpy(), [[A[0, 0], 0.0, 0.0]])
 
 
 def _write_through_views(L, recorded):

@@ -107,6 +107,13 @@ def has_internal_overlap(array):
     return any(stride == 0 and size > 1 for size, stride in zip(array.shape, array.strides))
 
 
+def distinct_elements_index(array):
+    """The basic index of the part of `array` that holds each of its memory locations once: every dim that repeats
+    its memory (stride 0) cut to its first entry."""
+    return tuple(slice(0, 1) if stride == 0 and size > 1 else slice(None)
+                 for size, stride in zip(array.shape, array.strides))
+
+
 class Permute(Function):
     @staticmethod
     def forward(ctx, a, dims):
