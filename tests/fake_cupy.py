@@ -66,7 +66,11 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
         return _to_device(value)
 
     def __getitem__(self, key):
-        return _to_device(self._host[_to_host(key)])
+        key = _to_host(key)
+        item = self._host[key]
+        if isinstance(item, np.generic):  # an index of all ints: CuPy's is a 0-d view, where NumPy's is a copy
+            item = self._host[(*key, Ellipsis) if isinstance(key, tuple) else (key, Ellipsis)]
+        return _to_device(item)
 
     def __setitem__(self, key, value):
         self._host[_to_host(key)] = value._host if isinstance(value, ndarray) else value

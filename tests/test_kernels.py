@@ -171,3 +171,6 @@ def test_the_cupy_stand_in_refuses_what_cupy_refuses(fake_gpu):
     total = on_device.sum()
     assert backend.device_of(total) == "gpu" and total.ndim == 0 and float(total) == 6.0  # as CuPy's reductions
     np.testing.assert_array_equal(backend.to_numpy(on_device * np.float32(2) + 1), np.full((2, 3), 3.0))
+    element = on_device[1, 2]  # as CuPy's: a 0-d view, so a write into it reaches the array
+    element[...] = 5.0
+    assert element.ndim == 0 and float(on_device[1, 2]) == 5.0
