@@ -1,6 +1,7 @@
 """Time one U-Net training step (forward + RestorationLoss + backward + Adam) in minigrad and PyTorch.
 
     python -m benchmarks.train_step --device cpu --batch 8 --size 256 [--inference] [--profile]
+    python -m benchmarks.train_step --device gpu --kernels
 
 Both frameworks get identical weights and data and run interleaved (warm-up, then the median of
 --steps steps each). Also reported: the step's FLOPs counted from the layer shapes, the share of
@@ -49,6 +50,8 @@ def parse_args(argv=None):
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     parser.add_argument("--tf32", action="store_true",
                         help="GPU only: TF32 tensor-core matmuls and convs in both frameworks (default: full float32)")
+    parser.add_argument("--kernels", action="store_true",
+                        help="GPU only: list the CUDA kernels of two steps of each framework, longest in total first")
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="run both frameworks with glibc keeping freed memory, as train.py runs minigrad "
                              "(minigrad.memory); by default both get glibc's default")
@@ -217,6 +220,40 @@ def peak_memory(args, framework):
     return queue.get()
 
 
+# ------------------------------------------------------------------------------------ kernels
+
+
+def kernel_table(events, device_type, rows=25):
+    """The kernels among profiler events, summed by name, longest in total first: a table's lines (total ms, count,
+    name), the top `rows` of them, under a line with the grand total. A GPU user annotation (torch marks an
+    optimizer's step so) spans kernels rather than being one, so it is left out."""
+    totals = {}
+    for event in events:
+        if event.device_type != device_type or getattr(event, "is_user_annotation", False):
+            continue
+        total, count = totals.get(event.name, (0.0, 0))
+        totals[event.name] = (total + event.time_range.elapsed_us(), count + 1)
+    grand_total, launches = sum(total for total, _ in totals.values()), sum(count for _, count in totals.values())
+    lines = [f"{grand_total / 1e3:9.2f} ms {launches:6d}  all kernels"]
+    for name, (total, count) in sorted(totals.items(), key=lambda item: -item[1][0])[:rows]:
+        lines.append(f"{total / 1e3:9.2f} ms {count:6d}  {name[:100]}")
+    return lines
+
+
+def print_kernels(setup, steps=2):
+    """Each framework's CUDA kernels over `steps` steps, through torch's profiler: CUPTI sees every kernel of the
+    process, CuPy's too, so it shows where minigrad's GPU time goes beside torch's (its --profile times ops)."""
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    for name, step in (("minigrad", setup.minigrad_step), ("pytorch", setup.torch_step)):
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as recorded:
+            for _ in range(steps):
+                step()
+        print(f"\n{name} CUDA kernels over {steps} steps (total time, launches, kernel):")
+        print("\n".join(kernel_table(recorded.events(), DeviceType.CUDA)))
+
+
 # ------------------------------------------------------------------------------------- main
 
 
@@ -242,8 +279,10 @@ def run(args):
             raise BenchmarkError(GPU_MISSING)
         set_tf32(args.tf32)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
-    elif args.tf32:
-        raise BenchmarkError("--tf32 is a GPU setting: use it with --device gpu")
+    else:
+        for setting in ("tf32", "kernels"):
+            if getattr(args, setting):
+                raise BenchmarkError(f"--{setting} is a GPU setting: use it with --device gpu")
     threads = configure_process(args)
     what = "inference (forward, no_grad)" if args.inference else "train step (forward + RestorationLoss + backward + Adam)"
     print(f"{what}: batch {args.batch}, {args.size}x{args.size}, device {args.device}, {threads} thread(s)")
@@ -289,6 +328,8 @@ def run(args):
                 setup.minigrad_step()
         print(f"\nminigrad per-op time, mean over {args.steps} steps (sums thread-parallel work once):")
         print(stats.table(scale=args.steps))
+    if args.kernels:
+        print_kernels(setup)
 
 
 def main(argv=None):

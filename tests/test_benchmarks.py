@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, requires_gpu
 
 pytest.importorskip("torch")
 
@@ -40,7 +40,39 @@ def test_train_step_benchmark_prints_both_frameworks(extra):
     assert ("per-op time" in result.stdout) == ("--profile" in extra)
 
 
-def test_gpu_only_settings_are_refused_on_the_cpu():
-    result = _benchmark("train_step", "--tf32")
+@pytest.mark.parametrize("setting", ["--tf32", "--kernels"])
+def test_gpu_only_settings_are_refused_on_the_cpu(setting):
+    result = _benchmark("train_step", setting)
     assert result.returncode != 0
-    assert result.stderr.strip() == "train_step: --tf32 is a GPU setting: use it with --device gpu"
+    assert result.stderr.strip() == f"train_step: {setting} is a GPU setting: use it with --device gpu"
+
+
+def test_the_kernel_table_sums_each_kernel_and_leaves_out_annotations():
+    """Run on the CPU's profiler events, which have the GPU's fields: the table of --kernels is made the same way."""
+    import torch
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    from benchmarks.train_step import kernel_table
+
+    matrix = torch.ones(32, 32)
+    with profile(activities=[ProfilerActivity.CPU]) as recorded:
+        with record_function("a_user_annotation"):
+            for _ in range(3):
+                torch.mm(matrix, matrix)
+    events = [event for event in recorded.events() if event.device_type == DeviceType.CPU]
+    lines = kernel_table(recorded.events(), DeviceType.CPU, rows=len(events))
+    assert not any("a_user_annotation" in line for line in lines)
+    totals = [float(line.split()[0]) for line in lines[1:]]
+    assert totals and totals == sorted(totals, reverse=True)
+    counts = {line.split(maxsplit=3)[3]: int(line.split()[2]) for line in lines}
+    assert counts["aten::mm"] == 3 and counts["all kernels"] == len(events) - 1
+
+
+@requires_gpu
+def test_train_step_benchmark_lists_the_kernels_of_both_frameworks():
+    result = _benchmark("train_step", "--device", "gpu", "--size", "32", "--batch", "1", "--steps", "1",
+                        "--no-memory", "--kernels")
+    assert result.returncode == 0, result.stderr
+    assert "minigrad CUDA kernels over 2 steps" in result.stdout and "pytorch CUDA kernels" in result.stdout
+    assert "im2col" in result.stdout
