@@ -7,12 +7,13 @@ graph node; the node is the `ctx` itself, so what forward saves is exactly what 
 import contextlib
 import copy
 import itertools
+import math
 import numbers
 import threading
 
 import numpy as np
 
-from . import kernels, profiler
+from . import kernels, memory, profiler
 from .backend import DEFAULT_DTYPE, get_array_module
 
 _state = threading.local()
@@ -133,11 +134,15 @@ def _writes_into(array):
     return _writes.get(id(_owner(array)), 0)
 
 
+def _is_array(value):
+    return isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy")
+
+
 def _saved_arrays(saved):
     """The arrays among what forward saved (some ops save a few inside a tuple)."""
     for item in saved:
         for part in item if isinstance(item, (tuple, list)) else (item,):
-            if isinstance(part, np.ndarray) or type(part).__module__.startswith("cupy"):
+            if _is_array(part):
                 yield part
 
 
@@ -147,6 +152,14 @@ class Context:
     `inputs` holds leaf tensors themselves and non-leaf ones by their data-free `GraphHandle`, so the
     graph keeps alive only the arrays that forward saved.
     """
+
+    # a custom Function's choices, made in its forward as torch's, and the outputs of one of several (see
+    # _custom_outputs): (shape, dtype) of each array among them (None for anything else), and which are packed,
+    # in order
+    _materialize_grads = True
+    _non_differentiable = ()
+    _outputs = None
+    _differentiable = ()
 
     def __init__(self, function, inputs, params, node_name=None):
         self.function = function
@@ -169,15 +182,41 @@ class Context:
         """torch's name for what forward saved (arrays here, as forward and backward get arrays)."""
         return self.saved
 
+    def mark_non_differentiable(self, *arrays):
+        """torch's: outputs of a custom Function's forward (the arrays it returns, told by identity) that need no
+        gradient; backward gets zeros of their shape for them."""
+        self._non_differentiable = arrays
+
+    def set_materialize_grads(self, value):
+        """torch's: False gives a custom Function's backward None, not zeros, for an output that got no gradient."""
+        self._materialize_grads = bool(value)
+
     def run_backward(self, grad):
         """The op's backward for this node (timed when the profiler is on)."""
         if _writes:
             self._refuse_written_saved_arrays()
+        grads = (grad,) if self._outputs is None else self._gradients_of_outputs(grad)
         if profiler.enabled:
-            gradients = profiler.timed(self.function, "backward", self.function.backward, self, grad)
+            gradients = profiler.timed(self.function, "backward", self.function.backward, self, *grads)
         else:
-            gradients = self.function.backward(self, grad)
+            gradients = self.function.backward(self, *grads)
         return self._without_constants(gradients) if self.constant_positions else gradients
+
+    def _gradients_of_outputs(self, packed):
+        """A custom Function's packed gradient (see _custom_outputs) as one per output of its forward, as torch's
+        backward gets them: zeros of an output's shape and dtype where it got none (None after
+        set_materialize_grads(False), which the flags after the parts tell), and None for an output that is no array."""
+        xp = get_array_module(packed)
+        got = packed[-len(self._differentiable):].tolist() if not self._materialize_grads else itertools.repeat(True)
+        grads, start = {}, 0
+        for position, received in zip(self._differentiable, got):
+            shape, dtype = self._outputs[position]
+            if received:
+                grads[position] = packed[start:start + math.prod(shape)].reshape(shape).astype(dtype, copy=False)
+            start += math.prod(shape)
+        return [grads[position] if position in grads
+                else None if output is None or not self._materialize_grads else xp.zeros(*output)
+                for position, output in enumerate(self._outputs)]
 
     def _without_constants(self, gradients):
         """backward's gradients less the Nones it returns for forward's constant arguments, as torch's custom
@@ -258,11 +297,14 @@ class Function:
 
     forward returns one array. backward returns one gradient per input (or None for inputs that need
     none); gradients of broadcast inputs may keep the broadcast shape: the engine sums them back to
-    the input's shape. `apply` gives forward its inputs in one dtype, promoted as torch does
-    (`result_type`); an op that takes an integer index or a bool mask beside floats sets
-    `promotes_inputs = False` and gets each tensor in its own dtype. A binary element-wise op sets
-    `broadcasts = True`: `apply` refuses operands that do not broadcast, with torch's error. An op whose
-    GPU version differs names it with @gpu_variant_of; `apply` picks it for CuPy arrays.
+    the input's shape. A custom Function (one defined outside minigrad, as ported torch code defines
+    them) may return a tuple of outputs, as torch's: its backward then gets one gradient per output,
+    and its ctx has torch's mark_non_differentiable and set_materialize_grads. `apply` gives forward
+    its inputs in one dtype, promoted as torch does (`result_type`); an op that takes an integer index
+    or a bool mask beside floats sets `promotes_inputs = False` and gets each tensor in its own dtype.
+    A binary element-wise op sets `broadcasts = True`: `apply` refuses operands that do not broadcast,
+    with torch's error. An op whose GPU version differs names it with @gpu_variant_of; `apply` picks
+    it for CuPy arrays.
     """
 
     gpu_variant = None
@@ -291,7 +333,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, node_name=None, **params):
         """The op on `inputs` (tensors, arrays, numbers) with `params`, recorded as a graph node where a gradient is
-        needed; `node_name` names the node where it is not the op's own (see Context.name)."""
+        needed; `node_name` names the node where it is not the op's own (see Context.name). A custom Function's
+        forward may return a tuple: apply returns a tuple of its outputs then, as torch's (see _custom_outputs)."""
         from .tensor import Tensor
 
         constants = None
@@ -318,15 +361,74 @@ class Function:
             output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
         else:
             output = op.forward(ctx, *arrays, **params)
+        requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
+        if cls.custom and isinstance(output, tuple):
+            return _custom_outputs(ctx, output, requires_grad, Tensor)
         if isinstance(output, (tuple, list)):
-            raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: an op returns one array "
-                            "(write one op per output)")
+            raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: " + (
+                "a custom Function returns several outputs as a tuple" if cls.custom
+                else "an op returns one array (write one op per output)"))
         if isinstance(output, np.generic):  # NumPy's 0-d results are scalars, which the constructor checks as a
             output = np.asarray(output)     # user's numbers (it refuses a numpy.uint64, as torch.tensor does)
-        requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
-        if not requires_grad:
+        if not requires_grad or cls.custom and _is_marked(ctx, output):
             return Tensor(output)
         return Tensor(output, requires_grad=True, _creator=ctx)
+
+
+def _custom_outputs(ctx, outputs, requires_grad, Tensor):
+    """The tuple of a custom Function's outputs, as torch's: arrays as tensors, anything else as it is.
+
+    The engine runs a node once the gradient of its one output is complete, so the floating-point outputs (less
+    those marked non-differentiable) are that one output packed: raveled end to end in their widest dtype, then a
+    flag for each, which its gradient sets (backward gives None for an output that got none, where asked). Each is
+    given back as a view of its part (CustomOutput), named as the node.
+    """
+    for position, output in enumerate(outputs):
+        if isinstance(output, Tensor):
+            raise TypeError(f"{ctx.function.__name__}.forward returned a Tensor as output {position}: forward works "
+                            "on arrays, as backward does")
+    arrays = {position: np.asarray(output) if isinstance(output, np.generic) else output  # NumPy's 0-d results
+              for position, output in enumerate(outputs) if _is_array(output) or isinstance(output, np.generic)}
+    tensors = [Tensor(arrays[position]) if position in arrays else output for position, output in enumerate(outputs)]
+    differentiable = tuple(position for position, array in arrays.items() if array.dtype.kind == "f"
+                           and not _is_marked(ctx, outputs[position]))
+    if not (requires_grad and differentiable):
+        return tuple(tensors)
+    ctx._outputs = tuple((arrays[position].shape, arrays[position].dtype) if position in arrays else None
+                         for position in range(len(outputs)))
+    ctx._differentiable = differentiable
+    parts = [arrays[position].ravel() for position in differentiable]
+    xp = get_array_module(parts[0])
+    flags = xp.zeros(len(parts), np.result_type(*(part.dtype for part in parts)))
+    packed = Tensor(xp.concatenate([*parts, flags]), requires_grad=True, _creator=ctx)
+    start, flag = 0, packed.shape[0] - len(parts)
+    for position, part in zip(differentiable, parts):
+        tensors[position] = CustomOutput.apply(packed, start=start, shape=arrays[position].shape, dtype=part.dtype,
+                                               flag=flag, node_name=ctx.name())
+        start, flag = start + part.size, flag + 1
+    return tuple(tensors)
+
+
+def _is_marked(ctx, output):
+    """Whether a custom Function's forward marked `output` non-differentiable (see Context.mark_non_differentiable)."""
+    return any(output is marked for marked in ctx._non_differentiable)
+
+
+class CustomOutput(Function):
+    """One output of a custom Function of several (see _custom_outputs): a view of its part of the packed output.
+    Its gradient is that part's in zeros of the packed shape, with its flag set; the engine sums them."""
+
+    @staticmethod
+    def forward(ctx, packed, start, shape, dtype, flag):
+        return packed[start:start + math.prod(shape)].reshape(shape).astype(dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (packed,), start, flag = ctx.inputs, ctx.params["start"], ctx.params["flag"]
+        grad_packed = memory.zeros(get_array_module(grad), packed.shape, packed.dtype)
+        grad_packed[start:start + grad.size] = grad.ravel()
+        grad_packed[flag] = 1
+        return grad_packed
 
 
 def _is_operand(value, Tensor):

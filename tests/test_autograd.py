@@ -288,11 +288,6 @@ def test_a_wrong_backward_is_named_not_reshaped_or_dropped(backward, error, mess
         _op(lambda ctx, a: a * 3, backward).apply(x).sum().backward()
 
 
-def test_an_op_returns_one_array():
-    with pytest.raises(TypeError, match="Custom.forward returned a tuple: an op returns one array"):
-        _op(lambda ctx, a: (np.sin(a), np.cos(a)), lambda ctx, grad: grad).apply(mg.tensor([1.0]))
-
-
 # ---- torch parity: operators, Python conversions, dims, expand, matmul, copies, NumPy interop --------
 # Each check runs one function, written once, on minigrad and on torch (the oracle); errors must be of
 # torch's type, and carry its message where minigrad copies it.
