@@ -166,7 +166,7 @@ class Context:
         self.node_name = node_name  # torch's name of the node where the caller of apply gave one
         self.inputs = tuple(t._graph_entry for t in inputs)
         self.params = params
-        self.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        self.input_needs_grad = tuple(t.requires_grad for t in inputs)  # the engine's: one per tensor input
         self.constant_positions = ()  # where forward got an argument that is no operand (see Function.apply)
         self.saved = ()
         self.writes_when_saved = None  # see note_write
@@ -176,6 +176,15 @@ class Context:
     def save_for_backward(self, *arrays):
         self.saved = arrays
         self.writes_when_saved = [_writes_into(array) for array in _saved_arrays(arrays)] if _writes else None
+
+    @property
+    def needs_input_grad(self):
+        """torch's: whether each argument of forward needs a gradient, a custom Function's constants (False) too."""
+        if not self.constant_positions:
+            return self.input_needs_grad
+        needs = iter(self.input_needs_grad)
+        return tuple(False if position in self.constant_positions else next(needs)
+                     for position in range(len(self.input_needs_grad) + len(self.constant_positions)))
 
     @property
     def saved_tensors(self):
@@ -242,9 +251,9 @@ class Context:
         data); the edges to the others stay, as torch's."""
         self.saved = ()
         self.freed = True
-        if not all(self.needs_input_grad):
+        if not all(self.input_needs_grad):
             self.inputs = tuple(parent if needed else _Unneeded(parent)
-                                for parent, needed in zip(self.inputs, self.needs_input_grad))
+                                for parent, needed in zip(self.inputs, self.input_needs_grad))
 
     # ---- torch's view of a graph node, as `tensor.grad_fn` ------------------------------------------
     def name(self):
@@ -259,7 +268,7 @@ class Context:
         or a mask has none): the op that made a non-leaf input, an AccumulateGrad of a leaf that requires grad,
         None for an input that needs none. Kept after backward, as torch's."""
         return tuple((AccumulateGrad(parent) if parent.creator is None else parent.creator, 0) if needed
-                     else (None, 0) for parent, needed in zip(self.inputs, self.needs_input_grad)
+                     else (None, 0) for parent, needed in zip(self.inputs, self.input_needs_grad)
                      if parent.dtype.kind == "f")
 
     def __repr__(self):
@@ -361,7 +370,7 @@ class Function:
             output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
         else:
             output = op.forward(ctx, *arrays, **params)
-        requires_grad = is_grad_enabled() and any(ctx.needs_input_grad)
+        requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if cls.custom and isinstance(output, tuple):
             return _custom_outputs(ctx, output, requires_grad, Tensor)
         if isinstance(output, (tuple, list)):

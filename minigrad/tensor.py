@@ -1524,7 +1524,7 @@ def topological_order(*roots, needs_grad_only=False):
         stack.append((tensor, True))
         if tensor.creator is not None:  # an input that needed no gradient then may have got one since (t += w)
             node = tensor.creator
-            stack.extend((parent, False) for parent, needed in zip(reversed(node.inputs), reversed(node.needs_input_grad))
+            stack.extend((parent, False) for parent, needed in zip(reversed(node.inputs), reversed(node.input_needs_grad))
                          if id(parent) not in visited and (needed or not needs_grad_only))
     return order
 
@@ -1583,7 +1583,7 @@ def backpropagate(roots, root_grads, retain_graph, inputs=None):
                 "pass retain_graph=True to the first backward() or autograd.grad()"
             )
         input_grads = _checked_gradients(node, node.run_backward(grad))
-        for parent, needed, parent_grad in zip(node.inputs, node.needs_input_grad, input_grads):
+        for parent, needed, parent_grad in zip(node.inputs, node.input_needs_grad, input_grads):
             if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
                 continue
             add(id(parent), sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False))
@@ -1620,7 +1620,7 @@ def _ops_leading_to(order, wanted):
     for entry in order:
         node = entry.creator
         if node is not None and (node.freed or any(needed and (id(parent) in wanted or id(parent) in leads)
-                                                   for parent, needed in zip(node.inputs, node.needs_input_grad))):
+                                                   for parent, needed in zip(node.inputs, node.input_needs_grad))):
             leads.add(id(entry))
     return leads
 

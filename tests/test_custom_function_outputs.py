@@ -177,7 +177,8 @@ def test_a_single_marked_output_needs_no_gradient_as_torchs():
 
 
 def _crop_function(library, received):
-    """Constants among the arguments (a tuple, a string, None) with two outputs; needs_input_grad noted."""
+    """Constants among the arguments (a tuple, a string, None) with two outputs; needs_input_grad noted, one entry
+    per argument."""
     class CropAndScale(library.autograd.Function):
         @staticmethod
         def forward(ctx, x, size, mode, unused, weight):
@@ -206,7 +207,7 @@ def test_constants_among_the_arguments_with_several_outputs_are_torchs():
         return [crop, scaled, x.grad, w.grad], received[0]
 
     (mine, my_need), (theirs, their_need) = run(mg), run(torch)
-    assert my_need == (True, True) and their_need == (True, False, False, False, True)  # minigrad's: the tensors'
+    assert my_need == their_need == (True, False, False, False, True)
     for ours, reference in zip(mine, theirs):
         np.testing.assert_allclose(_numpy(ours), _numpy(reference), rtol=1e-5, atol=1e-6)
 
