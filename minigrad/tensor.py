@@ -1524,7 +1524,8 @@ def topological_order(*roots, needs_grad_only=False):
         stack.append((tensor, True))
         if tensor.creator is not None:  # an input that needed no gradient then may have got one since (t += w)
             node = tensor.creator
-            stack.extend((parent, False) for parent, needed in zip(reversed(node.inputs), reversed(node.input_needs_grad))
+            stack.extend((parent, False)
+                         for parent, needed in zip(reversed(node.inputs), reversed(node.input_needs_grad))
                          if id(parent) not in visited and (needed or not needs_grad_only))
     return order
 
