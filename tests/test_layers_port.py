@@ -10,6 +10,7 @@ import minigrad as mg
 import minigrad.functional as mgF
 import minigrad.nn as mgnn
 from conftest import relative_error
+from test_conv_options import assert_module_matches_torch
 
 torch = pytest.importorskip("torch")
 
@@ -183,6 +184,17 @@ def test_result_dtypes_and_values_match_torch(name):
     expected, out = (DTYPES[name](L) for L in (TORCH, MG))
     assert str(out.dtype) == str(expected.dtype).replace("torch.", "")
     np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("args, options", [
+    ((4, 6, 3), dict(padding=1, padding_mode="circular")),
+    ((4, 6, (3, 2)), dict(stride=2, padding=(2, 1), groups=2, padding_mode="circular")),
+    ((4, 6, 4), dict(padding="same", dilation=(1, 2), padding_mode="circular")),
+], ids=str)
+def test_conv2d_circular_padding_matches_torch(args, options):
+    x = np.random.default_rng(4).standard_normal((2, 4, 7, 6))
+    assert_module_matches_torch("Conv2d", args, options, x)
+    assert repr(mg.nn.Conv2d(*args, **options)) == repr(torch.nn.Conv2d(*args, **options))
 
 
 # ---- module reprs ----------------------------------------------------------------------------------------------

@@ -20,8 +20,8 @@ from .module import Module, Parameter
 class Conv2d(Module):
     """torch's Conv2d. kernel_size, stride, padding and dilation are an int or a (height, width) pair, kept as
     pairs; padding also "valid" or "same" (see F.conv2d). weight (out_channels, in_channels/groups, kh, kw), its
-    init bound over that fan-in, as torch. padding_mode "reflect" and "replicate" pad by F.pad ahead of an
-    unpadded conv, as torch; "circular" is refused (F.pad has no such mode)."""
+    init bound over that fan-in, as torch. padding_mode "reflect", "replicate" and "circular" pad by F.pad ahead
+    of an unpadded conv, as torch."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros"):
@@ -31,9 +31,6 @@ class Conv2d(Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, "
                              f"but got padding_mode={padding_mode!r}")
-        if padding_mode == "circular":
-            raise ValueError("Conv2d: padding_mode 'circular' is not supported (F.pad has no circular mode); use "
-                             "'zeros', 'reflect' or 'replicate'")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.groups, self.padding_mode = groups, padding_mode
         self.kernel_size, self.stride, self.dilation = F._pair(kernel_size), F._pair(stride), F._pair(dilation)
