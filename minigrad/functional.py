@@ -505,8 +505,8 @@ def embedding_padding_row(padding_idx, num_embeddings):
 
 
 def pad(input, pad, mode="constant", value=0.0):
-    """torch's pad order: (left, right, top, bottom, ...), last dim first; modes "constant", "reflect",
-    "replicate" and "circular", the last three of the last 1 to 3 dims of an input with one or two more, as
+    """torch's pad order: (left, right, top, bottom, ...), last dim first. Modes "constant", "reflect",
+    "replicate" and "circular"; the last three pad the last 1 to 3 dims of an input of one or two dims more, as
     torch's. A negative amount crops that side, as in torch: the input is padded by the positive amounts
     (reflected or replicated from the whole input), then cropped; "circular" wraps the cropped input."""
     pad = tuple(pad)

@@ -14,8 +14,8 @@ from test_conv_options import assert_module_matches_torch
 
 torch = pytest.importorskip("torch")
 
-MG = types.SimpleNamespace(F=mgF, nn=mgnn, tensor=mg.tensor)
-TORCH = types.SimpleNamespace(F=torch.nn.functional, nn=torch.nn, tensor=torch.tensor)
+MG = types.SimpleNamespace(F=mgF, nn=mgnn, tensor=mg.tensor, float64=mg.float64)
+TORCH = types.SimpleNamespace(F=torch.nn.functional, nn=torch.nn, tensor=torch.tensor, float64=torch.float64)
 
 # (fn(lib, *tensors), input shapes, low, high): inputs drawn uniformly from [low, high]
 CASES = {
@@ -39,6 +39,8 @@ CASES = {
     "CircularPad2d": (lambda L, x: L.nn.CircularPad2d((1, 0, 2, 3))(x), [(3, 4, 5)], -2, 2),
     "Unflatten": (lambda L, x: L.nn.Unflatten(1, (2, 3))(x) * 2, [(2, 6, 4)], -2, 2),
     "Unflatten_inferred": (lambda L, x: L.nn.Unflatten(-1, (-1, 2))(x) * 2, [(2, 6)], -2, 2),
+    "unflatten_method": (lambda L, x: x.unflatten(-1, (3, 2)) * 2, [(2, 6)], -2, 2),
+    "unflatten_method_dim_0": (lambda L, x: x.unflatten(0, (1, -1, 2)) * 2, [(4, 3)], -2, 2),
     "UpsamplingNearest2d": (lambda L, x: L.nn.UpsamplingNearest2d(scale_factor=2)(x), [(2, 3, 4, 5)], -2, 2),
     "UpsamplingNearest2d_size": (lambda L, x: L.nn.UpsamplingNearest2d(size=(7, 3))(x), [(1, 2, 4, 5)], -2, 2),
     "UpsamplingBilinear2d": (lambda L, x: L.nn.UpsamplingBilinear2d(scale_factor=2)(x), [(2, 3, 4, 5)], -2, 2),
@@ -99,10 +101,6 @@ def _seeded(layer):
         for p in layer.parameters():
             p.copy_(lib.tensor(rng.uniform(-1, 1, tuple(p.shape)).astype(np.float32)))
     return layer
-
-
-for lib, namespace in ((torch, TORCH), (mg, MG)):
-    namespace.float64 = lib.float64
 
 
 def _inputs(name, dtype, seed=0):
