@@ -9,6 +9,7 @@ from . import ops, random
 from .backend import get_array_module
 from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, require_broadcastable,
                        require_same_dtype, result_type)
+from .ops.elementwise import require_floating_point
 from .ops.loss import reduced
 from .ops.norm import moments
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices
@@ -199,6 +200,20 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     return ops.UpsampleBilinear.apply(input, **sizes, align_corners=bool(align_corners))
 
 
+def linear(input, weight, bias=None):
+    """input @ weight.T + bias over the input's last dim, as torch's: input (*, in), weight (out, in) or (in,),
+    bias (out,)."""
+    require_same_dtype("linear", input=input, weight=weight, bias=bias)
+    if weight.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {weight.ndim}D")
+    in_features = input.shape[-1] if input.ndim else 1
+    if weight.ndim == 2 and in_features != weight.shape[1]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({math.prod(input.shape[:-1])}x{in_features} "
+                           f"and {weight.shape[1]}x{weight.shape[0]})")
+    out = input @ weight.T
+    return out if bias is None else out + bias
+
+
 def sigmoid(input):
     return ops.Sigmoid.apply(input)
 
@@ -219,6 +234,67 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def elu(input, alpha=1.0, inplace=False):
     return ops.ELU.apply(input, alpha=alpha)
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    """scale * elu(input, alpha), with torch's self-normalising constants."""
+    return ops.ELU.apply(input, alpha=_SELU_ALPHA, scale=_SELU_SCALE)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """input where positive, else alpha * (exp(input / alpha) - 1)."""
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    return ops.ELU.apply(input, alpha=alpha, input_scale=1 / alpha)
+
+
+def glu(input, dim=-1):
+    """The first half of `dim` gated by the sigmoid of the second, as torch's."""
+    if input.ndim == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    axis = normalize_dim(dim, input.ndim)
+    if input.shape[axis] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size {input.shape[axis]}")
+    value, gate = input.chunk(2, axis)
+    return value * sigmoid(gate)
+
+
+def logsigmoid(input):
+    require_floating_point("log_sigmoid_cpu", input)
+    return ops.LogSigmoid.apply(input)
+
+
+def softsign(input):
+    return input / (1 + input.abs())
+
+
+def tanhshrink(input):
+    return input - input.tanh()
+
+
+def threshold(input, threshold, value, inplace=False):
+    """input where it is above threshold, else value (in input's dtype), as torch's."""
+    return where(input <= threshold, Tensor(np.asarray(value, dtype=input.dtype), device=input.device), input)
+
+
+def hardshrink(input, lambd=0.5):
+    """0 where -lambd <= input <= lambd, else input."""
+    require_floating_point("hardshrink_cpu", input)
+    return where((input >= -lambd) & (input <= lambd), 0, input)
+
+
+def softshrink(input, lambd=0.5):
+    """input moved lambd towards 0, and 0 where it is within lambd of it: input less its clamp to [-lambd, lambd],
+    whose gradient is 0 at the bounds, as torch's."""
+    require_floating_point("softshrink_check", input)
+    largest = float(np.finfo(input.dtype).max)
+    if not 0 <= lambd <= largest:
+        raise RuntimeError(f"lambda must be in range [0, {largest:g}] for input dtype "
+                           f"{SCALAR_TYPE_NAMES[input.dtype]}, but found {lambd:g}")
+    return input - input.clamp(-lambd, lambd)
 
 
 GELU_APPROXIMATIONS = ("none", "tanh")
@@ -300,8 +376,27 @@ def log_softmax(input, dim=None, dtype=None):
     return ops.LogSoftmax.apply(_cast(input, dtype), dim=implicit_dim("log_softmax", input, dim))
 
 
+def softmin(input, dim=None, dtype=None):
+    """softmax(-input) along `dim`, computed in `dtype` if given. Without a dim, torch's deprecated implicit choice
+    (implicit_dim)."""
+    return softmax(-_cast(input, dtype), dim=implicit_dim("softmin", input, dim))
+
+
 def _cast(input, dtype):
     return input if dtype is None else input.to(dtype)
+
+
+def _in_place_version(function):
+    """F.relu_ from F.relu, ...: the function's result written into its input, as Tensor.relu_ is."""
+    def in_place(input, *args, **kwargs):
+        return input._in_place(lambda tensor, _: function(tensor, *args, **kwargs), None)
+
+    in_place.__name__ = in_place.__qualname__ = function.__name__ + "_"
+    return in_place
+
+
+relu_, leaky_relu_, hardtanh_, elu_, selu_, celu_, threshold_ = map(
+    _in_place_version, (relu, leaky_relu, hardtanh, elu, selu, celu, threshold))
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -410,20 +505,35 @@ def embedding_padding_row(padding_idx, num_embeddings):
 
 
 def pad(input, pad, mode="constant", value=0.0):
-    """torch's pad order: (left, right, top, bottom, ...), last dim first. A negative amount crops that side,
-    as in torch: the input is padded by the positive amounts (reflected or replicated from the whole input),
-    then cropped."""
+    """torch's pad order: (left, right, top, bottom, ...), last dim first. Modes "constant", "reflect",
+    "replicate" and "circular"; the last three pad the last 1 to 3 dims of an input of one or two dims more, as
+    torch's. A negative amount crops that side, as in torch: the input is padded by the positive amounts
+    (reflected or replicated from the whole input), then cropped; "circular" wraps the cropped input."""
     pad = tuple(pad)
-    if all(amount >= 0 for amount in pad):
+    if mode != "constant" and not (len(pad) in (2, 4, 6) and len(pad) // 2 + 1 <= input.ndim <= len(pad) // 2 + 2):
+        raise NotImplementedError(
+            f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
+            "Supported combinations for non-constant padding:\n"
+            "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
+            "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
+            "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    positive = tuple(max(amount, 0) for amount in pad)
+    if positive == pad:
         return ops.Pad.apply(input, pad=pad, mode=mode, value=value)
-    padded = ops.Pad.apply(input, pad=tuple(max(amount, 0) for amount in pad), mode=mode, value=value)
-    crop = [slice(None)] * input.ndim
-    for axis, before, after in zip(range(input.ndim - 1, -1, -1), pad[::2], pad[1::2]):
-        size = input.shape[axis]
+    if mode == "circular":
+        return ops.Pad.apply(_crop(input, pad, input.shape), pad=positive, mode=mode)
+    return _crop(ops.Pad.apply(input, pad=positive, mode=mode, value=value), pad, input.shape)
+
+
+def _crop(tensor, pad, shape):
+    """tensor less the sides of F.pad's negative amounts, checked against the input's `shape`."""
+    crop = [slice(None)] * tensor.ndim
+    for axis, before, after in zip(range(tensor.ndim - 1, -1, -1), pad[::2], pad[1::2]):
+        size = shape[axis]
         if max(-before, -after) > size or size + before + after < 0:
-            raise ValueError(f"pad: cropping {pad} is more than dim {axis} of input {tuple(input.shape)} holds")
-        crop[axis] = slice(max(-before, 0), padded.shape[axis] - max(-after, 0))
-    return padded[tuple(crop)]
+            raise ValueError(f"pad: cropping {pad} is more than dim {axis} of input {tuple(shape)} holds")
+        crop[axis] = slice(max(-before, 0), tensor.shape[axis] - max(-after, 0))
+    return tensor[tuple(crop)]
 
 
 def cat(tensors, dim=0):
@@ -908,10 +1018,12 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 __all__ = [
     "Tensor", "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cat", "charbonnier_loss", "conv2d", "conv_transpose2d",
-    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu",
-    "embedding", "gelu", "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "instance_norm",
-    "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish", "mse_loss",
-    "nll_loss", "normalize", "one_hot", "pad", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6",
-    "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "softmax", "softplus", "stack", "tanh",
+    "binary_cross_entropy_with_logits", "cat", "celu", "celu_", "charbonnier_loss", "conv2d", "conv_transpose2d",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu", "elu_",
+    "embedding", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
+    "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_",
+    "linear", "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize", "one_hot", "pad",
+    "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6", "relu_", "selu", "selu_", "sigmoid", "sigmoid_gate",
+    "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
+    "threshold", "threshold_",
 ]

@@ -870,6 +870,17 @@ class Tensor:
             return self  # as torch's
         return self.reshape(self.shape[:start] + (math.prod(self.shape[start:end + 1]),) + self.shape[end + 1:])
 
+    def unflatten(self, dim, sizes):
+        """Dim `dim` as the dims `sizes` (one of them may be -1, inferred), as torch's."""
+        axis, sizes = normalize_dim(dim, self.ndim), tuple(sizes)
+        size, known = self.shape[axis], math.prod(n for n in sizes if n != -1)
+        if sizes.count(-1) > 1:
+            raise RuntimeError("only one dimension can be inferred")
+        if (known != size) if -1 not in sizes else (known == 0 or size % known):
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                               f"({size}) in the input tensor")
+        return self.reshape(self.shape[:axis] + sizes + self.shape[axis + 1:])
+
     def unsqueeze(self, dim):
         dim = normalize_dim(dim, self.ndim + 1)
         return self._reshaped(self.shape[:dim] + (1,) + self.shape[dim:], "UnsqueezeBackward0")

@@ -153,12 +153,6 @@ def test_conv2d_module_errors_match_torch(options):
     assert message(ours) == message(expected)
 
 
-def test_conv2d_refuses_circular_padding_clearly():
-    torch.nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular")  # torch has it; F.pad here does not
-    with pytest.raises(ValueError, match="padding_mode 'circular' is not supported"):
-        mg.nn.Conv2d(2, 2, 3, padding=1, padding_mode="circular")
-
-
 def depthwise_separable_block(nn):
     """A MobileNet-style block: depthwise 3x3, pointwise 1x1, then a dilated, strided, grouped 3x3."""
     return nn.Sequential(nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False), nn.ReLU(), nn.Conv2d(8, 16, 1),

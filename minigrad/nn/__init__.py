@@ -1,21 +1,27 @@
 """Layers and containers with torch's names, so torch code and checkpoints carry over."""
 from . import init, utils
-from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BCELoss, BCEWithLogitsLoss, Conv2d,
-                     ConvTranspose2d, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, Dropout, Dropout1d,
-                     Dropout2d, ELU, Embedding, Flatten, GELU, Hardsigmoid, Hardswish, Hardtanh, HuberLoss, Identity,
-                     KLDivLoss, L1Loss, LeakyReLU, Linear, LogSoftmax, MaxPool2d, Mish, ModuleDict, ModuleList, MSELoss,
-                     NLLLoss, ParameterDict, ParameterList, PixelShuffle, PixelUnshuffle, PReLU, ReLU, ReLU6,
-                     Sequential, Sigmoid, SiLU, SmoothL1Loss, Softmax, Softplus, Tanh, Upsample)
+from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BCELoss, BCEWithLogitsLoss, CELU, CircularPad1d,
+                     CircularPad2d, ConstantPad1d, ConstantPad2d, Conv2d, ConvTranspose2d, CosineEmbeddingLoss,
+                     CosineSimilarity, CrossEntropyLoss, Dropout, Dropout1d, Dropout2d, ELU, Embedding, Flatten, GELU,
+                     GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, HuberLoss, Identity, KLDivLoss, L1Loss,
+                     LeakyReLU, Linear, LogSigmoid, LogSoftmax, MaxPool2d, Mish, ModuleDict, ModuleList, MSELoss,
+                     NLLLoss, ParameterDict, ParameterList, PixelShuffle, PixelUnshuffle, PReLU, ReflectionPad1d,
+                     ReflectionPad2d, ReLU, ReLU6, ReplicationPad1d, ReplicationPad2d, SELU, Sequential, Sigmoid, SiLU,
+                     SmoothL1Loss, Softmax, Softmax2d, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink,
+                     Threshold, Unflatten, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
 from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
 
 __all__ = [
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss",
-    "Conv2d", "ConvTranspose2d", "CosineEmbeddingLoss", "CosineSimilarity", "CrossEntropyLoss", "Dropout", "Dropout1d",
-    "Dropout2d", "ELU", "Embedding", "Flatten", "GELU", "GroupNorm", "Hardsigmoid", "Hardswish", "Hardtanh",
+    "CELU", "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "Conv2d", "ConvTranspose2d",
+    "CosineEmbeddingLoss", "CosineSimilarity", "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "ELU",
+    "Embedding", "Flatten", "GELU", "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
     "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU",
-    "Linear", "LogSoftmax", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss", "NLLLoss",
-    "Parameter", "ParameterDict", "ParameterList", "PixelShuffle", "PixelUnshuffle", "PReLU", "ReLU", "ReLU6",
-    "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softplus", "StateDictError", "Tanh", "Upsample",
-    "init", "utils",
+    "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss",
+    "NLLLoss", "Parameter", "ParameterDict", "ParameterList", "PixelShuffle", "PixelUnshuffle", "PReLU",
+    "ReflectionPad1d", "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad1d", "ReplicationPad2d", "SELU", "Sequential",
+    "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softmax2d", "Softmin", "Softplus", "Softshrink", "Softsign",
+    "StateDictError", "Tanh", "Tanhshrink", "Threshold", "Unflatten", "Upsample", "UpsamplingBilinear2d",
+    "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "init", "utils",
 ]

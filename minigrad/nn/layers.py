@@ -20,8 +20,8 @@ from .module import Module, Parameter
 class Conv2d(Module):
     """torch's Conv2d. kernel_size, stride, padding and dilation are an int or a (height, width) pair, kept as
     pairs; padding also "valid" or "same" (see F.conv2d). weight (out_channels, in_channels/groups, kh, kw), its
-    init bound over that fan-in, as torch. padding_mode "reflect" and "replicate" pad by F.pad ahead of an
-    unpadded conv, as torch; "circular" is refused (F.pad has no such mode)."""
+    init bound over that fan-in, as torch. padding_mode "reflect", "replicate" and "circular" pad by F.pad ahead
+    of an unpadded conv, as torch."""
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros"):
@@ -31,9 +31,6 @@ class Conv2d(Module):
         if padding_mode not in _PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, "
                              f"but got padding_mode={padding_mode!r}")
-        if padding_mode == "circular":
-            raise ValueError("Conv2d: padding_mode 'circular' is not supported (F.pad has no circular mode); use "
-                             "'zeros', 'reflect' or 'replicate'")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.groups, self.padding_mode = groups, padding_mode
         self.kernel_size, self.stride, self.dilation = F._pair(kernel_size), F._pair(stride), F._pair(dilation)
@@ -153,8 +150,7 @@ class Linear(Module):
         self.weight, self.bias = default_weight_and_bias((out_features, in_features), bias)
 
     def forward(self, x):
-        y = x @ self.weight.T
-        return y if self.bias is None else y + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -170,96 +166,157 @@ class Tanh(Module):
         return F.tanh(x)
 
 
-class _InPlaceFlag(Module):
+class _FunctionLayer(Module):
+    """A layer that calls its F `function` with its `options`, attributes of its own by those names, shown as torch
+    shows them."""
+
+    function, options = None, ()
+
+    def function_arguments(self):
+        return {name: getattr(self, name) for name in self.options}
+
+    def forward(self, x):
+        return self.function(x, **self.function_arguments())
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={value}" for name, value in self.function_arguments().items())
+
+
+class _InPlaceFlag(_FunctionLayer):
     """An activation with torch's `inplace` flag, accepted so that torch code runs and shown as torch shows it, but
     computed out of place: the result is always a new tensor and the input keeps its values, so code that reads
-    the input again after an in-place ReLU sees it unrectified here. A subclass calls its F function with
-    `self.function_arguments()`."""
+    the input again after an in-place ReLU sees it unrectified here."""
 
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = inplace
 
-    def function_arguments(self):
-        return {}
-
     def extra_repr(self):
-        arguments = ", ".join(f"{name}={value}" for name, value in self.function_arguments().items())
-        return ", ".join(text for text in (arguments, "inplace=True" if self.inplace else "") if text)
+        return ", ".join(text for text in (super().extra_repr(), "inplace=True" if self.inplace else "") if text)
 
 
 class ReLU(_InPlaceFlag):
-    def forward(self, x):
-        return F.relu(x)
+    function = staticmethod(F.relu)
 
 
 class LeakyReLU(_InPlaceFlag):
+    function = staticmethod(F.leaky_relu)
+    options = ("negative_slope",)
+
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__(inplace)
         self.negative_slope = negative_slope
 
-    def function_arguments(self):
-        return {"negative_slope": self.negative_slope}
 
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
+class _WithAlpha(_InPlaceFlag):
+    """ELU and CELU: their F function with `alpha`."""
 
+    options = ("alpha",)
 
-class ELU(_InPlaceFlag):
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__(inplace)
         self.alpha = alpha
 
-    def function_arguments(self):
-        return {"alpha": self.alpha}
 
-    def forward(self, x):
-        return F.elu(x, self.alpha)
+class ELU(_WithAlpha):
+    function = staticmethod(F.elu)
+
+
+class CELU(_WithAlpha):
+    function = staticmethod(F.celu)
+
+
+class SELU(_InPlaceFlag):
+    function = staticmethod(F.selu)
+
+
+class Threshold(_InPlaceFlag):
+    function = staticmethod(F.threshold)
+    options = ("threshold", "value")
+
+    def __init__(self, threshold, value, inplace=False):
+        super().__init__(inplace)
+        self.threshold, self.value = threshold, value
 
 
 class Hardtanh(_InPlaceFlag):
+    function = staticmethod(F.hardtanh)
+    options = ("min_val", "max_val")
+
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__(inplace)
         if max_val <= min_val:
             raise ValueError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
         self.min_val, self.max_val = min_val, max_val
 
-    def function_arguments(self):
-        return {"min_val": self.min_val, "max_val": self.max_val}
-
-    def forward(self, x):
-        return F.hardtanh(x, self.min_val, self.max_val)
-
 
 class ReLU6(Hardtanh):
+    function = staticmethod(F.relu6)
+    options = ()
+
     def __init__(self, inplace=False):
         super().__init__(0.0, 6.0, inplace)
 
-    def function_arguments(self):
-        return {}
-
 
 class SiLU(_InPlaceFlag):
-    def forward(self, x):
-        return F.silu(x)
+    function = staticmethod(F.silu)
 
 
 class Mish(_InPlaceFlag):
-    def forward(self, x):
-        return F.mish(x)
+    function = staticmethod(F.mish)
 
 
 class Hardswish(_InPlaceFlag):
-    def forward(self, x):
-        return F.hardswish(x)
+    function = staticmethod(F.hardswish)
 
     def extra_repr(self):
         return ""  # torch shows no flag
 
 
 class Hardsigmoid(Hardswish):
-    def forward(self, x):
-        return F.hardsigmoid(x)
+    function = staticmethod(F.hardsigmoid)
+
+
+class GLU(_FunctionLayer):
+    function = staticmethod(F.glu)
+    options = ("dim",)
+
+    def __init__(self, dim=-1):
+        super().__init__()
+        self.dim = dim
+
+
+class LogSigmoid(_FunctionLayer):
+    function = staticmethod(F.logsigmoid)
+
+
+class Softsign(_FunctionLayer):
+    function = staticmethod(F.softsign)
+
+
+class Tanhshrink(_FunctionLayer):
+    function = staticmethod(F.tanhshrink)
+
+
+class _Shrink(_FunctionLayer):
+    """Hardshrink and Softshrink: their F function with `lambd`, shown bare, as torch's."""
+
+    options = ("lambd",)
+
+    def __init__(self, lambd=0.5):
+        super().__init__()
+        self.lambd = lambd
+
+    def extra_repr(self):
+        return f"{self.lambd}"
+
+
+class Hardshrink(_Shrink):
+    function = staticmethod(F.hardshrink)
+
+
+class Softshrink(_Shrink):
+    function = staticmethod(F.softshrink)
 
 
 class GELU(Module):
@@ -323,6 +380,21 @@ class LogSoftmax(Softmax):
     function = staticmethod(F.log_softmax)
 
 
+class Softmin(Softmax):
+    """F.softmin along `dim`; None is torch's deprecated implicit choice (see F.softmin)."""
+
+    function = staticmethod(F.softmin)
+
+
+class Softmax2d(Module):
+    """F.softmax over the channels of a (C, H, W) or (N, C, H, W) input, as torch's."""
+
+    def forward(self, x):
+        if x.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D instead")
+        return F.softmax(x, -3)
+
+
 class Identity(Module):
     """Its input, unchanged; any arguments are ignored, as torch's."""
 
@@ -345,6 +417,104 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Dim `dim` as the dims `unflattened_size`, as torch's (Tensor.unflatten)."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if not isinstance(unflattened_size, (tuple, list)):
+            raise TypeError("unflattened_size must be a tuple of ints, but found type "
+                            f"{type(unflattened_size).__name__}")
+        for position, size in enumerate(unflattened_size):
+            if not isinstance(size, int):
+                raise TypeError(f"unflattened_size must be tuple of ints, but found element of type "
+                                f"{type(size).__name__} at pos {position}")
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, x):
+        return x.unflatten(self.dim, self.unflattened_size)
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+class _PadNd(Module):
+    """torch's padding layers: F.pad of the last `dims` dims in `mode`, an int padding as the same on every side
+    of them; shown as torch shows them."""
+
+    mode, dims, value = "constant", None, 0.0
+
+    def __init__(self, padding):
+        super().__init__()
+        self.padding = tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * (2 * self.dims)
+
+    def forward(self, x):
+        return F.pad(x, self.padding, self.mode, self.value)
+
+    def extra_repr(self):
+        return f"{self.padding}"
+
+
+class _ConstantPadNd(_PadNd):
+    def __init__(self, padding, value):
+        super().__init__(padding)
+        self.value = value
+
+    def extra_repr(self):
+        return f"padding={self.padding}, value={self.value}"
+
+
+class ConstantPad1d(_ConstantPadNd):
+    dims = 1
+
+
+class ConstantPad2d(_ConstantPadNd):
+    dims = 2
+
+
+class ZeroPad1d(_PadNd):
+    dims = 1
+
+
+class ZeroPad2d(_PadNd):
+    dims = 2
+
+
+class ReflectionPad1d(_PadNd):
+    mode, dims = "reflect", 1
+
+
+class ReflectionPad2d(_PadNd):
+    mode, dims = "reflect", 2
+
+
+class ReplicationPad1d(_PadNd):
+    mode, dims = "replicate", 1
+
+
+class ReplicationPad2d(_PadNd):
+    mode, dims = "replicate", 2
+
+
+class _CircularPadNd(_PadNd):
+    """torch's circular padding layers check their input's dims themselves."""
+
+    mode = "circular"
+
+    def forward(self, x):
+        if x.ndim not in (self.dims + 1, self.dims + 2):
+            raise ValueError(f"expected {self.dims + 1}D or {self.dims + 2}D input (got {x.ndim}D input)")
+        return super().forward(x)
+
+
+class CircularPad1d(_CircularPadNd):
+    dims = 1
+
+
+class CircularPad2d(_CircularPadNd):
+    dims = 2
 
 
 class _Loss(Module):
@@ -539,6 +709,18 @@ class Upsample(Module):
     def extra_repr(self):
         where = f"scale_factor={self.scale_factor!r}" if self.scale_factor is not None else f"size={self.size!r}"
         return f"{where}, mode={self.mode!r}"
+
+
+class UpsamplingNearest2d(Upsample):
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear with align_corners=True, as torch's."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
 class AdaptiveAvgPool2d(Module):

@@ -1,6 +1,6 @@
 """Every differentiable op, each a Function with its forward and backward side by side."""
-from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSoftmax, Mish, PReLU, ReLU, Sigmoid,
-                         SigmoidGate, SiLU, Softmax, Softplus)
+from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU,
+                         Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
 from .conv import Conv2d, ConvTranspose2d, col2im, im2col
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor, Cos, Cosh,
@@ -23,10 +23,10 @@ __all__ = [
     "ClampMinTensor", "Conv2d", "ConvTranspose2d", "Cos", "Cosh", "CosineSimilarity", "Cumsum", "DiagEmbed", "Diagonal",
     "Div", "Einsum", "Elementwise", "ELU", "Embedding", "Erf", "Exp", "Exp2", "Expand", "Expm1", "Floor", "FloorDivide",
     "Frac", "Gather", "GELU", "GetItem", "Hardsigmoid", "Hardswish", "Hardtanh", "KLDivergence", "LeakyReLU", "Log",
-    "Log10", "Log1p", "Log2", "Logit", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult",
-    "Mean", "Min", "Minimum", "Mish", "Mul", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute",
-    "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round",
-    "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinh", "SmoothL1Loss", "Softmax",
-    "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc",
+    "Log10", "Log1p", "Log2", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d",
+    "MaxResult", "Mean", "Min", "Minimum", "Mish", "Mul", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad",
+    "Permute", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape",
+    "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinh", "SmoothL1Loss",
+    "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc",
     "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
 ]

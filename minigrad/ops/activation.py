@@ -1,5 +1,5 @@
 """Activations: relu, sigmoid, the sigmoid gate of the SCA block, softmax and log-softmax, and torch's other
-element-wise activations (leaky_relu, elu, gelu, silu, softplus, mish, hardswish, hardsigmoid, prelu).
+element-wise activations (leaky_relu, elu, gelu, silu, softplus, logsigmoid, mish, hardswish, hardsigmoid, prelu).
 
 ReLU and sigmoid are memory-bound passes over big feature maps: on the CPU they run in place on fresh
 buffers (no temporaries) and split the batch over the worker threads; on the GPU each direction is
@@ -129,22 +129,33 @@ class LeakyReLU(_Activation):
 
 
 class ELU(_Activation):
-    """a where a > 0, else alpha * (exp(a) - 1)."""
+    """scale * (a where a > 0, else alpha * (exp(input_scale * a) - 1)): torch's elu, whose scale and input_scale
+    make selu (both fixed constants) and celu (input_scale = 1 / alpha) the same op."""
 
     node_name = "EluBackward0"
 
     @staticmethod
-    def function(xp, a, out, alpha):
-        xp.expm1(a, out=out)
+    def function(xp, a, out, alpha, scale=1.0, input_scale=1.0):
+        xp.expm1(ELU.scaled_input(xp, a, out, input_scale), out=out)
         out *= alpha
         _pass_where_positive(xp, a, a, out)
+        if scale != 1:
+            out *= scale
 
     @staticmethod
-    def gradient(xp, grad, a, out, alpha):                             # grad where a > 0, else grad * exp(a) * alpha
-        xp.exp(a, out=out)
+    def gradient(xp, grad, a, out, alpha, scale=1.0, input_scale=1.0):
+        # scale * (grad where a > 0, else grad * alpha * input_scale * exp(input_scale * a))
+        xp.exp(ELU.scaled_input(xp, a, out, input_scale), out=out)
         out *= grad
-        out *= alpha
+        out *= alpha * input_scale
         _pass_where_positive(xp, a, grad, out)
+        if scale != 1:
+            out *= scale
+
+    @staticmethod
+    def scaled_input(xp, a, out, input_scale):
+        """input_scale * a, in out unless input_scale is 1 (a itself then)."""
+        return a if input_scale == 1 else xp.multiply(a, input_scale, out=out)
 
 
 # torch's float32 erf on the CPU (Abramowitz & Stegun 7.1.26): erf(x) = sign(x) * (1 - t * r(t) * exp(-x ** 2)),
@@ -306,6 +317,37 @@ class Softplus(_Activation):
         _sigmoid_into(out, out)
         out *= grad
         xp.copyto(out, grad, where=linear)
+
+
+class LogSigmoid(_Activation):
+    """log(sigmoid(a)) = min(a, 0) - log1p(exp(-|a|)), as torch's: exp never overflows, and both tails keep their
+    digits (its gradient sigmoid(-a) too, which 1 - sigmoid(a) would round to 0 from a ~ 17 in float32)."""
+
+    node_name = "LogSigmoidBackward0"
+
+    @staticmethod
+    def function(xp, a, out):
+        LogSigmoid.exp_minus_abs(xp, a, out)
+        xp.log1p(out, out=out)
+        smaller = _scratch(a)
+        xp.minimum(a, 0, out=smaller)
+        xp.subtract(smaller, out, out=out)
+
+    @staticmethod
+    def gradient(xp, grad, a, out):                                    # grad * (z or 1) / (1 + z), z = exp(-|a|)
+        LogSigmoid.exp_minus_abs(xp, a, out)
+        denominator = _scratch(a)
+        xp.add(out, 1, out=denominator)
+        xp.copyto(out, 1, where=a < 0)
+        out /= denominator
+        out *= grad
+
+    @staticmethod
+    def exp_minus_abs(xp, a, out):
+        """out = exp(-|a|), at most 1."""
+        xp.abs(a, out=out)
+        xp.negative(out, out=out)
+        xp.exp(out, out=out)
 
 
 class Mish(_Activation):

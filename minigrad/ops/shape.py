@@ -285,13 +285,16 @@ class SetItem(Function):
         return grad_a, grad_value.reshape((1,) * (value_ndim - grad_value.ndim) + grad_value.shape)
 
 
-PAD_MODES = {"constant": "constant", "replicate": "edge", "reflect": "reflect"}
+PAD_MODES = {"constant": "constant", "replicate": "edge", "reflect": "reflect", "circular": "wrap"}
 
 
 def _pad_widths(pad, ndim):
     """torch's pad tuple (last dim first, (left, right) pairs) as numpy's per-axis widths."""
-    if len(pad) % 2 or len(pad) // 2 > ndim:
-        raise ValueError(f"pad must hold (before, after) pairs for at most {ndim} dims, got {pad}")
+    if len(pad) % 2:
+        raise RuntimeError("Padding length must be divisible by 2")
+    if len(pad) // 2 > ndim:
+        raise RuntimeError("Padding length should be less than or equal to two times the input dimension but got "
+                           f"padding length {len(pad)} and input of dimension {ndim}")
     widths = [(0, 0)] * ndim
     for k in range(len(pad) // 2):
         widths[ndim - 1 - k] = (int(pad[2 * k]), int(pad[2 * k + 1]))
@@ -299,7 +302,7 @@ def _pad_widths(pad, ndim):
 
 
 _PAD_NODES = {"constant": "ConstantPadNdBackward0", "reflect": "ReflectionPad{}DBackward0",
-              "replicate": "ReplicationPad{}DBackward0"}  # torch's, of the number of dims padded
+              "replicate": "ReplicationPad{}DBackward0", "circular": "CopySlices"}  # torch's, of the dims padded
 
 
 class Pad(Function):
@@ -317,6 +320,8 @@ class Pad(Function):
         for axis, (before, after) in enumerate(widths):
             if mode == "reflect" and max(before, after) >= a.shape[axis]:
                 raise ValueError(f"reflect padding {before, after} must be smaller than the dim size {a.shape[axis]}")
+            if mode == "circular" and max(before, after) > a.shape[axis]:
+                raise RuntimeError("Padding value causes wrapping around more than once.")
         ctx.save_for_backward(widths, a.shape)
         xp = get_array_module(a)
         if mode == "constant":
