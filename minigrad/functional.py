@@ -237,6 +237,52 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _one_image_as_a_batch("max_pool2d", input, pool)
 
 
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """torch's partial inverse of max_pool2d: each value of a (N, C, H, W) or (C, H, W) input written at its index
+    (max_pool2d's return_indices, flat into its plane) of a plane of zeros, the pooled input's size, (in - 1) *
+    stride - 2 * padding + kernel_size, or output_size (its last two sizes, within a stride of that). The gradient
+    is the output's, gathered at the indices."""
+    kernel_size = _pool_pair("max_unpool2d", "kernel_size", kernel_size)
+    stride = kernel_size if stride is None else _pool_pair("max_unpool2d", "stride", stride)
+    size = _unpooled_size(input, kernel_size, stride, _pool_pair("max_unpool2d", "padding", padding), output_size)
+    if indices.dtype != np.int64:
+        raise RuntimeError("elements in indices should be type int64 but got: "
+                           f"{SCALAR_TYPE_NAMES.get(indices.dtype, indices.dtype)}")
+    if input.ndim not in (3, 4):
+        raise RuntimeError("Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with "
+                           f"{input.ndim} dimensions.")
+    if indices.shape != input.shape:
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
+                           f"but got indices tensor with shape: {list(indices.shape)}")
+    _require_floating("max_unpool2d", input)
+    plane = size[0] * size[1]
+    invalid = (indices.data < 0) | (indices.data >= plane)
+    if bool(invalid.any()):
+        raise RuntimeError(f"Found an invalid max index: {int(indices.data[invalid][0])} (output volumes are of size "
+                           f"{size[0]}x{size[1]})")
+    values = input.flatten(-2)
+    out = values.new_zeros(*values.shape[:-1], plane).scatter(-1, indices.flatten(-2), values)
+    return out.reshape(*input.shape[:-2], *size)
+
+
+def _unpooled_size(input, kernel_size, stride, padding, output_size):
+    """max_unpool2d's (out_h, out_w): the pooled input's size, or output_size checked as torch checks it."""
+    default = tuple((size - 1) * step - 2 * pad + kernel
+                    for size, kernel, step, pad in zip(input.shape[-2:], kernel_size, stride, padding))
+    if output_size is None:
+        return default
+    if len(output_size) == 4:
+        output_size = output_size[2:]
+    if len(output_size) != 2:
+        raise ValueError("output_size should be a sequence containing 2 or 4 elements, but it has a length of "
+                         f"'{len(output_size)}'")
+    for dim, (size, pooled, step) in enumerate(zip(output_size, default, stride)):
+        if not pooled - step < size < pooled + step:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {dim} must be between {pooled - step} and '
+                             f"{pooled + step})")
+    return tuple(output_size)
+
+
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """torch's, over (C, H, W) or (N, C, H, W): each window's sum over the input, divided by divisor_override, or by
@@ -1106,8 +1152,8 @@ __all__ = [
     "binary_cross_entropy_with_logits", "cat", "charbonnier_loss", "conv2d", "conv_transpose2d",
     "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu",
     "embedding", "fold", "gelu", "group_norm", "hardsigmoid", "hardswish", "hardtanh", "huber_loss", "instance_norm",
-    "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "mish", "mse_loss",
-    "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu",
-    "relu6", "rms_norm", "scaled_dot_product_attention", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "softmax",
-    "softplus", "stack", "tanh", "unfold",
+    "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "log_softmax", "max_pool2d", "max_unpool2d", "mish",
+    "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
+    "prelu", "relu", "relu6", "rms_norm", "scaled_dot_product_attention", "sigmoid", "sigmoid_gate", "silu",
+    "smooth_l1_loss", "softmax", "softplus", "stack", "tanh", "unfold",
 ]

@@ -18,6 +18,7 @@ ROW_BLOCKED_MASK = np.random.default_rng(7).random((4, 6)) > 0.4
 ROW_BLOCKED_MASK[0] = False
 ROW_BLOCKED_MASK[1:, 0] = True
 FLOAT_MASK = np.random.default_rng(8).standard_normal((4, 6))
+POOLED = np.random.default_rng(9).standard_normal((2, 3, 6, 8)).astype(np.float32)  # the indices of max-unpool cases
 
 
 def _attention(**kwargs):
@@ -68,6 +69,16 @@ CASES = {
     "pairwise-distance-p3-broadcast": (((2, 5, 4), (4,)), lambda F, c, a, b: F.pairwise_distance(a, b, p=3)),
     "pairwise-distance-inf-eps": (((3, 4), (3, 4)), lambda F, c, a, b: F.pairwise_distance(a, b, float("inf"), 0.1)),
     "pairwise-distance-1d": (((4,), (4,)), lambda F, c, a, b: F.pairwise_distance(a, b)),
+    "max-unpool-round-trip": (((2, 3, 6, 8),), lambda F, c, x: F.max_unpool2d(
+        *F.max_pool2d(x, 2, return_indices=True), 2)),
+    "max-unpool-output-size": (((2, 3, 7, 9),), lambda F, c, x: F.max_unpool2d(
+        *F.max_pool2d(x, 2, return_indices=True), 2, output_size=(7, 9))),
+    "max-unpool-output-size-of-4": (((2, 3, 7, 9),), lambda F, c, x: F.max_unpool2d(
+        *F.max_pool2d(x, (2, 3), return_indices=True), (2, 3), output_size=[2, 3, 7, 9])),
+    "max-unpool-unbatched-stride-padding": (((3, 5, 5),), lambda F, c, x: F.max_unpool2d(
+        *F.max_pool2d(x, 2, stride=2, padding=1, return_indices=True), 2, 2, 1, output_size=(5, 5))),
+    "max-unpool-of-other-values": (((2, 3, 3, 4),), lambda F, c, v: F.max_unpool2d(
+        v, F.max_pool2d(c(POOLED), 2, return_indices=True)[1], 2)),
 }
 
 
@@ -109,7 +120,7 @@ def test_values_and_gradients_match_torch_float32(case):
 
 
 @pytest.mark.parametrize("case", ["unfold-4d", "fold-4d", "attention-causal-longer-keys", "rms-norm-weight",
-                                  "pairwise-distance"])
+                                  "pairwise-distance", "max-unpool-round-trip"])
 def test_gpu_path_matches_cpu(case, gpu_path):
     arrays = _arrays(CASES[case][0], np.float32)
     direction = np.random.default_rng(1).standard_normal(_mg_run(case, arrays).shape).astype(np.float32)
@@ -130,11 +141,19 @@ def test_attention_with_a_blocked_row_on_the_gpu_path(gpu_path):
     assert relative_error(out, _mg_run(case, arrays, direction)[0]) <= 1e-5
 
 
-def test_unfold_and_fold_are_torchs_graph_nodes():
-    x = mg.tensor(_arrays([(1, 2, 4, 4)], np.float32)[0], requires_grad=True)
+def _assert_unfold_and_fold_are_torchs_graph_nodes(device="cpu"):
+    x = mg.tensor(_arrays([(1, 2, 4, 4)], np.float32)[0], requires_grad=True, device=device)
     columns = F.unfold(x, 2)
     assert columns.grad_fn.name() == "Im2ColBackward0"
     assert F.fold(columns, (4, 4), 2).grad_fn.name() == "Col2ImBackward0"
+
+
+def test_unfold_and_fold_are_torchs_graph_nodes():
+    _assert_unfold_and_fold_are_torchs_graph_nodes()
+
+
+def test_unfold_and_fold_are_torchs_graph_nodes_on_the_gpu_path(gpu_path):
+    _assert_unfold_and_fold_are_torchs_graph_nodes("gpu")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -145,8 +164,8 @@ def test_result_dtypes_are_torchs(dtype):
         "unfold": lambda F, t: F.unfold(t(x).reshape(1, 2, 3, 4), 2),
         "fold": lambda F, t: F.fold(t(x).reshape(1, 4, 6), (3, 4), 2),
         "attention": lambda F, t: F.scaled_dot_product_attention(t(x), t(y), t(y)),
-        "attention-float32-mask": lambda F, t: F.scaled_dot_product_attention(t(x), t(y), t(y),
-                                                                              attn_mask=t(np.zeros((3, 3), np.float32))),
+        "attention-float32-mask": lambda F, t: F.scaled_dot_product_attention(
+            t(x), t(y), t(y), attn_mask=t(np.zeros((3, 3), np.float32))),
         "rms-norm-float32-weight": lambda F, t: F.rms_norm(t(x), (4,), t(weight)),
         "pairwise-distance": lambda F, t: F.pairwise_distance(t(x), t(y)),
     }
@@ -162,7 +181,7 @@ def test_rms_norm_default_eps_is_the_dtypes_machine_epsilon():
                                    rtol=1e-6)
 
 
-FUNCTIONS = ["unfold", "fold", "rms_norm"]
+FUNCTIONS = ["unfold", "fold", "rms_norm", "max_unpool2d"]
 
 
 def _names_and_defaults(function):
@@ -204,8 +223,8 @@ def test_modules_match_torch(name):
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())
     arrays = _arrays(shapes, np.float32)
-    np.testing.assert_allclose(ours(*map(mg.tensor, arrays)).numpy(), theirs(*map(torch.tensor, arrays)).detach().numpy(),
-                               rtol=1e-5, atol=1e-6)
+    expected = theirs(*map(torch.tensor, arrays)).detach().numpy()
+    np.testing.assert_allclose(ours(*map(mg.tensor, arrays)).numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_rms_norm_weight_is_trained():
@@ -248,13 +267,13 @@ ERRORS = {
     "fold-zero-dilation": lambda F, t: F.fold(t(_randn(12, 20)), (5, 6), 1, dilation=0, padding=-1),
     "fold-float-stride": lambda F, t: F.fold(t(_randn(2, 12, 20)), (5, 6), 2, stride=1.5),
     "fold-integers": lambda F, t: F.fold(t(np.ones((2, 12, 20), np.int64)), (5, 6), 2),
-    "attention-mixed-dtypes": lambda F, t: F.scaled_dot_product_attention(t(_randn(2, 3)), t(_randn(2, 3, dtype=np.float64)),
-                                                                          t(_randn(2, 3))),
+    "attention-mixed-dtypes": lambda F, t: F.scaled_dot_product_attention(
+        t(_randn(2, 3)), t(_randn(2, 3, dtype=np.float64)), t(_randn(2, 3))),
     "attention-1d": lambda F, t: F.scaled_dot_product_attention(t(_randn(3)), t(_randn(3)), t(_randn(3))),
-    "attention-integer-mask": lambda F, t: F.scaled_dot_product_attention(t(_randn(2, 3)), t(_randn(2, 3)), t(_randn(2, 3)),
-                                                                          attn_mask=t(np.zeros((2, 2), np.int64))),
-    "attention-float64-mask": lambda F, t: F.scaled_dot_product_attention(t(_randn(2, 3)), t(_randn(2, 3)), t(_randn(2, 3)),
-                                                                          attn_mask=t(np.zeros((2, 2)))),
+    "attention-integer-mask": lambda F, t: F.scaled_dot_product_attention(
+        t(_randn(2, 3)), t(_randn(2, 3)), t(_randn(2, 3)), attn_mask=t(np.zeros((2, 2), np.int64))),
+    "attention-float64-mask": lambda F, t: F.scaled_dot_product_attention(
+        t(_randn(2, 3)), t(_randn(2, 3)), t(_randn(2, 3)), attn_mask=t(np.zeros((2, 2)))),
     "attention-mask-and-causal": lambda F, t: F.scaled_dot_product_attention(
         t(_randn(2, 3)), t(_randn(2, 3)), t(_randn(2, 3)), attn_mask=t(np.ones((2, 2), bool)), is_causal=True),
     "attention-dropout-above-1": lambda F, t: F.scaled_dot_product_attention(t(_randn(2, 3)), t(_randn(2, 3)),
@@ -267,7 +286,28 @@ ERRORS = {
     "rms-norm-integers": lambda F, t: F.rms_norm(t(np.ones((2, 4), np.int64)), [4]),
     "layer-norm-shape-mismatch": lambda F, t: F.layer_norm(t(_randn(2, 3, 4)), (2, 4)),
     "pairwise-distance-mismatch": lambda F, t: F.pairwise_distance(t(_randn(4, 3)), t(_randn(2, 3))),
+    "max-unpool-int32-indices": lambda F, t: F.max_unpool2d(t(_randn(1, 2, 3, 4)), t(_indices(np.int32)), 2),
+    "max-unpool-2d": lambda F, t: F.max_unpool2d(t(_randn(3, 4)), t(_indices()[0, 0]), 2),
+    "max-unpool-indices-shape": lambda F, t: F.max_unpool2d(t(_randn(1, 2, 3, 4)), t(_indices()[:, :1]), 2),
+    "max-unpool-invalid-index": lambda F, t: F.max_unpool2d(t(_randn(1, 2, 3, 4)), t(_indices(invalid=48)), 2),
+    "max-unpool-negative-index": lambda F, t: F.max_unpool2d(t(_randn(1, 2, 3, 4)), t(_indices(invalid=-1)), 2),
+    "max-unpool-output-size-of-3": lambda F, t: F.max_unpool2d(t(_randn(1, 2, 3, 4)), t(_indices()), 2,
+                                                               output_size=(2, 6, 8)),
+    "max-unpool-output-size-too-large": lambda F, t: F.max_unpool2d(t(_randn(1, 2, 3, 4)), t(_indices()), 2,
+                                                                    output_size=(8, 8)),
+    "max-unpool-output-size-too-small": lambda F, t: F.max_unpool2d(t(_randn(1, 2, 3, 4)), t(_indices()), 2,
+                                                                    output_size=[1, 2, 6, 6]),
+    "max-unpool-integers": lambda F, t: F.max_unpool2d(t(np.ones((1, 2, 3, 4), np.int64)), t(_indices()), 2),
 }
+
+
+def _indices(dtype=np.int64, invalid=None):
+    """Indices of a 2x2 pooling of (1, 2, 6, 8) planes, one of them made `invalid` where given."""
+    rows, columns = np.meshgrid(np.arange(3) * 2, np.arange(4) * 2, indexing="ij")
+    indices = np.broadcast_to(rows * 8 + columns + 9, (1, 2, 3, 4)).astype(dtype)
+    if invalid is not None:
+        indices[0, 1, 2, 0] = invalid
+    return indices
 
 
 def _error_of(call):
@@ -311,3 +351,27 @@ def test_attention_without_dropout_draws_nothing():
 
 def test_attention_dropout_1_zeros_everything():
     assert not _dropped_attention(1.0).any()
+
+
+@pytest.mark.parametrize("kwargs", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+                                    dict(kernel_size=(2, 3), stride=(1, 2), dilation=2)])
+def test_max_pool_indices_are_torchs_flat_plane_indices(kwargs):
+    """What max_unpool2d reads: the flat index of each maximum into its input plane, int64."""
+    x = _randn(2, 3, 7, 9)
+    ours = F.max_pool2d(mg.tensor(x), return_indices=True, **kwargs)[1].numpy()
+    theirs = TF.max_pool2d(torch.tensor(x), return_indices=True, **kwargs)[1].numpy()
+    assert ours.dtype == theirs.dtype == np.int64
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("build", [lambda nn: nn.MaxUnpool2d(2), lambda nn: nn.MaxUnpool2d((2, 3), stride=1, padding=1),
+                                   lambda nn: nn.MaxUnpool2d(3, stride=[2, 2])])
+def test_max_unpool_module_matches_torch(build):
+    ours, theirs = build(mg.nn), build(torch.nn)
+    assert repr(ours) == repr(theirs)
+    pool = dict(kernel_size=theirs.kernel_size, stride=theirs.stride, padding=theirs.padding)
+    x = _randn(2, 3, 6, 8)
+    pooled, indices = TF.max_pool2d(torch.tensor(x), return_indices=True, **pool)
+    expected = theirs(pooled, indices, output_size=x.shape)
+    unpooled = ours(mg.tensor(pooled.numpy()), mg.tensor(indices.numpy()), output_size=x.shape)
+    np.testing.assert_array_equal(unpooled.numpy(), expected.numpy())
