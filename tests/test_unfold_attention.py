@@ -375,3 +375,11 @@ def test_max_unpool_module_matches_torch(build):
     expected = theirs(pooled, indices, output_size=x.shape)
     unpooled = ours(mg.tensor(pooled.numpy()), mg.tensor(indices.numpy()), output_size=x.shape)
     np.testing.assert_array_equal(unpooled.numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("call", [lambda F, t: F.unfold(t(np.zeros((0, 3, 4, 4), np.float32)), 2),
+                                  lambda F, t: F.fold(t(np.zeros((0, 12, 9), np.float32)), (4, 4), 2)])
+def test_unfold_and_fold_take_an_empty_batch(call):
+    ours, theirs = call(F, lambda a: mg.tensor(a, requires_grad=True)), call(TF, torch.tensor)
+    assert ours.shape == tuple(theirs.shape)
+    ours.sum().backward()

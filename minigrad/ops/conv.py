@@ -15,6 +15,7 @@ into one block of C/G*kh*kw rows per group, and the GEMMs become batched over th
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
 col2im: a few large launches.
 """
+import math
 from typing import NamedTuple
 
 from .. import kernels, memory, parallel
@@ -601,10 +602,15 @@ def _columns_to_output(function, x, weight, bias, options):
     out = out.reshape(out_channels, -1)                                         # (O, N*L)
     if bias is not None:
         out += bias.reshape(-1, 1)
-    (sh, sw), (ph, pw), (dh, dw) = options.columns
-    out_h, out_w = output_size(x.shape[2], kh, sh, ph, dh), output_size(x.shape[3], kw, sw, pw, dw)
-    out = out.reshape(out_channels, x.shape[0], out_h, out_w).swapaxes(0, 1)   # (N, O, out_h, out_w)
+    out = out.reshape(out_channels, x.shape[0], *_column_plane(x.shape, kh, kw, options.columns)).swapaxes(0, 1)
     return get_array_module(out).ascontiguousarray(out)
+
+
+def _column_plane(x_shape, kh, kw, columns):
+    """(out_h, out_w): the positions of a kh x kw kernel in an (N, C, H, W) input, by im2col's (stride, padding,
+    dilation)."""
+    (sh, sw), (ph, pw), (dh, dw) = columns
+    return output_size(x_shape[2], kh, sh, ph, dh), output_size(x_shape[3], kw, sw, pw, dw)
 
 
 def _output_to_columns(function, rows, weight, x_shape, options):
@@ -784,7 +790,8 @@ class Unfold(Function):
             cols = array.swapaxes(0, 1).reshape(array.shape[1], -1)
             return xp.ascontiguousarray(function.col2im(cols, image_shape, *kernel_size, *columns))
         cols = function.im2col(array, *kernel_size, *columns)
-        return xp.ascontiguousarray(cols.reshape(cols.shape[0], image_shape[0], -1).swapaxes(0, 1))
+        blocks = math.prod(_column_plane(image_shape, *kernel_size, columns))
+        return xp.ascontiguousarray(cols.reshape(cols.shape[0], image_shape[0], blocks).swapaxes(0, 1))
 
 
 @gpu_variant_of(Unfold)
