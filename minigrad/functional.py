@@ -9,7 +9,7 @@ from . import ops, random
 from .backend import get_array_module
 from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, require_broadcastable,
                        require_same_dtype, result_type)
-from .kernels import output_size
+from .kernels import output_size as kernel_positions
 from .ops.loss import reduced
 from .ops.norm import moments
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices
@@ -142,7 +142,7 @@ def _sliding_block_sizes(op, **sizes):
 
 def _sliding_blocks(image_size, sizes):
     """The (rows, columns) of kernel blocks in an image of image_size (h, w)."""
-    return tuple(output_size(size, kernel, stride, pad, dilation) for size, kernel, dilation, pad, stride
+    return tuple(kernel_positions(size, kernel, stride, pad, dilation) for size, kernel, dilation, pad, stride
                  in zip(image_size, sizes["kernel_size"], sizes["dilation"], sizes["padding"], sizes["stride"]))
 
 
