@@ -9,6 +9,7 @@ from . import ops, random
 from .backend import get_array_module
 from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, require_broadcastable,
                        require_same_dtype, result_type)
+from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
 from .ops.loss import reduced
 from .ops.norm import moments
@@ -56,6 +57,106 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     weights = (weight,) if bias is None else (weight, bias)
     return _one_image_as_a_batch("conv_transpose2d", input,
                                  lambda batch: ops.ConvTranspose2d.apply(batch, *weights, **params))
+
+
+def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+    """torch's im2col: each kernel_size block of a (N, C, H, W) or (C, H, W) input, zero-padded by `padding`, as a
+    column of (N, C*kh*kw, L) (unbatched: (C*kh*kw, L)), L the number of blocks, its rows ordered (c, i, j) as a
+    flattened conv weight's. Each size is an int or an (h, w) pair."""
+    sizes = _sliding_block_sizes("im2col", kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    if input.ndim not in (3, 4) or 0 in input.shape[-3:]:
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    _require_floating("im2col_out_cpu", input)
+    blocks = _sliding_blocks(input.shape[-2:], sizes)
+    if min(blocks) < 1:
+        raise RuntimeError(f"Given input with spatial size {tuple(input.shape[-2:])}, "
+                           f"kernel_size={sizes['kernel_size']}, dilation={sizes['dilation']}, "
+                           f"padding={sizes['padding']}, calculated shape of the array of sliding blocks as {blocks}, "
+                           "but its components must be at least one.")
+    return _one_image_as_a_batch("unfold", input, lambda batch: ops.Unfold.apply(
+        batch, image_shape=tuple(batch.shape), **_im2col_params(sizes), fold=False))
+
+
+def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """torch's col2im, the adjoint of unfold: columns (N, C*kh*kw, L) (unbatched: (C*kh*kw, L)) added back onto the
+    blocks of an (N, C, *output_size) image that unfold takes them from, where blocks overlap summed."""
+    sizes = _sliding_block_sizes("col2im", output_size=output_size, kernel_size=kernel_size, dilation=dilation,
+                                 padding=padding, stride=stride)
+    if input.ndim not in (2, 3) or 0 in input.shape[-2:]:
+        raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
+                           f"dimensions for input, but got: {list(input.shape)}")
+    _require_floating("col2im_out_cpu", input)
+    (kh, kw), rows = sizes["kernel_size"], input.shape[-2]
+    if rows % (kh * kw):
+        raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
+                           f"got input.size(1)={rows} and kernel_size={sizes['kernel_size']}.")
+    blocks = _sliding_blocks(sizes["output_size"], sizes)
+    if input.shape[-1] != blocks[0] * blocks[1]:
+        given = ", ".join(f"{name}={value}" for name, value in sizes.items())
+        raise RuntimeError(f"Given {given}, expected size of input's dimension 2 to match the calculated number of "
+                           f"sliding blocks {blocks[0]} * {blocks[1]} = {blocks[0] * blocks[1]}, but got "
+                           f"input.size(2)={input.shape[-1]}.")
+    batch = input if input.ndim == 3 else input.unsqueeze(0)
+    image_shape = (batch.shape[0], rows // (kh * kw), *sizes["output_size"])
+    out = ops.Unfold.apply(batch, image_shape=image_shape, **_im2col_params(sizes), fold=True)
+    return out if input.ndim == 3 else out.squeeze(0)
+
+
+# torch's checks of unfold's and fold's sizes, in the order each runs them (im2col and col2im differ), with their
+# least allowed value
+_SLIDING_BLOCK_CHECKS = {
+    "im2col": ("kernel_size", "dilation", "padding", "stride"),
+    "col2im": ("kernel_size", "stride", "dilation", "padding"),
+}
+_SLIDING_BLOCK_LIMITS = {
+    "kernel_size": (1, "kernel size should be greater than zero, but got kernel_height: {} kernel_width: {}"),
+    "dilation": (1, "dilation should be greater than zero, but got dilation_height: {} dilation_width: {}"),
+    "padding": (0, "padding should be non-negative, but got pad_height: {} pad_width: {}"),
+    "stride": (1, "stride should be greater than zero, but got stride_height: {} stride_width: {}"),
+}
+
+
+def _sliding_block_sizes(op, **sizes):
+    """unfold's and fold's sizes, each an int or two of them, as (h, w) pairs (by name, in the given order),
+    checked as torch's `op` (im2col, col2im) checks them."""
+    pairs = {}
+    for position, (name, value) in enumerate(sizes.items(), start=2):
+        pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+        for index, size in enumerate(pair):
+            if not isinstance(size, numbers.Integral) or isinstance(size, bool):
+                kind = type(size).__name__
+                if index:  # torch words it otherwise past the first size, which it counts from 1 there
+                    raise TypeError(f"{op}(): argument '{name}' failed to unpack the object at pos {index + 1} with "
+                                    f"error \"type must be tuple of ints,but got {kind}\"")
+                raise TypeError(f"{op}(): argument '{name}' (position {position}) must be tuple of ints, but found "
+                                f"element of type {kind} at pos 0")
+        if len(pair) != 2:
+            raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(pair)}")
+        pairs[name] = tuple(int(size) for size in pair)
+    for name in _SLIDING_BLOCK_CHECKS[op]:
+        least, message = _SLIDING_BLOCK_LIMITS[name]
+        if min(pairs[name]) < least:
+            raise RuntimeError(message.format(*pairs[name]))
+    return pairs
+
+
+def _sliding_blocks(image_size, sizes):
+    """The (rows, columns) of kernel blocks in an image of image_size (h, w)."""
+    return tuple(kernel_positions(size, kernel, stride, pad, dilation) for size, kernel, dilation, pad, stride
+                 in zip(image_size, sizes["kernel_size"], sizes["dilation"], sizes["padding"], sizes["stride"]))
+
+
+def _im2col_params(sizes):
+    """ops.Unfold's kernel_size and its im2col's (stride, padding, dilation)."""
+    return dict(kernel_size=sizes["kernel_size"], columns=(sizes["stride"], sizes["padding"], sizes["dilation"]))
+
+
+def _require_floating(kernel, input):
+    """torch's error for an op whose `kernel` takes floating-point inputs only."""
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{SCALAR_TYPE_NAMES.get(input.dtype, input.dtype)}'")
 
 
 def _stride_and_dilation(op, stride, dilation, groups):
@@ -135,6 +236,52 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         return (out, Tensor(max_pool_indices(batch.data, out.data, windows))) if return_indices else out
 
     return _one_image_as_a_batch("max_pool2d", input, pool)
+
+
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """torch's partial inverse of max_pool2d: each value of a (N, C, H, W) or (C, H, W) input written at its index
+    (max_pool2d's return_indices, flat into its plane) of a plane of zeros, the pooled input's size, (in - 1) *
+    stride - 2 * padding + kernel_size, or output_size (its last two sizes, within a stride of that). The gradient
+    is the output's, gathered at the indices."""
+    kernel_size = _pool_pair("max_unpool2d", "kernel_size", kernel_size)
+    stride = kernel_size if stride is None else _pool_pair("max_unpool2d", "stride", stride)
+    size = _unpooled_size(input, kernel_size, stride, _pool_pair("max_unpool2d", "padding", padding), output_size)
+    if indices.dtype != np.int64:
+        raise RuntimeError("elements in indices should be type int64 but got: "
+                           f"{SCALAR_TYPE_NAMES.get(indices.dtype, indices.dtype)}")
+    if input.ndim not in (3, 4):
+        raise RuntimeError("Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with "
+                           f"{input.ndim} dimensions.")
+    if indices.shape != input.shape:
+        raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
+                           f"but got indices tensor with shape: {list(indices.shape)}")
+    _require_floating("max_unpool2d", input)
+    plane = size[0] * size[1]
+    invalid = (indices.data < 0) | (indices.data >= plane)
+    if bool(invalid.any()):
+        raise RuntimeError(f"Found an invalid max index: {int(indices.data[invalid][0])} (output volumes are of size "
+                           f"{size[0]}x{size[1]})")
+    values = input.flatten(-2)
+    out = values.new_zeros(*values.shape[:-1], plane).scatter(-1, indices.flatten(-2), values)
+    return out.reshape(*input.shape[:-2], *size)
+
+
+def _unpooled_size(input, kernel_size, stride, padding, output_size):
+    """max_unpool2d's (out_h, out_w): the pooled input's size, or output_size checked as torch checks it."""
+    default = tuple((size - 1) * step - 2 * pad + kernel
+                    for size, kernel, step, pad in zip(input.shape[-2:], kernel_size, stride, padding))
+    if output_size is None:
+        return default
+    if len(output_size) == 4:
+        output_size = output_size[2:]
+    if len(output_size) != 2:
+        raise ValueError("output_size should be a sequence containing 2 or 4 elements, but it has a length of "
+                         f"'{len(output_size)}'")
+    for dim, (size, pooled, step) in enumerate(zip(output_size, default, stride)):
+        if not pooled - step < size < pooled + step:
+            raise ValueError(f'invalid output_size "{output_size}" (dim {dim} must be between {pooled - step} and '
+                             f"{pooled + step})")
+    return tuple(output_size)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -397,6 +544,69 @@ def _in_place_version(function):
 
 relu_, leaky_relu_, hardtanh_, elu_, selu_, celu_, threshold_ = map(
     _in_place_version, (relu, leaky_relu, hardtanh, elu, selu, celu, threshold))
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
+    """torch's: softmax(query @ key^T * scale + bias) @ value, queries (..., L, E), keys (..., S, E), values
+    (..., S, Ev), the leading dims broadcast; scale defaults to 1 / sqrt(E). A bool attn_mask says which keys each
+    query attends to (True), a float one is added to the scores; is_causal lets query i attend to keys 0..i (aligned
+    at the upper left, whatever L and S). A query that attends to no key gets zeros, and passes no gradient, as
+    torch's. dropout_p drops attention weights whenever it is above 0, as torch's function (not a module) does.
+    enable_gqa shares each key and value head (dim -3) among a block of query heads."""
+    _check_attention_arguments(query, key, value, attn_mask, dropout_p, is_causal)
+    if enable_gqa and query.ndim >= 3:
+        key, value = _repeated_heads(query, key), _repeated_heads(query, value)
+    scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    scores = (query @ key.transpose(-2, -1)) * scale                            # (..., L, S)
+    if is_causal:
+        scores = where(Tensor(np.tril(np.ones(scores.shape[-2:], dtype=bool)), device=scores.device), scores, -math.inf)
+    if attn_mask is not None:
+        scores = where(attn_mask, scores, -math.inf) if attn_mask.dtype == bool else scores + attn_mask
+    weights = softmax(scores, dim=-1) if attn_mask is None else _softmax_of_attended(scores)
+    if dropout_p > 0:
+        weights = dropout(weights, dropout_p)
+    return weights @ value
+
+
+def _softmax_of_attended(scores):
+    """softmax over the last dim, where a row that is -inf throughout (a query that attends to no key) is 0 and
+    passes no gradient, rather than NaN: torch's attention's safe softmax."""
+    blocked = (scores.data == -math.inf).all(axis=-1, keepdims=True)
+    if not bool(blocked.any()):
+        return softmax(scores, dim=-1)
+    blocked = Tensor(blocked)
+    return softmax(scores.masked_fill(blocked, 0.0), dim=-1).masked_fill(blocked, 0.0)
+
+
+# torch's names of the dtypes in the attention's messages (those of C++)
+_ATTENTION_TYPE_NAMES = {np.dtype(np.float16): "c10::Half", np.dtype(np.float32): "float",
+                         np.dtype(np.float64): "double", np.dtype(np.int32): "int", np.dtype(np.int64): "long int",
+                         np.dtype(bool): "bool"}
+
+
+def _check_attention_arguments(query, key, value, attn_mask, dropout_p, is_causal):
+    names = {name: _ATTENTION_TYPE_NAMES.get(t.dtype, str(t.dtype)) for name, t in
+             (("query", query), ("key", key), ("value", value), ("attn_mask", attn_mask)) if t is not None}
+    if not query.dtype == key.dtype == value.dtype:
+        raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "
+                           f"{names['query']} key.dtype: {names['key']} and value.dtype: {names['value']} instead.")
+    if min(query.ndim, key.ndim, value.ndim) < 2:
+        raise RuntimeError(f"Expected query, key, and value to all be  at least 2 dimensional, but got query.dim: "
+                           f"{query.ndim} key.dim: {key.ndim} and value.dim: {value.ndim} instead.")
+    if attn_mask is not None and attn_mask.dtype not in (np.dtype(bool), np.dtype(np.float32), query.dtype):
+        raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query dtype, but got "
+                           f"attn_mask.dtype: {names['attn_mask']} and  query.dtype: {names['query']} instead.")
+    if attn_mask is not None and is_causal:
+        raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True")
+    if not 0 <= dropout_p <= 1:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {dropout_p}")
+
+
+def _repeated_heads(query, key):
+    """key (or value) with each of its heads (dim -3) repeated for the block of query heads that share it."""
+    heads, shared = query.shape[-3], key.shape[-3]
+    if heads % shared:
+        raise RuntimeError("Number of heads in key and value must divide the number of heads in ")
+    return key.repeat_interleave(heads // shared, dim=-3)
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -694,6 +904,12 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return ops.CosineSimilarity.apply(x1, x2, dim=normalize_dim(dim, ndim), eps=float(eps))
 
 
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """torch's: the p-norm of x1 - x2 + eps along the last dim of the two broadcast together (eps keeps the norm's
+    gradient finite where they are equal)."""
+    return (x1 - x2 + eps).norm(p, dim=max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
+
+
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """torch's: 1 - cos where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere), cos the cosine of each
     row of (N, D) inputs against the N targets (of (D,) inputs with a 0-d target), each squared norm eased by 1e-12
@@ -981,19 +1197,42 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """torch's layer_norm: each input normalised over its last dims, normalized_shape, which weight and bias have."""
+    normalized_shape = _normalized_shape("layer_norm", input, normalized_shape, "[*, ", weight=weight, bias=bias)
+    return _normalize(input, weight, bias, normalized_shape, _last_dims(input, normalized_shape), eps)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """torch's: input / sqrt(mean(input^2) + eps) over its last dims, normalized_shape, times weight (of that shape)
+    where given; eps None is the machine epsilon of the input's dtype, as torch's."""
+    normalized_shape = _normalized_shape("rms_norm", input, normalized_shape, "[*", weight=weight)
+    _require_floating("rms_norm", input)
+    eps = float(np.finfo(input.dtype).eps) if eps is None else eps
+    out = input * ((input * input).mean(dim=_last_dims(input, normalized_shape), keepdim=True) + eps).rsqrt()
+    return out if weight is None else out * weight
+
+
+def _normalized_shape(op, input, normalized_shape, opening, **affine):
+    """layer_norm's and rms_norm's normalized_shape as a tuple, checked against the input and the affine tensors
+    as torch's `op` checks them; `opening` starts its pattern of the input's shape, which they word apart."""
     if not isinstance(normalized_shape, (tuple, list)):
-        raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+        raise TypeError(f"{op}(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
                         f"{type(normalized_shape).__name__}")
     normalized_shape = tuple(normalized_shape)
     count = len(normalized_shape)
     if count > input.ndim or input.shape[input.ndim - count:] != normalized_shape:
         raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
-                           f"[*, {', '.join(map(str, normalized_shape))}], but got input of size{list(input.shape)}")
-    for name, tensor in (("weight", weight), ("bias", bias)):
+                           f"{opening}{', '.join(map(str, normalized_shape))}], but got input of "
+                           f"size{list(input.shape)}")
+    for name, tensor in affine.items():
         if tensor is not None and tensor.shape != normalized_shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
                                f"{list(tensor.shape)} and normalized_shape = {list(normalized_shape)}")
-    return _normalize(input, weight, bias, normalized_shape, tuple(range(input.ndim - count, input.ndim)), eps)
+    return normalized_shape
+
+
+def _last_dims(input, shape):
+    """The dims of input that its last len(shape) sizes fill."""
+    return tuple(range(input.ndim - len(shape), input.ndim))
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
@@ -1020,10 +1259,11 @@ __all__ = [
     "Tensor", "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cat", "celu", "celu_", "charbonnier_loss", "conv2d", "conv_transpose2d",
     "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu", "elu_",
-    "embedding", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
+    "embedding", "fold", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
     "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_",
-    "linear", "log_softmax", "logsigmoid", "max_pool2d", "mish", "mse_loss", "nll_loss", "normalize", "one_hot", "pad",
-    "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6", "relu_", "selu", "selu_", "sigmoid", "sigmoid_gate",
-    "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
-    "threshold", "threshold_",
+    "linear", "log_softmax", "logsigmoid", "max_pool2d", "max_unpool2d", "mish", "mse_loss", "nll_loss", "normalize",
+    "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6", "relu_",
+    "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",
+    "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink", "threshold",
+    "threshold_", "unfold",
 ]

@@ -2,26 +2,27 @@
 from . import init, utils
 from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BCELoss, BCEWithLogitsLoss, CELU, CircularPad1d,
                      CircularPad2d, ConstantPad1d, ConstantPad2d, Conv2d, ConvTranspose2d, CosineEmbeddingLoss,
-                     CosineSimilarity, CrossEntropyLoss, Dropout, Dropout1d, Dropout2d, ELU, Embedding, Flatten, GELU,
-                     GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, HuberLoss, Identity, KLDivLoss, L1Loss,
-                     LeakyReLU, Linear, LogSigmoid, LogSoftmax, MaxPool2d, Mish, ModuleDict, ModuleList, MSELoss,
-                     NLLLoss, ParameterDict, ParameterList, PixelShuffle, PixelUnshuffle, PReLU, ReflectionPad1d,
-                     ReflectionPad2d, ReLU, ReLU6, ReplicationPad1d, ReplicationPad2d, SELU, Sequential, Sigmoid, SiLU,
-                     SmoothL1Loss, Softmax, Softmax2d, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink,
-                     Threshold, Unflatten, Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
+                     CosineSimilarity, CrossEntropyLoss, Dropout, Dropout1d, Dropout2d, ELU, Embedding, Flatten, Fold,
+                     GELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, HuberLoss, Identity, KLDivLoss, L1Loss,
+                     LeakyReLU, Linear, LogSigmoid, LogSoftmax, MaxPool2d, MaxUnpool2d, Mish, ModuleDict, ModuleList,
+                     MSELoss, NLLLoss, PairwiseDistance, ParameterDict, ParameterList, PixelShuffle, PixelUnshuffle,
+                     PReLU, ReflectionPad1d, ReflectionPad2d, ReLU, ReLU6, ReplicationPad1d, ReplicationPad2d, SELU,
+                     Sequential, Sigmoid, SiLU, SmoothL1Loss, Softmax, Softmax2d, Softmin, Softplus, Softshrink,
+                     Softsign, Tanh, Tanhshrink, Threshold, Unflatten, Unfold, Upsample, UpsamplingBilinear2d,
+                     UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
 from .module import Module, Parameter, StateDictError
-from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm
 
 __all__ = [
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss",
     "CELU", "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "Conv2d", "ConvTranspose2d",
     "CosineEmbeddingLoss", "CosineSimilarity", "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "ELU",
-    "Embedding", "Flatten", "GELU", "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
+    "Embedding", "Flatten", "Fold", "GELU", "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
     "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU",
-    "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2d", "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss",
-    "NLLLoss", "Parameter", "ParameterDict", "ParameterList", "PixelShuffle", "PixelUnshuffle", "PReLU",
-    "ReflectionPad1d", "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad1d", "ReplicationPad2d", "SELU", "Sequential",
-    "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softmax2d", "Softmin", "Softplus", "Softshrink", "Softsign",
-    "StateDictError", "Tanh", "Tanhshrink", "Threshold", "Unflatten", "Upsample", "UpsamplingBilinear2d",
-    "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "init", "utils",
+    "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2d", "MaxUnpool2d", "Mish", "Module", "ModuleDict", "ModuleList",
+    "MSELoss", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict", "ParameterList", "PixelShuffle",
+    "PixelUnshuffle", "PReLU", "ReflectionPad1d", "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad1d",
+    "ReplicationPad2d", "RMSNorm", "SELU", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softmax2d",
+    "Softmin", "Softplus", "Softshrink", "Softsign", "StateDictError", "Tanh", "Tanhshrink", "Threshold", "Unflatten",
+    "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "init", "utils",
 ]

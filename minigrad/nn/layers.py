@@ -630,6 +630,15 @@ class CosineSimilarity(Module):
         return F.cosine_similarity(x1, x2, self.dim, self.eps)
 
 
+class PairwiseDistance(Module):
+    def __init__(self, p=2.0, eps=1e-6, keepdim=False):
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim  # torch's names
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
+
+
 class CosineEmbeddingLoss(_Loss):
     def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
         super().__init__(size_average, reduce, reduction)
@@ -652,6 +661,21 @@ class MaxPool2d(Module):
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxUnpool2d(Module):
+    """F.max_unpool2d with its sizes kept as (h, w) pairs, stride None the kernel size, as torch's."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.padding = F._pair(kernel_size), F._pair(padding)
+        self.stride = F._pair(stride if stride is not None else kernel_size)
+
+    def forward(self, input, indices, output_size=None):
+        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class AvgPool2d(Module):
@@ -776,6 +800,39 @@ class PixelUnshuffle(_PixelRearrangement):
 
     def __init__(self, downscale_factor):
         super().__init__("downscale_factor", downscale_factor)
+
+
+class _SlidingBlocks(Module):
+    """Unfold and Fold: F.unfold or F.fold with the sizes given, each kept as given under torch's name."""
+
+    sizes = ("kernel_size", "dilation", "padding", "stride")
+
+    def __init__(self, **sizes):
+        super().__init__()
+        for name in self.sizes:
+            setattr(self, name, sizes[name])
+
+    def extra_repr(self):
+        return ", ".join(f"{name}={getattr(self, name)}" for name in self.sizes)
+
+
+class Unfold(_SlidingBlocks):
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+
+    def forward(self, input):
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+
+class Fold(_SlidingBlocks):
+    sizes = ("output_size",) + _SlidingBlocks.sizes
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
+        super().__init__(output_size=output_size, kernel_size=kernel_size, dilation=dilation, padding=padding,
+                         stride=stride)
+
+    def forward(self, input):
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
 
 
 class Embedding(Module):

@@ -1,7 +1,7 @@
 """Every differentiable op, each a Function with its forward and backward side by side."""
 from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU,
                          Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
-from .conv import Conv2d, ConvTranspose2d, col2im, im2col
+from .conv import Conv2d, ConvTranspose2d, Unfold, col2im, im2col
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor, Cos, Cosh,
                           Div, Elementwise, Erf, Exp, Exp2, Expm1, Floor, FloorDivide, Frac, Hardtanh, Log, Log1p, Log2,
@@ -28,5 +28,5 @@ __all__ = [
     "Permute", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape",
     "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinh", "SmoothL1Loss",
     "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc",
-    "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
+    "Unfold", "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
 ]

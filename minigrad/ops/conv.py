@@ -15,6 +15,7 @@ into one block of C/G*kh*kw rows per group, and the GEMMs become batched over th
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
 col2im: a few large launches.
 """
+import math
 from typing import NamedTuple
 
 from .. import kernels, memory, parallel
@@ -601,10 +602,15 @@ def _columns_to_output(function, x, weight, bias, options):
     out = out.reshape(out_channels, -1)                                         # (O, N*L)
     if bias is not None:
         out += bias.reshape(-1, 1)
-    (sh, sw), (ph, pw), (dh, dw) = options.columns
-    out_h, out_w = output_size(x.shape[2], kh, sh, ph, dh), output_size(x.shape[3], kw, sw, pw, dw)
-    out = out.reshape(out_channels, x.shape[0], out_h, out_w).swapaxes(0, 1)   # (N, O, out_h, out_w)
+    out = out.reshape(out_channels, x.shape[0], *_column_plane(x.shape, kh, kw, options.columns)).swapaxes(0, 1)
     return get_array_module(out).ascontiguousarray(out)
+
+
+def _column_plane(x_shape, kh, kw, columns):
+    """(out_h, out_w): the positions of a kh x kw kernel in an (N, C, H, W) input, by im2col's (stride, padding,
+    dilation)."""
+    (sh, sw), (ph, pw), (dh, dw) = columns
+    return output_size(x_shape[2], kh, sh, ph, dh), output_size(x_shape[3], kw, sw, pw, dw)
 
 
 def _output_to_columns(function, rows, weight, x_shape, options):
@@ -750,6 +756,47 @@ class ConvTranspose2d(Function):
 @gpu_variant_of(ConvTranspose2d)
 class ConvTranspose2dKernels(ConvTranspose2d):
     """The same column path with minigrad.kernels' im2col and col2im, as Conv2dKernels."""
+
+    im2col = staticmethod(kernels.im2col)
+    col2im = staticmethod(kernels.col2im)
+
+
+class Unfold(Function):
+    """F.unfold (im2col: each kernel-sized block of the image as a column) and, with `fold`, F.fold (col2im: the
+    columns added back onto the image), on the columns as torch lays them out, (N, C*kh*kw, L) with the batch first.
+    Each is the other's adjoint, so the backward of either is the forward of the other. The conv's im2col and col2im
+    (ctx.function's, the CPU's or the GPU kernels') do the work; `columns` is their (stride, padding, dilation)."""
+
+    node_name = staticmethod(lambda ctx: "Col2ImBackward0" if ctx.params["fold"] else "Im2ColBackward0")
+    im2col = staticmethod(im2col)
+    col2im = staticmethod(col2im)
+
+    @staticmethod
+    def forward(ctx, x, image_shape, kernel_size, columns, fold):
+        return Unfold.blocks(ctx.function, x, image_shape, kernel_size, columns, fold)
+
+    @staticmethod
+    def backward(ctx, grad):
+        params = ctx.params
+        return Unfold.blocks(ctx.function, grad, params["image_shape"], params["kernel_size"], params["columns"],
+                             not params["fold"])
+
+    @staticmethod
+    def blocks(function, array, image_shape, kernel_size, columns, fold):
+        """im2col of an image (N, C, H, W) of image_shape, or with `fold` col2im of columns (N, C*kh*kw, L), whose
+        batch im2col and col2im keep inside each row: (C*kh*kw, N*L), a transposed copy where N > 1."""
+        xp = get_array_module(array)
+        if fold:
+            cols = array.swapaxes(0, 1).reshape(array.shape[1], -1)
+            return xp.ascontiguousarray(function.col2im(cols, image_shape, *kernel_size, *columns))
+        cols = function.im2col(array, *kernel_size, *columns)
+        blocks = math.prod(_column_plane(image_shape, *kernel_size, columns))
+        return xp.ascontiguousarray(cols.reshape(cols.shape[0], image_shape[0], blocks).swapaxes(0, 1))
+
+
+@gpu_variant_of(Unfold)
+class UnfoldKernels(Unfold):
+    """The same with minigrad.kernels' im2col and col2im, as Conv2dKernels."""
 
     im2col = staticmethod(kernels.im2col)
     col2im = staticmethod(kernels.col2im)
