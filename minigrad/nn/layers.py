@@ -172,6 +172,11 @@ class _FunctionLayer(Module):
 
     function, options = None, ()
 
+    def __init__(self, **options):
+        super().__init__()
+        for name, value in options.items():
+            setattr(self, name, value)
+
     def function_arguments(self):
         return {name: getattr(self, name) for name in self.options}
 
@@ -802,37 +807,21 @@ class PixelUnshuffle(_PixelRearrangement):
         super().__init__("downscale_factor", downscale_factor)
 
 
-class _SlidingBlocks(Module):
-    """Unfold and Fold: F.unfold or F.fold with the sizes given, each kept as given under torch's name."""
+class Unfold(_FunctionLayer):
+    function = staticmethod(F.unfold)
+    options = ("kernel_size", "dilation", "padding", "stride")
 
-    sizes = ("kernel_size", "dilation", "padding", "stride")
-
-    def __init__(self, **sizes):
-        super().__init__()
-        for name in self.sizes:
-            setattr(self, name, sizes[name])
-
-    def extra_repr(self):
-        return ", ".join(f"{name}={getattr(self, name)}" for name in self.sizes)
-
-
-class Unfold(_SlidingBlocks):
     def __init__(self, kernel_size, dilation=1, padding=0, stride=1):
         super().__init__(kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
 
-    def forward(self, input):
-        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
-
-class Fold(_SlidingBlocks):
-    sizes = ("output_size",) + _SlidingBlocks.sizes
+class Fold(_FunctionLayer):
+    function = staticmethod(F.fold)
+    options = ("output_size",) + Unfold.options
 
     def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
         super().__init__(output_size=output_size, kernel_size=kernel_size, dilation=dilation, padding=padding,
                          stride=stride)
-
-    def forward(self, input):
-        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
 
 
 class Embedding(Module):
