@@ -39,8 +39,8 @@ CALLS = {
     "sign": ((X,), {}), "sin": ((X,), {}), "sinh": ((X,), {}), "softmax": ((X, 0), {}), "sqrt": ((UNIT,), {}),
     "square": ((X,), {}), "squeeze": ((X[:1],), {}), "std": ((X,), {"dim": 1, "correction": 0}),
     "sum": ((INTEGERS,), {"dim": 1, "dtype": np.float64}), "t": ((X,), {}), "tan": ((X,), {}), "tanh": ((X,), {}),
-    "transpose": ((X, 0, 1), {}), "trunc": ((X,), {}), "unbind": ((X, 1), {}), "unsqueeze": ((X, 0), {}),
-    "var": ((X, 1), {}), "split": ((X, [1, 3]), {"dim": 1}), "mm": ((X, X.T), {}),
+    "transpose": ((X, 0, 1), {}), "trunc": ((X,), {}), "unbind": ((X, 1), {}), "unflatten": ((X, 1, (1, -1)), {}),
+    "unsqueeze": ((X, 0), {}), "var": ((X, 1), {}), "split": ((X, [1, 3]), {"dim": 1}), "mm": ((X, X.T), {}),
     "bmm": ((X.reshape(2, 3, 2), X.reshape(2, 2, 3)), {}), "allclose": ((X, X + 1e-6), {}),
 }
 CALLS.update({  # the scatter family
