@@ -317,9 +317,12 @@ class Pad(Function):
         if mode not in PAD_MODES:
             raise ValueError(f"pad mode {mode!r} is not one of {sorted(PAD_MODES)}")
         widths = _pad_widths(pad, a.ndim)
-        for axis, (before, after) in enumerate(widths):
+        for axis in reversed(range(a.ndim)):  # the last dim first, as torch checks them
+            before, after = widths[axis]
             if mode == "reflect" and max(before, after) >= a.shape[axis]:
-                raise ValueError(f"reflect padding {before, after} must be smaller than the dim size {a.shape[axis]}")
+                raise RuntimeError(f"Argument #{4 + 2 * (a.ndim - 1 - axis)}: Padding size should be less than the "
+                                   f"corresponding input dimension, but got: padding {before, after} at dimension "
+                                   f"{axis} of input {list(a.shape)}")
             if mode == "circular" and max(before, after) > a.shape[axis]:
                 raise RuntimeError("Padding value causes wrapping around more than once.")
         ctx.save_for_backward(widths, a.shape)
