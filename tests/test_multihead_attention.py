@@ -1,6 +1,7 @@
 """nn.MultiheadAttention against torch's with the same weights (torch's state dict loaded): outputs, attention
 weights and the gradients of the inputs and of every parameter, over layouts, masks, add_bias_kv, add_zero_attn and
-need_weights; its parameters, state dict, errors, repr, dropout's statistics, a float64 gradcheck and the GPU path."""
+need_weights; its parameters, state dict, errors, repr, dropout's statistics, a float64 gradcheck and the GPU path.
+nn.TransformerEncoderLayer built on it, end to end against torch's with the same weights."""
 import warnings
 
 import numpy as np
@@ -339,6 +340,9 @@ def test_mismatched_mask_types_warn_as_torchs():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         module(x, x, x, key_padding_mask=mg.tensor(_zeros(N, L)), attn_mask=mg.tensor(_zeros(L, L)))
+    layer = mg.nn.TransformerEncoderLayer(E, HEADS, 16)
+    with pytest.warns(UserWarning, match="Support for mismatched src_key_padding_mask and src_mask is deprecated"):
+        layer(x, src_key_padding_mask=mg.tensor(_zeros(N, L, dtype=bool)), src_mask=mg.tensor(_zeros(L, L)))
 
 
 @pytest.mark.parametrize("case", ["bias-kv-zero-attn-kdim-no-bias", "no-weights-masks", "heads-weights"])
@@ -354,3 +358,95 @@ def test_gpu_path_matches_cpu(case, gpu_path):
     for ours_value, reference in zip([*gpu[:2], *gpu[2].values()], [*cpu[:2], *cpu[2].values()]):
         if reference is not None:  # a GPU sums in another order
             assert relative_error(ours_value.numpy(), reference.numpy()) <= 1e-5
+
+
+# name: (constructor options, batch_first, batched, forward options)
+ENCODER_CASES = {
+    "post-norm-relu": ({}, False, True, {}),
+    "pre-norm-gelu-batch-first": ({"norm_first": True, "activation": "gelu", "batch_first": True}, True, True, {}),
+    "no-bias-masks": ({"bias": False}, False, True, {"src_mask": "causal", "src_key_padding_mask": "padding-bool"}),
+    "float-masks": ({"batch_first": True}, True, True,
+                    {"src_mask": "float-2d", "src_key_padding_mask": "padding-float"}),
+    "causal-hint": ({"norm_first": True}, False, True, {"src_mask": "causal", "is_causal": True}),
+    "unbatched-gelu-module": ({"activation": "gelu-module"}, False, False, {"src_mask": "causal"}),
+}
+
+
+def _encoder_layers(case):
+    """torch's encoder layer (dropout 0.1, in eval) and minigrad's with its state dict loaded."""
+    options = {"d_model": E, "nhead": HEADS, "dim_feedforward": 16, **ENCODER_CASES[case][0]}
+    layers = []
+    for library in (torch, mg):
+        activation = options.get("activation", "relu")
+        activation = library.nn.GELU() if activation == "gelu-module" else activation
+        layers.append(library.nn.TransformerEncoderLayer(**{**options, "activation": activation}).eval())
+    with torch.no_grad():  # norms and biases away from their init, so that their use shows
+        for parameter in layers[0].parameters():
+            if parameter.ndim == 1:
+                parameter.normal_()
+    layers[1].load_state_dict(layers[0].state_dict())
+    return layers
+
+
+def _encode(layer, case, source, tensor, direction):
+    _, batch_first, batched, forward_options = ENCODER_CASES[case]
+    src = tensor(source if batched else source[:, 0])
+    if batched and batch_first:
+        src = tensor(source.transpose(1, 0, 2).copy())
+    options = {name: tensor(MASKS[value](L)) if name.endswith("mask") else value
+               for name, value in forward_options.items()}
+    output = layer(src, **options)
+    (output * tensor(direction[:output.shape[0], :output.shape[1]] if batched else direction[:, 0])).sum().backward()
+    return output, {"src": src.grad, **{name: p.grad for name, p in layer.named_parameters()}}
+
+
+@pytest.mark.parametrize("case", ENCODER_CASES)
+def test_encoder_layer_matches_torch(case):
+    reference, ours = _encoder_layers(case)
+    rng = np.random.default_rng(0)
+    source, direction = (rng.standard_normal((L, N, E)).astype(np.float32) for _ in range(2))
+    if ENCODER_CASES[case][1]:
+        direction = direction.transpose(1, 0, 2).copy()
+    expected = _encode(reference, case, source, _torch_tensor, direction)
+    actual = _encode(ours, case, source, _mg_tensor(), direction)
+    np.testing.assert_allclose(actual[0].numpy(), _numpy(expected[0]), rtol=1e-5, atol=1e-6)
+    assert actual[1].keys() == expected[1].keys()
+    for name, grad in expected[1].items():  # a weight's gradient sums L * N terms through two norms
+        np.testing.assert_allclose(_numpy(actual[1][name]), _numpy(grad), rtol=1e-5, atol=5e-6, err_msg=name)
+
+
+def test_encoder_layer_state_dict_repr_and_errors_are_torchs():
+    for options in ({}, {"bias": False, "activation": "gelu", "norm_first": True}):
+        ours, reference = (library.nn.TransformerEncoderLayer(E, HEADS, 16, **options) for library in (mg, torch))
+        assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == \
+            [(k, tuple(v.shape)) for k, v in reference.state_dict().items()]
+        assert repr(ours) == repr(reference)
+    errors = []
+    for library in (mg, torch):
+        with pytest.raises(Exception) as error:
+            library.nn.TransformerEncoderLayer(E, HEADS, activation="tanh")
+        errors.append((error.type, str(error.value)))
+    assert errors[0] == errors[1]
+
+
+def test_encoder_layer_drops_out_in_training_only():
+    layer = mg.nn.TransformerEncoderLayer(E, HEADS, 16, dropout=0.5)
+    src = mg.tensor(np.random.default_rng(0).standard_normal((L, N, E)).astype(np.float32))
+    trained = layer(src).numpy()
+    layer.eval()
+    np.testing.assert_array_equal(layer(src).numpy(), layer(src).numpy())
+    assert not np.allclose(trained, layer(src).numpy())
+
+
+def test_encoder_layer_gpu_path_matches_cpu(gpu_path):
+    case = "no-bias-masks"
+    _, ours = _encoder_layers(case)
+    rng = np.random.default_rng(0)
+    source, direction = (rng.standard_normal((L, N, E)).astype(np.float32) for _ in range(2))
+    cpu = _encode(ours, case, source, _mg_tensor(), direction)
+    for parameter in ours.parameters():
+        parameter.grad = None
+    gpu = _encode(ours.to("gpu"), case, source, _mg_tensor("gpu"), direction)
+    assert gpu[0].device == "gpu"
+    for ours_value, reference in zip([gpu[0], *gpu[1].values()], [cpu[0], *cpu[1].values()]):
+        assert relative_error(ours_value.numpy(), reference.numpy()) <= 1e-5  # a GPU sums in another order

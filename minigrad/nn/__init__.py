@@ -13,6 +13,7 @@ from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BCELoss, B
                      UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
 from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm
+from .transformer import TransformerEncoderLayer
 
 __all__ = [
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss",
@@ -25,6 +26,6 @@ __all__ = [
     "PixelShuffle", "PixelUnshuffle", "PReLU", "ReflectionPad1d", "ReflectionPad2d", "ReLU", "ReLU6",
     "ReplicationPad1d", "ReplicationPad2d", "RMSNorm", "SELU", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss",
     "Softmax", "Softmax2d", "Softmin", "Softplus", "Softshrink", "Softsign", "StateDictError", "Tanh", "Tanhshrink",
-    "Threshold", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d",
-    "ZeroPad2d", "init", "utils",
+    "Threshold", "TransformerEncoderLayer", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d",
+    "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "init", "utils",
 ]

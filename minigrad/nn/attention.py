@@ -69,8 +69,8 @@ class MultiheadAttention(Module):
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                 average_attn_weights=True, is_causal=False):
-        key_padding_mask = _additive_mask(key_padding_mask, "key_padding_mask", query.dtype, attn_mask)
-        attn_mask = _additive_mask(attn_mask, "attn_mask", query.dtype)
+        key_padding_mask = additive_mask(key_padding_mask, "key_padding_mask", query.dtype, attn_mask)
+        attn_mask = additive_mask(attn_mask, "attn_mask", query.dtype)
         batched = _check_ranks(query, key, value, key_padding_mask, attn_mask, self.num_heads)
         self_attention = query is key is value
         if not batched:
@@ -152,16 +152,16 @@ def _empty_parameter(*shape):
     return Parameter(np.zeros(shape, np.float32))
 
 
-def _additive_mask(mask, name, dtype, other=None):
-    """A bool mask as torch's float one, -inf where it blocks and 0 elsewhere, in the query's dtype; a float mask
+def additive_mask(mask, name, dtype, other=None, other_name="attn_mask"):
+    """A bool mask as torch's float one, -inf where it blocks and 0 elsewhere, in the input's dtype; a float mask
     as it is. Other masks are refused, and a mask whose dtype differs from `other`'s warns, as torch's."""
     if mask is None:
         return None
     if mask.dtype != bool and not mask.is_floating_point():
         raise AssertionError(f"only bool and floating types of {name} are supported")
     if other is not None and mask.dtype != other.dtype:
-        warnings.warn(f"Support for mismatched {name} and attn_mask is deprecated. Use same type for both instead.",
-                      stacklevel=4)
+        warnings.warn(f"Support for mismatched {name} and {other_name} is deprecated. Use same type for both "
+                      "instead.", stacklevel=4)
     if mask.dtype != bool:
         return mask
     return mask.new_zeros(mask.shape, dtype=dtype).masked_fill(mask, -math.inf)
