@@ -87,19 +87,7 @@ class MultiheadAttention(Module):
         self._check_dims(query, key, value)
         q, k, v = self._projections(query, key, value, self_attention)
         attn_mask = None if attn_mask is None else self._attn_mask_by_heads(attn_mask, length, batch, sources)
-        if self.bias_k is not None:
-            k = F.cat([k, self.bias_k.expand(1, batch, embed_dim)])
-            v = F.cat([v, self.bias_v.expand(1, batch, embed_dim)])
-            attn_mask, key_padding_mask = _zero_column(attn_mask), _zero_column(key_padding_mask)
-        q, k, v = (x.reshape(x.shape[0], batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3) for x in (q, k, v))
-        if self.add_zero_attn:
-            zeros = k.new_zeros(batch, self.num_heads, 1, self.head_dim)
-            k, v = F.cat([k, zeros], dim=2), F.cat([v, zeros], dim=2)
-            attn_mask, key_padding_mask = _zero_column(attn_mask), _zero_column(key_padding_mask)
-        if key_padding_mask is not None:
-            _check_key_padding_mask(key_padding_mask, k.shape[2], batch)
-            padding = key_padding_mask.reshape(batch, 1, 1, k.shape[2])
-            attn_mask = padding if attn_mask is None else attn_mask + padding
+        q, k, v, attn_mask = self._by_heads(q, k, v, attn_mask, key_padding_mask)
         dropout_p = self.dropout if self.training else 0.0
         if need_weights:
             output, weights = _attention_with_weights(q, k, v, attn_mask, dropout_p)
@@ -112,6 +100,25 @@ class MultiheadAttention(Module):
         if not batched:
             return output.squeeze(1), None if weights is None else weights.squeeze(0)
         return output.transpose(0, 1) if self.batch_first else output, weights
+
+    def _by_heads(self, q, k, v, attn_mask, key_padding_mask):
+        """q (L, N, E), k and v (S, N, E) as (N, num_heads, L or S', head_dim), S' counting the keys that add_bias_kv
+        and add_zero_attn append, and the one mask that sums attn_mask and key_padding_mask, padded to S'."""
+        batch = q.shape[1]
+        if self.bias_k is not None:
+            k = F.cat([k, self.bias_k.expand(1, batch, self.embed_dim)])
+            v = F.cat([v, self.bias_v.expand(1, batch, self.embed_dim)])
+            attn_mask, key_padding_mask = _zero_column(attn_mask), _zero_column(key_padding_mask)
+        q, k, v = (x.reshape(x.shape[0], batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3) for x in (q, k, v))
+        if self.add_zero_attn:
+            zeros = k.new_zeros(batch, self.num_heads, 1, self.head_dim)
+            k, v = F.cat([k, zeros], dim=2), F.cat([v, zeros], dim=2)
+            attn_mask, key_padding_mask = _zero_column(attn_mask), _zero_column(key_padding_mask)
+        if key_padding_mask is not None:
+            _check_key_padding_mask(key_padding_mask, k.shape[2], batch)
+            padding = key_padding_mask.reshape(batch, 1, 1, k.shape[2])
+            attn_mask = padding if attn_mask is None else attn_mask + padding
+        return q, k, v, attn_mask
 
     def _check_dims(self, query, key, value):
         """torch's checks of the feature and sequence dims, inputs (L, N, E) and (S, N, kdim), (S, N, vdim)."""
