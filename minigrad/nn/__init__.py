@@ -1,5 +1,6 @@
 """Layers and containers with torch's names, so torch code and checkpoints carry over."""
 from . import init, utils
+from .attention import MultiheadAttention
 from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BCELoss, BCEWithLogitsLoss, CELU, CircularPad1d,
                      CircularPad2d, ConstantPad1d, ConstantPad2d, Conv2d, ConvTranspose2d, CosineEmbeddingLoss,
                      CosineSimilarity, CrossEntropyLoss, Dropout, Dropout1d, Dropout2d, ELU, Embedding, Flatten, Fold,
@@ -12,6 +13,7 @@ from .layers import (AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, BCELoss, B
                      UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
 from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm
+from .transformer import TransformerEncoderLayer
 
 __all__ = [
     "AdaptiveAvgPool2d", "AdaptiveMaxPool2d", "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss",
@@ -20,9 +22,10 @@ __all__ = [
     "Embedding", "Flatten", "Fold", "GELU", "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
     "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU",
     "Linear", "LogSigmoid", "LogSoftmax", "MaxPool2d", "MaxUnpool2d", "Mish", "Module", "ModuleDict", "ModuleList",
-    "MSELoss", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict", "ParameterList", "PixelShuffle",
-    "PixelUnshuffle", "PReLU", "ReflectionPad1d", "ReflectionPad2d", "ReLU", "ReLU6", "ReplicationPad1d",
-    "ReplicationPad2d", "RMSNorm", "SELU", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softmax2d",
-    "Softmin", "Softplus", "Softshrink", "Softsign", "StateDictError", "Tanh", "Tanhshrink", "Threshold", "Unflatten",
-    "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "init", "utils",
+    "MSELoss", "MultiheadAttention", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict", "ParameterList",
+    "PixelShuffle", "PixelUnshuffle", "PReLU", "ReflectionPad1d", "ReflectionPad2d", "ReLU", "ReLU6",
+    "ReplicationPad1d", "ReplicationPad2d", "RMSNorm", "SELU", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss",
+    "Softmax", "Softmax2d", "Softmin", "Softplus", "Softshrink", "Softsign", "StateDictError", "Tanh", "Tanhshrink",
+    "Threshold", "TransformerEncoderLayer", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d",
+    "UpsamplingNearest2d", "ZeroPad1d", "ZeroPad2d", "init", "utils",
 ]
