@@ -332,7 +332,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                 antialias=False):
     """Resizing of the last dims of an (N, C, L) or (N, C, H, W) input, as torch's: "nearest" (its default),
     "nearest-exact", "area" (adaptive average pooling to the size), "linear" (3-d), "bilinear" or "bicubic"
-    (4-d), the last three with either align_corners (None is False). A scale_factor gives the size
+    (4-d), the last three with either align_corners (None is False); antialias=True gives "bilinear" and
+    "bicubic" downsampling a low-pass filter, as torch's (Pillow's). A scale_factor gives the size
     floor(in * scale_factor) and, unless recompute_scale_factor, the scale of the source coordinates too."""
     if mode in _NON_INTERPOLATING:
         if align_corners is not None:
@@ -354,8 +355,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if (mode, axes) not in _INTERPOLATIONS:
         raise _resize_error(mode, input.ndim)
     if antialias:
-        raise NotImplementedError("interpolate: minigrad has no antialias=True (torch's anti-aliased downsampling); "
-                                  "leave it False")
+        return ops.UpsampleAntialiased.apply(input, size=size, scale_factor=scale_factor, align_corners=align_corners,
+                                             mode=mode)
     return _INTERPOLATIONS[mode, axes].apply(input, size=size, scale_factor=scale_factor, align_corners=align_corners)
 
 

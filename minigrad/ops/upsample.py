@@ -11,14 +11,20 @@ from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
 
 
+def pixel_scale(in_size, out_size, align_corners, scale_factor=None):
+    """torch's input pixels per output pixel along an axis: between the corner pixels' centres with
+    align_corners, else 1 / scale_factor where one is given (else in / out)."""
+    if align_corners:
+        return (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+    return 1.0 / scale_factor if scale_factor else in_size / out_size
+
+
 def source_positions(in_size, out_size, align_corners, scale_factor=None):
     """torch's source coordinate of each output along an axis: the corner pixels' centres aligned, or pixel
-    centres at half-pixel offsets, with the scale 1 / scale_factor where one is given (else in / out)."""
+    centres at half-pixel offsets."""
     dst = np.arange(out_size, dtype=np.float64)
-    if align_corners:
-        return dst * ((in_size - 1) / (out_size - 1)) if out_size > 1 else np.zeros(out_size)
-    scale = 1.0 / scale_factor if scale_factor else in_size / out_size
-    return (dst + 0.5) * scale - 0.5
+    scale = pixel_scale(in_size, out_size, align_corners, scale_factor)
+    return dst * scale if align_corners else (dst + 0.5) * scale - 0.5
 
 
 def tap_matrix(in_size, positions, offsets, weights):
@@ -42,16 +48,18 @@ def interpolation_matrix(in_size, out_size, align_corners, scale_factor=None):
 CUBIC_A = -0.75  # torch's (OpenCV's) cubic convolution constant
 
 
+def cubic_kernel(x, a=CUBIC_A):
+    """Keys's cubic convolution kernel at distances x (|x| < 2 nonzero)."""
+    x = np.abs(x)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x <= 1, near, np.where(x < 2, far, 0.0))
+
+
 def cubic_weights(t):
-    """(len(t), 4) weights of the inputs floor(x) - 1 .. floor(x) + 2 for a position x of fraction t: Keys's cubic
-    convolution kernel at distances 1 + t, t, 1 - t, 2 - t."""
-    def near(x):  # |x| <= 1
-        return ((CUBIC_A + 2) * x - (CUBIC_A + 3)) * x * x + 1
-
-    def far(x):   # 1 < |x| < 2
-        return ((CUBIC_A * x - 5 * CUBIC_A) * x + 8 * CUBIC_A) * x - 4 * CUBIC_A
-
-    return np.stack([far(1.0 + t), near(t), near(1.0 - t), far(2.0 - t)], axis=1)
+    """(len(t), 4) weights of the inputs floor(x) - 1 .. floor(x) + 2 for a position x of fraction t: the cubic
+    kernel at distances 1 + t, t, 1 - t, 2 - t."""
+    return cubic_kernel(np.stack([1.0 + t, t, 1.0 - t, 2.0 - t], axis=1))
 
 
 def cubic_matrix(in_size, out_size, align_corners, scale_factor=None):
@@ -59,6 +67,30 @@ def cubic_matrix(in_size, out_size, align_corners, scale_factor=None):
     to the first pixel), four taps clamped to the border, and the output values unclamped."""
     return tap_matrix(in_size, source_positions(in_size, out_size, align_corners, scale_factor), np.arange(-1, 3),
                       cubic_weights)
+
+
+ANTIALIAS_KERNELS = {  # mode: (the kernel's taps when not stretched, the kernel), as torch's (Pillow's)
+    "bilinear": (2, lambda x: np.maximum(1.0 - np.abs(x), 0.0)),
+    "bicubic": (4, lambda x: cubic_kernel(x, a=-0.5)),
+}
+
+
+def antialias_matrix(in_size, out_size, align_corners, scale_factor, mode):
+    """(out_size, in_size) weights of torch's antialias=True, Pillow's resampling: the mode's kernel centred on
+    each output's centre and, when downsampling, stretched by the scale so that it averages every input it
+    covers (a low-pass filter); its taps cut at the border and the weights then scaled to sum to 1."""
+    taps, kernel = ANTIALIAS_KERNELS[mode]
+    scale = pixel_scale(in_size, out_size, align_corners, scale_factor)
+    stretch = max(scale, 1.0)
+    support = taps / 2 * stretch
+    centre = scale * (np.arange(out_size) + 0.5)
+    first = np.maximum(np.trunc(centre - support + 0.5), 0)
+    count = np.clip(np.minimum(np.trunc(centre + support + 0.5), in_size) - first, 0, 2 * math.ceil(support) + 1)
+    inputs = np.arange(in_size)
+    inside = (inputs >= first[:, None]) & (inputs < (first + count)[:, None])
+    weights = np.where(inside, kernel((inputs - centre[:, None] + 0.5) / stretch), 0.0)
+    total = weights.sum(axis=1, keepdims=True)
+    return np.divide(weights, total, out=weights, where=total != 0)
 
 
 def nearest_matrix(in_size, out_size, scale_factor=None, offset=0.0):
@@ -177,8 +209,8 @@ def _axis_matrices(h, w, size, scale_factor, matrix):
 
 
 def _scale_unless_kept(in_size, out_size, scale_factor):
-    """torch's linear modes copy an axis whose size they keep, whatever scale factor gave that size: they take
-    in / out (1) there, not the scale factor."""
+    """torch's linear modes, and its anti-aliased ones, copy an axis whose size they keep, whatever scale factor
+    gave that size: they take in / out (1) there, not the scale factor."""
     return None if out_size == in_size else scale_factor
 
 
@@ -202,6 +234,17 @@ class UpsampleBicubic(Resample):
     def matrices(h, w, size, scale_factor, align_corners):
         return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: cubic_matrix(
             in_size, out_size, align_corners, scale))
+
+
+class UpsampleAntialiased(Resample):
+    """torch's "bilinear" and "bicubic" with antialias=True, which copy an axis whose size they keep."""
+
+    node_name = lambda ctx: f"Upsample{ctx.params['mode'].capitalize()}2DAaBackward0"  # noqa: E731
+
+    @staticmethod
+    def matrices(h, w, size, scale_factor, align_corners, mode):
+        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: antialias_matrix(
+            in_size, out_size, align_corners, _scale_unless_kept(in_size, out_size, scale), mode))
 
 
 class UpsampleNearest(Resample):
@@ -234,6 +277,11 @@ class UpsampleBilinearKernels(ResampleKernels, UpsampleBilinear):
 
 @gpu_variant_of(UpsampleBicubic)
 class UpsampleBicubicKernels(ResampleKernels, UpsampleBicubic):
+    pass
+
+
+@gpu_variant_of(UpsampleAntialiased)
+class UpsampleAntialiasedKernels(ResampleKernels, UpsampleAntialiased):
     pass
 
 
