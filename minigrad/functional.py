@@ -328,23 +328,89 @@ def _one_image_as_a_batch(name, input, op):
     return tuple(result.squeeze(0) for result in out) if isinstance(out, tuple) else out.squeeze(0)
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
-    """Resizing of the last two dims of an (N, C, H, W) input, as torch's: "nearest" (its default) or
-    "bilinear" (with either align_corners; None is False)."""
-    if mode not in ("nearest", "bilinear"):
-        raise ValueError(f"interpolate: the modes are 'nearest' and 'bilinear', got {mode!r}")
-    if mode == "nearest" and align_corners is not None:
-        raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
-                         "bicubic | trilinear")
-    if input.ndim != 4:
-        raise ValueError(f"interpolate: minigrad resizes 4-d inputs (N, C, H, W), got shape {tuple(input.shape)}")
-    if (size is None) == (scale_factor is None):
-        raise ValueError("interpolate: give exactly one of size and scale_factor")
-    sizes = dict(size=_pair(size) if size is not None else None,
-                 scale_factor=tuple(float(s) for s in _pair(scale_factor)) if scale_factor is not None else None)
-    if mode == "nearest":
-        return ops.UpsampleNearest.apply(input, **sizes)
-    return ops.UpsampleBilinear.apply(input, **sizes, align_corners=bool(align_corners))
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
+                antialias=False):
+    """Resizing of the last dims of an (N, C, L) or (N, C, H, W) input, as torch's: "nearest" (its default),
+    "nearest-exact", "area" (adaptive average pooling to the size), "linear" (3-d), "bilinear" or "bicubic"
+    (4-d), the last three with either align_corners (None is False); antialias=True gives "bilinear" and
+    "bicubic" downsampling a low-pass filter, as torch's (Pillow's). A scale_factor gives the size
+    floor(in * scale_factor) and, unless recompute_scale_factor, the scale of the source coordinates too."""
+    if mode in _NON_INTERPOLATING:
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: linear | bilinear | "
+                             "bicubic | trilinear")
+    else:
+        align_corners = bool(align_corners)
+    size, scale_factor = _resize_sizes(input, size, scale_factor, recompute_scale_factor, mode)
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.ndim == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos modes and requires a 4-D "
+                         "tensor as input")
+    axes = input.ndim - 2
+    if mode == "area" and axes in (1, 2):
+        if axes == 2:
+            return adaptive_avg_pool2d(input, size)
+        return adaptive_avg_pool2d(input.unsqueeze(-2), (1, *size)).squeeze(-2)  # torch's adaptive_avg_pool1d
+    if mode in _NEAREST and axes in (1, 2):
+        return _NEAREST[mode].apply(input, size=size, scale_factor=scale_factor)
+    if (mode, axes) not in _INTERPOLATIONS:
+        raise _resize_error(mode, input.ndim)
+    if antialias:
+        return ops.UpsampleAntialiased.apply(input, size=size, scale_factor=scale_factor, align_corners=align_corners,
+                                             mode=mode)
+    return _INTERPOLATIONS[mode, axes].apply(input, size=size, scale_factor=scale_factor, align_corners=align_corners)
+
+
+_NON_INTERPOLATING = ("nearest", "area", "nearest-exact")
+_NEAREST = {"nearest": ops.UpsampleNearest, "nearest-exact": ops.UpsampleNearestExact}
+_INTERPOLATIONS = {("linear", 1): ops.UpsampleBilinear, ("bilinear", 2): ops.UpsampleBilinear,
+                   ("bicubic", 2): ops.UpsampleBicubic}
+_TORCH_RESIZE_RANKS = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "area": (3, 4, 5), "linear": (3,),
+                       "bilinear": (4,), "bicubic": (4,), "trilinear": (5,), "lanczos": (4,)}
+
+
+def _resize_sizes(input, size, scale_factor, recompute_scale_factor, mode):
+    """interpolate's (size, scale_factor), one of them None and the other a tuple with one entry per resized axis,
+    checked as torch checks them; recompute_scale_factor, and "area" always, take the size that the scale factor
+    gives (truncated) and drop the scale factor."""
+    axes, spatial = input.ndim - 2, list(input.shape[2:])
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        if isinstance(size, (list, tuple)) and len(size) != axes:
+            raise ValueError("Input and output must have the same number of spatial dimensions, but got input with "
+                             f"spatial dimensions of {spatial} and output size of {size}. Please provide input tensor "
+                             "in (N, C, d1, d2, ...,dK) format and output size in (o1, o2, ...,oK) format.")
+        sizes = tuple(size) if isinstance(size, (list, tuple)) else (size,) * axes
+        if not all(isinstance(n, numbers.Integral) for n in sizes):
+            raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, int] or Tuple[int, int, int], "
+                            f"but got size with types {[type(n) for n in sizes]}")
+        if recompute_scale_factor:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+        return tuple(int(n) for n in sizes), None
+    if scale_factor is None:
+        raise ValueError("either size or scale_factor should be defined")
+    if isinstance(scale_factor, (list, tuple)) and len(scale_factor) != axes:
+        raise ValueError("Input and scale_factor must have the same number of spatial dimensions, but got input with "
+                         f"spatial dimensions of {spatial} and scale_factor of shape {scale_factor}. Please provide "
+                         "input tensor in (N, C, d1, d2, ...,dK) format and scale_factor in (s1, s2, ...,sK) format.")
+    scales = tuple(float(s) for s in scale_factor) if isinstance(scale_factor, (list, tuple)) else \
+        (float(scale_factor),) * axes
+    if recompute_scale_factor or mode == "area":
+        return tuple(int(n * s) for n, s in zip(spatial, scales)), None
+    return None, scales
+
+
+def _resize_error(mode, ndim):
+    """The error of interpolate's `mode` on an ndim-d input: torch's, where torch refuses the pair, else that
+    minigrad lacks it (5-d resizing, "trilinear" and "lanczos")."""
+    if ndim in _TORCH_RESIZE_RANKS.get(mode, ()):
+        return NotImplementedError(f"interpolate: minigrad has no {mode!r} resizing of {ndim}-d inputs; it resizes "
+                                   "3-d (N, C, L) and 4-d (N, C, H, W) inputs")
+    if mode in ("linear", "bilinear", "trilinear") and ndim in (3, 4, 5):
+        return NotImplementedError(f"Got {ndim}D input, but {mode} mode needs {_TORCH_RESIZE_RANKS[mode][0]}D input")
+    return NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {ndim}D) for the modes: "
+                               f"nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact "
+                               f"(got {mode})")
 
 
 def linear(input, weight, bias=None):

@@ -15,7 +15,7 @@ from .pool import AvgPool2d, MaxPool2d
 from .reduce import Amax, Amin, Cumsum, LogSumExp, Max, MaxResult, Mean, Min, Norm, Prod, Std, Sum, Var
 from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Gather, GetItem, Pad, Permute, Reshape, Scatter,
                     SetItem, Tril, Triu)
-from .upsample import UpsampleBilinear, UpsampleNearest
+from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
     "Abs", "Acos", "Add", "Amax", "Amin", "Asin", "Atan", "AvgPool2d", "BinaryCrossEntropy",
@@ -28,5 +28,6 @@ __all__ = [
     "Permute", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape",
     "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinh", "SmoothL1Loss",
     "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc",
-    "Unfold", "UpsampleBilinear", "UpsampleNearest", "Var", "Where", "col2im", "im2col",
+    "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact",
+    "Var", "Where", "col2im", "im2col",
 ]

@@ -1,5 +1,6 @@
 """Separable linear resampling as two matrix products, out = A_h @ x @ A_w^T, and backward uses the
-transposes: bilinear resizing, and adaptive average pooling to sizes that do not divide the input."""
+transposes: nearest, (bi)linear and bicubic resizing, and adaptive average pooling to sizes that do not divide
+the input."""
 import functools
 import math
 
@@ -10,35 +11,97 @@ from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
 
 
-def interpolation_matrix(in_size, out_size, align_corners, scale_factor=None):
-    """(out_size, in_size) linear-interpolation weights, with torch's source-coordinate rule."""
-    dst = np.arange(out_size, dtype=np.float64)
+def pixel_scale(in_size, out_size, align_corners, scale_factor=None):
+    """torch's input pixels per output pixel along an axis: between the corner pixels' centres with
+    align_corners, else 1 / scale_factor where one is given (else in / out)."""
     if align_corners:
-        src = dst * ((in_size - 1) / (out_size - 1)) if out_size > 1 else np.zeros(out_size)
-    else:
-        scale = 1.0 / scale_factor if scale_factor else in_size / out_size
-        src = np.maximum((dst + 0.5) * scale - 0.5, 0.0)
-    low = np.minimum(np.floor(src).astype(np.int64), in_size - 1)
-    high = np.minimum(low + 1, in_size - 1)
-    frac = src - low
-    matrix = np.zeros((out_size, in_size))
-    np.add.at(matrix, (np.arange(out_size), low), 1.0 - frac)
-    np.add.at(matrix, (np.arange(out_size), high), frac)
+        return (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+    return 1.0 / scale_factor if scale_factor else in_size / out_size
+
+
+def source_positions(in_size, out_size, align_corners, scale_factor=None):
+    """torch's source coordinate of each output along an axis: the corner pixels' centres aligned, or pixel
+    centres at half-pixel offsets."""
+    dst = np.arange(out_size, dtype=np.float64)
+    scale = pixel_scale(in_size, out_size, align_corners, scale_factor)
+    return dst * scale if align_corners else (dst + 0.5) * scale - 0.5
+
+
+def tap_matrix(in_size, positions, offsets, weights):
+    """(outputs, in_size) weights of a kernel of taps: output i reads the inputs floor(positions[i]) + offsets,
+    clamped to the border (their weights then add up there), with `weights(t)` (outputs, taps), t the fraction
+    of each position, as torch's linear and cubic interpolation."""
+    base = np.minimum(np.floor(positions), in_size - 1)
+    taps = np.clip(base.astype(np.int64)[:, None] + offsets, 0, in_size - 1)
+    matrix = np.zeros((len(positions), in_size))
+    np.add.at(matrix, (np.arange(len(positions))[:, None], taps), weights(np.clip(positions - base, 0.0, 1.0)))
     return matrix
 
 
-def nearest_matrix(in_size, out_size, scale_factor=None):
-    """(out_size, in_size) weights of torch's "nearest": output i copies input floor(i * scale), with the
-    scale in float32 as torch computes it (1 / scale_factor when given, else in / out); but, as torch, twice
-    the size repeats each input twice, whatever scale factor gave that size."""
+def interpolation_matrix(in_size, out_size, align_corners, scale_factor=None):
+    """(out_size, in_size) linear-interpolation weights, with torch's source-coordinate rule (a position before
+    the first pixel is the first pixel)."""
+    positions = np.maximum(source_positions(in_size, out_size, align_corners, scale_factor), 0.0)
+    return tap_matrix(in_size, positions, np.arange(2), lambda t: np.stack([1.0 - t, t], axis=1))
+
+
+CUBIC_A = -0.75  # torch's (OpenCV's) cubic convolution constant
+
+
+def cubic_kernel(x, a=CUBIC_A):
+    """Keys's cubic convolution kernel at distances x (|x| < 2 nonzero)."""
+    x = np.abs(x)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x <= 1, near, np.where(x < 2, far, 0.0))
+
+
+def cubic_weights(t):
+    """(len(t), 4) weights of the inputs floor(x) - 1 .. floor(x) + 2 for a position x of fraction t: the cubic
+    kernel at distances 1 + t, t, 1 - t, 2 - t."""
+    return cubic_kernel(np.stack([1.0 + t, t, 1.0 - t, 2.0 - t], axis=1))
+
+
+def cubic_matrix(in_size, out_size, align_corners, scale_factor=None):
+    """(out_size, in_size) bicubic weights, as torch's: the source coordinates of linear interpolation (not clamped
+    to the first pixel), four taps clamped to the border, and the output values unclamped."""
+    return tap_matrix(in_size, source_positions(in_size, out_size, align_corners, scale_factor), np.arange(-1, 3),
+                      cubic_weights)
+
+
+ANTIALIAS_KERNELS = {  # mode: (the kernel's taps when not stretched, the kernel), as torch's (Pillow's)
+    "bilinear": (2, lambda x: np.maximum(1.0 - np.abs(x), 0.0)),
+    "bicubic": (4, lambda x: cubic_kernel(x, a=-0.5)),
+}
+
+
+def antialias_matrix(in_size, out_size, align_corners, scale_factor, mode):
+    """(out_size, in_size) weights of torch's antialias=True, Pillow's resampling: the mode's kernel centred on
+    each output's centre and, when downsampling, stretched by the scale so that it averages every input it
+    covers (a low-pass filter); its taps cut at the border and the weights then scaled to sum to 1."""
+    taps, kernel = ANTIALIAS_KERNELS[mode]
+    scale = pixel_scale(in_size, out_size, align_corners, scale_factor)
+    stretch = max(scale, 1.0)
+    support = taps / 2 * stretch
+    centre = scale * (np.arange(out_size) + 0.5)
+    first = np.maximum(np.trunc(centre - support + 0.5), 0)
+    count = np.clip(np.minimum(np.trunc(centre + support + 0.5), in_size) - first, 0, 2 * math.ceil(support) + 1)
+    inputs = np.arange(in_size)
+    inside = (inputs >= first[:, None]) & (inputs < (first + count)[:, None])
+    weights = np.where(inside, kernel((inputs - centre[:, None] + 0.5) / stretch), 0.0)
+    total = weights.sum(axis=1, keepdims=True)
+    return np.divide(weights, total, out=weights, where=total != 0)
+
+
+def nearest_matrix(in_size, out_size, scale_factor=None, offset=0.0):
+    """(out_size, in_size) weights of torch's nearest-neighbour rules: output i copies input
+    floor((i + offset) * scale), with the scale in float32 as torch computes it (1 / scale_factor when given,
+    else in / out): offset 0 is "nearest", 0.5 "nearest-exact" (the input pixel whose centre is nearest)."""
     outputs = np.arange(out_size)
-    if out_size == 2 * in_size:
-        source = outputs // 2
-    else:
-        scale = np.float32(1.0 / scale_factor if scale_factor else in_size / out_size)
-        source = np.minimum(np.floor(outputs.astype(np.float32) * scale).astype(np.int64), in_size - 1)
+    scale = np.float32(1.0 / scale_factor) if scale_factor else np.float32(in_size) / np.float32(out_size)
+    source = np.floor((outputs + np.float32(offset)).astype(np.float32) * scale).astype(np.int64)
     matrix = np.zeros((out_size, in_size))
-    matrix[outputs, source] = 1.0
+    matrix[outputs, np.minimum(source, in_size - 1)] = 1.0
     return matrix
 
 
@@ -75,19 +138,27 @@ def _operands(function, h, w, dtype, xp, params):
     return tuple(function.operand(xp.asarray(m, dtype=dtype)) for m in function.matrices(h, w, **dict(params)))
 
 
+def _resized_axes(params):
+    """How many trailing axes an op with `params` resizes: 2 (H, W), or 1 (L) for torch's 1-d modes."""
+    return len(params.get("size") or params["scale_factor"])
+
+
 class Resample(Function):
-    """rows @ x @ cols.T over the last two dims, with the (out, in) matrices of `matrices(h, w, **params)`."""
+    """rows @ x @ cols.T over the last two dims, with the (out, in) matrices of `matrices(h, w, **params)`; a 1-d
+    resize is that of planes of one row (h = 1), which `rows` copies."""
 
     @staticmethod
     def forward(ctx, x, **params):
-        rows, cols = _operands(ctx.function, *x.shape[-2:], x.dtype, get_array_module(x), tuple(sorted(params.items())))
+        planes = _planes(x, params)
+        rows, cols = _operands(ctx.function, *planes.shape[-2:], x.dtype, get_array_module(x),
+                               tuple(sorted(params.items())))
         ctx.save_for_backward(rows, cols)
-        return ctx.function.resize(x, rows, cols)
+        return _unplanes(ctx.function.resize(planes, rows, cols), params)
 
     @staticmethod
     def backward(ctx, grad):
         rows, cols = ctx.saved
-        return ctx.function.resize(grad, rows.T, cols.T)
+        return _unplanes(ctx.function.resize(_planes(grad, ctx.params), rows.T, cols.T), ctx.params)
 
     resize = staticmethod(_resize)
 
@@ -97,42 +168,106 @@ class Resample(Function):
         return matrix
 
 
+def _planes(array, params):
+    return array[..., None, :] if _resized_axes(params) == 1 else array
+
+
+def _unplanes(array, params):
+    return array.reshape(array.shape[:-2] + array.shape[-1:]) if _resized_axes(params) == 1 else array
+
+
+def _named_by_axes(one, two):
+    """The node_name of an op that resizes 1-d and 2-d inputs, which torch names apart."""
+    return lambda ctx: one if _resized_axes(ctx.params) == 1 else two
+
+
 class ResampleKernels:
     """What the GPU variants change: one resize kernel per direction, in which each output reads only its
-    band of nonzero weights (two rows and two columns for bilinear upsampling, its bin for pooling)."""
+    band of nonzero weights (two rows and two columns for bilinear upsampling, four for bicubic, its bin for
+    pooling)."""
 
     resize = staticmethod(kernels.resize)
     operand = kernels.BandedMatrix
 
 
+_EMPTY_OUTPUT = {
+    1: "Input and output sizes should be greater than 0, but got input (W: {}) and output (W: {})",
+    2: "Input and output sizes should be greater than 0, but got input (H: {}, W: {}) output (H: {}, W: {})",
+}
+
+
 def _axis_matrices(h, w, size, scale_factor, matrix):
-    """(rows, cols) for an (h, w) input, `matrix(in_size, out_size, scale_factor)` along each axis; an axis
-    whose size does not change is copied, as torch copies it whatever scale factor gave that size. An empty
-    output is torch's error."""
-    scales = scale_factor or (None, None)
-    out_h, out_w = (output_size(n, size and size[axis], scales[axis]) for axis, n in enumerate((h, w)))
-    if min(out_h, out_w) <= 0:
-        raise RuntimeError(f"Input and output sizes should be greater than 0, but got input (H: {h}, W: {w}) output "
-                           f"(H: {out_h}, W: {out_w})")
-    return tuple(np.eye(in_size) if out_size == in_size else matrix(in_size, out_size, scale)
-                 for in_size, out_size, scale in zip((h, w), (out_h, out_w), scales))
+    """(rows, cols) for an (h, w) input, `matrix(in_size, out_size, scale_factor)` along each resized axis (a
+    1-d resize keeps the one row of its planes). An empty output is torch's error."""
+    axes = len(size or scale_factor)
+    in_sizes = (h, w)[-axes:]
+    scales = scale_factor or (None,) * axes
+    out_sizes = tuple(output_size(n, size and size[axis], scales[axis]) for axis, n in enumerate(in_sizes))
+    if min(out_sizes) <= 0:
+        raise RuntimeError(_EMPTY_OUTPUT[axes].format(*in_sizes, *out_sizes))
+    return (np.ones((1, 1)),) * (2 - axes) + tuple(map(matrix, in_sizes, out_sizes, scales))
+
+
+def _scale_unless_kept(in_size, out_size, scale_factor):
+    """torch's linear modes, and its anti-aliased ones, copy an axis whose size they keep, whatever scale factor
+    gave that size: they take in / out (1) there, not the scale factor."""
+    return None if out_size == in_size else scale_factor
 
 
 class UpsampleBilinear(Resample):
-    node_name = "UpsampleBilinear2DBackward0"
+    """torch's "bilinear" (2-d) and "linear" (1-d)."""
+
+    node_name = _named_by_axes("UpsampleLinear1DBackward0", "UpsampleBilinear2DBackward0")
 
     @staticmethod
     def matrices(h, w, size, scale_factor, align_corners):
-        return _axis_matrices(h, w, size, scale_factor,
-                              lambda in_size, out_size, scale: interpolation_matrix(in_size, out_size, align_corners, scale))
+        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: interpolation_matrix(
+            in_size, out_size, align_corners, _scale_unless_kept(in_size, out_size, scale)))
+
+
+class UpsampleBicubic(Resample):
+    """torch's "bicubic", which resamples an axis whose size it keeps with the scale factor given."""
+
+    node_name = "UpsampleBicubic2DBackward0"
+
+    @staticmethod
+    def matrices(h, w, size, scale_factor, align_corners):
+        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: cubic_matrix(
+            in_size, out_size, align_corners, scale))
+
+
+class UpsampleAntialiased(Resample):
+    """torch's "bilinear" and "bicubic" with antialias=True, which copy an axis whose size they keep."""
+
+    node_name = lambda ctx: f"Upsample{ctx.params['mode'].capitalize()}2DAaBackward0"  # noqa: E731
+
+    @staticmethod
+    def matrices(h, w, size, scale_factor, align_corners, mode):
+        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: antialias_matrix(
+            in_size, out_size, align_corners, _scale_unless_kept(in_size, out_size, scale), mode))
 
 
 class UpsampleNearest(Resample):
-    node_name = "UpsampleNearest2DBackward0"
+    node_name = _named_by_axes("UpsampleNearest1DBackward0", "UpsampleNearest2DBackward0")
 
     @staticmethod
     def matrices(h, w, size, scale_factor):
-        return _axis_matrices(h, w, size, scale_factor, nearest_matrix)
+        """torch's 2-d "nearest" takes in / out, not the scale factor, along an axis whose size it keeps or
+        doubles (copying it, or repeating each input twice); its 1-d one takes the scale factor always."""
+        two_d = len(size or scale_factor) == 2
+        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: nearest_matrix(
+            in_size, out_size, None if two_d and out_size in (in_size, 2 * in_size) else scale))
+
+
+class UpsampleNearestExact(Resample):
+    """torch's "nearest-exact": the input pixel whose centre is nearest, the scale factor taken as given."""
+
+    node_name = _named_by_axes("UpsampleNearestExact1DBackward0", "UpsampleNearestExact2DBackward0")
+
+    @staticmethod
+    def matrices(h, w, size, scale_factor):
+        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: nearest_matrix(
+            in_size, out_size, scale, offset=0.5))
 
 
 @gpu_variant_of(UpsampleBilinear)
@@ -140,8 +275,23 @@ class UpsampleBilinearKernels(ResampleKernels, UpsampleBilinear):
     pass
 
 
+@gpu_variant_of(UpsampleBicubic)
+class UpsampleBicubicKernels(ResampleKernels, UpsampleBicubic):
+    pass
+
+
+@gpu_variant_of(UpsampleAntialiased)
+class UpsampleAntialiasedKernels(ResampleKernels, UpsampleAntialiased):
+    pass
+
+
 @gpu_variant_of(UpsampleNearest)
 class UpsampleNearestKernels(ResampleKernels, UpsampleNearest):
+    pass
+
+
+@gpu_variant_of(UpsampleNearestExact)
+class UpsampleNearestExactKernels(ResampleKernels, UpsampleNearestExact):
     pass
 
 
