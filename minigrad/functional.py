@@ -202,8 +202,7 @@ def _require_floating(kernel, input):
 
 
 def _stride_and_dilation(op, stride, dilation, groups, dims=2):
-    """A conv's stride and dilation as tuples of `dims` sizes, checked with its groups as torch checks them (a 1-d
-    conv words a non-positive dilation as its stride)."""
+    """A conv's stride and dilation as tuples of `dims` sizes, checked with its groups as torch checks them."""
     stride, dilation = _conv_sizes(op, "stride", stride, dims), _conv_sizes(op, "dilation", dilation, dims)
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
         raise TypeError(f"{op}(): argument 'groups' must be int, not {type(groups).__name__}")
@@ -212,9 +211,19 @@ def _stride_and_dilation(op, stride, dilation, groups, dims=2):
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     if min(dilation) <= 0:
-        raise RuntimeError("non-positive dilation is not supported" if dims == 1 else
-                           f"dilation should be greater than zero, but got {list(dilation)}")
+        raise RuntimeError(_non_positive_dilation(op, dilation))
     return stride, dilation
+
+
+def _non_positive_dilation(op, dilation):
+    """torch's message for a conv's dilation below 1, which each conv words its own way (a transposed 1-d one as
+    that of its 2-d view, of height 1)."""
+    if op == "conv1d":
+        return "non-positive dilation is not supported"
+    if op.startswith("conv_transpose"):
+        height, width = (1, *dilation)[-2:]
+        return f"dilation should be greater than zero, but got dilation_height: {height}, dilation_width: {width}"
+    return f"dilation should be greater than zero, but got {list(dilation)}"
 
 
 def _conv_padding(op, name, padding, dims=2):
@@ -373,8 +382,9 @@ def _one_image_as_a_batch(name, input, op):
 
 
 def _on_unit_height(input, run_2d, *others):
-    """A 1-d op of an (N, C, L) or (C, L) input (checked by the caller) as its 2-d one, `run_2d`, of the input with a height of 1 (and of
-    `others` alongside it, a conv's weight), its results (one or several) back without that height."""
+    """A 1-d op of an (N, C, L) or (C, L) input (checked by the caller) as its 2-d one, `run_2d`, of the input
+    with a height of 1 (and of `others` alongside it, a conv's weight), its results (one or several) back without
+    that height."""
     out = run_2d(input.unsqueeze(-2), *(tensor.unsqueeze(-2) for tensor in others))
     return tuple(result.squeeze(-2) for result in out) if isinstance(out, tuple) else out.squeeze(-2)
 
@@ -726,8 +736,8 @@ def _check_max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode):
     pad = single("padding", padding, "an int, list of ints, or")
     step = single("dilation", dilation, "an int, list of ints or")
     stride = kernel if omitted else stride
-    for name, value, least in (("kernel_size", kernel, 1), ("stride", stride, 1)):
-        if value < least:
+    for name, value in (("kernel_size", kernel), ("stride", stride)):
+        if value <= 0:
             raise RuntimeError(f"max_pool1d() {name} must be greater than zero, but got {value}")
     if pad < 0:
         raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {pad}")
@@ -1397,15 +1407,15 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat",
-    "celu", "celu_", "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
-    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu",
-    "elu_", "embedding", "fold", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh",
-    "hardtanh_", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu",
-    "leaky_relu_", "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "max_unpool2d", "mish",
-    "mse_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle",
-    "prelu", "relu", "relu6", "relu_", "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid",
-    "sigmoid_gate", "silu", "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack",
-    "tanh", "tanhshrink", "threshold", "threshold_", "unfold",
+    "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu", "celu_",
+    "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu", "elu_",
+    "embedding", "fold", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
+    "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_",
+    "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "max_unpool2d", "mish", "mse_loss", "nll_loss",
+    "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6",
+    "relu_", "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu",
+    "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
+    "threshold", "threshold_", "unfold",
 ]

@@ -242,6 +242,12 @@ ERRORS = {
     "conv-transpose1d-4d-input": lambda F, c: F.conv_transpose1d(c(X)[None], c(WT)),
     "conv-transpose1d-output-padding-pair": lambda F, c: F.conv_transpose1d(c(X), c(WT), output_padding=(1, 1)),
     "conv-transpose1d-negative-padding": lambda F, c: F.conv_transpose1d(c(X), c(WT), padding=-1),
+    "conv-transpose1d-negative-output-padding": lambda F, c: F.conv_transpose1d(c(X), c(WT), output_padding=-1),
+    "conv-transpose1d-zero-stride": lambda F, c: F.conv_transpose1d(c(X), c(WT), stride=(0,)),
+    # (of one sample: torch's oneDNN refuses a larger batch before it checks the dilation)
+    "conv-transpose1d-zero-dilation": lambda F, c: F.conv_transpose1d(c(X)[:1], c(WT), dilation=0),
+    "conv-transpose2d-zero-dilation": lambda F, c: F.conv_transpose2d(c(X)[:1, ..., None], c(WT)[..., None],
+                                                                      dilation=(0, 1)),
     "conv-transpose1d-output-padding-too-large": lambda F, c: F.conv_transpose1d(c(X), c(WT), output_padding=2),
     "max-pool1d-4d-input": lambda F, c: F.max_pool1d(c(X)[None], 2),
     "max-pool1d-1d-input": lambda F, c: F.max_pool1d(c(X)[0, 0], 2),
