@@ -137,6 +137,8 @@ def test_gpu_path_matches_cpu(case, gpu_path):
                 for device in ("cpu", "gpu"))
     for ours, reference in zip([gpu[0], *gpu[1]], [cpu[0], *cpu[1]]):  # a GPU sums in another order
         assert relative_error(ours, reference) <= 1e-5
+    kernels = {"max_pool", "max_pool_backward"} if case.startswith("max-pool") else {"im2col", "col2im"}
+    assert kernels <= set(gpu_path.launches)  # the 2-d op's device kernels, one per direction
 
 
 def test_max_pool1d_indices_on_the_gpu_path(gpu_path):
