@@ -70,7 +70,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     stride, dilation = _stride_and_dilation("conv1d", stride, dilation, groups, dims=1)
     if not isinstance(padding, str):
         padding = (0, *_conv_padding("conv1d", "padding", padding, dims=1))
-    _check_conv1d_operands("conv1d", input, weight)
+    _check_conv1d_operands("conv1d", input, weight, bias)
     return _on_unit_height(input, lambda image, kernel: conv2d(
         image, kernel, bias, (1, *stride), padding, (1, *dilation), groups), weight)
 
@@ -82,17 +82,18 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     stride, dilation = _stride_and_dilation(op, stride, dilation, groups, dims=1)
     padding = _conv_padding(op, "padding", padding, dims=1)
     output_padding = _conv_padding(op, "output_padding", output_padding, dims=1)
-    _check_conv1d_operands(op, input, weight)
+    _check_conv1d_operands(op, input, weight, bias)
     return _on_unit_height(input, lambda image, kernel: conv_transpose2d(
         image, kernel, bias, (1, *stride), (0, *padding), (0, *output_padding), groups, (1, *dilation)), weight)
 
 
-def _check_conv1d_operands(op, input, weight):
+def _check_conv1d_operands(op, input, weight, bias):
     """torch's errors for a 1-d conv's input of other than 2 or 3 dims and weight of other than 3 (an unbatched
-    input counted as a batch of one)."""
+    input counted as a batch of one); operands of different dtypes refused with the op's name."""
     if input.ndim not in (2, 3):
         raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to {op}, but got input of size: "
                            f"{list(input.shape)}")
+    require_same_dtype(op, input=input, weight=weight, bias=bias)
     if weight.ndim < 3:
         raise RuntimeError("weight should have at least three dimensions")
     if weight.ndim != 3:
@@ -676,6 +677,7 @@ def adaptive_avg_pool2d(input, output_size):
     mean, the cheaper path; others, overlapping bins, go through a pooling matrix per axis."""
     h, w = input.shape[-2:]
     out_h, out_w = _adaptive_output_size("adaptive_avg_pool2d", input, output_size)
+    _require_floating("adaptive_avg_pool2d", input)
     if h % out_h or w % out_w:
         return AdaptiveAvgPool2d.apply(input, size=(out_h, out_w))
     blocks = input.reshape(*input.shape[:-2], out_h, h // out_h, out_w, w // out_w)
@@ -749,6 +751,7 @@ def _check_max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode):
     length = pooled_size(input.shape[-1], kernel, stride, pad, step, ceil_mode)
     if length < 1:
         raise RuntimeError(f"max_pool1d() Invalid computed output size: {length}")
+    _require_floating("max_pool1d_impl", input)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):

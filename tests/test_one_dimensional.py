@@ -265,6 +265,8 @@ ERRORS = {
     "max-pool1d-large-padding": lambda F, c: F.max_pool1d(c(X), 2, padding=2),
     "max-pool1d-zero-dilation": lambda F, c: F.max_pool1d(c(X), 2, dilation=0),
     "max-pool1d-no-output": lambda F, c: F.max_pool1d(c(X), 3, dilation=5),
+    "max-pool1d-integer-input": lambda F, c: F.max_pool1d(c(X.astype(np.int64)), 2),
+    "adaptive-avg-pool1d-integer-input": lambda F, c: F.adaptive_avg_pool1d(c(X.astype(np.int64)), 2),
     "max-pool1d-indices-kernel-pair": lambda F, c: F.max_pool1d(c(X), (2, 2), return_indices=True),
     "max-pool1d-indices-zero-stride": lambda F, c: F.max_pool1d(c(X), 2, stride=0, return_indices=True),
     "max-pool1d-indices-large-padding": lambda F, c: F.max_pool1d(c(X), 2, padding=2, return_indices=True),
@@ -302,6 +304,19 @@ def test_errors_are_torchs(name):
     with pytest.raises(expected.type) as raised:
         ERRORS[name](F, mg.tensor)
     assert str(raised.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, c: F.conv1d(c(X), c(W.astype(np.float64))),
+    lambda F, c: F.conv1d(c(X), c(W), c(np.zeros(6))),
+    lambda F, c: F.conv_transpose1d(c(X.astype(np.float64)), c(WT)),
+])
+def test_operands_of_different_dtypes_are_refused_by_the_ops_name(call):
+    """As torch's, with minigrad's message, which names the 1-d op called."""
+    with pytest.raises(RuntimeError):
+        call(TF, torch.tensor)
+    with pytest.raises(RuntimeError, match="^conv(_transpose)?1d: expected input"):
+        call(F, mg.tensor)
 
 
 def test_unknown_padding_mode_is_torchs_error():
