@@ -68,11 +68,15 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """torch's conv1d over (N, C, L) or (C, L), weight (O, C/groups, k): conv2d over a unit height. stride, padding
     and dilation are an int or a 1-tuple; padding also "valid" or "same", as conv2d's."""
     stride, dilation = _stride_and_dilation("conv1d", stride, dilation, groups, dims=1)
-    if not isinstance(padding, str):
-        padding = (0, *_conv_padding("conv1d", "padding", padding, dims=1))
-    _check_conv1d_operands("conv1d", input, weight, bias)
+    if isinstance(padding, str):
+        checked_padding = (0,) if padding == "valid" else None  # "same" always fits the kernel
+    else:
+        padding = checked_padding = _conv_padding("conv1d", "padding", padding, dims=1)
+    batch_shape = _check_conv1d_operands("conv1d", input, weight, bias)
+    ops.conv.check_conv_operands(batch_shape, weight.shape, _shape(bias), groups, checked_padding, dilation)
+    height_padding = padding if isinstance(padding, str) else (0, *padding)
     return _on_unit_height(input, lambda image, kernel: conv2d(
-        image, kernel, bias, (1, *stride), padding, (1, *dilation), groups), weight)
+        image, kernel, bias, (1, *stride), height_padding, (1, *dilation), groups), weight)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
@@ -82,24 +86,31 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     stride, dilation = _stride_and_dilation(op, stride, dilation, groups, dims=1)
     padding = _conv_padding(op, "padding", padding, dims=1)
     output_padding = _conv_padding(op, "output_padding", output_padding, dims=1)
-    _check_conv1d_operands(op, input, weight, bias)
+    batch_shape = _check_conv1d_operands(op, input, weight, bias)
+    ops.conv.check_transposed_conv_operands(batch_shape, weight.shape, _shape(bias), groups)
     return _on_unit_height(input, lambda image, kernel: conv_transpose2d(
         image, kernel, bias, (1, *stride), (0, *padding), (0, *output_padding), groups, (1, *dilation)), weight)
 
 
 def _check_conv1d_operands(op, input, weight, bias):
-    """torch's errors for a 1-d conv's input of other than 2 or 3 dims and weight of other than 3 (an unbatched
-    input counted as a batch of one); operands of different dtypes refused with the op's name."""
+    """torch's errors for a 1-d conv's input of other than 2 or 3 dims and weight of other than 3; operands of
+    different dtypes refused with the op's name. Returns the input's shape as a batch (N, C, L), an unbatched input
+    counted as a batch of one, as torch's messages show it."""
     if input.ndim not in (2, 3):
         raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to {op}, but got input of size: "
                            f"{list(input.shape)}")
     require_same_dtype(op, input=input, weight=weight, bias=bias)
     if weight.ndim < 3:
         raise RuntimeError("weight should have at least three dimensions")
+    batch_shape = tuple(input.shape) if input.ndim == 3 else (1, *input.shape)
     if weight.ndim != 3:
-        shape = list(input.shape) if input.ndim == 3 else [1, *input.shape]
         raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional weight "
-                           f"{list(weight.shape)}, but got 3-dimensional input of size {shape} instead")
+                           f"{list(weight.shape)}, but got 3-dimensional input of size {list(batch_shape)} instead")
+    return batch_shape
+
+
+def _shape(tensor):
+    return None if tensor is None else tuple(tensor.shape)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
