@@ -13,14 +13,19 @@ from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
 from .ops.loss import reduced
 from .ops.norm import moments
-from .ops.pool import Windows, adaptive_max_indices, max_pool_indices
+from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_size
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor, where
 
 
+def _ntuple(value, count):
+    """A size as torch's modules keep it (its _single, _pair): a sequence as a tuple, else the value count times."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,) * count
+
+
 def _pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    return _ntuple(value, 2)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -57,6 +62,55 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     weights = (weight,) if bias is None else (weight, bias)
     return _one_image_as_a_batch("conv_transpose2d", input,
                                  lambda batch: ops.ConvTranspose2d.apply(batch, *weights, **params))
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """torch's conv1d over (N, C, L) or (C, L), weight (O, C/groups, k): conv2d over a unit height. stride, padding
+    and dilation are an int or a 1-tuple; padding also "valid" or "same", as conv2d's."""
+    stride, dilation = _stride_and_dilation("conv1d", stride, dilation, groups, dims=1)
+    if isinstance(padding, str):
+        checked_padding = (0,) if padding == "valid" else None  # "same" always fits the kernel
+    else:
+        padding = checked_padding = _conv_padding("conv1d", "padding", padding, dims=1)
+    batch_shape = _check_conv1d_operands("conv1d", input, weight, bias)
+    ops.conv.check_conv_operands(batch_shape, weight.shape, _shape(bias), groups, checked_padding, dilation)
+    height_padding = padding if isinstance(padding, str) else (0, *padding)
+    return _on_unit_height(input, lambda image, kernel: conv2d(
+        image, kernel, bias, (1, *stride), height_padding, (1, *dilation), groups), weight)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """torch's conv_transpose1d over (N, C, L) or (C, L), weight (C, O/groups, k): conv_transpose2d over a unit
+    height, each size an int or a 1-tuple."""
+    op = "conv_transpose1d"
+    stride, dilation = _stride_and_dilation(op, stride, dilation, groups, dims=1)
+    padding = _conv_padding(op, "padding", padding, dims=1)
+    output_padding = _conv_padding(op, "output_padding", output_padding, dims=1)
+    batch_shape = _check_conv1d_operands(op, input, weight, bias)
+    ops.conv.check_transposed_conv_operands(batch_shape, weight.shape, _shape(bias), groups)
+    return _on_unit_height(input, lambda image, kernel: conv_transpose2d(
+        image, kernel, bias, (1, *stride), (0, *padding), (0, *output_padding), groups, (1, *dilation)), weight)
+
+
+def _check_conv1d_operands(op, input, weight, bias):
+    """torch's errors for a 1-d conv's input of other than 2 or 3 dims and weight of other than 3; operands of
+    different dtypes refused with the op's name. Returns the input's shape as a batch (N, C, L), an unbatched input
+    counted as a batch of one, as torch's messages show it."""
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to {op}, but got input of size: "
+                           f"{list(input.shape)}")
+    require_same_dtype(op, input=input, weight=weight, bias=bias)
+    if weight.ndim < 3:
+        raise RuntimeError("weight should have at least three dimensions")
+    batch_shape = tuple(input.shape) if input.ndim == 3 else (1, *input.shape)
+    if weight.ndim != 3:
+        raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional weight "
+                           f"{list(weight.shape)}, but got 3-dimensional input of size {list(batch_shape)} instead")
+    return batch_shape
+
+
+def _shape(tensor):
+    return None if tensor is None else tuple(tensor.shape)
 
 
 def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
@@ -159,9 +213,9 @@ def _require_floating(kernel, input):
                                   f"'{SCALAR_TYPE_NAMES.get(input.dtype, input.dtype)}'")
 
 
-def _stride_and_dilation(op, stride, dilation, groups):
-    """A conv's stride and dilation as pairs, checked with its groups as torch checks them."""
-    stride, dilation = _conv_pair(op, "stride", stride), _conv_pair(op, "dilation", dilation)
+def _stride_and_dilation(op, stride, dilation, groups, dims=2):
+    """A conv's stride and dilation as tuples of `dims` sizes, checked with its groups as torch checks them."""
+    stride, dilation = _conv_sizes(op, "stride", stride, dims), _conv_sizes(op, "dilation", dilation, dims)
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
         raise TypeError(f"{op}(): argument 'groups' must be int, not {type(groups).__name__}")
     if min(stride) <= 0:
@@ -169,34 +223,45 @@ def _stride_and_dilation(op, stride, dilation, groups):
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     if min(dilation) <= 0:
-        raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
+        raise RuntimeError(_non_positive_dilation(op, dilation))
     return stride, dilation
 
 
-def _conv_padding(op, name, padding):
-    """A conv's padding (or output_padding) as a pair, checked."""
-    padding = _conv_pair(op, name, padding)
+def _non_positive_dilation(op, dilation):
+    """torch's message for a conv's dilation below 1, which each conv words its own way (a transposed 1-d one as
+    that of its 2-d view, of height 1)."""
+    if op == "conv1d":
+        return "non-positive dilation is not supported"
+    if op.startswith("conv_transpose"):
+        height, width = (1, *dilation)[-2:]
+        return f"dilation should be greater than zero, but got dilation_height: {height}, dilation_width: {width}"
+    return f"dilation should be greater than zero, but got {list(dilation)}"
+
+
+def _conv_padding(op, name, padding, dims=2):
+    """A conv's padding (or output_padding) as a tuple of `dims` sizes, checked."""
+    padding = _conv_sizes(op, name, padding, dims)
     if min(padding) < 0:
         raise RuntimeError(f"negative {name} is not supported")
     return padding
 
 
-def _conv_pair(op, name, value):
-    """stride, padding or dilation of a conv -> an (h, w) pair (see _int_pair)."""
-    return _int_pair(op, name, value, f"expected {name} to be a single integer value or a list of 2 values to "
-                                      f"match the convolution dimensions, but got {name}={{}}")
+def _conv_sizes(op, name, value, dims=2):
+    """stride, padding or dilation of a conv -> `dims` sizes (see _int_sizes)."""
+    return _int_sizes(op, name, value, f"expected {name} to be a single integer value or a list of {dims} values to "
+                                       f"match the convolution dimensions, but got {name}={{sizes}}", dims)
 
 
-def _int_pair(op, name, value, wrong_length):
-    """A size as torch's 2-d ops take it: an int, or a sequence of one or two -> an (h, w) pair. Anything but ints
-    (bools and floats too) is torch's TypeError; another length, the op's own RuntimeError, `wrong_length`
-    formatted with the sizes given."""
+def _int_sizes(op, name, value, wrong_length, dims=2):
+    """A size as torch's 1-d and 2-d ops take it: an int, or a sequence of one or `dims` -> a tuple of dims sizes
+    ((h, w) for 2-d ops). Anything but ints (bools and floats too) is torch's TypeError; another length, the op's
+    own RuntimeError, `wrong_length` formatted with the sizes given and their count."""
     sizes = tuple(value) if isinstance(value, (tuple, list)) else (value,)
     if not all(isinstance(size, numbers.Integral) and not isinstance(size, bool) for size in sizes):
         raise TypeError(f"{op}(): argument '{name}' must be tuple of ints, not {type(value).__name__}")
-    if len(sizes) not in (1, 2):
-        raise RuntimeError(wrong_length.format(list(sizes)))
-    return int(sizes[0]), int(sizes[-1])
+    if len(sizes) not in (1, dims):
+        raise RuntimeError(wrong_length.format(sizes=list(sizes), count=len(sizes)))
+    return tuple(int(size) for size in sizes) if len(sizes) == dims else (int(sizes[0]),) * dims
 
 
 PADDING_STRINGS = ("valid", "same")
@@ -305,14 +370,14 @@ _POOL_SIZE_ERRORS = {
 
 
 def _pool_pair(op, argument, value):
-    """A pooling size -> an (h, w) pair (see _int_pair)."""
-    return _int_pair(op, argument, value, f"{op}: {_POOL_SIZE_ERRORS[argument]}")
+    """A pooling size -> an (h, w) pair (see _int_sizes)."""
+    return _int_sizes(op, argument, value, f"{op}: {_POOL_SIZE_ERRORS[argument]}")
 
 
 def _windows(op, input, kernel_size, stride, padding, dilation, ceil_mode):
     """The checked Windows of a pooling of input; stride None or empty is the kernel size, as torch's."""
     kernel_size = _pool_pair(op, "kernel_size", kernel_size)
-    stride = kernel_size if stride is None or stride in ((), []) else _pool_pair(op, "stride", stride)
+    stride = kernel_size if _omitted_stride(stride) else _pool_pair(op, "stride", stride)
     return Windows(tuple(input.shape), kernel_size, stride, _pool_pair(op, "padding", padding),
                    _pool_pair(op, "dilation", dilation), bool(ceil_mode))
 
@@ -326,6 +391,14 @@ def _one_image_as_a_batch(name, input, op):
         return op(input)
     out = op(input.unsqueeze(0))
     return tuple(result.squeeze(0) for result in out) if isinstance(out, tuple) else out.squeeze(0)
+
+
+def _on_unit_height(input, run_2d, *others):
+    """A 1-d op of an (N, C, L) or (C, L) input (checked by the caller) as its 2-d one, `run_2d`, of the input
+    with a height of 1 (and of `others` alongside it, a conv's weight), its results (one or several) back without
+    that height."""
+    out = run_2d(input.unsqueeze(-2), *(tensor.unsqueeze(-2) for tensor in others))
+    return tuple(result.squeeze(-2) for result in out) if isinstance(out, tuple) else out.squeeze(-2)
 
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
@@ -347,9 +420,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                          "tensor as input")
     axes = input.ndim - 2
     if mode == "area" and axes in (1, 2):
-        if axes == 2:
-            return adaptive_avg_pool2d(input, size)
-        return adaptive_avg_pool2d(input.unsqueeze(-2), (1, *size)).squeeze(-2)  # torch's adaptive_avg_pool1d
+        return adaptive_avg_pool2d(input, size) if axes == 2 else adaptive_avg_pool1d(input, size)
     if mode in _NEAREST and axes in (1, 2):
         return _NEAREST[mode].apply(input, size=size, scale_factor=scale_factor)
     if (mode, axes) not in _INTERPOLATIONS:
@@ -681,6 +752,7 @@ def adaptive_avg_pool2d(input, output_size):
     mean, the cheaper path; others, overlapping bins, go through a pooling matrix per axis."""
     h, w = input.shape[-2:]
     out_h, out_w = _adaptive_output_size("adaptive_avg_pool2d", input, output_size)
+    _require_floating("adaptive_avg_pool2d", input)
     if h % out_h or w % out_w:
         return AdaptiveAvgPool2d.apply(input, size=(out_h, out_w))
     blocks = input.reshape(*input.shape[:-2], out_h, h // out_h, out_w, w // out_w)
@@ -713,6 +785,97 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     indices = Tensor(adaptive_max_indices(input.data, out_size))
     maxima = input.flatten(-2).gather(-1, indices.flatten(-2)).reshape(indices.shape)
     return (maxima, indices) if return_indices else maxima
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """torch's max_pool1d over (N, C, L) or (C, L): max_pool2d over a unit height, each size an int or a 1-tuple;
+    the indices index along L. torch checks the sizes with messages of its own unless it returns indices."""
+    op = "max_pool1d"
+    if input.ndim not in (2, 3) or 0 in input.shape[-2:]:
+        raise RuntimeError(f"{op}: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for input, "
+                           f"but got:{list(input.shape)}")
+    if not return_indices:
+        _check_max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode)
+    sizes = _unit_height_pool_sizes(op, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation)
+    return _on_unit_height(input, lambda image: max_pool2d(image, **sizes, ceil_mode=ceil_mode,
+                                                           return_indices=return_indices))
+
+
+def _check_max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode):
+    """torch's own checks of max_pool1d's sizes (those of its path without indices), in its order."""
+    def single(name, value, wording):
+        message = f"max_pool1d() {name} must be {wording} tuple of ints of size 1 but got size {{count}}"
+        return _int_sizes("max_pool1d", name, value, message, dims=1)[0]
+
+    omitted = _omitted_stride(stride)
+    kernel = single("kernel_size", kernel_size, "an int, list of ints or")
+    stride = None if omitted else single("stride", stride, "None, an int, list of ints, or")
+    pad = single("padding", padding, "an int, list of ints, or")
+    step = single("dilation", dilation, "an int, list of ints or")
+    stride = kernel if omitted else stride
+    for name, value in (("kernel_size", kernel), ("stride", stride)):
+        if value <= 0:
+            raise RuntimeError(f"max_pool1d() {name} must be greater than zero, but got {value}")
+    if pad < 0:
+        raise RuntimeError(f"max_pool1d() padding must be non-negative, but got {pad}")
+    if pad > kernel // 2:
+        raise RuntimeError(f"max_pool1d() padding should be at most half of kernel size, but got padding={pad} and "
+                           f"kernel_size={kernel}")
+    if step < 1:
+        raise RuntimeError(f"max_pool1d() dilation must be greater than zero, but got {step}")
+    length = pooled_size(input.shape[-1], kernel, stride, pad, step, ceil_mode)
+    if length < 1:
+        raise RuntimeError(f"max_pool1d() Invalid computed output size: {length}")
+    _require_floating("max_pool1d_impl", input)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """torch's avg_pool1d over (N, C, L) or (C, L): avg_pool2d over a unit height, each size an int or a 1-tuple."""
+    _require_1d_input("avg_pool1d", input)
+    sizes = _unit_height_pool_sizes("avg_pool1d", kernel_size=kernel_size, stride=stride, padding=padding)
+    return _on_unit_height(input, lambda image: avg_pool2d(
+        image, **sizes, ceil_mode=ceil_mode, count_include_pad=count_include_pad))
+
+
+def adaptive_avg_pool1d(input, output_size):
+    """torch's adaptive_avg_pool1d over (N, C, L) or (C, L): adaptive_avg_pool2d over a unit height."""
+    _require_1d_input("adaptive_avg_pool1d", input)
+    (size,) = _one_pool_size("adaptive_avg_pool1d", "output_size", output_size)
+    return _on_unit_height(input, lambda image: adaptive_avg_pool2d(image, (1, size)))
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    """torch's adaptive_max_pool1d over (N, C, L) or (C, L): adaptive_max_pool2d over a unit height; the indices
+    index along L."""
+    _require_1d_input("adaptive_max_pool1d", input)
+    (size,) = _one_pool_size("adaptive_max_pool1d", "output_size", output_size)
+    return _on_unit_height(input, lambda image: adaptive_max_pool2d(image, (1, size), return_indices))
+
+
+def _require_1d_input(op, input):
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument #1 "
+                           f"'self' (while checking arguments for {op})")
+
+
+def _one_pool_size(op, name, value):
+    """A 1-d pooling's size, an int or a 1-tuple, as a 1-tuple."""
+    return _int_sizes(op, name, value, f"{op}() argument '{name}' should contain one int (got {{count}})", dims=1)
+
+
+def _unit_height_pool_sizes(op, **sizes):
+    """A 1-d pooling's sizes (by name, each an int or a 1-tuple; stride None or empty the kernel size) as the 2-d
+    pooling's (1, size) pairs, the height's stride and dilation 1 and its padding 0."""
+    height = dict(kernel_size=1, stride=1, padding=0, dilation=1)
+    pairs = {name: (height[name], *_one_pool_size(op, name, value)) for name, value in sizes.items()
+             if name != "stride" or not _omitted_stride(value)}
+    pairs.setdefault("stride", pairs["kernel_size"])
+    return pairs
+
+
+def _omitted_stride(stride):
+    """A pooling's stride None or empty, which torch's poolings read as the kernel size."""
+    return stride is None or stride in ((), [])
 
 
 def pixel_shuffle(input, upscale_factor):
@@ -1322,14 +1485,15 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool2d", "adaptive_max_pool2d", "avg_pool2d", "batch_norm", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cat", "celu", "celu_", "charbonnier_loss", "conv2d", "conv_transpose2d",
+    "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
+    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu", "celu_",
+    "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
     "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu", "elu_",
     "embedding", "fold", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
     "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_",
-    "linear", "log_softmax", "logsigmoid", "max_pool2d", "max_unpool2d", "mish", "mse_loss", "nll_loss", "normalize",
-    "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6", "relu_",
-    "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",
-    "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink", "threshold",
-    "threshold_", "unfold",
+    "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "max_unpool2d", "mish", "mse_loss", "nll_loss",
+    "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6",
+    "relu_", "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu",
+    "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
+    "threshold", "threshold_", "unfold",
 ]

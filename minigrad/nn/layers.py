@@ -17,11 +17,14 @@ from ..tensor import Tensor
 from .module import Module, Parameter
 
 
-class Conv2d(Module):
-    """torch's Conv2d. kernel_size, stride, padding and dilation are an int or a (height, width) pair, kept as
-    pairs; padding also "valid" or "same" (see F.conv2d). weight (out_channels, in_channels/groups, kh, kw), its
-    init bound over that fan-in, as torch. padding_mode "reflect", "replicate" and "circular" pad by F.pad ahead
-    of an unpadded conv, as torch."""
+class _ConvNd(Module):
+    """torch's Conv1d and Conv2d, by their F function and the number of their spatial dims. kernel_size, stride,
+    padding and dilation are an int or `dims` of them, kept as tuples (torch's _single, _pair); padding also "valid"
+    or "same" (see F.conv2d). weight (out_channels, in_channels/groups, *kernel_size), its init bound over that
+    fan-in, as torch. padding_mode "reflect", "replicate" and "circular" pad by F.pad ahead of an unpadded conv, as
+    torch."""
+
+    function, dims = None, None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
                  padding_mode="zeros"):
@@ -33,35 +36,46 @@ class Conv2d(Module):
                              f"but got padding_mode={padding_mode!r}")
         self.in_channels, self.out_channels = in_channels, out_channels
         self.groups, self.padding_mode = groups, padding_mode
-        self.kernel_size, self.stride, self.dilation = F._pair(kernel_size), F._pair(stride), F._pair(dilation)
-        self.padding = padding if isinstance(padding, str) else F._pair(padding)
+        self.kernel_size, self.stride, self.dilation = (F._ntuple(size, self.dims)
+                                                        for size in (kernel_size, stride, dilation))
+        self.padding = padding if isinstance(padding, str) else F._ntuple(padding, self.dims)
         self.weight, self.bias = default_weight_and_bias((out_channels, in_channels // groups, *self.kernel_size), bias)
 
     def forward(self, x):
         if self.padding_mode == "zeros":
-            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        return F.conv2d(F.pad(x, self._pad_widths(), mode=self.padding_mode), self.weight, self.bias, self.stride, 0,
-                        self.dilation, self.groups)
+            return self.function(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self.function(F.pad(x, self._pad_widths(), mode=self.padding_mode), self.weight, self.bias,
+                             self.stride, 0, self.dilation, self.groups)
 
     def _pad_widths(self):
-        """F.pad's (left, right, top, bottom) of the padding, for the modes that pad ahead of the conv."""
+        """F.pad's (left, right, top, bottom) of the padding (a 1-d conv's: (left, right)), for the modes that pad
+        ahead of the conv."""
         if self.padding == "same":
             return F.same_padding(self.kernel_size, self.dilation)
-        ph, pw = (0, 0) if self.padding == "valid" else self.padding
-        return pw, pw, ph, ph
+        padding = (0,) * self.dims if self.padding == "valid" else self.padding
+        return tuple(width for width in reversed(padding) for _ in range(2))
 
     def extra_repr(self):
         return _conv_repr(self)
 
 
-def _conv_repr(conv, output_padding=(0, 0)):
+class Conv1d(_ConvNd):
+    function, dims = staticmethod(F.conv1d), 1
+
+
+class Conv2d(_ConvNd):
+    function, dims = staticmethod(F.conv2d), 2
+
+
+def _conv_repr(conv, output_padding=None):
     """torch's extra_repr of its convs, the options left at their defaults unnamed."""
+    zeros, ones = (0,) * conv.dims, (1,) * conv.dims
     text = f"{conv.in_channels}, {conv.out_channels}, kernel_size={conv.kernel_size}, stride={conv.stride}"
-    if conv.padding != (0, 0):
+    if conv.padding != zeros:
         text += f", padding={conv.padding}"
-    if conv.dilation != (1, 1):
+    if conv.dilation != ones:
         text += f", dilation={conv.dilation}"
-    if output_padding != (0, 0):
+    if output_padding not in (None, zeros):
         text += f", output_padding={output_padding}"
     if conv.groups != 1:
         text += f", groups={conv.groups}"
@@ -72,48 +86,60 @@ def _conv_repr(conv, output_padding=(0, 0)):
     return text
 
 
-class ConvTranspose2d(Module):
-    """torch's ConvTranspose2d (see F.conv_transpose2d): weight (in_channels, out_channels/groups, kh, kw), its
-    init bound over torch's fan-in out_channels/groups * kh * kw. forward's output_size, (H, W) or with the
-    leading dims, picks the output_padding that reaches it (an input of several output sizes maps to one under the
-    stride), as torch's; only padding_mode "zeros" exists, as in torch."""
+class _ConvTransposeNd(Module):
+    """torch's ConvTranspose1d and ConvTranspose2d (see F.conv_transpose2d), by their F function and number of
+    spatial dims: weight (in_channels, out_channels/groups, *kernel_size), its init bound over torch's fan-in
+    out_channels/groups * the kernel's size. forward's output_size, the spatial sizes or with the leading dims, picks
+    the output_padding that reaches it (an input of several output sizes maps to one under the stride), as torch's;
+    only padding_mode "zeros" exists, as in torch."""
+
+    function, dims = None, None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros"):
         super().__init__()
         _check_groups(in_channels, out_channels, groups)
         if padding_mode != "zeros":
-            raise ValueError('Only "zeros" padding mode is supported for ConvTranspose2d')
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         self.in_channels, self.out_channels = in_channels, out_channels
         self.groups, self.padding_mode = groups, padding_mode
-        self.kernel_size, self.stride, self.dilation = F._pair(kernel_size), F._pair(stride), F._pair(dilation)
-        self.padding, self.output_padding = F._pair(padding), F._pair(output_padding)
+        self.kernel_size, self.stride, self.dilation, self.padding, self.output_padding = (
+            F._ntuple(size, self.dims) for size in (kernel_size, stride, dilation, padding, output_padding))
         self.weight, self.bias = default_weight_and_bias((in_channels, out_channels // groups, *self.kernel_size), bias,
                                                          bias_size=out_channels)
 
     def forward(self, input, output_size=None):
         output_padding = self.output_padding if output_size is None else self._output_padding(input, output_size)
-        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                  self.groups, self.dilation)
+        return self.function(input, self.weight, self.bias, self.stride, self.padding, output_padding, self.groups,
+                             self.dilation)
 
     def _output_padding(self, input, output_size):
         """The output_padding that gives an output of output_size, refused, as torch's, outside the sizes the
         stride allows."""
+        dims = self.dims
         if len(output_size) == input.ndim:
-            output_size = output_size[-2:]
-        if len(output_size) != 2:
-            raise ValueError(f"ConvTranspose2D: for {input.ndim}D input, output_size must have 2 or {input.ndim} "
-                             f"elements (got {len(output_size)})")
+            output_size = output_size[-dims:]
+        if len(output_size) != dims:
+            raise ValueError(f"ConvTranspose{dims}D: for {input.ndim}D input, output_size must have {dims} or "
+                             f"{input.ndim} elements (got {len(output_size)})")
         smallest = [conv.transposed_output_size(*sizes)
-                    for sizes in zip(input.shape[-2:], self.kernel_size, self.stride, self.padding, self.dilation)]
+                    for sizes in zip(input.shape[-dims:], self.kernel_size, self.stride, self.padding, self.dilation)]
         largest = [size + stride - 1 for size, stride in zip(smallest, self.stride)]
         if not all(low <= size <= high for low, size, high in zip(smallest, output_size, largest)):
             raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {smallest} to "
-                             f"{largest} (for an input of {tuple(input.shape[-2:])})")
+                             f"{largest} (for an input of {tuple(input.shape[-dims:])})")
         return tuple(size - low for size, low in zip(output_size, smallest))
 
     def extra_repr(self):
         return _conv_repr(self, self.output_padding)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    function, dims = staticmethod(F.conv_transpose1d), 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    function, dims = staticmethod(F.conv_transpose2d), 2
 
 
 def _check_groups(in_channels, out_channels, groups):
@@ -130,13 +156,14 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _check_padding(padding, stride):
-    """torch's Conv2d refuses a padding string other than F.conv2d's, and "same" with a stride, when built."""
+    """torch's Conv1d and Conv2d refuse a padding string other than F.conv2d's, and "same" with a stride, when
+    built."""
     if not isinstance(padding, str):
         return
     if padding not in F.PADDING_STRINGS:
         choices = ", ".join(map(repr, F.PADDING_STRINGS))
         raise ValueError(f"Invalid padding string {padding!r}, should be one of {{{choices}}}")
-    if padding == "same" and any(s != 1 for s in F._pair(stride)):
+    if padding == "same" and any(s != 1 for s in F._ntuple(stride, 1)):
         raise ValueError("padding='same' is not supported for strided convolutions")
 
 
@@ -653,19 +680,31 @@ class CosineEmbeddingLoss(_Loss):
         return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
 
 
-class MaxPool2d(Module):
+class _MaxPoolNd(Module):
+    """torch's MaxPool1d and MaxPool2d, by their F function: the sizes kept as given, stride None the kernel size."""
+
+    function = None
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
         self.padding, self.dilation, self.return_indices, self.ceil_mode = padding, dilation, return_indices, ceil_mode
 
     def forward(self, x):
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                            self.return_indices)
+        return self.function(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                             self.return_indices)
 
     def extra_repr(self):
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    function = staticmethod(F.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    function = staticmethod(F.max_pool2d)
 
 
 class MaxUnpool2d(Module):
@@ -683,7 +722,25 @@ class MaxUnpool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class AvgPool2d(Module):
+class _AvgPoolNd(Module):
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(_AvgPoolNd):
+    """F.avg_pool1d with its sizes kept as 1-tuples, stride None the kernel size, as torch's."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__()
+        self.kernel_size, self.padding = F._ntuple(kernel_size, 1), F._ntuple(padding, 1)
+        self.stride = F._ntuple(stride if stride is not None else kernel_size, 1)
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, x):
+        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+
+
+class AvgPool2d(_AvgPoolNd):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
@@ -694,9 +751,6 @@ class AvgPool2d(Module):
     def forward(self, x):
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                             self.divisor_override)
-
-    def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class Dropout(Module):
@@ -757,28 +811,39 @@ class UpsamplingBilinear2d(Upsample):
         super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
 
 
-class AdaptiveAvgPool2d(Module):
+class _AdaptiveAvgPoolNd(_FunctionLayer):
+    options = ("output_size",)
+
     def __init__(self, output_size):
-        super().__init__()
-        self.output_size = output_size
-
-    def forward(self, x):
-        return F.adaptive_avg_pool2d(x, self.output_size)
-
-    def extra_repr(self):
-        return f"output_size={self.output_size}"
+        super().__init__(output_size=output_size)
 
 
-class AdaptiveMaxPool2d(Module):
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    function = staticmethod(F.adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    function = staticmethod(F.adaptive_avg_pool2d)
+
+
+class _AdaptiveMaxPoolNd(_FunctionLayer):
+    """return_indices is left out of the repr, as torch's."""
+
+    options = ("output_size", "return_indices")
+
     def __init__(self, output_size, return_indices=False):
-        super().__init__()
-        self.output_size, self.return_indices = output_size, return_indices
-
-    def forward(self, x):
-        return F.adaptive_max_pool2d(x, self.output_size, self.return_indices)
+        super().__init__(output_size=output_size, return_indices=return_indices)
 
     def extra_repr(self):
         return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    function = staticmethod(F.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    function = staticmethod(F.adaptive_max_pool2d)
 
 
 class _PixelRearrangement(Module):

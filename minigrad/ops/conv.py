@@ -486,18 +486,8 @@ class Conv2d(Function):
     def check(x, weight, bias, options):
         if x.ndim != 4 or weight.ndim != 4:
             raise ValueError(f"conv2d expects a 4-d input (N, C, H, W) and weight (O, C, kh, kw), got {x.shape} and {weight.shape}")
-        _check_bias(bias, weight, weight.shape[0])
-        groups = options.groups
-        _check_groups(weight, groups)
-        if x.shape[1] != weight.shape[1] * groups:
-            raise RuntimeError(f"Given groups={groups}, weight of size {list(weight.shape)}, "
-                               f"expected input{list(x.shape)} to have {weight.shape[1] * groups} channels, "
-                               f"but got {x.shape[1]} channels instead")
-        padded = [size + 2 * pad for size, pad in zip(x.shape[2:], options.padding)]
-        spans = [dilation * (size - 1) + 1 for size, dilation in zip(weight.shape[2:], options.dilation)]
-        if padded[0] < spans[0] or padded[1] < spans[1]:
-            raise RuntimeError(f"Calculated padded input size per channel: ({padded[0]} x {padded[1]}). Kernel size: "
-                               f"({spans[0]} x {spans[1]}). Kernel size can't be greater than actual input size")
+        check_conv_operands(x.shape, weight.shape, None if bias is None else bias.shape, options.groups,
+                            options.padding, options.dilation)
 
     @staticmethod
     def bias_grad(ctx, grad, axes=(0, 2, 3)):
@@ -566,17 +556,46 @@ class Conv2d(Function):
         return grad_x, grad_w, grad_b
 
 
-def _check_bias(bias, weight, out_channels, transposed=""):
+def check_conv_operands(x_shape, weight_shape, bias_shape, groups, padding=None, dilation=None):
+    """torch's checks of a conv's shapes (bias_shape None without a bias), of any number of spatial dims: F.conv1d
+    checks its own ahead of the unit-height conv2d that it runs, so that the messages show its shapes. The kernel's
+    fit in the padded input is checked where padding is given."""
+    _check_bias(bias_shape, weight_shape, weight_shape[0])
+    _check_groups(weight_shape, groups)
+    if x_shape[1] != weight_shape[1] * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {list(weight_shape)}, "
+                           f"expected input{list(x_shape)} to have {weight_shape[1] * groups} channels, "
+                           f"but got {x_shape[1]} channels instead")
+    if padding is None:
+        return
+    padded = [size + 2 * pad for size, pad in zip(x_shape[2:], padding)]
+    spans = [spacing * (size - 1) + 1 for size, spacing in zip(weight_shape[2:], dilation)]
+    if any(size < span for size, span in zip(padded, spans)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, spans))}). Kernel size can't be greater than actual input size")
+
+
+def check_transposed_conv_operands(x_shape, weight_shape, bias_shape, groups):
+    """torch's checks of a transposed conv's channels and bias, of any number of spatial dims (see
+    check_conv_operands)."""
+    _check_groups(weight_shape, groups)
+    if x_shape[1] != weight_shape[0]:
+        raise RuntimeError(f"Given transposed=1, weight of size {list(weight_shape)}, expected input{list(x_shape)} "
+                           f"to have {weight_shape[0]} channels, but got {x_shape[1]} channels instead")
+    _check_bias(bias_shape, weight_shape, weight_shape[1] * groups, "transposed=1, ")
+
+
+def _check_bias(bias_shape, weight_shape, out_channels, transposed=""):
     """torch's error for a bias that is not one value per output channel."""
-    if bias is not None and bias.shape != (out_channels,):
-        raise RuntimeError(f"Given {transposed}weight of size {list(weight.shape)}, expected bias to be 1-dimensional "
-                           f"with {out_channels} elements, but got bias of size {list(bias.shape)} instead")
+    if bias_shape is not None and tuple(bias_shape) != (out_channels,):
+        raise RuntimeError(f"Given {transposed}weight of size {list(weight_shape)}, expected bias to be 1-dimensional "
+                           f"with {out_channels} elements, but got bias of size {list(bias_shape)} instead")
 
 
-def _check_groups(weight, groups):
-    if weight.shape[0] % groups:
+def _check_groups(weight_shape, groups):
+    if weight_shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
-                           f"but got weight of size [{list(weight.shape)}] instead")
+                           f"but got weight of size [{list(weight_shape)}] instead")
 
 
 def _per_group(array, groups):
@@ -709,12 +728,7 @@ class ConvTranspose2d(Function):
         if x.ndim != 4 or weight.ndim != 4:
             raise ValueError(f"conv_transpose2d expects a 4-d input (N, C, H, W) and weight (C, O, kh, kw), "
                              f"got {x.shape} and {weight.shape}")
-        _check_groups(weight, options.groups)
-        if x.shape[1] != weight.shape[0]:
-            raise RuntimeError(f"Given transposed=1, weight of size {list(weight.shape)}, expected input{list(x.shape)} "
-                               f"to have {weight.shape[0]} channels, but got {x.shape[1]} channels instead")
-        out_channels = weight.shape[1] * options.groups
-        _check_bias(bias, weight, out_channels, "transposed=1, ")
+        check_transposed_conv_operands(x.shape, weight.shape, None if bias is None else bias.shape, options.groups)
         if any(extra >= stride and extra >= dilation
                for extra, stride, dilation in zip(output_padding, options.stride, options.dilation)):
             (oph, opw), (sh, sw), (dh, dw) = output_padding, options.stride, options.dilation
