@@ -386,7 +386,8 @@ def _one_image_as_a_batch(name, input, op):
     """torch's 2-d ops take (N, C, H, W) or one (C, H, W) image, which runs as a batch of one and comes back
     unbatched (each of the op's results, where it gives several)."""
     if input.ndim not in (3, 4):
-        raise ValueError(f"{name} expects a 3-d (C, H, W) or 4-d (N, C, H, W) input, got shape {tuple(input.shape)}")
+        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to {name}, but got input of size: "
+                           f"{list(input.shape)}")
     if input.ndim == 4:
         return op(input)
     out = op(input.unsqueeze(0))

@@ -598,9 +598,23 @@ def test_a_parameter_in_two_groups_is_an_error_as_in_torch():
         torch.optim.SGD([{"params": [shared]}, {"params": [shared]}], lr=0.1)
 
 
-def test_two_d_ops_name_the_shapes_they_take():
-    with pytest.raises(ValueError, match=r"conv2d expects a 3-d \(C, H, W\) or 4-d \(N, C, H, W\) input, got shape \(4, 4\)"):
-        mg.functional.conv2d(mg.ones(4, 4), mg.ones(1, 1, 1, 1))
+def test_functional_has_torchs_import_path_too():
+    import minigrad.nn.functional as F
+    from minigrad.nn.functional import conv2d
+
+    assert F is mg.functional and mg.nn.functional is F and conv2d is mg.functional.conv2d
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (1, 1, 1, 4, 4)])
+@pytest.mark.parametrize("name", ["conv2d", "conv_transpose2d"])
+def test_two_d_convs_of_another_rank_get_torchs_error(name, shape):
+    messages = []
+    for library in (mg, torch):
+        with pytest.raises(RuntimeError) as refused:
+            getattr(library.nn.functional, name)(library.ones(*shape), library.ones(1, 1, 1, 1))
+        messages.append(str(refused.value))
+    assert messages[0] == messages[1] == (f"Expected 3D (unbatched) or 4D (batched) input to {name}, but got input of "
+                                          f"size: {list(shape)}")
 
 
 # ----------------------------------------------------------------------------- Linear

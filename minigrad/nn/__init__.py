@@ -1,4 +1,7 @@
 """Layers and containers with torch's names, so torch code and checkpoints carry over."""
+import sys
+
+from .. import functional
 from . import init, utils
 from .attention import MultiheadAttention
 from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d,
@@ -16,6 +19,8 @@ from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm
 from .transformer import TransformerEncoderLayer
 
+sys.modules[__name__ + ".functional"] = functional  # torch's import path too: import minigrad.nn.functional as F
+
 __all__ = [
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d", "AvgPool2d",
     "BatchNorm1d", "BatchNorm2d", "BCELoss", "BCEWithLogitsLoss", "CELU", "CircularPad1d", "CircularPad2d",
@@ -29,5 +34,5 @@ __all__ = [
     "ReplicationPad2d", "RMSNorm", "SELU", "Sequential", "Sigmoid", "SiLU", "SmoothL1Loss", "Softmax", "Softmax2d",
     "Softmin", "Softplus", "Softshrink", "Softsign", "StateDictError", "Tanh", "Tanhshrink", "Threshold",
     "TransformerEncoderLayer", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
-    "ZeroPad1d", "ZeroPad2d", "init", "utils",
+    "ZeroPad1d", "ZeroPad2d", "functional", "init", "utils",
 ]
