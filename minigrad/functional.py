@@ -1199,7 +1199,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
-    loss = loss.sum(dim=input.ndim - 1) / input.shape[input.ndim - 1]
+    loss = loss.sum(dim=-1) / input.size(-1)
     return reduced(loss, _check_reduction(reduction, wording="is not valid"))
 
 
@@ -1284,8 +1284,17 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
         if weight.ndim != 1:
             raise ValueError("weight must be one-dimensional")
         _refuse_gradient("multi_margin_loss", "weight", weight)
-    classes = _check_multi_margin(input, target, weight)
-    rows, column = input.reshape(-1, classes), target.reshape(-1, 1)
+    samples, classes = _margin_loss_samples(input)
+    if target.ndim > 1 or target.numel() != samples:
+        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{samples}], but got {list(target.shape)}. "
+                           f"Input has shape {list(input.shape)}.")
+    if weight is not None and weight.numel() != classes:
+        raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(weight.shape)}")
+    _check_margin_loss_dtypes("multi_margin_loss_cpu_kernel", input, target, weight)
+    if bool(((target.data < 0) | (target.data >= classes)).any()):
+        raise RuntimeError("target out of range")
+    rows, column = input.reshape(samples, classes), target.reshape(samples, 1)
     margins = (margin - rows.gather(1, column) + rows).relu()
     if p == 2:
         margins = margins * margins
@@ -1301,25 +1310,48 @@ def check_multi_margin_power(p):
         raise ValueError("only p == 1 and p == 2 supported")
 
 
-def _check_multi_margin(input, target, weight):
-    """torch's checks of multi_margin_loss's operands; the number of classes."""
+def multilabel_margin_loss(input, target, reduction="mean"):
+    """torch's multi-label hinge loss: the sum over a sample's labels j (the target's leading classes, up to the first
+    -1) and the classes i that are not among them of max(0, 1 - input[j] + input[i]), over the number of classes; of
+    an (N, C) input with (N, C) targets, or of one sample's (C,) input with (C,) targets."""
+    _check_reduction(reduction)
+    samples, classes = _margin_loss_samples(input)
+    if (target.ndim > 1 or target.numel() != classes) if input.ndim < 2 else target.shape != input.shape:
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
+    _check_margin_loss_dtypes("multilabel_margin_loss_forward_out_frame", input, target)
+    labels = target.data.reshape(samples, classes)
+    if bool(((labels < -1) | (labels >= classes)).any()):
+        raise RuntimeError("argument #2 'target' is out of range")
+    xp = get_array_module(labels)
+    listed = xp.cumprod(labels >= 0, axis=1).astype(bool)
+    sample_index, position = xp.nonzero(listed)
+    is_label = xp.zeros((samples, classes), dtype=bool)
+    is_label[sample_index, labels[sample_index, position]] = True
+    rows = input.reshape(samples, classes)
+    label_inputs = rows.gather(1, Tensor(xp.where(listed, labels, 0)))
+    margins = (1 - label_inputs.unsqueeze(2) + rows.unsqueeze(1)).relu()  # (sample, label, class)
+    counted = Tensor(listed[:, :, None] & ~is_label[:, None, :])
+    losses = where(counted, margins, 0).sum((1, 2)) / classes
+    return _reduce(losses.reshape(input.shape[:-1]), reduction)
+
+
+def _margin_loss_samples(input):
+    """The (samples, classes) of a margin loss's (N, C) input, or of one sample's (C,) or 0-d one, which torch
+    checks are not empty."""
     if not (input.ndim == 2 and input.shape[1] or input.ndim == 1 and input.shape[0] or input.ndim == 0):
         raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
                            f"{list(input.shape)}")
-    samples, classes = input.shape if input.ndim == 2 else (1, input.shape[0] if input.ndim else 1)
-    if target.ndim > 1 or target.numel() != samples:
-        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
-                           f"samples (batch size). Expected target size [{samples}], but got {list(target.shape)}. "
-                           f"Input has shape {list(input.shape)}.")
-    if weight is not None and weight.numel() != classes:
-        raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(weight.shape)}")
+    return input.shape if input.ndim == 2 else (1, input.shape[0] if input.ndim else 1)
+
+
+def _check_margin_loss_dtypes(kernel, input, target, weight=None):
+    """torch's errors for a margin loss of an integer input, a target of classes that is not int64, or a weight of
+    another dtype than the input's."""
+    require_floating_point(kernel, input)
     for tensor, dtype in ((target, np.dtype(np.int64)), (weight, input.dtype)):
         if tensor is not None and tensor.dtype != dtype:
             raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[dtype]} but found "
                                f"{SCALAR_TYPE_NAMES.get(tensor.dtype, tensor.dtype)}")
-    if bool(((target.data < 0) | (target.data >= classes)).any()):
-        raise RuntimeError("target out of range")
-    return classes
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
@@ -1658,10 +1690,10 @@ __all__ = [
     "gaussian_nll_loss", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
     "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm",
     "leaky_relu", "leaky_relu_", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss", "max_pool1d",
-    "max_pool2d", "max_unpool2d", "mish", "mse_loss", "multi_margin_loss", "multilabel_soft_margin_loss", "nll_loss",
-    "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu",
-    "relu", "relu6", "relu_", "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate",
-    "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack",
-    "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-    "unfold",
+    "max_pool2d", "max_unpool2d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
+    "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
+    "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",
+    "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
+    "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold",
 ]

@@ -1,7 +1,7 @@
 """margin_ranking_loss, hinge_embedding_loss, soft_margin_loss, multilabel_soft_margin_loss, the triplet margin
-losses, poisson_nll_loss, gaussian_nll_loss and multi_margin_loss, functional and modules, against torch: values and
-gradients in float32, float64 gradchecks, result dtypes, module reprs and buffers, torch's errors, and the GPU
-path."""
+losses, poisson_nll_loss, gaussian_nll_loss, multi_margin_loss and multilabel_margin_loss, functional and modules,
+against torch: values and gradients in float32, float64 gradchecks, result dtypes, module reprs and buffers, torch's
+errors, and the GPU path."""
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,24 @@ def signs(*shape, values=(-1.0, 1.0), dtype=None):
 
 def classes(count, *shape):
     return lambda rng, dtype: rng.integers(0, count, shape).astype(np.int64)
+
+
+def label_lists(samples, count, *, repeats=False):
+    """multilabel_margin_loss's targets: each sample's labels first (distinct unless `repeats`, maybe none, maybe
+    all), then -1 and any classes (which count for nothing), of shape (samples, count), or (count,) for samples
+    None."""
+    def make(rng, dtype):
+        rows = []
+        for _ in range(samples or 1):
+            labels = rng.integers(0, count, count) if repeats else rng.permutation(count)
+            row = rng.integers(-1, count, count)
+            listed = rng.integers(0, count + 1)
+            row[:listed] = labels[:listed]
+            if listed < count:
+                row[listed] = -1
+            rows.append(row)
+        return np.array(rows if samples else rows[0], np.int64)
+    return make
 
 
 def in_float64(make):
@@ -167,6 +185,14 @@ CASES = {
         [classes(5), uniform(0.5, 2, 5)]),
     "multi_margin 2d, 0d target": Case(lambda L, r, x, t: L.F.multi_margin_loss(x, t, reduction=r), [normal(1, 5)],
                                        [classes(5)]),
+    "multilabel_margin": Case(lambda L, r, x, t: L.F.multilabel_margin_loss(x, t, reduction=r), [normal(6, 5)],
+                              [label_lists(6, 5)]),
+    "multilabel_margin repeated labels": Case(lambda L, r, x, t: L.F.multilabel_margin_loss(x, t, reduction=r),
+                                              [normal(8, 4)], [label_lists(8, 4, repeats=True)]),
+    "multilabel_margin 1d": Case(lambda L, r, x, t: L.F.multilabel_margin_loss(x, t, reduction=r), [normal(5)],
+                                 [label_lists(None, 5)]),
+    "multilabel_margin 0d": Case(lambda L, r, x, t: L.F.multilabel_margin_loss(x, t, reduction=r), [normal()],
+                                 [classes(1)]),
     "multi_margin 0d": Case(lambda L, r, x, t: L.F.multi_margin_loss(x, t, reduction=r), [normal()], [classes(1)]),
 }
 
@@ -265,6 +291,10 @@ def _long(*values):
     return np.array(values, np.int64)
 
 
+def _labels(*shape):
+    return np.full(shape, -1, np.int64)
+
+
 def _ones(*shape):
     return np.ones(shape, np.float32)
 
@@ -324,6 +354,24 @@ ERRORS = {
     "multi_margin target below": lambda L: L.F.multi_margin_loss(L.t(_x(2, 3)), L.t(_long(-1, 0))),
     "multi_margin int32 target": lambda L: L.F.multi_margin_loss(L.t(_x(2, 3)), L.t(_long(0, 1).astype(np.int32))),
     "multi_margin float target": lambda L: L.F.multi_margin_loss(L.t(_x(2, 3)), L.t(_x(2))),
+    "multilabel_margin reduction": lambda L: L.F.multilabel_margin_loss(L.t(_x(3)), L.t(_long(0, -1, 1)),
+                                                                        reduction="avg"),
+    "multilabel_margin 3d input": lambda L: L.F.multilabel_margin_loss(L.t(_x(2, 3, 1)), L.t(_labels(2, 3))),
+    "multilabel_margin no classes": lambda L: L.F.multilabel_margin_loss(L.t(_x(2, 0)), L.t(_labels(2, 0))),
+    "multilabel_margin target size": lambda L: L.F.multilabel_margin_loss(L.t(_x(2, 3)), L.t(_labels(2, 2))),
+    "multilabel_margin 1d target": lambda L: L.F.multilabel_margin_loss(L.t(_x(2, 3)), L.t(_long(0, -1, 1))),
+    "multilabel_margin 2d target of 1d input": lambda L: L.F.multilabel_margin_loss(L.t(_x(3)), L.t(_labels(1, 3))),
+    "multilabel_margin target above": lambda L: L.F.multilabel_margin_loss(L.t(_x(3)), L.t(_long(0, 3, -1))),
+    "multilabel_margin target below": lambda L: L.F.multilabel_margin_loss(L.t(_x(3)), L.t(_long(0, -2, 1))),
+    "multilabel_margin out of range after -1": lambda L: L.F.multilabel_margin_loss(L.t(_x(3)), L.t(_long(0, -1, 5))),
+    "multilabel_margin int32 target": lambda L: L.F.multilabel_margin_loss(L.t(_x(3)),
+                                                                           L.t(_long(0, -1, 1).astype(np.int32))),
+    "multilabel_margin int input": lambda L: L.F.multilabel_margin_loss(L.t(_long(1, 2, 3)), L.t(_long(0, -1, 1))),
+    "multi_margin int input": lambda L: L.F.multi_margin_loss(L.t(_long([1, 2, 3], [0, 1, 2])), L.t(_long(0, 5))),
+    "multilabel_soft_margin 0d": lambda L: L.F.multilabel_soft_margin_loss(L.t(_x()), L.t(_x())),
+    "size of a 0-d tensor": lambda L: L.t(_x()).size(0),
+    "size past the last dim": lambda L: L.t(_x(3)).size(1),
+    "size before the first dim": lambda L: L.t(_x(3)).size(-2),
 }
 
 
@@ -370,6 +418,8 @@ def _modules(nn, t):
         "GaussianNLLLoss(full, eps, none)": (nn.GaussianNLLLoss(full=True, eps=0.3, reduction="none"), "gaussian"),
         "MultiMarginLoss()": (nn.MultiMarginLoss(), "classes"),
         "MultiMarginLoss(p, margin, weight, sum)": (nn.MultiMarginLoss(2, 0.5, weight, reduction="sum"), "classes"),
+        "MultiLabelMarginLoss()": (nn.MultiLabelMarginLoss(), "label lists"),
+        "MultiLabelMarginLoss(none)": (nn.MultiLabelMarginLoss(reduction="none"), "label lists"),
     }
 
 
@@ -383,6 +433,7 @@ MODULE_ARRAYS = {  # the operands of each kind of loss: differentiable, then con
     "rates": ([uniform(0.1, 3, 5, 4), uniform(0.2, 4, 5, 4)], []),
     "gaussian": ([normal(5, 4), normal(5, 4), uniform(0, 1, 5, 4)], []),
     "classes": ([normal(5, 4)], [classes(4, 5)]),
+    "label lists": ([normal(5, 4)], [label_lists(5, 4)]),
 }
 
 
@@ -407,7 +458,7 @@ def test_modules_match_torch(name):
 
 
 LEGACY = ["MarginRankingLoss", "HingeEmbeddingLoss", "SoftMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginLoss",
-          "PoissonNLLLoss", "MultiMarginLoss"]
+          "PoissonNLLLoss", "MultiMarginLoss", "MultiLabelMarginLoss"]
 
 
 @pytest.mark.parametrize("loss", LEGACY)
@@ -467,6 +518,7 @@ def _gpu_path_values(device):
         mgF.poisson_nll_loss(x, var * 4, full=True, reduction="none"),
         mgF.gaussian_nll_loss(x, y, var, full=True, eps=0.1, reduction="sum"),
         mgF.multi_margin_loss(x, target, p=2, weight=weight, reduction="none"),
+        mgF.multilabel_margin_loss(y, t(np.array([[0, 2, -1], [1, -1, 0], [2, 1, 0], [-1, 0, 0]]), dtype=np.int64)),
     ]
     sum(((v * (k + 1)).sum() for k, v in enumerate(values)), mg.zeros((), device=device)).backward()
     assert all(v.device == device for v in values) and x.grad.device == var.grad.device == device

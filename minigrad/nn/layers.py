@@ -771,6 +771,11 @@ class MultiMarginLoss(_WeightedLoss):
                                    reduction=self.reduction)
 
 
+class MultiLabelMarginLoss(_Loss):
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
 class _MaxPoolNd(Module):
     """torch's MaxPool1d and MaxPool2d, by their F function: the sizes kept as given, stride None the kernel size."""
 
