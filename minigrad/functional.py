@@ -16,7 +16,6 @@ from .ops.norm import moments
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_size
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool2d
-from .creation import full_like
 from .tensor import Tensor, where
 
 
@@ -1254,7 +1253,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if isinstance(var, float):
         if var < 0:
             raise ValueError("var has negative entry/entries")
-        var = full_like(input, var)
+        var = input.new_full(input.shape, var)
     elif not isinstance(var, Tensor):
         raise TypeError(f"any() received an invalid combination of arguments - got ({type(var < 0).__name__})")
     elif bool((var < 0).any()):
