@@ -7,7 +7,7 @@ import numpy as np
 
 from . import ops, random
 from .backend import get_array_module
-from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, require_broadcastable,
+from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, no_grad, require_broadcastable,
                        require_same_dtype, result_type)
 from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
@@ -990,9 +990,11 @@ def stack(tensors, dim=0):
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _check_reduction(reduction, allowed=_REDUCTIONS):
+def _check_reduction(reduction, allowed=_REDUCTIONS, wording="is not a valid value for reduction"):
+    """reduction itself, if one of `allowed`; else torch's ValueError (the losses torch writes in Python word it
+    "is not valid")."""
     if reduction not in allowed:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
+        raise ValueError(f"{reduction} {wording}")
     return reduction
 
 
@@ -1067,18 +1069,24 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
 
 
 def _constant_weight(op, name, weight, input):
-    """A loss's weight as an array of the input's dtype, or None; it must broadcast against the input without
-    growing it, and not require a gradient, as torch's losses take no gradient for their weights."""
+    """A loss's weight (or a target it takes no gradient for) as an array of the input's dtype, or None; it must
+    broadcast against the input without growing it, and not require a gradient, as torch's losses take no gradient
+    for their weights."""
     if weight is None:
         return None
-    if weight.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"The function '{op}' is not differentiable with respect to argument '{name}'. This input "
-                           "cannot have requires_grad True.")
+    _refuse_gradient(op, name, weight)
     require_broadcastable(tuple(input.shape), tuple(weight.shape))
     if weight.ndim > input.ndim or any(w != 1 and w != n for w, n in zip(weight.shape[::-1], input.shape[::-1])):
         raise RuntimeError(f"output with shape {list(input.shape)} doesn't match the broadcast shape "
                            f"{list(np.broadcast_shapes(input.shape, weight.shape))}")
     return weight.data.astype(input.dtype, copy=False)
+
+
+def _refuse_gradient(op, name, tensor):
+    """torch's error for an argument that an op takes no gradient for, given one that requires it."""
+    if tensor.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{op}' is not differentiable with respect to argument '{name}'. This input "
+                           "cannot have requires_grad True.")
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -1155,6 +1163,195 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     cosine = (input1 * input2).sum(dim) / squared_norms.sqrt()
     losses = where(target == 1, 1 - cosine, 0) + where(target == -1, (cosine - margin).clamp_min(0), 0)
     return _reduce(losses, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """torch's: max(0, -target * (input1 - input2) + margin) of the three broadcast together, how far input1 falls
+    short of ranking above input2 (target 1) or below it (target -1) by the margin."""
+    _check_reduction(reduction)
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension but got sizes: "
+                           f"input1: {_size(input1.shape)}, input2: {_size(input2.shape)}, "
+                           f"target: {_size(target.shape)} ")
+    return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+    """torch's: the input where the target is 1, max(0, margin - input) where it is -1 (both terms where it is
+    neither), the target broadcast against the input and taking no gradient."""
+    _check_reduction(reduction)
+    hinge = where(target != 1, (margin - input).clamp_min(0), 0)
+    return _reduce(hinge + where(target != -1, input, 0), reduction)
+
+
+def soft_margin_loss(input, target, reduction="mean"):
+    """torch's logistic loss log(1 + exp(-target * input)) of targets 1 and -1, as -logsigmoid(target * input),
+    which stays finite where torch's exp overflows. The target broadcasts into the input's shape and dtype and takes
+    no gradient."""
+    _check_reduction(reduction)
+    target = Tensor(_constant_weight("soft_margin_loss", "target", target, input))
+    return _reduce(-logsigmoid(input * target), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
+    """torch's: the binary cross entropy of sigmoid(input) against each of the target's labels (0 or 1), times the
+    weight, averaged over the classes (the last dim): one loss per sample."""
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(dim=-1) / input.size(-1)
+    return reduced(loss, _check_reduction(reduction, wording="is not valid"))
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
+    """torch's: max(0, margin + d(anchor, positive) - d(anchor, negative)), d the pairwise p-norm distance along
+    the last dim; with swap, the negative's distance is the smaller of its distances to the anchor and to the
+    positive."""
+    _check_reduction(reduction)
+    return _triplet_margin(anchor, positive, negative, lambda x1, x2: pairwise_distance(x1, x2, p, eps), margin,
+                           swap, reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """triplet_margin_loss with any distance (a function of two tensors; pairwise_distance where None), as torch's."""
+    _check_reduction(reduction)
+    return _triplet_margin(anchor, positive, negative, pairwise_distance if distance_function is None
+                           else distance_function, margin, swap, reduction)
+
+
+def _triplet_margin(anchor, positive, negative, distance, margin, swap, reduction):
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise RuntimeError("The anchor, positive, and negative tensors are expected to have the same number of "
+                           f"dimensions, but got: anchor {anchor.ndim}D, positive {positive.ndim}D, and negative "
+                           f"{negative.ndim}D inputs")
+    to_positive, to_negative = distance(anchor, positive), distance(anchor, negative)
+    if swap:
+        to_negative = to_negative.minimum(distance(positive, negative))
+    return _reduce((margin + to_positive - to_negative).clamp_min(0), reduction)
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    """torch's negative log-likelihood of a Poisson target whose rate is exp(input) (log_input) or the input itself
+    (its log eased by eps), dropping the target's own term log(target!) unless full, which adds its Stirling
+    approximation where the target is above 1, as torch."""
+    _check_reduction(reduction)
+    loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
+    if full:
+        with np.errstate(divide="ignore", invalid="ignore"):  # targets of 0, where the term is masked
+            stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        loss = loss + where(target > 1, stirling, 0)
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+    """torch's: 0.5 * (log(var) + (input - target)^2 / var), plus 0.5 * log(2 pi) where full. var is a float, or a
+    tensor of the input's shape, of its shape less the last dim, or of its shape with one dim of size 1. var is
+    clamped at eps as torch clamps it, in place outside autograd: its gradient is that at the clamped value, passed
+    on where it is clamped too."""
+    if isinstance(var, float):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = input.new_full(input.shape, var)
+    elif not isinstance(var, Tensor):
+        raise TypeError(f"any() received an invalid combination of arguments - got ({type(var < 0).__name__})")
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if var.shape != input.shape:
+        if input.shape[:-1] == var.shape:
+            var = var.unsqueeze(-1)
+        elif input.ndim != var.ndim or sum(v for n, v in zip(input.shape, var.shape) if n != v) != 1:
+            raise ValueError("var is of incorrect size")
+    _check_reduction(reduction, wording="is not valid")
+    var = var.clone()
+    with no_grad():
+        var.copy_(var.clamp_min(eps))
+    loss = 0.5 * (var.log() + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return reduced(loss, reduction)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+    """torch's multi-class hinge loss: the sum over the classes i other than the target y of
+    max(0, margin - input[y] + input[i]) ** p, times weight[y], over the number of classes; of an (N, C) input with
+    N targets, or of one sample's (C,) input with a (1,) or 0-d target."""
+    _check_reduction(reduction)
+    check_multi_margin_power(p)
+    if weight is not None:
+        if weight.ndim != 1:
+            raise ValueError("weight must be one-dimensional")
+        _refuse_gradient("multi_margin_loss", "weight", weight)
+    samples, classes = _margin_loss_samples(input)
+    if target.ndim > 1 or target.numel() != samples:
+        raise RuntimeError("multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                           f"samples (batch size). Expected target size [{samples}], but got {list(target.shape)}. "
+                           f"Input has shape {list(input.shape)}.")
+    if weight is not None and weight.numel() != classes:
+        raise RuntimeError(f"inconsistent weight size, expected {classes} but got {list(weight.shape)}")
+    _check_margin_loss_dtypes("multi_margin_loss_cpu_kernel", input, target, weight)
+    if bool(((target.data < 0) | (target.data >= classes)).any()):
+        raise RuntimeError("target out of range")
+    rows, column = input.reshape(samples, classes), target.reshape(samples, 1)
+    margins = (margin - rows.gather(1, column) + rows).relu()
+    if p == 2:
+        margins = margins * margins
+    xp = get_array_module(column.data)
+    losses = where(Tensor(xp.arange(classes) != column.data), margins, 0).sum(1) / classes
+    if weight is not None:
+        losses = losses * Tensor(weight.data[column.data[:, 0]])
+    return _reduce(losses.reshape(target.shape), reduction)
+
+
+def check_multi_margin_power(p):
+    if p != 1 and p != 2:
+        raise ValueError("only p == 1 and p == 2 supported")
+
+
+def multilabel_margin_loss(input, target, reduction="mean"):
+    """torch's multi-label hinge loss: the sum over a sample's labels j (the target's leading classes, up to the first
+    -1) and the classes i that are not among them of max(0, 1 - input[j] + input[i]), over the number of classes; of
+    an (N, C) input with (N, C) targets, or of one sample's (C,) input with (C,) targets."""
+    _check_reduction(reduction)
+    samples, classes = _margin_loss_samples(input)
+    if (target.ndim > 1 or target.numel() != classes) if input.ndim < 2 else target.shape != input.shape:
+        raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
+    _check_margin_loss_dtypes("multilabel_margin_loss_forward_out_frame", input, target)
+    labels = target.data.reshape(samples, classes)
+    if bool(((labels < -1) | (labels >= classes)).any()):
+        raise RuntimeError("argument #2 'target' is out of range")
+    xp = get_array_module(labels)
+    listed = xp.cumprod(labels >= 0, axis=1).astype(bool)
+    sample_index, position = xp.nonzero(listed)
+    is_label = xp.zeros((samples, classes), dtype=bool)
+    is_label[sample_index, labels[sample_index, position]] = True
+    rows = input.reshape(samples, classes)
+    label_inputs = rows.gather(1, Tensor(xp.where(listed, labels, 0)))
+    margins = (1 - label_inputs.unsqueeze(2) + rows.unsqueeze(1)).relu()  # (sample, label, class)
+    counted = Tensor(listed[:, :, None] & ~is_label[:, None, :])
+    losses = where(counted, margins, 0).sum((1, 2)) / classes
+    return _reduce(losses.reshape(input.shape[:-1]), reduction)
+
+
+def _margin_loss_samples(input):
+    """The (samples, classes) of a margin loss's (N, C) input, or of one sample's (C,) or 0-d one, which torch
+    checks are not empty."""
+    if not (input.ndim == 2 and input.shape[1] or input.ndim == 1 and input.shape[0] or input.ndim == 0):
+        raise RuntimeError(f"Expected non-empty vector or matrix with optional 0-dim batch size, but got: "
+                           f"{list(input.shape)}")
+    return input.shape if input.ndim == 2 else (1, input.shape[0] if input.ndim else 1)
+
+
+def _check_margin_loss_dtypes(kernel, input, target, weight=None):
+    """torch's errors for a margin loss of an integer input, a target of classes that is not int64, or a weight of
+    another dtype than the input's."""
+    require_floating_point(kernel, input)
+    for tensor, dtype in ((target, np.dtype(np.int64)), (weight, input.dtype)):
+        if tensor is not None and tensor.dtype != dtype:
+            raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[dtype]} but found "
+                               f"{SCALAR_TYPE_NAMES.get(tensor.dtype, tensor.dtype)}")
 
 
 def normalize(input, p=2.0, dim=1, eps=1e-12):
@@ -1488,13 +1685,15 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 __all__ = [
     "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu", "celu_",
-    "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
-    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu", "elu_",
-    "embedding", "fold", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
-    "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_",
-    "linear", "log_softmax", "logsigmoid", "max_pool1d", "max_pool2d", "max_unpool2d", "mish", "mse_loss", "nll_loss",
-    "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "prelu", "relu", "relu6",
-    "relu_", "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu",
-    "smooth_l1_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
-    "threshold", "threshold_", "unfold",
+    "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "cosine_embedding_loss",
+    "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu", "elu_", "embedding", "fold",
+    "gaussian_nll_loss", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
+    "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "leaky_relu_", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss", "max_pool1d",
+    "max_pool2d", "max_unpool2d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
+    "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
+    "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",
+    "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
+    "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold",
 ]

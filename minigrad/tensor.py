@@ -192,7 +192,12 @@ class Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        """The shape, or the size along `dim`, which a 0-d tensor has none of, as torch's."""
+        if dim is None:
+            return self.shape
+        if not self.ndim:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return self.shape[normalize_dim(dim, self.ndim)]
 
     def numel(self):
         return int(self.data.size)
