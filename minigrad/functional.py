@@ -530,9 +530,10 @@ def _grid_coordinates(steps, align_corners):
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """torch's grid_sample of an (N, C, H, W) input: output (n, c, i, j) reads channel c of image n at the point
     grid[n, i, j] = (x, y), in [-1, 1] from left to right and top to bottom (the corner pixels' centres with
-    align_corners, else their outer edges), between pixels ("bilinear") or at the nearest one ("nearest").
-    padding_mode says what a point off the image reads: 0 ("zeros"), the nearest edge pixel ("border"), or the
-    image mirrored at its edges ("reflection"). Differentiable in the input and, for "bilinear", the grid."""
+    align_corners, else their outer edges), between pixels ("bilinear", or "bicubic" from 4 x 4 of them) or at the
+    nearest one ("nearest"). padding_mode says what a point off the image reads: 0 ("zeros"), the nearest edge
+    pixel ("border"), or the image mirrored at its edges ("reflection"). Differentiable in the input and the grid
+    (0 for "nearest")."""
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
                          f"got: '{mode}'")
@@ -571,9 +572,9 @@ def _check_grid_sample_operands(input, grid, mode):
                            f"dimensions, but got {sizes}")
     if spatial_dims == 3 and mode == "bicubic":
         raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
-    if spatial_dims == 3 or mode == "bicubic":
-        raise NotImplementedError(f"grid_sample: minigrad has no {mode!r} sampling of {input.ndim}-d inputs; it "
-                                  "samples 4-d (N, C, H, W) inputs, 'bilinear' or 'nearest'")
+    if spatial_dims == 3:
+        raise NotImplementedError(f"grid_sample: minigrad has no {mode!r} sampling of 5-d inputs; it samples 4-d "
+                                  "(N, C, H, W) inputs")
     require_floating_point("grid_sampler_2d_cpu_kernel_impl", input)
     if input.dtype != grid.dtype:
         raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[input.dtype]} but found "

@@ -1,20 +1,22 @@
 """grid_sample: each output reads the input at the point that a grid gives in [-1, 1] coordinates, between pixels
-by bilinear weights or at the nearest pixel, as torch's. The pixels read and their weights are worked out once
-(`taps`), for the forward's gather, the backward's scatter-add into the input's gradient and the grid's gradient
-alike, in the order of torch's CPU kernel's arithmetic, so that float32 results agree with its to a rounding or
-two."""
+by bilinear or bicubic weights or at the nearest pixel, as torch's. The pixels read and their weights are worked
+out once (`taps`), for the forward's gather, the backward's scatter-add into the input's gradient and the grid's
+gradient alike, with the formulas of torch's CPU kernel, so that float32 results agree with its to float32
+rounding."""
 import numpy as np
 
 from .. import memory
 from ..backend import get_array_module
 from ..function import Function
+from .upsample import CUBIC_A, cubic_kernel
 
 PADDING_MODES = ("zeros", "border", "reflection")
 
-# The taps of bilinear sampling around a point, in torch's order: the top-left, top-right, bottom-left and
-# bottom-right pixels, as offsets from the top-left one
-_BILINEAR_ROWS = np.array([0, 0, 1, 1])[:, None]
-_BILINEAR_COLUMNS = np.array([0, 1, 0, 1])[:, None]
+# Each mode's taps around a point, in torch's order: (row, column) offsets from the pixel at its floor
+_TAP_OFFSETS = {
+    "bilinear": (np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])),
+    "bicubic": (np.repeat(np.arange(-1, 3), 4), np.tile(np.arange(-1, 3), 4)),
+}
 
 
 def unnormalized(coordinate, size, align_corners):
@@ -48,39 +50,67 @@ def reflected(pixel, size, align_corners):
     return xp.where(flips, flipped, extra) + low, xp.where(flips != (offset < 0), cast(-1), cast(1))
 
 
-def source_pixels(coordinate, size, padding_mode, align_corners):
-    """The pixel coordinate that a grid coordinate reads along an axis of `size` pixels, "border" and
-    "reflection" bringing it onto the image, and its derivative by the grid coordinate."""
-    pixel, slope = unnormalized(coordinate, size, align_corners)
+def with_padding_mode(pixel, size, padding_mode, align_corners):
+    """A pixel coordinate along an axis of `size` pixels brought onto the image as the padding mode says ("zeros"
+    leaves it, to read 0 off the image), and the derivative of that."""
+    slope = 1
     if padding_mode == "reflection":
-        pixel, fold_slope = reflected(pixel, size, align_corners)
-        slope = slope * fold_slope
+        pixel, slope = reflected(pixel, size, align_corners)
     if padding_mode != "zeros":
         pixel, inside = clipped(pixel, size)
         slope = slope * inside
     return pixel, slope
 
 
+def linear_tap_weights(fraction, offsets):
+    """The linear-interpolation weights of the taps at `offsets` (0 or 1) from floor(x) for the fraction of x,
+    and their derivatives by it."""
+    xp = get_array_module(fraction)
+    return xp.where(offsets == 1, fraction, 1 - fraction), 2 * offsets - 1
+
+
+def cubic_tap_weights(fraction, offsets):
+    """The cubic-convolution weights of the taps at `offsets` (-1 to 2) from floor(x) for the fraction of x, as
+    torch's, and their derivatives by it."""
+    xp = get_array_module(fraction)
+    distance = fraction - offsets
+    length = xp.abs(distance)
+    near = (3 * (CUBIC_A + 2) * length - 2 * (CUBIC_A + 3)) * length
+    far = (3 * CUBIC_A * length - 10 * CUBIC_A) * length + 8 * CUBIC_A
+    return cubic_kernel(distance), xp.where(length <= 1, near, far) * xp.sign(distance)
+
+
+_WEIGHTS = {"bilinear": linear_tap_weights, "bicubic": cubic_tap_weights}
+
+
 def taps(grid, height, width, mode, padding_mode, align_corners):
     """The pixels that each of a grid's (N, P) points reads from an image of height x width: their flat
     positions in it (N, taps, P), height * width for a pixel off the image (which reads 0, torch's "zeros"
-    padding, see `_padded`), their weights, and for "bilinear" what the grid's gradient needs: the point's
-    share of the way to the right and bottom pixels and the derivatives of its pixel coordinates (N, 1, P)."""
+    padding, see `_with_stand_in_pixel`), their weights, and but for "nearest" (flat between its jumps) the weights'
+    derivatives by the point's x and y. "nearest" and "bilinear" bring the point onto the image as the padding
+    mode says, "bicubic" each of its taps, as torch's."""
     xp = get_array_module(grid)
     points = grid.reshape(grid.shape[0], 1, grid.shape[1] * grid.shape[2], 2)
-    column, column_slope = source_pixels(points[..., 0], width, padding_mode, align_corners)
-    row, row_slope = source_pixels(points[..., 1], height, padding_mode, align_corners)
+    (column, column_slope), (row, row_slope) = (unnormalized(points[..., axis], size, align_corners)
+                                                for axis, size in ((0, width), (1, height)))
+    if mode != "bicubic":
+        (column, column_padding), (row, row_padding) = (with_padding_mode(pixel, size, padding_mode, align_corners)
+                                                        for pixel, size in ((column, width), (row, height)))
+        column_slope, row_slope = column_slope * column_padding, row_slope * row_padding
     if mode == "nearest":  # rint: ties to even, as torch's nearbyint
         columns, rows, weights, slopes = xp.rint(column), xp.rint(row), xp.ones_like(column), None
     else:
         left, top = xp.floor(column), xp.floor(row)
-        right_share, bottom_share = column - left, row - top
-        column_offsets, row_offsets = (xp.asarray(offsets, dtype=grid.dtype)
-                                       for offsets in (_BILINEAR_COLUMNS, _BILINEAR_ROWS))
+        row_offsets, column_offsets = (xp.asarray(offsets[:, None], dtype=grid.dtype)
+                                       for offsets in _TAP_OFFSETS[mode])
+        across, across_slope = _WEIGHTS[mode](column - left, column_offsets)
+        down, down_slope = _WEIGHTS[mode](row - top, row_offsets)
+        weights = down * across
+        slopes = down * across_slope * column_slope, across * down_slope * row_slope
         columns, rows = left + column_offsets, top + row_offsets
-        weights = (xp.where(row_offsets == 1, bottom_share, 1 - bottom_share)
-                   * xp.where(column_offsets == 1, right_share, 1 - right_share))
-        slopes = right_share, bottom_share, column_slope, row_slope
+        if mode == "bicubic":
+            columns, rows = (with_padding_mode(pixels, size, padding_mode, align_corners)[0]
+                             for pixels, size in ((columns, width), (rows, height)))
     on_image = (columns >= 0) & (columns < width) & (rows >= 0) & (rows < height)
     positions = xp.where(on_image, rows * width + columns, height * width).astype(np.int64)
     return positions, weights, slopes
@@ -89,15 +119,14 @@ def taps(grid, height, width, mode, padding_mode, align_corners):
 class GridSample(Function):
     """torch's grid_sampler for (N, C, H, W) input and an (N, H_out, W_out, 2) grid of (x, y) points: each output
     a weighted sum of the input pixels around its point (see `taps`). The input's gradient adds each output's
-    gradient back into the pixels read; the grid's is the output's change across and down between them, by the
-    pixel coordinates' derivatives, and 0 for nearest sampling, flat between its jumps."""
+    gradient back into the pixels read; the grid's sums the pixels by the weights' derivatives."""
 
     node_name = "GridSampler2DBackward0"
 
     @staticmethod
     def forward(ctx, input, grid, mode, padding_mode, align_corners):
         positions, weights, slopes = taps(grid, *input.shape[2:], mode, padding_mode, align_corners)
-        images = _padded(input)
+        images = _with_stand_in_pixel(input)
         ctx.save_for_backward(images, input.shape, grid.shape, positions, weights, slopes)
         out = (_read(images, positions) * weights[:, None]).sum(axis=2)
         return out.reshape(*input.shape[:2], *grid.shape[1:3])
@@ -117,16 +146,12 @@ class GridSample(Function):
         if need_grid and slopes is None:
             grid_grad = memory.zeros(xp, grid_shape, grad.dtype)
         elif need_grid:
-            right_share, bottom_share, column_slope, row_slope = slopes
-            top_left, top_right, bottom_left, bottom_right = xp.moveaxis(_read(images, positions), 2, 0)
-            across = (top_right - top_left) * (1 - bottom_share) + (bottom_right - bottom_left) * bottom_share
-            down = (bottom_left - top_left) * (1 - right_share) + (bottom_right - top_right) * right_share
-            grid_grad = xp.stack([(across * grad).sum(axis=1, keepdims=True) * column_slope,
-                                  (down * grad).sum(axis=1, keepdims=True) * row_slope], axis=-1).reshape(grid_shape)
+            per_tap = (_read(images, positions) * grad[:, :, None]).sum(axis=1)
+            grid_grad = xp.stack([(per_tap * slope).sum(axis=1) for slope in slopes], axis=-1).reshape(grid_shape)
         return input_grad, grid_grad
 
 
-def _padded(input):
+def _with_stand_in_pixel(input):
     """(N, C, H, W) images as (N, C, H * W + 1): each channel's pixels in a row, then a 0 that the taps off the
     image read, and their gradients go to."""
     xp = get_array_module(input)
