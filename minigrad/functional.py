@@ -17,6 +17,7 @@ from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_si
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor, where
+from .torch_functions import bmm
 
 
 def _ntuple(value, count):
@@ -483,6 +484,102 @@ def _resize_error(mode, ndim):
     return NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {ndim}D) for the modes: "
                                f"nearest | linear | bilinear | bicubic | trilinear | lanczos | area | nearest-exact "
                                f"(got {mode})")
+
+
+def affine_grid(theta, size, align_corners=None):
+    """torch's affine_grid for a 2-d size (N, C, H, W): the (N, H, W, 2) grid of the output pixels' (x, y)
+    coordinates in [-1, 1] (the corner pixels' centres at +-1 with align_corners, else their outer edges), each
+    batch's moved by its (2, 3) theta, which grid_sample then reads the input at. Differentiable in theta."""
+    align_corners = _grid_align_corners(align_corners)
+    if not theta.is_floating_point():
+        raise ValueError(f"Expected theta to have floating point type, but got torch.{theta.dtype}")
+    if len(size) not in (4, 5):
+        raise NotImplementedError("affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, "
+                                  f"respectively. Got size {size}.")
+    dims = len(size) - 2
+    if theta.ndim != 3 or tuple(theta.shape[-2:]) != (dims, dims + 1):
+        raise ValueError(f"Expected a batch of {dims}D affine matrices of shape Nx{dims}x{dims + 1} for size {size}. "
+                         f"Got {_size(theta.shape)}.")
+    if dims == 3:
+        raise NotImplementedError("affine_grid: minigrad has no 3-d affine grids; it makes 2-d ones, for sizes "
+                                  "(N, C, H, W)")
+    batch, _, height, width = size
+    if align_corners and min(height, width) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                      "align_corners=True. This is not an intended use case of affine_grid. See the documentation "
+                      "of affine_grid for details.", stacklevel=2)
+    elif min(size) <= 0:
+        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+    xp = get_array_module(theta.data)
+    base = np.ones((1, height, width, 3))
+    base[..., 0] = _grid_coordinates(width, align_corners)
+    base[..., 1] = _grid_coordinates(height, align_corners)[:, None]
+    points = Tensor(xp.asarray(base.reshape(1, height * width, 3), dtype=theta.dtype)).expand(batch, -1, -1)
+    return ops.Reshape.apply(bmm(points, theta.transpose(1, 2)), shape=(batch, height, width, 2),
+                             node_name="AffineGridGeneratorBackward0")
+
+
+def _grid_coordinates(steps, align_corners):
+    """torch's normalized coordinates of `steps` pixel centres along an axis: -1 to 1 from corner centre to corner
+    centre with align_corners, else scaled so that -1 and 1 are the outer edges; 0 for one pixel."""
+    if steps <= 1:
+        return np.zeros(steps)
+    coordinates = np.linspace(-1.0, 1.0, steps)
+    return coordinates if align_corners else coordinates * (steps - 1) / steps
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """torch's grid_sample of an (N, C, H, W) input: output (n, c, i, j) reads channel c of image n at the point
+    grid[n, i, j] = (x, y), in [-1, 1] from left to right and top to bottom (the corner pixels' centres with
+    align_corners, else their outer edges), between pixels ("bilinear", or "bicubic" from 4 x 4 of them) or at the
+    nearest one ("nearest"). padding_mode says what a point off the image reads: 0 ("zeros"), the nearest edge
+    pixel ("border"), or the image mirrored at its edges ("reflection"). Differentiable in the input and the grid
+    (0 for "nearest")."""
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError("nn.functional.grid_sample(): expected mode to be 'bilinear', 'nearest' or 'bicubic', but "
+                         f"got: '{mode}'")
+    if padding_mode not in ops.sample.PADDING_MODES:
+        raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
+                         f"'reflection', but got: '{padding_mode}'")
+    align_corners = _grid_align_corners(align_corners)
+    _check_grid_sample_operands(input, grid, mode)
+    return ops.GridSample.apply(input, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+
+
+def _grid_align_corners(align_corners):
+    """affine_grid's and grid_sample's align_corners, None being False with torch's warning."""
+    if align_corners is None:
+        warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
+                      "Please specify align_corners=True if the old behavior is desired. See the documentation of "
+                      "grid_sample for details.", stacklevel=3)
+    return bool(align_corners)
+
+
+def _check_grid_sample_operands(input, grid, mode):
+    """torch's checks of grid_sampler's operands, in its order."""
+    sizes = f"input with sizes {list(input.shape)} and grid with sizes {list(grid.shape)}"
+    if input.shape[:1] != grid.shape[:1]:
+        raise RuntimeError(f"grid_sampler(): expected grid and input to have same batch size, but got {sizes}")
+    if grid.shape[-1:] != (input.ndim - 2,):
+        raise RuntimeError(f"grid_sampler(): expected grid to have size {input.ndim - 2} in last dimension, but got "
+                           f"grid with sizes {list(grid.shape)}")
+    for axis in range(2, input.ndim):
+        if input.shape[axis] == 0:
+            raise RuntimeError("grid_sampler(): expected input to have non-empty spatial dimensions, but input has "
+                               f"sizes {list(input.shape)} with dimension {axis} being empty")
+    spatial_dims = 2 if input.ndim == 4 else 3
+    if not input.ndim == grid.ndim == spatial_dims + 2:
+        raise RuntimeError(f"grid_sampler(): expected {spatial_dims + 2}D input and grid with same number of "
+                           f"dimensions, but got {sizes}")
+    if spatial_dims == 3 and mode == "bicubic":
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
+    if spatial_dims == 3:
+        raise NotImplementedError(f"grid_sample: minigrad has no {mode!r} sampling of 5-d inputs; it samples 4-d "
+                                  "(N, C, H, W) inputs")
+    require_floating_point("grid_sampler_2d_cpu_kernel_impl", input)
+    if input.dtype != grid.dtype:
+        raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[input.dtype]} but found "
+                           f"{SCALAR_TYPE_NAMES[grid.dtype]}")
 
 
 def linear(input, weight, bias=None):
@@ -1683,14 +1780,14 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d",
-    "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu", "celu_",
-    "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "cosine_embedding_loss",
+    "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "affine_grid",
+    "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu",
+    "celu_", "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "cosine_embedding_loss",
     "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu", "elu_", "embedding", "fold",
-    "gaussian_nll_loss", "gelu", "glu", "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
-    "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm",
-    "leaky_relu", "leaky_relu_", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss", "max_pool1d",
-    "max_pool2d", "max_unpool2d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "hardshrink", "hardsigmoid", "hardswish",
+    "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
+    "layer_norm", "leaky_relu", "leaky_relu_", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss",
+    "max_pool1d", "max_pool2d", "max_unpool2d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
     "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
     "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
     "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",

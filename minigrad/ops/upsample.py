@@ -49,11 +49,12 @@ CUBIC_A = -0.75  # torch's (OpenCV's) cubic convolution constant
 
 
 def cubic_kernel(x, a=CUBIC_A):
-    """Keys's cubic convolution kernel at distances x (|x| < 2 nonzero)."""
-    x = np.abs(x)
+    """Keys's cubic convolution kernel at distances x (|x| < 2 nonzero), of host or device arrays."""
+    xp = get_array_module(x)
+    x = xp.abs(x)
     near = ((a + 2) * x - (a + 3)) * x * x + 1
     far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-    return np.where(x <= 1, near, np.where(x < 2, far, 0.0))
+    return xp.where(x <= 1, near, xp.where(x < 2, far, 0.0))
 
 
 def cubic_weights(t):
