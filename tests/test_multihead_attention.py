@@ -11,6 +11,8 @@ import minigrad as mg
 from conftest import relative_error
 
 torch = pytest.importorskip("torch")
+# a bool mask beside a float one is torch's deprecated mix, which both libraries warn of (checked where it matters)
+pytestmark = pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask and attn_mask")
 
 E, HEADS, L, S, N = 8, 2, 4, 5, 3
 
