@@ -366,10 +366,11 @@ class Function:
             operands = iter(arrays)
             arrays = tuple(constants[position] if position in constants else next(operands)
                            for position in range(len(arrays) + len(constants)))
-        if profiler.enabled:
-            output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
-        else:
-            output = op.forward(ctx, *arrays, **params)
+        with np.errstate(all="ignore"):  # IEEE's inf and NaN without NumPy's warnings, as torch's and CuPy's
+            if profiler.enabled:
+                output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
+            else:
+                output = op.forward(ctx, *arrays, **params)
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if cls.custom and isinstance(output, tuple):
             return _custom_outputs(ctx, output, requires_grad, Tensor)

@@ -1337,8 +1337,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduct
     _check_reduction(reduction)
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:
-        with np.errstate(divide="ignore", invalid="ignore"):  # targets of 0, where the term is masked
-            stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
         loss = loss + where(target > 1, stirling, 0)
     return _reduce(loss, reduction)
 

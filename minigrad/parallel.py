@@ -5,6 +5,7 @@ of a batch run truly in parallel. BLAS's own threading would compete with them, 
 one thread (with threadpoolctl) while minigrad splits the work itself. Without threadpoolctl BLAS
 keeps its threads and minigrad does not split.
 """
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,9 @@ def set_num_threads(threads):
     if _pool is not None:
         _pool.shutdown()
     _threads = threads
-    _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigrad") if threads > 1 else None
+    # the workers run parts of ops, quiet about inf and NaN as the ops are (see Function.apply)
+    _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigrad", initializer=functools.partial(
+        np.seterr, all="ignore")) if threads > 1 else None
 
 
 def get_num_threads():

@@ -1546,6 +1546,7 @@ def topological_order(*roots, needs_grad_only=False):
     return order
 
 
+@np.errstate(all="ignore")  # as ops run forward (see Function.apply)
 def backpropagate(roots, root_grads, retain_graph, inputs=None):
     """The graph walk of backward() and autograd.grad: the roots' gradients flow back to every tensor they were
     computed from, each op's backward run once, in reverse topological order.

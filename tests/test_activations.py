@@ -239,6 +239,17 @@ def test_functional_softmax_computes_in_torchs_dtype_argument(name):
     np.testing.assert_allclose(grads[0], expected_grads[0], rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_a_row_of_minus_infinity_is_nan_as_torchs_without_warnings(name):
+    x = np.array([[-np.inf, -np.inf, -np.inf], [0.0, -np.inf, 1.0]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ours = getattr(mgF, name)(mg.tensor(x), dim=1).numpy()
+    theirs = getattr(torch.nn.functional, name)(torch.tensor(x), dim=1).numpy()
+    assert np.isnan(ours[0]).all()
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
 def test_hardtanh_refuses_bounds_out_of_order():
     with pytest.raises(ValueError, match=r"max_val \(1\) must be greater than min_val \(2\)"):
         mgnn.Hardtanh(2, 1)

@@ -3,6 +3,7 @@ import operator
 import re
 import subprocess
 import sys
+import warnings
 import weakref
 
 import numpy as np
@@ -1374,3 +1375,31 @@ def test_the_ported_functions_take_the_gpu_path_as_they_take_the_cpus(gpu_path):
     for mine, cpu in zip(on_gpu, _ported("cpu"), strict=True):
         assert mine.dtype == cpu.dtype
         np.testing.assert_allclose(mine, cpu, rtol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_inf_and_nan_come_without_numpys_warnings_as_torchs(threads):
+    """log(0), 1 / 0 and sqrt(-1), forward and backward, give IEEE's inf and NaN silently, as torch's (and CuPy's)
+    do; big enough to be split over the worker threads too. The caller's own NumPy settings stay as they were."""
+    torch = pytest.importorskip("torch")
+    from minigrad import parallel
+
+    values = np.tile(np.array([0.0, -1.0, 2.0], np.float32), 1 << 17)
+
+    def run(library):
+        x = library.tensor(values, requires_grad=True)
+        outputs = (x.log(), 1 / x, x.sqrt())
+        sum(output.sum() for output in outputs).backward()
+        return [output.detach().numpy() for output in outputs] + [x.grad.numpy()]
+
+    before, settings = parallel.get_num_threads(), np.geterr()
+    parallel.set_num_threads(threads)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ours = run(mg)
+    finally:
+        parallel.set_num_threads(before)
+    assert np.geterr() == settings
+    for mine, theirs in zip(ours, run(torch)):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6)

@@ -208,8 +208,7 @@ class Pow(Function):
             grad_base = xp.where(exponent == 0, 0, grad * exponent * base ** xp.where(exponent == 0, 1, exponent - 1))
         if need_exponent:  # log(1) where masked, for the same reason; a negative base's log is NaN, as torch's
             masked = (base == 0) & (exponent >= 0)
-            with np.errstate(invalid="ignore"):
-                grad_exponent = grad * xp.where(masked, 0, out * xp.log(xp.where(masked, 1, base)))
+            grad_exponent = grad * xp.where(masked, 0, out * xp.log(xp.where(masked, 1, base)))
         return grad_base, grad_exponent
 
 

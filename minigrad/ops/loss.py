@@ -141,8 +141,7 @@ class BinaryCrossEntropy(PointwiseLoss):
     @staticmethod
     def loss_and_slopes(input, target, wants):
         xp = get_array_module(input)
-        with np.errstate(divide="ignore"):
-            log_input, log_complement = xp.log(input), xp.log1p(-input)
+        log_input, log_complement = xp.log(input), xp.log1p(-input)
         loss = (target - 1) * xp.maximum(log_complement, -100) - target * xp.maximum(log_input, -100)
         slope_input = (input - target) / xp.maximum((1 - input) * input, 1e-12) if wants[0] else None
         slope_target = log_complement - log_input if wants[1] else None
@@ -210,10 +209,9 @@ class KLDivergence(PointwiseLoss):
             slope_target = loss + probability if wants[1] else None
         else:
             probability = target
-            with np.errstate(divide="ignore", invalid="ignore"):
-                log_probability = xp.log(target)
-                loss = xp.where(target == 0, 0, target * (log_probability - input))
-                slope_target = xp.where(target > 0, log_probability + 1 - input, np.nan) if wants[1] else None
+            log_probability = xp.log(target)
+            loss = xp.where(target == 0, 0, target * (log_probability - input))
+            slope_target = xp.where(target > 0, log_probability + 1 - input, np.nan) if wants[1] else None
         return loss, [-probability if wants[0] else None, slope_target]
 
 
@@ -246,7 +244,6 @@ class CosineSimilarity(Function):
             if not wanted:
                 grads.append(None)
                 continue
-            with np.errstate(divide="ignore", invalid="ignore"):
-                along = xp.where(norm > 0, grad * cosine / (clamped * norm), 0)
+            along = xp.where(norm > 0, grad * cosine / (clamped * norm), 0)
             grads.append(across * other - along * x)
         return tuple(grads)

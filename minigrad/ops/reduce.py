@@ -196,17 +196,15 @@ class Var(Function):
         if divisor == 0:
             warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
                           "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=4)
-        with np.errstate(divide="ignore", invalid="ignore"):  # NumPy's warnings for what torch warned of above
-            centred = a - a.sum(axis=axes, keepdims=True) / a.dtype.type(count)
-            out = (centred * centred).sum(axis=axes, keepdims=keepdim) / a.dtype.type(divisor)
-            ctx.save_for_backward(axes, centred * a.dtype.type(2 / divisor if divisor else math.inf))
+        centred = a - a.sum(axis=axes, keepdims=True) / a.dtype.type(count)
+        out = (centred * centred).sum(axis=axes, keepdims=keepdim) / a.dtype.type(divisor)
+        ctx.save_for_backward(axes, centred * a.dtype.type(2 / divisor if divisor else math.inf))
         return out
 
     @staticmethod
     def backward(ctx, grad):
         axes, slopes = ctx.saved[:2]  # d out / d a: 2 (a - mean) / divisor
-        with np.errstate(invalid="ignore"):
-            return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), slopes.shape) * slopes
+        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), slopes.shape) * slopes
 
 
 class Std(Var):
@@ -221,8 +219,7 @@ class Std(Var):
     @staticmethod
     def backward(ctx, grad):
         out = ctx.saved[2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            grad_var = get_array_module(grad).where(out == 0, grad.dtype.type(0), grad / (2 * out))
+        grad_var = get_array_module(grad).where(out == 0, grad.dtype.type(0), grad / (2 * out))
         return Var.backward(ctx, grad_var)
 
 
@@ -261,19 +258,18 @@ class Norm(_SpreadBySlopes):
         xp = get_array_module(a)
         axes = _axes(dim, a.ndim)
         magnitude = xp.abs(a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if p in (math.inf, -math.inf):
-                out = (magnitude.max if p > 0 else magnitude.min)(axis=axes, keepdims=True)
-                slopes = _shared_by_ties(magnitude, out, axes) * xp.sign(a)
-            elif p == 0:
-                out = (a != 0).sum(axis=axes, keepdims=True).astype(a.dtype)
-                slopes = xp.zeros_like(a)
-            elif p == 1:
-                out = magnitude.sum(axis=axes, keepdims=True)
-                slopes = xp.sign(a)
-            else:  # d/da (sum |a|^p)^(1/p) = sign(a) (|a| / norm)^(p-1), 0 at a = 0 for any p, as torch's
-                out = (magnitude ** p).sum(axis=axes, keepdims=True) ** (1 / p)
-                slopes = xp.where((out == 0) | (a == 0), 0, xp.sign(a) * (magnitude / out) ** (p - 1))
+        if p in (math.inf, -math.inf):
+            out = (magnitude.max if p > 0 else magnitude.min)(axis=axes, keepdims=True)
+            slopes = _shared_by_ties(magnitude, out, axes) * xp.sign(a)
+        elif p == 0:
+            out = (a != 0).sum(axis=axes, keepdims=True).astype(a.dtype)
+            slopes = xp.zeros_like(a)
+        elif p == 1:
+            out = magnitude.sum(axis=axes, keepdims=True)
+            slopes = xp.sign(a)
+        else:  # d/da (sum |a|^p)^(1/p) = sign(a) (|a| / norm)^(p-1), 0 at a = 0 for any p, as torch's
+            out = (magnitude ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+            slopes = xp.where((out == 0) | (a == 0), 0, xp.sign(a) * (magnitude / out) ** (p - 1))
         ctx.save_for_backward(axes, slopes.astype(a.dtype))
         return _drop_axes(out, axes, keepdim)
 
@@ -296,10 +292,8 @@ class LogSumExp(_SpreadBySlopes):
             largest = xp.where(xp.isinf(largest), 0, largest).astype(a.dtype)  # inf - inf would be NaN
         else:  # no maximum to take out; the empty sum's log is -inf
             largest = xp.zeros(tuple(1 if axis in axes else size for axis, size in enumerate(a.shape)), a.dtype)
-        with np.errstate(divide="ignore"):
-            out = xp.log(xp.exp(a - largest).sum(axis=axes, keepdims=True)) + largest
-        with np.errstate(invalid="ignore"):  # a dim of -inf only: -inf - -inf, NaN slopes as torch's
-            ctx.save_for_backward(axes, xp.exp(a - out))
+        out = xp.log(xp.exp(a - largest).sum(axis=axes, keepdims=True)) + largest
+        ctx.save_for_backward(axes, xp.exp(a - out))
         return _drop_axes(out, axes, keepdim)
 
 
