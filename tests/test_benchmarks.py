@@ -47,12 +47,13 @@ def test_gpu_only_settings_are_refused_on_the_cpu(setting):
     assert result.stderr.strip() == f"train_step: {setting} is a GPU setting: use it with --device gpu"
 
 
-def test_the_kernel_table_sums_each_kernel_and_leaves_out_annotations():
+def test_the_kernel_table_sums_each_kernel_and_leaves_out_annotations(monkeypatch):
     """Run on the CPU's profiler events, which have the GPU's fields: the table of --kernels is made the same way."""
     import torch
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile, record_function
 
+    monkeypatch.syspath_prepend(str(REPO_ROOT))  # the benchmarks are run from the repository, not installed
     from benchmarks.train_step import kernel_table
 
     matrix = torch.ones(32, 32)
