@@ -219,9 +219,8 @@ class _InPlaceFlag(_FunctionLayer):
     computed out of place: the result is always a new tensor and the input keeps its values, so code that reads
     the input again after an in-place ReLU sees it unrectified here."""
 
-    def __init__(self, inplace=False):
-        super().__init__()
-        self.inplace = inplace
+    def __init__(self, inplace=False, **options):
+        super().__init__(inplace=inplace, **options)
 
     def extra_repr(self):
         return ", ".join(text for text in (super().extra_repr(), "inplace=True" if self.inplace else "") if text)
@@ -236,8 +235,7 @@ class LeakyReLU(_InPlaceFlag):
     options = ("negative_slope",)
 
     def __init__(self, negative_slope=0.01, inplace=False):
-        super().__init__(inplace)
-        self.negative_slope = negative_slope
+        super().__init__(inplace, negative_slope=negative_slope)
 
 
 class _WithAlpha(_InPlaceFlag):
@@ -246,8 +244,7 @@ class _WithAlpha(_InPlaceFlag):
     options = ("alpha",)
 
     def __init__(self, alpha=1.0, inplace=False):
-        super().__init__(inplace)
-        self.alpha = alpha
+        super().__init__(inplace, alpha=alpha)
 
 
 class ELU(_WithAlpha):
@@ -267,8 +264,7 @@ class Threshold(_InPlaceFlag):
     options = ("threshold", "value")
 
     def __init__(self, threshold, value, inplace=False):
-        super().__init__(inplace)
-        self.threshold, self.value = threshold, value
+        super().__init__(inplace, threshold=threshold, value=value)
 
 
 class Hardtanh(_InPlaceFlag):
@@ -276,10 +272,9 @@ class Hardtanh(_InPlaceFlag):
     options = ("min_val", "max_val")
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
-        super().__init__(inplace)
         if max_val <= min_val:
             raise ValueError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
-        self.min_val, self.max_val = min_val, max_val
+        super().__init__(inplace, min_val=min_val, max_val=max_val)
 
 
 class ReLU6(Hardtanh):
@@ -314,8 +309,7 @@ class GLU(_FunctionLayer):
     options = ("dim",)
 
     def __init__(self, dim=-1):
-        super().__init__()
-        self.dim = dim
+        super().__init__(dim=dim)
 
 
 class LogSigmoid(_FunctionLayer):
@@ -336,8 +330,7 @@ class _Shrink(_FunctionLayer):
     options = ("lambd",)
 
     def __init__(self, lambd=0.5):
-        super().__init__()
-        self.lambd = lambd
+        super().__init__(lambd=lambd)
 
     def extra_repr(self):
         return f"{self.lambd}"
@@ -363,32 +356,22 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class Softplus(Module):
+class Softplus(_FunctionLayer):
+    function = staticmethod(F.softplus)
+    options = ("beta", "threshold")
+
     def __init__(self, beta=1.0, threshold=20.0):
-        super().__init__()
-        self.beta, self.threshold = beta, threshold
-
-    def forward(self, x):
-        return F.softplus(x, self.beta, self.threshold)
-
-    def extra_repr(self):
-        return f"beta={self.beta}, threshold={self.threshold}"
+        super().__init__(beta=beta, threshold=threshold)
 
 
-class Softmax(Module):
+class Softmax(_FunctionLayer):
     """F.softmax along `dim`; None is torch's deprecated implicit choice (see F.softmax)."""
 
     function = staticmethod(F.softmax)
+    options = ("dim",)
 
     def __init__(self, dim=None):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return self.function(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
+        super().__init__(dim=dim)
 
 
 class PReLU(Module):
@@ -942,35 +925,20 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     function = staticmethod(F.adaptive_max_pool2d)
 
 
-class _PixelRearrangement(Module):
-    """PixelShuffle and PixelUnshuffle: their F function with the one factor, kept under torch's name for it."""
-
-    function = None
-
-    def __init__(self, factor_name, factor):
-        super().__init__()
-        self._factor_name = factor_name
-        setattr(self, factor_name, factor)
-
-    def forward(self, x):
-        return self.function(x, getattr(self, self._factor_name))
-
-    def extra_repr(self):
-        return f"{self._factor_name}={getattr(self, self._factor_name)}"
-
-
-class PixelShuffle(_PixelRearrangement):
+class PixelShuffle(_FunctionLayer):
     function = staticmethod(F.pixel_shuffle)
+    options = ("upscale_factor",)
 
     def __init__(self, upscale_factor):
-        super().__init__("upscale_factor", upscale_factor)
+        super().__init__(upscale_factor=upscale_factor)
 
 
-class PixelUnshuffle(_PixelRearrangement):
+class PixelUnshuffle(_FunctionLayer):
     function = staticmethod(F.pixel_unshuffle)
+    options = ("downscale_factor",)
 
     def __init__(self, downscale_factor):
-        super().__init__("downscale_factor", downscale_factor)
+        super().__init__(downscale_factor=downscale_factor)
 
 
 class Unfold(_FunctionLayer):
