@@ -17,8 +17,8 @@ from minigrad import kernels
 
 HOST_PRELUDE = """
 #include <cmath>
+using std::exp;
 using std::sqrt;
-using std::tanh;
 struct HostDim { unsigned x, y, z; };
 static HostDim threadIdx, blockIdx, blockDim, gridDim;
 extern "C" void set_thread(unsigned block, unsigned thread, unsigned blocks, unsigned threads) {

@@ -72,6 +72,33 @@ def test_values_and_gradients_at_kinks_match_torch(name):
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=1e-7)
 
 
+# ---- tails: where 1 - sigmoid rounds to 1, sigmoid itself must keep its relative digits -----------------------
+
+TAILS = [-200.0, -100.0, -87.0, -30.0, -20.0, -17.0, -10.0, -1.0, 0.0, 1.0, 10.0, 20.0, 100.0]
+TAIL_FUNCTIONS = {
+    "sigmoid": lambda L, x: L.F.sigmoid(x),
+    "silu": lambda L, x: L.F.silu(x),
+    "softplus_gradient": lambda L, x: L.F.softplus(x),  # whose gradient is sigmoid
+    "mish": lambda L, x: L.F.mish(x),
+    "sigmoid_gate": lambda L, x: (mgF.sigmoid_gate(x.view(1, 1, 1, -1), x.view(1, 1, 1, -1), mg.tensor([[[[1.5]]]]))
+                                  if L is MG else x * torch.sigmoid(x) * 1.5),
+}
+
+
+@pytest.mark.parametrize("path", ["numpy", "cuda_kernels"])
+@pytest.mark.parametrize("name", TAIL_FUNCTIONS)
+def test_sigmoid_tails_keep_their_digits_like_torch(name, path, request):
+    """torch computes 1 / (1 + exp(-x)): sigmoid(-20) is 2.06e-9, where (1 + tanh(x / 2)) / 2 gives 0 in float32."""
+    if path == "cuda_kernels":
+        request.getfixturevalue("host_kernels")
+    fn = TAIL_FUNCTIONS[name]
+    x = np.array(TAILS, np.float32)
+    out, (grad,) = _run(MG, fn, [x])
+    expected, (expected_grad,) = _run(TORCH, fn, [x])
+    np.testing.assert_allclose(out.numpy().ravel(), expected.detach().numpy(), rtol=2e-6, atol=0)
+    np.testing.assert_allclose(grad, expected_grad, rtol=2e-6, atol=1e-42)
+
+
 @pytest.mark.parametrize("decimals", [{}, dict(decimals=0), dict(decimals=1), dict(decimals=-1)], ids=str)
 def test_rounding_integers_to_decimals_is_torchs_error(decimals):
     """round() keeps integers; round(decimals=...) refuses them, even at 0, as torch's."""

@@ -1,8 +1,8 @@
 // Fused elementwise chains, real_t = float or double: one pass over memory where separate ops
 // would each launch a kernel and write an intermediate array.
 
-__device__ real_t logistic(real_t a) {                                  // sigmoid without exp: never overflows
-    return real_t(0.5) * tanh(real_t(0.5) * a) + real_t(0.5);
+__device__ real_t logistic(real_t a) {  // sigmoid as torch's: the negative tail keeps its digits, and exp's inf gives 0
+    return real_t(1) / (real_t(1) + exp(-a));
 }
 
 KERNEL relu_backward(const real_t* grad, const real_t* out, real_t* grad_a, long long n) {

@@ -15,12 +15,13 @@ from .shape import normalize_dim
 
 
 def _sigmoid_into(a, out):
-    """out = sigmoid(a) = (1 + tanh(a / 2)) / 2: no exp, so large |a| never overflows."""
+    """out = sigmoid(a) = 1 / (1 + exp(-a)), as torch: the negative tail keeps its digits (1 + tanh(a / 2) would
+    round it to 0 from a ~ -17 in float32), and where exp(-a) overflows to inf the result is the exact 0."""
     xp = get_array_module(a)
-    xp.multiply(a, 0.5, out=out)
-    xp.tanh(out, out=out)
-    out *= 0.5
-    out += 0.5
+    xp.negative(a, out=out)
+    xp.exp(out, out=out)
+    out += 1
+    xp.reciprocal(out, out=out)
 
 
 class ReLU(Function):
