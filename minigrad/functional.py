@@ -1076,11 +1076,19 @@ def _crop(tensor, pad, shape):
 def cat(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
-        raise ValueError("cat expects a non-empty list of tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     return ops.Cat.apply(*tensors, dim=dim)
 
 
 def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for entry, tensor in enumerate(tensors):
+        if tensor.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 "
+                               f"and {list(tensor.shape)} at entry {entry}")
+    dim = normalize_dim(dim, tensors[0].ndim + 1)
     return cat([t.unsqueeze(dim) for t in tensors], dim=dim)
 
 

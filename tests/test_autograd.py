@@ -697,11 +697,6 @@ def test_repr_and_iteration_are_torchs(torch, array):
         assert [row.tolist() for row in ours] == [row.tolist() for row in theirs]
 
 
-def test_cat_of_nothing_is_a_clear_error():
-    with pytest.raises(ValueError, match="cat expects a non-empty list of tensors"):
-        mg.cat([])
-
-
 def test_an_op_may_keep_its_inputs_dtypes():
     """An op taking an integer index beside floats opts out of promotion, which would make the index float."""
     class Pick(Function):

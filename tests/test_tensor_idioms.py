@@ -148,6 +148,33 @@ def test_values_and_errors_as_torch(fn):
     _assert_same(fn, np.arange(6, dtype=np.float32).reshape(2, 3))
 
 
+@pytest.mark.parametrize("fn", [
+    lambda L, a: L.cat([a, a[:, :1]], 1), lambda L, a: L.cat([a, a], -2), lambda L, a: L.cat([a, a[0]]),
+    lambda L, a: L.cat([a, a[:, :2]]), lambda L, a: L.cat([a, a.new_zeros(2, 0)]), lambda L, a: L.cat([a, a], 2),
+    lambda L, a: L.cat([a[0, 0], a[0, 1]]), lambda L, a: L.cat([a, a[0, 0], a]), lambda L, a: L.cat([], 0),
+    lambda L, a: L.stack([a, a], 2), lambda L, a: L.stack([a, a], -3), lambda L, a: L.stack([a, a[:, :2]]),
+    lambda L, a: L.stack([a, a, a[0]], 1), lambda L, a: L.stack([a, a], 3), lambda L, a: L.stack([]),
+    lambda L, a: L.stack([a[0, 0], a[1, 1]]),
+], ids=["cat", "cat_negative_dim", "cat_ranks_differ", "cat_sizes_differ", "cat_empty_2d", "cat_dim_out_of_range",
+        "cat_0d", "cat_0d_among_others", "cat_nothing", "stack", "stack_negative_dim", "stack_sizes_differ",
+        "stack_ranks_differ", "stack_dim_out_of_range", "stack_nothing", "stack_0d"])
+def test_joins_and_their_errors_as_torch(fn):
+    _assert_same(fn, np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+@pytest.mark.parametrize("fn", [lambda L, a, empty: L.cat([empty, a, empty], 1), lambda L, a, empty: L.cat([empty, empty]),
+                                lambda L, a, empty: L.cat([a, empty, a[:1]])], ids=["between", "only", "ranks_differ"])
+def test_cat_leaves_out_a_one_dimensional_empty_tensor_as_torch(fn):
+    _assert_same(fn, np.arange(6, dtype=np.float32).reshape(2, 3), np.zeros(0, np.float32))
+
+
+@pytest.mark.parametrize("shape, dim", [((0,), 0), ((3, 0), -1), ((3, 0), 0), ((0, 3), 1), ((2, 3, 0, 2), 1),
+                                        ((2, 3, 0, 2), 2)], ids=str)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "prod", "cumsum"])
+def test_ops_along_a_dim_of_empty_tensors_as_torch(name, shape, dim):
+    _assert_same(lambda L, a: getattr(L, name)(a, dim), np.zeros(shape, np.float32))
+
+
 # ---- in-place methods -----------------------------------------------------------------------------------
 IN_PLACE = {
     "zero_": lambda L, t, o: t.zero_(),

@@ -514,8 +514,9 @@ class _AlongDim(Function):
         normalize = ctx.function.normalize
 
         def fill(a, out):
-            xp.subtract(a, a.max(axis=1, keepdims=True), out=out)
-            normalize(xp, out)
+            if a.size:  # NumPy's max of no elements is an error, where torch's softmax of none is empty
+                xp.subtract(a, a.max(axis=1, keepdims=True), out=out)
+                normalize(xp, out)
 
         out = parallel.elementwise(fill, _softmax_rows(a, dim, ctx.function.name), whole_axes=(1,))
         ctx.save_for_backward(out)

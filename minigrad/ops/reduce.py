@@ -327,7 +327,7 @@ class Prod(Function):
         xp = get_array_module(a)
         kept, reduced = a.ndim - len(axes), tuple(range(a.ndim - len(axes), a.ndim))
         moved = xp.moveaxis(a, axes, reduced)  # (kept dims..., reduced dims...)
-        rows = moved.reshape(moved.shape[:kept] + (-1,))
+        rows = moved.reshape(moved.shape[:kept] + (math.prod(moved.shape[kept:]),))  # no -1: it may be empty
         others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows[..., ::-1])[..., ::-1]
         others = xp.moveaxis(others.reshape(moved.shape), reduced, axes)
         return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), a.shape) * others

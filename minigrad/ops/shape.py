@@ -126,28 +126,52 @@ class Permute(Function):
 
 class Cat(Function):
     """Concatenation; the axes other than `dim` split over the worker threads (the batch, or the
-    channels of a single image)."""
+    channels of a single image). An array of shape (0,) beside others of any shape is left out, as torch still
+    allows for old code; it stays an input, with an empty gradient."""
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         xp = get_array_module(arrays[0])
-        dim = normalize_dim(dim, arrays[0].ndim)
-        ctx.save_for_backward(dim, [a.shape[dim] for a in arrays])
-        shape = list(arrays[0].shape)
-        shape[dim] = sum(a.shape[dim] for a in arrays)
+        joins = [a.shape != (0,) for a in arrays]
+        joins = joins if any(joins) else [True] * len(arrays)
+        joined = [a for a, join in zip(arrays, joins) if join]
+        dim = Cat.check_shapes(arrays, joins, dim)
+        ctx.save_for_backward(dim, [a.shape[dim] if join else None for a, join in zip(arrays, joins)])
+        shape = list(joined[0].shape)
+        shape[dim] = sum(a.shape[dim] for a in joined)
         out = memory.empty(xp, shape, xp.result_type(*arrays))
-        return parallel.elementwise(lambda *parts, out: xp.concatenate(parts, axis=dim, out=out), *arrays, out=out,
+        return parallel.elementwise(lambda *parts, out: xp.concatenate(parts, axis=dim, out=out), *joined, out=out,
                                     whole_axes=(dim,))
 
     @staticmethod
+    def check_shapes(arrays, joins, dim):
+        """`dim` as an axis, or torch's error for arrays that do not fit together."""
+        for position, array in enumerate(arrays):
+            if array.ndim == 0:
+                raise RuntimeError(f"zero-dimensional tensor (at position {position}) cannot be concatenated")
+        reference = arrays[joins.index(True)]
+        dim = normalize_dim(dim, reference.ndim)
+        for number, (array, join) in enumerate(zip(arrays, joins)):
+            if join and array.ndim != reference.ndim:
+                raise RuntimeError(f"Tensors must have same number of dimensions: got {reference.ndim} and {array.ndim}")
+            for axis, (expected, size) in enumerate(zip(reference.shape, array.shape) if join else ()):
+                if axis != dim and size != expected:
+                    raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size {expected} "
+                                       f"but got size {size} for tensor number {number} in the list.")
+        return dim
+
+    @staticmethod
     def backward(ctx, grad):
+        xp = get_array_module(grad)
         dim, sizes = ctx.saved
-        bounds = np.cumsum([0] + sizes)
-        index = [slice(None)] * grad.ndim
-        pieces = []
-        for start, stop in zip(bounds[:-1], bounds[1:]):
-            index[dim] = slice(int(start), int(stop))
+        start, index, pieces = 0, [slice(None)] * grad.ndim, []
+        for size in sizes:
+            if size is None:
+                pieces.append(xp.zeros(0, grad.dtype))
+                continue
+            index[dim] = slice(start, start + size)
             pieces.append(grad[tuple(index)])
+            start += size
         return tuple(pieces)
 
 
