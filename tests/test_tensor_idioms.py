@@ -2,6 +2,7 @@
 tuples of split/chunk/unbind, in-place methods (aliasing, leaf refusal, the version counter) and new_* factories.
 torch is the oracle throughout: each case is written once against the shared API and run in both libraries."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -173,6 +174,27 @@ def test_cat_leaves_out_a_one_dimensional_empty_tensor_as_torch(fn):
 @pytest.mark.parametrize("name", ["softmax", "log_softmax", "prod", "cumsum"])
 def test_ops_along_a_dim_of_empty_tensors_as_torch(name, shape, dim):
     _assert_same(lambda L, a: getattr(L, name)(a, dim), np.zeros(shape, np.float32))
+
+
+EMPTY_BATCH = {  # an image batch of none, as the last batch of a loader or a filter that kept nothing may give
+    "conv2d": lambda L, x, w: L.nn.functional.conv2d(x, w, padding=1),
+    "conv_transpose2d": lambda L, x, w: L.nn.functional.conv_transpose2d(x, w.transpose(0, 1), stride=2),
+    "bilinear": lambda L, x, w: L.nn.functional.interpolate(x, scale_factor=2, mode="bilinear"),
+    "nearest": lambda L, x, w: L.nn.functional.interpolate(x, size=(5, 3)),
+    "reflect_pad": lambda L, x, w: L.nn.functional.pad(x, (1, 2, 2, 1), mode="reflect"),
+    "max_pool": lambda L, x, w: L.nn.functional.max_pool2d(x, 2),
+    "mse_loss": lambda L, x, w: L.nn.functional.mse_loss(x, x.detach() + 1),
+    "binary_cross_entropy": lambda L, x, w: L.nn.functional.binary_cross_entropy(x.sigmoid(), x.detach().sigmoid()),
+    "smooth_l1_loss": lambda L, x, w: L.nn.functional.smooth_l1_loss(x, x.detach() * 2),
+}
+
+
+@pytest.mark.parametrize("name", EMPTY_BATCH)
+def test_an_empty_batch_runs_as_torchs_and_a_mean_of_nothing_is_nan_without_warnings(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _assert_same(EMPTY_BATCH[name], np.zeros((0, 3, 6, 6), np.float32),
+                     np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32))
 
 
 # ---- in-place methods -----------------------------------------------------------------------------------

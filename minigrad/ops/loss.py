@@ -1,6 +1,8 @@
 """Losses that are worth one op rather than a chain: the Charbonnier distance, the negative log-likelihood of class
 targets, the pointwise losses of torch (binary cross entropy, smooth L1 and Huber, KL divergence) and the cosine
 similarity."""
+import math
+
 import numpy as np
 
 from .. import kernels, memory, parallel
@@ -91,7 +93,12 @@ def reduced(loss, reduction):
     """An array of losses reduced as torch's reduction= says: "mean", "sum" or "none"."""
     if reduction == "none":
         return loss
-    return loss.mean() if reduction == "mean" else loss.sum()
+    if reduction == "sum":
+        return loss.sum()
+    if math.prod(loss.shape):
+        return loss.mean()
+    total = loss.sum()
+    return total / total.dtype.type(0)  # the mean of no losses: NaN, as torch's, where NumPy's mean would warn
 
 
 class PointwiseLoss(Function):

@@ -343,7 +343,7 @@ class Pad(Function):
         widths = _pad_widths(pad, a.ndim)
         for axis in reversed(range(a.ndim)):  # the last dim first, as torch checks them
             before, after = widths[axis]
-            if mode == "reflect" and max(before, after) >= a.shape[axis]:
+            if mode == "reflect" and max(before, after) >= a.shape[axis] and (before or after):  # an empty batch pads
                 raise RuntimeError(f"Argument #{4 + 2 * (a.ndim - 1 - axis)}: Padding size should be less than the "
                                    f"corresponding input dimension, but got: padding {before, after} at dimension "
                                    f"{axis} of input {list(a.shape)}")

@@ -125,7 +125,7 @@ def _resize(x, rows, cols):
 
     def work(start, stop):
         widened = images[start:stop].reshape(-1, w) @ cols.T                  # (n*h, W)
-        xp.matmul(rows, widened.reshape(stop - start, h, -1), out=out[start:stop])
+        xp.matmul(rows, widened.reshape(stop - start, h, cols.shape[0]), out=out[start:stop])
 
     parallel.split(work, images.shape[0])
     return out.reshape(x.shape[:-2] + out.shape[-2:])
