@@ -176,6 +176,38 @@ def test_ops_along_a_dim_of_empty_tensors_as_torch(name, shape, dim):
     _assert_same(lambda L, a: getattr(L, name)(a, dim), np.zeros(shape, np.float32))
 
 
+MIXED_INDEXES = {  # ints beside arrays: torch selects with the ints first, where NumPy would count them as arrays
+    "int_slice_list": lambda L, a: (1, slice(None), [0, 3, 3]),
+    "int_slice_tensor": lambda L, a: (-1, slice(1, 3), L.tensor([2, 0]).long()),
+    "list_slice_int": lambda L, a: ([0, 1, 1], slice(None), 2),
+    "int_list_slice": lambda L, a: (0, [2, 1], slice(None)),
+    "list_int_list": lambda L, a: ([0, 1], 1, [3, 2]),
+    "int_none_list": lambda L, a: (1, None, slice(None), [1]),
+    "ellipsis_int_list": lambda L, a: (Ellipsis, 0, [1, 2]),
+    "int_ellipsis_list": lambda L, a: (1, Ellipsis, [3, 0]),
+    "int_mask": lambda L, a: (0, a[0].detach() > 0),
+    "int_row_mask_slice": lambda L, a: (1, L.tensor([True, False, True]), slice(1, None)),
+    "numpy_int_list": lambda L, a: (np.int64(1), slice(None), [0]),
+    "int_true_list": lambda L, a: (1, True, slice(None), [0, 2]),
+    "int_broadcast_lists": lambda L, a: (0, [[0], [2]], [1, 3]),
+}
+
+
+@pytest.mark.parametrize("name", MIXED_INDEXES)
+def test_an_index_of_ints_and_arrays_selects_with_the_ints_first_as_torch(name):
+    index = MIXED_INDEXES[name]
+    a = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4) - 11
+
+    def assigned(L, a, value):
+        out = a * 1
+        out[index(L, a)] = value ** 2
+        return out
+
+    for fn, arrays in ((lambda L, a: a[index(L, a)] * 2, (a,)), (assigned, (a, np.array([2.5], np.float32)))):
+        assert not isinstance(_run(torch, fn, *arrays), Exception)
+        _assert_same(fn, *arrays)
+
+
 EMPTY_BATCH = {  # an image batch of none, as the last batch of a loader or a filter that kept nothing may give
     "conv2d": lambda L, x, w: L.nn.functional.conv2d(x, w, padding=1),
     "conv_transpose2d": lambda L, x, w: L.nn.functional.conv_transpose2d(x, w.transpose(0, 1), stride=2),

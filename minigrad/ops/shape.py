@@ -1,6 +1,7 @@
 """Shape ops: reshape/view, permute, cat, indexing, gather, pad, diagonals and triangles; and the dim checks every
 op that takes a dim shares."""
 import math
+import numbers
 import operator
 
 import numpy as np
@@ -180,6 +181,41 @@ def is_basic_index(index):
     elements."""
     items = index if isinstance(index, tuple) else (index,)
     return callable(index) or all(isinstance(i, (slice, int, type(None), type(Ellipsis))) for i in items)
+
+
+def selections_first(index):
+    """torch applies an index's ints first, each selecting along its dim, and its arrays (lists, tensors) only to
+    what is left; NumPy counts an int beside an array as one more array, so that x[0, :, [1, 2]] would put the
+    array's dim first. For an index with both: (an index of the ints alone, the rest of it for their result), each
+    as NumPy takes it; else None."""
+    if not isinstance(index, tuple):
+        return None
+    kinds = [_index_kind(item) for item in index]
+    if not ("int" in kinds and "array" in kinds):
+        return None
+    selection, rest = [], []
+    for item, kind in zip(index, kinds):
+        if kind == "int":
+            selection.append(item)
+        elif item is None:                                     # its new dim is there for the rest to pass
+            selection.append(None)
+            rest.append(slice(None))
+        elif item is Ellipsis:
+            selection.append(Ellipsis)
+            rest.append(Ellipsis)
+        else:                                                  # a slice or an array; a bool adds a dim and spans none
+            spans = 0 if kind == "bool" else getattr(item, "ndim", 1) if getattr(item, "dtype", None) == bool else 1
+            selection.extend([slice(None)] * spans)
+            rest.append(item)
+    return tuple(selection), tuple(rest)
+
+
+def _index_kind(item):
+    if isinstance(item, (bool, np.bool_)):
+        return "bool"
+    if isinstance(item, numbers.Integral):
+        return "int"
+    return "basic" if item is None or item is Ellipsis or isinstance(item, slice) else "array"
 
 
 def region(array, index):
