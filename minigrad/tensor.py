@@ -524,9 +524,9 @@ class Tensor:
         autograd records, through ops.SetItem (see _in_place); else straight into t's array. Into an expanded
         tensor, whose elements share memory, as copy_ into the part indexed: torch refuses it only where that part's
         own elements share memory."""
-        ints_first = selections_first(index)
-        if ints_first is not None:  # into the view its ints select
-            self[ints_first[0]][ints_first[1]] = value
+        steps = torch_index_steps(index)
+        if steps is not None:  # into the view its ints select
+            self[steps[0]][steps[1]] = value
             return
         if has_internal_overlap(self.data) and is_basic_index(index):
             self[index].copy_(value)
@@ -566,8 +566,8 @@ class Tensor:
     matmul = __matmul__
 
     def __getitem__(self, index):
-        ints_first = selections_first(index)
-        return self._indexed(index) if ints_first is None else self[ints_first[0]][ints_first[1]]
+        steps = torch_index_steps(index)
+        return self._indexed(index) if steps is None else self[steps[0]][steps[1]]
 
     def _indexed(self, index, node_name=None):
         """self[index], its node named `node_name` where given: torch's name of the method that ran it (flip)."""
@@ -1652,6 +1652,6 @@ from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined
 from .ops.reduce import index_of_extreme, sort_indices, top_indices  # noqa: E402
 from .ops.shape import (array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
                          has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
-                         resolved_shape, selections_first)
+                         resolved_shape, torch_index_steps)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

@@ -143,7 +143,8 @@ def test_pieces_as_torch(fn):
     lambda L, a: a.index_select(1, a.new_tensor([3]).long()), lambda L, a: a.index_select(-1, a.new_tensor(2).long()),
     lambda L, a: a[0, 0].index_select(0, a.new_tensor([0, 0]).long()),
     lambda L, a: a[0, 0].index_select(0, a.new_tensor([0]).long()),
-    lambda L, a: a.norm(p="fro"), lambda L, a: a.prod(-3),
+    lambda L, a: a.norm(p="fro"), lambda L, a: a.prod(-3), lambda L, a: a[:, ::-1], lambda L, a: a[::-2],
+    lambda L, a: a[0, 2:0:-1], lambda L, a: a[:, ::0], lambda L, a: a.__setitem__((0, slice(None, None, -1)), 1.0),
 ])
 def test_values_and_errors_as_torch(fn):
     _assert_same(fn, np.arange(6, dtype=np.float32).reshape(2, 3))

@@ -183,11 +183,14 @@ def is_basic_index(index):
     return callable(index) or all(isinstance(i, (slice, int, type(None), type(Ellipsis))) for i in items)
 
 
-def selections_first(index):
-    """torch applies an index's ints first, each selecting along its dim, and its arrays (lists, tensors) only to
-    what is left; NumPy counts an int beside an array as one more array, so that x[0, :, [1, 2]] would put the
-    array's dim first. For an index with both: (an index of the ints alone, the rest of it for their result), each
-    as NumPy takes it; else None."""
+def torch_index_steps(index):
+    """A user's index as torch applies it: None where NumPy applies it alike; for an index of ints and arrays
+    (lists, tensors), (an index of the ints alone, the rest of it for their result), each as NumPy takes it, since
+    torch selects with the ints first while NumPy counts an int beside an array as one more array (x[0, :, [1, 2]]
+    would put the array's dim first). A negative slice step, which NumPy takes, is torch's ValueError."""
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(item, slice) and item.step is not None and item.step < 0 for item in items):
+        raise ValueError("step must be greater than zero")
     if not isinstance(index, tuple):
         return None
     kinds = [_index_kind(item) for item in index]
