@@ -16,7 +16,7 @@ from .ops.norm import moments
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_size
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool2d
-from .tensor import Tensor, where
+from .tensor import Tensor, in_place_version, where
 from .torch_functions import bmm
 
 
@@ -768,17 +768,8 @@ def _cast(input, dtype):
     return input if dtype is None else input.to(dtype)
 
 
-def _in_place_version(function):
-    """F.relu_ from F.relu, ...: the function's result written into its input, as Tensor.relu_ is."""
-    def in_place(input, *args, **kwargs):
-        return input._in_place(lambda tensor, _: function(tensor, *args, **kwargs), None)
-
-    in_place.__name__ = in_place.__qualname__ = function.__name__ + "_"
-    return in_place
-
-
 relu_, leaky_relu_, hardtanh_, elu_, selu_, celu_, threshold_ = map(
-    _in_place_version, (relu, leaky_relu, hardtanh, elu, selu, celu, threshold))
+    in_place_version, (relu, leaky_relu, hardtanh, elu, selu, celu, threshold))
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """torch's: softmax(query @ key^T * scale + bias) @ value, queries (..., L, E), keys (..., S, E), values

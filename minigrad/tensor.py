@@ -131,6 +131,16 @@ def _checked_gradients(node, gradients):
     return gradients
 
 
+def in_place_version(function, name=None):
+    """f_ from f, as t.exp_() from t.exp() and F.relu_ from F.relu: f's result, from the same arguments, written into
+    the first, through Tensor._in_place."""
+    def in_place(input, *args, **kwargs):
+        return input._in_place(lambda tensor, _: function(tensor, *args, **kwargs), None)
+
+    in_place.__name__ = in_place.__qualname__ = (name or function.__name__) + "_"
+    return in_place
+
+
 class Tensor:
     """An n-d array that remembers how it was computed, so `backward()` can find its gradients."""
 
@@ -539,12 +549,12 @@ class Tensor:
             xp = get_array_module(self.data)
             self._writable_data()[array_index(index)] = xp.asarray(value.data if isinstance(value, Tensor) else value)
 
-    def _in_place_version(op):
+    def _in_place_operator(op):
         """`x op= y` from `x op y`: __iadd__ from __add__, ..., each through _in_place."""
         return lambda self, other: self._in_place(op, other)
 
-    __iadd__, __isub__, __imul__ = map(_in_place_version, (__add__, __sub__, __mul__))
-    __itruediv__, __ifloordiv__, __imod__, __ipow__ = map(_in_place_version, (__truediv__, __floordiv__, __mod__, __pow__))
+    __iadd__, __isub__, __imul__ = map(_in_place_operator, (__add__, __sub__, __mul__))
+    __itruediv__, __ifloordiv__, __imod__, __ipow__ = map(_in_place_operator, (__truediv__, __floordiv__, __mod__, __pow__))
 
     def __neg__(self):
         return ops.Neg.apply(self)
@@ -628,8 +638,8 @@ class Tensor:
             raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
         return Tensor(get_array_module(self.data).invert(self.data))
 
-    __iand__, __ior__, __ixor__ = map(_in_place_version, (__and__, __or__, __xor__))
-    del _in_place_version
+    __iand__, __ior__, __ixor__ = map(_in_place_operator, (__and__, __or__, __xor__))
+    del _in_place_operator
 
     __hash__ = object.__hash__  # by identity, as torch's: dicts and sets of tensors never compare them
 
@@ -1332,17 +1342,11 @@ class Tensor:
 
     mul_, div_, pow_ = __imul__, __itruediv__, __ipow__
 
-    def _in_place_of(name):
-        """t.exp_() from t.exp(), t.scatter_(dim, index, src) from t.scatter(dim, index, src), ...: the method's
-        result, with the same arguments, through _in_place."""
-        return lambda self, *args, **kwargs: self._in_place(lambda tensor, _: getattr(tensor, name)(*args, **kwargs),
-                                                            None)
-
-    (exp_, log_, sqrt_, abs_, neg_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_,
-     scatter_add_, index_add_, index_copy_, index_fill_, masked_fill_) = map(_in_place_of, (
-        "exp", "log", "sqrt", "abs", "neg", "relu", "sigmoid", "tanh", "clamp", "clamp_min", "clamp_max", "tril",
-        "triu", "scatter", "scatter_add", "index_add", "index_copy", "index_fill", "masked_fill"))
-    del _in_place_of
+    (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_, scatter_add_,
+     index_add_, index_copy_, index_fill_, masked_fill_) = map(in_place_version, (
+        exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter, scatter_add,
+        index_add, index_copy, index_fill, masked_fill))
+    neg_ = in_place_version(neg, "neg")
 
     def uniform_(self, a=0.0, b=1.0):
         """Values drawn from U(a, b) by minigrad's generator, as nn.init.uniform_ (torch's `from`, `to`)."""
