@@ -122,6 +122,18 @@ def test_median_gradient_is_shared_by_ties_and_goes_to_the_index_along_a_dim():
         np.testing.assert_array_equal(np.argwhere(our_grad)[:, 1], ours[1])
 
 
+def test_aminmax_gradient_is_shared_by_ties():
+    array = np.array([[1.0, 3.0, 3.0, 1.0, 2.0], [0.0, 0.0, 0.0, 4.0, 4.0]], np.float32)
+    for reduce in (lambda lib, x: x.aminmax(), lambda lib, x: x.aminmax(dim=1)):
+        grads = []
+        for lib in (mg, torch):
+            x = lib.tensor(array, requires_grad=True)
+            low, high = reduce(lib, x)
+            (low * 2 + high * 5).sum().backward()
+            grads.append(x.grad.numpy())
+        np.testing.assert_allclose(*grads, rtol=1e-6)
+
+
 @pytest.mark.parametrize("name", ["median", "nanmedian", "kthvalue"])
 def test_selections_with_nans_match_torch(name):
     array = _with_nans((5, 6), seed=3)

@@ -405,7 +405,7 @@ class Cumprod(_Scan):
 
 def running(combine, a, axis):
     """The inclusive scan of an associative ufunc (maximum, minimum, logaddexp) along `axis`, by doubling: log2(n)
-    whole-array steps, on any array module."""
+    whole-array steps, as CuPy's ufuncs accumulate only add."""
     out = a.copy()
     size, shift = a.shape[axis], 1
     lead = (slice(None),) * axis
@@ -471,21 +471,24 @@ def median_indices(a, dim, skip_nan=False):
     NaN)."""
     xp = get_array_module(a)
     axis = normalize_dim(dim, a.ndim)
-    numbers = count_numbers(a, axis)
     if skip_nan:
-        rank = xp.maximum(numbers - 1, 0) // 2
-    else:
-        rank = xp.where(numbers < a.shape[axis], numbers, (a.shape[axis] - 1) // 2)
-    return ranked_indices(a, axis, rank)
+        return ranked_indices(a, axis, xp.maximum(count_numbers(a, axis) - 1, 0) // 2)
+    middle = ranked_indices(a, axis, (a.shape[axis] - 1) // 2)
+    if a.dtype.kind != "f":
+        return middle
+    nans = xp.isnan(a)
+    return xp.where(nans.any(axis=axis, keepdims=True), xp.expand_dims(nans.argmax(axis=axis), axis), middle)
 
 
 def ranked_indices(a, dim, rank):
-    """The int64 indices (along `dim`, kept) of the entries at sorted position `rank` (broadcast against the
-    reduced shape), NaN ranking last, ties in their order."""
+    """The int64 indices (along `dim`, kept) of the entries at sorted position `rank`, NaN ranking last: for an
+    int rank, of a partition (any of ties, as torch's); for an array of ranks, one per row, of a stable sort."""
     xp = get_array_module(a)
     axis = normalize_dim(dim, a.ndim)
-    rank = xp.broadcast_to(xp.asarray(rank, dtype=np.int64), a.shape[:axis] + (1,) + a.shape[axis + 1:])
-    return xp.take_along_axis(sort_indices(a, axis), rank, axis=axis)
+    if isinstance(rank, int):
+        picked = xp.argpartition(a, rank, axis=axis)[(slice(None),) * axis + (slice(rank, rank + 1),)]
+        return picked.astype(np.int64, copy=False)
+    return xp.take_along_axis(sort_indices(a, axis), rank.astype(np.int64, copy=False), axis=axis)
 
 
 def mode_indices(a, dim):
