@@ -1353,8 +1353,8 @@ class Tensor:
 
     def mode(self, dim=-1, keepdim=False):
         """(values, indices) of the most frequent entries along `dim` (each NaN a value of its own), the smallest
-        at a tie of counts, as torch's; the index is the value's last place, as torch's on rows of up to 16 (on longer ones
-        torch's is any place of the value)."""
+        at a tie of counts, as torch's; the index is the value's last place, as torch's on rows of up to 16 (on
+        longer ones torch's is any place of the value)."""
         return self._selected("mode", dim, keepdim, mode_indices)
 
     def _selected(self, name, dim, keepdim, indices_along):
@@ -1394,9 +1394,8 @@ class Tensor:
                 raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has "
                                    "no identity.")
             dim = ()
-        elif self.ndim and self.shape[normalize_dim(dim, self.ndim)] == 0:
-            raise IndexError(f"aminmax: Expected reduction dim {normalize_dim(dim, self.ndim)} to have non-zero "
-                             "size.")
+        elif self.ndim and self.shape[dim := normalize_dim(dim, self.ndim)] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {dim} to have non-zero size.")
         return ops.AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))
 
     def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
