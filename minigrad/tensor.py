@@ -1333,6 +1333,115 @@ class Tensor:
         indices = Tensor(indices)
         return ops.MaxResult(self.gather(dim, indices), indices)
 
+    def nansum(self, dim=None, keepdim=False, *, dtype=None):
+        """sum() with NaNs counted as zeros, which get no gradient, as torch's."""
+        counted = where(self.isnan(), 0.0, self) if self.dtype.kind == "f" else self
+        return counted.sum(dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim=False, *, dtype=None):
+        """mean() of the entries that are not NaN (NaN where there are none), as torch's."""
+        if self.dtype.kind not in "fc":
+            raise RuntimeError("nanmean(): expected input to have floating point or complex dtype but got "
+                               f"{SCALAR_TYPE_NAMES[self.dtype]}")
+        return self.nansum(dim, keepdim, dtype=dtype) / (~self.isnan()).sum(dim, keepdim)
+
+    def median(self, dim=None, keepdim=False):
+        """The median, the lower of the two middle values, NaN where there is a NaN, as torch's: of all entries
+        (its gradient shared evenly by ties), or along `dim` as (values, indices) (the gradient to the index)."""
+        if dim is None:
+            return ops.Median.apply(self)
+        return self._selected("median", dim, keepdim, median_indices)
+
+    def nanmedian(self, dim=None, keepdim=False):
+        """median() of the entries that are not NaN (NaN where there are none), as torch's."""
+        if dim is None:
+            return ops.NanMedian.apply(self)
+        return self._selected("nanmedian", dim, keepdim, lambda a, axis: median_indices(a, axis, skip_nan=True))
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        """(values, indices) of the k-th smallest entries along `dim` (NaN the largest), as torch's."""
+        def kth(a, axis):
+            if not 1 <= k <= a.shape[axis]:
+                raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
+            return ranked_indices(a, axis, k - 1)
+        return self._selected("kthvalue", dim, keepdim, kth)
+
+    def mode(self, dim=-1, keepdim=False):
+        """(values, indices) of the most frequent entries along `dim` (each NaN a value of its own), the smallest
+        at a tie of counts, as torch's; the index is the value's last place, as torch's on rows of up to 16 (on
+        longer ones torch's is any place of the value)."""
+        return self._selected("mode", dim, keepdim, mode_indices)
+
+    def _selected(self, name, dim, keepdim, indices_along):
+        """(values, indices) of one entry per row along `dim`, at the indices (dim kept) that
+        `indices_along(array, axis)` picks; the gradient goes to them, as torch's median, kthvalue and mode."""
+        if not isinstance(dim, numbers.Integral):
+            raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
+        axis = normalize_dim(dim, self.ndim)
+        rows = self if self.ndim else self.reshape(1)
+        if rows.shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+        values, indices = rows._picked(axis, indices_along(rows.data, axis))
+        shape = self.shape[:axis] + ((1,) if keepdim else ()) + self.shape[axis + 1:] if self.ndim else ()
+        return ops.MaxResult(values.reshape(shape), Tensor(indices.data.reshape(shape)))
+
+    def cumprod(self, dim, *, dtype=None):
+        """Running products along `dim`; the gradient is right at zeros, as torch's."""
+        return ops.Cumprod.apply(self if dtype is None else self.to(dtype), dim=dim)
+
+    def logcumsumexp(self, dim):
+        return ops.LogCumSumExp.apply(self, dim=dim)
+
+    def cummax(self, dim):
+        """(values, indices) of the running maximum along `dim`, as torch's: the last of ties, and from a NaN on,
+        NaN at the last NaN so far; the gradient goes to the indices."""
+        return self._picked(dim, running_extreme_indices(self.data, dim, largest=True))
+
+    def cummin(self, dim):
+        """(values, indices) of the running minimum along `dim`, as cummax()."""
+        return self._picked(dim, running_extreme_indices(self.data, dim, largest=False))
+
+    def aminmax(self, *, dim=None, keepdim=False):
+        """(min, max) of all entries or along one `dim`, as amin() and amax() (ties share the gradient), as
+        torch's."""
+        if dim is None:
+            if self.numel() == 0:
+                raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension as the operation has "
+                                   "no identity.")
+            dim = ()
+        elif self.ndim and self.shape[dim := normalize_dim(dim, self.ndim)] == 0:
+            raise IndexError(f"aminmax: Expected reduction dim {dim} to have non-zero size.")
+        return ops.AminmaxResult(self.amin(dim, keepdim), self.amax(dim, keepdim))
+
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        """The q-th quantiles (q a number or a 1-d tensor, its entries in [0, 1], leading the result) of all
+        entries or along `dim`: the sorted entries at rank q * (count - 1), between the two neighbours as
+        `interpolation` says (linear, lower, higher, midpoint, nearest); NaN for a row with a NaN; the gradient
+        goes to the neighbours, as torch's."""
+        return _quantile(self, q, dim, keepdim, interpolation, skip_nan=False)
+
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+        """quantile() of the entries that are not NaN (NaN where there are none), as torch's."""
+        return _quantile(self, q, dim, keepdim, interpolation, skip_nan=True)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        """The n-th forward difference along `dim`, `prepend` and `append` joined on first; of bools, whether
+        neighbours differ, as torch's."""
+        if self.ndim == 0:
+            raise RuntimeError("diff expects input to be at least one-dimensional")
+        if n < 0:
+            raise RuntimeError(f"order must be non-negative but got {n}")
+        parts = [part for part in (prepend, self, append) if part is not None]
+        if any(part.ndim != self.ndim for part in parts):
+            raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+        axis = normalize_dim(dim, self.ndim)
+        out = ops.Cat.apply(*parts, dim=axis) if len(parts) > 1 else self
+        for _ in range(min(n, out.shape[axis])):
+            size = out.shape[axis]
+            later, earlier = out.narrow(axis, 1, size - 1), out.narrow(axis, 0, size - 1)
+            out = later != earlier if out.dtype == bool else later - earlier
+        return out
+
     # ---- torch's in-place methods: through _in_place, as the in-place operators ----------------------------
     def add_(self, other, *, alpha=1):
         return self.__iadd__(other if alpha == 1 else other * alpha)
@@ -1479,6 +1588,57 @@ def _variance_params(name, dim, unbiased, keepdim, correction):
             raise TypeError(f"{name}() takes a bool unbiased or a number correction (keyword only), not both")
         correction = int(unbiased)
     return {"dim": dim, "correction": 1 if correction is None else correction, "keepdim": keepdim}
+
+
+QUANTILE_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _quantile(input, q, dim, keepdim, interpolation, skip_nan):
+    """quantile() (nanquantile() with skip_nan, which ranks the entries that are not NaN) with torch's checks
+    (worded for quantile() in both), of sort and gather, so that the gradient reaches the two neighbours of each
+    rank, as torch's."""
+    if input.numel() == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    if isinstance(q, Tensor) and q.ndim > 1:
+        raise RuntimeError("quantile() q must be a scalar or 1D tensor")
+    if input.dtype not in (np.float32, np.float64):
+        raise RuntimeError("quantile() input tensor must be either float or double dtype")
+    if isinstance(q, Tensor) and q.dtype != input.dtype:
+        raise RuntimeError("quantile() q tensor must be same dtype as the input tensor")
+    if interpolation not in QUANTILE_INTERPOLATIONS:
+        raise RuntimeError("quantile() interpolation must be one of linear, lower, higher, midpoint or nearest, but "
+                           f"got {interpolation}")
+    xp = get_array_module(input.data)
+    if isinstance(q, Tensor):
+        qs = to_device(q.data, input.device)
+        if not xp.all((qs >= 0) & (qs <= 1)):
+            raise RuntimeError("quantile() q values must be in the range [0, 1]")
+    elif not 0 <= q <= 1:
+        raise RuntimeError(f"quantile() q must be in the range [0, 1] but got {q}")
+    else:
+        qs = xp.asarray(q, dtype=input.dtype)
+    rows = input.flatten() if dim is None or not input.ndim else input
+    axis = 0 if dim is None else normalize_dim(dim, input.ndim)
+    ordered = rows.sort(axis).values  # NaN last
+    size = rows.shape[axis]
+    numbers = count_numbers(rows.data, axis)
+    undefined = numbers == 0 if skip_nan else numbers < size
+    ranks = xp.where(undefined, size - 1, qs.reshape((-1,) + (1,) * rows.ndim) * (numbers - 1)).astype(input.dtype)
+    rounded = {"lower": xp.floor, "higher": xp.ceil, "nearest": xp.round}.get(interpolation)
+    if rounded is not None:
+        ranks = rounded(ranks)
+    stacked = ordered.unsqueeze(0).expand(ranks.shape[0], *ordered.shape)  # ranks: (q, ..., 1 along dim, ...)
+    below = stacked.gather(axis + 1, Tensor(xp.floor(ranks).astype(np.int64)))
+    if interpolation in ("linear", "midpoint"):
+        above = stacked.gather(axis + 1, Tensor(xp.ceil(ranks).astype(np.int64)))
+        weights = Tensor(xp.full_like(ranks, 0.5) if interpolation == "midpoint" else ranks - xp.floor(ranks))
+        below = where(weights < 0.5, below + weights * (above - below),  # torch.lerp: from the nearer end
+                      above - (above - below) * (1 - weights))
+    if dim is None:
+        out_shape = (1,) * input.ndim if keepdim else ()
+    else:
+        out_shape = input.shape[:axis] + ((1,) if keepdim else ()) + input.shape[axis + 1:] if input.ndim else ()
+    return below.reshape(qs.shape + out_shape)
 
 
 def where(condition, input, other):
@@ -1653,7 +1813,8 @@ def _ops_leading_to(order, wanted):
 
 
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
-from .ops.reduce import index_of_extreme, sort_indices, top_indices  # noqa: E402
+from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_indices, ranked_indices,  # noqa: E402
+                          running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
                          has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
                          resolved_shape, torch_index_steps)

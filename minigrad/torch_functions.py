@@ -6,16 +6,18 @@ from .tensor import Tensor
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
-    "abs", "acos", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort", "asin", "atan", "ceil",
-    "chunk", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "count_nonzero", "cumsum", "diag", "diagonal",
-    "erf", "exp", "exp2", "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "ger", "index_add",
-    "index_copy", "index_fill", "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "log", "log10",
-    "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp",
-    "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "msort", "nan_to_num", "narrow", "neg",
-    "nonzero", "norm", "numel", "outer", "permute", "pow", "prod", "reciprocal", "relu", "remainder",
-    "repeat_interleave", "reshape", "roll", "round", "rsqrt", "scatter", "scatter_add", "sigmoid", "sign", "sin",
-    "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sum", "t", "tan", "tanh", "topk", "trace",
-    "transpose", "tril", "triu", "trunc", "unbind", "unflatten", "unsqueeze", "var",
+    "abs", "acos", "all", "allclose", "amax", "amin", "aminmax", "any", "argmax", "argmin", "argsort", "asin",
+    "atan", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "count_nonzero", "cummax",
+    "cummin", "cumprod", "cumsum", "diag", "diagonal", "diff", "erf", "exp", "exp2", "expm1", "flatten", "flip",
+    "floor", "floor_divide", "frac", "gather", "ger", "index_add", "index_copy", "index_fill", "index_select",
+    "is_floating_point", "isfinite", "isinf", "isnan", "kthvalue", "log", "log10", "log1p", "log2", "log_softmax",
+    "logcumsumexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill",
+    "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode", "msort", "nan_to_num", "nanmean",
+    "nanmedian", "nanquantile", "nansum", "narrow", "neg", "nonzero", "norm", "numel", "outer", "permute", "pow",
+    "prod", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "round", "rsqrt",
+    "scatter", "scatter_add", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "sqrt", "square", "squeeze",
+    "std", "sum", "t", "tan", "tanh", "topk", "trace", "transpose", "tril", "triu", "trunc", "unbind", "unflatten",
+    "unsqueeze", "var",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 
@@ -89,4 +91,23 @@ def einsum(equation, *operands):
     return operands[0]._viewed(out, lambda array: einsum_of_one(equation, array))
 
 
-FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum)
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over `dim`, var with torch's arguments (see Tensor.var)."""
+    return _spread_and_mean("var", input, dim, unbiased, keepdim, correction)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over `dim`, std with torch's arguments (see Tensor.std)."""
+    return _spread_and_mean("std", input, dim, unbiased, keepdim, correction)
+
+
+def _spread_and_mean(name, input, dim, unbiased, keepdim, correction):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}_mean(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if input.dtype.kind not in "fc":
+        raise RuntimeError(f"{name}_mean only support floating point and complex dtypes")
+    spread = getattr(input, name)(dim, unbiased, keepdim, correction=correction)
+    return spread, input.mean(None if isinstance(dim, bool) else dim, keepdim)
+
+
+FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum, std_mean=std_mean, var_mean=var_mean)

@@ -57,6 +57,14 @@ CALLS.update({
     "trace": ((X,), {}), "tril": ((X, -1), {}), "triu": ((X,), {"diagonal": 1}),
 })
 
+CALLS.update({  # reductions and scans
+    "aminmax": ((X,), {"dim": 1}), "cummax": ((X, 1), {}), "cummin": ((X, 0), {}), "cumprod": ((X, 1), {}),
+    "diff": ((X,), {"dim": 0}), "kthvalue": ((X, 2), {"dim": 0}), "logcumsumexp": ((X, 1), {}),
+    "median": ((X, 1), {}), "mode": ((INTEGERS,), {}), "nanmean": ((SPECIALS[:2],), {}),
+    "nanmedian": ((SPECIALS[:2],), {}), "nanquantile": ((X, 0.4), {"dim": 1}), "nansum": ((SPECIALS[:2],), {}),
+    "quantile": ((X, 0.4), {}), "std_mean": ((X, 1), {}), "var_mean": ((X,), {"correction": 0}),
+})
+
 
 def _to_torch(value):
     if isinstance(value, np.ndarray):

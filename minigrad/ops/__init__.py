@@ -12,20 +12,24 @@ from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Charbonnier
 from .matmul import MatMul
 from .norm import Normalize
 from .pool import AvgPool2d, MaxPool2d
-from .reduce import Amax, Amin, Cumsum, LogSumExp, Max, MaxResult, Mean, Min, Norm, Prod, Std, Sum, Var
+from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Max, MaxResult, Mean,
+                     Median, Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
 from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Gather, GetItem, Pad, Permute, Reshape, Scatter,
                     SetItem, Tril, Triu)
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
-    "Abs", "Acos", "Add", "Amax", "Amin", "Asin", "Atan", "AvgPool2d", "BinaryCrossEntropy",
+    "Abs", "Acos", "Add", "Amax", "Amin", "AminmaxResult", "Asin", "Atan", "AvgPool2d", "BinaryCrossEntropy",
     "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Clamp", "ClampMaxTensor",
-    "ClampMinTensor", "Conv2d", "ConvTranspose2d", "Cos", "Cosh", "CosineSimilarity", "Cumsum", "DiagEmbed", "Diagonal",
+    "ClampMinTensor", "Conv2d", "ConvTranspose2d", "Cos", "Cosh", "CosineSimilarity", "Cumprod", "Cumsum", "DiagEmbed",
+    "Diagonal",
     "Div", "Einsum", "Elementwise", "ELU", "Embedding", "Erf", "Exp", "Exp2", "Expand", "Expm1", "Floor", "FloorDivide",
     "Frac", "Gather", "GELU", "GetItem", "GridSample", "Hardsigmoid", "Hardswish", "Hardtanh", "KLDivergence",
-    "LeakyReLU", "Log", "Log10", "Log1p", "Log2", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp", "MatMul", "Max",
-    "Maximum", "MaxPool2d", "MaxResult", "Mean", "Min", "Minimum", "Mish", "Mul", "NanToNum", "Neg", "NLLLoss", "Norm",
+    "LeakyReLU", "Log", "Log10", "Log1p", "Log2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp",
+    "MatMul", "Max",
+    "Maximum", "MaxPool2d", "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian",
+    "NanToNum", "Neg", "NLLLoss", "Norm",
     "Normalize", "Pad", "Permute", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU",
     "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin",
     "Sinh", "SmoothL1Loss", "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice",

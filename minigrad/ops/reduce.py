@@ -1,5 +1,6 @@
-"""Reductions: sum, mean, max and min (amax, amin), var and std, prod, norm, logsumexp over one or more dims;
-cumsum; argmax and argmin; the indices that sort."""
+"""Reductions: sum, mean, max and min (amax, amin), var and std, prod, norm, logsumexp, median over one or more
+dims; cumsum, cumprod, logcumsumexp and the running extremes; argmax and argmin; the indices that sort, and those
+of order statistics (median, kthvalue, mode)."""
 import collections
 import math
 import warnings
@@ -11,6 +12,7 @@ from ..function import SCALAR_TYPE_NAMES, Function, named_by
 from .shape import normalize_dim, normalize_dims
 
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
+AminmaxResult = collections.namedtuple("AminmaxResult", ["min", "max"])
 
 
 def _axes(dim, ndim):
@@ -349,3 +351,186 @@ class Cumsum(Function):
         axis = normalize_dim(ctx.params["dim"], grad.ndim)
         flipped = xp.flip(grad.reshape(grad.shape or (1,)), axis)
         return xp.flip(xp.cumsum(flipped, axis=axis), axis).reshape(grad.shape)
+
+
+def _reverse_cumsum(a, axis):
+    """Along `axis`, the sum of each element and those after it."""
+    xp = get_array_module(a)
+    return xp.flip(xp.cumsum(xp.flip(a, axis), axis=axis), axis)
+
+
+class _Scan(Function):
+    """A running op along `dim` (a 0-d tensor as one entry): its class's scan(rows, axis) forward, and
+    scan_backward(grad, rows, out, axis) for the gradient."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        axis = normalize_dim(dim, a.ndim)
+        rows = a.reshape(a.shape or (1,))
+        out = ctx.function.scan(rows, axis)
+        ctx.save_for_backward(axis, rows, out)
+        return out.reshape(a.shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        axis, rows, out = ctx.saved
+        return ctx.function.scan_backward(grad.reshape(rows.shape), rows, out, axis).reshape(grad.shape)
+
+
+class Cumprod(_Scan):
+    """Running products along `dim` (int64 for bools and integers, as in torch). Before a row's first zero an
+    element's gradient is the reverse running sum of grad * out divided by it; the first zero's is the product
+    before it times the sum of grad_j * (the product after it up to j); the ones after it get none: no division
+    by zero, as in torch."""
+
+    @staticmethod
+    def scan(a, axis):
+        return get_array_module(a).cumprod(a, axis=axis, dtype=_integers_as_int64(a))
+
+    @staticmethod
+    def scan_backward(grad, a, out, axis):
+        xp = get_array_module(a)
+        zeros = a == 0
+        zeros_so_far = xp.cumsum(zeros, axis=axis)
+        before_zero = zeros_so_far == 0
+        first_zero = zeros & (zeros_so_far == 1)
+        one = a.dtype.type(1)
+        grad_a = xp.where(before_zero, _reverse_cumsum(grad * out, axis) / xp.where(before_zero, a, one), 0)
+        products_after_first = xp.cumprod(xp.where(zeros_so_far - zeros == 0, one, a), axis=axis)
+        from_first = (grad * products_after_first * ~before_zero).sum(axis=axis, keepdims=True)
+        product_before_first = xp.where(before_zero, a, one).prod(axis=axis, keepdims=True)
+        grad_a = grad_a + xp.where(first_zero, product_before_first * from_first, 0)
+        return grad_a.astype(a.dtype, copy=False)
+
+
+def running(combine, a, axis):
+    """The inclusive scan of an associative ufunc (maximum, minimum, logaddexp) along `axis`, by doubling: log2(n)
+    whole-array steps, as CuPy's ufuncs accumulate only add."""
+    out = a.copy()
+    size, shift = a.shape[axis], 1
+    lead = (slice(None),) * axis
+    while shift < size:
+        out[lead + (slice(shift, None),)] = combine(out[lead + (slice(shift, None),)],
+                                                    out[lead + (slice(None, size - shift),)])
+        shift *= 2
+    return out
+
+
+def running_extreme_indices(a, dim, largest):
+    """The int64 indices of cummax's (largest) or cummin's values along `dim`, as torch's: the last of ties, and
+    from a NaN on, the last NaN so far."""
+    xp = get_array_module(a)
+    axis = normalize_dim(dim, a.ndim)
+    rows = a.reshape(a.shape or (1,))
+    reached = rows == running(xp.maximum if largest else xp.minimum, rows, axis)
+    if a.dtype.kind == "f":
+        reached |= xp.isnan(rows)
+    positions = _positions(rows, axis)
+    return running(xp.maximum, xp.where(reached, positions, 0), axis).reshape(a.shape)
+
+
+def _positions(a, axis):
+    """0, 1, ... along `axis`, int64, shaped to broadcast against `a`."""
+    return get_array_module(a).arange(a.shape[axis], dtype=np.int64).reshape((-1,) + (1,) * (a.ndim - axis - 1))
+
+
+class LogCumSumExp(_Scan):
+    """log(cumsum(exp(a))) along `dim`, as a running logaddexp, so it neither overflows nor underflows. Its
+    gradient, sum over j >= i of grad_j exp(a_i - out_j), is taken as a reverse running logaddexp of
+    log|grad_j| - out_j, positive and negative parts apart, as torch's."""
+
+    node_name = "LogcumsumexpBackward0"
+
+    @staticmethod
+    def scan(a, axis):
+        if a.dtype.kind != "f":
+            raise NotImplementedError(f'"logcumsumexp_out_cpu" not implemented for \'{SCALAR_TYPE_NAMES[a.dtype]}\'')
+        return running(get_array_module(a).logaddexp, a, axis)
+
+    @staticmethod
+    def scan_backward(grad, a, out, axis):
+        xp = get_array_module(a)
+
+        def reaching(part):
+            logs = xp.where(part > 0, xp.log(xp.where(part > 0, part, 1)), -xp.inf).astype(a.dtype)
+            return xp.exp(a + xp.flip(running(xp.logaddexp, xp.flip(logs - out, axis), axis), axis))
+
+        return reaching(grad) - reaching(-grad)
+
+
+def count_numbers(a, axis):
+    """How many entries along `axis` (kept) are not NaN."""
+    if a.dtype.kind != "f":
+        return get_array_module(a).full(a.shape[:axis] + (1,) + a.shape[axis + 1:], a.shape[axis], dtype=np.int64)
+    return (~get_array_module(a).isnan(a)).sum(axis=axis, keepdims=True)
+
+
+def median_indices(a, dim, skip_nan=False):
+    """The int64 indices (along `dim`, kept) of the medians: the lower of the two middle values, as torch's; a row
+    with a NaN has its first NaN, unless `skip_nan` (nanmedian), which ranks the others (an all-NaN row: its first
+    NaN)."""
+    xp = get_array_module(a)
+    axis = normalize_dim(dim, a.ndim)
+    if skip_nan:
+        return ranked_indices(a, axis, xp.maximum(count_numbers(a, axis) - 1, 0) // 2)
+    middle = ranked_indices(a, axis, (a.shape[axis] - 1) // 2)
+    if a.dtype.kind != "f":
+        return middle
+    nans = xp.isnan(a)
+    return xp.where(nans.any(axis=axis, keepdims=True), xp.expand_dims(nans.argmax(axis=axis), axis), middle)
+
+
+def ranked_indices(a, dim, rank):
+    """The int64 indices (along `dim`, kept) of the entries at sorted position `rank`, NaN ranking last: for an
+    int rank, of a partition (any of ties, as torch's); for an array of ranks, one per row, of a stable sort."""
+    xp = get_array_module(a)
+    axis = normalize_dim(dim, a.ndim)
+    if isinstance(rank, int):
+        picked = xp.argpartition(a, rank, axis=axis)[(slice(None),) * axis + (slice(rank, rank + 1),)]
+        return picked.astype(np.int64, copy=False)
+    return xp.take_along_axis(sort_indices(a, axis), rank.astype(np.int64, copy=False), axis=axis)
+
+
+def mode_indices(a, dim):
+    """The int64 indices (along `dim`, kept) of the most frequent values, the smallest of them at a tie of counts
+    (each NaN a value of its own), each at its last place: torch's mode's index on rows of up to 16, where its sort
+    keeps the order of ties; on longer rows torch's is any place of the value."""
+    xp = get_array_module(a)
+    axis = normalize_dim(dim, a.ndim)
+    order = sort_indices(a, axis)
+    ordered = xp.take_along_axis(a, order, axis=axis)
+    positions = _positions(a, axis)
+    lead = (slice(None),) * axis
+    changes = ordered[lead + (slice(1, None),)] != ordered[lead + (slice(None, -1),)]  # each NaN apart, as torch's
+    edge = xp.ones(a.shape[:axis] + (1,) + a.shape[axis + 1:], dtype=bool)
+    starts = xp.concatenate([edge, changes], axis=axis)
+    ends = xp.concatenate([changes, edge], axis=axis)
+    run_lengths = positions - running(xp.maximum, xp.where(starts, positions, 0), axis) + 1
+    last_of_longest = xp.expand_dims(xp.where(ends, run_lengths, 0).argmax(axis=axis), axis)
+    return xp.take_along_axis(order, last_of_longest, axis=axis)
+
+
+class Median(_SpreadBySlopes):
+    """The median of all the elements (the lower of the two middle values; NaN where there is a NaN, or none),
+    its gradient shared evenly by ties (by the NaNs where it is NaN), as torch's. NanMedian leaves NaNs out."""
+
+    skip_nan = False
+    node_name = "MedianBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = get_array_module(a)
+        axes = tuple(range(a.ndim))
+        flat = a.reshape(-1)
+        if flat.size:
+            out = flat[median_indices(flat, 0, ctx.function.skip_nan)]
+        else:
+            out = xp.full(1, xp.nan, dtype=a.dtype)
+        out = out.reshape((1,) * a.ndim)
+        ctx.save_for_backward(axes, _shared_by_ties(a, out, axes).astype(a.dtype))
+        return out.reshape(())
+
+
+class NanMedian(Median):
+    skip_nan = True
+    node_name = "NanmedianBackward0"
