@@ -2,22 +2,25 @@
 named as torch names it (`input`, or `tensor` for split), so ported code that calls torch.X(...) runs unchanged."""
 from . import ops
 from .ops.einsum import einsum_of_one
-from .tensor import Tensor
+from .tensor import Tensor, tensor_only
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
-    "abs", "acos", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort", "asin", "atan", "ceil",
-    "chunk", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "count_nonzero", "cumsum", "diag", "diagonal",
-    "erf", "exp", "exp2", "expm1", "flatten", "flip", "floor", "floor_divide", "frac", "gather", "ger", "index_add",
-    "index_copy", "index_fill", "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "log", "log10",
-    "log1p", "log2", "log_softmax", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp",
-    "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "msort", "nan_to_num", "narrow", "neg",
-    "nonzero", "norm", "numel", "outer", "permute", "pow", "prod", "reciprocal", "relu", "remainder",
-    "repeat_interleave", "reshape", "roll", "round", "rsqrt", "scatter", "scatter_add", "sigmoid", "sign", "sin",
-    "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sum", "t", "tan", "tanh", "topk", "trace",
-    "transpose", "tril", "triu", "trunc", "unbind", "unflatten", "unsqueeze", "var",
+    "abs", "acos", "all", "allclose", "amax", "amin", "any", "arctan2", "argmax", "argmin", "argsort", "asin",
+    "atan", "atan2", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "copysign", "cos", "cosh",
+    "count_nonzero", "cumsum", "diag", "diagonal", "erf", "exp", "exp2", "expm1", "flatten", "flip", "floor",
+    "floor_divide", "fmax", "fmin", "fmod", "frac", "gather", "ger", "hypot", "index_add", "index_copy",
+    "index_fill", "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "lerp", "log", "log10",
+    "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logit", "logsumexp", "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "msort", "nan_to_num", "narrow", "neg", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod",
+    "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "round", "rsqrt", "scatter",
+    "scatter_add", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sum",
+    "t", "tan", "tanh", "topk", "trace", "transpose", "tril", "triu", "trunc", "unbind", "unflatten", "unsqueeze",
+    "var",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
+TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2"}  # no number for `other`
 
 
 def _function_of(method, first="input"):
@@ -32,6 +35,8 @@ def _function_of(method, first="input"):
         tensor, *rest = args
         if not isinstance(tensor, Tensor):
             raise TypeError(f"{method}(): argument '{first}' (position 1) must be Tensor, not {type(tensor).__name__}")
+        if method in TENSOR_OTHER and rest:
+            tensor_only(method, rest[0], position=2)
         return getattr(tensor, method)(*rest, **kwargs)
 
     function.__name__ = function.__qualname__ = method
@@ -89,4 +94,11 @@ def einsum(equation, *operands):
     return operands[0]._viewed(out, lambda array: einsum_of_one(equation, array))
 
 
-FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum)
+def xlogy(input, other):
+    """torch.xlogy, whose `input` may also be a number (the `other` then a tensor), as torch's."""
+    if isinstance(input, Tensor):
+        return input.xlogy(other)
+    return ops.Xlogy.apply(input, tensor_only("xlogy", other, position=2), node_name="XlogyBackward1")
+
+
+FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum, xlogy=xlogy)

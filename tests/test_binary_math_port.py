@@ -1,0 +1,202 @@
+"""torch's binary element-wise functions (atan2, hypot, copysign, xlogy, fmod, lerp, logaddexp, fmax, ...) and
+small products (dot, mv, addmm, kron, tensordot, ...), against torch: values and gradients in float32 with
+broadcasting, float64 gradchecks, torch's gradients at its special points, result dtypes of integer operands,
+torch's errors, and the GPU path."""
+import math
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from conftest import relative_error
+
+torch = pytest.importorskip("torch")
+
+NAN, INF = math.nan, math.inf
+
+
+def normal(*shape):
+    return lambda rng: rng.standard_normal(shape)
+
+
+def uniform(low, high, *shape):
+    return lambda rng: rng.uniform(low, high, shape)
+
+
+# name -> (fn(lib, *tensors), makers of the inputs); fn runs on torch and on minigrad alike, every input
+# differentiable. Shapes broadcast where the op does; values keep away from the points without a derivative.
+CASES = {
+    "atan2": (lambda lib, a, b: lib.atan2(a, b), [normal(3, 4), normal(4)]),
+    "arctan2": (lambda lib, a, b: lib.arctan2(a, b), [normal(2, 1, 3), normal(4, 1)]),
+    "atan2 method": (lambda lib, a, b: a.atan2(b), [normal(4), normal(3, 1)]),
+    "hypot": (lambda lib, a, b: lib.hypot(a, b), [normal(3, 4), normal(3, 1)]),
+    "copysign": (lambda lib, a, b: lib.copysign(a, b), [normal(3, 4), normal(4)]),
+    "copysign number": (lambda lib, a: a.copysign(-2.0), [normal(5)]),
+    "xlogy": (lambda lib, a, b: lib.xlogy(a, b), [normal(3, 4), uniform(0.2, 3, 4)]),
+    "xlogy number": (lambda lib, a: a.xlogy(2.5), [normal(5)]),
+    "xlogy of a number": (lambda lib, b: lib.xlogy(1.5, b), [uniform(0.2, 3, 5)]),
+    "fmod": (lambda lib, a, b: lib.fmod(a, b), [uniform(-5, 5, 3, 4), uniform(0.7, 1.3, 4)]),
+    "fmod number": (lambda lib, a: a.fmod(1.5), [uniform(-5, 5, 6)]),
+    "logaddexp": (lambda lib, a, b: lib.logaddexp(a, b), [normal(3, 4), normal(1, 4)]),
+    "logaddexp2": (lambda lib, a, b: a.logaddexp2(b), [normal(3, 4), normal(3, 1)]),
+    "fmax": (lambda lib, a, b: lib.fmax(a, b), [normal(3, 4), normal(4)]),
+    "fmin": (lambda lib, a, b: a.fmin(b), [normal(3, 4), normal(3, 1)]),
+    "lerp number": (lambda lib, a, b: lib.lerp(a, b, 0.7), [normal(3, 4), normal(4)]),
+    "lerp tensor": (lambda lib, a, b, w: a.lerp(b, w), [normal(3, 1), normal(4), uniform(-0.5, 1.5, 2, 1, 1)]),
+}
+
+
+def _arrays(name, seed=0):
+    rng = np.random.default_rng(seed)
+    return [make(rng) for make in CASES[name][1]]
+
+
+def _forward_backward(lib, name, arrays, dtype, device=None):
+    """fn's output and the gradients of its inputs for a fixed random direction, as NumPy arrays."""
+    fn = CASES[name][0]
+    if lib is torch:
+        inputs = [torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    else:
+        inputs = [mg.tensor(a.astype(dtype), requires_grad=True, device=device) for a in arrays]
+    out = fn(lib, *inputs)
+    direction = np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(dtype)
+    (out * (torch.tensor(direction) if lib is torch else mg.tensor(direction, device=device))).sum().backward()
+    to_numpy = (lambda t: t.detach().numpy()) if lib is torch else (lambda t: t.numpy())
+    return to_numpy(out), [to_numpy(t.grad) for t in inputs]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_values_and_gradients_match_torch(name):
+    arrays = _arrays(name)
+    ours, ours_grads = _forward_backward(mg, name, arrays, np.float32)
+    theirs, their_grads = _forward_backward(torch, name, arrays, np.float32)
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    for grad, expected in zip(ours_grads, their_grads):
+        assert grad.shape == expected.shape
+        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_gradcheck(name):
+    inputs = [mg.tensor(a, requires_grad=True) for a in _arrays(name, seed=2)]
+    assert mg.gradcheck(lambda *xs: CASES[name][0](mg, *xs), inputs)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_gpu_path_matches_cpu(name, gpu_path):
+    arrays = _arrays(name)
+    cpu, gpu = (_forward_backward(mg, name, arrays, np.float32, device) for device in ("cpu", "gpu"))
+    for ours, reference in zip([gpu[0], *gpu[1]], [cpu[0], *cpu[1]]):
+        assert relative_error(ours, reference) <= 1e-5
+
+
+# Values and gradients at the points where torch defines its own: the origin, zeros, NaNs, infinities, ties.
+SPECIAL_POINTS = {
+    "atan2": ([0.0, 1.0, -0.0, 0.0, 2.0], [0.0, 0.0, -1.0, -0.0, INF]),
+    "hypot": ([0.0, 3.0, 0.0], [0.0, 4.0, -2.0]),
+    "copysign": ([0.0, -2.0, 3.0, -0.0, 1.0], [1.0, 1.0, -0.0, NAN, -INF]),
+    "xlogy": ([0.0, 0.0, 0.0, 1.0, 0.0, 2.0, 0.0], [0.0, -1.0, NAN, 0.0, 2.0, -1.0, INF]),
+    "fmod": ([5.0, -5.0, 0.0, -0.0, 3.0, INF], [3.0, 3.0, 2.0, 2.0, 0.0, 2.0]),
+    "logaddexp": ([-INF, INF, 1.0, -INF, 1e4], [-INF, INF, 2.0, 3.0, 1.0]),
+    "logaddexp2": ([-INF, INF, 1.0, -INF, -1e4], [-INF, INF, 2.0, 3.0, 1.0]),
+    "fmax": ([1.0, NAN, 2.0, NAN, -0.0], [1.0, 1.0, NAN, NAN, 0.0]),
+    "fmin": ([1.0, NAN, 2.0, NAN, 0.0], [1.0, 1.0, NAN, NAN, -0.0]),
+}
+
+
+@pytest.mark.parametrize("name", SPECIAL_POINTS)
+def test_special_points_as_torch(name):
+    results = []
+    for lib in (torch, mg):
+        a, b = (lib.tensor(values, dtype=lib.float64, requires_grad=True) for values in SPECIAL_POINTS[name])
+        out = getattr(lib, name)(a, b)
+        out.sum().backward()
+        results.append([np.asarray(t.tolist()) for t in (out, a.grad, b.grad)])
+    for ours, theirs in zip(*reversed(results)):
+        np.testing.assert_array_equal(ours, theirs)
+        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+
+
+def test_lerp_is_exact_at_its_ends_as_torch():
+    start, end = np.float32([1e8, -3.0, 0.1]), np.float32([1.0, 7e-8, 0.3])
+    for weight in (0.0, 1.0, 0.5, 0.49999997):
+        ours = mg.lerp(mg.tensor(start), mg.tensor(end), weight).numpy()
+        np.testing.assert_array_equal(ours, torch.lerp(torch.tensor(start), torch.tensor(end), weight).numpy())
+
+
+BINARY = ["atan2", "arctan2", "hypot", "copysign", "xlogy", "fmod", "logaddexp", "logaddexp2", "fmax", "fmin"]
+OPERANDS = {
+    "int64": lambda lib: lib.tensor([3, -2, 5]),
+    "int32": lambda lib: lib.tensor([3, -2, 5], dtype=lib.int32),
+    "bool": lambda lib: lib.tensor([True, False, True]),
+    "float32": lambda lib: lib.tensor([1.5, -2.0, 0.5]),
+    "float64": lambda lib: lib.tensor([1.5, -2.0, 0.5], dtype=lib.float64),
+    "0-d float64": lambda lib: lib.tensor(2.5, dtype=lib.float64),
+    "int": lambda lib: 2,
+    "float": lambda lib: 2.5,
+}
+PAIRS = [(a, b) for a in ("int64", "int32", "bool", "float32", "float64") for b in OPERANDS]
+
+
+def _outcome(call):
+    try:
+        out = call()
+    except Exception as error:  # noqa: BLE001 - the outcome compared is the error itself
+        return type(error).__name__, str(error)
+    values = np.asarray(out.tolist(), dtype=np.float64).round(5)
+    return str(out.dtype).replace("torch.", ""), np.where(np.isnan(values), None, values).tolist()
+
+
+@pytest.mark.parametrize("name", BINARY)
+@pytest.mark.parametrize("a, b", PAIRS)
+def test_dtypes_and_errors_as_torch(name, a, b):
+    """Integer and bool operands, numbers, mixed dtypes: the result's dtype and values, or torch's error."""
+    for form in ("function", "method"):
+        outcomes = []
+        for lib in (torch, mg):
+            x, y = OPERANDS[a](lib), OPERANDS[b](lib)
+            outcomes.append(_outcome(lambda: getattr(lib, name)(x, y) if form == "function"
+                                     else getattr(x, name)(y)))
+        assert outcomes[1] == outcomes[0], form
+
+
+@pytest.mark.parametrize("weight", ["float", "int", "float32", "float64", "0-d float64", "int64"])
+@pytest.mark.parametrize("start, end", [("float32", "float32"), ("float32", "float64"), ("float64", "float32"),
+                                        ("int64", "int64"), ("float32", "int64")])
+def test_lerp_dtypes_and_errors_as_torch(start, end, weight):
+    outcomes = [_outcome(lambda: lib.lerp(OPERANDS[start](lib), OPERANDS[end](lib), OPERANDS[weight](lib)))
+                for lib in (torch, mg)]
+    assert outcomes[1] == outcomes[0]
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.atan2(lib.ones(2), lib.ones(3)),
+    lambda lib: lib.lerp(lib.ones(2), lib.ones(2), lib.ones(3)),
+    lambda lib: lib.lerp(lib.ones(2), lib.ones(3), 0.5),
+    lambda lib: lib.fmod(lib.tensor([1, 2]), lib.tensor([1, 0])),
+    lambda lib: lib.xlogy(2, 3),
+    lambda lib: lib.hypot(lib.ones(2), 1.0),
+    lambda lib: lib.fmax(2, lib.ones(2)),
+])
+def test_argument_errors_as_torch(call):
+    outcomes = [_outcome(lambda: call(lib)) for lib in (torch, mg)]
+    assert outcomes[1][0] == outcomes[0][0] != "float32"
+    assert outcomes[1][1] == outcomes[0][1] or outcomes[0][0] == "TypeError" and "Tensor" in outcomes[1][1]
+
+
+@pytest.mark.parametrize("call, torch_name", [
+    (lambda lib, a, b: lib.atan2(a, b), "Atan2Backward0"), (lambda lib, a, b: lib.fmod(a, b), "FmodBackward1"),
+    (lambda lib, a, b: a.fmod(2.0), "FmodBackward0"), (lambda lib, a, b: lib.copysign(a, b), "CopysignBackward0"),
+    (lambda lib, a, b: a.copysign(2.0), "CopysignBackward1"), (lambda lib, a, b: lib.xlogy(a, b), "XlogyBackward0"),
+    (lambda lib, a, b: lib.xlogy(2.0, b), "XlogyBackward1"), (lambda lib, a, b: a.xlogy(2.0), "XlogyBackward2"),
+    (lambda lib, a, b: lib.lerp(a, b, 0.5), "LerpBackward0"), (lambda lib, a, b: lib.lerp(a, b, b), "LerpBackward1"),
+    (lambda lib, a, b: lib.logaddexp(a, b), "LogaddexpBackward0"),
+    (lambda lib, a, b: lib.logaddexp2(a, b), "Logaddexp2Backward0"),
+    (lambda lib, a, b: lib.fmax(a, b), "FmaxBackward0"), (lambda lib, a, b: lib.hypot(a, b), "HypotBackward0"),
+])
+def test_graph_node_names_as_torch(call, torch_name):
+    names = [type(call(lib, lib.ones(2, requires_grad=True), lib.ones(2, requires_grad=True)).grad_fn).__name__
+             if lib is torch else call(lib, mg.ones(2, requires_grad=True), mg.ones(2, requires_grad=True)).grad_fn.name()
+             for lib in (torch, mg)]
+    assert names == [torch_name, torch_name]
