@@ -762,7 +762,8 @@ class Tensor:
     def _logic(name):
         """t.logical_and(other), ...: truth of the non-zero entries of two tensors of any dtypes, broadcast together."""
         def logic(self, other):
-            return self._outside_graph(tensor_only(name, other), lambda a, b: getattr(get_array_module(a), name)(a, b))
+            tensor_only(name, other)
+            return self._outside_graph(other, lambda a, b: getattr(get_array_module(a), name)(a, b))
         return logic
 
     logical_and, logical_or, logical_xor = map(_logic, ("logical_and", "logical_or", "logical_xor"))
@@ -1477,7 +1478,8 @@ def tensor_only(name, other, position=1):
     """torch's TypeError where an op takes a tensor `other` and no number (atan2, hypot, fmax, ...): `position` 1
     in the method, 2 in the function."""
     if not isinstance(other, Tensor):
-        raise TypeError(f"{name}(): argument 'other' (position {position}) must be Tensor, not {type(other).__name__}")
+        raise TypeError(f"{name}(): argument 'other' (position {position}) must be Tensor, not "
+                        f"{type(other).__name__}")
     return other
 
 

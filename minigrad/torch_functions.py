@@ -1,8 +1,12 @@
 """torch's function forms of the Tensor methods: minigrad.exp(t) is t.exp(), with torch's arguments, the first one
 named as torch names it (`input`, or `tensor` for split), so ported code that calls torch.X(...) runs unchanged."""
+import math
+
 from . import ops
+from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES
 from .ops.einsum import einsum_of_one
-from .tensor import Tensor, tensor_only
+from .creation import zeros
+from .tensor import Tensor, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
@@ -101,4 +105,178 @@ def xlogy(input, other):
     return ops.Xlogy.apply(input, tensor_only("xlogy", other, position=2), node_name="XlogyBackward1")
 
 
-FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum, xlogy=xlogy)
+def _type_name(tensor):
+    return SCALAR_TYPE_NAMES.get(tensor.dtype, str(tensor.dtype))
+
+
+def _require_vectors(input, other):
+    """torch's errors for dot and vdot, which take two 1-d tensors of one dtype and one size."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {_type_name(input)} and "
+                           f"{_type_name(other)}")
+    if input.shape != other.shape:
+        size, other_size = input.shape[0], other.shape[0]
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{size}] and src [{other_size}] to have the same "
+                           f"number of elements, but got {size} and {other_size} elements respectively")
+
+
+def dot(input, tensor):
+    """The inner product of two 1-d tensors of one dtype, as torch's; vdot is the same for real tensors."""
+    _require_vectors(input, tensor)
+    return input.matmul(tensor)
+
+
+def vdot(input, other):
+    _require_vectors(input, other)
+    return input.matmul(other)
+
+
+def _require_same_dtype(input, other):
+    if input.dtype != other.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+
+
+def _contracted_dims(dims, ndim_a, ndim_b):
+    """tensordot's `dims` as two lists of dims (non-negative): an int n (the last n of a with the first n of b),
+    or a pair of lists (or of ints, or a 2-row tensor), as torch's."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(ndim_a, ndim_b):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        return list(range(ndim_a - dims, ndim_a)), list(range(dims))
+    dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    return [d % ndim_a for d in dims_a], [d % ndim_b for d in dims_b]
+
+
+def tensordot(a, b, dims=2):
+    """The sum of products of a and b over the dims paired by `dims`, as torch's: a's other dims, then b's. A
+    contracted dim of size 1 broadcasts against its partner, which it sums, as in torch; one matmul does the rest."""
+    _require_same_dtype(a, b)
+    dims_a, dims_b = _contracted_dims(dims, a.ndim, b.ndim)
+    for dim_a, dim_b in zip(dims_a, dims_b):
+        size_a, size_b = a.shape[dim_a], b.shape[dim_b]
+        if size_a == size_b:
+            continue
+        if 1 not in (size_a, size_b):
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {size_a} in dim {dim_a} and "
+                               f"second has size {size_b} in dim {dim_b}")
+        if size_a == 1:
+            b = b.sum(dim_b, keepdim=True)
+        else:
+            a = a.sum(dim_a, keepdim=True)
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    contracted = math.prod(a.shape[d] for d in dims_a)
+    rows = a.permute(*free_a, *dims_a).reshape(-1, contracted)
+    columns = b.permute(*dims_b, *free_b).reshape(contracted, -1)
+    return rows.matmul(columns).reshape(*(a.shape[d] for d in free_a), *(b.shape[d] for d in free_b))
+
+
+def inner(input, other):
+    """Sums of products over the last dim of each, as torch's: of 0-d tensors, the product."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+def kron(input, other):
+    """The Kronecker product: each entry of input times the whole of other, the blocks laid out as input's entries
+    (the shorter shape padded with leading 1s), promoted as a product, as torch's."""
+    ndim = max(input.ndim, other.ndim)
+    shape_a = (1,) * (ndim - input.ndim) + input.shape
+    shape_b = (1,) * (ndim - other.ndim) + other.shape
+    blocks = input.reshape(*(n for size in shape_a for n in (size, 1))) * \
+        other.reshape(*(n for size in shape_b for n in (1, size)))
+    return blocks.reshape(*(a * b for a, b in zip(shape_a, shape_b)))
+
+
+def _scaled_sum(input, product, beta, alpha):
+    """beta * input + alpha * product, input broadcast to the product's shape (torch's error where it does not), as
+    torch's addmm family: a beta of 0 leaves input out, its NaNs too (input's gradient is zeros then), and integers
+    take beta's and alpha's integer parts."""
+    input = input.expand(*product.shape)
+    if product.dtype.kind != "f":
+        beta, alpha = int(beta), int(alpha)
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return where(zeros(product.shape, dtype=bool, device=product.device), input, product)
+    return product + (input if beta == 1 else input * beta)
+
+
+def mv(input, vec):
+    """The product of a matrix and a 1-d vector, as torch's, which computes it as addmv into a vector of vec's dtype
+    (its errors name that vector `input`)."""
+    _require_matrix_and_vector(input.shape[:1] or (1,), vec.dtype, input, vec)
+    return input.matmul(vec)
+
+
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat @ vec), as torch's."""
+    _require_matrix_and_vector(input.shape, input.dtype, mat, vec)
+    return _scaled_sum(input, mat.matmul(vec), beta, alpha)
+
+
+def _require_matrix_and_vector(input_shape, input_dtype, mat, vec):
+    """torch's errors for addmv, of an `input` of this shape and dtype."""
+    if (len(input_shape), mat.ndim, vec.ndim) != (1, 2, 1):
+        raise RuntimeError(f"vector + matrix @ vector expected, got {len(input_shape)}, {mat.ndim}, {vec.ndim}")
+    if not input_dtype == mat.dtype == vec.dtype:
+        names = [SCALAR_TYPE_NAMES.get(dtype, str(dtype)) for dtype in (input_dtype, mat.dtype, vec.dtype)]
+        raise RuntimeError("addmv input tensors must have the same dtype, but got {}, {}, and {}".format(*names))
+    if mat.shape[1] != vec.shape[0] or input_shape[0] not in (1, mat.shape[0]):
+        raise RuntimeError(f"size mismatch, got input ({input_shape[0]}), mat ({mat.shape[0]}x{mat.shape[1]}), vec "
+                           f"({vec.shape[0]})")
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2), as torch's."""
+    for role, tensor in (("mat1", mat1), ("mat2", mat2)):
+        if tensor.ndim != 2:
+            raise RuntimeError(f"{role} must be a matrix, got {tensor.ndim}-D tensor")
+    _require_addmm_dtypes(input, mat1, mat2)
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})".format(*mat1.shape,
+                                                                                              *mat2.shape))
+    return _scaled_sum(input, mat1.matmul(mat2), beta, alpha)
+
+
+def _require_addmm_dtypes(input, mat1, mat2):
+    for role, tensor in (("self", input), ("mat1", mat1)):
+        if tensor.dtype != mat2.dtype:
+            raise RuntimeError(f"{role} and mat2 must have the same dtype, but got {_type_name(tensor)} and "
+                               f"{_type_name(mat2)}")
+
+
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * bmm(batch1, batch2), as torch's."""
+    _require_dims("baddbmm", 3, batch1=batch1, batch2=batch2)
+    if not input.dtype == batch1.dtype == batch2.dtype:
+        raise RuntimeError(f"Input dtypes must be the same, got: input {CPP_TYPE_NAMES.get(input.dtype)}, batch1: "
+                           f"{CPP_TYPE_NAMES.get(batch1.dtype)}, batch2: {CPP_TYPE_NAMES.get(batch2.dtype)}")
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * (the sum of the products of the batches), as torch's."""
+    _require_dims("addbmm", 3, batch1=batch1, batch2=batch2)
+    _require_addmm_dtypes(input, batch1, batch2)
+    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+PRODUCTS = dict(dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm, baddbmm=baddbmm,
+                addbmm=addbmm)
+for _name, _product in PRODUCTS.items():  # torch has each as a Tensor method too: the same function, self first
+    setattr(Tensor, _name, _product)
+del _name, _product
+FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum, xlogy=xlogy, tensordot=tensordot, **PRODUCTS)

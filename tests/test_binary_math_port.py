@@ -16,11 +16,11 @@ NAN, INF = math.nan, math.inf
 
 
 def normal(*shape):
-    return lambda rng: rng.standard_normal(shape)
+    return lambda rng: np.asarray(rng.standard_normal(shape))
 
 
 def uniform(low, high, *shape):
-    return lambda rng: rng.uniform(low, high, shape)
+    return lambda rng: np.asarray(rng.uniform(low, high, shape))
 
 
 # name -> (fn(lib, *tensors), makers of the inputs); fn runs on torch and on minigrad alike, every input
@@ -43,6 +43,27 @@ CASES = {
     "fmin": (lambda lib, a, b: a.fmin(b), [normal(3, 4), normal(3, 1)]),
     "lerp number": (lambda lib, a, b: lib.lerp(a, b, 0.7), [normal(3, 4), normal(4)]),
     "lerp tensor": (lambda lib, a, b, w: a.lerp(b, w), [normal(3, 1), normal(4), uniform(-0.5, 1.5, 2, 1, 1)]),
+    "dot": (lambda lib, a, b: lib.dot(a, b), [normal(5), normal(5)]),
+    "vdot method": (lambda lib, a, b: a.vdot(b), [normal(5), normal(5)]),
+    "inner": (lambda lib, a, b: lib.inner(a, b), [normal(2, 3, 4), normal(5, 4)]),
+    "inner of 0-d": (lambda lib, a, b: a.inner(b), [normal(), normal(3, 2)]),
+    "mv": (lambda lib, a, b: lib.mv(a, b), [normal(3, 4), normal(4)]),
+    "addmv": (lambda lib, c, a, b: lib.addmv(c, a, b, beta=0.5, alpha=-2), [normal(1), normal(3, 4), normal(4)]),
+    "addmm": (lambda lib, c, a, b: lib.addmm(c, a, b, beta=2, alpha=0.5), [normal(3), normal(2, 4), normal(4, 3)]),
+    "addmm method": (lambda lib, c, a, b: c.addmm(a, b), [normal(2, 1), normal(2, 4), normal(4, 3)]),
+    "addmm beta 0": (lambda lib, c, a, b: lib.addmm(c, a, b, beta=0), [normal(2, 1), normal(2, 4), normal(4, 3)]),
+    "baddbmm": (lambda lib, c, a, b: lib.baddbmm(c, a, b, beta=-1, alpha=3),
+                [normal(2, 1), normal(3, 2, 4), normal(3, 4, 5)]),
+    "addbmm": (lambda lib, c, a, b: c.addbmm(a, b, alpha=0.25), [normal(5), normal(3, 2, 4), normal(3, 4, 5)]),
+    "kron": (lambda lib, a, b: lib.kron(a, b), [normal(2, 3), normal(4)]),
+    "kron method": (lambda lib, a, b: a.kron(b), [normal(2, 1, 3), normal(3, 2)]),
+    "tensordot": (lambda lib, a, b: lib.tensordot(a, b), [normal(2, 3, 4), normal(3, 4, 5)]),
+    "tensordot lists": (lambda lib, a, b: lib.tensordot(a, b, dims=([1, 2], [1, 0])), [normal(2, 3, 4),
+                                                                                      normal(4, 3, 5)]),
+    "tensordot negative": (lambda lib, a, b: lib.tensordot(a, b, dims=[[-1], [0]]), [normal(2, 3), normal(3, 4)]),
+    "tensordot 0": (lambda lib, a, b: lib.tensordot(a, b, dims=0), [normal(2, 3), normal(4)]),
+    "tensordot broadcast": (lambda lib, a, b: lib.tensordot(a, b, dims=([1, 0], [0, 1])), [normal(3, 1),
+                                                                                          normal(1, 3, 2)]),
 }
 
 
@@ -196,7 +217,59 @@ def test_argument_errors_as_torch(call):
     (lambda lib, a, b: lib.fmax(a, b), "FmaxBackward0"), (lambda lib, a, b: lib.hypot(a, b), "HypotBackward0"),
 ])
 def test_graph_node_names_as_torch(call, torch_name):
-    names = [type(call(lib, lib.ones(2, requires_grad=True), lib.ones(2, requires_grad=True)).grad_fn).__name__
-             if lib is torch else call(lib, mg.ones(2, requires_grad=True), mg.ones(2, requires_grad=True)).grad_fn.name()
-             for lib in (torch, mg)]
-    assert names == [torch_name, torch_name]
+    theirs = call(torch, torch.ones(2, requires_grad=True), torch.ones(2, requires_grad=True)).grad_fn
+    ours = call(mg, mg.ones(2, requires_grad=True), mg.ones(2, requires_grad=True)).grad_fn
+    assert [type(theirs).__name__, ours.name()] == [torch_name, torch_name]
+
+
+PRODUCT_CALLS = [
+    lambda lib: lib.dot(lib.ones(2, 2), lib.ones(2)),
+    lambda lib: lib.dot(lib.ones(2), lib.ones(2, dtype=lib.float64)),
+    lambda lib: lib.vdot(lib.ones(3), lib.ones(4)),
+    lambda lib: lib.dot(lib.tensor([1, 2, 3]), lib.tensor([4, 5, 6])),
+    lambda lib: lib.dot(lib.tensor([1, 2, 3]), lib.ones(3)),
+    lambda lib: lib.inner(lib.ones(2, 3), lib.ones(4, 2)),
+    lambda lib: lib.inner(lib.ones(2, 3), lib.ones(4, 3, dtype=lib.float64)),
+    lambda lib: lib.inner(lib.tensor(2.0, dtype=lib.float64), lib.ones(4, 3)),
+    lambda lib: lib.inner(lib.tensor([[1, 2]]), lib.tensor([[3, 4], [5, 6]])),
+    lambda lib: lib.mv(lib.ones(3), lib.ones(3)),
+    lambda lib: lib.mv(lib.ones(2, 3), lib.ones(3, 1)),
+    lambda lib: lib.mv(lib.ones(2, 3), lib.ones(2)),
+    lambda lib: lib.mv(lib.ones(2, 3), lib.ones(3, dtype=lib.float64)),
+    lambda lib: lib.addmv(lib.ones(3), lib.ones(2, 3), lib.ones(3)),
+    lambda lib: lib.addmv(lib.ones(2, dtype=lib.float64), lib.ones(2, 3), lib.ones(3)),
+    lambda lib: lib.addmm(lib.ones(4), lib.ones(2, 3), lib.ones(3, 3)),
+    lambda lib: lib.addmm(lib.ones(3), lib.ones(3), lib.ones(3, 3)),
+    lambda lib: lib.addmm(lib.ones(3), lib.ones(2, 3), lib.ones(2, 3)),
+    lambda lib: lib.addmm(lib.ones(3), lib.ones(2, 3), lib.ones(3, 3, dtype=lib.float64)),
+    lambda lib: lib.addmm(lib.ones(3), lib.ones(2, 3, dtype=lib.float64), lib.ones(3, 3)),
+    lambda lib: lib.addmm(lib.tensor(1.0, dtype=lib.float64), lib.ones(2, 3), lib.ones(3, 3)),
+    lambda lib: lib.addmm(lib.tensor(NAN), lib.ones(2, 3), lib.ones(3, 3), beta=0),
+    lambda lib: lib.addmm(lib.tensor([1, 2]), lib.tensor([[1, 2], [3, 4]]), lib.tensor([[1, 0], [2, 1]]), beta=0.5,
+                          alpha=1.7),
+    lambda lib: lib.addmm(lib.tensor([1, 2]), lib.tensor([[1, 2], [3, 4]]), lib.tensor([[1, 0], [2, 1]]), beta=3,
+                          alpha=-2),
+    lambda lib: lib.baddbmm(lib.ones(2), lib.ones(2, 2, 3), lib.ones(2, 3, 3)),
+    lambda lib: lib.baddbmm(lib.ones(3), lib.ones(2, 3), lib.ones(2, 3, 3)),
+    lambda lib: lib.baddbmm(lib.ones(3), lib.ones(2, 2, 3), lib.ones(3, 3, 3)),
+    lambda lib: lib.baddbmm(lib.ones(3, dtype=lib.float64), lib.ones(2, 2, 3), lib.ones(2, 3, 3)),
+    lambda lib: lib.addbmm(lib.ones(3), lib.ones(2, 3), lib.ones(2, 3, 3)),
+    lambda lib: lib.addbmm(lib.ones(3, dtype=lib.float64), lib.ones(2, 2, 3), lib.ones(2, 3, 3)),
+    lambda lib: lib.addbmm(lib.ones(3), lib.ones(2, 2, 3, dtype=lib.float64), lib.ones(2, 3, 3)),
+    lambda lib: lib.kron(lib.tensor([1, 2]), lib.ones(2, dtype=lib.float64)),
+    lambda lib: lib.kron(lib.tensor([[1, 2]]), lib.tensor([True, False])),
+    lambda lib: lib.kron(lib.tensor(2.0), lib.tensor(3.0)),
+    lambda lib: lib.tensordot(lib.ones(2, 3), lib.ones(4), dims=-1),
+    lambda lib: lib.tensordot(lib.ones(2, 3), lib.ones(3), dims=2),
+    lambda lib: lib.tensordot(lib.ones(2, 3), lib.ones(4, 3), dims=([1], [0])),
+    lambda lib: lib.tensordot(lib.ones(2, 3), lib.ones(3, 3), dims=([1], [0, 1])),
+    lambda lib: lib.tensordot(lib.ones(2, 3), lib.ones(3, 3, dtype=lib.float64), dims=1),
+    lambda lib: lib.tensordot(lib.ones(2, 3, 4), lib.ones(4, 3, 5), dims=lib.tensor([[2], [0]])),
+    lambda lib: lib.tensordot(lib.tensor([[1, 2], [3, 4]]), lib.tensor([[1, 2], [3, 4]])),
+]
+
+
+@pytest.mark.parametrize("call", PRODUCT_CALLS)
+def test_product_dtypes_and_errors_as_torch(call):
+    outcomes = [_outcome(lambda: call(lib)) for lib in (torch, mg)]
+    assert outcomes[1] == outcomes[0]
