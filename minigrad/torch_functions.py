@@ -2,10 +2,13 @@
 named as torch names it (`input`, or `tensor` for split), so ported code that calls torch.X(...) runs unchanged."""
 import math
 
-from . import ops
-from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES
-from .ops.einsum import einsum_of_one
+import numpy as np
+
+from . import linalg, ops
 from .creation import zeros
+from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable
+from .ops.einsum import einsum_of_one
+from .ops.shape import normalize_dim
 from .tensor import Tensor, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
@@ -118,8 +121,8 @@ def _require_vectors(input, other):
                            f"{_type_name(other)}")
     if input.shape != other.shape:
         size, other_size = input.shape[0], other.shape[0]
-        raise RuntimeError(f"inconsistent tensor size, expected tensor [{size}] and src [{other_size}] to have the same "
-                           f"number of elements, but got {size} and {other_size} elements respectively")
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{size}] and src [{other_size}] to have the "
+                           f"same number of elements, but got {size} and {other_size} elements respectively")
 
 
 def dot(input, tensor):
@@ -274,9 +277,73 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
 
 
-PRODUCTS = dict(dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm, baddbmm=baddbmm,
-                addbmm=addbmm)
-for _name, _product in PRODUCTS.items():  # torch has each as a Tensor method too: the same function, self first
-    setattr(Tensor, _name, _product)
-del _name, _product
-FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum, xlogy=xlogy, tensordot=tensordot, **PRODUCTS)
+def cross(input, other, dim=None):
+    """linalg.cross along `dim`; without one, along the first dim of size 3 (of the broadcast shape), as torch's."""
+    if dim is None and input.ndim == other.ndim:
+        require_broadcastable(input.shape, other.shape)
+        shape = np.broadcast_shapes(input.shape, other.shape)
+        if 3 not in shape:
+            raise RuntimeError("no dimension of size 3 in input")
+        dim = shape.index(3)
+    return linalg.cross(input, other, dim=-1 if dim is None else dim)
+
+
+def dist(input, other, p=2):
+    """The p-norm of input - other (broadcast and promoted), as torch's; its gradient is 0 where they are equal."""
+    difference = input - other
+    if difference.dtype.kind != "f":
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. Got "
+                           f"{_type_name(difference)} instead.")
+    return difference.norm(p.item() if isinstance(p, Tensor) else p)
+
+
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """The p-norm distance of each row of x1 to each row of x2, over leading batch dims that broadcast, as torch's,
+    whose gradient is 0 where a distance is 0. Computed from the differences, so it holds rows1 * rows2 * columns
+    entries at once, and is exact where torch's matrix-product shortcut (p = 2, over 25 rows) rounds."""
+    for role, tensor in (("X1", x1), ("X2", x2)):
+        if tensor.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {role} got: {tensor.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    for role, tensor in (("X1", x1), ("X2", x2)):
+        if tensor.dtype.kind != "f":
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {role} got: {_type_name(tensor)}")
+    if x1.dtype != x2.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(x1)} but found {_type_name(x2)}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    require_broadcastable(x1.shape[:-2], x2.shape[:-2])
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
+
+
+def renorm(input, p, dim, maxnorm):
+    """input with each slice along `dim` whose p-norm is over maxnorm scaled by maxnorm / (norm + 1e-7), the others
+    as they are, as torch's; the gradient goes through the scale too, as torch's."""
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
+    axis = normalize_dim(dim, input.ndim)
+    norms = input.norm(p, dim=[d for d in range(input.ndim) if d != axis], keepdim=True)
+    return input * where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+
+
+def masked_select(input, mask):
+    """input's entries where the bool mask holds, the two broadcast together, as a 1-d tensor in row-major order;
+    the gradient goes back to the places taken, as torch's."""
+    if mask.dtype != bool:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    require_broadcastable(mask.shape, input.shape)  # in torch's order, for its message
+    shape = np.broadcast_shapes(input.shape, mask.shape)
+    return input.expand(*shape)[mask.expand(*shape)]
+
+
+ALSO_METHODS = dict(dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm, baddbmm=baddbmm,
+                    addbmm=addbmm, cross=cross, dist=dist, renorm=renorm, masked_select=masked_select)
+for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor method too: the same function, self first
+    setattr(Tensor, _name, _function)
+del _name, _function
+FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum, xlogy=xlogy, tensordot=tensordot, cdist=cdist, **ALSO_METHODS)

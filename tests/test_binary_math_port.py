@@ -64,6 +64,24 @@ CASES = {
     "tensordot 0": (lambda lib, a, b: lib.tensordot(a, b, dims=0), [normal(2, 3), normal(4)]),
     "tensordot broadcast": (lambda lib, a, b: lib.tensordot(a, b, dims=([1, 0], [0, 1])), [normal(3, 1),
                                                                                           normal(1, 3, 2)]),
+    "linalg.cross": (lambda lib, a, b: lib.linalg.cross(a, b), [normal(2, 3), normal(1, 3)]),
+    "cross dim": (lambda lib, a, b: lib.cross(a, b, dim=0), [normal(3, 2), normal(3, 1)]),
+    "cross method": (lambda lib, a, b: a.cross(b), [normal(4, 3, 2), normal(4, 3, 2)]),
+    "dist": (lambda lib, a, b: lib.dist(a, b), [normal(2, 3), normal(3)]),
+    "dist p": (lambda lib, a, b: a.dist(b, p=3.5), [normal(2, 3), normal(2, 1)]),
+    "dist inf": (lambda lib, a, b: lib.dist(a, b, math.inf), [normal(4), normal(4)]),
+    "cdist": (lambda lib, a, b: lib.cdist(a, b), [normal(2, 4, 3), normal(5, 3)]),
+    "cdist batched": (lambda lib, a, b: lib.cdist(a, b), [normal(2, 1, 3, 4), normal(5, 2, 4)]),
+    "cdist p1": (lambda lib, a, b: lib.cdist(a, b, p=1), [normal(4, 3), normal(5, 3)]),
+    "cdist p0.5": (lambda lib, a, b: lib.cdist(a, b, p=0.5), [normal(4, 3), normal(5, 3)]),
+    "cdist p3": (lambda lib, a, b: lib.cdist(a, b, p=3), [normal(4, 3), normal(5, 3)]),
+    "cdist inf": (lambda lib, a, b: lib.cdist(a, b, p=math.inf), [normal(4, 3), normal(5, 3)]),
+    "renorm": (lambda lib, a: lib.renorm(a, 2, 0, 1.8), [normal(6, 4)]),
+    "renorm method": (lambda lib, a: a.renorm(1, -1, 2.5), [normal(3, 2, 5)]),
+    "masked_select": (lambda lib, a: lib.masked_select(a, lib.tensor([True, False, True], device=a.device)),
+                      [normal(2, 3)]),
+    "masked_select broadcast": (lambda lib, a: a.masked_select(lib.tensor([[True], [False], [True]], device=a.device)),
+                                [normal(4)]),
 }
 
 
@@ -137,6 +155,20 @@ def test_special_points_as_torch(name):
     for ours, theirs in zip(*reversed(results)):
         np.testing.assert_array_equal(ours, theirs)
         np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 0.5, 3.0, INF])
+def test_cdist_and_dist_gradients_at_zero_distance_as_torch(p):
+    x1 = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    x2 = np.array([[1.0, 2.0, 3.0], [1.0, -1.0, 2.0], [0.0, 0.0, 0.0]])
+    results = []
+    for lib in (torch, mg):
+        a, b = (lib.tensor(x, requires_grad=True) for x in (x1, x2))
+        out = lib.cdist(a, b, p=p)
+        (out.sum() + lib.dist(a[0], b[0], p=p)).backward()
+        results.append([np.asarray(t.tolist()) for t in (out, a.grad, b.grad)])
+    for ours, theirs in zip(*reversed(results)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-14)
 
 
 def test_lerp_is_exact_at_its_ends_as_torch():
@@ -266,6 +298,37 @@ PRODUCT_CALLS = [
     lambda lib: lib.tensordot(lib.ones(2, 3), lib.ones(3, 3, dtype=lib.float64), dims=1),
     lambda lib: lib.tensordot(lib.ones(2, 3, 4), lib.ones(4, 3, 5), dims=lib.tensor([[2], [0]])),
     lambda lib: lib.tensordot(lib.tensor([[1, 2], [3, 4]]), lib.tensor([[1, 2], [3, 4]])),
+    lambda lib: lib.linalg.cross(lib.tensor([1, 2, 3]), lib.tensor([4, 5, 7])),
+    lambda lib: lib.linalg.cross(lib.tensor([1, 2, 3]), lib.ones(3)),
+    lambda lib: lib.linalg.cross(lib.ones(3), lib.ones(3, dtype=lib.float64)),
+    lambda lib: lib.linalg.cross(lib.ones(2, 3), lib.ones(3)),
+    lambda lib: lib.linalg.cross(lib.ones(2, 2), lib.ones(2, 2)),
+    lambda lib: lib.linalg.cross(lib.ones(3, 2), lib.ones(3, 2), dim=2),
+    lambda lib: lib.linalg.cross(lib.ones(2, 3), lib.ones(4, 3)),
+    lambda lib: lib.cross(lib.ones(2, 2), lib.ones(2, 2)),
+    lambda lib: lib.cross(lib.ones(2, 3), lib.ones(3)),
+    lambda lib: lib.cross(lib.tensor([[1.0, 2, 3], [4, 5, 6]]).T, lib.tensor([[1.0, 0, 3], [4, 5, 1]]).T),
+    lambda lib: lib.dist(lib.tensor([1, 2]), lib.tensor([3, 5])),
+    lambda lib: lib.dist(lib.tensor([1.0, 2]), lib.tensor([3, 5], dtype=lib.float64)),
+    lambda lib: lib.dist(lib.tensor([1.0, 2]), lib.tensor([3.0, 5]), p=lib.tensor(3.0)),
+    lambda lib: lib.dist(lib.tensor([1.0, 2]), lib.tensor([3.0, 5]), p=0),
+    lambda lib: lib.cdist(lib.ones(3), lib.ones(3)),
+    lambda lib: lib.cdist(lib.ones(2, 3), lib.ones(2, 4)),
+    lambda lib: lib.cdist(lib.ones(2, 3, dtype=lib.int64), lib.ones(2, 3, dtype=lib.int64)),
+    lambda lib: lib.cdist(lib.ones(2, 3), lib.ones(2, 3, dtype=lib.float64)),
+    lambda lib: lib.cdist(lib.ones(2, 3), lib.ones(2, 3), p=-1),
+    lambda lib: lib.cdist(lib.ones(2, 2, 3), lib.ones(3, 4, 3)),
+    lambda lib: lib.cdist(lib.tensor([[0.0, 0], [1, 1]]), lib.tensor([[3.0, 4]]), p=0),
+    lambda lib: lib.masked_select(lib.ones(3), lib.tensor([1, 0, 1])),
+    lambda lib: lib.masked_select(lib.ones(3), lib.tensor([True, False])),
+    lambda lib: lib.masked_select(lib.tensor([1, 2, 3]), lib.tensor([True, False, True])),
+    lambda lib: lib.masked_select(lib.tensor(2.0), lib.tensor([[True], [True]])),
+    lambda lib: lib.renorm(lib.arange(6).reshape(2, 3), 2, 0, 3.0),
+    lambda lib: lib.renorm(lib.ones(2, 3), -1, 0, 3.0),
+    lambda lib: lib.renorm(lib.ones(2, 3), 2, 0, -3.0),
+    lambda lib: lib.renorm(lib.ones(2, 3), 2, 2, 3.0),
+    lambda lib: lib.renorm(lib.tensor([2.0, 3.0]), 2, 0, 1.0),
+    lambda lib: lib.renorm(lib.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0),
 ]
 
 

@@ -65,6 +65,8 @@ CALLS.update({  # binary math (see test_binary_math_port)
     "baddbmm": ((X[0, :3], X.reshape(2, 3, 2), UNIT.reshape(2, 2, 3)), {}),
     "dot": ((X[0], UNIT[1]), {}), "inner": ((X, UNIT), {}), "kron": ((X, UNIT[0]), {}), "mv": ((X, UNIT[0]), {}),
     "tensordot": ((X, UNIT), {"dims": ([1], [1])}), "vdot": ((X[2], UNIT[0]), {}),
+    "cdist": ((X, UNIT), {"p": 1.0}), "cross": ((X[:, :3], UNIT[:, 1:]), {}), "dist": ((X, UNIT), {"p": 3}),
+    "masked_select": ((X, MASK), {}), "renorm": ((X, 2, 1, 1.5), {}),
 })
 
 
