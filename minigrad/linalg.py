@@ -1,6 +1,7 @@
 """torch.linalg's functions that minigrad has: cross."""
 from .function import SCALAR_TYPE_NAMES, require_broadcastable
 from .ops.shape import normalize_dim
+from .tensor import tensor_only
 
 __all__ = ["cross"]
 
@@ -8,6 +9,8 @@ __all__ = ["cross"]
 def cross(input, other, *, dim=-1):
     """The cross product of 3-vectors along `dim`, the other dims broadcast, in one dtype (integers too), as
     torch.linalg.cross: entry i is input[i+1] * other[i+2] - input[i+2] * other[i+1], indices modulo 3."""
+    for position, (role, tensor) in enumerate((("input", input), ("other", other)), 1):
+        tensor_only("linalg_cross", tensor, position, role)
     if input.ndim != other.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
     require_broadcastable(input.shape, other.shape)

@@ -1474,11 +1474,11 @@ def _interleaved_positions(repeats, size, like, dim):
     return xp.repeat(xp.arange(size), counts[0] if len(counts) == 1 else counts)
 
 
-def tensor_only(name, other, position=1):
-    """torch's TypeError where an op takes a tensor `other` and no number (atan2, hypot, fmax, ...): `position` 1
-    in the method, 2 in the function."""
+def tensor_only(name, other, position=1, role="other"):
+    """torch's TypeError where an op takes a tensor (`other`, or the argument `role`) and no number (atan2, hypot,
+    fmax, ...): `position` 1 in the method, 2 in the function."""
     if not isinstance(other, Tensor):
-        raise TypeError(f"{name}(): argument 'other' (position {position}) must be Tensor, not "
+        raise TypeError(f"{name}(): argument '{role}' (position {position}) must be Tensor, not "
                         f"{type(other).__name__}")
     return other
 

@@ -1,5 +1,6 @@
 """torch's function forms of the Tensor methods: minigrad.exp(t) is t.exp(), with torch's arguments, the first one
 named as torch names it (`input`, or `tensor` for split), so ported code that calls torch.X(...) runs unchanged."""
+import functools
 import math
 
 import numpy as np
@@ -108,6 +109,20 @@ def xlogy(input, other):
     return ops.Xlogy.apply(input, tensor_only("xlogy", other, position=2), node_name="XlogyBackward1")
 
 
+def _taking_tensors(*roles):
+    """A function of torch's whose first arguments, named `roles`, are tensors: torch's TypeError for anything else,
+    naming the argument and its position."""
+    def decorate(function):
+        @functools.wraps(function)
+        def checked(*args, **kwargs):
+            for position, role in enumerate(roles):
+                tensor_only(function.__name__, args[position] if position < len(args) else kwargs.get(role),
+                            position=position + 1, role=role)
+            return function(*args, **kwargs)
+        return checked
+    return decorate
+
+
 def _type_name(tensor):
     return SCALAR_TYPE_NAMES.get(tensor.dtype, str(tensor.dtype))
 
@@ -125,12 +140,14 @@ def _require_vectors(input, other):
                            f"same number of elements, but got {size} and {other_size} elements respectively")
 
 
+@_taking_tensors("input", "tensor")
 def dot(input, tensor):
     """The inner product of two 1-d tensors of one dtype, as torch's; vdot is the same for real tensors."""
     _require_vectors(input, tensor)
     return input.matmul(tensor)
 
 
+@_taking_tensors("input", "other")
 def vdot(input, other):
     _require_vectors(input, other)
     return input.matmul(other)
@@ -158,6 +175,7 @@ def _contracted_dims(dims, ndim_a, ndim_b):
     return [d % ndim_a for d in dims_a], [d % ndim_b for d in dims_b]
 
 
+@_taking_tensors("a", "b")
 def tensordot(a, b, dims=2):
     """The sum of products of a and b over the dims paired by `dims`, as torch's: a's other dims, then b's. A
     contracted dim of size 1 broadcasts against its partner, which it sums, as in torch; one matmul does the rest."""
@@ -182,6 +200,7 @@ def tensordot(a, b, dims=2):
     return rows.matmul(columns).reshape(*(a.shape[d] for d in free_a), *(b.shape[d] for d in free_b))
 
 
+@_taking_tensors("input", "other")
 def inner(input, other):
     """Sums of products over the last dim of each, as torch's: of 0-d tensors, the product."""
     if input.ndim == 0 or other.ndim == 0:
@@ -192,6 +211,7 @@ def inner(input, other):
     return tensordot(input, other, dims=([-1], [-1]))
 
 
+@_taking_tensors("input", "other")
 def kron(input, other):
     """The Kronecker product: each entry of input times the whole of other, the blocks laid out as input's entries
     (the shorter shape padded with leading 1s), promoted as a product, as torch's."""
@@ -217,6 +237,7 @@ def _scaled_sum(input, product, beta, alpha):
     return product + (input if beta == 1 else input * beta)
 
 
+@_taking_tensors("input", "vec")
 def mv(input, vec):
     """The product of a matrix and a 1-d vector, as torch's, which computes it as addmv into a vector of vec's dtype
     (its errors name that vector `input`)."""
@@ -224,6 +245,7 @@ def mv(input, vec):
     return input.matmul(vec)
 
 
+@_taking_tensors("input", "mat", "vec")
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec), as torch's."""
     _require_matrix_and_vector(input.shape, input.dtype, mat, vec)
@@ -242,6 +264,7 @@ def _require_matrix_and_vector(input_shape, input_dtype, mat, vec):
                            f"({vec.shape[0]})")
 
 
+@_taking_tensors("input", "mat1", "mat2")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2), as torch's."""
     for role, tensor in (("mat1", mat1), ("mat2", mat2)):
@@ -261,6 +284,7 @@ def _require_addmm_dtypes(input, mat1, mat2):
                                f"{_type_name(mat2)}")
 
 
+@_taking_tensors("input", "batch1", "batch2")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * bmm(batch1, batch2), as torch's."""
     _require_dims("baddbmm", 3, batch1=batch1, batch2=batch2)
@@ -270,6 +294,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
 
 
+@_taking_tensors("input", "batch1", "batch2")
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (the sum of the products of the batches), as torch's."""
     _require_dims("addbmm", 3, batch1=batch1, batch2=batch2)
@@ -277,6 +302,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
 
 
+@_taking_tensors("input", "other")
 def cross(input, other, dim=None):
     """linalg.cross along `dim`; without one, along the first dim of size 3 (of the broadcast shape), as torch's."""
     if dim is None and input.ndim == other.ndim:
@@ -288,6 +314,7 @@ def cross(input, other, dim=None):
     return linalg.cross(input, other, dim=-1 if dim is None else dim)
 
 
+@_taking_tensors("input", "other")
 def dist(input, other, p=2):
     """The p-norm of input - other (broadcast and promoted), as torch's; its gradient is 0 where they are equal."""
     difference = input - other
@@ -297,6 +324,7 @@ def dist(input, other, p=2):
     return difference.norm(p.item() if isinstance(p, Tensor) else p)
 
 
+@_taking_tensors("x1", "x2")
 def cdist(x1, x2, p=2.0, compute_mode=None):
     """The p-norm distance of each row of x1 to each row of x2, over leading batch dims that broadcast, as torch's,
     whose gradient is 0 where a distance is 0. Computed from the differences, so it holds rows1 * rows2 * columns
@@ -317,6 +345,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
 
 
+@_taking_tensors("input")
 def renorm(input, p, dim, maxnorm):
     """input with each slice along `dim` whose p-norm is over maxnorm scaled by maxnorm / (norm + 1e-7), the others
     as they are, as torch's; the gradient goes through the scale too, as torch's."""
@@ -331,6 +360,7 @@ def renorm(input, p, dim, maxnorm):
     return input * where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
 
 
+@_taking_tensors("input", "mask")
 def masked_select(input, mask):
     """input's entries where the bool mask holds, the two broadcast together, as a 1-d tensor in row-major order;
     the gradient goes back to the places taken, as torch's."""

@@ -329,6 +329,16 @@ PRODUCT_CALLS = [
     lambda lib: lib.renorm(lib.ones(2, 3), 2, 2, 3.0),
     lambda lib: lib.renorm(lib.tensor([2.0, 3.0]), 2, 0, 1.0),
     lambda lib: lib.renorm(lib.tensor([[3.0, 4.0], [0.3, 0.4]]), 2, 0, 1.0),
+    lambda lib: lib.dot([1.0, 2.0, 3.0], lib.ones(3)),
+    lambda lib: lib.dot(lib.ones(3), 2),
+    lambda lib: lib.addmm(1.0, lib.ones(2, 3), lib.ones(3, 2)),
+    lambda lib: lib.addbmm(lib.ones(2), lib.ones(1, 2, 3), None),
+    lambda lib: lib.cdist(lib.ones(2, 3), [[1.0, 2.0, 3.0]]),
+    lambda lib: lib.renorm([1.0], 2, 0, 1.0),
+    lambda lib: lib.masked_select(lib.ones(3), [True, False, True]),
+    lambda lib: lib.kron(lib.ones(3), 2.0),
+    lambda lib: lib.linalg.cross(lib.ones(3), 2),
+    lambda lib: lib.dist(lib.ones(3), 2),
 ]
 
 
