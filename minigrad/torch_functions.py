@@ -153,11 +153,6 @@ def vdot(input, other):
     return input.matmul(other)
 
 
-def _require_same_dtype(input, other):
-    if input.dtype != other.dtype:
-        raise RuntimeError("both inputs should have same dtype")
-
-
 def _contracted_dims(dims, ndim_a, ndim_b):
     """tensordot's `dims` as two lists of dims (non-negative): an int n (the last n of a with the first n of b),
     or a pair of lists (or of ints, or a 2-row tensor), as torch's."""
@@ -179,7 +174,8 @@ def _contracted_dims(dims, ndim_a, ndim_b):
 def tensordot(a, b, dims=2):
     """The sum of products of a and b over the dims paired by `dims`, as torch's: a's other dims, then b's. A
     contracted dim of size 1 broadcasts against its partner, which it sums, as in torch; one matmul does the rest."""
-    _require_same_dtype(a, b)
+    if a.dtype != b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
     dims_a, dims_b = _contracted_dims(dims, a.ndim, b.ndim)
     for dim_a, dim_b in zip(dims_a, dims_b):
         size_a, size_b = a.shape[dim_a], b.shape[dim_b]
