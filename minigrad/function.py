@@ -455,6 +455,9 @@ SCALAR_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in [
     (np.float64, "Double"), (np.float32, "Float"), (np.float16, "Half"), (np.int64, "Long"), (np.int32, "Int"),
     (np.int16, "Short"), (np.int8, "Char"), (np.uint8, "Byte"), (np.bool_, "Bool"), (np.complex128, "ComplexDouble"),
     (np.complex64, "ComplexFloat"), (np.uint16, "UInt16"), (np.uint32, "UInt32"), (np.uint64, "UInt64")]}
+# the same as C++ names them, as other messages of torch's write them (the attention's, lerp's)
+CPP_TYPE_NAMES = {np.dtype(np.float16): "c10::Half", np.dtype(np.float32): "float", np.dtype(np.float64): "double",
+                  np.dtype(np.int32): "int", np.dtype(np.int64): "long int", np.dtype(bool): "bool"}
 
 
 def can_cast(source, target):

@@ -7,8 +7,8 @@ import numpy as np
 
 from . import ops, random
 from .backend import get_array_module
-from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, no_grad, require_broadcastable,
-                       require_same_dtype, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, no_grad,
+                       require_broadcastable, require_same_dtype, result_type)
 from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
 from .ops.loss import reduced
@@ -803,14 +803,8 @@ def _softmax_of_attended(scores):
     return softmax(scores.masked_fill(blocked, 0.0), dim=-1).masked_fill(blocked, 0.0)
 
 
-# torch's names of the dtypes in the attention's messages (those of C++)
-_ATTENTION_TYPE_NAMES = {np.dtype(np.float16): "c10::Half", np.dtype(np.float32): "float",
-                         np.dtype(np.float64): "double", np.dtype(np.int32): "int", np.dtype(np.int64): "long int",
-                         np.dtype(bool): "bool"}
-
-
 def _check_attention_arguments(query, key, value, attn_mask, dropout_p, is_causal):
-    names = {name: _ATTENTION_TYPE_NAMES.get(t.dtype, str(t.dtype)) for name, t in
+    names = {name: CPP_TYPE_NAMES.get(t.dtype, str(t.dtype)) for name, t in
              (("query", query), ("key", key), ("value", value), ("attn_mask", attn_mask)) if t is not None}
     if not query.dtype == key.dtype == value.dtype:
         raise RuntimeError(f"Expected query, key, and value to have the same dtype, but got query.dtype: "

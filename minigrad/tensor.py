@@ -777,8 +777,7 @@ class Tensor:
     def _logic(name):
         """t.logical_and(other), ...: truth of the non-zero entries of two tensors of any dtypes, broadcast together."""
         def logic(self, other):
-            if not isinstance(other, Tensor):
-                raise TypeError(f"{name}(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+            tensor_only(name, other)
             return self._outside_graph(other, lambda a, b: getattr(get_array_module(a), name)(a, b))
         return logic
 
@@ -812,6 +811,38 @@ class Tensor:
     def minimum(self, other):
         """The element-wise smaller of self and other; a tie gives each half the gradient, as torch's."""
         return ops.Minimum.apply(self, other)
+
+    def _of_two_tensors(name, op):
+        """t.atan2(other), ...: an element-wise op (of minigrad.ops, by name) of two tensors and no number, as
+        torch's, which refuses a number `other` for these."""
+        def method(self, other):
+            return getattr(ops, op).apply(self, tensor_only(name, other))
+        method.__name__ = method.__qualname__ = name
+        return method
+
+    atan2, arctan2, hypot, logaddexp, logaddexp2, fmax, fmin = map(  # fmax, fmin: NaN-ignoring (see ops.Fmax)
+        _of_two_tensors, ("atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin"),
+        ("Atan2", "Atan2", "Hypot", "LogAddExp", "LogAddExp2", "Fmax", "Fmin"))
+    del _of_two_tensors
+
+    def copysign(self, other):
+        return ops.Copysign.apply(self, other, node_name="CopysignBackward1" if isinstance(other, numbers.Number)
+                                  else None)
+
+    def xlogy(self, other):
+        """self * log(other), 0 where self is 0 (see ops.Xlogy)."""
+        return ops.Xlogy.apply(self, other, node_name="XlogyBackward2" if isinstance(other, numbers.Number)
+                               else "XlogyBackward0")
+
+    def fmod(self, other):
+        """The remainder with the sign of self, of a division truncated toward 0 (see ops.Fmod)."""
+        return ops.Fmod.apply(self, other, node_name="FmodBackward0" if isinstance(other, numbers.Number) else None)
+
+    def lerp(self, end, weight):
+        """self + weight * (end - self), of a number weight or a tensor one (see ops.Lerp)."""
+        if not isinstance(weight, Tensor):
+            return ops.Lerp.apply(self, end, np.asarray(weight, dtype=self.dtype), node_name="LerpBackward0")
+        return ops.Lerp.apply(self, end, weight)
 
     def clamp_min(self, min):
         return self.clamp(min=min)
@@ -1559,6 +1590,15 @@ def _interleaved_positions(repeats, size, like, dim):
     if min(counts, default=0) < 0:
         raise RuntimeError("repeats can not be negative")
     return xp.repeat(xp.arange(size), counts[0] if len(counts) == 1 else counts)
+
+
+def tensor_only(name, other, position=1, role="other"):
+    """torch's TypeError where an op takes a tensor (`other`, or the argument `role`) and no number (atan2, hypot,
+    fmax, ...): `position` 1 in the method, 2 in the function."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{name}(): argument '{role}' (position {position}) must be Tensor, not "
+                        f"{type(other).__name__}")
+    return other
 
 
 def _matmul(a, b):

@@ -1,25 +1,34 @@
 """torch's function forms of the Tensor methods: minigrad.exp(t) is t.exp(), with torch's arguments, the first one
 named as torch names it (`input`, or `tensor` for split), so ported code that calls torch.X(...) runs unchanged."""
-from . import ops
+import functools
+import math
+
+import numpy as np
+
+from . import linalg, ops
+from .creation import zeros
+from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable
 from .ops.einsum import einsum_of_one
-from .tensor import Tensor
+from .ops.shape import normalize_dim
+from .tensor import Tensor, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
-    "abs", "acos", "all", "allclose", "amax", "amin", "aminmax", "any", "argmax", "argmin", "argsort", "asin",
-    "atan", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "cos", "cosh", "count_nonzero", "cummax",
-    "cummin", "cumprod", "cumsum", "diag", "diagonal", "diff", "erf", "exp", "exp2", "expm1", "flatten", "flip",
-    "floor", "floor_divide", "frac", "gather", "ger", "index_add", "index_copy", "index_fill", "index_select",
-    "is_floating_point", "isfinite", "isinf", "isnan", "kthvalue", "log", "log10", "log1p", "log2", "log_softmax",
-    "logcumsumexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill",
-    "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode", "msort", "nan_to_num", "nanmean",
-    "nanmedian", "nanquantile", "nansum", "narrow", "neg", "nonzero", "norm", "numel", "outer", "permute", "pow",
-    "prod", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "round", "rsqrt",
-    "scatter", "scatter_add", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "sqrt", "square", "squeeze",
-    "std", "sum", "t", "tan", "tanh", "topk", "trace", "transpose", "tril", "triu", "trunc", "unbind", "unflatten",
-    "unsqueeze", "var",
+    "abs", "acos", "all", "allclose", "amax", "amin", "aminmax", "any", "arctan2", "argmax", "argmin", "argsort",
+    "asin", "atan", "atan2", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "copysign", "cos", "cosh",
+    "count_nonzero", "cummax", "cummin", "cumprod", "cumsum", "diag", "diagonal", "diff", "erf", "exp", "exp2", "expm1",
+    "flatten", "flip", "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "gather", "ger", "hypot", "index_add",
+    "index_copy", "index_fill", "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "kthvalue", "lerp",
+    "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill", "matmul", "max", "maximum", "mean",
+    "median", "min", "minimum", "mode", "msort", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum",
+    "narrow", "neg", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod", "quantile", "reciprocal", "relu",
+    "remainder", "repeat_interleave", "reshape", "roll", "round", "rsqrt", "scatter", "scatter_add", "sigmoid", "sign",
+    "sin", "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sum", "t", "tan", "tanh", "topk", "trace",
+    "transpose", "tril", "triu", "trunc", "unbind", "unflatten", "unsqueeze", "var",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
+TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2"}  # no number for `other`
 
 
 def _function_of(method, first="input"):
@@ -34,6 +43,8 @@ def _function_of(method, first="input"):
         tensor, *rest = args
         if not isinstance(tensor, Tensor):
             raise TypeError(f"{method}(): argument '{first}' (position 1) must be Tensor, not {type(tensor).__name__}")
+        if method in TENSOR_OTHER and rest:
+            tensor_only(method, rest[0], position=2)
         return getattr(tensor, method)(*rest, **kwargs)
 
     function.__name__ = function.__qualname__ = method
@@ -110,4 +121,276 @@ def _spread_and_mean(name, input, dim, unbiased, keepdim, correction):
     return spread, input.mean(None if isinstance(dim, bool) else dim, keepdim)
 
 
-FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum, std_mean=std_mean, var_mean=var_mean)
+
+def xlogy(input, other):
+    """torch.xlogy, whose `input` may also be a number (the `other` then a tensor), as torch's."""
+    if isinstance(input, Tensor):
+        return input.xlogy(other)
+    return ops.Xlogy.apply(input, tensor_only("xlogy", other, position=2), node_name="XlogyBackward1")
+
+
+def _taking_tensors(*roles):
+    """A function of torch's whose first arguments, named `roles`, are tensors: torch's TypeError for anything else,
+    naming the argument and its position."""
+    def decorate(function):
+        @functools.wraps(function)
+        def checked(*args, **kwargs):
+            for position, role in enumerate(roles):
+                tensor_only(function.__name__, args[position] if position < len(args) else kwargs.get(role),
+                            position=position + 1, role=role)
+            return function(*args, **kwargs)
+        return checked
+    return decorate
+
+
+def _type_name(tensor):
+    return SCALAR_TYPE_NAMES.get(tensor.dtype, str(tensor.dtype))
+
+
+def _require_vectors(input, other):
+    """torch's errors for dot and vdot, which take two 1-d tensors of one dtype and one size."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    if input.dtype != other.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {_type_name(input)} and "
+                           f"{_type_name(other)}")
+    if input.shape != other.shape:
+        size, other_size = input.shape[0], other.shape[0]
+        raise RuntimeError(f"inconsistent tensor size, expected tensor [{size}] and src [{other_size}] to have the "
+                           f"same number of elements, but got {size} and {other_size} elements respectively")
+
+
+@_taking_tensors("input", "tensor")
+def dot(input, tensor):
+    """The inner product of two 1-d tensors of one dtype, as torch's; vdot is the same for real tensors."""
+    _require_vectors(input, tensor)
+    return input.matmul(tensor)
+
+
+@_taking_tensors("input", "other")
+def vdot(input, other):
+    _require_vectors(input, other)
+    return input.matmul(other)
+
+
+def _contracted_dims(dims, ndim_a, ndim_b):
+    """tensordot's `dims` as two lists of dims (non-negative): an int n (the last n of a with the first n of b),
+    or a pair of lists (or of ints, or a 2-row tensor), as torch's."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(ndim_a, ndim_b):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        return list(range(ndim_a - dims, ndim_a)), list(range(dims))
+    dims_a, dims_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    return [d % ndim_a for d in dims_a], [d % ndim_b for d in dims_b]
+
+
+@_taking_tensors("a", "b")
+def tensordot(a, b, dims=2):
+    """The sum of products of a and b over the dims paired by `dims`, as torch's: a's other dims, then b's. A
+    contracted dim of size 1 broadcasts against its partner, which it sums, as in torch; one matmul does the rest."""
+    if a.dtype != b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    dims_a, dims_b = _contracted_dims(dims, a.ndim, b.ndim)
+    for dim_a, dim_b in zip(dims_a, dims_b):
+        size_a, size_b = a.shape[dim_a], b.shape[dim_b]
+        if size_a == size_b:
+            continue
+        if 1 not in (size_a, size_b):
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {size_a} in dim {dim_a} and "
+                               f"second has size {size_b} in dim {dim_b}")
+        if size_a == 1:
+            b = b.sum(dim_b, keepdim=True)
+        else:
+            a = a.sum(dim_a, keepdim=True)
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    contracted = math.prod(a.shape[d] for d in dims_a)
+    rows = a.permute(*free_a, *dims_a).reshape(-1, contracted)
+    columns = b.permute(*dims_b, *free_b).reshape(contracted, -1)
+    return rows.matmul(columns).reshape(*(a.shape[d] for d in free_a), *(b.shape[d] for d in free_b))
+
+
+@_taking_tensors("input", "other")
+def inner(input, other):
+    """Sums of products over the last dim of each, as torch's: of 0-d tensors, the product."""
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    if input.shape[-1] != other.shape[-1]:
+        raise RuntimeError(f"inner() the last dimension must match on both input tensors but got shapes "
+                           f"{list(input.shape)} and {list(other.shape)}")
+    return tensordot(input, other, dims=([-1], [-1]))
+
+
+@_taking_tensors("input", "other")
+def kron(input, other):
+    """The Kronecker product: each entry of input times the whole of other, the blocks laid out as input's entries
+    (the shorter shape padded with leading 1s), promoted as a product, as torch's."""
+    ndim = max(input.ndim, other.ndim)
+    shape_a = (1,) * (ndim - input.ndim) + input.shape
+    shape_b = (1,) * (ndim - other.ndim) + other.shape
+    blocks = input.reshape(*(n for size in shape_a for n in (size, 1))) * \
+        other.reshape(*(n for size in shape_b for n in (1, size)))
+    return blocks.reshape(*(a * b for a, b in zip(shape_a, shape_b)))
+
+
+def _scaled_sum(input, product, beta, alpha):
+    """beta * input + alpha * product, input broadcast to the product's shape (torch's error where it does not), as
+    torch's addmm family: a beta of 0 leaves input out, its NaNs too (input's gradient is zeros then), and integers
+    take beta's and alpha's integer parts."""
+    input = input.expand(*product.shape)
+    if product.dtype.kind != "f":
+        beta, alpha = int(beta), int(alpha)
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return where(zeros(product.shape, dtype=bool, device=product.device), input, product)
+    return product + (input if beta == 1 else input * beta)
+
+
+@_taking_tensors("input", "vec")
+def mv(input, vec):
+    """The product of a matrix and a 1-d vector, as torch's, which computes it as addmv into a vector of vec's dtype
+    (its errors name that vector `input`)."""
+    _require_matrix_and_vector(input.shape[:1] or (1,), vec.dtype, input, vec)
+    return input.matmul(vec)
+
+
+@_taking_tensors("input", "mat", "vec")
+def addmv(input, mat, vec, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat @ vec), as torch's."""
+    _require_matrix_and_vector(input.shape, input.dtype, mat, vec)
+    return _scaled_sum(input, mat.matmul(vec), beta, alpha)
+
+
+def _require_matrix_and_vector(input_shape, input_dtype, mat, vec):
+    """torch's errors for addmv, of an `input` of this shape and dtype."""
+    if (len(input_shape), mat.ndim, vec.ndim) != (1, 2, 1):
+        raise RuntimeError(f"vector + matrix @ vector expected, got {len(input_shape)}, {mat.ndim}, {vec.ndim}")
+    if not input_dtype == mat.dtype == vec.dtype:
+        names = [SCALAR_TYPE_NAMES.get(dtype, str(dtype)) for dtype in (input_dtype, mat.dtype, vec.dtype)]
+        raise RuntimeError("addmv input tensors must have the same dtype, but got {}, {}, and {}".format(*names))
+    if mat.shape[1] != vec.shape[0] or input_shape[0] not in (1, mat.shape[0]):
+        raise RuntimeError(f"size mismatch, got input ({input_shape[0]}), mat ({mat.shape[0]}x{mat.shape[1]}), vec "
+                           f"({vec.shape[0]})")
+
+
+@_taking_tensors("input", "mat1", "mat2")
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2), as torch's."""
+    for role, tensor in (("mat1", mat1), ("mat2", mat2)):
+        if tensor.ndim != 2:
+            raise RuntimeError(f"{role} must be a matrix, got {tensor.ndim}-D tensor")
+    _require_addmm_dtypes(input, mat1, mat2)
+    if mat1.shape[1] != mat2.shape[0]:
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied ({}x{} and {}x{})".format(*mat1.shape,
+                                                                                              *mat2.shape))
+    return _scaled_sum(input, mat1.matmul(mat2), beta, alpha)
+
+
+def _require_addmm_dtypes(input, mat1, mat2):
+    for role, tensor in (("self", input), ("mat1", mat1)):
+        if tensor.dtype != mat2.dtype:
+            raise RuntimeError(f"{role} and mat2 must have the same dtype, but got {_type_name(tensor)} and "
+                               f"{_type_name(mat2)}")
+
+
+@_taking_tensors("input", "batch1", "batch2")
+def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * bmm(batch1, batch2), as torch's."""
+    _require_dims("baddbmm", 3, batch1=batch1, batch2=batch2)
+    if not input.dtype == batch1.dtype == batch2.dtype:
+        raise RuntimeError(f"Input dtypes must be the same, got: input {CPP_TYPE_NAMES.get(input.dtype)}, batch1: "
+                           f"{CPP_TYPE_NAMES.get(batch1.dtype)}, batch2: {CPP_TYPE_NAMES.get(batch2.dtype)}")
+    return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
+
+
+@_taking_tensors("input", "batch1", "batch2")
+def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
+    """beta * input + alpha * (the sum of the products of the batches), as torch's."""
+    _require_dims("addbmm", 3, batch1=batch1, batch2=batch2)
+    _require_addmm_dtypes(input, batch1, batch2)
+    return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+@_taking_tensors("input", "other")
+def cross(input, other, dim=None):
+    """linalg.cross along `dim`; without one, along the first dim of size 3 (of the broadcast shape), as torch's."""
+    if dim is None and input.ndim == other.ndim:
+        require_broadcastable(input.shape, other.shape)
+        shape = np.broadcast_shapes(input.shape, other.shape)
+        if 3 not in shape:
+            raise RuntimeError("no dimension of size 3 in input")
+        dim = shape.index(3)
+    return linalg.cross(input, other, dim=-1 if dim is None else dim)
+
+
+@_taking_tensors("input", "other")
+def dist(input, other, p=2):
+    """The p-norm of input - other (broadcast and promoted), as torch's; its gradient is 0 where they are equal."""
+    difference = input - other
+    if difference.dtype.kind != "f":
+        raise RuntimeError("norm(): input dtype should be either floating point or complex. Got "
+                           f"{_type_name(difference)} instead.")
+    return difference.norm(p.item() if isinstance(p, Tensor) else p)
+
+
+@_taking_tensors("x1", "x2")
+def cdist(x1, x2, p=2.0, compute_mode=None):
+    """The p-norm distance of each row of x1 to each row of x2, over leading batch dims that broadcast, as torch's,
+    whose gradient is 0 where a distance is 0. Computed from the differences, so it holds rows1 * rows2 * columns
+    entries at once, and is exact where torch's matrix-product shortcut (p = 2, over 25 rows) rounds."""
+    for role, tensor in (("X1", x1), ("X2", x2)):
+        if tensor.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {role} got: {tensor.ndim}D")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} X2: {x2.shape[-1]}")
+    for role, tensor in (("X1", x1), ("X2", x2)):
+        if tensor.dtype.kind != "f":
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {role} got: {_type_name(tensor)}")
+    if x1.dtype != x2.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(x1)} but found {_type_name(x2)}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    require_broadcastable(x1.shape[:-2], x2.shape[:-2])
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
+
+
+@_taking_tensors("input")
+def renorm(input, p, dim, maxnorm):
+    """input with each slice along `dim` whose p-norm is over maxnorm scaled by maxnorm / (norm + 1e-7), the others
+    as they are, as torch's; the gradient goes through the scale too, as torch's."""
+    if p <= 0:
+        raise RuntimeError("renorm: non-positive-norm not supported")
+    if maxnorm < 0:
+        raise RuntimeError(f"renorm: expected maxnorm to be >= 0 but got {maxnorm:g}")
+    if input.ndim < 2:
+        raise RuntimeError(f"renorm: input needs at least 2 dimensions, got {input.ndim} dimensions")
+    axis = normalize_dim(dim, input.ndim)
+    norms = input.norm(p, dim=[d for d in range(input.ndim) if d != axis], keepdim=True)
+    return input * where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+
+
+@_taking_tensors("input", "mask")
+def masked_select(input, mask):
+    """input's entries where the bool mask holds, the two broadcast together, as a 1-d tensor in row-major order;
+    the gradient goes back to the places taken, as torch's."""
+    if mask.dtype != bool:
+        raise RuntimeError("masked_select: expected BoolTensor for mask")
+    require_broadcastable(mask.shape, input.shape)  # in torch's order, for its message
+    shape = np.broadcast_shapes(input.shape, mask.shape)
+    return input.expand(*shape)[mask.expand(*shape)]
+
+
+ALSO_METHODS = dict(dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm, baddbmm=baddbmm,
+                    addbmm=addbmm, cross=cross, dist=dist, renorm=renorm, masked_select=masked_select)
+for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor method too: the same function, self first
+    setattr(Tensor, _name, _function)
+del _name, _function
+FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, tensordot=tensordot,
+                 cdist=cdist, **ALSO_METHODS)

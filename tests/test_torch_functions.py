@@ -56,6 +56,18 @@ CALLS.update({
     "repeat_interleave": ((X, 2), {"dim": 0}), "sort": ((X,), {"dim": 0}), "topk": ((X, 2), {"largest": False}),
     "trace": ((X,), {}), "tril": ((X, -1), {}), "triu": ((X,), {"diagonal": 1}),
 })
+CALLS.update({  # binary math (see test_binary_math_port)
+    "arctan2": ((X, UNIT), {}), "atan2": ((X, UNIT[0]), {}), "copysign": ((UNIT, X), {}), "fmax": ((X, UNIT), {}),
+    "fmin": ((X, UNIT), {}), "fmod": ((X, 0.7), {}), "hypot": ((X, UNIT), {}), "lerp": ((X, UNIT, 0.3), {}),
+    "logaddexp": ((X, UNIT), {}), "logaddexp2": ((X, UNIT), {}), "xlogy": ((X, UNIT), {}),
+    "addbmm": ((X[0, :3], X.reshape(4, 3, 1), UNIT.reshape(4, 1, 3)), {"beta": 0.5}), "addmm": ((X[0, :3], X, X.T), {}),
+    "addmv": ((X[:, 0], X, UNIT[0]), {"alpha": 2}),
+    "baddbmm": ((X[0, :3], X.reshape(2, 3, 2), UNIT.reshape(2, 2, 3)), {}),
+    "dot": ((X[0], UNIT[1]), {}), "inner": ((X, UNIT), {}), "kron": ((X, UNIT[0]), {}), "mv": ((X, UNIT[0]), {}),
+    "tensordot": ((X, UNIT), {"dims": ([1], [1])}), "vdot": ((X[2], UNIT[0]), {}),
+    "cdist": ((X, UNIT), {"p": 1.0}), "cross": ((X[:, :3], UNIT[:, 1:]), {}), "dist": ((X, UNIT), {"p": 3}),
+    "masked_select": ((X, MASK), {}), "renorm": ((X, 2, 1, 1.5), {}),
+})
 
 CALLS.update({  # reductions and scans
     "aminmax": ((X,), {"dim": 1}), "cummax": ((X, 1), {}), "cummin": ((X, 0), {}), "cumprod": ((X, 1), {}),

@@ -10,8 +10,8 @@ import numpy as np
 
 from .. import parallel
 from ..backend import DEFAULT_DTYPE, get_array_module, scipy_module, to_device
-from ..function import (SCALAR_TYPE_NAMES, Function, named_by, require_64_bits, require_broadcastable, require_fits,
-                        result_type)
+from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, named_by, require_64_bits,
+                        require_broadcastable, require_fits, result_type)
 
 _INVERT_A_MASK = "use `mask == 0` instead."  # torch points to `~`, which minigrad does not have
 
@@ -591,6 +591,180 @@ class Sign(Stepwise):
             xp.copyto(out, a)
         else:
             xp.sign(a, out=out)
+
+
+class Binary(Function):
+    """f(a, b) of two tensors that broadcast, for the ops without a fast path of their own: a subclass gives
+    `function(xp, a, b)` and `gradients(xp, grad, a, b, out)`, which returns both gradients (out is f(a, b)).
+    `integers` is what integer and bool operands do, as Elementwise's; "refuse" names torch's CPU kernel."""
+
+    broadcasts = True
+    integers = "float"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        op = ctx.function
+        if op.integers == "refuse":
+            require_floating_point(f"{op.__name__.lower()}_cpu", a)
+        if op.integers == "float":
+            a, b = as_floating_point(a), as_floating_point(b)
+        out = op.function(get_array_module(a), a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.function.gradients(get_array_module(grad), grad, *ctx.saved)
+
+
+class Atan2(Binary):
+    """The angle of the point (b, a); as torch's, both gradients are 0 at the origin, where a / b has none."""
+
+    @staticmethod
+    def function(xp, a, b):
+        return xp.arctan2(a, b)
+
+    @staticmethod
+    def gradients(xp, grad, a, b, out):
+        squared = a * a + b * b
+        scale = xp.where(squared == 0, 0, grad / xp.where(squared == 0, 1, squared))
+        return scale * b, -scale * a
+
+
+class Hypot(Binary):
+    """sqrt(a ** 2 + b ** 2) without overflow, for floating point only, as torch's (NaN gradients at the origin)."""
+
+    integers = "refuse"
+
+    @staticmethod
+    def function(xp, a, b):
+        return xp.hypot(a, b)
+
+    @staticmethod
+    def gradients(xp, grad, a, b, out):
+        return grad * a / out, grad * b / out
+
+
+class Copysign(Binary):
+    """|a| with the sign of b (of -0.0 and of NaN too); b gets no gradient, and a none where it is 0, as torch's."""
+
+    node_name = "CopysignBackward0"  # torch's of two tensors; of a tensor and a number, it is CopysignBackward1
+
+    @staticmethod
+    def function(xp, a, b):
+        return xp.copysign(a, b)
+
+    @staticmethod
+    def gradients(xp, grad, a, b, out):
+        return grad * xp.where(a == 0, 0, out / xp.where(a == 0, 1, a)), xp.zeros_like(b)
+
+
+class Xlogy(Binary):
+    """a * log(b), 0 where a is 0 (unless b is NaN), as torch's: the entropy terms of a distribution with zeros.
+    a's gradient is xlogy(grad, b), 0 where also a is 0 and b <= 0; b's is a / b (NaN at 0 / 0)."""
+
+    @staticmethod
+    def function(xp, a, b):
+        return xp.where((a == 0) & ~xp.isnan(b), 0, a * xp.log(b))
+
+    @staticmethod
+    def gradients(xp, grad, a, b, out):
+        return xp.where((a == 0) & (b <= 0), 0, Xlogy.function(xp, grad, b)), grad * a / b
+
+
+class Fmod(Binary):
+    """The remainder of a / b truncated toward 0, with the sign of a (C's fmod); integers stay integers, and an
+    integer divisor of 0 is torch's error. b's gradient is -trunc(a / b)."""
+
+    node_name = "FmodBackward1"  # torch's of two tensors; of a tensor and a number, it is FmodBackward0
+    integers = "keep"
+
+    @staticmethod
+    def function(xp, a, b):
+        if a.dtype == bool:
+            raise NotImplementedError("\"fmod_cpu\" not implemented for 'Bool'")
+        if a.dtype.kind in "iu" and a.size and not b.all():
+            raise RuntimeError("ZeroDivisionError")
+        return xp.fmod(a, b)
+
+    @staticmethod
+    def gradients(xp, grad, a, b, out):
+        return grad, -grad * xp.trunc(a / b)
+
+
+class LogAddExp(Binary):
+    """log(exp(a) + exp(b)) without overflow, for floating point only, as torch's; a's gradient is
+    1 / (1 + exp(b - a)), NaN where a and b are one infinity, as torch's. LogAddExp2 is the same in base 2."""
+
+    integers = "refuse"
+    ufunc, exp, node_name = "logaddexp", "exp", "LogaddexpBackward0"
+
+    @classmethod
+    def function(cls, xp, a, b):
+        return getattr(xp, cls.ufunc)(a, b)
+
+    @classmethod
+    def gradients(cls, xp, grad, a, b, out):
+        exp = getattr(xp, cls.exp)
+        return grad / (1 + exp(b - a)), grad / (1 + exp(a - b))
+
+
+class LogAddExp2(LogAddExp):
+    ufunc, exp, node_name = "logaddexp2", "exp2", "Logaddexp2Backward0"
+
+
+class Fmax(Binary):
+    """The larger of a and b, ignoring a NaN (NaN only where both are), integers kept. As torch's, the gradient
+    goes to one side only: to a where a >= b (ties included) or b is NaN, else to b. Fmin is the same for the
+    smaller."""
+
+    integers = "keep"
+    ufunc, wins = "fmax", operator.ge
+
+    @classmethod
+    def function(cls, xp, a, b):
+        return getattr(xp, cls.ufunc)(a, b)
+
+    @classmethod
+    def gradients(cls, xp, grad, a, b, out):
+        to_a = cls.wins(a, b) | xp.isnan(b)
+        zero = grad.dtype.type(0)
+        return xp.where(to_a, grad, zero), xp.where(to_a, zero, grad)
+
+
+class Fmin(Fmax):
+    ufunc, wins = "fmin", operator.le
+
+
+class Lerp(Function):
+    """start + weight * (end - start), computed from the nearer end as torch's (exact at weight 0 and 1). The three
+    broadcast together and come in one floating-point dtype, as torch's; a number weight comes as a 0-d array."""
+
+    promotes_inputs = False
+    node_name = "LerpBackward1"  # torch's of a tensor weight; of a number, it is LerpBackward0
+
+    @staticmethod
+    def forward(ctx, start, end, weight):
+        for role, operand in (("end", end), ("weight", weight)):
+            if operand.dtype != start.dtype and operand.ndim:
+                raise RuntimeError(f"expected dtype {CPP_TYPE_NAMES.get(start.dtype, start.dtype)} for `{role}` but "
+                                   f"got dtype {CPP_TYPE_NAMES.get(operand.dtype, operand.dtype)}")
+        require_broadcastable(start.shape, end.shape)
+        require_broadcastable(np.broadcast_shapes(start.shape, end.shape), weight.shape)
+        dtype = result_type(start, end, weight)  # a 0-d weight of a higher category promotes, as torch's
+        start, end, weight = (operand.astype(dtype, copy=False) for operand in (start, end, weight))
+        require_floating_point("lerp_kernel_tensor" if weight.ndim else "lerp_kernel_scalar", start)
+        ctx.save_for_backward(start, end, weight)
+        xp = get_array_module(start)
+        return xp.where(xp.abs(weight) < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight))
+
+    @staticmethod
+    def backward(ctx, grad):
+        start, end, weight = ctx.saved
+        need_start, need_end, need_weight = ctx.needs_input_grad
+        return (grad * (1 - weight) if need_start else None, grad * weight if need_end else None,
+                grad * (end - start) if need_weight else None)
+
 
 
 class NanToNum(Function):
