@@ -11,6 +11,7 @@ import minigrad as mg
 from conftest import relative_error
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:Using torch.cross without specifying the dim arg")  # torch's deprecation note
 
 NAN, INF = math.nan, math.inf
 

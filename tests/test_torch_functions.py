@@ -97,6 +97,7 @@ def test_every_function_is_called_here():
     assert set(CALLS) == set(FUNCTIONS)
 
 
+@pytest.mark.filterwarnings("ignore:Using torch.cross without specifying the dim arg")  # torch's deprecation note
 @pytest.mark.parametrize("name", sorted(CALLS))
 def test_function_matches_torch(name):
     args, kwargs = CALLS[name]
