@@ -766,7 +766,6 @@ class Lerp(Function):
                 grad * (end - start) if need_weight else None)
 
 
-
 class NanToNum(Function):
     """Integer and bool tensors come back as copies, as torch's."""
 
