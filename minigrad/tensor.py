@@ -285,6 +285,19 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
+    def type(self, dtype=None, non_blocking=False):
+        """torch's name of the tensor's type ("torch.FloatTensor", "torch.cuda.FloatTensor" on the GPU) with no
+        dtype; else the tensor cast to a dtype, given as one or by such a name, as torch's."""
+        prefix = "torch." if self.device == "cpu" else "torch.cuda."
+        if dtype is None:
+            return f"{prefix}{SCALAR_TYPE_NAMES[self.dtype]}Tensor"
+        if isinstance(dtype, str):
+            names = {f"{prefix}{name}Tensor": code for code, name in SCALAR_TYPE_NAMES.items()}
+            if dtype not in names:
+                raise ValueError(f"invalid type: {dtype!r}")
+            dtype = names[dtype]
+        return self.to(dtype, non_blocking=non_blocking)
+
     def to(self, *device_or_dtype, device=None, dtype=None, non_blocking=False, copy=False):
         """`.to("gpu")`, `.to("cpu")`, `.to(np.float64)`, both (`.to("cpu", mg.float64)`), or by torch's keywords;
         a differentiable copy unless nothing changes and copy is False. non_blocking is accepted, as torch's
@@ -320,6 +333,15 @@ class Tensor:
 
     def bool(self):
         return self.to(np.bool_)
+
+    def short(self):
+        return self.to(np.int16)
+
+    def char(self):
+        return self.to(np.int8)
+
+    def byte(self):
+        return self.to(np.uint8)
 
     def detach(self):
         """The same data, cut from the graph."""
@@ -630,6 +652,18 @@ class Tensor:
         return self._outside_graph(other, operator.xor, "bitwise_xor")
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __lshift__(self, other):
+        return self._outside_graph(other, _shifted_left, "lshift")
+
+    def __rshift__(self, other):
+        return self._outside_graph(other, _shifted_right, "rshift")
+
+    def __rlshift__(self, other):
+        return self._outside_graph(other, lambda a, b: _shifted_left(b, a), "lshift")
+
+    def __rrshift__(self, other):
+        return self._outside_graph(other, lambda a, b: _shifted_right(b, a), "rshift")
     bitwise_and, bitwise_or, bitwise_xor = __and__, __or__, __xor__
 
     def __invert__(self):
@@ -638,7 +672,8 @@ class Tensor:
             raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
         return Tensor(get_array_module(self.data).invert(self.data))
 
-    __iand__, __ior__, __ixor__ = map(_in_place_operator, (__and__, __or__, __xor__))
+    __iand__, __ior__, __ixor__, __ilshift__, __irshift__ = map(_in_place_operator,
+                                                                (__and__, __or__, __xor__, __lshift__, __rshift__))
     del _in_place_operator
 
     __hash__ = object.__hash__  # by identity, as torch's: dicts and sets of tensors never compare them
@@ -784,9 +819,13 @@ class Tensor:
     logical_and, logical_or, logical_xor = map(_logic, ("logical_and", "logical_or", "logical_xor"))
     del _logic
 
-    def nonzero(self):
-        """The indices of the non-zero entries, one row (of ndim int64) each, in row-major order."""
-        return Tensor(get_array_module(self.data).argwhere(self.data).astype(np.int64))
+    def nonzero(self, *, as_tuple=False):
+        """The indices of the non-zero entries, one row (of ndim int64) each, in row-major order; as_tuple, one
+        1-d tensor of them per dim instead (one for a 0-d tensor), as torch's."""
+        rows = get_array_module(self.data).argwhere(self.data.reshape(self.shape or (1,))).astype(np.int64)
+        if as_tuple:
+            return tuple(Tensor(column) for column in rows.T)
+        return Tensor(rows if self.ndim else rows[:, :0])
 
     def count_nonzero(self, dim=None):
         axes = None if dim is None else normalize_dims(dim, self.ndim)
@@ -860,8 +899,12 @@ class Tensor:
         """`dtype` casts before summing, as torch's (its gradient comes back in self's dtype)."""
         return ops.Sum.apply(self if dtype is None else self.to(dtype), dim=dim, keepdim=keepdim)
 
-    def mean(self, dim=None, keepdim=False):
-        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        """`dtype` casts before averaging, as torch's, which takes only a floating-point one."""
+        if dtype is not None and np.dtype(dtype).kind not in "fc":
+            raise RuntimeError("mean(): could not infer output dtype. Optional dtype must be either a floating point "
+                               f"or complex dtype. Got: {SCALAR_TYPE_NAMES[np.dtype(dtype)]}")
+        return ops.Mean.apply(self if dtype is None else self.to(dtype), dim=dim, keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
         """The maximum; with `dim`, a (values, indices) pair; of a tensor, maximum(), as in torch."""
@@ -1681,12 +1724,32 @@ def _quantile(input, q, dim, keepdim, interpolation, skip_nan):
     return below.reshape(qs.shape + out_shape)
 
 
-def where(condition, input, other):
+def _shifted_left(a, b):
+    """a << b as torch's: 0 where b is negative or not less than a's width in bits (NumPy leaves those to the
+    machine)."""
+    xp = get_array_module(a)
+    outside = (b < 0) | (b >= 8 * a.dtype.itemsize)
+    return xp.where(outside, a.dtype.type(0), xp.left_shift(a, xp.where(outside, 0, b).astype(a.dtype)))
+
+
+def _shifted_right(a, b):
+    """a >> b as torch's: a shift by a negative amount or by a's width or more gives the sign (0 or -1)."""
+    xp = get_array_module(a)
+    widest = 8 * a.dtype.itemsize - 1
+    return xp.right_shift(a, xp.where((b < 0) | (b > widest), widest, b).astype(a.dtype))
+
+
+def where(condition, input=None, other=None):
     """`input` where the bool `condition` holds, else `other`, as torch.where: the three broadcast together,
     input and other promote as an op's operands do (either may be a number: two numbers give their own
-    dtype, as in torch), and the gradient reaches each where it was taken."""
+    dtype, as in torch), and the gradient reaches each where it was taken. With the condition alone, its
+    nonzero(as_tuple=True)."""
     if not isinstance(condition, Tensor):
         condition = Tensor(condition)
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where() takes a condition alone, or a condition, an input and an other")
     if condition.dtype != bool:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{SCALAR_TYPE_NAMES.get(condition.dtype, condition.dtype)}")

@@ -145,9 +145,25 @@ def test_pieces_as_torch(fn):
     lambda L, a: a[0, 0].index_select(0, a.new_tensor([0]).long()),
     lambda L, a: a.norm(p="fro"), lambda L, a: a.prod(-3), lambda L, a: a[:, ::-1], lambda L, a: a[::-2],
     lambda L, a: a[0, 2:0:-1], lambda L, a: a[:, ::0], lambda L, a: a.__setitem__((0, slice(None, None, -1)), 1.0),
+    lambda L, a: a.mean(dtype=L.float64), lambda L, a: a.mean(1, True, dtype=L.float64),
+    lambda L, a: a.mean(dtype=L.int64), lambda L, a: a.type(L.float64), lambda L, a: a.type("torch.DoubleTensor"),
+    lambda L, a: a.type("torch.Long"),
 ])
 def test_values_and_errors_as_torch(fn):
     _assert_same(fn, np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda L, a: a.long() << 2, lambda L, a: (a.long() - 3) >> L.tensor([1, 70, -1]), lambda L, a: 2 << a.long(),
+    lambda L, a: (a.long() - 3).to(L.int8) << L.tensor([7, 8, -2]).to(L.int8), lambda L, a: 100 >> a.long(),
+    lambda L, a: a.byte() >> 9, lambda L, a: a << 1, lambda L, a: a.long().mean(dtype=L.float32),
+    lambda L, a: L.stack(L.where(a > 2)), lambda L, a: L.stack(L.where(a[0, 1])),
+    lambda L, a: L.stack((a - 2).nonzero(as_tuple=True)), lambda L, a: L.stack(a[0, 0].nonzero(as_tuple=True)),
+    lambda L, a: a[0, 1].nonzero(), lambda L, a: a.type("torch.LongTensor"), lambda L, a: (a * 20 - 50).char(),
+    lambda L, a: (a * 1000 - 50).short(), lambda L, a: (a * 20).byte(),
+])
+def test_values_without_gradients_and_errors_as_torch(fn):
+    _assert_same(fn, np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=False)
 
 
 @pytest.mark.parametrize("fn", [
@@ -228,6 +244,20 @@ def test_an_empty_batch_runs_as_torchs_and_a_mean_of_nothing_is_nan_without_warn
         warnings.simplefilter("error")
         _assert_same(EMPTY_BATCH[name], np.zeros((0, 3, 6, 6), np.float32),
                      np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32))
+
+
+def test_type_names_the_tensor_type_as_torch():
+    for array in (np.zeros(2, np.float32), np.zeros(2, np.float64), np.zeros(2, np.int64), np.zeros(2, bool),
+                  np.zeros(2, np.uint8)):
+        assert mg.tensor(array).type() == torch.tensor(array).type()
+
+
+def test_shifts_in_place_as_torch():
+    ours, theirs = mg.tensor([1, 2, -8]), torch.tensor([1, 2, -8])
+    for tensor in (ours, theirs):
+        tensor <<= 3
+        tensor >>= torch.tensor([1, 0, 2]) if isinstance(tensor, torch.Tensor) else mg.tensor([1, 0, 2])
+    assert ours.tolist() == theirs.tolist() and ours.dtype == np.int64
 
 
 # ---- in-place methods -----------------------------------------------------------------------------------

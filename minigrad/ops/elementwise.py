@@ -13,7 +13,7 @@ from ..backend import DEFAULT_DTYPE, get_array_module, scipy_module, to_device
 from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, named_by, require_64_bits,
                         require_broadcastable, require_fits, result_type)
 
-_INVERT_A_MASK = "use `mask == 0` instead."  # torch points to `~`, which minigrad does not have
+_INVERT_A_MASK = "use the `~` or `logical_not()` operator instead."
 
 
 def _is_bool(operand):
