@@ -236,6 +236,10 @@ def test_tied_parameters_keep_every_name_in_state_dicts_as_torch():
     del state["b.bias"]
     with pytest.raises(mg.nn.StateDictError, match="missing keys: b.bias"):
         model.load_state_dict(state)
+    with pytest.raises(RuntimeError):  # torch's type, so that ported code catches it
+        reference.load_state_dict({name: torch.from_numpy(value) for name, value in state.items()})
+    with pytest.raises(RuntimeError):
+        model.load_state_dict(state)
 
 
 def test_sgd_steps_a_tied_parameter_once_as_torch():

@@ -18,8 +18,9 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-class StateDictError(KeyError):
-    """load_state_dict found keys or shapes that do not match the model."""
+class StateDictError(RuntimeError, KeyError):
+    """load_state_dict found keys or shapes that do not match the model: a RuntimeError, as torch raises, so that
+    ported code catches it."""
 
     def __str__(self):
         return self.args[0]
