@@ -160,7 +160,8 @@ def test_values_and_errors_as_torch(fn):
     lambda L, a: L.stack(L.where(a > 2)), lambda L, a: L.stack(L.where(a[0, 1])),
     lambda L, a: L.stack((a - 2).nonzero(as_tuple=True)), lambda L, a: L.stack(a[0, 0].nonzero(as_tuple=True)),
     lambda L, a: a[0, 1].nonzero(), lambda L, a: a.type("torch.LongTensor"), lambda L, a: (a * 20 - 50).char(),
-    lambda L, a: (a * 1000 - 50).short(), lambda L, a: (a * 20).byte(),
+    lambda L, a: (a * 1000 - 50).short(), lambda L, a: (a * 20).byte(), lambda L, a: a.long() % 0,
+    lambda L, a: a.long() // L.tensor([1, 0, 2]),
 ])
 def test_values_without_gradients_and_errors_as_torch(fn):
     _assert_same(fn, np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=False)

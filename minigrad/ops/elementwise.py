@@ -109,7 +109,7 @@ def _check_floor_division(op, a, b):
     if a.dtype == bool:
         raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
     if a.dtype.kind in "iu" and a.size and not b.all():
-        raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
+        raise RuntimeError("ZeroDivisionError")
 
 
 class FloorDivide(Function):
@@ -681,10 +681,7 @@ class Fmod(Binary):
 
     @staticmethod
     def function(xp, a, b):
-        if a.dtype == bool:
-            raise NotImplementedError("\"fmod_cpu\" not implemented for 'Bool'")
-        if a.dtype.kind in "iu" and a.size and not b.all():
-            raise RuntimeError("ZeroDivisionError")
+        _check_floor_division("fmod_cpu", a, b)
         return xp.fmod(a, b)
 
     @staticmethod
