@@ -2,7 +2,7 @@
 tensors at once, and the names ported code reaches through it (Function, gradcheck, the grad modes)."""
 from .function import Function, enable_grad, inference_mode, no_grad, set_grad_enabled
 from .gradcheck import gradcheck
-from .tensor import Tensor, backpropagate
+from .tensor import Tensor, accumulate_backward, backpropagate
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, create_graph=False):
@@ -29,11 +29,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
     return tuple(grads)
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None):
-    """Accumulate the gradients of several tensors into the leaves' `.grad` in one walk back, each tensor with
-    its own gradient (None for a tensor of one value): the sum of their backward() calls, each op run once."""
+def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):
+    """Accumulate the gradients of several tensors into the leaves' `.grad` (or the `inputs`' alone) in one walk
+    back, each tensor with its own gradient (None for a tensor of one value): the sum of their backward() calls,
+    each op run once."""
     tensors = _as_tuple(tensors)
-    backpropagate(list(tensors), _seeds(tensors, grad_tensors, "backward()"), bool(retain_graph))
+    accumulate_backward(list(tensors), _seeds(tensors, grad_tensors, "backward()"), bool(retain_graph), inputs)
 
 
 def _seeds(outputs, grad_outputs, caller):

@@ -381,13 +381,14 @@ class Tensor:
         return self
 
     # ---- autograd ---------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's `.grad`, visiting nodes in reverse topological order.
+    def backward(self, gradient=None, retain_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`, visiting nodes in reverse topological order; with
+        `inputs` (a tensor or a sequence), into theirs alone, as torch's.
 
         `gradient` is d(loss)/d(self), needed unless self holds one value (torch's name for it)."""
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad (is every input's requires_grad False?)")
-        backpropagate([self], [self._seed_gradient(gradient, "backward()")], retain_graph)
+        accumulate_backward([self], [self._seed_gradient(gradient, "backward()")], retain_graph, inputs)
 
     def _seed_gradient(self, gradient, caller):
         """The gradient a walk back from this tensor starts with: `gradient` as an array of its dtype, or ones for
@@ -1819,6 +1820,21 @@ def topological_order(*roots, needs_grad_only=False):
 
 
 @np.errstate(all="ignore")  # as ops run forward (see Function.apply)
+def accumulate_backward(roots, root_grads, retain_graph, inputs=None):
+    """backward()'s walk: the gradients accumulate into every leaf's `.grad`, or, given `inputs`, into those
+    tensors' alone, leaves or not, as torch's backward(inputs=...)."""
+    if inputs is None:
+        backpropagate(roots, root_grads, retain_graph)
+        return
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    found = backpropagate(roots, root_grads, retain_graph, inputs=inputs)
+    for tensor in inputs:
+        if id(tensor._graph_entry) in found:
+            tensor._accumulate_grad(found[id(tensor._graph_entry)])
+
+
 def backpropagate(roots, root_grads, retain_graph, inputs=None):
     """The graph walk of backward() and autograd.grad: the roots' gradients flow back to every tensor they were
     computed from, each op's backward run once, in reverse topological order.

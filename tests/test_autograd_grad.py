@@ -260,3 +260,26 @@ def test_the_gpu_path_gives_the_cpus_gradients(gpu_path):
 
     for gpu, cpu in zip(gradients("gpu"), gradients("cpu")):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-5)
+
+
+def _backward_into_inputs(library):
+    """backward(inputs=...) into leaves and a non-leaf, twice, and autograd.backward's inputs; torch's errors."""
+    x = library.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    y = library.tensor(np.array([3.0, 4.0], np.float32), requires_grad=True)
+    unused = library.tensor(np.array([1.0], np.float32), requires_grad=True)
+    h = x * y
+    out = (h * h).sum()
+    out.backward(inputs=[x, h], retain_graph=True)
+    seen = [x.grad.numpy().copy(), y.grad, h.grad.numpy().copy()]
+    out.backward(inputs=y)
+    (x * 2).sum().backward(inputs=[unused])
+    library.autograd.backward([(x * 3).sum()], inputs=[x])
+    seen += [y.grad.numpy().copy(), unused.grad, x.grad.numpy().copy()]
+    with pytest.raises(RuntimeError, match="argument to .?backward\\(\\).? cannot be empty"):
+        (x * 2).sum().backward(inputs=[])
+    return seen
+
+
+def test_backward_into_given_inputs_only_as_torch():
+    for ours, theirs in zip(_backward_into_inputs(mg), _backward_into_inputs(torch)):
+        assert (ours is None and theirs is None) or np.array_equal(ours, theirs)
