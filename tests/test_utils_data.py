@@ -449,3 +449,29 @@ def test_batches_of_tensors_that_require_grad_keep_their_history():
         (batch,) = next(iter((mud if leaf is ours else tud).DataLoader(dataset, batch_size=3, sampler=[4, 1, 4])))
         (batch * batch).sum().backward()
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-6)
+
+
+def test_chained_streams_match_torch():
+    ours, theirs = MgStream(3) + MgStream(2), TorchStream(3) + TorchStream(2)
+    assert type(ours).__name__ == type(theirs).__name__ == "ChainDataset"
+    assert len(ours) == len(theirs) and list(ours) == list(theirs)
+    assert [plain(b) for b in mud.DataLoader(ours, batch_size=2)] == [plain(b) for b in tud.DataLoader(theirs,
+                                                                                                      batch_size=2)]
+    for lib, stream in ((tud, TorchStream), (mud, MgStream)):
+        chained = lib.ChainDataset([stream(1), [1, 2]])
+        with pytest.raises(AssertionError, match="ChainDataset only supports IterableDataset"):
+            list(chained)
+        with pytest.raises(AssertionError, match="ChainDataset only supports IterableDataset"):
+            len(chained)
+
+
+def test_get_worker_info_is_none_as_in_torchs_main_process():
+    seen = []
+
+    class Sharded(mud.IterableDataset):
+        def __iter__(self):
+            seen.append(mud.get_worker_info())
+            return iter(range(4))
+
+    assert [b.tolist() for b in mud.DataLoader(Sharded(), batch_size=2, num_workers=3)] == [[0, 1], [2, 3]]
+    assert seen == [None] and tud.get_worker_info() is None

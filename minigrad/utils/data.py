@@ -21,9 +21,9 @@ from ..tensor import Tensor
 from .background import in_background, map_ahead
 
 __all__ = [
-    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler", "Sampler",
-    "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler", "default_collate",
-    "default_convert", "random_split",
+    "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler",
+    "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
+    "default_collate", "default_convert", "get_worker_info", "random_split",
 ]
 
 
@@ -60,6 +60,30 @@ class IterableDataset(Dataset):
 
     def __iter__(self):
         raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """The samples of several iterable-style data sets one after the other (also `stream_a + stream_b`)."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for dataset in self.datasets:
+            _require_iterable(dataset)
+            yield from dataset
+
+    def __len__(self):
+        return sum(len(_require_iterable(dataset)) for dataset in self.datasets)
+
+
+def _require_iterable(dataset):
+    if not isinstance(dataset, IterableDataset):
+        raise AssertionError("ChainDataset only supports IterableDataset")
+    return dataset
 
 
 class TensorDataset(Dataset):
@@ -180,9 +204,9 @@ class RandomSampler(Sampler):
         if not isinstance(replacement, bool):
             raise TypeError(f"replacement should be a boolean value, but got replacement={replacement}")
         self.data_source, self.replacement, self._num_samples = data_source, replacement, num_samples
-        self.generator = _seeded(generator)
         if not isinstance(self.num_samples, int) or self.num_samples <= 0:
             raise ValueError(f"num_samples should be a positive integer value, but got num_samples={self.num_samples}")
+        self.generator = _seeded(generator)
 
     @property
     def num_samples(self):
@@ -249,9 +273,11 @@ class BatchSampler(Sampler):
         return _chunks(iter(self.sampler), self.batch_size, self.drop_last)
 
     def __len__(self):
-        if self.drop_last:
-            return len(self.sampler) // self.batch_size
-        return -(-len(self.sampler) // self.batch_size)
+        return _batch_count(len(self.sampler), self.batch_size, self.drop_last)
+
+
+def _batch_count(samples, batch_size, drop_last):
+    return samples // batch_size if drop_last else -(-samples // batch_size)
 
 
 def _chunks(iterator, size, drop_last):
@@ -349,6 +375,12 @@ def _rebuilt_sequence(like, items):
         return items
 
 
+def get_worker_info():
+    """None, as in torch's main process: the workers here are threads of one process that never copy the data set
+    (an iterable-style one is read by one thread), so a data set has no share of its own to pick."""
+    return None
+
+
 class DataLoader:
     """Batches of a data set, as torch's DataLoader: the same arguments, checks and order of batches.
 
@@ -415,9 +447,7 @@ class DataLoader:
         if self._iterable:
             if self.batch_size is None:
                 return len(self.dataset)
-            if self.drop_last:
-                return len(self.dataset) // self.batch_size
-            return -(-len(self.dataset) // self.batch_size)
+            return _batch_count(len(self.dataset), self.batch_size, self.drop_last)
         return len(self.batch_sampler if self._auto_collation else self.sampler)
 
     def __iter__(self):
