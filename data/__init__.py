@@ -1,6 +1,7 @@
 """Data for restoration: image I/O, the degradation model, data sets and a prefetching loader.
 
-NumPy only (no minigrad): batches come out as NumPy arrays for the caller to move to a device.
+Batches come out as NumPy arrays for the caller to move to a device (of minigrad, only the background-thread
+prefetch of `minigrad.utils.background` is used).
 """
 from .datasets import (LAYOUTS, BuiltinDataset, CleanFolderDataset, Dataset, FolderDataset, KLADataset, MVTecDataset,
                        detect_layout, open_dataset, options_that_applied, refuse_on_the_fly_options)

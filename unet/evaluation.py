@@ -28,8 +28,8 @@ import numpy as np
 
 import minigrad as mg
 from data import DataError, ImageReadError, write_image
-from data.loader import in_background
 from minigrad.io import write_text_atomically
+from minigrad.utils.background import in_background
 
 from . import metrics
 from .checkpoint import DEFAULT_CHECKPOINT, MIXED_CHECKPOINT

@@ -1,0 +1,4 @@
+"""torch.utils: the data loading of training loops (`minigrad.utils.data`)."""
+from . import data
+
+__all__ = ["data"]
