@@ -5,12 +5,15 @@ import threading
 
 import numpy as np
 import pytest
-import torch
-import torch.utils.data as tud
 
 import minigrad as mg
 import minigrad.utils.data as mud
 from minigrad.utils.background import map_ahead
+
+torch = pytest.importorskip("torch")
+tud = pytest.importorskip("torch.utils.data")
+pytestmark = [pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true"),  # torch's notes on its
+              pytest.mark.filterwarnings("ignore:This DataLoader will create")]           # processes and memory
 
 Pair = collections.namedtuple("Pair", "image label")
 
