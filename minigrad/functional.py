@@ -1073,8 +1073,7 @@ def stack(tensors, dim=0):
         if tensor.shape != tensors[0].shape:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 "
                                f"and {list(tensor.shape)} at entry {entry}")
-    dim = normalize_dim(dim, tensors[0].ndim + 1)
-    return cat([t.unsqueeze(dim) for t in tensors], dim=dim)
+    return ops.Stack.apply(*tensors, dim=normalize_dim(dim, tensors[0].ndim + 1))
 
 
 _REDUCTIONS = ("mean", "sum", "none")

@@ -111,6 +111,7 @@ OPS = {
     "F_binary_cross_entropy": lambda x, w: F(x).binary_cross_entropy(x.sigmoid(), w.sigmoid()),
     "F_binary_cross_entropy_with_logits": lambda x, w: F(x).binary_cross_entropy_with_logits(x, w.sigmoid()),
     "F_normalize": lambda x, w: F(x).normalize(x), "F_dropout_eval": lambda x, w: F(x).dropout(x, training=False),
+    "stack": lambda x, w: lib(x).stack([x, w]),
 }
 
 # Indexing: torch's node is that of the last index item that does something (see ops.shape._index_node_name).
@@ -138,7 +139,7 @@ COMPOSED = {
     "split": lambda x, w: x.split(1)[1], "chunk": lambda x, w: x.chunk(2)[0], "unbind": lambda x, w: x.unbind()[0],
     "roll": lambda x, w: x.roll(1, 1), "masked_fill": lambda x, w: x.masked_fill(x > 0.5, 0.0),
     "trace": lambda x, w: x[:, :2].trace(), "index_add": lambda x, w: x.index_add(0, lib(x).tensor([1]), w[:1]),
-    "stack": lambda x, w: lib(x).stack([x, w]), "F_mse_loss": lambda x, w: F(x).mse_loss(x, w),
+    "F_mse_loss": lambda x, w: F(x).mse_loss(x, w),
     "F_pixel_shuffle": lambda x, w: F(x).pixel_shuffle(image(x, w).reshape(1, 4, 1, 3), 2),
     "F_cross_entropy": lambda x, w: F(x).cross_entropy(x, lib(x).tensor([0, 2])),
     "F_layer_norm": lambda x, w: F(x).layer_norm(x, (3,)),

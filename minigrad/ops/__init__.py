@@ -17,7 +17,7 @@ from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, L
                      Median, Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
 from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Gather, GetItem, Pad, Permute, Reshape, Scatter,
-                    SetItem, Tril, Triu)
+                    SetItem, Stack, Tril, Triu)
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
@@ -32,7 +32,7 @@ __all__ = [
     "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad",
     "Permute", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape",
     "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinh", "SmoothL1Loss",
-    "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc",
-    "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact",
-    "Var", "Where", "Xlogy",
+    "Softmax", "Softplus", "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu",
+    "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest",
+    "UpsampleNearestExact", "Var", "Where", "Xlogy",
 ]

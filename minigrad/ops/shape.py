@@ -176,6 +176,19 @@ class Cat(Function):
         return tuple(pieces)
 
 
+class Stack(Function):
+    """Tensors of one shape joined along a new dim; the gradient of each is its slice of the result's."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        xp = get_array_module(arrays[0])
+        return xp.stack(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(get_array_module(grad).moveaxis(grad, ctx.params["dim"], 0))
+
+
 def is_basic_index(index):
     """Slices, ints, None and Ellipsis pick each element at most once, as a view function does; arrays may repeat
     elements."""
