@@ -72,17 +72,20 @@ def generator(source=None):
 def draw_categories(weights, num_samples, replacement, numpy_generator):
     """num_samples category indices for each row of `weights` (rows x categories, non-negative, each row with a
     positive sum) as int64. With replacement, uniform draws looked up in the rows' cumulative distributions, all
-    rows in one search (row r's offset by r). Without, the categories of the smallest E / weight for exponential
+    rows in one search (row r's offset by 2r). Without, the categories of the smallest E / weight for exponential
     draws E, which picks them in turn with probabilities proportional to the weights left (categories of weight 0
     come last, as in torch)."""
     rows, categories = weights.shape
     if replacement:
         cumulative = np.cumsum(weights, axis=1)
         cumulative /= cumulative[:, -1:]
-        offsets = np.arange(rows, dtype=np.float64)[:, None]
+        offsets = 2.0 * np.arange(rows)[:, None]  # apart by 2, so that rounding keeps a point in its row
         points = numpy_generator.random((rows, num_samples)) + offsets
         found = np.searchsorted((cumulative + offsets).ravel(), points.ravel(), side="right").reshape(points.shape)
-        return np.minimum(found - categories * offsets.astype(np.int64), categories - 1)
+        found -= categories * np.arange(rows)[:, None]
+        # a point that the offset's rounding carried past the row's end is its last category of positive weight
+        last_positive = categories - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
+        return np.where(found == categories, last_positive[:, None], found)
     with np.errstate(divide="ignore"):
         keys = numpy_generator.standard_exponential((rows, categories)) / weights
     return np.argsort(keys, axis=1, kind="stable")[:, :num_samples].astype(np.int64)

@@ -298,6 +298,18 @@ def test_multinomial_draws_in_proportion_to_the_weights():
                                   [[1] * 4, [0] * 4])
 
 
+def test_multinomial_never_draws_a_category_of_weight_zero_at_a_rows_end():
+    """Uniform draws just below 1, in rows far from the first, still land on the row's last positive weight."""
+    class HighDraws:
+        @staticmethod
+        def random(shape):
+            return np.full(shape, 1 - 2 ** -53)
+
+    weights = np.tile([[0.0, 1, 0], [1, 0, 0], [0, 0, 1]], (100_000, 1))
+    drawn = mg.random.draw_categories(weights, 2, True, HighDraws())
+    np.testing.assert_array_equal(drawn[-3:], [[1, 1], [0, 0], [2, 2]])
+
+
 DRAWS = {
     "rand": lambda g: mg.rand(5, generator=g), "randn": lambda g: mg.randn(2, 3, generator=g),
     "randint": lambda g: mg.randint(0, 100, (5,), generator=g), "randperm": lambda g: mg.randperm(9, generator=g),
