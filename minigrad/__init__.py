@@ -5,13 +5,17 @@
 """
 from . import autograd, functional, linalg, nn, optim, utils
 from .backend import DeviceError, gpu_available
-from .creation import (arange, empty_like, eye, full, full_like, linspace, logspace, meshgrid, ones, ones_like, rand,
-                       rand_like, randint_like, randn, randn_like, tensor, zeros, zeros_like)
+from .creation import (arange, as_tensor, cartesian_prod, empty, empty_like, eye, from_numpy, full, full_like, is_tensor,
+                       linspace, logspace, meshgrid, normal, ones, ones_like, rand, rand_like, randint, randint_like,
+                       randn, randn_like, randperm, scalar_tensor, tensor, tril_indices, triu_indices, zeros,
+                       zeros_like)
+from .dtypes import can_cast, get_default_dtype, promote_types, result_type
 from .function import (Function, enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                        set_grad_enabled)
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
-from .random import get_rng_state, manual_seed, set_rng_state
+from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
+                     set_rng_state)
 from .tensor import Tensor, where
 from .functional import cat, stack
 from .torch_functions import FUNCTIONS as _TORCH_FUNCTIONS
@@ -23,11 +27,14 @@ from numpy import bool_ as bool, float32, float64, int8, int16, int32, int64, ui
 float, double, long, int, short = float32, float64, int64, int32, int16
 
 __all__ = [
-    "DeviceError", "Function", "GradcheckError", "Tensor", "arange", "autograd", "bool", "cat", "double", "empty_like",
-    "enable_grad", "eye", "float", "float32", "float64", "full", "full_like", "functional", "get_rng_state",
-    "gpu_available", "gradcheck", "inference_mode", "int", "int8", "int16", "int32", "int64", "is_grad_enabled",
-    "is_inference_mode_enabled", "linalg", "linspace", "load", "logspace", "long", "manual_seed", "meshgrid", "nn",
-    "no_grad", "ones", "ones_like", "optim", "rand", "rand_like", "randint_like", "randn", "randn_like", "save",
-    "set_grad_enabled", "set_rng_state", "short", "stack", "tensor", "uint8", "utils", "where", "zeros", "zeros_like",
+    "DeviceError", "Function", "Generator", "GradcheckError", "Tensor", "arange", "as_tensor", "autograd", "bool",
+    "can_cast", "cartesian_prod", "cat", "default_generator", "double", "empty", "empty_like", "enable_grad", "eye",
+    "float", "float32", "float64", "from_numpy", "full", "full_like", "functional", "get_default_dtype",
+    "get_rng_state", "gpu_available", "gradcheck", "inference_mode", "initial_seed", "int", "int16", "int32", "int64",
+    "int8", "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "linalg", "linspace", "load", "logspace",
+    "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like", "optim", "promote_types", "rand",
+    "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "result_type", "save", "scalar_tensor",
+    "seed", "set_grad_enabled", "set_rng_state", "short", "stack", "tensor", "tril_indices", "triu_indices", "uint8",
+    "utils", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)

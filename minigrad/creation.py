@@ -6,9 +6,10 @@ import warnings
 import numpy as np
 from numpy import float32
 
-from .backend import get_array_module
-from .function import SCALAR_TYPE_NAMES, require_fits, result_type
-from .random import generator
+from . import ops
+from .backend import get_array_module, to_numpy
+from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable, require_fits, result_type
+from .random import generator as numpy_generator
 from .tensor import Tensor
 
 
@@ -27,6 +28,9 @@ def _filled(maker, shape, dtype, device, requires_grad):
     """A new tensor of maker(shape), a NumPy array, as `dtype` (float32 by default), on `device`."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
+    if any(size < 0 for size in shape):
+        negative = next(size for size in shape if size < 0)
+        raise RuntimeError(f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
     with np.errstate(invalid="ignore"):  # values beyond an integer dtype wrap without a word, as in torch
         array = maker(shape).astype("float32" if dtype is None else dtype)
     return Tensor(array, requires_grad=requires_grad, device=device)
@@ -113,22 +117,27 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _filled(lambda shape: start + step * steps, (count,), dtype, device, requires_grad)
 
 
-def randn(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(generator().standard_normal, shape, dtype, device, requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    """torch leaves the values unset; these are zeros."""
+    return _filled(np.zeros, size, dtype, device, requires_grad)
 
 
-def rand(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(generator().random, shape, dtype, device, requires_grad)
+def randn(*shape, generator=None, dtype=None, device=None, requires_grad=False):
+    return _filled(numpy_generator(generator).standard_normal, shape, dtype, device, requires_grad)
 
 
-def randn_like(input, dtype=None, device=None, requires_grad=False):
-    return _filled_like(generator().standard_normal, input, _random_float(input, dtype, "normal_kernel_cpu"),
+def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
+    return _filled(numpy_generator(generator).random, shape, dtype, device, requires_grad)
+
+
+def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return _filled_like(numpy_generator(generator).standard_normal, input,
+                        _random_float(input, dtype, "normal_kernel_cpu"), device, requires_grad)
+
+
+def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
+    return _filled_like(numpy_generator(generator).random, input, _random_float(input, dtype, "check_uniform_bounds"),
                         device, requires_grad)
-
-
-def rand_like(input, dtype=None, device=None, requires_grad=False):
-    return _filled_like(generator().random, input, _random_float(input, dtype, "check_uniform_bounds"), device,
-                        requires_grad)
 
 
 def _random_float(input, dtype, kernel):
@@ -139,14 +148,150 @@ def _random_float(input, dtype, kernel):
     return dtype
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers drawn uniformly from [low, high) (`randint_like(input, high)` from [0, high)), in input's dtype
     unless told otherwise, as torch's."""
     if high is None:
         low, high = 0, low
+    dtype = input.dtype if dtype is None else dtype
+    return _filled_like(integer_drawer(low, high, dtype, generator), input, dtype, device, requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers drawn uniformly from [low, high) into a tensor of `size`, int64 unless told otherwise, as torch's
+    randint(high, size) and randint(low, high, size)."""
+    if size is None and isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if not isinstance(size, (tuple, list)):
+        position, given = (2, high) if size is None else (3, size)
+        raise TypeError(f"randint(): argument 'size' (position {position}) must be tuple of ints, not "
+                        f"{type(given).__name__}")
+    dtype = np.int64 if dtype is None else dtype
+    return _filled(integer_drawer(low, high, dtype, generator), (size,), dtype, device, requires_grad)
+
+
+def integer_drawer(low, high, dtype, generator=None):
+    """A maker of integers drawn uniformly from [low, high), which `dtype` must hold, as torch's random_."""
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
-    return _filled_like(lambda shape: generator().integers(low, high, shape), input, dtype, device, requires_grad)
+    dtype = np.dtype(dtype)
+    if dtype.kind in "biu":
+        limits = (0, 1) if dtype == bool else (np.iinfo(dtype).min, np.iinfo(dtype).max)
+        if low < limits[0]:
+            raise RuntimeError(f"from is out of bounds for {CPP_TYPE_NAMES[dtype]}")
+        if high - 1 > limits[1]:
+            raise RuntimeError(f"to - 1 is out of bounds for {CPP_TYPE_NAMES[dtype]}")
+    return lambda shape: numpy_generator(generator).integers(low, high, shape)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """0, ..., n - 1 in a random order, int64 unless told otherwise, as torch.randperm."""
+    dtype = np.dtype(np.int64 if dtype is None else dtype)
+    if dtype.kind in "iu" and n - 1 > np.iinfo(dtype).max:
+        raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without overflow")
+    if dtype == np.float16 and n > 2049:
+        raise RuntimeError("n cannot be greater than 2049 for Half type.")
+    return _filled(lambda shape: numpy_generator(generator).permutation(n), (n,), dtype, device, requires_grad)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Values drawn from N(mean, std), as torch.normal: of mean's and std's broadcast shape where either is a
+    tensor (in mean's dtype and device, else std's), or of `size` (float32 unless told otherwise) for two
+    numbers. The gradient that reaches mean and std is zero, as torch's."""
+    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
+    if not tensors and size is None or tensors and size is not None:
+        raise TypeError(f"normal() received an invalid combination of arguments - got "
+                        f"({', '.join(type(x).__name__ for x in (mean, std, size) if x is not None)}), but expected "
+                        "one of:\n * (Tensor mean, Tensor std)\n * (Tensor mean, float std)\n"
+                        " * (float mean, Tensor std)\n * (float mean, float std, tuple of ints size)")
+    if isinstance(std, Tensor):
+        if std.numel() and std.data.min() < 0:
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+    if not tensors:
+        return _filled(lambda shape: numpy_generator(generator).normal(mean, std, shape), (size,), dtype, device,
+                       requires_grad)
+    dtype = tensors[0].dtype
+    if dtype.kind != "f":
+        raise NotImplementedError(f"\"normal_kernel_cpu\" not implemented for '{SCALAR_TYPE_NAMES[dtype]}'")
+    means, stds = (to_numpy(x.data) if isinstance(x, Tensor) else x for x in (mean, std))
+    require_broadcastable(np.shape(means), np.shape(stds))
+    size = np.broadcast_shapes(np.shape(means), np.shape(stds))
+    values = _filled(lambda shape: numpy_generator(generator).normal(means, stds, shape), (size,), dtype,
+                     tensors[0].device, False)
+    overload = isinstance(mean, Tensor) + 2 * isinstance(std, Tensor)  # torch's node of each overload
+    return ops.Drawn.apply(values, mean, std, node_name=f"NormalBackward{overload}")
+
+
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor of the number s, float32 unless told otherwise (an integer too), as torch's."""
+    if isinstance(s, Tensor):
+        s = s.item()
+    if not isinstance(s, numbers.Number):
+        raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not {type(s).__name__}")
+    return _filled(lambda shape: np.array(s), (), dtype, device, requires_grad)
+
+
+def from_numpy(ndarray):
+    """A tensor that shares the array's memory (a write to either shows in the other), in its dtype, as torch's."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
+    if ndarray.dtype.kind not in "biufc":
+        raise TypeError(f"can't convert np.ndarray of type numpy.{ndarray.dtype.type.__name__}. The only supported "
+                        "types are: float64, float32, float16, complex64, complex128, int64, int32, int16, int8, "
+                        "uint64, uint32, uint16, uint8, and bool.")
+    return Tensor(ndarray)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """data as a tensor, sharing its memory where the dtype and device let it, as torch.as_tensor: a tensor of
+    that dtype and device is returned itself, another one converted (staying in the graph), an array shared;
+    lists and numbers are copied (Python floats become float32)."""
+    if isinstance(data, Tensor):
+        return data.to(device=device or data.device, dtype=data.dtype if dtype is None else dtype)
+    return Tensor(data, dtype=dtype, device=device)
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None):
+    """The (row, column) indices of the lower triangle of a row x col matrix (below diagonal `offset`), a
+    2 x count tensor in row-major order, int64 unless told otherwise, as torch's."""
+    return _triangle_indices("tril_indices", np.tril_indices, row, col, offset, dtype, device)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None):
+    """tril_indices for the upper triangle (above diagonal `offset`)."""
+    return _triangle_indices("triu_indices", np.triu_indices, row, col, offset, dtype, device)
+
+
+def _triangle_indices(name, indices, row, col, offset, dtype, device):
+    dtype = np.dtype(np.int64 if dtype is None else dtype)
+    if dtype not in (np.int32, np.int64):
+        raise NotImplementedError(f"\"{name}\" not implemented for '{SCALAR_TYPE_NAMES[dtype]}'")
+    for role, size in (("row", row), ("col", col)):
+        if size < 0:
+            raise RuntimeError(f"{role} must be non-negative, got{size}")
+    pairs = np.stack(indices(row, offset, col))
+    return _filled(lambda shape: pairs, pairs.shape, dtype, device, False)
+
+
+def cartesian_prod(*tensors):
+    """Every combination of one entry of each 1-d tensor, a row each, in the order of nested loops (the last
+    tensor's entries fastest), as torch.cartesian_prod; one tensor is returned itself. The gradient reaches
+    each tensor."""
+    for t in tensors:
+        if t.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {list(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    grids = meshgrid(*tensors, indexing="ij")
+    return ops.Cat.apply(*(grid.reshape(-1, 1) for grid in grids), dim=1)
 
 
 def empty_like(input, dtype=None, device=None, requires_grad=False):

@@ -457,7 +457,9 @@ SCALAR_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in [
     (np.complex64, "ComplexFloat"), (np.uint16, "UInt16"), (np.uint32, "UInt32"), (np.uint64, "UInt64")]}
 # the same as C++ names them, as other messages of torch's write them (the attention's, lerp's)
 CPP_TYPE_NAMES = {np.dtype(np.float16): "c10::Half", np.dtype(np.float32): "float", np.dtype(np.float64): "double",
-                  np.dtype(np.int32): "int", np.dtype(np.int64): "long int", np.dtype(bool): "bool"}
+                  np.dtype(np.uint8): "unsigned char", np.dtype(np.int8): "signed char",
+                  np.dtype(np.int16): "short int", np.dtype(np.int32): "int", np.dtype(np.int64): "long int",
+                  np.dtype(bool): "bool"}
 
 
 def can_cast(source, target):
@@ -466,7 +468,7 @@ def can_cast(source, target):
     return _CATEGORY[source.kind] <= _CATEGORY[target.kind]
 
 
-def _promote(a, b):
+def promote(a, b):
     """Two dtypes of one rank, promoted as torch does: a higher category wins (int64 with float16 is float16)."""
     if a is None:
         return b
@@ -495,7 +497,7 @@ def result_type(*operands):
             rank, dtype = (0 if operand.ndim else 1), operand.dtype
             if dtype.kind not in _CATEGORY:  # mg.tensor(None) is an object array
                 raise TypeError(f"unsupported operand of dtype {dtype}: ops take tensors, arrays and numbers")
-        ranks[rank] = _promote(ranks[rank], dtype)
+        ranks[rank] = promote(ranks[rank], dtype)
     result = None
     for dtype in ranks:
         if dtype is not None and (result is None or _CATEGORY[dtype.kind] > _CATEGORY[result.kind]):

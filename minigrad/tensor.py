@@ -7,10 +7,10 @@ import weakref
 
 import numpy as np
 
-from . import parallel
+from . import parallel, random
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
-from .function import (SCALAR_TYPE_NAMES, can_cast, is_grad_enabled, no_grad, note_write, promote_operands,
-                       require_broadcastable, require_fits, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, can_cast, is_grad_enabled, no_grad, note_write,
+                       promote_operands, require_broadcastable, require_fits, result_type)
 
 
 def _as_array(data, dtype):
@@ -1532,19 +1532,111 @@ class Tensor:
         index_add, index_copy, index_fill, masked_fill))
     neg_ = in_place_version(neg, "neg")
 
-    def uniform_(self, a=0.0, b=1.0):
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
         """Values drawn from U(a, b) by minigrad's generator, as nn.init.uniform_ (torch's `from`, `to`)."""
-        return self._drawn_in_place(nn_init.uniform_, a, b)
+        return self._drawn_in_place(nn_init.uniform_, a, b, generator=generator)
 
-    def normal_(self, mean=0.0, std=1.0):
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
         """Values drawn from N(mean, std) by minigrad's generator, as nn.init.normal_."""
-        return self._drawn_in_place(nn_init.normal_, mean, std)
+        return self._drawn_in_place(nn_init.normal_, mean, std, generator=generator)
 
-    def _drawn_in_place(self, draw, *params):
+    def random_(self, *bounds, to=None, generator=None):
+        """Integers drawn uniformly from [0, to) (`random_(to)`), [from, to) (`random_(from, to)`), or, without
+        an upper bound, up to the largest integer the dtype holds exactly (2**24 for float32), as torch's."""
+        if len(bounds) > 2:
+            raise TypeError(f"random_() takes at most 2 positional bounds, but {len(bounds)} were given")
+        low, high = (0, bounds[0]) if len(bounds) == 1 and to is None else (*bounds, to)[:2] if bounds else (0, to)
+        if high is None:
+            high = (2 ** (np.finfo(self.dtype).nmant + 1) if self.dtype.kind == "f"
+                    else 1 if self.dtype == bool else np.iinfo(self.dtype).max) + 1
+        return self._drawn_in_place(nn_init.fill_drawn, creation.integer_drawer(low, high, self.dtype, generator))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        """1 with probability p (a number, or a tensor that broadcasts to this one's shape), else 0."""
+        if isinstance(p, Tensor):
+            probabilities = to_numpy(p.data)
+            if not ((probabilities >= 0) & (probabilities <= 1)).all():
+                raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.  (Could this error "
+                                   "message be improved?  If so, please report an enhancement request to PyTorch.)")
+            probabilities = np.broadcast_to(probabilities, self.shape)
+        elif not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p:g}")
+        else:
+            probabilities = p
+        return self._sampled_in_place(generator, lambda rng, shape: rng.random(shape) < probabilities)
+
+    def bernoulli(self, p=None, *, generator=None):
+        """A new tensor of this one's shape and dtype, 1 with probability p, or with this tensor's entries as the
+        probabilities without p (their gradient zero), as torch.bernoulli."""
+        if p is None and self.dtype.kind != "f":
+            raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for "
+                                      f"'{SCALAR_TYPE_NAMES[self.dtype]}'")
+        if p is not None:
+            return creation.empty_like(self).bernoulli_(p, generator=generator)
+        drawn = creation.empty_like(self).bernoulli_(self.detach(), generator=generator)
+        return ops.Drawn.apply(drawn, self, node_name="BernoulliBackward0")
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        if not lambd > 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
+        self._require_continuous("Exponential", SCALAR_TYPE_NAMES)
+        return self._sampled_in_place(generator, lambda rng, shape: rng.exponential(1 / lambd, shape))
+
+    def geometric_(self, p, *, generator=None):
+        """The number of Bernoulli(p) trials up to the first success (1, 2, ...), as torch's."""
+        if not 0 < p < 1:
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
+        return self._sampled_in_place(generator, lambda rng, shape: rng.geometric(p, shape))
+
+    def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+        if not sigma > 0:
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
+        self._require_continuous("Cauchy", CPP_TYPE_NAMES)
+        return self._sampled_in_place(generator, lambda rng, shape: median + sigma * rng.standard_cauchy(shape))
+
+    def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+        """exp of N(mean, std) values, as torch's."""
+        if not std > 0:
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
+        if self.dtype.kind != "f":
+            raise NotImplementedError(f"\"log_normal_cpu\" not implemented for '{SCALAR_TYPE_NAMES[self.dtype]}'")
+        return self._sampled_in_place(generator, lambda rng, shape: rng.lognormal(mean, std, shape))
+
+    def _require_continuous(self, distribution, type_names):
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"{distribution} distribution is a continuous probability distribution. dtype must be "
+                               f"a floating point but you specified {type_names[self.dtype]}")
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        """Indices of categories drawn with the probabilities in each row (weights, not necessarily summing to
+        1), with or without replacement, int64, as torch.multinomial."""
+        if self.ndim not in (1, 2):
+            raise RuntimeError("prob_dist must be 1 or 2 dim")
+        if self.dtype.kind != "f":
+            raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                               f"{SCALAR_TYPE_NAMES[self.dtype]}")
+        if num_samples <= 0:
+            raise RuntimeError("cannot sample n_sample <= 0 samples")
+        if not replacement and num_samples > self.shape[-1]:
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+        weights = to_numpy(self.data).astype(np.float64)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+        if (weights.sum(-1) <= 0).any():
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        draws = random.draw_categories(weights.reshape(-1, weights.shape[-1]), num_samples, replacement,
+                                       random.generator(generator))
+        return Tensor(to_device(draws.reshape(*self.shape[:-1], num_samples), self.device))
+
+    def _sampled_in_place(self, generator, sample):
+        """sample(numpy_generator, shape)'s values, drawn by `generator` (minigrad's default one for None)."""
+        return self._drawn_in_place(nn_init.fill_drawn, lambda shape: sample(random.generator(generator), shape))
+
+    def _drawn_in_place(self, draw, *params, **options):
         """nn.init's draw written into this tensor, refused for a leaf that requires grad while autograd records,
         as torch's in-place ops."""
         self._refuse_a_recorded_leaf()
-        draw(self, *params)
+        draw(self, *params, **options)
         return self
 
     def fill_(self, value):

@@ -52,8 +52,9 @@ def _function_of(method, first="input"):
     return function
 
 
+DRAWING_METHODS = ("bernoulli", "multinomial")  # the same, drawn by minigrad's generator or generator=
 FUNCTIONS = {name: _function_of(name, FIRST_ARGUMENT.get(name, "input"))
-             for name in (*METHODS, *FIRST_ARGUMENT)}
+             for name in (*METHODS, *DRAWING_METHODS, *FIRST_ARGUMENT)}
 
 
 def _require_dims(name, ndim, **operands):

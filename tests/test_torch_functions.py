@@ -77,6 +77,11 @@ CALLS.update({  # reductions and scans
     "quantile": ((X, 0.4), {}), "std_mean": ((X, 1), {}), "var_mean": ((X,), {"correction": 0}),
 })
 
+CALLS.update({  # draws whose probabilities leave no choice (their distributions: see test_creation_port)
+    "bernoulli": ((np.array([[0.0, 1, 1], [1, 0, 0]], dtype=np.float32),), {}),
+    "multinomial": ((np.array([[0.0, 0, 2], [0, 3, 0]], dtype=np.float32), 3, True), {}),
+})
+
 
 def _to_torch(value):
     if isinstance(value, np.ndarray):

@@ -7,7 +7,7 @@ import numpy as np
 from scipy import special
 
 from ..backend import to_device
-from ..random import generator
+from ..random import generator as numpy_generator
 from .module import Parameter
 
 # torch's recommended gains (calculate_gain), for the nonlinearities without a parameter
@@ -48,28 +48,33 @@ def _fan(tensor, mode):
 
 
 def _fill(tensor, draw):
-    """Write draw(shape), host values, into the tensor's own array, on its device and in its dtype. (Not counted
-    as a write that backward checks: counting starts a check at every op for the rest of the program.)"""
+    """fill_drawn, with torch's warning for a tensor of no elements, as nn.init's."""
     if tensor.numel() == 0:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return tensor
+    return fill_drawn(tensor, draw)
+
+
+def fill_drawn(tensor, draw):
+    """Write draw(shape), host values, into the tensor's own array, on its device and in its dtype. (Not counted
+    as a write that backward checks: counting starts a check at every op for the rest of the program.)"""
     values = np.asarray(draw(tensor.shape)).astype(tensor.dtype)
     tensor.data[...] = to_device(values, tensor.device)
     return tensor
 
 
-def uniform_(tensor, a=0.0, b=1.0):
-    return _fill(tensor, lambda shape: generator().uniform(a, b, size=shape))
+def uniform_(tensor, a=0.0, b=1.0, generator=None):
+    return _fill(tensor, lambda shape: numpy_generator(generator).uniform(a, b, size=shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0):
-    return _fill(tensor, lambda shape: generator().normal(mean, std, size=shape))
+def normal_(tensor, mean=0.0, std=1.0, generator=None):
+    return _fill(tensor, lambda shape: numpy_generator(generator).normal(mean, std, size=shape))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
     """N(mean, std) cut to [a, b], by the inverse of the normal CDF over a uniform draw between the bounds' CDFs."""
     low, high = special.ndtr((a - mean) / std), special.ndtr((b - mean) / std)
-    return _fill(tensor, lambda shape: np.clip(mean + std * special.ndtri(generator().uniform(low, high, size=shape)),
+    return _fill(tensor, lambda shape: np.clip(mean + std * special.ndtri(numpy_generator().uniform(low, high, shape)),
                                                a, b))
 
 

@@ -899,6 +899,23 @@ class Cast(Function):
         return grad.astype(dtype)
 
 
+class Drawn(Function):
+    """Values drawn from a distribution whose parameters are tensors (bernoulli's probabilities, normal's mean and
+    std): torch defines their gradient as zero, so a draw stays in the graph without moving its parameters."""
+    promotes_inputs = False
+
+    @staticmethod
+    def forward(ctx, values, *parameters):
+        ctx.save_for_backward(tuple(parameter.dtype for parameter in parameters))
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        (dtypes,) = ctx.saved
+        xp = get_array_module(grad)
+        return (None, *(xp.zeros(grad.shape, dtype) for dtype in dtypes))
+
+
 class ToDevice(Function):
     @staticmethod
     def forward(ctx, a, device):
