@@ -320,6 +320,14 @@ def test_shuffled_loader_epochs_are_permutations_reproducible_and_different():
     seeded = epochs(mud.DataLoader(ours, batch_size=4, shuffle=True, generator=11))
     assert seeded[0] != seeded[1]
     assert epochs(mud.DataLoader(ours, batch_size=4, shuffle=True, generator=np.random.default_rng(11))) == seeded
+    def generator():  # torch's form: a Generator of its own, seeded
+        return mg.Generator().manual_seed(5)
+
+    generated = epochs(mud.DataLoader(ours, batch_size=4, shuffle=True, generator=generator()))
+    assert generated[0] != generated[1]
+    assert epochs(mud.DataLoader(ours, batch_size=4, shuffle=True, generator=generator())) == generated
+    halves = [part.indices for part in mud.random_split(ours, [0.5, 0.5], generator=generator())]
+    assert halves == [part.indices for part in mud.random_split(ours, [15, 15], generator=generator())]
 
 
 CONFLICTS = [

@@ -1,8 +1,8 @@
 """torch.utils.data: data sets, samplers, collation and the DataLoader, as torch's for ported training loops.
 
-Randomness (shuffling, random samplers, random_split) comes from a `generator=`: a NumPy Generator, or a seed
-for one (minigrad has no Generator object of its own). Without one, every epoch draws a fresh seed from
-minigrad's generator, so orders are reproducible under `mg.manual_seed` as torch's are under `torch.manual_seed`.
+Randomness (shuffling, random samplers, random_split) comes from a `generator=`: a `minigrad.Generator`, as
+torch's, or a NumPy Generator, or a seed for one. Without one, every epoch draws a fresh seed from minigrad's
+generator, so orders are reproducible under `mg.manual_seed` as torch's are under `torch.manual_seed`.
 """
 import bisect
 import collections.abc
@@ -28,15 +28,17 @@ __all__ = [
 
 
 def _numpy_generator(generator):
-    """generator= as a NumPy Generator: itself, one seeded with an integer, or (None) one seeded from minigrad's
-    generator, drawn anew at every call as torch does for each epoch."""
+    """generator= as a NumPy Generator: a minigrad Generator's stream, a NumPy Generator itself, one seeded with an
+    integer, or (None) one seeded from minigrad's generator, drawn anew at every call as torch does for each epoch."""
     if generator is None:
         return np.random.default_rng(int(random.generator().integers(2 ** 63)))
+    if isinstance(generator, random.Generator):
+        return random.generator(generator)
     if isinstance(generator, np.random.Generator):
         return generator
     if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
         return np.random.default_rng(generator)
-    raise TypeError(f"generator must be a numpy.random.Generator, an integer seed or None, not "
+    raise TypeError(f"generator must be a minigrad.Generator, a numpy.random.Generator, an integer seed or None, not "
                     f"{type(generator).__name__}")
 
 
