@@ -420,3 +420,26 @@ def test_reshape_gives_torchs_shape_or_error(size, shape):
         except RuntimeError as error:
             outcomes.append(str(error))
     assert outcomes[1] == outcomes[0]
+
+
+def _indexes_joins_shifts_and_empty_batches(device):
+    """Mixed indexes read and written, shifts, nonzero(as_tuple), cat with a (0,) tensor, stack, an empty batch's
+    conv_transpose2d and softmax: (values, gradients) as NumPy arrays."""
+    x = mg.tensor(np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 7, device=device, requires_grad=True)
+    weight = mg.tensor(np.ones((3, 2, 2, 2), np.float32), device=device, requires_grad=True)
+    y = x * 1
+    y[1, :, [0, 3]] = y[0, :, [1, 2]] ** 2
+    joined = mg.cat([mg.zeros(0, device=device), y[:, 0], y[0, 1:]]) + mg.stack([y[1, 2], y[0, 0]]).sum()
+    empty = mg.nn.functional.conv_transpose2d(mg.zeros((0, 3, 4, 4), device=device), weight, stride=2).softmax(1)
+    loss = joined.sum() + (y[0, :, [3, 1]] * 2).sum() + empty.sum()
+    loss.backward()
+    integers = mg.tensor(np.array([1, -8, 3]), device=device)
+    facts = [integers << 2, integers >> mg.tensor(np.array([1, 70, -1]), device=device),
+             *mg.where(x[0] > 1), *(x > 2).nonzero(as_tuple=True)]
+    assert all(fact.device == device for fact in facts) and loss.device == device
+    return [loss.numpy(), x.grad.numpy(), weight.grad.numpy(), *(fact.numpy() for fact in facts)]
+
+
+def test_gpu_path_indexes_joins_shifts_and_empty_batches(gpu_path):
+    for gpu, cpu in zip(_indexes_joins_shifts_and_empty_batches("gpu"), _indexes_joins_shifts_and_empty_batches("cpu")):
+        assert gpu.shape == cpu.shape and relative_error(gpu, cpu) <= 1e-6
