@@ -432,6 +432,51 @@ class Tensor:
 
     remainder = __mod__
 
+    def add(self, other, *, alpha=1):
+        """self + alpha * other, as torch's."""
+        return self + self._alpha_times(other, alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other, as torch's."""
+        return self - self._alpha_times(other, alpha)
+
+    subtract = sub
+
+    def rsub(self, other, *, alpha=1):
+        """other - alpha * self, as torch's."""
+        return other - self._alpha_times(self, alpha)
+
+    def _alpha_times(self, other, alpha):
+        """add's and sub's alpha * other; a fractional alpha of integers is refused, as torch refuses it."""
+        if alpha == 1:
+            return other
+        if self._integral_with(other) and not isinstance(alpha, numbers.Integral):
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+        return other * alpha
+
+    def _integral_with(self, other):
+        """Whether self and other (a tensor or a number) are both integral (or bool)."""
+        if isinstance(other, Tensor):
+            return self.dtype.kind in "biu" and other.dtype.kind in "biu"
+        return self.dtype.kind in "biu" and isinstance(other, numbers.Integral)
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other, its quotient rounded toward zero ("trunc") or down ("floor") where asked, as torch's: a
+        rounded quotient of integers stays integral, and its gradient is zero."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return self // other
+        if rounding_mode != "trunc":
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                               f"'{rounding_mode}'")
+        if self._integral_with(other):  # exact: self less its remainder is a multiple of other
+            return (self - self.fmod(other)) // other
+        return (self / other).trunc()
+
+    divide, true_divide = div, __truediv__
+    mul = multiply = __mul__
+
     def __pow__(self, exponent):
         """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is float32, as in torch)."""
         if isinstance(exponent, numbers.Number):
@@ -559,10 +604,16 @@ class Tensor:
     def __neg__(self):
         return ops.Neg.apply(self)
 
-    neg = __neg__
+    neg = negative = __neg__
 
     def __pos__(self):
         return self  # as torch's +t: the tensor itself
+
+    def positive(self):
+        """The tensor itself, as torch's, which refuses a bool one."""
+        if self.dtype == bool:
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+        return self
 
     def __abs__(self):
         return ops.Abs.apply(self)
@@ -618,6 +669,7 @@ class Tensor:
         return self._outside_graph(other, operator.ne)
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__  # torch's method names
+    less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
 
     # Bitwise logic of bool and integer tensors (masks: `(x > 0) & (x < 1)`), as torch's; & | ^ commute.
     def __and__(self, other):
@@ -1473,12 +1525,151 @@ class Tensor:
             out = later != earlier if out.dtype == bool else later - earlier
         return out
 
+    # ---- torch's other shape idioms, each composed of the ones above ---------------------------------------
+    def broadcast_to(self, size):
+        return self.expand(size)
+
+    def movedim(self, source, destination):
+        """Dims `source` moved to places `destination` (ints or sequences of ints), the others kept in order: a view,
+        as torch's."""
+        source, destination = (tuple(d) if isinstance(d, (tuple, list)) else (d,) for d in (source, destination))
+        if len(source) != len(destination):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(source)} dims) should "
+                               f"contain the same number of dims as destination ({list(destination)} dims)")
+        moved = {}
+        for role, dims in (("source", source), ("destination", destination)):
+            axes = [normalize_dim(d, self.ndim) for d in dims]
+            if len(set(axes)) != len(axes):
+                raise RuntimeError(f"movedim: repeated dim in `{role}` ({list(dims)})")
+            moved[role] = axes
+        order = [axis for axis in range(self.ndim) if axis not in moved["source"]]
+        for place, axis in sorted(zip(moved["destination"], moved["source"])):
+            order.insert(place, axis)
+        return self._permuted(tuple(order))
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def select(self, dim, index):
+        """The slice at `index` along `dim`, that dim removed: a view, as torch's."""
+        axis = normalize_dim(dim, self.ndim)
+        size = self.shape[axis]
+        if not -size <= index < size:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {dim}")
+        return self[(slice(None),) * axis + (index,)]
+
+    def take(self, index):
+        """The entries of the flattened tensor at `index` (an int64 tensor, negative counting from the end), in
+        index's shape, as torch's."""
+        if index.dtype != np.int64:
+            raise RuntimeError(f"take(): Expected a long tensor for index, but got {SCALAR_TYPE_NAMES[index.dtype]}")
+        count = self.numel()
+        outside = (index.data < -count) | (index.data >= count)
+        if outside.any():
+            raise IndexError(f"out of range: tried to access index {index.data[outside].ravel()[0].item()} on a tensor "
+                             f"of {count} elements.")
+        return self.reshape(-1)[index]
+
+    def take_along_dim(self, indices, dim=None):
+        """gather along `dim` of self and indices broadcast to each other in the other dims; without dim, of the
+        flattened tensor, as torch's."""
+        if indices.dtype != np.int64:
+            raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                               f"{SCALAR_TYPE_NAMES[indices.dtype]}")
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        if self.ndim != indices.ndim:
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
+                               f"but got {self.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+        axis = normalize_dim(dim, self.ndim)
+        others = np.broadcast_shapes(self.shape[:axis] + (1,) + self.shape[axis + 1:],
+                                     indices.shape[:axis] + (1,) + indices.shape[axis + 1:])
+        return self.expand(others[:axis] + (self.shape[axis],) + others[axis + 1:]).gather(
+            axis, indices.expand(others[:axis] + (indices.shape[axis],) + others[axis + 1:]))
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        """Views along `dim`: `sections` pieces as equal as can be (the first ones one longer), or the pieces
+        between the listed indices (clamped to the size), as torch's."""
+        if isinstance(indices_or_sections, Tensor):
+            if indices_or_sections.ndim > 1:
+                raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                                   f"one-dimensional tensor, but got a tensor with {indices_or_sections.ndim} dims")
+            indices_or_sections = indices_or_sections.tolist()
+        axis = normalize_dim(dim, self.ndim)
+        size = self.shape[axis]
+        if isinstance(indices_or_sections, numbers.Integral):
+            sections = indices_or_sections
+            if sections <= 0:
+                raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+            longer, length = size % sections, size // sections
+            indices = [i * length + min(i, longer) for i in range(1, sections)]
+        else:
+            indices = list(indices_or_sections)
+        bounds = [0] + [min(max(i + size if i < 0 else i, 0), size) for i in indices] + [size]
+        return tuple(self.narrow(axis, start, max(end - start, 0)) for start, end in zip(bounds, bounds[1:]))
+
+    def _split_at(self, name, dim, least_ndim, indices_or_sections):
+        """hsplit, vsplit and dsplit: tensor_split along `dim`, into sections that must be equal, as torch's."""
+        if self.ndim < least_ndim:
+            raise RuntimeError(f"torch.{name} requires a tensor with at least {least_ndim} dimension, but got a tensor "
+                               f"with {self.ndim} dimensions!")
+        if isinstance(indices_or_sections, numbers.Integral) and indices_or_sections and \
+                self.shape[dim] % indices_or_sections:
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
+                               f"{self.shape[dim]} is not divisible by the split_size {indices_or_sections}!")
+        return self.tensor_split(indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections):
+        return self._split_at("hsplit", 1 if self.ndim > 1 else 0, 1, indices_or_sections)
+
+    def vsplit(self, indices_or_sections):
+        return self._split_at("vsplit", 0, 2, indices_or_sections)
+
+    def dsplit(self, indices_or_sections):
+        return self._split_at("dsplit", 2, 3, indices_or_sections)
+
+    def tile(self, *dims):
+        """repeat() with leading 1s added to `dims` where it has fewer than the tensor has dims, as torch's."""
+        dims = _sizes(dims)
+        return self.repeat(*(1,) * (self.ndim - len(dims)), *dims)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        """Rotated k quarter turns from dims[0] toward dims[1], as torch's."""
+        if len(dims) != 2:
+            raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+        if self.ndim < 2:
+            raise RuntimeError(f"expected total dims >= 2, but got total dims = {self.ndim}")
+        first, second = (normalize_dim(d, self.ndim) for d in dims)
+        if first == second:
+            raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {first} and dim1 = {second}")
+        turns = k % 4
+        if turns == 0:
+            return self.clone()
+        if turns == 2:
+            return self.flip(first, second)
+        return self.flip(second if turns == 1 else first).transpose(first, second)
+
+    def fliplr(self):
+        if self.ndim < 2:
+            raise RuntimeError("Input must be >= 2-d.")
+        return self.flip(1)
+
+    def flipud(self):
+        if self.ndim < 1:
+            raise RuntimeError("Input must be >= 1-d.")
+        return self.flip(0)
+
     # ---- torch's in-place methods: through _in_place, as the in-place operators ----------------------------
     def add_(self, other, *, alpha=1):
-        return self.__iadd__(other if alpha == 1 else other * alpha)
+        return self.__iadd__(self._alpha_times(other, alpha))
 
     def sub_(self, other, *, alpha=1):
-        return self.__isub__(other if alpha == 1 else other * alpha)
+        return self.__isub__(self._alpha_times(other, alpha))
 
     mul_, div_, pow_ = __imul__, __itruediv__, __ipow__
 
