@@ -209,11 +209,57 @@ class Tensor:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self.shape[normalize_dim(dim, self.ndim)]
 
+    @property
+    def mT(self):
+        """The matrices of a batch (the last two dims) transposed, as torch's."""
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D "
+                               "tensor.")
+        return self.transpose(-2, -1)
+
+    @property
+    def mH(self):
+        """mT: the conjugate is the tensor itself, as minigrad's tensors are real."""
+        if self.ndim < 2:
+            raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {self.ndim}-D "
+                               "tensor.")
+        return self.mT
+
+    @property
+    def H(self):
+        if self.ndim != 2:
+            advice = " For batches of matrices, consider using tensor.mH" if self.ndim > 2 else ""
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.{advice}")
+        return self.mT
+
     def numel(self):
         return int(self.data.size)
 
+    nelement = numel
+
     def dim(self):
         return self.ndim
+
+    ndimension = dim
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self.dtype.itemsize
+
+    def stride(self, dim=None):
+        """The steps in elements between neighbours along each dim (or along `dim`), as torch's."""
+        steps = tuple(step // self.dtype.itemsize for step in self.data.strides)
+        return steps if dim is None else steps[normalize_dim(dim, self.ndim)]
+
+    def is_contiguous(self):
+        return bool(self.data.flags.c_contiguous)
 
     def __len__(self):
         if self.ndim == 0:
@@ -531,12 +577,37 @@ class Tensor:
     def _become(self, result):
         """This tensor object takes `result`'s array and place in the graph, so that every name bound to it sees
         the change; so do its views, each taken anew of it."""
+        self._take_place_of(result)
+        for view in list(self._views or ()):
+            view._become(ops.GetItem.apply(self, index=view._view_of[1]))
+
+    def _take_place_of(self, result):
+        """This tensor object takes `result`'s array and place in the graph."""
         if self._handle is not None:
             self._handle.forget_tensor()
         self.data, self.creator, self.requires_grad = result.data, result.creator, True
         self._handle = GraphHandle(self)
+
+    def _restrided(self, changed, on_array=None, undo=None):
+        """t_, transpose_, squeeze_ and unsqueeze_: this tensor object becomes changed(itself), a view, as torch's,
+        which change only a tensor's sizes and strides: it still shares its elements with its base and its views,
+        whose takes follow the change through on_array and its inverse `undo` (reshapes where not given)."""
+        self._refuse_a_recorded_leaf()
+        old_shape = self.shape
+        result = changed(self._as_own_input())
+        on_array = on_array or (lambda array: array.reshape(result.shape))
+        undo = undo or (lambda array: array.reshape(old_shape))
+        if result.creator is None:
+            self.data = result.data
+        else:
+            self._take_place_of(result)
+        if self._view_of is not None:
+            base, take = self._view_of
+            self._view_of = (base, lambda array: on_array(take(array)))
         for view in list(self._views or ()):
-            view._become(ops.GetItem.apply(self, index=view._view_of[1]))
+            take = view._view_of[1]
+            view._view_of = (self, lambda array, take=take: take(undo(array)))
+        return self
 
     def _viewed(self, out, take):
         """`out`, an op's result on this tensor, marked as a view of its base where NumPy made out's array one
@@ -1665,19 +1736,35 @@ class Tensor:
         return self.flip(0)
 
     # ---- torch's in-place methods: through _in_place, as the in-place operators ----------------------------
-    def add_(self, other, *, alpha=1):
-        return self.__iadd__(self._alpha_times(other, alpha))
-
-    def sub_(self, other, *, alpha=1):
-        return self.__isub__(self._alpha_times(other, alpha))
-
-    mul_, div_, pow_ = __imul__, __itruediv__, __ipow__
+    mul_, pow_ = __imul__, __ipow__
 
     (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_, scatter_add_,
      index_add_, index_copy_, index_fill_, masked_fill_) = map(in_place_version, (
         exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter, scatter_add,
         index_add, index_copy, index_fill, masked_fill))
     neg_ = in_place_version(neg, "neg")
+    (floor_, ceil_, round_, trunc_, frac_, reciprocal_, sign_, square_, fmod_, remainder_, lerp_, div_, floor_divide_,
+     sin_, cos_, log1p_, expm1_, rsqrt_, sub_, add_) = map(in_place_version, (
+        floor, ceil, round, trunc, frac, reciprocal, sign, square, fmod, remainder, lerp, div, floor_divide, sin, cos,
+        log1p, expm1, rsqrt, sub, add))
+
+    def t_(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose_(0, -1)
+
+    def transpose_(self, dim0, dim1):
+        dim0, dim1 = normalize_dim(dim0, self.ndim), normalize_dim(dim1, self.ndim)
+        swap = (lambda array: array.swapaxes(dim0, dim1)) if self.ndim else None
+        return self._restrided(lambda tensor: tensor.transpose(dim0, dim1), swap, swap)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def squeeze_(self, dim=None):
+        return self._restrided(lambda tensor: tensor.squeeze(dim))
+
+    def unsqueeze_(self, dim):
+        return self._restrided(lambda tensor: tensor.unsqueeze(dim))
 
     def uniform_(self, a=0.0, b=1.0):
         """Values drawn from U(a, b) by minigrad's generator, as nn.init.uniform_ (torch's `from`, `to`)."""
