@@ -521,6 +521,39 @@ class Tensor:
         return (self / other).trunc()
 
     divide, true_divide = div, __truediv__
+
+    def float_power(self, exponent):
+        """self ** exponent in float64, as torch's."""
+        return self.double() ** (exponent.double() if isinstance(exponent, Tensor) else float(exponent))
+
+    def float_power_(self, exponent):
+        if self.dtype != np.float64:
+            raise RuntimeError(f"the base given to float_power_ has dtype {SCALAR_TYPE_NAMES[self.dtype]} but the "
+                               "operation's result requires dtype Double")
+        return self._in_place(Tensor.float_power, exponent)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 * tensor2, value's integer part for integers, as torch's."""
+        return self + self._value_times(tensor1, tensor2, value) * tensor2
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 / tensor2, which torch refuses for integers (its old integer division)."""
+        if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
+            raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
+                               "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+                               "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+                               "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+                               "addcdiv behavior is just the latter implementation: (input + value * tensor1 / "
+                               "tensor2), for all dtypes.")
+        return self + self._value_times(tensor1, tensor2, value) / tensor2
+
+    def _value_times(self, tensor1, tensor2, value):
+        """addcmul's and addcdiv's value * tensor1, value first, as torch computes it."""
+        if value == 1:
+            return tensor1
+        if all(t.dtype.kind in "biu" for t in (self, tensor1, tensor2)):
+            value = int(value)
+        return value * tensor1
     mul = multiply = __mul__
 
     def __pow__(self, exponent):
@@ -821,6 +854,8 @@ class Tensor:
     def sign(self):
         return ops.Sign.apply(self)
 
+    sgn = sign  # of real tensors
+
     def floor(self):
         return ops.Floor.apply(self)
 
@@ -911,6 +946,8 @@ class Tensor:
         """The indices of the non-zero entries, one row (of ndim int64) each, in row-major order."""
         return Tensor(get_array_module(self.data).argwhere(self.data).astype(np.int64))
 
+    argwhere = nonzero
+
     def count_nonzero(self, dim=None):
         axes = None if dim is None else normalize_dims(dim, self.ndim)
         xp = get_array_module(self.data)
@@ -919,13 +956,28 @@ class Tensor:
     def is_floating_point(self):
         return self.dtype.kind == "f"
 
-    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        """Whether |self - other| <= atol + rtol * |other| everywhere (broadcast), of one dtype, as torch's."""
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Where |self - other| <= atol + rtol * |other| (broadcast), of one dtype, as torch's."""
         if self.dtype != other.dtype:
             raise RuntimeError(f"{SCALAR_TYPE_NAMES.get(self.dtype, self.dtype)} did not match "
                                f"{SCALAR_TYPE_NAMES.get(other.dtype, other.dtype)}")
+        for name, tolerance in (("rtol", rtol), ("atol", atol)):
+            if tolerance < 0:
+                raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tolerance}")
         require_broadcastable(self.shape, other.shape)
-        return bool(get_array_module(self.data).allclose(self.data, other.data, rtol, atol, equal_nan))
+        return Tensor(get_array_module(self.data).isclose(self.data, other.data, rtol, atol, equal_nan))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Whether isclose holds everywhere."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+
+    def equal(self, other):
+        """Whether self and other have one shape and equal entries (promoted; NaN equals nothing), as torch's."""
+        return self.shape == other.shape and bool((self == other).data.all())
+
+    def signbit(self):
+        """Where the sign bit is set (-0.0 too), as torch's."""
+        return Tensor(get_array_module(self.data).signbit(self.data))
 
     def maximum(self, other):
         """The element-wise larger of self and other; a tie gives each half the gradient, as torch's."""
@@ -1747,6 +1799,8 @@ class Tensor:
      sin_, cos_, log1p_, expm1_, rsqrt_, sub_, add_) = map(in_place_version, (
         floor, ceil, round, trunc, frac, reciprocal, sign, square, fmod, remainder, lerp, div, floor_divide, sin, cos,
         log1p, expm1, rsqrt, sub, add))
+
+    addcmul_, addcdiv_, sgn_ = map(in_place_version, (addcmul, addcdiv, sgn))
 
     def t_(self):
         if self.ndim > 2:

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import linalg, ops
 from .creation import zeros
+from .backend import get_array_module
 from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
@@ -15,19 +16,20 @@ from .tensor import Tensor, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
-    "abs", "acos", "add", "all", "allclose", "amax", "amin", "aminmax", "any", "arctan2", "argmax", "argmin", "argsort",
-    "asin", "atan", "atan2", "broadcast_to", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone",
-    "copysign", "cos", "cosh", "count_nonzero", "cummax", "cummin", "cumprod", "cumsum", "detach", "diag", "diagonal",
-    "diff", "div", "divide", "dsplit", "eq", "erf", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud",
-    "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt",
-    "hsplit", "hypot", "index_add", "index_copy", "index_fill", "index_select", "is_floating_point", "isfinite",
-    "isinf", "isnan", "kthvalue", "le", "lerp", "less", "less_equal", "log", "log10", "log1p", "log2", "log_softmax",
-    "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit",
-    "logsumexp", "lt", "masked_fill", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode",
-    "moveaxis", "movedim", "msort", "mul", "multiply", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum",
-    "narrow", "ne", "neg", "negative", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow",
-    "prod", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round",
-    "rsqrt", "rsub", "scatter", "scatter_add", "select", "sigmoid", "sign", "sin", "sinh", "softmax", "sort", "sqrt",
+    "abs", "acos", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "aminmax", "any", "arctan2",
+    "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "atan2", "broadcast_to", "ceil", "chunk", "clamp",
+    "clamp_max", "clamp_min", "clip", "clone", "copysign", "cos", "cosh", "count_nonzero", "cummax", "cummin",
+    "cumprod", "cumsum", "detach", "diag", "diagonal", "diff", "div", "divide", "dsplit", "eq", "equal", "erf", "exp",
+    "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "float_power", "floor", "floor_divide", "fmax", "fmin",
+    "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt", "hsplit", "hypot", "index_add",
+    "index_copy", "index_fill", "index_select", "is_floating_point", "isclose", "isfinite", "isinf", "isnan",
+    "kthvalue", "le", "lerp", "less", "less_equal", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp",
+    "logaddexp2", "logcumsumexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt",
+    "masked_fill", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode", "moveaxis", "movedim",
+    "msort", "mul", "multiply", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "ne", "neg",
+    "negative", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow", "prod", "quantile",
+    "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round", "rsqrt", "rsub",
+    "scatter", "scatter_add", "select", "sgn", "sigmoid", "sign", "signbit", "sin", "sinh", "softmax", "sort", "sqrt",
     "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take", "take_along_dim", "tan",
     "tanh", "tensor_split", "tile", "topk", "trace", "transpose", "tril", "triu", "true_divide", "trunc", "unbind",
     "unflatten", "unsqueeze", "var", "vsplit",
@@ -491,6 +493,18 @@ def block_diag(*tensors):
     return cat(rows, 0)
 
 
-FUNCTIONS.update(broadcast_tensors=broadcast_tensors, atleast_1d=atleast_1d, atleast_2d=atleast_2d,
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Where each of `elements` is one of `test_elements` (either may be a number), as torch's."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError(f"isin() received an invalid combination of arguments - got ({type(elements).__name__}, "
+                        f"{type(test_elements).__name__}), but expected a Tensor of elements or of test_elements")
+    device = (elements if isinstance(elements, Tensor) else test_elements).device
+    elements, test_elements = (value if isinstance(value, Tensor) else Tensor(value, device=device)
+                               for value in (elements, test_elements))
+    xp = get_array_module(elements.data)
+    return Tensor(xp.isin(elements.data, test_elements.data, assume_unique=assume_unique, invert=invert))
+
+
+FUNCTIONS.update(isin=isin, broadcast_tensors=broadcast_tensors, atleast_1d=atleast_1d, atleast_2d=atleast_2d,
                  atleast_3d=atleast_3d, concat=cat, concatenate=concatenate, hstack=hstack, vstack=vstack, dstack=dstack,
                  column_stack=column_stack, block_diag=block_diag)

@@ -94,6 +94,9 @@ CALLS.update({  # arithmetic, comparisons, shapes and joins (see test_shapes_por
     "atleast_3d": ((X,), {}), "concat": (([X, UNIT],), {"dim": 1}), "concatenate": (([X, UNIT],), {"axis": 0}),
     "hstack": (([X, UNIT],), {}), "vstack": (([X[0], UNIT],), {}), "dstack": (([X, UNIT],), {}),
     "column_stack": (([X[0, :3], UNIT],), {}), "block_diag": ((X, UNIT[0], np.array(X[0, 0])), {}),
+    "isclose": ((X, X + 1e-5), {"atol": 1e-6}), "equal": ((X, X.astype(np.float64)), {}), "argwhere": ((INTEGERS,), {}),
+    "isin": ((INTEGERS, np.array([0, 5])), {"invert": True}), "sgn": ((INTEGERS,), {}), "signbit": ((X,), {}),
+    "float_power": ((X, UNIT), {}), "addcmul": ((X, UNIT, X), {"value": 0.5}), "addcdiv": ((X, X, UNIT), {"value": 2}),
 })
 
 
