@@ -212,15 +212,15 @@ class Tensor:
     @property
     def mT(self):
         """The matrices of a batch (the last two dims) transposed, as torch's."""
-        if self.ndim < 2:
+        if self.ndim == 1:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D "
                                "tensor.")
-        return self.transpose(-2, -1)
+        return self.transpose(-2, -1) if self.ndim else self  # of a 0-d tensor, itself, as torch's (deprecated)
 
     @property
     def mH(self):
         """mT: the conjugate is the tensor itself, as minigrad's tensors are real."""
-        if self.ndim < 2:
+        if self.ndim == 1:
             raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {self.ndim}-D "
                                "tensor.")
         return self.mT
@@ -512,12 +512,12 @@ class Tensor:
         if rounding_mode is None:
             return self / other
         if rounding_mode == "floor":
-            return self // other
+            return ops.DivFloor.apply(self, other)
         if rounding_mode != "trunc":
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                                f"'{rounding_mode}'")
         if self._integral_with(other):  # exact: self less its remainder is a multiple of other
-            return (self - self.fmod(other)) // other
+            return (self - self.fmod(other)).div(other, rounding_mode="floor")
         return (self / other).trunc()
 
     divide, true_divide = div, __truediv__
@@ -1341,7 +1341,7 @@ class Tensor:
         """A 1-d tensor as diagonal `diagonal` of a square matrix; a matrix's diagonal `diagonal`, a copy (where
         diagonal() is a view), as torch's."""
         if self.ndim == 1:
-            return ops.DiagEmbed.apply(self, offset=diagonal)
+            return ops.DiagEmbed.apply(self, offset=diagonal, dim1=0, dim2=1)
         if self.ndim != 2:
             raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
         return self.diagonal(diagonal).clone()
@@ -1769,13 +1769,20 @@ class Tensor:
             raise RuntimeError(f"expected total dims >= 2, but got total dims = {self.ndim}")
         first, second = (normalize_dim(d, self.ndim) for d in dims)
         if first == second:
-            raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {first} and dim1 = {second}")
+            raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
         turns = k % 4
         if turns == 0:
             return self.clone()
         if turns == 2:
             return self.flip(first, second)
         return self.flip(second if turns == 1 else first).transpose(first, second)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        """The last dim on diagonal `offset` of new (dim1, dim2) planes of zeros, as torch's."""
+        first, second = normalize_dim(dim1, self.ndim + 1), normalize_dim(dim2, self.ndim + 1)
+        if first == second:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return ops.DiagEmbed.apply(self, offset=offset, dim1=first, dim2=second)
 
     def fliplr(self):
         if self.ndim < 2:

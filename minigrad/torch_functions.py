@@ -9,7 +9,7 @@ import numpy as np
 from . import linalg, ops
 from .creation import zeros
 from .backend import get_array_module
-from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable
+from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable, result_type
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
 from .tensor import Tensor, tensor_only, where
@@ -19,20 +19,20 @@ METHODS = (
     "abs", "acos", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "aminmax", "any", "arctan2",
     "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "atan2", "broadcast_to", "ceil", "chunk", "clamp",
     "clamp_max", "clamp_min", "clip", "clone", "copysign", "cos", "cosh", "count_nonzero", "cummax", "cummin",
-    "cumprod", "cumsum", "detach", "diag", "diagonal", "diff", "div", "divide", "dsplit", "eq", "equal", "erf", "exp",
-    "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "float_power", "floor", "floor_divide", "fmax", "fmin",
-    "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt", "hsplit", "hypot", "index_add",
-    "index_copy", "index_fill", "index_select", "is_floating_point", "isclose", "isfinite", "isinf", "isnan",
-    "kthvalue", "le", "lerp", "less", "less_equal", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp",
-    "logaddexp2", "logcumsumexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt",
-    "masked_fill", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode", "moveaxis", "movedim",
-    "msort", "mul", "multiply", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "ne", "neg",
-    "negative", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow", "prod", "quantile",
-    "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round", "rsqrt", "rsub",
-    "scatter", "scatter_add", "select", "sgn", "sigmoid", "sign", "signbit", "sin", "sinh", "softmax", "sort", "sqrt",
-    "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take", "take_along_dim", "tan",
-    "tanh", "tensor_split", "tile", "topk", "trace", "transpose", "tril", "triu", "true_divide", "trunc", "unbind",
-    "unflatten", "unsqueeze", "var", "vsplit",
+    "cumprod", "cumsum", "detach", "diag", "diag_embed", "diagonal", "diff", "div", "divide", "dsplit", "eq", "equal",
+    "erf", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "float_power", "floor", "floor_divide",
+    "fmax", "fmin", "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt", "hsplit", "hypot",
+    "index_add", "index_copy", "index_fill", "index_select", "is_floating_point", "isclose", "isfinite", "isinf",
+    "isnan", "kthvalue", "le", "lerp", "less", "less_equal", "log", "log10", "log1p", "log2", "log_softmax",
+    "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit",
+    "logsumexp", "lt", "masked_fill", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode",
+    "moveaxis", "movedim", "msort", "mul", "multiply", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum",
+    "narrow", "ne", "neg", "negative", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow",
+    "prod", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round",
+    "rsqrt", "rsub", "scatter", "scatter_add", "select", "sgn", "sigmoid", "sign", "signbit", "sin", "sinh", "softmax",
+    "sort", "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take",
+    "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace", "transpose", "tril", "triu",
+    "true_divide", "trunc", "unbind", "unflatten", "unsqueeze", "var", "vsplit",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2"}  # no number for `other`
@@ -481,7 +481,7 @@ def block_diag(*tensors):
         blocks.append(tensor.reshape(-1, tensor.shape[-1] if tensor.ndim else 1) if tensor.ndim < 2 else tensor)
     if not blocks:
         return zeros((1, 0))
-    dtype = np.result_type(*(block.dtype for block in blocks))
+    dtype = result_type(*blocks)
     device = blocks[0].device
     width = sum(block.shape[1] for block in blocks)
     rows, before = [], 0

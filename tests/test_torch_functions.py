@@ -97,6 +97,7 @@ CALLS.update({  # arithmetic, comparisons, shapes and joins (see test_shapes_por
     "isclose": ((X, X + 1e-5), {"atol": 1e-6}), "equal": ((X, X.astype(np.float64)), {}), "argwhere": ((INTEGERS,), {}),
     "isin": ((INTEGERS, np.array([0, 5])), {"invert": True}), "sgn": ((INTEGERS,), {}), "signbit": ((X,), {}),
     "float_power": ((X, UNIT), {}), "addcmul": ((X, UNIT, X), {"value": 0.5}), "addcdiv": ((X, X, UNIT), {"value": 2}),
+    "diag_embed": ((X,), {"offset": 1}),
 })
 
 
