@@ -440,8 +440,8 @@ def _at_least(ndim, shape_of):
 
 
 atleast_1d = _at_least(1, lambda shape: (1,))
-atleast_2d = _at_least(2, lambda shape: (1, *shape, 1)[:2] if shape else (1, 1))
-atleast_3d = _at_least(3, lambda shape: {0: (1, 1, 1), 1: (1, *shape, 1)}.get(len(shape), (*shape, 1)))
+atleast_2d = _at_least(2, lambda shape: (1, *(shape or (1,))))  # a row
+atleast_3d = _at_least(3, lambda shape: (1, *(shape or (1,)), 1) if len(shape) < 2 else (*shape, 1))
 
 
 def concatenate(tensors, axis=0):

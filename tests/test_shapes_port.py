@@ -96,6 +96,8 @@ CASES = {
     "diag_embed offset": (lambda lib, a: a.diag_embed(-1, 0, 2), [normal(2, 3)]),
     "diag_embed reversed dims": (lambda lib, a: lib.diag_embed(a, 2, -1, 1), [normal(2, 3, 4)]),
     "H": (lambda lib, a: a.H * 1, [normal(2, 3)]),
+    "mm method": (lambda lib, a, b: a.mm(b), [normal(2, 3), normal(3, 4)]),
+    "bmm method": (lambda lib, a, b: a.bmm(b), [normal(2, 2, 3), normal(2, 3, 4)]),
 }
 
 
@@ -312,6 +314,8 @@ def test_tensor_facts_match_torch():
 ERRORS = {
     "add alpha of integers": lambda lib: lib.add(lib.tensor([1]), 2, alpha=0.5),
     "div rounding_mode": lambda lib: lib.div(lib.tensor([1.0]), 2, rounding_mode="round"),
+    "div floor by integer zero": lambda lib: lib.div(lib.tensor([3, 4]), lib.tensor([1, 0]), rounding_mode="floor"),
+    "div trunc by integer zero": lambda lib: lib.tensor([3]).div(0, rounding_mode="trunc"),
     "positive of bools": lambda lib: lib.positive(lib.tensor([True])),
     "select out of range": lambda lib: lib.zeros(3, 4).select(0, 3),
     "select dim": lambda lib: lib.zeros(3, 4).select(2, 0),

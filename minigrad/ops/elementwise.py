@@ -109,7 +109,7 @@ def _check_floor_division(op, a, b):
     if a.dtype == bool:
         raise NotImplementedError(f"\"{op}\" not implemented for 'Bool'")
     if a.dtype.kind in "iu" and a.size and not b.all():
-        raise RuntimeError("ZeroDivisionError: integer division or modulo by zero")
+        raise RuntimeError("ZeroDivisionError")  # torch's words
 
 
 class FloorDivide(Function):
