@@ -489,7 +489,7 @@ class Tensor:
     subtract = sub
 
     def rsub(self, other, *, alpha=1):
-        """other - alpha * self, as torch's."""
+        """other - alpha * self, as torch.rsub (torch has no such method: minigrad.rsub is made of this one)."""
         return other - self._alpha_times(self, alpha)
 
     def _alpha_times(self, other, alpha):
@@ -521,6 +521,7 @@ class Tensor:
         return (self / other).trunc()
 
     divide, true_divide = div, __truediv__
+    mul = multiply = __mul__
 
     def float_power(self, exponent):
         """self ** exponent in float64, as torch's."""
@@ -554,7 +555,6 @@ class Tensor:
         if all(t.dtype.kind in "biu" for t in (self, tensor1, tensor2)):
             value = int(value)
         return value * tensor1
-    mul = multiply = __mul__
 
     def __pow__(self, exponent):
         """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is float32, as in torch)."""
@@ -1801,13 +1801,12 @@ class Tensor:
      index_add_, index_copy_, index_fill_, masked_fill_) = map(in_place_version, (
         exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter, scatter_add,
         index_add, index_copy, index_fill, masked_fill))
-    neg_ = in_place_version(neg, "neg")
-    (floor_, ceil_, round_, trunc_, frac_, reciprocal_, sign_, square_, fmod_, remainder_, lerp_, div_, floor_divide_,
-     sin_, cos_, log1p_, expm1_, rsqrt_, sub_, add_) = map(in_place_version, (
-        floor, ceil, round, trunc, frac, reciprocal, sign, square, fmod, remainder, lerp, div, floor_divide, sin, cos,
-        log1p, expm1, rsqrt, sub, add))
-
-    addcmul_, addcdiv_, sgn_ = map(in_place_version, (addcmul, addcdiv, sgn))
+    (floor_, ceil_, round_, trunc_, frac_, reciprocal_, sign_, sgn_, square_, fmod_, lerp_, div_, sin_, cos_, log1p_,
+     expm1_, rsqrt_, add_, sub_, addcmul_, addcdiv_) = map(in_place_version, (
+        floor, ceil, round, trunc, frac, reciprocal, sign, sgn, square, fmod, lerp, div, sin, cos, log1p, expm1, rsqrt,
+        add, sub, addcmul, addcdiv))
+    neg_, remainder_, floor_divide_ = (in_place_version(function, name) for function, name in (
+        (neg, "neg"), (remainder, "remainder"), (floor_divide, "floor_divide")))  # operators' names are dunders
 
     def t_(self):
         if self.ndim > 2:
