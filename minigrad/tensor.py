@@ -1741,8 +1741,8 @@ class Tensor:
         if self.ndim < least_ndim:
             raise RuntimeError(f"torch.{name} requires a tensor with at least {least_ndim} dimension, but got a tensor "
                                f"with {self.ndim} dimensions!")
-        if isinstance(indices_or_sections, numbers.Integral) and indices_or_sections and \
-                self.shape[dim] % indices_or_sections:
+        if isinstance(indices_or_sections, numbers.Integral) and (
+                indices_or_sections == 0 or self.shape[dim] % indices_or_sections):
             raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
                                f"{self.shape[dim]} is not divisible by the split_size {indices_or_sections}!")
         return self.tensor_split(indices_or_sections, dim)

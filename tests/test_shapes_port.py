@@ -327,6 +327,7 @@ ERRORS = {
     "tensor_split sections": lambda lib: lib.zeros(3).tensor_split(0),
     "tensor_split 2-d tensor": lambda lib: lib.zeros(3).tensor_split(lib.tensor([[1]])),
     "hsplit indivisible": lambda lib: lib.zeros(3, 4).hsplit(3),
+    "hsplit into 0": lambda lib: lib.zeros(3, 4).hsplit(0),
     "vsplit of 1-d": lambda lib: lib.zeros(4).vsplit(2),
     "dsplit of 2-d": lambda lib: lib.zeros(4, 2).dsplit(2),
     "rot90 dims": lambda lib: lib.zeros(3, 4).rot90(1, [0]),
