@@ -17,7 +17,7 @@ from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_si
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor, in_place_version, where
-from .torch_functions import bmm
+from .torch_functions import bmm, cat
 
 
 def _ntuple(value, count):
@@ -1056,13 +1056,6 @@ def _crop(tensor, pad, shape):
             raise ValueError(f"pad: cropping {pad} is more than dim {axis} of input {tuple(shape)} holds")
         crop[axis] = slice(max(-before, 0), tensor.shape[axis] - max(-after, 0))
     return tensor[tuple(crop)]
-
-
-def cat(tensors, dim=0):
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    return ops.Cat.apply(*tensors, dim=dim)
 
 
 def stack(tensors, dim=0):

@@ -209,11 +209,57 @@ class Tensor:
             raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self.shape[normalize_dim(dim, self.ndim)]
 
+    @property
+    def mT(self):
+        """The matrices of a batch (the last two dims) transposed, as torch's."""
+        if self.ndim == 1:
+            raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got {self.ndim}-D "
+                               "tensor.")
+        return self.transpose(-2, -1) if self.ndim else self  # of a 0-d tensor, itself, as torch's (deprecated)
+
+    @property
+    def mH(self):
+        """mT: the conjugate is the tensor itself, as minigrad's tensors are real."""
+        if self.ndim == 1:
+            raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got {self.ndim}-D "
+                               "tensor.")
+        return self.mT
+
+    @property
+    def H(self):
+        if self.ndim != 2:
+            advice = " For batches of matrices, consider using tensor.mH" if self.ndim > 2 else ""
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.ndim}-D tensor.{advice}")
+        return self.mT
+
     def numel(self):
         return int(self.data.size)
 
+    nelement = numel
+
     def dim(self):
         return self.ndim
+
+    ndimension = dim
+
+    @property
+    def itemsize(self):
+        return self.dtype.itemsize
+
+    def element_size(self):
+        return self.dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self.dtype.itemsize
+
+    def stride(self, dim=None):
+        """The steps in elements between neighbours along each dim (or along `dim`), as torch's."""
+        steps = tuple(step // self.dtype.itemsize for step in self.data.strides)
+        return steps if dim is None else steps[normalize_dim(dim, self.ndim)]
+
+    def is_contiguous(self):
+        return bool(self.data.flags.c_contiguous)
 
     def __len__(self):
         if self.ndim == 0:
@@ -455,6 +501,84 @@ class Tensor:
 
     remainder = __mod__
 
+    def add(self, other, *, alpha=1):
+        """self + alpha * other, as torch's."""
+        return self + self._alpha_times(other, alpha)
+
+    def sub(self, other, *, alpha=1):
+        """self - alpha * other, as torch's."""
+        return self - self._alpha_times(other, alpha)
+
+    subtract = sub
+
+    def rsub(self, other, *, alpha=1):
+        """other - alpha * self, as torch.rsub (torch has no such method: minigrad.rsub is made of this one)."""
+        return other - self._alpha_times(self, alpha)
+
+    def _alpha_times(self, other, alpha):
+        """add's and sub's alpha * other; a fractional alpha of integers is refused, as torch refuses it."""
+        if alpha == 1:
+            return other
+        if self._integral_with(other) and not isinstance(alpha, numbers.Integral):
+            raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+        return other * alpha
+
+    def _integral_with(self, other):
+        """Whether self and other (a tensor or a number) are both integral (or bool)."""
+        if isinstance(other, Tensor):
+            return self.dtype.kind in "biu" and other.dtype.kind in "biu"
+        return self.dtype.kind in "biu" and isinstance(other, numbers.Integral)
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other, its quotient rounded toward zero ("trunc") or down ("floor") where asked, as torch's: a
+        rounded quotient of integers stays integral, and its gradient is zero."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode == "floor":
+            return ops.DivFloor.apply(self, other)
+        if rounding_mode != "trunc":
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                               f"'{rounding_mode}'")
+        if self._integral_with(other):  # exact: self less its remainder is a multiple of other
+            return (self - self.fmod(other)).div(other, rounding_mode="floor")
+        return (self / other).trunc()
+
+    divide, true_divide = div, __truediv__
+    mul = multiply = __mul__
+
+    def float_power(self, exponent):
+        """self ** exponent in float64, as torch's."""
+        return self.double() ** (exponent.double() if isinstance(exponent, Tensor) else float(exponent))
+
+    def float_power_(self, exponent):
+        if self.dtype != np.float64:
+            raise RuntimeError(f"the base given to float_power_ has dtype {SCALAR_TYPE_NAMES[self.dtype]} but the "
+                               "operation's result requires dtype Double")
+        return self._in_place(Tensor.float_power, exponent)
+
+    def addcmul(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 * tensor2, value's integer part for integers, as torch's."""
+        return self + self._value_times(tensor1, tensor2, value) * tensor2
+
+    def addcdiv(self, tensor1, tensor2, *, value=1):
+        """self + value * tensor1 / tensor2, which torch refuses for integers (its old integer division)."""
+        if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
+            raise RuntimeError("Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
+                               "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+                               "be implemented as (input + value * torch.trunc(tensor1 / tensor2)).to(input.dtype) for "
+                               "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+                               "addcdiv behavior is just the latter implementation: (input + value * tensor1 / "
+                               "tensor2), for all dtypes.")
+        return self + self._value_times(tensor1, tensor2, value) / tensor2
+
+    def _value_times(self, tensor1, tensor2, value):
+        """addcmul's and addcdiv's value * tensor1, value first, as torch computes it."""
+        if value == 1:
+            return tensor1
+        if all(t.dtype.kind in "biu" for t in (self, tensor1, tensor2)):
+            value = int(value)
+        return value * tensor1
+
     def __pow__(self, exponent):
         """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is float32, as in torch)."""
         if isinstance(exponent, numbers.Number):
@@ -509,12 +633,37 @@ class Tensor:
     def _become(self, result):
         """This tensor object takes `result`'s array and place in the graph, so that every name bound to it sees
         the change; so do its views, each taken anew of it."""
+        self._take_place_of(result)
+        for view in list(self._views or ()):
+            view._become(ops.GetItem.apply(self, index=view._view_of[1]))
+
+    def _take_place_of(self, result):
+        """This tensor object takes `result`'s array and place in the graph."""
         if self._handle is not None:
             self._handle.forget_tensor()
         self.data, self.creator, self.requires_grad = result.data, result.creator, True
         self._handle = GraphHandle(self)
+
+    def _restrided(self, changed, on_array=None, undo=None):
+        """t_, transpose_, squeeze_ and unsqueeze_: this tensor object becomes changed(itself), a view, as torch's,
+        which change only a tensor's sizes and strides: it still shares its elements with its base and its views,
+        whose takes follow the change through on_array and its inverse `undo` (reshapes where not given)."""
+        self._refuse_a_recorded_leaf()
+        old_shape = self.shape
+        result = changed(self._as_own_input())
+        on_array = on_array or (lambda array: array.reshape(result.shape))
+        undo = undo or (lambda array: array.reshape(old_shape))
+        if result.creator is None:
+            self.data = result.data
+        else:
+            self._take_place_of(result)
+        if self._view_of is not None:
+            base, take = self._view_of
+            self._view_of = (base, lambda array: on_array(take(array)))
         for view in list(self._views or ()):
-            view._become(ops.GetItem.apply(self, index=view._view_of[1]))
+            take = view._view_of[1]
+            view._view_of = (self, lambda array, take=take: take(undo(array)))
+        return self
 
     def _viewed(self, out, take):
         """`out`, an op's result on this tensor, marked as a view of its base where NumPy made out's array one
@@ -582,10 +731,16 @@ class Tensor:
     def __neg__(self):
         return ops.Neg.apply(self)
 
-    neg = __neg__
+    neg = negative = __neg__
 
     def __pos__(self):
         return self  # as torch's +t: the tensor itself
+
+    def positive(self):
+        """The tensor itself, as torch's, which refuses a bool one."""
+        if self.dtype == bool:
+            raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+        return self
 
     def __abs__(self):
         return ops.Abs.apply(self)
@@ -641,6 +796,7 @@ class Tensor:
         return self._outside_graph(other, operator.ne)
 
     lt, le, gt, ge, eq, ne = __lt__, __le__, __gt__, __ge__, __eq__, __ne__  # torch's method names
+    less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
 
     # Bitwise logic of bool and integer tensors (masks: `(x > 0) & (x < 1)`), as torch's; & | ^ commute.
     def __and__(self, other):
@@ -733,6 +889,8 @@ class Tensor:
 
     def sign(self):
         return ops.Sign.apply(self)
+
+    sgn = sign  # of real tensors
 
     def floor(self):
         return ops.Floor.apply(self)
@@ -828,6 +986,8 @@ class Tensor:
             return tuple(Tensor(column) for column in rows.T)
         return Tensor(rows if self.ndim else rows[:, :0])
 
+    argwhere = nonzero
+
     def count_nonzero(self, dim=None):
         axes = None if dim is None else normalize_dims(dim, self.ndim)
         xp = get_array_module(self.data)
@@ -836,13 +996,28 @@ class Tensor:
     def is_floating_point(self):
         return self.dtype.kind == "f"
 
-    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        """Whether |self - other| <= atol + rtol * |other| everywhere (broadcast), of one dtype, as torch's."""
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Where |self - other| <= atol + rtol * |other| (broadcast), of one dtype, as torch's."""
         if self.dtype != other.dtype:
             raise RuntimeError(f"{SCALAR_TYPE_NAMES.get(self.dtype, self.dtype)} did not match "
                                f"{SCALAR_TYPE_NAMES.get(other.dtype, other.dtype)}")
+        for name, tolerance in (("rtol", rtol), ("atol", atol)):
+            if tolerance < 0:
+                raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tolerance}")
         require_broadcastable(self.shape, other.shape)
-        return bool(get_array_module(self.data).allclose(self.data, other.data, rtol, atol, equal_nan))
+        return Tensor(get_array_module(self.data).isclose(self.data, other.data, rtol, atol, equal_nan))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        """Whether isclose holds everywhere."""
+        return bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+
+    def equal(self, other):
+        """Whether self and other have one shape and equal entries (promoted; NaN equals nothing), as torch's."""
+        return self.shape == other.shape and bool((self == other).data.all())
+
+    def signbit(self):
+        """Where the sign bit is set (-0.0 too), as torch's."""
+        return Tensor(get_array_module(self.data).signbit(self.data))
 
     def maximum(self, other):
         """The element-wise larger of self and other; a tie gives each half the gradient, as torch's."""
@@ -1210,7 +1385,7 @@ class Tensor:
         """A 1-d tensor as diagonal `diagonal` of a square matrix; a matrix's diagonal `diagonal`, a copy (where
         diagonal() is a view), as torch's."""
         if self.ndim == 1:
-            return ops.DiagEmbed.apply(self, offset=diagonal)
+            return ops.DiagEmbed.apply(self, offset=diagonal, dim1=0, dim2=1)
         if self.ndim != 2:
             raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
         return self.diagonal(diagonal).clone()
@@ -1517,20 +1692,183 @@ class Tensor:
             out = later != earlier if out.dtype == bool else later - earlier
         return out
 
+    # ---- torch's other shape idioms, each composed of the ones above ---------------------------------------
+    def broadcast_to(self, size):
+        return self.expand(size)
+
+    def movedim(self, source, destination):
+        """Dims `source` moved to places `destination` (ints or sequences of ints), the others kept in order: a view,
+        as torch's."""
+        source, destination = (tuple(d) if isinstance(d, (tuple, list)) else (d,) for d in (source, destination))
+        if len(source) != len(destination):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(source)} dims) should "
+                               f"contain the same number of dims as destination ({list(destination)} dims)")
+        moved = {}
+        for role, dims in (("source", source), ("destination", destination)):
+            axes = [normalize_dim(d, self.ndim) for d in dims]
+            if len(set(axes)) != len(axes):
+                raise RuntimeError(f"movedim: repeated dim in `{role}` ({list(dims)})")
+            moved[role] = axes
+        order = [axis for axis in range(self.ndim) if axis not in moved["source"]]
+        for place, axis in sorted(zip(moved["destination"], moved["source"])):
+            order.insert(place, axis)
+        return self._permuted(tuple(order))
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
+
+    swapdims = swapaxes
+
+    def select(self, dim, index):
+        """The slice at `index` along `dim`, that dim removed: a view, as torch's."""
+        axis = normalize_dim(dim, self.ndim)
+        size = self.shape[axis]
+        if not -size <= index < size:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {list(self.shape)} at "
+                             f"dimension {dim}")
+        return self[(slice(None),) * axis + (index,)]
+
+    def take(self, index):
+        """The entries of the flattened tensor at `index` (an int64 tensor, negative counting from the end), in
+        index's shape, as torch's."""
+        if index.dtype != np.int64:
+            raise RuntimeError(f"take(): Expected a long tensor for index, but got {SCALAR_TYPE_NAMES[index.dtype]}")
+        count = self.numel()
+        outside = (index.data < -count) | (index.data >= count)
+        if outside.any():
+            raise IndexError(f"out of range: tried to access index {index.data[outside].ravel()[0].item()} on a tensor "
+                             f"of {count} elements.")
+        return self.reshape(-1)[index]
+
+    def take_along_dim(self, indices, dim=None):
+        """gather along `dim` of self and indices broadcast to each other in the other dims; without dim, of the
+        flattened tensor, as torch's."""
+        if indices.dtype != np.int64:
+            raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                               f"{SCALAR_TYPE_NAMES[indices.dtype]}")
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        if self.ndim != indices.ndim:
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
+                               f"but got {self.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+        axis = normalize_dim(dim, self.ndim)
+        others = np.broadcast_shapes(self.shape[:axis] + (1,) + self.shape[axis + 1:],
+                                     indices.shape[:axis] + (1,) + indices.shape[axis + 1:])
+        return self.expand(others[:axis] + (self.shape[axis],) + others[axis + 1:]).gather(
+            axis, indices.expand(others[:axis] + (indices.shape[axis],) + others[axis + 1:]))
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        """Views along `dim`: `sections` pieces as equal as can be (the first ones one longer), or the pieces
+        between the listed indices (clamped to the size), as torch's."""
+        if isinstance(indices_or_sections, Tensor):
+            if indices_or_sections.ndim > 1:
+                raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                                   f"one-dimensional tensor, but got a tensor with {indices_or_sections.ndim} dims")
+            indices_or_sections = indices_or_sections.tolist()
+        axis = normalize_dim(dim, self.ndim)
+        size = self.shape[axis]
+        if isinstance(indices_or_sections, numbers.Integral):
+            sections = indices_or_sections
+            if sections <= 0:
+                raise RuntimeError(f"number of sections must be larger than 0, got {sections}")
+            longer, length = size % sections, size // sections
+            indices = [i * length + min(i, longer) for i in range(1, sections)]
+        else:
+            indices = list(indices_or_sections)
+        bounds = [0] + [min(max(i + size if i < 0 else i, 0), size) for i in indices] + [size]
+        return tuple(self.narrow(axis, start, max(end - start, 0)) for start, end in zip(bounds, bounds[1:]))
+
+    def _split_at(self, name, dim, least_ndim, indices_or_sections):
+        """hsplit, vsplit and dsplit: tensor_split along `dim`, into sections that must be equal, as torch's."""
+        if self.ndim < least_ndim:
+            raise RuntimeError(f"torch.{name} requires a tensor with at least {least_ndim} dimension, but got a tensor "
+                               f"with {self.ndim} dimensions!")
+        if isinstance(indices_or_sections, numbers.Integral) and (
+                indices_or_sections == 0 or self.shape[dim] % indices_or_sections):
+            raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the dimension "
+                               f"{self.shape[dim]} is not divisible by the split_size {indices_or_sections}!")
+        return self.tensor_split(indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections):
+        return self._split_at("hsplit", 1 if self.ndim > 1 else 0, 1, indices_or_sections)
+
+    def vsplit(self, indices_or_sections):
+        return self._split_at("vsplit", 0, 2, indices_or_sections)
+
+    def dsplit(self, indices_or_sections):
+        return self._split_at("dsplit", 2, 3, indices_or_sections)
+
+    def tile(self, *dims):
+        """repeat() with leading 1s added to `dims` where it has fewer than the tensor has dims, as torch's."""
+        dims = _sizes(dims)
+        return self.repeat(*(1,) * (self.ndim - len(dims)), *dims)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        """Rotated k quarter turns from dims[0] toward dims[1], as torch's."""
+        if len(dims) != 2:
+            raise RuntimeError(f"expected total rotation dims == 2, but got dims = {len(dims)}")
+        if self.ndim < 2:
+            raise RuntimeError(f"expected total dims >= 2, but got total dims = {self.ndim}")
+        first, second = (normalize_dim(d, self.ndim) for d in dims)
+        if first == second:
+            raise RuntimeError(f"expected rotation dims to be different, but got dim0 = {dims[0]} and dim1 = {dims[1]}")
+        turns = k % 4
+        if turns == 0:
+            return self.clone()
+        if turns == 2:
+            return self.flip(first, second)
+        return self.flip(second if turns == 1 else first).transpose(first, second)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        """The last dim on diagonal `offset` of new (dim1, dim2) planes of zeros, as torch's."""
+        first, second = normalize_dim(dim1, self.ndim + 1), normalize_dim(dim2, self.ndim + 1)
+        if first == second:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return ops.DiagEmbed.apply(self, offset=offset, dim1=first, dim2=second)
+
+    def fliplr(self):
+        if self.ndim < 2:
+            raise RuntimeError("Input must be >= 2-d.")
+        return self.flip(1)
+
+    def flipud(self):
+        if self.ndim < 1:
+            raise RuntimeError("Input must be >= 1-d.")
+        return self.flip(0)
+
     # ---- torch's in-place methods: through _in_place, as the in-place operators ----------------------------
-    def add_(self, other, *, alpha=1):
-        return self.__iadd__(other if alpha == 1 else other * alpha)
-
-    def sub_(self, other, *, alpha=1):
-        return self.__isub__(other if alpha == 1 else other * alpha)
-
-    mul_, div_, pow_ = __imul__, __itruediv__, __ipow__
+    mul_, pow_ = __imul__, __ipow__
 
     (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_, scatter_add_,
      index_add_, index_copy_, index_fill_, masked_fill_) = map(in_place_version, (
         exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter, scatter_add,
         index_add, index_copy, index_fill, masked_fill))
-    neg_ = in_place_version(neg, "neg")
+    (floor_, ceil_, round_, trunc_, frac_, reciprocal_, sign_, sgn_, square_, fmod_, lerp_, div_, sin_, cos_, log1p_,
+     expm1_, rsqrt_, add_, sub_, addcmul_, addcdiv_) = map(in_place_version, (
+        floor, ceil, round, trunc, frac, reciprocal, sign, sgn, square, fmod, lerp, div, sin, cos, log1p, expm1, rsqrt,
+        add, sub, addcmul, addcdiv))
+    neg_, remainder_, floor_divide_ = (in_place_version(function, name) for function, name in (
+        (neg, "neg"), (remainder, "remainder"), (floor_divide, "floor_divide")))  # operators' names are dunders
+
+    def t_(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t_() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self.transpose_(0, -1)
+
+    def transpose_(self, dim0, dim1):
+        dim0, dim1 = normalize_dim(dim0, self.ndim), normalize_dim(dim1, self.ndim)
+        swap = (lambda array: array.swapaxes(dim0, dim1)) if self.ndim else None
+        return self._restrided(lambda tensor: tensor.transpose(dim0, dim1), swap, swap)
+
+    swapaxes_ = swapdims_ = transpose_
+
+    def squeeze_(self, dim=None):
+        return self._restrided(lambda tensor: tensor.squeeze(dim))
+
+    def unsqueeze_(self, dim):
+        return self._restrided(lambda tensor: tensor.unsqueeze(dim))
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         """Values drawn from U(a, b) by minigrad's generator, as nn.init.uniform_ (torch's `from`, `to`)."""

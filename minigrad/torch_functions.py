@@ -2,33 +2,41 @@
 named as torch names it (`input`, or `tensor` for split), so ported code that calls torch.X(...) runs unchanged."""
 import functools
 import math
+import numbers
 
 import numpy as np
 
 from . import linalg, ops
 from .creation import zeros
-from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable
+from .backend import get_array_module
+from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable, result_type
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
 from .tensor import Tensor, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
-    "abs", "acos", "all", "allclose", "amax", "amin", "aminmax", "any", "arctan2", "argmax", "argmin", "argsort",
-    "asin", "atan", "atan2", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "copysign", "cos", "cosh",
-    "count_nonzero", "cummax", "cummin", "cumprod", "cumsum", "diag", "diagonal", "diff", "erf", "exp", "exp2", "expm1",
-    "flatten", "flip", "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "gather", "ger", "hypot", "index_add",
-    "index_copy", "index_fill", "index_select", "is_floating_point", "isfinite", "isinf", "isnan", "kthvalue", "lerp",
-    "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp", "logical_and",
-    "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "masked_fill", "matmul", "max", "maximum", "mean",
-    "median", "min", "minimum", "mode", "msort", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum",
-    "narrow", "neg", "nonzero", "norm", "numel", "outer", "permute", "pow", "prod", "quantile", "reciprocal", "relu",
-    "remainder", "repeat_interleave", "reshape", "roll", "round", "rsqrt", "scatter", "scatter_add", "sigmoid", "sign",
-    "sin", "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sum", "t", "tan", "tanh", "topk", "trace",
-    "transpose", "tril", "triu", "trunc", "unbind", "unflatten", "unsqueeze", "var",
+    "abs", "acos", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "aminmax", "any", "arctan2",
+    "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "atan2", "broadcast_to", "ceil", "chunk", "clamp",
+    "clamp_max", "clamp_min", "clip", "clone", "copysign", "cos", "cosh", "count_nonzero", "cummax", "cummin",
+    "cumprod", "cumsum", "detach", "diag", "diag_embed", "diagonal", "diff", "div", "divide", "dsplit", "eq", "equal",
+    "erf", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "float_power", "floor", "floor_divide",
+    "fmax", "fmin", "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt", "hsplit", "hypot",
+    "index_add", "index_copy", "index_fill", "index_select", "is_floating_point", "isclose", "isfinite", "isinf",
+    "isnan", "kthvalue", "le", "lerp", "less", "less_equal", "log", "log10", "log1p", "log2", "log_softmax",
+    "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit",
+    "logsumexp", "lt", "masked_fill", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode",
+    "moveaxis", "movedim", "msort", "mul", "multiply", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum",
+    "narrow", "ne", "neg", "negative", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow",
+    "prod", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round",
+    "rsqrt", "rsub", "scatter", "scatter_add", "select", "sgn", "sigmoid", "sign", "signbit", "sin", "sinh", "softmax",
+    "sort", "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take",
+    "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace", "transpose", "tril", "triu",
+    "true_divide", "trunc", "unbind", "unflatten", "unsqueeze", "var", "vsplit",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2"}  # no number for `other`
+NUMBER_FIRST = {"add", "div", "divide", "mul", "multiply", "sub", "subtract", "true_divide"}  # torch.add(2, t)
 
 
 def _function_of(method, first="input"):
@@ -41,6 +49,8 @@ def _function_of(method, first="input"):
         if not args:
             raise TypeError(f"{method}() missing 1 required positional argument: '{first}'")
         tensor, *rest = args
+        if method in NUMBER_FIRST and isinstance(tensor, numbers.Number) and rest and isinstance(rest[0], Tensor):
+            tensor = Tensor(tensor, device=rest[0].device)  # a 0-d tensor promotes as torch's wrapped number
         if not isinstance(tensor, Tensor):
             raise TypeError(f"{method}(): argument '{first}' (position 1) must be Tensor, not {type(tensor).__name__}")
         if method in TENSOR_OTHER and rest:
@@ -388,10 +398,114 @@ def masked_select(input, mask):
     return input.expand(*shape)[mask.expand(*shape)]
 
 
-ALSO_METHODS = dict(dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm, baddbmm=baddbmm,
+ALSO_METHODS = dict(mm=mm, bmm=bmm, dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm, baddbmm=baddbmm,
                     addbmm=addbmm, cross=cross, dist=dist, renorm=renorm, masked_select=masked_select)
 for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor method too: the same function, self first
     setattr(Tensor, _name, _function)
 del _name, _function
-FUNCTIONS.update(mm=mm, bmm=bmm, einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, tensordot=tensordot,
+FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, tensordot=tensordot,
                  cdist=cdist, **ALSO_METHODS)
+
+
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    return ops.Cat.apply(*tensors, dim=dim)
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their broadcast shape (views), as torch's."""
+    shape = ()
+    for tensor in tensors:
+        require_broadcastable(shape, tensor.shape)
+        shape = np.broadcast_shapes(shape, tensor.shape)
+    return tuple(tensor.expand(shape) for tensor in tensors)
+
+
+def _at_least(ndim, shape_of):
+    """atleast_1d, _2d or _3d: a tensor of fewer than `ndim` dims reshaped to shape_of(its shape), the others as they
+    are; one tensor gives a tensor, several (or a sequence) a tuple, as torch's."""
+    def at_least(*tensors):
+        def reshaped(tensor):
+            return tensor.reshape(shape_of(tensor.shape)) if tensor.ndim < ndim else tensor
+
+        if len(tensors) == 1 and isinstance(tensors[0], Tensor):
+            return reshaped(tensors[0])
+        if len(tensors) == 1:
+            tensors = tensors[0]
+        return tuple(reshaped(tensor) for tensor in tensors)
+
+    at_least.__name__ = at_least.__qualname__ = f"atleast_{ndim}d"
+    return at_least
+
+
+atleast_1d = _at_least(1, lambda shape: (1,))
+atleast_2d = _at_least(2, lambda shape: (1, *(shape or (1,))))  # a row
+atleast_3d = _at_least(3, lambda shape: (1, *(shape or (1,)), 1) if len(shape) < 2 else (*shape, 1))
+
+
+def concatenate(tensors, axis=0):
+    """cat, its dim named `axis`, as torch's."""
+    return cat(tensors, axis)
+
+
+def hstack(tensors):
+    """The tensors joined along dim 1, or dim 0 where they are 1-d (0-d ones as 1-d), as torch's."""
+    tensors = atleast_1d(tensors)
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """The tensors (0-d and 1-d as rows) joined along dim 0, as torch's."""
+    return cat(atleast_2d(tensors), 0)
+
+
+def dstack(tensors):
+    """The tensors (of fewer dims as atleast_3d makes them) joined along dim 2, as torch's."""
+    return cat(atleast_3d(tensors), 2)
+
+
+def column_stack(tensors):
+    """The tensors joined along dim 1, 0-d and 1-d ones as columns, as torch's."""
+    return cat([tensor.reshape(tensor.numel(), 1) if tensor.ndim < 2 else tensor for tensor in tensors], 1)
+
+
+def block_diag(*tensors):
+    """The tensors (0-d and 1-d as one row) as the blocks of a block-diagonal matrix, zeros elsewhere, of their
+    promoted dtype, as torch's."""
+    blocks = []
+    for position, tensor in enumerate(tensors):
+        if tensor.ndim > 2:
+            raise RuntimeError(f"torch.block_diag: Input tensors must have 2 or fewer dimensions. Input {position} has "
+                               f"{tensor.ndim} dimensions")
+        blocks.append(tensor.reshape(-1, tensor.shape[-1] if tensor.ndim else 1) if tensor.ndim < 2 else tensor)
+    if not blocks:
+        return zeros((1, 0))
+    dtype = result_type(*blocks)
+    device = blocks[0].device
+    width = sum(block.shape[1] for block in blocks)
+    rows, before = [], 0
+    for block in blocks:
+        after = width - before - block.shape[1]
+        rows.append(cat([zeros((block.shape[0], before), dtype=dtype, device=device), block.to(dtype),
+                         zeros((block.shape[0], after), dtype=dtype, device=device)], 1))
+        before += block.shape[1]
+    return cat(rows, 0)
+
+
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Where each of `elements` is one of `test_elements` (either may be a number), as torch's."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError(f"isin() received an invalid combination of arguments - got ({type(elements).__name__}, "
+                        f"{type(test_elements).__name__}), but expected a Tensor of elements or of test_elements")
+    device = (elements if isinstance(elements, Tensor) else test_elements).device
+    elements, test_elements = (value if isinstance(value, Tensor) else Tensor(value, device=device)
+                               for value in (elements, test_elements))
+    xp = get_array_module(elements.data)
+    return Tensor(xp.isin(elements.data, test_elements.data, assume_unique=assume_unique, invert=invert))
+
+
+FUNCTIONS.update(isin=isin, broadcast_tensors=broadcast_tensors, atleast_1d=atleast_1d, atleast_2d=atleast_2d,
+                 atleast_3d=atleast_3d, concat=cat, concatenate=concatenate, hstack=hstack, vstack=vstack, dstack=dstack,
+                 column_stack=column_stack, block_diag=block_diag)

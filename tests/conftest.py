@@ -114,3 +114,39 @@ def gpu_path(request, monkeypatch):
     runner = RecordingRunner(kernels._cupy_runner)
     monkeypatch.setattr(kernels, "_cupy_runner", runner)
     return runner
+
+
+def forward_backward(lib, fn, arrays, dtype, device=None):
+    """fn(lib, *inputs)'s output and the gradients of its inputs (the arrays as differentiable tensors of `dtype`) for a
+    fixed random direction, as NumPy arrays; lib is torch or minigrad, fn the same call on either."""
+    if lib is mg:
+        inputs = [mg.tensor(a.astype(dtype), requires_grad=True, device=device) for a in arrays]
+    else:
+        inputs = [lib.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    out = fn(lib, *inputs)
+    to_numpy = (lambda t: t.numpy()) if lib is mg else (lambda t: t.detach().numpy())
+    direction = np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(to_numpy(out).dtype)
+    (out * (mg.tensor(direction, device=device) if lib is mg else lib.tensor(direction))).sum().backward()
+    return to_numpy(out), [to_numpy(t.grad) for t in inputs]
+
+
+def assert_matches_torch(torch, fn, arrays):
+    """fn's float32 output and input gradients on minigrad as on torch: dtypes, shapes, values within 1e-5."""
+    ours, theirs = (forward_backward(lib, fn, arrays, np.float32) for lib in (mg, torch))
+    for mine, reference in zip([ours[0], *ours[1]], [theirs[0], *theirs[1]]):
+        assert mine.dtype == reference.dtype and mine.shape == reference.shape
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+def assert_gpu_matches_cpu(fn, arrays):
+    """fn's float32 output and input gradients on the device as on the host (sums within 1e-5, in another order)."""
+    cpu, gpu = (forward_backward(mg, fn, arrays, np.float32, device) for device in ("cpu", "gpu"))
+    for ours, reference in zip([gpu[0], *gpu[1]], [cpu[0], *cpu[1]]):
+        assert ours.dtype == reference.dtype
+        assert relative_error(ours, reference) <= 1e-5
+
+
+def made(makers, seed=0):
+    """The arrays that `makers` (functions of a NumPy Generator) make, from one generator seeded by `seed`."""
+    rng = np.random.default_rng(seed)
+    return [make(rng) for make in makers]

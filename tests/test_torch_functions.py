@@ -76,6 +76,29 @@ CALLS.update({  # reductions and scans
     "nanmedian": ((SPECIALS[:2],), {}), "nanquantile": ((X, 0.4), {"dim": 1}), "nansum": ((SPECIALS[:2],), {}),
     "quantile": ((X, 0.4), {}), "std_mean": ((X, 1), {}), "var_mean": ((X,), {"correction": 0}),
 })
+CALLS.update({  # arithmetic, comparisons, shapes and joins (see test_shapes_port)
+    "add": ((X, UNIT), {"alpha": 2}), "sub": ((X, 0.5), {"alpha": 3}), "subtract": ((X, UNIT[0]), {}),
+    "mul": ((X, UNIT), {}), "multiply": ((X, 2), {}), "div": ((X, UNIT), {"rounding_mode": "trunc"}),
+    "divide": ((X, UNIT), {}), "true_divide": ((INTEGERS, 2), {}), "rsub": ((X, UNIT), {"alpha": 0.5}),
+    "eq": ((INTEGERS, 0), {}), "ne": ((X, UNIT), {}), "gt": ((X, UNIT), {}), "lt": ((X, 0.1), {}),
+    "ge": ((X, UNIT[0]), {}), "le": ((INTEGERS, INTEGERS[0]), {}), "greater": ((X, 0.2), {}), "less": ((X, UNIT), {}),
+    "greater_equal": ((INTEGERS, 2), {}), "less_equal": ((X, UNIT), {}), "not_equal": ((INTEGERS, 0), {}),
+    "clone": ((X,), {}), "detach": ((X,), {}), "negative": ((X,), {}), "positive": ((X,), {}),
+    "broadcast_to": ((X[0], (2, 3, 4)), {}), "movedim": ((X.reshape(3, 2, 2), 0, -1), {}),
+    "moveaxis": ((X.reshape(3, 2, 2), (0, 1), (2, 0)), {}), "swapaxes": ((X, 0, 1), {}), "swapdims": ((X, 1, 0), {}),
+    "select": ((X, 1, -2), {}), "take": ((X, np.array([[0, -1], [5, 5]])), {}),
+    "take_along_dim": ((X, np.array([[0, 3], [2, 2], [1, 0]])), {"dim": 1}), "tensor_split": ((X, 3), {"dim": 1}),
+    "hsplit": ((X, [1, 3]), {}), "vsplit": ((X, 3), {}), "dsplit": ((X.reshape(3, 2, 2), 2), {}),
+    "tile": ((X, (2, 1, 1)), {}), "rot90": ((X, 1, (1, 0)), {}), "fliplr": ((X,), {}), "flipud": ((X,), {}),
+    "broadcast_tensors": ((X[:1], INTEGERS[:, :1]), {}), "atleast_1d": ((np.array(X[0, 0]),), {}), "atleast_2d": ((X[0],), {}),
+    "atleast_3d": ((X,), {}), "concat": (([X, UNIT],), {"dim": 1}), "concatenate": (([X, UNIT],), {"axis": 0}),
+    "hstack": (([X, UNIT],), {}), "vstack": (([X[0], UNIT],), {}), "dstack": (([X, UNIT],), {}),
+    "column_stack": (([X[0, :3], UNIT],), {}), "block_diag": ((X, UNIT[0], np.array(X[0, 0])), {}),
+    "isclose": ((X, X + 1e-5), {"atol": 1e-6}), "equal": ((X, X.astype(np.float64)), {}), "argwhere": ((INTEGERS,), {}),
+    "isin": ((INTEGERS, np.array([0, 5])), {"invert": True}), "sgn": ((INTEGERS,), {}), "signbit": ((X,), {}),
+    "float_power": ((X, UNIT), {}), "addcmul": ((X, UNIT, X), {"value": 0.5}), "addcdiv": ((X, X, UNIT), {"value": 2}),
+    "diag_embed": ((X,), {"offset": 1}),
+})
 
 CALLS.update({  # draws whose probabilities leave no choice (their distributions: see test_creation_port)
     "bernoulli": ((np.array([[0.0, 1, 1], [1, 0, 0]], dtype=np.float32),), {}),
@@ -84,12 +107,16 @@ CALLS.update({  # draws whose probabilities leave no choice (their distributions
 
 
 def _to_torch(value):
+    if isinstance(value, list) and isinstance(value[0], np.ndarray):
+        return [_to_torch(v) for v in value]
     if isinstance(value, np.ndarray):
         return torch.tensor(value, requires_grad=value.dtype.kind == "f")
     return torch.float64 if value is np.float64 else value
 
 
 def _to_mg(value):
+    if isinstance(value, list) and isinstance(value[0], np.ndarray):
+        return [_to_mg(v) for v in value]
     return mg.tensor(value, requires_grad=value.dtype.kind == "f") if isinstance(value, np.ndarray) else value
 
 

@@ -127,6 +127,17 @@ class FloorDivide(Function):
         raise RuntimeError("derivative for floor_divide is not implemented")
 
 
+class DivFloor(FloorDivide):
+    """div(a, b, rounding_mode="floor"): floor_divide's quotient, whose gradients torch takes as zeros."""
+
+    node_name = "DivBackward2"
+
+    @staticmethod
+    def backward(ctx, grad):
+        zeros = get_array_module(grad).zeros_like(grad)
+        return zeros, zeros
+
+
 class Remainder(Function):
     """a % b, with the sign of b (a - b * floor(a / b)); its gradients are 1 for a and -floor(a / b) for b.
 

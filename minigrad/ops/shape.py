@@ -509,17 +509,19 @@ class Diagonal(Function):
 
 
 class DiagEmbed(Function):
-    """A vector on diagonal `offset` of a square matrix of zeros, as torch.diag of a 1-d tensor: Diagonal's
-    reverse, so its gradient is that diagonal."""
+    """The last dim of `a` on diagonal `offset` of new (dim1, dim2) planes of zeros, as torch.diag_embed (and torch.diag
+    of a 1-d tensor, dims 0 and 1): Diagonal's reverse, so its gradient is that diagonal."""
 
     @staticmethod
-    def forward(ctx, a, offset):
-        size = a.shape[0] + abs(offset)
-        return _placed_on_diagonal(a, (size, size), offset, 0, 1)
+    def forward(ctx, a, offset, dim1, dim2):
+        shape = list(a.shape[:-1])
+        for dim in sorted((dim1, dim2)):
+            shape.insert(dim, a.shape[-1] + abs(offset))
+        return _placed_on_diagonal(a, tuple(shape), offset, dim1, dim2)
 
     @staticmethod
     def backward(ctx, grad):
-        return diagonal_view(grad, ctx.params["offset"], 0, 1)
+        return diagonal_view(grad, **ctx.params)
 
 
 class Tril(Function):
