@@ -17,7 +17,7 @@ from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_si
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool2d
 from .tensor import Tensor, in_place_version, where
-from .torch_functions import bmm, cat
+from .torch_functions import bmm, cat, stack
 
 
 def _ntuple(value, count):
@@ -1056,17 +1056,6 @@ def _crop(tensor, pad, shape):
             raise ValueError(f"pad: cropping {pad} is more than dim {axis} of input {tuple(shape)} holds")
         crop[axis] = slice(max(-before, 0), tensor.shape[axis] - max(-after, 0))
     return tensor[tuple(crop)]
-
-
-def stack(tensors, dim=0):
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    for entry, tensor in enumerate(tensors):
-        if tensor.shape != tensors[0].shape:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 "
-                               f"and {list(tensor.shape)} at entry {entry}")
-    return ops.Stack.apply(*tensors, dim=normalize_dim(dim, tensors[0].ndim + 1))
 
 
 _REDUCTIONS = ("mean", "sum", "none")

@@ -414,6 +414,17 @@ def cat(tensors, dim=0):
     return ops.Cat.apply(*tensors, dim=dim)
 
 
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for entry, tensor in enumerate(tensors):
+        if tensor.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 "
+                               f"and {list(tensor.shape)} at entry {entry}")
+    return ops.Stack.apply(*tensors, dim=normalize_dim(dim, tensors[0].ndim + 1))
+
+
 def broadcast_tensors(*tensors):
     """The tensors expanded to their broadcast shape (views), as torch's."""
     shape = ()

@@ -9,6 +9,7 @@ import minigrad as mg
 from conftest import assert_gpu_matches_cpu, assert_matches_torch, made
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:Tensor.mH is deprecated on 0-D tensors")  # torch's note
 
 
 def normal(*shape):
