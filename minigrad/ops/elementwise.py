@@ -44,7 +44,7 @@ class Sub(Function):
         bools = _is_bool(a) + _is_bool(b)
         if bools == 2:
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
-                               "Use the `!=` operator instead.")
+                               "Use the `^` or `logical_xor()` operator instead.")
         if bools:
             raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                                f"If you are trying to invert a mask, {_INVERT_A_MASK}")
