@@ -3,7 +3,7 @@
     import minigrad as mg
     import minigrad.functional as F
 """
-from . import autograd, functional, linalg, nn, optim
+from . import autograd, functional, linalg, nn, optim, special
 from .backend import DeviceError, gpu_available
 from .creation import (arange, empty_like, eye, full, full_like, linspace, logspace, meshgrid, ones, ones_like, rand,
                        rand_like, randint_like, randn, randn_like, tensor, zeros, zeros_like)
@@ -28,6 +28,6 @@ __all__ = [
     "gpu_available", "gradcheck", "inference_mode", "int", "int8", "int16", "int32", "int64", "is_grad_enabled",
     "is_inference_mode_enabled", "linalg", "linspace", "load", "logspace", "long", "manual_seed", "meshgrid", "nn",
     "no_grad", "ones", "ones_like", "optim", "rand", "rand_like", "randint_like", "randn", "randn_like", "save",
-    "set_grad_enabled", "set_rng_state", "short", "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
+    "set_grad_enabled", "set_rng_state", "short", "special", "stack", "tensor", "uint8", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)

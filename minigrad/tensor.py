@@ -726,6 +726,24 @@ class Tensor:
     def erf(self):
         return ops.Erf.apply(self)
 
+    def erfc(self):
+        return ops.Erfc.apply(self)
+
+    def erfinv(self):
+        return ops.Erfinv.apply(self)
+
+    def lgamma(self):
+        return ops.Lgamma.apply(self)
+
+    def digamma(self):
+        return ops.Digamma.apply(self)
+
+    def i0(self):
+        return ops.I0.apply(self)
+
+    def sinc(self):
+        return ops.Sinc.apply(self)
+
     def exp2(self):
         return ops.Exp2.apply(self)
 
@@ -783,6 +801,14 @@ class Tensor:
 
     logical_and, logical_or, logical_xor = map(_logic, ("logical_and", "logical_or", "logical_xor"))
     del _logic
+
+    def heaviside(self, values):
+        """The step function: 0 below 0 (and at NaN), 1 above, `values` (a tensor of self's dtype, broadcast) at 0;
+        it has no gradient in torch either."""
+        tensor_only("heaviside", values, role="values")
+        if values.dtype != self.dtype:
+            raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+        return self._outside_graph(values, lambda a, b: get_array_module(a).where(a == 0, b, (a > 0).astype(a.dtype)))
 
     def nonzero(self):
         """The indices of the non-zero entries, one row (of ndim int64) each, in row-major order."""

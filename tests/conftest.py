@@ -29,6 +29,67 @@ def relative_error(actual, expected):
     return float(np.abs(actual - expected).max(initial=0.0) / scale)
 
 
+def normal(*shape, scale=1.0):
+    """A maker of test inputs (given a NumPy Generator): standard normal entries times scale."""
+    return lambda rng: np.asarray(rng.standard_normal(shape) * scale)
+
+
+def uniform(low, high, *shape):
+    return lambda rng: np.asarray(rng.uniform(low, high, shape))
+
+
+def arrays_of(makers, seed=0):
+    rng = np.random.default_rng(seed)
+    return [make(rng) for make in makers]
+
+
+def forward_backward(lib, fn, arrays, dtype, device=None):
+    """fn(lib, *tensors)'s output and the gradients of its inputs (all of them differentiable) for a fixed random
+    direction, as NumPy arrays: on torch, or on minigrad on `device`."""
+    if lib.__name__ == "torch":
+        inputs = [lib.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    else:
+        inputs = [mg.tensor(a.astype(dtype), requires_grad=True, device=device) for a in arrays]
+    out = fn(lib, *inputs)
+    direction = np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(dtype)
+    (out * lib.tensor(direction, device=out.device)).sum().backward()
+    return out.detach().numpy(), [t.grad.numpy() for t in inputs]
+
+
+def differentiable_case_tests(torch, cases):
+    """The tests of a table of differentiable ops, name -> (fn(lib, *tensors), makers of the inputs), fn running
+    on torch and minigrad alike: float32 values and gradients as torch's (dtypes and shapes too), a float64
+    gradcheck, and the GPU path's values and gradients as the CPU's (up to the order of a GPU's sums). A test
+    module takes them as its own: `test_a, test_b, test_c = differentiable_case_tests(torch, CASES)`."""
+    each_case = pytest.mark.parametrize("name", cases)
+
+    @each_case
+    def test_values_and_gradients_match_torch(name):
+        fn, makers = cases[name]
+        ours, ours_grads = forward_backward(mg, fn, arrays_of(makers), np.float32)
+        theirs, their_grads = forward_backward(torch, fn, arrays_of(makers), np.float32)
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+        for grad, expected in zip(ours_grads, their_grads):
+            assert grad.shape == expected.shape
+            np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-6)
+
+    @each_case
+    def test_gradcheck(name):
+        fn, makers = cases[name]
+        inputs = [mg.tensor(a, requires_grad=True) for a in arrays_of(makers, seed=2)]
+        assert mg.gradcheck(lambda *xs: fn(mg, *xs), inputs)
+
+    @each_case
+    def test_gpu_path_matches_cpu(name, gpu_path):
+        fn, makers = cases[name]
+        cpu, gpu = (forward_backward(mg, fn, arrays_of(makers), np.float32, device) for device in ("cpu", "gpu"))
+        for ours, reference in zip([gpu[0], *gpu[1]], [cpu[0], *cpu[1]]):
+            assert relative_error(ours, reference) <= 1e-5
+
+    return test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu
+
+
 NEEDS_GPU = "needs CuPy and a CUDA device (pip install -e \".[gpu]\")"
 requires_gpu = pytest.mark.skipif(not mg.gpu_available(), reason=NEEDS_GPU)
 

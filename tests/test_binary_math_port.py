@@ -8,20 +8,12 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import relative_error
+from conftest import differentiable_case_tests, normal, uniform
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:Using torch.cross without specifying the dim arg")  # torch's deprecation note
 
 NAN, INF = math.nan, math.inf
-
-
-def normal(*shape):
-    return lambda rng: np.asarray(rng.standard_normal(shape))
-
-
-def uniform(low, high, *shape):
-    return lambda rng: np.asarray(rng.uniform(low, high, shape))
 
 
 # name -> (fn(lib, *tensors), makers of the inputs); fn runs on torch and on minigrad alike, every input
@@ -86,49 +78,8 @@ CASES = {
 }
 
 
-def _arrays(name, seed=0):
-    rng = np.random.default_rng(seed)
-    return [make(rng) for make in CASES[name][1]]
-
-
-def _forward_backward(lib, name, arrays, dtype, device=None):
-    """fn's output and the gradients of its inputs for a fixed random direction, as NumPy arrays."""
-    fn = CASES[name][0]
-    if lib is torch:
-        inputs = [torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
-    else:
-        inputs = [mg.tensor(a.astype(dtype), requires_grad=True, device=device) for a in arrays]
-    out = fn(lib, *inputs)
-    direction = np.random.default_rng(1).standard_normal(tuple(out.shape)).astype(dtype)
-    (out * (torch.tensor(direction) if lib is torch else mg.tensor(direction, device=device))).sum().backward()
-    to_numpy = (lambda t: t.detach().numpy()) if lib is torch else (lambda t: t.numpy())
-    return to_numpy(out), [to_numpy(t.grad) for t in inputs]
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_values_and_gradients_match_torch(name):
-    arrays = _arrays(name)
-    ours, ours_grads = _forward_backward(mg, name, arrays, np.float32)
-    theirs, their_grads = _forward_backward(torch, name, arrays, np.float32)
-    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
-    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
-    for grad, expected in zip(ours_grads, their_grads):
-        assert grad.shape == expected.shape
-        np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_gradcheck(name):
-    inputs = [mg.tensor(a, requires_grad=True) for a in _arrays(name, seed=2)]
-    assert mg.gradcheck(lambda *xs: CASES[name][0](mg, *xs), inputs)
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_gpu_path_matches_cpu(name, gpu_path):
-    arrays = _arrays(name)
-    cpu, gpu = (_forward_backward(mg, name, arrays, np.float32, device) for device in ("cpu", "gpu"))
-    for ours, reference in zip([gpu[0], *gpu[1]], [cpu[0], *cpu[1]]):
-        assert relative_error(ours, reference) <= 1e-5
+test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu = differentiable_case_tests(
+    torch, CASES)
 
 
 # Values and gradients at the points where torch defines its own: the origin, zeros, NaNs, infinities, ties.

@@ -69,6 +69,16 @@ CALLS.update({  # binary math (see test_binary_math_port)
     "masked_select": ((X, MASK), {}), "renorm": ((X, 2, 1, 1.5), {}),
 })
 
+CALLS.update({  # special functions, searching, counting and statistics (see test_searching_port)
+    "digamma": ((UNIT,), {}), "erfc": ((X,), {}), "erfinv": ((UNIT,), {}), "heaviside": ((INTEGERS, INTEGERS[0]), {}),
+    "i0": ((X,), {}), "lgamma": ((UNIT,), {}), "sinc": ((X,), {}),
+    "bincount": ((INTEGERS[1],), {"minlength": 7}), "bucketize": ((X, np.float32([-1, 0, 1])), {"right": True}),
+    "histc": ((X,), {"bins": 5}), "searchsorted": ((np.sort(X, axis=1), UNIT), {"side": "right"}),
+    "unique": ((INTEGERS,), {"return_counts": True}), "unique_consecutive": ((INTEGERS,), {"return_inverse": True}),
+    "corrcoef": ((X,), {}), "cov": ((X,), {"correction": 0}), "cumulative_trapezoid": ((X, UNIT[0]), {}),
+    "trapezoid": ((X,), {"dx": 0.5}), "trapz": ((X, UNIT[0]), {}),
+})
+
 CALLS.update({  # reductions and scans
     "aminmax": ((X,), {"dim": 1}), "cummax": ((X, 1), {}), "cummin": ((X, 0), {}), "cumprod": ((X, 1), {}),
     "diff": ((X,), {"dim": 0}), "kthvalue": ((X, 2), {"dim": 0}), "logcumsumexp": ((X, 1), {}),

@@ -4,10 +4,11 @@ from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoi
 from .conv import Conv2d, ConvTranspose2d, Unfold, col2im, im2col
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Atan2, Binary, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor,
-                          Copysign, Cos, Cosh, Div, Elementwise, Erf, Exp, Exp2, Expm1, Floor, FloorDivide, Fmax, Fmin,
-                          Fmod, Frac, Hardtanh, Hypot, Lerp, Log, Log1p, Log2, Log10, LogAddExp, LogAddExp2, Logit,
-                          Maximum, Minimum, Mul, NanToNum, Neg, Pow, PowScalar, Reciprocal, Remainder, Round, Rsqrt,
-                          Sign, Sin, Sinh, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where, Xlogy)
+                          Copysign, Cos, Cosh, Digamma, Div, Elementwise, Erf, Erfc, Erfinv, Exp, Exp2, Expm1, Floor,
+                          FloorDivide, Fmax, Fmin, Fmod, Frac, Hardtanh, Hypot, I0, Lerp, Lgamma, Log, Log1p, Log2,
+                          Log10, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul, NanToNum, Neg, Pow, PowScalar,
+                          Reciprocal, Remainder, Round, Rsqrt, Sign, Sin, Sinc, Sinh, SpecialFunction, Sqrt, Stepwise,
+                          Sub, Tan, Tanh, ToDevice, Trunc, Where, Xlogy)
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
                    NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
@@ -24,15 +25,15 @@ __all__ = [
     "Abs", "Acos", "Add", "Amax", "Amin", "AminmaxResult", "Asin", "Atan", "Atan2", "AvgPool2d", "Binary",
     "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Clamp",
     "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d", "Copysign", "Cos", "Cosh",
-    "CosineSimilarity", "Cumprod", "Cumsum", "DiagEmbed", "Diagonal", "Div", "Einsum", "Elementwise", "ELU",
-    "Embedding", "Erf", "Exp", "Exp2", "Expand", "Expm1", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac",
-    "Gather", "GELU", "GetItem", "GridSample", "Hardsigmoid", "Hardswish", "Hardtanh", "Hypot", "im2col",
-    "KLDivergence", "LeakyReLU", "Lerp", "Log", "Log10", "Log1p", "Log2", "LogAddExp", "LogAddExp2", "LogCumSumExp",
-    "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult", "Mean",
-    "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad",
-    "Permute", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape",
-    "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinh", "SmoothL1Loss",
-    "Softmax", "Softplus", "Sqrt", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc",
-    "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact",
-    "Var", "Where", "Xlogy",
+    "CosineSimilarity", "Cumprod", "Cumsum", "DiagEmbed", "Diagonal", "Digamma", "Div", "Einsum", "Elementwise", "ELU",
+    "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Floor", "FloorDivide", "Fmax", "Fmin",
+    "Fmod", "Frac", "Gather", "GELU", "GetItem", "GridSample", "Hardsigmoid", "Hardswish", "Hardtanh", "Hypot", "I0",
+    "im2col", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2", "LogAddExp", "LogAddExp2",
+    "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d",
+    "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm",
+    "Normalize", "Pad", "Permute", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU",
+    "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin",
+    "Sinc", "Sinh", "SmoothL1Loss", "Softmax", "Softplus", "SpecialFunction", "Sqrt", "Std", "Stepwise", "Sub", "Sum",
+    "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic",
+    "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact", "Var", "Where", "Xlogy",
 ]
