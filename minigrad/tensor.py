@@ -1253,6 +1253,13 @@ class Tensor:
             raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
         return ops.Scatter.apply(self, src, index, dim=dim, add=True)
 
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        """self with src's entries reduced into it at `index` along `dim` by "sum", "prod", "mean", "amax" or
+        "amin" (see ops.ScatterReduce; "max" and "min" are amax and amin, as torch takes them too), as torch's."""
+        reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)
+        return ops.ScatterReduce.apply(self, tensor_only("scatter_reduce", src, position=3, role="src"), index,
+                                       dim=dim, reduce=reduce, include_self=include_self)
+
     def index_add(self, dim, index, source, *, alpha=1):
         """self with alpha * source's slices along `dim` added at the positions `index` (a vector) lists, repeats
         accumulating, as torch's: scatter_add with index spread over source's shape."""
@@ -1509,9 +1516,9 @@ class Tensor:
     mul_, div_, pow_ = __imul__, __itruediv__, __ipow__
 
     (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_, scatter_add_,
-     index_add_, index_copy_, index_fill_, masked_fill_) = map(in_place_version, (
+     scatter_reduce_, index_add_, index_copy_, index_fill_, masked_fill_) = map(in_place_version, (
         exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter, scatter_add,
-        index_add, index_copy, index_fill, masked_fill))
+        scatter_reduce, index_add, index_copy, index_fill, masked_fill))
     neg_ = in_place_version(neg, "neg")
 
     def uniform_(self, a=0.0, b=1.0):

@@ -26,9 +26,9 @@ METHODS = (
     "logsumexp", "masked_fill", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode", "msort",
     "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "neg", "nonzero", "norm", "numel", "outer",
     "permute", "pow", "prod", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll",
-    "round", "rsqrt", "scatter", "scatter_add", "sigmoid", "sign", "sin", "sinc", "sinh", "softmax", "sort", "sqrt",
-    "square", "squeeze", "std", "sum", "t", "tan", "tanh", "topk", "trace", "transpose", "tril", "triu", "trunc",
-    "unbind", "unflatten", "unsqueeze", "var",
+    "round", "rsqrt", "scatter", "scatter_add", "scatter_reduce", "sigmoid", "sign", "sin", "sinc", "sinh", "softmax",
+    "sort", "sqrt", "square", "squeeze", "std", "sum", "t", "tan", "tanh", "topk", "trace", "transpose", "tril", "triu",
+    "trunc", "unbind", "unflatten", "unsqueeze", "var",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2"}  # no number for `other`

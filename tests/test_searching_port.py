@@ -1,5 +1,5 @@
 """torch's special element-wise functions (erfc, erfinv, lgamma, digamma, i0, sinc, heaviside, minigrad.special),
-searching and counting (unique, unique_consecutive, bincount, histc, searchsorted, bucketize) and statistics (cov,
+scatter_reduce, searching and counting (unique, unique_consecutive, bincount, histc, searchsorted, bucketize) and statistics (cov,
 corrcoef, trapezoid, cumulative_trapezoid) against torch: values and gradients in float32, float64 gradchecks,
 integer results compared exactly, result dtypes, torch's errors, and the GPU path."""
 import math
@@ -13,6 +13,15 @@ from conftest import differentiable_case_tests, normal, uniform
 torch = pytest.importorskip("torch")
 
 NAN, INF = math.nan, math.inf
+
+
+SCATTERED = np.array([[0, 2, 2, 4], [1, 1, 1, 1], [3, 0, 3, 0]])  # where scatter_reduce's cases reduce src into
+
+
+def scatter_reduce(reduce, dim=1, **options):
+    """fn(lib, self, src) of scatter_reduce into a (3, 5) self at SCATTERED (transposed for dim 0)."""
+    index = SCATTERED if dim == 1 else SCATTERED.T
+    return lambda lib, a, src: a.scatter_reduce(dim, lib.tensor(index, device=a.device), src, reduce, **options)
 
 
 # name -> (fn(lib, *tensors), makers of the inputs); fn runs on torch and on minigrad alike, every input
@@ -52,6 +61,13 @@ CASES = {
     "trapz": (lambda lib, y, x: lib.trapz(y, x), [normal(3, 5), normal(5)]),
     "cumulative_trapezoid": (lambda lib, y: lib.cumulative_trapezoid(y, dx=2.0), [normal(3, 5)]),
     "cumulative_trapezoid x": (lambda lib, y, x: lib.cumulative_trapezoid(y, x, dim=0), [normal(4, 3), normal(4)]),
+    **{f"scatter_reduce {reduce}{' without self' * (not include_self)}": (
+        scatter_reduce(reduce, include_self=include_self), [normal(3, 5), normal(3, 4)])
+       for reduce in ("sum", "prod", "mean", "amax", "amin") for include_self in (True, False)},
+    "scatter_reduce dim 0": (scatter_reduce("amax", dim=0), [normal(5, 3), normal(4, 3)]),
+    "scatter_reduce function": (lambda lib, a, src: lib.scatter_reduce(a, 1, lib.tensor(SCATTERED, device=a.device),
+                                                                       src, reduce="mean", include_self=False),
+                                [normal(3, 5), normal(3, 4)]),
 }
 
 
@@ -103,6 +119,50 @@ def test_heaviside_as_torch():
     assert not mg.heaviside(mg.tensor([1.0], requires_grad=True), mg.tensor([0.5])).requires_grad
 
 
+# Ties (amax and amin share the gradient among them) and zero factors (prod's gradient without dividing by 0).
+SCATTER_POINTS = {
+    "amax": ([[1.0, 2.0, 0.0, 5.0, 5.0]], [[2.0, 2.0, -1.0, 5.0]]),
+    "amin": ([[1.0, 2.0, 0.0, -5.0, 3.0]], [[1.0, 7.0, -1.0, -5.0]]),
+    "prod": ([[0.0, 2.0, 0.0, 3.0, 0.0]], [[4.0, 0.0, 0.0, 2.0]]),
+    "mean": ([[1.0, 2.0, 0.0, 3.0, 4.0]], [[4.0, 1.0, 1.0, 2.0]]),
+}
+
+
+@pytest.mark.parametrize("reduce", SCATTER_POINTS)
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_ties_and_zeros_as_torch(reduce, include_self):
+    results = []
+    for lib in (torch, mg):
+        a, src = (lib.tensor(values, requires_grad=True) for values in SCATTER_POINTS[reduce])
+        out = a.scatter_reduce(1, lib.tensor([[0, 0, 2, 3]]), src, reduce, include_self=include_self)
+        (out * lib.tensor([[1.0, -2.0, 3.0, 0.5, 2.0]])).sum().backward()
+        results.append([out.detach().numpy(), a.grad.numpy(), src.grad.numpy()])
+    for ours, theirs in zip(*results[::-1]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin", "max", "min"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_scatter_reduce_of_integers_as_torch(reduce, include_self):
+    a, src = np.array([[3, -7, 2, 9, 0]]), np.array([[5, 2, -4, 7]])
+    expected = torch.tensor(a).scatter_reduce(1, torch.tensor([[0, 0, 2, 2]]), torch.tensor(src), reduce,
+                                              include_self=include_self)
+    got = mg.tensor(a).scatter_reduce(1, mg.tensor([[0, 0, 2, 2]]), mg.tensor(src), reduce,
+                                      include_self=include_self)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+def test_scatter_reduce_in_place_as_torch():
+    results = []
+    for lib in (torch, mg):
+        a = lib.tensor([[1.0, 2.0, 3.0]])
+        returned = a.scatter_reduce_(1, lib.tensor([[2, 2]]), lib.tensor([[4.0, 5.0]]), "amax", include_self=False)
+        results.append((returned is a, a.numpy()))
+    assert results[1][0] and results[0][0]
+    np.testing.assert_array_equal(results[1][1], results[0][1])
+
+
 def _same_error(call):
     """call(torch) and call(mg) raise the same exception type with the same message."""
     with pytest.raises(Exception) as theirs:
@@ -142,6 +202,11 @@ ERRORS = {
     "cov aweights negative": lambda lib: lib.cov(lib.ones(2, 3), aweights=lib.tensor([1.0, -2, 1])),
     "cov aweights size": lambda lib: lib.cov(lib.ones(2, 3), aweights=lib.tensor([1.0, 2])),
     "cov fweights 2-d": lambda lib: lib.cov(lib.ones(2, 3), fweights=lib.ones(1, 3, dtype=lib.int64)),
+    "scatter_reduce reduce": lambda lib: lib.ones(2, 3).scatter_reduce(1, lib.tensor([[0]]), lib.ones(1, 1), "add"),
+    "scatter_reduce dtypes": lambda lib: lib.ones(2, 3).scatter_reduce(1, lib.tensor([[0]]), lib.tensor([[1]]), "sum"),
+    "scatter_reduce index dtype": lambda lib: lib.ones(2, 3).scatter_reduce(1, lib.ones(1, 1), lib.ones(1, 1), "sum"),
+    "scatter_reduce bounds": lambda lib: lib.ones(2, 3).scatter_reduce(1, lib.tensor([[3]]), lib.ones(1, 1), "mean"),
+    "scatter_reduce src": lambda lib: lib.ones(2, 3).scatter_reduce(1, lib.tensor([[0]]), 1.0, "sum"),
     "trapezoid x size": lambda lib: lib.trapezoid(lib.ones(2, 3), lib.tensor([0.0, 1])),
 }
 

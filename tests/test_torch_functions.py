@@ -47,6 +47,7 @@ CALLS.update({  # the scatter family
     "scatter": ((X, 1, np.array([[0, 3], [2, 1], [1, 0]]), UNIT[:, :2]), {}),
     "scatter_add": ((X, 0, np.array([[0, 2, 0, 0], [2, 0, 0, 2]]), UNIT[:2]), {}),
     "index_add": ((X, 1, np.array([2, 0, 2]), UNIT[:, :3]), {"alpha": 2.0}),
+    "scatter_reduce": ((X, 1, np.array([[0, 3], [2, 2], [1, 0]]), UNIT[:, :2], "prod"), {"include_self": False}),
     "index_copy": ((X, 0, np.array([2, 0]), UNIT[:2]), {}), "index_fill": ((X, 1, np.array([1, 3]), -1.0), {}),
 })
 

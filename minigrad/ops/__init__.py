@@ -18,7 +18,7 @@ from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, L
                      Median, Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
 from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Gather, GetItem, Pad, Permute, Reshape, Scatter,
-                    SetItem, Tril, Triu)
+                    ScatterReduce, SetItem, Tril, Triu)
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
@@ -32,8 +32,8 @@ __all__ = [
     "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d",
     "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm",
     "Normalize", "Pad", "Permute", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU",
-    "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin",
-    "Sinc", "Sinh", "SmoothL1Loss", "Softmax", "Softplus", "SpecialFunction", "Sqrt", "Std", "Stepwise", "Sub", "Sum",
-    "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic",
-    "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact", "Var", "Where", "Xlogy",
+    "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign",
+    "SiLU", "Sin", "Sinc", "Sinh", "SmoothL1Loss", "Softmax", "Softplus", "SpecialFunction", "Sqrt", "Std", "Stepwise",
+    "Sub", "Sum", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased",
+    "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact", "Var", "Where", "Xlogy",
 ]
