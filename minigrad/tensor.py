@@ -9,8 +9,8 @@ import numpy as np
 
 from . import parallel
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
-from .function import (SCALAR_TYPE_NAMES, can_cast, is_grad_enabled, no_grad, note_write, promote_operands,
-                       require_broadcastable, require_fits, result_type)
+from .function import (SCALAR_TYPE_NAMES, broadcast_mismatch, can_cast, is_grad_enabled, no_grad, note_write,
+                       promote_operands, require_broadcastable, require_fits, result_type)
 
 
 def _as_array(data, dtype):
@@ -1323,6 +1323,75 @@ class Tensor:
             self.new_full(shape, value)
         return self.scatter(dim, self._spread_index(index, dim, shape), src)
 
+    def index_put(self, indices, values, accumulate=False):
+        """self with values (a tensor of self's dtype, broadcast) written at self[indices], or added there with
+        accumulate=True (a place indexed twice gets both), as torch's; indices is a tuple of index tensors."""
+        if not isinstance(indices, (tuple, list)):
+            raise TypeError(f"index_put(): argument 'indices' (position 1) must be tuple of Tensors, not "
+                            f"{type(indices).__name__}")
+        tensor_only("index_put_", values, position=2, role="values")
+        if values.dtype != self.dtype:
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                               f"{SCALAR_TYPE_NAMES[self.dtype]} for the destination and "
+                               f"{SCALAR_TYPE_NAMES[values.dtype]} for the source.")
+        index = tuple(indices)
+        with no_grad():
+            shape = self[index].shape
+        if broadcast_mismatch(shape, values.shape) is not None or np.broadcast_shapes(shape, values.shape) != shape:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot be broadcast to "
+                               f"indexing result of shape {list(shape)}")
+        return ops.SetItem.apply(self, values, index=index, accumulate=accumulate or None)
+
+    def put(self, index, source, accumulate=False):
+        """self, as if flattened, with source's entries written (or added, with accumulate=True) at the int64
+        positions `index` (negative ones from the end), as torch's."""
+        if index.dtype != np.int64:
+            raise RuntimeError(f"put_(): Expected a long tensor for index, but got {SCALAR_TYPE_NAMES[index.dtype]}")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                               f"{SCALAR_TYPE_NAMES[self.dtype]} and source.dtype = {SCALAR_TYPE_NAMES[source.dtype]}")
+        if source.numel() != index.numel():
+            raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                             f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+        size = self.numel()
+        require_indices(index.data, size, f"out of range: tried to access index {{index}} on a tensor of {size} "
+                                          "elements.", IndexError, negatives=True)
+        return self.reshape(-1).index_put((index.reshape(-1),), source.reshape(-1), accumulate).reshape(self.shape)
+
+    def masked_scatter(self, mask, source):
+        """self (broadcast with the bool mask) with source's first entries, in row-major order, written where
+        the mask holds, as torch's; source gets the gradient of those it gave."""
+        if mask.dtype != bool:
+            raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                               f"{SCALAR_TYPE_NAMES[mask.dtype]}")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
+                               f"{SCALAR_TYPE_NAMES[self.dtype]} and {SCALAR_TYPE_NAMES[source.dtype]}")
+        require_broadcastable(self.shape, mask.shape)
+        shape = np.broadcast_shapes(self.shape, mask.shape)
+        mask = mask.expand(*shape)
+        count = int(mask.count_nonzero())
+        if count > source.numel():
+            raise RuntimeError("Number of elements of source < number of ones in mask")
+        return self.expand(*shape).index_put((mask,), source.reshape(-1)[:count])
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """self with fill_value on its main diagonal (entries [i, i, ...]), in place, as torch's: all of self's
+        dims of one length, but a tall matrix's, whose diagonal starts again below a gap row with wrap=True."""
+        if self.ndim < 2:
+            raise RuntimeError("dimensions must larger than 1")
+        xp = get_array_module(self.data)
+        if self.ndim > 2 and len(set(self.shape)) > 1:
+            raise RuntimeError("all dimensions of input must be of equal length")
+        rows, columns = self.shape[0], self.shape[-1]
+        if self.ndim == 2 and wrap and rows > columns:
+            places = xp.arange(0, self.numel(), columns + 1)
+            index = (places // columns, places % columns)
+        else:
+            index = (xp.arange(min(self.shape)),) * self.ndim
+        self[tuple(Tensor(i) for i in index)] = fill_value
+        return self
+
     def _require_source(self, source, dim, index, wrong_dtype, wrong_shape, wrong_count):
         """index_add's and index_copy's checks of source, each failure its (exception type, message) pair: source
         has self's dtype, and self's shape but along `dim`, where it has one slice per entry of index."""
@@ -1516,9 +1585,10 @@ class Tensor:
     mul_, div_, pow_ = __imul__, __itruediv__, __ipow__
 
     (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_, scatter_add_,
-     scatter_reduce_, index_add_, index_copy_, index_fill_, masked_fill_) = map(in_place_version, (
-        exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter, scatter_add,
-        scatter_reduce, index_add, index_copy, index_fill, masked_fill))
+     scatter_reduce_, index_add_, index_copy_, index_fill_, index_put_, put_, masked_fill_, masked_scatter_) = map(
+        in_place_version, (exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter,
+                           scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, put, masked_fill,
+                           masked_scatter))
     neg_ = in_place_version(neg, "neg")
 
     def uniform_(self, a=0.0, b=1.0):

@@ -1,7 +1,8 @@
 """torch's special element-wise functions (erfc, erfinv, lgamma, digamma, i0, sinc, heaviside, minigrad.special),
-scatter_reduce, searching and counting (unique, unique_consecutive, bincount, histc, searchsorted, bucketize) and statistics (cov,
-corrcoef, trapezoid, cumulative_trapezoid) against torch: values and gradients in float32, float64 gradchecks,
-integer results compared exactly, result dtypes, torch's errors, and the GPU path."""
+scattering (scatter_reduce, index_put, put, masked_scatter, fill_diagonal_), searching and counting (unique,
+unique_consecutive, bincount, histc, searchsorted, bucketize) and statistics (cov, corrcoef, trapezoid,
+cumulative_trapezoid) against torch: values and gradients in float32, float64 gradchecks, integer results compared
+exactly, result dtypes, torch's errors, and the GPU path."""
 import math
 
 import numpy as np
@@ -22,6 +23,11 @@ def scatter_reduce(reduce, dim=1, **options):
     """fn(lib, self, src) of scatter_reduce into a (3, 5) self at SCATTERED (transposed for dim 0)."""
     index = SCATTERED if dim == 1 else SCATTERED.T
     return lambda lib, a, src: a.scatter_reduce(dim, lib.tensor(index, device=a.device), src, reduce, **options)
+
+
+def rows(lib, like, values):
+    """An index tensor of `values` on like's device."""
+    return lib.tensor(values, device=like.device)
 
 
 # name -> (fn(lib, *tensors), makers of the inputs); fn runs on torch and on minigrad alike, every input
@@ -65,6 +71,26 @@ CASES = {
         scatter_reduce(reduce, include_self=include_self), [normal(3, 5), normal(3, 4)])
        for reduce in ("sum", "prod", "mean", "amax", "amin") for include_self in (True, False)},
     "scatter_reduce dim 0": (scatter_reduce("amax", dim=0), [normal(5, 3), normal(4, 3)]),
+    "index_put": (lambda lib, a, v: a.index_put((rows(lib, a, [0, 2, 1]), rows(lib, a, [1, 3, 3])), v),
+                  [normal(3, 5), normal(3)]),
+    "index_put accumulate": (lambda lib, a, v: lib.index_put(a, (rows(lib, a, [0, 2, 0]),), v, accumulate=True),
+                             [normal(3, 5), normal(5)]),
+    "index_put mask": (lambda lib, a, v: a.index_put((rows(lib, a, [True, False, True]),), v), [normal(3, 5),
+                                                                                                 normal(2, 1)]),
+    "index_put_": (lambda lib, a, v: (a * 1).index_put_((rows(lib, a, [1, 1]), rows(lib, a, [0, 4])), v, True),
+                   [normal(3, 5), normal(2)]),
+    "put": (lambda lib, a, v: a.put(rows(lib, a, [[0, 7], [-1, 3]]), v), [normal(3, 5), normal(2, 2)]),
+    "put accumulate": (lambda lib, a, v: lib.put(a, rows(lib, a, [4, 4, -1]), v, accumulate=True),
+                       [normal(3, 5), normal(3)]),
+    "put_": (lambda lib, a, v: (a * 1).put_(rows(lib, a, [2, 6]), v), [normal(3, 5), normal(2)]),
+    "masked_scatter": (lambda lib, a, v: a.masked_scatter(a > 0, v), [normal(3, 5), normal(4, 5)]),
+    "masked_scatter broadcast": (lambda lib, a, v: lib.masked_scatter(a, rows(lib, a, [[True], [False]]), v),
+                                 [normal(3), normal(7)]),
+    "masked_scatter_": (lambda lib, a, v: (a * 1).masked_scatter_(rows(lib, a, [True, False, True]), v),
+                        [normal(2, 3), normal(6)]),
+    "fill_diagonal_": (lambda lib, a: (a * 2).fill_diagonal_(0.5), [normal(4, 4)]),
+    "fill_diagonal_ wrap": (lambda lib, a: (a * 2).fill_diagonal_(-1.0, wrap=True), [normal(7, 3)]),
+    "fill_diagonal_ cube": (lambda lib, a: (a * 2).fill_diagonal_(3.0), [normal(3, 3, 3)]),
     "scatter_reduce function": (lambda lib, a, src: lib.scatter_reduce(a, 1, lib.tensor(SCATTERED, device=a.device),
                                                                        src, reduce="mean", include_self=False),
                                 [normal(3, 5), normal(3, 4)]),
@@ -207,6 +233,21 @@ ERRORS = {
     "scatter_reduce index dtype": lambda lib: lib.ones(2, 3).scatter_reduce(1, lib.ones(1, 1), lib.ones(1, 1), "sum"),
     "scatter_reduce bounds": lambda lib: lib.ones(2, 3).scatter_reduce(1, lib.tensor([[3]]), lib.ones(1, 1), "mean"),
     "scatter_reduce src": lambda lib: lib.ones(2, 3).scatter_reduce(1, lib.tensor([[0]]), 1.0, "sum"),
+    "index_put dtypes": lambda lib: lib.zeros(3, 4).index_put((lib.tensor([0, 2]),), lib.tensor([1, 2, 3, 4])),
+    "index_put shapes": lambda lib: lib.zeros(3, 4).index_put_((lib.tensor([0, 2]),), lib.tensor([1.0, 2])),
+    "index_put values": lambda lib: lib.zeros(3, 4).index_put_((lib.tensor([0, 2]),), 5.0),
+    "index_put indices": lambda lib: lib.zeros(3, 4).index_put(lib.tensor([0, 2]), lib.tensor(1.0)),
+    "put dtypes": lambda lib: lib.zeros(3, 4).put(lib.tensor([0, 1]), lib.tensor([1, 2])),
+    "put sizes": lambda lib: lib.zeros(3, 4).put(lib.tensor([0, 1]), lib.tensor([1.0, 2, 3])),
+    "put index dtype": lambda lib: lib.zeros(3, 4).put(lib.tensor([0.0, 1]), lib.tensor([1.0, 2])),
+    "put bounds": lambda lib: lib.zeros(3, 4).put_(lib.tensor([0, -13]), lib.tensor([1.0, 2])),
+    "masked_scatter mask": lambda lib: lib.zeros(3, 4).masked_scatter(lib.tensor([1, 0, 1, 0]), lib.ones(12)),
+    "masked_scatter dtypes": lambda lib: lib.zeros(3, 4).masked_scatter(lib.tensor([True, False, True, False]),
+                                                                      lib.ones(12, dtype=lib.int64)),
+    "masked_scatter short": lambda lib: lib.zeros(3, 4).masked_scatter(lib.tensor([True, False, True, False]),
+                                                                     lib.ones(5)),
+    "fill_diagonal_ 1-d": lambda lib: lib.zeros(2).fill_diagonal_(1.0),
+    "fill_diagonal_ lengths": lambda lib: lib.zeros(2, 3, 3).fill_diagonal_(1.0),
     "trapezoid x size": lambda lib: lib.trapezoid(lib.ones(2, 3), lib.tensor([0.0, 1])),
 }
 
@@ -268,8 +309,9 @@ SEARCHES = {
                                                                             np.float32([2.5, 2.0])]),
     "searchsorted sorter": (lambda lib, s, v, o: lib.searchsorted(s, v, sorter=o),
                             [np.float32([3, 1, 2]), np.float32([2, 0.5, 3]), np.array([1, 2, 0])]),
-    "searchsorted batched": (lambda lib, s, v: lib.searchsorted(s, v), [np.float32([[1, 2, 2, 3], [0, 5, 6, 9]]),
-                                                                       np.float32([[2, 2.5, 0, 4, 3], [6, 9, 10, 0, 5]])]),
+    "searchsorted batched": (lambda lib, s, v: lib.searchsorted(s, v),
+                             [np.float32([[1, 2, 2, 3], [0, 5, 6, 9]]),
+                              np.float32([[2, 2.5, 0, 4, 3], [6, 9, 10, 0, 5]])]),
     "searchsorted batched right": (lambda lib, s, v: lib.searchsorted(s, v, side="right"),
                                    [np.array([[[1, 2, 2, 3]], [[0, 5, 6, 9]]]), np.array([[[2, 2, 0, 4, 3]],
                                                                                          [[6, 9, 10, 0, 5]]])]),

@@ -48,6 +48,8 @@ CALLS.update({  # the scatter family
     "scatter_add": ((X, 0, np.array([[0, 2, 0, 0], [2, 0, 0, 2]]), UNIT[:2]), {}),
     "index_add": ((X, 1, np.array([2, 0, 2]), UNIT[:, :3]), {"alpha": 2.0}),
     "scatter_reduce": ((X, 1, np.array([[0, 3], [2, 2], [1, 0]]), UNIT[:, :2], "prod"), {"include_self": False}),
+    "index_put": ((X, (np.array([0, 2, 0]), np.array([1, 1, 1])), UNIT[0, :3]), {"accumulate": True}),
+    "put": ((X, np.array([0, 7, -1]), UNIT[1, :3]), {}), "masked_scatter": ((X, MASK, UNIT), {}),
     "index_copy": ((X, 0, np.array([2, 0]), UNIT[:2]), {}), "index_fill": ((X, 1, np.array([1, 3]), -1.0), {}),
 })
 
@@ -90,12 +92,16 @@ CALLS.update({  # reductions and scans
 
 
 def _to_torch(value):
+    if isinstance(value, tuple):
+        return tuple(map(_to_torch, value))
     if isinstance(value, np.ndarray):
         return torch.tensor(value, requires_grad=value.dtype.kind == "f")
     return torch.float64 if value is np.float64 else value
 
 
 def _to_mg(value):
+    if isinstance(value, tuple):
+        return tuple(map(_to_mg, value))
     return mg.tensor(value, requires_grad=value.dtype.kind == "f") if isinstance(value, np.ndarray) else value
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import memory, parallel
 from ..backend import get_array_module
-from ..function import Function
+from ..function import Function, named_by
 
 
 def checked_position(index, size, message):
@@ -324,26 +324,32 @@ def _scatter_add(shape, index, grad):
 
 
 class SetItem(Function):
-    """`a[index] = value` on a copy of a, which Tensor.__setitem__ makes a's own value: value broadcast and
-    cast to a's dtype, as torch's index_put. The gradient reaches a everywhere but at index, and value
-    from there (summed where it was broadcast)."""
+    """`a[index] = value` on a copy of a, which Tensor.__setitem__ makes a's own value, or with accumulate=True
+    value added there, a place indexed twice getting both: value broadcast and cast to a's dtype, as torch's
+    index_put. The gradient reaches a everywhere but at index (everywhere, accumulating), and value from there
+    (summed where it was broadcast)."""
 
     promotes_inputs = False  # the result is a's dtype, whatever value's
-    node_name = "torch::autograd::CopySlices"
+    node_name = named_by("accumulate", "torch::autograd::CopySlices", "IndexPutBackward0")
 
     @staticmethod
-    def forward(ctx, a, value, index):
+    def forward(ctx, a, value, index, accumulate=None):
         index = array_index(index)
         ctx.save_for_backward(index, value.ndim)
         out = a.copy()
-        _write(out, index, value)
+        if accumulate:
+            xp = get_array_module(a)
+            xp.add.at(out, index, xp.broadcast_to(value, region(a, index).shape))
+        else:
+            _write(out, index, value)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         index, value_ndim = ctx.saved
         grad_a = grad.copy()
-        _write(grad_a, index, 0)
+        if not ctx.params.get("accumulate"):
+            _write(grad_a, index, 0)
         grad_value = region(grad, index)  # as value broadcast to the indexed part: value may have had more leading 1s
         return grad_a, grad_value.reshape((1,) * (value_ndim - grad_value.ndim) + grad_value.shape)
 
