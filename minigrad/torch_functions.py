@@ -517,8 +517,7 @@ def _batched_searchsorted(xp, sequence, values, side):
     order = xp.argsort(merged, axis=-1, kind="stable")
     from_sequence = (order >= count) if side == "left" else (order < sequence.shape[-1])
     sequence_before = xp.cumsum(from_sequence, axis=-1) - from_sequence
-    place = xp.empty_like(order)
-    xp.put_along_axis(place, order, xp.broadcast_to(xp.arange(order.shape[-1]), order.shape), axis=-1)
+    place = xp.argsort(order, axis=-1)  # where each merged entry went
     value_places = place[..., :count] if side == "left" else place[..., sequence.shape[-1]:]
     return xp.take_along_axis(sequence_before, value_places, axis=-1)
 
