@@ -3,7 +3,7 @@
     import minigrad as mg
     import minigrad.functional as F
 """
-from . import autograd, functional, linalg, nn, optim, utils
+from . import autograd, functional, linalg, nn, optim, special, utils
 from .backend import DeviceError, gpu_available
 from .creation import (arange, as_tensor, cartesian_prod, empty, empty_like, eye, from_numpy, full, full_like, is_tensor,
                        linspace, logspace, meshgrid, normal, ones, ones_like, rand, rand_like, randint, randint_like,
@@ -34,7 +34,7 @@ __all__ = [
     "int8", "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "linalg", "linspace", "load", "logspace",
     "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like", "optim", "promote_types", "rand",
     "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "result_type", "save", "scalar_tensor",
-    "seed", "set_grad_enabled", "set_rng_state", "short", "stack", "tensor", "tril_indices", "triu_indices", "uint8",
-    "utils", "where", "zeros", "zeros_like",
+    "seed", "set_grad_enabled", "set_rng_state", "short", "special", "stack", "tensor", "tril_indices", "triu_indices",
+    "uint8", "utils", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)

@@ -9,8 +9,8 @@ import numpy as np
 
 from . import parallel, random
 from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, can_cast, is_grad_enabled, no_grad, note_write,
-                       promote_operands, require_broadcastable, require_fits, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, broadcast_mismatch, can_cast, is_grad_enabled, no_grad,
+                       note_write, promote_operands, require_broadcastable, require_fits, result_type)
 
 
 def _as_array(data, dtype):
@@ -920,6 +920,24 @@ class Tensor:
     def erf(self):
         return ops.Erf.apply(self)
 
+    def erfc(self):
+        return ops.Erfc.apply(self)
+
+    def erfinv(self):
+        return ops.Erfinv.apply(self)
+
+    def lgamma(self):
+        return ops.Lgamma.apply(self)
+
+    def digamma(self):
+        return ops.Digamma.apply(self)
+
+    def i0(self):
+        return ops.I0.apply(self)
+
+    def sinc(self):
+        return ops.Sinc.apply(self)
+
     def exp2(self):
         return ops.Exp2.apply(self)
 
@@ -977,6 +995,14 @@ class Tensor:
 
     logical_and, logical_or, logical_xor = map(_logic, ("logical_and", "logical_or", "logical_xor"))
     del _logic
+
+    def heaviside(self, values):
+        """The step function: 0 below 0 (and at NaN), 1 above, `values` (a tensor of self's dtype, broadcast) at 0;
+        it has no gradient in torch either."""
+        tensor_only("heaviside", values, role="values")
+        if values.dtype != self.dtype:
+            raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+        return self._outside_graph(values, lambda a, b: get_array_module(a).where(a == 0, b, (a > 0).astype(a.dtype)))
 
     def nonzero(self, *, as_tuple=False):
         """The indices of the non-zero entries, one row (of ndim int64) each, in row-major order; as_tuple, one
@@ -1446,6 +1472,13 @@ class Tensor:
             raise TypeError(f"scatter_add(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
         return ops.Scatter.apply(self, src, index, dim=dim, add=True)
 
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        """self with src's entries reduced into it at `index` along `dim` by "sum", "prod", "mean", "amax" or
+        "amin" (see ops.ScatterReduce; "max" and "min" are amax and amin, as torch takes them too), as torch's."""
+        reduce = {"max": "amax", "min": "amin"}.get(reduce, reduce)
+        return ops.ScatterReduce.apply(self, tensor_only("scatter_reduce", src, position=3, role="src"), index,
+                                       dim=dim, reduce=reduce, include_self=include_self)
+
     def index_add(self, dim, index, source, *, alpha=1):
         """self with alpha * source's slices along `dim` added at the positions `index` (a vector) lists, repeats
         accumulating, as torch's: scatter_add with index spread over source's shape."""
@@ -1508,6 +1541,75 @@ class Tensor:
         src = value.to(self.device).to(self.dtype).expand(shape) if isinstance(value, Tensor) else \
             self.new_full(shape, value)
         return self.scatter(dim, self._spread_index(index, dim, shape), src)
+
+    def index_put(self, indices, values, accumulate=False):
+        """self with values (a tensor of self's dtype, broadcast) written at self[indices], or added there with
+        accumulate=True (a place indexed twice gets both), as torch's; indices is a tuple of index tensors."""
+        if not isinstance(indices, (tuple, list)):
+            raise TypeError(f"index_put(): argument 'indices' (position 1) must be tuple of Tensors, not "
+                            f"{type(indices).__name__}")
+        tensor_only("index_put_", values, position=2, role="values")
+        if values.dtype != self.dtype:
+            raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
+                               f"{SCALAR_TYPE_NAMES[self.dtype]} for the destination and "
+                               f"{SCALAR_TYPE_NAMES[values.dtype]} for the source.")
+        index = tuple(indices)
+        with no_grad():
+            shape = self[index].shape
+        if broadcast_mismatch(shape, values.shape) is not None or np.broadcast_shapes(shape, values.shape) != shape:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot be broadcast to "
+                               f"indexing result of shape {list(shape)}")
+        return ops.SetItem.apply(self, values, index=index, accumulate=accumulate or None)
+
+    def put(self, index, source, accumulate=False):
+        """self, as if flattened, with source's entries written (or added, with accumulate=True) at the int64
+        positions `index` (negative ones from the end), as torch's."""
+        if index.dtype != np.int64:
+            raise RuntimeError(f"put_(): Expected a long tensor for index, but got {SCALAR_TYPE_NAMES[index.dtype]}")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got self.dtype = "
+                               f"{SCALAR_TYPE_NAMES[self.dtype]} and source.dtype = {SCALAR_TYPE_NAMES[source.dtype]}")
+        if source.numel() != index.numel():
+            raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
+                             f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
+        size = self.numel()
+        require_indices(index.data, size, f"out of range: tried to access index {{index}} on a tensor of {size} "
+                                          "elements.", IndexError, negatives=True)
+        return self.reshape(-1).index_put((index.reshape(-1),), source.reshape(-1), accumulate).reshape(self.shape)
+
+    def masked_scatter(self, mask, source):
+        """self (broadcast with the bool mask) with source's first entries, in row-major order, written where
+        the mask holds, as torch's; source gets the gradient of those it gave."""
+        if mask.dtype != bool:
+            raise RuntimeError(f"masked_scatter_ only supports boolean masks, but got mask with dtype "
+                               f"{SCALAR_TYPE_NAMES[mask.dtype]}")
+        if source.dtype != self.dtype:
+            raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but got"
+                               f"{SCALAR_TYPE_NAMES[self.dtype]} and {SCALAR_TYPE_NAMES[source.dtype]}")
+        require_broadcastable(self.shape, mask.shape)
+        shape = np.broadcast_shapes(self.shape, mask.shape)
+        mask = mask.expand(*shape)
+        count = int(mask.count_nonzero())
+        if count > source.numel():
+            raise RuntimeError("Number of elements of source < number of ones in mask")
+        return self.expand(*shape).index_put((mask,), source.reshape(-1)[:count])
+
+    def fill_diagonal_(self, fill_value, wrap=False):
+        """self with fill_value on its main diagonal (entries [i, i, ...]), in place, as torch's: all of self's
+        dims of one length, but a tall matrix's, whose diagonal starts again below a gap row with wrap=True."""
+        if self.ndim < 2:
+            raise RuntimeError("dimensions must larger than 1")
+        xp = get_array_module(self.data)
+        if self.ndim > 2 and len(set(self.shape)) > 1:
+            raise RuntimeError("all dimensions of input must be of equal length")
+        rows, columns = self.shape[0], self.shape[-1]
+        if self.ndim == 2 and wrap and rows > columns:
+            places = xp.arange(0, self.numel(), columns + 1)
+            index = (places // columns, places % columns)
+        else:
+            index = (xp.arange(min(self.shape)),) * self.ndim
+        self[tuple(Tensor(i) for i in index)] = fill_value
+        return self
 
     def _require_source(self, source, dim, index, wrong_dtype, wrong_shape, wrong_count):
         """index_add's and index_copy's checks of source, each failure its (exception type, message) pair: source
@@ -1842,9 +1944,10 @@ class Tensor:
     mul_, pow_ = __imul__, __ipow__
 
     (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_, scatter_add_,
-     index_add_, index_copy_, index_fill_, masked_fill_) = map(in_place_version, (
-        exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter, scatter_add,
-        index_add, index_copy, index_fill, masked_fill))
+     scatter_reduce_, index_add_, index_copy_, index_fill_, index_put_, put_, masked_fill_, masked_scatter_) = map(
+        in_place_version, (exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter,
+                           scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, put, masked_fill,
+                           masked_scatter))
     (floor_, ceil_, round_, trunc_, frac_, reciprocal_, sign_, sgn_, square_, fmod_, lerp_, div_, sin_, cos_, log1p_,
      expm1_, rsqrt_, add_, sub_, addcmul_, addcdiv_) = map(in_place_version, (
         floor, ceil, round, trunc, frac, reciprocal, sign, sgn, square, fmod, lerp, div, sin, cos, log1p, expm1, rsqrt,

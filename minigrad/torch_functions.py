@@ -3,12 +3,13 @@ named as torch names it (`input`, or `tensor` for split), so ported code that ca
 import functools
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 from . import linalg, ops
+from .backend import DEFAULT_DTYPE, get_array_module
 from .creation import zeros
-from .backend import get_array_module
 from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable, result_type
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
@@ -19,20 +20,21 @@ METHODS = (
     "abs", "acos", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "aminmax", "any", "arctan2",
     "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "atan2", "broadcast_to", "ceil", "chunk", "clamp",
     "clamp_max", "clamp_min", "clip", "clone", "copysign", "cos", "cosh", "count_nonzero", "cummax", "cummin",
-    "cumprod", "cumsum", "detach", "diag", "diag_embed", "diagonal", "diff", "div", "divide", "dsplit", "eq", "equal",
-    "erf", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "float_power", "floor", "floor_divide",
-    "fmax", "fmin", "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt", "hsplit", "hypot",
-    "index_add", "index_copy", "index_fill", "index_select", "is_floating_point", "isclose", "isfinite", "isinf",
-    "isnan", "kthvalue", "le", "lerp", "less", "less_equal", "log", "log10", "log1p", "log2", "log_softmax",
-    "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not", "logical_or", "logical_xor", "logit",
-    "logsumexp", "lt", "masked_fill", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode",
-    "moveaxis", "movedim", "msort", "mul", "multiply", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum",
-    "narrow", "ne", "neg", "negative", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow",
-    "prod", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round",
-    "rsqrt", "rsub", "scatter", "scatter_add", "select", "sgn", "sigmoid", "sign", "signbit", "sin", "sinh", "softmax",
-    "sort", "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take",
-    "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace", "transpose", "tril", "triu",
-    "true_divide", "trunc", "unbind", "unflatten", "unsqueeze", "var", "vsplit",
+    "cumprod", "cumsum", "detach", "diag", "diag_embed", "diagonal", "diff", "digamma", "div", "divide", "dsplit", "eq",
+    "equal", "erf", "erfc", "erfinv", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "float_power",
+    "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt",
+    "hsplit", "hypot", "i0", "index_add", "index_copy", "index_fill", "index_put", "index_select", "is_floating_point",
+    "isclose", "isfinite", "isinf", "isnan", "kthvalue", "le", "lerp", "less", "less_equal", "lgamma", "log", "log10",
+    "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "logit", "logsumexp", "lt", "masked_fill", "masked_scatter", "matmul", "max",
+    "maximum", "mean", "median", "min", "minimum", "mode", "moveaxis", "movedim", "msort", "mul", "multiply",
+    "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "ne", "neg", "negative", "nonzero", "norm",
+    "not_equal", "numel", "outer", "permute", "positive", "pow", "prod", "put", "quantile", "reciprocal", "relu",
+    "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round", "rsqrt", "rsub", "scatter", "scatter_add",
+    "scatter_reduce", "select", "sgn", "sigmoid", "sign", "signbit", "sin", "sinc", "sinh", "softmax", "sort", "sqrt",
+    "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take", "take_along_dim", "tan",
+    "tanh", "tensor_split", "tile", "topk", "trace", "transpose", "tril", "triu", "true_divide", "trunc", "unbind",
+    "unflatten", "unsqueeze", "var", "vsplit",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2"}  # no number for `other`
@@ -398,13 +400,254 @@ def masked_select(input, mask):
     return input.expand(*shape)[mask.expand(*shape)]
 
 
-ALSO_METHODS = dict(mm=mm, bmm=bmm, dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm, baddbmm=baddbmm,
-                    addbmm=addbmm, cross=cross, dist=dist, renorm=renorm, masked_select=masked_select)
+@_taking_tensors("input", "values")
+def heaviside(input, values):
+    return input.heaviside(values)
+
+
+def _integer_results(out_int32, *arrays):
+    return tuple(Tensor(array.astype(np.int32 if out_int32 else np.int64)) for array in arrays)
+
+
+@_taking_tensors("input")
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct entries (of the flattened input, or the distinct slices along `dim`), sorted whatever `sorted`
+    says, as torch's; NaNs are each distinct. With return_inverse, where each entry (slice) went; with
+    return_counts, how many there were of each. Outside the graph."""
+    data, xp = input.data, get_array_module(input.data)
+    axis = None if dim is None else normalize_dim(dim, input.ndim)
+    values, inverse, counts = xp.unique(data, return_inverse=True, return_counts=True, axis=axis, equal_nan=False)
+    inverse = inverse.reshape(data.shape if axis is None else -1)
+    return _chosen(Tensor(values), return_inverse, return_counts, *_integer_results(False, inverse, counts))
+
+
+@_taking_tensors("input")
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """unique() of each run of equal neighbours (of the flattened input, or of slices along `dim`), in order, as
+    torch's. Outside the graph."""
+    data, xp = input.data, get_array_module(input.data)
+    axis = 0 if dim is None else normalize_dim(dim, input.ndim)
+    rows = xp.moveaxis(data.reshape(-1) if dim is None else data, axis, 0)
+    flat = rows.reshape(len(rows), math.prod(rows.shape[1:]))
+    starts = xp.ones(len(rows), dtype=bool)
+    starts[1:] = (flat[1:] != flat[:-1]).any(axis=1)
+    first = xp.flatnonzero(starts)
+    inverse = xp.cumsum(starts) - 1
+    counts = xp.diff(xp.append(first, len(rows)))
+    values = Tensor(xp.moveaxis(rows[first], 0, axis))
+    inverse = inverse.reshape(data.shape) if dim is None else inverse
+    return _chosen(values, return_inverse, return_counts, *_integer_results(False, inverse, counts))
+
+
+def _chosen(values, return_inverse, return_counts, inverse, counts):
+    """values alone, or (values, inverse, counts) with only those asked for, as torch's unique."""
+    if not (return_inverse or return_counts):
+        return values
+    return (values, *([inverse] if return_inverse else []), *([counts] if return_counts else []))
+
+
+@_taking_tensors("input")
+def bincount(input, weights=None, minlength=0):
+    """How often each of 0, 1, ..., max(input) occurs in a 1-d tensor of non-negative integers (at least
+    `minlength` counts), or the sums of `weights` of each, as torch's: counts in int64, sums in weights' dtype
+    (float32's stay float32, integers' become float64). Outside the graph."""
+    if input.dtype.kind not in "iu":
+        raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{_type_name(input)}'")
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    xp = get_array_module(input.data)
+    if input.ndim != 1 or (input.numel() and bool(input.data.min() < 0)):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if weights is None:
+        return Tensor(xp.bincount(input.data, minlength=minlength).astype(np.int64))
+    if weights.ndim != 1 or weights.shape != input.shape:
+        raise RuntimeError("weights should be 1-d and have the same length as input")
+    dtype = weights.dtype if weights.dtype.kind == "f" else np.float64
+    return Tensor(xp.bincount(input.data, weights=weights.data, minlength=minlength).astype(dtype))
+
+
+@_taking_tensors("input")
+def histc(input, bins=100, min=0, max=0):
+    """Counts of input's entries in `bins` equal bins over [min, max] (the input's own range where min == max,
+    widened by 1 each way where that is a point), in input's floating point dtype, as torch's: entries outside
+    are left out, max falls into the last bin. Outside the graph."""
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"\"histogram_cpu\" not implemented for '{_type_name(input)}'")
+    if bins <= 0:
+        raise RuntimeError(f"torch.histogram(): bins must be > 0, but got {bins} for dimension 0")
+    data, xp = input.data, get_array_module(input.data)
+    if min > max:
+        raise RuntimeError("torch.histc: max must be larger than min")
+    low, high = (float(min), float(max)) if min != max or not data.size else (float(data.min()), float(data.max()))
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise RuntimeError(f"torch.histc: range of [{low:g}, {high:g}] is not finite")
+    if low == high:
+        low, high = low - 1, high + 1
+    inside = data[(data >= low) & (data <= high)]
+    positions = ((inside - data.dtype.type(low)) / data.dtype.type(high - low) * bins).astype(np.int64)
+    return Tensor(xp.bincount(xp.minimum(positions, bins - 1), minlength=bins).astype(data.dtype))
+
+
+def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
+    """Where each of input's values would go in sorted_sequence (along its last dim, with input's leading dims
+    where it has more than one) to keep it sorted: before equal entries, or after them with right=True (or
+    side="right"), as torch's. `sorter` sorts sorted_sequence where it is not. Outside the graph."""
+    tensor_only("searchsorted", sorted_sequence, role="sorted_sequence")
+    if side not in (None, "left", "right"):
+        raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but got {side}")
+    if side == "left" and right:
+        raise RuntimeError(f"torch.searchsorted(): side and right can't be set to opposites, got side of {side} "
+                           f"while right was {right}")
+    sequence, xp = sorted_sequence.data, get_array_module(sorted_sequence.data)
+    if sequence.ndim == 0:
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should have positive dimension, but got 0 "
+                           "dimension")
+    values = input.data if isinstance(input, Tensor) else xp.asarray(input)
+    if sequence.ndim > 1 and sequence.shape[:-1] != values.shape[:-1]:
+        raise RuntimeError("torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 "
+                           "dimensions of boundaries tensor and input value tensor must match, but we got "
+                           f"boundaries tensor {list(sequence.shape)} and input value tensor {list(values.shape)}")
+    if sorter is not None:
+        if sorter.shape != sequence.shape:
+            raise RuntimeError(f"torch.searchsorted(): boundary and sorter must have the same size, but got "
+                               f"boundary tensor {list(sequence.shape)}and got sorter tensor {list(sorter.shape)}")
+        sequence = xp.take_along_axis(sequence, sorter.data, axis=-1)
+    side = "right" if right or side == "right" else "left"
+    if sequence.ndim == 1:
+        return _integer_results(out_int32, xp.searchsorted(sequence, values, side=side))[0]
+    return _integer_results(out_int32, _batched_searchsorted(xp, sequence, values, side))[0]
+
+
+def _batched_searchsorted(xp, sequence, values, side):
+    """searchsorted of each row of values in its own row of sequence, by one stable sort of the two merged: the
+    number of sequence entries that come before a value. With side="left" the values come first in the merge, so
+    that equal entries follow them; with "right", after."""
+    count = values.shape[-1]
+    merged = xp.concatenate([values, sequence] if side == "left" else [sequence, values], axis=-1)
+    order = xp.argsort(merged, axis=-1, kind="stable")
+    from_sequence = (order >= count) if side == "left" else (order < sequence.shape[-1])
+    sequence_before = xp.cumsum(from_sequence, axis=-1) - from_sequence
+    place = xp.argsort(order, axis=-1)  # where each merged entry went
+    value_places = place[..., :count] if side == "left" else place[..., sequence.shape[-1]:]
+    return xp.take_along_axis(sequence_before, value_places, axis=-1)
+
+
+def bucketize(input, boundaries, *, out_int32=False, right=False):
+    """The bucket of each of input's values among the 1-d sorted boundaries: searchsorted(boundaries, input), as
+    torch's."""
+    tensor_only("bucketize", boundaries, position=2, role="boundaries")
+    if boundaries.ndim != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim({boundaries.ndim})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+@_taking_tensors("input")
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """The covariance matrix of the variables in input's rows (a 1-d input: one variable), observations in its
+    columns, weighted by the integer frequencies `fweights` and the floating point `aweights`, as torch's (and
+    NumPy's); differentiable in input and aweights."""
+    if input.ndim > 2:
+        raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but got an input with "
+                           f"{input.ndim} dimensions")
+    observations = input.reshape(1, -1) if input.ndim < 2 else input
+    if observations.dtype.kind != "f":
+        observations = observations.to(DEFAULT_DTYPE)
+    count = observations.shape[1]
+    weights = None
+    for role, given, kinds, kind_name in (("fweights", fweights, "iu", "integral"),
+                                          ("aweights", aweights, "f", "floating point")):
+        if given is None:
+            continue
+        if given.ndim > 1:
+            raise RuntimeError(f"cov(): expected {role} to have one or fewer dimensions but got {role} with "
+                               f"{given.ndim} dimensions")
+        if given.numel() != count:
+            raise RuntimeError(f"cov(): expected {role} to have the same numel as there are observations in the "
+                               f"input but got {given.numel()} != {count}")
+        if given.dtype.kind not in kinds:
+            raise RuntimeError(f"cov(): expected {role} to have {kind_name} dtype but got {role} with "
+                               f"{_type_name(given)} dtype")
+        if given.numel() and bool((given.data < 0).any()):
+            raise RuntimeError(f"cov(): {role} cannot be negative")
+        weights = given if weights is None else weights * given
+    total = count if weights is None else weights.sum()
+    weighted = observations if weights is None else observations * weights
+    mean = weighted.sum(1) / total
+    if weights is not None and correction != 0 and aweights is not None:
+        norm = total - correction * (weights * aweights).sum() / total
+    else:
+        norm = total - correction
+    if float(norm) <= 0:
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less than the number of "
+                      "observations.")
+        norm = norm * 0
+    centered = observations - mean.unsqueeze(1)
+    weighted = centered if weights is None else centered * weights
+    return (centered.matmul(weighted.t()) / norm).squeeze()
+
+
+@_taking_tensors("input")
+def corrcoef(input):
+    """Pearson's correlation coefficients of the variables in input's rows: cov() over the product of their
+    standard deviations, clipped to [-1, 1], as torch's."""
+    covariance = cov(input)
+    if covariance.ndim == 0:
+        return covariance / covariance
+    deviations = covariance.diagonal().sqrt()
+    return (covariance / deviations.unsqueeze(1) / deviations).clamp(-1, 1)
+
+
+def _trapezoid_widths(name, y, x, dx, dim):
+    """The widths of the trapezoids: dx (a number) or the steps of x (1-d, along dim; or broadcast with y)."""
+    if x is not None and dx is not None:
+        raise TypeError(f"{name}() received an invalid combination of arguments - got both x and dx")
+    if x is None:
+        return 1 if dx is None else dx
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[dim]:
+            raise RuntimeError("trapezoid: There must be one `x` value for each sample point")
+        return x.diff().reshape(-1, *(1,) * (y.ndim - 1 - dim))
+    return x.diff(dim=dim)
+
+
+def _sums_of_neighbours(y, dim):
+    length = y.shape[dim]
+    return y.narrow(dim, 1, length - 1) + y.narrow(dim, 0, length - 1)
+
+
+@_taking_tensors("y")
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoid rule's integral of y along `dim`, sampled at x or dx apart, as torch's."""
+    dim = normalize_dim(dim, y.ndim)
+    widths = _trapezoid_widths("trapezoid", y, x, dx, dim)
+    if y.shape[dim] == 0:
+        return y.sum(dim) * 0.0
+    if isinstance(widths, Tensor):
+        return (_sums_of_neighbours(y, dim) * widths).sum(dim) / 2.0
+    ends = (y.narrow(dim, 0, 1) + y.narrow(dim, y.shape[dim] - 1, 1)).squeeze(dim)
+    return (y.sum(dim) - ends * 0.5) * widths
+
+
+@_taking_tensors("y")
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoid-rule integrals of y along `dim` (one fewer than y's samples), as torch's."""
+    dim = normalize_dim(dim, y.ndim)
+    widths = _trapezoid_widths("cumulative_trapezoid", y, x, dx, dim)
+    if isinstance(widths, Tensor):
+        return (_sums_of_neighbours(y, dim) * widths).cumsum(dim) / 2.0
+    return (_sums_of_neighbours(y, dim) * (widths / 2.0)).cumsum(dim)
+
+
+ALSO_METHODS = dict(mm=mm, bmm=bmm, dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm,
+                    baddbmm=baddbmm, addbmm=addbmm, cross=cross, dist=dist, renorm=renorm, masked_select=masked_select,
+                    unique=unique, unique_consecutive=unique_consecutive, bincount=bincount, histc=histc, cov=cov,
+                    corrcoef=corrcoef)
 for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor method too: the same function, self first
     setattr(Tensor, _name, _function)
 del _name, _function
-FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, tensordot=tensordot,
-                 cdist=cdist, **ALSO_METHODS)
+FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, tensordot=tensordot, cdist=cdist,
+                 heaviside=heaviside, searchsorted=searchsorted, bucketize=bucketize, trapezoid=trapezoid,
+                 trapz=trapezoid, cumulative_trapezoid=cumulative_trapezoid, **ALSO_METHODS)
 
 
 def cat(tensors, dim=0):
@@ -420,8 +663,8 @@ def stack(tensors, dim=0):
         raise RuntimeError("stack expects a non-empty TensorList")
     for entry, tensor in enumerate(tensors):
         if tensor.shape != tensors[0].shape:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at entry 0 "
-                               f"and {list(tensor.shape)} at entry {entry}")
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(tensors[0].shape)} at "
+                               f"entry 0 and {list(tensor.shape)} at entry {entry}")
     return ops.Stack.apply(*tensors, dim=normalize_dim(dim, tensors[0].ndim + 1))
 
 
@@ -518,5 +761,5 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
 
 
 FUNCTIONS.update(isin=isin, broadcast_tensors=broadcast_tensors, atleast_1d=atleast_1d, atleast_2d=atleast_2d,
-                 atleast_3d=atleast_3d, concat=cat, concatenate=concatenate, hstack=hstack, vstack=vstack, dstack=dstack,
-                 column_stack=column_stack, block_diag=block_diag)
+                 atleast_3d=atleast_3d, concat=cat, concatenate=concatenate, hstack=hstack, vstack=vstack,
+                 dstack=dstack, column_stack=column_stack, block_diag=block_diag)

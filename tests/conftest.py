@@ -29,6 +29,41 @@ def relative_error(actual, expected):
     return float(np.abs(actual - expected).max(initial=0.0) / scale)
 
 
+def normal(*shape, scale=1.0):
+    """A maker of test inputs (given a NumPy Generator): standard normal entries times scale."""
+    return lambda rng: np.asarray(rng.standard_normal(shape) * scale)
+
+
+def uniform(low, high, *shape):
+    return lambda rng: np.asarray(rng.uniform(low, high, shape))
+
+
+def differentiable_case_tests(torch, cases):
+    """The tests of a table of differentiable ops, name -> (fn(lib, *tensors), makers of the inputs), fn running
+    on torch and minigrad alike: float32 values and gradients as torch's (dtypes and shapes too), a float64
+    gradcheck, and the GPU path's values and gradients as the CPU's (up to the order of a GPU's sums). A test
+    module takes them as its own: `test_a, test_b, test_c = differentiable_case_tests(torch, CASES)`."""
+    each_case = pytest.mark.parametrize("name", cases)
+
+    @each_case
+    def test_values_and_gradients_match_torch(name):
+        fn, makers = cases[name]
+        assert_matches_torch(torch, fn, made(makers))
+
+    @each_case
+    def test_gradcheck(name):
+        fn, makers = cases[name]
+        inputs = [mg.tensor(a, requires_grad=True) for a in made(makers, seed=2)]
+        assert mg.gradcheck(lambda *xs: fn(mg, *xs), inputs)
+
+    @each_case
+    def test_gpu_path_matches_cpu(name, gpu_path):
+        fn, makers = cases[name]
+        assert_gpu_matches_cpu(fn, made(makers))
+
+    return test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu
+
+
 NEEDS_GPU = "needs CuPy and a CUDA device (pip install -e \".[gpu]\")"
 requires_gpu = pytest.mark.skipif(not mg.gpu_available(), reason=NEEDS_GPU)
 

@@ -8,20 +8,12 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import assert_gpu_matches_cpu, assert_matches_torch, made
+from conftest import differentiable_case_tests, normal, uniform
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:Using torch.cross without specifying the dim arg")  # torch's deprecation note
 
 NAN, INF = math.nan, math.inf
-
-
-def normal(*shape):
-    return lambda rng: np.asarray(rng.standard_normal(shape))
-
-
-def uniform(low, high, *shape):
-    return lambda rng: np.asarray(rng.uniform(low, high, shape))
 
 
 # name -> (fn(lib, *tensors), makers of the inputs); fn runs on torch and on minigrad alike, every input
@@ -86,24 +78,8 @@ CASES = {
 }
 
 
-def _arrays(name, seed=0):
-    return made(CASES[name][1], seed)
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_values_and_gradients_match_torch(name):
-    assert_matches_torch(torch, CASES[name][0], _arrays(name))
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_gradcheck(name):
-    inputs = [mg.tensor(a, requires_grad=True) for a in _arrays(name, seed=2)]
-    assert mg.gradcheck(lambda *xs: CASES[name][0](mg, *xs), inputs)
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_gpu_path_matches_cpu(name, gpu_path):
-    assert_gpu_matches_cpu(CASES[name][0], _arrays(name))
+test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu = differentiable_case_tests(
+    torch, CASES)
 
 
 # Values and gradients at the points where torch defines its own: the origin, zeros, NaNs, infinities, ties.

@@ -47,6 +47,9 @@ CALLS.update({  # the scatter family
     "scatter": ((X, 1, np.array([[0, 3], [2, 1], [1, 0]]), UNIT[:, :2]), {}),
     "scatter_add": ((X, 0, np.array([[0, 2, 0, 0], [2, 0, 0, 2]]), UNIT[:2]), {}),
     "index_add": ((X, 1, np.array([2, 0, 2]), UNIT[:, :3]), {"alpha": 2.0}),
+    "scatter_reduce": ((X, 1, np.array([[0, 3], [2, 2], [1, 0]]), UNIT[:, :2], "prod"), {"include_self": False}),
+    "index_put": ((X, (np.array([0, 2, 0]), np.array([1, 1, 1])), UNIT[0, :3]), {"accumulate": True}),
+    "put": ((X, np.array([0, 7, -1]), UNIT[1, :3]), {}), "masked_scatter": ((X, MASK, UNIT), {}),
     "index_copy": ((X, 0, np.array([2, 0]), UNIT[:2]), {}), "index_fill": ((X, 1, np.array([1, 3]), -1.0), {}),
 })
 
@@ -67,6 +70,16 @@ CALLS.update({  # binary math (see test_binary_math_port)
     "tensordot": ((X, UNIT), {"dims": ([1], [1])}), "vdot": ((X[2], UNIT[0]), {}),
     "cdist": ((X, UNIT), {"p": 1.0}), "cross": ((X[:, :3], UNIT[:, 1:]), {}), "dist": ((X, UNIT), {"p": 3}),
     "masked_select": ((X, MASK), {}), "renorm": ((X, 2, 1, 1.5), {}),
+})
+
+CALLS.update({  # special functions, searching, counting and statistics (see test_searching_port)
+    "digamma": ((UNIT,), {}), "erfc": ((X,), {}), "erfinv": ((UNIT,), {}), "heaviside": ((INTEGERS, INTEGERS[0]), {}),
+    "i0": ((X,), {}), "lgamma": ((UNIT,), {}), "sinc": ((X,), {}),
+    "bincount": ((INTEGERS[1],), {"minlength": 7}), "bucketize": ((X, np.float32([-1, 0, 1])), {"right": True}),
+    "histc": ((X,), {"bins": 5}), "searchsorted": ((np.sort(X, axis=1), UNIT), {"side": "right"}),
+    "unique": ((INTEGERS,), {"return_counts": True}), "unique_consecutive": ((INTEGERS,), {"return_inverse": True}),
+    "corrcoef": ((X,), {}), "cov": ((X,), {"correction": 0}), "cumulative_trapezoid": ((X, UNIT[0]), {}),
+    "trapezoid": ((X,), {"dx": 0.5}), "trapz": ((X, UNIT[0]), {}),
 })
 
 CALLS.update({  # reductions and scans
@@ -109,6 +122,8 @@ CALLS.update({  # draws whose probabilities leave no choice (their distributions
 def _to_torch(value):
     if isinstance(value, list) and isinstance(value[0], np.ndarray):
         return [_to_torch(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(map(_to_torch, value))
     if isinstance(value, np.ndarray):
         return torch.tensor(value, requires_grad=value.dtype.kind == "f")
     return torch.float64 if value is np.float64 else value
@@ -117,6 +132,8 @@ def _to_torch(value):
 def _to_mg(value):
     if isinstance(value, list) and isinstance(value[0], np.ndarray):
         return [_to_mg(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(map(_to_mg, value))
     return mg.tensor(value, requires_grad=value.dtype.kind == "f") if isinstance(value, np.ndarray) else value
 
 

@@ -4,11 +4,11 @@ from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoi
 from .conv import Conv2d, ConvTranspose2d, Unfold, col2im, im2col
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Atan2, Binary, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor,
-                          Copysign, Cos, Cosh, Div, DivFloor, Drawn, Elementwise, Erf, Exp, Exp2, Expm1, Floor,
-                          FloorDivide, Fmax, Fmin, Fmod, Frac, Hardtanh, Hypot, Lerp, Log, Log1p, Log2, Log10,
-                          LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul, NanToNum, Neg, Pow, PowScalar,
-                          Reciprocal, Remainder, Round, Rsqrt, Sign, Sin, Sinh, Sqrt, Stepwise, Sub, Tan, Tanh,
-                          ToDevice, Trunc, Where, Xlogy)
+                          Copysign, Cos, Cosh, Digamma, Div, DivFloor, Drawn, Elementwise, Erf, Erfc, Erfinv, Exp, Exp2,
+                          Expm1, Floor, FloorDivide, Fmax, Fmin, Fmod, Frac, Hardtanh, Hypot, I0, Lerp, Lgamma, Log,
+                          Log1p, Log2, Log10, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul, NanToNum, Neg, Pow,
+                          PowScalar, Reciprocal, Remainder, Round, Rsqrt, Sign, Sin, Sinc, Sinh, SpecialFunction, Sqrt,
+                          Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where, Xlogy)
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
                    NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
@@ -18,22 +18,23 @@ from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, L
                      Median, Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
 from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Gather, GetItem, Pad, Permute, Reshape, Scatter,
-                    SetItem, Stack, Tril, Triu)
+                    ScatterReduce, SetItem, Stack, Tril, Triu)
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
     "Abs", "Acos", "Add", "Amax", "Amin", "AminmaxResult", "Asin", "Atan", "Atan2", "AvgPool2d", "Binary",
     "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Clamp",
     "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d", "Copysign", "Cos", "Cosh",
-    "CosineSimilarity", "Cumprod", "Cumsum", "DiagEmbed", "Diagonal", "Div", "DivFloor", "Drawn", "Einsum",
-    "Elementwise", "ELU", "Embedding", "Erf", "Exp", "Exp2", "Expand", "Expm1", "Floor", "FloorDivide", "Fmax", "Fmin",
-    "Fmod", "Frac", "Gather", "GELU", "GetItem", "GridSample", "Hardsigmoid", "Hardswish", "Hardtanh", "Hypot",
-    "im2col", "KLDivergence", "LeakyReLU", "Lerp", "Log", "Log10", "Log1p", "Log2", "LogAddExp", "LogAddExp2",
-    "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool2d",
-    "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm",
-    "Normalize", "Pad", "Permute", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU",
-    "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin",
-    "Sinh", "SmoothL1Loss", "Softmax", "Softplus", "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh",
+    "CosineSimilarity", "Cumprod", "Cumsum", "DiagEmbed", "Diagonal", "Digamma", "Div", "DivFloor", "Drawn", "Einsum",
+    "Elementwise", "ELU", "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Floor",
+    "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac", "Gather", "GELU", "GetItem", "GridSample", "Hardsigmoid",
+    "Hardswish", "Hardtanh", "Hypot", "I0", "im2col", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10",
+    "Log1p", "Log2", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp",
+    "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul",
+    "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "PointwiseLoss", "Pow",
+    "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter",
+    "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SmoothL1Loss",
+    "Softmax", "Softplus", "SpecialFunction", "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh",
     "ToDevice", "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear",
     "UpsampleNearest", "UpsampleNearestExact", "Var", "Where", "Xlogy",
 ]

@@ -531,10 +531,22 @@ class Logit(Elementwise):
         out[(a < low) | (a > high)] = outside
 
 
-class Erf(Elementwise):
-    @staticmethod
-    def function(xp, a, out):
-        scipy_module(xp, "special").erf(a, out=out)
+class SpecialFunction(Elementwise):
+    """f(a) of scipy.special (cupyx.scipy.special on a GPU), named `special`; where f's derivative is one of them
+    too, its name is `derivative`, and the gradient is grad * derivative(a)."""
+
+    @classmethod
+    def function(cls, xp, a, out):
+        getattr(scipy_module(xp, "special"), cls.special)(a, out=out)
+
+    @classmethod
+    def gradient(cls, xp, grad, a, out):
+        getattr(scipy_module(xp, "special"), cls.derivative)(a, out=out)
+        out *= grad
+
+
+class Erf(SpecialFunction):
+    special = "erf"
 
     @staticmethod
     def gradient(xp, grad, a, out):                                    # grad * 2 / sqrt(pi) * exp(-a ** 2)
@@ -543,6 +555,72 @@ class Erf(Elementwise):
         xp.exp(out, out=out)
         out *= grad
         out *= 2 / math.sqrt(math.pi)
+
+
+class Erfc(SpecialFunction):
+    """1 - erf(a), exact in the tail where 1 - erf(a) rounds to 0."""
+
+    special = "erfc"
+
+    @staticmethod
+    def gradient(xp, grad, a, out):                                    # -grad * 2 / sqrt(pi) * exp(-a ** 2)
+        Erf.gradient(xp, grad, a, out)
+        xp.negative(out, out=out)
+
+
+class Erfinv(SpecialFunction):
+    """The inverse of erf on (-1, 1): ±inf at ±1, NaN outside."""
+
+    saves = "output"
+    special = "erfinv"
+
+    @staticmethod
+    def gradient(xp, grad, saved, out):                                # grad * sqrt(pi) / 2 * exp(out ** 2)
+        xp.multiply(saved, saved, out=out)
+        xp.exp(out, out=out)
+        out *= grad
+        out *= math.sqrt(math.pi) / 2
+
+
+class Lgamma(SpecialFunction):
+    """log |gamma(a)|."""
+
+    special, derivative = "gammaln", "digamma"
+
+
+class Digamma(SpecialFunction):
+    """The derivative of lgamma; its own is the trigamma function, polygamma(1, a) = zeta(2, a) (Hurwitz's)."""
+
+    special = "digamma"
+
+    @staticmethod
+    def gradient(xp, grad, a, out):
+        scipy_module(xp, "special").zeta(2, a, out=out)
+        out *= grad
+
+
+class I0(SpecialFunction):
+    """The modified Bessel function of the first kind of order 0."""
+
+    special, derivative = "i0", "i1"
+
+
+class Sinc(Elementwise):
+    """sin(pi a) / (pi a), 1 at 0; its gradient (cos(pi a) - sinc(a)) / a is 0 at 0, as torch's."""
+
+    @staticmethod
+    def function(xp, a, out):
+        xp.copyto(out, xp.sinc(a))
+
+    @staticmethod
+    def gradient(xp, grad, a, out):                                    # (pi a cos(pi a) - sin(pi a)) / (pi a ** 2)
+        angle = a * math.pi
+        xp.multiply(angle, xp.cos(angle), out=out)
+        out -= xp.sin(angle)
+        angle *= a
+        angle[a == 0] = 1
+        out /= angle
+        out *= grad
 
 
 class Stepwise(Elementwise):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import memory, parallel
 from ..backend import get_array_module
-from ..function import Function
+from ..function import Function, named_by
 
 
 def checked_position(index, size, message):
@@ -337,26 +337,32 @@ def _scatter_add(shape, index, grad):
 
 
 class SetItem(Function):
-    """`a[index] = value` on a copy of a, which Tensor.__setitem__ makes a's own value: value broadcast and
-    cast to a's dtype, as torch's index_put. The gradient reaches a everywhere but at index, and value
-    from there (summed where it was broadcast)."""
+    """`a[index] = value` on a copy of a, which Tensor.__setitem__ makes a's own value, or with accumulate=True
+    value added there, a place indexed twice getting both: value broadcast and cast to a's dtype, as torch's
+    index_put. The gradient reaches a everywhere but at index (everywhere, accumulating), and value from there
+    (summed where it was broadcast)."""
 
     promotes_inputs = False  # the result is a's dtype, whatever value's
-    node_name = "torch::autograd::CopySlices"
+    node_name = named_by("accumulate", "torch::autograd::CopySlices", "IndexPutBackward0")
 
     @staticmethod
-    def forward(ctx, a, value, index):
+    def forward(ctx, a, value, index, accumulate=None):
         index = array_index(index)
         ctx.save_for_backward(index, value.ndim)
         out = a.copy()
-        _write(out, index, value)
+        if accumulate:
+            xp = get_array_module(a)
+            xp.add.at(out, index, xp.broadcast_to(value, region(a, index).shape))
+        else:
+            _write(out, index, value)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         index, value_ndim = ctx.saved
         grad_a = grad.copy()
-        _write(grad_a, index, 0)
+        if not ctx.params.get("accumulate"):
+            _write(grad_a, index, 0)
         grad_value = region(grad, index)  # as value broadcast to the indexed part: value may have had more leading 1s
         return grad_a, grad_value.reshape((1,) * (value_ndim - grad_value.ndim) + grad_value.shape)
 
@@ -549,6 +555,22 @@ def check_index_shape(index, a, src, dim):
                            f"dimension {dim} and to be no larger size than src {list(src.shape)}")
 
 
+def _scatter_positions(a, src, index, dim):
+    """A scatter's places in self (a full array index) and the part of src it reads (index's shape), after torch's
+    checks of the three."""
+    dim = normalize_dim(dim, a.ndim)
+    if index.dtype not in (np.int32, np.int64):
+        raise RuntimeError("scatter(): Expected dtype int32/int64 for index")
+    if src.dtype != a.dtype:
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+    if index.ndim != a.ndim or src.ndim != a.ndim:
+        raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
+    check_index_shape(index, a, src, dim)
+    size = a.shape[dim] if a.ndim else 1
+    require_indices(index, size, f"index {{index}} is out of bounds for dimension {dim} with size {size}")
+    return _positions_along(index, dim), tuple(slice(0, n) for n in index.shape)
+
+
 class Scatter(Function):
     """torch.scatter (add=False) and scatter_add (add=True), the adjoints of gather: self with src's entries
     written, or added, at `index` along `dim` (out[i][index[i][j]] = src[i][j] for dim 1), src read over index's
@@ -562,17 +584,7 @@ class Scatter(Function):
 
     @staticmethod
     def forward(ctx, a, src, index, dim, add=False):
-        dim = normalize_dim(dim, a.ndim)
-        if index.dtype not in (np.int32, np.int64):
-            raise RuntimeError("scatter(): Expected dtype int32/int64 for index")
-        if src.dtype != a.dtype:
-            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-        if index.ndim != a.ndim or src.ndim != a.ndim:
-            raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
-        check_index_shape(index, a, src, dim)
-        size = a.shape[dim] if a.ndim else 1
-        require_indices(index, size, f"index {{index}} is out of bounds for dimension {dim} with size {size}")
-        positions, read = _positions_along(index, dim), tuple(slice(0, n) for n in index.shape)
+        positions, read = _scatter_positions(a, src, index, dim)
         ctx.save_for_backward(src.shape, positions, read)
         out = a.copy()
         if add:
@@ -591,6 +603,96 @@ class Scatter(Function):
         grad_a = grad.copy()
         grad_a[positions] = 0
         return grad_a, grad_src, None
+
+
+class ScatterReduce(Function):
+    """torch.scatter_reduce: src's entries (read over index's shape) reduced into self at `index` along `dim` by
+    "sum", "prod", "mean", "amax" or "amin", self's own entries taking part unless include_self=False; a mean of
+    integers rounds down. The gradients are torch's: amax and amin share a place's gradient evenly among the
+    entries that tie for it; prod divides the product by each factor, or takes the product of the others where
+    a factor is 0; with include_self=False, self gets none where src was reduced into it."""
+
+    promotes_inputs = False  # index stays an integer array
+    node_name = "ScatterReduceBackward0"
+    UFUNCS = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+
+    @staticmethod
+    def forward(ctx, a, src, index, dim, reduce, include_self=True):
+        if reduce not in ScatterReduce.UFUNCS:
+            raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, got {reduce}")
+        positions, read = _scatter_positions(a, src, index, dim)
+        values = src[read]
+        out = ScatterReduce.reduced(a, positions, values, reduce, include_self)
+        ctx.save_for_backward(a, values, src.shape, positions, read, out)
+        return out
+
+    @staticmethod
+    def reduced(a, positions, values, reduce, include_self):
+        xp = get_array_module(a)
+        out = a.copy()
+        if not include_self:
+            out[positions] = ScatterReduce.identity(a.dtype, reduce)
+        getattr(xp, ScatterReduce.UFUNCS[reduce]).at(out, positions, values)
+        if reduce != "mean":
+            return out
+        counts = ScatterReduce.counts(xp, a, positions, include_self)
+        return out // counts if a.dtype.kind in "iu" else xp.divide(out, counts, out=out)
+
+    @staticmethod
+    def identity(dtype, reduce):
+        """The value that leaves the reduction as it is: where self does not take part."""
+        if reduce in ("sum", "mean", "prod"):
+            return int(reduce == "prod")
+        lowest = -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+        highest = np.inf if dtype.kind == "f" else np.iinfo(dtype).max
+        return lowest if reduce == "amax" else highest
+
+    @staticmethod
+    def counts(xp, a, positions, include_self):
+        """How many entries each place's mean is of (1 where there are none, as torch's)."""
+        counts = xp.full(a.shape, int(include_self), dtype=a.dtype)
+        xp.add.at(counts, positions, 1)
+        counts[counts == 0] = 1
+        return counts
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, values, src_shape, positions, read, out = ctx.saved
+        reduce, include_self = ctx.params["reduce"], ctx.params.get("include_self", True)
+        xp = get_array_module(grad)
+        if reduce == "sum":
+            grad_a, grad_values = grad.copy(), grad[positions]
+        elif reduce == "mean":
+            grad_a = grad / ScatterReduce.counts(xp, grad, positions, include_self)
+            grad_values = grad_a[positions]
+        elif reduce == "prod":
+            grad_a, grad_values = ScatterReduce.product_gradients(xp, grad, a, values, positions, out, include_self)
+        else:
+            value = out[positions]
+            a_is_out, values_are_out = (a == out).astype(grad.dtype), (values == value).astype(grad.dtype)
+            ties = a_is_out.copy()
+            xp.add.at(ties, positions, values_are_out)
+            shared = grad / ties
+            grad_a, grad_values = a_is_out * shared, values_are_out * shared[positions]
+        if not include_self:
+            grad_a[positions] = 0
+        grad_src = memory.zeros(xp, src_shape, grad.dtype)
+        grad_src[read] = grad_values
+        return grad_a, grad_src, None
+
+    @staticmethod
+    def product_gradients(xp, grad, a, values, positions, out, include_self):
+        """prod's gradients: the product over each factor (a zero factor counted as 1 in a product of its own)."""
+        ones_for_zeros = xp.where(a == 0, 1, a)
+        grad_a = grad * ScatterReduce.reduced(ones_for_zeros, positions, values, "prod", include_self) / ones_for_zeros
+        zero = values == 0
+        zeros_at_place = xp.zeros(a.shape, dtype=grad.dtype)
+        xp.add.at(zeros_at_place, positions, zero.astype(grad.dtype))
+        single_zero = zero & (zeros_at_place[positions] == 1)
+        without_it = ScatterReduce.reduced(a, positions, xp.where(single_zero, 1, values), "prod", include_self)
+        grad_values = xp.where(single_zero, (grad * without_it)[positions],
+                               (grad * out)[positions] / xp.where(zero, 1, values))
+        return grad_a, grad_values
 
 
 class Embedding(Function):
