@@ -1341,9 +1341,7 @@ class Tensor:
     def flip(self, *dims):
         if not dims:
             raise TypeError('flip() missing 1 required positional arguments: "dims"')
-        dims = normalize_dims(_sizes(dims), self.ndim)
-        return self._indexed(tuple(slice(None, None, -1) if axis in dims else slice(None) for axis in range(self.ndim)),
-                             "FlipBackward0")
+        return ops.Flip.apply(self, dims=normalize_dims(_sizes(dims), self.ndim))
 
     def roll(self, shifts, dims=None):
         """Entries moved `shifts` places along `dims` (the last ones wrapping to the front); without dims, along

@@ -247,6 +247,17 @@ def test_an_empty_batch_runs_as_torchs_and_a_mean_of_nothing_is_nan_without_warn
                      np.random.default_rng(0).standard_normal((4, 3, 3, 3)).astype(np.float32))
 
 
+@pytest.mark.parametrize("fn", [lambda t: t.flip(0), lambda t: t.flip(0, 1), lambda t: t.fliplr(), lambda t: t.rot90()],
+                         ids=["flip", "flip_two_dims", "fliplr", "rot90"])
+def test_a_flip_is_a_copy_as_torch(fn):
+    """A write into the result leaves the input as it was, in both libraries."""
+    for library in (torch, mg):
+        tensor = library.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+        flipped = fn(tensor)
+        flipped[0, 0] = 100.0
+        assert tensor.tolist() == [[0, 1, 2], [3, 4, 5]], library.__name__
+
+
 def test_type_names_the_tensor_type_as_torch():
     for array in (np.zeros(2, np.float32), np.zeros(2, np.float64), np.zeros(2, np.int64), np.zeros(2, bool),
                   np.zeros(2, np.uint8)):

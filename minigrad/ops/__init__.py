@@ -17,7 +17,7 @@ from .pool import AvgPool2d, MaxPool2d
 from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Max, MaxResult, Mean,
                      Median, Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
-from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Gather, GetItem, Pad, Permute, Reshape, Scatter,
+from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Flip, Gather, GetItem, Pad, Permute, Reshape, Scatter,
                     ScatterReduce, SetItem, Stack, Tril, Triu)
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
@@ -26,7 +26,7 @@ __all__ = [
     "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Clamp",
     "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d", "Copysign", "Cos", "Cosh",
     "CosineSimilarity", "Cumprod", "Cumsum", "DiagEmbed", "Diagonal", "Digamma", "Div", "DivFloor", "Drawn", "Einsum",
-    "Elementwise", "ELU", "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Floor",
+    "Elementwise", "ELU", "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor",
     "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac", "Gather", "GELU", "GetItem", "GridSample", "Hardsigmoid",
     "Hardswish", "Hardtanh", "Hypot", "I0", "im2col", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10",
     "Log1p", "Log2", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp",

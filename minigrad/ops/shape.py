@@ -189,6 +189,21 @@ class Stack(Function):
         return tuple(get_array_module(grad).moveaxis(grad, ctx.params["dim"], 0))
 
 
+class Flip(Function):
+    """Entries in reverse order along `dims`, as a copy, as torch's (a view would carry writes back)."""
+
+    node_name = "FlipBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        xp = get_array_module(a)
+        return xp.ascontiguousarray(xp.flip(a, axis=dims))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return get_array_module(grad).flip(grad, axis=ctx.params["dims"])
+
+
 def is_basic_index(index):
     """Slices, ints, None and Ellipsis pick each element at most once, as a view function does; arrays may repeat
     elements."""
