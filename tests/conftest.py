@@ -38,6 +38,19 @@ def uniform(low, high, *shape):
     return lambda rng: np.asarray(rng.uniform(low, high, shape))
 
 
+def assert_raises_as_torch(theirs, ours, first_line=False):
+    """ours() raises what theirs(), the same call on torch, raises: the exception's type and its message (the first
+    line only, with first_line, where torch adds advice below)."""
+    with pytest.raises(Exception) as expected:
+        theirs()
+    with pytest.raises(expected.type) as got:
+        ours()
+    message, expected_message = str(got.value), str(expected.value)
+    if first_line:
+        message, expected_message = message.splitlines()[0], expected_message.splitlines()[0]
+    assert message == expected_message
+
+
 def differentiable_case_tests(torch, cases):
     """The tests of a table of differentiable ops, name -> (fn(lib, *tensors), makers of the inputs), fn running
     on torch and minigrad alike: float32 values and gradients as torch's (dtypes and shapes too), a float64
