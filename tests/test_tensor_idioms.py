@@ -161,7 +161,9 @@ def test_values_and_errors_as_torch(fn):
     lambda L, a: L.stack((a - 2).nonzero(as_tuple=True)), lambda L, a: L.stack(a[0, 0].nonzero(as_tuple=True)),
     lambda L, a: a[0, 1].nonzero(), lambda L, a: a.type("torch.LongTensor"), lambda L, a: (a * 20 - 50).char(),
     lambda L, a: (a * 1000 - 50).short(), lambda L, a: (a * 20).byte(), lambda L, a: a.long() % 0,
-    lambda L, a: a.long() // L.tensor([1, 0, 2]),
+    lambda L, a: a.long() // L.tensor([1, 0, 2]), lambda L, a: a[5], lambda L, a: a[:, 7],
+    lambda L, a: a[L.tensor([0, 9])], lambda L, a: a[1, L.tensor([-9])], lambda L, a: a.__setitem__((5,), 1.0),
+    lambda L, a: a.__setitem__(L.tensor([7]), a[0].clone()),
 ])
 def test_values_without_gradients_and_errors_as_torch(fn):
     _assert_same(fn, np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=False)
