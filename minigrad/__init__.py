@@ -5,10 +5,10 @@
 """
 from . import autograd, functional, linalg, nn, optim, special, utils
 from .backend import DeviceError, gpu_available
-from .creation import (arange, as_tensor, cartesian_prod, empty, empty_like, eye, from_numpy, full, full_like, is_tensor,
-                       linspace, logspace, meshgrid, normal, ones, ones_like, rand, rand_like, randint, randint_like,
-                       randn, randn_like, randperm, scalar_tensor, tensor, tril_indices, triu_indices, zeros,
-                       zeros_like)
+from .creation import (arange, as_tensor, cartesian_prod, empty, empty_like, eye, from_numpy, full, full_like,
+                       is_tensor, linspace, logspace, meshgrid, normal, ones, ones_like, rand, rand_like, randint,
+                       randint_like, randn, randn_like, randperm, scalar_tensor, tensor, tril_indices, triu_indices,
+                       zeros, zeros_like)
 from .dtypes import can_cast, get_default_dtype, promote_types, result_type
 from .function import (Function, enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                        set_grad_enabled)

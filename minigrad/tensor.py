@@ -1954,8 +1954,9 @@ class Tensor:
     # ---- torch's in-place methods: through _in_place, as the in-place operators ----------------------------
     mul_, pow_ = __imul__, __ipow__
 
-    (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_, scatter_add_,
-     scatter_reduce_, index_add_, index_copy_, index_fill_, index_put_, put_, masked_fill_, masked_scatter_) = map(
+    (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_,
+     scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_, index_put_, put_, masked_fill_,
+     masked_scatter_) = map(
         in_place_version, (exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter,
                            scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, put, masked_fill,
                            masked_scatter))

@@ -637,7 +637,8 @@ def _output_to_columns(function, rows, weight, x_shape, options):
     GEMM per group into columns and col2im."""
     kh, kw = weight.shape[2:]
     cols = matmul(_per_group(weight, options.groups).swapaxes(1, 2), rows)    # (G, C/G*kh*kw, N*L)
-    return function.col2im(cols.reshape(cols.shape[0] * cols.shape[1], rows.shape[-1]), x_shape, kh, kw, *options.columns)
+    cols = cols.reshape(cols.shape[0] * cols.shape[1], rows.shape[-1])                       # no -1: N*L may be 0
+    return function.col2im(cols, x_shape, kh, kw, *options.columns)
 
 
 def _weight_grad_columns(function, x, rows, weight_shape, options):

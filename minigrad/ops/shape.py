@@ -154,11 +154,12 @@ class Cat(Function):
         dim = normalize_dim(dim, reference.ndim)
         for number, (array, join) in enumerate(zip(arrays, joins)):
             if join and array.ndim != reference.ndim:
-                raise RuntimeError(f"Tensors must have same number of dimensions: got {reference.ndim} and {array.ndim}")
+                raise RuntimeError(f"Tensors must have same number of dimensions: got {reference.ndim} and "
+                                   f"{array.ndim}")
             for axis, (expected, size) in enumerate(zip(reference.shape, array.shape) if join else ()):
                 if axis != dim and size != expected:
-                    raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size {expected} "
-                                       f"but got size {size} for tensor number {number} in the list.")
+                    raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size "
+                                       f"{expected} but got size {size} for tensor number {number} in the list.")
         return dim
 
     @staticmethod
