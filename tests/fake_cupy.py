@@ -23,6 +23,7 @@ from minigrad import backend, kernels
 
 # CuPy's constructors take host data; every other function refuses NumPy arrays.
 _FROM_HOST = ("asarray", "array", "ascontiguousarray")
+UFUNCS_WITH_AT = {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"}  # CuPy's scatter ops
 
 
 class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
@@ -46,6 +47,8 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
                         "Please use `.get()` to construct a NumPy array explicitly.")
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method == "at" and ufunc.__name__ not in UFUNCS_WITH_AT:
+            raise NotImplementedError(f"`{ufunc.__name__}.at` is not supported yet")  # CuPy's words
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(_to_host(array, operand=True) for array in out)

@@ -621,6 +621,24 @@ class Scatter(Function):
         return grad_a, grad_src, None
 
 
+def _multiply_at(out, positions, values):
+    """np.multiply.at, which CuPy lacks: the factors sorted by place, a segmented running product over them by
+    doubling (log2(n) whole-array steps), and each place's whole product multiplied into `out` once."""
+    xp = get_array_module(out)
+    places = xp.ravel_multi_index(xp.broadcast_arrays(*positions), out.shape).ravel()
+    order = xp.argsort(places)
+    places, factors = places[order], values.ravel()[order]
+    shift = 1
+    while shift < len(places):
+        same_place = places[shift:] == places[:-shift]
+        factors = xp.concatenate([factors[:shift], xp.where(same_place, factors[shift:] * factors[:-shift],
+                                                             factors[shift:])])
+        shift *= 2
+    last = xp.concatenate([places[1:] != places[:-1], xp.ones(min(len(places), 1), dtype=bool)])
+    flat = out.reshape(-1)
+    flat[places[last]] *= factors[last]
+
+
 class ScatterReduce(Function):
     """torch.scatter_reduce: src's entries (read over index's shape) reduced into self at `index` along `dim` by
     "sum", "prod", "mean", "amax" or "amin", self's own entries taking part unless include_self=False; a mean of
@@ -630,7 +648,7 @@ class ScatterReduce(Function):
 
     promotes_inputs = False  # index stays an integer array
     node_name = "ScatterReduceBackward0"
-    UFUNCS = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum", "amin": "minimum"}
+    UFUNCS = {"sum": "add", "mean": "add", "prod": None, "amax": "maximum", "amin": "minimum"}  # prod: _multiply_at
 
     @staticmethod
     def forward(ctx, a, src, index, dim, reduce, include_self=True):
@@ -648,7 +666,10 @@ class ScatterReduce(Function):
         out = a.copy()
         if not include_self:
             out[positions] = ScatterReduce.identity(a.dtype, reduce)
-        getattr(xp, ScatterReduce.UFUNCS[reduce]).at(out, positions, values)
+        if reduce == "prod":
+            _multiply_at(out, positions, values)
+        else:
+            getattr(xp, ScatterReduce.UFUNCS[reduce]).at(out, positions, values)
         if reduce != "mean":
             return out
         counts = ScatterReduce.counts(xp, a, positions, include_self)
