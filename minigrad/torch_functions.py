@@ -223,10 +223,11 @@ def tensordot(a, b, dims=2):
             a = a.sum(dim_a, keepdim=True)
     free_a = [d for d in range(a.ndim) if d not in dims_a]
     free_b = [d for d in range(b.ndim) if d not in dims_b]
+    kept_a, kept_b = [a.shape[d] for d in free_a], [b.shape[d] for d in free_b]
     contracted = math.prod(a.shape[d] for d in dims_a)
-    rows = a.permute(*free_a, *dims_a).reshape(-1, contracted)
-    columns = b.permute(*dims_b, *free_b).reshape(contracted, -1)
-    return rows.matmul(columns).reshape(*(a.shape[d] for d in free_a), *(b.shape[d] for d in free_b))
+    rows = a.permute(*free_a, *dims_a).reshape(math.prod(kept_a), contracted)  # no -1: a size may be 0
+    columns = b.permute(*dims_b, *free_b).reshape(contracted, math.prod(kept_b))
+    return rows.matmul(columns).reshape(*kept_a, *kept_b)
 
 
 @_taking_tensors("input", "other")

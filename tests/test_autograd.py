@@ -183,25 +183,37 @@ def test_stride1_conv_strategies_pass_gradcheck(strategy, kernel, padding, block
     assert mg.gradcheck(lambda x, w, b: F.conv2d(x, w, b, padding=padding, dilation=dilation), [x, w, b])
 
 
+class WrongSquare(Function):
+    """a * a with its second element's gradient 1.5 times too large: what gradcheck must catch."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved
+        wrong = 2 * a
+        wrong[1] *= 1.5
+        return grad * wrong
+
+
 def test_gradcheck_reports_the_worst_element():
-    class WrongSquare(Function):
-        @staticmethod
-        def forward(ctx, a):
-            ctx.save_for_backward(a)
-            return a * a
-
-        @staticmethod
-        def backward(ctx, grad):
-            (a,) = ctx.saved
-            wrong = 2 * a
-            wrong[1] *= 1.5
-            return grad * wrong
-
     x = mg.tensor(np.array([0.5, 2.0, -1.0]), requires_grad=True)
     with pytest.raises(mg.GradcheckError, match=r"input 0 at element \(1,\)") as failure:
         mg.gradcheck(lambda t: WrongSquare.apply(t), [x])
     analytic, numeric = (float(v) for v in re.search(r"analytic (\S+) vs numeric (\S+)", str(failure.value)).groups())
     assert analytic == pytest.approx(1.5 * numeric, rel=1e-6)
+
+
+def test_gradcheck_passes_over_an_empty_input_as_torchs():
+    """An empty input has no element to check; the others still are, so a wrong gradient there still fails."""
+    empty = mg.tensor(np.zeros((2, 0)), requires_grad=True)
+    full = mg.tensor(np.array([0.5, 2.0]), requires_grad=True)
+    assert mg.gradcheck(lambda a, b: a.sum() + b * b, [empty, full])
+    with pytest.raises(mg.GradcheckError, match="input 1"):
+        mg.gradcheck(lambda a, b: a.sum() + WrongSquare.apply(b), [empty, full])
 
 
 def test_gradcheck_needs_float64():

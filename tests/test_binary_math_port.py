@@ -55,6 +55,7 @@ CASES = {
                                                                                       normal(4, 3, 5)]),
     "tensordot negative": (lambda lib, a, b: lib.tensordot(a, b, dims=[[-1], [0]]), [normal(2, 3), normal(3, 4)]),
     "tensordot 0": (lambda lib, a, b: lib.tensordot(a, b, dims=0), [normal(2, 3), normal(4)]),
+    "tensordot over an empty dim": (lambda lib, a, b: lib.tensordot(a, b, dims=1), [normal(2, 0), normal(0, 3)]),
     "tensordot broadcast": (lambda lib, a, b: lib.tensordot(a, b, dims=([1, 0], [0, 1])), [normal(3, 1),
                                                                                           normal(1, 3, 2)]),
     "linalg.cross": (lambda lib, a, b: lib.linalg.cross(a, b), [normal(2, 3), normal(1, 3)]),
