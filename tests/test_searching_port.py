@@ -41,6 +41,7 @@ CASES = {
     "digamma negative": (lambda lib, a: a.digamma(), [uniform(-1.8, -1.2, 5)]),
     "i0": (lambda lib, a: lib.i0(a), [normal(3, 4, scale=3)]),
     "sinc": (lambda lib, a: lib.sinc(a), [normal(3, 4, scale=2)]),
+    "sinc of a 0-d tensor": (lambda lib, a: lib.sinc(a), [normal(scale=2)]),
     "special.erfc": (lambda lib, a: lib.special.erfc(a), [normal(5)]),
     "special.erfinv": (lambda lib, a: lib.special.erfinv(a), [uniform(-0.9, 0.9, 5)]),
     "special.gammaln": (lambda lib, a: lib.special.gammaln(a), [uniform(0.2, 4, 5)]),

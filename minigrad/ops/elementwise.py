@@ -617,9 +617,7 @@ class Sinc(Elementwise):
         angle = a * math.pi
         xp.multiply(angle, xp.cos(angle), out=out)
         out -= xp.sin(angle)
-        angle *= a
-        angle[a == 0] = 1
-        out /= angle
+        out /= xp.where(a == 0, 1, angle * a)
         out *= grad
 
 
