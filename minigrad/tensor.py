@@ -1794,7 +1794,8 @@ class Tensor:
             raise RuntimeError("diff expects input to be at least one-dimensional")
         if n < 0:
             raise RuntimeError(f"order must be non-negative but got {n}")
-        parts = [part for part in (prepend, self, append) if part is not None]
+        parts = [part if part is self else tensor_only("diff", part, None, role)
+                 for role, part in (("prepend", prepend), ("input", self), ("append", append)) if part is not None]
         if any(part.ndim != self.ndim for part in parts):
             raise RuntimeError("diff expects prepend or append to be the same dimension as input")
         axis = normalize_dim(dim, self.ndim)
@@ -2183,10 +2184,10 @@ def _interleaved_positions(repeats, size, like, dim):
 
 def tensor_only(name, other, position=1, role="other"):
     """torch's TypeError where an op takes a tensor (`other`, or the argument `role`) and no number (atan2, hypot,
-    fmax, ...): `position` 1 in the method, 2 in the function."""
+    fmax, ...): `position` 1 in the method, 2 in the function, None for an argument torch names alone."""
     if not isinstance(other, Tensor):
-        raise TypeError(f"{name}(): argument '{role}' (position {position}) must be Tensor, not "
-                        f"{type(other).__name__}")
+        where = "" if position is None else f" (position {position})"
+        raise TypeError(f"{name}(): argument '{role}'{where} must be Tensor, not {type(other).__name__}")
     return other
 
 

@@ -278,6 +278,8 @@ RESULTS = {  # name: fn(lib) -> a tensor, a tuple of tensors, or torch's error
     "diff_past_the_length": lambda lib: lib.zeros(3, 4).diff(9, 1),
     "diff_prepend_of_other_dims": lambda lib: lib.zeros(3, 4).diff(prepend=lib.zeros(3)),
     "diff_append_promotes": lambda lib: lib.tensor([1, 2]).diff(append=lib.tensor([0.5])),
+    "diff_prepend_number": lambda lib: lib.diff(lib.zeros(3), prepend=1),
+    "diff_append_number": lambda lib: lib.zeros(3).diff(append=2.0),
 }
 
 
