@@ -38,6 +38,13 @@ def uniform(low, high, *shape):
     return lambda rng: np.asarray(rng.uniform(low, high, shape))
 
 
+def error_of(call):
+    """(type, message) of the exception call() raises, for comparing two libraries' errors."""
+    with pytest.raises(Exception) as info:
+        call()
+    return info.type, str(info.value)
+
+
 def assert_raises_as_torch(theirs, ours, first_line=False):
     """ours() raises what theirs(), the same call on torch, raises: the exception's type and its message (the first
     line only, with first_line, where torch adds advice below)."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import torch_since
+from conftest import error_of, torch_since
 
 torch = pytest.importorskip("torch")
 
@@ -87,12 +87,6 @@ def test_the_graph_is_freed_unless_retained():
     assert np.array_equal(first[0].numpy(), second[0].numpy())
     with pytest.raises(RuntimeError, match="a second time"):
         mg.autograd.grad(loss, w)
-
-
-def error_of(call):
-    with pytest.raises(Exception) as info:
-        call()
-    return info.type, str(info.value)
 
 
 ERRORS = {

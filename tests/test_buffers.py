@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from conftest import error_of
 
 torch = pytest.importorskip("torch")
 
@@ -131,12 +132,6 @@ def test_assigning_a_tensor_to_a_buffer_name_updates_the_buffer():
     assert "cache" in dict(model.named_buffers()) and "cache" not in model.state_dict()
     del model.scale
     assert "scale" not in model.state_dict()
-
-
-def error_of(call):
-    with pytest.raises(Exception) as info:
-        call()
-    return info.type, str(info.value)
 
 
 ERRORS = {

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import relative_error
+from conftest import error_of, relative_error
 
 torch = pytest.importorskip("torch")
 
@@ -67,12 +67,7 @@ SPACED_ERRORS = {
 
 def _errors(make):
     """The (type, message) of the exception that make(lib) raises, minigrad's and torch's."""
-    errors = []
-    for lib in (mg, torch):
-        with pytest.raises(Exception) as caught:
-            make(lib)
-        errors.append((type(caught.value), str(caught.value)))
-    return errors
+    return [error_of(lambda: make(lib)) for lib in (mg, torch)]
 
 
 @pytest.mark.parametrize("name", SPACED_ERRORS)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from conftest import error_of
 
 torch = pytest.importorskip("torch")
 
@@ -315,12 +316,6 @@ ERRORS = [
     ("ReduceLROnPlateau", dict(threshold_mode="relative")),
     ("ReduceLROnPlateau", dict(min_lr=[0.1, 0.2])),
 ]
-
-
-def error_of(make):
-    with pytest.raises(Exception) as info:
-        make()
-    return type(info.value), str(info.value)
 
 
 @pytest.mark.parametrize("name, kwargs", ERRORS)
