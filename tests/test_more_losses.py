@@ -232,6 +232,14 @@ def test_cosine_similarity_of_a_zero_vector_has_torchs_gradient():
     assert_matches_torch(lambda L, x1, x2: L.F.cosine_similarity(x1, x2), [x1, x2])
 
 
+def test_cosine_similarity_of_huge_vectors_is_torchs():
+    """Each operand is divided by its norm first, as torch's: where a norm overflows float32 the cosine is 0, with a
+    zero gradient, not inf / inf = NaN."""
+    x1 = np.array([[1e20, 1e20, 1e20], [3, 4, 0], [1e-20, 1e-20, 0]], np.float32)
+    x2 = np.array([[3, 4, 0], [1e20, 0, 1], [1, 2, 3]], np.float32)
+    assert_matches_torch(lambda L, x1, x2: L.F.cosine_similarity(x1, x2), [x1, x2])
+
+
 NORMALIZE = {
     "default": ((4, 5), {}),
     "p=1": ((4, 5), dict(p=1)),

@@ -223,9 +223,10 @@ class KLDivergence(PointwiseLoss):
 
 
 class CosineSimilarity(Function):
-    """sum(x1 * x2) / (max(|x1|, eps) * max(|x2|, eps)) over `dim`, of the operands broadcast together. As in torch,
-    which clamps the norms in place outside autograd, the clamp does not enter the gradient: each norm's own
-    gradient is x / |x| (0 where |x| = 0)."""
+    """sum(x1 / max(|x1|, eps) * x2 / max(|x2|, eps)) over `dim`, of the operands broadcast together: each divided by
+    its norm first, as torch's, so that the norms' product never overflows. As in torch, which clamps the norms in
+    place outside autograd, the clamp does not enter the gradient: each norm's own gradient is x / |x| (0 where
+    |x| = 0)."""
 
     broadcasts = True
 
@@ -235,7 +236,7 @@ class CosineSimilarity(Function):
         x1, x2 = xp.broadcast_arrays(x1, x2)
         norms = [xp.sqrt((x * x).sum(axis=dim, keepdims=True)) for x in (x1, x2)]
         clamped = [xp.maximum(norm, eps) for norm in norms]
-        cosine = (x1 * x2).sum(axis=dim, keepdims=True) / (clamped[0] * clamped[1])
+        cosine = ((x1 / clamped[0]) * (x2 / clamped[1])).sum(axis=dim, keepdims=True)
         ctx.save_for_backward(x1, x2, norms, clamped, cosine)
         return cosine.squeeze(dim)
 
@@ -244,7 +245,7 @@ class CosineSimilarity(Function):
         x1, x2, norms, (clamped1, clamped2), cosine = ctx.saved
         xp = get_array_module(grad)
         grad = xp.expand_dims(grad, ctx.params["dim"])
-        across = grad / (clamped1 * clamped2)
+        across = grad / clamped1 / clamped2
         grads = []
         for x, other, norm, clamped, wanted in zip((x1, x2), (x2, x1), norms, (clamped1, clamped2),
                                                    ctx.needs_input_grad):
