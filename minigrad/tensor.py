@@ -1658,7 +1658,12 @@ class Tensor:
         return Tensor(getattr(get_array_module(self.data), name)(self.data, axis=axes, keepdims=keepdim))
 
     def norm(self, p=2, dim=None, keepdim=False):
-        """The vector p-norm over `dim` (all for None): p a number, inf or -inf, or "fro" (2)."""
+        """The vector p-norm over `dim` (all for None): p a number, inf or -inf, or "fro" (2). The nuclear norm
+        ("nuc") is not here: it is an error that says so, as is any other name."""
+        if isinstance(p, str) and p != "fro":
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported." if p != "nuc" else
+                               "norm(p='nuc'), the nuclear norm, is not in minigrad: it needs a singular value "
+                               "decomposition, which minigrad does not differentiate")
         return ops.Norm.apply(self, p=2 if p == "fro" else p, dim=dim, keepdim=keepdim)
 
     def logsumexp(self, dim, keepdim=False):

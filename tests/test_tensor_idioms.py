@@ -147,6 +147,7 @@ def test_pieces_as_torch(fn):
     lambda L, a: a[0, 2:0:-1], lambda L, a: a[:, ::0], lambda L, a: a.__setitem__((0, slice(None, None, -1)), 1.0),
     lambda L, a: a.mean(dtype=L.float64), lambda L, a: a.mean(1, True, dtype=L.float64),
     lambda L, a: a.mean(dtype=L.int64), lambda L, a: a.type(L.float64), lambda L, a: a.type("torch.DoubleTensor"),
+    lambda L, a: a.norm(p="abc"),
     lambda L, a: a.type("torch.Long"),
 ])
 def test_values_and_errors_as_torch(fn):
@@ -258,6 +259,11 @@ def test_a_flip_is_a_copy_as_torch(fn):
         flipped = fn(tensor)
         flipped[0, 0] = 100.0
         assert tensor.tolist() == [[0, 1, 2], [3, 4, 5]], library.__name__
+
+
+def test_the_nuclear_norm_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="nuclear norm"):
+        mg.ones(2, 3).norm(p="nuc")
 
 
 def test_type_names_the_tensor_type_as_torch():
