@@ -1678,15 +1678,19 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     saturation -scale * alpha, then all scaled and shifted (a * x + b) so that an input of mean 0 and variance 1
     keeps them; the mask from mg.manual_seed's generator. Otherwise the input itself."""
     _check_dropout_probability(p)
-    return _alpha_dropout(input, p, training, inplace, input.shape)
+    return _alpha_dropout(input, p, training, inplace, lambda: input.shape)
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """alpha_dropout of whole channels: one draw for each (N, C) of an (N, C, ...) input."""
     _check_dropout_probability(p)
-    if input.ndim < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
-    return _alpha_dropout(input, p, training, inplace, input.shape[:2] + (1,) * (input.ndim - 2))
+
+    def mask_shape():
+        if input.ndim < 2:
+            raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+        return input.shape[:2] + (1,) * (input.ndim - 2)
+
+    return _alpha_dropout(input, p, training, inplace, mask_shape)
 
 
 _SELU_SATURATION = _SELU_ALPHA * _SELU_SCALE
@@ -1694,12 +1698,13 @@ _SELU_SATURATION = _SELU_ALPHA * _SELU_SCALE
 
 def _alpha_dropout(input, p, training, inplace, mask_shape):
     """input * a + b, a = 1 / sqrt((saturation^2 * p + 1) * (1 - p)) where kept (else 0), and b = a * saturation *
-    (p - 1 where dropped, else p), as torch's; all zero for p = 1."""
+    (p - 1 where dropped, else p), as torch's; all zero for p = 1. mask_shape() gives the shape of the draw (and
+    checks the input), asked for only where a mask is drawn, as torch checks."""
     if not training or p == 0 or input.numel() == 0:
         return input
     if p == 1:
-        return _masked(input, np.zeros(mask_shape, dtype=input.dtype), inplace)
-    kept = _kept(mask_shape, p).astype(input.dtype)
+        return _masked(input, np.zeros((), dtype=input.dtype), inplace)
+    kept = _kept(mask_shape(), p).astype(input.dtype)
     a = input.dtype.type(1.0 / math.sqrt((_SELU_SATURATION ** 2 * p + 1) * (1 - p)))
     shift = (kept - 1 + input.dtype.type(p)) * (a * input.dtype.type(_SELU_SATURATION))
     return _masked(input, kept * a, inplace, shift)

@@ -131,6 +131,13 @@ ERRORS = {  # name -> (F function, args)
 }
 
 
+@pytest.mark.parametrize("p, training", [(0.5, False), (0.0, True), (1.0, True)])
+def test_feature_alpha_dropout_checks_the_dims_only_where_it_draws_as_torch(p, training):
+    x = np.arange(1.0, 4.0)
+    ours, theirs = (_call(lib, "feature_alpha_dropout", x, p, training) for lib in (mg, torch))
+    assert np.array_equal(ours.numpy(), theirs.numpy())
+
+
 @pytest.mark.parametrize("name", ERRORS)
 def test_argument_errors_are_torchs(name):
     function, args = ERRORS[name]
@@ -240,3 +247,15 @@ def test_gpu_path_alpha_dropout_draws_the_cpus_mask(function, gpu_path):
         mg.manual_seed(7)
         return getattr(F(lib), function)(x, 0.4, training=True)
     assert_gpu_matches_cpu(seeded, made([normal(3, 4, 5)]))
+
+
+@pytest.mark.parametrize("function", ["alpha_dropout", "feature_alpha_dropout"])
+def test_alpha_dropout_gradcheck_under_a_seed(function):
+    x = mg.tensor(made([normal(3, 4, 2)], seed=2)[0], requires_grad=True)
+
+    def seeded(x):
+        mg.manual_seed(4)
+        return getattr(mg.nn.functional, function)(x, 0.3, training=True)
+
+    assert seeded(x).dtype == mg.float64
+    assert mg.gradcheck(seeded, [x])
