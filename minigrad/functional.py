@@ -596,6 +596,34 @@ def linear(input, weight, bias=None):
     return out if bias is None else out + bias
 
 
+def bilinear(input1, input2, weight, bias=None):
+    """input1 . weight[o] . input2 (+ bias[o]) for each output o over the inputs' last dims, as torch's: input1
+    (*, in1) and input2 (*, in2) of the same leading dims, weight (out, in1, in2), bias (out,). One matmul of
+    input1 with the weight's (in1, out * in2) view, then a product with input2 summed over in2."""
+    if input1.ndim != input2.ndim:
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {input1.ndim} and {input2.ndim}")
+    for dim, (size1, size2) in enumerate(zip(input1.shape[:-1], input2.shape[:-1])):
+        if size1 != size2:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {dim}: got {size1} and {size2}")
+    for name, size, expected in (("input1", input1.shape[-1], weight.shape[1]),
+                                 ("input2", input2.shape[-1], weight.shape[2])):
+        if size != expected:
+            raise RuntimeError(f"bilinear(): {name} size does not match weight size: got {size} but expected "
+                               f"{expected}")
+    if bias is not None and bias.shape[0] != weight.shape[0]:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got {bias.shape[0]} but expected "
+                           f"{weight.shape[0]}")
+    if len({input1.dtype, input2.dtype, weight.dtype} | ({bias.dtype} if bias is not None else set())) > 1:
+        names = ", ".join(f"{name}: {CPP_TYPE_NAMES[tensor.dtype]}" for name, tensor in
+                          (("input1", input1), ("input2", input2), ("weight", weight), ("bias", bias))
+                          if tensor is not None)
+        raise RuntimeError(f"All tensors must have the same dtype, got {names}")
+    out_features, in1, in2 = weight.shape
+    projected = input1 @ weight.permute(1, 0, 2).reshape(in1, out_features * in2)
+    out = (projected.reshape(*input1.shape[:-1], out_features, in2) * input2.unsqueeze(-2)).sum(-1)
+    return out if bias is None else out + bias
+
+
 def sigmoid(input):
     return ops.Sigmoid.apply(input)
 
@@ -920,6 +948,34 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
         image, **sizes, ceil_mode=ceil_mode, count_include_pad=count_include_pad))
 
 
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """torch's power-average pooling over (N, C, L) or (C, L): (sum of input^p over each window)^(1/p), p =
+    norm_type (the largest |input| for p = inf), each size an int or a 1-tuple; see _lp_pool."""
+    area = math.prod(_ntuple(kernel_size, 1))
+    return _lp_pool(input, norm_type, area, lambda x: avg_pool1d(x, kernel_size, stride, 0, ceil_mode),
+                    lambda x: max_pool1d(x, kernel_size, stride, 0, 1, ceil_mode))
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """lp_pool1d over (N, C, H, W) or (C, H, W), each size an int or an (h, w) pair."""
+    area = math.prod(_pair(kernel_size))
+    return _lp_pool(input, norm_type, area, lambda x: avg_pool2d(x, kernel_size, stride, 0, ceil_mode),
+                    lambda x: max_pool2d(x, kernel_size, stride, 0, 1, ceil_mode))
+
+
+def _lp_pool(input, norm_type, area, average, maximum):
+    """torch's formula: the window's mean of input^p (by `average`) times its area, to the power 1/p; p = +-inf
+    is the largest (or smallest) |input|, by `maximum`. Where a window's sum is 0, its gradient is 0, as torch's
+    (whose sign(s) * relu(|s|) zeroes it) and not the 0 * inf of the root's slope."""
+    if norm_type in (math.inf, -math.inf):
+        sign = 1 if norm_type > 0 else -1
+        return sign * maximum(sign * input.abs())
+    sums = average(input.pow(norm_type)) * area
+    nonzero = sums.detach() != 0
+    root = where(nonzero, sums, 1.0).pow(1.0 / norm_type)
+    return where(nonzero, root, math.inf if norm_type < 0 else 0.0)
+
+
 def adaptive_avg_pool1d(input, output_size):
     """torch's adaptive_avg_pool1d over (N, C, L) or (C, L): adaptive_avg_pool2d over a unit height."""
     _require_1d_input("adaptive_avg_pool1d", input)
@@ -985,6 +1041,23 @@ def pixel_unshuffle(input, downscale_factor):
     n = len(batch)
     blocks = input.reshape(*batch, channels, h // r, r, w // r, r).permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
     return blocks.reshape(*batch, channels * r * r, h // r, w // r)
+
+
+def channel_shuffle(input, groups):
+    """(N, C, *) with C = groups * k: the channels read as a (groups, k) grid and taken by columns, as torch's (a
+    ShuffleNet's mixing of grouped convs' channels)."""
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
+        raise TypeError(f"channel_shuffle(): argument 'groups' (position 2) must be int, not {type(groups).__name__}")
+    if input.ndim <= 2:
+        raise RuntimeError(f"channel_shuffle expects input with > 2 dims, but got input with sizes {list(input.shape)}")
+    if groups <= 0:
+        raise RuntimeError(f"Number of groups to divide channels in must be positive. Value of groups:{groups}")
+    batch, channels, *rest = input.shape
+    if channels % groups:
+        raise RuntimeError(f"Number of channels must be divisible by groups. Got {channels} channels and {groups} "
+                           "groups.")
+    grid = input.reshape(batch, groups, channels // groups, *rest)
+    return grid.transpose(1, 2).reshape(input.shape)
 
 
 def _shuffle_factor(op, name, factor, input):
@@ -1600,6 +1673,43 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     return _channel_dropout(input, p, training, inplace, channel_dims=2)
 
 
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """torch's dropout for SELU networks: in training, each element set with probability p to SELU's negative
+    saturation -scale * alpha, then all scaled and shifted (a * x + b) so that an input of mean 0 and variance 1
+    keeps them; the mask from mg.manual_seed's generator. Otherwise the input itself."""
+    _check_dropout_probability(p)
+    return _alpha_dropout(input, p, training, inplace, lambda: input.shape)
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """alpha_dropout of whole channels: one draw for each (N, C) of an (N, C, ...) input."""
+    _check_dropout_probability(p)
+
+    def mask_shape():
+        if input.ndim < 2:
+            raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+        return input.shape[:2] + (1,) * (input.ndim - 2)
+
+    return _alpha_dropout(input, p, training, inplace, mask_shape)
+
+
+_SELU_SATURATION = _SELU_ALPHA * _SELU_SCALE
+
+
+def _alpha_dropout(input, p, training, inplace, mask_shape):
+    """input * a + b, a = 1 / sqrt((saturation^2 * p + 1) * (1 - p)) where kept (else 0), and b = a * saturation *
+    (p - 1 where dropped, else p), as torch's; all zero for p = 1. mask_shape() gives the shape of the draw (and
+    checks the input), asked for only where a mask is drawn, as torch checks."""
+    if not training or p == 0 or input.numel() == 0:
+        return input
+    if p == 1:
+        return _masked(input, np.zeros((), dtype=input.dtype), inplace)
+    kept = _kept(mask_shape(), p).astype(input.dtype)
+    a = input.dtype.type(1.0 / math.sqrt((_SELU_SATURATION ** 2 * p + 1) * (1 - p)))
+    shift = (kept - 1 + input.dtype.type(p)) * (a * input.dtype.type(_SELU_SATURATION))
+    return _masked(input, kept * a, inplace, shift)
+
+
 def _channel_dropout(input, p, training, inplace, channel_dims):
     """_dropout with one draw for each channel, the input's first channel_dims dims (the batch's with the
     channel's), over all its positions."""
@@ -1613,17 +1723,26 @@ def _check_dropout_probability(p):
 
 def _dropout(input, p, training, inplace, mask_shape):
     """input times a mask of mask_shape (broadcast over the rest): 1 / (1 - p) where a uniform draw is >= p, else 0.
-    The draw is made on the host, so a seed gives the same mask on either device. inplace writes into the input,
-    as torch's (unlike the activations' flags)."""
+    inplace writes into the input, as torch's (unlike the activations' flags)."""
     if not training or p == 0 or input.numel() == 0:
         return input
-    kept = random.generator().random(mask_shape) >= p
     scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    mask = Tensor(kept.astype(input.dtype) * input.dtype.type(scale), device=input.device)
-    if inplace:
-        input *= mask
-        return input
-    return input * mask
+    return _masked(input, _kept(mask_shape, p).astype(input.dtype) * input.dtype.type(scale), inplace)
+
+
+def _kept(mask_shape, p):
+    """Where a dropout keeps its input: a uniform draw >= p, made on the host, so that a seed gives the same mask on
+    either device."""
+    return random.generator().random(mask_shape) >= p
+
+
+def _masked(input, mask, inplace, shift=None):
+    """input times the host array mask, plus the host array shift where given (both broadcast), written into the
+    input with inplace."""
+    out = input.mul_(Tensor(mask, device=input.device)) if inplace else input * Tensor(mask, device=input.device)
+    if shift is None:
+        return out
+    return out.add_(Tensor(shift, device=input.device)) if inplace else out + Tensor(shift, device=input.device)
 
 
 def charbonnier_loss(input, target, eps=1e-3, reduction="mean"):
@@ -1745,6 +1864,21 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     return out.reshape(input.shape)
 
 
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+    """torch's: input / (k + alpha * mean of input^2 over `size` neighbouring channels)^beta, over (N, C, *), the
+    channels zero-padded by size // 2 ahead and (size - 1) // 2 behind; the mean is avg_pool2d's over the
+    channels of an (N, 1, C, rest) view."""
+    if input.ndim < 3:
+        raise ValueError("Expected 3D or higher dimensionality                          input (got "
+                         f"{input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    batch, channels = input.shape[:2]
+    squares = (input * input).reshape(batch, 1, channels, -1)
+    mean = avg_pool2d(pad(squares, (0, 0, size // 2, (size - 1) // 2)), (size, 1), stride=1)
+    return input / (mean.reshape(input.shape) * alpha + k).pow(beta)
+
+
 def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
     """ops.Normalize with the weight and bias that are given, reshaped to `broadcast` against the input."""
     affine = [t.reshape(broadcast) for t in (weight, bias) if t is not None]
@@ -1754,16 +1888,17 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 __all__ = [
     "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "affine_grid",
-    "avg_pool1d", "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu",
-    "celu_", "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "cosine_embedding_loss",
-    "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "elu", "elu_", "embedding", "fold",
+    "alpha_dropout", "avg_pool1d", "avg_pool2d", "batch_norm", "bilinear", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "cat", "celu", "celu_", "channel_shuffle", "charbonnier_loss", "conv1d",
+    "conv2d", "conv_transpose1d", "conv_transpose2d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy",
+    "dropout", "dropout1d", "dropout2d", "elu", "elu_", "embedding", "feature_alpha_dropout", "fold",
     "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "hardshrink", "hardsigmoid", "hardswish",
     "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
-    "layer_norm", "leaky_relu", "leaky_relu_", "linear", "log_softmax", "logsigmoid", "margin_ranking_loss",
-    "max_pool1d", "max_pool2d", "max_unpool2d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
-    "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
-    "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",
-    "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
-    "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold",
+    "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid",
+    "lp_pool1d", "lp_pool2d", "margin_ranking_loss", "max_pool1d", "max_pool2d", "max_unpool2d", "mish", "mse_loss",
+    "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot",
+    "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6",
+    "relu_", "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu",
+    "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh",
+    "tanhshrink", "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold",
 ]

@@ -183,6 +183,26 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
 
 
+class Bilinear(Module):
+    """F.bilinear with weight (out_features, in1_features, in2_features) and bias (out_features,), both
+    U(±1/sqrt(in1_features)), as torch's."""
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True):
+        super().__init__()
+        if in1_features <= 0:
+            raise ValueError(f"in1_features must be > 0, but got (in1_features={in1_features})")
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        self.weight, self.bias = default_weight_and_bias((out_features, in1_features, in2_features), bias,
+                                                         fan_in=in1_features)
+
+    def forward(self, input1, input2):
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
 class Sigmoid(Module):
     def forward(self, x):
         return F.sigmoid(x)
@@ -832,6 +852,23 @@ class AvgPool2d(_AvgPoolNd):
                             self.divisor_override)
 
 
+class _LPPoolNd(_FunctionLayer):
+    """F.lp_pool1d or F.lp_pool2d with the sizes kept as given, stride None the kernel size, as torch's."""
+
+    options = ("norm_type", "kernel_size", "stride", "ceil_mode")
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__(norm_type=norm_type, kernel_size=kernel_size, stride=stride, ceil_mode=ceil_mode)
+
+
+class LPPool1d(_LPPoolNd):
+    function = staticmethod(F.lp_pool1d)
+
+
+class LPPool2d(_LPPoolNd):
+    function = staticmethod(F.lp_pool2d)
+
+
 class Dropout(Module):
     """Active in train(), the identity in eval(), as torch's."""
 
@@ -855,6 +892,30 @@ class Dropout1d(Dropout):
 
 class Dropout2d(Dropout):
     function = staticmethod(F.dropout2d)
+
+
+class AlphaDropout(Dropout):
+    """inplace is kept and shown but not passed on, as torch's."""
+
+    function = staticmethod(F.alpha_dropout)
+
+    def forward(self, x):
+        return self.function(x, self.p, self.training)
+
+
+class FeatureAlphaDropout(AlphaDropout):
+    function = staticmethod(F.feature_alpha_dropout)
+
+
+class LocalResponseNorm(_FunctionLayer):
+    function = staticmethod(F.local_response_norm)
+    options = ("size", "alpha", "beta", "k")
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__(size=size, alpha=alpha, beta=beta, k=k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
 
 
 class Upsample(Module):
@@ -939,6 +1000,14 @@ class PixelUnshuffle(_FunctionLayer):
 
     def __init__(self, downscale_factor):
         super().__init__(downscale_factor=downscale_factor)
+
+
+class ChannelShuffle(_FunctionLayer):
+    function = staticmethod(F.channel_shuffle)
+    options = ("groups",)
+
+    def __init__(self, groups):
+        super().__init__(groups=groups)
 
 
 class Unfold(_FunctionLayer):
