@@ -6,18 +6,10 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import assert_gpu_matches_cpu, assert_matches_torch, made
+from conftest import assert_gpu_matches_cpu, assert_matches_torch, made, normal, uniform
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:Tensor.mH is deprecated on 0-D tensors")  # torch's note
-
-
-def normal(*shape):
-    return lambda rng: np.asarray(rng.standard_normal(shape))
-
-
-def uniform(low, high, *shape):
-    return lambda rng: np.asarray(rng.uniform(low, high, shape))
 
 
 def index(lib, like, values):

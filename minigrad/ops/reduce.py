@@ -9,6 +9,7 @@ import numpy as np
 
 from ..backend import DEFAULT_DTYPE, get_array_module
 from ..function import SCALAR_TYPE_NAMES, Function, named_by
+from .scan import running
 from .shape import normalize_dim, normalize_dims
 
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
@@ -335,6 +336,12 @@ class Prod(Function):
         return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), a.shape) * others
 
 
+def _reverse_cumsum(a, axis):
+    """Along `axis`, the sum of each element and those after it."""
+    xp = get_array_module(a)
+    return xp.flip(xp.cumsum(xp.flip(a, axis), axis=axis), axis)
+
+
 class Cumsum(Function):
     """Running sums along `dim`. An element adds into every output from its place on, so its gradient is the
     running sum of the output's gradient taken from the end."""
@@ -347,16 +354,8 @@ class Cumsum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        xp = get_array_module(grad)
         axis = normalize_dim(ctx.params["dim"], grad.ndim)
-        flipped = xp.flip(grad.reshape(grad.shape or (1,)), axis)
-        return xp.flip(xp.cumsum(flipped, axis=axis), axis).reshape(grad.shape)
-
-
-def _reverse_cumsum(a, axis):
-    """Along `axis`, the sum of each element and those after it."""
-    xp = get_array_module(a)
-    return xp.flip(xp.cumsum(xp.flip(a, axis), axis=axis), axis)
+        return _reverse_cumsum(grad.reshape(grad.shape or (1,)), axis).reshape(grad.shape)
 
 
 class _Scan(Function):
@@ -401,19 +400,6 @@ class Cumprod(_Scan):
         product_before_first = xp.where(before_zero, a, one).prod(axis=axis, keepdims=True)
         grad_a = grad_a + xp.where(first_zero, product_before_first * from_first, 0)
         return grad_a.astype(a.dtype, copy=False)
-
-
-def running(combine, a, axis):
-    """The inclusive scan of an associative ufunc (maximum, minimum, logaddexp) along `axis`, by doubling: log2(n)
-    whole-array steps, as CuPy's ufuncs accumulate only add."""
-    out = a.copy()
-    size, shift = a.shape[axis], 1
-    lead = (slice(None),) * axis
-    while shift < size:
-        out[lead + (slice(shift, None),)] = combine(out[lead + (slice(shift, None),)],
-                                                    out[lead + (slice(None, size - shift),)])
-        shift *= 2
-    return out
 
 
 def running_extreme_indices(a, dim, largest):

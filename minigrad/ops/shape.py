@@ -9,6 +9,7 @@ import numpy as np
 from .. import memory, parallel
 from ..backend import get_array_module
 from ..function import Function, named_by
+from .scan import running
 
 
 def checked_position(index, size, message):
@@ -627,13 +628,8 @@ def _multiply_at(out, positions, values):
     xp = get_array_module(out)
     places = xp.ravel_multi_index(xp.broadcast_arrays(*positions), out.shape).ravel()
     order = xp.argsort(places)
-    places, factors = places[order], values.ravel()[order]
-    shift = 1
-    while shift < len(places):
-        same_place = places[shift:] == places[:-shift]
-        factors = xp.concatenate([factors[:shift], xp.where(same_place, factors[shift:] * factors[:-shift],
-                                                             factors[shift:])])
-        shift *= 2
+    places = places[order]
+    factors = running(xp.multiply, values.ravel()[order], 0, segments=places)
     last = xp.concatenate([places[1:] != places[:-1], xp.ones(min(len(places), 1), dtype=bool)])
     flat = out.reshape(-1)
     flat[places[last]] *= factors[last]
