@@ -704,7 +704,7 @@ def softshrink(input, lambd=0.5):
     if not 0 <= lambd <= largest:
         raise RuntimeError(f"lambda must be in range [0, {largest:g}] for input dtype "
                            f"{SCALAR_TYPE_NAMES[input.dtype]}, but found {lambd:g}")
-    return input - input.clamp(-lambd, lambd)
+    return where((input >= -lambd) & (input <= lambd), 0, input - input.clamp(-lambd, lambd))  # 0 * a NaN grad: 0
 
 
 GELU_APPROXIMATIONS = ("none", "tanh")

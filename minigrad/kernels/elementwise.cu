@@ -6,7 +6,7 @@ __device__ real_t logistic(real_t a) {  // sigmoid as torch's: the negative tail
 }
 
 KERNEL relu_backward(const real_t* grad, const real_t* out, real_t* grad_a, long long n) {
-    FOR_EACH(i, n) grad_a[i] = out[i] > real_t(0) ? grad[i] : real_t(0);
+    FOR_EACH(i, n) grad_a[i] = out[i] <= real_t(0) ? real_t(0) : grad[i];  // a NaN output passes, as torch's
 }
 
 KERNEL sigmoid(const real_t* a, real_t* out, long long n) {

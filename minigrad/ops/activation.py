@@ -10,7 +10,7 @@ import math
 from .. import kernels, memory, parallel
 from ..backend import get_array_module, scipy_module
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of, is_grad_enabled
-from .elementwise import Elementwise, as_floating_point, require_floating_point
+from .elementwise import Elementwise, as_floating_point, gradient_where, require_floating_point
 from .shape import normalize_dim
 
 
@@ -41,13 +41,8 @@ class ReLU(Function):
 
     @staticmethod
     def pass_where_positive(grad, out):
-        """grad where the output was positive, else 0."""
-        xp = get_array_module(grad)
-
-        def fill(grad, saved, out):                                    # a masked copy is 8x slower
-            xp.multiply(grad, saved > 0, out=out)
-
-        return parallel.elementwise(fill, grad, out)
+        """grad, but 0 where the output is <= 0, as torch's; the output is >= 0 or NaN, and a NaN passes."""
+        return gradient_where(grad, out != 0)
 
 
 @gpu_variant_of(ReLU)
@@ -149,7 +144,7 @@ class ELU(_Activation):
         xp.exp(ELU.scaled_input(xp, a, out, input_scale), out=out)
         out *= grad
         out *= alpha * input_scale
-        _pass_where_positive(xp, a, grad, out)
+        xp.copyto(out, grad, where=~(a <= 0))                           # at a NaN too, as torch's
         if scale != 1:
             out *= scale
 
@@ -391,8 +386,8 @@ class Hardswish(_Activation):
         xp.divide(a, 3, out=out)
         out += 0.5
         out *= grad
-        xp.copyto(out, grad, where=~(a < 3))
-        out *= a > -3
+        xp.copyto(out, grad, where=~(a < 3))                            # at a NaN too, as torch's
+        xp.copyto(out, 0, where=a <= -3)
 
 
 class Hardsigmoid(_Activation):
@@ -406,8 +401,8 @@ class Hardsigmoid(_Activation):
 
     @staticmethod
     def gradient(xp, grad, a, out):
-        xp.multiply(grad, (a > -3) & (a < 3), out=out)
-        out *= 1 / 6
+        xp.multiply(grad, 1 / 6, out=out)
+        xp.copyto(out, 0, where=~((a > -3) & (a < 3)))                 # where grad is NaN or inf too, as torch's
 
 
 class PReLU(Function):
@@ -426,7 +421,7 @@ class PReLU(Function):
     def backward(ctx, grad):
         a, weight = ctx.saved
         xp = get_array_module(a)
-        negative = a <= 0
+        negative = ~(a > 0)                                             # a NaN a too, as torch's
         return xp.where(negative, grad * weight, grad), grad * a * negative
 
 

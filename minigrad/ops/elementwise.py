@@ -8,7 +8,7 @@ import operator
 
 import numpy as np
 
-from .. import parallel
+from .. import memory, parallel
 from ..backend import DEFAULT_DTYPE, get_array_module, scipy_module, to_device
 from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, named_by, require_64_bits,
                         require_broadcastable, require_fits, result_type)
@@ -243,6 +243,20 @@ class Neg(Function):
     @staticmethod
     def backward(ctx, grad):
         return -grad
+
+
+def gradient_where(grad, keep):
+    """grad (real floating point) where the bool array `keep` holds, else 0, where grad is NaN or inf too, as
+    torch's masked gradients are (grad * keep gives NaN there). grad's bits are ANDed with all ones or all zeros,
+    which costs 1.5 times that multiply, where a masked copy costs 4 times as much."""
+    xp = get_array_module(grad)
+    bits = xp.dtype(f"i{grad.dtype.itemsize}")
+
+    def fill(grad, keep, out):
+        xp.bitwise_and(grad.view(bits), xp.negative(keep.view(xp.int8), dtype=bits), out=out.view(bits))
+
+    shape = np.broadcast_shapes(grad.shape, keep.shape)
+    return parallel.elementwise(fill, grad, keep, out=memory.empty(xp, shape, grad.dtype))
 
 
 def as_floating_point(a):
@@ -670,12 +684,15 @@ class Round(Stepwise):
 
 
 class Sign(Stepwise):
-    """-1, 0 or 1; a bool tensor's own copy, as torch's."""
+    """-1, 0 or 1 (0 for NaN); a bool tensor's own copy, as torch's."""
 
     @staticmethod
     def function(xp, a, out):
         if a.dtype == bool:
             xp.copyto(out, a)
+        elif a.dtype.kind == "f":                                       # NaN's sign is 0, as torch's
+            xp.greater(a, 0, out=out)
+            out -= a < 0
         else:
             xp.sign(a, out=out)
 
@@ -874,36 +891,44 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved
-        return grad * get_array_module(a).sign(a)
+        sign = memory.empty(get_array_module(a), a.shape, a.dtype)
+        Sign.function(get_array_module(a), a, sign)                    # 0 at NaN, as torch's
+        return grad * sign
 
 
 class Clamp(Function):
-    """Gradient passes where low <= a <= high, as in torch."""
+    """Gradient passes where low <= a <= high, not where a is NaN, as in torch."""
 
     node_name = "ClampBackward1"
-    above, below = operator.ge, operator.le  # which side of a bound the gradient passes on
 
     @staticmethod
     def forward(ctx, a, low=None, high=None):
         xp = get_array_module(a)
-        inside = xp.ones(a.shape, dtype=bool)
-        if low is not None:
-            inside &= ctx.function.above(a, low)
-        if high is not None:
-            inside &= ctx.function.below(a, high)
-        ctx.save_for_backward(inside)
+        ctx.save_for_backward(ctx.function.passes(xp, a, low, high))
         return xp.clip(a, low, high).astype(a.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
-        (inside,) = ctx.saved
-        return grad * inside
+        (passes,) = ctx.saved
+        return gradient_where(grad, passes)
+
+    @staticmethod
+    def passes(xp, a, low, high):
+        inside = xp.ones(a.shape, dtype=bool)
+        if low is not None:
+            inside &= a >= low
+        if high is not None:
+            inside &= a <= high
+        return inside
 
 
 class Hardtanh(Clamp):
-    """Clamp to [low, high] whose gradient, as torch's hardtanh's, passes strictly inside: not at the bounds."""
+    """Clamp to [low, high] whose gradient, as torch's hardtanh's, passes strictly inside (not at the bounds) and
+    where a is NaN."""
 
-    above, below = operator.gt, operator.lt
+    @staticmethod
+    def passes(xp, a, low, high):
+        return ~((a <= low) | (a >= high))
 
 
 class Maximum(Function):
@@ -923,7 +948,7 @@ class Maximum(Function):
         a, b = ctx.saved
         loses = ctx.function.loses
         shared = grad * ((a == b) * grad.dtype.type(-0.5) + grad.dtype.type(1))      # halved where they tie
-        return shared * ~loses(a, b), shared * ~loses(b, a)
+        return gradient_where(shared, ~loses(a, b)), gradient_where(shared, ~loses(b, a))
 
 
 class Minimum(Maximum):
@@ -941,7 +966,7 @@ class ClampMinTensor(Maximum):
     def backward(ctx, grad):
         a, bound = ctx.saved
         op = ctx.function
-        return grad * op.passes(a, bound), grad * op.clamped(a, bound)
+        return gradient_where(grad, op.passes(a, bound)), gradient_where(grad, op.clamped(a, bound))
 
 
 class ClampMaxTensor(ClampMinTensor):

@@ -8,6 +8,7 @@ import numpy as np
 from .. import kernels, memory, parallel
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of, is_grad_enabled
+from .elementwise import gradient_where
 
 
 class CharbonnierLoss(Function):
@@ -78,14 +79,14 @@ class NLLLoss(Function):
     def forward(ctx, input, target, weights, kept):
         xp = get_array_module(input)
         index = _class_index(xp, target, input.ndim)
-        ctx.save_for_backward(input.shape, index, weights)
+        ctx.save_for_backward(input.shape, index, weights, kept)
         return weights * xp.where(kept, -input[index], 0)
 
     @staticmethod
     def backward(ctx, grad):
-        shape, index, weights = ctx.saved
+        shape, index, weights, kept = ctx.saved
         grad_input = memory.zeros(get_array_module(grad), shape, grad.dtype)
-        grad_input[index] = -weights * grad
+        grad_input[index] = gradient_where(-weights * grad, kept)      # none where ignored, a NaN grad's too
         return grad_input
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..backend import DEFAULT_DTYPE, get_array_module
 from ..function import SCALAR_TYPE_NAMES, Function, named_by
+from .elementwise import gradient_where
 from .scan import running
 from .shape import normalize_dim, normalize_dims
 
@@ -106,20 +107,28 @@ class Max(_SpreadBySlopes):
         ctx.save_for_backward(axes, winners.astype(a.dtype))
         return _drop_axes(out, axes, keepdim)
 
+    @staticmethod
+    def backward(ctx, grad):
+        """The gradient to the winners alone, none to the rest where it is NaN or inf, as torch's."""
+        slopes = ctx.saved[1]
+        return gradient_where(_SpreadBySlopes.backward(ctx, grad), slopes != 0)
+
 
 class Min(Max):
     name, arg = "min", "argmin"
     node_name = named_by("dim", "MinBackward1", "MinBackward0")
 
 
-def _shared_by_ties(a, out, axes):
+def _shared_by_ties(a, out, axes, nan_ties=True):
     """1 / (number of ties) where `a` reaches its extreme `out` (reduced over `axes`, kept), else 0: the share of
-    the gradient each tie gets (each NaN, where there are any, as the extreme is NaN then)."""
+    the gradient each tie gets (each NaN, where there are any, as the extreme is NaN then). Without nan_ties a NaN
+    extreme has no ties and every share is 0 / 0, NaN, as torch's amax's."""
     winners = a == out
-    if a.dtype.kind == "f":
+    if a.dtype.kind == "f" and nan_ties:
         xp = get_array_module(a)
         winners |= xp.isnan(a) & xp.isnan(out)
-    return winners / winners.sum(axis=axes, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        return winners / winners.sum(axis=axes, keepdims=True)
 
 
 def _drop_axes(out, axes, keepdim):
@@ -238,8 +247,10 @@ class Amax(Max):
         if empty:
             raise IndexError(f"a{op.name}(): Expected reduction dim {empty[0]} to have non-zero size.")
         out = getattr(a, op.name)(axis=axes, keepdims=True)
-        ctx.save_for_backward(axes, _shared_by_ties(a, out, axes).astype(a.dtype))
+        ctx.save_for_backward(axes, _shared_by_ties(a, out, axes, nan_ties=False).astype(a.dtype))
         return _drop_axes(out, axes, keepdim)
+
+    backward = staticmethod(_SpreadBySlopes.backward)                  # grad * share: 0 * NaN is NaN, as torch's
 
 
 class Amin(Amax):
