@@ -9,7 +9,7 @@ from .creation import (arange, as_tensor, cartesian_prod, empty, empty_like, eye
                        is_tensor, linspace, logspace, meshgrid, normal, ones, ones_like, rand, rand_like, randint,
                        randint_like, randn, randn_like, randperm, scalar_tensor, tensor, tril_indices, triu_indices,
                        zeros, zeros_like)
-from .dtypes import can_cast, get_default_dtype, promote_types, result_type
+from .dtypes import can_cast, get_default_dtype, promote_types, result_type, set_default_dtype
 from .function import (Function, enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
                        set_grad_enabled)
 from .gradcheck import GradcheckError, gradcheck
@@ -34,7 +34,7 @@ __all__ = [
     "int8", "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "linalg", "linspace", "load", "logspace",
     "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like", "optim", "promote_types", "rand",
     "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "result_type", "save", "scalar_tensor",
-    "seed", "set_grad_enabled", "set_rng_state", "short", "special", "stack", "tensor", "tril_indices", "triu_indices",
-    "uint8", "utils", "where", "zeros", "zeros_like",
+    "seed", "set_default_dtype", "set_grad_enabled", "set_rng_state", "short", "special", "stack", "tensor",
+    "tril_indices", "triu_indices", "uint8", "utils", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)

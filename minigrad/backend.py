@@ -6,9 +6,30 @@ import importlib
 
 import numpy as np
 
-DEFAULT_DTYPE = np.float32  # of tensors made from Python numbers and lists, and of integer division, as in torch
 GPU_HINT = 'install the GPU extra with `pip install -e ".[gpu]"` on a machine with a CUDA GPU'
 DEVICES = ("cpu", "gpu")
+
+
+_default_dtype = np.dtype(np.float32)
+
+
+def default_dtype():
+    """torch's default dtype, float32 unless set_default_dtype changed it: that of tensors made from Python floats
+    and lists, of floating point results of integers (integer division, tanh of an int64 tensor), and of new
+    parameters. Read at each call, so that a change reaches every op; one for the whole process, as torch's."""
+    return _default_dtype
+
+
+def default_complex_dtype():
+    """The complex dtype of the default's precision (complex128 for float64), as torch gives Python complex
+    numbers."""
+    return np.result_type(_default_dtype, np.complex64)
+
+
+def use_default_dtype(dtype):
+    """Make `dtype` (float32 or float64, checked by the caller) the default."""
+    global _default_dtype
+    _default_dtype = np.dtype(dtype)
 
 
 class DeviceError(RuntimeError):

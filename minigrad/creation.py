@@ -1,21 +1,21 @@
-"""Tensors made from data or filled in, as torch's creation functions: float32 unless told otherwise."""
+"""Tensors made from data or filled in, as torch's creation functions: in the default dtype (float32 unless
+set_default_dtype changed it) unless told otherwise."""
 import math
 import numbers
 import warnings
 
 import numpy as np
-from numpy import float32
 
 from . import ops
-from .backend import get_array_module, to_numpy
+from .backend import default_dtype, get_array_module, to_numpy
 from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable, require_fits, result_type
 from .random import generator as numpy_generator
 from .tensor import Tensor
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None):
-    """A new tensor from an array, tensor, list or number (Python floats become float32), with its own copy of
-    the data, as torch.tensor. `Tensor(array)` shares the array instead, as torch.from_numpy does."""
+    """A new tensor from an array, tensor, list or number (Python floats take the default dtype), with its own
+    copy of the data, as torch.tensor. `Tensor(array)` shares the array instead, as torch.from_numpy does."""
     source = data.data if isinstance(data, Tensor) else data
     result = Tensor(source, requires_grad=requires_grad, dtype=dtype, device=device)
     # Only an array already on the target device can still be shared: a cast, a transfer or a list made a new one.
@@ -25,14 +25,14 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
 
 
 def _filled(maker, shape, dtype, device, requires_grad):
-    """A new tensor of maker(shape), a NumPy array, as `dtype` (float32 by default), on `device`."""
+    """A new tensor of maker(shape), a NumPy array, as `dtype` (the default dtype unless given), on `device`."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     if any(size < 0 for size in shape):
         negative = next(size for size in shape if size < 0)
         raise RuntimeError(f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
     with np.errstate(invalid="ignore"):  # values beyond an integer dtype wrap without a word, as in torch
-        array = maker(shape).astype("float32" if dtype is None else dtype)
+        array = maker(shape).astype(default_dtype() if dtype is None else dtype)
     return Tensor(array, requires_grad=requires_grad, device=device)
 
 
@@ -66,7 +66,7 @@ def _filler(fill_value, dtype):
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     """A tensor of `size` (a tuple or list) filled with fill_value, in its dtype unless told otherwise, as torch's:
-    bool, int64, or float32 for a float."""
+    bool, int64, or the default dtype for a float."""
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not {type(size).__name__}")
     dtype = result_type(fill_value) if dtype is None else dtype
@@ -79,7 +79,7 @@ def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    """The n x m (n x n) identity matrix, float32 by default, as torch.eye."""
+    """The n x m (n x n) identity matrix, in the default dtype unless told otherwise, as torch.eye."""
     m = n if m is None else m
     for name, size in (("n", n), ("m", m)):
         if not isinstance(size, numbers.Integral):
@@ -91,15 +91,16 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     """start, start + step, ... up to and without end (`arange(end)` counts from 0), as torch.arange: int64 when
-    every argument is an integer, else float32. A float value is start + i * step computed in float64; an integer
-    dtype takes the start and step truncated to integers, int64 the end too before counting, as torch's."""
+    every argument is an integer, else the default dtype. A float value is start + i * step computed in float64;
+    an integer dtype takes the start and step truncated to integers, int64 the end too before counting, as
+    torch's."""
     if end is None:
         start, end = 0, start
     start, end, step = (x.item() if isinstance(x, Tensor) else x for x in (start, end, step))
     if not (math.isfinite(start) and math.isfinite(end)):
         raise RuntimeError(f"unsupported range: {start} -> {end}")
     integers = all(isinstance(x, numbers.Integral) for x in (start, end, step))
-    dtype = np.dtype((np.int64 if integers else float32) if dtype is None else dtype)
+    dtype = np.dtype((np.int64 if integers else default_dtype()) if dtype is None else dtype)
     if dtype == bool:
         raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
     if step == 0:
@@ -198,8 +199,8 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
 
 def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Values drawn from N(mean, std), as torch.normal: of mean's and std's broadcast shape where either is a
-    tensor (in mean's dtype and device, else std's), or of `size` (float32 unless told otherwise) for two
-    numbers. The gradient that reaches mean and std is zero, as torch's."""
+    tensor (in mean's dtype and device, else std's), or of `size` (the default dtype unless told otherwise)
+    for two numbers. The gradient that reaches mean and std is zero, as torch's."""
     tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
     if not tensors and size is None or tensors and size is not None:
         raise TypeError(f"normal() received an invalid combination of arguments - got "
@@ -227,7 +228,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
-    """A 0-d tensor of the number s, float32 unless told otherwise (an integer too), as torch's."""
+    """A 0-d tensor of the number s, in the default dtype unless told otherwise (an integer too), as torch's."""
     if isinstance(s, Tensor):
         s = s.item()
     if not isinstance(s, numbers.Number):
@@ -249,7 +250,7 @@ def from_numpy(ndarray):
 def as_tensor(data, dtype=None, device=None):
     """data as a tensor, sharing its memory where the dtype and device let it, as torch.as_tensor: a tensor of
     that dtype and device is returned itself, another one converted (staying in the graph), an array shared;
-    lists and numbers are copied (Python floats become float32)."""
+    lists and numbers are copied (Python floats take the default dtype)."""
     if isinstance(data, Tensor):
         return data.to(device=device or data.device, dtype=data.dtype if dtype is None else dtype)
     return Tensor(data, dtype=dtype, device=device)
@@ -300,9 +301,9 @@ def empty_like(input, dtype=None, device=None, requires_grad=False):
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    """`steps` values from start to end, evenly spaced, float32 unless told otherwise, as torch.linspace: each is
-    computed in the dtype from the nearer end, so that both ends are exact; an integer dtype steps in float64
-    and truncates."""
+    """`steps` values from start to end, evenly spaced, in the default dtype unless told otherwise, as
+    torch.linspace: each is computed in the dtype from the nearer end, so that both ends are exact; an integer
+    dtype steps in float64 and truncates."""
     dtype = _spaced_dtype("linspace", dtype)
     values = _evenly_spaced(start, end, steps, dtype, np.float64 if dtype.kind in "iu" else dtype)
     return _filled(lambda shape: values, (steps,), dtype, device, requires_grad)
@@ -310,7 +311,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
     """base ** linspace(start, end, steps), as torch.logspace: the exponents and powers in float64 (an integer
-    dtype's base in float32), cast to the dtype (float32 unless told otherwise)."""
+    dtype's base in float32), cast to the dtype (the default dtype unless told otherwise)."""
     dtype = _spaced_dtype("logspace", dtype)
     exponents = _evenly_spaced(start, end, steps, dtype, np.float64)
     base = np.float64(np.float32(base) if dtype.kind in "iu" else base)
@@ -318,7 +319,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 
 def _spaced_dtype(name, dtype):
-    dtype = np.dtype(float32 if dtype is None else dtype)
+    dtype = np.dtype(default_dtype() if dtype is None else dtype)
     if dtype == bool:
         raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
     return dtype

@@ -1,16 +1,21 @@
 """torch's dtype utilities: which dtype an op gives (result_type, promote_types), which casts an op may write
-(can_cast), and the default float dtype. minigrad's dtypes are NumPy's; its default float is float32 throughout
-(set_default_dtype is not offered: the float32 of numbers and lists is fixed where each op makes its values)."""
+(can_cast), and the default float dtype (get_default_dtype, set_default_dtype). minigrad's dtypes are NumPy's."""
 import numpy as np
 
-from . import function
-from .backend import DEFAULT_DTYPE
+from . import backend, function
 from .tensor import Tensor
+
+_NOT_FLOATING = "only floating-point types are supported as the default type"
+
+
+def _is_dtype(dtype):
+    """Whether `dtype` is a dtype object: minigrad's (mg.float32, NumPy's type) or a NumPy dtype."""
+    return isinstance(dtype, np.dtype) or isinstance(dtype, type) and issubclass(dtype, np.generic)
 
 
 def _require_dtype(name, role, position, dtype):
     """torch's TypeError for an argument that is not a dtype (minigrad's, as mg.float32, or NumPy's)."""
-    if isinstance(dtype, np.dtype) or isinstance(dtype, type) and issubclass(dtype, np.generic):
+    if _is_dtype(dtype):
         return np.dtype(dtype)
     raise TypeError(f"{name}(): argument '{role}' (position {position}) must be torch.dtype, not "
                     f"{type(dtype).__name__}")
@@ -41,4 +46,21 @@ def can_cast(from_, to):
 
 
 def get_default_dtype():
-    return np.dtype(DEFAULT_DTYPE)
+    return backend.default_dtype()
+
+
+def set_default_dtype(d, /):
+    """Make `d`, float32 or float64, the dtype of what takes the default from now on, in every thread, as torch's:
+    tensors of Python floats and lists, creation functions without a dtype (zeros, rand, arange of floats, ...),
+    the floating point results of integers (int64 * 1.5, int64 / int64, tanh of an int64 tensor), complex numbers
+    (complex128 for float64), and new layers' parameters and buffers. Existing tensors and NumPy arrays keep their
+    dtypes. torch's float16 and bfloat16 are refused: NumPy has no bfloat16, nor the complex32 a float16 default
+    gives complex numbers."""
+    if not _is_dtype(d):
+        raise TypeError(f"invalid dtype object: {_NOT_FLOATING}")
+    dtype = np.dtype(d)
+    if dtype.kind != "f":
+        raise TypeError(_NOT_FLOATING)
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"only float32 and float64 are supported as minigrad's default type, not {dtype}")
+    backend.use_default_dtype(dtype)

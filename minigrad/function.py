@@ -14,7 +14,7 @@ import threading
 import numpy as np
 
 from . import kernels, memory, profiler
-from .backend import DEFAULT_DTYPE, get_array_module
+from .backend import default_complex_dtype, default_dtype, get_array_module
 
 _state = threading.local()
 
@@ -447,7 +447,7 @@ def _is_operand(value, Tensor):
     return isinstance(value, (Tensor, list, numbers.Number)) or hasattr(value, "dtype")
 
 
-_SCALARS = (int, float, np.number, np.bool_)  # Python's (bool is an int) and NumPy's
+_SCALARS = (int, float, complex, np.number, np.bool_)  # Python's (bool is an int) and NumPy's
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # torch's dtype categories, lowest first
 _BOOL, _INT64 = np.dtype(bool), np.dtype(np.int64)
 # torch's names of its scalar types, as its messages (and its storage classes, "FloatStorage") spell them
@@ -482,8 +482,9 @@ def result_type(*operands):
 
     Tensors with dimensions outrank 0-d tensors, which outrank scalars; dtypes promote within a rank, and a
     lower rank decides only with a higher category (bool < integer < float). So float32 + 0-d float64 and
-    float32 + 1e300 stay float32, int64 + 0.5 is float32 (a Python float counts as the default float32),
-    bool * 2 is int64, int64 + float32 is float32.
+    float32 + 1e300 stay float32, int64 + 0.5 is float32 (a Python float counts as the default dtype, float32
+    unless set_default_dtype changed it; a complex number as its complex one), bool * 2 is int64, int64 + float32
+    is float32; a lower rank's complex dtype keeps a float's precision (float64 * 1j is complex128).
     """
     ranks = [None, None, None]  # the promoted dtype of the tensors with dimensions, of the 0-d ones, of the scalars
     for operand in operands:
@@ -492,7 +493,9 @@ def result_type(*operands):
         elif isinstance(operand, (int, np.integer)):
             rank, dtype = 2, _INT64
         elif isinstance(operand, (float, np.floating)):
-            rank, dtype = 2, np.dtype(DEFAULT_DTYPE)
+            rank, dtype = 2, default_dtype()
+        elif isinstance(operand, (complex, np.complexfloating)):
+            rank, dtype = 2, default_complex_dtype()
         else:
             rank, dtype = (0 if operand.ndim else 1), operand.dtype
             if dtype.kind not in _CATEGORY:  # mg.tensor(None) is an object array
@@ -501,7 +504,8 @@ def result_type(*operands):
     result = None
     for dtype in ranks:
         if dtype is not None and (result is None or _CATEGORY[dtype.kind] > _CATEGORY[result.kind]):
-            result = dtype
+            keeps_precision = dtype.kind == "c" and result is not None and result.kind == "f"
+            result = np.result_type(result, np.complex64) if keeps_precision else dtype
     return result
 
 

@@ -7,10 +7,8 @@ import math
 import sys
 import warnings
 
-import numpy as np
-
 from . import kernels
-from .backend import get_array_module, to_device
+from .backend import default_dtype, get_array_module, to_device
 from .tensor import Tensor, zero_grads
 
 
@@ -281,7 +279,7 @@ class Adamax(Optimizer):
 
 class NAdam(Optimizer):
     """torch.optim.NAdam: Adam with Nesterov momentum, whose momentum warms up by momentum_decay; the product of
-    the momenta so far is kept in float32, as torch keeps it."""
+    the momenta so far is kept in the default dtype (float32 unless set otherwise), as torch keeps it."""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False):
@@ -295,7 +293,8 @@ class NAdam(Optimizer):
         beta1, beta2 = group["betas"]
         step, grad = self._step_moments(param, grad, group, state, mu_product=1.0)
         mu, mu_next = (beta1 * (1.0 - 0.5 * 0.96 ** (t * group["momentum_decay"])) for t in (step, step + 1))
-        mu_product = state["mu_product"] = float(np.float32(state["mu_product"]) * np.float32(mu))
+        scalar = default_dtype().type
+        mu_product = state["mu_product"] = float(scalar(state["mu_product"]) * scalar(mu))
         denom = xp.sqrt(state["exp_avg_sq"] / (1 - beta2 ** step)) + group["eps"]
         param.data -= group["lr"] * (1.0 - mu) / (1.0 - mu_product) * grad / denom
         param.data -= group["lr"] * mu_next / (1.0 - mu_product * mu_next) * state["exp_avg"] / denom

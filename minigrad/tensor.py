@@ -9,15 +9,20 @@ import weakref
 import numpy as np
 
 from . import parallel, random
-from .backend import DEFAULT_DTYPE, device_of, get_array_module, normalize_device, to_device, to_numpy
+from .backend import (default_complex_dtype, default_dtype, device_of, get_array_module, normalize_device, to_device,
+                      to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, broadcast_mismatch, can_cast, is_grad_enabled, no_grad,
                        note_write, promote_operands, require_broadcastable, require_fits, result_type)
 
 
+_PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy's of Python floats, complex numbers
+
+
 def _as_array(data, dtype):
-    """Arrays keep their dtype and device, and cast to `dtype` as NumPy casts; Python numbers and lists become
-    float32, as in torch. Numbers, NumPy's scalars too, refuse a `dtype` that cannot hold them (torch's
-    RuntimeError) rather than wrap, and the conversions torch.tensor refuses."""
+    """Arrays keep their dtype and device, and cast to `dtype` as NumPy casts; Python floats (complex numbers) and
+    lists of them take the default dtype (its complex one), as in torch. Numbers, NumPy's scalars too, refuse a
+    `dtype` that cannot hold them (torch's RuntimeError) rather than wrap, and the conversions torch.tensor
+    refuses."""
     xp = get_array_module(data)
     dtype = None if dtype is None else np.dtype(dtype)
     if isinstance(data, np.ndarray) or xp is not np:
@@ -27,8 +32,8 @@ def _as_array(data, dtype):
         _refuse_numbers_torch_refuses(data, array, dtype)
         if dtype is not None:
             require_fits(array, dtype)
-        elif array.dtype == np.float64 and not isinstance(data, np.generic):  # np.float64(x) stays float64
-            array = array.astype(DEFAULT_DTYPE)
+        elif array.dtype in _PYTHON_NUMBER_DTYPES and not isinstance(data, np.generic):  # np.float64(x) stays
+            array = array.astype(default_complex_dtype() if array.dtype.kind == "c" else default_dtype())
     if dtype is not None:
         array = array.astype(dtype, copy=False)
     return get_array_module(array).asarray(array)
@@ -91,7 +96,7 @@ def device_and_dtype(device_or_dtype, device=None, dtype=None):
     return device, dtype
 
 
-_IMPLIED_DTYPES = (np.dtype(DEFAULT_DTYPE), np.dtype(np.int64), np.dtype(bool))  # torch's repr leaves these out
+_IMPLIED_DTYPES = (np.dtype(np.int64), np.dtype(bool))  # torch's repr leaves these out, and the default dtypes
 
 
 def _check_can_require_grad(dtype):
@@ -284,7 +289,8 @@ class Tensor:
         """In torch's layout, tensor([1., 2.]), with the dtype when the values do not imply it (NumPy's digits)."""
         body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
         extras = [f"size={self.shape}"] if self.data.size == 0 and self.ndim > 1 else []
-        extras += [f"dtype={self.dtype}"] if self.dtype not in _IMPLIED_DTYPES else []
+        implied = self.dtype in _IMPLIED_DTYPES or self.dtype in (default_dtype(), default_complex_dtype())
+        extras += [] if implied else [f"dtype={self.dtype}"]
         extras += ["device='gpu'"] if self.device == "gpu" else []
         if self.creator is not None:
             extras.append(f"grad_fn=<{self.creator.name()}>")
@@ -594,7 +600,7 @@ class Tensor:
         return value * tensor1
 
     def __pow__(self, exponent):
-        """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is float32, as in torch)."""
+        """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is the default float, as in torch)."""
         if isinstance(exponent, numbers.Number):
             return ops.PowScalar.apply(self, exponent=exponent)
         return ops.Pow.apply(self, exponent)

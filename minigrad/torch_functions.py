@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 
 from . import linalg, ops
-from .backend import DEFAULT_DTYPE, get_array_module
+from .backend import default_dtype, get_array_module
 from .creation import zeros
 from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable, result_type
 from .ops.einsum import einsum_of_one
@@ -552,7 +552,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
                            f"{input.ndim} dimensions")
     observations = input.reshape(1, -1) if input.ndim < 2 else input
     if observations.dtype.kind != "f":
-        observations = observations.to(DEFAULT_DTYPE)
+        observations = observations.to(default_dtype())
     count = observations.shape[1]
     weights = None
     for role, given, kinds, kind_name in (("fweights", fweights, "iu", "integral"),

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from .. import functional as F
+from ..backend import default_dtype
 from . import init
 from .layers import Linear
 from .module import Module, Parameter
@@ -156,7 +157,7 @@ class MultiheadAttention(Module):
 
 
 def _empty_parameter(*shape):
-    return Parameter(np.zeros(shape, np.float32))
+    return Parameter(np.zeros(shape, default_dtype()))
 
 
 def additive_mask(mask, name, dtype, other=None, other_name="attn_mask"):

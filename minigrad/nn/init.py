@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 from scipy import special
 
-from ..backend import to_device
+from ..backend import default_dtype, to_device
 from ..random import generator as numpy_generator
 from .module import Parameter
 
@@ -120,13 +120,13 @@ def default_bound(fan_in):
 
 
 def default_weight_and_bias(weight_shape, bias=True, bias_size=None, fan_in=None):
-    """A float32 weight of `weight_shape` and a bias of bias_size, by default weight_shape[0] (None without `bias`),
-    drawn, weight first, as torch's Linear and Conv2d reset_parameters draw them: U(±default_bound(fan_in)), fan_in
-    by default the product of weight_shape[1:] (in_features, or in_channels * kernel height * kernel width; for a
-    transposed conv's (in, out/groups, kh, kw) weight, torch's fan_in is out/groups * kh * kw; Bilinear's is
-    in1_features alone)."""
+    """A weight of `weight_shape` and a bias of bias_size, by default weight_shape[0] (None without `bias`), in the
+    default dtype, drawn, weight first, as torch's Linear and Conv2d reset_parameters draw them:
+    U(±default_bound(fan_in)), fan_in by default the product of weight_shape[1:] (in_features, or in_channels *
+    kernel height * kernel width; for a transposed conv's (in, out/groups, kh, kw) weight, torch's fan_in is
+    out/groups * kh * kw; Bilinear's is in1_features alone)."""
     bound = default_bound(math.prod(weight_shape[1:]) if fan_in is None else fan_in)
-    weight = uniform_(Parameter(np.empty(weight_shape, dtype=np.float32)), -bound, bound)
+    weight = uniform_(Parameter(np.empty(weight_shape, default_dtype())), -bound, bound)
     bias_size = weight_shape[0] if bias_size is None else bias_size
-    bias = uniform_(Parameter(np.empty(bias_size, dtype=np.float32)), -bound, bound) if bias else None
+    bias = uniform_(Parameter(np.empty(bias_size, default_dtype())), -bound, bound) if bias else None
     return weight, bias

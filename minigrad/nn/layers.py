@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .. import functional as F
+from ..backend import default_dtype
 from ..ops import conv
 from ..ops.shape import checked_position
 from . import init
@@ -400,7 +401,7 @@ class PReLU(Module):
     def __init__(self, num_parameters=1, init=0.25):
         super().__init__()
         self.num_parameters = num_parameters
-        self.weight = Parameter(np.full(num_parameters, init, dtype=np.float32))
+        self.weight = Parameter(np.full(num_parameters, init, default_dtype()))
 
     def forward(self, x):
         return F.prelu(x, self.weight)
@@ -1039,7 +1040,7 @@ class Embedding(Module):
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
-            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), dtype=np.float32),
+            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), default_dtype()),
                                     requires_grad=not _freeze)
             self.reset_parameters()
         else:

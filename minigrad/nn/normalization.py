@@ -5,14 +5,15 @@ import warnings
 import numpy as np
 
 from .. import functional as F
+from ..backend import default_dtype
 from ..tensor import Tensor
 from .module import Module, Parameter
 
 
 def _affine_parameters(shape, weight, bias):
     """A weight of ones and a bias of zeros of `shape`, each only where asked for (None otherwise), as torch's."""
-    return (Parameter(np.ones(shape, np.float32)) if weight else None,
-            Parameter(np.zeros(shape, np.float32)) if bias else None)
+    return (Parameter(np.ones(shape, default_dtype())) if weight else None,
+            Parameter(np.zeros(shape, default_dtype())) if bias else None)
 
 
 class _NormBase(Module):
@@ -27,8 +28,8 @@ class _NormBase(Module):
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight, self.bias = _affine_parameters(num_features, affine, affine and bias)
         tracked = track_running_stats
-        self.register_buffer("running_mean", Tensor(np.zeros(num_features, np.float32)) if tracked else None)
-        self.register_buffer("running_var", Tensor(np.ones(num_features, np.float32)) if tracked else None)
+        self.register_buffer("running_mean", Tensor(np.zeros(num_features, default_dtype())) if tracked else None)
+        self.register_buffer("running_var", Tensor(np.ones(num_features, default_dtype())) if tracked else None)
         self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)) if tracked else None)
 
     def _check_input_dim(self, input):

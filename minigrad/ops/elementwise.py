@@ -9,7 +9,7 @@ import operator
 import numpy as np
 
 from .. import memory, parallel
-from ..backend import DEFAULT_DTYPE, get_array_module, scipy_module, to_device
+from ..backend import default_dtype, get_array_module, scipy_module, to_device
 from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, named_by, require_64_bits,
                         require_broadcastable, require_fits, result_type)
 
@@ -78,7 +78,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """True division: integer (and bool) operands divide in torch's default dtype, float32, not NumPy's float64."""
+    """True division: integer (and bool) operands divide in torch's default dtype, not NumPy's float64."""
 
     broadcasts = True
 
@@ -91,7 +91,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         if a.dtype.kind in "biu":  # Function.apply gave both operands one dtype
-            a, b = a.astype(DEFAULT_DTYPE), b.astype(DEFAULT_DTYPE)
+            a, b = a.astype(default_dtype()), b.astype(default_dtype())
         ctx.save_for_backward(a, b)
         return a / b
 
@@ -260,8 +260,8 @@ def gradient_where(grad, keep):
 
 
 def as_floating_point(a):
-    """An integer or bool array in float32, where torch computes tanh or sigmoid of an int64 tensor."""
-    return a if a.dtype.kind == "f" else a.astype(DEFAULT_DTYPE)
+    """An integer or bool array in the default dtype, where torch computes tanh or sigmoid of an int64 tensor."""
+    return a if a.dtype.kind == "f" else a.astype(default_dtype())
 
 
 def require_floating_point(name, a):
@@ -281,7 +281,7 @@ class Elementwise(Function):
     place, where a chain of NumPy expressions would write a full-size temporary per step; a GPU gets the whole
     array at once.
 
-    `integers` is what an integer or bool input does, as in torch: "float" computes in float32 (tanh of an
+    `integers` is what an integer or bool input does, as in torch: "float" computes in the default dtype (tanh of an
     int64 tensor is float32), "keep" computes in its own dtype, and "refuse" is torch's NotImplementedError
     for ops that torch has for floating point only.
     """

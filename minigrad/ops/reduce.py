@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from ..backend import DEFAULT_DTYPE, get_array_module
+from ..backend import default_dtype, get_array_module
 from ..function import SCALAR_TYPE_NAMES, Function, named_by
 from .elementwise import gradient_where
 from .scan import running
@@ -291,7 +291,7 @@ class Norm(_SpreadBySlopes):
 class LogSumExp(_SpreadBySlopes):
     """log(sum(exp(a))) over dims, computed with the largest value taken out first, so it neither overflows nor
     underflows (a dim of -inf only is -inf, as in torch); its gradient is softmax's, exp(a - out). Integers
-    give float32, as in torch."""
+    give the default dtype, as in torch."""
 
     node_name = "LogsumexpBackward0"
 
@@ -299,7 +299,7 @@ class LogSumExp(_SpreadBySlopes):
     def forward(ctx, a, dim, keepdim=False):
         xp = get_array_module(a)
         if a.dtype.kind != "f":
-            a = a.astype(DEFAULT_DTYPE)
+            a = a.astype(default_dtype())
         axes = _axes(dim, a.ndim)
         if a.size:
             largest = a.max(axis=axes, keepdims=True)
