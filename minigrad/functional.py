@@ -15,7 +15,7 @@ from .ops.loss import reduced
 from .ops.norm import moments
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_size
 from .ops.shape import normalize_dim
-from .ops.upsample import AdaptiveAvgPool2d
+from .ops.upsample import AdaptiveAvgPool
 from .tensor import Tensor, in_place_version, where
 from .torch_functions import bmm, cat, stack
 
@@ -405,9 +405,9 @@ def _on_unit_height(input, run_2d, *others):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
                 antialias=False):
-    """Resizing of the last dims of an (N, C, L) or (N, C, H, W) input, as torch's: "nearest" (its default),
-    "nearest-exact", "area" (adaptive average pooling to the size), "linear" (3-d), "bilinear" or "bicubic"
-    (4-d), the last three with either align_corners (None is False); antialias=True gives "bilinear" and
+    """Resizing of the last dims of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as torch's: "nearest"
+    (its default), "nearest-exact", "area" (adaptive average pooling to the size), "linear" (3-d), "bilinear" or
+    "bicubic" (4-d), "trilinear" (5-d), the last four with either align_corners (None is False); antialias=True gives "bilinear" and
     "bicubic" downsampling a low-pass filter, as torch's (Pillow's). A scale_factor gives the size
     floor(in * scale_factor) and, unless recompute_scale_factor, the scale of the source coordinates too."""
     if mode in _NON_INTERPOLATING:
@@ -423,10 +423,15 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     axes = input.ndim - 2
     if mode == "area" and axes in (1, 2):
         return adaptive_avg_pool2d(input, size) if axes == 2 else adaptive_avg_pool1d(input, size)
-    if mode in _NEAREST and axes in (1, 2):
+    if mode == "area" and axes == 3:
+        _require_floating("adaptive_avg_pool3d_cpu", input)
+        return AdaptiveAvgPool.apply(input, size=size)
+    if mode in _NEAREST and axes in (1, 2, 3):
         return _NEAREST[mode].apply(input, size=size, scale_factor=scale_factor)
     if (mode, axes) not in _INTERPOLATIONS:
         raise _resize_error(mode, input.ndim)
+    if mode == "trilinear":
+        _require_floating("compute_indices_weights_linear", input)
     if antialias:
         return ops.UpsampleAntialiased.apply(input, size=size, scale_factor=scale_factor, align_corners=align_corners,
                                              mode=mode)
@@ -436,7 +441,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 _NON_INTERPOLATING = ("nearest", "area", "nearest-exact")
 _NEAREST = {"nearest": ops.UpsampleNearest, "nearest-exact": ops.UpsampleNearestExact}
 _INTERPOLATIONS = {("linear", 1): ops.UpsampleBilinear, ("bilinear", 2): ops.UpsampleBilinear,
-                   ("bicubic", 2): ops.UpsampleBicubic}
+                   ("bicubic", 2): ops.UpsampleBicubic, ("trilinear", 3): ops.UpsampleBilinear}
 _TORCH_RESIZE_RANKS = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "area": (3, 4, 5), "linear": (3,),
                        "bilinear": (4,), "bicubic": (4,), "trilinear": (5,), "lanczos": (4,)}
 
@@ -475,10 +480,9 @@ def _resize_sizes(input, size, scale_factor, recompute_scale_factor, mode):
 
 def _resize_error(mode, ndim):
     """The error of interpolate's `mode` on an ndim-d input: torch's, where torch refuses the pair, else that
-    minigrad lacks it (5-d resizing, "trilinear" and "lanczos")."""
+    minigrad lacks it ("lanczos")."""
     if ndim in _TORCH_RESIZE_RANKS.get(mode, ()):
-        return NotImplementedError(f"interpolate: minigrad has no {mode!r} resizing of {ndim}-d inputs; it resizes "
-                                   "3-d (N, C, L) and 4-d (N, C, H, W) inputs")
+        return NotImplementedError(f"interpolate: minigrad has no {mode!r} resizing")
     if mode in ("linear", "bilinear", "trilinear") and ndim in (3, 4, 5):
         return NotImplementedError(f"Got {ndim}D input, but {mode} mode needs {_TORCH_RESIZE_RANKS[mode][0]}D input")
     return NotImplementedError(f"Input Error: Only 3D, 4D and 5D input Tensors supported (got {ndim}D) for the modes: "
@@ -865,7 +869,7 @@ def adaptive_avg_pool2d(input, output_size):
     out_h, out_w = _adaptive_output_size("adaptive_avg_pool2d", input, output_size)
     _require_floating("adaptive_avg_pool2d", input)
     if h % out_h or w % out_w:
-        return AdaptiveAvgPool2d.apply(input, size=(out_h, out_w))
+        return AdaptiveAvgPool.apply(input, size=(out_h, out_w))
     blocks = input.reshape(*input.shape[:-2], out_h, h // out_h, out_w, w // out_w)
     return blocks.mean(dim=(-3, -1))
 
@@ -1105,13 +1109,17 @@ def pad(input, pad, mode="constant", value=0.0):
     torch's. A negative amount crops that side, as in torch: the input is padded by the positive amounts
     (reflected or replicated from the whole input), then cropped; "circular" wraps the cropped input."""
     pad = tuple(pad)
-    if mode != "constant" and not (len(pad) in (2, 4, 6) and len(pad) // 2 + 1 <= input.ndim <= len(pad) // 2 + 2):
+    dims = len(pad) // 2  # an odd length is ops.Pad's error
+    if mode != "constant" and len(pad) % 2 == 0 and not (dims in (1, 2, 3) and dims + 1 <= input.ndim <= dims + 2):
         raise NotImplementedError(
             f"Padding size {len(pad)} is not supported for {input.ndim}D input tensor.\n"
             "Supported combinations for non-constant padding:\n"
             "  - 2D or 3D input: padding size = 2 (pads last dimension)\n"
             "  - 3D or 4D input: padding size = 4 (pads last 2 dimensions)\n"
             "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
+    if mode in ("reflect", "replicate") and 0 in input.shape[input.ndim - dims - 1:]:
+        raise RuntimeError(f"Expected {dims + 1}D or {dims + 2}D (batch mode) tensor with possibly 0 batch size and "
+                           f"other non-zero dimensions for input, but got: {list(input.shape)}")
     positive = tuple(max(amount, 0) for amount in pad)
     if positive == pad:
         return ops.Pad.apply(input, pad=pad, mode=mode, value=value)
@@ -1656,12 +1664,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     """torch's channel dropout: whole channels (N, C, ...) zeroed together. As torch, a 3-d input is read as
     (N, C, L), with its warning, and other than 3-d or 4-d inputs are deprecated."""
     _check_dropout_probability(p)
-    if input.ndim not in (3, 4):
-        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and will result in "
-                      "an error in a future release. To retain the behavior and silence this warning, please use "
-                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
-                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
-                      "inputs).", stacklevel=2)
+    _warn_of_deprecated_dims(input, spatial_dims=2)
     if input.ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout behavior "
                       "is desired - input is interpreted as shape (N, C, L), where C is the channel dim. This behavior "
@@ -1671,6 +1674,28 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
     if input.ndim < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     return _channel_dropout(input, p, training, inplace, channel_dims=2)
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """torch's channel dropout of 3-d maps: whole channels of an (N, C, D, H, W) input zeroed together. As torch,
+    any other input is read as unbatched, its first dim the channels, and other than 4-d inputs are deprecated."""
+    _check_dropout_probability(p)
+    _warn_of_deprecated_dims(input, spatial_dims=3)
+    if input.ndim == 0 and training and p > 0:  # torch's check, after its early return of the input
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return _channel_dropout(input, p, training, inplace, channel_dims=2 if input.ndim == 5 else 1)
+
+
+def _warn_of_deprecated_dims(input, spatial_dims):
+    """torch's warning of dropout2d and dropout3d (spatial_dims 2, 3) for an input of other than spatial_dims + 1
+    or + 2 dims, given where they are called."""
+    if input.ndim not in (spatial_dims + 1, spatial_dims + 2):
+        op = f"dropout{spatial_dims}d"
+        warnings.warn(f"{op}: Received a {input.ndim}-D input to {op}, which is deprecated and will result in an "
+                      "error in a future release. To retain the behavior and silence this warning, please use dropout "
+                      f"instead. Note that {op} exists to provide channel-wise dropout on inputs with {spatial_dims} "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      f"{spatial_dims + 1}D or {spatial_dims + 2}D inputs).", stacklevel=3)
 
 
 def alpha_dropout(input, p=0.5, training=False, inplace=False):
@@ -1891,7 +1916,7 @@ __all__ = [
     "alpha_dropout", "avg_pool1d", "avg_pool2d", "batch_norm", "bilinear", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "cat", "celu", "celu_", "channel_shuffle", "charbonnier_loss", "conv1d",
     "conv2d", "conv_transpose1d", "conv_transpose2d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy",
-    "dropout", "dropout1d", "dropout2d", "elu", "elu_", "embedding", "feature_alpha_dropout", "fold",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "feature_alpha_dropout", "fold",
     "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "hardshrink", "hardsigmoid", "hardswish",
     "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
     "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid",

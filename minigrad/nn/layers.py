@@ -510,12 +510,20 @@ class ConstantPad2d(_ConstantPadNd):
     dims = 2
 
 
+class ConstantPad3d(_ConstantPadNd):
+    dims = 3
+
+
 class ZeroPad1d(_PadNd):
     dims = 1
 
 
 class ZeroPad2d(_PadNd):
     dims = 2
+
+
+class ZeroPad3d(_PadNd):
+    dims = 3
 
 
 class ReflectionPad1d(_PadNd):
@@ -526,12 +534,20 @@ class ReflectionPad2d(_PadNd):
     mode, dims = "reflect", 2
 
 
+class ReflectionPad3d(_PadNd):
+    mode, dims = "reflect", 3
+
+
 class ReplicationPad1d(_PadNd):
     mode, dims = "replicate", 1
 
 
 class ReplicationPad2d(_PadNd):
     mode, dims = "replicate", 2
+
+
+class ReplicationPad3d(_PadNd):
+    mode, dims = "replicate", 3
 
 
 class _CircularPadNd(_PadNd):
@@ -551,6 +567,10 @@ class CircularPad1d(_CircularPadNd):
 
 class CircularPad2d(_CircularPadNd):
     dims = 2
+
+
+class CircularPad3d(_CircularPadNd):
+    dims = 3
 
 
 class _Loss(Module):
@@ -893,6 +913,10 @@ class Dropout1d(Dropout):
 
 class Dropout2d(Dropout):
     function = staticmethod(F.dropout2d)
+
+
+class Dropout3d(Dropout):
+    function = staticmethod(F.dropout3d)
 
 
 class AlphaDropout(Dropout):

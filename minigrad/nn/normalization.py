@@ -68,6 +68,10 @@ class BatchNorm2d(_BatchNorm):
     input_dims = (4,)  # (N, C, H, W)
 
 
+class BatchNorm3d(_BatchNorm):
+    input_dims = (5,)  # (N, C, D, H, W)
+
+
 class _InstanceNorm(_NormBase):
     """torch's InstanceNorm: each sample's own statistics, in evaluation too unless track_running_stats, when
     the running statistics (which training moved, as F.instance_norm does, and num_batches_tracked does not
@@ -99,6 +103,10 @@ class InstanceNorm1d(_InstanceNorm):
 
 class InstanceNorm2d(_InstanceNorm):
     input_dims = (3, 4)  # (C, H, W) or (N, C, H, W)
+
+
+class InstanceNorm3d(_InstanceNorm):
+    input_dims = (4, 5)  # (C, D, H, W) or (N, C, D, H, W)
 
 
 class LayerNorm(Module):
@@ -152,4 +160,5 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "LayerNorm", "RMSNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+           "InstanceNorm3d", "LayerNorm", "RMSNorm"]

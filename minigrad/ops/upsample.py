@@ -1,6 +1,6 @@
-"""Separable linear resampling as two matrix products, out = A_h @ x @ A_w^T, and backward uses the
-transposes: nearest, (bi)linear and bicubic resizing, and adaptive average pooling to sizes that do not divide
-the input."""
+"""Separable linear resampling as matrix products, out = A_h @ x @ A_w^T (and A_d along the depth of a volume),
+and backward uses the transposes: nearest, (bi/tri)linear and bicubic resizing, and adaptive average pooling to
+sizes that do not divide the input."""
 import functools
 import math
 
@@ -131,35 +131,71 @@ def _resize(x, rows, cols):
     return out.reshape(x.shape[:-2] + out.shape[-2:])
 
 
+def _along_depth(x, depth):
+    """depth @ x along the third last dim of x (..., d, h, w) -> (..., D, h, w): one GEMM per volume, the volumes
+    split over the worker threads."""
+    xp = get_array_module(x)
+    d, h, w = x.shape[-3:]
+    volumes = xp.ascontiguousarray(x).reshape(-1, d, h * w)
+    out = memory.empty(xp, (volumes.shape[0], depth.shape[0], h * w), x.dtype)
+
+    def work(start, stop):
+        xp.matmul(depth, volumes[start:stop], out=out[start:stop])
+
+    if parallel.worth_splitting(xp, out.size):
+        parallel.split(work, volumes.shape[0])
+    else:
+        work(0, volumes.shape[0])
+    return out.reshape(x.shape[:-3] + (depth.shape[0], h, w))
+
+
+def _resample(function, x, operands):
+    """function.resize(x, rows, cols) over the planes of x, and for operands (depth, rows, cols) the depth's
+    product along the third last dim too, on whichever side of the planes' resizing costs fewer multiplications
+    (the axes commute)."""
+    if len(operands) == 2:
+        return function.resize(x, *operands)
+    depth, rows, cols = operands
+    (out_d, in_d), (out_h, in_h), (out_w, in_w) = depth.shape, rows.shape, cols.shape
+    plane = in_h * out_w * (in_w + out_h)  # widening each row, then the rows' GEMM
+    if out_d * (in_d * in_h * in_w + plane) <= in_d * (plane + out_d * out_h * out_w):
+        return function.resize(_along_depth(x, depth), rows, cols)
+    return _along_depth(function.resize(x, rows, cols), depth)
+
+
 @functools.lru_cache(maxsize=16)
-def _operands(function, h, w, dtype, xp, params):
-    """function's (rows, cols) operands for an (h, w) input, made once per size and then shared (never
-    written): a training step resizes the same few sizes every time, and building the matrices (on the
-    GPU also copying them over and finding their bands) took longer than the resizing itself."""
-    return tuple(function.operand(xp.asarray(m, dtype=dtype)) for m in function.matrices(h, w, **dict(params)))
+def _operands(function, sizes, dtype, xp, params):
+    """function's operands for an input of trailing `sizes`, made once per size and then shared (never written):
+    a training step resizes the same few sizes every time, and building the matrices (on the GPU also copying
+    them over and finding their bands) took longer than the resizing itself. A volume's depth matrix stays an
+    array, which _along_depth multiplies on either device."""
+    *depth, rows, cols = (xp.asarray(m, dtype=dtype) for m in function.matrices(*sizes, **dict(params)))
+    return (*depth, function.operand(rows), function.operand(cols))
 
 
 def _resized_axes(params):
-    """How many trailing axes an op with `params` resizes: 2 (H, W), or 1 (L) for torch's 1-d modes."""
+    """How many trailing axes an op with `params` resizes: 3 (D, H, W), 2 (H, W), or 1 (L) for torch's 1-d
+    modes."""
     return len(params.get("size") or params["scale_factor"])
 
 
 class Resample(Function):
     """rows @ x @ cols.T over the last two dims, with the (out, in) matrices of `matrices(h, w, **params)`; a 1-d
-    resize is that of planes of one row (h = 1), which `rows` copies."""
+    resize is that of planes of one row (h = 1), which `rows` copies, and a 3-d one takes
+    `matrices(d, h, w, **params)`, whose first resizes the depth."""
 
     @staticmethod
     def forward(ctx, x, **params):
         planes = _planes(x, params)
-        rows, cols = _operands(ctx.function, *planes.shape[-2:], x.dtype, get_array_module(x),
-                               tuple(sorted(params.items())))
-        ctx.save_for_backward(rows, cols)
-        return _unplanes(ctx.function.resize(planes, rows, cols), params)
+        sizes = planes.shape[-max(2, _resized_axes(params)):]
+        operands = _operands(ctx.function, sizes, x.dtype, get_array_module(x), tuple(sorted(params.items())))
+        ctx.save_for_backward(*operands)
+        return _unplanes(_resample(ctx.function, planes, operands), params)
 
     @staticmethod
     def backward(ctx, grad):
-        rows, cols = ctx.saved
-        return _unplanes(ctx.function.resize(_planes(grad, ctx.params), rows.T, cols.T), ctx.params)
+        transposes = tuple(operand.T for operand in ctx.saved)
+        return _unplanes(_resample(ctx.function, _planes(grad, ctx.params), transposes), ctx.params)
 
     resize = staticmethod(_resize)
 
@@ -177,9 +213,9 @@ def _unplanes(array, params):
     return array.reshape(array.shape[:-2] + array.shape[-1:]) if _resized_axes(params) == 1 else array
 
 
-def _named_by_axes(one, two):
-    """The node_name of an op that resizes 1-d and 2-d inputs, which torch names apart."""
-    return lambda ctx: one if _resized_axes(ctx.params) == 1 else two
+def _named_by_axes(*names):
+    """The node_name of an op that resizes 1-d, 2-d (and 3-d) inputs, which torch names apart."""
+    return lambda ctx: names[_resized_axes(ctx.params) - 1]
 
 
 class ResampleKernels:
@@ -194,19 +230,22 @@ class ResampleKernels:
 _EMPTY_OUTPUT = {
     1: "Input and output sizes should be greater than 0, but got input (W: {}) and output (W: {})",
     2: "Input and output sizes should be greater than 0, but got input (H: {}, W: {}) output (H: {}, W: {})",
+    3: "Input and output sizes should be greater than 0, but got input (D: {}, H: {}, W: {}) output (D: {}, H: {}, "
+       "W: {})",
 }
 
 
-def _axis_matrices(h, w, size, scale_factor, matrix):
-    """(rows, cols) for an (h, w) input, `matrix(in_size, out_size, scale_factor)` along each resized axis (a
-    1-d resize keeps the one row of its planes). An empty output is torch's error."""
+def _axis_matrices(sizes, size, scale_factor, matrix):
+    """One matrix per axis of an input of trailing `sizes` ((h, w) or (d, h, w)), `matrix(in_size, out_size,
+    scale_factor)` along each resized axis (a 1-d resize keeps the one row of its planes). An empty output is
+    torch's error."""
     axes = len(size or scale_factor)
-    in_sizes = (h, w)[-axes:]
+    in_sizes = sizes[-axes:]
     scales = scale_factor or (None,) * axes
     out_sizes = tuple(output_size(n, size and size[axis], scales[axis]) for axis, n in enumerate(in_sizes))
     if min(out_sizes) <= 0:
         raise RuntimeError(_EMPTY_OUTPUT[axes].format(*in_sizes, *out_sizes))
-    return (np.ones((1, 1)),) * (2 - axes) + tuple(map(matrix, in_sizes, out_sizes, scales))
+    return (np.ones((1, 1)),) * (len(sizes) - axes) + tuple(map(matrix, in_sizes, out_sizes, scales))
 
 
 def _scale_unless_kept(in_size, out_size, scale_factor):
@@ -216,13 +255,14 @@ def _scale_unless_kept(in_size, out_size, scale_factor):
 
 
 class UpsampleBilinear(Resample):
-    """torch's "bilinear" (2-d) and "linear" (1-d)."""
+    """torch's "linear" (1-d), "bilinear" (2-d) and "trilinear" (3-d)."""
 
-    node_name = _named_by_axes("UpsampleLinear1DBackward0", "UpsampleBilinear2DBackward0")
+    node_name = _named_by_axes("UpsampleLinear1DBackward0", "UpsampleBilinear2DBackward0",
+                               "UpsampleTrilinear3DBackward0")
 
     @staticmethod
-    def matrices(h, w, size, scale_factor, align_corners):
-        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: interpolation_matrix(
+    def matrices(*sizes, size, scale_factor, align_corners):
+        return _axis_matrices(sizes, size, scale_factor, lambda in_size, out_size, scale: interpolation_matrix(
             in_size, out_size, align_corners, _scale_unless_kept(in_size, out_size, scale)))
 
 
@@ -232,8 +272,8 @@ class UpsampleBicubic(Resample):
     node_name = "UpsampleBicubic2DBackward0"
 
     @staticmethod
-    def matrices(h, w, size, scale_factor, align_corners):
-        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: cubic_matrix(
+    def matrices(*sizes, size, scale_factor, align_corners):
+        return _axis_matrices(sizes, size, scale_factor, lambda in_size, out_size, scale: cubic_matrix(
             in_size, out_size, align_corners, scale))
 
 
@@ -243,31 +283,33 @@ class UpsampleAntialiased(Resample):
     node_name = lambda ctx: f"Upsample{ctx.params['mode'].capitalize()}2DAaBackward0"  # noqa: E731
 
     @staticmethod
-    def matrices(h, w, size, scale_factor, align_corners, mode):
-        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: antialias_matrix(
+    def matrices(*sizes, size, scale_factor, align_corners, mode):
+        return _axis_matrices(sizes, size, scale_factor, lambda in_size, out_size, scale: antialias_matrix(
             in_size, out_size, align_corners, _scale_unless_kept(in_size, out_size, scale), mode))
 
 
 class UpsampleNearest(Resample):
-    node_name = _named_by_axes("UpsampleNearest1DBackward0", "UpsampleNearest2DBackward0")
+    node_name = _named_by_axes("UpsampleNearest1DBackward0", "UpsampleNearest2DBackward0",
+                               "UpsampleNearest3DBackward0")
 
     @staticmethod
-    def matrices(h, w, size, scale_factor):
+    def matrices(*sizes, size, scale_factor):
         """torch's 2-d "nearest" takes in / out, not the scale factor, along an axis whose size it keeps or
-        doubles (copying it, or repeating each input twice); its 1-d one takes the scale factor always."""
+        doubles (copying it, or repeating each input twice); its 1-d and 3-d ones take the scale factor always."""
         two_d = len(size or scale_factor) == 2
-        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: nearest_matrix(
+        return _axis_matrices(sizes, size, scale_factor, lambda in_size, out_size, scale: nearest_matrix(
             in_size, out_size, None if two_d and out_size in (in_size, 2 * in_size) else scale))
 
 
 class UpsampleNearestExact(Resample):
     """torch's "nearest-exact": the input pixel whose centre is nearest, the scale factor taken as given."""
 
-    node_name = _named_by_axes("UpsampleNearestExact1DBackward0", "UpsampleNearestExact2DBackward0")
+    node_name = _named_by_axes("UpsampleNearestExact1DBackward0", "UpsampleNearestExact2DBackward0",
+                               "UpsampleNearestExact3DBackward0")
 
     @staticmethod
-    def matrices(h, w, size, scale_factor):
-        return _axis_matrices(h, w, size, scale_factor, lambda in_size, out_size, scale: nearest_matrix(
+    def matrices(*sizes, size, scale_factor):
+        return _axis_matrices(sizes, size, scale_factor, lambda in_size, out_size, scale: nearest_matrix(
             in_size, out_size, scale, offset=0.5))
 
 
@@ -311,16 +353,17 @@ def pooling_matrix(in_size, out_size):
     return inside / (stop - start)[:, None]
 
 
-class AdaptiveAvgPool2d(Resample):
-    """For sizes that do not divide the input; functional.adaptive_avg_pool2d takes a block mean otherwise."""
+class AdaptiveAvgPool(Resample):
+    """Of planes (size (H, W)) or volumes (size (D, H, W)). For 2-d sizes that do not divide the input;
+    functional.adaptive_avg_pool2d takes a block mean otherwise."""
 
-    node_name = "AdaptiveAvgPool2DBackward0"
+    node_name = _named_by_axes(None, "AdaptiveAvgPool2DBackward0", "AdaptiveAvgPool3DBackward0")
 
     @staticmethod
-    def matrices(h, w, size):
-        return pooling_matrix(h, size[0]), pooling_matrix(w, size[1])
+    def matrices(*sizes, size):
+        return tuple(map(pooling_matrix, sizes, size))
 
 
-@gpu_variant_of(AdaptiveAvgPool2d)
-class AdaptiveAvgPool2dKernels(ResampleKernels, AdaptiveAvgPool2d):
+@gpu_variant_of(AdaptiveAvgPool)
+class AdaptiveAvgPoolKernels(ResampleKernels, AdaptiveAvgPool):
     pass
