@@ -268,6 +268,7 @@ POOL_ERRORS = {
     "avg_zero_divisor": ("avg_pool3d", (X, 2), dict(divisor_override=0)),
     "avg_int32": ("avg_pool3d", (X.astype(np.int32), 2)),
     "avg_bool": ("avg_pool3d", (X.astype(bool), 2)),
+    "avg_float16": ("avg_pool3d", (X.astype(np.float16), 2)),
     "adaptive_avg_a_pair": ("adaptive_avg_pool3d", (X, (2, 3))),
     "adaptive_max_a_pair": ("adaptive_max_pool3d", (X, (2, 3))),
     "adaptive_avg_four_sizes": ("adaptive_avg_pool3d", (X, (2, None, None, 3))),

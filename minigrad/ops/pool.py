@@ -263,9 +263,10 @@ def _lowest(dtype):
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
-def _refuse_dtypes(name, x, kinds):
-    """torch's error for the dtypes whose kinds (NumPy's: "b" bool, "i", "u" integers) it does not pool."""
-    if x.dtype.kind in kinds:
+def _refuse_dtypes(name, x, kinds, dtypes=()):
+    """torch's error for the dtypes whose kinds (NumPy's: "b" bool, "i", "u" integers), or which of `dtypes`, it does
+    not pool."""
+    if x.dtype.kind in kinds or x.dtype in dtypes:
         raise NotImplementedError(f"\"{name}\" not implemented for '{SCALAR_TYPE_NAMES[x.dtype]}'")
 
 
@@ -344,7 +345,8 @@ class MaxPoolKernels(MaxPool):
     unpool = staticmethod(kernels.max_pool_backward)
 
 
-_AVG_POOL_KERNEL_NAMES = {2: "avg_pool2d", 3: "avg_pool3d_out_frame"}  # torch's, in its dtype errors by dims
+# by dims, torch's name in its dtype errors and the float dtypes that it does not average
+_AVG_POOL_KERNELS = {2: ("avg_pool2d", ()), 3: ("avg_pool3d_out_frame", (np.float16,))}
 
 
 class AvgPool(Function):
@@ -358,7 +360,8 @@ class AvgPool(Function):
         """int64 averages are truncated toward zero, as torch's; torch has no other integer average pooling."""
         xp = get_array_module(x)
         n, c = x.shape[:2]
-        _refuse_dtypes(_AVG_POOL_KERNEL_NAMES[len(windows.kernel_size)], x, "biu" if x.dtype != np.int64 else "")
+        name, refused_floats = _AVG_POOL_KERNELS[len(windows.kernel_size)]
+        _refuse_dtypes(name, x, "biu" if x.dtype != np.int64 else "", refused_floats)
         sums = _over_taps(xp.add, windows.padded(_planes(x), 0), windows)
         if x.dtype.kind != "f":
             averages = xp.trunc(sums / xp.asarray(windows.divisors(count_include_pad, divisor_override)))
