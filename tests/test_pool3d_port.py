@@ -13,15 +13,14 @@ torch = pytest.importorskip("torch")
 def _run(lib, fn, x, direction_seed=1):
     """fn(lib, leaf)'s results (one or a tuple) and the leaf's gradient for a fixed random direction on the first,
     as NumPy arrays."""
-    leaf = (mg.tensor(x, requires_grad=True) if lib is mg else torch.tensor(x, requires_grad=True))
+    wrap = mg.tensor if lib is mg else torch.tensor
+    leaf = wrap(x, requires_grad=True)
     results = fn(lib, leaf)
     results = results if isinstance(results, tuple) else (results,)
     arrays = [r.numpy() if lib is mg else r.detach().numpy() for r in results]
     direction = np.random.default_rng(direction_seed).standard_normal(arrays[0].shape).astype(arrays[0].dtype)
-    wrap = mg.tensor if lib is mg else torch.tensor
     (results[0] * wrap(direction)).sum().backward()
-    grad = leaf.grad.numpy()
-    return arrays, grad
+    return arrays, leaf.grad.numpy()
 
 
 def _assert_as_torch(fn, x, exact=False):
@@ -45,8 +44,8 @@ def _ties(shape, seed=0):
     return np.random.default_rng(seed).integers(0, 3, size=shape).astype(np.float32)
 
 
-def _normal(shape, seed=0, dtype=np.float32):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+def _normal(shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
 MAX_POOL_GEOMETRIES = [
