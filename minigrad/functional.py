@@ -295,13 +295,23 @@ def _string_padding(padding, kernel_size, stride, dilation):
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """torch's, over (C, H, W) or (N, C, H, W), each size an int or an (h, w) pair; padding reads as -inf. With
     return_indices, also the flat index of each maximum into its (H, W) plane (int64), as torch's."""
-    windows = _windows("max_pool2d", input, kernel_size, stride, padding, dilation, ceil_mode)
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """max_pool2d over (C, D, H, W) or (N, C, D, H, W), each size an int or a (d, h, w) triple; the indices are
+    flat into each (D, H, W) volume."""
+    return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+
+
+def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
+    windows = _windows(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode)
 
     def pool(batch):
-        out = ops.MaxPool2d.apply(batch, windows=windows)
+        out = ops.MaxPool.apply(batch, windows=windows)
         return (out, Tensor(max_pool_indices(batch.data, out.data, windows))) if return_indices else out
 
-    return _one_image_as_a_batch("max_pool2d", input, pool)
+    return _one_image_as_a_batch(op, input, pool, dims)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -309,45 +319,74 @@ def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_siz
     (max_pool2d's return_indices, flat into its plane) of a plane of zeros, the pooled input's size, (in - 1) *
     stride - 2 * padding + kernel_size, or output_size (its last two sizes, within a stride of that). The gradient
     is the output's, gathered at the indices."""
-    kernel_size = _pool_pair("max_unpool2d", "kernel_size", kernel_size)
-    stride = kernel_size if stride is None else _pool_pair("max_unpool2d", "stride", stride)
-    size = _unpooled_size(input, kernel_size, stride, _pool_pair("max_unpool2d", "padding", padding), output_size)
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding, output_size)
+
+
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """max_unpool2d over (N, C, D, H, W) or (C, D, H, W), the indices (max_pool3d's) flat into each (D, H, W)
+    volume; output_size its last three sizes."""
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding, output_size)
+
+
+def _max_unpool(op, dims, input, indices, kernel_size, stride, padding, output_size):
+    kernel_size = _pool_sizes(op, dims, "kernel_size", kernel_size)
+    stride = kernel_size if stride is None else _pool_sizes(op, dims, "stride", stride)
+    size = _unpooled_size(input, kernel_size, stride, _pool_sizes(op, dims, "padding", padding), output_size)
     if indices.dtype != np.int64:
-        raise RuntimeError("elements in indices should be type int64 but got: "
-                           f"{SCALAR_TYPE_NAMES.get(indices.dtype, indices.dtype)}")
-    if input.ndim not in (3, 4):
-        raise RuntimeError("Input to max_unpooling2d should be a 3d or 4d Tensor, but got a tensor with "
-                           f"{input.ndim} dimensions.")
+        got = f" but got: {SCALAR_TYPE_NAMES.get(indices.dtype, indices.dtype)}" if dims == 2 else ""
+        raise RuntimeError(f"elements in indices should be type int64{got}")
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Input to max_unpooling{dims}d should be a {dims + 1}d or {dims + 2}d Tensor, but got a "
+                           f"tensor with {input.ndim} dimensions.")
+    if dims == 3:
+        _check_unpooled_volumes(input, stride)
     if indices.shape != input.shape:
         raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
                            f"but got indices tensor with shape: {list(indices.shape)}")
-    _require_floating("max_unpool2d", input)
-    plane = size[0] * size[1]
-    invalid = (indices.data < 0) | (indices.data >= plane)
+    _require_floating(op, input)
+    volume = math.prod(size)
+    invalid = (indices.data < 0) | (indices.data >= volume)
     if bool(invalid.any()):
         raise RuntimeError(f"Found an invalid max index: {int(indices.data[invalid][0])} (output volumes are of size "
-                           f"{size[0]}x{size[1]})")
-    values = input.flatten(-2)
-    out = values.new_zeros(*values.shape[:-1], plane).scatter(-1, indices.flatten(-2), values)
-    return out.reshape(*input.shape[:-2], *size)
+                           f"{'x'.join(map(str, size))})")
+    values = input.flatten(-dims)
+    out = values.new_zeros(*values.shape[:-1], volume).scatter(-1, indices.flatten(-dims), values)
+    return out.reshape(*input.shape[:-dims], *size)
+
+
+def _check_unpooled_volumes(input, stride):
+    """torch's checks of max_unpool3d that max_unpool2d has not."""
+    if min(stride) <= 0:
+        raise RuntimeError(f"strides should be greater than zero, but got stride: {list(stride)}")
+    for dim in range(1, input.ndim):
+        if input.shape[dim] == 0:
+            raise RuntimeError("max_unpooling3d_forward_out_cpu(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but got {list(input.shape)} with dimension {dim} being empty.")
 
 
 def _unpooled_size(input, kernel_size, stride, padding, output_size):
-    """max_unpool2d's (out_h, out_w): the pooled input's size, or output_size checked as torch checks it."""
+    """max_unpool's output sizes: the pooled input's, or output_size checked as torch checks it."""
+    dims = len(kernel_size)
     default = tuple((size - 1) * step - 2 * pad + kernel
-                    for size, kernel, step, pad in zip(input.shape[-2:], kernel_size, stride, padding))
+                    for size, kernel, step, pad in zip(input.shape[-dims:], kernel_size, stride, padding))
     if output_size is None:
-        return default
-    if len(output_size) == 4:
-        output_size = output_size[2:]
-    if len(output_size) != 2:
-        raise ValueError("output_size should be a sequence containing 2 or 4 elements, but it has a length of "
-                         f"'{len(output_size)}'")
-    for dim, (size, pooled, step) in enumerate(zip(output_size, default, stride)):
-        if not pooled - step < size < pooled + step:
-            raise ValueError(f'invalid output_size "{output_size}" (dim {dim} must be between {pooled - step} and '
-                             f"{pooled + step})")
-    return tuple(output_size)
+        size = default
+    else:
+        if len(output_size) == dims + 2:
+            output_size = output_size[2:]
+        if len(output_size) != dims:
+            raise ValueError(f"output_size should be a sequence containing {dims} or {dims + 2} elements, but it has a "
+                             f"length of '{len(output_size)}'")
+        for dim, (length, pooled, step) in enumerate(zip(output_size, default, stride)):
+            if not pooled - step < length < pooled + step:
+                raise ValueError(f'invalid output_size "{output_size}" (dim {dim} must be between {pooled - step} and '
+                                 f"{pooled + step})")
+        size = tuple(output_size)
+    for dim, length in enumerate(size):
+        if length < 0:
+            raise ValueError("max_unpooling: output_size must contain non-negative spatial dimensions, but got "
+                             f"output_size[{dim}]={length}")
+    return size
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -355,41 +394,57 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
     """torch's, over (C, H, W) or (N, C, H, W): each window's sum over the input, divided by divisor_override, or by
     the window's size (count_include_pad, the padding counted but not what ceil_mode adds past it), or by the
     number of its inputs."""
-    windows = _windows("avg_pool2d", input, kernel_size, stride, padding, (1, 1), ceil_mode)
+    return _avg_pool("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """avg_pool2d over (C, D, H, W) or (N, C, D, H, W), each size an int or a (d, h, w) triple; torch refuses a
+    kernel larger than the input here."""
+    return _avg_pool("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override)
+
+
+def _avg_pool(op, dims, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
+    windows = _windows(op, dims, input, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     params = dict(windows=windows, count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
-    return _one_image_as_a_batch("avg_pool2d", input, lambda batch: ops.AvgPool2d.apply(batch, **params))
+    return _one_image_as_a_batch(op, input, lambda batch: ops.AvgPool.apply(batch, **params), dims)
 
 
-_POOL_SIZE_ERRORS = {
-    "kernel_size": "kernel_size must either be a single int, or a tuple of two ints",
-    "stride": "stride must either be omitted, a single int, or a tuple of two ints",
-    "padding": "padding must either be a single int, or a tuple of two ints",
-    "dilation": "dilation must be either a single int, or a tuple of two ints",
+_POOL_SIZE_ERRORS = {  # avg_pool3d's words them without "either "
+    "kernel_size": "kernel_size must {either}be a single int, or a tuple of {count} ints",
+    "stride": "stride must {either}be omitted, a single int, or a tuple of {count} ints",
+    "padding": "padding must {either}be a single int, or a tuple of {count} ints",
+    "dilation": "dilation must be either a single int, or a tuple of {count} ints",
 }
 
 
-def _pool_pair(op, argument, value):
-    """A pooling size -> an (h, w) pair (see _int_sizes)."""
-    return _int_sizes(op, argument, value, f"{op}: {_POOL_SIZE_ERRORS[argument]}")
+def _pool_sizes(op, dims, argument, value):
+    """A pooling size -> a tuple of `dims` sizes (see _int_sizes)."""
+    wording = _POOL_SIZE_ERRORS[argument].format(either="" if op == "avg_pool3d" else "either ",
+                                                  count={2: "two", 3: "three"}[dims])
+    return _int_sizes(op, argument, value, f"{op}: {wording}", dims)
 
 
-def _windows(op, input, kernel_size, stride, padding, dilation, ceil_mode):
+def _windows(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode):
     """The checked Windows of a pooling of input; stride None or empty is the kernel size, as torch's."""
-    kernel_size = _pool_pair(op, "kernel_size", kernel_size)
-    stride = kernel_size if _omitted_stride(stride) else _pool_pair(op, "stride", stride)
-    return Windows(tuple(input.shape), kernel_size, stride, _pool_pair(op, "padding", padding),
-                   _pool_pair(op, "dilation", dilation), bool(ceil_mode))
+    kernel_size = _pool_sizes(op, dims, "kernel_size", kernel_size)
+    stride = kernel_size if _omitted_stride(stride) else _pool_sizes(op, dims, "stride", stride)
+    return Windows(tuple(input.shape), kernel_size, stride, _pool_sizes(op, dims, "padding", padding),
+                   _pool_sizes(op, dims, "dilation", dilation), bool(ceil_mode), op)
 
 
-def _one_image_as_a_batch(name, input, op):
-    """torch's 2-d ops take (N, C, H, W) or one (C, H, W) image, which runs as a batch of one and comes back
-    unbatched (each of the op's results, where it gives several)."""
-    if input.ndim not in (3, 4):
-        raise RuntimeError(f"Expected 3D (unbatched) or 4D (batched) input to {name}, but got input of size: "
-                           f"{list(input.shape)}")
-    if input.ndim == 4:
+def _one_image_as_a_batch(name, input, op, dims=2):
+    """torch's 2-d (3-d) ops take (N, C, H, W) or one (C, H, W) image ((N, C, D, H, W) or one (C, D, H, W)
+    volume), which runs as a batch of one and comes back unbatched (each of the op's results, where it gives
+    several)."""
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got input "
+                           f"of size: {list(input.shape)}")
+    if input.ndim == dims + 2:
         return op(input)
     out = op(input.unsqueeze(0))
     return tuple(result.squeeze(0) for result in out) if isinstance(out, tuple) else out.squeeze(0)
@@ -866,7 +921,7 @@ def adaptive_avg_pool2d(input, output_size):
     [floor(i * H / n), ceil((i + 1) * H / n)). Sizes that divide the input (1 always does) take a plain block
     mean, the cheaper path; others, overlapping bins, go through a pooling matrix per axis."""
     h, w = input.shape[-2:]
-    out_h, out_w = _adaptive_output_size("adaptive_avg_pool2d", input, output_size)
+    out_h, out_w = _adaptive_output_size("adaptive_avg_pool2d", input, output_size, 2)
     _require_floating("adaptive_avg_pool2d", input)
     if h % out_h or w % out_w:
         return AdaptiveAvgPool.apply(input, size=(out_h, out_w))
@@ -874,31 +929,68 @@ def adaptive_avg_pool2d(input, output_size):
     return blocks.mean(dim=(-3, -1))
 
 
+def adaptive_avg_pool3d(input, output_size):
+    """adaptive_avg_pool2d over (C, D, H, W) or (N, C, D, H, W), None keeping a size, each axis binned as there. The
+    mean is separable: adaptive_avg_pool2d of the (H, W) planes, then of the depth."""
+    out_d, out_h, out_w = _adaptive_output_size("adaptive_avg_pool3d", input, output_size, 3)
+    _require_floating("adaptive_avg_pool3d_cpu", input)
+    *batch, d, h, w = input.shape
+    volumes = math.prod(batch)
+    planes = adaptive_avg_pool2d(input.reshape(volumes, d, h, w), (out_h, out_w))
+    depths = adaptive_avg_pool2d(planes.reshape(volumes, 1, d, out_h * out_w), (out_d, None))
+    return depths.reshape(*batch, out_d, out_h, out_w)
+
+
 _ADAPTIVE_RANK_ERRORS = {  # torch's wordings, which differ by a colon
     "adaptive_avg_pool2d": "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got {}",
     "adaptive_max_pool2d": "adaptive_max_pool2d(): Expected 3D or 4D tensor, but got: {}",
+    "adaptive_avg_pool3d": "adaptive_avg_pool3d(): Expected 4D or 5D tensor, but got {}",
+    "adaptive_max_pool3d": "adaptive_max_pool3d(): Expected 4D or 5D tensor, but got: {}",
+}
+_ADAPTIVE_LENGTH_ERRORS = {  # torch's, for an output_size of another length than the spatial dims
+    "adaptive_avg_pool2d": "adaptive_avg_pool2d: output_size must be 2",
+    "adaptive_max_pool2d": "adaptive_max_pool2d(): internal error: output_size.size() must be 2",
+    "adaptive_avg_pool3d": "adaptive_avg_pool3d: output_size must be 3",
+    "adaptive_max_pool3d": "adaptive_max_pool3d(): internal error: output_size.size() must be 3",
 }
 
 
-def _adaptive_output_size(name, input, output_size):
-    """An adaptive pooling's (out_h, out_w) from an int or a pair, None keeping the input's size; the input must
-    be (C, H, W) or (N, C, H, W)."""
-    if input.ndim not in (3, 4):
+def _adaptive_output_size(name, input, output_size, dims):
+    """An adaptive pooling's output sizes from an int or `dims` of them, None keeping the input's size; the input
+    must be (C, *spatial) or (N, C, *spatial), none of its sizes but N zero."""
+    if input.ndim not in (dims + 1, dims + 2):
         raise RuntimeError(_ADAPTIVE_RANK_ERRORS[name].format(list(input.shape)))
-    sizes = _pair(output_size)
-    if len(sizes) != 2 or not all(s is None or (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0)
-                                  for s in sizes):
-        raise ValueError(f"{name}: output_size must be a positive int or None, or a pair of them, got {output_size!r}")
-    return tuple(n if size is None else int(size) for size, n in zip(sizes, input.shape[-2:]))
+    for dim in range(1, input.ndim):
+        if input.shape[dim] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch dimensions, but input "
+                               f"has sizes {list(input.shape)} with dimension {dim} being empty")
+    sizes = _ntuple(output_size, dims)
+    if len(sizes) != dims:
+        raise RuntimeError(_ADAPTIVE_LENGTH_ERRORS[name])
+    if not all(s is None or (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0) for s in sizes):
+        raise ValueError(f"{name}: output_size must be a positive int or None, or {dims} of them, got "
+                         f"{output_size!r}")
+    return tuple(n if size is None else int(size) for size, n in zip(sizes, input.shape[-dims:]))
 
 
 def adaptive_max_pool2d(input, output_size, return_indices=False):
     """torch's bins over (C, H, W) or (N, C, H, W), as adaptive_avg_pool2d's, each pooled to its first maximum;
     with return_indices, also where that is, as a flat index into its (H, W) plane (int64). The maxima are read
     by gather at those indices, so that its gradient goes to them."""
-    out_size = _adaptive_output_size("adaptive_max_pool2d", input, output_size)
+    out_size = _adaptive_output_size("adaptive_max_pool2d", input, output_size, 2)
+    return _adaptive_max_pool(input, out_size, return_indices)
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """adaptive_max_pool2d over (C, D, H, W) or (N, C, D, H, W), the indices flat into each (D, H, W) volume."""
+    out_size = _adaptive_output_size("adaptive_max_pool3d", input, output_size, 3)
+    return _adaptive_max_pool(input, out_size, return_indices)
+
+
+def _adaptive_max_pool(input, out_size, return_indices):
+    dims = len(out_size)
     indices = Tensor(adaptive_max_indices(input.data, out_size))
-    maxima = input.flatten(-2).gather(-1, indices.flatten(-2)).reshape(indices.shape)
+    maxima = input.flatten(-dims).gather(-1, indices.flatten(-dims)).reshape(indices.shape)
     return (maxima, indices) if return_indices else maxima
 
 
@@ -954,27 +1046,41 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """torch's power-average pooling over (N, C, L) or (C, L): (sum of input^p over each window)^(1/p), p =
-    norm_type (the largest |input| for p = inf), each size an int or a 1-tuple; see _lp_pool."""
-    area = math.prod(_ntuple(kernel_size, 1))
+    norm_type (the largest |input| for p = inf), see _lp_pool. The kernel size is an int: torch multiplies the
+    average by it (a 1-tuple passes its pooling, not that product), the stride an int or a 1-tuple."""
+    def area():
+        if isinstance(kernel_size, (tuple, list)):
+            raise TypeError(f"mul(): argument 'other' (position 1) must be Tensor, not {type(kernel_size).__name__}")
+        return kernel_size
+
     return _lp_pool(input, norm_type, area, lambda x: avg_pool1d(x, kernel_size, stride, 0, ceil_mode),
                     lambda x: max_pool1d(x, kernel_size, stride, 0, 1, ceil_mode))
 
 
 def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """lp_pool1d over (N, C, H, W) or (C, H, W), each size an int or an (h, w) pair."""
-    area = math.prod(_pair(kernel_size))
-    return _lp_pool(input, norm_type, area, lambda x: avg_pool2d(x, kernel_size, stride, 0, ceil_mode),
+    kh, kw = _pair(kernel_size)
+    return _lp_pool(input, norm_type, lambda: kh * kw, lambda x: avg_pool2d(x, kernel_size, stride, 0, ceil_mode),
                     lambda x: max_pool2d(x, kernel_size, stride, 0, 1, ceil_mode))
 
 
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """lp_pool1d over (N, C, D, H, W) or (C, D, H, W), each size an int or a (d, h, w) triple."""
+    kd, kh, kw = _ntuple(kernel_size, 3)
+    return _lp_pool(input, norm_type, lambda: kd * kh * kw,
+                    lambda x: avg_pool3d(x, kernel_size, stride, 0, ceil_mode),
+                    lambda x: max_pool3d(x, kernel_size, stride, 0, 1, ceil_mode))
+
+
 def _lp_pool(input, norm_type, area, average, maximum):
-    """torch's formula: the window's mean of input^p (by `average`) times its area, to the power 1/p; p = +-inf
-    is the largest (or smallest) |input|, by `maximum`. Where a window's sum is 0, its gradient is 0, as torch's
-    (whose sign(s) * relu(|s|) zeroes it) and not the 0 * inf of the root's slope."""
+    """torch's formula: the window's mean of input^p (by `average`) times its area (by `area()`, after the
+    average, as torch's), to the power 1/p; p = +-inf is the largest (or smallest) |input|, by `maximum`. Where a
+    window's sum is 0, its gradient is 0, as torch's (whose sign(s) * relu(|s|) zeroes it) and not the 0 * inf of
+    the root's slope."""
     if norm_type in (math.inf, -math.inf):
         sign = 1 if norm_type > 0 else -1
         return sign * maximum(sign * input.abs())
-    sums = average(input.pow(norm_type)) * area
+    sums = average(input.pow(norm_type)) * area()
     nonzero = sums.detach() != 0
     root = where(nonzero, sums, 1.0).pow(1.0 / norm_type)
     return where(nonzero, root, math.inf if norm_type < 0 else 0.0)
@@ -1912,15 +2018,16 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 
 __all__ = [
-    "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "affine_grid",
-    "alpha_dropout", "avg_pool1d", "avg_pool2d", "batch_norm", "bilinear", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "cat", "celu", "celu_", "channel_shuffle", "charbonnier_loss", "conv1d",
-    "conv2d", "conv_transpose1d", "conv_transpose2d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy",
-    "dropout", "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "feature_alpha_dropout", "fold",
-    "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "hardshrink", "hardsigmoid", "hardswish",
-    "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
-    "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid",
-    "lp_pool1d", "lp_pool2d", "margin_ranking_loss", "max_pool1d", "max_pool2d", "max_unpool2d", "mish", "mse_loss",
+    "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "adaptive_max_pool3d", "affine_grid", "alpha_dropout", "avg_pool1d", "avg_pool2d",
+    "avg_pool3d", "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu",
+    "celu_", "channel_shuffle", "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "dropout3d",
+    "elu", "elu_", "embedding", "feature_alpha_dropout", "fold", "gaussian_nll_loss", "gelu", "glu", "grid_sample",
+    "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss",
+    "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_",
+    "linear", "local_response_norm", "log_softmax", "logsigmoid", "lp_pool1d", "lp_pool2d", "lp_pool3d",
+    "margin_ranking_loss", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss",
     "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot",
     "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6",
     "relu_", "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu",

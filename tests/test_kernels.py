@@ -82,12 +82,12 @@ def test_max_pool_breaks_ties_like_the_cpu(kernel_size, stride, padding, dilatio
     x = np.random.default_rng(1).integers(0, 3, size=(2, 3, 9, 8)).astype(np.float32)   # many equal maxima
     windows = pool.Windows(x.shape, kernel_size, stride, padding, dilation, ceil_mode)
     out, winners = kernels.max_pool(x, windows)
-    expected_out, expected_winners = pool.MaxPool2d.pool(x, windows)
+    expected_out, expected_winners = pool.MaxPool.pool(x, windows)
     np.testing.assert_array_equal(out, expected_out)
     np.testing.assert_array_equal(winners, pool.max_pool_indices(x, expected_out, windows))
 
     grad = np.random.default_rng(2).standard_normal(out.shape).astype(np.float32)
-    expected_grad = pool.MaxPool2d.unpool(grad, expected_winners, x.shape, windows)
+    expected_grad = pool.MaxPool.unpool(grad, expected_winners, x.shape, windows)
     np.testing.assert_allclose(kernels.max_pool_backward(grad, winners, x.shape, windows), expected_grad,
                                rtol=1e-6, atol=1e-6)
     guarded.assert_untouched()
@@ -98,12 +98,12 @@ def test_a_max_pool_window_wholly_in_the_padding_is_minus_infinity_and_won_by_no
     x = np.arange(8, dtype=np.float32).reshape(2, 1, 2, 2)
     windows = pool.Windows(x.shape, (2, 2), (1, 1), (1, 1), (3, 3))
     out, winners = kernels.max_pool(x, windows)
-    expected_out, expected_winners = pool.MaxPool2d.pool(x, windows)
+    expected_out, expected_winners = pool.MaxPool.pool(x, windows)
     np.testing.assert_array_equal(out, expected_out)
     assert np.all(out == -np.inf) and np.all(winners == -1)
     grad = np.ones(out.shape, np.float32)
     np.testing.assert_array_equal(kernels.max_pool_backward(grad, winners, x.shape, windows),
-                                  pool.MaxPool2d.unpool(grad, expected_winners, x.shape, windows))
+                                  pool.MaxPool.unpool(grad, expected_winners, x.shape, windows))
     guarded.assert_untouched()
 
 

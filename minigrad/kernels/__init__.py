@@ -11,6 +11,7 @@ kernels of NumPy arrays there, so that every GPU op is checked against torch wit
 """
 import contextlib
 import functools
+import itertools
 import math
 from pathlib import Path
 
@@ -145,31 +146,34 @@ def _tap_steps(stride, dilation):
     return [step for s, d in zip(stride, dilation) for step in (s // math.gcd(s, d), d // math.gcd(s, d))]
 
 
-def _window_sizes(windows):
-    """The size arguments of the max-pool kernels: kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w (see
-    ops.pool.Windows)."""
-    return (*windows.kernel_size, *windows.stride, *windows.padding, *windows.dilation, *windows.out_size)
+def _volume(windows):
+    """A pooling's sizes as the max-pool kernels take them, a 2-d pooling's as a 3-d one's of unit depth: the
+    (d, h, w) triples in_size, kernel_size, stride, padding, dilation, out_size (see ops.pool.Windows)."""
+    depth = 3 - len(windows.kernel_size)
+    return [(unit,) * depth + tuple(sizes) for sizes, unit in (
+        (windows.in_size, 1), (windows.kernel_size, 1), (windows.stride, 1), (windows.padding, 0),
+        (windows.dilation, 1), (windows.out_size, 1))]
 
 
 def max_pool(x, windows):
-    """x (N, C, H, W) -> (max over each window (N, C, out_h, out_w), flat index of its winner in its (H, W) plane,
-    int32)."""
+    """x (N, C, *spatial), 2 or 3 spatial dims -> (max over each window (N, C, *out_size), flat index of its winner
+    in its plane or volume, int32)."""
     xp = get_array_module(x)
-    n, c, h, w = x.shape
+    n, c = x.shape[:2]
     out = xp.empty((n, c, *windows.out_size), dtype=x.dtype)
     winner = xp.empty(out.shape, dtype=xp.int32)
-    launch("pool.cu", "max_pool", x.dtype, out.size, xp.ascontiguousarray(x), out, winner, n * c, h, w,
-           *_window_sizes(windows), float("-inf"))
+    launch("pool.cu", "max_pool", x.dtype, out.size, xp.ascontiguousarray(x), out, winner, n * c,
+           *itertools.chain(*_volume(windows)), float("-inf"))
     return out, winner
 
 
 def max_pool_backward(grad, winner, x_shape, windows):
-    """Each window's gradient, sent to its winning input pixel: (N, C, out_h, out_w) -> x_shape."""
+    """Each window's gradient, sent to its winning input pixel: (N, C, *out_size) -> x_shape."""
     xp = get_array_module(grad)
-    n, c, h, w = x_shape
     grad_x = xp.empty(x_shape, dtype=grad.dtype)
+    sizes = _volume(windows)
     launch("pool.cu", "max_pool_backward", grad.dtype, grad_x.size, xp.ascontiguousarray(grad), winner, grad_x,
-           n * c, h, w, *_window_sizes(windows), *_tap_steps(windows.stride, windows.dilation))
+           x_shape[0] * x_shape[1], *itertools.chain(*sizes), *_tap_steps(sizes[2], sizes[4]))
     return grad_x
 
 

@@ -4,21 +4,22 @@ import sys
 from .. import functional
 from . import init, utils
 from .attention import MultiheadAttention
-from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AlphaDropout,
-                     AvgPool1d, AvgPool2d, BCELoss, BCEWithLogitsLoss, Bilinear, CELU, ChannelShuffle, CircularPad1d,
-                     CircularPad2d, CircularPad3d, ConstantPad1d, ConstantPad2d, ConstantPad3d, Conv1d, Conv2d,
-                     ConvTranspose1d, ConvTranspose2d, CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, Dropout,
-                     Dropout1d, Dropout2d, Dropout3d, ELU, Embedding, FeatureAlphaDropout, Flatten, Fold,
-                     GaussianNLLLoss, GELU, GLU, Hardshrink, Hardsigmoid, Hardswish, Hardtanh, HingeEmbeddingLoss,
-                     HuberLoss, Identity, KLDivLoss, L1Loss, LeakyReLU, Linear, LocalResponseNorm, LogSigmoid,
-                     LogSoftmax, LPPool1d, LPPool2d, MarginRankingLoss, MaxPool1d, MaxPool2d, MaxUnpool2d, Mish,
-                     ModuleDict, ModuleList, MSELoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss,
-                     NLLLoss, PairwiseDistance, ParameterDict, ParameterList, PixelShuffle, PixelUnshuffle,
-                     PoissonNLLLoss, PReLU, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReLU, ReLU6,
-                     ReplicationPad1d, ReplicationPad2d, ReplicationPad3d, SELU, Sequential, Sigmoid, SiLU,
-                     SmoothL1Loss, SoftMarginLoss, Softmax, Softmax2d, Softmin, Softplus, Softshrink, Softsign, Tanh,
-                     Tanhshrink, Threshold, TripletMarginLoss, TripletMarginWithDistanceLoss, Unflatten, Unfold,
-                     Upsample, UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d, ZeroPad3d)
+from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d, AdaptiveMaxPool1d, AdaptiveMaxPool2d,
+                     AdaptiveMaxPool3d, AlphaDropout, AvgPool1d, AvgPool2d, AvgPool3d, BCELoss, BCEWithLogitsLoss,
+                     Bilinear, CELU, ChannelShuffle, CircularPad1d, CircularPad2d, CircularPad3d, ConstantPad1d,
+                     ConstantPad2d, ConstantPad3d, Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d,
+                     CosineEmbeddingLoss, CosineSimilarity, CrossEntropyLoss, Dropout, Dropout1d, Dropout2d, Dropout3d,
+                     ELU, Embedding, FeatureAlphaDropout, Flatten, Fold, GaussianNLLLoss, GELU, GLU, Hardshrink,
+                     Hardsigmoid, Hardswish, Hardtanh, HingeEmbeddingLoss, HuberLoss, Identity, KLDivLoss, L1Loss,
+                     LeakyReLU, Linear, LocalResponseNorm, LogSigmoid, LogSoftmax, LPPool1d, LPPool2d, LPPool3d,
+                     MarginRankingLoss, MaxPool1d, MaxPool2d, MaxPool3d, MaxUnpool2d, MaxUnpool3d, Mish, ModuleDict,
+                     ModuleList, MSELoss, MultiLabelMarginLoss, MultiLabelSoftMarginLoss, MultiMarginLoss, NLLLoss,
+                     PairwiseDistance, ParameterDict, ParameterList, PixelShuffle, PixelUnshuffle, PoissonNLLLoss,
+                     PReLU, ReflectionPad1d, ReflectionPad2d, ReflectionPad3d, ReLU, ReLU6, ReplicationPad1d,
+                     ReplicationPad2d, ReplicationPad3d, SELU, Sequential, Sigmoid, SiLU, SmoothL1Loss, SoftMarginLoss,
+                     Softmax, Softmax2d, Softmin, Softplus, Softshrink, Softsign, Tanh, Tanhshrink, Threshold,
+                     TripletMarginLoss, TripletMarginWithDistanceLoss, Unflatten, Unfold, Upsample,
+                     UpsamplingBilinear2d, UpsamplingNearest2d, ZeroPad1d, ZeroPad2d, ZeroPad3d)
 from .module import Module, Parameter, StateDictError
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, InstanceNorm1d, InstanceNorm2d,
                             InstanceNorm3d, LayerNorm, RMSNorm)
@@ -27,15 +28,16 @@ from .transformer import TransformerEncoderLayer
 sys.modules[__name__ + ".functional"] = functional  # torch's import path too: import minigrad.nn.functional as F
 
 __all__ = [
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AlphaDropout", "AvgPool1d",
-    "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "BCELoss", "BCEWithLogitsLoss", "Bilinear", "CELU",
-    "ChannelShuffle", "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d",
-    "ConstantPad3d", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "CosineEmbeddingLoss",
-    "CosineSimilarity", "CrossEntropyLoss", "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "ELU", "Embedding",
-    "FeatureAlphaDropout", "Flatten", "Fold", "GaussianNLLLoss", "GELU", "GLU", "GroupNorm", "Hardshrink",
-    "Hardsigmoid", "Hardswish", "Hardtanh", "HingeEmbeddingLoss", "HuberLoss", "Identity", "InstanceNorm1d",
-    "InstanceNorm2d", "InstanceNorm3d", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LocalResponseNorm",
-    "LogSigmoid", "LogSoftmax", "LPPool1d", "LPPool2d", "MarginRankingLoss", "MaxPool1d", "MaxPool2d", "MaxUnpool2d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+    "AdaptiveMaxPool3d", "AlphaDropout", "AvgPool1d", "AvgPool2d", "AvgPool3d", "BatchNorm1d", "BatchNorm2d",
+    "BatchNorm3d", "BCELoss", "BCEWithLogitsLoss", "Bilinear", "CELU", "ChannelShuffle", "CircularPad1d",
+    "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "Conv1d", "Conv2d",
+    "ConvTranspose1d", "ConvTranspose2d", "CosineEmbeddingLoss", "CosineSimilarity", "CrossEntropyLoss", "Dropout",
+    "Dropout1d", "Dropout2d", "Dropout3d", "ELU", "Embedding", "FeatureAlphaDropout", "Flatten", "Fold",
+    "GaussianNLLLoss", "GELU", "GLU", "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh",
+    "HingeEmbeddingLoss", "HuberLoss", "Identity", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "KLDivLoss",
+    "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LocalResponseNorm", "LogSigmoid", "LogSoftmax", "LPPool1d",
+    "LPPool2d", "LPPool3d", "MarginRankingLoss", "MaxPool1d", "MaxPool2d", "MaxPool3d", "MaxUnpool2d", "MaxUnpool3d",
     "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss", "MultiheadAttention", "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss", "MultiMarginLoss", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict",
     "ParameterList", "PixelShuffle", "PixelUnshuffle", "PoissonNLLLoss", "PReLU", "ReflectionPad1d", "ReflectionPad2d",

@@ -801,7 +801,7 @@ class MultiLabelMarginLoss(_Loss):
 
 
 class _MaxPoolNd(Module):
-    """torch's MaxPool1d and MaxPool2d, by their F function: the sizes kept as given, stride None the kernel size."""
+    """torch's MaxPool1d, 2d and 3d, by their F function: the sizes kept as given, stride None the kernel size."""
 
     function = None
 
@@ -827,19 +827,29 @@ class MaxPool2d(_MaxPoolNd):
     function = staticmethod(F.max_pool2d)
 
 
+class MaxPool3d(_MaxPoolNd):
+    function = staticmethod(F.max_pool3d)
+
+
 class MaxUnpool2d(Module):
-    """F.max_unpool2d with its sizes kept as (h, w) pairs, stride None the kernel size, as torch's."""
+    """F.max_unpool2d with its sizes kept as tuples of `dims`, stride None the kernel size, as torch's."""
+
+    function, dims = staticmethod(F.max_unpool2d), 2
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
-        self.kernel_size, self.padding = F._pair(kernel_size), F._pair(padding)
-        self.stride = F._pair(stride if stride is not None else kernel_size)
+        self.kernel_size, self.padding = F._ntuple(kernel_size, self.dims), F._ntuple(padding, self.dims)
+        self.stride = F._ntuple(stride if stride is not None else kernel_size, self.dims)
 
     def forward(self, input, indices, output_size=None):
-        return F.max_unpool2d(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return self.function(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
     def extra_repr(self):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool3d(MaxUnpool2d):
+    function, dims = staticmethod(F.max_unpool3d), 3
 
 
 class _AvgPoolNd(Module):
@@ -861,6 +871,8 @@ class AvgPool1d(_AvgPoolNd):
 
 
 class AvgPool2d(_AvgPoolNd):
+    function = staticmethod(F.avg_pool2d)
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__()
@@ -869,12 +881,16 @@ class AvgPool2d(_AvgPoolNd):
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
     def forward(self, x):
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                            self.divisor_override)
+        return self.function(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                             self.divisor_override)
+
+
+class AvgPool3d(AvgPool2d):
+    function = staticmethod(F.avg_pool3d)
 
 
 class _LPPoolNd(_FunctionLayer):
-    """F.lp_pool1d or F.lp_pool2d with the sizes kept as given, stride None the kernel size, as torch's."""
+    """F.lp_pool1d, 2d or 3d with the sizes kept as given, stride None the kernel size, as torch's."""
 
     options = ("norm_type", "kernel_size", "stride", "ceil_mode")
 
@@ -888,6 +904,10 @@ class LPPool1d(_LPPoolNd):
 
 class LPPool2d(_LPPoolNd):
     function = staticmethod(F.lp_pool2d)
+
+
+class LPPool3d(_LPPoolNd):
+    function = staticmethod(F.lp_pool3d)
 
 
 class Dropout(Module):
@@ -991,6 +1011,10 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
     function = staticmethod(F.adaptive_avg_pool2d)
 
 
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    function = staticmethod(F.adaptive_avg_pool3d)
+
+
 class _AdaptiveMaxPoolNd(_FunctionLayer):
     """return_indices is left out of the repr, as torch's."""
 
@@ -1009,6 +1033,10 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
     function = staticmethod(F.adaptive_max_pool2d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    function = staticmethod(F.adaptive_max_pool3d)
 
 
 class PixelShuffle(_FunctionLayer):

@@ -13,7 +13,7 @@ from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Charbonnier
                    NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
 from .norm import Normalize
-from .pool import AvgPool2d, MaxPool2d
+from .pool import AvgPool, MaxPool
 from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Max, MaxResult, Mean,
                      Median, Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
@@ -22,7 +22,7 @@ from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Flip, Gather, G
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
-    "Abs", "Acos", "Add", "Amax", "Amin", "AminmaxResult", "Asin", "Atan", "Atan2", "AvgPool2d", "Binary",
+    "Abs", "Acos", "Add", "Amax", "Amin", "AminmaxResult", "Asin", "Atan", "Atan2", "AvgPool", "Binary",
     "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Clamp",
     "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d", "Copysign", "Cos", "Cosh",
     "CosineSimilarity", "Cumprod", "Cumsum", "DiagEmbed", "Diagonal", "Digamma", "Div", "DivFloor", "Drawn", "Einsum",
@@ -30,7 +30,7 @@ __all__ = [
     "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac", "Gather", "GELU", "GetItem", "GridSample", "Hardsigmoid",
     "Hardswish", "Hardtanh", "Hypot", "I0", "im2col", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10",
     "Log1p", "Log2", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp",
-    "MatMul", "Max", "Maximum", "MaxPool2d", "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul",
+    "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul",
     "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "PointwiseLoss", "Pow",
     "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter",
     "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SmoothL1Loss",

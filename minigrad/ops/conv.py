@@ -25,11 +25,12 @@ from ..function import Function, gpu_variant_of
 from .matmul import matmul
 
 
-def tap_index(top, left, stride, out_size):
-    """Index of padded planes (..., Hp, Wp) that the kernel tap at (top, left) multiplies (a conv) or reads (a
-    pooling), for every output position: strided slices, stride (sh, sw), out_size (out_h, out_w)."""
+def tap_index(starts, stride, out_size):
+    """Index of padded planes (..., Hp, Wp) or volumes (..., Dp, Hp, Wp) that the kernel tap at `starts` (its
+    offset along each axis) multiplies (a conv) or reads (a pooling), for every output position: strided slices,
+    per axis of stride and out_size."""
     return (Ellipsis,) + tuple(slice(start, start + step * (out - 1) + 1, step)
-                               for start, step, out in zip((top, left), stride, out_size))
+                               for start, step, out in zip(starts, stride, out_size))
 
 
 def _pad_spatial(x, padding):
@@ -53,7 +54,7 @@ def im2col(x, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
     def work(start, stop):
         for i in range(kh):
             for j in range(kw):
-                tap = tap_index(i * dh, j * dw, stride, (out_h, out_w))
+                tap = tap_index((i * dh, j * dw), stride, (out_h, out_w))
                 cols[start:stop, i, j] = x[:, start:stop][tap].swapaxes(0, 1)
 
     parallel.split(work, c)
@@ -73,7 +74,7 @@ def col2im(cols, x_shape, kh, kw, stride, padding=(0, 0), dilation=(1, 1)):
     def work(start, stop):
         for i in range(kh):
             for j in range(kw):
-                tap = tap_index(i * dh, j * dw, stride, (out_h, out_w))
+                tap = tap_index((i * dh, j * dw), stride, (out_h, out_w))
                 padded[:, start:stop][tap] += cols[start:stop, i, j].swapaxes(0, 1)
 
     parallel.split(work, c)
@@ -334,7 +335,7 @@ class _DepthwiseGeometry:
         (sh, sw), (self.ph, self.pw), (dh, dw) = options.columns
         self.hp, self.wp = self.h + 2 * self.ph, self.w + 2 * self.pw
         self.out_h, self.out_w = output_size(self.h, kh, sh, self.ph, dh), output_size(self.w, kw, sw, self.pw, dw)
-        self.taps = [tap_index(i * dh, j * dw, (sh, sw), (self.out_h, self.out_w))
+        self.taps = [tap_index((i * dh, j * dw), (sh, sw), (self.out_h, self.out_w))
                      for i in range(kh) for j in range(kw)]
         # a task's padded planes, their output and a product of a tap: three planes per channel in cache
         fitting = max(1, COLUMN_BLOCK_BYTES // (3 * self.hp * self.wp * itemsize))

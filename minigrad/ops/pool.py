@@ -1,15 +1,17 @@
-"""Max and average pooling over the taps of each window, as torch places the windows.
+"""Max and average pooling over the taps of each window, as torch places the windows, over 2 or 3 spatial dims.
 
-Tap (i, j) of every window reads one strided slice of the padded input, so both poolings run over the
-kernel's taps, a running maximum or sum per tap, on the channels of every image split over the threads;
-backward adds each window's gradient back onto the same slices. Padding reads as -inf for the max and
-as 0 for the mean (whose divisors count it or not, as torch's). Windows describes the windows once for
-both, and the arguments' checks, with torch's errors.
+Tap t of every window reads one strided slice of the padded input, so both poolings run over the kernel's taps,
+a running maximum or sum per tap, on the channels of every image split over the threads; backward adds each
+window's gradient back onto the same slices. Padding reads as -inf for the max and as 0 for the mean (whose
+divisors count it or not, as torch's). Windows describes the windows once for both, and the arguments'
+checks, with torch's errors. The 1-d poolings are the 2-d ones over a unit height (see minigrad.functional).
 
-On the GPU, MaxPool2dKernels pools with minigrad.kernels' max-pool kernels: one launch per direction.
+On the GPU, MaxPoolKernels pools with minigrad.kernels' max-pool kernels: one launch per direction.
 Average pooling runs the same per-tap slices there, over all the planes at once: one launch per tap.
 """
+import functools
 import itertools
+import math
 
 import numpy as np
 
@@ -31,84 +33,126 @@ def pooled_size(size, kernel, stride, padding, dilation, ceil_mode):
     return out
 
 
-class Windows:
-    """Where the windows of a 2-d pooling of (C, H, W) or (N, C, H, W) `shape` lie, from (h, w) pairs of sizes,
-    checked as torch checks them. Tap (i, j) of output (oy, ox) reads input (oy*sh + i*dh - ph, ox*sw + j*dw - pw)."""
+# torch's names, in its 3-d checks' messages, of the functions that check
+_VOLUME_CHECKERS = {"max_pool3d": "max_pool3d_with_indices_out_cpu_template", "avg_pool3d": "avg_pool3d"}
 
-    def __init__(self, shape, kernel_size, stride, padding, dilation=(1, 1), ceil_mode=False):
+
+class Windows:
+    """Where the windows of a pooling of `shape`, (C, *spatial) or (N, C, *spatial) with 2 or 3 spatial dims, lie,
+    from per-axis sizes (as many as the spatial dims), checked as torch checks them; op (max_pool3d, avg_pool3d)
+    names a 3-d pooling, whose checks depend on it. Tap t of output o reads input o*stride + t*dilation - padding
+    along each axis."""
+
+    def __init__(self, shape, kernel_size, stride, padding, dilation=None, ceil_mode=False, op=None):
+        dilation = dilation or (1,) * len(kernel_size)
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
-        for axis in range(2):
-            kernel, pad, step = kernel_size[axis], padding[axis], dilation[axis]
-            if stride[axis] == 0:
+        self.in_size = tuple(shape[-len(kernel_size):])
+        self._check_axes(shape)
+        self.out_size = tuple(pooled_size(*args, ceil_mode) for args in zip(self.in_size, kernel_size, stride, padding,
+                                                                            dilation))
+        self._check_shape(shape, op)
+        # the padded input reaches from -padding to the last window's last tap, or to the input's end
+        reach = [(out - 1) * s + d * (k - 1) + 1 - p - size
+                 for out, s, d, k, p, size in zip(self.out_size, stride, dilation, kernel_size, padding, self.in_size)]
+        self.pad_widths = tuple((p, max(after, 0)) for p, after in zip(padding, reach))
+        self.padded_size = tuple(size + sum(widths) for size, widths in zip(self.in_size, self.pad_widths))
+        self.reaches_padding = self.padded_size != self.in_size
+        # each tap's offset from its window's first input, in scan order (the last axis fastest), as torch's
+        self.tap_starts = [tuple(t * d for t, d in zip(tap, dilation))
+                           for tap in itertools.product(*(range(k) for k in kernel_size))]
+        self.taps = [tap_index(starts, stride, self.out_size) for starts in self.tap_starts]
+        # every padded pixel under at most one tap (so backward may assign), or under exactly one
+        self.disjoint = all(d == 1 and s >= k for s, d, k in zip(stride, dilation, kernel_size))
+        self.tiled = self.disjoint and all(s == k and out * k == size for s, k, out, size in
+                                           zip(stride, kernel_size, self.out_size, self.padded_size))
+
+    def _check_axes(self, shape):
+        """torch's first checks: a 3-d pooling's input dims, then pooling_output_shape's, per axis."""
+        if len(self.kernel_size) == 3 and len(shape) not in (4, 5):
+            raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
+        for kernel, stride, pad, step in zip(self.kernel_size, self.stride, self.padding, self.dilation):
+            if stride == 0:
                 raise RuntimeError("stride should not be zero")
             if pad < 0:
                 raise RuntimeError(f"pad must be non-negative, but got pad: {pad}")
             if pad > int(((kernel - 1) * step + 1) / 2):           # C's division, toward zero
                 raise RuntimeError(f"pad should be at most half of effective kernel size, but got pad={pad}, "
                                    f"kernel_size={kernel} and dilation={step}")
-        (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-        if kh <= 0 or kw <= 0:
-            raise RuntimeError(f"kernel size should be greater than zero, but got kH: {kh} kW: {kw}")
-        if sh <= 0 or sw <= 0:
-            raise RuntimeError(f"stride should be greater than zero, but got dH: {sh} dW: {sw}")
-        if dh <= 0 or dw <= 0:
-            raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {dh} dilationW: {dw}")
+
+    def _check_shape(self, shape, op):
+        """torch's pool2d_shape_check or pool3d_shape_check, in its order."""
+        dims = len(self.kernel_size)
+        axes = "THW"[-dims:]
+        for what, prefix, sizes in (("kernel size", "k", self.kernel_size), ("stride", "d", self.stride),
+                                    ("dilation", "dilation", self.dilation)):
+            if min(sizes) <= 0:
+                listed = " ".join(f"{prefix}{axis}: {size}" for axis, size in zip(axes, sizes))
+                raise RuntimeError(f"{what} should be greater than zero, but got {listed}")
+        (self._check_planes if dims == 2 else self._check_volumes)(shape, op)
+        if min(self.out_size) < 1:
+            channels = shape[-dims - 1]
+            raise RuntimeError(f"Given input size: ({'x'.join(map(str, (channels, *self.in_size)))}). Calculated "
+                               f"output size: ({'x'.join(map(str, (channels, *self.out_size)))}). Output size is too "
+                               "small")
+
+    def _check_planes(self, shape, op):
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
         if len(shape) not in (3, 4) or 0 in shape[-3:]:
             raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
                                f"got:{list(shape)}")
         if kw // 2 < pw or kh // 2 < ph:
             raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got padW = {pw}, "
                                f"padH = {ph}, kW = {kw}, kH = {kh}")
-        self.in_size = shape[-2:]
-        self.out_size = tuple(pooled_size(*args, ceil_mode) for args in zip(self.in_size, kernel_size, stride, padding,
-                                                                            dilation))
-        if min(self.out_size) < 1:
-            channels, (h, w), (out_h, out_w) = shape[-3], self.in_size, self.out_size
-            raise RuntimeError(f"Given input size: ({channels}x{h}x{w}). Calculated output size: "
-                               f"({channels}x{out_h}x{out_w}). Output size is too small")
-        # the padded input reaches from -padding to the last window's last tap, or to the input's end
-        reach = [(out - 1) * s + d * (k - 1) + 1 - p - size
-                 for out, s, d, k, p, size in zip(self.out_size, stride, dilation, kernel_size, padding, self.in_size)]
-        self.pad_widths = tuple((p, max(after, 0)) for p, after in zip(padding, reach))
-        self.padded_size = tuple(size + sum(widths) for size, widths in zip(self.in_size, self.pad_widths))
-        self.reaches_padding = self.padded_size != tuple(self.in_size)
-        self.taps = [tap_index(i * dh, j * dw, stride, self.out_size) for i in range(kh) for j in range(kw)]
-        # every padded pixel under at most one tap (so backward may assign), or under exactly one
-        self.disjoint = all(d == 1 and s >= k for s, d, k in zip(stride, dilation, kernel_size))
-        self.tiled = self.disjoint and all(s == k and out * k == size for s, k, out, size in
-                                           zip(stride, kernel_size, self.out_size, self.padded_size))
+
+    def _check_volumes(self, shape, op):
+        """avg_pool3d also refuses a kernel larger than the input, padding or not."""
+        (kt, kh, kw), (pt, ph, pw) = self.kernel_size, self.padding
+        if 0 in shape[-4:]:
+            raise RuntimeError(f"{_VOLUME_CHECKERS[op]}(): Expected input's non-batch dimensions to have positive "
+                               f"length, but input has a shape of {list(shape)} and non-batch dimension 0 has length "
+                               "zero!")
+        if op == "avg_pool3d" and any(size < kernel for size, kernel in zip(self.in_size, self.kernel_size)):
+            (t, h, w) = self.in_size
+            raise RuntimeError(f"input image (T: {t} H: {h} W: {w}) smaller than kernel size (kT: {kt} kH: {kh} "
+                               f"kW: {kw})")
+        if kt // 2 < pt or kw // 2 < pw or kh // 2 < ph:
+            raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got kT: {kt} kW: "
+                               f"{kw} kH: {kh} padT: {pt} padW: {pw} padH: {ph}")
 
     def padded(self, x, value):
-        """x (..., H, W) padded with `value` as far as the windows reach; x itself when they stay inside it."""
+        """x (..., *spatial) padded with `value` as far as the windows reach; x itself when they stay inside it."""
         if not self.reaches_padding:
             return x
-        planes = memory.empty(get_array_module(x), x.shape[:-2] + self.padded_size, x.dtype)
+        planes = memory.empty(get_array_module(x), x.shape[:-len(self.in_size)] + self.padded_size, x.dtype)
         self.fill_padding(planes, value)
         self.crop(planes)[...] = x
         return planes
 
     def fill_padding(self, planes, value):
-        """Write `value` over the padding of padded planes (..., Hp, Wp)."""
-        (top, bottom), (left, right) = self.pad_widths
-        hp, wp = self.padded_size
-        for border in ((Ellipsis, slice(0, top), slice(None)), (Ellipsis, slice(hp - bottom, hp), slice(None)),
-                       (Ellipsis, slice(0, left)), (Ellipsis, slice(wp - right, wp))):
-            planes[border] = value
+        """Write `value` over the padding of padded planes (..., *padded_size)."""
+        for axis, ((before, after), size) in enumerate(zip(self.pad_widths, self.padded_size)):
+            rest = (slice(None),) * (len(self.padded_size) - 1 - axis)
+            planes[(Ellipsis, slice(0, before), *rest)] = value
+            planes[(Ellipsis, slice(size - after, size), *rest)] = value
 
     def crop(self, planes):
-        """Padded planes (..., Hp, Wp) -> their input part (..., H, W)."""
-        (top, _), (left, _) = self.pad_widths
-        return planes[..., top:top + self.in_size[0], left:left + self.in_size[1]]
+        """Padded planes (..., *padded_size) -> their input part (..., *in_size)."""
+        return planes[(Ellipsis, *(slice(before, before + size) for (before, _), size in
+                                   zip(self.pad_widths, self.in_size)))]
 
     def input_offsets(self, xp):
-        """Per tap, the flat index into the (H, W) plane that it reads for each output position, (out_h, out_w)."""
-        rows, cols = (xp.arange(out, dtype=xp.int64) * s - p for out, s, p in zip(self.out_size, self.stride, self.padding))
-        (kh, kw), (dh, dw), w = self.kernel_size, self.dilation, self.in_size[1]
-        return [(rows[:, None] + i * dh) * w + (cols + j * dw) for i in range(kh) for j in range(kw)]
+        """Per tap, the flat index into the input's plane (or volume) that it reads for each output position, shaped
+        as out_size."""
+        dims = len(self.in_size)
+        strides = [math.prod(self.in_size[axis + 1:]) for axis in range(dims)]
+        firsts = [(xp.arange(out, dtype=xp.int64) * s - p).reshape((-1,) + (1,) * (dims - 1 - axis))
+                  for axis, (out, s, p) in enumerate(zip(self.out_size, self.stride, self.padding))]
+        return [sum((first + start) * step for first, start, step in zip(firsts, starts, strides))
+                for starts in self.tap_starts]
 
     def divisors(self, count_include_pad, divisor_override):
-        """(out_h, out_w) float64: what each window's sum is divided by, as torch's avg_pool2d: the window's size
-        cut at the far padding's end, or without count_include_pad its part inside the input."""
+        """out_size float64: what each window's sum is divided by, as torch's avg_pool2d and avg_pool3d: the window's
+        size cut at the far padding's end, or without count_include_pad its part inside the input."""
         if divisor_override:
             return np.full(self.out_size, float(divisor_override))
         lengths = []
@@ -116,7 +160,7 @@ class Windows:
             start = np.arange(out) * s - p
             stop = np.minimum(start + k, size + p)
             lengths.append(stop - start if count_include_pad else np.minimum(stop, size) - np.maximum(start, 0))
-        return np.outer(*lengths).astype(np.float64)
+        return functools.reduce(np.multiply.outer, lengths).astype(np.float64)
 
 
 # The planes are pooled in blocks of about this many bytes of padded input, so that a block stays in the core's
@@ -125,23 +169,24 @@ BLOCK_BYTES = 1 << 19
 
 
 def _split_planes(work, planes, windows):
-    """work(start, stop) over blocks of the (P, 1, Hp, Wp) planes that fit BLOCK_BYTES, shared out over the threads;
-    over all the planes at once where threads do not pay (small arrays, and a GPU: one launch per tap there)."""
+    """work(start, stop) over blocks of the (P, 1, *padded_size) planes that fit BLOCK_BYTES, shared out over the
+    threads; over all the planes at once where threads do not pay (small arrays, and a GPU: one launch per tap
+    there)."""
     if not parallel.worth_splitting(get_array_module(planes), planes.size):
         work(0, planes.shape[0])
         return
-    plane_bytes = windows.padded_size[0] * windows.padded_size[1] * planes.itemsize
+    plane_bytes = math.prod(windows.padded_size) * planes.itemsize
     parallel.split_blocks(work, planes.shape[0], BLOCK_BYTES // plane_bytes)
 
 
 def _planes(x):
-    """(N, C, H, W) -> (N*C, 1, H, W): every channel of every image pooled on its own, so split over the threads."""
-    n, c, h, w = x.shape
-    return x.reshape(n * c, 1, h, w)
+    """(N, C, *spatial) -> (N*C, 1, *spatial): every channel of every image pooled on its own, so split over the
+    threads."""
+    return x.reshape(x.shape[0] * x.shape[1], 1, *x.shape[2:])
 
 
 def _over_taps(ufunc, planes, windows):
-    """ufunc (maximum, add) of every tap's slice of the padded planes (P, 1, Hp, Wp) -> (P, 1, out_h, out_w)."""
+    """ufunc (maximum, add) of every tap's slice of the padded planes (P, 1, *padded_size) -> (P, 1, *out_size)."""
     xp = get_array_module(planes)
     out = memory.empty(xp, planes.shape[:2] + windows.out_size, planes.dtype)
     first, *others = windows.taps
@@ -157,8 +202,8 @@ def _over_taps(ufunc, planes, windows):
 
 
 def _spread(grad, windows, hits=None):
-    """The adjoint of _over_taps' slicing: grad (P, 1, out_h, out_w) added onto every tap's slice of the padded
-    planes -> (P, 1, H, W). hits(start, stop), if given, yields per tap a mask of the windows that send it their
+    """The adjoint of _over_taps' slicing: grad (P, 1, *out_size) added onto every tap's slice of the padded
+    planes -> (P, 1, *in_size). hits(start, stop), if given, yields per tap a mask of the windows that send it their
     gradient, for those planes; without it every tap takes every window's."""
     xp = get_array_module(grad)
     grad_x = (memory.empty if windows.tiled else memory.zeros)(xp, grad.shape[:2] + windows.padded_size, grad.dtype)
@@ -218,16 +263,17 @@ def _lowest(dtype):
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
-def _refuse_dtypes(name, x, kinds):
-    """torch's error for the dtypes whose kinds (NumPy's: "b" bool, "i", "u" integers) it does not pool."""
-    if x.dtype.kind in kinds:
+def _refuse_dtypes(name, x, kinds, dtypes=()):
+    """torch's error for the dtypes whose kinds (NumPy's: "b" bool, "i", "u" integers), or which of `dtypes`, it does
+    not pool."""
+    if x.dtype.kind in kinds or x.dtype in dtypes:
         raise NotImplementedError(f"\"{name}\" not implemented for '{SCALAR_TYPE_NAMES[x.dtype]}'")
 
 
 def max_pool_indices(x, maxima, windows):
-    """torch's return_indices: for each window of x (N, C, H, W), the flat index into its (H, W) plane of the first
-    input equal to the window's maximum in maxima (N, C, out_h, out_w); int64. Integers are searched as float64,
-    whose NaN padding equals nothing."""
+    """torch's return_indices: for each window of x (N, C, *spatial), the flat index into its plane (or volume) of
+    the first input, in scan order, equal to the window's maximum in maxima (N, C, *out_size); int64. Integers are
+    searched as float64, whose NaN padding equals nothing."""
     xp = get_array_module(x)
     if x.dtype.kind != "f":
         x, maxima = x.astype(np.float64), maxima.astype(np.float64)
@@ -237,14 +283,19 @@ def max_pool_indices(x, maxima, windows):
     return indices
 
 
-class MaxPool2d(Function):
+def _named_by_dims(template):
+    """The node_name of a pooling that serves 2 and 3 spatial dims: `template` with their count, as torch's."""
+    return lambda ctx: template.format(len(ctx.params["windows"].kernel_size))
+
+
+class MaxPool(Function):
     """Max over each window's taps; the first maximal tap wins, as in torch.
 
     Forward keeps what backward needs to find each window's winner (`pool` says what that is); backward
     sends each window's gradient to that tap.
     """
 
-    node_name = "MaxPool2DWithIndicesBackward0"
+    node_name = _named_by_dims("MaxPool{}DWithIndicesBackward0")
 
     @staticmethod
     def forward(ctx, x, windows):
@@ -259,14 +310,14 @@ class MaxPool2d(Function):
 
     @staticmethod
     def pool(x, windows):
-        """(N, C, H, W) -> (max of each window, (padded planes, maxima)): a running maximum over the taps.
+        """(N, C, *spatial) -> (max of each window, (padded planes, maxima)): a running maximum over the taps.
 
         The winners are not picked here but found again by `unpool` from the input and the maxima, so
         that inference never pays for them (and training keeps no more: x is kept by its other users,
         a padded copy only where the windows reach into padding, its padding then set to NaN for unpool).
         """
         n, c = x.shape[:2]
-        _refuse_dtypes("max_pool2d", x, "b")
+        _refuse_dtypes(f"max_pool{len(windows.kernel_size)}d", x, "b")
         planes = windows.padded(_planes(x), _lowest(x.dtype))
         out = _over_taps(get_array_module(x).maximum, planes, windows)
         if windows.reaches_padding and x.dtype.kind == "f":  # integers have no gradient, so no unpool
@@ -282,30 +333,35 @@ class MaxPool2d(Function):
         return _spread(grad, windows, hits).reshape(x_shape)
 
 
-@gpu_variant_of(MaxPool2d)
-class MaxPool2dKernels(MaxPool2d):
+@gpu_variant_of(MaxPool)
+class MaxPoolKernels(MaxPool):
     """One kernel per direction: each window finds its winner, each input pixel gathers the windows it won."""
 
     @staticmethod
     def pool(x, windows):
         """The kernels are built for float and double: integers (which have no gradient) pool as on the CPU."""
-        return (kernels.max_pool if x.dtype.kind == "f" else MaxPool2d.pool)(x, windows)
+        return (kernels.max_pool if x.dtype.kind == "f" else MaxPool.pool)(x, windows)
 
     unpool = staticmethod(kernels.max_pool_backward)
 
 
-class AvgPool2d(Function):
+# by dims, torch's name in its dtype errors and the float dtypes that it does not average
+_AVG_POOL_KERNELS = {2: ("avg_pool2d", ()), 3: ("avg_pool3d_out_frame", (np.float16,))}
+
+
+class AvgPool(Function):
     """Sum over each window's taps (padding reads as 0) divided by Windows.divisors; backward spreads each
     window's gradient, so divided, evenly over its taps."""
 
-    node_name = "AvgPool2DBackward0"
+    node_name = _named_by_dims("AvgPool{}DBackward0")
 
     @staticmethod
     def forward(ctx, x, windows, count_include_pad=True, divisor_override=None):
         """int64 averages are truncated toward zero, as torch's; torch has no other integer average pooling."""
         xp = get_array_module(x)
         n, c = x.shape[:2]
-        _refuse_dtypes("avg_pool2d", x, "biu" if x.dtype != np.int64 else "")
+        name, refused_floats = _AVG_POOL_KERNELS[len(windows.kernel_size)]
+        _refuse_dtypes(name, x, "biu" if x.dtype != np.int64 else "", refused_floats)
         sums = _over_taps(xp.add, windows.padded(_planes(x), 0), windows)
         if x.dtype.kind != "f":
             averages = xp.trunc(sums / xp.asarray(windows.divisors(count_include_pad, divisor_override)))
@@ -322,16 +378,22 @@ class AvgPool2d(Function):
         return _spread(shares, windows).reshape(x_shape)
 
 
+_ADAPTIVE_MAX_KERNEL_NAMES = {2: "adaptive_max_pool2d", 3: "adaptive_max_pool3d_cpu"}  # torch's, by dims
+
+
 def adaptive_max_indices(x, out_size):
-    """torch's adaptive_max_pool2d indices: for each bin (adaptive_bins along each axis) of x (N, C, H, W), the flat
-    index into its (H, W) plane of its first maximum in row-major order (its last NaN, where it has one), int64.
-    The max is separable: the bins' maxima along each row first, then those along the columns."""
-    _refuse_dtypes("adaptive_max_pool2d", x, "biu")
+    """torch's adaptive_max_pool2d and adaptive_max_pool3d indices: for each bin (adaptive_bins along each axis) of
+    x (N, C, *spatial), the flat index into its plane (or volume) of its first maximum in scan order (its last NaN,
+    where it has one), int64. The max is separable: the bins' maxima along the last axis first, then along each
+    axis before it."""
+    dims = len(out_size)
+    _refuse_dtypes(_ADAPTIVE_MAX_KERNEL_NAMES[dims], x, "biu")
     xp = get_array_module(x)
-    h, w = x.shape[-2:]
-    flat = xp.arange(h * w, dtype=xp.int64).reshape(h, w)
-    row_maxima, row_winners = _bin_maxima(x, flat, -1, out_size[1])
-    return _bin_maxima(row_maxima, row_winners, -2, out_size[0])[1]
+    spatial = x.shape[-dims:]
+    maxima, winners = x, xp.arange(math.prod(spatial), dtype=xp.int64).reshape(spatial)
+    for axis in range(-1, -dims - 1, -1):
+        maxima, winners = _bin_maxima(maxima, winners, axis, out_size[axis])
+    return winners
 
 
 def _bin_maxima(values, positions, axis, out_size):
