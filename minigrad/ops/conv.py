@@ -585,6 +585,23 @@ def check_transposed_conv_operands(x_shape, weight_shape, bias_shape, groups):
     _check_bias(bias_shape, weight_shape, weight_shape[1] * groups, "transposed=1, ")
 
 
+def check_transposed_sizes(input_size, output_size, output_padding, stride, dilation):
+    """torch's checks of a transposed conv's output_padding and output size, of any number of spatial dims."""
+    if any(extra >= step and extra >= spacing for extra, step, spacing in zip(output_padding, stride, dilation)):
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got " + " ".join(
+            axis_sizes(name, sizes) for name, sizes in
+            (("output_padding", output_padding), ("stride", stride), ("dilation", dilation))))
+    if min(output_size) < 1:
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, input_size))}). Calculated output "
+                           f"size per channel: ({' x '.join(map(str, output_size))}). Output size is too small")
+
+
+def axis_sizes(name, sizes, separator=" "):
+    """Per-axis sizes as torch's messages of 2-d and 3-d convs word them: "stride_height: 2 stride_width: 1"."""
+    return separator.join(f"{name}_{axis}: {size}" for axis, size in zip(("depth", "height", "width")[-len(sizes):],
+                                                                            sizes))
+
+
 def _check_bias(bias_shape, weight_shape, out_channels, transposed=""):
     """torch's error for a bias that is not one value per output channel."""
     if bias_shape is not None and tuple(bias_shape) != (out_channels,):
@@ -730,16 +747,8 @@ class ConvTranspose2d(Function):
             raise ValueError(f"conv_transpose2d expects a 4-d input (N, C, H, W) and weight (C, O, kh, kw), "
                              f"got {x.shape} and {weight.shape}")
         check_transposed_conv_operands(x.shape, weight.shape, None if bias is None else bias.shape, options.groups)
-        if any(extra >= stride and extra >= dilation
-               for extra, stride, dilation in zip(output_padding, options.stride, options.dilation)):
-            (oph, opw), (sh, sw), (dh, dw) = output_padding, options.stride, options.dilation
-            raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got "
-                               f"output_padding_height: {oph} output_padding_width: {opw} stride_height: {sh} "
-                               f"stride_width: {sw} dilation_height: {dh} dilation_width: {dw}")
-        out_h, out_w = _transposed_shape(x.shape, weight.shape, options, output_padding)[2:]
-        if out_h < 1 or out_w < 1:
-            raise RuntimeError(f"Given input size per channel: ({x.shape[2]} x {x.shape[3]}). Calculated output size "
-                               f"per channel: ({out_h} x {out_w}). Output size is too small")
+        check_transposed_sizes(x.shape[2:], _transposed_shape(x.shape, weight.shape, options, output_padding)[2:],
+                               output_padding, options.stride, options.dilation)
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, **params):
@@ -815,3 +824,40 @@ class UnfoldKernels(Unfold):
 
     im2col = staticmethod(kernels.im2col)
     col2im = staticmethod(kernels.col2im)
+
+
+class DepthUnfold(Function):
+    """A volumetric conv's depth taps as channels, so that a 2-d conv over each output slice does the rest
+    (F.conv3d): a batch (N, C, D, H, W), zero-padded in depth, -> columns (N, positions, C, kd, H, W), entry
+    [n, p, c, t] the depth slice p*stride + t*dilation of the padded batch. With `fold`, the adjoint
+    (F.conv_transpose3d): such columns added back onto a batch of `depth` slices, the padding dropped. Each is the
+    other's backward, as Unfold's. `taps` is the depth's (kd, stride, padding, dilation); a tap's slices are one
+    strided slice of the padded batch, so either way is kd copies, no scatter."""
+
+    @staticmethod
+    def forward(ctx, x, depth, positions, taps, fold):
+        return DepthUnfold.slices(x, depth, positions, taps, fold)
+
+    @staticmethod
+    def backward(ctx, grad):
+        params = ctx.params
+        return DepthUnfold.slices(grad, params["depth"], params["positions"], params["taps"], not params["fold"])
+
+    @staticmethod
+    def slices(array, depth, positions, taps, fold):
+        """The columns of a batch (N, C, depth, H, W), or with `fold` the batch of columns (N, positions, C, kd, H, W)."""
+        xp = get_array_module(array)
+        kernel, stride, padding, dilation = taps
+        reads = [slice(tap * dilation, tap * dilation + stride * (positions - 1) + 1, stride) for tap in range(kernel)]
+        if fold:
+            n, _, channels, _, h, w = array.shape
+            padded = memory.zeros(xp, (n, channels, depth + 2 * padding, h, w), array.dtype)
+            for tap, read in enumerate(reads):
+                padded[:, :, read] += array[:, :, :, tap].swapaxes(1, 2)
+            return xp.ascontiguousarray(padded[:, :, padding:padding + depth])
+        n, channels, _, h, w = array.shape
+        padded = xp.pad(array, ((0, 0), (0, 0), (padding, padding), (0, 0), (0, 0))) if padding else array
+        columns = memory.empty(xp, (n, positions, channels, kernel, h, w), array.dtype)
+        for tap, read in enumerate(reads):
+            columns[:, :, :, tap] = padded[:, :, read].swapaxes(1, 2)
+        return columns
