@@ -103,6 +103,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     else:
         padding = checked_padding = _conv_padding(op, "padding", padding, dims=3)
     ops.conv.check_conv_operands(batch_shape, weight.shape, _shape(bias), groups, checked_padding, dilation)
+    ops.conv.check_spatial_sizes(batch_shape)
 
     def convolve(batch):
         if extra_pad is not None:
@@ -126,6 +127,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
         "conv_transpose3d", input, weight, bias, stride, padding, output_padding, groups, dilation, dims=3)
     output_size = [ops.conv.transposed_output_size(*sizes) for sizes in
                    zip(batch_shape[2:], weight.shape[2:], stride, padding, dilation, output_padding)]
+    ops.conv.check_spatial_sizes(batch_shape)
     ops.conv.check_transposed_sizes(batch_shape[2:], output_size, output_padding, stride, dilation)
 
     def convolve(batch):

@@ -186,6 +186,8 @@ ERRORS = {
     "conv3d-kernel-too-deep": lambda F, c: F.conv3d(c(X)[:, :, :2], c(W)),
     "conv3d-dilated-kernel-too-wide": lambda F, c: F.conv3d(c(X), c(W), padding=(0, 0, 1), dilation=(1, 1, 5)),
     "conv3d-valid-kernel-too-deep": lambda F, c: F.conv3d(c(X)[:, :, :2], c(W), padding="valid"),
+    "conv3d-no-depth": lambda F, c: F.conv3d(c(X)[:, :, :0], c(W), padding=1),
+    "conv3d-no-depth-unbatched": lambda F, c: F.conv3d(c(X)[0, :, :0], c(W), padding=1),
     "conv3d-stride-pair": lambda F, c: F.conv3d(c(X), c(W), stride=(1, 2)),
     "conv3d-padding-four": lambda F, c: F.conv3d(c(X), c(W), padding=(1, 1, 1, 1)),
     "conv3d-zero-stride": lambda F, c: F.conv3d(c(X), c(W), stride=(1, 0, 1)),
@@ -206,6 +208,7 @@ ERRORS = {
     "conv-transpose3d-output-padding-without-stride": lambda F, c: F.conv_transpose3d(
         c(X), c(WT), output_padding=(1, 0, 0)),
     "conv-transpose3d-output-padding-pair": lambda F, c: F.conv_transpose3d(c(X), c(WT), output_padding=(1, 1)),
+    "conv-transpose3d-no-width": lambda F, c: F.conv_transpose3d(c(X)[..., :0], c(WT)),
     "conv-transpose3d-output-too-small": lambda F, c: F.conv_transpose3d(c(X)[:1], c(WT), padding=(4, 0, 0)),
     "conv-transpose3d-zero-dilation": lambda F, c: F.conv_transpose3d(c(X)[:1], c(WT), dilation=(1, 0, 1)),
     "conv-transpose3d-negative-output-padding": lambda F, c: F.conv_transpose3d(c(X), c(WT), output_padding=-1),
@@ -223,6 +226,17 @@ def _nn(functional):
 @pytest.mark.parametrize("name", ERRORS)
 def test_errors_are_torchs(name):
     assert_raises_as_torch(lambda: ERRORS[name](TF, torch.tensor), lambda: ERRORS[name](F, mg.tensor))
+
+
+@pytest.mark.parametrize("call", [
+    lambda F, c: F.conv2d(c(X)[:, :, 0, :0], c(W)[:, :, 0], padding=1),
+    lambda F, c: F.conv_transpose2d(c(X)[0, :, 0, :0], c(WT)[:, :, 0]),
+    lambda F, c: F.conv1d(c(X)[0, :, 0, 0, :0], c(W)[:, :, 0, 0], padding=1),
+    lambda F, c: F.conv_transpose1d(c(X)[:, :, 0, 0, :0], c(WT)[:, :, 0, 0]),
+])
+def test_the_2d_and_1d_convs_refuse_inputs_without_pixels_as_torch(call):
+    """The check that the 3-d convs share, where a 1-d conv's message shows its 2-d view, as torch's."""
+    assert_raises_as_torch(lambda: call(TF, torch.tensor), lambda: call(F, mg.tensor))
 
 
 @pytest.mark.parametrize("call", [

@@ -488,6 +488,7 @@ class Conv2d(Function):
             raise ValueError(f"conv2d expects a 4-d input (N, C, H, W) and weight (O, C, kh, kw), got {x.shape} and {weight.shape}")
         check_conv_operands(x.shape, weight.shape, None if bias is None else bias.shape, options.groups,
                             options.padding, options.dilation)
+        check_spatial_sizes(x.shape)
 
     @staticmethod
     def bias_grad(ctx, grad, axes=(0, 2, 3)):
@@ -566,13 +567,13 @@ def check_conv_operands(x_shape, weight_shape, bias_shape, groups, padding=None,
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight_shape)}, "
                            f"expected input{list(x_shape)} to have {weight_shape[1] * groups} channels, "
                            f"but got {x_shape[1]} channels instead")
-    if padding is None:
-        return
-    padded = [size + 2 * pad for size, pad in zip(x_shape[2:], padding)]
-    spans = [spacing * (size - 1) + 1 for size, spacing in zip(weight_shape[2:], dilation)]
-    if any(size < span for size, span in zip(padded, spans)):
-        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
-                           f"({' x '.join(map(str, spans))}). Kernel size can't be greater than actual input size")
+    if padding is not None:
+        padded = [size + 2 * pad for size, pad in zip(x_shape[2:], padding)]
+        spans = [spacing * (size - 1) + 1 for size, spacing in zip(weight_shape[2:], dilation)]
+        if any(size < span for size, span in zip(padded, spans)):
+            raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
+                               f"size: ({' x '.join(map(str, spans))}). Kernel size can't be greater than actual input "
+                               f"size")
 
 
 def check_transposed_conv_operands(x_shape, weight_shape, bias_shape, groups):
@@ -583,6 +584,14 @@ def check_transposed_conv_operands(x_shape, weight_shape, bias_shape, groups):
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight_shape)}, expected input{list(x_shape)} "
                            f"to have {weight_shape[0]} channels, but got {x_shape[1]} channels instead")
     _check_bias(bias_shape, weight_shape, weight_shape[1] * groups, "transposed=1, ")
+
+
+def check_spatial_sizes(x_shape):
+    """torch's error for a conv's input (N, C, *spatial) with no pixels, which only an empty batch or no channels may
+    be; after check_conv_operands (a 1-d conv leaves it to the 2-d conv it runs, whose shape torch's message shows)."""
+    if 0 in x_shape[2:]:
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: "
+                           f"{list(x_shape)}")
 
 
 def check_transposed_sizes(input_size, output_size, output_padding, stride, dilation):
@@ -747,6 +756,7 @@ class ConvTranspose2d(Function):
             raise ValueError(f"conv_transpose2d expects a 4-d input (N, C, H, W) and weight (C, O, kh, kw), "
                              f"got {x.shape} and {weight.shape}")
         check_transposed_conv_operands(x.shape, weight.shape, None if bias is None else bias.shape, options.groups)
+        check_spatial_sizes(x.shape)
         check_transposed_sizes(x.shape[2:], _transposed_shape(x.shape, weight.shape, options, output_padding)[2:],
                                output_padding, options.stride, options.dilation)
 
