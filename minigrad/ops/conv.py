@@ -841,8 +841,9 @@ class DepthUnfold(Function):
     (F.conv3d): a batch (N, C, D, H, W), zero-padded in depth, -> columns (N, positions, C, kd, H, W), entry
     [n, p, c, t] the depth slice p*stride + t*dilation of the padded batch. With `fold`, the adjoint
     (F.conv_transpose3d): such columns added back onto a batch of `depth` slices, the padding dropped. Each is the
-    other's backward, as Unfold's. `taps` is the depth's (kd, stride, padding, dilation); a tap's slices are one
-    strided slice of the padded batch, so either way is kd copies, no scatter."""
+    other's backward, as Unfold's. `taps` is the depth's (kd, stride, padding, dilation). A tap's slices in the
+    batch are one strided slice of it, so either way is kd copies of the channels (shared out over the threads),
+    with no padded copy: the positions in the padding are zeros in the columns and dropped by the fold."""
 
     @staticmethod
     def forward(ctx, x, depth, positions, taps, fold):
@@ -857,17 +858,39 @@ class DepthUnfold(Function):
     def slices(array, depth, positions, taps, fold):
         """The columns of a batch (N, C, depth, H, W), or with `fold` the batch of columns (N, positions, C, kd, H, W)."""
         xp = get_array_module(array)
-        kernel, stride, padding, dilation = taps
-        reads = [slice(tap * dilation, tap * dilation + stride * (positions - 1) + 1, stride) for tap in range(kernel)]
+        n, channels, h, w = array.shape[0], array.shape[2 if fold else 1], *array.shape[-2:]
+        reads = DepthUnfold.reads(depth, positions, taps)
         if fold:
-            n, _, channels, _, h, w = array.shape
-            padded = memory.zeros(xp, (n, channels, depth + 2 * padding, h, w), array.dtype)
-            for tap, read in enumerate(reads):
-                padded[:, :, read] += array[:, :, :, tap].swapaxes(1, 2)
-            return xp.ascontiguousarray(padded[:, :, padding:padding + depth])
-        n, channels, _, h, w = array.shape
-        padded = xp.pad(array, ((0, 0), (0, 0), (padding, padding), (0, 0), (0, 0))) if padding else array
-        columns = memory.empty(xp, (n, positions, channels, kernel, h, w), array.dtype)
-        for tap, read in enumerate(reads):
-            columns[:, :, :, tap] = padded[:, :, read].swapaxes(1, 2)
-        return columns
+            out = memory.zeros(xp, (n, channels, depth, h, w), array.dtype)
+        else:
+            out = memory.empty(xp, (n, positions, channels, taps[0], h, w), array.dtype)
+
+        def work(start, stop):
+            for tap, (first, last, read) in enumerate(reads):
+                if fold:
+                    out[:, start:stop, read] += array[:, first:last, start:stop, tap].swapaxes(1, 2)
+                    continue
+                out[:, :first, start:stop, tap] = 0
+                out[:, last:, start:stop, tap] = 0
+                out[:, first:last, start:stop, tap] = array[:, start:stop, read].swapaxes(1, 2)
+
+        if parallel.worth_splitting(xp, array.size * (1 if fold else taps[0])):
+            parallel.split(work, channels)
+        else:
+            work(0, channels)
+        return out
+
+    @staticmethod
+    def reads(depth, positions, taps):
+        """Per tap, (first, last, read): the positions first..last-1 whose slice lies in the unpadded depth, and
+        the strided slice of the depth they read."""
+        kernel, stride, padding, dilation = taps
+        reads = []
+        for tap in range(kernel):
+            offset = tap * dilation - padding                                   # the slice position 0 reads
+            first = min(positions, -(offset // stride)) if offset < 0 else 0
+            last = max(first, min(positions, (depth - 1 - offset) // stride + 1))
+            start = offset + first * stride
+            reads.append((first, last, slice(start, start + (last - first - 1) * stride + 1, stride) if last > first
+                          else slice(0, 0)))
+        return reads
