@@ -176,10 +176,10 @@ def _conv_batch_shape(op, input, weight, bias, stride):
     if weight.ndim < 3:
         raise RuntimeError("weight should have at least three dimensions")
     batch_shape = tuple(input.shape) if input.ndim == dims + 2 else (1, *input.shape)
-    if weight.ndim != dims + 2 and dims == 1:
-        raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional weight "
-                           f"{list(weight.shape)}, but got 3-dimensional input of size {list(batch_shape)} instead")
     if weight.ndim != dims + 2:
+        if dims == 1:  # torch's conv1d words it by the input's dims, the others by their stride's
+            raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional weight "
+                               f"{list(weight.shape)}, but got 3-dimensional input of size {list(batch_shape)} instead")
         raise RuntimeError(f"expected stride to be a single integer value or a list of {weight.ndim - 2} values to "
                            f"match the convolution dimensions, but got stride={list(stride)}")
     return batch_shape

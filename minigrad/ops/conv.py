@@ -14,6 +14,8 @@ into one block of C/G*kh*kw rows per group, and the GEMMs become batched over th
 
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
 col2im: a few large launches.
+
+A 3-d conv runs as this 2-d one: DepthUnfold (at the end) makes the depth taps of each output slice channels.
 """
 import math
 from typing import NamedTuple
@@ -567,13 +569,13 @@ def check_conv_operands(x_shape, weight_shape, bias_shape, groups, padding=None,
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight_shape)}, "
                            f"expected input{list(x_shape)} to have {weight_shape[1] * groups} channels, "
                            f"but got {x_shape[1]} channels instead")
-    if padding is not None:
-        padded = [size + 2 * pad for size, pad in zip(x_shape[2:], padding)]
-        spans = [spacing * (size - 1) + 1 for size, spacing in zip(weight_shape[2:], dilation)]
-        if any(size < span for size, span in zip(padded, spans)):
-            raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel "
-                               f"size: ({' x '.join(map(str, spans))}). Kernel size can't be greater than actual input "
-                               f"size")
+    if padding is None:
+        return
+    padded = [size + 2 * pad for size, pad in zip(x_shape[2:], padding)]
+    spans = [spacing * (size - 1) + 1 for size, spacing in zip(weight_shape[2:], dilation)]
+    if any(size < span for size, span in zip(padded, spans)):
+        raise RuntimeError(f"Calculated padded input size per channel: ({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, spans))}). Kernel size can't be greater than actual input size")
 
 
 def check_transposed_conv_operands(x_shape, weight_shape, bias_shape, groups):
