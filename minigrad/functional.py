@@ -73,7 +73,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         checked_padding = (0,) if padding == "valid" else None  # "same" always fits the kernel
     else:
         padding = checked_padding = _conv_padding("conv1d", "padding", padding, dims=1)
-    batch_shape = _check_conv1d_operands("conv1d", input, weight, bias)
+    batch_shape = _conv_batch_shape("conv1d", input, weight, bias, stride)
     ops.conv.check_conv_operands(batch_shape, weight.shape, _shape(bias), groups, checked_padding, dilation)
     height_padding = padding if isinstance(padding, str) else (0, *padding)
     return _on_unit_height(input, lambda image, kernel: conv2d(
@@ -83,30 +83,105 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """torch's conv_transpose1d over (N, C, L) or (C, L), weight (C, O/groups, k): conv_transpose2d over a unit
     height, each size an int or a 1-tuple."""
-    op = "conv_transpose1d"
-    stride, dilation = _stride_and_dilation(op, stride, dilation, groups, dims=1)
-    padding = _conv_padding(op, "padding", padding, dims=1)
-    output_padding = _conv_padding(op, "output_padding", output_padding, dims=1)
-    batch_shape = _check_conv1d_operands(op, input, weight, bias)
-    ops.conv.check_transposed_conv_operands(batch_shape, weight.shape, _shape(bias), groups)
+    stride, padding, output_padding, dilation, _ = _transposed_conv_arguments(
+        "conv_transpose1d", input, weight, bias, stride, padding, output_padding, groups, dilation, dims=1)
     return _on_unit_height(input, lambda image, kernel: conv_transpose2d(
         image, kernel, bias, (1, *stride), (0, *padding), (0, *output_padding), groups, (1, *dilation)), weight)
 
 
-def _check_conv1d_operands(op, input, weight, bias):
-    """torch's errors for a 1-d conv's input of other than 2 or 3 dims and weight of other than 3; operands of
-    different dtypes refused with the op's name. Returns the input's shape as a batch (N, C, L), an unbatched input
-    counted as a batch of one, as torch's messages show it."""
-    if input.ndim not in (2, 3):
-        raise RuntimeError(f"Expected 2D (unbatched) or 3D (batched) input to {op}, but got input of size: "
-                           f"{list(input.shape)}")
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """torch's conv3d over (N, C, D, H, W) or (C, D, H, W), weight (O, C/groups, kd, kh, kw): each size an int or a
+    (depth, height, width) triple, padding also "valid" or "same", as conv2d's. The depth taps of every output slice
+    become channels (ops.DepthUnfold), so one conv2d over the batch of output slices does the rest."""
+    op = "conv3d"
+    stride, dilation = _stride_and_dilation(op, stride, dilation, groups, dims=3)
+    batch_shape = _conv_batch_shape(op, input, weight, bias, stride)
+    extra_pad = None
+    if isinstance(padding, str):
+        padding, extra_pad = _string_padding(padding, weight.shape[2:], stride, dilation)
+        checked_padding = padding if extra_pad is None else None  # "same" always fits, padded partly ahead
+    else:
+        padding = checked_padding = _conv_padding(op, "padding", padding, dims=3)
+    ops.conv.check_conv_operands(batch_shape, weight.shape, _shape(bias), groups, checked_padding, dilation)
+    ops.conv.check_spatial_sizes(batch_shape)
+
+    def convolve(batch):
+        if extra_pad is not None:
+            batch = pad(batch, extra_pad)
+        n, channels, depth = batch.shape[:3]
+        taps = _depth_taps(weight, stride, padding, dilation)
+        positions = kernel_positions(depth, *taps)
+        columns = ops.DepthUnfold.apply(batch, depth=depth, positions=positions, taps=taps, fold=False)
+        slices = columns.reshape(n * positions, channels * taps[0], *batch.shape[3:])
+        out = conv2d(slices, _depth_taps_as_channels(weight), bias, stride[1:], padding[1:], dilation[1:], groups)
+        return out.reshape(n, positions, *out.shape[1:]).permute(0, 2, 1, 3, 4).contiguous()
+
+    return _one_image_as_a_batch(op, input, convolve, dims=3)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """torch's conv_transpose3d over (N, C, D, H, W) or (C, D, H, W), weight (C, O/groups, kd, kh, kw), each size an
+    int or a (depth, height, width) triple: conv3d's adjoint, so conv_transpose2d of each input slice into the
+    depth taps of its output slices as channels, which ops.DepthUnfold's fold adds up in place."""
+    stride, padding, output_padding, dilation, batch_shape = _transposed_conv_arguments(
+        "conv_transpose3d", input, weight, bias, stride, padding, output_padding, groups, dilation, dims=3)
+    output_size = [ops.conv.transposed_output_size(*sizes) for sizes in
+                   zip(batch_shape[2:], weight.shape[2:], stride, padding, dilation, output_padding)]
+    ops.conv.check_spatial_sizes(batch_shape)
+    ops.conv.check_transposed_sizes(batch_shape[2:], output_size, output_padding, stride, dilation)
+
+    def convolve(batch):
+        n, channels, depth = batch.shape[:3]
+        slices = batch.permute(0, 2, 1, 3, 4).reshape(n * depth, channels, *batch.shape[3:])
+        out = conv_transpose2d(slices, _depth_taps_as_channels(weight), None, stride[1:], padding[1:],
+                               output_padding[1:], groups, dilation[1:])
+        taps = _depth_taps(weight, stride, padding, dilation)
+        columns = out.reshape(n, depth, weight.shape[1] * groups, taps[0], *out.shape[2:])
+        out = ops.DepthUnfold.apply(columns, depth=output_size[0], positions=depth, taps=taps, fold=True)
+        return out if bias is None else out + bias.reshape(-1, 1, 1, 1)
+
+    return _one_image_as_a_batch("conv_transpose3d", input, convolve, dims=3)
+
+
+def _transposed_conv_arguments(op, input, weight, bias, stride, padding, output_padding, groups, dilation, dims):
+    """A 1-d or 3-d transposed conv's sizes as tuples of `dims`, and its input's shape as a batch, checked as torch
+    checks them (see _conv_batch_shape)."""
+    stride, dilation = _stride_and_dilation(op, stride, dilation, groups, dims)
+    padding = _conv_padding(op, "padding", padding, dims)
+    output_padding = _conv_padding(op, "output_padding", output_padding, dims)
+    batch_shape = _conv_batch_shape(op, input, weight, bias, stride)
+    ops.conv.check_transposed_conv_operands(batch_shape, weight.shape, _shape(bias), groups)
+    return stride, padding, output_padding, dilation, batch_shape
+
+
+def _depth_taps(weight, stride, padding, dilation):
+    """ops.DepthUnfold's taps of a 3-d conv: its depth's (kd, stride, padding, dilation)."""
+    return weight.shape[2], stride[0], padding[0], dilation[0]
+
+
+def _depth_taps_as_channels(weight):
+    """A 3-d conv's weight (O, C/groups, kd, kh, kw), or a transposed one's (C, O/groups, ...), as the 2-d weight of
+    ops.DepthUnfold's columns: the depth taps of each channel side by side, so that groups keep their blocks."""
+    return weight.reshape(weight.shape[0], weight.shape[1] * weight.shape[2], *weight.shape[3:])
+
+
+def _conv_batch_shape(op, input, weight, bias, stride):
+    """torch's errors for a 1-d or 3-d conv's input of other than one or two dims more than its `stride` has sizes,
+    and weight of other than two more; operands of different dtypes refused with the op's name. These convs run as
+    other ops, so they check ahead, with their own shapes in the messages. Returns the input's shape as a batch, an
+    unbatched input counted as a batch of one, as torch's messages show it."""
+    dims = len(stride)
+    _check_batch_dims(op, input, dims)
     require_same_dtype(op, input=input, weight=weight, bias=bias)
     if weight.ndim < 3:
         raise RuntimeError("weight should have at least three dimensions")
-    batch_shape = tuple(input.shape) if input.ndim == 3 else (1, *input.shape)
-    if weight.ndim != 3:
-        raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional weight "
-                           f"{list(weight.shape)}, but got 3-dimensional input of size {list(batch_shape)} instead")
+    batch_shape = tuple(input.shape) if input.ndim == dims + 2 else (1, *input.shape)
+    if weight.ndim != dims + 2:
+        if dims == 1:  # torch's conv1d words it by the input's dims, the others by their stride's
+            raise RuntimeError(f"Expected {weight.ndim}-dimensional input for {weight.ndim}-dimensional weight "
+                               f"{list(weight.shape)}, but got 3-dimensional input of size {list(batch_shape)} instead")
+        raise RuntimeError(f"expected stride to be a single integer value or a list of {weight.ndim - 2} values to "
+                           f"match the convolution dimensions, but got stride={list(stride)}")
     return batch_shape
 
 
@@ -234,8 +309,8 @@ def _non_positive_dilation(op, dilation):
     if op == "conv1d":
         return "non-positive dilation is not supported"
     if op.startswith("conv_transpose"):
-        height, width = (1, *dilation)[-2:]
-        return f"dilation should be greater than zero, but got dilation_height: {height}, dilation_width: {width}"
+        return "dilation should be greater than zero, but got " + ops.conv.axis_sizes(
+            "dilation", dilation if len(dilation) > 1 else (1, *dilation), ", ")
     return f"dilation should be greater than zero, but got {list(dilation)}"
 
 
@@ -279,17 +354,17 @@ def same_padding(kernel_size, dilation):
 
 
 def _string_padding(padding, kernel_size, stride, dilation):
-    """padding "valid" or "same" -> (the conv's own symmetric padding (ph, pw), an F.pad of the extra row and
-    column of an asymmetric "same" ahead of it, or None), as torch's conv2d."""
+    """padding "valid" or "same" -> (the conv's own symmetric padding, a size per axis, an F.pad of the extra
+    slice of each axis of an asymmetric "same" ahead of it, or None), as torch's conv2d and conv3d."""
     if padding not in PADDING_STRINGS:
         raise RuntimeError(f"Invalid padding string: {padding!r}")
     if padding == "valid":
-        return (0, 0), None
-    if stride != (1, 1):
+        return (0,) * len(stride), None
+    if max(stride) != 1:
         raise RuntimeError("padding='same' is not supported for strided convolutions")
-    left, right, top, bottom = same_padding(kernel_size, dilation)
-    extra = (0, right - left, 0, bottom - top)
-    return (top, left), (extra if any(extra) else None)
+    widths = same_padding(kernel_size, dilation)                        # last axis first, as F.pad's
+    extra = tuple(size for before, after in zip(widths[::2], widths[1::2]) for size in (0, after - before))
+    return widths[-2::-2], (extra if any(extra) else None)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
@@ -441,13 +516,18 @@ def _one_image_as_a_batch(name, input, op, dims=2):
     """torch's 2-d (3-d) ops take (N, C, H, W) or one (C, H, W) image ((N, C, D, H, W) or one (C, D, H, W)
     volume), which runs as a batch of one and comes back unbatched (each of the op's results, where it gives
     several)."""
-    if input.ndim not in (dims + 1, dims + 2):
-        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got input "
-                           f"of size: {list(input.shape)}")
+    _check_batch_dims(name, input, dims)
     if input.ndim == dims + 2:
         return op(input)
     out = op(input.unsqueeze(0))
     return tuple(result.squeeze(0) for result in out) if isinstance(out, tuple) else out.squeeze(0)
+
+
+def _check_batch_dims(name, input, dims):
+    """torch's error for an input to an op over `dims` spatial dims that is neither one image nor a batch."""
+    if input.ndim not in (dims + 1, dims + 2):
+        raise RuntimeError(f"Expected {dims + 1}D (unbatched) or {dims + 2}D (batched) input to {name}, but got input "
+                           f"of size: {list(input.shape)}")
 
 
 def _on_unit_height(input, run_2d, *others):
@@ -2021,16 +2101,17 @@ __all__ = [
     "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "adaptive_max_pool3d", "affine_grid", "alpha_dropout", "avg_pool1d", "avg_pool2d",
     "avg_pool3d", "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu",
-    "celu_", "channel_shuffle", "charbonnier_loss", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
-    "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout", "dropout1d", "dropout2d", "dropout3d",
-    "elu", "elu_", "embedding", "feature_alpha_dropout", "fold", "gaussian_nll_loss", "gelu", "glu", "grid_sample",
-    "group_norm", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss",
-    "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_",
-    "linear", "local_response_norm", "log_softmax", "logsigmoid", "lp_pool1d", "lp_pool2d", "lp_pool3d",
-    "margin_ranking_loss", "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss",
-    "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot",
-    "pad", "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6",
-    "relu_", "rms_norm", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu",
-    "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh",
-    "tanhshrink", "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold",
+    "celu_", "channel_shuffle", "charbonnier_loss", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+    "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout",
+    "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "feature_alpha_dropout", "fold",
+    "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "hardshrink", "hardsigmoid", "hardswish",
+    "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
+    "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid",
+    "lp_pool1d", "lp_pool2d", "lp_pool3d", "margin_ranking_loss", "max_pool1d", "max_pool2d", "max_pool3d",
+    "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
+    "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
+    "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",
+    "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
+    "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold",
 ]

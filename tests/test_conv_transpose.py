@@ -52,13 +52,18 @@ def test_repr_matches_torch(args, options):
 @pytest.mark.parametrize("output_size", [(9, 9), (10, 9), [2, 6, 10, 10], (6, 9, 10), (8, 8), (11, 10), (9,)],
                          ids=str)
 def test_output_size_picks_the_output_padding_as_torch(output_size):
-    torch.manual_seed(0)
-    reference = torch.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1)
-    model = mg.nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1)
-    model.load_state_dict(torch_state(reference))
     x = np.random.default_rng(0).standard_normal((2, 4, 5, 5)).astype(np.float32)
-    if len(output_size) == 3:
-        x = x[0]
+    assert_output_size_is_torchs("ConvTranspose2d", (4, 6, 3), dict(stride=2, padding=1, output_padding=1),
+                                 x[0] if len(output_size) == 3 else x, output_size)
+
+
+def assert_output_size_is_torchs(layer, args, options, x, output_size):
+    """nn.<layer>(*args, **options)(x, output_size=output_size) of both libraries, from one state dict: the same
+    output, or the same ValueError (up to its note on the input's size)."""
+    torch.manual_seed(0)
+    reference = getattr(torch.nn, layer)(*args, **options)
+    model = getattr(mg.nn, layer)(*args, **options)
+    model.load_state_dict(torch_state(reference))
     try:
         expected = reference(torch.from_numpy(x), output_size=output_size).detach().numpy()
     except ValueError as error:

@@ -19,11 +19,11 @@ from .module import Module, Parameter
 
 
 class _ConvNd(Module):
-    """torch's Conv1d and Conv2d, by their F function and the number of their spatial dims. kernel_size, stride,
-    padding and dilation are an int or `dims` of them, kept as tuples (torch's _single, _pair); padding also "valid"
-    or "same" (see F.conv2d). weight (out_channels, in_channels/groups, *kernel_size), its init bound over that
-    fan-in, as torch. padding_mode "reflect", "replicate" and "circular" pad by F.pad ahead of an unpadded conv, as
-    torch."""
+    """torch's Conv1d, Conv2d and Conv3d, by their F function and the number of their spatial dims. kernel_size,
+    stride, padding and dilation are an int or `dims` of them, kept as tuples (torch's _single, _pair, _triple);
+    padding also "valid" or "same" (see F.conv2d). weight (out_channels, in_channels/groups, *kernel_size), its
+    init bound over that fan-in, as torch. padding_mode "reflect", "replicate" and "circular" pad by F.pad ahead of
+    an unpadded conv, as torch."""
 
     function, dims = None, None
 
@@ -68,6 +68,10 @@ class Conv2d(_ConvNd):
     function, dims = staticmethod(F.conv2d), 2
 
 
+class Conv3d(_ConvNd):
+    function, dims = staticmethod(F.conv3d), 3
+
+
 def _conv_repr(conv, output_padding=None):
     """torch's extra_repr of its convs, the options left at their defaults unnamed."""
     zeros, ones = (0,) * conv.dims, (1,) * conv.dims
@@ -88,8 +92,8 @@ def _conv_repr(conv, output_padding=None):
 
 
 class _ConvTransposeNd(Module):
-    """torch's ConvTranspose1d and ConvTranspose2d (see F.conv_transpose2d), by their F function and number of
-    spatial dims: weight (in_channels, out_channels/groups, *kernel_size), its init bound over torch's fan-in
+    """torch's ConvTranspose1d, ConvTranspose2d and ConvTranspose3d (see F.conv_transpose2d), by their F function and
+    number of spatial dims: weight (in_channels, out_channels/groups, *kernel_size), its init bound over torch's fan-in
     out_channels/groups * the kernel's size. forward's output_size, the spatial sizes or with the leading dims, picks
     the output_padding that reaches it (an input of several output sizes maps to one under the stride), as torch's;
     only padding_mode "zeros" exists, as in torch."""
@@ -143,6 +147,10 @@ class ConvTranspose2d(_ConvTransposeNd):
     function, dims = staticmethod(F.conv_transpose2d), 2
 
 
+class ConvTranspose3d(_ConvTransposeNd):
+    function, dims = staticmethod(F.conv_transpose3d), 3
+
+
 def _check_groups(in_channels, out_channels, groups):
     """torch's checks of a conv module's groups, when built."""
     if groups <= 0:
@@ -157,7 +165,7 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 def _check_padding(padding, stride):
-    """torch's Conv1d and Conv2d refuse a padding string other than F.conv2d's, and "same" with a stride, when
+    """torch's Conv1d, Conv2d and Conv3d refuse a padding string other than F.conv2d's, and "same" with a stride, when
     built."""
     if not isinstance(padding, str):
         return

@@ -14,6 +14,8 @@ into one block of C/G*kh*kw rows per group, and the GEMMs become batched over th
 
 On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
 col2im: a few large launches.
+
+A 3-d conv runs as this 2-d one: DepthUnfold (at the end) makes the depth taps of each output slice channels.
 """
 import math
 from typing import NamedTuple
@@ -489,6 +491,7 @@ class Conv2d(Function):
             raise ValueError(f"conv2d expects a 4-d input (N, C, H, W) and weight (O, C, kh, kw), got {x.shape} and {weight.shape}")
         check_conv_operands(x.shape, weight.shape, None if bias is None else bias.shape, options.groups,
                             options.padding, options.dilation)
+        check_spatial_sizes(x.shape)
 
     @staticmethod
     def bias_grad(ctx, grad, axes=(0, 2, 3)):
@@ -584,6 +587,31 @@ def check_transposed_conv_operands(x_shape, weight_shape, bias_shape, groups):
         raise RuntimeError(f"Given transposed=1, weight of size {list(weight_shape)}, expected input{list(x_shape)} "
                            f"to have {weight_shape[0]} channels, but got {x_shape[1]} channels instead")
     _check_bias(bias_shape, weight_shape, weight_shape[1] * groups, "transposed=1, ")
+
+
+def check_spatial_sizes(x_shape):
+    """torch's error for a conv's input (N, C, *spatial) with no pixels, which only an empty batch or no channels may
+    be; after check_conv_operands (a 1-d conv leaves it to the 2-d conv it runs, whose shape torch's message shows)."""
+    if 0 in x_shape[2:]:
+        raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: "
+                           f"{list(x_shape)}")
+
+
+def check_transposed_sizes(input_size, output_size, output_padding, stride, dilation):
+    """torch's checks of a transposed conv's output_padding and output size, of any number of spatial dims."""
+    if any(extra >= step and extra >= spacing for extra, step, spacing in zip(output_padding, stride, dilation)):
+        raise RuntimeError("output padding must be smaller than either stride or dilation, but got " + " ".join(
+            axis_sizes(name, sizes) for name, sizes in
+            (("output_padding", output_padding), ("stride", stride), ("dilation", dilation))))
+    if min(output_size) < 1:
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, input_size))}). Calculated output "
+                           f"size per channel: ({' x '.join(map(str, output_size))}). Output size is too small")
+
+
+def axis_sizes(name, sizes, separator=" "):
+    """Per-axis sizes as torch's messages of 2-d and 3-d convs word them: "stride_height: 2 stride_width: 1"."""
+    return separator.join(f"{name}_{axis}: {size}" for axis, size in zip(("depth", "height", "width")[-len(sizes):],
+                                                                            sizes))
 
 
 def _check_bias(bias_shape, weight_shape, out_channels, transposed=""):
@@ -731,16 +759,9 @@ class ConvTranspose2d(Function):
             raise ValueError(f"conv_transpose2d expects a 4-d input (N, C, H, W) and weight (C, O, kh, kw), "
                              f"got {x.shape} and {weight.shape}")
         check_transposed_conv_operands(x.shape, weight.shape, None if bias is None else bias.shape, options.groups)
-        if any(extra >= stride and extra >= dilation
-               for extra, stride, dilation in zip(output_padding, options.stride, options.dilation)):
-            (oph, opw), (sh, sw), (dh, dw) = output_padding, options.stride, options.dilation
-            raise RuntimeError(f"output padding must be smaller than either stride or dilation, but got "
-                               f"output_padding_height: {oph} output_padding_width: {opw} stride_height: {sh} "
-                               f"stride_width: {sw} dilation_height: {dh} dilation_width: {dw}")
-        out_h, out_w = _transposed_shape(x.shape, weight.shape, options, output_padding)[2:]
-        if out_h < 1 or out_w < 1:
-            raise RuntimeError(f"Given input size per channel: ({x.shape[2]} x {x.shape[3]}). Calculated output size "
-                               f"per channel: ({out_h} x {out_w}). Output size is too small")
+        check_spatial_sizes(x.shape)
+        check_transposed_sizes(x.shape[2:], _transposed_shape(x.shape, weight.shape, options, output_padding)[2:],
+                               output_padding, options.stride, options.dilation)
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, **params):
@@ -816,3 +837,63 @@ class UnfoldKernels(Unfold):
 
     im2col = staticmethod(kernels.im2col)
     col2im = staticmethod(kernels.col2im)
+
+
+class DepthUnfold(Function):
+    """A volumetric conv's depth taps as channels, so that a 2-d conv over each output slice does the rest
+    (F.conv3d): a batch (N, C, D, H, W), zero-padded in depth, -> columns (N, positions, C, kd, H, W), entry
+    [n, p, c, t] the depth slice p*stride + t*dilation of the padded batch. With `fold`, the adjoint
+    (F.conv_transpose3d): such columns added back onto a batch of `depth` slices, the padding dropped. Each is the
+    other's backward, as Unfold's. `taps` is the depth's (kd, stride, padding, dilation). A tap's slices in the
+    batch are one strided slice of it, so either way is kd copies of the channels (shared out over the threads),
+    with no padded copy: the positions in the padding are zeros in the columns and dropped by the fold."""
+
+    @staticmethod
+    def forward(ctx, x, depth, positions, taps, fold):
+        return DepthUnfold.slices(x, depth, positions, taps, fold)
+
+    @staticmethod
+    def backward(ctx, grad):
+        params = ctx.params
+        return DepthUnfold.slices(grad, params["depth"], params["positions"], params["taps"], not params["fold"])
+
+    @staticmethod
+    def slices(array, depth, positions, taps, fold):
+        """The columns of a batch (N, C, depth, H, W), or with `fold` the batch of columns (N, positions, C, kd, H, W)."""
+        xp = get_array_module(array)
+        n, channels, h, w = array.shape[0], array.shape[2 if fold else 1], *array.shape[-2:]
+        reads = DepthUnfold.reads(depth, positions, taps)
+        if fold:
+            out = memory.zeros(xp, (n, channels, depth, h, w), array.dtype)
+        else:
+            out = memory.empty(xp, (n, positions, channels, taps[0], h, w), array.dtype)
+
+        def work(start, stop):
+            for tap, (first, last, read) in enumerate(reads):
+                if fold:
+                    out[:, start:stop, read] += array[:, first:last, start:stop, tap].swapaxes(1, 2)
+                    continue
+                out[:, :first, start:stop, tap] = 0
+                out[:, last:, start:stop, tap] = 0
+                out[:, first:last, start:stop, tap] = array[:, start:stop, read].swapaxes(1, 2)
+
+        if parallel.worth_splitting(xp, array.size * (1 if fold else taps[0])):
+            parallel.split(work, channels)
+        else:
+            work(0, channels)
+        return out
+
+    @staticmethod
+    def reads(depth, positions, taps):
+        """Per tap, (first, last, read): the positions first..last-1 whose slice lies in the unpadded depth, and
+        the strided slice of the depth they read."""
+        kernel, stride, padding, dilation = taps
+        reads = []
+        for tap in range(kernel):
+            offset = tap * dilation - padding                                   # the slice position 0 reads
+            first = min(positions, -(offset // stride)) if offset < 0 else 0
+            last = max(first, min(positions, (depth - 1 - offset) // stride + 1))
+            start = offset + first * stride
+            reads.append((first, last, slice(start, start + (last - first - 1) * stride + 1, stride) if last > first
+                          else slice(0, 0)))
+        return reads
