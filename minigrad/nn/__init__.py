@@ -21,6 +21,7 @@ from .layers import (AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, Ad
                      UpsamplingNearest2d, ZeroPad1d, ZeroPad2d)
 from .module import Module, Parameter, StateDictError
 from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm1d, InstanceNorm2d, LayerNorm, RMSNorm
+from .recurrent import GRU, GRUCell, LSTM, LSTMCell, RNN, RNNBase, RNNCell, RNNCellBase
 from .transformer import TransformerEncoderLayer
 
 sys.modules[__name__ + ".functional"] = functional  # torch's import path too: import minigrad.nn.functional as F
@@ -31,13 +32,16 @@ __all__ = [
     "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "Conv1d", "Conv2d", "ConvTranspose1d",
     "ConvTranspose2d", "CosineEmbeddingLoss", "CosineSimilarity", "CrossEntropyLoss", "Dropout", "Dropout1d",
     "Dropout2d", "ELU", "Embedding", "FeatureAlphaDropout", "Flatten", "Fold", "GaussianNLLLoss", "GELU", "GLU",
-    "GroupNorm", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "HingeEmbeddingLoss", "HuberLoss", "Identity",
+    "GroupNorm", "GRU", "GRUCell", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "HingeEmbeddingLoss",
+    "HuberLoss", "Identity",
     "InstanceNorm1d", "InstanceNorm2d", "KLDivLoss", "L1Loss", "LayerNorm", "LeakyReLU", "Linear", "LocalResponseNorm",
-    "LogSigmoid", "LogSoftmax", "LPPool1d", "LPPool2d", "MarginRankingLoss", "MaxPool1d", "MaxPool2d", "MaxUnpool2d",
+    "LogSigmoid", "LogSoftmax", "LPPool1d", "LPPool2d", "LSTM", "LSTMCell", "MarginRankingLoss", "MaxPool1d",
+    "MaxPool2d", "MaxUnpool2d",
     "Mish", "Module", "ModuleDict", "ModuleList", "MSELoss", "MultiheadAttention", "MultiLabelMarginLoss",
     "MultiLabelSoftMarginLoss", "MultiMarginLoss", "NLLLoss", "PairwiseDistance", "Parameter", "ParameterDict",
     "ParameterList", "PixelShuffle", "PixelUnshuffle", "PoissonNLLLoss", "PReLU", "ReflectionPad1d", "ReflectionPad2d",
-    "ReLU", "ReLU6", "ReplicationPad1d", "ReplicationPad2d", "RMSNorm", "SELU", "Sequential", "Sigmoid", "SiLU",
+    "ReLU", "ReLU6", "ReplicationPad1d", "ReplicationPad2d", "RMSNorm", "RNN", "RNNBase", "RNNCell", "RNNCellBase",
+    "SELU", "Sequential", "Sigmoid", "SiLU",
     "SmoothL1Loss", "SoftMarginLoss", "Softmax", "Softmax2d", "Softmin", "Softplus", "Softshrink", "Softsign",
     "StateDictError", "Tanh", "Tanhshrink", "Threshold", "TransformerEncoderLayer", "TripletMarginLoss",
     "TripletMarginWithDistanceLoss", "Unflatten", "Unfold", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
