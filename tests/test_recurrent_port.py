@@ -254,6 +254,14 @@ def test_packed_sequence_makes_its_unsorted_indices():
     np.testing.assert_array_equal(packed.unsorted_indices.numpy(), reference.unsorted_indices.numpy())
 
 
+def test_packed_sequence_to_casts_data_and_keeps_the_rest():
+    packed = mg.nn.utils.rnn.pack_sequence([mg.ones(2, 3), mg.ones(3, 3)], enforce_sorted=False)
+    cast = packed.to(mg.float64)
+    assert cast.data.dtype == np.float64 and cast.batch_sizes is packed.batch_sizes
+    np.testing.assert_array_equal(cast.unsorted_indices.numpy(), packed.unsorted_indices.numpy())
+    assert packed.to(mg.float32) is packed
+
+
 SEQUENCE_ERRORS = {  # name -> fn(module of nn.utils.rnn, lib)
     "empty": lambda R, L: R.pad_sequence([]),
     "not_iterable": lambda R, L: R.pad_sequence(5),
