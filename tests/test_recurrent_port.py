@@ -324,6 +324,7 @@ def test_dropout_warning_for_one_layer_is_torchs(layer):
 @pytest.mark.parametrize("name", KINDS)
 def test_parameters_are_named_shaped_and_drawn_as_torchs(name):
     layer, options = KINDS[name]
+    mg.manual_seed(0)
     model = getattr(mg.nn, layer)(INPUT, HIDDEN, num_layers=2, bidirectional=True, **options)
     reference = getattr(torch.nn, layer)(INPUT, HIDDEN, num_layers=2, bidirectional=True, **options)
     assert [(key, value.shape) for key, value in model.state_dict().items()] == \
