@@ -1,6 +1,7 @@
-"""torch.nn.utils' gradient clipping and parameter vectors. The clipping works on the gradients' arrays in place
-under no graph, so whoever holds a `.grad` sees it clipped; `foreach` is taken for torch's signature, as there is
-one path on every device."""
+"""torch.nn.utils' gradient clipping and parameter vectors, and its rnn (sequences.py). The clipping works on the
+gradients' arrays in place under no graph, so whoever holds a `.grad` sees it clipped; `foreach` is taken for
+torch's signature, as there is one path on every device."""
+import sys
 import types
 import warnings
 
@@ -9,6 +10,9 @@ import numpy as np
 from ..function import no_grad
 from ..functional import cat, stack
 from ..tensor import Tensor
+from . import sequences as rnn
+
+sys.modules[__name__ + ".rnn"] = rnn  # torch's import path: from minigrad.nn.utils.rnn import pad_sequence
 
 
 def _as_list(tensors):
