@@ -2411,7 +2411,15 @@ def backpropagate(roots, root_grads, retain_graph, inputs=None):
     summed = set()  # keys whose gradient is a sum made here, so it may be added to in place
 
     def add(key, grad):
-        if key not in grads:
+        if isinstance(grad, GradientAt):    # zeros but at an index: written into a sum of this key's own
+            if key not in grads:
+                grads[key] = grad.dense()
+            else:
+                if key not in summed:
+                    grads[key] = grads[key].copy()
+                grad.add_into(grads[key])
+            summed.add(key)
+        elif key not in grads:
             grads[key] = grad               # may be shared with another input: never written to
         elif key in summed:
             parallel.elementwise(xp.add, grads[key], grad, out=grads[key])
@@ -2452,7 +2460,9 @@ def backpropagate(roots, root_grads, retain_graph, inputs=None):
         for parent, needed, parent_grad in zip(node.inputs, node.input_needs_grad, input_grads):
             if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
                 continue
-            add(id(parent), sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False))
+            if not isinstance(parent_grad, GradientAt):                     # which is in the parent's shape and dtype
+                parent_grad = sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False)
+            add(id(parent), parent_grad)
         if not retain_graph:
             node.free()
     return found
@@ -2494,7 +2504,7 @@ def _ops_leading_to(order, wanted):
 from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
 from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_indices, ranked_indices,  # noqa: E402
                           running_extreme_indices, sort_indices, top_indices)
-from .ops.shape import (array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
+from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
                          has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
                          resolved_shape, torch_index_steps)
 from .nn import init as nn_init  # noqa: E402

@@ -32,6 +32,32 @@ def test_summed_gradients_never_write_into_a_shared_gradient():
     np.testing.assert_allclose(y.grad.numpy(), 1.0)
 
 
+@pytest.mark.parametrize("dense_first", [True, False])
+def test_gradients_of_pieces_add_up_as_torchs(dense_first, torch):
+    """Indexing gives its gradient as zeros but at the index, which the engine writes into one sum for all the
+    pieces of a tensor: pieces that overlap, a 0-d one, a view's, one beside a whole gradient (arriving before or
+    after them), a hook and retain_grad seeing the whole sum, and a gradient shared with another input unharmed."""
+    values = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+
+    def gradients(lib):
+        leaf = lib.tensor(values, requires_grad=True)
+        other = lib.tensor(values, requires_grad=True)
+        x = leaf * 1.0
+        x.retain_grad()
+        seen = []
+        x.register_hook(lambda grad: seen.append(grad.sum().item()))
+        pieces = [p * (i + 1) for i, p in enumerate(x.unbind(0))] + [x[1:3] * x[2:4], x.T[1] * 5, x[2, 1] * 7]
+        whole = (x + other).exp()
+        total = sum(piece.sum() for piece in pieces)
+        total = whole.sum() + total if dense_first else total + whole.sum()
+        total.backward()
+        return leaf.grad.numpy(), other.grad.numpy(), x.grad.numpy(), seen
+
+    ours, theirs = gradients(mg), gradients(torch)
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
 def test_two_backward_calls_accumulate_like_torch():
     x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (x * 2).sum().backward()

@@ -17,6 +17,7 @@ from test_nn import torch_state
 from test_one_dimensional import _torch_signature
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel lengths")  # torch's note on its copy
 TF = torch.nn.functional
 
 
@@ -114,7 +115,6 @@ MODULES = [
 ]
 
 
-@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # torch's note on its copy
 @pytest.mark.parametrize("name, args, options, shape", MODULES, ids=str)
 def test_modules_loaded_from_torch_match_torch(name, args, options, shape):
     """From one state dict (the same keys and shapes), in float64: repr, outputs and the gradients of input, weight

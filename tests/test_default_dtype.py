@@ -212,6 +212,10 @@ LAYERS = {
     "MultiheadAttention": lambda nn: nn.MultiheadAttention(4, 2, add_bias_kv=True),
     "MultiheadAttention kdim vdim": lambda nn: nn.MultiheadAttention(4, 2, kdim=3, vdim=5),
     "TransformerEncoderLayer": lambda nn: nn.TransformerEncoderLayer(4, 2, dim_feedforward=8),
+    "Conv3d": lambda nn: nn.Conv3d(2, 3, 3),
+    "BatchNorm3d": lambda nn: nn.BatchNorm3d(3),
+    "LSTM": lambda nn: nn.LSTM(2, 3, proj_size=2, bidirectional=True),
+    "GRUCell": lambda nn: nn.GRUCell(2, 3),
 }
 
 

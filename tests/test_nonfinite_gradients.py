@@ -83,3 +83,24 @@ def test_the_gpu_path_masks_gradients_as_the_cpu(name, gpu_path):
         return x.grad.numpy()
 
     np.testing.assert_array_equal(run("gpu"), run("cpu"))
+
+
+@pytest.mark.parametrize("pool", [
+    lambda F, x: F.max_pool2d(x, 2),                                    # disjoint windows
+    lambda F, x: F.max_pool2d(x, 3, 1, 1),                              # overlapping
+    lambda F, x: F.max_pool3d(x.unsqueeze(2).expand(-1, -1, 2, -1, -1), 2),
+    lambda F, x: F.adaptive_max_pool2d(x, 3),
+])
+def test_max_pooling_gives_no_gradient_to_the_losers_where_it_is_nan(pool):
+    image = np.arange(36, dtype=np.float32).reshape(1, 1, 6, 6) % 7
+    image[0, 0, 1, 1] = NAN
+
+    def gradient(lib, functional):
+        x = lib.tensor(image, requires_grad=True)
+        out = pool(functional, x)
+        upstream = np.full(tuple(out.shape), NAN, dtype=np.float32)
+        upstream.reshape(-1)[::2] = 1.0
+        out.backward(lib.tensor(upstream))
+        return x.grad.numpy()
+
+    np.testing.assert_array_equal(gradient(mg, mgF), gradient(torch, torch.nn.functional))

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .. import functional as F
+from ..backend import default_dtype
 from ..torch_functions import cat, stack
 from . import init
 from .module import Module, Parameter
@@ -105,7 +106,7 @@ def _uniform_parameters(module):
 
 
 def _empty_parameter(*shape):
-    return Parameter(np.empty(shape, np.float32))
+    return Parameter(np.empty(shape, default_dtype()))
 
 
 class RNNBase(Module):

@@ -247,16 +247,18 @@ class Neg(Function):
 
 def gradient_where(grad, keep):
     """grad (real floating point) where the bool array `keep` holds, else 0, where grad is NaN or inf too, as
-    torch's masked gradients are (grad * keep gives NaN there). grad's bits are ANDed with all ones or all zeros,
-    which costs 1.5 times that multiply, where a masked copy costs 4 times as much."""
+    torch's masked gradients are (grad * keep gives NaN there)."""
+    shape = np.broadcast_shapes(grad.shape, keep.shape)
+    return parallel.elementwise(masked_into, grad, keep, out=memory.empty(get_array_module(grad), shape, grad.dtype))
+
+
+def masked_into(grad, keep, out):
+    """out = grad where keep, else 0 (gradient_where's, into out); returns out. grad's bits are ANDed with all ones
+    or all zeros, which costs 1.5 times grad * keep, where a masked copy costs 4 times as much."""
     xp = get_array_module(grad)
     bits = xp.dtype(f"i{grad.dtype.itemsize}")
-
-    def fill(grad, keep, out):
-        xp.bitwise_and(grad.view(bits), xp.negative(keep.view(xp.int8), dtype=bits), out=out.view(bits))
-
-    shape = np.broadcast_shapes(grad.shape, keep.shape)
-    return parallel.elementwise(fill, grad, keep, out=memory.empty(xp, shape, grad.dtype))
+    xp.bitwise_and(grad.view(bits), xp.negative(keep.view(xp.int8), dtype=bits), out=out.view(bits))
+    return out
 
 
 def as_floating_point(a):

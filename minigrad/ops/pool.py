@@ -20,6 +20,7 @@ from ..backend import get_array_module
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
 from ..kernels import output_size
 from .conv import tap_index
+from .elementwise import masked_into
 from .upsample import adaptive_bins
 
 
@@ -217,10 +218,10 @@ def _spread(grad, windows, hits=None):
                     xp.copyto(target, chunk)
                 else:
                     target += chunk
-            elif windows.disjoint:
-                xp.multiply(chunk, hit, out=target)
+            elif windows.disjoint:                                      # masked, not times hit: NaN * 0 is NaN
+                masked_into(chunk, hit, target)
             else:
-                target += chunk * hit
+                target += masked_into(chunk, hit, memory.empty(xp, chunk.shape, chunk.dtype))
 
     _split_planes(work, grad_x, windows)
     return windows.crop(grad_x)

@@ -336,12 +336,31 @@ class GetItem(Function):
         xp = get_array_module(grad)
         if not is_basic_index(index):
             return _scatter_add(shape, index, grad)
-        full = memory.zeros(xp, shape, dtype)
-        if callable(index) and has_internal_overlap(index(full)):  # a view of an expansion, which repeats elements
-            positions = index(xp.arange(full.size).reshape(shape))  # of each element read, in the flattened array
-            return _scatter_add((full.size,), positions, grad).reshape(shape)
-        _write(full, index, grad)
+        if callable(index) and has_internal_overlap(index(xp.empty(shape, dtype))):  # a view of an expansion,
+            size = math.prod(shape)                                     # which repeats elements: the position of
+            positions = index(xp.arange(size).reshape(shape))           # each element read, in the flattened array
+            return _scatter_add((size,), positions, grad).reshape(shape)
+        return GradientAt(shape, dtype, index, grad)
+
+
+class GradientAt:
+    """GetItem's gradient: zeros of its input's shape but at `index`, where it is `grad`. The engine writes it
+    into the input's gradient, new zeros or the sum it accumulates, so that the pieces of a split, or the rows a
+    loop reads one step at a time, make one array between them: each piece as a whole array of zeros cost the
+    input's size per piece, a time quadratic in their number."""
+
+    def __init__(self, shape, dtype, index, grad):
+        self.shape, self.dtype, self.index, self.grad = tuple(shape), dtype, index, grad
+        self.ndim = len(self.shape)
+
+    def dense(self):
+        full = memory.zeros(get_array_module(self.grad), self.shape, self.dtype)
+        _write(full, self.index, self.grad)
         return full
+
+    def add_into(self, gradient):
+        part = region(gradient, self.index)
+        part += self.grad
 
 
 def _scatter_add(shape, index, grad):
