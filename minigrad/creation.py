@@ -24,13 +24,15 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     return result
 
 
-def _filled(maker, shape, dtype, device, requires_grad):
-    """A new tensor of maker(shape), a NumPy array, as `dtype` (the default dtype unless given), on `device`."""
+def _filled(maker, shape, dtype, device, requires_grad, negative_size_error=None):
+    """A new tensor of maker(shape), a NumPy array, as `dtype` (the default dtype unless given), on `device`; a
+    negative size is torch's error, in the words of negative_size_error where the op has its own."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     if any(size < 0 for size in shape):
         negative = next(size for size in shape if size < 0)
-        raise RuntimeError(f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
+        raise RuntimeError(negative_size_error or
+                           f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
     with np.errstate(invalid="ignore"):  # values beyond an integer dtype wrap without a word, as in torch
         array = maker(shape).astype(default_dtype() if dtype is None else dtype)
     return Tensor(array, requires_grad=requires_grad, device=device)
@@ -43,7 +45,7 @@ def _filled_like(maker, input, dtype, device, requires_grad):
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(np.zeros, shape, dtype, device, requires_grad)
+    return _filled(np.zeros, shape, dtype, device, requires_grad, "zeros: Dimension size must be non-negative.")
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):

@@ -807,6 +807,7 @@ def glu(input, dim=-1):
     axis = normalize_dim(dim, input.ndim)
     if input.shape[axis] % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {axis} is size {input.shape[axis]}")
+    require_floating_point("glu_cpu", input)
     value, gate = input.chunk(2, axis)
     return value * sigmoid(gate)
 
@@ -1003,6 +1004,8 @@ def adaptive_avg_pool2d(input, output_size):
     h, w = input.shape[-2:]
     out_h, out_w = _adaptive_output_size("adaptive_avg_pool2d", input, output_size, 2)
     _require_floating("adaptive_avg_pool2d", input)
+    if not out_h * out_w:
+        return _nothing_pooled(input, (out_h, out_w))
     if h % out_h or w % out_w:
         return AdaptiveAvgPool.apply(input, size=(out_h, out_w))
     blocks = input.reshape(*input.shape[:-2], out_h, h // out_h, out_w, w // out_w)
@@ -1014,11 +1017,18 @@ def adaptive_avg_pool3d(input, output_size):
     mean is separable: adaptive_avg_pool2d of the (H, W) planes, then of the depth."""
     out_d, out_h, out_w = _adaptive_output_size("adaptive_avg_pool3d", input, output_size, 3)
     _require_floating("adaptive_avg_pool3d_cpu", input)
+    if not out_d * out_h * out_w:
+        return _nothing_pooled(input, (out_d, out_h, out_w))
     *batch, d, h, w = input.shape
     volumes = math.prod(batch)
     planes = adaptive_avg_pool2d(input.reshape(volumes, d, h, w), (out_h, out_w))
     depths = adaptive_avg_pool2d(planes.reshape(volumes, 1, d, out_h * out_w), (out_d, None))
     return depths.reshape(*batch, out_d, out_h, out_w)
+
+
+def _nothing_pooled(input, out_size):
+    """An adaptive pooling's empty output, for an output size of 0, as torch gives one: still of the graph."""
+    return input.narrow(-1, 0, 0).reshape(*input.shape[:-len(out_size)], *out_size)
 
 
 _ADAPTIVE_RANK_ERRORS = {  # torch's wordings, which differ by a colon
@@ -1047,8 +1057,8 @@ def _adaptive_output_size(name, input, output_size, dims):
     sizes = _ntuple(output_size, dims)
     if len(sizes) != dims:
         raise RuntimeError(_ADAPTIVE_LENGTH_ERRORS[name])
-    if not all(s is None or (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s > 0) for s in sizes):
-        raise ValueError(f"{name}: output_size must be a positive int or None, or {dims} of them, got "
+    if not all(s is None or (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 0) for s in sizes):
+        raise ValueError(f"{name}: output_size must be a non-negative int or None, or {dims} of them, got "
                          f"{output_size!r}")
     return tuple(n if size is None else int(size) for size, n in zip(sizes, input.shape[-dims:]))
 
@@ -1069,6 +1079,9 @@ def adaptive_max_pool3d(input, output_size, return_indices=False):
 
 def _adaptive_max_pool(input, out_size, return_indices):
     dims = len(out_size)
+    if not math.prod(out_size):
+        maxima = _nothing_pooled(input, out_size)
+        return (maxima, maxima.detach().long()) if return_indices else maxima
     indices = Tensor(adaptive_max_indices(input.data, out_size))
     maxima = input.flatten(-dims).gather(-1, indices.flatten(-dims)).reshape(indices.shape)
     return (maxima, indices) if return_indices else maxima
@@ -1857,8 +1870,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
                       "will change in a future release to interpret the input as one without a batch dimension, i.e. "
                       "shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please switch to using "
                       "dropout1d instead.", stacklevel=2)
-    if input.ndim < 2:
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    _refuse_featureless(input, p, training, least_dims=2)
     return _channel_dropout(input, p, training, inplace, channel_dims=2)
 
 
@@ -1867,9 +1879,15 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
     any other input is read as unbatched, its first dim the channels, and other than 4-d inputs are deprecated."""
     _check_dropout_probability(p)
     _warn_of_deprecated_dims(input, spatial_dims=3)
-    if input.ndim == 0 and training and p > 0:  # torch's check, after its early return of the input
-        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    _refuse_featureless(input, p, training, least_dims=1)
     return _channel_dropout(input, p, training, inplace, channel_dims=2 if input.ndim == 5 else 1)
+
+
+def _refuse_featureless(input, p, training, least_dims):
+    """torch's error for a channel dropout of an input of fewer than least_dims dims, checked after its early return
+    of the input where nothing is dropped."""
+    if input.ndim < least_dims and training and p > 0:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
 
 
 def _warn_of_deprecated_dims(input, spatial_dims):

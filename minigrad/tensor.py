@@ -99,10 +99,11 @@ def device_and_dtype(device_or_dtype, device=None, dtype=None):
 _IMPLIED_DTYPES = (np.dtype(np.int64), np.dtype(bool))  # torch's repr leaves these out, and the default dtypes
 
 
-def _check_can_require_grad(dtype):
-    """Only floating-point tensors have gradients (the constructor and requires_grad_ both ask)."""
+def _check_can_require_grad(dtype, wording="Only Tensors of floating point and complex dtype can require gradients"):
+    """Only floating-point tensors have gradients: torch's error, worded as where it is asked (the constructor's
+    words unless given)."""
     if dtype.kind != "f":
-        raise RuntimeError(f"only Tensors of floating point dtype can require gradients, got dtype {dtype}")
+        raise RuntimeError(wording)
 
 
 def sum_to_shape(grad, shape):
@@ -415,7 +416,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad:
-            _check_can_require_grad(self.dtype)
+            _check_can_require_grad(self.dtype, "only Tensors of floating point dtype can require gradients")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -453,7 +454,7 @@ class Tensor:
 
         `gradient` is d(loss)/d(self), needed unless self holds one value (torch's name for it)."""
         if not self.requires_grad:
-            raise RuntimeError("backward() on a tensor that does not require grad (is every input's requires_grad False?)")
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         accumulate_backward([self], [self._seed_gradient(gradient, "backward()")], retain_graph, inputs)
 
     def _seed_gradient(self, gradient, caller):

@@ -10,6 +10,7 @@ import pytest
 import minigrad as mg
 import minigrad.functional as mgF
 import minigrad.nn as mgnn
+from conftest import assert_raises_as_torch
 
 torch = pytest.importorskip("torch")
 
@@ -300,3 +301,10 @@ def test_activations_and_math_run_on_device_arrays(gpu_path):
 
     for gpu, cpu in zip(run("gpu"), run("cpu")):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_glu_refuses_integers_and_bools_as_torch(dtype):
+    values = np.ones(4, dtype=dtype)
+    assert_raises_as_torch(lambda: torch.nn.functional.glu(torch.tensor(values)),
+                           lambda: mgF.glu(mg.tensor(values)))

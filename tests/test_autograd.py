@@ -13,7 +13,7 @@ import minigrad as mg
 import minigrad.functional as F
 from minigrad.function import Function
 
-from conftest import torch_since
+from conftest import assert_raises_as_torch, torch_since
 
 
 def test_node_used_twice_accumulates():
@@ -638,6 +638,18 @@ def test_constructor_and_parameter_share_like_from_numpy_and_torch_parameter(tor
     ours_param, theirs_param = mg.nn.Parameter(ours), torch.nn.Parameter(theirs)
     ours.data[0] = theirs.data[0] = 9.0
     assert ours_param.data[0] == theirs_param.data[0] == 9.0, "a Parameter wraps its tensor's data, as in torch"
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.tensor([1, 2]).requires_grad_(),
+    lambda lib: lib.tensor([1, 2], requires_grad=True),
+    lambda lib: lib.zeros(2, dtype=lib.int64, requires_grad=True),
+    lambda lib: lib.ones(2).sum().backward(),
+    lambda lib: lib.zeros(2, -3),
+    lambda lib: lib.ones(-1),
+], ids=["requires_grad_", "tensor", "zeros", "backward", "zeros negative", "ones negative"])
+def test_autograd_and_creation_errors_are_torchs_word_for_word(call, torch):
+    assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
 
 
 def test_requires_grad_needs_a_float_tensor_like_torch(torch):

@@ -122,19 +122,21 @@ def test_in_place_dropout_writes_into_the_input_and_refuses_a_leaf_as_torch():
     np.testing.assert_array_equal(weight.grad.numpy(), hidden.numpy())     # 3 * mask / (1 - p), as 3 * mask
 
 
-@pytest.mark.parametrize("shape", [(4, 5, 6), (4, 5), (2, 3, 4, 5, 6), (5,)])
-def test_channel_dropout_of_other_than_4d_inputs_warns_and_masks_as_torch(shape):
-    """A 3-d input is (N, C, L); a 2-d one (N, C) masks elements; 5-d masks (N, C); 1-d is an error."""
+@pytest.mark.parametrize("p, training", [(0.5, True), (0.0, True), (0.5, False)])
+@pytest.mark.parametrize("shape", [(4, 5, 6), (4, 5), (2, 3, 4, 5, 6), (5,), ()])
+def test_channel_dropout_of_other_than_4d_inputs_warns_and_masks_as_torch(shape, p, training):
+    """A 3-d input is (N, C, L); a 2-d one (N, C) masks elements; 5-d masks (N, C); 1-d and 0-d are an error where
+    something is dropped, and come back as they are where nothing is."""
     messages = []
     for lib, tensor in ((torch, torch.ones(shape)), (mg, mg.ones(*shape))):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                out = (torch.nn.functional.dropout2d if lib is torch else F.dropout2d)(tensor, 0.5)
+                out = (torch.nn.functional.dropout2d if lib is torch else F.dropout2d)(tensor, p, training)
             except RuntimeError as error:
                 out = error
         messages.append(([str(w.message) for w in caught], str(out) if isinstance(out, RuntimeError) else None))
         if not isinstance(out, RuntimeError):
             mask = out.numpy().reshape(shape[:2] + (-1,))
-            assert np.all(mask == mask[..., :1])
+            assert np.all(mask == mask[..., :1]) and out.shape == shape
     assert messages[0] == messages[1]

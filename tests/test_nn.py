@@ -431,7 +431,7 @@ def test_adaptive_avg_pool2d_runs_its_gpu_variant_on_host(host_kernels):
     assert "resize" in host_kernels.launches
 
 
-@pytest.mark.parametrize("size", [0, -1, 2.0, "2", True])
+@pytest.mark.parametrize("size", [-1, 2.0, "2", True])
 def test_adaptive_avg_pool2d_refuses_bad_sizes(size):
     with pytest.raises(ValueError, match="output_size"):
         mg.functional.adaptive_avg_pool2d(mg.tensor(random_input((1, 1, 4, 4))), size)

@@ -263,3 +263,21 @@ def test_a_window_holding_nan_is_won_by_its_last_nan_as_in_torch(arguments):
 def test_a_window_holding_nan_on_the_gpu_path(arguments, gpu_path):
     for ours, theirs in zip(_max_pool_with_nans(mg, arguments, "gpu"), _max_pool_with_nans(mg, arguments)):
         np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("name, shape, size", [
+    ("adaptive_avg_pool2d", (1, 2, 4, 4), 0), ("adaptive_avg_pool2d", (2, 4, 4), (0, 2)),
+    ("adaptive_max_pool2d", (1, 2, 4, 4), (3, 0)), ("adaptive_avg_pool1d", (1, 2, 4), 0),
+    ("adaptive_max_pool1d", (2, 4), 0), ("adaptive_avg_pool3d", (1, 2, 4, 4, 4), (2, 0, 1)),
+    ("adaptive_max_pool3d", (2, 3, 3, 3), (0, 2, 2))])
+def test_an_adaptive_pooling_to_size_zero_is_empty_as_torchs(name, shape, size):
+    torch = pytest.importorskip("torch")
+    x = mg.tensor(np.ones(shape, np.float32), requires_grad=True)
+    ours = getattr(mg.functional, name)(x, size)
+    theirs = getattr(torch.nn.functional, name)(torch.ones(shape), size)
+    assert ours.shape == tuple(theirs.shape) and ours.requires_grad
+    ours.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 0)
+    if "max" in name:
+        indices = getattr(mg.functional, name)(x, size, return_indices=True)[1]
+        assert indices.shape == ours.shape and indices.dtype == np.int64
