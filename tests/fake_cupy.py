@@ -14,6 +14,7 @@ of CuPy's own numerics or of speed.
 """
 import sys
 import types
+import weakref
 
 import numpy as np
 import scipy.special
@@ -24,6 +25,7 @@ from minigrad import backend, kernels
 # CuPy's constructors take host data; every other function refuses NumPy arrays.
 _FROM_HOST = ("asarray", "array", "ascontiguousarray")
 UFUNCS_WITH_AT = {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"}  # CuPy's scatter ops
+_OWNERS = weakref.WeakValueDictionary()  # id(a host array that owns its memory) -> the device array made of it first
 
 
 class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
@@ -34,6 +36,21 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
 
     def __init__(self, host):
         self._host = host
+        if host.base is None:
+            _OWNERS.setdefault(id(host), self)
+
+    @property
+    def base(self):
+        """The array whose memory this one views, one object for all its views, as CuPy's (minigrad tells a block
+        of memory by that object's identity, so a new one each time would tell a write into it by chance)."""
+        owner = self._host.base
+        if not isinstance(owner, np.ndarray):
+            return None
+        device = _OWNERS.get(id(owner))
+        if device is None or device._host is not owner:
+            device = ndarray(owner)
+        self._owner = device                                            # alive, and its identity kept, as this view
+        return device
 
     def get(self):
         return self._host.copy()

@@ -1089,6 +1089,17 @@ def test_a_write_into_what_backward_needs_is_refused_like_torch(torch, write):
             y.sum().backward()
 
 
+def test_a_write_through_a_view_is_refused_on_the_gpu_path_too(gpu_path):
+    """Device memory is told by its owner array too: a view's base must be one object (CuPy's is)."""
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]], device="gpu")
+    w = mg.tensor([[0.5, -1.0], [2.0, 1.0]], requires_grad=True, device="gpu")
+    y = (x * w).sigmoid()
+    with mg.no_grad():
+        y.detach()[1:] *= 2
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
+
+
 def test_writes_after_backward_or_into_unsaved_arrays_are_fine():
     x, w = mg.tensor([1.0, 2.0, 3.0]), mg.tensor([0.5, -1.0, 2.0], requires_grad=True)
     total = (x + w).sum()          # Add saves nothing
