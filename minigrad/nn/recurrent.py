@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from .. import functional as F
+from .. import ops
 from ..backend import default_dtype
 from ..torch_functions import cat, stack
 from . import init
@@ -25,13 +26,12 @@ def _rnn_step(activation):
 
 
 def _lstm_step(x_projected, state, cell):
-    """torch's gates i, f, g, o: c' = σ(f) c + σ(i) tanh(g), h' = σ(o) tanh(c'), projected by weight_hr where
-    there is one. (One sigmoid over all four gates, g's part unused, is fewer ops than three.)"""
+    """torch's gates i, f, g, o: c' = σ(f) c + σ(i) tanh(g), h' = σ(o) tanh(c') (one op, ops.LSTMUpdate),
+    projected by weight_hr where there is one."""
     h, c = state
-    gates, size = x_projected + cell.recurrent(h), c.shape[1]
-    sigmoids = F.sigmoid(gates)
-    c = sigmoids[:, size:2 * size] * c + sigmoids[:, :size] * F.tanh(gates[:, 2 * size:3 * size])
-    h = sigmoids[:, 3 * size:] * F.tanh(c)
+    size = c.shape[1]
+    updated = ops.LSTMUpdate.apply(x_projected + cell.recurrent(h), c)
+    h, c = updated[:, :size], updated[:, size:]
     return (h if cell.weight_hr_t is None else h @ cell.weight_hr_t, c)
 
 

@@ -1,6 +1,6 @@
 """Every differentiable op, each a Function with its forward and backward side by side."""
-from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, Mish, PReLU, ReLU,
-                         Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
+from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, LSTMUpdate, Mish, PReLU,
+                         ReLU, Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
 from .conv import Conv2d, ConvTranspose2d, DepthUnfold, Unfold, col2im, im2col
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Atan2, Binary, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor,
@@ -30,9 +30,9 @@ __all__ = [
     "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac", "Gather", "GELU", "GetItem", "GridSample",
     "Hardsigmoid", "Hardswish", "Hardtanh", "Hypot", "I0", "im2col", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma",
     "Log", "Log10", "Log1p", "Log2", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax",
-    "LogSumExp", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul",
-    "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "PointwiseLoss", "Pow",
-    "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter",
+    "LogSumExp", "LSTMUpdate", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min", "Minimum",
+    "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "PointwiseLoss",
+    "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter",
     "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SmoothL1Loss",
     "Softmax", "Softplus", "SpecialFunction", "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh",
     "ToDevice", "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear",

@@ -425,6 +425,42 @@ class PReLU(Function):
         return xp.where(negative, grad * weight, grad), grad * a * negative
 
 
+class LSTMUpdate(Function):
+    """An LSTM step after its two matmuls: gates (N, 4H), pre-activation in torch's order i, f, g, o, and the cell
+    state c (N, H) -> [h', c'] (N, 2H), with c' = sigmoid(f) c + sigmoid(i) tanh(g) and h' = sigmoid(o) tanh(c').
+    One op, where a composition is a dozen nodes a time step whose bookkeeping outweighs their arithmetic at the
+    sizes of a recurrent layer; the two results come out side by side, to be sliced (see nn.recurrent)."""
+
+    @staticmethod
+    def forward(ctx, gates, c):
+        xp, size = get_array_module(gates), c.shape[1]
+        activated = memory.empty(xp, gates.shape, gates.dtype)
+        _sigmoid_into(gates, activated)
+        xp.tanh(gates[:, 2 * size:3 * size], out=activated[:, 2 * size:3 * size])
+        i, f, g, o = (activated[:, k * size:(k + 1) * size] for k in range(4))
+        out = memory.empty(xp, c.shape[:1] + (2 * size,), gates.dtype)
+        c_new, tanh_c = out[:, size:], memory.empty(xp, c.shape, gates.dtype)
+        xp.multiply(f, c, out=c_new)
+        c_new += i * g
+        xp.tanh(c_new, out=tanh_c)
+        xp.multiply(o, tanh_c, out=out[:, :size])
+        ctx.save_for_backward(activated, c, tanh_c)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        activated, c, tanh_c = ctx.saved
+        xp, size = get_array_module(grad), c.shape[1]
+        i, f, g, o = (activated[:, k * size:(k + 1) * size] for k in range(4))
+        grad_h, grad_c = grad[:, :size], grad[:, size:]
+        grad_c = grad_c + grad_h * o * (1 - tanh_c * tanh_c)           # c' reaches h' through tanh
+        grad_gates = memory.empty(xp, activated.shape, grad.dtype)
+        parts = (grad_c * g, grad_c * c, grad_c * i, grad_h * tanh_c)  # d/d i, f, g, o after their activations
+        for k, (part, slope) in enumerate(zip(parts, (i * (1 - i), f * (1 - f), 1 - g * g, o * (1 - o)))):
+            xp.multiply(part, slope, out=grad_gates[:, k * size:(k + 1) * size])
+        return grad_gates, grad_c * f
+
+
 class SigmoidGate(Function):
     """x * sigmoid(logits) * weights, with one weight per (image, channel): the SCA block's re-weighting.
 
