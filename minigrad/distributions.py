@@ -8,15 +8,16 @@ import numpy as np
 
 from . import functional as F
 from .backend import to_numpy
-from .creation import empty, eye, full, randn, tensor, zeros_like
+from .creation import empty, eye, full, full_like, randn, tensor, zeros_like
 from .function import no_grad
 from .functional import _size
 from .random import generator
 from .tensor import Tensor, where
 from .torch_functions import broadcast_tensors
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "Independent", "Laplace", "LogNormal", "Normal",
-           "OneHotCategorical", "Poisson", "Uniform", "constraints", "kl_divergence", "register_kl"]
+__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "ExponentialFamily", "Independent", "Laplace",
+           "LogNormal", "Normal", "OneHotCategorical", "Poisson", "Uniform", "constraints", "kl_divergence",
+           "register_kl"]
 
 
 class Constraint:
@@ -267,6 +268,11 @@ def _scalar_or_tensor_batch(parameters, first):
     return () if all(isinstance(p, numbers.Number) for p in parameters) else first.shape
 
 
+class ExponentialFamily(Distribution):
+    """torch's base of the exponential families (Normal, Exponential, Bernoulli, Poisson), which kl_divergence
+    refuses between two different ones that have no function of their own."""
+
+
 class _LocationScale(Distribution):
     """A distribution over the reals shifted by loc and stretched by scale, centred and peaked at loc."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -286,7 +292,7 @@ class _LocationScale(Distribution):
         return self.loc
 
 
-class Normal(_LocationScale):
+class Normal(_LocationScale, ExponentialFamily):
     @property
     def stddev(self):
         return self.scale
@@ -418,7 +424,7 @@ class _Rate(Distribution):
         super().__init__(_scalar_or_tensor_batch((rate,), self.rate), validate_args=validate_args)
 
 
-class Exponential(_Rate):
+class Exponential(_Rate, ExponentialFamily):
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
@@ -507,7 +513,7 @@ class _ProbsOrLogits(Distribution):
         return self._param.shape
 
 
-class Bernoulli(_ProbsOrLogits):
+class Bernoulli(_ProbsOrLogits, ExponentialFamily):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.boolean
     has_enumerate_support = True
@@ -660,7 +666,7 @@ class OneHotCategorical(Distribution):
         return _enumerated(values.reshape(n, *(1,) * len(self._batch_shape), n), self._batch_shape, expand)
 
 
-class Poisson(_Rate):
+class Poisson(_Rate, ExponentialFamily):
     """Counts at a rate: log_prob and the moments differentiable, samples drawn by NumPy (no gradient)."""
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
@@ -827,3 +833,83 @@ def _kl_independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError
     return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+
+
+@register_kl(LogNormal, LogNormal)
+def _kl_lognormal_lognormal(p, q):
+    return kl_divergence(p.base_dist, q.base_dist)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    raise NotImplementedError("The cross KL-divergence between different exponential families cannot "
+                              "                            be computed using Bregman divergences")
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p, q):
+    return -p.entropy() - (p.probs * q.rate.log() - q.rate)
+
+
+@register_kl(Exponential, Normal)
+def _kl_exponential_normal(p, q):
+    var_normal = q.scale.pow(2)
+    rate_squared = p.rate.pow(2)
+    t1 = 0.5 * (rate_squared * var_normal * 2 * math.pi).log()
+    t2 = rate_squared.reciprocal()
+    t3 = q.loc / p.rate
+    t4 = q.loc.pow(2) * 0.5
+    return t1 - 1 + (t2 - t3 + t4) / var_normal
+
+
+@register_kl(Laplace, Normal)
+def _kl_laplace_normal(p, q):
+    var_normal = q.scale.pow(2)
+    scale_squared_var_ratio = p.scale.pow(2) / var_normal
+    t1 = 0.5 * (2 * scale_squared_var_ratio / math.pi).log()
+    t2 = 0.5 * p.loc.pow(2)
+    t3 = p.loc * q.loc
+    t4 = 0.5 * q.loc.pow(2)
+    return -t1 + scale_squared_var_ratio + (t2 - t3 + t4) / var_normal - 1
+
+
+@register_kl(Normal, Laplace)
+def _kl_normal_laplace(p, q):
+    loc_diff = p.loc - q.loc
+    scale_ratio = p.scale / q.scale
+    loc_diff_scale_ratio = loc_diff / p.scale
+    t1 = scale_ratio.log()
+    t2 = math.sqrt(2 / math.pi) * p.scale * (-0.5 * loc_diff_scale_ratio.pow(2)).exp()
+    t3 = loc_diff * (math.sqrt(0.5) * loc_diff_scale_ratio).erf()
+    return -t1 + (t2 + t3) / q.scale - (0.5 * (1 + math.log(0.5 * math.pi)))
+
+
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p, q):
+    common_term = p.high - p.low
+    t1 = (math.sqrt(math.pi * 2) * q.scale / common_term).log()
+    t2 = common_term.pow(2) / 12
+    t3 = ((p.high + p.low - 2 * q.loc) / 2).pow(2)
+    return t1 + 0.5 * (t2 + t3) / q.scale.pow(2)
+
+
+@register_kl(Uniform, Exponential)
+def _kl_uniform_exponential(p, q):
+    result = q.rate * (p.high + p.low) / 2 - ((p.high - p.low) * q.rate).log()
+    return where(p.low < 0, math.inf, result)
+
+
+@register_kl(Exponential, Uniform)
+@register_kl(Poisson, Bernoulli)
+def _kl_rate_infinity(p, q):
+    """p has mass outside q's support."""
+    return full_like(p.rate, math.inf)
+
+
+@register_kl(Laplace, Uniform)
+@register_kl(Laplace, Exponential)
+@register_kl(Normal, Uniform)
+@register_kl(Normal, Exponential)
+def _kl_location_infinity(p, q):
+    """p has mass outside q's support."""
+    return full_like(p.loc, math.inf)

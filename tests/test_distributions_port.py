@@ -114,6 +114,26 @@ KL_PAIRS = {  # name -> (fn(lib, *parameters) giving kl_divergence(p, q), makers
         lib.distributions.Independent(lib.distributions.Normal(a, b), 1),
         lib.distributions.Independent(lib.distributions.Normal(c, d), 1)),
         [normal(2, 3), uniform(0.5, 2, 2, 3), normal(3), uniform(0.5, 2, 3)]),
+    "LogNormal": (lambda lib, a, b, c, d: lib.distributions.kl_divergence(
+        lib.distributions.LogNormal(a, b), lib.distributions.LogNormal(c, d)),
+        [normal(3), uniform(0.5, 2, 3), normal(2, 1), uniform(0.5, 2, 3)]),
+    "Bernoulli_Poisson": (lambda lib, a, b: lib.distributions.kl_divergence(
+        lib.distributions.Bernoulli(a), lib.distributions.Poisson(b)), [uniform(0.1, 0.9, 3), uniform(0.5, 3, 3)]),
+    "Exponential_Normal": (lambda lib, a, b, c: lib.distributions.kl_divergence(
+        lib.distributions.Exponential(a), lib.distributions.Normal(b, c)),
+        [uniform(0.5, 2, 3), normal(3), uniform(0.5, 2, 3)]),
+    "Laplace_Normal": (lambda lib, a, b, c, d: lib.distributions.kl_divergence(
+        lib.distributions.Laplace(a, b), lib.distributions.Normal(c, d)),
+        [normal(3), uniform(0.5, 2, 3), normal(3), uniform(0.5, 2, 3)]),
+    "Normal_Laplace": (lambda lib, a, b, c, d: lib.distributions.kl_divergence(
+        lib.distributions.Normal(a, b), lib.distributions.Laplace(c, d)),
+        [normal(3), uniform(0.5, 2, 3), normal(3), uniform(0.5, 2, 3)]),
+    "Uniform_Normal": (lambda lib, a, b, c, d: lib.distributions.kl_divergence(
+        lib.distributions.Uniform(a, b), lib.distributions.Normal(c, d)),
+        [uniform(-1, 0, 3), uniform(1, 2, 3), normal(3), uniform(0.5, 2, 3)]),
+    "Uniform_Exponential": (lambda lib, a, b, c: lib.distributions.kl_divergence(
+        lib.distributions.Uniform(a, b), lib.distributions.Exponential(c)),
+        [uniform(0.1, 1, 3), uniform(1.5, 2, 3), uniform(0.5, 2, 3)]),
 }
 CASES = {**_cases(), **{f"kl_{name}": case for name, case in KL_PAIRS.items()}}
 test_values_and_gradients_match_torch, test_gradcheck, _ = differentiable_case_tests(torch, CASES)
@@ -263,6 +283,20 @@ NON_DIFFERENTIABLE = {  # name -> make(lib) of a value without a gradient
     "kl_Bernoulli_certain": lambda lib: lib.distributions.kl_divergence(
         lib.distributions.Bernoulli(lib.tensor([0.0, 1.0, 0.3, 0.3])),
         lib.distributions.Bernoulli(lib.tensor([0.5, 0.5, 0.0, 1.0]))),
+    "kl_Uniform_Exponential_below_zero": lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Uniform(lib.tensor([-1.0, 1.0]), 2.0), lib.distributions.Exponential(lib.ones(2))),
+    "kl_Exponential_Uniform": lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Exponential(lib.ones(2, 1)), lib.distributions.Uniform(0.0, 1.0)),
+    "kl_Laplace_Uniform": lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Laplace(lib.zeros(2), 1.0), lib.distributions.Uniform(0.0, 1.0)),
+    "kl_Laplace_Exponential": lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Laplace(0.0, 1.0), lib.distributions.Exponential(1.0)),
+    "kl_Normal_Uniform": lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Normal(lib.zeros(3), 1.0), lib.distributions.Uniform(0.0, 1.0)),
+    "kl_Normal_Exponential": lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Normal(0.0, lib.ones(3)), lib.distributions.Exponential(1.0)),
+    "kl_Poisson_Bernoulli": lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Poisson(lib.ones(2)), lib.distributions.Bernoulli(0.5)),
     "kl_Categorical_zeros": lambda lib: lib.distributions.kl_divergence(
         lib.distributions.Categorical(lib.tensor([[0.0, 1.0], [0.5, 0.5]])),
         lib.distributions.Categorical(lib.tensor([[0.5, 0.5], [1.0, 0.0]]))),
@@ -360,6 +394,11 @@ ERRORS = {  # name -> call(lib), which raises on torch and minigrad alike
         lib.distributions.Bernoulli(lib.full((2,), 0.5)), 1).enumerate_support(),
     "unregistered_kl": lambda lib: lib.distributions.kl_divergence(lib.distributions.Categorical(lib.ones(2)),
                                                                    lib.distributions.Normal(0.0, 1.0)),
+    "kl_of_two_exponential_families": lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Normal(0.0, 1.0), lib.distributions.Bernoulli(0.3)),
+    "kl_of_independent_and_normal": lambda lib: lib.distributions.kl_divergence(
+        lib.distributions.Independent(lib.distributions.Normal(lib.zeros(2), 1.0), 1),
+        lib.distributions.Normal(0.0, 1.0)),
     "default_validate_args": lambda lib: lib.distributions.Distribution.set_default_validate_args(2),
 }
 
