@@ -3,7 +3,7 @@
     import minigrad as mg
     import minigrad.functional as F
 """
-from . import autograd, functional, linalg, nn, optim, special, utils
+from . import autograd, distributions, functional, linalg, nn, optim, special, utils
 from .backend import DeviceError, gpu_available
 from .creation import (arange, as_tensor, cartesian_prod, empty, empty_like, eye, from_numpy, full, full_like,
                        is_tensor, linspace, logspace, meshgrid, normal, ones, ones_like, rand, rand_like, randint,
@@ -28,7 +28,7 @@ float, double, long, int, short = float32, float64, int64, int32, int16
 
 __all__ = [
     "DeviceError", "Function", "Generator", "GradcheckError", "Tensor", "arange", "as_tensor", "autograd", "bool",
-    "can_cast", "cartesian_prod", "cat", "default_generator", "double", "empty", "empty_like", "enable_grad", "eye",
+    "can_cast", "cartesian_prod", "cat", "default_generator", "distributions", "double", "empty", "empty_like", "enable_grad", "eye",
     "float", "float32", "float64", "from_numpy", "full", "full_like", "functional", "get_default_dtype",
     "get_rng_state", "gpu_available", "gradcheck", "inference_mode", "initial_seed", "int", "int16", "int32", "int64",
     "int8", "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "linalg", "linspace", "load", "logspace",
