@@ -111,7 +111,8 @@ def _svd(A, full_matrices, driver, values_only):
 def svd(A, full_matrices=True, *, driver=None):
     """A = U diag(S) Vh, S descending, as torch.linalg.svd (U m x m and Vh n x n with full_matrices, else m x k and
     k x n). The gradient is torch's: it needs distinct singular values where U or Vh gets one, and uses their
-    first k columns (rows of Vh) alone."""
+    first k columns (rows of Vh) alone. driver= (torch's choice of a cuSOLVER routine) is refused on the CPU, as
+    torch's, and left to CuPy on the GPU."""
     return SVDResult(*_svd(A, full_matrices, driver, values_only=False))
 
 

@@ -1,6 +1,7 @@
 """Matrix decompositions of real matrices, batched over the leading dims, with torch's gradients: QR, the symmetric
-eigendecomposition, the SVD, the pseudoinverse and least squares. Each is one op of several outputs (see
-Function.several_outputs); an output that got no gradient reaches backward as None, as torch's undefined ones."""
+eigendecomposition, the SVD, the pseudoinverse and least squares. An op of several factors gives them as its
+several outputs (see Function.several_outputs); one that got no gradient reaches backward as None, as torch's
+undefined ones."""
 import collections
 
 import numpy as np
@@ -21,8 +22,8 @@ def transposed(a):
 
 def _with_diagonal(a, diagonal):
     """`a` (a fresh array) with its matrices' diagonals set to `diagonal`."""
-    size = a.shape[-1]
-    a.reshape(a.shape[:-2] + (size * size,))[..., ::size + 1] = diagonal
+    positions = get_array_module(a).arange(a.shape[-1])
+    a[..., positions, positions] = diagonal
     return a
 
 
@@ -66,28 +67,28 @@ class QR(Function):
             raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
         if rows >= columns:
             return _qr_backward_tall(grad_q, grad_r, q, r)
-        # A = [X | Y] with X = Q R[:, :m] square: Y = Q R[:, m:] passes R's right part's gradient to Y and to Q
+        # A = [X | Y], X = Q R[:, :m] square and Y = Q R[:, m:]: R's right part passes its gradient to Y and to Q
         xp = get_array_module(q)
-        grad_y = None if grad_r is None else matmul(q, grad_r[..., rows:])
-        if grad_r is not None:
-            y = matmul(q, r[..., rows:])
-            through_y = matmul(y, transposed(grad_r[..., rows:]))
+        if grad_r is None:
+            grad_y, grad_left_r = xp.zeros_like(r[..., rows:]), None
+        else:
+            grad_right_r, grad_left_r = grad_r[..., rows:], grad_r[..., :rows]
+            grad_y = matmul(q, grad_right_r)
+            through_y = matmul(matmul(q, r[..., rows:]), transposed(grad_right_r))
             grad_q = through_y if grad_q is None else grad_q + through_y
-        grad_x = _qr_backward_tall(grad_q, None if grad_r is None else grad_r[..., :rows], q, r[..., :rows])
-        return xp.concatenate([grad_x, grad_y if grad_y is not None else xp.zeros_like(r[..., rows:])], axis=-1)
+        return xp.concatenate([_qr_backward_tall(grad_q, grad_left_r, q, r[..., :rows]), grad_y], axis=-1)
 
 
 def _qr_backward_tall(grad_q, grad_r, q, r):
     """The gradient of A = QR for m >= n: (gQ + Q copyltu(M)) R^-T, M = R gR^T - gQ^T Q, copyltu(M) the symmetric
     matrix of M's lower triangle."""
     xp = get_array_module(q)
-    m = xp.zeros(r.shape[:-2] + (r.shape[-1],) * 2, r.dtype)
+    middle = xp.zeros(r.shape[:-2] + (r.shape[-1],) * 2, r.dtype)
     if grad_r is not None:
-        m = m + matmul(r, transposed(grad_r))
+        middle = middle + matmul(r, transposed(grad_r))
     if grad_q is not None:
-        m = m - matmul(transposed(grad_q), q)
-    lower = xp.tril(m, -1)
-    b = matmul(q, lower + transposed(lower) + _with_diagonal(xp.zeros_like(m), xp.diagonal(m, 0, -2, -1)))
+        middle = middle - matmul(transposed(grad_q), q)
+    b = matmul(q, xp.tril(middle) + transposed(xp.tril(middle, -1)))
     if grad_q is not None:
         b = b + grad_q
     return transposed(xp.linalg.solve(r, transposed(b)))  # b R^-T
@@ -180,7 +181,9 @@ def default_rtol(a):
 def kept(xp, magnitudes, atol, rtol):
     """Where singular values (or eigenvalues' magnitudes) exceed max(atol, rtol * the largest of their matrix): those
     that count as nonzero. atol and rtol are numbers or arrays of the batch's shape."""
-    return magnitudes > xp.maximum(atol, rtol * magnitudes.max(axis=-1, initial=0))[..., None]
+    if magnitudes.shape[-1] == 0:  # of empty matrices: none, and no largest (CuPy's max takes no `initial`)
+        return magnitudes > 0
+    return magnitudes > xp.maximum(atol, rtol * magnitudes.max(axis=-1))[..., None]
 
 
 def inverted_above(xp, values, magnitudes, atol, rtol):
