@@ -313,7 +313,8 @@ class Function:
     or a bool mask beside floats sets `promotes_inputs = False` and gets each tensor in its own dtype.
     A binary element-wise op sets `broadcasts = True`: `apply` refuses operands that do not broadcast,
     with torch's error. An op whose GPU version differs names it with @gpu_variant_of; `apply` picks
-    it for CuPy arrays.
+    it for CuPy arrays. An op of several outputs that share one computation (a decomposition's factors) sets
+    `several_outputs = True`: its forward returns a tuple, given back as a custom Function's are.
     """
 
     gpu_variant = None
@@ -323,6 +324,7 @@ class Function:
     node_name = None
     promotes_inputs = True
     broadcasts = False
+    several_outputs = False
 
     def __init_subclass__(cls, **kwargs):
         """minigrad's own ops take their constants as keywords, and a None or a string among their operands is a
@@ -372,12 +374,12 @@ class Function:
             else:
                 output = op.forward(ctx, *arrays, **params)
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
-        if cls.custom and isinstance(output, tuple):
+        if (cls.custom or cls.several_outputs) and isinstance(output, tuple):
             return _custom_outputs(ctx, output, requires_grad, Tensor)
         if isinstance(output, (tuple, list)):
             raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: " + (
                 "a custom Function returns several outputs as a tuple" if cls.custom
-                else "an op returns one array (write one op per output)"))
+                else "an op returns one array, or a tuple where it sets several_outputs"))
         if isinstance(output, np.generic):  # NumPy's 0-d results are scalars, which the constructor checks as a
             output = np.asarray(output)     # user's numbers (it refuses a numpy.uint64, as torch.tensor does)
         if not requires_grad or cls.custom and _is_marked(ctx, output):

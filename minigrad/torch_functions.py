@@ -639,10 +639,16 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     return (_sums_of_neighbours(y, dim) * (widths / 2.0)).cumsum(dim)
 
 
+def pinverse(input, rcond=1e-15):
+    """linalg.pinv with rcond as its relative tolerance, as torch's."""
+    tensor_only("pinverse", input, 1, "input")
+    return linalg.pinv(input, rtol=rcond)
+
+
 ALSO_METHODS = dict(mm=mm, bmm=bmm, dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm,
                     baddbmm=baddbmm, addbmm=addbmm, cross=cross, dist=dist, renorm=renorm, masked_select=masked_select,
                     unique=unique, unique_consecutive=unique_consecutive, bincount=bincount, histc=histc, cov=cov,
-                    corrcoef=corrcoef)
+                    corrcoef=corrcoef, pinverse=pinverse)
 for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor method too: the same function, self first
     setattr(Tensor, _name, _function)
 del _name, _function

@@ -134,22 +134,38 @@ def _to_host(value, operand=False):
 
 
 def _to_device(value):
-    """NumPy arrays and scalars -> device arrays (CuPy returns 0-d arrays), inside tuples and lists."""
+    """NumPy arrays and scalars -> device arrays (CuPy returns 0-d arrays), inside tuples and lists; NumPy's named
+    tuples (of svd, eigh, qr) are plain tuples, as CuPy's."""
     if isinstance(value, (np.ndarray, np.generic)):
         return ndarray(np.asarray(value))
     if isinstance(value, (tuple, list)):
-        return type(value)(_to_device(item) for item in value)
+        return (tuple if hasattr(value, "_fields") else type(value))(_to_device(item) for item in value)
     return value
 
 
-def _function(name):
-    numpy_function = getattr(np, name)
+def _function(name, numpy_module=np):
+    numpy_function = getattr(numpy_module, name)
 
     def call(*args, **kwargs):
         if name in _FROM_HOST and args and isinstance(args[0], np.ndarray):
             return ndarray(numpy_function(args[0].copy(), *args[1:], **_to_host(kwargs)))
         return _to_device(numpy_function(*_to_host(args), **_to_host(kwargs)))
     return call
+
+
+class FakeLinalg(types.ModuleType):
+    """`cupy.linalg`: the functions of NumPy's that CuPy has, taking and giving device arrays, others missing."""
+
+    CUPY_HAS = {"cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power", "matrix_rank", "norm", "pinv",
+                "qr", "slogdet", "solve", "svd", "tensorinv", "tensorsolve"}
+
+    def __init__(self):
+        super().__init__("cupy.linalg")
+
+    def __getattr__(self, name):
+        if name not in self.CUPY_HAS:
+            raise AttributeError(f"module 'cupy.linalg' has no attribute '{name}'")
+        return _function(name, np.linalg)
 
 
 class FakeCupy(types.ModuleType):
@@ -159,6 +175,7 @@ class FakeCupy(types.ModuleType):
 
     def __init__(self):
         super().__init__("cupy")
+        self.linalg = FakeLinalg()
 
     def __getattr__(self, name):
         value = getattr(np, name)

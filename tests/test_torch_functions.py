@@ -59,6 +59,7 @@ CALLS.update({
     "repeat_interleave": ((X, 2), {"dim": 0}), "sort": ((X,), {"dim": 0}), "topk": ((X, 2), {"largest": False}),
     "trace": ((X,), {}), "tril": ((X, -1), {}), "triu": ((X,), {"diagonal": 1}),
 })
+CALLS.update({"pinverse": ((X,), {})})  # see test_decompositions_port
 CALLS.update({  # binary math (see test_binary_math_port)
     "arctan2": ((X, UNIT), {}), "atan2": ((X, UNIT[0]), {}), "copysign": ((UNIT, X), {}), "fmax": ((X, UNIT), {}),
     "fmin": ((X, UNIT), {}), "fmod": ((X, 0.7), {}), "hypot": ((X, UNIT), {}), "lerp": ((X, UNIT, 0.3), {}),

@@ -2,6 +2,7 @@
 from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, LSTMUpdate, Mish, PReLU,
                          ReLU, Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
 from .conv import Conv2d, ConvTranspose2d, DepthUnfold, Unfold, col2im, im2col
+from .decompositions import Eigh, EighResult, Lstsq, LstsqResult, Pinv, QR, QRResult, SVD, SVDResult
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Atan2, Binary, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor,
                           Copysign, Cos, Cosh, Digamma, Div, DivFloor, Drawn, Elementwise, Erf, Erfc, Erfinv, Exp, Exp2,
@@ -26,15 +27,16 @@ __all__ = [
     "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Clamp",
     "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d", "Copysign", "Cos", "Cosh",
     "CosineSimilarity", "Cumprod", "Cumsum", "DepthUnfold", "DiagEmbed", "Diagonal", "Digamma", "Div", "DivFloor",
-    "Drawn", "Einsum", "Elementwise", "ELU", "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1",
-    "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac", "Gather", "GELU", "GetItem", "GridSample",
-    "Hardsigmoid", "Hardswish", "Hardtanh", "Hypot", "I0", "im2col", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma",
-    "Log", "Log10", "Log1p", "Log2", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax",
-    "LogSumExp", "LSTMUpdate", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min", "Minimum",
-    "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "PointwiseLoss",
-    "Pow", "PowScalar", "PReLU", "Prod", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter",
-    "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SmoothL1Loss",
-    "Softmax", "Softplus", "SpecialFunction", "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "Tan", "Tanh",
-    "ToDevice", "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear",
-    "UpsampleNearest", "UpsampleNearestExact", "Var", "Where", "Xlogy",
+    "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU", "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2",
+    "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac", "Gather", "GELU", "GetItem",
+    "GridSample", "Hardsigmoid", "Hardswish", "Hardtanh", "Hypot", "I0", "im2col", "KLDivergence", "LeakyReLU", "Lerp",
+    "Lgamma", "Log", "Log10", "Log1p", "Log2", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid",
+    "LogSoftmax", "LogSumExp", "LSTMUpdate", "Lstsq", "LstsqResult", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult",
+    "Mean", "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize",
+    "Pad", "Permute", "Pinv", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Reciprocal",
+    "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate",
+    "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SmoothL1Loss", "Softmax", "Softplus", "SpecialFunction", "Sqrt", "Stack",
+    "Std", "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold",
+    "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact", "Var",
+    "Where", "Xlogy",
 ]

@@ -1,0 +1,280 @@
+"""Matrix decompositions of real matrices, batched over the leading dims, with torch's gradients: QR, the symmetric
+eigendecomposition, the SVD, the pseudoinverse and least squares. An op of several factors gives them as its
+several outputs (see Function.several_outputs); one that got no gradient reaches backward as None, as torch's
+undefined ones."""
+import collections
+
+import numpy as np
+
+from ..backend import get_array_module
+from ..function import Function
+from .matmul import matmul
+
+QRResult = collections.namedtuple("QRResult", ["Q", "R"])
+EighResult = collections.namedtuple("EighResult", ["eigenvalues", "eigenvectors"])
+SVDResult = collections.namedtuple("SVDResult", ["U", "S", "Vh"])
+LstsqResult = collections.namedtuple("LstsqResult", ["solution", "residuals", "rank", "singular_values"])
+
+
+def transposed(a):
+    return a.swapaxes(-1, -2)
+
+
+def _with_diagonal(a, diagonal):
+    """`a` (a fresh array) with its matrices' diagonals set to `diagonal`."""
+    positions = get_array_module(a).arange(a.shape[-1])
+    a[..., positions, positions] = diagonal
+    return a
+
+
+def _differences(values):
+    """values[j] - values[i] at [i, j], with 1 on the diagonal: the divisor of the gradients of eigen- and singular
+    vectors, whose diagonal terms are zero."""
+    return _with_diagonal(values[..., None, :] - values[..., :, None], 1)
+
+
+def _skew(a):
+    return a - transposed(a)
+
+
+class QR(Function):
+    """A = QR, Q with orthonormal columns and R upper triangular, by LAPACK's Householder reflections as torch's
+    (so of the same signs). mode='r' gives an empty Q."""
+
+    several_outputs = True
+    node_name = "LinalgQrBackward0"
+
+    @staticmethod
+    def forward(ctx, a, mode="reduced"):
+        xp = get_array_module(a)
+        ctx.set_materialize_grads(False)
+        if mode == "r":
+            r = xp.linalg.qr(a, mode="r")
+            return xp.empty((0,), a.dtype), r
+        q, r = xp.linalg.qr(a, mode=mode)
+        ctx.save_for_backward(q, r)
+        return q, r
+
+    @staticmethod
+    def backward(ctx, grad_q, grad_r):
+        mode = ctx.params["mode"]
+        if mode == "r":
+            raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please "
+                               "use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr.")
+        q, r = ctx.saved
+        rows, columns = q.shape[-2], r.shape[-1]
+        if mode == "complete" and rows > columns:
+            raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+        if rows >= columns:
+            return _qr_backward_tall(grad_q, grad_r, q, r)
+        # A = [X | Y], X = Q R[:, :m] square and Y = Q R[:, m:]: R's right part passes its gradient to Y and to Q
+        xp = get_array_module(q)
+        if grad_r is None:
+            grad_y, grad_left_r = xp.zeros_like(r[..., rows:]), None
+        else:
+            grad_right_r, grad_left_r = grad_r[..., rows:], grad_r[..., :rows]
+            grad_y = matmul(q, grad_right_r)
+            through_y = matmul(matmul(q, r[..., rows:]), transposed(grad_right_r))
+            grad_q = through_y if grad_q is None else grad_q + through_y
+        return xp.concatenate([_qr_backward_tall(grad_q, grad_left_r, q, r[..., :rows]), grad_y], axis=-1)
+
+
+def _qr_backward_tall(grad_q, grad_r, q, r):
+    """The gradient of A = QR for m >= n: (gQ + Q copyltu(M)) R^-T, M = R gR^T - gQ^T Q, copyltu(M) the symmetric
+    matrix of M's lower triangle."""
+    xp = get_array_module(q)
+    middle = xp.zeros(r.shape[:-2] + (r.shape[-1],) * 2, r.dtype)
+    if grad_r is not None:
+        middle = middle + matmul(r, transposed(grad_r))
+    if grad_q is not None:
+        middle = middle - matmul(transposed(grad_q), q)
+    b = matmul(q, xp.tril(middle) + transposed(xp.tril(middle, -1)))
+    if grad_q is not None:
+        b = b + grad_q
+    return transposed(xp.linalg.solve(r, transposed(b)))  # b R^-T
+
+
+class Eigh(Function):
+    """The eigenvalues (ascending) and eigenvectors of symmetric matrices, of the triangle UPLO names. With
+    values_only (no gradient needed) the eigenvectors are not computed, and are None."""
+
+    several_outputs = True
+    node_name = "LinalgEighBackward0"
+
+    @staticmethod
+    def forward(ctx, a, uplo="L", values_only=False):
+        xp = get_array_module(a)
+        ctx.set_materialize_grads(False)
+        if values_only:
+            return xp.linalg.eigvalsh(a, UPLO=uplo), None
+        values, vectors = xp.linalg.eigh(a, UPLO=uplo)
+        ctx.save_for_backward(values, vectors)
+        return values, vectors
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_vectors):
+        """V (diag(gL) + skew(V^T gV) / 2 / (L_j - L_i)) V^T, as torch's."""
+        values, vectors = ctx.saved
+        if grad_vectors is None:
+            return matmul(vectors * grad_values[..., None, :], transposed(vectors))
+        inner = _skew(matmul(transposed(vectors), grad_vectors)) / (2 * _differences(values))
+        inner = _with_diagonal(inner, 0 if grad_values is None else grad_values)
+        return matmul(matmul(vectors, inner), transposed(vectors))
+
+
+class SVD(Function):
+    """A = U diag(S) Vh, S descending. With values_only (no gradient needed) U and Vh are not computed, and are None.
+    Backward uses U's first min(m, n) columns and Vh's first rows alone, as torch's with full_matrices."""
+
+    several_outputs = True
+    node_name = "LinalgSvdBackward0"
+
+    @staticmethod
+    def forward(ctx, a, full_matrices=True, values_only=False):
+        xp = get_array_module(a)
+        ctx.set_materialize_grads(False)
+        if values_only:
+            return None, xp.linalg.svd(a, compute_uv=False), None
+        u, s, vh = xp.linalg.svd(a, full_matrices=full_matrices)
+        k = s.shape[-1]
+        ctx.save_for_backward(u[..., :k], s, vh[..., :k, :])
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, grad_u, grad_s, grad_vh):
+        u, s, vh = ctx.saved
+        k = s.shape[-1]
+        grad_u = None if grad_u is None else grad_u[..., :k]
+        grad_vh = None if grad_vh is None else grad_vh[..., :k, :]
+        return svd_backward(grad_u, grad_s, grad_vh, u, s, vh)
+
+
+def svd_backward(grad_u, grad_s, grad_vh, u, s, vh):
+    """torch's: U ((skew(U^T gU) S + S skew(V^T gV)) / (s_j^2 - s_i^2) + diag(gS)) Vh, with the parts of gU outside
+    U's span (m > n), or of gVh outside Vh's (m < n), added through S^-1."""
+    rows, columns = u.shape[-2], vh.shape[-1]
+    if grad_u is None and grad_vh is None:
+        return matmul(u, grad_s[..., :, None] * vh) if rows >= columns else matmul(u * grad_s[..., None, :], vh)
+    xp = get_array_module(s)
+    inner = xp.zeros(s.shape + s.shape[-1:], s.dtype)
+    if grad_u is not None:
+        inner = inner + _skew(matmul(transposed(u), grad_u)) * s[..., None, :]
+    if grad_vh is not None:
+        inner = inner + s[..., :, None] * _skew(matmul(vh, transposed(grad_vh)))
+    inner = inner / _differences(s * s)
+    if grad_s is not None:
+        inner = _with_diagonal(inner, grad_s)
+    if rows > columns and grad_u is not None:
+        beside = grad_u / s[..., None, :]
+        return matmul(matmul(u, inner) + beside - matmul(u, matmul(transposed(u), beside)), vh)
+    if rows < columns and grad_vh is not None:
+        beside = grad_vh / s[..., :, None]
+        return matmul(u, matmul(inner, vh) + beside - matmul(matmul(beside, transposed(vh)), vh))
+    return matmul(matmul(u, inner), vh)
+
+
+def default_rtol(a):
+    """torch's relative tolerance of singular values where none is given: eps * max(m, n)."""
+    return np.finfo(a.dtype).eps * max(a.shape[-2:])
+
+
+def kept(xp, magnitudes, atol, rtol):
+    """Where singular values (or eigenvalues' magnitudes) exceed max(atol, rtol * the largest of their matrix): those
+    that count as nonzero. atol and rtol are numbers or arrays of the batch's shape."""
+    if magnitudes.shape[-1] == 0:  # of empty matrices: none, and no largest (CuPy's max takes no `initial`)
+        return magnitudes > 0
+    return magnitudes > xp.maximum(atol, rtol * magnitudes.max(axis=-1))[..., None]
+
+
+def inverted_above(xp, values, magnitudes, atol, rtol):
+    """1 / values where they count as nonzero (see kept), else 0: the spectrum of a pseudoinverse."""
+    nonzero = kept(xp, magnitudes, atol, rtol)
+    return xp.where(nonzero, 1 / xp.where(nonzero, values, 1), 0)
+
+
+def pinv_of_svd(xp, u, s, vh, atol, rtol):
+    return matmul(transposed(vh) * inverted_above(xp, s, s, atol, rtol)[..., None, :], transposed(u))
+
+
+class Pinv(Function):
+    """The Moore-Penrose pseudoinverse through the SVD (through eigh for symmetric matrices, of the lower
+    triangle): singular values at most max(atol, rtol * the largest) count as zero."""
+
+    node_name = "LinalgPinvBackward0"
+
+    @staticmethod
+    def forward(ctx, a, atol, rtol, hermitian=False):
+        xp = get_array_module(a)
+        if hermitian:
+            values, vectors = xp.linalg.eigh(a)
+            inverse = matmul(vectors * inverted_above(xp, values, abs(values), atol, rtol)[..., None, :],
+                             transposed(vectors))
+        else:
+            inverse = pinv_of_svd(xp, *xp.linalg.svd(a, full_matrices=False), atol, rtol)
+        ctx.save_for_backward(a, inverse)
+        return inverse
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, inverse = ctx.saved
+        return pinv_backward(grad, inverse, a)
+
+
+def pinv_backward(grad, inverse, a):
+    """torch's gradient of A+ (of a constant rank), its products ordered to keep the matrices small."""
+    inverse_t, grad_t = transposed(inverse), transposed(grad)
+    if a.shape[-2] <= a.shape[-1]:
+        k = matmul(grad_t, inverse)
+        k_inverse_t = matmul(k, inverse_t)
+        return (-transposed(matmul(inverse, k)) + k_inverse_t - matmul(matmul(a, inverse), k_inverse_t)
+                + matmul(matmul(inverse_t, inverse), grad_t - matmul(k, a)))
+    k = matmul(inverse, grad_t)
+    inverse_t_k = matmul(inverse_t, k)
+    return (-transposed(matmul(k, inverse)) + matmul(matmul(grad_t - matmul(a, k), inverse), inverse_t)
+            + inverse_t_k - matmul(matmul(inverse_t_k, inverse), a))
+
+
+class Lstsq(Function):
+    """The least-squares solutions X of AX = B, of minimum norm where A is rank deficient, through the SVD: singular
+    values at most rcond times the largest count as zero. The outputs beside X as torch's CPU drivers give them:
+    the residuals' squared norms per column where m > n and A has full rank (gels: always where m > n; gelsy:
+    never), the rank (not for gels), the singular values (gelsd and gelss, not differentiable, as torch's)."""
+
+    several_outputs = True
+    promotes_inputs = False
+    node_name = "LinalgLstsqBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, rcond, driver):
+        xp = get_array_module(a)
+        ctx.set_materialize_grads(False)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        solution = matmul(transposed(vh), inverted_above(xp, s, s, 0, rcond)[..., :, None] * matmul(transposed(u), b))
+        rank = kept(xp, s, 0, rcond).sum(axis=-1) if driver != "gels" else xp.empty((0,), np.int64)
+        rows, columns = a.shape[-2:]
+        residuals = xp.empty((0,), a.dtype)
+        if rows > columns and driver != "gelsy" and (driver == "gels" or bool((rank == columns).all())):
+            residuals = ((matmul(a, solution) - b) ** 2).sum(axis=-2)
+        singular_values = s if driver in ("gelsd", "gelss") else xp.empty((0,), a.dtype)
+        ctx.mark_non_differentiable(singular_values)
+        ctx.save_for_backward(a, b, u, s, vh, solution)
+        return solution, residuals, rank.astype(np.int64), singular_values
+
+    @staticmethod
+    def backward(ctx, grad_solution, grad_residuals, grad_rank, grad_singular_values):
+        """X = A+ B's gradient through the pseudoinverse (of the default tolerance), as torch's; the residuals'
+        ||AX - B||^2, at the optimum where their derivative in X is zero, through A and B alone."""
+        a, b, u, s, vh, solution = ctx.saved
+        xp = get_array_module(a)
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if grad_solution is not None:
+            inverse = pinv_of_svd(xp, u, s, vh, 0, default_rtol(a))
+            grad_a = pinv_backward(matmul(grad_solution, transposed(b)), inverse, a) if need_a else None
+            grad_b = matmul(transposed(inverse), grad_solution) if need_b else None
+        if grad_residuals is not None and grad_residuals.size:
+            weighted = 2 * (matmul(a, solution) - b) * grad_residuals[..., None, :]
+            through_a = matmul(weighted, transposed(solution))
+            grad_a = through_a if grad_a is None else grad_a + through_a
+            grad_b = -weighted if grad_b is None else grad_b - weighted
+        return grad_a if need_a else None, grad_b if need_b else None
