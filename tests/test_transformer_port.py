@@ -143,6 +143,7 @@ def _arrays(case):
 def _modules(case):
     """torch's module (in eval mode unless the case trains) and minigrad's with its state dict loaded."""
     kind, options, _, flags = CASES[case]
+    torch.manual_seed(0)  # the same weights in any order of the tests
     modules = []
     for library in (torch, mg):
         library_options = {**options, "activation": _activation(library, options.get("activation", "relu"))}
@@ -211,6 +212,7 @@ def test_stacks_hold_equal_copies_and_transformer_draws_each_from_xavier():
     assert first is not layer and first.linear1.weight is not second.linear1.weight
     np.testing.assert_array_equal(first.linear1.weight.numpy(), layer.linear1.weight.numpy())
     np.testing.assert_array_equal(second.linear1.weight.numpy(), layer.linear1.weight.numpy())
+    mg.manual_seed(0)
     model = mg.nn.Transformer(E, HEADS, 2, 2, 64)
     weights = {name: p.numpy() for name, p in model.named_parameters() if p.ndim > 1}
     assert len(weights) == 2 * 4 + 2 * 6
@@ -373,6 +375,7 @@ def test_encoder_outputs_of_torchs_nested_tensor_path(case, grad):
     padding, mask_check = NESTED_PADDING[case]
     padding = np.array(padding, np.float32 if case == "float-values" else bool)
     src = np.random.default_rng(0).standard_normal((N, S, E)).astype(np.float32)
+    torch.manual_seed(0)
     outputs = []
     for library in (torch, mg):
         layer = library.nn.TransformerEncoderLayer(E, HEADS, FF, batch_first=True, activation=library.nn.ReLU())
