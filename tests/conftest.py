@@ -29,6 +29,16 @@ def relative_error(actual, expected):
     return float(np.abs(actual - expected).max(initial=0.0) / scale)
 
 
+def load_with_vector_parameters_drawn(reference, ours):
+    """ours loaded with the torch module's state dict, after drawing its one-dim parameters (norms and biases) from
+    N(0, 1), away from their init, so that their use shows."""
+    state = reference.state_dict()
+    for value in state.values():
+        if value.ndim == 1:
+            value.normal_()
+    ours.load_state_dict(state)
+
+
 def normal(*shape, scale=1.0):
     """A maker of test inputs (given a NumPy Generator): standard normal entries times scale."""
     return lambda rng: np.asarray(rng.standard_normal(shape) * scale)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import relative_error
+from conftest import load_with_vector_parameters_drawn, relative_error
 
 torch = pytest.importorskip("torch")
 # a bool mask beside a float one is torch's deprecated mix, which both libraries warn of (checked where it matters)
@@ -382,11 +382,7 @@ def _encoder_layers(case):
         activation = options.get("activation", "relu")
         activation = library.nn.GELU() if activation == "gelu-module" else activation
         layers.append(library.nn.TransformerEncoderLayer(**{**options, "activation": activation}).eval())
-    with torch.no_grad():  # norms and biases away from their init, so that their use shows
-        for parameter in layers[0].parameters():
-            if parameter.ndim == 1:
-                parameter.normal_()
-    layers[1].load_state_dict(layers[0].state_dict())
+    load_with_vector_parameters_drawn(*layers)
     return layers
 
 

@@ -1349,6 +1349,17 @@ class ModuleList(_List):
         """As _Sequence.insert, but returns None, as torch's ModuleList.insert."""
         super().insert(index, module)
 
+    def _child_reprs(self):
+        """A run of children with one repr as one line, "(0-2): 3 x ...", as torch's."""
+        runs = []  # [first index, last index, repr]
+        for index, (_, child_repr) in enumerate(super()._child_reprs()):
+            if runs and runs[-1][2] == child_repr:
+                runs[-1][1] = index
+            else:
+                runs.append([index, index, child_repr])
+        return [(str(first), child_repr) if first == last else (f"{first}-{last}", f"{last - first + 1} x {child_repr}")
+                for first, last, child_repr in runs]
+
 
 def _as_parameter(tensor):
     """A tensor put in a ParameterList or a ParameterDict becomes a Parameter (which requires grad), as in torch."""

@@ -301,11 +301,15 @@ class Module:
     def extra_repr(self):
         return ""
 
+    def _child_reprs(self):
+        """(label, repr) of each line of children that the repr lists."""
+        return [(name, repr(child)) for name, child in self._modules.items()]
+
     def __repr__(self):
         lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for name, child in self._modules.items():
-            child_repr = repr(child).replace("\n", "\n  ")
-            lines.append(f"  ({name}): {child_repr}")
+        for label, child_repr in self._child_reprs():
+            child_repr = child_repr.replace("\n", "\n  ")
+            lines.append(f"  ({label}): {child_repr}")
         return "\n".join(lines) + ("\n)" if len(lines) > 1 else ")")
 
 
