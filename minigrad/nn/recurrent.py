@@ -36,12 +36,9 @@ def _lstm_step(x_projected, state, cell):
 
 
 def _gru_step(x_projected, state, cell):
-    """torch's gates r, z, n: n = tanh(x_n + r (W_hn h + b_hn)), h' = (1 - z) n + z h."""
+    """torch's gates r, z, n: n = tanh(x_n + r (W_hn h + b_hn)), h' = (1 - z) n + z h (one op, ops.GRUUpdate)."""
     (h,) = state
-    h_projected, size = cell.recurrent(h), h.shape[1]
-    gates = F.sigmoid(x_projected[:, :2 * size] + h_projected[:, :2 * size])
-    n = F.tanh(x_projected[:, 2 * size:] + gates[:, :size] * h_projected[:, 2 * size:])
-    return (n + gates[:, size:] * (h - n),)
+    return (ops.GRUUpdate.apply(x_projected, cell.recurrent(h), h),)
 
 
 # mode -> (gates, the cell step)

@@ -1,6 +1,6 @@
 """Every differentiable op, each a Function with its forward and backward side by side."""
-from .activation import (ELU, GELU, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, LSTMUpdate, Mish, PReLU,
-                         ReLU, Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
+from .activation import (ELU, GELU, GRUUpdate, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, LSTMUpdate,
+                         Mish, PReLU, ReLU, Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
 from .conv import Conv2d, ConvTranspose2d, DepthUnfold, Unfold, col2im, im2col
 from .decompositions import Eigh, EighResult, Lstsq, LstsqResult, Pinv, QR, QRResult, SVD, SVDResult
 from .einsum import Einsum
@@ -29,14 +29,14 @@ __all__ = [
     "CosineSimilarity", "Cumprod", "Cumsum", "DepthUnfold", "DiagEmbed", "Diagonal", "Digamma", "Div", "DivFloor",
     "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU", "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2",
     "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac", "Gather", "GELU", "GetItem",
-    "GridSample", "Hardsigmoid", "Hardswish", "Hardtanh", "Hypot", "I0", "im2col", "KLDivergence", "LeakyReLU", "Lerp",
-    "Lgamma", "Log", "Log10", "Log1p", "Log2", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid",
-    "LogSoftmax", "LogSumExp", "LSTMUpdate", "Lstsq", "LstsqResult", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult",
-    "Mean", "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize",
-    "Pad", "Permute", "Pinv", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Reciprocal",
-    "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate",
-    "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SmoothL1Loss", "Softmax", "Softplus", "SpecialFunction", "Sqrt", "Stack",
-    "Std", "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold",
-    "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact", "Var",
-    "Where", "Xlogy",
+    "GridSample", "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh", "Hypot", "I0", "im2col", "KLDivergence",
+    "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit",
+    "LogSigmoid", "LogSoftmax", "LogSumExp", "LSTMUpdate", "Lstsq", "LstsqResult", "MatMul", "Max", "Maximum",
+    "MaxPool", "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg",
+    "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pinv", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod",
+    "QR", "QRResult", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce",
+    "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SmoothL1Loss", "Softmax", "Softplus",
+    "SpecialFunction", "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice",
+    "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest",
+    "UpsampleNearestExact", "Var", "Where", "Xlogy",
 ]

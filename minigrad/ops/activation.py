@@ -461,6 +461,39 @@ class LSTMUpdate(Function):
         return grad_gates, grad_c * f
 
 
+class GRUUpdate(Function):
+    """A GRU step after its two matmuls, as LSTMUpdate is an LSTM's: the input's projection x (N, 3H) and the
+    state's h_projected (N, 3H), both in torch's order r, z, n, and the state h (N, H) -> h' = n + z (h - n), with
+    r, z = sigmoid(x + h_projected) and n = tanh(x_n + r h_projected_n)."""
+
+    @staticmethod
+    def forward(ctx, x, h_projected, h):
+        xp, size = get_array_module(x), h.shape[1]
+        gates = memory.empty(xp, x.shape, x.dtype)                     # r, z, n after their activations
+        xp.add(x[:, :2 * size], h_projected[:, :2 * size], out=gates[:, :2 * size])
+        _sigmoid_into(gates[:, :2 * size], gates[:, :2 * size])
+        r, z, n = (gates[:, k * size:(k + 1) * size] for k in range(3))
+        xp.multiply(r, h_projected[:, 2 * size:], out=n)
+        n += x[:, 2 * size:]
+        xp.tanh(n, out=n)
+        ctx.save_for_backward(gates, h_projected[:, 2 * size:], h)
+        return n + z * (h - n)
+
+    @staticmethod
+    def backward(ctx, grad):
+        gates, h_projected_n, h = ctx.saved
+        xp, size = get_array_module(grad), h.shape[1]
+        r, z, n = (gates[:, k * size:(k + 1) * size] for k in range(3))
+        grad_x = memory.empty(xp, gates.shape, grad.dtype)
+        grad_n = grad * (1 - z) * (1 - n * n)                           # before its tanh
+        xp.multiply(grad_n * h_projected_n, r * (1 - r), out=grad_x[:, :size])
+        xp.multiply(grad * (h - n), z * (1 - z), out=grad_x[:, size:2 * size])
+        grad_x[:, 2 * size:] = grad_n
+        grad_h_projected = grad_x.copy()
+        grad_h_projected[:, 2 * size:] *= r
+        return grad_x, grad_h_projected, grad * z
+
+
 class SigmoidGate(Function):
     """x * sigmoid(logits) * weights, with one weight per (image, channel): the SCA block's re-weighting.
 
