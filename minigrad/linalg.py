@@ -275,10 +275,29 @@ def multi_dot(tensors):
             raise RuntimeError(f"multi_dot(): tensors {position} and {position + 1} with shapes "
                                f"{list(tensors[position].shape)} and {list(tensors[position + 1].shape)} cannot be "
                                "multiplied")
-    product = matrices[0]
-    for matrix in matrices[1:]:
-        product = product.matmul(matrix)
-    return product.reshape(first.shape[:-1] + last.shape[1:])
+    return _chain_product(matrices).reshape(first.shape[:-1] + last.shape[1:])
+
+
+def _chain_product(matrices):
+    """The product of matrices in the order of fewest multiplications (the matrix chain order), as torch's."""
+    sizes = [matrix.shape[0] for matrix in matrices] + [matrices[-1].shape[1]]
+    count = len(matrices)
+    cost = [[0] * count for _ in range(count)]
+    split = [[0] * count for _ in range(count)]
+    for length in range(1, count):
+        for start in range(count - length):
+            stop = start + length
+            cost[start][stop], split[start][stop] = min(
+                (cost[start][middle] + cost[middle + 1][stop] + sizes[start] * sizes[middle + 1] * sizes[stop + 1],
+                 middle) for middle in range(start, stop))
+
+    def product(start, stop):
+        if start == stop:
+            return matrices[start]
+        middle = split[start][stop]
+        return product(start, middle).matmul(product(middle + 1, stop))
+
+    return product(0, count - 1)
 
 
 def vecdot(x, y, *, dim=-1):

@@ -92,6 +92,8 @@ CASES = {
     "Tensor.matrix_power 5": (lambda lib, a: a.matrix_power(5), [normal(2, 2, scale=0.5)], 1e-5),
     "multi_dot": (lambda lib, a, b, c: lib.linalg.multi_dot([a, b, c]), [normal(2, 3), normal(3, 4), normal(4, 2)],
                   1e-5),
+    "multi_dot of four": (lambda lib, a, b, c, d: lib.linalg.multi_dot([a, b, c, d]),
+                          [normal(5, 2), normal(2, 6), normal(6, 3), normal(3, 4)], 1e-5),
     "multi_dot of vectors": (lambda lib, a, b, c: lib.linalg.multi_dot([a, b, c]),
                              [normal(3), normal(3, 4), normal(4)], 1e-5),
     "vecdot": (lambda lib, x, y: lib.linalg.vecdot(x, y, dim=0), [normal(3, 4), normal(3, 1)], 1e-5),
@@ -172,6 +174,16 @@ def test_slogdet_and_logdet_of_singular_and_negative_determinants_as_torchs():
         np.testing.assert_allclose(mg.logdet(mg.tensor(matrix)).item(), torch.logdet(torch.tensor(matrix)).item(),
                                    rtol=1e-6)
     assert mg.linalg.det(mg.tensor(SINGULAR)).item() == 0
+
+
+def test_det_gradient_of_a_singular_matrix_is_its_cofactors():
+    """torch's is 0 where det is exactly 0; the derivative is the cofactor matrix, which det's gradient gives."""
+    matrix = np.array(SINGULAR)
+    cofactors = [[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(matrix, i, 0), j, 1)) for j in range(3)]
+                 for i in range(3)]
+    a = mg.tensor(matrix, requires_grad=True)
+    mg.linalg.det(a).backward()
+    np.testing.assert_allclose(a.grad.numpy(), cofactors, atol=1e-12)
 
 
 def test_matrix_power_of_integers_and_zero_power():

@@ -59,9 +59,9 @@ def inverse(a):
     xp = get_array_module(a)
     try:
         return xp.linalg.inv(a)
-    except np.linalg.LinAlgError:  # NumPy's, for the whole batch
-        singular = (zero_pivots(a) != 0)[..., None, None]
-        return np.where(singular, np.nan, np.linalg.inv(np.where(singular, np.eye(a.shape[-1], dtype=a.dtype), a)))
+    except np.linalg.LinAlgError:  # NumPy's (CuPy's too, under cupyx.errstate(linalg="raise")), for the whole batch
+        singular = xp.asarray(zero_pivots(a) != 0)[..., None, None]
+        return xp.where(singular, np.nan, xp.linalg.inv(xp.where(singular, xp.eye(a.shape[-1], dtype=a.dtype), a)))
 
 
 def singular_info(a, inverse_of_a):
@@ -77,8 +77,8 @@ def cholesky_factor(a):
     xp = get_array_module(a)
     try:
         return xp.linalg.cholesky(a)
-    except np.linalg.LinAlgError:  # NumPy's, for the whole batch
-        return host_cholesky(a)[0]
+    except np.linalg.LinAlgError:  # NumPy's (CuPy's too, under cupyx.errstate(linalg="raise")), for the whole batch
+        return xp.asarray(host_cholesky(a)[0])
 
 
 def cholesky_info(a, factor):
@@ -105,23 +105,36 @@ def solve_triangular(a, b, upper, unitriangular=False, transpose=False):
                                                        unit_diagonal=unitriangular, check_finite=False)
 
 
+def exclusive_products(values):
+    """Along the last axis, the product of all the values but each one, without dividing (zeros allowed)."""
+    xp = get_array_module(values)
+    ones = xp.ones_like(values[..., :1])
+    before = xp.cumprod(xp.concatenate([ones, values[..., :-1]], axis=-1), axis=-1)
+    after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(values[..., 1:], axis=-1)], axis=-1), axis=-1), axis=-1)
+    return before * after
+
+
 class Det(Function):
-    """d det(A) = det(A) A^-T : dA."""
+    """d det(A) = adj(A)^T : dA, the adjugate taken from the singular value decomposition A = U S V^T as
+    det(U) det(V) V adj(S) U^T, adj(S) = diag(the product of the other singular values): defined for a singular
+    A too, where det(A) A^-T is not (and where torch's is 0 for an exactly singular A, the cofactors are not)."""
 
     node_name = "LinalgDetBackward0"
 
     @staticmethod
     def forward(ctx, a):
         xp = get_array_module(a)
-        det = xp.asarray(xp.linalg.det(a))
-        ctx.save_for_backward(a, det)
-        return det
+        ctx.save_for_backward(a)
+        return xp.asarray(xp.linalg.det(a))
 
     @staticmethod
     def backward(ctx, grad):
-        a, det = ctx.saved
+        (a,) = ctx.saved
         xp = get_array_module(a)
-        return (grad * det)[..., None, None] * transposed(xp.linalg.inv(a))
+        u, singular_values, vt = xp.linalg.svd(a)
+        signs = xp.linalg.det(u) * xp.linalg.det(vt)
+        adjugate_t = matmul(u * exclusive_products(singular_values)[..., None, :], vt)
+        return (grad * signs)[..., None, None] * adjugate_t
 
 
 class SlogdetSign(Function):
