@@ -91,11 +91,12 @@ def cholesky_info(a, factor):
 
 def raise_for_info(info, message):
     """torch's LinAlgError for the first failed matrix of a batch; `message` takes its info as {info}."""
-    failed = np.flatnonzero(to_numpy(info))
+    infos = to_numpy(info).reshape(-1)
+    failed = np.flatnonzero(infos)
     if failed.size:
         where = f"(Batch element {failed[0]}): " if info.ndim else ""
         name, _, rest = message.partition(": ")
-        raise LinAlgError(f"{name}: {where}{rest.format(info=int(to_numpy(info).reshape(-1)[failed[0]]))}")
+        raise LinAlgError(f"{name}: {where}{rest.format(info=infos[failed[0]])}")
 
 
 def solve_triangular(a, b, upper, unitriangular=False, transpose=False):
