@@ -80,8 +80,9 @@ CASES = {
     "cholesky_ex": (lambda lib, a: lib.linalg.cholesky_ex(positive_definite(lib, a)).L, [normal(3, 3)], 1e-4),
     "cholesky_solve": (lambda lib, b, a: lib.cholesky_solve(b, lib.linalg.cholesky(positive_definite(lib, a))),
                        [normal(2, 3, 2), normal(3, 3)], 1e-4),
-    "cholesky_solve broadcast": (lambda lib, b, a: lib.cholesky_solve(b, lib.linalg.cholesky(positive_definite(lib, a))),
-                                 [normal(3, 2), normal(2, 3, 3)], 1e-4),
+    "cholesky_solve broadcast": (
+        lambda lib, b, a: lib.cholesky_solve(b, lib.linalg.cholesky(positive_definite(lib, a))),
+        [normal(3, 2), normal(2, 3, 3)], 1e-4),
     "cholesky_solve upper": (
         lambda lib, b, a: b.cholesky_solve(lib.linalg.cholesky(positive_definite(lib, a), upper=True), upper=True),
         [normal(3, 2), normal(3, 3)], 1e-4),
@@ -145,7 +146,8 @@ def test_gpu_path_finds_the_failed_matrices(gpu_path):
     assert mg.linalg.inv_ex(singular).info.numpy().tolist() == [0, 3]
     assert mg.linalg.cholesky_ex(not_positive_definite).info.numpy().tolist() == [0, 2]
     for call, message in ((lambda: mg.linalg.inv(singular), "(Batch element 1): The diagonal element 3 is zero"),
-                          (lambda: mg.linalg.solve(singular, mg.ones(3, device="gpu")), "(Batch element 1): The solver"),
+                          (lambda: mg.linalg.solve(singular, mg.ones(3, device="gpu")),
+                           "(Batch element 1): The solver"),
                           (lambda: mg.linalg.cholesky(not_positive_definite), "the leading minor of order 2")):
         with pytest.raises(mg.linalg.LinAlgError, match=message.replace("(", r"\(").replace(")", r"\)")):
             call()
