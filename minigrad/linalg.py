@@ -1,17 +1,341 @@
-"""torch.linalg's functions that minigrad has: cross; qr, eigh, eigvalsh, svd, svdvals, pinv, lstsq, matrix_rank and
-cond."""
+"""torch.linalg's functions that minigrad has, for real floating point matrices (minigrad has no complex autograd):
+norms, determinants, inverses, solvers, the Cholesky factor, products, cross; and the decompositions qr, eigh,
+eigvalsh, svd, svdvals, and what is built on them, pinv, lstsq, matrix_rank and cond."""
+import collections
 import math
+import numbers
 
 import numpy as np
 
+from . import ops
 from .backend import get_array_module
-from .function import SCALAR_TYPE_NAMES, is_grad_enabled, require_broadcastable
+from .creation import eye
+from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, is_grad_enabled, require_broadcastable
 from .ops.decompositions import (QR, SVD, Eigh, EighResult, Lstsq, LstsqResult, Pinv, QRResult, SVDResult, default_rtol,
                                  kept)
+from .ops.linalg import LinAlgError, cholesky_info, raise_for_info, singular_info
 from .ops.shape import normalize_dim
 from .tensor import Tensor, tensor_only
 
-__all__ = ["cond", "cross", "eigh", "eigvalsh", "lstsq", "matrix_rank", "pinv", "qr", "svd", "svdvals"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
+           "inv_ex", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
+           "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vander", "vecdot", "vector_norm"]
+
+SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
+InvExResult = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
+CholeskyExResult = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
+
+SINGULAR_INVERSE = ("linalg.inv: The diagonal element {info} is zero, the inversion could not be completed because "
+                    "the input matrix is singular.")
+NOT_POSITIVE_DEFINITE = ("linalg.cholesky: The factorization could not be completed because the input is not "
+                         "positive-definite (the leading minor of order {info} is not positive-definite).")
+
+
+def _refuse_complex(name, tensor):
+    if tensor.dtype.kind == "c":
+        raise NotImplementedError(f"{name}: complex tensors are not supported: minigrad has no complex autograd")
+
+
+def _require_real_floating(name, tensor):
+    _refuse_complex(name, tensor)
+    if tensor.dtype.kind != "f":
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got "
+                           f"{SCALAR_TYPE_NAMES[tensor.dtype]}")
+
+
+def _require_matrices(name, tensor, role="A", square=True):
+    """torch's checks of a batch of matrices (square ones unless told), before their dtype's."""
+    tensor_only(name.replace(".", "_"), tensor, None, role)
+    if tensor.ndim < 2:
+        raise RuntimeError(f"{name}: The input tensor {role} must have at least 2 dimensions.")
+    if square and tensor.shape[-1] != tensor.shape[-2]:
+        raise RuntimeError(f"{name}: {role} must be batches of square matrices, but they are {tensor.shape[-2]} by "
+                           f"{tensor.shape[-1]} matrices")
+
+
+def _require_square_floating(name, A):
+    _require_matrices(name, A)
+    _require_real_floating(name, A)
+
+
+def _require_solvable(name, A, B, left):
+    """The shapes of A X = B (X A = B where not `left`): B's rows (columns) as many as A's, batches that broadcast."""
+    size = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != size:
+        raise RuntimeError(f"{name}: Incompatible shapes of A and B for the equation {'AX' if left else 'XA'} = B "
+                           f"({size}x{size} and {B.shape[-2]}x{B.shape[-1]})")
+    require_broadcastable(B.shape[:-2], A.shape[:-2])
+
+
+def _in_dtype(name, x, dtype):
+    """x as `dtype` (None: as it is), which torch's norms allow only where no precision is lost."""
+    _require_real_floating(name, x)
+    if dtype is None or x.dtype == dtype:
+        return x
+    if x.dtype.itemsize > np.dtype(dtype).itemsize:
+        raise RuntimeError(f"{name}: the dtype of the input ({SCALAR_TYPE_NAMES[x.dtype]}) should be convertible "
+                           f"without narrowing to the specified dtype ({SCALAR_TYPE_NAMES[np.dtype(dtype)]})")
+    return x.to(dtype)
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The vector ord-norm over `dim` (all for None): ord any number, inf, -inf or 0, as torch's."""
+    if not isinstance(ord, numbers.Number):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
+    return ops.Norm.apply(_in_dtype("linalg.vector_norm", x, dtype), p=ord, dim=dim, keepdim=keepdim)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    """The matrix norm over the two dims `dim`: "fro"; the largest (ord 1, inf) or smallest (-1, -inf) absolute
+    column (1) or row (inf) sum; the largest (2) or smallest (-2) singular value, or their sum ("nuc"), as torch's."""
+    name = "linalg.matrix_norm"
+    _require_matrices(name, A, square=False)
+    if not isinstance(dim, (tuple, list)) or len(dim) != 2:
+        raise RuntimeError(f"{name}: dim must be a 2-tuple. Got {len(dim) if isinstance(dim, (tuple, list)) else 1}")
+    rows, columns = (normalize_dim(d, A.ndim) for d in dim)
+    if rows == columns:
+        raise RuntimeError(f"{name}: dims must be different. Got ({dim[0]}, {dim[1]})")
+    A = _in_dtype(name, A, dtype)
+    if ord == "fro":
+        return ops.Norm.apply(A, p=2, dim=(rows, columns), keepdim=keepdim)
+    if ord in ("nuc", 2, -2):
+        singular_values = svdvals(A.movedim((rows, columns), (-2, -1)))        # largest first
+        out = singular_values.sum(-1) if ord == "nuc" else singular_values[..., 0 if ord == 2 else -1]
+        return out.unsqueeze(min(rows, columns)).unsqueeze(max(rows, columns)) if keepdim else out
+    if isinstance(ord, str) or ord not in (1, -1, math.inf, -math.inf):
+        raise RuntimeError(f"{name}: Order {ord} not supported.")
+    summed, extreme = (rows, columns) if abs(ord) == 1 else (columns, rows)
+    sums = A.abs().sum(summed, keepdim=keepdim)
+    extreme -= int(not keepdim and summed < extreme)
+    return sums.amax(extreme, keepdim=keepdim) if ord > 0 else sums.amin(extreme, keepdim=keepdim)
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """torch.linalg.norm: a vector norm over one dim (or all, without ord and dim), a matrix norm over two; with
+    ord but no dim, that of a 1-d or 2-d A."""
+    if dim is not None:
+        dims = (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+        if len(dims) not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is specified, it must be of length 1 or 2. Got {list(dims)}")
+    elif ord is not None:
+        if A.ndim not in (1, 2):
+            raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                               f"{A.ndim}D.")
+        dims = tuple(range(A.ndim))
+    if dim is None and ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if len(dims) == 2 or isinstance(ord, str):
+        return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+    return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+
+
+def det(A):
+    """The determinant of each matrix; its gradient needs the matrix invertible."""
+    _require_square_floating("linalg.det", A)
+    return ops.Det.apply(A)
+
+
+def _slogdet(name, A):
+    _require_square_floating(name, A)
+    xp = get_array_module(A.data)
+    sign, logabsdet = xp.linalg.slogdet(A.data)
+    return SlogdetResult(ops.SlogdetSign.apply(A, sign=xp.asarray(sign)),
+                         ops.LogAbsDet.apply(A, logabsdet=xp.asarray(logabsdet)))
+
+
+def slogdet(A):
+    """(sign, log |det|) of each matrix, as torch's: the sign 0 and log -inf for a singular one."""
+    return _slogdet("linalg.slogdet", A)
+
+
+def logdet(input):
+    """log det of each matrix, as torch.logdet: NaN where the determinant is negative, -inf where it is 0."""
+    sign, logabsdet = _slogdet("logdet", input)
+    return logabsdet + sign.log()
+
+
+def inv_ex(A, *, check_errors=False):
+    """(inverse, info) as torch's: info, one per matrix, the 1-based index of LU's first zero pivot of a singular
+    one (whose inverse is NaN), else 0."""
+    _require_square_floating("linalg.inv", A)
+    inverse = ops.Inverse.apply(A)
+    info = singular_info(A.data, inverse.data)
+    if check_errors:
+        raise_for_info(info, SINGULAR_INVERSE)
+    return InvExResult(inverse, Tensor(info))
+
+
+def inv(A):
+    """The inverse of each matrix; torch's LinAlgError for a singular one."""
+    return inv_ex(A, check_errors=True).inverse
+
+
+def solve(A, B, *, left=True):
+    """X of A X = B (X A = B where not `left`), batches broadcast; B is a batch of vectors where it is 1-d or has
+    A's shape without the last dim, as torch's."""
+    _require_square_floating("linalg.solve", A)
+    tensor_only("linalg_solve", B, None, "B")
+    if B.dtype != A.dtype:
+        raise RuntimeError(f"linalg.solve: Expected A and B to have the same dtype, but found A of type "
+                           f"{SCALAR_TYPE_NAMES[A.dtype]} and B of type {SCALAR_TYPE_NAMES[B.dtype]} instead")
+    vectors = B.ndim == 1 or B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]
+    columns = B.unsqueeze(-1) if vectors else B
+    _require_solvable("linalg.solve", A, columns, left)
+    out = ops.Solve.apply(A, columns) if left else ops.Solve.apply(A.mT, columns.mT).mT
+    return out.squeeze(-1) if vectors else out
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """X of A X = B (X A = B where not `left`) for triangular A, its other triangle (and with `unitriangular` its
+    diagonal, taken as ones) unread, batches broadcast, as torch's."""
+    name = "linalg.solve_triangular"
+    _require_matrices(name, A)
+    _require_matrices(name, B, "B", square=False)
+    _require_real_floating(name, A)
+    B = B.to(A.dtype)
+    _require_solvable(name, A, B, left)
+    if left:
+        return ops.SolveTriangular.apply(A, B, upper=upper, unitriangular=unitriangular)
+    return ops.SolveTriangular.apply(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    """(L, info) as torch's: L L^T = A from A's lower triangle (L^T where `upper`); info, one per matrix, the order
+    of the first leading minor that is not positive-definite, else 0."""
+    _require_square_floating("linalg.cholesky", A)
+    factor = ops.Cholesky.apply(A)
+    info = cholesky_info(A.data, factor.data)
+    if check_errors:
+        raise_for_info(info, NOT_POSITIVE_DEFINITE)
+    return CholeskyExResult(factor.mT if upper else factor, Tensor(info))
+
+
+def cholesky(A, *, upper=False):
+    """The Cholesky factor of each positive-definite matrix; torch's LinAlgError for one that is not."""
+    return cholesky_ex(A, upper=upper, check_errors=True).L
+
+
+def cholesky_solve(B, L, upper=False):
+    """X of (L L^T) X = B from the Cholesky factor L (L^T L with `upper`), batches broadcast, as
+    torch.cholesky_solve."""
+    for role, tensor in (("b", B), ("u", L)):
+        tensor_only("cholesky_solve", tensor, None, role)
+        if tensor.ndim < 2:
+            raise RuntimeError(f"{role} should have at least 2 dimensions, but has {tensor.ndim} dimensions instead")
+    size = L.shape[-1]
+    if L.shape[-2] != size:
+        raise RuntimeError(f"A must be batches of square matrices, but they are {L.shape[-2]} by {size} matrices")
+    if B.shape[-2] != size:
+        raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {size} by {size} but each "
+                           f"b matrix is {B.shape[-2]} by {B.shape[-1]}")
+    require_broadcastable(B.shape[:-2], L.shape[:-2])
+    if B.dtype != L.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{SCALAR_TYPE_NAMES[B.dtype]} and A of type {SCALAR_TYPE_NAMES[L.dtype]} instead.")
+    _require_real_floating("cholesky_solve", L)
+    return ops.CholeskySolve.apply(B, L.mT if upper else L)
+
+
+def cholesky_inverse(L, upper=False):
+    """The inverse of L L^T (L^T L with `upper`) from its Cholesky factor, as torch.cholesky_inverse."""
+    _require_matrices("cholesky_inverse", L)
+    return cholesky_solve(eye(L.shape[-1], dtype=L.dtype, device=L.device), L, upper)
+
+
+def matrix_power(A, n):
+    """A multiplied by itself n times (by squaring), the identity for n = 0, inv(A)'s power for n < 0."""
+    _require_matrices("linalg.matrix_power", A)
+    if n < 0:
+        A, n = inv(A), -n
+    if n == 0:
+        return eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(A.shape).clone()
+    product, power = None, A
+    while True:
+        if n & 1:
+            product = power if product is None else product.matmul(power)
+        n >>= 1
+        if not n:
+            return product
+        power = power.matmul(power)
+
+
+def multi_dot(tensors):
+    """The product of a chain of matrices, the first one (last one) possibly a row (column) vector, as torch's."""
+    tensors = list(tensors)
+    if len(tensors) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(tensors)}")
+    for position, tensor in enumerate(tensors):
+        which = {0: "the first tensor", len(tensors) - 1: "the last tensor"}.get(position)
+        if which is None and tensor.ndim != 2:
+            raise RuntimeError(f"multi_dot(): tensor {position} must be 2D but got {tensor.ndim}D")
+        if which is not None and tensor.ndim not in (1, 2):
+            raise RuntimeError(f"multi_dot(): {which} must be 1D or 2D but got {tensor.ndim}D")
+        if tensor.dtype != tensors[0].dtype:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but tensor 0 is "
+                               f"{CPP_TYPE_NAMES[tensors[0].dtype]} and tensor {position} "
+                               f"{CPP_TYPE_NAMES[tensor.dtype]}")
+    first, last = tensors[0], tensors[-1]
+    matrices = [first.unsqueeze(0) if first.ndim == 1 else first, *tensors[1:-1],
+                last.unsqueeze(-1) if last.ndim == 1 else last]
+    for position, (left, right) in enumerate(zip(matrices, matrices[1:])):
+        if left.shape[1] != right.shape[0]:
+            raise RuntimeError(f"multi_dot(): tensors {position} and {position + 1} with shapes "
+                               f"{list(tensors[position].shape)} and {list(tensors[position + 1].shape)} cannot be "
+                               "multiplied")
+    return _chain_product(matrices).reshape(first.shape[:-1] + last.shape[1:])
+
+
+def _chain_product(matrices):
+    """The product of matrices in the order of fewest multiplications (the matrix chain order), as torch's."""
+    sizes = [matrix.shape[0] for matrix in matrices] + [matrices[-1].shape[1]]
+    count = len(matrices)
+    cost = [[0] * count for _ in range(count)]
+    split = [[0] * count for _ in range(count)]
+    for length in range(1, count):
+        for start in range(count - length):
+            stop = start + length
+            cost[start][stop], split[start][stop] = min(
+                (cost[start][middle] + cost[middle + 1][stop] + sizes[start] * sizes[middle + 1] * sizes[stop + 1],
+                 middle) for middle in range(start, stop))
+
+    def product(start, stop):
+        if start == stop:
+            return matrices[start]
+        middle = split[start][stop]
+        return product(start, middle).matmul(product(middle + 1, stop))
+
+    return product(0, count - 1)
+
+
+def vecdot(x, y, *, dim=-1):
+    """The dot products of the vectors along `dim`, the other dims broadcast, as torch's."""
+    _require_real_floating("linalg.vecdot", x)
+    if x.dtype != y.dtype:
+        raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found x of type "
+                           f"{SCALAR_TYPE_NAMES[x.dtype]} and y of type {SCALAR_TYPE_NAMES[y.dtype]} instead")
+    return (x * y).sum(dim)
+
+
+def matmul(input, other):
+    return input.matmul(other)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """The diagonal `offset` of each matrix of the last two dims (by default), a view, as torch's."""
+    return A.diagonal(offset, dim1, dim2)
+
+
+def vander(x, *, N=None):
+    """The Vandermonde matrix of the last dim's values, their powers 0 to N - 1 (N that dim's size by default) in
+    the columns; integers as int64, as torch's."""
+    if x.dtype.kind == "b":
+        raise RuntimeError("linalg.vander supports floating point, complex, and integer tensors, but got Bool")
+    size = x.shape[-1] if x.ndim else 1
+    N = size if N is None else N
+    if N <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    columns = x.unsqueeze(-1).expand(*x.shape, N - 1)
+    return ops.Cat.apply(columns.new_ones(*x.shape, 1), columns, dim=-1).cumprod(-1)
 
 
 def cross(input, other, *, dim=-1):
@@ -41,12 +365,6 @@ _DECOMPOSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 def _type_name(tensor):
     return SCALAR_TYPE_NAMES.get(tensor.dtype, tensor.dtype)
-
-
-def _refuse_complex(name, tensor):
-    if tensor.dtype.kind == "c":
-        raise RuntimeError(f"{name}: minigrad has no complex autograd, so no complex decompositions: expected a "
-                           f"float32 or float64 tensor, but got {_type_name(tensor)}")
 
 
 def _real_matrices(A, op, kernel, square=False):
@@ -201,16 +519,26 @@ def lstsq(A, B, rcond=None, *, driver=None):
 
 
 def cond(A, p=None):
-    """The condition number in the 2-norm (p None or 2: the largest singular value over the smallest; -2: the
-    inverse), as torch.linalg.cond, differentiable through svdvals. The other norms need an inverse: not here."""
+    """The condition number, as torch.linalg.cond: in the 2-norm (p None or 2: the largest singular value over the
+    smallest; -2: the inverse), differentiable through svdvals; in another norm p, that of A times that of its
+    inverse (A square), inf where A is singular ("nuc" from the singular values: huge, not inf, where they are
+    rounded off zero)."""
     tensor_only("linalg_cond", A, 1, "input")
     if A.ndim < 2:
         raise RuntimeError("linalg.cond: The input tensor must have at least 2 dimensions.")
     if p not in _COND_ORDERS:
         raise RuntimeError(f"linalg.cond got an invalid norm type: {p}")
     if p not in (None, 2, -2):
-        raise NotImplementedError(f"linalg.cond: minigrad computes the condition number in the 2-norm (p=None, 2 or "
-                                  f"-2) alone, not p={p!r}")
+        if A.shape[-1] != A.shape[-2]:
+            raise RuntimeError(f"linalg.cond(ord={p}): A must be batches of square matrices, but they are "
+                               f"{A.shape[-2]} by {A.shape[-1]} matrices")
+        if p == "nuc":                                                  # from the singular values, as torch's
+            singular_values = svdvals(A)
+            return singular_values.sum(-1) * singular_values.reciprocal().sum(-1)
+        inverse, info = inv_ex(A)
+        singular = (info > 0)[..., None, None]                          # whose inverse is no number to take norms of
+        product = matrix_norm(A, p) * matrix_norm(inverse.masked_fill(singular, 0), p)
+        return product.masked_fill(info > 0, math.inf)
     singular_values = svdvals(A)
     largest, smallest = singular_values[..., 0], singular_values[..., -1]
     return smallest / largest if p == -2 else largest / smallest

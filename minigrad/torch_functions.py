@@ -656,6 +656,14 @@ FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlog
                  heaviside=heaviside, searchsorted=searchsorted, bucketize=bucketize, trapezoid=trapezoid,
                  trapz=trapezoid, cumulative_trapezoid=cumulative_trapezoid, **ALSO_METHODS)
 
+LINALG_METHODS = dict(det=linalg.det, logdet=linalg.logdet, slogdet=linalg.slogdet, inverse=linalg.inv,
+                      matrix_power=linalg.matrix_power, cholesky_solve=linalg.cholesky_solve,
+                      cholesky_inverse=linalg.cholesky_inverse)
+for _name, _function in LINALG_METHODS.items():  # torch.det(A) and A.det(), ...: linalg's, as torch has them
+    setattr(Tensor, _name, _function)
+del _name, _function
+FUNCTIONS.update(LINALG_METHODS)
+
 
 def cat(tensors, dim=0):
     tensors = list(tensors)

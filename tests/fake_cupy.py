@@ -17,6 +17,7 @@ import types
 import weakref
 
 import numpy as np
+import scipy.linalg
 import scipy.special
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
@@ -139,12 +140,16 @@ def _to_device(value):
     if isinstance(value, (np.ndarray, np.generic)):
         return ndarray(np.asarray(value))
     if isinstance(value, (tuple, list)):
-        return (tuple if hasattr(value, "_fields") else type(value))(_to_device(item) for item in value)
+        return (list if isinstance(value, list) else tuple)(_to_device(item) for item in value)
     return value
 
 
-def _function(name, numpy_module=np):
-    numpy_function = getattr(numpy_module, name)
+def _function(name):
+    return _function_of(np, name)
+
+
+def _function_of(module, name):
+    numpy_function = getattr(module, name)
 
     def call(*args, **kwargs):
         if name in _FROM_HOST and args and isinstance(args[0], np.ndarray):
@@ -153,29 +158,53 @@ def _function(name, numpy_module=np):
     return call
 
 
-class FakeLinalg(types.ModuleType):
-    """`cupy.linalg`: the functions of NumPy's that CuPy has, taking and giving device arrays, others missing."""
+def _nan_where_singular(name):
+    """cupy.linalg's inv or solve (of b as big as its result): at CuPy's default errstate a singular matrix gives
+    non-finite entries, where NumPy raises LinAlgError for the whole batch."""
+    numpy_function = getattr(np.linalg, name)
 
-    CUPY_HAS = {"cholesky", "det", "eigh", "eigvalsh", "inv", "lstsq", "matrix_power", "matrix_rank", "norm", "pinv",
-                "qr", "slogdet", "solve", "svd", "tensorinv", "tensorsolve"}
+    def call(a, *rest):
+        a, *rest = _to_host((a, *rest), operand=True)
+        try:
+            return _to_device(numpy_function(a, *rest))
+        except np.linalg.LinAlgError:
+            return _to_device(np.full((rest[0] if rest else a).shape, np.nan, a.dtype))
+    return call
 
-    def __init__(self):
-        super().__init__("cupy.linalg")
 
-    def __getattr__(self, name):
-        if name not in self.CUPY_HAS:
-            raise AttributeError(f"module 'cupy.linalg' has no attribute '{name}'")
-        return _function(name, np.linalg)
+def _cholesky(a):
+    """cupy.linalg.cholesky: at CuPy's default errstate a matrix that is not positive-definite gives its factor as
+    far as potrf got (its failing pivot on the diagonal), where NumPy raises LinAlgError."""
+    host = _to_host(a, operand=True)
+    flat = host.reshape(-1, *host.shape[-2:])
+    potrf = scipy.linalg.get_lapack_funcs("potrf", (flat,))
+    return _to_device(np.stack([np.tril(potrf(m, lower=True, clean=True)[0]) for m in flat]).reshape(host.shape))
+
+
+def _host_function(module, name):
+    """`name` of a host module (scipy.linalg's) on device arrays only, as cupyx's."""
+    function = getattr(module, name)
+    return lambda *args, **kwargs: _to_device(function(*_to_host(args, operand=True), **_to_host(kwargs)))
+
+
+# cupy.linalg: what CuPy's has, and nothing else
+LINALG = types.SimpleNamespace(
+    LinAlgError=np.linalg.LinAlgError, cholesky=_cholesky, inv=_nan_where_singular("inv"),
+    solve=_nan_where_singular("solve"),
+    **{name: _function_of(np.linalg, name) for name in ("det", "slogdet", "qr", "svd", "eigh", "eigvalsh", "norm",
+                                                         "pinv", "lstsq", "matrix_power", "matrix_rank",
+                                                         "tensorinv", "tensorsolve")})
+SCIPY_LINALG = types.SimpleNamespace(solve_triangular=_host_function(scipy.linalg, "solve_triangular"))
 
 
 class FakeCupy(types.ModuleType):
     """The `cupy` module: its functions take and give device arrays; dtypes and ufuncs are NumPy's."""
 
     ndarray = ndarray
+    linalg = LINALG
 
     def __init__(self):
         super().__init__("cupy")
-        self.linalg = FakeLinalg()
 
     def __getattr__(self, name):
         value = getattr(np, name)
@@ -204,7 +233,9 @@ class HostKernels:
 
 def install(monkeypatch, host_runner):
     """Within a test: minigrad's GPU is this stand-in, and its kernels run on the host. cupyx.scipy.special is
-    scipy.special, whose functions are ufuncs, so they take device arrays through ndarray.__array_ufunc__."""
+    scipy.special, whose functions are ufuncs, so they take device arrays through ndarray.__array_ufunc__;
+    cupyx.scipy.linalg has what minigrad uses of it."""
     monkeypatch.setattr(backend, "_cupy", FakeCupy())
     monkeypatch.setattr(kernels, "_cupy_runner", HostKernels(host_runner))
     monkeypatch.setitem(sys.modules, "cupyx.scipy.special", scipy.special)
+    monkeypatch.setitem(sys.modules, "cupyx.scipy.linalg", SCIPY_LINALG)
