@@ -9,6 +9,7 @@ import warnings
 
 from . import kernels
 from .backend import default_dtype, get_array_module, to_device
+from .function import enable_grad
 from .tensor import Tensor, zero_grads
 
 
@@ -64,9 +65,16 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         zero_grads((param for _, param in self._params()), set_to_none)
 
-    def step(self):
+    def step(self, closure=None):
+        """One update of every group; a closure, which re-evaluates the loss (and its gradients), runs first, with
+        the graph recorded, and its loss is returned, as torch's."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
         for group in self.param_groups:
             self._step_group(group)
+        return loss
 
     def _step_group(self, group):
         for param in group["params"]:
@@ -130,14 +138,24 @@ class Optimizer:
         if len(groups) != len(self.param_groups):
             raise ValueError(f"optimizer state has {len(groups)} param groups, this optimizer has {len(self.param_groups)}")
         for group, saved in zip(self.param_groups, groups):
-            group.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items()})
+            group.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"})
         self.state = {}
         for i, value in state_dict["state"].items():
             param = params[int(i)]
-            # as torch's: every array but the step count goes to the parameter's device and dtype (a 0-d
-            # parameter's buffers too)
-            self.state[id(param)] = {k: (to_device(v, param.device).astype(param.dtype, copy=True)
-                                         if hasattr(v, "shape") and k != "step" else v) for k, v in value.items()}
+            self.state[id(param)] = {k: _like_parameter(v, param, k) for k, v in value.items()}
+
+
+def _like_parameter(value, param, key=None):
+    """A loaded state value cast as torch casts it: every array to the parameter's device and dtype (a 0-d
+    parameter's buffers too), inside lists and tuples as well (LBFGS's history); but the step count, which torch
+    keeps in a tensor, is minigrad's number, so that the update's arithmetic on it stays in Python's floats."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_like_parameter(item, param) for item in value)
+    if key == "step":
+        return int(value)
+    if hasattr(value, "shape"):
+        return to_device(value, param.device).astype(param.dtype, copy=True)
+    return value
 
 
 _LABELS = {"lr": "learning rate", "eps": "epsilon value"}
@@ -403,6 +421,280 @@ class Adadelta(Optimizer):
         delta = xp.sqrt(acc_delta + group["eps"]) / xp.sqrt(square_avg + group["eps"]) * grad
         _average_square_into(acc_delta, delta, group["rho"])
         param.data -= group["lr"] * delta
+
+
+class Rprop(Optimizer):
+    """torch.optim.Rprop: each entry moves by its own step size against the gradient's sign; the size grows by etaplus
+    while the sign holds and shrinks by etaminus when it flips (within step_sizes). An entry whose sign flipped stays
+    put for that step, its gradient forgotten, so that the next step keeps its size."""
+
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False):
+        _check_hyper_parameters(lr=lr)
+        if not 0.0 < etas[0] < 1.0 < etas[1]:
+            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize))
+
+    def update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        etaminus, etaplus = group["etas"]
+        if self._count_step(param, state, "prev", "step_size") == 1:
+            state["step_size"] += group["lr"]
+        grad = -grad if group["maximize"] else grad.copy()
+        factor = xp.sign(grad * state["prev"])
+        factor[factor > 0] = etaplus
+        factor[factor < 0] = etaminus
+        factor[factor == 0] = 1
+        step_size = state["step_size"]
+        step_size *= factor
+        xp.clip(step_size, *group["step_sizes"], out=step_size)
+        grad[factor == etaminus] = 0
+        param.data -= xp.sign(grad) * step_size
+        state["prev"][...] = grad
+
+
+class ASGD(Optimizer):
+    """torch.optim.ASGD: SGD whose step eta decays as lr / (1 + lambd * lr * step)**alpha, the parameter shrunk by
+    1 - lambd * eta first, and a running average of the parameters, ax, taken from step t0 on (before it, ax is the
+    parameter). eta and mu, the average's weight, are kept in the default dtype, as torch keeps them."""
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, *, maximize=False):
+        _check_hyper_parameters(lr=lr, weight_decay=weight_decay)
+        super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                                      maximize=maximize))
+
+    def update(self, param, grad, group, state):
+        scalar = default_dtype().type
+        step = self._count_step(param, state, "ax", eta=float(scalar(group["lr"])), mu=1.0)
+        grad = self._effective_gradient(param, grad, group)
+        eta, mu = float(state["eta"]), float(state["mu"])
+        param.data *= 1 - group["lambd"] * eta
+        param.data -= eta * grad
+        if mu != 1:
+            state["ax"] += (param.data - state["ax"]) * mu
+        else:
+            state["ax"][...] = param.data
+        state["eta"] = float(scalar(group["lr"] / (1 + group["lambd"] * group["lr"] * step) ** group["alpha"]))
+        state["mu"] = float(scalar(1 / max(1, step - group["t0"])))
+
+
+class LBFGS(Optimizer):
+    """torch.optim.LBFGS: quasi-Newton steps on all the parameters as one flat vector, the inverse Hessian estimated
+    from the last history_size changes of step and gradient. One step(closure) runs up to max_iter iterations and
+    max_eval evaluations of the closure, stepping lr along the direction or as far as torch's strong-Wolfe line
+    search finds. One group only; its state is kept on the first parameter, as torch keeps it."""
+
+    def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
+                 history_size=100, line_search_fn=None):
+        _check_hyper_parameters(lr=lr)
+        if max_eval is None:
+            max_eval = max_iter * 5 // 4
+        super().__init__(params, dict(lr=lr, max_iter=max_iter, max_eval=max_eval, tolerance_grad=tolerance_grad,
+                                      tolerance_change=tolerance_change, history_size=history_size,
+                                      line_search_fn=line_search_fn))
+        if len(self.param_groups) != 1:
+            raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
+
+    def step(self, closure):
+        """Minimizes the closure's loss (the closure zeroes the gradients, computes the loss, backpropagates it and
+        returns it); returns its first loss."""
+        if len(self.param_groups) != 1:
+            raise AssertionError(f"Expected exactly one param_group, but got {len(self.param_groups)}")
+        group = self.param_groups[0]
+        params, lr, max_iter, max_eval = group["params"], group["lr"], group["max_iter"], group["max_eval"]
+        evaluate = enable_grad()(closure)
+        state = self.state.setdefault(id(params[0]), {})
+        state.setdefault("func_evals", 0)
+        state.setdefault("n_iter", 0)
+
+        orig_loss = evaluate()
+        loss = float(orig_loss)
+        current_evals = 1
+        state["func_evals"] += 1
+        flat_grad = self._flat_grad()
+        xp = get_array_module(flat_grad)
+        if xp.abs(flat_grad).max() <= group["tolerance_grad"]:
+            return orig_loss
+
+        d, t, old_dirs, old_stps, ro, H_diag, prev_flat_grad, prev_loss = (state.get(key) for key in (
+            "d", "t", "old_dirs", "old_stps", "ro", "H_diag", "prev_flat_grad", "prev_loss"))
+        n_iter = 0
+        while n_iter < max_iter:
+            n_iter += 1
+            state["n_iter"] += 1
+            if state["n_iter"] == 1:
+                d, old_dirs, old_stps, ro, H_diag = -flat_grad, [], [], [], 1
+            else:
+                y, s = flat_grad - prev_flat_grad, d * t
+                ys = y.dot(s)
+                if ys > 1e-10:
+                    if len(old_dirs) == group["history_size"]:
+                        for history in (old_dirs, old_stps, ro):
+                            history.pop(0)
+                    old_dirs.append(y)
+                    old_stps.append(s)
+                    ro.append(1.0 / ys)
+                    H_diag = ys / y.dot(y)
+                al = state.setdefault("al", [None] * group["history_size"])
+                d = _inverse_hessian_times(-flat_grad, old_dirs, old_stps, ro, H_diag, al)
+            prev_flat_grad, prev_loss = flat_grad, loss
+
+            t = min(1.0, 1.0 / xp.abs(flat_grad).sum()) * lr if state["n_iter"] == 1 else lr
+            gtd = flat_grad.dot(d)
+            if gtd > -group["tolerance_change"]:
+                break
+
+            ls_func_evals = 0
+            if group["line_search_fn"] is not None:
+                if group["line_search_fn"] != "strong_wolfe":
+                    raise RuntimeError("only 'strong_wolfe' is supported")
+                start = [param.data.copy() for param in params]
+                loss, flat_grad, t, ls_func_evals = _strong_wolfe(
+                    lambda step_size: self._evaluate_at(evaluate, start, step_size, d), t, d, loss, flat_grad, gtd,
+                    tolerance_change=group["tolerance_change"], max_ls=max_eval - current_evals)
+                self._add_to_params(t, d)
+                optimal = xp.abs(flat_grad).max() <= group["tolerance_grad"]
+            else:
+                self._add_to_params(t, d)
+                if n_iter != max_iter:  # the last iteration's loss would go unused
+                    loss = float(evaluate())
+                    flat_grad = self._flat_grad()
+                    optimal = xp.abs(flat_grad).max() <= group["tolerance_grad"]
+                    ls_func_evals = 1
+            current_evals += ls_func_evals
+            state["func_evals"] += ls_func_evals
+
+            if n_iter == max_iter or current_evals >= max_eval or optimal:
+                break
+            if xp.abs(d * t).max() <= group["tolerance_change"] or abs(loss - prev_loss) < group["tolerance_change"]:
+                break
+
+        state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
+                     prev_flat_grad=prev_flat_grad, prev_loss=prev_loss)
+        return orig_loss
+
+    def _flat_grad(self):
+        params = self.param_groups[0]["params"]
+        xp = get_array_module(params[0].data)
+        return xp.concatenate([(xp.zeros_like(param.data) if param.grad is None else param.grad.data).reshape(-1)
+                               for param in params])
+
+    def _add_to_params(self, step_size, direction):
+        """The parameters += step_size * direction, the flat direction cut into their shapes."""
+        offset = 0
+        for param in self.param_groups[0]["params"]:
+            param.data += step_size * direction[offset:offset + param.data.size].reshape(param.shape)
+            offset += param.data.size
+
+    def _evaluate_at(self, evaluate, start, step_size, direction):
+        """The loss and flat gradient at start + step_size * direction, the parameters left at start."""
+        self._add_to_params(step_size, direction)
+        loss = float(evaluate())
+        flat_grad = self._flat_grad()
+        for param, saved in zip(self.param_groups[0]["params"], start, strict=True):
+            param.data[...] = saved
+        return loss, flat_grad
+
+
+def _inverse_hessian_times(vector, old_dirs, old_stps, ro, H_diag, al):
+    """L-BFGS's two-loop recursion, in place in vector: the inverse Hessian estimated from the history (gradient
+    changes old_dirs, steps old_stps, ro their 1 / dot products, H_diag the initial scale) times vector; al, torch's
+    buffer of the first loop's coefficients, is written as torch writes it."""
+    for i in reversed(range(len(old_dirs))):
+        al[i] = old_stps[i].dot(vector) * ro[i]
+        vector -= al[i] * old_dirs[i]
+    result = vector * H_diag
+    for i in range(len(old_dirs)):
+        result += (al[i] - old_dirs[i].dot(result) * ro[i]) * old_stps[i]
+    return result
+
+
+def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
+    """The minimizer of the cubic through two points' values f and slopes g, within bounds (by default the points'
+    interval); the bounds' middle where the cubic has none."""
+    xmin_bound, xmax_bound = bounds if bounds is not None else (x1, x2) if x1 <= x2 else (x2, x1)
+    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+    d2_square = d1 ** 2 - g1 * g2
+    if d2_square >= 0:
+        d2 = get_array_module(d2_square).sqrt(d2_square)
+        if x1 <= x2:
+            min_pos = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+        else:
+            min_pos = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+        return min(max(min_pos, xmin_bound), xmax_bound)
+    return (xmin_bound + xmax_bound) / 2.0
+
+
+def _strong_wolfe(evaluate_at, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
+    """torch's line search along d from the loss f (gradient g, slope gtd) for a step t that meets the strong Wolfe
+    conditions: brackets such a step, then zooms in by cubic interpolation, with at most max_ls evaluations.
+    Returns the loss, flat gradient and step found, and the number of evaluations."""
+    d_norm = get_array_module(d).abs(d).max()
+    f_new, g_new = evaluate_at(t)
+    ls_func_evals = 1
+    gtd_new = g_new.dot(d)
+
+    t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
+    done = False
+    ls_iter = 0
+    while ls_iter < max_ls:
+        if f_new > (f + c1 * t * gtd) or (ls_iter > 1 and f_new >= f_prev):
+            bracket, bracket_f, bracket_g, bracket_gtd = [t_prev, t], [f_prev, f_new], [g_prev, g_new], [gtd_prev,
+                                                                                                      gtd_new]
+            break
+        if abs(gtd_new) <= -c2 * gtd:
+            bracket, bracket_f, bracket_g = [t], [f_new], [g_new]
+            done = True
+            break
+        if gtd_new >= 0:
+            bracket, bracket_f, bracket_g, bracket_gtd = [t_prev, t], [f_prev, f_new], [g_prev, g_new], [gtd_prev,
+                                                                                                      gtd_new]
+            break
+        min_step, max_step = t + 0.01 * (t - t_prev), t * 10
+        t_prev, t = t, _cubic_interpolate(t_prev, f_prev, gtd_prev, t, f_new, gtd_new, bounds=(min_step, max_step))
+        f_prev, g_prev, gtd_prev = f_new, g_new, gtd_new
+        f_new, g_new = evaluate_at(t)
+        ls_func_evals += 1
+        gtd_new = g_new.dot(d)
+        ls_iter += 1
+    if ls_iter == max_ls:
+        bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
+
+    # zoom: shrink the bracket around a step that meets the conditions
+    insufficient_progress = False
+    low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[-1] else (1, 0)
+    while not done and ls_iter < max_ls:
+        if abs(bracket[1] - bracket[0]) * d_norm < tolerance_change:
+            break
+        t = _cubic_interpolate(bracket[0], bracket_f[0], bracket_gtd[0], bracket[1], bracket_f[1], bracket_gtd[1])
+        # a t at the bracket's edge, or near it twice running, moves a tenth of the bracket inside
+        eps = 0.1 * (max(bracket) - min(bracket))
+        if min(max(bracket) - t, t - min(bracket)) < eps:
+            if insufficient_progress or t >= max(bracket) or t <= min(bracket):
+                t = max(bracket) - eps if abs(t - max(bracket)) < abs(t - min(bracket)) else min(bracket) + eps
+                insufficient_progress = False
+            else:
+                insufficient_progress = True
+        else:
+            insufficient_progress = False
+
+        f_new, g_new = evaluate_at(t)
+        ls_func_evals += 1
+        gtd_new = g_new.dot(d)
+        ls_iter += 1
+
+        if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
+            bracket[high_pos], bracket_f[high_pos], bracket_g[high_pos], bracket_gtd[high_pos] = (
+                t, f_new, g_new, gtd_new)
+            low_pos, high_pos = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)
+        else:
+            if abs(gtd_new) <= -c2 * gtd:
+                done = True
+            elif gtd_new * (bracket[high_pos] - bracket[low_pos]) >= 0:
+                bracket[high_pos], bracket_f[high_pos], bracket_g[high_pos], bracket_gtd[high_pos] = (
+                    bracket[low_pos], bracket_f[low_pos], bracket_g[low_pos], bracket_gtd[low_pos])
+            bracket[low_pos], bracket_f[low_pos], bracket_g[low_pos], bracket_gtd[low_pos] = t, f_new, g_new, gtd_new
+
+    return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
 # torch.optim.lr_scheduler's place: `optim.lr_scheduler.StepLR`, and importable as minigrad.optim.lr_scheduler.
