@@ -91,7 +91,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     name = "linalg.matrix_norm"
     _require_matrices(name, A, square=False)
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
-        raise RuntimeError(f"{name}: dim must be a 2-tuple. Got {len(dim) if isinstance(dim, (tuple, list)) else 1}")
+        raise RuntimeError(f"{name}: dim must be a 2-tuple. Got "
+                           f"{' '.join(map(str, dim)) if isinstance(dim, (tuple, list)) else dim}")
     rows, columns = (normalize_dim(d, A.ndim) for d in dim)
     if rows == columns:
         raise RuntimeError(f"{name}: dims must be different. Got ({dim[0]}, {dim[1]})")

@@ -1668,12 +1668,12 @@ class Tensor:
         return Tensor(getattr(get_array_module(self.data), name)(self.data, axis=axes, keepdims=keepdim))
 
     def norm(self, p=2, dim=None, keepdim=False):
-        """The vector p-norm over `dim` (all for None): p a number, inf or -inf, or "fro" (2). The nuclear norm
-        ("nuc") is not here: it is an error that says so, as is any other name."""
+        """The vector p-norm over `dim` (all for None): p a number, inf or -inf, or "fro" (2); or the nuclear norm
+        ("nuc") of the matrices over the two dims `dim` (the only two, for None), as torch's."""
+        if p == "nuc":
+            return linalg.matrix_norm(self, p, tuple(range(self.ndim)) if dim is None else dim, keepdim)
         if isinstance(p, str) and p != "fro":
-            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported." if p != "nuc" else
-                               "norm(p='nuc'), the nuclear norm, is not in minigrad: it needs a singular value "
-                               "decomposition, which minigrad does not differentiate")
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
         return ops.Norm.apply(self, p=2 if p == "fro" else p, dim=dim, keepdim=keepdim)
 
     def logsumexp(self, dim, keepdim=False):
@@ -2502,7 +2502,7 @@ def _ops_leading_to(order, wanted):
     return leads
 
 
-from . import creation, ops  # noqa: E402  (ops and creation need Tensor defined first)
+from . import creation, linalg, ops  # noqa: E402  (they need Tensor defined first)
 from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_indices, ranked_indices,  # noqa: E402
                           running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402

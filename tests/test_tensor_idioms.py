@@ -2,6 +2,7 @@
 tuples of split/chunk/unbind, in-place methods (aliasing, leaf refusal, the version counter) and new_* factories.
 torch is the oracle throughout: each case is written once against the shared API and run in both libraries."""
 import math
+import re
 import warnings
 
 import numpy as np
@@ -261,9 +262,16 @@ def test_a_flip_is_a_copy_as_torch(fn):
         assert tensor.tolist() == [[0, 1, 2], [3, 4, 5]], library.__name__
 
 
-def test_the_nuclear_norm_is_a_clear_error():
-    with pytest.raises(RuntimeError, match="nuclear norm"):
-        mg.ones(2, 3).norm(p="nuc")
+@pytest.mark.parametrize("shape, dim", [((3, 4), None), ((2, 3, 4), (0, 2)), ((2, 3, 4), None), ((4,), None)])
+def test_the_nuclear_norm_is_torchs(shape, dim):
+    values = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
+    try:
+        expected = torch.tensor(values).norm(p="nuc", dim=dim).numpy()
+    except RuntimeError as error:
+        with pytest.raises(RuntimeError, match=re.escape(str(error))):
+            mg.tensor(values).norm(p="nuc", dim=dim)
+        return
+    np.testing.assert_allclose(mg.tensor(values).norm(p="nuc", dim=dim).numpy(), expected, rtol=1e-5)
 
 
 def test_type_names_the_tensor_type_as_torch():
