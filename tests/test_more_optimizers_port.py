@@ -174,7 +174,7 @@ def trajectories(problem, name, kwargs, steps, schedule=None):
         closure = closure_for(library, optimizer, params, loss)
         history = []
         for _ in range(steps):
-            step_loss = float(optimizer.step(closure))
+            step_loss = float(optimizer.step(closure).detach())
             history.append((step_loss, [np.asarray(p.tolist(), np.float32) for p in params]))
             if scheduler:
                 scheduler.step()
@@ -278,7 +278,8 @@ def test_lbfgs_stops_at_once_where_the_gradient_is_zero():
         params = [library.nn.Parameter(library.ones(3))]
         optimizer = library.optim.LBFGS(params)
         runs.append(optimizer)
-        assert float(optimizer.step(closure_for(library, optimizer, params, lambda lib, p: (p[0] - 1).sum() ** 2))) == 0
+        closure = closure_for(library, optimizer, params, lambda lib, p: (p[0] - 1).sum() ** 2)
+        assert float(optimizer.step(closure).detach()) == 0
     assert runs[0].state_dict()["state"] == {0: {"func_evals": 1, "n_iter": 0}}
     assert_state_dicts_agree(*runs, 0)
 

@@ -13,7 +13,8 @@ from conftest import load_with_vector_parameters_drawn, relative_error
 
 torch = pytest.importorskip("torch")
 pytestmark = [pytest.mark.filterwarnings("ignore:enable_nested_tensor is True"),
-              pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")]
+              pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors"),
+              pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")]  # both warn, as tested
 
 E, HEADS, FF, S, T, N = 8, 2, 16, 5, 4, 3
 
