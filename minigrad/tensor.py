@@ -8,7 +8,7 @@ import weakref
 
 import numpy as np
 
-from . import parallel, random
+from . import parallel, printing, random
 from .backend import (default_complex_dtype, default_dtype, device_of, get_array_module, normalize_device, to_device,
                       to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, broadcast_mismatch, can_cast, is_grad_enabled, no_grad,
@@ -287,9 +287,10 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self):
-        """In torch's layout, tensor([1., 2.]), with the dtype when the values do not imply it (NumPy's digits)."""
-        body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
-        extras = [f"size={self.shape}"] if self.data.size == 0 and self.ndim > 1 else []
+        """As torch prints it (minigrad.printing), with the dtype where the values do not imply it."""
+        body = printing.tensor_body(to_numpy(self.data))
+        shows_size = self.ndim != 1 if self.data.size == 0 else not printing.PRINT_OPTS.edgeitems
+        extras = [f"size={self.shape}"] if shows_size else []
         implied = self.dtype in _IMPLIED_DTYPES or self.dtype in (default_dtype(), default_complex_dtype())
         extras += [] if implied else [f"dtype={self.dtype}"]
         extras += ["device='gpu'"] if self.device == "gpu" else []
@@ -297,7 +298,7 @@ class Tensor:
             extras.append(f"grad_fn=<{self.creator.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return f"tensor({', '.join([body, *extras])})"
+        return f"tensor({printing.with_suffixes(body, extras)})"
 
     def __iter__(self):
         if self.ndim == 0:
