@@ -20,9 +20,9 @@ _PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy
 
 def _as_array(data, dtype):
     """Arrays keep their dtype and device, and cast to `dtype` as NumPy casts; Python floats (complex numbers) and
-    lists of them take the default dtype (its complex one), as in torch. Numbers, NumPy's scalars too, refuse a
-    `dtype` that cannot hold them (torch's RuntimeError) rather than wrap, and the conversions torch.tensor
-    refuses."""
+    lists of them take the default dtype (its complex one), unless they hold a NumPy float64 or complex128, as in
+    torch. Numbers, NumPy's scalars too, refuse a `dtype` that cannot hold them (torch's RuntimeError) rather than
+    wrap, and the conversions torch.tensor refuses."""
     xp = get_array_module(data)
     dtype = None if dtype is None else np.dtype(dtype)
     if isinstance(data, np.ndarray) or xp is not np:
@@ -32,7 +32,7 @@ def _as_array(data, dtype):
         _refuse_numbers_torch_refuses(data, array, dtype)
         if dtype is not None:
             require_fits(array, dtype)
-        elif array.dtype in _PYTHON_NUMBER_DTYPES and not isinstance(data, np.generic):  # np.float64(x) stays
+        elif array.dtype in _PYTHON_NUMBER_DTYPES and not _holds_wide_numpy_scalar(data):
             array = array.astype(default_complex_dtype() if array.dtype.kind == "c" else default_dtype())
     if dtype is not None:
         array = array.astype(dtype, copy=False)
@@ -64,6 +64,12 @@ def _refuse_numbers_torch_refuses(data, array, dtype):
             if isinstance(number, int) and not -2 ** 63 <= number < 2 ** 63:
                 raise ValueError(f"Overflow when unpacking long long: {number} does not fit int64, "
                                  "the dtype of integers")
+
+
+def _holds_wide_numpy_scalar(data):
+    """Whether `data` (a number, or nested lists of them) holds a NumPy float64 or complex128 scalar: torch keeps
+    64 bits then, where Python floats and complex numbers alone take the default dtype."""
+    return any(isinstance(number, np.generic) and number.dtype in _PYTHON_NUMBER_DTYPES for number in _numbers(data))
 
 
 def _numbers(data):
