@@ -17,6 +17,7 @@ class PrintOptions:
 
 
 PRINT_OPTS = PrintOptions()
+PREFIX = "tensor("  # a repr's lines after the first are indented under its end
 _PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
              "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
              "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80)}
@@ -75,7 +76,7 @@ class _Formatter:
 
 def tensor_body(array):
     """The bracketed values of a tensor's repr, its lines indented under "tensor(", as torch prints them."""
-    indent = len("tensor(")
+    indent = len(PREFIX)
     if array.size == 0:
         return "[]"
     summarize = array.size > PRINT_OPTS.threshold
@@ -90,7 +91,7 @@ def tensor_body(array):
 def with_suffixes(body, suffixes):
     """The body, then each suffix (dtype=..., grad_fn=...) after a comma, on a line of its own under the first
     value where it would run past torch's line width, as torch's."""
-    indent = len("tensor(")
+    indent = len(PREFIX)
     text, line_length = body, len(body) - body.rfind("\n") + 1
     for suffix in suffixes:
         if line_length + len(suffix) + 2 > PRINT_OPTS.linewidth:

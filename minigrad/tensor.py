@@ -68,8 +68,10 @@ def _refuse_numbers_torch_refuses(data, array, dtype):
 
 def _holds_wide_numpy_scalar(data):
     """Whether `data` (a number, or nested lists of them) holds a NumPy float64 or complex128 scalar: torch keeps
-    64 bits then, where Python floats and complex numbers alone take the default dtype."""
-    return any(isinstance(number, np.generic) and number.dtype in _PYTHON_NUMBER_DTYPES for number in _numbers(data))
+    64 bits then, where Python floats and complex numbers alone take the default dtype. NumPy flattens the lists
+    (as objects): a Python walk over them cost 7 times NumPy's own reading of the list."""
+    numbers = np.asarray(data, dtype=object).ravel().tolist()
+    return not {np.float64, np.complex128}.isdisjoint(map(type, numbers))
 
 
 def _numbers(data):
@@ -304,7 +306,7 @@ class Tensor:
             extras.append(f"grad_fn=<{self.creator.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
-        return f"tensor({printing.with_suffixes(body, extras)})"
+        return f"{printing.PREFIX}{printing.with_suffixes(body, extras)})"
 
     def __iter__(self):
         if self.ndim == 0:

@@ -437,7 +437,7 @@ class LSTMUpdate(Function):
         activated = memory.empty(xp, gates.shape, gates.dtype)
         _sigmoid_into(gates, activated)
         xp.tanh(gates[:, 2 * size:3 * size], out=activated[:, 2 * size:3 * size])
-        i, f, g, o = (activated[:, k * size:(k + 1) * size] for k in range(4))
+        i, f, g, o = xp.split(activated, 4, axis=1)                      # views of the gates
         out = memory.empty(xp, c.shape[:1] + (2 * size,), gates.dtype)
         c_new, tanh_c = out[:, size:], memory.empty(xp, c.shape, gates.dtype)
         xp.multiply(f, c, out=c_new)
@@ -451,13 +451,14 @@ class LSTMUpdate(Function):
     def backward(ctx, grad):
         activated, c, tanh_c = ctx.saved
         xp, size = get_array_module(grad), c.shape[1]
-        i, f, g, o = (activated[:, k * size:(k + 1) * size] for k in range(4))
+        i, f, g, o = xp.split(activated, 4, axis=1)
         grad_h, grad_c = grad[:, :size], grad[:, size:]
         grad_c = grad_c + grad_h * o * (1 - tanh_c * tanh_c)           # c' reaches h' through tanh
         grad_gates = memory.empty(xp, activated.shape, grad.dtype)
         parts = (grad_c * g, grad_c * c, grad_c * i, grad_h * tanh_c)  # d/d i, f, g, o after their activations
-        for k, (part, slope) in enumerate(zip(parts, (i * (1 - i), f * (1 - f), 1 - g * g, o * (1 - o)))):
-            xp.multiply(part, slope, out=grad_gates[:, k * size:(k + 1) * size])
+        for part, slope, out in zip(parts, (i * (1 - i), f * (1 - f), 1 - g * g, o * (1 - o)),
+                                    xp.split(grad_gates, 4, axis=1)):
+            xp.multiply(part, slope, out=out)
         return grad_gates, grad_c * f
 
 
@@ -472,7 +473,7 @@ class GRUUpdate(Function):
         gates = memory.empty(xp, x.shape, x.dtype)                     # r, z, n after their activations
         xp.add(x[:, :2 * size], h_projected[:, :2 * size], out=gates[:, :2 * size])
         _sigmoid_into(gates[:, :2 * size], gates[:, :2 * size])
-        r, z, n = (gates[:, k * size:(k + 1) * size] for k in range(3))
+        r, z, n = xp.split(gates, 3, axis=1)                             # views of the gates
         xp.multiply(r, h_projected[:, 2 * size:], out=n)
         n += x[:, 2 * size:]
         xp.tanh(n, out=n)
@@ -483,7 +484,7 @@ class GRUUpdate(Function):
     def backward(ctx, grad):
         gates, h_projected_n, h = ctx.saved
         xp, size = get_array_module(grad), h.shape[1]
-        r, z, n = (gates[:, k * size:(k + 1) * size] for k in range(3))
+        r, z, n = xp.split(gates, 3, axis=1)
         grad_x = memory.empty(xp, gates.shape, grad.dtype)
         grad_n = grad * (1 - z) * (1 - n * n)                           # before its tanh
         xp.multiply(grad_n * h_projected_n, r * (1 - r), out=grad_x[:, :size])

@@ -336,9 +336,11 @@ class GetItem(Function):
         xp = get_array_module(grad)
         if not is_basic_index(index):
             return _scatter_add(shape, index, grad)
-        if callable(index) and has_internal_overlap(index(xp.empty(shape, dtype))):  # a view of an expansion,
-            size = math.prod(shape)                                     # which repeats elements: the position of
-            positions = index(xp.arange(size).reshape(shape))           # each element read, in the flattened array
+        if callable(index) and has_internal_overlap(index(memory.empty(xp, shape, dtype))):
+            # a view of an expansion, which repeats elements: the position of each element read, in the flattened
+            # array, gets the sum of its reads' gradients
+            size = math.prod(shape)
+            positions = index(xp.arange(size).reshape(shape))
             return _scatter_add((size,), positions, grad).reshape(shape)
         return GradientAt(shape, dtype, index, grad)
 
