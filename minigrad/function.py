@@ -18,6 +18,10 @@ from .backend import default_complex_dtype, default_dtype, get_array_module
 
 _state = threading.local()
 
+# minigrad.tensor's Tensor, what apply makes: tensor.py, which imports this module, hands it over once it is defined
+# (an import inside apply would cost every op a microsecond or more)
+Tensor = None
+
 
 def is_grad_enabled():
     return getattr(_state, "grad_enabled", True)
@@ -164,9 +168,9 @@ class Context:
     def __init__(self, function, inputs, params, node_name=None):
         self.function = function
         self.node_name = node_name  # torch's name of the node where the caller of apply gave one
-        self.inputs = tuple(t._graph_entry for t in inputs)
+        self.inputs = tuple([t._graph_entry for t in inputs])
         self.params = params
-        self.input_needs_grad = tuple(t.requires_grad for t in inputs)  # the engine's: one per tensor input
+        self.input_needs_grad = tuple([t.requires_grad for t in inputs])  # the engine's: one per tensor input
         self.constant_positions = ()  # where forward got an argument that is no operand (see Function.apply)
         self.saved = ()
         self.writes_when_saved = None  # see note_write
@@ -346,14 +350,12 @@ class Function:
         """The op on `inputs` (tensors, arrays, numbers) with `params`, recorded as a graph node where a gradient is
         needed; `node_name` names the node where it is not the op's own (see Context.name). A custom Function's
         forward may return a tuple: apply returns a tuple of its outputs then, as torch's (see _custom_outputs)."""
-        from .tensor import Tensor
-
         constants = None
-        if cls.custom and not all(_is_operand(value, Tensor) for value in inputs):
-            constants = {position: value for position, value in enumerate(inputs) if not _is_operand(value, Tensor)}
+        if cls.custom and not all(_is_operand(value) for value in inputs):
+            constants = {position: value for position, value in enumerate(inputs) if not _is_operand(value)}
             inputs = tuple(value for position, value in enumerate(inputs) if position not in constants)
         if cls.promotes_inputs:
-            tensors = promote_operands(inputs, Tensor)
+            tensors = promote_operands(inputs)
         else:
             device = next(t for t in inputs if isinstance(t, Tensor)).device
             tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
@@ -375,7 +377,7 @@ class Function:
                 output = op.forward(ctx, *arrays, **params)
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if (cls.custom or cls.several_outputs) and isinstance(output, tuple):
-            return _custom_outputs(ctx, output, requires_grad, Tensor)
+            return _custom_outputs(ctx, output, requires_grad)
         if isinstance(output, (tuple, list)):
             raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: " + (
                 "a custom Function returns several outputs as a tuple" if cls.custom
@@ -387,7 +389,7 @@ class Function:
         return Tensor(output, requires_grad=True, _creator=ctx)
 
 
-def _custom_outputs(ctx, outputs, requires_grad, Tensor):
+def _custom_outputs(ctx, outputs, requires_grad):
     """The tuple of a custom Function's outputs, as torch's: arrays as tensors, anything else as it is.
 
     The engine runs a node once the gradient of its one output is complete, so the floating-point outputs (less
@@ -443,7 +445,7 @@ class CustomOutput(Function):
         return grad_packed
 
 
-def _is_operand(value, Tensor):
+def _is_operand(value):
     """What apply makes a tensor of: tensors, arrays, numbers and lists. Anything else (None, a string, a tuple of
     sizes) is a custom Function's constant."""
     return isinstance(value, (Tensor, list, numbers.Number)) or hasattr(value, "dtype")
@@ -570,14 +572,13 @@ def _scalar_array(xp, number, dtype):
     return xp.asarray(number, dtype=dtype)
 
 
-def promote_operands(inputs, Tensor):
+def promote_operands(inputs):
     """An op's inputs (or a comparison's) as tensors of their result_type: scalars as 0-d arrays, tensors cast
     differentiably.
 
     NumPy arrays and lists count as the tensors mg.tensor makes of them (as torch.from_numpy's), on the first
     tensor's device. The common cases stay cheap: tensors of one dtype pass untouched, and Python numbers with
-    float tensors (which they never widen) skip result_type. apply passes `Tensor`, which it imports at call
-    time (tensor.py imports the ops): a second such import would cost every op about half a microsecond more.
+    float tensors (which they never widen) skip result_type.
     """
     reference, numbers, dtype = None, False, None
     for t in inputs:

@@ -75,10 +75,10 @@ def split_blocks(work, count, block):
 SPLIT_MIN_ELEMENTS = 1 << 18
 
 
-def worth_splitting(xp, work):
-    """Whether `work` elements of work on xp's arrays pay for the threads: never on a GPU, which runs
-    one kernel over it all."""
-    return xp is np and work >= SPLIT_MIN_ELEMENTS
+def worth_splitting(xp, work, minimum=SPLIT_MIN_ELEMENTS):
+    """Whether `work` elements of work (at least `minimum`) on xp's arrays pay for the threads: never on a GPU,
+    which runs one kernel over it all."""
+    return xp is np and work >= minimum
 
 
 def elementwise(function, *operands, out=None, whole_axes=()):
@@ -93,11 +93,14 @@ def elementwise(function, *operands, out=None, whole_axes=()):
     """
     xp = get_array_module(operands[0])
     if out is None:
-        out = memory.empty(xp, np.broadcast_shapes(*(operand.shape for operand in operands)), xp.result_type(*operands))
+        out = memory.empty(xp, broadcast_shape(operands), xp.result_type(*operands))
+    if not worth_splitting(xp, max(out.size, *[operand.size for operand in operands])):
+        function(*operands, out=out)
+        return out
     shape = out.shape
     whole = {axis % len(shape) for axis in whole_axes}
     axis = next((axis for axis, length in enumerate(shape) if length > 1 and axis not in whole), None)
-    if axis is None or not worth_splitting(xp, max(out.size, *(operand.size for operand in operands))):
+    if axis is None:
         function(*operands, out=out)
         return out
 
@@ -108,6 +111,15 @@ def elementwise(function, *operands, out=None, whole_axes=()):
     split(lambda start, stop: function(*(chunk(o, start, stop) for o in operands), out=chunk(out, start, stop)),
           shape[axis])
     return out
+
+
+def broadcast_shape(arrays):
+    """The shape the arrays broadcast to; operands of one shape, the common case, skip NumPy's general (and, next
+    to a small op, slow) rule."""
+    shape = arrays[0].shape
+    if all(array.shape == shape for array in arrays):
+        return shape
+    return np.broadcast_shapes(*[array.shape for array in arrays])
 
 
 # Elements per block of `blockwise`: a few buffers of this many float32s fit in a core's L2 cache.
@@ -122,7 +134,7 @@ def blockwise(function, *operands, out=None):
     """
     xp = get_array_module(operands[0])
     if out is None:
-        out = memory.empty(xp, np.broadcast_shapes(*(operand.shape for operand in operands)), xp.result_type(*operands))
+        out = memory.empty(xp, broadcast_shape(operands), xp.result_type(*operands))
     if not worth_splitting(xp, out.size):
         function(*operands, out=out)
         return out

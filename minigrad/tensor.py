@@ -23,6 +23,8 @@ def _as_array(data, dtype):
     lists of them take the default dtype (its complex one), unless they hold a NumPy float64 or complex128, as in
     torch. Numbers, NumPy's scalars too, refuse a `dtype` that cannot hold them (torch's RuntimeError) rather than
     wrap, and the conversions torch.tensor refuses."""
+    if dtype is None and type(data) is np.ndarray:  # an op's output: the common case, kept cheap
+        return data
     xp = get_array_module(data)
     dtype = None if dtype is None else np.dtype(dtype)
     if isinstance(data, np.ndarray) or xp is not np:
@@ -116,7 +118,7 @@ def _check_can_require_grad(dtype, wording="Only Tensors of floating point and c
 
 def sum_to_shape(grad, shape):
     """Undo broadcasting: sum a gradient back down to the shape of the input it belongs to."""
-    if grad.shape == tuple(shape):
+    if grad.shape == shape:
         return grad
     extra = grad.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
@@ -139,6 +141,8 @@ def _checked_gradients(node, gradients):
         if isinstance(gradient, Tensor) or not hasattr(gradient, "ndim"):
             raise TypeError(f"{op}.backward returned a {type(gradient).__name__} for input {index}: "
                             "backward works on arrays, as forward does")
+        if gradient.shape == parent.shape:
+            continue
         extra = gradient.ndim - len(parent.shape)
         if extra < 0 or any(g != n and n != 1 for g, n in zip(gradient.shape[extra:], parent.shape)):
             raise RuntimeError(f"{op}.backward returned a gradient of shape {tuple(gradient.shape)} for input "
@@ -803,7 +807,7 @@ class Tensor:
         if not isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)) and get_array_module(other) is np:
             return NotImplemented  # not a number, nor a NumPy or CuPy array
         with no_grad():  # the casts of promotion need no graph either
-            a, b = promote_operands((self, other), Tensor)
+            a, b = promote_operands((self, other))
         require_broadcastable(a.shape, b.shape)
         if integers_only and a.dtype.kind not in "biu":
             raise NotImplementedError(f'"{integers_only}_cpu" not implemented for \'{SCALAR_TYPE_NAMES[a.dtype]}\'')
@@ -2330,7 +2334,7 @@ def where(condition, input=None, other=None):
         operands = [Tensor(np.asarray(x, dtype=dtype), device=condition.device) for x in operands]
     operands = [x if isinstance(x, (Tensor, numbers.Number)) else Tensor(x, device=condition.device)
                 for x in operands]
-    return ops.Where.apply(condition, *promote_operands(operands, Tensor))
+    return ops.Where.apply(condition, *promote_operands(operands))
 
 
 def zero_grads(tensors, set_to_none=True):
@@ -2511,7 +2515,9 @@ def _ops_leading_to(order, wanted):
     return leads
 
 
-from . import creation, linalg, ops  # noqa: E402  (they need Tensor defined first)
+from . import creation, function, linalg, ops  # noqa: E402  (they need Tensor defined first)
+
+function.Tensor = Tensor
 from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_indices, ranked_indices,  # noqa: E402
                           running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402

@@ -8,6 +8,10 @@ from ..function import Function, broadcast_mismatch, require_same_dtype
 
 # BLAS runs GEMMs of fewer rows than this far below its peak, so a thread rather takes whole GEMMs of a batch.
 SPLIT_MIN_ROWS = 16
+# A multiply-add costs a small fraction of an element-wise op's element, so a product is worth the threads' hand-off
+# (tens of microseconds to wake one) from more work on: below this, one core does it in under about 0.2 ms (a
+# recurrent layer's step, h W_hh^T of 16 x 128 x 512, took 4x longer split than on one thread).
+SPLIT_MIN_MULTIPLY_ADDS = 1 << 23
 
 
 def matmul(a, b):
@@ -23,7 +27,7 @@ def matmul(a, b):
         product = matmul(a.reshape(a.shape[-2:]), b.reshape(b.shape[-2:]))
         return product.reshape(batch + product.shape)
     out = memory.empty(xp, batch + (a.shape[-2], b.shape[-1]), xp.result_type(a, b))
-    if not parallel.worth_splitting(xp, out.size * a.shape[-1]):
+    if not parallel.worth_splitting(xp, out.size * a.shape[-1], SPLIT_MIN_MULTIPLY_ADDS):
         return xp.matmul(a, b, out=out)
     threads, rows = parallel.get_num_threads(), a.shape[-2]
     if batch and (rows < threads or batch[0] >= threads and rows < threads * SPLIT_MIN_ROWS):

@@ -9,6 +9,7 @@ import numpy as np
 from .. import memory, parallel
 from ..backend import get_array_module
 from ..function import Function, named_by
+from ..tensor import Tensor
 from .scan import running
 
 
@@ -272,8 +273,6 @@ def _write(array, index, value):
 
 def array_index(index):
     """An index as NumPy and CuPy take it: tensors in it (a mask, a list of positions) become their arrays."""
-    from ..tensor import Tensor
-
     if isinstance(index, Tensor):
         return index.data
     if isinstance(index, tuple):
