@@ -13,12 +13,16 @@ def _is_dtype(dtype):
     return isinstance(dtype, np.dtype) or isinstance(dtype, type) and issubclass(dtype, np.generic)
 
 
+_PYTHON_TYPES = (bool, int, float, complex)  # torch's arguments take them as bool, int64, float64, complex128
+
+
 def _require_dtype(name, role, position, dtype):
-    """torch's TypeError for an argument that is not a dtype (minigrad's, as mg.float32, or NumPy's)."""
-    if _is_dtype(dtype):
+    """The dtype of a dtype argument (minigrad's, as mg.float32, NumPy's, or a Python number type, as torch's), or
+    torch's TypeError; position None for an argument that torch's message does not number."""
+    if _is_dtype(dtype) or isinstance(dtype, type) and dtype in _PYTHON_TYPES:
         return np.dtype(dtype)
-    raise TypeError(f"{name}(): argument '{role}' (position {position}) must be torch.dtype, not "
-                    f"{type(dtype).__name__}")
+    where = "" if position is None else f" (position {position})"
+    raise TypeError(f"{name}(): argument '{role}'{where} must be torch.dtype, not {type(dtype).__name__}")
 
 
 def result_type(tensor1, tensor2):

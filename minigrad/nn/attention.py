@@ -3,13 +3,11 @@ outputs carry over."""
 import math
 import warnings
 
-import numpy as np
-
 from .. import functional as F
-from ..backend import default_dtype
 from . import init
+from .init import empty_parameter
 from .layers import Linear
-from .module import Module, Parameter
+from .module import Module
 
 
 class NonDynamicallyQuantizableLinear(Linear):
@@ -23,10 +21,11 @@ class MultiheadAttention(Module):
     True (bool) blocks a key, a float is added to the scores; attn_mask (L, S) or (N * num_heads, L, S),
     key_padding_mask (N, S), the two summed. add_bias_kv appends a learnt key and value, add_zero_attn a zero
     one, to every sequence. Returns the output and, with need_weights, the attention weights (after dropout, as
-    torch's), averaged over the heads with average_attn_weights."""
+    torch's), averaged over the heads with average_attn_weights. device and dtype reach every parameter, out_proj's
+    too."""
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
-                 kdim=None, vdim=None, batch_first=False):
+                 kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
                              f"num_heads={num_heads} instead")
@@ -38,19 +37,20 @@ class MultiheadAttention(Module):
         self.head_dim = embed_dim // num_heads
         if self.head_dim * num_heads != embed_dim:
             raise AssertionError("embed_dim must be divisible by num_heads")
+        factory_kwargs = {"device": device, "dtype": dtype}
         separate_names = ("q_proj_weight", "k_proj_weight", "v_proj_weight")
         if self._qkv_same_embed_dim:
-            self.in_proj_weight = _empty_parameter(3 * embed_dim, embed_dim)
+            self.in_proj_weight = empty_parameter(3 * embed_dim, embed_dim, **factory_kwargs)
             for name in separate_names:
                 self.register_parameter(name, None)
         else:
             for name, in_features in zip(separate_names, (embed_dim, self.kdim, self.vdim)):
-                setattr(self, name, _empty_parameter(embed_dim, in_features))
+                setattr(self, name, empty_parameter(embed_dim, in_features, **factory_kwargs))
             self.register_parameter("in_proj_weight", None)
-        self.register_parameter("in_proj_bias", _empty_parameter(3 * embed_dim) if bias else None)
-        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias)
+        self.register_parameter("in_proj_bias", empty_parameter(3 * embed_dim, **factory_kwargs) if bias else None)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias, **factory_kwargs)
         if add_bias_kv:
-            self.bias_k, self.bias_v = _empty_parameter(1, 1, embed_dim), _empty_parameter(1, 1, embed_dim)
+            self.bias_k, self.bias_v = (empty_parameter(1, 1, embed_dim, **factory_kwargs) for _ in range(2))
         else:
             self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
@@ -154,10 +154,6 @@ class MultiheadAttention(Module):
             raise RuntimeError(f"The shape of the {rank}D attn_mask is {F._size(attn_mask.shape)}, but should be "
                                f"{expected}.")
         return attn_mask.reshape(-1 if rank == 3 else 1, self.num_heads if rank == 3 else 1, length, sources)
-
-
-def _empty_parameter(*shape):
-    return Parameter(np.zeros(shape, default_dtype()))
 
 
 def additive_mask(mask, name, dtype, other=None, other_name="attn_mask"):

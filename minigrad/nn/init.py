@@ -7,7 +7,9 @@ import numpy as np
 from scipy import special
 
 from ..backend import default_dtype, to_device
+from ..dtypes import _require_dtype
 from ..random import generator as numpy_generator
+from ..tensor import Tensor
 from .module import Parameter
 
 # torch's recommended gains (calculate_gain), for the nonlinearities without a parameter
@@ -119,14 +121,30 @@ def default_bound(fan_in):
     return 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
 
 
-def default_weight_and_bias(weight_shape, bias=True, bias_size=None, fan_in=None):
-    """A weight of `weight_shape` and a bias of bias_size, by default weight_shape[0] (None without `bias`), in the
-    default dtype, drawn, weight first, as torch's Linear and Conv2d reset_parameters draw them:
-    U(±default_bound(fan_in)), fan_in by default the product of weight_shape[1:] (in_features, or in_channels *
+def factory_tensor(shape, fill_value=None, device=None, dtype=None):
+    """A layer's new parameter or buffer: `shape` filled with fill_value (left to be drawn where None), in `dtype`
+    (the default dtype unless given: minigrad's, NumPy's, or a Python number type, as torch takes it) on `device`,
+    as torch's layers make theirs from their factory kwargs, device= and dtype=. A Parameter of it refuses an
+    integer dtype with torch's error."""
+    dtype = default_dtype() if dtype is None else _require_dtype("empty", "dtype", None, dtype)
+    return Tensor(np.empty(shape, dtype) if fill_value is None else np.full(shape, fill_value, dtype), device=device)
+
+
+def empty_parameter(*shape, device=None, dtype=None):
+    """A parameter of `shape` for an initialisation to draw, as torch's Parameter(torch.empty(shape, device=device,
+    dtype=dtype))."""
+    return Parameter(factory_tensor(shape, device=device, dtype=dtype))
+
+
+def default_weight_and_bias(weight_shape, bias=True, bias_size=None, fan_in=None, device=None, dtype=None):
+    """A weight of `weight_shape` and a bias of bias_size, by default weight_shape[0] (None without `bias`), made
+    by factory_tensor from device and dtype, drawn, weight first, as torch's Linear and Conv2d reset_parameters draw
+    them: U(±default_bound(fan_in)), fan_in by default the product of weight_shape[1:] (in_features, or in_channels *
     kernel height * kernel width; for a transposed conv's (in, out/groups, kh, kw) weight, torch's fan_in is
-    out/groups * kh * kw; Bilinear's is in1_features alone)."""
+    out/groups * kh * kw; Bilinear's is in1_features alone). The draws are float64, each cast to the dtype, so a
+    float32 layer holds a float64 one's values rounded."""
     bound = default_bound(math.prod(weight_shape[1:]) if fan_in is None else fan_in)
-    weight = uniform_(Parameter(np.empty(weight_shape, default_dtype())), -bound, bound)
+    weight = uniform_(empty_parameter(*weight_shape, device=device, dtype=dtype), -bound, bound)
     bias_size = weight_shape[0] if bias_size is None else bias_size
-    bias = uniform_(Parameter(np.empty(bias_size, default_dtype())), -bound, bound) if bias else None
+    bias = uniform_(empty_parameter(bias_size, device=device, dtype=dtype), -bound, bound) if bias else None
     return weight, bias

@@ -6,14 +6,11 @@ import itertools
 import sys
 import warnings
 
-import numpy as np
-
 from .. import functional as F
-from ..backend import default_dtype
 from ..ops import conv
 from ..ops.shape import checked_position
 from . import init
-from .init import default_weight_and_bias
+from .init import default_weight_and_bias, factory_tensor
 from ..tensor import Tensor
 from .module import Module, Parameter
 
@@ -28,7 +25,7 @@ class _ConvNd(Module):
     function, dims = None, None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
-                 padding_mode="zeros"):
+                 padding_mode="zeros", device=None, dtype=None):
         super().__init__()
         _check_groups(in_channels, out_channels, groups)
         _check_padding(padding, stride)
@@ -40,7 +37,8 @@ class _ConvNd(Module):
         self.kernel_size, self.stride, self.dilation = (F._ntuple(size, self.dims)
                                                         for size in (kernel_size, stride, dilation))
         self.padding = padding if isinstance(padding, str) else F._ntuple(padding, self.dims)
-        self.weight, self.bias = default_weight_and_bias((out_channels, in_channels // groups, *self.kernel_size), bias)
+        self.weight, self.bias = default_weight_and_bias((out_channels, in_channels // groups, *self.kernel_size), bias,
+                                                         device=device, dtype=dtype)
 
     def forward(self, x):
         if self.padding_mode == "zeros":
@@ -101,7 +99,7 @@ class _ConvTransposeNd(Module):
     function, dims = None, None
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
-                 bias=True, dilation=1, padding_mode="zeros"):
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
         _check_groups(in_channels, out_channels, groups)
         if padding_mode != "zeros":
@@ -111,7 +109,7 @@ class _ConvTransposeNd(Module):
         self.kernel_size, self.stride, self.dilation, self.padding, self.output_padding = (
             F._ntuple(size, self.dims) for size in (kernel_size, stride, dilation, padding, output_padding))
         self.weight, self.bias = default_weight_and_bias((in_channels, out_channels // groups, *self.kernel_size), bias,
-                                                         bias_size=out_channels)
+                                                         bias_size=out_channels, device=device, dtype=dtype)
 
     def forward(self, input, output_size=None):
         output_padding = self.output_padding if output_size is None else self._output_padding(input, output_size)
@@ -180,10 +178,10 @@ class Linear(Module):
     """y = x W^T + b over the last dim of an input of any number of leading dims (a 1-d input included), as torch's:
     weight (out_features, in_features), bias (out_features,), both U(±1/sqrt(in_features)) by default."""
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        self.weight, self.bias = default_weight_and_bias((out_features, in_features), bias)
+        self.weight, self.bias = default_weight_and_bias((out_features, in_features), bias, device=device, dtype=dtype)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
@@ -196,13 +194,13 @@ class Bilinear(Module):
     """F.bilinear with weight (out_features, in1_features, in2_features) and bias (out_features,), both
     U(±1/sqrt(in1_features)), as torch's."""
 
-    def __init__(self, in1_features, in2_features, out_features, bias=True):
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         if in1_features <= 0:
             raise ValueError(f"in1_features must be > 0, but got (in1_features={in1_features})")
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
         self.weight, self.bias = default_weight_and_bias((out_features, in1_features, in2_features), bias,
-                                                         fan_in=in1_features)
+                                                         fan_in=in1_features, device=device, dtype=dtype)
 
     def forward(self, input1, input2):
         return F.bilinear(input1, input2, self.weight, self.bias)
@@ -406,10 +404,10 @@ class Softmax(_FunctionLayer):
 class PReLU(Module):
     """F.prelu with a learnable slope `weight`: one, or one per channel (num_parameters), each `init` at first."""
 
-    def __init__(self, num_parameters=1, init=0.25):
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
         super().__init__()
         self.num_parameters = num_parameters
-        self.weight = Parameter(np.full(num_parameters, init, default_dtype()))
+        self.weight = Parameter(factory_tensor(num_parameters, init, device, dtype))
 
     def forward(self, x):
         return F.prelu(x, self.weight)
@@ -1093,14 +1091,14 @@ class Embedding(Module):
     (and kept from its gradient). max_norm and sparse=True are not supported (F.embedding refuses them)."""
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
-                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False):
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F.embedding_padding_row(padding_idx, num_embeddings)
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
         if _weight is None:
-            self.weight = Parameter(np.empty((num_embeddings, embedding_dim), default_dtype()),
+            self.weight = Parameter(factory_tensor((num_embeddings, embedding_dim), device=device, dtype=dtype),
                                     requires_grad=not _freeze)
             self.reset_parameters()
         else:

@@ -5,32 +5,34 @@ import warnings
 import numpy as np
 
 from .. import functional as F
-from ..backend import default_dtype
-from ..tensor import Tensor
+from .init import factory_tensor
 from .module import Module, Parameter
 
 
-def _affine_parameters(shape, weight, bias):
-    """A weight of ones and a bias of zeros of `shape`, each only where asked for (None otherwise), as torch's."""
-    return (Parameter(np.ones(shape, default_dtype())) if weight else None,
-            Parameter(np.zeros(shape, default_dtype())) if bias else None)
+def _affine_parameters(shape, weight, bias, device, dtype):
+    """A weight of ones and a bias of zeros of `shape`, each only where asked for (None otherwise), on `device` and
+    in `dtype` (see factory_tensor), as torch's."""
+    return (Parameter(factory_tensor(shape, 1.0, device, dtype)) if weight else None,
+            Parameter(factory_tensor(shape, 0.0, device, dtype)) if bias else None)
 
 
 class _NormBase(Module):
     """What batch and instance norm share, as torch's _NormBase: a per-channel weight and bias (with `affine`),
-    and with track_running_stats the running statistics, moved by `momentum`, and num_batches_tracked."""
+    and with track_running_stats the running statistics, moved by `momentum`, and num_batches_tracked (int64 on
+    `device` whatever `dtype` the others take)."""
 
     optional_state = ("num_batches_tracked",)  # torch's checkpoints before 0.4.1 lack it, and torch loads them
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, *, bias=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        self.weight, self.bias = _affine_parameters(num_features, affine, affine and bias)
+        self.weight, self.bias = _affine_parameters(num_features, affine, affine and bias, device, dtype)
         tracked = track_running_stats
-        self.register_buffer("running_mean", Tensor(np.zeros(num_features, default_dtype())) if tracked else None)
-        self.register_buffer("running_var", Tensor(np.ones(num_features, default_dtype())) if tracked else None)
-        self.register_buffer("num_batches_tracked", Tensor(np.array(0, np.int64)) if tracked else None)
+        self.register_buffer("running_mean", factory_tensor(num_features, 0.0, device, dtype) if tracked else None)
+        self.register_buffer("running_var", factory_tensor(num_features, 1.0, device, dtype) if tracked else None)
+        self.register_buffer("num_batches_tracked", factory_tensor((), 0, device, np.int64) if tracked else None)
 
     def _check_input_dim(self, input):
         if input.ndim not in self.input_dims:
@@ -77,8 +79,9 @@ class _InstanceNorm(_NormBase):
     the running statistics (which training moved, as F.instance_norm does, and num_batches_tracked does not
     count) serve instead. The smaller of input_dims is an unbatched input, without the batch dim."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, *, bias=True):
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, bias=bias)
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False, device=None,
+                 dtype=None, *, bias=True):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype, bias=bias)
 
     def forward(self, input):
         self._check_input_dim(input)
@@ -110,13 +113,13 @@ class InstanceNorm3d(_InstanceNorm):
 
 
 class LayerNorm(Module):
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         self.normalized_shape, self.eps, self.elementwise_affine = tuple(normalized_shape), eps, elementwise_affine
         self.weight, self.bias = _affine_parameters(self.normalized_shape, elementwise_affine,
-                                                    elementwise_affine and bias)
+                                                    elementwise_affine and bias, device, dtype)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -130,12 +133,12 @@ class RMSNorm(Module):
     """F.rms_norm over the last dims, normalized_shape, with a weight of ones where elementwise_affine; eps None is
     the input's machine epsilon, as torch's."""
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True):
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
         self.normalized_shape, self.eps, self.elementwise_affine = tuple(normalized_shape), eps, elementwise_affine
-        self.weight = _affine_parameters(self.normalized_shape, elementwise_affine, False)[0]
+        self.weight = _affine_parameters(self.normalized_shape, elementwise_affine, False, device, dtype)[0]
 
     def forward(self, input):
         return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
@@ -145,12 +148,12 @@ class RMSNorm(Module):
 
 
 class GroupNorm(Module):
-    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, *, bias=True):
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         if num_channels % num_groups:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        self.weight, self.bias = _affine_parameters(num_channels, affine, affine and bias)
+        self.weight, self.bias = _affine_parameters(num_channels, affine, affine and bias, device, dtype)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

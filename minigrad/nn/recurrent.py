@@ -6,14 +6,11 @@ import itertools
 import numbers
 import warnings
 
-import numpy as np
-
 from .. import functional as F
 from .. import ops
-from ..backend import default_dtype
 from ..torch_functions import cat, stack
 from . import init
-from .module import Module, Parameter
+from .module import Module
 from .sequences import PackedSequence
 
 
@@ -102,10 +99,6 @@ def _uniform_parameters(module):
         init.uniform_(parameter, -bound, bound)
 
 
-def _empty_parameter(*shape):
-    return Parameter(np.empty(shape, default_dtype()))
-
-
 class RNNBase(Module):
     """The layers' common part: num_layers stacked layers (the first of input_size features, the others of the
     outputs of the one below, both directions' with bidirectional), dropout between them in training. Inputs (T, N,
@@ -116,7 +109,7 @@ class RNNBase(Module):
     input_dims_error = "{mode}: Expected input to be 2D or 3D, got {dims}D instead"
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0):
+                 bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
         _check_options(input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size)
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
@@ -136,7 +129,7 @@ class RNNBase(Module):
                 names = []
                 for kind, shape in shapes.items():
                     names.append(f"{kind}_l{layer}{suffix}")
-                    setattr(self, names[-1], _empty_parameter(*shape))
+                    setattr(self, names[-1], init.empty_parameter(*shape, device=device, dtype=dtype))
                 self._all_weights.append(names)
         self.reset_parameters()
 
@@ -356,14 +349,15 @@ class RNNCellBase(Module):
 
     _mode = None  # the mode of the cell's step (see _MODES)
 
-    def __init__(self, input_size, hidden_size, bias=True):
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         gates = _MODES[self._mode][0] * hidden_size
-        self.weight_ih = _empty_parameter(gates, input_size)
-        self.weight_hh = _empty_parameter(gates, hidden_size)
+        factory_kwargs = {"device": device, "dtype": dtype}
+        self.weight_ih = init.empty_parameter(gates, input_size, **factory_kwargs)
+        self.weight_hh = init.empty_parameter(gates, hidden_size, **factory_kwargs)
         if bias:
-            self.bias_ih, self.bias_hh = _empty_parameter(gates), _empty_parameter(gates)
+            self.bias_ih, self.bias_hh = (init.empty_parameter(gates, **factory_kwargs) for _ in range(2))
         else:
             self.register_parameter("bias_ih", None)
             self.register_parameter("bias_hh", None)
@@ -419,8 +413,8 @@ class RNNCell(RNNCellBase):
 
     _mode = "RNN_TANH"
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh"):
-        super().__init__(input_size, hidden_size, bias)
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx=None):

@@ -20,23 +20,25 @@ class _TransformerLayer(Module):
     feed-forward block (linear1, activation, dropout, linear2), each with a LayerNorm (norm1, norm2, ...) and an
     output dropout (dropout1, dropout2, ...), and each added to its input: with the norm after the sum, or with
     norm_first before the block. activation is "relu", "gelu" or a callable (a module among them registers as a
-    child, as in torch). The blocks keep torch's method names (_sa_block, _mha_block, _ff_block), which subclasses of
-    torch's layers override."""
+    child, as in torch). device and dtype reach every sublayer. The blocks keep torch's method names (_sa_block,
+    _mha_block, _ff_block), which subclasses of torch's layers override."""
 
     _attention_names = ()
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu, layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True):
+                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
         super().__init__()
+        factory_kwargs = {"device": device, "dtype": dtype}
         for name in self._attention_names:
-            setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first))
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias)
+            setattr(self, name, MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
+                                                   **factory_kwargs))
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **factory_kwargs)
         self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **factory_kwargs)
         self.norm_first = norm_first
         blocks = range(1, len(self._attention_names) + 2)
         for index in blocks:
-            setattr(self, f"norm{index}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+            setattr(self, f"norm{index}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **factory_kwargs))
         for index in blocks:
             setattr(self, f"dropout{index}", Dropout(dropout))
         if isinstance(activation, str):
@@ -216,23 +218,25 @@ def _detect_is_causal_mask(mask, is_causal, size):
 class Transformer(Module):
     """torch's encoder-decoder Transformer: an encoder of num_encoder_layers layers and a decoder of
     num_decoder_layers, each stack ending in a LayerNorm (or custom_encoder, custom_decoder), every parameter of more
-    than one dim Glorot-uniform. forward(src, tgt) decodes tgt over the encoded src."""
+    than one dim Glorot-uniform. forward(src, tgt) decodes tgt over the encoded src. device and dtype reach the
+    layers and norms it builds (not custom ones)."""
 
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048,
                  dropout=0.1, activation=F.relu, custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-5,
-                 batch_first=False, norm_first=False, bias=True):
+                 batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
         super().__init__()
-        options = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first, bias)
+        options = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first, bias,
+                   device, dtype)
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
             self.encoder = TransformerEncoder(TransformerEncoderLayer(*options), num_encoder_layers,
-                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+                                              LayerNorm(d_model, layer_norm_eps, bias=bias, device=device, dtype=dtype))
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
             self.decoder = TransformerDecoder(TransformerDecoderLayer(*options), num_decoder_layers,
-                                              LayerNorm(d_model, eps=layer_norm_eps, bias=bias))
+                                              LayerNorm(d_model, layer_norm_eps, bias=bias, device=device, dtype=dtype))
         self._reset_parameters()
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
 
