@@ -2,6 +2,7 @@
 generator (so compared with torch's by their distribution: bounds, spread, a Kolmogorov-Smirnov test), the
 seeding, the device, and the `Module.apply` idiom that ported code initialises with."""
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -92,9 +93,25 @@ def test_bad_arguments_are_torchs_errors(call, message):
         call()
 
 
-def test_a_zero_element_tensor_is_left_with_torchs_warning():
-    with pytest.warns(UserWarning, match="Initializing zero-element tensors is a no-op"):
-        init.kaiming_uniform_(mg.zeros(0, 4))
+def _warnings_of(call):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        call()
+    return [str(warning.message) for warning in caught]
+
+
+@pytest.mark.parametrize("name", ["uniform_", "normal_", "zeros_", "ones_", "xavier_uniform_", "xavier_normal_",
+                                  "kaiming_uniform_", "kaiming_normal_", "trunc_normal_"])
+def test_a_zero_element_tensor_is_left_with_torchs_warning_where_torch_gives_it(name):
+    """torch warns in its He initialisations alone, which would divide by a fan of 0."""
+    assert (_warnings_of(lambda: getattr(init, name)(mg.zeros(0, 4)))
+            == _warnings_of(lambda: getattr(torch.nn.init, name)(torch.zeros(0, 4))))
+
+
+@pytest.mark.parametrize("make, made", [(lambda: mg.nn.Linear(0, 3), lambda: torch.nn.Linear(0, 3)),
+                                        (lambda: mg.nn.Conv2d(0, 4, 3), lambda: torch.nn.Conv2d(0, 4, 3))])
+def test_a_layer_without_inputs_warns_as_torchs(make, made):
+    assert _warnings_of(make) == _warnings_of(made)
 
 
 def test_apply_initialises_a_model_as_ported_code_does():

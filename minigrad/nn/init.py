@@ -49,12 +49,13 @@ def _fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(tensor, draw):
-    """fill_drawn, with torch's warning for a tensor of no elements, as nn.init's."""
+def _warned_if_empty(tensor):
+    """Whether the tensor has no elements, then with torch's warning, which its He initialisations give (they and
+    the default layers' weights, which torch draws with them, would divide by a fan of 0)."""
     if tensor.numel() == 0:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
-        return tensor
-    return fill_drawn(tensor, draw)
+        return True
+    return False
 
 
 def fill_drawn(tensor, draw):
@@ -66,22 +67,22 @@ def fill_drawn(tensor, draw):
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _fill(tensor, lambda shape: numpy_generator(generator).uniform(a, b, size=shape))
+    return fill_drawn(tensor, lambda shape: numpy_generator(generator).uniform(a, b, size=shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _fill(tensor, lambda shape: numpy_generator(generator).normal(mean, std, size=shape))
+    return fill_drawn(tensor, lambda shape: numpy_generator(generator).normal(mean, std, size=shape))
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
     """N(mean, std) cut to [a, b], by the inverse of the normal CDF over a uniform draw between the bounds' CDFs."""
     low, high = special.ndtr((a - mean) / std), special.ndtr((b - mean) / std)
-    return _fill(tensor, lambda shape: np.clip(mean + std * special.ndtri(numpy_generator().uniform(low, high, shape)),
+    return fill_drawn(tensor, lambda shape: np.clip(mean + std * special.ndtri(numpy_generator().uniform(low, high, shape)),
                                                a, b))
 
 
 def constant_(tensor, val):
-    return _fill(tensor, lambda shape: np.full(shape, val))
+    return fill_drawn(tensor, lambda shape: np.full(shape, val))
 
 
 def zeros_(tensor):
@@ -107,12 +108,16 @@ def xavier_normal_(tensor, gain=1.0):
 
 def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """U(±gain·sqrt(3 / fan)), He's, the gain of `nonlinearity` (leaky_relu of slope a by default)."""
+    if _warned_if_empty(tensor):
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std)
 
 
 def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
     """N(0, gain² / fan), He's."""
+    if _warned_if_empty(tensor):
+        return tensor
     return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))
 
 
@@ -144,7 +149,9 @@ def default_weight_and_bias(weight_shape, bias=True, bias_size=None, fan_in=None
     out/groups * kh * kw; Bilinear's is in1_features alone). The draws are float64, each cast to the dtype, so a
     float32 layer holds a float64 one's values rounded."""
     bound = default_bound(math.prod(weight_shape[1:]) if fan_in is None else fan_in)
-    weight = uniform_(empty_parameter(*weight_shape, device=device, dtype=dtype), -bound, bound)
+    weight = empty_parameter(*weight_shape, device=device, dtype=dtype)
+    if not _warned_if_empty(weight):
+        uniform_(weight, -bound, bound)
     bias_size = weight_shape[0] if bias_size is None else bias_size
     bias = uniform_(empty_parameter(bias_size, device=device, dtype=dtype), -bound, bound) if bias else None
     return weight, bias
