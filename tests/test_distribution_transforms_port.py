@@ -394,6 +394,10 @@ ERRORS = {  # name -> call(lib), which raises on torch and minigrad alike
         lib.distributions.Normal(0.0, 1.0), [lib.distributions.transforms.ExpTransform(), 1]),
     "base_too_small": lambda lib: lib.distributions.TransformedDistribution(
         lib.distributions.Normal(0.0, 1.0), lib.distributions.transforms.AffineTransform(0.0, 1.0, event_dim=1)),
+    "transformed_mean": lambda lib: _transformed(lib, 0.0, 1.0, 0.0).mean,
+    "transformed_stddev": lambda lib: _transformed(lib, 0.0, 1.0, 0.0).stddev,
+    "transformed_entropy": lambda lib: _transformed(lib, 0.0, 1.0, 0.0).entropy(),
+    "abs_transform_sign": lambda lib: lib.distributions.transforms.AbsTransform().sign,
     "outside_transformed": lambda lib: _transformed(lib, 0.0, 1.0, 0.0).log_prob(lib.tensor(-1.0)),
     "outside_transformed_cdf": lambda lib: lib.distributions.TransformedDistribution(
         lib.distributions.Uniform(0.0, 1.0), lib.distributions.transforms.ExpTransform()).cdf(lib.tensor(3.0)),

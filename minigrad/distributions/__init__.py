@@ -84,14 +84,34 @@ class Distribution:
         return self.variance.sqrt()
 
     @property
+    def mean(self):
+        raise NotImplementedError
+
+    @property
     def mode(self):
         raise NotImplementedError(f"{self.__class__} does not implement mode")
+
+    @property
+    def variance(self):
+        raise NotImplementedError
 
     def sample(self, sample_shape=()):
         with no_grad():
             return self.rsample(sample_shape)
 
     def rsample(self, sample_shape=()):
+        raise NotImplementedError
+
+    def log_prob(self, value):
+        raise NotImplementedError
+
+    def cdf(self, value):
+        raise NotImplementedError
+
+    def icdf(self, value):
+        raise NotImplementedError
+
+    def entropy(self):
         raise NotImplementedError
 
     def perplexity(self):
@@ -425,11 +445,11 @@ class Laplace(_LocationScale):
     def stddev(self):
         return 2 ** 0.5 * self.scale
 
-    def rsample(self, sample_shape=()):
-        """loc - scale * sign(u) * log(1 - |u|) for u uniform on (eps - 1, 1), which keeps the log finite."""
-        u = empty(self._extended_shape(sample_shape), dtype=self.loc.dtype, device=self.loc.device)
+    def _standard_draws(self, shape):
+        """-sign(u) log(1 - |u|) for u uniform on (eps - 1, 1), which keeps the log finite."""
+        u = empty(shape, dtype=self.loc.dtype, device=self.loc.device)
         u.uniform_(float(np.finfo(self.loc.dtype).eps) - 1, 1)
-        return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
+        return -(u.sign() * (-u.abs()).log1p())
 
     def log_prob(self, value):
         value = self._checked(value)
