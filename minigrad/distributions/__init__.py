@@ -916,8 +916,9 @@ class MultivariateNormal(Distribution):
     def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
         if loc.dim() < 1:
             raise ValueError("loc must be at least one-dimensional.")
-        given = [(name, matrix) for name, matrix in (("scale_tril", scale_tril), ("covariance_matrix", covariance_matrix),
-                                                     ("precision_matrix", precision_matrix)) if matrix is not None]
+        matrices = {"scale_tril": scale_tril, "covariance_matrix": covariance_matrix,
+                    "precision_matrix": precision_matrix}
+        given = [(name, matrix) for name, matrix in matrices.items() if matrix is not None]
         if len(given) != 1:
             raise ValueError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
         ((name, matrix),) = given
