@@ -75,9 +75,10 @@ def _method_case(distribution, values, method):
     return fn
 
 
-def _cases():
+def _cases(distributions):
+    """The differentiable cases of a table of distributions like DISTRIBUTIONS: one a method."""
     cases = {}
-    for name, (distribution, makers, value_maker, methods) in DISTRIBUTIONS.items():
+    for name, (distribution, makers, value_maker, methods) in distributions.items():
         values = value_maker(np.random.default_rng(5))
         probabilities = np.random.default_rng(6).uniform(0.05, 0.95, values.shape)
         for method in methods:
@@ -135,7 +136,7 @@ KL_PAIRS = {  # name -> (fn(lib, *parameters) giving kl_divergence(p, q), makers
         lib.distributions.Uniform(a, b), lib.distributions.Exponential(c)),
         [uniform(0.1, 1, 3), uniform(1.5, 2, 3), uniform(0.5, 2, 3)]),
 }
-CASES = {**_cases(), **{f"kl_{name}": case for name, case in KL_PAIRS.items()}}
+CASES = {**_cases(DISTRIBUTIONS), **{f"kl_{name}": case for name, case in KL_PAIRS.items()}}
 test_values_and_gradients_match_torch, test_gradcheck, _ = differentiable_case_tests(torch, CASES)
 
 
@@ -207,11 +208,17 @@ STATISTICS = {  # name -> (make(lib), tolerance of the mean and of the variance 
 @pytest.mark.parametrize("name", STATISTICS)
 def test_the_mean_and_variance_of_20k_draws_are_the_distributions(name):
     make, tolerance = STATISTICS[name]
-    distribution = make(mg)
+    assert_draws_have_the_moments(make(mg), tolerance)
+
+
+def assert_draws_have_the_moments(distribution, tolerance, of=None):
+    """The mean and variance of 20k seeded draws of distribution are those of `of` (the distribution itself where
+    None), within tolerance and twice that (absolute)."""
+    of = of or distribution
     mg.manual_seed(1)
     draws = distribution.sample((20000,)).numpy().astype(np.float64)
-    np.testing.assert_allclose(draws.mean(0), distribution.mean.numpy(), atol=tolerance)
-    np.testing.assert_allclose(draws.var(0), distribution.variance.numpy(), atol=2 * tolerance)
+    np.testing.assert_allclose(draws.mean(0), of.mean.numpy(), atol=tolerance)
+    np.testing.assert_allclose(draws.var(0), of.variance.numpy(), atol=2 * tolerance)
 
 
 def test_categorical_draws_come_with_their_probabilities():
@@ -233,7 +240,7 @@ def _drawn_with_gradients(make, *values):
             [p.grad.numpy() for p in parameters])
 
 
-@pytest.mark.parametrize("name", ["Normal", "Laplace"])
+@pytest.mark.parametrize("name", ["Normal", "Laplace", "Cauchy", "Gumbel"])
 def test_rsample_of_a_location_scale_family_gives_one_and_eps(name):
     drawn, (loc, scale), (loc_grad, scale_grad) = _drawn_with_gradients(getattr(mg.distributions, name),
                                                                         [0.5, -1.0], [1.5, 0.25])
@@ -305,7 +312,12 @@ NON_DIFFERENTIABLE = {  # name -> make(lib) of a value without a gradient
 
 @pytest.mark.parametrize("name", NON_DIFFERENTIABLE)
 def test_modes_supports_and_infinite_divergences_as_torch(name):
-    theirs, ours = _both(NON_DIFFERENTIABLE[name])
+    assert_value_as_torchs(NON_DIFFERENTIABLE[name])
+
+
+def assert_value_as_torchs(make):
+    """make(lib), a tensor without a gradient, on minigrad as on torch: its shape, dtype and values."""
+    theirs, ours = _both(make)
     assert ours.shape == tuple(theirs.shape)
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
@@ -327,7 +339,12 @@ EXPANDED = {  # name -> (make(lib), the batch shape to expand to, values of that
 
 @pytest.mark.parametrize("name", EXPANDED)
 def test_expand_gives_torchs_batch_and_log_prob(name):
-    make, batch_shape, values = EXPANDED[name]
+    assert_expanded_as_torchs(*EXPANDED[name])
+
+
+def assert_expanded_as_torchs(make, batch_shape, values):
+    """make(lib) expanded to batch_shape on minigrad as on torch: its shapes, its log_prob of values (of the batch
+    and event shape), the shape of its samples, and its validate_args."""
     dtype = np.int64 if values.dtype.kind == "i" else np.float32
     results = []
     for lib in (torch, mg):

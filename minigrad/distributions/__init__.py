@@ -6,152 +6,23 @@ import numbers
 
 import numpy as np
 
-from . import functional as F
-from .backend import to_numpy
-from .creation import empty, eye, full, full_like, randn, tensor, zeros_like
-from .function import no_grad
-from .functional import _size
-from .random import generator
-from .tensor import Tensor, where
-from .torch_functions import broadcast_tensors
+from .. import functional as F
+from .. import linalg
+from ..backend import to_numpy
+from ..creation import empty, eye, full, full_like, ones_like, randn, tensor, zeros_like
+from ..function import no_grad
+from ..functional import _size
+from ..random import generator
+from ..tensor import Tensor, where
+from ..torch_functions import broadcast_tensors
+from . import constraints, transforms
+from .transforms import AbsTransform, AffineTransform, ComposeTransform, ExpTransform, Transform
+from .utils import broadcast_all, broadcast_shapes, lazy_property, sum_rightmost
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "ExponentialFamily", "Independent", "Laplace",
-           "LogNormal", "Normal", "OneHotCategorical", "Poisson", "Uniform", "constraints", "kl_divergence",
-           "register_kl"]
-
-
-class Constraint:
-    """A region of values, as torch.distributions.constraints': `check(value)` tells, entry by entry (event by
-    event for event_dim > 0), whether value lies in it."""
-    event_dim = 0
-
-    def __init__(self, **bounds):
-        self.bounds = bounds
-        self.__dict__.update(bounds)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({', '.join(f'{name}={bound}' for name, bound in self.bounds.items())})"
-
-
-class Real(Constraint):
-    def check(self, value):
-        return value == value  # NaN is the one value unequal to itself
-
-
-class GreaterThan(Constraint):
-    def __init__(self, lower_bound):
-        super().__init__(lower_bound=lower_bound)
-
-    def check(self, value):
-        return self.lower_bound < value
-
-
-class GreaterThanEq(GreaterThan):
-    def check(self, value):
-        return self.lower_bound <= value
-
-
-class LessThan(Constraint):
-    def __init__(self, upper_bound):
-        super().__init__(upper_bound=upper_bound)
-
-    def check(self, value):
-        return value < self.upper_bound
-
-
-class Interval(Constraint):
-    def __init__(self, lower_bound, upper_bound):
-        super().__init__(lower_bound=lower_bound, upper_bound=upper_bound)
-
-    def check(self, value):
-        return (self.lower_bound <= value) & (value <= self.upper_bound)
-
-
-class IntegerInterval(Interval):
-    def check(self, value):
-        return (value % 1 == 0) & super().check(value)
-
-
-class IntegerGreaterThan(GreaterThanEq):
-    def check(self, value):
-        return (value % 1 == 0) & super().check(value)
-
-
-class Boolean(Constraint):
-    def check(self, value):
-        return (value == 0) | (value == 1)
-
-
-class OneHot(Boolean):
-    event_dim = 1
-
-    def check(self, value):
-        return super().check(value).all(-1) & (value.sum(-1) == 1)
-
-
-class Simplex(Constraint):
-    event_dim = 1
-
-    def check(self, value):
-        return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
-
-
-class IndependentConstraint(Constraint):
-    """base_constraint over events of its event_dim plus reinterpreted_batch_ndims dims."""
-
-    def __init__(self, base_constraint, reinterpreted_batch_ndims):
-        self.base_constraint, self.reinterpreted_batch_ndims = base_constraint, reinterpreted_batch_ndims
-        self.event_dim = base_constraint.event_dim + reinterpreted_batch_ndims
-
-    def check(self, value):
-        result = self.base_constraint.check(value)
-        if result.ndim < self.reinterpreted_batch_ndims:
-            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.ndim}")
-        return result.reshape(*result.shape[:result.ndim - self.reinterpreted_batch_ndims], -1).all(-1)
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
-
-
-class constraints:
-    """torch.distributions.constraints' names for the constraints above."""
-    Constraint = Constraint
-    real, positive, nonnegative = Real(), GreaterThan(0.0), GreaterThanEq(0.0)
-    unit_interval, boolean, simplex, one_hot = Interval(0.0, 1.0), Boolean(), Simplex(), OneHot()
-    nonnegative_integer = IntegerGreaterThan(0)
-    real_vector = IndependentConstraint(real, 1)
-    greater_than, greater_than_eq, less_than, interval = GreaterThan, GreaterThanEq, LessThan, Interval
-    integer_interval, independent = IntegerInterval, IndependentConstraint
-
-
-class lazy_property:
-    """A parameter computed from the other one on first use (probs from logits or back), then kept."""
-
-    def __init__(self, compute):
-        self.compute = compute
-        self.__doc__ = compute.__doc__
-
-    def __get__(self, instance, owner=None):
-        if instance is None:
-            return self
-        value = instance.__dict__[self.compute.__name__] = self.compute(instance)
-        return value
-
-
-def broadcast_all(*values):
-    """The parameters as tensors of one shape: numbers take the first tensor's dtype and device (the default
-    dtype where all are numbers), as torch's."""
-    if not all(isinstance(value, (Tensor, numbers.Number)) for value in values):
-        raise ValueError("Input arguments must all be instances of Number, torch.Tensor or objects implementing "
-                         "__torch_function__.")
-    like = next((value for value in values if isinstance(value, Tensor)), None)
-    options = {} if like is None else {"dtype": like.dtype, "device": like.device}
-    tensors = [value if isinstance(value, Tensor) else tensor(float(value), **options) for value in values]
-    return tuple(tensors) if len(tensors) == 1 else tuple(broadcast_tensors(*tensors))
-
-
-def _sum_rightmost(value, dims):
-    return value.reshape(*value.shape[:value.ndim - dims], -1).sum(-1) if dims > 0 else value
+__all__ = ["Bernoulli", "Categorical", "Cauchy", "Distribution", "Exponential", "ExponentialFamily", "Geometric",
+           "Gumbel", "HalfNormal", "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal",
+           "OneHotCategorical", "Poisson", "TransformedDistribution", "Uniform", "constraints", "kl_divergence",
+           "register_kl", "transforms"]
 
 
 def _probs_clamped(probs):
@@ -213,14 +84,34 @@ class Distribution:
         return self.variance.sqrt()
 
     @property
+    def mean(self):
+        raise NotImplementedError
+
+    @property
     def mode(self):
         raise NotImplementedError(f"{self.__class__} does not implement mode")
+
+    @property
+    def variance(self):
+        raise NotImplementedError
 
     def sample(self, sample_shape=()):
         with no_grad():
             return self.rsample(sample_shape)
 
     def rsample(self, sample_shape=()):
+        raise NotImplementedError
+
+    def log_prob(self, value):
+        raise NotImplementedError
+
+    def cdf(self, value):
+        raise NotImplementedError
+
+    def icdf(self, value):
+        raise NotImplementedError
+
+    def entropy(self):
         raise NotImplementedError
 
     def perplexity(self):
@@ -291,6 +182,13 @@ class _LocationScale(Distribution):
     def mode(self):
         return self.loc
 
+    def rsample(self, sample_shape=()):
+        return self.loc + self._standard_draws(self._extended_shape(sample_shape)) * self.scale
+
+    def _standard_draws(self, shape):
+        """Draws of the distribution of loc 0 and scale 1."""
+        raise NotImplementedError
+
 
 class Normal(_LocationScale, ExponentialFamily):
     @property
@@ -301,9 +199,8 @@ class Normal(_LocationScale, ExponentialFamily):
     def variance(self):
         return self.stddev.pow(2)
 
-    def rsample(self, sample_shape=()):
-        eps = randn(self._extended_shape(sample_shape), dtype=self.loc.dtype, device=self.loc.device)
-        return self.loc + eps * self.scale
+    def _standard_draws(self, shape):
+        return randn(shape, dtype=self.loc.dtype, device=self.loc.device)
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -320,20 +217,108 @@ class Normal(_LocationScale, ExponentialFamily):
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
 
 
-class LogNormal(Distribution):
-    """exp of a Normal(loc, scale) variable (torch's TransformedDistribution of an ExpTransform)."""
+class TransformedDistribution(Distribution):
+    """base_distribution pushed through `transforms` in order: Y = f(X), log p(Y) = log p(X) - log |det dY/dX|. Its
+    event shape is the largest of the base's and the transforms'."""
+    arg_constraints = {}
+
+    def __init__(self, base_distribution, transforms, validate_args=None):
+        if isinstance(transforms, Transform):
+            transforms = [transforms]
+        elif not isinstance(transforms, list):
+            raise ValueError(f"transforms must be a Transform or list, but was {transforms}")
+        elif not all(isinstance(t, Transform) for t in transforms):
+            raise ValueError("transforms must be a Transform or a list of Transforms")
+        self.transforms = transforms
+        base_shape = base_distribution.batch_shape + base_distribution.event_shape
+        base_event_dim = len(base_distribution.event_shape)
+        transform = ComposeTransform(transforms)
+        if len(base_shape) < transform.domain.event_dim:
+            raise ValueError(f"base_distribution needs to have shape with size at least {transform.domain.event_dim}, "
+                             f"but got {_size(base_shape)}.")
+        forward_shape = tuple(transform.forward_shape(base_shape))
+        expanded_base_shape = tuple(transform.inverse_shape(forward_shape))
+        if base_shape != expanded_base_shape:
+            base_distribution = base_distribution.expand(expanded_base_shape[:len(expanded_base_shape)
+                                                                             - base_event_dim])
+        if transform.domain.event_dim > base_event_dim:
+            base_distribution = Independent(base_distribution, transform.domain.event_dim - base_event_dim)
+        self.base_dist = base_distribution
+        event_dim = max(transform.codomain.event_dim,
+                        base_event_dim + transform.codomain.event_dim - transform.domain.event_dim)
+        cut = len(forward_shape) - event_dim
+        super().__init__(forward_shape[:cut], forward_shape[cut:], validate_args=validate_args)
+
+    def expand(self, batch_shape):
+        new = super().expand(batch_shape)
+        shape = tuple(batch_shape) + self._event_shape
+        for transform in reversed(self.transforms):
+            shape = tuple(transform.inverse_shape(shape))
+        new.base_dist = self.base_dist.expand(shape[:len(shape) - len(self.base_dist.event_shape)])
+        return new
+
+    @property
+    def support(self):
+        if not self.transforms:
+            return self.base_dist.support
+        support = self.transforms[-1].codomain
+        if len(self._event_shape) > support.event_dim:
+            return constraints.independent(support, len(self._event_shape) - support.event_dim)
+        return support
+
+    @property
+    def has_rsample(self):
+        return self.base_dist.has_rsample
+
+    def sample(self, sample_shape=()):
+        with no_grad():
+            return self._transformed(self.base_dist.sample(sample_shape))
+
+    def rsample(self, sample_shape=()):
+        return self._transformed(self.base_dist.rsample(sample_shape))
+
+    def _transformed(self, x):
+        for transform in self.transforms:
+            x = transform(x)
+        return x
+
+    def log_prob(self, value):
+        y = self._checked(value)
+        event_dim, log_prob = len(self._event_shape), 0.0
+        for transform in reversed(self.transforms):
+            x = transform.inv(y)
+            event_dim += transform.domain.event_dim - transform.codomain.event_dim
+            log_prob = log_prob - sum_rightmost(transform.log_abs_det_jacobian(x, y),
+                                                event_dim - transform.domain.event_dim)
+            y = x
+        return log_prob + sum_rightmost(self.base_dist.log_prob(y), event_dim - len(self.base_dist.event_shape))
+
+    def _monotonized(self, value):
+        """value, or 1 - value where the transforms decrease, so that cdf increases."""
+        sign = 1
+        for transform in self.transforms:
+            sign = sign * transform.sign
+        return value if isinstance(sign, int) and sign == 1 else sign * (value - 0.5) + 0.5
+
+    def cdf(self, value):
+        for transform in reversed(self.transforms):
+            value = transform.inv(value)
+        if self._validate_args:
+            self.base_dist._validate_sample(value)
+        return self._monotonized(self.base_dist.cdf(value))
+
+    def icdf(self, value):
+        return self._transformed(self.base_dist.icdf(self._monotonized(value)))
+
+
+class LogNormal(TransformedDistribution):
+    """exp of a Normal(loc, scale) variable."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.positive
     has_rsample = True
 
     def __init__(self, loc, scale, validate_args=None):
-        self.base_dist = Normal(loc, scale, validate_args=validate_args)
-        super().__init__(self.base_dist.batch_shape, validate_args=validate_args)
-
-    def expand(self, batch_shape):
-        new = super().expand(batch_shape)
-        new.base_dist = self.base_dist.expand(batch_shape)
-        return new
+        super().__init__(Normal(loc, scale, validate_args=validate_args), ExpTransform(), validate_args=validate_args)
 
     loc, scale = _delegated("base_dist", "loc"), _delegated("base_dist", "scale")
 
@@ -349,19 +334,6 @@ class LogNormal(Distribution):
     def variance(self):
         scale_squared = self.scale.pow(2)
         return scale_squared.expm1() * (2 * self.loc + scale_squared).exp()
-
-    def rsample(self, sample_shape=()):
-        return self.base_dist.rsample(sample_shape).exp()
-
-    def log_prob(self, value):
-        log_value = self._checked(value).log()
-        return -log_value + self.base_dist.log_prob(log_value)
-
-    def cdf(self, value):
-        return self.base_dist.cdf(self._checked(value).log())
-
-    def icdf(self, value):
-        return self.base_dist.icdf(value).exp()
 
     def entropy(self):
         return self.base_dist.entropy() + self.loc
@@ -473,11 +445,11 @@ class Laplace(_LocationScale):
     def stddev(self):
         return 2 ** 0.5 * self.scale
 
-    def rsample(self, sample_shape=()):
-        """loc - scale * sign(u) * log(1 - |u|) for u uniform on (eps - 1, 1), which keeps the log finite."""
-        u = empty(self._extended_shape(sample_shape), dtype=self.loc.dtype, device=self.loc.device)
+    def _standard_draws(self, shape):
+        """-sign(u) log(1 - |u|) for u uniform on (eps - 1, 1), which keeps the log finite."""
+        u = empty(shape, dtype=self.loc.dtype, device=self.loc.device)
         u.uniform_(float(np.finfo(self.loc.dtype).eps) - 1, 1)
-        return self.loc - self.scale * u.sign() * (-u.abs()).log1p()
+        return -(u.sign() * (-u.abs()).log1p())
 
     def log_prob(self, value):
         value = self._checked(value)
@@ -513,10 +485,9 @@ class _ProbsOrLogits(Distribution):
         return self._param.shape
 
 
-class Bernoulli(_ProbsOrLogits, ExponentialFamily):
+class _BinaryProbsOrLogits(_ProbsOrLogits):
+    """A distribution given by the probability of a success or its logits, each entry its own."""
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
-    support = constraints.boolean
-    has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
         name, given = _one_of_probs_and_logits(probs, logits)
@@ -532,6 +503,11 @@ class Bernoulli(_ProbsOrLogits, ExponentialFamily):
     @lazy_property
     def probs(self):
         return self.logits.sigmoid()
+
+
+class Bernoulli(_BinaryProbsOrLogits, ExponentialFamily):
+    support = constraints.boolean
+    has_enumerate_support = True
 
     @property
     def mean(self):
@@ -735,10 +711,10 @@ class Independent(Distribution):
         return self.base_dist.rsample(sample_shape)
 
     def log_prob(self, value):
-        return _sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
+        return sum_rightmost(self.base_dist.log_prob(value), self.reinterpreted_batch_ndims)
 
     def entropy(self):
-        return _sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)
+        return sum_rightmost(self.base_dist.entropy(), self.reinterpreted_batch_ndims)
 
     def enumerate_support(self, expand=True):
         if self.reinterpreted_batch_ndims > 0:
@@ -747,6 +723,257 @@ class Independent(Distribution):
 
     def __repr__(self):
         return f"{type(self).__name__}({self.base_dist}, {self.reinterpreted_batch_ndims})"
+
+
+class Cauchy(_LocationScale):
+    """The ratio of two standard normals, shifted and stretched: no mean nor variance."""
+
+    @property
+    def mean(self):
+        return full(self._extended_shape(), math.nan, dtype=self.loc.dtype, device=self.loc.device)
+
+    @property
+    def variance(self):
+        return full(self._extended_shape(), math.inf, dtype=self.loc.dtype, device=self.loc.device)
+
+    def _standard_draws(self, shape):
+        return empty(shape, dtype=self.loc.dtype, device=self.loc.device).cauchy_()
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        return -math.log(math.pi) - self.scale.log() - ((value - self.loc) / self.scale).pow(2).log1p()
+
+    def cdf(self, value):
+        value = self._checked(value)
+        return ((value - self.loc) / self.scale).atan() / math.pi + 0.5
+
+    def icdf(self, value):
+        return (math.pi * (value - 0.5)).tan() * self.scale + self.loc
+
+    def entropy(self):
+        return math.log(4 * math.pi) + self.scale.log()
+
+
+class HalfNormal(TransformedDistribution):
+    """|X| for X of Normal(0, scale)."""
+    arg_constraints = {"scale": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, scale, validate_args=None):
+        super().__init__(Normal(0, scale, validate_args=False), AbsTransform(), validate_args=validate_args)
+
+    scale = _delegated("base_dist", "scale")
+
+    @property
+    def mean(self):
+        return self.scale * math.sqrt(2 / math.pi)
+
+    @property
+    def mode(self):
+        return zeros_like(self.scale)
+
+    @property
+    def variance(self):
+        return self.scale.pow(2) * (1 - 2 / math.pi)
+
+    def log_prob(self, value):
+        value = self._checked(value)
+        return where(value >= 0, self.base_dist.log_prob(value) + math.log(2), -math.inf)
+
+    def cdf(self, value):
+        return 2 * self.base_dist.cdf(self._checked(value)) - 1
+
+    def icdf(self, prob):
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self):
+        return self.base_dist.entropy() - math.log(2)
+
+
+EULER_CONSTANT = 0.57721566490153286060
+
+
+class Gumbel(TransformedDistribution):
+    """loc - scale log(-log U) for U uniform on (0, 1): the distribution of the maximum of many draws."""
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        finfo = np.finfo(self.loc.dtype)
+        low, high = float(finfo.tiny), 1 - float(finfo.eps)
+        if isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number):
+            base_dist = Uniform(low, high, validate_args=validate_args)
+        else:
+            base_dist = Uniform(full_like(self.loc, low), full_like(self.loc, high), validate_args=validate_args)
+        super().__init__(base_dist, [ExpTransform().inv, AffineTransform(loc=0, scale=-ones_like(self.scale)),
+                                     ExpTransform().inv, AffineTransform(loc=loc, scale=-self.scale)],
+                         validate_args=validate_args)
+
+    def log_prob(self, value):
+        y = (self.loc - self._checked(value)) / self.scale
+        return (y - y.exp()) - self.scale.log()
+
+    @property
+    def mean(self):
+        return self.loc + self.scale * EULER_CONSTANT
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def stddev(self):
+        return (math.pi / math.sqrt(6)) * self.scale
+
+    @property
+    def variance(self):
+        return self.stddev.pow(2)
+
+    def entropy(self):
+        return self.scale.log() + (1 + EULER_CONSTANT)
+
+
+class Geometric(_BinaryProbsOrLogits):
+    """The number of failures before the first success of Bernoulli(probs) trials."""
+    support = constraints.nonnegative_integer
+
+    def __init__(self, probs=None, logits=None, validate_args=None):
+        super().__init__(probs, logits, validate_args=validate_args)
+        if self._validate_args and probs is not None:
+            valid = self.probs > 0
+            if not valid.all():
+                raise ValueError(f"Expected parameter probs ({type(self.probs).__name__} of shape "
+                                 f"{tuple(self.probs.shape)}) of distribution {self!r} to be positive but found "
+                                 f"invalid values:\n{self.probs.detach()[~valid]}")
+
+    @property
+    def mean(self):
+        return 1.0 / self.probs - 1.0
+
+    @property
+    def mode(self):
+        return zeros_like(self.probs)
+
+    @property
+    def variance(self):
+        return (1.0 / self.probs - 1.0) / self.probs
+
+    def sample(self, sample_shape=()):
+        with no_grad():
+            u = empty(self._extended_shape(sample_shape), dtype=self.probs.dtype, device=self.probs.device)
+            u.uniform_(float(np.finfo(self.probs.dtype).tiny), 1)
+            return (u.log() / (-self.probs).log1p()).floor()
+
+    def log_prob(self, value):
+        value, probs = broadcast_all(self._checked(value), self.probs)
+        probs = where((probs == 1) & (value == 0), 0.0, probs)  # no failure: 0 * log(0) is 0
+        return value * (-probs).log1p() + self.probs.log()
+
+    def entropy(self):
+        return F.binary_cross_entropy_with_logits(self.logits, self.probs, reduction="none") / self.probs
+
+
+def _batch_mv(matrices, vectors):
+    return (matrices @ vectors.unsqueeze(-1)).squeeze(-1)
+
+
+def _batch_mahalanobis(factors, x):
+    """|L^-1 x|^2 for lower factors L (..., n, n) and vectors x (..., n) of a batch that broadcasts L's; the
+    vectors in front of L's batch (the samples) are solved together, as the columns of one system per factor."""
+    n, factor_batch = x.shape[-1], factors.shape[:-2]
+    inner = np.broadcast_shapes(factor_batch, x.shape[x.ndim - 1 - len(factor_batch):-1])
+    outer = x.shape[:x.ndim - 1 - len(inner)]
+    columns = x.expand(*outer, *inner, n).reshape(-1, *inner, n).movedim(0, -1)
+    solved = linalg.solve_triangular(factors.expand(*inner, n, n), columns, upper=False)
+    return solved.pow(2).sum(-2).movedim(-1, 0).reshape(*outer, *inner)
+
+
+def _half_log_det(factors):
+    """log det(L) = half of log det(L L^T), for lower factors L of a positive diagonal."""
+    return factors.diagonal(dim1=-2, dim2=-1).log().sum(-1)
+
+
+def _precision_to_scale_tril(precision):
+    """The lower factor of precision's inverse, from the Cholesky factor of precision flipped, as torch's."""
+    flipped_factor = linalg.cholesky(precision.flip(-2, -1))
+    inverse_factor = flipped_factor.flip(-2, -1).mT
+    identity = eye(precision.shape[-1], dtype=precision.dtype, device=precision.device)
+    return linalg.solve_triangular(inverse_factor, identity, upper=False)
+
+
+class MultivariateNormal(Distribution):
+    """Vectors loc + L eps for eps of independent standard normals, L the lower Cholesky factor of the covariance
+    matrix; given by covariance_matrix, precision_matrix (its inverse) or scale_tril (L), the others computed when
+    first used."""
+    arg_constraints = {"loc": constraints.real_vector, "covariance_matrix": constraints.positive_definite,
+                       "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
+    _parameter_event_dims = {"loc": 1, "covariance_matrix": 2, "precision_matrix": 2, "scale_tril": 2}
+    support = constraints.real_vector
+    has_rsample = True
+
+    def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None, validate_args=None):
+        if loc.dim() < 1:
+            raise ValueError("loc must be at least one-dimensional.")
+        matrices = {"scale_tril": scale_tril, "covariance_matrix": covariance_matrix,
+                    "precision_matrix": precision_matrix}
+        given = [(name, matrix) for name, matrix in matrices.items() if matrix is not None]
+        if len(given) != 1:
+            raise ValueError("Exactly one of covariance_matrix or precision_matrix or scale_tril may be specified.")
+        ((name, matrix),) = given
+        if matrix.dim() < 2:
+            raise ValueError(f"{'scale_tril matrix' if name == 'scale_tril' else name} must be at least "
+                             "two-dimensional, with optional leading batch dimensions")
+        batch_shape = broadcast_shapes(matrix.shape[:-2], loc.shape[:-1])
+        self.__dict__[name] = matrix.expand(*batch_shape, -1, -1)
+        self.loc = loc.expand(*batch_shape, -1)
+        super().__init__(batch_shape, self.loc.shape[-1:], validate_args=validate_args)
+        self._unbroadcasted_scale_tril = (matrix if name == "scale_tril" else linalg.cholesky(matrix)
+                                          if name == "covariance_matrix" else _precision_to_scale_tril(matrix))
+
+    def _matrix_shape(self):
+        return self._batch_shape + self._event_shape + self._event_shape
+
+    @lazy_property
+    def scale_tril(self):
+        return self._unbroadcasted_scale_tril.expand(*self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self):
+        factor = self._unbroadcasted_scale_tril
+        return (factor @ factor.mT).expand(*self._matrix_shape())
+
+    @lazy_property
+    def precision_matrix(self):
+        return linalg.cholesky_inverse(self._unbroadcasted_scale_tril).expand(*self._matrix_shape())
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        return self._unbroadcasted_scale_tril.pow(2).sum(-1).expand(*self._batch_shape, *self._event_shape)
+
+    def rsample(self, sample_shape=()):
+        eps = randn(self._extended_shape(sample_shape), dtype=self.loc.dtype, device=self.loc.device)
+        return self.loc + _batch_mv(self._unbroadcasted_scale_tril, eps)
+
+    def log_prob(self, value):
+        diff = self._checked(value) - self.loc
+        mahalanobis = _batch_mahalanobis(self._unbroadcasted_scale_tril, diff)
+        return (-0.5 * (self._event_shape[0] * math.log(2 * math.pi) + mahalanobis)
+                - _half_log_det(self._unbroadcasted_scale_tril))
+
+    def entropy(self):
+        entropy = (0.5 * self._event_shape[0] * (1.0 + math.log(2 * math.pi))
+                   + _half_log_det(self._unbroadcasted_scale_tril))
+        return entropy.expand(*self._batch_shape) if self._batch_shape else entropy
 
 
 _KL_REGISTRY = {}
@@ -832,11 +1059,13 @@ def _kl_poisson_poisson(p, q):
 def _kl_independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError
-    return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
+    return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)
 
 
-@register_kl(LogNormal, LogNormal)
-def _kl_lognormal_lognormal(p, q):
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p, q):
+    if p.transforms != q.transforms or p.event_shape != q.event_shape:
+        raise NotImplementedError
     return kl_divergence(p.base_dist, q.base_dist)
 
 
@@ -906,6 +1135,8 @@ def _kl_rate_infinity(p, q):
     return full_like(p.rate, math.inf)
 
 
+@register_kl(Gumbel, Uniform)
+@register_kl(Gumbel, Exponential)
 @register_kl(Laplace, Uniform)
 @register_kl(Laplace, Exponential)
 @register_kl(Normal, Uniform)
@@ -913,3 +1144,85 @@ def _kl_rate_infinity(p, q):
 def _kl_location_infinity(p, q):
     """p has mass outside q's support."""
     return full_like(p.loc, math.inf)
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p, q):
+    t1 = ((p.scale + q.scale).pow(2) + (p.loc - q.loc).pow(2)).log()
+    t2 = (4 * p.scale * q.scale).log()
+    return t1 - t2
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p, q):
+    return -p.entropy() - (-q.probs).log1p() / p.probs - q.logits
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p, q):
+    ct1 = p.scale / q.scale
+    ct2 = q.loc / q.scale
+    ct3 = p.loc / q.scale
+    t1 = -ct1.log() - ct2 + ct3
+    t2 = ct1 * EULER_CONSTANT
+    t3 = (ct2 + (1 + ct1).lgamma() - ct3).exp()
+    return t1 + t2 + t3 - (1 + EULER_CONSTANT)
+
+
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p, q):
+    scale_rate_prod = p.rate * q.scale
+    loc_scale_ratio = q.loc / q.scale
+    t1 = scale_rate_prod.log() - 1
+    t2 = loc_scale_ratio.exp() * scale_rate_prod / (scale_rate_prod + 1)
+    t3 = scale_rate_prod.reciprocal()
+    return t1 - loc_scale_ratio + t2 + t3
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p, q):
+    param_ratio = p.scale / q.scale
+    t1 = (param_ratio / math.sqrt(2 * math.pi)).log()
+    t2 = (math.pi * param_ratio * 0.5).pow(2) / 3
+    t3 = ((p.loc + p.scale * EULER_CONSTANT - q.loc) / q.scale).pow(2) * 0.5
+    return -t1 + t2 + t3 - (EULER_CONSTANT + 1)
+
+
+@register_kl(Normal, Gumbel)
+def _kl_normal_gumbel(p, q):
+    mean_scale_ratio = p.loc / q.scale
+    var_scale_sqr_ratio = (p.scale / q.scale).pow(2)
+    loc_scale_ratio = q.loc / q.scale
+    t1 = var_scale_sqr_ratio.log() * 0.5
+    t2 = mean_scale_ratio - loc_scale_ratio
+    t3 = (-mean_scale_ratio + 0.5 * var_scale_sqr_ratio + loc_scale_ratio).exp()
+    return -t1 + t2 + t3 - (0.5 * (1 + math.log(2 * math.pi)))
+
+
+@register_kl(Uniform, Gumbel)
+def _kl_uniform_gumbel(p, q):
+    common_term = q.scale / (p.high - p.low)
+    high_loc_diff = (p.high - q.loc) / q.scale
+    low_loc_diff = (p.low - q.loc) / q.scale
+    t1 = common_term.log() + 0.5 * (high_loc_diff + low_loc_diff)
+    t2 = common_term * ((-high_loc_diff).exp() - (-low_loc_diff).exp())
+    return t1 - t2
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_multivariatenormal_multivariatenormal(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with                          different "
+                         "event shapes cannot be computed")
+    p_factor, q_factor = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    n = p.event_shape[0]
+    matrix_shape = (*broadcast_shapes(q_factor.shape[:-2], p_factor.shape[:-2]), n, n)
+    term2 = linalg.solve_triangular(q_factor.expand(*matrix_shape), p_factor.expand(*matrix_shape),
+                                    upper=False).pow(2).sum((-2, -1))
+    term3 = _batch_mahalanobis(q_factor, q.loc - p.loc)
+    return _half_log_det(q_factor) - _half_log_det(p_factor) + 0.5 * (term2 + term3 - n)
