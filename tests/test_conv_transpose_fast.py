@@ -1,12 +1,12 @@
 """Stride-1 transposed convs (1-d, 2-d and 3-d) on the wide path, the adjoint of the conv whose weight they have:
 values and gradients of input, weight and bias as torch's over groups, dilation, output_padding (reached by the
-input and past it) and padding past the kernel's reach, float64 gradchecks of each rank, the path they take, and
-the GPU path (the column path there) against the CPU's."""
+input and past it) and padding past the kernel's reach, float64 gradchecks of each rank, the path they take, the
+GPU path (the column path there) against the CPU's, and torch's errors for weights of fewer channels than groups."""
 import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import assert_gpu_matches_cpu, assert_matches_torch, made, normal
+from conftest import assert_gpu_matches_cpu, assert_matches_torch, assert_raises_as_torch, made, normal
 from minigrad import ops
 
 torch = pytest.importorskip("torch")
@@ -85,3 +85,19 @@ def test_gpu_path_matches_cpu(name, gpu_path):
     fn, makers = CASES[name]
     assert_gpu_matches_cpu(fn, made(makers))
     assert {"im2col", "col2im"} <= set(gpu_path.launches)  # the GPU runs every stride on the column path
+
+
+@pytest.mark.parametrize("name, x_shape, weight_shape, groups, bias", [
+    ("conv_transpose1d", (2, 0, 5), (0, 3, 3), 1, None),
+    ("conv_transpose2d", (2, 1, 5, 5), (1, 2, 3, 3), 2, 5),
+    ("conv_transpose3d", (2, 0, 3, 3, 3), (0, 3, 1, 1, 1), 1, None),
+    ("conv1d", (2, 4, 5), (1, 2, 3), 2, None),
+    ("conv2d", (2, 4, 5, 5), (0, 4, 3, 3), 1, 3),          # groups are checked ahead of the bias
+    ("conv3d", (1, 4, 3, 3, 3), (3, 2, 1, 1, 1), 2, 5),
+], ids=str)
+def test_weight_of_fewer_channels_than_groups_errors_as_torch(name, x_shape, weight_shape, groups, bias):
+    def call(lib):
+        tensors = [lib.ones(shape) for shape in (x_shape, weight_shape)] + [None if bias is None else lib.ones(bias)]
+        return getattr(lib.nn.functional, name)(*tensors, groups=groups)
+
+    assert_raises_as_torch(lambda: call(torch), lambda: call(mg))

@@ -586,8 +586,8 @@ def check_conv_operands(x_shape, weight_shape, bias_shape, groups, padding=None,
     """torch's checks of a conv's shapes (bias_shape None without a bias), of any number of spatial dims: F.conv1d
     checks its own ahead of the unit-height conv2d that it runs, so that the messages show its shapes. The kernel's
     fit in the padded input is checked where padding is given."""
-    _check_bias(bias_shape, weight_shape, weight_shape[0])
     _check_groups(weight_shape, groups)
+    _check_bias(bias_shape, weight_shape, weight_shape[0])
     if x_shape[1] != weight_shape[1] * groups:
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight_shape)}, "
                            f"expected input{list(x_shape)} to have {weight_shape[1] * groups} channels, "
@@ -644,6 +644,11 @@ def _check_bias(bias_shape, weight_shape, out_channels, transposed=""):
 
 
 def _check_groups(weight_shape, groups):
+    """torch's errors for a weight of fewer output channels (a transposed one's: input channels) than groups, or not
+    a multiple of them."""
+    if weight_shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+                           f"but got weight of size {list(weight_shape)} instead")
     if weight_shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
                            f"but got weight of size [{list(weight_shape)}] instead")
