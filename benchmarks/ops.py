@@ -94,6 +94,8 @@ def build_port_cases(size, batch):
          lambda lib, x, w, b: lib.F.conv2d(x, w, b, padding=1, groups=4)),
         ("conv_transpose2d 2 stride 2", [(batch, 128, s8, s8), (128, 64, 2, 2), (64,)],
          lambda lib, x, w, b: lib.F.conv_transpose2d(x, w, b, stride=2)),
+        ("conv_transpose2d 3 stride 1", [(batch, 64, s4, s4), (64, 32, 3, 3), (32,)],
+         lambda lib, x, w, b: lib.F.conv_transpose2d(x, w, b, padding=1)),
         ("max_pool2d 3 s2 p1", [(batch, 32, s2, s2)], lambda lib, x: lib.F.max_pool2d(x, 3, 2, padding=1)),
         ("avg_pool2d 3 s2 p1", [(batch, 32, s2, s2)], lambda lib, x: lib.F.avg_pool2d(x, 3, 2, padding=1)),
         ("batch_norm training", [(batch, 32, s2, s2), (32,), (32,)],

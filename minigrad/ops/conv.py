@@ -4,16 +4,18 @@ Stride 1 (every conv of the network and of the loss; dilated and grouped convs t
 on the "wide" flat layout below: per image and per block of output rows, one column matrix of offset slices
 and one GEMM, or, with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX is
 the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward keeps only
-the unpadded input. Blocks of output rows, of every image, are shared out over the worker threads
-(minigrad.parallel), so one big image uses every core too. Depthwise convs (one input channel per group) run
-tap by tap without any GEMM (see _DepthwiseGeometry). Other strides use the column path, im2col + one GEMM
-over the whole batch: tap (i, j) sees the strided slice of the padded input that starts at (i*dh, j*dw);
-im2col copies each tap's slice into a column block and col2im adds it back, tap by tap, so no scatter
-(np.add.at) is ever needed. The column rows are ordered (c, i, j), so with groups they split, as they are,
-into one block of C/G*kh*kw rows per group, and the GEMMs become batched over the groups.
+the unpadded input. A stride-1 transposed conv, the adjoint of such a conv, runs the same three in swapped
+roles (its padding may differ between the two sides of an axis, and crop where below 0). Blocks of output
+rows, of every image, are shared out over the worker threads (minigrad.parallel), so one big image uses every
+core too. Depthwise convs (one input channel per group) run tap by tap without any GEMM (see
+_DepthwiseGeometry). Other strides use the column path, im2col + one GEMM over the whole batch: tap (i, j)
+sees the strided slice of the padded input that starts at (i*dh, j*dw); im2col copies each tap's slice into a
+column block and col2im adds it back, tap by tap, so no scatter (np.add.at) is ever needed. The column rows
+are ordered (c, i, j), so with groups they split, as they are, into one block of C/G*kh*kw rows per group,
+and the GEMMs become batched over the groups.
 
-On the GPU, Conv2dKernels runs every conv on the column path with minigrad.kernels' im2col and
-col2im: a few large launches.
+On the GPU, Conv2dKernels and ConvTranspose2dKernels run every conv on the column path with minigrad.kernels'
+im2col and col2im: a few large launches.
 
 A 3-d conv runs as this 2-d one: DepthUnfold (at the end) makes the depth taps of each output slice channels.
 """
@@ -103,15 +105,21 @@ STACKED = "stacked"   # the kh row taps copied into the GEMM's inner dimension, 
 
 
 class _WideGeometry:
-    """Sizes and tap offsets of a stride-1 conv of an (H, W) image padded by (ph, pw), kernel kh x kw dilated
-    by (dh, dw)."""
+    """Sizes and tap offsets of a stride-1 conv of an (H, W) image padded by ph rows and pw columns, kernel kh x kw
+    dilated by (dh, dw). Each padding is an int, for both sides, or a (before, after) pair; below 0 it crops the
+    image instead, as the adjoint of a conv padded past its kernel's reach needs."""
 
     def __init__(self, h, w, ph, pw, kh, kw, dh=1, dw=1):
-        self.h, self.w, self.ph, self.pw, self.kh, self.kw, self.dh, self.dw = h, w, ph, pw, kh, kw, dh, dw
-        self.hp, self.wp = h + 2 * ph, w + 2 * pw
+        (top, bottom), (left, right) = _sides(ph), _sides(pw)
+        self.h, self.w, self.kh, self.kw, self.dh, self.dw = h, w, kh, kw, dh, dw
+        self.padded = any((top, bottom, left, right))
+        self.hp, self.wp = h + top + bottom, w + left + right
         self.out_h, self.out_w = self.hp - dh * (kh - 1), self.wp - dw * (kw - 1)
         self.offsets = [i * dh * self.wp + j * dw for i in range(kh) for j in range(kw)]
         self.flat_size = self.hp * self.wp + dw * (kw - 1)
+        # the image's rows and columns that the padded plane keeps, and where in it they start
+        self.kept = (slice(max(-top, 0), max(h - max(-bottom, 0), 0)), slice(max(-left, 0), max(w - max(-right, 0), 0)))
+        self.corner = max(top, 0), max(left, 0)
 
     def strategy(self, channels):
         """COLUMNS or STACKED for a conv of `channels` in.
@@ -128,11 +136,14 @@ class _WideGeometry:
         return xp.zeros((channels, self.flat_size), dtype=dtype)
 
     def flat(self, image, buffer):
-        """image (C, H, W) -> its padded flat form (C, flat_size); a plain view when nothing is padded."""
-        if self.flat_size == self.h * self.w and image.flags.c_contiguous:
+        """image (C, H, W) -> its padded (or cropped) flat form (C, flat_size); a plain view when nothing is
+        padded."""
+        if not self.padded and self.flat_size == self.h * self.w and image.flags.c_contiguous:
             return image.reshape(image.shape[0], -1)
         interior = buffer[:, :self.hp * self.wp].reshape(-1, self.hp, self.wp)
-        interior[:, self.ph:self.ph + self.h, self.pw:self.pw + self.w] = image
+        kept = image[(slice(None), *self.kept)]
+        (top, left), (rows, columns) = self.corner, kept.shape[1:]
+        interior[:, top:top + rows, left:left + columns] = kept
         return buffer
 
     def row_blocks(self, channels, itemsize, strategy):
@@ -297,26 +308,44 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
     return xp.ascontiguousarray(total).reshape(weight_shape)
 
 
+def _sides(padding):
+    """One axis's padding as (before, after): an int pads both sides alike."""
+    return tuple(padding) if isinstance(padding, tuple) else (padding, padding)
+
+
 def _geometry(x, weight, padding, dilation=(1, 1)):
     return _WideGeometry(*x.shape[2:], *padding, *weight.shape[2:], *dilation)
 
 
-def _conv_stride1(x, weight, bias, padding, dilation=(1, 1)):
-    """Stride-1 conv of x (N, C, H, W) with weight (O, C, kh, kw), padded by (ph, pw), dilated by (dh, dw)."""
-    return _conv_wide(x, _geometry(x, weight, padding, dilation), weight, bias)
+# A stride-1 conv and its two adjoints, each one group at a time. padding is (rows, columns), each an int or a
+# (before, after) pair (see _WideGeometry). Conv2d runs them as forward, dX and dW; ConvTranspose2d, the adjoint of
+# the conv whose weight it has, runs the same three with the roles swapped.
+
+def _wide_conv(x, weight, bias, padding, dilation, groups):
+    """x (N, C, H, W) convolved with weight (O, C/G, kh, kw) (+ bias)."""
+    blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(bias, groups))
+    return _joined([_conv_wide(x_block, _geometry(x_block, weight_block, padding, dilation), weight_block, bias_block)
+                    for x_block, weight_block, bias_block in blocks], 1)
 
 
-def _input_grad_stride1(grad, weight, padding, dilation=(1, 1)):
-    """dX of a stride-1 conv: the full correlation of grad with the flipped, transposed kernel."""
-    (kh, kw), (ph, pw), (dh, dw) = weight.shape[2:], padding, dilation
-    flipped = get_array_module(weight).ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
-    full_h, full_w = dh * (kh - 1) - ph, dw * (kw - 1) - pw            # < 0: padding beyond the kernel
-    grad_x = _conv_stride1(grad, flipped, None, (max(full_h, 0), max(full_w, 0)), dilation)
-    if full_h < 0 or full_w < 0:
-        h, w = grad.shape[2] + dh * (kh - 1) - 2 * ph, grad.shape[3] + dw * (kw - 1) - 2 * pw
-        top, left = max(-full_h, 0), max(-full_w, 0)
-        grad_x = grad_x[:, :, top:top + h, left:left + w]
-    return grad_x
+def _wide_conv_adjoint(y, weight, padding, dilation, groups, bias=None):
+    """The adjoint of _wide_conv in x, applied to an output-side y (N, O, out_h, out_w) (+ a bias of C): the conv
+    of y with each group's kernel flipped and transposed, padded on each side by what the kernel reaches past the
+    conv's padding there (the full correlation; below 0, cropped)."""
+    xp = get_array_module(weight)
+    reaches = [spacing * (size - 1) for size, spacing in zip(weight.shape[2:], dilation)]
+    adjoint_padding = [tuple(reach - side for side in _sides(pad)) for pad, reach in zip(padding, reaches)]
+    blocks = zip(_by_group(y, groups, 1), _by_group(weight, groups), _by_group(bias, groups))
+    return _joined([_conv_wide(y_block, _geometry(y_block, weight_block, adjoint_padding, dilation),
+                               xp.ascontiguousarray(weight_block[:, :, ::-1, ::-1].swapaxes(0, 1)), bias_block)
+                    for y_block, weight_block, bias_block in blocks], 1)
+
+
+def _wide_conv_weight_grad(x, grad, weight, padding, dilation, groups):
+    """The adjoint of _wide_conv in the weight: dW of x and the output's gradient, shaped as weight."""
+    blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(grad, groups, 1))
+    return _joined([_weight_grad_wide(x_block, _geometry(x_block, weight_block, padding, dilation), grad_block,
+                                      weight_block.shape) for x_block, weight_block, grad_block in blocks], 0)
 
 
 # ---- depthwise convolution (one input channel per group), tap by tap ------------------------------
@@ -507,8 +536,7 @@ class Conv2d(Function):
         if path == DEPTHWISE_PATH:
             out = _conv_depthwise(x, weight, bias, _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize))
         else:
-            blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(bias, groups))
-            out = _joined([_conv_stride1(*block, *options.wide) for block in blocks], 1)
+            out = _wide_conv(x, weight, bias, *options.wide, groups)
         ctx.save_for_backward(x, weight)                     # backward re-pads x: no second copy kept
         return out
 
@@ -525,14 +553,8 @@ class Conv2d(Function):
         if path == DEPTHWISE_PATH:
             geometry = _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize)
             return (*_grads_depthwise(x, weight, grad, geometry, need_x, need_w), grad_b)
-        blocks = list(zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(grad, groups, 1)))
-        grad_w = grad_x = None
-        if need_w:
-            grad_w = _joined([_weight_grad_wide(x_block, _geometry(x_block, weight_block, *options.wide), grad_block,
-                                                weight_block.shape) for x_block, weight_block, grad_block in blocks], 0)
-        if need_x:
-            grad_x = _joined([_input_grad_stride1(grad_block, weight_block, *options.wide)
-                              for _, weight_block, grad_block in blocks], 1)
+        grad_w = _wide_conv_weight_grad(x, grad, weight, *options.wide, groups) if need_w else None
+        grad_x = _wide_conv_adjoint(grad, weight, *options.wide, groups) if need_x else None
         return grad_x, grad_w, grad_b
 
     # The column path, for strides other than 1 (any dilation and groups): ctx.function's im2col builds the
@@ -564,8 +586,8 @@ def check_conv_operands(x_shape, weight_shape, bias_shape, groups, padding=None,
     """torch's checks of a conv's shapes (bias_shape None without a bias), of any number of spatial dims: F.conv1d
     checks its own ahead of the unit-height conv2d that it runs, so that the messages show its shapes. The kernel's
     fit in the padded input is checked where padding is given."""
-    _check_bias(bias_shape, weight_shape, weight_shape[0])
     _check_groups(weight_shape, groups)
+    _check_bias(bias_shape, weight_shape, weight_shape[0])
     if x_shape[1] != weight_shape[1] * groups:
         raise RuntimeError(f"Given groups={groups}, weight of size {list(weight_shape)}, "
                            f"expected input{list(x_shape)} to have {weight_shape[1] * groups} channels, "
@@ -622,6 +644,11 @@ def _check_bias(bias_shape, weight_shape, out_channels, transposed=""):
 
 
 def _check_groups(weight_shape, groups):
+    """torch's errors for a weight of fewer output channels (a transposed one's: input channels) than groups, or not
+    a multiple of them."""
+    if weight_shape[0] < groups:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, "
+                           f"but got weight of size {list(weight_shape)} instead")
     if weight_shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} at dimension 0, "
                            f"but got weight of size [{list(weight_shape)}] instead")
@@ -634,7 +661,8 @@ def _per_group(array, groups):
 
 
 # The column path's three GEMM steps. A transposed conv is the adjoint of a conv, so ConvTranspose2d runs the
-# same three with the roles swapped: its forward is a conv's input gradient, its input gradient a conv.
+# same three with the roles swapped at strides other than 1: its forward is a conv's input gradient, its input
+# gradient a conv.
 # `function` is the op running (ctx.function), whose im2col and col2im are the CPU's or the GPU kernels'.
 
 def _output_rows(y, groups):
@@ -742,11 +770,14 @@ def _plane_of_output(grad, padding, plane_shape):
 
 
 class ConvTranspose2d(Function):
-    """weight (C, O/groups, kh, kw), as torch's: the adjoint of a Conv2d whose weight it is, so the column path's
-    steps run in swapped roles. Forward is an unpadded conv's input gradient (a GEMM into columns and col2im) on
-    the whole plane, of which the padding is then cut (output_padding keeps rows and columns of it at the bottom
-    and right, zero past the plane, so that there only the bias reaches); dX is that conv of the output gradient
-    put back on the plane; dW is its weight gradient with that plane as its input and x as its output gradient."""
+    """weight (C, O/groups, kh, kw), as torch's: the adjoint of a Conv2d whose weight it is, so it runs that conv's
+    steps in swapped roles. At stride 1 (unless one output channel per group makes that conv depthwise) the conv is
+    a wide one padded by (padding, padding - output_padding) on each axis: forward is its input gradient, dX the
+    conv itself, dW its weight gradient with the output gradient as its input and x as its output's gradient. Other
+    strides take the column path: forward is an unpadded conv's input gradient (a GEMM into columns and col2im) on
+    the whole plane, of which the padding is then cut (output_padding keeps rows and columns of it at the bottom and
+    right, zero past the plane, so that there only the bias reaches); dX is that conv of the output gradient put
+    back on the plane; dW is its weight gradient with that plane as its input and x as its output gradient."""
 
     node_name = "ConvolutionBackward0"  # torch's, of every convolution
 
@@ -764,9 +795,37 @@ class ConvTranspose2d(Function):
                                output_padding, options.stride, options.dilation)
 
     @staticmethod
+    def wide_padding(options, output_padding):
+        """The padding, (before, after) per axis, of the wide conv that the transposed conv is the adjoint of: the
+        output_padding rows and columns are outputs that the conv leaves out."""
+        return tuple((pad, pad - extra) for pad, extra in zip(options.padding, output_padding))
+
+    @staticmethod
     def forward(ctx, x, weight, bias=None, **params):
         options, output_padding = _transposed_options(params)
         ConvTranspose2d.check(x, weight, bias, options, output_padding)
+        if options.path(weight) != WIDE_PATH:
+            return ConvTranspose2d.forward_columns(ctx, x, weight, bias, options, output_padding)
+        ctx.save_for_backward(x, weight)
+        return _wide_conv_adjoint(x, weight, ConvTranspose2d.wide_padding(options, output_padding), options.dilation,
+                                  options.groups, bias)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved
+        options, output_padding = _transposed_options(ctx.params)
+        if options.path(weight) != WIDE_PATH:
+            return ConvTranspose2d.backward_columns(ctx, grad)
+        need_x, need_w = ctx.needs_input_grad[:2]
+        grad_b = Conv2d.bias_grad(ctx, grad)
+        grad = get_array_module(grad).ascontiguousarray(grad)
+        padding = ConvTranspose2d.wide_padding(options, output_padding)
+        grad_x = _wide_conv(grad, weight, None, padding, options.dilation, options.groups) if need_x else None
+        grad_w = _wide_conv_weight_grad(grad, x, weight, padding, options.dilation, options.groups) if need_w else None
+        return grad_x, grad_w, grad_b
+
+    @staticmethod
+    def forward_columns(ctx, x, weight, bias, options, output_padding):
         plane = _output_to_columns(ctx.function, _output_rows(x, options.groups), weight,
                                    _plane_shape(x.shape, weight.shape, options), options._replace(padding=(0, 0)))
         out_shape = _transposed_shape(x.shape, weight.shape, options, output_padding)
@@ -777,7 +836,7 @@ class ConvTranspose2d(Function):
         return get_array_module(out).ascontiguousarray(out)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward_columns(ctx, grad):
         x, weight = ctx.saved
         options, _ = _transposed_options(ctx.params)
         need_x, need_w = ctx.needs_input_grad[:2]
@@ -792,10 +851,18 @@ class ConvTranspose2d(Function):
 
 @gpu_variant_of(ConvTranspose2d)
 class ConvTranspose2dKernels(ConvTranspose2d):
-    """The same column path with minigrad.kernels' im2col and col2im, as Conv2dKernels."""
+    """Every stride on the column path, with minigrad.kernels' im2col and col2im, as Conv2dKernels."""
 
     im2col = staticmethod(kernels.im2col)
     col2im = staticmethod(kernels.col2im)
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, **params):
+        options, output_padding = _transposed_options(params)
+        ConvTranspose2d.check(x, weight, bias, options, output_padding)
+        return ConvTranspose2d.forward_columns(ctx, x, weight, bias, options, output_padding)
+
+    backward = staticmethod(ConvTranspose2d.backward_columns)
 
 
 class Unfold(Function):
