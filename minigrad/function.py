@@ -275,8 +275,13 @@ class Context:
                      else (None, 0) for parent, needed in zip(self.inputs, self.input_needs_grad)
                      if parent.dtype.kind == "f")
 
+    def class_name(self):
+        """The name of the node's Python class in torch, which reprs show: name() without its namespace
+        (torch::autograd::NotImplemented's is NotImplemented)."""
+        return self.name().rpartition("::")[2]
+
     def __repr__(self):
-        return f"<{self.name()} object at {id(self):#x}>"
+        return f"<{self.class_name()} object at {id(self):#x}>"
 
 
 class _Unneeded:

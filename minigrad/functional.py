@@ -128,6 +128,7 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     output_size = [ops.conv.transposed_output_size(*sizes) for sizes in
                    zip(batch_shape[2:], weight.shape[2:], stride, padding, dilation, output_padding)]
     ops.conv.check_spatial_sizes(batch_shape)
+    ops.conv.check_transposed_output_channels(weight.shape, groups)
     ops.conv.check_transposed_sizes(batch_shape[2:], output_size, output_padding, stride, dilation)
 
     def convolve(batch):
@@ -387,6 +388,17 @@ def _max_pool(op, dims, input, kernel_size, stride, padding, dilation, ceil_mode
         return (out, Tensor(max_pool_indices(batch.data, out.data, windows))) if return_indices else out
 
     return _one_image_as_a_batch(op, input, pool, dims)
+
+
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
+    """max_unpool2d over (N, C, L) or (C, L) of a unit width, as torch's, the indices (max_pool1d's) along L, each
+    size an int or a 1-tuple; output_size its last size."""
+    kernel_size = _ntuple(kernel_size, 1)
+    stride = kernel_size if stride is None else _ntuple(stride, 1)
+    padding = _ntuple(padding, 1)
+    size = _unpooled_size(input, kernel_size, stride, padding, output_size)
+    return max_unpool2d(input.unsqueeze(-1), indices.unsqueeze(-1), (*kernel_size, 1), (*stride, 1), (*padding, 0),
+                        (*size, 1)).squeeze(-1)
 
 
 def max_unpool2d(input, indices, kernel_size, stride=None, padding=0, output_size=None):
@@ -1645,7 +1657,8 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="me
     if bool(((target.data < 0) | (target.data >= classes)).any()):
         raise RuntimeError("target out of range")
     rows, column = input.reshape(samples, classes), target.reshape(samples, 1)
-    margins = (margin - rows.gather(1, column) + rows).relu()
+    margins = margin - rows.gather(1, column) + rows
+    margins = where(margins > 0, margins, 0.0)  # a NaN margin is no term, as in torch's sum of the positive ones
     if p == 2:
         margins = margins * margins
     xp = get_array_module(column.data)
@@ -1754,7 +1767,8 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     target, weights, kept = _class_targets(log_probs, target, weight, ignore_index)
     losses = ops.NLLLoss.apply(log_probs, target=target, weights=weights, kept=kept)
     if smoothing:
-        every_class = -_class_weighted(log_probs, weight).sum(dim=class_dim) * kept
+        # 0 where ignored, whatever the logits or the gradient there hold, as torch skips those targets
+        every_class = where(Tensor(kept), -_class_weighted(log_probs, weight).sum(dim=class_dim), 0.0)
         losses = losses * (1 - smoothing) + every_class * (smoothing / input.shape[class_dim])
     return _weighted_reduce(losses, weights, reduction)
 
@@ -2126,7 +2140,7 @@ __all__ = [
     "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
     "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid",
     "lp_pool1d", "lp_pool2d", "lp_pool3d", "margin_ranking_loss", "max_pool1d", "max_pool2d", "max_pool3d",
-    "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
+    "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
     "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
     "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
     "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",

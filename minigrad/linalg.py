@@ -15,7 +15,7 @@ from .ops.decompositions import (QR, SVD, Eigh, EighResult, Lstsq, LstsqResult, 
                                  kept)
 from .ops.linalg import LinAlgError, cholesky_info, raise_for_info, singular_info
 from .ops.shape import normalize_dim
-from .tensor import Tensor, tensor_only
+from .tensor import Tensor, tensor_only, where
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
            "inv_ex", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
@@ -140,6 +140,8 @@ def _slogdet(name, A):
     _require_square_floating(name, A)
     xp = get_array_module(A.data)
     sign, logabsdet = xp.linalg.slogdet(A.data)
+    holds_nan = xp.isnan(A.data).any(axis=(-2, -1))  # torch's (0, NaN), where NumPy's LU may pivot past the NaN
+    sign, logabsdet = xp.where(holds_nan, 0, sign), xp.where(holds_nan, np.nan, logabsdet)
     return SlogdetResult(ops.SlogdetSign.apply(A, sign=xp.asarray(sign)),
                          ops.LogAbsDet.apply(A, logabsdet=xp.asarray(logabsdet)))
 
@@ -150,9 +152,10 @@ def slogdet(A):
 
 
 def logdet(input):
-    """log det of each matrix, as torch.logdet: NaN where the determinant is negative, -inf where it is 0."""
+    """log det of each matrix, as torch.logdet: NaN where the determinant is negative (with a zero gradient, as
+    torch's), -inf where it is 0."""
     sign, logabsdet = _slogdet("logdet", input)
-    return logabsdet + sign.log()
+    return where(sign == -1, math.nan, logabsdet)
 
 
 def inv_ex(A, *, check_errors=False):
@@ -244,12 +247,15 @@ def cholesky_inverse(L, upper=False):
 
 
 def matrix_power(A, n):
-    """A multiplied by itself n times (by squaring), the identity for n = 0, inv(A)'s power for n < 0."""
+    """A multiplied by itself n times (by squaring), inv(A)'s power for n < 0; as torch's, a new tensor for n = 1,
+    and for n = 0 the identity in the graph of A (a copy onto A's, whose gradient is zero)."""
     _require_matrices("linalg.matrix_power", A)
+    if n == 0:
+        return A.clone().copy_(eye(A.shape[-1], dtype=A.dtype, device=A.device))
+    if n == 1:
+        return A.clone()
     if n < 0:
         A, n = inv(A), -n
-    if n == 0:
-        return eye(A.shape[-1], dtype=A.dtype, device=A.device).expand(A.shape).clone()
     product, power = None, A
     while True:
         if n & 1:

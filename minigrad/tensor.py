@@ -304,10 +304,12 @@ class Tensor:
         shows_size = self.ndim != 1 if self.data.size == 0 else not printing.PRINT_OPTS.edgeitems
         extras = [f"size={self.shape}"] if shows_size else []
         implied = self.dtype in _IMPLIED_DTYPES or self.dtype in (default_dtype(), default_complex_dtype())
+        if self.data.size == 0:  # no values to imply it: only the default dtype goes unsaid
+            implied = self.dtype == default_dtype()
         extras += [] if implied else [f"dtype={self.dtype}"]
         extras += ["device='gpu'"] if self.device == "gpu" else []
         if self.creator is not None:
-            extras.append(f"grad_fn=<{self.creator.name()}>")
+            extras.append(f"grad_fn=<{self.creator.class_name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return f"{printing.PREFIX}{printing.with_suffixes(body, extras)})"
@@ -1034,11 +1036,11 @@ class Tensor:
 
     def heaviside(self, values):
         """The step function: 0 below 0 (and at NaN), 1 above, `values` (a tensor of self's dtype, broadcast) at 0;
-        it has no gradient in torch either."""
+        as torch's, it requires grad where an input does, and backward through it is an error."""
         tensor_only("heaviside", values, role="values")
         if values.dtype != self.dtype:
             raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
-        return self._outside_graph(values, lambda a, b: get_array_module(a).where(a == 0, b, (a > 0).astype(a.dtype)))
+        return ops.Heaviside.apply(self, values)
 
     def nonzero(self, *, as_tuple=False):
         """The indices of the non-zero entries, one row (of ndim int64) each, in row-major order; as_tuple, one
@@ -1760,7 +1762,8 @@ class Tensor:
     def mode(self, dim=-1, keepdim=False):
         """(values, indices) of the most frequent entries along `dim` (each NaN a value of its own), the smallest
         at a tie of counts, as torch's; the index is the value's last place, as torch's on rows of up to 16 (on
-        longer ones torch's is any place of the value)."""
+        longer ones torch's is any place of the value). A NaN in a row of up to 16 is placed as torch's sort leaves
+        it (see ops.reduce.mode_indices)."""
         return self._selected("mode", dim, keepdim, mode_indices)
 
     def _selected(self, name, dim, keepdim, indices_along):

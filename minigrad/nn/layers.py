@@ -854,6 +854,10 @@ class MaxUnpool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class MaxUnpool1d(MaxUnpool2d):
+    function, dims = staticmethod(F.max_unpool1d), 1
+
+
 class MaxUnpool3d(MaxUnpool2d):
     function, dims = staticmethod(F.max_unpool3d), 3
 

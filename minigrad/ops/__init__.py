@@ -6,10 +6,10 @@ from .decompositions import Eigh, EighResult, Lstsq, LstsqResult, Pinv, QR, QRRe
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Atan2, Binary, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor,
                           Copysign, Cos, Cosh, Digamma, Div, DivFloor, Drawn, Elementwise, Erf, Erfc, Erfinv, Exp, Exp2,
-                          Expm1, Floor, FloorDivide, Fmax, Fmin, Fmod, Frac, Hardtanh, Hypot, I0, Lerp, Lgamma, Log,
-                          Log1p, Log2, Log10, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul, NanToNum, Neg, Pow,
-                          PowScalar, Reciprocal, Remainder, Round, Rsqrt, Sign, Sin, Sinc, Sinh, SpecialFunction, Sqrt,
-                          Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where, Xlogy)
+                          Expm1, Floor, FloorDivide, Fmax, Fmin, Fmod, Frac, Hardtanh, Heaviside, Hypot, I0, Lerp, Lgamma,
+                          Log, Log1p, Log2, Log10, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul, NanToNum, Neg,
+                          Pow, PowScalar, Reciprocal, Remainder, Round, Rsqrt, Sign, Sin, Sinc, Sinh, SpecialFunction,
+                          Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where, WithoutDerivative, Xlogy)
 from .linalg import Cholesky, CholeskySolve, Det, Inverse, LogAbsDet, SlogdetSign, Solve, SolveTriangular
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
                    NLLLoss, PointwiseLoss, SmoothL1Loss)
@@ -30,15 +30,15 @@ __all__ = [
     "Cos", "Cosh", "CosineSimilarity", "Cumprod", "Cumsum", "DepthUnfold", "Det", "DiagEmbed", "Diagonal", "Digamma",
     "Div", "DivFloor", "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU", "Embedding", "Erf", "Erfc",
     "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac",
-    "Gather", "GELU", "GetItem", "GridSample", "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh", "Hypot", "I0",
-    "im2col", "Inverse", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2", "LogAbsDet",
-    "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp", "LSTMUpdate", "Lstsq",
-    "LstsqResult", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish",
-    "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pinv", "PointwiseLoss",
-    "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round",
-    "Rsqrt", "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh",
-    "SlogdetSign", "SmoothL1Loss", "Softmax", "Softplus", "Solve", "SolveTriangular", "SpecialFunction", "Sqrt",
-    "Stack", "Std", "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc",
-    "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact",
-    "Var", "Where", "Xlogy",
+    "Gather", "GELU", "GetItem", "GridSample", "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside",
+    "Hypot", "I0", "im2col", "Inverse", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2",
+    "LogAbsDet", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp",
+    "LSTMUpdate", "Lstsq", "LstsqResult", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min",
+    "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pinv",
+    "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Reciprocal", "ReLU", "Remainder",
+    "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin",
+    "Sinc", "Sinh", "SlogdetSign", "SmoothL1Loss", "Softmax", "Softplus", "Solve", "SolveTriangular", "SpecialFunction",
+    "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu",
+    "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest",
+    "UpsampleNearestExact", "Var", "Where", "WithoutDerivative", "Xlogy",
 ]

@@ -496,6 +496,8 @@ class ConvOptions(NamedTuple):
         included: one wide conv per group), else COLUMN_PATH."""
         if self.groups > 1 and weight.shape[1] == 1:
             return DEPTHWISE_PATH
+        if not weight.shape[1]:  # no input channels: the column path's forward_columns gives torch's empty output
+            return COLUMN_PATH
         return WIDE_PATH if self.stride == (1, 1) else COLUMN_PATH
 
     @property
@@ -567,6 +569,9 @@ class Conv2d(Function):
     @staticmethod
     def forward_columns(ctx, x, weight, bias, options):
         ctx.save_for_backward(x, weight)
+        if not x.shape[1]:  # torch's output of an input without channels has none either: nothing to multiply
+            plane = _column_plane(x.shape, *weight.shape[2:], options.columns)
+            return get_array_module(x).zeros((x.shape[0], 0, *plane), x.dtype)
         return _columns_to_output(ctx.function, x, weight, bias, options)
 
     @staticmethod
@@ -574,6 +579,10 @@ class Conv2d(Function):
         x, weight = ctx.saved
         options = ConvOptions(**ctx.params)
         need_x, need_w = ctx.needs_input_grad[:2]
+        if not x.shape[1]:  # no output reached: zero gradients, the bias's too, as torch's
+            xp = get_array_module(x)
+            return (xp.zeros_like(x) if need_x else None, xp.zeros_like(weight) if need_w else None,
+                    Conv2d.bias_grad(ctx, xp.zeros((weight.shape[0], 1), x.dtype), axes=1))
         rows = _output_rows(grad, options.groups)                               # (G, O/G, N*L)
         # the bias gradient sums each contiguous row: far faster on CuPy than grad's sum over axes (0, 2, 3)
         grad_b = Conv2d.bias_grad(ctx, rows.reshape(grad.shape[1], -1), axes=1)
@@ -617,6 +626,18 @@ def check_spatial_sizes(x_shape):
     if 0 in x_shape[2:]:
         raise RuntimeError(f"Only zero batch or zero channel inputs are supported, but got input shape: "
                            f"{list(x_shape)}")
+
+
+def check_transposed_output_channels(weight_shape, groups):
+    """torch's error for a transposed conv's weight without output channels: its kernel's, which shows one group's
+    weight (a 1-d conv's of unit height)."""
+    if weight_shape[1]:
+        return
+    shape = [weight_shape[0] // groups, *weight_shape[1:]]
+    if len(shape) == 5:
+        raise RuntimeError("non-empty 5D (n_output_plane x n_input_plane x kernel_depth x kernel_height x "
+                           f"kernel_width) tensor expected for weight, but got: {shape}")
+    raise RuntimeError(f"non-empty 2D or 4D weight tensor expected, but got: {shape}")
 
 
 def check_transposed_sizes(input_size, output_size, output_padding, stride, dilation):
@@ -791,6 +812,7 @@ class ConvTranspose2d(Function):
                              f"got {x.shape} and {weight.shape}")
         check_transposed_conv_operands(x.shape, weight.shape, None if bias is None else bias.shape, options.groups)
         check_spatial_sizes(x.shape)
+        check_transposed_output_channels(weight.shape, options.groups)
         check_transposed_sizes(x.shape[2:], _transposed_shape(x.shape, weight.shape, options, output_padding)[2:],
                                output_padding, options.stride, options.dilation)
 

@@ -112,19 +112,45 @@ def _check_floor_division(op, a, b):
         raise RuntimeError("ZeroDivisionError")
 
 
-class FloorDivide(Function):
-    """a // b, rounded toward -inf; torch has no derivative for it, so backward is torch's error, not zeros."""
+# torch's node of an op that has no derivative
+NOT_IMPLEMENTED = "torch::autograd::NotImplemented"
 
+
+class WithoutDerivative(Function):
+    """An op that torch has no derivative for: its result requires grad where an input does, as torch's (its node
+    NOT_IMPLEMENTED), and backward through it is torch's error, not zeros. `aten_name` names it."""
+
+    aten_name = None
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError(f"derivative for aten::{ctx.function.aten_name} is not implemented")
+
+
+class FloorDivide(WithoutDerivative):
+    """a // b, rounded toward -inf."""
+
+    node_name = NOT_IMPLEMENTED
     broadcasts = True
+    aten_name = "floor_divide"
 
     @staticmethod
     def forward(ctx, a, b):
         _check_floor_division("floor_divide", a, b)
         return get_array_module(a).floor_divide(a, b)
 
+
+class Heaviside(WithoutDerivative):
+    """The step function: 0 below 0 (and at NaN), 1 above, b at 0; a and b of one dtype."""
+
+    node_name = NOT_IMPLEMENTED
+    broadcasts = True
+    aten_name = "heaviside"
+
     @staticmethod
-    def backward(ctx, grad):
-        raise RuntimeError("derivative for floor_divide is not implemented")
+    def forward(ctx, a, b):
+        xp = get_array_module(a)
+        return xp.where(a == 0, b, (a > 0).astype(a.dtype))
 
 
 class DivFloor(FloorDivide):

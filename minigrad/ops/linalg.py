@@ -28,15 +28,20 @@ def broadcast_batches(a, b):
     return xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
 
 
+def host_lu(a):
+    """LAPACK getrf's (factors, pivots) of each matrix of a batch (partial pivoting), on the host, a singular one's
+    too."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        return scipy.linalg.lu_factor(to_numpy(a), check_finite=False)
+
+
 def zero_pivots(a):
     """LAPACK getrf's info for each matrix of a batch (on the host): the 1-based index of the first diagonal
     element of U (partial pivoting) that is exactly zero, 0 for none."""
-    matrices = to_numpy(a)
-    if not matrices.size:
-        return np.zeros(matrices.shape[:-2], np.int32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-        factors, _ = scipy.linalg.lu_factor(matrices, check_finite=False)
+    if not a.size:
+        return np.zeros(a.shape[:-2], np.int32)
+    factors, _ = host_lu(a)
     zero = np.diagonal(factors, axis1=-2, axis2=-1) == 0
     return np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
 
@@ -106,36 +111,29 @@ def solve_triangular(a, b, upper, unitriangular=False, transpose=False):
                                                        unit_diagonal=unitriangular, check_finite=False)
 
 
-def exclusive_products(values):
-    """Along the last axis, the product of all the values but each one, without dividing (zeros allowed)."""
-    xp = get_array_module(values)
-    ones = xp.ones_like(values[..., :1])
-    before = xp.cumprod(xp.concatenate([ones, values[..., :-1]], axis=-1), axis=-1)
-    after = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(values[..., 1:], axis=-1)], axis=-1), axis=-1), axis=-1)
-    return before * after
-
-
 class Det(Function):
-    """d det(A) = adj(A)^T : dA, the adjugate taken from the singular value decomposition A = U S V^T as
-    det(U) det(V) V adj(S) U^T, adj(S) = diag(the product of the other singular values): defined for a singular
-    A too, where det(A) A^-T is not (and where torch's is 0 for an exactly singular A, the cofactors are not)."""
+    """d det(A) = det(A) A^-T : dA, as torch's: zero for an exactly singular A of two or more rows (det 0), where the
+    cofactors need not be, since torch solves for A^-T with LU's zero pivots made eps and multiplies by det(A)."""
 
     node_name = "LinalgDetBackward0"
 
     @staticmethod
     def forward(ctx, a):
         xp = get_array_module(a)
-        ctx.save_for_backward(a)
-        return xp.asarray(xp.linalg.det(a))
+        # NaN for a matrix holding NaN, as torch's, where NumPy's LU may pivot past it to 0
+        det = xp.where(xp.isnan(a).any(axis=(-2, -1)), np.nan, xp.linalg.det(a)).astype(a.dtype)
+        ctx.save_for_backward(a, det)
+        return det
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved
+        a, det = ctx.saved
         xp = get_array_module(a)
-        u, singular_values, vt = xp.linalg.svd(a)
-        signs = xp.linalg.det(u) * xp.linalg.det(vt)
-        adjugate_t = matmul(u * exclusive_products(singular_values)[..., None, :], vt)
-        return (grad * signs)[..., None, None] * adjugate_t
+        if a.shape[-1] == 1:  # det(A) is A's one entry, whose gradient is 1 (torch's, det 0 or not)
+            return grad[..., None, None] * xp.ones_like(a)
+        singular = (det == 0)[..., None, None]
+        invertible = xp.where(singular, xp.eye(a.shape[-1], dtype=a.dtype), a)
+        return (grad * det)[..., None, None] * transposed(inverse(invertible))
 
 
 class SlogdetSign(Function):
@@ -154,20 +152,27 @@ class SlogdetSign(Function):
 
 
 class LogAbsDet(Function):
-    """slogdet's log |det A|, whose gradient is A^-T; the sign, piecewise constant, is slogdet's other output."""
+    """slogdet's log |det A|, whose gradient is A^-T; the sign, piecewise constant, is slogdet's other output.
+
+    Where a matrix is singular (log |det A| = -inf), the gradient is torch's: X of A^T X = grad I solved with
+    getrf's factors of A^T (on the host), which getrs's divisions by their zero pivot leave with inf and NaN."""
 
     node_name = "LinalgSlogdetBackward0"
 
     @staticmethod
     def forward(ctx, a, logabsdet):
-        ctx.save_for_backward(a)
+        ctx.save_for_backward(a, logabsdet)
         return logabsdet
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved
+        a, logabsdet = ctx.saved
         xp = get_array_module(a)
-        return grad[..., None, None] * transposed(xp.linalg.inv(a))
+        if bool(xp.isfinite(logabsdet).all()):
+            return grad[..., None, None] * transposed(xp.linalg.inv(a))
+        scaled_identity = to_numpy(grad)[..., None, None] * np.eye(a.shape[-1], dtype=a.dtype)
+        with np.errstate(all="ignore"):
+            return xp.asarray(scipy.linalg.lu_solve(host_lu(transposed(a)), scaled_identity, check_finite=False))
 
 
 class OfItsOutput(Function):

@@ -488,13 +488,39 @@ def ranked_indices(a, dim, rank):
     return xp.take_along_axis(sort_indices(a, axis), rank.astype(np.int64, copy=False), axis=axis)
 
 
+# libstdc++'s std::sort (torch's mode sorts each row with it) sorts this many entries or fewer by insertion alone
+INSERTION_SORTED = 16
+
+
+def insertion_order(a, axis):
+    """The int64 order in which libstdc++'s insertion sort by `<` leaves the entries along `axis`: each entry, in
+    turn, goes to the front if it is below the first one, else left past the entries just before it that it is
+    below. NaN is below nothing and nothing is below NaN, so entries pass a NaN only on their way to the front;
+    without NaN, this is the stable sort. One step per entry, over every row at once."""
+    xp = get_array_module(a)
+    values = xp.moveaxis(a, axis, -1).copy()
+    length = values.shape[-1]
+    order = xp.broadcast_to(xp.arange(length, dtype=np.int64), values.shape).copy()
+    for i in range(1, length):
+        below = values[..., i:i + 1] < values[..., :i]
+        passed = xp.cumprod(below[..., ::-1], axis=-1).sum(axis=-1)
+        place = xp.where(below[..., 0], 0, i - passed)[..., None]
+        slots = xp.arange(i + 1)
+        source = xp.where(slots == place, i, slots - (slots > place))  # entry i to its place, those after it on by 1
+        values[..., :i + 1] = xp.take_along_axis(values[..., :i + 1], source, axis=-1)
+        order[..., :i + 1] = xp.take_along_axis(order[..., :i + 1], source, axis=-1)
+    return xp.moveaxis(order, -1, axis)
+
+
 def mode_indices(a, dim):
-    """The int64 indices (along `dim`, kept) of the most frequent values, the smallest of them at a tie of counts
-    (each NaN a value of its own), each at its last place: torch's mode's index on rows of up to 16, where its sort
-    keeps the order of ties; on longer rows torch's is any place of the value."""
+    """The int64 indices (along `dim`, kept) of the most frequent values, the first of them in sorted order at a tie
+    of counts (each NaN a value of its own), each at its last place in that order: torch's mode's on rows of up to
+    16, which its sort orders by insertion (NaN included, see insertion_order); on longer rows torch's index is any
+    place of the value, and a NaN among them leaves its order to that sort's partitions, so ours may differ there."""
     xp = get_array_module(a)
     axis = normalize_dim(dim, a.ndim)
-    order = sort_indices(a, axis)
+    nans = a.dtype.kind == "f" and a.shape[axis] <= INSERTION_SORTED and bool(xp.isnan(a).any())
+    order = insertion_order(a, axis) if nans else sort_indices(a, axis)
     ordered = xp.take_along_axis(a, order, axis=axis)
     positions = _positions(a, axis)
     lead = (slice(None),) * axis

@@ -106,8 +106,8 @@ def _writable_as(array, view):
 
 def has_internal_overlap(array):
     """Whether elements of `array` share memory (a dim of stride 0 that holds more than one), as an expanded
-    tensor's do: torch refuses to write into it."""
-    return any(stride == 0 and size > 1 for size, stride in zip(array.shape, array.strides))
+    tensor's do: torch refuses to write into it. An empty array shares nothing, whatever strides NumPy gave it."""
+    return array.size > 1 and any(stride == 0 and size > 1 for size, stride in zip(array.shape, array.strides))
 
 
 def distinct_elements_index(array):
