@@ -229,6 +229,8 @@ ERRORS = {
         L.nn.Linear(3, 2), "weight", L.nn.Identity()), "weight", L.tensor(np.zeros((2, 3), np.float32))),
     "parameter_assigned": lambda L: setattr(L.parametrizations.spectral_norm(L.nn.Linear(3, 2)), "weight",
                                             L.Parameter(L.tensor(np.zeros((2, 3), np.float32)))),
+    "buffer_over_parametrized": lambda L: L.parametrizations.spectral_norm(L.nn.Linear(3, 2)).register_buffer(
+        "weight", L.tensor(np.zeros((2, 3), np.float32))),
     "spectral_no_iterations": lambda L: L.parametrizations.spectral_norm(L.nn.Linear(3, 2), n_power_iterations=0),
     "spectral_dim_out_of_range": lambda L: L.parametrizations.spectral_norm(L.nn.Linear(3, 2), dim=2),
     "spectral_missing_name": lambda L: L.parametrizations.spectral_norm(L.nn.Linear(3, 2), name="foo"),
