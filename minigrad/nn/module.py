@@ -39,6 +39,9 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}")
+        if _is_property(self, name):  # a parametrized tensor's (nn.utils.parametrize) setter, or a read-only error
+            object.__setattr__(self, name, value)
+            return
         # As torch: a plain tensor over a parameter would silently drop it from parameters() and the optimizer.
         for registry, kind, role in ((self._parameters, Parameter, "parameter"), (self._modules, Module, "child module")):
             if name in registry and value is not None and not isinstance(value, kind):
@@ -69,7 +72,7 @@ class Module:
             raise KeyError(f'{kind} name can\'t contain "."')
         if name == "":
             raise KeyError(f'{kind} name can\'t be empty string ""')
-        if name in self.__dict__ and name not in registry:
+        if (name in self.__dict__ or _is_property(self, name)) and name not in registry:
             raise KeyError(f"attribute '{name}' already exists")
 
     def register_parameter(self, name, param):
@@ -342,6 +345,10 @@ def _attribute_of_kind(module, name, kind):
     if not isinstance(value, kind):
         raise AttributeError(f"`{name}` is not an nn.{kind.__name__}")
     return value
+
+
+def _is_property(module, name):
+    return isinstance(getattr(type(module), name, None), property)
 
 
 def _raw(value):

@@ -1,4 +1,5 @@
-"""torch.nn.utils' gradient clipping and parameter vectors, and its rnn (sequences.py). The clipping works on the
+"""torch.nn.utils' gradient clipping and parameter vectors; its rnn (sequences.py), parametrize and
+parametrizations, and the hook-based weight_norm and spectral_norm (norm_hooks.py). The clipping works on the
 gradients' arrays in place under no graph, so whoever holds a `.grad` sees it clipped; `foreach` is taken for
 torch's signature, as there is one path on every device."""
 import sys
@@ -10,9 +11,12 @@ import numpy as np
 from ..function import no_grad
 from ..functional import cat, stack
 from ..tensor import Tensor
-from . import sequences as rnn
+from . import parametrizations, parametrize, sequences as rnn
+from .norm_hooks import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
-sys.modules[__name__ + ".rnn"] = rnn  # torch's import path: from minigrad.nn.utils.rnn import pad_sequence
+# torch's import paths: from minigrad.nn.utils.rnn import pad_sequence, import minigrad.nn.utils.parametrize
+sys.modules.update({f"{__name__}.{name}": submodule for name, submodule in
+                    (("parametrizations", parametrizations), ("parametrize", parametrize), ("rnn", rnn))})
 
 
 def _as_list(tensors):
@@ -92,4 +96,4 @@ def vector_to_parameters(vec, parameters):
 
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector",
-           "vector_to_parameters"]
+           "remove_spectral_norm", "remove_weight_norm", "spectral_norm", "vector_to_parameters", "weight_norm"]
