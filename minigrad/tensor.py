@@ -1021,6 +1021,20 @@ class Tensor:
     def isfinite(self):
         return self._tested("isfinite")
 
+    def _is_infinity(self, name, infinity):
+        if self.dtype.kind == "c":
+            raise RuntimeError(f"{name} does not support complex inputs.")
+        return Tensor(self.data == infinity)
+
+    def isposinf(self):
+        return self._is_infinity("isposinf", math.inf)
+
+    def isneginf(self):
+        return self._is_infinity("isneginf", -math.inf)
+
+    def isreal(self):
+        return self._tested("isreal")
+
     def logical_not(self):
         return self._tested("logical_not")
 
@@ -1099,9 +1113,9 @@ class Tensor:
         method.__name__ = method.__qualname__ = name
         return method
 
-    atan2, arctan2, hypot, logaddexp, logaddexp2, fmax, fmin = map(  # fmax, fmin: NaN-ignoring (see ops.Fmax)
-        _of_two_tensors, ("atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin"),
-        ("Atan2", "Atan2", "Hypot", "LogAddExp", "LogAddExp2", "Fmax", "Fmin"))
+    atan2, arctan2, hypot, logaddexp, logaddexp2, fmax, fmin, nextafter = map(  # fmax, fmin: NaN-ignoring (ops.Fmax)
+        _of_two_tensors, ("atan2", "arctan2", "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "nextafter"),
+        ("Atan2", "Atan2", "Hypot", "LogAddExp", "LogAddExp2", "Fmax", "Fmin", "Nextafter"))
     del _of_two_tensors
 
     def copysign(self, other):

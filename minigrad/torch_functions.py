@@ -24,21 +24,23 @@ METHODS = (
     "equal", "erf", "erfc", "erfinv", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "float_power",
     "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt",
     "hsplit", "hypot", "i0", "index_add", "index_copy", "index_fill", "index_put", "index_select", "is_floating_point",
-    "isclose", "isfinite", "isinf", "isnan", "kthvalue", "le", "lerp", "less", "less_equal", "lgamma", "log", "log10",
-    "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not",
-    "logical_or", "logical_xor", "logit", "logsumexp", "lt", "masked_fill", "masked_scatter", "matmul", "max",
-    "maximum", "mean", "median", "min", "minimum", "mode", "moveaxis", "movedim", "msort", "mul", "multiply",
-    "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "ne", "neg", "negative", "nonzero", "norm",
-    "not_equal", "numel", "outer", "permute", "positive", "pow", "prod", "put", "quantile", "reciprocal", "relu",
-    "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round", "rsqrt", "rsub", "scatter", "scatter_add",
-    "scatter_reduce", "select", "sgn", "sigmoid", "sign", "signbit", "sin", "sinc", "sinh", "softmax", "sort", "sqrt",
-    "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes", "swapdims", "t", "take", "take_along_dim", "tan",
-    "tanh", "tensor_split", "tile", "topk", "trace", "transpose", "tril", "triu", "true_divide", "trunc", "unbind",
-    "unflatten", "unsqueeze", "var", "vsplit",
+    "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "isreal", "kthvalue", "le", "lerp", "less",
+    "less_equal", "lgamma", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt", "masked_fill",
+    "masked_scatter", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode", "moveaxis", "movedim",
+    "msort", "mul", "multiply", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "ne", "neg",
+    "negative", "nextafter", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow", "prod",
+    "put", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round",
+    "rsqrt", "rsub", "scatter", "scatter_add", "scatter_reduce", "select", "sgn", "sigmoid", "sign", "signbit", "sin",
+    "sinc", "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes",
+    "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace", "transpose",
+    "tril", "triu", "true_divide", "trunc", "unbind", "unflatten", "unsqueeze", "var", "vsplit",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
-TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2"}  # no number for `other`
-NUMBER_FIRST = {"add", "div", "divide", "mul", "multiply", "sub", "subtract", "true_divide"}  # torch.add(2, t)
+# no number for `other`
+TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "nextafter"}
+# a number first, as torch.add(2, t)
+NUMBER_FIRST = {"add", "div", "divide", "mul", "multiply", "remainder", "sub", "subtract", "true_divide"}
 
 
 def _function_of(method, first="input"):

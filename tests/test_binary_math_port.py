@@ -30,6 +30,7 @@ CASES = {
     "xlogy of a number": (lambda lib, b: lib.xlogy(1.5, b), [uniform(0.2, 3, 5)]),
     "fmod": (lambda lib, a, b: lib.fmod(a, b), [uniform(-5, 5, 3, 4), uniform(0.7, 1.3, 4)]),
     "fmod number": (lambda lib, a: a.fmod(1.5), [uniform(-5, 5, 6)]),
+    "nextafter": (lambda lib, a, b: lib.nextafter(a, b), [normal(3, 4), normal(4)]),
     "logaddexp": (lambda lib, a, b: lib.logaddexp(a, b), [normal(3, 4), normal(1, 4)]),
     "logaddexp2": (lambda lib, a, b: a.logaddexp2(b), [normal(3, 4), normal(3, 1)]),
     "fmax": (lambda lib, a, b: lib.fmax(a, b), [normal(3, 4), normal(4)]),
@@ -131,7 +132,8 @@ def test_lerp_is_exact_at_its_ends_as_torch():
         np.testing.assert_array_equal(ours, torch.lerp(torch.tensor(start), torch.tensor(end), weight).numpy())
 
 
-BINARY = ["atan2", "arctan2", "hypot", "copysign", "xlogy", "fmod", "logaddexp", "logaddexp2", "fmax", "fmin"]
+BINARY = ["atan2", "arctan2", "hypot", "copysign", "xlogy", "fmod", "logaddexp", "logaddexp2", "fmax", "fmin",
+          "nextafter"]
 OPERANDS = {
     "int64": lambda lib: lib.tensor([3, -2, 5]),
     "int32": lambda lib: lib.tensor([3, -2, 5], dtype=lib.int32),
@@ -165,6 +167,14 @@ def test_dtypes_and_errors_as_torch(name, a, b):
             outcomes.append(_outcome(lambda: getattr(lib, name)(x, y) if form == "function"
                                      else getattr(x, name)(y)))
         assert outcomes[1] == outcomes[0], form
+
+
+@pytest.mark.parametrize("number", [5, -5, 5.5, True])
+@pytest.mark.parametrize("divisor", ["int64", "int32", "float32", "float64", "0-d float64"])
+def test_remainder_of_a_number_as_torch(number, divisor):
+    """torch.remainder(number, tensor): the dtype and values (torch has no derivative for it)."""
+    outcomes = [_outcome(lambda: lib.remainder(number, OPERANDS[divisor](lib))) for lib in (torch, mg)]
+    assert outcomes[1] == outcomes[0]
 
 
 @pytest.mark.parametrize("weight", ["float", "int", "float32", "float64", "0-d float64", "int64"])

@@ -6,10 +6,11 @@ from .decompositions import Eigh, EighResult, Lstsq, LstsqResult, Pinv, QR, QRRe
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Atan2, Binary, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor,
                           Copysign, Cos, Cosh, Digamma, Div, DivFloor, Drawn, Elementwise, Erf, Erfc, Erfinv, Exp, Exp2,
-                          Expm1, Floor, FloorDivide, Fmax, Fmin, Fmod, Frac, Hardtanh, Heaviside, Hypot, I0, Lerp, Lgamma,
-                          Log, Log1p, Log2, Log10, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul, NanToNum, Neg,
-                          Pow, PowScalar, Reciprocal, Remainder, Round, Rsqrt, Sign, Sin, Sinc, Sinh, SpecialFunction,
-                          Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where, WithoutDerivative, Xlogy)
+                          Expm1, Floor, FloorDivide, Fmax, Fmin, Fmod, Frac, Hardtanh, Heaviside, Hypot, I0, Lerp,
+                          Lgamma, Log, Log1p, Log2, Log10, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul,
+                          NanToNum, Neg, Nextafter, Pow, PowScalar, Reciprocal, Remainder, Round, Rsqrt, Sign, Sin,
+                          Sinc, Sinh, SpecialFunction, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where,
+                          WithoutDerivative, Xlogy)
 from .linalg import Cholesky, CholeskySolve, Det, Inverse, LogAbsDet, SlogdetSign, Solve, SolveTriangular
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
                    NLLLoss, PointwiseLoss, SmoothL1Loss)
@@ -34,11 +35,11 @@ __all__ = [
     "Hypot", "I0", "im2col", "Inverse", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2",
     "LogAbsDet", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp",
     "LSTMUpdate", "Lstsq", "LstsqResult", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min",
-    "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pinv",
-    "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Reciprocal", "ReLU", "Remainder",
-    "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin",
-    "Sinc", "Sinh", "SlogdetSign", "SmoothL1Loss", "Softmax", "Softplus", "Solve", "SolveTriangular", "SpecialFunction",
-    "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu",
-    "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest",
+    "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "Nextafter", "NLLLoss", "Norm", "Normalize", "Pad",
+    "Permute", "Pinv", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Reciprocal", "ReLU",
+    "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign",
+    "SiLU", "Sin", "Sinc", "Sinh", "SlogdetSign", "SmoothL1Loss", "Softmax", "Softplus", "Solve", "SolveTriangular",
+    "SpecialFunction", "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice",
+    "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest",
     "UpsampleNearestExact", "Var", "Where", "WithoutDerivative", "Xlogy",
 ]

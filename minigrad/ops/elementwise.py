@@ -791,6 +791,20 @@ class Copysign(Binary):
         return grad * xp.where(a == 0, 0, out / xp.where(a == 0, 1, a)), xp.zeros_like(b)
 
 
+class Nextafter(Binary):
+    """The next floating-point value after a toward b; as torch's, a's gradient passes through, b's is 0."""
+
+    integers = "refuse"
+
+    @staticmethod
+    def function(xp, a, b):
+        return xp.nextafter(a, b)
+
+    @staticmethod
+    def gradients(xp, grad, a, b, out):
+        return grad, xp.zeros_like(b)
+
+
 class Xlogy(Binary):
     """a * log(b), 0 where a is 0 (unless b is NaN), as torch's: the entropy terms of a distribution with zeros.
     a's gradient is xlogy(grad, b), 0 where also a is 0 and b <= 0; b's is a / b (NaN at 0 / 0)."""
