@@ -96,9 +96,9 @@ def test_dropout_draws_the_forwards_mask_again(use_reentrant):
     assert not np.allclose(ours[0].weight.grad.numpy(), results[0][2])
 
 
-def _several(lib, x, scale, w, name):
-    """Non-tensor arguments and outputs besides tensors, one of them an integer tensor."""
-    return (x * w * scale, (x + w).sum(dim=0), name.upper(), (x > 0).sum())
+def _several(lib, x, scale, w, name, offset):
+    """Non-tensor arguments and outputs besides tensors, one of them an integer tensor; offset needs no gradient."""
+    return (x * w * scale + offset, (x + w).sum(dim=0), name.upper(), (x > 0).sum())
 
 
 @pytest.mark.parametrize("use_reentrant", VARIANTS)
@@ -109,7 +109,10 @@ def test_several_outputs_and_non_tensor_arguments(use_reentrant):
     results = []
     for lib, run in ((torch, torch_checkpoint.checkpoint), (mg, checkpoint)):
         xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True)
-        a, b, name, count = run(lambda *args: _several(lib, *args), xt, 2.5, wt, "ab", use_reentrant=use_reentrant)
+        offset = lib.tensor(x[0])
+        a, b, name, count = run(lambda *args: _several(lib, *args), xt, 2.5, wt, "ab", offset,
+                                use_reentrant=use_reentrant)
+        assert offset.grad is None
         assert name == "AB" and not count.requires_grad and count.dtype == lib.int64
         (a * lib.tensor(directions[0])).sum().backward(retain_graph=True)
         (b * lib.tensor(directions[1])).sum().backward()  # its own backward: the other output gets no gradient
@@ -155,6 +158,17 @@ def test_autograd_grad_through_a_checkpoint(use_reentrant):
         assert outcomes[1] == outcomes[0] and "incompatible with .grad()" in outcomes[0]
     else:
         _close(outcomes[1], outcomes[0])
+
+
+@pytest.mark.parametrize("use_reentrant", VARIANTS)
+def test_a_parameters_hook_runs_once(use_reentrant):
+    counts = []
+    for lib, run in ((torch, torch_checkpoint.checkpoint), (mg, checkpoint)):
+        w, calls = lib.ones(3, requires_grad=True), []
+        w.register_hook(lambda grad: calls.append(grad.numpy().copy()))
+        run(lambda x: x * w, lib.full((3,), 2.0, requires_grad=True), use_reentrant=use_reentrant).sum().backward()
+        counts.append(calls)
+    _close(counts[1], counts[0])
 
 
 def _messages(lib, run):

@@ -6,9 +6,11 @@ Both of torch's variants, as far as they differ observably. The re-entrant one (
 with its warning) runs its own backward inside the outer one: the parameters that the block uses get their `.grad`
 there, so the block needs an input that requires grad, and autograd.grad cannot run through it. The other one
 (use_reentrant=False) hands the parameters' gradients to the outer walk, as any op's: autograd.grad works, and
-parameters alone make the block's outputs require grad. A tensor that the function uses but neither gets as an
-argument nor is a leaf (a non-leaf from outside, captured by a closure) is not supported by the latter.
+parameters alone make the block's outputs require grad. Either variant's own walk runs through the graph behind
+a non-leaf tensor from outside that the function uses without getting it as an argument (captured by a closure),
+freeing it, as torch's re-entrant one does: pass such a tensor as an argument.
 """
+import contextlib
 import warnings
 
 from ..function import Function, enable_grad, is_checkpoint_valid, is_grad_enabled, no_grad
@@ -164,7 +166,8 @@ class _Block:
         if self.reentrant:
             backpropagate(list(outputs), list(output_grads), False)
             return [None if t.grad is None else t.grad.data for t in detached]
-        found = backpropagate(list(outputs), list(output_grads), False, inputs=detached + self.parameters)
+        with _hooks_held(self.parameters):  # the outer walk runs them, once, on the gradients handed to it
+            found = backpropagate(list(outputs), list(output_grads), False, inputs=detached + self.parameters)
         return [found.get(id(t)) for t in detached + self.parameters]
 
     def _check_recomputed(self, outputs):
@@ -173,6 +176,19 @@ class _Block:
         if meta != self.outputs_meta:
             raise RuntimeError("torch.utils.checkpoint: Recomputed values have different metadata than during the "
                                f"forward pass: {self.outputs_meta} then, {meta} now.")
+
+
+@contextlib.contextmanager
+def _hooks_held(leaves):
+    """The leaves' gradient hooks (register_hook) set aside for the block."""
+    hooks = [leaf._grad_hooks for leaf in leaves]
+    for leaf in leaves:
+        leaf._grad_hooks = None
+    try:
+        yield
+    finally:
+        for leaf, held in zip(leaves, hooks):
+            leaf._grad_hooks = held
 
 
 class Checkpoint(Function):
