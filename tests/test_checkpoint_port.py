@@ -290,3 +290,16 @@ def test_checkpointing_keeps_fewer_arrays_for_backward(use_reentrant):
     feature_map = x.numel() * 4
     assert saved_bytes(plain) >= 2 * len(blocks) * feature_map
     assert saved_bytes(checkpointed) <= len(blocks) * feature_map
+
+
+def test_a_recomputation_of_other_shapes_is_refused():
+    """torch's determinism check of the non-re-entrant variant: the outer gradients would not fit such outputs."""
+    calls = []
+
+    def grows(x):
+        calls.append(None)
+        return x[:len(calls)] * 2
+
+    y = checkpoint(grows, mg.ones(3, requires_grad=True), use_reentrant=False)
+    with pytest.raises(RuntimeError, match="Recomputed values have different metadata"):
+        y.sum().backward()

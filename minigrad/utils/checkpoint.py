@@ -50,7 +50,7 @@ def checkpoint(function, *args, use_reentrant=None, determinism_check="default",
         raise ValueError(f"determinism_check should be one of {list(_DETERMINISM_CHECKS)}, but got "
                          f"{determinism_check}")
     block = _Block(function, args, kwargs, use_reentrant, preserve_rng_state, determinism_check == "default")
-    return block.run()
+    return block.run([arg for arg in args if isinstance(arg, Tensor)])
 
 
 def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwargs):
@@ -80,26 +80,28 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
 
 
 class _Block:
-    """One checkpointed call: the function, its arguments (tensors among them), and the random state before it."""
+    """One checkpointed call: the function, its arguments other than tensors (the node saves their arrays), and
+    the random state before it."""
 
     def __init__(self, function, args, kwargs, reentrant, preserve_rng_state, checks_outputs):
-        self.function, self.args, self.kwargs = function, args, kwargs
+        self.function, self.kwargs = function, kwargs
+        self.tensor_positions = [position for position, arg in enumerate(args) if isinstance(arg, Tensor)]
+        self.args = tuple(None if isinstance(arg, Tensor) else arg for arg in args)
         self.reentrant, self.checks_outputs = reentrant, checks_outputs
         self.rng_state = get_rng_state() if preserve_rng_state else None
-        self.tensor_positions = [position for position, arg in enumerate(args) if isinstance(arg, Tensor)]
         self.outputs_meta = None
 
-    def run(self):
-        """The function's outputs, recorded as one node (Checkpoint) where a gradient is needed."""
-        tensors = [self.args[position] for position in self.tensor_positions]
+    def run(self, tensors):
+        """The function's outputs on the tensor arguments, recorded as one node (Checkpoint) where a gradient is
+        needed."""
         if self.reentrant:
             if not any(t.requires_grad for t in tensors):
                 warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", stacklevel=3)
             with no_grad():
-                outputs = self.function(*self.args, **self.kwargs)
+                outputs = self.function(*self._with(tensors), **self.kwargs)
             parameters = []
         elif not is_grad_enabled():
-            return self.function(*self.args, **self.kwargs)
+            return self.function(*self._with(tensors), **self.kwargs)
         else:
             outputs, parameters = self._outputs_and_parameters(tensors)
         single = not isinstance(outputs, tuple)
@@ -133,7 +135,7 @@ class _Block:
                 for t, needs in arrays_or_tensors]
 
     def _with(self, tensors):
-        """The arguments, their tensors replaced by `tensors`."""
+        """The arguments, with these tensors."""
         args = list(self.args)
         for position, tensor in zip(self.tensor_positions, tensors):
             args[position] = tensor
