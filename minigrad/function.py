@@ -35,6 +35,23 @@ def _set_modes(grad_enabled, inference):
     _state.grad_enabled, _state.inference = grad_enabled, inference
 
 
+def is_checkpoint_valid():
+    """torch.autograd._is_checkpoint_valid: whether the backward walk running now (if any) accumulates into every
+    leaf's `.grad`, as a re-entrant checkpoint's backward needs; autograd.grad and backward(inputs=...) do not."""
+    return getattr(_state, "walk_accumulates", True)
+
+
+@contextlib.contextmanager
+def backward_walk(accumulates):
+    """The block of one backward walk (see is_checkpoint_valid), which an op's backward may start another inside."""
+    outer = is_checkpoint_valid()
+    _state.walk_accumulates = accumulates
+    try:
+        yield
+    finally:
+        _state.walk_accumulates = outer
+
+
 class _GradMode(contextlib.ContextDecorator):
     """A block, or each call of a decorated function, run in a mode of autograd (`modes()`: whether it records
     the graph, whether it is inference mode), the modes before it restored after it, on this thread only: the

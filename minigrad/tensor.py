@@ -11,8 +11,8 @@ import numpy as np
 from . import parallel, printing, random
 from .backend import (default_complex_dtype, default_dtype, device_of, get_array_module, normalize_device, to_device,
                       to_numpy)
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, broadcast_mismatch, can_cast, is_grad_enabled, no_grad,
-                       note_write, promote_operands, require_broadcastable, require_fits, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, backward_walk, broadcast_mismatch, can_cast, is_grad_enabled,
+                       no_grad, note_write, promote_operands, require_broadcastable, require_fits, result_type)
 
 
 _PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy's of Python floats, complex numbers
@@ -2427,6 +2427,12 @@ def accumulate_backward(roots, root_grads, retain_graph, inputs=None):
 
 
 def backpropagate(roots, root_grads, retain_graph, inputs=None):
+    """backward's walk (_walk), which an op's backward may run again inside it (a re-entrant checkpoint's does)."""
+    with backward_walk(accumulates=inputs is None):
+        return _walk(roots, root_grads, retain_graph, inputs)
+
+
+def _walk(roots, root_grads, retain_graph, inputs):
     """The graph walk of backward() and autograd.grad: the roots' gradients flow back to every tensor they were
     computed from, each op's backward run once, in reverse topological order.
 
