@@ -272,6 +272,18 @@ def test_resume_after_epoch_one_matches_an_uninterrupted_run(kla_root, reference
         train_script.main(_resume(out))
 
 
+def test_recomputing_activations_changes_no_number_and_may_be_switched_on_resume(kla_root, reference_run, tmp_path,
+                                                                                 capsys):
+    out = tmp_path / "run"
+    assert train_script.main(_args(kla_root, out, 1, "--recompute-activations")) == 0
+    assert "recomputing each block's activations in backward" in capsys.readouterr().out
+    assert json.loads((out / "config.json").read_text())["recompute_activations"] is True
+    assert train_script.main(_resume(out, "--epochs", "2", "--no-recompute-activations")) == 0
+    assert "recomputing each block's activations" not in capsys.readouterr().out
+    _assert_same_weights(out / "last.npz", reference_run / "last.npz")
+    _assert_same_losses(out / "log.csv", reference_run / "log.csv")
+
+
 def _interrupt(total, parts):
     raise KeyboardInterrupt
 

@@ -8,6 +8,8 @@ import minigrad as mg
 from conftest import RELEASED_WEIGHTS, relative_error, requires_gpu
 from unet import SCA, Charbonnier, EdgeLoss, NonLocal, RestorationLoss, SSIMLoss, UNet, restore
 from minigrad import kernels, memory
+from minigrad.function import _owner, _saved_arrays
+from minigrad.tensor import topological_order
 from unet import losses
 
 KERNEL_SOURCES = sorted(kernels.SOURCE_DIR.glob("*.cu"))
@@ -187,6 +189,32 @@ def test_softmax_attention_rows_sum_to_one():
     block = NonLocal(8, "softmax")
     affinity = block.affinity(mg.tensor(_image_batch((2, 8, 4, 3)))).numpy()
     np.testing.assert_allclose(affinity.sum(axis=-1), 1.0, rtol=1e-6)
+
+
+def _bytes_kept_for_backward(output):
+    """The bytes of the distinct arrays that the graph behind `output` keeps for backward."""
+    arrays = {id(_owner(array)): _owner(array).nbytes for entry in topological_order(output)
+              if entry.creator is not None for array in _saved_arrays(entry.creator.saved)}
+    return sum(arrays.values())
+
+
+@pytest.mark.parametrize("mode", ["softmax", "published"])
+def test_recomputed_blocks_give_the_same_gradients_and_keep_half_the_memory(mode):
+    mg.manual_seed(0)
+    model = UNet(nonlocal_mode=mode)
+    x, target = mg.tensor(_image_batch((2, 3, 32, 32))), mg.tensor(_image_batch((2, 3, 32, 32), seed=1))
+    runs = []
+    for recompute in (False, True):
+        model.recompute_blocks = recompute
+        model.zero_grad()
+        loss = RestorationLoss()(model(x), target)[0]
+        kept = _bytes_kept_for_backward(loss)
+        loss.backward()
+        runs.append((kept, float(loss), {name: p.grad.numpy().copy() for name, p in model.named_parameters()}))
+    (kept, loss, grads), (kept_recomputing, loss_recomputing, grads_recomputing) = runs
+    assert loss_recomputing == loss
+    assert all(np.array_equal(grads_recomputing[name], grads[name]) for name in grads)
+    assert kept_recomputing < 0.6 * kept
 
 
 def test_input_size_is_checked():

@@ -58,9 +58,10 @@ PRESETS = {
 }
 DEFAULTS = dict(preset="quick", device="auto", data="builtin", layout="auto", degradation="kla",
                 nonlocal_mode="softmax", lr_schedule="constant", seed=0, out=None, resume=None, init=None,
-                degraded=None, clean=None, masks=None)
-# What may differ from the checkpoint's own options on --resume: where things are and how long to go on.
-RESUME_OVERRIDES = ("epochs", "device", "out", "resume", "data", "degraded", "clean", "masks")
+                degraded=None, clean=None, masks=None, recompute_activations=False)
+# What may differ from the checkpoint's own options on --resume: where things are, how long to go on, and how
+# the memory is spent (recomputing activations changes no number).
+RESUME_OVERRIDES = ("epochs", "device", "out", "resume", "data", "degraded", "clean", "masks", "recompute_activations")
 # The smallest crop the SSIM loss can score: its Gaussian window must fit inside.
 SMALLEST_CROP = round_up(SSIM_WINDOW, INPUT_MULTIPLE)
 # Version 2 degrades each MVTec image by its name and a gray one as one channel (version 1: by its place in the
@@ -497,6 +498,7 @@ class Run:
 
         mg.manual_seed(self.options["seed"])
         self.model = self._initial_model(given).to(self.device).train()
+        self.model.recompute_blocks = self.options["recompute_activations"]
         self.optimizer = mg.optim.Adam(self.model.parameters(), lr=self.options["lr"])
         self.scheduler = LR_SCHEDULES[self.options["lr_schedule"]](self.optimizer, self.options["epochs"])
         self.loss = RestorationLoss(**LOSS_WEIGHTS)
@@ -718,6 +720,8 @@ class Run:
               f"{_count(self.steps_per_epoch, 'step')} per epoch), {_count(len(self.validator), 'validation image')}; "
               f"{_count(o['epochs'], 'epoch')}, Adam lr {o['lr']:g} ({o['lr_schedule']})")
         print(f"run folder: {self.out}")
+        if o["recompute_activations"]:
+            print("recomputing each block's activations in backward rather than keeping them")
         if o["init"] and not self.history:
             print(f"starting from the weights of {o['init']}")
         if self.progress and self.progress.epoch == len(self.history):
