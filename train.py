@@ -69,7 +69,7 @@ def build_parser():
         help="non-local block: softmax (the paper) or published (the released code) (default softmax)")
     add("--recompute-activations", action=argparse.BooleanOptionalAction,
         help="keep only each block's input for backward and recompute the rest there (activation checkpointing): "
-             "about half the memory a step holds for backward, for about a third more time; the same results, so "
+             "about half the memory a step holds for backward, for about a quarter more time; the same results, so "
              "a resumed run may switch it (default off)")
     add("--seed", type=seed, help="seeds the weights, data order, crops and degradations (default 0)")
     add("--out", metavar="DIR", help="run folder (default runs/<date-time>, or the checkpoint's folder on --resume)")
