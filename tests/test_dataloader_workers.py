@@ -45,10 +45,10 @@ def assert_no_workers_left():
 
 
 class Samples:
-    """Pure-Python samples of either library, recording the worker that made each (None in the main process)."""
+    """Pure-Python samples of either library, recording the worker that made each (-1 in the main process)."""
 
-    def __init__(self, lib, size=9, fail_at=None, error=ValueError):
-        self.lib, self.size, self.fail_at, self.error, self.offset = lib, size, fail_at, error, 0
+    def __init__(self, lib, size=9, fail_at=None, error=ValueError, slow_at=None):
+        self.lib, self.size, self.fail_at, self.error, self.slow_at, self.offset = lib, size, fail_at, error, slow_at, 0
 
     def __len__(self):
         return self.size
@@ -56,6 +56,8 @@ class Samples:
     def __getitem__(self, index):
         if index == self.fail_at:
             raise self.error(f"bad sample {index}")
+        if index == self.slow_at:
+            time.sleep(0.2)
         info = self.lib.get_worker_info()
         return {"index": index, "image": np.full(2, index + self.offset, np.float32), "name": f"s{index}",
                 "worker": -1 if info is None else info.id, "pid": os.getpid()}
@@ -89,10 +91,11 @@ def test_batches_and_their_order_are_those_of_loading_in_process(options):
 
 
 def test_worker_info_and_worker_init_fn_match_torch():
-    loaders = [lib.DataLoader(Samples(lib), batch_size=2, num_workers=2, worker_init_fn=shift_by_worker)
+    loaders = [lib.DataLoader(Samples(lib, slow_at=0), batch_size=2, num_workers=2, worker_init_fn=shift_by_worker)
                for lib in (mud, tud)]
     ours, theirs = ([plain(batch) for batch in loader] for loader in loaders)
-    assert without(ours, "pid") == without(theirs, "pid")  # batches round-robin over the workers, in order
+    # batches round-robin over the workers, handed out in order though the first comes last
+    assert without(ours, "pid") == without(theirs, "pid")
     assert [batch["worker"] for batch in ours] == [[0, 0], [1, 1], [0, 0], [1, 1], [0]]
     assert [batch["image"][0][0] for batch in ours] == [100, 202, 104, 206, 108]
     assert loaders[0].dataset.offset == 0 and mud.get_worker_info() is None  # the workers changed their copies
@@ -196,7 +199,10 @@ def test_errors_of_worker_init_fn_and_of_unpicklable_batches_are_raised():
     with pytest.raises(ValueError, match="Caught ValueError in DataLoader worker process 0.(.|\n)*no set-up for "
                                          "worker 0"):
         next(iter(mud.DataLoader(Samples(mud), num_workers=2, worker_init_fn=failing_init)))
-    loader = mud.DataLoader(Samples(mud), batch_size=2, num_workers=2, collate_fn=lambda batch: (sample for sample in batch))
+    def as_generator(batch):
+        return (sample for sample in batch)
+
+    loader = mud.DataLoader(Samples(mud), batch_size=2, num_workers=2, collate_fn=as_generator)
     with pytest.raises(TypeError, match="Caught TypeError in DataLoader worker process 0.(.|\n)*cannot pickle"):
         next(iter(loader))
     assert_no_workers_left()
