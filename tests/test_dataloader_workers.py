@@ -284,3 +284,13 @@ def test_multiprocessing_context_is_checked_as_torchs(context):
             loader = mud.DataLoader(list(range(4)), num_workers=num_workers, multiprocessing_context=context)
             assert loader.multiprocessing_context.get_start_method() == context
             assert [batch.tolist() for batch in loader] == [[0], [1], [2], [3]]
+
+
+def test_more_workers_than_cpus_warn_as_torch():
+    too_many = len(os.sched_getaffinity(0)) + 1
+    warned = []
+    for lib in (mud, tud):
+        with pytest.warns(UserWarning, match="This DataLoader will create") as caught:
+            lib.DataLoader(list(range(4)), num_workers=too_many)
+        warned.append([str(warning.message) for warning in caught])
+    assert warned[0] == warned[1][:1]

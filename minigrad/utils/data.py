@@ -11,6 +11,7 @@ import itertools
 import math
 import multiprocessing
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -415,6 +416,8 @@ class DataLoader:
             raise ValueError("persistent_workers option needs num_workers > 0")
         if multiprocessing_context is not None:
             multiprocessing_context = _context(multiprocessing_context, num_workers)
+        if num_workers:
+            _warn_of_workers_beyond_cpus(num_workers)
         iterable = isinstance(dataset, IterableDataset)
         if iterable:
             if shuffle not in {False, None}:
@@ -480,6 +483,23 @@ class DataLoader:
         return Workers(_Fetcher(self), self.num_workers, base_seed, self.worker_init_fn,
                        self.multiprocessing_context or multiprocessing.get_context(),
                        self.prefetch_factor * self.num_workers, self.timeout)
+
+
+def _warn_of_workers_beyond_cpus(num_workers):
+    """torch's warning where there are more workers than CPUs this process may run on."""
+    cpuset_checked = hasattr(os, "sched_getaffinity")
+    cpus = len(os.sched_getaffinity(0)) if cpuset_checked else os.cpu_count()
+    if cpus is not None and num_workers <= cpus:
+        return
+    if cpus is None:
+        suggestion = "DataLoader is not able to compute a suggested max number of worker in current system."
+    else:
+        suggestion = (f"Our suggested max number of worker in current system is {cpus}"
+                      f"{'' if cpuset_checked else ' (`cpuset` is not taken into account)'}, which is smaller than "
+                      f"what this DataLoader is going to create.")
+    warnings.warn(f"This DataLoader will create {num_workers} worker processes in total. {suggestion} Please be "
+                  f"aware that excessive worker creation might get DataLoader running slow or even freeze, lower the "
+                  f"worker number to avoid potential slowness/freeze if necessary.", stacklevel=3)
 
 
 def _context(context, num_workers):
