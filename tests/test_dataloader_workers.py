@@ -1,5 +1,6 @@
 """The DataLoader's worker processes against torch's: batches and their order, worker info and seeds, sharded
-streams, errors from workers (raised, killed, timed out), persistent workers, and no process left behind."""
+streams, errors from workers (raised, killed, timed out), persistent workers, and no process left behind; the thread
+pool of ops in workers and in other forked children."""
 import gc
 import multiprocessing
 import os
@@ -15,6 +16,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.utils.data as mud
+from minigrad import parallel
 
 torch = pytest.importorskip("torch")
 tud = pytest.importorskip("torch.utils.data")
@@ -294,3 +296,55 @@ def test_more_workers_than_cpus_warn_as_torch():
             lib.DataLoader(list(range(4)), num_workers=too_many)
         warned.append([str(warning.message) for warning in caught])
     assert warned[0] == warned[1][:1]
+
+
+def large_op():
+    """An op large enough that minigrad splits it over its thread pool."""
+    return (mg.tensor(np.linspace(-1, 1, 3 * 512 * 512, dtype=np.float32).reshape(3, 512, 512)) * 2.0).exp()
+
+
+class LargeOps(mud.Dataset):
+    def __len__(self):
+        return 3
+
+    def __getitem__(self, index):
+        return {"value": large_op()[index], "threads": parallel.get_num_threads()}
+
+
+@pytest.fixture
+def two_threads():
+    """minigrad's pool of threads, started (as by any large op) before a fork."""
+    pytest.importorskip("threadpoolctl")  # without it minigrad runs on one thread
+    threads = parallel.get_num_threads()
+    parallel.set_num_threads(2)
+    large_op()
+    yield
+    parallel.set_num_threads(threads)
+
+
+def test_large_ops_in_workers_after_the_main_pool_has_run_complete_on_one_thread(two_threads):
+    loader = mud.DataLoader(LargeOps(), batch_size=2, num_workers=2, timeout=10)  # a pool waiting forever times out
+    batches = list(loader)
+    expected = large_op()
+    np.testing.assert_array_equal(np.concatenate([batch["value"].numpy() for batch in batches]), expected.numpy())
+    assert [batch["threads"].tolist() for batch in batches] == [[1, 1], [1]]  # as torch's workers
+    assert parallel.get_num_threads() == 2
+
+
+def run_large_op(results):
+    results.put((parallel.get_num_threads(), large_op().numpy()))
+
+
+def test_a_forked_child_of_the_users_own_runs_large_ops(two_threads):
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=run_large_op, args=(results,))
+    child.start()
+    try:
+        threads, value = results.get(timeout=10)
+    finally:
+        child.join(1)
+        if child.is_alive():
+            child.kill()
+    assert threads == 2 and child.exitcode == 0
+    np.testing.assert_array_equal(value, large_op().numpy())

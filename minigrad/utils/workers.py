@@ -15,6 +15,7 @@ from multiprocessing.reduction import ForkingPickler
 
 import numpy as np
 
+from .. import parallel
 from .. import random as minigrad_random
 from ..tensor import Tensor
 
@@ -98,6 +99,7 @@ def _work(fetcher, info, worker_init_fn, tasks, results, stopping):
     the pool is stopping or its parent has exited. An iterable-style data set's stream restarts each epoch."""
     global _worker_info
     _worker_info = info
+    parallel.set_num_threads(1)  # as torch's workers: the workers, not threads within each, share the cores
     _seed_worker(info)
     parent = os.getppid()
     failure = None
