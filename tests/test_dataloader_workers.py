@@ -1,6 +1,6 @@
 """The DataLoader's worker processes against torch's: batches and their order, worker info and seeds, sharded
-streams, errors from workers (raised, killed, timed out), persistent workers, and no process left behind; the thread
-pool of ops in workers and in other forked children."""
+streams, errors from workers (raised, killed, timed out), persistent workers, and no process left behind; large
+batches in shared memory, no block left behind; the thread pool of ops in workers and other forked children."""
 import gc
 import multiprocessing
 import os
@@ -16,6 +16,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.utils.data as mud
+import minigrad.utils.workers as mg_workers
 from minigrad import parallel
 
 torch = pytest.importorskip("torch")
@@ -259,18 +260,25 @@ def test_no_worker_is_left_after_a_break_or_an_unfinished_iterator():
     assert_no_workers_left()
 
 
-def test_persistent_workers_end_with_the_interpreter():
-    script = ("import multiprocessing\nimport minigrad.utils.data as mud\n"
-              "loader = mud.DataLoader(list(range(40)), batch_size=2, num_workers=2, persistent_workers=True)\n"
-              "next(iter(loader))\n"
-              "print(*[process.pid for process in multiprocessing.active_children()])\n")
+def test_persistent_workers_end_with_the_interpreter_leaving_no_block_and_saying_nothing():
+    script = ("import multiprocessing, os, time\nimport numpy as np\nimport minigrad as mg\n"
+              "import minigrad.utils.data as mud\n"
+              "images = [mg.tensor(np.full((3, 128, 128), index, np.float32)) for index in range(40)]\n"
+              "loader = mud.DataLoader(images, batch_size=2, num_workers=2, persistent_workers=True)\n"
+              "next(iter(loader))\ntime.sleep(0.3)\n"
+              "pids = [process.pid for process in multiprocessing.active_children()]\nprint(*pids)\n"
+              "prefixes = tuple(f'minigrad_{pid}_' for pid in pids)\n"
+              "names = os.listdir('/dev/shm') if os.path.isdir('/dev/shm') else []\n"
+              "print(*[name for name in names if name.startswith(prefixes)])\n")
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=root)
-    assert done.returncode == 0 and done.stderr == ""
-    pids = [int(pid) for pid in done.stdout.split()]
+    assert done.returncode == 0 and done.stderr == ""  # nor the resource tracker's warnings of leaked blocks
+    pids, in_flight = (line.split() for line in done.stdout.splitlines())
     assert len(pids) == 2
     for pid in pids:  # gone, or a zombie that nothing has reaped yet
         assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split(") ")[1][0] in "ZX"
+    if os.path.isdir("/dev/shm"):  # where blocks are files (Linux)
+        assert in_flight and not set(in_flight) & set(os.listdir("/dev/shm"))
 
 
 @pytest.mark.parametrize("context", ["thread", 3, "fork"])
@@ -348,3 +356,94 @@ def test_a_forked_child_of_the_users_own_runs_large_ops(two_threads):
             child.kill()
     assert threads == 2 and child.exitcode == 0
     np.testing.assert_array_equal(value, large_op().numpy())
+
+
+class Images(mud.Dataset):
+    """Image-sized samples (float64 ones, and batches of float32 ones, cross in shared memory), small labels; a
+    sample may fail, or kill its worker as it is sent."""
+
+    def __init__(self, size=8, fail_at=None, kill_at=None):
+        self.size, self.fail_at, self.kill_at = size, fail_at, kill_at
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        if index == self.fail_at:
+            raise ValueError(f"bad sample {index}")
+        image = np.random.default_rng(index).random((3, 128, 128))
+        sample = {"image": mg.tensor(image, dtype=mg.float32), "mask": mg.tensor(image > 0.5), "label": index,
+                  "grad": mg.tensor(image.T, requires_grad=True), "pid": os.getpid()}
+        if index == self.kill_at:
+            sample["end"] = KillsItsProcessWhenPickled()  # after "grad" has gone into a block
+        return sample
+
+
+class KillsItsProcessWhenPickled:
+    def __reduce__(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+received = []
+
+
+def spied_shared_tensor(*args):
+    received.append(args[0])
+    return shared_tensor(*args)
+
+
+shared_tensor = mg_workers._shared_tensor
+
+
+def test_large_batches_cross_in_shared_memory_equal_to_loading_in_process(monkeypatch):
+    monkeypatch.setattr(mg_workers, "_shared_tensor", spied_shared_tensor)
+    received.clear()
+    ours, in_process = (list(mud.DataLoader(Images(), batch_size=2, num_workers=workers)) for workers in (2, 0))
+    assert len(ours) == len(in_process) == 4
+    for batch, expected in zip(ours, in_process):
+        for key in ("image", "mask", "label", "grad"):
+            assert batch[key].dtype == expected[key].dtype and batch[key].requires_grad == expected[key].requires_grad
+            np.testing.assert_array_equal(batch[key].numpy(), expected[key].detach().numpy())
+    assert len(received) == 4 * 2  # image and grad; the masks (96 KiB) and labels are small enough to pickle
+
+
+def blocks(pids):
+    """The shared-memory blocks of the workers `pids` (not of others' tests running beside these)."""
+    return [name for name in os.listdir("/dev/shm") if name.startswith(tuple(f"minigrad_{pid}_" for pid in pids))]
+
+
+def load_until(end, loader):
+    """Loads batches until `end` (None, "break" or an error of the loader's); at the second batch, once both
+    workers have sent one, they are given time to fill the pipe. Returns the workers and their blocks then."""
+    pids, in_flight = set(), []
+    try:
+        for number, batch in enumerate(loader):
+            pids.add(int(batch["pid"]))
+            if number == 1:
+                time.sleep(0.3)
+                in_flight = blocks(pids)
+                if end == "break":
+                    break
+    except (ValueError, RuntimeError):
+        pass
+    return pids, in_flight
+
+
+needs_dev_shm = pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="blocks are files in /dev/shm on Linux")
+
+
+@needs_dev_shm
+@pytest.mark.parametrize("end, options", [(None, {}), ("break", {}), ("break", dict(persistent_workers=True)),
+                                          ("error", dict(fail_at=12)), ("killed worker", dict(kill_at=12))])
+def test_no_shared_memory_block_is_left_behind(end, options):
+    persistent = options.pop("persistent_workers", False)
+    loader = mud.DataLoader(Images(size=16, **options), batch_size=None, num_workers=2, persistent_workers=persistent)
+    pids, in_flight = load_until(end, loader)
+    assert len(pids) == 2 and in_flight  # batches loaded ahead wait in shared memory
+    if persistent:
+        assert [batch["label"] for batch in loader] == list(range(16))  # the old epoch's in flight are discarded
+        assert blocks(pids) == []
+        del loader
+    gc.collect()
+    assert blocks(pids) == []
+    assert_no_workers_left()
