@@ -35,9 +35,21 @@ def set_num_threads(threads):
     if _pool is not None:
         _pool.shutdown()
     _threads = threads
-    # the workers run parts of ops, quiet about inf and NaN as the ops are (see Function.apply)
-    _pool = ThreadPoolExecutor(threads - 1, thread_name_prefix="minigrad", initializer=functools.partial(
-        np.seterr, all="ignore")) if threads > 1 else None
+    _pool = _new_pool()
+
+
+def _new_pool():
+    """The pool of _threads - 1 threads (None for one), whose threads run parts of ops, quiet about inf and NaN
+    as the ops are (see Function.apply)."""
+    return ThreadPoolExecutor(_threads - 1, thread_name_prefix="minigrad", initializer=functools.partial(
+        np.seterr, all="ignore")) if _threads > 1 else None
+
+
+def _renew_pool_after_fork():
+    """A forked child has none of its parent's pool threads (a pool that believes it has them waits on them
+    forever): it starts a pool of its own, whose threads start at its first split."""
+    global _pool
+    _pool = _new_pool()
 
 
 def get_num_threads():
@@ -173,3 +185,5 @@ def _part(array, index, ndim):
 
 
 set_num_threads(os.cpu_count() or 1)
+if hasattr(os, "register_at_fork"):  # no fork, no hook (Windows)
+    os.register_at_fork(after_in_child=_renew_pool_after_fork)

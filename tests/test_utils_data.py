@@ -1,14 +1,12 @@
 """minigrad.utils.data against torch.utils.data: batches, lengths, collation, samplers, argument errors, and the
 reproducibility of shuffled orders."""
 import collections
-import threading
 
 import numpy as np
 import pytest
 
 import minigrad as mg
 import minigrad.utils.data as mud
-from minigrad.utils.background import map_ahead
 
 torch = pytest.importorskip("torch")
 tud = pytest.importorskip("torch.utils.data")
@@ -92,12 +90,11 @@ def test_dict_samples_with_strings_match_torch(options, num_workers):
 @pytest.mark.parametrize("num_workers", [0, 2])
 @pytest.mark.parametrize("options", [dict(batch_size=3), dict(batch_size=3, drop_last=True), dict(batch_size=None)])
 def test_iterable_dataset_matches_torch(options, num_workers):
-    loader, torch_loader = mud.DataLoader(MgStream(8), **options), tud.DataLoader(TorchStream(8), **options)
+    """Each worker replays the whole stream (nothing shards it here), its batches interleaved as torch's."""
+    loader, torch_loader = (loader_type(stream(8), num_workers=num_workers, **options)
+                            for loader_type, stream in ((mud.DataLoader, MgStream), (tud.DataLoader, TorchStream)))
     assert len(loader) == len(torch_loader)
-    # torch's worker processes would each replay the stream; our threads read it once, as one torch worker does
-    single = tud.DataLoader(TorchStream(8), num_workers=0, **options)
-    assert [plain(batch) for batch in mud.DataLoader(MgStream(8), num_workers=num_workers, **options)] == \
-        [plain(batch) for batch in single]
+    assert [plain(batch) for batch in loader] == [plain(batch) for batch in torch_loader]
 
 
 SAMPLES = {
@@ -369,67 +366,14 @@ def test_custom_sampler_and_collate_fn():
     assert list(mud.DataLoader(data, **options)) == list(tud.DataLoader(data, **options))
 
 
-def test_worker_threads_run_init_and_load_ahead_in_order():
-    started, ids = set(), []
-    lock = threading.Lock()
-
-    class Slow(mud.Dataset):
-        def __len__(self):
-            return 24
-
-        def __getitem__(self, index):
-            with lock:
-                started.add(threading.current_thread().name)
-            return index
-
-    loader = mud.DataLoader(Slow(), batch_size=2, num_workers=3, worker_init_fn=ids.append)
-    assert [batch.tolist() for batch in loader] == [[i, i + 1] for i in range(0, 24, 2)]
-    assert sorted(ids) == list(range(len(ids))) and 1 <= len(ids) <= 3
-    assert all(name.startswith("data-worker") for name in started)
-
-
-def test_worker_errors_reach_the_consumer_and_early_stops_end_the_threads():
-    class Failing(mud.Dataset):
-        def __len__(self):
-            return 10
-
-        def __getitem__(self, index):
-            if index == 6:
-                raise KeyError(index)
-            return index
-
-    loaded = []
-    with pytest.raises(KeyError):
-        for batch in mud.DataLoader(Failing(), batch_size=2, num_workers=2):
-            loaded.append(batch.tolist())
-    assert loaded == [[0, 1], [2, 3], [4, 5]]
-    before = threading.active_count()
-    iterator = iter(mud.DataLoader(list(range(100)), batch_size=2, num_workers=2))
-    next(iterator)
-    iterator.close()
-    assert threading.active_count() == before
-
-
-def test_map_ahead_keeps_at_most_depth_calls_ahead():
-    drawn = []
-
-    def items():
-        for i in range(20):
-            drawn.append(i)
-            yield i
-
-    results = map_ahead(lambda i: i * i, items(), workers=2, depth=3)
-    assert next(results) == 0 and len(drawn) == 4
-    assert list(results) == [i * i for i in range(1, 20)]
-
-
 def test_training_over_a_loader_fits_a_line():
     mg.manual_seed(0)
     inputs = mg.randn(64, 2)
     targets = inputs @ mg.tensor([[2.0], [-1.0]]) + 0.5
     model = mg.nn.Linear(2, 1)
     optimizer = mg.optim.SGD(model.parameters(), lr=0.1)
-    loader = mud.DataLoader(mud.TensorDataset(inputs, targets), batch_size=8, shuffle=True, num_workers=1)
+    loader = mud.DataLoader(mud.TensorDataset(inputs, targets), batch_size=8, shuffle=True, num_workers=1,
+                            persistent_workers=True)
     for _ in range(30):
         for features, target in loader:
             optimizer.zero_grad()
@@ -445,7 +389,7 @@ def test_gpu_path_batches_stay_on_the_device(gpu_path):
     batches = {}
     for device in ("cpu", "gpu"):
         dataset = mud.TensorDataset(mg.tensor(features, device=device), mg.tensor(np.arange(10), device=device))
-        batches[device] = list(mud.DataLoader(dataset, batch_size=4, sampler=[9, 2, 5, 0, 1, 3], num_workers=2))
+        batches[device] = list(mud.DataLoader(dataset, batch_size=4, sampler=[9, 2, 5, 0, 1, 3]))
     for (gpu_x, gpu_y), (cpu_x, cpu_y) in zip(batches["gpu"], batches["cpu"]):
         assert gpu_x.device == gpu_y.device == "gpu" and gpu_x.dtype == cpu_x.dtype and gpu_y.dtype == cpu_y.dtype
         np.testing.assert_array_equal(gpu_x.numpy(), cpu_x.numpy())
@@ -474,15 +418,3 @@ def test_chained_streams_match_torch():
             list(chained)
         with pytest.raises(AssertionError, match="ChainDataset only supports IterableDataset"):
             len(chained)
-
-
-def test_get_worker_info_is_none_as_in_torchs_main_process():
-    seen = []
-
-    class Sharded(mud.IterableDataset):
-        def __iter__(self):
-            seen.append(mud.get_worker_info())
-            return iter(range(4))
-
-    assert [b.tolist() for b in mud.DataLoader(Sharded(), batch_size=2, num_workers=3)] == [[0, 1], [2, 3]]
-    assert seen == [None] and tud.get_worker_info() is None

@@ -1,9 +1,6 @@
 """Work done ahead of its consumer on background threads, handed over in order."""
-import collections
-import itertools
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 _DONE = object()
 
@@ -51,25 +48,3 @@ def in_background(iterable, depth):
         stop.set()
         thread.join()
 
-
-def map_ahead(function, items, workers, depth, initializer=None):
-    """Yield function(item) for each of `items` in order, up to `depth` calls running ahead on `workers` threads.
-
-    `items` is drawn from in the consumer's thread only. `initializer(worker_id)` runs once in each worker thread
-    as it starts. An exception in a call is re-raised here at its item; when the consumer stops early the calls
-    not started are cancelled and the threads joined.
-    """
-    worker_ids = itertools.count()
-    start = None if initializer is None else lambda: initializer(next(worker_ids))
-    with ThreadPoolExecutor(workers, thread_name_prefix="data-worker", initializer=start) as pool:
-        pending = collections.deque()
-        try:
-            for item in items:
-                pending.append(pool.submit(function, item))
-                if len(pending) > depth:
-                    yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()

@@ -9,7 +9,9 @@ import collections.abc
 import copy
 import itertools
 import math
+import multiprocessing
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -18,7 +20,7 @@ from .. import random
 from ..backend import get_array_module
 from ..functional import stack
 from ..tensor import Tensor
-from .background import in_background, map_ahead
+from .workers import Workers, get_worker_info
 
 __all__ = [
     "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset", "RandomSampler",
@@ -27,11 +29,17 @@ __all__ = [
 ]
 
 
+def _drawn_seed(generator=None):
+    """A seed in [0, 2**63) drawn from `generator` (as for _numpy_generator), or from minigrad's generator."""
+    source = random.generator() if generator is None else _numpy_generator(generator)
+    return int(source.integers(2 ** 63))
+
+
 def _numpy_generator(generator):
     """generator= as a NumPy Generator: a minigrad Generator's stream, a NumPy Generator itself, one seeded with an
     integer, or (None) one seeded from minigrad's generator, drawn anew at every call as torch does for each epoch."""
     if generator is None:
-        return np.random.default_rng(int(random.generator().integers(2 ** 63)))
+        return np.random.default_rng(_drawn_seed())
     if isinstance(generator, random.Generator):
         return random.generator(generator)
     if isinstance(generator, np.random.Generator):
@@ -377,21 +385,16 @@ def _rebuilt_sequence(like, items):
         return items
 
 
-def get_worker_info():
-    """None, as in torch's main process: the workers here are threads of one process that never copy the data set
-    (an iterable-style one is read by one thread), so a data set has no share of its own to pick."""
-    return None
-
-
 class DataLoader:
     """Batches of a data set, as torch's DataLoader: the same arguments, checks and order of batches.
 
-    num_workers > 0 loads up to prefetch_factor * num_workers batches ahead on background THREADS, not processes
-    (each thread makes whole batches of a map-style data set; an iterable-style one is read by one thread, so its
-    samples are not repeated per worker); batches come in the sampler's order. worker_init_fn(worker_id) runs once
-    in each thread as it starts. pin_memory, pin_memory_device, timeout, multiprocessing_context,
-    persistent_workers and in_order are accepted and checked as torch's, and change nothing: there is no pinned
-    memory nor worker process, and the order is always kept.
+    num_workers > 0 loads batches in that many worker processes, as torch's: each makes whole batches in its copy of
+    the data set (an iterable-style one is iterated by every worker, which picks its share by get_worker_info()),
+    up to prefetch_factor * num_workers ahead, handed out in order. Worker i is seeded with base_seed + i (Python's,
+    NumPy's and minigrad's global generators), base_seed drawn from `generator` (else minigrad's) as torch draws
+    it, so augmentations differ across workers and repeat for a seed. A data set of GPU tensors needs
+    num_workers=0, as CUDA does not survive a fork (in torch neither). pin_memory, pin_memory_device and in_order
+    are accepted and change nothing: there is no pinned memory, and the order is always kept.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
@@ -411,6 +414,10 @@ class DataLoader:
             raise ValueError("prefetch_factor option should be non-negative")
         if persistent_workers and num_workers == 0:
             raise ValueError("persistent_workers option needs num_workers > 0")
+        if multiprocessing_context is not None:
+            multiprocessing_context = _context(multiprocessing_context, num_workers)
+        if num_workers:
+            _warn_of_workers_beyond_cpus(num_workers)
         iterable = isinstance(dataset, IterableDataset)
         if iterable:
             if shuffle not in {False, None}:
@@ -432,8 +439,9 @@ class DataLoader:
             batch_size, drop_last = None, False
         elif batch_size is None and drop_last:
             raise ValueError("batch_size=None option disables auto-batching and is mutually exclusive with drop_last")
+        self._generator = _seeded(generator)  # the sampler's and the workers' seeds come from one stream, as torch's
         if sampler is None and not iterable:
-            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+            sampler = RandomSampler(dataset, generator=self._generator) if shuffle else SequentialSampler(dataset)
         if batch_size is not None and batch_sampler is None and not iterable:
             batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset, self.batch_size, self.drop_last, self.generator = dataset, batch_size, drop_last, generator
@@ -444,6 +452,7 @@ class DataLoader:
         self.pin_memory, self.pin_memory_device, self.timeout = pin_memory, pin_memory_device, timeout
         self.multiprocessing_context, self.persistent_workers, self.in_order = (multiprocessing_context,
                                                                                 persistent_workers, in_order)
+        self._workers = None  # the persistent workers, once started
 
     def __len__(self):
         if self._iterable:
@@ -453,30 +462,85 @@ class DataLoader:
         return len(self.batch_sampler if self._auto_collation else self.sampler)
 
     def __iter__(self):
-        depth = self.prefetch_factor * self.num_workers if self.num_workers else 0
-        if self._iterable:
-            samples = iter(self.dataset)
-            if self._auto_collation:
-                samples = _chunks(samples, self.batch_size, self.drop_last)
-            batches = map(self.collate_fn, samples)
-            if self.num_workers:
-                return in_background(self._in_worker(batches), max(depth, 1))
-            return batches
-        keys = iter(self.batch_sampler if self._auto_collation else self.sampler)
+        if self.persistent_workers:
+            if self._workers is None or self._workers.closed:
+                self._workers = self._started_workers(_drawn_seed(self._generator))
+            return self._workers.batches(self._keys(), close_at_end=False)
+        base_seed = _drawn_seed(self._generator)  # drawn without workers too, so that they leave the orders alike
         if self.num_workers:
-            return map_ahead(self._fetch, keys, self.num_workers, depth, self.worker_init_fn)
-        return map(self._fetch, keys)
+            return self._started_workers(base_seed).batches(self._keys(), close_at_end=True)
+        fetcher = _Fetcher(self)
+        return fetcher.stream() if fetcher.iterable else map(fetcher, self._keys())
 
-    def _in_worker(self, batches):
-        if self.worker_init_fn is not None:
-            self.worker_init_fn(0)
-        yield from batches
+    def _keys(self):
+        """What each batch is made from: the sampler's index lists (indices without auto-batching), or, for an
+        iterable-style data set, None for as long as the workers' streams last."""
+        if self._iterable:
+            return itertools.repeat(None)
+        return iter(self.batch_sampler if self._auto_collation else self.sampler)
 
-    def _fetch(self, key):
+    def _started_workers(self, base_seed):
+        return Workers(_Fetcher(self), self.num_workers, base_seed, self.worker_init_fn,
+                       self.multiprocessing_context or multiprocessing.get_context(),
+                       self.prefetch_factor * self.num_workers, self.timeout)
+
+
+def _warn_of_workers_beyond_cpus(num_workers):
+    """torch's warning where there are more workers than CPUs this process may run on."""
+    cpuset_checked = hasattr(os, "sched_getaffinity")
+    cpus = len(os.sched_getaffinity(0)) if cpuset_checked else os.cpu_count()
+    if cpus is not None and num_workers <= cpus:
+        return
+    if cpus is None:
+        suggestion = "DataLoader is not able to compute a suggested max number of worker in current system."
+    else:
+        suggestion = (f"Our suggested max number of worker in current system is {cpus}"
+                      f"{'' if cpuset_checked else ' (`cpuset` is not taken into account)'}, which is smaller than "
+                      f"what this DataLoader is going to create.")
+    warnings.warn(f"This DataLoader will create {num_workers} worker processes in total. {suggestion} Please be "
+                  f"aware that excessive worker creation might get DataLoader running slow or even freeze, lower the "
+                  f"worker number to avoid potential slowness/freeze if necessary.", stacklevel=3)
+
+
+def _context(context, num_workers):
+    """multiprocessing_context= as a multiprocessing context (a start method's name, or a context), checked as
+    torch checks it."""
+    if num_workers == 0:
+        raise ValueError(f"multiprocessing_context can only be used with multi-process loading (num_workers > 0), "
+                         f"but got num_workers={num_workers}")
+    if isinstance(context, str):
+        methods = multiprocessing.get_all_start_methods()
+        if context not in methods:
+            raise ValueError(f"multiprocessing_context option should specify a valid start method in {methods!r}, "
+                             f"but got multiprocessing_context={context!r}")
+        context = multiprocessing.get_context(context)
+    if not isinstance(context, multiprocessing.context.BaseContext):
+        raise TypeError(f"multiprocessing_context option should be a valid context object or a string specifying "
+                        f"the start method, but got multiprocessing_context={context}")
+    return context
+
+
+class _Fetcher:
+    """Makes a DataLoader's batches, in the main process or, as a copy, in a worker process: from keys (index
+    lists, or indices without auto-batching) of a map-style data set, or from the stream of an iterable-style one."""
+
+    def __init__(self, loader):
+        self.dataset, self.collate_fn, self.iterable = loader.dataset, loader.collate_fn, loader._iterable
+        self.batch_size, self.drop_last, self.auto_collation = (loader.batch_size, loader.drop_last,
+                                                                loader._auto_collation)
+
+    def __call__(self, key):
         """The collated batch of the indices `key` (the sample at `key` without auto-batching), read through the
         data set's __getitems__ where it has one."""
-        if not self._auto_collation:
+        if not self.auto_collation:
             return self.collate_fn(self.dataset[key])
         if callable(getattr(self.dataset, "__getitems__", None)):
             return self.collate_fn(self.dataset.__getitems__(key))
         return self.collate_fn([self.dataset[index] for index in key])
+
+    def stream(self):
+        """The batches of an iterable-style data set, from a new iterator of it (made at the first batch)."""
+        samples = iter(self.dataset)
+        if self.auto_collation:
+            samples = _chunks(samples, self.batch_size, self.drop_last)
+        yield from map(self.collate_fn, samples)
