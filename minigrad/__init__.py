@@ -14,6 +14,7 @@ from .function import (Function, enable_grad, inference_mode, is_grad_enabled, i
                        set_grad_enabled)
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
+from .parallel import get_num_threads, set_num_threads
 from .printing import set_printoptions
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
                      set_rng_state)
@@ -31,12 +32,12 @@ __all__ = [
     "DeviceError", "Function", "Generator", "GradcheckError", "Tensor", "arange", "as_tensor", "autograd", "bool",
     "can_cast", "cartesian_prod", "cat", "default_generator", "distributions", "double", "empty", "empty_like",
     "enable_grad", "eye", "float", "float32", "float64", "from_numpy", "full", "full_like", "functional",
-    "get_default_dtype", "get_rng_state", "gpu_available", "gradcheck", "inference_mode", "initial_seed", "int",
-    "int16", "int32", "int64", "int8", "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "linalg",
-    "linspace", "load", "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like",
-    "optim", "promote_types", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm",
-    "result_type", "save", "scalar_tensor", "seed", "set_default_dtype", "set_grad_enabled", "set_printoptions",
-    "set_rng_state", "short", "special", "stack", "tensor", "tril_indices", "triu_indices", "uint8", "utils", "where",
-    "zeros", "zeros_like",
+    "get_default_dtype", "get_num_threads", "get_rng_state", "gpu_available", "gradcheck", "inference_mode",
+    "initial_seed", "int", "int16", "int32", "int64", "int8", "is_grad_enabled", "is_inference_mode_enabled",
+    "is_tensor", "linalg", "linspace", "load", "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal",
+    "ones", "ones_like", "optim", "promote_types", "rand", "rand_like", "randint", "randint_like", "randn",
+    "randn_like", "randperm", "result_type", "save", "scalar_tensor", "seed", "set_default_dtype", "set_grad_enabled",
+    "set_num_threads", "set_printoptions", "set_rng_state", "short", "special", "stack", "tensor", "tril_indices",
+    "triu_indices", "uint8", "utils", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)

@@ -25,9 +25,13 @@ _pool = None
 
 
 def set_num_threads(threads):
-    """Use `threads` worker threads for splittable ops (1 turns splitting off)."""
+    """Use `threads` worker threads for splittable ops (1 turns splitting off), with torch's errors as
+    torch.set_num_threads; without threadpoolctl, one."""
     global _threads, _pool
-    threads = max(1, int(threads))
+    if not isinstance(threads, int) or isinstance(threads, bool):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(threads).__name__}")
+    if threads < 1:
+        raise RuntimeError("set_num_threads expects a positive integer")
     if threadpool_limits is None:
         threads = 1
     else:

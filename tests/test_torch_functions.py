@@ -1,5 +1,7 @@
 """minigrad's function forms of the Tensor methods (mg.exp(t), mg.sum(t, dim=1), ...) against torch's, and the Tensor
 methods that test values (isnan, logical_and, nonzero, ...) or draw them (uniform_, normal_)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -299,3 +301,21 @@ def test_the_new_methods_run_on_the_gpu_path(gpu_path):
     for gpu, cpu in zip(run("gpu"), run("cpu")):
         assert gpu.dtype == cpu.dtype
         np.testing.assert_allclose(gpu, cpu, rtol=1e-6)
+
+
+@pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True])
+def test_set_num_threads_refuses_what_torchs_refuses(threads):
+    with pytest.raises(RuntimeError) as theirs:
+        torch.set_num_threads(threads)
+    with pytest.raises(RuntimeError, match=f"^{re.escape(str(theirs.value))}$"):
+        mg.set_num_threads(threads)
+
+
+def test_set_num_threads_is_what_get_num_threads_reports():
+    threads = mg.get_num_threads()
+    try:
+        mg.set_num_threads(1)
+        assert mg.get_num_threads() == 1
+    finally:
+        mg.set_num_threads(threads)
+    assert mg.get_num_threads() == threads

@@ -9,6 +9,7 @@ import multiprocessing.util
 import os
 import queue
 import random
+import secrets
 import sys
 import time
 import traceback
@@ -32,6 +33,7 @@ WorkerInfo = collections.namedtuple("WorkerInfo", "id num_workers seed dataset")
 WorkerInfo.__doc__ = "What get_worker_info() tells a worker process: its id, their number, its seed, its data set."
 
 _worker_info = None
+_worker_token = None  # a worker's, in its blocks' names (see _block_prefix)
 
 
 def get_worker_info():
@@ -46,8 +48,8 @@ def _reduce_tensor(tensor):
     array = tensor.data
     if _worker_info is None or not isinstance(array, np.ndarray) or array.nbytes < _SHARED_MIN_BYTES:
         return Tensor, (array, tensor.requires_grad)
-    block = shared_memory.SharedMemory(f"{_block_prefix(os.getpid())}{next(_block_numbers)}", create=True,
-                                       size=array.nbytes)
+    block = shared_memory.SharedMemory(f"{_block_prefix(os.getpid())}{_worker_token}_{next(_block_numbers)}",
+                                       create=True, size=array.nbytes)
     np.ndarray(array.shape, array.dtype, block.buf)[...] = array
     block.close()
     return _shared_tensor, (block.name, array.shape, array.dtype, tensor.requires_grad)
@@ -65,6 +67,8 @@ def _shared_tensor(name, shape, dtype, requires_grad):
 
 
 def _block_prefix(pid):
+    """The start of the names of worker `pid`'s blocks; a token of the worker's own follows, so that a block left by
+    an earlier process of the same pid (a main process that crashed) never stands in a new worker's way."""
     return f"minigrad_{pid}_"
 
 
@@ -143,8 +147,8 @@ def _seed_worker(info):
 def _work(fetcher, info, worker_init_fn, tasks, results, stopping):
     """A worker process: answers each task (epoch, number, key) with (epoch, number, batch) until it is sent None,
     the pool is stopping or its parent has exited. An iterable-style data set's stream restarts each epoch."""
-    global _worker_info
-    _worker_info = info
+    global _worker_info, _worker_token
+    _worker_info, _worker_token = info, secrets.token_hex(4)
     parallel.set_num_threads(1)  # as torch's workers: the workers, not threads within each, share the cores
     _seed_worker(info)
     parent = os.getppid()
