@@ -1,5 +1,7 @@
 """torch.autograd's place: grad (gradients returned rather than accumulated into `.grad`), backward of several
-tensors at once, and the names ported code reaches through it (Function, gradcheck, the grad modes)."""
+tensors at once, and the names ported code reaches through it (Function, gradcheck, the grad modes, functional)."""
+import sys
+
 from .function import Function, enable_grad, inference_mode, no_grad, set_grad_enabled
 from .gradcheck import gradcheck
 from .tensor import Tensor, accumulate_backward, backpropagate
@@ -10,9 +12,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
     `.grad` touched. `grad_outputs` are d(loss)/d(output), needed for outputs of more than one value; an input
     the outputs do not depend on is an error unless allow_unused (its gradient is then None). The graph is freed
     unless retain_graph. No graph of the gradients themselves is built (create_graph)."""
-    if create_graph:
-        raise NotImplementedError("autograd.grad(create_graph=True): minigrad's backward passes are not recorded, "
-                                  "so gradients of gradients are not available")
+    _refuse_create_graph("autograd.grad", create_graph)
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     seeds = _seeds(outputs, grad_outputs, "autograd.grad()")
@@ -27,6 +27,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
                                "graph. Set allow_unused=True if this is the desired behavior.")
         grads.append(None if gradient is None else Tensor(gradient.copy()))  # the walk may share arrays
     return tuple(grads)
+
+
+def _refuse_create_graph(caller, create_graph):
+    if create_graph:
+        raise NotImplementedError(f"{caller}(create_graph=True): minigrad's backward passes are not recorded, "
+                                  "so gradients of gradients are not available")
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, inputs=None):
@@ -52,5 +58,10 @@ def _as_tuple(tensors):
     return (tensors,) if isinstance(tensors, Tensor) or tensors is None else tuple(tensors)
 
 
-__all__ = ["Function", "backward", "enable_grad", "grad", "gradcheck", "inference_mode", "no_grad",
+# torch.autograd.functional's place: importable as minigrad.autograd.functional.
+from . import autograd_functional as functional  # noqa: E402  (last: it calls grad)
+
+sys.modules[__name__ + ".functional"] = functional
+
+__all__ = ["Function", "backward", "enable_grad", "functional", "grad", "gradcheck", "inference_mode", "no_grad",
            "set_grad_enabled"]  # as torch.autograd's

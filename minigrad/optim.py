@@ -697,9 +697,11 @@ def _strong_wolfe(evaluate_at, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
 
 
-# torch.optim.lr_scheduler's place: `optim.lr_scheduler.StepLR`, and importable as minigrad.optim.lr_scheduler.
-from . import lr_scheduler  # noqa: E402  (last: it checks for an Optimizer)
+# torch.optim.lr_scheduler's and swa_utils' places: `optim.lr_scheduler.StepLR`, `optim.swa_utils.SWALR`, and
+# importable as minigrad.optim.lr_scheduler and minigrad.optim.swa_utils.
+from . import lr_scheduler, swa_utils  # noqa: E402  (last: they check for an Optimizer)
 
 LRScheduler, StepLR, CosineAnnealingLR = lr_scheduler.LRScheduler, lr_scheduler.StepLR, lr_scheduler.CosineAnnealingLR
 
 sys.modules[__name__ + ".lr_scheduler"] = lr_scheduler
+sys.modules[__name__ + ".swa_utils"] = swa_utils

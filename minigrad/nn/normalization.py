@@ -34,6 +34,13 @@ class _NormBase(Module):
         self.register_buffer("running_var", factory_tensor(num_features, 1.0, device, dtype) if tracked else None)
         self.register_buffer("num_batches_tracked", factory_tensor((), 0, device, np.int64) if tracked else None)
 
+    def reset_running_stats(self):
+        """The running statistics of a new layer again: mean 0, variance 1, no batch counted."""
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
     def _check_input_dim(self, input):
         if input.ndim not in self.input_dims:
             expected = " or ".join(f"{n}D" for n in self.input_dims)
