@@ -11,6 +11,9 @@ from minigrad.autograd.functional import jacobian, vjp
 torch = pytest.importorskip("torch")
 import torch.autograd.functional  # noqa: E402
 
+# torch.optim.swa_utils compiles its averaging functions with torch.jit.script, which torch 2.13 calls deprecated
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+
 SWA = {mg: mg.optim.swa_utils, torch: torch.optim.swa_utils}
 FUNCTIONAL = {mg: mg.autograd.functional, torch: torch.autograd.functional}
 
