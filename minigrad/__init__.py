@@ -20,9 +20,10 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
                      set_rng_state)
 from .tensor import Tensor, where
 from .functional import cat, stack
-from .torch_functions import FUNCTIONS as _TORCH_FUNCTIONS
+from .torch_functions import FUNCTIONS as _TORCH_FUNCTIONS, OTHER_FUNCTIONS as _OTHER_FUNCTIONS
 
 globals().update(_TORCH_FUNCTIONS)  # torch.exp(t), torch.sum(t, dim), ...: the Tensor methods as functions
+globals().update(_OTHER_FUNCTIONS)  # torch.exp_(t), torch.igamma(a, x), ...
 
 # torch's dtype names, as NumPy's types: a tensor's .dtype compares equal to them, and dtype= and .to() take them.
 from numpy import bool_ as bool, float32, float64, int8, int16, int32, int64, uint8  # noqa: E402
@@ -41,3 +42,4 @@ __all__ = [
     "triu_indices", "uint8", "utils", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)
+__all__ += sorted(_OTHER_FUNCTIONS)

@@ -1003,6 +1003,83 @@ class Tensor:
     def logit(self, eps=None):
         return ops.Logit.apply(self, eps=eps)
 
+    def asinh(self):
+        return ops.Asinh.apply(self)
+
+    def acosh(self):
+        return ops.Acosh.apply(self)
+
+    def atanh(self):
+        return ops.Atanh.apply(self)
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh, fix = asin, acos, atan, asinh, acosh, atanh, trunc
+
+    def absolute(self):
+        """abs, of numbers only: a bool tensor is torch's error, as torch.absolute's."""
+        if self.dtype == bool:
+            raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+        return self.abs()
+
+    def deg2rad(self):
+        return ops.Deg2rad.apply(self)
+
+    def rad2deg(self):
+        return ops.Rad2deg.apply(self)
+
+    def angle(self):
+        """The angle of a real tensor's entries in the complex plane: pi where negative, else 0 (see ops.Angle)."""
+        return ops.Angle.apply(self)
+
+    def ldexp(self, other):
+        """self * 2 ** other, in floating point, as torch's (a tensor `other` only)."""
+        return self * 2.0 ** tensor_only("ldexp", other)
+
+    def frexp(self):
+        """(mantissa, exponent): self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1), exponent int32, as torch's;
+        the mantissa is self scaled by a power of two, and has its gradient."""
+        if self.dtype.kind != "f":
+            raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+        xp = get_array_module(self.data)
+        exponent = xp.frexp(self.data)[1].astype(np.int32)
+        return ops.FrexpResult(self * Tensor(xp.ldexp(self.dtype.type(1), -exponent)), Tensor(exponent))
+
+    def _integer_op(name):
+        """t.gcd(other), t.lcm(other): of integer tensors, outside the graph, as torch's."""
+        def method(self, other):
+            if bool in (self.dtype, tensor_only(name, other).dtype):
+                raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+            return self._outside_graph(other, getattr(get_array_module(self.data), name), integers_only=name)
+        method.__name__ = method.__qualname__ = name
+        return method
+
+    gcd, lcm = map(_integer_op, ("gcd", "lcm"))
+    del _integer_op
+
+    def polygamma(self, n):
+        """The n-th derivative of digamma (self.polygamma(n), torch.polygamma(n, input))."""
+        if n < 0:
+            raise RuntimeError("polygamma(n, x) does not support negative n.")
+        return ops.Polygamma.apply(self, n=n)
+
+    def mvlgamma(self, p):
+        """The log of the multivariate gamma function of dimension p: sum of lgamma(self - i / 2) for i < p, plus
+        p (p - 1) / 4 log(pi), as torch's (inf where an entry is at most (p - 1) / 2)."""
+        if p < 1:
+            raise RuntimeError("p has to be greater than or equal to 1")
+        if self.dtype == bool:
+            raise RuntimeError("The input tensor may not be a boolean tensor.")
+        dtype = self.dtype if self.dtype.kind == "f" else default_dtype()
+        halves = Tensor(get_array_module(self.data).arange(p, dtype=dtype) / -2)
+        return (self.unsqueeze(-1) + halves).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+    def igamma(self, other):
+        """The regularized lower incomplete gamma function of self (a) at other (x), as torch.special.gammainc."""
+        return ops.Igamma.apply(self, tensor_only("igamma", other))
+
+    def igammac(self, other):
+        """The regularized upper incomplete gamma function, 1 - igamma, as torch.special.gammaincc."""
+        return ops.Igammac.apply(self, tensor_only("igammac", other))
+
     # ---- tests of values: bool tensors (int64 for counts and indices), outside the graph, as torch's ----------
     def _tested(self, name):
         return Tensor(getattr(get_array_module(self.data), name)(self.data))
@@ -2010,8 +2087,15 @@ class Tensor:
      expm1_, rsqrt_, add_, sub_, addcmul_, addcdiv_) = map(in_place_version, (
         floor, ceil, round, trunc, frac, reciprocal, sign, sgn, square, fmod, lerp, div, sin, cos, log1p, expm1, rsqrt,
         add, sub, addcmul, addcdiv))
+    (acos_, asin_, atan_, acosh_, asinh_, atanh_, arccos_, arcsin_, arctan_, arccosh_, arcsinh_, arctanh_, cosh_, sinh_,
+     tan_, erf_, erfc_, exp2_, i0_, log2_, log10_, logit_, sinc_, fix_, absolute_, deg2rad_, rad2deg_, ldexp_, gcd_,
+     lcm_, polygamma_, mvlgamma_, igamma_, igammac_, xlogy_, nan_to_num_, clip_) = map(in_place_version, (
+        acos, asin, atan, acosh, asinh, atanh, arccos, arcsin, arctan, arccosh, arcsinh, arctanh, cosh, sinh, tan, erf,
+        erfc, exp2, i0, log2, log10, logit, sinc, fix, absolute, deg2rad, rad2deg, ldexp, gcd, lcm, polygamma, mvlgamma,
+        igamma, igammac, xlogy, nan_to_num, clip))
     neg_, remainder_, floor_divide_ = (in_place_version(function, name) for function, name in (
         (neg, "neg"), (remainder, "remainder"), (floor_divide, "floor_divide")))  # operators' names are dunders
+    negative_ = neg_
 
     def t_(self):
         if self.ndim > 2:

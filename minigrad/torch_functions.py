@@ -17,20 +17,22 @@ from .tensor import Tensor, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
-    "abs", "acos", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "aminmax", "any", "arctan2",
-    "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "atan2", "broadcast_to", "ceil", "chunk", "clamp",
+    "abs", "absolute", "acos", "acosh", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "aminmax",
+    "angle", "any", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin",
+    "argsort", "argwhere", "asin", "asinh", "atan", "atan2", "atanh", "broadcast_to", "ceil", "chunk", "clamp",
     "clamp_max", "clamp_min", "clip", "clone", "copysign", "cos", "cosh", "count_nonzero", "cummax", "cummin",
-    "cumprod", "cumsum", "detach", "diag", "diag_embed", "diagonal", "diff", "digamma", "div", "divide", "dsplit", "eq",
-    "equal", "erf", "erfc", "erfinv", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "float_power",
-    "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt",
-    "hsplit", "hypot", "i0", "index_add", "index_copy", "index_fill", "index_put", "index_select", "is_floating_point",
-    "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "isreal", "kthvalue", "le", "lerp", "less",
-    "less_equal", "lgamma", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt", "masked_fill",
-    "masked_scatter", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode", "moveaxis", "movedim",
-    "msort", "mul", "multiply", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "ne", "neg",
-    "negative", "nextafter", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow", "prod",
-    "put", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round",
+    "cumprod", "cumsum", "deg2rad", "detach", "diag", "diag_embed", "diagonal", "diff", "digamma", "div", "divide",
+    "dsplit", "eq", "equal", "erf", "erfc", "erfinv", "exp", "exp2", "expm1", "fix", "flatten", "flip", "fliplr",
+    "flipud", "float_power", "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "frexp", "gather", "gcd", "ge",
+    "ger", "greater", "greater_equal", "gt", "hsplit", "hypot", "i0", "index_add", "index_copy",
+    "index_fill", "index_put", "index_select", "is_floating_point", "isclose", "isfinite", "isinf", "isnan",
+    "isneginf", "isposinf", "isreal", "kthvalue", "lcm", "ldexp", "le", "lerp", "less", "less_equal", "lgamma", "log",
+    "log10", "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "logit", "logsumexp", "lt", "masked_fill", "masked_scatter", "matmul", "max",
+    "maximum", "mean", "median", "min", "minimum", "mode", "moveaxis", "movedim", "msort", "mul", "multiply",
+    "mvlgamma", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "ne", "neg", "negative",
+    "nextafter", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow", "prod", "put",
+    "quantile", "rad2deg", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round",
     "rsqrt", "rsub", "scatter", "scatter_add", "scatter_reduce", "select", "sgn", "sigmoid", "sign", "signbit", "sin",
     "sinc", "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes",
     "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace", "transpose",
@@ -38,7 +40,8 @@ METHODS = (
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 # no number for `other`
-TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "nextafter"}
+TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "gcd", "hypot", "igamma", "igammac", "lcm", "ldexp", "logaddexp",
+                "logaddexp2", "nextafter"}
 # a number first, as torch.add(2, t)
 NUMBER_FIRST = {"add", "div", "divide", "mul", "multiply", "remainder", "sub", "subtract", "true_divide"}
 
@@ -69,6 +72,18 @@ def _function_of(method, first="input"):
 DRAWING_METHODS = ("bernoulli", "multinomial")  # the same, drawn by minigrad's generator or generator=
 FUNCTIONS = {name: _function_of(name, FIRST_ARGUMENT.get(name, "input"))
              for name in (*METHODS, *DRAWING_METHODS, *FIRST_ARGUMENT)}
+
+# torch's function forms that FUNCTIONS, whose every entry is differentiable in its tensor arguments, leaves out:
+# torch.exp_(t), ...: the in-place methods; igamma and igammac, whose `input` has no gradient.
+IN_PLACE_METHODS = (
+    "abs_", "absolute_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
+    "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_",
+    "deg2rad_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_",
+    "index_put_", "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_",
+    "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_",
+    "tan_", "tanh_", "trunc_", "xlogy_", "zero_",
+)
+OTHER_FUNCTIONS = {name: _function_of(name) for name in (*IN_PLACE_METHODS, "igamma", "igammac")}
 
 
 def _require_dims(name, ndim, **operands):
@@ -135,6 +150,11 @@ def _spread_and_mean(name, input, dim, unbiased, keepdim, correction):
     spread = getattr(input, name)(dim, unbiased, keepdim, correction=correction)
     return spread, input.mean(None if isinstance(dim, bool) else dim, keepdim)
 
+
+
+def polygamma(n, input):
+    """torch.polygamma, its order first: input.polygamma(n)."""
+    return tensor_only("polygamma", input, position=2, role="input").polygamma(n)
 
 
 def xlogy(input, other):
@@ -654,7 +674,7 @@ ALSO_METHODS = dict(mm=mm, bmm=bmm, dot=dot, vdot=vdot, inner=inner, kron=kron, 
 for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor method too: the same function, self first
     setattr(Tensor, _name, _function)
 del _name, _function
-FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, tensordot=tensordot, cdist=cdist,
+FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, polygamma=polygamma, tensordot=tensordot, cdist=cdist,
                  heaviside=heaviside, searchsorted=searchsorted, bucketize=bucketize, trapezoid=trapezoid,
                  trapz=trapezoid, cumulative_trapezoid=cumulative_trapezoid, **ALSO_METHODS)
 

@@ -125,6 +125,13 @@ CALLS.update({  # linalg's, as torch has them outside torch.linalg (see test_lin
     "cholesky_inverse": ((CHOLESKY_FACTOR,), {"upper": False}),
 })
 
+CALLS.update({  # element-wise math (see test_more_torch_functions_port)
+    "absolute": ((X,), {}), "acosh": ((UNIT + 1,), {}), "angle": ((X,), {}), "arccos": ((UNIT,), {}),
+    "arccosh": ((X * X + 1,), {}), "arcsin": ((UNIT,), {}), "arcsinh": ((X,), {}), "arctan": ((X,), {}),
+    "arctanh": ((X / 2,), {}), "asinh": ((X,), {}), "atanh": ((UNIT,), {}), "deg2rad": ((X,), {}), "fix": ((X,), {}),
+    "frexp": ((X,), {}), "gcd": ((INTEGERS, INTEGERS[1]), {}), "lcm": ((INTEGERS, INTEGERS[::-1].copy()), {}), "ldexp": ((X, np.abs(INTEGERS[0])), {}),
+    "mvlgamma": ((X * X + 2,), {"p": 3}), "polygamma": ((2, UNIT), {}), "rad2deg": ((X,), {}),
+})
 CALLS.update({  # draws whose probabilities leave no choice (their distributions: see test_creation_port)
     "bernoulli": ((np.array([[0.0, 1, 1], [1, 0, 0]], dtype=np.float32),), {}),
     "multinomial": ((np.array([[0.0, 0, 2], [0, 3, 0]], dtype=np.float32), 3, True), {}),
