@@ -76,7 +76,7 @@ FUNCTIONS = {name: _function_of(name, FIRST_ARGUMENT.get(name, "input"))
 # torch's function forms that FUNCTIONS, whose every entry is differentiable in its tensor arguments, leaves out:
 # torch.exp_(t), ...: the in-place methods; igamma and igammac, whose `input` has no gradient.
 IN_PLACE_METHODS = (
-    "abs_", "absolute_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
     "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_",
     "deg2rad_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_",
     "index_put_", "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_",

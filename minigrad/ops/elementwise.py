@@ -690,11 +690,17 @@ class Digamma(SpecialFunction):
 
 
 class Polygamma(SpecialFunction):
-    """The n-th derivative of digamma (n >= 0; n = 0 is digamma); its own derivative is polygamma of n + 1."""
+    """The n-th derivative of digamma (n >= 0; n = 0 is digamma), (-1) ** (n + 1) n! zeta(n + 1, a) for n > 0 (Hurwitz's
+    zeta); its own derivative is polygamma of n + 1."""
 
     @staticmethod
     def function(xp, a, out, n):
-        xp.copyto(out, scipy_module(xp, "special").polygamma(n, a))
+        special = scipy_module(xp, "special")
+        if n == 0:
+            special.digamma(a, out=out)
+            return
+        special.zeta(n + 1, a, out=out)
+        out *= (-1) ** (n + 1) * math.factorial(n)
 
     @staticmethod
     def gradient(xp, grad, a, out, n):
