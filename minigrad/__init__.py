@@ -20,10 +20,12 @@ from .random import (Generator, default_generator, get_rng_state, initial_seed, 
                      set_rng_state)
 from .tensor import Tensor, where
 from .functional import cat, stack
+from .torch_functional import FUNCTIONAL_FORMS as _FUNCTIONAL_FORMS
 from .torch_functions import FUNCTIONS as _TORCH_FUNCTIONS, OTHER_FUNCTIONS as _OTHER_FUNCTIONS
 
 globals().update(_TORCH_FUNCTIONS)  # torch.exp(t), torch.sum(t, dim), ...: the Tensor methods as functions
 globals().update(_OTHER_FUNCTIONS)  # torch.exp_(t), torch.igamma(a, x), ...
+globals().update(_FUNCTIONAL_FORMS)  # torch.conv2d, torch.dropout(input, p, train), ...
 
 # torch's dtype names, as NumPy's types: a tensor's .dtype compares equal to them, and dtype= and .to() take them.
 from numpy import bool_ as bool, float32, float64, int8, int16, int32, int64, uint8  # noqa: E402
@@ -43,3 +45,4 @@ __all__ = [
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)
 __all__ += sorted(_OTHER_FUNCTIONS)
+__all__ += sorted(_FUNCTIONAL_FORMS)

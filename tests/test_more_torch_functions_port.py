@@ -2,6 +2,8 @@
 ...) and the in-place functions torch exports (torch.exp_(t), ...), against torch. Their plain parity of values and
 gradients is in test_torch_functions' table; here: gradchecks, igamma's one-sided gradient, the in-place forms,
 dtypes of integer inputs, errors, and the GPU path."""
+import re
+
 import numpy as np
 import pytest
 
@@ -157,3 +159,115 @@ def _on_device(name, t, device):
     if name == "ldexp":
         return t.ldexp(mg.tensor([[1, 0, 2, 3]], device=device))
     return getattr(mg, name)(mg.tensor(UNIT.astype(np.float32) + 1, device=device), t)
+
+
+class Constant(np.ndarray):
+    """An array that becomes a tensor that does not require grad (running statistics, targets, weights)."""
+
+
+def _arrays(*shapes, seed=3):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+
+
+IMAGES, KERNEL, SEQUENCE, WEIGHT1D = _arrays((2, 4, 5, 5), (3, 4, 3, 3), (2, 4, 7), (3, 4, 3))
+VOLUME, KERNEL3D, PAIR, ROWS, WIDER = _arrays((1, 2, 4, 4, 4), (2, 2, 2, 2, 2), (2, 5, 6), (5, 3), (5, 6))
+TARGET = np.array([1.0, -1.0, 1.0, 1.0, -1.0], dtype=np.float32).view(Constant)
+PROBABILITIES = np.random.default_rng(4).uniform(0.1, 0.9, size=(5, 3)).astype(np.float32).view(Constant)
+CHANNELS = np.float32([0.5, 1.5, -1.0, 2.0])
+
+# name: (the arguments, arrays made tensors of either library that require grad if floating point, then others)
+FUNCTIONAL_CALLS = {
+    "conv1d": (SEQUENCE, WEIGHT1D, CHANNELS[:3], 2, 1), "conv2d": (IMAGES, KERNEL, None, 1, "same"),
+    "conv3d": (VOLUME, KERNEL3D), "conv_transpose1d": (SEQUENCE, WEIGHT1D.transpose(1, 0, 2).copy(), None, 2),
+    "conv_transpose2d": (IMAGES, KERNEL.transpose(1, 0, 2, 3).copy(), CHANNELS[:3], 2, 1, 1),
+    "conv_transpose3d": (VOLUME, KERNEL3D), "max_pool1d": (SEQUENCE, 3, (), 1), "max_pool2d": (IMAGES, 2),
+    "max_pool3d": (VOLUME, 2, 1), "avg_pool1d": (SEQUENCE, 2), "adaptive_avg_pool1d": (SEQUENCE, 3),
+    "adaptive_max_pool1d": (SEQUENCE, 3), "dropout": (IMAGES, 0.3, False), "alpha_dropout": (IMAGES, 0.3, False),
+    "feature_alpha_dropout": (IMAGES, 0.3, False),
+    "batch_norm": (IMAGES, CHANNELS, CHANNELS[::-1].copy(), (CHANNELS * 0).view(Constant),
+                   (CHANNELS ** 2).view(Constant), False, 0.1, 1e-5, True),
+    "instance_norm": (IMAGES, CHANNELS, None, None, None, True, 0.1, 1e-5, False),
+    "layer_norm": (IMAGES, (5, 5)), "group_norm": (IMAGES, 2, CHANNELS, CHANNELS), "rms_norm": (IMAGES, [5]),
+    "embedding": (ROWS, np.array([[0, 4, 2], [4, 4, 1]]), 4), "pixel_shuffle": (IMAGES, 2),
+    "pixel_unshuffle": (IMAGES[..., :4, :4].copy(), 2), "prelu": (IMAGES, CHANNELS), "selu": (IMAGES,),
+    "celu": (IMAGES, 0.7), "hardshrink": (IMAGES, 0.4), "bilinear": (WIDER[:, :5].copy(), WIDER, PAIR, CHANNELS[:2]),
+    "cosine_similarity": (PAIR, PAIR[::-1].copy(), 2), "pairwise_distance": (PAIR, PAIR[::-1].copy(), 1.5),
+    "pdist": (ROWS, 1.5), "kl_div": (np.log(np.asarray(PROBABILITIES)), PROBABILITIES[::-1].copy(), 2),
+    "poisson_nll_loss": (ROWS, PROBABILITIES, True, True, 1e-8, 0),
+    "margin_ranking_loss": (ROWS[:, 0].copy(), ROWS[:, 1].copy(), TARGET, 0.2),
+    "hinge_embedding_loss": (ROWS[:, 0].copy(), TARGET, 0.5, 2),
+    "cosine_embedding_loss": (ROWS, ROWS[::-1].copy(), TARGET, 0.1, 0),
+    "binary_cross_entropy_with_logits": (ROWS, PROBABILITIES, None, CHANNELS[:3].view(Constant)),
+    "triplet_margin_loss": (ROWS, ROWS[::-1].copy(), ROWS * 2, 0.5, 2, 1e-6, True),
+    "channel_shuffle": (IMAGES, 2), "threshold": (IMAGES, 0.1, 2.0),
+}
+
+
+def _operand(library, value):
+    if not isinstance(value, np.ndarray):
+        return value
+    return library.tensor(np.asarray(value), requires_grad=value.dtype.kind == "f" and not isinstance(value, Constant))
+
+
+def test_functional_forms_are_torchs_top_level_ones():
+    from minigrad.torch_functional import FUNCTIONAL_FORMS
+    assert set(FUNCTIONAL_CALLS) | {"dropout_", "alpha_dropout_", "feature_alpha_dropout_", "selu_", "celu_",
+                                    "threshold_"} == set(FUNCTIONAL_FORMS)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONAL_CALLS))
+def test_functional_form_matches_torch(name):
+    args = FUNCTIONAL_CALLS[name]
+    ours, theirs = [_operand(mg, a) for a in args], [_operand(torch, a) for a in args]
+    got, expected = getattr(mg, name)(*ours), getattr(torch, name)(*theirs)
+    if isinstance(expected, tuple):
+        assert got[1].dtype == mg.int64
+        np.testing.assert_array_equal(got[1].numpy(), expected[1].numpy())
+        got, expected = got[0], expected[0]
+    assert got.shape == tuple(expected.shape) and got.dtype == mg.float32
+    np.testing.assert_allclose(got.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
+    direction = np.random.default_rng(5).uniform(-1, 1, size=got.shape).astype(np.float32)
+    (got * mg.tensor(direction)).sum().backward()
+    (expected * torch.tensor(direction)).sum().backward()
+    for mine, reference in zip(ours, theirs):
+        if isinstance(reference, torch.Tensor) and reference.requires_grad:
+            np.testing.assert_allclose(mine.grad.numpy(), reference.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["dropout_", "alpha_dropout_", "feature_alpha_dropout_", "selu_", "celu_"])
+def test_functional_in_place_forms(name):
+    args = (0.4, False) if "dropout" in name else ()
+    ours, theirs = mg.tensor(IMAGES), torch.tensor(IMAGES)
+    assert getattr(mg, name)(ours, *args) is ours
+    getattr(torch, name)(theirs, *args)
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-7)
+    mg.threshold_(ours, 0.5, -1.0)
+    torch.threshold_(theirs, 0.5, -1.0)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_pdist_gradcheck_and_errors():
+    rows = mg.tensor(np.float64([[1, 2, 0], [1, 2, 0], [0, 1, 3], [2, -1, 1]]) + ROWS[:4] * 0.1, requires_grad=True)
+    for p in (2.0, 1.0, 0.7, np.inf):
+        assert mg.gradcheck(lambda t: mg.nn.functional.pdist(t, p), (rows,))
+    for call in (lambda lib: lib.pdist(lib.ones(2, 2, 2)), lambda lib: lib.pdist(lib.ones(2, 2, dtype=lib.int64)),
+                 lambda lib: lib.pdist(lib.ones(3, 2), -1)):
+        with pytest.raises(RuntimeError) as theirs:
+            call(torch)
+        with pytest.raises(RuntimeError, match=re.escape(str(theirs.value))):
+            call(mg)
+    equal = mg.tensor([[1.0, 2.0], [1.0, 2.0]], requires_grad=True)
+    mg.pdist(equal).sum().backward()
+    assert not equal.grad.numpy().any()
+
+
+@pytest.mark.parametrize("name, args", [
+    ("kl_div", (ROWS, ROWS)), ("margin_ranking_loss", (ROWS[:, 0], ROWS[:, 1], TARGET, 0.0)),
+    ("binary_cross_entropy_with_logits", (ROWS, PROBABILITIES, None, None)),
+])
+def test_a_reduction_by_name_is_torchs_type_error(name, args):
+    with pytest.raises(TypeError) as theirs:
+        getattr(torch, name)(*(torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args), "sum")
+    with pytest.raises(TypeError, match=re.escape(str(theirs.value))):
+        getattr(mg, name)(*(mg.tensor(a) if isinstance(a, np.ndarray) else a for a in args), "sum")
