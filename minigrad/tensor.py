@@ -859,7 +859,8 @@ class Tensor:
 
     def __rrshift__(self, other):
         return self._outside_graph(other, lambda a, b: _shifted_right(b, a), "rshift")
-    bitwise_and, bitwise_or, bitwise_xor = __and__, __or__, __xor__
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift = (__and__, __or__, __xor__,
+                                                                                     __lshift__, __rshift__)
 
     def __invert__(self):
         """~t: logical not of a bool tensor, bitwise not of an integer one, as torch's."""
@@ -1150,6 +1151,35 @@ class Tensor:
 
     def is_floating_point(self):
         return self.dtype.kind == "f"
+
+    def is_complex(self):
+        return self.dtype.kind == "c"
+
+    def is_signed(self):
+        return self.dtype.kind not in "bu"
+
+    def is_same_size(self, other):
+        return self.shape == other.shape
+
+    def is_nonzero(self):
+        """Whether the one entry is not zero, as torch's: a tensor of none or several is an error."""
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with " + ("no values" if self.numel() == 0 else
+                                                                  "more than one value") + " is ambiguous")
+        return bool(self.data.reshape(()))
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def diagflat(self, offset=0):
+        """The flattened entries on diagonal `offset` of a square matrix, zeros elsewhere."""
+        return self.reshape(-1).diag(offset)
+
+    def bitwise_not(self):
+        """~self of an integer or bool tensor, with torch's error for floating point."""
+        if self.dtype.kind not in "biu":
+            raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{SCALAR_TYPE_NAMES[self.dtype]}'")
+        return ~self
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         """Where |self - other| <= atol + rtol * |other| (broadcast), of one dtype, as torch's."""
@@ -1625,6 +1655,44 @@ class Tensor:
                           f"({_size_along(source, dim)}), for dim: {dim}"))
         return self.scatter_add(dim, self._spread_index(index, dim, source.shape), source * alpha if alpha != 1
                                 else source)
+
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        """self with source's slices along `dim` reduced by "prod", "mean", "amax" or "amin" into the positions
+        `index` (a vector) lists, as torch's: scatter_reduce with index spread over source's shape."""
+        if reduce not in ("prod", "mean", "amax", "amin"):
+            raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+                               f"{reduce}.")
+        dim = normalize_dim(dim, self.ndim)
+        return self.scatter_reduce(dim, self._spread_index(index, dim, source.shape), source, reduce,
+                                   include_self=include_self)
+
+    def _scattered(self, src, index, slice_shape):
+        """A copy of self with src written at `index` (of the tensor whose shape is slice_shape), torch's *_scatter;
+        both get their gradients through the assignment."""
+        if tuple(src.shape) != tuple(slice_shape):
+            raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                               f"slice size = {list(slice_shape)}")
+        out = self.clone()
+        out[index] = src
+        return out
+
+    def select_scatter(self, src, dim, index):
+        """A copy of self with src as its select(dim, index)."""
+        return self._scattered(src, (slice(None),) * normalize_dim(dim, self.ndim) + (index,),
+                               self.select(dim, index).shape)
+
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+        """A copy of self with src as its slice start:end:step along dim."""
+        index = (slice(None),) * normalize_dim(dim, self.ndim) + (slice(start, end, step),)
+        return self._scattered(src, index, self[index].shape)
+
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
+        """A copy of self with src as its diagonal(offset, dim1, dim2), the diagonal's dim last in src, as torch's."""
+        moved = self.movedim((dim1, dim2), (-2, -1))
+        length = moved.diagonal(offset, -2, -1).shape[-1]
+        rows = np.arange(length) - min(offset, 0)
+        out = moved._scattered(src, (..., rows, rows + offset), moved.diagonal(offset, -2, -1).shape)
+        return out.movedim((-2, -1), (dim1, dim2))
 
     def index_copy(self, dim, index, source):
         """self with source's slices along `dim` written at the positions `index` (an int64 vector) lists, as

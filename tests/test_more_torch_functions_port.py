@@ -89,6 +89,16 @@ def test_frexp_gcd_and_lcm_as_torchs():
     lambda lib: lib.mvlgamma(lib.tensor([2.0]), 0), lambda lib: lib.mvlgamma(lib.tensor([True]), 1),
     lambda lib: lib.igamma(lib.tensor([1]), lib.tensor([1])), lambda lib: lib.igammac(lib.tensor([1.0]), 1.0),
     lambda lib: lib.absolute(lib.tensor([True])),
+    lambda lib: lib.tensor([]).is_nonzero(), lambda lib: lib.tensor([1, 2]).is_nonzero(),
+    lambda lib: lib.bitwise_not(lib.tensor([1.0])), lambda lib: lib.combinations(lib.ones(2, 2)),
+    lambda lib: lib.select_scatter(lib.zeros(3, 4), lib.ones(3), 0, 0),
+    lambda lib: lib.slice_scatter(lib.zeros(3, 4), lib.ones(3, 3), 1, 0, 2),
+    lambda lib: lib.diagonal_scatter(lib.zeros(3, 4), lib.ones(4)),
+    lambda lib: lib.index_reduce(lib.zeros(3, 4), 0, lib.tensor([0, 0]), lib.ones(2, 4), "sum"),
+    lambda lib: lib.histogram(lib.tensor([1, 2]), 3), lambda lib: lib.hann_window(-1),
+    lambda lib: lib.kaiser_window(4, dtype=lib.int64), lambda lib: lib.gradient(lib.ones(2), edge_order=2),
+    lambda lib: lib.gradient(lib.ones(2), edge_order=3), lambda lib: lib.gradient(lib.ones(2, 3), spacing=[1.0] * 3),
+    lambda lib: lib.gradient(lib.ones(2, 3), spacing=[1.0] * 2, dim=1),
 ])
 def test_errors_as_torchs(call):
     with pytest.raises(Exception) as theirs:
@@ -271,3 +281,95 @@ def test_a_reduction_by_name_is_torchs_type_error(name, args):
         getattr(torch, name)(*(torch.tensor(a) if isinstance(a, np.ndarray) else a for a in args), "sum")
     with pytest.raises(TypeError, match=re.escape(str(theirs.value))):
         getattr(mg, name)(*(mg.tensor(a) if isinstance(a, np.ndarray) else a for a in args), "sum")
+
+
+@pytest.mark.parametrize("name, args", [
+    ("hann_window", (6,)), ("hamming_window", (5, False, 0.6, 0.3)), ("blackman_window", (7, False)),
+    ("bartlett_window", (6,)), ("kaiser_window", (8, True, 5.0)), ("hann_window", (1,)), ("kaiser_window", (0,)),
+])
+def test_window_matches_torch(name, args):
+    got, expected = getattr(mg, name)(*args), getattr(torch, name)(*args)
+    assert got.dtype == mg.float32 and got.shape == tuple(expected.shape)
+    np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    assert getattr(mg, name)(*args, dtype=mg.float64).dtype == mg.float64
+
+
+@pytest.mark.parametrize("spacing, edge_order", [(1, 1), ([0.5, 2.0], 2), ("coordinates", 1), ("coordinates", 2)])
+def test_gradient_matches_torch_and_gradchecks(spacing, edge_order):
+    coordinates = [np.float32([0, 1, 3]), np.float32([0, 0.5, 1, 3])]
+    values = X[:, :4].astype(np.float32)
+
+    def spacing_of(library):
+        return tuple(map(library.tensor, coordinates)) if spacing == "coordinates" else spacing
+
+    ours, theirs = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    got = mg.gradient(ours, spacing=spacing_of(mg), edge_order=edge_order)
+    expected = torch.gradient(theirs, spacing=spacing_of(torch), edge_order=edge_order)
+    for out, reference in zip(got, expected, strict=True):
+        np.testing.assert_allclose(out.numpy(), reference.detach().numpy(), rtol=1e-5, atol=1e-5)
+    sum(g.sum() * w for g, w in zip(got, (1.0, -2.0))).backward()
+    sum(g.sum() * w for g, w in zip(expected, (1.0, -2.0))).backward()
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-5)
+    assert mg.gradcheck(lambda t: mg.stack(mg.gradient(t, spacing=spacing_of(mg), edge_order=edge_order)),
+                        (mg.tensor(X[:, :4], requires_grad=True),))
+
+
+SCATTERS = {
+    "select_scatter": (lambda lib, t, src: lib.select_scatter(t, src, 0, 1), (4,)),
+    "slice_scatter": (lambda lib, t, src: lib.slice_scatter(t, src, 1, -3, None, 2), (3, 2)),
+    "diagonal_scatter": (lambda lib, t, src: lib.diagonal_scatter(t, src, -1), (2,)),
+    "index_reduce": (lambda lib, t, src: t.index_reduce(1, lib.tensor([3, 0, 3]), src, "amax",
+                                                         include_self=False), (3, 3)),
+    "combinations": (lambda lib, t, src: lib.combinations(t[0], 2) * src.sum(), (2,)),
+    "diagflat": (lambda lib, t, src: lib.diagflat(t[:2], 1) * src.sum(), (1,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCATTERS))
+def test_scatters_gradcheck(name):
+    function, src_shape = SCATTERS[name]
+    src = RNG.uniform(-1, 1, size=src_shape)
+    assert mg.gradcheck(lambda t, s: function(mg, t, s), (mg.tensor(X, requires_grad=True),
+                                                          mg.tensor(src, requires_grad=True)))
+
+
+def test_histogram_matches_torch():
+    values, weights = X.ravel().astype(np.float32), UNIT.ravel().astype(np.float32)
+    for bins, options in ((5, {}), (3, {"range": (-1.0, 1.0), "density": True}),
+                          (np.float32([-2, 0, 0.5, 2]), {"weight": weights})):
+        ours = mg.histogram(mg.tensor(values), mg.tensor(bins) if isinstance(bins, np.ndarray) else bins,
+                            **{k: mg.tensor(v) if isinstance(v, np.ndarray) else v for k, v in options.items()})
+        theirs = torch.histogram(torch.tensor(values), torch.tensor(bins) if isinstance(bins, np.ndarray) else bins,
+                                 **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v
+                                    for k, v in options.items()})
+        for out, reference in zip(ours, theirs, strict=True):
+            assert out.dtype == mg.float32
+            np.testing.assert_allclose(out.numpy(), reference.numpy(), rtol=1e-5, atol=1e-6)
+    assert mg.tensor(values).histogram(4).hist.sum().item() == values.size
+
+
+DEVICE_CALLS = {
+    "gradient": lambda t: mg.stack(mg.gradient(t, spacing=(mg.tensor([0.0, 1, 3], device=t.device),
+                                                           mg.tensor([0.0, 0.5, 1, 3], device=t.device)),
+                                               edge_order=2)),
+    "diagonal_scatter": lambda t: t.diagonal_scatter(t[0, :3] * 2, 1),
+    "slice_scatter": lambda t: t.slice_scatter(t[:, :2] ** 2, 1, 1, None, 2),
+    "combinations": lambda t: mg.combinations(t[1], 3, True),
+    "pdist": lambda t: mg.pdist(t, 1.5),
+    "index_reduce": lambda t: t.index_reduce(0, mg.tensor([2, 0, 2], device=t.device), t * 3, "mean"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEVICE_CALLS))
+def test_gpu_path_of_shapes_matches_cpu(name, gpu_path):
+    results = []
+    for device in ("cpu", "gpu"):
+        t = mg.tensor(X[:, :4].astype(np.float32), device=device, requires_grad=True)
+        out = DEVICE_CALLS[name](t)
+        out.sum().backward()
+        results.append((out.numpy(), t.grad.numpy()))
+    for ours, reference in zip(*results[::-1]):
+        assert relative_error(ours, reference) <= 1e-5
+    hist, edges = mg.histogram(mg.tensor(X.ravel().astype(np.float32), device="gpu"), 4)
+    assert hist.device == "gpu"
+    np.testing.assert_allclose(hist.numpy(), torch.histogram(torch.tensor(X.ravel().astype(np.float32)), 4)[0])
