@@ -1689,9 +1689,9 @@ class Tensor:
     def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
         """A copy of self with src as its diagonal(offset, dim1, dim2), the diagonal's dim last in src, as torch's."""
         moved = self.movedim((dim1, dim2), (-2, -1))
-        length = moved.diagonal(offset, -2, -1).shape[-1]
-        rows = np.arange(length) - min(offset, 0)
-        out = moved._scattered(src, (..., rows, rows + offset), moved.diagonal(offset, -2, -1).shape)
+        diagonal_shape = moved.diagonal(offset, -2, -1).shape
+        rows = np.arange(diagonal_shape[-1]) - min(offset, 0)
+        out = moved._scattered(src, (..., rows, rows + offset), diagonal_shape)
         return out.movedim((-2, -1), (dim1, dim2))
 
     def index_copy(self, dim, index, source):
