@@ -373,3 +373,52 @@ def meshgrid(*tensors, indexing=None):
         shape[dim] = t.numel()
     return tuple(t.reshape([-1 if d == dim else 1 for d in range(len(tensors))]).expand(shape)
                  for t, dim in zip(tensors, dims))
+
+
+def _window(name, profile, window_length, periodic, dtype, device, requires_grad):
+    """A signal-processing window of window_length points, `profile` of x = n / (N - 1) for n < N (NumPy, float64),
+    N = window_length, or one more with the last point left out where periodic (for a spectrogram's frames), as
+    torch's: the default dtype or a floating-point one."""
+    dtype = np.dtype(default_dtype() if dtype is None else dtype)
+    if window_length < 0:
+        raise RuntimeError(f"{name} requires non-negative window_length, got window_length={window_length}")
+    if dtype.kind != "f":
+        raise RuntimeError(f"{name} expects floating point dtypes, got: TensorOptions(dtype={CPP_TYPE_NAMES[dtype]}, "
+                           "device=cpu, layout=Strided (default), requires_grad=false (default), "
+                           "pinned_memory=false, memory_format=(nullopt))")
+    points = window_length + 1 if periodic and window_length > 1 else window_length
+    x = np.arange(points) / max(points - 1, 1)
+    values = profile(x)[:window_length] if window_length > 1 else np.ones(window_length)
+    return _filled(lambda shape: values, (window_length,), dtype, device, requires_grad)
+
+
+def _raised_cosine(alpha, beta):
+    """The profile alpha - beta cos(2 pi x) of the Hamming window, and with alpha = beta = 0.5 of the Hann window."""
+    return lambda x: alpha - beta * np.cos(2 * np.pi * x)
+
+
+def hann_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False):
+    return _window("hann_window", _raised_cosine(0.5, 0.5), window_length, periodic, dtype, device, requires_grad)
+
+
+def hamming_window(window_length, periodic=True, alpha=0.54, beta=0.46, *, dtype=None, device=None,
+                   requires_grad=False):
+    return _window("hamming_window", _raised_cosine(alpha, beta), window_length, periodic, dtype, device,
+                   requires_grad)
+
+
+def blackman_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False):
+    return _window("blackman_window", lambda x: 0.42 - 0.5 * np.cos(2 * np.pi * x) + 0.08 * np.cos(4 * np.pi * x),
+                   window_length, periodic, dtype, device, requires_grad)
+
+
+def bartlett_window(window_length, periodic=True, *, dtype=None, device=None, requires_grad=False):
+    """The triangle 1 - |2x - 1|."""
+    return _window("bartlett_window", lambda x: 1 - np.abs(2 * x - 1), window_length, periodic, dtype, device,
+                   requires_grad)
+
+
+def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, device=None, requires_grad=False):
+    """i0(beta sqrt(1 - (2x - 1) ** 2)) / i0(beta)."""
+    return _window("kaiser_window", lambda x: np.i0(beta * np.sqrt(1 - (2 * x - 1) ** 2)) / np.i0(beta),
+                   window_length, periodic, dtype, device, requires_grad)

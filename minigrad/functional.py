@@ -7,6 +7,7 @@ import numpy as np
 
 from . import ops, random
 from .backend import get_array_module
+from .creation import triu_indices
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, no_grad,
                        require_broadcastable, require_same_dtype, result_type)
 from .kernels import output_size as kernel_positions
@@ -1511,6 +1512,19 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, dim=max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
 
 
+def pdist(input, p=2.0):
+    """torch's: the p-norm distances between the rows of an (N, M) input, each pair i < j once, in row-major order
+    (cdist's upper triangle), differentiable (0 between equal rows, as torch's)."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if input.dtype.kind != "f":
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    first, second = triu_indices(len(input), len(input), 1, device=input.device)
+    return (input[first] - input[second]).norm(p, dim=1)
+
+
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """torch's: 1 - cos where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere), cos the cosine of each
     row of (N, D) inputs against the N targets (of (D,) inputs with a 0-d target), each squared norm eased by 1e-12
@@ -2141,8 +2155,8 @@ __all__ = [
     "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid",
     "lp_pool1d", "lp_pool2d", "lp_pool3d", "margin_ranking_loss", "max_pool1d", "max_pool2d", "max_pool3d",
     "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
-    "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
+    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pdist",
+    "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
     "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",
     "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
     "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold",

@@ -859,7 +859,8 @@ class Tensor:
 
     def __rrshift__(self, other):
         return self._outside_graph(other, lambda a, b: _shifted_right(b, a), "rshift")
-    bitwise_and, bitwise_or, bitwise_xor = __and__, __or__, __xor__
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift = (__and__, __or__, __xor__,
+                                                                                     __lshift__, __rshift__)
 
     def __invert__(self):
         """~t: logical not of a bool tensor, bitwise not of an integer one, as torch's."""
@@ -1003,6 +1004,83 @@ class Tensor:
     def logit(self, eps=None):
         return ops.Logit.apply(self, eps=eps)
 
+    def asinh(self):
+        return ops.Asinh.apply(self)
+
+    def acosh(self):
+        return ops.Acosh.apply(self)
+
+    def atanh(self):
+        return ops.Atanh.apply(self)
+
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh, fix = asin, acos, atan, asinh, acosh, atanh, trunc
+
+    def absolute(self):
+        """abs, of numbers only: a bool tensor is torch's error, as torch.absolute's."""
+        if self.dtype == bool:
+            raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+        return self.abs()
+
+    def deg2rad(self):
+        return ops.Deg2rad.apply(self)
+
+    def rad2deg(self):
+        return ops.Rad2deg.apply(self)
+
+    def angle(self):
+        """The angle of a real tensor's entries in the complex plane: pi where negative, else 0 (see ops.Angle)."""
+        return ops.Angle.apply(self)
+
+    def ldexp(self, other):
+        """self * 2 ** other, in floating point, as torch's (a tensor `other` only)."""
+        return self * 2.0 ** tensor_only("ldexp", other)
+
+    def frexp(self):
+        """(mantissa, exponent): self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1), exponent int32, as torch's;
+        the mantissa is self scaled by a power of two, and has its gradient."""
+        if self.dtype.kind != "f":
+            raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+        xp = get_array_module(self.data)
+        exponent = xp.frexp(self.data)[1].astype(np.int32)
+        return ops.FrexpResult(self * Tensor(xp.ldexp(self.dtype.type(1), -exponent)), Tensor(exponent))
+
+    def _integer_op(name):
+        """t.gcd(other), t.lcm(other): of integer tensors, outside the graph, as torch's."""
+        def method(self, other):
+            if bool in (self.dtype, tensor_only(name, other).dtype):
+                raise NotImplementedError(f"\"{name}_cpu\" not implemented for 'Bool'")
+            return self._outside_graph(other, getattr(get_array_module(self.data), name), integers_only=name)
+        method.__name__ = method.__qualname__ = name
+        return method
+
+    gcd, lcm = map(_integer_op, ("gcd", "lcm"))
+    del _integer_op
+
+    def polygamma(self, n):
+        """The n-th derivative of digamma (self.polygamma(n), torch.polygamma(n, input))."""
+        if n < 0:
+            raise RuntimeError("polygamma(n, x) does not support negative n.")
+        return ops.Polygamma.apply(self, n=n)
+
+    def mvlgamma(self, p):
+        """The log of the multivariate gamma function of dimension p: sum of lgamma(self - i / 2) for i < p, plus
+        p (p - 1) / 4 log(pi), as torch's (inf where an entry is at most (p - 1) / 2)."""
+        if p < 1:
+            raise RuntimeError("p has to be greater than or equal to 1")
+        if self.dtype == bool:
+            raise RuntimeError("The input tensor may not be a boolean tensor.")
+        dtype = self.dtype if self.dtype.kind == "f" else default_dtype()
+        halves = Tensor(get_array_module(self.data).arange(p, dtype=dtype) / -2)
+        return (self.unsqueeze(-1) + halves).lgamma().sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
+
+    def igamma(self, other):
+        """The regularized lower incomplete gamma function of self (a) at other (x), as torch.special.gammainc."""
+        return ops.Igamma.apply(self, tensor_only("igamma", other))
+
+    def igammac(self, other):
+        """The regularized upper incomplete gamma function, 1 - igamma, as torch.special.gammaincc."""
+        return ops.Igammac.apply(self, tensor_only("igammac", other))
+
     # ---- tests of values: bool tensors (int64 for counts and indices), outside the graph, as torch's ----------
     def _tested(self, name):
         return Tensor(getattr(get_array_module(self.data), name)(self.data))
@@ -1073,6 +1151,35 @@ class Tensor:
 
     def is_floating_point(self):
         return self.dtype.kind == "f"
+
+    def is_complex(self):
+        return self.dtype.kind == "c"
+
+    def is_signed(self):
+        return self.dtype.kind not in "bu"
+
+    def is_same_size(self, other):
+        return self.shape == other.shape
+
+    def is_nonzero(self):
+        """Whether the one entry is not zero, as torch's: a tensor of none or several is an error."""
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with " + ("no values" if self.numel() == 0 else
+                                                                  "more than one value") + " is ambiguous")
+        return bool(self.data.reshape(()))
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def diagflat(self, offset=0):
+        """The flattened entries on diagonal `offset` of a square matrix, zeros elsewhere."""
+        return self.reshape(-1).diag(offset)
+
+    def bitwise_not(self):
+        """~self of an integer or bool tensor, with torch's error for floating point."""
+        if self.dtype.kind not in "biu":
+            raise NotImplementedError(f"\"bitwise_not_cpu\" not implemented for '{SCALAR_TYPE_NAMES[self.dtype]}'")
+        return ~self
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         """Where |self - other| <= atol + rtol * |other| (broadcast), of one dtype, as torch's."""
@@ -1549,6 +1656,44 @@ class Tensor:
         return self.scatter_add(dim, self._spread_index(index, dim, source.shape), source * alpha if alpha != 1
                                 else source)
 
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        """self with source's slices along `dim` reduced by "prod", "mean", "amax" or "amin" into the positions
+        `index` (a vector) lists, as torch's: scatter_reduce with index spread over source's shape."""
+        if reduce not in ("prod", "mean", "amax", "amin"):
+            raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax or amin but got "
+                               f"{reduce}.")
+        dim = normalize_dim(dim, self.ndim)
+        return self.scatter_reduce(dim, self._spread_index(index, dim, source.shape), source, reduce,
+                                   include_self=include_self)
+
+    def _scattered(self, src, index, slice_shape):
+        """A copy of self with src written at `index` (of the tensor whose shape is slice_shape), torch's *_scatter;
+        both get their gradients through the assignment."""
+        if tuple(src.shape) != tuple(slice_shape):
+            raise RuntimeError(f"expected src to have a size equal to the slice of self. src size = {list(src.shape)}, "
+                               f"slice size = {list(slice_shape)}")
+        out = self.clone()
+        out[index] = src
+        return out
+
+    def select_scatter(self, src, dim, index):
+        """A copy of self with src as its select(dim, index)."""
+        return self._scattered(src, (slice(None),) * normalize_dim(dim, self.ndim) + (index,),
+                               self.select(dim, index).shape)
+
+    def slice_scatter(self, src, dim=0, start=None, end=None, step=1):
+        """A copy of self with src as its slice start:end:step along dim."""
+        index = (slice(None),) * normalize_dim(dim, self.ndim) + (slice(start, end, step),)
+        return self._scattered(src, index, self[index].shape)
+
+    def diagonal_scatter(self, src, offset=0, dim1=0, dim2=1):
+        """A copy of self with src as its diagonal(offset, dim1, dim2), the diagonal's dim last in src, as torch's."""
+        moved = self.movedim((dim1, dim2), (-2, -1))
+        diagonal_shape = moved.diagonal(offset, -2, -1).shape
+        rows = np.arange(diagonal_shape[-1]) - min(offset, 0)
+        out = moved._scattered(src, (..., rows, rows + offset), diagonal_shape)
+        return out.movedim((-2, -1), (dim1, dim2))
+
     def index_copy(self, dim, index, source):
         """self with source's slices along `dim` written at the positions `index` (an int64 vector) lists, as
         torch's: scatter with index spread over source's shape."""
@@ -2010,8 +2155,15 @@ class Tensor:
      expm1_, rsqrt_, add_, sub_, addcmul_, addcdiv_) = map(in_place_version, (
         floor, ceil, round, trunc, frac, reciprocal, sign, sgn, square, fmod, lerp, div, sin, cos, log1p, expm1, rsqrt,
         add, sub, addcmul, addcdiv))
+    (acos_, asin_, atan_, acosh_, asinh_, atanh_, arccos_, arcsin_, arctan_, arccosh_, arcsinh_, arctanh_, cosh_, sinh_,
+     tan_, erf_, erfc_, exp2_, i0_, log2_, log10_, logit_, sinc_, fix_, absolute_, deg2rad_, rad2deg_, ldexp_, gcd_,
+     lcm_, polygamma_, mvlgamma_, igamma_, igammac_, xlogy_, nan_to_num_, clip_) = map(in_place_version, (
+        acos, asin, atan, acosh, asinh, atanh, arccos, arcsin, arctan, arccosh, arcsinh, arctanh, cosh, sinh, tan, erf,
+        erfc, exp2, i0, log2, log10, logit, sinc, fix, absolute, deg2rad, rad2deg, ldexp, gcd, lcm, polygamma, mvlgamma,
+        igamma, igammac, xlogy, nan_to_num, clip))
     neg_, remainder_, floor_divide_ = (in_place_version(function, name) for function, name in (
         (neg, "neg"), (remainder, "remainder"), (floor_divide, "floor_divide")))  # operators' names are dunders
+    negative_ = neg_
 
     def t_(self):
         if self.ndim > 2:

@@ -1,6 +1,8 @@
 """torch's function forms of the Tensor methods: minigrad.exp(t) is t.exp(), with torch's arguments, the first one
 named as torch names it (`input`, or `tensor` for split), so ported code that calls torch.X(...) runs unchanged."""
+import collections
 import functools
+import itertools
 import math
 import numbers
 import warnings
@@ -17,30 +19,36 @@ from .tensor import Tensor, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
-    "abs", "acos", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "aminmax", "any", "arctan2",
-    "argmax", "argmin", "argsort", "argwhere", "asin", "atan", "atan2", "broadcast_to", "ceil", "chunk", "clamp",
+    "abs", "absolute", "acos", "acosh", "add", "addcdiv", "addcmul", "all", "allclose", "amax", "amin", "aminmax",
+    "angle", "any", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin",
+    "argsort", "argwhere", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_left_shift",
+    "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "broadcast_to", "ceil", "chunk", "clamp",
     "clamp_max", "clamp_min", "clip", "clone", "copysign", "cos", "cosh", "count_nonzero", "cummax", "cummin",
-    "cumprod", "cumsum", "detach", "diag", "diag_embed", "diagonal", "diff", "digamma", "div", "divide", "dsplit", "eq",
-    "equal", "erf", "erfc", "erfinv", "exp", "exp2", "expm1", "flatten", "flip", "fliplr", "flipud", "float_power",
-    "floor", "floor_divide", "fmax", "fmin", "fmod", "frac", "gather", "ge", "ger", "greater", "greater_equal", "gt",
-    "hsplit", "hypot", "i0", "index_add", "index_copy", "index_fill", "index_put", "index_select", "is_floating_point",
-    "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf", "isreal", "kthvalue", "le", "lerp", "less",
-    "less_equal", "lgamma", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "logit", "logsumexp", "lt", "masked_fill",
-    "masked_scatter", "matmul", "max", "maximum", "mean", "median", "min", "minimum", "mode", "moveaxis", "movedim",
-    "msort", "mul", "multiply", "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "ne", "neg",
-    "negative", "nextafter", "nonzero", "norm", "not_equal", "numel", "outer", "permute", "positive", "pow", "prod",
-    "put", "quantile", "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round",
-    "rsqrt", "rsub", "scatter", "scatter_add", "scatter_reduce", "select", "sgn", "sigmoid", "sign", "signbit", "sin",
-    "sinc", "sinh", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum", "swapaxes",
-    "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace", "transpose",
-    "tril", "triu", "true_divide", "trunc", "unbind", "unflatten", "unsqueeze", "var", "vsplit",
+    "cumprod", "cumsum", "deg2rad", "detach", "diag", "diag_embed", "diagflat", "diagonal", "diagonal_scatter", "diff",
+    "digamma", "div", "divide", "dsplit", "eq", "equal", "erf", "erfc", "erfinv", "exp", "exp2", "expm1", "fix",
+    "flatten", "flip", "fliplr", "flipud", "float_power", "floor", "floor_divide", "fmax", "fmin", "fmod", "frac",
+    "frexp", "gather", "gcd", "ge", "ger", "greater", "greater_equal", "gt", "hsplit", "hypot", "i0", "index_add",
+    "index_copy", "index_fill", "index_put", "index_reduce", "index_select", "is_complex", "is_floating_point",
+    "is_nonzero", "is_same_size", "is_signed", "isclose", "isfinite", "isinf", "isnan", "isneginf", "isposinf",
+    "isreal", "kthvalue", "lcm", "ldexp", "le", "lerp", "less", "less_equal", "lgamma", "log", "log10", "log1p",
+    "log2", "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logit", "logsumexp", "lt", "masked_fill", "masked_scatter", "matmul", "max", "maximum", "mean",
+    "median", "min", "minimum", "mode", "moveaxis", "movedim", "msort", "mul", "multiply", "mvlgamma", "nan_to_num",
+    "nanmean", "nanmedian", "nanquantile", "nansum", "narrow", "ne", "neg", "negative", "nextafter", "nonzero", "norm",
+    "not_equal", "numel", "outer", "permute", "positive", "pow", "prod", "put", "quantile", "rad2deg", "ravel",
+    "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round", "rsqrt", "rsub",
+    "scatter", "scatter_add", "scatter_reduce", "select", "select_scatter", "sgn", "sigmoid", "sign", "signbit", "sin",
+    "sinc", "sinh", "slice_scatter", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum",
+    "swapaxes", "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace",
+    "transpose", "tril", "triu", "true_divide", "trunc", "unbind", "unflatten", "unsqueeze", "var", "vsplit",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 # no number for `other`
-TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "hypot", "logaddexp", "logaddexp2", "nextafter"}
+TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "gcd", "hypot", "igamma", "igammac", "lcm", "ldexp", "logaddexp",
+                "logaddexp2", "nextafter"}
 # a number first, as torch.add(2, t)
-NUMBER_FIRST = {"add", "div", "divide", "mul", "multiply", "remainder", "sub", "subtract", "true_divide"}
+NUMBER_FIRST = {"add", "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "div",
+                "divide", "mul", "multiply", "remainder", "sub", "subtract", "true_divide"}
 
 
 def _function_of(method, first="input"):
@@ -69,6 +77,19 @@ def _function_of(method, first="input"):
 DRAWING_METHODS = ("bernoulli", "multinomial")  # the same, drawn by minigrad's generator or generator=
 FUNCTIONS = {name: _function_of(name, FIRST_ARGUMENT.get(name, "input"))
              for name in (*METHODS, *DRAWING_METHODS, *FIRST_ARGUMENT)}
+
+# torch's function forms that FUNCTIONS, whose every entry is differentiable in its tensor arguments, leaves out:
+# torch.exp_(t), ...: the in-place methods; igamma and igammac, whose `input` has no gradient; histogram, whose results
+# have none.
+IN_PLACE_METHODS = (
+    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
+    "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_",
+    "deg2rad_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_", "i0_",
+    "index_put_", "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_",
+    "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_",
+    "tan_", "tanh_", "trunc_", "xlogy_", "zero_",
+)
+OTHER_FUNCTIONS = {name: _function_of(name) for name in (*IN_PLACE_METHODS, "igamma", "igammac")}
 
 
 def _require_dims(name, ndim, **operands):
@@ -135,6 +156,11 @@ def _spread_and_mean(name, input, dim, unbiased, keepdim, correction):
     spread = getattr(input, name)(dim, unbiased, keepdim, correction=correction)
     return spread, input.mean(None if isinstance(dim, bool) else dim, keepdim)
 
+
+
+def polygamma(n, input):
+    """torch.polygamma, its order first: input.polygamma(n)."""
+    return tensor_only("polygamma", input, position=2, role="input").polygamma(n)
 
 
 def xlogy(input, other):
@@ -491,6 +517,22 @@ def histc(input, bins=100, min=0, max=0):
     return Tensor(xp.bincount(xp.minimum(positions, bins - 1), minlength=bins).astype(data.dtype))
 
 
+HistogramResult = collections.namedtuple("HistogramResult", ["hist", "bin_edges"])
+
+
+def histogram(input, bins, *, range=None, weight=None, density=False):
+    """(hist, bin_edges): the counts (or weights' sums, or with density the density) of input's entries in `bins`
+    equal bins over `range` (input's own by default) or between the edges of a 1-d tensor `bins`, in input's
+    floating point dtype, as torch's. Outside the graph."""
+    if input.dtype.kind != "f":
+        raise NotImplementedError(f"\"histogramdd\" not implemented for '{_type_name(input)}'")
+    xp = get_array_module(input.data)
+    edges = bins.data if isinstance(bins, Tensor) else bins
+    hist, edges = xp.histogram(input.data, edges, range=range, density=density,
+                               weights=None if weight is None else weight.data)
+    return HistogramResult(Tensor(hist.astype(input.dtype)), Tensor(edges.astype(input.dtype)))
+
+
 def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=None, sorter=None):
     """Where each of input's values would go in sorted_sequence (along its last dim, with input's leading dims
     where it has more than one) to keep it sorted: before equal entries, or after them with right=True (or
@@ -641,6 +683,61 @@ def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
     return (_sums_of_neighbours(y, dim) * (widths / 2.0)).cumsum(dim)
 
 
+@_taking_tensors("input")
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """The derivatives of input along each of `dim` (all dims by default) by central differences, and one-sided ones
+    of first or second order (edge_order) at the ends, as torch's (and NumPy's): the samples `spacing` apart (a
+    number, or one per dim) or at the coordinates of a 1-d tensor per dim. A tuple, one tensor per dim;
+    differentiable in input."""
+    if edge_order not in (1, 2):
+        raise RuntimeError("torch.gradient only supports edge_order=1 and edge_order=2.")
+    dims = range(input.ndim) if dim is None else [dim] if isinstance(dim, int) else list(dim)
+    dims = [normalize_dim(d, input.ndim) for d in dims]
+    spacings = list(spacing) if isinstance(spacing, (tuple, list)) else [spacing] * len(dims)
+    if len(spacings) != len(dims) and dim is None:
+        raise RuntimeError(f"torch.gradient expected spacing to be unspecified, a scalar, or a list of length equal "
+                           f"to 'self.dim() = {input.ndim}', since dim argument was not given, but got a list of "
+                           f"length {len(spacings)}")
+    if len(spacings) != len(dims):
+        raise RuntimeError("torch.gradient expected spacing to be unspecified, a scalar or it's spacing and dim "
+                           f"arguments to have the same length, but got a spacing argument of length {len(spacings)} "
+                           f"and a dim argument of length {len(dims)}.")
+    if any(input.shape[d] < edge_order + 1 for d in dims):
+        raise RuntimeError("torch.gradient expected each dimension size to be at least edge_order+1")
+    values = input if input.dtype.kind == "f" else input.to(default_dtype())
+    return tuple(_derivative(values, d, steps, edge_order) for d, steps in zip(dims, spacings))
+
+
+def _derivative(f, dim, spacing, edge_order):
+    """torch.gradient along one dim: second-order differences inside, weighted by the steps to either side (NumPy's
+    coefficients for uneven ones), and first- or second-order ones at the two ends."""
+    xp, n = get_array_module(f.data), f.shape[dim]
+    if isinstance(spacing, Tensor):
+        steps = xp.diff(spacing.data.astype(np.float64))
+    else:
+        steps = xp.full(n - 1, float(spacing))
+    before, after = steps[:-1], steps[1:]
+    inside = (-after / (before * (before + after)), (after - before) / (before * after),
+              before / (after * (before + after)))
+    if edge_order == 1:  # of the first two samples and of the last two
+        first = (-1 / steps[:1], 1 / steps[:1], 0 * steps[:1])
+        last = (-1 / steps[-1:], 1 / steps[-1:], 0 * steps[-1:])
+    else:  # of the first three samples and of the last three
+        h1, h2 = steps[:1], steps[1:2]
+        first = (-(2 * h1 + h2) / (h1 * (h1 + h2)), (h1 + h2) / (h1 * h2), -h1 / (h2 * (h1 + h2)))
+        h1, h2 = steps[-2:-1], steps[-1:]
+        last = (h2 / (h1 * (h1 + h2)), -(h1 + h2) / (h1 * h2), (2 * h2 + h1) / (h2 * (h1 + h2)))
+    # each derivative weighs three samples from its start (the last's weight 0 where it weighs two)
+    starts = xp.concatenate([xp.zeros(1, np.int64), xp.arange(n - 2), xp.full(1, n - 1 - edge_order)])
+    shape = [1] * f.ndim
+    shape[dim] = n
+    out = 0
+    for k in range(3):
+        weights = xp.concatenate([first[k], inside[k], last[k]]).astype(f.dtype).reshape(shape)
+        out = out + f.index_select(dim, Tensor(xp.minimum(starts + k, n - 1))) * Tensor(weights)
+    return out
+
+
 def pinverse(input, rcond=1e-15):
     """linalg.pinv with rcond as its relative tolerance, as torch's."""
     tensor_only("pinverse", input, 1, "input")
@@ -654,9 +751,12 @@ ALSO_METHODS = dict(mm=mm, bmm=bmm, dot=dot, vdot=vdot, inner=inner, kron=kron, 
 for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor method too: the same function, self first
     setattr(Tensor, _name, _function)
 del _name, _function
-FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, tensordot=tensordot, cdist=cdist,
-                 heaviside=heaviside, searchsorted=searchsorted, bucketize=bucketize, trapezoid=trapezoid,
+FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, polygamma=polygamma,
+                 gradient=gradient, tensordot=tensordot, cdist=cdist, heaviside=heaviside, searchsorted=searchsorted, bucketize=bucketize, trapezoid=trapezoid,
                  trapz=trapezoid, cumulative_trapezoid=cumulative_trapezoid, **ALSO_METHODS)
+
+Tensor.histogram = histogram
+OTHER_FUNCTIONS.update(histogram=histogram)
 
 LINALG_METHODS = dict(det=linalg.det, logdet=linalg.logdet, slogdet=linalg.slogdet, inverse=linalg.inv,
                       matrix_power=linalg.matrix_power, cholesky_solve=linalg.cholesky_solve,
@@ -777,6 +877,19 @@ def isin(elements, test_elements, *, assume_unique=False, invert=False):
     return Tensor(xp.isin(elements.data, test_elements.data, assume_unique=assume_unique, invert=invert))
 
 
+def combinations(input, r=2, with_replacement=False):
+    """The r-long combinations of a 1-d input's entries (with repeats, with_replacement), in itertools' order, one a
+    row, as torch's: differentiable, as the entries gathered."""
+    if input.ndim != 1:
+        raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
+    if r == 0:
+        return input.new_empty(0)
+    choose = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = np.array(list(choose(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
+    return input[Tensor(rows, device=input.device)]
+
+
 FUNCTIONS.update(isin=isin, broadcast_tensors=broadcast_tensors, atleast_1d=atleast_1d, atleast_2d=atleast_2d,
                  atleast_3d=atleast_3d, concat=cat, concatenate=concatenate, hstack=hstack, vstack=vstack,
-                 dstack=dstack, column_stack=column_stack, block_diag=block_diag)
+                 dstack=dstack, column_stack=column_stack, block_diag=block_diag, row_stack=vstack,
+                 combinations=combinations)

@@ -125,6 +125,25 @@ CALLS.update({  # linalg's, as torch has them outside torch.linalg (see test_lin
     "cholesky_inverse": ((CHOLESKY_FACTOR,), {"upper": False}),
 })
 
+CALLS.update({  # element-wise math (see test_more_torch_functions_port)
+    "absolute": ((X,), {}), "acosh": ((UNIT + 1,), {}), "angle": ((X,), {}), "arccos": ((UNIT,), {}),
+    "arccosh": ((X * X + 1,), {}), "arcsin": ((UNIT,), {}), "arcsinh": ((X,), {}), "arctan": ((X,), {}),
+    "arctanh": ((X / 2,), {}), "asinh": ((X,), {}), "atanh": ((UNIT,), {}), "deg2rad": ((X,), {}), "fix": ((X,), {}),
+    "frexp": ((X,), {}), "gcd": ((INTEGERS, INTEGERS[1]), {}), "lcm": ((INTEGERS, INTEGERS[::-1].copy()), {}), "ldexp": ((X, np.abs(INTEGERS[0])), {}),
+    "mvlgamma": ((X * X + 2,), {"p": 3}), "polygamma": ((2, UNIT), {}), "rad2deg": ((X,), {}),
+})
+CALLS.update({  # shapes, scatters, tests and bitwise logic (see test_more_torch_functions_port)
+    "ravel": ((X.T.copy(),), {}), "row_stack": (([X[0], UNIT],), {}), "diagflat": ((X[:2, :2].copy(),), {"offset": -1}),
+    "combinations": ((X[0],), {"r": 3, "with_replacement": True}), "select_scatter": ((X, UNIT[:, 1].copy(), 1, -2), {}),
+    "slice_scatter": ((X, UNIT[:, :2].copy()), {"dim": 1, "start": 1, "step": 2}),
+    "diagonal_scatter": ((X, UNIT[:, 0].copy(), 1), {}), "index_reduce": ((X, 0, np.array([2, 0, 2]), UNIT, "prod"), {}),
+    "is_nonzero": ((X[:1, 2].copy(),), {}),
+    "is_same_size": ((X, UNIT), {}), "is_signed": ((INTEGERS,), {}), "is_complex": ((X,), {}),
+    "bitwise_and": ((INTEGERS, 6), {}), "bitwise_or": ((INTEGERS, INTEGERS[1]), {}), "bitwise_xor": ((MASK, ~MASK), {}),
+    "bitwise_not": ((INTEGERS,), {}), "bitwise_left_shift": ((INTEGERS, 2), {}),
+    "bitwise_right_shift": ((INTEGERS, np.array([1, 0, 2, 1])), {}),
+    "gradient": ((X,), {"spacing": [2.0, 0.5], "edge_order": 2}),
+})
 CALLS.update({  # draws whose probabilities leave no choice (their distributions: see test_creation_port)
     "bernoulli": ((np.array([[0.0, 1, 1], [1, 0, 0]], dtype=np.float32),), {}),
     "multinomial": ((np.array([[0.0, 0, 2], [0, 3, 0]], dtype=np.float32), 3, True), {}),

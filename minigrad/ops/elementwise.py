@@ -2,6 +2,7 @@
 
 The binary arithmetic on feature maps splits its big passes over the worker threads (parallel.elementwise).
 """
+import collections
 import math
 import numbers
 import operator
@@ -13,6 +14,7 @@ from ..backend import default_dtype, get_array_module, scipy_module, to_device
 from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, named_by, require_64_bits,
                         require_broadcastable, require_fits, result_type)
 
+FrexpResult = collections.namedtuple("FrexpResult", ["mantissa", "exponent"])
 _INVERT_A_MASK = "use the `~` or `logical_not()` operator instead."
 
 
@@ -535,6 +537,52 @@ class Acos(Asin):
     ufunc, sign = "arccos", -1
 
 
+class Asinh(Elementwise):
+    """arcsinh, and (as Acosh) arccosh, whose derivatives differ by the sign under the root."""
+
+    ufunc, shift = "arcsinh", 1
+
+    @classmethod
+    def gradient(cls, xp, grad, a, out):                               # grad / sqrt(a ** 2 + shift)
+        xp.multiply(a, a, out=out)
+        out += cls.shift
+        xp.sqrt(out, out=out)
+        xp.divide(grad, out, out=out)
+
+
+class Acosh(Asinh):
+    ufunc, shift = "arccosh", -1
+
+
+class Atanh(Elementwise):
+    ufunc = "arctanh"
+
+    @staticmethod
+    def gradient(xp, grad, a, out):                                    # grad / (1 - a ** 2)
+        xp.multiply(a, a, out=out)
+        xp.subtract(1, out, out=out)
+        xp.divide(grad, out, out=out)
+
+
+class Deg2rad(Elementwise):
+    """a times a constant `factor`: degrees to radians, and (as Rad2deg) back; bools as 0 and 1, as torch's."""
+
+    saves = None
+    factor = math.pi / 180
+
+    @classmethod
+    def function(cls, xp, a, out):
+        xp.multiply(a, out.dtype.type(cls.factor), out=out)
+
+    @classmethod
+    def gradient(cls, xp, grad, out):
+        xp.multiply(grad, grad.dtype.type(cls.factor), out=out)
+
+
+class Rad2deg(Deg2rad):
+    factor = 180 / math.pi
+
+
 class Frac(Elementwise):
     """a - trunc(a), for floating point only, as torch's; its gradient is grad itself."""
 
@@ -641,6 +689,25 @@ class Digamma(SpecialFunction):
         out *= grad
 
 
+class Polygamma(SpecialFunction):
+    """The n-th derivative of digamma (n >= 0; n = 0 is digamma), (-1) ** (n + 1) n! zeta(n + 1, a) for n > 0 (Hurwitz's
+    zeta); its own derivative is polygamma of n + 1."""
+
+    @staticmethod
+    def function(xp, a, out, n):
+        special = scipy_module(xp, "special")
+        if n == 0:
+            special.digamma(a, out=out)
+            return
+        special.zeta(n + 1, a, out=out)
+        out *= (-1) ** (n + 1) * math.factorial(n)
+
+    @staticmethod
+    def gradient(xp, grad, a, out, n):
+        Polygamma.function(xp, a, out, n + 1)
+        out *= grad
+
+
 class I0(SpecialFunction):
     """The modified Bessel function of the first kind of order 0."""
 
@@ -683,6 +750,18 @@ class Stepwise(Elementwise):
     @staticmethod
     def gradient(xp, grad, out, **params):
         out.fill(0)
+
+
+class Angle(Stepwise):
+    """The angle of a real number: pi where it is negative, 0 elsewhere, NaN at NaN; integers and bools in the default
+    dtype, as torch's, whose gradient is zero."""
+
+    integers = "float"
+
+    @staticmethod
+    def function(xp, a, out):
+        xp.multiply(a < 0, out.dtype.type(math.pi), out=out)
+        out[xp.isnan(a)] = xp.nan
 
 
 class Floor(Stepwise):
@@ -816,6 +895,34 @@ class Xlogy(Binary):
     @staticmethod
     def gradients(xp, grad, a, b, out):
         return xp.where((a == 0) & (b <= 0), 0, Xlogy.function(xp, grad, b)), grad * a / b
+
+
+class Igamma(Binary):
+    """The regularized lower incomplete gamma function P(a, x), and (as Igammac) the upper Q = 1 - P, of floating point
+    only, as torch.igamma's. As torch's, only x has a gradient: a's is torch's NotImplementedError."""
+
+    integers = "refuse"
+    special, sign = "gammainc", 1
+
+    @classmethod
+    def function(cls, xp, a, b):
+        return getattr(scipy_module(xp, "special"), cls.special)(a, b)
+
+    @classmethod
+    def gradients(cls, xp, grad, a, x, out):                           # sign * x ** (a - 1) * exp(-x) / gamma(a)
+        special = scipy_module(xp, "special")
+        return None, cls.sign * grad * xp.exp((a - 1) * xp.log(x) - x - special.gammaln(a))
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.needs_input_grad[0]:
+            raise NotImplementedError(f"the derivative for '{ctx.function.__name__.lower()}: input' is not "
+                                      "implemented.")
+        return Binary.backward(ctx, grad)
+
+
+class Igammac(Igamma):
+    special, sign = "gammaincc", -1
 
 
 class Fmod(Binary):
