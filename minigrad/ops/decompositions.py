@@ -79,6 +79,23 @@ class QR(Function):
         return xp.concatenate([_qr_backward_tall(grad_q, grad_left_r, q, r[..., :rows]), grad_y], axis=-1)
 
 
+class Geqrf(Function):
+    """LAPACK geqrf's packed (a, tau): R on and above the diagonal, the Householder reflectors below it. Not
+    differentiable, as torch's: backward raises torch's error."""
+
+    several_outputs = True
+    node_name = "GeqrfBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        packed, tau = get_array_module(a).linalg.qr(a, mode="raw")
+        return transposed(packed), tau
+
+    @staticmethod
+    def backward(ctx, grad_a, grad_tau):
+        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
 def _qr_backward_tall(grad_q, grad_r, q, r):
     """The gradient of A = QR for m >= n: (gQ + Q copyltu(M)) R^-T, M = R gR^T - gQ^T Q, copyltu(M) the symmetric
     matrix of M's lower triangle."""
