@@ -586,14 +586,16 @@ def cond(A, p=None):
 
 def matrix_exp(A):
     """exp(A) of each matrix, by scaling and squaring (see ops.MatrixExp for the gradient), as torch's."""
+    tensor_only("linalg_matrix_exp", A, 1, "input")
     _require_square_floating("linalg.matrix_exp", A)
     return MatrixExp.apply(A)
 
 
 # ---- LU: lu_factor(_ex), lu, lu_unpack, lu_solve ----------------------------------------------------------------------
-def _lu_factor_ex(name, A, pivot, check_errors):
+def _lu_factor_ex(name, A, pivot, check_errors, caller="torch.lu_factor"):
+    """lu_factor_ex for the function `name` (in its errors of a zero pivot) and `caller` (in those of A's dims)."""
     if A.ndim < 2:
-        raise RuntimeError(f"{name}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
+        raise RuntimeError(f"{caller}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
     _refuse_complex(name, A)
     if A.dtype not in _DECOMPOSED_DTYPES:
         raise NotImplementedError(f"\"lu_cpu\" not implemented for '{_type_name(A)}'")
@@ -603,7 +605,7 @@ def _lu_factor_ex(name, A, pivot, check_errors):
     factors, pivots = LUFactor.apply(A)
     info = lu_info(factors.data)
     if check_errors:
-        raise_for_info(info, ZERO_PIVOT.format(name=name))
+        raise_for_info(info, ZERO_PIVOT.format(name=name), RuntimeError)  # torch's, no LinAlgError
     return LUFactorExResult(factors, pivots, Tensor(info))
 
 
@@ -639,7 +641,7 @@ def lu(A, *, pivot=True):
     """(P, L, U) with A = P L U, as torch.linalg.lu: L m x k unit lower triangular, U k x n upper triangular
     (k = min(m, n)); L and U differentiable."""
     tensor_only("linalg_lu", A, 1, "A")
-    factors, pivots, _ = _lu_factor_ex("linalg.lu", A, pivot, check_errors=False)
+    factors, pivots, _ = _lu_factor_ex("linalg.lu", A, pivot, check_errors=False, caller="linalg.lu")
     return LUResult(*_unpacked(factors, pivots))
 
 
@@ -658,7 +660,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):  # noqa
         raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) inclusive.Did you properly "
                            "pass the result of lu_factor?")
     permutation, lower, upper = _unpacked(LU_data, LU_pivots if unpack_pivots else None)
-    empty = LU_data.new_empty(0)
+    empty = LU_data.new_zeros(0)
     return LUUnpackResult(permutation if unpack_pivots else empty, *((lower, upper) if unpack_data else (empty, empty)))
 
 

@@ -148,14 +148,15 @@ def cholesky_info(a, factor):
     return xp.asarray(host_cholesky(a)[1])
 
 
-def raise_for_info(info, message):
-    """torch's LinAlgError for the first failed matrix of a batch; `message` takes its info as {info}."""
+def raise_for_info(info, message, error=LinAlgError):
+    """torch's LinAlgError (or `error`) for the first failed matrix of a batch; `message` takes its info as
+    {info}."""
     infos = to_numpy(info).reshape(-1)
     failed = np.flatnonzero(infos)
     if failed.size:
         where = f"(Batch element {failed[0]}): " if info.ndim else ""
         name, _, rest = message.partition(": ")
-        raise LinAlgError(f"{name}: {where}{rest.format(info=infos[failed[0]])}")
+        raise error(f"{name}: {where}{rest.format(info=infos[failed[0]])}")
 
 
 def solve_triangular(a, b, upper, unitriangular=False, transpose=False):
