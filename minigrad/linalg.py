@@ -11,7 +11,7 @@ from . import ops
 from .backend import get_array_module
 from .creation import eye
 from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, is_grad_enabled, require_broadcastable
-from .ops.decompositions import (QR, SVD, Eigh, Geqrf, EighResult, Lstsq, LstsqResult, Pinv, QRResult, SVDResult, default_rtol,
+from .ops.decompositions import (QR, SVD, Eigh, Geqrf, LDLFactor, EighResult, Lstsq, LstsqResult, Pinv, QRResult, SVDResult, default_rtol,
                                  kept)
 from .ops.linalg import (LinAlgError, LUFactor, LUSolve, MatrixExp, cholesky_info, lu_info, raise_for_info,
                          row_permutation, singular_info, transposed)
@@ -19,14 +19,17 @@ from .ops.shape import normalize_dim
 from .tensor import Tensor, tensor_only, where
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",
-           "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matmul",
-           "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet",
-           "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "vander", "vecdot", "vector_norm"]
+           "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex", "lstsq", "lu", "lu_factor",
+           "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
+           "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals",
+           "vander", "vecdot", "vector_norm"]
 
 SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 InvExResult = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
 CholeskyExResult = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
 SolveExResult = collections.namedtuple("linalg_solve_ex", ["result", "info"])
+LDLFactorResult = collections.namedtuple("linalg_ldl_factor", ["LD", "pivots"])
+LDLFactorExResult = collections.namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
 HouseholderResult = collections.namedtuple("geqrf", ["a", "tau"])
 LUFactorResult = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
 LUFactorExResult = collections.namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
@@ -730,3 +733,28 @@ def geqrf(input):
     if input.dtype not in _DECOMPOSED_DTYPES:
         raise NotImplementedError(f"\"geqrf_cpu\" not implemented for '{_type_name(input)}'")
     return HouseholderResult(*Geqrf.apply(input))
+
+
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
+    """(LD, pivots, info) of A = L D L^T by Bunch-Kaufman pivoting from A's lower triangle, as
+    torch.linalg.ldl_factor_ex (see ops.LDLFactor; `hermitian` is the same for real matrices). Not differentiable,
+    as torch's; computed on the host, also for a GPU tensor."""
+    name = "torch.linalg.ldl_factor_ex"
+    tensor_only("linalg_ldl_factor_ex", A, 1, "input")
+    _require_matrices(name, A)
+    _refuse_complex(name, A)
+    if A.dtype.kind != "f":
+        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_type_name(A)}")
+    if A.dtype not in _DECOMPOSED_DTYPES:
+        raise NotImplementedError(f"\"ldl_factor_kernel_cpu\" not implemented for '{_type_name(A)}'")
+    factors, pivots, info = LDLFactor.apply(A)
+    if check_errors:
+        raise_for_info(info.data, "torch.linalg.ldl_factor: The factorization could not be completed because the "
+                                  "input is singular: D[{info},{info}] is exactly zero.", RuntimeError)
+    return LDLFactorExResult(factors, pivots, info)
+
+
+def ldl_factor(A, *, hermitian=False):
+    """(LD, pivots) of ldl_factor_ex; an error for an exactly singular D (torch's is an internal assertion)."""
+    tensor_only("linalg_ldl_factor", A, 1, "input")
+    return LDLFactorResult(*ldl_factor_ex(A, hermitian=hermitian, check_errors=True)[:2])

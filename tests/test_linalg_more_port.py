@@ -1,5 +1,5 @@
 """torch.linalg's matrix_exp, LU (lu_factor, lu_factor_ex, lu, lu_solve, torch.lu_unpack), solve_ex,
-householder_product (torch.orgqr) and torch.geqrf, and nn.utils.parametrizations.orthogonal, against torch: float32
+householder_product (torch.orgqr), torch.geqrf and ldl_factor(_ex), and nn.utils.parametrizations.orthogonal, against torch: float32
 values and gradients, float64 gradchecks, batches and broadcasts, singular matrices, torch's errors, and the GPU
 path."""
 import numpy as np
@@ -124,6 +124,21 @@ def test_geqrf_is_lapacks_and_has_no_derivative_as_torchs():
     assert_error_as_torchs(lambda lib: lib.tensor(a, requires_grad=True).geqrf()[0].sum().backward())
 
 
+def test_ldl_factor_is_lapacks_and_has_no_derivative_as_torchs():
+    """Bunch-Kaufman's LD and pivots (a 2x2 block's negative) from the lower triangle, info of a zero in D."""
+    rng = np.random.default_rng(10)
+    a = rng.standard_normal((2, 4, 4))
+    for matrices in (a + np.swapaxes(a, -1, -2), np.array([[0.0, 1.0, 2.0], [1.0, 0.0, 3.0], [2.0, 3.0, 0.0]]),
+                     np.tril(a), np.zeros((2, 2))):
+        ours, theirs = mg.linalg.ldl_factor_ex(mg.tensor(matrices)), torch.linalg.ldl_factor_ex(torch.tensor(matrices))
+        assert ours._fields == ("LD", "pivots", "info")
+        for mine, reference in zip(ours, theirs):
+            assert mine.dtype == reference.numpy().dtype
+            np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=1e-12, atol=1e-14)
+    assert_error_as_torchs(lambda lib: lib.linalg.ldl_factor(lib.tensor(a[0] + a[0].T, requires_grad=True))
+                           .LD.sum().backward())
+
+
 def _m(*shape, dtype=np.float32):
     return np.ones(shape, dtype=dtype)
 
@@ -177,6 +192,11 @@ ERRORS = {
     "householder_product dtypes": lambda lib: lib.orgqr(lib.tensor(_m(3, 2)), lib.tensor(_m(2, dtype=np.float64))),
     "householder_product int": lambda lib: lib.linalg.householder_product(lib.tensor(_m(3, 2, dtype=np.int64)),
                                                                           lib.tensor(_m(2, dtype=np.int64))),
+    "ldl_factor 1-d": lambda lib: lib.linalg.ldl_factor(lib.tensor(_m(3))),
+    "ldl_factor not square": lambda lib: lib.linalg.ldl_factor_ex(lib.tensor(_m(2, 3))),
+    "ldl_factor int": lambda lib: lib.linalg.ldl_factor(lib.tensor(_m(3, 3, dtype=np.int64))),
+    "ldl_factor half": lambda lib: lib.linalg.ldl_factor(lib.tensor(_m(3, 3, dtype=np.float16))),
+    "ldl_factor list": lambda lib: lib.linalg.ldl_factor([[1.0]]),
     "geqrf 1-d": lambda lib: lib.geqrf(lib.tensor(_m(3))),
     "geqrf int": lambda lib: lib.geqrf(lib.tensor(_m(3, 3, dtype=np.int64))),
 }
@@ -203,14 +223,17 @@ def test_lu_on_the_gpu_path_without_pivoting_is_refused_clearly(gpu_path):
         mg.linalg.lu_factor(mg.eye(3, device="gpu"), pivot=False)
 
 
-def test_singular_lu_solve_on_the_gpu_path_as_on_the_cpu(gpu_path):
-    """The device's LU (one matrix per cuSOLVER call) and its triangular solves, a singular matrix's inf too."""
+def test_singular_lu_solve_and_ldl_on_the_gpu_path_as_on_the_cpu(gpu_path):
+    """The device's LU (one matrix per cuSOLVER call) and its triangular solves, a singular matrix's inf too; the
+    LDL factors (from the host) on the device."""
     a = np.array([[[1.0, 2.0], [2.0, 4.0]], [[3.0, 1.0], [1.0, 2.0]]], np.float32)
     results = []
     for device in ("cpu", "gpu"):
         factors, pivots, info = mg.linalg.lu_factor_ex(mg.tensor(a, device=device))
         solved = mg.linalg.lu_solve(factors, pivots, mg.ones(2, 2, 1, device=device))
-        results.append([t.to("cpu").numpy() for t in (factors, pivots, info, solved)])
+        ldl = mg.linalg.ldl_factor_ex(mg.tensor(a, device=device))
+        assert all(t.device == device for t in (factors, pivots, info, solved, *ldl))
+        results.append([t.to("cpu").numpy() for t in (factors, pivots, info, solved, *ldl)])
     for ours, reference in zip(*results):
         assert ours.dtype == reference.dtype
         np.testing.assert_allclose(ours, reference, rtol=1e-6)

@@ -3,6 +3,7 @@ backward, batched over the leading dims.
 
 NumPy's solvers refuse a whole batch for one singular (or not positive-definite) matrix, CuPy's give non-finite
 entries; either way the failed matrices are then told apart on the host by LAPACK, as torch reports them."""
+import math
 import warnings
 
 import numpy as np
@@ -60,12 +61,12 @@ def lu_factors(a):
     xp = get_array_module(a)
     lu_factor = scipy_module(xp, "linalg").lu_factor
     rows, columns = a.shape[-2:]
-    flat = a.reshape(-1, rows, columns)
+    flat = a.reshape(math.prod(a.shape[:-2]), rows, columns)
     factors = xp.empty_like(flat)
     pivots = xp.empty((len(flat), min(rows, columns)), np.int32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # SciPy's LinAlgWarning, CuPy's: of a singular matrix
-        for index, matrix in enumerate(flat):
+        for index, matrix in enumerate(flat if a.size else ()):
             factors[index], pivots[index] = lu_factor(matrix, check_finite=False)
     return factors.reshape(a.shape), (pivots + 1).reshape(a.shape[:-2] + pivots.shape[-1:])
 
@@ -74,7 +75,7 @@ def row_permutation(pivots, rows):
     """perm of LAPACK's pivots (row i swapped with row pivots[i], 1-based, in order): A[perm] = L U, so that
     A = P L U with P[perm[i], i] = 1. One batched step per pivot."""
     xp = get_array_module(pivots)
-    flat_pivots = pivots.reshape(-1, pivots.shape[-1]).astype(np.int64) - 1
+    flat_pivots = pivots.reshape(math.prod(pivots.shape[:-1]), pivots.shape[-1]).astype(np.int64) - 1
     perm = xp.tile(xp.arange(rows), (len(flat_pivots), 1))
     matrices = xp.arange(len(flat_pivots))
     for row in range(flat_pivots.shape[-1]):
