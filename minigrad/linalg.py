@@ -1,6 +1,7 @@
 """torch.linalg's functions that minigrad has, for real floating point matrices (minigrad has no complex autograd):
-norms, determinants, inverses, solvers, the Cholesky factor, products, cross; and the decompositions qr, eigh,
-eigvalsh, svd, svdvals, and what is built on them, pinv, lstsq, matrix_rank and cond."""
+norms, determinants, inverses, solvers, the Cholesky factor, products, cross, matrix_exp; the decompositions qr,
+eigh, eigvalsh, svd, svdvals, and what is built on them, pinv, lstsq, matrix_rank and cond; LU (lu_factor, lu,
+lu_solve, lu_unpack, solve_ex), ldl_factor, and Householder reflectors (geqrf, householder_product)."""
 import collections
 import math
 import numbers
@@ -11,8 +12,8 @@ from . import ops
 from .backend import get_array_module
 from .creation import eye
 from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, is_grad_enabled, require_broadcastable
-from .ops.decompositions import (QR, SVD, Eigh, Geqrf, LDLFactor, EighResult, Lstsq, LstsqResult, Pinv, QRResult, SVDResult, default_rtol,
-                                 kept)
+from .ops.decompositions import (QR, SVD, Eigh, EighResult, Geqrf, LDLFactor, Lstsq, LstsqResult, Pinv, QRResult,
+                                 SVDResult, default_rtol, kept)
 from .ops.linalg import (LinAlgError, LUFactor, LUSolve, MatrixExp, cholesky_info, lu_info, raise_for_info,
                          row_permutation, singular_info, transposed)
 from .ops.shape import normalize_dim
@@ -215,13 +216,12 @@ def solve_ex(A, B, *, left=True, check_errors=False):
     matrix (0 for none), whose result is then lu_solve's, inf and NaN from that pivot."""
     columns, vectors = _solve_columns(A, B, left)
     try:
-        out = ops.Solve.apply(A, columns) if left else ops.Solve.apply(A.mT, columns.mT).mT
-        info = Tensor(get_array_module(A.data).zeros(A.shape[:-2], np.int32))
+        return SolveExResult(solve(A, B, left=left), Tensor(get_array_module(A.data).zeros(A.shape[:-2], np.int32)))
     except LinAlgError:
         factors, pivots, info = _lu_factor_ex("torch.linalg.solve_ex", A, pivot=True, check_errors=False)
-        if check_errors:
-            raise_for_info(info.data, "torch.linalg.solve_ex: The solver failed because the input matrix is singular.")
-        out = lu_solve(factors, pivots, columns, left=left)
+    if check_errors:
+        raise_for_info(info.data, "torch.linalg.solve_ex: The solver failed because the input matrix is singular.")
+    out = lu_solve(factors, pivots, columns, left=left)
     return SolveExResult(out.squeeze(-1) if vectors else out, info)
 
 
@@ -594,7 +594,7 @@ def matrix_exp(A):
     return MatrixExp.apply(A)
 
 
-# ---- LU: lu_factor(_ex), lu, lu_unpack, lu_solve ----------------------------------------------------------------------
+# ---- LU: lu_factor(_ex), lu, lu_unpack, lu_solve -----------------------------------------------------------------
 def _lu_factor_ex(name, A, pivot, check_errors, caller="torch.lu_factor"):
     """lu_factor_ex for the function `name` (in its errors of a zero pivot) and `caller` (in those of A's dims)."""
     if A.ndim < 2:
@@ -615,7 +615,7 @@ def _lu_factor_ex(name, A, pivot, check_errors, caller="torch.lu_factor"):
 def lu_factor_ex(A, *, pivot=True, check_errors=False):
     """(LU, pivots, info) of A = P L U by partial pivoting, as torch's: L (unit diagonal, below) and U packed in
     one matrix, LAPACK's 1-based int32 pivots, info the 1-based index of U's first zero pivot (0 for none).
-    Differentiable in LU (square, wide or tall A). The CPU factors one matrix at a time (see ops.lu_factors)."""
+    Differentiable in LU (square, wide or tall A). One matrix per LAPACK (cuSOLVER) call (see ops.lu_factors)."""
     tensor_only("linalg_lu_factor_ex", A, 1, "A")
     return _lu_factor_ex("torch.linalg.lu_factor_ex", A, pivot, check_errors)
 
@@ -741,10 +741,7 @@ def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
     as torch's; computed on the host, also for a GPU tensor."""
     name = "torch.linalg.ldl_factor_ex"
     tensor_only("linalg_ldl_factor_ex", A, 1, "input")
-    _require_matrices(name, A)
-    _refuse_complex(name, A)
-    if A.dtype.kind != "f":
-        raise RuntimeError(f"{name}: Expected a floating point or complex tensor as input. Got {_type_name(A)}")
+    _require_square_floating(name, A)
     if A.dtype not in _DECOMPOSED_DTYPES:
         raise NotImplementedError(f"\"ldl_factor_kernel_cpu\" not implemented for '{_type_name(A)}'")
     factors, pivots, info = LDLFactor.apply(A)

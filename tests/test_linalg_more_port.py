@@ -1,7 +1,7 @@
 """torch.linalg's matrix_exp, LU (lu_factor, lu_factor_ex, lu, lu_solve, torch.lu_unpack), solve_ex,
-householder_product (torch.orgqr), torch.geqrf and ldl_factor(_ex), and nn.utils.parametrizations.orthogonal, against torch: float32
-values and gradients, float64 gradchecks, batches and broadcasts, singular matrices, torch's errors, and the GPU
-path."""
+householder_product (torch.orgqr), torch.geqrf and ldl_factor(_ex), and nn.utils.parametrizations.orthogonal,
+against torch: float32 values and gradients, float64 gradchecks, batches and broadcasts, singular matrices, torch's
+errors, and the GPU path."""
 import numpy as np
 import pytest
 from conftest import differentiable_case_tests, error_of, normal, relative_error

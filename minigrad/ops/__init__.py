@@ -2,7 +2,8 @@
 from .activation import (ELU, GELU, GRUUpdate, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, LSTMUpdate,
                          Mish, PReLU, ReLU, Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
 from .conv import Conv2d, ConvTranspose2d, DepthUnfold, Unfold, col2im, im2col
-from .decompositions import Eigh, EighResult, Lstsq, LstsqResult, Pinv, QR, QRResult, SVD, SVDResult
+from .decompositions import (Eigh, EighResult, Geqrf, LDLFactor, Lstsq, LstsqResult, Pinv, QR, QRResult, SVD,
+                             SVDResult)
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Add, Asin, Atan, Atan2, Binary, Cast, Ceil, Clamp, ClampMaxTensor, ClampMinTensor,
                           Copysign, Cos, Cosh, Digamma, Div, DivFloor, Drawn, Elementwise, Erf, Erfc, Erfinv, Exp, Exp2,
@@ -11,7 +12,8 @@ from .elementwise import (Abs, Acos, Add, Asin, Atan, Atan2, Binary, Cast, Ceil,
                           NanToNum, Neg, Nextafter, Pow, PowScalar, Reciprocal, Remainder, Round, Rsqrt, Sign, Sin,
                           Sinc, Sinh, SpecialFunction, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where,
                           WithoutDerivative, Xlogy)
-from .linalg import Cholesky, CholeskySolve, Det, Inverse, LogAbsDet, SlogdetSign, Solve, SolveTriangular
+from .linalg import (Cholesky, CholeskySolve, Det, Inverse, LogAbsDet, LUFactor, LUSolve, MatrixExp, SlogdetSign, Solve,
+                     SolveTriangular)
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
                    NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
@@ -31,10 +33,13 @@ __all__ = [
     "Cos", "Cosh", "CosineSimilarity", "Cumprod", "Cumsum", "DepthUnfold", "Det", "DiagEmbed", "Diagonal", "Digamma",
     "Div", "DivFloor", "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU", "Embedding", "Erf", "Erfc",
     "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac",
-    "Gather", "GELU", "GetItem", "GridSample", "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside",
-    "Hypot", "I0", "im2col", "Inverse", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2",
+    "Gather", "GELU", "Geqrf", "GetItem", "GridSample", "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh",
+    "Heaviside",
+    "Hypot", "I0", "im2col", "Inverse", "KLDivergence", "LDLFactor", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10",
+    "Log1p", "Log2",
     "LogAbsDet", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp",
-    "LSTMUpdate", "Lstsq", "LstsqResult", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min",
+    "LSTMUpdate", "Lstsq", "LstsqResult", "LUFactor", "LUSolve", "MatMul", "MatrixExp", "Max", "Maximum", "MaxPool",
+    "MaxResult", "Mean", "Median", "Min",
     "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "Nextafter", "NLLLoss", "Norm", "Normalize", "Pad",
     "Permute", "Pinv", "PointwiseLoss", "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Reciprocal", "ReLU",
     "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign",
