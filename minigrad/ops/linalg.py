@@ -374,7 +374,7 @@ def matrix_exponential(a):
     size = a.shape[-1]
     if not a.size:
         return a.copy()
-    if a.dtype.itemsize < 4:  # float16: LAPACK's solver has no half precision; torch's result is as near as this
+    if a.dtype.itemsize < 4:  # float16: no solver in half precision; float32's, rounded (torch's CPU one overflows)
         return matrix_exponential(a.astype(np.float32)).astype(a.dtype)
     norms = abs(a).sum(axis=-2).max(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -417,6 +417,14 @@ class MatrixExp(Function):
         return matrix_exponential(block)[..., :size, size:]
 
 
+def unit_lower(factors):
+    """L of packed LU factors (m x k, k = min(m, n)): their strict lower triangle, ones on the diagonal."""
+    rows, columns = factors.shape[-2:]
+    k = min(rows, columns)
+    xp = get_array_module(factors)
+    return xp.tril(factors[..., :, :k], -1) + xp.eye(rows, k, dtype=factors.dtype)
+
+
 def lu_backward(grad, factors, perm):
     """torch's gradient of A = P L U (linalg_lu_backward) from that of the packed factors, L's below the diagonal
     and U's on and above it. Square: P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T; wide and tall matrices add
@@ -424,8 +432,7 @@ def lu_backward(grad, factors, perm):
     xp = get_array_module(factors)
     rows, columns = factors.shape[-2:]
     k = min(rows, columns)
-    lower = xp.tril(factors[..., :, :k], -1) + xp.eye(rows, k, dtype=factors.dtype)
-    upper = xp.triu(factors[..., :k, :])
+    lower, upper = unit_lower(factors), xp.triu(factors[..., :k, :])
     grad_lower, grad_upper = xp.tril(grad[..., :, :k], -1), xp.triu(grad[..., :k, :])
     if rows == columns:
         phi = xp.tril(matmul(transposed(lower), grad_lower), -1) + xp.triu(matmul(grad_upper, transposed(upper)))
@@ -502,6 +509,5 @@ class LUSolve(Function):
             return xp.tril(above, -1) + xp.triu(grad_r), grad_b
         outer = -matmul(permuted_rows(out, perm), transposed(permuted_rows(grad, perm)))      # -P^T X G^T P
         grad_r = times_inverse_transposed(outer, factors, upper=False, unitriangular=True)
-        lower = xp.tril(factors, -1) + xp.eye(factors.shape[-1], dtype=factors.dtype)
-        grad_u = times_inverse_transposed(matmul(transposed(lower), grad_r), factors, upper=True)
+        grad_u = times_inverse_transposed(matmul(transposed(unit_lower(factors)), grad_r), factors, upper=True)
         return xp.tril(grad_r, -1) + xp.triu(grad_u), grad_b
