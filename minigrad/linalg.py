@@ -1,6 +1,7 @@
 """torch.linalg's functions that minigrad has, for real floating point matrices (minigrad has no complex autograd):
-norms, determinants, inverses, solvers, the Cholesky factor, products, cross; and the decompositions qr, eigh,
-eigvalsh, svd, svdvals, and what is built on them, pinv, lstsq, matrix_rank and cond."""
+norms, determinants, inverses, solvers, the Cholesky factor, products, cross, matrix_exp; the decompositions qr,
+eigh, eigvalsh, svd, svdvals, and what is built on them, pinv, lstsq, matrix_rank and cond; LU (lu_factor, lu,
+lu_solve, lu_unpack, solve_ex), ldl_factor, and Householder reflectors (geqrf, householder_product)."""
 import collections
 import math
 import numbers
@@ -11,22 +12,36 @@ from . import ops
 from .backend import get_array_module
 from .creation import eye
 from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, is_grad_enabled, require_broadcastable
-from .ops.decompositions import (QR, SVD, Eigh, EighResult, Lstsq, LstsqResult, Pinv, QRResult, SVDResult, default_rtol,
-                                 kept)
-from .ops.linalg import LinAlgError, cholesky_info, raise_for_info, singular_info
+from .ops.decompositions import (QR, SVD, Eigh, EighResult, Geqrf, LDLFactor, Lstsq, LstsqResult, Pinv, QRResult,
+                                 SVDResult, default_rtol, kept)
+from .ops.linalg import (LinAlgError, LUFactor, LUSolve, MatrixExp, cholesky_info, lu_info, raise_for_info,
+                         row_permutation, singular_info, transposed)
 from .ops.shape import normalize_dim
 from .tensor import Tensor, tensor_only, where
 
-__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh", "inv",
-           "inv_ex", "lstsq", "matmul", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
-           "slogdet", "solve", "solve_triangular", "svd", "svdvals", "vander", "vecdot", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh", "eigvalsh",
+           "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex", "lstsq", "lu", "lu_factor",
+           "lu_factor_ex", "lu_solve", "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank",
+           "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals",
+           "vander", "vecdot", "vector_norm"]
 
 SlogdetResult = collections.namedtuple("linalg_slogdet", ["sign", "logabsdet"])
 InvExResult = collections.namedtuple("linalg_inv_ex", ["inverse", "info"])
 CholeskyExResult = collections.namedtuple("linalg_cholesky_ex", ["L", "info"])
+SolveExResult = collections.namedtuple("linalg_solve_ex", ["result", "info"])
+LDLFactorResult = collections.namedtuple("linalg_ldl_factor", ["LD", "pivots"])
+LDLFactorExResult = collections.namedtuple("linalg_ldl_factor_ex", ["LD", "pivots", "info"])
+HouseholderResult = collections.namedtuple("geqrf", ["a", "tau"])
+LUFactorResult = collections.namedtuple("linalg_lu_factor", ["LU", "pivots"])
+LUFactorExResult = collections.namedtuple("linalg_lu_factor_ex", ["LU", "pivots", "info"])
+LUResult = collections.namedtuple("linalg_lu", ["P", "L", "U"])
+LUUnpackResult = collections.namedtuple("lu_unpack", ["P", "L", "U"])
 
 SINGULAR_INVERSE = ("linalg.inv: The diagonal element {info} is zero, the inversion could not be completed because "
                     "the input matrix is singular.")
+ZERO_PIVOT = ("{name}: U[{{info}},{{info}}] is zero and using it on lu_solve would result in a division by zero. If "
+              "you still want to perform the factorization, consider calling linalg.lu(A, pivot) or "
+              "linalg.lu_factor_ex(A, pivot)")
 NOT_POSITIVE_DEFINITE = ("linalg.cholesky: The factorization could not be completed because the input is not "
                          "positive-definite (the leading minor of order {info} is not positive-definite).")
 
@@ -178,6 +193,13 @@ def inv(A):
 def solve(A, B, *, left=True):
     """X of A X = B (X A = B where not `left`), batches broadcast; B is a batch of vectors where it is 1-d or has
     A's shape without the last dim, as torch's."""
+    columns, vectors = _solve_columns(A, B, left)
+    out = ops.Solve.apply(A, columns) if left else ops.Solve.apply(A.mT, columns.mT).mT
+    return out.squeeze(-1) if vectors else out
+
+
+def _solve_columns(A, B, left):
+    """solve's checks, as torch's; (B as a batch of matrices, whether it was one of vectors)."""
     _require_square_floating("linalg.solve", A)
     tensor_only("linalg_solve", B, None, "B")
     if B.dtype != A.dtype:
@@ -186,8 +208,21 @@ def solve(A, B, *, left=True):
     vectors = B.ndim == 1 or B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]
     columns = B.unsqueeze(-1) if vectors else B
     _require_solvable("linalg.solve", A, columns, left)
-    out = ops.Solve.apply(A, columns) if left else ops.Solve.apply(A.mT, columns.mT).mT
-    return out.squeeze(-1) if vectors else out
+    return columns, vectors
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    """(result, info) as torch's: solve's result, and info the 1-based index of LU's first zero pivot of a singular
+    matrix (0 for none), whose result is then lu_solve's, inf and NaN from that pivot."""
+    columns, vectors = _solve_columns(A, B, left)
+    try:
+        return SolveExResult(solve(A, B, left=left), Tensor(get_array_module(A.data).zeros(A.shape[:-2], np.int32)))
+    except LinAlgError:
+        factors, pivots, info = _lu_factor_ex("torch.linalg.solve_ex", A, pivot=True, check_errors=False)
+    if check_errors:
+        raise_for_info(info.data, "torch.linalg.solve_ex: The solver failed because the input matrix is singular.")
+    out = lu_solve(factors, pivots, columns, left=left)
+    return SolveExResult(out.squeeze(-1) if vectors else out, info)
 
 
 def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
@@ -550,3 +585,173 @@ def cond(A, p=None):
     singular_values = svdvals(A)
     largest, smallest = singular_values[..., 0], singular_values[..., -1]
     return smallest / largest if p == -2 else largest / smallest
+
+
+def matrix_exp(A):
+    """exp(A) of each matrix, by scaling and squaring (see ops.MatrixExp for the gradient), as torch's."""
+    tensor_only("linalg_matrix_exp", A, 1, "input")
+    _require_square_floating("linalg.matrix_exp", A)
+    return MatrixExp.apply(A)
+
+
+# ---- LU: lu_factor(_ex), lu, lu_unpack, lu_solve -----------------------------------------------------------------
+def _lu_factor_ex(name, A, pivot, check_errors, caller="torch.lu_factor"):
+    """lu_factor_ex for the function `name` (in its errors of a zero pivot) and `caller` (in those of A's dims)."""
+    if A.ndim < 2:
+        raise RuntimeError(f"{caller}: Expected tensor with 2 or more dimensions. Got size: {list(A.shape)} instead")
+    _refuse_complex(name, A)
+    if A.dtype not in _DECOMPOSED_DTYPES:
+        raise NotImplementedError(f"\"lu_cpu\" not implemented for '{_type_name(A)}'")
+    if not pivot:
+        raise RuntimeError("linalg.lu_factor: LU without pivoting is not implemented on the "
+                           f"{'CPU' if A.device == 'cpu' else 'GPU in minigrad'}")
+    factors, pivots = LUFactor.apply(A)
+    info = lu_info(factors.data)
+    if check_errors:
+        raise_for_info(info, ZERO_PIVOT.format(name=name), RuntimeError)  # torch's, no LinAlgError
+    return LUFactorExResult(factors, pivots, Tensor(info))
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """(LU, pivots, info) of A = P L U by partial pivoting, as torch's: L (unit diagonal, below) and U packed in
+    one matrix, LAPACK's 1-based int32 pivots, info the 1-based index of U's first zero pivot (0 for none).
+    Differentiable in LU (square, wide or tall A). One matrix per LAPACK (cuSOLVER) call (see ops.lu_factors)."""
+    tensor_only("linalg_lu_factor_ex", A, 1, "A")
+    return _lu_factor_ex("torch.linalg.lu_factor_ex", A, pivot, check_errors)
+
+
+def lu_factor(A, *, pivot=True):
+    """(LU, pivots) of lu_factor_ex; torch's error for a matrix with a zero pivot."""
+    tensor_only("linalg_lu_factor", A, 1, "A")
+    return LUFactorResult(*_lu_factor_ex("torch.linalg.lu_factor", A, pivot, check_errors=True)[:2])
+
+
+def _unpacked(factors, pivots):
+    """(P, L, U) of packed factors: L m x k with a unit diagonal, U k x n, P m x m in the factors' dtype."""
+    rows, columns = factors.shape[-2:]
+    k = min(rows, columns)
+    lower = factors[..., :, :k].tril(-1) + eye(rows, k, dtype=factors.dtype, device=factors.device)
+    upper = factors[..., :k, :].triu()
+    permutation = None
+    if pivots is not None:
+        perm = row_permutation(pivots.data, rows)
+        identity = eye(rows, dtype=factors.dtype, device=factors.device).data
+        permutation = Tensor(transposed(identity[perm]))
+    return permutation, lower, upper
+
+
+def lu(A, *, pivot=True):
+    """(P, L, U) with A = P L U, as torch.linalg.lu: L m x k unit lower triangular, U k x n upper triangular
+    (k = min(m, n)); L and U differentiable."""
+    tensor_only("linalg_lu", A, 1, "A")
+    factors, pivots, _ = _lu_factor_ex("linalg.lu", A, pivot, check_errors=False, caller="linalg.lu")
+    return LUResult(*_unpacked(factors, pivots))
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data=True, unpack_pivots=True):  # noqa: N803 (torch's names)
+    """torch.lu_unpack: (P, L, U) of lu_factor's output; what is not unpacked is an empty tensor."""
+    tensor_only("lu_unpack", LU_data, 1, "LU_data")
+    if LU_data.ndim < 2:
+        raise RuntimeError(f"torch.lu_unpack: Expected tensor with 2 or more dimensions. Got size: "
+                           f"{list(LU_data.shape)} instead")
+    if LU_pivots.dtype != np.int32:
+        raise RuntimeError("torch.lu_unpack: LU_pivots is expected to be a contiguous tensor of torch.int32 dtype.\n"
+                           "Note: this function is intended to be used with the output produced by "
+                           "torch.linalg.lu_factor")
+    rows = LU_data.shape[-2]
+    if LU_pivots.shape[-1:] != (min(LU_data.shape[-2:]),) or bool(((LU_pivots < 1) | (LU_pivots > rows)).any()):
+        raise RuntimeError("pivots passed to lu_unpack must be between 1 and LU.size(-2) inclusive.Did you properly "
+                           "pass the result of lu_factor?")
+    permutation, lower, upper = _unpacked(LU_data, LU_pivots if unpack_pivots else None)
+    empty = LU_data.new_zeros(0)
+    return LUUnpackResult(permutation if unpack_pivots else empty, *((lower, upper) if unpack_data else (empty, empty)))
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):  # noqa: N803 (torch's name)
+    """X of A X = B from lu_factor's (LU, pivots), as torch.linalg.lu_solve: A^T X = B with `adjoint`, X A = B (or
+    X A^T = B) where not `left`; batches broadcast; differentiable in LU and B."""
+    tensor_only("linalg_lu_solve", LU, 1, "LU")
+    _require_matrices("torch.linalg.lu_solve", LU)
+    if B.ndim < 2:
+        raise RuntimeError("linalg.lu_solve: The input tensor B must have at least 2 dimensions.")
+    if pivots.dtype != np.int32:
+        raise RuntimeError("linalg.lu_solve: pivots should be a Tensor of scalar type torch.int32")
+    if B.dtype != LU.dtype:
+        raise RuntimeError(f"linalg.lu_solve: Expected LU and B to have the same dtype, but found LU of type "
+                           f"{_type_name(LU)} and B of type {_type_name(B)} instead")
+    _require_solvable("linalg.lu_solve", LU, B, left)
+    if pivots.shape[-1:] != LU.shape[-1:]:
+        raise RuntimeError("linalg.lu_solve: Number of pivots per batch should be same as the dimension of the matrix")
+    _refuse_complex("linalg.lu_solve", LU)
+    if left:
+        return LUSolve.apply(LU, B, pivots=pivots.data, adjoint=adjoint)
+    return LUSolve.apply(LU, B.mT, pivots=pivots.data, adjoint=not adjoint).mT
+
+
+# ---- Householder reflectors: householder_product (orgqr), geqrf ------------------------------------------------------
+def householder_product(A, tau):
+    """The first n columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T with v_i A's column i below the diagonal and 1
+    on it, as torch.linalg.householder_product (LAPACK's orgqr): one batched rank-one update per reflector,
+    differentiable in A and tau."""
+    name = "torch.linalg.householder_product"
+    for position, (role, tensor) in enumerate((("input", A), ("tau", tau)), 1):
+        tensor_only("linalg_householder_product", tensor, position, role)
+    if A.ndim < 2:
+        raise RuntimeError(f"{name}: input must have at least 2 dimensions.")
+    rows, columns = A.shape[-2:]
+    if rows < columns:
+        raise RuntimeError(f"{name}: input.shape[-2] must be greater than or equal to input.shape[-1]")
+    if columns < tau.shape[-1]:
+        raise RuntimeError(f"{name}: input.shape[-1] must be greater than or equal to tau.shape[-1]")
+    if tau.ndim != A.ndim - 1:
+        raise RuntimeError(f"{name}: Expected tau to have one dimension less than input, but got tau.ndim equal to "
+                           f"{tau.ndim} and input.ndim is equal to {A.ndim}")
+    if tau.shape[:-1] != A.shape[:-2]:
+        raise RuntimeError(f"{name}: Expected batch dimensions of tau to be equal to input.shape[:-2], but got "
+                           f"{list(tau.shape[:-1])}")
+    if tau.dtype != A.dtype:
+        raise RuntimeError(f"{name}: tau dtype {_type_name(tau)} does not match input dtype {_type_name(A)}")
+    _refuse_complex("linalg.householder_product", A)
+    if A.dtype not in _DECOMPOSED_DTYPES:
+        raise NotImplementedError(f"\"orgqr_cpu\" not implemented for '{_type_name(A)}'")
+    identity = eye(rows, columns, dtype=A.dtype, device=A.device)
+    reflectors = A.tril(-1) + identity
+    product = identity
+    for index in reversed(range(tau.shape[-1])):
+        reflector = reflectors[..., :, index:index + 1]
+        product = product - (tau[..., index, None, None] * reflector).matmul(reflector.mT.matmul(product))
+    return product
+
+
+def geqrf(input):
+    """(a, tau) of LAPACK's geqrf, as torch.geqrf: R on and above a's diagonal, the Householder reflectors below
+    it, their scales tau; not differentiable, as torch's."""
+    tensor_only("geqrf", input, 1, "input")
+    if input.ndim < 2:
+        raise RuntimeError("torch.geqrf: input must have at least 2 dimensions.")
+    _refuse_complex("geqrf", input)
+    if input.dtype not in _DECOMPOSED_DTYPES:
+        raise NotImplementedError(f"\"geqrf_cpu\" not implemented for '{_type_name(input)}'")
+    return HouseholderResult(*Geqrf.apply(input))
+
+
+def ldl_factor_ex(A, *, hermitian=False, check_errors=False):
+    """(LD, pivots, info) of A = L D L^T by Bunch-Kaufman pivoting from A's lower triangle, as
+    torch.linalg.ldl_factor_ex (see ops.LDLFactor; `hermitian` is the same for real matrices). Not differentiable,
+    as torch's; computed on the host, also for a GPU tensor."""
+    name = "torch.linalg.ldl_factor_ex"
+    tensor_only("linalg_ldl_factor_ex", A, 1, "input")
+    _require_square_floating(name, A)
+    if A.dtype not in _DECOMPOSED_DTYPES:
+        raise NotImplementedError(f"\"ldl_factor_kernel_cpu\" not implemented for '{_type_name(A)}'")
+    factors, pivots, info = LDLFactor.apply(A)
+    if check_errors:
+        raise_for_info(info.data, "torch.linalg.ldl_factor: The factorization could not be completed because the "
+                                  "input is singular: D[{info},{info}] is exactly zero.", RuntimeError)
+    return LDLFactorExResult(factors, pivots, info)
+
+
+def ldl_factor(A, *, hermitian=False):
+    """(LD, pivots) of ldl_factor_ex; an error for an exactly singular D (torch's is an internal assertion)."""
+    tensor_only("linalg_ldl_factor", A, 1, "input")
+    return LDLFactorResult(*ldl_factor_ex(A, hermitian=hermitian, check_errors=True)[:2])

@@ -760,11 +760,12 @@ OTHER_FUNCTIONS.update(histogram=histogram)
 
 LINALG_METHODS = dict(det=linalg.det, logdet=linalg.logdet, slogdet=linalg.slogdet, inverse=linalg.inv,
                       matrix_power=linalg.matrix_power, cholesky_solve=linalg.cholesky_solve,
-                      cholesky_inverse=linalg.cholesky_inverse)
+                      cholesky_inverse=linalg.cholesky_inverse, matrix_exp=linalg.matrix_exp, geqrf=linalg.geqrf,
+                      orgqr=linalg.householder_product)
 for _name, _function in LINALG_METHODS.items():  # torch.det(A) and A.det(), ...: linalg's, as torch has them
     setattr(Tensor, _name, _function)
 del _name, _function
-FUNCTIONS.update(LINALG_METHODS)
+FUNCTIONS.update(LINALG_METHODS, lu_unpack=linalg.lu_unpack)
 
 
 def cat(tensors, dim=0):

@@ -194,7 +194,16 @@ LINALG = types.SimpleNamespace(
     **{name: _function_of(np.linalg, name) for name in ("det", "slogdet", "qr", "svd", "eigh", "eigvalsh", "norm",
                                                          "pinv", "lstsq", "matrix_power", "matrix_rank",
                                                          "tensorinv", "tensorsolve")})
-SCIPY_LINALG = types.SimpleNamespace(solve_triangular=_host_function(scipy.linalg, "solve_triangular"))
+def _lu_factor(a, overwrite_a=False, check_finite=True):
+    """cupyx.scipy.linalg.lu_factor: of one matrix, where SciPy's takes batches; 0-based int32 pivots."""
+    if a.ndim != 2:
+        raise ValueError(f"expected a 2-dimensional matrix, got {a.ndim} dimensions")
+    factors, pivots = scipy.linalg.lu_factor(_to_host(a, operand=True), check_finite=check_finite)
+    return _to_device(factors), _to_device(pivots.astype(np.int32))
+
+
+SCIPY_LINALG = types.SimpleNamespace(solve_triangular=_host_function(scipy.linalg, "solve_triangular"),
+                                     lu_factor=_lu_factor)
 
 
 class FakeCupy(types.ModuleType):

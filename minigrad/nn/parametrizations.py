@@ -1,10 +1,15 @@
-"""torch.nn.utils.parametrizations: weight normalisation and spectral normalisation as parametrizations (see
-parametrize.py), with torch's state dict keys (parametrizations.weight.original0/original1, parametrizations.weight
-.original and its _u, _v), so GAN and normalised-layer checkpoints carry over. The norm and the power-iteration
+"""torch.nn.utils.parametrizations: weight normalisation, spectral normalisation and orthogonal weights as
+parametrizations (see parametrize.py), with torch's state dict keys (parametrizations.weight.original0/original1,
+parametrizations.weight.original and its _u, _v, or its base), so GAN, normalised-layer and orthogonal-layer
+checkpoints carry over. The norm and the power-iteration
 step here also serve the older hook-based weight_norm and spectral_norm (norm_hooks.py)."""
-from .. import creation, functional as F
+import numpy as np
+
+from .. import creation, functional as F, linalg
+from ..backend import get_array_module
 from ..function import no_grad
 from ..tensor import Tensor
+from ..torch_functions import cat
 from . import parametrize
 from .layers import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .module import Module
@@ -127,4 +132,107 @@ def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=No
         module, name, _SpectralNorm(weight, n_power_iterations, spectral_dim(module, dim), eps))
 
 
-__all__ = ["spectral_norm", "weight_norm"]
+_ORTHOGONAL_MAPS = ("matrix_exp", "cayley", "householder")
+
+
+def _is_orthogonal(Q):
+    """Q^T Q = I within 10 n eps, as torch's test of whether to keep an assigned matrix."""
+    k = Q.shape[-1]
+    identity = creation.eye(k, dtype=Q.dtype, device=Q.device)
+    eps = 10.0 * Q.shape[-2] * float(np.finfo(Q.dtype).eps)
+    return bool(Q.mT.matmul(Q).allclose(identity, atol=eps))
+
+
+def _make_orthogonal(A):
+    """The Q of A's QR with R's diagonal positive, through geqrf and householder_product, as torch's."""
+    packed, tau = linalg.geqrf(A)
+    return linalg.householder_product(packed, tau) * packed.diagonal(dim1=-2, dim2=-1).sign().unsqueeze(-2)
+
+
+class _Orthogonal(Module):
+    """torch's orthogonal parametrization of a tall matrix (a wide one transposed): exp or the Cayley transform of
+    the skew-symmetric matrix of its lower triangle, or the product of the Householder reflectors below its
+    diagonal; with use_trivialization, times the orthogonal buffer `base`, which right_inverse sets."""
+
+    def __init__(self, weight, orthogonal_map, *, use_trivialization=True):
+        super().__init__()
+        self.shape = weight.shape
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, X):
+        n, k = X.shape[-2:]
+        transposed = n < k
+        if transposed:
+            X, n, k = X.mT, k, n
+        if self.orthogonal_map == "householder":
+            reflectors = X.tril(-1)
+            tau = 2.0 / (1.0 + (reflectors * reflectors).sum(-2))
+            Q = linalg.householder_product(reflectors, tau) * X.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+        else:
+            X = X.tril()
+            if n != k:
+                X = cat([X, X.new_zeros(n, n - k).expand(*X.shape[:-2], -1, -1)], dim=-1)
+            A = X - X.mT
+            if self.orthogonal_map == "matrix_exp":
+                Q = linalg.matrix_exp(A)
+            else:
+                identity = creation.eye(n, dtype=A.dtype, device=A.device)
+                Q = linalg.solve(identity - 0.5 * A, identity + 0.5 * A)
+            Q = Q[..., :k] if n != k else Q
+        if hasattr(self, "base"):
+            Q = self.base.matmul(Q)
+        return Q.mT if transposed else Q
+
+    @no_grad()
+    def right_inverse(self, Q):
+        if Q.shape != self.shape:
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. Got a tensor of shape "
+                             f"{Q.shape}.")
+        Q_init = Q
+        n, k = Q.shape[-2:]
+        transpose = n < k
+        if transpose:
+            Q, n, k = Q.mT, k, n
+        if not hasattr(self, "base"):
+            if self.orthogonal_map != "householder":
+                raise NotImplementedError("It is not possible to assign to the matrix exponential or the Cayley "
+                                          "parametrizations when use_trivialization=False.")
+            packed, tau = linalg.geqrf(Q)
+            xp = get_array_module(packed.data)
+            signs = xp.sign(xp.diagonal(packed.data, axis1=-2, axis2=-1))
+            positions = xp.arange(k)
+            packed.data[..., positions, positions] = xp.where(tau.data == 0, -signs, signs)
+            return packed.mT if transpose else packed
+        if n == k:
+            Q = Q.clone() if _is_orthogonal(Q) else _make_orthogonal(Q)
+        else:
+            completion = creation.randn(*Q.shape[:-2], n, n - k, dtype=Q.dtype, device=Q.device)
+            Q = _make_orthogonal(cat([Q, completion], dim=-1))
+        self.base = Q
+        neg_identity = creation.zeros_like(Q_init)
+        neg_identity.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
+        return neg_identity
+
+
+def orthogonal(module, name="weight", orthogonal_map=None, *, use_trivialization=True):
+    """module.<name> becomes an orthogonal matrix (orthonormal columns, or rows where it is wide; a batch of them)
+    parametrized by parametrizations.<name>.original, as torch's: through "matrix_exp", "cayley" or "householder"
+    (the default: matrix_exp for a square matrix, householder otherwise), and with use_trivialization times the
+    buffer parametrizations.<name>.0.base, its value where the tensor was assigned."""
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.ndim < 2:
+        raise ValueError(f"Expected a matrix or batch of matrices. Got a tensor of {weight.ndim} dimensions.")
+    if orthogonal_map is None:
+        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
+    if orthogonal_map not in _ORTHOGONAL_MAPS:
+        raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", "householder". '
+                         f"Got: {orthogonal_map}")
+    orthogonalizing = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    return parametrize.register_parametrization(module, name, orthogonalizing, unsafe=True)
+
+
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]

@@ -2,7 +2,8 @@
 from .activation import (ELU, GELU, GRUUpdate, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, LSTMUpdate,
                          Mish, PReLU, ReLU, Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
 from .conv import Conv2d, ConvTranspose2d, DepthUnfold, Unfold, col2im, im2col
-from .decompositions import Eigh, EighResult, Lstsq, LstsqResult, Pinv, QR, QRResult, SVD, SVDResult
+from .decompositions import (Eigh, EighResult, Geqrf, LDLFactor, Lstsq, LstsqResult, Pinv, QR, QRResult, SVD,
+                             SVDResult)
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Acosh, Add, Angle, Asin, Asinh, Atan, Atan2, Atanh, Binary, Cast, Ceil, Clamp,
                           ClampMaxTensor, ClampMinTensor, Copysign, Cos, Cosh, Deg2rad, Digamma, Div, DivFloor, Drawn,
@@ -12,7 +13,8 @@ from .elementwise import (Abs, Acos, Acosh, Add, Angle, Asin, Asinh, Atan, Atan2
                           Polygamma, Pow, PowScalar, Rad2deg, Reciprocal, Remainder, Round, Rsqrt, Sign, Sin, Sinc,
                           Sinh, SpecialFunction, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where,
                           WithoutDerivative, Xlogy)
-from .linalg import Cholesky, CholeskySolve, Det, Inverse, LogAbsDet, SlogdetSign, Solve, SolveTriangular
+from .linalg import (Cholesky, CholeskySolve, Det, Inverse, LogAbsDet, LUFactor, LUSolve, MatrixExp, SlogdetSign, Solve,
+                     SolveTriangular)
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
                    NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
@@ -27,21 +29,22 @@ from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, Up
 
 __all__ = [
     "Abs", "Acos", "Acosh", "Add", "Amax", "Amin", "AminmaxResult", "Angle", "Asin", "Asinh", "Atan", "Atan2", "Atanh",
-    "AvgPool", "Binary", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil",
-    "CharbonnierLoss", "Cholesky", "CholeskySolve", "Clamp", "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d",
-    "ConvTranspose2d", "Copysign", "Cos", "Cosh", "CosineSimilarity", "Cumprod", "Cumsum", "Deg2rad", "DepthUnfold",
-    "Det", "DiagEmbed", "Diagonal", "Digamma", "Div", "DivFloor", "Drawn", "Eigh", "EighResult", "Einsum",
-    "Elementwise", "ELU", "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor",
-    "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac", "FrexpResult", "Gather", "GELU", "GetItem", "GridSample",
-    "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside", "Hypot", "I0", "Igamma", "Igammac", "im2col",
-    "Inverse", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2", "LogAbsDet",
+    "AvgPool", "Binary", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss",
+    "Cholesky", "CholeskySolve", "Clamp", "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d",
+    "Copysign", "Cos", "Cosh", "CosineSimilarity", "Cumprod", "Cumsum", "Deg2rad", "DepthUnfold", "Det", "DiagEmbed",
+    "Diagonal", "Digamma", "Div", "DivFloor", "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU",
+    "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax",
+    "Fmin", "Fmod", "Frac", "FrexpResult", "Gather", "GELU", "Geqrf", "GetItem", "GridSample", "GRUUpdate",
+    "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside", "Hypot", "I0", "Igamma", "Igammac", "im2col", "Inverse",
+    "KLDivergence", "LDLFactor", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2", "LogAbsDet",
     "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp", "LSTMUpdate", "Lstsq",
-    "LstsqResult", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish",
-    "Mul", "NanMedian", "NanToNum", "Neg", "Nextafter", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pinv",
-    "PointwiseLoss", "Polygamma", "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Rad2deg", "Reciprocal",
-    "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate",
-    "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SlogdetSign", "SmoothL1Loss", "Softmax", "Softplus", "Solve",
-    "SolveTriangular", "SpecialFunction", "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan",
-    "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased", "UpsampleBicubic",
-    "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact", "Var", "Where", "WithoutDerivative", "Xlogy",
+    "LstsqResult", "LUFactor", "LUSolve", "MatMul", "MatrixExp", "Max", "Maximum", "MaxPool", "MaxResult", "Mean",
+    "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "Nextafter", "NLLLoss", "Norm",
+    "Normalize", "Pad", "Permute", "Pinv", "PointwiseLoss", "Polygamma", "Pow", "PowScalar", "PReLU", "Prod", "QR",
+    "QRResult", "Rad2deg", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter", "ScatterReduce",
+    "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SlogdetSign", "SmoothL1Loss",
+    "Softmax", "Softplus", "Solve", "SolveTriangular", "SpecialFunction", "Sqrt", "Stack", "Std", "Stepwise", "Sub",
+    "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold", "UpsampleAntialiased",
+    "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact", "Var", "Where",
+    "WithoutDerivative", "Xlogy",
 ]

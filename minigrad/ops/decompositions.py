@@ -3,10 +3,12 @@ eigendecomposition, the SVD, the pseudoinverse and least squares. An op of sever
 several outputs (see Function.several_outputs); one that got no gradient reaches backward as None, as torch's
 undefined ones."""
 import collections
+import math
 
 import numpy as np
+import scipy.linalg
 
-from ..backend import get_array_module
+from ..backend import get_array_module, to_numpy
 from ..function import Function
 from .matmul import matmul
 
@@ -77,6 +79,55 @@ class QR(Function):
             through_y = matmul(matmul(q, r[..., rows:]), transposed(grad_right_r))
             grad_q = through_y if grad_q is None else grad_q + through_y
         return xp.concatenate([_qr_backward_tall(grad_q, grad_left_r, q, r[..., :rows]), grad_y], axis=-1)
+
+
+class Geqrf(Function):
+    """LAPACK geqrf's packed (a, tau): R on and above the diagonal, the Householder reflectors below it. Not
+    differentiable, as torch's: backward raises torch's error."""
+
+    several_outputs = True
+    node_name = "GeqrfBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        packed, tau = get_array_module(a).linalg.qr(a, mode="raw")
+        return transposed(packed), tau
+
+    @staticmethod
+    def backward(ctx, grad_a, grad_tau):
+        raise NotImplementedError("the derivative for 'geqrf' is not implemented.")
+
+
+class LDLFactor(Function):
+    """LAPACK sytrf's Bunch-Kaufman A = L D L^T of each symmetric matrix's lower triangle, as torch's: (LD, pivots,
+    info), L below the diagonal of LD, D's 1x1 and 2x2 blocks on and beside it, pivots 1-based (a 2x2 block's
+    negative), info the 1-based index of D's first exact zero (0 for none). On the host, one matrix per LAPACK call:
+    CuPy has no sytrf. Not differentiable, as torch's: backward raises torch's error."""
+
+    several_outputs = True
+    node_name = "LinalgLdlFactorExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        matrices = to_numpy(a)
+        size = matrices.shape[-1]
+        flat = matrices.reshape(math.prod(matrices.shape[:-2]), size, size)
+        factors, pivots = np.zeros_like(flat), np.zeros(flat.shape[:-1], np.int32)
+        info = np.zeros(len(flat), np.int32)
+        if size:
+            sytrf = scipy.linalg.get_lapack_funcs("sytrf", (flat,))
+            for index, matrix in enumerate(flat):
+                packed, pivots[index], info[index] = sytrf(matrix, lower=1)
+                factors[index] = np.tril(packed)
+        xp = get_array_module(a)
+        outputs = (xp.asarray(factors.reshape(matrices.shape)), xp.asarray(pivots.reshape(matrices.shape[:-1])),
+                   xp.asarray(info.reshape(matrices.shape[:-2])))
+        ctx.mark_non_differentiable(*outputs[1:])
+        return outputs
+
+    @staticmethod
+    def backward(ctx, grad_factors, grad_pivots, grad_info):
+        raise RuntimeError("derivative for aten::linalg_ldl_factor_ex is not implemented")
 
 
 def _qr_backward_tall(grad_q, grad_r, q, r):

@@ -3,6 +3,7 @@ backward, batched over the leading dims.
 
 NumPy's solvers refuse a whole batch for one singular (or not positive-definite) matrix, CuPy's give non-finite
 entries; either way the failed matrices are then told apart on the host by LAPACK, as torch reports them."""
+import math
 import warnings
 
 import numpy as np
@@ -36,14 +37,68 @@ def host_lu(a):
         return scipy.linalg.lu_factor(to_numpy(a), check_finite=False)
 
 
+def lu_info(factors):
+    """LAPACK getrf's info for each matrix of LU factors: the 1-based index of the first diagonal element of U that
+    is exactly zero, 0 for none."""
+    xp = get_array_module(factors)
+    zero = xp.diagonal(factors, axis1=-2, axis2=-1) == 0
+    if not zero.shape[-1]:
+        return xp.zeros(zero.shape[:-1], np.int32)
+    return xp.where(zero.any(axis=-1), zero.argmax(axis=-1) + 1, 0).astype(np.int32)
+
+
 def zero_pivots(a):
-    """LAPACK getrf's info for each matrix of a batch (on the host): the 1-based index of the first diagonal
-    element of U (partial pivoting) that is exactly zero, 0 for none."""
+    """lu_info of each matrix of a batch (partial pivoting, on the host)."""
     if not a.size:
         return np.zeros(a.shape[:-2], np.int32)
-    factors, _ = host_lu(a)
-    zero = np.diagonal(factors, axis1=-2, axis2=-1) == 0
-    return np.where(zero.any(-1), zero.argmax(-1) + 1, 0).astype(np.int32)
+    return lu_info(host_lu(a)[0])
+
+
+def lu_factors(a):
+    """LAPACK getrf's (LU, pivots) of each matrix (partial pivoting), pivots 1-based int32 as torch's; a singular
+    matrix's too. By SciPy's lu_factor (cupyx.scipy.linalg's on the GPU), which takes one matrix at a time: the
+    batch is a Python loop, one LAPACK (cuSOLVER) call per matrix, as SciPy's own batching is."""
+    xp = get_array_module(a)
+    lu_factor = scipy_module(xp, "linalg").lu_factor
+    rows, columns = a.shape[-2:]
+    flat = a.reshape(math.prod(a.shape[:-2]), rows, columns)
+    factors = xp.empty_like(flat)
+    pivots = xp.empty((len(flat), min(rows, columns)), np.int32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # SciPy's LinAlgWarning, CuPy's: of a singular matrix
+        for index, matrix in enumerate(flat if a.size else ()):
+            factors[index], pivots[index] = lu_factor(matrix, check_finite=False)
+    return factors.reshape(a.shape), (pivots + 1).reshape(a.shape[:-2] + pivots.shape[-1:])
+
+
+def row_permutation(pivots, rows):
+    """perm of LAPACK's pivots (row i swapped with row pivots[i], 1-based, in order): A[perm] = L U, so that
+    A = P L U with P[perm[i], i] = 1. One batched step per pivot."""
+    xp = get_array_module(pivots)
+    flat_pivots = pivots.reshape(math.prod(pivots.shape[:-1]), pivots.shape[-1]).astype(np.int64) - 1
+    perm = xp.tile(xp.arange(rows), (len(flat_pivots), 1))
+    matrices = xp.arange(len(flat_pivots))
+    for row in range(flat_pivots.shape[-1]):
+        swapped = flat_pivots[:, row]
+        held = perm[matrices, row]
+        perm[matrices, row] = perm[matrices, swapped]
+        perm[matrices, swapped] = held
+    return perm.reshape(pivots.shape[:-1] + (rows,))
+
+
+def permuted_rows(a, perm):
+    """a[perm] of each matrix: P^T A."""
+    return get_array_module(a).take_along_axis(a, perm[..., :, None], axis=-2)
+
+
+def unpermuted_rows(a, perm):
+    """P A: the rows put back where perm took them from."""
+    return permuted_rows(a, get_array_module(perm).argsort(perm, axis=-1))
+
+
+def times_inverse_transposed(a, factor, upper, unitriangular=False):
+    """A T^-T for triangular T (its other triangle unread)."""
+    return transposed(solve_triangular(factor, transposed(a), upper, unitriangular))
 
 
 def host_cholesky(a):
@@ -94,21 +149,37 @@ def cholesky_info(a, factor):
     return xp.asarray(host_cholesky(a)[1])
 
 
-def raise_for_info(info, message):
-    """torch's LinAlgError for the first failed matrix of a batch; `message` takes its info as {info}."""
+def raise_for_info(info, message, error=LinAlgError):
+    """torch's LinAlgError (or `error`) for the first failed matrix of a batch; `message` takes its info as
+    {info}."""
     infos = to_numpy(info).reshape(-1)
     failed = np.flatnonzero(infos)
     if failed.size:
         where = f"(Batch element {failed[0]}): " if info.ndim else ""
         name, _, rest = message.partition(": ")
-        raise LinAlgError(f"{name}: {where}{rest.format(info=infos[failed[0]])}")
+        raise error(f"{name}: {where}{rest.format(info=infos[failed[0]])}")
 
 
 def solve_triangular(a, b, upper, unitriangular=False, transpose=False):
     """X of A X = B (of A^T X = B with `transpose`), A's other triangle unread, for batches of one shape."""
     xp = get_array_module(a)
-    return scipy_module(xp, "linalg").solve_triangular(a, b, trans=int(transpose), lower=not upper,
-                                                       unit_diagonal=unitriangular, check_finite=False)
+    try:
+        return scipy_module(xp, "linalg").solve_triangular(a, b, trans=int(transpose), lower=not upper,
+                                                           unit_diagonal=unitriangular, check_finite=False)
+    except np.linalg.LinAlgError:  # SciPy's, for a zero on the diagonal; cuBLAS's trsm (and torch's) divide by it
+        return xp.asarray(host_trsm(a, b, upper, unitriangular, transpose))
+
+
+def host_trsm(a, b, upper, unitriangular, transpose):
+    """BLAS trsm's X of A X = B (A^T X = B) for each matrix of a batch, on the host: a zero on A's diagonal gives
+    inf and NaN, as torch's."""
+    a, b = broadcast_batches(to_numpy(a), to_numpy(b))
+    flat_a, flat_b = a.reshape(-1, *a.shape[-2:]), b.reshape(-1, *b.shape[-2:])
+    trsm = scipy.linalg.get_blas_funcs("trsm", (flat_a, flat_b))
+    out = np.empty_like(flat_b)
+    for index, (matrix, right) in enumerate(zip(flat_a, flat_b)):
+        out[index] = trsm(1.0, matrix, right, lower=int(not upper), trans_a=int(transpose), diag=int(unitriangular))
+    return out.reshape(b.shape)
 
 
 class Det(Function):
@@ -289,3 +360,154 @@ class CholeskySolve(Function):
         grad_b = cholesky_solve(factor, grad)
         common = matmul(grad_b, transposed(out))
         return grad_b, -matmul(common + transposed(common), factor)
+
+
+PADE_13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0,
+           10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0, 40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+PADE_13_NORM = 5.371920351148152  # the largest 1-norm whose [13/13] Padé approximant is exact in double precision
+
+
+def matrix_exponential(a):
+    """exp(A) of each matrix by scaling and squaring (Higham 2005): the [13/13] Padé approximant of exp(A / 2^s),
+    s per matrix as its 1-norm needs, squared s times (each matrix only as often as its own s)."""
+    xp = get_array_module(a)
+    size = a.shape[-1]
+    if not a.size:
+        return a.copy()
+    if a.dtype.itemsize < 4:  # float16: no solver in half precision; float32's, rounded (torch's CPU one overflows)
+        return matrix_exponential(a.astype(np.float32)).astype(a.dtype)
+    norms = abs(a).sum(axis=-2).max(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        squarings = xp.ceil(xp.log2(norms / PADE_13_NORM))
+    squarings = xp.where(xp.isfinite(squarings), xp.maximum(squarings, 0), 0).astype(np.int64)
+    scaled = a / (2.0 ** squarings).astype(a.dtype)[..., None, None]
+    b = PADE_13
+    identity = xp.eye(size, dtype=a.dtype)
+    a2 = matmul(scaled, scaled)
+    a4 = matmul(a2, a2)
+    a6 = matmul(a4, a2)
+    odd = matmul(scaled, matmul(a6, b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
+                 + b[1] * identity)
+    even = matmul(a6, b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * identity
+    out = xp.linalg.solve(even - odd, even + odd)
+    for step in range(int(squarings.max())):
+        out = xp.where((squarings > step)[..., None, None], matmul(out, out), out)
+    return out
+
+
+class MatrixExp(Function):
+    """exp(A) of each matrix; the gradient is torch's: the upper right block of exp([[A^T, G], [0, A^T]]), the
+    derivative of exp at A in the direction G, adjoint."""
+
+    node_name = "LinalgMatrixExpBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return matrix_exponential(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved
+        xp = get_array_module(a)
+        size = a.shape[-1]
+        a_t = xp.broadcast_to(transposed(a), grad.shape)
+        block = xp.concatenate([xp.concatenate([a_t, grad], axis=-1),
+                                xp.concatenate([xp.zeros_like(a_t), a_t], axis=-1)], axis=-2)
+        return matrix_exponential(block)[..., :size, size:]
+
+
+def unit_lower(factors):
+    """L of packed LU factors (m x k, k = min(m, n)): their strict lower triangle, ones on the diagonal."""
+    rows, columns = factors.shape[-2:]
+    k = min(rows, columns)
+    xp = get_array_module(factors)
+    return xp.tril(factors[..., :, :k], -1) + xp.eye(rows, k, dtype=factors.dtype)
+
+
+def lu_backward(grad, factors, perm):
+    """torch's gradient of A = P L U (linalg_lu_backward) from that of the packed factors, L's below the diagonal
+    and U's on and above it. Square: P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T; wide and tall matrices add
+    the gradients of U's right block and L's bottom block, as torch's."""
+    xp = get_array_module(factors)
+    rows, columns = factors.shape[-2:]
+    k = min(rows, columns)
+    lower, upper = unit_lower(factors), xp.triu(factors[..., :k, :])
+    grad_lower, grad_upper = xp.tril(grad[..., :, :k], -1), xp.triu(grad[..., :k, :])
+    if rows == columns:
+        phi = xp.tril(matmul(transposed(lower), grad_lower), -1) + xp.triu(matmul(grad_upper, transposed(upper)))
+        grad_a = solve_triangular(factors, times_inverse_transposed(phi, factors, upper=True), upper=False,
+                                  unitriangular=True, transpose=True)
+    elif rows < columns:
+        phi = xp.tril(matmul(transposed(lower), grad_lower) - matmul(grad_upper, transposed(upper)), -1)
+        left = times_inverse_transposed(phi, factors[..., :rows], upper=True) + grad_upper[..., :rows]
+        grad_a = solve_triangular(factors[..., :rows], xp.concatenate([left, grad_upper[..., rows:]], axis=-1),
+                                  upper=False, unitriangular=True, transpose=True)
+    else:
+        phi = xp.triu(matmul(grad_upper, transposed(upper)) - matmul(transposed(lower), grad_lower))
+        top = solve_triangular(factors[..., :columns, :], phi, upper=False, unitriangular=True, transpose=True)
+        grad_a = times_inverse_transposed(xp.concatenate([top + grad_lower[..., :columns, :],
+                                                          grad_lower[..., columns:, :]], axis=-2),
+                                          factors[..., :columns, :], upper=True)
+    return unpermuted_rows(grad_a, perm)
+
+
+class LUFactor(Function):
+    """The packed LU factors of A = P L U (partial pivoting) and LAPACK's pivots (not differentiable)."""
+
+    several_outputs = True
+    node_name = "LinalgLuFactorExBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        factors, pivots = lu_factors(a)
+        ctx.mark_non_differentiable(pivots)
+        ctx.save_for_backward(factors, pivots)
+        return factors, pivots
+
+    @staticmethod
+    def backward(ctx, grad_factors, grad_pivots):
+        factors, pivots = ctx.saved
+        return lu_backward(grad_factors, factors, row_permutation(pivots, factors.shape[-2]))
+
+
+def lu_solved(factors, perm, b, adjoint):
+    """X of A X = B (A^T X = B with `adjoint`) from A = P L U, the factors packed as getrf gives them."""
+    if adjoint:
+        inner = solve_triangular(factors, solve_triangular(factors, b, upper=True, transpose=True), upper=False,
+                                 unitriangular=True, transpose=True)
+        return unpermuted_rows(inner, perm)
+    return solve_triangular(factors, solve_triangular(factors, permuted_rows(b, perm), upper=False,
+                                                      unitriangular=True), upper=True)
+
+
+class LUSolve(Function):
+    """X of A X = B (A^T X = B with `adjoint`) from A's LU factors and pivots; the gradients are torch's: G_B is the
+    other equation's solution for G, G_LU (linalg_lu_solve_LU) that of A = P L U through both triangles."""
+
+    node_name = "LinalgLuSolveBackward0"
+
+    @staticmethod
+    def forward(ctx, factors, b, pivots, adjoint=False):
+        xp = get_array_module(factors)
+        factors, b = broadcast_batches(factors, b)
+        perm = row_permutation(xp.broadcast_to(pivots, factors.shape[:-1]), factors.shape[-1])
+        out = lu_solved(factors, perm, b, adjoint)
+        ctx.save_for_backward(factors, perm, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        factors, perm, out = ctx.saved
+        adjoint = ctx.params.get("adjoint", False)
+        xp = get_array_module(factors)
+        grad_b = lu_solved(factors, perm, grad, not adjoint)
+        if not adjoint:
+            grad_r = -solve_triangular(factors, matmul(grad, transposed(out)), upper=True, transpose=True)
+            above = solve_triangular(factors, matmul(grad_r, transposed(xp.triu(factors))), upper=False,
+                                     unitriangular=True, transpose=True)
+            return xp.tril(above, -1) + xp.triu(grad_r), grad_b
+        outer = -matmul(permuted_rows(out, perm), transposed(permuted_rows(grad, perm)))      # -P^T X G^T P
+        grad_r = times_inverse_transposed(outer, factors, upper=False, unitriangular=True)
+        grad_u = times_inverse_transposed(matmul(transposed(unit_lower(factors)), grad_r), factors, upper=True)
+        return xp.tril(grad_r, -1) + xp.triu(grad_u), grad_b
