@@ -1305,6 +1305,85 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
                                scale_grad_by_freq=bool(scale_grad_by_freq))
 
 
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Each bag of weight's rows reduced to one row by `mode` ("sum", "mean" or "max"), as torch's: a 2-d input's
+    rows are the bags; a 1-d input is cut into bags at `offsets` (with include_last_offset, its last entry is the
+    end of the last bag). padding_idx's entries are left out of their bags; an empty bag gives zeros.
+    per_sample_weights (mode "sum" only) scale each row, and get a gradient. max_norm and sparse are not supported."""
+    if per_sample_weights is not None and input.shape != per_sample_weights.shape:
+        raise ValueError(f"embedding_bag: If per_sample_weights (torch.Size({list(per_sample_weights.shape)})) is "
+                         f"not None, then it must have the same shape as the input (torch.Size({list(input.shape)}))")
+    if weight.ndim != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}")
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if max_norm is not None or sparse:
+        raise NotImplementedError("embedding_bag: max_norm and sparse=True are not supported (minigrad's gradients "
+                                  "are dense and it does not renormalise the weight's rows)")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
+    for name, indices in (("indices", input), ("offsets", offsets)):
+        if indices is not None and indices.dtype not in (np.int32, np.int64):
+            raise RuntimeError(f"Expected tensor for argument #1 '{name}' to have one of the following scalar types: "
+                               f"Long, Int; but got torch.{SCALAR_TYPE_NAMES[indices.dtype]}Tensor instead (while "
+                               "checking arguments for embedding_bag)")
+    if per_sample_weights is not None and per_sample_weights.dtype != weight.dtype:
+        raise RuntimeError("Expected tensor for argument #1 'weight' to have the same type as tensor for argument #1 "
+                           f"'per_sample_weights'; but type torch.{SCALAR_TYPE_NAMES[weight.dtype]}Tensor does not "
+                           f"equal torch.{SCALAR_TYPE_NAMES[per_sample_weights.dtype]}Tensor (while checking "
+                           "arguments for embedding_bag)")
+    if padding_idx is not None and not -weight.shape[0] <= padding_idx < weight.shape[0]:
+        raise RuntimeError(f"padding_idx must be within the number of embeddings, -{weight.shape[0]} through "
+                           f"{weight.shape[0] - 1}, but got {padding_idx}")
+    indices = input.data.reshape(-1)
+    bags, num_bags, end = _bags_of(indices, input.shape, None if offsets is None else offsets.data,
+                                   include_last_offset)
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        position = int((indices < 0).argmax() if indices.min() < 0 else (indices >= weight.shape[0]).argmax())
+        raise RuntimeError(f"Index {position} of input takes value {int(indices[position])} which is not in the valid "
+                           f"range [0, {weight.shape[0]})")
+    if padding_idx is not None:
+        bags[indices == padding_idx % weight.shape[0]] = -1
+        end = indices.size  # torch's last bag then runs on to the input's end, include_last_offset or not
+    extra = () if per_sample_weights is None else (per_sample_weights.reshape(-1),)
+    return ops.EmbeddingBag.apply(weight, Tensor(indices, device=weight.device), Tensor(bags, device=weight.device),
+                                  *extra, num_bags=num_bags, mode=mode, end=end,
+                                  scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def _bags_of(indices, shape, offsets, include_last_offset):
+    """The bag of each of embedding_bag's flattened indices, how many bags there are, and where the last bag ends
+    (include_last_offset's last offset), with torch's errors for offsets that do not cut the input."""
+    xp = get_array_module(indices)
+    positions = xp.arange(indices.size)
+    if offsets is None:
+        return positions // max(shape[1], 1), shape[0], indices.size
+    starts = offsets[:-1] if include_last_offset else offsets
+    if len(offsets) and int(offsets[0]) != 0:
+        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
+                           f"position 0. However, got {int(offsets[0])}")
+    if len(offsets) and int(offsets[-1]) > indices.size:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {indices.size} but got offsets[-1] "
+                           f"of {int(offsets[-1])}")
+    end = int(offsets[-1]) if include_last_offset and len(offsets) else indices.size
+    return xp.searchsorted(starts, positions, side="right") - 1, len(starts), end
+
+
 def embedding_padding_row(padding_idx, num_embeddings):
     """padding_idx as a row of the weight (a negative one counts from the end), or None, checked as torch's."""
     if padding_idx is None:
@@ -2135,7 +2214,7 @@ __all__ = [
     "avg_pool3d", "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu",
     "celu_", "channel_shuffle", "charbonnier_loss", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
     "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout",
-    "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "feature_alpha_dropout", "fold",
+    "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "embedding_bag", "feature_alpha_dropout", "fold",
     "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "hardshrink", "hardsigmoid", "hardswish",
     "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
     "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid",

@@ -1090,12 +1090,12 @@ class Fold(_FunctionLayer):
                          stride=stride)
 
 
-class Embedding(Module):
-    """A lookup table of num_embeddings vectors of embedding_dim, drawn N(0, 1) as torch's, padding_idx's row zero
-    (and kept from its gradient). max_norm and sparse=True are not supported (F.embedding refuses them)."""
+class _LookupTable(Module):
+    """What Embedding and EmbeddingBag share: a table of num_embeddings vectors of embedding_dim, drawn N(0, 1) as
+    torch's, padding_idx's row zero (and kept from its gradient), or `_weight` as it is."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
-                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                 _weight, _freeze, device, dtype):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F.embedding_padding_row(padding_idx, num_embeddings)
@@ -1115,6 +1115,16 @@ class Embedding(Module):
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
 
+
+class Embedding(_LookupTable):
+    """A lookup table of num_embeddings vectors of embedding_dim (see _LookupTable). max_norm and sparse=True are
+    not supported (F.embedding refuses them)."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                         _weight, _freeze, device, dtype)
+
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
                         scale_grad_by_freq=False, sparse=False):
@@ -1133,6 +1143,40 @@ class Embedding(Module):
                    f"max_norm={self.max_norm}" if self.max_norm is not None else "",
                    f"norm_type={self.norm_type}" if self.norm_type != 2 else "",
                    "scale_grad_by_freq=True" if self.scale_grad_by_freq else "", "sparse=True" if self.sparse else ""]
+        return ", ".join([f"{self.num_embeddings}, {self.embedding_dim}", *filter(None, options)])
+
+
+class EmbeddingBag(_LookupTable):
+    """Bags of embeddings, each reduced to one vector by `mode` ("sum", "mean" or "max"), as torch's (see
+    F.embedding_bag); the table is Embedding's. max_norm and sparse=True are not supported."""
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                 mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None, device=None,
+                 dtype=None):
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                         _weight, False, device, dtype)
+        self.mode, self.include_last_offset = mode, include_last_offset
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                        mode="mean", sparse=False, include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag whose weight is `embeddings` (2-d, its padding row kept as it is), frozen by default."""
+        if embeddings.ndim != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        bag = cls(*embeddings.shape, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings,
+                  include_last_offset, padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                               self.mode, self.sparse, per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    def extra_repr(self):
+        options = [f"max_norm={self.max_norm!r}" if self.max_norm is not None else "",
+                   f"norm_type={self.norm_type!r}" if self.norm_type != 2 else "",
+                   f"scale_grad_by_freq={self.scale_grad_by_freq!r}" if self.scale_grad_by_freq is not False else "",
+                   f"mode={self.mode!r}", f"padding_idx={self.padding_idx!r}" if self.padding_idx is not None else ""]
         return ", ".join([f"{self.num_embeddings}, {self.embedding_dim}", *filter(None, options)])
 
 

@@ -20,8 +20,8 @@ from .pool import AvgPool, MaxPool
 from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Max, MaxResult, Mean,
                      Median, Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
-from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Flip, Gather, GetItem, Pad, Permute, Reshape, Scatter,
-                    ScatterReduce, SetItem, Stack, Tril, Triu)
+from .shape import (Cat, DiagEmbed, Diagonal, Embedding, EmbeddingBag, Expand, Flip, Gather, GetItem, Pad, Permute,
+                    Reshape, Scatter, ScatterReduce, SetItem, Stack, Tril, Triu)
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
@@ -29,9 +29,9 @@ __all__ = [
     "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Cholesky",
     "CholeskySolve", "Clamp", "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d", "Copysign",
     "Cos", "Cosh", "CosineSimilarity", "Cumprod", "Cumsum", "DepthUnfold", "Det", "DiagEmbed", "Diagonal", "Digamma",
-    "Div", "DivFloor", "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU", "Embedding", "Erf", "Erfc",
-    "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac",
-    "Gather", "GELU", "GetItem", "GridSample", "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside",
+    "Div", "DivFloor", "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU", "Embedding", "EmbeddingBag",
+    "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod",
+    "Frac", "Gather", "GELU", "GetItem", "GridSample", "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside",
     "Hypot", "I0", "im2col", "Inverse", "KLDivergence", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2",
     "LogAbsDet", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp",
     "LSTMUpdate", "Lstsq", "LstsqResult", "MatMul", "Max", "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min",

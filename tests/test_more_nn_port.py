@@ -1,0 +1,151 @@
+"""torch.nn classes and functional ops of ported code: EmbeddingBag, the Lazy modules, RReLU, gumbel_softmax,
+pdist, Buffer and the pooling aliases. torch is the oracle: each case is written once against the shared API and
+run in both libraries."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.functional as mF
+import minigrad.nn as mnn
+from conftest import assert_raises_as_torch, relative_error
+
+torch = pytest.importorskip("torch")
+tF = torch.nn.functional
+from test_more_layers import _rng, _run  # noqa: E402 (the shared runner: fn(lib, F, *tensors) on either library)
+
+
+def _assert_matches_torch(fn, *arrays):
+    ours, theirs = (_run(lib, fn, arrays) for lib in (mg, torch))
+    assert ours[1] == theirs[1] and ours[0].shape == theirs[0].shape
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-6)
+    for grad, expected in zip(ours[2], theirs[2]):
+        assert (grad is None) == (expected is None)
+        if expected is not None:
+            np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-6)
+
+
+def _gradcheck(fn, *arrays):
+    tensors = [mg.tensor(a.astype(np.float64) if a.dtype.kind == "f" else a, requires_grad=a.dtype.kind == "f")
+               for a in arrays]
+    floats = [t for t in tensors if t.requires_grad]
+
+    def call(*xs):
+        given = iter(xs)
+        return fn(mg, mF, *[next(given) if t.requires_grad else t for t in tensors])
+    assert mg.gradcheck(call, floats)
+
+
+# ---- EmbeddingBag ---------------------------------------------------------------------------------------------
+TABLE = _rng(2).standard_normal((6, 4)).astype(np.float32)
+# ties: small integers as floats, so max must send each column's gradient to the first row holding its maximum
+TIED_TABLE = np.round(_rng(3).standard_normal((6, 4))).astype(np.float32)
+BAG_INDICES = np.array([0, 2, 2, 5, 1, 3, 0, 4])
+OFFSETS = np.array([0, 3, 3, 6])  # an empty bag among them
+SAMPLE_WEIGHTS = _rng(4).standard_normal(8).astype(np.float32)
+
+
+def _bag(**options):
+    return lambda lib, F, w, i, o: F.embedding_bag(i, w, o, **options)
+
+
+def _bag_2d(**options):
+    return lambda lib, F, w, i: F.embedding_bag(i.reshape(2, 4), w, **options)
+
+
+EMBEDDING_BAG_CASES = {
+    "sum": (_bag(mode="sum"), TABLE, BAG_INDICES, OFFSETS),
+    "mean": (_bag(mode="mean"), TABLE, BAG_INDICES, OFFSETS),
+    "max_ties": (_bag(mode="max"), TIED_TABLE, BAG_INDICES, OFFSETS),
+    "per_sample_weights_padding": (lambda lib, F, w, p, i, o: F.embedding_bag(i, w, o, mode="sum", padding_idx=2,
+                                                                              per_sample_weights=p),
+                                   TABLE, SAMPLE_WEIGHTS, BAG_INDICES, OFFSETS),
+    "sum_include_last_offset": (_bag(mode="sum", include_last_offset=True), TABLE, BAG_INDICES, OFFSETS),
+    "mean_padding_include_last_offset": (_bag(mode="mean", padding_idx=0, include_last_offset=True), TABLE,
+                                         BAG_INDICES, OFFSETS),
+    "max_2d_negative_padding": (_bag_2d(mode="max", padding_idx=-1), TIED_TABLE, np.array([5, 5, 1, 3, 0, 5, 5, 2])),
+    "per_sample_weights_2d": (lambda lib, F, w, p, i: F.embedding_bag(i.reshape(2, 4), w, mode="sum",
+                                                                      per_sample_weights=p.reshape(2, 4)),
+                              TABLE, SAMPLE_WEIGHTS, BAG_INDICES),
+    "sum_scale_grad_by_freq": (_bag(mode="sum", scale_grad_by_freq=True), TABLE, np.array([3, 3, 1, 2]),
+                               np.array([0, 2])),
+}
+
+
+@pytest.mark.parametrize("name", EMBEDDING_BAG_CASES)
+def test_embedding_bag_matches_torch(name):
+    fn, *arrays = EMBEDDING_BAG_CASES[name]
+    _assert_matches_torch(fn, *arrays)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max_ties", "per_sample_weights_padding"])
+def test_embedding_bag_gradcheck(name):
+    fn, *arrays = EMBEDDING_BAG_CASES[name]
+    if name == "max_ties":
+        arrays[0] = TABLE  # distinct values: max is differentiable there
+    _gradcheck(fn, *arrays)
+
+
+EMBEDDING_BAG_ERRORS = {
+    "no_offsets": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3, 2)),
+    "3d_input": lambda lib, F: F.embedding_bag(lib.tensor([[[0, 1]]]), lib.zeros(3, 2)),
+    "1d_weight": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3), lib.tensor([0])),
+    "bad_mode": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3, 2), lib.tensor([0]), mode="min"),
+    "2d_offsets": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3, 2), lib.tensor([[0]])),
+    "first_offset": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3, 2), lib.tensor([1])),
+    "last_offset": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3, 2), lib.tensor([0, 3])),
+    "index_range": lambda lib, F: F.embedding_bag(lib.tensor([0, 7]), lib.zeros(3, 2), lib.tensor([0])),
+    "float_indices": lambda lib, F: F.embedding_bag(lib.tensor([0.0]), lib.zeros(3, 2), lib.tensor([0])),
+    "padding_range": lambda lib, F: F.embedding_bag(lib.tensor([0]), lib.zeros(3, 2), lib.tensor([0]),
+                                                    padding_idx=3),
+    "weights_shape": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3, 2), lib.tensor([0]),
+                                                    mode="sum", per_sample_weights=lib.ones(3)),
+    "weights_mode": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3, 2), lib.tensor([0]),
+                                                   mode="max", per_sample_weights=lib.ones(2)),
+    "weights_dtype": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3, 2), lib.tensor([0]),
+                                                    mode="sum", per_sample_weights=lib.ones(2).double()),
+    "max_scale_grad": lambda lib, F: F.embedding_bag(lib.tensor([0, 1]), lib.zeros(3, 2), lib.tensor([0]),
+                                                     mode="max", scale_grad_by_freq=True),
+}
+
+
+@pytest.mark.parametrize("name", EMBEDDING_BAG_ERRORS)
+def test_embedding_bag_errors_as_torch(name):
+    call = EMBEDDING_BAG_ERRORS[name]
+    assert_raises_as_torch(lambda: call(torch, tF), lambda: call(mg, mF), first_line=True)  # torch's adds a type
+
+
+def test_embedding_bag_offsets_with_2d_input_name_their_type():
+    with pytest.raises(ValueError, match="^if input is 2D, then offsets has to be None, as input is treated is a "
+                                         "mini-batch of fixed length sequences. However, found offsets of type "
+                                         "<class 'minigrad.tensor.Tensor'>$"):
+        mF.embedding_bag(mg.tensor([[0, 1]]), mg.zeros(3, 2), mg.tensor([0]))
+
+
+def test_embedding_bag_module_as_torch():
+    ours, theirs = mnn.EmbeddingBag(6, 4, mode="max", padding_idx=-2), torch.nn.EmbeddingBag(6, 4, mode="max",
+                                                                                                padding_idx=-2)
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
+    assert ours.weight.shape == tuple(theirs.weight.shape) and not ours.weight.numpy()[4].any()
+    ours.load_state_dict({"weight": mg.tensor(TABLE)})
+    theirs.load_state_dict({"weight": torch.tensor(TABLE)})
+    np.testing.assert_allclose(ours(mg.tensor(BAG_INDICES), mg.tensor(OFFSETS)).detach().numpy(),
+                               theirs(torch.tensor(BAG_INDICES), torch.tensor(OFFSETS)).detach().numpy())
+    pretrained = mnn.EmbeddingBag.from_pretrained(mg.tensor(TABLE), mode="sum")
+    assert not pretrained.weight.requires_grad and pretrained.mode == "sum"
+    np.testing.assert_array_equal(pretrained.weight.numpy(), TABLE)
+    draws = mnn.EmbeddingBag(200, 50).weight.numpy()  # N(0, 1), as torch's
+    assert abs(draws.mean()) < 0.03 and abs(draws.std() - 1) < 0.03
+
+
+# ---- the GPU path ---------------------------------------------------------------------------------------------
+GPU_CASES = {name: EMBEDDING_BAG_CASES[name] for name in ("mean", "max_ties", "per_sample_weights_padding")}
+
+
+def test_gpu_path_matches_cpu(gpu_path):
+    for name, (fn, *arrays) in GPU_CASES.items():
+        cpu, gpu = (_run(mg, fn, arrays, device) for device in ("cpu", "gpu"))
+        assert gpu[1] == cpu[1], name
+        for ours, reference in zip([gpu[0], *gpu[2]], [cpu[0], *cpu[2]]):
+            assert (ours is None) == (reference is None), name
+            if reference is not None:
+                assert relative_error(ours, reference) <= 1e-5, name
