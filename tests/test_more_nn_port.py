@@ -137,6 +137,76 @@ def test_embedding_bag_module_as_torch():
     assert abs(draws.mean()) < 0.03 and abs(draws.std() - 1) < 0.03
 
 
+
+# ---- the Lazy modules -----------------------------------------------------------------------------------------
+LAZY_CASES = {  # name: (arguments, input shape)
+    "LazyLinear": ((3,), (2, 4, 5)),
+    "LazyConv1d": ((4, 3), (5, 7)),  # unbatched
+    "LazyConv2d": ((4, 3), (2, 6, 5, 5)),
+    "LazyConv3d": ((2, 2), (1, 2, 3, 3, 3)),
+    "LazyConvTranspose1d": ((2, 3), (2, 3, 5)),
+    "LazyConvTranspose2d": ((4, 3, 2), (1, 6, 3, 3)),
+    "LazyConvTranspose3d": ((2, 2), (1, 3, 2, 2, 2)),
+    "LazyBatchNorm1d": ((), (4, 3)),
+    "LazyBatchNorm2d": ((), (2, 3, 2, 2)),
+    "LazyBatchNorm3d": ((), (2, 3, 2, 2, 2)),
+    "LazyInstanceNorm1d": ((), (2, 3, 4)),
+    "LazyInstanceNorm2d": ((), (2, 3, 4, 4)),
+    "LazyInstanceNorm3d": ((), (2, 3, 2, 2, 2)),
+}
+
+
+@pytest.mark.parametrize("name", LAZY_CASES)
+def test_lazy_module_becomes_torchs_class(name):
+    arguments, shape = LAZY_CASES[name]
+    ours, theirs = getattr(mnn, name)(*arguments), getattr(torch.nn, name)(*arguments)
+    assert repr(ours) == repr(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert ours.has_uninitialized_params() and isinstance(ours.weight, mnn.UninitializedParameter)
+    x = _rng(5).standard_normal(shape).astype(np.float32)
+    out, expected = ours(mg.tensor(x)), theirs(torch.tensor(x))
+    assert type(ours).__name__ == type(theirs).__name__ == name.removeprefix("Lazy")
+    assert repr(ours) == repr(theirs) and out.shape == tuple(expected.shape)
+    for (key, value), (their_key, their_value) in zip(ours.state_dict().items(), theirs.state_dict().items()):
+        assert key == their_key and value.shape == tuple(their_value.shape) and value.dtype == their_value.numpy().dtype
+    ours.load_state_dict({key: value.numpy() for key, value in theirs.state_dict().items()})
+    np.testing.assert_allclose(ours(mg.tensor(x)).detach().numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_lazy_linear_draws_as_linear_and_an_earlier_optimizer_steps_it():
+    lazy = mnn.LazyLinear(3)
+    weight = lazy.weight
+    optimizer = mg.optim.SGD(lazy.parameters(), lr=0.1, momentum=0.9)
+    x = mg.randn(2, 5)
+    mg.manual_seed(7)
+    lazy(x).sum().backward()
+    mg.manual_seed(7)
+    reference = mnn.Linear(5, 3)
+    assert type(lazy) is mnn.Linear and lazy.weight is weight and type(weight) is mnn.Parameter
+    np.testing.assert_array_equal(lazy.weight.numpy(), reference.weight.numpy())
+    np.testing.assert_array_equal(lazy.bias.numpy(), reference.bias.numpy())
+    before = weight.numpy().copy()
+    optimizer.step()
+    np.testing.assert_allclose(weight.numpy(), before - 0.1 * weight.grad.numpy(), rtol=1e-6)
+
+
+def test_lazy_modules_take_a_state_dicts_shapes_and_refuse_a_shape_before():
+    lazy = mnn.LazyConv2d(4, 3, bias=False)
+    assert list(lazy.state_dict()) == ["weight"] and repr(lazy.weight) == "<UninitializedParameter>"
+    assert_raises_as_torch(lambda: torch.nn.LazyConv2d(4, 3).weight.shape, lambda: lazy.weight.shape)
+    assert_raises_as_torch(lambda: torch.nn.LazyConv2d(4, 3)(torch.zeros(3, 3)),
+                           lambda: mnn.LazyConv2d(4, 3)(mg.zeros(3, 3)))
+    state = mnn.Conv2d(2, 4, 3, bias=False).state_dict()
+    lazy.load_state_dict(state)
+    np.testing.assert_array_equal(lazy.weight.numpy(), state["weight"])
+    assert lazy(mg.zeros(1, 2, 5, 5)).shape == (1, 4, 3, 3) and type(lazy) is mnn.Conv2d
+    assert repr(mnn.UninitializedBuffer()) == "<UninitializedBuffer>"
+    norm = mnn.LazyBatchNorm2d(affine=False, dtype=mg.float64)
+    assert list(norm.state_dict()) == ["running_mean", "running_var", "num_batches_tracked"]
+    norm(mg.ones(2, 3, 1, 1, dtype=mg.float64))
+    assert norm.running_var.dtype == mg.float64 and norm.num_batches_tracked.item() == 1
+
 # ---- the GPU path ---------------------------------------------------------------------------------------------
 GPU_CASES = {name: EMBEDDING_BAG_CASES[name] for name in ("mean", "max_ties", "per_sample_weights_padding")}
 

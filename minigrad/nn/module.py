@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 
-from ..backend import get_array_module, to_device
+from ..backend import default_dtype, get_array_module, to_device
 from ..tensor import Tensor, device_and_dtype, zero_grads
 
 
@@ -16,6 +16,53 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class UninitializedTensorMixin:
+    """A lazy module's parameter or buffer before its first forward: no shape yet (torch's error where one asks
+    for it) until materialize gives it one and it becomes cls_to_become, the same object, so that an optimizer
+    made before holds it."""
+
+    cls_to_become = None
+
+    def materialize(self, shape, device=None, dtype=None):
+        """Give it `shape` (its values left to be written), on `device` and in `dtype`, by default its own."""
+        shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        self.data = _placeholder(shape, self.device if device is None else device,
+                                 self.dtype if dtype is None else dtype).data
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError("Can't access the shape of an uninitialized parameter or buffer. This error usually happens "
+                           "in `load_state_dict` when trying to load an uninitialized parameter into an initialized "
+                           "one. Call `forward` to initialize the parameters before accessing their attributes.")
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    cls_to_become = Parameter
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        super().__init__(_placeholder((0,), device, dtype), requires_grad)
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    cls_to_become = Tensor
+
+    def __init__(self, requires_grad=False, device=None, dtype=None):
+        super().__init__(_placeholder((0,), device, dtype), requires_grad=requires_grad)
+
+
+def _placeholder(shape, device, dtype):
+    return Tensor(np.empty(shape, default_dtype() if dtype is None else dtype), device=device)
+
+
+def is_lazy(tensor):
+    """Whether the tensor is an uninitialized parameter or buffer, as torch.nn.parameter.is_lazy."""
+    return isinstance(tensor, UninitializedTensorMixin)
 
 
 class StateDictError(RuntimeError, KeyError):
@@ -247,6 +294,9 @@ class Module:
         """Copy arrays in by name, each in the dtype of the tensor it fills; with strict, any missing, unexpected
         or mis-shaped key is an error."""
         own = dict(self._named_state())
+        for name, tensor in own.items():  # a lazy module's tensors take the shapes they are given, as torch's
+            if is_lazy(tensor) and name in state_dict:
+                tensor.materialize(np.shape(_raw(state_dict[name])))
         optional = {prefix + ("." if prefix else "") + name
                     for prefix, module in self.named_modules() for name in module.optional_state}
         missing = [k for k in own if k not in state_dict and k not in optional]
@@ -358,4 +408,5 @@ def _raw(value):
     return value if hasattr(value, "shape") else np.asarray(value)
 
 
-__all__ = ["Module", "Parameter", "StateDictError"]
+__all__ = ["Module", "Parameter", "StateDictError", "UninitializedBuffer", "UninitializedParameter",
+           "UninitializedTensorMixin", "is_lazy"]
