@@ -793,6 +793,19 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return ops.LeakyReLU.apply(input, negative_slope=negative_slope)
 
 
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """torch's randomized leaky ReLU: in training, each element's negative slope drawn from U(lower, upper) (on the
+    host, from minigrad's generator, as dropout's masks), its gradient that slope; otherwise the slope
+    (lower + upper) / 2."""
+    if not training:
+        return ops.LeakyReLU.apply(input, negative_slope=(lower + upper) / 2, node_name="RreluWithNoiseBackward0")
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    slopes = random.generator().uniform(lower, upper, input.shape).astype(input.dtype)
+    return ops.LeakyReLU.apply(input, negative_slope=Tensor(slopes, device=input.device).data,
+                               node_name="RreluWithNoiseBackward0")
+
+
 def elu(input, alpha=1.0, inplace=False):
     return ops.ELU.apply(input, alpha=alpha)
 
@@ -948,8 +961,23 @@ def _cast(input, dtype):
     return input if dtype is None else input.to(dtype)
 
 
-relu_, leaky_relu_, hardtanh_, elu_, selu_, celu_, threshold_ = map(
-    in_place_version, (relu, leaky_relu, hardtanh, elu, selu, celu, threshold))
+relu_, leaky_relu_, hardtanh_, elu_, selu_, celu_, threshold_, rrelu_ = map(
+    in_place_version, (relu, leaky_relu, hardtanh, elu, selu, celu, threshold, rrelu))
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """torch's: softmax((logits + g) / tau) along `dim`, g Gumbel noise drawn on the host from minigrad's generator
+    (-log of standard exponential draws); with `hard`, the one-hot of its argmax, whose gradient is the soft
+    sample's (torch's straight-through estimator). eps is unused, as in torch."""
+    gumbels = -np.log(random.generator().standard_exponential(logits.shape)).astype(logits.dtype)
+    soft = softmax((logits + Tensor(gumbels, device=logits.device)) / tau, dim)
+    if not hard:
+        return soft
+    dim = normalize_dim(dim, logits.ndim)
+    xp = get_array_module(soft.data)
+    one_hot = (xp.arange(soft.shape[dim]).reshape((-1,) + (1,) * (soft.ndim - dim - 1))
+               == xp.expand_dims(soft.data.argmax(axis=dim), dim)).astype(soft.dtype)
+    return Tensor(one_hot) - soft.detach() + soft
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """torch's: softmax(query @ key^T * scale + bias) @ value, queries (..., L, E), keys (..., S, E), values
@@ -1590,6 +1618,19 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, dim=max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
 
 
+def pdist(input, p=2):
+    """torch's: the p-norm distance between each two rows i < j of an (N, M) input, in the order of the upper
+    triangle's rows (N * (N - 1) / 2 of them); the gradient is 0 where a distance is 0, as torch's."""
+    if input.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")
+    if input.dtype.kind != "f":
+        raise RuntimeError("pdist only supports floating-point dtypes")
+    if p < 0:
+        raise RuntimeError("pdist only supports non-negative p values")
+    first, second = np.triu_indices(input.shape[0], 1)
+    return (input[Tensor(first, device=input.device)] - input[Tensor(second, device=input.device)]).norm(p, dim=-1)
+
+
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """torch's: 1 - cos where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere), cos the cosine of each
     row of (N, D) inputs against the N targets (of (D,) inputs with a 0-d target), each squared norm eased by 1e-12
@@ -2215,14 +2256,15 @@ __all__ = [
     "celu_", "channel_shuffle", "charbonnier_loss", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
     "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout",
     "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "embedding_bag", "feature_alpha_dropout", "fold",
-    "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "hardshrink", "hardsigmoid", "hardswish",
-    "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
-    "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid",
-    "lp_pool1d", "lp_pool2d", "lp_pool3d", "margin_ranking_loss", "max_pool1d", "max_pool2d", "max_pool3d",
-    "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pixel_shuffle",
-    "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
-    "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",
-    "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
-    "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold",
+    "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "gumbel_softmax", "hardshrink", "hardsigmoid",
+    "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate",
+    "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax",
+    "logsigmoid", "lp_pool1d", "lp_pool2d", "lp_pool3d", "margin_ranking_loss", "max_pool1d", "max_pool2d",
+    "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "multi_margin_loss",
+    "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad",
+    "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6",
+    "relu_", "rms_norm", "rrelu", "rrelu_", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate",
+    "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack",
+    "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+    "unfold",
 ]

@@ -207,8 +207,105 @@ def test_lazy_modules_take_a_state_dicts_shapes_and_refuse_a_shape_before():
     norm(mg.ones(2, 3, 1, 1, dtype=mg.float64))
     assert norm.running_var.dtype == mg.float64 and norm.num_batches_tracked.item() == 1
 
+
+# ---- RReLU, gumbel_softmax, pdist -----------------------------------------------------------------------------
+SPREAD = np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4)
+DUPLICATE_ROWS = np.concatenate([TABLE[:3], TABLE[1:2]])  # rows 1 and 3 equal: a distance of 0
+
+RANDOMIZED_CASES = {
+    "rrelu_eval": (lambda lib, F, x: F.rrelu(x, 0.1, 0.4), SPREAD),
+    "rrelu_module_eval": (lambda lib, F, x: lib.nn.RReLU(0.2, 0.3).eval()(x), SPREAD),
+    "pdist": (lambda lib, F, x: F.pdist(x), TABLE),
+    "pdist_p1_zero_distance": (lambda lib, F, x: F.pdist(x, 1), DUPLICATE_ROWS),
+    "pdist_p2_zero_distance": (lambda lib, F, x: F.pdist(x), DUPLICATE_ROWS),
+    "pdist_inf": (lambda lib, F, x: F.pdist(x, float("inf")), TABLE),
+    "pdist_p3": (lambda lib, F, x: F.pdist(x, 3), TABLE),
+}
+
+
+@pytest.mark.parametrize("name", RANDOMIZED_CASES)
+def test_rrelu_and_pdist_match_torch(name):
+    fn, *arrays = RANDOMIZED_CASES[name]
+    _assert_matches_torch(fn, *arrays)
+
+
+def _seeded(fn, seed=3):
+    """fn with minigrad's generator seeded before each call, so that a gradcheck's calls draw alike."""
+    def call(*args):
+        mg.manual_seed(seed)
+        return fn(*args)
+    return call
+
+
+@pytest.mark.parametrize("fn", [lambda lib, F, x: F.pdist(x, 2), lambda lib, F, x: F.pdist(x, 1.5),
+                                _seeded(lambda lib, F, x: F.rrelu(x, training=True)),
+                                _seeded(lambda lib, F, x: F.gumbel_softmax(x, tau=0.7, dim=0))])
+def test_pdist_rrelu_gumbel_softmax_gradcheck(fn):
+    _gradcheck(fn, TABLE)
+
+
+def test_rrelu_training_slopes_are_drawn_and_are_the_gradient():
+    x = mg.tensor(SPREAD, requires_grad=True)
+    mg.manual_seed(0)
+    out = mF.rrelu(x, 0.1, 0.4, training=True)
+    out.sum().backward()
+    negative = SPREAD < 0
+    slopes = out.detach().numpy()[negative] / SPREAD[negative]
+    assert ((slopes >= 0.1) & (slopes <= 0.4)).all() and len(np.unique(slopes)) == negative.sum()
+    np.testing.assert_allclose(x.grad.numpy()[negative], slopes, rtol=1e-6)
+    np.testing.assert_array_equal(x.grad.numpy()[~negative], 1)
+    np.testing.assert_array_equal(out.detach().numpy()[~negative], SPREAD[~negative])
+    mg.manual_seed(0)
+    assert np.array_equal(mnn.RReLU(0.1, 0.4)(mg.tensor(SPREAD)).numpy(), out.detach().numpy())  # the module trains
+    many = mF.rrelu(-mg.ones(20000), training=True).numpy()
+    assert abs(-many.mean() - (1 / 8 + 1 / 3) / 2) < 3e-3 and -many.max() >= 1 / 8 and -many.min() <= 1 / 3
+    inplace = mg.tensor(SPREAD)
+    assert mF.rrelu_(inplace) is inplace
+    np.testing.assert_allclose(inplace.numpy(), tF.rrelu(torch.tensor(SPREAD)).numpy(), rtol=1e-6)
+    assert repr(mnn.RReLU(0.1, 0.3, True)) == repr(torch.nn.RReLU(0.1, 0.3, True))
+
+
+@pytest.mark.parametrize("hard", [False, True])
+def test_gumbel_softmax_is_torchs_for_the_same_draws(hard):
+    """torch's formula, on the Gumbel noise minigrad drew (the same seed, the same draws), straight-through
+    gradient included."""
+    logits = _rng(6).standard_normal((3, 5)).astype(np.float32)
+    ours = mg.tensor(logits, requires_grad=True)
+    mg.manual_seed(11)
+    out = mF.gumbel_softmax(ours, tau=0.5, hard=hard, dim=0)
+    mg.manual_seed(11)
+    gumbels = -torch.tensor(mg.random.generator().standard_exponential(logits.shape)).log().float()
+    theirs = torch.tensor(logits, requires_grad=True)
+    soft = ((theirs + gumbels) / 0.5).softmax(0)
+    expected = (torch.zeros_like(soft).scatter_(0, soft.argmax(0, keepdim=True), 1.0) - soft.detach() + soft
+                if hard else soft)
+    direction = _rng(1).standard_normal(logits.shape).astype(np.float32)
+    (out * mg.tensor(direction)).sum().backward()
+    (expected * torch.tensor(direction)).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-5, atol=1e-6)
+    if hard:
+        assert (out.detach().numpy().sum(0) == 1).all() and set(np.unique(out.detach().numpy())) == {0.0, 1.0}
+
+
+RANDOMIZED_ERRORS = {
+    "rrelu_bounds": lambda lib, F: F.rrelu(lib.ones(3), 0.5, 0.2, training=True),
+    "pdist_3d": lambda lib, F: F.pdist(lib.ones(2, 3, 3)),
+    "pdist_negative_p": lambda lib, F: F.pdist(lib.ones(3, 3), -1),
+    "pdist_integers": lambda lib, F: F.pdist(lib.ones(3, 3).int()),
+}
+
+
+@pytest.mark.parametrize("name", RANDOMIZED_ERRORS)
+def test_rrelu_and_pdist_errors_as_torch(name):
+    call = RANDOMIZED_ERRORS[name]
+    assert_raises_as_torch(lambda: call(torch, tF), lambda: call(mg, mF))
+
 # ---- the GPU path ---------------------------------------------------------------------------------------------
-GPU_CASES = {name: EMBEDDING_BAG_CASES[name] for name in ("mean", "max_ties", "per_sample_weights_padding")}
+GPU_CASES = {**{name: EMBEDDING_BAG_CASES[name] for name in ("mean", "max_ties", "per_sample_weights_padding")},
+             "pdist": RANDOMIZED_CASES["pdist_p2_zero_distance"],
+             "rrelu": (_seeded(lambda lib, F, x: F.rrelu(x, training=True)), SPREAD),
+             "gumbel_softmax_hard": (_seeded(lambda lib, F, x: F.gumbel_softmax(x, hard=True)), SPREAD)}
 
 
 def test_gpu_path_matches_cpu(gpu_path):

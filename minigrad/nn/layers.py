@@ -265,6 +265,19 @@ class LeakyReLU(_InPlaceFlag):
         super().__init__(inplace, negative_slope=negative_slope)
 
 
+class RReLU(_InPlaceFlag):
+    """F.rrelu: negative slopes drawn from U(lower, upper) in training, (lower + upper) / 2 in evaluation."""
+
+    function = staticmethod(F.rrelu)
+    options = ("lower", "upper")
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__(inplace, lower=lower, upper=upper)
+
+    def forward(self, x):
+        return self.function(x, **self.function_arguments(), training=self.training)
+
+
 class _WithAlpha(_InPlaceFlag):
     """ELU and CELU: their F function with `alpha`."""
 
