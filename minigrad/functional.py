@@ -1364,7 +1364,8 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                                   "are dense and it does not renormalise the weight's rows)")
     if per_sample_weights is not None and mode != "sum":
         raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only "
-                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on GitHub.")
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+                                  "GitHub.")
     for name, indices in (("indices", input), ("offsets", offsets)):
         if indices is not None and indices.dtype not in (np.int32, np.int64):
             raise RuntimeError(f"Expected tensor for argument #1 '{name}' to have one of the following scalar types: "
@@ -1616,6 +1617,68 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """torch's: the p-norm of x1 - x2 + eps along the last dim of the two broadcast together (eps keeps the norm's
     gradient finite where they are equal)."""
     return (x1 - x2 + eps).norm(p, dim=max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """torch's connectionist temporal classification loss (see ops.CTCLoss) of (T, N, C) log-probabilities, or
+    unbatched (T, C), against targets padded to (N, S) or concatenated (their lengths' sum); the lengths are
+    tensors or sequences of ints. "mean" divides each sample's loss by its target's length before the mean over
+    the batch, as torch's."""
+    _check_reduction(reduction)
+    unbatched = log_probs.ndim != 3  # as torch: any other is read as unbatched (T, C), then refused if not 2-d
+    if unbatched:
+        log_probs, targets = log_probs.unsqueeze(1), targets.unsqueeze(0)
+    input_lengths, target_lengths = (_host_integers(lengths).reshape(-1)
+                                     for lengths in (input_lengths, target_lengths))
+    if log_probs.ndim != 3:
+        raise RuntimeError(f"Expected 3-dimensional tensor, but got {log_probs.ndim}-dimensional tensor for argument "
+                           "#1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)")
+    steps, batch, classes = log_probs.shape
+    for name, lengths in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+        if len(lengths) != batch:
+            raise RuntimeError(f"{name} must be of size batch_size")
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    padded = _padded_targets(_host_integers(targets), target_lengths)
+    if input_lengths.size and input_lengths.max() > steps:
+        raise RuntimeError(f"Expected input_lengths to have value at most {steps}, but got value "
+                           f"{input_lengths.max()} (while checking arguments for ctc_loss_allocate_outputs)")
+    device = log_probs.device
+    loss = ops.CTCLoss.apply(log_probs, *(Tensor(array, device=device) for array in (padded, input_lengths,
+                                                                                      target_lengths)),
+                             blank=blank, zero_infinity=bool(zero_infinity))
+    if reduction == "mean":
+        return (loss / Tensor(np.maximum(target_lengths, 1).astype(loss.dtype), device=device)).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss.squeeze(0) if unbatched else loss
+
+
+def _host_integers(values):
+    """A tensor (on either device) or a sequence of ints as a host int64 array."""
+    return np.asarray(values.cpu().numpy() if isinstance(values, Tensor) else values, dtype=np.int64)
+
+
+def _padded_targets(targets, lengths):
+    """ctc_loss's targets as (N, S) rows, from padded rows or their concatenation, with torch's errors for too few."""
+    longest = int(lengths.max(initial=0))
+    if targets.ndim == 2:
+        if targets.shape[0] != len(lengths):
+            raise RuntimeError(f"Expected tensor to have size {len(lengths)} at dimension 0, but got size "
+                               f"{targets.shape[0]} for argument #2 'targets' (while checking arguments for "
+                               "ctc_loss_allocate_outputs)")
+        if targets.shape[1] < longest:
+            raise RuntimeError(f"Expected tensor to have size at least {longest} at dimension 1, but got size "
+                               f"{targets.shape[1]} for argument #2 'targets' (while checking arguments for "
+                               "ctc_loss_allocate_outputs)")
+        return targets[:, :longest]
+    if targets.shape[0] != lengths.sum():
+        raise RuntimeError(f"Expected tensor to have size {lengths.sum()} at dimension 0, but got size "
+                           f"{targets.shape[0]} for argument #2 'targets' (while checking arguments for "
+                           "ctc_loss_allocate_outputs)")
+    positions = (np.cumsum(lengths) - lengths)[:, None] + np.arange(longest)
+    return np.where(np.arange(longest) < lengths[:, None], targets[np.minimum(positions, max(len(targets) - 1, 0))]
+                    if len(targets) else 0, 0)
 
 
 def pdist(input, p=2):
@@ -2254,17 +2317,17 @@ __all__ = [
     "adaptive_max_pool2d", "adaptive_max_pool3d", "affine_grid", "alpha_dropout", "avg_pool1d", "avg_pool2d",
     "avg_pool3d", "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu",
     "celu_", "channel_shuffle", "charbonnier_loss", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-    "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout",
-    "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "embedding_bag", "feature_alpha_dropout", "fold",
-    "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "gumbel_softmax", "hardshrink", "hardsigmoid",
-    "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate",
-    "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax",
-    "logsigmoid", "lp_pool1d", "lp_pool2d", "lp_pool3d", "margin_ranking_loss", "max_pool1d", "max_pool2d",
-    "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "multi_margin_loss",
-    "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad",
-    "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6",
-    "relu_", "rms_norm", "rrelu", "rrelu_", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate",
-    "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack",
-    "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-    "unfold",
+    "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "ctc_loss",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "embedding_bag",
+    "feature_alpha_dropout", "fold", "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "gumbel_softmax",
+    "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss",
+    "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_", "linear",
+    "local_response_norm", "log_softmax", "logsigmoid", "lp_pool1d", "lp_pool2d", "lp_pool3d", "margin_ranking_loss",
+    "max_pool1d", "max_pool2d", "max_pool3d", "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss",
+    "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot",
+    "pad", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu",
+    "relu6", "relu_", "rms_norm", "rrelu", "rrelu_", "scaled_dot_product_attention", "selu", "selu_", "sigmoid",
+    "sigmoid_gate", "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink",
+    "softsign", "stack", "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss", "unfold",
 ]

@@ -301,11 +301,75 @@ def test_rrelu_and_pdist_errors_as_torch(name):
     call = RANDOMIZED_ERRORS[name]
     assert_raises_as_torch(lambda: call(torch, tF), lambda: call(mg, mF))
 
+
+# ---- CTCLoss --------------------------------------------------------------------------------------------------
+LOGITS = _rng(8).standard_normal((7, 3, 5)).astype(np.float32)
+PADDED_TARGETS = np.array([[1, 2, 2], [3, 1, 0], [4, 4, 4]])  # repeats need a blank between; the last is empty
+CONCATENATED_TARGETS = np.array([1, 2, 2, 3, 1])
+TARGET_LENGTHS, INPUT_LENGTHS = [3, 2, 0], [7, 5, 6]
+
+
+def _ctc(targets, input_lengths=INPUT_LENGTHS, target_lengths=TARGET_LENGTHS, normalize=True, **options):
+    return lambda lib, F, x: F.ctc_loss(x.log_softmax(-1) if normalize else x, lib.tensor(targets), input_lengths,
+                                        target_lengths, **options)
+
+
+CTC_CASES = {
+    "mean_padded": (_ctc(PADDED_TARGETS), LOGITS),
+    "none_concatenated": (_ctc(CONCATENATED_TARGETS, reduction="none"), LOGITS),
+    "sum_blank_raw_log_probs": (_ctc(PADDED_TARGETS, normalize=False, blank=4, reduction="sum"), LOGITS),
+    "zero_infinity": (_ctc(PADDED_TARGETS, [3, 5, 6], reduction="none", zero_infinity=True), LOGITS),
+    "tensor_lengths": (lambda lib, F, x: F.ctc_loss(x.log_softmax(2), lib.tensor(PADDED_TARGETS),
+                                                    lib.tensor(INPUT_LENGTHS), lib.tensor(TARGET_LENGTHS)), LOGITS),
+    "unbatched": (lambda lib, F, x: F.ctc_loss(x[:, 0].log_softmax(1), lib.tensor([1, 2, 2]), [6], [3],
+                                               reduction="none"), LOGITS),
+    "module": (lambda lib, F, x: lib.nn.CTCLoss(blank=1)(x.log_softmax(2), lib.tensor([[2, 3], [3, 3], [4, 2]]),
+                                                          INPUT_LENGTHS, [2, 2, 1]), LOGITS),
+}
+
+
+@pytest.mark.parametrize("name", CTC_CASES)
+def test_ctc_loss_matches_torch(name):
+    fn, *arrays = CTC_CASES[name]
+    _assert_matches_torch(fn, *arrays)
+
+
+def test_ctc_loss_infinite_without_zero_infinity_and_gradcheck():
+    out = mF.ctc_loss(mg.tensor(LOGITS).log_softmax(2), mg.tensor(PADDED_TARGETS), [3, 5, 6], TARGET_LENGTHS,
+                      reduction="none")
+    expected = tF.ctc_loss(torch.tensor(LOGITS).log_softmax(2), torch.tensor(PADDED_TARGETS), [3, 5, 6],
+                           TARGET_LENGTHS, reduction="none")
+    np.testing.assert_allclose(out.numpy(), expected.numpy(), rtol=1e-5)
+    assert np.isinf(out.numpy()[0])
+    _gradcheck(_ctc(PADDED_TARGETS, [4, 4, 3]), LOGITS[:4])
+    _gradcheck(_ctc(CONCATENATED_TARGETS, [4, 3, 4], reduction="sum"), LOGITS[:4])
+
+
+CTC_ERRORS = {
+    "input_length": lambda lib, F: F.ctc_loss(lib.zeros(6, 2, 4), lib.tensor([[1, 2], [1, 2]]), [7, 6], [2, 2]),
+    "target_rows": lambda lib, F: F.ctc_loss(lib.zeros(6, 2, 4), lib.tensor([[1, 2]]), [6, 6], [2, 2]),
+    "target_size": lambda lib, F: F.ctc_loss(lib.zeros(6, 2, 4), lib.tensor([[1, 2], [1, 2]]), [6, 6], [3, 2]),
+    "concatenated_size": lambda lib, F: F.ctc_loss(lib.zeros(6, 2, 4), lib.tensor([1, 2, 3]), [6, 6], [3, 2]),
+    "target_lengths": lambda lib, F: F.ctc_loss(lib.zeros(6, 2, 4), lib.tensor([[1, 2]]), [6, 6], [2]),
+    "input_lengths": lambda lib, F: F.ctc_loss(lib.zeros(6, 2, 4), lib.tensor([[1, 2]]), [6], [2, 2]),
+    "blank": lambda lib, F: F.ctc_loss(lib.zeros(6, 2, 4), lib.tensor([[1, 2], [1, 2]]), [6, 6], [2, 2], blank=4),
+    "reduction": lambda lib, F: F.ctc_loss(lib.zeros(6, 2, 4), lib.tensor([[1, 2]]), [6, 6], [2, 2],
+                                           reduction="max"),
+    "dims": lambda lib, F: F.ctc_loss(lib.zeros(6), lib.tensor([[1, 2]]), [6, 6], [2, 2]),
+}
+
+
+@pytest.mark.parametrize("name", CTC_ERRORS)
+def test_ctc_loss_errors_as_torch(name):
+    call = CTC_ERRORS[name]
+    assert_raises_as_torch(lambda: call(torch, tF), lambda: call(mg, mF))
+
 # ---- the GPU path ---------------------------------------------------------------------------------------------
 GPU_CASES = {**{name: EMBEDDING_BAG_CASES[name] for name in ("mean", "max_ties", "per_sample_weights_padding")},
              "pdist": RANDOMIZED_CASES["pdist_p2_zero_distance"],
              "rrelu": (_seeded(lambda lib, F, x: F.rrelu(x, training=True)), SPREAD),
-             "gumbel_softmax_hard": (_seeded(lambda lib, F, x: F.gumbel_softmax(x, hard=True)), SPREAD)}
+             "gumbel_softmax_hard": (_seeded(lambda lib, F, x: F.gumbel_softmax(x, hard=True)), SPREAD),
+             "ctc_loss": CTC_CASES["none_concatenated"], "ctc_loss_zero_infinity": CTC_CASES["zero_infinity"]}
 
 
 def test_gpu_path_matches_cpu(gpu_path):

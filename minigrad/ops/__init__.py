@@ -12,8 +12,8 @@ from .elementwise import (Abs, Acos, Add, Asin, Atan, Atan2, Binary, Cast, Ceil,
                           Sinc, Sinh, SpecialFunction, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where,
                           WithoutDerivative, Xlogy)
 from .linalg import Cholesky, CholeskySolve, Det, Inverse, LogAbsDet, SlogdetSign, Solve, SolveTriangular
-from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
-                   NLLLoss, PointwiseLoss, SmoothL1Loss)
+from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, CTCLoss,
+                   KLDivergence, NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
 from .norm import Normalize
 from .pool import AvgPool, MaxPool
@@ -28,7 +28,7 @@ __all__ = [
     "Abs", "Acos", "Add", "Amax", "Amin", "AminmaxResult", "Asin", "Atan", "Atan2", "AvgPool", "Binary",
     "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss", "Cholesky",
     "CholeskySolve", "Clamp", "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d", "Copysign",
-    "Cos", "Cosh", "CosineSimilarity", "Cumprod", "Cumsum", "DepthUnfold", "Det", "DiagEmbed", "Diagonal", "Digamma",
+    "Cos", "Cosh", "CosineSimilarity", "CTCLoss", "Cumprod", "Cumsum", "DepthUnfold", "Det", "DiagEmbed", "Diagonal", "Digamma",
     "Div", "DivFloor", "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU", "Embedding", "EmbeddingBag",
     "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod",
     "Frac", "Gather", "GELU", "GetItem", "GridSample", "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside",
