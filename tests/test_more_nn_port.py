@@ -364,6 +364,50 @@ def test_ctc_loss_errors_as_torch(name):
     call = CTC_ERRORS[name]
     assert_raises_as_torch(lambda: call(torch, tF), lambda: call(mg, mF))
 
+
+# ---- Buffer, NLLLoss2d, the pooling aliases -------------------------------------------------------------------
+def _holder(lib):
+    class Holder(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.kept = lib.nn.Buffer(lib.ones(2))
+            self.scratch = lib.nn.Buffer(lib.zeros(1), persistent=False)
+            self.plain = lib.zeros(3)
+    return Holder()
+
+
+def test_buffer_registers_as_torchs():
+    ours, theirs = _holder(mg), _holder(torch)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["kept"]
+    assert [name for name, _ in ours.named_buffers()] == [name for name, _ in theirs.named_buffers()]
+    assert isinstance(ours.kept, mnn.Buffer) and not isinstance(ours.plain, mnn.Buffer) and type(ours.kept) is mg.Tensor
+    ours.kept = mg.full((2,), 5.0)  # a buffer stays one
+    assert ours.state_dict()["kept"].tolist() == [5.0, 5.0]
+    ours.plain = mnn.Buffer(mg.ones(3, requires_grad=True))
+    assert "plain" in ours.state_dict() and ours.plain.requires_grad
+
+
+def test_nll_loss_2d_is_nll_loss_with_torchs_warning():
+    with pytest.warns(FutureWarning, match="`NLLLoss2d` has been deprecated"):
+        loss = mnn.NLLLoss2d(ignore_index=1)
+    assert isinstance(loss, mnn.NLLLoss)
+    scores, target = _rng(9).standard_normal((2, 3, 4, 4)).astype(np.float32), _rng(9).integers(0, 3, (2, 4, 4))
+    with pytest.warns(FutureWarning):
+        expected = torch.nn.NLLLoss2d(ignore_index=1)(torch.tensor(scores), torch.tensor(target))
+    np.testing.assert_allclose(loss(mg.tensor(scores), mg.tensor(target)).numpy(), expected.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name, shape, arguments", [
+    ("max_pool1d_with_indices", (2, 3, 6), (2,)), ("max_pool2d_with_indices", (2, 4, 5), (2, 1)),
+    ("max_pool3d_with_indices", (1, 2, 4, 4, 4), (2,)), ("adaptive_max_pool1d_with_indices", (2, 5), (3,)),
+    ("adaptive_max_pool2d_with_indices", (1, 2, 5, 5), ((2, 3), False)),
+    ("adaptive_max_pool3d_with_indices", (2, 3, 4, 4), (2,))])
+def test_pool_with_indices_aliases(name, shape, arguments):
+    x = _rng(10).standard_normal(shape).astype(np.float32)
+    ours, theirs = getattr(mF, name)(mg.tensor(x), *arguments), getattr(tF, name)(torch.tensor(x), *arguments)
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_array_equal(mine.numpy(), reference.numpy())
+
 # ---- the GPU path ---------------------------------------------------------------------------------------------
 GPU_CASES = {**{name: EMBEDDING_BAG_CASES[name] for name in ("mean", "max_ties", "per_sample_weights_padding")},
              "pdist": RANDOMIZED_CASES["pdist_p2_zero_distance"],

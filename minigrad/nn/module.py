@@ -18,6 +18,24 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+class _BufferMeta(type):
+    """isinstance(t, Buffer) is whether t was marked so (Buffer gives back a plain tensor), as torch's."""
+
+    def __instancecheck__(cls, instance):
+        return isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """torch's buffer marker: `self.stats = nn.Buffer(tensor)` registers a buffer (persistent unless told), as
+    register_buffer does. It gives back the tensor detached (requiring grad as it did), marked."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        tensor = Tensor(np.empty(0, default_dtype())) if data is None else data.detach()
+        tensor.requires_grad = data is not None and data.requires_grad
+        tensor.persistent, tensor._is_buffer = persistent, True
+        return tensor
+
+
 class UninitializedTensorMixin:
     """A lazy module's parameter or buffer before its first forward: no shape yet (torch's error where one asks
     for it) until materialize gives it one and it becomes cls_to_become, the same object, so that an optimizer
@@ -88,6 +106,13 @@ class Module:
             raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}")
         if _is_property(self, name):  # a parametrized tensor's (nn.utils.parametrize) setter, or a read-only error
             object.__setattr__(self, name, value)
+            return
+        if isinstance(value, Buffer):
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
+            if name not in self._buffers:
+                self.__dict__.pop(name, None)
+            self.register_buffer(name, value, value.persistent)
             return
         # As torch: a plain tensor over a parameter would silently drop it from parameters() and the optimizer.
         for registry, kind, role in ((self._parameters, Parameter, "parameter"), (self._modules, Module, "child module")):
@@ -408,5 +433,5 @@ def _raw(value):
     return value if hasattr(value, "shape") else np.asarray(value)
 
 
-__all__ = ["Module", "Parameter", "StateDictError", "UninitializedBuffer", "UninitializedParameter",
+__all__ = ["Buffer", "Module", "Parameter", "StateDictError", "UninitializedBuffer", "UninitializedParameter",
            "UninitializedTensorMixin", "is_lazy"]
