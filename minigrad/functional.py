@@ -1235,6 +1235,76 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     return _on_unit_height(input, lambda image: adaptive_max_pool2d(image, (1, size), return_indices))
 
 
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    """torch's fractional max pooling over (N, C, H, W) or (C, H, W): kernel_size windows at pseudo-random starts
+    that reach output_size (or input size * output_ratio), drawn from one uniform sample per plane and dim
+    (_random_samples, (N, C, 2): width's, then height's, as torch's; drawn from minigrad's generator unless
+    given). With return_indices, also the flat index of each maximum into its plane, where its gradient goes."""
+    return _fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    """fractional_max_pool2d over (N, C, T, H, W) or (C, T, H, W); _random_samples (N, C, 3) are time's, height's
+    and width's, as torch's."""
+    return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def _fractional_max_pool(op, dims, input, kernel_size, output_size, output_ratio, return_indices, samples):
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        if isinstance(output_ratio, (tuple, list)) and len(output_ratio) > dims:
+            raise ValueError(f"{op} requires output_ratio to either be a single Int or tuple of Ints.")
+        output_size = [int(size * ratio) for size, ratio in zip(input.shape[-dims:], _ntuple(output_ratio, dims))]
+    kernel_size, output_size = _ntuple(kernel_size, dims), _ntuple(output_size, dims)
+    unbatched = input.ndim == dims + 1
+    batch = input.unsqueeze(0) if unbatched else input
+    if samples is None:
+        samples = Tensor(random.generator().random((batch.shape[0], batch.shape[1], dims)).astype(input.dtype),
+                         device=input.device)
+    if samples.shape[1] != batch.shape[1]:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    if samples.dtype != input.dtype:
+        raise RuntimeError("Expect _random_samples to have the same dtype as input")
+    names = ("time", "height", "width")[-dims:]
+    for name, size, pool, out in zip(names, batch.shape[2:], kernel_size, output_size):
+        if out + pool - 1 > size:
+            raise RuntimeError(f"{op}{'_out' if dims == 3 else ''}(): pool {name} {pool} too large relative to "
+                               f"input {name} {size}")
+    xp = get_array_module(batch.data)
+    by_dim = samples.data[..., ::-1] if dims == 2 else samples.data  # torch's order: width's first in 2-d
+    sizes = batch.shape[2:]
+    flat = 0  # (N, C, *output_size, *kernel_size): each window entry's flat position in its plane
+    for axis, (size, pool, out) in enumerate(zip(sizes, kernel_size, output_size)):
+        positions = _fractional_starts(xp, by_dim[..., axis], size, out, pool)[..., None] + xp.arange(pool)
+        shape = [*batch.shape[:2]] + [1] * 2 * dims
+        shape[2 + axis], shape[2 + dims + axis] = out, pool
+        flat = flat + positions.reshape(shape) * math.prod(sizes[axis + 1:])
+    windows = flat.reshape(*flat.shape[:2 + dims], -1)  # (N, C, *outs, window)
+    values = xp.take_along_axis(batch.data.reshape(*batch.shape[:2], -1), windows.reshape(*batch.shape[:2], -1),
+                                axis=2).reshape(windows.shape)
+    indices = xp.take_along_axis(windows, values.argmax(axis=-1)[..., None], axis=-1)[..., 0]
+    out = batch.flatten(2).gather(2, Tensor(indices.reshape(*batch.shape[:2], -1))).reshape(indices.shape)
+    indices = Tensor(indices.astype(np.int64))
+    if unbatched:
+        out, indices = out.squeeze(0), indices.squeeze(0)
+    return (out, indices) if return_indices else out
+
+
+def _fractional_starts(xp, samples, size, out, pool):
+    """torch's generate_intervals: the start of each of `out` windows of `pool` along a dim of `size`, from one
+    uniform sample per plane (N, C), computed in the samples' dtype, as torch's; the last window ends at the end."""
+    alpha = samples.dtype.type(size - pool) / samples.dtype.type(max(out - 1, 1))
+    positions = xp.arange(out, dtype=samples.dtype)
+    starts = ((positions + samples[..., None]) * alpha).astype(np.int64) - (samples * alpha).astype(np.int64)[..., None]
+    starts[..., -1] = size - pool
+    return starts
+
+
 def _with_indices(pool):
     """torch's <pool>_with_indices: the pool's output and indices, whatever return_indices (its last argument, taken
     and ignored) says."""
@@ -1249,8 +1319,10 @@ def _with_indices(pool):
 
 
 (max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices, adaptive_max_pool1d_with_indices,
- adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices) = map(_with_indices, (
-    max_pool1d, max_pool2d, max_pool3d, adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d))
+ adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices, fractional_max_pool2d_with_indices,
+ fractional_max_pool3d_with_indices) = map(_with_indices, (
+    max_pool1d, max_pool2d, max_pool3d, adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
+    fractional_max_pool2d, fractional_max_pool3d))
 
 
 def _require_1d_input(op, input):
@@ -2339,16 +2411,17 @@ __all__ = [
     "cat", "celu", "celu_", "channel_shuffle", "charbonnier_loss", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
     "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "ctc_loss",
     "dropout", "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "embedding_bag",
-    "feature_alpha_dropout", "fold", "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "gumbel_softmax",
-    "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss",
-    "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm", "leaky_relu", "leaky_relu_", "linear",
-    "local_response_norm", "log_softmax", "logsigmoid", "lp_pool1d", "lp_pool2d", "lp_pool3d", "margin_ranking_loss",
-    "max_pool1d", "max_pool1d_with_indices", "max_pool2d", "max_pool2d_with_indices", "max_pool3d",
-    "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "multi_margin_loss",
-    "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad",
-    "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6",
-    "relu_", "rms_norm", "rrelu", "rrelu_", "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate",
-    "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack",
-    "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-    "unfold",
+    "feature_alpha_dropout", "fold", "fractional_max_pool2d", "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d", "fractional_max_pool3d_with_indices", "gaussian_nll_loss", "gelu", "glu", "grid_sample",
+    "group_norm", "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
+    "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid", "lp_pool1d", "lp_pool2d",
+    "lp_pool3d", "margin_ranking_loss", "max_pool1d", "max_pool1d_with_indices", "max_pool2d",
+    "max_pool2d_with_indices", "max_pool3d", "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss",
+    "normalize", "one_hot", "pad", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss",
+    "prelu", "relu", "relu6", "relu_", "rms_norm", "rrelu", "rrelu_", "scaled_dot_product_attention", "selu", "selu_",
+    "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus",
+    "softshrink", "softsign", "stack", "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss", "unfold",
 ]

@@ -365,6 +365,86 @@ def test_ctc_loss_errors_as_torch(name):
     assert_raises_as_torch(lambda: call(torch, tF), lambda: call(mg, mF))
 
 
+
+# ---- FractionalMaxPool ----------------------------------------------------------------------------------------
+SAMPLES_2D = _rng(11).random((2, 3, 2)).astype(np.float32)
+SAMPLES_3D = _rng(12).random((1, 2, 3)).astype(np.float32)
+TIED_IMAGE = np.round(_rng(13).standard_normal((2, 3, 11, 9))).astype(np.float32)
+
+
+def _fractional(dims, samples, **options):
+    def pool(lib, F, x):
+        drawn = lib.tensor(samples, device=x.device).to(x.dtype)
+        out, indices = getattr(F, f"fractional_max_pool{dims}d")(x, return_indices=True, _random_samples=drawn,
+                                                                 **options)
+        assert indices.dtype == (mg.int64 if lib is mg else torch.int64)
+        return out + 0 * indices.to(out.dtype)  # the indices' values checked below, through the output's
+    return pool
+
+
+FRACTIONAL_CASES = {
+    "2d_ties": (_fractional(2, SAMPLES_2D, kernel_size=3, output_size=(5, 4)), TIED_IMAGE),
+    "2d_ratio_unbatched": (_fractional(2, SAMPLES_2D[:1], kernel_size=(2, 3), output_ratio=(0.5, 0.5)),
+                           TIED_IMAGE[0]),
+    "3d": (_fractional(3, SAMPLES_3D, kernel_size=2, output_size=(3, 4, 5)),
+           _rng(14).standard_normal((1, 2, 7, 8, 9)).astype(np.float32)),
+}
+
+
+@pytest.mark.parametrize("name", FRACTIONAL_CASES)
+def test_fractional_max_pool_matches_torch(name):
+    fn, *arrays = FRACTIONAL_CASES[name]
+    _assert_matches_torch(fn, *arrays)
+
+
+def test_fractional_max_pool_indices_module_and_gradcheck():
+    x = _rng(15).standard_normal((2, 3, 11, 9)).astype(np.float32)
+    ours = mnn.FractionalMaxPool2d(3, output_size=(5, 4), return_indices=True, _random_samples=mg.tensor(SAMPLES_2D))
+    theirs = torch.nn.FractionalMaxPool2d(3, output_size=(5, 4), return_indices=True,
+                                          _random_samples=torch.tensor(SAMPLES_2D))
+    assert repr(ours) == repr(theirs) and list(ours.state_dict()) == list(theirs.state_dict()) == ["_random_samples"]
+    for mine, reference in zip(ours(mg.tensor(x)), theirs(torch.tensor(x))):
+        np.testing.assert_array_equal(mine.numpy(), reference.numpy())
+    out, indices = mF.fractional_max_pool3d_with_indices(mg.tensor(x[:1]), 2, output_ratio=(0.5, 0.5, 0.5),
+                                                         return_indices=False)
+    expected = tF.fractional_max_pool3d_with_indices(torch.tensor(x[:1]), 2, output_ratio=(0.5, 0.5, 0.5))
+    assert out.shape == tuple(expected[0].shape) and indices.shape == tuple(expected[1].shape)
+    _gradcheck(_fractional(2, SAMPLES_2D[:1, :2], kernel_size=2, output_size=(3, 3)), x[:1, :2, :6, :5])
+
+
+def test_fractional_max_pool_draws_its_windows_from_minigrads_generator():
+    x = mg.tensor(_rng(16).standard_normal((4, 3, 20, 20)).astype(np.float32))
+    mg.manual_seed(5)
+    out, indices = mF.fractional_max_pool2d(x, 3, output_size=(8, 8), return_indices=True)
+    mg.manual_seed(5)
+    again = mnn.FractionalMaxPool2d(3, output_ratio=0.4)(x)
+    np.testing.assert_array_equal(again.numpy(), out.numpy())
+    np.testing.assert_array_equal(np.take_along_axis(x.numpy().reshape(4, 3, -1), indices.numpy().reshape(4, 3, -1),
+                                                     axis=2).reshape(out.shape), out.numpy())
+    rows = indices.numpy() // 20
+    assert len({tuple(plane) for plane in rows.max(axis=-1).reshape(12, 8)}) > 1  # planes draw their own windows
+
+
+FRACTIONAL_ERRORS = {
+    "no_size": lambda lib, F: F.fractional_max_pool2d(lib.zeros(1, 2, 5, 5), 2),
+    "pool_too_large": lambda lib, F: F.fractional_max_pool2d(lib.zeros(1, 2, 5, 5), 3, output_size=4),
+    "pool_too_large_3d": lambda lib, F: F.fractional_max_pool3d(lib.zeros(1, 2, 5, 5), 2, output_size=2),
+    "sample_channels": lambda lib, F: F.fractional_max_pool2d(lib.zeros(1, 2, 5, 5), 2, output_size=2,
+                                                              _random_samples=lib.zeros(1, 1, 2)),
+    "sample_dtype": lambda lib, F: F.fractional_max_pool2d(lib.zeros(1, 2, 5, 5), 2, output_size=2,
+                                                           _random_samples=lib.zeros(1, 2, 2).double()),
+    "long_ratio": lambda lib, F: F.fractional_max_pool2d(lib.zeros(1, 2, 5, 5), 2, output_ratio=(0.5, 0.5, 0.5)),
+    "module_ratio": lambda lib, F: lib.nn.FractionalMaxPool2d(2, output_ratio=1.5),
+    "module_both": lambda lib, F: lib.nn.FractionalMaxPool3d(2, 3, 0.5),
+    "module_neither": lambda lib, F: lib.nn.FractionalMaxPool3d(2),
+}
+
+
+@pytest.mark.parametrize("name", FRACTIONAL_ERRORS)
+def test_fractional_max_pool_errors_as_torch(name):
+    call = FRACTIONAL_ERRORS[name]
+    assert_raises_as_torch(lambda: call(torch, tF), lambda: call(mg, mF))
+
 # ---- Buffer, NLLLoss2d, the pooling aliases -------------------------------------------------------------------
 def _holder(lib):
     class Holder(lib.nn.Module):
@@ -413,7 +493,8 @@ GPU_CASES = {**{name: EMBEDDING_BAG_CASES[name] for name in ("mean", "max_ties",
              "pdist": RANDOMIZED_CASES["pdist_p2_zero_distance"],
              "rrelu": (_seeded(lambda lib, F, x: F.rrelu(x, training=True)), SPREAD),
              "gumbel_softmax_hard": (_seeded(lambda lib, F, x: F.gumbel_softmax(x, hard=True)), SPREAD),
-             "ctc_loss": CTC_CASES["none_concatenated"], "ctc_loss_zero_infinity": CTC_CASES["zero_infinity"]}
+             "ctc_loss": CTC_CASES["none_concatenated"], "ctc_loss_zero_infinity": CTC_CASES["zero_infinity"],
+             "fractional_max_pool3d": FRACTIONAL_CASES["3d"]}
 
 
 def test_gpu_path_matches_cpu(gpu_path):

@@ -642,6 +642,38 @@ class NLLLoss(_WeightedLoss):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
 
 
+class _FractionalMaxPoolNd(Module):
+    """torch's FractionalMaxPool2d and FractionalMaxPool3d, by their F function and number of spatial dims:
+    output_size or output_ratio (in (0, 1)), one of them; _random_samples, a buffer, fixes the windows' draws."""
+
+    function, dims = None, None
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+        super().__init__()
+        self.kernel_size, self.return_indices = F._ntuple(kernel_size, self.dims), return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = F._ntuple(output_size, self.dims) if output_size is not None else None
+        self.output_ratio = F._ntuple(output_ratio, self.dims) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{type(self).__name__} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < ratio < 1 for ratio in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        return self.function(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                             _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    function, dims = staticmethod(F.fractional_max_pool2d), 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    function, dims = staticmethod(F.fractional_max_pool3d), 3
+
+
 class NLLLoss2d(NLLLoss):
     """torch's deprecated name of NLLLoss, with its FutureWarning."""
 
