@@ -202,6 +202,9 @@ def test_lazy_modules_take_a_state_dicts_shapes_and_refuse_a_shape_before():
     np.testing.assert_array_equal(lazy.weight.numpy(), state["weight"])
     assert lazy(mg.zeros(1, 2, 5, 5)).shape == (1, 4, 3, 3) and type(lazy) is mnn.Conv2d
     assert repr(mnn.UninitializedBuffer()) == "<UninitializedBuffer>"
+    untouched = mnn.LazyLinear(2)
+    untouched.load_state_dict(mnn.LazyLinear(2).state_dict())  # uninitialized tensors load as uninitialized
+    assert untouched.has_uninitialized_params() and untouched(mg.ones(1, 3)).shape == (1, 2)
     norm = mnn.LazyBatchNorm2d(affine=False, dtype=mg.float64)
     assert list(norm.state_dict()) == ["running_mean", "running_var", "num_batches_tracked"]
     norm(mg.ones(2, 3, 1, 1, dtype=mg.float64))

@@ -312,14 +312,20 @@ class Module:
         return self._named_members(state, "", recurse=True, remove_duplicate=False)
 
     def state_dict(self):
-        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies)."""
-        return collections.OrderedDict((name, tensor.data) for name, tensor in self._named_state())
+        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies); a lazy
+        module's uninitialized tensors as they are, as torch's."""
+        return collections.OrderedDict((name, tensor if is_lazy(tensor) else tensor.data)
+                                       for name, tensor in self._named_state())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays in by name, each in the dtype of the tensor it fills; with strict, any missing, unexpected
         or mis-shaped key is an error."""
-        own = dict(self._named_state())
-        for name, tensor in own.items():  # a lazy module's tensors take the shapes they are given, as torch's
+        # a lazy module's uninitialized tensors take the shapes they are given, as torch's, or stay uninitialized
+        # where what they are given is so
+        still_lazy = {name for name, tensor in self._named_state() if is_lazy(tensor) and is_lazy(state_dict.get(name))}
+        own = {name: tensor for name, tensor in self._named_state() if name not in still_lazy}
+        state_dict = {name: value for name, value in state_dict.items() if name not in still_lazy}
+        for name, tensor in own.items():
             if is_lazy(tensor) and name in state_dict:
                 tensor.materialize(np.shape(_raw(state_dict[name])))
         optional = {prefix + ("." if prefix else "") + name
