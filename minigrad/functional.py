@@ -1767,9 +1767,9 @@ def _padded_targets(targets, lengths):
         raise RuntimeError(f"Expected tensor to have size {lengths.sum()} at dimension 0, but got size "
                            f"{targets.shape[0]} for argument #2 'targets' (while checking arguments for "
                            "ctc_loss_allocate_outputs)")
-    positions = (np.cumsum(lengths) - lengths)[:, None] + np.arange(longest)
-    return np.where(np.arange(longest) < lengths[:, None], targets[np.minimum(positions, max(len(targets) - 1, 0))]
-                    if len(targets) else 0, 0)
+    padded = np.zeros((len(lengths), longest), np.int64)
+    padded[np.arange(longest) < lengths[:, None]] = targets  # the rows' places, in order, are the concatenation's
+    return padded
 
 
 def pdist(input, p=2):

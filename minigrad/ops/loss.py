@@ -314,16 +314,14 @@ class CTCLoss(Function):
         jumps = skips if forward else xp.concatenate([skips[:, 2:], xp.zeros((batch, 2), dtype=bool)], axis=1)
         previous = None
         for step in range(steps) if forward else range(steps - 1, -1, -1):
-            first_step = (step == 0) if forward else (step == input_lengths - 1)
             if previous is None:
-                carried = xp.broadcast_to(start, (batch, positions))
+                carried = start
             else:
                 carried = CTCLoss.shifted_sum(xp, previous, jumps, forward)
-                if not forward:
-                    carried = xp.where(first_step[:, None], start, carried)
-            current = xp.where(valid & (step < input_lengths)[:, None], carried + emissions[step], -xp.inf)
-            out[step] = current
-            previous = current
+                if not forward:  # a sample whose last step this is starts here
+                    carried = xp.where((step == input_lengths - 1)[:, None], start, carried)
+            previous = out[step] = xp.where(valid & (step < input_lengths)[:, None], carried + emissions[step],
+                                            -xp.inf)
         return out
 
     @staticmethod

@@ -776,9 +776,9 @@ class EmbeddingBag(Function):
     """Bags of weight's rows, each reduced to one row: "sum" (each row times its per-sample weight, if given),
     "mean" or "max" (column by column, an empty bag's row zeros). `bags` gives each index its bag, -1 for none (a
     padding index); the indices from `end` on (past include_last_offset's end) are left out too, but count in their
-    bag's mean, as torch's. Forward and backward scatter rows into their bags with
-    ufunc.at, with no loop over bags; max's gradient goes to the first row that holds a column's maximum, as
-    torch's; with scale_grad_by_freq, a row's gradient is divided by how often its index occurs."""
+    bag's mean, as torch's. Forward and backward scatter rows into their bags with ufunc.at, with no loop over
+    bags; max's gradient goes to the first row that holds a column's maximum, as torch's; with scale_grad_by_freq,
+    a row's gradient is divided by how often its index occurs."""
 
     promotes_inputs = False  # the indices and bags stay integers
 
@@ -808,14 +808,14 @@ class EmbeddingBag(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        xp = get_array_module(grad)
         if ctx.params["mode"] == "max":
             shape, rows_indices, first = ctx.saved
-            held = first < len(rows_indices)
-            grad_weight = memory.zeros(get_array_module(grad), shape, grad.dtype)
-            get_array_module(grad).add.at(grad_weight, (rows_indices[first[held]], held.nonzero()[1]), grad[held])
+            held = first < len(rows_indices)  # a column of a bag that is not empty
+            grad_weight = memory.zeros(xp, shape, grad.dtype)
+            xp.add.at(grad_weight, (rows_indices[first[held]], held.nonzero()[1]), grad[held])
             return grad_weight, None, None
         weight, indices, kept, rows_bags, scale = ctx.saved
-        xp = get_array_module(grad)
         rows_indices, bag_grads = indices[kept], grad[rows_bags]
         rows_grads = bag_grads if scale is None else bag_grads * scale[:, None]
         if ctx.params.get("scale_grad_by_freq"):
