@@ -1,4 +1,5 @@
 """torch.nn.functional-style wrappers over minigrad.ops, with torch's argument names."""
+import inspect
 import math
 import numbers
 import warnings
@@ -794,6 +795,19 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return ops.LeakyReLU.apply(input, negative_slope=negative_slope)
 
 
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+    """torch's randomized leaky ReLU: in training, each element's negative slope drawn from U(lower, upper) (on the
+    host, from minigrad's generator, as dropout's masks), its gradient that slope; otherwise the slope
+    (lower + upper) / 2."""
+    if not training:
+        return ops.LeakyReLU.apply(input, negative_slope=(lower + upper) / 2, node_name="RreluWithNoiseBackward0")
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
+    slopes = random.generator().uniform(lower, upper, input.shape).astype(input.dtype)
+    return ops.LeakyReLU.apply(input, negative_slope=Tensor(slopes, device=input.device).data,
+                               node_name="RreluWithNoiseBackward0")
+
+
 def elu(input, alpha=1.0, inplace=False):
     return ops.ELU.apply(input, alpha=alpha)
 
@@ -949,8 +963,23 @@ def _cast(input, dtype):
     return input if dtype is None else input.to(dtype)
 
 
-relu_, leaky_relu_, hardtanh_, elu_, selu_, celu_, threshold_ = map(
-    in_place_version, (relu, leaky_relu, hardtanh, elu, selu, celu, threshold))
+relu_, leaky_relu_, hardtanh_, elu_, selu_, celu_, threshold_, rrelu_ = map(
+    in_place_version, (relu, leaky_relu, hardtanh, elu, selu, celu, threshold, rrelu))
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """torch's: softmax((logits + g) / tau) along `dim`, g Gumbel noise drawn on the host from minigrad's generator
+    (-log of standard exponential draws); with `hard`, the one-hot of its argmax, whose gradient is the soft
+    sample's (torch's straight-through estimator). eps is unused, as in torch."""
+    gumbels = -np.log(random.generator().standard_exponential(logits.shape)).astype(logits.dtype)
+    soft = softmax((logits + Tensor(gumbels, device=logits.device)) / tau, dim)
+    if not hard:
+        return soft
+    dim = normalize_dim(dim, logits.ndim)
+    xp = get_array_module(soft.data)
+    one_hot = (xp.arange(soft.shape[dim]).reshape((-1,) + (1,) * (soft.ndim - dim - 1))
+               == xp.expand_dims(soft.data.argmax(axis=dim), dim)).astype(soft.dtype)
+    return Tensor(one_hot) - soft.detach() + soft
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """torch's: softmax(query @ key^T * scale + bias) @ value, queries (..., L, E), keys (..., S, E), values
@@ -1207,6 +1236,96 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     return _on_unit_height(input, lambda image: adaptive_max_pool2d(image, (1, size), return_indices))
 
 
+def fractional_max_pool2d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    """torch's fractional max pooling over (N, C, H, W) or (C, H, W): kernel_size windows at pseudo-random starts
+    that reach output_size (or input size * output_ratio), drawn from one uniform sample per plane and dim
+    (_random_samples, (N, C, 2): width's, then height's, as torch's; drawn from minigrad's generator unless
+    given). With return_indices, also the flat index of each maximum into its plane, where its gradient goes."""
+    return _fractional_max_pool("fractional_max_pool2d", 2, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def fractional_max_pool3d(input, kernel_size, output_size=None, output_ratio=None, return_indices=False,
+                          _random_samples=None):
+    """fractional_max_pool2d over (N, C, T, H, W) or (C, T, H, W); _random_samples (N, C, 3) are time's, height's
+    and width's, as torch's."""
+    return _fractional_max_pool("fractional_max_pool3d", 3, input, kernel_size, output_size, output_ratio,
+                                return_indices, _random_samples)
+
+
+def _fractional_max_pool(op, dims, input, kernel_size, output_size, output_ratio, return_indices, samples):
+    if output_size is None and output_ratio is None:
+        raise ValueError(f"{op} requires specifying either an output_size or an output_ratio")
+    if output_size is None:
+        if isinstance(output_ratio, (tuple, list)) and len(output_ratio) > dims:
+            raise ValueError(f"{op} requires output_ratio to either be a single Int or tuple of Ints.")
+        output_size = [int(size * ratio) for size, ratio in zip(input.shape[-dims:], _ntuple(output_ratio, dims))]
+    kernel_size, output_size = _ntuple(kernel_size, dims), _ntuple(output_size, dims)
+    unbatched = input.ndim == dims + 1
+    batch = input.unsqueeze(0) if unbatched else input
+    if samples is None:
+        samples = Tensor(random.generator().random((batch.shape[0], batch.shape[1], dims)).astype(input.dtype),
+                         device=input.device)
+    if samples.shape[1] != batch.shape[1]:
+        raise RuntimeError("Expect _random_samples.size(1) equals to input channel size.")
+    if samples.dtype != input.dtype:
+        raise RuntimeError("Expect _random_samples to have the same dtype as input")
+    names = ("time", "height", "width")[-dims:]
+    for name, size, pool, out in zip(names, batch.shape[2:], kernel_size, output_size):
+        if out + pool - 1 > size:
+            raise RuntimeError(f"{op}{'_out' if dims == 3 else ''}(): pool {name} {pool} too large relative to "
+                               f"input {name} {size}")
+    xp = get_array_module(batch.data)
+    by_dim = samples.data[..., ::-1] if dims == 2 else samples.data  # torch's order: width's first in 2-d
+    sizes = batch.shape[2:]
+    flat = 0  # (N, C, *output_size, *kernel_size): each window entry's flat position in its plane
+    for axis, (size, pool, out) in enumerate(zip(sizes, kernel_size, output_size)):
+        positions = _fractional_starts(xp, by_dim[..., axis], size, out, pool)[..., None] + xp.arange(pool)
+        shape = [*batch.shape[:2]] + [1] * 2 * dims
+        shape[2 + axis], shape[2 + dims + axis] = out, pool
+        flat = flat + positions.reshape(shape) * math.prod(sizes[axis + 1:])
+    windows = flat.reshape(*flat.shape[:2 + dims], -1)  # (N, C, *outs, window)
+    values = xp.take_along_axis(batch.data.reshape(*batch.shape[:2], -1), windows.reshape(*batch.shape[:2], -1),
+                                axis=2).reshape(windows.shape)
+    indices = xp.take_along_axis(windows, values.argmax(axis=-1)[..., None], axis=-1)[..., 0]
+    out = batch.flatten(2).gather(2, Tensor(indices.reshape(*batch.shape[:2], -1))).reshape(indices.shape)
+    indices = Tensor(indices.astype(np.int64))
+    if unbatched:
+        out, indices = out.squeeze(0), indices.squeeze(0)
+    return (out, indices) if return_indices else out
+
+
+def _fractional_starts(xp, samples, size, out, pool):
+    """torch's generate_intervals: the start of each of `out` windows of `pool` along a dim of `size`, from one
+    uniform sample per plane (N, C), computed in the samples' dtype, as torch's; the last window ends at the end."""
+    alpha = samples.dtype.type(size - pool) / samples.dtype.type(max(out - 1, 1))
+    positions = xp.arange(out, dtype=samples.dtype)
+    starts = ((positions + samples[..., None]) * alpha).astype(np.int64) - (samples * alpha).astype(np.int64)[..., None]
+    starts[..., -1] = size - pool
+    return starts
+
+
+def _with_indices(pool):
+    """torch's <pool>_with_indices: the pool's output and indices, whatever return_indices (its last argument, taken
+    and ignored) says."""
+    count = len(inspect.signature(pool).parameters) - 1
+
+    def pool_with_indices(*args, **kwargs):
+        kwargs.pop("return_indices", None)
+        return pool(*args[:count], **kwargs, return_indices=True)
+    pool_with_indices.__name__ = pool_with_indices.__qualname__ = f"{pool.__name__}_with_indices"
+    pool_with_indices.__doc__ = f"torch's: {pool.__name__} with return_indices=True."
+    return pool_with_indices
+
+
+(max_pool1d_with_indices, max_pool2d_with_indices, max_pool3d_with_indices, adaptive_max_pool1d_with_indices,
+ adaptive_max_pool2d_with_indices, adaptive_max_pool3d_with_indices, fractional_max_pool2d_with_indices,
+ fractional_max_pool3d_with_indices) = map(_with_indices, (
+    max_pool1d, max_pool2d, max_pool3d, adaptive_max_pool1d, adaptive_max_pool2d, adaptive_max_pool3d,
+    fractional_max_pool2d, fractional_max_pool3d))
+
+
 def _require_1d_input(op, input):
     if input.ndim not in (2, 3):
         raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.ndim}-dimensional tensor for argument #1 "
@@ -1304,6 +1423,86 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         raise IndexError("index out of range in self")
     return ops.Embedding.apply(weight, input, padding_idx=embedding_padding_row(padding_idx, weight.shape[0]),
                                scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Each bag of weight's rows reduced to one row by `mode` ("sum", "mean" or "max"), as torch's: a 2-d input's
+    rows are the bags; a 1-d input is cut into bags at `offsets` (with include_last_offset, its last entry is the
+    end of the last bag). padding_idx's entries are left out of their bags; an empty bag gives zeros.
+    per_sample_weights (mode "sum" only) scale each row, and get a gradient. max_norm and sparse are not supported."""
+    if per_sample_weights is not None and input.shape != per_sample_weights.shape:
+        raise ValueError(f"embedding_bag: If per_sample_weights (torch.Size({list(per_sample_weights.shape)})) is "
+                         f"not None, then it must have the same shape as the input (torch.Size({list(input.shape)}))")
+    if weight.ndim != 2:
+        raise ValueError(f"weight has to be a 2D Tensor, but got Tensor of dimension {weight.ndim}")
+    if input.ndim == 2:
+        if offsets is not None:
+            raise ValueError("if input is 2D, then offsets has to be None, as input is treated is a mini-batch of "
+                             f"fixed length sequences. However, found offsets of type {type(offsets)}")
+    elif input.ndim == 1:
+        if offsets is None:
+            raise ValueError("offsets has to be a 1D Tensor but got None")
+        if offsets.ndim != 1:
+            raise ValueError("offsets has to be a 1D Tensor")
+    else:
+        raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension {input.ndim}")
+    if mode not in ("sum", "mean", "max"):
+        raise ValueError("mode has to be one of sum, mean or max")
+    if mode == "max" and scale_grad_by_freq:
+        raise ValueError("max mode does not support scaling the gradient by the frequency")
+    if max_norm is not None or sparse:
+        raise NotImplementedError("embedding_bag: max_norm and sparse=True are not supported (minigrad's gradients "
+                                  "are dense and it does not renormalise the weight's rows)")
+    if per_sample_weights is not None and mode != "sum":
+        raise NotImplementedError("embedding_bag: per_sample_weights was not None. per_sample_weights is only "
+                                  f"supported for mode='sum' (got mode='{mode}'). Please open a feature request on "
+                                  "GitHub.")
+    for name, indices in (("indices", input), ("offsets", offsets)):
+        if indices is not None and indices.dtype not in (np.int32, np.int64):
+            raise RuntimeError(f"Expected tensor for argument #1 '{name}' to have one of the following scalar types: "
+                               f"Long, Int; but got torch.{SCALAR_TYPE_NAMES[indices.dtype]}Tensor instead (while "
+                               "checking arguments for embedding_bag)")
+    if per_sample_weights is not None and per_sample_weights.dtype != weight.dtype:
+        raise RuntimeError("Expected tensor for argument #1 'weight' to have the same type as tensor for argument #1 "
+                           f"'per_sample_weights'; but type torch.{SCALAR_TYPE_NAMES[weight.dtype]}Tensor does not "
+                           f"equal torch.{SCALAR_TYPE_NAMES[per_sample_weights.dtype]}Tensor (while checking "
+                           "arguments for embedding_bag)")
+    if padding_idx is not None and not -weight.shape[0] <= padding_idx < weight.shape[0]:
+        raise RuntimeError(f"padding_idx must be within the number of embeddings, -{weight.shape[0]} through "
+                           f"{weight.shape[0] - 1}, but got {padding_idx}")
+    indices = input.data.reshape(-1)
+    bags, num_bags, end = _bags_of(indices, input.shape, None if offsets is None else offsets.data,
+                                   include_last_offset)
+    if indices.size and (indices.min() < 0 or indices.max() >= weight.shape[0]):
+        position = int((indices < 0).argmax() if indices.min() < 0 else (indices >= weight.shape[0]).argmax())
+        raise RuntimeError(f"Index {position} of input takes value {int(indices[position])} which is not in the valid "
+                           f"range [0, {weight.shape[0]})")
+    if padding_idx is not None:
+        bags[indices == padding_idx % weight.shape[0]] = -1
+        end = indices.size  # torch's last bag then runs on to the input's end, include_last_offset or not
+    extra = () if per_sample_weights is None else (per_sample_weights.reshape(-1),)
+    return ops.EmbeddingBag.apply(weight, Tensor(indices, device=weight.device), Tensor(bags, device=weight.device),
+                                  *extra, num_bags=num_bags, mode=mode, end=end,
+                                  scale_grad_by_freq=bool(scale_grad_by_freq))
+
+
+def _bags_of(indices, shape, offsets, include_last_offset):
+    """The bag of each of embedding_bag's flattened indices, how many bags there are, and where the last bag ends
+    (include_last_offset's last offset), with torch's errors for offsets that do not cut the input."""
+    xp = get_array_module(indices)
+    positions = xp.arange(indices.size)
+    if offsets is None:
+        return positions // max(shape[1], 1), shape[0], indices.size
+    starts = offsets[:-1] if include_last_offset else offsets
+    if len(offsets) and int(offsets[0]) != 0:
+        raise RuntimeError("offsets[0] has to be 0, i.e., the first sequence in the mini-batch has to start from "
+                           f"position 0. However, got {int(offsets[0])}")
+    if len(offsets) and int(offsets[-1]) > indices.size:
+        raise RuntimeError(f"offsets[-1] can not be greater than input's length {indices.size} but got offsets[-1] "
+                           f"of {int(offsets[-1])}")
+    end = int(offsets[-1]) if include_last_offset and len(offsets) else indices.size
+    return xp.searchsorted(starts, positions, side="right") - 1, len(starts), end
 
 
 def embedding_padding_row(padding_idx, num_embeddings):
@@ -1510,6 +1709,68 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     """torch's: the p-norm of x1 - x2 + eps along the last dim of the two broadcast together (eps keeps the norm's
     gradient finite where they are equal)."""
     return (x1 - x2 + eps).norm(p, dim=max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """torch's connectionist temporal classification loss (see ops.CTCLoss) of (T, N, C) log-probabilities, or
+    unbatched (T, C), against targets padded to (N, S) or concatenated (their lengths' sum); the lengths are
+    tensors or sequences of ints. "mean" divides each sample's loss by its target's length before the mean over
+    the batch, as torch's."""
+    _check_reduction(reduction)
+    unbatched = log_probs.ndim != 3  # as torch: any other is read as unbatched (T, C), then refused if not 2-d
+    if unbatched:
+        log_probs, targets = log_probs.unsqueeze(1), targets.unsqueeze(0)
+    input_lengths, target_lengths = (_host_integers(lengths).reshape(-1)
+                                     for lengths in (input_lengths, target_lengths))
+    if log_probs.ndim != 3:
+        raise RuntimeError(f"Expected 3-dimensional tensor, but got {log_probs.ndim}-dimensional tensor for argument "
+                           "#1 'log_probs' (while checking arguments for ctc_loss_allocate_outputs)")
+    steps, batch, classes = log_probs.shape
+    for name, lengths in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+        if len(lengths) != batch:
+            raise RuntimeError(f"{name} must be of size batch_size")
+    if not 0 <= blank < classes:
+        raise RuntimeError("blank must be in label range")
+    padded = _padded_targets(_host_integers(targets), target_lengths)
+    if input_lengths.size and input_lengths.max() > steps:
+        raise RuntimeError(f"Expected input_lengths to have value at most {steps}, but got value "
+                           f"{input_lengths.max()} (while checking arguments for ctc_loss_allocate_outputs)")
+    device = log_probs.device
+    loss = ops.CTCLoss.apply(log_probs, *(Tensor(array, device=device) for array in (padded, input_lengths,
+                                                                                      target_lengths)),
+                             blank=blank, zero_infinity=bool(zero_infinity))
+    if reduction == "mean":
+        return (loss / Tensor(np.maximum(target_lengths, 1).astype(loss.dtype), device=device)).mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss.squeeze(0) if unbatched else loss
+
+
+def _host_integers(values):
+    """A tensor (on either device) or a sequence of ints as a host int64 array."""
+    return np.asarray(values.cpu().numpy() if isinstance(values, Tensor) else values, dtype=np.int64)
+
+
+def _padded_targets(targets, lengths):
+    """ctc_loss's targets as (N, S) rows, from padded rows or their concatenation, with torch's errors for too few."""
+    longest = int(lengths.max(initial=0))
+    if targets.ndim == 2:
+        if targets.shape[0] != len(lengths):
+            raise RuntimeError(f"Expected tensor to have size {len(lengths)} at dimension 0, but got size "
+                               f"{targets.shape[0]} for argument #2 'targets' (while checking arguments for "
+                               "ctc_loss_allocate_outputs)")
+        if targets.shape[1] < longest:
+            raise RuntimeError(f"Expected tensor to have size at least {longest} at dimension 1, but got size "
+                               f"{targets.shape[1]} for argument #2 'targets' (while checking arguments for "
+                               "ctc_loss_allocate_outputs)")
+        return targets[:, :longest]
+    if targets.shape[0] != lengths.sum():
+        raise RuntimeError(f"Expected tensor to have size {lengths.sum()} at dimension 0, but got size "
+                           f"{targets.shape[0]} for argument #2 'targets' (while checking arguments for "
+                           "ctc_loss_allocate_outputs)")
+    padded = np.zeros((len(lengths), longest), np.int64)
+    padded[np.arange(longest) < lengths[:, None]] = targets  # the rows' places, in order, are the concatenation's
+    return padded
 
 
 def pdist(input, p=2.0):
@@ -2145,19 +2406,23 @@ def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
 
 __all__ = [
     "Tensor", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d", "adaptive_max_pool1d",
-    "adaptive_max_pool2d", "adaptive_max_pool3d", "affine_grid", "alpha_dropout", "avg_pool1d", "avg_pool2d",
-    "avg_pool3d", "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits", "cat", "celu",
-    "celu_", "channel_shuffle", "charbonnier_loss", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-    "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "dropout",
-    "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "feature_alpha_dropout", "fold",
-    "gaussian_nll_loss", "gelu", "glu", "grid_sample", "group_norm", "hardshrink", "hardsigmoid", "hardswish",
-    "hardtanh", "hardtanh_", "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss",
-    "layer_norm", "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid",
-    "lp_pool1d", "lp_pool2d", "lp_pool3d", "margin_ranking_loss", "max_pool1d", "max_pool2d", "max_pool3d",
-    "max_unpool1d", "max_unpool2d", "max_unpool3d", "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss",
-    "multilabel_soft_margin_loss", "nll_loss", "normalize", "one_hot", "pad", "pairwise_distance", "pdist",
-    "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss", "prelu", "relu", "relu6", "relu_", "rms_norm",
-    "scaled_dot_product_attention", "selu", "selu_", "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss",
-    "soft_margin_loss", "softmax", "softmin", "softplus", "softshrink", "softsign", "stack", "tanh", "tanhshrink",
-    "threshold", "threshold_", "triplet_margin_loss", "triplet_margin_with_distance_loss", "unfold",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d", "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool3d", "adaptive_max_pool3d_with_indices", "affine_grid", "alpha_dropout", "avg_pool1d",
+    "avg_pool2d", "avg_pool3d", "batch_norm", "bilinear", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "cat", "celu", "celu_", "channel_shuffle", "charbonnier_loss", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+    "conv_transpose2d", "conv_transpose3d", "cosine_embedding_loss", "cosine_similarity", "cross_entropy", "ctc_loss",
+    "dropout", "dropout1d", "dropout2d", "dropout3d", "elu", "elu_", "embedding", "embedding_bag",
+    "feature_alpha_dropout", "fold", "fractional_max_pool2d", "fractional_max_pool2d_with_indices",
+    "fractional_max_pool3d", "fractional_max_pool3d_with_indices", "gaussian_nll_loss", "gelu", "glu", "grid_sample",
+    "group_norm", "gumbel_softmax", "hardshrink", "hardsigmoid", "hardswish", "hardtanh", "hardtanh_",
+    "hinge_embedding_loss", "huber_loss", "instance_norm", "interpolate", "kl_div", "l1_loss", "layer_norm",
+    "leaky_relu", "leaky_relu_", "linear", "local_response_norm", "log_softmax", "logsigmoid", "lp_pool1d", "lp_pool2d",
+    "lp_pool3d", "margin_ranking_loss", "max_pool1d", "max_pool1d_with_indices", "max_pool2d",
+    "max_pool2d_with_indices", "max_pool3d", "max_pool3d_with_indices", "max_unpool1d", "max_unpool2d", "max_unpool3d",
+    "mish", "mse_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss", "nll_loss",
+    "normalize", "one_hot", "pad", "pairwise_distance", "pdist", "pixel_shuffle", "pixel_unshuffle", "poisson_nll_loss",
+    "prelu", "relu", "relu6", "relu_", "rms_norm", "rrelu", "rrelu_", "scaled_dot_product_attention", "selu", "selu_",
+    "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus",
+    "softshrink", "softsign", "stack", "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss",
+    "triplet_margin_with_distance_loss", "unfold",
 ]

@@ -265,6 +265,19 @@ class LeakyReLU(_InPlaceFlag):
         super().__init__(inplace, negative_slope=negative_slope)
 
 
+class RReLU(_InPlaceFlag):
+    """F.rrelu: negative slopes drawn from U(lower, upper) in training, (lower + upper) / 2 in evaluation."""
+
+    function = staticmethod(F.rrelu)
+    options = ("lower", "upper")
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
+        super().__init__(inplace, lower=lower, upper=upper)
+
+    def forward(self, x):
+        return self.function(x, **self.function_arguments(), training=self.training)
+
+
 class _WithAlpha(_InPlaceFlag):
     """ELU and CELU: their F function with `alpha`."""
 
@@ -627,6 +640,58 @@ class NLLLoss(_WeightedLoss):
 
     def forward(self, input, target):
         return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+
+
+class _FractionalMaxPoolNd(Module):
+    """torch's FractionalMaxPool2d and FractionalMaxPool3d, by their F function and number of spatial dims:
+    output_size or output_ratio (in (0, 1)), one of them; _random_samples, a buffer, fixes the windows' draws."""
+
+    function, dims = None, None
+
+    def __init__(self, kernel_size, output_size=None, output_ratio=None, return_indices=False, _random_samples=None):
+        super().__init__()
+        self.kernel_size, self.return_indices = F._ntuple(kernel_size, self.dims), return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = F._ntuple(output_size, self.dims) if output_size is not None else None
+        self.output_ratio = F._ntuple(output_ratio, self.dims) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise ValueError(f"{type(self).__name__} requires specifying either an output size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise ValueError("only one of output_size and output_ratio may be specified")
+        if self.output_ratio is not None and not all(0 < ratio < 1 for ratio in self.output_ratio):
+            raise ValueError(f"output_ratio must be between 0 and 1 (got {output_ratio})")
+
+    def forward(self, input):
+        return self.function(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                             _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    function, dims = staticmethod(F.fractional_max_pool2d), 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    function, dims = staticmethod(F.fractional_max_pool3d), 3
+
+
+class NLLLoss2d(NLLLoss):
+    """torch's deprecated name of NLLLoss, with its FutureWarning."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+        warnings.warn("`NLLLoss2d` has been deprecated. Please use `NLLLoss` instead as a drop-in replacement and see "
+                      "https://pytorch.org/docs/main/nn.html#torch.nn.NLLLoss for more details.", FutureWarning,
+                      stacklevel=2)
+        super().__init__(weight, size_average, ignore_index, reduce, reduction)
+
+
+class CTCLoss(_Loss):
+    def __init__(self, blank=0, reduction="mean", zero_infinity=False):
+        super().__init__(reduction=reduction)
+        self.blank, self.zero_infinity = blank, zero_infinity
+
+    def forward(self, log_probs, targets, input_lengths, target_lengths):
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
+                          self.zero_infinity)
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -1090,12 +1155,12 @@ class Fold(_FunctionLayer):
                          stride=stride)
 
 
-class Embedding(Module):
-    """A lookup table of num_embeddings vectors of embedding_dim, drawn N(0, 1) as torch's, padding_idx's row zero
-    (and kept from its gradient). max_norm and sparse=True are not supported (F.embedding refuses them)."""
+class _LookupTable(Module):
+    """What Embedding and EmbeddingBag share: a table of num_embeddings vectors of embedding_dim, drawn N(0, 1) as
+    torch's, padding_idx's row zero (and kept from its gradient), or `_weight` as it is."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
-                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                 _weight, _freeze, device, dtype):
         super().__init__()
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = F.embedding_padding_row(padding_idx, num_embeddings)
@@ -1115,6 +1180,16 @@ class Embedding(Module):
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
 
+
+class Embedding(_LookupTable):
+    """A lookup table of num_embeddings vectors of embedding_dim (see _LookupTable). max_norm and sparse=True are
+    not supported (F.embedding refuses them)."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                         _weight, _freeze, device, dtype)
+
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
                         scale_grad_by_freq=False, sparse=False):
@@ -1133,6 +1208,40 @@ class Embedding(Module):
                    f"max_norm={self.max_norm}" if self.max_norm is not None else "",
                    f"norm_type={self.norm_type}" if self.norm_type != 2 else "",
                    "scale_grad_by_freq=True" if self.scale_grad_by_freq else "", "sparse=True" if self.sparse else ""]
+        return ", ".join([f"{self.num_embeddings}, {self.embedding_dim}", *filter(None, options)])
+
+
+class EmbeddingBag(_LookupTable):
+    """Bags of embeddings, each reduced to one vector by `mode` ("sum", "mean" or "max"), as torch's (see
+    F.embedding_bag); the table is Embedding's. max_norm and sparse=True are not supported."""
+
+    def __init__(self, num_embeddings, embedding_dim, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                 mode="mean", sparse=False, _weight=None, include_last_offset=False, padding_idx=None, device=None,
+                 dtype=None):
+        super().__init__(num_embeddings, embedding_dim, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                         _weight, False, device, dtype)
+        self.mode, self.include_last_offset = mode, include_last_offset
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+                        mode="mean", sparse=False, include_last_offset=False, padding_idx=None):
+        """An EmbeddingBag whose weight is `embeddings` (2-d, its padding row kept as it is), frozen by default."""
+        if embeddings.ndim != 2:
+            raise AssertionError("Embeddings parameter is expected to be 2-dimensional")
+        bag = cls(*embeddings.shape, max_norm, norm_type, scale_grad_by_freq, mode, sparse, embeddings,
+                  include_last_offset, padding_idx)
+        bag.weight.requires_grad = not freeze
+        return bag
+
+    def forward(self, input, offsets=None, per_sample_weights=None):
+        return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, self.scale_grad_by_freq,
+                               self.mode, self.sparse, per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    def extra_repr(self):
+        options = [f"max_norm={self.max_norm!r}" if self.max_norm is not None else "",
+                   f"norm_type={self.norm_type!r}" if self.norm_type != 2 else "",
+                   f"scale_grad_by_freq={self.scale_grad_by_freq!r}" if self.scale_grad_by_freq is not False else "",
+                   f"mode={self.mode!r}", f"padding_idx={self.padding_idx!r}" if self.padding_idx is not None else ""]
         return ", ".join([f"{self.num_embeddings}, {self.embedding_dim}", *filter(None, options)])
 
 

@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 
-from ..backend import get_array_module, to_device
+from ..backend import default_dtype, get_array_module, to_device
 from ..tensor import Tensor, device_and_dtype, zero_grads
 
 
@@ -16,6 +16,71 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+
+class _BufferMeta(type):
+    """isinstance(t, Buffer) is whether t was marked so (Buffer gives back a plain tensor), as torch's."""
+
+    def __instancecheck__(cls, instance):
+        return isinstance(instance, Tensor) and getattr(instance, "_is_buffer", False)
+
+
+class Buffer(Tensor, metaclass=_BufferMeta):
+    """torch's buffer marker: `self.stats = nn.Buffer(tensor)` registers a buffer (persistent unless told), as
+    register_buffer does. It gives back the tensor detached (requiring grad as it did), marked."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        tensor = Tensor(np.empty(0, default_dtype())) if data is None else data.detach()
+        tensor.requires_grad = data is not None and data.requires_grad
+        tensor.persistent, tensor._is_buffer = persistent, True
+        return tensor
+
+
+class UninitializedTensorMixin:
+    """A lazy module's parameter or buffer before its first forward: no shape yet (torch's error where one asks
+    for it) until materialize gives it one and it becomes cls_to_become, the same object, so that an optimizer
+    made before holds it."""
+
+    cls_to_become = None
+
+    def materialize(self, shape, device=None, dtype=None):
+        """Give it `shape` (its values left to be written), on `device` and in `dtype`, by default its own."""
+        shape = tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)
+        self.data = _placeholder(shape, self.device if device is None else device,
+                                 self.dtype if dtype is None else dtype).data
+        self.__class__ = self.cls_to_become
+
+    @property
+    def shape(self):
+        raise RuntimeError("Can't access the shape of an uninitialized parameter or buffer. This error usually happens "
+                           "in `load_state_dict` when trying to load an uninitialized parameter into an initialized "
+                           "one. Call `forward` to initialize the parameters before accessing their attributes.")
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+class UninitializedParameter(UninitializedTensorMixin, Parameter):
+    cls_to_become = Parameter
+
+    def __init__(self, requires_grad=True, device=None, dtype=None):
+        super().__init__(_placeholder((0,), device, dtype), requires_grad)
+
+
+class UninitializedBuffer(UninitializedTensorMixin, Tensor):
+    cls_to_become = Tensor
+
+    def __init__(self, requires_grad=False, device=None, dtype=None):
+        super().__init__(_placeholder((0,), device, dtype), requires_grad=requires_grad)
+
+
+def _placeholder(shape, device, dtype):
+    return Tensor(np.empty(shape, default_dtype() if dtype is None else dtype), device=device)
+
+
+def is_lazy(tensor):
+    """Whether the tensor is an uninitialized parameter or buffer, as torch.nn.parameter.is_lazy."""
+    return isinstance(tensor, UninitializedTensorMixin)
 
 
 class StateDictError(RuntimeError, KeyError):
@@ -41,6 +106,13 @@ class Module:
             raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}")
         if _is_property(self, name):  # a parametrized tensor's (nn.utils.parametrize) setter, or a read-only error
             object.__setattr__(self, name, value)
+            return
+        if isinstance(value, Buffer):
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
+            if name not in self._buffers:
+                self.__dict__.pop(name, None)
+            self.register_buffer(name, value, value.persistent)
             return
         # As torch: a plain tensor over a parameter would silently drop it from parameters() and the optimizer.
         for registry, kind, role in ((self._parameters, Parameter, "parameter"), (self._modules, Module, "child module")):
@@ -240,13 +312,22 @@ class Module:
         return self._named_members(state, "", recurse=True, remove_duplicate=False)
 
     def state_dict(self):
-        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies)."""
-        return collections.OrderedDict((name, tensor.data) for name, tensor in self._named_state())
+        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies); a lazy
+        module's uninitialized tensors as they are, as torch's."""
+        return collections.OrderedDict((name, tensor if is_lazy(tensor) else tensor.data)
+                                       for name, tensor in self._named_state())
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy arrays in by name, each in the dtype of the tensor it fills; with strict, any missing, unexpected
         or mis-shaped key is an error."""
-        own = dict(self._named_state())
+        # a lazy module's uninitialized tensors take the shapes they are given, as torch's, or stay uninitialized
+        # where what they are given is so
+        still_lazy = {name for name, tensor in self._named_state() if is_lazy(tensor) and is_lazy(state_dict.get(name))}
+        own = {name: tensor for name, tensor in self._named_state() if name not in still_lazy}
+        state_dict = {name: value for name, value in state_dict.items() if name not in still_lazy}
+        for name, tensor in own.items():
+            if is_lazy(tensor) and name in state_dict:
+                tensor.materialize(np.shape(_raw(state_dict[name])))
         optional = {prefix + ("." if prefix else "") + name
                     for prefix, module in self.named_modules() for name in module.optional_state}
         missing = [k for k in own if k not in state_dict and k not in optional]
@@ -358,4 +439,5 @@ def _raw(value):
     return value if hasattr(value, "shape") else np.asarray(value)
 
 
-__all__ = ["Module", "Parameter", "StateDictError"]
+__all__ = ["Buffer", "Module", "Parameter", "StateDictError", "UninitializedBuffer", "UninitializedParameter",
+           "UninitializedTensorMixin", "is_lazy"]

@@ -2,41 +2,40 @@
 from .activation import (ELU, GELU, GRUUpdate, Hardsigmoid, Hardswish, LeakyReLU, LogSigmoid, LogSoftmax, LSTMUpdate,
                          Mish, PReLU, ReLU, Sigmoid, SigmoidGate, SiLU, Softmax, Softplus)
 from .conv import Conv2d, ConvTranspose2d, DepthUnfold, Unfold, col2im, im2col
-from .decompositions import (Eigh, EighResult, Geqrf, LDLFactor, Lstsq, LstsqResult, Pinv, QR, QRResult, SVD,
-                             SVDResult)
+from .decompositions import Eigh, EighResult, Geqrf, LDLFactor, Lstsq, LstsqResult, Pinv, QR, QRResult, SVD, SVDResult
 from .einsum import Einsum
 from .elementwise import (Abs, Acos, Acosh, Add, Angle, Asin, Asinh, Atan, Atan2, Atanh, Binary, Cast, Ceil, Clamp,
                           ClampMaxTensor, ClampMinTensor, Copysign, Cos, Cosh, Deg2rad, Digamma, Div, DivFloor, Drawn,
                           Elementwise, Erf, Erfc, Erfinv, Exp, Exp2, Expm1, Floor, FloorDivide, Fmax, Fmin, Fmod, Frac,
-                          FrexpResult, Hardtanh, Heaviside, Hypot, I0, Igamma, Igammac, Lerp, Lgamma, Log, Log10,
-                          Log1p, Log2, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul, NanToNum, Neg, Nextafter,
+                          FrexpResult, Hardtanh, Heaviside, Hypot, I0, Igamma, Igammac, Lerp, Lgamma, Log, Log10, Log1p,
+                          Log2, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul, NanToNum, Neg, Nextafter,
                           Polygamma, Pow, PowScalar, Rad2deg, Reciprocal, Remainder, Round, Rsqrt, Sign, Sin, Sinc,
                           Sinh, SpecialFunction, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice, Trunc, Where,
                           WithoutDerivative, Xlogy)
 from .linalg import (Cholesky, CholeskySolve, Det, Inverse, LogAbsDet, LUFactor, LUSolve, MatrixExp, SlogdetSign, Solve,
                      SolveTriangular)
-from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, KLDivergence,
-                   NLLLoss, PointwiseLoss, SmoothL1Loss)
+from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, CTCLoss,
+                   KLDivergence, NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
 from .norm import Normalize
 from .pool import AvgPool, MaxPool
-from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Max, MaxResult, Mean,
-                     Median, Min, NanMedian, Norm, Prod, Std, Sum, Var)
+from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Max, MaxResult, Mean, Median,
+                     Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
-from .shape import (Cat, DiagEmbed, Diagonal, Embedding, Expand, Flip, Gather, GetItem, Pad, Permute, Reshape, Scatter,
-                    ScatterReduce, SetItem, Stack, Tril, Triu)
+from .shape import (Cat, DiagEmbed, Diagonal, Embedding, EmbeddingBag, Expand, Flip, Gather, GetItem, Pad, Permute,
+                    Reshape, Scatter, ScatterReduce, SetItem, Stack, Tril, Triu)
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
     "Abs", "Acos", "Acosh", "Add", "Amax", "Amin", "AminmaxResult", "Angle", "Asin", "Asinh", "Atan", "Atan2", "Atanh",
     "AvgPool", "Binary", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss",
     "Cholesky", "CholeskySolve", "Clamp", "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d",
-    "Copysign", "Cos", "Cosh", "CosineSimilarity", "Cumprod", "Cumsum", "Deg2rad", "DepthUnfold", "Det", "DiagEmbed",
-    "Diagonal", "Digamma", "Div", "DivFloor", "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU",
-    "Embedding", "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax",
-    "Fmin", "Fmod", "Frac", "FrexpResult", "Gather", "GELU", "Geqrf", "GetItem", "GridSample", "GRUUpdate",
-    "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside", "Hypot", "I0", "Igamma", "Igammac", "im2col", "Inverse",
-    "KLDivergence", "LDLFactor", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2", "LogAbsDet",
+    "Copysign", "Cos", "Cosh", "CosineSimilarity", "CTCLoss", "Cumprod", "Cumsum", "Deg2rad", "DepthUnfold", "Det",
+    "DiagEmbed", "Diagonal", "Digamma", "Div", "DivFloor", "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise",
+    "ELU", "Embedding", "EmbeddingBag", "Erf", "Erfc", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor",
+    "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac", "FrexpResult", "Gather", "GELU", "Geqrf", "GetItem", "GridSample",
+    "GRUUpdate", "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside", "Hypot", "I0", "Igamma", "Igammac", "im2col",
+    "Inverse", "KLDivergence", "LDLFactor", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p", "Log2", "LogAbsDet",
     "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogSigmoid", "LogSoftmax", "LogSumExp", "LSTMUpdate", "Lstsq",
     "LstsqResult", "LUFactor", "LUSolve", "MatMul", "MatrixExp", "Max", "Maximum", "MaxPool", "MaxResult", "Mean",
     "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "Nextafter", "NLLLoss", "Norm",

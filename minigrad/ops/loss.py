@@ -256,3 +256,96 @@ class CosineSimilarity(Function):
             along = xp.where(norm > 0, grad * cosine / (clamped * norm), 0)
             grads.append(across * other - along * x)
         return tuple(grads)
+
+
+class CTCLoss(Function):
+    """The connectionist temporal classification loss of each sample of (T, N, C) log-probabilities against its
+    target, a row of the (N, S) padded `targets`: -log of the summed probability of every path through the target
+    with blanks between and around its labels. The forward (alpha) and backward (beta) recursions run in log space
+    over the extended labels (blank, l1, blank, l2, ..., blank) of the whole batch at once, a loop over time only.
+    The gradient is torch's: exp(log_probs) less each label's posterior occupancy (the true gradient plus
+    exp(log_probs), which a log_softmax ahead of it takes back out), zero past a sample's input length; with
+    zero_infinity, a sample of infinite loss (no path fits) has loss and gradient zero."""
+
+    promotes_inputs = False  # targets and lengths stay integers
+
+    @staticmethod
+    def forward(ctx, log_probs, targets, input_lengths, target_lengths, *, blank, zero_infinity):
+        xp = get_array_module(log_probs)
+        steps, batch, _ = log_probs.shape
+        labels = CTCLoss.extended_labels(xp, targets, target_lengths, blank)
+        emissions = xp.take_along_axis(log_probs, xp.broadcast_to(labels, (steps, *labels.shape)), axis=2)
+        ends = 2 * target_lengths + 1  # each sample's count of extended labels
+        valid = xp.arange(labels.shape[1]) < ends[:, None]
+        skips = xp.zeros(labels.shape, dtype=bool)  # alpha(s) may come from s - 2: a label unlike the one before
+        skips[:, 2:] = (labels[:, 2:] != blank) & (labels[:, 2:] != labels[:, :-2])
+        alpha = CTCLoss.recursion(xp, emissions, skips, valid, input_lengths, forward=True)
+        beta = CTCLoss.recursion(xp, emissions, skips, valid, input_lengths, forward=False)
+        samples = xp.arange(batch)
+        last = alpha[xp.maximum(input_lengths - 1, 0), samples]
+        final = xp.logaddexp(last[samples, ends - 1], xp.where(ends > 1, last[samples, xp.maximum(ends - 2, 0)],
+                                                                  -xp.inf))
+        loss = -final
+        infinite = xp.isinf(loss) if zero_infinity else xp.zeros(batch, dtype=bool)
+        ctx.save_for_backward(log_probs, labels, alpha, beta, emissions, loss, input_lengths, infinite)
+        return xp.where(infinite, 0, loss).astype(log_probs.dtype)
+
+    @staticmethod
+    def extended_labels(xp, targets, target_lengths, blank):
+        """(N, 2S + 1): blank, l1, blank, l2, ..., blank, of each target (blanks past its length)."""
+        labels = xp.full((targets.shape[0], 2 * targets.shape[1] + 1), blank, dtype=np.int64)
+        within = xp.arange(targets.shape[1]) < target_lengths[:, None]
+        labels[:, 1::2] = xp.where(within, targets, blank)
+        return labels
+
+    @staticmethod
+    def recursion(xp, emissions, skips, valid, input_lengths, forward):
+        """log alpha (forward) or log beta (backward), (T, N, 2S + 1), each including the emission at its step;
+        -inf past a sample's input length or its extended labels."""
+        steps, batch, positions = emissions.shape
+        out = xp.full(emissions.shape, -xp.inf, dtype=emissions.dtype)
+        ends = valid.sum(axis=1)
+        start = xp.full((batch, positions), -xp.inf, dtype=emissions.dtype)
+        if forward:
+            start[:, :2] = 0
+        else:  # each sample's last step starts at its last two extended labels
+            start[(xp.arange(positions) >= ends[:, None] - 2)] = 0
+        # beta(s) may come from s + 2 where alpha(s + 2) may come from s
+        jumps = skips if forward else xp.concatenate([skips[:, 2:], xp.zeros((batch, 2), dtype=bool)], axis=1)
+        previous = None
+        for step in range(steps) if forward else range(steps - 1, -1, -1):
+            if previous is None:
+                carried = start
+            else:
+                carried = CTCLoss.shifted_sum(xp, previous, jumps, forward)
+                if not forward:  # a sample whose last step this is starts here
+                    carried = xp.where((step == input_lengths - 1)[:, None], start, carried)
+            previous = out[step] = xp.where(valid & (step < input_lengths)[:, None], carried + emissions[step],
+                                            -xp.inf)
+        return out
+
+    @staticmethod
+    def shifted_sum(xp, previous, jumps, forward):
+        """log(sum) of each extended label's predecessors (its own, the one before, the one two before where it
+        jumps), read one step back in the recursion's direction."""
+        pad = xp.full((previous.shape[0], 2), -xp.inf, dtype=previous.dtype)
+        if forward:
+            padded = xp.concatenate([pad, previous], axis=1)
+            one, two = padded[:, 1:-1], padded[:, :-2]
+        else:
+            padded = xp.concatenate([previous, pad], axis=1)
+            one, two = padded[:, 1:-1], padded[:, 2:]
+        return xp.logaddexp(xp.logaddexp(previous, one), xp.where(jumps, two, -xp.inf))
+
+    @staticmethod
+    def backward(ctx, grad):
+        log_probs, labels, alpha, beta, emissions, loss, input_lengths, infinite = ctx.saved
+        xp = get_array_module(grad)
+        steps, batch, classes = log_probs.shape
+        occupancy = xp.exp(alpha + beta - emissions + loss[:, None])  # each extended label's posterior, per step
+        flat = (xp.arange(steps)[:, None, None] * batch + xp.arange(batch)[:, None]) * classes + labels
+        posteriors = memory.zeros(xp, (steps * batch * classes,), log_probs.dtype)
+        xp.add.at(posteriors, flat.ravel(), occupancy.ravel())
+        grad_log_probs = xp.exp(log_probs) - posteriors.reshape(log_probs.shape)
+        live = (xp.arange(steps)[:, None] < input_lengths) & ~infinite
+        return xp.where(live[:, :, None], grad_log_probs * grad[:, None], 0).astype(log_probs.dtype), None, None, None

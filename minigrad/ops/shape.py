@@ -770,3 +770,59 @@ class Embedding(Function):
         if ctx.params.get("padding_idx") is not None:
             grad_weight[ctx.params["padding_idx"]] = 0
         return grad_weight, None
+
+
+class EmbeddingBag(Function):
+    """Bags of weight's rows, each reduced to one row: "sum" (each row times its per-sample weight, if given),
+    "mean" or "max" (column by column, an empty bag's row zeros). `bags` gives each index its bag, -1 for none (a
+    padding index); the indices from `end` on (past include_last_offset's end) are left out too, but count in their
+    bag's mean, as torch's. Forward and backward scatter rows into their bags with ufunc.at, with no loop over
+    bags; max's gradient goes to the first row that holds a column's maximum, as torch's; with scale_grad_by_freq,
+    a row's gradient is divided by how often its index occurs."""
+
+    promotes_inputs = False  # the indices and bags stay integers
+
+    @staticmethod
+    def forward(ctx, weight, indices, bags, per_sample_weights=None, *, num_bags, mode, end,
+                scale_grad_by_freq=False):
+        xp = get_array_module(weight)
+        kept = (bags >= 0) & (xp.arange(len(bags)) < end)
+        rows_indices, rows_bags = indices[kept], bags[kept]
+        rows = xp.take(weight, rows_indices, axis=0)
+        if mode == "max":
+            out = xp.full((num_bags, weight.shape[1]), -xp.inf, dtype=weight.dtype)
+            xp.maximum.at(out, rows_bags, rows)
+            out[xp.bincount(rows_bags, minlength=num_bags) == 0] = 0
+            positions = xp.arange(len(rows))[:, None]
+            first = xp.full(out.shape, len(rows), dtype=positions.dtype)
+            xp.minimum.at(first, rows_bags, xp.where(rows == out[rows_bags], positions, len(rows)))
+            ctx.save_for_backward(weight.shape, rows_indices, first)
+            return out
+        scale = (per_sample_weights[kept] if per_sample_weights is not None else
+                 1 / xp.maximum(xp.bincount(bags[bags >= 0], minlength=num_bags), 1)[rows_bags].astype(weight.dtype)
+                 if mode == "mean" else None)
+        out = memory.zeros(xp, (num_bags, weight.shape[1]), weight.dtype)
+        xp.add.at(out, rows_bags, rows if scale is None else rows * scale[:, None])
+        ctx.save_for_backward(weight, indices, kept, rows_bags, scale)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = get_array_module(grad)
+        if ctx.params["mode"] == "max":
+            shape, rows_indices, first = ctx.saved
+            held = first < len(rows_indices)  # a column of a bag that is not empty
+            grad_weight = memory.zeros(xp, shape, grad.dtype)
+            xp.add.at(grad_weight, (rows_indices[first[held]], held.nonzero()[1]), grad[held])
+            return grad_weight, None, None
+        weight, indices, kept, rows_bags, scale = ctx.saved
+        rows_indices, bag_grads = indices[kept], grad[rows_bags]
+        rows_grads = bag_grads if scale is None else bag_grads * scale[:, None]
+        if ctx.params.get("scale_grad_by_freq"):
+            rows_grads = rows_grads / xp.bincount(indices, minlength=weight.shape[0])[rows_indices][:, None]
+        grad_weight = _scatter_add(weight.shape, rows_indices, rows_grads.astype(grad.dtype, copy=False))
+        if len(ctx.inputs) < 4:
+            return grad_weight, None, None
+        grad_per_sample_weights = memory.zeros(xp, indices.shape, grad.dtype)
+        grad_per_sample_weights[kept] = (bag_grads * xp.take(weight, rows_indices, axis=0)).sum(axis=1)
+        return grad_weight, None, None, grad_per_sample_weights
