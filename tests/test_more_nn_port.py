@@ -41,6 +41,9 @@ TABLE = _rng(2).standard_normal((6, 4)).astype(np.float32)
 TIED_TABLE = np.round(_rng(3).standard_normal((6, 4))).astype(np.float32)
 BAG_INDICES = np.array([0, 2, 2, 5, 1, 3, 0, 4])
 OFFSETS = np.array([0, 3, 3, 6])  # an empty bag among them
+# include_last_offset's: the end of the last bag too (with entries past it, torch's backward reads memory it never
+# wrote, so its gradients there change from run to run)
+OFFSETS_WITH_END = np.array([0, 3, 3, 6, 8])
 SAMPLE_WEIGHTS = _rng(4).standard_normal(8).astype(np.float32)
 
 
@@ -59,9 +62,9 @@ EMBEDDING_BAG_CASES = {
     "per_sample_weights_padding": (lambda lib, F, w, p, i, o: F.embedding_bag(i, w, o, mode="sum", padding_idx=2,
                                                                               per_sample_weights=p),
                                    TABLE, SAMPLE_WEIGHTS, BAG_INDICES, OFFSETS),
-    "sum_include_last_offset": (_bag(mode="sum", include_last_offset=True), TABLE, BAG_INDICES, OFFSETS),
+    "sum_include_last_offset": (_bag(mode="sum", include_last_offset=True), TABLE, BAG_INDICES, OFFSETS_WITH_END),
     "mean_padding_include_last_offset": (_bag(mode="mean", padding_idx=0, include_last_offset=True), TABLE,
-                                         BAG_INDICES, OFFSETS),
+                                         BAG_INDICES, OFFSETS_WITH_END),
     "max_2d_negative_padding": (_bag_2d(mode="max", padding_idx=-1), TIED_TABLE, np.array([5, 5, 1, 3, 0, 5, 5, 2])),
     "per_sample_weights_2d": (lambda lib, F, w, p, i: F.embedding_bag(i.reshape(2, 4), w, mode="sum",
                                                                       per_sample_weights=p.reshape(2, 4)),
