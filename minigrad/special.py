@@ -1,5 +1,6 @@
 """torch.special's functions that minigrad has, under torch.special's names: each is the function of the same
-meaning in minigrad (gammaln is lgamma, expit is sigmoid, psi is digamma, gammainc is igamma, multigammaln is mvlgamma)."""
+meaning in minigrad (gammaln is lgamma, expit is sigmoid, psi is digamma, gammainc is igamma, multigammaln is
+mvlgamma)."""
 from .torch_functions import FUNCTIONS, OTHER_FUNCTIONS
 
 __all__ = ["digamma", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln", "i0",

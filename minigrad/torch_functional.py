@@ -1,7 +1,8 @@
 """torch's top-level forms of torch.nn.functional's ops (torch.conv2d, torch.dropout, torch.batch_norm, ...), with
 torch's top-level signatures where they differ from F's: required `train` for the dropouts, batch_norm's weight and
 bias before the running statistics, embedding's weight first, the losses' reduction as an int (0 none, 1 mean,
-2 sum; unreduced by default, as torch's top-level losses are in practice), max pooling without indices. Each is F's op; the arguments that only pick a cuDNN kernel are ignored."""
+2 sum; unreduced by default, as torch's top-level losses are in practice), max pooling without indices. Each is
+F's op; the arguments that only pick a cuDNN kernel are ignored."""
 from . import functional as F
 
 SAME_AS_FUNCTIONAL = (

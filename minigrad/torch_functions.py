@@ -752,8 +752,9 @@ for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor meth
     setattr(Tensor, _name, _function)
 del _name, _function
 FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, polygamma=polygamma,
-                 gradient=gradient, tensordot=tensordot, cdist=cdist, heaviside=heaviside, searchsorted=searchsorted, bucketize=bucketize, trapezoid=trapezoid,
-                 trapz=trapezoid, cumulative_trapezoid=cumulative_trapezoid, **ALSO_METHODS)
+                 gradient=gradient, tensordot=tensordot, cdist=cdist, heaviside=heaviside, searchsorted=searchsorted,
+                 bucketize=bucketize, trapezoid=trapezoid, trapz=trapezoid, cumulative_trapezoid=cumulative_trapezoid,
+                 **ALSO_METHODS)
 
 Tensor.histogram = histogram
 OTHER_FUNCTIONS.update(histogram=histogram)

@@ -135,7 +135,8 @@ CALLS.update({  # element-wise math (see test_more_torch_functions_port)
     "absolute": ((X,), {}), "acosh": ((UNIT + 1,), {}), "angle": ((X,), {}), "arccos": ((UNIT,), {}),
     "arccosh": ((X * X + 1,), {}), "arcsin": ((UNIT,), {}), "arcsinh": ((X,), {}), "arctan": ((X,), {}),
     "arctanh": ((X / 2,), {}), "asinh": ((X,), {}), "atanh": ((UNIT,), {}), "deg2rad": ((X,), {}), "fix": ((X,), {}),
-    "frexp": ((X,), {}), "gcd": ((INTEGERS, INTEGERS[1]), {}), "lcm": ((INTEGERS, INTEGERS[::-1].copy()), {}), "ldexp": ((X, np.abs(INTEGERS[0])), {}),
+    "frexp": ((X,), {}), "gcd": ((INTEGERS, INTEGERS[1]), {}), "lcm": ((INTEGERS, INTEGERS[::-1].copy()), {}),
+    "ldexp": ((X, np.abs(INTEGERS[0])), {}),
     "mvlgamma": ((X * X + 2,), {"p": 3}), "polygamma": ((2, UNIT), {}), "rad2deg": ((X,), {}),
 })
 CALLS.update({  # shapes, scatters, tests and bitwise logic (see test_more_torch_functions_port)

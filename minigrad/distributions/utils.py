@@ -41,7 +41,6 @@ def sum_rightmost(value, dims):
     return value.reshape(*value.shape[:value.ndim - dims], -1).sum(-1) if dims > 0 else value
 
 
-
 def broadcast_shapes(a, b):
     """The shape that shapes a and b broadcast to, with torch.broadcast_shapes' error where they do not."""
     mismatch = broadcast_mismatch(tuple(a), tuple(b))

@@ -77,8 +77,8 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
     """N(mean, std) cut to [a, b], by the inverse of the normal CDF over a uniform draw between the bounds' CDFs."""
     low, high = special.ndtr((a - mean) / std), special.ndtr((b - mean) / std)
-    return fill_drawn(tensor, lambda shape: np.clip(mean + std * special.ndtri(numpy_generator().uniform(low, high, shape)),
-                                               a, b))
+    return fill_drawn(tensor, lambda shape: np.clip(
+        mean + std * special.ndtri(numpy_generator().uniform(low, high, shape)), a, b))
 
 
 def constant_(tensor, val):
