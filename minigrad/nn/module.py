@@ -322,8 +322,9 @@ class Module:
         or mis-shaped key is an error."""
         # a lazy module's uninitialized tensors take the shapes they are given, as torch's, or stay uninitialized
         # where what they are given is so
-        still_lazy = {name for name, tensor in self._named_state() if is_lazy(tensor) and is_lazy(state_dict.get(name))}
-        own = {name: tensor for name, tensor in self._named_state() if name not in still_lazy}
+        own = dict(self._named_state())
+        still_lazy = {name for name, tensor in own.items() if is_lazy(tensor) and is_lazy(state_dict.get(name))}
+        own = {name: tensor for name, tensor in own.items() if name not in still_lazy}
         state_dict = {name: value for name, value in state_dict.items() if name not in still_lazy}
         for name, tensor in own.items():
             if is_lazy(tensor) and name in state_dict:
