@@ -2,6 +2,7 @@
 
 Every other module asks `get_array_module(array)` for `xp` and writes array code once.
 """
+import contextlib
 import importlib
 
 import numpy as np
@@ -102,6 +103,13 @@ def scipy_module(xp, name):
     """scipy.<name> for NumPy arrays, cupyx.scipy.<name> for CuPy's: what xp lacks (special: erf and its kin;
     ndimage: filters)."""
     return importlib.import_module(f"scipy.{name}" if xp is np else f"cupyx.scipy.{name}")
+
+
+def linalg_errors_raised(xp):
+    """A context in which xp.linalg raises LinAlgError for a batch holding a singular (or not positive-definite)
+    matrix, as NumPy's always does: CuPy's otherwise returns, without a word, whatever cuSOLVER and cuBLAS left in
+    the result, finite or not."""
+    return contextlib.nullcontext() if xp is np else importlib.import_module("cupyx").errstate(linalg="raise")
 
 
 def device_of(array):

@@ -490,7 +490,8 @@ def _tolerances(A, atol, rtol, name):
             _refuse_complex(f"{name}: {role}", tolerance)
     atol, rtol = (t.data if isinstance(t, Tensor) else t for t in (atol, rtol))
     if rtol is None:
-        rtol = default_rtol(A) if atol is None else get_array_module(A.data).where(atol > 0, 0.0, default_rtol(A))
+        xp = get_array_module(A.data)
+        rtol = default_rtol(A) if atol is None else xp.where(xp.asarray(atol > 0), 0.0, default_rtol(A))
     return 0.0 if atol is None else atol, rtol
 
 

@@ -7,6 +7,9 @@ that only a GPU would run meets the same refusals here:
     NumPy scalars can, so can integer NumPy arrays passed to a function as axes, shapes or widths,
     and asarray/array/ascontiguousarray copy NumPy arrays to the device;
   - reductions give 0-d device arrays, not NumPy scalars;
+  - where's condition must be a device array, not a Python bool;
+  - cupy.linalg raises LinAlgError for a singular (or not positive-definite) matrix only under
+    cupyx.errstate(linalg="raise"), and otherwise gives a result without a word;
   - NumPy functions called on device arrays run as CuPy's do (NEP 18), with the same checks.
 The kernels run through kernel_host.HostRunner. What this checks is the Python side of the GPU
 path: every host/device crossing, and that each op keeps its arrays on the device. It says nothing
@@ -158,27 +161,47 @@ def _function_of(module, name):
     return call
 
 
-def _nan_where_singular(name):
-    """cupy.linalg's inv or solve (of b as big as its result): at CuPy's default errstate a singular matrix gives
-    non-finite entries, where NumPy raises LinAlgError for the whole batch."""
-    numpy_function = getattr(np.linalg, name)
+class errstate:  # noqa: N801 (cupyx's name)
+    """cupyx.errstate: under linalg="raise", cupy.linalg raises LinAlgError where a matrix fails, as NumPy's."""
 
-    def call(a, *rest):
-        a, *rest = _to_host((a, *rest), operand=True)
+    linalg = "ignore"  # CuPy's default
+
+    def __init__(self, *, linalg=None):
+        self.mode = linalg
+
+    def __enter__(self):
+        self.outer, errstate.linalg = errstate.linalg, self.mode or errstate.linalg
+
+    def __exit__(self, *exc_info):
+        errstate.linalg = self.outer
+
+
+def _unchecked(numpy_function, result_of_failure):
+    """cupy.linalg's function: NumPy's LinAlgError only under cupyx.errstate(linalg="raise"), and otherwise
+    result_of_failure(the host operands), as CuPy returns what cuSOLVER and cuBLAS left."""
+    def call(*operands):
+        operands = _to_host(operands, operand=True)
         try:
-            return _to_device(numpy_function(a, *rest))
+            return _to_device(numpy_function(*operands))
         except np.linalg.LinAlgError:
-            return _to_device(np.full((rest[0] if rest else a).shape, np.nan, a.dtype))
+            if errstate.linalg == "raise":
+                raise
+            return _to_device(result_of_failure(*operands))
     return call
 
 
-def _cholesky(a):
-    """cupy.linalg.cholesky: at CuPy's default errstate a matrix that is not positive-definite gives its factor as
-    far as potrf got (its failing pivot on the diagonal), where NumPy raises LinAlgError."""
-    host = _to_host(a, operand=True)
-    flat = host.reshape(-1, *host.shape[-2:])
+def _zeros_of_result(a, b=None):
+    """inv's or solve's result for a batch with a singular matrix: zeros, finite, as cuBLAS's batched getri can
+    leave it."""
+    return np.zeros((a if b is None else b).shape, a.dtype)
+
+
+def _factor_as_far_as_potrf_got(a):
+    """cholesky's for a matrix that is not positive-definite: its factor as far as potrf got (its failing pivot
+    on the diagonal)."""
+    flat = a.reshape(-1, *a.shape[-2:])
     potrf = scipy.linalg.get_lapack_funcs("potrf", (flat,))
-    return _to_device(np.stack([np.tril(potrf(m, lower=True, clean=True)[0]) for m in flat]).reshape(host.shape))
+    return np.stack([np.tril(potrf(m, lower=True, clean=True)[0]) for m in flat]).reshape(a.shape)
 
 
 def _host_function(module, name):
@@ -189,8 +212,8 @@ def _host_function(module, name):
 
 # cupy.linalg: what CuPy's has, and nothing else
 LINALG = types.SimpleNamespace(
-    LinAlgError=np.linalg.LinAlgError, cholesky=_cholesky, inv=_nan_where_singular("inv"),
-    solve=_nan_where_singular("solve"),
+    LinAlgError=np.linalg.LinAlgError, cholesky=_unchecked(np.linalg.cholesky, _factor_as_far_as_potrf_got),
+    inv=_unchecked(np.linalg.inv, _zeros_of_result), solve=_unchecked(np.linalg.solve, _zeros_of_result),
     **{name: _function_of(np.linalg, name) for name in ("det", "slogdet", "qr", "svd", "eigh", "eigvalsh", "norm",
                                                          "pinv", "lstsq", "matrix_power", "matrix_rank",
                                                          "tensorinv", "tensorsolve")})
@@ -225,6 +248,12 @@ class FakeCupy(types.ModuleType):
     def asnumpy(array):
         return array.get()
 
+    @staticmethod
+    def where(condition, *values):
+        if not isinstance(condition, ndarray):
+            raise AttributeError(f"{type(condition).__name__!r} object has no attribute 'astype'")  # CuPy's
+        return _function("where")(condition, *values)
+
 
 class HostKernels:
     """minigrad.kernels' runner for device arrays: the CUDA kernels, built for the host (kernel_host)."""
@@ -243,8 +272,9 @@ class HostKernels:
 def install(monkeypatch, host_runner):
     """Within a test: minigrad's GPU is this stand-in, and its kernels run on the host. cupyx.scipy.special is
     scipy.special, whose functions are ufuncs, so they take device arrays through ndarray.__array_ufunc__;
-    cupyx.scipy.linalg has what minigrad uses of it."""
+    cupyx.scipy.linalg has what minigrad uses of it, and cupyx its errstate."""
     monkeypatch.setattr(backend, "_cupy", FakeCupy())
     monkeypatch.setattr(kernels, "_cupy_runner", HostKernels(host_runner))
+    monkeypatch.setitem(sys.modules, "cupyx", types.SimpleNamespace(errstate=errstate))
     monkeypatch.setitem(sys.modules, "cupyx.scipy.special", scipy.special)
     monkeypatch.setitem(sys.modules, "cupyx.scipy.linalg", SCIPY_LINALG)

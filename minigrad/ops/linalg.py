@@ -1,15 +1,16 @@
 """torch.linalg's differentiable matrix functions: each forward on NumPy's or CuPy's linalg next to its closed-form
 backward, batched over the leading dims.
 
-NumPy's solvers refuse a whole batch for one singular (or not positive-definite) matrix, CuPy's give non-finite
-entries; either way the failed matrices are then told apart on the host by LAPACK, as torch reports them."""
+NumPy's solvers refuse a whole batch for one singular (or not positive-definite) matrix, and CuPy's are made to
+(backend.linalg_errors_raised); the failed matrices are then told apart on the host by LAPACK, as torch reports
+them."""
 import math
 import warnings
 
 import numpy as np
 import scipy.linalg
 
-from ..backend import get_array_module, scipy_module, to_numpy
+from ..backend import get_array_module, linalg_errors_raised, scipy_module, to_numpy
 from ..function import Function
 from .matmul import matmul
 
@@ -118,8 +119,9 @@ def inverse(a):
     """The inverse of each matrix, NaN for the singular ones."""
     xp = get_array_module(a)
     try:
-        return xp.linalg.inv(a)
-    except np.linalg.LinAlgError:  # NumPy's (CuPy's too, under cupyx.errstate(linalg="raise")), for the whole batch
+        with linalg_errors_raised(xp):
+            return xp.linalg.inv(a)
+    except np.linalg.LinAlgError:  # for the whole batch
         singular = xp.asarray(zero_pivots(a) != 0)[..., None, None]
         return xp.where(singular, np.nan, xp.linalg.inv(xp.where(singular, xp.eye(a.shape[-1], dtype=a.dtype), a)))
 
@@ -136,8 +138,9 @@ def cholesky_factor(a):
     """The lower Cholesky factor of each matrix; one not positive-definite as far as LAPACK got."""
     xp = get_array_module(a)
     try:
-        return xp.linalg.cholesky(a)
-    except np.linalg.LinAlgError:  # NumPy's (CuPy's too, under cupyx.errstate(linalg="raise")), for the whole batch
+        with linalg_errors_raised(xp):
+            return xp.linalg.cholesky(a)
+    except np.linalg.LinAlgError:  # for the whole batch
         return xp.asarray(host_cholesky(a)[0])
 
 
@@ -280,8 +283,9 @@ class Solve(Function):
         xp = get_array_module(a)
         a, b = broadcast_batches(a, b)
         try:
-            out = xp.linalg.solve(a, b)
-        except np.linalg.LinAlgError:  # NumPy's; CuPy's gives non-finite entries
+            with linalg_errors_raised(xp):
+                out = xp.linalg.solve(a, b)
+        except np.linalg.LinAlgError:  # for the whole batch
             out = xp.full(b.shape, np.nan, b.dtype)
         if not bool(xp.isfinite(out).all()):
             raise_for_info(zero_pivots(a), "torch.linalg.solve: The solver failed because the input matrix is "
