@@ -8,8 +8,8 @@ that only a GPU would run meets the same refusals here:
     and asarray/array/ascontiguousarray copy NumPy arrays to the device;
   - reductions give 0-d device arrays, not NumPy scalars;
   - where's condition must be a device array, not a Python bool;
-  - cupy.linalg raises LinAlgError for a singular (or not positive-definite) matrix only under
-    cupyx.errstate(linalg="raise"), and otherwise gives a result without a word;
+  - cupy.linalg gives a result for a singular (or not positive-definite) matrix without a word, where
+    NumPy's raises LinAlgError: finite numbers for an inverse, as CuPy's do;
   - NumPy functions called on device arrays run as CuPy's do (NEP 18), with the same checks.
 The kernels run through kernel_host.HostRunner. What this checks is the Python side of the GPU
 path: every host/device crossing, and that each op keeps its arrays on the device. It says nothing
@@ -161,31 +161,14 @@ def _function_of(module, name):
     return call
 
 
-class errstate:  # noqa: N801 (cupyx's name)
-    """cupyx.errstate: under linalg="raise", cupy.linalg raises LinAlgError where a matrix fails, as NumPy's."""
-
-    linalg = "ignore"  # CuPy's default
-
-    def __init__(self, *, linalg=None):
-        self.mode = linalg
-
-    def __enter__(self):
-        self.outer, errstate.linalg = errstate.linalg, self.mode or errstate.linalg
-
-    def __exit__(self, *exc_info):
-        errstate.linalg = self.outer
-
-
 def _unchecked(numpy_function, result_of_failure):
-    """cupy.linalg's function: NumPy's LinAlgError only under cupyx.errstate(linalg="raise"), and otherwise
-    result_of_failure(the host operands), as CuPy returns what cuSOLVER and cuBLAS left."""
+    """cupy.linalg's function: result_of_failure(the host operands) where NumPy's raises LinAlgError, as CuPy
+    returns what cuSOLVER and cuBLAS left."""
     def call(*operands):
         operands = _to_host(operands, operand=True)
         try:
             return _to_device(numpy_function(*operands))
         except np.linalg.LinAlgError:
-            if errstate.linalg == "raise":
-                raise
             return _to_device(result_of_failure(*operands))
     return call
 
@@ -272,9 +255,8 @@ class HostKernels:
 def install(monkeypatch, host_runner):
     """Within a test: minigrad's GPU is this stand-in, and its kernels run on the host. cupyx.scipy.special is
     scipy.special, whose functions are ufuncs, so they take device arrays through ndarray.__array_ufunc__;
-    cupyx.scipy.linalg has what minigrad uses of it, and cupyx its errstate."""
+    cupyx.scipy.linalg has what minigrad uses of it."""
     monkeypatch.setattr(backend, "_cupy", FakeCupy())
     monkeypatch.setattr(kernels, "_cupy_runner", HostKernels(host_runner))
-    monkeypatch.setitem(sys.modules, "cupyx", types.SimpleNamespace(errstate=errstate))
     monkeypatch.setitem(sys.modules, "cupyx.scipy.special", scipy.special)
     monkeypatch.setitem(sys.modules, "cupyx.scipy.linalg", SCIPY_LINALG)

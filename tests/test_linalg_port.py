@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.linalg
 
 import minigrad as mg
 from conftest import assert_matches_torch, error_of, forward_backward, made, normal, relative_error
@@ -139,11 +140,20 @@ def test_gpu_path_matches_cpu(name, gpu_path):
         assert relative_error(ours, reference) <= 1e-5
 
 
+# Singular however its LU rounds: its multipliers are 1, so the zero pivot comes out exactly. A GPU's LU rounds
+# otherwise than LAPACK's, and finds no exact zero pivot in SINGULAR in float32.
+SINGULAR_IN_ANY_ROUNDING = [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [1.0, 1.0, 1.0]]
+
+
 def test_gpu_path_finds_the_failed_matrices(gpu_path):
-    """CuPy's solvers give non-finite entries where NumPy's raise: the same info and errors come of either."""
-    singular = mg.tensor([np.eye(3), SINGULAR], device="gpu")
+    """CuPy's solvers say nothing of a failed matrix at CuPy's default, where NumPy's raise: the same info and
+    errors come of either."""
+    singular = mg.tensor([np.eye(3), SINGULAR_IN_ANY_ROUNDING], device="gpu")
     not_positive_definite = mg.tensor([np.eye(2), NOT_POSITIVE_DEFINITE], device="gpu")
     assert mg.linalg.inv_ex(singular).info.numpy().tolist() == [0, 3]
+    ill_conditioned = scipy.linalg.hilbert(9)  # float64, invertible, with an inverse far from exact (cond 5e11)
+    gpu, cpu = (mg.linalg.inv_ex(mg.tensor(ill_conditioned, device=device)) for device in ("gpu", "cpu"))
+    assert gpu.info.item() == 0 and relative_error(gpu.inverse.numpy(), cpu.inverse.numpy()) <= 1e-3
     assert mg.linalg.cholesky_ex(not_positive_definite).info.numpy().tolist() == [0, 2]
     for call, message in ((lambda: mg.linalg.inv(singular), "(Batch element 1): The diagonal element 3 is zero"),
                           (lambda: mg.linalg.solve(singular, mg.ones(3, device="gpu")),

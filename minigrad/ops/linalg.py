@@ -1,16 +1,16 @@
 """torch.linalg's differentiable matrix functions: each forward on NumPy's or CuPy's linalg next to its closed-form
 backward, batched over the leading dims.
 
-NumPy's solvers refuse a whole batch for one singular (or not positive-definite) matrix, and CuPy's are made to
-(backend.linalg_errors_raised); the failed matrices are then told apart on the host by LAPACK, as torch reports
-them."""
+NumPy's solvers refuse a whole batch for one singular (or not positive-definite) matrix, and CuPy's results are
+checked (`solved`), since CuPy's say nothing; either way the failed matrices are then told apart on the host by
+LAPACK, as torch reports them."""
 import math
 import warnings
 
 import numpy as np
 import scipy.linalg
 
-from ..backend import get_array_module, linalg_errors_raised, scipy_module, to_numpy
+from ..backend import get_array_module, linalg_reports_failures, scipy_module, to_numpy
 from ..function import Function
 from .matmul import matmul
 
@@ -118,12 +118,28 @@ def host_cholesky(a):
 def inverse(a):
     """The inverse of each matrix, NaN for the singular ones."""
     xp = get_array_module(a)
+    identity = xp.eye(a.shape[-1], dtype=a.dtype)
     try:
-        with linalg_errors_raised(xp):
-            return xp.linalg.inv(a)
-    except np.linalg.LinAlgError:  # for the whole batch
-        singular = xp.asarray(zero_pivots(a) != 0)[..., None, None]
-        return xp.where(singular, np.nan, xp.linalg.inv(xp.where(singular, xp.eye(a.shape[-1], dtype=a.dtype), a)))
+        out = xp.linalg.inv(a)
+        if linalg_reports_failures(xp) or solved(a, out, identity):
+            return out
+    except np.linalg.LinAlgError:  # NumPy's, for the whole batch
+        pass
+    singular = xp.asarray(zero_pivots(a) != 0)[..., None, None]
+    return xp.where(singular, np.nan, xp.linalg.inv(xp.where(singular, identity, a)))
+
+
+def solved(a, x, b):
+    """Whether each X solves A X = B within the square root of its precision, by its backward error
+    max|A X - B| / (max|A| max|X| + max|B|): how a result of a solver that says nothing of failures is checked."""
+    if not x.size:
+        return True
+
+    def largest(array):  # entry of each matrix
+        return abs(array).max(axis=(-2, -1))
+
+    error = largest(matmul(a, x) - b)
+    return bool((error <= math.sqrt(np.finfo(a.dtype).eps) * (largest(a) * largest(x) + largest(b))).all())
 
 
 def singular_info(a, inverse_of_a):
@@ -138,9 +154,8 @@ def cholesky_factor(a):
     """The lower Cholesky factor of each matrix; one not positive-definite as far as LAPACK got."""
     xp = get_array_module(a)
     try:
-        with linalg_errors_raised(xp):
-            return xp.linalg.cholesky(a)
-    except np.linalg.LinAlgError:  # for the whole batch
+        return xp.linalg.cholesky(a)
+    except np.linalg.LinAlgError:  # NumPy's, for the whole batch
         return xp.asarray(host_cholesky(a)[0])
 
 
@@ -283,11 +298,10 @@ class Solve(Function):
         xp = get_array_module(a)
         a, b = broadcast_batches(a, b)
         try:
-            with linalg_errors_raised(xp):
-                out = xp.linalg.solve(a, b)
-        except np.linalg.LinAlgError:  # for the whole batch
+            out = xp.linalg.solve(a, b)
+        except np.linalg.LinAlgError:  # NumPy's, for the whole batch
             out = xp.full(b.shape, np.nan, b.dtype)
-        if not bool(xp.isfinite(out).all()):
+        if not (bool(xp.isfinite(out).all()) and (linalg_reports_failures(xp) or solved(a, out, b))):
             raise_for_info(zero_pivots(a), "torch.linalg.solve: The solver failed because the input matrix is "
                                            "singular.")
         ctx.save_for_backward(a, out)
