@@ -29,6 +29,7 @@ from minigrad import backend, kernels
 # CuPy's constructors take host data; every other function refuses NumPy arrays.
 _FROM_HOST = ("asarray", "array", "ascontiguousarray")
 UFUNCS_WITH_AT = {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"}  # CuPy's scatter ops
+HOST_COPIES = []  # the shape of each array copied from the host since install()
 _OWNERS = weakref.WeakValueDictionary()  # id(a host array that owns its memory) -> the device array made of it first
 
 
@@ -155,8 +156,10 @@ def _function_of(module, name):
     numpy_function = getattr(module, name)
 
     def call(*args, **kwargs):
-        if name in _FROM_HOST and args and isinstance(args[0], np.ndarray):
-            return ndarray(numpy_function(args[0].copy(), *args[1:], **_to_host(kwargs)))
+        if name in _FROM_HOST and args and not isinstance(args[0], ndarray):
+            host = args[0] if isinstance(args[0], np.ndarray) else np.asarray(_to_host(args[0]))
+            HOST_COPIES.append(host.shape)
+            return ndarray(numpy_function(host.copy(), *args[1:], **_to_host(kwargs)))
         return _to_device(numpy_function(*_to_host(args), **_to_host(kwargs)))
     return call
 
@@ -256,6 +259,7 @@ def install(monkeypatch, host_runner):
     """Within a test: minigrad's GPU is this stand-in, and its kernels run on the host. cupyx.scipy.special is
     scipy.special, whose functions are ufuncs, so they take device arrays through ndarray.__array_ufunc__;
     cupyx.scipy.linalg has what minigrad uses of it."""
+    HOST_COPIES.clear()
     monkeypatch.setattr(backend, "_cupy", FakeCupy())
     monkeypatch.setattr(kernels, "_cupy_runner", HostKernels(host_runner))
     monkeypatch.setitem(sys.modules, "cupyx.scipy.special", scipy.special)

@@ -124,6 +124,23 @@ def test_three_adam_steps_track_torch_on_the_gpu_path(mode, gpu_path):
     assert set(gpu_path.launches) == every_kernel and gpu_path.launches.count("adam") == 3
 
 
+def test_a_training_step_on_the_gpu_path_copies_its_batch_from_the_host_and_nothing_else(fake_gpu):
+    """A copy from the host costs a GPU step more than a kernel does: the loss's blur kernels and Adam's tables of
+    addresses are made once, not at every step. (0-d copies are the numbers the loss computes with.)"""
+    import fake_cupy
+    mg.manual_seed(0)
+    model = UNet().to("gpu")
+    optimizer = mg.optim.Adam(model.parameters(), lr=1e-3)
+    noisy, clean = _image_batch((2, 3, 32, 32), seed=2), _image_batch((2, 3, 32, 32), seed=3)
+    for step in range(2):
+        fake_cupy.HOST_COPIES.clear()
+        optimizer.zero_grad(set_to_none=False)  # the gradients keep their memory, so Adam's table of it holds
+        loss, _ = RestorationLoss()(model(mg.tensor(noisy, device="gpu")), mg.tensor(clean, device="gpu"))
+        loss.backward()
+        optimizer.step()
+    assert [shape for shape in fake_cupy.HOST_COPIES if shape] == [noisy.shape, clean.shape]
+
+
 LOSS_TERMS = {
     "charbonnier": (Charbonnier(), tr.charbonnier),
     "edge": (EdgeLoss(), tr.edge_loss),

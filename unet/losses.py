@@ -1,35 +1,41 @@
 """The training loss (docs/design.md §4): Charbonnier + 0.1 Edge + 0.3 (1 - SSIM), all built from minigrad ops."""
+import functools
+
 import numpy as np
 
 import minigrad as mg
 import minigrad.functional as F
 from minigrad.backend import get_array_module
 
-GAUSS5_TAPS = np.array([0.05, 0.25, 0.4, 0.25, 0.05])
+GAUSS5_TAPS = (0.05, 0.25, 0.4, 0.25, 0.05)
 
 
 def gaussian_taps(size=11, sigma=1.5):
     offsets = np.arange(size) - (size - 1) / 2
     taps = np.exp(-offsets ** 2 / (2 * sigma ** 2))
-    return taps / taps.sum()
+    return tuple(taps / taps.sum())
 
 
-def _constant(array, like):
-    """A constant tensor on `like`'s device and dtype."""
-    return mg.Tensor(get_array_module(like.data).asarray(array, dtype=like.dtype))
+@functools.lru_cache(maxsize=16)
+def _blur_kernels(taps, xp, dtype):
+    """The vertical and horizontal 1-D conv kernels of `taps`, as arrays of xp, made once: each training step
+    blurs 18 times, and a GPU copy from the host costs more than the blur's launches."""
+    column = xp.asarray(taps, dtype=dtype).reshape(1, 1, -1, 1)              # (1, 1, k, 1)
+    return mg.Tensor(column), mg.Tensor(column.reshape(1, 1, 1, -1))
 
 
 def separable_blur(images, taps):
-    """Blur every channel by the outer product taps x taps, unpadded ("valid"), as two 1-D convs.
+    """Blur every channel by the outer product taps x taps (a tuple), unpadded ("valid"), as two 1-D convs.
 
     images: (B, C, H, W) -> (B, C, H-k+1, W-k+1). Channels are folded into the batch so one
     single-channel kernel serves them all.
     """
     b, c, h, w = images.shape
     k = len(taps)
+    vertical, horizontal = _blur_kernels(taps, get_array_module(images.data), images.dtype)
     flat = images.reshape(b * c, 1, h, w)                                    # (B*C, 1, H, W)
-    flat = F.conv2d(flat, _constant(taps.reshape(1, 1, k, 1), images))     # (B*C, 1, H-k+1, W)
-    flat = F.conv2d(flat, _constant(taps.reshape(1, 1, 1, k), images))     # (B*C, 1, H-k+1, W-k+1)
+    flat = F.conv2d(flat, vertical)                                          # (B*C, 1, H-k+1, W)
+    flat = F.conv2d(flat, horizontal)                                        # (B*C, 1, H-k+1, W-k+1)
     return flat.reshape(b, c, h - k + 1, w - k + 1)
 
 

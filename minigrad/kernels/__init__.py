@@ -218,6 +218,14 @@ def fused(kernel, inputs, outputs, *scalars):
     return results
 
 
+@functools.lru_cache(maxsize=64)
+def _table(xp, values, dtype):
+    """`values` as an array of xp, made once: Adam's tables of addresses and offsets stay the same from step to step
+    (the memory pool gives the gradients their addresses again), and a GPU copy from the host would wait for the
+    GPU's queue to drain."""
+    return xp.asarray(values, dtype=dtype)
+
+
 def adam(params, grads, exp_avgs, exp_avg_sqs, step_size, sqrt_bias_correction2, beta1, beta2, eps, weight_decay):
     """One in-place Adam step over lists of same-dtype arrays, in one launch (hyper-parameters as torch's)."""
     xp = get_array_module(params[0])
@@ -225,8 +233,8 @@ def adam(params, grads, exp_avgs, exp_avg_sqs, step_size, sqrt_bias_correction2,
     for arrays in tables:                               # read through their addresses, so checked here
         _check_layout(arrays, params[0].dtype)
     address = _runner(xp).address
-    addresses = [xp.asarray([address(array) for array in arrays], dtype=xp.uint64) for arrays in tables]
-    offsets = np.cumsum([0] + [param.size for param in params])
-    launch("adam.cu", "adam", params[0].dtype, int(offsets[-1]), *addresses, xp.asarray(offsets, dtype=xp.int64),
+    addresses = [_table(xp, tuple(address(array) for array in arrays), np.uint64) for arrays in tables]
+    offsets = tuple(itertools.accumulate((param.size for param in params), initial=0))
+    launch("adam.cu", "adam", params[0].dtype, offsets[-1], *addresses, _table(xp, offsets, np.int64),
            len(params), float(step_size), 1.0 - beta1, float(beta2), 1.0 - beta2, float(sqrt_bias_correction2),
            float(eps), float(weight_decay))
