@@ -485,7 +485,8 @@ SCALAR_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in [
 CPP_TYPE_NAMES = {np.dtype(np.float16): "c10::Half", np.dtype(np.float32): "float", np.dtype(np.float64): "double",
                   np.dtype(np.uint8): "unsigned char", np.dtype(np.int8): "signed char",
                   np.dtype(np.int16): "short int", np.dtype(np.int32): "int", np.dtype(np.int64): "long int",
-                  np.dtype(bool): "bool"}
+                  np.dtype(bool): "bool", np.dtype(np.complex64): "c10::complex<float>",
+                  np.dtype(np.complex128): "c10::complex<double>"}
 
 
 def can_cast(source, target):

@@ -2397,7 +2397,10 @@ def _matmul(a, b):
         b = Tensor(b, device=a.device)
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
-    out = ops.MatMul.apply(a.unsqueeze(0) if a.ndim == 1 else a, b.unsqueeze(-1) if b.ndim == 1 else b)
+    try:
+        out = ops.MatMul.apply(a.unsqueeze(0) if a.ndim == 1 else a, b.unsqueeze(-1) if b.ndim == 1 else b)
+    except OperandsMismatch:
+        raise RuntimeError(torch_matmul_error(a, b)) from None
     if a.ndim > 1 and b.ndim > 1:
         return out
     rows = out.shape[-2:-1] if a.ndim > 1 else ()
@@ -2693,6 +2696,7 @@ def _ops_leading_to(order, wanted):
 from . import creation, function, linalg, ops  # noqa: E402  (they need Tensor defined first)
 
 function.Tensor = Tensor
+from .ops.matmul import OperandsMismatch, torch_matmul_error  # noqa: E402
 from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_indices, ranked_indices,  # noqa: E402
                           running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402

@@ -1,9 +1,11 @@
 """Batched matrix product with broadcasting over the leading dims."""
+import math
+
 import numpy as np
 
 from .. import memory, parallel
 from ..backend import get_array_module
-from ..function import Function, broadcast_mismatch, require_same_dtype
+from ..function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, broadcast_mismatch
 
 
 # BLAS runs GEMMs of fewer rows than this far below its peak, so a thread rather takes whole GEMMs of a batch.
@@ -38,6 +40,11 @@ def matmul(a, b):
     return out
 
 
+class OperandsMismatch(RuntimeError):
+    """MatMul's operands do not multiply (their shapes, or their dtypes, which it does not promote, as torch's);
+    torch.matmul's front words the error for the operands as it got them (torch_matmul_error)."""
+
+
 class MatMul(Function):
     """Operands of different dtypes are refused, as torch does, rather than promoted."""
 
@@ -46,10 +53,8 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if not _can_multiply(a.shape, b.shape):
-            raise RuntimeError(f"matmul: mat1 and mat2 shapes cannot be multiplied ({_dims(a.shape)} and "
-                               f"{_dims(b.shape)})")
-        require_same_dtype("matmul", m1=a, m2=b)
+        if a.dtype != b.dtype or not _can_multiply(a.shape, b.shape):
+            raise OperandsMismatch(f"matmul of {a.dtype} {a.shape} and {b.dtype} {b.shape}")
         ctx.save_for_backward(a, b)
         return matmul(a, b)
 
@@ -67,6 +72,51 @@ def _can_multiply(a, b):
     return len(a) >= 2 and len(b) >= 2 and a[-1] == b[-2] and broadcast_mismatch(a[:-2], b[:-2]) is None
 
 
-def _dims(shape):
-    """A shape as torch writes it in matmul errors: 2x3."""
-    return "x".join(str(n) for n in shape)
+def torch_matmul_error(a, b):
+    """torch.matmul's words for tensors a and b that it cannot multiply: those of the kernel it takes them to, which
+    checks shapes before dtypes. Two vectors go to dot. A right operand of one or two dims goes to mv or mm, with
+    the left one's leading dims folded into its rows; so does a left one that requires grad, transposed, against
+    a transposed stack on the right. Two stacks go to bmm once their batch dims broadcast.""" 
+    a_shape, b_shape = a.shape, b.shape
+    if len(a_shape) == len(b_shape) == 1:
+        if a.dtype != b.dtype:
+            return (f"dot : expected both vectors to have same dtype, but found {SCALAR_TYPE_NAMES[a.dtype]} and "
+                    f"{SCALAR_TYPE_NAMES[b.dtype]}")
+        return (f"inconsistent tensor size, expected tensor [{a_shape[0]}] and src [{b_shape[0]}] to have the same "
+                f"number of elements, but got {a_shape[0]} and {b_shape[0]} elements respectively")
+    if len(b_shape) <= 2 or (b.requires_grad and _one_matrix_against_a_stack(b_shape, a_shape)):
+        return _folded_product_error((math.prod(a_shape[:-1]), a_shape[-1]), a.dtype, b_shape[-2:], b.dtype)
+    if a.requires_grad and (len(a_shape) <= 2 or _one_matrix_against_a_stack(a_shape, b_shape)):
+        folded = (math.prod(b_shape[:-2]) * b_shape[-1], b_shape[-2])
+        return _folded_product_error(folded, b.dtype, a_shape[-2:][::-1], a.dtype)
+    a_batch, b_batch = a_shape[:-2], b_shape[:-2]
+    mismatch = broadcast_mismatch(a_batch, b_batch)
+    if mismatch is not None:
+        from_end, a_size, b_size = mismatch
+        return (f"The size of tensor a ({a_size}) must match the size of tensor b ({b_size}) at non-singleton "
+                f"dimension {max(len(a_batch), len(b_batch)) - 1 - from_end}")
+    batch = math.prod(np.broadcast_shapes(a_batch, b_batch))
+    if a_shape[-1] != b_shape[-2]:
+        return (f"Expected size for first two dimensions of batch2 tensor to be: [{batch}, {a_shape[-1]}] but got: "
+                f"[{batch}, {b_shape[-2]}].")
+    return f"expected scalar type {SCALAR_TYPE_NAMES[a.dtype]} but found {SCALAR_TYPE_NAMES[b.dtype]}"
+
+
+def _one_matrix_against_a_stack(shape, other):
+    """Whether of two stacks of matrices (3-d), `shape` holds one and `other` several: torch multiplies by that one
+    matrix where it requires grad (sparing its gradient a copy per matrix of the stack)."""
+    return len(shape) == len(other) == 3 and shape[0] == 1 < other[0]
+
+
+def _folded_product_error(matrix_shape, matrix_dtype, right_shape, right_dtype):
+    """torch's mv or mm error for a matrix times `right`, a vector or a matrix."""
+    rows, columns = matrix_shape
+    if len(right_shape) == 1:
+        if columns != right_shape[0]:
+            return f"size mismatch, got input ({rows}), mat ({rows}x{columns}), vec ({right_shape[0]})"
+        vector, matrix = SCALAR_TYPE_NAMES[right_dtype], SCALAR_TYPE_NAMES[matrix_dtype]
+        return f"addmv input tensors must have the same dtype, but got {vector}, {matrix}, and {vector}"
+    if columns != right_shape[0]:
+        return f"mat1 and mat2 shapes cannot be multiplied ({rows}x{columns} and {right_shape[0]}x{right_shape[1]})"
+    return (f"expected m1 and m2 to have the same dtype, but got: {CPP_TYPE_NAMES[matrix_dtype]} != "
+            f"{CPP_TYPE_NAMES[right_dtype]}")
