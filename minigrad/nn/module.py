@@ -391,11 +391,15 @@ class Module:
         return [(name, repr(child)) for name, child in self._modules.items()]
 
     def __repr__(self):
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for label, child_repr in self._child_reprs():
-            child_repr = child_repr.replace("\n", "\n  ")
-            lines.append(f"  ({label}): {child_repr}")
-        return "\n".join(lines) + ("\n)" if len(lines) > 1 else ")")
+        """torch's: extra_repr's lines, then the children's, one item a line; a one-line extra_repr alone on the
+        first line."""
+        extra_repr = self.extra_repr()
+        extra_lines = extra_repr.split("\n") if extra_repr else []
+        child_lines = [f"({label}): " + _indented(child_repr) for label, child_repr in self._child_reprs()]
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{type(self).__name__}({extra_repr})"
+        lines = extra_lines + child_lines
+        return f"{type(self).__name__}(" + ("\n  " + "\n  ".join(lines) + "\n" if lines else "") + ")"
 
 
 class RemovableHandle:
@@ -417,6 +421,13 @@ class RemovableHandle:
 
     def __exit__(self, *exception):
         self.remove()
+
+
+def _indented(text):
+    """A child's repr as its parent prints it: lines after the first indented by two spaces, blank ones left
+    empty (torch's _addindent)."""
+    first, *rest = text.split("\n")
+    return "\n".join([first] + ["  " + line if line.strip() else "" for line in rest])
 
 
 def _attribute_of_kind(module, name, kind):
