@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import minigrad as mg
+from conftest import assert_raises_as_torch, relative_error
 
 
 def _module_class(library, extra):
@@ -48,3 +49,72 @@ def _sequential(library):
         "nested"])
 def test_module_repr_matches_torch(spec):
     assert repr(_built(mg.nn, spec)) == repr(_built(torch.nn, spec))
+
+
+# (mode, indices, offsets, include_last_offset, padding_idx, with per_sample_weights): indices repeated so that the
+# count torch's CPU kernel divides by is another index's (see ops.EmbeddingBag.frequencies)
+BAG_CASES = {
+    "sum-one-bag-spread": ("sum", [1, 1, 1, 2, 4], [0, 2], False, None, False),
+    "sum-offsets": ("sum", [4, 4, 2, 1, 1, 1, 0], [0, 3, 5], False, None, False),
+    "mean-offsets-empty-bag": ("mean", [4, 4, 2, 1, 1, 1, 0], [0, 3, 3, 5], False, None, False),
+    "mean-2d": ("mean", [[4, 4, 2], [1, 1, 0]], None, False, None, False),
+    "sum-per-sample-weights": ("sum", [5, 3, 3, 0, 5, 2, 2, 2], [0, 4, 6], False, None, True),
+    "mean-padding": ("mean", [0, 2, 2, 1, 3, 3, 3, 0], [0, 2, 5], False, 2, False),
+    "sum-padding-include-last-offset": ("sum", [3, 1, 1, 4, 0, 4, 4], [0, 3, 7], True, -2, True),
+}
+
+
+def _bag_forward_backward(lib, case, weight, per_sample_weights, direction):
+    mode, indices, offsets, include_last_offset, padding_idx, weighted = case
+    F = torch.nn.functional if lib is torch else mg.functional
+    weight = lib.tensor(weight, requires_grad=True)
+    sample_weights = lib.tensor(per_sample_weights, requires_grad=True) if weighted else None
+    out = F.embedding_bag(lib.tensor(indices), weight, None if offsets is None else lib.tensor(offsets), mode=mode,
+                          scale_grad_by_freq=True, include_last_offset=include_last_offset,
+                          padding_idx=padding_idx, per_sample_weights=sample_weights)
+    (out * lib.tensor(direction)).sum().backward()
+    return [out.detach().numpy(), weight.grad.numpy()] + ([sample_weights.grad.numpy()] if weighted else [])
+
+
+def _bag_arrays(case):
+    rng = np.random.default_rng(0)
+    indices, offsets, include_last_offset = case[1], case[2], case[3]
+    bags = len(indices) if offsets is None else len(offsets) - include_last_offset
+    return (rng.standard_normal((6, 3)).astype(np.float32), rng.standard_normal(np.shape(indices)).astype(np.float32),
+            rng.standard_normal((bags, 3)).astype(np.float32))
+
+
+@pytest.mark.parametrize("name", BAG_CASES)
+def test_embedding_bag_scale_grad_by_freq_matches_torch(name):
+    """Values and gradients as torch's CPU kernel gives them (its scaling is no derivative, so no gradcheck)."""
+    case = BAG_CASES[name]
+    arrays = _bag_arrays(case)
+    theirs, ours = (_bag_forward_backward(lib, case, *arrays) for lib in (torch, mg))
+    for mine, reference in zip(ours, theirs):
+        assert mine.dtype == reference.dtype
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_bag_max_refuses_scale_grad_by_freq():
+    assert_raises_as_torch(
+        lambda: torch.nn.functional.embedding_bag(torch.tensor([1, 2]), torch.ones(3, 2), torch.tensor([0]),
+                                                  mode="max", scale_grad_by_freq=True),
+        lambda: mg.functional.embedding_bag(mg.tensor([1, 2]), mg.ones(3, 2), mg.tensor([0]), mode="max",
+                                            scale_grad_by_freq=True))
+
+
+def test_embedding_bag_scale_grad_by_freq_gpu_path_matches_cpu(gpu_path):
+    case = BAG_CASES["sum-padding-include-last-offset"]
+    weight, sample_weights, direction = _bag_arrays(case)
+    results = []
+    for device in ("cpu", "gpu"):
+        mode, indices, offsets, include_last_offset, padding_idx, _ = case
+        w = mg.tensor(weight, requires_grad=True, device=device)
+        p = mg.tensor(sample_weights, requires_grad=True, device=device)
+        out = mg.functional.embedding_bag(mg.tensor(indices, device=device), w, mg.tensor(offsets, device=device),
+                                          mode=mode, scale_grad_by_freq=True, include_last_offset=include_last_offset,
+                                          padding_idx=padding_idx, per_sample_weights=p)
+        (out * mg.tensor(direction, device=device)).sum().backward()
+        results.append((out.numpy(), w.grad.numpy(), p.grad.numpy()))
+    for ours, reference in zip(*results):
+        assert relative_error(ours, reference) <= 1e-5
