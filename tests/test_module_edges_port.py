@@ -1,4 +1,6 @@
 """Module's repr, lazy modules' uninitialized parameters in ops, and EmbeddingBag's scale_grad_by_freq, as torch's."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -50,6 +52,55 @@ def _sequential(library):
 def test_module_repr_matches_torch(spec):
     assert repr(_built(mg.nn, spec)) == repr(_built(torch.nn, spec))
 
+
+# uses of a lazy module's uninitialized tensor: (lazy module's maker, its tensor's name, the use)
+UNINITIALIZED_USES = {
+    "add": (lambda nn: nn.LazyLinear(3), "weight", lambda lib, w: w + 1),
+    "reflected-add": (lambda nn: nn.LazyLinear(3), "weight", lambda lib, w: lib.ones(2) + w),
+    "sum": (lambda nn: nn.LazyLinear(3), "bias", lambda lib, w: w.sum()),
+    "matmul": (lambda nn: nn.LazyLinear(3), "weight", lambda lib, w: w @ lib.ones(2, 2)),
+    "linear": (lambda nn: nn.LazyLinear(3), "weight",
+               lambda lib, w: (torch.nn.functional if lib is torch else mg.functional).linear(lib.ones(1, 2), w)),
+    "cat": (lambda nn: nn.LazyLinear(3), "weight", lambda lib, w: lib.cat([lib.ones(1), w])),
+    "numel": (lambda nn: nn.LazyLinear(3), "weight", lambda lib, w: w.numel()),
+    "dim": (lambda nn: nn.LazyConv2d(2, 3), "weight", lambda lib, w: w.dim()),
+    "getitem": (lambda nn: nn.LazyConv2d(2, 3), "bias", lambda lib, w: w[0]),
+    "buffer-mul": (lambda nn: nn.LazyBatchNorm1d(), "running_mean", lambda lib, w: w * 2),
+    "buffer-in-place": (lambda nn: nn.LazyBatchNorm1d(), "running_var", lambda lib, w: w.add_(1)),
+}
+
+
+def _without_callee(message):
+    """torch's message for an uninitialized tensor's use, less what it names as used (a function of the library)."""
+    return re.sub(r" in <.*?>\. ", " in <...>. ", message)
+
+
+@pytest.mark.parametrize("name", UNINITIALIZED_USES)
+def test_uninitialized_tensor_in_an_op_raises_as_torch(name):
+    maker, attribute, use = UNINITIALIZED_USES[name]
+    errors = []
+    for lib, nn in ((torch, torch.nn), (mg, mg.nn)):
+        with pytest.raises(Exception) as info:
+            use(lib, getattr(maker(nn), attribute))
+        errors.append((info.type, _without_callee(str(info.value))))
+    assert errors[1] == errors[0]
+
+
+def test_uninitialized_tensor_size_and_attributes_as_torch():
+    theirs, ours = torch.nn.LazyLinear(3).weight, mg.nn.LazyLinear(3).weight
+    assert tuple(ours.size()) == tuple(theirs.size()) and ours.size(0) == theirs.size(0)
+    assert (ours.ndim, ours.is_leaf, ours.requires_grad, ours.grad) == (theirs.ndim, True, True, None)
+    assert_raises_as_torch(lambda: theirs.size(1), lambda: ours.size(1))
+    assert_raises_as_torch(lambda: theirs.shape, lambda: ours.shape)
+    assert ours.is_floating_point() and hash(ours) == hash(ours)
+
+
+def test_lazy_module_runs_once_initialized():
+    lazy = mg.nn.LazyLinear(3)
+    optimizer = mg.optim.SGD(lazy.parameters(), lr=0.1)
+    lazy(mg.ones(2, 4)).sum().backward()
+    optimizer.step()
+    assert (lazy.weight + 1).shape == (3, 4) and lazy.weight.numel() == 12
 
 # (mode, indices, offsets, include_last_offset, padding_idx, with per_sample_weights): indices repeated so that the
 # count torch's CPU kernel divides by is another index's (see ops.EmbeddingBag.frequencies)
