@@ -167,6 +167,22 @@ def _saved_arrays(saved):
                 yield part
 
 
+class UninitializedUse(Exception):
+    """What a lazy module's uninitialized parameter or buffer raises where an op is given it (Context takes its
+    graph entry): apply, knowing the op, raises error(op) instead."""
+
+    def __init__(self, kind):
+        super().__init__(kind)
+        self.kind = kind
+
+    def error(self, where):
+        """torch's ValueError for a use of this kind of uninitialized tensor in `where`."""
+        return ValueError(f"Attempted to use an uninitialized parameter in {where}. This error happens when you are "
+                          "using a `LazyModule` or explicitly manipulating "
+                          f"`torch.nn.parameter.{self.kind.__name__}` objects. When using LazyModules Call `forward` "
+                          "with a dummy batch to initialize the parameters before calling torch functions")
+
+
 class Context:
     """A graph node: the op, its inputs, and whatever forward saved for backward.
 
@@ -381,11 +397,14 @@ class Function:
         else:
             device = next(t for t in inputs if isinstance(t, Tensor)).device
             tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
-        if cls.broadcasts:
-            require_broadcastable(tensors[0].shape, tensors[1].shape)
         xp = get_array_module(tensors[0].data)
         op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp) else cls
-        ctx = Context(op, tensors, params, node_name)
+        try:
+            ctx = Context(op, tensors, params, node_name)
+        except UninitializedUse as use:
+            raise use.error(f"<function {cls.__name__}.apply>") from None
+        if cls.broadcasts:
+            require_broadcastable(tensors[0].shape, tensors[1].shape)
         arrays = tuple(t.data for t in tensors)
         if constants:
             ctx.constant_positions = tuple(constants)

@@ -1479,9 +1479,8 @@ def _as_parameter(tensor):
 
 def _parameter_lines(items):
     """The body of a ParameterList's or ParameterDict's repr, one line per parameter, as torch's."""
-    lines = [f"    ({name}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
-             for name, p in items]
-    return "\n" + "\n".join(lines) + "\n" if lines else ""
+    return "\n".join(f"  ({name}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+                     for name, p in items)
 
 
 class ParameterList(_List):

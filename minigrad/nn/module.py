@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 
 from ..backend import default_dtype, get_array_module, to_device
+from ..function import UninitializedUse
 from ..tensor import Tensor, device_and_dtype, zero_grads
 
 
@@ -36,12 +37,32 @@ class Buffer(Tensor, metaclass=_BufferMeta):
         return tensor
 
 
+def _refusing_tensor_methods(mixin):
+    """The mixin, its tensors refusing as torch's do each of Tensor's methods and operators but those of
+    mixin.usable_methods (and its own): with torch's ValueError. An op given one refuses it too (see
+    _graph_entry); ordinary tensors pay nothing."""
+    def refusal(name):
+        def refuse(self, *args, **kwargs):
+            raise UninitializedUse(type(self)).error(f"<method '{name}' of 'minigrad.Tensor' objects>")
+        return refuse
+
+    for name, method in vars(Tensor).items():
+        if (callable(method) and (not name.startswith("_") or name.endswith("__"))
+                and name not in vars(mixin) and name not in mixin.usable_methods):
+            setattr(mixin, name, refusal(name))
+    return mixin
+
+
+@_refusing_tensor_methods
 class UninitializedTensorMixin:
     """A lazy module's parameter or buffer before its first forward: no shape yet (torch's error where one asks
-    for it) until materialize gives it one and it becomes cls_to_become, the same object, so that an optimizer
-    made before holds it."""
+    for it, or uses it) until materialize gives it one and it becomes cls_to_become, the same object, so that an
+    optimizer made before holds it."""
 
     cls_to_become = None
+    # torch's UninitializedTensorMixin._allowed_methods that minigrad's Tensor has, and what Python needs of an object
+    usable_methods = {"__init__", "__hash__", "copy_", "double", "char", "float", "int", "is_complex",
+                      "is_floating_point", "long", "short", "to", "cpu"}
 
     def materialize(self, shape, device=None, dtype=None):
         """Give it `shape` (its values left to be written), on `device` and in `dtype`, by default its own."""
@@ -55,6 +76,14 @@ class UninitializedTensorMixin:
         raise RuntimeError("Can't access the shape of an uninitialized parameter or buffer. This error usually happens "
                            "in `load_state_dict` when trying to load an uninitialized parameter into an initialized "
                            "one. Call `forward` to initialize the parameters before accessing their attributes.")
+
+    def size(self, dim=None):
+        """torch's: the size of the empty placeholder, as its shape is refused."""
+        return Tensor(self.data).size(dim)
+
+    @property
+    def _graph_entry(self):
+        raise UninitializedUse(type(self))
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
@@ -391,11 +420,15 @@ class Module:
         return [(name, repr(child)) for name, child in self._modules.items()]
 
     def __repr__(self):
-        lines = [f"{type(self).__name__}({self.extra_repr()}"]
-        for label, child_repr in self._child_reprs():
-            child_repr = child_repr.replace("\n", "\n  ")
-            lines.append(f"  ({label}): {child_repr}")
-        return "\n".join(lines) + ("\n)" if len(lines) > 1 else ")")
+        """torch's: extra_repr's lines, then the children's, one item a line; a one-line extra_repr alone on the
+        first line."""
+        extra_repr = self.extra_repr()
+        extra_lines = extra_repr.split("\n") if extra_repr else []
+        child_lines = [f"({label}): " + _indented(child_repr) for label, child_repr in self._child_reprs()]
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{type(self).__name__}({extra_repr})"
+        lines = extra_lines + child_lines
+        return f"{type(self).__name__}(" + ("\n  " + "\n  ".join(lines) + "\n" if lines else "") + ")"
 
 
 class RemovableHandle:
@@ -417,6 +450,13 @@ class RemovableHandle:
 
     def __exit__(self, *exception):
         self.remove()
+
+
+def _indented(text):
+    """A child's repr as its parent prints it: lines after the first indented by two spaces, blank ones left
+    empty (torch's _addindent)."""
+    first, *rest = text.split("\n")
+    return "\n".join([first] + ["  " + line if line.strip() else "" for line in rest])
 
 
 def _attribute_of_kind(module, name, kind):

@@ -778,7 +778,7 @@ class EmbeddingBag(Function):
     padding index); the indices from `end` on (past include_last_offset's end) are left out too, but count in their
     bag's mean, as torch's. Forward and backward scatter rows into their bags with ufunc.at, with no loop over
     bags; max's gradient goes to the first row that holds a column's maximum, as torch's; with scale_grad_by_freq,
-    a row's gradient is divided by how often its index occurs."""
+    a row's gradient is divided by a count of indices, as torch's CPU kernel counts (see frequencies)."""
 
     promotes_inputs = False  # the indices and bags stay integers
 
@@ -807,6 +807,17 @@ class EmbeddingBag(Function):
         return out
 
     @staticmethod
+    def frequencies(indices, num_embeddings, rows_indices):
+        """scale_grad_by_freq's divisor of the gradient of each of rows_indices, as torch's CPU kernel finds it: a
+        row of the k-th smallest distinct index is divided by the count of the k-th smallest of all the indices
+        (repeats, padding and indices past the last bag included), which is its own index's count only where every
+        smaller index occurs once."""
+        xp = get_array_module(indices)
+        counts = xp.bincount(indices, minlength=num_embeddings)
+        rank = xp.cumsum(counts > 0) - 1
+        return counts[xp.sort(indices)[rank[rows_indices]]]
+
+    @staticmethod
     def backward(ctx, grad):
         xp = get_array_module(grad)
         if ctx.params["mode"] == "max":
@@ -819,7 +830,7 @@ class EmbeddingBag(Function):
         rows_indices, bag_grads = indices[kept], grad[rows_bags]
         rows_grads = bag_grads if scale is None else bag_grads * scale[:, None]
         if ctx.params.get("scale_grad_by_freq"):
-            rows_grads = rows_grads / xp.bincount(indices, minlength=weight.shape[0])[rows_indices][:, None]
+            rows_grads = rows_grads / EmbeddingBag.frequencies(indices, weight.shape[0], rows_indices)[:, None]
         grad_weight = _scatter_add(weight.shape, rows_indices, rows_grads.astype(grad.dtype, copy=False))
         if len(ctx.inputs) < 4:
             return grad_weight, None, None
