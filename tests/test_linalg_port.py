@@ -75,6 +75,18 @@ CASES = {
         [triangular(n=4), normal(4, 2)], 1e-4),
     "solve_triangular left=False": (lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=True, left=False),
                                     [triangular(2, upper=True), normal(2, 4, 3)], 1e-4),
+    # more matrices than rows: solved by substitution over the batch, a row at a time
+    "solve_triangular upper, a batch of many": (lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=True),
+                                                [triangular(5, upper=True), normal(5, 3, 2)], 1e-4),
+    "solve_triangular lower unitriangular, a batch of many": (
+        lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=False, unitriangular=True),
+        [triangular(2, 3), normal(2, 3, 3, 4)], 1e-4),
+    "solve_triangular left=False, a batch of many": (
+        lambda lib, a, b: lib.linalg.solve_triangular(a, b, upper=False, left=False),
+        [triangular(4), normal(4, 2, 3)], 1e-4),
+    "cholesky_solve, a batch of many": (
+        lambda lib, b, a: lib.cholesky_solve(b, lib.linalg.cholesky(positive_definite(lib, a))),
+        [normal(6, 3, 1), normal(6, 3, 3)], 1e-4),
     "cholesky": (lambda lib, a: lib.linalg.cholesky(positive_definite(lib, a)), [normal(2, 3, 3)], 1e-4),
     "cholesky upper": (lambda lib, a: lib.linalg.cholesky(positive_definite(lib, a), upper=True), [normal(4, 4)],
                        1e-4),
@@ -126,7 +138,7 @@ def test_gradcheck(name):
 SINGULAR = [[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 1.0, 1.0]]
 NOT_POSITIVE_DEFINITE = [[1.0, 2.0], [2.0, 4.0]]
 GPU_CASES = ["det", "slogdet", "inv", "solve broadcast", "solve_triangular lower broadcast",
-             "solve_triangular left=False", "cholesky", "cholesky_solve", "matrix_power -2",
+             "solve_triangular left=False", "solve_triangular upper, a batch of many", "cholesky", "cholesky_solve", "matrix_power -2",
              "matrix_norm 1"]
 
 

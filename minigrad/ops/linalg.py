@@ -179,13 +179,33 @@ def raise_for_info(info, message, error=LinAlgError):
 
 
 def solve_triangular(a, b, upper, unitriangular=False, transpose=False):
-    """X of A X = B (of A^T X = B with `transpose`), A's other triangle unread, for batches of one shape."""
+    """X of A X = B (of A^T X = B with `transpose`), A's other triangle unread, for batches of one shape.
+
+    SciPy (cuBLAS) solves one matrix a call, so a batch of more matrices than rows is solved by substitution
+    instead, a row of every matrix at once: either way the Python loop is the shorter one."""
     xp = get_array_module(a)
+    if math.prod(a.shape[:-2]) > a.shape[-1]:
+        return substituted(a, b, upper, unitriangular, transpose)
     try:
         return scipy_module(xp, "linalg").solve_triangular(a, b, trans=int(transpose), lower=not upper,
                                                            unit_diagonal=unitriangular, check_finite=False)
     except np.linalg.LinAlgError:  # SciPy's, for a zero on the diagonal; cuBLAS's trsm (and torch's) divide by it
         return xp.asarray(host_trsm(a, b, upper, unitriangular, transpose))
+
+
+def substituted(a, b, upper, unitriangular=False, transpose=False):
+    """solve_triangular by forward (back) substitution over the whole batch: row i of X from the rows before
+    (after) it. A zero on A's diagonal gives inf and NaN, as trsm's."""
+    xp = get_array_module(a)
+    if transpose:
+        a, upper = transposed(a), not upper
+    size = a.shape[-1]
+    out = xp.empty(b.shape, dtype=b.dtype)
+    for row in range(size - 1, -1, -1) if upper else range(size):
+        solved = slice(row + 1, size) if upper else slice(0, row)
+        rest = b[..., row, :] - matmul(a[..., row:row + 1, solved], out[..., solved, :])[..., 0, :]
+        out[..., row, :] = rest if unitriangular else rest / a[..., row, row, None]
+    return out
 
 
 def host_trsm(a, b, upper, unitriangular, transpose):
