@@ -48,6 +48,7 @@ CASES = {
     "lu_unpack": (lambda lib, a: joined(lib, *lib.lu_unpack(*lib.linalg.lu_factor_ex(a)[:2])), [normal(4, 3)]),
     "lu_solve": (lu_solve_case(True, False), [square(2), normal(2, 3, 2)]),
     "lu_solve_adjoint": (lu_solve_case(True, True), [square(), normal(3, 2)]),
+    "lu_solve_batch_of_many": (lu_solve_case(True, False), [square(5), normal(5, 3, 2)]),  # eliminated at once
     "lu_solve_right": (lu_solve_case(False, False), [square(), normal(2, 3)]),
     "lu_solve_right_adjoint_broadcast": (lu_solve_case(False, True), [square(), normal(2, 1, 3)]),
     "solve_ex": (lambda lib, a, b: lib.linalg.solve_ex(a, b).result, [square(2), normal(2, 3)]),
@@ -73,9 +74,10 @@ def test_matrix_exp_of_large_and_special_matrices_as_torchs():
     np.testing.assert_array_equal(ours.numpy(), torch.matrix_exp(torch.tensor(half).float()).half().numpy())
 
 
-@pytest.mark.parametrize("shape", [(2, 4, 4), (3, 5), (5, 3)])
+@pytest.mark.parametrize("shape", [(2, 4, 4), (3, 5), (5, 3), (6, 3, 3), (5, 4, 2), (4, 2, 3)])
 def test_lu_factors_and_pivots_as_torchs(shape):
-    """LAPACK's partial pivoting on both sides: the same packed factors, 1-based int32 pivots, P, L, U."""
+    """LAPACK's partial pivoting on both sides: the same packed factors, 1-based int32 pivots, P, L, U. (A batch of
+    more matrices than steps is eliminated all at once, the others by LAPACK a matrix at a time.)"""
     a = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
     ours, theirs = mg.linalg.lu_factor_ex(mg.tensor(a)), torch.linalg.lu_factor_ex(torch.tensor(a))
     assert ours._fields == ("LU", "pivots", "info") and ours.pivots.dtype == ours.info.dtype == mg.int32
@@ -87,10 +89,11 @@ def test_lu_factors_and_pivots_as_torchs(shape):
         np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=1e-5, atol=1e-6)
 
 
-def test_singular_matrices_as_torchs():
+@pytest.mark.parametrize("copies", [1, 3])
+def test_singular_matrices_as_torchs(copies):
     """info of a zero pivot, lu_solve's and solve_ex's inf and NaN from it (no error), lu_unpack's empty parts."""
-    singular = np.array([[[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]], np.eye(3)])
-    b = np.ones((2, 3, 2))
+    singular = np.array([[[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.0, 1.0, 1.0]], np.eye(3)] * copies)
+    b = np.ones((2 * copies, 3, 2))
     for lib in (mg, torch):
         factors, pivots, info = lib.linalg.lu_factor_ex(lib.tensor(singular))
         solved = lib.linalg.lu_solve(factors, pivots, lib.tensor(b))

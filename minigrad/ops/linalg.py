@@ -57,19 +57,41 @@ def zero_pivots(a):
 
 def lu_factors(a):
     """LAPACK getrf's (LU, pivots) of each matrix (partial pivoting), pivots 1-based int32 as torch's; a singular
-    matrix's too. By SciPy's lu_factor (cupyx.scipy.linalg's on the GPU), which takes one matrix at a time: the
-    batch is a Python loop, one LAPACK (cuSOLVER) call per matrix, as SciPy's own batching is."""
+    matrix's too. SciPy's lu_factor (cupyx.scipy.linalg's on the GPU) takes one matrix at a time, so a batch of
+    more matrices than elimination steps is eliminated all at once instead: either way the Python loop is the
+    shorter one."""
     xp = get_array_module(a)
-    lu_factor = scipy_module(xp, "linalg").lu_factor
     rows, columns = a.shape[-2:]
     flat = a.reshape(math.prod(a.shape[:-2]), rows, columns)
-    factors = xp.empty_like(flat)
-    pivots = xp.empty((len(flat), min(rows, columns)), np.int32)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # SciPy's LinAlgWarning, CuPy's: of a singular matrix
-        for index, matrix in enumerate(flat if a.size else ()):
-            factors[index], pivots[index] = lu_factor(matrix, check_finite=False)
+    if len(flat) > min(rows, columns):
+        factors, pivots = eliminated(flat)
+    else:
+        lu_factor = scipy_module(xp, "linalg").lu_factor
+        factors = xp.empty_like(flat)
+        pivots = xp.empty((len(flat), min(rows, columns)), np.int32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # SciPy's LinAlgWarning, CuPy's: of a singular matrix
+            for index, matrix in enumerate(flat if a.size else ()):
+                factors[index], pivots[index] = lu_factor(matrix, check_finite=False)
     return factors.reshape(a.shape), (pivots + 1).reshape(a.shape[:-2] + pivots.shape[-1:])
+
+
+def eliminated(flat):
+    """getrf's (LU, 0-based pivots) of a stack of matrices by Gaussian elimination with partial pivoting, a column
+    of every matrix at a time: the first largest entry pivots (as idamax picks it), and a zero pivot leaves its
+    column unscaled, as getf2 does."""
+    xp = get_array_module(flat)
+    factors = flat.copy()
+    stack = xp.arange(len(factors))
+    pivots = xp.empty((len(factors), min(factors.shape[-2:])), np.int32)
+    for step in range(pivots.shape[-1]):
+        pivot_rows = step + abs(factors[:, step:, step]).argmax(axis=-1)
+        pivots[:, step] = pivot_rows
+        factors[stack, step], factors[stack, pivot_rows] = factors[stack, pivot_rows], factors[stack, step]
+        pivot = factors[:, step, step, None]
+        factors[:, step + 1:, step] /= xp.where(pivot == 0, 1, pivot)
+        factors[:, step + 1:, step + 1:] -= factors[:, step + 1:, step, None] * factors[:, step, None, step + 1:]
+    return factors, pivots
 
 
 def row_permutation(pivots, rows):
