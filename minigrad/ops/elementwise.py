@@ -313,12 +313,13 @@ class Elementwise(Function):
 
     `integers` is what an integer or bool input does, as in torch: "float" computes in the default dtype (tanh of an
     int64 tensor is float32), "keep" computes in its own dtype, and "refuse" is torch's NotImplementedError
-    for ops that torch has for floating point only.
+    for ops that torch has for floating point only, which names torch's CPU `kernel` (the op's name where None).
     """
 
     saves = "input"
     integers = "float"
     ufunc = None
+    kernel = None
 
     @classmethod
     def function(cls, xp, a, out, **params):
@@ -328,7 +329,7 @@ class Elementwise(Function):
     def forward(ctx, a, **params):
         op = ctx.function
         if op.integers == "refuse":
-            require_floating_point(op.__name__.lower(), a)
+            require_floating_point(op.kernel or op.__name__.lower(), a)
         if op.integers != "keep":
             a = as_floating_point(a)
         xp = get_array_module(a)
@@ -588,6 +589,7 @@ class Frac(Elementwise):
 
     saves = None
     integers = "refuse"
+    kernel = "frac_cpu"
 
     @staticmethod
     def function(xp, a, out):
@@ -733,7 +735,7 @@ class Sinc(Elementwise):
 class Stepwise(Elementwise):
     """A function constant between steps (sign, floor, ...): its gradient is zero almost everywhere, and torch's
     is zero everywhere. Integer inputs keep their dtype; floor and its kin return them as they are (a copy),
-    and refuse bools, as torch."""
+    and refuse bools with torch's error, which names its CPU kernel (trunc_vml_cpu)."""
 
     saves = None
     integers = "keep"
@@ -744,7 +746,7 @@ class Stepwise(Elementwise):
             super().function(xp, a, out, **params)
             return
         if a.dtype == bool:
-            raise NotImplementedError(f"\"{cls.ufunc}\" not implemented for 'Bool'")
+            raise NotImplementedError(f"\"{cls.ufunc}_vml_cpu\" not implemented for 'Bool'")
         xp.copyto(out, a)
 
     @staticmethod
