@@ -1032,8 +1032,8 @@ class Tensor:
         return ops.Angle.apply(self)
 
     def ldexp(self, other):
-        """self * 2 ** other, in floating point, as torch's (a tensor `other` only)."""
-        return self * 2.0 ** tensor_only("ldexp", other)
+        """self * 2 ** other, in floating point, as torch's (a tensor `other` only; see ops.Ldexp)."""
+        return ops.Ldexp.apply(self, tensor_only("ldexp", other))
 
     def frexp(self):
         """(mantissa, exponent): self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1), exponent int32, as torch's;

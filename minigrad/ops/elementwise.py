@@ -260,6 +260,43 @@ def _integer_power(base, exponent):
     return out * ~(negative & (xp.abs(base) != 1))
 
 
+class Ldexp(Function):
+    """a * 2 ** exponent, in a's floating-point dtype or the default one (promoted with a floating-point exponent's):
+    exact for an integer exponent (xp.ldexp), else a times 2 ** exponent taken in the exponent's dtype, as torch's.
+    As torch's, a's gradient is grad * 2 ** exponent in the exponent's dtype, for an integer exponent an integer
+    power (0 where it is negative, wrapped where it overflows); the exponent's is grad * out * log(2)."""
+
+    promotes_inputs = False
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx, a, exponent):
+        if exponent.dtype == bool and a.dtype.kind == "f":
+            raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
+        dtype = result_type(a, exponent)
+        a = a.astype(dtype if dtype.kind == "f" else default_dtype(), copy=False)
+        if exponent.dtype.kind == "f":
+            out = a * Ldexp.power_of_two(exponent).astype(a.dtype, copy=False)
+        else:
+            out = get_array_module(a).ldexp(a, exponent)
+        ctx.save_for_backward(exponent, out)
+        return out
+
+    @staticmethod
+    def power_of_two(exponent):
+        """2 ** exponent in the exponent's dtype, as torch's pow(2, exponent)."""
+        if exponent.dtype.kind == "f":
+            return 2 ** exponent
+        return _integer_power(get_array_module(exponent).asarray(2, dtype=exponent.dtype), exponent)
+
+    @staticmethod
+    def backward(ctx, grad):
+        exponent, out = ctx.saved
+        need_a, need_exponent = ctx.needs_input_grad
+        return (grad * Ldexp.power_of_two(exponent).astype(grad.dtype) if need_a else None,
+                grad * out * math.log(2) if need_exponent else None)
+
+
 class Neg(Function):
     @staticmethod
     def forward(ctx, a):
