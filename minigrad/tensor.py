@@ -1241,7 +1241,8 @@ class Tensor:
     def lerp(self, end, weight):
         """self + weight * (end - self), of a number weight or a tensor one (see ops.Lerp)."""
         if not isinstance(weight, Tensor):
-            return ops.Lerp.apply(self, end, np.asarray(weight, dtype=self.dtype), node_name="LerpBackward0")
+            number_dtype = np.float64 if self.dtype.kind == "f" else self.dtype  # torch's Scalar: a double
+            return ops.Lerp.apply(self, end, np.asarray(weight, dtype=number_dtype), node_name="LerpBackward0")
         return ops.Lerp.apply(self, end, weight)
 
     def clamp_min(self, min):
@@ -2459,8 +2460,7 @@ def _quantile(input, q, dim, keepdim, interpolation, skip_nan):
     if interpolation in ("linear", "midpoint"):
         above = stacked.gather(axis + 1, Tensor(xp.ceil(ranks).astype(np.int64)))
         weights = Tensor(xp.full_like(ranks, 0.5) if interpolation == "midpoint" else ranks - xp.floor(ranks))
-        below = where(weights < 0.5, below + weights * (above - below),  # torch.lerp: from the nearer end
-                      above - (above - below) * (1 - weights))
+        below = below.lerp(above, weights)
     if dim is None:
         out_shape = (1,) * input.ndim if keepdim else ()
     else:

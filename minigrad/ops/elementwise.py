@@ -1025,9 +1025,37 @@ class Fmin(Fmax):
     ufunc, wins = "fmin", operator.le
 
 
+def fused_multiply_add(a, b, c):
+    """a * b + c (arrays of one dtype) rounded once, as a fused multiply-add (torch's CPU and CUDA kernels round so).
+    float32 operands compute in float64, where a * b is exact, and the sum is rounded to odd (truncated toward 0, its
+    last bit set where inexact), so that rounding it to float32 rounds the exact value (Boldo and Melquiond 2008);
+    float64 ones, without a wider type, round twice."""
+    if c.dtype != np.float32:
+        return a * b + c
+    xp = get_array_module(c)
+    product = a.astype(np.float64) * b.astype(np.float64)
+    total = product + c
+    product_part = total - c                                           # two-sum: total + error = product + c
+    error = product - product_part
+    error += c - (total - product_part)
+    bits = total.view(np.int64)                                        # IEEE order: one step of bits, one value
+    bits -= error * total < 0                                          # toward 0 where the sum lies below total
+    bits |= xp.abs(error) > 0                                          # not NaN's: inf stays inf
+    return total.astype(np.float32)
+
+
+def _lerp_into(start, end, weight, out):
+    """out = start + weight * (end - start) from the nearer end, in one fused multiply-add (see Lerp)."""
+    xp = get_array_module(out)
+    far = xp.abs(weight) >= 0.5
+    xp.copyto(out, fused_multiply_add(weight - far, end - start, xp.where(far, end, start)))
+
+
 class Lerp(Function):
-    """start + weight * (end - start), computed from the nearer end as torch's (exact at weight 0 and 1). The three
-    broadcast together and come in one floating-point dtype, as torch's; a number weight comes as a 0-d array."""
+    """start + weight * (end - start) as torch's: from the nearer end, so exact at weight 0 and 1, in one fused
+    multiply-add (weight * (end - start) + start, or (weight - 1) * (end - start) + end). The three broadcast together
+    and come in one floating-point dtype, as torch's; a number weight comes as a 0-d float64 array, whose gradients,
+    as torch's of its double, are grad * (1 - weight) and grad * weight rounded to that dtype."""
 
     promotes_inputs = False
     node_name = "LerpBackward1"  # torch's of a tensor weight; of a number, it is LerpBackward0
@@ -1041,17 +1069,17 @@ class Lerp(Function):
         require_broadcastable(start.shape, end.shape)
         require_broadcastable(np.broadcast_shapes(start.shape, end.shape), weight.shape)
         dtype = result_type(start, end, weight)  # a 0-d weight of a higher category promotes, as torch's
-        start, end, weight = (operand.astype(dtype, copy=False) for operand in (start, end, weight))
+        start, end, rounded_weight = (operand.astype(dtype, copy=False) for operand in (start, end, weight))
         require_floating_point("lerp_kernel_tensor" if weight.ndim else "lerp_kernel_scalar", start)
         ctx.save_for_backward(start, end, weight)
-        xp = get_array_module(start)
-        return xp.where(xp.abs(weight) < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight))
+        return parallel.blockwise(_lerp_into, start, end, rounded_weight)
 
     @staticmethod
     def backward(ctx, grad):
         start, end, weight = ctx.saved
         need_start, need_end, need_weight = ctx.needs_input_grad
-        return (grad * (1 - weight) if need_start else None, grad * weight if need_end else None,
+        return (grad * (1 - weight).astype(grad.dtype) if need_start else None,
+                grad * weight.astype(grad.dtype) if need_end else None,
                 grad * (end - start) if need_weight else None)
 
 
