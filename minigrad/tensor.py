@@ -1032,8 +1032,8 @@ class Tensor:
         return ops.Angle.apply(self)
 
     def ldexp(self, other):
-        """self * 2 ** other, in floating point, as torch's (a tensor `other` only)."""
-        return self * 2.0 ** tensor_only("ldexp", other)
+        """self * 2 ** other, in floating point, as torch's (a tensor `other` only; see ops.Ldexp)."""
+        return ops.Ldexp.apply(self, tensor_only("ldexp", other))
 
     def frexp(self):
         """(mantissa, exponent): self = mantissa * 2 ** exponent, |mantissa| in [0.5, 1), exponent int32, as torch's;
@@ -1241,7 +1241,8 @@ class Tensor:
     def lerp(self, end, weight):
         """self + weight * (end - self), of a number weight or a tensor one (see ops.Lerp)."""
         if not isinstance(weight, Tensor):
-            return ops.Lerp.apply(self, end, np.asarray(weight, dtype=self.dtype), node_name="LerpBackward0")
+            number_dtype = np.float64 if self.dtype.kind == "f" else self.dtype  # torch's Scalar: a double
+            return ops.Lerp.apply(self, end, np.asarray(weight, dtype=number_dtype), node_name="LerpBackward0")
         return ops.Lerp.apply(self, end, weight)
 
     def clamp_min(self, min):
@@ -2462,8 +2463,7 @@ def _quantile(input, q, dim, keepdim, interpolation, skip_nan):
     if interpolation in ("linear", "midpoint"):
         above = stacked.gather(axis + 1, Tensor(xp.ceil(ranks).astype(np.int64)))
         weights = Tensor(xp.full_like(ranks, 0.5) if interpolation == "midpoint" else ranks - xp.floor(ranks))
-        below = where(weights < 0.5, below + weights * (above - below),  # torch.lerp: from the nearer end
-                      above - (above - below) * (1 - weights))
+        below = below.lerp(above, weights)
     if dim is None:
         out_shape = (1,) * input.ndim if keepdim else ()
     else:

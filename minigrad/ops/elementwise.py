@@ -260,6 +260,43 @@ def _integer_power(base, exponent):
     return out * ~(negative & (xp.abs(base) != 1))
 
 
+class Ldexp(Function):
+    """a * 2 ** exponent, in a's floating-point dtype or the default one (promoted with a floating-point exponent's):
+    exact for an integer exponent (xp.ldexp), else a times 2 ** exponent taken in the exponent's dtype, as torch's.
+    As torch's, a's gradient is grad * 2 ** exponent in the exponent's dtype, for an integer exponent an integer
+    power (0 where it is negative, wrapped where it overflows); the exponent's is grad * out * log(2)."""
+
+    promotes_inputs = False
+    broadcasts = True
+
+    @staticmethod
+    def forward(ctx, a, exponent):
+        if exponent.dtype == bool and a.dtype.kind == "f":
+            raise NotImplementedError("\"ldexp_cpu_exp\" not implemented for 'Bool'")
+        dtype = result_type(a, exponent)
+        a = a.astype(dtype if dtype.kind == "f" else default_dtype(), copy=False)
+        if exponent.dtype.kind == "f":
+            out = a * Ldexp.power_of_two(exponent).astype(a.dtype, copy=False)
+        else:
+            out = get_array_module(a).ldexp(a, exponent)
+        ctx.save_for_backward(exponent, out)
+        return out
+
+    @staticmethod
+    def power_of_two(exponent):
+        """2 ** exponent in the exponent's dtype, as torch's pow(2, exponent)."""
+        if exponent.dtype.kind == "f":
+            return 2 ** exponent
+        return _integer_power(get_array_module(exponent).asarray(2, dtype=exponent.dtype), exponent)
+
+    @staticmethod
+    def backward(ctx, grad):
+        exponent, out = ctx.saved
+        need_a, need_exponent = ctx.needs_input_grad
+        return (grad * Ldexp.power_of_two(exponent).astype(grad.dtype) if need_a else None,
+                grad * out * math.log(2) if need_exponent else None)
+
+
 class Neg(Function):
     @staticmethod
     def forward(ctx, a):
@@ -313,12 +350,13 @@ class Elementwise(Function):
 
     `integers` is what an integer or bool input does, as in torch: "float" computes in the default dtype (tanh of an
     int64 tensor is float32), "keep" computes in its own dtype, and "refuse" is torch's NotImplementedError
-    for ops that torch has for floating point only.
+    for ops that torch has for floating point only, which names torch's CPU `kernel` (the op's name where None).
     """
 
     saves = "input"
     integers = "float"
     ufunc = None
+    kernel = None
 
     @classmethod
     def function(cls, xp, a, out, **params):
@@ -328,7 +366,7 @@ class Elementwise(Function):
     def forward(ctx, a, **params):
         op = ctx.function
         if op.integers == "refuse":
-            require_floating_point(op.__name__.lower(), a)
+            require_floating_point(op.kernel or op.__name__.lower(), a)
         if op.integers != "keep":
             a = as_floating_point(a)
         xp = get_array_module(a)
@@ -588,6 +626,7 @@ class Frac(Elementwise):
 
     saves = None
     integers = "refuse"
+    kernel = "frac_cpu"
 
     @staticmethod
     def function(xp, a, out):
@@ -733,7 +772,7 @@ class Sinc(Elementwise):
 class Stepwise(Elementwise):
     """A function constant between steps (sign, floor, ...): its gradient is zero almost everywhere, and torch's
     is zero everywhere. Integer inputs keep their dtype; floor and its kin return them as they are (a copy),
-    and refuse bools, as torch."""
+    and refuse bools with torch's error, which names its CPU kernel (trunc_vml_cpu)."""
 
     saves = None
     integers = "keep"
@@ -744,7 +783,7 @@ class Stepwise(Elementwise):
             super().function(xp, a, out, **params)
             return
         if a.dtype == bool:
-            raise NotImplementedError(f"\"{cls.ufunc}\" not implemented for 'Bool'")
+            raise NotImplementedError(f"\"{cls.ufunc}_vml_cpu\" not implemented for 'Bool'")
         xp.copyto(out, a)
 
     @staticmethod
@@ -986,9 +1025,37 @@ class Fmin(Fmax):
     ufunc, wins = "fmin", operator.le
 
 
+def fused_multiply_add(a, b, c):
+    """a * b + c (arrays of one dtype) rounded once, as a fused multiply-add (torch's CPU and CUDA kernels round so).
+    float32 operands compute in float64, where a * b is exact, and the sum is rounded to odd (truncated toward 0, its
+    last bit set where inexact), so that rounding it to float32 rounds the exact value (Boldo and Melquiond 2008);
+    float64 ones, without a wider type, round twice."""
+    if c.dtype != np.float32:
+        return a * b + c
+    xp = get_array_module(c)
+    product = a.astype(np.float64) * b.astype(np.float64)
+    total = product + c
+    product_part = total - c                                           # two-sum: total + error = product + c
+    error = product - product_part
+    error += c - (total - product_part)
+    bits = total.view(np.int64)                                        # IEEE order: one step of bits, one value
+    bits -= error * total < 0                                          # toward 0 where the sum lies below total
+    bits |= xp.abs(error) > 0                                          # not NaN's: inf stays inf
+    return total.astype(np.float32)
+
+
+def _lerp_into(start, end, weight, out):
+    """out = start + weight * (end - start) from the nearer end, in one fused multiply-add (see Lerp)."""
+    xp = get_array_module(out)
+    far = xp.abs(weight) >= 0.5
+    xp.copyto(out, fused_multiply_add(weight - far, end - start, xp.where(far, end, start)))
+
+
 class Lerp(Function):
-    """start + weight * (end - start), computed from the nearer end as torch's (exact at weight 0 and 1). The three
-    broadcast together and come in one floating-point dtype, as torch's; a number weight comes as a 0-d array."""
+    """start + weight * (end - start) as torch's: from the nearer end, so exact at weight 0 and 1, in one fused
+    multiply-add (weight * (end - start) + start, or (weight - 1) * (end - start) + end). The three broadcast together
+    and come in one floating-point dtype, as torch's; a number weight comes as a 0-d float64 array, whose gradients,
+    as torch's of its double, are grad * (1 - weight) and grad * weight rounded to that dtype."""
 
     promotes_inputs = False
     node_name = "LerpBackward1"  # torch's of a tensor weight; of a number, it is LerpBackward0
@@ -1002,17 +1069,17 @@ class Lerp(Function):
         require_broadcastable(start.shape, end.shape)
         require_broadcastable(np.broadcast_shapes(start.shape, end.shape), weight.shape)
         dtype = result_type(start, end, weight)  # a 0-d weight of a higher category promotes, as torch's
-        start, end, weight = (operand.astype(dtype, copy=False) for operand in (start, end, weight))
+        start, end, rounded_weight = (operand.astype(dtype, copy=False) for operand in (start, end, weight))
         require_floating_point("lerp_kernel_tensor" if weight.ndim else "lerp_kernel_scalar", start)
         ctx.save_for_backward(start, end, weight)
-        xp = get_array_module(start)
-        return xp.where(xp.abs(weight) < 0.5, start + weight * (end - start), end - (end - start) * (1 - weight))
+        return parallel.blockwise(_lerp_into, start, end, rounded_weight)
 
     @staticmethod
     def backward(ctx, grad):
         start, end, weight = ctx.saved
         need_start, need_end, need_weight = ctx.needs_input_grad
-        return (grad * (1 - weight) if need_start else None, grad * weight if need_end else None,
+        return (grad * (1 - weight).astype(grad.dtype) if need_start else None,
+                grad * weight.astype(grad.dtype) if need_end else None,
                 grad * (end - start) if need_weight else None)
 
 

@@ -429,11 +429,14 @@ PADE_13_NORM = 5.371920351148152  # the largest 1-norm whose [13/13] Padé appro
 
 def matrix_exponential(a):
     """exp(A) of each matrix by scaling and squaring (Higham 2005): the [13/13] Padé approximant of exp(A / 2^s),
-    s per matrix as its 1-norm needs, squared s times (each matrix only as often as its own s)."""
+    s per matrix as its 1-norm needs, squared s times (each matrix only as often as its own s). A 1 x 1 matrix's is
+    its entry's exp, as torch's (e^inf = inf and e^-inf = 0, where scaling an infinite norm gives NaN)."""
     xp = get_array_module(a)
     size = a.shape[-1]
     if not a.size:
         return a.copy()
+    if size == 1:
+        return xp.exp(a)
     if a.dtype.itemsize < 4:  # float16: no solver in half precision; float32's, rounded (torch's CPU one overflows)
         return matrix_exponential(a.astype(np.float32)).astype(a.dtype)
     norms = abs(a).sum(axis=-2).max(axis=-1)
