@@ -326,7 +326,7 @@ class Tensor:
 
     def item(self):
         if self.data.size != 1:
-            raise ValueError(f"only one element tensors can be converted to Python scalars, got shape {self.shape}")
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return self.data.reshape(()).item()
 
     # Python's conversions take one-element tensors, as torch's do, so `if loss < best:` and `float(loss)` work.
@@ -337,10 +337,16 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self):
-        return float(self.item())
+        return float(self._python_number())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._python_number())
+
+    def _python_number(self):
+        """item(), with the error of Python's conversions (float(t), int(t)), as torch's: a ValueError."""
+        if self.data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.data.reshape(()).item()
 
     def __index__(self):
         """An integer (or bool) one-element tensor can index a list or size a range, as in torch."""
@@ -1357,7 +1363,7 @@ class Tensor:
                                f"len(dims) = {len(dims)}")
         axes = tuple(normalize_dim(d, self.ndim) for d in dims)
         if len(set(axes)) != len(axes):
-            raise RuntimeError(f"permute(): duplicate dims are not allowed, got {list(dims)}")
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
         return self._permuted(axes)
 
     def _permuted(self, axes, node_name=None):

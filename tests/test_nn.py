@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 import minigrad as mg
+from conftest import error_of
 
 torch = pytest.importorskip("torch")
 
@@ -556,6 +557,20 @@ def test_conv2d_refuses_mixed_dtypes_as_torch(dtypes, stride):
                                    None if bias is None else torch.from_numpy(bias), stride=stride)
     with pytest.raises(expected.type, match="to have the same dtype, but got"):
         mg.functional.conv2d(mg.tensor(x), mg.tensor(weight), None if bias is None else mg.tensor(bias), stride=stride)
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64", None), ("float64", "float32", None),
+                                    ("float32", "float32", "float64"), ("float32", "float64", "float64"),
+                                    ("float64", "float32", "float64"), ("int64", "float32", None)])
+@pytest.mark.parametrize("input_shape", [(3,), (2, 3), (5, 2, 3)])
+def test_linear_refuses_mixed_dtypes_in_torchs_words(dtypes, input_shape):
+    """torch's words are its addmm's with a bias, its matrix product's without."""
+    x_dtype, weight_dtype, bias_dtype = dtypes
+    arrays = [np.ones(input_shape, x_dtype), np.ones((4, 3), weight_dtype),
+              None if bias_dtype is None else np.ones(4, bias_dtype)]
+    errors = [error_of(lambda: lib.nn.functional.linear(*(None if a is None else lib.tensor(a) for a in arrays)))
+              for lib in (mg, torch)]
+    assert errors[0] == errors[1]
 
 
 @pytest.mark.parametrize("name, call", [
