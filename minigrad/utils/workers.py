@@ -1,6 +1,7 @@
 """The DataLoader's worker processes, as torch's: each loads whole batches in a copy of the data set, sent to it
 round-robin, and the main process hands them out in order. Tensors cross from a worker as their arrays and are
-made tensors again in the main process; large NumPy arrays cross in shared memory, as torch's tensors do."""
+made tensors again in the main process; large NumPy arrays cross in shared memory, as torch's tensors do, in blocks
+that each worker keeps and fills again once the main process has copied a batch out."""
 import collections
 import itertools
 import math
@@ -11,6 +12,7 @@ import queue
 import random
 import secrets
 import sys
+import threading
 import time
 import traceback
 from multiprocessing import resource_tracker, shared_memory
@@ -24,8 +26,9 @@ from ..tensor import Tensor
 
 _POLL_SECONDS = 0.5  # how often a waiting main process checks its workers, and a waiting worker its parent
 _NO_KEY = object()
-# Arrays smaller than this cross as fast pickled (measured: even at 64-256 KiB; a block 1.5-2x faster from 512 KiB).
-_SHARED_MIN_BYTES = 1 << 18
+# Smaller arrays are pickled. A reused block costs less than pickling even at 48 KiB (measured), but each stays
+# mapped in both processes while the workers last, and holds two file descriptors in the main process.
+_SHARED_MIN_BYTES = 1 << 17
 _SHM_DIR = "/dev/shm"  # where the blocks are files (Linux), so that those never received can be found
 _block_numbers = itertools.count()
 
@@ -33,7 +36,10 @@ WorkerInfo = collections.namedtuple("WorkerInfo", "id num_workers seed dataset")
 WorkerInfo.__doc__ = "What get_worker_info() tells a worker process: its id, their number, its seed, its data set."
 
 _worker_info = None
-_worker_token = None  # a worker's, in its blocks' names (see _block_prefix)
+_pool = None  # a worker's blocks
+# In the main process, by the token of each running worker (see _Pool): the blocks it holds mapped, by name, and
+# those copied out of since the worker's last task was sent.
+_mapped, _copied = {}, {}
 
 
 def get_worker_info():
@@ -44,26 +50,60 @@ def get_worker_info():
 
 def _reduce_tensor(tensor):
     """A tensor as its array (no graph) when it crosses between processes; a large NumPy one from a worker in a
-    shared-memory block (a pipe copies pickled data several times), which the main process copies out and unlinks."""
+    shared-memory block (a pipe copies pickled data several times), which the main process copies out of."""
     array = tensor.data
     if _worker_info is None or not isinstance(array, np.ndarray) or array.nbytes < _SHARED_MIN_BYTES:
         return Tensor, (array, tensor.requires_grad)
-    block = shared_memory.SharedMemory(f"{_block_prefix(os.getpid())}{_worker_token}_{next(_block_numbers)}",
-                                       create=True, size=array.nbytes)
+    block, retired = _pool.taken(array.nbytes)
     np.ndarray(array.shape, array.dtype, block.buf)[...] = array
-    block.close()
-    return _shared_tensor, (block.name, array.shape, array.dtype, tensor.requires_grad)
+    return _shared_tensor, (block.name, _pool.token, array.shape, array.dtype, tensor.requires_grad, retired)
 
 
-def _shared_tensor(name, shape, dtype, requires_grad):
-    """The tensor a worker sent in block `name`, copied out of it; the block is unlinked."""
-    block = shared_memory.SharedMemory(name)
-    try:
-        array = np.ndarray(shape, dtype, block.buf).copy()
-    finally:
-        block.close()
-        block.unlink()
+def _shared_tensor(name, token, shape, dtype, requires_grad, retired):
+    """The tensor worker `token` sent in block `name`, copied out of it; the block is then the worker's to use again
+    (see _Pool). A block new to the main process is unlinked once mapped, and those its worker has `retired`
+    closed."""
+    mapped = _mapped[token]
+    for old in retired:
+        mapped.pop(old).close()
+    block = mapped.get(name)
+    if block is None:
+        block = mapped[name] = shared_memory.SharedMemory(name)
+        block.unlink()  # mapped in both processes, it needs no name: none is left behind
+    array = np.ndarray(shape, dtype, block.buf).copy()
+    _copied[token].append(name)
     return Tensor(array, requires_grad)
+
+
+class _Pool:
+    """A worker's shared-memory blocks, each used again once the main process has copied out the array it carried
+    (it says so with the worker's next task): the first writes to a new block fault its pages in, which costs many
+    times the copy (measured: 8-14 ms to fill a new block of 3 MiB and copy it out, 0.3-0.5 ms for one used before).
+    The main process knows the worker by its token, which the blocks' names carry too (see _block_prefix)."""
+
+    def __init__(self, token):
+        self.token, self.blocks, self.free = token, {}, []
+        self.lock = threading.Lock()  # taken from by the results queue's sending thread
+
+    def taken(self, size):
+        """A free block of `size` bytes or more (the smallest), else a new one, and the names of the free blocks
+        retired for being too small: at most as many blocks are kept as have been in flight at once."""
+        with self.lock:
+            fitting = [name for name in self.free if self.blocks[name].size >= size]
+            if fitting:
+                name = min(fitting, key=lambda name: self.blocks[name].size)
+                self.free.remove(name)
+                return self.blocks[name], ()
+            retired, self.free = tuple(self.free), []
+            for name in retired:
+                self.blocks.pop(name).close()
+            name = f"{_block_prefix(os.getpid())}{self.token}_{next(_block_numbers)}"
+            block = self.blocks[name] = shared_memory.SharedMemory(name, create=True, size=size)
+            return block, retired
+
+    def give_back(self, names):
+        with self.lock:
+            self.free.extend(names)
 
 
 def _block_prefix(pid):
@@ -144,11 +184,12 @@ def _seed_worker(info):
     np.random.seed(np.random.SeedSequence([info.id, info.seed - info.id]).generate_state(4))
 
 
-def _work(fetcher, info, worker_init_fn, tasks, results, stopping):
-    """A worker process: answers each task (epoch, number, key) with (epoch, number, batch) until it is sent None,
-    the pool is stopping or its parent has exited. An iterable-style data set's stream restarts each epoch."""
-    global _worker_info, _worker_token
-    _worker_info, _worker_token = info, secrets.token_hex(4)
+def _work(fetcher, info, token, worker_init_fn, tasks, results, stopping):
+    """A worker process: answers each task (epoch, number, key, blocks copied out of) with (epoch, number, batch)
+    until it is sent None, the pool is stopping or its parent has exited. An iterable-style data set's stream
+    restarts each epoch."""
+    global _worker_info, _pool
+    _worker_info, _pool = info, _Pool(token)
     parallel.set_num_threads(1)  # as torch's workers: the workers, not threads within each, share the cores
     _seed_worker(info)
     parent = os.getppid()
@@ -169,7 +210,8 @@ def _work(fetcher, info, worker_init_fn, tasks, results, stopping):
                 continue
             if task is None or stopping.is_set():
                 break
-            task_epoch, number, key = task
+            task_epoch, number, key, copied = task
+            _pool.give_back(copied)
             if fetcher.iterable and task_epoch != epoch:
                 stream = fetcher.stream()
             epoch = task_epoch
@@ -195,13 +237,15 @@ class Workers:
         self.depth, self.timeout, self.epoch = depth, timeout, 0
         self.results, self.stopping = _Results(ctx=context), context.Event()
         self.tasks = [context.Queue() for _ in range(num_workers)]
+        self.tokens = [secrets.token_hex(4) for _ in range(num_workers)]
         self.processes = []
         if os.name == "posix":  # one tracker for the blocks of all, not one per worker ending with it
             resource_tracker.ensure_running()
-        for worker_id, tasks in enumerate(self.tasks):
+        for worker_id, (tasks, token) in enumerate(zip(self.tasks, self.tokens)):
             tasks.cancel_join_thread()  # nothing left to send matters once the main process exits
             info = WorkerInfo(worker_id, num_workers, base_seed + worker_id, fetcher.dataset)
-            process = context.Process(target=_work, args=(fetcher, info, worker_init_fn, tasks, self.results,
+            _mapped[token], _copied[token] = {}, []
+            process = context.Process(target=_work, args=(fetcher, info, token, worker_init_fn, tasks, self.results,
                                                            self.stopping), daemon=True)
             process.start()
             self.processes.append(process)
@@ -251,6 +295,10 @@ class Workers:
         for channel in (*self.tasks, self.results):
             channel.close()
         self.unlink_blocks()
+        for token in self.tokens:
+            del _copied[token]
+            for block in _mapped.pop(token).values():
+                block.close()
 
     def __del__(self):
         self.close()
@@ -279,7 +327,9 @@ class _Epoch:
         worker = next((worker for worker in itertools.islice(self.turns, len(self.streaming))
                        if self.streaming[worker]), None)
         if worker is not None:
-            self.workers.tasks[worker].put((self.epoch, len(self.owners), key))
+            token = self.workers.tokens[worker]
+            copied, _copied[token] = _copied[token], []
+            self.workers.tasks[worker].put((self.epoch, len(self.owners), key, copied))
             self.owners.append(worker)
 
     def __next__(self):
