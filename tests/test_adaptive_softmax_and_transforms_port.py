@@ -90,7 +90,9 @@ def test_adaptive_log_softmax_parameters_init_and_repr_as_torchs():
     for name, parameter in ours.named_parameters():  # U(±1/sqrt(fan_in)), fan_in the layer's in_features
         bound = 1 / math.sqrt(dict(theirs.named_parameters())[name.replace("bias", "weight")].shape[-1])
         values = parameter.numpy()
-        assert np.abs(values).max() <= bound and abs(values.std() / (bound / math.sqrt(3)) - 1) < 0.25
+        assert np.abs(values).max() <= bound
+        if values.size >= 200:  # enough draws for their spread to tell
+            assert abs(values.std() / (bound / math.sqrt(3)) - 1) < 0.15
     wide = mg.nn.AdaptiveLogSoftmaxWithLoss(8, 10, [4], dtype=mg.float64)
     assert {p.dtype for p in wide.parameters()} == {np.dtype(np.float64)}
     assert wide(mg.zeros(2, 8, dtype=mg.float64), mg.tensor([1, 9])).loss.dtype == np.float64
