@@ -10,11 +10,13 @@ import numpy as np
 
 from .. import functional as F
 from ..creation import full_like, zeros_like
+from ..functional import _size
 from . import constraints
 from .utils import broadcast_all, lazy_property, sum_rightmost
 
-__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransform",
-           "SigmoidTransform", "SoftplusTransform", "TanhTransform", "Transform", "identity_transform"]
+__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform", "IndependentTransform",
+           "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftplusTransform", "TanhTransform", "Transform",
+           "identity_transform"]
 
 
 class Transform:
@@ -431,3 +433,112 @@ class AffineTransform(Transform):
         return _broadcast_shape(shape, self.loc, self.scale)
 
     inverse_shape = forward_shape
+
+
+def _require_event_dims(value, event_dim):
+    if value.ndim < event_dim:
+        raise ValueError("Too few dimensions on input")
+
+
+class IndependentTransform(Transform):
+    """base_transform over events of reinterpreted_batch_ndims more rightmost dims: the same values, its
+    log-Jacobians summed over those dims."""
+
+    def __init__(self, base_transform, reinterpreted_batch_ndims, cache_size=0):
+        super().__init__(cache_size=cache_size)
+        self.base_transform = base_transform.with_cache(cache_size)
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims, cache_size=cache_size)
+
+    @property
+    def domain(self):
+        return constraints.independent(self.base_transform.domain, self.reinterpreted_batch_ndims)
+
+    @property
+    def codomain(self):
+        return constraints.independent(self.base_transform.codomain, self.reinterpreted_batch_ndims)
+
+    @property
+    def bijective(self):
+        return self.base_transform.bijective
+
+    @property
+    def sign(self):
+        return self.base_transform.sign
+
+    def _call(self, x):
+        _require_event_dims(x, self.domain.event_dim)
+        return self.base_transform(x)
+
+    def _inverse(self, y):
+        _require_event_dims(y, self.codomain.event_dim)
+        return self.base_transform.inv(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return sum_rightmost(self.base_transform.log_abs_det_jacobian(x, y), self.reinterpreted_batch_ndims)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.base_transform!r}, {self.reinterpreted_batch_ndims})"
+
+    def forward_shape(self, shape):
+        return self.base_transform.forward_shape(shape)
+
+    def inverse_shape(self, shape):
+        return self.base_transform.inverse_shape(shape)
+
+
+class ReshapeTransform(Transform):
+    """The rightmost dims, of in_shape, reshaped to out_shape (as many entries): a unit Jacobian."""
+    bijective = True
+
+    def __init__(self, in_shape, out_shape, cache_size=0):
+        self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
+        if math.prod(self.in_shape) != math.prod(self.out_shape):
+            raise ValueError("in_shape, out_shape have different numbers of elements")
+        super().__init__(cache_size=cache_size)
+
+    @property
+    def domain(self):
+        return constraints.independent(constraints.real, len(self.in_shape))
+
+    @property
+    def codomain(self):
+        return constraints.independent(constraints.real, len(self.out_shape))
+
+    def with_cache(self, cache_size=1):
+        if self._cache_size == cache_size:
+            return self
+        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
+
+    @staticmethod
+    def _batch_shape(value, event_shape):
+        return tuple(value.shape[:value.ndim - len(event_shape)])
+
+    def _call(self, x):
+        return x.reshape(self._batch_shape(x, self.in_shape) + self.out_shape)
+
+    def _inverse(self, y):
+        return y.reshape(self._batch_shape(y, self.out_shape) + self.in_shape)
+
+    def log_abs_det_jacobian(self, x, y):
+        return x.new_zeros(self._batch_shape(x, self.in_shape))
+
+    @staticmethod
+    def _reshaped(shape, event_shape, new_event_shape):
+        """shape with its rightmost event_shape replaced by new_event_shape."""
+        if len(shape) < len(event_shape):
+            raise ValueError("Too few dimensions on input")
+        cut = len(shape) - len(event_shape)
+        if tuple(shape[cut:]) != event_shape:
+            raise ValueError(f"Shape mismatch: expected {_size(shape[cut:])} but got {_size(event_shape)}")
+        return tuple(shape[:cut]) + new_event_shape
+
+    def forward_shape(self, shape):
+        return self._reshaped(shape, self.in_shape, self.out_shape)
+
+    def inverse_shape(self, shape):
+        return self._reshaped(shape, self.out_shape, self.in_shape)
