@@ -51,6 +51,8 @@ def _run(lib, module, x, target):
                                                    for v in values]
 
 
+# A cluster whose projection rounds to no features: both libraries warn of its empty Linear's initialisation.
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")
 @pytest.mark.parametrize("name", LAYOUTS)
 def test_adaptive_log_softmax_values_gradients_and_predictions_as_torchs(name):
     arguments, rows, target = LAYOUTS[name]
