@@ -738,15 +738,11 @@ def _check_grid_sample_operands(input, grid, mode):
 def linear(input, weight, bias=None):
     """input @ weight.T + bias over the input's last dim, as torch's: input (*, in), weight (out, in) or (in,),
     bias (out,)."""
-    names = SCALAR_TYPE_NAMES
-    if bias is not None:  # torch's words: its addmm's, or without a bias its matrix product's
+    if bias is not None:  # torch's words are its addmm's; without a bias, its matrix product's (input @ weight.T)
         for role, operand in (("self", bias), ("mat1", input)):
             if operand.dtype != weight.dtype:
-                raise RuntimeError(f"{role} and mat2 must have the same dtype, but got {names[operand.dtype]} and "
-                                   f"{names[weight.dtype]}")
-    elif weight.dtype != input.dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {CPP_TYPE_NAMES[input.dtype]} != "
-                           f"{CPP_TYPE_NAMES[weight.dtype]}")
+                raise RuntimeError(f"{role} and mat2 must have the same dtype, but got "
+                                   f"{SCALAR_TYPE_NAMES[operand.dtype]} and {SCALAR_TYPE_NAMES[weight.dtype]}")
     if weight.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {weight.ndim}D")
     in_features = input.shape[-1] if input.ndim else 1
