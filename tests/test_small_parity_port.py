@@ -1,11 +1,16 @@
 """Small points of parity with torch: abs of a bool tensor refused, a lazy module's uninitialized tensor refused by
-the functions that read its shape, and ParameterList's and ParameterDict's reprs."""
+the functions that read its shape, ParameterList's and ParameterDict's reprs, and DataLoader's in_order=False."""
+import time
+
 import numpy as np
 import pytest
 import torch
+import torch.utils.data as tud
 
 import minigrad as mg
+import minigrad.utils.data as mud
 from conftest import assert_raises_as_torch
+from test_dataloader_workers import assert_no_workers_left
 from test_module_edges_port import assert_uninitialized_use_raises_as_torch
 
 ABS_OF_BOOL = {
@@ -98,3 +103,58 @@ def test_gpu_path_parameter_containers_repr_name_the_device(gpu_path):
     listed = mg.nn.ParameterList(list(_parameters(mg, "gpu").values()))
     assert repr(listed).count(" (gpu)]") == 4 and "torch.float64 of size 4" in repr(listed)
     assert_raises_as_torch(lambda: torch.tensor([True]).abs(), lambda: mg.tensor([True], device="gpu").abs())
+
+
+class SlowFirst:
+    """Indices as samples, the first slow to load: a loader that waits for nothing hands it out later."""
+
+    def __init__(self, size=8):
+        self.size = size
+
+    def __len__(self):
+        return self.size
+
+    def __getitem__(self, index):
+        if index == 0:
+            time.sleep(0.3)
+        return index
+
+
+def _indices(loader):
+    return [int(index) for batch in loader for index in np.ravel(batch.tolist())]
+
+
+@pytest.mark.parametrize("persistent_workers", [False, True])
+def test_dataloader_out_of_order_hands_out_batches_as_they_arrive(persistent_workers):
+    loader = mud.DataLoader(SlowFirst(), num_workers=2, in_order=False, persistent_workers=persistent_workers)
+    for _ in range(1 + persistent_workers):
+        indices = _indices(loader)
+        assert sorted(indices) == list(range(8))
+        assert indices[0] != 0  # the other worker's batches overtake the slow one
+    del loader
+    assert_no_workers_left()
+
+
+def test_dataloader_in_order_keeps_the_order_as_torchs():
+    expected = _indices(tud.DataLoader(SlowFirst(), batch_size=3, num_workers=2, in_order=True))
+    assert _indices(mud.DataLoader(SlowFirst(), batch_size=3, num_workers=2, in_order=True)) == expected
+    assert _indices(mud.DataLoader(SlowFirst(), batch_size=3, in_order=False)) == expected  # no workers: in order
+
+
+class Stream(mud.IterableDataset):
+    """0 .. size-1, each worker streaming its share, as torch's documentation shards a stream."""
+
+    def __init__(self, size):
+        self.size = size
+
+    def __iter__(self):
+        info = mud.get_worker_info()
+        return iter(range(info.id, self.size, info.num_workers))
+
+
+def test_dataloader_out_of_order_over_a_stream_hands_out_every_batch_once():
+    loader = mud.DataLoader(Stream(9), batch_size=2, num_workers=2, in_order=False)
+    batches = [batch.tolist() for batch in loader]
+    assert sorted(index for batch in batches for index in batch) == list(range(9))
+    assert len(batches) == 5  # worker 0's [0, 2], [4, 6], [8]; worker 1's [1, 3], [5, 7]
+    assert_no_workers_left()
