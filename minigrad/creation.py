@@ -8,7 +8,8 @@ import numpy as np
 
 from . import ops
 from .backend import default_dtype, get_array_module, to_numpy
-from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable, require_fits, result_type
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_broadcastable, require_fits,
+                       result_type)
 from .random import generator as numpy_generator
 from .tensor import Tensor
 
@@ -52,10 +53,12 @@ def ones(*shape, dtype=None, device=None, requires_grad=False):
     return _filled(np.ones, shape, dtype, device, requires_grad)
 
 
+@refusing_uninitialized
 def zeros_like(input, dtype=None, device=None, requires_grad=False):
     return _filled_like(np.zeros, input, dtype, device, requires_grad)
 
 
+@refusing_uninitialized
 def ones_like(input, dtype=None, device=None, requires_grad=False):
     return _filled_like(np.ones, input, dtype, device, requires_grad)
 
@@ -75,6 +78,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     return _filled(_filler(fill_value, dtype), (size,), dtype, device, requires_grad)
 
 
+@refusing_uninitialized
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
     dtype = input.dtype if dtype is None else dtype
     return _filled_like(_filler(fill_value, dtype), input, dtype, device, requires_grad)
@@ -133,11 +137,13 @@ def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
     return _filled(numpy_generator(generator).random, shape, dtype, device, requires_grad)
 
 
+@refusing_uninitialized
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
     return _filled_like(numpy_generator(generator).standard_normal, input,
                         _random_float(input, dtype, "normal_kernel_cpu"), device, requires_grad)
 
 
+@refusing_uninitialized
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
     return _filled_like(numpy_generator(generator).random, input, _random_float(input, dtype, "check_uniform_bounds"),
                         device, requires_grad)
@@ -151,6 +157,7 @@ def _random_float(input, dtype, kernel):
     return dtype
 
 
+@refusing_uninitialized
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers drawn uniformly from [low, high) (`randint_like(input, high)` from [0, high)), in input's dtype
     unless told otherwise, as torch's."""
@@ -297,9 +304,10 @@ def cartesian_prod(*tensors):
     return ops.Cat.apply(*(grid.reshape(-1, 1) for grid in grids), dim=1)
 
 
+@refusing_uninitialized
 def empty_like(input, dtype=None, device=None, requires_grad=False):
     """torch leaves the values unset; these are zeros."""
-    return zeros_like(input, dtype, device, requires_grad)
+    return _filled_like(np.zeros, input, dtype, device, requires_grad)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):

@@ -6,6 +6,7 @@ graph node; the node is the `ctx` itself, so what forward saves is exactly what 
 """
 import contextlib
 import copy
+import functools
 import itertools
 import math
 import numbers
@@ -181,6 +182,30 @@ class UninitializedUse(Exception):
                           "using a `LazyModule` or explicitly manipulating "
                           f"`torch.nn.parameter.{self.kind.__name__}` objects. When using LazyModules Call `forward` "
                           "with a dummy batch to initialize the parameters before calling torch functions")
+
+
+class UninitializedShape(UninitializedUse, RuntimeError):
+    """torch's RuntimeError where one asks an uninitialized tensor for its shape; a function that asks on its own
+    (see refusing_uninitialized) raises torch's ValueError for the use instead."""
+
+    def __init__(self, kind):
+        RuntimeError.__init__(self, "Can't access the shape of an uninitialized parameter or buffer. This error "
+                              "usually happens in `load_state_dict` when trying to load an uninitialized parameter "
+                              "into an initialized one. Call `forward` to initialize the parameters before accessing "
+                              "their attributes.")
+        self.kind = kind
+
+
+def refusing_uninitialized(function):
+    """`function`, which reads its tensors' shapes before any op could refuse an uninitialized one, raising torch's
+    ValueError for that use (as torch's functions do) rather than the shape's RuntimeError."""
+    @functools.wraps(function)
+    def refusing(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except UninitializedShape as use:
+            raise use.error(f"<function {function.__name__}>") from None
+    return refusing
 
 
 class Context:

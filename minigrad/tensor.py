@@ -785,9 +785,6 @@ class Tensor:
             raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
         return self
 
-    def __abs__(self):
-        return ops.Abs.apply(self)
-
     def __matmul__(self, other):
         return _matmul(self, other)
 
@@ -891,6 +888,8 @@ class Tensor:
 
     def abs(self):
         return ops.Abs.apply(self)
+
+    __abs__ = abs
 
     def clamp(self, min=None, max=None):
         """Numbers or tensors as bounds (not one of each, as torch); a tensor bound gets the gradient where it
@@ -1019,13 +1018,7 @@ class Tensor:
     def atanh(self):
         return ops.Atanh.apply(self)
 
-    arcsin, arccos, arctan, arcsinh, arccosh, arctanh, fix = asin, acos, atan, asinh, acosh, atanh, trunc
-
-    def absolute(self):
-        """abs, of numbers only: a bool tensor is torch's error, as torch.absolute's."""
-        if self.dtype == bool:
-            raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
-        return self.abs()
+    arcsin, arccos, arctan, arcsinh, arccosh, arctanh, fix, absolute = asin, acos, atan, asinh, acosh, atanh, trunc, abs
 
     def deg2rad(self):
         return ops.Deg2rad.apply(self)

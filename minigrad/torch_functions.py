@@ -12,7 +12,7 @@ import numpy as np
 from . import linalg, ops
 from .backend import default_dtype, get_array_module
 from .creation import zeros
-from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, require_broadcastable, result_type
+from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_broadcastable, result_type
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
 from .tensor import Tensor, tensor_only, where
@@ -232,6 +232,7 @@ def _contracted_dims(dims, ndim_a, ndim_b):
 
 
 @_taking_tensors("a", "b")
+@refusing_uninitialized
 def tensordot(a, b, dims=2):
     """The sum of products of a and b over the dims paired by `dims`, as torch's: a's other dims, then b's. A
     contracted dim of size 1 broadcasts against its partner, which it sums, as in torch; one matmul does the rest."""
@@ -776,6 +777,7 @@ def cat(tensors, dim=0):
     return ops.Cat.apply(*tensors, dim=dim)
 
 
+@refusing_uninitialized
 def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
@@ -787,6 +789,7 @@ def stack(tensors, dim=0):
     return ops.Stack.apply(*tensors, dim=normalize_dim(dim, tensors[0].ndim + 1))
 
 
+@refusing_uninitialized
 def broadcast_tensors(*tensors):
     """The tensors expanded to their broadcast shape (views), as torch's."""
     shape = ()
@@ -810,7 +813,7 @@ def _at_least(ndim, shape_of):
         return tuple(reshaped(tensor) for tensor in tensors)
 
     at_least.__name__ = at_least.__qualname__ = f"atleast_{ndim}d"
-    return at_least
+    return refusing_uninitialized(at_least)
 
 
 atleast_1d = _at_least(1, lambda shape: (1,))
@@ -844,6 +847,7 @@ def column_stack(tensors):
     return cat([tensor.reshape(tensor.numel(), 1) if tensor.ndim < 2 else tensor for tensor in tensors], 1)
 
 
+@refusing_uninitialized
 def block_diag(*tensors):
     """The tensors (0-d and 1-d as one row) as the blocks of a block-diagonal matrix, zeros elsewhere, of their
     promoted dtype, as torch's."""

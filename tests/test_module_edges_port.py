@@ -75,15 +75,20 @@ def _without_callee(message):
     return re.sub(r" in <.*?>\. ", " in <...>. ", message)
 
 
-@pytest.mark.parametrize("name", UNINITIALIZED_USES)
-def test_uninitialized_tensor_in_an_op_raises_as_torch(name):
-    maker, attribute, use = UNINITIALIZED_USES[name]
+def assert_uninitialized_use_raises_as_torch(maker, attribute, use):
+    """use(lib, tensor), given the uninitialized tensor `attribute` of maker(lib.nn), raises what it raises on torch:
+    the exception's type, and its message but for the callee."""
     errors = []
     for lib, nn in ((torch, torch.nn), (mg, mg.nn)):
         with pytest.raises(Exception) as info:
             use(lib, getattr(maker(nn), attribute))
         errors.append((info.type, _without_callee(str(info.value))))
     assert errors[1] == errors[0]
+
+
+@pytest.mark.parametrize("name", UNINITIALIZED_USES)
+def test_uninitialized_tensor_in_an_op_raises_as_torch(name):
+    assert_uninitialized_use_raises_as_torch(*UNINITIALIZED_USES[name])
 
 
 def test_uninitialized_tensor_size_and_attributes_as_torch():

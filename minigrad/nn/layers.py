@@ -1477,10 +1477,11 @@ def _as_parameter(tensor):
     return tensor if isinstance(tensor, Parameter) or not isinstance(tensor, Tensor) else Parameter(tensor)
 
 
-def _parameter_lines(items):
-    """The body of a ParameterList's or ParameterDict's repr, one line per parameter, as torch's."""
-    return "\n".join(f"  ({name}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
-                     for name, p in items)
+def _parameter_lines(items, type_name):
+    """The body of a ParameterList's or ParameterDict's repr, one line per parameter, as torch's: its type_name, its
+    size, and its device where that is not the CPU."""
+    return "\n".join(f"  ({name}): Parameter containing: [{type_name(p)} of size {'x'.join(map(str, p.shape))}"
+                     f"{'' if p.device == 'cpu' else f' ({p.device})'}]" for name, p in items)
 
 
 class ParameterList(_List):
@@ -1495,7 +1496,7 @@ class ParameterList(_List):
     _add = _put
 
     def extra_repr(self):
-        return _parameter_lines(self._entries().items())
+        return _parameter_lines(self._entries().items(), lambda parameter: f"torch.{parameter.dtype}")
 
 
 class ParameterDict(_Mapping):
@@ -1506,8 +1507,16 @@ class ParameterDict(_Mapping):
     def __setitem__(self, key, parameter):
         self.register_parameter(key, _as_parameter(parameter))
 
+    def update(self, parameters):
+        """As _Mapping's, but a mapping other than an OrderedDict or a ParameterDict in the order of its keys, as
+        torch's."""
+        if isinstance(parameters, collections.abc.Mapping) and not isinstance(parameters, (collections.OrderedDict,
+                                                                                           ParameterDict)):
+            parameters = sorted(parameters.items())
+        super().update(parameters)
+
     def extra_repr(self):
-        return _parameter_lines(self._entries().items())
+        return _parameter_lines(self._entries().items(), Tensor.type)  # torch.FloatTensor, ..., as torch's
 
 
 def _sequential_operand(other):

@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 
 from ..backend import default_dtype, get_array_module, to_device
-from ..function import UninitializedUse
+from ..function import UninitializedShape, UninitializedUse
 from ..tensor import Tensor, device_and_dtype, zero_grads
 
 
@@ -73,9 +73,7 @@ class UninitializedTensorMixin:
 
     @property
     def shape(self):
-        raise RuntimeError("Can't access the shape of an uninitialized parameter or buffer. This error usually happens "
-                           "in `load_state_dict` when trying to load an uninitialized parameter into an initialized "
-                           "one. Call `forward` to initialize the parameters before accessing their attributes.")
+        raise UninitializedShape(type(self))
 
     def size(self, dim=None):
         """torch's: the size of the empty placeholder, as its shape is refused."""

@@ -1101,6 +1101,8 @@ class NanToNum(Function):
 class Abs(Function):
     @staticmethod
     def forward(ctx, a):
+        if a.dtype == bool:
+            raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
         ctx.save_for_backward(a)
         return get_array_module(a).abs(a)
 

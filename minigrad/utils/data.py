@@ -390,11 +390,11 @@ class DataLoader:
 
     num_workers > 0 loads batches in that many worker processes, as torch's: each makes whole batches in its copy of
     the data set (an iterable-style one is iterated by every worker, which picks its share by get_worker_info()),
-    up to prefetch_factor * num_workers ahead, handed out in order. Worker i is seeded with base_seed + i (Python's,
-    NumPy's and minigrad's global generators), base_seed drawn from `generator` (else minigrad's) as torch draws
-    it, so augmentations differ across workers and repeat for a seed. A data set of GPU tensors needs
-    num_workers=0, as CUDA does not survive a fork (in torch neither). pin_memory, pin_memory_device and in_order
-    are accepted and change nothing: there is no pinned memory, and the order is always kept.
+    up to prefetch_factor * num_workers ahead, handed out in order (as they arrive, with in_order=False). Worker i
+    is seeded with base_seed + i (Python's, NumPy's and minigrad's global generators), base_seed drawn from
+    `generator` (else minigrad's) as torch draws it, so augmentations differ across workers and repeat for a seed.
+    A data set of GPU tensors needs num_workers=0, as CUDA does not survive a fork (in torch neither). pin_memory
+    and pin_memory_device are accepted and change nothing: there is no pinned memory.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
@@ -465,10 +465,10 @@ class DataLoader:
         if self.persistent_workers:
             if self._workers is None or self._workers.closed:
                 self._workers = self._started_workers(_drawn_seed(self._generator))
-            return self._workers.batches(self._keys(), close_at_end=False)
+            return self._workers.batches(self._keys(), close_at_end=False, in_order=self.in_order)
         base_seed = _drawn_seed(self._generator)  # drawn without workers too, so that they leave the orders alike
         if self.num_workers:
-            return self._started_workers(base_seed).batches(self._keys(), close_at_end=True)
+            return self._started_workers(base_seed).batches(self._keys(), close_at_end=True, in_order=self.in_order)
         fetcher = _Fetcher(self)
         return fetcher.stream() if fetcher.iterable else map(fetcher, self._keys())
 

@@ -1,7 +1,8 @@
 """The DataLoader's worker processes, as torch's: each loads whole batches in a copy of the data set, sent to it
-round-robin, and the main process hands them out in order. Tensors cross from a worker as their arrays and are
-made tensors again in the main process; large NumPy arrays cross in shared memory, as torch's tensors do, in blocks
-that each worker keeps and fills again once the main process has copied a batch out."""
+round-robin, and the main process hands them out in order (or as they arrive, where order is not asked for).
+Tensors cross from a worker as their arrays and are made tensors again in the main process; large NumPy arrays
+cross in shared memory, as torch's tensors do, in blocks that each worker keeps and fills again once the main
+process has copied a batch out."""
 import collections
 import itertools
 import math
@@ -257,11 +258,12 @@ class Workers:
     def closed(self):
         return self.stopping.is_set()
 
-    def batches(self, keys, close_at_end):
+    def batches(self, keys, close_at_end, in_order):
         """An iterator over one epoch's batches, one for each of `keys` (each None for an iterable-style data set,
-        whose epoch ends as every worker's stream has)."""
+        whose epoch ends as every worker's stream has), in the order of the keys or, not in_order, of their
+        arrival."""
         self.epoch += 1
-        return _Epoch(self, keys, close_at_end)
+        return _Epoch(self, keys, close_at_end, in_order)
 
     def receive(self):
         """The next (epoch, number, batch) from any worker, waiting at most `timeout` seconds where it is set;
@@ -305,15 +307,20 @@ class Workers:
 
 
 class _Epoch:
-    """The batches of one epoch, in the order of their keys: up to `depth` tasks out at a time, each sent to the
-    next worker whose stream has not ended; batches that arrive early wait for their turn."""
+    """The batches of one epoch: up to `depth` tasks out at a time, each sent to the next worker whose stream has not
+    ended. In order, batches that arrive early wait for their turn; else, as torch's, each is handed out as it
+    arrives, and a task goes to the next worker with fewer than its share of the depth out, so that a slow batch
+    holds up no others."""
 
-    def __init__(self, workers, keys, close_at_end):
+    def __init__(self, workers, keys, close_at_end, in_order):
         self.workers, self.keys, self.close_at_end, self.epoch = workers, keys, close_at_end, workers.epoch
+        self.in_order = in_order
         self.turns = itertools.cycle(range(len(workers.processes)))
         self.streaming = [True] * len(workers.processes)
         self.owners, self.arrived = [], {}  # the worker of each task sent; the batches arrived early, by task
-        self.handed_out = 0
+        self.handed_out = 0  # the task whose batch is next in order
+        self.handed_early = set()  # tasks whose batches were handed out before their turn
+        self.tasks_out = [0] * len(workers.processes)  # by worker: tasks sent whose batches are not handed out
         for _ in range(workers.depth):
             self._send()
 
@@ -324,37 +331,47 @@ class _Epoch:
         key = next(self.keys, _NO_KEY)
         if key is _NO_KEY:
             return
+        share = self.workers.depth // max(sum(self.streaming), 1)
         worker = next((worker for worker in itertools.islice(self.turns, len(self.streaming))
-                       if self.streaming[worker]), None)
+                       if self.streaming[worker] and (self.in_order or self.tasks_out[worker] < share)), None)
         if worker is not None:
             token = self.workers.tokens[worker]
             copied, _copied[token] = _copied[token], []
             self.workers.tasks[worker].put((self.epoch, len(self.owners), key, copied))
             self.owners.append(worker)
+            self.tasks_out[worker] += 1
+
+    def _handed_out(self, number, batch):
+        """The batch of task `number`, handed out: its worker is sent another task."""
+        self.tasks_out[self.owners[number]] -= 1
+        self._send()
+        if isinstance(batch, WorkerError):
+            batch.reraise()
+        return batch
 
     def __next__(self):
         while True:
             if self.epoch != self.workers.epoch:  # a later epoch of persistent workers has begun
                 raise StopIteration
-            while self.handed_out < len(self.owners) and self.handed_out not in self.arrived and \
-                    not self.streaming[self.owners[self.handed_out]]:
-                self.handed_out += 1  # a task its worker's ended stream has no batch for
+            while self.handed_out < len(self.owners) and self.handed_out not in self.arrived and (
+                    self.handed_out in self.handed_early or not self.streaming[self.owners[self.handed_out]]):
+                self.handed_early.discard(self.handed_out)
+                self.handed_out += 1  # a task handed out already, or one its worker's ended stream has no batch for
             if self.handed_out == len(self.owners):
                 if self.close_at_end:
                     self.workers.close()
                 raise StopIteration
             if self.handed_out in self.arrived:
-                batch = self.arrived.pop(self.handed_out)
-                self.handed_out += 1
-                self._send()
-                if isinstance(batch, WorkerError):
-                    batch.reraise()
-                return batch
+                number, self.handed_out = self.handed_out, self.handed_out + 1
+                return self._handed_out(number, self.arrived.pop(number))
             epoch, number, batch = self.workers.receive()
             if epoch != self.epoch:
                 continue
             if isinstance(batch, _StreamEnd):
                 self.streaming[batch.worker_id] = False
                 self._send()
-            else:
+            elif self.in_order:
                 self.arrived[number] = batch
+            else:
+                self.handed_early.add(number)
+                return self._handed_out(number, batch)
