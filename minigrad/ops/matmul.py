@@ -76,7 +76,7 @@ def torch_matmul_error(a, b):
     """torch.matmul's words for tensors a and b that it cannot multiply: those of the kernel it takes them to, which
     checks shapes before dtypes. Two vectors go to dot. A right operand of one or two dims goes to mv or mm, with
     the left one's leading dims folded into its rows; so does a left one that requires grad, transposed, against
-    a transposed stack on the right. Two stacks go to bmm once their batch dims broadcast.""" 
+    a transposed stack on the right. Two stacks go to bmm once their batch dims broadcast."""
     a_shape, b_shape = a.shape, b.shape
     if len(a_shape) == len(b_shape) == 1:
         if a.dtype != b.dtype:
