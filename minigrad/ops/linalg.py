@@ -224,8 +224,8 @@ def substituted(a, b, upper, unitriangular=False, transpose=False):
     size = a.shape[-1]
     out = xp.empty(b.shape, dtype=b.dtype)
     for row in range(size - 1, -1, -1) if upper else range(size):
-        solved = slice(row + 1, size) if upper else slice(0, row)
-        rest = b[..., row, :] - matmul(a[..., row:row + 1, solved], out[..., solved, :])[..., 0, :]
+        done = slice(row + 1, size) if upper else slice(0, row)
+        rest = b[..., row, :] - matmul(a[..., row:row + 1, done], out[..., done, :])[..., 0, :]
         out[..., row, :] = rest if unitriangular else rest / a[..., row, row, None]
     return out
 
