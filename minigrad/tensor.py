@@ -346,7 +346,7 @@ class Tensor:
         """item(), with the error of Python's conversions (float(t), int(t)), as torch's: a ValueError."""
         if self.data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
-        return self.data.reshape(()).item()
+        return self.item()
 
     def __index__(self):
         """An integer (or bool) one-element tensor can index a list or size a range, as in torch."""
