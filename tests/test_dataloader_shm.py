@@ -124,3 +124,25 @@ def test_blocks_too_small_are_let_go_and_none_is_left_when_the_workers_end(block
     del batch, loader
     gc.collect()
     assert_nothing_held(pids, blocks_received)
+
+
+class MappedBlocks(mud.Dataset):
+    """Each sample: how many minigrad blocks its worker process has mapped as it loads it."""
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        with open("/proc/self/maps") as maps:
+            return np.array([sum("/minigrad_" in line for line in maps)])
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads a process's mappings from /proc (Linux)")
+def test_a_forked_worker_does_not_keep_another_loaders_blocks_mapped():
+    first = iter(mud.DataLoader(Images(4), batch_size=None, num_workers=1, multiprocessing_context="fork"))
+    next(first)  # the main process now maps a block of the first loader's worker
+    assert sum(len(blocks) for blocks in mg_workers._mapped.values()) >= 1
+    second = mud.DataLoader(MappedBlocks(), batch_size=None, num_workers=1, multiprocessing_context="fork")
+    assert [int(count) for count in second] == [0, 0]
+    del first
+    gc.collect()

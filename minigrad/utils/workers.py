@@ -185,11 +185,22 @@ def _seed_worker(info):
     np.random.seed(np.random.SeedSequence([info.id, info.seed - info.id]).generate_state(4))
 
 
+def _unmap_inherited_blocks():
+    """A forked worker starts with the main process's mappings of other loaders' blocks: it closes them, so that
+    their memory is freed once the main process closes its own, not only when this worker exits."""
+    for blocks in _mapped.values():
+        for block in blocks.values():
+            block.close()
+    _mapped.clear()
+    _copied.clear()
+
+
 def _work(fetcher, info, token, worker_init_fn, tasks, results, stopping):
     """A worker process: answers each task (epoch, number, key, blocks copied out of) with (epoch, number, batch)
     until it is sent None, the pool is stopping or its parent has exited. An iterable-style data set's stream
     restarts each epoch."""
     global _worker_info, _pool
+    _unmap_inherited_blocks()
     _worker_info, _pool = info, _Pool(token)
     parallel.set_num_threads(1)  # as torch's workers: the workers, not threads within each, share the cores
     _seed_worker(info)
