@@ -1,0 +1,38 @@
+"""Cases where minigrad once disagreed with torch, each reduced to its smallest form."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+from conftest import differentiable_case_tests, normal
+
+torch = pytest.importorskip("torch")
+
+
+def _set_at_arrays_beside_empty_ellipsis(lib, x, value):
+    out = x * 1
+    out[:, [0, 2], ..., [1, 0]] = value  # torch's value shape (4, 2): the arrays' dim stays in place
+    return out
+
+
+CASES = {
+    # the arrays' dims stay adjacent across an Ellipsis of no dims (NumPy would move them first: (2, 3))
+    "getitem: arrays beside an empty Ellipsis": (lambda lib, x: x[1:, [0, 2], ..., [True, False], -1],
+                                                [normal(4, 3, 2, 5)]),
+    "setitem: arrays beside an empty Ellipsis": (_set_at_arrays_beside_empty_ellipsis,
+                                                [normal(4, 3, 2), normal(4, 2)]),
+}
+
+test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu = differentiable_case_tests(
+    torch, CASES)
+
+
+def test_setitem_beside_an_empty_ellipsis_without_autograd():
+    """The in-place write outside the graph takes the same placement."""
+    values = np.arange(8.0, dtype=np.float32).reshape(4, 2)
+    results = []
+    for lib in (mg, torch):
+        x = lib.zeros(4, 3, 2)
+        x[:, [0, 2], ..., [1, 0]] = lib.tensor(values)
+        results.append(np.asarray(x.tolist()))
+    np.testing.assert_array_equal(*results)
+
