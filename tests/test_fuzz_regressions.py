@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import differentiable_case_tests, normal
+from conftest import differentiable_case_tests, normal, uniform
 
 torch = pytest.importorskip("torch")
 
@@ -20,6 +20,11 @@ CASES = {
                                                 [normal(4, 3, 2, 5)]),
     "setitem: arrays beside an empty Ellipsis": (_set_at_arrays_beside_empty_ellipsis,
                                                 [normal(4, 3, 2), normal(4, 2)]),
+    "kl_div: a target that broadcasts": (lambda lib, x, y: lib.nn.functional.kl_div(x, y, reduction="batchmean"),
+                                         [normal(4, 3), uniform(0.1, 1.0, 4, 1)]),
+    "kl_div: a log target that broadcasts": (
+        lambda lib, x, y: lib.nn.functional.kl_div(x, y, reduction="sum", log_target=True),
+        [normal(2, 3), normal(3)]),
 }
 
 test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu = differentiable_case_tests(
