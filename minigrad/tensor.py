@@ -548,7 +548,8 @@ class Tensor:
         return self + self._alpha_times(other, alpha)
 
     def sub(self, other, *, alpha=1):
-        """self - alpha * other, as torch's."""
+        """self - alpha * other, as torch's, which refuses a bool operand whatever alpha, as `-` does."""
+        ops.Sub.refuse_bools(self, other)
         return self - self._alpha_times(other, alpha)
 
     subtract = sub
@@ -563,6 +564,8 @@ class Tensor:
             return other
         if self._integral_with(other) and not isinstance(alpha, numbers.Integral):
             raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+        if isinstance(other, Tensor) and other.dtype == bool:  # bool * alpha is int64: torch keeps the operands' dtype
+            return (other * alpha).to(result_type(self, other))
         return other * alpha
 
     def _integral_with(self, other):

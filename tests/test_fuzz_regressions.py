@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import differentiable_case_tests, normal, uniform
+from conftest import assert_raises_as_torch, differentiable_case_tests, normal, uniform
 
 torch = pytest.importorskip("torch")
 
@@ -29,6 +29,27 @@ CASES = {
 
 test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu = differentiable_case_tests(
     torch, CASES)
+
+
+def _both(fn):
+    """fn on minigrad and on torch, as (dtype name, values)."""
+    ours, theirs = fn(mg), fn(torch)
+    return (str(ours.dtype), ours.tolist()), (str(theirs.dtype).removeprefix("torch."), theirs.tolist())
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint8", "bool"])
+@pytest.mark.parametrize("op", ["add", "sub"])
+def test_alpha_times_a_bool_tensor_keeps_the_operands_dtype(op, dtype):
+    """bool * alpha alone would be int64: torch's result is of the operands' promoted dtype (sub refuses a bool)."""
+    def fn(lib):
+        return getattr(lib, op)(lib.tensor([1, 0, 1], dtype=getattr(lib, dtype)), lib.tensor([True, False, False]),
+                                alpha=3)
+
+    if op == "sub":
+        assert_raises_as_torch(lambda: fn(torch), lambda: fn(mg))
+    else:
+        ours, theirs = _both(fn)
+        assert ours == theirs
 
 
 def test_setitem_beside_an_empty_ellipsis_without_autograd():

@@ -43,6 +43,11 @@ class Sub(Function):
 
     @classmethod
     def apply(cls, a, b, node_name=None):
+        cls.refuse_bools(a, b)
+        return super().apply(a, b, node_name=node_name)
+
+    @staticmethod
+    def refuse_bools(a, b):
         bools = _is_bool(a) + _is_bool(b)
         if bools == 2:
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -50,7 +55,6 @@ class Sub(Function):
         if bools:
             raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                                f"If you are trying to invert a mask, {_INVERT_A_MASK}")
-        return super().apply(a, b, node_name=node_name)
 
     @staticmethod
     def forward(ctx, a, b):
