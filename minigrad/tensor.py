@@ -584,9 +584,7 @@ class Tensor:
         if rounding_mode != "trunc":
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                                f"'{rounding_mode}'")
-        if self._integral_with(other):  # exact: self less its remainder is a multiple of other
-            return (self - self.fmod(other)).div(other, rounding_mode="floor")
-        return (self / other).trunc()
+        return ops.DivTrunc.apply(self, other)
 
     divide, true_divide = div, __truediv__
     mul = multiply = __mul__

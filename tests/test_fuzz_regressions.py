@@ -1,4 +1,6 @@
-"""Cases where minigrad once disagreed with torch, each reduced to its smallest form."""
+"""Cases where minigrad once disagreed with torch, each reduced to its smallest form: an Ellipsis of no dims between
+advanced indices, kl_div of a target that broadcasts, add and sub with alpha and a bool operand, and div's
+rounding_mode="trunc" (its zero gradient where the divisor is 0, its bool and integer operands)."""
 import numpy as np
 import pytest
 
@@ -50,6 +52,35 @@ def test_alpha_times_a_bool_tensor_keeps_the_operands_dtype(op, dtype):
     else:
         ours, theirs = _both(fn)
         assert ours == theirs
+
+
+def test_trunc_division_gradient_is_zero_where_the_divisor_is_zero():
+    """torch's gradients of a rounded quotient are zeros; through a / b they would be NaN at b = 0."""
+    grads = []
+    for lib in (mg, torch):
+        x = lib.tensor([3.0, -2.5, 4.0], requires_grad=True)
+        y = lib.tensor([0.0, 2.0, -0.0], requires_grad=True)
+        out = lib.div(x, y, rounding_mode="trunc")
+        (out * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        grads.append([x.grad.tolist(), y.grad.tolist(), out.tolist(), out.grad_fn.name()])
+    assert grads[0] == grads[1]
+
+
+@pytest.mark.parametrize("case", [
+    lambda lib: lib.div(lib.tensor([True, False]), lib.tensor([2, -3], dtype=lib.int32), rounding_mode="trunc"),
+    lambda lib: lib.div(lib.tensor([-7, 7, -8], dtype=lib.int8), lib.tensor([2, -2, 3], dtype=lib.int8),
+                        rounding_mode="trunc"),
+    lambda lib: lib.div(lib.tensor([-7.5, 7.0, -8.0]), lib.tensor([True, True, True]), rounding_mode="trunc"),
+], ids=["bool by int32", "int8", "float by bool"])
+def test_trunc_division_of_integers_and_bools(case):
+    ours, theirs = _both(case)
+    assert ours == theirs
+
+
+def test_trunc_division_refuses_two_bools_as_torch():
+    assert_raises_as_torch(
+        lambda: torch.div(torch.tensor([True]), torch.tensor([True]), rounding_mode="trunc"),
+        lambda: mg.div(mg.tensor([True]), mg.tensor([True]), rounding_mode="trunc"))
 
 
 def test_setitem_beside_an_empty_ellipsis_without_autograd():

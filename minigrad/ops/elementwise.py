@@ -170,6 +170,21 @@ class DivFloor(FloorDivide):
         return zeros, zeros
 
 
+class DivTrunc(DivFloor):
+    """div(a, b, rounding_mode="trunc"): the quotient rounded toward zero, whose gradients torch takes as zeros
+    (where b is 0 too, which a gradient through a / b would make NaN)."""
+
+    node_name = "DivBackward2"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_floor_division("div_trunc_cpu", a, b)
+        xp = get_array_module(a)
+        if a.dtype.kind == "f":
+            return xp.trunc(a / b)
+        return xp.floor_divide(a - xp.fmod(a, b), b)  # exact: a less its remainder is a multiple of b
+
+
 class Remainder(Function):
     """a % b, with the sign of b (a - b * floor(a / b)); its gradients are 1 for a and -floor(a / b) for b.
 
