@@ -1,6 +1,7 @@
 """Cases where minigrad once disagreed with torch, each reduced to its smallest form: an Ellipsis of no dims between
-advanced indices, kl_div of a target that broadcasts, add and sub with alpha and a bool operand, and div's
-rounding_mode="trunc" (its zero gradient where the divisor is 0, its bool and integer operands)."""
+advanced indices, a number written into a float64 tensor while autograd records, kl_div of a target that
+broadcasts, add and sub with alpha and a bool operand, and div's rounding_mode="trunc" (its zero gradient where the
+divisor is 0, its bool and integer operands)."""
 import numpy as np
 import pytest
 
@@ -93,3 +94,14 @@ def test_setitem_beside_an_empty_ellipsis_without_autograd():
         results.append(np.asarray(x.tolist()))
     np.testing.assert_array_equal(*results)
 
+
+
+@pytest.mark.parametrize("index", [0, [1], (slice(None), None)], ids=["int", "list", "slice and None"])
+def test_setitem_of_a_number_into_float64_while_recording_keeps_its_precision(index):
+    """A recorded t[index] = 0.1 writes float64's 0.1, as the unrecorded one does, not float32's."""
+    results = []
+    for lib in (mg, torch):
+        x = lib.zeros(3, dtype=lib.float64, requires_grad=True) * 1
+        x[index] = 0.1
+        results.append(x.tolist())
+    assert results[0] == results[1]

@@ -403,6 +403,14 @@ class SetItem(Function):
     promotes_inputs = False  # the result is a's dtype, whatever value's
     node_name = named_by("accumulate", "torch::autograd::CopySlices", "IndexPutBackward0")
 
+    @classmethod
+    def apply(cls, a, value, **params):
+        """A number is written in a's dtype, not first made a tensor of the default one (0.1 into a float64 tensor
+        would be float32's 0.1)."""
+        if isinstance(value, numbers.Number):
+            value = Tensor(value, dtype=a.dtype, device=a.device)
+        return super().apply(a, value, **params)
+
     @staticmethod
     def forward(ctx, a, value, index, accumulate=None):
         index = array_index(index)
