@@ -1,7 +1,7 @@
 """Cases where minigrad once disagreed with torch, each reduced to its smallest form: an Ellipsis of no dims between
 advanced indices, a number written into a float64 tensor while autograd records, kl_div of a target that
-broadcasts, add and sub with alpha and a bool operand, and div's rounding_mode="trunc" (its zero gradient where the
-divisor is 0, its bool and integer operands)."""
+broadcasts, add and sub with alpha and a bool operand, div's rounding_mode="trunc" (its zero gradient where the
+divisor is 0, its bool and integer operands), and the torch.add(number, tensor) forms' promotion of the number."""
 import numpy as np
 import pytest
 
@@ -105,3 +105,15 @@ def test_setitem_of_a_number_into_float64_while_recording_keeps_its_precision(in
         x[index] = 0.1
         results.append(x.tolist())
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("case", [
+    lambda lib: lib.mul(0.1, lib.ones(2, dtype=lib.float64)),
+    lambda lib: lib.sub(0.1, lib.ones(2, dtype=lib.float64), alpha=3),
+    lambda lib: lib.add(1, lib.tensor(3, dtype=lib.int32)),
+    lambda lib: lib.div(7, lib.tensor(2, dtype=lib.uint8), rounding_mode="floor"),
+], ids=["float64's 0.1", "float64's 0.1 with alpha", "beside a 0-d int32", "beside a 0-d uint8"])
+def test_a_number_given_first_promotes_as_torchs_wrapped_number(case):
+    """torch.mul(0.1, t): the number takes the dtype it promotes to beside t, not first float32's (or int64's)."""
+    ours, theirs = _both(case)
+    assert ours == theirs
