@@ -1,7 +1,8 @@
 """Cases where minigrad once disagreed with torch, each reduced to its smallest form: an Ellipsis of no dims between
 advanced indices, a number written into a float64 tensor while autograd records, kl_div of a target that
 broadcasts, add and sub with alpha and a bool operand, div's rounding_mode="trunc" (its zero gradient where the
-divisor is 0, its bool and integer operands), and the torch.add(number, tensor) forms' promotion of the number."""
+divisor is 0, its bool and integer operands), the torch.add(number, tensor) forms' promotion of the number, and
+amax's error for an empty tensor over every dim."""
 import numpy as np
 import pytest
 
@@ -117,3 +118,13 @@ def test_a_number_given_first_promotes_as_torchs_wrapped_number(case):
     """torch.mul(0.1, t): the number takes the dtype it promotes to beside t, not first float32's (or int64's)."""
     ours, theirs = _both(case)
     assert ours == theirs
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.zeros(0, 3).amax(),
+    lambda lib: lib.zeros(0, 3).amin(dim=()),
+    lambda lib: lib.zeros(0, 3).amax(dim=(0, 1)),
+], ids=["amax", "amin of dim ()", "amax of dims (0, 1)"])
+def test_amax_of_an_empty_tensor_over_every_dim_is_torchs_error(call):
+    """Over every dim (dim=()), torch's RuntimeError asks for a dim; over dims named, its IndexError names one."""
+    assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
