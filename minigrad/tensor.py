@@ -548,7 +548,8 @@ class Tensor:
         return self + self._alpha_times(other, alpha)
 
     def sub(self, other, *, alpha=1):
-        """self - alpha * other, as torch's."""
+        """self - alpha * other, as torch's, which refuses a bool operand whatever alpha, as `-` does."""
+        ops.Sub.refuse_bools(self, other)
         return self - self._alpha_times(other, alpha)
 
     subtract = sub
@@ -563,6 +564,8 @@ class Tensor:
             return other
         if self._integral_with(other) and not isinstance(alpha, numbers.Integral):
             raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+        if isinstance(other, Tensor) and other.dtype == bool:  # bool * alpha is int64: torch keeps the operands' dtype
+            return (other * alpha).to(result_type(self, other))
         return other * alpha
 
     def _integral_with(self, other):
@@ -581,9 +584,7 @@ class Tensor:
         if rounding_mode != "trunc":
             raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
                                f"'{rounding_mode}'")
-        if self._integral_with(other):  # exact: self less its remainder is a multiple of other
-            return (self - self.fmod(other)).div(other, rounding_mode="floor")
-        return (self / other).trunc()
+        return ops.DivTrunc.apply(self, other)
 
     divide, true_divide = div, __truediv__
     mul = multiply = __mul__
@@ -749,6 +750,7 @@ class Tensor:
         autograd records, through ops.SetItem (see _in_place); else straight into t's array. Into an expanded
         tensor, whose elements share memory, as copy_ into the part indexed: torch refuses it only where that part's
         own elements share memory."""
+        index = without_empty_ellipsis(index, self.ndim)
         steps = torch_index_steps(index)
         if steps is not None:  # into the view its ints select
             self[steps[0]][steps[1]] = value
@@ -795,6 +797,7 @@ class Tensor:
 
     @torch_index_errors
     def __getitem__(self, index):
+        index = without_empty_ellipsis(index, self.ndim)
         steps = torch_index_steps(index)
         return self._indexed(index) if steps is None else self[steps[0]][steps[1]]
 
@@ -2700,6 +2703,6 @@ from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_i
                           running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
                          has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
-                         resolved_shape, torch_index_steps)
+                         resolved_shape, torch_index_steps, without_empty_ellipsis)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

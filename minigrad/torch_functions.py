@@ -51,6 +51,17 @@ NUMBER_FIRST = {"add", "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwi
                 "divide", "mul", "multiply", "remainder", "sub", "subtract", "true_divide"}
 
 
+def _wrapped_number(number, other):
+    """A number given first (torch.mul(0.1, t)) as a 0-d tensor that promotes with the tensor `other` as torch's
+    wrapped number does: of the dtype the two give, so 0.1 beside float64 is float64's, not float32's, and 2 beside a
+    0-d int32 tensor keeps int32. A bool stays one, for sub's refusal; an integer that the dtype cannot hold stays
+    int64."""
+    dtype = result_type(other, number)
+    if isinstance(number, bool) or dtype.kind in "iu" and not np.iinfo(dtype).min <= number <= np.iinfo(dtype).max:
+        dtype = None
+    return Tensor(number, dtype=dtype, device=other.device)
+
+
 def _function_of(method, first="input"):
     """torch.<method>(first, *args, **kwargs) as first.<method>(*args, **kwargs), with torch's TypeError for a
     first argument that is not a tensor."""
@@ -62,7 +73,7 @@ def _function_of(method, first="input"):
             raise TypeError(f"{method}() missing 1 required positional argument: '{first}'")
         tensor, *rest = args
         if method in NUMBER_FIRST and isinstance(tensor, numbers.Number) and rest and isinstance(rest[0], Tensor):
-            tensor = Tensor(tensor, device=rest[0].device)  # a 0-d tensor promotes as torch's wrapped number
+            tensor = _wrapped_number(tensor, rest[0])
         if not isinstance(tensor, Tensor):
             raise TypeError(f"{method}(): argument '{first}' (position 1) must be Tensor, not {type(tensor).__name__}")
         if method in TENSOR_OTHER and rest:

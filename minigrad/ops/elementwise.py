@@ -43,6 +43,11 @@ class Sub(Function):
 
     @classmethod
     def apply(cls, a, b, node_name=None):
+        cls.refuse_bools(a, b)
+        return super().apply(a, b, node_name=node_name)
+
+    @staticmethod
+    def refuse_bools(a, b):
         bools = _is_bool(a) + _is_bool(b)
         if bools == 2:
             raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. "
@@ -50,7 +55,6 @@ class Sub(Function):
         if bools:
             raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
                                f"If you are trying to invert a mask, {_INVERT_A_MASK}")
-        return super().apply(a, b, node_name=node_name)
 
     @staticmethod
     def forward(ctx, a, b):
@@ -164,6 +168,21 @@ class DivFloor(FloorDivide):
     def backward(ctx, grad):
         zeros = get_array_module(grad).zeros_like(grad)
         return zeros, zeros
+
+
+class DivTrunc(DivFloor):
+    """div(a, b, rounding_mode="trunc"): the quotient rounded toward zero, whose gradients torch takes as zeros
+    (where b is 0 too, which a gradient through a / b would make NaN)."""
+
+    node_name = "DivBackward2"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_floor_division("div_trunc_cpu", a, b)
+        xp = get_array_module(a)
+        if a.dtype.kind == "f":
+            return xp.trunc(a / b)
+        return xp.floor_divide(a - xp.fmod(a, b), b)  # exact: a less its remainder is a multiple of b
 
 
 class Remainder(Function):

@@ -124,14 +124,15 @@ class PointwiseLoss(Function):
         if weight is not None:
             loss = loss * weight
             slopes = [None if slope is None else slope * weight for slope in slopes]
-        ctx.save_for_backward(loss.size, slopes)
+        ctx.save_for_backward(loss.shape, slopes)
         return reduced(loss, reduction)
 
     @staticmethod
     def backward(ctx, grad):
-        count, (slope_input, slope_target) = ctx.saved
+        shape, (slope_input, slope_target) = ctx.saved
         if ctx.params.get("reduction", "mean") == "mean":
-            grad = grad / count
+            grad = grad / math.prod(shape)
+        grad = get_array_module(grad).broadcast_to(grad, shape)  # a slope may have one operand's shape alone
         grad_input = None if slope_input is None else slope_input * grad
         if ctx.function.antisymmetric:
             return grad_input, None if grad_input is None else -grad_input

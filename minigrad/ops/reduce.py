@@ -3,6 +3,7 @@ dims; cumsum, cumprod, logcumsumexp and the running extremes; argmax and argmin;
 of order statistics (median, kthvalue, mode)."""
 import collections
 import math
+import numbers
 import warnings
 
 import numpy as np
@@ -244,8 +245,9 @@ class Amax(Max):
         op = ctx.function
         axes = _axes(dim, a.ndim)
         empty = [axis for axis in axes if a.shape[axis] == 0]
-        if empty:
-            raise IndexError(f"a{op.name}(): Expected reduction dim {empty[0]} to have non-zero size.")
+        if empty:  # over every dim (dim=()), torch asks for a dim
+            every_dim = dim is None or not isinstance(dim, numbers.Integral) and not len(dim)
+            _require_values(f"a{op.name}", a, None if every_dim else empty[0])
         out = getattr(a, op.name)(axis=axes, keepdims=True)
         ctx.save_for_backward(axes, _shared_by_ties(a, out, axes, nan_ties=False).astype(a.dtype))
         return _drop_axes(out, axes, keepdim)

@@ -244,6 +244,27 @@ def torch_index_steps(index):
     return tuple(selection), tuple(rest)
 
 
+def without_empty_ellipsis(index, ndim):
+    """`index` less an Ellipsis that spans no dim of an `ndim`-d tensor, where the index holds arrays: torch's
+    Ellipsis expands to its slices, so one of none leaves the arrays beside it adjacent (their dims stay in place),
+    where NumPy's Ellipsis separates them (their dims go first)."""
+    if not isinstance(index, tuple) or not any(item is Ellipsis for item in index):
+        return index
+    kinds = [_index_kind(item) for item in index]
+    if "array" not in kinds or sum(map(_dims_spanned, index, kinds)) != ndim:
+        return index
+    return tuple(item for item in index if item is not Ellipsis)
+
+
+def _dims_spanned(item, kind):
+    """The dims of a tensor that an index item (of _index_kind `kind`) takes: a mask its own dims, None, a bool
+    and an Ellipsis here none."""
+    if kind == "array":
+        array = item if hasattr(item, "dtype") else np.asarray(item)
+        return array.ndim if array.dtype == bool else 1
+    return 0 if kind == "bool" or item is None or item is Ellipsis else 1
+
+
 def _index_kind(item):
     if isinstance(item, (bool, np.bool_)):
         return "bool"
@@ -381,6 +402,14 @@ class SetItem(Function):
 
     promotes_inputs = False  # the result is a's dtype, whatever value's
     node_name = named_by("accumulate", "torch::autograd::CopySlices", "IndexPutBackward0")
+
+    @classmethod
+    def apply(cls, a, value, **params):
+        """A number is written in a's dtype, not first made a tensor of the default one (0.1 into a float64 tensor
+        would be float32's 0.1)."""
+        if isinstance(value, numbers.Number):
+            value = Tensor(value, dtype=a.dtype, device=a.device)
+        return super().apply(a, value, **params)
 
     @staticmethod
     def forward(ctx, a, value, index, accumulate=None):
