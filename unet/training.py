@@ -40,7 +40,7 @@ from minigrad.backend import get_array_module
 from minigrad.io import copy_atomically, write_text_atomically
 
 from .checkpoint import FORMAT, CheckpointError, checkpoint_file, load_model, read_checkpoint, save_checkpoint
-from .cli import NATIVE, STOP_SIGNALS, progress_bar, signal_is_ours
+from .cli import NATIVE, STOP_SIGNALS, check_output_folder, progress_bar, signal_is_ours
 from .evaluation import (DEGRADED, image_metrics, load_or_error, resolve_device, restore_dataset, scores_text,
                          spread_indices, summarize)
 from .losses import SSIM_WINDOW, RestorationLoss
@@ -465,8 +465,7 @@ class Run:
         self.device = self.options["device"] = resolve_device(self.options["device"])
         self.options["out"] = given.get("out") or _default_out(given.get("resume"))
         self.out = Path(self.options["out"])
-        if self.out.exists() and not self.out.is_dir():
-            raise NotADirectoryError(f"--out {self.out} is a file, not a folder")
+        check_output_folder(self.out, [(flag(name), self.options[name]) for name in ("degraded", "clean", "masks")])
         self.resumed_from = Path(given["resume"]) if resumed else None
         self.new_default_folder = not given.get("out") and not resumed  # claimed when the run starts
         continuing_in_place = resumed and self.out.resolve() == self.resumed_from.parent.resolve()
