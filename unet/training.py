@@ -153,7 +153,7 @@ def resolve_options(given, stored=None):
     else:
         preset = given.get("preset", DEFAULTS["preset"])
         options = {**DEFAULTS, **PRESETS[preset], **given}
-    _check_options(options)
+    _check_options(options, given)
     return options
 
 
@@ -169,10 +169,14 @@ def _shown(option, value):
     return repr(value)
 
 
-def _check_options(options):
-    folders = [flag(name) for name in ("degraded", "clean") if options[name] is not None]
-    if folders and options["data"] not in (None, "builtin"):
-        raise ConfigError(f"pass either --data or {folders[0]}, not both")
+def _check_options(options, given):
+    """`given`: the options the user set, which tell --data builtin (the default) set from left out."""
+    folders = [name for name in ("degraded", "clean") if options[name] is not None]
+    if folders and ("data" in given or options["data"] not in (None, "builtin")):
+        if folders[0] in given or not given.get("resume"):
+            raise ConfigError(f"pass either --data or {flag(folders[0])}, not both")
+        raise ConfigError(f"{given['resume']} trained on {flag(folders[0])} folders: to point it where they are "
+                          f"now, pass {' and '.join(flag(name) for name in folders)} rather than --data")
     patch, size = options["patch_size"], options["size"]
     if patch is not None and patch % INPUT_MULTIPLE:
         raise ConfigError(f"--patch-size must be a multiple of {INPUT_MULTIPLE}, got {patch}")
