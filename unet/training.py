@@ -278,6 +278,9 @@ class Subset:
 
     __getitem__ = load
 
+    def refuse_smaller_than(self, side, advice):
+        self.dataset.refuse_smaller_than(side, advice, self.indices)
+
 
 def open_datasets(options):
     """(train set, validation set); the folders layout, which has no split, holds out every 10th image."""
@@ -320,6 +323,17 @@ def _require_targets(dataset):
             raise DataError("training needs clean target images: pass --clean DIR with --degraded DIR")
         return
     raise DataError(f"none of the {len(dataset)} training images could be read")
+
+
+def _refuse_images_too_small(train_set, patch_size):
+    """Crops need images at least as large; whole images, sides that keep SMALLEST_CROP px once cut to multiples
+    of INPUT_MULTIPLE (the loader's own check, made here for every image at once)."""
+    if patch_size is not None:
+        train_set.refuse_smaller_than(patch_size, f"crops of --patch-size {patch_size} do not fit in them: pass a "
+                                                  "smaller --patch-size, or --size to resize them")
+    else:
+        train_set.refuse_smaller_than(SMALLEST_CROP, f"whole images train at sides of at least {SMALLEST_CROP} px: "
+                                                     "pass --size to resize them, or leave them out")
 
 
 # ---- validation -------------------------------------------------------------------------------
@@ -491,6 +505,7 @@ class Run:
                                                  degradation=self.options["degradation"]),
                             data_version=DATA_VERSION)
         _require_targets(train_set)
+        _refuse_images_too_small(train_set, self.options["patch_size"])
         # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
         workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
         self.loader = Loader(train_set, batch_size=self.options["batch_size"], shuffle=True,
