@@ -340,6 +340,9 @@ def open_dataset(data="builtin", layout="auto", split="train", degradation="kla"
             return FolderDataset(degraded_dir, clean_dir, masks_dir, size)
         if clean_dir is not None:
             return CleanFolderDataset(clean_dir, masks_dir, split, degradation, seed, size)
+        if masks_dir is not None:
+            raise DataError("--masks DIR holds the masks of the images in --degraded DIR, or --clean DIR alone: pass "
+                            "one of them too (a --data set keeps its masks in its own tree)")
         raise DataError("the folders layout needs --degraded DIR (with --clean DIR to train or evaluate), or --clean "
                         "DIR alone for clean images to degrade on the fly")
     if layout == "builtin" or str(data) == "builtin":
