@@ -13,6 +13,7 @@ from PIL import Image
 import minigrad as mg
 from data import DataError, open_dataset
 from unet import UNet, explain, restore, training
+from unet.checkpoint import save_checkpoint
 from unet.training import DEFAULTS, PRESETS, ConfigError, resolve_options
 
 from conftest import RELEASED_WEIGHTS, load_script
@@ -144,6 +145,21 @@ def test_data_beside_degraded_folders_is_refused_not_ignored(tmp_path, monkeypat
         resolve_options({"resume": "run/last.npz", "data": "builtin"}, _folders_run_config())
     moved = resolve_options({"resume": "run/last.npz", "degraded": "moved"}, _folders_run_config())
     assert moved["degraded"] == "moved"
+
+
+def test_a_resumed_run_whose_folders_moved_names_the_flags_that_point_it_there(tmp_path, monkeypatch, capsys):
+    """It used to say only that the folder does not exist, not that --degraded may point the run at its new place."""
+    monkeypatch.setattr(training, "open_datasets", lambda options: pytest.fail("the data were opened"))
+    gone, run = tmp_path / "moved-away", tmp_path / "run"
+    run.mkdir()
+    model = UNet()
+    save_checkpoint(run / "last.npz", model, mg.optim.Adam(model.parameters()),
+                    config={**_folders_run_config(), "degraded": str(gone / "noisy"), "clean": str(gone / "clean")})
+    (tmp_path / "clean").mkdir()
+    status, stderr = _run(train_script, ["--resume", run, "--clean", tmp_path / "clean"], capsys)  # clean has moved
+    assert status == 2
+    _assert_one_line(stderr, f"--degraded {gone / 'noisy'}, where {run / 'last.npz'} found its images, no longer "
+                             "exists: if they have moved, pass --degraded with their new place")
 
 
 def test_evaluate_takes_size_native_as_train_does():

@@ -214,6 +214,18 @@ def _refuse_other_kind_of_data(checkpoint, config, dataset):
                           f"--init {checkpoint}")
 
 
+def _refuse_moved_data(given, options):
+    """On resume the data come from where the run found them; where they are no longer, say which flag points the
+    run at their new place (--data and the folders are RESUME_OVERRIDES)."""
+    moved = [name for name in ("data", "degraded", "clean", "masks")
+             if name not in given and options[name] not in (None, "builtin") and not Path(options[name]).exists()]
+    if moved:
+        flags = " and ".join(flag(name) for name in moved)
+        raise DataError(f"{' and '.join(f'{flag(name)} {options[name]}' for name in moved)}, where {given['resume']} "
+                        f"found its images, no longer exist{'s' if len(moved) == 1 else ''}: if they have moved, pass "
+                        f"{flags} with their new place")
+
+
 def _default_out(resume):
     if resume:
         return str(Path(resume).parent)
@@ -492,6 +504,8 @@ class Run:
         elif not self.new_default_folder and (self.out / "last.npz").exists():
             raise ConfigError(f"{self.out} already holds a run; pass --resume {self.out / 'last.npz'} to continue "
                               "it, or another --out")
+        if resumed:
+            _refuse_moved_data(given, self.options)
         train_set, val_set = open_datasets(self.options)
         refuse_on_the_fly_options(train_set, ["--degradation"] if "degradation" in given else [])
         if resumed:
