@@ -29,7 +29,7 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
 
 from data import DataError, degradation_names, open_dataset, options_that_applied, refuse_on_the_fly_options
 from unet.checkpoint import DEFAULT_CHECKPOINT, checkpoint_file, load_model
-from unet.cli import EXIT_INTERRUPTED, image_size, positive, run, seed
+from unet.cli import EXIT_INTERRUPTED, NATIVE, check_output_folder, image_size_or_native, positive, run, seed
 from unet.evaluation import EvaluationStopped, evaluate, format_report, resolve_device, spread_indices
 from unet.metrics import SSIM_WINDOWS
 from unet.torch_reference import to_torch
@@ -61,9 +61,9 @@ def parse_args(argv=None):
     source.add_argument("--clean", type=Path, help="folder of clean images matching --degraded by file name; alone, "
                                                    "clean images degraded on the fly (see --degradation)")
     source.add_argument("--masks", type=Path, help="folder of defect masks named <name>_mask.png")
-    source.add_argument("--size", type=image_size, default=None,
+    source.add_argument("--size", type=image_size_or_native, default=None,
                         help="resize every image to SIZE x SIZE first, as the paper did (metrics and saved images "
-                             "are then at that size)")
+                             f"are then at that size); '{NATIVE}' (the default) restores each at its own size")
     source.add_argument("--degradation", choices=degradation_names(), default=None,
                         help="the degradation applied on the fly to clean-only data (built-in, MVTec, --clean "
                              "alone); mixed draws one of the others for each image (default kla)")
@@ -90,12 +90,6 @@ def open_data(args):
         raise DataError(f"pass either --data or {folders[0]}, not both")
     if folders and args.split is not None:
         raise DataError(f"--split picks a part of a --data set; {folders[0]} folders have no parts")
-    out = args.out.resolve()
-    for flag, folder in (("--degraded", args.degraded), ("--clean", args.clean), ("--masks", args.masks)):
-        # outputs inside an input folder would be read as inputs next time; restored/ would overwrite them
-        if folder is not None and (out.is_relative_to(folder.resolve())
-                                   or folder.resolve().is_relative_to(out / "restored")):
-            raise DataError(f"--out {args.out} and {flag} {folder} overlap: pass an --out outside the input folders")
     given = [flag for flag, value in (("--degradation", args.degradation), ("--seed", args.seed)) if value is not None]
     data, split = args.data or "builtin", args.split or "val"
     degradation, seed = args.degradation or "kla", args.seed or 0
@@ -128,6 +122,8 @@ def main(argv=None):
 
 
 def _evaluate(args):
+    check_output_folder(args.out, (("--degraded", args.degraded), ("--clean", args.clean), ("--masks", args.masks)),
+                        written_inside="restored")
     device = resolve_device(args.device)
     if args.checkpoint is not None:
         args.checkpoint = checkpoint_file(args.checkpoint)  # metrics.json names the file, not its run folder

@@ -76,6 +76,7 @@ class Dataset:
 
     fresh_each_epoch = False  # True where `load(index, epoch)` draws a new degradation each epoch
     synthetic = False         # True where clean images are degraded on the fly (--degradation, --seed)
+    size = None               # the side every image is resized to; None where each keeps its own
 
     def __init__(self, items, where, layout):
         if not items:
@@ -96,6 +97,21 @@ class Dataset:
 
     def load(self, index, epoch=None):
         raise NotImplementedError
+
+    def refuse_smaller_than(self, side, advice, indices=None):
+        """A DataError listing every image (of `indices`) with a side below `side` px, from the file headers, so
+        that training stops before it starts rather than at such an image, hours in. Images resized to
+        `size` are left to the caller, which knows that size; unreadable files, to the loader, which names them."""
+        if self.size:
+            return
+        small = []
+        for index in range(len(self)) if indices is None else indices:
+            item = self.items[index]
+            size = upright_size(item.source)
+            if size is not None and min(size) < side:
+                small.append(f"{item.name} ({size[0]}x{size[1]})")
+        if small:
+            raise DataError(f"{len(small)} training image(s) with a side below {side} px: {_listing(small)}; {advice}")
 
     def keep_decoded(self, budget_bytes):
         """Keep each decoded (and resized) image in memory, until they fill `budget_bytes`.
@@ -324,6 +340,9 @@ def open_dataset(data="builtin", layout="auto", split="train", degradation="kla"
             return FolderDataset(degraded_dir, clean_dir, masks_dir, size)
         if clean_dir is not None:
             return CleanFolderDataset(clean_dir, masks_dir, split, degradation, seed, size)
+        if masks_dir is not None:
+            raise DataError("--masks DIR holds the masks of the images in --degraded DIR, or --clean DIR alone: pass "
+                            "one of them too (a --data set keeps its masks in its own tree)")
         raise DataError("the folders layout needs --degraded DIR (with --clean DIR to train or evaluate), or --clean "
                         "DIR alone for clean images to degrade on the fly")
     if layout == "builtin" or str(data) == "builtin":

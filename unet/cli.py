@@ -4,8 +4,10 @@ import argparse
 import math
 import signal
 import sys
+import tempfile
 import threading
 import warnings
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -57,6 +59,36 @@ def seed(text):
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
     return value
+
+
+def check_output_folder(path, inputs=(), written_inside=None):
+    """Refuse, in one line, an --out that cannot be made or written to (a file in its place or above it, a
+    read-only folder), before any work rather than when the first image or epoch is written. Nothing is
+    created: a run refused later for another reason leaves no empty folder behind.
+
+    `inputs`: (flag, folder) of the input folders, folder None where not given. The --out must not lie in one
+    (the images written there would be read as inputs the next time), nor one in its subfolder `written_inside`
+    (the outputs written there would replace the inputs).
+    """
+    from data import DataError  # the data package is optional for library users of unet
+
+    path = Path(path)
+    out = path.resolve()
+    for flag, folder in inputs:
+        inside = None if folder is None else Path(folder).resolve()
+        if inside is not None and (out.is_relative_to(inside)
+                                   or written_inside and inside.is_relative_to(out / written_inside)):
+            raise DataError(f"--out {path} and {flag} {folder} overlap: pass an --out outside the input folders")
+    existing = next(folder for folder in (path, *path.parents) if folder.exists())
+    if existing == path and not path.is_dir():
+        raise NotADirectoryError(f"--out {path} is a file, not a folder")
+    if not existing.is_dir():
+        raise NotADirectoryError(f"--out {path} cannot be made: {existing} is a file, not a folder")
+    try:
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as err:
+        where = "" if existing == path else f" (in {existing}, where it would be made)"
+        raise PermissionError(f"--out {path} cannot be written{where}: {err.strerror}") from None
 
 
 def signal_is_ours(signum):

@@ -30,7 +30,7 @@ from minigrad.backend import to_numpy
 
 from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, checkpoint_file
 from .checkpoint import load_model as load_checkpoint_model
-from .cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, run, user_errors
+from .cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, check_output_folder, run, user_errors
 from .model import INPUT_MULTIPLE, UNet
 from .restore import ceil_div, pad_to_multiple, to_unit_float
 
@@ -509,6 +509,7 @@ def main(argv=None):
     try:
         if args.size < 0:
             raise ExplainError(f"--size must be 0 or positive, got {args.size}")
+        check_output_folder(args.out)
         image, name = read_input(args.image)
         original_h, original_w = image.shape[:2]
         for x, y in args.query or ():

@@ -40,7 +40,7 @@ from minigrad.backend import get_array_module
 from minigrad.io import copy_atomically, write_text_atomically
 
 from .checkpoint import FORMAT, CheckpointError, checkpoint_file, load_model, read_checkpoint, save_checkpoint
-from .cli import NATIVE, STOP_SIGNALS, progress_bar, signal_is_ours
+from .cli import NATIVE, STOP_SIGNALS, check_output_folder, progress_bar, signal_is_ours
 from .evaluation import (DEGRADED, image_metrics, load_or_error, resolve_device, restore_dataset, scores_text,
                          spread_indices, summarize)
 from .losses import SSIM_WINDOW, RestorationLoss
@@ -153,7 +153,7 @@ def resolve_options(given, stored=None):
     else:
         preset = given.get("preset", DEFAULTS["preset"])
         options = {**DEFAULTS, **PRESETS[preset], **given}
-    _check_options(options)
+    _check_options(options, given)
     return options
 
 
@@ -169,10 +169,14 @@ def _shown(option, value):
     return repr(value)
 
 
-def _check_options(options):
-    folders = [flag(name) for name in ("degraded", "clean") if options[name] is not None]
-    if folders and options["data"] not in (None, "builtin"):
-        raise ConfigError(f"pass either --data or {folders[0]}, not both")
+def _check_options(options, given):
+    """`given`: the options the user set, which tell --data builtin (the default) set from left out."""
+    folders = [name for name in ("degraded", "clean") if options[name] is not None]
+    if folders and ("data" in given or options["data"] not in (None, "builtin")):
+        if folders[0] in given or not given.get("resume"):
+            raise ConfigError(f"pass either --data or {flag(folders[0])}, not both")
+        raise ConfigError(f"{given['resume']} trained on {flag(folders[0])} folders: to point it where they are "
+                          f"now, pass {' and '.join(flag(name) for name in folders)} rather than --data")
     patch, size = options["patch_size"], options["size"]
     if patch is not None and patch % INPUT_MULTIPLE:
         raise ConfigError(f"--patch-size must be a multiple of {INPUT_MULTIPLE}, got {patch}")
@@ -208,6 +212,18 @@ def _refuse_other_kind_of_data(checkpoint, config, dataset):
         raise ConfigError(f"{checkpoint} trained on {trained}, but {given} were given: resuming would change its "
                           f"inputs mid-run. Pass the run's own data, or start a new run from its weights: "
                           f"--init {checkpoint}")
+
+
+def _refuse_moved_data(given, options):
+    """On resume the data come from where the run found them; where they are no longer, say which flag points the
+    run at their new place (--data and the folders are RESUME_OVERRIDES)."""
+    moved = [name for name in ("data", "degraded", "clean", "masks")
+             if name not in given and options[name] not in (None, "builtin") and not Path(options[name]).exists()]
+    if moved:
+        flags = " and ".join(flag(name) for name in moved)
+        raise DataError(f"{' and '.join(f'{flag(name)} {options[name]}' for name in moved)}, where {given['resume']} "
+                        f"found its images, no longer exist{'s' if len(moved) == 1 else ''}: if they have moved, pass "
+                        f"{flags} with their new place")
 
 
 def _default_out(resume):
@@ -274,6 +290,9 @@ class Subset:
 
     __getitem__ = load
 
+    def refuse_smaller_than(self, side, advice):
+        self.dataset.refuse_smaller_than(side, advice, self.indices)
+
 
 def open_datasets(options):
     """(train set, validation set); the folders layout, which has no split, holds out every 10th image."""
@@ -316,6 +335,17 @@ def _require_targets(dataset):
             raise DataError("training needs clean target images: pass --clean DIR with --degraded DIR")
         return
     raise DataError(f"none of the {len(dataset)} training images could be read")
+
+
+def _refuse_images_too_small(train_set, patch_size):
+    """Crops need images at least as large; whole images, sides that keep SMALLEST_CROP px once cut to multiples
+    of INPUT_MULTIPLE (the loader's own check, made here for every image at once)."""
+    if patch_size is not None:
+        train_set.refuse_smaller_than(patch_size, f"crops of --patch-size {patch_size} do not fit in them: pass a "
+                                                  "smaller --patch-size, or --size to resize them")
+    else:
+        train_set.refuse_smaller_than(SMALLEST_CROP, f"whole images train at sides of at least {SMALLEST_CROP} px: "
+                                                     "pass --size to resize them, or leave them out")
 
 
 # ---- validation -------------------------------------------------------------------------------
@@ -465,8 +495,7 @@ class Run:
         self.device = self.options["device"] = resolve_device(self.options["device"])
         self.options["out"] = given.get("out") or _default_out(given.get("resume"))
         self.out = Path(self.options["out"])
-        if self.out.exists() and not self.out.is_dir():
-            raise NotADirectoryError(f"--out {self.out} is a file, not a folder")
+        check_output_folder(self.out, [(flag(name), self.options[name]) for name in ("degraded", "clean", "masks")])
         self.resumed_from = Path(given["resume"]) if resumed else None
         self.new_default_folder = not given.get("out") and not resumed  # claimed when the run starts
         continuing_in_place = resumed and self.out.resolve() == self.resumed_from.parent.resolve()
@@ -475,6 +504,8 @@ class Run:
         elif not self.new_default_folder and (self.out / "last.npz").exists():
             raise ConfigError(f"{self.out} already holds a run; pass --resume {self.out / 'last.npz'} to continue "
                               "it, or another --out")
+        if resumed:
+            _refuse_moved_data(given, self.options)
         train_set, val_set = open_datasets(self.options)
         refuse_on_the_fly_options(train_set, ["--degradation"] if "degradation" in given else [])
         if resumed:
@@ -488,6 +519,7 @@ class Run:
                                                  degradation=self.options["degradation"]),
                             data_version=DATA_VERSION)
         _require_targets(train_set)
+        _refuse_images_too_small(train_set, self.options["patch_size"])
         # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
         workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
         self.loader = Loader(train_set, batch_size=self.options["batch_size"], shuffle=True,
