@@ -16,13 +16,10 @@ from ..backend import get_array_module
 from ..function import Function
 
 
-def moments(x, axes):
-    """Mean and biased variance of x over `axes`, kept as size-1 dims so that they broadcast against x."""
+def empty_statistics(x, axes):
+    """Buffers for x's mean and biased variance over `axes`, kept as size-1 dims, for Normalize to write."""
     xp = get_array_module(x)
-    mean, var = (xp.empty(_statistics_shape(x.shape, axes), x.dtype) for _ in range(2))
-    parallel.elementwise(lambda x, mean, var, out: _moments_into(xp, x, axes, mean, var, out), x, mean, var,
-                         whole_axes=axes)
-    return mean, var
+    return tuple(xp.empty(_statistics_shape(x.shape, axes), x.dtype) for _ in range(2))
 
 
 def _statistics_shape(shape, axes):
@@ -105,19 +102,18 @@ class Normalize(Function):
     `shifted`: the inputs after x, each shaped to broadcast against x; backward returns their gradients summed
     down to their shapes).
 
-    The statistics are x's own over `axes`, computed here unless the caller passes them (`mean`, `var`, as
-    `moments` gives them: batch norm computes them first to update its running statistics). Running statistics
-    in evaluation mode are constants instead (`constant_statistics`): only then does backward not differentiate
-    through them, which turns its three terms into one. Backward keeps x's deviations from the mean (see
+    The statistics are x's own over `axes`, written into `mean` and `var` where the caller gives them (as
+    `empty_statistics` makes them: batch norm then moves its running statistics towards them). Running statistics
+    in evaluation mode are constants instead (`constant_statistics`, `mean` and `var` holding them): only then does
+    backward not differentiate through them, which turns its three terms into one. Backward keeps x's deviations from the mean (see
     _folds), 1/std and the weight and bias, no more.
     """
 
     @staticmethod
     def forward(ctx, x, *affine, axes, eps, scaled, shifted, mean=None, var=None, constant_statistics=False):
         xp = get_array_module(x)
-        given = mean is not None
-        if not given:
-            mean, var = (xp.empty(_statistics_shape(x.shape, axes), x.dtype) for _ in range(2))
+        if mean is None:
+            mean, var = empty_statistics(x, axes)
         inverse_std = xp.empty(var.shape, var.dtype)
         folded = scaled and _folds(inverse_std, affine[0], x.size)
         # the deviations are the output's own buffer without an affine map, scaled in place, else one of their own
@@ -125,7 +121,7 @@ class Normalize(Function):
 
         def fill(x, mean, var, inverse_std, *deviations_and_affine, out):
             deviations = deviations_and_affine[0] if affine else out
-            if given:
+            if constant_statistics:
                 xp.subtract(x, mean, out=deviations)
             else:
                 _moments_into(xp, x, axes, mean, var, deviations)
