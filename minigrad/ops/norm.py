@@ -9,6 +9,7 @@ cost outweighs it.) Backward first reduces grad to a few small sums in the threa
 element-wise, one pass over cache-sized blocks as the activations'. Sums of products go through einsum, which
 reads its two operands without writing their product, or BLAS where they are rows times a vector.
 """
+import functools
 import math
 
 from .. import memory, parallel
@@ -63,19 +64,27 @@ def _sum_of_products(xp, a, b, axes):
     size-1 axes are read as absent) or is None: the sum of a alone. Over a's last axes, with b a vector along
     them (or None), it is a matrix-vector product: BLAS reads short rows (layer norm's) 2-3x faster than einsum."""
     statistics_shape = _statistics_shape(a.shape, axes)
-    spanned = [] if b is None else [axis for axis, length in enumerate(b.shape, a.ndim - b.ndim) if length != 1]
-    tail = math.prod(a.shape[a.ndim - len(axes):])
-    if sorted(axes) == list(range(a.ndim - len(axes), a.ndim)) and (b is None or spanned == sorted(axes)) and (
-            _contiguous_tail(a, len(axes))):
-        vector = xp.ones(tail, a.dtype) if b is None else b.reshape(tail)
-        return xp.matmul(a.reshape(a.shape[:a.ndim - len(axes)] + (tail,)), vector).reshape(statistics_shape)
-    dims = "".join(chr(ord("a") + axis) for axis in range(a.ndim))
+    lead = a.ndim - len(axes)
+    tail = a.shape[lead:]
+    if axes == tuple(range(lead, a.ndim)) and (b is None or b.shape[b.ndim - len(axes):] == tail and (
+            b.size == math.prod(tail))) and _contiguous_tail(a, len(axes)):
+        vector = xp.ones(math.prod(tail), a.dtype) if b is None else b.reshape(-1)
+        return xp.matmul(a.reshape(a.shape[:lead] + (vector.size,)), vector).reshape(statistics_shape)
+    if b is None:
+        return xp.einsum(_subscripts(a.ndim, axes, None), a).reshape(statistics_shape)
+    spanned = tuple(axis for axis, length in enumerate(b.shape, a.ndim - b.ndim) if length != 1)
+    vector = b.reshape([a.shape[axis] for axis in spanned])
+    return xp.einsum(_subscripts(a.ndim, axes, spanned), a, vector).reshape(statistics_shape)
+
+
+@functools.lru_cache(maxsize=None)
+def _subscripts(ndim, axes, spanned):
+    """einsum's subscripts for _sum_of_products: a's `ndim` dims times b's `spanned` ones (None: no b), summed over
+    `axes`."""
+    dims = "".join(chr(ord("a") + axis) for axis in range(ndim))
     kept = "".join(dim for axis, dim in enumerate(dims) if axis not in axes)
-    operands, subscripts = [a], [dims]
-    if b is not None:
-        operands.append(b.reshape([a.shape[axis] for axis in spanned]))
-        subscripts.append("".join(dims[axis] for axis in spanned))
-    return xp.einsum(f"{','.join(subscripts)}->{kept}", *operands).reshape(statistics_shape)
+    operands = dims if spanned is None else f"{dims},{''.join(dims[axis] for axis in spanned)}"
+    return f"{operands}->{kept}"
 
 
 def _contiguous_tail(a, count):
@@ -194,4 +203,5 @@ def _folds(inverse_std, weight, size):
     pass rather than two: where that product is smaller than the `size` values it scales (batch and group norm's,
     a channel's or a sample's channel's), not where they span different axes (layer norm's). Forward then keeps
     the deviations, x - mean, for backward, else the normalized x it writes on the way."""
-    return math.prod(parallel.broadcast_shape((inverse_std, weight))) < size
+    weight_shape = (1,) * (inverse_std.ndim - weight.ndim) + weight.shape
+    return math.prod(map(max, inverse_std.shape, weight_shape)) < size
