@@ -23,9 +23,12 @@ CASES = {
 
 
 def _arrays(shape, affine_shape, dtype):
+    """An input, a weight near 1 and a bias."""
     rng = np.random.default_rng(0)
-    return [(rng.standard_normal(shape) * 2 + 0.5).astype(dtype),
-            (1 + 0.5 * rng.standard_normal(affine_shape)).astype(dtype), rng.standard_normal(affine_shape).astype(dtype)]
+    x = rng.standard_normal(shape) * 2 + 0.5
+    weight = 1 + 0.5 * rng.standard_normal(affine_shape)
+    bias = rng.standard_normal(affine_shape)
+    return [array.astype(dtype) for array in (x, weight, bias)]
 
 
 @pytest.mark.parametrize("case", CASES)

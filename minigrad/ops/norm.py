@@ -114,8 +114,8 @@ class Normalize(Function):
     The statistics are x's own over `axes`, written into `mean` and `var` where the caller gives them (as
     `empty_statistics` makes them: batch norm then moves its running statistics towards them). Running statistics
     in evaluation mode are constants instead (`constant_statistics`, `mean` and `var` holding them): only then does
-    backward not differentiate through them, which turns its three terms into one. Backward keeps x's deviations from the mean (see
-    _folds), 1/std and the weight and bias, no more.
+    backward not differentiate through them, which turns its three terms into one. Backward keeps x's deviations
+    from the mean (see _folds), 1/std and the weight and bias, no more.
     """
 
     @staticmethod
