@@ -14,7 +14,7 @@ from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, broadcast_mismatch, is
 from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
 from .ops.loss import reduced
-from .ops.norm import moments
+from .ops.norm import empty_statistics
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_size
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool
@@ -2324,13 +2324,14 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
         # no running statistics to move (torch leaves them as they are for an empty input): Normalize computes
         # the input's own
         return _normalize(input, weight, bias, broadcast, axes, eps)
-    mean, var = moments(input.data, axes)
+    mean, var = empty_statistics(input.data, axes)
+    out = _normalize(input, weight, bias, broadcast, axes, eps, mean=mean, var=var)
     count = math.prod(input.shape[axis] for axis in axes)
     for stat, input_stat in ((running_mean, mean), (running_var, var * (count / (count - 1)))):
         # each sample's running statistics moved, then averaged over the samples: the order of torch's sums
         moved = (1 - momentum) * stat.data.reshape(1, channels) + momentum * input_stat.reshape(copies, channels)
         stat.data[...] = moved.mean(axis=0).reshape(stat.shape)
-    return _normalize(input, weight, bias, broadcast, axes, eps, mean=mean, var=var)
+    return out
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -7,8 +7,9 @@ each worker thread takes some blocks, reduces them and writes its part of the pr
 no full-size temporaries. (Cutting further, into cache-sized blocks, measured slower: the reductions' per-call
 cost outweighs it.) Backward first reduces grad to a few small sums in the threads, after which grad_x is
 element-wise, one pass over cache-sized blocks as the activations'. Sums of products go through einsum, which
-reads its two operands without writing their product.
+reads its two operands without writing their product, or BLAS where they are rows times a vector.
 """
+import functools
 import math
 
 from .. import memory, parallel
@@ -16,13 +17,10 @@ from ..backend import get_array_module
 from ..function import Function
 
 
-def moments(x, axes):
-    """Mean and biased variance of x over `axes`, kept as size-1 dims so that they broadcast against x."""
+def empty_statistics(x, axes):
+    """Buffers for x's mean and biased variance over `axes`, kept as size-1 dims, for Normalize to write."""
     xp = get_array_module(x)
-    mean, var = (xp.empty(_statistics_shape(x.shape, axes), x.dtype) for _ in range(2))
-    parallel.elementwise(lambda x, mean, var, out: _moments_into(xp, x, axes, mean, var, out), x, mean, var,
-                         whole_axes=axes)
-    return mean, var
+    return tuple(xp.empty(_statistics_shape(x.shape, axes), x.dtype) for _ in range(2))
 
 
 def _statistics_shape(shape, axes):
@@ -35,9 +33,23 @@ def _moments_into(xp, x, axes, mean, var, centred):
     if not x.size:  # no values: NaN statistics, without NumPy's warnings, as torch's
         mean[...] = var[...] = math.nan
         return
-    x.mean(axis=axes, keepdims=True, out=mean)
+    _mean_into(x, axes, mean)
     xp.subtract(x, mean, out=centred)
     var[...] = _mean_of_products(xp, centred, centred, axes)
+
+
+# NumPy sums up to this many values plainly, in a few running sums, and more pairwise
+PLAIN_SUM_LENGTH = 128
+
+
+def _mean_into(x, axes, mean):
+    """x's mean over axes, into mean: NumPy's pairwise sum keeps the digits of a mean far from 0 (which a running
+    float32 sum loses); over no more values than it sums plainly anyway, BLAS reads them several times faster."""
+    count = math.prod(x.shape[axis] for axis in axes)
+    if count <= PLAIN_SUM_LENGTH:
+        mean[...] = _mean_of_products(get_array_module(x), x, None, axes)
+    else:
+        x.mean(axis=axes, keepdims=True, out=mean)
 
 
 def _mean_of_products(xp, a, b, axes):
@@ -49,15 +61,40 @@ def _mean_of_products(xp, a, b, axes):
 
 def _sum_of_products(xp, a, b, axes):
     """sum(a * b) over axes, kept as size-1 dims, without writing the product. b broadcasts against a (its
-    size-1 axes are read as absent) or is None: the sum of a alone."""
-    dims = "".join(chr(ord("a") + axis) for axis in range(a.ndim))
+    size-1 axes are read as absent) or is None: the sum of a alone. Over a's last axes, with b a vector along
+    them (or None), it is a matrix-vector product: BLAS reads short rows (layer norm's) 2-3x faster than einsum."""
+    statistics_shape = _statistics_shape(a.shape, axes)
+    lead = a.ndim - len(axes)
+    tail = a.shape[lead:]
+    if axes == tuple(range(lead, a.ndim)) and (b is None or b.shape[b.ndim - len(axes):] == tail and (
+            b.size == math.prod(tail))) and _contiguous_tail(a, len(axes)):
+        vector = xp.ones(math.prod(tail), a.dtype) if b is None else b.reshape(-1)
+        return xp.matmul(a.reshape(a.shape[:lead] + (vector.size,)), vector).reshape(statistics_shape)
+    if b is None:
+        return xp.einsum(_subscripts(a.ndim, axes, None), a).reshape(statistics_shape)
+    spanned = tuple(axis for axis, length in enumerate(b.shape, a.ndim - b.ndim) if length != 1)
+    vector = b.reshape([a.shape[axis] for axis in spanned])
+    return xp.einsum(_subscripts(a.ndim, axes, spanned), a, vector).reshape(statistics_shape)
+
+
+@functools.lru_cache(maxsize=None)
+def _subscripts(ndim, axes, spanned):
+    """einsum's subscripts for _sum_of_products: a's `ndim` dims times b's `spanned` ones (None: no b), summed over
+    `axes`."""
+    dims = "".join(chr(ord("a") + axis) for axis in range(ndim))
     kept = "".join(dim for axis, dim in enumerate(dims) if axis not in axes)
-    operands, subscripts = [a], [dims]
-    if b is not None:
-        spanned = [axis for axis, length in enumerate(b.shape) if length != 1]
-        operands.append(b.reshape([b.shape[axis] for axis in spanned]))
-        subscripts.append("".join(dims[a.ndim - b.ndim + axis] for axis in spanned))
-    return xp.einsum(f"{','.join(subscripts)}->{kept}", *operands).reshape(_statistics_shape(a.shape, axes))
+    operands = dims if spanned is None else f"{dims},{''.join(dims[axis] for axis in spanned)}"
+    return f"{operands}->{kept}"
+
+
+def _contiguous_tail(a, count):
+    """Whether a's last `count` axes lie end to end in memory, so that merging them is a view."""
+    step = a.itemsize
+    for length, stride in zip(a.shape[::-1][:count], a.strides[::-1][:count]):
+        if length != 1 and stride != step:
+            return False
+        step *= length
+    return True
 
 
 def _summed_in_threads(xp, a, b, axes):
@@ -71,78 +108,100 @@ def _summed_in_threads(xp, a, b, axes):
 
 class Normalize(Function):
     """(x - mean) / sqrt(var + eps) over `axes`, times the weight and plus the bias when given (`scaled`,
-    `shifted`: the inputs after x, each shaped to broadcast against x; backward returns their gradients partly
-    summed, and the engine sums them down).
+    `shifted`: the inputs after x, each shaped to broadcast against x; backward returns their gradients summed
+    down to their shapes).
 
-    The statistics are x's own over `axes`, computed here unless the caller passes them (`mean`, `var`, as
-    `moments` gives them: batch norm computes them first to update its running statistics). Running statistics
-    in evaluation mode are constants instead (`constant_statistics`): only then does backward not differentiate
-    through them, which turns its three terms into one. Backward keeps the normalized x, 1/std and the
-    weight and bias, no more.
+    The statistics are x's own over `axes`, written into `mean` and `var` where the caller gives them (as
+    `empty_statistics` makes them: batch norm then moves its running statistics towards them). Running statistics
+    in evaluation mode are constants instead (`constant_statistics`, `mean` and `var` holding them): only then does
+    backward not differentiate through them, which turns its three terms into one. Backward keeps x's deviations
+    from the mean (see _folds), 1/std and the weight and bias, no more.
     """
 
     @staticmethod
     def forward(ctx, x, *affine, axes, eps, scaled, shifted, mean=None, var=None, constant_statistics=False):
         xp = get_array_module(x)
-        given = mean is not None
-        if not given:
-            mean, var = (xp.empty(_statistics_shape(x.shape, axes), x.dtype) for _ in range(2))
+        if mean is None:
+            mean, var = empty_statistics(x, axes)
         inverse_std = xp.empty(var.shape, var.dtype)
-        # the output is the normalized x itself without an affine map, else a buffer of its own
-        normalized = (memory.empty(xp, x.shape, x.dtype),) if affine else ()
+        folded = scaled and _folds(inverse_std, affine[0], x.size)
+        # the deviations are the output's own buffer without an affine map, scaled in place, else one of their own
+        deviations = (memory.empty(xp, x.shape, x.dtype),) if affine else ()
 
-        def fill(x, mean, var, inverse_std, *normalized_and_affine, out):
-            normalized = normalized_and_affine[0] if affine else out
-            if given:
-                xp.subtract(x, mean, out=normalized)
+        def fill(x, mean, var, inverse_std, *deviations_and_affine, out):
+            deviations = deviations_and_affine[0] if affine else out
+            if constant_statistics:
+                xp.subtract(x, mean, out=deviations)
             else:
-                _moments_into(xp, x, axes, mean, var, normalized)
+                _moments_into(xp, x, axes, mean, var, deviations)
             xp.add(var, eps, out=inverse_std)
             xp.sqrt(inverse_std, out=inverse_std)
             xp.reciprocal(inverse_std, out=inverse_std)
-            normalized *= inverse_std
-            if scaled:
-                xp.multiply(normalized, normalized_and_affine[1], out=out)
+            if folded:
+                xp.multiply(deviations, inverse_std * deviations_and_affine[1], out=out)
+            else:
+                deviations *= inverse_std
+                if scaled:
+                    xp.multiply(deviations, deviations_and_affine[1], out=out)
             if shifted:
-                xp.add(out if scaled else normalized, normalized_and_affine[-1], out=out)
+                xp.add(out if scaled else deviations, deviations_and_affine[-1], out=out)
 
-        out = parallel.elementwise(fill, x, mean, var, inverse_std, *normalized, *affine, whole_axes=axes)
-        ctx.save_for_backward(normalized[0] if affine else out, inverse_std, *affine)
+        out = parallel.elementwise(fill, x, mean, var, inverse_std, *deviations, *affine, whole_axes=axes)
+        ctx.save_for_backward(deviations[0] if affine else out, inverse_std, *affine)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        normalized, inverse_std, *affine = ctx.saved
+        deviations, inverse_std, *affine = ctx.saved
         params = ctx.params
         axes, scaled, shifted = params["axes"], params["scaled"], params["shifted"]
         xp = get_array_module(grad)
+        folded = scaled and _folds(inverse_std, affine[0], grad.size)
+        unit = inverse_std if folded else 1     # the saved deviations times unit are the normalized x
         # The bias's and weight's gradients: sum(grad) and sum(grad * normalized) over the normalised axes along
         # which the weight is constant (a group's positions; none of layer norm's, where they are grad and the
-        # product itself), reduced in the worker threads; the engine sums the small rest down.
+        # product itself), reduced in the worker threads.
         affine_shape = (1,) * (grad.ndim - affine[0].ndim) + affine[0].shape if affine else (1,) * grad.ndim
         summed = tuple(axis for axis in axes if affine_shape[axis] == 1)
         grad_sum = _summed_in_threads(xp, grad, None, summed) if summed else grad
-        product_sum = _summed_in_threads(xp, grad, normalized, summed) if summed else parallel.elementwise(
-            xp.multiply, grad, normalized)
+        product_sum = _summed_in_threads(xp, grad, deviations, summed) * unit if summed else parallel.elementwise(
+            xp.multiply, grad, deviations)
         # grad_x = (g - mean(g) - normalized * mean(g * normalized)) * inverse_std, g = grad * weight the normalized
         # x's gradient and the means over axes, which follow from the two sums; only g * inverse_std when the
         # statistics are constants. One pass, block by block, writes it.
         weights = affine[:1] if scaled else ()
         count = math.prod(grad.shape[axis] for axis in axes)
         shift_and_slope = () if params.get("constant_statistics", False) else tuple(
-            _summed_in_threads(xp, total, weights[0] if scaled else None, axes) * (inverse_std / count)
-            for total in (grad_sum, product_sum))
+            _summed_in_threads(xp, total, weights[0] if scaled else None, axes) * (inverse_std / count) * factor
+            for total, factor in ((grad_sum, 1), (product_sum, unit)))
 
-        def fill(grad, normalized, inverse_std, *weight_shift_and_slope, out):
-            xp.multiply(grad, inverse_std, out=out)
-            if scaled:
-                out *= weight_shift_and_slope[0]
+        def fill(grad, deviations, inverse_std, *weight_shift_and_slope, out):
+            if folded:
+                xp.multiply(grad, inverse_std * weight_shift_and_slope[0], out=out)
+            else:
+                xp.multiply(grad, inverse_std, out=out)
+                if scaled:
+                    out *= weight_shift_and_slope[0]
             if shift_and_slope:
                 shift, slope = weight_shift_and_slope[-2:]
                 out -= shift
                 projection = memory.empty(xp, out.shape, out.dtype)
-                xp.multiply(normalized, slope, out=projection)
+                xp.multiply(deviations, slope, out=projection)
                 out -= projection
 
-        grad_x = parallel.blockwise(fill, grad, normalized, inverse_std, *weights, *shift_and_slope)
+        grad_x = parallel.blockwise(fill, grad, deviations, inverse_std, *weights, *shift_and_slope)
+        # summed down to the weight's shape here, in einsum: the engine's sum of a full-size product (layer norm's)
+        # reads more slowly
+        rest = tuple(axis for axis, length in enumerate(affine_shape) if length == 1 and axis not in summed)
+        grad_sum, product_sum = (_sum_of_products(xp, total, None, rest).reshape(affine[0].shape) if rest and affine
+                                 else total for total in (grad_sum, product_sum))
         return (grad_x, *((product_sum,) if scaled else ()), *((grad_sum,) if shifted else ()))
+
+
+def _folds(inverse_std, weight, size):
+    """Whether 1/std and the weight scale x's deviations (forward) and grad (backward) as their product, in one
+    pass rather than two: where that product is smaller than the `size` values it scales (batch and group norm's,
+    a channel's or a sample's channel's), not where they span different axes (layer norm's). Forward then keeps
+    the deviations, x - mean, for backward, else the normalized x it writes on the way."""
+    weight_shape = (1,) * (inverse_std.ndim - weight.ndim) + weight.shape
+    return math.prod(map(max, inverse_std.shape, weight_shape)) < size
