@@ -159,7 +159,7 @@ def _scale_function(library):
     return ScaledSquare
 
 
-def test_a_custom_function_subclassed_from_autograd_function_is_torchs():
+def test_a_custom_function_subclassed_from_autograd_function_is_torchs_and_passes_gradcheck():
     def run(library):
         x, w, _ = leaves(library)
         out = _scale_function(library).apply(x * w, 1.5)

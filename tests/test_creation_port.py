@@ -150,7 +150,7 @@ def test_triangle_indices_are_torchs(name, args):
     assert ours.dtype == theirs.numpy().dtype
 
 
-def test_cartesian_prod_values_and_gradients_are_torchs():
+def test_cartesian_prod_values_and_gradients_are_torchs_and_pass_gradcheck():
     values = [[1.0, -2.0, 3.0], [0.5, 4.0], [7.0, 8.0]]
     results = {}
     for lib in (torch, mg):

@@ -316,7 +316,7 @@ def test_complex_matrices_are_refused_clearly(function):
 
 
 @pytest.mark.parametrize("p", ["fro", "nuc", math.inf, -math.inf, 1, -1])
-def test_cond_in_other_norms_is_torchs(p):
+def test_cond_in_other_norms_is_torchs_and_passes_gradcheck(p):
     """A's norm times its inverse's; inf for a singular A (huge for "nuc", from singular values rounded off 0, by
     how much depends on the LAPACK); torch's own backward fails here (it writes into the inverse it saved), so the
     gradient is checked by gradcheck alone."""

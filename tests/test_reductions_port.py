@@ -192,7 +192,7 @@ def test_logcumsumexp_neither_overflows_nor_underflows():
     np.testing.assert_allclose(our_grad, their_grad, rtol=1e-5, atol=1e-6)
 
 
-def test_cumprod_gradient_of_rows_of_zeros():
+def test_cumprod_gradcheck_of_rows_of_zeros():
     array = np.array([[0.0, 0.0, 2.0, 3.0], [1.5, 0.0, 0.0, -2.0], [0.0, 4.0, 0.5, 0.0], [2.0, 3.0, -1.0, 0.0]])
     for dtype in (np.float32, np.float64):
         (ours, our_grad), (theirs, their_grad) = (_run(lib, lambda lib, x: x.cumprod(1), array, dtype)

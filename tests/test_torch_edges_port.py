@@ -135,7 +135,7 @@ def test_label_smoothing_gradcheck_with_ignored_targets():
     assert mg.gradcheck(lambda x: F.cross_entropy(x, target, weight, label_smoothing=0.2), [logits])
 
 
-def test_multi_margin_loss_leaves_nan_margins_out_as_torch():
+def test_multi_margin_loss_leaves_nan_margins_out_as_torch_and_passes_gradcheck():
     """torch sums the positive margins only: a NaN one is none."""
     (x, tx) = _both([[1.0, 2.0, 3.0], [NAN, 1.0, 2.0]])
     for lib, functional, logits in ((mg, F, x), (torch, TF, tx)):

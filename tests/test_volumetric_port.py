@@ -322,7 +322,7 @@ def test_dropout3d_keeps_the_input_where_torch_does():
     assert repr(mg.nn.Dropout3d(0.2, True)) == repr(torch.nn.Dropout3d(0.2, True))
 
 
-def test_dropout3d_in_place_and_gradients():
+def test_dropout3d_in_place_and_gradients_gradcheck():
     mg.manual_seed(6)
     x = mg.ones(2, 3, 2, 2, 2) * 1
     assert F.dropout3d(x, 0.5, inplace=True) is x
