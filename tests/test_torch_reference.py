@@ -13,6 +13,7 @@ from skimage import data  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
 
 import unet.torch_reference as tr  # noqa: E402
+from unet.checkpoint import CheckpointError, load_model  # noqa: E402
 from conftest import REPO_ROOT, RELEASED_WEIGHTS as RELEASED  # noqa: E402
 
 
@@ -209,6 +210,30 @@ def test_from_torch_round_trip():
     back = tr.to_torch(tr.from_torch(source))
     for name, tensor in source.state_dict().items():
         assert torch.equal(back.state_dict()[name], tensor)
+
+
+@pytest.mark.parametrize("wrapped", ["state_dict", "model_state_dict", "model", "net"])
+@pytest.mark.parametrize("data_parallel", [False, True])
+def test_a_torch_scripts_own_checkpoint_loads_as_its_state_dict(wrapped, data_parallel, tmp_path):
+    """A PyTorch training script's checkpoint ({"epoch": ..., "state_dict": ..., "optimizer": ...}), its keys
+    perhaps prefixed by DataParallel's "module.", loads as the network it holds."""
+    torch.manual_seed(0)
+    source = tr.TorchUNet(nonlocal_mode="softmax")
+    network = torch.nn.DataParallel(source) if data_parallel else source
+    optimizer = torch.optim.Adam(source.parameters())
+    path = tmp_path / "script.pth"
+    torch.save({"epoch": 3, wrapped: network.state_dict(), "optimizer": optimizer.state_dict()}, path)
+    model, _ = load_model(path, nonlocal_mode="softmax")
+    assert model.nonlocal_mode == "softmax"
+    for name, tensor in source.state_dict().items():
+        np.testing.assert_array_equal(model.state_dict()[name], tensor.numpy())
+
+
+def test_a_checkpoint_without_a_unet_inside_names_its_keys(tmp_path):
+    path = tmp_path / "other.pth"
+    torch.save({"epoch": 3, "state_dict": torch.nn.Linear(2, 2).state_dict()}, path)
+    with pytest.raises(CheckpointError, match=r"neither .* \(its top-level keys: epoch, state_dict\)"):
+        load_model(path)
 
 
 # ----------------------------------------------------------------------------- lazy import

@@ -1,8 +1,8 @@
 """Checkpoints: one .npz holding the model, its config, the optimizer, the epoch and the RNG state.
 
 Written atomically by mg.save. `load_model` also accepts a bare state dict (such as the authors'
-released .pth) or a train.py run folder, and turns every way a file can fail to fit into one clear
-CheckpointError.
+released .pth, or one that a PyTorch script saved inside its own checkpoint) or a train.py run folder,
+and turns every way a file can fail to fit into one clear CheckpointError.
 """
 from pathlib import Path
 
@@ -19,6 +19,8 @@ MIXED_CHECKPOINT = DEFAULT_CHECKPOINT.with_name("unet_sca_nl_mixed.npz")
 # What a run folder offers to restore with, in order: the best validation SSIM's state (kept as the paper
 # keeps its model), then the same weights alone.
 RUN_CHECKPOINTS = ("best.npz", "model.npz")
+# Where PyTorch training scripts commonly keep a network's weights inside a checkpoint of their own.
+WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net")
 RUN_FILES = {"best.npz": "the epoch of the run's best validation SSIM", "model.npz": "the best epoch's weights",
              "last.npz": "where the run got to"}
 
@@ -67,6 +69,16 @@ def checkpoint_file(path, names=RUN_CHECKPOINTS):
     return found
 
 
+def _bare_state_dict(state):
+    """`state` as a U-Net state dict, or None: unwrapped from a PyTorch script's own checkpoint ({"state_dict": ...},
+    and the like) and without the "module." that DataParallel puts before every key."""
+    for candidate in (state, *(state[key] for key in WRAPPER_KEYS if isinstance(state.get(key), dict))):
+        weights = {key.removeprefix("module."): value for key, value in candidate.items() if isinstance(key, str)}
+        if "dconv_down1.conv_block.0.weight" in weights and "conv_last.weight" in weights:
+            return weights
+    return None
+
+
 def _config_of_bare_state_dict(state, nonlocal_mode):
     """A bare state dict does not say which non-local mode trained it: the released one used "published"."""
     has_nonlocal = any(k.startswith("nl_block.") for k in state)
@@ -97,8 +109,8 @@ def load_model(path=None, device="cpu", nonlocal_mode=None):
             raise CheckpointError(
                 f"{path} was trained with the {config['nonlocal_mode']!r} non-local mode, but {nonlocal_mode!r} was "
                 f"asked for; drop --nonlocal or pass --nonlocal {config['nonlocal_mode']}")
-    elif "dconv_down1.conv_block.0.weight" in state and "conv_last.weight" in state:
-        weights, config = state, _config_of_bare_state_dict(state, nonlocal_mode)
+    elif (weights := _bare_state_dict(state)) is not None:
+        config = _config_of_bare_state_dict(weights, nonlocal_mode)
     else:
         raise CheckpointError(f"{path} is neither a training checkpoint nor a U-Net state dict "
                               f"(its top-level keys: {', '.join(list(state)[:6])})")

@@ -354,7 +354,8 @@ def _table_row(label, count, restored, degraded):
 def format_report(report):
     """The report as text: per category and mean (restored beside the degraded input), masked, torch parity."""
     if "per_image" not in report:
-        return "\n".join([f"restored {len(report['images'])} images (no clean targets given, so no metrics)",
+        count = len(report["images"])
+        return "\n".join([f"restored {count} image{'' if count == 1 else 's'} (no clean targets given, so no metrics)",
                           *_torch_comparison(report)])
     header = f"{'category':<18}{'n':>5}{'PSNR':>9}{'SSIM':>8}{'fit PSNR':>10}  |{'input PSNR':>11}{'input SSIM':>11}"
     rule = "-" * len(header)
