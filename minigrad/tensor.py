@@ -1981,8 +1981,8 @@ class Tensor:
         return _quantile(self, q, dim, keepdim, interpolation, skip_nan=True)
 
     def diff(self, n=1, dim=-1, prepend=None, append=None):
-        """The n-th forward difference along `dim`, `prepend` and `append` joined on first; of bools, whether
-        neighbours differ, as torch's."""
+        """The n-th forward difference along `dim`, `prepend` and `append` joined on first (not for n=0, which
+        copies the input alone, as torch's); of bools, whether neighbours differ, as torch's."""
         if self.ndim == 0:
             raise RuntimeError("diff expects input to be at least one-dimensional")
         if n < 0:
@@ -1992,6 +1992,8 @@ class Tensor:
         if any(part.ndim != self.ndim for part in parts):
             raise RuntimeError("diff expects prepend or append to be the same dimension as input")
         axis = normalize_dim(dim, self.ndim)
+        if n == 0:  # prepend and append left out, as torch leaves them
+            return self.clone()
         out = ops.Cat.apply(*parts, dim=axis) if len(parts) > 1 else self
         for _ in range(min(n, out.shape[axis])):
             size = out.shape[axis]
@@ -2061,8 +2063,9 @@ class Tensor:
             raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
                                f"but got {self.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
         axis = normalize_dim(dim, self.ndim)
-        others = np.broadcast_shapes(self.shape[:axis] + (1,) + self.shape[axis + 1:],
-                                     indices.shape[:axis] + (1,) + indices.shape[axis + 1:])
+        own_others, indices_others = (shape[:axis] + (1,) + shape[axis + 1:] for shape in (self.shape, indices.shape))
+        require_broadcastable(own_others, indices_others)
+        others = np.broadcast_shapes(own_others, indices_others)
         return self.expand(others[:axis] + (self.shape[axis],) + others[axis + 1:]).gather(
             axis, indices.expand(others[:axis] + (indices.shape[axis],) + others[axis + 1:]))
 
