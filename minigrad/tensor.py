@@ -1244,7 +1244,7 @@ class Tensor:
         """self + weight * (end - self), of a number weight or a tensor one (see ops.Lerp)."""
         if not isinstance(weight, Tensor):
             number_dtype = np.float64 if self.dtype.kind == "f" else self.dtype  # torch's Scalar: a double
-            return ops.Lerp.apply(self, end, np.asarray(weight, dtype=number_dtype), node_name="LerpBackward0")
+            return ops.Lerp.apply(self, end, np.asarray(weight, dtype=number_dtype), number_weight=True)
         return ops.Lerp.apply(self, end, weight)
 
     def clamp_min(self, min):
@@ -1731,6 +1731,8 @@ class Tensor:
         if isinstance(value, Tensor) and value.ndim:
             raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
+        if self.ndim == 0:  # its one place, as a 1-d tensor's
+            return self.reshape(1).index_fill(dim, index, value).reshape(())
         size = _size_along(self, dim)
         require_indices(index.data, size, f"index {{index}} is out of bounds for dimension {dim} with size {size}",
                         IndexError, negatives=True)
@@ -1824,13 +1826,15 @@ class Tensor:
         """A vector of positions along `dim` as scatter's index of `shape`: the same positions in every slice."""
         xp = get_array_module(index.data)
         along = index.data.reshape((-1,) + (1,) * (len(shape) - dim - 1)) if shape else index.data.reshape(())
-        return Tensor(xp.ascontiguousarray(xp.broadcast_to(along.astype(np.int64, copy=False), shape)))
+        return Tensor(xp.broadcast_to(along.astype(np.int64, copy=False), shape).copy())
 
-    def prod(self, dim=None, keepdim=False):
-        return ops.Prod.apply(self, dim=dim, keepdim=keepdim)
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        """`dtype` casts before multiplying, as sum's."""
+        return ops.Prod.apply(self if dtype is None else self.to(dtype), dim=dim, keepdim=keepdim)
 
-    def cumsum(self, dim):
-        return ops.Cumsum.apply(self, dim=dim)
+    def cumsum(self, dim, *, dtype=None):
+        """`dtype` casts before summing, as sum's."""
+        return ops.Cumsum.apply(self if dtype is None else self.to(dtype), dim=dim)
 
     def any(self, dim=None, keepdim=False):
         """Whether any entry (along `dim`) is non-zero: a bool tensor, outside the graph."""

@@ -200,7 +200,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, a, dims):
         xp = get_array_module(a)
-        return xp.ascontiguousarray(xp.flip(a, axis=dims))
+        return xp.flip(a, axis=dims).copy()  # C order; ascontiguousarray would make a 0-d array 1-d
 
     @staticmethod
     def backward(ctx, grad):
