@@ -2022,6 +2022,8 @@ class Tensor:
             if len(set(axes)) != len(axes):
                 raise RuntimeError(f"movedim: repeated dim in `{role}` ({list(dims)})")
             moved[role] = axes
+        if self.ndim == 0:  # its dim 0 (or -1), as torch lets a 0-d tensor name, moves nothing
+            return self._permuted(())
         order = [axis for axis in range(self.ndim) if axis not in moved["source"]]
         for place, axis in sorted(zip(moved["destination"], moved["source"])):
             order.insert(place, axis)

@@ -1,7 +1,7 @@
 """Training-side cases where minigrad once disagreed with torch, each reduced to its smallest form: Rprop on a 0-d
 parameter (its sign masks were NumPy scalars, which take no assignment), diff of order 0 beside prepend or append
 (torch leaves them out), take_along_dim's error for indices that do not broadcast, a 0-d tensor flipped or
-index_filled (NumPy's ascontiguousarray made it 1-d), lerp of 0-d tensors and a number weight (the weight's double
+index_filled (NumPy's ascontiguousarray made it 1-d), scatter_reduce's gradients, movedim and prelu of 0-d tensors, lerp of 0-d tensors and a number weight (the weight's double
 promoted them), nan_to_num(nan=None), combinations(r=0) and
 bincount of an empty input with weights (torch's int64 zeros), and cumsum's and prod's dtype argument."""
 import numpy as np
@@ -63,6 +63,14 @@ CASES = {
     "flip: a 0-d tensor over its dim 0": (lambda lib, x: x.flip(0), [normal()]),
     "index_fill: a 0-d tensor": (lambda lib, x: x.index_fill(0, lib.tensor([0]), 5.0) * x, [normal()]),
     "index_fill: a 0-d tensor, a 0-d value": (lambda lib, x, v: x.index_fill(-1, lib.tensor(0), v), [normal(), normal()]),
+    "scatter_reduce: amax of 0-d tensors": (lambda lib, x, y: lib.scatter_reduce(x, 0, lib.tensor(0), y, "amax"),
+                                            [normal(), normal()]),
+    "scatter_reduce: amin of 0-d tensors, self left out": (
+        lambda lib, x, y: lib.scatter_reduce(x, 0, lib.tensor(0), y, "amin", include_self=False), [normal(), normal()]),
+    "scatter_reduce: mean of 0-d tensors, self left out": (
+        lambda lib, x, y: lib.scatter_reduce(x, 0, lib.tensor(0), y, "mean", include_self=False), [normal(), normal()]),
+    "movedim: a 0-d tensor's dim 0": (lambda lib, x: lib.movedim(x, 0, -1) * x, [normal()]),
+    "prelu: a 0-d input": (lambda lib, x, w: lib.nn.functional.prelu(x, w), [normal(), normal(1)]),
     "lerp: 0-d tensors, a number weight": (lambda lib, x, y: lib.lerp(x, y, 0.7), [normal(), normal()]),
     "lerp: 0-d tensors, a number weight past 1": (lambda lib, x, y: x.lerp(y, 1.5), [normal(), normal()]),
 }

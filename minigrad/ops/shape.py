@@ -752,11 +752,13 @@ class ScatterReduce(Function):
         else:
             value = out[positions]
             a_is_out, values_are_out = (a == out).astype(grad.dtype), (values == value).astype(grad.dtype)
-            ties = a_is_out.copy()
+            ties = xp.array(a_is_out)  # an array, where NumPy's comparison of 0-d arrays gives a scalar
             xp.add.at(ties, positions, values_are_out)
             shared = grad / ties
             grad_a, grad_values = a_is_out * shared, values_are_out * shared[positions]
         if not include_self:
+            # a copy: grad_values may view it (of a 0-d self), and NumPy's arithmetic makes 0-d results scalars
+            grad_a = xp.array(grad_a)
             grad_a[positions] = 0
         grad_src = memory.zeros(xp, src_shape, grad.dtype)
         grad_src[read] = grad_values
