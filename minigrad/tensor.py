@@ -1253,11 +1253,13 @@ class Tensor:
     def clamp_max(self, max):
         return self.clamp(max=max)
 
-    def softmax(self, dim):
-        return ops.Softmax.apply(self, dim=dim)
+    def softmax(self, dim, dtype=None):
+        """Computed in `dtype` if given, as torch's."""
+        return ops.Softmax.apply(self if dtype is None else self.to(dtype), dim=dim)
 
-    def log_softmax(self, dim):
-        return ops.LogSoftmax.apply(self, dim=dim)
+    def log_softmax(self, dim, dtype=None):
+        """Computed in `dtype` if given, as torch's."""
+        return ops.LogSoftmax.apply(self if dtype is None else self.to(dtype), dim=dim)
 
     def sum(self, dim=None, keepdim=False, *, dtype=None):
         """`dtype` casts before summing, as torch's (its gradient comes back in self's dtype)."""

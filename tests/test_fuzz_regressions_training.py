@@ -3,7 +3,8 @@ parameter (its sign masks were NumPy scalars, which take no assignment), diff of
 (torch leaves them out), take_along_dim's error for indices that do not broadcast, a 0-d tensor flipped or
 index_filled (NumPy's ascontiguousarray made it 1-d), scatter_reduce's gradients, movedim and prelu of 0-d tensors, lerp of 0-d tensors and a number weight (the weight's double
 promoted them), nan_to_num(nan=None), combinations(r=0) and
-bincount of an empty input with weights (torch's int64 zeros), and cumsum's and prod's dtype argument."""
+bincount of an empty input with weights (torch's int64 zeros), and the dtype argument of cumsum, prod, and
+of softmax and log_softmax as methods (torch.softmax's and special.softmax's route)."""
 import numpy as np
 import pytest
 
@@ -114,3 +115,12 @@ def test_cumsum_and_prod_take_torchs_dtype(name):
         assert ours.dtype == theirs.numpy().dtype
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     assert_matches_torch(torch, lambda lib, t: getattr(t, name)(0, dtype=lib.float64), [np.array([1.5, -2.5, 3.0])])
+
+
+@pytest.mark.parametrize("call", [lambda lib, t: t.softmax(-1, dtype=lib.float64),
+                                  lambda lib, t: lib.log_softmax(t, 0, dtype=lib.float64),
+                                  lambda lib, t: lib.special.softmax(t, 1, dtype=lib.float64)],
+                         ids=["Tensor.softmax", "torch.log_softmax", "special.softmax"])
+def test_softmax_and_log_softmax_take_dtype_wherever_called_from(call):
+    """The input cast to float64 first: a float64 output, its gradient back in float32."""
+    assert_matches_torch(torch, call, [np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)])
