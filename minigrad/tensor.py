@@ -750,7 +750,7 @@ class Tensor:
         autograd records, through ops.SetItem (see _in_place); else straight into t's array. Into an expanded
         tensor, whose elements share memory, as copy_ into the part indexed: torch refuses it only where that part's
         own elements share memory."""
-        index = without_empty_ellipsis(index, self.ndim)
+        index = torch_index(index, self.ndim)
         steps = torch_index_steps(index)
         if steps is not None:  # into the view its ints select
             self[steps[0]][steps[1]] = value
@@ -797,7 +797,7 @@ class Tensor:
 
     @torch_index_errors
     def __getitem__(self, index):
-        index = without_empty_ellipsis(index, self.ndim)
+        index = torch_index(index, self.ndim)
         steps = torch_index_steps(index)
         return self._indexed(index) if steps is None else self[steps[0]][steps[1]]
 
@@ -2714,6 +2714,6 @@ from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_i
                           running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
                          has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
-                         resolved_shape, torch_index_steps, without_empty_ellipsis)
+                         resolved_shape, torch_index, torch_index_steps)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

@@ -1,10 +1,11 @@
-"""Training-side cases where minigrad once disagreed with torch, each reduced to its smallest form: Rprop on a 0-d
-parameter (its sign masks were NumPy scalars, which take no assignment), diff of order 0 beside prepend or append
-(torch leaves them out), take_along_dim's error for indices that do not broadcast, a 0-d tensor flipped or
-index_filled (NumPy's ascontiguousarray made it 1-d), scatter_reduce's gradients, movedim and prelu of 0-d tensors, lerp of 0-d tensors and a number weight (the weight's double
-promoted them), nan_to_num(nan=None), combinations(r=0) and
-bincount of an empty input with weights (torch's int64 zeros), and the dtype argument of cumsum, prod, and
-of softmax and log_softmax as methods (torch.softmax's and special.softmax's route)."""
+"""Cases where minigrad once disagreed with torch, found by differential fuzzing, each reduced to its smallest
+form: Rprop on a 0-d parameter (its sign masks were NumPy scalars, which take no assignment); diff of order 0
+beside prepend or append (torch leaves them out); take_along_dim's error for indices that do not broadcast; a 0-d
+tensor flipped or index_filled (NumPy's ascontiguousarray made it 1-d); scatter_reduce's gradients, movedim and
+prelu of 0-d tensors; indexing with a uint8 tensor (torch's byte mask, not positions); lerp of 0-d tensors and a
+number weight (the weight's double promoted them); nan_to_num(nan=None); combinations(r=0); bincount of an empty
+input with weights (torch's int64 zeros); the dtype argument of cumsum and prod, and of softmax and log_softmax
+as methods (the route of torch.softmax and special.softmax)."""
 import numpy as np
 import pytest
 
@@ -72,6 +73,8 @@ CASES = {
         lambda lib, x, y: lib.scatter_reduce(x, 0, lib.tensor(0), y, "mean", include_self=False), [normal(), normal()]),
     "movedim: a 0-d tensor's dim 0": (lambda lib, x: lib.movedim(x, 0, -1) * x, [normal()]),
     "prelu: a 0-d input": (lambda lib, x, w: lib.nn.functional.prelu(x, w), [normal(), normal(1)]),
+    "getitem: a uint8 tensor, torch's deprecated byte mask": (
+        lambda lib, x: x[lib.tensor(np.array([1, 0, 1], np.uint8), device=x.device), 1:], [normal(3, 2)]),
     "lerp: 0-d tensors, a number weight": (lambda lib, x, y: lib.lerp(x, y, 0.7), [normal(), normal()]),
     "lerp: 0-d tensors, a number weight past 1": (lambda lib, x, y: x.lerp(y, 1.5), [normal(), normal()]),
 }

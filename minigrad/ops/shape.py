@@ -3,6 +3,7 @@ op that takes a dim shares."""
 import math
 import numbers
 import operator
+import warnings
 
 import numpy as np
 
@@ -242,6 +243,19 @@ def torch_index_steps(index):
             selection.extend([slice(None)] * spans)
             rest.append(item)
     return tuple(selection), tuple(rest)
+
+
+def torch_index(index, ndim):
+    """A user's index made one that NumPy takes as torch takes the original: uint8 tensors in it are masks, as
+    torch's deprecated byte masks (with its warning), not positions; an Ellipsis of no dims goes
+    (without_empty_ellipsis)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(item, Tensor) and item.dtype == np.uint8 for item in items):
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
+                      UserWarning, stacklevel=3)
+        items = tuple(item != 0 if isinstance(item, Tensor) and item.dtype == np.uint8 else item for item in items)
+        index = items if isinstance(index, tuple) else items[0]
+    return without_empty_ellipsis(index, ndim)
 
 
 def without_empty_ellipsis(index, ndim):
