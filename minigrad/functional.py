@@ -932,6 +932,8 @@ def prelu(input, weight):
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found parameter numbers = "
                                f"{weight.numel()} and channel size = {channels}.")
         weight = weight.reshape((channels,) + (1,) * (input.ndim - 2))
+    elif input.ndim == 0:  # its one slope 0-d too, so that the output stays 0-d
+        weight = weight.reshape(())
     return ops.PReLU.apply(input, weight)
 
 

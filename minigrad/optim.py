@@ -439,15 +439,14 @@ class Rprop(Optimizer):
         etaminus, etaplus = group["etas"]
         if self._count_step(param, state, "prev", "step_size") == 1:
             state["step_size"] += group["lr"]
-        grad = -grad if group["maximize"] else grad.copy()
-        factor = xp.sign(grad * state["prev"])
-        factor[factor > 0] = etaplus
-        factor[factor < 0] = etaminus
-        factor[factor == 0] = 1
+        grad = -grad if group["maximize"] else grad
+        agreement = grad * state["prev"]
+        flipped = agreement < 0
+        factor = xp.where(agreement > 0, etaplus, xp.where(flipped, etaminus, 1)).astype(param.dtype)
         step_size = state["step_size"]
         step_size *= factor
         xp.clip(step_size, *group["step_sizes"], out=step_size)
-        grad[factor == etaminus] = 0
+        grad = xp.where(flipped, 0, grad).astype(param.dtype, copy=False)
         param.data -= xp.sign(grad) * step_size
         state["prev"][...] = grad
 

@@ -750,7 +750,7 @@ class Tensor:
         autograd records, through ops.SetItem (see _in_place); else straight into t's array. Into an expanded
         tensor, whose elements share memory, as copy_ into the part indexed: torch refuses it only where that part's
         own elements share memory."""
-        index = without_empty_ellipsis(index, self.ndim)
+        index = torch_index(index, self.ndim)
         steps = torch_index_steps(index)
         if steps is not None:  # into the view its ints select
             self[steps[0]][steps[1]] = value
@@ -797,7 +797,7 @@ class Tensor:
 
     @torch_index_errors
     def __getitem__(self, index):
-        index = without_empty_ellipsis(index, self.ndim)
+        index = torch_index(index, self.ndim)
         steps = torch_index_steps(index)
         return self._indexed(index) if steps is None else self[steps[0]][steps[1]]
 
@@ -1244,7 +1244,7 @@ class Tensor:
         """self + weight * (end - self), of a number weight or a tensor one (see ops.Lerp)."""
         if not isinstance(weight, Tensor):
             number_dtype = np.float64 if self.dtype.kind == "f" else self.dtype  # torch's Scalar: a double
-            return ops.Lerp.apply(self, end, np.asarray(weight, dtype=number_dtype), node_name="LerpBackward0")
+            return ops.Lerp.apply(self, end, np.asarray(weight, dtype=number_dtype), number_weight=True)
         return ops.Lerp.apply(self, end, weight)
 
     def clamp_min(self, min):
@@ -1253,11 +1253,13 @@ class Tensor:
     def clamp_max(self, max):
         return self.clamp(max=max)
 
-    def softmax(self, dim):
-        return ops.Softmax.apply(self, dim=dim)
+    def softmax(self, dim, dtype=None):
+        """Computed in `dtype` if given, as torch's."""
+        return ops.Softmax.apply(self if dtype is None else self.to(dtype), dim=dim)
 
-    def log_softmax(self, dim):
-        return ops.LogSoftmax.apply(self, dim=dim)
+    def log_softmax(self, dim, dtype=None):
+        """Computed in `dtype` if given, as torch's."""
+        return ops.LogSoftmax.apply(self if dtype is None else self.to(dtype), dim=dim)
 
     def sum(self, dim=None, keepdim=False, *, dtype=None):
         """`dtype` casts before summing, as torch's (its gradient comes back in self's dtype)."""
@@ -1731,6 +1733,8 @@ class Tensor:
         if isinstance(value, Tensor) and value.ndim:
             raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
+        if self.ndim == 0:  # its one place, as a 1-d tensor's
+            return self.reshape(1).index_fill(dim, index, value).reshape(())
         size = _size_along(self, dim)
         require_indices(index.data, size, f"index {{index}} is out of bounds for dimension {dim} with size {size}",
                         IndexError, negatives=True)
@@ -1824,13 +1828,15 @@ class Tensor:
         """A vector of positions along `dim` as scatter's index of `shape`: the same positions in every slice."""
         xp = get_array_module(index.data)
         along = index.data.reshape((-1,) + (1,) * (len(shape) - dim - 1)) if shape else index.data.reshape(())
-        return Tensor(xp.ascontiguousarray(xp.broadcast_to(along.astype(np.int64, copy=False), shape)))
+        return Tensor(xp.broadcast_to(along.astype(np.int64, copy=False), shape).copy())
 
-    def prod(self, dim=None, keepdim=False):
-        return ops.Prod.apply(self, dim=dim, keepdim=keepdim)
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        """`dtype` casts before multiplying, as sum's."""
+        return ops.Prod.apply(self if dtype is None else self.to(dtype), dim=dim, keepdim=keepdim)
 
-    def cumsum(self, dim):
-        return ops.Cumsum.apply(self, dim=dim)
+    def cumsum(self, dim, *, dtype=None):
+        """`dtype` casts before summing, as sum's."""
+        return ops.Cumsum.apply(self if dtype is None else self.to(dtype), dim=dim)
 
     def any(self, dim=None, keepdim=False):
         """Whether any entry (along `dim`) is non-zero: a bool tensor, outside the graph."""
@@ -1981,8 +1987,8 @@ class Tensor:
         return _quantile(self, q, dim, keepdim, interpolation, skip_nan=True)
 
     def diff(self, n=1, dim=-1, prepend=None, append=None):
-        """The n-th forward difference along `dim`, `prepend` and `append` joined on first; of bools, whether
-        neighbours differ, as torch's."""
+        """The n-th forward difference along `dim`, `prepend` and `append` joined on first (not for n=0, which
+        copies the input alone, as torch's); of bools, whether neighbours differ, as torch's."""
         if self.ndim == 0:
             raise RuntimeError("diff expects input to be at least one-dimensional")
         if n < 0:
@@ -1992,6 +1998,8 @@ class Tensor:
         if any(part.ndim != self.ndim for part in parts):
             raise RuntimeError("diff expects prepend or append to be the same dimension as input")
         axis = normalize_dim(dim, self.ndim)
+        if n == 0:  # prepend and append left out, as torch leaves them
+            return self.clone()
         out = ops.Cat.apply(*parts, dim=axis) if len(parts) > 1 else self
         for _ in range(min(n, out.shape[axis])):
             size = out.shape[axis]
@@ -2016,6 +2024,8 @@ class Tensor:
             if len(set(axes)) != len(axes):
                 raise RuntimeError(f"movedim: repeated dim in `{role}` ({list(dims)})")
             moved[role] = axes
+        if self.ndim == 0:  # its dim 0 (or -1), as torch lets a 0-d tensor name, moves nothing
+            return self._permuted(())
         order = [axis for axis in range(self.ndim) if axis not in moved["source"]]
         for place, axis in sorted(zip(moved["destination"], moved["source"])):
             order.insert(place, axis)
@@ -2061,8 +2071,9 @@ class Tensor:
             raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
                                f"but got {self.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
         axis = normalize_dim(dim, self.ndim)
-        others = np.broadcast_shapes(self.shape[:axis] + (1,) + self.shape[axis + 1:],
-                                     indices.shape[:axis] + (1,) + indices.shape[axis + 1:])
+        own_others, indices_others = (shape[:axis] + (1,) + shape[axis + 1:] for shape in (self.shape, indices.shape))
+        require_broadcastable(own_others, indices_others)
+        others = np.broadcast_shapes(own_others, indices_others)
         return self.expand(others[:axis] + (self.shape[axis],) + others[axis + 1:]).gather(
             axis, indices.expand(others[:axis] + (indices.shape[axis],) + others[axis + 1:]))
 
@@ -2703,6 +2714,6 @@ from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_i
                           running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
                          has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
-                         resolved_shape, torch_index_steps, without_empty_ellipsis)
+                         resolved_shape, torch_index, torch_index_steps)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

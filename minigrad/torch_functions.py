@@ -491,13 +491,15 @@ def _chosen(values, return_inverse, return_counts, inverse, counts):
 def bincount(input, weights=None, minlength=0):
     """How often each of 0, 1, ..., max(input) occurs in a 1-d tensor of non-negative integers (at least
     `minlength` counts), or the sums of `weights` of each, as torch's: counts in int64, sums in weights' dtype
-    (float32's stay float32, integers' become float64). Outside the graph."""
+    (float32's stay float32, integers' become float64), but those of an empty input int64. Outside the graph."""
     if input.dtype.kind not in "iu":
         raise NotImplementedError(f"\"bincount_cpu\" not implemented for '{_type_name(input)}'")
     if minlength < 0:
         raise RuntimeError("minlength should be >= 0")
     xp = get_array_module(input.data)
-    if input.ndim != 1 or (input.numel() and bool(input.data.min() < 0)):
+    if input.ndim == 1 and not input.numel():  # torch's counts of nothing: int64 zeros, weights or not
+        return Tensor(xp.zeros(minlength, np.int64))
+    if input.ndim != 1 or bool(input.data.min() < 0):
         raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
     if weights is None:
         return Tensor(xp.bincount(input.data, minlength=minlength).astype(np.int64))
@@ -900,7 +902,7 @@ def combinations(input, r=2, with_replacement=False):
     if input.ndim != 1:
         raise RuntimeError(f"Expect a 1D vector, but got shape {list(input.shape)}")
     if r == 0:
-        return input.new_empty(0)
+        return input.new_zeros(0)
     choose = itertools.combinations_with_replacement if with_replacement else itertools.combinations
     rows = np.array(list(choose(range(input.shape[0]), r)), dtype=np.int64).reshape(-1, r)
     return input[Tensor(rows, device=input.device)]

@@ -1073,21 +1073,23 @@ def _lerp_into(start, end, weight, out):
 class Lerp(Function):
     """start + weight * (end - start) as torch's: from the nearer end, so exact at weight 0 and 1, in one fused
     multiply-add (weight * (end - start) + start, or (weight - 1) * (end - start) + end). The three broadcast together
-    and come in one floating-point dtype, as torch's; a number weight comes as a 0-d float64 array, whose gradients,
-    as torch's of its double, are grad * (1 - weight) and grad * weight rounded to that dtype."""
+    and come in one floating-point dtype, as torch's (end in start's, a weight tensor of more than 0 dims too); a
+    number weight (number_weight) comes as a 0-d float64 array, which takes no part in the dtype, and whose
+    gradients, as torch's of its double, are grad * (1 - weight) and grad * weight rounded to that dtype."""
 
     promotes_inputs = False
-    node_name = "LerpBackward1"  # torch's of a tensor weight; of a number, it is LerpBackward0
+    node_name = named_by("number_weight", "LerpBackward1", "LerpBackward0")  # of a tensor weight, of a number
 
     @staticmethod
-    def forward(ctx, start, end, weight):
+    def forward(ctx, start, end, weight, number_weight=None):
         for role, operand in (("end", end), ("weight", weight)):
-            if operand.dtype != start.dtype and operand.ndim:
+            if operand.dtype != start.dtype and (role == "end" or operand.ndim):
                 raise RuntimeError(f"expected dtype {CPP_TYPE_NAMES.get(start.dtype, start.dtype)} for `{role}` but "
                                    f"got dtype {CPP_TYPE_NAMES.get(operand.dtype, operand.dtype)}")
         require_broadcastable(start.shape, end.shape)
         require_broadcastable(np.broadcast_shapes(start.shape, end.shape), weight.shape)
-        dtype = result_type(start, end, weight)  # a 0-d weight of a higher category promotes, as torch's
+        # a 0-d weight tensor of a higher category promotes, as torch's
+        dtype = start.dtype if number_weight else result_type(start, end, weight)
         start, end, rounded_weight = (operand.astype(dtype, copy=False) for operand in (start, end, weight))
         require_floating_point("lerp_kernel_tensor" if weight.ndim else "lerp_kernel_scalar", start)
         ctx.save_for_backward(start, end, weight)
@@ -1103,13 +1105,13 @@ class Lerp(Function):
 
 
 class NanToNum(Function):
-    """Integer and bool tensors come back as copies, as torch's."""
+    """Integer and bool tensors come back as copies, as torch's; nan=None is 0, as torch's."""
 
     @staticmethod
     def forward(ctx, a, nan, posinf, neginf):
         xp = get_array_module(a)
         ctx.save_for_backward(xp.isfinite(a))
-        return xp.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+        return xp.nan_to_num(a, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
 
     @staticmethod
     def backward(ctx, grad):

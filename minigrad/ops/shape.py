@@ -3,6 +3,7 @@ op that takes a dim shares."""
 import math
 import numbers
 import operator
+import warnings
 
 import numpy as np
 
@@ -200,7 +201,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, a, dims):
         xp = get_array_module(a)
-        return xp.ascontiguousarray(xp.flip(a, axis=dims))
+        return xp.flip(a, axis=dims).copy()  # C order; ascontiguousarray would make a 0-d array 1-d
 
     @staticmethod
     def backward(ctx, grad):
@@ -242,6 +243,19 @@ def torch_index_steps(index):
             selection.extend([slice(None)] * spans)
             rest.append(item)
     return tuple(selection), tuple(rest)
+
+
+def torch_index(index, ndim):
+    """A user's index made one that NumPy takes as torch takes the original: uint8 tensors in it are masks, as
+    torch's deprecated byte masks (with its warning), not positions; an Ellipsis of no dims goes
+    (without_empty_ellipsis)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(item, Tensor) and item.dtype == np.uint8 for item in items):
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
+                      UserWarning, stacklevel=3)
+        items = tuple(item != 0 if isinstance(item, Tensor) and item.dtype == np.uint8 else item for item in items)
+        index = items if isinstance(index, tuple) else items[0]
+    return without_empty_ellipsis(index, ndim)
 
 
 def without_empty_ellipsis(index, ndim):
@@ -752,11 +766,13 @@ class ScatterReduce(Function):
         else:
             value = out[positions]
             a_is_out, values_are_out = (a == out).astype(grad.dtype), (values == value).astype(grad.dtype)
-            ties = a_is_out.copy()
+            ties = xp.array(a_is_out)  # an array, where NumPy's comparison of 0-d arrays gives a scalar
             xp.add.at(ties, positions, values_are_out)
             shared = grad / ties
             grad_a, grad_values = a_is_out * shared, values_are_out * shared[positions]
         if not include_self:
+            # a copy: grad_values may view it (of a 0-d self), and NumPy's arithmetic makes 0-d results scalars
+            grad_a = xp.array(grad_a)
             grad_a[positions] = 0
         grad_src = memory.zeros(xp, src_shape, grad.dtype)
         grad_src[read] = grad_values
