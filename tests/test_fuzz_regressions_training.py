@@ -13,6 +13,8 @@ import minigrad as mg
 from conftest import assert_matches_torch, assert_raises_as_torch, differentiable_case_tests, normal
 
 torch = pytest.importorskip("torch")
+# The byte-mask case warns in both libraries, as it should (test_a_uint8_index_warns_as_torchs checks ours)
+pytestmark = pytest.mark.filterwarnings("ignore:indexing with dtype torch.uint8 is now deprecated:UserWarning")
 
 
 def rprop_steps_on_a_scalar(library, device=None, steps=6):
@@ -127,3 +129,14 @@ def test_cumsum_and_prod_take_torchs_dtype(name):
 def test_softmax_and_log_softmax_take_dtype_wherever_called_from(call):
     """The input cast to float64 first: a float64 output, its gradient back in float32."""
     assert_matches_torch(torch, call, [np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32)])
+
+
+def test_a_uint8_index_warns_as_torchs():
+    for index in ("read", "write"):
+        with pytest.warns(UserWarning, match="indexing with dtype torch.uint8 is now deprecated") as ours:
+            tensor, mask = mg.zeros(3), mg.tensor([1, 0, 1], dtype=mg.uint8)
+            if index == "read":
+                tensor[mask]
+            else:
+                tensor[mask] = 1.0
+        assert len(ours) == 1 and ours[0].filename == __file__  # pointed at the user's line

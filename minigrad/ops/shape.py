@@ -252,7 +252,7 @@ def torch_index(index, ndim):
     items = index if isinstance(index, tuple) else (index,)
     if any(isinstance(item, Tensor) and item.dtype == np.uint8 for item in items):
         warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=4)  # the user's line: past Tensor's indexing method and its wrapper
         items = tuple(item != 0 if isinstance(item, Tensor) and item.dtype == np.uint8 else item for item in items)
         index = items if isinstance(index, tuple) else items[0]
     return without_empty_ellipsis(index, ndim)
