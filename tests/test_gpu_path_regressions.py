@@ -1,0 +1,63 @@
+"""Disagreements between the GPU code path and the CPU's, found by differential fuzzing on the CuPy stand-in: each
+case here failed on the GPU path before its fix."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.functional as F
+
+from conftest import relative_error
+
+HALF_PRECISION_OPS = {  # ops with a kernel variant, on a dtype the kernels are not built for
+    "conv2d": lambda x, w: F.conv2d(x, w, padding=1),
+    "conv_transpose2d": lambda x, w: F.conv_transpose2d(x, w.transpose(0, 1), stride=2),
+    "max_pool2d": lambda x, w: F.max_pool2d(x, 2),
+    "bilinear": lambda x, w: F.interpolate(x, scale_factor=2, mode="bilinear"),
+    "relu": lambda x, w: F.relu(x),
+    "sigmoid": lambda x, w: F.sigmoid(x),
+    "sigmoid_gate": lambda x, w: F.sigmoid_gate(x, x.flip(-1), x.mean(dim=(2, 3), keepdim=True)),
+    "charbonnier": lambda x, w: F.charbonnier_loss(x, x.flip(-1), reduction="none"),
+}
+
+
+def _float16_forward_backward(fn, device):
+    rng = np.random.default_rng(0)
+    x, w = (mg.tensor(rng.standard_normal(shape).astype(np.float16), requires_grad=True, device=device)
+            for shape in ((2, 3, 6, 6), (4, 3, 3, 3)))
+    out = fn(x, w)
+    out.sum().backward()
+    return out.numpy(), x.grad.numpy()
+
+
+@pytest.mark.parametrize("name", HALF_PRECISION_OPS)
+def test_float16_takes_the_array_path_on_the_gpu(name, gpu_path):
+    """The kernels are built for float32 and float64: a float16 tensor's op ran them and failed (KeyError)."""
+    fn = HALF_PRECISION_OPS[name]
+    for ours, reference in zip(_float16_forward_backward(fn, "gpu"), _float16_forward_backward(fn, "cpu")):
+        assert ours.dtype == reference.dtype == np.float16
+        np.testing.assert_allclose(ours.astype(np.float32), reference.astype(np.float32), rtol=2e-3, atol=2e-3)
+
+
+def _adam_steps(device, steps=3):
+    """AdamW over a transposed (non-contiguous) parameter, a float16 one and a plain one."""
+    rng = np.random.default_rng(0)
+    transposed = mg.nn.Parameter(mg.tensor(rng.standard_normal((3, 4)).astype(np.float32), device=device).T)
+    half = mg.nn.Parameter(mg.tensor(rng.standard_normal(5).astype(np.float16), device=device))
+    plain = mg.nn.Parameter(mg.tensor(rng.standard_normal((2, 3)).astype(np.float32), device=device))
+    params = [transposed, half, plain]
+    optimizer = mg.optim.AdamW(params, lr=0.1, weight_decay=0.1)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        sum((param.float() ** 2 * float(index + 1)).sum() for index, param in enumerate(params)).backward()
+        optimizer.step()
+    return [param.detach().numpy() for param in params]
+
+
+def test_adam_steps_parameters_the_kernel_cannot_read(gpu_path):
+    """The GPU's one-launch Adam took every parameter of a group: a non-contiguous one stopped the step (ValueError),
+    a float16 one too (KeyError). Those take the array path now, the others the kernel still."""
+    gpu_path.launches.clear()
+    for ours, reference in zip(_adam_steps("gpu"), _adam_steps("cpu")):
+        assert ours.dtype == reference.dtype
+        assert relative_error(ours, reference) <= (2e-3 if ours.dtype == np.float16 else 1e-5)
+    assert "adam" in gpu_path.launches
