@@ -61,3 +61,29 @@ def test_adam_steps_parameters_the_kernel_cannot_read(gpu_path):
         assert ours.dtype == reference.dtype
         assert relative_error(ours, reference) <= (2e-3 if ours.dtype == np.float16 else 1e-5)
     assert "adam" in gpu_path.launches
+
+
+CONSTANTS = {  # each made on the device (on the CPU too, for the values)
+    "zeros": lambda device: mg.zeros(40, 30, device=device),
+    "ones": lambda device: mg.ones((40, 30), dtype=mg.float64, device=device),
+    "full": lambda device: mg.full((40, 30), 2.5, device=device),
+    "full_int": lambda device: mg.full((40, 30), 7, device=device),
+    "eye": lambda device: mg.eye(40, 30, device=device),
+    "empty": lambda device: mg.empty(40, 30, dtype=mg.int32, device=device),
+    "zeros_like": lambda device: mg.zeros_like(mg.eye(40, 30, device=device)),
+    "ones_like": lambda device: mg.ones_like(mg.eye(40, 30, device=device)),
+    "full_like": lambda device: mg.full_like(mg.eye(40, 30, device=device), True),
+}
+
+
+@pytest.mark.parametrize("name", CONSTANTS)
+def test_constant_tensors_are_made_on_the_device(name, fake_gpu):
+    """zeros, ones, full, eye and their _like versions were made on the host and copied to the GPU whole (max_unpool
+    made its output so), a copy that waits for the GPU's queue: now none crosses."""
+    import fake_cupy
+    expected = CONSTANTS[name]("cpu").numpy()
+    fake_cupy.HOST_COPIES.clear()
+    made = CONSTANTS[name]("gpu")
+    assert fake_cupy.HOST_COPIES == [] and made.device == "gpu"
+    assert made.dtype == expected.dtype
+    np.testing.assert_array_equal(made.numpy(), expected)
