@@ -87,3 +87,33 @@ def test_constant_tensors_are_made_on_the_device(name, fake_gpu):
     assert fake_cupy.HOST_COPIES == [] and made.device == "gpu"
     assert made.dtype == expected.dtype
     np.testing.assert_array_equal(made.numpy(), expected)
+
+
+# Singular in float32 (its last row twice its first), where NumPy's LAPACK meets an exact zero pivot and SciPy's
+# (zero_pivots) does not: the two judged it otherwise.
+SINGULAR_IN_FLOAT32 = [[-0.6538286209106445, -0.12961363792419434, 0.7839754819869995],
+                       [1.4934310913085938, -1.2590655088424683, 1.5139237642288208],
+                       [-1.307657241821289, -0.25922727584838867, 1.567950963973999]]
+
+
+def _outcome(call):
+    try:
+        return call().numpy()
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+
+@pytest.mark.parametrize("name", ["inv", "solve"])
+def test_a_failed_solver_gives_one_result_on_every_device(name, gpu_path):
+    """Where xp's solver failed and zero_pivots found no singular matrix, the CPU raised NumPy's bare 'Singular
+    matrix' (inv) or gave NaN (solve), and the GPU path gave CuPy's unchecked result, which had failed its check
+    (zeros on the stand-in): now both take the host's getrf and getrs, whose verdict zero_pivots shares."""
+    def call(device):
+        a = mg.tensor(np.array(SINGULAR_IN_FLOAT32, np.float32), device=device)
+        return mg.linalg.inv(a) if name == "inv" else mg.linalg.solve(a, mg.ones(3, device=device))
+    cpu, gpu = (_outcome(lambda: call(device)) for device in ("cpu", "gpu"))
+    assert not isinstance(cpu, str) or "Singular matrix" not in cpu
+    if isinstance(cpu, str) or isinstance(gpu, str):
+        assert gpu == cpu
+    else:
+        assert np.isfinite(cpu).all() and relative_error(gpu, cpu) <= 1e-5
