@@ -117,3 +117,17 @@ def test_a_failed_solver_gives_one_result_on_every_device(name, gpu_path):
         assert gpu == cpu
     else:
         assert np.isfinite(cpu).all() and relative_error(gpu, cpu) <= 1e-5
+
+
+def test_causal_attention_makes_its_mask_on_the_device(fake_gpu):
+    """scaled_dot_product_attention(is_causal=True) made its (L, S) mask with NumPy and copied it to the GPU at every
+    call."""
+    import fake_cupy
+    rng = np.random.default_rng(0)
+    query, key, value = (rng.standard_normal(shape).astype(np.float32) for shape in ((2, 5, 4), (2, 7, 4), (2, 7, 3)))
+    expected = F.scaled_dot_product_attention(*map(mg.tensor, (query, key, value)), is_causal=True).numpy()
+    on_device = [mg.tensor(array, device="gpu") for array in (query, key, value)]
+    fake_cupy.HOST_COPIES.clear()
+    attended = F.scaled_dot_product_attention(*on_device, is_causal=True)
+    assert [shape for shape in fake_cupy.HOST_COPIES if shape] == []
+    np.testing.assert_allclose(attended.numpy(), expected, rtol=1e-5, atol=1e-6)
