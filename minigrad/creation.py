@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from . import ops
-from .backend import default_dtype, get_array_module, to_numpy
+from .backend import cupy_module, default_dtype, get_array_module, normalize_device, to_numpy
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_broadcastable, require_fits,
                        result_type)
 from .random import generator as numpy_generator
@@ -26,7 +26,9 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
 
 
 def _filled(maker, shape, dtype, device, requires_grad, negative_size_error=None):
-    """A new tensor of maker(shape), a NumPy array, as `dtype` (the default dtype unless given), on `device`; a
+    """A new tensor of maker(xp, shape, dtype) as `dtype` (the default dtype unless given), on `device`, xp the array
+    module of `device` (NumPy where none is given): a constant is made there, so that a GPU's zeros take no copy from
+    the host; a maker of host values (`_on_host`: drawn or computed ones) gives a NumPy array, copied there. A
     negative size is torch's error, in the words of negative_size_error where the op has its own."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
@@ -35,8 +37,20 @@ def _filled(maker, shape, dtype, device, requires_grad, negative_size_error=None
         raise RuntimeError(negative_size_error or
                            f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
     with np.errstate(invalid="ignore"):  # values beyond an integer dtype wrap without a word, as in torch
-        array = maker(shape).astype(default_dtype() if dtype is None else dtype)
+        dtype = np.dtype(default_dtype() if dtype is None else dtype)
+        xp = np if device is None or normalize_device(device) == "cpu" else cupy_module()
+        array = maker(xp, shape, dtype).astype(dtype, copy=False)
     return Tensor(array, requires_grad=requires_grad, device=device)
+
+
+def _on_host(maker):
+    """_filled's maker of the NumPy array maker(shape), made on the host whatever the device."""
+    return lambda xp, shape, dtype: maker(shape)
+
+
+def _constant(name, *args):
+    """_filled's maker of xp.<name>(shape, *args, dtype), made on the device (zeros, ones, full)."""
+    return lambda xp, shape, dtype: getattr(xp, name)(shape, *args, dtype=dtype)
 
 
 def _filled_like(maker, input, dtype, device, requires_grad):
@@ -46,27 +60,28 @@ def _filled_like(maker, input, dtype, device, requires_grad):
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(np.zeros, shape, dtype, device, requires_grad, "zeros: Dimension size must be non-negative.")
+    return _filled(_constant("zeros"), shape, dtype, device, requires_grad,
+                   "zeros: Dimension size must be non-negative.")
 
 
 def ones(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(np.ones, shape, dtype, device, requires_grad)
+    return _filled(_constant("ones"), shape, dtype, device, requires_grad)
 
 
 @refusing_uninitialized
 def zeros_like(input, dtype=None, device=None, requires_grad=False):
-    return _filled_like(np.zeros, input, dtype, device, requires_grad)
+    return _filled_like(_constant("zeros"), input, dtype, device, requires_grad)
 
 
 @refusing_uninitialized
 def ones_like(input, dtype=None, device=None, requires_grad=False):
-    return _filled_like(np.ones, input, dtype, device, requires_grad)
+    return _filled_like(_constant("ones"), input, dtype, device, requires_grad)
 
 
 def _filler(fill_value, dtype):
     """full's maker: fill_value, which `dtype` must hold (torch's error, where NumPy would wrap)."""
     require_fits(np.asarray(fill_value), np.dtype(dtype))
-    return lambda shape: np.full(shape, fill_value)
+    return _constant("full", fill_value)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -92,7 +107,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
             raise TypeError(f"eye(): argument '{name}' must be int, not {type(size).__name__}")
         if size < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {size}")
-    return _filled(lambda shape: np.eye(*shape), (n, m), dtype, device, requires_grad)
+    return _filled(lambda xp, shape, dtype: xp.eye(*shape, dtype=dtype), (n, m), dtype, device, requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
@@ -121,32 +136,32 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if dtype.kind in "iu":
         start, step = int(start), int(step)
     steps = np.arange(count, dtype=np.int64 if dtype.kind in "iu" else np.float64)
-    return _filled(lambda shape: start + step * steps, (count,), dtype, device, requires_grad)
+    return _filled(_on_host(lambda shape: start + step * steps), (count,), dtype, device, requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
     """torch leaves the values unset; these are zeros."""
-    return _filled(np.zeros, size, dtype, device, requires_grad)
+    return _filled(_constant("zeros"), size, dtype, device, requires_grad)
 
 
 def randn(*shape, generator=None, dtype=None, device=None, requires_grad=False):
-    return _filled(numpy_generator(generator).standard_normal, shape, dtype, device, requires_grad)
+    return _filled(_on_host(numpy_generator(generator).standard_normal), shape, dtype, device, requires_grad)
 
 
 def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
-    return _filled(numpy_generator(generator).random, shape, dtype, device, requires_grad)
+    return _filled(_on_host(numpy_generator(generator).random), shape, dtype, device, requires_grad)
 
 
 @refusing_uninitialized
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
-    return _filled_like(numpy_generator(generator).standard_normal, input,
+    return _filled_like(_on_host(numpy_generator(generator).standard_normal), input,
                         _random_float(input, dtype, "normal_kernel_cpu"), device, requires_grad)
 
 
 @refusing_uninitialized
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
-    return _filled_like(numpy_generator(generator).random, input, _random_float(input, dtype, "check_uniform_bounds"),
-                        device, requires_grad)
+    return _filled_like(_on_host(numpy_generator(generator).random), input,
+                        _random_float(input, dtype, "check_uniform_bounds"), device, requires_grad)
 
 
 def _random_float(input, dtype, kernel):
@@ -164,7 +179,7 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
     if high is None:
         low, high = 0, low
     dtype = input.dtype if dtype is None else dtype
-    return _filled_like(integer_drawer(low, high, dtype, generator), input, dtype, device, requires_grad)
+    return _filled_like(_on_host(integer_drawer(low, high, dtype, generator)), input, dtype, device, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -179,7 +194,7 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
         raise TypeError(f"randint(): argument 'size' (position {position}) must be tuple of ints, not "
                         f"{type(given).__name__}")
     dtype = np.int64 if dtype is None else dtype
-    return _filled(integer_drawer(low, high, dtype, generator), (size,), dtype, device, requires_grad)
+    return _filled(_on_host(integer_drawer(low, high, dtype, generator)), (size,), dtype, device, requires_grad)
 
 
 def integer_drawer(low, high, dtype, generator=None):
@@ -203,7 +218,8 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
         raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without overflow")
     if dtype == np.float16 and n > 2049:
         raise RuntimeError("n cannot be greater than 2049 for Half type.")
-    return _filled(lambda shape: numpy_generator(generator).permutation(n), (n,), dtype, device, requires_grad)
+    return _filled(_on_host(lambda shape: numpy_generator(generator).permutation(n)), (n,), dtype, device,
+                   requires_grad)
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -222,15 +238,15 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     elif std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     if not tensors:
-        return _filled(lambda shape: numpy_generator(generator).normal(mean, std, shape), (size,), dtype, device,
-                       requires_grad)
+        return _filled(_on_host(lambda shape: numpy_generator(generator).normal(mean, std, shape)), (size,), dtype,
+                       device, requires_grad)
     dtype = tensors[0].dtype
     if dtype.kind != "f":
         raise NotImplementedError(f"\"normal_kernel_cpu\" not implemented for '{SCALAR_TYPE_NAMES[dtype]}'")
     means, stds = (to_numpy(x.data) if isinstance(x, Tensor) else x for x in (mean, std))
     require_broadcastable(np.shape(means), np.shape(stds))
     size = np.broadcast_shapes(np.shape(means), np.shape(stds))
-    values = _filled(lambda shape: numpy_generator(generator).normal(means, stds, shape), (size,), dtype,
+    values = _filled(_on_host(lambda shape: numpy_generator(generator).normal(means, stds, shape)), (size,), dtype,
                      tensors[0].device, False)
     overload = isinstance(mean, Tensor) + 2 * isinstance(std, Tensor)  # torch's node of each overload
     return ops.Drawn.apply(values, mean, std, node_name=f"NormalBackward{overload}")
@@ -242,7 +258,7 @@ def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
         s = s.item()
     if not isinstance(s, numbers.Number):
         raise TypeError(f"scalar_tensor(): argument 's' (position 1) must be Number, not {type(s).__name__}")
-    return _filled(lambda shape: np.array(s), (), dtype, device, requires_grad)
+    return _filled(_on_host(lambda shape: np.array(s)), (), dtype, device, requires_grad)
 
 
 def from_numpy(ndarray):
@@ -288,7 +304,7 @@ def _triangle_indices(name, indices, row, col, offset, dtype, device):
         if size < 0:
             raise RuntimeError(f"{role} must be non-negative, got{size}")
     pairs = np.stack(indices(row, offset, col))
-    return _filled(lambda shape: pairs, pairs.shape, dtype, device, False)
+    return _filled(_on_host(lambda shape: pairs), pairs.shape, dtype, device, False)
 
 
 def cartesian_prod(*tensors):
@@ -307,7 +323,7 @@ def cartesian_prod(*tensors):
 @refusing_uninitialized
 def empty_like(input, dtype=None, device=None, requires_grad=False):
     """torch leaves the values unset; these are zeros."""
-    return _filled_like(np.zeros, input, dtype, device, requires_grad)
+    return _filled_like(_constant("zeros"), input, dtype, device, requires_grad)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
@@ -316,7 +332,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     dtype steps in float64 and truncates."""
     dtype = _spaced_dtype("linspace", dtype)
     values = _evenly_spaced(start, end, steps, dtype, np.float64 if dtype.kind in "iu" else dtype)
-    return _filled(lambda shape: values, (steps,), dtype, device, requires_grad)
+    return _filled(_on_host(lambda shape: values), (steps,), dtype, device, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
@@ -325,7 +341,7 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     dtype = _spaced_dtype("logspace", dtype)
     exponents = _evenly_spaced(start, end, steps, dtype, np.float64)
     base = np.float64(np.float32(base) if dtype.kind in "iu" else base)
-    return _filled(lambda shape: base ** exponents, (steps,), dtype, device, requires_grad)
+    return _filled(_on_host(lambda shape: base ** exponents), (steps,), dtype, device, requires_grad)
 
 
 def _spaced_dtype(name, dtype):
@@ -397,7 +413,7 @@ def _window(name, profile, window_length, periodic, dtype, device, requires_grad
     points = window_length + 1 if periodic and window_length > 1 else window_length
     x = np.arange(points) / max(points - 1, 1)
     values = profile(x)[:window_length] if window_length > 1 else np.ones(window_length)
-    return _filled(lambda shape: values, (window_length,), dtype, device, requires_grad)
+    return _filled(_on_host(lambda shape: values), (window_length,), dtype, device, requires_grad)
 
 
 def _raised_cosine(alpha, beta):

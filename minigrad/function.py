@@ -423,7 +423,7 @@ class Function:
             device = next(t for t in inputs if isinstance(t, Tensor)).device
             tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
         xp = get_array_module(tensors[0].data)
-        op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp) else cls
+        op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp, tensors[0].data.dtype) else cls
         try:
             ctx = Context(op, tensors, params, node_name)
         except UninitializedUse as use:

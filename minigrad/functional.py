@@ -1000,7 +1000,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     scale = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query @ key.transpose(-2, -1)) * scale                            # (..., L, S)
     if is_causal:
-        scores = where(Tensor(np.tril(np.ones(scores.shape[-2:], dtype=bool)), device=scores.device), scores, -math.inf)
+        causal = get_array_module(scores.data).tri(*scores.shape[-2:], dtype=bool)  # made where the scores are
+        scores = where(Tensor(causal), scores, -math.inf)
     if attn_mask is not None:
         scores = where(attn_mask, scores, -math.inf) if attn_mask.dtype == bool else scores + attn_mask
     weights = softmax(scores, dim=-1) if attn_mask is None else _softmax_of_attended(scores)

@@ -226,19 +226,33 @@ class Adam(Optimizer):
         return group["lr"] / (1 - beta1 ** step), math.sqrt(1 - beta2 ** step)  # step size, sqrt(bias correction 2)
 
     def _step_group(self, group):
-        if self._kernel_takes(group):
-            self._kernel_step(group)
-        else:
-            super()._step_group(group)
+        """The parameters the GPU kernel takes (see _kernel_takes) that share a dtype and a step count update in one
+        launch; the others take update's array path."""
+        batches = {}
+        for param in group["params"]:
+            if param.grad is not None:
+                state = self.state.setdefault(id(param), {})
+                if not self._kernel_takes(param, group, state):
+                    self.update(param, param.grad.data, group, state)
+                    continue
+                step = self._count_step(param, state, "exp_avg", "exp_avg_sq")
+                batches.setdefault((step, param.dtype), []).append((param, state))
+        for (step, _), batch in batches.items():
+            xp = get_array_module(batch[0][0].data)
+            weight_decay = self._decay_before_update([param for param, _ in batch], group)
+            kernels.adam([param.data for param, _ in batch],
+                         [xp.ascontiguousarray(param.grad.data) for param, _ in batch],
+                         [state["exp_avg"] for _, state in batch], [state["exp_avg_sq"] for _, state in batch],
+                         *self._hyper_parameters(group, step), *group["betas"], group["eps"], weight_decay)
 
     @staticmethod
-    def _kernel_takes(group):
-        """Whether the group steps in the GPU kernel, which has neither amsgrad nor maximize: a group with either
-        takes update's array path."""
-        if group["amsgrad"] or group["maximize"]:
-            return False
-        updated = next((param for param in group["params"] if param.grad is not None), None)
-        return updated is not None and kernels.runs_on(get_array_module(updated.data))
+    def _kernel_takes(param, group, state):
+        """Whether the parameter steps in the GPU kernel, which has neither amsgrad nor maximize, and reads
+        C-contiguous arrays (the parameter, its moments) of the dtypes it is built for."""
+        data = param.data
+        arrays = [data] + [state[name] for name in ("exp_avg", "exp_avg_sq") if name in state]
+        return (not (group["amsgrad"] or group["maximize"]) and kernels.runs_on(get_array_module(data), data.dtype)
+                and all(array.flags.c_contiguous for array in arrays))
 
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
@@ -249,22 +263,6 @@ class Adam(Optimizer):
             v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
         denom = xp.sqrt(v) / sqrt_bias_correction2 + group["eps"]
         param.data -= step_size * (state["exp_avg"] / denom)
-
-    def _kernel_step(self, group):
-        """The GPU's step: the group's parameters that share a dtype and a step count update in one kernel launch."""
-        batches = {}
-        for param in group["params"]:
-            if param.grad is not None:
-                state = self.state.setdefault(id(param), {})
-                step = self._count_step(param, state, "exp_avg", "exp_avg_sq")
-                batches.setdefault((step, param.dtype), []).append((param, state))
-        for (step, _), batch in batches.items():
-            xp = get_array_module(batch[0][0].data)
-            weight_decay = self._decay_before_update([param for param, _ in batch], group)
-            kernels.adam([param.data for param, _ in batch],
-                         [xp.ascontiguousarray(param.grad.data) for param, _ in batch],
-                         [state["exp_avg"] for _, state in batch], [state["exp_avg_sq"] for _, state in batch],
-                         *self._hyper_parameters(group, step), *group["betas"], group["eps"], weight_decay)
 
 
 class AdamW(Adam):

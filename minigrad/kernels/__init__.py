@@ -68,9 +68,10 @@ def use_host_runner(runner):
         _host_runner = previous
 
 
-def runs_on(xp):
-    """Whether arrays of xp take the kernel path: always for CuPy, for NumPy only under a host runner."""
-    return xp is not np or _host_runner is not None
+def runs_on(xp, dtype):
+    """Whether arrays of xp and `dtype` take the kernel path: those of a dtype the kernels are built for (C_TYPES;
+    others, float16 among them, take the ops' array path), always for CuPy, for NumPy only under a host runner."""
+    return np.dtype(dtype) in C_TYPES and (xp is not np or _host_runner is not None)
 
 
 def _runner(xp):

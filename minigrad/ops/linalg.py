@@ -138,17 +138,26 @@ def host_cholesky(a):
 
 
 def inverse(a):
-    """The inverse of each matrix, NaN for the singular ones."""
+    """The inverse of each matrix, NaN for the singular ones: xp's, or where it failed, host_solve's."""
     xp = get_array_module(a)
-    identity = xp.eye(a.shape[-1], dtype=a.dtype)
     try:
         out = xp.linalg.inv(a)
-        if linalg_reports_failures(xp) or solved(a, out, identity):
+        if linalg_reports_failures(xp) or solved(a, out, xp.eye(a.shape[-1], dtype=a.dtype)):
             return out
     except np.linalg.LinAlgError:  # NumPy's, for the whole batch
         pass
-    singular = xp.asarray(zero_pivots(a) != 0)[..., None, None]
-    return xp.where(singular, np.nan, xp.linalg.inv(xp.where(singular, identity, a)))
+    out, info = host_solve(a, np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape))
+    return xp.asarray(np.where((info != 0)[..., None, None], np.nan, out))
+
+
+def host_solve(a, b):
+    """(X of A X = B by getrf and getrs, info of getrf as lu_info's) for each matrix of a batch, on the host: what
+    replaces a solver's result where it failed (NumPy's raises for a whole batch, CuPy's is checked by `solved`), so
+    that which matrices are singular is what zero_pivots says, on every device, and no result is the failed one."""
+    factors, pivots = host_lu(a)
+    with np.errstate(all="ignore"):
+        out = scipy.linalg.lu_solve((factors, pivots), to_numpy(b), check_finite=False)
+    return out.astype(a.dtype, copy=False), lu_info(factors)
 
 
 def solved(a, x, b):
@@ -344,8 +353,9 @@ class Solve(Function):
         except np.linalg.LinAlgError:  # NumPy's, for the whole batch
             out = xp.full(b.shape, np.nan, b.dtype)
         if not (bool(xp.isfinite(out).all()) and (linalg_reports_failures(xp) or solved(a, out, b))):
-            raise_for_info(zero_pivots(a), "torch.linalg.solve: The solver failed because the input matrix is "
-                                           "singular.")
+            out, info = host_solve(a, b)
+            raise_for_info(info, "torch.linalg.solve: The solver failed because the input matrix is singular.")
+            out = xp.asarray(out)
         ctx.save_for_backward(a, out)
         return out
 
