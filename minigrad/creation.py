@@ -79,9 +79,11 @@ def ones_like(input, dtype=None, device=None, requires_grad=False):
 
 
 def _filler(fill_value, dtype):
-    """full's maker: fill_value, which `dtype` must hold (torch's error, where NumPy would wrap)."""
-    require_fits(np.asarray(fill_value), np.dtype(dtype))
-    return _constant("full", fill_value)
+    """full's maker: fill_value, which `dtype` must hold (torch's error, where NumPy would wrap), cast to it first as
+    torch casts it (-1 into uint8 is 255, 2.5 into int64 is 2), which NumPy's full refuses for an integer."""
+    fill_value = np.asarray(fill_value)
+    require_fits(fill_value, np.dtype(dtype))
+    return _constant("full", fill_value.astype(dtype).item())  # a Python number, as either array module takes it
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
