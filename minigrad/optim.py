@@ -13,14 +13,23 @@ from .function import enable_grad
 from .tensor import Tensor, zero_grads
 
 
+# torch's switches of how an update runs, not of what it computes: its loops over the parameters (foreach, fused)
+# and CUDA graphs (capturable), with their defaults. minigrad runs each update one way (one kernel launch for Adam's
+# on the GPU), so it accepts them, keeps them in the groups as torch does, and they change nothing; differentiable,
+# an update that autograd records, it does not have.
+RUN_SWITCHES = {"foreach": None, "capturable": False, "differentiable": False, "fused": None}
+
+
 class Optimizer:
     """Holds param_groups (each a dict with "params" and hyper-parameters) and per-parameter state."""
 
-    def __init__(self, params, defaults):
+    run_switches = ("foreach", "capturable", "differentiable")  # the RUN_SWITCHES that torch's optimizer takes
+
+    def __init__(self, params, defaults, switches=None):
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             f"but got {type(params).__name__}")
-        self.defaults = defaults
+        self.defaults = {**defaults, **self._run_switches(switches or {})}
         self.param_groups = []
         self.state = {}
         groups = list(params)
@@ -28,6 +37,19 @@ class Optimizer:
             raise ValueError("the optimizer got an empty parameter list")
         for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
             self.add_param_group(group)
+
+    def _run_switches(self, given):
+        """The group defaults of the run switches: `given`, and torch's default for the others this optimizer takes;
+        a name it does not take is Python's TypeError, as torch's."""
+        unknown = next((name for name in given if name not in self.run_switches), None)
+        if unknown is not None:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument '{unknown}'")
+        if given.get("fused") and given.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        if given.get("differentiable"):
+            raise NotImplementedError("differentiable=True: minigrad's optimizers update the parameters outside the "
+                                      "graph, so autograd cannot record a step")
+        return {name: given.get(name, RUN_SWITCHES[name]) for name in self.run_switches}
 
     def add_param_group(self, param_group):
         """Adds a group (e.g. layers unfrozen while fine-tuning), its missing hyper-parameters the defaults.
@@ -188,13 +210,15 @@ class SGD(Optimizer):
     """torch.optim.SGD: momentum, its new gradients dampened by (1 - dampening) after the first step, or
     Nesterov's momentum; L2 weight decay added to the gradient."""
 
+    run_switches = ("foreach", "differentiable", "fused")
+
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
-                 maximize=False):
+                 maximize=False, **switches):
         _check_hyper_parameters(lr=lr, momentum=momentum, weight_decay=weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize))
+                                      nesterov=nesterov, maximize=maximize), switches)
 
     def update(self, param, grad, group, state):
         grad = self._effective_gradient(param, grad, group)
@@ -214,11 +238,13 @@ class Adam(Optimizer):
     first, as AdamW), bias corrections folded as torch folds them; amsgrad divides by the largest second moment
     so far."""
 
+    run_switches = tuple(RUN_SWITCHES)
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
-                 maximize=False, decoupled_weight_decay=False):
+                 maximize=False, decoupled_weight_decay=False, **switches):
         _check_hyper_parameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
+                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay), switches)
 
     @staticmethod
     def _hyper_parameters(group, step):
@@ -269,17 +295,18 @@ class AdamW(Adam):
     """torch.optim.AdamW: Adam with decoupled weight decay, p *= 1 - lr * weight_decay before the update."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True)
+                 maximize=False, **switches):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, decoupled_weight_decay=True,
+                         **switches)
 
 
 class Adamax(Optimizer):
     """torch.optim.Adamax: Adam with the infinity norm, max(beta2 * u, |g| + eps), in place of the second moment."""
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False):
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False, **switches):
         _check_hyper_parameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize), switches)
 
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
@@ -298,11 +325,11 @@ class NAdam(Optimizer):
     the momenta so far is kept in the default dtype (float32 unless set otherwise), as torch keeps it."""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
-                 decoupled_weight_decay=False, *, maximize=False):
+                 decoupled_weight_decay=False, *, maximize=False, **switches):
         _check_hyper_parameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay, momentum_decay=momentum_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize), switches)
 
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
@@ -321,10 +348,10 @@ class RAdam(Optimizer):
     (plain momentum SGD) while that variance is intractable, rho_t <= 5."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False,
-                 *, maximize=False):
+                 *, maximize=False, **switches):
         _check_hyper_parameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize))
+                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize), switches)
 
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
@@ -345,10 +372,10 @@ class RMSprop(Optimizer):
     variance), with optional momentum on the result."""
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False, *,
-                 maximize=False):
+                 maximize=False, **switches):
         _check_hyper_parameters(lr=lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                                      weight_decay=weight_decay, maximize=maximize))
+                                      weight_decay=weight_decay, maximize=maximize), switches)
 
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
@@ -378,12 +405,14 @@ class Adagrad(Optimizer):
     lr / (1 + (step - 1) * lr_decay). Every parameter's sum starts at the optimizer's initial_accumulator_value
     (not a group's own), on construction, as torch's."""
 
+    run_switches = ("foreach", "differentiable", "fused")
+
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10, *,
-                 maximize=False):
+                 maximize=False, **switches):
         _check_hyper_parameters(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                 initial_accumulator_value=initial_accumulator_value, eps=eps)
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize), switches)
         for _, param in self._params():
             self._start(param, self.state.setdefault(id(param), {}))
 
@@ -406,9 +435,9 @@ class Adadelta(Optimizer):
     """torch.optim.Adadelta: each step scaled by the ratio of the running RMS of past steps to that of the
     gradients, so that lr (1 by default) is only a multiplier."""
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False, **switches):
         _check_hyper_parameters(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize), switches)
 
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
@@ -426,11 +455,11 @@ class Rprop(Optimizer):
     while the sign holds and shrinks by etaminus when it flips (within step_sizes). An entry whose sign flipped stays
     put for that step, its gradient forgotten, so that the next step keeps its size."""
 
-    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False):
+    def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False, **switches):
         _check_hyper_parameters(lr=lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
             raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
-        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize))
+        super().__init__(params, dict(lr=lr, etas=etas, step_sizes=step_sizes, maximize=maximize), switches)
 
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
@@ -454,10 +483,11 @@ class ASGD(Optimizer):
     1 - lambd * eta first, and a running average of the parameters, ax, taken from step t0 on (before it, ax is the
     parameter). eta and mu, the average's weight, are kept in the default dtype, as torch keeps them."""
 
-    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, *, maximize=False):
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, *, maximize=False,
+                 **switches):
         _check_hyper_parameters(lr=lr, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
-                                      maximize=maximize))
+                                      maximize=maximize), switches)
 
     def update(self, param, grad, group, state):
         scalar = default_dtype().type
@@ -479,6 +509,8 @@ class LBFGS(Optimizer):
     from the last history_size changes of step and gradient. One step(closure) runs up to max_iter iterations and
     max_eval evaluations of the closure, stepping lr along the direction or as far as torch's strong-Wolfe line
     search finds. One group only; its state is kept on the first parameter, as torch keeps it."""
+
+    run_switches = ()
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7, tolerance_change=1e-9,
                  history_size=100, line_search_fn=None):
