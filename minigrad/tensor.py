@@ -764,7 +764,8 @@ class Tensor:
             self._in_place(lambda tensor, value: ops.SetItem.apply(tensor, value, index=index), value)
         else:
             xp = get_array_module(self.data)
-            self._writable_data()[array_index(index)] = xp.asarray(value.data if isinstance(value, Tensor) else value)
+            value = value.data if isinstance(value, Tensor) else value
+            self._writable_data()[array_index(index, xp)] = xp.asarray(value)
 
     def _in_place_operator(op):
         """`x op= y` from `x op y`: __iadd__ from __add__, ..., each through _in_place."""
@@ -804,7 +805,7 @@ class Tensor:
     def _indexed(self, index, node_name=None):
         """self[index], its node named `node_name` where given: torch's name of the method that ran it (flip)."""
         return self._viewed(ops.GetItem.apply(self, index=index, node_name=node_name),
-                            lambda array: region(array, array_index(index)))
+                            lambda array: region(array, array_index(index, get_array_module(array))))
 
     def _outside_graph(self, other, op, integers_only=None):
         """op(self, other) element-wise, to a tensor, an array or a number, outside the graph: comparisons and

@@ -131,3 +131,22 @@ def test_causal_attention_makes_its_mask_on_the_device(fake_gpu):
     attended = F.scaled_dot_product_attention(*on_device, is_causal=True)
     assert [shape for shape in fake_cupy.HOST_COPIES if shape] == []
     np.testing.assert_allclose(attended.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_gpu_tensor_takes_an_index_tensor_held_on_the_host(gpu_path):
+    """As torch's CUDA tensors take CPU index tensors: positions, a mask and a setitem's positions, read, written
+    (recorded and not) and differentiated through; the index was a NumPy array inside a CuPy operation."""
+    values = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    positions, mask = mg.tensor([2, 0, 2]), mg.tensor([True, False, True, False])
+    results = {}
+    for device in ("cpu", "gpu"):
+        x = mg.tensor(values, requires_grad=True, device=device)
+        picked = x[positions] * 2 + x[mask].sum()
+        written = x * 1
+        written[positions, 1] = 5.0
+        (picked.sum() + written.sum()).backward()
+        plain = mg.tensor(values, device=device)
+        plain[mask] = 0.0
+        results[device] = [picked.numpy(), written.numpy(), x.grad.numpy(), plain.numpy()]
+    for ours, reference in zip(results["gpu"], results["cpu"]):
+        np.testing.assert_allclose(ours, reference, rtol=1e-6)

@@ -306,12 +306,13 @@ def _write(array, index, value):
         array[index] = value
 
 
-def array_index(index):
-    """An index as NumPy and CuPy take it: tensors in it (a mask, a list of positions) become their arrays."""
+def array_index(index, xp):
+    """An index as NumPy and CuPy take it, for an array of xp: tensors in it (a mask, a list of positions) become
+    their arrays, on xp's device (torch indexes a GPU tensor with positions held on the host too)."""
     if isinstance(index, Tensor):
-        return index.data
+        return xp.asarray(index.data)
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(xp.asarray(i.data) if isinstance(i, Tensor) else i for i in index)
     return index
 
 
@@ -360,7 +361,7 @@ class GetItem(Function):
 
     @staticmethod
     def forward(ctx, a, index):
-        index = array_index(index)
+        index = array_index(index, get_array_module(a))
         ctx.save_for_backward(a.shape, a.dtype, index)
         return region(a, index)
 
@@ -427,11 +428,11 @@ class SetItem(Function):
 
     @staticmethod
     def forward(ctx, a, value, index, accumulate=None):
-        index = array_index(index)
+        xp = get_array_module(a)
+        index = array_index(index, xp)
         ctx.save_for_backward(index, value.ndim)
         out = a.copy()
         if accumulate:
-            xp = get_array_module(a)
             xp.add.at(out, index, xp.broadcast_to(value, region(a, index).shape))
         else:
             _write(out, index, value)
