@@ -15,6 +15,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
     _refuse_create_graph("autograd.grad", create_graph)
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     seeds = _seeds(outputs, grad_outputs, "autograd.grad()")
     if not all(t.requires_grad for t in inputs):
         raise RuntimeError("One of the differentiated Tensors does not require grad")

@@ -438,6 +438,10 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         if requires_grad:
             _check_can_require_grad(self.dtype, "only Tensors of floating point dtype can require gradients")
+        elif not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
         self.requires_grad = bool(requires_grad)
         return self
 

@@ -1,0 +1,47 @@
+"""Cases where minigrad's autograd engine and Module API once disagreed with torch, each reduced to its smallest
+form: requires_grad_(False) on a computed tensor, autograd.grad of no inputs, and a write into a multiplication's
+or a division's operand that only a constant's gradient would have needed."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+from conftest import assert_raises_as_torch
+
+torch = pytest.importorskip("torch")
+
+
+def test_requires_grad_false_on_a_computed_tensor_is_refused():
+    def change(lib):
+        (lib.ones(2, requires_grad=True) * 2).requires_grad_(False)
+    assert_raises_as_torch(lambda: change(torch), lambda: change(mg))
+
+
+def test_grad_of_no_inputs_is_refused():
+    def grad(lib):
+        lib.autograd.grad((lib.ones(2, requires_grad=True) * 2).sum(), [])
+    assert_raises_as_torch(lambda: grad(torch), lambda: grad(mg))
+
+
+@pytest.mark.parametrize("op", ["mul", "rmul", "div", "mul by a tensor that needs no grad"])
+def test_writing_into_an_operand_whose_partner_needs_no_gradient(op):
+    """torch saves an operand of a product (of a quotient, the dividend) only for the other operand's gradient: a
+    write into it since is no error where the other needs none."""
+    def gradient(lib):
+        x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        y = {"mul": lambda: x * 3, "rmul": lambda: 3 * x, "div": lambda: x / 4,
+             "mul by a tensor that needs no grad": lambda: x * lib.tensor([1.0, 2.0, 3.0])}[op]()
+        with lib.no_grad():
+            x.mul_(0.5)
+        y.sum().backward()
+        return x.grad.numpy()
+    np.testing.assert_allclose(gradient(mg), gradient(torch), rtol=1e-6)
+
+
+def test_writing_into_a_multiplied_tensor_that_the_other_gradient_needs_is_still_refused():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    w = mg.tensor([3.0, 4.0], requires_grad=True)
+    y = x * w
+    with mg.no_grad():
+        x.mul_(0.5)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()
