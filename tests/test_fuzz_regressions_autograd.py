@@ -45,3 +45,45 @@ def test_writing_into_a_multiplied_tensor_that_the_other_gradient_needs_is_still
         x.mul_(0.5)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def _tied_model(lib):
+    lib.manual_seed(0)
+    model = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3))
+    model.register_buffer("scratch", lib.zeros(1), persistent=False)
+    return model
+
+
+def test_state_dict_prefix_destination_and_keep_vars():
+    for keep_vars in (False, True):
+        ours, theirs = {}, {}
+        assert _tied_model(mg).state_dict(destination=ours, prefix="net.", keep_vars=keep_vars) is ours
+        _tied_model(torch).state_dict(destination=theirs, prefix="net.", keep_vars=keep_vars)
+        assert list(ours) == list(theirs)
+        assert [type(v).__name__ for v in ours.values()] == (
+            [type(v).__name__ for v in theirs.values()] if keep_vars else ["ndarray"] * len(theirs))
+
+
+def test_load_state_dict_assign_keeps_the_state_dicts_arrays():
+    def load(lib):
+        model = _tied_model(lib)
+        state = model.state_dict()
+        weight = lib.full((3, 2), 7.0, dtype=lib.float64)
+        state["0.weight"] = weight
+        model.load_state_dict(state, assign=True)
+        with lib.no_grad():
+            weight.mul_(2)  # the parameter is the state dict's tensor, as torch's assign makes it
+        return model[0].weight
+    ours, theirs = load(mg), load(torch)
+    assert (type(ours).__name__, ours.requires_grad, str(ours.dtype)) == (
+        type(theirs).__name__, theirs.requires_grad, str(theirs.dtype).replace("torch.", ""))
+    np.testing.assert_array_equal(ours.detach().numpy(), theirs.detach().numpy())
+
+
+def test_load_state_dict_reports_keys_as_torchs_named_tuple():
+    def load(lib):
+        state = _tied_model(lib).state_dict()
+        state.pop("0.bias")
+        state["extra"] = lib.ones(1)
+        return repr(_tied_model(lib).load_state_dict(state, strict=False))
+    assert load(mg) == load(torch)

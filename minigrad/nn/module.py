@@ -338,15 +338,19 @@ class Module:
                         if name not in module._non_persistent_buffers)
         return self._named_members(state, "", recurse=True, remove_duplicate=False)
 
-    def state_dict(self):
-        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies); a lazy
-        module's uninitialized tensors as they are, as torch's."""
-        return collections.OrderedDict((name, tensor if is_lazy(tensor) else tensor.data)
-                                       for name, tensor in self._named_state())
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies; the
+        tensors with keep_vars), each name after `prefix`, into `destination` where given; a lazy module's
+        uninitialized tensors as they are, as torch's."""
+        state = collections.OrderedDict() if destination is None else destination
+        for name, tensor in self._named_state():
+            state[prefix + name] = tensor if keep_vars or is_lazy(tensor) else tensor.data
+        return state
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays in by name, each in the dtype of the tensor it fills; with strict, any missing, unexpected
-        or mis-shaped key is an error."""
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy arrays in by name, each in the dtype of the tensor it fills (with assign, each tensor takes the
+        array itself, in its own dtype, as torch's assign keeps the state dict's tensors); with strict, any
+        missing, unexpected or mis-shaped key is an error."""
         # a lazy module's uninitialized tensors take the shapes they are given, as torch's, or stay uninitialized
         # where what they are given is so
         own = dict(self._named_state())
@@ -374,8 +378,8 @@ class Module:
         for name, param in own.items():
             if name in state_dict:
                 value = to_device(_raw(state_dict[name]), param.device)
-                param.data = get_array_module(param.data).asarray(value, dtype=param.dtype).copy()
-        return collections.namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")(missing, unexpected)
+                param.data = value if assign else get_array_module(param.data).asarray(value, dtype=param.dtype).copy()
+        return _IncompatibleKeys(missing, unexpected)
 
     # ---- modes and devices ------------------------------------------------------------------
     def train(self, mode=True):
@@ -469,6 +473,9 @@ def _attribute_of_kind(module, name, kind):
 
 def _is_property(module, name):
     return isinstance(getattr(type(module), name, None), property)
+
+
+_IncompatibleKeys = collections.namedtuple("_IncompatibleKeys", "missing_keys unexpected_keys")  # torch's name
 
 
 def _raw(value):
