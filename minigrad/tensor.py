@@ -469,6 +469,8 @@ class Tensor:
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor too (for looking at gradients inside a network)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
         return self
 

@@ -87,3 +87,22 @@ def test_load_state_dict_reports_keys_as_torchs_named_tuple():
         state["extra"] = lib.ones(1)
         return repr(_tied_model(lib).load_state_dict(state, strict=False))
     assert load(mg) == load(torch)
+
+
+def test_grad_materializes_the_gradients_of_unused_inputs():
+    def grads(lib):
+        x, unused = lib.ones(2, requires_grad=True), lib.ones(3, requires_grad=True)
+        return lib.autograd.grad((x * 2).sum(), [x, unused], materialize_grads=True)
+    for ours, theirs in zip(grads(mg), grads(torch)):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_grad_refuses_materialize_grads_beside_allow_unused_false():
+    def grad(lib):
+        x = lib.ones(2, requires_grad=True)
+        lib.autograd.grad((x * 2).sum(), x, allow_unused=False, materialize_grads=True)
+    assert_raises_as_torch(lambda: grad(torch), lambda: grad(mg))
+
+
+def test_retain_grad_of_a_tensor_that_needs_no_gradient_is_refused():
+    assert_raises_as_torch(lambda: torch.ones(2).retain_grad(), lambda: mg.ones(2).retain_grad())
