@@ -106,3 +106,26 @@ def test_grad_refuses_materialize_grads_beside_allow_unused_false():
 
 def test_retain_grad_of_a_tensor_that_needs_no_gradient_is_refused():
     assert_raises_as_torch(lambda: torch.ones(2).retain_grad(), lambda: mg.ones(2).retain_grad())
+
+
+@pytest.mark.parametrize("mode", ["no_grad", "set_grad_enabled"])
+def test_a_decorated_generator_runs_each_step_in_the_mode(mode):
+    """torch runs a decorated generator's body in the mode at each step, and the caller's code between in its own."""
+    def steps(lib):
+        decorate = lib.no_grad() if mode == "no_grad" else lib.set_grad_enabled(False)
+
+        @decorate
+        def generate(x):
+            scale = yield x * 2
+            yield x * scale
+            return "done"
+        lib.set_grad_enabled(True)
+        x = lib.ones(2, requires_grad=True)
+        produced = generate(x)
+        first = next(produced)
+        between = lib.is_grad_enabled()
+        second = produced.send(3.0)
+        with pytest.raises(StopIteration) as end:
+            next(produced)
+        return first.requires_grad, between, second.requires_grad, end.value.value, lib.is_grad_enabled()
+    assert steps(mg) == steps(torch)
