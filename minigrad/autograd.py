@@ -63,7 +63,7 @@ def _seeds(outputs, grad_outputs, caller):
     for index, output in enumerate(outputs):
         if not output.requires_grad:
             raise RuntimeError(f"element {index} of tensors does not require grad and does not have a grad_fn")
-    return [output._seed_gradient(g, caller) for output, g in zip(outputs, grad_outputs)]
+    return [output._seed_gradient(g, caller, index) for index, (output, g) in enumerate(zip(outputs, grad_outputs))]
 
 
 def _as_tuple(tensors):

@@ -484,9 +484,9 @@ class Tensor:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         accumulate_backward([self], [self._seed_gradient(gradient, "backward()")], retain_graph, inputs)
 
-    def _seed_gradient(self, gradient, caller):
-        """The gradient a walk back from this tensor starts with: `gradient` as an array of its dtype, or ones for
-        a tensor of one value."""
+    def _seed_gradient(self, gradient, caller, index=0):
+        """The gradient a walk back from this tensor (output `index` of the call) starts with: `gradient` as an
+        array of its dtype, or ones for a tensor of one value."""
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -496,7 +496,8 @@ class Tensor:
             return get_array_module(self.data).ones_like(self.data)
         grad = _as_array(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype)
         if grad.shape != self.shape:
-            raise ValueError(f"{caller}: gradient has shape {grad.shape} but the tensor has shape {self.shape}")
+            raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of torch.Size({list(grad.shape)}) "
+                               f"and output[{index}] has a shape of torch.Size({list(self.shape)}).")
         return grad
 
     def _accumulate_grad(self, grad):
@@ -2593,7 +2594,7 @@ def accumulate_backward(roots, root_grads, retain_graph, inputs=None):
         return
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if not inputs:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     found = backpropagate(roots, root_grads, retain_graph, inputs=inputs)
     for tensor in inputs:
         if id(tensor._graph_entry) in found:

@@ -129,3 +129,23 @@ def test_a_decorated_generator_runs_each_step_in_the_mode(mode):
             next(produced)
         return first.requires_grad, between, second.requires_grad, end.value.value, lib.is_grad_enabled()
     assert steps(mg) == steps(torch)
+
+
+@pytest.mark.parametrize("call", ["backward", "autograd.backward", "autograd.grad"])
+def test_a_gradient_of_the_wrong_shape_is_torchs_error(call):
+    def seed(lib):
+        x = lib.ones(3, requires_grad=True)
+        outputs, gradients = (x * 2, x * 3), (lib.ones(3, 1), lib.ones(3))  # torch words a later one wrongly
+        if call == "backward":
+            outputs[0].backward(gradients[0])
+        elif call == "autograd.backward":
+            lib.autograd.backward(outputs, gradients)
+        else:
+            lib.autograd.grad(outputs, x, gradients)
+    assert_raises_as_torch(lambda: seed(torch), lambda: seed(mg))
+
+
+def test_backward_of_no_inputs_is_torchs_error():
+    def backward(lib):
+        (lib.ones(2, requires_grad=True) * 2).sum().backward(inputs=[])
+    assert_raises_as_torch(lambda: backward(torch), lambda: backward(mg))
