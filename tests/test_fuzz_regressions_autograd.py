@@ -149,3 +149,32 @@ def test_backward_of_no_inputs_is_torchs_error():
     def backward(lib):
         (lib.ones(2, requires_grad=True) * 2).sum().backward(inputs=[])
     assert_raises_as_torch(lambda: backward(torch), lambda: backward(mg))
+
+
+def test_a_parameter_takes_a_child_modules_place():
+    def names(lib):
+        model = lib.nn.Module()
+        model.x = lib.nn.ReLU()
+        model.x = lib.nn.Parameter(lib.ones(1))
+        return [name for name, _ in model.named_parameters()], [name for name, _ in model.named_children()]
+    assert names(mg) == names(torch)
+
+
+@pytest.mark.parametrize("call", ["to(int32)", "train('no')", "add_module over an attribute",
+                                  "add_module with a dot", "add_module of a number"])
+def test_module_argument_errors(call):
+    def make(lib):
+        model = lib.nn.Linear(1, 1)
+        model.extra = 1
+        {"to(int32)": lambda: model.to(lib.int32), "train('no')": lambda: model.train("no"),
+         "add_module over an attribute": lambda: model.add_module("extra", lib.nn.ReLU()),
+         "add_module with a dot": lambda: model.add_module("a.b", lib.nn.ReLU()),
+         "add_module of a number": lambda: model.add_module("c", 3)}[call]()
+    assert_raises_as_torch(lambda: make(torch), lambda: make(mg))
+
+
+def test_load_state_dict_shows_a_full_match_as_torch():
+    def shown(lib):
+        model = lib.nn.BatchNorm1d(2)
+        return str(model.load_state_dict(model.state_dict()))
+    assert shown(mg) == shown(torch)
