@@ -2597,7 +2597,7 @@ def accumulate_backward(roots, root_grads, retain_graph, inputs=None):
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     found = backpropagate(roots, root_grads, retain_graph, inputs=inputs)
     for tensor in inputs:
-        if id(tensor._graph_entry) in found:
+        if id(tensor._graph_entry) in found and not (tensor._retains_grad and not tensor.is_leaf):  # the walk's
             tensor._accumulate_grad(found[id(tensor._graph_entry)])
 
 
@@ -2647,21 +2647,22 @@ def _walk(roots, root_grads, retain_graph, inputs):
         if grad is None:
             continue
         node = entry.creator
+        goes_on = node is not None and (runs is None or id(entry) in runs)
         captured = wanted is not None and id(entry) in wanted
-        if captured and node is not None:  # as torch, a non-leaf's gradient before its hooks, a leaf's after them
-            found[id(entry)] = grad
+        if captured and goes_on:  # as torch, a gradient that the walk goes on from is taken before its tensor's
+            found[id(entry)] = grad  # hooks, one that it stops at (a leaf's too) after them
         if entry._grad_hooks:
             grad = _hooked(entry._grad_hooks, grad)
-        if wanted is not None:
-            if captured and node is None:
-                found[id(entry)] = grad
-        elif node is None:
-            entry._accumulate_grad(grad)
-        else:
+        if captured and not goes_on:
+            found[id(entry)] = grad
+        if node is None:
+            if wanted is None:
+                entry._accumulate_grad(grad)
+        else:  # a non-leaf that retains grad gets each gradient that reaches it, autograd.grad's too, as torch's
             tensor = entry.tensor()
             if tensor is not None and tensor._retains_grad:
                 tensor._accumulate_grad(grad)
-        if node is None or (runs is not None and id(entry) not in runs):
+        if not goes_on:
             continue
         if node.freed:
             raise RuntimeError(

@@ -178,3 +178,28 @@ def test_load_state_dict_shows_a_full_match_as_torch():
         model = lib.nn.BatchNorm1d(2)
         return str(model.load_state_dict(model.state_dict()))
     assert shown(mg) == shown(torch)
+
+
+@pytest.mark.parametrize("case", ["grad of a hooked non-leaf", "backward(inputs) of a hooked non-leaf",
+                                  "grad through a retained non-leaf", "backward(inputs) of a retained non-leaf"])
+def test_hooks_and_retained_gradients_under_grad_and_inputs(case):
+    """torch gives autograd.grad and backward(inputs=...) a non-leaf's gradient after its hooks, and a non-leaf that
+    retains grad its gradient wherever one reaches it, once."""
+    def gradients(lib):
+        x = lib.tensor([1.0, -2.0], requires_grad=True)
+        hidden = x * 2
+        if "hooked" in case:
+            hidden.register_hook(lambda g: g * 3)
+        else:
+            hidden.retain_grad()
+        loss = (hidden * hidden).sum()
+        if case.startswith("grad"):
+            got = lib.autograd.grad(loss, [hidden] if "hooked" in case else [x])[0]
+        else:
+            loss.backward(inputs=[hidden])
+            got = hidden.grad
+        return [t.numpy() for t in (got, hidden.grad) if t is not None]
+    ours, theirs = gradients(mg), gradients(torch)
+    assert len(ours) == len(theirs)
+    for mine, expected in zip(ours, theirs):
+        np.testing.assert_allclose(mine, expected, rtol=1e-6)
