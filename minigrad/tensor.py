@@ -190,7 +190,7 @@ class Tensor:
             _check_can_require_grad(array.dtype)
         self.data = array
         self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self.creator = _creator
         self.name = None
         self._retains_grad = False
@@ -208,6 +208,31 @@ class Tensor:
     @data.setter
     def data(self, value):
         self._data = value.data if isinstance(value, Tensor) else value  # `p.data = tensor`, as torch code writes
+
+    @property
+    def grad(self):
+        """The gradient backward accumulated into this tensor (a leaf's, or a non-leaf's that retains grad)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        """As torch's: None, or a tensor of this one's shape and dtype."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of "
+                                   f"size '{list(self.shape)}'. Please ensure that the gradient and the tensor are "
+                                   "the same size")
+            if value.dtype != self.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{CPP_TYPE_NAMES[value.dtype]}' to a "
+                    f"tensor with grad_dtype '{SCALAR_TYPE_NAMES[self.dtype]}'. The gradient must match the tensor's "
+                    "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a "
+                    "specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of "
+                    "a tensor and its gradient may break downstream systems that assume they match.")
+        self._grad = value
 
     @property
     def shape(self):

@@ -203,3 +203,12 @@ def test_hooks_and_retained_gradients_under_grad_and_inputs(case):
     assert len(ours) == len(theirs)
     for mine, expected in zip(ours, theirs):
         np.testing.assert_allclose(mine, expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("grad", ["a list", "another shape", "float64", "int64"])
+def test_assigning_a_grad_that_does_not_fit_is_torchs_error(grad):
+    def assign(lib):
+        x = lib.ones(2, requires_grad=True)
+        x.grad = {"a list": lambda: [1.0, 2.0], "another shape": lambda: lib.ones(3),
+                  "float64": lambda: lib.ones(2, dtype=lib.float64), "int64": lambda: lib.ones(2, dtype=lib.int64)}[grad]()
+    assert_raises_as_torch(lambda: assign(torch), lambda: assign(mg))
