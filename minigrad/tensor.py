@@ -2620,25 +2620,27 @@ def accumulate_backward(roots, root_grads, retain_graph, inputs=None):
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if not inputs:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-    found = backpropagate(roots, root_grads, retain_graph, inputs=inputs)
+    found = backpropagate(roots, root_grads, retain_graph, inputs=inputs, after_hooks=True)
     for tensor in inputs:
         if id(tensor._graph_entry) in found and not (tensor._retains_grad and not tensor.is_leaf):  # the walk's
             tensor._accumulate_grad(found[id(tensor._graph_entry)])
 
 
-def backpropagate(roots, root_grads, retain_graph, inputs=None):
+def backpropagate(roots, root_grads, retain_graph, inputs=None, after_hooks=False):
     """backward's walk (_walk), which an op's backward may run again inside it (a re-entrant checkpoint's does)."""
     with backward_walk(accumulates=inputs is None):
-        return _walk(roots, root_grads, retain_graph, inputs)
+        return _walk(roots, root_grads, retain_graph, inputs, after_hooks)
 
 
-def _walk(roots, root_grads, retain_graph, inputs):
+def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
     """The graph walk of backward() and autograd.grad: the roots' gradients flow back to every tensor they were
     computed from, each op's backward run once, in reverse topological order.
 
     Without `inputs`, each leaf's gradient accumulates into its `.grad` (and a non-leaf's that retains grad into
     its own), as backward() does. With `inputs` (tensors), only the ops between them and the roots run, no `.grad`
-    is touched, and their gradients are returned by id of graph entry (an input the roots do not depend on has none).
+    is touched, and their gradients are returned by id of graph entry (an input the roots do not depend on has none):
+    as torch's, after their tensors' hooks, but for autograd.grad's (not after_hooks) where the walk goes on past
+    them, which are taken before.
     """
     xp = get_array_module(root_grads[0])
     order = topological_order(*roots, needs_grad_only=True)
@@ -2674,17 +2676,18 @@ def _walk(roots, root_grads, retain_graph, inputs):
         node = entry.creator
         goes_on = node is not None and (runs is None or id(entry) in runs)
         captured = wanted is not None and id(entry) in wanted
-        if captured and goes_on:  # as torch, a gradient that the walk goes on from is taken before its tensor's
-            found[id(entry)] = grad  # hooks, one that it stops at (a leaf's too) after them
+        taken_before_hooks = goes_on and not after_hooks
+        if captured and taken_before_hooks:
+            found[id(entry)] = grad
         if entry._grad_hooks:
             grad = _hooked(entry._grad_hooks, grad)
-        if captured and not goes_on:
+        if captured and not taken_before_hooks:
             found[id(entry)] = grad
         if node is None:
             if wanted is None:
                 entry._accumulate_grad(grad)
-        else:  # a non-leaf that retains grad gets each gradient that reaches it, autograd.grad's too, as torch's
-            tensor = entry.tensor()
+        elif goes_on or captured:  # as torch's, a non-leaf that retains grad gets the gradient of each walk that
+            tensor = entry.tensor()    # runs its op or takes its gradient, autograd.grad's too
             if tensor is not None and tensor._retains_grad:
                 tensor._accumulate_grad(grad)
         if not goes_on:

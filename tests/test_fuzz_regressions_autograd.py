@@ -212,3 +212,21 @@ def test_assigning_a_grad_that_does_not_fit_is_torchs_error(grad):
         x.grad = {"a list": lambda: [1.0, 2.0], "another shape": lambda: lib.ones(3),
                   "float64": lambda: lib.ones(2, dtype=lib.float64), "int64": lambda: lib.ones(2, dtype=lib.int64)}[grad]()
     assert_raises_as_torch(lambda: assign(torch), lambda: assign(mg))
+
+
+def test_backward_inputs_past_a_hooked_non_leaf_and_a_retained_tensor_off_the_path():
+    """backward(inputs=...) gives a non-leaf its gradient after its hooks though the walk goes on past it; a tensor
+    that retains grad off the path to autograd.grad's inputs gets none, as torch's."""
+    def gradients(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        hidden = x * 3
+        hidden.register_hook(lambda g: g + 1)
+        (hidden * hidden).sum().backward(inputs=[x, hidden])
+        wanted, beside = x * 2, x * 4
+        beside.retain_grad()
+        lib.autograd.grad((wanted * beside).sum(), [wanted])
+        return x.grad.numpy(), hidden.grad.numpy(), beside.grad
+    ours, theirs = gradients(mg), gradients(torch)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)
+    assert ours[2] is None and theirs[2] is None
