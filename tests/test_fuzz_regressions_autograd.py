@@ -1,6 +1,8 @@
 """Cases where minigrad's autograd engine and Module API once disagreed with torch, each reduced to its smallest
-form: requires_grad_(False) on a computed tensor, autograd.grad of no inputs, and a write into a multiplication's
-or a division's operand that only a constant's gradient would have needed."""
+form: requires_grad_(False) on a computed tensor, autograd.grad of no inputs and its materialize_grads, a write into
+an operand that only a constant's gradient would have needed, generators decorated with a grad mode, seeds of the
+wrong shape, hooks and retained gradients under autograd.grad and backward(inputs=...), assigning .grad, and
+Module's state_dict arguments, load_state_dict's assign and report, setattr, to(), train() and add_module."""
 import numpy as np
 import pytest
 
