@@ -4,17 +4,26 @@ import sys
 
 from .function import Function, enable_grad, inference_mode, no_grad, set_grad_enabled
 from .gradcheck import gradcheck
+from .creation import zeros_like
 from .tensor import Tensor, accumulate_backward, backpropagate
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=False, create_graph=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
     """The gradients of `outputs` (a tensor or a sequence) with respect to each of `inputs`, as a tuple, with no
     `.grad` touched. `grad_outputs` are d(loss)/d(output), needed for outputs of more than one value; an input
-    the outputs do not depend on is an error unless allow_unused (its gradient is then None). The graph is freed
-    unless retain_graph. No graph of the gradients themselves is built (create_graph)."""
+    the outputs do not depend on is an error unless allow_unused (its gradient is then None, or zeros with
+    materialize_grads). The graph is freed unless retain_graph. No graph of the gradients themselves is built
+    (create_graph). The first five parameters take torch's positions."""
     _refuse_create_graph("autograd.grad", create_graph)
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
+    allow_unused = allow_unused or materialize_grads
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     seeds = _seeds(outputs, grad_outputs, "autograd.grad()")
     if not all(t.requires_grad for t in inputs):
         raise RuntimeError("One of the differentiated Tensors does not require grad")
@@ -25,7 +34,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, allow_unused=Fal
         if gradient is None and not allow_unused:
             raise RuntimeError(f"The differentiated Tensor at index {index} appears to not have been used in the "
                                "graph. Set allow_unused=True if this is the desired behavior.")
-        grads.append(None if gradient is None else Tensor(gradient.copy()))  # the walk may share arrays
+        if gradient is None:
+            grads.append(zeros_like(tensor) if materialize_grads else None)
+        else:
+            grads.append(Tensor(gradient.copy()))  # the walk may share arrays
     return tuple(grads)
 
 
@@ -51,7 +63,7 @@ def _seeds(outputs, grad_outputs, caller):
     for index, output in enumerate(outputs):
         if not output.requires_grad:
             raise RuntimeError(f"element {index} of tensors does not require grad and does not have a grad_fn")
-    return [output._seed_gradient(g, caller) for output, g in zip(outputs, grad_outputs)]
+    return [output._seed_gradient(g, caller, index) for index, (output, g) in enumerate(zip(outputs, grad_outputs))]
 
 
 def _as_tuple(tensors):

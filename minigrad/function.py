@@ -7,6 +7,7 @@ graph node; the node is the `ctx` itself, so what forward saves is exactly what 
 import contextlib
 import copy
 import functools
+import inspect
 import itertools
 import math
 import numbers
@@ -76,6 +77,35 @@ class _GradMode(contextlib.ContextDecorator):
 
     def _recreate_cm(self):
         return copy.copy(self)  # each call of a decorated function its own: a recursive call keeps the outer's state
+
+    def __call__(self, function):
+        """The decorated function; a generator function's each step (to each yield) in the mode, as torch's, which
+        the caller's code between the steps is not."""
+        if not inspect.isgeneratorfunction(function):
+            return super().__call__(function)
+
+        @functools.wraps(function)
+        def generator(*args, **kwargs):
+            steps = function(*args, **kwargs)
+            try:
+                with self._recreate_cm():
+                    response = steps.send(None)
+                while True:
+                    try:
+                        request = yield response
+                    except GeneratorExit:
+                        with self._recreate_cm():
+                            steps.close()
+                        raise
+                    except BaseException as error:
+                        with self._recreate_cm():
+                            response = steps.throw(error)
+                    else:
+                        with self._recreate_cm():
+                            response = steps.send(request)
+            except StopIteration as end:
+                return end.value
+        return generator
 
 
 class no_grad(_GradMode):

@@ -190,7 +190,7 @@ class Tensor:
             _check_can_require_grad(array.dtype)
         self.data = array
         self.requires_grad = bool(requires_grad)
-        self.grad = None
+        self._grad = None
         self.creator = _creator
         self.name = None
         self._retains_grad = False
@@ -208,6 +208,31 @@ class Tensor:
     @data.setter
     def data(self, value):
         self._data = value.data if isinstance(value, Tensor) else value  # `p.data = tensor`, as torch code writes
+
+    @property
+    def grad(self):
+        """The gradient backward accumulated into this tensor (a leaf's, or a non-leaf's that retains grad)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        """As torch's: None, or a tensor of this one's shape and dtype."""
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of "
+                                   f"size '{list(self.shape)}'. Please ensure that the gradient and the tensor are "
+                                   "the same size")
+            if value.dtype != self.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{CPP_TYPE_NAMES[value.dtype]}' to a "
+                    f"tensor with grad_dtype '{SCALAR_TYPE_NAMES[self.dtype]}'. The gradient must match the tensor's "
+                    "grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a "
+                    "specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of "
+                    "a tensor and its gradient may break downstream systems that assume they match.")
+        self._grad = value
 
     @property
     def shape(self):
@@ -438,6 +463,10 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         if requires_grad:
             _check_can_require_grad(self.dtype, "only Tensors of floating point dtype can require gradients")
+        elif not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
+                               "computed variable in a subgraph that doesn't require differentiation use "
+                               "var_no_grad = var.detach().")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -465,6 +494,8 @@ class Tensor:
 
     def retain_grad(self):
         """Keep `.grad` on this non-leaf tensor too (for looking at gradients inside a network)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
         return self
 
@@ -478,9 +509,9 @@ class Tensor:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         accumulate_backward([self], [self._seed_gradient(gradient, "backward()")], retain_graph, inputs)
 
-    def _seed_gradient(self, gradient, caller):
-        """The gradient a walk back from this tensor starts with: `gradient` as an array of its dtype, or ones for
-        a tensor of one value."""
+    def _seed_gradient(self, gradient, caller, index=0):
+        """The gradient a walk back from this tensor (output `index` of the call) starts with: `gradient` as an
+        array of its dtype, or ones for a tensor of one value."""
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -490,7 +521,8 @@ class Tensor:
             return get_array_module(self.data).ones_like(self.data)
         grad = _as_array(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype)
         if grad.shape != self.shape:
-            raise ValueError(f"{caller}: gradient has shape {grad.shape} but the tensor has shape {self.shape}")
+            raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of torch.Size({list(grad.shape)}) "
+                               f"and output[{index}] has a shape of torch.Size({list(self.shape)}).")
         return grad
 
     def _accumulate_grad(self, grad):
@@ -2588,26 +2620,28 @@ def accumulate_backward(roots, root_grads, retain_graph, inputs=None):
         return
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if not inputs:
-        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-    found = backpropagate(roots, root_grads, retain_graph, inputs=inputs)
+        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    found = backpropagate(roots, root_grads, retain_graph, inputs=inputs, after_hooks=True)
     for tensor in inputs:
-        if id(tensor._graph_entry) in found:
+        if id(tensor._graph_entry) in found and not (tensor._retains_grad and not tensor.is_leaf):  # the walk's
             tensor._accumulate_grad(found[id(tensor._graph_entry)])
 
 
-def backpropagate(roots, root_grads, retain_graph, inputs=None):
+def backpropagate(roots, root_grads, retain_graph, inputs=None, after_hooks=False):
     """backward's walk (_walk), which an op's backward may run again inside it (a re-entrant checkpoint's does)."""
     with backward_walk(accumulates=inputs is None):
-        return _walk(roots, root_grads, retain_graph, inputs)
+        return _walk(roots, root_grads, retain_graph, inputs, after_hooks)
 
 
-def _walk(roots, root_grads, retain_graph, inputs):
+def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
     """The graph walk of backward() and autograd.grad: the roots' gradients flow back to every tensor they were
     computed from, each op's backward run once, in reverse topological order.
 
     Without `inputs`, each leaf's gradient accumulates into its `.grad` (and a non-leaf's that retains grad into
     its own), as backward() does. With `inputs` (tensors), only the ops between them and the roots run, no `.grad`
-    is touched, and their gradients are returned by id of graph entry (an input the roots do not depend on has none).
+    is touched, and their gradients are returned by id of graph entry (an input the roots do not depend on has none):
+    as torch's, after their tensors' hooks, but for autograd.grad's (not after_hooks) where the walk goes on past
+    them, which are taken before.
     """
     xp = get_array_module(root_grads[0])
     order = topological_order(*roots, needs_grad_only=True)
@@ -2641,21 +2675,23 @@ def _walk(roots, root_grads, retain_graph, inputs):
         if grad is None:
             continue
         node = entry.creator
+        goes_on = node is not None and (runs is None or id(entry) in runs)
         captured = wanted is not None and id(entry) in wanted
-        if captured and node is not None:  # as torch, a non-leaf's gradient before its hooks, a leaf's after them
+        taken_before_hooks = goes_on and not after_hooks
+        if captured and taken_before_hooks:
             found[id(entry)] = grad
         if entry._grad_hooks:
             grad = _hooked(entry._grad_hooks, grad)
-        if wanted is not None:
-            if captured and node is None:
-                found[id(entry)] = grad
-        elif node is None:
-            entry._accumulate_grad(grad)
-        else:
-            tensor = entry.tensor()
+        if captured and not taken_before_hooks:
+            found[id(entry)] = grad
+        if node is None:
+            if wanted is None:
+                entry._accumulate_grad(grad)
+        elif goes_on or captured:  # as torch's, a non-leaf that retains grad gets the gradient of each walk that
+            tensor = entry.tensor()    # runs its op or takes its gradient, autograd.grad's too
             if tensor is not None and tensor._retains_grad:
                 tensor._accumulate_grad(grad)
-        if node is None or (runs is not None and id(entry) not in runs):
+        if not goes_on:
             continue
         if node.freed:
             raise RuntimeError(

@@ -141,9 +141,10 @@ class Module:
                 self.__dict__.pop(name, None)
             self.register_buffer(name, value, value.persistent)
             return
-        # As torch: a plain tensor over a parameter would silently drop it from parameters() and the optimizer.
+        # As torch: a plain tensor over a parameter would silently drop it from parameters() and the optimizer. A
+        # parameter may take a child module's place, as torch's, which looks for a parameter first.
         for registry, kind, role in ((self._parameters, Parameter, "parameter"), (self._modules, Module, "child module")):
-            if name in registry and value is not None and not isinstance(value, kind):
+            if name in registry and value is not None and not isinstance(value, (kind, Parameter)):
                 raise TypeError(f"cannot assign '{type(value).__name__}' as {role} {name!r} "
                                 f"(minigrad.nn.{kind.__name__} or None expected)")
         if name in self._buffers and not isinstance(value, (Parameter, Module)):
@@ -168,7 +169,7 @@ class Module:
         if not isinstance(name, str):
             raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
         if "." in name:
-            raise KeyError(f'{kind} name can\'t contain "."')
+            raise KeyError(f'{kind} name can\'t contain "."' + (f", got: {name}" if kind == "module" else ""))
         if name == "":
             raise KeyError(f'{kind} name can\'t be empty string ""')
         if (name in self.__dict__ or _is_property(self, name)) and name not in registry:
@@ -201,10 +202,11 @@ class Module:
             self._non_persistent_buffers.add(name)
 
     def add_module(self, name, module):
-        """Register a child under `name`, as attribute assignment does, refusing anything but a Module (an
-        assignment would keep it as a plain attribute)."""
-        if not isinstance(module, Module):
+        """Register a child under `name`, as attribute assignment does, refusing anything but a Module or None (an
+        assignment would keep it as a plain attribute) and the names torch's refuses."""
+        if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        self._check_new_name("module", name, self._modules)
         setattr(self, name, module)
 
     def __delattr__(self, name):
@@ -338,15 +340,19 @@ class Module:
                         if name not in module._non_persistent_buffers)
         return self._named_members(state, "", recurse=True, remove_duplicate=False)
 
-    def state_dict(self):
-        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies); a lazy
-        module's uninitialized tensors as they are, as torch's."""
-        return collections.OrderedDict((name, tensor if is_lazy(tensor) else tensor.data)
-                                       for name, tensor in self._named_state())
+    def state_dict(self, *, destination=None, prefix="", keep_vars=False):
+        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies; the
+        tensors with keep_vars), each name after `prefix`, into `destination` where given; a lazy module's
+        uninitialized tensors as they are, as torch's."""
+        state = collections.OrderedDict() if destination is None else destination
+        for name, tensor in self._named_state():
+            state[prefix + name] = tensor if keep_vars or is_lazy(tensor) else tensor.data
+        return state
 
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy arrays in by name, each in the dtype of the tensor it fills; with strict, any missing, unexpected
-        or mis-shaped key is an error."""
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy arrays in by name, each in the dtype of the tensor it fills (with assign, each tensor takes the
+        array itself, in its own dtype, as torch's assign keeps the state dict's tensors); with strict, any
+        missing, unexpected or mis-shaped key is an error."""
         # a lazy module's uninitialized tensors take the shapes they are given, as torch's, or stay uninitialized
         # where what they are given is so
         own = dict(self._named_state())
@@ -374,11 +380,13 @@ class Module:
         for name, param in own.items():
             if name in state_dict:
                 value = to_device(_raw(state_dict[name]), param.device)
-                param.data = get_array_module(param.data).asarray(value, dtype=param.dtype).copy()
-        return collections.namedtuple("IncompatibleKeys", "missing_keys unexpected_keys")(missing, unexpected)
+                param.data = value if assign else get_array_module(param.data).asarray(value, dtype=param.dtype).copy()
+        return _IncompatibleKeys(missing, unexpected)
 
     # ---- modes and devices ------------------------------------------------------------------
     def train(self, mode=True):
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
@@ -390,6 +398,9 @@ class Module:
         """Move and/or cast every parameter and buffer in place (Tensor.to's forms); returns self, as torch does.
         A cast leaves integer buffers (BatchNorm's num_batches_tracked) as they are, as torch's does."""
         device, dtype = device_and_dtype(device_or_dtype, device, dtype)
+        if dtype is not None and np.dtype(dtype).kind not in "fc":
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype=torch.{np.dtype(dtype)}")
         for param in self.parameters():
             param.data = Tensor(param.data).to(device=device, dtype=dtype).data
             if param.grad is not None:
@@ -469,6 +480,15 @@ def _attribute_of_kind(module, name, kind):
 
 def _is_property(module, name):
     return isinstance(getattr(type(module), name, None), property)
+
+
+class _IncompatibleKeys(collections.namedtuple("_IncompatibleKeys", "missing_keys unexpected_keys")):
+    """load_state_dict's keys that did not match, named and shown as torch's."""
+
+    def __repr__(self):
+        return super().__repr__() if self.missing_keys or self.unexpected_keys else "<All keys matched successfully>"
+
+    __str__ = __repr__
 
 
 def _raw(value):

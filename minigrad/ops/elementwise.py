@@ -70,7 +70,8 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        need_a, need_b = ctx.needs_input_grad  # each operand's gradient needs the other, as torch saves them:
+        ctx.save_for_backward(a if need_b else None, b if need_a else None)  # a later write into the other is no error
         return parallel.elementwise(get_array_module(a).multiply, a, b)
 
     @staticmethod
@@ -98,7 +99,7 @@ class Div(Function):
     def forward(ctx, a, b):
         if a.dtype.kind in "biu":  # Function.apply gave both operands one dtype
             a, b = a.astype(default_dtype()), b.astype(default_dtype())
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # a only for b's gradient (see Mul)
         return a / b
 
     @staticmethod
