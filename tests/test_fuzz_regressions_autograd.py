@@ -182,6 +182,8 @@ def test_load_state_dict_shows_a_full_match_as_torch():
     assert shown(mg) == shown(torch)
 
 
+# reading the non-leaf's .grad is the point: torch warns that it is not populated, where it is not
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf Tensor:UserWarning")
 @pytest.mark.parametrize("case", ["grad of a hooked non-leaf", "backward(inputs) of a hooked non-leaf",
                                   "grad through a retained non-leaf", "backward(inputs) of a retained non-leaf"])
 def test_hooks_and_retained_gradients_under_grad_and_inputs(case):
