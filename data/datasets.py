@@ -204,6 +204,9 @@ class FolderDataset(PairedDataset):
             files = sorted(degraded.items())
             if clean_dir is not None:
                 clean_dir = _existing_dir(clean_dir, "clean folder")
+                if clean_dir.resolve() == degraded_dir.resolve():  # each image would be its own target
+                    raise DataError(f"--degraded and --clean are the same folder, {clean_dir}: pass the clean "
+                                    "images' own folder, or --degraded alone to restore without scoring")
                 clean = _images_under(clean_dir)
                 _pair(degraded, clean, degraded_dir, clean_dir)
             if masks_dir is not None:

@@ -245,8 +245,9 @@ def test_a_folder_of_clean_images_alone_trains_degraded_on_the_fly(tmp_path, cap
     config = json.loads((out / "config.json").read_text())
     assert (config["layout"], config["degradation"], config["seed"], config["data"]) == ("folders", "noise", 3, None)
 
+    shutil.copytree(tmp_path / "clean", tmp_path / "noisy")  # paired folders, of the same images
     with pytest.raises(SystemExit, match="2"):
-        train_script.main(_resume(out / "last.npz", "--degraded", str(tmp_path / "clean"), "--clean",
+        train_script.main(_resume(out / "last.npz", "--degraded", str(tmp_path / "noisy"), "--clean",
                                   str(tmp_path / "clean"), "--epochs", "3"))
     assert ("trained on clean images degraded on the fly (--clean alone), but paired folders (--degraded) were "
             "given" in capsys.readouterr().err)

@@ -125,6 +125,16 @@ def test_masks_without_the_images_they_belong_to_say_so(with_data, tmp_path):
         open_dataset(data=tmp_path if with_data else "builtin", masks_dir=tmp_path)
 
 
+@pytest.mark.parametrize("script", [train_script, evaluate_script], ids=["train", "evaluate"])
+def test_the_same_folder_as_degraded_and_clean_is_one_line(script, tmp_path, capsys):
+    """Each image would be its own target: evaluate.py scored the inputs as perfect, train.py learned the identity."""
+    _write(tmp_path / "images" / "a.png", _noise(16, 16, 3))
+    folder = tmp_path / "images"
+    status, stderr = _run(script, ["--degraded", folder, "--clean", tmp_path / "." / "images", "--out",
+                                   tmp_path / "out"], capsys)
+    assert status == 2
+    _assert_one_line(stderr, "--degraded and --clean are the same folder")
+
 def _folders_run_config():
     """The options a train.py run on --degraded/--clean folders records (data None: it used none)."""
     return {**DEFAULTS, **PRESETS["quick"], "data": None, "layout": "folders", "degraded": "noisy", "clean": "clean"}
