@@ -71,7 +71,7 @@ def use_host_runner(runner):
 def runs_on(xp, dtype):
     """Whether arrays of xp and `dtype` take the kernel path: those of a dtype the kernels are built for (C_TYPES;
     others, float16 among them, take the ops' array path), always for CuPy, for NumPy only under a host runner."""
-    return np.dtype(dtype) in C_TYPES and (xp is not np or _host_runner is not None)
+    return (xp is not np or _host_runner is not None) and np.dtype(dtype) in C_TYPES  # the device first: every op asks
 
 
 def _runner(xp):
