@@ -528,10 +528,10 @@ class Tensor:
     def _accumulate_grad(self, grad):
         """The first gradient is copied (backward may share its array), later ones added into it, as torch
         adds into `.grad`: a reference to it taken between two backward() calls sees the sum."""
-        if self.grad is None:
-            self.grad = Tensor(grad.copy())
+        if self._grad is None:
+            self._grad = Tensor(grad.copy())  # of this tensor's shape and dtype: the grad setter's checks are for users
         else:
-            self.grad.data += grad
+            self._grad.data += grad
 
     # ---- operators: thin wrappers over minigrad.ops ------------------------------------------
     def __add__(self, other):
