@@ -177,7 +177,6 @@ ERRORS = {
     "lu_solve pivots count": lambda lib: lib.linalg.lu_solve(*_lu_of(_m(3, 3), np.ones(2, np.int32))(lib),
                                                              lib.tensor(_m(3, 2))),
     "lu_solve 1-d B": lambda lib: lib.linalg.lu_solve(*_lu_of(_m(3, 3))(lib), lib.tensor(_m(3))),
-    "lu_unpack pivots count": lambda lib: lib.lu_unpack(*_lu_of(_m(3, 3), np.ones(2, np.int32))(lib)),
     "lu_unpack pivots range": lambda lib: lib.lu_unpack(*_lu_of(_m(3, 3), np.full(3, 4, np.int32))(lib)),
     "lu_unpack int64 pivots": lambda lib: lib.lu_unpack(*_lu_of(_m(3, 3), np.ones(3, np.int64))(lib)),
     "lu_unpack 1-d": lambda lib: lib.lu_unpack(*_lu_of(_m(3))(lib)),
@@ -219,6 +218,14 @@ def assert_error_as_torchs(call):
 @pytest.mark.parametrize("name", ERRORS)
 def test_errors_as_torchs(name):
     assert_error_as_torchs(ERRORS[name])
+
+
+def test_lu_unpack_refuses_too_few_pivots_with_torchs_range_message():
+    """torch 2.13 reads past the end of too short pivots, so its error depends on whatever lies there and cannot be
+    compared; minigrad refuses the count itself, with the message torch gives for a pivot out of range."""
+    with pytest.raises(RuntimeError) as too_few:
+        mg.lu_unpack(*_lu_of(_m(3, 3), np.ones(2, np.int32))(mg))
+    assert str(too_few.value) == error_of(lambda: torch.lu_unpack(*_lu_of(_m(3, 3), np.full(3, 4, np.int32))(torch)))[1]
 
 
 def test_lu_on_the_gpu_path_without_pivoting_is_refused_clearly(gpu_path):
