@@ -179,6 +179,7 @@ class Tensor:
     # NumPy hands `ndarray + tensor`, `np.float32(2) * tensor`, ... to Tensor's reflected operators (a
     # differentiable tensor), and refuses np.exp(tensor) rather than run it on a detached array.
     __array_ufunc__ = None
+    _post_accumulate_grad_hooks = None  # a leaf's register_post_accumulate_grad_hook's, once there are any
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None, _creator=None):
         if isinstance(data, Tensor):
@@ -460,6 +461,20 @@ class Tensor:
         """The same data, cut from the graph."""
         return Tensor(self.data)
 
+    def detach_(self):
+        """This tensor cut from the graph, as a leaf that requires no grad; the graph it was part of keeps its node
+        for the ops that used it. A view (see _viewed) is refused, with torch's error."""
+        if self._view_of is not None:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for "
+                "training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence "
+                "detach_() cannot be called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+        if self._handle is not None:
+            self._handle.forget_tensor()
+        self.creator, self._handle, self.requires_grad = None, None, False
+        return self
+
     def requires_grad_(self, requires_grad=True):
         if requires_grad:
             _check_can_require_grad(self.dtype, "only Tensors of floating point dtype can require gradients")
@@ -492,12 +507,22 @@ class Tensor:
             entry._grad_hooks = {}
         return RemovableHandle(entry._grad_hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor) runs once backward has accumulated a leaf's `.grad` (an optimizer step per parameter, as
+        its gradient is ready), in the order registered; it returns None. The handle's remove() unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not self.is_leaf:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_accumulate_grad_hooks is None:
+            self._post_accumulate_grad_hooks = {}
+        return RemovableHandle(self._post_accumulate_grad_hooks, hook)
+
     def retain_grad(self):
-        """Keep `.grad` on this non-leaf tensor too (for looking at gradients inside a network)."""
+        """Keep `.grad` on this non-leaf tensor too (for looking at gradients inside a network); None, as torch's."""
         if not self.requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
-        return self
 
     # ---- autograd ---------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=False, inputs=None):
@@ -532,6 +557,18 @@ class Tensor:
             self._grad = Tensor(grad.copy())  # of this tensor's shape and dtype: the grad setter's checks are for users
         else:
             self._grad.data += grad
+        if self._post_accumulate_grad_hooks:
+            self._run_post_accumulate_grad_hooks()
+
+    def _run_post_accumulate_grad_hooks(self):
+        """register_post_accumulate_grad_hook's hooks on this leaf, with torch's errors for one that returns a value."""
+        with no_grad():
+            for hook in list(self._post_accumulate_grad_hooks.values()):
+                result = hook(self)
+                if result is not None and not isinstance(result, Tensor):
+                    raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+                if result is not None:  # a tensor
+                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
     # ---- operators: thin wrappers over minigrad.ops ------------------------------------------
     def __add__(self, other):
@@ -2711,24 +2748,27 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
 
 
 def _hooked(hooks, grad):
-    """A gradient (an array) after the hooks registered on its tensor, each given the one before's result, with
-    torch's errors for a hook that returns something else than a tensor of the gradient's shape and dtype."""
+    """A gradient (an array) after the hooks registered on its tensor, each given the one before's result."""
     with no_grad():
         for hook in list(hooks.values()):
             result = hook(Tensor(grad))
-            if result is None:
-                continue
-            name = getattr(hook, "__name__", repr(hook))
-            if not isinstance(result, Tensor):
-                raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
-            if result.shape != grad.shape:
-                raise RuntimeError(f"hook '{name}' has changed the size of value")
-            if result.dtype != grad.dtype:
-                was, got = SCALAR_TYPE_NAMES[grad.dtype], SCALAR_TYPE_NAMES[result.dtype]
-                raise RuntimeError(f"hook '{name}' has changed the type of value (was torch.{was}Tensor got "
-                                   f"torch.{got}Tensor)")
-            grad = result.data
+            if result is not None:
+                grad = hook_gradient(getattr(hook, "__name__", repr(hook)), result, grad)
     return grad
+
+
+def hook_gradient(name, result, expected):
+    """The array of a gradient that hook `name` returned in place of one like `expected` (of its shape and dtype),
+    with torch's errors where it is something else."""
+    if not isinstance(result, Tensor):
+        raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
+    if result.shape != expected.shape:
+        raise RuntimeError(f"hook '{name}' has changed the size of value")
+    if result.dtype != expected.dtype:
+        was, got = SCALAR_TYPE_NAMES[expected.dtype], SCALAR_TYPE_NAMES[result.dtype]
+        raise RuntimeError(f"hook '{name}' has changed the type of value (was torch.{was}Tensor got "
+                           f"torch.{got}Tensor)")
+    return result.data
 
 
 def _ops_leading_to(order, wanted):

@@ -104,7 +104,8 @@ def test_graph_keeps_only_the_arrays_backward_saved():
     b = mg.tensor([0.5, 0.5, -4.0], requires_grad=True)
     total = a + b
     total_array = weakref.ref(total.data)
-    kept = total.relu().retain_grad()
+    kept = total.relu()
+    kept.retain_grad()
     del total
     assert total_array() is None, "the graph kept an unsaved intermediate's array alive"
     (kept * 3).sum().backward()
@@ -133,7 +134,8 @@ def test_no_grad_and_detach_build_no_graph():
 
 def test_non_leaf_grads_are_kept_only_on_request():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
-    hidden = (x * 3).retain_grad()
+    hidden = x * 3
+    hidden.retain_grad()
     other = x * 4
     (hidden * other).sum().backward()
     np.testing.assert_allclose(hidden.grad.numpy(), other.numpy())

@@ -7,6 +7,7 @@ import numpy as np
 from ..backend import default_dtype, get_array_module, to_device
 from ..function import UninitializedShape, UninitializedUse
 from ..tensor import Tensor, device_and_dtype, zero_grads
+from .backward_hooks import BackwardHook
 
 
 class Parameter(Tensor):
@@ -126,6 +127,8 @@ class Module:
         object.__setattr__(self, "_modules", collections.OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", collections.OrderedDict())  # id: (hook, with_kwargs)
         object.__setattr__(self, "_forward_hooks", collections.OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", collections.OrderedDict())
+        object.__setattr__(self, "_backward_hooks", collections.OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
@@ -219,12 +222,18 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
+        backward_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:  # as they are now: this call's backward runs them
+            backward_hook = BackwardHook(self, tuple(self._backward_hooks.values()),
+                                         tuple(self._backward_pre_hooks.values()))
         for hook, with_kwargs in tuple(self._forward_pre_hooks.values()):
             result = hook(self, args, kwargs) if with_kwargs else hook(self, args)
             if result is not None and with_kwargs:
                 args, kwargs = result
             elif result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        if backward_hook is not None:
+            args = backward_hook.setup_input_hook(args)
         scope = self.__dict__.get("_trace_scope")  # set only while minigrad.viz.trace_modules is active
         if scope is None:
             output = self.forward(*args, **kwargs)
@@ -235,7 +244,7 @@ class Module:
             result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:
                 output = result
-        return output
+        return output if backward_hook is None else backward_hook.setup_output_hook(output)
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Call hook(module, args) before each forward (args: the positional inputs, as a tuple); what it
@@ -248,6 +257,22 @@ class Module:
         network; what it returns, unless None, replaces the output, as torch's. With with_kwargs,
         hook(module, args, kwargs, output). prepend runs it first."""
         return RemovableHandle(self._forward_hooks, (hook, with_kwargs), prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call hook(module, grad_output) when backward reaches the module's outputs: grad_output holds the
+        gradient of each (None for one that got none, or is no tensor). What it returns, unless None, replaces
+        them, as torch's. prepend runs it first."""
+        return RemovableHandle(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call hook(module, grad_input, grad_output) once backward has the gradients of the module's positional
+        arguments (grad_input: zeros for a tensor that requires no grad, None for what is no tensor) and of its
+        outputs (grad_output, as the pre-hooks left it); what it returns, unless None, replaces grad_input, as
+        torch's. Where no argument requires grad, it runs as the outputs' gradients come, with grad_input all None,
+        and may change nothing (torch's warning says so). The module gets its tensor arguments, and the caller its
+        outputs, through identity ops whose graph nodes call the hooks (minigrad.nn.backward_hooks). prepend runs
+        it first."""
+        return RemovableHandle(self._backward_hooks, hook, prepend)
 
     # ---- traversal --------------------------------------------------------------------------
     # As torch: a module or parameter reachable under several names (tied weights) is yielded once, under
@@ -311,6 +336,12 @@ class Module:
         """The parameter at a dotted path: get_parameter("encoder.0.weight")."""
         module_path, _, name = target.rpartition(".")
         return _attribute_of_kind(self.get_submodule(module_path), name, Parameter)
+
+    def get_buffer(self, target):
+        """The buffer at a dotted path: get_buffer("bn1.running_mean")."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        return _attribute(module, name, lambda value: name in module._buffers, "a buffer")
 
     def apply(self, fn):
         """fn(module) on every submodule, children before parents, then this one (custom initialisation); self."""
@@ -470,11 +501,16 @@ def _indented(text):
 
 def _attribute_of_kind(module, name, kind):
     """module.<name>, with torch's errors where it is missing or not a `kind` (Module, Parameter)."""
+    return _attribute(module, name, lambda value: isinstance(value, kind), f"an nn.{kind.__name__}")
+
+
+def _attribute(module, name, is_wanted, what):
+    """module.<name>, with torch's errors where it is missing or is not `what` (is_wanted(value) is false)."""
     if not hasattr(module, name):
         raise AttributeError(f"{type(module).__name__} has no attribute `{name}`")
     value = getattr(module, name)
-    if not isinstance(value, kind):
-        raise AttributeError(f"`{name}` is not an nn.{kind.__name__}")
+    if not is_wanted(value):
+        raise AttributeError(f"`{name}` is not {what}")
     return value
 
 
