@@ -29,7 +29,8 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
 
 from data import DataError, degradation_names, open_dataset, options_that_applied, refuse_on_the_fly_options
 from unet.checkpoint import DEFAULT_CHECKPOINT, checkpoint_file, load_model
-from unet.cli import EXIT_INTERRUPTED, NATIVE, check_output_folder, image_size_or_native, positive, run, seed
+from unet.cli import (EXIT_INTERRUPTED, NATIVE, check_output_folder, image_size_or_native, positive, refuse_options,
+                      run, seed)
 from unet.evaluation import EvaluationStopped, evaluate, format_report, resolve_device, spread_indices
 from unet.metrics import SSIM_WINDOWS
 from unet.torch_reference import to_torch
@@ -78,7 +79,7 @@ def parse_args(argv=None):
                         help="gaussian: Wang et al. (11x11, sigma 1.5); uniform7: skimage's default 7x7 box")
     args = parser.parse_args(argv)
     if args.compare_torch and args.self_ensemble:
-        parser.error("--compare-torch checks the network itself, which --self-ensemble runs 8 times: pass one")
+        refuse_options(parser, "--compare-torch checks the network itself, which --self-ensemble runs 8 times: pass one")
     return args
 
 

@@ -28,7 +28,8 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
 
 from data import LAYOUTS, degradation_names
 from unet import NONLOCAL_MODES
-from unet.cli import EXIT_INTERRUPTED, NATIVE, image_size, image_size_or_native, positive, run, seed
+from unet.cli import (EXIT_INTERRUPTED, NATIVE, image_size, image_size_or_native, positive, refuse_options, run,
+                      seed)
 from unet.training import DEFAULTS, LR_SCHEDULES, PRESETS, ConfigError, Interrupted, TrainingDiverged, train
 
 EXIT_DIVERGED = 1
@@ -86,7 +87,7 @@ def main(argv=None):
     try:
         train(vars(parser.parse_args(argv)))
     except ConfigError as exc:
-        parser.error(str(exc))
+        refuse_options(parser, exc)
     except TrainingDiverged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_DIVERGED

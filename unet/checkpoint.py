@@ -4,6 +4,7 @@ Written atomically by mg.save. `load_model` also accepts a bare state dict (such
 released .pth, or one that a PyTorch script saved inside its own checkpoint) or a train.py run folder,
 and turns every way a file can fail to fit into one clear CheckpointError.
 """
+import warnings
 from pathlib import Path
 
 import minigrad as mg
@@ -23,6 +24,9 @@ RUN_CHECKPOINTS = ("best.npz", "model.npz")
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net")
 RUN_FILES = {"best.npz": "the epoch of the run's best validation SSIM", "model.npz": "the best epoch's weights",
              "last.npz": "where the run got to"}
+# The non-local mode of the authors' released weights, and so of a bare state dict unless --nonlocal says otherwise:
+# both modes have the same parameters, so nothing in the file tells which one trained them.
+RELEASED_NONLOCAL_MODE = "published"
 
 
 class CheckpointError(ValueError):
@@ -85,7 +89,7 @@ def _config_of_bare_state_dict(state, nonlocal_mode):
     return dict(in_channels=int(state["dconv_down1.conv_block.0.weight"].shape[1]),
                 out_channels=int(state["conv_last.weight"].shape[0]),
                 attention=any(k.startswith("att1.") for k in state),
-                nonlocal_mode=(nonlocal_mode or "published") if has_nonlocal else None)
+                nonlocal_mode=(nonlocal_mode or RELEASED_NONLOCAL_MODE) if has_nonlocal else None)
 
 
 def load_model(path=None, device="cpu", nonlocal_mode=None):
@@ -111,6 +115,10 @@ def load_model(path=None, device="cpu", nonlocal_mode=None):
                 f"asked for; drop --nonlocal or pass --nonlocal {config['nonlocal_mode']}")
     elif (weights := _bare_state_dict(state)) is not None:
         config = _config_of_bare_state_dict(weights, nonlocal_mode)
+        if config["nonlocal_mode"] not in (None, RELEASED_NONLOCAL_MODE):
+            warnings.warn(f"{path} is a bare state dict, which does not record its non-local mode: --nonlocal "
+                          f"{nonlocal_mode} is used as asked, but the authors' released weights need --nonlocal "
+                          f"{RELEASED_NONLOCAL_MODE}")
     else:
         raise CheckpointError(f"{path} is neither a training checkpoint nor a U-Net state dict "
                               f"(its top-level keys: {', '.join(list(state)[:6])})")

@@ -2,6 +2,7 @@
 warnings print as one line each, and SIGTERM stops work as Ctrl-C does."""
 import argparse
 import math
+import os
 import signal
 import sys
 import tempfile
@@ -62,9 +63,9 @@ def seed(text):
 
 
 def check_output_folder(path, inputs=(), written_inside=None):
-    """Refuse, in one line, an --out that cannot be made or written to (a file in its place or above it, a
-    read-only folder), before any work rather than when the first image or epoch is written. Nothing is
-    created: a run refused later for another reason leaves no empty folder behind.
+    """Refuse, in one line, an --out that cannot be made or written to (a file or a broken symbolic link in its
+    place or above it, a read-only folder), before any work rather than when the first image or epoch is written.
+    Nothing is created: a run refused later for another reason leaves no empty folder behind.
 
     `inputs`: (flag, folder) of the input folders, folder None where not given. The --out must not lie in one
     (the images written there would be read as inputs the next time), nor one in its subfolder `written_inside`
@@ -73,6 +74,10 @@ def check_output_folder(path, inputs=(), written_inside=None):
     from data import DataError  # the data package is optional for library users of unet
 
     path = Path(path)
+    broken = next((link for link in (path, *path.parents) if link.is_symlink() and not link.exists()), None)
+    if broken is not None:  # resolving a loop of links would raise; making the folder, "File exists"
+        where = "" if broken == path else f" cannot be made: {broken}"
+        raise FileNotFoundError(f"--out {path}{where} is a broken symbolic link (to {os.readlink(broken)})")
     out = path.resolve()
     for flag, folder in inputs:
         inside = None if folder is None else Path(folder).resolve()
@@ -89,6 +94,12 @@ def check_output_folder(path, inputs=(), written_inside=None):
     except OSError as err:
         where = "" if existing == path else f" (in {existing}, where it would be made)"
         raise PermissionError(f"--out {path} cannot be written{where}: {err.strerror}") from None
+
+
+def refuse_options(parser, message):
+    """Exit on options that parse but cannot go together: argparse's one error line, without the usage text
+    above it, which points at how the command line is written."""
+    parser.exit(EXIT_USER_ERROR, f"{parser.prog}: error: {message}\n")
 
 
 def signal_is_ours(signum):

@@ -3,11 +3,14 @@
 Everything draws on a bare matplotlib Figure with the Agg canvas (no pyplot), so it needs no display,
 keeps no global figure state and is safe to call once per epoch for hours.
 """
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import MaxNLocator
 
 MASK_COLOUR = (1.0, 0.15, 0.1)
@@ -22,6 +25,20 @@ def _figure(width, height):
     figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+@lru_cache
+def _characters_of(font_file):
+    return frozenset(FT2Font(font_file).get_charmap())
+
+
+def _drawable(text):
+    """`text`, such as an image's name, as the charts' font can draw it: a character the font lacks (CJK, most
+    emoji in DejaVu Sans) is written as its escape, \\u732b, rather than drawn as a box with a warning for
+    each chart."""
+    covered = _characters_of(font_manager.findfont(font_manager.FontProperties()))
+    return "".join(char if ord(char) in covered or not char.isprintable()
+                   else char.encode("unicode_escape").decode("ascii") for char in text)
 
 
 def _save(figure, path):
@@ -125,10 +142,10 @@ def save_triptych(path, columns, titles, masks=None, row_labels=None):
     for col, column in enumerate(grid):
         for row in range(n_rows):
             _show(axes[row, col], column[row] if row < len(column) else None, masks[row] if row < len(masks) else None)
-        axes[0, col].set_title(titles[col], fontsize=10)
+        axes[0, col].set_title(_drawable(titles[col]), fontsize=10, parse_math=False)
     for row, label in enumerate(row_labels or []):
-        axes[row, 0].text(-0.04, 0.5, label, ha="right", va="center", rotation=90, fontsize=8,
-                          transform=axes[row, 0].transAxes)
+        axes[row, 0].text(-0.04, 0.5, _drawable(label), ha="right", va="center", rotation=90, fontsize=8,
+                          transform=axes[row, 0].transAxes, parse_math=False)
     return _save(figure, path)
 
 
@@ -158,7 +175,8 @@ def plot_category_bars(per_category, path, metric, compare=None):
         bars = ax.bar(positions + (index - (len(series) - 1) / 2) * width, heights, width, label=label,
                       color=DEGRADED_COLOUR if label == DEGRADED_LABEL else None)
         ax.bar_label(bars, fmt=METRIC_FORMATS.get(metric, "%.3g"), fontsize=7, padding=1)
-    ax.set_xticks(positions, categories, rotation=45, ha="right", fontsize=8)
+    ax.set_xticks(positions, [_drawable(category) for category in categories], rotation=45, ha="right", fontsize=8,
+                  parse_math=False)
     label = METRIC_LABELS.get(metric, metric)
     ax.set_ylabel(label)
     ax.set_title(f"{label.split(' (')[0]} per category", fontsize=10)
