@@ -50,6 +50,18 @@ def test_an_out_that_is_a_broken_link_or_below_one_is_one_line_before_any_work(c
     assert not gone.parent.exists()
 
 
+def test_an_input_folder_that_is_a_loop_of_links_is_named_in_one_line(tmp_path, capsys):
+    """The check that --out lies outside the input folders resolved them, which raised RuntimeError on a loop."""
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    _write(tmp_path / "degraded" / "a.png", _noise(16, 16, 3))
+    for degraded, clean, missing in ((loop, loop, "degraded"), (tmp_path / "degraded", loop, "clean")):
+        status, stderr = _run(evaluate_script, ["--degraded", degraded, "--clean", clean,
+                                                "--out", tmp_path / "out"], capsys)
+        assert status == 2
+        _assert_one_line(stderr, f"{missing} folder {loop} does not exist")
+
+
 def test_names_the_charts_font_lacks_are_charted_without_a_warning_each(tmp_path, capsys):
     """Each CJK character (and emoji) of a category's name used to print "Glyph ... missing from font(s) DejaVu
     Sans" for every chart; two dollar signs in a name made matplotlib parse it as mathtext and stop the command

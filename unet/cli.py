@@ -80,7 +80,9 @@ def check_output_folder(path, inputs=(), written_inside=None):
         raise FileNotFoundError(f"--out {path}{where} is a broken symbolic link (to {os.readlink(broken)})")
     out = path.resolve()
     for flag, folder in inputs:
-        inside = None if folder is None else Path(folder).resolve()
+        # a folder that does not exist (a loop of links included, which resolving would raise on) is the data
+        # loader's to refuse, by name
+        inside = None if folder is None or not Path(folder).exists() else Path(folder).resolve()
         if inside is not None and (out.is_relative_to(inside)
                                    or written_inside and inside.is_relative_to(out / written_inside)):
             raise DataError(f"--out {path} and {flag} {folder} overlap: pass an --out outside the input folders")
