@@ -7,6 +7,8 @@ import math
 import sys
 import warnings
 
+import numpy as np
+
 from . import kernels
 from .backend import default_dtype, get_array_module, to_device
 from .function import enable_grad
@@ -24,6 +26,10 @@ class Optimizer:
     """Holds param_groups (each a dict with "params" and hyper-parameters) and per-parameter state."""
 
     run_switches = ("foreach", "capturable", "differentiable")  # the RUN_SWITCHES that torch's optimizer takes
+    # The numbers of a parameter's state that torch keeps in 0-d tensors of the default dtype. minigrad keeps them as
+    # Python numbers, so that the update's arithmetic on them (the step's bias corrections) stays in Python's floats;
+    # its state_dict gives them as torch's does.
+    state_scalars = ("step",)
 
     def __init__(self, params, defaults, switches=None):
         if isinstance(params, Tensor):
@@ -146,37 +152,64 @@ class Optimizer:
         return step, grad
 
     def state_dict(self):
-        """State by parameter index (as torch does; none for a parameter whose updates keep none, e.g. SGD's without
-        momentum), plus hyper-parameters, all plain arrays and numbers."""
+        """torch's layout: each parameter's state under its index (none for a parameter whose updates keep none, e.g.
+        SGD's without momentum), the numbers torch keeps in tensors (state_scalars) as 0-d arrays of the default
+        dtype, as torch's; each group's hyper-parameters with its parameters' indices. Once its arrays are torch's
+        tensors, torch's load_state_dict takes it."""
         index = {id(p): i for i, (_, p) in enumerate(self._params())}
         return {
-            "state": {index[key]: dict(value) for key, value in self.state.items() if value},
-            "param_groups": [{k: v for k, v in group.items() if k != "params"} for group in self.param_groups],
+            "state": {index[key]: {name: self._saved_value(name, item) for name, item in value.items()}
+                      for key, value in self.state.items() if value},
+            "param_groups": [{**{k: v for k, v in group.items() if k != "params"},
+                              "params": [index[id(p)] for p in group["params"]]} for group in self.param_groups],
         }
 
+    def _saved_value(self, name, value):
+        """A state_scalars number as torch keeps it; anything else as it is."""
+        return np.array(value, dtype=default_dtype()) if name in self.state_scalars else value
+
     def load_state_dict(self, state_dict):
-        params = [p for _, p in self._params()]
+        """Takes torch's state dict (its tensors, or the NumPy arrays mg.load reads of them) or minigrad's, for
+        groups of the sizes of this optimizer's, with torch's errors; each parameter's state goes to the parameter
+        at its index in the groups' "params", cast as _like_parameter says. minigrad's state dicts from before they
+        listed "params" keep their state under the parameters' positions, which stand in for them."""
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
-            raise ValueError(f"optimizer state has {len(groups)} param groups, this optimizer has {len(self.param_groups)}")
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        param_at, start = {}, 0
+        for group, saved in zip(self.param_groups, groups):
+            size = len(group["params"])
+            indices = saved.get("params", range(start, start + size))
+            if len(indices) != size:
+                raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
+                                 "optimizer's group")
+            param_at.update(zip(indices, group["params"]))
+            start += size
         for group, saved in zip(self.param_groups, groups):
             group.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"})
         self.state = {}
-        for i, value in state_dict["state"].items():
-            param = params[int(i)]
-            self.state[id(param)] = {k: _like_parameter(v, param, k) for k, v in value.items()}
+        for index, value in state_dict["state"].items():
+            param = param_at.get(int(index))
+            if param is not None:  # torch keeps a state that no parameter owns, which no step reads
+                self.state[id(param)] = {key: self._loaded_value(key, item, param) for key, item in value.items()}
+
+    def _loaded_value(self, name, value, param):
+        """A state_scalars entry back to minigrad's number (torch's 0-d tensor, or an array of it); anything else
+        like the parameter."""
+        if name in self.state_scalars:
+            return int(value) if name == "step" else float(value)
+        return _like_parameter(value, param)
 
 
-def _like_parameter(value, param, key=None):
-    """A loaded state value cast as torch casts it: every array to the parameter's device and dtype (a 0-d
-    parameter's buffers too), inside lists and tuples as well (LBFGS's history); but the step count, which torch
-    keeps in a tensor, is minigrad's number, so that the update's arithmetic on it stays in Python's floats."""
+def _like_parameter(value, param):
+    """A loaded state value cast as torch casts it: every array or tensor (torch's, read through its numpy()) to
+    the parameter's device and dtype (a 0-d parameter's buffers too), inside lists and tuples as well (LBFGS's
+    history)."""
     if isinstance(value, (list, tuple)):
         return type(value)(_like_parameter(item, param) for item in value)
-    if key == "step":
-        return int(value)
     if hasattr(value, "shape"):
-        return to_device(value, param.device).astype(param.dtype, copy=True)
+        array = value.numpy() if callable(getattr(value, "numpy", None)) else value
+        return to_device(array, param.device).astype(param.dtype, copy=True)
     return value
 
 
@@ -323,6 +356,8 @@ class Adamax(Optimizer):
 class NAdam(Optimizer):
     """torch.optim.NAdam: Adam with Nesterov momentum, whose momentum warms up by momentum_decay; the product of
     the momenta so far is kept in the default dtype (float32 unless set otherwise), as torch keeps it."""
+
+    state_scalars = ("step", "mu_product")
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False, **switches):
@@ -482,6 +517,8 @@ class ASGD(Optimizer):
     """torch.optim.ASGD: SGD whose step eta decays as lr / (1 + lambd * lr * step)**alpha, the parameter shrunk by
     1 - lambd * eta first, and a running average of the parameters, ax, taken from step t0 on (before it, ax is the
     parameter). eta and mu, the average's weight, are kept in the default dtype, as torch keeps them."""
+
+    state_scalars = ("step", "eta", "mu")
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, *, maximize=False,
                  **switches):

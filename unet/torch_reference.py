@@ -271,18 +271,28 @@ def _to_host(array):
     return array.get() if hasattr(array, "get") else np.asarray(array)
 
 
+def _map_tensors(node, convert, is_tensor):
+    """`node` with convert(leaf) for each leaf that is_tensor, inside dicts, lists and tuples: an optimizer's state
+    dict nests its tensors among numbers (hyper-parameters, parameter indices), which stay as they are."""
+    if isinstance(node, dict):
+        return {key: _map_tensors(value, convert, is_tensor) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return type(node)(_map_tensors(item, convert, is_tensor) for item in node)
+    return convert(node) if is_tensor(node) else node
+
+
 def state_dict_to_numpy(state_dict):
-    """Torch state_dict → {name: float32 NumPy array}."""
-    return {name: tensor.detach().cpu().float().numpy() for name, tensor in state_dict.items()}
+    """Torch state_dict, a module's or an optimizer's → the same with float32 NumPy arrays for its tensors."""
+    torch = _torch()
+    return _map_tensors(state_dict, lambda tensor: tensor.detach().cpu().float().numpy(), torch.is_tensor)
 
 
 def numpy_to_state_dict(arrays):
-    """{name: NumPy or CuPy array} → torch state_dict of float32 CPU tensors."""
+    """minigrad state_dict, a module's or an optimizer's → the same with float32 CPU tensors for its NumPy or CuPy
+    arrays, which torch's load_state_dict takes."""
     torch = _torch()
-    return {
-        name: torch.from_numpy(np.array(_to_host(array), dtype=np.float32))
-        for name, array in arrays.items()
-    }
+    return _map_tensors(arrays, lambda array: torch.from_numpy(np.array(_to_host(array), dtype=np.float32)),
+                        lambda leaf: hasattr(leaf, "shape"))
 
 
 def _config(model):
