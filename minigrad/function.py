@@ -170,10 +170,14 @@ _writes = {}  # id(the array that owns the memory) -> writes made into it by Ten
 
 
 def _owner(array):
-    """The array whose memory `array` views (itself, if it views none)."""
-    while isinstance(getattr(array, "base", None), type(array)):
+    """The array whose memory `array` views (itself, if it views none), also through the holder of an array that
+    NumPy's as_strided puts between its view and the array viewed."""
+    owner = array
+    while getattr(array, "base", None) is not None:
         array = array.base
-    return array
+        if isinstance(array, type(owner)):
+            owner = array
+    return owner
 
 
 def note_write(array):

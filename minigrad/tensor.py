@@ -1639,6 +1639,28 @@ class Tensor:
         return self._viewed(ops.Diagonal.apply(self, offset=offset, dim1=first, dim2=second),
                             lambda array: diagonal_view(array, offset, first, second))
 
+    def unfold(self, dimension, size, step):
+        """The windows of `size` entries along `dimension`, `step` apart, in its place, each window's entries along
+        a new last dim: a view, as torch's, so that a write into it changes this tensor (an element that overlapping
+        windows share takes one of the values written there). nn.functional.unfold is another op (image patches)."""
+        dimension, size, step = (_int_argument("unfold", name, position, value) for position, (name, value) in
+                                 enumerate((("dimension", dimension), ("size", size), ("step", step)), 1))
+        dimension = normalize_dim(dimension, self.ndim)
+        return self._viewed(ops.UnfoldWindows.apply(self, dimension=dimension, size=size, step=step),
+                            lambda array: window_view(array, dimension, size, step))
+
+    def as_strided(self, size, stride, storage_offset=None):
+        """torch's as_strided of this tensor read as contiguous, row by row: entry i of the result is element
+        storage_offset + sum(i[k] * stride[k]) of the flattened tensor (strides in elements), as torch reads the
+        storage of a contiguous tensor, and a view of it, as torch's. Where torch reads the storage itself, minigrad
+        does not: a non-contiguous tensor (a transposed view) is read in its row-major order, not its storage's,
+        and a copy; the offset (0 for None) and the bounds count from the tensor's first element and its size, not
+        its storage's, which differ for a slice given an explicit offset."""
+        size, stride = _int_tuple_argument("size", 1, size), _int_tuple_argument("stride", 2, stride)
+        offset = 0 if storage_offset is None else _int_argument("as_strided", "storage_offset", 3, storage_offset)
+        return self._viewed(ops.AsStrided.apply(self, size=size, stride=stride, storage_offset=offset),
+                            lambda array: strided_view(array, size, stride, offset))
+
     def diag(self, diagonal=0):
         """A 1-d tensor as diagonal `diagonal` of a square matrix; a matrix's diagonal `diagonal`, a copy (where
         diagonal() is a view), as torch's."""
@@ -2421,6 +2443,29 @@ def _sizes(sizes):
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
 
 
+def _int_argument(method, name, position, value):
+    """`value` as an int, or torch's TypeError for argument `name` of `method` (a bool is no int there)."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{method}(): argument '{name}' (position {position}) must be int, not {type(value).__name__}")
+    return int(value)
+
+
+def _int_tuple_argument(name, position, value):
+    """as_strided's `value`, a sequence of ints, as a tuple, or torch's TypeError, which words an element after the
+    first otherwise, and takes a bool there as an int."""
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"as_strided(): argument '{name}' (position {position}) must be tuple of ints, not "
+                        f"{type(value).__name__}")
+    for index, item in enumerate(value):
+        if not isinstance(item, numbers.Integral) or (isinstance(item, bool) and not index):
+            if index:
+                raise TypeError(f"as_strided(): argument '{name}' failed to unpack the object at pos {index + 1} with "
+                                f"error \"type must be tuple of ints,but got {type(item).__name__}\"")
+            raise TypeError(f"as_strided(): argument '{name}' (position {position}) must be tuple of ints, but found "
+                            f"element of type {type(item).__name__} at pos 0")
+    return tuple(int(item) for item in value)
+
+
 def _views_as(array, shape):
     """Whether `array` can be read as `shape` without a copy, by torch's rule for view (its computeStride): the
     new shape must split or merge only dims that lie back to back in memory (strides in bytes, as NumPy's)."""
@@ -2791,6 +2836,6 @@ from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_i
                           running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
                          has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
-                         resolved_shape, torch_index, torch_index_steps)
+                         resolved_shape, strided_view, torch_index, torch_index_steps, window_view)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

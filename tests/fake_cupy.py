@@ -211,6 +211,14 @@ def _lu_factor(a, overwrite_a=False, check_finite=True):
     return _to_device(factors), _to_device(pivots.astype(np.int32))
 
 
+def _as_strided(x, shape=None, strides=None):
+    """cupy.lib.stride_tricks.as_strided: of device arrays, without NumPy's subok and writeable, as CuPy's."""
+    return _to_device(np.lib.stride_tricks.as_strided(_to_host(x, operand=True), shape, strides))
+
+
+LIB = types.SimpleNamespace(stride_tricks=types.SimpleNamespace(as_strided=_as_strided))  # what minigrad uses of it
+
+
 SCIPY_LINALG = types.SimpleNamespace(solve_triangular=_host_function(scipy.linalg, "solve_triangular"),
                                      lu_factor=_lu_factor)
 
@@ -220,6 +228,7 @@ class FakeCupy(types.ModuleType):
 
     ndarray = ndarray
     linalg = LINALG
+    lib = LIB
 
     def __init__(self):
         super().__init__("cupy")

@@ -22,12 +22,13 @@ from .pool import AvgPool, MaxPool
 from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Max, MaxResult, Mean, Median,
                      Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
-from .shape import (Cat, DiagEmbed, Diagonal, Embedding, EmbeddingBag, Expand, Flip, Gather, GetItem, Pad, Permute,
-                    Reshape, Scatter, ScatterReduce, SetItem, Stack, Tril, Triu)
+from .shape import (AsStrided, Cat, DiagEmbed, Diagonal, Embedding, EmbeddingBag, Expand, Flip, Gather, GetItem, Pad,
+                    Permute, Reshape, Scatter, ScatterReduce, SetItem, Stack, Tril, Triu, UnfoldWindows)
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
-    "Abs", "Acos", "Acosh", "Add", "Amax", "Amin", "AminmaxResult", "Angle", "Asin", "Asinh", "Atan", "Atan2", "Atanh",
+    "Abs", "Acos", "Acosh", "Add", "Amax", "Amin", "AminmaxResult", "Angle", "Asin", "Asinh",
+    "AsStrided", "Atan", "Atan2", "Atanh",
     "AvgPool", "Binary", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss",
     "Cholesky", "CholeskySolve", "Clamp", "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d",
     "Copysign", "Cos", "Cosh", "CosineSimilarity", "CTCLoss", "Cumprod", "Cumsum", "Deg2rad", "DepthUnfold", "Det",
@@ -44,6 +45,7 @@ __all__ = [
     "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SlogdetSign",
     "SmoothL1Loss", "Softmax", "Softplus", "Solve", "SolveTriangular", "SpecialFunction", "Sqrt", "Stack", "Std",
     "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold",
+    "UnfoldWindows",
     "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact", "Var",
     "Where", "WithoutDerivative", "Xlogy",
 ]

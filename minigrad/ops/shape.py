@@ -368,15 +368,10 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, grad):
         shape, dtype, index = ctx.saved
-        xp = get_array_module(grad)
         if not is_basic_index(index):
             return _scatter_add(shape, index, grad)
-        if callable(index) and has_internal_overlap(index(memory.empty(xp, shape, dtype))):
-            # a view of an expansion, which repeats elements: the position of each element read, in the flattened
-            # array, gets the sum of its reads' gradients
-            size = math.prod(shape)
-            positions = index(xp.arange(size).reshape(shape))
-            return _scatter_add((size,), positions, grad).reshape(shape)
+        if callable(index):  # a view taken anew: of an expansion, or overlapping windows, may read elements twice
+            return gradient_through_view(shape, index, grad)
         return GradientAt(shape, dtype, index, grad)
 
 
@@ -609,6 +604,126 @@ class DiagEmbed(Function):
     @staticmethod
     def backward(ctx, grad):
         return diagonal_view(grad, **ctx.params)
+
+
+def strided_view(array, size, stride, storage_offset=0):
+    """torch.as_strided of `array` read as one contiguous row-major run of elements, as torch reads a contiguous
+    tensor's storage: entry i of the view is element storage_offset + sum(i[k] * stride[k]) of that run (strides
+    in elements). A view where `array` is contiguous, else a view of a contiguous copy; check_strided refuses
+    reads past the end beforehand."""
+    run = array.reshape(-1)[storage_offset:]
+    return get_array_module(array).lib.stride_tricks.as_strided(run, size, [n * array.itemsize for n in stride])
+
+
+def check_strided(array, size, stride, storage_offset):
+    """torch's errors, in its order, for strided_view's arguments: `array` is the storage, in elements; an empty
+    view reads nothing, so it may start anywhere."""
+    if len(stride) != len(size):
+        raise RuntimeError("mismatch in length of strides and shape")
+    if min(stride, default=0) < 0:
+        raise RuntimeError(f"as_strided: Negative strides are not supported at the moment, got strides: {list(stride)}")
+    if storage_offset < 0:
+        raise RuntimeError(f"Tensor: invalid storage offset {storage_offset}")
+    if min(size, default=0) < 0:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}")
+    needed = 0 if 0 in size else storage_offset + 1 + sum((n - 1) * step for n, step in zip(size, stride))
+    if needed > array.size:
+        raise RuntimeError(f"setStorage: sizes {list(size)}, strides {list(stride)}, storage offset {storage_offset}, "
+                           f"and itemsize {array.itemsize} requiring a storage size of {needed * array.itemsize} are "
+                           f"out of bounds for storage of size {array.size * array.itemsize}")
+
+
+def window_view(array, dimension, size, step):
+    """torch's Tensor.unfold of `array`: the windows of `size` entries along `dimension`, `step` apart, in its place,
+    each window's entries along a new last dim; a view. A 0-d array is one window of its `size` (0 or 1) entries."""
+    xp = get_array_module(array)
+    if array.ndim == 0:
+        return xp.lib.stride_tricks.as_strided(array, (size,), (0,))
+    shape, strides = list(array.shape), list(array.strides)
+    shape[dimension] = (shape[dimension] - size) // step + 1
+    strides[dimension] *= step
+    return xp.lib.stride_tricks.as_strided(array, (*shape, size), (*strides, array.strides[dimension]))
+
+
+def check_windows(array, dimension, size, step):
+    """torch's errors, in its order, for window_view's arguments (dimension normalized)."""
+    length = array.shape[dimension] if array.ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {dimension} is {length} but size is {size}")
+    if size < 0:
+        raise RuntimeError(f"size is {size} but must be >= 0")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+
+
+def reads_overlap(array):
+    """Whether an element of `array` may share its memory with another (an expansion's repeats, overlapping
+    windows). A test by strides alone: a view whose dims interleave without overlapping may be counted in, and only
+    takes the slower, still right, way of gradient_through_view."""
+    if array.size == 0:
+        return False
+    reach = array.itemsize  # the span of the dims taken so far, from the smallest stride up
+    for stride, size in sorted((abs(stride), size) for size, stride in zip(array.shape, array.strides) if size > 1):
+        if stride < reach:
+            return True
+        reach += stride * (size - 1)
+    return False
+
+
+def gradient_through_view(shape, take, grad):
+    """The gradient of take(a), a view of an array `a` of `shape`: zeros with `grad` written where the view reads,
+    or, where the view reads an element more than once, each element the sum of its reads' gradients, added at
+    its position in the flattened array."""
+    xp = get_array_module(grad)
+    full = memory.zeros(xp, shape, grad.dtype)
+    view = take(full)
+    if not reads_overlap(view):
+        view[...] = grad
+        return full
+    flat = full.reshape(-1)
+    xp.add.at(flat, take(xp.arange(flat.size).reshape(shape)), grad)
+    return full
+
+
+class AsStrided(Function):
+    """torch.as_strided, of the input read as contiguous (strided_view), a view; an element that the view reads
+    more than once gets the sum of its reads' gradients. UnfoldWindows is another view of this kind: each names
+    its view and the checks of its arguments."""
+
+    view, check = staticmethod(strided_view), staticmethod(check_strided)
+
+    @staticmethod
+    def forward(ctx, a, **params):
+        ctx.function.check(a, **params)
+        ctx.save_for_backward(a.shape)
+        return ctx.function.view(a, **params)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (shape,) = ctx.saved
+        return gradient_through_view(shape, lambda array: ctx.function.view(array, **ctx.params), grad)
+
+
+class UnfoldWindows(AsStrided):
+    """torch's Tensor.unfold (window_view), a view; where windows overlap (step < size), an element gets the sum
+    of its windows' gradients. (Unfold is nn.functional.unfold's im2col.)"""
+
+    node_name = "UnfoldBackward0"
+    view, check = staticmethod(window_view), staticmethod(check_windows)
+
+    @staticmethod
+    def backward(ctx, grad):
+        """The gradients of the windows' k-th entries, added along the dim in one strided slice for each k: `size`
+        whole-array adds, where AsStrided's scatter-add goes element by element."""
+        (shape,) = ctx.saved
+        dimension, size, step = ctx.params["dimension"], ctx.params["size"], ctx.params["step"]
+        full = memory.zeros(get_array_module(grad), shape, grad.dtype)
+        along = full.reshape(shape or (1,))  # a 0-d input as one window's place
+        count = (along.shape[dimension] - size) // step + 1
+        windows = grad.reshape(along.shape[:dimension] + (count,) + along.shape[dimension + 1:] + (size,))
+        for k in range(size):
+            along[(slice(None),) * dimension + (slice(k, k + step * (count - 1) + 1, step),)] += windows[..., k]
+        return full
 
 
 class Tril(Function):
