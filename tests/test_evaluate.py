@@ -195,6 +195,27 @@ def test_report_notes_a_colour_correction_that_does_not_suit_the_data(colour_is_
         assert note is None and "note:" not in text and "--init" not in text
 
 
+def test_report_table_keeps_its_columns_for_wide_and_long_category_names():
+    """A CJK name (two terminal columns a character) or a name over the usual width used to push its row's
+    numbers right of the others'."""
+    rng = np.random.default_rng(3)
+    categories = ["screw", "缺陷", "a_category_name_longer_than_the_column"]
+    records = []
+    for category in categories:
+        clean = rng.random((16, 16, 3)).astype(np.float32)
+        sample = {"name": category, "category": category, "clean": clean, "degraded": clean * 0.9, "mask": None}
+        records.append(image_metrics(sample, clean * 0.95))
+    lines = format_report({**summarize(records), "per_image": records}).splitlines()
+    table = [line for line in lines if "|" in line]
+    assert len(table) == 1 + len(categories) + 1  # the header, a row a category, the mean
+    cjk_characters = sum(line.count("缺") + line.count("陷") for line in table)
+    assert cjk_characters == 2
+    bar_columns = {line.index("|") + line.count("缺") + line.count("陷") for line in table}  # columns on a terminal
+    assert len(bar_columns) == 1
+    widths = {len(line) + line.count("缺") + line.count("陷") for line in table}
+    assert len(widths) == 1
+
+
 def test_spread_indices():
     assert spread_indices(5) == [0, 1, 2, 3, 4]
     assert spread_indices(5, limit=9) == [0, 1, 2, 3, 4]

@@ -19,6 +19,7 @@ that does not exist (no mask, an empty mask, an image smaller than the SSIM wind
 import json
 import math
 import textwrap
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -344,9 +345,15 @@ def _format(value, digits):
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _table_row(label, count, restored, degraded):
+def _display_width(text):
+    """Columns a terminal gives the text: two for each wide character (CJK), as East Asian Width says."""
+    return sum(2 if unicodedata.east_asian_width(character) in "WF" else 1 for character in text)
+
+
+def _table_row(label, count, restored, degraded, label_width):
     """One line of the table: restored PSNR, SSIM, affine-fit PSNR | the degraded input's PSNR, SSIM."""
-    return (f"{label:<18}{count:>5}{_format(restored['psnr'], 2):>9}{_format(restored['ssim'], 4):>8}"
+    label += " " * (label_width - _display_width(label))
+    return (f"{label}{count:>5}{_format(restored['psnr'], 2):>9}{_format(restored['ssim'], 4):>8}"
             f"{_format(restored.get('affine_fit_psnr'), 2):>10}  |"
             f"{_format(degraded['psnr'], 2):>11}{_format(degraded['ssim'], 4):>11}")
 
@@ -357,17 +364,20 @@ def format_report(report):
         count = len(report["images"])
         return "\n".join([f"restored {count} image{'' if count == 1 else 's'} (no clean targets given, so no metrics)",
                           *_torch_comparison(report)])
-    header = f"{'category':<18}{'n':>5}{'PSNR':>9}{'SSIM':>8}{'fit PSNR':>10}  |{'input PSNR':>11}{'input SSIM':>11}"
+    # the label column fits the longest category name, wide characters counted twice
+    label_width = max([18] + [_display_width(category) + 1 for category in report["per_category"]])
+    header = (f"{'category':<{label_width}}{'n':>5}{'PSNR':>9}{'SSIM':>8}{'fit PSNR':>10}  |"
+              f"{'input PSNR':>11}{'input SSIM':>11}")
     rule = "-" * len(header)
     lines = [header, rule]
     for category, values in report["per_category"].items():
         degraded = {"psnr": values[DEGRADED + "psnr"], "ssim": values[DEGRADED + "ssim"]}
-        lines.append(_table_row(category, values["n"], values, degraded))
-    lines += [rule, _table_row("mean", len(report["per_image"]), report["mean"], report["degraded"])]
+        lines.append(_table_row(category, values["n"], values, degraded, label_width))
+    lines += [rule, _table_row("mean", len(report["per_image"]), report["mean"], report["degraded"], label_width)]
     masked = report["masked"]
     if masked["n_images"] or masked["n_skipped_empty_mask"]:
         degraded = {"psnr": masked[DEGRADED + "psnr"], "ssim": masked[DEGRADED + "ssim"]}
-        lines.append(_table_row("within masks", masked["n_images"], masked, degraded)
+        lines.append(_table_row("within masks", masked["n_images"], masked, degraded, label_width)
                      + f"   ({masked['n_skipped_empty_mask']} image(s) with an empty mask skipped)")
     lines += _torch_comparison(report)
     note = colour_mismatch_note(report)
