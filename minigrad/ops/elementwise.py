@@ -859,7 +859,8 @@ class Sign(Stepwise):
 class Binary(Function):
     """f(a, b) of two tensors that broadcast, for the ops without a fast path of their own: a subclass gives
     `function(xp, a, b)` and `gradients(xp, grad, a, b, out)`, which returns both gradients (out is f(a, b)).
-    `integers` is what integer and bool operands do, as Elementwise's; "refuse" names torch's CPU kernel."""
+    `integers` is what integer and bool operands do, as Elementwise's ("float": apply casts each straight to the
+    default dtype, see Function.integers_to_float); "refuse" names torch's CPU kernel."""
 
     broadcasts = True
     integers = "float"
