@@ -28,21 +28,21 @@ globals().update(_OTHER_FUNCTIONS)  # torch.exp_(t), torch.igamma(a, x), ...
 globals().update(_FUNCTIONAL_FORMS)  # torch.conv2d, torch.dropout(input, p, train), ...
 
 # torch's dtype names, as NumPy's types: a tensor's .dtype compares equal to them, and dtype= and .to() take them.
-from numpy import bool_ as bool, float32, float64, int8, int16, int32, int64, uint8  # noqa: E402
-float, double, long, int, short = float32, float64, int64, int32, int16
+from numpy import bool_ as bool, float16, float32, float64, int8, int16, int32, int64, uint8  # noqa: E402
+half, float, double, long, int, short = float16, float32, float64, int64, int32, int16
 
 __all__ = [
     "DeviceError", "Function", "Generator", "GradcheckError", "Tensor", "arange", "as_tensor", "autograd",
     "bartlett_window", "blackman_window", "bool", "can_cast", "cartesian_prod", "cat", "default_generator",
-    "distributions", "double", "empty", "empty_like", "enable_grad", "eye", "float", "float32", "float64",
+    "distributions", "double", "empty", "empty_like", "enable_grad", "eye", "float", "float16", "float32", "float64",
     "from_numpy", "full", "full_like", "functional", "get_default_dtype", "get_num_threads", "get_rng_state",
-    "gpu_available", "gradcheck", "hamming_window", "hann_window", "inference_mode", "initial_seed", "int", "int16",
-    "int32", "int64", "int8", "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "kaiser_window", "linalg",
-    "linspace", "load", "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like",
-    "optim", "promote_types", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm",
-    "result_type", "save", "scalar_tensor", "seed", "set_default_dtype", "set_grad_enabled", "set_num_threads",
-    "set_printoptions", "set_rng_state", "short", "special", "stack", "tensor", "tril_indices", "triu_indices",
-    "uint8", "utils", "where", "zeros", "zeros_like",
+    "gpu_available", "gradcheck", "half", "hamming_window", "hann_window", "inference_mode", "initial_seed", "int",
+    "int16", "int32", "int64", "int8", "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "kaiser_window",
+    "linalg", "linspace", "load", "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal", "ones",
+    "ones_like", "optim", "promote_types", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like",
+    "randperm", "result_type", "save", "scalar_tensor", "seed", "set_default_dtype", "set_grad_enabled",
+    "set_num_threads", "set_printoptions", "set_rng_state", "short", "special", "stack", "tensor", "tril_indices",
+    "triu_indices", "uint8", "utils", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)
 __all__ += sorted(_OTHER_FUNCTIONS)

@@ -216,8 +216,7 @@ def integer_drawer(low, high, dtype, generator=None):
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
     """0, ..., n - 1 in a random order, int64 unless told otherwise, as torch.randperm."""
     dtype = np.dtype(np.int64 if dtype is None else dtype)
-    if dtype.kind in "iu" and n - 1 > np.iinfo(dtype).max:
-        raise RuntimeError(f"value cannot be converted to type {dtype.name}_t without overflow")
+    require_fits(np.asarray(n - 1), dtype)
     if dtype == np.float16 and n > 2049:
         raise RuntimeError("n cannot be greater than 2049 for Half type.")
     return _filled(_on_host(lambda shape: numpy_generator(generator).permutation(n)), (n,), dtype, device,

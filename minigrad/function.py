@@ -411,7 +411,10 @@ class Function:
     them) may return a tuple of outputs, as torch's: its backward then gets one gradient per output,
     and its ctx has torch's mark_non_differentiable and set_materialize_grads. `apply` gives forward
     its inputs in one dtype, promoted as torch does (`result_type`); an op that takes an integer index
-    or a bool mask beside floats sets `promotes_inputs = False` and gets each tensor in its own dtype.
+    or a bool mask beside floats sets `promotes_inputs = False` and gets each tensor in its own dtype, and
+    one that computes integer and bool operands in the default float dtype (true division) sets
+    `integers_to_float = True`: each operand is cast straight to it, as torch's, none first into the
+    others' integer dtype (300 / a uint8 tensor divides 300, not 300 wrapped into uint8).
     A binary element-wise op sets `broadcasts = True`: `apply` refuses operands that do not broadcast,
     with torch's error. An op whose GPU version differs names it with @gpu_variant_of; `apply` picks
     it for CuPy arrays. An op of several outputs that share one computation (a decomposition's factors) sets
@@ -424,6 +427,7 @@ class Function:
     # torch's overloads, each a node of its own name (sum() and sum(dim)), a function of the node that names it
     node_name = None
     promotes_inputs = True
+    integers_to_float = False
     broadcasts = False
     several_outputs = False
 
@@ -452,7 +456,7 @@ class Function:
             constants = {position: value for position, value in enumerate(inputs) if not _is_operand(value)}
             inputs = tuple(value for position, value in enumerate(inputs) if position not in constants)
         if cls.promotes_inputs:
-            tensors = promote_operands(inputs)
+            tensors = promote_operands(inputs, cls.integers_to_float)
         else:
             device = next(t for t in inputs if isinstance(t, Tensor)).device
             tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
@@ -589,10 +593,13 @@ def result_type(*operands):
     lower rank decides only with a higher category (bool < integer < float). So float32 + 0-d float64 and
     float32 + 1e300 stay float32, int64 + 0.5 is float32 (a Python float counts as the default dtype, float32
     unless set_default_dtype changed it; a complex number as its complex one), bool * 2 is int64, int64 + float32
-    is float32; a lower rank's complex dtype keeps a float's precision (float64 * 1j is complex128).
+    is float32; a lower rank's complex dtype keeps a float's precision (float64 * 1j is complex128). A wrapped
+    number (torch.mul(0.1, t)'s 0.1, see Tensor._is_wrapped_number) ranks as the number it holds.
     """
     ranks = [None, None, None]  # the promoted dtype of the tensors with dimensions, of the 0-d ones, of the scalars
     for operand in operands:
+        if getattr(operand, "_is_wrapped_number", False):
+            operand = operand.dtype.type(0)  # a number of its kind, which is all a scalar's promotion reads
         if isinstance(operand, (bool, np.bool_)):
             rank, dtype = 2, _BOOL
         elif isinstance(operand, (int, np.integer)):
@@ -624,16 +631,27 @@ def require_same_dtype(op, **operands):
                            + ", ".join(f"{name} {dtype}" for name, dtype in dtypes.items()))
 
 
-def require_fits(values, dtype):
+def require_fits(values, dtype, tensor_data=False):
     """Refuse numbers that an integer dtype cannot hold (NaN included), with torch's error, where NumPy would
-    wrap them silently. As torch, a negative integer may wrap into an unsigned dtype (-1 is 255 in uint8)."""
+    wrap them silently. As torch, a negative integer may wrap into an unsigned dtype (-1 is 255 in uint8). The
+    message names the dtype as torch.tensor's does for `tensor_data`, else, for an op's number argument (full's
+    fill value, clamp's bounds), the C++ type (uint8_t) as its ops' do."""
     if dtype.kind not in "iu" or values.size == 0:
         return
     limits = np.iinfo(dtype)
     lowest = -limits.max if dtype.kind == "u" and values.dtype.kind == "i" else limits.min
     # as Python numbers, which compare exactly: NumPy would round the limit to a float32 value's precision
     if not (lowest <= values.min().item() and values.max().item() <= limits.max):
-        raise RuntimeError(f"value cannot be converted to type {dtype} without overflow")
+        name = dtype if tensor_data else "int" if dtype == np.int32 else f"{dtype}_t"
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+
+
+def converted_scalar(number, dtype):
+    """A number argument (clamp's bounds) in an op's dtype, as torch converts it: refused where the dtype cannot
+    hold it (require_fits), where NumPy would raise its own error; a negative integer wraps into an unsigned dtype
+    (-5 is 251 in uint8)."""
+    require_fits(np.asarray(number), dtype)
+    return np.asarray(number).astype(dtype)[()]
 
 
 def require_broadcastable(a, b):
@@ -673,9 +691,10 @@ def _scalar_array(xp, number, dtype):
     return xp.asarray(number, dtype=dtype)
 
 
-def promote_operands(inputs):
+def promote_operands(inputs, integers_to_float=False):
     """An op's inputs (or a comparison's) as tensors of their result_type: scalars as 0-d arrays, tensors cast
-    differentiably.
+    differentiably; an integer or bool result_type is the default float dtype where `integers_to_float` (see
+    Function).
 
     NumPy arrays and lists count as the tensors mg.tensor makes of them (as torch.from_numpy's), on the first
     tensor's device. The common cases stay cheap: tensors of one dtype pass untouched, and Python numbers with
@@ -693,7 +712,7 @@ def promote_operands(inputs):
         else:
             break
     else:  # tensors of one dtype, and maybe Python numbers
-        if not numbers:
+        if not numbers and not (integers_to_float and reference.dtype.kind in "biu"):
             return inputs
         if reference.dtype.kind == "f":
             dtype = reference.dtype
@@ -703,6 +722,8 @@ def promote_operands(inputs):
         operands = tuple(t if isinstance(t, (Tensor, *_SCALARS)) else Tensor(t, device=reference.device)
                          for t in inputs)
         dtype = result_type(*operands)
+        if integers_to_float and dtype.kind in "biu":
+            dtype = default_dtype()
     xp = get_array_module(reference.data)
     return tuple(
         (t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor) else Tensor(_scalar_array(xp, t, dtype))

@@ -20,6 +20,7 @@ from .tensor import Tensor, zero_grads
 # on the GPU), so it accepts them, keeps them in the groups as torch does, and they change nothing; differentiable,
 # an update that autograd records, it does not have.
 RUN_SWITCHES = {"foreach": None, "capturable": False, "differentiable": False, "fused": None}
+CAPTURABLE_DEVICES = ["cuda", "xpu", "hpu", "privateuseone", "xla"]  # as torch's step lists them
 
 
 class Optimizer:
@@ -30,6 +31,8 @@ class Optimizer:
     # Python numbers, so that the update's arithmetic on them (the step's bias corrections) stays in Python's floats;
     # its state_dict gives them as torch's does.
     state_scalars = ("step",)
+    # what torch's step names in its refusal of capturable=True for a parameter off the GPU, and the devices it lists
+    capturable_tensors, capturable_devices = "params and state_steps", CAPTURABLE_DEVICES
 
     def __init__(self, params, defaults, switches=None):
         if isinstance(params, Tensor):
@@ -101,8 +104,17 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            self._refuse_capturable_on_cpu(group)
             self._step_group(group)
         return loss
+
+    def _refuse_capturable_on_cpu(self, group):
+        """torch's AssertionError for capturable=True (a step that CUDA graphs can capture) with a parameter to
+        update on the CPU."""
+        if group.get("capturable") and any(param.grad is not None and param.device == "cpu"
+                                           for param in group["params"]):
+            raise AssertionError(f"If capturable=True, {self.capturable_tensors} must be on supported devices: "
+                                 f"{self.capturable_devices}.")
 
     def _step_group(self, group):
         for param in group["params"]:
@@ -358,6 +370,7 @@ class NAdam(Optimizer):
     the momenta so far is kept in the default dtype (float32 unless set otherwise), as torch keeps it."""
 
     state_scalars = ("step", "mu_product")
+    capturable_tensors = "params, mu_products and state_steps"
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False, **switches):
@@ -470,6 +483,8 @@ class Adadelta(Optimizer):
     """torch.optim.Adadelta: each step scaled by the ratio of the running RMS of past steps to that of the
     gradients, so that lr (1 by default) is only a multiplier."""
 
+    capturable_devices = CAPTURABLE_DEVICES[:-1]  # torch's Adadelta lists all but xla
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, *, maximize=False, **switches):
         _check_hyper_parameters(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize), switches)
@@ -519,6 +534,7 @@ class ASGD(Optimizer):
     parameter). eta and mu, the average's weight, are kept in the default dtype, as torch keeps them."""
 
     state_scalars = ("step", "eta", "mu")
+    capturable_tensors = "params, mus, etas, and state_steps"
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, *, maximize=False,
                  **switches):

@@ -33,7 +33,7 @@ def _as_array(data, dtype):
         array = np.asarray(data)
         _refuse_numbers_torch_refuses(data, array, dtype)
         if dtype is not None:
-            require_fits(array, dtype)
+            require_fits(array, dtype, tensor_data=True)
         elif array.dtype in _PYTHON_NUMBER_DTYPES and not _holds_wide_numpy_scalar(data):
             array = array.astype(default_complex_dtype() if array.dtype.kind == "c" else default_dtype())
     if dtype is not None:
@@ -180,6 +180,11 @@ class Tensor:
     # differentiable tensor), and refuses np.exp(tensor) rather than run it on a detached array.
     __array_ufunc__ = None
     _post_accumulate_grad_hooks = None  # a leaf's register_post_accumulate_grad_hook's, once there are any
+    # A Python number given where torch takes a tensor (torch.mul(0.1, t)) is a 0-d tensor of its own precision that
+    # promotes as the number would, as torch's wrapped numbers (result_type): 0.1 beside a float64 tensor is float64's
+    # 0.1, not float32's, and 300 beside a uint8 tensor is 300 where the op computes in float (torch.div(300, t)),
+    # wrapped into uint8 where it computes in uint8.
+    _is_wrapped_number = False
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None, _creator=None):
         if isinstance(data, Tensor):
@@ -431,6 +436,9 @@ class Tensor:
 
     def cpu(self):
         return self.to("cpu")
+
+    def half(self):
+        return self.to(np.float16)
 
     def float(self):
         return self.to(np.float32)
@@ -695,7 +703,7 @@ class Tensor:
         """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is the default float, as in torch)."""
         if isinstance(exponent, numbers.Number):
             return ops.PowScalar.apply(self, exponent=exponent)
-        return ops.Pow.apply(self, exponent)
+        return ops.Pow.apply(self, exponent, node_name="PowBackward2" if self._is_wrapped_number else None)
 
     pow = __pow__
 
@@ -1626,7 +1634,12 @@ class Tensor:
         if self.ndim == 0 and index.numel() != 1:
             raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {index.numel()} value(s)")
         size = self.shape[dim] if self.ndim else 1
-        require_indices(index.data, size, f"INDICES element is out of DATA bounds, id={{index}} axis_dim={size}")
+        if self.ndim < 2 or dim != 1 and self.numel():  # torch's CPU kernel words the error by the path it takes
+            require_indices(index.data, size, "index out of range in self", IndexError)
+        elif size == 0 and index.numel():
+            raise RuntimeError("index_select(): self indexing axis dim should be positive")
+        else:  # its pass along dim 1, and its check of an empty tensor
+            require_indices(index.data, size, f"INDICES element is out of DATA bounds, id={{index}} axis_dim={size}")
         if not self.ndim:
             return self.reshape(())
         return self._indexed((slice(None),) * dim + (index.data.reshape(-1),), "IndexSelectBackward0")

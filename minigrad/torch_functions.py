@@ -12,7 +12,8 @@ import numpy as np
 from . import linalg, ops
 from .backend import default_dtype, get_array_module
 from .creation import zeros
-from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_broadcastable, result_type
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_64_bits, require_broadcastable,
+                       result_type)
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
 from .tensor import Tensor, tensor_only, where
@@ -48,18 +49,16 @@ TENSOR_OTHER = {"arctan2", "atan2", "fmax", "fmin", "gcd", "hypot", "igamma", "i
                 "logaddexp2", "nextafter"}
 # a number first, as torch.add(2, t)
 NUMBER_FIRST = {"add", "bitwise_and", "bitwise_left_shift", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "div",
-                "divide", "mul", "multiply", "remainder", "sub", "subtract", "true_divide"}
+                "divide", "floor_divide", "mul", "multiply", "pow", "remainder", "sub", "subtract", "true_divide"}
 
 
 def _wrapped_number(number, other):
-    """A number given first (torch.mul(0.1, t)) as a 0-d tensor that promotes with the tensor `other` as torch's
-    wrapped number does: of the dtype the two give, so 0.1 beside float64 is float64's, not float32's, and 2 beside a
-    0-d int32 tensor keeps int32. A bool stays one, for sub's refusal; an integer that the dtype cannot hold stays
-    int64."""
-    dtype = result_type(other, number)
-    if isinstance(number, bool) or dtype.kind in "iu" and not np.iinfo(dtype).min <= number <= np.iinfo(dtype).max:
-        dtype = None
-    return Tensor(number, dtype=dtype, device=other.device)
+    """A number given first (torch.mul(0.1, t)) as torch wraps it: a 0-d tensor of its own precision (int64,
+    float64, complex128 or bool) on the device of the tensor `other`, which ops promote as the number."""
+    require_64_bits(number)
+    wrapped = Tensor(np.asarray(number), device=other.device)
+    wrapped._is_wrapped_number = True
+    return wrapped
 
 
 def _function_of(method, first="input"):

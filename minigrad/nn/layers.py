@@ -130,7 +130,7 @@ class _ConvTransposeNd(Module):
         largest = [size + stride - 1 for size, stride in zip(smallest, self.stride)]
         if not all(low <= size <= high for low, size, high in zip(smallest, output_size, largest)):
             raise ValueError(f"requested an output size of {output_size}, but valid sizes range from {smallest} to "
-                             f"{largest} (for an input of {tuple(input.shape[-dims:])})")
+                             f"{largest} (for an input of {F._size(input.shape[-dims:])})")
         return tuple(size - low for size, low in zip(output_size, smallest))
 
     def extra_repr(self):

@@ -443,6 +443,9 @@ class Module:
     def cpu(self):
         return self.to("cpu")
 
+    def half(self):
+        return self.to(dtype=np.float16)
+
     def float(self):
         return self.to(dtype=np.float32)
 

@@ -4,14 +4,13 @@ The binary arithmetic on feature maps splits its big passes over the worker thre
 """
 import collections
 import math
-import numbers
 import operator
 
 import numpy as np
 
 from .. import memory, parallel
 from ..backend import default_dtype, get_array_module, scipy_module, to_device
-from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, named_by, require_64_bits,
+from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, converted_scalar, named_by, require_64_bits,
                         require_broadcastable, require_fits, result_type)
 
 FrexpResult = collections.namedtuple("FrexpResult", ["mantissa", "exponent"])
@@ -85,20 +84,14 @@ class Mul(Function):
 
 
 class Div(Function):
-    """True division: integer (and bool) operands divide in torch's default dtype, not NumPy's float64."""
+    """True division: integer (and bool) operands divide in torch's default dtype, not NumPy's float64, each with
+    its own value (int8 / 300 is 1/300, not 1 over 300 wrapped into int8)."""
 
     broadcasts = True
-
-    @classmethod
-    def apply(cls, a, b, node_name=None):
-        """An integer number divides as a float, as in torch: int8 / 300 is 1/300, not 1 over 300 wrapped
-        into int8."""
-        return super().apply(*(float(x) if isinstance(x, numbers.Integral) else x for x in (a, b)), node_name=node_name)
+    integers_to_float = True
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.dtype.kind in "biu":  # Function.apply gave both operands one dtype
-            a, b = a.astype(default_dtype()), b.astype(default_dtype())
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # a only for b's gradient (see Mul)
         return a / b
 
@@ -866,18 +859,21 @@ class Sign(Stepwise):
 class Binary(Function):
     """f(a, b) of two tensors that broadcast, for the ops without a fast path of their own: a subclass gives
     `function(xp, a, b)` and `gradients(xp, grad, a, b, out)`, which returns both gradients (out is f(a, b)).
-    `integers` is what integer and bool operands do, as Elementwise's; "refuse" names torch's CPU kernel."""
+    `integers` is what integer and bool operands do, as Elementwise's ("float": apply casts each straight to the
+    default dtype, see Function.integers_to_float); "refuse" names torch's CPU kernel."""
 
     broadcasts = True
     integers = "float"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.integers_to_float = cls.integers == "float"
 
     @staticmethod
     def forward(ctx, a, b):
         op = ctx.function
         if op.integers == "refuse":
             require_floating_point(f"{op.__name__.lower()}_cpu", a)
-        if op.integers == "float":
-            a, b = as_floating_point(a), as_floating_point(b)
         out = op.function(get_array_module(a), a, b)
         ctx.save_for_backward(a, b, out)
         return out
@@ -1137,13 +1133,15 @@ class Abs(Function):
 
 
 class Clamp(Function):
-    """Gradient passes where low <= a <= high, not where a is NaN, as in torch."""
+    """Gradient passes where low <= a <= high, not where a is NaN, as in torch; the bounds are numbers in a's dtype,
+    as torch converts them (a uint8 tensor's bound of -5 is 251)."""
 
     node_name = "ClampBackward1"
 
     @staticmethod
     def forward(ctx, a, low=None, high=None):
         xp = get_array_module(a)
+        low, high = (None if bound is None else converted_scalar(bound, a.dtype) for bound in (low, high))
         ctx.save_for_backward(ctx.function.passes(xp, a, low, high))
         return xp.clip(a, low, high).astype(a.dtype, copy=False)
 

@@ -262,9 +262,14 @@ class Amin(Amax):
 class Norm(_SpreadBySlopes):
     """The vector p-norm over dims (all for None), as torch.linalg.vector_norm: (sum |a|^p)^(1/p); for p = inf
     (-inf) the largest (smallest) |a|, its gradient shared by ties; for p = 0 the count of non-zeros, with no
-    gradient. Where the norm is 0 the gradient is 0, as torch's (not 0 / 0)."""
+    gradient at all, as torch's: backward gives none (a leaf's .grad stays None), not zeros. Where the norm is 0
+    the gradient is 0, as torch's (not 0 / 0)."""
 
     node_name = "LinalgVectorNormBackward0"
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None if ctx.params.get("p") == 0 else _SpreadBySlopes.backward(ctx, grad)
 
     @staticmethod
     def forward(ctx, a, p=2, dim=None, keepdim=False):
@@ -278,8 +283,7 @@ class Norm(_SpreadBySlopes):
             out = (magnitude.max if p > 0 else magnitude.min)(axis=axes, keepdims=True)
             slopes = _shared_by_ties(magnitude, out, axes) * xp.sign(a)
         elif p == 0:
-            out = (a != 0).sum(axis=axes, keepdims=True).astype(a.dtype)
-            slopes = xp.zeros_like(a)
+            return _drop_axes((a != 0).sum(axis=axes, keepdims=True).astype(a.dtype), axes, keepdim)
         elif p == 1:
             out = magnitude.sum(axis=axes, keepdims=True)
             slopes = xp.sign(a)
