@@ -113,6 +113,13 @@ def test_in_place_functions_are_torchs():
     assert names == set(IN_PLACE_METHODS)
 
 
+def test_detach_in_place_as_a_function_is_torchs():
+    for lib in (torch, mg):
+        computed = lib.tensor(X, requires_grad=True) * 2.0
+        assert lib.detach_(computed) is computed
+        assert not computed.requires_grad and computed.grad_fn is None and computed.is_leaf
+
+
 IN_PLACE_CALLS = {
     "exp_": (), "sigmoid_": (), "arctan_": (), "rad2deg_": (), "clamp_": (-0.5, 0.5), "clip_": (None, 0.1),
     "arcsinh_": (), "deg2rad_": (), "logit_": (0.1,), "nan_to_num_": (), "fill_": (2.5,), "zero_": (), "acosh_": (),

@@ -19,7 +19,7 @@ MASK = X > 0
 # name: (the arguments, arrays made tensors of either library, then any others; keyword arguments)
 CALLS = {
     "abs": ((X,), {}), "acos": ((UNIT,), {}), "all": ((INTEGERS,), {"dim": 1}), "amax": ((X,), {"dim": 0}),
-    "amin": ((X,), {"dim": 1, "keepdim": True}), "any": ((INTEGERS,), {}), "argmax": ((X,), {"dim": 1}),
+    "amin": ((X,), {"dim": 1, "keepdim": True}), "any": ((INTEGERS,), {}), "argmax": ((X,), {"dim": 1}), "as_strided": ((X, (2, 3), (1, 2), 1), {}),
     "argmin": ((X,), {}), "asin": ((UNIT,), {}), "atan": ((X,), {}), "ceil": ((X,), {}),
     "chunk": ((X, 3), {"dim": 1}), "clamp": ((X,), {"min": -0.5, "max": 0.5}), "clamp_max": ((X, 0.3), {}),
     "clamp_min": ((X, 0.3), {}), "clip": ((X, -1.0), {}), "cos": ((X,), {}), "cosh": ((X,), {}),
