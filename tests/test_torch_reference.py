@@ -213,16 +213,20 @@ def test_from_torch_round_trip():
 
 
 @pytest.mark.parametrize("wrapped", ["state_dict", "model_state_dict", "model", "net"])
-@pytest.mark.parametrize("data_parallel", [False, True])
-def test_a_torch_scripts_own_checkpoint_loads_as_its_state_dict(wrapped, data_parallel, tmp_path):
-    """A PyTorch training script's checkpoint ({"epoch": ..., "state_dict": ..., "optimizer": ...}), its keys
-    perhaps prefixed by DataParallel's "module.", loads as the network it holds."""
+@pytest.mark.parametrize("prefix", ["", "module.", "_orig_mod.", "module._orig_mod."],
+                         ids=["bare", "DataParallel", "compiled", "DataParallel-compiled"])
+def test_a_torch_scripts_own_checkpoint_loads_as_its_state_dict(wrapped, prefix, tmp_path):
+    """A PyTorch training script's checkpoint ({"epoch": ..., "state_dict": ..., "optimizer": ...}) loads as the
+    network it holds, its keys perhaps prefixed by DataParallel's "module." or torch.compile's "_orig_mod." (each
+    as torch 2.13 writes them; torch.compile's own import takes seconds, so the test writes its prefix)."""
     torch.manual_seed(0)
     source = tr.TorchUNet(nonlocal_mode="softmax")
-    network = torch.nn.DataParallel(source) if data_parallel else source
     optimizer = torch.optim.Adam(source.parameters())
     path = tmp_path / "script.pth"
-    torch.save({"epoch": 3, wrapped: network.state_dict(), "optimizer": optimizer.state_dict()}, path)
+    state = {prefix + name: tensor for name, tensor in source.state_dict().items()}
+    if prefix == "module.":
+        assert list(state) == list(torch.nn.DataParallel(source).state_dict())
+    torch.save({"epoch": 3, wrapped: state, "optimizer": optimizer.state_dict()}, path)
     with pytest.warns(UserWarning, match="does not record its non-local mode"):  # a bare state dict, as asked
         model, _ = load_model(path, nonlocal_mode="softmax")
     assert model.nonlocal_mode == "softmax"

@@ -22,6 +22,9 @@ MIXED_CHECKPOINT = DEFAULT_CHECKPOINT.with_name("unet_sca_nl_mixed.npz")
 RUN_CHECKPOINTS = ("best.npz", "model.npz")
 # Where PyTorch training scripts commonly keep a network's weights inside a checkpoint of their own.
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net")
+# what torch.nn.DataParallel (and DistributedDataParallel) and torch.compile put before each key of the state dicts
+# of the models they wrap
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 RUN_FILES = {"best.npz": "the epoch of the run's best validation SSIM", "model.npz": "the best epoch's weights",
              "last.npz": "where the run got to"}
 # The non-local mode of the authors' released weights, and so of a bare state dict unless --nonlocal says otherwise:
@@ -75,12 +78,19 @@ def checkpoint_file(path, names=RUN_CHECKPOINTS):
 
 def _bare_state_dict(state):
     """`state` as a U-Net state dict, or None: unwrapped from a PyTorch script's own checkpoint ({"state_dict": ...},
-    and the like) and without the "module." that DataParallel puts before every key."""
+    and the like) and without the prefixes that torch's wrappers put before every key (WRAPPER_PREFIXES)."""
     for candidate in (state, *(state[key] for key in WRAPPER_KEYS if isinstance(state.get(key), dict))):
-        weights = {key.removeprefix("module."): value for key, value in candidate.items() if isinstance(key, str)}
+        weights = {_unwrapped(key): value for key, value in candidate.items() if isinstance(key, str)}
         if "dconv_down1.conv_block.0.weight" in weights and "conv_last.weight" in weights:
             return weights
     return None
+
+
+def _unwrapped(key):
+    """A state dict key without the wrappers' prefixes, however nested (DataParallel of a compiled model)."""
+    while key.startswith(WRAPPER_PREFIXES):
+        key = key.split(".", 1)[1]
+    return key
 
 
 def _config_of_bare_state_dict(state, nonlocal_mode):
