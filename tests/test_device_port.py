@@ -108,6 +108,7 @@ def test_cuda_functions_answer_as_torchs_cpu_build():
         assert getattr(mg.cuda, name)(3) is getattr(torch.cuda, name)(3) is None
     assert mg.cuda.empty_cache() is torch.cuda.empty_cache() is None
     assert mg.backends.cudnn.is_available() is torch.backends.cudnn.is_available() is False
+    assert mg.backends.cudnn.version() is torch.backends.cudnn.version() is None
 
 
 @no_gpu
