@@ -2,12 +2,16 @@
 
 Every other module asks `get_array_module(array)` for `xp` and writes array code once.
 """
+import functools
 import importlib
+import re
 
 import numpy as np
 
 GPU_HINT = 'install the GPU extra with `pip install -e ".[gpu]"` on a machine with a CUDA GPU'
 DEVICES = ("cpu", "gpu")
+DEVICE_TYPES = ("cpu", "cuda", "gpu")  # "gpu" is minigrad's name of torch's "cuda"
+_DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::(0|[1-9][0-9]*))?")  # torch's: a type, then maybe ":index"
 
 
 _default_dtype = np.dtype(np.float32)
@@ -30,6 +34,22 @@ def use_default_dtype(dtype):
     """Make `dtype` (float32 or float64, checked by the caller) the default."""
     global _default_dtype
     _default_dtype = np.dtype(dtype)
+
+
+_float32_matmul_precision = "highest"
+
+
+def float32_matmul_precision():
+    return _float32_matmul_precision
+
+
+def use_float32_matmul_precision(precision):
+    """Make torch's `precision` ("highest", "high" or "medium", checked by the caller) that of float32 matmuls: the
+    latter two let the GPU's run on TF32 tensor cores, from now on if minigrad uses one, else once it does."""
+    global _float32_matmul_precision
+    _float32_matmul_precision = precision
+    if _cupy is not None:
+        _apply_float32_matmul_precision(_cupy)
 
 
 class DeviceError(RuntimeError):
@@ -58,6 +78,14 @@ def cupy_module():
     global _cupy
     if _cupy is None:
         _cupy = _load_cupy()
+        if _float32_matmul_precision != "highest":
+            _apply_float32_matmul_precision(_cupy)
+    return _cupy
+
+
+def loaded_cupy():
+    """CuPy if minigrad has used it, else None (without importing it): for what concerns a GPU only once it is
+    in use, as its memory pool."""
     return _cupy
 
 
@@ -69,26 +97,119 @@ def gpu_available():
         return False
 
 
-def normalize_device(device):
-    """Accept "cpu", "gpu", "cuda", "cuda:0" (as torch users write it)."""
-    name = str(device).lower()
-    if name == "cuda" or name.startswith("cuda:") or name == "gpu":
-        return "gpu"
-    if name == "cpu":
-        return "cpu"
-    raise DeviceError(f"unknown device {device!r}: use 'cpu' or 'gpu'")
+class device(str):  # noqa: N801 (torch's name)
+    """torch.device: its string is minigrad's name of the device, "cpu" or "gpu", so that it equals that name and
+    goes wherever a device name does; `type` and `index` are torch's ("cuda" and 0 for a tensor on the GPU).
+
+    Unlike torch's: str() gives "gpu" where torch's gives "cuda:0", and device("cuda") == device("cuda:0") ==
+    "gpu" (minigrad uses one GPU, and refuses cuda:1 and on); "gpu" is taken as a name of "cuda".
+    """
+
+    def __new__(cls, type, index=None):  # noqa: A002 (torch's keyword)
+        if isinstance(type, device) and index is None:
+            return type
+        if isinstance(type, str) and not isinstance(type, device):
+            if index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+                raise TypeError(f"device(): argument 'index' (position 2) must be int, not {_type_name(index)}")
+            return _parsed_device(str(type), index)
+        if index is not None:
+            raise TypeError(f"device(): argument 'type' (position 1) must be str, not {_type_name(type)}")
+        if isinstance(type, int) and not isinstance(type, bool):
+            if not gpu_available():
+                raise DeviceError("Cannot access accelerator device when none is available.")
+            return _parsed_device("cuda", type)
+        raise TypeError(f"device() received an invalid combination of arguments - got ({_type_name(type, False)}), "
+                        f"but expected one of:\n * (torch.device device)\n      didn't match because some of the "
+                        f"arguments have invalid types: (!{_type_name(type)}!)\n * (str type, int index = -1)\n")
+
+    @classmethod
+    def _made(cls, name, type, index):  # noqa: A002
+        made = super().__new__(cls, name)
+        made._type, made._index = type, index
+        return made
+
+    @property
+    def type(self):
+        return self._type
+
+    @property
+    def index(self):
+        return self._index
+
+    def __repr__(self):
+        index = "" if self._index is None else f", index={self._index}"
+        return f"device(type='{self._type}'{index})"
+
+    def __reduce__(self):
+        return device, (self._type, self._index)
+
+
+def _type_name(value, with_items=True):
+    """A value's type as torch's argument errors name it: "torch.device", "tuple of (str, int)"."""
+    if isinstance(value, device):
+        return "torch.device"
+    name = type(value).__name__
+    if with_items and isinstance(value, (tuple, list)):
+        items = ", ".join(_type_name(item) for item in value) + ("," if isinstance(value, tuple) and
+                                                                   len(value) == 1 else "")
+        return f"{name} of ({items})" if isinstance(value, tuple) else f"{name} of [{items}]"
+    return name
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_device(text, index):
+    """The device a string (with an index or not) names, checked as torch checks it; one object per spelling."""
+    match = _DEVICE_STRING.fullmatch(text)
+    if match is None:
+        raise DeviceError(f"Invalid device string: '{text}'")
+    kind, spelled_index = match.groups()
+    if kind not in DEVICE_TYPES:
+        raise DeviceError(f"Expected one of {', '.join(DEVICE_TYPES)} device type at start of device string: {text}")
+    if spelled_index is not None:
+        if index is not None:
+            raise DeviceError(f"type (string) must not include an index because index was passed explicitly: {text}")
+        index = int(spelled_index)
+    if index is not None and index < 0:
+        raise DeviceError("Device index must not be negative")
+    if kind == "cpu":
+        return device._made("cpu", "cpu", index)
+    if index not in (None, 0):
+        raise DeviceError(f"Invalid device {kind}:{index}: minigrad uses one GPU, cuda:0")
+    return device._made("gpu", "cuda", index)
+
+
+CPU = device("cpu")
+GPU = device("cuda", 0)  # a GPU tensor's, as torch gives it
+
+
+def normalize_device(name):
+    """A device given as torch takes it ("cpu", "cuda", "cuda:0", a device) or by minigrad's name, "gpu": a device,
+    equal to "cpu" or "gpu"."""
+    return device(name)
+
+
+def cuda_device(name=None):
+    """The GPU, as Tensor.cuda and torch.cuda's functions take it: None (the current one), an index or a device."""
+    gpu = GPU if name is None else device("cuda", name) if isinstance(name, int) else device(name)
+    if gpu.type != "cuda":
+        raise DeviceError("Invalid device, must be cuda device")
+    return gpu
 
 
 def set_tf32(enabled):
     """Let CuPy's float32 matmuls (and so the GPU convs) run on TF32 tensor cores: Ampere and newer GPUs.
 
     Faster, at 10 mantissa bits in the products, so it is off by default, as torch's float32 matmuls are.
-    CuPy warns and keeps full float32 on older GPUs.
+    CuPy warns and keeps full float32 on older GPUs. torch's set_float32_matmul_precision("high") does the same.
     """
     cupy_module()
-    from cupy._core import _routines_linalg as linalg
+    use_float32_matmul_precision("high" if enabled else "highest")
 
-    linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if enabled else linalg.COMPUTE_TYPE_FP32)
+
+def _apply_float32_matmul_precision(cupy):
+    linalg = cupy._core._routines_linalg
+    tf32 = _float32_matmul_precision != "highest"
+    linalg.set_compute_type(np.float32, linalg.COMPUTE_TYPE_TF32 if tf32 else linalg.COMPUTE_TYPE_FP32)
 
 
 def get_array_module(array):
@@ -112,7 +233,7 @@ def linalg_reports_failures(xp):
 
 
 def device_of(array):
-    return "gpu" if get_array_module(array) is not np else "cpu"
+    return GPU if get_array_module(array) is not np else CPU
 
 
 def to_device(array, device):

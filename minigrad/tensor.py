@@ -9,8 +9,8 @@ import weakref
 import numpy as np
 
 from . import parallel, printing, random
-from .backend import (default_complex_dtype, default_dtype, device_of, get_array_module, normalize_device, to_device,
-                      to_numpy)
+from .backend import (cuda_device, default_complex_dtype, default_dtype, device_of, get_array_module, normalize_device,
+                      to_device, to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, backward_walk, broadcast_mismatch, can_cast, is_grad_enabled,
                        no_grad, note_write, promote_operands, require_broadcastable, require_fits, result_type)
 
@@ -97,9 +97,9 @@ def _is_dtype_name(name):
 
 def device_and_dtype(device_or_dtype, device=None, dtype=None):
     """The device and the dtype (None where not given) of torch's `to(device, dtype)` forms: by position, a device
-    name, a dtype or both, or by keyword."""
+    (a name, a minigrad.device, a GPU's index), a dtype or both, or by keyword."""
     for arg in device_or_dtype:
-        if isinstance(arg, str) and not _is_dtype_name(arg):
+        if isinstance(arg, str) and not _is_dtype_name(arg) or isinstance(arg, int) and not isinstance(arg, bool):
             device = arg
         else:
             dtype = arg
@@ -254,7 +254,20 @@ class Tensor:
 
     @property
     def device(self):
+        """torch's device (minigrad.device): equal to "cpu" or "gpu", with torch's .type "cpu" or "cuda"."""
         return device_of(self.data)
+
+    @property
+    def is_cuda(self):
+        return self.device == "gpu"
+
+    @property
+    def is_cpu(self):
+        return self.device == "cpu"
+
+    def get_device(self):
+        """torch's device ordinal: -1 on the CPU, 0 on the GPU."""
+        return -1 if self.device == "cpu" else self.device.index
 
     @property
     def is_leaf(self):
@@ -436,6 +449,10 @@ class Tensor:
 
     def cpu(self):
         return self.to("cpu")
+
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        """On the GPU (torch's Tensor.cuda; the one GPU, cuda:0, is the only device it takes)."""
+        return self.to(cuda_device(device), non_blocking=non_blocking)
 
     def half(self):
         return self.to(np.float16)

@@ -223,15 +223,49 @@ SCIPY_LINALG = types.SimpleNamespace(solve_triangular=_host_function(scipy.linal
                                      lu_factor=_lu_factor)
 
 
+class ComputeTypes:
+    """cupy._core._routines_linalg's compute types of matmuls, by dtype (what CuPy's cuBLAS calls use)."""
+
+    COMPUTE_TYPE_DEFAULT, COMPUTE_TYPE_FP32, COMPUTE_TYPE_TF32 = 1, 4, 7  # CuPy's values
+
+    def __init__(self):
+        self._by_dtype = {}
+
+    def set_compute_type(self, dtype, compute_type):
+        self._by_dtype[np.dtype(dtype)] = compute_type
+
+    def get_compute_type(self, dtype):
+        return self._by_dtype.get(np.dtype(dtype), self.COMPUTE_TYPE_DEFAULT)
+
+
+class MemoryPool:
+    """cupy.get_default_memory_pool(): the stand-in's arrays are the host's, so it holds no blocks."""
+
+    @staticmethod
+    def free_all_blocks():
+        pass
+
+
+# cupy.cuda.runtime: what minigrad calls of it, for one device
+RUNTIME = types.SimpleNamespace(getDeviceCount=lambda: 1, deviceSynchronize=lambda: None,
+                                getDeviceProperties=lambda device: {"name": b"CuPy stand-in"})
+
+
 class FakeCupy(types.ModuleType):
     """The `cupy` module: its functions take and give device arrays; dtypes and ufuncs are NumPy's."""
 
     ndarray = ndarray
     linalg = LINALG
     lib = LIB
+    cuda = types.SimpleNamespace(runtime=RUNTIME)
 
     def __init__(self):
         super().__init__("cupy")
+        self._core = types.SimpleNamespace(_routines_linalg=ComputeTypes())
+        self._memory_pool = MemoryPool()
+
+    def get_default_memory_pool(self):
+        return self._memory_pool
 
     def __getattr__(self, name):
         value = getattr(np, name)

@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 
-from ..backend import default_dtype, get_array_module, to_device
+from ..backend import cuda_device, default_dtype, get_array_module, to_device
 from ..function import UninitializedShape, UninitializedUse
 from ..tensor import Tensor, device_and_dtype, zero_grads
 from .backward_hooks import BackwardHook
@@ -442,6 +442,9 @@ class Module:
 
     def cpu(self):
         return self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to(cuda_device(device))
 
     def half(self):
         return self.to(dtype=np.float16)
