@@ -9,7 +9,6 @@ import re
 import numpy as np
 
 GPU_HINT = 'install the GPU extra with `pip install -e ".[gpu]"` on a machine with a CUDA GPU'
-DEVICES = ("cpu", "gpu")
 DEVICE_TYPES = ("cpu", "cuda", "gpu")  # "gpu" is minigrad's name of torch's "cuda"
 _DEVICE_STRING = re.compile(r"([a-zA-Z_]+)(?::(0|[1-9][0-9]*))?")  # torch's: a type, then maybe ":index"
 
