@@ -13,8 +13,8 @@ from .creation import (arange, as_tensor, bartlett_window, blackman_window, cart
                        logspace, meshgrid, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn,
                        randn_like, randperm, scalar_tensor, tensor, tril_indices, triu_indices, zeros, zeros_like)
 from .dtypes import can_cast, get_default_dtype, promote_types, result_type, set_default_dtype
-from .function import (Function, enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad,
-                       set_grad_enabled)
+from .function import (Function, enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                       is_grad_enabled, is_inference_mode_enabled, no_grad, set_anomaly_enabled, set_grad_enabled)
 from .eager import compile
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
@@ -42,13 +42,14 @@ __all__ = [
     "double", "empty", "empty_like", "enable_grad", "eye", "float", "float16", "float32", "float64", "from_numpy",
     "full", "full_like", "functional", "get_default_dtype", "get_float32_matmul_precision", "get_num_threads",
     "get_rng_state", "gpu_available", "gradcheck", "half", "hamming_window", "hann_window", "inference_mode",
-    "initial_seed", "int", "int16", "int32", "int64", "int8", "is_deterministic_algorithms_warn_only_enabled",
-    "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "kaiser_window", "linalg", "linspace", "load",
-    "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like", "optim",
-    "promote_types", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "result_type",
-    "save", "scalar_tensor", "seed", "set_default_dtype", "set_float32_matmul_precision", "set_grad_enabled",
-    "set_num_threads", "set_printoptions", "set_rng_state", "short", "special", "stack", "tensor", "tril_indices",
-    "triu_indices", "uint8", "use_deterministic_algorithms", "utils", "where", "zeros", "zeros_like",
+    "initial_seed", "int", "int16", "int32", "int64", "int8", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
+    "is_deterministic_algorithms_warn_only_enabled", "is_grad_enabled", "is_inference_mode_enabled", "is_tensor",
+    "kaiser_window", "linalg", "linspace", "load", "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad",
+    "normal", "ones", "ones_like", "optim", "promote_types", "rand", "rand_like", "randint", "randint_like", "randn",
+    "randn_like", "randperm", "result_type", "save", "scalar_tensor", "seed", "set_anomaly_enabled",
+    "set_default_dtype", "set_float32_matmul_precision", "set_grad_enabled", "set_num_threads", "set_printoptions",
+    "set_rng_state", "short", "special", "stack", "tensor", "tril_indices", "triu_indices", "uint8",
+    "use_deterministic_algorithms", "utils", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)
 __all__ += sorted(_OTHER_FUNCTIONS)

@@ -1,8 +1,10 @@
 """torch.autograd's place: grad (gradients returned rather than accumulated into `.grad`), backward of several
-tensors at once, and the names ported code reaches through it (Function, gradcheck, the grad modes, functional)."""
+tensors at once, and the names ported code reaches through it (Function, gradcheck, the grad modes, anomaly
+detection, functional)."""
 import sys
 
-from .function import Function, enable_grad, inference_mode, no_grad, set_grad_enabled
+from .function import (Function, detect_anomaly, enable_grad, inference_mode, no_grad, set_detect_anomaly,
+                       set_grad_enabled)
 from .gradcheck import gradcheck
 from .creation import zeros_like
 from .tensor import Tensor, accumulate_backward, backpropagate
@@ -75,5 +77,5 @@ from . import autograd_functional as functional  # noqa: E402  (last: it calls g
 
 sys.modules[__name__ + ".functional"] = functional
 
-__all__ = ["Function", "backward", "enable_grad", "functional", "grad", "gradcheck", "inference_mode", "no_grad",
-           "set_grad_enabled"]  # as torch.autograd's
+__all__ = ["Function", "backward", "detect_anomaly", "enable_grad", "functional", "grad", "gradcheck",
+           "inference_mode", "no_grad", "set_detect_anomaly", "set_grad_enabled"]  # as torch.autograd's

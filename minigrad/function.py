@@ -11,7 +11,11 @@ import inspect
 import itertools
 import math
 import numbers
+import os
+import sys
 import threading
+import traceback
+import warnings
 
 import numpy as np
 
@@ -55,25 +59,34 @@ def backward_walk(accumulates):
 
 
 class _GradMode(contextlib.ContextDecorator):
-    """A block, or each call of a decorated function, run in a mode of autograd (`modes()`: whether it records
-    the graph, whether it is inference mode), the modes before it restored after it, on this thread only: the
-    one mechanism of no_grad, enable_grad, set_grad_enabled and inference_mode. As torch's, a decorator with or
-    without the parentheses (`@no_grad` and `@no_grad()`)."""
+    """A block, or each call of a decorated function, run in a mode of autograd (`modes()`), the modes before it
+    restored after it: the one mechanism of no_grad, enable_grad, set_grad_enabled and inference_mode (whether it
+    records the graph, whether it is inference mode: on this thread only), and of the anomaly modes (`current` and
+    `switch` read and set which modes). As torch's, a decorator with or without the parentheses (`@no_grad` and
+    `@no_grad()`)."""
 
     def __new__(cls, *args, **kwargs):
         if args and callable(args[0]):  # @no_grad, without the parentheses
             return cls()(args[0])
         return super().__new__(cls)
 
+    @staticmethod
+    def current():
+        return is_grad_enabled(), is_inference_mode_enabled()
+
+    @staticmethod
+    def switch(modes):
+        _set_modes(*modes)
+
     def modes(self):
         raise NotImplementedError
 
     def __enter__(self):
-        self.previous = is_grad_enabled(), is_inference_mode_enabled()
-        _set_modes(*self.modes())
+        self.previous = self.current()
+        self.switch(self.modes())
 
     def __exit__(self, *exception):
-        _set_modes(*self.previous)
+        self.switch(self.previous)
 
     def _recreate_cm(self):
         return copy.copy(self)  # each call of a decorated function its own: a recursive call keeps the outer's state
@@ -108,6 +121,33 @@ class _GradMode(contextlib.ContextDecorator):
         return generator
 
 
+class _SetMode(_GradMode):
+    """A mode set as it is made, as torch's set_grad_enabled and set_detect_anomaly: a plain call sets it; as a
+    `with` block or a decorator, the mode before it comes back after it."""
+
+    def __init__(self, *arguments):
+        self.arguments = arguments
+        self.made_in = self.current()
+        self.switch(self.modes())
+
+    def __enter__(self):
+        super().__enter__()
+        self.previous = self.made_in  # the mode was set when this was made: the one before that comes back
+
+    def __call__(self, function):
+        self.switch(self.made_in)  # a decorator sets the mode for the function's calls only
+        return super().__call__(function)
+
+    def _recreate_cm(self):
+        return type(self)(*self.arguments)
+
+
+def _require_bool(function, name, position, value):
+    if not isinstance(value, bool):
+        raise TypeError(f"{function}(): argument '{name}' (position {position}) must be bool, not "
+                        f"{type(value).__name__}")
+
+
 class no_grad(_GradMode):
     """Run without recording the graph (inference, metrics, optimizer updates): `with no_grad():`, or a
     function decorated `@no_grad()` or `@no_grad`, as torch's."""
@@ -134,31 +174,91 @@ class inference_mode(_GradMode):
         return not self.mode, bool(self.mode)
 
 
-class set_grad_enabled(_GradMode):
-    """Record the graph or not from now on, as torch's: a plain call sets the mode; as a `with` block or a
-    decorator, the mode before it comes back after it."""
+class set_grad_enabled(_SetMode):
+    """Record the graph or not from now on, as torch's (see _SetMode)."""
 
     def __init__(self, mode):
-        if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
-                            f"{type(mode).__name__}")
+        _require_bool("set_grad_enabled", "enabled", 1, mode)
         self.mode = mode
-        self.made_in = is_grad_enabled(), is_inference_mode_enabled()
-        _set_modes(*self.modes())
+        super().__init__(mode)
 
     def modes(self):
         return self.mode, is_inference_mode_enabled()
 
-    def __enter__(self):
-        super().__enter__()
-        self.previous = self.made_in  # the mode was set when this was made: the one before that comes back
 
-    def __call__(self, function):
-        _set_modes(*self.made_in)  # a decorator sets the mode for the function's calls only
-        return super().__call__(function)
+# ---- torch's anomaly mode: where a backward's error came from -------------------------------------------
+# As torch's, one mode for the whole process (the engine may run a backward on another thread than its forward's).
+# Off, it costs each op one test of anomaly_enabled.
+anomaly_enabled = False
+anomaly_check_nan = True
 
-    def _recreate_cm(self):
-        return type(self)(self.mode)
+
+def is_anomaly_enabled():
+    return anomaly_enabled
+
+
+def is_anomaly_check_nan_enabled():
+    return anomaly_check_nan
+
+
+def set_anomaly_enabled(mode, check_nan=True):
+    """Turn torch's anomaly mode on or off: while on, each op that records a graph node keeps the stack of its
+    forward call, which a warning shows where the node's backward fails, and a backward that gives NaN fails
+    (check_nan)."""
+    global anomaly_enabled, anomaly_check_nan
+    _require_bool("set_anomaly_enabled", "enabled", 1, mode)
+    _require_bool("set_anomaly_enabled", "check_nan", 2, check_nan)
+    anomaly_enabled, anomaly_check_nan = mode, check_nan
+
+
+class _AnomalyMode(_GradMode):
+    """A block (or a decorated function) in an anomaly mode, (enabled, check_nan)."""
+
+    @staticmethod
+    def current():
+        return anomaly_enabled, anomaly_check_nan
+
+    @staticmethod
+    def switch(modes):
+        set_anomaly_enabled(*modes)
+
+
+class detect_anomaly(_AnomalyMode):
+    """torch.autograd.detect_anomaly: anomaly mode on in the block (see set_anomaly_enabled), with torch's warning
+    that it is slow."""
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime and should only be "
+                      "enabled for debugging.", stacklevel=2)
+
+    def modes(self):
+        return True, self.check_nan
+
+
+class set_detect_anomaly(_AnomalyMode, _SetMode):
+    """torch.autograd.set_detect_anomaly: anomaly mode on or off from now on (see _SetMode)."""
+
+    def __init__(self, mode, check_nan=True):
+        self.mode, self.check_nan = mode, check_nan
+        super().__init__(mode, check_nan)
+
+    def modes(self):
+        return self.mode, self.check_nan
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _forward_trace():
+    """The stack of the op's call running now, as anomaly mode keeps it: outermost frame first, to the innermost
+    outside minigrad (the line that called the op, as torch's stack ends at its ops, which are C++)."""
+    frame = sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+    trace = traceback.StackSummary.extract(traceback.walk_stack(frame), lookup_lines=False)
+    trace.reverse()
+    return trace
 
 
 # ---- writes into arrays that backward needs: torch's version counter --------------------------------
@@ -256,6 +356,7 @@ class Context:
     _non_differentiable = ()
     _outputs = None
     _differentiable = ()
+    forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
 
     def __init__(self, function, inputs, params, node_name=None):
         self.function = function
@@ -350,6 +451,15 @@ class Context:
         if not all(self.input_needs_grad):
             self.inputs = tuple(parent if needed else _Unneeded(parent)
                                 for parent, needed in zip(self.inputs, self.input_needs_grad))
+
+    def warn_of_error(self):
+        """torch's warning, in anomaly mode, that this node's backward failed, with the stack of its forward call."""
+        if self.forward_trace is None:
+            warnings.warn(f"Error detected in {self.name()}. No forward pass information available. Enable detect "
+                          "anomaly during forward pass for more information.")
+        else:
+            warnings.warn(f"Error detected in {self.name()}. Traceback of forward call that caused the error:\n"
+                          + "".join(traceback.format_list(self.forward_trace)))
 
     # ---- torch's view of a graph node, as `tensor.grad_fn` ------------------------------------------
     def name(self):
@@ -480,6 +590,8 @@ class Function:
             else:
                 output = op.forward(ctx, *arrays, **params)
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
+        if anomaly_enabled and requires_grad:
+            ctx.forward_trace = _forward_trace()
         if (cls.custom or cls.several_outputs) and isinstance(output, tuple):
             return _custom_outputs(ctx, output, requires_grad)
         if isinstance(output, (tuple, list)):

@@ -2805,12 +2805,7 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
                 tensor._accumulate_grad(grad)
         if not goes_on:
             continue
-        if node.freed:
-            raise RuntimeError(
-                "backward through a graph a second time: its saved values were freed; "
-                "pass retain_graph=True to the first backward() or autograd.grad()"
-            )
-        input_grads = _checked_gradients(node, node.run_backward(grad))
+        input_grads = _gradients_from(node, grad)
         for parent, needed, parent_grad in zip(node.inputs, node.input_needs_grad, input_grads):
             if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
                 continue
@@ -2820,6 +2815,37 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
         if not retain_graph:
             node.free()
     return found
+
+
+def _gradients_from(node, grad):
+    """What node's backward gives for `grad`, one gradient (or None) per input (see _checked_gradients). In anomaly
+    mode, as torch's: a NaN among them is an error where check_nan, and any error is first a warning that shows the
+    node's forward call."""
+    try:
+        if node.freed:
+            raise RuntimeError(
+                "backward through a graph a second time: its saved values were freed; "
+                "pass retain_graph=True to the first backward() or autograd.grad()"
+            )
+        gradients = _checked_gradients(node, node.run_backward(grad))
+        if function.anomaly_enabled and function.anomaly_check_nan:
+            _refuse_nan(node, gradients)
+        return gradients
+    except Exception:
+        if function.anomaly_enabled:
+            node.warn_of_error()
+        raise
+
+
+def _refuse_nan(node, gradients):
+    """torch's error for a NaN in a gradient that node's backward gave, which a built-in op gives for the inputs
+    that need one and a custom Function's for any."""
+    for index, (gradient, needed) in enumerate(zip(gradients, node.input_needs_grad)):
+        if gradient is None or not (needed or node.function.custom):
+            continue
+        values = gradient.grad if isinstance(gradient, GradientAt) else gradient
+        if get_array_module(values).isnan(values).any():
+            raise RuntimeError(f"Function '{node.name()}' returned nan values in its {index}th output.")
 
 
 def _hooked(hooks, grad):
