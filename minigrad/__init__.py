@@ -8,11 +8,12 @@ from .backend import DeviceError, device, gpu_available
 from .backends import (are_deterministic_algorithms_enabled, get_float32_matmul_precision,
                        is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
                        use_deterministic_algorithms)
-from .creation import (arange, as_tensor, bartlett_window, blackman_window, cartesian_prod, empty, empty_like, eye,
-                       from_numpy, full, full_like, hamming_window, hann_window, is_tensor, kaiser_window, linspace,
-                       logspace, meshgrid, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn,
-                       randn_like, randperm, scalar_tensor, tensor, tril_indices, triu_indices, zeros, zeros_like)
-from .dtypes import can_cast, get_default_dtype, promote_types, result_type, set_default_dtype
+from .creation import (arange, as_tensor, asarray, bartlett_window, binomial, blackman_window, cartesian_prod, empty,
+                       empty_like, empty_strided, eye, from_numpy, full, full_like, hamming_window, hann_window,
+                       is_tensor, kaiser_window, linspace, logspace, meshgrid, normal, ones, ones_like, poisson, rand,
+                       rand_like, randint, randint_like, randn, randn_like, randperm, scalar_tensor, tensor,
+                       tril_indices, triu_indices, zeros, zeros_like)
+from .dtypes import can_cast, finfo, get_default_dtype, iinfo, promote_types, result_type, set_default_dtype
 from .function import (Function, enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled,
                        is_grad_enabled, is_inference_mode_enabled, no_grad, set_anomaly_enabled, set_grad_enabled)
 from .eager import compile
@@ -37,19 +38,19 @@ half, float, double, long, int, short = float16, float32, float64, int64, int32,
 
 __all__ = [
     "DeviceError", "Function", "Generator", "GradcheckError", "Tensor", "arange",
-    "are_deterministic_algorithms_enabled", "as_tensor", "autograd", "backends", "bartlett_window", "blackman_window",
-    "bool", "can_cast", "cartesian_prod", "cat", "compile", "cuda", "default_generator", "device", "distributions",
-    "double", "empty", "empty_like", "enable_grad", "eye", "float", "float16", "float32", "float64", "from_numpy",
-    "full", "full_like", "functional", "get_default_dtype", "get_float32_matmul_precision", "get_num_threads",
-    "get_rng_state", "gpu_available", "gradcheck", "half", "hamming_window", "hann_window", "inference_mode",
-    "initial_seed", "int", "int16", "int32", "int64", "int8", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
-    "is_deterministic_algorithms_warn_only_enabled", "is_grad_enabled", "is_inference_mode_enabled", "is_tensor",
-    "kaiser_window", "linalg", "linspace", "load", "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad",
-    "normal", "ones", "ones_like", "optim", "promote_types", "rand", "rand_like", "randint", "randint_like", "randn",
-    "randn_like", "randperm", "result_type", "save", "scalar_tensor", "seed", "set_anomaly_enabled",
-    "set_default_dtype", "set_float32_matmul_precision", "set_grad_enabled", "set_num_threads", "set_printoptions",
-    "set_rng_state", "short", "special", "stack", "tensor", "tril_indices", "triu_indices", "uint8",
-    "use_deterministic_algorithms", "utils", "where", "zeros", "zeros_like",
+    "are_deterministic_algorithms_enabled", "as_tensor", "asarray", "autograd", "backends", "bartlett_window",
+    "binomial", "blackman_window", "bool", "can_cast", "cartesian_prod", "cat", "compile", "cuda", "default_generator",
+    "device", "distributions", "double", "empty", "empty_like", "empty_strided", "enable_grad", "eye", "finfo", "float",
+    "float16", "float32", "float64", "from_numpy", "full", "full_like", "functional", "get_default_dtype",
+    "get_float32_matmul_precision", "get_num_threads", "get_rng_state", "gpu_available", "gradcheck", "half",
+    "hamming_window", "hann_window", "iinfo", "inference_mode", "initial_seed", "int", "int16", "int32", "int64",
+    "int8", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_deterministic_algorithms_warn_only_enabled",
+    "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "kaiser_window", "linalg", "linspace", "load",
+    "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like", "optim", "poisson",
+    "promote_types", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "result_type",
+    "save", "scalar_tensor", "seed", "set_anomaly_enabled", "set_default_dtype", "set_float32_matmul_precision",
+    "set_grad_enabled", "set_num_threads", "set_printoptions", "set_rng_state", "short", "special", "stack", "tensor",
+    "tril_indices", "triu_indices", "uint8", "use_deterministic_algorithms", "utils", "where", "zeros", "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)
 __all__ += sorted(_OTHER_FUNCTIONS)

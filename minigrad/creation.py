@@ -10,8 +10,10 @@ from . import ops
 from .backend import cupy_module, default_dtype, get_array_module, normalize_device, to_numpy
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_broadcastable, require_fits,
                        result_type)
+from .ops.elementwise import require_floating_point
+from .ops.shape import strided_view
 from .random import generator as numpy_generator
-from .tensor import Tensor
+from .tensor import Tensor, int_tuple_argument, tensor_only
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None):
@@ -32,15 +34,19 @@ def _filled(maker, shape, dtype, device, requires_grad, negative_size_error=None
     negative size is torch's error, in the words of negative_size_error where the op has its own."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
-    if any(size < 0 for size in shape):
-        negative = next(size for size in shape if size < 0)
-        raise RuntimeError(negative_size_error or
-                           f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
+    _require_sizes(shape, negative_size_error)
     with np.errstate(invalid="ignore"):  # values beyond an integer dtype wrap without a word, as in torch
         dtype = np.dtype(default_dtype() if dtype is None else dtype)
         xp = np if device is None or normalize_device(device) == "cpu" else cupy_module()
         array = maker(xp, shape, dtype).astype(dtype, copy=False)
     return Tensor(array, requires_grad=requires_grad, device=device)
+
+
+def _require_sizes(shape, negative_size_error=None):
+    if any(size < 0 for size in shape):
+        negative = next(size for size in shape if size < 0)
+        raise RuntimeError(negative_size_error or
+                           f"Trying to create tensor with negative dimension {negative}: {list(shape)}")
 
 
 def _on_host(maker):
@@ -253,6 +259,34 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     return ops.Drawn.apply(values, mean, std, node_name=f"NormalBackward{overload}")
 
 
+def poisson(input, generator=None):
+    """Counts drawn from Poisson(rate) for each rate in input (floating point), in its dtype, as torch's; the
+    gradient that reaches input is zero, as torch's."""
+    tensor_only("poisson", input, role="input")
+    require_floating_point("poisson_cpu", input)
+    rates = to_numpy(input.data)
+    if not (rates >= 0).all():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    draw = _on_host(lambda shape: np.asarray(numpy_generator(generator).poisson(rates)))  # 0-d: a NumPy int
+    counts = _filled(draw, (input.shape,), input.dtype, input.device, False)
+    return ops.Drawn.apply(counts, input, node_name="PoissonBackward0")
+
+
+def binomial(count, prob, generator=None):
+    """The successes in `count` trials of probability `prob` each, drawn for each entry of their broadcast shape
+    (floating-point tensors of one dtype), as torch's (see ops.Binomial); backward through it is torch's error."""
+    for position, (role, tensor) in enumerate((("count", count), ("prob", prob)), 1):
+        tensor_only("binomial", tensor, position, role)
+        if tensor.dtype.kind != "f":
+            raise ValueError(f"binomial only supports floating-point dtypes for {role}, got: "
+                             f"{SCALAR_TYPE_NAMES[tensor.dtype]}")
+    if prob.dtype != count.dtype:
+        raise RuntimeError(f"Found dtype {SCALAR_TYPE_NAMES[prob.dtype]} but expected {SCALAR_TYPE_NAMES[count.dtype]}")
+    if count.dtype == np.float16:
+        raise NotImplementedError("\"binomial_cpu\" not implemented for 'Half'")
+    return ops.Binomial.apply(count, prob, numpy_generator=numpy_generator(generator))
+
+
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
     """A 0-d tensor of the number s, in the default dtype unless told otherwise (an integer too), as torch's."""
     if isinstance(s, Tensor):
@@ -273,6 +307,39 @@ def from_numpy(ndarray):
     return Tensor(ndarray)
 
 
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
+    """obj as a tensor, as torch.asarray: a tensor, or an array (whose memory it shares), itself where its dtype and
+    device are those asked, unless copy is True; else a copy (copy=False refuses to make one); lists and numbers
+    copied, Python floats in the default dtype. A tensor's copy stays in the graph. requires_grad unset is a
+    tensor's own, with torch's warning where it is True; set, it is set on the tensor returned, as torch's: on obj
+    itself where that is a leaf returned as it is, a non-leaf detached where it is False."""
+    if isinstance(obj, Tensor):
+        if requires_grad is None and obj.requires_grad:
+            warnings.warn("torch.asarray: unspecified requires_grad now defaults to obj.requires_grad instead of "
+                          "False. Pass requires_grad=False explicitly to get the old behavior and silence this "
+                          "warning.", UserWarning, stacklevel=2)
+        requires_grad = obj.requires_grad if requires_grad is None else requires_grad
+    elif isinstance(obj, np.ndarray) or get_array_module(obj) is not np:
+        obj = Tensor(obj)
+    elif copy is False:
+        raise ValueError("can't alias arbitrary sequence into a tensor.")
+    else:
+        return tensor(obj, bool(requires_grad), dtype, device)
+    dtype = obj.dtype if dtype is None else np.dtype(dtype)
+    device = obj.device if device is None else normalize_device(device)
+    if copy is False and device != obj.device:
+        raise ValueError(f"can't alias tensor from device '{obj.device}' to '{device}'.")
+    if copy is False and dtype != obj.dtype:
+        raise ValueError(f"can't alias tensor with dtype '{SCALAR_TYPE_NAMES[obj.dtype]}' into dtype "
+                         f"'{SCALAR_TYPE_NAMES[dtype]}'.")
+    result = obj.to(device=device, dtype=dtype, copy=bool(copy))
+    if requires_grad and dtype.kind != "f":
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+    if bool(requires_grad) == result.requires_grad:
+        return result
+    return result.requires_grad_(bool(requires_grad)) if result.is_leaf else result.detach()
+
+
 def as_tensor(data, dtype=None, device=None):
     """data as a tensor, sharing its memory where the dtype and device let it, as torch.as_tensor: a tensor of
     that dtype and device is returned itself, another one converted (staying in the graph), an array shared;
@@ -284,6 +351,23 @@ def as_tensor(data, dtype=None, device=None):
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
+    """A tensor of `size` whose strides (in elements) are `stride`, as torch's: a view of a run of memory just long
+    enough, so that entries that the strides overlap (a stride of 0) share it; zeros where torch leaves the values
+    unset. layout (strided) and pin_memory are accepted and ignored."""
+    size = int_tuple_argument("empty_strided", "size", 1, size)
+    stride = int_tuple_argument("empty_strided", "stride", 2, stride)
+    _require_sizes(size)
+    if len(size) != len(stride):
+        raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides "
+                           f"({len(stride)})")
+    empty = 0 in size
+    if not empty and min(stride, default=0) < 0:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(size)} and strides={list(stride)}")
+    run = zeros(0 if empty else 1 + sum((n - 1) * step for n, step in zip(size, stride)), dtype=dtype, device=device)
+    return Tensor(strided_view(run.data, size, stride), requires_grad=requires_grad)
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None):

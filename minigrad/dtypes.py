@@ -1,5 +1,6 @@
 """torch's dtype utilities: which dtype an op gives (result_type, promote_types), which casts an op may write
-(can_cast), and the default float dtype (get_default_dtype, set_default_dtype). minigrad's dtypes are NumPy's."""
+(can_cast), the default float dtype (get_default_dtype, set_default_dtype), and a dtype's limits (finfo, iinfo).
+minigrad's dtypes are NumPy's."""
 import numpy as np
 
 from . import backend, function
@@ -68,3 +69,61 @@ def set_default_dtype(d, /):
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"only float32 and float64 are supported as minigrad's default type, not {dtype}")
     backend.use_default_dtype(dtype)
+
+
+_DEFAULT = object()  # finfo() without an argument: the default dtype (an explicit None is refused, as torch's)
+
+
+class _TypeInfo:
+    """The limits of a dtype as read-only Python numbers, with torch's repr and equality (of the same kind and
+    dtype); `dtype` is the dtype's name, as torch's."""
+
+    _REPR_FIELDS = ()
+
+    def _hold(self, dtype, **limits):
+        for name, value in dict(limits, dtype=str(dtype)).items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"attribute '{name}' of '{type(self).__name__}' objects is not writable")
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.dtype == self.dtype
+
+    __hash__ = None  # torch's are unhashable
+
+    def __repr__(self):
+        fields = "".join(f"{field}={getattr(self, field):g}, " for field in self._REPR_FIELDS)
+        return f"{type(self).__name__}({fields}dtype={self.dtype})"
+
+
+class finfo(_TypeInfo):
+    """torch.finfo: the limits of a floating-point dtype (of a complex one's parts) from NumPy's finfo, the default
+    dtype's without an argument."""
+
+    _REPR_FIELDS = ("resolution", "min", "max", "eps", "smallest_normal", "tiny")
+
+    def __init__(self, type=_DEFAULT):
+        dtype = get_default_dtype() if type is _DEFAULT else _require_dtype("finfo", "type", 1, type)
+        if dtype.kind not in "fc":
+            raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle "
+                            "'torch.finfo'")
+        limits = np.finfo(dtype)
+        self._hold(limits.dtype, bits=limits.bits, resolution=10.0 ** -limits.precision,  # NumPy's is rounded
+                   **{field: float(getattr(limits, field)) for field in ("min", "max", "eps", "smallest_normal",
+                                                                         "tiny")})
+
+
+class iinfo(_TypeInfo):
+    """torch.iinfo: the limits of an integer dtype, from NumPy's iinfo."""
+
+    _REPR_FIELDS = ("min", "max")
+
+    def __init__(self, type):
+        dtype = _require_dtype("iinfo", "type", 1, type)
+        if dtype == bool:
+            raise TypeError("torch.bool is not supported by torch.iinfo")
+        if dtype.kind not in "iu":
+            raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
+        limits = np.iinfo(dtype)
+        self._hold(dtype, bits=limits.bits, min=int(limits.min), max=int(limits.max))

@@ -18,7 +18,7 @@ from .ops.norm import empty_statistics
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_size
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool
-from .tensor import Tensor, in_place_version, where
+from .tensor import Tensor, in_place_version, tensor_only, where
 from .torch_functions import bmm, cat, stack
 
 
@@ -926,6 +926,7 @@ def hardsigmoid(input, inplace=False):
 
 def prelu(input, weight):
     """input where positive, else weight * input: weight holds one slope, or one per channel (dim 1)."""
+    tensor_only("prelu", weight, position=2, role="weight")
     if weight.numel() != 1:
         channels = input.shape[1] if input.ndim > 1 else 1
         if weight.numel() != channels:

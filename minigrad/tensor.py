@@ -549,6 +549,11 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
 
+    @property
+    def retains_grad(self):
+        """Whether retain_grad() made this non-leaf tensor keep its `.grad` (a leaf keeps it anyway: False)."""
+        return self._retains_grad and not self.is_leaf
+
     # ---- autograd ---------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`, visiting nodes in reverse topological order; with
@@ -1567,17 +1572,24 @@ class Tensor:
 
     def split(self, split_size_or_sections, dim=0):
         """Pieces along `dim`: of split_size_or_sections each (the last may be smaller), or of the sizes it lists."""
+        if not isinstance(split_size_or_sections, numbers.Integral):
+            return self.split_with_sizes(split_size_or_sections, dim)
+        size, step = self.shape[normalize_dim(dim, self.ndim)], split_size_or_sections
+        if step < 0 or (step == 0 and size):
+            raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
+        return self.split_with_sizes([min(step, size - start) for start in range(0, size, step)] if step else [0], dim)
+
+    def split_with_sizes(self, split_sizes, dim=0):
+        """Pieces along `dim` of the sizes listed, views, as torch's."""
+        sections = list(int_tuple_argument("split_with_sizes", "split_sizes", 1, split_sizes))
+        dim = int_argument("split_with_sizes", "dim", 2, dim)
         size = self.shape[normalize_dim(dim, self.ndim)]
-        if isinstance(split_size_or_sections, numbers.Integral):
-            step = split_size_or_sections
-            if step < 0 or (step == 0 and size):
-                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
-            sections = [min(step, size - start) for start in range(0, size, step)] if step else [0]
-        else:
-            sections = list(split_size_or_sections)
-            if sum(sections) != size or min(sections, default=0) < 0:
-                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's "
-                                   f"size at dimension {dim}), but got split_sizes={sections}")
+        if min(sections, default=0) < 0:
+            raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got "
+                               f"split_sizes={sections}")
+        if sum(sections) != size:
+            raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} (input tensor's size at "
+                               f"dimension {dim}), but got split_sizes={sections}")
         starts = itertools.accumulate(sections, initial=0)
         return tuple(self.narrow(dim, start, length) for start, length in zip(starts, sections))
 
@@ -1673,7 +1685,7 @@ class Tensor:
         """The windows of `size` entries along `dimension`, `step` apart, in its place, each window's entries along
         a new last dim: a view, as torch's, so that a write into it changes this tensor (an element that overlapping
         windows share takes one of the values written there). nn.functional.unfold is another op (image patches)."""
-        dimension, size, step = (_int_argument("unfold", name, position, value) for position, (name, value) in
+        dimension, size, step = (int_argument("unfold", name, position, value) for position, (name, value) in
                                  enumerate((("dimension", dimension), ("size", size), ("step", step)), 1))
         dimension = normalize_dim(dimension, self.ndim)
         return self._viewed(ops.UnfoldWindows.apply(self, dimension=dimension, size=size, step=step),
@@ -1686,8 +1698,9 @@ class Tensor:
         does not: a non-contiguous tensor (a transposed view) is read in its row-major order, not its storage's,
         and a copy; the offset (0 for None) and the bounds count from the tensor's first element and its size, not
         its storage's, which differ for a slice given an explicit offset."""
-        size, stride = _int_tuple_argument("size", 1, size), _int_tuple_argument("stride", 2, stride)
-        offset = 0 if storage_offset is None else _int_argument("as_strided", "storage_offset", 3, storage_offset)
+        size = int_tuple_argument("as_strided", "size", 1, size)
+        stride = int_tuple_argument("as_strided", "stride", 2, stride)
+        offset = 0 if storage_offset is None else int_argument("as_strided", "storage_offset", 3, storage_offset)
         return self._viewed(ops.AsStrided.apply(self, size=size, stride=stride, storage_offset=offset),
                             lambda array: strided_view(array, size, stride, offset))
 
@@ -2130,6 +2143,19 @@ class Tensor:
         return out
 
     # ---- torch's other shape idioms, each composed of the ones above ---------------------------------------
+    def sum_to_size(self, *size):
+        """The sum of this tensor over the dims that broadcasting `size` to its shape would expand, in `size`'s
+        shape: torch's gradient of an expand (summed as sum() sums, integers to int64); itself where the shapes are
+        equal, as torch's."""
+        size = _size_argument("sum_to_size", size)
+        lead = self.ndim - len(size)
+        if lead < 0 or any(n not in (1, m) for n, m in zip(size, self.shape[lead:])):
+            raise RuntimeError(f"size {{{list(size)}}} is not expandable to size {{{list(self.shape)}}}.")
+        if size == self.shape:
+            return self
+        dims = [*range(lead), *(lead + dim for dim, n in enumerate(size) if n != self.shape[lead + dim])]
+        return self.sum(dims, keepdim=True).reshape(size)
+
     def broadcast_to(self, size):
         return self.expand(size)
 
@@ -2454,10 +2480,14 @@ class Tensor:
                              requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+        return self.new_full(_size_argument("new_zeros", size), 0, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self.new_full(_sizes(size), 1, dtype, device, requires_grad)
+        return self.new_full(_size_argument("new_ones", size), 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """torch leaves the values unset; these are zeros."""
+        return self.new_full(_size_argument("new_empty", size), 0, dtype, device, requires_grad)
 
     def type_as(self, other):
         return self.to(other.device).to(other.dtype)
@@ -2473,27 +2503,38 @@ def _sizes(sizes):
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
 
 
-def _int_argument(method, name, position, value):
+def int_argument(method, name, position, value):
     """`value` as an int, or torch's TypeError for argument `name` of `method` (a bool is no int there)."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(f"{method}(): argument '{name}' (position {position}) must be int, not {type(value).__name__}")
     return int(value)
 
 
-def _int_tuple_argument(name, position, value):
-    """as_strided's `value`, a sequence of ints, as a tuple, or torch's TypeError, which words an element after the
-    first otherwise, and takes a bool there as an int."""
+def int_tuple_argument(method, name, position, value):
+    """`value`, a sequence of ints, as a tuple, or torch's TypeError for argument `name` of `method`, which words an
+    element after the first otherwise, and takes a bool there as an int."""
     if not isinstance(value, (tuple, list)):
-        raise TypeError(f"as_strided(): argument '{name}' (position {position}) must be tuple of ints, not "
+        raise TypeError(f"{method}(): argument '{name}' (position {position}) must be tuple of ints, not "
                         f"{type(value).__name__}")
     for index, item in enumerate(value):
         if not isinstance(item, numbers.Integral) or (isinstance(item, bool) and not index):
             if index:
-                raise TypeError(f"as_strided(): argument '{name}' failed to unpack the object at pos {index + 1} with "
+                raise TypeError(f"{method}(): argument '{name}' failed to unpack the object at pos {index + 1} with "
                                 f"error \"type must be tuple of ints,but got {type(item).__name__}\"")
-            raise TypeError(f"as_strided(): argument '{name}' (position {position}) must be tuple of ints, but found "
+            raise TypeError(f"{method}(): argument '{name}' (position {position}) must be tuple of ints, but found "
                             f"element of type {type(item).__name__} at pos 0")
     return tuple(int(item) for item in value)
+
+
+def _size_argument(method, sizes):
+    """A method's `size`, given as separate ints or as one sequence (torch's *size), as a tuple, or torch's
+    TypeError."""
+    if not sizes:
+        raise TypeError(f'{method}() missing 1 required positional arguments: "size"')
+    (first, *rest) = sizes
+    one = not rest and (isinstance(first, (tuple, list)) or not isinstance(first, numbers.Integral)
+                        or isinstance(first, bool))
+    return int_tuple_argument(method, "size", 1, first if one else sizes)
 
 
 def _views_as(array, shape):
@@ -2735,7 +2776,7 @@ def accumulate_backward(roots, root_grads, retain_graph, inputs=None):
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     found = backpropagate(roots, root_grads, retain_graph, inputs=inputs, after_hooks=True)
     for tensor in inputs:
-        if id(tensor._graph_entry) in found and not (tensor._retains_grad and not tensor.is_leaf):  # the walk's
+        if id(tensor._graph_entry) in found and not tensor.retains_grad:  # the walk's
             tensor._accumulate_grad(found[id(tensor._graph_entry)])
 
 

@@ -4,6 +4,7 @@ bias before the running statistics, embedding's weight first, the losses' reduct
 2 sum; unreduced by default, as torch's top-level losses are in practice), max pooling without indices. Each is
 F's op; the arguments that only pick a cuDNN kernel are ignored."""
 from . import functional as F
+from .tensor import Tensor
 
 SAME_AS_FUNCTIONAL = (
     "adaptive_avg_pool1d", "bilinear", "celu", "celu_", "channel_shuffle", "conv1d", "conv2d", "conv3d",
@@ -125,3 +126,4 @@ FUNCTIONAL_FORMS.update(
     hinge_embedding_loss=hinge_embedding_loss, cosine_embedding_loss=cosine_embedding_loss,
     binary_cross_entropy_with_logits=binary_cross_entropy_with_logits, triplet_margin_loss=triplet_margin_loss,
 )
+Tensor.hardshrink, Tensor.prelu = F.hardshrink, F.prelu  # torch has these as Tensor methods too, self first

@@ -16,7 +16,7 @@ from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized
                        result_type)
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
-from .tensor import Tensor, tensor_only, where
+from .tensor import Tensor, int_argument, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
@@ -39,9 +39,10 @@ METHODS = (
     "not_equal", "numel", "outer", "permute", "positive", "pow", "prod", "put", "quantile", "rad2deg", "ravel",
     "reciprocal", "relu", "remainder", "repeat_interleave", "reshape", "roll", "rot90", "round", "rsqrt", "rsub",
     "scatter", "scatter_add", "scatter_reduce", "select", "select_scatter", "sgn", "sigmoid", "sign", "signbit", "sin",
-    "sinc", "sinh", "slice_scatter", "softmax", "sort", "sqrt", "square", "squeeze", "std", "sub", "subtract", "sum",
-    "swapaxes", "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor_split", "tile", "topk", "trace",
-    "transpose", "tril", "triu", "true_divide", "trunc", "unbind", "unflatten", "unsqueeze", "var", "vsplit",
+    "sinc", "sinh", "slice_scatter", "softmax", "sort", "split_with_sizes", "sqrt", "square", "squeeze", "std", "sub",
+    "subtract", "sum", "swapaxes", "swapdims", "t", "take", "take_along_dim", "tan", "tanh", "tensor_split", "tile",
+    "topk", "trace", "transpose", "tril", "triu", "true_divide", "trunc", "unbind", "unflatten", "unsqueeze", "var",
+    "vsplit",
 )
 FIRST_ARGUMENT = {"split": "tensor"}  # torch's name of the tensor argument where it is not `input`
 # no number for `other`
@@ -351,6 +352,25 @@ def _require_addmm_dtypes(input, mat1, mat2):
         if tensor.dtype != mat2.dtype:
             raise RuntimeError(f"{role} and mat2 must have the same dtype, but got {_type_name(tensor)} and "
                                f"{_type_name(mat2)}")
+
+
+@_taking_tensors("input", "vec1", "vec2")
+def addr(input, vec1, vec2, *, beta=1, alpha=1):
+    """beta * input + alpha * outer(vec1, vec2), the three promoted, as torch's; of bools, (beta and input) or
+    (alpha and the outer product)."""
+    for role, tensor in (("vec1", vec1), ("vec2", vec2)):
+        if tensor.ndim != 1:
+            raise RuntimeError(f"addr: Expected 1-D argument {role}, but got {tensor.ndim}-D")
+    product = vec1.outer(vec2)
+    dtype = result_type(input, product)
+    for name, value in (("beta", beta), ("alpha", alpha)):
+        if isinstance(value, bool) and dtype != bool:
+            raise RuntimeError(f"Boolean {name} only supported for Boolean results.")
+        if dtype.kind in "biu" and not isinstance(value, numbers.Integral):
+            raise RuntimeError(f"For integral input tensors, argument {name} must not be a floating point number.")
+    if dtype == bool:
+        return (input.expand(*product.shape) & bool(beta)) | (product & bool(alpha))
+    return _scaled_sum(input, product, beta, alpha)
 
 
 @_taking_tensors("input", "batch1", "batch2")
@@ -760,7 +780,7 @@ def pinverse(input, rcond=1e-15):
 ALSO_METHODS = dict(mm=mm, bmm=bmm, dot=dot, vdot=vdot, inner=inner, kron=kron, mv=mv, addmv=addmv, addmm=addmm,
                     baddbmm=baddbmm, addbmm=addbmm, cross=cross, dist=dist, renorm=renorm, masked_select=masked_select,
                     unique=unique, unique_consecutive=unique_consecutive, bincount=bincount, histc=histc, cov=cov,
-                    corrcoef=corrcoef, pinverse=pinverse)
+                    corrcoef=corrcoef, pinverse=pinverse, addr=addr)
 for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor method too: the same function, self first
     setattr(Tensor, _name, _function)
 del _name, _function
@@ -809,6 +829,80 @@ def broadcast_tensors(*tensors):
         require_broadcastable(shape, tensor.shape)
         shape = np.broadcast_shapes(shape, tensor.shape)
     return tuple(tensor.expand(shape) for tensor in tensors)
+
+
+def broadcast_shapes(*shapes):
+    """The shape that tensors of these shapes (each a sequence of sizes, or an int for a 1-d one) broadcast to, as a
+    tuple, with torch's errors."""
+    shapes = [(shape,) if isinstance(shape, numbers.Integral) else shape for shape in shapes if shape is not None]
+    for shape in shapes:
+        if not isinstance(shape, collections.abc.Sequence):
+            raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list of ints, got {shape}")
+    common = [1] * max(map(len, shapes), default=0)
+    for position, shape in enumerate(shapes):
+        for dim in range(-1, -1 - len(shape), -1):
+            size = shape[dim]
+            if common[dim] == 1:
+                if size < 0:
+                    raise ValueError("Attempting to broadcast a dimension with negative length!")
+                common[dim] = size
+            elif size not in (1, common[dim]):
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {size} at {dim}! Mismatching "
+                                   f"argument at index {position} had {shape}; but expected shape should be "
+                                   f"broadcastable to {common}")
+    for position, size in enumerate(common):
+        if not isinstance(size, numbers.Integral):
+            raise TypeError(f"torch.Size() takes an iterable of 'int' (item {position} is '{type(size).__name__}')")
+    return tuple(common)
+
+
+def unravel_index(indices, shape):
+    """The coordinates in a tensor of `shape` of each flat (row-major) index, one int64 tensor of indices' shape per
+    dim, as torch's: an index out of range wraps, as Python's floor division and remainder do."""
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got torch.{indices.dtype}")
+    if isinstance(shape, int):
+        shape = (shape,)
+    if not isinstance(shape, collections.abc.Sequence):
+        raise TypeError(f"expected 'shape' to be int or sequence of ints, but got {type(shape)}")
+    for size in shape:
+        if not isinstance(size, int):
+            raise TypeError(f"expected 'shape' sequence to only contain ints, but got {type(size)}")
+    if any(size < 0 for size in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {tuple(shape)}")
+    steps = [math.prod(shape[dim + 1:]) for dim in range(len(shape))]
+    steps, sizes = (Tensor(np.array(values, dtype=np.int64), device=indices.device) for values in (steps, shape))
+    return (indices.unsqueeze(-1).floor_divide(steps) % sizes).unbind(-1)
+
+
+@_taking_tensors("x")
+def vander(x, N=None, increasing=False):
+    """The powers x ** (N - 1), ..., x ** 0 of a 1-d x as columns (from x ** 0 where increasing), N = len(x)
+    without N, in x's dtype (integers and bools as int64), as torch's; differentiable in x."""
+    if x.ndim != 1:
+        raise RuntimeError("x must be a one-dimensional tensor.")
+    N = x.shape[0] if N is None else int_argument("vander", "N", 2, N)
+    if N < 0:
+        raise RuntimeError("N must be non-negative.")
+    powers = np.arange(N) if increasing else np.arange(N - 1, -1, -1)
+    return x.unsqueeze(1) ** Tensor(powers.astype(np.int64), device=x.device)
+
+
+def chain_matmul(*matrices):
+    """The product of one or more matrices in the matrix chain order (linalg.multi_dot's, which torch deprecates
+    this for, with torch's warning); one matrix is copied."""
+    warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
+                  "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple "
+                  "parameters.", UserWarning, stacklevel=2)
+    for position, matrix in enumerate(matrices):
+        if not isinstance(matrix, Tensor):
+            raise TypeError(f"expected Tensor as element {position} in argument 0, but got {type(matrix).__name__}")
+    if not matrices:
+        raise RuntimeError("chain_matmul(): Expected one or more matrices")
+    for matrix in matrices:
+        if matrix.ndim != 2:
+            raise RuntimeError(f"Tensor dimension is {matrix.ndim}, expected 2 instead.")
+    return matrices[0].clone() if len(matrices) == 1 else linalg.multi_dot(matrices)
 
 
 def _at_least(ndim, shape_of):
@@ -910,4 +1004,6 @@ def combinations(input, r=2, with_replacement=False):
 FUNCTIONS.update(isin=isin, broadcast_tensors=broadcast_tensors, atleast_1d=atleast_1d, atleast_2d=atleast_2d,
                  atleast_3d=atleast_3d, concat=cat, concatenate=concatenate, hstack=hstack, vstack=vstack,
                  dstack=dstack, column_stack=column_stack, block_diag=block_diag, row_stack=vstack,
-                 combinations=combinations)
+                 combinations=combinations, chain_matmul=chain_matmul)
+# of shapes and indices, not differentiable; vander, differentiable, but torch's own backward of it fails
+OTHER_FUNCTIONS.update(broadcast_shapes=broadcast_shapes, unravel_index=unravel_index, vander=vander)

@@ -155,6 +155,10 @@ CALLS.update({  # draws whose probabilities leave no choice (their distributions
     "bernoulli": ((np.array([[0.0, 1, 1], [1, 0, 0]], dtype=np.float32),), {}),
     "multinomial": ((np.array([[0.0, 0, 2], [0, 3, 0]], dtype=np.float32), 3, True), {}),
 })
+CALLS.update({
+    "addr": ((X, X[:, 0], UNIT[0]), {"beta": 0.5, "alpha": 2}), "chain_matmul": ((X, X.T, UNIT), {}),
+    "split_with_sizes": ((X, [1, 3]), {"dim": 1}),
+})
 
 
 def _to_torch(value):

@@ -4,8 +4,8 @@ from .activation import (ELU, GELU, GRUUpdate, Hardsigmoid, Hardswish, LeakyReLU
 from .conv import Conv2d, ConvTranspose2d, DepthUnfold, Unfold, col2im, im2col
 from .decompositions import Eigh, EighResult, Geqrf, LDLFactor, Lstsq, LstsqResult, Pinv, QR, QRResult, SVD, SVDResult
 from .einsum import Einsum
-from .elementwise import (Abs, Acos, Acosh, Add, Angle, Asin, Asinh, Atan, Atan2, Atanh, Binary, Cast, Ceil, Clamp,
-                          ClampMaxTensor, ClampMinTensor, Copysign, Cos, Cosh, Deg2rad, Digamma, Div, DivFloor,
+from .elementwise import (Abs, Acos, Acosh, Add, Angle, Asin, Asinh, Atan, Atan2, Atanh, Binary, Binomial, Cast, Ceil,
+                          Clamp, ClampMaxTensor, ClampMinTensor, Copysign, Cos, Cosh, Deg2rad, Digamma, Div, DivFloor,
                           DivTrunc, Drawn, Elementwise, Erf, Erfc, Erfinv, Exp, Exp2, Expm1, Floor, FloorDivide, Fmax,
                           Fmin, Fmod, Frac, FrexpResult, Hardtanh, Heaviside, Hypot, I0, Igamma, Igammac, Ldexp, Lerp,
                           Lgamma, Log, Log10, Log1p, Log2, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul,
@@ -29,7 +29,8 @@ from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, Up
 __all__ = [
     "Abs", "Acos", "Acosh", "Add", "Amax", "Amin", "AminmaxResult", "Angle", "Asin", "Asinh",
     "AsStrided", "Atan", "Atan2", "Atanh",
-    "AvgPool", "Binary", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Cast", "Cat", "Ceil", "CharbonnierLoss",
+    "AvgPool", "Binary", "BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "Binomial", "Cast", "Cat", "Ceil",
+    "CharbonnierLoss",
     "Cholesky", "CholeskySolve", "Clamp", "ClampMaxTensor", "ClampMinTensor", "col2im", "Conv2d", "ConvTranspose2d",
     "Copysign", "Cos", "Cosh", "CosineSimilarity", "CTCLoss", "Cumprod", "Cumsum", "Deg2rad", "DepthUnfold", "Det",
     "DiagEmbed", "Diagonal", "Digamma", "Div", "DivFloor", "DivTrunc", "Drawn", "Eigh", "EighResult", "Einsum",

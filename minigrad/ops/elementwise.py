@@ -9,7 +9,7 @@ import operator
 import numpy as np
 
 from .. import memory, parallel
-from ..backend import default_dtype, get_array_module, scipy_module, to_device
+from ..backend import default_dtype, device_of, get_array_module, scipy_module, to_device, to_numpy
 from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, converted_scalar, named_by, require_64_bits,
                         require_broadcastable, require_fits, result_type)
 
@@ -1264,6 +1264,25 @@ class Drawn(Function):
         (dtypes,) = ctx.saved
         xp = get_array_module(grad)
         return (None, *(xp.zeros(grad.shape, dtype) for dtype in dtypes))
+
+
+class Binomial(WithoutDerivative):
+    """The successes in `count` trials of probability `prob` each (broadcast), drawn on the host by
+    `numpy_generator`, as torch's draws treat their parameters: counts truncated (below 0 as 0), probabilities
+    clipped to [0, 1], and count + prob (NaN or infinity) where a count is not finite or a probability is NaN."""
+
+    node_name = NOT_IMPLEMENTED
+    broadcasts = True
+    aten_name = "binomial"
+
+    @staticmethod
+    def forward(ctx, count, prob, numpy_generator):
+        device = device_of(count)
+        count, prob = np.broadcast_arrays(to_numpy(count), to_numpy(prob))
+        drawable = np.isfinite(count) & ~np.isnan(prob)
+        trials = np.where(drawable, np.maximum(count, 0), 0).astype(np.int64)
+        draws = numpy_generator.binomial(trials, np.clip(np.where(drawable, prob, 0), 0, 1))
+        return to_device(np.where(drawable, draws, count + prob).astype(count.dtype), device)
 
 
 class ToDevice(Function):
