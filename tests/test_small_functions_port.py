@@ -423,3 +423,13 @@ def test_gpu_path_of_the_functions_matches_cpu(gpu_path):
         results[device] = [tensor.numpy() for tensor in made]
     for ours, reference in zip(results["gpu"], results["cpu"]):
         np.testing.assert_allclose(ours, reference, rtol=1e-6)
+
+
+
+def test_chain_matmul_gives_torchs_deprecation_warning():
+    """torch gives it once a process (TORCH_WARN_ONCE), so its text, torch 2.13's, is written here."""
+    with pytest.warns(UserWarning) as caught:
+        mg.chain_matmul(mg.ones(2, 3), mg.ones(3, 2))
+    assert [str(w.message) for w in caught] == [
+        "torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use torch.linalg.multi_dot "
+        "instead, which accepts a list of two or more tensors rather than multiple parameters."]
