@@ -135,7 +135,7 @@ def _checked_gradients(node, gradients):
     inputs = node.inputs
     if len(gradients) < len(inputs) or any(g is not None for g in gradients[len(inputs):]):
         raise RuntimeError(f"{op}.backward returned {len(gradients)} gradients for its {len(inputs)} inputs")
-    for index, (gradient, parent) in enumerate(zip(gradients, inputs)):
+    for index, (gradient, parent, needed) in enumerate(zip(gradients, inputs, node.input_needs_grad)):
         if gradient is None:
             continue
         if isinstance(gradient, Tensor) or not hasattr(gradient, "ndim"):
@@ -144,9 +144,14 @@ def _checked_gradients(node, gradients):
         if gradient.shape == parent.shape:
             continue
         extra = gradient.ndim - len(parent.shape)
-        if extra < 0 or any(g != n and n != 1 for g, n in zip(gradient.shape[extra:], parent.shape)):
+        if extra >= 0 and all(g == n or n == 1 for g, n in zip(gradient.shape[extra:], parent.shape)):
+            continue
+        if not node.function.custom:
             raise RuntimeError(f"{op}.backward returned a gradient of shape {tuple(gradient.shape)} for input "
                                f"{index} of shape {tuple(parent.shape)}")
+        if needed:  # torch checks only the gradients its engine takes
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - got "
+                               f"{list(gradient.shape)} but expected shape compatible with {list(parent.shape)}")
     return gradients
 
 
