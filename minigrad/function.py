@@ -748,7 +748,7 @@ def _in_place(ctx, tensors, output, result, requires_grad):
                                "The inputs that are modified inplace must all be outputs of the Function.")
         note_write(array)
         if results[position].creator is not None:
-            written._take_place_of(results[position])
+            written._become_written(results[position])
         results[position] = written
     if ctx.saved:
         ctx.save_for_backward(*ctx.saved)  # what forward saved is as its writes left it

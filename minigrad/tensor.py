@@ -757,15 +757,20 @@ class Tensor:
         result = result.to(self.dtype)
         if result.creator is None:
             get_array_module(self.data).copyto(self._writable_data(), result.data)
-            return self
+        else:
+            self._become_written(result)
+        return self
+
+    def _become_written(self, result):
+        """This tensor becomes `result`, the recorded output of an op that wrote into it (see _in_place; a custom
+        Function's mark_dirty): a view changes its base instead, and with it this view and its others, as torch's."""
         if self._view_of is None:
             self._become(result)
-            return self
-        base, take = self._view_of  # torch's views: the base changes, and with it this view and its others
+            return
+        base, take = self._view_of
         if base.requires_grad and base.is_leaf:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
         base._become(ops.SetItem.apply(base._as_own_input(), result, index=take))
-        return self
 
     def _as_own_input(self):
         """This tensor as the input of an op whose output it becomes (_become): a leaf detached, so that it is not
