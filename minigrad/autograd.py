@@ -72,10 +72,12 @@ def _as_tuple(tensors):
     return (tensors,) if isinstance(tensors, Tensor) or tensors is None else tuple(tensors)
 
 
-# torch.autograd.functional's place: importable as minigrad.autograd.functional.
-from . import autograd_functional as functional  # noqa: E402  (last: it calls grad)
+# torch.autograd.functional's and torch.autograd.function's places: importable as minigrad.autograd.functional and
+# minigrad.autograd.function.
+from . import autograd_function as function, autograd_functional as functional  # noqa: E402  (last: it calls grad)
 
+sys.modules[__name__ + ".function"] = function
 sys.modules[__name__ + ".functional"] = functional
 
-__all__ = ["Function", "backward", "detect_anomaly", "enable_grad", "functional", "grad", "gradcheck",
+__all__ = ["Function", "backward", "detect_anomaly", "enable_grad", "function", "functional", "grad", "gradcheck",
            "inference_mode", "no_grad", "set_detect_anomaly", "set_grad_enabled"]  # as torch.autograd's

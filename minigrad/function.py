@@ -10,7 +10,6 @@ import functools
 import inspect
 import itertools
 import math
-import numbers
 import os
 import sys
 import threading
@@ -302,6 +301,26 @@ def _saved_arrays(saved):
                 yield part
 
 
+SECOND_BACKWARD = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
+                   "have already been freed). Saved intermediate values of the graph are freed when you call "
+                   ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+                   "graph a second time or if you need to access saved tensors after calling backward.")
+
+
+def _type_name(value):
+    """The name of value's type as torch's messages write it: a builtin's bare (float), others' with their module
+    (numpy.ndarray)."""
+    kind = type(value)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _called(op, phase, method, *args, **kwargs):
+    """op's forward or backward (`phase`), timed where the profiler is on."""
+    if profiler.enabled:
+        return profiler.timed(op, phase, method, *args, **kwargs)
+    return method(*args, **kwargs)
+
+
 class UninitializedUse(Exception):
     """What a lazy module's uninitialized parameter or buffer raises where an op is given it (Context takes its
     graph entry): apply, knowing the op, raises error(op) instead."""
@@ -354,6 +373,7 @@ class Context:
     # in order
     _materialize_grads = True
     _non_differentiable = ()
+    _dirty = ()
     _outputs = None
     _differentiable = ()
     forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
@@ -364,13 +384,18 @@ class Context:
         self.inputs = tuple([t._graph_entry for t in inputs])
         self.params = params
         self.input_needs_grad = tuple([t.requires_grad for t in inputs])  # the engine's: one per tensor input
-        self.constant_positions = ()  # where forward got an argument that is no operand (see Function.apply)
+        self.constant_positions = ()  # where a custom Function's forward got an argument that is no tensor
         self.saved = ()
         self.writes_when_saved = None  # see note_write
         self.freed = False
         self.scope = getattr(_state, "scope", None)  # module calls in progress; set only by minigrad.viz.trace_modules
 
     def save_for_backward(self, *arrays):
+        if self.function.custom:  # minigrad's own ops may save a few arrays in a tuple
+            for position, value in enumerate(arrays):
+                if not (value is None or _is_array(value) or isinstance(value, (np.generic, Tensor))):
+                    raise TypeError(f"save_for_backward can only save variables, but argument {position} is of "
+                                    f"type {_type_name(value)}")
         self.saved = arrays
         self.writes_when_saved = [_writes_into(array) for array in _saved_arrays(arrays)] if _writes else None
 
@@ -385,8 +410,16 @@ class Context:
 
     @property
     def saved_tensors(self):
-        """torch's name for what forward saved (arrays here, as forward and backward get arrays)."""
+        """torch's name for what forward saved (arrays here, as forward and backward get arrays); an error once
+        backward has freed it, as torch's."""
+        if self.freed:
+            raise RuntimeError(SECOND_BACKWARD)
         return self.saved
+
+    def mark_dirty(self, *arrays):
+        """torch's: inputs of a custom Function (the arrays forward got, told by identity) that its forward wrote
+        into in place, and returns: apply gives back each input tensor itself as that output, as torch's."""
+        self._dirty = arrays
 
     def mark_non_differentiable(self, *arrays):
         """torch's: outputs of a custom Function's forward (the arrays it returns, told by identity) that need no
@@ -402,11 +435,10 @@ class Context:
         if _writes:
             self._refuse_written_saved_arrays()
         grads = (grad,) if self._outputs is None else self._gradients_of_outputs(grad)
-        if profiler.enabled:
-            gradients = profiler.timed(self.function, "backward", self.function.backward, self, *grads)
-        else:
-            gradients = self.function.backward(self, *grads)
-        return self._without_constants(gradients) if self.constant_positions else gradients
+        if not self.function.custom:
+            return _called(self.function, "backward", self.function.backward, self, *grads)
+        with no_grad():  # as torch runs a custom Function's backward
+            return self._custom_gradients(_called(self.function, "backward", self.function.backward, self, *grads))
 
     def _gradients_of_outputs(self, packed):
         """A custom Function's packed gradient (see _custom_outputs) as one per output of its forward, as torch's
@@ -424,14 +456,26 @@ class Context:
                 else None if output is None or not self._materialize_grads else xp.zeros(*output)
                 for position, output in enumerate(self._outputs)]
 
-    def _without_constants(self, gradients):
-        """backward's gradients less the Nones it returns for forward's constant arguments, as torch's custom
-        Functions return one gradient per argument."""
-        gradients = tuple(gradients) if isinstance(gradients, (tuple, list)) else (gradients,)
+    def _custom_gradients(self, gradients):
+        """A custom Function's backward's gradients, one per argument of its forward as torch's (Nones past them are
+        let go), checked as torch checks them; those of its tensor arguments are given to the engine."""
+        gradients = gradients if isinstance(gradients, tuple) else (gradients,)
         expected = len(self.inputs) + len(self.constant_positions)
+        if len(gradients) > expected and all(g is None for g in gradients[expected:]):
+            gradients = gradients[:expected]
         if len(gradients) != expected:
             raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients (expected "
                                f"{expected}, got {len(gradients)})")
+        for position, gradient in enumerate(gradients):
+            if gradient is None:
+                continue
+            if position in self.constant_positions:
+                raise RuntimeError(f"function {self.name()} returned a gradient different than None at position "
+                                   f"{position + 1}, but the corresponding forward input was not a Variable")
+            if not (_is_array(gradient) or isinstance(gradient, (np.generic, Tensor))):  # the engine refuses a Tensor
+                raise RuntimeError(f"expected Variable or None (got {_type_name(gradient)})")
+        if not self.constant_positions:
+            return gradients
         return tuple(g for position, g in enumerate(gradients) if position not in self.constant_positions)
 
     def _refuse_written_saved_arrays(self):
@@ -517,18 +561,21 @@ class Function:
 
     forward returns one array. backward returns one gradient per input (or None for inputs that need
     none); gradients of broadcast inputs may keep the broadcast shape: the engine sums them back to
-    the input's shape. A custom Function (one defined outside minigrad, as ported torch code defines
-    them) may return a tuple of outputs, as torch's: its backward then gets one gradient per output,
-    and its ctx has torch's mark_non_differentiable and set_materialize_grads. `apply` gives forward
-    its inputs in one dtype, promoted as torch does (`result_type`); an op that takes an integer index
-    or a bool mask beside floats sets `promotes_inputs = False` and gets each tensor in its own dtype, and
-    one that computes integer and bool operands in the default float dtype (true division) sets
-    `integers_to_float = True`: each operand is cast straight to it, as torch's, none first into the
-    others' integer dtype (300 / a uint8 tensor divides 300, not 300 wrapped into uint8).
+    the input's shape. `apply` gives forward its inputs in one dtype, promoted as torch does (`result_type`);
+    an op that takes an integer index or a bool mask beside floats sets `promotes_inputs = False` and gets each
+    tensor in its own dtype, and one that computes integer and bool operands in the default float dtype (true
+    division) sets `integers_to_float = True`: each operand is cast straight to it, as torch's, none first into
+    the others' integer dtype (300 / a uint8 tensor divides 300, not 300 wrapped into uint8).
     A binary element-wise op sets `broadcasts = True`: `apply` refuses operands that do not broadcast,
     with torch's error. An op whose GPU version differs names it with @gpu_variant_of; `apply` picks
     it for CuPy arrays. An op of several outputs that share one computation (a decomposition's factors) sets
     `several_outputs = True`: its forward returns a tuple, given back as a custom Function's are.
+
+    A custom Function (one defined outside minigrad, as ported torch code defines them) is applied as torch's
+    (see _apply_custom): its forward gets tensors as their arrays, each in its own dtype, and any other argument
+    as it is; it may return a tuple of outputs, and its backward then gets one gradient per output. Its ctx has
+    torch's mark_dirty, mark_non_differentiable and set_materialize_grads, and its forward may leave the ctx to
+    a `setup_context(ctx, inputs, output)`, as torch 2's.
     """
 
     gpu_variant = None
@@ -543,28 +590,41 @@ class Function:
 
     def __init_subclass__(cls, **kwargs):
         """minigrad's own ops take their constants as keywords, and a None or a string among their operands is a
-        TypeError (`tensor + None`). A custom Function, defined outside minigrad, takes constants by position as
-        torch's do: they reach forward as they are, and backward returns None for each."""
+        TypeError (`tensor + None`). A custom Function, defined outside minigrad, takes them among its
+        arguments as torch's do (see _apply_custom)."""
         super().__init_subclass__(**kwargs)
         cls.custom = not cls.__module__.startswith(__package__ + ".")
 
+    def __init__(self, *args, **kwargs):
+        warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd functions are all static, "
+                      "so you should invoke them on the class itself. Instantiating an autograd function will raise "
+                      "an error in a future version of PyTorch.", DeprecationWarning, stacklevel=2)
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError("Legacy autograd function with non-static forward method is deprecated. Please use "
+                           "new-style autograd function with static forward method. (Example: "
+                           "https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
+
     @staticmethod
     def forward(ctx, *arrays, **params):
-        raise NotImplementedError
+        raise NotImplementedError("You must implement the forward function for custom autograd.Function.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
 
     @staticmethod
     def backward(ctx, grad):
-        raise NotImplementedError
+        raise NotImplementedError("You must implement either the backward or vjp method for your custom "
+                                  "autograd.Function to use it with backward mode AD.")
 
     @classmethod
     def apply(cls, *inputs, node_name=None, **params):
         """The op on `inputs` (tensors, arrays, numbers) with `params`, recorded as a graph node where a gradient is
-        needed; `node_name` names the node where it is not the op's own (see Context.name). A custom Function's
-        forward may return a tuple: apply returns a tuple of its outputs then, as torch's (see _custom_outputs)."""
-        constants = None
-        if cls.custom and not all(_is_operand(value) for value in inputs):
-            constants = {position: value for position, value in enumerate(inputs) if not _is_operand(value)}
-            inputs = tuple(value for position, value in enumerate(inputs) if position not in constants)
+        needed; `node_name` names the node where it is not the op's own (see Context.name). A custom Function is
+        applied as torch's (see _apply_custom)."""
+        if cls.custom:
+            return _apply_custom(cls, inputs, params if node_name is None else {**params, "node_name": node_name})
         if cls.promotes_inputs:
             tensors = promote_operands(inputs, cls.integers_to_float)
         else:
@@ -572,37 +632,127 @@ class Function:
             tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
         xp = get_array_module(tensors[0].data)
         op = cls.gpu_variant if cls.gpu_variant is not None and kernels.runs_on(xp, tensors[0].data.dtype) else cls
-        try:
-            ctx = Context(op, tensors, params, node_name)
-        except UninitializedUse as use:
-            raise use.error(f"<function {cls.__name__}.apply>") from None
+        ctx = _context(op, tensors, params, node_name)
         if cls.broadcasts:
             require_broadcastable(tensors[0].shape, tensors[1].shape)
-        arrays = tuple(t.data for t in tensors)
-        if constants:
-            ctx.constant_positions = tuple(constants)
-            operands = iter(arrays)
-            arrays = tuple(constants[position] if position in constants else next(operands)
-                           for position in range(len(arrays) + len(constants)))
         with np.errstate(all="ignore"):  # IEEE's inf and NaN without NumPy's warnings, as torch's and CuPy's
-            if profiler.enabled:
-                output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
-            else:
-                output = op.forward(ctx, *arrays, **params)
+            output = _called(op, "forward", op.forward, ctx, *[t.data for t in tensors], **params)
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if anomaly_enabled and requires_grad:
             ctx.forward_trace = _forward_trace()
-        if (cls.custom or cls.several_outputs) and isinstance(output, tuple):
+        if cls.several_outputs and isinstance(output, tuple):
             return _custom_outputs(ctx, output, requires_grad)
         if isinstance(output, (tuple, list)):
-            raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: " + (
-                "a custom Function returns several outputs as a tuple" if cls.custom
-                else "an op returns one array, or a tuple where it sets several_outputs"))
-        if isinstance(output, np.generic):  # NumPy's 0-d results are scalars, which the constructor checks as a
-            output = np.asarray(output)     # user's numbers (it refuses a numpy.uint64, as torch.tensor does)
-        if not requires_grad or cls.custom and _is_marked(ctx, output):
-            return Tensor(output)
-        return Tensor(output, requires_grad=True, _creator=ctx)
+            raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: an op returns one array, or "
+                            "a tuple where it sets several_outputs")
+        return _output_tensor(ctx, output, requires_grad)
+
+
+def once_differentiable(backward):
+    """torch.autograd.function.once_differentiable: a custom Function's backward that cannot itself be
+    differentiated, run without recording, as torch's (minigrad's backward never records: it has no
+    create_graph)."""
+    @functools.wraps(backward)
+    def once(ctx, *args, **kwargs):
+        with no_grad():
+            return backward(ctx, *args, **kwargs)
+    return once
+
+
+def _context(op, tensors, params, node_name=None):
+    """The graph node of op's call on `tensors`, with torch's error for a lazy module's uninitialized parameter."""
+    try:
+        return Context(op, tensors, params, node_name)
+    except UninitializedUse as use:
+        raise use.error(f"<function {op.__name__}.apply>") from None
+
+
+def _output_tensor(ctx, output, requires_grad):
+    """The tensor of an op's one output array, ctx's output where it records one."""
+    if isinstance(output, np.generic):  # NumPy's 0-d results are scalars, which the constructor checks as a
+        output = np.asarray(output)     # user's numbers (it refuses a numpy.uint64, as torch.tensor does)
+    if not requires_grad or ctx.function.custom and _is_marked(ctx, output):
+        return Tensor(output)
+    return Tensor(output, requires_grad=True, _creator=ctx)
+
+
+def _apply_custom(cls, args, kwargs):
+    """torch's Function.apply of a custom Function: its tensor arguments are the node's inputs, and forward gets
+    their arrays, each in its own dtype; it gets any other argument (a number, a list, a NumPy array, None) as it
+    is, for which backward returns None. Keywords are bound to forward's parameters (with their defaults where
+    setup_context is defined), as torch binds them. Forward (and setup_context) run without recording, as does
+    backward (see Context.run_backward)."""
+    sets_up_apart = cls.setup_context is not Function.setup_context
+    if sets_up_apart:
+        bound = inspect.signature(cls.forward).bind(*args, **kwargs)
+        bound.apply_defaults()
+        args, kwargs = bound.args, bound.kwargs
+    if kwargs:
+        args = _keywords_in_place(cls.forward, args, kwargs, 0 if sets_up_apart else 1)
+    tensors = [arg for arg in args if isinstance(arg, Tensor)]
+    ctx = _context(cls, tensors, {})
+    ctx.constant_positions = tuple(position for position, arg in enumerate(args) if not isinstance(arg, Tensor))
+    arguments = tuple(arg.data if isinstance(arg, Tensor) else arg for arg in args)
+    requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
+    with no_grad(), np.errstate(all="ignore"):
+        if sets_up_apart:
+            output = _called(cls, "forward", cls.forward, *arguments)
+            cls.setup_context(ctx, arguments, output)
+        else:
+            output = _called(cls, "forward", cls.forward, ctx, *arguments)
+    if anomaly_enabled and requires_grad:
+        ctx.forward_trace = _forward_trace()
+    if isinstance(output, tuple):
+        result = _custom_outputs(ctx, output, requires_grad)
+    elif isinstance(output, list):
+        raise TypeError(f"{cls.__name__}.forward returned a list: a custom Function returns several outputs as a "
+                        "tuple")
+    elif _is_array(output) or isinstance(output, (np.generic, Tensor)):
+        result = _output_tensor(ctx, output, requires_grad)
+    else:
+        return output  # a number, None: as it is, as torch's
+    return _in_place(ctx, tensors, output, result, requires_grad) if ctx._dirty else result
+
+
+def _keywords_in_place(forward, args, kwargs, skipped):
+    """forward's arguments with the keywords among them put in their parameters' places, as torch's apply puts
+    them: a keyword must name a positional parameter, and those before it must all be given."""
+    names = [parameter.name for parameter in list(inspect.signature(forward).parameters.values())[skipped:]
+             if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)]
+    for name in kwargs:
+        if name not in names[len(args):]:
+            raise TypeError(f"forward() got an unexpected keyword argument '{name}'")
+    last = max(names.index(name) for name in kwargs)
+    for position in range(len(args), last + 1):
+        if names[position] not in kwargs:
+            raise TypeError(f"forward() missing required argument: '{names[position]}' (position {position})")
+    return (*args, *(kwargs[name] for name in names[len(args):last + 1]))
+
+
+def _in_place(ctx, tensors, output, result, requires_grad):
+    """A custom Function's result where its forward wrote into inputs in place (Context.mark_dirty): each such
+    input tensor itself in its output's place, which it takes in the graph where recorded, as torch's."""
+    outputs, results = (output, result) if isinstance(output, tuple) else ((output,), (result,))
+    results = list(results)
+    for array in ctx._dirty:
+        written = next((t for t in tensors if t.data is array), None)
+        if written is None:
+            warnings.warn("ctx.mark_dirty() received a tensor that was not an input. Only input Tensors that have "
+                          "been mutated should be passed to ctx.mark_dirty().")
+            continue
+        if requires_grad and written.is_leaf and written.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+        position = next((position for position, out in enumerate(outputs) if out is array), None)
+        if position is None:
+            raise RuntimeError("Some elements marked as dirty during the forward method were not returned as output. "
+                               "The inputs that are modified inplace must all be outputs of the Function.")
+        note_write(array)
+        if results[position].creator is not None:
+            written._become_written(results[position])
+        results[position] = written
+    if ctx.saved:
+        ctx.save_for_backward(*ctx.saved)  # what forward saved is as its writes left it
+    return tuple(results) if isinstance(output, tuple) else results[0]
 
 
 def _custom_outputs(ctx, outputs, requires_grad):
@@ -659,12 +809,6 @@ class CustomOutput(Function):
         grad_packed[start:start + grad.size] = grad.ravel()
         grad_packed[flag] = 1
         return grad_packed
-
-
-def _is_operand(value):
-    """What apply makes a tensor of: tensors, arrays, numbers and lists. Anything else (None, a string, a tuple of
-    sizes) is a custom Function's constant."""
-    return isinstance(value, (Tensor, list, numbers.Number)) or hasattr(value, "dtype")
 
 
 _SCALARS = (int, float, complex, np.number, np.bool_)  # Python's (bool is an int) and NumPy's

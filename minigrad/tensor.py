@@ -135,7 +135,7 @@ def _checked_gradients(node, gradients):
     inputs = node.inputs
     if len(gradients) < len(inputs) or any(g is not None for g in gradients[len(inputs):]):
         raise RuntimeError(f"{op}.backward returned {len(gradients)} gradients for its {len(inputs)} inputs")
-    for index, (gradient, parent) in enumerate(zip(gradients, inputs)):
+    for index, (gradient, parent, needed) in enumerate(zip(gradients, inputs, node.input_needs_grad)):
         if gradient is None:
             continue
         if isinstance(gradient, Tensor) or not hasattr(gradient, "ndim"):
@@ -144,9 +144,14 @@ def _checked_gradients(node, gradients):
         if gradient.shape == parent.shape:
             continue
         extra = gradient.ndim - len(parent.shape)
-        if extra < 0 or any(g != n and n != 1 for g, n in zip(gradient.shape[extra:], parent.shape)):
+        if extra >= 0 and all(g == n or n == 1 for g, n in zip(gradient.shape[extra:], parent.shape)):
+            continue
+        if not node.function.custom:
             raise RuntimeError(f"{op}.backward returned a gradient of shape {tuple(gradient.shape)} for input "
                                f"{index} of shape {tuple(parent.shape)}")
+        if needed:  # torch checks only the gradients its engine takes
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {index} - got "
+                               f"{list(gradient.shape)} but expected shape compatible with {list(parent.shape)}")
     return gradients
 
 
@@ -757,15 +762,20 @@ class Tensor:
         result = result.to(self.dtype)
         if result.creator is None:
             get_array_module(self.data).copyto(self._writable_data(), result.data)
-            return self
+        else:
+            self._become_written(result)
+        return self
+
+    def _become_written(self, result):
+        """This tensor becomes `result`, the recorded output of an op that wrote into it (see _in_place; a custom
+        Function's mark_dirty): a view changes its base instead, and with it this view and its others, as torch's."""
         if self._view_of is None:
             self._become(result)
-            return self
-        base, take = self._view_of  # torch's views: the base changes, and with it this view and its others
+            return
+        base, take = self._view_of
         if base.requires_grad and base.is_leaf:
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
         base._become(ops.SetItem.apply(base._as_own_input(), result, index=take))
-        return self
 
     def _as_own_input(self):
         """This tensor as the input of an op whose output it becomes (_become): a leaf detached, so that it is not

@@ -312,7 +312,9 @@ def test_gradcheck_refuses_outputs_it_cannot_check():
 
 
 def _op(forward, backward):
-    return type("Custom", (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    """An op as minigrad's own are written (a custom Function's errors are torch's: test_custom_function_port.py)."""
+    return type("Custom", (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward),
+                                        "__module__": "minigrad.ops.custom"})
 
 
 @pytest.mark.parametrize("backward, error, message", [
@@ -752,6 +754,7 @@ def test_repr_and_iteration_are_torchs(torch, array):
 def test_an_op_may_keep_its_inputs_dtypes():
     """An op taking an integer index beside floats opts out of promotion, which would make the index float."""
     class Pick(Function):
+        __module__ = "minigrad.ops.pick"  # one of minigrad's own ops (a custom Function never promotes)
         promotes_inputs = False
 
         @staticmethod
