@@ -2874,10 +2874,7 @@ def _gradients_from(node, grad):
     node's forward call."""
     try:
         if node.freed:
-            raise RuntimeError(
-                "backward through a graph a second time: its saved values were freed; "
-                "pass retain_graph=True to the first backward() or autograd.grad()"
-            )
+            raise RuntimeError(function.SECOND_BACKWARD)
         gradients = _checked_gradients(node, node.run_backward(grad))
         if function.anomaly_enabled and function.anomaly_check_nan:
             _refuse_nan(node, gradients)

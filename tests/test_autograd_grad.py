@@ -95,6 +95,16 @@ def test_the_graph_is_freed_unless_retained():
         mg.autograd.grad(loss, w)
 
 
+def test_a_second_backward_through_a_freed_graph_is_refused_with_torchs_message():
+    messages = []
+    for lib in (torch, mg):
+        x, w, _ = leaves(lib)
+        loss = (x * w).sigmoid().sum()
+        loss.backward()
+        messages.append(error_of(loss.backward))
+    assert messages[0] == messages[1]
+
+
 ERRORS = {
     "an input that needs no grad": lambda x, y, library: library.autograd.grad((x * 2).sum(), library.ones(3)),
     "an output that needs no grad": lambda x, y, library: library.autograd.grad(library.ones(3).sum(), x),
