@@ -357,6 +357,7 @@ class Context:
     _outputs = None
     _differentiable = ()
     forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
+    half_in_float32 = False  # whether forward got its float16 operands as float32 (see Function)
 
     def __init__(self, function, inputs, params, node_name=None):
         self.function = function
@@ -402,10 +403,15 @@ class Context:
         if _writes:
             self._refuse_written_saved_arrays()
         grads = (grad,) if self._outputs is None else self._gradients_of_outputs(grad)
+        if self.half_in_float32:
+            grads = _float16_as_float32(grads)
         if profiler.enabled:
             gradients = profiler.timed(self.function, "backward", self.function.backward, self, *grads)
         else:
             gradients = self.function.backward(self, *grads)
+        if self.half_in_float32:  # float16 inputs get float16 gradients
+            gradients = tuple(_float32_as_float16(gradient) if parent.dtype == np.float16 else gradient
+                              for gradient, parent in zip(_as_tuple(gradients), self.inputs))
         return self._without_constants(gradients) if self.constant_positions else gradients
 
     def _gradients_of_outputs(self, packed):
@@ -427,7 +433,7 @@ class Context:
     def _without_constants(self, gradients):
         """backward's gradients less the Nones it returns for forward's constant arguments, as torch's custom
         Functions return one gradient per argument."""
-        gradients = tuple(gradients) if isinstance(gradients, (tuple, list)) else (gradients,)
+        gradients = _as_tuple(gradients)
         expected = len(self.inputs) + len(self.constant_positions)
         if len(gradients) != expected:
             raise RuntimeError(f"function {self.name()} returned an incorrect number of gradients (expected "
@@ -529,6 +535,10 @@ class Function:
     with torch's error. An op whose GPU version differs names it with @gpu_variant_of; `apply` picks
     it for CuPy arrays. An op of several outputs that share one computation (a decomposition's factors) sets
     `several_outputs = True`: its forward returns a tuple, given back as a custom Function's are.
+    An op that accumulates (a sum, a product, a running sum, a statistic, a matrix product) sets
+    `half_in_float32 = True`: its forward and backward get float16 arrays as float32 ones and their float32
+    results are rounded back to float16, as torch's CPU kernels accumulate float16 in float32, where NumPy's
+    float16 sums round at every step (10,000 ones sum to 2,048) and overflow on the way to a mean of 15.
     """
 
     gpu_variant = None
@@ -540,6 +550,7 @@ class Function:
     integers_to_float = False
     broadcasts = False
     several_outputs = False
+    half_in_float32 = False
 
     def __init_subclass__(cls, **kwargs):
         """minigrad's own ops take their constants as keywords, and a None or a string among their operands is a
@@ -579,6 +590,9 @@ class Function:
         if cls.broadcasts:
             require_broadcastable(tensors[0].shape, tensors[1].shape)
         arrays = tuple(t.data for t in tensors)
+        if cls.half_in_float32 and {array.dtype for array in arrays if array.dtype.kind == "f"} == {_HALF}:
+            ctx.half_in_float32 = True
+            arrays = _float16_as_float32(arrays)
         if constants:
             ctx.constant_positions = tuple(constants)
             operands = iter(arrays)
@@ -598,11 +612,31 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: " + (
                 "a custom Function returns several outputs as a tuple" if cls.custom
                 else "an op returns one array, or a tuple where it sets several_outputs"))
+        if ctx.half_in_float32:
+            output = _float32_as_float16(output)
         if isinstance(output, np.generic):  # NumPy's 0-d results are scalars, which the constructor checks as a
             output = np.asarray(output)     # user's numbers (it refuses a numpy.uint64, as torch.tensor does)
         if not requires_grad or cls.custom and _is_marked(ctx, output):
             return Tensor(output)
         return Tensor(output, requires_grad=True, _creator=ctx)
+
+
+def _as_tuple(gradients):
+    """backward's gradients as a tuple, where it may return one array for one input."""
+    return tuple(gradients) if isinstance(gradients, (tuple, list)) else (gradients,)
+
+
+def _float16_as_float32(arrays):
+    """The float16 arrays among `arrays` as float32 ones, the rest as they are (see Function.half_in_float32)."""
+    return tuple(array.astype(np.float32) if getattr(array, "dtype", None) == np.float16 else array
+                 for array in arrays)
+
+
+def _float32_as_float16(output):
+    """An op's float32 output (or tuple of outputs) rounded to float16 (see Function.half_in_float32)."""
+    if isinstance(output, tuple):
+        return tuple(_float32_as_float16(part) for part in output)
+    return output.astype(np.float16) if getattr(output, "dtype", None) == np.float32 else output
 
 
 def _custom_outputs(ctx, outputs, requires_grad):
@@ -669,7 +703,7 @@ def _is_operand(value):
 
 _SCALARS = (int, float, complex, np.number, np.bool_)  # Python's (bool is an int) and NumPy's
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # torch's dtype categories, lowest first
-_BOOL, _INT64 = np.dtype(bool), np.dtype(np.int64)
+_BOOL, _INT64, _HALF = np.dtype(bool), np.dtype(np.int64), np.dtype(np.float16)
 # torch's names of its scalar types, as its messages (and its storage classes, "FloatStorage") spell them
 SCALAR_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in [
     (np.float64, "Double"), (np.float32, "Float"), (np.float16, "Half"), (np.int64, "Long"), (np.int32, "Int"),
@@ -744,10 +778,14 @@ def require_same_dtype(op, **operands):
 
 
 def require_fits(values, dtype, tensor_data=False):
-    """Refuse numbers that an integer dtype cannot hold (NaN included), with torch's error, where NumPy would
-    wrap them silently. As torch, a negative integer may wrap into an unsigned dtype (-1 is 255 in uint8). The
+    """Refuse numbers that an integer dtype cannot hold (NaN included), or finite ones beyond float16's range,
+    with torch's error, where NumPy would wrap them silently or round them to inf. As torch, a negative integer may wrap into an unsigned dtype (-1 is 255 in uint8). The
     message names the dtype as torch.tensor's does for `tensor_data`, else, for an op's number argument (full's
     fill value, clamp's bounds), the C++ type (uint8_t) as its ops' do."""
+    if dtype == _HALF and not tensor_data and values.size:  # inf and NaN are float16's own, as torch's
+        finite = values[np.isfinite(values)]
+        if finite.size and np.abs(finite).max() > np.finfo(np.float16).max:
+            raise RuntimeError(f"value cannot be converted to type {CPP_TYPE_NAMES[dtype]} without overflow")
     if dtype.kind not in "iu" or values.size == 0:
         return
     limits = np.iinfo(dtype)

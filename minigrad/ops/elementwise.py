@@ -219,9 +219,9 @@ class PowScalar(Function):
         require_64_bits(exponent)
         if a.dtype.kind != "f":  # a scalar never widens a float tensor
             a = a.astype(result_type(a, exponent), copy=False)
-            require_fits(np.asarray(exponent), a.dtype)
-            if a.dtype.kind in "iu" and exponent < 0:
-                raise RuntimeError("Integers to negative integer powers are not allowed.")
+        require_fits(np.asarray(exponent), a.dtype)
+        if a.dtype.kind in "iu" and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         ctx.save_for_backward(a)
         return a ** a.dtype.type(exponent)
 

@@ -118,12 +118,14 @@ class Normalize(Function):
     from the mean (see _folds), 1/std and the weight and bias, no more.
     """
 
+    half_in_float32 = True
+
     @staticmethod
     def forward(ctx, x, *affine, axes, eps, scaled, shifted, mean=None, var=None, constant_statistics=False):
         xp = get_array_module(x)
         if mean is None:
             mean, var = empty_statistics(x, axes)
-        inverse_std = xp.empty(var.shape, var.dtype)
+        inverse_std = xp.empty(var.shape, x.dtype)  # float32 where x is float16 made so (half_in_float32)
         folded = scaled and _folds(inverse_std, affine[0], x.size)
         # the deviations are the output's own buffer without an affine map, scaled in place, else one of their own
         deviations = (memory.empty(xp, x.shape, x.dtype),) if affine else ()
