@@ -539,6 +539,9 @@ class Function:
     `half_in_float32 = True`: its forward and backward get float16 arrays as float32 ones and their float32
     results are rounded back to float16, as torch's CPU kernels accumulate float16 in float32, where NumPy's
     float16 sums round at every step (10,000 ones sum to 2,048) and overflow on the way to a mean of 15.
+    An arithmetic op sets `numbers_in_float32 = True`: a Python number beside float16 tensors keeps float32's
+    range and precision, the op computing in float32 and rounding once, as torch's (float16 0.001 * 1e5 is 100,
+    where 1e5 as a float16 is inf).
     """
 
     gpu_variant = None
@@ -551,6 +554,7 @@ class Function:
     broadcasts = False
     several_outputs = False
     half_in_float32 = False
+    numbers_in_float32 = False
 
     def __init_subclass__(cls, **kwargs):
         """minigrad's own ops take their constants as keywords, and a None or a string among their operands is a
@@ -577,7 +581,7 @@ class Function:
             constants = {position: value for position, value in enumerate(inputs) if not _is_operand(value)}
             inputs = tuple(value for position, value in enumerate(inputs) if position not in constants)
         if cls.promotes_inputs:
-            tensors = promote_operands(inputs, cls.integers_to_float)
+            tensors = promote_operands(inputs, cls.integers_to_float, cls.numbers_in_float32)
         else:
             device = next(t for t in inputs if isinstance(t, Tensor)).device
             tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
@@ -590,7 +594,7 @@ class Function:
         if cls.broadcasts:
             require_broadcastable(tensors[0].shape, tensors[1].shape)
         arrays = tuple(t.data for t in tensors)
-        if cls.half_in_float32 and {array.dtype for array in arrays if array.dtype.kind == "f"} == {_HALF}:
+        if (cls.half_in_float32 or cls.numbers_in_float32) and _computes_in_float32(cls, arrays):
             ctx.half_in_float32 = True
             arrays = _float16_as_float32(arrays)
         if constants:
@@ -603,6 +607,8 @@ class Function:
                 output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
             else:
                 output = op.forward(ctx, *arrays, **params)
+            if ctx.half_in_float32:
+                output = _float32_as_float16(output)
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if anomaly_enabled and requires_grad:
             ctx.forward_trace = _forward_trace()
@@ -612,13 +618,19 @@ class Function:
             raise TypeError(f"{cls.__name__}.forward returned a {type(output).__name__}: " + (
                 "a custom Function returns several outputs as a tuple" if cls.custom
                 else "an op returns one array, or a tuple where it sets several_outputs"))
-        if ctx.half_in_float32:
-            output = _float32_as_float16(output)
         if isinstance(output, np.generic):  # NumPy's 0-d results are scalars, which the constructor checks as a
             output = np.asarray(output)     # user's numbers (it refuses a numpy.uint64, as torch.tensor does)
         if not requires_grad or cls.custom and _is_marked(ctx, output):
             return Tensor(output)
         return Tensor(output, requires_grad=True, _creator=ctx)
+
+
+def _computes_in_float32(op, arrays):
+    """Whether `op` computes its float16 operands in float32 (see Function.half_in_float32): all of them where it
+    accumulates, or, where it takes numbers in float32, float16 ones beside a number (which promote_operands made
+    a float32 array)."""
+    floats = {array.dtype for array in arrays if array.dtype.kind == "f"}
+    return floats == {_HALF} if op.half_in_float32 else floats == {_HALF, _SINGLE}
 
 
 def _as_tuple(gradients):
@@ -703,7 +715,7 @@ def _is_operand(value):
 
 _SCALARS = (int, float, complex, np.number, np.bool_)  # Python's (bool is an int) and NumPy's
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # torch's dtype categories, lowest first
-_BOOL, _INT64, _HALF = np.dtype(bool), np.dtype(np.int64), np.dtype(np.float16)
+_BOOL, _INT64, _HALF, _SINGLE = np.dtype(bool), np.dtype(np.int64), np.dtype(np.float16), np.dtype(np.float32)
 # torch's names of its scalar types, as its messages (and its storage classes, "FloatStorage") spell them
 SCALAR_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in [
     (np.float64, "Double"), (np.float32, "Float"), (np.float16, "Half"), (np.int64, "Long"), (np.int32, "Int"),
@@ -841,10 +853,10 @@ def _scalar_array(xp, number, dtype):
     return xp.asarray(number, dtype=dtype)
 
 
-def promote_operands(inputs, integers_to_float=False):
+def promote_operands(inputs, integers_to_float=False, numbers_in_float32=False):
     """An op's inputs (or a comparison's) as tensors of their result_type: scalars as 0-d arrays, tensors cast
-    differentiably; an integer or bool result_type is the default float dtype where `integers_to_float` (see
-    Function).
+    differentiably; an integer or bool result_type is the default float dtype where `integers_to_float`, and
+    scalars beside float16 are float32 arrays where `numbers_in_float32` (see Function).
 
     NumPy arrays and lists count as the tensors mg.tensor makes of them (as torch.from_numpy's), on the first
     tensor's device. The common cases stay cheap: tensors of one dtype pass untouched, and Python numbers with
@@ -875,8 +887,9 @@ def promote_operands(inputs, integers_to_float=False):
         if integers_to_float and dtype.kind in "biu":
             dtype = default_dtype()
     xp = get_array_module(reference.data)
+    numbers_dtype = _SINGLE if numbers_in_float32 and dtype == _HALF else dtype
     return tuple(
-        (t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor) else Tensor(_scalar_array(xp, t, dtype))
+        (t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor) else Tensor(_scalar_array(xp, t, numbers_dtype))
         for t in operands
     )
 

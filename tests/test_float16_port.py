@@ -159,3 +159,61 @@ def test_numbers_beyond_float16_are_refused_as_torch(call):
         except RuntimeError as error:
             outcomes.append(str(error))
     assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x * 1e5,  # 1e5 as a float16 is inf, and 0 * inf NaN
+    lambda x: 65536.0 * x,  # a loss scale
+    lambda x: x / 1e-5,
+    lambda x: x * 1e-8 * 1e8,  # 1e-8 as a float16 is 0
+    lambda x: 100000 - x * 1e5,
+], ids=["mul", "rmul", "div", "tiny", "rsub"])
+def test_numbers_beside_float16_keep_float32_range_as_torchs(call):
+    array = np.array([0.001, 0.25, 0.0, -0.5], np.float16)
+    results = []
+    for lib in (mg, torch):
+        x = lib.tensor(array, requires_grad=True)
+        out = call(x)
+        out.backward(lib.tensor(np.full(4, 1e-4, np.float16)))
+        assert str(out.dtype).endswith("float16") and str(x.grad.dtype).endswith("float16")
+        results.append([out.tolist(), x.grad.tolist()])
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-3)
+
+
+MIXED_PRECISION = {
+    "batch_norm": lambda lib, x, w, b: lib.nn.functional.batch_norm(
+        x, lib.tensor(np.full(3, 0.5, np.float32)), lib.tensor(np.full(3, 2.0, np.float32)), w, b, training=True),
+    "batch_norm eval": lambda lib, x, w, b: lib.nn.functional.batch_norm(
+        x, lib.tensor(np.full(3, 0.5, np.float32)), lib.tensor(np.full(3, 2.0, np.float32)), w, b),
+    "group_norm": lambda lib, x, w, b: lib.nn.functional.group_norm(x, 3, w, b),
+    "layer_norm": lambda lib, x, w, b: lib.nn.functional.layer_norm(x.transpose(1, 3), (3,), w, b),
+}
+
+
+@pytest.mark.parametrize("name", MIXED_PRECISION)
+def test_float32_normalization_parameters_beside_float16_input_as_torchs(name):
+    """torch's mixed precision (norm layers kept in float32 in a float16 network): float16 out, float32
+    parameter gradients."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((4, 3, 5, 5)).astype(np.float16), *rng.uniform(0.5, 1.5, (2, 3)).astype(np.float32)]
+    direction = rng.standard_normal((4, 3, 5, 5)).astype(np.float16)
+    results = []
+    for lib in (mg, torch):
+        inputs = [lib.tensor(array, requires_grad=True) for array in arrays]
+        out = MIXED_PRECISION[name](lib, *inputs)
+        (out * lib.tensor(direction if name != "layer_norm" else direction.transpose(0, 3, 2, 1))).sum().backward()
+        results.append([out, *(t.grad for t in inputs)])
+    for ours, theirs in zip(*results):
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+        assert relative_error(ours.numpy(), theirs.detach().numpy()) <= 2e-3
+
+
+def test_mixed_normalization_parameters_refused_as_torch():
+    """Beside a float16 input the parameters are all float16 or all float32."""
+    messages = []
+    for lib in (mg, torch):
+        x, weight = lib.zeros(2, 3, 4, dtype=lib.float16), lib.ones(4)
+        with pytest.raises(RuntimeError) as error:
+            lib.nn.functional.layer_norm(x, (4,), weight, weight.double())
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]

@@ -24,6 +24,7 @@ def _is_bool(operand):
 
 class Add(Function):
     broadcasts = True
+    numbers_in_float32 = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -39,6 +40,7 @@ class Sub(Function):
     inverted by comparison, not by 1 - mask."""
 
     broadcasts = True
+    numbers_in_float32 = True
 
     @classmethod
     def apply(cls, a, b, node_name=None):
@@ -66,6 +68,7 @@ class Sub(Function):
 
 class Mul(Function):
     broadcasts = True
+    numbers_in_float32 = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -89,6 +92,7 @@ class Div(Function):
 
     broadcasts = True
     integers_to_float = True
+    numbers_in_float32 = True
 
     @staticmethod
     def forward(ctx, a, b):

@@ -12,15 +12,18 @@ reads its two operands without writing their product, or BLAS where they are row
 import functools
 import math
 
+import numpy as np
+
 from .. import memory, parallel
 from ..backend import get_array_module
 from ..function import Function
 
 
 def empty_statistics(x, axes):
-    """Buffers for x's mean and biased variance over `axes`, kept as size-1 dims, for Normalize to write."""
+    """Buffers for x's mean and biased variance over `axes`, kept as size-1 dims, for Normalize to write: float32
+    for float16, which Normalize computes in (half_in_float32), as torch's."""
     xp = get_array_module(x)
-    return tuple(xp.empty(_statistics_shape(x.shape, axes), x.dtype) for _ in range(2))
+    return tuple(xp.empty(_statistics_shape(x.shape, axes), np.promote_types(x.dtype, np.float32)) for _ in range(2))
 
 
 def _statistics_shape(shape, axes):
