@@ -791,9 +791,10 @@ def require_same_dtype(op, **operands):
 
 def require_fits(values, dtype, tensor_data=False):
     """Refuse numbers that an integer dtype cannot hold (NaN included), or finite ones beyond float16's range,
-    with torch's error, where NumPy would wrap them silently or round them to inf. As torch, a negative integer may wrap into an unsigned dtype (-1 is 255 in uint8). The
-    message names the dtype as torch.tensor's does for `tensor_data`, else, for an op's number argument (full's
-    fill value, clamp's bounds), the C++ type (uint8_t) as its ops' do."""
+    with torch's error, where NumPy would wrap them silently or round them to inf. As torch, a negative integer
+    may wrap into an unsigned dtype (-1 is 255 in uint8). The message names the dtype as torch.tensor's does for
+    `tensor_data` (whose float16 values beyond its range are inf, as torch's), else, for an op's number argument
+    (full's fill value, clamp's bounds), the C++ type (uint8_t, c10::Half) as its ops' do."""
     if dtype == _HALF and not tensor_data and values.size:  # inf and NaN are float16's own, as torch's
         finite = values[np.isfinite(values)]
         if finite.size and np.abs(finite).max() > np.finfo(np.float16).max:
@@ -888,10 +889,8 @@ def promote_operands(inputs, integers_to_float=False, numbers_in_float32=False):
             dtype = default_dtype()
     xp = get_array_module(reference.data)
     numbers_dtype = _SINGLE if numbers_in_float32 and dtype == _HALF else dtype
-    return tuple(
-        (t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor) else Tensor(_scalar_array(xp, t, numbers_dtype))
-        for t in operands
-    )
+    return tuple((t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor)
+                 else Tensor(_scalar_array(xp, t, numbers_dtype)) for t in operands)
 
 
 def node_name(op):

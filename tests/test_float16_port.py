@@ -91,7 +91,8 @@ def _cnn(lib):
                          nn.Flatten(), nn.Linear(8 * 8 * 8, 5))
 
 
-@pytest.mark.parametrize("optimizer, options", [("SGD", {"lr": 0.01, "momentum": 0.9}), ("Adam", {"lr": 1e-3, "eps": 1e-4})])
+@pytest.mark.parametrize("optimizer, options", [("SGD", {"lr": 0.01, "momentum": 0.9}),
+                                                ("Adam", {"lr": 1e-3, "eps": 1e-4})])
 def test_module_half_trains_as_torchs(optimizer, options):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((8, 3, 16, 16)).astype(np.float16), rng.integers(0, 5, 8)
