@@ -377,6 +377,7 @@ class Context:
     _outputs = None
     _differentiable = ()
     forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
+    half_in_float32 = False  # whether forward got its float16 operands as float32 (see Function)
 
     def __init__(self, function, inputs, params, node_name=None):
         self.function = function
@@ -435,10 +436,17 @@ class Context:
         if _writes:
             self._refuse_written_saved_arrays()
         grads = (grad,) if self._outputs is None else self._gradients_of_outputs(grad)
-        if not self.function.custom:
-            return _called(self.function, "backward", self.function.backward, self, *grads)
-        with no_grad():  # as torch runs a custom Function's backward
-            return self._custom_gradients(_called(self.function, "backward", self.function.backward, self, *grads))
+        if self.function.custom:
+            with no_grad():  # as torch runs a custom Function's backward
+                return self._custom_gradients(_called(self.function, "backward", self.function.backward, self,
+                                                      *grads))
+        if self.half_in_float32:
+            grads = _float16_as_float32(grads)
+        gradients = _called(self.function, "backward", self.function.backward, self, *grads)
+        if self.half_in_float32:  # float16 inputs get float16 gradients
+            gradients = tuple(_float32_as_float16(gradient) if parent.dtype == np.float16 else gradient
+                              for gradient, parent in zip(_as_tuple(gradients), self.inputs))
+        return gradients
 
     def _gradients_of_outputs(self, packed):
         """A custom Function's packed gradient (see _custom_outputs) as one per output of its forward, as torch's
@@ -459,7 +467,7 @@ class Context:
     def _custom_gradients(self, gradients):
         """A custom Function's backward's gradients, one per argument of its forward as torch's (Nones past them are
         let go), checked as torch checks them; those of its tensor arguments are given to the engine."""
-        gradients = gradients if isinstance(gradients, tuple) else (gradients,)
+        gradients = gradients if isinstance(gradients, tuple) else (gradients,)  # a list is one, as torch's
         expected = len(self.inputs) + len(self.constant_positions)
         if len(gradients) > expected and all(g is None for g in gradients[expected:]):
             gradients = gradients[:expected]
@@ -570,6 +578,13 @@ class Function:
     with torch's error. An op whose GPU version differs names it with @gpu_variant_of; `apply` picks
     it for CuPy arrays. An op of several outputs that share one computation (a decomposition's factors) sets
     `several_outputs = True`: its forward returns a tuple, given back as a custom Function's are.
+    An op that accumulates (a sum, a product, a running sum, a statistic, a matrix product) sets
+    `half_in_float32 = True`: its forward and backward get float16 arrays as float32 ones and their float32
+    results are rounded back to float16, as torch's CPU kernels accumulate float16 in float32, where NumPy's
+    float16 sums round at every step (10,000 ones sum to 2,048) and overflow on the way to a mean of 15.
+    An arithmetic op sets `numbers_in_float32 = True`: a Python number beside float16 tensors keeps float32's
+    range and precision, the op computing in float32 and rounding once, as torch's (float16 0.001 * 1e5 is 100,
+    where 1e5 as a float16 is inf).
 
     A custom Function (one defined outside minigrad, as ported torch code defines them) is applied as torch's
     (see _apply_custom): its forward gets tensors as their arrays, each in its own dtype, and any other argument
@@ -587,6 +602,8 @@ class Function:
     integers_to_float = False
     broadcasts = False
     several_outputs = False
+    half_in_float32 = False
+    numbers_in_float32 = False
 
     def __init_subclass__(cls, **kwargs):
         """minigrad's own ops take their constants as keywords, and a None or a string among their operands is a
@@ -626,7 +643,7 @@ class Function:
         if cls.custom:
             return _apply_custom(cls, inputs, params if node_name is None else {**params, "node_name": node_name})
         if cls.promotes_inputs:
-            tensors = promote_operands(inputs, cls.integers_to_float)
+            tensors = promote_operands(inputs, cls.integers_to_float, cls.numbers_in_float32)
         else:
             device = next(t for t in inputs if isinstance(t, Tensor)).device
             tensors = tuple(t if isinstance(t, Tensor) else Tensor(t, device=device) for t in inputs)
@@ -635,8 +652,14 @@ class Function:
         ctx = _context(op, tensors, params, node_name)
         if cls.broadcasts:
             require_broadcastable(tensors[0].shape, tensors[1].shape)
+        arrays = tuple(t.data for t in tensors)
+        if (cls.half_in_float32 or cls.numbers_in_float32) and _computes_in_float32(cls, arrays):
+            ctx.half_in_float32 = True
+            arrays = _float16_as_float32(arrays)
         with np.errstate(all="ignore"):  # IEEE's inf and NaN without NumPy's warnings, as torch's and CuPy's
-            output = _called(op, "forward", op.forward, ctx, *[t.data for t in tensors], **params)
+            output = _called(op, "forward", op.forward, ctx, *arrays, **params)
+            if ctx.half_in_float32:
+                output = _float32_as_float16(output)
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if anomaly_enabled and requires_grad:
             ctx.forward_trace = _forward_trace()
@@ -755,6 +778,37 @@ def _in_place(ctx, tensors, output, result, requires_grad):
     return tuple(results) if isinstance(output, tuple) else results[0]
 
 
+def _computes_in_float32(op, arrays):
+    """Whether `op` computes its float16 operands in float32 (see Function.half_in_float32): all of them where it
+    accumulates, or, where it takes numbers in float32, float16 ones beside a number (which promote_operands made
+    a float32 array)."""
+    for array in arrays:  # most calls have no float16 operand: a plain loop tells them cheapest
+        if array.dtype == _HALF:
+            break
+    else:
+        return False
+    floats = {array.dtype for array in arrays if array.dtype.kind == "f"}
+    return floats == {_HALF} if op.half_in_float32 else floats == {_HALF, _SINGLE}
+
+
+def _as_tuple(gradients):
+    """backward's gradients as a tuple, where it may return one array for one input."""
+    return tuple(gradients) if isinstance(gradients, (tuple, list)) else (gradients,)
+
+
+def _float16_as_float32(arrays):
+    """The float16 arrays among `arrays` as float32 ones, the rest as they are (see Function.half_in_float32)."""
+    return tuple(array.astype(np.float32) if getattr(array, "dtype", None) == np.float16 else array
+                 for array in arrays)
+
+
+def _float32_as_float16(output):
+    """An op's float32 output (or tuple of outputs) rounded to float16 (see Function.half_in_float32)."""
+    if isinstance(output, tuple):
+        return tuple(_float32_as_float16(part) for part in output)
+    return output.astype(np.float16) if getattr(output, "dtype", None) == np.float32 else output
+
+
 def _custom_outputs(ctx, outputs, requires_grad):
     """The tuple of a custom Function's outputs, as torch's: arrays as tensors, anything else as it is.
 
@@ -813,7 +867,7 @@ class CustomOutput(Function):
 
 _SCALARS = (int, float, complex, np.number, np.bool_)  # Python's (bool is an int) and NumPy's
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # torch's dtype categories, lowest first
-_BOOL, _INT64 = np.dtype(bool), np.dtype(np.int64)
+_BOOL, _INT64, _HALF, _SINGLE = np.dtype(bool), np.dtype(np.int64), np.dtype(np.float16), np.dtype(np.float32)
 # torch's names of its scalar types, as its messages (and its storage classes, "FloatStorage") spell them
 SCALAR_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in [
     (np.float64, "Double"), (np.float32, "Float"), (np.float16, "Half"), (np.int64, "Long"), (np.int32, "Int"),
@@ -888,10 +942,15 @@ def require_same_dtype(op, **operands):
 
 
 def require_fits(values, dtype, tensor_data=False):
-    """Refuse numbers that an integer dtype cannot hold (NaN included), with torch's error, where NumPy would
-    wrap them silently. As torch, a negative integer may wrap into an unsigned dtype (-1 is 255 in uint8). The
-    message names the dtype as torch.tensor's does for `tensor_data`, else, for an op's number argument (full's
-    fill value, clamp's bounds), the C++ type (uint8_t) as its ops' do."""
+    """Refuse numbers that an integer dtype cannot hold (NaN included), or finite ones beyond float16's range,
+    with torch's error, where NumPy would wrap them silently or round them to inf. As torch, a negative integer
+    may wrap into an unsigned dtype (-1 is 255 in uint8). The message names the dtype as torch.tensor's does for
+    `tensor_data` (whose float16 values beyond its range are inf, as torch's), else, for an op's number argument
+    (full's fill value, clamp's bounds), the C++ type (uint8_t, c10::Half) as its ops' do."""
+    if dtype == _HALF and not tensor_data and values.size:  # inf and NaN are float16's own, as torch's
+        finite = values[np.isfinite(values)]
+        if finite.size and np.abs(finite).max() > np.finfo(np.float16).max:
+            raise RuntimeError(f"value cannot be converted to type {CPP_TYPE_NAMES[dtype]} without overflow")
     if dtype.kind not in "iu" or values.size == 0:
         return
     limits = np.iinfo(dtype)
@@ -947,10 +1006,10 @@ def _scalar_array(xp, number, dtype):
     return xp.asarray(number, dtype=dtype)
 
 
-def promote_operands(inputs, integers_to_float=False):
+def promote_operands(inputs, integers_to_float=False, numbers_in_float32=False):
     """An op's inputs (or a comparison's) as tensors of their result_type: scalars as 0-d arrays, tensors cast
-    differentiably; an integer or bool result_type is the default float dtype where `integers_to_float` (see
-    Function).
+    differentiably; an integer or bool result_type is the default float dtype where `integers_to_float`, and
+    scalars beside float16 are float32 arrays where `numbers_in_float32` (see Function).
 
     NumPy arrays and lists count as the tensors mg.tensor makes of them (as torch.from_numpy's), on the first
     tensor's device. The common cases stay cheap: tensors of one dtype pass untouched, and Python numbers with
@@ -981,10 +1040,9 @@ def promote_operands(inputs, integers_to_float=False):
         if integers_to_float and dtype.kind in "biu":
             dtype = default_dtype()
     xp = get_array_module(reference.data)
-    return tuple(
-        (t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor) else Tensor(_scalar_array(xp, t, dtype))
-        for t in operands
-    )
+    numbers_dtype = _SINGLE if numbers_in_float32 and dtype == _HALF else dtype
+    return tuple((t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor)
+                 else Tensor(_scalar_array(xp, t, numbers_dtype)) for t in operands)
 
 
 def node_name(op):

@@ -2308,8 +2308,9 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
     """Batch and instance norm: the channels (dim 1) normalised over `axes`, which hold the batch dim 0 or not, by
     the input's statistics (which move the running ones in place, when given) or by the running ones. torch runs
     instance norm as a batch norm of N * C channels, so its size errors count the channels of all the samples."""
-    require_same_dtype(op, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
-                       bias=bias)
+    if not _is_mixed_precision(input, running_mean, running_var, weight, bias):
+        require_same_dtype(op, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
+                           bias=bias)
     channels = input.shape[1] if input.ndim > 1 else 1
     copies = 1 if 0 in axes else input.shape[0]
     for name, tensor in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
@@ -2406,9 +2407,25 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     return input / (mean.reshape(input.shape) * alpha + k).pow(beta)
 
 
+def _is_mixed_precision(input, *parameters):
+    """Whether the normalization of `input` by `parameters` (weight, bias, running statistics; None where not
+    given) is torch's mixed precision: float32 parameters beside a float16 input, which gives float16. Beside a
+    float16 input they are all float16 or all float32, as torch's."""
+    dtypes = {parameter.dtype for parameter in parameters if parameter is not None}
+    if input.dtype != np.float16 or dtypes <= {np.dtype(np.float16)}:
+        return False
+    if dtypes != {np.dtype(np.float32)}:
+        raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+    return True
+
+
 def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
-    """ops.Normalize with the weight and bias that are given, reshaped to `broadcast` against the input."""
-    affine = [t.reshape(broadcast) for t in (weight, bias) if t is not None]
+    """ops.Normalize with the weight and bias that are given, reshaped to `broadcast` against the input; float32
+    ones beside a float16 input (mixed precision) cast to float16, which Normalize computes in float32, their
+    gradients coming back as float32."""
+    mixed = _is_mixed_precision(input, weight, bias)
+    affine = [t.reshape(broadcast).to(input.dtype) if mixed else t.reshape(broadcast)
+              for t in (weight, bias) if t is not None]
     return ops.Normalize.apply(input, *affine, axes=axes, eps=eps, scaled=weight is not None,
                                shifted=bias is not None, **statistics)
 

@@ -11,8 +11,9 @@ import numpy as np
 from . import parallel, printing, random
 from .backend import (cuda_device, default_complex_dtype, default_dtype, device_of, get_array_module, normalize_device,
                       to_device, to_numpy)
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, backward_walk, broadcast_mismatch, can_cast, is_grad_enabled,
-                       no_grad, note_write, promote_operands, require_broadcastable, require_fits, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, backward_walk, broadcast_mismatch, can_cast, converted_scalar,
+                       is_grad_enabled, no_grad, note_write, promote_operands, require_broadcastable, require_fits,
+                       result_type)
 
 
 _PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy's of Python floats, complex numbers
@@ -122,8 +123,9 @@ def sum_to_shape(grad, shape):
         return grad
     extra = grad.ndim - len(shape)
     axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
-    grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
+    # float16 summed in float32, as torch's
+    total = grad.sum(axis=axes, keepdims=True, dtype=np.float32 if grad.dtype == np.float16 else None)
+    return total.astype(grad.dtype, copy=False).reshape(shape)
 
 
 def _checked_gradients(node, gradients):
@@ -1656,7 +1658,7 @@ class Tensor:
         if isinstance(value, Tensor):
             value = value.to(self.device).to(self.dtype)
         else:
-            value = Tensor(get_array_module(self.data).asarray(value, dtype=self.dtype))
+            value = Tensor(get_array_module(self.data).asarray(converted_scalar(value, self.dtype)))
         return where(mask, value, self)
 
     def gather(self, dim, index):

@@ -579,6 +579,8 @@ class _AlongDim(Function):
     A subclass gives `name`, `normalize(xp, shifted)`, which turns the shifted rows into its output in place, and
     `backward_rows(grad, saved, out)`, its backward on the rows of the gradient and of its saved output."""
 
+    half_in_float32 = True
+
     @staticmethod
     def forward(ctx, a, dim):
         xp = get_array_module(a)

@@ -514,6 +514,8 @@ class ConvOptions(NamedTuple):
 class Conv2d(Function):
     """weight (O, C/groups, kh, kw): output channel block g (O/groups of them) sees input channel block g."""
 
+    half_in_float32 = True
+
     node_name = "ConvolutionBackward0"
 
     @staticmethod
@@ -799,6 +801,8 @@ class ConvTranspose2d(Function):
     the whole plane, of which the padding is then cut (output_padding keeps rows and columns of it at the bottom and
     right, zero past the plane, so that there only the bias reaches); dX is that conv of the output gradient put
     back on the plane; dW is its weight gradient with that plane as its input and x as its output gradient."""
+
+    half_in_float32 = True
 
     node_name = "ConvolutionBackward0"  # torch's, of every convolution
 

@@ -110,6 +110,8 @@ class Einsum(Function):
     """Operands of one dtype, as torch's (no promotion). A size-1 dim broadcasts to its letter's size, and the
     engine sums its gradient back."""
 
+    half_in_float32 = True
+
     promotes_inputs = False
 
     @staticmethod

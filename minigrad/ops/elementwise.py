@@ -24,6 +24,7 @@ def _is_bool(operand):
 
 class Add(Function):
     broadcasts = True
+    numbers_in_float32 = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -39,6 +40,7 @@ class Sub(Function):
     inverted by comparison, not by 1 - mask."""
 
     broadcasts = True
+    numbers_in_float32 = True
 
     @classmethod
     def apply(cls, a, b, node_name=None):
@@ -66,6 +68,7 @@ class Sub(Function):
 
 class Mul(Function):
     broadcasts = True
+    numbers_in_float32 = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -89,6 +92,7 @@ class Div(Function):
 
     broadcasts = True
     integers_to_float = True
+    numbers_in_float32 = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -219,9 +223,9 @@ class PowScalar(Function):
         require_64_bits(exponent)
         if a.dtype.kind != "f":  # a scalar never widens a float tensor
             a = a.astype(result_type(a, exponent), copy=False)
-            require_fits(np.asarray(exponent), a.dtype)
-            if a.dtype.kind in "iu" and exponent < 0:
-                raise RuntimeError("Integers to negative integer powers are not allowed.")
+        require_fits(np.asarray(exponent), a.dtype)
+        if a.dtype.kind in "iu" and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         ctx.save_for_backward(a)
         return a ** a.dtype.type(exponent)
 

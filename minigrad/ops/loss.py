@@ -75,6 +75,8 @@ class NLLLoss(Function):
     GetItem's backward has to accumulate (add.at) for indices that may repeat.
     """
 
+    half_in_float32 = True
+
     @staticmethod
     def forward(ctx, input, target, weights, kept):
         xp = get_array_module(input)
@@ -111,6 +113,8 @@ class PointwiseLoss(Function):
     keep several full-size intermediates and walk them again. A loss of input - target sets `antisymmetric`: the
     target's gradient is the input's negated, and its slope is not kept.
     """
+
+    half_in_float32 = True
 
     broadcasts = True
     antisymmetric = False

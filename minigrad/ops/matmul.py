@@ -48,6 +48,8 @@ class OperandsMismatch(RuntimeError):
 class MatMul(Function):
     """Operands of different dtypes are refused, as torch does, rather than promoted."""
 
+    half_in_float32 = True
+
     promotes_inputs = False
     node_name = "MmBackward0"  # torch's of two matrices
 

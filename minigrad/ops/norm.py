@@ -12,15 +12,18 @@ reads its two operands without writing their product, or BLAS where they are row
 import functools
 import math
 
+import numpy as np
+
 from .. import memory, parallel
 from ..backend import get_array_module
 from ..function import Function
 
 
 def empty_statistics(x, axes):
-    """Buffers for x's mean and biased variance over `axes`, kept as size-1 dims, for Normalize to write."""
+    """Buffers for x's mean and biased variance over `axes`, kept as size-1 dims, for Normalize to write: float32
+    for float16, which Normalize computes in (half_in_float32), as torch's."""
     xp = get_array_module(x)
-    return tuple(xp.empty(_statistics_shape(x.shape, axes), x.dtype) for _ in range(2))
+    return tuple(xp.empty(_statistics_shape(x.shape, axes), np.promote_types(x.dtype, np.float32)) for _ in range(2))
 
 
 def _statistics_shape(shape, axes):
@@ -118,12 +121,14 @@ class Normalize(Function):
     from the mean (see _folds), 1/std and the weight and bias, no more.
     """
 
+    half_in_float32 = True
+
     @staticmethod
     def forward(ctx, x, *affine, axes, eps, scaled, shifted, mean=None, var=None, constant_statistics=False):
         xp = get_array_module(x)
         if mean is None:
             mean, var = empty_statistics(x, axes)
-        inverse_std = xp.empty(var.shape, var.dtype)
+        inverse_std = xp.empty(var.shape, x.dtype)  # float32 where x is float16 made so (half_in_float32)
         folded = scaled and _folds(inverse_std, affine[0], x.size)
         # the deviations are the output's own buffer without an affine map, scaled in place, else one of their own
         deviations = (memory.empty(xp, x.shape, x.dtype),) if affine else ()

@@ -33,6 +33,7 @@ def _expand_reduced(grad, axes, keepdim, shape):
 
 
 class Sum(Function):
+    half_in_float32 = True
     node_name = named_by("dim", "SumBackward0", "SumBackward1")
 
     @staticmethod
@@ -196,6 +197,8 @@ class Var(Function):
     (1, torch's default, is the unbiased estimate; 0 the population's). Count - correction <= 0 gives inf or
     NaN with torch's warning, as in torch."""
 
+    half_in_float32 = True
+
     @staticmethod
     def forward(ctx, a, dim=None, correction=1, keepdim=False):
         name = ctx.function.__name__.lower()
@@ -265,6 +268,8 @@ class Norm(_SpreadBySlopes):
     gradient at all, as torch's: backward gives none (a leaf's .grad stays None), not zeros. Where the norm is 0
     the gradient is 0, as torch's (not 0 / 0)."""
 
+    half_in_float32 = True
+
     node_name = "LinalgVectorNormBackward0"
 
     @staticmethod
@@ -298,6 +303,8 @@ class LogSumExp(_SpreadBySlopes):
     """log(sum(exp(a))) over dims, computed with the largest value taken out first, so it neither overflows nor
     underflows (a dim of -inf only is -inf, as in torch); its gradient is softmax's, exp(a - out). Integers
     give the default dtype, as in torch."""
+
+    half_in_float32 = True
 
     node_name = "LogsumexpBackward0"
 
@@ -333,6 +340,8 @@ class Prod(Function):
     """The product over one dim, or over all. Each element's gradient is the product of the others, made of the
     running products before and after it, with no division: one zero gets the product of the rest, as in torch."""
 
+    half_in_float32 = True
+
     node_name = named_by("dim", "ProdBackward0", "ProdBackward1")
 
     @staticmethod
@@ -363,6 +372,8 @@ class Cumsum(Function):
     """Running sums along `dim`. An element adds into every output from its place on, so its gradient is the
     running sum of the output's gradient taken from the end."""
 
+    half_in_float32 = True
+
     @staticmethod
     def forward(ctx, a, dim):
         axis = normalize_dim(dim, a.ndim)
@@ -378,6 +389,8 @@ class Cumsum(Function):
 class _Scan(Function):
     """A running op along `dim` (a 0-d tensor as one entry): its class's scan(rows, axis) forward, and
     scan_backward(grad, rows, out, axis) for the gradient."""
+
+    half_in_float32 = True
 
     @staticmethod
     def forward(ctx, a, dim):

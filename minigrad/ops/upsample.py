@@ -184,6 +184,8 @@ class Resample(Function):
     resize is that of planes of one row (h = 1), which `rows` copies, and a 3-d one takes
     `matrices(d, h, w, **params)`, whose first resizes the depth."""
 
+    half_in_float32 = True
+
     @staticmethod
     def forward(ctx, x, **params):
         planes = _planes(x, params)
