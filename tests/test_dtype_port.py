@@ -156,7 +156,7 @@ def _norm_zero_gradients(lib):
     return leaf_grad, unused, materialized.tolist(), x.grad.tolist()
 
 
-def test_vector_norm_of_ord_0_has_no_gradient_as_torchs():
+def test_vector_norm_of_ord_0_has_no_gradient_as_torchs_and_passes_gradcheck():
     """No gradient at all (a leaf's .grad stays None), not zeros; beside another path the other's gradient."""
     assert _norm_zero_gradients(mg) == _norm_zero_gradients(torch)
     assert_raises_as_torch(lambda: torch.autograd.grad(torch.linalg.vector_norm(torch.ones(2, requires_grad=True),
