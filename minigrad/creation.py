@@ -13,7 +13,7 @@ from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized
 from .ops.elementwise import require_floating_point
 from .ops.shape import strided_view
 from .random import generator as numpy_generator
-from .tensor import Tensor, int_tuple_argument, tensor_only
+from .tensor import Tensor, checked_arguments, int_tuple_argument, tensor_only
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None):
@@ -353,12 +353,11 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
+@checked_arguments(size=int_tuple_argument, stride=int_tuple_argument)
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     """A tensor of `size` whose strides (in elements) are `stride`, as torch's: a view of a run of memory just long
     enough, so that entries that the strides overlap (a stride of 0) share it; zeros where torch leaves the values
     unset. layout (strided) and pin_memory are accepted and ignored."""
-    size = int_tuple_argument("empty_strided", "size", 1, size)
-    stride = int_tuple_argument("empty_strided", "stride", 2, stride)
     _require_sizes(size)
     if len(size) != len(stride):
         raise RuntimeError(f"dimensionality of sizes ({len(size)}) must match dimensionality of strides "

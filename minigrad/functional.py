@@ -18,7 +18,7 @@ from .ops.norm import empty_statistics
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_size
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool
-from .tensor import Tensor, in_place_version, tensor_only, where
+from .tensor import Tensor, checked_arguments, in_place_version, tensor_argument, where
 from .torch_functions import bmm, cat, stack
 
 
@@ -924,9 +924,9 @@ def hardsigmoid(input, inplace=False):
     return ops.Hardsigmoid.apply(input)
 
 
+@checked_arguments(input=tensor_argument, weight=tensor_argument)
 def prelu(input, weight):
     """input where positive, else weight * input: weight holds one slope, or one per channel (dim 1)."""
-    tensor_only("prelu", weight, position=2, role="weight")
     if weight.numel() != 1:
         channels = input.shape[1] if input.ndim > 1 else 1
         if weight.numel() != channels:
@@ -2116,9 +2116,7 @@ def _class_targets(input, target, weight, ignore_index):
         if weight.dtype != input.dtype:
             raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[input.dtype]} but found "
                                f"{SCALAR_TYPE_NAMES.get(weight.dtype, weight.dtype)}")
-        if weight.requires_grad and is_grad_enabled():
-            raise RuntimeError("The function 'nll_loss_forward' is not differentiable with respect to argument "
-                               "'weight'. This input cannot have requires_grad True.")
+        _refuse_gradient("nll_loss_forward", "weight", weight)
     xp, target = get_array_module(input.data), target.data
     kept = target != ignore_index
     out_of_range = kept & ((target < 0) | (target >= classes))
@@ -2308,9 +2306,6 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
     """Batch and instance norm: the channels (dim 1) normalised over `axes`, which hold the batch dim 0 or not, by
     the input's statistics (which move the running ones in place, when given) or by the running ones. torch runs
     instance norm as a batch norm of N * C channels, so its size errors count the channels of all the samples."""
-    if not _is_mixed_precision(input, running_mean, running_var, weight, bias):
-        require_same_dtype(op, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
-                           bias=bias)
     channels = input.shape[1] if input.ndim > 1 else 1
     copies = 1 if 0 in axes else input.shape[0]
     for name, tensor in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
@@ -2319,8 +2314,14 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
             raise RuntimeError(f"{name} must be defined in evaluation mode")
         if tensor is not None and tensor.numel() != channels:
             raise RuntimeError(f"{name} should contain {channels * copies} elements not {tensor.numel() * copies}")
+    for name, tensor in (("running_mean", running_mean), ("running_var", running_var)):
+        if tensor is not None:
+            _refuse_gradient("native_batch_norm", name, tensor)
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
+    if not _is_mixed_precision(input, running_mean, running_var, weight, bias):
+        require_same_dtype(op, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
+                           bias=bias)
     broadcast = (channels,) + (1,) * (input.ndim - 2)
     if not input_statistics:
         return _normalize(input, weight, bias, broadcast, axes, eps, mean=running_mean.data.reshape(broadcast),

@@ -1,9 +1,11 @@
 """Tensor: an array plus the graph node that made it, and reverse-mode autodiff over that graph."""
 import functools
+import inspect
 import itertools
 import math
 import numbers
 import operator
+import types
 import weakref
 
 import numpy as np
@@ -35,7 +37,7 @@ def _as_array(data, dtype):
         _refuse_numbers_torch_refuses(data, array, dtype)
         if dtype is not None:
             require_fits(array, dtype, tensor_data=True)
-        elif array.dtype in _PYTHON_NUMBER_DTYPES and not _holds_wide_numpy_scalar(data):
+        elif array.dtype in _PYTHON_NUMBER_DTYPES and not _holds_wide_numpy_number(data):
             array = array.astype(default_complex_dtype() if array.dtype.kind == "c" else default_dtype())
     if dtype is not None:
         array = array.astype(dtype, copy=False)
@@ -69,12 +71,25 @@ def _refuse_numbers_torch_refuses(data, array, dtype):
                                  "the dtype of integers")
 
 
-def _holds_wide_numpy_scalar(data):
-    """Whether `data` (a number, or nested lists of them) holds a NumPy float64 or complex128 scalar: torch keeps
-    64 bits then, where Python floats and complex numbers alone take the default dtype. NumPy flattens the lists
-    (as objects): a Python walk over them cost 7 times NumPy's own reading of the list."""
-    numbers = np.asarray(data, dtype=object).ravel().tolist()
-    return not {np.float64, np.complex128}.isdisjoint(map(type, numbers))
+def _holds_wide_numpy_number(data):
+    """Whether `data` (a number, or nested lists of numbers and arrays) holds a NumPy float64 or complex128, a
+    scalar or an array: torch keeps 64 bits then, where Python floats and complex numbers alone take the default
+    dtype. Each list's item types are gathered by `set(map(type, ...))`, so numbers are never visited in Python."""
+    lists = [data if isinstance(data, (list, tuple)) else [data]]
+    while lists:
+        items = lists.pop()
+        kinds = set(map(type, items))
+        if not _WIDE_NUMPY_SCALARS.isdisjoint(kinds):
+            return True
+        if any(issubclass(kind, np.ndarray) for kind in kinds):
+            if any(isinstance(item, np.ndarray) and item.dtype in _PYTHON_NUMBER_DTYPES for item in items):
+                return True
+        if any(issubclass(kind, (list, tuple)) for kind in kinds):
+            lists.extend(item for item in items if isinstance(item, (list, tuple)))
+    return False
+
+
+_WIDE_NUMPY_SCALARS = frozenset((np.float64, np.complex128))
 
 
 def _numbers(data):
@@ -178,6 +193,88 @@ def in_place_version(function, name=None):
 
     in_place.__name__ = in_place.__qualname__ = (name or function.__name__) + "_"
     return in_place
+
+
+def _is_integer_tensor(value, one_element_only=False):
+    """A 0-d integer tensor, which torch takes for an int (a one-element one of any shape, in a list of ints)."""
+    return (isinstance(value, Tensor) and value.dtype.kind in "iu"
+            and (value.data.size == 1 if one_element_only else value.ndim == 0))
+
+
+def _position_words(position):
+    """' (position N)' in torch's TypeError for an argument given by position; nothing for one given by keyword."""
+    return "" if position is None else f" (position {position})"
+
+
+def int_argument(method, name, position, value):
+    """`value` as an int (a 0-d integer tensor too), or torch's TypeError for argument `name` of `method` (a bool is
+    no int there) at `position` (None: given by keyword)."""
+    if isinstance(value, bool) or not (isinstance(value, numbers.Integral) or _is_integer_tensor(value)):
+        raise TypeError(f"{method}(): argument '{name}'{_position_words(position)} must be int, not {type(value).__name__}")
+    return int(value)
+
+
+def int_tuple_argument(method, name, position, value):
+    """`value`, a sequence of ints (one-element integer tensors too), as a tuple, or torch's TypeError for argument
+    `name` of `method` at `position` (None: given by keyword), which words an element after the first otherwise,
+    and takes a bool there as an int."""
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{method}(): argument '{name}'{_position_words(position)} must be tuple of ints, not "
+                        f"{type(value).__name__}")
+    for index, item in enumerate(value):
+        if (not isinstance(item, numbers.Integral) and not _is_integer_tensor(item, one_element_only=True)
+                or isinstance(item, bool) and not index):
+            if index:
+                raise TypeError(f"{method}(): argument '{name}' failed to unpack the object at pos {index + 1} with "
+                                f"error \"type must be tuple of ints,but got {type(item).__name__}\"")
+            if position is None:
+                raise TypeError(f"{method}(): argument '{name}' must be tuple of ints, not {type(value).__name__}")
+            raise TypeError(f"{method}(): argument '{name}' (position {position}) must be tuple of ints, but found "
+                            f"element of type {type(item).__name__} at pos 0")
+    return tuple(int(item) for item in value)
+
+
+def tensor_argument(method, name, position, value):
+    """tensor_only in checked_arguments' form."""
+    return tensor_only(method, value, position, name)
+
+
+def checked_arguments(**checks):
+    """A function, or method, whose arguments named in `checks` (name: int_argument, int_tuple_argument or
+    tensor_argument) are checked, and converted, before it runs, so that a wrong one gets torch's TypeError with
+    torch's position: counted from the tensor in the function form (torch.as_strided(x, size, ...), F.prelu(x, w)),
+    from the argument after it in the method form (x.as_strided(size, ...), x.prelu(w)), none for an argument given
+    by keyword. An optional argument (default None) may be None."""
+    return lambda function: _ArgumentsChecked(function, checks)
+
+
+class _ArgumentsChecked:
+    """checked_arguments' function; a method of the tensor it is read from (the descriptor a Python function is)."""
+
+    def __init__(self, function, checks):
+        functools.update_wrapper(self, function)
+        parameters = inspect.signature(function).parameters.values()
+        self._checks = [(index, parameter.name, checks[parameter.name], parameter.default is None)
+                        for index, parameter in enumerate(parameters) if parameter.name in checks]
+
+    def __call__(self, *args, **kwargs):
+        return self._checked(1, args, kwargs)
+
+    def __get__(self, tensor, owner=None):
+        return self if tensor is None else types.MethodType(self._method_call, tensor)
+
+    def _method_call(self, tensor, *args, **kwargs):
+        return self._checked(0, (tensor, *args), kwargs)
+
+    def _checked(self, first_position, args, kwargs):
+        args = list(args)
+        for index, name, check, optional in self._checks:
+            if index < len(args):
+                if not (optional and args[index] is None):
+                    args[index] = check(self.__name__, name, index + first_position, args[index])
+            elif name in kwargs and not (optional and kwargs[name] is None):
+                kwargs[name] = check(self.__name__, name, None, kwargs[name])
+        return self.__wrapped__(*args, **kwargs)
 
 
 class Tensor:
@@ -353,12 +450,13 @@ class Tensor:
         """As torch prints it (minigrad.printing), with the dtype where the values do not imply it."""
         body = printing.tensor_body(to_numpy(self.data))
         shows_size = self.ndim != 1 if self.data.size == 0 else not printing.PRINT_OPTS.edgeitems
-        extras = [f"size={self.shape}"] if shows_size else []
+        # a GPU by torch's name of it, its type and index, first as in torch
+        extras = [f"device='{self.device.type}:{self.device.index}'"] if self.device == "gpu" else []
+        extras += [f"size={self.shape}"] if shows_size else []
         implied = self.dtype in _IMPLIED_DTYPES or self.dtype in (default_dtype(), default_complex_dtype())
         if self.data.size == 0:  # no values to imply it: only the default dtype goes unsaid
             implied = self.dtype == default_dtype()
         extras += [] if implied else [f"dtype={self.dtype}"]
-        extras += ["device='gpu'"] if self.device == "gpu" else []
         if self.creator is not None:
             extras.append(f"grad_fn=<{self.creator.class_name()}>")
         elif self.requires_grad:
@@ -918,18 +1016,19 @@ class Tensor:
         return self._viewed(ops.GetItem.apply(self, index=index, node_name=node_name),
                             lambda array: region(array, array_index(index, get_array_module(array))))
 
-    def _outside_graph(self, other, op, integers_only=None):
+    def _outside_graph(self, other, op, integers_only=None, bool_too=True):
         """op(self, other) element-wise, to a tensor, an array or a number, outside the graph: comparisons and
         bitwise logic. Anything else is NotImplemented, so that `t == None` is False and `t < None` a TypeError,
         as in torch. The operands promote as an arithmetic op's do: an int8 tensor < 300 compares with 300 wrapped
         into int8 (44), as in torch; shapes that do not broadcast are an arithmetic op's error too. A bitwise op
-        names itself in `integers_only` and refuses floating point with torch's error."""
+        names itself in `integers_only` and refuses floating point with torch's error, and bool where not `bool_too`
+        (the shifts)."""
         if not isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic)) and get_array_module(other) is np:
             return NotImplemented  # not a number, nor a NumPy or CuPy array
         with no_grad():  # the casts of promotion need no graph either
             a, b = promote_operands((self, other))
         require_broadcastable(a.shape, b.shape)
-        if integers_only and a.dtype.kind not in "biu":
+        if integers_only and a.dtype.kind not in ("biu" if bool_too else "iu"):
             raise NotImplementedError(f'"{integers_only}_cpu" not implemented for \'{SCALAR_TYPE_NAMES[a.dtype]}\'')
         return Tensor(op(a.data, b.data))
 
@@ -967,16 +1066,16 @@ class Tensor:
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __lshift__(self, other):
-        return self._outside_graph(other, _shifted_left, "lshift")
+        return self._outside_graph(other, _shifted_left, "lshift", bool_too=False)
 
     def __rshift__(self, other):
-        return self._outside_graph(other, _shifted_right, "rshift")
+        return self._outside_graph(other, _shifted_right, "rshift", bool_too=False)
 
     def __rlshift__(self, other):
-        return self._outside_graph(other, lambda a, b: _shifted_left(b, a), "lshift")
+        return self._outside_graph(other, lambda a, b: _shifted_left(b, a), "lshift", bool_too=False)
 
     def __rrshift__(self, other):
-        return self._outside_graph(other, lambda a, b: _shifted_right(b, a), "rshift")
+        return self._outside_graph(other, lambda a, b: _shifted_right(b, a), "rshift", bool_too=False)
     bitwise_and, bitwise_or, bitwise_xor, bitwise_left_shift, bitwise_right_shift = (__and__, __or__, __xor__,
                                                                                      __lshift__, __rshift__)
 
@@ -1584,17 +1683,17 @@ class Tensor:
 
     def split(self, split_size_or_sections, dim=0):
         """Pieces along `dim`: of split_size_or_sections each (the last may be smaller), or of the sizes it lists."""
-        if not isinstance(split_size_or_sections, numbers.Integral):
-            return self.split_with_sizes(split_size_or_sections, dim)
+        if not isinstance(split_size_or_sections, numbers.Integral):  # torch's errors of torch.split_with_sizes
+            return Tensor.split_with_sizes(self, split_size_or_sections, dim)
         size, step = self.shape[normalize_dim(dim, self.ndim)], split_size_or_sections
         if step < 0 or (step == 0 and size):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
         return self.split_with_sizes([min(step, size - start) for start in range(0, size, step)] if step else [0], dim)
 
+    @checked_arguments(split_sizes=int_tuple_argument, dim=int_argument)
     def split_with_sizes(self, split_sizes, dim=0):
         """Pieces along `dim` of the sizes listed, views, as torch's."""
-        sections = list(int_tuple_argument("split_with_sizes", "split_sizes", 1, split_sizes))
-        dim = int_argument("split_with_sizes", "dim", 2, dim)
+        sections = list(split_sizes)
         size = self.shape[normalize_dim(dim, self.ndim)]
         if min(sections, default=0) < 0:
             raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got "
@@ -1693,16 +1792,16 @@ class Tensor:
         return self._viewed(ops.Diagonal.apply(self, offset=offset, dim1=first, dim2=second),
                             lambda array: diagonal_view(array, offset, first, second))
 
+    @checked_arguments(dimension=int_argument, size=int_argument, step=int_argument)
     def unfold(self, dimension, size, step):
         """The windows of `size` entries along `dimension`, `step` apart, in its place, each window's entries along
         a new last dim: a view, as torch's, so that a write into it changes this tensor (an element that overlapping
         windows share takes one of the values written there). nn.functional.unfold is another op (image patches)."""
-        dimension, size, step = (int_argument("unfold", name, position, value) for position, (name, value) in
-                                 enumerate((("dimension", dimension), ("size", size), ("step", step)), 1))
         dimension = normalize_dim(dimension, self.ndim)
         return self._viewed(ops.UnfoldWindows.apply(self, dimension=dimension, size=size, step=step),
                             lambda array: window_view(array, dimension, size, step))
 
+    @checked_arguments(size=int_tuple_argument, stride=int_tuple_argument, storage_offset=int_argument)
     def as_strided(self, size, stride, storage_offset=None):
         """torch's as_strided of this tensor read as contiguous, row by row: entry i of the result is element
         storage_offset + sum(i[k] * stride[k]) of the flattened tensor (strides in elements), as torch reads the
@@ -1710,9 +1809,7 @@ class Tensor:
         does not: a non-contiguous tensor (a transposed view) is read in its row-major order, not its storage's,
         and a copy; the offset (0 for None) and the bounds count from the tensor's first element and its size, not
         its storage's, which differ for a slice given an explicit offset."""
-        size = int_tuple_argument("as_strided", "size", 1, size)
-        stride = int_tuple_argument("as_strided", "stride", 2, stride)
-        offset = 0 if storage_offset is None else int_argument("as_strided", "storage_offset", 3, storage_offset)
+        offset = storage_offset or 0
         return self._viewed(ops.AsStrided.apply(self, size=size, stride=stride, storage_offset=offset),
                             lambda array: strided_view(array, size, stride, offset))
 
@@ -2505,6 +2602,27 @@ class Tensor:
         return self.to(other.device).to(other.dtype)
 
 
+class _ReadOnlyProperty(property):
+    """A tensor's property without a setter (shape, is_leaf, grad_fn, retains_grad, ...), refusing to be set or
+    deleted with torch's AttributeError rather than Python's."""
+
+    def __init__(self, name, readable):
+        super().__init__(readable.fget, doc=readable.__doc__)
+        self.name = name
+
+    def __set__(self, tensor, value):
+        raise AttributeError(f"attribute '{self.name}' of 'torch._C.TensorBase' objects is not writable")
+
+    def __delete__(self, tensor):
+        self.__set__(tensor, None)
+
+
+for _name, _attribute in list(vars(Tensor).items()):
+    if isinstance(_attribute, property) and _attribute.fset is None and _attribute.fdel is None:
+        setattr(Tensor, _name, _ReadOnlyProperty(_name, _attribute))
+del _name, _attribute
+
+
 def _size_along(tensor, dim):
     """The size of `dim`, 1 for a 0-d tensor (as torch's size(dim) of one) or one with fewer dims."""
     return tensor.shape[dim] if dim < tensor.ndim else 1
@@ -2513,29 +2631,6 @@ def _size_along(tensor, dim):
 def _sizes(sizes):
     """Sizes or dims given as separate arguments or as one sequence, as torch's methods take them."""
     return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else tuple(sizes)
-
-
-def int_argument(method, name, position, value):
-    """`value` as an int, or torch's TypeError for argument `name` of `method` (a bool is no int there)."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{method}(): argument '{name}' (position {position}) must be int, not {type(value).__name__}")
-    return int(value)
-
-
-def int_tuple_argument(method, name, position, value):
-    """`value`, a sequence of ints, as a tuple, or torch's TypeError for argument `name` of `method`, which words an
-    element after the first otherwise, and takes a bool there as an int."""
-    if not isinstance(value, (tuple, list)):
-        raise TypeError(f"{method}(): argument '{name}' (position {position}) must be tuple of ints, not "
-                        f"{type(value).__name__}")
-    for index, item in enumerate(value):
-        if not isinstance(item, numbers.Integral) or (isinstance(item, bool) and not index):
-            if index:
-                raise TypeError(f"{method}(): argument '{name}' failed to unpack the object at pos {index + 1} with "
-                                f"error \"type must be tuple of ints,but got {type(item).__name__}\"")
-            raise TypeError(f"{method}(): argument '{name}' (position {position}) must be tuple of ints, but found "
-                            f"element of type {type(item).__name__} at pos 0")
-    return tuple(int(item) for item in value)
 
 
 def _size_argument(method, sizes):

@@ -16,7 +16,7 @@ from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized
                        result_type)
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
-from .tensor import Tensor, int_argument, tensor_only, where
+from .tensor import Tensor, checked_arguments, int_argument, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
@@ -78,7 +78,7 @@ def _function_of(method, first="input"):
             raise TypeError(f"{method}(): argument '{first}' (position 1) must be Tensor, not {type(tensor).__name__}")
         if method in TENSOR_OTHER and rest:
             tensor_only(method, rest[0], position=2)
-        return getattr(tensor, method)(*rest, **kwargs)
+        return getattr(type(tensor), method)(tensor, *rest, **kwargs)  # a checked method's function positions
 
     function.__name__ = function.__qualname__ = method
     function.__doc__ = f"torch.{method}: {first}.{method}(...), see Tensor.{method}."
@@ -876,12 +876,13 @@ def unravel_index(indices, shape):
 
 
 @_taking_tensors("x")
+@checked_arguments(N=int_argument)
 def vander(x, N=None, increasing=False):
     """The powers x ** (N - 1), ..., x ** 0 of a 1-d x as columns (from x ** 0 where increasing), N = len(x)
     without N, in x's dtype (integers and bools as int64), as torch's; differentiable in x."""
     if x.ndim != 1:
         raise RuntimeError("x must be a one-dimensional tensor.")
-    N = x.shape[0] if N is None else int_argument("vander", "N", 2, N)
+    N = x.shape[0] if N is None else N
     if N < 0:
         raise RuntimeError("N must be non-negative.")
     powers = np.arange(N) if increasing else np.arange(N - 1, -1, -1)
