@@ -47,6 +47,7 @@ LISTS = {
 }
 
 
+@pytest.mark.filterwarnings("ignore:Creating a tensor from a list of numpy.ndarrays is extremely slow")  # torch's
 @pytest.mark.parametrize("maker", ["tensor", "asarray", "as_tensor"])
 @pytest.mark.parametrize("name", LISTS)
 def test_lists_of_arrays_take_torchs_dtype(name, maker):
