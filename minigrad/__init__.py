@@ -4,7 +4,8 @@
     import minigrad.functional as F
 """
 from . import autograd, backends, cuda, distributions, functional, linalg, nn, optim, special, utils
-from .backend import DeviceError, device, gpu_available
+from .backend import (DeviceError, channels_last, channels_last_3d, contiguous_format, device, gpu_available,
+                      memory_format, preserve_format)
 from .backends import (are_deterministic_algorithms_enabled, get_float32_matmul_precision,
                        is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
                        use_deterministic_algorithms)
@@ -39,14 +40,16 @@ half, float, double, long, int, short = float16, float32, float64, int64, int32,
 __all__ = [
     "DeviceError", "Function", "Generator", "GradcheckError", "Tensor", "arange",
     "are_deterministic_algorithms_enabled", "as_tensor", "asarray", "autograd", "backends", "bartlett_window",
-    "binomial", "blackman_window", "bool", "can_cast", "cartesian_prod", "cat", "compile", "cuda", "default_generator",
+    "binomial", "blackman_window", "bool", "can_cast", "cartesian_prod", "cat", "channels_last", "channels_last_3d",
+    "compile", "contiguous_format", "cuda", "default_generator",
     "device", "distributions", "double", "empty", "empty_like", "empty_strided", "enable_grad", "eye", "finfo", "float",
     "float16", "float32", "float64", "from_numpy", "full", "full_like", "functional", "get_default_dtype",
     "get_float32_matmul_precision", "get_num_threads", "get_rng_state", "gpu_available", "gradcheck", "half",
     "hamming_window", "hann_window", "iinfo", "inference_mode", "initial_seed", "int", "int16", "int32", "int64",
     "int8", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_deterministic_algorithms_warn_only_enabled",
     "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "kaiser_window", "linalg", "linspace", "load",
-    "logspace", "long", "manual_seed", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like", "optim", "poisson",
+    "logspace", "long", "manual_seed", "memory_format", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like",
+    "optim", "poisson", "preserve_format",
     "promote_types", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "result_type",
     "save", "scalar_tensor", "seed", "set_anomaly_enabled", "set_default_dtype", "set_float32_matmul_precision",
     "set_grad_enabled", "set_num_threads", "set_printoptions", "set_rng_state", "short", "special", "stack", "tensor",

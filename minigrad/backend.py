@@ -177,6 +177,33 @@ def _parsed_device(text, index):
     return device._made("gpu", "cuda", index)
 
 
+class memory_format:  # noqa: N801 (torch's name)
+    """torch.memory_format: a layout that torch's *_like and clone take. minigrad's new arrays are laid out row by
+    row whatever is asked, so each is taken and none changes a result."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"torch.{self.name}"
+
+
+contiguous_format, preserve_format, channels_last, channels_last_3d = map(
+    memory_format, ("contiguous_format", "preserve_format", "channels_last", "channels_last_3d"))
+
+
+def taking_memory_format(function):
+    """`function` with torch's keyword memory_format (see memory_format), checked as torch checks it."""
+    @functools.wraps(function)
+    def taking(*args, **kwargs):
+        layout = kwargs.pop("memory_format", None)
+        if layout is not None and not isinstance(layout, memory_format):
+            raise TypeError(f"{function.__name__}(): argument 'memory_format' must be torch.memory_format, not "
+                            f"{type(layout).__name__}")
+        return function(*args, **kwargs)
+    return taking
+
+
 CPU = device("cpu")
 GPU = device("cuda", 0)  # a GPU tensor's, as torch gives it
 

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 
 from . import ops
-from .backend import cupy_module, default_dtype, get_array_module, normalize_device, to_numpy
+from .backend import cupy_module, default_dtype, get_array_module, normalize_device, taking_memory_format, to_numpy
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_broadcastable, require_fits,
                        result_type)
 from .ops.elementwise import require_floating_point
@@ -75,11 +75,13 @@ def ones(*shape, dtype=None, device=None, requires_grad=False):
 
 
 @refusing_uninitialized
+@taking_memory_format
 def zeros_like(input, dtype=None, device=None, requires_grad=False):
     return _filled_like(_constant("zeros"), input, dtype, device, requires_grad)
 
 
 @refusing_uninitialized
+@taking_memory_format
 def ones_like(input, dtype=None, device=None, requires_grad=False):
     return _filled_like(_constant("ones"), input, dtype, device, requires_grad)
 
@@ -102,6 +104,7 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 @refusing_uninitialized
+@taking_memory_format
 def full_like(input, fill_value, dtype=None, device=None, requires_grad=False):
     dtype = input.dtype if dtype is None else dtype
     return _filled_like(_filler(fill_value, dtype), input, dtype, device, requires_grad)
@@ -161,12 +164,14 @@ def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
 
 
 @refusing_uninitialized
+@taking_memory_format
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
     return _filled_like(_on_host(numpy_generator(generator).standard_normal), input,
                         _random_float(input, dtype, "normal_kernel_cpu"), device, requires_grad)
 
 
 @refusing_uninitialized
+@taking_memory_format
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
     return _filled_like(_on_host(numpy_generator(generator).random), input,
                         _random_float(input, dtype, "check_uniform_bounds"), device, requires_grad)
@@ -181,6 +186,7 @@ def _random_float(input, dtype, kernel):
 
 
 @refusing_uninitialized
+@taking_memory_format
 def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=None, requires_grad=False):
     """Integers drawn uniformly from [low, high) (`randint_like(input, high)` from [0, high)), in input's dtype
     unless told otherwise, as torch's."""
@@ -405,6 +411,7 @@ def cartesian_prod(*tensors):
 
 
 @refusing_uninitialized
+@taking_memory_format
 def empty_like(input, dtype=None, device=None, requires_grad=False):
     """torch leaves the values unset; these are zeros."""
     return _filled_like(_constant("zeros"), input, dtype, device, requires_grad)

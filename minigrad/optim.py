@@ -1,17 +1,21 @@
-"""Optimizers with torch's exact update rules; the learning-rate schedulers are in lr_scheduler.
+"""Optimizers with torch's exact update rules, and torch's base class for one's own; the learning-rate schedulers are
+in lr_scheduler.
 
-Updates run on raw arrays under no graph; their state round-trips through state_dict() so that a
+minigrad's updates run on raw arrays under no graph; their state round-trips through state_dict() so that a
 resumed run continues bit for bit.
 """
+import functools
 import math
 import sys
 import warnings
+from collections import OrderedDict, defaultdict
 
 import numpy as np
 
 from . import kernels
 from .backend import default_dtype, get_array_module, to_device
 from .function import enable_grad
+from .nn.module import RemovableHandle
 from .tensor import Tensor, zero_grads
 
 
@@ -24,41 +28,48 @@ CAPTURABLE_DEVICES = ["cuda", "xpu", "hpu", "privateuseone", "xla"]  # as torch'
 
 
 class Optimizer:
-    """Holds param_groups (each a dict with "params" and hyper-parameters) and per-parameter state."""
+    """torch.optim.Optimizer: param_groups (each a dict with "params" and hyper-parameters), each parameter's state
+    in `state` under the parameter itself (a defaultdict(dict): empty before its first step), torch's state dict
+    layout and step hooks. A subclass written for torch's, its step on the parameters' tensors (p.grad, p.add_(...),
+    self.state[p]), runs as it is."""
 
-    run_switches = ("foreach", "capturable", "differentiable")  # the RUN_SWITCHES that torch's optimizer takes
-    # The numbers of a parameter's state that torch keeps in 0-d tensors of the default dtype. minigrad keeps them as
-    # Python numbers, so that the update's arithmetic on them (the step's bias corrections) stays in Python's floats;
-    # its state_dict gives them as torch's does.
-    state_scalars = ("step",)
-    # what torch's step names in its refusal of capturable=True for a parameter off the GPU, and the devices it lists
-    capturable_tensors, capturable_devices = "params and state_steps", CAPTURABLE_DEVICES
+    # The numbers of a parameter's state that the state dict gives as 0-d arrays of the default dtype, as torch keeps
+    # them in tensors; none here, where the subclass keeps its state as it likes (see ArrayOptimizer).
+    state_scalars = ()
 
-    def __init__(self, params, defaults, switches=None):
+    def __init__(self, params, defaults):
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
-                            f"but got {type(params).__name__}")
-        self.defaults = {**defaults, **self._run_switches(switches or {})}
+                            f"but got {params.type()}")
+        self.defaults = defaults
         self.param_groups = []
-        self.state = {}
+        self.state = defaultdict(dict)
+        self._optimizer_step_pre_hooks, self._optimizer_step_post_hooks = OrderedDict(), OrderedDict()
         groups = list(params)
         if not groups:
-            raise ValueError("the optimizer got an empty parameter list")
+            raise ValueError("optimizer got an empty parameter list")
         for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
             self.add_param_group(group)
 
-    def _run_switches(self, given):
-        """The group defaults of the run switches: `given`, and torch's default for the others this optimizer takes;
-        a name it does not take is Python's TypeError, as torch's."""
-        unknown = next((name for name in given if name not in self.run_switches), None)
-        if unknown is not None:
-            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument '{unknown}'")
-        if given.get("fused") and given.get("foreach"):
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-        if given.get("differentiable"):
-            raise NotImplementedError("differentiable=True: minigrad's optimizers update the parameters outside the "
-                                      "graph, so autograd cannot record a step")
-        return {name: given.get(name, RUN_SWITCHES[name]) for name in self.run_switches}
+    def __init_subclass__(cls, **kwargs):
+        """A subclass's own step runs the step hooks around it, as torch patches its step."""
+        super().__init_subclass__(**kwargs)
+        if "step" in cls.__dict__:
+            cls.step = _running_step_hooks(cls.__dict__["step"])
+
+    def __repr__(self):
+        groups = "".join(f"\nParameter Group {index}\n" + "".join(f"    {key}: {group[key]}\n" for key in sorted(group)
+                                                                  if key != "params")
+                         for index, group in enumerate(self.param_groups))
+        return f"{type(self).__name__} ({groups})"
+
+    def register_step_pre_hook(self, hook):
+        """hook(optimizer, args, kwargs) runs before each step; it may return new (args, kwargs) for it."""
+        return RemovableHandle(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """hook(optimizer, args, kwargs) runs after each step."""
+        return RemovableHandle(self._optimizer_step_post_hooks, hook)
 
     def add_param_group(self, param_group):
         """Adds a group (e.g. layers unfrozen while fine-tuning), its missing hyper-parameters the defaults.
@@ -78,12 +89,14 @@ class Optimizer:
             if not (param.is_leaf or param._retains_grad):
                 raise ValueError("can't optimize a non-leaf Tensor")
         for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
             param_group.setdefault(name, default)
-        unique = list({id(param): param for param in params}.values())
+        unique = list(dict.fromkeys(params))
         if len(unique) < len(params):
             warnings.warn("optimizer contains a parameter group with duplicate parameters; each is stepped once",
                           stacklevel=3)
-        if not {id(param) for _, param in self._params()}.isdisjoint(map(id, unique)):
+        if not {param for _, param in self._params()}.isdisjoint(unique):
             raise ValueError("some parameters appear in more than one parameter group")
         param_group["params"] = unique
         self.param_groups.append(param_group)
@@ -95,6 +108,115 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         zero_grads((param for _, param in self._params()), set_to_none)
+
+    def step(self, closure=None):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """torch's layout: each parameter's state under its index (none for a parameter whose updates keep none, e.g.
+        SGD's without momentum), the numbers torch keeps in tensors (state_scalars) as 0-d arrays of the default
+        dtype, as torch's; each group's hyper-parameters with its parameters' indices. Once its arrays are torch's
+        tensors, torch's load_state_dict takes it."""
+        index = {param: i for i, (_, param) in enumerate(self._params())}
+        return {
+            "state": {index.get(key, key): {name: self._saved_value(name, item) for name, item in value.items()}
+                      for key, value in self.state.items() if value},
+            "param_groups": [{**{k: v for k, v in group.items() if k != "params"},
+                              "params": [index[p] for p in group["params"]]} for group in self.param_groups],
+        }
+
+    def _saved_value(self, name, value):
+        """A state_scalars number as torch keeps it; anything else as it is."""
+        return np.array(value, dtype=default_dtype()) if name in self.state_scalars else value
+
+    def load_state_dict(self, state_dict):
+        """Takes torch's state dict (its tensors, or the NumPy arrays mg.load reads of them) or minigrad's, for
+        groups of the sizes of this optimizer's, with torch's errors; each parameter's state goes to the parameter
+        at its index in the groups' "params", cast as _loaded_value says. minigrad's state dicts from before they
+        listed "params" keep their state under the parameters' positions, which stand in for them."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        param_at, start = {}, 0
+        for group, saved in zip(self.param_groups, groups):
+            size = len(group["params"])
+            indices = saved.get("params", range(start, start + size))
+            if len(indices) != size:
+                raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
+                                 "optimizer's group")
+            param_at.update(zip(indices, group["params"]))
+            start += size
+        for group, saved in zip(self.param_groups, groups):
+            group.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"})
+        self.state = defaultdict(dict)
+        for index, value in state_dict["state"].items():
+            param = param_at.get(int(index))
+            if param is not None:  # torch keeps a state that no parameter owns, which no step reads
+                self.state[param] = {key: self._loaded_value(key, item, param) for key, item in value.items()}
+
+    def _loaded_value(self, name, value, param):
+        """torch's cast: each tensor or array (inside lists and tuples too) a tensor of its own on the parameter's
+        device, in the parameter's dtype; the step count's kept where and as it is, as torch keeps it."""
+        return _like_parameter(value, param, Tensor, cast=name != "step")
+
+
+class _RequiredParameter:
+    """The default of a hyper-parameter that every group must give (torch.optim.optimizer.required)."""
+
+    def __repr__(self):
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+def _running_step_hooks(step):
+    """`step` run between the optimizer's step pre-hooks and post-hooks, which take the optimizer and step's args
+    (the optimizer first, as torch's) and kwargs; a pre-hook may return new (args, kwargs)."""
+    @functools.wraps(step)
+    def hooked_step(*args, **kwargs):
+        optimizer = args[0]
+        for hook in tuple(optimizer._optimizer_step_pre_hooks.values()):
+            result = hook(optimizer, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got "
+                                       f"{result}.")
+                args, kwargs = result
+        out = step(*args, **kwargs)
+        for hook in tuple(optimizer._optimizer_step_post_hooks.values()):
+            hook(optimizer, args, kwargs)
+        return out
+    return hooked_step
+
+
+class ArrayOptimizer(Optimizer):
+    """minigrad's optimizers: each parameter updated on its raw arrays by update(param, grad, group, state), its
+    state's buffers raw arrays and its counts Python numbers; torch's run switches taken as their groups keep them."""
+
+    run_switches = ("foreach", "capturable", "differentiable")  # the RUN_SWITCHES that torch's optimizer takes
+    # The numbers of a parameter's state that torch keeps in 0-d tensors of the default dtype. minigrad keeps them as
+    # Python numbers, so that the update's arithmetic on them (the step's bias corrections) stays in Python's floats;
+    # its state_dict gives them as torch's does.
+    state_scalars = ("step",)
+    # what torch's step names in its refusal of capturable=True for a parameter off the GPU, and the devices it lists
+    capturable_tensors, capturable_devices = "params and state_steps", CAPTURABLE_DEVICES
+
+    def __init__(self, params, defaults, switches=None):
+        super().__init__(params, {**defaults, **self._run_switches(switches or {})})
+
+    def _run_switches(self, given):
+        """The group defaults of the run switches: `given`, and torch's default for the others this optimizer takes;
+        a name it does not take is Python's TypeError, as torch's."""
+        unknown = next((name for name in given if name not in self.run_switches), None)
+        if unknown is not None:
+            raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument '{unknown}'")
+        if given.get("fused") and given.get("foreach"):
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+        if given.get("differentiable"):
+            raise NotImplementedError("differentiable=True: minigrad's optimizers update the parameters outside the "
+                                      "graph, so autograd cannot record a step")
+        return {name: given.get(name, RUN_SWITCHES[name]) for name in self.run_switches}
 
     def step(self, closure=None):
         """One update of every group; a closure, which re-evaluates the loss (and its gradients), runs first, with
@@ -119,7 +241,7 @@ class Optimizer:
     def _step_group(self, group):
         for param in group["params"]:
             if param.grad is not None:
-                self.update(param, param.grad.data, group, self.state.setdefault(id(param), {}))
+                self.update(param, param.grad.data, group, self.state[param])
 
     def update(self, param, grad, group, state):
         raise NotImplementedError
@@ -163,66 +285,27 @@ class Optimizer:
         _average_square_into(state["exp_avg_sq"], grad, beta2)
         return step, grad
 
-    def state_dict(self):
-        """torch's layout: each parameter's state under its index (none for a parameter whose updates keep none, e.g.
-        SGD's without momentum), the numbers torch keeps in tensors (state_scalars) as 0-d arrays of the default
-        dtype, as torch's; each group's hyper-parameters with its parameters' indices. Once its arrays are torch's
-        tensors, torch's load_state_dict takes it."""
-        index = {id(p): i for i, (_, p) in enumerate(self._params())}
-        return {
-            "state": {index[key]: {name: self._saved_value(name, item) for name, item in value.items()}
-                      for key, value in self.state.items() if value},
-            "param_groups": [{**{k: v for k, v in group.items() if k != "params"},
-                              "params": [index[id(p)] for p in group["params"]]} for group in self.param_groups],
-        }
-
-    def _saved_value(self, name, value):
-        """A state_scalars number as torch keeps it; anything else as it is."""
-        return np.array(value, dtype=default_dtype()) if name in self.state_scalars else value
-
-    def load_state_dict(self, state_dict):
-        """Takes torch's state dict (its tensors, or the NumPy arrays mg.load reads of them) or minigrad's, for
-        groups of the sizes of this optimizer's, with torch's errors; each parameter's state goes to the parameter
-        at its index in the groups' "params", cast as _like_parameter says. minigrad's state dicts from before they
-        listed "params" keep their state under the parameters' positions, which stand in for them."""
-        groups = state_dict["param_groups"]
-        if len(groups) != len(self.param_groups):
-            raise ValueError("loaded state dict has a different number of parameter groups")
-        param_at, start = {}, 0
-        for group, saved in zip(self.param_groups, groups):
-            size = len(group["params"])
-            indices = saved.get("params", range(start, start + size))
-            if len(indices) != size:
-                raise ValueError("loaded state dict contains a parameter group that doesn't match the size of "
-                                 "optimizer's group")
-            param_at.update(zip(indices, group["params"]))
-            start += size
-        for group, saved in zip(self.param_groups, groups):
-            group.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in saved.items() if k != "params"})
-        self.state = {}
-        for index, value in state_dict["state"].items():
-            param = param_at.get(int(index))
-            if param is not None:  # torch keeps a state that no parameter owns, which no step reads
-                self.state[id(param)] = {key: self._loaded_value(key, item, param) for key, item in value.items()}
-
     def _loaded_value(self, name, value, param):
         """A state_scalars entry back to minigrad's number (torch's 0-d tensor, or an array of it); anything else
-        like the parameter."""
+        an array like the parameter's."""
         if name in self.state_scalars:
             return int(value) if name == "step" else float(value)
         return _like_parameter(value, param)
 
 
-def _like_parameter(value, param):
-    """A loaded state value cast as torch casts it: every array or tensor (torch's, read through its numpy()) to
-    the parameter's device and dtype (a 0-d parameter's buffers too), inside lists and tuples as well (LBFGS's
-    history)."""
+def _like_parameter(value, param, wrap=lambda array: array, cast=True):
+    """A loaded state value as torch loads it: every array or tensor (minigrad's, or torch's read through its
+    numpy()) a copy, cast to the parameter's device and dtype (a 0-d parameter's buffers too) unless told not to,
+    passed through wrap (Tensor, for a tensor), inside lists and tuples as well (LBFGS's history)."""
     if isinstance(value, (list, tuple)):
-        return type(value)(_like_parameter(item, param) for item in value)
-    if hasattr(value, "shape"):
-        array = value.numpy() if callable(getattr(value, "numpy", None)) else value
-        return to_device(array, param.device).astype(param.dtype, copy=True)
-    return value
+        return type(value)(_like_parameter(item, param, wrap, cast) for item in value)
+    if isinstance(value, Tensor):
+        value = value.data
+    elif callable(getattr(value, "numpy", None)):
+        value = value.numpy()
+    if not hasattr(value, "shape"):
+        return value
+    return wrap(to_device(value, param.device).astype(param.dtype) if cast else value.copy())
 
 
 _LABELS = {"lr": "learning rate", "eps": "epsilon value"}
@@ -251,7 +334,7 @@ def _average_square_into(average, value, decay):
     average += (1 - decay) * value * value
 
 
-class SGD(Optimizer):
+class SGD(ArrayOptimizer):
     """torch.optim.SGD: momentum, its new gradients dampened by (1 - dampening) after the first step, or
     Nesterov's momentum; L2 weight decay added to the gradient."""
 
@@ -278,7 +361,7 @@ class SGD(Optimizer):
         param.data -= group["lr"] * grad
 
 
-class Adam(Optimizer):
+class Adam(ArrayOptimizer):
     """torch.optim.Adam: L2 weight decay added to the gradient (or, decoupled, the parameter shrunk by lr * decay
     first, as AdamW), bias corrections folded as torch folds them; amsgrad divides by the largest second moment
     so far."""
@@ -302,7 +385,7 @@ class Adam(Optimizer):
         batches = {}
         for param in group["params"]:
             if param.grad is not None:
-                state = self.state.setdefault(id(param), {})
+                state = self.state[param]
                 if not self._kernel_takes(param, group, state):
                     self.update(param, param.grad.data, group, state)
                     continue
@@ -345,7 +428,7 @@ class AdamW(Adam):
                          **switches)
 
 
-class Adamax(Optimizer):
+class Adamax(ArrayOptimizer):
     """torch.optim.Adamax: Adam with the infinity norm, max(beta2 * u, |g| + eps), in place of the second moment."""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *, maximize=False, **switches):
@@ -365,7 +448,7 @@ class Adamax(Optimizer):
         param.data -= group["lr"] / (1 - beta1 ** step) * exp_avg / exp_inf
 
 
-class NAdam(Optimizer):
+class NAdam(ArrayOptimizer):
     """torch.optim.NAdam: Adam with Nesterov momentum, whose momentum warms up by momentum_decay; the product of
     the momenta so far is kept in the default dtype (float32 unless set otherwise), as torch keeps it."""
 
@@ -391,7 +474,7 @@ class NAdam(Optimizer):
         param.data -= group["lr"] * mu_next / (1.0 - mu_product * mu_next) * state["exp_avg"] / denom
 
 
-class RAdam(Optimizer):
+class RAdam(ArrayOptimizer):
     """torch.optim.RAdam: Adam whose adaptive step is rectified by the variance of its estimate, and left out
     (plain momentum SGD) while that variance is intractable, rho_t <= 5."""
 
@@ -415,7 +498,7 @@ class RAdam(Optimizer):
         param.data -= update
 
 
-class RMSprop(Optimizer):
+class RMSprop(ArrayOptimizer):
     """torch.optim.RMSprop: the gradient divided by the root of its running mean square (centered: its running
     variance), with optional momentum on the result."""
 
@@ -448,7 +531,7 @@ class RMSprop(Optimizer):
             param.data -= group["lr"] * grad / avg
 
 
-class Adagrad(Optimizer):
+class Adagrad(ArrayOptimizer):
     """torch.optim.Adagrad: the gradient divided by the root of the sum of its squares so far, the lr decayed as
     lr / (1 + (step - 1) * lr_decay). Every parameter's sum starts at the optimizer's initial_accumulator_value
     (not a group's own), on construction, as torch's."""
@@ -462,7 +545,7 @@ class Adagrad(Optimizer):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value, maximize=maximize), switches)
         for _, param in self._params():
-            self._start(param, self.state.setdefault(id(param), {}))
+            self._start(param, self.state[param])
 
     def _start(self, param, state):
         state.update(step=0, sum=get_array_module(param.data).full_like(
@@ -479,7 +562,7 @@ class Adagrad(Optimizer):
         param.data -= clr * grad / (xp.sqrt(state["sum"]) + group["eps"])
 
 
-class Adadelta(Optimizer):
+class Adadelta(ArrayOptimizer):
     """torch.optim.Adadelta: each step scaled by the ratio of the running RMS of past steps to that of the
     gradients, so that lr (1 by default) is only a multiplier."""
 
@@ -500,7 +583,7 @@ class Adadelta(Optimizer):
         param.data -= group["lr"] * delta
 
 
-class Rprop(Optimizer):
+class Rprop(ArrayOptimizer):
     """torch.optim.Rprop: each entry moves by its own step size against the gradient's sign; the size grows by etaplus
     while the sign holds and shrinks by etaminus when it flips (within step_sizes). An entry whose sign flipped stays
     put for that step, its gradient forgotten, so that the next step keeps its size."""
@@ -528,7 +611,7 @@ class Rprop(Optimizer):
         state["prev"][...] = grad
 
 
-class ASGD(Optimizer):
+class ASGD(ArrayOptimizer):
     """torch.optim.ASGD: SGD whose step eta decays as lr / (1 + lambd * lr * step)**alpha, the parameter shrunk by
     1 - lambd * eta first, and a running average of the parameters, ax, taken from step t0 on (before it, ax is the
     parameter). eta and mu, the average's weight, are kept in the default dtype, as torch keeps them."""
@@ -557,7 +640,7 @@ class ASGD(Optimizer):
         state["mu"] = float(scalar(1 / max(1, step - group["t0"])))
 
 
-class LBFGS(Optimizer):
+class LBFGS(ArrayOptimizer):
     """torch.optim.LBFGS: quasi-Newton steps on all the parameters as one flat vector, the inverse Hessian estimated
     from the last history_size changes of step and gradient. One step(closure) runs up to max_iter iterations and
     max_eval evaluations of the closure, stepping lr along the direction or as far as torch's strong-Wolfe line
@@ -584,7 +667,7 @@ class LBFGS(Optimizer):
         group = self.param_groups[0]
         params, lr, max_iter, max_eval = group["params"], group["lr"], group["max_iter"], group["max_eval"]
         evaluate = enable_grad()(closure)
-        state = self.state.setdefault(id(params[0]), {})
+        state = self.state[params[0]]
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
 

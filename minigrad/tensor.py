@@ -12,7 +12,7 @@ import numpy as np
 
 from . import parallel, printing, random
 from .backend import (cuda_device, default_complex_dtype, default_dtype, device_of, get_array_module, normalize_device,
-                      to_device, to_numpy)
+                      taking_memory_format, to_device, to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, backward_walk, broadcast_mismatch, can_cast, converted_scalar,
                        is_grad_enabled, no_grad, note_write, promote_operands, require_broadcastable, require_fits,
                        result_type)
@@ -368,6 +368,8 @@ class Tensor:
     @property
     def is_cpu(self):
         return self.device == "cpu"
+
+    is_sparse = False  # minigrad's tensors are all dense (torch's strided layout)
 
     def get_device(self):
         """torch's device ordinal: -1 on the CPU, 0 on the GPU."""
@@ -1603,6 +1605,7 @@ class Tensor:
         return self if self.data.flags.c_contiguous else ops.Cast.apply(self, dtype=self.dtype, order="C",
                                                                           node_name="CloneBackward0")
 
+    @taking_memory_format
     def clone(self):
         """A copy with an array of its own, in the graph (the gradient passes straight through), as torch's."""
         return ops.Cast.apply(self, dtype=self.dtype, node_name="CloneBackward0")

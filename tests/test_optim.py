@@ -165,7 +165,7 @@ def test_a_scalar_parameters_state_loads_onto_its_device(tmp_path, gpu_path, nam
     with mg.no_grad():
         resumed.copy_(mg.tensor(saved["scale"], device="gpu"))
     resumed_optimizer.load_state_dict(saved["optim"])
-    for key, value in resumed_optimizer.state[id(resumed)].items():
+    for key, value in resumed_optimizer.state[resumed].items():
         if hasattr(value, "dtype") and value.dtype.kind == "f":
             assert mg.backend.get_array_module(value) is mg.backend.get_array_module(resumed.data), key
     steps(resumed, resumed_optimizer, 2)
