@@ -168,7 +168,7 @@ def test_gpu_path_finds_the_failed_matrices(gpu_path):
     assert gpu.info.item() == 0 and relative_error(gpu.inverse.numpy(), cpu.inverse.numpy()) <= 1e-3
     assert mg.linalg.cholesky_ex(not_positive_definite).info.numpy().tolist() == [0, 2]
     for call, message in ((lambda: mg.linalg.inv(singular), "(Batch element 1): The diagonal element 3 is zero"),
-                          (lambda: mg.linalg.solve(singular, mg.ones(3, device="gpu")),
+                          (lambda: mg.linalg.solve(singular, mg.ones(3, device="gpu", dtype=singular.dtype)),
                            "(Batch element 1): The solver"),
                           (lambda: mg.linalg.cholesky(not_positive_definite), "the leading minor of order 2")):
         with pytest.raises(mg.linalg.LinAlgError, match=message.replace("(", r"\(").replace(")", r"\)")):
