@@ -442,7 +442,10 @@ class Context:
                                                       *grads))
         if self.half_in_float32:
             grads = _float16_as_float32(grads)
-        gradients = _called(self.function, "backward", self.function.backward, self, *grads)
+        if profiler.enabled:  # _called's test, spelt out on this path that every op's backward takes
+            gradients = profiler.timed(self.function, "backward", self.function.backward, self, *grads)
+        else:
+            gradients = self.function.backward(self, *grads)
         if self.half_in_float32:  # float16 inputs get float16 gradients
             gradients = tuple(_float32_as_float16(gradient) if parent.dtype == np.float16 else gradient
                               for gradient, parent in zip(_as_tuple(gradients), self.inputs))
@@ -657,7 +660,10 @@ class Function:
             ctx.half_in_float32 = True
             arrays = _float16_as_float32(arrays)
         with np.errstate(all="ignore"):  # IEEE's inf and NaN without NumPy's warnings, as torch's and CuPy's
-            output = _called(op, "forward", op.forward, ctx, *arrays, **params)
+            if profiler.enabled:  # _called's test, spelt out on this path that every op's forward takes
+                output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
+            else:
+                output = op.forward(ctx, *arrays, **params)
             if ctx.half_in_float32:
                 output = _float32_as_float16(output)
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
