@@ -2438,6 +2438,10 @@ class Tensor:
     neg_, remainder_, floor_divide_ = (in_place_version(function, name) for function, name in (
         (neg, "neg"), (remainder, "remainder"), (floor_divide, "floor_divide")))  # operators' names are dunders
     negative_ = neg_
+    bitwise_and_, bitwise_or_, bitwise_xor_, bitwise_left_shift_, bitwise_right_shift_ = (
+        __iand__, __ior__, __ixor__, __ilshift__, __irshift__)
+    bitwise_not_, logical_not_, logical_and_, logical_or_, logical_xor_ = map(in_place_version, (
+        bitwise_not, logical_not, logical_and, logical_or, logical_xor))
 
     def t_(self):
         if self.ndim > 2:

@@ -1,6 +1,7 @@
 """Small differences from torch, each checked against it: the dtype of lists of NumPy arrays, batch norm's running
 statistics that require grad, the positions in argument errors (method, function, keyword), a 0-d integer tensor as
-an int, read-only tensor attributes, shifts of bools, and a GPU tensor's repr. torch is the oracle."""
+an int, read-only tensor attributes, shifts of bools, a GPU tensor's repr, and the in-place bitwise and logical
+methods. torch is the oracle."""
 import numpy as np
 import pytest
 
@@ -161,3 +162,29 @@ def test_gpu_tensor_repr_names_the_device_as_torch(gpu_path):
     assert ours == theirs[:-1] + ", device='cuda:0')"
     if torch.cuda.is_available():
         assert ours == repr(torch.tensor([1.5, 2.0], device="cuda"))
+
+
+IN_PLACE_LOGIC = {
+    "bitwise_and_": ([5, 3], [1, 1]), "bitwise_or_": ([5, 3], [2, 2]), "bitwise_xor_": ([True, False], [True, True]),
+    "bitwise_left_shift_": ([1, 2], [1, 2]), "bitwise_right_shift_": ([8, 4], [1, 2]),
+    "bitwise_not_": ([5, 0], None), "bitwise_not_ of bools": ([True, False], None),
+    "logical_not_": ([1.5, 0.0], None), "logical_and_": ([1.5, 0.0], [1.0, 1.0]), "logical_or_": ([0, 0], [0, 3]),
+    "logical_xor_": ([True, False], [True, True]),
+    "bitwise_and_ of floats": ([1.0, 2.0], [1, 1]), "bitwise_not_ of floats": ([1.0], None),
+    "bitwise_left_shift_ of bools": ([True, False], [True, True]),
+}
+
+
+def _in_place_logic(lib, name, values, other):
+    tensor = lib.tensor(values)
+    try:
+        result = getattr(tensor, name.split()[0])(*([] if other is None else [lib.tensor(other)]))
+    except Exception as error:  # torch's refusal, compared with minigrad's
+        return type(error).__name__, str(error)
+    return result is tensor, tensor.numpy().tolist(), str(tensor.numpy().dtype)
+
+
+@pytest.mark.parametrize("name", IN_PLACE_LOGIC)
+def test_in_place_bitwise_and_logical_methods_are_torchs(name):
+    """They write into the tensor itself, in its dtype, or refuse the dtypes torch's kernels lack."""
+    assert _in_place_logic(mg, name, *IN_PLACE_LOGIC[name]) == _in_place_logic(torch, name, *IN_PLACE_LOGIC[name])
