@@ -141,9 +141,15 @@ class _SetMode(_GradMode):
         return type(self)(*self.arguments)
 
 
-def _require_bool(function, name, position, value):
+def position_words(position):
+    """' (position N)' in torch's TypeError for an argument given by position; nothing for one given by keyword."""
+    return "" if position is None else f" (position {position})"
+
+
+def require_bool(function, name, position, value):
+    """torch's TypeError for argument `name` of `function` at `position` (None: keyword-only) unless it is a bool."""
     if not isinstance(value, bool):
-        raise TypeError(f"{function}(): argument '{name}' (position {position}) must be bool, not "
+        raise TypeError(f"{function}(): argument '{name}'{position_words(position)} must be bool, not "
                         f"{type(value).__name__}")
 
 
@@ -177,7 +183,7 @@ class set_grad_enabled(_SetMode):
     """Record the graph or not from now on, as torch's (see _SetMode)."""
 
     def __init__(self, mode):
-        _require_bool("set_grad_enabled", "enabled", 1, mode)
+        require_bool("set_grad_enabled", "enabled", 1, mode)
         self.mode = mode
         super().__init__(mode)
 
@@ -205,8 +211,8 @@ def set_anomaly_enabled(mode, check_nan=True):
     forward call, which a warning shows where the node's backward fails, and a backward that gives NaN fails
     (check_nan)."""
     global anomaly_enabled, anomaly_check_nan
-    _require_bool("set_anomaly_enabled", "enabled", 1, mode)
-    _require_bool("set_anomaly_enabled", "check_nan", 2, check_nan)
+    require_bool("set_anomaly_enabled", "enabled", 1, mode)
+    require_bool("set_anomaly_enabled", "check_nan", 2, check_nan)
     anomaly_enabled, anomaly_check_nan = mode, check_nan
 
 

@@ -14,8 +14,8 @@ from . import parallel, printing, random
 from .backend import (cuda_device, default_complex_dtype, default_dtype, device_of, get_array_module, normalize_device,
                       taking_memory_format, to_device, to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, backward_walk, broadcast_mismatch, can_cast, converted_scalar,
-                       is_grad_enabled, no_grad, note_write, promote_operands, require_broadcastable, require_fits,
-                       result_type)
+                       is_grad_enabled, no_grad, note_write, position_words, promote_operands, require_broadcastable,
+                       require_fits, result_type)
 
 
 _PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy's of Python floats, complex numbers
@@ -201,16 +201,11 @@ def _is_integer_tensor(value, one_element_only=False):
             and (value.data.size == 1 if one_element_only else value.ndim == 0))
 
 
-def _position_words(position):
-    """' (position N)' in torch's TypeError for an argument given by position; nothing for one given by keyword."""
-    return "" if position is None else f" (position {position})"
-
-
 def int_argument(method, name, position, value):
     """`value` as an int (a 0-d integer tensor too), or torch's TypeError for argument `name` of `method` (a bool is
     no int there) at `position` (None: given by keyword)."""
     if isinstance(value, bool) or not (isinstance(value, numbers.Integral) or _is_integer_tensor(value)):
-        raise TypeError(f"{method}(): argument '{name}'{_position_words(position)} must be int, not {type(value).__name__}")
+        raise TypeError(f"{method}(): argument '{name}'{position_words(position)} must be int, not {type(value).__name__}")
     return int(value)
 
 
@@ -219,7 +214,7 @@ def int_tuple_argument(method, name, position, value):
     `name` of `method` at `position` (None: given by keyword), which words an element after the first otherwise,
     and takes a bool there as an int."""
     if not isinstance(value, (tuple, list)):
-        raise TypeError(f"{method}(): argument '{name}'{_position_words(position)} must be tuple of ints, not "
+        raise TypeError(f"{method}(): argument '{name}'{position_words(position)} must be tuple of ints, not "
                         f"{type(value).__name__}")
     for index, item in enumerate(value):
         if (not isinstance(item, numbers.Integral) and not _is_integer_tensor(item, one_element_only=True)

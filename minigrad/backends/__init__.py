@@ -3,6 +3,7 @@ how ops compute: the precision of float32 matmuls, and deterministic algorithms.
 import warnings
 
 from .. import backend
+from ..function import require_bool
 from . import cuda, cudnn
 
 MATMUL_PRECISIONS = ("highest", "high", "medium")
@@ -31,10 +32,8 @@ def use_deterministic_algorithms(mode, *, warn_only=False):
     deterministic; on the GPU its scatter-adds (CuPy's add.at: indexing's gradient, index_put with accumulate,
     scatter_add, scatter_reduce) add in the order of atomic operations, where torch's deterministic mode would take
     another kernel or raise."""
-    for name, value in (("mode' (position 1)", mode), ("warn_only'", warn_only)):
-        if not isinstance(value, bool):
-            raise TypeError(f"_set_deterministic_algorithms(): argument '{name} must be bool, not "
-                            f"{type(value).__name__}")
+    require_bool("_set_deterministic_algorithms", "mode", 1, mode)
+    require_bool("_set_deterministic_algorithms", "warn_only", None, warn_only)
     _deterministic.update(mode=mode, warn_only=warn_only)
 
 
