@@ -33,10 +33,6 @@ class Optimizer:
     layout and step hooks. A subclass written for torch's, its step on the parameters' tensors (p.grad, p.add_(...),
     self.state[p]), runs as it is."""
 
-    # The numbers of a parameter's state that the state dict gives as 0-d arrays of the default dtype, as torch keeps
-    # them in tensors; none here, where the subclass keeps its state as it likes (see ArrayOptimizer).
-    state_scalars = ()
-
     def __init__(self, params, defaults):
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
@@ -74,8 +70,8 @@ class Optimizer:
     def add_param_group(self, param_group):
         """Adds a group (e.g. layers unfrozen while fine-tuning), its missing hyper-parameters the defaults.
 
-        A parameter listed twice in the group is kept once, with torch's warning (it would be stepped twice);
-        one already in another group is an error, as in torch."""
+        A parameter listed twice in the group stays twice, with torch's warning, and so is stepped twice, as in
+        torch; one already in another group is an error."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
         params = param_group["params"]
@@ -92,13 +88,12 @@ class Optimizer:
             if default is required and name not in param_group:
                 raise ValueError(f"parameter group didn't specify a value of required optimization parameter {name}")
             param_group.setdefault(name, default)
-        unique = list(dict.fromkeys(params))
-        if len(unique) < len(params):
-            warnings.warn("optimizer contains a parameter group with duplicate parameters; each is stepped once",
-                          stacklevel=3)
-        if not {param for _, param in self._params()}.isdisjoint(unique):
+        if len(set(params)) < len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will cause "
+                          "an error; see github.com/pytorch/pytorch/issues/40967 for more information", stacklevel=3)
+        if not {param for _, param in self._params()}.isdisjoint(params):
             raise ValueError("some parameters appear in more than one parameter group")
-        param_group["params"] = unique
+        param_group["params"] = params
         self.param_groups.append(param_group)
 
     def _params(self):
@@ -113,21 +108,15 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self):
-        """torch's layout: each parameter's state under its index (none for a parameter whose updates keep none, e.g.
-        SGD's without momentum), the numbers torch keeps in tensors (state_scalars) as 0-d arrays of the default
-        dtype, as torch's; each group's hyper-parameters with its parameters' indices. Once its arrays are torch's
-        tensors, torch's load_state_dict takes it."""
+        """torch's layout: each parameter's state, as self.state holds it (an empty one too), under its index; each
+        group's hyper-parameters with its parameters' indices (a parameter listed twice has its last index twice, as
+        in torch). Once its arrays are torch's tensors, torch's load_state_dict takes it."""
         index = {param: i for i, (_, param) in enumerate(self._params())}
         return {
-            "state": {index.get(key, key): {name: self._saved_value(name, item) for name, item in value.items()}
-                      for key, value in self.state.items() if value},
+            "state": {index.get(key, key): value for key, value in self.state.items()},
             "param_groups": [{**{k: v for k, v in group.items() if k != "params"},
                               "params": [index[p] for p in group["params"]]} for group in self.param_groups],
         }
-
-    def _saved_value(self, name, value):
-        """A state_scalars number as torch keeps it; anything else as it is."""
-        return np.array(value, dtype=default_dtype()) if name in self.state_scalars else value
 
     def load_state_dict(self, state_dict):
         """Takes torch's state dict (its tensors, or the NumPy arrays mg.load reads of them) or minigrad's, for
@@ -172,10 +161,13 @@ required = _RequiredParameter()
 
 def _running_step_hooks(step):
     """`step` run between the optimizer's step pre-hooks and post-hooks, which take the optimizer and step's args
-    (the optimizer first, as torch's) and kwargs; a pre-hook may return new (args, kwargs)."""
+    (the optimizer first, as torch's) and kwargs; a pre-hook may return new (args, kwargs). Only the step of the
+    optimizer's own class runs them: a subclass's step that calls super().step() runs them once, as torch's."""
     @functools.wraps(step)
     def hooked_step(*args, **kwargs):
         optimizer = args[0]
+        if type(optimizer).step is not hooked_step:
+            return step(*args, **kwargs)
         for hook in tuple(optimizer._optimizer_step_pre_hooks.values()):
             result = hook(optimizer, args, kwargs)
             if result is not None:
@@ -191,13 +183,14 @@ def _running_step_hooks(step):
 
 
 class ArrayOptimizer(Optimizer):
-    """minigrad's optimizers: each parameter updated on its raw arrays by update(param, grad, group, state), its
-    state's buffers raw arrays and its counts Python numbers; torch's run switches taken as their groups keep them."""
+    """minigrad's optimizers: each parameter updated on its raw arrays by update(param, grad, group, state); its
+    state torch's, tensors (each buffer a tensor of the array that the update changes in place, each number a 0-d
+    CPU tensor, see _scalar), so that ported code reads it as torch's; torch's run switches taken as their groups
+    keep them."""
 
     run_switches = ("foreach", "capturable", "differentiable")  # the RUN_SWITCHES that torch's optimizer takes
-    # The numbers of a parameter's state that torch keeps in 0-d tensors of the default dtype. minigrad keeps them as
-    # Python numbers, so that the update's arithmetic on them (the step's bias corrections) stays in Python's floats;
-    # its state_dict gives them as torch's does.
+    # The numbers of a parameter's state, which the update reads as Python floats (so that its arithmetic on them,
+    # the step's bias corrections, stays in Python's floats) and loads as _scalar's tensors.
     state_scalars = ("step",)
     # what torch's step names in its refusal of capturable=True for a parameter off the GPU, and the devices it lists
     capturable_tensors, capturable_devices = "params and state_steps", CAPTURABLE_DEVICES
@@ -241,20 +234,27 @@ class ArrayOptimizer(Optimizer):
     def _step_group(self, group):
         for param in group["params"]:
             if param.grad is not None:
-                self.update(param, param.grad.data, group, self.state[param])
+                self.update(param, param.grad.data, group, self._state_of(param, group))
+
+    def _state_of(self, param, group):
+        """The parameter's state for update to read and fill in."""
+        return self.state[param]
 
     def update(self, param, grad, group, state):
         raise NotImplementedError
 
     @staticmethod
     def _count_step(param, state, *buffers, **scalars):
-        """Count one more step in state and return it; on the parameter's first step the state starts with step 0,
-        the named buffers zeroed like the parameter and the given scalars."""
+        """Count one more step in state and return it, a Python float (as torch's step.item()); on the parameter's
+        first step the state starts with step 0, the given scalars, and the named buffers zeroed like the
+        parameter, in that order (torch's)."""
         if not state:
             zeros = get_array_module(param.data).zeros_like
-            state.update(step=0, **scalars, **{name: zeros(param.data) for name in buffers})
-        state["step"] += 1
-        return state["step"]
+            state.update(step=_scalar(0.0), **{name: _scalar(value) for name, value in scalars.items()},
+                         **{name: Tensor(zeros(param.data)) for name in buffers})
+        step = state["step"].data
+        step[()] = step.item() + 1  # rounded to its dtype as torch's step += 1, a tenth of the time NumPy's += takes
+        return step.item()
 
     @staticmethod
     def _decay_before_update(params, group):
@@ -281,16 +281,22 @@ class ArrayOptimizer(Optimizer):
         beta1, beta2 = group["betas"]
         step = self._count_step(param, state, "exp_avg", "exp_avg_sq", *buffers, **scalars)
         grad = self._effective_gradient(param, grad, group)
-        _average_into(state["exp_avg"], grad, 1 - beta1)
-        _average_square_into(state["exp_avg_sq"], grad, beta2)
+        _average_into(state["exp_avg"].data, grad, 1 - beta1)
+        _average_square_into(state["exp_avg_sq"].data, grad, beta2)
         return step, grad
 
     def _loaded_value(self, name, value, param):
-        """A state_scalars entry back to minigrad's number (torch's 0-d tensor, or an array of it); anything else
-        an array like the parameter's."""
+        """A state_scalars number (torch's 0-d tensor, an array of it, or the Python number of minigrad's former
+        state dicts) as _scalar's tensor; anything else as Optimizer loads it."""
         if name in self.state_scalars:
-            return int(value) if name == "step" else float(value)
-        return _like_parameter(value, param)
+            return _scalar(float(value))
+        return super()._loaded_value(name, value, param)
+
+
+def _scalar(value):
+    """A number of an optimizer's state as torch keeps it: a 0-d tensor on the CPU, where the step reads it without
+    waiting on a GPU, float64 where that is the default dtype and float32 otherwise (torch's _get_scalar_dtype)."""
+    return Tensor(np.array(value, dtype=np.float64 if default_dtype() == np.float64 else np.float32))
 
 
 def _like_parameter(value, param, wrap=lambda array: array, cast=True):
@@ -348,15 +354,20 @@ class SGD(ArrayOptimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize), switches)
 
+    def _state_of(self, param, group):
+        """None without momentum, where torch's SGD keeps no state."""
+        return super()._state_of(param, group) if group["momentum"] else None
+
     def update(self, param, grad, group, state):
         grad = self._effective_gradient(param, grad, group)
         if group["momentum"]:
-            if "momentum_buffer" not in state:
-                state["momentum_buffer"] = grad.copy()
+            if "momentum_buffer" in state:
+                buffer = state["momentum_buffer"].data
+                buffer *= group["momentum"]
+                buffer += (1 - group["dampening"]) * grad
             else:
-                state["momentum_buffer"] *= group["momentum"]
-                state["momentum_buffer"] += (1 - group["dampening"]) * grad
-            buffer = state["momentum_buffer"]
+                buffer = grad.copy()
+                state["momentum_buffer"] = Tensor(buffer)
             grad = grad + group["momentum"] * buffer if group["nesterov"] else buffer
         param.data -= group["lr"] * grad
 
@@ -396,7 +407,8 @@ class Adam(ArrayOptimizer):
             weight_decay = self._decay_before_update([param for param, _ in batch], group)
             kernels.adam([param.data for param, _ in batch],
                          [xp.ascontiguousarray(param.grad.data) for param, _ in batch],
-                         [state["exp_avg"] for _, state in batch], [state["exp_avg_sq"] for _, state in batch],
+                         [state["exp_avg"].data for _, state in batch],
+                         [state["exp_avg_sq"].data for _, state in batch],
                          *self._hyper_parameters(group, step), *group["betas"], group["eps"], weight_decay)
 
     @staticmethod
@@ -404,7 +416,7 @@ class Adam(ArrayOptimizer):
         """Whether the parameter steps in the GPU kernel, which has neither amsgrad nor maximize, and reads
         C-contiguous arrays (the parameter, its moments) of the dtypes it is built for."""
         data = param.data
-        arrays = [data] + [state[name] for name in ("exp_avg", "exp_avg_sq") if name in state]
+        arrays = [data] + [state[name].data for name in ("exp_avg", "exp_avg_sq") if name in state]
         return (not (group["amsgrad"] or group["maximize"]) and kernels.runs_on(get_array_module(data), data.dtype)
                 and all(array.flags.c_contiguous for array in arrays))
 
@@ -412,11 +424,11 @@ class Adam(ArrayOptimizer):
         xp = get_array_module(param.data)
         step, _ = self._step_moments(param, grad, group, state, *["max_exp_avg_sq"] * group["amsgrad"])
         step_size, sqrt_bias_correction2 = self._hyper_parameters(group, step)
-        v = state["exp_avg_sq"]
+        v = state["exp_avg_sq"].data
         if group["amsgrad"]:
-            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = xp.maximum(state["max_exp_avg_sq"].data, v, out=state["max_exp_avg_sq"].data)
         denom = xp.sqrt(v) / sqrt_bias_correction2 + group["eps"]
-        param.data -= step_size * (state["exp_avg"] / denom)
+        param.data -= step_size * (state["exp_avg"].data / denom)
 
 
 class AdamW(Adam):
@@ -441,7 +453,7 @@ class Adamax(ArrayOptimizer):
         beta1, beta2 = group["betas"]
         step = self._count_step(param, state, "exp_avg", "exp_inf")
         grad = self._effective_gradient(param, grad, group)
-        exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
+        exp_avg, exp_inf = state["exp_avg"].data, state["exp_inf"].data
         _average_into(exp_avg, grad, 1 - beta1)
         exp_inf *= beta2
         xp.maximum(exp_inf, xp.abs(grad) + group["eps"], out=exp_inf)
@@ -450,7 +462,7 @@ class Adamax(ArrayOptimizer):
 
 class NAdam(ArrayOptimizer):
     """torch.optim.NAdam: Adam with Nesterov momentum, whose momentum warms up by momentum_decay; the product of
-    the momenta so far is kept in the default dtype (float32 unless set otherwise), as torch keeps it."""
+    the momenta so far is kept as a _scalar tensor, in whose precision it is multiplied, as torch's."""
 
     state_scalars = ("step", "mu_product")
     capturable_tensors = "params, mu_products and state_steps"
@@ -467,11 +479,12 @@ class NAdam(ArrayOptimizer):
         beta1, beta2 = group["betas"]
         step, grad = self._step_moments(param, grad, group, state, mu_product=1.0)
         mu, mu_next = (beta1 * (1.0 - 0.5 * 0.96 ** (t * group["momentum_decay"])) for t in (step, step + 1))
-        scalar = default_dtype().type
-        mu_product = state["mu_product"] = float(scalar(state["mu_product"]) * scalar(mu))
-        denom = xp.sqrt(state["exp_avg_sq"] / (1 - beta2 ** step)) + group["eps"]
+        mu_product = state["mu_product"].data
+        mu_product *= mu_product.dtype.type(mu)  # in the scalar's precision, as torch's
+        mu_product = float(mu_product)
+        denom = xp.sqrt(state["exp_avg_sq"].data / (1 - beta2 ** step)) + group["eps"]
         param.data -= group["lr"] * (1.0 - mu) / (1.0 - mu_product) * grad / denom
-        param.data -= group["lr"] * mu_next / (1.0 - mu_product * mu_next) * state["exp_avg"] / denom
+        param.data -= group["lr"] * mu_next / (1.0 - mu_product * mu_next) * state["exp_avg"].data / denom
 
 
 class RAdam(ArrayOptimizer):
@@ -491,10 +504,11 @@ class RAdam(ArrayOptimizer):
         bias_correction2 = 1 - beta2 ** step
         rho_inf = 2 / (1 - beta2) - 1
         rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
-        update = state["exp_avg"] / (1 - beta1 ** step) * group["lr"]
+        update = state["exp_avg"].data / (1 - beta1 ** step) * group["lr"]
         if rho_t > 5.0:
             rectification = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            update = update * (bias_correction2 ** 0.5 / (xp.sqrt(state["exp_avg_sq"]) + group["eps"])) * rectification
+            denom = xp.sqrt(state["exp_avg_sq"].data) + group["eps"]
+            update = update * (bias_correction2 ** 0.5 / denom) * rectification
         param.data -= update
 
 
@@ -513,17 +527,17 @@ class RMSprop(ArrayOptimizer):
         self._count_step(param, state, "square_avg", *["momentum_buffer"] * (group["momentum"] > 0),
                          *["grad_avg"] * group["centered"])
         grad = self._effective_gradient(param, grad, group)
-        square_avg = state["square_avg"]
+        square_avg = state["square_avg"].data
         _average_square_into(square_avg, grad, group["alpha"])
         if group["centered"]:
-            grad_avg = state["grad_avg"]
+            grad_avg = state["grad_avg"].data
             _average_into(grad_avg, grad, 1 - group["alpha"])
             avg = xp.sqrt(square_avg - grad_avg * grad_avg)
         else:
             avg = xp.sqrt(square_avg)
         avg += group["eps"]
         if group["momentum"] > 0:
-            buffer = state["momentum_buffer"]
+            buffer = state["momentum_buffer"].data
             buffer *= group["momentum"]
             buffer += grad / avg
             param.data -= group["lr"] * buffer
@@ -548,18 +562,19 @@ class Adagrad(ArrayOptimizer):
             self._start(param, self.state[param])
 
     def _start(self, param, state):
-        state.update(step=0, sum=get_array_module(param.data).full_like(
-            param.data, self.defaults["initial_accumulator_value"]))
+        state.update(step=_scalar(0.0), sum=Tensor(get_array_module(param.data).full_like(
+            param.data, self.defaults["initial_accumulator_value"])))
 
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
         if not state:  # a parameter of a group added after construction
             self._start(param, state)
-        state["step"] += 1
+        step = self._count_step(param, state)
         grad = self._effective_gradient(param, grad, group)
-        state["sum"] += grad * grad
-        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        param.data -= clr * grad / (xp.sqrt(state["sum"]) + group["eps"])
+        total = state["sum"].data
+        total += grad * grad
+        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        param.data -= clr * grad / (xp.sqrt(total) + group["eps"])
 
 
 class Adadelta(ArrayOptimizer):
@@ -576,7 +591,7 @@ class Adadelta(ArrayOptimizer):
         xp = get_array_module(param.data)
         self._count_step(param, state, "square_avg", "acc_delta")
         grad = self._effective_gradient(param, grad, group)
-        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+        square_avg, acc_delta = state["square_avg"].data, state["acc_delta"].data
         _average_square_into(square_avg, grad, group["rho"])
         delta = xp.sqrt(acc_delta + group["eps"]) / xp.sqrt(square_avg + group["eps"]) * grad
         _average_square_into(acc_delta, delta, group["rho"])
@@ -597,24 +612,26 @@ class Rprop(ArrayOptimizer):
     def update(self, param, grad, group, state):
         xp = get_array_module(param.data)
         etaminus, etaplus = group["etas"]
-        if self._count_step(param, state, "prev", "step_size") == 1:
-            state["step_size"] += group["lr"]
+        first = self._count_step(param, state, "prev", "step_size") == 1
+        prev, step_size = state["prev"].data, state["step_size"].data
+        if first:
+            step_size += group["lr"]
         grad = -grad if group["maximize"] else grad
-        agreement = grad * state["prev"]
+        agreement = grad * prev
         flipped = agreement < 0
         factor = xp.where(agreement > 0, etaplus, xp.where(flipped, etaminus, 1)).astype(param.dtype)
-        step_size = state["step_size"]
         step_size *= factor
         xp.clip(step_size, *group["step_sizes"], out=step_size)
         grad = xp.where(flipped, 0, grad).astype(param.dtype, copy=False)
         param.data -= xp.sign(grad) * step_size
-        state["prev"][...] = grad
+        prev[...] = grad
 
 
 class ASGD(ArrayOptimizer):
     """torch.optim.ASGD: SGD whose step eta decays as lr / (1 + lambd * lr * step)**alpha, the parameter shrunk by
     1 - lambd * eta first, and a running average of the parameters, ax, taken from step t0 on (before it, ax is the
-    parameter). eta and mu, the average's weight, are kept in the default dtype, as torch keeps them."""
+    parameter). eta and mu, the average's weight, are kept as _scalar's tensors, in whose precision they round, as
+    torch's."""
 
     state_scalars = ("step", "eta", "mu")
     capturable_tensors = "params, mus, etas, and state_steps"
@@ -626,18 +643,17 @@ class ASGD(ArrayOptimizer):
                                       maximize=maximize), switches)
 
     def update(self, param, grad, group, state):
-        scalar = default_dtype().type
-        step = self._count_step(param, state, "ax", eta=float(scalar(group["lr"])), mu=1.0)
+        step = self._count_step(param, state, "ax", eta=group["lr"], mu=1.0)
         grad = self._effective_gradient(param, grad, group)
-        eta, mu = float(state["eta"]), float(state["mu"])
+        eta, mu, ax = float(state["eta"].data), float(state["mu"].data), state["ax"].data
         param.data *= 1 - group["lambd"] * eta
         param.data -= eta * grad
         if mu != 1:
-            state["ax"] += (param.data - state["ax"]) * mu
+            ax += (param.data - ax) * mu
         else:
-            state["ax"][...] = param.data
-        state["eta"] = float(scalar(group["lr"] / (1 + group["lambd"] * group["lr"] * step) ** group["alpha"]))
-        state["mu"] = float(scalar(1 / max(1, step - group["t0"])))
+            ax[...] = param.data
+        state["eta"].data[...] = group["lr"] / (1 + group["lambd"] * group["lr"] * step) ** group["alpha"]
+        state["mu"].data[...] = 1 / max(1, step - group["t0"])
 
 
 class LBFGS(ArrayOptimizer):
@@ -736,6 +752,10 @@ class LBFGS(ArrayOptimizer):
         state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=H_diag,
                      prev_flat_grad=prev_flat_grad, prev_loss=prev_loss)
         return orig_loss
+
+    def _loaded_value(self, name, value, param):
+        """Arrays like the parameter's, and numbers, which LBFGS's state holds."""
+        return _like_parameter(value, param)
 
     def _flat_grad(self):
         params = self.param_groups[0]["params"]

@@ -267,7 +267,10 @@ def restoration_loss(x, y, w_char=1.0, w_edge=0.1, w_ssim=0.3):
 
 
 def _to_host(array):
-    """NumPy view of a NumPy array, or a host copy of a CuPy array (which offers .get())."""
+    """NumPy view of a NumPy array, or a host copy of a CuPy array (which offers .get()); a minigrad tensor's
+    (an optimizer's state holds them) through its .numpy(), which copies a GPU tensor's."""
+    if hasattr(array, "numpy"):
+        return array.numpy()
     return array.get() if hasattr(array, "get") else np.asarray(array)
 
 
@@ -282,16 +285,25 @@ def _map_tensors(node, convert, is_tensor):
 
 
 def state_dict_to_numpy(state_dict):
-    """Torch state_dict, a module's or an optimizer's → the same with float32 NumPy arrays for its tensors."""
+    """Torch state_dict, a module's or an optimizer's → the same with NumPy arrays of their dtypes for its tensors
+    (float32 for the dtypes NumPy lacks, such as bfloat16), so that a float64 state keeps its precision."""
     torch = _torch()
-    return _map_tensors(state_dict, lambda tensor: tensor.detach().cpu().float().numpy(), torch.is_tensor)
+    return _map_tensors(state_dict, _numpy_of, torch.is_tensor)
+
+
+def _numpy_of(tensor):
+    tensor = tensor.detach().cpu()
+    try:
+        return tensor.numpy()
+    except TypeError:  # "Got unsupported ScalarType BFloat16"
+        return tensor.float().numpy()
 
 
 def numpy_to_state_dict(arrays):
-    """minigrad state_dict, a module's or an optimizer's → the same with float32 CPU tensors for its NumPy or CuPy
-    arrays, which torch's load_state_dict takes."""
+    """minigrad state_dict, a module's or an optimizer's → the same with CPU tensors of their dtypes for its NumPy
+    or CuPy arrays and minigrad tensors, which torch's load_state_dict takes."""
     torch = _torch()
-    return _map_tensors(arrays, lambda array: torch.from_numpy(np.array(_to_host(array), dtype=np.float32)),
+    return _map_tensors(arrays, lambda array: torch.from_numpy(np.array(_to_host(array))),
                         lambda leaf: hasattr(leaf, "shape"))
 
 
