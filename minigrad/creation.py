@@ -265,6 +265,11 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     return ops.Drawn.apply(values, mean, std, node_name=f"NormalBackward{overload}")
 
 
+# NumPy's largest Poisson rate, just short of int64's range: NumPy draws no count for a larger one (inf), torch casts
+# its count to int64, which gives int64's smallest number
+_LARGEST_POISSON_RATE = np.iinfo(np.int64).max - np.sqrt(np.iinfo(np.int64).max) * 10
+
+
 def poisson(input, generator=None):
     """Counts drawn from Poisson(rate) for each rate in input (floating point), in its dtype, as torch's; the
     gradient that reaches input is zero, as torch's."""
@@ -273,8 +278,14 @@ def poisson(input, generator=None):
     rates = to_numpy(input.data)
     if not (rates >= 0).all():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    draw = _on_host(lambda shape: np.asarray(numpy_generator(generator).poisson(rates)))  # 0-d: a NumPy int
-    counts = _filled(draw, (input.shape,), input.dtype, input.device, False)
+    beyond = rates > _LARGEST_POISSON_RATE
+
+    def draw(shape):
+        drawn = numpy_generator(generator).poisson(np.where(beyond, 0, rates))
+        with np.errstate(over="ignore"):  # float16's inf for int64's smallest number, as torch's
+            return np.where(beyond, np.iinfo(np.int64).min, drawn).astype(rates.dtype)
+
+    counts = _filled(_on_host(draw), (input.shape,), input.dtype, input.device, False)
     return ops.Drawn.apply(counts, input, node_name="PoissonBackward0")
 
 

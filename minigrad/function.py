@@ -255,6 +255,37 @@ class set_detect_anomaly(_AnomalyMode, _SetMode):
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
+def warn_of_error(node_name, forward_trace):
+    """torch's warning, in anomaly mode, that the backward of node `node_name` failed, with `forward_trace`, the stack
+    of its forward call (None: not kept)."""
+    if forward_trace is None:
+        warnings.warn(f"Error detected in {node_name}. No forward pass information available. Enable detect anomaly "
+                      "during forward pass for more information.")
+    else:
+        warnings.warn(f"Error detected in {node_name}. Traceback of forward call that caused the error:\n"
+                      + "".join(traceback.format_list(forward_trace)))
+
+
+@contextlib.contextmanager
+def errors_warned_of(node):
+    """A block (a tensor's hooks) whose error is first, in anomaly mode, torch's warning that `node` failed."""
+    try:
+        yield
+    except Exception:
+        if anomaly_enabled:
+            node.warn_of_error()
+        raise
+
+
+def _keep_forward_trace(ctx, inputs):
+    """Anomaly mode's stack of the op's call running now, kept on its node `ctx`, and on each leaf among its `inputs`
+    that no op used before in anomaly mode (the stack of its AccumulateGrad, which torch makes then)."""
+    ctx.forward_trace = _forward_trace()
+    for tensor in inputs:
+        if tensor.creator is None and tensor.requires_grad and tensor._first_use_trace is None:
+            tensor._first_use_trace = ctx.forward_trace
+
+
 def _forward_trace():
     """The stack of the op's call running now, as anomaly mode keeps it: outermost frame first, to the innermost
     outside minigrad (the line that called the op, as torch's stack ends at its ops, which are C++)."""
@@ -515,12 +546,7 @@ class Context:
 
     def warn_of_error(self):
         """torch's warning, in anomaly mode, that this node's backward failed, with the stack of its forward call."""
-        if self.forward_trace is None:
-            warnings.warn(f"Error detected in {self.name()}. No forward pass information available. Enable detect "
-                          "anomaly during forward pass for more information.")
-        else:
-            warnings.warn(f"Error detected in {self.name()}. Traceback of forward call that caused the error:\n"
-                          + "".join(traceback.format_list(self.forward_trace)))
+        warn_of_error(self.name(), self.forward_trace)
 
     # ---- torch's view of a graph node, as `tensor.grad_fn` ------------------------------------------
     def name(self):
@@ -568,6 +594,11 @@ class AccumulateGrad:
     @staticmethod
     def name():
         return "torch::autograd::AccumulateGrad"
+
+    def warn_of_error(self):
+        """torch's warning, in anomaly mode, that a hook of the leaf failed, with the stack of the first op that used
+        it in anomaly mode (where torch makes this node)."""
+        warn_of_error(self.name(), self.variable._first_use_trace)
 
     def __repr__(self):
         return f"<AccumulateGrad object at {id(self):#x}>"
@@ -674,7 +705,7 @@ class Function:
                 output = _float32_as_float16(output)
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if anomaly_enabled and requires_grad:
-            ctx.forward_trace = _forward_trace()
+            _keep_forward_trace(ctx, tensors)
         if cls.several_outputs and isinstance(output, tuple):
             return _custom_outputs(ctx, output, requires_grad)
         if isinstance(output, (tuple, list)):
@@ -736,7 +767,7 @@ def _apply_custom(cls, args, kwargs):
         else:
             output = _called(cls, "forward", cls.forward, ctx, *arguments)
     if anomaly_enabled and requires_grad:
-        ctx.forward_trace = _forward_trace()
+        _keep_forward_trace(ctx, tensors)
     if isinstance(output, tuple):
         result = _custom_outputs(ctx, output, requires_grad)
     elif isinstance(output, list):

@@ -1,4 +1,5 @@
 """Tensor: an array plus the graph node that made it, and reverse-mode autodiff over that graph."""
+import copy
 import functools
 import inspect
 import itertools
@@ -33,6 +34,7 @@ def _as_array(data, dtype):
     if isinstance(data, np.ndarray) or xp is not np:
         array = data
     else:
+        _refuse_unsized_first_item(data)
         array = np.asarray(data)
         _refuse_numbers_torch_refuses(data, array, dtype)
         if dtype is not None:
@@ -69,6 +71,17 @@ def _refuse_numbers_torch_refuses(data, array, dtype):
             if isinstance(number, int) and not -2 ** 63 <= number < 2 ** 63:
                 raise ValueError(f"Overflow when unpacking long long: {number} does not fit int64, "
                                  "the dtype of integers")
+
+
+def _refuse_unsized_first_item(data):
+    """torch.tensor's TypeError for a 0-d array first in a list (or first in the first list in it, ...): torch reads
+    the first items for the lengths of the dims, and takes an array for a sequence, where NumPy takes a 0-d one for
+    a number."""
+    item = data
+    while isinstance(item, (list, tuple)) and item:
+        item = item[0]
+    if item is not data and isinstance(item, np.ndarray) and not item.ndim:
+        raise TypeError("len() of unsized object")
 
 
 def _holds_wide_numpy_number(data):
@@ -201,6 +214,9 @@ def _is_integer_tensor(value, one_element_only=False):
             and (value.data.size == 1 if one_element_only else value.ndim == 0))
 
 
+_NOT_GIVEN = object()  # a keyword argument left out, where None is a value given (and refused)
+
+
 def int_argument(method, name, position, value):
     """`value` as an int (a 0-d integer tensor too), or torch's TypeError for argument `name` of `method` (a bool is
     no int there) at `position` (None: given by keyword)."""
@@ -209,16 +225,20 @@ def int_argument(method, name, position, value):
     return int(value)
 
 
+_PLAIN_INT = frozenset((int,))  # the types of a sequence of Python ints alone
+
+
 def int_tuple_argument(method, name, position, value):
     """`value`, a sequence of ints (one-element integer tensors too), as a tuple, or torch's TypeError for argument
     `name` of `method` at `position` (None: given by keyword), which words an element after the first otherwise,
     and takes a bool there as an int."""
+    if isinstance(value, (tuple, list)) and _PLAIN_INT.issuperset(map(type, value)):  # the common case, kept cheap
+        return tuple(value)
     if not isinstance(value, (tuple, list)):
         raise TypeError(f"{method}(): argument '{name}'{position_words(position)} must be tuple of ints, not "
                         f"{type(value).__name__}")
     for index, item in enumerate(value):
-        if (not isinstance(item, numbers.Integral) and not _is_integer_tensor(item, one_element_only=True)
-                or isinstance(item, bool) and not index):
+        if not _is_int_item(item, first=not index):
             if index:
                 raise TypeError(f"{method}(): argument '{name}' failed to unpack the object at pos {index + 1} with "
                                 f"error \"type must be tuple of ints,but got {type(item).__name__}\"")
@@ -227,6 +247,13 @@ def int_tuple_argument(method, name, position, value):
             raise TypeError(f"{method}(): argument '{name}' (position {position}) must be tuple of ints, but found "
                             f"element of type {type(item).__name__} at pos 0")
     return tuple(int(item) for item in value)
+
+
+def _is_int_item(item, first):
+    """Whether torch takes `item` for an int in a sequence of ints: a one-element integer tensor too, a bool but
+    first."""
+    return type(item) is int or ((isinstance(item, numbers.Integral) or _is_integer_tensor(item, one_element_only=True))
+                                 and not (first and isinstance(item, bool)))
 
 
 def tensor_argument(method, name, position, value):
@@ -238,28 +265,41 @@ def checked_arguments(**checks):
     """A function, or method, whose arguments named in `checks` (name: int_argument, int_tuple_argument or
     tensor_argument) are checked, and converted, before it runs, so that a wrong one gets torch's TypeError with
     torch's position: counted from the tensor in the function form (torch.as_strided(x, size, ...), F.prelu(x, w)),
-    from the argument after it in the method form (x.as_strided(size, ...), x.prelu(w)), none for an argument given
-    by keyword. An optional argument (default None) may be None."""
+    from the argument after it in the method form (x.as_strided(size, ...), x.prelu(w), and
+    Tensor.as_strided(x, size, ...) too), none for an argument given by keyword. An optional argument (default None)
+    may be None. A method's function form is function_form(name)."""
     return lambda function: _ArgumentsChecked(function, checks)
 
 
+def function_form(method):
+    """Tensor's method `method` (a name) called as torch's function of that name, the tensor first: a checked
+    method's positions counted from the tensor (see checked_arguments)."""
+    return vars(Tensor)[method]
+
+
 class _ArgumentsChecked:
-    """checked_arguments' function; a method of the tensor it is read from (the descriptor a Python function is)."""
+    """checked_arguments' function; a method of the tensor it is read from (the descriptor a Python function is),
+    and read from the class (Tensor.as_strided), the method that takes the tensor first."""
 
     def __init__(self, function, checks):
         functools.update_wrapper(self, function)
         parameters = inspect.signature(function).parameters.values()
         self._checks = [(index, parameter.name, checks[parameter.name], parameter.default is None)
                         for index, parameter in enumerate(parameters) if parameter.name in checks]
+        self._first_position = 1
 
     def __call__(self, *args, **kwargs):
-        return self._checked(1, args, kwargs)
+        return self._checked(self._first_position, args, kwargs)
 
     def __get__(self, tensor, owner=None):
-        return self if tensor is None else types.MethodType(self._method_call, tensor)
+        return self._method if tensor is None else types.MethodType(self._method, tensor)
 
-    def _method_call(self, tensor, *args, **kwargs):
-        return self._checked(0, (tensor, *args), kwargs)
+    @functools.cached_property
+    def _method(self):
+        """The method, the tensor given first: its positions counted from the argument after it."""
+        method = copy.copy(self)
+        method._first_position = 0
+        return method
 
     def _checked(self, first_position, args, kwargs):
         args = list(args)
@@ -279,6 +319,7 @@ class Tensor:
     # differentiable tensor), and refuses np.exp(tensor) rather than run it on a detached array.
     __array_ufunc__ = None
     _post_accumulate_grad_hooks = None  # a leaf's register_post_accumulate_grad_hook's, once there are any
+    _first_use_trace = None  # a leaf's: the stack of the first op that used it in anomaly mode (see AccumulateGrad)
     # A Python number given where torch takes a tensor (torch.mul(0.1, t)) is a 0-d tensor of its own precision that
     # promotes as the number would, as torch's wrapped numbers (result_type): 0.1 beside a float64 tensor is float64's
     # 0.1, not float32's, and 300 beside a uint8 tensor is 300 where the op computes in float (torch.div(300, t)),
@@ -693,8 +734,9 @@ class Tensor:
             self._run_post_accumulate_grad_hooks()
 
     def _run_post_accumulate_grad_hooks(self):
-        """register_post_accumulate_grad_hook's hooks on this leaf, with torch's errors for one that returns a value."""
-        with no_grad():
+        """register_post_accumulate_grad_hook's hooks on this leaf, with torch's errors for one that returns a value
+        (in anomaly mode, first torch's warning, as _hooked's)."""
+        with function.errors_warned_of(function.AccumulateGrad(self)), no_grad():
             for hook in list(self._post_accumulate_grad_hooks.values()):
                 result = hook(self)
                 if result is not None and not isinstance(result, Tensor):
@@ -1521,8 +1563,10 @@ class Tensor:
         """`condition ? self : other`, as torch's: minigrad.where(condition, self, other)."""
         return where(condition, self, other)
 
-    def reshape(self, *shape):
-        return self._reshaped(_sizes(shape))
+    def reshape(self, *sizes, shape=_NOT_GIVEN):
+        """This tensor's entries in `shape` (one -1 inferred), given as separate ints, as one sequence or by keyword,
+        as torch's: a view where it can be, else a copy."""
+        return self._reshaped(_shape_argument("reshape", sizes, shape, "shape"))
 
     def _reshaped(self, shape, node_name=None):
         """reshape(), its node named `node_name` where given: torch's name of the method that ran it (unsqueeze)."""
@@ -1636,10 +1680,10 @@ class Tensor:
         return self._viewed(ops.Expand.apply(self, shape=shape), lambda array: expanded_view(array, shape))
 
     # ---- torch's shape, indexing and reduction idioms, composed of the ops above where they can be ----------
-    def view(self, *shape):
+    def view(self, *sizes, size=_NOT_GIVEN):
         """reshape() where its result can share the array, as torch's view; else torch's error (as after a
         permute, or of an expanded tensor), where reshape() would copy (refused before any copy is made)."""
-        shape = resolved_shape(self.numel(), _sizes(shape))
+        shape = resolved_shape(self.numel(), _view_size(sizes, size))
         if not _views_as(self.data, shape):
             raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
@@ -1682,7 +1726,7 @@ class Tensor:
     def split(self, split_size_or_sections, dim=0):
         """Pieces along `dim`: of split_size_or_sections each (the last may be smaller), or of the sizes it lists."""
         if not isinstance(split_size_or_sections, numbers.Integral):  # torch's errors of torch.split_with_sizes
-            return Tensor.split_with_sizes(self, split_size_or_sections, dim)
+            return function_form("split_with_sizes")(self, split_size_or_sections, dim)
         size, step = self.shape[normalize_dim(dim, self.ndim)], split_size_or_sections
         if step < 0 or (step == 0 and size):
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {size}")
@@ -2637,13 +2681,41 @@ def _sizes(sizes):
 
 def _size_argument(method, sizes):
     """A method's `size`, given as separate ints or as one sequence (torch's *size), as a tuple, or torch's
-    TypeError."""
+    TypeError, also where none is given."""
     if not sizes:
         raise TypeError(f'{method}() missing 1 required positional arguments: "size"')
-    (first, *rest) = sizes
-    one = not rest and (isinstance(first, (tuple, list)) or not isinstance(first, numbers.Integral)
-                        or isinstance(first, bool))
-    return int_tuple_argument(method, "size", 1, first if one else sizes)
+    return _shape_argument(method, sizes)
+
+
+def _shape_argument(method, sizes, keyword=_NOT_GIVEN, name="size"):
+    """Sizes given as separate ints or as one sequence (torch's *size; none: the empty shape), or by keyword
+    (`keyword`), as a tuple, or torch's TypeError for argument `name` of `method`."""
+    if keyword is not _NOT_GIVEN:
+        if sizes:
+            raise TypeError(f"{method}() got multiple values for argument '{name}'")
+        return int_tuple_argument(method, name, None, keyword)
+    return int_tuple_argument(method, name, 1, _sequence_of(sizes))
+
+
+def _sequence_of(sizes):
+    """Sizes given as separate ints or as one sequence (torch's *size), as the sequence: a lone argument that is no
+    int stands for it (to be refused where it is no sequence)."""
+    return sizes[0] if len(sizes) == 1 and not _is_int_item(sizes[0], first=True) else sizes
+
+
+def _view_size(sizes, size):
+    """view's sizes, given as reshape's (_shape_argument), as a tuple; torch's TypeError that names the types of
+    the arguments where neither of view's forms (sizes, a dtype) takes them: none given, both forms of sizes, no
+    sequence of them, or a first one that is no int."""
+    sequence = _sequence_of(sizes) if size is _NOT_GIVEN else size
+    if ((not sizes) == (size is _NOT_GIVEN) or not isinstance(sequence, (tuple, list))
+            or sequence and not _is_int_item(sequence[0], first=True)):
+        given = [type(value).__name__ for value in sizes]
+        keyword = [] if size is _NOT_GIVEN else [f"size={type(size).__name__}"]
+        after = ", " if keyword and not given else ""  # torch's, after keywords alone
+        raise TypeError(f"view() received an invalid combination of arguments - got ({', '.join(given + keyword)}"
+                        f"{after}), but expected one of:\n * (torch.dtype dtype)\n * (tuple of ints size)\n")
+    return int_tuple_argument("view", "size", 1 if size is _NOT_GIVEN else None, sequence)
 
 
 def _views_as(array, shape):
@@ -2908,7 +2980,7 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
     xp = get_array_module(root_grads[0])
     order = topological_order(*roots, needs_grad_only=True)
     wanted = None if inputs is None else {id(t._graph_entry) for t in inputs}
-    runs = None if wanted is None else _ops_leading_to(order, wanted)
+    runs = None if wanted is None else _ops_leading_to(order, wanted, wanted_ops_run=after_hooks)
     grads, found = {}, {}
     summed = set()  # keys whose gradient is a sum made here, so it may be added to in place
 
@@ -2943,7 +3015,7 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
         if captured and taken_before_hooks:
             found[id(entry)] = grad
         if entry._grad_hooks:
-            grad = _hooked(entry._grad_hooks, grad)
+            grad = _hooked(entry._grad_hooks, grad, node or function.AccumulateGrad(entry))
         if captured and not taken_before_hooks:
             found[id(entry)] = grad
         if node is None:
@@ -2995,9 +3067,11 @@ def _refuse_nan(node, gradients):
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {index}th output.")
 
 
-def _hooked(hooks, grad):
-    """A gradient (an array) after the hooks registered on its tensor, each given the one before's result."""
-    with no_grad():
+def _hooked(hooks, grad, node):
+    """A gradient (an array) after the hooks registered on its tensor, each given the one before's result. In
+    anomaly mode, an error is first a warning that shows the forward call of `node`, the op that made the tensor
+    (a leaf's AccumulateGrad), whose gradient the hooks change, as torch's."""
+    with function.errors_warned_of(node), no_grad():
         for hook in list(hooks.values()):
             result = hook(Tensor(grad))
             if result is not None:
@@ -3019,14 +3093,17 @@ def hook_gradient(name, result, expected):
     return result.data
 
 
-def _ops_leading_to(order, wanted):
+def _ops_leading_to(order, wanted, wanted_ops_run):
     """The ids of the entries of a topological order whose op has an input from which one of the `wanted` entries
-    (ids) can be reached, or whose graph was freed (to be refused): the only ops that autograd.grad runs."""
+    (ids) can be reached, and where wanted_ops_run, the wanted entries themselves: the only ops that autograd.grad
+    runs (backward(inputs=...) runs the ops of its inputs too), as torch's engine. Only these are refused where their
+    graph was freed: autograd.grad of a tensor with respect to itself needs none."""
     leads = set()
     for entry in order:
         node = entry.creator
-        if node is not None and (node.freed or any(needed and (id(parent) in wanted or id(parent) in leads)
-                                                   for parent, needed in zip(node.inputs, node.input_needs_grad))):
+        if node is not None and (wanted_ops_run and id(entry) in wanted or any(
+                needed and (id(parent) in wanted or id(parent) in leads)
+                for parent, needed in zip(node.inputs, node.input_needs_grad))):
             leads.add(id(entry))
     return leads
 

@@ -16,7 +16,7 @@ from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized
                        result_type)
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
-from .tensor import Tensor, checked_arguments, int_argument, tensor_only, where
+from .tensor import Tensor, checked_arguments, function_form, int_argument, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
@@ -78,7 +78,7 @@ def _function_of(method, first="input"):
             raise TypeError(f"{method}(): argument '{first}' (position 1) must be Tensor, not {type(tensor).__name__}")
         if method in TENSOR_OTHER and rest:
             tensor_only(method, rest[0], position=2)
-        return getattr(type(tensor), method)(tensor, *rest, **kwargs)  # a checked method's function positions
+        return function_form(method)(tensor, *rest, **kwargs)
 
     function.__name__ = function.__qualname__ = method
     function.__doc__ = f"torch.{method}: {first}.{method}(...), see Tensor.{method}."
