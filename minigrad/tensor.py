@@ -719,12 +719,17 @@ class Tensor:
         return ops.Mul.apply(self, other)
 
     def __rmul__(self, other):
-        return ops.Mul.apply(other, self)
+        """torch's: self * other, where Mul reads a number other beside float16 in float32 (see Function)."""
+        return ops.Mul.apply(self, other)
 
     def __truediv__(self, other):
         return ops.Div.apply(self, other)
 
     def __rtruediv__(self, other):
+        """other / self; a number over float16 as torch's (self.reciprocal() * other): the reciprocal rounded to
+        float16, then times the number in float32, which a division rounding once would not match."""
+        if self.dtype == np.float16 and isinstance(other, numbers.Number):
+            return self.reciprocal() * other
         return ops.Div.apply(other, self)
 
     def __floordiv__(self, other):

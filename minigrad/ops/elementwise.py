@@ -24,7 +24,6 @@ def _is_bool(operand):
 
 class Add(Function):
     broadcasts = True
-    numbers_in_float32 = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -40,7 +39,6 @@ class Sub(Function):
     inverted by comparison, not by 1 - mask."""
 
     broadcasts = True
-    numbers_in_float32 = True
 
     @classmethod
     def apply(cls, a, b, node_name=None):
@@ -136,12 +134,30 @@ class FloorDivide(WithoutDerivative):
 
     node_name = NOT_IMPLEMENTED
     broadcasts = True
+    numbers_in_float32 = True
     aten_name = "floor_divide"
 
     @staticmethod
     def forward(ctx, a, b):
         _check_floor_division("floor_divide", a, b)
-        return get_array_module(a).floor_divide(a, b)
+        xp = get_array_module(a)
+        if a.dtype == np.float16:
+            return _float16_floor_divide(xp, a, b)
+        return xp.floor_divide(a, b)
+
+
+def _float16_floor_divide(xp, a, b):
+    """a // b of float16 arrays as torch's kernel computes it: Python's floor division (the quotient of a less its
+    remainder, one less where the remainder's sign is not b's, floored to the nearest integer) with each step
+    rounded to float16, where NumPy's computes it in float32 and rounds once."""
+    remainder = xp.fmod(a, b)
+    quotient = (a - remainder) / b
+    quotient -= (remainder != 0) & ((b < 0) != (remainder < 0))
+    floored = xp.floor(quotient)
+    floored += quotient - floored > a.dtype.type(0.5)
+    quotient_of_ieee = a / b  # where b is 0, and the sign of a zero quotient
+    return xp.where(b == 0, quotient_of_ieee,
+                    xp.where(quotient == 0, xp.copysign(a.dtype.type(0), quotient_of_ieee), floored))
 
 
 class Heaviside(WithoutDerivative):
@@ -492,10 +508,10 @@ class Reciprocal(Elementwise):
     ufunc = "reciprocal"
 
     @staticmethod
-    def gradient(xp, grad, saved, out):                                # -grad * saved ** 2
-        xp.negative(grad, out=out)
-        out *= saved
-        out *= saved
+    def gradient(xp, grad, saved, out):                                # -grad * saved ** 2, squared first
+        xp.multiply(saved, saved, out=out)                              # (torch's order, which float16 shows)
+        out *= grad
+        xp.negative(out, out=out)
 
 
 class Tanh(Elementwise):
