@@ -1,11 +1,13 @@
 """float16 details as torch's CPU kernels have them: which number operands they read in float32 (a number after the
 tensor in *, / and the floor and trunc divisions) and which they round to float16 first (+, -, a number first);
-n / x as torch's reciprocal times n; float16 floor division's steps each rounded to float16; and in-place writes
-into float16 arrays behind the float32 copies that an op computing in float32 saved, refused at backward."""
+n / x as torch's reciprocal times n; add's and sub's alpha in one op, rounded once; float16 floor division's steps
+each rounded to float16; and in-place writes into float16 arrays behind the float32 copies that an op computing in
+float32 saved, refused at backward."""
 import numpy as np
 import pytest
 
 import minigrad as mg
+from conftest import assert_matches_torch
 
 torch = pytest.importorskip("torch")
 
@@ -88,6 +90,45 @@ def test_number_over_float16_gradient_and_node_as_torchs():
     _assert_same_bits(results[0][2], results[1][2])
 
 
+SCALED = {
+    "add": lambda lib, x, y, alpha: lib.add(x, y, alpha=alpha),
+    "sub": lambda lib, x, y, alpha: lib.sub(x, y, alpha=alpha),
+    "rsub": lambda lib, x, y, alpha: lib.rsub(x, y, alpha=alpha),
+}
+
+
+@pytest.mark.parametrize("name", SCALED)
+def test_alpha_scaled_sums_match_torchs_bits(name):
+    """x + alpha * y in one op as torch's: alpha a float16 number, the sum computed in float32 and rounded once."""
+    y = np.random.default_rng(0).permutation(FLOAT16)
+    for alpha in (0.3, -1.7):
+        for ours, theirs in ((mg.tensor(y), torch.tensor(y)), (0.1, 0.1), (1e5, 1e5)):
+            _assert_same_bits(SCALED[name](mg, mg.tensor(FLOAT16), ours, alpha),
+                              SCALED[name](torch, torch.tensor(FLOAT16), theirs, alpha))
+
+
+@pytest.mark.parametrize("name", SCALED)
+def test_alpha_scaled_sums_gradients_and_nodes_as_torchs(name):
+    rng = np.random.default_rng(2)
+    arrays = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
+    assert_matches_torch(torch, lambda lib, x, y: SCALED[name](lib, x, y, 0.3), arrays)
+    assert mg.gradcheck(lambda x, y: SCALED[name](mg, x, y, -1.7), [mg.tensor(a, requires_grad=True) for a in arrays])
+    x, y = (mg.tensor(a, requires_grad=True) for a in arrays)
+    tx, ty = (torch.tensor(a, requires_grad=True) for a in arrays)
+    for ours, theirs in ((y, ty), (2.0, 2.0)):
+        node = SCALED[name](torch, tx, theirs, 0.3).grad_fn
+        assert SCALED[name](mg, x, ours, 0.3).grad_fn.name() == type(node).__name__
+
+
+def test_alpha_beyond_float16_refused_as_torch():
+    messages = []
+    for lib in (mg, torch):
+        with pytest.raises(RuntimeError) as error:
+            lib.zeros(2, dtype=lib.float16).add(lib.ones(2, dtype=lib.float16), alpha=1e5)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1]
+
+
 IN_PLACE = {  # (forward, the write made without recording, whether torch refuses backward)
     "matmul's input": (lambda x: x @ x.t(), lambda x, y: x.mul_(2), True),
     "through a detached view": (lambda x: x.mean(0) @ x.t(), lambda x, y: x.detach()[0].add_(1), True),
@@ -122,15 +163,15 @@ def test_writes_behind_float32_copies_are_refused_as_torchs(name):
 
 
 def test_gpu_path_float16_divisions_and_writes(gpu_path):
-    """The float16 floor division, n / x and the watch of the float16 arrays behind float32 copies run on the
-    device's arrays as on the CPU's."""
+    """The float16 floor division, n / x, the alpha-scaled sum and the watch of the float16 arrays behind float32
+    copies run on the device's arrays as on the CPU's."""
     rng = np.random.default_rng(0)
     a, b = (FLOAT16[rng.integers(0, FLOAT16.size, 2_000)] for _ in range(2))
     results = []
     for device in ("cpu", "gpu"):
         x, y = (mg.tensor(array, device=device) for array in (a, b))
-        quotients = x // y, 3.0 // y, x // 0.1, 1e5 / y, x.div(0.1, rounding_mode="trunc")
-        results.append([t.to("cpu").numpy() for t in quotients])
+        outputs = x // y, 3.0 // y, x // 0.1, 1e5 / y, x.div(0.1, rounding_mode="trunc"), x.sub(y, alpha=0.3)
+        results.append([t.to("cpu").numpy() for t in outputs])
         w = mg.tensor(a[:6].reshape(2, 3), requires_grad=True, device=device)
         out = w @ w.t()
         with mg.no_grad():

@@ -34,6 +34,31 @@ class Add(Function):
         return grad, grad
 
 
+class ScaledAdd(Function):
+    """a + alpha * b, as torch's add with alpha (and sub, alpha negated) computes it, in one op: alpha a number of the
+    operands' dtype (beyond float16's range refused, as torch's), float16 computed in float32 and rounded once,
+    where a product and a sum would each round. Its gradient for b is grad times alpha itself, as torch's."""
+
+    broadcasts = True
+    half_in_float32 = True
+    node_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        xp = get_array_module(a)
+        alpha = converted_scalar(alpha, np.dtype(np.float16) if ctx.half_in_float32 else a.dtype)
+
+        def fill(a, b, out):
+            xp.multiply(b, alpha, out=out)
+            xp.add(out, a, out=out)
+
+        return parallel.elementwise(fill, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad * grad.dtype.type(ctx.params["alpha"])
+
+
 class Sub(Function):
     """a - b, where a bool operand (tensor or Python bool) is refused with torch's error, as a mask is
     inverted by comparison, not by 1 - mask."""
