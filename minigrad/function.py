@@ -808,7 +808,7 @@ def _in_place(ctx, tensors, output, result, requires_grad):
 def _computes_in_float32(op, arrays):
     """Whether `op` computes its float16 operands in float32 (see Function.half_in_float32): all of them where it
     accumulates, or, where it takes numbers in float32, float16 ones beside a number (which promote_operands made
-    a float32 array)."""
+    float32: a Python number, or a 0-d tensor of another dtype, second)."""
     for array in arrays:  # most calls have no float16 operand: a plain loop tells them cheapest
         if array.dtype == _HALF:
             break
