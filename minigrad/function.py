@@ -415,6 +415,7 @@ class Context:
     _differentiable = ()
     forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
     half_in_float32 = False  # whether forward got its float16 operands as float32 (see Function)
+    watched = None  # the arrays whose writes refuse backward, where they are not the saved ones (see watch_float16)
 
     def __init__(self, function, inputs, params, node_name=None):
         self.function = function
@@ -526,10 +527,19 @@ class Context:
             return gradients
         return tuple(g for position, g in enumerate(gradients) if position not in self.constant_positions)
 
+    def watch_float16(self, float32_arrays, float16_arrays):
+        """Where forward computed in float32 (half_in_float32), watch for writes the float16 arrays (inputs, outputs)
+        behind the float32 ones it saved: those are what the user's in-place operators write into."""
+        # an input's entry, after an output's, wins where forward gave back an input's float32 copy
+        behind = {id(_owner(wide)): narrow for wide, narrow in zip(float32_arrays, float16_arrays)
+                  if wide is not narrow}
+        self.watched = [behind.get(id(_owner(array)), array) for array in _saved_arrays(self.saved)]
+        self.writes_when_saved = [_writes_into(array) for array in self.watched] if _writes else None
+
     def _refuse_written_saved_arrays(self):
         then = self.writes_when_saved or itertools.repeat(0)
-        for array, count in zip(_saved_arrays(self.saved), then):
-            if _writes_into(array) != count:
+        for array, watched, count in zip(_saved_arrays(self.saved), self.watched or _saved_arrays(self.saved), then):
+            if _writes_into(watched) != count:
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by an inplace operation: "
                     f"an array of shape {list(array.shape)} that {self.function.__name__} saved for its backward was "
@@ -539,6 +549,7 @@ class Context:
         """Drop the saved arrays once backward has used them, and the inputs that need no gradient (a batch of
         data); the edges to the others stay, as torch's."""
         self.saved = ()
+        self.watched = None
         self.freed = True
         if not all(self.input_needs_grad):
             self.inputs = tuple(parent if needed else _Unneeded(parent)
@@ -622,9 +633,11 @@ class Function:
     `half_in_float32 = True`: its forward and backward get float16 arrays as float32 ones and their float32
     results are rounded back to float16, as torch's CPU kernels accumulate float16 in float32, where NumPy's
     float16 sums round at every step (10,000 ones sum to 2,048) and overflow on the way to a mean of 15.
-    An arithmetic op sets `numbers_in_float32 = True`: a Python number beside float16 tensors keeps float32's
-    range and precision, the op computing in float32 and rounding once, as torch's (float16 0.001 * 1e5 is 100,
-    where 1e5 as a float16 is inf).
+    An op whose torch kernel reads a number second operand in float32 (multiplication and the divisions, not
+    addition and subtraction, whose numbers torch rounds to float16 first) sets `numbers_in_float32 = True`: a
+    Python number (or a 0-d tensor of another dtype) after a float16 tensor keeps float32's range and precision,
+    the op computing in float32 and rounding once, as torch's (float16 0.001 * 1e5 is 100, where 1e5 as a float16
+    is inf); a number first is a float16 one, as in torch (torch.mul(1e5, x) is inf * x).
 
     A custom Function (one defined outside minigrad, as ported torch code defines them) is applied as torch's
     (see _apply_custom): its forward gets tensors as their arrays, each in its own dtype, and any other argument
@@ -695,14 +708,16 @@ class Function:
         arrays = tuple(t.data for t in tensors)
         if (cls.half_in_float32 or cls.numbers_in_float32) and _computes_in_float32(cls, arrays):
             ctx.half_in_float32 = True
-            arrays = _float16_as_float32(arrays)
+            float16_arrays, arrays = arrays, _float16_as_float32(arrays)
         with np.errstate(all="ignore"):  # IEEE's inf and NaN without NumPy's warnings, as torch's and CuPy's
             if profiler.enabled:  # _called's test, spelt out on this path that every op's forward takes
                 output = profiler.timed(op, "forward", op.forward, ctx, *arrays, **params)
             else:
                 output = op.forward(ctx, *arrays, **params)
             if ctx.half_in_float32:
-                output = _float32_as_float16(output)
+                float32_output, output = output, _float32_as_float16(output)
+                if ctx.saved:
+                    ctx.watch_float16((*_as_tuple(float32_output), *arrays), (*_as_tuple(output), *float16_arrays))
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if anomaly_enabled and requires_grad:
             _keep_forward_trace(ctx, tensors)
@@ -824,7 +839,7 @@ def _in_place(ctx, tensors, output, result, requires_grad):
 def _computes_in_float32(op, arrays):
     """Whether `op` computes its float16 operands in float32 (see Function.half_in_float32): all of them where it
     accumulates, or, where it takes numbers in float32, float16 ones beside a number (which promote_operands made
-    a float32 array)."""
+    float32: a Python number, or a 0-d tensor of another dtype, second)."""
     for array in arrays:  # most calls have no float16 operand: a plain loop tells them cheapest
         if array.dtype == _HALF:
             break
@@ -1046,13 +1061,17 @@ def _scalar_array(xp, number, dtype):
     require_64_bits(number)
     if dtype.kind in "iu":
         number = np.asarray(number).astype(dtype)
+    elif dtype == _HALF:  # a number beyond float16's range is inf, as torch's, without NumPy's warning
+        with np.errstate(over="ignore"):
+            number = np.float16(number)
     return xp.asarray(number, dtype=dtype)
 
 
 def promote_operands(inputs, integers_to_float=False, numbers_in_float32=False):
     """An op's inputs (or a comparison's) as tensors of their result_type: scalars as 0-d arrays, tensors cast
-    differentiably; an integer or bool result_type is the default float dtype where `integers_to_float`, and
-    scalars beside float16 are float32 arrays where `numbers_in_float32` (see Function).
+    differentiably; an integer or bool result_type is the default float dtype where `integers_to_float`, and a
+    second operand that torch reads as a number beside float16 is float32 where `numbers_in_float32` (see
+    Function).
 
     NumPy arrays and lists count as the tensors mg.tensor makes of them (as torch.from_numpy's), on the first
     tensor's device. The common cases stay cheap: tensors of one dtype pass untouched, and Python numbers with
@@ -1083,9 +1102,17 @@ def promote_operands(inputs, integers_to_float=False, numbers_in_float32=False):
         if integers_to_float and dtype.kind in "biu":
             dtype = default_dtype()
     xp = get_array_module(reference.data)
-    numbers_dtype = _SINGLE if numbers_in_float32 and dtype == _HALF else dtype
-    return tuple((t if t.dtype == dtype else t.to(dtype)) if isinstance(t, Tensor)
-                 else Tensor(_scalar_array(xp, t, numbers_dtype)) for t in operands)
+    dtypes = [dtype] * len(operands)
+    if numbers_in_float32 and dtype == _HALF and _reads_as_number(operands[1]):
+        dtypes[1] = _SINGLE
+    return tuple((t if t.dtype == target else t.to(target)) if isinstance(t, Tensor)
+                 else Tensor(_scalar_array(xp, t, target)) for t, target in zip(operands, dtypes))
+
+
+def _reads_as_number(operand):
+    """Whether torch's kernels read a second operand beside float16 in float32 (see Function.numbers_in_float32): a
+    number, or a 0-d tensor of another dtype (a float32 scale), whose own value they read."""
+    return not isinstance(operand, Tensor) or operand.ndim == 0 and operand.dtype != _HALF
 
 
 def node_name(op):

@@ -761,12 +761,17 @@ class Tensor:
         return ops.Mul.apply(self, other)
 
     def __rmul__(self, other):
-        return ops.Mul.apply(other, self)
+        """torch's: self * other, where Mul reads a number other beside float16 in float32 (see Function)."""
+        return ops.Mul.apply(self, other)
 
     def __truediv__(self, other):
         return ops.Div.apply(self, other)
 
     def __rtruediv__(self, other):
+        """other / self; a number over float16 as torch's (self.reciprocal() * other): the reciprocal rounded to
+        float16, then times the number in float32, which a division rounding once would not match."""
+        if self.dtype == np.float16 and isinstance(other, numbers.Number):
+            return self.reciprocal() * other
         return ops.Div.apply(other, self)
 
     def __floordiv__(self, other):
@@ -787,29 +792,33 @@ class Tensor:
     remainder = __mod__
 
     def add(self, other, *, alpha=1):
-        """self + alpha * other, as torch's."""
-        return self + self._alpha_times(other, alpha)
+        """self + alpha * other, as torch's: one op, rounded once (see ScaledAdd)."""
+        if alpha == 1:
+            return self + other
+        return ops.ScaledAdd.apply(self, other, alpha=self._checked_alpha(other, alpha))
 
     def sub(self, other, *, alpha=1):
         """self - alpha * other, as torch's, which refuses a bool operand whatever alpha, as `-` does."""
         ops.Sub.refuse_bools(self, other)
-        return self - self._alpha_times(other, alpha)
+        if alpha == 1:
+            return self - other
+        return ops.ScaledAdd.apply(self, other, alpha=-self._checked_alpha(other, alpha), node_name="SubBackward0")
 
     subtract = sub
 
     def rsub(self, other, *, alpha=1):
         """other - alpha * self, as torch.rsub (torch has no such method: minigrad.rsub is made of this one)."""
-        return other - self._alpha_times(self, alpha)
-
-    def _alpha_times(self, other, alpha):
-        """add's and sub's alpha * other; a fractional alpha of integers is refused, as torch refuses it."""
+        node_name = "RsubBackward1" if isinstance(other, numbers.Number) else "RsubBackward0"
         if alpha == 1:
-            return other
+            return ops.Sub.apply(other, self, node_name=node_name)
+        ops.Sub.refuse_bools(other, self)
+        return ops.ScaledAdd.apply(other, self, alpha=-self._checked_alpha(self, alpha), node_name=node_name)
+
+    def _checked_alpha(self, other, alpha):
+        """add's and sub's alpha; a fractional alpha of integers is refused, as torch refuses it."""
         if self._integral_with(other) and not isinstance(alpha, numbers.Integral):
             raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
-        if isinstance(other, Tensor) and other.dtype == bool:  # bool * alpha is int64: torch keeps the operands' dtype
-            return (other * alpha).to(result_type(self, other))
-        return other * alpha
+        return alpha
 
     def _integral_with(self, other):
         """Whether self and other (a tensor or a number) are both integral (or bool)."""

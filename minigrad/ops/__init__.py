@@ -10,8 +10,8 @@ from .elementwise import (Abs, Acos, Acosh, Add, Angle, Asin, Asinh, Atan, Atan2
                           Fmin, Fmod, Frac, FrexpResult, Hardtanh, Heaviside, Hypot, I0, Igamma, Igammac, Ldexp, Lerp,
                           Lgamma, Log, Log10, Log1p, Log2, LogAddExp, LogAddExp2, Logit, Maximum, Minimum, Mul,
                           NanToNum, Neg, Nextafter, Polygamma, Pow, PowScalar, Rad2deg, Reciprocal, Remainder, Round,
-                          Rsqrt, Sign, Sin, Sinc, Sinh, SpecialFunction, Sqrt, Stepwise, Sub, Tan, Tanh, ToDevice,
-                          Trunc, Where, WithoutDerivative, Xlogy)
+                          Rsqrt, ScaledAdd, Sign, Sin, Sinc, Sinh, SpecialFunction, Sqrt, Stepwise, Sub, Tan, Tanh,
+                          ToDevice, Trunc, Where, WithoutDerivative, Xlogy)
 from .linalg import (Cholesky, CholeskySolve, Det, Inverse, LogAbsDet, LUFactor, LUSolve, MatrixExp, SlogdetSign, Solve,
                      SolveTriangular)
 from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, CharbonnierLoss, CosineSimilarity, CTCLoss,
@@ -42,11 +42,11 @@ __all__ = [
     "LSTMUpdate", "Lstsq", "LstsqResult", "LUFactor", "LUSolve", "MatMul", "MatrixExp", "Max", "Maximum", "MaxPool",
     "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum", "Neg", "Nextafter",
     "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pinv", "PointwiseLoss", "Polygamma", "Pow", "PowScalar", "PReLU",
-    "Prod", "QR", "QRResult", "Rad2deg", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "Scatter",
-    "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SlogdetSign",
-    "SmoothL1Loss", "Softmax", "Softplus", "Solve", "SolveTriangular", "SpecialFunction", "Sqrt", "Stack", "Std",
-    "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold",
-    "UnfoldWindows",
+    "Prod", "QR", "QRResult", "Rad2deg", "Reciprocal", "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "ScaledAdd",
+    "Scatter", "ScatterReduce", "SetItem", "Sigmoid", "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh",
+    "SlogdetSign", "SmoothL1Loss", "Softmax", "Softplus", "Solve", "SolveTriangular", "SpecialFunction", "Sqrt",
+    "Stack", "Std", "Stepwise", "Sub", "Sum", "SVD", "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc",
+    "Unfold", "UnfoldWindows",
     "UpsampleAntialiased", "UpsampleBicubic", "UpsampleBilinear", "UpsampleNearest", "UpsampleNearestExact", "Var",
     "Where", "WithoutDerivative", "Xlogy",
 ]

@@ -24,7 +24,6 @@ def _is_bool(operand):
 
 class Add(Function):
     broadcasts = True
-    numbers_in_float32 = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -35,12 +34,36 @@ class Add(Function):
         return grad, grad
 
 
+class ScaledAdd(Function):
+    """a + alpha * b, as torch's add with alpha (and sub, alpha negated) computes it, in one op: alpha a number of the
+    operands' dtype (beyond float16's range refused, as torch's), float16 computed in float32 and rounded once,
+    where a product and a sum would each round. Its gradient for b is grad times alpha itself, as torch's."""
+
+    broadcasts = True
+    half_in_float32 = True
+    node_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha):
+        xp = get_array_module(a)
+        alpha = converted_scalar(alpha, np.dtype(np.float16) if ctx.half_in_float32 else a.dtype)
+
+        def fill(a, b, out):
+            xp.multiply(b, alpha, out=out)
+            xp.add(out, a, out=out)
+
+        return parallel.elementwise(fill, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad * grad.dtype.type(ctx.params["alpha"])
+
+
 class Sub(Function):
     """a - b, where a bool operand (tensor or Python bool) is refused with torch's error, as a mask is
     inverted by comparison, not by 1 - mask."""
 
     broadcasts = True
-    numbers_in_float32 = True
 
     @classmethod
     def apply(cls, a, b, node_name=None):
@@ -136,12 +159,30 @@ class FloorDivide(WithoutDerivative):
 
     node_name = NOT_IMPLEMENTED
     broadcasts = True
+    numbers_in_float32 = True
     aten_name = "floor_divide"
 
     @staticmethod
     def forward(ctx, a, b):
         _check_floor_division("floor_divide", a, b)
-        return get_array_module(a).floor_divide(a, b)
+        xp = get_array_module(a)
+        if a.dtype == np.float16:
+            return _float16_floor_divide(xp, a, b)
+        return xp.floor_divide(a, b)
+
+
+def _float16_floor_divide(xp, a, b):
+    """a // b of float16 arrays as torch's kernel computes it: Python's floor division (the quotient of a less its
+    remainder, one less where the remainder's sign is not b's, floored to the nearest integer) with each step
+    rounded to float16, where NumPy's computes it in float32 and rounds once."""
+    remainder = xp.fmod(a, b)
+    quotient = (a - remainder) / b
+    quotient -= (remainder != 0) & ((b < 0) != (remainder < 0))
+    floored = xp.floor(quotient)
+    floored += quotient - floored > a.dtype.type(0.5)
+    quotient_of_ieee = a / b  # where b is 0, and the sign of a zero quotient
+    return xp.where(b == 0, quotient_of_ieee,
+                    xp.where(quotient == 0, xp.copysign(a.dtype.type(0), quotient_of_ieee), floored))
 
 
 class Heaviside(WithoutDerivative):
@@ -492,10 +533,10 @@ class Reciprocal(Elementwise):
     ufunc = "reciprocal"
 
     @staticmethod
-    def gradient(xp, grad, saved, out):                                # -grad * saved ** 2
-        xp.negative(grad, out=out)
-        out *= saved
-        out *= saved
+    def gradient(xp, grad, saved, out):                                # -grad * saved ** 2, squared first
+        xp.multiply(saved, saved, out=out)                              # (torch's order, which float16 shows)
+        out *= grad
+        xp.negative(out, out=out)
 
 
 class Tanh(Elementwise):
