@@ -213,7 +213,7 @@ def recipe(library, model, steps):
     cosine = schedulers.CosineAnnealingLR(optimizer, T_max=steps - 2)
     scheduler = schedulers.SequentialLR(optimizer, [warmup, cosine], milestones=[2])
     criterion = library.nn.CrossEntropyLoss(label_smoothing=0.1)
-    ema = copy.deepcopy(model)
+    ema = copy.deepcopy(model).eval()
     for parameter in ema.parameters():
         parameter.requires_grad_(False)
     losses, norms = [], []
@@ -226,9 +226,9 @@ def recipe(library, model, steps):
         norms.append(float(library.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)))
         optimizer.step()
         scheduler.step()
-        with library.no_grad():
-            for averaged, parameter in zip(ema.parameters(), model.parameters()):
-                averaged.mul_(0.9).add_(parameter.detach(), alpha=0.1)
+        with library.no_grad():  # timm's ModelEmaV2: through the state dicts, so the running statistics too
+            for ema_v, model_v in zip(ema.state_dict().values(), model.state_dict().values()):
+                ema_v.copy_(0.9 * ema_v + (1.0 - 0.9) * model_v)
         losses.append(loss.item())
     return losses, norms, ema, optimizer.param_groups[0]["lr"]
 
@@ -246,7 +246,7 @@ def test_a_training_recipe_keeps_torchs_losses_and_weights(name):
     for ours, theirs in ((model, reference), (ema, their_ema)):
         expected = theirs.state_dict()
         for key, value in ours.state_dict().items():
-            assert relative_error(np.asarray(value), expected[key].numpy()) < 1e-4, key
+            assert relative_error(value.numpy(), expected[key].numpy()) < 1e-4, key
 
 
 def gpt(library, vocab_size=50, block_size=16, n_layer=2, n_head=4, n_embd=32):
@@ -371,7 +371,7 @@ def test_nanogpt_trains_and_generates_as_torchs():
     np.testing.assert_allclose(losses[mg], losses[torch], rtol=1e-5)
     expected = reference.state_dict()
     for key, value in model.state_dict().items():
-        ours, theirs = np.asarray(value), expected[key].numpy()
+        ours, theirs = value.numpy(), expected[key].numpy()
         if key.endswith("c_attn.bias"):  # the keys' bias: softmax ignores it, so its gradient is rounding noise,
             ours, theirs = (np.delete(v, np.s_[32:64]) for v in (ours, theirs))  # which Adam scales up to steps
         assert relative_error(ours, theirs) < 1e-4, key
