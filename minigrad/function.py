@@ -330,6 +330,16 @@ def _is_array(value):
     return isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy")
 
 
+def _arrays_of(values):
+    """values with each tensor as its array: a custom Function deals in tensors, as torch's, the graph in arrays."""
+    return tuple(value.data if isinstance(value, Tensor) else value for value in values)
+
+
+def _tensors_of(values):
+    """values with each array as a tensor of it (no copy), for a custom Function's backward (see _arrays_of)."""
+    return tuple(Tensor(value) if _is_array(value) else value for value in values)
+
+
 def _saved_arrays(saved):
     """The arrays among what forward saved (some ops save a few inside a tuple)."""
     for item in saved:
@@ -435,6 +445,7 @@ class Context:
                 if not (value is None or _is_array(value) or isinstance(value, (np.generic, Tensor))):
                     raise TypeError(f"save_for_backward can only save variables, but argument {position} is of "
                                     f"type {_type_name(value)}")
+            arrays = _arrays_of(arrays)
         self.saved = arrays
         self.writes_when_saved = [_writes_into(array) for array in _saved_arrays(arrays)] if _writes else None
 
@@ -449,21 +460,21 @@ class Context:
 
     @property
     def saved_tensors(self):
-        """torch's name for what forward saved (arrays here, as forward and backward get arrays); an error once
+        """torch's: what a custom Function's forward saved, as tensors (the node keeps their arrays); an error once
         backward has freed it, as torch's."""
         if self.freed:
             raise RuntimeError(SECOND_BACKWARD)
-        return self.saved
+        return _tensors_of(self.saved)
 
-    def mark_dirty(self, *arrays):
-        """torch's: inputs of a custom Function (the arrays forward got, told by identity) that its forward wrote
-        into in place, and returns: apply gives back each input tensor itself as that output, as torch's."""
-        self._dirty = arrays
+    def mark_dirty(self, *tensors):
+        """torch's: inputs of a custom Function (told by identity) that its forward wrote into in place, and
+        returns: apply gives back each input tensor itself as that output, as torch's."""
+        self._dirty = _arrays_of(tensors)
 
-    def mark_non_differentiable(self, *arrays):
-        """torch's: outputs of a custom Function's forward (the arrays it returns, told by identity) that need no
-        gradient; backward gets zeros of their shape for them."""
-        self._non_differentiable = arrays
+    def mark_non_differentiable(self, *tensors):
+        """torch's: outputs of a custom Function's forward (told by identity) that need no gradient; backward gets
+        zeros of their shape for them."""
+        self._non_differentiable = _arrays_of(tensors)
 
     def set_materialize_grads(self, value):
         """torch's: False gives a custom Function's backward None, not zeros, for an output that got no gradient."""
@@ -477,7 +488,7 @@ class Context:
         if self.function.custom:
             with no_grad():  # as torch runs a custom Function's backward
                 return self._custom_gradients(_called(self.function, "backward", self.function.backward, self,
-                                                      *grads))
+                                                      *_tensors_of(grads)))
         if self.half_in_float32:
             grads = _float16_as_float32(grads)
         if profiler.enabled:  # _called's test, spelt out on this path that every op's backward takes
@@ -507,7 +518,7 @@ class Context:
 
     def _custom_gradients(self, gradients):
         """A custom Function's backward's gradients, one per argument of its forward as torch's (Nones past them are
-        let go), checked as torch checks them; those of its tensor arguments are given to the engine."""
+        let go), checked as torch checks them; the arrays of those of its tensor arguments are given to the engine."""
         gradients = gradients if isinstance(gradients, tuple) else (gradients,)  # a list is one, as torch's
         expected = len(self.inputs) + len(self.constant_positions)
         if len(gradients) > expected and all(g is None for g in gradients[expected:]):
@@ -521,11 +532,9 @@ class Context:
             if position in self.constant_positions:
                 raise RuntimeError(f"function {self.name()} returned a gradient different than None at position "
                                    f"{position + 1}, but the corresponding forward input was not a Variable")
-            if not (_is_array(gradient) or isinstance(gradient, (np.generic, Tensor))):  # the engine refuses a Tensor
+            if not (_is_array(gradient) or isinstance(gradient, (np.generic, Tensor))):
                 raise RuntimeError(f"expected Variable or None (got {_type_name(gradient)})")
-        if not self.constant_positions:
-            return gradients
-        return tuple(g for position, g in enumerate(gradients) if position not in self.constant_positions)
+        return _arrays_of(g for position, g in enumerate(gradients) if position not in self.constant_positions)
 
     def watch_float16(self, float32_arrays, float16_arrays):
         """Where forward computed in float32 (half_in_float32), watch for writes the float16 arrays (inputs, outputs)
@@ -640,8 +649,9 @@ class Function:
     is inf); a number first is a float16 one, as in torch (torch.mul(1e5, x) is inf * x).
 
     A custom Function (one defined outside minigrad, as ported torch code defines them) is applied as torch's
-    (see _apply_custom): its forward gets tensors as their arrays, each in its own dtype, and any other argument
-    as it is; it may return a tuple of outputs, and its backward then gets one gradient per output. Its ctx has
+    (see _apply_custom): its forward gets the tensors given to apply, run without recording, and any other
+    argument as it is; it may return a tuple of outputs, and its backward then gets one gradient tensor per output,
+    and returns tensors. Its ctx has
     torch's mark_dirty, mark_non_differentiable and set_materialize_grads, and its forward may leave the ctx to
     a `setup_context(ctx, inputs, output)`, as torch 2's.
     """
@@ -758,9 +768,9 @@ def _output_tensor(ctx, output, requires_grad):
 
 
 def _apply_custom(cls, args, kwargs):
-    """torch's Function.apply of a custom Function: its tensor arguments are the node's inputs, and forward gets
-    their arrays, each in its own dtype; it gets any other argument (a number, a list, a NumPy array, None) as it
-    is, for which backward returns None. Keywords are bound to forward's parameters (with their defaults where
+    """torch's Function.apply of a custom Function: its tensor arguments are the node's inputs, which forward gets
+    themselves; it gets any other argument (a number, a list, a NumPy array, None) as it is, for which backward
+    returns None. The tensors it returns are the node's outputs (an array is taken for one). Keywords are bound to forward's parameters (with their defaults where
     setup_context is defined), as torch binds them. Forward (and setup_context) run without recording, as does
     backward (see Context.run_backward)."""
     sets_up_apart = cls.setup_context is not Function.setup_context
@@ -773,14 +783,14 @@ def _apply_custom(cls, args, kwargs):
     tensors = [arg for arg in args if isinstance(arg, Tensor)]
     ctx = _context(cls, tensors, {})
     ctx.constant_positions = tuple(position for position, arg in enumerate(args) if not isinstance(arg, Tensor))
-    arguments = tuple(arg.data if isinstance(arg, Tensor) else arg for arg in args)
     requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
     with no_grad(), np.errstate(all="ignore"):
         if sets_up_apart:
-            output = _called(cls, "forward", cls.forward, *arguments)
-            cls.setup_context(ctx, arguments, output)
+            output = _called(cls, "forward", cls.forward, *args)
+            cls.setup_context(ctx, args, output)
         else:
-            output = _called(cls, "forward", cls.forward, ctx, *arguments)
+            output = _called(cls, "forward", cls.forward, ctx, *args)
+    output = _arrays_of(output) if isinstance(output, tuple) else _arrays_of((output,))[0]
     if anomaly_enabled and requires_grad:
         _keep_forward_trace(ctx, tensors)
     if isinstance(output, tuple):
@@ -788,7 +798,7 @@ def _apply_custom(cls, args, kwargs):
     elif isinstance(output, list):
         raise TypeError(f"{cls.__name__}.forward returned a list: a custom Function returns several outputs as a "
                         "tuple")
-    elif _is_array(output) or isinstance(output, (np.generic, Tensor)):
+    elif _is_array(output) or isinstance(output, np.generic):
         result = _output_tensor(ctx, output, requires_grad)
     else:
         return output  # a number, None: as it is, as torch's
@@ -875,10 +885,6 @@ def _custom_outputs(ctx, outputs, requires_grad):
     flag for each, which its gradient sets (backward gives None for an output that got none, where asked). Each is
     given back as a view of its part (CustomOutput), named as the node.
     """
-    for position, output in enumerate(outputs):
-        if isinstance(output, Tensor):
-            raise TypeError(f"{ctx.function.__name__}.forward returned a Tensor as output {position}: forward works "
-                            "on arrays, as backward does")
     arrays = {position: np.asarray(output) if isinstance(output, np.generic) else output  # NumPy's 0-d results
               for position, output in enumerate(outputs) if _is_array(output) or isinstance(output, np.generic)}
     tensors = [Tensor(arrays[position]) if position in arrays else output for position, output in enumerate(outputs)]

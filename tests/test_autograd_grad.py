@@ -203,7 +203,7 @@ def _crop_function(library):
         @staticmethod
         def backward(ctx, grad):
             crop, weight = ctx.saved_tensors
-            grad_x = grad.new_zeros(ctx.shape) if library is torch else np.zeros(ctx.shape, grad.dtype)
+            grad_x = grad.new_zeros(ctx.shape)
             grad_x[: crop.shape[0], : crop.shape[1]] = grad * weight * ctx.factor
             return grad_x, None, None, None, grad * crop * ctx.factor  # summed down to the weight's shape
 

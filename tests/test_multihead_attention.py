@@ -251,7 +251,7 @@ def test_loading_torchs_state_dict_and_back():
     ours.load_state_dict(reference.state_dict())
     for name, array in ours.state_dict().items():
         np.testing.assert_array_equal(array, reference.state_dict()[name].numpy())
-    reference.load_state_dict({name: torch.tensor(array) for name, array in ours.state_dict().items()})
+    reference.load_state_dict({name: torch.tensor(tensor.numpy()) for name, tensor in ours.state_dict().items()})
 
 
 def test_repr_is_torchs():

@@ -253,7 +253,7 @@ def test_sgd_steps_a_tied_parameter_once_as_torch():
         ((net.b(net.a(inputs)) * net.v).sum() + (net.w ** 2).sum()).backward()
         opt.step()
     for name, value in reference.state_dict().items():
-        assert relative_difference(model.state_dict()[name], value.numpy()) <= 1e-6, name
+        assert relative_difference(model.state_dict()[name].numpy(), value.numpy()) <= 1e-6, name
 
 
 # ----------------------------------------------------------------------------- Sequential

@@ -75,4 +75,4 @@ def test_a_ported_network_trains_as_torchs():
     ours = model.state_dict()
     for name, value in reference.state_dict().items():
         moved = np.abs(value.numpy() - initial[name]).max()
-        assert moved > 0 and np.abs(ours[name] - value.numpy()).max() <= 1e-2 * moved, name
+        assert moved > 0 and np.abs(ours[name].numpy() - value.numpy()).max() <= 1e-2 * moved, name

@@ -1,7 +1,7 @@
 """More of what train.py, evaluate.py and python -m unet.explain tell a user: options that parse but do not go
 together are one line without the usage text, an --out that is a broken link is one line, names the charts' font
-cannot draw do not flood stderr, and a bare state dict read in a non-local mode other than the released weights'
-says so.
+cannot draw do not flood stderr, and a bare state dict read in a non-local mode that is a guess, or known to be
+wrong, says so.
 
 Oracles: the font's own character map, the files on disk, and for the released weights the file itself.
 """
@@ -11,6 +11,7 @@ import pytest
 
 import minigrad as mg
 from unet import UNet
+from unet.checkpoint import RELEASED_WEIGHTS_FINGERPRINT, load_model, weights_fingerprint
 
 from conftest import RELEASED_WEIGHTS
 from test_user_mistakes import _assert_one_line, _commands, _noise, _run, _write, evaluate_script, train_script
@@ -91,10 +92,13 @@ def _bare_state_dict(tmp_path):
                  marks=pytest.mark.skipif(not RELEASED_WEIGHTS.exists(), reason=f"no released weights at "
                                                                                 f"{RELEASED_WEIGHTS}")),
 ], ids=["saved", "released"])
-def test_a_bare_state_dict_read_in_the_softmax_mode_warns_in_one_line(weights, tmp_path, capsys):
-    """Both modes have the same parameters, so a bare state dict cannot say which one trained it: --nonlocal
-    softmax used to be taken without a word, though the authors' released weights give wrong outputs in it."""
+def test_a_bare_state_dict_read_in_a_doubtful_non_local_mode_warns_in_one_line(weights, tmp_path, capsys):
+    """Both modes have the same parameters, so a bare state dict cannot say which one trained it. The authors'
+    released weights, told by their values, are known to be "published": --nonlocal softmax with them is a warning.
+    Any other is read as "published" unless --nonlocal says otherwise, which is a warning too, as one's own softmax
+    state dict (train.py's default mode) gives wrong outputs so."""
     checkpoint = weights(tmp_path)
+    released = checkpoint == RELEASED_WEIGHTS
     _write(tmp_path / "photos" / "a.png", _noise(16, 16, 3))
     for nonlocal_mode in ("softmax", "published", None):
         flag = ["--nonlocal", nonlocal_mode] if nonlocal_mode else []
@@ -102,8 +106,25 @@ def test_a_bare_state_dict_read_in_the_softmax_mode_warns_in_one_line(weights, t
                                                 "--out", tmp_path / f"out-{nonlocal_mode}"], capsys)
         assert status == 0
         warned = [line for line in stderr.splitlines() if line.startswith("warning:")]
-        if nonlocal_mode == "softmax":
+        if nonlocal_mode == ("softmax" if released else None):
             assert len(warned) == 1 and all(phrase in warned[0] for phrase in (
-                f"{checkpoint} is a bare state dict", "--nonlocal softmax", "--nonlocal published")), stderr
+                f"{checkpoint} is a bare state dict", "--nonlocal softmax" if released else "read in the 'published' "
+                "mode", "--nonlocal published")), stderr
         else:
             assert warned == [], stderr
+
+
+@pytest.mark.skipif(not RELEASED_WEIGHTS.exists(), reason=f"no released weights at {RELEASED_WEIGHTS}")
+def test_the_released_weights_are_told_by_their_values_however_saved(tmp_path):
+    """Re-saved as an .npz with DataParallel's prefixes they are the same weights, read without a warning in their
+    mode; changing one value makes them another network's."""
+    weights = mg.load(RELEASED_WEIGHTS)
+    assert weights_fingerprint(weights) == RELEASED_WEIGHTS_FINGERPRINT
+    mg.save({f"module.{name}": value for name, value in weights.items()}, tmp_path / "wrapped.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model, _ = load_model(tmp_path / "wrapped.npz")
+    assert model.nonlocal_mode == "published"
+    first = next(iter(weights))
+    weights[first] = weights[first] + 1e-6
+    assert weights_fingerprint(weights) != RELEASED_WEIGHTS_FINGERPRINT

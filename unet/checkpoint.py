@@ -4,8 +4,11 @@ Written atomically by mg.save. `load_model` also accepts a bare state dict (such
 released .pth, or one that a PyTorch script saved inside its own checkpoint) or a train.py run folder,
 and turns every way a file can fail to fit into one clear CheckpointError.
 """
+import hashlib
 import warnings
 from pathlib import Path
+
+import numpy as np
 
 import minigrad as mg
 from minigrad.io import LoadError
@@ -30,6 +33,9 @@ RUN_FILES = {"best.npz": "the epoch of the run's best validation SSIM", "model.n
 # The non-local mode of the authors' released weights, and so of a bare state dict unless --nonlocal says otherwise:
 # both modes have the same parameters, so nothing in the file tells which one trained them.
 RELEASED_NONLOCAL_MODE = "published"
+# The authors' released weights, told by weights_fingerprint however they were saved since: the one bare state dict
+# whose non-local mode is known.
+RELEASED_WEIGHTS_FINGERPRINT = "e94fee28fcdbb122e74dae78f9a1bd39ba878d54bd698b28ea8835e6ddeaa748"
 
 
 class CheckpointError(ValueError):
@@ -102,6 +108,33 @@ def _config_of_bare_state_dict(state, nonlocal_mode):
                 nonlocal_mode=(nonlocal_mode or RELEASED_NONLOCAL_MODE) if has_nonlocal else None)
 
 
+def weights_fingerprint(weights):
+    """SHA-256 of a state dict's names, dtypes, shapes and values, in name order: the same for the same weights in a
+    .pth or an .npz, wrapped or not."""
+    digest = hashlib.sha256()
+    for name in sorted(weights):
+        array = np.ascontiguousarray(np.asarray(weights[name]))
+        digest.update(f"{name} {array.dtype} {array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _warn_of_a_doubtful_mode(path, weights, used, asked):
+    """Warn where a bare state dict is read in a non-local mode that is a guess (no --nonlocal, and not the released
+    weights) or known to be wrong (the released weights in another mode than theirs): both modes have the same
+    parameters, so a network read in the wrong one loads without complaint and gives wrong outputs."""
+    released = weights_fingerprint(weights) == RELEASED_WEIGHTS_FINGERPRINT
+    if released and used != RELEASED_NONLOCAL_MODE:
+        warnings.warn(f"{path} is a bare state dict of the authors' released weights, which were trained in the "
+                      f"{RELEASED_NONLOCAL_MODE!r} non-local mode: --nonlocal {used} is used as asked, but gives "
+                      f"wrong outputs with them; pass --nonlocal {RELEASED_NONLOCAL_MODE}")
+    elif not released and asked is None:
+        warnings.warn(f"{path} is a bare state dict, which does not record its non-local mode: it is read in the "
+                      f"{RELEASED_NONLOCAL_MODE!r} mode, the authors' released weights'; pass --nonlocal softmax if "
+                      f"it was trained in that mode (train.py's default), or --nonlocal {RELEASED_NONLOCAL_MODE} to "
+                      "say so")
+
+
 def load_model(path=None, device="cpu", nonlocal_mode=None):
     """(model in eval mode on `device`, checkpoint dict). path None means the shipped pretrained model,
     a folder the checkpoint of a train.py run (`checkpoint_file`).
@@ -125,10 +158,8 @@ def load_model(path=None, device="cpu", nonlocal_mode=None):
                 f"asked for; drop --nonlocal or pass --nonlocal {config['nonlocal_mode']}")
     elif (weights := _bare_state_dict(state)) is not None:
         config = _config_of_bare_state_dict(weights, nonlocal_mode)
-        if config["nonlocal_mode"] not in (None, RELEASED_NONLOCAL_MODE):
-            warnings.warn(f"{path} is a bare state dict, which does not record its non-local mode: --nonlocal "
-                          f"{nonlocal_mode} is used as asked, but the authors' released weights need --nonlocal "
-                          f"{RELEASED_NONLOCAL_MODE}")
+        if config["nonlocal_mode"] is not None:
+            _warn_of_a_doubtful_mode(path, weights, config["nonlocal_mode"], nonlocal_mode)
     else:
         raise CheckpointError(f"{path} is neither a training checkpoint nor a U-Net state dict "
                               f"(its top-level keys: {', '.join(list(state)[:6])})")

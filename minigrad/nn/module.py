@@ -372,12 +372,13 @@ class Module:
         return self._named_members(state, "", recurse=True, remove_duplicate=False)
 
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
-        """Parameter and persistent buffer arrays by torch's dotted names (the arrays themselves, not copies; the
-        tensors with keep_vars), each name after `prefix`, into `destination` where given; a lazy module's
-        uninitialized tensors as they are, as torch's."""
+        """Parameters and persistent buffers by torch's dotted names, as detached tensors that share their arrays
+        (a write through one, as an EMA of the weights makes, changes the model, as torch's; the tensors themselves
+        with keep_vars), each name after `prefix`, into `destination` where given; a lazy module's uninitialized
+        tensors as they are, as torch's."""
         state = collections.OrderedDict() if destination is None else destination
         for name, tensor in self._named_state():
-            state[prefix + name] = tensor if keep_vars or is_lazy(tensor) else tensor.data
+            state[prefix + name] = tensor if keep_vars or is_lazy(tensor) else tensor.detach()
         return state
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
