@@ -598,16 +598,6 @@ def test_parameters_without_recursion_are_the_modules_own():
     assert len(list(ours.parameters(recurse=False))) == 1 and len(list(ours.parameters())) == 3
 
 
-def test_a_parameter_listed_twice_is_stepped_once_with_a_warning():
-    """torch warns and steps it twice (a bug it means to make an error); minigrad warns and steps it once."""
-    weight = mg.nn.Parameter(mg.tensor([1.0]))
-    with pytest.warns(UserWarning, match="duplicate parameters; each is stepped once"):
-        optimizer = mg.optim.SGD([weight, weight], lr=0.1)
-    weight.grad = mg.tensor([1.0])
-    optimizer.step()
-    assert weight.item() == pytest.approx(0.9)
-
-
 def test_a_parameter_in_two_groups_is_an_error_as_in_torch():
     weight = mg.nn.Parameter(mg.tensor([1.0]))
     with pytest.raises(ValueError, match="some parameters appear in more than one parameter group"):
