@@ -178,30 +178,40 @@ def _parsed_device(text, index):
 
 
 class memory_format:  # noqa: N801 (torch's name)
-    """torch.memory_format: a layout that torch's *_like and clone take. minigrad's new arrays are laid out row by
-    row whatever is asked, so each is taken and none changes a result."""
+    """torch.memory_format: a layout that torch's *_like, clone, contiguous and to take. minigrad's new arrays are
+    laid out row by row whatever is asked, so each is taken and none changes a result; a channels-last layout asks
+    for a tensor of its rank, as torch's (`rank`; None for any)."""
 
-    def __init__(self, name):
-        self.name = name
+    def __init__(self, name, rank=None):
+        self.name, self.rank = name, rank
 
     def __repr__(self):
         return f"torch.{self.name}"
 
 
-contiguous_format, preserve_format, channels_last, channels_last_3d = map(
-    memory_format, ("contiguous_format", "preserve_format", "channels_last", "channels_last_3d"))
+contiguous_format, preserve_format = memory_format("contiguous_format"), memory_format("preserve_format")
+channels_last, channels_last_3d = memory_format("channels_last", 4), memory_format("channels_last_3d", 5)
 
 
 def taking_memory_format(function):
-    """`function` with torch's keyword memory_format (see memory_format), checked as torch checks it."""
+    """`function` with torch's keyword memory_format (see memory_format), checked as torch checks it against the
+    tensor the function lays out (its first argument)."""
     @functools.wraps(function)
     def taking(*args, **kwargs):
-        layout = kwargs.pop("memory_format", None)
-        if layout is not None and not isinstance(layout, memory_format):
-            raise TypeError(f"{function.__name__}(): argument 'memory_format' must be torch.memory_format, not "
-                            f"{type(layout).__name__}")
+        check_memory_format(function.__name__, kwargs.pop("memory_format", None), args[0] if args else None)
         return function(*args, **kwargs)
     return taking
+
+
+def check_memory_format(function_name, layout, tensor=None):
+    """torch's errors for a memory_format that is none, or asks for another rank than `tensor`'s (if given)."""
+    if layout is None:
+        return
+    if not isinstance(layout, memory_format):
+        raise TypeError(f"{function_name}(): argument 'memory_format' must be torch.memory_format, not "
+                        f"{type(layout).__name__}")
+    if layout.rank is not None and getattr(tensor, "ndim", layout.rank) != layout.rank:
+        raise RuntimeError(f"required rank {layout.rank} tensor to use {layout.name} format")
 
 
 CPU = device("cpu")

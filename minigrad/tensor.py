@@ -573,6 +573,7 @@ class Tensor:
             dtype = names[dtype]
         return self.to(dtype, non_blocking=non_blocking)
 
+    @taking_memory_format
     def to(self, *device_or_dtype, device=None, dtype=None, non_blocking=False, copy=False):
         """`.to("gpu")`, `.to("cpu")`, `.to(np.float64)`, both (`.to("cpu", mg.float64)`), or by torch's keywords;
         a differentiable copy unless nothing changes and copy is False. non_blocking is accepted, as torch's
@@ -1647,6 +1648,7 @@ class Tensor:
             axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return self._permuted(tuple(axes), node_name)
 
+    @taking_memory_format
     def contiguous(self):
         """Itself when its array is laid out row by row, else a copy that is, as torch's (a permuted view
         made contiguous is a tensor of its own, which an in-place write does not carry back)."""

@@ -303,15 +303,42 @@ def test_step_hooks_as_torch():
 
 
 def test_memory_formats_as_torch():
-    x = mg.ones(2, 3)
-    for layout in (mg.contiguous_format, mg.preserve_format, mg.channels_last, mg.channels_last_3d, None):
-        assert mg.zeros_like(x, memory_format=layout).shape == x.clone(memory_format=layout).shape == (2, 3)
+    for x, layouts in ((mg.ones(2, 3), (mg.contiguous_format, mg.preserve_format, None)),
+                       (mg.ones(2, 3, 4, 5), (mg.channels_last,)), (mg.ones(1, 2, 3, 4, 5), (mg.channels_last_3d,))):
+        for layout in layouts:
+            assert (mg.zeros_like(x, memory_format=layout).shape == x.clone(memory_format=layout).shape
+                    == x.to(memory_format=layout).shape == x.contiguous(memory_format=layout).shape == x.shape)
     assert repr(mg.preserve_format) == repr(torch.preserve_format) and isinstance(mg.preserve_format, mg.memory_format)
     assert mg.ones(2).is_sparse is torch.ones(2).is_sparse is False
     for lib in (torch, mg):
         with pytest.raises(TypeError, match=r"^full_like\(\): argument 'memory_format' must be torch.memory_format, "
                                             "not int$"):
             lib.full_like(lib.ones(2), 1.0, memory_format=1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.ones(2, 3).to(memory_format=lib.channels_last),
+    lambda lib: lib.ones(2, 3, 4, 5).contiguous(memory_format=lib.channels_last_3d),
+    lambda lib: lib.ones(2, 3).clone(memory_format=lib.channels_last),
+    lambda lib: lib.zeros_like(lib.ones(2, 3, 4), memory_format=lib.channels_last),
+], ids=["to", "contiguous", "clone", "zeros_like"])
+def test_a_channels_last_layout_of_another_rank_is_refused_as_torchs(call):
+    messages = []
+    for lib in (torch, mg):
+        with pytest.raises(RuntimeError) as caught:
+            call(lib)
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+
+
+def test_a_module_moved_to_channels_last_as_a_script_writes_it():
+    """Every parameter is taken, whatever its rank (torch lays out only its 4-d ones), with a dtype too."""
+    for lib in (torch, mg):
+        model = lib.nn.Sequential(lib.nn.Conv2d(3, 4, 3), lib.nn.BatchNorm2d(4))
+        assert model.to(lib.float64, memory_format=lib.channels_last) is model
+        assert [str(p.dtype).rpartition(".")[2] for p in model.parameters()] == ["float64"] * 4
+        with pytest.raises(TypeError):
+            model.to(memory_format="channels_last")
 
 
 def test_gpu_path_matches_cpu(gpu_path):

@@ -284,3 +284,16 @@ def test_gpu_path_matches_cpu(gpu_path):
         for key, value in state.items():
             assert gpu_saved["state"][index][key].dtype == value.dtype
             assert relative_error(gpu_saved["state"][index][key].numpy(), value.numpy()) <= 1e-5
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", "NAdam", "RAdam", "Adadelta",
+                                  "Rprop", "ASGD", "LBFGS"])
+def test_the_defaults_are_torchs_as_the_repr_and_the_groups_show_them(name):
+    """torch's defaults of 0 are ints (weight_decay: 0, not 0.0), which a repr or a logged config shows."""
+    optimizers = [getattr(lib.optim, name)([lib.nn.Parameter(lib.ones(2))], **({"lr": 0.1} if name == "SGD" else {}))
+                  for lib in (torch, mg)]
+    assert repr(optimizers[1]) == repr(optimizers[0])
+    theirs, ours = ({key: value for key, value in optimizer.param_groups[0].items() if key != "params"}
+                    for optimizer in optimizers)
+    assert {key: (value, type(value)) for key, value in ours.items()} == {
+        key: (value, type(value)) for key, value in theirs.items()}

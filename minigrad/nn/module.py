@@ -4,7 +4,7 @@ import itertools
 
 import numpy as np
 
-from ..backend import cuda_device, default_dtype, get_array_module, to_device
+from ..backend import check_memory_format, cuda_device, default_dtype, get_array_module, to_device
 from ..function import UninitializedShape, UninitializedUse
 from ..tensor import Tensor, device_and_dtype, zero_grads
 from .backward_hooks import BackwardHook
@@ -426,9 +426,11 @@ class Module:
     def eval(self):
         return self.train(False)
 
-    def to(self, *device_or_dtype, device=None, dtype=None, non_blocking=False):
+    def to(self, *device_or_dtype, device=None, dtype=None, non_blocking=False, memory_format=None):
         """Move and/or cast every parameter and buffer in place (Tensor.to's forms); returns self, as torch does.
-        A cast leaves integer buffers (BatchNorm's num_batches_tracked) as they are, as torch's does."""
+        A cast leaves integer buffers (BatchNorm's num_batches_tracked) as they are, as torch's does. A memory
+        format is taken for any tensors, as torch lays out only those of its rank (see memory_format)."""
+        check_memory_format("to", memory_format)
         device, dtype = device_and_dtype(device_or_dtype, device, dtype)
         if dtype is not None and np.dtype(dtype).kind not in "fc":
             raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
