@@ -23,6 +23,18 @@ def default_dtype():
     return _default_dtype
 
 
+def is_dtype(dtype):
+    """Whether `dtype` is a dtype object: minigrad's (mg.float32, NumPy's type) or a NumPy dtype."""
+    return isinstance(dtype, np.dtype) or isinstance(dtype, type) and issubclass(dtype, np.generic)
+
+
+def data_pointer(array):
+    """The address of an array's first element, in host or GPU memory (NumPy's and CuPy's array interfaces)."""
+    interface = (array.__cuda_array_interface__ if hasattr(array, "__cuda_array_interface__")
+                 else array.__array_interface__)
+    return interface["data"][0]
+
+
 def default_complex_dtype():
     """The complex dtype of the default's precision (complex128 for float64), as torch gives Python complex
     numbers."""

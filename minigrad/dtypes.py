@@ -9,18 +9,13 @@ from .tensor import Tensor
 _NOT_FLOATING = "only floating-point types are supported as the default type"
 
 
-def _is_dtype(dtype):
-    """Whether `dtype` is a dtype object: minigrad's (mg.float32, NumPy's type) or a NumPy dtype."""
-    return isinstance(dtype, np.dtype) or isinstance(dtype, type) and issubclass(dtype, np.generic)
-
-
 _PYTHON_TYPES = (bool, int, float, complex)  # torch's arguments take them as bool, int64, float64, complex128
 
 
 def _require_dtype(name, role, position, dtype):
     """The dtype of a dtype argument (minigrad's, as mg.float32, NumPy's, or a Python number type, as torch's), or
     torch's TypeError; position None for an argument that torch's message does not number."""
-    if _is_dtype(dtype) or isinstance(dtype, type) and dtype in _PYTHON_TYPES:
+    if backend.is_dtype(dtype) or isinstance(dtype, type) and dtype in _PYTHON_TYPES:
         return np.dtype(dtype)
     where = "" if position is None else f" (position {position})"
     raise TypeError(f"{name}(): argument '{role}'{where} must be torch.dtype, not {type(dtype).__name__}")
@@ -61,7 +56,7 @@ def set_default_dtype(d, /):
     (complex128 for float64), and new layers' parameters and buffers. Existing tensors and NumPy arrays keep their
     dtypes. torch's float16 and bfloat16 are refused: NumPy has no bfloat16, nor the complex32 a float16 default
     gives complex numbers."""
-    if not _is_dtype(d):
+    if not backend.is_dtype(d):
         raise TypeError(f"invalid dtype object: {_NOT_FLOATING}")
     dtype = np.dtype(d)
     if dtype.kind != "f":

@@ -305,7 +305,7 @@ def _forward_trace():
 _writes = {}  # id(the array that owns the memory) -> writes made into it by Tensor's in-place operators
 
 
-def _owner(array):
+def memory_owner(array):
     """The array whose memory `array` views (itself, if it views none), also through the holder of an array that
     NumPy's as_strided puts between its view and the array viewed."""
     owner = array
@@ -318,12 +318,12 @@ def _owner(array):
 
 def note_write(array):
     """Tensor's in-place operators call this on the array they are about to write into."""
-    key = id(_owner(array))  # the owner lives while any view of it does: the id stays its own
+    key = id(memory_owner(array))  # the owner lives while any view of it does: the id stays its own
     _writes[key] = _writes.get(key, 0) + 1
 
 
 def _writes_into(array):
-    return _writes.get(id(_owner(array)), 0)
+    return _writes.get(id(memory_owner(array)), 0)
 
 
 def _is_array(value):
@@ -540,9 +540,9 @@ class Context:
         """Where forward computed in float32 (half_in_float32), watch for writes the float16 arrays (inputs, outputs)
         behind the float32 ones it saved: those are what the user's in-place operators write into."""
         # an input's entry, after an output's, wins where forward gave back an input's float32 copy
-        behind = {id(_owner(wide)): narrow for wide, narrow in zip(float32_arrays, float16_arrays)
+        behind = {id(memory_owner(wide)): narrow for wide, narrow in zip(float32_arrays, float16_arrays)
                   if wide is not narrow}
-        self.watched = [behind.get(id(_owner(array)), array) for array in _saved_arrays(self.saved)]
+        self.watched = [behind.get(id(memory_owner(array)), array) for array in _saved_arrays(self.saved)]
         self.writes_when_saved = [_writes_into(array) for array in self.watched] if _writes else None
 
     def _refuse_written_saved_arrays(self):

@@ -12,11 +12,11 @@ import weakref
 import numpy as np
 
 from . import parallel, printing, random
-from .backend import (cuda_device, default_complex_dtype, default_dtype, device_of, get_array_module, normalize_device,
-                      taking_memory_format, to_device, to_numpy)
+from .backend import (cuda_device, data_pointer, default_complex_dtype, default_dtype, device_of, get_array_module,
+                      is_dtype, normalize_device, taking_memory_format, to_device, to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, backward_walk, broadcast_mismatch, can_cast, converted_scalar,
-                       is_grad_enabled, no_grad, note_write, position_words, promote_operands, require_broadcastable,
-                       require_fits, result_type)
+                       is_grad_enabled, memory_owner, no_grad, note_write, position_words, promote_operands,
+                       require_broadcastable, require_fits, result_type)
 
 
 _PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy's of Python floats, complex numbers
@@ -1691,14 +1691,42 @@ class Tensor:
         return self._viewed(ops.Expand.apply(self, shape=shape), lambda array: expanded_view(array, shape))
 
     # ---- torch's shape, indexing and reduction idioms, composed of the ops above where they can be ----------
-    def view(self, *sizes, size=_NOT_GIVEN):
+    def view(self, *sizes, size=_NOT_GIVEN, dtype=_NOT_GIVEN):
         """reshape() where its result can share the array, as torch's view; else torch's error (as after a
-        permute, or of an expanded tensor), where reshape() would copy (refused before any copy is made)."""
+        permute, or of an expanded tensor), where reshape() would copy (refused before any copy is made). Given a
+        dtype, the same bytes read as that dtype (_bits_as)."""
+        if dtype is not _NOT_GIVEN or len(sizes) == 1 and is_dtype(sizes[0]):
+            return self._bits_as(np.dtype(sizes[0] if dtype is _NOT_GIVEN else dtype))
         shape = resolved_shape(self.numel(), _view_size(sizes, size))
         if not _views_as(self.data, shape):
             raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
                                "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
         return self.reshape(shape)
+
+    def data_ptr(self):
+        return data_pointer(self.data)
+
+    def storage_offset(self):
+        """torch's: where the tensor starts in the memory it views, in its own elements."""
+        return (self.data_ptr() - data_pointer(memory_owner(self.data))) // self.dtype.itemsize
+
+    def _bits_as(self, dtype):
+        """torch's view(dtype): the array's bytes read as `dtype`, a tensor that shares them and is no part of the
+        graph, as torch's; the last dim scales by the ratio of the item sizes, which must then be laid out
+        contiguously and fit, with torch's errors."""
+        source, ratio = self.dtype, dtype.itemsize / self.dtype.itemsize
+        if ratio != 1:
+            why = f"to view {SCALAR_TYPE_NAMES[source]} as {SCALAR_TYPE_NAMES[dtype]} (different element sizes)"
+            if self.ndim == 0:
+                raise RuntimeError(f"self.dim() cannot be 0 {why}")
+            if self.shape[-1] != 1 and self.data.strides[-1] != source.itemsize:
+                raise RuntimeError(f"self.stride(-1) must be 1 {why}, but got {self.stride(-1)}")
+            if ratio > 1 and self.shape[-1] % ratio:
+                raise RuntimeError(f"self.size(-1) must be divisible by {int(ratio)} {why}, but got {self.shape[-1]}")
+            if ratio > 1 and self.storage_offset() % ratio:
+                raise RuntimeError(f"self.storage_offset() must be divisible by {int(ratio)} {why}, but got "
+                                   f"{self.storage_offset()}")
+        return Tensor(self.data.view(dtype))
 
     def view_as(self, other):
         return self.view(other.shape)

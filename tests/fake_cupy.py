@@ -64,6 +64,12 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
     def data(self):
         return types.SimpleNamespace(ptr=self._host.ctypes.data)
 
+    @property
+    def __cuda_array_interface__(self):
+        host = self._host
+        return {"shape": host.shape, "typestr": host.dtype.str, "data": (host.ctypes.data, False),
+                "strides": None if host.flags.c_contiguous else host.strides, "version": 3}
+
     def __array__(self, dtype=None, copy=None):
         raise TypeError("Implicit conversion to a NumPy array is not allowed. "
                         "Please use `.get()` to construct a NumPy array explicitly.")

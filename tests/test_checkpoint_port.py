@@ -10,7 +10,7 @@ import torch.utils.checkpoint as torch_checkpoint
 from conftest import relative_error
 
 import minigrad as mg
-from minigrad.function import _owner, _saved_arrays
+from minigrad.function import _saved_arrays, memory_owner
 from minigrad.tensor import topological_order
 from minigrad.utils.checkpoint import checkpoint, checkpoint_sequential
 
@@ -273,7 +273,7 @@ def test_gpu_path_matches_cpu(gpu_path):
 def saved_bytes(output):
     """The bytes of the distinct arrays that the graph behind `output` keeps for backward (an op's output that the
     next one saves too counted once)."""
-    arrays = {id(_owner(array)): _owner(array).nbytes for entry in topological_order(output)
+    arrays = {id(memory_owner(array)): memory_owner(array).nbytes for entry in topological_order(output)
               if entry.creator is not None for array in _saved_arrays(entry.creator.saved)}
     return sum(arrays.values())
 

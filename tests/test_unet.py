@@ -8,7 +8,7 @@ import minigrad as mg
 from conftest import RELEASED_WEIGHTS, relative_error, requires_gpu
 from unet import SCA, Charbonnier, EdgeLoss, NonLocal, RestorationLoss, SSIMLoss, UNet, restore
 from minigrad import kernels, memory
-from minigrad.function import _owner, _saved_arrays
+from minigrad.function import _saved_arrays, memory_owner
 from minigrad.tensor import topological_order
 from unet import losses
 
@@ -210,7 +210,7 @@ def test_softmax_attention_rows_sum_to_one():
 
 def _bytes_kept_for_backward(output):
     """The bytes of the distinct arrays that the graph behind `output` keeps for backward."""
-    arrays = {id(_owner(array)): _owner(array).nbytes for entry in topological_order(output)
+    arrays = {id(memory_owner(array)): memory_owner(array).nbytes for entry in topological_order(output)
               if entry.creator is not None for array in _saved_arrays(entry.creator.saved)}
     return sum(arrays.values())
 
