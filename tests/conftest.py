@@ -48,6 +48,17 @@ def uniform(low, high, *shape):
     return lambda rng: np.asarray(rng.uniform(low, high, shape))
 
 
+def eval_outputs(model, reference, inputs):
+    """(minigrad's, torch's) outputs of a model and its torch twin in evaluation mode on the same NumPy inputs."""
+    torch = pytest.importorskip("torch")
+    model.eval(), reference.eval()
+    with mg.no_grad():
+        ours = model(mg.tensor(inputs)).numpy()
+    with torch.no_grad():
+        theirs = reference(torch.tensor(inputs)).numpy()
+    return ours, theirs
+
+
 def error_of(call):
     """(type, message) of the exception call() raises, for comparing two libraries' errors."""
     with pytest.raises(Exception) as info:

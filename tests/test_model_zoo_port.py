@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import relative_error
+from conftest import eval_outputs, relative_error
 
 torch = pytest.importorskip("torch")
 
@@ -191,13 +191,7 @@ def batch(seed):
 def test_the_same_weights_give_torchs_outputs(name):
     model, reference = twins(name)
     assert list(model.state_dict()) == list(reference.state_dict())
-    model.eval(), reference.eval()
-    images, _ = batch(0)
-    with mg.no_grad():
-        out = model(mg.tensor(images)).numpy()
-    with torch.no_grad():
-        expected = reference(torch.tensor(images)).numpy()
-    assert relative_error(out, expected) < 1e-5
+    assert relative_error(*eval_outputs(model, reference, batch(0)[0])) < 1e-5
 
 
 def recipe(library, model, steps):

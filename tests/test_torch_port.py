@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import relative_error
+from conftest import eval_outputs, relative_error
 
 torch = pytest.importorskip("torch")
 
@@ -46,13 +46,7 @@ def batch(seed):
 
 def test_a_ported_network_in_evaluation_mode_gives_torchs_outputs():
     model, reference = twins(dropout=0.5)
-    model.eval(), reference.eval()
-    images, _ = batch(0)
-    with mg.no_grad():
-        out = model(mg.tensor(images)).numpy()
-    with torch.no_grad():
-        expected = reference(torch.tensor(images)).numpy()
-    assert relative_error(out, expected) < 1e-5
+    assert relative_error(*eval_outputs(model, reference, batch(0)[0])) < 1e-5
 
 
 def test_a_ported_network_trains_as_torchs():
