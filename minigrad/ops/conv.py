@@ -205,25 +205,35 @@ class _WideGeometry:
         return wide.reshape(wide.shape[0], -1, self.wp)[:, :, :self.out_w]
 
 
-def _conv_wide(x, geometry, weight, bias=None):
-    """out[n] = weight @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w).
+def _by_image_and_group(array, groups):
+    """An image-side array (N, G*K, ...) -> (N*G, K, ...), each group of each image a unit of its own: a view where
+    array is contiguous."""
+    return array.reshape(array.shape[0] * groups, array.shape[1] // groups, *array.shape[2:])
 
+
+def _conv_wide(x, geometry, weight, bias=None, groups=1):
+    """out[n] = weight @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w), group by group.
+
+    Each group of each image is a unit of its own, (N*G, C/G, ...) with its group's weight, so that the threads
+    share the units of every group alike and write straight into out.
     STACKED multiplies the row stack by the weight as (kw*O, kh*C) instead and sums each column tap
     j's O rows at offset j*dw.
     """
     xp = get_array_module(x)
-    n, c = x.shape[:2]
-    out_channels = weight.shape[0]
-    out = memory.empty(xp, (n, out_channels, geometry.out_h, geometry.out_w), x.dtype)
-    bias = None if bias is None else bias.reshape(-1, 1, 1)
+    n, c = x.shape[0] * groups, x.shape[1] // groups
+    out_channels = weight.shape[0] // groups
+    out = memory.empty(xp, (x.shape[0], weight.shape[0], geometry.out_h, geometry.out_w), x.dtype)
+    outputs, x = _by_image_and_group(out, groups), _by_image_and_group(x, groups)
+    bias = None if bias is None else bias.reshape(groups, -1, 1, 1)
     strategy = geometry.strategy(c)
     blocks = geometry.row_blocks(c, x.itemsize, strategy)
     rows = blocks[0][1]
     tasks = geometry.tasks(n, blocks)
-    if strategy == STACKED:                                             # (j, O, i, C)
-        weights = xp.ascontiguousarray(weight.transpose(3, 0, 2, 1)).reshape(geometry.kw * out_channels, -1)
+    weight = weight.reshape(groups, out_channels, *weight.shape[1:])
+    if strategy == STACKED:                                             # (G, j, O, i, C)
+        weights = xp.ascontiguousarray(weight.transpose(0, 4, 1, 3, 2)).reshape(groups, geometry.kw * out_channels, -1)
     else:
-        weights = weight.reshape(out_channels, -1)
+        weights = weight.reshape(groups, out_channels, -1)
 
     def work(start, stop):
         flat_buffer = geometry.flat_buffer(xp, c, x.dtype)
@@ -234,35 +244,38 @@ def _conv_wide(x, geometry, weight, bias=None):
             wide_buffer = xp.empty((out_channels, rows * geometry.wp), dtype=x.dtype)
         for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
             length = (last - first) * geometry.wp
+            group = image % groups
             if strategy == STACKED:
                 stacked = wide_buffer[:, :geometry.stacked_length(length)]
-                xp.matmul(weights, geometry.row_stack(flat, first, last, copy_buffer), out=stacked)
+                xp.matmul(weights[group], geometry.row_stack(flat, first, last, copy_buffer), out=stacked)
                 column_taps = stacked.reshape(geometry.kw, out_channels, -1)
                 wide = column_taps[0, :, :length]
                 for j in range(1, geometry.kw):
                     wide += column_taps[j, :, j * geometry.dw:j * geometry.dw + length]
             else:
                 wide = wide_buffer[:, :length]
-                xp.matmul(weights, geometry.columns(flat, first, last, copy_buffer), out=wide)
-            target = out[image, :, first:last]
+                xp.matmul(weights[group], geometry.columns(flat, first, last, copy_buffer), out=wide)
+            target = outputs[image, :, first:last]
             if bias is None:
                 target[...] = geometry.crop(wide)
             else:
-                xp.add(geometry.crop(wide), bias, out=target)
+                xp.add(geometry.crop(wide), bias[group], out=target)
 
     parallel.split(work, len(tasks))
     return out
 
 
-def _weight_grad_wide(x, geometry, grad, weight_shape):
-    """dW = sum_n grad[n] @ columns(padded x[n]).T, with zero gradient on the garbage columns.
+def _weight_grad_wide(x, geometry, grad, weight_shape, groups=1):
+    """dW = sum_n grad[n] @ columns(padded x[n]).T, with zero gradient on the garbage columns, group by group (the
+    units of _conv_wide).
 
     STACKED multiplies kw copies of the gradient, copy j shifted j*dw positions on, by the row stack
     instead: (kw*O, kh*C) per block.
     """
     xp = get_array_module(x)
-    n, c = x.shape[:2]
-    out_channels = grad.shape[1]
+    n, c = x.shape[0] * groups, x.shape[1] // groups
+    out_channels = grad.shape[1] // groups
+    x, grad = _by_image_and_group(x, groups), _by_image_and_group(grad, groups)
     strategy = geometry.strategy(c)
     blocks = geometry.row_blocks(c, x.itemsize, strategy)
     rows = blocks[0][1]
@@ -280,7 +293,7 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
         copy_buffer = geometry.column_buffer(xp, c, rows, x.dtype, strategy)
         shifted_buffer = xp.zeros(shifted_shape, dtype=x.dtype)       # garbage columns are never written: stay 0
         product = xp.empty(product_shape, dtype=x.dtype)
-        total = xp.zeros(product_shape, dtype=x.dtype)
+        total = xp.zeros((groups, *product_shape), dtype=x.dtype)
         for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
             length = (last - first) * geometry.wp
             block = grad[image, :, first:last]
@@ -299,12 +312,12 @@ def _weight_grad_wide(x, geometry, grad, weight_shape):
                     geometry.crop(wide)[...] = block
                 copied = geometry.columns(flat, first, last, copy_buffer)
             xp.matmul(wide, copied.T, out=product)
-            total += product
+            total[image % groups] += product
         return total
 
     total = sum(parallel.split(work, len(tasks)))
-    if strategy == STACKED:                                      # (j, O, i, C) -> (O, C, i, j)
-        total = total.reshape(kw, out_channels, geometry.kh, c).transpose(1, 3, 2, 0)
+    if strategy == STACKED:                                      # (G, j, O, i, C) -> (G, O, C, i, j)
+        total = total.reshape(groups, kw, out_channels, geometry.kh, c).transpose(0, 2, 4, 3, 1)
     return xp.ascontiguousarray(total).reshape(weight_shape)
 
 
@@ -323,9 +336,7 @@ def _geometry(x, weight, padding, dilation=(1, 1)):
 
 def _wide_conv(x, weight, bias, padding, dilation, groups):
     """x (N, C, H, W) convolved with weight (O, C/G, kh, kw) (+ bias)."""
-    blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(bias, groups))
-    return _joined([_conv_wide(x_block, _geometry(x_block, weight_block, padding, dilation), weight_block, bias_block)
-                    for x_block, weight_block, bias_block in blocks], 1)
+    return _conv_wide(x, _geometry(x, weight, padding, dilation), weight, bias, groups)
 
 
 def _wide_conv_adjoint(y, weight, padding, dilation, groups, bias=None):
@@ -335,17 +346,16 @@ def _wide_conv_adjoint(y, weight, padding, dilation, groups, bias=None):
     xp = get_array_module(weight)
     reaches = [spacing * (size - 1) for size, spacing in zip(weight.shape[2:], dilation)]
     adjoint_padding = [tuple(reach - side for side in _sides(pad)) for pad, reach in zip(padding, reaches)]
-    blocks = zip(_by_group(y, groups, 1), _by_group(weight, groups), _by_group(bias, groups))
-    return _joined([_conv_wide(y_block, _geometry(y_block, weight_block, adjoint_padding, dilation),
-                               xp.ascontiguousarray(weight_block[:, :, ::-1, ::-1].swapaxes(0, 1)), bias_block)
-                    for y_block, weight_block, bias_block in blocks], 1)
+    out_channels, in_channels, kh, kw = weight.shape
+    per_group = weight.reshape(groups, out_channels // groups, in_channels, kh, kw)[..., ::-1, ::-1]
+    flipped = xp.ascontiguousarray(per_group.swapaxes(1, 2)).reshape(groups * in_channels, out_channels // groups,
+                                                                       kh, kw)
+    return _conv_wide(y, _geometry(y, weight, adjoint_padding, dilation), flipped, bias, groups)
 
 
 def _wide_conv_weight_grad(x, grad, weight, padding, dilation, groups):
     """The adjoint of _wide_conv in the weight: dW of x and the output's gradient, shaped as weight."""
-    blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(grad, groups, 1))
-    return _joined([_weight_grad_wide(x_block, _geometry(x_block, weight_block, padding, dilation), grad_block,
-                                      weight_block.shape) for x_block, weight_block, grad_block in blocks], 0)
+    return _weight_grad_wide(x, _geometry(x, weight, padding, dilation), grad, weight.shape, groups)
 
 
 # ---- depthwise convolution (one input channel per group), tap by tap ------------------------------
@@ -460,19 +470,6 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
     totals = parallel.split(work, len(geometry.tasks))
     grad_w = sum(totals).reshape(weight.shape) if need_w else None
     return grad_x, grad_w
-
-
-def _by_group(array, groups, axis=0):
-    """array's blocks of one group each along its channel axis (an input or output gradient: 1, a weight or bias:
-    0); [array] itself for one group, and one None per group for None."""
-    if array is None:
-        return [None] * groups
-    return [array] if groups == 1 else get_array_module(array).split(array, groups, axis=axis)
-
-
-def _joined(blocks, axis):
-    """The groups' results joined along their channel axis; the only one as it is for one group."""
-    return blocks[0] if len(blocks) == 1 else get_array_module(blocks[0]).concatenate(blocks, axis=axis)
 
 
 # The CPU's paths for a conv (ConvOptions.path):
