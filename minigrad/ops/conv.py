@@ -368,7 +368,12 @@ def _wide_conv_weight_grad(x, grad, weight, padding, dilation, groups):
 
 class _DepthwiseGeometry:
     """A depthwise conv of x (N, C, H, W) by weight (C*m, 1, kh, kw), m the channel multiplier: output channel
-    c*m + k sees input channel c."""
+    c*m + k sees input channel c.
+
+    At stride 1 the padded planes are stored flat, as the wide layout above: each tap reads one contiguous run
+    of a plane, for the outputs at their wide positions (out_h, Wp), whose garbage columns are cropped (forward)
+    or zero (backward's gradient). Other strides read each tap's strided window of the padded planes.
+    """
 
     def __init__(self, x_shape, weight_shape, options, itemsize):
         n, self.channels, self.h, self.w = x_shape
@@ -376,29 +381,59 @@ class _DepthwiseGeometry:
         (sh, sw), (self.ph, self.pw), (dh, dw) = options.columns
         self.hp, self.wp = self.h + 2 * self.ph, self.w + 2 * self.pw
         self.out_h, self.out_w = output_size(self.h, kh, sh, self.ph, dh), output_size(self.w, kw, sw, self.pw, dw)
-        self.taps = [tap_index((i * dh, j * dw), (sh, sw), (self.out_h, self.out_w))
-                     for i in range(kh) for j in range(kw)]
+        self.wide = (sh, sw) == (1, 1)
+        if self.wide:
+            length = self.out_h * self.wp
+            self.plane_shape, self.wide_shape = (self.hp * self.wp + dw * (kw - 1),), (length,)
+            self.taps = [(Ellipsis, slice(offset, offset + length))
+                         for offset in (i * dh * self.wp + j * dw for i in range(kh) for j in range(kw))]
+        else:
+            self.plane_shape, self.wide_shape = (self.hp, self.wp), (self.out_h, self.out_w)
+            self.taps = [tap_index((i * dh, j * dw), (sh, sw), (self.out_h, self.out_w))
+                         for i in range(kh) for j in range(kw)]
+        positions = "hw"[:len(self.wide_shape)]
+        self.products_summed = f"c{positions},c{positions}->c"                # einsum's, per channel
         # a task's padded planes, their output and a product of a tap: three planes per channel in cache
         fitting = max(1, COLUMN_BLOCK_BYTES // (3 * self.hp * self.wp * itemsize))
         blocks = parallel.chunks(self.channels, -(-self.channels // fitting))
         self.block = blocks[0][1]
         self.tasks = [(image, first, stop) for image in range(n) for first, stop in blocks]
 
-    def buffer(self, xp, dtype):
-        """A zeroed (block, Hp, Wp) buffer for one task's padded planes: `padded` only writes its interior."""
-        return xp.zeros((self.block, self.hp, self.wp), dtype=dtype)
+    def buffer(self, xp, dtype, shape=None):
+        """A zeroed buffer of a task's padded planes (block, *plane_shape), or of `shape` per channel: `padded`
+        and `widened` write their interiors only, so the rest stays 0."""
+        return xp.zeros((self.block, *(shape or self.plane_shape)), dtype=dtype)
 
     def padded(self, planes, buffer):
-        """planes (c, H, W) -> padded (c, Hp, Wp), in buffer; planes themselves when nothing is padded."""
-        if self.ph == self.pw == 0:
+        """planes (c, H, W) -> padded (c, *plane_shape), in buffer; planes themselves when no copy is needed."""
+        if not self.wide and self.ph == self.pw == 0:
             return planes
         padded = buffer[:planes.shape[0]]
         self.crop(padded)[...] = planes
         return padded
 
     def crop(self, padded):
-        """Padded planes (c, Hp, Wp) -> their input part (c, H, W)."""
+        """Padded planes (c, *plane_shape) -> a view of their input part (c, H, W)."""
+        if self.wide:
+            padded = padded[:, :self.hp * self.wp].reshape(-1, self.hp, self.wp)
         return padded[:, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
+
+    def narrowed(self, wide):
+        """An output-side block (c, *wide_shape) -> a view of its outputs (c, out_h, out_w)."""
+        return wide.reshape(-1, self.out_h, self.wp)[:, :, :self.out_w] if self.wide else wide
+
+    def widened(self, block, buffer):
+        """The adjoint of `narrowed`: block (c, out_h, out_w) at its wide positions of buffer (`buffer`'s, of
+        wide_shape), 0 at the others; block itself where the positions are the outputs'."""
+        if not self.wide:
+            return block
+        wide = buffer[:block.shape[0]]
+        self.narrowed(wide)[...] = block
+        return wide
+
+    def per_plane(self, values):
+        """One value per channel (c,) -> (c, 1, ...), to broadcast over output-side blocks (c, *wide_shape)."""
+        return values.reshape(-1, *(1,) * len(self.wide_shape))
 
     def per_channel(self, output):
         """An output-side array (N, C*m, out_h, out_w) -> (N, C, m, out_h, out_w)."""
@@ -419,20 +454,24 @@ def _conv_depthwise(x, weight, bias, geometry):
 
     def work(start, stop):
         buffer = geometry.buffer(xp, x.dtype)
-        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=x.dtype)
+        product = xp.empty((geometry.block, *geometry.wide_shape), dtype=x.dtype)
+        sums = xp.empty_like(product) if geometry.wide else None
         for image, first, last in geometry.tasks[start:stop]:
             planes = geometry.padded(x[image, first:last], buffer)
             term = product[:last - first]
             for k in range(geometry.multiplier):
                 target = outputs[image, first:last, k]
+                total = sums[:last - first] if geometry.wide else target
                 for t, tap in enumerate(geometry.taps):
-                    tap_weights = weights[first:last, k, t, None, None]
+                    tap_weights = geometry.per_plane(weights[first:last, k, t])
                     if t == 0:
-                        xp.multiply(planes[tap], tap_weights, out=target)
+                        xp.multiply(planes[tap], tap_weights, out=total)
                     else:
-                        target += xp.multiply(planes[tap], tap_weights, out=term)
+                        total += xp.multiply(planes[tap], tap_weights, out=term)
                 if biases is not None:
-                    target += biases[first:last, k]
+                    xp.add(geometry.narrowed(total), biases[first:last, k], out=target)
+                elif geometry.wide:
+                    target[...] = geometry.narrowed(total)
 
     parallel.split(work, len(geometry.tasks))
     return out
@@ -447,8 +486,9 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
 
     def work(start, stop):
         buffer = geometry.buffer(xp, x.dtype)
-        grad_planes = xp.empty((geometry.block, geometry.hp, geometry.wp), dtype=x.dtype)
-        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=x.dtype)
+        grad_planes = xp.empty((geometry.block, *geometry.plane_shape), dtype=x.dtype)
+        wide_buffer = geometry.buffer(xp, x.dtype, geometry.wide_shape)
+        product = xp.empty((geometry.block, *geometry.wide_shape), dtype=x.dtype)
         total = xp.zeros(weights.shape, dtype=x.dtype) if need_w else None
         for image, first, last in geometry.tasks[start:stop]:
             count = last - first
@@ -456,13 +496,13 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
             if need_x:
                 grad_planes[:count] = 0
             for k in range(geometry.multiplier):
-                block = grads[image, first:last, k]                                   # (count, out_h, out_w)
+                block = geometry.widened(grads[image, first:last, k], wide_buffer)   # (count, *wide_shape)
                 for t, tap in enumerate(geometry.taps):
                     if need_x:
-                        grad_planes[:count][tap] += xp.multiply(block, weights[first:last, k, t, None, None],
-                                                                out=product[:count])
+                        tap_weights = geometry.per_plane(weights[first:last, k, t])
+                        grad_planes[:count][tap] += xp.multiply(block, tap_weights, out=product[:count])
                     if need_w:
-                        total[first:last, k, t] += xp.einsum("chw,chw->c", block, planes[tap])
+                        total[first:last, k, t] += xp.einsum(geometry.products_summed, block, planes[tap])
             if need_x:
                 grad_x[image, first:last] = geometry.crop(grad_planes[:count])
         return total
