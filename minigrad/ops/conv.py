@@ -1,18 +1,18 @@
 """2-D convolution over kernel taps (pooling is in minigrad.ops.pool).
 
-Stride 1 (every conv of the network and of the loss; dilated and grouped convs too, one group at a time) runs
-on the "wide" flat layout below: per image and per block of output rows, one column matrix of offset slices
-and one GEMM, or, with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX is
-the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward keeps only
-the unpadded input. A stride-1 transposed conv, the adjoint of such a conv, runs the same three in swapped
-roles (its padding may differ between the two sides of an axis, and crop where below 0). Blocks of output
-rows, of every image, are shared out over the worker threads (minigrad.parallel), so one big image uses every
-core too. Depthwise convs (one input channel per group) run tap by tap without any GEMM (see
-_DepthwiseGeometry). Other strides use the column path, im2col + one GEMM over the whole batch: tap (i, j)
-sees the strided slice of the padded input that starts at (i*dh, j*dw); im2col copies each tap's slice into a
-column block and col2im adds it back, tap by tap, so no scatter (np.add.at) is ever needed. The column rows
-are ordered (c, i, j), so with groups they split, as they are, into one block of C/G*kh*kw rows per group,
-and the GEMMs become batched over the groups.
+Stride 1 (every conv of the network and of the loss; dilated and grouped convs too) runs on the "wide" flat layout
+below: per image (per group of an image, with groups) and per block of output rows, one column matrix of offset
+slices and one GEMM, or, with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX is
+the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward keeps only the
+unpadded input. A stride-1 transposed conv, the adjoint of such a conv, runs the same three in swapped roles (its
+padding may differ between the two sides of an axis, and crop where below 0). Blocks of output rows, of every
+image, are shared out over the worker threads (minigrad.parallel), so one big image uses every core too. Depthwise
+convs (one input channel per group) run tap by tap without any GEMM, each tap one contiguous run of flat padded
+planes at stride 1 (see _DepthwiseGeometry). Other strides use the column path, im2col + one GEMM over the whole
+batch: tap (i, j) sees the strided slice of the padded input that starts at (i*dh, j*dw); im2col copies each tap's
+slice into a column block and col2im adds it back, tap by tap, so no scatter (np.add.at) is ever needed. The column
+rows are ordered (c, i, j), so with groups they split, as they are, into one block of C/G*kh*kw rows per group, and
+the GEMMs become batched over the groups.
 
 On the GPU, Conv2dKernels and ConvTranspose2dKernels run every conv on the column path with minigrad.kernels'
 im2col and col2im: a few large launches.
@@ -330,9 +330,9 @@ def _geometry(x, weight, padding, dilation=(1, 1)):
     return _WideGeometry(*x.shape[2:], *padding, *weight.shape[2:], *dilation)
 
 
-# A stride-1 conv and its two adjoints, each one group at a time. padding is (rows, columns), each an int or a
-# (before, after) pair (see _WideGeometry). Conv2d runs them as forward, dX and dW; ConvTranspose2d, the adjoint of
-# the conv whose weight it has, runs the same three with the roles swapped.
+# A stride-1 conv and its two adjoints, over all groups at once (see _conv_wide). padding is (rows, columns), each
+# an int or a (before, after) pair (see _WideGeometry). Conv2d runs them as forward, dX and dW; ConvTranspose2d,
+# the adjoint of the conv whose weight it has, runs the same three with the roles swapped.
 
 def _wide_conv(x, weight, bias, padding, dilation, groups):
     """x (N, C, H, W) convolved with weight (O, C/G, kh, kw) (+ bias)."""
@@ -360,8 +360,8 @@ def _wide_conv_weight_grad(x, grad, weight, padding, dilation, groups):
 
 # ---- depthwise convolution (one input channel per group), tap by tap ------------------------------
 # Each output channel sees a single input channel, so the column path's GEMMs would have one row per group and
-# im2col's copy would cost far more than they do. The direct path instead multiplies each tap's strided slice of
-# the padded input by that tap's weight, channel by channel, and adds it up in place; backward adds the gradient
+# im2col's copy would cost far more than they do. The direct path instead multiplies each tap's slice of the
+# padded input by that tap's weight, channel by channel, and adds it up in place; backward adds the gradient
 # times the weight back onto the same slices (dX) and sums gradient times slice per tap (dW). The work goes in
 # tasks of (image, block of channels) that fit COLUMN_BLOCK_BYTES, so that a block stays in cache over all the
 # taps; the tasks are shared out over the threads.
@@ -513,7 +513,7 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
 
 
 # The CPU's paths for a conv (ConvOptions.path):
-WIDE_PATH = "wide"             # stride 1: the wide flat layout, per group
+WIDE_PATH = "wide"             # stride 1: the wide flat layout, per group of each image
 DEPTHWISE_PATH = "depthwise"   # one input channel per group: tap by tap, no GEMM
 COLUMN_PATH = "columns"        # anything else: im2col and GEMMs batched over the groups
 
@@ -530,7 +530,7 @@ class ConvOptions(NamedTuple):
     def path(self, weight):
         """Which path computes this conv on the CPU: DEPTHWISE_PATH for one input channel per group (any channel
         multiplier, stride and dilation), else WIDE_PATH for stride 1 (any padding, dilation, kh != kw and groups
-        included: one wide conv per group), else COLUMN_PATH."""
+        included: each group of each image a unit of the wide conv), else COLUMN_PATH."""
         if self.groups > 1 and weight.shape[1] == 1:
             return DEPTHWISE_PATH
         if not weight.shape[1]:  # no input channels: the column path's forward_columns gives torch's empty output

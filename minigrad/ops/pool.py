@@ -1,10 +1,12 @@
 """Max and average pooling over the taps of each window, as torch places the windows, over 2 or 3 spatial dims.
 
-Tap t of every window reads one strided slice of the padded input, so both poolings run over the kernel's taps,
-a running maximum or sum per tap, on the channels of every image split over the threads; backward adds each
-window's gradient back onto the same slices. Padding reads as -inf for the max and as 0 for the mean (whose
-divisors count it or not, as torch's). Windows describes the windows once for both, and the arguments'
-checks, with torch's errors. The 1-d poolings are the 2-d ones over a unit height (see minigrad.functional).
+Tap t of every window reads one slice of the padded input, so both poolings run over the kernel's taps, a running
+maximum or sum per tap, on the channels of every image split over the threads, in cache-sized blocks; backward adds
+each window's gradient back onto the same slices. Where windows overlap (a ResNet stem's 3x3 max pool of stride 2),
+the padded input is stored split into phases per stride, flat, so that each tap's slice is a contiguous run (see
+Windows._layout); elsewhere it is a strided window. Padding reads as -inf for the max and as 0 for the mean (whose
+divisors count it or not, as torch's). Windows describes the windows once for both, and the arguments' checks, with
+torch's errors. The 1-d poolings are the 2-d ones over a unit height (see minigrad.functional).
 
 On the GPU, MaxPoolKernels pools with minigrad.kernels' max-pool kernels: one launch per direction.
 Average pooling runs the same per-tap slices there, over all the planes at once: one launch per tap.
@@ -435,8 +437,9 @@ class MaxPool(Function):
         """(N, C, *spatial) -> (max of each window, (padded planes, maxima)): a running maximum over the taps.
 
         The winners are not picked here but found again by `unpool` from the input and the maxima, so
-        that inference never pays for them (and training keeps no more: x is kept by its other users,
-        a padded copy only where the windows reach into padding, its padding then set to NaN for unpool).
+        that inference never pays for them (and training keeps no more: x is kept by its other users, a
+        padded copy only where the windows reach into padding or overlap, its padding then set to NaN for
+        unpool).
         """
         n, c = x.shape[:2]
         _refuse_dtypes(f"max_pool{len(windows.kernel_size)}d", x, "b")
