@@ -13,7 +13,7 @@ from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized
 from .ops.elementwise import require_floating_point
 from .ops.shape import strided_view
 from .random import generator as numpy_generator
-from .tensor import Tensor, checked_arguments, int_tuple_argument, tensor_only
+from .tensor import Tensor, check_can_require_grad, checked_arguments, int_tuple_argument, tensor_only
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None):
@@ -350,8 +350,8 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
         raise ValueError(f"can't alias tensor with dtype '{SCALAR_TYPE_NAMES[obj.dtype]}' into dtype "
                          f"'{SCALAR_TYPE_NAMES[dtype]}'.")
     result = obj.to(device=device, dtype=dtype, copy=bool(copy))
-    if requires_grad and dtype.kind != "f":
-        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+    if requires_grad:
+        check_can_require_grad(dtype)
     if bool(requires_grad) == result.requires_grad:
         return result
     return result.requires_grad_(bool(requires_grad)) if result.is_leaf else result.detach()

@@ -138,9 +138,12 @@ def device_and_dtype(device_or_dtype, device=None, dtype=None):
 _IMPLIED_DTYPES = (np.dtype(np.int64), np.dtype(bool))  # torch's repr leaves these out, and the default dtypes
 
 
-def _check_can_require_grad(dtype, wording="Only Tensors of floating point and complex dtype can require gradients"):
+def check_can_require_grad(dtype, wording="Only Tensors of floating point and complex dtype can require gradients"):
     """Only floating-point tensors have gradients: torch's error, worded as where it is asked (the constructor's
-    words unless given)."""
+    words unless given); complex ones, which torch differentiates, are refused in minigrad's own words."""
+    if dtype.kind == "c":
+        raise RuntimeError(f"{SCALAR_TYPE_NAMES[dtype]} tensors cannot require gradients: minigrad computes with "
+                           "complex numbers, but has no complex autograd")
     if dtype.kind != "f":
         raise RuntimeError(wording)
 
@@ -333,7 +336,7 @@ class Tensor:
         if device is not None:
             array = to_device(array, device)
         if requires_grad:
-            _check_can_require_grad(array.dtype)
+            check_can_require_grad(array.dtype)
         self.data = array
         self.requires_grad = bool(requires_grad)
         self._grad = None
@@ -646,7 +649,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad:
-            _check_can_require_grad(self.dtype, "only Tensors of floating point dtype can require gradients")
+            check_can_require_grad(self.dtype, "only Tensors of floating point dtype can require gradients")
         elif not self.is_leaf:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If you want to use a "
                                "computed variable in a subgraph that doesn't require differentiation use "

@@ -666,6 +666,18 @@ def test_requires_grad_needs_a_float_tensor_like_torch(torch):
         assert lib.tensor([1.0]).requires_grad_().requires_grad
 
 
+@pytest.mark.parametrize("call", [
+    lambda: mg.tensor(np.array([1 + 1j]), requires_grad=True),
+    lambda: mg.tensor(np.array([1 + 1j], np.complex64)).requires_grad_(),
+    lambda: mg.asarray(mg.tensor(np.array([1 + 1j])), requires_grad=True),
+], ids=["tensor", "requires_grad_", "asarray"])
+def test_a_complex_tensor_asked_for_gradients_is_told_minigrad_has_no_complex_autograd(call):
+    """torch differentiates complex tensors, so its own words (which allow them) would puzzle here."""
+    with pytest.raises(RuntimeError, match=r"^Complex(Double|Float) tensors cannot require gradients: minigrad "
+                                           r"computes with complex numbers, but has no complex autograd$"):
+        call()
+
+
 def test_clamp_needs_a_bound_like_torch(torch):
     _raises_like_torch(torch, lambda lib, t: t.clamp(), [1.0], match="At least one of 'min' or 'max' must not be None")
     _assert_like_torch(torch, lambda lib, t: t.clamp(max=0.5), np.array([-1.0, 0.25, 2.0]))

@@ -36,3 +36,12 @@ def test_the_readmes_python_blocks_run_as_written(tmp_path, monkeypatch):
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ported(namespace["mg"].tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_porting_guides_example_runs_and_agrees_with_torch():
+    """docs/porting.md's one Python block, as written: minigrad's copy of the model gives torch's outputs."""
+    pytest.importorskip("torch")
+    (block,) = re.findall(r"```python\n(.*?)```", (REPO_ROOT / "docs" / "porting.md").read_text(), re.S)
+    namespace = {}
+    exec(compile(block, "docs/porting.md", "exec"), namespace)
+    assert namespace["difference"] < 1e-5
