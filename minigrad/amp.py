@@ -14,6 +14,7 @@ apply whatever device the tensors are on, so a "cuda" script casts as on a GPU o
 """
 import contextlib
 import copy
+import functools
 import warnings
 from collections import abc, defaultdict
 
@@ -23,7 +24,7 @@ from . import function
 from .function import no_grad
 from .tensor import Tensor
 
-__all__ = ["GradScaler", "autocast", "get_autocast_dtype", "is_autocast_available"]
+__all__ = ["GradScaler", "autocast", "custom_bwd", "custom_fwd", "get_autocast_dtype", "is_autocast_available"]
 
 _DEVICE_TYPES = {"cuda": "cuda", "gpu": "cuda", "cpu": "cpu"}  # the device types autocast takes, by their lists
 _FLOAT16 = np.dtype(np.float16)
@@ -109,6 +110,42 @@ class autocast(contextlib.ContextDecorator):  # noqa: N801 (torch's name)
 
     def _recreate_cm(self):
         return copy.copy(self)  # each call of a decorated function keeps its own state: a recursive call too
+
+
+def custom_fwd(fwd=None, *, device_type, cast_inputs=None):
+    """torch.amp.custom_fwd, for a custom Function's forward: with `cast_inputs`, inside an enabled autocast region
+    of `device_type`, forward gets its floating-point tensors cast to that dtype and runs with autocast off; without,
+    it runs in the region's autocast, which custom_bwd then gives backward too."""
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+
+    @functools.wraps(fwd)
+    def forward(ctx, *args, **kwargs):
+        ctx._dtype = get_autocast_dtype(device_type)
+        enabled = is_autocast_enabled(device_type)
+        ctx._fwd_used_autocast = enabled and cast_inputs is None
+        if cast_inputs is None or not enabled:
+            return fwd(ctx, *args, **kwargs)
+        with autocast(device_type, enabled=False):
+            return fwd(ctx, *function.cast_floating(args, cast_inputs), **function.cast_floating(kwargs, cast_inputs))
+    return forward
+
+
+def custom_bwd(bwd=None, *, device_type):
+    """torch.amp.custom_bwd, for a custom Function's backward: run in the autocast state its forward ran in (see
+    custom_fwd)."""
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def backward(ctx, *args, **kwargs):
+        with autocast(device_type, enabled=ctx._fwd_used_autocast, dtype=ctx._dtype):
+            return bwd(ctx, *args, **kwargs)
+    return backward
 
 
 def _deprecated_autocast(device_type):

@@ -278,7 +278,7 @@ def autocast_operands(category, operands):
     """`operands` (tensors, lists of them, anything else) as an op of autocast `category` takes them in an enabled
     region, as torch's: its float16 and float32 tensors cast (differentiably) to the autocast dtype ("lower"), to
     float32 ("float32"), or to the widest of their dtypes ("promote"); an "unsafe" op is refused. `category` may be
-    a dict of one per device type, where torch's lists differ (an op on no list of a device type is not cast there).""" 
+    a dict of one per device type, where torch's lists differ (an op on no list of a device type is not cast there)."""
     if isinstance(category, dict):
         category = category.get(autocast_device)
     if category == "unsafe":
@@ -289,13 +289,19 @@ def autocast_operands(category, operands):
         return operands
     dtype = (autocast_dtype if category == "lower" else _SINGLE if category == "float32"
              else max((t.dtype for t in tensors), key=lambda dtype: dtype.itemsize))
+    return tuple(cast_floating(operand, dtype) for operand in operands)
 
-    def cast(operand):
-        if isinstance(operand, (list, tuple)):
-            return type(operand)(map(cast, operand))
-        eligible = isinstance(operand, Tensor) and operand.dtype in _AUTOCAST_ELIGIBLE
-        return operand.to(dtype) if eligible and operand.dtype != dtype else operand
-    return tuple(map(cast, operands))
+
+def cast_floating(value, dtype):
+    """`value` with its float16 and float32 tensors, in lists, tuples and dicts too, cast (differentiably) to
+    `dtype`, as autocast casts them."""
+    if isinstance(value, Tensor):
+        return value.to(dtype) if value.dtype in _AUTOCAST_ELIGIBLE and value.dtype != dtype else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(cast_floating(item, dtype) for item in value)
+    if isinstance(value, dict):
+        return {key: cast_floating(item, dtype) for key, item in value.items()}
+    return value
 
 
 def autocasts(category):

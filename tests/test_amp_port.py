@@ -313,3 +313,44 @@ def test_gpu_path_autocast_and_scaler(gpu_path):
     for ours, reference in zip(results[1][:3], results[0][:3]):
         assert relative_error(ours, reference) <= 1e-3
     assert results[1][3] == results[0][3]
+
+
+def _custom_matmul(lib, forward_decorator, backward_decorator):
+    """A custom Function whose forward asks for float32 inputs (custom_fwd's cast_inputs), as ported code writes it."""
+    class MatMul(lib.autograd.Function):
+        @staticmethod
+        @forward_decorator
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            ctx.seen = (str(a.dtype), str(b.dtype), lib.is_autocast_enabled("cpu"))
+            return a @ b
+
+        @staticmethod
+        @backward_decorator
+        def backward(ctx, grad):
+            a, b = ctx.saved_tensors
+            ctx.backward_autocast = lib.is_autocast_enabled("cpu")
+            return grad @ b.T, a.T @ grad
+    return MatMul
+
+
+@pytest.mark.parametrize("cast_inputs", [None, "float32"])
+def test_custom_fwd_and_bwd_match_torch(cast_inputs):
+    results = []
+    for lib in (torch, mg):
+        cast = None if cast_inputs is None else getattr(lib, cast_inputs)
+        MatMul = _custom_matmul(lib, lib.amp.custom_fwd(device_type="cpu", cast_inputs=cast),
+                                lib.amp.custom_bwd(device_type="cpu"))
+        a = lib.tensor(A, requires_grad=True)
+        with lib.autocast("cpu", dtype=lib.float16):
+            out = MatMul.apply(a @ a, a)
+        out.float().sum().backward()
+        ctx = out.grad_fn
+        results.append((ctx.seen, str(out.dtype).removeprefix("torch."), str(a.grad.dtype).removeprefix("torch.")))
+    assert results[0][0][:2] == tuple(f"torch.{d}" for d in results[1][0][:2])
+    assert results[0][0][2] == results[1][0][2] and results[0][1:] == results[1][1:]
+
+
+def test_cuda_amp_custom_fwd_is_deprecated_as_torch():
+    with pytest.warns(FutureWarning, match=r"Please use `torch.amp.custom_fwd\(args..., device_type='cuda'\)`"):
+        mg.cuda.amp.custom_fwd(cast_inputs=mg.float32)
