@@ -277,15 +277,16 @@ def set_autocast(device_type, dtype):
 def autocast_operands(category, operands):
     """`operands` (tensors, lists of them, anything else) as an op of autocast `category` takes them in an enabled
     region, as torch's: its float16 and float32 tensors cast (differentiably) to the autocast dtype ("lower"), to
-    float32 ("float32"), or to the widest of their dtypes ("promote"); an "unsafe" op is refused. `category` may be
-    a dict of one per device type, where torch's lists differ (an op on no list of a device type is not cast there)."""
+    float32 ("float32"), or to the widest of their dtypes ("promote"); an "unsafe" op is refused, an "uncast" one
+    left as it is. `category` may be a dict of one per device type, where torch's lists differ (an op on no list of
+    a device type is not cast there)."""
     if isinstance(category, dict):
         category = category.get(autocast_device)
     if category == "unsafe":
         raise RuntimeError(_UNSAFE_TO_AUTOCAST)
     tensors = [t for operand in operands for t in (operand if isinstance(operand, (list, tuple)) else (operand,))
                if isinstance(t, Tensor) and t.dtype in _AUTOCAST_ELIGIBLE]
-    if category is None or not tensors:
+    if category in (None, "uncast") or not tensors:
         return operands
     dtype = (autocast_dtype if category == "lower" else _SINGLE if category == "float32"
              else max((t.dtype for t in tensors), key=lambda dtype: dtype.itemsize))
@@ -307,11 +308,12 @@ def cast_floating(value, dtype):
 def autocasts(category):
     """Decorator: the function (one of torch's ops that minigrad composes of several) casts its tensor arguments
     as an op of autocast `category` (see autocast_operands) in an enabled region, and runs its parts uncast, as
-    torch runs an autocast op's kernel."""
+    torch runs an autocast op's kernel; "uncast" where torch's op is one kernel on no list. On a device type that
+    `category` leaves out, its parts are cast as any op is, as torch's ops composed of others are."""
     def decorate(function):
         @functools.wraps(function)
         def autocast(*args, **kwargs):
-            if autocast_device is None:
+            if autocast_device is None or isinstance(category, dict) and autocast_device not in category:
                 return function(*args, **kwargs)
             device, dtype = autocast_device, autocast_dtype
             args = autocast_operands(category, args)

@@ -559,7 +559,7 @@ def _on_unit_height(input, run_2d, *others):
     return tuple(result.squeeze(-2) for result in out) if isinstance(out, tuple) else out.squeeze(-2)
 
 
-@autocasts({"cuda": "float32"})
+@autocasts({"cuda": "float32", "cpu": "uncast"})
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
                 antialias=False):
     """Resizing of the last dims of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as torch's: "nearest"
@@ -763,7 +763,7 @@ def linear(input, weight, bias=None):
     return out if bias is None else out + bias
 
 
-@autocasts({"cuda": "promote"})
+@autocasts({"cuda": "promote", "cpu": "uncast"})
 def bilinear(input1, input2, weight, bias=None):
     """input1 . weight[o] . input2 (+ bias[o]) for each output o over the inputs' last dims, as torch's: input1
     (*, in1) and input2 (*, in2) of the same leading dims, weight (out, in1, in2), bias (out,). One matmul of

@@ -1875,6 +1875,7 @@ class Tensor:
             raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
         return self.diagonal(diagonal).clone()
 
+    @autocasts({"cpu": "float32"})
     def trace(self):
         if self.ndim != 2:
             raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")

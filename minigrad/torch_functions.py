@@ -212,7 +212,7 @@ def _require_vectors(input, other):
                            f"same number of elements, but got {size} and {other_size} elements respectively")
 
 
-@autocasts({"cuda": "promote"})
+@autocasts({"cuda": "promote", "cpu": "uncast"})
 @_taking_tensors("input", "tensor")
 def dot(input, tensor):
     """The inner product of two 1-d tensors of one dtype, as torch's; vdot is the same for real tensors."""
@@ -220,7 +220,7 @@ def dot(input, tensor):
     return input.matmul(tensor)
 
 
-@autocasts({"cuda": "promote"})
+@autocasts({"cuda": "promote", "cpu": "uncast"})
 @_taking_tensors("input", "other")
 def vdot(input, other):
     _require_vectors(input, other)
@@ -310,7 +310,7 @@ def _scaled_sum(input, product, beta, alpha):
     return product + (input if beta == 1 else input * beta)
 
 
-@autocasts({"cuda": "lower"})
+@autocasts({"cuda": "lower", "cpu": "uncast"})
 @_taking_tensors("input", "vec")
 def mv(input, vec):
     """The product of a matrix and a 1-d vector, as torch's, which computes it as addmv into a vector of vec's dtype
@@ -319,7 +319,7 @@ def mv(input, vec):
     return input.matmul(vec)
 
 
-@autocasts({"cuda": "lower"})
+@autocasts({"cuda": "lower", "cpu": "uncast"})
 @_taking_tensors("input", "mat", "vec")
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec), as torch's."""
@@ -360,7 +360,7 @@ def _require_addmm_dtypes(input, mat1, mat2):
                                f"{_type_name(mat2)}")
 
 
-@autocasts({"cuda": "lower"})
+@autocasts({"cuda": "lower", "cpu": "uncast"})
 @_taking_tensors("input", "vec1", "vec2")
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """beta * input + alpha * outer(vec1, vec2), the three promoted, as torch's; of bools, (beta and input) or
@@ -413,7 +413,7 @@ def cross(input, other, dim=None):
     return linalg.cross(input, other, dim=-1 if dim is None else dim)
 
 
-@autocasts({"cuda": "float32"})
+@autocasts({"cuda": "float32", "cpu": "uncast"})
 @_taking_tensors("input", "other")
 def dist(input, other, p=2):
     """The p-norm of input - other (broadcast and promoted), as torch's; its gradient is 0 where they are equal."""
@@ -446,7 +446,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
 
 
-@autocasts({"cuda": "float32"})
+@autocasts({"cuda": "float32", "cpu": "uncast"})
 @_taking_tensors("input")
 def renorm(input, p, dim, maxnorm):
     """input with each slice along `dim` whose p-norm is over maxnorm scaled by maxnorm / (norm + 1e-7), the others

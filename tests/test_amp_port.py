@@ -43,6 +43,9 @@ OPS = {
     "mse_loss": lambda lib, a, b: lib.nn.functional.mse_loss(a, b),
     "cross_entropy": lambda lib, a, b: lib.nn.functional.cross_entropy(a, lib.tensor(TARGETS)),
     "cdist": lambda lib, a, b: lib.cdist(a, b),
+    "tensordot": lambda lib, a, b: lib.tensordot(a, b, 1),
+    "inv": lambda lib, a, b: lib.linalg.inv(a),
+    "trace": lambda lib, a, b: a.trace(),
     "cat": lambda lib, a, b: lib.cat([a, b.half()]),
     "stack": lambda lib, a, b: lib.stack([a.half(), b]),
 }
