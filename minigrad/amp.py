@@ -10,7 +10,9 @@
 Inside an enabled autocast region the ops on torch's lists for its device type cast their float16 and float32
 operands (see function.autocast_operands): matrix products and convolutions to float16, reductions, norms and
 losses to float32. NumPy has no bfloat16, so float16 is the one dtype autocast takes. Each device type's lists
-apply whatever device the tensors are on, so a "cuda" script casts as on a GPU on minigrad's CPU too.
+apply whatever device the tensors are on, so a "cuda" script casts as on a GPU on minigrad's CPU too (where torch's
+disables a "cuda" region without a GPU). As minigrad's anomaly mode, the autocast state is the process's, not a
+thread's as torch's.
 """
 import contextlib
 import copy
@@ -167,7 +169,8 @@ class GradScaler:
     the gradients scaled back down (unscale_) before the optimizer's step, which is skipped where any of them is inf
     or NaN; update() then halves the scale (backoff_factor), or doubles it (growth_factor) after growth_interval
     steps in a row without one. enabled=False makes every method a pass-through, as torch's. The scale is a 0-d
-    float32 tensor on the device of the first tensor scaled, as torch's."""
+    float32 tensor on the device of the first tensor scaled, as torch's. GradScaler("cuda") scales on any device,
+    where torch's disables itself (with a warning) on a machine without a GPU."""
 
     def __init__(self, device="cuda", init_scale=2.0 ** 16, growth_factor=2.0, backoff_factor=0.5,
                  growth_interval=2000, enabled=True):

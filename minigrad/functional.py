@@ -703,17 +703,18 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if padding_mode not in ops.sample.PADDING_MODES:
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: '{padding_mode}'")
-    align_corners = _grid_align_corners(align_corners)
+    align_corners = _grid_align_corners(align_corners, stacklevel=4)  # past autocasts' frame too
     _check_grid_sample_operands(input, grid, mode)
     return ops.GridSample.apply(input, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
 
 
-def _grid_align_corners(align_corners):
-    """affine_grid's and grid_sample's align_corners, None being False with torch's warning."""
+def _grid_align_corners(align_corners, stacklevel=3):
+    """affine_grid's and grid_sample's align_corners, None being False with torch's warning, which `stacklevel`
+    points at their caller."""
     if align_corners is None:
         warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
                       "Please specify align_corners=True if the old behavior is desired. See the documentation of "
-                      "grid_sample for details.", stacklevel=3)
+                      "grid_sample for details.", stacklevel=stacklevel)
     return bool(align_corners)
 
 
@@ -1600,9 +1601,10 @@ def l1_loss(input, target, reduction="mean"):
     return _reduce((input - target).abs(), reduction)
 
 
-def _warn_if_target_size_differs(input, target, stacklevel=3):
+def _warn_if_target_size_differs(input, target, stacklevel=4):
     """torch's warning: a target that broadcasts against the input (a (B,) target for a (B, 1) output) gives a
-    loss over every pair of elements, which is rarely what was meant. `stacklevel` points it at the loss's caller."""
+    loss over every pair of elements, which is rarely what was meant. `stacklevel` points it at the loss's caller,
+    past the loss's autocasts frame."""
     input_size, target_size = tuple(getattr(input, "shape", ())), tuple(getattr(target, "shape", ()))
     if input_size != target_size:
         warnings.warn(f"Using a target size ({_size(target_size)}) that is different to the input size "
@@ -1698,7 +1700,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 def _smooth_l1(input, target, reduction, beta, scale, node_name=None):
     _check_reduction(reduction)
-    _warn_if_target_size_differs(input, target, stacklevel=4)
+    _warn_if_target_size_differs(input, target, stacklevel=5)
     return ops.SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta, scale=scale, node_name=node_name)
 
 
@@ -1715,7 +1717,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      stacklevel=2)
+                      stacklevel=3)  # past autocasts' frame
     require_broadcastable(tuple(target.shape), tuple(input.shape))  # torch's message names the target first
     loss = ops.KLDivergence.apply(input, target, reduction="sum" if reduction == "batchmean" else reduction,
                                   log_target=bool(log_target))

@@ -908,7 +908,7 @@ def chain_matmul(*matrices):
     this for, with torch's warning); one matrix is copied."""
     warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
                   "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple "
-                  "parameters.", UserWarning, stacklevel=2)
+                  "parameters.", UserWarning, stacklevel=3)  # past autocasts' frame
     for position, matrix in enumerate(matrices):
         if not isinstance(matrix, Tensor):
             raise TypeError(f"expected Tensor as element {position} in argument 0, but got {type(matrix).__name__}")
