@@ -25,6 +25,7 @@ import numpy as np
 from . import function
 from .function import no_grad
 from .tensor import Tensor
+from .torch_functions import stack
 
 __all__ = ["GradScaler", "autocast", "custom_bwd", "custom_fwd", "get_autocast_dtype", "is_autocast_available"]
 
@@ -224,18 +225,18 @@ class GradScaler:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
         if state["stage"] == "stepped":
             raise RuntimeError("unscale_() is being called after step().")
-        inverse = np.float32(1.0 / np.float64(self._scale.item()))  # torch's: the reciprocal in double, then float
-        found_inf = False
+        inverse = float(np.float32(1.0 / np.float64(self._scale.item())))  # torch's: 1 / scale in double, then float
+        finite = defaultdict(list)  # per device, whether each gradient is finite: read back once per device
         for group in optimizer.param_groups:
             for param in group["params"]:
                 if param.grad is None:
                     continue
                 if param.grad.dtype == _FLOAT16:
                     raise ValueError("Attempting to unscale FP16 gradients.")
-                found_inf = found_inf or not bool(param.grad.isfinite().all())
+                finite[param.grad.device].append(param.grad.isfinite().all())
                 with no_grad():
-                    param.grad.mul_(float(inverse))
-        state["found_inf"] = found_inf
+                    param.grad.mul_(inverse)
+        state["found_inf_per_device"] = {device: not bool(stack(flags).all()) for device, flags in finite.items()}
         state["stage"] = "unscaled"
 
     def step(self, optimizer, *args, **kwargs):
@@ -251,7 +252,9 @@ class GradScaler:
             raise RuntimeError("step() has already been called since the last update().")
         if state["stage"] == "ready":
             self.unscale_(optimizer)
-        result = None if state["found_inf"] else optimizer.step(*args, **kwargs)
+        if not state["found_inf_per_device"]:
+            raise AssertionError("No inf checks were recorded for this optimizer.")
+        result = None if any(state["found_inf_per_device"].values()) else optimizer.step(*args, **kwargs)
         state["stage"] = "stepped"
         return result
 
@@ -270,7 +273,8 @@ class GradScaler:
                 new_scale = new_scale.item()
             self._set_scale(np.float32(new_scale))
         else:
-            found = [state["found_inf"] for state in self._per_optimizer_states.values() if "found_inf" in state]
+            found = [found_inf for state in self._per_optimizer_states.values()
+                     for found_inf in state["found_inf_per_device"].values()]
             if not found:
                 raise AssertionError("No inf checks were recorded prior to update.")
             self._update_scale(any(found))
@@ -355,7 +359,7 @@ class GradScaler:
 
 
 def _fresh_optimizer_state():
-    return {"stage": "ready"}
+    return {"stage": "ready", "found_inf_per_device": {}}
 
 
 def _deprecated_grad_scaler(device_type):

@@ -357,3 +357,12 @@ def test_custom_fwd_and_bwd_match_torch(cast_inputs):
 def test_cuda_amp_custom_fwd_is_deprecated_as_torch():
     with pytest.warns(FutureWarning, match=r"Please use `torch.amp.custom_fwd\(args..., device_type='cuda'\)`"):
         mg.cuda.amp.custom_fwd(cast_inputs=mg.float32)
+
+
+@pytest.mark.parametrize("lib", [torch, mg], ids=["torch", "minigrad"])
+def test_grad_scaler_step_without_gradients_is_refused(lib):
+    param = lib.tensor([1.0], requires_grad=True)
+    scaler = lib.amp.GradScaler("cpu")
+    scaler.scale(param.sum())
+    with pytest.raises(AssertionError, match="No inf checks were recorded for this optimizer."):
+        scaler.step(lib.optim.SGD([param], lr=0.1))
