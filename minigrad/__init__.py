@@ -3,7 +3,7 @@
     import minigrad as mg
     import minigrad.functional as F
 """
-from . import autograd, backends, cuda, distributions, functional, linalg, nn, optim, special, utils
+from . import amp, autograd, backends, cpu, cuda, distributions, functional, linalg, nn, optim, special, utils
 from .backend import (DeviceError, channels_last, channels_last_3d, contiguous_format, device, gpu_available,
                       memory_format, preserve_format)
 from .backends import (are_deterministic_algorithms_enabled, get_float32_matmul_precision,
@@ -17,6 +17,8 @@ from .creation import (arange, as_tensor, asarray, bartlett_window, binomial, bl
 from .dtypes import can_cast, finfo, get_default_dtype, iinfo, promote_types, result_type, set_default_dtype
 from .function import (Function, enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled,
                        is_grad_enabled, is_inference_mode_enabled, no_grad, set_anomaly_enabled, set_grad_enabled)
+from .amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype, get_autocast_gpu_dtype,
+                  is_autocast_cache_enabled, is_autocast_cpu_enabled, is_autocast_enabled)
 from .eager import compile
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, save
@@ -38,15 +40,17 @@ from numpy import bool_ as bool, float16, float32, float64, int8, int16, int32, 
 half, float, double, long, int, short = float16, float32, float64, int64, int32, int16
 
 __all__ = [
-    "DeviceError", "Function", "Generator", "GradcheckError", "Tensor", "arange",
-    "are_deterministic_algorithms_enabled", "as_tensor", "asarray", "autograd", "backends", "bartlett_window",
-    "binomial", "blackman_window", "bool", "can_cast", "cartesian_prod", "cat", "channels_last", "channels_last_3d",
-    "compile", "contiguous_format", "cuda", "default_generator",
+    "DeviceError", "Function", "Generator", "GradcheckError", "Tensor", "amp", "arange",
+    "are_deterministic_algorithms_enabled", "as_tensor", "asarray", "autocast", "autograd", "backends",
+    "bartlett_window", "binomial", "blackman_window", "bool", "can_cast", "cartesian_prod", "cat", "channels_last",
+    "channels_last_3d", "compile", "contiguous_format", "cpu", "cuda", "default_generator",
     "device", "distributions", "double", "empty", "empty_like", "empty_strided", "enable_grad", "eye", "finfo", "float",
     "float16", "float32", "float64", "from_numpy", "full", "full_like", "functional", "get_default_dtype",
+    "get_autocast_cpu_dtype", "get_autocast_dtype", "get_autocast_gpu_dtype",
     "get_float32_matmul_precision", "get_num_threads", "get_rng_state", "gpu_available", "gradcheck", "half",
     "hamming_window", "hann_window", "iinfo", "inference_mode", "initial_seed", "int", "int16", "int32", "int64",
-    "int8", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_deterministic_algorithms_warn_only_enabled",
+    "int8", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_autocast_cache_enabled",
+    "is_autocast_cpu_enabled", "is_autocast_enabled", "is_deterministic_algorithms_warn_only_enabled",
     "is_grad_enabled", "is_inference_mode_enabled", "is_tensor", "kaiser_window", "linalg", "linspace", "load",
     "logspace", "long", "manual_seed", "memory_format", "meshgrid", "nn", "no_grad", "normal", "ones", "ones_like",
     "optim", "poisson", "preserve_format",

@@ -252,6 +252,81 @@ class set_detect_anomaly(_AnomalyMode, _SetMode):
         return self.mode, self.check_nan
 
 
+# ---- torch's autocast: ops run in a lower precision (or float32) inside an enabled region ----------------
+# As anomaly mode, one switch for the process, set by minigrad.amp.autocast: the device type ("cuda" or "cpu") whose
+# lists of ops the innermost enabled region casts by, and its lower-precision dtype; outside, None, which each op
+# tests once (apply) and pays nothing more for.
+autocast_device = None
+autocast_dtype = None
+_AUTOCAST_ELIGIBLE = (np.dtype(np.float16), np.dtype(np.float32))  # as torch's, float64 is never cast
+# torch's error for binary_cross_entropy, the one op its CUDA autocast refuses ("unsafe")
+_UNSAFE_TO_AUTOCAST = (
+    "torch.nn.functional.binary_cross_entropy and torch.nn.BCELoss are unsafe to autocast.\n"
+    "Many models use a sigmoid layer right before the binary cross entropy layer.\n"
+    "In this case, combine the two layers using torch.nn.functional.binary_cross_entropy_with_logits\n"
+    "or torch.nn.BCEWithLogitsLoss.  binary_cross_entropy_with_logits and BCEWithLogits are\n"
+    "safe to autocast.")
+
+
+def set_autocast(device_type, dtype):
+    """Cast ops by `device_type`'s lists to `dtype` from now on (None: do not cast)."""
+    global autocast_device, autocast_dtype
+    autocast_device, autocast_dtype = device_type, dtype
+
+
+def autocast_operands(category, operands):
+    """`operands` (tensors, lists of them, anything else) as an op of autocast `category` takes them in an enabled
+    region, as torch's: its float16 and float32 tensors cast (differentiably) to the autocast dtype ("lower"), to
+    float32 ("float32"), or to the widest of their dtypes ("promote"); an "unsafe" op is refused, an "uncast" one
+    left as it is. `category` may be a dict of one per device type, where torch's lists differ (an op on no list of
+    a device type is not cast there)."""
+    if isinstance(category, dict):
+        category = category.get(autocast_device)
+    if category == "unsafe":
+        raise RuntimeError(_UNSAFE_TO_AUTOCAST)
+    tensors = [t for operand in operands for t in (operand if isinstance(operand, (list, tuple)) else (operand,))
+               if isinstance(t, Tensor) and t.dtype in _AUTOCAST_ELIGIBLE]
+    if category in (None, "uncast") or not tensors:
+        return operands
+    dtype = (autocast_dtype if category == "lower" else _SINGLE if category == "float32"
+             else max((t.dtype for t in tensors), key=lambda dtype: dtype.itemsize))
+    return tuple(cast_floating(operand, dtype) for operand in operands)
+
+
+def cast_floating(value, dtype):
+    """`value` with its float16 and float32 tensors, in lists, tuples and dicts too, cast (differentiably) to
+    `dtype`, as autocast casts them."""
+    if isinstance(value, Tensor):
+        return value.to(dtype) if value.dtype in _AUTOCAST_ELIGIBLE and value.dtype != dtype else value
+    if isinstance(value, (list, tuple)):
+        return type(value)(cast_floating(item, dtype) for item in value)
+    if isinstance(value, dict):
+        return {key: cast_floating(item, dtype) for key, item in value.items()}
+    return value
+
+
+def autocasts(category):
+    """Decorator: the function (one of torch's ops that minigrad composes of several) casts its tensor arguments
+    as an op of autocast `category` (see autocast_operands) in an enabled region, and runs its parts uncast, as
+    torch runs an autocast op's kernel; "uncast" where torch's op is one kernel on no list. On a device type that
+    `category` leaves out, its parts are cast as any op is, as torch's ops composed of others are."""
+    def decorate(function):
+        @functools.wraps(function)
+        def autocast(*args, **kwargs):
+            if autocast_device is None or isinstance(category, dict) and autocast_device not in category:
+                return function(*args, **kwargs)
+            device, dtype = autocast_device, autocast_dtype
+            args = autocast_operands(category, args)
+            kwargs = dict(zip(kwargs, autocast_operands(category, tuple(kwargs.values()))))
+            set_autocast(None, None)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                set_autocast(device, dtype)
+        return autocast
+    return decorate
+
+
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
@@ -647,6 +722,8 @@ class Function:
     Python number (or a 0-d tensor of another dtype) after a float16 tensor keeps float32's range and precision,
     the op computing in float32 and rounding once, as torch's (float16 0.001 * 1e5 is 100, where 1e5 as a float16
     is inf); a number first is a float16 one, as in torch (torch.mul(1e5, x) is inf * x).
+    An op on torch's autocast lists sets `autocast_category` (see autocast_operands): in an enabled autocast region,
+    apply casts its operands so before anything else.
 
     A custom Function (one defined outside minigrad, as ported torch code defines them) is applied as torch's
     (see _apply_custom): its forward gets the tensors given to apply, run without recording, and any other
@@ -667,6 +744,7 @@ class Function:
     several_outputs = False
     half_in_float32 = False
     numbers_in_float32 = False
+    autocast_category = None  # see autocast_operands: how an enabled autocast region casts the op's operands
 
     def __init_subclass__(cls, **kwargs):
         """minigrad's own ops take their constants as keywords, and a None or a string among their operands is a
@@ -705,6 +783,8 @@ class Function:
         applied as torch's (see _apply_custom)."""
         if cls.custom:
             return _apply_custom(cls, inputs, params if node_name is None else {**params, "node_name": node_name})
+        if autocast_device is not None and cls.autocast_category is not None:
+            inputs = autocast_operands(cls.autocast_category, inputs)
         if cls.promotes_inputs:
             tensors = promote_operands(inputs, cls.integers_to_float, cls.numbers_in_float32)
         else:

@@ -9,7 +9,7 @@ import numpy as np
 from . import ops, random
 from .backend import get_array_module
 from .creation import triu_indices
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, broadcast_mismatch, is_grad_enabled, no_grad,
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, broadcast_mismatch, is_grad_enabled, no_grad,
                        require_broadcastable, require_same_dtype, result_type)
 from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
@@ -31,6 +31,7 @@ def _pair(value):
     return _ntuple(value, 2)
 
 
+@autocasts("lower")
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Cross-correlation, as torch's conv2d. stride, padding and dilation are an int or a (height, width) pair;
     padding also "valid" (none) or "same" (stride 1 only: the output keeps the input's size). weight is
@@ -53,6 +54,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _one_image_as_a_batch("conv2d", input, convolve)
 
 
+@autocasts("lower")
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """The transposed conv (the adjoint of conv2d), as torch's, in its argument order: weight (C, O/groups, kh,
     kw); each output side is (in - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1 + output_padding.
@@ -67,6 +69,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
                                  lambda batch: ops.ConvTranspose2d.apply(batch, *weights, **params))
 
 
+@autocasts("lower")
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """torch's conv1d over (N, C, L) or (C, L), weight (O, C/groups, k): conv2d over a unit height. stride, padding
     and dilation are an int or a 1-tuple; padding also "valid" or "same", as conv2d's."""
@@ -82,6 +85,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         image, kernel, bias, (1, *stride), height_padding, (1, *dilation), groups), weight)
 
 
+@autocasts("lower")
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """torch's conv_transpose1d over (N, C, L) or (C, L), weight (C, O/groups, k): conv_transpose2d over a unit
     height, each size an int or a 1-tuple."""
@@ -91,6 +95,7 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
         image, kernel, bias, (1, *stride), (0, *padding), (0, *output_padding), groups, (1, *dilation)), weight)
 
 
+@autocasts("lower")
 def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """torch's conv3d over (N, C, D, H, W) or (C, D, H, W), weight (O, C/groups, kd, kh, kw): each size an int or a
     (depth, height, width) triple, padding also "valid" or "same", as conv2d's. The depth taps of every output slice
@@ -121,6 +126,7 @@ def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _one_image_as_a_batch(op, input, convolve, dims=3)
 
 
+@autocasts("lower")
 def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """torch's conv_transpose3d over (N, C, D, H, W) or (C, D, H, W), weight (C, O/groups, kd, kh, kw), each size an
     int or a (depth, height, width) triple: conv3d's adjoint, so conv_transpose2d of each input slice into the
@@ -487,6 +493,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                      divisor_override)
 
 
+@autocasts({"cpu": "float32"})
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """avg_pool2d over (C, D, H, W) or (N, C, D, H, W), each size an int or a (d, h, w) triple; torch refuses a
@@ -552,6 +559,7 @@ def _on_unit_height(input, run_2d, *others):
     return tuple(result.squeeze(-2) for result in out) if isinstance(out, tuple) else out.squeeze(-2)
 
 
+@autocasts({"cuda": "float32", "cpu": "uncast"})
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None, recompute_scale_factor=None,
                 antialias=False):
     """Resizing of the last dims of an (N, C, L), (N, C, H, W) or (N, C, D, H, W) input, as torch's: "nearest"
@@ -681,6 +689,7 @@ def _grid_coordinates(steps, align_corners):
     return coordinates if align_corners else coordinates * (steps - 1) / steps
 
 
+@autocasts({"cuda": "promote", "cpu": "float32"})
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
     """torch's grid_sample of an (N, C, H, W) input: output (n, c, i, j) reads channel c of image n at the point
     grid[n, i, j] = (x, y), in [-1, 1] from left to right and top to bottom (the corner pixels' centres with
@@ -694,17 +703,18 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     if padding_mode not in ops.sample.PADDING_MODES:
         raise ValueError("nn.functional.grid_sample(): expected padding_mode to be 'zeros', 'border', or "
                          f"'reflection', but got: '{padding_mode}'")
-    align_corners = _grid_align_corners(align_corners)
+    align_corners = _grid_align_corners(align_corners, stacklevel=4)  # past autocasts' frame too
     _check_grid_sample_operands(input, grid, mode)
     return ops.GridSample.apply(input, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
 
 
-def _grid_align_corners(align_corners):
-    """affine_grid's and grid_sample's align_corners, None being False with torch's warning."""
+def _grid_align_corners(align_corners, stacklevel=3):
+    """affine_grid's and grid_sample's align_corners, None being False with torch's warning, which `stacklevel`
+    points at their caller."""
     if align_corners is None:
         warnings.warn("Default grid_sample and affine_grid behavior has changed to align_corners=False since 1.3.0. "
                       "Please specify align_corners=True if the old behavior is desired. See the documentation of "
-                      "grid_sample for details.", stacklevel=3)
+                      "grid_sample for details.", stacklevel=stacklevel)
     return bool(align_corners)
 
 
@@ -735,6 +745,7 @@ def _check_grid_sample_operands(input, grid, mode):
                            f"{SCALAR_TYPE_NAMES[grid.dtype]}")
 
 
+@autocasts("lower")
 def linear(input, weight, bias=None):
     """input @ weight.T + bias over the input's last dim, as torch's: input (*, in), weight (out, in) or (in,),
     bias (out,)."""
@@ -753,6 +764,7 @@ def linear(input, weight, bias=None):
     return out if bias is None else out + bias
 
 
+@autocasts({"cuda": "promote", "cpu": "uncast"})
 def bilinear(input1, input2, weight, bias=None):
     """input1 . weight[o] . input2 (+ bias[o]) for each output o over the inputs' last dims, as torch's: input1
     (*, in1) and input2 (*, in2) of the same leading dims, weight (out, in1, in2), bias (out,). One matmul of
@@ -896,6 +908,7 @@ def mish(input, inplace=False):
     return ops.Mish.apply(input)
 
 
+@autocasts({"cuda": "float32"})
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta * input)) / beta, and the input itself where beta * input > threshold, as torch's."""
     return ops.Softplus.apply(input, beta=beta, threshold=threshold)
@@ -924,6 +937,7 @@ def hardsigmoid(input, inplace=False):
     return ops.Hardsigmoid.apply(input)
 
 
+@autocasts("lower")
 @checked_arguments(input=tensor_argument, weight=tensor_argument)
 def prelu(input, weight):
     """input where positive, else weight * input: weight holds one slope, or one per channel (dim 1)."""
@@ -987,6 +1001,7 @@ def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
     one_hot = (xp.arange(soft.shape[dim]).reshape((-1,) + (1,) * (soft.ndim - dim - 1))
                == xp.expand_dims(soft.data.argmax(axis=dim), dim)).astype(soft.dtype)
     return Tensor(one_hot) - soft.detach() + soft
+@autocasts("lower")
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
                                  enable_gqa=False):
     """torch's: softmax(query @ key^T * scale + bias) @ value, queries (..., L, E), keys (..., S, E), values
@@ -1574,19 +1589,22 @@ def _reduce(loss, reduction):
     return reduced(loss, _check_reduction(reduction))
 
 
+@autocasts("float32")
 def mse_loss(input, target, reduction="mean"):
     _warn_if_target_size_differs(input, target)
     return _reduce((input - target) ** 2, reduction)
 
 
+@autocasts("float32")
 def l1_loss(input, target, reduction="mean"):
     _warn_if_target_size_differs(input, target)
     return _reduce((input - target).abs(), reduction)
 
 
-def _warn_if_target_size_differs(input, target, stacklevel=3):
+def _warn_if_target_size_differs(input, target, stacklevel=4):
     """torch's warning: a target that broadcasts against the input (a (B,) target for a (B, 1) output) gives a
-    loss over every pair of elements, which is rarely what was meant. `stacklevel` points it at the loss's caller."""
+    loss over every pair of elements, which is rarely what was meant. `stacklevel` points it at the loss's caller,
+    past the loss's autocasts frame."""
     input_size, target_size = tuple(getattr(input, "shape", ())), tuple(getattr(target, "shape", ()))
     if input_size != target_size:
         warnings.warn(f"Using a target size ({_size(target_size)}) that is different to the input size "
@@ -1599,6 +1617,7 @@ def _size(shape):
     return f"torch.Size({list(shape)})"
 
 
+@autocasts({"cuda": "unsafe", "cpu": "float32"})
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """torch's: -weight * (target * log(input) + (1 - target) * log(1 - input)) of probabilities in [0, 1], each
     log clamped at -100, as one op. weight broadcasts against the input; target has the input's shape and dtype."""
@@ -1621,6 +1640,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
                                         weight=_constant_weight("binary_cross_entropy", "weight", weight, input))
 
 
+@autocasts("float32")
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
     """torch's binary cross entropy of sigmoid(input), computed from the logits as one op that stays finite for any
     of them. pos_weight weighs the positive term of each class (it broadcasts along the last dim), weight each
@@ -1660,6 +1680,7 @@ def _refuse_gradient(op, name, tensor):
                            "cannot have requires_grad True.")
 
 
+@autocasts("float32")
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     """torch's: 0.5 * d^2 / beta where |d| < beta, else |d| - 0.5 * beta, d = input - target (beta 0: the L1 loss),
     as one op."""
@@ -1668,6 +1689,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     return _smooth_l1(input, target, reduction, beta=float(beta), scale=1.0)
 
 
+@autocasts("float32")
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """torch's: 0.5 * d^2 where |d| < delta, else delta * (|d| - 0.5 * delta), d = input - target, as one op
     (smooth_l1_loss with beta = delta, times delta)."""
@@ -1678,13 +1700,14 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 def _smooth_l1(input, target, reduction, beta, scale, node_name=None):
     _check_reduction(reduction)
-    _warn_if_target_size_differs(input, target, stacklevel=4)
+    _warn_if_target_size_differs(input, target, stacklevel=5)
     return ops.SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta, scale=scale, node_name=node_name)
 
 
 KL_DIV_REDUCTIONS = ("batchmean", *_REDUCTIONS)
 
 
+@autocasts("float32")
 def kl_div(input, target, reduction="mean", log_target=False):
     """torch's KL divergence of log-probabilities `input` from probabilities `target` (log-probabilities with
     log_target): target * (log(target) - input) per element, as one op. "batchmean" divides the sum by the batch
@@ -1694,13 +1717,14 @@ def kl_div(input, target, reduction="mean", log_target=False):
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                      stacklevel=2)
+                      stacklevel=3)  # past autocasts' frame
     require_broadcastable(tuple(target.shape), tuple(input.shape))  # torch's message names the target first
     loss = ops.KLDivergence.apply(input, target, reduction="sum" if reduction == "batchmean" else reduction,
                                   log_target=bool(log_target))
     return loss / input.shape[0] if reduction == "batchmean" and input.ndim else loss
 
 
+@autocasts({"cuda": "float32"})
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """torch's: sum(x1 * x2) / (max(|x1|, eps) * max(|x2|, eps)) along `dim` of x1 and x2 broadcast together, as
     one op."""
@@ -1719,6 +1743,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return (x1 - x2 + eps).norm(p, dim=max(x1.ndim, x2.ndim) - 1, keepdim=keepdim)
 
 
+@autocasts({"cpu": "float32"})
 def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
     """torch's connectionist temporal classification loss (see ops.CTCLoss) of (T, N, C) log-probabilities, or
     unbatched (T, C), against targets padded to (N, S) or concatenated (their lengths' sum); the lengths are
@@ -1781,6 +1806,7 @@ def _padded_targets(targets, lengths):
     return padded
 
 
+@autocasts({"cuda": "float32"})
 def pdist(input, p=2.0):
     """torch's: the p-norm distances between the rows of an (N, M) input, each pair i < j once, in row-major order
     (cdist's upper triangle), differentiable (0 between equal rows, as torch's)."""
@@ -1794,6 +1820,7 @@ def pdist(input, p=2.0):
     return (input[first] - input[second]).norm(p, dim=1)
 
 
+@autocasts("float32")
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """torch's: 1 - cos where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere), cos the cosine of each
     row of (N, D) inputs against the N targets (of (D,) inputs with a 0-d target), each squared norm eased by 1e-12
@@ -1811,6 +1838,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return _reduce(losses, reduction)
 
 
+@autocasts("float32")
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """torch's: max(0, -target * (input1 - input2) + margin) of the three broadcast together, how far input1 falls
     short of ranking above input2 (target 1) or below it (target -1) by the margin."""
@@ -1822,6 +1850,7 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
     return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
+@autocasts("float32")
 def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     """torch's: the input where the target is 1, max(0, margin - input) where it is -1 (both terms where it is
     neither), the target broadcast against the input and taking no gradient."""
@@ -1830,6 +1859,7 @@ def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
     return _reduce(hinge + where(target != -1, input, 0), reduction)
 
 
+@autocasts("float32")
 def soft_margin_loss(input, target, reduction="mean"):
     """torch's logistic loss log(1 + exp(-target * input)) of targets 1 and -1, as -logsigmoid(target * input),
     which stays finite where torch's exp overflows. The target broadcasts into the input's shape and dtype and takes
@@ -1849,6 +1879,7 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
     return reduced(loss, _check_reduction(reduction, wording="is not valid"))
 
 
+@autocasts("float32")
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
     """torch's: max(0, margin + d(anchor, positive) - d(anchor, negative)), d the pairwise p-norm distance along
     the last dim; with swap, the negative's distance is the smaller of its distances to the anchor and to the
@@ -1879,6 +1910,7 @@ def _triplet_margin(anchor, positive, negative, distance, margin, swap, reductio
     return _reduce((margin + to_positive - to_negative).clamp_min(0), reduction)
 
 
+@autocasts("float32")
 def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
     """torch's negative log-likelihood of a Poisson target whose rate is exp(input) (log_input) or the input itself
     (its log eased by eps), dropping the target's own term log(target!) unless full, which adds its Stirling
@@ -1919,6 +1951,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     return reduced(loss, reduction)
 
 
+@autocasts("float32")
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
     """torch's multi-class hinge loss: the sum over the classes i other than the target y of
     max(0, margin - input[y] + input[i]) ** p, times weight[y], over the number of classes; of an (N, C) input with
@@ -1956,6 +1989,7 @@ def check_multi_margin_power(p):
         raise ValueError("only p == 1 and p == 2 supported")
 
 
+@autocasts("float32")
 def multilabel_margin_loss(input, target, reduction="mean"):
     """torch's multi-label hinge loss: the sum over a sample's labels j (the target's leading classes, up to the first
     -1) and the classes i that are not among them of max(0, 1 - input[j] + input[i]), over the number of classes; of
@@ -2024,6 +2058,7 @@ def one_hot(tensor, num_classes=-1):
     return Tensor((classes[..., None] == xp.arange(num_classes)).astype(np.int64))
 
 
+@autocasts("float32")
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """torch's negative log-likelihood of class targets: -weight[t] * input[n, t] for each target t = target[n] of
     an (N, C) input of log-probabilities, and as much for (N, C, d1, ...) inputs with (N, d1, ...) targets, or a (C,)
@@ -2034,6 +2069,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     return _weighted_reduce(ops.NLLLoss.apply(input, target=target, weights=weights, kept=kept), weights, reduction)
 
 
+@autocasts("float32")
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """torch's cross_entropy: nll_loss of log_softmax(input) over the class dim (dim 1, or dim 0 of a (C,) input).
     A float target of the input's shape holds class probabilities instead of class indices. label_smoothing = e
@@ -2340,6 +2376,7 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
     return out
 
 
+@autocasts({"cuda": "float32"})
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """torch's layer_norm: each input normalised over its last dims, normalized_shape, which weight and bias have."""
     normalized_shape = _normalized_shape("layer_norm", input, normalized_shape, "[*, ", weight=weight, bias=bias)
@@ -2380,6 +2417,7 @@ def _last_dims(input, shape):
     return tuple(range(input.ndim - len(shape), input.ndim))
 
 
+@autocasts({"cuda": "float32"})
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """torch's group_norm: the channels of an (N, C, ...) input in num_groups groups, each group of each sample
     normalised over its channels and positions; weight and bias are per channel."""

@@ -11,7 +11,7 @@ import numpy as np
 from . import ops
 from .backend import get_array_module
 from .creation import eye
-from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, is_grad_enabled, require_broadcastable
+from .function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, is_grad_enabled, require_broadcastable
 from .ops.decompositions import (QR, SVD, Eigh, EighResult, Geqrf, LDLFactor, Lstsq, LstsqResult, Pinv, QRResult,
                                  SVDResult, default_rtol, kept)
 from .ops.linalg import (LinAlgError, LUFactor, LUSolve, MatrixExp, cholesky_info, lu_info, raise_for_info,
@@ -37,6 +37,10 @@ LUFactorExResult = collections.namedtuple("linalg_lu_factor_ex", ["LU", "pivots"
 LUResult = collections.namedtuple("linalg_lu", ["P", "L", "U"])
 LUUnpackResult = collections.namedtuple("lu_unpack", ["P", "L", "U"])
 
+# torch's autocast lists: the decompositions and solvers run in float32 in a "cpu" region, the norms in a "cuda" one;
+# one kernel each on no list of the other device type
+_FLOAT32_ON_CPU = {"cpu": "float32", "cuda": "uncast"}
+_FLOAT32_ON_CUDA = {"cuda": "float32", "cpu": "uncast"}
 SINGULAR_INVERSE = ("linalg.inv: The diagonal element {info} is zero, the inversion could not be completed because "
                     "the input matrix is singular.")
 ZERO_PIVOT = ("{name}: U[{{info}},{{info}}] is zero and using it on lu_solve would result in a division by zero. If "
@@ -93,6 +97,7 @@ def _in_dtype(name, x, dtype):
     return x.to(dtype)
 
 
+@autocasts(_FLOAT32_ON_CUDA)
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The vector ord-norm over `dim` (all for None): ord any number, inf, -inf or 0, as torch's."""
     if not isinstance(ord, numbers.Number):
@@ -100,6 +105,7 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     return ops.Norm.apply(_in_dtype("linalg.vector_norm", x, dtype), p=ord, dim=dim, keepdim=keepdim)
 
 
+@autocasts(_FLOAT32_ON_CUDA)
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     """The matrix norm over the two dims `dim`: "fro"; the largest (ord 1, inf) or smallest (-1, -inf) absolute
     column (1) or row (inf) sum; the largest (2) or smallest (-2) singular value, or their sum ("nuc"), as torch's."""
@@ -126,6 +132,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     return sums.amax(extreme, keepdim=keepdim) if ord > 0 else sums.amin(extreme, keepdim=keepdim)
 
 
+@autocasts(_FLOAT32_ON_CUDA)
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     """torch.linalg.norm: a vector norm over one dim (or all, without ord and dim), a matrix norm over two; with
     ord but no dim, that of a 1-d or 2-d A."""
@@ -174,6 +181,7 @@ def logdet(input):
     return where(sign == -1, math.nan, logabsdet)
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def inv_ex(A, *, check_errors=False):
     """(inverse, info) as torch's: info, one per matrix, the 1-based index of LU's first zero pivot of a singular
     one (whose inverse is NaN), else 0."""
@@ -185,11 +193,13 @@ def inv_ex(A, *, check_errors=False):
     return InvExResult(inverse, Tensor(info))
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def inv(A):
     """The inverse of each matrix; torch's LinAlgError for a singular one."""
     return inv_ex(A, check_errors=True).inverse
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def solve(A, B, *, left=True):
     """X of A X = B (X A = B where not `left`), batches broadcast; B is a batch of vectors where it is 1-d or has
     A's shape without the last dim, as torch's."""
@@ -211,6 +221,7 @@ def _solve_columns(A, B, left):
     return columns, vectors
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def solve_ex(A, B, *, left=True, check_errors=False):
     """(result, info) as torch's: solve's result, and info the 1-based index of LU's first zero pivot of a singular
     matrix (0 for none), whose result is then lu_solve's, inf and NaN from that pivot."""
@@ -239,6 +250,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
     return ops.SolveTriangular.apply(A.mT, B.mT, upper=not upper, unitriangular=unitriangular).mT
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def cholesky_ex(A, *, upper=False, check_errors=False):
     """(L, info) as torch's: L L^T = A from A's lower triangle (L^T where `upper`); info, one per matrix, the order
     of the first leading minor that is not positive-definite, else 0."""
@@ -250,11 +262,13 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
     return CholeskyExResult(factor.mT if upper else factor, Tensor(info))
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def cholesky(A, *, upper=False):
     """The Cholesky factor of each positive-definite matrix; torch's LinAlgError for one that is not."""
     return cholesky_ex(A, upper=upper, check_errors=True).L
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def cholesky_solve(B, L, upper=False):
     """X of (L L^T) X = B from the Cholesky factor L (L^T L with `upper`), batches broadcast, as
     torch.cholesky_solve."""
@@ -302,6 +316,7 @@ def matrix_power(A, n):
         power = power.matmul(power)
 
 
+@autocasts({"cuda": "lower"})
 def multi_dot(tensors):
     """The product of a chain of matrices, the first one (last one) possibly a row (column) vector, as torch's."""
     tensors = list(tensors)
@@ -350,6 +365,7 @@ def _chain_product(matrices):
     return product(0, count - 1)
 
 
+@autocasts("lower")
 def vecdot(x, y, *, dim=-1):
     """The dot products of the vectors along `dim`, the other dims broadcast, as torch's."""
     _require_real_floating("linalg.vecdot", x)
@@ -431,6 +447,7 @@ def _needs_grad(tensor):
     return is_grad_enabled() and tensor.requires_grad
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def qr(A, mode="reduced"):
     """A = QR (Q's columns orthonormal, R upper triangular) of each matrix, as torch.linalg.qr: 'reduced' (Q m x k,
     R k x n, k = min(m, n)), 'complete' (Q m x m) or 'r' (R alone, Q empty). Differentiable but for mode 'r' and
@@ -449,12 +466,14 @@ def _eigh(A, UPLO, values_only):
     return Eigh.apply(A, uplo=UPLO, values_only=values_only)
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def eigh(A, UPLO="L"):  # noqa: N803 (torch's name)
     """The eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices, read from the lower (UPLO='L')
     or upper triangle, as torch.linalg.eigh; the gradient is torch's, a symmetric matrix."""
     return EighResult(*_eigh(A, UPLO, values_only=False))
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def eigvalsh(A, UPLO="L"):  # noqa: N803 (torch's name)
     """The eigenvalues of symmetric matrices, ascending, as torch.linalg.eigvalsh (eigenvectors computed only for a
     gradient)."""
@@ -469,6 +488,7 @@ def _svd(A, full_matrices, driver, values_only):
     return SVD.apply(A, full_matrices=full_matrices, values_only=values_only)
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def svd(A, full_matrices=True, *, driver=None):
     """A = U diag(S) Vh, S descending, as torch.linalg.svd (U m x m and Vh n x n with full_matrices, else m x k and
     k x n). The gradient is torch's: it needs distinct singular values where U or Vh gets one, and uses their
@@ -477,6 +497,7 @@ def svd(A, full_matrices=True, *, driver=None):
     return SVDResult(*_svd(A, full_matrices, driver, values_only=False))
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def svdvals(A, *, driver=None):
     """The singular values, descending, as torch.linalg.svdvals (U and Vh computed only for a gradient)."""
     return _svd(A, False, driver, values_only=not _needs_grad(A))[1]
@@ -531,6 +552,7 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian=False):
     return Tensor(kept(xp, magnitudes, atol, rtol).sum(axis=-1).astype(np.int64))
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def lstsq(A, B, rcond=None, *, driver=None):
     """The least-squares solutions of A X = B (B of one dim fewer: a vector per matrix), as torch.linalg.lstsq on
     the CPU: solution, residuals, rank and singular_values as its `driver` gives them (gelsy by default; see
@@ -562,6 +584,7 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return LstsqResult(solution.squeeze(-1) if vector else solution, residuals, rank, singular_values)
 
 
+@autocasts(_FLOAT32_ON_CPU)
 def cond(A, p=None):
     """The condition number, as torch.linalg.cond: in the 2-norm (p None or 2: the largest singular value over the
     smallest; -2: the inverse), differentiable through svdvals; in another norm p, that of A times that of its

@@ -14,9 +14,9 @@ import numpy as np
 from . import parallel, printing, random
 from .backend import (cuda_device, data_pointer, default_complex_dtype, default_dtype, device_of, get_array_module,
                       is_dtype, normalize_device, taking_memory_format, to_device, to_numpy)
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, backward_walk, broadcast_mismatch, can_cast, converted_scalar,
-                       is_grad_enabled, memory_owner, no_grad, note_write, position_words, promote_operands,
-                       require_broadcastable, require_fits, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, backward_walk, broadcast_mismatch, can_cast,
+                       converted_scalar, is_grad_enabled, memory_owner, no_grad, note_write, position_words,
+                       promote_operands, require_broadcastable, require_fits, result_type)
 
 
 _PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy's of Python floats, complex numbers
@@ -855,10 +855,12 @@ class Tensor:
                                "operation's result requires dtype Double")
         return self._in_place(Tensor.float_power, exponent)
 
+    @autocasts({"cuda": "promote"})
     def addcmul(self, tensor1, tensor2, *, value=1):
         """self + value * tensor1 * tensor2, value's integer part for integers, as torch's."""
         return self + self._value_times(tensor1, tensor2, value) * tensor2
 
+    @autocasts({"cuda": "promote"})
     def addcdiv(self, tensor1, tensor2, *, value=1):
         """self + value * tensor1 / tensor2, which torch refuses for integers (its old integer division)."""
         if tensor1.dtype.kind in "biu" and tensor2.dtype.kind in "biu":
@@ -1906,6 +1908,7 @@ class Tensor:
             raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
         return self.diagonal(diagonal).clone()
 
+    @autocasts({"cpu": "float32"})
     def trace(self):
         if self.ndim != 2:
             raise RuntimeError(f"trace: expected a matrix, but got tensor with dim {self.ndim}")
@@ -1956,6 +1959,7 @@ class Tensor:
             src = self.new_full(index.shape, src if value is None else value)
         return ops.Scatter.apply(self, src, index, dim=dim)
 
+    @autocasts({"cuda": "promote"})
     def scatter_add(self, dim, index, src):
         """self with src's entries added at `index` along `dim` (repeats accumulate), as torch's."""
         if not isinstance(src, Tensor):
@@ -2072,6 +2076,7 @@ class Tensor:
             self.new_full(shape, value)
         return self.scatter(dim, self._spread_index(index, dim, shape), src)
 
+    @autocasts({"cuda": "promote"})
     def index_put(self, indices, values, accumulate=False):
         """self with values (a tensor of self's dtype, broadcast) written at self[indices], or added there with
         accumulate=True (a place indexed twice gets both), as torch's; indices is a tuple of index tensors."""

@@ -12,8 +12,8 @@ import numpy as np
 from . import linalg, ops
 from .backend import default_dtype, get_array_module
 from .creation import zeros
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_64_bits, require_broadcastable,
-                       result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, refusing_uninitialized, require_64_bits,
+                       require_broadcastable, result_type)
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
 from .tensor import Tensor, checked_arguments, function_form, int_argument, tensor_only, where
@@ -212,6 +212,7 @@ def _require_vectors(input, other):
                            f"same number of elements, but got {size} and {other_size} elements respectively")
 
 
+@autocasts({"cuda": "promote", "cpu": "uncast"})
 @_taking_tensors("input", "tensor")
 def dot(input, tensor):
     """The inner product of two 1-d tensors of one dtype, as torch's; vdot is the same for real tensors."""
@@ -219,6 +220,7 @@ def dot(input, tensor):
     return input.matmul(tensor)
 
 
+@autocasts({"cuda": "promote", "cpu": "uncast"})
 @_taking_tensors("input", "other")
 def vdot(input, other):
     _require_vectors(input, other)
@@ -242,6 +244,7 @@ def _contracted_dims(dims, ndim_a, ndim_b):
     return [d % ndim_a for d in dims_a], [d % ndim_b for d in dims_b]
 
 
+@autocasts({"cuda": "promote"})
 @_taking_tensors("a", "b")
 @refusing_uninitialized
 def tensordot(a, b, dims=2):
@@ -307,6 +310,7 @@ def _scaled_sum(input, product, beta, alpha):
     return product + (input if beta == 1 else input * beta)
 
 
+@autocasts({"cuda": "lower", "cpu": "uncast"})
 @_taking_tensors("input", "vec")
 def mv(input, vec):
     """The product of a matrix and a 1-d vector, as torch's, which computes it as addmv into a vector of vec's dtype
@@ -315,6 +319,7 @@ def mv(input, vec):
     return input.matmul(vec)
 
 
+@autocasts({"cuda": "lower", "cpu": "uncast"})
 @_taking_tensors("input", "mat", "vec")
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec), as torch's."""
@@ -334,6 +339,7 @@ def _require_matrix_and_vector(input_shape, input_dtype, mat, vec):
                            f"({vec.shape[0]})")
 
 
+@autocasts("lower")
 @_taking_tensors("input", "mat1", "mat2")
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     """beta * input + alpha * (mat1 @ mat2), as torch's."""
@@ -354,6 +360,7 @@ def _require_addmm_dtypes(input, mat1, mat2):
                                f"{_type_name(mat2)}")
 
 
+@autocasts({"cuda": "lower", "cpu": "uncast"})
 @_taking_tensors("input", "vec1", "vec2")
 def addr(input, vec1, vec2, *, beta=1, alpha=1):
     """beta * input + alpha * outer(vec1, vec2), the three promoted, as torch's; of bools, (beta and input) or
@@ -373,6 +380,7 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):
     return _scaled_sum(input, product, beta, alpha)
 
 
+@autocasts("lower")
 @_taking_tensors("input", "batch1", "batch2")
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * bmm(batch1, batch2), as torch's."""
@@ -383,6 +391,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
 
 
+@autocasts("lower")
 @_taking_tensors("input", "batch1", "batch2")
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     """beta * input + alpha * (the sum of the products of the batches), as torch's."""
@@ -391,6 +400,7 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):
     return _scaled_sum(input, bmm(batch1, batch2).sum(0), beta, alpha)
 
 
+@autocasts({"cuda": "promote"})
 @_taking_tensors("input", "other")
 def cross(input, other, dim=None):
     """linalg.cross along `dim`; without one, along the first dim of size 3 (of the broadcast shape), as torch's."""
@@ -403,6 +413,7 @@ def cross(input, other, dim=None):
     return linalg.cross(input, other, dim=-1 if dim is None else dim)
 
 
+@autocasts({"cuda": "float32", "cpu": "uncast"})
 @_taking_tensors("input", "other")
 def dist(input, other, p=2):
     """The p-norm of input - other (broadcast and promoted), as torch's; its gradient is 0 where they are equal."""
@@ -413,6 +424,7 @@ def dist(input, other, p=2):
     return difference.norm(p.item() if isinstance(p, Tensor) else p)
 
 
+@autocasts("float32")
 @_taking_tensors("x1", "x2")
 def cdist(x1, x2, p=2.0, compute_mode=None):
     """The p-norm distance of each row of x1 to each row of x2, over leading batch dims that broadcast, as torch's,
@@ -434,6 +446,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p, dim=-1)
 
 
+@autocasts({"cuda": "float32", "cpu": "uncast"})
 @_taking_tensors("input")
 def renorm(input, p, dim, maxnorm):
     """input with each slice along `dim` whose p-norm is over maxnorm scaled by maxnorm / (norm + 1e-7), the others
@@ -889,12 +902,13 @@ def vander(x, N=None, increasing=False):
     return x.unsqueeze(1) ** Tensor(powers.astype(np.int64), device=x.device)
 
 
+@autocasts({"cuda": "lower"})
 def chain_matmul(*matrices):
     """The product of one or more matrices in the matrix chain order (linalg.multi_dot's, which torch deprecates
     this for, with torch's warning); one matrix is copied."""
     warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch release. Use "
                   "torch.linalg.multi_dot instead, which accepts a list of two or more tensors rather than multiple "
-                  "parameters.", UserWarning, stacklevel=2)
+                  "parameters.", UserWarning, stacklevel=3)  # past autocasts' frame
     for position, matrix in enumerate(matrices):
         if not isinstance(matrix, Tensor):
             raise TypeError(f"expected Tensor as element {position} in argument 0, but got {type(matrix).__name__}")

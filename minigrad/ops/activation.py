@@ -298,6 +298,8 @@ class Softplus(_Activation):
     """log(1 + exp(beta * a)) / beta, and a itself where beta * a > threshold, as torch; logaddexp, so that exp
     never overflows."""
 
+    autocast_category = {"cuda": "float32"}
+
     @staticmethod
     def function(xp, a, out, beta, threshold):
         xp.multiply(a, beta, out=out)
@@ -408,6 +410,7 @@ class Hardsigmoid(_Activation):
 class PReLU(Function):
     """a where a > 0, else weight * a, the learnable weight broadcast against a (one per channel, or one)."""
 
+    autocast_category = "lower"
     broadcasts = True
     node_name = "PreluKernelBackward0"
 
@@ -603,6 +606,7 @@ class _AlongDim(Function):
 
 
 class Softmax(_AlongDim):
+    autocast_category = {"cuda": "float32"}
     name = "softmax"
 
     @staticmethod
@@ -622,6 +626,7 @@ class Softmax(_AlongDim):
 class LogSoftmax(_AlongDim):
     """log(softmax(a)), computed as (a - max) - log(sum(exp(a - max))): no log of an underflowed 0."""
 
+    autocast_category = {"cuda": "float32"}
     name = "log_softmax"
 
     @staticmethod

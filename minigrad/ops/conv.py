@@ -551,6 +551,7 @@ class ConvOptions(NamedTuple):
 class Conv2d(Function):
     """weight (O, C/groups, kh, kw): output channel block g (O/groups of them) sees input channel block g."""
 
+    autocast_category = "lower"
     half_in_float32 = True
 
     node_name = "ConvolutionBackward0"
@@ -839,6 +840,7 @@ class ConvTranspose2d(Function):
     right, zero past the plane, so that there only the bias reaches); dX is that conv of the output gradient put
     back on the plane; dW is its weight gradient with that plane as its input and x as its output gradient."""
 
+    autocast_category = "lower"
     half_in_float32 = True
 
     node_name = "ConvolutionBackward0"  # torch's, of every convolution

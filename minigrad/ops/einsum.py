@@ -110,6 +110,7 @@ class Einsum(Function):
     """Operands of one dtype, as torch's (no promotion). A size-1 dim broadcasts to its letter's size, and the
     engine sums its gradient back."""
 
+    autocast_category = "lower"
     half_in_float32 = True
 
     promotes_inputs = False

@@ -257,6 +257,7 @@ class PowScalar(Function):
     The gradient of a ** 0 is 0, as in torch, not 0 * 0 ** -1 = NaN at a = 0.
     """
 
+    autocast_category = {"cuda": "float32"}
     node_name = "PowBackward0"
 
     @staticmethod
@@ -283,6 +284,7 @@ class Pow(Function):
     """base ** exponent, both tensors, with torch's gradients at base 0: zero for the base where the exponent
     is 0 (not 0 * 0 ** -1 = NaN), zero for the exponent where base == 0 and exponent >= 0 (not 0 ** y * log 0)."""
 
+    autocast_category = {"cuda": "float32"}
     broadcasts = True
     node_name = "PowBackward1"
 
@@ -440,6 +442,7 @@ class Elementwise(Function):
 
 
 class Exp(Elementwise):
+    autocast_category = {"cuda": "float32"}
     saves = "output"
     ufunc = "exp"
 
@@ -451,6 +454,7 @@ class Exp(Elementwise):
 class Expm1(Elementwise):
     """exp(a) - 1, exact near 0 where exp(a) - 1 loses its digits."""
 
+    autocast_category = {"cuda": "float32"}
     saves = "output"
     ufunc = "expm1"
 
@@ -461,6 +465,7 @@ class Expm1(Elementwise):
 
 
 class Log(Elementwise):
+    autocast_category = {"cuda": "float32"}
     ufunc = "log"
 
     @staticmethod
@@ -471,6 +476,7 @@ class Log(Elementwise):
 class Log1p(Elementwise):
     """log(1 + a), exact near 0 where 1 + a rounds a away."""
 
+    autocast_category = {"cuda": "float32"}
     node_name = "Log1PBackward0"
 
     ufunc = "log1p"
@@ -483,6 +489,8 @@ class Log1p(Elementwise):
 
 class _LogToBase(Elementwise):
     """log of a fixed base: its gradient is grad / (a * log(base))."""
+
+    autocast_category = {"cuda": "float32"}
 
     @classmethod
     def gradient(cls, xp, grad, a, out):
@@ -513,6 +521,7 @@ class Sqrt(Elementwise):
 class Rsqrt(Elementwise):
     """1 / sqrt(a)"""
 
+    autocast_category = {"cuda": "float32"}
     saves = "output"
 
     @staticmethod
@@ -529,6 +538,7 @@ class Rsqrt(Elementwise):
 
 
 class Reciprocal(Elementwise):
+    autocast_category = {"cuda": "float32"}
     saves = "output"
     ufunc = "reciprocal"
 
@@ -582,6 +592,7 @@ class Exp2(Elementwise):
 class Sinh(Elementwise):
     """sinh, whose derivative is cosh, and (as Cosh) the other way round."""
 
+    autocast_category = {"cuda": "float32"}
     ufunc, derivative = "sinh", "cosh"
 
     @classmethod
@@ -595,6 +606,7 @@ class Cosh(Sinh):
 
 
 class Tan(Elementwise):
+    autocast_category = {"cuda": "float32"}
     saves = "output"
     ufunc = "tan"
 
@@ -618,6 +630,7 @@ class Atan(Elementwise):
 class Asin(Elementwise):
     """arcsin, and (as Acos) arccos, whose derivative is the same but negated."""
 
+    autocast_category = {"cuda": "float32"}
     ufunc, sign = "arcsin", 1
 
     @classmethod
@@ -758,6 +771,7 @@ class Erfc(SpecialFunction):
 class Erfinv(SpecialFunction):
     """The inverse of erf on (-1, 1): ±inf at ±1, NaN outside."""
 
+    autocast_category = {"cuda": "float32"}
     saves = "output"
     special = "erfinv"
 
@@ -930,6 +944,8 @@ class Binary(Function):
 
 class Atan2(Binary):
     """The angle of the point (b, a); as torch's, both gradients are 0 at the origin, where a / b has none."""
+
+    autocast_category = {"cuda": "promote"}
 
     @staticmethod
     def function(xp, a, b):

@@ -48,6 +48,7 @@ class OperandsMismatch(RuntimeError):
 class MatMul(Function):
     """Operands of different dtypes are refused, as torch does, rather than promoted."""
 
+    autocast_category = "lower"
     half_in_float32 = True
 
     promotes_inputs = False

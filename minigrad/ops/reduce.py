@@ -33,6 +33,7 @@ def _expand_reduced(grad, axes, keepdim, shape):
 
 
 class Sum(Function):
+    autocast_category = {"cuda": "float32"}
     half_in_float32 = True
     node_name = named_by("dim", "SumBackward0", "SumBackward1")
 
@@ -51,6 +52,7 @@ class Sum(Function):
 class Mean(Sum):
     """A sum scaled by 1/count, forward and backward."""
 
+    autocast_category = None
     node_name = named_by("dim", "MeanBackward0", "MeanBackward1")
 
     @staticmethod
@@ -268,6 +270,7 @@ class Norm(_SpreadBySlopes):
     gradient at all, as torch's: backward gives none (a leaf's .grad stays None), not zeros. Where the norm is 0
     the gradient is 0, as torch's (not 0 / 0)."""
 
+    autocast_category = {"cuda": "float32"}
     half_in_float32 = True
 
     node_name = "LinalgVectorNormBackward0"
@@ -304,6 +307,7 @@ class LogSumExp(_SpreadBySlopes):
     underflows (a dim of -inf only is -inf, as in torch); its gradient is softmax's, exp(a - out). Integers
     give the default dtype, as in torch."""
 
+    autocast_category = {"cuda": "float32"}
     half_in_float32 = True
 
     node_name = "LogsumexpBackward0"
@@ -340,6 +344,7 @@ class Prod(Function):
     """The product over one dim, or over all. Each element's gradient is the product of the others, made of the
     running products before and after it, with no division: one zero gets the product of the rest, as in torch."""
 
+    autocast_category = "float32"
     half_in_float32 = True
 
     node_name = named_by("dim", "ProdBackward0", "ProdBackward1")
@@ -372,6 +377,7 @@ class Cumsum(Function):
     """Running sums along `dim`. An element adds into every output from its place on, so its gradient is the
     running sum of the output's gradient taken from the end."""
 
+    autocast_category = {"cuda": "float32"}
     half_in_float32 = True
 
     @staticmethod

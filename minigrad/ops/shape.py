@@ -133,6 +133,8 @@ class Cat(Function):
     channels of a single image). An array of shape (0,) beside others of any shape is left out, as torch still
     allows for old code; it stays an input, with an empty gradient."""
 
+    autocast_category = "promote"
+
     @staticmethod
     def forward(ctx, *arrays, dim=0):
         xp = get_array_module(arrays[0])
@@ -182,6 +184,8 @@ class Cat(Function):
 
 class Stack(Function):
     """Tensors of one shape joined along a new dim; the gradient of each is its slice of the result's."""
+
+    autocast_category = "promote"
 
     @staticmethod
     def forward(ctx, *arrays, dim=0):

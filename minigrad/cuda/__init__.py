@@ -4,7 +4,11 @@ Without a usable GPU they answer as torch's CPU-only build does: is_available() 
 and empty_cache are taken without effect, and what needs the GPU raises minigrad's DeviceError, which names the fix
 (where torch's build raises AssertionError("Torch not compiled with CUDA enabled")).
 """
-from .backend import cuda_device, cupy_module, gpu_available, loaded_cupy
+from ..backend import cuda_device, cupy_module, gpu_available, loaded_cupy
+from . import amp
+
+__all__ = ["amp", "current_device", "device_count", "empty_cache", "get_device_name", "is_available", "manual_seed",
+           "manual_seed_all", "synchronize"]
 
 
 def is_available():
