@@ -937,8 +937,8 @@ def hardsigmoid(input, inplace=False):
     return ops.Hardsigmoid.apply(input)
 
 
+@checked_arguments(input=tensor_argument, weight=tensor_argument)  # outermost: x.prelu(w) counts from w
 @autocasts("lower")
-@checked_arguments(input=tensor_argument, weight=tensor_argument)
 def prelu(input, weight):
     """input where positive, else weight * input: weight holds one slope, or one per channel (dim 1)."""
     if weight.numel() != 1:
