@@ -377,8 +377,6 @@ class _DepthwiseGeometry:
         self.out_h, self.out_w = (output_size(*sizes) for sizes in zip((h, w), kernel, stride, padding, dilation))
         self.layout = TapLayout((h, w), (self.out_h, self.out_w), kernel, stride, padding, dilation)
         self.taps, self.wide_shape = self.layout.taps, self.layout.wide_shape
-        positions = "hw"[:len(self.wide_shape)]
-        self.products_summed = f"c{positions},c{positions}->c"                # einsum's, per channel
         # a task's padded planes, their output and a product of a tap: three planes per channel in cache
         fitting = max(1, COLUMN_BLOCK_BYTES // (3 * math.prod(self.layout.layout_size) * itemsize))
         blocks = parallel.chunks(self.channels, -(-self.channels // fitting))
@@ -402,6 +400,14 @@ class _DepthwiseGeometry:
         padded = buffer[:planes.shape[0]]
         self.layout.fill_input(padded, planes)
         return padded
+
+    def products_summed(self, block, tap_planes):
+        """Per channel, the sum of block * tap_planes (c, *wide_shape) over the positions: on runs, one inner
+        product each (a stack of 1 x L by L x 1 GEMMs, twice as fast as einsum's loop); on windows, einsum's."""
+        xp = get_array_module(block)
+        if self.layout.wide:
+            return xp.matmul(block[:, None], tap_planes[:, :, None])[:, 0, 0]
+        return xp.einsum("chw,chw->c", block, tap_planes)
 
     def per_plane(self, values):
         """One value per channel (c,) -> (c, 1, ...), to broadcast over output-side blocks (c, *wide_shape)."""
@@ -476,7 +482,7 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
                         tap_weights = geometry.per_plane(weights[first:last, k, t])
                         grad_planes[tap] += xp.multiply(block, tap_weights, out=product[:count])
                     if need_w:
-                        total[first:last, k, t] += xp.einsum(geometry.products_summed, block, planes[tap])
+                        total[first:last, k, t] += geometry.products_summed(block, planes[tap])
             if need_x:
                 layout.unpad_into(grad_x[image, first:last], grad_planes)
         return total
