@@ -38,6 +38,9 @@ STRIDED = {
     "3x3 stride 2 padding 1, a non-contiguous input": (
         lambda lib, x, w, b: lib.nn.functional.conv2d(x.transpose(2, 3), w, b, stride=2, padding=1, groups=3),
         [normal(2, 3, 7, 9), weight(3, 1, 3, 3), normal(3)], True),
+    "conv1d 5 stride 2 padding 2": (
+        lambda lib, x, w, b: lib.nn.functional.conv1d(x, w, b, stride=2, padding=2, groups=3),
+        [normal(2, 3, 13), weight(3, 1, 5), normal(3)], True),
     "3x3 stride 3, disjoint, no padding: x itself": (depthwise(2, stride=3), [normal(2, 2, 10, 9), weight(2, 1, 3, 3)],
                                                      False),
     "1x1 stride 2 padding 1, disjoint: padded planes": (depthwise(3, stride=2, padding=1),
@@ -52,7 +55,8 @@ def test_strided_depthwise_convs_match_torch(name, depthwise_geometries):
     assert [geometry.layout.wide for geometry in depthwise_geometries] == [flat]
 
 
-@pytest.mark.parametrize("name", ["5x5 stride 2 padding 2, multiplier 2", "3x3 stride 3, disjoint, no padding: x itself"])
+@pytest.mark.parametrize("name", ["5x5 stride 2 padding 2, multiplier 2",
+                                  "3x3 stride 3, disjoint, no padding: x itself"])
 def test_strided_depthwise_convs_in_blocks_over_the_threads_match_torch(name, monkeypatch):
     """Every array split over the threads, a channel a block."""
     monkeypatch.setattr(parallel, "SPLIT_MIN_ELEMENTS", 0)

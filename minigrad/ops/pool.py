@@ -4,9 +4,10 @@ Tap t of every window reads one slice of the padded input, so both poolings run 
 maximum or sum per tap, on the channels of every image split over the threads, in cache-sized blocks; backward adds
 each window's gradient back onto the same slices. Where windows overlap (a ResNet stem's 3x3 max pool of stride 2),
 the padded input is stored split into phases per stride, flat, so that each tap's slice is a contiguous run (see
-minigrad.ops.taps, whose layout Windows extends); elsewhere it is a strided window. Padding reads as -inf for the max and as 0 for the mean (whose
-divisors count it or not, as torch's). Windows describes the windows once for both, and the arguments' checks, with
-torch's errors. The 1-d poolings are the 2-d ones over a unit height (see minigrad.functional).
+minigrad.ops.taps, whose layout Windows extends, and which depthwise convs share); elsewhere it is a strided window.
+Padding reads as -inf for the max and as 0 for the mean (whose divisors count it or not, as torch's). Windows
+describes the windows once for both, and the arguments' checks, with torch's errors. The 1-d poolings are the 2-d
+ones over a unit height (see minigrad.functional).
 
 On the GPU, MaxPoolKernels pools with minigrad.kernels' max-pool kernels: one launch per direction.
 Average pooling runs the same per-tap slices there, over all the planes at once: one launch per tap.
