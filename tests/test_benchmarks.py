@@ -27,9 +27,8 @@ def test_ops_benchmark_prints_a_ratio_per_op():
 def test_ops_benchmark_times_the_layers_of_ported_models_on_request():
     result = _benchmark("ops", "--size", "16", "--batch", "1", "--repeats", "1", "--cases", "port")
     assert result.returncode == 0, result.stderr
-    assert all(case in result.stdout for case in ("conv_transpose2d 2 stride 2", "batch_norm training",
-                                                   "conv5x5 depthwise 32 s2"))
-    assert "geometric mean ratio (minigrad / torch) over 14 ops" in result.stdout
+    assert "conv_transpose2d 2 stride 2" in result.stdout and "batch_norm training" in result.stdout
+    assert "geometric mean ratio (minigrad / torch) over 12 ops" in result.stdout
 
 
 @pytest.mark.parametrize("extra", [[], ["--inference", "--profile"]])
