@@ -88,10 +88,6 @@ def build_port_cases(size, batch):
     return [
         ("conv3x3 depthwise 32", [(batch, 32, s2, s2), (32, 1, 3, 3), (32,)],
          lambda lib, x, w, b: lib.F.conv2d(x, w, b, padding=1, groups=32)),
-        ("conv3x3 depthwise 32 s2", [(batch, 32, s2, s2), (32, 1, 3, 3), (32,)],
-         lambda lib, x, w, b: lib.F.conv2d(x, w, b, stride=2, padding=1, groups=32)),
-        ("conv5x5 depthwise 32 s2", [(batch, 32, s2, s2), (32, 1, 5, 5), (32,)],
-         lambda lib, x, w, b: lib.F.conv2d(x, w, b, stride=2, padding=2, groups=32)),
         ("conv3x3 dilation 2", [(batch, 64, s4, s4), (64, 64, 3, 3), (64,)],
          lambda lib, x, w, b: lib.F.conv2d(x, w, b, padding=2, dilation=2)),
         ("conv3x3 groups 4", [(batch, 64, s4, s4), (64, 16, 3, 3), (64,)],

@@ -192,18 +192,6 @@ def gpu_path(request, monkeypatch):
     return runner
 
 
-@pytest.fixture
-def depthwise_geometries(monkeypatch):
-    """The _DepthwiseGeometry of each depthwise conv that the test runs forward on the CPU, in order: which layout
-    its taps read."""
-    from minigrad.ops import conv
-    geometries = []
-    run = conv._conv_depthwise
-    monkeypatch.setattr(conv, "_conv_depthwise", lambda x, w, b, geometry: (
-        geometries.append(geometry) or run(x, w, b, geometry)))
-    return geometries
-
-
 def forward_backward(lib, fn, arrays, dtype, device=None):
     """fn(lib, *inputs)'s output and the gradients of its inputs (the arrays as differentiable tensors of `dtype`) for a
     fixed random direction, as NumPy arrays; lib is torch or minigrad, fn the same call on either."""

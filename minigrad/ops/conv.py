@@ -7,9 +7,8 @@ the same conv of the gradient with the flipped kernel, and dW recomputes the col
 unpadded input. A stride-1 transposed conv, the adjoint of such a conv, runs the same three in swapped roles (its
 padding may differ between the two sides of an axis, and crop where below 0). Blocks of output rows, of every
 image, are shared out over the worker threads (minigrad.parallel), so one big image uses every core too. Depthwise
-convs (one input channel per group) run tap by tap without any GEMM, on pooling's layout (minigrad.ops.taps): where
-taps overlap, each tap one contiguous run of the flat padded planes, split into phases per stride beyond 1 (see
-_DepthwiseGeometry). Other convs of strides beyond 1 use the column path, im2col + one GEMM over the whole
+convs (one input channel per group) run tap by tap without any GEMM, each tap one contiguous run of flat padded
+planes at stride 1 (see _DepthwiseGeometry). Other strides use the column path, im2col + one GEMM over the whole
 batch: tap (i, j) sees the strided slice of the padded input that starts at (i*dh, j*dw); im2col copies each tap's
 slice into a column block and col2im adds it back, tap by tap, so no scatter (np.add.at) is ever needed. The column
 rows are ordered (c, i, j), so with groups they split, as they are, into one block of C/G*kh*kw rows per group, and
@@ -28,7 +27,14 @@ from ..kernels import output_size
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
 from .matmul import matmul
-from .taps import TapLayout, tap_index
+
+
+def tap_index(starts, stride, out_size):
+    """Index of padded planes (..., Hp, Wp) or volumes (..., Dp, Hp, Wp) that the kernel tap at `starts` (its
+    offset along each axis) multiplies (a conv) or reads (a pooling), for every output position: strided slices,
+    per axis of stride and out_size."""
+    return (Ellipsis,) + tuple(slice(start, start + step * (out - 1) + 1, step)
+                               for start, step, out in zip(starts, stride, out_size))
 
 
 def _pad_spatial(x, padding):
@@ -364,50 +370,66 @@ class _DepthwiseGeometry:
     """A depthwise conv of x (N, C, H, W) by weight (C*m, 1, kh, kw), m the channel multiplier: output channel
     c*m + k sees input channel c.
 
-    The padded planes are stored in the taps' layout, pooling's (minigrad.ops.taps): where taps overlap, flat, at
-    stride 1 as the wide layout above, at other strides split into phases per stride, so that each tap reads one
-    contiguous run of a plane, for the outputs at their wide positions, whose garbage is cropped (forward) or zero
-    (backward's gradient). Elsewhere each tap reads a strided window of the padded planes, or of x itself.
+    At stride 1 the padded planes are stored flat, as the wide layout above: each tap reads one contiguous run
+    of a plane, for the outputs at their wide positions (out_h, Wp), whose garbage columns are cropped (forward)
+    or zero (backward's gradient). Other strides read each tap's strided window of the padded planes.
     """
 
     def __init__(self, x_shape, weight_shape, options, itemsize):
-        n, self.channels, h, w = x_shape
-        self.multiplier, kernel = weight_shape[0] // self.channels, weight_shape[2:]
-        stride, padding, dilation = options.columns
-        self.out_h, self.out_w = (output_size(*sizes) for sizes in zip((h, w), kernel, stride, padding, dilation))
-        self.layout = TapLayout((h, w), (self.out_h, self.out_w), kernel, stride, padding, dilation)
-        self.taps, self.wide_shape = self.layout.taps, self.layout.wide_shape
+        n, self.channels, self.h, self.w = x_shape
+        self.multiplier, (kh, kw) = weight_shape[0] // self.channels, weight_shape[2:]
+        (sh, sw), (self.ph, self.pw), (dh, dw) = options.columns
+        self.hp, self.wp = self.h + 2 * self.ph, self.w + 2 * self.pw
+        self.out_h, self.out_w = output_size(self.h, kh, sh, self.ph, dh), output_size(self.w, kw, sw, self.pw, dw)
+        self.wide = (sh, sw) == (1, 1)
+        if self.wide:
+            length = self.out_h * self.wp
+            self.plane_shape, self.wide_shape = (self.hp * self.wp + dw * (kw - 1),), (length,)
+            self.taps = [(Ellipsis, slice(offset, offset + length))
+                         for offset in (i * dh * self.wp + j * dw for i in range(kh) for j in range(kw))]
+        else:
+            self.plane_shape, self.wide_shape = (self.hp, self.wp), (self.out_h, self.out_w)
+            self.taps = [tap_index((i * dh, j * dw), (sh, sw), (self.out_h, self.out_w))
+                         for i in range(kh) for j in range(kw)]
+        positions = "hw"[:len(self.wide_shape)]
+        self.products_summed = f"c{positions},c{positions}->c"                # einsum's, per channel
         # a task's padded planes, their output and a product of a tap: three planes per channel in cache
-        fitting = max(1, COLUMN_BLOCK_BYTES // (3 * math.prod(self.layout.layout_size) * itemsize))
+        fitting = max(1, COLUMN_BLOCK_BYTES // (3 * self.hp * self.wp * itemsize))
         blocks = parallel.chunks(self.channels, -(-self.channels // fitting))
         self.block = blocks[0][1]
         self.tasks = [(image, first, stop) for image in range(n) for first, stop in blocks]
 
-    def planes_buffer(self, xp, dtype):
-        """A zeroed buffer of a task's planes in the layout (block, *layout_size): `padded` writes the input's part
-        only, so the padding stays 0."""
-        return xp.zeros((self.block, *self.layout.layout_size), dtype=dtype)
-
-    def wide_buffer(self, xp, dtype):
-        """A zeroed buffer of a task's output-side block (block, *wide_shape), for `widened`, which writes the
-        outputs' positions only, so the garbage stays 0."""
-        return xp.zeros((self.block, *self.wide_shape), dtype=dtype)
+    def buffer(self, xp, dtype, shape=None):
+        """A zeroed buffer of a task's padded planes (block, *plane_shape), or of `shape` per channel: `padded`
+        and `widened` write their interiors only, so the rest stays 0."""
+        return xp.zeros((self.block, *(shape or self.plane_shape)), dtype=dtype)
 
     def padded(self, planes, buffer):
-        """planes (c, H, W) -> padded in the layout (c, *layout_size), in buffer; planes themselves in place."""
-        if self.layout.in_place:
+        """planes (c, H, W) -> padded (c, *plane_shape), in buffer; planes themselves when no copy is needed."""
+        if not self.wide and self.ph == self.pw == 0:
             return planes
         padded = buffer[:planes.shape[0]]
-        self.layout.fill_input(padded, planes)
+        self.crop(padded)[...] = planes
         return padded
 
-    def products_summed(self, block, tap_planes):
-        """Per channel, the sum of block * tap_planes (c, *wide_shape) over the positions: on runs, one inner
-        product each (a stack of 1 x L by L x 1 GEMMs, twice as fast as einsum's loop); on windows, einsum's."""
-        xp = get_array_module(block)
-        if self.layout.wide:
-            return xp.matmul(block[:, None], tap_planes[:, :, None])[:, 0, 0]
-        return xp.einsum("chw,chw->c", block, tap_planes)
+    def crop(self, padded):
+        """Padded planes (c, *plane_shape) -> a view of their input part (c, H, W)."""
+        if self.wide:
+            padded = padded[:, :self.hp * self.wp].reshape(-1, self.hp, self.wp)
+        return padded[:, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
+
+    def narrowed(self, wide):
+        """An output-side block (c, *wide_shape) -> a view of its outputs (c, out_h, out_w)."""
+        return wide.reshape(-1, self.out_h, self.wp)[:, :, :self.out_w] if self.wide else wide
+
+    def widened(self, block, buffer):
+        """The adjoint of `narrowed`: block (c, out_h, out_w) at its wide positions of buffer (`buffer`'s, of
+        wide_shape), 0 at the others; block itself where the positions are the outputs'."""
+        if not self.wide:
+            return block
+        wide = buffer[:block.shape[0]]
+        self.narrowed(wide)[...] = block
+        return wide
 
     def per_plane(self, values):
         """One value per channel (c,) -> (c, 1, ...), to broadcast over output-side blocks (c, *wide_shape)."""
@@ -425,21 +447,21 @@ class _DepthwiseGeometry:
 def _conv_depthwise(x, weight, bias, geometry):
     """out[n, c*m + k] = sum over taps t of slice_t(padded x[n, c]) * weight[c*m + k, t] (+ bias)."""
     xp = get_array_module(x)
-    n, layout = x.shape[0], geometry.layout
+    n = x.shape[0]
     out = memory.empty(xp, (n, weight.shape[0], geometry.out_h, geometry.out_w), x.dtype)
     outputs, weights = geometry.per_channel(out), geometry.tap_weights(weight)      # (N, C, m, ...), (C, m, taps)
     biases = None if bias is None else bias.reshape(geometry.channels, geometry.multiplier, 1, 1)
 
     def work(start, stop):
-        buffer = geometry.planes_buffer(xp, x.dtype)
+        buffer = geometry.buffer(xp, x.dtype)
         product = xp.empty((geometry.block, *geometry.wide_shape), dtype=x.dtype)
-        sums = xp.empty_like(product) if layout.wide else None
+        sums = xp.empty_like(product) if geometry.wide else None
         for image, first, last in geometry.tasks[start:stop]:
             planes = geometry.padded(x[image, first:last], buffer)
             term = product[:last - first]
             for k in range(geometry.multiplier):
                 target = outputs[image, first:last, k]
-                total = sums[:last - first] if layout.wide else target
+                total = sums[:last - first] if geometry.wide else target
                 for t, tap in enumerate(geometry.taps):
                     tap_weights = geometry.per_plane(weights[first:last, k, t])
                     if t == 0:
@@ -447,9 +469,9 @@ def _conv_depthwise(x, weight, bias, geometry):
                     else:
                         total += xp.multiply(planes[tap], tap_weights, out=term)
                 if biases is not None:
-                    xp.add(layout.narrowed(total), biases[first:last, k], out=target)
-                elif layout.wide:
-                    target[...] = layout.narrowed(total)
+                    xp.add(geometry.narrowed(total), biases[first:last, k], out=target)
+                elif geometry.wide:
+                    target[...] = geometry.narrowed(total)
 
     parallel.split(work, len(geometry.tasks))
     return out
@@ -459,32 +481,30 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
     """(dX, dW) of _conv_depthwise: dX adds grad * weight back onto each tap's slice of the padded planes,
     dW[c*m + k, t] sums grad[:, c*m + k] * slice_t(padded x[:, c]) over images and positions."""
     xp = get_array_module(x)
-    layout = geometry.layout
     grads, weights = geometry.per_channel(grad), geometry.tap_weights(weight)       # (N, C, m, ...), (C, m, taps)
     grad_x = memory.empty(xp, x.shape, x.dtype) if need_x else None
 
     def work(start, stop):
-        buffer = geometry.planes_buffer(xp, x.dtype)
-        grad_buffer = geometry.planes_buffer(xp, x.dtype)
-        wide_buffer = geometry.wide_buffer(xp, x.dtype)
+        buffer = geometry.buffer(xp, x.dtype)
+        grad_planes = xp.empty((geometry.block, *geometry.plane_shape), dtype=x.dtype)
+        wide_buffer = geometry.buffer(xp, x.dtype, geometry.wide_shape)
         product = xp.empty((geometry.block, *geometry.wide_shape), dtype=x.dtype)
         total = xp.zeros(weights.shape, dtype=x.dtype) if need_w else None
         for image, first, last in geometry.tasks[start:stop]:
             count = last - first
             planes = geometry.padded(x[image, first:last], buffer) if need_w else None
-            if need_x:                                                  # in place: the taps add onto grad_x itself
-                grad_planes = grad_x[image, first:last] if layout.in_place else grad_buffer[:count]
-                grad_planes[...] = 0
+            if need_x:
+                grad_planes[:count] = 0
             for k in range(geometry.multiplier):
-                block = layout.widened(grads[image, first:last, k], wide_buffer[:count])   # (count, *wide_shape)
+                block = geometry.widened(grads[image, first:last, k], wide_buffer)   # (count, *wide_shape)
                 for t, tap in enumerate(geometry.taps):
                     if need_x:
                         tap_weights = geometry.per_plane(weights[first:last, k, t])
-                        grad_planes[tap] += xp.multiply(block, tap_weights, out=product[:count])
+                        grad_planes[:count][tap] += xp.multiply(block, tap_weights, out=product[:count])
                     if need_w:
-                        total[first:last, k, t] += geometry.products_summed(block, planes[tap])
+                        total[first:last, k, t] += xp.einsum(geometry.products_summed, block, planes[tap])
             if need_x:
-                layout.unpad_into(grad_x[image, first:last], grad_planes)
+                grad_x[image, first:last] = geometry.crop(grad_planes[:count])
         return total
 
     totals = parallel.split(work, len(geometry.tasks))
