@@ -1,18 +1,18 @@
 """2-D convolution over kernel taps (pooling is in minigrad.ops.pool).
 
-Stride 1 (every conv of the network and of the loss; dilated and grouped convs too) runs on the "wide" flat layout
-below: per image (per group of an image, with groups) and per block of output rows, one column matrix of offset
-slices and one GEMM, or, with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX is
-the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward keeps only the
-unpadded input. A stride-1 transposed conv, the adjoint of such a conv, runs the same three in swapped roles (its
-padding may differ between the two sides of an axis, and crop where below 0). Blocks of output rows, of every
-image, are shared out over the worker threads (minigrad.parallel), so one big image uses every core too. Depthwise
-convs (one input channel per group) run tap by tap without any GEMM, each tap one contiguous run of flat padded
-planes at stride 1 (see _DepthwiseGeometry). Other strides use the column path, im2col + one GEMM over the whole
-batch: tap (i, j) sees the strided slice of the padded input that starts at (i*dh, j*dw); im2col copies each tap's
-slice into a column block and col2im adds it back, tap by tap, so no scatter (np.add.at) is ever needed. The column
-rows are ordered (c, i, j), so with groups they split, as they are, into one block of C/G*kh*kw rows per group, and
-the GEMMs become batched over the groups.
+Stride 1 (every conv of the network and of the loss; dilated and grouped convs too, one group at a time) runs
+on the "wide" flat layout below: per image and per block of output rows, one column matrix of offset slices
+and one GEMM, or, with many input channels, one GEMM over the kernel's row taps stacked (see STACKED). dX is
+the same conv of the gradient with the flipped kernel, and dW recomputes the columns, so backward keeps only
+the unpadded input. A stride-1 transposed conv, the adjoint of such a conv, runs the same three in swapped
+roles (its padding may differ between the two sides of an axis, and crop where below 0). Blocks of output
+rows, of every image, are shared out over the worker threads (minigrad.parallel), so one big image uses every
+core too. Depthwise convs (one input channel per group) run tap by tap without any GEMM (see
+_DepthwiseGeometry). Other strides use the column path, im2col + one GEMM over the whole batch: tap (i, j)
+sees the strided slice of the padded input that starts at (i*dh, j*dw); im2col copies each tap's slice into a
+column block and col2im adds it back, tap by tap, so no scatter (np.add.at) is ever needed. The column rows
+are ordered (c, i, j), so with groups they split, as they are, into one block of C/G*kh*kw rows per group,
+and the GEMMs become batched over the groups.
 
 On the GPU, Conv2dKernels and ConvTranspose2dKernels run every conv on the column path with minigrad.kernels'
 im2col and col2im: a few large launches.
@@ -205,35 +205,25 @@ class _WideGeometry:
         return wide.reshape(wide.shape[0], -1, self.wp)[:, :, :self.out_w]
 
 
-def _by_image_and_group(array, groups):
-    """An image-side array (N, G*K, ...) -> (N*G, K, ...), each group of each image a unit of its own: a view where
-    array is contiguous."""
-    return array.reshape(array.shape[0] * groups, array.shape[1] // groups, *array.shape[2:])
+def _conv_wide(x, geometry, weight, bias=None):
+    """out[n] = weight @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w).
 
-
-def _conv_wide(x, geometry, weight, bias=None, groups=1):
-    """out[n] = weight @ columns(padded x[n]) (+ bias), cropped: (N, O, out_h, out_w), group by group.
-
-    Each group of each image is a unit of its own, (N*G, C/G, ...) with its group's weight, so that the threads
-    share the units of every group alike and write straight into out.
     STACKED multiplies the row stack by the weight as (kw*O, kh*C) instead and sums each column tap
     j's O rows at offset j*dw.
     """
     xp = get_array_module(x)
-    n, c = x.shape[0] * groups, x.shape[1] // groups
-    out_channels = weight.shape[0] // groups
-    out = memory.empty(xp, (x.shape[0], weight.shape[0], geometry.out_h, geometry.out_w), x.dtype)
-    outputs, x = _by_image_and_group(out, groups), _by_image_and_group(x, groups)
-    bias = None if bias is None else bias.reshape(groups, -1, 1, 1)
+    n, c = x.shape[:2]
+    out_channels = weight.shape[0]
+    out = memory.empty(xp, (n, out_channels, geometry.out_h, geometry.out_w), x.dtype)
+    bias = None if bias is None else bias.reshape(-1, 1, 1)
     strategy = geometry.strategy(c)
     blocks = geometry.row_blocks(c, x.itemsize, strategy)
     rows = blocks[0][1]
     tasks = geometry.tasks(n, blocks)
-    weight = weight.reshape(groups, out_channels, *weight.shape[1:])
-    if strategy == STACKED:                                             # (G, j, O, i, C)
-        weights = xp.ascontiguousarray(weight.transpose(0, 4, 1, 3, 2)).reshape(groups, geometry.kw * out_channels, -1)
+    if strategy == STACKED:                                             # (j, O, i, C)
+        weights = xp.ascontiguousarray(weight.transpose(3, 0, 2, 1)).reshape(geometry.kw * out_channels, -1)
     else:
-        weights = weight.reshape(groups, out_channels, -1)
+        weights = weight.reshape(out_channels, -1)
 
     def work(start, stop):
         flat_buffer = geometry.flat_buffer(xp, c, x.dtype)
@@ -244,38 +234,35 @@ def _conv_wide(x, geometry, weight, bias=None, groups=1):
             wide_buffer = xp.empty((out_channels, rows * geometry.wp), dtype=x.dtype)
         for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
             length = (last - first) * geometry.wp
-            group = image % groups
             if strategy == STACKED:
                 stacked = wide_buffer[:, :geometry.stacked_length(length)]
-                xp.matmul(weights[group], geometry.row_stack(flat, first, last, copy_buffer), out=stacked)
+                xp.matmul(weights, geometry.row_stack(flat, first, last, copy_buffer), out=stacked)
                 column_taps = stacked.reshape(geometry.kw, out_channels, -1)
                 wide = column_taps[0, :, :length]
                 for j in range(1, geometry.kw):
                     wide += column_taps[j, :, j * geometry.dw:j * geometry.dw + length]
             else:
                 wide = wide_buffer[:, :length]
-                xp.matmul(weights[group], geometry.columns(flat, first, last, copy_buffer), out=wide)
-            target = outputs[image, :, first:last]
+                xp.matmul(weights, geometry.columns(flat, first, last, copy_buffer), out=wide)
+            target = out[image, :, first:last]
             if bias is None:
                 target[...] = geometry.crop(wide)
             else:
-                xp.add(geometry.crop(wide), bias[group], out=target)
+                xp.add(geometry.crop(wide), bias, out=target)
 
     parallel.split(work, len(tasks))
     return out
 
 
-def _weight_grad_wide(x, geometry, grad, weight_shape, groups=1):
-    """dW = sum_n grad[n] @ columns(padded x[n]).T, with zero gradient on the garbage columns, group by group (the
-    units of _conv_wide).
+def _weight_grad_wide(x, geometry, grad, weight_shape):
+    """dW = sum_n grad[n] @ columns(padded x[n]).T, with zero gradient on the garbage columns.
 
     STACKED multiplies kw copies of the gradient, copy j shifted j*dw positions on, by the row stack
     instead: (kw*O, kh*C) per block.
     """
     xp = get_array_module(x)
-    n, c = x.shape[0] * groups, x.shape[1] // groups
-    out_channels = grad.shape[1] // groups
-    x, grad = _by_image_and_group(x, groups), _by_image_and_group(grad, groups)
+    n, c = x.shape[:2]
+    out_channels = grad.shape[1]
     strategy = geometry.strategy(c)
     blocks = geometry.row_blocks(c, x.itemsize, strategy)
     rows = blocks[0][1]
@@ -293,7 +280,7 @@ def _weight_grad_wide(x, geometry, grad, weight_shape, groups=1):
         copy_buffer = geometry.column_buffer(xp, c, rows, x.dtype, strategy)
         shifted_buffer = xp.zeros(shifted_shape, dtype=x.dtype)       # garbage columns are never written: stay 0
         product = xp.empty(product_shape, dtype=x.dtype)
-        total = xp.zeros((groups, *product_shape), dtype=x.dtype)
+        total = xp.zeros(product_shape, dtype=x.dtype)
         for image, flat, first, last in geometry.flats(x, tasks[start:stop], flat_buffer):
             length = (last - first) * geometry.wp
             block = grad[image, :, first:last]
@@ -312,12 +299,12 @@ def _weight_grad_wide(x, geometry, grad, weight_shape, groups=1):
                     geometry.crop(wide)[...] = block
                 copied = geometry.columns(flat, first, last, copy_buffer)
             xp.matmul(wide, copied.T, out=product)
-            total[image % groups] += product
+            total += product
         return total
 
     total = sum(parallel.split(work, len(tasks)))
-    if strategy == STACKED:                                      # (G, j, O, i, C) -> (G, O, C, i, j)
-        total = total.reshape(groups, kw, out_channels, geometry.kh, c).transpose(0, 2, 4, 3, 1)
+    if strategy == STACKED:                                      # (j, O, i, C) -> (O, C, i, j)
+        total = total.reshape(kw, out_channels, geometry.kh, c).transpose(1, 3, 2, 0)
     return xp.ascontiguousarray(total).reshape(weight_shape)
 
 
@@ -330,13 +317,15 @@ def _geometry(x, weight, padding, dilation=(1, 1)):
     return _WideGeometry(*x.shape[2:], *padding, *weight.shape[2:], *dilation)
 
 
-# A stride-1 conv and its two adjoints, over all groups at once (see _conv_wide). padding is (rows, columns), each
-# an int or a (before, after) pair (see _WideGeometry). Conv2d runs them as forward, dX and dW; ConvTranspose2d,
-# the adjoint of the conv whose weight it has, runs the same three with the roles swapped.
+# A stride-1 conv and its two adjoints, each one group at a time. padding is (rows, columns), each an int or a
+# (before, after) pair (see _WideGeometry). Conv2d runs them as forward, dX and dW; ConvTranspose2d, the adjoint of
+# the conv whose weight it has, runs the same three with the roles swapped.
 
 def _wide_conv(x, weight, bias, padding, dilation, groups):
     """x (N, C, H, W) convolved with weight (O, C/G, kh, kw) (+ bias)."""
-    return _conv_wide(x, _geometry(x, weight, padding, dilation), weight, bias, groups)
+    blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(bias, groups))
+    return _joined([_conv_wide(x_block, _geometry(x_block, weight_block, padding, dilation), weight_block, bias_block)
+                    for x_block, weight_block, bias_block in blocks], 1)
 
 
 def _wide_conv_adjoint(y, weight, padding, dilation, groups, bias=None):
@@ -346,34 +335,30 @@ def _wide_conv_adjoint(y, weight, padding, dilation, groups, bias=None):
     xp = get_array_module(weight)
     reaches = [spacing * (size - 1) for size, spacing in zip(weight.shape[2:], dilation)]
     adjoint_padding = [tuple(reach - side for side in _sides(pad)) for pad, reach in zip(padding, reaches)]
-    out_channels, in_channels, kh, kw = weight.shape
-    per_group = weight.reshape(groups, out_channels // groups, in_channels, kh, kw)[..., ::-1, ::-1]
-    flipped = xp.ascontiguousarray(per_group.swapaxes(1, 2)).reshape(groups * in_channels, out_channels // groups,
-                                                                       kh, kw)
-    return _conv_wide(y, _geometry(y, weight, adjoint_padding, dilation), flipped, bias, groups)
+    blocks = zip(_by_group(y, groups, 1), _by_group(weight, groups), _by_group(bias, groups))
+    return _joined([_conv_wide(y_block, _geometry(y_block, weight_block, adjoint_padding, dilation),
+                               xp.ascontiguousarray(weight_block[:, :, ::-1, ::-1].swapaxes(0, 1)), bias_block)
+                    for y_block, weight_block, bias_block in blocks], 1)
 
 
 def _wide_conv_weight_grad(x, grad, weight, padding, dilation, groups):
     """The adjoint of _wide_conv in the weight: dW of x and the output's gradient, shaped as weight."""
-    return _weight_grad_wide(x, _geometry(x, weight, padding, dilation), grad, weight.shape, groups)
+    blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(grad, groups, 1))
+    return _joined([_weight_grad_wide(x_block, _geometry(x_block, weight_block, padding, dilation), grad_block,
+                                      weight_block.shape) for x_block, weight_block, grad_block in blocks], 0)
 
 
 # ---- depthwise convolution (one input channel per group), tap by tap ------------------------------
 # Each output channel sees a single input channel, so the column path's GEMMs would have one row per group and
-# im2col's copy would cost far more than they do. The direct path instead multiplies each tap's slice of the
-# padded input by that tap's weight, channel by channel, and adds it up in place; backward adds the gradient
+# im2col's copy would cost far more than they do. The direct path instead multiplies each tap's strided slice of
+# the padded input by that tap's weight, channel by channel, and adds it up in place; backward adds the gradient
 # times the weight back onto the same slices (dX) and sums gradient times slice per tap (dW). The work goes in
 # tasks of (image, block of channels) that fit COLUMN_BLOCK_BYTES, so that a block stays in cache over all the
 # taps; the tasks are shared out over the threads.
 
 class _DepthwiseGeometry:
     """A depthwise conv of x (N, C, H, W) by weight (C*m, 1, kh, kw), m the channel multiplier: output channel
-    c*m + k sees input channel c.
-
-    At stride 1 the padded planes are stored flat, as the wide layout above: each tap reads one contiguous run
-    of a plane, for the outputs at their wide positions (out_h, Wp), whose garbage columns are cropped (forward)
-    or zero (backward's gradient). Other strides read each tap's strided window of the padded planes.
-    """
+    c*m + k sees input channel c."""
 
     def __init__(self, x_shape, weight_shape, options, itemsize):
         n, self.channels, self.h, self.w = x_shape
@@ -381,59 +366,29 @@ class _DepthwiseGeometry:
         (sh, sw), (self.ph, self.pw), (dh, dw) = options.columns
         self.hp, self.wp = self.h + 2 * self.ph, self.w + 2 * self.pw
         self.out_h, self.out_w = output_size(self.h, kh, sh, self.ph, dh), output_size(self.w, kw, sw, self.pw, dw)
-        self.wide = (sh, sw) == (1, 1)
-        if self.wide:
-            length = self.out_h * self.wp
-            self.plane_shape, self.wide_shape = (self.hp * self.wp + dw * (kw - 1),), (length,)
-            self.taps = [(Ellipsis, slice(offset, offset + length))
-                         for offset in (i * dh * self.wp + j * dw for i in range(kh) for j in range(kw))]
-        else:
-            self.plane_shape, self.wide_shape = (self.hp, self.wp), (self.out_h, self.out_w)
-            self.taps = [tap_index((i * dh, j * dw), (sh, sw), (self.out_h, self.out_w))
-                         for i in range(kh) for j in range(kw)]
-        positions = "hw"[:len(self.wide_shape)]
-        self.products_summed = f"c{positions},c{positions}->c"                # einsum's, per channel
+        self.taps = [tap_index((i * dh, j * dw), (sh, sw), (self.out_h, self.out_w))
+                     for i in range(kh) for j in range(kw)]
         # a task's padded planes, their output and a product of a tap: three planes per channel in cache
         fitting = max(1, COLUMN_BLOCK_BYTES // (3 * self.hp * self.wp * itemsize))
         blocks = parallel.chunks(self.channels, -(-self.channels // fitting))
         self.block = blocks[0][1]
         self.tasks = [(image, first, stop) for image in range(n) for first, stop in blocks]
 
-    def buffer(self, xp, dtype, shape=None):
-        """A zeroed buffer of a task's padded planes (block, *plane_shape), or of `shape` per channel: `padded`
-        and `widened` write their interiors only, so the rest stays 0."""
-        return xp.zeros((self.block, *(shape or self.plane_shape)), dtype=dtype)
+    def buffer(self, xp, dtype):
+        """A zeroed (block, Hp, Wp) buffer for one task's padded planes: `padded` only writes its interior."""
+        return xp.zeros((self.block, self.hp, self.wp), dtype=dtype)
 
     def padded(self, planes, buffer):
-        """planes (c, H, W) -> padded (c, *plane_shape), in buffer; planes themselves when no copy is needed."""
-        if not self.wide and self.ph == self.pw == 0:
+        """planes (c, H, W) -> padded (c, Hp, Wp), in buffer; planes themselves when nothing is padded."""
+        if self.ph == self.pw == 0:
             return planes
         padded = buffer[:planes.shape[0]]
         self.crop(padded)[...] = planes
         return padded
 
     def crop(self, padded):
-        """Padded planes (c, *plane_shape) -> a view of their input part (c, H, W)."""
-        if self.wide:
-            padded = padded[:, :self.hp * self.wp].reshape(-1, self.hp, self.wp)
+        """Padded planes (c, Hp, Wp) -> their input part (c, H, W)."""
         return padded[:, self.ph:self.ph + self.h, self.pw:self.pw + self.w]
-
-    def narrowed(self, wide):
-        """An output-side block (c, *wide_shape) -> a view of its outputs (c, out_h, out_w)."""
-        return wide.reshape(-1, self.out_h, self.wp)[:, :, :self.out_w] if self.wide else wide
-
-    def widened(self, block, buffer):
-        """The adjoint of `narrowed`: block (c, out_h, out_w) at its wide positions of buffer (`buffer`'s, of
-        wide_shape), 0 at the others; block itself where the positions are the outputs'."""
-        if not self.wide:
-            return block
-        wide = buffer[:block.shape[0]]
-        self.narrowed(wide)[...] = block
-        return wide
-
-    def per_plane(self, values):
-        """One value per channel (c,) -> (c, 1, ...), to broadcast over output-side blocks (c, *wide_shape)."""
-        return values.reshape(-1, *(1,) * len(self.wide_shape))
 
     def per_channel(self, output):
         """An output-side array (N, C*m, out_h, out_w) -> (N, C, m, out_h, out_w)."""
@@ -454,24 +409,20 @@ def _conv_depthwise(x, weight, bias, geometry):
 
     def work(start, stop):
         buffer = geometry.buffer(xp, x.dtype)
-        product = xp.empty((geometry.block, *geometry.wide_shape), dtype=x.dtype)
-        sums = xp.empty_like(product) if geometry.wide else None
+        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=x.dtype)
         for image, first, last in geometry.tasks[start:stop]:
             planes = geometry.padded(x[image, first:last], buffer)
             term = product[:last - first]
             for k in range(geometry.multiplier):
                 target = outputs[image, first:last, k]
-                total = sums[:last - first] if geometry.wide else target
                 for t, tap in enumerate(geometry.taps):
-                    tap_weights = geometry.per_plane(weights[first:last, k, t])
+                    tap_weights = weights[first:last, k, t, None, None]
                     if t == 0:
-                        xp.multiply(planes[tap], tap_weights, out=total)
+                        xp.multiply(planes[tap], tap_weights, out=target)
                     else:
-                        total += xp.multiply(planes[tap], tap_weights, out=term)
+                        target += xp.multiply(planes[tap], tap_weights, out=term)
                 if biases is not None:
-                    xp.add(geometry.narrowed(total), biases[first:last, k], out=target)
-                elif geometry.wide:
-                    target[...] = geometry.narrowed(total)
+                    target += biases[first:last, k]
 
     parallel.split(work, len(geometry.tasks))
     return out
@@ -486,9 +437,8 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
 
     def work(start, stop):
         buffer = geometry.buffer(xp, x.dtype)
-        grad_planes = xp.empty((geometry.block, *geometry.plane_shape), dtype=x.dtype)
-        wide_buffer = geometry.buffer(xp, x.dtype, geometry.wide_shape)
-        product = xp.empty((geometry.block, *geometry.wide_shape), dtype=x.dtype)
+        grad_planes = xp.empty((geometry.block, geometry.hp, geometry.wp), dtype=x.dtype)
+        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=x.dtype)
         total = xp.zeros(weights.shape, dtype=x.dtype) if need_w else None
         for image, first, last in geometry.tasks[start:stop]:
             count = last - first
@@ -496,13 +446,13 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
             if need_x:
                 grad_planes[:count] = 0
             for k in range(geometry.multiplier):
-                block = geometry.widened(grads[image, first:last, k], wide_buffer)   # (count, *wide_shape)
+                block = grads[image, first:last, k]                                   # (count, out_h, out_w)
                 for t, tap in enumerate(geometry.taps):
                     if need_x:
-                        tap_weights = geometry.per_plane(weights[first:last, k, t])
-                        grad_planes[:count][tap] += xp.multiply(block, tap_weights, out=product[:count])
+                        grad_planes[:count][tap] += xp.multiply(block, weights[first:last, k, t, None, None],
+                                                                out=product[:count])
                     if need_w:
-                        total[first:last, k, t] += xp.einsum(geometry.products_summed, block, planes[tap])
+                        total[first:last, k, t] += xp.einsum("chw,chw->c", block, planes[tap])
             if need_x:
                 grad_x[image, first:last] = geometry.crop(grad_planes[:count])
         return total
@@ -512,8 +462,21 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
     return grad_x, grad_w
 
 
+def _by_group(array, groups, axis=0):
+    """array's blocks of one group each along its channel axis (an input or output gradient: 1, a weight or bias:
+    0); [array] itself for one group, and one None per group for None."""
+    if array is None:
+        return [None] * groups
+    return [array] if groups == 1 else get_array_module(array).split(array, groups, axis=axis)
+
+
+def _joined(blocks, axis):
+    """The groups' results joined along their channel axis; the only one as it is for one group."""
+    return blocks[0] if len(blocks) == 1 else get_array_module(blocks[0]).concatenate(blocks, axis=axis)
+
+
 # The CPU's paths for a conv (ConvOptions.path):
-WIDE_PATH = "wide"             # stride 1: the wide flat layout, per group of each image
+WIDE_PATH = "wide"             # stride 1: the wide flat layout, per group
 DEPTHWISE_PATH = "depthwise"   # one input channel per group: tap by tap, no GEMM
 COLUMN_PATH = "columns"        # anything else: im2col and GEMMs batched over the groups
 
@@ -530,7 +493,7 @@ class ConvOptions(NamedTuple):
     def path(self, weight):
         """Which path computes this conv on the CPU: DEPTHWISE_PATH for one input channel per group (any channel
         multiplier, stride and dilation), else WIDE_PATH for stride 1 (any padding, dilation, kh != kw and groups
-        included: each group of each image a unit of the wide conv), else COLUMN_PATH."""
+        included: one wide conv per group), else COLUMN_PATH."""
         if self.groups > 1 and weight.shape[1] == 1:
             return DEPTHWISE_PATH
         if not weight.shape[1]:  # no input channels: the column path's forward_columns gives torch's empty output

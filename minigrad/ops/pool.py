@@ -1,12 +1,10 @@
 """Max and average pooling over the taps of each window, as torch places the windows, over 2 or 3 spatial dims.
 
-Tap t of every window reads one slice of the padded input, so both poolings run over the kernel's taps, a running
-maximum or sum per tap, on the channels of every image split over the threads, in cache-sized blocks; backward adds
-each window's gradient back onto the same slices. Where windows overlap (a ResNet stem's 3x3 max pool of stride 2),
-the padded input is stored split into phases per stride, flat, so that each tap's slice is a contiguous run (see
-Windows._layout); elsewhere it is a strided window. Padding reads as -inf for the max and as 0 for the mean (whose
-divisors count it or not, as torch's). Windows describes the windows once for both, and the arguments' checks, with
-torch's errors. The 1-d poolings are the 2-d ones over a unit height (see minigrad.functional).
+Tap t of every window reads one strided slice of the padded input, so both poolings run over the kernel's taps,
+a running maximum or sum per tap, on the channels of every image split over the threads; backward adds each
+window's gradient back onto the same slices. Padding reads as -inf for the max and as 0 for the mean (whose
+divisors count it or not, as torch's). Windows describes the windows once for both, and the arguments'
+checks, with torch's errors. The 1-d poolings are the 2-d ones over a unit height (see minigrad.functional).
 
 On the GPU, MaxPoolKernels pools with minigrad.kernels' max-pool kernels: one launch per direction.
 Average pooling runs the same per-tap slices there, over all the planes at once: one launch per tap.
@@ -60,53 +58,14 @@ class Windows:
         self.pad_widths = tuple((p, max(after, 0)) for p, after in zip(padding, reach))
         self.padded_size = tuple(size + sum(widths) for size, widths in zip(self.in_size, self.pad_widths))
         self.reaches_padding = self.padded_size != self.in_size
+        # each tap's offset from its window's first input, in scan order (the last axis fastest), as torch's
+        self.tap_starts = [tuple(t * d for t, d in zip(tap, dilation))
+                           for tap in itertools.product(*(range(k) for k in kernel_size))]
+        self.taps = [tap_index(starts, stride, self.out_size) for starts in self.tap_starts]
         # every padded pixel under at most one tap (so backward may assign), or under exactly one
         self.disjoint = all(d == 1 and s >= k for s, d, k in zip(stride, dilation, kernel_size))
         self.tiled = self.disjoint and all(s == k and out * k == size for s, k, out, size in
                                            zip(stride, kernel_size, self.out_size, self.padded_size))
-        # each tap's offset from its window's first input, in scan order (the last axis fastest), as torch's
-        self.tap_starts = [tuple(t * d for t, d in zip(tap, dilation))
-                           for tap in itertools.product(*(range(k) for k in kernel_size))]
-        # Where windows overlap, each pixel is read by several taps: the input is copied into a layout where every
-        # tap reads one contiguous run per plane (see _layout), a pass of a third of the time of one over a strided
-        # window on a CPU. Elsewhere the taps read strided windows of the padded input, or of x itself.
-        self.wide = not self.disjoint
-        self.in_place = self.disjoint and not self.reaches_padding
-        self._layout()
-        # per tap, whether it is the first to reach its phase: the taps before it left that part of the layout alone
-        reached = [tuple(start % count for start, count in zip(starts, self.phases)) for starts in self.tap_starts]
-        self.opens_phase = [phase not in reached[:index] for index, phase in enumerate(reached)]
-
-    def _layout(self):
-        """The layout of each plane (or volume) of the padded input that the taps read, layout_size, and its taps.
-
-        In place, the input's own (in_size), each tap a strided window of it. Otherwise each axis of stride s is
-        split into s phases, phase p holding the padded positions p, p + s, ..., each combination of phases stored
-        flat (phase_size, then a tail for the last taps' runs): (phases, flat length). Output position o (along
-        each axis) is computed at the "wide" index of o in a phase, sum(o * phase_strides), so that tap t reads
-        the contiguous run at its offset, as long as wide_shape, whose positions past out_size on the later
-        axes are garbage, cropped by `narrowed`.
-        """
-        dims = len(self.in_size)
-        if not self.wide:
-            self.phases, self.phase_size, self.layout_size = (1,) * dims, self.padded_size, self.padded_size
-            self.wide_shape = self.out_size
-            self.taps = [tap_index(starts, self.stride, self.out_size) for starts in self.tap_starts]
-            return
-        self.phases = self.stride
-        self.phase_size = tuple(-(-size // count) for size, count in zip(self.padded_size, self.phases))
-        phase_strides = [math.prod(self.phase_size[axis + 1:]) for axis in range(dims)]
-        length = self.out_size[0] * phase_strides[0]
-        self.wide_shape = (length,)
-        runs = []
-        for starts in self.tap_starts:
-            phase = int(np.ravel_multi_index([start % count for start, count in zip(starts, self.phases)],
-                                             self.phases))
-            offset = sum(start // count * step for start, count, step in zip(starts, self.phases, phase_strides))
-            runs.append((phase, offset))
-        self.flat_size = math.prod(self.phase_size)
-        self.layout_size = (math.prod(self.phases), max(self.flat_size, max(offset for _, offset in runs) + length))
-        self.taps = [(Ellipsis, phase, slice(offset, offset + length)) for phase, offset in runs]
 
     def _check_axes(self, shape):
         """torch's first checks: a 3-d pooling's input dims, then pooling_output_shape's, per axis."""
@@ -161,91 +120,26 @@ class Windows:
             raise RuntimeError(f"pad should be smaller than or equal to half of kernel size, but got kT: {kt} kW: "
                                f"{kw} kH: {kh} padT: {pt} padW: {pw} padH: {ph}")
 
-    def _phase_planes(self, planes):
-        """planes in the layout (..., *layout_size) -> a view of their phases (..., *phases, *phase_size), the tails
-        left out."""
-        if not self.wide:
-            return planes.reshape(planes.shape[:-len(self.in_size)] + self.phases + self.phase_size)
-        return planes[..., :self.flat_size].reshape(planes.shape[:-2] + self.phases + self.phase_size)
-
     def padded(self, x, value):
-        """x (..., *spatial) padded with `value` as far as the windows reach, in the layout (..., *layout_size); x
-        itself in place."""
-        planes = self.new_planes(x)
-        self.pad_into(planes, x, value)
+        """x (..., *spatial) padded with `value` as far as the windows reach; x itself when they stay inside it."""
+        if not self.reaches_padding:
+            return x
+        planes = memory.empty(get_array_module(x), x.shape[:-len(self.in_size)] + self.padded_size, x.dtype)
+        self.fill_padding(planes, value)
+        self.crop(planes)[...] = x
         return planes
 
-    def new_planes(self, x):
-        """An empty array for x (..., *spatial) in the layout; x itself in place."""
-        if self.in_place:
-            return x
-        return memory.empty(get_array_module(x), x.shape[:-len(self.in_size)] + self.layout_size, x.dtype)
-
-    def pad_into(self, planes, x, value):
-        """Write x (..., *spatial) into planes (new_planes'), padded with `value`."""
-        if self.in_place:
-            return
-        self.fill_padding(planes, value)
-        phases = self._phase_planes(planes)
-        for inside, part in self._input_parts():
-            phases[part] = x[inside]
-
-    def unpad_into(self, x, planes):
-        """The adjoint of pad_into: the input's part of planes into x (..., *in_size), the padding dropped."""
-        if self.in_place:
-            return
-        phases = self._phase_planes(planes)
-        for inside, part in self._input_parts():
-            x[inside] = phases[part]
-
-    def _input_parts(self):
-        """(index of the input, index of the phases) per combination of phases: the input's strided slice that the
-        phases hold, and where they hold it."""
-        axes = []
-        for count, (before, _), size in zip(self.phases, self.pad_widths, self.in_size):
-            parts = []
-            for phase in range(count):
-                first = (phase - before) % count                        # the input's first position in this phase
-                if first < size:
-                    held = (size - 1 - first) // count + 1
-                    begin = (first + before) // count
-                    parts.append((phase, slice(first, size, count), slice(begin, begin + held)))
-            axes.append(parts)
-        return [((Ellipsis, *(inside for _, inside, _ in combination)),
-                 (Ellipsis, *(phase for phase, _, _ in combination), *(part for _, _, part in combination)))
-                for combination in itertools.product(*axes)]
-
     def fill_padding(self, planes, value):
-        """Write `value` over the padding of planes in the layout (..., *layout_size): the positions of the phases
-        outside the input, and the tails."""
-        if self.wide:
-            planes[..., self.flat_size:] = value
-        phases, dims = self._phase_planes(planes), len(self.in_size)
-        for axis, (count, (before, _), size) in enumerate(zip(self.phases, self.pad_widths, self.in_size)):
-            for phase in range(count):
-                lead, trail = max(-(-(before - phase) // count), 0), -(-(before + size - phase) // count)
-                for positions in (slice(0, lead), slice(trail, None)):
-                    index = [slice(None)] * (2 * dims)
-                    index[axis], index[dims + axis] = phase, positions
-                    phases[(Ellipsis, *index)] = value
+        """Write `value` over the padding of padded planes (..., *padded_size)."""
+        for axis, ((before, after), size) in enumerate(zip(self.pad_widths, self.padded_size)):
+            rest = (slice(None),) * (len(self.padded_size) - 1 - axis)
+            planes[(Ellipsis, slice(0, before), *rest)] = value
+            planes[(Ellipsis, slice(size - after, size), *rest)] = value
 
-    def narrowed(self, wide):
-        """An output-side array on the taps' wide positions (..., *wide_shape) -> a view of its outputs (...,
-        *out_size)."""
-        if not self.wide:
-            return wide
-        lead = wide.shape[:-1]
-        full = wide.reshape(lead + self.out_size[:1] + self.phase_size[1:])
-        return full[(Ellipsis, *(slice(0, out) for out in self.out_size))]
-
-    def widened(self, array):
-        """The adjoint of `narrowed`: array (..., *out_size) on the wide positions, 0 on the others; array itself in
-        place."""
-        if not self.wide:
-            return array
-        wide = memory.zeros(get_array_module(array), array.shape[:-len(self.out_size)] + self.wide_shape, array.dtype)
-        self.narrowed(wide)[...] = array
-        return wide
+    def crop(self, planes):
+        """Padded planes (..., *padded_size) -> their input part (..., *in_size)."""
+        return planes[(Ellipsis, *(slice(before, before + size) for (before, _), size in
+                                   zip(self.pad_widths, self.in_size)))]
 
     def input_offsets(self, xp):
         """Per tap, the flat index into the input's plane (or volume) that it reads for each output position, shaped
@@ -276,13 +170,13 @@ BLOCK_BYTES = 1 << 19
 
 
 def _split_planes(work, planes, windows):
-    """work(start, stop) over blocks of the (P, 1, *layout_size) planes that fit BLOCK_BYTES, shared out over the
+    """work(start, stop) over blocks of the (P, 1, *padded_size) planes that fit BLOCK_BYTES, shared out over the
     threads; over all the planes at once where threads do not pay (small arrays, and a GPU: one launch per tap
     there)."""
     if not parallel.worth_splitting(get_array_module(planes), planes.size):
         work(0, planes.shape[0])
         return
-    plane_bytes = math.prod(windows.layout_size) * planes.itemsize
+    plane_bytes = math.prod(windows.padded_size) * planes.itemsize
     parallel.split_blocks(work, planes.shape[0], BLOCK_BYTES // plane_bytes)
 
 
@@ -292,61 +186,45 @@ def _planes(x):
     return x.reshape(x.shape[0] * x.shape[1], 1, *x.shape[2:])
 
 
-def _over_taps(ufunc, x, windows, padding):
-    """ufunc (maximum, add) of every tap's run of the planes x (P, 1, *spatial), padded with `padding` -> (P, 1,
-    *out_size), and the padded planes. Each block is padded, and its outputs found on the wide positions where
-    the layout has them, while it is in cache."""
-    xp = get_array_module(x)
-    planes = windows.new_planes(x)
-    out = memory.empty(xp, x.shape[:2] + windows.out_size, x.dtype)
+def _over_taps(ufunc, planes, windows):
+    """ufunc (maximum, add) of every tap's slice of the padded planes (P, 1, *padded_size) -> (P, 1, *out_size)."""
+    xp = get_array_module(planes)
+    out = memory.empty(xp, planes.shape[:2] + windows.out_size, planes.dtype)
     first, *others = windows.taps
 
     def work(start, stop):
-        chunk = planes[start:stop]
-        windows.pad_into(chunk, x[start:stop], padding)
-        target = xp.empty(chunk.shape[:2] + windows.wide_shape, x.dtype) if windows.wide else out[start:stop]
+        chunk, target = planes[start:stop], out[start:stop]
         xp.copyto(target, chunk[first])
         for tap in others:
             ufunc(target, chunk[tap], out=target)
-        if windows.wide:
-            out[start:stop] = windows.narrowed(target)
 
     _split_planes(work, planes, windows)
-    return out, planes
+    return out
 
 
 def _spread(grad, windows, hits=None):
-    """The adjoint of _over_taps' slicing: grad (P, 1, *out_size) added onto every tap's run of the padded
-    planes -> (P, 1, *in_size). hits(start, stop), if given, yields per tap a mask of the windows, on their wide
-    positions, that send it their gradient, for those planes; without it every tap takes every window's. The
-    first tap to reach its phase writes instead of adding: the planes are zero there (the wide positions past
-    the outputs send zeros)."""
+    """The adjoint of _over_taps' slicing: grad (P, 1, *out_size) added onto every tap's slice of the padded
+    planes -> (P, 1, *in_size). hits(start, stop), if given, yields per tap a mask of the windows that send it their
+    gradient, for those planes; without it every tap takes every window's."""
     xp = get_array_module(grad)
-    grad_x = memory.empty(xp, grad.shape[:2] + windows.in_size, grad.dtype)
-    planes = windows.new_planes(grad_x)
+    grad_x = (memory.empty if windows.tiled else memory.zeros)(xp, grad.shape[:2] + windows.padded_size, grad.dtype)
 
     def work(start, stop):
-        chunk, block = windows.widened(grad[start:stop]), planes[start:stop]
-        if not windows.tiled:
-            block[...] = 0
-        taps = zip(windows.taps, windows.opens_phase, hits(start, stop) if hits else itertools.repeat(None))
-        for tap, opens_phase, hit in taps:
-            target = block[tap]
+        chunk = grad[start:stop]
+        for tap, hit in zip(windows.taps, hits(start, stop) if hits else itertools.repeat(None)):
+            target = grad_x[start:stop][tap]
             if hit is None:
-                if opens_phase or windows.disjoint:
+                if windows.disjoint:
                     xp.copyto(target, chunk)
                 else:
                     target += chunk
             elif windows.disjoint:                                      # masked, not times hit: NaN * 0 is NaN
                 masked_into(chunk, hit, target)
-            elif opens_phase:
-                xp.copyto(target, chunk, where=hit)
             else:
-                target += masked_into(chunk, hit, xp.empty(chunk.shape, chunk.dtype))
-        windows.unpad_into(grad_x[start:stop], block)
+                target += masked_into(chunk, hit, memory.empty(xp, chunk.shape, chunk.dtype))
 
-    _split_planes(work, planes, windows)
-    return grad_x
+    _split_planes(work, grad_x, windows)
+    return windows.crop(grad_x)
 
 
 def _first_maxima(planes, maxima, windows):
@@ -401,9 +279,8 @@ def max_pool_indices(x, maxima, windows):
     if x.dtype.kind != "f":
         x, maxima = x.astype(np.float64), maxima.astype(np.float64)
     indices = xp.zeros(maxima.shape, dtype=xp.int64)
-    hits = _first_maxima(windows.padded(x, np.nan), windows.widened(maxima), windows)
-    for offsets, hit in zip(windows.input_offsets(xp), hits):
-        xp.copyto(indices, offsets, where=windows.narrowed(hit))
+    for offsets, hit in zip(windows.input_offsets(xp), _first_maxima(windows.padded(x, np.nan), maxima, windows)):
+        xp.copyto(indices, offsets, where=hit)
     return indices
 
 
@@ -437,13 +314,13 @@ class MaxPool(Function):
         """(N, C, *spatial) -> (max of each window, (padded planes, maxima)): a running maximum over the taps.
 
         The winners are not picked here but found again by `unpool` from the input and the maxima, so
-        that inference never pays for them (and training keeps no more: x is kept by its other users, a
-        padded copy only where the windows reach into padding or overlap, its padding then set to NaN for
-        unpool).
+        that inference never pays for them (and training keeps no more: x is kept by its other users,
+        a padded copy only where the windows reach into padding, its padding then set to NaN for unpool).
         """
         n, c = x.shape[:2]
         _refuse_dtypes(f"max_pool{len(windows.kernel_size)}d", x, "b")
-        out, planes = _over_taps(get_array_module(x).maximum, _planes(x), windows, _lowest(x.dtype))
+        planes = windows.padded(_planes(x), _lowest(x.dtype))
+        out = _over_taps(get_array_module(x).maximum, planes, windows)
         if windows.reaches_padding and x.dtype.kind == "f":  # integers have no gradient, so no unpool
             windows.fill_padding(planes, np.nan)
         return out.reshape(n, c, *windows.out_size), (planes, out)
@@ -453,8 +330,7 @@ class MaxPool(Function):
         """Each window's gradient onto its first input pixel equal to the window's max."""
         planes, maxima = winners
         grad = get_array_module(grad).ascontiguousarray(grad).reshape(maxima.shape)
-        hits = lambda start, stop: _first_maxima(planes[start:stop], windows.widened(maxima[start:stop]),  # noqa: E731
-                                                 windows)
+        hits = lambda start, stop: _first_maxima(planes[start:stop], maxima[start:stop], windows)  # noqa: E731
         return _spread(grad, windows, hits).reshape(x_shape)
 
 
@@ -487,7 +363,7 @@ class AvgPool(Function):
         n, c = x.shape[:2]
         name, refused_floats = _AVG_POOL_KERNELS[len(windows.kernel_size)]
         _refuse_dtypes(name, x, "biu" if x.dtype != np.int64 else "", refused_floats)
-        sums, _ = _over_taps(xp.add, _planes(x), windows, 0)
+        sums = _over_taps(xp.add, windows.padded(_planes(x), 0), windows)
         if x.dtype.kind != "f":
             averages = xp.trunc(sums / xp.asarray(windows.divisors(count_include_pad, divisor_override)))
             return averages.astype(x.dtype).reshape(n, c, *windows.out_size)
