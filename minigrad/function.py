@@ -498,7 +498,6 @@ class Context:
     _dirty = ()
     _outputs = None
     _differentiable = ()
-    _saved_given = ()  # what a custom Function's forward saved, as it gave it (saved_tensors gives these back)
     forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
     half_in_float32 = False  # whether forward got its float16 operands as float32 (see Function)
     watched = None  # the arrays whose writes refuse backward, where they are not the saved ones (see watch_float16)
@@ -521,7 +520,6 @@ class Context:
                 if not (value is None or _is_array(value) or isinstance(value, (np.generic, Tensor))):
                     raise TypeError(f"save_for_backward can only save variables, but argument {position} is of "
                                     f"type {_type_name(value)}")
-            self._saved_given = arrays
             arrays = _arrays_of(arrays)
         self.saved = arrays
         self.writes_when_saved = [_writes_into(array) for array in _saved_arrays(arrays)] if _writes else None
@@ -537,11 +535,11 @@ class Context:
 
     @property
     def saved_tensors(self):
-        """torch's: what a custom Function's forward saved, the tensors it gave (an array as a tensor of it); an error
-        once backward has freed it, as torch's."""
+        """torch's: what a custom Function's forward saved, as tensors (the node keeps their arrays); an error once
+        backward has freed it, as torch's."""
         if self.freed:
             raise RuntimeError(SECOND_BACKWARD)
-        return _tensors_of(self._saved_given)
+        return _tensors_of(self.saved)
 
     def mark_dirty(self, *tensors):
         """torch's: inputs of a custom Function (told by identity) that its forward wrote into in place, and
@@ -634,7 +632,7 @@ class Context:
     def free(self):
         """Drop the saved arrays once backward has used them, and the inputs that need no gradient (a batch of
         data); the edges to the others stay, as torch's."""
-        self.saved = self._saved_given = ()
+        self.saved = ()
         self.watched = None
         self.freed = True
         if not all(self.input_needs_grad):
@@ -924,7 +922,7 @@ def _in_place(ctx, tensors, output, result, requires_grad):
             written._become_written(results[position])
         results[position] = written
     if ctx.saved:
-        ctx.save_for_backward(*ctx._saved_given)  # what forward saved is as its writes left it
+        ctx.save_for_backward(*ctx.saved)  # what forward saved is as its writes left it
     return tuple(results) if isinstance(output, tuple) else results[0]
 
 
