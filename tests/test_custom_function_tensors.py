@@ -209,3 +209,25 @@ def test_the_gpu_path_gives_the_cpus_outputs_and_gradients(gpu_path):
         results[device] = [t.numpy() for t in (out, x.grad, w.grad, b.grad)]
     for ours, reference in zip(results["gpu"], results["cpu"]):  # a GPU sums in another order
         assert relative_error(ours, reference) <= 1e-5
+
+
+def test_a_recorded_write_into_a_saved_input_leaves_backward_the_values_saved():
+    """A recorded in-place op gives its tensor a new array (torch would refuse the backward instead): what forward
+    saved keeps its values, so the gradient is that of the function where it was applied."""
+    class Square(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 2 * x * grad
+
+    leaf = mg.tensor([1.0, -2.0], requires_grad=True)
+    x = leaf * 1
+    out = Square.apply(x) + _exp(mg).apply(x)  # one saves its input, the other its output
+    x.mul_(10)
+    out.sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), 2 * np.array([1.0, -2.0]) + np.exp([1.0, -2.0]), rtol=1e-6)
