@@ -401,6 +401,11 @@ def _writes_into(array):
     return _writes.get(id(memory_owner(array)), 0)
 
 
+def is_tensor(value):
+    """For the ops, which run before Tensor is defined: whether `value` is one (differentiable_backward's values)."""
+    return isinstance(value, Tensor)
+
+
 def _is_array(value):
     return isinstance(value, np.ndarray) or type(value).__module__.startswith("cupy")
 
@@ -499,6 +504,8 @@ class Context:
     _outputs = None
     _differentiable = ()
     forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
+    output_entry = None  # the output's graph entry while run_recorded_backward runs (see linked_output)
+    saved_entries = None  # a custom Function's: the graph entry of each tensor it saved, None for a constant
     half_in_float32 = False  # whether forward got its float16 operands as float32 (see Function)
     watched = None  # the arrays whose writes refuse backward, where they are not the saved ones (see watch_float16)
 
@@ -520,6 +527,8 @@ class Context:
                 if not (value is None or _is_array(value) or isinstance(value, (np.generic, Tensor))):
                     raise TypeError(f"save_for_backward can only save variables, but argument {position} is of "
                                     f"type {_type_name(value)}")
+            self.saved_entries = tuple(value._graph_entry if isinstance(value, Tensor) and value.requires_grad
+                                       else None for value in arrays)
             arrays = _arrays_of(arrays)
         self.saved = arrays
         self.writes_when_saved = [_writes_into(array) for array in _saved_arrays(arrays)] if _writes else None
@@ -539,7 +548,11 @@ class Context:
         backward has freed it, as torch's."""
         if self.freed:
             raise RuntimeError(SECOND_BACKWARD)
-        return _tensors_of(self.saved)
+        if self.output_entry is None:
+            return _tensors_of(self.saved)
+        # create_graph's backward (run_recorded_backward): a saved input leads back into the graph, as torch's
+        return tuple(array if array is None or not _is_array(array) else _linked_tensor(array, entry)
+                     for array, entry in zip(self.saved, self.saved_entries or itertools.repeat(None)))
 
     def mark_dirty(self, *tensors):
         """torch's: inputs of a custom Function (told by identity) that its forward wrote into in place, and
@@ -575,6 +588,46 @@ class Context:
                               for gradient, parent in zip(_as_tuple(gradients), self.inputs))
         return gradients
 
+    def run_recorded_backward(self, grad, output_entry):
+        """create_graph's backward for this node: its gradients as tensors computed by recorded ops from `grad` (a
+        tensor) and from what forward saved, linked back into the graph (see linked), so that they can be
+        differentiated in turn. An op gives that computation as `differentiable_backward(ctx, grad)`; a custom
+        Function's backward is one, run recording as torch runs it (unless once_differentiable). Any other op's
+        gradients are its backward's arrays behind a node that refuses to be differentiated (NotTwiceDifferentiable).
+        `output_entry` is the graph entry of the node's output, which linked_output gives."""
+        if _writes:
+            self._refuse_written_saved_arrays()
+        formula = self.function.differentiable_backward if self.function.has_differentiable_backward() else None
+        if self.function.custom and not _is_once_differentiable(self.function) and self._outputs is None:
+            formula = self.function.backward
+        if formula is None:
+            gradients = _as_tuple(self.run_backward(grad.data))
+            return NotTwiceDifferentiable.wrap(self, grad, gradients)
+        self.output_entry = output_entry
+        try:
+            with enable_grad():
+                gradients = _called(self.function, "backward", formula, self, grad)
+        finally:
+            self.output_entry = None
+        return self._custom_gradients(gradients, as_tensors=True) if self.function.custom else gradients
+
+    def linked(self, position, array):
+        """The value `array` of input `position` (as forward saved it) as a tensor that leads back into the graph
+        where that input came from, as torch's saved variables do: a gradient that differentiable_backward computes
+        from it depends on it. A constant where the input needed no gradient; None for None."""
+        if array is None:
+            return None
+        return _linked_tensor(array, self.inputs[position] if self.input_needs_grad[position] else None)
+
+    def linked_saved(self):
+        """What forward saved, one array (or None) per input in order, each linked (see linked)."""
+        return tuple(self.linked(position, array) for position, array in enumerate(self.saved))
+
+    def linked_output(self, array):
+        """The op's output `array` (as forward saved it) as a tensor that leads back into the graph through the op
+        itself (see linked): an op that saves its output (exp) differentiates its gradient through it, as torch's."""
+        return _linked_tensor(array, self.output_entry)
+
     def _gradients_of_outputs(self, packed):
         """A custom Function's packed gradient (see _custom_outputs) as one per output of its forward, as torch's
         backward gets them: zeros of an output's shape and dtype where it got none (None after
@@ -591,9 +644,10 @@ class Context:
                 else None if output is None or not self._materialize_grads else xp.zeros(*output)
                 for position, output in enumerate(self._outputs)]
 
-    def _custom_gradients(self, gradients):
+    def _custom_gradients(self, gradients, as_tensors=False):
         """A custom Function's backward's gradients, one per argument of its forward as torch's (Nones past them are
-        let go), checked as torch checks them; the arrays of those of its tensor arguments are given to the engine."""
+        let go), checked as torch checks them; the arrays of those of its tensor arguments are given to the engine
+        (the tensors themselves, as_tensors, where the engine differentiates them in turn)."""
         gradients = gradients if isinstance(gradients, tuple) else (gradients,)  # a list is one, as torch's
         expected = len(self.inputs) + len(self.constant_positions)
         if len(gradients) > expected and all(g is None for g in gradients[expected:]):
@@ -609,7 +663,10 @@ class Context:
                                    f"{position + 1}, but the corresponding forward input was not a Variable")
             if not (_is_array(gradient) or isinstance(gradient, (np.generic, Tensor))):
                 raise RuntimeError(f"expected Variable or None (got {_type_name(gradient)})")
-        return _arrays_of(g for position, g in enumerate(gradients) if position not in self.constant_positions)
+        gradients = [g for position, g in enumerate(gradients) if position not in self.constant_positions]
+        if as_tensors:
+            return tuple(g if g is None or isinstance(g, Tensor) else Tensor(g) for g in gradients)
+        return _arrays_of(gradients)
 
     def watch_float16(self, float32_arrays, float16_arrays):
         """Where forward computed in float32 (half_in_float32), watch for writes the float16 arrays (inputs, outputs)
@@ -745,6 +802,7 @@ class Function:
     half_in_float32 = False
     numbers_in_float32 = False
     autocast_category = None  # see autocast_operands: how an enabled autocast region casts the op's operands
+    differentiable_backward = None  # see Context.run_recorded_backward: backward in recorded ops, for create_graph
 
     def __init_subclass__(cls, **kwargs):
         """minigrad's own ops take their constants as keywords, and a None or a string among their operands is a
@@ -762,6 +820,11 @@ class Function:
         raise RuntimeError("Legacy autograd function with non-static forward method is deprecated. Please use "
                            "new-style autograd function with static forward method. (Example: "
                            "https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
+
+    @classmethod
+    def has_differentiable_backward(cls):
+        """Whether create_graph's gradients through this op can be differentiated (see differentiable_backward)."""
+        return cls.differentiable_backward is not None
 
     @staticmethod
     def forward(ctx, *arrays, **params):
@@ -821,13 +884,58 @@ class Function:
 
 def once_differentiable(backward):
     """torch.autograd.function.once_differentiable: a custom Function's backward that cannot itself be
-    differentiated, run without recording, as torch's (minigrad's backward never records: it has no
-    create_graph)."""
+    differentiated, run without recording, as torch's; create_graph's gradients through it refuse to be
+    differentiated (see NotTwiceDifferentiable)."""
     @functools.wraps(backward)
     def once(ctx, *args, **kwargs):
         with no_grad():
             return backward(ctx, *args, **kwargs)
+    once.once_differentiable = True
     return once
+
+
+def _is_once_differentiable(function):
+    return getattr(function.backward, "once_differentiable", False)
+
+
+def _linked_tensor(array, entry):
+    """A tensor of `array` whose graph entry is `entry` (a leaf, or a non-leaf's GraphHandle): ops on it record
+    `entry` as their input, so gradients flow from them into the graph there. A constant where entry is None."""
+    tensor = Tensor(array)
+    if entry is not None:
+        tensor.requires_grad, tensor.creator, tensor._handle = True, entry.creator, entry
+    return tensor
+
+
+class NotTwiceDifferentiable(Function):
+    """The node behind create_graph's gradients from an op with no differentiable_backward (or a custom Function's
+    once_differentiable backward): its inputs are the gradient it got and the op's inputs, on which the gradients
+    depend, and differentiating through it is an error that names the op, where a zero would be silently wrong."""
+
+    @staticmethod
+    def wrap(node, grad, gradients):
+        """`gradients` (arrays, of node's backward for `grad`) as tensors behind such nodes."""
+        inputs = [entry for entry, needed in zip(node.inputs, node.input_needs_grad) if needed]
+        if grad.requires_grad:
+            inputs.append(grad._graph_entry)
+        wrapped = []
+        for gradient in gradients:
+            if gradient is None or not inputs:
+                wrapped.append(None if gradient is None else Tensor(gradient))
+                continue
+            if not hasattr(gradient, "ndim"):  # an index op's GradientAt
+                gradient = gradient.dense()
+            ctx = Context(NotTwiceDifferentiable, inputs, {"op": node.name(),
+                                                        "marked_once": _is_once_differentiable(node.function)})
+            wrapped.append(Tensor(gradient, requires_grad=True, _creator=ctx))
+        return tuple(wrapped)
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.params["marked_once"]:
+            raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
+        raise RuntimeError(f"the derivative of {ctx.params['op']}'s gradient is not implemented in minigrad: a "
+                           "gradient computed through it with create_graph=True cannot be differentiated again")
 
 
 def _context(op, tensors, params, node_name=None):

@@ -159,10 +159,11 @@ def sum_to_shape(grad, shape):
     return total.astype(grad.dtype, copy=False).reshape(shape)
 
 
-def _checked_gradients(node, gradients):
-    """What an op's backward returned, as one array (or None) per input of the node; a mistake in a new op's
-    backward (a gradient missing, of the wrong shape, not an array) is named here rather than reshaped or
-    dropped into a wrong result. Trailing Nones are allowed (conv2d's bias gradient when there is no bias)."""
+def _checked_gradients(node, gradients, recorded=False):
+    """What an op's backward returned, as one array (or None) per input of the node (tensors where `recorded`, from
+    create_graph's backward); a mistake in a new op's backward (a gradient missing, of the wrong shape, not an
+    array) is named here rather than reshaped or dropped into a wrong result. Trailing Nones are allowed (conv2d's
+    bias gradient when there is no bias)."""
     gradients = tuple(gradients) if isinstance(gradients, (tuple, list)) else (gradients,)
     op = node.function.__name__
     inputs = node.inputs
@@ -171,9 +172,10 @@ def _checked_gradients(node, gradients):
     for index, (gradient, parent, needed) in enumerate(zip(gradients, inputs, node.input_needs_grad)):
         if gradient is None:
             continue
-        if isinstance(gradient, Tensor) or not hasattr(gradient, "ndim"):
+        if isinstance(gradient, Tensor) != recorded or not hasattr(gradient, "ndim"):
             raise TypeError(f"{op}.backward returned a {type(gradient).__name__} for input {index}: "
-                            "backward works on arrays, as forward does")
+                            + ("differentiable_backward works on tensors" if recorded
+                               else "backward works on arrays, as forward does"))
         if gradient.shape == parent.shape:
             continue
         extra = gradient.ndim - len(parent.shape)
@@ -702,35 +704,47 @@ class Tensor:
         return self._retains_grad and not self.is_leaf
 
     # ---- autograd ---------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False, inputs=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`, visiting nodes in reverse topological order; with
         `inputs` (a tensor or a sequence), into theirs alone, as torch's.
 
-        `gradient` is d(loss)/d(self), needed unless self holds one value (torch's name for it)."""
+        `gradient` is d(loss)/d(self), needed unless self holds one value (torch's name for it). With create_graph
+        the gradients are recorded, so that they can be differentiated in turn (the graph is then kept unless
+        retain_graph=False)."""
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        accumulate_backward([self], [self._seed_gradient(gradient, "backward()")], retain_graph, inputs)
+        seed = self._seed_gradient(gradient, "backward()", create_graph=create_graph)
+        retain_graph = create_graph if retain_graph is None else retain_graph
+        accumulate_backward([self], [seed], retain_graph, inputs, create_graph)
 
-    def _seed_gradient(self, gradient, caller, index=0):
+    def _seed_gradient(self, gradient, caller, index=0, create_graph=False):
         """The gradient a walk back from this tensor (output `index` of the call) starts with: `gradient` as an
-        array of its dtype, or ones for a tensor of one value."""
+        array of its dtype, or ones for a tensor of one value; with create_graph, as a tensor, `gradient` itself
+        where it requires grad (a double-backward's vector that is differentiated too)."""
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
                     f"{caller} needs a gradient for a non-scalar tensor of shape {self.shape}: "
                     "call it on a scalar (e.g. loss.sum()) or pass gradient=..."
                 )
-            return get_array_module(self.data).ones_like(self.data)
-        grad = _as_array(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype)
+            grad = get_array_module(self.data).ones_like(self.data)
+        else:
+            grad = _as_array(gradient.data if isinstance(gradient, Tensor) else gradient, self.dtype)
         if grad.shape != self.shape:
             raise RuntimeError(f"Mismatch in shape: grad_output[{index}] has a shape of torch.Size({list(grad.shape)}) "
                                f"and output[{index}] has a shape of torch.Size({list(self.shape)}).")
-        return grad
+        if not create_graph:
+            return grad
+        if isinstance(gradient, Tensor) and gradient.requires_grad:
+            return gradient if gradient.dtype == self.dtype else gradient.to(self.dtype)
+        return Tensor(grad)
 
     def _accumulate_grad(self, grad):
         """The first gradient is copied (backward may share its array), later ones added into it, as torch
         adds into `.grad`: a reference to it taken between two backward() calls sees the sum."""
-        if self._grad is None:
+        if isinstance(grad, Tensor):  # create_graph's, recorded as torch's: a clone first, then out-of-place sums
+            self._grad = grad.clone() if self._grad is None else self._grad + grad
+        elif self._grad is None:
             self._grad = Tensor(grad.copy())  # of this tensor's shape and dtype: the grad setter's checks are for users
         else:
             self._grad.data += grad
@@ -2963,6 +2977,11 @@ class GraphHandle:
         self.dtype = tensor.dtype
         self.tensor = weakref.ref(tensor)
 
+    @property
+    def _graph_entry(self):
+        """As a tensor's: what a node made from this entry records (see function.NotTwiceDifferentiable)."""
+        return self
+
     def forget_tensor(self):
         """The tensor went on to be another op's output (an in-place op): a `.grad` it retains is of that."""
         self.tensor = lambda: None
@@ -2993,28 +3012,28 @@ def topological_order(*roots, needs_grad_only=False):
 
 
 @np.errstate(all="ignore")  # as ops run forward (see Function.apply)
-def accumulate_backward(roots, root_grads, retain_graph, inputs=None):
+def accumulate_backward(roots, root_grads, retain_graph, inputs=None, create_graph=False):
     """backward()'s walk: the gradients accumulate into every leaf's `.grad`, or, given `inputs`, into those
     tensors' alone, leaves or not, as torch's backward(inputs=...)."""
     if inputs is None:
-        backpropagate(roots, root_grads, retain_graph)
+        backpropagate(roots, root_grads, retain_graph, create_graph=create_graph)
         return
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if not inputs:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-    found = backpropagate(roots, root_grads, retain_graph, inputs=inputs, after_hooks=True)
+    found = backpropagate(roots, root_grads, retain_graph, inputs=inputs, after_hooks=True, create_graph=create_graph)
     for tensor in inputs:
         if id(tensor._graph_entry) in found and not tensor.retains_grad:  # the walk's
             tensor._accumulate_grad(found[id(tensor._graph_entry)])
 
 
-def backpropagate(roots, root_grads, retain_graph, inputs=None, after_hooks=False):
+def backpropagate(roots, root_grads, retain_graph, inputs=None, after_hooks=False, create_graph=False):
     """backward's walk (_walk), which an op's backward may run again inside it (a re-entrant checkpoint's does)."""
-    with backward_walk(accumulates=inputs is None):
-        return _walk(roots, root_grads, retain_graph, inputs, after_hooks)
+    with backward_walk(accumulates=inputs is None), function.set_grad_enabled(create_graph or is_grad_enabled()):
+        return _walk(roots, root_grads, retain_graph, inputs, after_hooks, create_graph)
 
 
-def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
+def _walk(roots, root_grads, retain_graph, inputs, after_hooks, create_graph):
     """The graph walk of backward() and autograd.grad: the roots' gradients flow back to every tensor they were
     computed from, each op's backward run once, in reverse topological order.
 
@@ -3023,8 +3042,11 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
     is touched, and their gradients are returned by id of graph entry (an input the roots do not depend on has none):
     as torch's, after their tensors' hooks, but for autograd.grad's (not after_hooks) where the walk goes on past
     them, which are taken before.
+
+    With create_graph the gradients are tensors (the roots' too), each op's computed by recorded ops (see
+    Context.run_recorded_backward) and summed by recorded additions, so they can be differentiated in turn.
     """
-    xp = get_array_module(root_grads[0])
+    xp = get_array_module(root_grads[0].data if create_graph else root_grads[0])
     order = topological_order(*roots, needs_grad_only=True)
     wanted = None if inputs is None else {id(t._graph_entry) for t in inputs}
     runs = None if wanted is None else _ops_leading_to(order, wanted, wanted_ops_run=after_hooks)
@@ -3032,7 +3054,9 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
     summed = set()  # keys whose gradient is a sum made here, so it may be added to in place
 
     def add(key, grad):
-        if isinstance(grad, GradientAt):    # zeros but at an index: written into a sum of this key's own
+        if create_graph:
+            grads[key] = grads[key] + grad if key in grads else grad
+        elif isinstance(grad, GradientAt):    # zeros but at an index: written into a sum of this key's own
             if key not in grads:
                 grads[key] = grad.dense()
             else:
@@ -3062,7 +3086,7 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
         if captured and taken_before_hooks:
             found[id(entry)] = grad
         if entry._grad_hooks:
-            grad = _hooked(entry._grad_hooks, grad, node or function.AccumulateGrad(entry))
+            grad = _hooked(entry._grad_hooks, grad, node or function.AccumulateGrad(entry), create_graph)
         if captured and not taken_before_hooks:
             found[id(entry)] = grad
         if node is None:
@@ -3074,11 +3098,13 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
                 tensor._accumulate_grad(grad)
         if not goes_on:
             continue
-        input_grads = _gradients_from(node, grad)
+        input_grads = _gradients_from(node, grad, entry if create_graph else None)
         for parent, needed, parent_grad in zip(node.inputs, node.input_needs_grad, input_grads):
             if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
                 continue
-            if not isinstance(parent_grad, GradientAt):                     # which is in the parent's shape and dtype
+            if create_graph:
+                parent_grad = parent_grad.sum_to_size(parent.shape).to(parent.dtype)
+            elif not isinstance(parent_grad, GradientAt):                   # which is in the parent's shape and dtype
                 parent_grad = sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False)
             add(id(parent), parent_grad)
         if not retain_graph:
@@ -3086,14 +3112,18 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks):
     return found
 
 
-def _gradients_from(node, grad):
-    """What node's backward gives for `grad`, one gradient (or None) per input (see _checked_gradients). In anomaly
-    mode, as torch's: a NaN among them is an error where check_nan, and any error is first a warning that shows the
-    node's forward call."""
+def _gradients_from(node, grad, output_entry=None):
+    """What node's backward gives for `grad`, one gradient (or None) per input (see _checked_gradients); given the
+    node's `output_entry`, create_graph's recorded backward for a tensor `grad`. In anomaly mode, as torch's: a NaN
+    among them is an error where check_nan, and any error is first a warning that shows the node's forward call."""
     try:
         if node.freed:
             raise RuntimeError(function.SECOND_BACKWARD)
-        gradients = _checked_gradients(node, node.run_backward(grad))
+        if output_entry is None:
+            gradients = node.run_backward(grad)
+        else:
+            gradients = node.run_recorded_backward(grad, output_entry)
+        gradients = _checked_gradients(node, gradients, recorded=output_entry is not None)
         if function.anomaly_enabled and function.anomaly_check_nan:
             _refuse_nan(node, gradients)
         return gradients
@@ -3109,26 +3139,27 @@ def _refuse_nan(node, gradients):
     for index, (gradient, needed) in enumerate(zip(gradients, node.input_needs_grad)):
         if gradient is None or not (needed or node.function.custom):
             continue
-        values = gradient.grad if isinstance(gradient, GradientAt) else gradient
+        values = gradient.grad if isinstance(gradient, GradientAt) else getattr(gradient, "data", gradient)
         if get_array_module(values).isnan(values).any():
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {index}th output.")
 
 
-def _hooked(hooks, grad, node):
-    """A gradient (an array) after the hooks registered on its tensor, each given the one before's result. In
-    anomaly mode, an error is first a warning that shows the forward call of `node`, the op that made the tensor
-    (a leaf's AccumulateGrad), whose gradient the hooks change, as torch's."""
-    with function.errors_warned_of(node), no_grad():
+def _hooked(hooks, grad, node, create_graph=False):
+    """A gradient (an array; create_graph's tensor) after the hooks registered on its tensor, each given the one
+    before's result, recorded where create_graph, as torch's. In anomaly mode, an error is first a warning that
+    shows the forward call of `node`, the op that made the tensor (a leaf's AccumulateGrad), whose gradient the hooks
+    change, as torch's."""
+    with function.errors_warned_of(node), function.set_grad_enabled(create_graph):
         for hook in list(hooks.values()):
-            result = hook(Tensor(grad))
+            result = hook(grad if create_graph else Tensor(grad))
             if result is not None:
-                grad = hook_gradient(getattr(hook, "__name__", repr(hook)), result, grad)
+                grad = hook_gradient(getattr(hook, "__name__", repr(hook)), result, grad, as_tensor=create_graph)
     return grad
 
 
-def hook_gradient(name, result, expected):
-    """The array of a gradient that hook `name` returned in place of one like `expected` (of its shape and dtype),
-    with torch's errors where it is something else."""
+def hook_gradient(name, result, expected, as_tensor=False):
+    """The array of a gradient (the tensor itself, as_tensor) that hook `name` returned in place of one like
+    `expected` (of its shape and dtype), with torch's errors where it is something else."""
     if not isinstance(result, Tensor):
         raise TypeError(f"expected Variable, but hook returned '{type(result).__name__}'")
     if result.shape != expected.shape:
@@ -3137,7 +3168,7 @@ def hook_gradient(name, result, expected):
         was, got = SCALAR_TYPE_NAMES[expected.dtype], SCALAR_TYPE_NAMES[result.dtype]
         raise RuntimeError(f"hook '{name}' has changed the type of value (was torch.{was}Tensor got "
                            f"torch.{got}Tensor)")
-    return result.data
+    return result if as_tensor else result.data
 
 
 def _ops_leading_to(order, wanted, wanted_ops_run):

@@ -240,12 +240,6 @@ def test_a_custom_functions_node_and_its_count_of_gradients_are_torchs():
     assert run(mg) == run(torch)
 
 
-def test_create_graph_is_not_implemented():
-    x = mg.ones(3, requires_grad=True)
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        mg.autograd.grad((x * x).sum(), x, create_graph=True)
-
-
 def test_it_runs_only_the_ops_between_the_inputs_and_the_outputs(monkeypatch):
     """Gradients w.r.t. a late intermediate need none of the ops before it."""
     x, w, _ = leaves(mg)

@@ -30,8 +30,10 @@ class Add(Function):
         return parallel.elementwise(get_array_module(a).add, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         return grad, grad
+
+    differentiable_backward = backward
 
 
 class ScaledAdd(Function):
@@ -57,6 +59,10 @@ class ScaledAdd(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad, grad * grad.dtype.type(ctx.params["alpha"])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return grad, grad * ctx.params["alpha"]
 
 
 class Sub(Function):
@@ -85,8 +91,10 @@ class Sub(Function):
         return parallel.elementwise(get_array_module(a).subtract, a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         return grad, -grad
+
+    differentiable_backward = backward
 
 
 class Mul(Function):
@@ -108,6 +116,12 @@ class Mul(Function):
         grad_b = parallel.elementwise(multiply, grad, a) if need_b else None
         return grad_a, grad_b
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        a, b = ctx.linked_saved()
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
 
 class Div(Function):
     """True division: integer (and bool) operands divide in torch's default dtype, not NumPy's float64, each with
@@ -124,7 +138,15 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved
+        return Div.gradients(ctx, grad, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return Div.gradients(ctx, grad, *ctx.linked_saved())
+
+    @staticmethod
+    def gradients(ctx, grad, a, b):
+        """Both directions' gradients, from arrays (backward) or linked tensors (differentiable_backward)."""
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad / b
         return (grad_a if need_a else None), (-grad_a * a / b if need_b else None)

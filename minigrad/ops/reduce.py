@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from ..backend import default_dtype, get_array_module
-from ..function import SCALAR_TYPE_NAMES, Function, named_by
+from ..function import SCALAR_TYPE_NAMES, Function, is_tensor, named_by
 from .elementwise import gradient_where
 from .scan import running
 from .shape import normalize_dim, normalize_dims
@@ -25,11 +25,14 @@ def _axes(dim, ndim):
 
 
 def _expand_reduced(grad, axes, keepdim, shape):
-    """Broadcast a reduced gradient back over the axes it was reduced along."""
-    xp = get_array_module(grad)
+    """Broadcast a reduced gradient (an array, or a tensor in differentiable_backward) back over the axes it was
+    reduced along."""
     if not keepdim:
-        grad = xp.expand_dims(grad, axes)
-    return xp.broadcast_to(grad, shape)
+        kept = list(grad.shape)
+        for axis in sorted(axes):
+            kept.insert(axis, 1)
+        grad = grad.reshape(tuple(kept))
+    return grad.expand(shape) if is_tensor(grad) else get_array_module(grad).broadcast_to(grad, shape)
 
 
 class Sum(Function):
@@ -44,9 +47,11 @@ class Sum(Function):
         return a.sum(axis=axes, keepdims=keepdim, dtype=_integers_as_int64(a))  # NumPy's is uint64 for uint8
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         axes, shape = ctx.saved
         return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), shape)
+
+    differentiable_backward = backward
 
 
 class Mean(Sum):
@@ -64,8 +69,10 @@ class Mean(Sum):
         return total / total.dtype.type(_count(ctx))
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         return Sum.backward(ctx, grad / grad.dtype.type(_count(ctx)))
+
+    differentiable_backward = backward
 
 
 def _count(ctx):
