@@ -238,6 +238,11 @@ class DivFloor(FloorDivide):
         zeros = get_array_module(grad).zeros_like(grad)
         return zeros, zeros
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        zeros = tensor_functions().zeros_like(grad)
+        return zeros, zeros
+
 
 class DivTrunc(DivFloor):
     """div(a, b, rounding_mode="trunc"): the quotient rounded toward zero, whose gradients torch takes as zeros
@@ -275,10 +280,12 @@ class Remainder(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward (the quotient a constant, as torch's)
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
         return (grad if need_a else None), (-grad * get_array_module(a).floor_divide(a, b) if need_b else None)
+
+    differentiable_backward = backward
 
 
 class PowScalar(Function):
@@ -1018,6 +1025,11 @@ class Sinc(Elementwise):
         out /= xp.where(a == 0, 1, angle * a)
         out *= grad
 
+    @staticmethod
+    def tensor_gradient(grad, a):                                      # its own gradient NaN at 0, as torch's
+        angle = a * math.pi
+        return (grad * (angle * angle.cos() - angle.sin()) / (angle * a)).where(a != 0, 0)
+
 
 class Stepwise(Elementwise):
     """A function constant between steps (sign, floor, ...): its gradient is zero almost everywhere, and torch's
@@ -1375,9 +1387,11 @@ class NanToNum(Function):
         return xp.nan_to_num(a, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         (finite,) = ctx.saved
         return grad * finite
+
+    differentiable_backward = backward
 
 
 class Abs(Function):
@@ -1580,3 +1594,7 @@ class ToDevice(Function):
     def backward(ctx, grad):
         (a,) = ctx.saved
         return to_device(grad, "gpu" if get_array_module(a).__name__ == "cupy" else "cpu")
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return grad.to(device_of(ctx.saved[0]))
