@@ -194,3 +194,31 @@ def test_gpu_path_matches_cpu(name, gpu_path):
 
     for ours, reference in zip(gradients("gpu"), gradients("cpu")):
         assert relative_error(ours, reference) <= 1e-5
+
+
+CONSTANT_SEED = {
+    "relu": lambda L, a: _functional(L).relu(a),
+    "leaky_relu": lambda L, a: _functional(L).leaky_relu(a, 0.1),
+    "hardtanh": lambda L, a: _functional(L).hardtanh(a),
+    "prelu": lambda L, a: _functional(L).prelu(a, L.tensor([0.2])),
+    "hardswish": lambda L, a: _functional(L).hardswish(a),
+    "clamp": lambda L, a: a.clamp(-1, 1),
+    "maximum": lambda L, a: L.maximum(a, L.zeros(4)),
+    "where": lambda L, a: L.where(a > 0, a, a * 2),
+}
+
+
+@pytest.mark.parametrize("name", CONSTANT_SEED)
+def test_gradient_of_a_masked_gradient_depends_on_the_input_as_torchs(name):
+    """A gradient from its input through a mask alone requires grad where torch's does (relu's node takes its output,
+    clamp's none), and its own gradient is then torch's zeros."""
+    results = []
+    for library in (mg, torch):
+        a = library.tensor([-1.5, 0.5, 2.0, -0.2], requires_grad=True)
+        first, = library.autograd.grad(CONSTANT_SEED[name](library, a).sum(), a, create_graph=True)
+        second = library.autograd.grad(first.sum(), a)[0].detach().numpy() if first.requires_grad else None
+        results.append((first.requires_grad, second))
+    (ours, our_second), (theirs, their_second) = results
+    assert ours == theirs
+    if theirs:
+        np.testing.assert_array_equal(our_second, their_second)

@@ -10,7 +10,8 @@ import math
 from .. import kernels, memory, parallel
 from ..backend import get_array_module, scipy_module
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of, is_grad_enabled
-from .elementwise import Elementwise, as_floating_point, gradient_where, require_floating_point, tensor_functions
+from .elementwise import (DependsOn, Elementwise, as_floating_point, gradient_where, require_floating_point,
+                          tensor_functions)
 from .shape import normalize_dim
 
 
@@ -42,7 +43,7 @@ class ReLU(Function):
     @staticmethod
     def differentiable_backward(ctx, grad):
         (out,) = ctx.saved
-        return ReLU.pass_where_positive(grad, out)
+        return DependsOn.apply(ReLU.pass_where_positive(grad, out), ctx.linked_output(out))
 
     @staticmethod
     def pass_where_positive(grad, out):
@@ -154,7 +155,7 @@ class LeakyReLU(_Activation):
 
     @staticmethod
     def tensor_gradient(grad, a, negative_slope):
-        return grad.where(a > 0, grad * negative_slope)
+        return DependsOn.apply(grad.where(a > 0, grad * negative_slope), a)
 
 
 class ELU(_Activation):
@@ -483,7 +484,7 @@ class Hardsigmoid(_Activation):
 
     @staticmethod
     def tensor_gradient(grad, a):
-        return (grad * (1 / 6)).where((a > -3) & (a < 3), 0)
+        return DependsOn.apply((grad * (1 / 6)).where((a > -3) & (a < 3), 0), a)
 
 
 class PReLU(Function):
@@ -505,7 +506,9 @@ class PReLU(Function):
 
     @staticmethod
     def differentiable_backward(ctx, grad):
-        return PReLU.gradients(tensor_functions(), grad, *ctx.linked_saved())
+        a, weight = ctx.linked_saved()
+        grad_a, grad_weight = PReLU.gradients(tensor_functions(), grad, a, weight)
+        return DependsOn.apply(grad_a, a), grad_weight
 
     @staticmethod
     def gradients(xp, grad, a, weight):

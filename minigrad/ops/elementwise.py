@@ -432,6 +432,29 @@ def gradient_where(grad, keep):
     return parallel.elementwise(masked_into, grad, keep, out=memory.empty(get_array_module(grad), shape, grad.dtype))
 
 
+class DependsOn(Function):
+    """`value` recorded as depending on `source`, with a zero derivative: create_graph's gradient of an op that reads
+    its input only through a mask (relu's, hardtanh's), which torch records as a node of that input, so that the
+    gradient requires grad and its own gradient is zeros rather than none. Of `source` only its place in the graph
+    counts."""
+
+    promotes_inputs = False
+
+    @staticmethod
+    def forward(ctx, value, source):
+        return value.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        source = ctx.inputs[1]
+        return grad, get_array_module(grad).zeros(source.shape, source.dtype)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        source = ctx.inputs[1]
+        return grad, grad.new_zeros(source.shape, dtype=source.dtype)
+
+
 def masked_into(grad, keep, out):
     """out = grad where keep, else 0 (gradient_where's, into out); returns out. grad's bits are ANDed with all ones
     or all zeros, which costs 1.5 times grad * keep, where a masked copy costs 4 times as much."""
@@ -1446,7 +1469,12 @@ class Clamp(Function):
 
 class Hardtanh(Clamp):
     """Clamp to [low, high] whose gradient, as torch's hardtanh's, passes strictly inside (not at the bounds) and
-    where a is NaN."""
+    where a is NaN; create_graph's depends on a, as torch's (clamp's does not)."""
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (passes,) = ctx.saved
+        return DependsOn.apply(gradient_where(grad, passes), ctx.linked(0, passes))
 
     @staticmethod
     def passes(xp, a, low, high):
