@@ -123,6 +123,12 @@ def test_binary_double_backward(name):
     check_double_backward(BINARY[name], UNIT, ABOVE_ONE - 0.5)
 
 
+@pytest.mark.parametrize("exponent", [1, 2, 3])
+def test_pow_scalar_double_backward_at_zero(exponent):
+    """torch's values at a zero base (no gradcheck across it)."""
+    check_double_backward(lambda L, a: a ** exponent, np.array([[0.0, -0.0, 0.5, -1.5]]), gradcheck=False)
+
+
 def test_broadcast_operands_double_backward():
     check_double_backward(lambda L, a, b: a ** b + L.maximum(a, b) * b, UNIT, ABOVE_ONE[:1])
 
