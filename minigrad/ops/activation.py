@@ -10,7 +10,8 @@ import math
 from .. import kernels, memory, parallel
 from ..backend import get_array_module, scipy_module
 from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of, is_grad_enabled
-from .elementwise import Elementwise, as_floating_point, gradient_where, require_floating_point
+from .elementwise import (DependsOn, Elementwise, as_floating_point, gradient_where, require_floating_point,
+                          tensor_functions)
 from .shape import normalize_dim
 
 
@@ -40,6 +41,11 @@ class ReLU(Function):
         return ctx.function.pass_where_positive(grad, out)
 
     @staticmethod
+    def differentiable_backward(ctx, grad):
+        (out,) = ctx.saved
+        return DependsOn.apply(ReLU.pass_where_positive(grad, out), ctx.linked_output(out))
+
+    @staticmethod
     def pass_where_positive(grad, out):
         """grad, but 0 where the output is <= 0, as torch's; the output is >= 0 or NaN, and a NaN passes."""
         return gradient_where(grad, out != 0)
@@ -63,6 +69,11 @@ class Sigmoid(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved
         return ctx.function.sigmoid_backward(grad, out)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        out = ctx.linked_output(ctx.saved[0])
+        return grad * out * (1 - out)
 
     @staticmethod
     def sigmoid(a):
@@ -90,6 +101,25 @@ class SigmoidKernels(Sigmoid):
     @staticmethod
     def sigmoid_backward(grad, out):
         return kernels.fused("sigmoid_backward", [grad, out], 1)[0]
+
+
+class GivenSigmoid(Function):
+    """sigmoid(logits) whose value `out` forward is given (the gate SigmoidGate saved, where the logits are not kept):
+    a node of the graph with Sigmoid's gradients, for SigmoidGate's differentiable_backward. Of `logits` only its
+    place in the graph counts."""
+
+    node_name = "SigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, logits, out):
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Sigmoid.sigmoid_backward(grad, ctx.saved[0])
+
+    differentiable_backward = Sigmoid.differentiable_backward
 
 
 class _Activation(Elementwise):
@@ -123,6 +153,10 @@ class LeakyReLU(_Activation):
         xp.multiply(grad, negative_slope, out=out)
         _pass_where_positive(xp, a, grad, out)
 
+    @staticmethod
+    def tensor_gradient(grad, a, negative_slope):
+        return DependsOn.apply(grad.where(a > 0, grad * negative_slope), a)
+
 
 class ELU(_Activation):
     """scale * (a where a > 0, else alpha * (exp(input_scale * a) - 1)): torch's elu, whose scale and input_scale
@@ -147,6 +181,11 @@ class ELU(_Activation):
         xp.copyto(out, grad, where=~(a <= 0))                           # at a NaN too, as torch's
         if scale != 1:
             out *= scale
+
+    @staticmethod
+    def tensor_gradient(grad, a, alpha, scale=1.0, input_scale=1.0):   # exp of min(a, 0): no inf where a > 0
+        negative = grad * (a * input_scale).clamp(max=0).exp() * (alpha * input_scale)
+        return negative.where(a <= 0, grad) * scale
 
     @staticmethod
     def scaled_input(xp, a, out, input_scale):
@@ -193,10 +232,11 @@ _GELU_CUBIC = 0.044715
 
 class _SavesDerivative(_Activation):
     """An activation whose derivative shares most of its passes with f itself (gelu's Phi, silu's sigmoid). forward
-    writes f'(a) beside f(a), block by block while both are in cache, and saves it in place of a (one feature map
-    either way), so that backward is one multiply. torch saves a and recomputes that chain in backward, which in
-    NumPy passes costs more than the forward itself. Without autograd recording, forward writes f(a) alone.
-    A subclass gives `function` and `function_and_derivative(xp, a, out, derivative, **params)`."""
+    writes f'(a) beside f(a), block by block while both are in cache, and saves it, so that backward is one multiply.
+    torch saves a and recomputes that chain in backward, which in NumPy passes costs more than the forward itself.
+    a is saved too, as torch's (create_graph's tensor_gradient differentiates f' through it). Without autograd
+    recording, forward writes f(a) alone. A subclass gives `function` and
+    `function_and_derivative(xp, a, out, derivative, **params)`."""
 
     @staticmethod
     def forward(ctx, a, **params):
@@ -208,13 +248,17 @@ class _SavesDerivative(_Activation):
         derivative = _scratch(a)
         out = parallel.blockwise(lambda a, derivative, out: op.function_and_derivative(xp, a, out, derivative, **params),
                                  a, derivative)
-        ctx.save_for_backward(derivative)
+        ctx.save_for_backward(derivative, a)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (derivative,) = ctx.saved
+        derivative, _ = ctx.saved
         return parallel.elementwise(get_array_module(grad).multiply, grad, derivative)
+
+    @staticmethod
+    def linked_values(ctx):
+        return (ctx.linked(0, ctx.saved[1]),)
 
 
 class GELU(_SavesDerivative):
@@ -247,6 +291,15 @@ class GELU(_SavesDerivative):
         derivative *= a
         derivative += out
         out *= a
+
+    @staticmethod
+    def tensor_gradient(grad, a, approximate):
+        if approximate == "tanh":
+            t = ((a + a * a * a * _GELU_CUBIC) * _SQRT_2_OVER_PI).tanh()
+            cdf, density = (1 + t) * 0.5, (1 - t * t) * (1 + a * a * (3 * _GELU_CUBIC)) * (_SQRT_2_OVER_PI / 2)
+        else:
+            cdf, density = ((a * (1 / math.sqrt(2))).erf() + 1) * 0.5, (a * a * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
+        return grad * (cdf + a * density)
 
     @staticmethod
     def cdf(xp, a, out, approximate, gaussian=None):
@@ -293,6 +346,11 @@ class SiLU(_SavesDerivative):
         derivative *= out
         derivative += s
 
+    @staticmethod
+    def tensor_gradient(grad, a):
+        s = a.sigmoid()
+        return grad * s * (1 + a * (1 - s))
+
 
 class Softplus(_Activation):
     """log(1 + exp(beta * a)) / beta, and a itself where beta * a > threshold, as torch; logaddexp, so that exp
@@ -315,6 +373,11 @@ class Softplus(_Activation):
         _sigmoid_into(out, out)
         out *= grad
         xp.copyto(out, grad, where=linear)
+
+    @staticmethod
+    def tensor_gradient(grad, a, beta, threshold):
+        scaled = a * beta
+        return grad.where(scaled > threshold, grad * scaled.sigmoid())
 
 
 class LogSigmoid(_Activation):
@@ -339,6 +402,10 @@ class LogSigmoid(_Activation):
         xp.copyto(out, 1, where=a < 0)
         out /= denominator
         out *= grad
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad * (-a).sigmoid()
 
     @staticmethod
     def exp_minus_abs(xp, a, out):
@@ -369,6 +436,11 @@ class Mish(_Activation):
         out *= grad
 
     @staticmethod
+    def tensor_gradient(grad, a):
+        t = Softplus.apply(a, beta=1.0, threshold=20.0).tanh()
+        return grad * (t + a * a.sigmoid() * (1 - t * t))
+
+    @staticmethod
     def tanh_softplus(xp, a, out):
         """out = tanh(log(1 + exp(a))), with logaddexp so that exp never overflows."""
         xp.logaddexp(0, a, out=out)
@@ -391,6 +463,10 @@ class Hardswish(_Activation):
         xp.copyto(out, grad, where=~(a < 3))                            # at a NaN too, as torch's
         xp.copyto(out, 0, where=a <= -3)
 
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return (grad * (a / 3 + 0.5)).where(a < 3, grad).where(~(a <= -3), 0)
+
 
 class Hardsigmoid(_Activation):
     """relu6(a + 3) / 6; its gradient is 1/6 strictly between -3 and 3, else 0, as torch's."""
@@ -405,6 +481,10 @@ class Hardsigmoid(_Activation):
     def gradient(xp, grad, a, out):
         xp.multiply(grad, 1 / 6, out=out)
         xp.copyto(out, 0, where=~((a > -3) & (a < 3)))                 # where grad is NaN or inf too, as torch's
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return DependsOn.apply((grad * (1 / 6)).where((a > -3) & (a < 3), 0), a)
 
 
 class PReLU(Function):
@@ -422,8 +502,17 @@ class PReLU(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        a, weight = ctx.saved
-        xp = get_array_module(a)
+        return PReLU.gradients(get_array_module(grad), grad, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        a, weight = ctx.linked_saved()
+        grad_a, grad_weight = PReLU.gradients(tensor_functions(), grad, a, weight)
+        return DependsOn.apply(grad_a, a), grad_weight
+
+    @staticmethod
+    def gradients(xp, grad, a, weight):
+        """Both gradients, of arrays (xp NumPy's or CuPy's) or of linked tensors (xp minigrad's functions)."""
         negative = ~(a > 0)                                             # a NaN a too, as torch's
         return xp.where(negative, grad * weight, grad), grad * a * negative
 
@@ -525,6 +614,16 @@ class SigmoidGate(Function):
         return ctx.function.gate_backward(grad, *ctx.saved)
 
     @staticmethod
+    def differentiable_backward(ctx, grad):
+        x, gate, weights = ctx.saved
+        x, gate, weights = ctx.linked(0, x), GivenSigmoid.apply(ctx.linked(1, gate), out=gate), ctx.linked(2, weights)
+        need_x, need_logits, need_weights = ctx.needs_input_grad
+        gated = grad * gate
+        grad_x = gated * weights
+        return (grad_x if need_x else None, grad_x * x * (1 - gate) if need_logits else None,
+                (gated * x).sum(dim=(2, 3), keepdim=True) if need_weights else None)
+
+    @staticmethod
     def gate(x, logits, weights):
         """(x * gate * weights, gate = sigmoid(logits))"""
         xp = get_array_module(x)
@@ -579,8 +678,10 @@ def _softmax_rows(a, dim, name):
 class _AlongDim(Function):
     """What Softmax and LogSoftmax share: both run on the (outer, n, inner) view of _softmax_rows, the outer rows
     split over the worker threads, and both start from a - max(a) along `dim`, so that exp never overflows.
-    A subclass gives `name`, `normalize(xp, shifted)`, which turns the shifted rows into its output in place, and
-    `backward_rows(grad, saved, out)`, its backward on the rows of the gradient and of its saved output."""
+    A subclass gives `name`, `normalize(xp, shifted)`, which turns the shifted rows into its output in place,
+    `backward_rows(grad, saved, out)`, its backward on the rows of the gradient and of its saved output, and
+    `tensor_gradient(grad, out, dim)`, that backward in recorded tensor ops (out linked to the output), for
+    create_graph."""
 
     half_in_float32 = True
 
@@ -604,6 +705,11 @@ class _AlongDim(Function):
         return parallel.elementwise(ctx.function.backward_rows, grad.reshape(out.shape), out,
                                     whole_axes=(1,)).reshape(grad.shape)
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (out,) = ctx.saved
+        return ctx.function.tensor_gradient(grad, ctx.linked_output(out.reshape(grad.shape)), ctx.params["dim"])
+
 
 class Softmax(_AlongDim):
     autocast_category = {"cuda": "float32"}
@@ -622,6 +728,10 @@ class Softmax(_AlongDim):
         xp.subtract(grad, total[:, None], out=out)
         out *= saved
 
+    @staticmethod
+    def tensor_gradient(grad, out, dim):
+        return out * (grad - (grad * out).sum(dim=dim, keepdim=True))
+
 
 class LogSoftmax(_AlongDim):
     """log(softmax(a)), computed as (a - max) - log(sum(exp(a - max))): no log of an underflowed 0."""
@@ -639,3 +749,7 @@ class LogSoftmax(_AlongDim):
         xp.exp(saved, out=out)
         out *= -grad.sum(axis=1, keepdims=True)
         out += grad
+
+    @staticmethod
+    def tensor_gradient(grad, out, dim):
+        return grad - out.exp() * grad.sum(dim=dim, keepdim=True)

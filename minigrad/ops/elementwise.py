@@ -10,11 +10,19 @@ import numpy as np
 
 from .. import memory, parallel
 from ..backend import default_dtype, device_of, get_array_module, scipy_module, to_device, to_numpy
-from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, converted_scalar, named_by, require_64_bits,
-                        require_broadcastable, require_fits, result_type)
+from ..function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, converted_scalar, is_tensor, named_by,
+                        require_64_bits, require_broadcastable, require_fits, result_type)
 
 FrexpResult = collections.namedtuple("FrexpResult", ["mantissa", "exponent"])
 _INVERT_A_MASK = "use the `~` or `logical_not()` operator instead."
+
+
+def tensor_functions():
+    """minigrad's torch-like functions (where, exp, log, ...), which take NumPy's names: given in the place of xp, they
+    let a gradient formula written once for arrays record on linked tensors (differentiable_backward). Imported where
+    used, since minigrad imports the ops first."""
+    import minigrad
+    return minigrad
 
 
 def _is_bool(operand):
@@ -230,6 +238,11 @@ class DivFloor(FloorDivide):
         zeros = get_array_module(grad).zeros_like(grad)
         return zeros, zeros
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        zeros = tensor_functions().zeros_like(grad)
+        return zeros, zeros
+
 
 class DivTrunc(DivFloor):
     """div(a, b, rounding_mode="trunc"): the quotient rounded toward zero, whose gradients torch takes as zeros
@@ -267,10 +280,12 @@ class Remainder(Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward (the quotient a constant, as torch's)
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
         return (grad if need_a else None), (-grad * get_array_module(a).floor_divide(a, b) if need_b else None)
+
+    differentiable_backward = backward
 
 
 class PowScalar(Function):
@@ -301,6 +316,11 @@ class PowScalar(Function):
             return get_array_module(a).zeros_like(a)
         return grad * exponent * a ** (exponent - 1)
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        a, exponent = ctx.linked(0, ctx.saved[0]), ctx.params["exponent"]
+        return tensor_functions().zeros_like(a) if exponent == 0 else grad * exponent * a ** (exponent - 1)
+
 
 class Pow(Function):
     """base ** exponent, both tensors, with torch's gradients at base 0: zero for the base where the exponent
@@ -321,9 +341,18 @@ class Pow(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return Pow.gradients(get_array_module(grad), ctx, grad, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
         base, exponent, out = ctx.saved
+        return Pow.gradients(tensor_functions(), ctx, grad, ctx.linked(0, base), ctx.linked(1, exponent),
+                             ctx.linked_output(out))
+
+    @staticmethod
+    def gradients(xp, ctx, grad, base, exponent, out):
+        """Both gradients, of arrays (xp NumPy's or CuPy's) or of linked tensors (xp minigrad's functions)."""
         need_base, need_exponent = ctx.needs_input_grad
-        xp = get_array_module(base)
         grad_base = grad_exponent = None
         if need_base:  # base ** 1 where the exponent is 0: masked, and no 0 ** -1 to warn about
             grad_base = xp.where(exponent == 0, 0, grad * exponent * base ** xp.where(exponent == 0, 1, exponent - 1))
@@ -388,15 +417,42 @@ class Neg(Function):
         return -a
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         return -grad
+
+    differentiable_backward = backward
 
 
 def gradient_where(grad, keep):
     """grad (real floating point) where the bool array `keep` holds, else 0, where grad is NaN or inf too, as
-    torch's masked gradients are (grad * keep gives NaN there)."""
+    torch's masked gradients are (grad * keep gives NaN there); grad a tensor in differentiable_backward."""
+    if is_tensor(grad):
+        return grad.where(keep, 0)
     shape = np.broadcast_shapes(grad.shape, keep.shape)
     return parallel.elementwise(masked_into, grad, keep, out=memory.empty(get_array_module(grad), shape, grad.dtype))
+
+
+class DependsOn(Function):
+    """`value` recorded as depending on `source`, with a zero derivative: create_graph's gradient of an op that reads
+    its input only through a mask (relu's, hardtanh's), which torch records as a node of that input, so that the
+    gradient requires grad and its own gradient is zeros rather than none. Of `source` only its place in the graph
+    counts."""
+
+    promotes_inputs = False
+
+    @staticmethod
+    def forward(ctx, value, source):
+        return value.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        source = ctx.inputs[1]
+        return grad, get_array_module(grad).zeros(source.shape, source.dtype)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        source = ctx.inputs[1]
+        return grad, grad.new_zeros(source.shape, dtype=source.dtype)
 
 
 def masked_into(grad, keep, out):
@@ -433,12 +489,33 @@ class Elementwise(Function):
     `integers` is what an integer or bool input does, as in torch: "float" computes in the default dtype (tanh of an
     int64 tensor is float32), "keep" computes in its own dtype, and "refuse" is torch's NotImplementedError
     for ops that torch has for floating point only, which names torch's CPU `kernel` (the op's name where None).
+
+    For create_graph, a subclass gives `tensor_gradient(grad, saved, **params)`, grad * f'(a) computed by recorded
+    ops on tensors: grad, and what forward saved, linked back into the graph (a to the input, f(a) to the output;
+    nothing where it saves nothing); its ops are differentiable in turn, so that higher derivatives follow.
     """
 
     saves = "input"
     integers = "float"
     ufunc = None
     kernel = None
+    tensor_gradient = None
+
+    @classmethod
+    def has_differentiable_backward(cls):
+        return cls.tensor_gradient is not None
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        op = ctx.function
+        return op.tensor_gradient(grad, *op.linked_values(ctx), **ctx.params)
+
+    @classmethod
+    def linked_values(cls, ctx):
+        """What forward saved (see saves), linked back into the graph."""
+        if cls.saves == "output":
+            return (ctx.linked_output(ctx.saved[0]),)
+        return tuple(ctx.linked(0, array) for array in ctx.saved)
 
     @classmethod
     def function(cls, xp, a, out, **params):
@@ -472,6 +549,10 @@ class Exp(Elementwise):
     def gradient(xp, grad, saved, out):
         xp.multiply(grad, saved, out=out)
 
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return grad * out
+
 
 class Expm1(Elementwise):
     """exp(a) - 1, exact near 0 where exp(a) - 1 loses its digits."""
@@ -485,6 +566,10 @@ class Expm1(Elementwise):
         xp.add(saved, 1, out=out)
         out *= grad
 
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return grad * (out + 1)
+
 
 class Log(Elementwise):
     autocast_category = {"cuda": "float32"}
@@ -493,6 +578,10 @@ class Log(Elementwise):
     @staticmethod
     def gradient(xp, grad, a, out):
         xp.divide(grad, a, out=out)
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad / a
 
 
 class Log1p(Elementwise):
@@ -508,6 +597,10 @@ class Log1p(Elementwise):
         xp.add(a, 1, out=out)
         xp.divide(grad, out, out=out)
 
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad / (a + 1)
+
 
 class _LogToBase(Elementwise):
     """log of a fixed base: its gradient is grad / (a * log(base))."""
@@ -518,6 +611,10 @@ class _LogToBase(Elementwise):
     def gradient(cls, xp, grad, a, out):
         xp.multiply(a, cls.log_of_base, out=out)
         xp.divide(grad, out, out=out)
+
+    @classmethod
+    def tensor_gradient(cls, grad, a):
+        return grad / (a * cls.log_of_base)
 
 
 class Log2(_LogToBase):
@@ -539,6 +636,10 @@ class Sqrt(Elementwise):
         xp.multiply(saved, 2, out=out)
         xp.divide(grad, out, out=out)
 
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return grad / (out * 2)
+
 
 class Rsqrt(Elementwise):
     """1 / sqrt(a)"""
@@ -558,6 +659,10 @@ class Rsqrt(Elementwise):
         out *= saved
         out *= -0.5
 
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return grad * out * out * out * -0.5
+
 
 class Reciprocal(Elementwise):
     autocast_category = {"cuda": "float32"}
@@ -570,6 +675,10 @@ class Reciprocal(Elementwise):
         out *= grad
         xp.negative(out, out=out)
 
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return -(out * out * grad)
+
 
 class Tanh(Elementwise):
     saves = "output"
@@ -581,6 +690,10 @@ class Tanh(Elementwise):
         out *= saved
         xp.subtract(grad, out, out=out)
 
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return grad * (1 - out * out)
+
 
 class Sin(Elementwise):
     ufunc = "sin"
@@ -589,6 +702,10 @@ class Sin(Elementwise):
     def gradient(xp, grad, a, out):                                    # grad * cos(a)
         xp.cos(a, out=out)
         out *= grad
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad * a.cos()
 
 
 class Cos(Elementwise):
@@ -600,6 +717,10 @@ class Cos(Elementwise):
         out *= grad
         xp.negative(out, out=out)
 
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return -(grad * a.sin())
+
 
 class Exp2(Elementwise):
     saves = "output"
@@ -609,6 +730,10 @@ class Exp2(Elementwise):
     def gradient(xp, grad, saved, out):                                # grad * saved * log(2)
         xp.multiply(grad, saved, out=out)
         out *= math.log(2)
+
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return grad * out * math.log(2)
 
 
 class Sinh(Elementwise):
@@ -621,6 +746,10 @@ class Sinh(Elementwise):
     def gradient(cls, xp, grad, a, out):                               # grad * cosh(a)
         getattr(xp, cls.derivative)(a, out=out)
         out *= grad
+
+    @classmethod
+    def tensor_gradient(cls, grad, a):
+        return grad * getattr(a, cls.derivative)()
 
 
 class Cosh(Sinh):
@@ -638,6 +767,10 @@ class Tan(Elementwise):
         out += 1
         out *= grad
 
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return grad * (1 + out * out)
+
 
 class Atan(Elementwise):
     ufunc = "arctan"
@@ -647,6 +780,10 @@ class Atan(Elementwise):
         xp.multiply(a, a, out=out)
         out += 1
         xp.divide(grad, out, out=out)
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad / (1 + a * a)
 
 
 class Asin(Elementwise):
@@ -662,6 +799,10 @@ class Asin(Elementwise):
         xp.sqrt(out, out=out)
         xp.divide(grad, out, out=out)
         out *= cls.sign
+
+    @classmethod
+    def tensor_gradient(cls, grad, a):
+        return grad / (1 - a * a).sqrt() * cls.sign
 
 
 class Acos(Asin):
@@ -680,6 +821,10 @@ class Asinh(Elementwise):
         xp.sqrt(out, out=out)
         xp.divide(grad, out, out=out)
 
+    @classmethod
+    def tensor_gradient(cls, grad, a):
+        return grad / (a * a + cls.shift).sqrt()
+
 
 class Acosh(Asinh):
     ufunc, shift = "arccosh", -1
@@ -693,6 +838,10 @@ class Atanh(Elementwise):
         xp.multiply(a, a, out=out)
         xp.subtract(1, out, out=out)
         xp.divide(grad, out, out=out)
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad / (1 - a * a)
 
 
 class Deg2rad(Elementwise):
@@ -708,6 +857,10 @@ class Deg2rad(Elementwise):
     @classmethod
     def gradient(cls, xp, grad, out):
         xp.multiply(grad, grad.dtype.type(cls.factor), out=out)
+
+    @classmethod
+    def tensor_gradient(cls, grad):
+        return grad * cls.factor
 
 
 class Rad2deg(Deg2rad):
@@ -730,6 +883,10 @@ class Frac(Elementwise):
     def gradient(xp, grad, out):
         xp.copyto(out, grad)
 
+    @staticmethod
+    def tensor_gradient(grad):
+        return grad
+
 
 class Logit(Elementwise):
     """log(a / (1 - a)), a first clamped to [eps, 1 - eps] when eps is given (None: not). As torch's, the gradient
@@ -751,6 +908,11 @@ class Logit(Elementwise):
         xp.divide(grad, out, out=out)
         low, high, outside = (0, 1, xp.nan) if eps is None else (eps, 1 - eps, 0)
         out[(a < low) | (a > high)] = outside
+
+    @staticmethod
+    def tensor_gradient(grad, a, eps=None):
+        low, high, outside = (0, 1, math.nan) if eps is None else (eps, 1 - eps, 0)
+        return tensor_functions().where((a < low) | (a > high), outside, grad / (a * (1 - a)))
 
 
 class SpecialFunction(Elementwise):
@@ -778,6 +940,10 @@ class Erf(SpecialFunction):
         out *= grad
         out *= 2 / math.sqrt(math.pi)
 
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad * (-a * a).exp() * (2 / math.sqrt(math.pi))
+
 
 class Erfc(SpecialFunction):
     """1 - erf(a), exact in the tail where 1 - erf(a) rounds to 0."""
@@ -788,6 +954,10 @@ class Erfc(SpecialFunction):
     def gradient(xp, grad, a, out):                                    # -grad * 2 / sqrt(pi) * exp(-a ** 2)
         Erf.gradient(xp, grad, a, out)
         xp.negative(out, out=out)
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return -Erf.tensor_gradient(grad, a)
 
 
 class Erfinv(SpecialFunction):
@@ -804,11 +974,19 @@ class Erfinv(SpecialFunction):
         out *= grad
         out *= math.sqrt(math.pi) / 2
 
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return grad * (out * out).exp() * (math.sqrt(math.pi) / 2)
+
 
 class Lgamma(SpecialFunction):
     """log |gamma(a)|."""
 
     special, derivative = "gammaln", "digamma"
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad * a.digamma()
 
 
 class Digamma(SpecialFunction):
@@ -820,6 +998,10 @@ class Digamma(SpecialFunction):
     def gradient(xp, grad, a, out):
         scipy_module(xp, "special").zeta(2, a, out=out)
         out *= grad
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad * tensor_functions().polygamma(1, a)
 
 
 class Polygamma(SpecialFunction):
@@ -839,6 +1021,10 @@ class Polygamma(SpecialFunction):
     def gradient(xp, grad, a, out, n):
         Polygamma.function(xp, a, out, n + 1)
         out *= grad
+
+    @staticmethod
+    def tensor_gradient(grad, a, n):
+        return grad * tensor_functions().polygamma(n + 1, a)
 
 
 class I0(SpecialFunction):
@@ -862,6 +1048,11 @@ class Sinc(Elementwise):
         out /= xp.where(a == 0, 1, angle * a)
         out *= grad
 
+    @staticmethod
+    def tensor_gradient(grad, a):                                      # its own gradient NaN at 0, as torch's
+        angle = a * math.pi
+        return (grad * (angle * angle.cos() - angle.sin()) / (angle * a)).where(a != 0, 0)
+
 
 class Stepwise(Elementwise):
     """A function constant between steps (sign, floor, ...): its gradient is zero almost everywhere, and torch's
@@ -883,6 +1074,10 @@ class Stepwise(Elementwise):
     @staticmethod
     def gradient(xp, grad, out, **params):
         out.fill(0)
+
+    @staticmethod
+    def tensor_gradient(grad, **params):
+        return tensor_functions().zeros_like(grad)
 
 
 class Angle(Stepwise):
@@ -941,10 +1136,13 @@ class Binary(Function):
     """f(a, b) of two tensors that broadcast, for the ops without a fast path of their own: a subclass gives
     `function(xp, a, b)` and `gradients(xp, grad, a, b, out)`, which returns both gradients (out is f(a, b)).
     `integers` is what integer and bool operands do, as Elementwise's ("float": apply casts each straight to the
-    default dtype, see Function.integers_to_float); "refuse" names torch's CPU kernel."""
+    default dtype, see Function.integers_to_float); "refuse" names torch's CPU kernel. `gradients` written with xp's
+    functions that minigrad has too (where, log, exp) also records on linked tensors, given minigrad as xp, for
+    create_graph (`records`)."""
 
     broadcasts = True
     integers = "float"
+    records = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -962,6 +1160,16 @@ class Binary(Function):
     @staticmethod
     def backward(ctx, grad):
         return ctx.function.gradients(get_array_module(grad), grad, *ctx.saved)
+
+    @classmethod
+    def has_differentiable_backward(cls):
+        return cls.records
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        a, b, out = ctx.saved
+        return ctx.function.gradients(tensor_functions(), grad, ctx.linked(0, a), ctx.linked(1, b),
+                                      ctx.linked_output(out))
 
 
 class Atan2(Binary):
@@ -1040,6 +1248,7 @@ class Igamma(Binary):
     only, as torch.igamma's. As torch's, only x has a gradient: a's is torch's NotImplementedError."""
 
     integers = "refuse"
+    records = False
     special, sign = "gammainc", 1
 
     @classmethod
@@ -1183,6 +1392,13 @@ class Lerp(Function):
                 grad * weight.astype(grad.dtype) if need_end else None,
                 grad * (end - start) if need_weight else None)
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        start, end, weight = ctx.linked_saved()
+        need_start, need_end, need_weight = ctx.needs_input_grad
+        return (grad * (1 - weight) if need_start else None, grad * weight if need_end else None,
+                grad * (end - start) if need_weight else None)
+
 
 class NanToNum(Function):
     """Integer and bool tensors come back as copies, as torch's; nan=None is 0, as torch's."""
@@ -1194,9 +1410,11 @@ class NanToNum(Function):
         return xp.nan_to_num(a, nan=0.0 if nan is None else nan, posinf=posinf, neginf=neginf)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         (finite,) = ctx.saved
         return grad * finite
+
+    differentiable_backward = backward
 
 
 class Abs(Function):
@@ -1214,6 +1432,10 @@ class Abs(Function):
         Sign.function(get_array_module(a), a, sign)                    # 0 at NaN, as torch's
         return grad * sign
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):                            # sign's gradient is 0, as torch's
+        return grad * ctx.linked(0, ctx.saved[0]).sign()
+
 
 class Clamp(Function):
     """Gradient passes where low <= a <= high, not where a is NaN, as in torch; the bounds are numbers in a's dtype,
@@ -1229,9 +1451,11 @@ class Clamp(Function):
         return xp.clip(a, low, high).astype(a.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         (passes,) = ctx.saved
         return gradient_where(grad, passes)
+
+    differentiable_backward = backward
 
     @staticmethod
     def passes(xp, a, low, high):
@@ -1245,7 +1469,12 @@ class Clamp(Function):
 
 class Hardtanh(Clamp):
     """Clamp to [low, high] whose gradient, as torch's hardtanh's, passes strictly inside (not at the bounds) and
-    where a is NaN."""
+    where a is NaN; create_graph's depends on a, as torch's (clamp's does not)."""
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (passes,) = ctx.saved
+        return DependsOn.apply(gradient_where(grad, passes), ctx.linked(0, passes))
 
     @staticmethod
     def passes(xp, a, low, high):
@@ -1265,11 +1494,13 @@ class Maximum(Function):
         return getattr(get_array_module(a), ctx.function.pick)(a, b)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         a, b = ctx.saved
         loses = ctx.function.loses
         shared = grad * ((a == b) * grad.dtype.type(-0.5) + grad.dtype.type(1))      # halved where they tie
         return gradient_where(shared, ~loses(a, b)), gradient_where(shared, ~loses(b, a))
+
+    differentiable_backward = backward
 
 
 class Minimum(Maximum):
@@ -1284,10 +1515,12 @@ class ClampMinTensor(Maximum):
     passes, clamped = operator.ge, operator.lt                        # a passes where a >= bound, else clamped
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         a, bound = ctx.saved
         op = ctx.function
         return gradient_where(grad, op.passes(a, bound)), gradient_where(grad, op.clamped(a, bound))
+
+    differentiable_backward = backward
 
 
 class ClampMaxTensor(ClampMinTensor):
@@ -1316,6 +1549,12 @@ class Where(Function):
         grad_a = where(condition, grad, zero) if need_a else None
         return None, grad_a, (where(condition, zero, grad) if need_b else None)
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (condition,) = ctx.saved
+        _, need_a, need_b = ctx.needs_input_grad
+        return None, (grad.where(condition, 0) if need_a else None), (grad.where(~condition, 0) if need_b else None)
+
 
 class Cast(Function):
     node_name = "ToCopyBackward0"
@@ -1330,6 +1569,11 @@ class Cast(Function):
     def backward(ctx, grad):
         (dtype,) = ctx.saved
         return grad.astype(dtype)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (dtype,) = ctx.saved
+        return grad.to(dtype)
 
 
 class Drawn(Function):
@@ -1378,3 +1622,7 @@ class ToDevice(Function):
     def backward(ctx, grad):
         (a,) = ctx.saved
         return to_device(grad, "gpu" if get_array_module(a).__name__ == "cupy" else "cpu")
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return grad.to(device_of(ctx.saved[0]))
