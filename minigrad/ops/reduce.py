@@ -13,7 +13,7 @@ from ..function import SCALAR_TYPE_NAMES, Function, NotTwiceDifferentiable, is_t
 from ..tensor import Tensor, where
 from .elementwise import gradient_where
 from .scan import running
-from .shape import normalize_dim, normalize_dims
+from .shape import Cat, normalize_dim, normalize_dims
 
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 AminmaxResult = collections.namedtuple("AminmaxResult", ["min", "max"])
@@ -403,7 +403,10 @@ def _integers_as_int64(a):
 
 
 def _exclusive_cumprod(a):
-    """Along the last axis, the product of the elements before each one (1 for the first)."""
+    """Along the last axis, the product of the elements before each one (1 for the first); of an array, or of a
+    tensor in differentiable_backward."""
+    if is_tensor(a):
+        return Cat.apply(a.new_ones(a.shape[:-1] + (1,)), a, dim=-1).cumprod(-1)[..., :-1]
     xp = get_array_module(a)
     ones = xp.ones(a.shape[:-1] + (1,), dtype=a.dtype)
     return xp.cumprod(xp.concatenate([ones, a], axis=-1), axis=-1)[..., :-1]
@@ -437,13 +440,14 @@ class Prod(Function):
 
     @staticmethod
     def differentiable_backward(ctx, grad):
-        """Without zeros, the product of the others is the product over each element, as torch's; a zero's
-        gradient cannot be differentiated again."""
+        """backward's running products before and after each element, in recorded ops (Cumprod's), so that zeros
+        are differentiated through too, as torch's."""
         axes, a = ctx.saved
-        if (a == 0).any():
-            return _array_gradients(ctx, grad)
+        dim = ctx.params.get("dim")
         x = ctx.linked(0, a)
-        others = Prod.apply(x, dim=ctx.params.get("dim"), keepdim=True) / x
+        rows = x.reshape(-1) if dim is None else x.movedim(dim, -1)
+        others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows.flip(-1)).flip(-1)
+        others = others.reshape(a.shape) if dim is None else others.movedim(-1, dim)
         return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), a.shape) * others
 
 
