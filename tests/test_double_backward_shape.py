@@ -145,8 +145,9 @@ def test_gpu_path_matches_cpu(gpu_path):
 
     def second(device):
         x = mg.tensor(x0, requires_grad=True, device=device)
-        y = ((x * x)[[0, 2, 0]].gather(1, mg.tensor(GATHER_INDEX, device=device)).logsumexp(1)
-             + mg.nn.functional.pad(x, (1, 1)).var(1)).sum()
+        picked = (x * x)[[0, 2, 0]].gather(1, mg.tensor(GATHER_INDEX, device=device))
+        y = (picked.logsumexp(1) + mg.nn.functional.pad(x, (1, 1)).var(1) + mg.cat([x, picked], 1).amax(1)
+             + x.norm(dim=1) * x.prod(1)).sum()
         (first,) = mg.autograd.grad(y, x, create_graph=True)
         (first * first).sum().backward()
         return x.grad.cpu().numpy()
