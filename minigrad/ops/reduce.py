@@ -9,10 +9,11 @@ import warnings
 import numpy as np
 
 from ..backend import default_dtype, get_array_module
-from ..function import SCALAR_TYPE_NAMES, Function, is_tensor, named_by
+from ..function import SCALAR_TYPE_NAMES, Function, NotTwiceDifferentiable, is_tensor, named_by
+from ..tensor import Tensor, where
 from .elementwise import gradient_where
 from .scan import running
-from .shape import normalize_dim, normalize_dims
+from .shape import Cat, normalize_dim, normalize_dims
 
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 AminmaxResult = collections.namedtuple("AminmaxResult", ["min", "max"])
@@ -84,14 +85,29 @@ def _count(ctx):
     return count
 
 
+def _array_gradients(ctx, grad):
+    """create_graph's gradients of a node whose differentiable_backward has no formula for its case (a zero in a
+    product): its array backward's, behind a node that refuses to be differentiated again (NotTwiceDifferentiable)."""
+    gradients = ctx.run_backward(grad.data)
+    return NotTwiceDifferentiable.wrap(ctx, grad, gradients if isinstance(gradients, tuple) else (gradients,))
+
+
 class _SpreadBySlopes(Function):
     """A reduction whose gradient is the reduced gradient spread back over the reduced dims, times each element's
-    slope (its share of a max, a norm's derivative, softmax for logsumexp), which forward saves as (axes, slopes)."""
+    slope (its share of a max, a norm's derivative, softmax for logsumexp), which forward saves as (axes, slopes,
+    ...)."""
 
     @staticmethod
     def backward(ctx, grad):
-        axes, slopes = ctx.saved
+        axes, slopes = ctx.saved[:2]
         return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), slopes.shape) * slopes
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """Where the slopes are constants (the shares of a max or a median): an op whose slopes depend on its input
+        (a 2-norm, logsumexp) gives its own."""
+        axes, slopes = ctx.saved[:2]
+        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), slopes.shape) * Tensor(slopes)
 
 
 class Max(_SpreadBySlopes):
@@ -123,6 +139,10 @@ class Max(_SpreadBySlopes):
         """The gradient to the winners alone, none to the rest where it is NaN or inf, as torch's."""
         slopes = ctx.saved[1]
         return gradient_where(_SpreadBySlopes.backward(ctx, grad), slopes != 0)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return where(Tensor(ctx.saved[1] != 0), _SpreadBySlopes.differentiable_backward(ctx, grad), 0)
 
 
 class Min(Max):
@@ -223,13 +243,22 @@ class Var(Function):
                           "reduction factor (input numel divided by output numel).", UserWarning, stacklevel=4)
         centred = a - a.sum(axis=axes, keepdims=True) / a.dtype.type(count)
         out = (centred * centred).sum(axis=axes, keepdims=keepdim) / a.dtype.type(divisor)
-        ctx.save_for_backward(axes, centred * a.dtype.type(2 / divisor if divisor else math.inf))
+        ctx.save_for_backward(axes, centred, a.dtype.type(2 / divisor if divisor else math.inf))
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        axes, slopes = ctx.saved[:2]  # d out / d a: 2 (a - mean) / divisor
-        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), slopes.shape) * slopes
+        axes, centred, scale = ctx.saved[:3]  # d out / d a: 2 (a - mean) / divisor
+        return _expand_reduced(grad * scale, axes, ctx.params.get("keepdim", False), centred.shape) * centred
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """The gradient depends on a only through a - mean(a), which centring again leaves as it is: the saved
+        deviations, linked as a, stand in for it."""
+        axes, centred, scale = ctx.saved[:3]
+        deviations = ctx.linked(0, centred)
+        deviations = deviations - deviations.mean(axes, keepdim=True)
+        return _expand_reduced(grad * float(scale), axes, ctx.params.get("keepdim", False), centred.shape) * deviations
 
 
 class Std(Var):
@@ -243,9 +272,16 @@ class Std(Var):
 
     @staticmethod
     def backward(ctx, grad):
-        out = ctx.saved[2]
+        out = ctx.saved[-1]
         grad_var = get_array_module(grad).where(out == 0, grad.dtype.type(0), grad / (2 * out))
         return Var.backward(ctx, grad_var)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        out = ctx.saved[-1]
+        zero = Tensor(out == 0)
+        grad_var = where(zero, 0, grad / (2 * where(zero, 1, ctx.linked_output(out))))
+        return Var.differentiable_backward(ctx, grad_var)
 
 
 class Amax(Max):
@@ -265,6 +301,7 @@ class Amax(Max):
         return _drop_axes(out, axes, keepdim)
 
     backward = staticmethod(_SpreadBySlopes.backward)                  # grad * share: 0 * NaN is NaN, as torch's
+    differentiable_backward = staticmethod(_SpreadBySlopes.differentiable_backward)
 
 
 class Amin(Amax):
@@ -287,6 +324,22 @@ class Norm(_SpreadBySlopes):
         return None if ctx.params.get("p") == 0 else _SpreadBySlopes.backward(ctx, grad)
 
     @staticmethod
+    def differentiable_backward(ctx, grad):
+        """p = 1 and inf have constant slopes (signs, and a max's shares); p = 2's are a / norm, 0 where the norm
+        is, as torch's. Other p's gradients cannot be differentiated again."""
+        p = ctx.params.get("p", 2)
+        if p == 0:
+            return None
+        if p in (1, math.inf, -math.inf):
+            return _SpreadBySlopes.differentiable_backward(ctx, grad)
+        if p != 2:
+            return _array_gradients(ctx, grad)
+        axes, slopes, a, out = ctx.saved
+        zero = Tensor(out == 0)
+        scale = where(zero, 0, grad / where(zero, 1, ctx.linked_output(out)))
+        return _expand_reduced(scale, axes, ctx.params.get("keepdim", False), a.shape) * ctx.linked(0, a)
+
+    @staticmethod
     def forward(ctx, a, p=2, dim=None, keepdim=False):
         if a.dtype.kind != "f":
             raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. "
@@ -305,8 +358,9 @@ class Norm(_SpreadBySlopes):
         else:  # d/da (sum |a|^p)^(1/p) = sign(a) (|a| / norm)^(p-1), 0 at a = 0 for any p, as torch's
             out = (magnitude ** p).sum(axis=axes, keepdims=True) ** (1 / p)
             slopes = xp.where((out == 0) | (a == 0), 0, xp.sign(a) * (magnitude / out) ** (p - 1))
-        ctx.save_for_backward(axes, slopes.astype(a.dtype))
-        return _drop_axes(out, axes, keepdim)
+        out = _drop_axes(out, axes, keepdim)
+        ctx.save_for_backward(axes, slopes.astype(a.dtype), a, out)  # a and out for create_graph's 2-norm
+        return out
 
 
 class LogSumExp(_SpreadBySlopes):
@@ -331,8 +385,16 @@ class LogSumExp(_SpreadBySlopes):
         else:  # no maximum to take out; the empty sum's log is -inf
             largest = xp.zeros(tuple(1 if axis in axes else size for axis, size in enumerate(a.shape)), a.dtype)
         out = xp.log(xp.exp(a - largest).sum(axis=axes, keepdims=True)) + largest
-        ctx.save_for_backward(axes, xp.exp(a - out))
-        return _drop_axes(out, axes, keepdim)
+        slopes, out = xp.exp(a - out), _drop_axes(out, axes, keepdim)
+        ctx.save_for_backward(axes, slopes, a, out)  # a and out for create_graph's, as torch's
+        return out
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        axes, _, a, out = ctx.saved
+        keepdim = ctx.params.get("keepdim", False)
+        softmax = (ctx.linked(0, a) - _expand_reduced(ctx.linked_output(out), axes, keepdim, a.shape)).exp()
+        return _expand_reduced(grad, axes, keepdim, a.shape) * softmax
 
 
 def _integers_as_int64(a):
@@ -341,7 +403,10 @@ def _integers_as_int64(a):
 
 
 def _exclusive_cumprod(a):
-    """Along the last axis, the product of the elements before each one (1 for the first)."""
+    """Along the last axis, the product of the elements before each one (1 for the first); of an array, or of a
+    tensor in differentiable_backward."""
+    if is_tensor(a):
+        return Cat.apply(a.new_ones(a.shape[:-1] + (1,)), a, dim=-1).cumprod(-1)[..., :-1]
     xp = get_array_module(a)
     ones = xp.ones(a.shape[:-1] + (1,), dtype=a.dtype)
     return xp.cumprod(xp.concatenate([ones, a], axis=-1), axis=-1)[..., :-1]
@@ -373,9 +438,23 @@ class Prod(Function):
         others = xp.moveaxis(others.reshape(moved.shape), reduced, axes)
         return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), a.shape) * others
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's running products before and after each element, in recorded ops (Cumprod's), so that zeros
+        are differentiated through too, as torch's."""
+        axes, a = ctx.saved
+        dim = ctx.params.get("dim")
+        x = ctx.linked(0, a)
+        rows = x.reshape(-1) if dim is None else x.movedim(dim, -1)
+        others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows.flip(-1)).flip(-1)
+        others = others.reshape(a.shape) if dim is None else others.movedim(-1, dim)
+        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), a.shape) * others
+
 
 def _reverse_cumsum(a, axis):
-    """Along `axis`, the sum of each element and those after it."""
+    """Along `axis`, the sum of each element and those after it (an array, or a tensor in differentiable_backward)."""
+    if is_tensor(a):
+        return a.flip(axis).cumsum(axis).flip(axis)
     xp = get_array_module(a)
     return xp.flip(xp.cumsum(xp.flip(a, axis), axis=axis), axis)
 
@@ -394,9 +473,11 @@ class Cumsum(Function):
                                           dtype=_integers_as_int64(a)).reshape(a.shape)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         axis = normalize_dim(ctx.params["dim"], grad.ndim)
         return _reverse_cumsum(grad.reshape(grad.shape or (1,)), axis).reshape(grad.shape)
+
+    differentiable_backward = backward
 
 
 class _Scan(Function):
@@ -443,6 +524,17 @@ class Cumprod(_Scan):
         product_before_first = xp.where(before_zero, a, one).prod(axis=axis, keepdims=True)
         grad_a = grad_a + xp.where(first_zero, product_before_first * from_first, 0)
         return grad_a.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """Without zeros, the reverse running sum of grad * out over each element, as torch's; the gradient of a
+        row with a zero cannot be differentiated again."""
+        axis, rows, out = ctx.saved
+        if (rows == 0).any():
+            return _array_gradients(ctx, grad)
+        output = ctx.linked_output(out.reshape(grad.shape)).reshape(rows.shape)
+        rows_in = ctx.linked(0, rows.reshape(grad.shape)).reshape(rows.shape)
+        return (_reverse_cumsum(grad.reshape(rows.shape) * output, axis) / rows_in).reshape(grad.shape)
 
 
 def running_extreme_indices(a, dim, largest):

@@ -73,9 +73,11 @@ class Reshape(Function):
         return a.reshape(shape)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         (shape,) = ctx.saved
         return grad.reshape(shape)
+
+    differentiable_backward = backward
 
 
 class Expand(Function):
@@ -87,8 +89,10 @@ class Expand(Function):
         return expanded_view(a, shape)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         return grad
+
+    differentiable_backward = backward
 
 
 def expanded_view(array, shape):
@@ -126,6 +130,10 @@ class Permute(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.transpose(np.argsort(ctx.params["dims"]))
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return Permute.apply(grad, dims=tuple(int(axis) for axis in np.argsort(ctx.params["dims"])))
 
 
 class Cat(Function):
@@ -168,18 +176,19 @@ class Cat(Function):
         return dim
 
     @staticmethod
-    def backward(ctx, grad):
-        xp = get_array_module(grad)
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         dim, sizes = ctx.saved
         start, index, pieces = 0, [slice(None)] * grad.ndim, []
         for size in sizes:
-            if size is None:
-                pieces.append(xp.zeros(0, grad.dtype))
+            if size is None:  # an input left out: an empty gradient, cut from grad as the others are
+                pieces.append(grad[(slice(0, 0),) * grad.ndim].reshape(0))
                 continue
             index[dim] = slice(start, start + size)
             pieces.append(grad[tuple(index)])
             start += size
         return tuple(pieces)
+
+    differentiable_backward = backward
 
 
 class Stack(Function):
@@ -196,6 +205,10 @@ class Stack(Function):
     def backward(ctx, grad):
         return tuple(get_array_module(grad).moveaxis(grad, ctx.params["dim"], 0))
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return grad.unbind(ctx.params["dim"])
+
 
 class Flip(Function):
     """Entries in reverse order along `dims`, as a copy, as torch's (a view would carry writes back)."""
@@ -210,6 +223,10 @@ class Flip(Function):
     @staticmethod
     def backward(ctx, grad):
         return get_array_module(grad).flip(grad, axis=ctx.params["dims"])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return Flip.apply(grad, dims=ctx.params["dims"])
 
 
 def is_basic_index(index):
@@ -372,11 +389,41 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, grad):
         shape, dtype, index = ctx.saved
-        if not is_basic_index(index):
-            return _scatter_add(shape, index, grad)
-        if callable(index):  # a view taken anew: of an expansion, or overlapping windows, may read elements twice
-            return gradient_through_view(shape, index, grad)
-        return GradientAt(shape, dtype, index, grad)
+        return _index_gradient(shape, dtype, index, grad)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        shape, _, index = ctx.saved
+        return IndexGradient.apply(grad, shape=shape, index=index)
+
+
+def _index_gradient(shape, dtype, index, grad):
+    """The gradient of a[index] (a of `shape`), an array or a GradientAt."""
+    if not is_basic_index(index):
+        return _scatter_add(shape, index, grad)
+    if callable(index):  # a view taken anew: of an expansion, or overlapping windows, may read elements twice
+        return gradient_through_view(shape, index, grad)
+    return GradientAt(shape, dtype, index, grad)
+
+
+class IndexGradient(Function):
+    """GetItem's gradient as an op of its own, for create_graph: zeros of `shape` with grad at `index` (added up
+    where the index reads a place more than once). It is linear in grad, and its gradient is GetItem's forward,
+    grad read at index, as GetItem's is this: the two differentiate each other to any order. Ops whose gradient
+    is such a scatter (gather, embedding, diagonal, a view) give theirs through it."""
+
+    @staticmethod
+    def forward(ctx, grad, shape, index):
+        gradient = _index_gradient(shape, grad.dtype, index, grad)
+        return gradient.dense() if isinstance(gradient, GradientAt) else gradient
+
+    @staticmethod
+    def backward(ctx, grad):
+        return region(grad, ctx.params["index"])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return GetItem.apply(grad, index=ctx.params["index"])
 
 
 class GradientAt:
@@ -443,8 +490,22 @@ class SetItem(Function):
         grad_a = grad.copy()
         if not ctx.params.get("accumulate"):
             _write(grad_a, index, 0)
-        grad_value = region(grad, index)  # as value broadcast to the indexed part: value may have had more leading 1s
-        return grad_a, grad_value.reshape((1,) * (value_ndim - grad_value.ndim) + grad_value.shape)
+        return grad_a, SetItem.as_value(region(grad, index), value_ndim)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        index, value_ndim = ctx.saved
+        need_a, need_value = ctx.needs_input_grad
+        grad_a = None
+        if need_a:
+            grad_a = grad if ctx.params.get("accumulate") else SetItem.apply(grad, 0, index=index)
+        return grad_a, SetItem.as_value(GetItem.apply(grad, index=index), value_ndim) if need_value else None
+
+    @staticmethod
+    def as_value(grad_value, value_ndim):
+        """The gradient of the indexed part (an array or a tensor) as value's, which was broadcast to that part:
+        value may have had more leading 1s."""
+        return grad_value.reshape((1,) * (value_ndim - grad_value.ndim) + grad_value.shape)
 
 
 PAD_MODES = {"constant": "constant", "replicate": "edge", "reflect": "reflect", "circular": "wrap"}
@@ -488,20 +549,52 @@ class Pad(Function):
             if mode == "circular" and max(before, after) > a.shape[axis]:
                 raise RuntimeError("Padding value causes wrapping around more than once.")
         ctx.save_for_backward(widths, a.shape)
-        xp = get_array_module(a)
-        if mode == "constant":
-            return xp.pad(a, widths, mode="constant", constant_values=value)
-        return xp.pad(a, widths, mode=PAD_MODES[mode])
+        return _padded(a, widths, mode, value)
 
     @staticmethod
     def backward(ctx, grad):
         widths, shape = ctx.saved
-        mode = PAD_MODES[ctx.params.get("mode", "constant")]
-        for axis, (before, after) in enumerate(widths):
-            if before == after == 0:
-                continue
-            grad = _fold_axis(grad, axis, before, after, shape[axis], mode)
-        return grad
+        return _folded(grad, widths, shape, ctx.params.get("mode", "constant"))
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        widths, shape = ctx.saved
+        return PadGradient.apply(grad, widths=widths, shape=shape, mode=ctx.params.get("mode", "constant"))
+
+
+class PadGradient(Function):
+    """Pad's gradient as an op of its own, for create_graph: each padded copy folded back onto its source. It is
+    linear in grad, and its gradient is the padding again (with zeros, in constant mode), as Pad's is this."""
+
+    @staticmethod
+    def forward(ctx, grad, widths, shape, mode):
+        return _folded(grad, widths, shape, mode)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _padded(grad, ctx.params["widths"], ctx.params["mode"], 0)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        pad = tuple(width for widths in reversed(ctx.params["widths"]) for width in widths)  # torch's order
+        return Pad.apply(grad, pad=pad, mode=ctx.params["mode"])
+
+
+def _padded(a, widths, mode, value):
+    """`a` padded by numpy's per-axis `widths` in torch's `mode`, with `value` in constant mode."""
+    xp = get_array_module(a)
+    if mode == "constant":
+        return xp.pad(a, widths, mode="constant", constant_values=value)
+    return xp.pad(a, widths, mode=PAD_MODES[mode])
+
+
+def _folded(grad, widths, shape, mode):
+    """The gradient of _padded for `grad`: each axis's padded copies folded back onto the entries of `shape`."""
+    for axis, (before, after) in enumerate(widths):
+        if before == after == 0:
+            continue
+        grad = _fold_axis(grad, axis, before, after, shape[axis], PAD_MODES[mode])
+    return grad
 
 
 def _fold_axis(grad, axis, before, after, size, mode):
@@ -558,6 +651,11 @@ class Gather(Function):
         shape, positions = ctx.saved
         return _scatter_add(shape, positions, grad), None
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        shape, positions = ctx.saved
+        return IndexGradient.apply(grad, shape=shape, index=positions), None
+
 
 def _positions_along(index, dim):
     """gather's index as a full array index: `index` along `dim`, and each entry's own position along the others."""
@@ -593,6 +691,11 @@ class Diagonal(Function):
         (shape,) = ctx.saved
         return _placed_on_diagonal(grad, shape, **ctx.params)
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (shape,) = ctx.saved
+        return IndexGradient.apply(grad, shape=shape, index=lambda array: diagonal_view(array, **ctx.params))
+
 
 class DiagEmbed(Function):
     """The last dim of `a` on diagonal `offset` of new (dim1, dim2) planes of zeros, as torch.diag_embed (and torch.diag
@@ -608,6 +711,10 @@ class DiagEmbed(Function):
     @staticmethod
     def backward(ctx, grad):
         return diagonal_view(grad, **ctx.params)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return Diagonal.apply(grad, **ctx.params)
 
 
 def strided_view(array, size, stride, storage_offset=0):
@@ -707,6 +814,11 @@ class AsStrided(Function):
         (shape,) = ctx.saved
         return gradient_through_view(shape, lambda array: ctx.function.view(array, **ctx.params), grad)
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (shape,) = ctx.saved
+        return IndexGradient.apply(grad, shape=shape, index=lambda array: ctx.function.view(array, **ctx.params))
+
 
 class UnfoldWindows(AsStrided):
     """torch's Tensor.unfold (window_view), a view; where windows overlap (step < size), an element gets the sum
@@ -741,6 +853,10 @@ class Tril(Function):
     @staticmethod
     def backward(ctx, grad):
         return ctx.function.forward(ctx, grad, ctx.params["diagonal"])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return ctx.function.apply(grad, diagonal=ctx.params["diagonal"])
 
 
 class Triu(Tril):
@@ -803,6 +919,12 @@ class Scatter(Function):
         grad_a = grad.copy()
         grad_a[positions] = 0
         return grad_a, grad_src, None
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        src_shape, positions, read = ctx.saved
+        grad_src = IndexGradient.apply(GetItem.apply(grad, index=positions), shape=src_shape, index=read)
+        return (grad if ctx.params.get("add") else SetItem.apply(grad, 0, index=positions)), grad_src, None
 
 
 def _multiply_at(out, positions, values):
@@ -929,12 +1051,27 @@ class Embedding(Function):
     def backward(ctx, grad):
         shape, indices = ctx.saved
         if ctx.params.get("scale_grad_by_freq"):
-            counts = get_array_module(grad).bincount(indices.reshape(-1), minlength=shape[0])
-            grad = grad / counts[indices][..., None].astype(grad.dtype)
+            grad = grad / Embedding.frequencies(shape, indices, grad.dtype)
         grad_weight = _scatter_add(shape, indices, grad)
         if ctx.params.get("padding_idx") is not None:
             grad_weight[ctx.params["padding_idx"]] = 0
         return grad_weight, None
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        shape, indices = ctx.saved
+        if ctx.params.get("scale_grad_by_freq"):
+            grad = grad / Embedding.frequencies(shape, indices, grad.dtype)
+        grad_weight = IndexGradient.apply(grad, shape=shape, index=indices)
+        if ctx.params.get("padding_idx") is not None:
+            grad_weight = SetItem.apply(grad_weight, 0, index=ctx.params["padding_idx"])
+        return grad_weight, None
+
+    @staticmethod
+    def frequencies(shape, indices, dtype):
+        """scale_grad_by_freq's divisor of each output row's gradient: how often its index occurs."""
+        counts = get_array_module(indices).bincount(indices.reshape(-1), minlength=shape[0])
+        return counts[indices][..., None].astype(dtype)
 
 
 class EmbeddingBag(Function):
