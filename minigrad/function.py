@@ -601,8 +601,7 @@ class Context:
         if self.function.custom and not _is_once_differentiable(self.function) and self._outputs is None:
             formula = self.function.backward
         if formula is None:
-            gradients = _as_tuple(self.run_backward(grad.data))
-            return NotTwiceDifferentiable.wrap(self, grad, gradients)
+            return self.undifferentiable_gradients(grad)
         self.output_entry = output_entry
         try:
             with enable_grad():
@@ -610,6 +609,11 @@ class Context:
         finally:
             self.output_entry = None
         return self._custom_gradients(gradients, as_tensors=True) if self.function.custom else gradients
+
+    def undifferentiable_gradients(self, grad):
+        """create_graph's gradients for a tensor `grad` where no formula gives them (also a differentiable_backward's
+        case it has none for): the array backward's, behind nodes that refuse a second differentiation by name."""
+        return NotTwiceDifferentiable.wrap(self, grad, _as_tuple(self.run_backward(grad.data)))
 
     def linked(self, position, array):
         """The value `array` of input `position` (as forward saved it) as a tensor that leads back into the graph

@@ -3139,7 +3139,8 @@ def _refuse_nan(node, gradients):
     for index, (gradient, needed) in enumerate(zip(gradients, node.input_needs_grad)):
         if gradient is None or not (needed or node.function.custom):
             continue
-        values = gradient.grad if isinstance(gradient, GradientAt) else getattr(gradient, "data", gradient)
+        values = gradient.grad if isinstance(gradient, GradientAt) else gradient.data if isinstance(gradient, Tensor) \
+            else gradient
         if get_array_module(values).isnan(values).any():
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {index}th output.")
 

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 
 from ..backend import default_dtype, get_array_module
-from ..function import SCALAR_TYPE_NAMES, Function, NotTwiceDifferentiable, is_tensor, named_by
+from ..function import SCALAR_TYPE_NAMES, Function, is_tensor, named_by
 from ..tensor import Tensor, where
 from .elementwise import gradient_where
 from .scan import running
@@ -83,13 +83,6 @@ def _count(ctx):
     for axis in axes:
         count *= shape[axis]
     return count
-
-
-def _array_gradients(ctx, grad):
-    """create_graph's gradients of a node whose differentiable_backward has no formula for its case (a zero in a
-    product): its array backward's, behind a node that refuses to be differentiated again (NotTwiceDifferentiable)."""
-    gradients = ctx.run_backward(grad.data)
-    return NotTwiceDifferentiable.wrap(ctx, grad, gradients if isinstance(gradients, tuple) else (gradients,))
 
 
 class _SpreadBySlopes(Function):
@@ -333,7 +326,7 @@ class Norm(_SpreadBySlopes):
         if p in (1, math.inf, -math.inf):
             return _SpreadBySlopes.differentiable_backward(ctx, grad)
         if p != 2:
-            return _array_gradients(ctx, grad)
+            return ctx.undifferentiable_gradients(grad)
         axes, slopes, a, out = ctx.saved
         zero = Tensor(out == 0)
         scale = where(zero, 0, grad / where(zero, 1, ctx.linked_output(out)))
@@ -531,7 +524,7 @@ class Cumprod(_Scan):
         row with a zero cannot be differentiated again."""
         axis, rows, out = ctx.saved
         if (rows == 0).any():
-            return _array_gradients(ctx, grad)
+            return ctx.undifferentiable_gradients(grad)
         output = ctx.linked_output(out.reshape(grad.shape)).reshape(rows.shape)
         rows_in = ctx.linked(0, rows.reshape(grad.shape)).reshape(rows.shape)
         return (_reverse_cumsum(grad.reshape(rows.shape) * output, axis) / rows_in).reshape(grad.shape)
