@@ -7,15 +7,18 @@ import numpy as np
 
 from .. import kernels, memory, parallel
 from ..backend import get_array_module
-from ..function import Function, gpu_variant_of, is_grad_enabled
-from .elementwise import gradient_where
+from ..function import Function, gpu_variant_of, is_grad_enabled, is_tensor
+from ..tensor import Tensor
+from .activation import Softplus
+from .elementwise import Where, gradient_where
 
 
 class CharbonnierLoss(Function):
     """sqrt((x - y)^2 + eps^2): L1 that is smooth at zero, reduced by "mean", "sum" or "none" as torch's losses.
 
     As a chain of ops it would keep four full-size intermediates and make ten passes; as one op it
-    keeps only the slope (x - y) / distance, which is the whole backward.
+    keeps only the slope (x - y) / distance, which is the whole backward (x and y are kept by reference, for
+    differentiable_backward alone).
     """
 
     @staticmethod
@@ -23,14 +26,25 @@ class CharbonnierLoss(Function):
         if x.shape != y.shape:
             raise ValueError(f"charbonnier_loss expects input and target of one shape, got {x.shape} and {y.shape}")
         distance, slope = ctx.function.distance_and_slope(x, y, eps)
-        ctx.save_for_backward(slope)
+        ctx.save_for_backward(slope, x, y)
         return reduced(distance, reduction)
 
     @staticmethod
     def backward(ctx, grad):
-        (slope,) = ctx.saved
+        return CharbonnierLoss.gradients(ctx, grad, ctx.saved[0])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """The slope from x and y linked, over the distance this op gives unreduced: its derivative is this again."""
+        x, y = (ctx.linked(position, array) for position, array in enumerate(ctx.saved[1:]))
+        distance = CharbonnierLoss.apply(x, y, eps=ctx.params["eps"], reduction="none")
+        return CharbonnierLoss.gradients(ctx, grad, (x - y) / distance)
+
+    @staticmethod
+    def gradients(ctx, grad, slope):
+        """Both inputs' gradients from the slope: arrays (backward) or tensors (differentiable_backward)."""
         if ctx.params.get("reduction", "mean") == "mean":
-            grad = grad / slope.size
+            grad = grad / math.prod(slope.shape)
         grad_x = slope * grad
         return grad_x, -grad_x
 
@@ -91,6 +105,16 @@ class NLLLoss(Function):
         grad_input[index] = gradient_where(-weights * grad, kept)      # none where ignored, a NaN grad's too
         return grad_input
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's scatter as a selection: -weights * grad, its class dim restored, where each kept position's
+        target class is, else 0; the selection is constant, as the loss is linear in the input."""
+        shape, index, weights, kept = ctx.saved
+        targeted = get_array_module(weights).zeros(shape, dtype=bool)
+        targeted[index] = kept
+        scale = grad * Tensor(-weights)
+        zero = Tensor(0, dtype=scale.dtype, device=scale.device)
+        return Where.apply(Tensor(targeted), scale.unsqueeze(1) if len(shape) > 1 else scale, zero)
 
 def reduced(loss, reduction):
     """An array of losses reduced as torch's reduction= says: "mean", "sum" or "none"."""
@@ -111,32 +135,56 @@ class PointwiseLoss(Function):
     A subclass writes `loss_and_slopes`, which gives the losses and, in the same pass, their derivatives by the
     input and the target (each only where it is wanted): backward is then one product, where a chain of ops would
     keep several full-size intermediates and walk them again. A loss of input - target sets `antisymmetric`: the
-    target's gradient is the input's negated, and its slope is not kept.
+    target's gradient is the input's negated, and its slope is not kept. `tensor_slopes` gives the same slopes
+    from tensors, in recorded ops, for differentiable_backward (input and target are kept by reference for it).
     """
 
     half_in_float32 = True
 
     broadcasts = True
     antisymmetric = False
+    tensor_slopes = None
 
     @staticmethod
     def forward(ctx, input, target, reduction="mean", weight=None, **params):
-        wants = [is_grad_enabled() and needs for needs in ctx.needs_input_grad]
-        if ctx.function.antisymmetric:
-            wants = [wants[0] or wants[1], False]
+        wants = ctx.function.wanted_slopes([is_grad_enabled() and needs for needs in ctx.needs_input_grad])
         loss, slopes = ctx.function.loss_and_slopes(input, target, wants, **params)
         if weight is not None:
             loss = loss * weight
-            slopes = [None if slope is None else slope * weight for slope in slopes]
-        ctx.save_for_backward(loss.shape, slopes)
+        ctx.save_for_backward(loss.shape, _weighted(slopes, weight), input, target)
         return reduced(loss, reduction)
 
     @staticmethod
     def backward(ctx, grad):
-        shape, (slope_input, slope_target) = ctx.saved
+        shape, slopes = ctx.saved[:2]
+        return PointwiseLoss.gradients(ctx, grad, shape, *slopes)
+
+    @classmethod
+    def has_differentiable_backward(cls):
+        return cls.tensor_slopes is not None
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's product, of the slopes that tensor_slopes gives from the input and target linked."""
+        shape, _, *operands = ctx.saved
+        params = {name: value for name, value in ctx.params.items() if name not in ("reduction", "weight")}
+        slopes = ctx.function.tensor_slopes(*(ctx.linked(position, array) for position, array in enumerate(operands)),
+                                            ctx.function.wanted_slopes(ctx.needs_input_grad), **params)
+        weight = ctx.params.get("weight")
+        return PointwiseLoss.gradients(ctx, grad, shape, *_weighted(slopes, None if weight is None else Tensor(weight)))
+
+    @classmethod
+    def wanted_slopes(cls, needs):
+        """Which slopes to compute for inputs that need gradients: the input's alone for an antisymmetric loss."""
+        return [needs[0] or needs[1], False] if cls.antisymmetric else list(needs)
+
+    @staticmethod
+    def gradients(ctx, grad, shape, slope_input, slope_target):
+        """Both gradients from the slopes: arrays (backward) or tensors (differentiable_backward)."""
         if ctx.params.get("reduction", "mean") == "mean":
             grad = grad / math.prod(shape)
-        grad = get_array_module(grad).broadcast_to(grad, shape)  # a slope may have one operand's shape alone
+        # a slope may have one operand's shape alone
+        grad = grad.expand(shape) if is_tensor(grad) else get_array_module(grad).broadcast_to(grad, shape)
         grad_input = None if slope_input is None else slope_input * grad
         if ctx.function.antisymmetric:
             return grad_input, None if grad_input is None else -grad_input
@@ -145,6 +193,11 @@ class PointwiseLoss(Function):
     @staticmethod
     def loss_and_slopes(input, target, wants, **params):
         raise NotImplementedError
+
+
+def _weighted(slopes, weight):
+    """The slopes (arrays or tensors, None where not wanted) times the loss's weight, where there is one."""
+    return [slope if slope is None or weight is None else slope * weight for slope in slopes]
 
 
 class BinaryCrossEntropy(PointwiseLoss):
@@ -159,6 +212,11 @@ class BinaryCrossEntropy(PointwiseLoss):
         slope_input = (input - target) / xp.maximum((1 - input) * input, 1e-12) if wants[0] else None
         slope_target = log_complement - log_input if wants[1] else None
         return loss, [slope_input, slope_target]
+
+    @staticmethod
+    def tensor_slopes(input, target, wants):
+        slope_input = (input - target) / ((1 - input) * input).clamp_min(1e-12) if wants[0] else None
+        return [slope_input, (-input).log1p() - input.log() if wants[1] else None]
 
 
 class BinaryCrossEntropyWithLogits(PointwiseLoss):
@@ -180,6 +238,16 @@ class BinaryCrossEntropyWithLogits(PointwiseLoss):
             slope_input = log_weight * _sigmoid(xp, input, decay) - pos_weight * target if wants[0] else None
             slope_target = (pos_weight - 1) * softplus_of_negative - input if wants[1] else None
         return loss, [slope_input, slope_target]
+
+    @staticmethod
+    def tensor_slopes(input, target, wants, pos_weight=None):
+        probability = input.sigmoid()
+        if pos_weight is None:
+            return [probability - target if wants[0] else None, -input if wants[1] else None]
+        pos_weight = Tensor(pos_weight)
+        slope_input = (1 + (pos_weight - 1) * target) * probability - pos_weight * target if wants[0] else None
+        softplus_of_negative = Softplus.apply(-input, beta=1.0, threshold=20.0)
+        return [slope_input, (pos_weight - 1) * softplus_of_negative - input if wants[1] else None]
 
 
 def _sigmoid(xp, x, decay):
@@ -208,6 +276,18 @@ class SmoothL1Loss(PointwiseLoss):
                 slope *= scale
         return loss, [slope, None]
 
+    @staticmethod
+    def tensor_slopes(input, target, wants, beta, scale):
+        """The slope as difference times its (piecewise constant) derivative, plus the constant slope of the linear
+        part: of the right value and derivatives."""
+        difference = input - target
+        values = difference.data
+        xp = get_array_module(values)
+        quadratic = xp.abs(values) < beta
+        derivative = xp.where(quadratic, scale / beta if beta else 0.0, 0).astype(values.dtype)
+        constant = xp.where(quadratic, 0, scale * xp.sign(values)).astype(values.dtype)
+        return [difference * Tensor(derivative) + Tensor(constant), None]
+
 
 class KLDivergence(PointwiseLoss):
     """target * (log(target) - input) of log-probabilities `input` (0 where target is 0, NaN where it is negative,
@@ -226,6 +306,17 @@ class KLDivergence(PointwiseLoss):
             loss = xp.where(target == 0, 0, target * (log_probability - input))
             slope_target = xp.where(target > 0, log_probability + 1 - input, np.nan) if wants[1] else None
         return loss, [-probability if wants[0] else None, slope_target]
+
+    @staticmethod
+    def tensor_slopes(input, target, wants, log_target):
+        if log_target:
+            probability = target.exp()
+            slope_target = probability * (target - input + 1) if wants[1] else None
+        else:
+            probability = target
+            positive, undefined = Tensor(target.data > 0), Tensor(np.nan, dtype=input.dtype, device=input.device)
+            slope_target = Where.apply(positive, target.log() + 1 - input, undefined) if wants[1] else None
+        return [-probability if wants[0] else None, slope_target]
 
 
 class CosineSimilarity(Function):
@@ -261,6 +352,25 @@ class CosineSimilarity(Function):
             along = xp.where(norm > 0, grad * cosine / (clamped * norm), 0)
             grads.append(across * other - along * x)
         return tuple(grads)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's gradients from x1 and x2 linked (as broadcast, which the engine sums back), the clamp as
+        torch's: a constant added to each norm, which leaves the norm's derivative; a zero norm is taken as 1 where
+        backward's gradient has no such term."""
+        x1, x2, norms, clamped, _ = ctx.saved
+        dim = ctx.params["dim"]
+        vectors = [ctx.linked(position, x) for position, x in enumerate((x1, x2))]
+        norm_tensors = [x.norm(2, dim, keepdim=True) for x in vectors]
+        clamped = [norm + Tensor(bound - norm.data) for norm, bound in zip(norm_tensors, clamped)]
+        nonzero = [Tensor(norm > 0) for norm in norms]
+        nonzero_norms = [norm + Tensor((norm.data == 0).astype(norm.dtype)) for norm in norm_tensors]
+        grad = grad.unsqueeze(dim)
+        cosine = ((vectors[0] / clamped[0]) * (vectors[1] / clamped[1])).sum(dim, keepdim=True)
+        across = grad / clamped[0] / clamped[1]
+        return tuple(across * other - grad * cosine / (bound * norm) * mask * x if wanted else None
+                     for x, other, bound, norm, mask, wanted in zip(vectors, vectors[::-1], clamped, nonzero_norms,
+                                                                     nonzero, ctx.needs_input_grad))
 
 
 class CTCLoss(Function):

@@ -17,6 +17,7 @@ import numpy as np
 from .. import memory, parallel
 from ..backend import get_array_module
 from ..function import Function
+from ..tensor import Tensor
 
 
 def empty_statistics(x, axes):
@@ -202,6 +203,30 @@ class Normalize(Function):
                                  else total for total in (grad_sum, product_sum))
         return (grad_x, *((product_sum,) if scaled else ()), *((grad_sum,) if shifted else ()))
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's gradients in recorded ops, from x's deviations from its mean linked in x's place (forward kept
+        them, or the normalized x, which is they times 1/std): the normalized x and the variance are the same for x
+        less any shift constant along the axes; with constant statistics the normalized x is the deviations times
+        1/std, a constant, and x's gradient no more than grad times that."""
+        deviations, inverse_std, *affine = ctx.saved
+        params = ctx.params
+        axes, scaled, shifted = params["axes"], params["scaled"], params["shifted"]
+        constant_statistics = params.get("constant_statistics", False)
+        if not (scaled and _folds(inverse_std, affine[0], deviations.size)):
+            deviations = deviations / inverse_std
+        x = ctx.linked(0, deviations)
+        if constant_statistics:
+            centred, inverse_std = x, Tensor(inverse_std)
+        else:
+            centred = x - x.mean(axes, keepdim=True)
+            inverse_std = ((centred * centred).mean(axes, keepdim=True) + params["eps"]).rsqrt()
+        normalized = centred * inverse_std
+        grad_normalized = grad * ctx.linked(1, affine[0]) if scaled else grad
+        grad_x = grad_normalized if constant_statistics else (
+            grad_normalized - grad_normalized.mean(axes, keepdim=True)
+            - normalized * (grad_normalized * normalized).mean(axes, keepdim=True))
+        return (grad_x * inverse_std, *((grad * normalized,) if scaled else ()), *((grad,) if shifted else ()))
 
 def _folds(inverse_std, weight, size):
     """Whether 1/std and the weight scale x's deviations (forward) and grad (backward) as their product, in one
