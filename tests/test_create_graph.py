@@ -12,6 +12,7 @@ import pytest
 import minigrad as mg
 from conftest import assert_raises_as_torch, relative_error
 from double_backward import check_double_backward
+from test_custom_function_tensors import _cube, _exp, _linear
 
 torch = pytest.importorskip("torch")
 
@@ -161,59 +162,7 @@ def test_an_op_without_a_second_derivative_refuses_to_be_differentiated_twice():
                                 "gradient computed through it with create_graph=True cannot be differentiated again")
 
 
-# torch's documentation's custom Functions, written once for both libraries
-def custom_functions(library):
-    class Exp(library.autograd.Function):
-        @staticmethod
-        def forward(ctx, i):
-            result = i.exp()
-            ctx.save_for_backward(result)
-            return result
-
-        @staticmethod
-        def backward(ctx, grad_output):
-            result, = ctx.saved_tensors
-            return grad_output * result
-
-    class MyCube(library.autograd.Function):
-        @staticmethod
-        def forward(x):
-            dx = 3 * x ** 2
-            result = x ** 3
-            return result, dx
-
-        @staticmethod
-        def setup_context(ctx, inputs, output):
-            x, = inputs
-            result, dx = output
-            ctx.save_for_backward(x, dx)
-
-        @staticmethod
-        def backward(ctx, grad_output, grad_dx):
-            x, dx = ctx.saved_tensors
-            return grad_output * dx + grad_dx * 6 * x
-
-    class LinearFunction(library.autograd.Function):
-        @staticmethod
-        def forward(ctx, input, weight, bias=None):
-            ctx.save_for_backward(input, weight, bias)
-            output = input.mm(weight.t())
-            if bias is not None:
-                output += bias.unsqueeze(0).expand_as(output)
-            return output
-
-        @staticmethod
-        def backward(ctx, grad_output):
-            input, weight, bias = ctx.saved_tensors
-            grad_input = grad_weight = grad_bias = None
-            if ctx.needs_input_grad[0]:
-                grad_input = grad_output.mm(weight)
-            if ctx.needs_input_grad[1]:
-                grad_weight = grad_output.t().mm(input)
-            if bias is not None and ctx.needs_input_grad[2]:
-                grad_bias = grad_output.sum(0)
-            return grad_input, grad_weight, grad_bias
-
+def square_once(library):
     class SquareOnce(library.autograd.Function):
         @staticmethod
         def forward(ctx, x):
@@ -226,10 +175,12 @@ def custom_functions(library):
             x, = ctx.saved_tensors
             return grad_output * 2 * x
 
-    return {"Exp": Exp, "MyCube": MyCube, "LinearFunction": LinearFunction, "SquareOnce": SquareOnce}
+    return SquareOnce
 
 
-CUSTOM = {library: custom_functions(library) for library in (mg, torch)}
+# torch's documentation's custom Functions, written once for both libraries (test_custom_function_tensors's)
+CUSTOM = {library: {"Exp": _exp(library), "MyCube": _cube(library), "LinearFunction": _linear(library),
+                    "SquareOnce": square_once(library)} for library in (mg, torch)}
 
 CUSTOM_CASES = {  # build(library, *tensors), arrays
     "exp_saved_output": (lambda lib, x: CUSTOM[lib]["Exp"].apply(x) * x, [X]),
