@@ -78,5 +78,6 @@ from . import autograd_function as function, autograd_functional as functional  
 sys.modules[__name__ + ".function"] = function
 sys.modules[__name__ + ".functional"] = functional
 
+# as torch.autograd's
 __all__ = ["Function", "backward", "detect_anomaly", "enable_grad", "function", "functional", "grad", "gradcheck",
-           "gradgradcheck", "inference_mode", "no_grad", "set_detect_anomaly", "set_grad_enabled"]  # as torch.autograd's
+           "gradgradcheck", "inference_mode", "no_grad", "set_detect_anomaly", "set_grad_enabled"]

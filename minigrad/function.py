@@ -659,7 +659,8 @@ class Context:
         values = packed.data if recorded else packed
         xp = get_array_module(values)
         got = values[-len(self._differentiable):].tolist() if not self._materialize_grads else itertools.repeat(True)
-        grads = {position: CustomOutput.apply(packed, **part) if recorded else CustomOutput.forward(None, packed, **part)
+        part_of = CustomOutput.apply if recorded else functools.partial(CustomOutput.forward, None)
+        grads = {position: part_of(packed, **part)
                  for (position, part), received in zip(self._parts(), got) if received}
         zeros = (lambda output: Tensor(xp.zeros(*output))) if recorded else (lambda output: xp.zeros(*output))
         return [grads[position] if position in grads

@@ -6,7 +6,7 @@ numerically. A random projection catches errors that a plain sum() would cancel 
 """
 import numpy as np
 
-from . import autograd  # for its grad, when called: it imports this module
+from . import autograd  # autograd.grad, looked up when called: autograd imports this module
 from .backend import get_array_module, to_numpy
 from .function import enable_grad, no_grad
 from .tensor import Tensor
@@ -104,9 +104,10 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(seed)
+        with enable_grad():
+            outputs = _differentiable(func(*inputs))
         grad_outputs = tuple(Tensor(get_array_module(o.data).asarray(rng.uniform(-1, 1, o.shape)), requires_grad=True,
-                                    dtype=o.dtype if o.dtype.kind == "f" else np.float64)
-                             for o in _differentiable(func(*inputs)))
+                                    dtype=o.dtype if o.dtype.kind == "f" else np.float64) for o in outputs)
     else:
         grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
     count = len(grad_outputs)

@@ -178,14 +178,35 @@ def square_once(library):
     return SquareOnce
 
 
+def square_and_triple(library):
+    """Two outputs, the first saved, and None for an output that got no gradient."""
+    class SquareAndTriple(library.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            square = x * x
+            ctx.save_for_backward(x, square)
+            return square, x * 3
+
+        @staticmethod
+        def backward(ctx, grad_square, grad_triple):
+            x, square = ctx.saved_tensors
+            gradient = 0 if grad_square is None else grad_square * 2 * square / x  # x is not 0 here
+            return gradient if grad_triple is None else gradient + grad_triple * 3
+
+    return SquareAndTriple
+
+
 # torch's documentation's custom Functions, written once for both libraries (test_custom_function_tensors's)
 CUSTOM = {library: {"Exp": _exp(library), "MyCube": _cube(library), "LinearFunction": _linear(library),
-                    "SquareOnce": square_once(library)} for library in (mg, torch)}
+                    "SquareOnce": square_once(library), "SquareAndTriple": square_and_triple(library)}
+          for library in (mg, torch)}
 
 CUSTOM_CASES = {  # build(library, *tensors), arrays
     "exp_saved_output": (lambda lib, x: CUSTOM[lib]["Exp"].apply(x) * x, [X]),
     "cube_both_outputs": (lambda lib, x: (lambda r, dx: r * dx + dx)(*CUSTOM[lib]["MyCube"].apply(x)), [X]),
     "cube_first_output": (lambda lib, x: CUSTOM[lib]["MyCube"].apply(x)[0], [X]),
+    "first_output_saved": (lambda lib, x: CUSTOM[lib]["SquareAndTriple"].apply(x)[0] * x, [X]),
     "linear_function": (lambda lib, a, w, b: CUSTOM[lib]["LinearFunction"].apply(a * a, w, b),
                         [RNG.standard_normal((4, 3)), RNG.standard_normal((2, 3)), RNG.standard_normal(2)]),
 }
