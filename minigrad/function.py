@@ -951,7 +951,7 @@ class NotTwiceDifferentiable(Function):
                 gradient = gradient.dense()
             marked_once = _is_once_differentiable(node.function)
             ctx = Context(NotTwiceDifferentiable, inputs, {"op": node.name(), "marked_once": marked_once},
-                          "torch::autograd::DelayedError" if marked_once else "torch::autograd::NotImplemented")
+                          "torch::autograd::Error" if marked_once else "torch::autograd::NotImplemented")
             wrapped.append(Tensor(gradient, requires_grad=True, _creator=ctx))
         return tuple(wrapped)
 

@@ -231,9 +231,12 @@ def test_once_differentiable_refuses_a_second_differentiation_with_torchs_error(
         x = library.tensor(X, requires_grad=True)
         v = library.ones(3, requires_grad=True)
         gradient, = library.autograd.grad(CUSTOM[library]["SquareOnce"].apply(x), x, v, create_graph=True)
+        names.append(gradient.grad_fn.name())
         return lambda: gradient.sum().backward()
 
+    names = []
     assert_raises_as_torch(run(torch), run(mg))
+    assert names[0] == names[1]
     # where torch's gradient would be a constant (its grad_output needs none), minigrad's refuses as well
     x = mg.tensor(X, requires_grad=True)
     gradient, = mg.autograd.grad(CUSTOM[mg]["SquareOnce"].apply(x).sum(), x, create_graph=True)
