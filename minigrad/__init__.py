@@ -20,7 +20,7 @@ from .function import (Function, enable_grad, inference_mode, is_anomaly_check_n
 from .amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype, get_autocast_gpu_dtype,
                   is_autocast_cache_enabled, is_autocast_cpu_enabled, is_autocast_enabled)
 from .eager import compile
-from .gradcheck import GradcheckError, gradcheck
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .io import load, save
 from .parallel import get_num_threads, set_num_threads
 from .printing import set_printoptions
@@ -47,7 +47,8 @@ __all__ = [
     "device", "distributions", "double", "empty", "empty_like", "empty_strided", "enable_grad", "eye", "finfo", "float",
     "float16", "float32", "float64", "from_numpy", "full", "full_like", "functional", "get_default_dtype",
     "get_autocast_cpu_dtype", "get_autocast_dtype", "get_autocast_gpu_dtype",
-    "get_float32_matmul_precision", "get_num_threads", "get_rng_state", "gpu_available", "gradcheck", "half",
+    "get_float32_matmul_precision", "get_num_threads", "get_rng_state", "gpu_available", "gradcheck", "gradgradcheck",
+    "half",
     "hamming_window", "hann_window", "iinfo", "inference_mode", "initial_seed", "int", "int16", "int32", "int64",
     "int8", "is_anomaly_check_nan_enabled", "is_anomaly_enabled", "is_autocast_cache_enabled",
     "is_autocast_cpu_enabled", "is_autocast_enabled", "is_deterministic_algorithms_warn_only_enabled",

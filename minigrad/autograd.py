@@ -5,7 +5,7 @@ import sys
 
 from .function import (Function, detect_anomaly, enable_grad, inference_mode, no_grad, set_detect_anomaly,
                        set_grad_enabled)
-from .gradcheck import gradcheck
+from .gradcheck import gradcheck, gradgradcheck
 from .creation import zeros_like
 from .tensor import Tensor, accumulate_backward, backpropagate
 
@@ -44,12 +44,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(grads)
 
 
-def _refuse_create_graph(caller, create_graph):
-    if create_graph:
-        raise NotImplementedError(f"{caller}(create_graph=True): minigrad's backward passes are not recorded, "
-                                  "so gradients of gradients are not available")
-
-
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
     """Accumulate the gradients of several tensors into the leaves' `.grad` (or the `inputs`' alone) in one walk
     back, each tensor with its own gradient (None for a tensor of one value): the sum of their backward() calls,
@@ -84,5 +78,6 @@ from . import autograd_function as function, autograd_functional as functional  
 sys.modules[__name__ + ".function"] = function
 sys.modules[__name__ + ".functional"] = functional
 
+# as torch.autograd's
 __all__ = ["Function", "backward", "detect_anomaly", "enable_grad", "function", "functional", "grad", "gradcheck",
-           "inference_mode", "no_grad", "set_detect_anomaly", "set_grad_enabled"]  # as torch.autograd's
+           "gradgradcheck", "inference_mode", "no_grad", "set_detect_anomaly", "set_grad_enabled"]

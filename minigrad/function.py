@@ -506,6 +506,7 @@ class Context:
     forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
     output_entry = None  # the output's graph entry while run_recorded_backward runs (see linked_output)
     saved_entries = None  # a custom Function's: the graph entry of each tensor it saved, None for a constant
+    saved_outputs = None  # a custom Function's: which of its outputs each value it saved is, None for no output
     half_in_float32 = False  # whether forward got its float16 operands as float32 (see Function)
     watched = None  # the arrays whose writes refuse backward, where they are not the saved ones (see watch_float16)
 
@@ -550,9 +551,13 @@ class Context:
             raise RuntimeError(SECOND_BACKWARD)
         if self.output_entry is None:
             return _tensors_of(self.saved)
-        # create_graph's backward (run_recorded_backward): a saved input leads back into the graph, as torch's
-        return tuple(array if array is None or not _is_array(array) else _linked_tensor(array, entry)
-                     for array, entry in zip(self.saved, self.saved_entries or itertools.repeat(None)))
+        # create_graph's backward (run_recorded_backward): a saved input or output leads back into the graph, as
+        # torch's (an output through this node itself)
+        return tuple(array if array is None or not _is_array(array)
+                     else self.linked_output(array, output) if entry is None and output is not None
+                     else _linked_tensor(array, entry)
+                     for array, entry, output in zip(self.saved, self.saved_entries or itertools.repeat(None),
+                                                     self.saved_outputs or itertools.repeat(None)))
 
     def mark_dirty(self, *tensors):
         """torch's: inputs of a custom Function (told by identity) that its forward wrote into in place, and
@@ -598,14 +603,15 @@ class Context:
         if _writes:
             self._refuse_written_saved_arrays()
         formula = self.function.differentiable_backward if self.function.has_differentiable_backward() else None
-        if self.function.custom and not _is_once_differentiable(self.function) and self._outputs is None:
+        if self.function.custom and not _is_once_differentiable(self.function):
             formula = self.function.backward
         if formula is None:
             return self.undifferentiable_gradients(grad)
         self.output_entry = output_entry
         try:
             with enable_grad():
-                gradients = _called(self.function, "backward", formula, self, grad)
+                grads = (grad,) if self._outputs is None else self._gradients_of_outputs(grad)
+                gradients = _called(self.function, "backward", formula, self, *grads)
         finally:
             self.output_entry = None
         return self._custom_gradients(gradients, as_tensors=True) if self.function.custom else gradients
@@ -627,25 +633,42 @@ class Context:
         """What forward saved, one array (or None) per input in order, each linked (see linked)."""
         return tuple(self.linked(position, array) for position, array in enumerate(self.saved))
 
-    def linked_output(self, array):
-        """The op's output `array` (as forward saved it) as a tensor that leads back into the graph through the op
-        itself (see linked): an op that saves its output (exp) differentiates its gradient through it, as torch's."""
-        return _linked_tensor(array, self.output_entry)
+    def linked_output(self, array, position=0):
+        """The op's output `array` (as forward saved it; output `position` of several) as a tensor that leads back into
+        the graph through the op itself (see linked): an op that saves its output (exp) differentiates its gradient
+        through it, as torch's. A constant for an output of several that is not differentiable."""
+        if self._outputs is None:
+            return _linked_tensor(array, self.output_entry)
+        part = dict(self._parts()).get(position)
+        if part is None:
+            return Tensor(array)
+        return Tensor(array, requires_grad=True, _creator=Context(CustomOutput, [self.output_entry], part))
+
+    def _parts(self):
+        """(output position, CustomOutput's params) of each part of the packed output of an op of several (see
+        _custom_outputs), in order."""
+        sizes = [math.prod(self._outputs[position][0]) for position in self._differentiable]
+        start, flag = 0, sum(sizes)
+        for position, size in zip(self._differentiable, sizes):
+            shape, dtype = self._outputs[position]
+            yield position, {"start": start, "shape": shape, "dtype": dtype, "flag": flag}
+            start, flag = start + size, flag + 1
 
     def _gradients_of_outputs(self, packed):
-        """A custom Function's packed gradient (see _custom_outputs) as one per output of its forward, as torch's
-        backward gets them: zeros of an output's shape and dtype where it got none (None after
-        set_materialize_grads(False), which the flags after the parts tell), and None for an output that is no array."""
-        xp = get_array_module(packed)
-        got = packed[-len(self._differentiable):].tolist() if not self._materialize_grads else itertools.repeat(True)
-        grads, start = {}, 0
-        for position, received in zip(self._differentiable, got):
-            shape, dtype = self._outputs[position]
-            if received:
-                grads[position] = packed[start:start + math.prod(shape)].reshape(shape).astype(dtype, copy=False)
-            start += math.prod(shape)
+        """The packed gradient of an op of several outputs (see _custom_outputs) as one per output of its forward, as
+        torch's backward gets them: zeros of an output's shape and dtype where it got none (None after
+        set_materialize_grads(False), which the flags after the parts tell), and None for an output that is no array.
+        Arrays, or for create_graph's packed tensor, tensors recorded as parts of it."""
+        recorded = isinstance(packed, Tensor)
+        values = packed.data if recorded else packed
+        xp = get_array_module(values)
+        got = values[-len(self._differentiable):].tolist() if not self._materialize_grads else itertools.repeat(True)
+        part_of = CustomOutput.apply if recorded else functools.partial(CustomOutput.forward, None)
+        grads = {position: part_of(packed, **part)
+                 for (position, part), received in zip(self._parts(), got) if received}
+        zeros = (lambda output: Tensor(xp.zeros(*output))) if recorded else (lambda output: xp.zeros(*output))
         return [grads[position] if position in grads
-                else None if output is None or not self._materialize_grads else xp.zeros(*output)
+                else None if output is None or not self._materialize_grads else zeros(output)
                 for position, output in enumerate(self._outputs)]
 
     def _custom_gradients(self, gradients, as_tensors=False):
@@ -914,7 +937,8 @@ def _linked_tensor(array, entry):
 class NotTwiceDifferentiable(Function):
     """The node behind create_graph's gradients from an op with no differentiable_backward (or a custom Function's
     once_differentiable backward): its inputs are the gradient it got and the op's inputs, on which the gradients
-    depend, and differentiating through it is an error that names the op, where a zero would be silently wrong."""
+    depend, and differentiating through it is an error that names the op, where a zero would be silently wrong.
+    Named as torch's nodes of the same use."""
 
     @staticmethod
     def wrap(node, grad, gradients):
@@ -929,8 +953,9 @@ class NotTwiceDifferentiable(Function):
                 continue
             if not hasattr(gradient, "ndim"):  # an index op's GradientAt
                 gradient = gradient.dense()
-            ctx = Context(NotTwiceDifferentiable, inputs, {"op": node.name(),
-                                                        "marked_once": _is_once_differentiable(node.function)})
+            marked_once = _is_once_differentiable(node.function)
+            ctx = Context(NotTwiceDifferentiable, inputs, {"op": node.name(), "marked_once": marked_once},
+                          "torch::autograd::Error" if marked_once else "torch::autograd::NotImplemented")
             wrapped.append(Tensor(gradient, requires_grad=True, _creator=ctx))
         return tuple(wrapped)
 
@@ -938,7 +963,7 @@ class NotTwiceDifferentiable(Function):
     def backward(ctx, grad):
         if ctx.params["marked_once"]:
             raise RuntimeError("trying to differentiate twice a function that was marked with @once_differentiable")
-        raise RuntimeError(f"the derivative of {ctx.params['op']}'s gradient is not implemented in minigrad: a "
+        raise RuntimeError(f"derivative for the backward of {ctx.params['op']} is not implemented in minigrad: a "
                            "gradient computed through it with create_graph=True cannot be differentiated again")
 
 
@@ -983,6 +1008,8 @@ def _apply_custom(cls, args, kwargs):
         else:
             output = _called(cls, "forward", cls.forward, ctx, *args)
     output = _arrays_of(output) if isinstance(output, tuple) else _arrays_of((output,))[0]
+    if requires_grad and ctx.saved:
+        ctx.saved_outputs = _output_positions(ctx.saved, output if isinstance(output, tuple) else (output,))
     if anomaly_enabled and requires_grad:
         _keep_forward_trace(ctx, tensors)
     if isinstance(output, tuple):
@@ -995,6 +1022,13 @@ def _apply_custom(cls, args, kwargs):
     else:
         return output  # a number, None: as it is, as torch's
     return _in_place(ctx, tensors, output, result, requires_grad) if ctx._dirty else result
+
+
+def _output_positions(saved, outputs):
+    """Which of a custom Function's outputs each value its forward saved is (None for none), told by identity as
+    torch tells a saved output: create_graph's backward differentiates through it (see Context.saved_tensors)."""
+    return tuple(next((position for position, output in enumerate(outputs) if output is value), None)
+                 if _is_array(value) else None for value in saved)
 
 
 def _keywords_in_place(forward, args, kwargs, skipped):
@@ -1091,11 +1125,8 @@ def _custom_outputs(ctx, outputs, requires_grad):
     xp = get_array_module(parts[0])
     flags = xp.zeros(len(parts), np.result_type(*(part.dtype for part in parts)))
     packed = Tensor(xp.concatenate([*parts, flags]), requires_grad=True, _creator=ctx)
-    start, flag = 0, packed.shape[0] - len(parts)
-    for position, part in zip(differentiable, parts):
-        tensors[position] = CustomOutput.apply(packed, start=start, shape=arrays[position].shape, dtype=part.dtype,
-                                               flag=flag, node_name=ctx.name())
-        start, flag = start + part.size, flag + 1
+    for position, part in ctx._parts():
+        tensors[position] = CustomOutput.apply(packed, **part, node_name=ctx.name())
     return tuple(tensors)
 
 
@@ -1106,7 +1137,8 @@ def _is_marked(ctx, output):
 
 class CustomOutput(Function):
     """One output of a custom Function of several (see _custom_outputs): a view of its part of the packed output.
-    Its gradient is that part's in zeros of the packed shape, with its flag set; the engine sums them."""
+    Its gradient is that part's in zeros of the packed shape, with its flag set (PackedGradient); the engine sums
+    them."""
 
     @staticmethod
     def forward(ctx, packed, start, shape, dtype, flag):
@@ -1114,11 +1146,38 @@ class CustomOutput(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        (packed,), start, flag = ctx.inputs, ctx.params["start"], ctx.params["flag"]
-        grad_packed = memory.zeros(get_array_module(grad), packed.shape, packed.dtype)
+        return PackedGradient.forward(ctx, grad, **_params_of_gradient(ctx))
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return PackedGradient.apply(grad, **_params_of_gradient(ctx))
+
+
+class PackedGradient(Function):
+    """CustomOutput's gradient as an op, so that create_graph's can be differentiated in turn: the part's gradient in
+    zeros of the packed shape, its flag set. Its own gradient is the part of the packed one (a CustomOutput)."""
+
+    @staticmethod
+    def forward(ctx, grad, start, shape, dtype, flag):
+        grad_packed = memory.zeros(get_array_module(grad), shape, dtype)
         grad_packed[start:start + grad.size] = grad.ravel()
         grad_packed[flag] = 1
         return grad_packed
+
+    @staticmethod
+    def backward(ctx, grad):
+        return CustomOutput.forward(ctx, grad, **_params_of_gradient(ctx))
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return CustomOutput.apply(grad, **_params_of_gradient(ctx))
+
+
+def _params_of_gradient(ctx):
+    """The params of the gradient of a CustomOutput node (a PackedGradient) or of a PackedGradient node (a
+    CustomOutput): the same part, between the shape and dtype of the node's input and those of its output."""
+    (source,) = ctx.inputs
+    return {"start": ctx.params["start"], "shape": source.shape, "dtype": source.dtype, "flag": ctx.params["flag"]}
 
 
 _SCALARS = (int, float, complex, np.number, np.bool_)  # Python's (bool is an int) and NumPy's

@@ -6,8 +6,9 @@ numerically. A random projection catches errors that a plain sum() would cancel 
 """
 import numpy as np
 
+from . import autograd  # autograd.grad, looked up when called: autograd imports this module
 from .backend import get_array_module, to_numpy
-from .function import no_grad
+from .function import enable_grad, no_grad
 from .tensor import Tensor
 
 
@@ -94,3 +95,36 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0, raise_exceptio
             f"{bad} of {total} elements of that input out of tolerance"
         )
     return True
+
+
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+    """torch's: gradcheck of the first gradients of func (computed with create_graph) as a function of the inputs
+    and of the grad_outputs they are weighted by, which checks the second derivatives. grad_outputs are drawn in
+    [-1, 1) (float64, requiring grad) for the outputs that require grad, unless given."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        with enable_grad():
+            outputs = _differentiable(func(*inputs))
+        grad_outputs = tuple(Tensor(get_array_module(o.data).asarray(rng.uniform(-1, 1, o.shape)), requires_grad=True,
+                                    dtype=o.dtype if o.dtype.kind == "f" else np.float64) for o in outputs)
+    else:
+        grad_outputs = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+    count = len(grad_outputs)
+    differentiated = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+
+    def first_gradients(*args):
+        with enable_grad():  # gradcheck's central differences run it without recording
+            outputs = _differentiable(func(*args[:len(args) - count]))
+            gradients = autograd.grad(outputs, [args[i] for i in differentiated], args[len(args) - count:],
+                                      create_graph=True, allow_unused=True)
+        return tuple(g for g in gradients if g is not None)
+
+    return gradcheck(first_gradients, inputs + grad_outputs, eps=eps, atol=atol, rtol=rtol, seed=seed,
+                     raise_exception=raise_exception)
+
+
+def _differentiable(outputs):
+    """The outputs of a function that require grad, as a tuple."""
+    outputs = tuple(outputs) if isinstance(outputs, (tuple, list)) else (outputs,)
+    return tuple(o for o in outputs if o.requires_grad)

@@ -7,6 +7,7 @@ import math
 import numbers
 import operator
 import types
+import warnings
 import weakref
 
 import numpy as np
@@ -742,8 +743,13 @@ class Tensor:
     def _accumulate_grad(self, grad):
         """The first gradient is copied (backward may share its array), later ones added into it, as torch
         adds into `.grad`: a reference to it taken between two backward() calls sees the sum."""
-        if isinstance(grad, Tensor):  # create_graph's, recorded as torch's: a clone first, then out-of-place sums
-            self._grad = grad.clone() if self._grad is None else self._grad + grad
+        if isinstance(grad, Tensor):  # create_graph's, recorded as torch's: a copy first, then out-of-place sums
+            if self._grad is None:  # named as torch names a leaf's copy and a non-leaf's
+                self._grad = ops.Cast.apply(grad, dtype=grad.dtype,
+                                            node_name="torch::autograd::CopyBackwards" if self.is_leaf
+                                            else "CloneBackward0")
+            else:
+                self._grad = self._grad + grad
         elif self._grad is None:
             self._grad = Tensor(grad.copy())  # of this tensor's shape and dtype: the grad setter's checks are for users
         else:
@@ -3015,6 +3021,8 @@ def topological_order(*roots, needs_grad_only=False):
 def accumulate_backward(roots, root_grads, retain_graph, inputs=None, create_graph=False):
     """backward()'s walk: the gradients accumulate into every leaf's `.grad`, or, given `inputs`, into those
     tensors' alone, leaves or not, as torch's backward(inputs=...)."""
+    if create_graph:
+        _warn_of_reference_cycle()
     if inputs is None:
         backpropagate(roots, root_grads, retain_graph, create_graph=create_graph)
         return
@@ -3025,6 +3033,22 @@ def accumulate_backward(roots, root_grads, retain_graph, inputs=None, create_gra
     for tensor in inputs:
         if id(tensor._graph_entry) in found and not tensor.retains_grad:  # the walk's
             tensor._accumulate_grad(found[id(tensor._graph_entry)])
+
+
+_warned_of_reference_cycle = False
+
+
+def _warn_of_reference_cycle():
+    """torch's warning, once per process as its, that backward(create_graph=True) makes the `.grad` it accumulates
+    hold a graph that holds the tensor."""
+    global _warned_of_reference_cycle
+    if not _warned_of_reference_cycle:
+        _warned_of_reference_cycle = True
+        warnings.warn("Using backward() with create_graph=True will create a reference cycle between the parameter "
+                      "and its gradient which can cause a memory leak. We recommend using autograd.grad when "
+                      "creating the graph to avoid this. If you have to use this function, make sure to reset the "
+                      ".grad fields of your parameters to None after use to break the cycle and avoid the leak.",
+                      UserWarning, stacklevel=5)
 
 
 def backpropagate(roots, root_grads, retain_graph, inputs=None, after_hooks=False, create_graph=False):
