@@ -103,8 +103,9 @@ def test_pooling_and_resampling(name):
 
 
 def third_derivatives(library, build, arrays):
-    """The gradients of a projection of the second derivatives of build (in the inputs, and in the two vectors the
-    first and second backward were given), as arrays."""
+    """The gradients of a projection of the second derivatives of build (in the inputs and in the vector the first
+    backward was given), in the inputs and the two vectors that the first and second backward were given, as
+    arrays."""
     rng = np.random.default_rng(3)
     inputs = [library.tensor(a, requires_grad=True) for a in arrays]
     output = build(library, *inputs)
@@ -112,17 +113,24 @@ def third_derivatives(library, build, arrays):
     first = library.autograd.grad(output, inputs, v, create_graph=True)
     projections = [library.tensor(rng.standard_normal(a.shape).astype(np.float32), requires_grad=True) for a in arrays]
     total = sum((g * p).sum() for g, p in zip(first, projections))
-    second = library.autograd.grad(total, inputs, create_graph=True)
-    total = sum((g * library.tensor(rng.standard_normal(a.shape).astype(np.float32))).sum()
-                for g, a in zip(second, arrays))
+    second = library.autograd.grad(total, [*inputs, v], create_graph=True)
+    total = sum((g * library.tensor(rng.standard_normal(tuple(g.shape)).astype(np.float32))).sum() for g in second)
     third = library.autograd.grad(total, [*inputs, v, *projections], materialize_grads=True)
     return [g.detach().numpy() for g in third]
 
 
-@pytest.mark.parametrize("options", [dict(padding=1), dict(stride=2, groups=2)], ids=["wide", "columns"])
-def test_third_derivatives_of_the_conv_system(options):
-    arrays = [normal(1, 2, 5, 5).astype(np.float32), normal(2, 2 // options.get("groups", 1), 3, 3).astype(np.float32)]
-    build = lambda library, x, w: functional(library).conv2d(x, w, **options)  # noqa: E731
+@pytest.mark.parametrize("size, options", [(5, dict(padding=1)), (9, dict(stride=2, groups=2))],
+                         ids=["wide", "columns"])
+def test_third_derivatives_of_the_closed_systems(size, options):
+    """The conv and its gradient ops, and each pooling's and resampling's pair of gradient and adjoint."""
+    arrays = [normal(1, 2, size, size).astype(np.float32),
+              normal(2, 2 // options.get("groups", 1), 3, 3, seed=1).astype(np.float32)]
+
+    def build(library, x, w):
+        F = functional(library)
+        pooled = F.max_pool2d(F.conv2d(x, w, **options), 2)
+        return F.avg_pool2d(F.interpolate(pooled, scale_factor=2, mode="bilinear"), 2)
+
     for ours, theirs in zip(*(third_derivatives(library, build, arrays) for library in (mg, torch))):
         assert relative_error(ours, theirs) < 1e-5
 
