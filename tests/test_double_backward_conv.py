@@ -1,13 +1,13 @@
-"""Gradients of gradients (create_graph) of the matrix products, convolutions, poolings and resamplings: against
-torch and by a float64 gradcheck of the first gradients (tests/double_backward.py); third derivatives of the conv's
-closed system; a WGAN-GP gradient penalty through a small conv critic; the GPU code path."""
+"""Gradients of gradients (create_graph) of the matrix products, convolutions, poolings, resamplings and unfoldings:
+against torch and by a float64 gradcheck of the first gradients (tests/double_backward.py); third derivatives of the
+closed systems of gradient ops; a WGAN-GP gradient penalty through a small conv critic; the GPU code path."""
 import numpy as np
 import pytest
 import torch
 
 import minigrad as mg
 from conftest import relative_error
-from double_backward import check_double_backward
+from double_backward import check_double_backward, check_gradgrad
 
 
 def functional(library):
@@ -162,11 +162,36 @@ def test_gradient_penalty_reaches_the_weights_as_torchs():
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6 * np.abs(theirs).max())
 
 
-def test_an_op_without_a_formula_refuses_a_second_differentiation_by_name():
-    x = mg.tensor(normal(1, 2, 4, 4), requires_grad=True)
-    (gradient,) = mg.autograd.grad(mg.functional.unfold(x, 2).pow(2).sum(), x, create_graph=True)
-    with pytest.raises(RuntimeError, match="the derivative of Im2ColBackward0's gradient is not implemented"):
-        gradient.sum().backward()
+def squared(tensor):
+    return tensor * tensor
+
+
+@pytest.mark.parametrize("name", ["unfold", "fold"])
+def test_unfold_and_fold(name):
+    """Each is the other's adjoint, so each one's gradient is the other."""
+    if name == "unfold":
+        check_double_backward(lambda library, x: squared(functional(library).unfold(x, 2, padding=1)),
+                              normal(2, 2, 3, 3))
+    else:
+        check_double_backward(lambda library, x: squared(functional(library).fold(x, (4, 4), 2)), normal(2, 8, 9))
+
+
+@pytest.mark.parametrize("fold", [False, True])
+def test_a_volumes_depth_taps(fold):
+    """conv3d's and conv_transpose3d's DepthUnfold, whose gradient is its adjoint (torch has no such op: the
+    recorded gradient is the array backward's, and its gradient passes a float64 gradcheck)."""
+    taps, positions = (2, 1, 1, 1), 4  # kernel, stride, padding, dilation over a depth of 3
+    x = normal(1, positions, 2, 2, 2, 2) if fold else normal(1, 2, 3, 2, 2)
+
+    def build(library, x):
+        return squared(mg.ops.DepthUnfold.apply(x, depth=3, positions=positions, taps=taps, fold=fold))
+
+    x_tensor = mg.tensor(x, requires_grad=True)
+    vector = mg.tensor(normal(*build(mg, x_tensor).shape, seed=1))
+    recorded, plain = (mg.autograd.grad(build(mg, x_tensor), x_tensor, vector, create_graph=create_graph)[0].numpy()
+                       for create_graph in (True, False))
+    np.testing.assert_allclose(recorded, plain, rtol=1e-12)
+    check_gradgrad(build, x)
 
 
 def test_gpu_path_matches_cpu(gpu_path):

@@ -1064,6 +1064,10 @@ class Unfold(Function):
                              not params["fold"])
 
     @staticmethod
+    def differentiable_backward(ctx, grad):
+        return Unfold.apply(grad, **{**ctx.params, "fold": not ctx.params["fold"]})
+
+    @staticmethod
     def blocks(function, array, image_shape, kernel_size, columns, fold):
         """im2col of an image (N, C, H, W) of image_shape, or with `fold` col2im of columns (N, C*kh*kw, L), whose
         batch im2col and col2im keep inside each row: (C*kh*kw, N*L), a transposed copy where N > 1."""
@@ -1101,6 +1105,10 @@ class DepthUnfold(Function):
     def backward(ctx, grad):
         params = ctx.params
         return DepthUnfold.slices(grad, params["depth"], params["positions"], params["taps"], not params["fold"])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return DepthUnfold.apply(grad, **{**ctx.params, "fold": not ctx.params["fold"]})
 
     @staticmethod
     def slices(array, depth, positions, taps, fold):
