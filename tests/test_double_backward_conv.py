@@ -18,16 +18,18 @@ def normal(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
-RESHAPE_HAS_A_FORMULA = mg.ops.Reshape.has_differentiable_backward()
+# a 1-d operand of matmul is unsqueezed (a Reshape) on its way to MatMul
+NEEDS_RESHAPES_FORMULA = pytest.mark.skipif(not mg.ops.Reshape.has_differentiable_backward(),
+                                            reason="Reshape's formula")
 
 
 @pytest.mark.parametrize("a_shape, b_shape", [
     ((3, 4), (4, 2)),
     ((2, 3, 4), (4, 2)),                # a stack against one matrix: the matrix's gradient summed over the stack
     ((2, 1, 2, 3), (3, 3, 2)),          # batch dims broadcast both ways
-    pytest.param((4,), (2, 4, 3), marks=pytest.mark.skipif(not RESHAPE_HAS_A_FORMULA, reason="unsqueeze's formula")),
-    pytest.param((2, 3, 4), (4,), marks=pytest.mark.skipif(not RESHAPE_HAS_A_FORMULA, reason="unsqueeze's formula")),
-    pytest.param((4,), (4,), marks=pytest.mark.skipif(not RESHAPE_HAS_A_FORMULA, reason="unsqueeze's formula")),
+    pytest.param((4,), (2, 4, 3), marks=NEEDS_RESHAPES_FORMULA),
+    pytest.param((2, 3, 4), (4,), marks=NEEDS_RESHAPES_FORMULA),
+    pytest.param((4,), (4,), marks=NEEDS_RESHAPES_FORMULA),
 ])
 def test_matmul(a_shape, b_shape):
     check_double_backward(lambda library, a, b: library.matmul(a, b), normal(*a_shape), normal(*b_shape, seed=1))
@@ -93,6 +95,8 @@ POOLINGS = {
         x, size=(5, 3), mode="bilinear", align_corners=True)),
     "nearest": ((1, 2, 3, 3), lambda F, x: F.interpolate(x, scale_factor=2, mode="nearest")),
     "adaptive_avg_pool2d": ((1, 2, 5, 5), lambda F, x: F.adaptive_avg_pool2d(x, (3, 2))),
+    "max_pool3d overlapping, padded": ((1, 1, 3, 3, 3), lambda F, x: F.max_pool3d(x, 2, stride=1, padding=1)),
+    "trilinear": ((1, 1, 2, 2, 3), lambda F, x: F.interpolate(x, scale_factor=2, mode="trilinear")),
 }
 
 
