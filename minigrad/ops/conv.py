@@ -27,6 +27,7 @@ from ..kernels import output_size
 from ..backend import get_array_module
 from ..function import Function, gpu_variant_of
 from .matmul import matmul
+from .shape import Pad
 
 
 def tap_index(starts, stride, out_size):
@@ -341,11 +342,12 @@ def _wide_conv_adjoint(y, weight, padding, dilation, groups, bias=None):
                     for y_block, weight_block, bias_block in blocks], 1)
 
 
-def _wide_conv_weight_grad(x, grad, weight, padding, dilation, groups):
-    """The adjoint of _wide_conv in the weight: dW of x and the output's gradient, shaped as weight."""
-    blocks = zip(_by_group(x, groups, 1), _by_group(weight, groups), _by_group(grad, groups, 1))
-    return _joined([_weight_grad_wide(x_block, _geometry(x_block, weight_block, padding, dilation), grad_block,
-                                      weight_block.shape) for x_block, weight_block, grad_block in blocks], 0)
+def _wide_conv_weight_grad(x, grad, weight_shape, padding, dilation, groups):
+    """The adjoint of _wide_conv in the weight: dW of x and the output's gradient, of weight_shape."""
+    block_shape = (weight_shape[0] // groups, *weight_shape[1:])
+    blocks = zip(_by_group(x, groups, 1), _by_group(grad, groups, 1))
+    return _joined([_weight_grad_wide(x_block, _WideGeometry(*x_block.shape[2:], *padding, *block_shape[2:], *dilation),
+                                      grad_block, block_shape) for x_block, grad_block in blocks], 0)
 
 
 # ---- depthwise convolution (one input channel per group), tap by tap ------------------------------
@@ -361,6 +363,7 @@ class _DepthwiseGeometry:
     c*m + k sees input channel c."""
 
     def __init__(self, x_shape, weight_shape, options, itemsize):
+        self.x_shape, self.weight_shape = x_shape, weight_shape
         n, self.channels, self.h, self.w = x_shape
         self.multiplier, (kh, kw) = weight_shape[0] // self.channels, weight_shape[2:]
         (sh, sw), (self.ph, self.pw), (dh, dw) = options.columns
@@ -396,7 +399,7 @@ class _DepthwiseGeometry:
 
     def tap_weights(self, weight):
         """weight (C*m, 1, kh, kw) -> (C, m, kh*kw)."""
-        return weight.reshape(self.channels, self.multiplier, -1)
+        return weight.reshape(self.channels, self.multiplier, len(self.taps))
 
 
 def _conv_depthwise(x, weight, bias, geometry):
@@ -430,16 +433,18 @@ def _conv_depthwise(x, weight, bias, geometry):
 
 def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
     """(dX, dW) of _conv_depthwise: dX adds grad * weight back onto each tap's slice of the padded planes,
-    dW[c*m + k, t] sums grad[:, c*m + k] * slice_t(padded x[:, c]) over images and positions."""
-    xp = get_array_module(x)
-    grads, weights = geometry.per_channel(grad), geometry.tap_weights(weight)       # (N, C, m, ...), (C, m, taps)
-    grad_x = memory.empty(xp, x.shape, x.dtype) if need_x else None
+    dW[c*m + k, t] sums grad[:, c*m + k] * slice_t(padded x[:, c]) over images and positions. x may be None where
+    dW is not needed, weight where dX is not."""
+    xp, dtype = get_array_module(grad), grad.dtype
+    grads = geometry.per_channel(grad)                                              # (N, C, m, ...)
+    weights = geometry.tap_weights(weight) if need_x else None                      # (C, m, taps)
+    grad_x = memory.empty(xp, geometry.x_shape, dtype) if need_x else None
 
     def work(start, stop):
-        buffer = geometry.buffer(xp, x.dtype)
-        grad_planes = xp.empty((geometry.block, geometry.hp, geometry.wp), dtype=x.dtype)
-        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=x.dtype)
-        total = xp.zeros(weights.shape, dtype=x.dtype) if need_w else None
+        buffer = geometry.buffer(xp, dtype)
+        grad_planes = xp.empty((geometry.block, geometry.hp, geometry.wp), dtype=dtype)
+        product = xp.empty((geometry.block, geometry.out_h, geometry.out_w), dtype=dtype)
+        total = xp.zeros((geometry.channels, geometry.multiplier, len(geometry.taps)), dtype=dtype) if need_w else None
         for image, first, last in geometry.tasks[start:stop]:
             count = last - first
             planes = geometry.padded(x[image, first:last], buffer) if need_w else None
@@ -458,7 +463,7 @@ def _grads_depthwise(x, weight, grad, geometry, need_x, need_w):
         return total
 
     totals = parallel.split(work, len(geometry.tasks))
-    grad_w = sum(totals).reshape(weight.shape) if need_w else None
+    grad_w = sum(totals).reshape(geometry.weight_shape) if need_w else None
     return grad_x, grad_w
 
 
@@ -490,13 +495,13 @@ class ConvOptions(NamedTuple):
     dilation: tuple = (1, 1)
     groups: int = 1
 
-    def path(self, weight):
+    def path(self, weight_shape):
         """Which path computes this conv on the CPU: DEPTHWISE_PATH for one input channel per group (any channel
         multiplier, stride and dilation), else WIDE_PATH for stride 1 (any padding, dilation, kh != kw and groups
         included: one wide conv per group), else COLUMN_PATH."""
-        if self.groups > 1 and weight.shape[1] == 1:
+        if self.groups > 1 and weight_shape[1] == 1:
             return DEPTHWISE_PATH
-        if not weight.shape[1]:  # no input channels: the column path's forward_columns gives torch's empty output
+        if not weight_shape[1]:  # no input channels: the column path gives torch's empty output (see Conv2d.output)
             return COLUMN_PATH
         return WIDE_PATH if self.stride == (1, 1) else COLUMN_PATH
 
@@ -528,28 +533,21 @@ class Conv2d(Function):
         check_spatial_sizes(x.shape)
 
     @staticmethod
-    def bias_grad(ctx, grad, axes=(0, 2, 3)):
-        return grad.sum(axis=axes) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
+    def bias_grad(ctx, grad, axes=(0, 2, 3)):  # of an array or a tensor (differentiable_backward)
+        return grad.sum(axes) if len(ctx.needs_input_grad) > 2 and ctx.needs_input_grad[2] else None
 
     @staticmethod
     def forward(ctx, x, weight, bias=None, **options):
         options = ConvOptions(**options)
         Conv2d.check(x, weight, bias, options)
-        path, groups = options.path(weight), options.groups
-        if path == COLUMN_PATH:
-            return Conv2d.forward_columns(ctx, x, weight, bias, options)
-        if path == DEPTHWISE_PATH:
-            out = _conv_depthwise(x, weight, bias, _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize))
-        else:
-            out = _wide_conv(x, weight, bias, *options.wide, groups)
         ctx.save_for_backward(x, weight)                     # backward re-pads x: no second copy kept
-        return out
+        return ctx.function.output(x, weight, bias, options)
 
     @staticmethod
     def backward(ctx, grad):
         options = ConvOptions(**ctx.params)
         x, weight = ctx.saved
-        path, groups = options.path(weight), options.groups
+        path, groups = ctx.function.path(options, weight.shape), options.groups
         if path == COLUMN_PATH:
             return Conv2d.backward_columns(ctx, grad)
         need_x, need_w = ctx.needs_input_grad[:2]
@@ -558,9 +556,64 @@ class Conv2d(Function):
         if path == DEPTHWISE_PATH:
             geometry = _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize)
             return (*_grads_depthwise(x, weight, grad, geometry, need_x, need_w), grad_b)
-        grad_w = _wide_conv_weight_grad(x, grad, weight, *options.wide, groups) if need_w else None
+        grad_w = _wide_conv_weight_grad(x, grad, weight.shape, *options.wide, groups) if need_w else None
         grad_x = _wide_conv_adjoint(grad, weight, *options.wide, groups) if need_x else None
         return grad_x, grad_w, grad_b
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """The conv is bilinear in (x, weight): its input gradient and weight gradient are ops of their own
+        (Conv2dInputGrad, Conv2dWeightGrad) whose gradients are again the three."""
+        x, weight = ctx.linked_saved()
+        need_x, need_w = ctx.needs_input_grad[:2]
+        directions = ConvDirections(Conv2d, ctx.params, recorded=True)
+        grad_x = directions.input_gradient(grad, weight, x.shape) if need_x else None
+        grad_w = directions.weight_gradient(x, grad, weight.shape) if need_w else None
+        return grad_x, grad_w, Conv2d.bias_grad(ctx, grad)
+
+    # The three directions on arrays, by the path that the op (ctx.function: the CPU's or the GPU's) takes: the
+    # conv, and its adjoints in x and in the weight. backward runs the last two at once where they share work.
+
+    @staticmethod
+    def path(options, weight_shape):
+        return options.path(weight_shape)
+
+    @classmethod
+    def output(cls, x, weight, bias, options):
+        """The conv of x by weight (+ bias)."""
+        path = cls.path(options, weight.shape)
+        if path == COLUMN_PATH:
+            if not x.shape[1]:  # torch's output of an input without channels has none either: nothing to multiply
+                plane = _column_plane(x.shape, *weight.shape[2:], options.columns)
+                return get_array_module(x).zeros((x.shape[0], 0, *plane), x.dtype)
+            return _columns_to_output(cls, x, weight, bias, options)
+        if path == DEPTHWISE_PATH:
+            return _conv_depthwise(x, weight, bias, _DepthwiseGeometry(x.shape, weight.shape, options, x.itemsize))
+        return _wide_conv(x, weight, bias, *options.wide, options.groups)
+
+    @classmethod
+    def input_gradient(cls, grad, weight, x_shape, options):
+        """The adjoint of the conv in x: dX of an output-side grad."""
+        path = cls.path(options, weight.shape)
+        if path == COLUMN_PATH:
+            return _output_to_columns(cls, _output_rows(grad, options.groups), weight, x_shape, options)
+        grad = get_array_module(grad).ascontiguousarray(grad)
+        if path == DEPTHWISE_PATH:
+            geometry = _DepthwiseGeometry(x_shape, weight.shape, options, grad.itemsize)
+            return _grads_depthwise(None, weight, grad, geometry, True, False)[0]
+        return _wide_conv_adjoint(grad, weight, *options.wide, options.groups)
+
+    @classmethod
+    def weight_gradient(cls, x, grad, weight_shape, options):
+        """The adjoint of the conv in the weight: dW of x and an output-side grad."""
+        path = cls.path(options, weight_shape)
+        if path == COLUMN_PATH:
+            return _weight_grad_columns(cls, x, _output_rows(grad, options.groups), weight_shape, options)
+        grad = get_array_module(grad).ascontiguousarray(grad)
+        if path == DEPTHWISE_PATH:
+            geometry = _DepthwiseGeometry(x.shape, weight_shape, options, x.itemsize)
+            return _grads_depthwise(x, None, grad, geometry, False, True)[1]
+        return _wide_conv_weight_grad(x, grad, weight_shape, *options.wide, options.groups)
 
     # The column path, for strides other than 1 (any dilation and groups): ctx.function's im2col builds the
     # columns of the whole batch, one GEMM per group multiplies them. Backward rebuilds the columns rather than keeping them.
@@ -568,14 +621,6 @@ class Conv2d(Function):
     # not one per image; the price is a transposed copy of the output and of its gradient, (N, O) <-> (O, N).
     im2col = staticmethod(im2col)
     col2im = staticmethod(col2im)
-
-    @staticmethod
-    def forward_columns(ctx, x, weight, bias, options):
-        ctx.save_for_backward(x, weight)
-        if not x.shape[1]:  # torch's output of an input without channels has none either: nothing to multiply
-            plane = _column_plane(x.shape, *weight.shape[2:], options.columns)
-            return get_array_module(x).zeros((x.shape[0], 0, *plane), x.dtype)
-        return _columns_to_output(ctx.function, x, weight, bias, options)
 
     @staticmethod
     def backward_columns(ctx, grad):
@@ -738,12 +783,96 @@ class Conv2dKernels(Conv2d):
     col2im = staticmethod(kernels.col2im)
 
     @staticmethod
-    def forward(ctx, x, weight, bias=None, **options):
-        options = ConvOptions(**options)
-        Conv2d.check(x, weight, bias, options)
-        return Conv2d.forward_columns(ctx, x, weight, bias, options)
+    def path(options, weight_shape):
+        return COLUMN_PATH
 
-    backward = staticmethod(Conv2d.backward_columns)
+
+class ConvDirections:
+    """The conv's three directions, its output and its gradients in x and in the weight, with the options among
+    `params`: on arrays by the array code of `conv` (the op that runs: the CPU's or the GPU's), or `recorded`, on
+    tensors by the ops (Conv2d, Conv2dInputGrad, Conv2dWeightGrad), so that they are differentiated in turn."""
+
+    def __init__(self, conv, params, recorded):
+        self.conv, self.recorded = conv, recorded
+        self.params = {name: params[name] for name in ConvOptions._fields}
+        self.options = ConvOptions(**self.params)
+
+    def output(self, x, weight):
+        if self.recorded:
+            return Conv2d.apply(x, weight, **self.params)
+        return self.conv.output(x, weight, None, self.options)
+
+    def input_gradient(self, grad, weight, x_shape):
+        if self.recorded:
+            return Conv2dInputGrad.apply(grad, weight, shape=x_shape, **self.params)
+        return self.conv.input_gradient(grad, weight, x_shape, self.options)
+
+    def weight_gradient(self, x, grad, weight_shape):
+        if self.recorded:
+            return Conv2dWeightGrad.apply(x, grad, shape=weight_shape, **self.params)
+        return self.conv.weight_gradient(x, grad, weight_shape, self.options)
+
+
+class ConvGradient(Function):
+    """One of the conv's gradients as an op of its two operands, the shape of the conv's operand it is the gradient
+    of and the conv's options its constants. Bilinear as the conv, its gradients are again the conv's directions
+    (`gradients`), so the conv and its two gradients are closed under differentiation. `conv` is the op whose array
+    code it runs (the GPU's in the GPU variants); `direction` names the gradient (a ConvDirections method)."""
+
+    node_name = "ConvolutionBackwardBackward0"
+    conv = Conv2d
+
+    @staticmethod
+    def forward(ctx, a, b, shape, **options):
+        ctx.save_for_backward(a, b)
+        directions = ConvDirections(ctx.function.conv, options, recorded=False)
+        return getattr(directions, ctx.function.direction)(a, b, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        directions = ConvDirections(ctx.function.conv, ctx.params, recorded=False)
+        return ctx.function.gradients(directions, grad, *ctx.saved, ctx.needs_input_grad)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        directions = ConvDirections(ctx.function.conv, ctx.params, recorded=True)
+        return ctx.function.gradients(directions, grad, *ctx.linked_saved(), ctx.needs_input_grad)
+
+
+class Conv2dInputGrad(ConvGradient):
+    """dX of (grad, weight): its gradient in grad is the conv (of its own gradient, by the weight), in the weight the
+    conv's weight gradient (its own gradient as the conv's input)."""
+
+    direction = "input_gradient"
+
+    @staticmethod
+    def gradients(directions, grad, output_grad, weight, needs):
+        need_grad, need_w = needs
+        return (directions.output(grad, weight) if need_grad else None,
+                directions.weight_gradient(grad, output_grad, weight.shape) if need_w else None)
+
+
+class Conv2dWeightGrad(ConvGradient):
+    """dW of (x, grad): its gradient in x is the conv's input gradient (of grad, by its own gradient as the weight),
+    in grad the conv (of x, by its own gradient)."""
+
+    direction = "weight_gradient"
+
+    @staticmethod
+    def gradients(directions, grad, x, output_grad, needs):
+        need_x, need_grad = needs
+        return (directions.input_gradient(output_grad, grad, x.shape) if need_x else None,
+                directions.output(x, grad) if need_grad else None)
+
+
+@gpu_variant_of(Conv2dInputGrad)
+class Conv2dInputGradKernels(Conv2dInputGrad):
+    conv = Conv2dKernels
+
+
+@gpu_variant_of(Conv2dWeightGrad)
+class Conv2dWeightGradKernels(Conv2dWeightGrad):
+    conv = Conv2dKernels
 
 
 def transposed_output_size(size, kernel, stride, padding=0, dilation=1, output_padding=0):
@@ -832,7 +961,7 @@ class ConvTranspose2d(Function):
     def forward(ctx, x, weight, bias=None, **params):
         options, output_padding = _transposed_options(params)
         ConvTranspose2d.check(x, weight, bias, options, output_padding)
-        if options.path(weight) != WIDE_PATH:
+        if options.path(weight.shape) != WIDE_PATH:
             return ConvTranspose2d.forward_columns(ctx, x, weight, bias, options, output_padding)
         ctx.save_for_backward(x, weight)
         return _wide_conv_adjoint(x, weight, ConvTranspose2d.wide_padding(options, output_padding), options.dilation,
@@ -842,15 +971,36 @@ class ConvTranspose2d(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved
         options, output_padding = _transposed_options(ctx.params)
-        if options.path(weight) != WIDE_PATH:
+        if options.path(weight.shape) != WIDE_PATH:
             return ConvTranspose2d.backward_columns(ctx, grad)
         need_x, need_w = ctx.needs_input_grad[:2]
         grad_b = Conv2d.bias_grad(ctx, grad)
         grad = get_array_module(grad).ascontiguousarray(grad)
         padding = ConvTranspose2d.wide_padding(options, output_padding)
         grad_x = _wide_conv(grad, weight, None, padding, options.dilation, options.groups) if need_x else None
-        grad_w = _wide_conv_weight_grad(grad, x, weight, padding, options.dilation, options.groups) if need_w else None
+        grad_w = (_wide_conv_weight_grad(grad, x, weight.shape, padding, options.dilation, options.groups) if need_w
+                  else None)
         return grad_x, grad_w, grad_b
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """As the adjoint of a conv, its gradients are that conv (in x) and its weight gradient (in the weight), x
+        the conv's output gradient: Conv2d's closed system. Where output_padding reaches a stride (below the
+        dilation), that conv gives rows and columns past x, which x's gradient leaves out and x reads as zeros."""
+        x, weight = ctx.linked_saved()
+        options, output_padding = _transposed_options(ctx.params)
+        need_x, need_w = ctx.needs_input_grad[:2]
+        conv = ConvDirections(Conv2d, ctx.params, recorded=True)
+        extra = [extra // step for extra, step in zip(output_padding, options.stride)]
+        grad_x = grad_w = None
+        if need_x:
+            grad_x = conv.output(grad, weight)
+            if any(extra):
+                grad_x = grad_x[:, :, :x.shape[2], :x.shape[3]]
+        if need_w:
+            output_grad = Pad.apply(x, pad=(0, extra[1], 0, extra[0])) if any(extra) else x
+            grad_w = conv.weight_gradient(grad, output_grad, weight.shape)
+        return grad_x, grad_w, Conv2d.bias_grad(ctx, grad)
 
     @staticmethod
     def forward_columns(ctx, x, weight, bias, options, output_padding):
@@ -914,6 +1064,10 @@ class Unfold(Function):
                              not params["fold"])
 
     @staticmethod
+    def differentiable_backward(ctx, grad):
+        return Unfold.apply(grad, **{**ctx.params, "fold": not ctx.params["fold"]})
+
+    @staticmethod
     def blocks(function, array, image_shape, kernel_size, columns, fold):
         """im2col of an image (N, C, H, W) of image_shape, or with `fold` col2im of columns (N, C*kh*kw, L), whose
         batch im2col and col2im keep inside each row: (C*kh*kw, N*L), a transposed copy where N > 1."""
@@ -951,6 +1105,10 @@ class DepthUnfold(Function):
     def backward(ctx, grad):
         params = ctx.params
         return DepthUnfold.slices(grad, params["depth"], params["positions"], params["taps"], not params["fold"])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return DepthUnfold.apply(grad, **{**ctx.params, "fold": not ctx.params["fold"]})
 
     @staticmethod
     def slices(array, depth, positions, taps, fold):

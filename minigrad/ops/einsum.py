@@ -3,7 +3,7 @@ the output's gradient with the other operands."""
 import string
 
 from ..backend import get_array_module
-from ..function import SCALAR_TYPE_NAMES, Function
+from ..function import SCALAR_TYPE_NAMES, Function, is_tensor
 
 
 def _invalid_subscript(equation):
@@ -131,13 +131,21 @@ class Einsum(Function):
         return tuple(_operand_gradient(grad, output, terms, arrays, index, spares) if needed else None
                      for index, needed in enumerate(ctx.needs_input_grad))
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        terms, output, spares, arrays = ctx.saved
+        linked = [ctx.linked(position, array) for position, array in enumerate(arrays)]
+        return tuple(_operand_gradient(grad, output, terms, linked, index, spares) if needed else None
+                     for index, needed in enumerate(ctx.needs_input_grad))
+
 
 def _operand_gradient(grad, output, terms, arrays, index, spares):
     """The gradient of operand `index`: the einsum of grad with the other operands onto its term. A letter that
     repeats in the term (a diagonal) gets a spare letter and an identity matrix tying the two; a letter that
     appears nowhere else (summed within the operand) is absent from the einsum, whose result broadcasts along
-    it."""
-    xp = get_array_module(grad)
+    it. Of arrays (backward), or of tensors, recorded (differentiable_backward)."""
+    recorded = is_tensor(grad)
+    xp = get_array_module(grad.data if recorded else grad)
     others = [(term, array) for position, (term, array) in enumerate(zip(terms, arrays)) if position != index]
     target, spares = "", iter(spares)
     for letter, size in zip(terms[index], arrays[index].shape):
@@ -148,8 +156,12 @@ def _operand_gradient(grad, output, terms, arrays, index, spares):
         target += letter
     present = set(output).union(*(term for term, _ in others))
     kept = "".join(letter for letter in target if letter in present)
-    result = _einsum(xp, [output, *(term for term, _ in others)], kept, [grad, *(array for _, array in others)])
+    operand_terms, operands = [output, *(term for term, _ in others)], [grad, *(array for _, array in others)]
+    if recorded:
+        result = Einsum.apply(*operands, equation=f"{','.join(operand_terms)}->{kept}")
+    else:
+        result = _einsum(xp, operand_terms, kept, operands)
+    shape = arrays[index].shape
     if kept != target:
-        result = result.reshape([size if letter in present else 1
-                                 for letter, size in zip(target, arrays[index].shape)])
-    return xp.broadcast_to(result, arrays[index].shape)
+        result = result.reshape([size if letter in present else 1 for letter, size in zip(target, shape)])
+    return result.expand(shape) if recorded else xp.broadcast_to(result, shape)

@@ -69,6 +69,13 @@ class MatMul(Function):
         grad_b = matmul(a.swapaxes(-1, -2), grad) if need_b else None
         return grad_a, grad_b
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's products of tensors: each operand's gradient is a product with the other (linked)."""
+        a, b = ctx.linked_saved()
+        need_a, need_b = ctx.needs_input_grad
+        return (MatMul.apply(grad, b.mT) if need_a else None), (MatMul.apply(a.mT, grad) if need_b else None)
+
 
 def _can_multiply(a, b):
     """Shapes of at least two dims whose inner sizes agree and whose batch dims broadcast."""

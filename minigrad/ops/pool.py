@@ -275,11 +275,17 @@ def max_pool_indices(x, maxima, windows):
     """torch's return_indices: for each window of x (N, C, *spatial), the flat index into its plane (or volume) of
     the first input, in scan order, equal to the window's maximum in maxima (N, C, *out_size); int64. Integers are
     searched as float64, whose NaN padding equals nothing."""
-    xp = get_array_module(x)
     if x.dtype.kind != "f":
         x, maxima = x.astype(np.float64), maxima.astype(np.float64)
+    return _winner_offsets(windows.padded(x, np.nan), maxima, windows)
+
+
+def _winner_offsets(planes, maxima, windows):
+    """For each window of the padded planes (padding NaN), the flat index into its plane (or volume) of its winner
+    (see _first_maxima), in maxima's shape; int64."""
+    xp = get_array_module(planes)
     indices = xp.zeros(maxima.shape, dtype=xp.int64)
-    for offsets, hit in zip(windows.input_offsets(xp), _first_maxima(windows.padded(x, np.nan), maxima, windows)):
+    for offsets, hit in zip(windows.input_offsets(xp), _first_maxima(planes, maxima, windows)):
         xp.copyto(indices, offsets, where=hit)
     return indices
 
@@ -310,6 +316,12 @@ class MaxPool(Function):
         return ctx.function.unpool(grad, winners, x_shape, ctx.params["windows"])
 
     @staticmethod
+    def differentiable_backward(ctx, grad):
+        winners, x_shape = ctx.saved
+        return MaxPoolGrad.apply(grad, pool=ctx.function, winners=winners, x_shape=x_shape,
+                                 windows=ctx.params["windows"])
+
+    @staticmethod
     def pool(x, windows):
         """(N, C, *spatial) -> (max of each window, (padded planes, maxima)): a running maximum over the taps.
 
@@ -333,6 +345,12 @@ class MaxPool(Function):
         hits = lambda start, stop: _first_maxima(planes[start:stop], maxima[start:stop], windows)  # noqa: E731
         return _spread(grad, windows, hits).reshape(x_shape)
 
+    @staticmethod
+    def winner_indices(winners, windows):
+        """What pool found as each window's flat index of its winner into its plane (or volume), (N*C, -1)."""
+        planes, maxima = winners
+        return _winner_offsets(planes, maxima, windows).reshape(maxima.shape[0], -1)
+
 
 @gpu_variant_of(MaxPool)
 class MaxPoolKernels(MaxPool):
@@ -344,6 +362,52 @@ class MaxPoolKernels(MaxPool):
         return (kernels.max_pool if x.dtype.kind == "f" else MaxPool.pool)(x, windows)
 
     unpool = staticmethod(kernels.max_pool_backward)
+
+    @staticmethod
+    def winner_indices(winners, windows):
+        return winners.reshape(math.prod(winners.shape[:2]), -1)
+
+
+class MaxPoolGrad(Function):
+    """MaxPool's gradient as an op of the output's gradient, what MaxPool's forward found (`winners`, as `pool`, the
+    op that ran, keeps them) its constant: a scatter of each window's gradient onto its winner, linear, so its
+    gradient is the gather at the winners (MaxPoolGather), and that one's this scatter again."""
+
+    node_name = _named_by_dims("MaxPool{}DWithIndicesBackwardBackward0")
+
+    @staticmethod
+    def forward(ctx, grad, pool, winners, x_shape, windows):
+        return pool.unpool(grad, winners, x_shape, windows)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return MaxPoolGather.gather(grad, **ctx.params)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return MaxPoolGather.apply(grad, **ctx.params)
+
+
+class MaxPoolGather(Function):
+    """Each window's winner picked from an input-side array: the adjoint of MaxPoolGrad, with its constants."""
+
+    @staticmethod
+    def forward(ctx, x, pool, winners, x_shape, windows):
+        return MaxPoolGather.gather(x, pool, winners, x_shape, windows)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return MaxPoolGrad.forward(ctx, grad, **ctx.params)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return MaxPoolGrad.apply(grad, **ctx.params)
+
+    @staticmethod
+    def gather(x, pool, winners, x_shape, windows):
+        indices = pool.winner_indices(winners, windows)
+        picked = get_array_module(x).take_along_axis(x.reshape(indices.shape[0], -1), indices, axis=1)
+        return picked.reshape(x_shape[:2] + windows.out_size)
 
 
 # by dims, torch's name in its dtype errors and the float dtypes that it does not average
@@ -363,7 +427,7 @@ class AvgPool(Function):
         n, c = x.shape[:2]
         name, refused_floats = _AVG_POOL_KERNELS[len(windows.kernel_size)]
         _refuse_dtypes(name, x, "biu" if x.dtype != np.int64 else "", refused_floats)
-        sums = _over_taps(xp.add, windows.padded(_planes(x), 0), windows)
+        sums = _window_sums(x, windows)
         if x.dtype.kind != "f":
             averages = xp.trunc(sums / xp.asarray(windows.divisors(count_include_pad, divisor_override)))
             return averages.astype(x.dtype).reshape(n, c, *windows.out_size)
@@ -374,9 +438,45 @@ class AvgPool(Function):
     @staticmethod
     def backward(ctx, grad):
         divisors, x_shape = ctx.saved
-        windows = ctx.params["windows"]
-        shares = _planes(grad / divisors)
-        return _spread(shares, windows).reshape(x_shape)
+        return AvgPool.spread(grad, divisors, x_shape, ctx.params["windows"])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        divisors, x_shape = ctx.saved
+        return AvgPoolGrad.apply(grad, divisors=divisors, x_shape=x_shape, **ctx.params)
+
+    @staticmethod
+    def spread(grad, divisors, x_shape, windows):
+        """backward's: each window's gradient over divisors, spread evenly over its taps."""
+        return _spread(_planes(grad / divisors), windows).reshape(x_shape)
+
+
+def _window_sums(x, windows):
+    """The sum of each window of x (N, C, *spatial), padding read as 0: (N*C, 1, *out_size)."""
+    return _over_taps(get_array_module(x).add, windows.padded(_planes(x), 0), windows)
+
+
+class AvgPoolGrad(Function):
+    """AvgPool's gradient as an op of the output's gradient, with what AvgPool saved and its parameters as
+    constants: linear, its gradient is the average pooling itself (the sums over the divisors), whose gradient it
+    is."""
+
+    node_name = _named_by_dims("AvgPool{}DBackwardBackward0")
+
+    @staticmethod
+    def forward(ctx, grad, divisors, x_shape, windows, **pooling):
+        return AvgPool.spread(grad, divisors, x_shape, windows)
+
+    @staticmethod
+    def backward(ctx, grad):
+        params = ctx.params
+        sums = _window_sums(grad, params["windows"])
+        return (sums / params["divisors"]).reshape(params["x_shape"][:2] + sums.shape[2:])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        pooling = {name: value for name, value in ctx.params.items() if name not in ("divisors", "x_shape")}
+        return AvgPool.apply(grad, **pooling)
 
 
 _ADAPTIVE_MAX_KERNEL_NAMES = {2: "adaptive_max_pool2d", 3: "adaptive_max_pool3d_cpu"}  # torch's, by dims

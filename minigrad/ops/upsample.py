@@ -192,12 +192,20 @@ class Resample(Function):
         sizes = planes.shape[-max(2, _resized_axes(params)):]
         operands = _operands(ctx.function, sizes, x.dtype, get_array_module(x), tuple(sorted(params.items())))
         ctx.save_for_backward(*operands)
-        return _unplanes(_resample(ctx.function, planes, operands), params)
+        return Resample.products(ctx.function, x, operands, params)
 
     @staticmethod
     def backward(ctx, grad):
-        transposes = tuple(operand.T for operand in ctx.saved)
-        return _unplanes(_resample(ctx.function, _planes(grad, ctx.params), transposes), ctx.params)
+        return Resample.products(ctx.function, grad, _transposes(ctx.saved), ctx.params)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return ResampleGrad.apply(grad, resampling=ctx.function, operands=ctx.saved, params=ctx.params)
+
+    @staticmethod
+    def products(function, x, operands, params):
+        """x resampled by `operands` (forward's matrices, or their transposes), as `function` (the op) does it."""
+        return _unplanes(_resample(function, _planes(x, params), operands), params)
 
     resize = staticmethod(_resize)
 
@@ -205,6 +213,31 @@ class Resample(Function):
     def operand(matrix):
         """A matrix as `resize` takes it."""
         return matrix
+
+
+def _transposes(operands):
+    return tuple(operand.T for operand in operands)
+
+
+class ResampleGrad(Function):
+    """A resampling's gradient as an op of the output's gradient, the resampling (the op that ran), its matrices
+    and its parameters its constants: the products by the transposed matrices, linear, so its gradient is the
+    resampling itself, whose gradient it is."""
+
+    half_in_float32 = True
+
+    @staticmethod
+    def forward(ctx, grad, resampling, operands, params):
+        return Resample.products(resampling, grad, _transposes(operands), params)
+
+    @staticmethod
+    def backward(ctx, grad):
+        params = ctx.params
+        return Resample.products(params["resampling"], grad, params["operands"], params["params"])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        return ctx.params["resampling"].apply(grad, **ctx.params["params"])
 
 
 def _planes(array, params):
