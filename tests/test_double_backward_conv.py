@@ -18,18 +18,15 @@ def normal(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape)
 
 
-# a 1-d operand of matmul is unsqueezed (a Reshape) on its way to MatMul
-NEEDS_RESHAPES_FORMULA = pytest.mark.skipif(not mg.ops.Reshape.has_differentiable_backward(),
-                                            reason="Reshape's formula")
-
+# a 1-d operand of matmul is unsqueezed (a Reshape) on its way to MatMul: the last three go through its formula too
 
 @pytest.mark.parametrize("a_shape, b_shape", [
     ((3, 4), (4, 2)),
     ((2, 3, 4), (4, 2)),                # a stack against one matrix: the matrix's gradient summed over the stack
     ((2, 1, 2, 3), (3, 3, 2)),          # batch dims broadcast both ways
-    pytest.param((4,), (2, 4, 3), marks=NEEDS_RESHAPES_FORMULA),
-    pytest.param((2, 3, 4), (4,), marks=NEEDS_RESHAPES_FORMULA),
-    pytest.param((4,), (4,), marks=NEEDS_RESHAPES_FORMULA),
+    ((4,), (2, 4, 3)),
+    ((2, 3, 4), (4,)),
+    ((4,), (4,)),
 ])
 def test_matmul(a_shape, b_shape):
     check_double_backward(lambda library, a, b: library.matmul(a, b), normal(*a_shape), normal(*b_shape, seed=1))
