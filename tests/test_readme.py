@@ -15,7 +15,7 @@ def test_the_readmes_python_blocks_run_as_written(tmp_path, monkeypatch):
     from unet.torch_reference import to_torch
 
     blocks = re.findall(r"```python\n(.*?)```", (REPO_ROOT / "README.md").read_text(), re.S)
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     weights = tmp_path / RELEASED_WEIGHTS.name
     if RELEASED_WEIGHTS.exists():
         weights.symlink_to(RELEASED_WEIGHTS)
@@ -36,6 +36,10 @@ def test_the_readmes_python_blocks_run_as_written(tmp_path, monkeypatch):
     with torch.no_grad():
         expected = reference(torch.from_numpy(x)).numpy()
     np.testing.assert_allclose(ported(namespace["mg"].tensor(x)).numpy(), expected, rtol=1e-5, atol=1e-6)
+    # the Hessian is torch's (the penalty's gradients are checked in tests/test_unet_double_backward.py)
+    point = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    expected = torch.autograd.functional.hessian(lambda x: (x[0] ** 2 * x[1]).exp(), point).numpy()
+    np.testing.assert_allclose(namespace["hessian"].numpy(), expected, rtol=1e-12)
 
 
 def test_the_porting_guides_example_runs_and_agrees_with_torch():
