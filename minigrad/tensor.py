@@ -741,8 +741,9 @@ class Tensor:
         return Tensor(grad)
 
     def _accumulate_grad(self, grad):
-        """The first gradient is copied (backward may share its array), later ones added into it, as torch
-        adds into `.grad`: a reference to it taken between two backward() calls sees the sum."""
+        """The first gradient is copied (backward may share its array), later ones added into a leaf's, as torch
+        adds into `.grad`: a reference to it taken between two backward() calls sees the sum. A non-leaf's (it
+        retains grad) is replaced by the sum, as torch's, whose reference keeps the gradient it had."""
         if isinstance(grad, Tensor):  # create_graph's, recorded as torch's: a copy first, then out-of-place sums
             if self._grad is None:  # named as torch names a leaf's copy and a non-leaf's
                 self._grad = ops.Cast.apply(grad, dtype=grad.dtype,
@@ -752,8 +753,10 @@ class Tensor:
                 self._grad = self._grad + grad
         elif self._grad is None:
             self._grad = Tensor(grad.copy())  # of this tensor's shape and dtype: the grad setter's checks are for users
-        else:
+        elif self.is_leaf:
             self._grad.data += grad
+        else:
+            self._grad = Tensor(self._grad.data + grad)
         if self._post_accumulate_grad_hooks:
             self._run_post_accumulate_grad_hooks()
 
@@ -3029,9 +3032,12 @@ def accumulate_backward(roots, root_grads, retain_graph, inputs=None, create_gra
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if not inputs:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    for tensor in inputs:
+        if not tensor.is_leaf:  # as torch's: it retains grad from now on, the gradients of later walks added in too
+            tensor._retains_grad = True
     found = backpropagate(roots, root_grads, retain_graph, inputs=inputs, after_hooks=True, create_graph=create_graph)
     for tensor in inputs:
-        if id(tensor._graph_entry) in found and not tensor.retains_grad:  # the walk's
+        if id(tensor._graph_entry) in found and tensor.is_leaf:  # a non-leaf's is the walk's (it retains grad)
             tensor._accumulate_grad(found[id(tensor._graph_entry)])
 
 
