@@ -506,6 +506,7 @@ class Context:
     forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
     output_entry = None  # the output's graph entry while run_recorded_backward runs (see linked_output)
     saved_entries = None  # a custom Function's: the graph entry of each tensor it saved, None for a constant
+    walk_needs = None  # while a walk runs this node's backward: the inputs whose gradients it takes, where not all
     saved_outputs = None  # a custom Function's: which of its outputs each value it saved is, None for no output
     half_in_float32 = False  # whether forward got its float16 operands as float32 (see Function)
     watched = None  # the arrays whose writes refuse backward, where they are not the saved ones (see watch_float16)
@@ -540,7 +541,10 @@ class Context:
 
     @property
     def needs_input_grad(self):
-        """torch's: whether each argument of forward needs a gradient, a custom Function's constants (False) too."""
+        """torch's: whether each argument of forward needs a gradient, a custom Function's constants (False) too; in
+        a walk towards some tensors (autograd.grad), whether this one takes it (see walk_needs)."""
+        if self.walk_needs is not None:
+            return self.walk_needs
         if not self.constant_positions:
             return self.input_needs_grad
         needs = iter(self.input_needs_grad)

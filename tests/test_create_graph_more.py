@@ -229,3 +229,38 @@ def test_every_op_has_a_second_derivative_or_is_listed_without_one():
     lacking = {name for name, op in ops.items() if name not in BASES and not op.has_differentiable_backward()}
     assert lacking == listed, (f"without a second derivative, unlisted: {sorted(lacking - listed)}; listed but "
                                f"having one now: {sorted(listed - lacking)}")
+
+
+def test_a_walk_towards_some_tensors_runs_no_other_tensors_hooks_as_torchs():
+    def run(library):
+        calls = []
+        x, w = library.tensor([1.0, 2.0], requires_grad=True), library.tensor([3.0, 4.0], requires_grad=True)
+        w.register_hook(lambda g: calls.append("w"))
+        h = x * w
+        h.register_hook(lambda g: calls.append("h"))
+        library.autograd.grad((h * w).sum(), x)
+        (x * w).sum().backward(inputs=[x])
+        return calls, x.grad.tolist(), w.grad
+
+    assert run(mg) == run(torch)
+
+
+def test_an_input_gradient_with_create_graph_computes_no_weight_gradient():
+    """As torch's engine: autograd.grad with respect to the input of a convolution whose weight requires grad records
+    the input's gradient alone (a gradient penalty's first walk)."""
+    x = mg.tensor(RNG.standard_normal((2, 2, 5, 5)).astype(np.float32), requires_grad=True)
+    conv = mg.nn.Conv2d(2, 3, 3)
+    out = conv(x)
+    with mg.profiler.profile() as stats:
+        g, = mg.autograd.grad(out.pow(2).sum(), x, create_graph=True)
+    assert ("Conv2dInputGrad", "forward") in stats.calls and ("Conv2dWeightGrad", "forward") not in stats.calls
+    g.pow(2).sum().backward()  # the weight's gradient through the input's, as before
+    reference = torch.nn.Conv2d(2, 3, 3)
+    with torch.no_grad():
+        reference.weight.copy_(torch.tensor(conv.weight.numpy()))
+        reference.bias.copy_(torch.tensor(conv.bias.numpy()))
+    tx = torch.tensor(x.numpy(), requires_grad=True)
+    tg, = torch.autograd.grad(reference(tx).pow(2).sum(), tx, create_graph=True)
+    tg.pow(2).sum().backward()
+    np.testing.assert_allclose(conv.weight.grad.numpy(), reference.weight.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-5)
