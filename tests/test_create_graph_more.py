@@ -264,3 +264,20 @@ def test_an_input_gradient_with_create_graph_computes_no_weight_gradient():
     tg.pow(2).sum().backward()
     np.testing.assert_allclose(conv.weight.grad.numpy(), reference.weight.grad.numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_gpu_path_matches_cpu(gpu_path):
+    """float16 gradients of gradients (computed in float32) and an input-only first walk stay on the device."""
+    x_values = RNG.uniform(-1, 1, (1, 2, 5, 5)).astype(np.float16)
+    w_values = RNG.uniform(-1, 1, (3, 2, 3, 3)).astype(np.float16)
+    results = []
+    for device in ("cpu", "gpu"):
+        x = mg.tensor(x_values, device=device, requires_grad=True)
+        w = mg.tensor(w_values, device=device, requires_grad=True)
+        out = mg.nn.functional.conv2d(x, w).flatten(1)
+        gradient, = mg.autograd.grad((out @ out.transpose(0, 1)).sum(), x, create_graph=True)
+        second = mg.autograd.grad((gradient * gradient).sum(), (x, w))
+        assert gradient.dtype == mg.float16 and all(g.dtype == mg.float16 and g.device == device for g in second)
+        results.append([gradient.numpy().astype(np.float32), *(g.numpy().astype(np.float32) for g in second)])
+    for gpu, cpu in zip(results[1], results[0]):
+        assert relative_error(gpu, cpu) <= 2e-3
