@@ -506,6 +506,7 @@ class Context:
     forward_trace = None  # the stack of the forward call, kept in anomaly mode (see set_anomaly_enabled)
     output_entry = None  # the output's graph entry while run_recorded_backward runs (see linked_output)
     saved_entries = None  # a custom Function's: the graph entry of each tensor it saved, None for a constant
+    walk_needs = None  # while a walk runs this node's backward: the inputs whose gradients it takes, where not all
     saved_outputs = None  # a custom Function's: which of its outputs each value it saved is, None for no output
     half_in_float32 = False  # whether forward got its float16 operands as float32 (see Function)
     watched = None  # the arrays whose writes refuse backward, where they are not the saved ones (see watch_float16)
@@ -532,11 +533,18 @@ class Context:
                                        else None for value in arrays)
             arrays = _arrays_of(arrays)
         self.saved = arrays
-        self.writes_when_saved = [_writes_into(array) for array in _saved_arrays(arrays)] if _writes else None
+        self.count_writes_of_saved()
+
+    def count_writes_of_saved(self):
+        """The writes into the saved arrays so far, which a write since makes backward refuse (see note_write)."""
+        self.writes_when_saved = [_writes_into(array) for array in _saved_arrays(self.saved)] if _writes else None
 
     @property
     def needs_input_grad(self):
-        """torch's: whether each argument of forward needs a gradient, a custom Function's constants (False) too."""
+        """torch's: whether each argument of forward needs a gradient, a custom Function's constants (False) too; in
+        a walk towards some tensors (autograd.grad), whether this one takes it (see walk_needs)."""
+        if self.walk_needs is not None:
+            return self.walk_needs
         if not self.constant_positions:
             return self.input_needs_grad
         needs = iter(self.input_needs_grad)
@@ -611,6 +619,8 @@ class Context:
         try:
             with enable_grad():
                 grads = (grad,) if self._outputs is None else self._gradients_of_outputs(grad)
+                if self.half_in_float32:  # as run_backward's; the engine rounds the gradients to their inputs' dtypes
+                    grads = tuple(g.to(_SINGLE) if g is not None and g.dtype == _HALF else g for g in grads)
                 gradients = _called(self.function, "backward", formula, self, *grads)
         finally:
             self.output_entry = None
@@ -1068,7 +1078,10 @@ def _in_place(ctx, tensors, output, result, requires_grad):
             written._become_written(results[position])
         results[position] = written
     if ctx.saved:
-        ctx.save_for_backward(*ctx.saved)  # what forward saved is as its writes left it
+        ctx.count_writes_of_saved()  # what forward saved is as its writes left it
+        # a written input that it saved is its output now, linked through this node (see saved_tensors), as torch's
+        ctx.saved_entries = tuple(None if any(value is array for array in ctx._dirty) else entry
+                                  for value, entry in zip(ctx.saved, ctx.saved_entries))
     return tuple(results) if isinstance(output, tuple) else results[0]
 
 

@@ -741,8 +741,9 @@ class Tensor:
         return Tensor(grad)
 
     def _accumulate_grad(self, grad):
-        """The first gradient is copied (backward may share its array), later ones added into it, as torch
-        adds into `.grad`: a reference to it taken between two backward() calls sees the sum."""
+        """The first gradient is copied (backward may share its array), later ones added into a leaf's, as torch
+        adds into `.grad`: a reference to it taken between two backward() calls sees the sum. A non-leaf's (it
+        retains grad) is replaced by the sum, as torch's, whose reference keeps the gradient it had."""
         if isinstance(grad, Tensor):  # create_graph's, recorded as torch's: a copy first, then out-of-place sums
             if self._grad is None:  # named as torch names a leaf's copy and a non-leaf's
                 self._grad = ops.Cast.apply(grad, dtype=grad.dtype,
@@ -752,8 +753,10 @@ class Tensor:
                 self._grad = self._grad + grad
         elif self._grad is None:
             self._grad = Tensor(grad.copy())  # of this tensor's shape and dtype: the grad setter's checks are for users
-        else:
+        elif self.is_leaf:
             self._grad.data += grad
+        else:
+            self._grad = Tensor(self._grad.data + grad)
         if self._post_accumulate_grad_hooks:
             self._run_post_accumulate_grad_hooks()
 
@@ -3029,9 +3032,12 @@ def accumulate_backward(roots, root_grads, retain_graph, inputs=None, create_gra
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     if not inputs:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+    for tensor in inputs:
+        if not tensor.is_leaf:  # as torch's: it retains grad from now on, the gradients of later walks added in too
+            tensor._retains_grad = True
     found = backpropagate(roots, root_grads, retain_graph, inputs=inputs, after_hooks=True, create_graph=create_graph)
     for tensor in inputs:
-        if id(tensor._graph_entry) in found and not tensor.retains_grad:  # the walk's
+        if id(tensor._graph_entry) in found and tensor.is_leaf:  # a non-leaf's is the walk's (it retains grad)
             tensor._accumulate_grad(found[id(tensor._graph_entry)])
 
 
@@ -3122,8 +3128,9 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks, create_graph):
                 tensor._accumulate_grad(grad)
         if not goes_on:
             continue
-        input_grads = _gradients_from(node, grad, entry if create_graph else None)
-        for parent, needed, parent_grad in zip(node.inputs, node.input_needs_grad, input_grads):
+        needs = node.input_needs_grad if runs is None else _needed_by_walk(node, wanted, runs)
+        input_grads = _gradients_from(node, grad, entry if create_graph else None, needs)
+        for parent, needed, parent_grad in zip(node.inputs, needs, input_grads):
             if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
                 continue
             if create_graph:
@@ -3136,17 +3143,33 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks, create_graph):
     return found
 
 
-def _gradients_from(node, grad, output_entry=None):
-    """What node's backward gives for `grad`, one gradient (or None) per input (see _checked_gradients); given the
-    node's `output_entry`, create_graph's recorded backward for a tensor `grad`. In anomaly mode, as torch's: a NaN
-    among them is an error where check_nan, and any error is first a warning that shows the node's forward call."""
+def _needed_by_walk(node, wanted, runs):
+    """Which of node's inputs a walk towards the `wanted` entries (through the ops `runs`, see _ops_leading_to) takes
+    a gradient from: as torch's engine, an op computes no other (autograd.grad of an input computes no weight's
+    gradient), and their tensors' hooks are not run. All that need one where none leads on (backward(inputs=...)
+    runs its inputs' own ops)."""
+    needs = tuple([needed and (id(parent) in wanted or id(parent) in runs)
+                   for parent, needed in zip(node.inputs, node.input_needs_grad)])
+    return needs if any(needs) else node.input_needs_grad
+
+
+def _gradients_from(node, grad, output_entry=None, needs=None):
+    """What node's backward gives for `grad`, one gradient (or None) per input (see _checked_gradients), computed
+    for the inputs `needs` says (see Context.walk_needs); given the node's `output_entry`, create_graph's recorded
+    backward for a tensor `grad`. In anomaly mode, as torch's: a NaN among them is an error where check_nan, and any
+    error is first a warning that shows the node's forward call."""
     try:
         if node.freed:
             raise RuntimeError(function.SECOND_BACKWARD)
-        if output_entry is None:
-            gradients = node.run_backward(grad)
-        else:
-            gradients = node.run_recorded_backward(grad, output_entry)
+        if needs is not node.input_needs_grad and not node.function.custom:  # a custom Function's are torch's
+            node.walk_needs = needs
+        try:
+            if output_entry is None:
+                gradients = node.run_backward(grad)
+            else:
+                gradients = node.run_recorded_backward(grad, output_entry)
+        finally:
+            node.walk_needs = None
         gradients = _checked_gradients(node, gradients, recorded=output_entry is not None)
         if function.anomaly_enabled and function.anomaly_check_nan:
             _refuse_nan(node, gradients)
