@@ -21,6 +21,7 @@ UPPER = np.triu(rng.standard_normal((3, 3))) + 2 * np.eye(3)
 LOWER_FACTOR = np.linalg.cholesky(SPD)
 WEIGHTS = rng.standard_normal(3)
 TALL = rng.standard_normal((2, 4, 2))
+SINGULAR = np.stack([SQUARE, SQUARE * [[1.0], [0.0], [1.0]]])  # det 0: a row of zeros
 PIVOTED = BATCH[..., ::-1, :].copy()  # LU takes its rows out of order
 
 
@@ -31,6 +32,7 @@ def symmetric(x):
 CASES = {
     "inv": (lambda L, a: L.linalg.inv(a), BATCH),
     "det": (lambda L, a: L.linalg.det(a), BATCH),
+    "det singular": (lambda L, a: L.linalg.det(a), SINGULAR),
     "det 1x1": (lambda L, a: L.linalg.det(a) * a.sum(), SQUARE[:1, :1]),
     "slogdet": (lambda L, a: L.linalg.slogdet(a).logabsdet * L.linalg.slogdet(a).sign, BATCH),
     "logdet": (lambda L, a: L.logdet(a), SPD),
@@ -152,9 +154,22 @@ def test_gpu_path_matches_cpu(gpu_path):
         out = (mg.linalg.inv(a).sum() + mg.linalg.solve(a, b).sum() + mg.linalg.det(a).sum()
                + mg.linalg.cholesky(s).sum() + (vectors * mg.tensor(weights, device=device) @ vectors.mT).sum()
                + mg.linalg.solve_triangular(s, b, upper=True).sum()
-               + mg.linalg.lu_solve(*mg.linalg.lu_factor(a), b).sum() + mg.linalg.qr(a).R.sum())
+               + mg.linalg.lu_solve(*mg.linalg.lu_factor(a), b).sum() + mg.linalg.qr(a).R.sum()
+               + mg.linalg.det(a * mg.tensor(np.float32([[1], [0], [1]]), device=device)).sum())  # singular
         first = mg.autograd.grad(out, [a, s, b], create_graph=True)
         return [g.numpy() for g in mg.autograd.grad(sum((g * g).sum() for g in first), [a, s, b])]
 
     for ours, reference in zip(second_gradients("gpu"), second_gradients("cpu")):
         assert relative_error(ours, reference) <= 1e-5
+
+
+def test_create_graph_through_slogdet_of_a_singular_matrix_is_refused_as_torch():
+    """torch's recorded gradient of log |det A| solves A^T X = grad I, which refuses a singular A (the gradient
+    without create_graph is inf and NaN)."""
+    messages = []
+    for library in (mg, torch):
+        a = library.tensor(SINGULAR[1], requires_grad=True)
+        with pytest.raises(RuntimeError) as error:
+            library.autograd.grad(library.linalg.slogdet(a).logabsdet, a, create_graph=True)
+        messages.append(str(error.value))
+    assert messages[0] == messages[1] == "torch.linalg.solve: The solver failed because the input matrix is singular."

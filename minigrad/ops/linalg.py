@@ -308,8 +308,23 @@ class Det(Function):
 
     @staticmethod
     def differentiable_backward(ctx, grad):
+        """backward's, except where |det A| < 100 eps: there torch's cofactors through the SVD A = U S Vh,
+        U diag(grad det(U) det(Vh) prod_{j != i} s_j) Vh, which a singular A has too (backward's, torch's without
+        create_graph, are zero there)."""
         a, det = ctx.saved
-        return Det.gradient(grad, ctx.linked(0, a), ctx.linked_output(det))
+        linked_a = ctx.linked(0, a)
+        gradient = Det.gradient(grad, linked_a, ctx.linked_output(det))
+        near_singular = abs(det) < 100 * np.finfo(a.dtype).eps
+        if a.shape[-1] == 1 or not bool(near_singular.any()):
+            return gradient
+        functions = tensor_functions()
+        u, s, vh = functions.linalg.svd(linked_a)
+        ones = s.new_ones(s.shape[:-1] + (1,))
+        before = functions.cat([ones, s[..., :-1]], dim=-1).cumprod(-1)
+        after = functions.cat([ones, s[..., 1:].flip(-1)], dim=-1).cumprod(-1).flip(-1)
+        scale = grad * functions.linalg.det(u) * functions.linalg.det(vh)
+        cofactors = product(u * (scale[..., None] * before * after)[..., None, :], vh)
+        return functions.where(functions.Tensor(near_singular)[..., None, None], cofactors, gradient)
 
     @staticmethod
     def gradient(grad, a, det):
@@ -364,9 +379,9 @@ class LogAbsDet(Function):
 
     @staticmethod
     def differentiable_backward(ctx, grad):
-        """backward's grad A^-T, recorded (Inverse's: NaN for a singular matrix)."""
-        a, _ = ctx.saved
-        return grad[..., None, None] * transposed(inverse(ctx.linked(0, a)))
+        """backward's grad A^-T, as torch's: X of A^T X = grad I, recorded (Solve's, which refuses a singular A)."""
+        a = ctx.linked(0, ctx.saved[0])
+        return linear_solution(transposed(a), grad[..., None, None] * identity(a))
 
 
 class OfItsOutput(Function):
