@@ -9,7 +9,8 @@ import numpy as np
 import scipy.linalg
 
 from ..backend import get_array_module, to_numpy
-from ..function import Function
+from ..function import Function, is_tensor
+from .linalg import functions_of, identity, linear_solution, product
 from .matmul import matmul
 
 QRResult = collections.namedtuple("QRResult", ["Q", "R"])
@@ -23,7 +24,9 @@ def transposed(a):
 
 
 def _with_diagonal(a, diagonal):
-    """`a` (a fresh array) with its matrices' diagonals set to `diagonal`."""
+    """`a` with its matrices' diagonals set to `diagonal`: a fresh array, written; a tensor's recorded copy."""
+    if is_tensor(a):
+        return functions_of(a).where(identity(a, bool), diagonal[..., None, :] if is_tensor(diagonal) else diagonal, a)
     positions = get_array_module(a).arange(a.shape[-1])
     a[..., positions, positions] = diagonal
     return a
@@ -59,6 +62,15 @@ class QR(Function):
 
     @staticmethod
     def backward(ctx, grad_q, grad_r):
+        return QR.gradient(ctx, grad_q, grad_r)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad_q, grad_r):
+        return QR.gradient(ctx, grad_q, grad_r, linked=True)
+
+    @staticmethod
+    def gradient(ctx, grad_q, grad_r, linked=False):
+        """Of arrays (backward), or of tensors, Q and R linked (differentiable_backward), as torch's."""
         mode = ctx.params["mode"]
         if mode == "r":
             raise RuntimeError("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please "
@@ -67,16 +79,18 @@ class QR(Function):
         rows, columns = q.shape[-2], r.shape[-1]
         if mode == "complete" and rows > columns:
             raise RuntimeError("The QR decomposition is not differentiable when mode='complete' and nrows > ncols.")
+        if linked:
+            q, r = ctx.linked_output(q, 0), ctx.linked_output(r, 1)
         if rows >= columns:
             return _qr_backward_tall(grad_q, grad_r, q, r)
         # A = [X | Y], X = Q R[:, :m] square and Y = Q R[:, m:]: R's right part passes its gradient to Y and to Q
-        xp = get_array_module(q)
+        xp = functions_of(q)
         if grad_r is None:
             grad_y, grad_left_r = xp.zeros_like(r[..., rows:]), None
         else:
             grad_right_r, grad_left_r = grad_r[..., rows:], grad_r[..., :rows]
-            grad_y = matmul(q, grad_right_r)
-            through_y = matmul(matmul(q, r[..., rows:]), transposed(grad_right_r))
+            grad_y = product(q, grad_right_r)
+            through_y = product(product(q, r[..., rows:]), transposed(grad_right_r))
             grad_q = through_y if grad_q is None else grad_q + through_y
         return xp.concatenate([_qr_backward_tall(grad_q, grad_left_r, q, r[..., :rows]), grad_y], axis=-1)
 
@@ -132,17 +146,18 @@ class LDLFactor(Function):
 
 def _qr_backward_tall(grad_q, grad_r, q, r):
     """The gradient of A = QR for m >= n: (gQ + Q copyltu(M)) R^-T, M = R gR^T - gQ^T Q, copyltu(M) the symmetric
-    matrix of M's lower triangle."""
-    xp = get_array_module(q)
-    middle = xp.zeros(r.shape[:-2] + (r.shape[-1],) * 2, r.dtype)
-    if grad_r is not None:
-        middle = middle + matmul(r, transposed(grad_r))
-    if grad_q is not None:
-        middle = middle - matmul(transposed(grad_q), q)
-    b = matmul(q, xp.tril(middle) + transposed(xp.tril(middle, -1)))
+    matrix of M's lower triangle. Of arrays or of tensors; one of gQ and gR at least."""
+    xp = functions_of(q)
+    if grad_q is None:
+        middle = product(r, transposed(grad_r))
+    else:
+        middle = -product(transposed(grad_q), q)
+        if grad_r is not None:
+            middle = middle + product(r, transposed(grad_r))
+    b = product(q, xp.tril(middle) + transposed(xp.tril(middle, -1)))
     if grad_q is not None:
         b = b + grad_q
-    return transposed(xp.linalg.solve(r, transposed(b)))  # b R^-T
+    return transposed(linear_solution(r, transposed(b)))  # b R^-T
 
 
 class Eigh(Function):
@@ -164,13 +179,22 @@ class Eigh(Function):
 
     @staticmethod
     def backward(ctx, grad_values, grad_vectors):
-        """V (diag(gL) + skew(V^T gV) / 2 / (L_j - L_i)) V^T, as torch's."""
+        return Eigh.gradient(grad_values, grad_vectors, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad_values, grad_vectors):
         values, vectors = ctx.saved
+        return Eigh.gradient(grad_values, grad_vectors, ctx.linked_output(values, 0), ctx.linked_output(vectors, 1))
+
+    @staticmethod
+    def gradient(grad_values, grad_vectors, values, vectors):
+        """V (diag(gL) + skew(V^T gV) / 2 / (L_j - L_i)) V^T, as torch's: of arrays, or of tensors (the outputs
+        linked, as torch's differentiates it)."""
         if grad_vectors is None:
-            return matmul(vectors * grad_values[..., None, :], transposed(vectors))
-        inner = _skew(matmul(transposed(vectors), grad_vectors)) / (2 * _differences(values))
+            return product(vectors * grad_values[..., None, :], transposed(vectors))
+        inner = _skew(product(transposed(vectors), grad_vectors)) / (2 * _differences(values))
         inner = _with_diagonal(inner, 0 if grad_values is None else grad_values)
-        return matmul(matmul(vectors, inner), transposed(vectors))
+        return product(product(vectors, inner), transposed(vectors))
 
 
 class SVD(Function):
@@ -187,17 +211,26 @@ class SVD(Function):
         if values_only:
             return None, xp.linalg.svd(a, compute_uv=False), None
         u, s, vh = xp.linalg.svd(a, full_matrices=full_matrices)
-        k = s.shape[-1]
-        ctx.save_for_backward(u[..., :k], s, vh[..., :k, :])
+        ctx.save_for_backward(u, s, vh)
         return u, s, vh
 
     @staticmethod
     def backward(ctx, grad_u, grad_s, grad_vh):
-        u, s, vh = ctx.saved
+        return SVD.gradient(grad_u, grad_s, grad_vh, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad_u, grad_s, grad_vh):
+        return SVD.gradient(grad_u, grad_s, grad_vh, *(ctx.linked_output(factor, position)
+                                                       for position, factor in enumerate(ctx.saved)))
+
+    @staticmethod
+    def gradient(grad_u, grad_s, grad_vh, u, s, vh):
+        """svd_backward of U's first min(m, n) columns and Vh's first rows: of arrays, or of tensors (the outputs
+        linked, as torch's differentiates it)."""
         k = s.shape[-1]
         grad_u = None if grad_u is None else grad_u[..., :k]
         grad_vh = None if grad_vh is None else grad_vh[..., :k, :]
-        return svd_backward(grad_u, grad_s, grad_vh, u, s, vh)
+        return svd_backward(grad_u, grad_s, grad_vh, u[..., :k], s, vh[..., :k, :])
 
 
 def svd_backward(grad_u, grad_s, grad_vh, u, s, vh):
@@ -205,23 +238,20 @@ def svd_backward(grad_u, grad_s, grad_vh, u, s, vh):
     U's span (m > n), or of gVh outside Vh's (m < n), added through S^-1."""
     rows, columns = u.shape[-2], vh.shape[-1]
     if grad_u is None and grad_vh is None:
-        return matmul(u, grad_s[..., :, None] * vh) if rows >= columns else matmul(u * grad_s[..., None, :], vh)
-    xp = get_array_module(s)
-    inner = xp.zeros(s.shape + s.shape[-1:], s.dtype)
-    if grad_u is not None:
-        inner = inner + _skew(matmul(transposed(u), grad_u)) * s[..., None, :]
-    if grad_vh is not None:
-        inner = inner + s[..., :, None] * _skew(matmul(vh, transposed(grad_vh)))
+        return product(u, grad_s[..., :, None] * vh) if rows >= columns else product(u * grad_s[..., None, :], vh)
+    through_u = None if grad_u is None else _skew(product(transposed(u), grad_u)) * s[..., None, :]
+    through_vh = None if grad_vh is None else s[..., :, None] * _skew(product(vh, transposed(grad_vh)))
+    inner = through_vh if through_u is None else through_u if through_vh is None else through_u + through_vh
     inner = inner / _differences(s * s)
     if grad_s is not None:
         inner = _with_diagonal(inner, grad_s)
     if rows > columns and grad_u is not None:
         beside = grad_u / s[..., None, :]
-        return matmul(matmul(u, inner) + beside - matmul(u, matmul(transposed(u), beside)), vh)
+        return product(product(u, inner) + beside - product(u, product(transposed(u), beside)), vh)
     if rows < columns and grad_vh is not None:
         beside = grad_vh / s[..., :, None]
-        return matmul(u, matmul(inner, vh) + beside - matmul(matmul(beside, transposed(vh)), vh))
-    return matmul(matmul(u, inner), vh)
+        return product(u, product(inner, vh) + beside - product(product(beside, transposed(vh)), vh))
+    return product(product(u, inner), vh)
 
 
 def default_rtol(a):
@@ -270,19 +300,25 @@ class Pinv(Function):
         a, inverse = ctx.saved
         return pinv_backward(grad, inverse, a)
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        a, inverse = ctx.saved
+        return pinv_backward(grad, ctx.linked_output(inverse), ctx.linked(0, a))
+
 
 def pinv_backward(grad, inverse, a):
-    """torch's gradient of A+ (of a constant rank), its products ordered to keep the matrices small."""
+    """torch's gradient of A+ (of a constant rank), its products ordered to keep the matrices small; of arrays or of
+    tensors."""
     inverse_t, grad_t = transposed(inverse), transposed(grad)
     if a.shape[-2] <= a.shape[-1]:
-        k = matmul(grad_t, inverse)
-        k_inverse_t = matmul(k, inverse_t)
-        return (-transposed(matmul(inverse, k)) + k_inverse_t - matmul(matmul(a, inverse), k_inverse_t)
-                + matmul(matmul(inverse_t, inverse), grad_t - matmul(k, a)))
-    k = matmul(inverse, grad_t)
-    inverse_t_k = matmul(inverse_t, k)
-    return (-transposed(matmul(k, inverse)) + matmul(matmul(grad_t - matmul(a, k), inverse), inverse_t)
-            + inverse_t_k - matmul(matmul(inverse_t_k, inverse), a))
+        k = product(grad_t, inverse)
+        k_inverse_t = product(k, inverse_t)
+        return (-transposed(product(inverse, k)) + k_inverse_t - product(product(a, inverse), k_inverse_t)
+                + product(product(inverse_t, inverse), grad_t - product(k, a)))
+    k = product(inverse, grad_t)
+    inverse_t_k = product(inverse_t, k)
+    return (-transposed(product(k, inverse)) + product(product(grad_t - product(a, k), inverse), inverse_t)
+            + inverse_t_k - product(product(inverse_t_k, inverse), a))
 
 
 class Lstsq(Function):
@@ -313,19 +349,31 @@ class Lstsq(Function):
 
     @staticmethod
     def backward(ctx, grad_solution, grad_residuals, grad_rank, grad_singular_values):
-        """X = A+ B's gradient through the pseudoinverse (of the default tolerance), as torch's; the residuals'
-        ||AX - B||^2, at the optimum where their derivative in X is zero, through A and B alone."""
         a, b, u, s, vh, solution = ctx.saved
-        xp = get_array_module(a)
+        inverse = None if grad_solution is None else pinv_of_svd(get_array_module(a), u, s, vh, 0, default_rtol(a))
+        return Lstsq.gradients(ctx, grad_solution, grad_residuals, a, b, solution, inverse)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad_solution, grad_residuals, grad_rank, grad_singular_values):
+        """backward's, the pseudoinverse recorded (Pinv's), as torch's differentiates it."""
+        a, b, _, _, _, solution = ctx.saved
+        a, b = ctx.linked(0, a), ctx.linked(1, b)
+        inverse = None if grad_solution is None else Pinv.apply(a, atol=0.0, rtol=default_rtol(a))
+        return Lstsq.gradients(ctx, grad_solution, grad_residuals, a, b, ctx.linked_output(solution, 0), inverse)
+
+    @staticmethod
+    def gradients(ctx, grad_solution, grad_residuals, a, b, solution, inverse):
+        """X = A+ B's gradient through the pseudoinverse (of the default tolerance), as torch's; the residuals'
+        ||AX - B||^2, at the optimum where their derivative in X is zero, through A and B alone. Of arrays, or of
+        linked tensors."""
         need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if grad_solution is not None:
-            inverse = pinv_of_svd(xp, u, s, vh, 0, default_rtol(a))
-            grad_a = pinv_backward(matmul(grad_solution, transposed(b)), inverse, a) if need_a else None
-            grad_b = matmul(transposed(inverse), grad_solution) if need_b else None
-        if grad_residuals is not None and grad_residuals.size:
-            weighted = 2 * (matmul(a, solution) - b) * grad_residuals[..., None, :]
-            through_a = matmul(weighted, transposed(solution))
+            grad_a = pinv_backward(product(grad_solution, transposed(b)), inverse, a) if need_a else None
+            grad_b = product(transposed(inverse), grad_solution) if need_b else None
+        if grad_residuals is not None and math.prod(grad_residuals.shape):
+            weighted = 2 * (product(a, solution) - b) * grad_residuals[..., None, :]
+            through_a = product(weighted, transposed(solution))
             grad_a = through_a if grad_a is None else grad_a + through_a
             grad_b = -weighted if grad_b is None else grad_b - weighted
         return grad_a if need_a else None, grad_b if need_b else None

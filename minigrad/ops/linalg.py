@@ -11,8 +11,9 @@ import numpy as np
 import scipy.linalg
 
 from ..backend import get_array_module, linalg_reports_failures, scipy_module, to_numpy
-from ..function import Function
-from .matmul import matmul
+from ..function import Function, is_tensor
+from .elementwise import tensor_functions
+from .matmul import MatMul, matmul
 
 
 class LinAlgError(RuntimeError):
@@ -21,6 +22,32 @@ class LinAlgError(RuntimeError):
 
 def transposed(a):
     return a.swapaxes(-1, -2)
+
+
+def functions_of(a):
+    """NumPy's functions for `a`: xp's for an array, minigrad's for a tensor, so that a gradient formula written once
+    serves backward (arrays) and differentiable_backward (linked tensors, recorded; see tensor_functions)."""
+    return tensor_functions() if is_tensor(a) else get_array_module(a)
+
+
+def product(a, b):
+    """a @ b: of arrays, the threads' matmul; of tensors, recorded (MatMul's)."""
+    return MatMul.apply(a, b) if is_tensor(a) else matmul(a, b)
+
+
+def identity(a, dtype=None):
+    """The identity matrix (ones on the diagonal) of a's matrices' shape, in a's dtype (or `dtype`): an array, or a
+    constant tensor on a's device."""
+    dtype = a.dtype if dtype is None else dtype
+    rows, columns = a.shape[-2:]
+    if is_tensor(a):
+        return tensor_functions().eye(rows, columns, dtype=dtype, device=a.device)
+    return get_array_module(a).eye(rows, columns, dtype=dtype)
+
+
+def linear_solution(a, b):
+    """X of A X = B, batches of one shape: of tensors, recorded (Solve's); of arrays, xp's."""
+    return Solve.apply(a, b) if is_tensor(a) else get_array_module(a).linalg.solve(a, b)
 
 
 def broadcast_batches(a, b):
@@ -110,7 +137,10 @@ def row_permutation(pivots, rows):
 
 
 def permuted_rows(a, perm):
-    """a[perm] of each matrix: P^T A."""
+    """a[perm] of each matrix: P^T A; of a tensor, recorded."""
+    if is_tensor(a):
+        functions = tensor_functions()
+        return functions.take_along_dim(a, functions.Tensor(perm[..., :, None]), dim=-2)
     return get_array_module(a).take_along_axis(a, perm[..., :, None], axis=-2)
 
 
@@ -138,7 +168,10 @@ def host_cholesky(a):
 
 
 def inverse(a):
-    """The inverse of each matrix, NaN for the singular ones: xp's, or where it failed, host_solve's."""
+    """The inverse of each matrix, NaN for the singular ones: xp's, or where it failed, host_solve's; of a tensor,
+    recorded (Inverse's)."""
+    if is_tensor(a):
+        return Inverse.apply(a)
     xp = get_array_module(a)
     try:
         out = xp.linalg.inv(a)
@@ -210,10 +243,14 @@ def raise_for_info(info, message, error=LinAlgError):
 
 
 def solve_triangular(a, b, upper, unitriangular=False, transpose=False):
-    """X of A X = B (of A^T X = B with `transpose`), A's other triangle unread, for batches of one shape.
+    """X of A X = B (of A^T X = B with `transpose`), A's other triangle unread, for batches of one shape; of tensors,
+    recorded (SolveTriangular's).
 
     SciPy (cuBLAS) solves one matrix a call, so a batch of more matrices than rows is solved by substitution
     instead, a row of every matrix at once: either way the Python loop is the shorter one."""
+    if is_tensor(a):
+        return SolveTriangular.apply(transposed(a) if transpose else a, b, upper=upper != transpose,
+                                     unitriangular=unitriangular)
     xp = get_array_module(a)
     if math.prod(a.shape[:-2]) > a.shape[-1]:
         return substituted(a, b, upper, unitriangular, transpose)
@@ -267,12 +304,36 @@ class Det(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return Det.gradient(grad, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's, except where |det A| < 100 eps: there torch's cofactors through the SVD A = U S Vh,
+        U diag(grad det(U) det(Vh) prod_{j != i} s_j) Vh, which a singular A has too (backward's, torch's without
+        create_graph, are zero there)."""
         a, det = ctx.saved
-        xp = get_array_module(a)
+        linked_a = ctx.linked(0, a)
+        gradient = Det.gradient(grad, linked_a, ctx.linked_output(det))
+        near_singular = abs(det) < 100 * np.finfo(a.dtype).eps
+        if a.shape[-1] == 1 or not bool(near_singular.any()):
+            return gradient
+        functions = tensor_functions()
+        u, s, vh = functions.linalg.svd(linked_a)
+        ones = s.new_ones(s.shape[:-1] + (1,))
+        before = functions.cat([ones, s[..., :-1]], dim=-1).cumprod(-1)
+        after = functions.cat([ones, s[..., 1:].flip(-1)], dim=-1).cumprod(-1).flip(-1)
+        scale = grad * functions.linalg.det(u) * functions.linalg.det(vh)
+        cofactors = product(u * (scale[..., None] * before * after)[..., None, :], vh)
+        return functions.where(functions.Tensor(near_singular)[..., None, None], cofactors, gradient)
+
+    @staticmethod
+    def gradient(grad, a, det):
+        """Of arrays (backward) or of linked tensors (differentiable_backward), through det and A^-1."""
+        xp = functions_of(a)
         if a.shape[-1] == 1:  # det(A) is A's one entry, whose gradient is 1 (torch's, det 0 or not)
             return grad[..., None, None] * xp.ones_like(a)
         singular = (det == 0)[..., None, None]
-        invertible = xp.where(singular, xp.eye(a.shape[-1], dtype=a.dtype), a)
+        invertible = xp.where(singular, identity(a), a)
         return (grad * det)[..., None, None] * transposed(inverse(invertible))
 
 
@@ -287,8 +348,10 @@ class SlogdetSign(Function):
         return sign
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
         return None
+
+    differentiable_backward = backward
 
 
 class LogAbsDet(Function):
@@ -314,17 +377,36 @@ class LogAbsDet(Function):
         with np.errstate(all="ignore"):
             return xp.asarray(scipy.linalg.lu_solve(host_lu(transposed(a)), scaled_identity, check_finite=False))
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's grad A^-T, as torch's: X of A^T X = grad I, recorded (Solve's, which refuses a singular A)."""
+        a = ctx.linked(0, ctx.saved[0])
+        return linear_solution(transposed(a), grad[..., None, None] * identity(a))
+
 
 class OfItsOutput(Function):
-    """An op whose backward needs its output only: forward is its class's `of`, the output saved."""
+    """An op whose backward needs its output only: forward is its class's `of`, the output saved, and the gradient
+    its class's `gradient(grad, out)`, of arrays (backward) or of tensors, the output linked (differentiable_backward,
+    as torch's differentiates it)."""
 
     of = None
+    gradient = None
 
     @staticmethod
     def forward(ctx, a):
         out = ctx.function.of(a)
         ctx.save_for_backward(out)
         return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved
+        return ctx.function.gradient(grad, out)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (out,) = ctx.saved
+        return ctx.function.gradient(grad, ctx.linked_output(out))
 
 
 class Inverse(OfItsOutput):
@@ -334,9 +416,9 @@ class Inverse(OfItsOutput):
     of = staticmethod(inverse)
 
     @staticmethod
-    def backward(ctx, grad):
-        (out,) = ctx.saved
-        return -matmul(transposed(out), matmul(grad, transposed(out)))
+    def gradient(grad, out):
+        out_t = transposed(out)
+        return -product(out_t, product(grad, out_t))
 
 
 class Solve(Function):
@@ -361,9 +443,18 @@ class Solve(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return Solve.gradients(grad, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
         a, out = ctx.saved
-        grad_b = get_array_module(a).linalg.solve(transposed(a), grad)
-        return -matmul(grad_b, transposed(out)), grad_b
+        return Solve.gradients(grad, ctx.linked(0, a), ctx.linked_output(out))
+
+    @staticmethod
+    def gradients(grad, a, out):
+        """Of arrays (backward) or of linked tensors (differentiable_backward)."""
+        grad_b = linear_solution(transposed(a), grad)
+        return -product(grad_b, transposed(out)), grad_b
 
 
 class SolveTriangular(Function):
@@ -380,11 +471,20 @@ class SolveTriangular(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return SolveTriangular.gradients(ctx, grad, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
         a, out = ctx.saved
+        return SolveTriangular.gradients(ctx, grad, ctx.linked(0, a), ctx.linked_output(out))
+
+    @staticmethod
+    def gradients(ctx, grad, a, out):
+        """Of arrays (backward) or of linked tensors (differentiable_backward)."""
         upper, unitriangular = ctx.params["upper"], ctx.params.get("unitriangular", False)
-        xp = get_array_module(a)
+        xp = functions_of(a)
         grad_b = solve_triangular(a, grad, upper, unitriangular, transpose=True)
-        grad_a = -matmul(grad_b, transposed(out))
+        grad_a = -product(grad_b, transposed(out))
         offset = int(unitriangular)
         return xp.triu(grad_a, offset) if upper else xp.tril(grad_a, -offset), grad_b
 
@@ -397,17 +497,19 @@ class Cholesky(OfItsOutput):
     of = staticmethod(cholesky_factor)
 
     @staticmethod
-    def backward(ctx, grad):
-        (factor,) = ctx.saved
-        xp = get_array_module(factor)
-        lower = xp.tril(matmul(transposed(factor), grad))
+    def gradient(grad, factor):
+        xp = functions_of(factor)
+        lower = xp.tril(product(transposed(factor), grad))
         phi = 0.5 * (lower + transposed(xp.tril(lower, -1)))
         left = solve_triangular(factor, phi, upper=False, transpose=True)  # L^-T Φ
         return transposed(solve_triangular(factor, transposed(left), upper=False, transpose=True))
 
 
 def cholesky_solve(factor, b):
-    """X of L L^T X = B for lower factors L (their other triangle unread) and batches of one shape."""
+    """X of L L^T X = B for lower factors L (their other triangle unread) and batches of one shape; of tensors,
+    recorded (CholeskySolve's)."""
+    if is_tensor(factor):
+        return CholeskySolve.apply(b, factor)
     return solve_triangular(factor, solve_triangular(factor, b, upper=False), upper=False, transpose=True)
 
 
@@ -426,10 +528,19 @@ class CholeskySolve(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return CholeskySolve.gradients(grad, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
         factor, out = ctx.saved
+        return CholeskySolve.gradients(grad, ctx.linked(1, factor), ctx.linked_output(out))
+
+    @staticmethod
+    def gradients(grad, factor, out):
+        """Of arrays (backward) or of linked tensors (differentiable_backward)."""
         grad_b = cholesky_solve(factor, grad)
-        common = matmul(grad_b, transposed(out))
-        return grad_b, -matmul(common + transposed(common), factor)
+        common = product(grad_b, transposed(out))
+        return grad_b, -product(common + transposed(common), factor)
 
 
 PADE_13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0, 129060195264000.0,
@@ -440,7 +551,10 @@ PADE_13_NORM = 5.371920351148152  # the largest 1-norm whose [13/13] Padé appro
 def matrix_exponential(a):
     """exp(A) of each matrix by scaling and squaring (Higham 2005): the [13/13] Padé approximant of exp(A / 2^s),
     s per matrix as its 1-norm needs, squared s times (each matrix only as often as its own s). A 1 x 1 matrix's is
-    its entry's exp, as torch's (e^inf = inf and e^-inf = 0, where scaling an infinite norm gives NaN)."""
+    its entry's exp, as torch's (e^inf = inf and e^-inf = 0, where scaling an infinite norm gives NaN). Of a tensor,
+    recorded (MatrixExp's)."""
+    if is_tensor(a):
+        return MatrixExp.apply(a)
     xp = get_array_module(a)
     size = a.shape[-1]
     if not a.size:
@@ -482,7 +596,17 @@ class MatrixExp(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved
-        xp = get_array_module(a)
+        return MatrixExp.gradient(grad, a)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (a,) = ctx.saved
+        return MatrixExp.gradient(grad, ctx.linked(0, a))
+
+    @staticmethod
+    def gradient(grad, a):
+        """Of arrays, or of tensors, through exp of the block matrix as torch's differentiates it."""
+        xp = functions_of(a)
         size = a.shape[-1]
         a_t = xp.broadcast_to(transposed(a), grad.shape)
         block = xp.concatenate([xp.concatenate([a_t, grad], axis=-1),
@@ -491,33 +615,33 @@ class MatrixExp(Function):
 
 
 def unit_lower(factors):
-    """L of packed LU factors (m x k, k = min(m, n)): their strict lower triangle, ones on the diagonal."""
-    rows, columns = factors.shape[-2:]
-    k = min(rows, columns)
-    xp = get_array_module(factors)
-    return xp.tril(factors[..., :, :k], -1) + xp.eye(rows, k, dtype=factors.dtype)
+    """L of packed LU factors (m x k, k = min(m, n)): their strict lower triangle, ones on the diagonal. Of an array
+    or of a tensor."""
+    left = factors[..., :, :min(factors.shape[-2:])]
+    return functions_of(factors).tril(left, -1) + identity(left)
 
 
 def lu_backward(grad, factors, perm):
     """torch's gradient of A = P L U (linalg_lu_backward) from that of the packed factors, L's below the diagonal
     and U's on and above it. Square: P L^-T (tril(L^T gL, -1) + triu(gU U^T)) U^-T; wide and tall matrices add
-    the gradients of U's right block and L's bottom block, as torch's."""
-    xp = get_array_module(factors)
+    the gradients of U's right block and L's bottom block, as torch's. Of arrays, or of tensors (the factors linked),
+    the permutation an array."""
+    xp = functions_of(factors)
     rows, columns = factors.shape[-2:]
     k = min(rows, columns)
     lower, upper = unit_lower(factors), xp.triu(factors[..., :k, :])
     grad_lower, grad_upper = xp.tril(grad[..., :, :k], -1), xp.triu(grad[..., :k, :])
     if rows == columns:
-        phi = xp.tril(matmul(transposed(lower), grad_lower), -1) + xp.triu(matmul(grad_upper, transposed(upper)))
+        phi = xp.tril(product(transposed(lower), grad_lower), -1) + xp.triu(product(grad_upper, transposed(upper)))
         grad_a = solve_triangular(factors, times_inverse_transposed(phi, factors, upper=True), upper=False,
                                   unitriangular=True, transpose=True)
     elif rows < columns:
-        phi = xp.tril(matmul(transposed(lower), grad_lower) - matmul(grad_upper, transposed(upper)), -1)
+        phi = xp.tril(product(transposed(lower), grad_lower) - product(grad_upper, transposed(upper)), -1)
         left = times_inverse_transposed(phi, factors[..., :rows], upper=True) + grad_upper[..., :rows]
         grad_a = solve_triangular(factors[..., :rows], xp.concatenate([left, grad_upper[..., rows:]], axis=-1),
                                   upper=False, unitriangular=True, transpose=True)
     else:
-        phi = xp.triu(matmul(grad_upper, transposed(upper)) - matmul(transposed(lower), grad_lower))
+        phi = xp.triu(product(grad_upper, transposed(upper)) - product(transposed(lower), grad_lower))
         top = solve_triangular(factors[..., :columns, :], phi, upper=False, unitriangular=True, transpose=True)
         grad_a = times_inverse_transposed(xp.concatenate([top + grad_lower[..., :columns, :],
                                                           grad_lower[..., columns:, :]], axis=-2),
@@ -542,6 +666,11 @@ class LUFactor(Function):
     def backward(ctx, grad_factors, grad_pivots):
         factors, pivots = ctx.saved
         return lu_backward(grad_factors, factors, row_permutation(pivots, factors.shape[-2]))
+
+    @staticmethod
+    def differentiable_backward(ctx, grad_factors, grad_pivots):
+        factors, pivots = ctx.saved
+        return lu_backward(grad_factors, ctx.linked_output(factors), row_permutation(pivots, factors.shape[-2]))
 
 
 def lu_solved(factors, perm, b, adjoint):
@@ -571,16 +700,25 @@ class LUSolve(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        return LUSolve.gradients(ctx, grad, *ctx.saved)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
         factors, perm, out = ctx.saved
+        return LUSolve.gradients(ctx, grad, ctx.linked(0, factors), perm, ctx.linked_output(out))
+
+    @staticmethod
+    def gradients(ctx, grad, factors, perm, out):
+        """Of arrays (backward), or of linked tensors (differentiable_backward), the permutation an array."""
         adjoint = ctx.params.get("adjoint", False)
-        xp = get_array_module(factors)
+        xp = functions_of(factors)
         grad_b = lu_solved(factors, perm, grad, not adjoint)
         if not adjoint:
-            grad_r = -solve_triangular(factors, matmul(grad, transposed(out)), upper=True, transpose=True)
-            above = solve_triangular(factors, matmul(grad_r, transposed(xp.triu(factors))), upper=False,
+            grad_r = -solve_triangular(factors, product(grad, transposed(out)), upper=True, transpose=True)
+            above = solve_triangular(factors, product(grad_r, transposed(xp.triu(factors))), upper=False,
                                      unitriangular=True, transpose=True)
             return xp.tril(above, -1) + xp.triu(grad_r), grad_b
-        outer = -matmul(permuted_rows(out, perm), transposed(permuted_rows(grad, perm)))      # -P^T X G^T P
+        outer = -product(permuted_rows(out, perm), transposed(permuted_rows(grad, perm)))      # -P^T X G^T P
         grad_r = times_inverse_transposed(outer, factors, upper=False, unitriangular=True)
-        grad_u = times_inverse_transposed(matmul(transposed(unit_lower(factors)), grad_r), factors, upper=True)
+        grad_u = times_inverse_transposed(product(transposed(unit_lower(factors)), grad_r), factors, upper=True)
         return xp.tril(grad_r, -1) + xp.triu(grad_u), grad_b
