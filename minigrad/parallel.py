@@ -11,6 +11,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import scipy.linalg  # noqa: F401  (loads SciPy's own BLAS, which the ops' LAPACK calls use, so that the pin covers it)
 
 from . import memory
 from .backend import get_array_module

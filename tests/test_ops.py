@@ -4,7 +4,11 @@ Each spec's function is written once against the shared torch/minigrad API and c
 library, so the same code is the op under test and the reference call.
 """
 import itertools
+import json
+import os
 import re
+import subprocess
+import sys
 import types
 from dataclasses import dataclass, field
 
@@ -380,6 +384,20 @@ def test_thread_split_matches_torch_float32(name, monkeypatch):
         _assert_matches_torch(SPECS[IDS.index(name)])
     finally:
         parallel.set_num_threads(threads)
+
+
+def test_splitting_pins_every_blas_to_one_thread_scipys_too():
+    """minigrad's threads split the big ops, so a BLAS that threads itself beside them oversubscribes the cores: SciPy's
+    own OpenBLAS (its LAPACK calls) included, which a process that imports minigrad first loads only later."""
+    pytest.importorskip("threadpoolctl")
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: minigrad does not split, and BLAS keeps its own threads")
+    script = ("import json, minigrad, threadpoolctl; "  # as imported: one thread per core
+              "print(json.dumps([pool['num_threads'] for pool in threadpoolctl.threadpool_info() "
+              "if pool['user_api'] == 'blas']))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    counts = json.loads(result.stdout)
+    assert counts and set(counts) == {1}
 
 
 @pytest.mark.parametrize("shape, size", [((3, 4, 5), 7), ((3, 1, 5), 2), ((7,), 3), ((2, 3), 100), ((5, 0), 3),
