@@ -99,3 +99,18 @@ def test_full_backward_hook_as_torchs():
     y, seen = _hooked_model(mg, x, mg.tensor(W))
     mg.autograd.grad(y.sum(), x, create_graph=True)
     assert seen == [True]
+
+
+IMAGE = _RNG.standard_normal((2, 2, 3, 4))
+GRID = _RNG.uniform(-1.2, 1.2, (2, 3, 2, 2))  # some points off the image; none near a pixel's edge (see below)
+GRID_SAMPLES = [("bilinear", "zeros", False), ("bilinear", "border", True), ("bilinear", "reflection", False),
+                ("nearest", "zeros", True)]
+
+
+@pytest.mark.parametrize("mode, padding_mode, align_corners", GRID_SAMPLES)
+def test_grid_sample(mode, padding_mode, align_corners):
+    def build(L, image, grid):
+        out = L.nn.functional.grid_sample(image, grid, mode=mode, padding_mode=padding_mode,
+                                          align_corners=align_corners)
+        return out * out.sum()  # a second derivative by the input too
+    check_double_backward(build, IMAGE, GRID)
