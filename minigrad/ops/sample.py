@@ -211,7 +211,8 @@ class GridSampleGridGrad(Function):
         if slopes is None:
             return None, None, None
         need_input, need_grad, need_grid = ctx.needs_input_grad
-        along = grid_grad_grad.reshape(grid.shape[0], 1, grid.shape[1] * grid.shape[2], 2)  # by x and y at each point, for every tap
+        # by x and y at each point, for every tap
+        along = grid_grad_grad.reshape(grid.shape[0], 1, grid.shape[1] * grid.shape[2], 2)
         along_x, along_y = along[..., 0], along[..., 1]
         flat_grad = _flat_points(grad)
         tap_weights = slopes[0] * along_x + slopes[1] * along_y
