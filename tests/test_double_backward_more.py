@@ -114,3 +114,38 @@ def test_grid_sample(mode, padding_mode, align_corners):
                                           align_corners=align_corners)
         return out * out.sum()  # a second derivative by the input too
     check_double_backward(build, IMAGE, GRID)
+
+
+POSITIVE = _RNG.uniform(0.5, 2.0, (2, 3))
+EXPONENTS = np.array([[1, -2, 0], [3, 1, -1]])
+ELEMENTWISE = {
+    "ldexp": (lambda L, a, e: L.ldexp(a * a, e), (X, X[::-1] * 1.5)),
+    "ldexp integer exponent": (lambda L, a, e: L.ldexp(a * a, e), (X, EXPONENTS)),
+    "i0": (lambda L, a: (a * 1.5).i0(), (X,)),
+    "igamma": (lambda L, a, x: L.igamma(a, x * x), (POSITIVE, X), [False, True]),
+    "igammac": (lambda L, a, x: L.igammac(a, x * x), (POSITIVE, X), [False, True]),
+    "logcumsumexp": (lambda L, a: (a * 3).logcumsumexp(dim=1) * a, (X,)),
+    "logcumsumexp 0-d": (lambda L, a: (a * a).logcumsumexp(dim=0), (np.float64(0.7),)),
+}
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_elementwise_and_scans(name):
+    build, arrays, *differentiable = ELEMENTWISE[name]
+    check_double_backward(build, *arrays, differentiable=differentiable[0] if differentiable else None)
+
+
+@pytest.mark.parametrize("name, build", [("heaviside", lambda L, a, b: L.heaviside(a, b)),
+                                         ("floor_divide", lambda L, a, b: L.floor_divide(a, b))])
+def test_ops_without_derivative_refuse_under_create_graph_as_torch(name, build):
+    for library in (mg, torch):
+        a, b = library.tensor(X, requires_grad=True), library.tensor(POSITIVE, requires_grad=True)
+        with pytest.raises(RuntimeError, match=f"derivative for aten::{name} is not implemented"):
+            library.autograd.grad(build(library, a, b).sum(), a, create_graph=True)
+
+
+def test_igamma_refuses_its_first_arguments_gradient_as_torch():
+    for library in (mg, torch):
+        a, x = library.tensor(POSITIVE, requires_grad=True), library.tensor(POSITIVE, requires_grad=True)
+        with pytest.raises(NotImplementedError, match="the derivative for 'igamma: input' is not implemented"):
+            library.igamma(a, x).sum().backward(create_graph=True)
