@@ -149,3 +149,54 @@ def test_igamma_refuses_its_first_arguments_gradient_as_torch():
         a, x = library.tensor(POSITIVE, requires_grad=True), library.tensor(POSITIVE, requires_grad=True)
         with pytest.raises(NotImplementedError, match="the derivative for 'igamma: input' is not implemented"):
             library.igamma(a, x).sum().backward(create_graph=True)
+
+
+SELF = _RNG.standard_normal((3, 4))
+SOURCE = _RNG.standard_normal((2, 4))
+PLACES = np.array([[0, 2, 2, 1], [0, 0, 1, 1]])
+WEIGHT = _RNG.standard_normal((5, 3))
+BAG_INDICES = np.array([1, 3, 1, 4, 0, 2])
+OFFSETS = np.array([0, 2, 2, 5])  # an empty bag
+INDEXED = {
+    "scatter_reduce sum": (lambda L, a, s, i: (a * a).scatter_reduce(0, i, s * s, "sum") * a, (SELF, SOURCE, PLACES)),
+    "scatter_reduce mean": (lambda L, a, s, i: (a * a).scatter_reduce(0, i, s * a[:2], "mean", include_self=False),
+                            (SELF, SOURCE, PLACES)),
+    "scatter_reduce amax": (lambda L, a, s, i: (a * s.sum()).scatter_reduce(0, i, s * s, "amax") ** 2,
+                            (SELF, SOURCE, PLACES)),
+    "scatter_reduce amin": (lambda L, a, s, i: a.scatter_reduce(0, i, s * s, "amin", include_self=False) * a,
+                            (SELF, SOURCE, PLACES)),
+}
+
+
+@pytest.mark.parametrize("name", INDEXED)
+def test_scatter_reduce_and_embedding_bag(name):
+    build, arrays = INDEXED[name]
+    check_double_backward(build, *arrays)
+
+
+BAGS = np.array([0, 0, 2, 2, 2, 3])  # the bag of each of BAG_INDICES, by OFFSETS
+
+
+def _embedding_bag(library, weight, per_sample_weights=None, mode="sum"):
+    """minigrad's embedding_bag; torch's, which has no second derivative, as the same bags of embedding's rows."""
+    if library is mg:
+        return mg.nn.functional.embedding_bag(mg.tensor(BAG_INDICES), weight, mg.tensor(OFFSETS), mode=mode,
+                                              per_sample_weights=per_sample_weights)
+    rows = torch.nn.functional.embedding(torch.tensor(BAG_INDICES), weight)
+    rows = rows if per_sample_weights is None else rows * per_sample_weights[:, None]
+    places = torch.tensor(BAGS)[:, None].expand(rows.shape)
+    zeros = torch.zeros(len(OFFSETS), weight.shape[1], dtype=weight.dtype)
+    return zeros.scatter_reduce(0, places, rows, "amax" if mode == "max" else mode, include_self=False)
+
+
+EMBEDDING_BAGS = {
+    "sum": (lambda L, w, p: _embedding_bag(L, w * w, p * p), (WEIGHT, _RNG.standard_normal(6))),
+    "mean": (lambda L, w: _embedding_bag(L, w * w, mode="mean") * w[:4], (WEIGHT,)),
+    "max": (lambda L, w: _embedding_bag(L, w, mode="max") ** 2, (WEIGHT,)),
+}
+
+
+@pytest.mark.parametrize("mode", EMBEDDING_BAGS)
+def test_embedding_bag(mode):
+    build, arrays = EMBEDDING_BAGS[mode]
+    check_double_backward(build, *arrays)
