@@ -44,10 +44,18 @@ def _third_derivative(library, build, x, w):
     return library.autograd.grad(second.sum(), x)[0].numpy()
 
 
-def test_checkpoint_third_derivative():
-    build = CHECKPOINTED["one output"]
-    ours = _third_derivative(mg, build, X.astype(np.float32), W.astype(np.float32))
-    assert relative_error(ours, _third_derivative(torch, build, X.astype(np.float32), W.astype(np.float32))) < 1e-5
+THIRD_DERIVATIVES = {
+    "checkpoint": CHECKPOINTED["one output"],
+    "lstm": lambda L, x, w: _cell(L, "LSTMCell", x @ w, x[:, :2], x[:, 1:]),
+    "gru": lambda L, x, w: _cell(L, "GRUCell", x @ w, x[:, 1:]),
+}
+
+
+@pytest.mark.parametrize("name", THIRD_DERIVATIVES)
+def test_third_derivative(name):
+    x, w = X.astype(np.float32), W.astype(np.float32)
+    ours = _third_derivative(mg, THIRD_DERIVATIVES[name], x, w)
+    assert relative_error(ours, _third_derivative(torch, THIRD_DERIVATIVES[name], x, w)) < 1e-5
 
 
 def _penalty_gradients(model, image, target):
@@ -200,3 +208,23 @@ EMBEDDING_BAGS = {
 def test_embedding_bag(mode):
     build, arrays = EMBEDDING_BAGS[mode]
     check_double_backward(build, *arrays)
+
+
+def _cell(library, kind, x, *states):
+    """A one-step LSTM or GRU cell of fixed weights (the fused update ops), on the input and the state."""
+    cell = getattr(library.nn, kind)(3, 2, dtype=x.dtype)
+    rng = np.random.default_rng(2)
+    with library.no_grad():
+        for parameter in cell.parameters():
+            parameter.copy_(library.tensor(rng.standard_normal(tuple(parameter.shape))))
+    out = cell(x, states if len(states) > 1 else states[0])
+    return library.cat(out, dim=1) if isinstance(out, tuple) else out
+
+
+STATE = _RNG.standard_normal((2, 2))
+
+
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell"])
+def test_recurrent_cells(kind):
+    states = (STATE, STATE[::-1] * 2) if kind == "LSTMCell" else (STATE,)
+    check_double_backward(lambda L, x, *s: _cell(L, kind, x * x, *s), X, *states)

@@ -1640,6 +1640,11 @@ class Drawn(Function):
         xp = get_array_module(grad)
         return (None, *(xp.zeros(grad.shape, dtype) for dtype in dtypes))
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (dtypes,) = ctx.saved
+        return (None, *(tensor_functions().zeros_like(grad, dtype=dtype) for dtype in dtypes))
+
 
 class Binomial(WithoutDerivative):
     """The successes in `count` trials of probability `prob` each (broadcast), drawn on the host by
