@@ -217,7 +217,7 @@ def _cell(library, kind, x, *states):
     with library.no_grad():
         for parameter in cell.parameters():
             parameter.copy_(library.tensor(rng.standard_normal(tuple(parameter.shape))))
-    out = cell(x, states if len(states) > 1 else states[0])
+    out = cell.to(x.device)(x, states if len(states) > 1 else states[0])
     return library.cat(out, dim=1) if isinstance(out, tuple) else out
 
 
@@ -228,3 +228,34 @@ STATE = _RNG.standard_normal((2, 2))
 def test_recurrent_cells(kind):
     states = (STATE, STATE[::-1] * 2) if kind == "LSTMCell" else (STATE,)
     check_double_backward(lambda L, x, *s: _cell(L, kind, x * x, *s), X, *states)
+
+
+GPU_CASES = {
+    "grid_sample": (lambda L, image, grid: L.nn.functional.grid_sample(image, grid, align_corners=False) ** 2,
+                    (IMAGE, GRID)),
+    "lstm i0 logcumsumexp": (lambda L, x, w: _cell(L, "LSTMCell", (x @ w).i0(), x[:, :2], x[:, 1:]).logcumsumexp(1),
+                             (X, W)),
+    "scatter_reduce checkpoint": (lambda L, a, s: _checkpoint(L)(
+        lambda b, t: b.scatter_reduce(0, L.tensor(PLACES, device=b.device), t * t, "amax") * b, a, s,
+        use_reentrant=False),
+        (SELF, SOURCE)),
+}
+
+
+@pytest.mark.parametrize("name", GPU_CASES)
+def test_gpu_path_matches_cpu(name, gpu_path):
+    """The inputs are moved to the device in the graph, so that the gradients come back through the move too."""
+    build, arrays = GPU_CASES[name]
+
+    def gradients(device):
+        inputs = [mg.tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
+        with mg.no_grad():
+            shape = build(mg, *inputs).shape
+        direction = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
+        output = build(mg, *(t.to(device) for t in inputs))
+        first = mg.autograd.grad(output, inputs, mg.tensor(direction, device=device), create_graph=True)
+        second = mg.autograd.grad(sum((g * g).sum() for g in first), inputs)
+        return [g.numpy() for g in (*first, *second)]
+
+    for ours, reference in zip(gradients("gpu"), gradients("cpu")):
+        assert relative_error(ours, reference) <= 1e-5
