@@ -7,7 +7,7 @@ import torch
 
 import minigrad as mg
 from conftest import relative_error
-from double_backward import check_double_backward
+from double_backward import check_double_backward, check_gpu_path
 from unet import RestorationLoss, UNet
 
 _RNG = np.random.default_rng(0)
@@ -244,18 +244,5 @@ GPU_CASES = {
 
 @pytest.mark.parametrize("name", GPU_CASES)
 def test_gpu_path_matches_cpu(name, gpu_path):
-    """The inputs are moved to the device in the graph, so that the gradients come back through the move too."""
     build, arrays = GPU_CASES[name]
-
-    def gradients(device):
-        inputs = [mg.tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
-        with mg.no_grad():
-            shape = build(mg, *inputs).shape
-        direction = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
-        output = build(mg, *(t.to(device) for t in inputs))
-        first = mg.autograd.grad(output, inputs, mg.tensor(direction, device=device), create_graph=True)
-        second = mg.autograd.grad(sum((g * g).sum() for g in first), inputs)
-        return [g.numpy() for g in (*first, *second)]
-
-    for ours, reference in zip(gradients("gpu"), gradients("cpu")):
-        assert relative_error(ours, reference) <= 1e-5
+    check_gpu_path(build, *arrays)
