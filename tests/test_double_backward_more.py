@@ -173,6 +173,10 @@ INDEXED = {
                             (SELF, SOURCE, PLACES)),
     "scatter_reduce amin": (lambda L, a, s, i: a.scatter_reduce(0, i, s * s, "amin", include_self=False) * a,
                             (SELF, SOURCE, PLACES)),
+    "scatter_reduce prod": (lambda L, a, s, i: (a * a).scatter_reduce(0, i, s, "prod") * a, (SELF, SOURCE, PLACES)),
+    "scatter_reduce prod without self": (lambda L, a, s, i: a.scatter_reduce(0, i, s * a[1:], "prod",
+                                                                             include_self=False),
+                                         (SELF, SOURCE, PLACES)),
 }
 
 

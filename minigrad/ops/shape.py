@@ -1020,21 +1020,30 @@ class ScatterReduce(Function):
     @staticmethod
     def differentiable_backward(ctx, grad):
         """backward's sums by recorded ops (gathers at the places, scatters back): linear in grad, the places'
-        counts and ties held, as torch's; prod's gradients cannot be differentiated again."""
+        counts and ties held, as torch's; prod's, the product over each factor, where no factor is 0 (else its
+        gradients cannot be differentiated again)."""
         a, values, src_shape, positions, read, out = ctx.saved
         reduce, include_self = ctx.params["reduce"], ctx.params.get("include_self", True)
         if reduce == "prod":
-            return ctx.undifferentiable_gradients(grad)
-        a_is_out = values_are_out = 1
-        if reduce == "mean":
-            grad = grad / ScatterReduce.counts(get_array_module(a), grad.data, positions, include_self)
-        elif reduce in ("amax", "amin"):
-            a_is_out, values_are_out, ties = ScatterReduce.extremes(a, values, positions, out, grad.dtype)
-            grad = grad / ties
-        grad_a = grad * a_is_out
+            xp = get_array_module(a)
+            if (a == 0).any() or (values == 0).any():
+                return ctx.undifferentiable_gradients(grad)
+            src = memory.zeros(xp, src_shape, values.dtype)  # values in src's place, to be linked to it
+            src[read] = values
+            product = grad * ctx.linked_output(out)
+            grad_a = product / ctx.linked(0, a)
+            grad_values = GetItem.apply(product, index=positions) / GetItem.apply(ctx.linked(1, src), index=read)
+        else:
+            a_is_out = values_are_out = 1
+            if reduce == "mean":
+                grad = grad / ScatterReduce.counts(get_array_module(a), grad.data, positions, include_self)
+            elif reduce in ("amax", "amin"):
+                a_is_out, values_are_out, ties = ScatterReduce.extremes(a, values, positions, out, grad.dtype)
+                grad = grad / ties
+            grad_a = grad * a_is_out
+            grad_values = GetItem.apply(grad, index=positions) * values_are_out
         if not include_self:
             grad_a = SetItem.apply(grad_a, 0, index=positions)
-        grad_values = GetItem.apply(grad, index=positions) * values_are_out
         return grad_a, IndexGradient.apply(grad_values, shape=src_shape, index=read), None
 
     @staticmethod
