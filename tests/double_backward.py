@@ -68,3 +68,20 @@ def check_gradgrad(build, *arrays, differentiable=None, seed=0, **tolerances):
                                     materialize_grads=True)
 
     assert mg.gradcheck(first_gradients, [*inputs, vector], seed=seed, **tolerances)
+
+
+def check_gpu_path(build, *arrays, seed=3):
+    """build's first and second gradients on the device (the GPU code path) against the CPU's, the inputs moved
+    to the device in the graph so that the gradients come back through the move too."""
+    def gradients(device):
+        inputs = [mg.tensor(a.astype(np.float32), requires_grad=True) for a in arrays]
+        with mg.no_grad():
+            shape = build(mg, *inputs).shape
+        direction = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+        output = build(mg, *(t.to(device) for t in inputs))
+        first = mg.autograd.grad(output, inputs, mg.tensor(direction, device=device), create_graph=True)
+        second = mg.autograd.grad(sum((g * g).sum() for g in first), inputs)
+        return [g.numpy() for g in (*first, *second)]
+
+    for ours, reference in zip(gradients("gpu"), gradients("cpu")):
+        assert relative_error(ours, reference) <= 1e-5

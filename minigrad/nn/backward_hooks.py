@@ -11,7 +11,8 @@ from ..tensor import Tensor, hook_gradient
 class BackwardHookFunction(Function):
     """The tensors given, as they are, in one graph node (one tensor passes as it is; several are packed, copied, as
     any op's several outputs are): its backward gives their gradients (tensors; None for one that got none, unless
-    materialize_grads makes it zeros) to `hook`, and hands on those it returns."""
+    materialize_grads makes it zeros) to `hook`, and hands on those it returns. Under create_graph the hooks get
+    the gradients with their graph and run recording, as torch's, so what they return is differentiated in turn."""
 
     node_name = "BackwardHookFunctionBackward"
     promotes_inputs = False
@@ -25,10 +26,19 @@ class BackwardHookFunction(Function):
     @staticmethod
     def backward(ctx, *grads):
         with no_grad():
-            results = ctx.params["hook"](tuple(None if grad is None else Tensor(grad) for grad in grads))
-        # torch's checks of a node's gradients, which name its hook 'hook'
-        return tuple(None if result is None else hook_gradient("hook", result, tensor)
-                     for result, tensor in zip(results, ctx.inputs))
+            return _hooks_run(ctx, tuple(None if grad is None else Tensor(grad) for grad in grads), as_tensors=False)
+
+    @staticmethod
+    def differentiable_backward(ctx, *grads):
+        return _hooks_run(ctx, grads, as_tensors=True)
+
+
+def _hooks_run(ctx, grads, as_tensors):
+    """The gradients that a BackwardHookFunction node hands on: its hook's results for `grads` (tensors), after
+    torch's checks of a node's gradients, which name its hook 'hook'; arrays unless as_tensors."""
+    results = ctx.params["hook"](grads)
+    return tuple(None if result is None else hook_gradient("hook", result, tensor, as_tensor=as_tensors)
+                 for result, tensor in zip(results, ctx.inputs))
 
 
 class BackwardHook:

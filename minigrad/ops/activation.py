@@ -559,6 +559,23 @@ class LSTMUpdate(Function):
             xp.multiply(part, slope, out=out)
         return grad_gates, grad_c * f
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        activated, c, _ = ctx.saved
+        size = c.shape[1]
+        tanh_columns = memory.zeros(get_array_module(c), (1, activated.shape[1]), c.dtype)
+        tanh_columns[:, 2 * size:3 * size] = 1
+        # the activated gates, by the gates' values forward did not keep: only their graph counts
+        i, f, g, o = _split(Reactivated.apply(ctx.linked(0, activated), values=activated, tanh_columns=tanh_columns),
+                            size)
+        c = ctx.linked(1, c)
+        tanh_c = (f * c + i * g).tanh()
+        grad_h, grad_c = grad[:, :size], grad[:, size:]
+        grad_c = grad_c + grad_h * o * (1 - tanh_c * tanh_c)
+        grad_gates = [grad_c * g * i * (1 - i), grad_c * c * f * (1 - f), grad_c * i * (1 - g * g),
+                      grad_h * tanh_c * o * (1 - o)]
+        return tensor_functions().cat(grad_gates, dim=1), grad_c * f
+
 
 class GRUUpdate(Function):
     """A GRU step after its two matmuls, as LSTMUpdate is an LSTM's: the input's projection x (N, 3H) and the
@@ -591,6 +608,53 @@ class GRUUpdate(Function):
         grad_h_projected = grad_x.copy()
         grad_h_projected[:, 2 * size:] *= r
         return grad_x, grad_h_projected, grad * z
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        gates, h_projected_n, h = ctx.saved
+        size, xp = h.shape[1], get_array_module(h)
+        # r and z, and n, as functions of their pre-activations x + h_projected and x_n + r h_projected_n, by the
+        # graph of these alone (x and the rest of h_projected, which forward did not keep, are zeros)
+        x = ctx.linked(0, xp.zeros_like(gates))
+        h_projected = memory.zeros(xp, gates.shape, gates.dtype)
+        h_projected[:, 2 * size:] = h_projected_n
+        h_projected = ctx.linked(1, h_projected)
+        r, z = _split(Reactivated.apply(x[:, :2 * size] + h_projected[:, :2 * size], values=gates[:, :2 * size],
+                                        tanh_columns=0), size)
+        h_projected_n = h_projected[:, 2 * size:]
+        n = Reactivated.apply(x[:, 2 * size:] + r * h_projected_n, values=gates[:, 2 * size:], tanh_columns=1)
+        h = ctx.linked(2, h)
+        grad_n = grad * (1 - z) * (1 - n * n)
+        cat = tensor_functions().cat
+        grad_rz = cat([grad_n * h_projected_n * r * (1 - r), grad * (h - n) * z * (1 - z)], dim=1)
+        return cat([grad_rz, grad_n], dim=1), cat([grad_rz, grad_n * r], dim=1), grad * z
+
+
+def _split(gates, size):
+    """A tensor's gates side by side, (N, gates * size), as (N, size) tensors."""
+    return [gates[:, start:start + size] for start in range(0, gates.shape[1], size)]
+
+
+class Reactivated(Function):
+    """Sigmoids (tanhs where tanh_columns, 0 or 1 or an array of them by column, is 1) recorded again, for create_graph, from their saved
+    `values` as a function of pre-activations of which the fused cell updates kept none: `pre` gives their graph
+    alone, its values unused. The gradient is grad times the slope, a function of the values, (1 - v) v for a
+    sigmoid and (1 - v)(1 + v) for a tanh, as torch's sigmoid and tanh differentiate through their outputs."""
+
+    @staticmethod
+    def forward(ctx, pre, values, tanh_columns):
+        ctx.save_for_backward(values)
+        return values.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (values,) = ctx.saved
+        return grad * (1 - values) * (values + ctx.params["tanh_columns"])
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        values = ctx.linked_output(ctx.saved[0])
+        return grad * (1 - values) * (values + ctx.params["tanh_columns"])
 
 
 class SigmoidGate(Function):

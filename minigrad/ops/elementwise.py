@@ -183,6 +183,8 @@ class WithoutDerivative(Function):
     def backward(ctx, grad):
         raise RuntimeError(f"derivative for aten::{ctx.function.aten_name} is not implemented")
 
+    differentiable_backward = backward  # under create_graph too, torch's error
+
 
 class FloorDivide(WithoutDerivative):
     """a // b, rounded toward -inf."""
@@ -406,6 +408,17 @@ class Ldexp(Function):
         need_a, need_exponent = ctx.needs_input_grad
         return (grad * Ldexp.power_of_two(exponent).astype(grad.dtype) if need_a else None,
                 grad * out * math.log(2) if need_exponent else None)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        exponent, out = ctx.saved
+        need_a, need_exponent = ctx.needs_input_grad
+        if exponent.dtype.kind == "f":
+            power = 2 ** ctx.linked(1, exponent)
+        else:  # a constant: an integer exponent needs no gradient
+            power = ctx.linked(1, Ldexp.power_of_two(exponent))
+        return (grad * power.to(grad.dtype) if need_a else None,
+                grad * ctx.linked_output(out) * math.log(2) if need_exponent else None)
 
 
 class Neg(Function):
@@ -1032,6 +1045,32 @@ class I0(SpecialFunction):
 
     special, derivative = "i0", "i1"
 
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad * I1.apply(a)
+
+
+class I1(SpecialFunction):
+    """The modified Bessel function of the first kind of order 1, i0's derivative (torch.special.i1). Its own is
+    i0(a) - i1(a) / a, 1/2 at 0, as torch's."""
+
+    special = "i1"
+
+    @staticmethod
+    def gradient(xp, grad, a, out):
+        special = scipy_module(xp, "special")
+        zero = a == 0
+        special.i1(a, out=out)
+        out /= xp.where(zero, 1, a)
+        xp.subtract(special.i0(a), out, out=out)
+        xp.copyto(out, out.dtype.type(0.5), where=zero)
+        out *= grad
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        nonzero = a != 0
+        return grad * (a.i0() - I1.apply(a) / a.where(nonzero, 1)).where(nonzero, 0.5)
+
 
 class Sinc(Elementwise):
     """sin(pi a) / (pi a), 1 at 0; its gradient (cos(pi a) - sinc(a)) / a is 0 at 0, as torch's."""
@@ -1248,7 +1287,6 @@ class Igamma(Binary):
     only, as torch.igamma's. As torch's, only x has a gradient: a's is torch's NotImplementedError."""
 
     integers = "refuse"
-    records = False
     special, sign = "gammainc", 1
 
     @classmethod
@@ -1262,10 +1300,20 @@ class Igamma(Binary):
 
     @staticmethod
     def backward(ctx, grad):
+        Igamma.refuse_input_gradient(ctx)
+        return Binary.backward(ctx, grad)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        Igamma.refuse_input_gradient(ctx)
+        a, x = ctx.linked(0, ctx.saved[0]), ctx.linked(1, ctx.saved[1])
+        return None, ctx.function.sign * grad * ((a - 1) * x.log() - x - a.lgamma()).exp()
+
+    @staticmethod
+    def refuse_input_gradient(ctx):
         if ctx.needs_input_grad[0]:
             raise NotImplementedError(f"the derivative for '{ctx.function.__name__.lower()}: input' is not "
                                       "implemented.")
-        return Binary.backward(ctx, grad)
 
 
 class Igammac(Igamma):
@@ -1591,6 +1639,11 @@ class Drawn(Function):
         (dtypes,) = ctx.saved
         xp = get_array_module(grad)
         return (None, *(xp.zeros(grad.shape, dtype) for dtype in dtypes))
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        (dtypes,) = ctx.saved
+        return (None, *(tensor_functions().zeros_like(grad, dtype=dtype) for dtype in dtypes))
 
 
 class Binomial(WithoutDerivative):

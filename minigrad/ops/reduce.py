@@ -571,6 +571,22 @@ class LogCumSumExp(_Scan):
 
         return reaching(grad) - reaching(-grad)
 
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """The same sums by recorded ops, a reverse logcumsumexp, as torch's; a part's zeros are the dtype's lowest
+        number there, as torch's, where -inf would make the gradient of that logcumsumexp NaN."""
+        axis, rows, out = ctx.saved
+        a = ctx.linked(0, rows.reshape(grad.shape)).reshape(rows.shape)
+        out = ctx.linked_output(out.reshape(grad.shape)).reshape(rows.shape)
+        grad = grad.reshape(rows.shape)
+        lowest = float(np.finfo(rows.dtype).min)
+
+        def reaching(part):
+            logs = part.where(part > 0, 1).log().where(part > 0, lowest)
+            return (a + LogCumSumExp.apply((logs - out).flip(axis), dim=axis).flip(axis)).exp()
+
+        return (reaching(grad) - reaching(-grad)).reshape(ctx.inputs[0].shape)
+
 
 def count_numbers(a, axis):
     """How many entries along `axis` (kept) are not NaN."""

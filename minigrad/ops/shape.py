@@ -1006,10 +1006,7 @@ class ScatterReduce(Function):
         elif reduce == "prod":
             grad_a, grad_values = ScatterReduce.product_gradients(xp, grad, a, values, positions, out, include_self)
         else:
-            value = out[positions]
-            a_is_out, values_are_out = (a == out).astype(grad.dtype), (values == value).astype(grad.dtype)
-            ties = xp.array(a_is_out)  # an array, where NumPy's comparison of 0-d arrays gives a scalar
-            xp.add.at(ties, positions, values_are_out)
+            a_is_out, values_are_out, ties = ScatterReduce.extremes(a, values, positions, out, grad.dtype)
             shared = grad / ties
             grad_a, grad_values = a_is_out * shared, values_are_out * shared[positions]
         if not include_self:
@@ -1019,6 +1016,45 @@ class ScatterReduce(Function):
         grad_src = memory.zeros(xp, src_shape, grad.dtype)
         grad_src[read] = grad_values
         return grad_a, grad_src, None
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's sums by recorded ops (gathers at the places, scatters back): linear in grad, the places'
+        counts and ties held, as torch's; prod's, the product over each factor, where no factor is 0 (else its
+        gradients cannot be differentiated again)."""
+        a, values, src_shape, positions, read, out = ctx.saved
+        reduce, include_self = ctx.params["reduce"], ctx.params.get("include_self", True)
+        if reduce == "prod":
+            xp = get_array_module(a)
+            if (a == 0).any() or (values == 0).any():
+                return ctx.undifferentiable_gradients(grad)
+            src = memory.zeros(xp, src_shape, values.dtype)  # values in src's place, to be linked to it
+            src[read] = values
+            product = grad * ctx.linked_output(out)
+            grad_a = product / ctx.linked(0, a)
+            grad_values = GetItem.apply(product, index=positions) / GetItem.apply(ctx.linked(1, src), index=read)
+        else:
+            a_is_out = values_are_out = 1
+            if reduce == "mean":
+                grad = grad / ScatterReduce.counts(get_array_module(a), grad.data, positions, include_self)
+            elif reduce in ("amax", "amin"):
+                a_is_out, values_are_out, ties = ScatterReduce.extremes(a, values, positions, out, grad.dtype)
+                grad = grad / ties
+            grad_a = grad * a_is_out
+            grad_values = GetItem.apply(grad, index=positions) * values_are_out
+        if not include_self:
+            grad_a = SetItem.apply(grad_a, 0, index=positions)
+        return grad_a, IndexGradient.apply(grad_values, shape=src_shape, index=read), None
+
+    @staticmethod
+    def extremes(a, values, positions, out, dtype):
+        """amax's and amin's gradients' shares: 1 where self's and where src's entries are their place's result, else
+        0, and how many tie for each place."""
+        xp = get_array_module(a)
+        a_is_out, values_are_out = (a == out).astype(dtype), (values == out[positions]).astype(dtype)
+        ties = xp.array(a_is_out)  # an array, where NumPy's comparison of 0-d arrays gives a scalar
+        xp.add.at(ties, positions, values_are_out)
+        return a_is_out, values_are_out, ties
 
     @staticmethod
     def product_gradients(xp, grad, a, values, positions, out, include_self):
@@ -1139,3 +1175,30 @@ class EmbeddingBag(Function):
         grad_per_sample_weights = memory.zeros(xp, indices.shape, grad.dtype)
         grad_per_sample_weights[kept] = (bag_grads * xp.take(weight, rows_indices, axis=0)).sum(axis=1)
         return grad_weight, None, None, grad_per_sample_weights
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        """backward's gathers and scatters by recorded ops (GetItem, IndexGradient): linear in grad, and in the
+        weight and the per-sample weights, which the other's gradient reads. (torch has no second derivative of
+        embedding_bag: its are those of the same bags summed from embedding's rows.)"""
+        if ctx.params["mode"] == "max":
+            shape, rows_indices, first = ctx.saved
+            held = (first < len(rows_indices)).nonzero()
+            return IndexGradient.apply(GetItem.apply(grad, index=held), shape=shape,
+                                       index=(rows_indices[first[held]], held[1])), None, None
+        weight, indices, kept, rows_bags, scale = ctx.saved
+        kept_positions = kept.nonzero()[0]
+        rows_indices, bag_grads = indices[kept], GetItem.apply(grad, index=rows_bags)
+        if len(ctx.inputs) == 4:  # scale is the per-sample weights that are kept, linked back to them
+            full = memory.zeros(get_array_module(scale), indices.shape, scale.dtype)
+            full[kept] = scale
+            scale = GetItem.apply(ctx.linked(3, full), index=kept_positions)
+        rows_grads = bag_grads if scale is None else bag_grads * scale[:, None]
+        if ctx.params.get("scale_grad_by_freq"):
+            rows_grads = rows_grads / EmbeddingBag.frequencies(indices, weight.shape[0], rows_indices)[:, None]
+        grad_weight = IndexGradient.apply(rows_grads.to(grad.dtype), shape=weight.shape, index=rows_indices)
+        if len(ctx.inputs) < 4:
+            return grad_weight, None, None
+        rows = GetItem.apply(ctx.linked(0, weight), index=rows_indices)
+        return grad_weight, None, None, IndexGradient.apply((bag_grads * rows).sum(dim=1), shape=indices.shape,
+                                                            index=kept_positions)

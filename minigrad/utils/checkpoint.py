@@ -112,7 +112,7 @@ class _Block:
         self.outputs_meta = [(o.shape, o.dtype) if isinstance(o, Tensor) else None
                              for o in ((outputs,) if single else outputs)]
         self.outputs = outputs.data if single else tuple(o.data if isinstance(o, Tensor) else o for o in outputs)
-        return Checkpoint.apply(*tensors, *parameters, block=self)
+        return (ReentrantCheckpoint if self.reentrant else Checkpoint).apply(*tensors, *parameters, block=self)
 
     def _outputs_and_parameters(self, tensors):
         """The function's outputs (no graph kept) and the leaves that require grad which they were computed from,
@@ -149,13 +149,29 @@ class _Block:
             raise RuntimeError("When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() or "
                                "passing an `inputs` parameter to .backward(). To resolve this error, you can either "
                                "set use_reentrant=False, or call .backward() without passing the `inputs` argument.")
-        detached = self._detached(zip(arrays, needs_grad))
+        return self._recomputed_gradients(self._detached(zip(arrays, needs_grad)), output_grads)
+
+    def recorded_gradients(self, arguments, output_grads):
+        """create_graph's gradients (of the non-re-entrant variant): a checkpointed block themselves, of the tensor
+        arguments (linked into the graph) and the outputs' gradients, whose recomputation is the forward's and its
+        recorded backward's, so that they are differentiated in turn, and again, as torch's."""
+        count = len(arguments)
+
+        def gradients_of(*values):
+            return tuple(self._recomputed_gradients(values[:count], values[count:], create_graph=True))
+
+        # the random state is this block's, which _recomputed_gradients sets
+        return checkpoint(gradients_of, *arguments, *output_grads, use_reentrant=False, preserve_rng_state=False)
+
+    def _recomputed_gradients(self, arguments, output_grads, create_graph=False):
+        """The gradients of the function's outputs, recomputed on `arguments` (leaves), for `output_grads` (arrays;
+        tensors, recorded, where create_graph), with respect to the arguments and the parameters."""
         outer_state = get_rng_state()
         if self.rng_state is not None:
             set_rng_state(self.rng_state)
         try:
             with enable_grad():
-                outputs = self.function(*self._with(detached), **self.kwargs)
+                outputs = self.function(*self._with(arguments), **self.kwargs)
         finally:
             set_rng_state(outer_state)
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
@@ -167,10 +183,12 @@ class _Block:
         outputs, output_grads = zip(*roots)
         if self.reentrant:
             backpropagate(list(outputs), list(output_grads), False)
-            return [None if t.grad is None else t.grad.data for t in detached]
+            return [None if t.grad is None else t.grad.data for t in arguments]
+        wanted = list(arguments) + self.parameters
         with _hooks_held(self.parameters):  # the outer walk runs them, once, on the gradients handed to it
-            found = backpropagate(list(outputs), list(output_grads), False, inputs=detached + self.parameters)
-        return [found.get(id(t)) for t in detached + self.parameters]
+            found = backpropagate(list(outputs), list(output_grads), create_graph, inputs=wanted,
+                                  create_graph=create_graph)
+        return [found.get(id(t)) for t in wanted]
 
     def _check_recomputed(self, outputs):
         """torch's determinism check: the recomputation must give outputs of the forward's shapes and dtypes."""
@@ -212,3 +230,15 @@ class Checkpoint(Function):
     def backward(ctx, *grads):
         block = ctx.params["block"]
         return block.gradients(ctx.saved, ctx.input_needs_grad, grads)
+
+    @staticmethod
+    def differentiable_backward(ctx, *grads):
+        return ctx.params["block"].recorded_gradients(ctx.linked_saved(), grads)
+
+
+class ReentrantCheckpoint(Checkpoint):
+    """The re-entrant variant's node. Its gradients are computed by a backward of their own, inside the outer one,
+    which records none: torch's come without a graph under create_graph; here they refuse to be differentiated."""
+
+    node_name = Checkpoint.node_name
+    differentiable_backward = None
