@@ -6,12 +6,12 @@ one thread (with threadpoolctl) while minigrad splits the work itself. Without t
 keeps its threads and minigrad does not split.
 """
 import functools
+import importlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import scipy.linalg  # noqa: F401  (loads SciPy's own BLAS, which the ops' LAPACK calls use, so that the pin covers it)
 
 from . import memory
 from .backend import get_array_module
@@ -36,6 +36,7 @@ def set_num_threads(threads):
     if threadpool_limits is None:
         threads = 1
     else:
+        importlib.import_module("scipy.linalg")  # loads SciPy's own BLAS (the ops' LAPACK calls), so that the pin covers it
         threadpool_limits(limits=1 if threads > 1 else None, user_api="blas")
     if _pool is not None:
         _pool.shutdown()
