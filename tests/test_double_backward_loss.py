@@ -34,6 +34,10 @@ def probabilities(*shape):
 
 WEIGHT = rng.uniform(0.5, 2.0, (4,))
 
+def _batchmean(reduction):
+    return "batchmean" if reduction == "mean" else reduction
+
+
 POINTWISE = {
     "binary_cross_entropy": (lambda library, p, t, reduction: F(library).binary_cross_entropy(
         p, t, weight=library.tensor(WEIGHT, dtype=p.dtype),
@@ -48,9 +52,10 @@ POINTWISE = {
                        rng.standard_normal((3, 4)), rng.standard_normal((3, 4))),
     "huber_loss": (lambda library, x, y, reduction: F(library).huber_loss(x, y, reduction=reduction, delta=0.7),
                    rng.standard_normal((3, 4)), rng.standard_normal((3, 4))),
-    "kl_div": (lambda library, x, t, reduction: F(library).kl_div(x, t, reduction=reduction),
+    # kl_div's "mean" is torch's deprecated one, which warns: its "batchmean" in its place
+    "kl_div": (lambda library, x, t, reduction: F(library).kl_div(x, t, reduction=_batchmean(reduction)),
                np.log(probabilities(3, 4)), probabilities(3, 4)),
-    "kl_div log_target": (lambda library, x, t, reduction: F(library).kl_div(x, t, reduction=reduction,
+    "kl_div log_target": (lambda library, x, t, reduction: F(library).kl_div(x, t, reduction=_batchmean(reduction),
                                                                                 log_target=True),
                           np.log(probabilities(3, 4)), np.log(probabilities(3, 4))),
 }
