@@ -2,6 +2,7 @@
 
     python -m benchmarks.train_step --device cpu --batch 8 --size 256 [--inference] [--profile]
     python -m benchmarks.train_step --device gpu --kernels
+    python -m benchmarks.train_step --gradient-penalty 0.1   # second derivatives: create_graph's walks
 
 Both frameworks get identical weights and data and run interleaved (warm-up, then the median of
 --steps steps each). Also reported: the step's FLOPs counted from the layer shapes, the share of
@@ -43,6 +44,9 @@ def parse_args(argv=None):
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--inference", action="store_true", help="time the forward pass only, under no_grad")
+    parser.add_argument("--gradient-penalty", type=float, default=0.0, metavar="WEIGHT",
+                        help="add WEIGHT * ||d loss / d input||^2 to the loss (its gradient, with create_graph, and "
+                             "the backward through it: second derivatives)")
     parser.add_argument("--profile", action="store_true", help="print minigrad's per-op time breakdown")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
@@ -77,9 +81,11 @@ def forward_flops(model, batch, size):
     return flops
 
 
-def step_flops(model, batch, size, inference):
-    """A training step costs about 3 forwards: forward, grad wrt inputs, grad wrt weights."""
-    return forward_flops(model, batch, size) * (1 if inference else 3)
+def step_flops(model, batch, size, inference, penalty):
+    """A training step costs about 3 forwards: forward, grad wrt inputs, grad wrt weights. With a gradient penalty,
+    about 6: forward, the input gradient (recorded), and the backward of both graphs, where each of the recorded
+    input gradient's convs has two gradients (of its output-side gradient and of its weight)."""
+    return forward_flops(model, batch, size) * (1 if inference else 6 if penalty else 3)
 
 
 def sgemm_peak_gflops(xp, sync, n=4096, repeats=3):
@@ -127,7 +133,7 @@ class Setup:
         self.torch_loss = torch_reference.restoration_loss
         self.optimizer = mg.optim.Adam(self.model.parameters(), lr=1e-3)
         self.torch_optimizer = torch.optim.Adam(self.torch_model.parameters(), lr=1e-3)
-        self.inference = args.inference
+        self.inference, self.penalty = args.inference, args.gradient_penalty
         self.mg_sync, self.torch_sync = synchronizers(args.device)
 
     def minigrad_step(self):
@@ -136,8 +142,7 @@ class Setup:
                 self.model(self.mg_x)
         else:
             self.optimizer.zero_grad()
-            total, _ = self.loss(self.model(self.mg_x), self.mg_y)
-            total.backward()
+            training_loss(mg, self.model, self.loss, self.mg_x, self.mg_y, self.penalty).backward()
             self.optimizer.step()
         self.mg_sync()
 
@@ -147,10 +152,21 @@ class Setup:
                 self.torch_model(self.torch_x)
         else:
             self.torch_optimizer.zero_grad()
-            total, _ = self.torch_loss(self.torch_model(self.torch_x), self.torch_y)
-            total.backward()
+            training_loss(self.torch, self.torch_model, self.torch_loss, self.torch_x, self.torch_y,
+                          self.penalty).backward()
             self.torch_optimizer.step()
         self.torch_sync()
+
+
+def training_loss(library, model, loss, x, y, penalty):
+    """The step's loss, written once for both libraries; with a penalty weight, plus weight * ||d loss / d x||^2,
+    whose gradient is a second derivative for every weight."""
+    if not penalty:
+        return loss(model(x), y)[0]
+    x = x.detach().requires_grad_()
+    total = loss(model(x), y)[0]
+    (slope,) = library.autograd.grad(total, x, create_graph=True)
+    return total + penalty * (slope * slope).sum()
 
 
 def timed(step):
@@ -284,7 +300,10 @@ def run(args):
             if getattr(args, setting):
                 raise BenchmarkError(f"--{setting} is a GPU setting: use it with --device gpu")
     threads = configure_process(args)
-    what = "inference (forward, no_grad)" if args.inference else "train step (forward + RestorationLoss + backward + Adam)"
+    what = ("inference (forward, no_grad)" if args.inference else
+            "train step (forward + RestorationLoss + backward + Adam)" if not args.gradient_penalty else
+            f"train step with a gradient penalty (forward + RestorationLoss + {args.gradient_penalty:g} * ||d loss / "
+            "d input||^2 by create_graph + backward + Adam)")
     print(f"{what}: batch {args.batch}, {args.size}x{args.size}, device {args.device}, {threads} thread(s)")
     print("environment defaults set before numpy/torch load: "
           + ", ".join(f"{name}={os.environ[name]}" for name in THREAD_ENV))
@@ -299,7 +318,7 @@ def run(args):
         peak = sgemm_peak_gflops(mg.backend.cupy_module(), setup.mg_sync)
     else:
         peak = sgemm_peak_gflops(np, setup.mg_sync)
-    gflop = step_flops(setup.model, args.batch, args.size, args.inference) / 1e9
+    gflop = step_flops(setup.model, args.batch, args.size, args.inference, args.gradient_penalty) / 1e9
     print(f"sgemm peak (4096^2 float32): {peak:.0f} GFLOPS; step work (convs + non-local matmuls): {gflop:.1f} GFLOP")
 
     mg_seconds, torch_seconds = time_interleaved(setup, args.steps, args.warmup)

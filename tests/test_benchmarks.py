@@ -31,13 +31,14 @@ def test_ops_benchmark_times_the_layers_of_ported_models_on_request():
     assert "geometric mean ratio (minigrad / torch) over 12 ops" in result.stdout
 
 
-@pytest.mark.parametrize("extra", [[], ["--inference", "--profile"]])
+@pytest.mark.parametrize("extra", [[], ["--inference", "--profile"], ["--gradient-penalty", "0.1"]])
 def test_train_step_benchmark_prints_both_frameworks(extra):
     result = _benchmark("train_step", "--size", "32", "--batch", "1", "--steps", "1", "--warmup", "0", "--no-memory",
                         *extra)
     assert result.returncode == 0, result.stderr
     assert "minigrad" in result.stdout and "pytorch" in result.stdout and "ratio minigrad/pytorch" in result.stdout
     assert ("per-op time" in result.stdout) == ("--profile" in extra)
+    assert ("with a gradient penalty" in result.stdout) == ("--gradient-penalty" in extra)
 
 
 @pytest.mark.parametrize("setting", ["--tf32", "--kernels"])
