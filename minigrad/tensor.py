@@ -3057,6 +3057,7 @@ def _warn_of_reference_cycle():
                       UserWarning, stacklevel=5)
 
 
+@np.errstate(all="ignore")  # autograd.grad's walk too
 def backpropagate(roots, root_grads, retain_graph, inputs=None, after_hooks=False, create_graph=False):
     """backward's walk (_walk), which an op's backward may run again inside it (a re-entrant checkpoint's does)."""
     with backward_walk(accumulates=inputs is None), function.set_grad_enabled(create_graph or is_grad_enabled()):

@@ -1,5 +1,7 @@
 """mg.autograd against torch.autograd: grad (values, no `.grad` touched, unused inputs, graph freeing), backward of
 several tensors, and a custom Function subclassed as ported code does it."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -287,3 +289,15 @@ def _backward_into_inputs(library):
 def test_backward_into_given_inputs_only_as_torch():
     for ours, theirs in zip(_backward_into_inputs(mg), _backward_into_inputs(torch)):
         assert (ours is None and theirs is None) or np.array_equal(ours, theirs)
+
+
+def test_gradients_of_inf_and_nan_come_without_numpys_warnings_as_torchs():
+    """autograd.grad's walk, as backward()'s, gives IEEE's inf where a gradient divides by 0, with no warning."""
+    results = []
+    for library in (torch, mg):
+        x = library.tensor([0.0, 1.0], requires_grad=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            (grad,) = library.autograd.grad((1 / x + x ** 0.5).sum(), x)
+        results.append(grad.detach().numpy())
+    np.testing.assert_array_equal(*results)
