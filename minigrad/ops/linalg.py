@@ -569,13 +569,13 @@ def matrix_exponential(a):
     squarings = xp.where(xp.isfinite(squarings), xp.maximum(squarings, 0), 0).astype(np.int64)
     scaled = a / (2.0 ** squarings).astype(a.dtype)[..., None, None]
     b = PADE_13
-    identity = xp.eye(size, dtype=a.dtype)
+    eye = xp.eye(size, dtype=a.dtype)
     a2 = matmul(scaled, scaled)
     a4 = matmul(a2, a2)
     a6 = matmul(a4, a2)
     odd = matmul(scaled, matmul(a6, b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
-                 + b[1] * identity)
-    even = matmul(a6, b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * identity
+                 + b[1] * eye)
+    even = matmul(a6, b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
     out = xp.linalg.solve(even - odd, even + odd)
     for step in range(int(squarings.max())):
         out = xp.where((squarings > step)[..., None, None], matmul(out, out), out)
