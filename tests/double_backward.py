@@ -1,9 +1,9 @@
 """Checks of gradients of gradients (create_graph), shared by the double-backward tests.
 
 An op's double backward is checked two ways: against torch's, in float32 (first gradients, and the gradients of a
-random projection of them with respect to the inputs and to the vector the first backward was given), and by a
-float64 gradcheck of the gradient itself as a function of the inputs and that vector, which central differences of
-minigrad's own first gradients check without torch.
+random projection of them with respect to the inputs and to the vector the first backward was given), and by
+mg.gradgradcheck in float64 (a gradcheck of the gradient itself as a function of the inputs and that vector), which
+central differences of minigrad's own first gradients check without torch.
 """
 import numpy as np
 import torch
@@ -49,25 +49,14 @@ def check_double_backward(build, *arrays, differentiable=None, seed=0, tolerance
 
 
 def check_gradgrad(build, *arrays, differentiable=None, seed=0, **tolerances):
-    """A float64 gradcheck of minigrad's first gradients of build (with create_graph) as a function of the inputs and
-    of the vector the backward is given: the second derivatives against central differences of the first."""
+    """mg.gradgradcheck of build in float64: minigrad's first gradients (with create_graph), as a function of the
+    inputs and of the vector the backward is given, against central differences of the first."""
     arrays = [np.asarray(a) for a in arrays]
     if differentiable is None:
         differentiable = [a.dtype.kind == "f" for a in arrays]
     as64 = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in arrays]
     inputs = [mg.tensor(a, requires_grad=needs) for a, needs in zip(as64, differentiable)]
-    with mg.no_grad():
-        shape = build(mg, *inputs).shape
-    vector = mg.tensor(np.random.default_rng(seed + 1).standard_normal(shape), requires_grad=True)
-
-    def first_gradients(*values):
-        *tensors, v = values
-        with mg.enable_grad():  # gradcheck's central differences run fn without recording
-            output = build(mg, *tensors)
-            return mg.autograd.grad(output, [t for t in tensors if t.requires_grad], v, create_graph=True,
-                                    materialize_grads=True)
-
-    assert mg.gradcheck(first_gradients, [*inputs, vector], seed=seed, **tolerances)
+    assert mg.gradgradcheck(lambda *tensors: build(mg, *tensors), inputs, seed=seed, **tolerances)
 
 
 def check_gpu_path(build, *arrays, seed=3):
