@@ -116,6 +116,7 @@ class NLLLoss(Function):
         zero = Tensor(0, dtype=scale.dtype, device=scale.device)
         return Where.apply(Tensor(targeted), scale.unsqueeze(1) if len(shape) > 1 else scale, zero)
 
+
 def reduced(loss, reduction):
     """An array of losses reduced as torch's reduction= says: "mean", "sum" or "none"."""
     if reduction == "none":

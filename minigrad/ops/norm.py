@@ -228,6 +228,7 @@ class Normalize(Function):
             - normalized * (grad_normalized * normalized).mean(axes, keepdim=True))
         return (grad_x * inverse_std, *((grad * normalized,) if scaled else ()), *((grad,) if shifted else ()))
 
+
 def _folds(inverse_std, weight, size):
     """Whether 1/std and the weight scale x's deviations (forward) and grad (backward) as their product, in one
     pass rather than two: where that product is smaller than the `size` values it scales (batch and group norm's,
