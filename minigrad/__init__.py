@@ -11,12 +11,13 @@ from .backends import (are_deterministic_algorithms_enabled, get_float32_matmul_
                        use_deterministic_algorithms)
 from .creation import (arange, as_tensor, asarray, bartlett_window, binomial, blackman_window, cartesian_prod, empty,
                        empty_like, empty_strided, eye, from_numpy, full, full_like, hamming_window, hann_window,
-                       is_tensor, kaiser_window, linspace, logspace, meshgrid, normal, ones, ones_like, poisson, rand,
+                       kaiser_window, linspace, logspace, meshgrid, normal, ones, ones_like, poisson, rand,
                        rand_like, randint, randint_like, randn, randn_like, randperm, scalar_tensor, tensor,
                        tril_indices, triu_indices, zeros, zeros_like)
 from .dtypes import can_cast, finfo, get_default_dtype, iinfo, promote_types, result_type, set_default_dtype
 from .function import (Function, enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled,
-                       is_grad_enabled, is_inference_mode_enabled, no_grad, set_anomaly_enabled, set_grad_enabled)
+                       is_grad_enabled, is_inference_mode_enabled, is_tensor, no_grad, set_anomaly_enabled,
+                       set_grad_enabled)
 from .amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype, get_autocast_gpu_dtype,
                   is_autocast_cache_enabled, is_autocast_cpu_enabled, is_autocast_enabled)
 from .eager import compile

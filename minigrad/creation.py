@@ -366,10 +366,6 @@ def as_tensor(data, dtype=None, device=None):
     return Tensor(data, dtype=dtype, device=device)
 
 
-def is_tensor(obj):
-    return isinstance(obj, Tensor)
-
-
 @checked_arguments(size=int_tuple_argument, stride=int_tuple_argument)
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False, pin_memory=False):
     """A tensor of `size` whose strides (in elements) are `stride`, as torch's: a view of a run of memory just long

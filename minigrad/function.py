@@ -401,9 +401,10 @@ def _writes_into(array):
     return _writes.get(id(memory_owner(array)), 0)
 
 
-def is_tensor(value):
-    """For the ops, which run before Tensor is defined: whether `value` is one (differentiable_backward's values)."""
-    return isinstance(value, Tensor)
+def is_tensor(obj):
+    """torch.is_tensor; here for the ops too, whose modules load before Tensor exists (differentiable_backward's
+    values are tensors, backward's arrays)."""
+    return isinstance(obj, Tensor)
 
 
 def _is_array(value):
@@ -956,6 +957,9 @@ class NotTwiceDifferentiable(Function):
         inputs = [entry for entry, needed in zip(node.inputs, node.input_needs_grad) if needed]
         if grad.requires_grad:
             inputs.append(grad._graph_entry)
+        marked_once = _is_once_differentiable(node.function)
+        params = {"op": node.name(), "marked_once": marked_once}
+        name = "torch::autograd::Error" if marked_once else "torch::autograd::NotImplemented"
         wrapped = []
         for gradient in gradients:
             if gradient is None or not inputs:
@@ -963,9 +967,7 @@ class NotTwiceDifferentiable(Function):
                 continue
             if not hasattr(gradient, "ndim"):  # an index op's GradientAt
                 gradient = gradient.dense()
-            marked_once = _is_once_differentiable(node.function)
-            ctx = Context(NotTwiceDifferentiable, inputs, {"op": node.name(), "marked_once": marked_once},
-                          "torch::autograd::Error" if marked_once else "torch::autograd::NotImplemented")
+            ctx = Context(NotTwiceDifferentiable, inputs, params, name)
             wrapped.append(Tensor(gradient, requires_grad=True, _creator=ctx))
         return tuple(wrapped)
 
