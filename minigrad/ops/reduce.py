@@ -11,7 +11,7 @@ import numpy as np
 from ..backend import default_dtype, get_array_module
 from ..function import SCALAR_TYPE_NAMES, Function, is_tensor, named_by
 from ..tensor import Tensor, where
-from .elementwise import gradient_where
+from .elementwise import gradient_where, tensor_functions
 from .scan import running
 from .shape import Cat, normalize_dim, normalize_dims
 
@@ -423,25 +423,25 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, grad):
         axes, a = ctx.saved
-        xp = get_array_module(a)
-        kept, reduced = a.ndim - len(axes), tuple(range(a.ndim - len(axes), a.ndim))
-        moved = xp.moveaxis(a, axes, reduced)  # (kept dims..., reduced dims...)
-        rows = moved.reshape(moved.shape[:kept] + (math.prod(moved.shape[kept:]),))  # no -1: it may be empty
-        others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows[..., ::-1])[..., ::-1]
-        others = xp.moveaxis(others.reshape(moved.shape), reduced, axes)
-        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), a.shape) * others
+        return Prod.gradient(get_array_module(a), grad, a, axes, ctx.params.get("keepdim", False))
 
     @staticmethod
     def differentiable_backward(ctx, grad):
-        """backward's running products before and after each element, in recorded ops (Cumprod's), so that zeros
-        are differentiated through too, as torch's."""
+        """backward's running products in recorded ops (Cumprod's), so that zeros are differentiated through too, as
+        torch's."""
         axes, a = ctx.saved
-        dim = ctx.params.get("dim")
-        x = ctx.linked(0, a)
-        rows = x.reshape(-1) if dim is None else x.movedim(dim, -1)
-        others = _exclusive_cumprod(rows) * _exclusive_cumprod(rows.flip(-1)).flip(-1)
-        others = others.reshape(a.shape) if dim is None else others.movedim(-1, dim)
-        return _expand_reduced(grad, axes, ctx.params.get("keepdim", False), a.shape) * others
+        return Prod.gradient(tensor_functions(), grad, ctx.linked(0, a), axes, ctx.params.get("keepdim", False))
+
+    @staticmethod
+    def gradient(xp, grad, a, axes, keepdim):
+        """The gradient from the running products before and after each element: of arrays (xp NumPy's or CuPy's)
+        or of linked tensors (xp minigrad's functions)."""
+        kept, reduced = a.ndim - len(axes), tuple(range(a.ndim - len(axes), a.ndim))
+        moved = xp.moveaxis(a, axes, reduced)  # (kept dims..., reduced dims...)
+        rows = moved.reshape(moved.shape[:kept] + (math.prod(moved.shape[kept:]),))  # no -1: it may be empty
+        others = _exclusive_cumprod(rows) * xp.flip(_exclusive_cumprod(xp.flip(rows, -1)), -1)
+        others = xp.moveaxis(others.reshape(moved.shape), reduced, axes)
+        return _expand_reduced(grad, axes, keepdim, a.shape) * others
 
 
 def _reverse_cumsum(a, axis):
