@@ -2,8 +2,8 @@
 backward, batched over the leading dims.
 
 NumPy's solvers refuse a whole batch for one singular (or not positive-definite) matrix, and CuPy's results are
-checked (`solved`), since CuPy's say nothing; either way the failed matrices are then told apart on the host by
-LAPACK, as torch reports them."""
+checked by their own LU (`solution_or_none`), since CuPy's say nothing; either way the failed matrices are then told
+apart on the host by LAPACK, as torch reports them."""
 import math
 import warnings
 
@@ -173,19 +173,17 @@ def inverse(a):
     if is_tensor(a):
         return Inverse.apply(a)
     xp = get_array_module(a)
-    try:
-        out = xp.linalg.inv(a)
-        if linalg_reports_failures(xp) or solved(a, out, xp.eye(a.shape[-1], dtype=a.dtype)):
-            return out
-    except np.linalg.LinAlgError:  # NumPy's, for the whole batch
-        pass
-    out, info = host_solve(a, np.broadcast_to(np.eye(a.shape[-1], dtype=a.dtype), a.shape))
+    identities = xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape)
+    out = solution_or_none(a, identities)
+    if out is not None:
+        return out
+    out, info = host_solve(a, identities)
     return xp.asarray(np.where((info != 0)[..., None, None], np.nan, out))
 
 
 def host_solve(a, b):
     """(X of A X = B by getrf and getrs, info of getrf as lu_info's) for each matrix of a batch, on the host: what
-    replaces a solver's result where it failed (NumPy's raises for a whole batch, CuPy's is checked by `solved`), so
+    replaces a solver's result where it failed (NumPy's raises for a whole batch, CuPy's is checked by its own LU), so
     that which matrices are singular is what zero_pivots says, on every device, and no result is the failed one."""
     factors, pivots = host_lu(a)
     with np.errstate(all="ignore"):
@@ -193,17 +191,20 @@ def host_solve(a, b):
     return out.astype(a.dtype, copy=False), lu_info(factors)
 
 
-def solved(a, x, b):
-    """Whether each X solves A X = B within the square root of its precision, by its backward error
-    max|A X - B| / (max|A| max|X| + max|B|): how a result of a solver that says nothing of failures is checked."""
-    if not x.size:
-        return True
-
-    def largest(array):  # entry of each matrix
-        return abs(array).max(axis=(-2, -1))
-
-    error = largest(matmul(a, x) - b)
-    return bool((error <= math.sqrt(np.finfo(a.dtype).eps) * (largest(a) * largest(x) + largest(b))).all())
+def solution_or_none(a, b):
+    """X of A X = B for each matrix by xp's solver, None where that failed for one: NumPy's raises for the whole
+    batch. CuPy's says nothing of a singular matrix (its inverse can come back finite, entries so large that A X - I
+    is small beside them), so there X comes of xp's own LU, whose pivots tell, as getrf's info does."""
+    xp = get_array_module(a)
+    if linalg_reports_failures(xp):
+        try:
+            return xp.linalg.solve(a, b)
+        except np.linalg.LinAlgError:
+            return None
+    factors, pivots = lu_factors(a)
+    if bool(lu_info(factors).any()):
+        return None
+    return lu_solved(factors, row_permutation(pivots, a.shape[-1]), b, adjoint=False)
 
 
 def singular_info(a, inverse_of_a):
@@ -430,11 +431,8 @@ class Solve(Function):
     def forward(ctx, a, b):
         xp = get_array_module(a)
         a, b = broadcast_batches(a, b)
-        try:
-            out = xp.linalg.solve(a, b)
-        except np.linalg.LinAlgError:  # NumPy's, for the whole batch
-            out = xp.full(b.shape, np.nan, b.dtype)
-        if not (bool(xp.isfinite(out).all()) and (linalg_reports_failures(xp) or solved(a, out, b))):
+        out = solution_or_none(a, b)
+        if out is None or not bool(xp.isfinite(out).all()):
             out, info = host_solve(a, b)
             raise_for_info(info, "torch.linalg.solve: The solver failed because the input matrix is singular.")
             out = xp.asarray(out)
