@@ -8,6 +8,8 @@ that only a GPU would run meets the same refusals here:
     and asarray/array/ascontiguousarray copy NumPy arrays to the device;
   - reductions give 0-d device arrays, not NumPy scalars;
   - where's condition must be a device array, not a Python bool;
+  - floor_divide of floats floors the rounded quotient a / b, where NumPy's takes Python's divmod steps (735.5 //
+    0.1 in float32 is 7355, not 7354);
   - cupy.linalg gives a result for a singular (or not positive-definite) matrix without a word, where
     NumPy's raises LinAlgError: finite numbers for an inverse, as CuPy's do;
   - NumPy functions called on device arrays run as CuPy's do (NEP 18), with the same checks.
@@ -80,7 +82,11 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
         out = kwargs.get("out")
         if out is not None:
             kwargs["out"] = tuple(_to_host(array, operand=True) for array in out)
-        result = getattr(ufunc, method)(*_to_host(inputs, operand=True), **kwargs)
+        operands = _to_host(inputs, operand=True)
+        if ufunc is np.floor_divide and method == "__call__" and np.result_type(*operands).kind == "f":
+            result = np.floor(np.divide(*operands), **kwargs)  # CuPy's: the floor of the rounded quotient
+        else:
+            result = getattr(ufunc, method)(*operands, **kwargs)
         if out is not None:
             return out[0] if len(out) == 1 else out
         return _to_device(result)

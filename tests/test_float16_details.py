@@ -163,14 +163,15 @@ def test_writes_behind_float32_copies_are_refused_as_torchs(name):
 
 
 def test_gpu_path_float16_divisions_and_writes(gpu_path):
-    """The float16 floor division, n / x, the alpha-scaled sum and the watch of the float16 arrays behind float32
+    """The float16 floor division and remainder, n / x, the alpha-scaled sum and the watch of the float16 arrays behind float32
     copies run on the device's arrays as on the CPU's."""
     rng = np.random.default_rng(0)
     a, b = (FLOAT16[rng.integers(0, FLOAT16.size, 2_000)] for _ in range(2))
     results = []
     for device in ("cpu", "gpu"):
         x, y = (mg.tensor(array, device=device) for array in (a, b))
-        outputs = x // y, 3.0 // y, x // 0.1, 1e5 / y, x.div(0.1, rounding_mode="trunc"), x.sub(y, alpha=0.3)
+        outputs = (x // y, 3.0 // y, x // 0.1, x % y, 1e5 / y, x.div(0.1, rounding_mode="trunc"),
+                   x.sub(y, alpha=0.3))
         results.append([t.to("cpu").numpy() for t in outputs])
         w = mg.tensor(a[:6].reshape(2, 3), requires_grad=True, device=device)
         out = w @ w.t()

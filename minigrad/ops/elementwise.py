@@ -197,24 +197,28 @@ class FloorDivide(WithoutDerivative):
     @staticmethod
     def forward(ctx, a, b):
         _check_floor_division("floor_divide", a, b)
-        xp = get_array_module(a)
-        if a.dtype == np.float16:
-            return _float16_floor_divide(xp, a, b)
-        return xp.floor_divide(a, b)
+        return python_divmod(a, b)[0]
 
 
-def _float16_floor_divide(xp, a, b):
-    """a // b of float16 arrays as torch's kernel computes it: Python's floor division (the quotient of a less its
-    remainder, one less where the remainder's sign is not b's, floored to the nearest integer) with each step
-    rounded to float16, where NumPy's computes it in float32 and rounds once."""
+def python_divmod(a, b):
+    """(a // b, a % b) of arrays as Python's divmod, NumPy's and torch's kernels compute them: for floats, the
+    remainder by fmod (exact), the quotient (a less it) / b floored to the nearest integer, each step rounded to
+    the arrays' dtype. CuPy's floor_divide floors the rounded a / b instead, one more where that rounds up to an
+    integer (735.5 // 0.1 in float32 is 7355 there, 7354 here), and NumPy's float16 ops compute in float32 and round
+    once."""
+    xp = get_array_module(a)
+    if a.dtype.kind != "f":
+        return xp.floor_divide(a, b), xp.remainder(a, b)
     remainder = xp.fmod(a, b)
+    past_zero = (remainder != 0) & ((b < 0) != (remainder < 0))  # the remainder must take b's sign: one more b
     quotient = (a - remainder) / b
-    quotient -= (remainder != 0) & ((b < 0) != (remainder < 0))
+    quotient -= past_zero
     floored = xp.floor(quotient)
-    floored += quotient - floored > a.dtype.type(0.5)
+    floored += quotient - floored > floored.dtype.type(0.5)
     quotient_of_ieee = a / b  # where b is 0, and the sign of a zero quotient
-    return xp.where(b == 0, quotient_of_ieee,
-                    xp.where(quotient == 0, xp.copysign(a.dtype.type(0), quotient_of_ieee), floored))
+    floored = xp.where(b == 0, quotient_of_ieee,
+                       xp.where(quotient == 0, xp.copysign(floored.dtype.type(0), quotient_of_ieee), floored))
+    return floored, xp.where(past_zero, remainder + b, remainder)
 
 
 class Heaviside(WithoutDerivative):
@@ -264,7 +268,7 @@ class DivTrunc(DivFloor):
 class Remainder(Function):
     """a % b, with the sign of b (a - b * floor(a / b)); its gradients are 1 for a and -floor(a / b) for b.
 
-    A zero remainder takes the sign of a, as torch's (fmod's) does, where NumPy's takes the sign of b.
+    A zero remainder takes the sign of a, as torch's (fmod's) does, where NumPy's remainder takes the sign of b.
     """
 
     node_name = "RemainderBackward1"  # torch's of two tensors; of a tensor and a number, it is RemainderBackward0
@@ -275,17 +279,14 @@ class Remainder(Function):
     def forward(ctx, a, b):
         _check_floor_division("remainder", a, b)
         ctx.save_for_backward(a, b)
-        xp = get_array_module(a)
-        out = xp.remainder(a, b)
-        if out.dtype.kind == "f":
-            out = xp.copysign(out, xp.where(out == 0, a, out))
-        return out
+        return python_divmod(a, b)[1]
 
     @staticmethod
     def backward(ctx, grad):  # on tensors too: differentiable_backward (the quotient a constant, as torch's)
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
-        return (grad if need_a else None), (-grad * get_array_module(a).floor_divide(a, b) if need_b else None)
+        quotient = a // b if is_tensor(a) else python_divmod(a, b)[0]
+        return (grad if need_a else None), (-grad * quotient if need_b else None)
 
     differentiable_backward = backward
 
