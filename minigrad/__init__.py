@@ -3,7 +3,7 @@
     import minigrad as mg
     import minigrad.functional as F
 """
-from . import amp, autograd, backends, cpu, cuda, distributions, functional, linalg, nn, optim, special, utils
+from . import amp, autograd, backends, cpu, cuda, distributions, func, functional, linalg, nn, optim, special, utils
 from .backend import (DeviceError, channels_last, channels_last_3d, contiguous_format, device, gpu_available,
                       memory_format, preserve_format)
 from .backends import (are_deterministic_algorithms_enabled, get_float32_matmul_precision,
@@ -46,7 +46,7 @@ __all__ = [
     "bartlett_window", "binomial", "blackman_window", "bool", "can_cast", "cartesian_prod", "cat", "channels_last",
     "channels_last_3d", "compile", "contiguous_format", "cpu", "cuda", "default_generator",
     "device", "distributions", "double", "empty", "empty_like", "empty_strided", "enable_grad", "eye", "finfo", "float",
-    "float16", "float32", "float64", "from_numpy", "full", "full_like", "functional", "get_default_dtype",
+    "float16", "float32", "float64", "from_numpy", "full", "full_like", "func", "functional", "get_default_dtype",
     "get_autocast_cpu_dtype", "get_autocast_dtype", "get_autocast_gpu_dtype",
     "get_float32_matmul_precision", "get_num_threads", "get_rng_state", "gpu_available", "gradcheck", "gradgradcheck",
     "half",

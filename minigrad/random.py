@@ -60,8 +60,15 @@ def initial_seed():
     return default_generator.initial_seed()
 
 
+vmap_randomness = []  # the randomness setting of each vmap (minigrad.func) that the running code is inside
+
+
 def generator(source=None):
     """The NumPy generator that draws for `source`, a Generator given as generator=, or the default one."""
+    if "error" in vmap_randomness:
+        raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use the "
+                           "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
+                           "of vmap")
     if source is None:
         return default_generator.numpy_generator
     if not isinstance(source, Generator):

@@ -40,6 +40,10 @@ def test_the_readmes_python_blocks_run_as_written(tmp_path, monkeypatch):
     point = torch.tensor([1.0, 2.0], dtype=torch.float64)
     expected = torch.autograd.functional.hessian(lambda x: (x[0] ** 2 * x[1]).exp(), point).numpy()
     np.testing.assert_allclose(namespace["hessian"].numpy(), expected, rtol=1e-12)
+    # and the per-sample gradients torch.func's
+    w, xs, ys = (torch.from_numpy(namespace[name].numpy()) for name in ("w", "xs", "ys"))
+    expected = torch.func.vmap(torch.func.grad(lambda w, x, y: (x @ w - y) ** 2), in_dims=(None, 0, 0))(w, xs, ys)
+    np.testing.assert_allclose(namespace["per_sample"].numpy(), expected.numpy(), rtol=1e-6)
 
 
 def test_the_porting_guides_example_runs_and_agrees_with_torch():
