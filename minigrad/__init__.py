@@ -28,6 +28,7 @@ from .printing import set_printoptions
 from .random import (Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed,
                      set_rng_state)
 from .tensor import Tensor, where
+from .func import vmap
 from .functional import cat, stack
 from .torch_functional import FUNCTIONAL_FORMS as _FUNCTIONAL_FORMS
 from .torch_functions import FUNCTIONS as _TORCH_FUNCTIONS, OTHER_FUNCTIONS as _OTHER_FUNCTIONS
@@ -59,7 +60,8 @@ __all__ = [
     "promote_types", "rand", "rand_like", "randint", "randint_like", "randn", "randn_like", "randperm", "result_type",
     "save", "scalar_tensor", "seed", "set_anomaly_enabled", "set_default_dtype", "set_float32_matmul_precision",
     "set_grad_enabled", "set_num_threads", "set_printoptions", "set_rng_state", "short", "special", "stack", "tensor",
-    "tril_indices", "triu_indices", "uint8", "use_deterministic_algorithms", "utils", "where", "zeros", "zeros_like",
+    "tril_indices", "triu_indices", "uint8", "use_deterministic_algorithms", "utils", "vmap", "where", "zeros",
+    "zeros_like",
 ]
 __all__ += sorted(_TORCH_FUNCTIONS)
 __all__ += sorted(_OTHER_FUNCTIONS)

@@ -319,3 +319,7 @@ def test_gpu_path_matches_cpu(gpu_path):
         return [t.numpy() for t in (per_sample, *jacobians, hessian)]
     for ours, reference in zip(run("gpu"), run("cpu")):
         assert relative_error(ours, reference) <= 1e-5
+
+
+def test_vmap_is_also_at_the_top_as_torchs():
+    assert mg.vmap is mg.func.vmap and torch.vmap is torch.func.vmap
