@@ -277,8 +277,9 @@ class _Linearized(_Traced):
                                      allow_unused=True) if self.differentiable else [None] * len(self.own))
 
     def product(self, tangents):
-        """J t for tangents, one per own leaf: one tensor per output."""
-        pairs = [(part, tangent) for part, tangent in zip(self.transposed, tangents) if part is not None]
+        """J t for tangents, one per own leaf (None for a zero one): one tensor per output."""
+        pairs = [(part, tangent) for part, tangent in zip(self.transposed, tangents)
+                 if part is not None and tangent is not None]
         with enable_grad():
             products = iter(_gradients([part for part, _ in pairs], self.directions, [t for _, t in pairs],
                                        create_graph=self.keep) if pairs else [zeros_like(d) for d in self.directions])
@@ -338,7 +339,7 @@ def linearize(func, *primals):
 # ------------------------------------------------------------------------------------------ Jacobians
 
 
-def _jacobians(traced, numbers, argnums, blocks):
+def _jacobians(traced, argnums, blocks):
     """The Jacobian of each output with respect to each own leaf, nested as torch's: a pytree like the output whose
     leaves are pytrees like the arguments at argnums (a tuple of them where argnums is a tuple). blocks[i][j] is
     output i's block for leaf j, of shape output.shape + leaf.shape."""
@@ -363,8 +364,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
 
     @functools.wraps(func)
     def jacobian(*args, **kwargs):
-        numbers = _argnums(argnums, len(args))
-        traced = _Traced(func, args, kwargs, numbers, has_aux, "vjp(f, *primals)")
+        traced = _Traced(func, args, kwargs, _argnums(argnums, len(args)), has_aux, "vjp(f, *primals)")
         blocks = []
         with enable_grad():
             for index, output in enumerate(traced.outputs):
@@ -375,7 +375,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
                     rows.append(_gradients(traced.outputs, traced.own, others, create_graph=traced.keep))
                 columns = zip(*rows) if rows else [[] for _ in traced.own]
                 blocks.append([_block(column, output, leaf) for leaf, column in zip(traced.own, columns)])
-        result = _jacobians(traced, numbers, argnums, blocks)
+        result = _jacobians(traced, argnums, blocks)
         return (result, traced.released_aux()) if has_aux else result
     return jacobian
 
@@ -387,11 +387,11 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
 
     @functools.wraps(func)
     def jacobian(*args, **kwargs):
-        numbers = _argnums(argnums, len(args))
-        traced = _Linearized(functools.partial(func, **kwargs), args, numbers, has_aux, "jvp(f, primals, tangents)")
+        traced = _Linearized(functools.partial(func, **kwargs), args, _argnums(argnums, len(args)), has_aux,
+                             "jvp(f, primals, tangents)")
         columns = [[] for _ in traced.outputs]  # per output, per own leaf, its columns
         for index, leaf in enumerate(traced.own):
-            tangents = [zeros_like(other) for other in traced.own]
+            tangents = [None] * len(traced.own)
             for output_columns in columns:
                 output_columns.append([])
             for unit in _unit_vectors(leaf):
@@ -400,7 +400,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                     output_columns[-1].append(product)
         blocks = [[_block(parts, output, leaf, dim=-1) for leaf, parts in zip(traced.own, output_columns)]
                   for output, output_columns in zip(traced.outputs, columns)]
-        result = _jacobians(traced, numbers, argnums, blocks)
+        result = _jacobians(traced, argnums, blocks)
         return (result, traced.released_aux()) if has_aux else result
     return jacobian
 
@@ -452,7 +452,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         size = _batch_size(leaves, dims, caller)
         if size == 0:
             return _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name)
-        state = random.default_generator.get_state()
+        state = random.default_generator.get_state() if randomness == "same" else None
         samples = []
         random.vmap_randomness.append(randomness)
         try:
