@@ -1,7 +1,8 @@
 """torch.func: function transforms. grad, vjp, jvp, linearize, jacrev, jacfwd and hessian turn a function of tensors
 into a function of its derivatives, and compose (grad(grad(f)), vmap(grad(f))); vmap maps a function over a
-dimension of its inputs; functional_call runs a module with the parameters and buffers of a dict, and
-stack_module_state stacks several models' for vmap. Inputs and outputs may be pytrees: tensors in nested tuples,
+dimension of its inputs; functional_call runs a module with the parameters and buffers of a dict,
+stack_module_state stacks several models' for vmap, and replace_all_batch_norm_modules_ makes batch norms fit for
+it. Inputs and outputs may be pytrees: tensors in nested tuples,
 lists and dicts.
 
 torch's transforms wrap tensors in levels. minigrad has one tape, so each transform runs the function on leaves of
@@ -20,10 +21,11 @@ from .creation import zeros_like
 from .function import enable_grad, is_grad_enabled, no_grad
 from .functional import stack
 from .nn.module import Module
+from .nn.normalization import _BatchNorm
 from .tensor import Tensor, topological_order
 
 __all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "linearize",
-           "stack_module_state", "vjp", "vmap"]
+           "replace_all_batch_norm_modules_", "stack_module_state", "vjp", "vmap"]
 
 
 # ------------------------------------------------------------------------------------------- pytrees
@@ -600,6 +602,17 @@ def _swap(module, name, tensor):
         else:
             object.__delattr__(owner, attribute)
     return restore
+
+
+def replace_all_batch_norm_modules_(root):
+    """root, its batch norms changed in place to normalise by each batch's own statistics in training and in eval
+    alike, their running statistics dropped: under vmap a batch norm sees one sample at a time, and could not move
+    running statistics shared by all."""
+    for module in root.modules():
+        if isinstance(module, _BatchNorm) and module.track_running_stats:
+            module.running_mean = module.running_var = module.num_batches_tracked = None
+            module.track_running_stats = False
+    return root
 
 
 def stack_module_state(models):

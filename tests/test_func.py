@@ -33,7 +33,7 @@ def as_numpy(tree):
         return {key: as_numpy(value) for key, value in tree.items()}
     if isinstance(tree, (tuple, list)):
         return [as_numpy(value) for value in tree]
-    if isinstance(tree, bool):
+    if isinstance(tree, (bool, str)):
         return tree
     return tree.detach().numpy() if isinstance(tree, torch.Tensor) else tree.numpy()
 
@@ -47,8 +47,8 @@ def assert_same(ours, theirs, tolerance=1e-5):
         assert len(ours) == len(theirs)
         for mine, reference in zip(ours, theirs):
             assert_same(mine, reference, tolerance)
-    elif isinstance(theirs, bool):
-        assert ours is theirs
+    elif isinstance(theirs, (bool, str)):
+        assert ours == theirs
     else:
         assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
         assert relative_error(ours, theirs) <= tolerance
@@ -244,6 +244,19 @@ def test_ensembles_by_stack_module_state_and_vmap_as_torchs():
     ours, theirs = both(run)
     assert ours[2] == theirs[2]
     assert_same(ours[:2], theirs[:2])
+
+
+def test_replace_all_batch_norm_modules_as_torchs():
+    def run(lib):
+        model = lib.nn.Sequential(lib.nn.Conv2d(2, 3, 1), lib.nn.BatchNorm2d(3), lib.nn.Sequential(lib.nn.BatchNorm2d(3)))
+        model.load_state_dict({name: lib.tensor(np.random.default_rng(1).standard_normal(t.shape).astype(np.float32))
+                               if t.dtype == lib.float32 else t for name, t in model.state_dict().items()})
+        assert func_of(lib).replace_all_batch_norm_modules_(model) is model
+        out = model.eval()(lib.tensor(BATCH[:4].reshape(2, 2, 2, 2)))
+        return out, sorted(model.state_dict()), [m.track_running_stats for m in (model[1], model[2][0])]
+    ours, theirs = both(run)
+    assert ours[1:] == theirs[1:]
+    assert_same(ours[0], theirs[0])
 
 
 def _message(call):
