@@ -587,7 +587,7 @@ class Tensor:
         device, dtype = device_and_dtype(device_or_dtype, device, dtype)
         out = self if dtype is None else self._cast(np.dtype(dtype))
         if device is not None and normalize_device(device) != out.device:
-            return ops.ToDevice.apply(out, device=normalize_device(device))
+            return ops.ToDevice.apply(out, device=normalize_device(device), source=out.device)
         return ops.Cast.apply(out, dtype=out.dtype) if copy and out is self else out
 
     def _cast(self, dtype):

@@ -2,9 +2,11 @@
 and its kin, torch.backends' switches, deterministic algorithms and the float32 matmul precision. torch (a CPU-only
 build) is the oracle for what it answers without a GPU; the gpu_path fixture runs the GPU's side."""
 import copy
+import gc
 import pickle
 import re
 import warnings
+import weakref
 
 import numpy as np
 import pytest
@@ -255,3 +257,17 @@ def test_deterministic_algorithms_as_torchs():
     for args, kwargs in (((1,), {}), (("x",), {}), ((True,), {"warn_only": "x"}), ((), {})):
         assert_raises_as_torch(lambda: torch.use_deterministic_algorithms(*args, **kwargs),
                                lambda: mg.use_deterministic_algorithms(*args, **kwargs))
+
+
+def test_a_move_to_the_gpu_keeps_no_host_copy_for_backward(fake_gpu):
+    """Backward needs only the device a tensor came from, not its values: an activation moved to the GPU is freed on
+    the host once nothing else holds it."""
+    x = mg.tensor(np.arange(1000, dtype=np.float32), requires_grad=True)
+    activation = x * 2
+    on_the_host = weakref.ref(activation.data)
+    moved = activation.to("gpu")
+    del activation
+    gc.collect()
+    assert on_the_host() is None
+    (moved * moved).sum().backward()
+    assert x.grad.device == "cpu" and np.array_equal(x.grad.numpy(), 8 * np.arange(1000, dtype=np.float32))

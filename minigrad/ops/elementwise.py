@@ -1667,16 +1667,15 @@ class Binomial(WithoutDerivative):
 
 
 class ToDevice(Function):
+    """a's copy on `device`; its gradient goes back to `source`, a's device, which is all that backward keeps of a
+    (a batch moved to the GPU is not held on the host for it)."""
+
     @staticmethod
-    def forward(ctx, a, device):
-        ctx.save_for_backward(a)
+    def forward(ctx, a, device, source):
         return to_device(a, device)
 
     @staticmethod
-    def backward(ctx, grad):
-        (a,) = ctx.saved
-        return to_device(grad, "gpu" if get_array_module(a).__name__ == "cupy" else "cpu")
+    def backward(ctx, grad):  # on tensors too: differentiable_backward
+        return grad.to(ctx.params["source"]) if is_tensor(grad) else to_device(grad, ctx.params["source"])
 
-    @staticmethod
-    def differentiable_backward(ctx, grad):
-        return grad.to(device_of(ctx.saved[0]))
+    differentiable_backward = backward
