@@ -108,7 +108,8 @@ def test_special_points_as_torch(name):
         results.append([np.asarray(t.tolist()) for t in (out, a.grad, b.grad)])
     for ours, theirs in zip(*reversed(results)):
         np.testing.assert_array_equal(ours, theirs)
-        np.testing.assert_array_equal(np.signbit(ours), np.signbit(theirs))
+        numbers = ~np.isnan(theirs)  # a NaN's sign is the libm's, which differs by CPU (log(-1) in SIMD or not)
+        np.testing.assert_array_equal(np.signbit(ours[numbers]), np.signbit(theirs[numbers]))
 
 
 @pytest.mark.parametrize("p", [2.0, 1.0, 0.5, 3.0, INF])
