@@ -8,12 +8,15 @@ from . import ops
 from .tensor import Tensor, tensor_only
 from .torch_functions import FUNCTIONS, OTHER_FUNCTIONS
 
-__all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "digamma", "entr", "erf", "erfc", "erfcx",
-           "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln", "i0", "i0e", "i1", "i1e",
-           "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "modified_bessel_i0", "modified_bessel_i1",
-           "modified_bessel_k0", "modified_bessel_k1", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
-           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "sinc", "softmax", "spherical_bessel_j0",
-           "xlog1py", "xlogy", "zeta"]
+__all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
+           "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "digamma", "entr", "erf",
+           "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln",
+           "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l",
+           "legendre_polynomial_p", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "modified_bessel_i0",
+           "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "multigammaln", "ndtr", "ndtri",
+           "polygamma", "psi", "round", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+           "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+           "shifted_chebyshev_polynomial_w", "sinc", "softmax", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"]
 
 (digamma, erf, erfc, erfinv, exp2, expm1, i0, log1p, log_softmax, logit, logsumexp, round, sinc, softmax,
  xlogy) = (FUNCTIONS[name] for name in ("digamma", "erf", "erfc", "erfinv", "exp2", "expm1", "i0", "log1p",
@@ -67,18 +70,25 @@ def _without_gradient(name, special, role="input"):
         ("scaled_modified_bessel_k1", "k1e", "x"), ("spherical_bessel_j0", "spherical_bessel_j0", "x")))
 
 
+def _require_tensor_or_number(name, operands, roles):
+    """torch's TypeError for torch.special.<name>'s two operands, of which one may be a number, not both."""
+    numbers_given = [isinstance(operand, numbers.Number) for operand in operands]
+    if all(numbers_given) or not all(isinstance(operand, Tensor) or number
+                                     for operand, number in zip(operands, numbers_given)):
+        first, second, number_first = roles
+        got = ", ".join(type(operand).__name__ for operand in operands)
+        raise TypeError(f"special_{name}() received an invalid combination of arguments - got ({got}), but expected "
+                        f"one of:\n * (Tensor {first}, Tensor {second}, *, Tensor out = None)\n * (Number "
+                        f"{number_first}, Tensor {second}, *, Tensor out = None)\n * (Tensor {first}, Number {second}, "
+                        "*, Tensor out = None)\n")
+    return numbers_given
+
+
 def _of_two(name, op):
     """torch.special.<name>(input, other): either may be a number, the other then a tensor; the node is named as
     torch's for each form (Backward0 of two tensors, 1 with a number first, 2 with a number second)."""
     def function(input, other):
-        numbers_given = [isinstance(operand, numbers.Number) for operand in (input, other)]
-        if not all(isinstance(operand, Tensor) or number for operand, number in zip((input, other), numbers_given)) \
-                or all(numbers_given):
-            got = ", ".join(type(operand).__name__ for operand in (input, other))
-            raise TypeError(f"special_{name}() received an invalid combination of arguments - got ({got}), but "
-                            "expected one of:\n * (Tensor input, Tensor other, *, Tensor out = None)\n * (Number self, "
-                            "Tensor other, *, Tensor out = None)\n * (Tensor input, Number other, *, Tensor out = None)"
-                            "\n")
+        numbers_given = _require_tensor_or_number(name, (input, other), ("input", "other", "self"))
         node = op.node_name[:-1] + str(numbers_given.index(True) + 1 if any(numbers_given) else 0)
         return op.apply(input, other, node_name=node)
 
@@ -88,3 +98,25 @@ def _of_two(name, op):
 
 
 xlog1py, zeta = _of_two("xlog1py", ops.Xlog1py), _of_two("zeta", ops.Zeta)
+
+
+def _polynomial(name):
+    """torch.special.<name>(x, n), the polynomial of degree n at x (either may be a number), which torch gives no
+    derivative: its result is outside the graph, as torch's."""
+    def function(x, n):
+        _require_tensor_or_number(name, (x, n), ("x", "n", "x"))
+        return ops.OrthogonalPolynomial.apply(*(a.detach() if isinstance(a, Tensor) else a for a in (x, n)), name=name)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = f"torch.special.{name}, see ops.polynomials."
+    return function
+
+
+(chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v, chebyshev_polynomial_w, hermite_polynomial_h,
+ hermite_polynomial_he, laguerre_polynomial_l, legendre_polynomial_p, shifted_chebyshev_polynomial_t,
+ shifted_chebyshev_polynomial_u, shifted_chebyshev_polynomial_v, shifted_chebyshev_polynomial_w) = (
+    _polynomial(name) for name in (
+        "chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w",
+        "hermite_polynomial_h", "hermite_polynomial_he", "laguerre_polynomial_l", "legendre_polynomial_p",
+        "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+        "shifted_chebyshev_polynomial_w"))

@@ -196,3 +196,76 @@ def test_new_functions_run_on_the_gpu_path(gpu_path):
         for gpu, cpu in zip(run("gpu"), run("cpu")):
             assert gpu.dtype == cpu.dtype
             np.testing.assert_allclose(gpu, cpu, rtol=1e-6)
+
+
+POLYNOMIALS = [name for name in mg.special.__all__ if "polynomial" in name]
+POLYNOMIAL_POINTS = np.concatenate([np.linspace(-1.5, 1.5, 61), np.linspace(-0.2, 1.2, 29),
+                                    [1.0, -1.0, 0.0, 0.5, 2.0, -2.0, 1 - 1e-7, -1 + 1e-7]])
+
+
+@pytest.mark.parametrize("name", POLYNOMIALS)
+def test_polynomials_match_torch(name):
+    """Degree by degree (the closed forms of high degrees and the recurrences alike, each within the float rounding of
+    its largest value), and torch's conventions: truncated degrees, 0 for negative and non-finite ones, edge values."""
+    with np.errstate(all="ignore"):
+        for dtype, top, tolerance in ((np.float32, 20, 1e-6), (np.float64, 60, 1e-13)):
+            for n in [*range(-2, top), 2.7, -0.5]:
+                ours, theirs = (getattr(library.special, name)(library.tensor(POLYNOMIAL_POINTS.astype(dtype)), n)
+                                for library in (mg, torch))
+                assert ours.dtype == mg.tensor(POLYNOMIAL_POINTS.astype(dtype)).dtype and not ours.requires_grad
+                assert relative_error(ours.numpy(), theirs.numpy()) < tolerance, (dtype, n)
+            points = np.array([0.25, -1.0, 1.0, 3.0], dtype=dtype)
+            degrees = np.array([[-3.0], [np.nan], [np.inf], [-np.inf], [1e30], [0.0], [1.0], [3.0]], dtype=dtype)
+            ours, theirs = (getattr(library.special, name)(library.tensor(points), library.tensor(degrees))
+                            for library in (mg, torch))
+            np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["hermite_polynomial_h", "hermite_polynomial_he"])
+def test_hermite_polynomials_are_nan_past_torchs_degrees(name):
+    for dtype, n in ((np.float32, 129), (np.float64, 513)):
+        ours, theirs = (getattr(library.special, name)(library.tensor(np.array([0.0, 0.5], dtype=dtype)), n)
+                        for library in (mg, torch))
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("x, n", [(np.array([1, 2, -1]), 3), (0.5, np.array([2, 3])),
+                                  (np.array([1, 2]), np.array([3, 4])), (np.array([0.5, 0.25], dtype=np.float32), 2.0),
+                                  (np.array([0.5]), np.array([2.0, 3.0], dtype=np.float32))])
+@pytest.mark.parametrize("name", ["chebyshev_polynomial_t", "laguerre_polynomial_l"])
+def test_polynomial_operands_promote_as_torchs(name, x, n):
+    def call(library):
+        return getattr(library.special, name)(*(library.tensor(a) if isinstance(a, np.ndarray) else a for a in (x, n)))
+    ours, theirs = call(mg), call(torch)
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["chebyshev_polynomial_t", "hermite_polynomial_he"])
+def test_polynomials_refuse_as_torchs(name):
+    for arguments in ((0.5, 2), ("a", torch.tensor([1.0]))):
+        assert_raises_as_torch(lambda: getattr(torch.special, name)(*arguments),
+                               lambda: getattr(mg.special, name)(*(mg.tensor(a.numpy()) if isinstance(a, torch.Tensor)
+                                                                   else a for a in arguments)))
+
+    def backward(library):
+        x = library.tensor([0.5, 0.25], requires_grad=True)
+        return lambda: getattr(library.special, name)(x, 3).sum().backward()
+    assert_raises_as_torch(backward(torch), backward(mg))
+    assert_raises_as_torch(lambda: getattr(torch.special, name)(torch.tensor([0.5], dtype=torch.float16), 2),
+                           lambda: getattr(mg.special, name)(mg.tensor([0.5], dtype=mg.float16), 2))
+
+
+def test_polynomials_run_on_the_gpu_path(gpu_path):
+    degrees = np.arange(-1, 12).reshape(-1, 1).astype(np.float32)
+
+    def run(device):
+        x, n = mg.tensor(POLYNOMIAL_POINTS.astype(np.float32), device=device), mg.tensor(degrees, device=device)
+        outs = [getattr(mg.special, name)(x, n) for name in POLYNOMIALS]
+        assert all(out.device == device for out in outs)
+        return [out.numpy() for out in outs]
+
+    with np.errstate(all="ignore"):
+        for gpu, cpu in zip(run("gpu"), run("cpu")):
+            assert gpu.dtype == cpu.dtype
+            np.testing.assert_allclose(gpu, cpu, rtol=1e-6)

@@ -19,6 +19,7 @@ from .loss import (BinaryCrossEntropy, BinaryCrossEntropyWithLogits, Charbonnier
                    KLDivergence, NLLLoss, PointwiseLoss, SmoothL1Loss)
 from .matmul import MatMul
 from .norm import Normalize
+from .polynomials import OrthogonalPolynomial
 from .pool import AvgPool, MaxPool
 from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Max, MaxResult, Mean, Median,
                      Min, NanMedian, Norm, Prod, Std, Sum, Var)
@@ -41,9 +42,9 @@ __all__ = [
     "LogAbsDet", "LogAddExp", "LogAddExp2", "LogCumSumExp", "Logit", "LogNdtr", "LogSigmoid", "LogSoftmax",
     "LogSumExp", "LSTMUpdate", "Lstsq", "LstsqResult", "LUFactor", "LUSolve", "MatMul", "MatrixExp", "Max",
     "Maximum", "MaxPool", "MaxResult", "Mean", "Median", "Min", "Minimum", "Mish", "Mul", "NanMedian", "NanToNum",
-    "Ndtri", "Neg", "Nextafter", "NLLLoss", "Norm", "Normalize", "Pad", "Permute", "Pinv", "PointwiseLoss",
-    "Polygamma", "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Rad2deg", "Reciprocal", "ReLU",
-    "Remainder", "Reshape", "Round", "Rsqrt", "ScaledAdd", "Scatter", "ScatterReduce", "SetItem", "Sigmoid",
+    "Ndtri", "Neg", "Nextafter", "NLLLoss", "Norm", "Normalize", "OrthogonalPolynomial", "Pad", "Permute", "Pinv",
+    "PointwiseLoss", "Polygamma", "Pow", "PowScalar", "PReLU", "Prod", "QR", "QRResult", "Rad2deg", "Reciprocal",
+    "ReLU", "Remainder", "Reshape", "Round", "Rsqrt", "ScaledAdd", "Scatter", "ScatterReduce", "SetItem", "Sigmoid",
     "SigmoidGate", "Sign", "SiLU", "Sin", "Sinc", "Sinh", "SlogdetSign", "SmoothL1Loss", "Softmax", "Softplus",
     "Solve", "SolveTriangular", "SpecialFunction", "Sqrt", "Stack", "Std", "Stepwise", "Sub", "Sum", "SVD",
     "SVDResult", "Tan", "Tanh", "ToDevice", "Tril", "Triu", "Trunc", "Unfold", "UnfoldWindows",
