@@ -2,6 +2,8 @@
 float32 (where torch computes with its own float32 algorithms, within their error) and float64, across the edges
 torch treats apart (0, negative values, the tails, inf and NaN); float64 gradchecks and second derivatives; torch's
 errors where torch has no derivative; and the GPU path."""
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -18,7 +20,8 @@ UNIT = np.concatenate([np.linspace(0, 1, 401), [1e-30, 1e-7, 1 - 1e-7, -0.5, 1.5
 # The float32 tolerances are torch's own float32 error (its float32 algorithms, and the cancellation in the
 # gradients of i0e, i1e, log_ndtr and erfcx, computed as torch's); float64 compares within 1e-12.
 DIFFERENTIABLE = {
-    "i1": (np.concatenate([np.linspace(-80, 80, 641), EDGES]), 1e-6, [-3.0, -0.5, 0.25, 2.0, 7.5]),
+    "i1": (np.concatenate([np.linspace(-80, 80, 641), EDGES, [88.5, 88.8, 90, -90, 95]]), 1e-6,
+           [-3.0, -0.5, 0.25, 2.0, 7.5]),
     "i0e": (WIDE, 2e-5, [-3.0, -0.5, 0.25, 2.0, 7.5]),
     "i1e": (WIDE, 5e-5, [-3.0, -0.5, 0.25, 2.0, 7.5]),
     "ndtr": (WIDE, 1e-6, [-3.0, -0.5, 0.25, 2.0, 4.0]),
@@ -101,6 +104,16 @@ def test_functions_without_derivative_match_torch(name):
             np.testing.assert_array_equal(ours[np.isinf(theirs)], theirs[np.isinf(theirs)])
             finite = np.isfinite(theirs)
             assert relative_error(ours[finite], theirs[finite]) < tolerance
+
+
+@pytest.mark.parametrize("name", ["i0", "special.i1", "special.modified_bessel_i0", "special.modified_bessel_i1"])
+def test_i0_and_i1_overflow_where_torchs_exp_does(name):
+    """torch computes them as exp(|x|) times a series: inf where exp(|x|) overflows, before the function does."""
+    points = np.array([88.5, 88.8, 90.0, -90.0, 95.0, 709.7, 709.9, 712.0, -712.0, 714.0])
+    for dtype in (np.float32, np.float64):
+        ours, theirs = (functools.reduce(getattr, name.split("."), library)(library.tensor(points.astype(dtype)))
+                        for library in (mg, torch))
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", WITHOUT_GRADIENT)

@@ -931,11 +931,18 @@ class Logit(Elementwise):
 
 class SpecialFunction(Elementwise):
     """f(a) of scipy.special (cupyx.scipy.special on a GPU), named `special`; where f's derivative is one of them
-    too, its name is `derivative`, and the gradient is grad * derivative(a)."""
+    too, its name is `derivative`, and the gradient is grad * derivative(a). Where torch's kernel computes f as
+    exp(|a|) times a series (i0, i1), f is ±inf where exp(|a|) overflows (`overflows_with_exp`), as torch's, a little
+    before f itself does."""
+
+    overflows_with_exp = False
 
     @classmethod
     def function(cls, xp, a, out):
         getattr(scipy_module(xp, "special"), cls.special)(a, out=out)
+        if cls.overflows_with_exp:
+            xp.copyto(out, xp.copysign(out.dtype.type(math.inf), out),
+                      where=(xp.abs(a) > math.log(xp.finfo(out.dtype).max)) & ~xp.isnan(out))
 
     @classmethod
     def gradient(cls, xp, grad, a, out):
@@ -1044,7 +1051,12 @@ class Polygamma(SpecialFunction):
 class I0(SpecialFunction):
     """The modified Bessel function of the first kind of order 0."""
 
-    special, derivative = "i0", "i1"
+    special, overflows_with_exp = "i0", True
+
+    @staticmethod
+    def gradient(xp, grad, a, out):
+        I1.function(xp, a, out)
+        out *= grad
 
     @staticmethod
     def tensor_gradient(grad, a):
@@ -1057,17 +1069,19 @@ class I1(SpecialFunction):
     above the dtype's epsilon (at NaN too), as torch's."""
 
     node_name = "SpecialI1Backward0"
-    special, order_zero, scaled = "i1", I0, False
+    special, order_zero, scaled, overflows_with_exp = "i1", I0, False, True
 
     @classmethod
     def gradient(cls, xp, grad, a, out):
-        special = scipy_module(xp, "special")
         tiny = ~(xp.abs(a) > xp.finfo(a.dtype).eps)
         xp.reciprocal(xp.where(tiny, 1, a), out=out)
         if cls.scaled:
             out += xp.sign(a)
-        out *= getattr(special, cls.special)(a)
-        xp.subtract(getattr(special, cls.order_zero.special)(a), out, out=out)
+        value, order_zero = xp.empty_like(out), xp.empty_like(out)
+        cls.function(xp, a, value)
+        cls.order_zero.function(xp, a, order_zero)
+        out *= value
+        xp.subtract(order_zero, out, out=out)
         xp.copyto(out, out.dtype.type(0.5), where=tiny)
         out *= grad
 
@@ -1103,7 +1117,7 @@ class I1e(I1):
     """i1(a) exp(-|a|) (torch.special.i1e)."""
 
     node_name = "SpecialI1EBackward0"
-    special, order_zero, scaled = "i1e", I0e, True
+    special, order_zero, scaled, overflows_with_exp = "i1e", I0e, True, False
 
 
 class Ndtri(SpecialFunction):
@@ -1205,7 +1219,8 @@ class WithoutGradient(Elementwise):
     minigrad.special), so that backward through them is torch's error for a tensor outside any graph."""
 
     saves = None
-    formulas = {"spherical_bessel_j0": spherical_bessel_j0, "airy_ai": airy_ai}
+    formulas = {"spherical_bessel_j0": spherical_bessel_j0, "airy_ai": airy_ai, "i0": I0.function,
+                "i1": I1.function}
 
     @staticmethod
     def function(xp, a, out, name):
