@@ -43,7 +43,7 @@ i0e, i1, i1e, erfcx, entr, log_ndtr, ndtri = (
 
 def ndtr(input):
     """The standard normal distribution function, as torch's: (1 + erf(input / sqrt(2))) / 2 in recorded ops, which
-    rounds to 0 below about -5.4 in float32 (torch's lower tail; log_ndtr keeps it). Its nodes are named as
+    rounds to 0 below about -5.55 in float32 (torch's lower tail; log_ndtr keeps it). Its nodes are named as
     torch's, of ops with a number operand."""
     scaled = ops.Mul.apply(tensor_only("special_ndtr", input, role="input"), math.sqrt(0.5), node_name="MulBackward1")
     return ops.Mul.apply(ops.Add.apply(scaled.erf(), 1, node_name="AddBackward1"), 0.5, node_name="MulBackward1")
