@@ -931,11 +931,18 @@ class Logit(Elementwise):
 
 class SpecialFunction(Elementwise):
     """f(a) of scipy.special (cupyx.scipy.special on a GPU), named `special`; where f's derivative is one of them
-    too, its name is `derivative`, and the gradient is grad * derivative(a)."""
+    too, its name is `derivative`, and the gradient is grad * derivative(a). Where torch's kernel computes f as
+    exp(|a|) times a series (i0, i1), f is ±inf where exp(|a|) overflows (`overflows_with_exp`), as torch's, a little
+    before f itself does."""
+
+    overflows_with_exp = False
 
     @classmethod
     def function(cls, xp, a, out):
         getattr(scipy_module(xp, "special"), cls.special)(a, out=out)
+        if cls.overflows_with_exp:
+            xp.copyto(out, xp.copysign(out.dtype.type(math.inf), out),
+                      where=(xp.abs(a) > math.log(xp.finfo(out.dtype).max)) & ~xp.isnan(out))
 
     @classmethod
     def gradient(cls, xp, grad, a, out):
@@ -1044,7 +1051,12 @@ class Polygamma(SpecialFunction):
 class I0(SpecialFunction):
     """The modified Bessel function of the first kind of order 0."""
 
-    special, derivative = "i0", "i1"
+    special, overflows_with_exp = "i0", True
+
+    @staticmethod
+    def gradient(xp, grad, a, out):
+        I1.function(xp, a, out)
+        out *= grad
 
     @staticmethod
     def tensor_gradient(grad, a):
@@ -1053,24 +1065,170 @@ class I0(SpecialFunction):
 
 class I1(SpecialFunction):
     """The modified Bessel function of the first kind of order 1, i0's derivative (torch.special.i1). Its own is
-    i0(a) - i1(a) / a, 1/2 at 0, as torch's."""
+    i0(a) - i1(a) / a; I1e's, of the scaled i1e, is i0e(a) - i1e(a) (1 / a + sgn(a)). Both are 1/2 where |a| is not
+    above the dtype's epsilon (at NaN too), as torch's."""
 
-    special = "i1"
+    node_name = "SpecialI1Backward0"
+    special, order_zero, scaled, overflows_with_exp = "i1", I0, False, True
+
+    @classmethod
+    def gradient(cls, xp, grad, a, out):
+        tiny = ~(xp.abs(a) > xp.finfo(a.dtype).eps)
+        xp.reciprocal(xp.where(tiny, 1, a), out=out)
+        if cls.scaled:
+            out += xp.sign(a)
+        value, order_zero = xp.empty_like(out), xp.empty_like(out)
+        cls.function(xp, a, value)
+        cls.order_zero.function(xp, a, order_zero)
+        out *= value
+        xp.subtract(order_zero, out, out=out)
+        xp.copyto(out, out.dtype.type(0.5), where=tiny)
+        out *= grad
+
+    @classmethod
+    def tensor_gradient(cls, grad, a):
+        large = a.abs() > np.finfo(a.dtype).eps
+        slope = 1 / a.where(large, 1)
+        if cls.scaled:
+            slope = slope + a.sign()
+        return grad * (cls.order_zero.apply(a) - cls.apply(a) * slope).where(large, 0.5)
+
+
+class I0e(SpecialFunction):
+    """i0(a) exp(-|a|), finite where i0 overflows (torch.special.i0e); its derivative is i1e(a) - sgn(a) i0e(a)."""
+
+    node_name = "SpecialI0EBackward0"
+    special = "i0e"
 
     @staticmethod
     def gradient(xp, grad, a, out):
         special = scipy_module(xp, "special")
-        zero = a == 0
-        special.i1(a, out=out)
-        out /= xp.where(zero, 1, a)
-        xp.subtract(special.i0(a), out, out=out)
-        xp.copyto(out, out.dtype.type(0.5), where=zero)
+        special.i0e(a, out=out)
+        out *= xp.sign(a)
+        xp.subtract(special.i1e(a), out, out=out)
         out *= grad
 
     @staticmethod
     def tensor_gradient(grad, a):
-        nonzero = a != 0
-        return grad * (a.i0() - I1.apply(a) / a.where(nonzero, 1)).where(nonzero, 0.5)
+        return grad * (I1e.apply(a) - a.sign() * I0e.apply(a))
+
+
+class I1e(I1):
+    """i1(a) exp(-|a|) (torch.special.i1e)."""
+
+    node_name = "SpecialI1EBackward0"
+    special, order_zero, scaled, overflows_with_exp = "i1e", I0e, True, False
+
+
+class Ndtri(SpecialFunction):
+    """The inverse of the standard normal distribution function on (0, 1), ±inf at 1 and 0, NaN outside; its
+    derivative is sqrt(2 pi) exp(out ** 2 / 2)."""
+
+    node_name = "SpecialNdtriBackward0"
+    saves = "output"
+    special = "ndtri"
+
+    @staticmethod
+    def gradient(xp, grad, saved, out):
+        xp.multiply(saved, saved, out=out)
+        out *= 0.5
+        xp.exp(out, out=out)
+        out *= grad
+        out *= math.sqrt(2 * math.pi)
+
+    @staticmethod
+    def tensor_gradient(grad, out):
+        return grad * math.sqrt(2 * math.pi) * (out * out / 2).exp()
+
+
+class LogNdtr(SpecialFunction):
+    """The log of the standard normal distribution function, exact far into the lower tail; its derivative, the
+    normal density over the distribution function, is exp(-a ** 2 / 2 - log_ndtr(a)) / sqrt(2 pi), as torch's."""
+
+    node_name = "SpecialLogNdtrBackward0"
+    special = "log_ndtr"
+
+    @staticmethod
+    def gradient(xp, grad, a, out):
+        scipy_module(xp, "special").log_ndtr(a, out=out)
+        out += a * a / 2
+        xp.negative(out, out=out)
+        xp.exp(out, out=out)
+        out *= grad
+        out /= math.sqrt(2 * math.pi)
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad / math.sqrt(2 * math.pi) * (-(LogNdtr.apply(a) + a * a / 2)).exp()
+
+
+class Erfcx(SpecialFunction):
+    """The scaled complementary error function exp(a ** 2) erfc(a), finite where erfc underflows; its derivative
+    is 2 a erfcx(a) - 2 / sqrt(pi)."""
+
+    node_name = "SpecialErfcxBackward0"
+    special = "erfcx"
+
+    @staticmethod
+    def gradient(xp, grad, a, out):
+        scipy_module(xp, "special").erfcx(a, out=out)
+        out *= a
+        out *= 2
+        out -= 2 / math.sqrt(math.pi)
+        out *= grad
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return (2 * a * Erfcx.apply(a) - 2 / math.sqrt(math.pi)) * grad
+
+
+class Entr(SpecialFunction):
+    """The entropy term -a log(a): 0 at 0, -inf below; its derivative is -(1 + log(a)) (inf at 0, NaN below)."""
+
+    node_name = "SpecialEntrBackward0"
+    special = "entr"
+
+    @staticmethod
+    def gradient(xp, grad, a, out):
+        xp.log(a, out=out)
+        out += 1
+        xp.negative(out, out=out)
+        out *= grad
+
+    @staticmethod
+    def tensor_gradient(grad, a):
+        return grad * -(1 + a.log())
+
+
+def spherical_bessel_j0(xp, a, out):
+    """sin(a) / a, 1 at 0 and 0 at ±inf, as torch's, computed in float64 (its division loses nothing there)."""
+    wide = a.astype(np.float64)
+    xp.copyto(out, xp.where(wide == 0, 1, xp.where(xp.isinf(wide), 0, xp.sin(wide) / xp.where(wide == 0, 1, wide))))
+
+
+def airy_ai(xp, a, out):
+    """The Airy function Ai, as torch's: 0 above 103.892 (where scipy's overflows to NaN), NaN at ±inf.
+    cupyx.scipy.special has no airy, so a GPU's array takes it on the host."""
+    value = to_device(scipy_module(np, "special").airy(to_numpy(a))[0], device_of(a))
+    xp.copyto(out, xp.where(xp.isinf(a), xp.nan, xp.where(a > 103.892, 0, value)))
+
+
+class WithoutGradient(Elementwise):
+    """torch.special's functions that torch gives no derivative (bessel_j0, ...), of the `name` of scipy.special's
+    function (or of a formula here, where cupyx.scipy.special lacks it). Their results never require grad (see
+    minigrad.special), so that backward through them is torch's error for a tensor outside any graph."""
+
+    saves = None
+    formulas = {"spherical_bessel_j0": spherical_bessel_j0, "airy_ai": airy_ai, "i0": I0.function,
+                "i1": I1.function}
+
+    @staticmethod
+    def function(xp, a, out, name):
+        formula = WithoutGradient.formulas.get(name)
+        if formula is None:
+            getattr(scipy_module(xp, "special"), name)(a, out=out)
+        else:
+            formula(xp, a, out)
 
 
 class Sinc(Elementwise):
@@ -1271,16 +1429,25 @@ class Nextafter(Binary):
 
 
 class Xlogy(Binary):
-    """a * log(b), 0 where a is 0 (unless b is NaN), as torch's: the entropy terms of a distribution with zeros.
-    a's gradient is xlogy(grad, b), 0 where also a is 0 and b <= 0; b's is a / b (NaN at 0 / 0)."""
+    """a * log(b), 0 where a is 0 (unless b is NaN), as torch's: the entropy terms of a distribution with zeros; and
+    (as Xlog1py) a * log1p(b). a's gradient is xlogy(grad, b), 0 where also a is 0 and b is at or past log's pole;
+    b's is a / (b - pole) (NaN at 0 / 0)."""
 
-    @staticmethod
-    def function(xp, a, b):
-        return xp.where((a == 0) & ~xp.isnan(b), 0, a * xp.log(b))
+    logarithm, pole = "log", 0
 
-    @staticmethod
-    def gradients(xp, grad, a, b, out):
-        return xp.where((a == 0) & (b <= 0), 0, Xlogy.function(xp, grad, b)), grad * a / b
+    @classmethod
+    def function(cls, xp, a, b):
+        return xp.where((a == 0) & ~xp.isnan(b), 0, a * getattr(xp, cls.logarithm)(b))
+
+    @classmethod
+    def gradients(cls, xp, grad, a, b, out):
+        return (xp.where((a == 0) & (b <= cls.pole), 0, cls.function(xp, grad, b)),
+                grad * a / (b - cls.pole))
+
+
+class Xlog1py(Xlogy):
+    node_name = "SpecialXlog1PyBackward0"
+    logarithm, pole = "log1p", -1
 
 
 class Igamma(Binary):
@@ -1301,24 +1468,51 @@ class Igamma(Binary):
 
     @staticmethod
     def backward(ctx, grad):
-        Igamma.refuse_input_gradient(ctx)
+        refuse_first_gradient(ctx, f"{ctx.function.__name__.lower()}: input")
         return Binary.backward(ctx, grad)
 
     @staticmethod
     def differentiable_backward(ctx, grad):
-        Igamma.refuse_input_gradient(ctx)
+        refuse_first_gradient(ctx, f"{ctx.function.__name__.lower()}: input")
         a, x = ctx.linked(0, ctx.saved[0]), ctx.linked(1, ctx.saved[1])
         return None, ctx.function.sign * grad * ((a - 1) * x.log() - x - a.lgamma()).exp()
 
-    @staticmethod
-    def refuse_input_gradient(ctx):
-        if ctx.needs_input_grad[0]:
-            raise NotImplementedError(f"the derivative for '{ctx.function.__name__.lower()}: input' is not "
-                                      "implemented.")
+
+def refuse_first_gradient(ctx, derivative):
+    """torch's error for a gradient of a binary op's first operand, which torch has no formula for."""
+    if ctx.needs_input_grad[0]:
+        raise NotImplementedError(f"the derivative for '{derivative}' is not implemented.")
 
 
 class Igammac(Igamma):
     special, sign = "gammaincc", -1
+
+
+class Zeta(Binary):
+    """Hurwitz's zeta function, sum over k >= 0 of (q + k) ** -x: inf at x = 1 and at the poles q = 0, -1, ..., NaN
+    for x < 1 and at q = inf, as torch's. Only q has a gradient, -x zeta(x + 1, q); x's is torch's
+    NotImplementedError."""
+
+    node_name = "SpecialZetaBackward0"
+
+    @staticmethod
+    def function(xp, x, q):
+        return xp.where(q == xp.inf, xp.nan, scipy_module(xp, "special").zeta(x, q))
+
+    @staticmethod
+    def gradients(xp, grad, x, q, out):
+        return None, grad * -x * Zeta.function(xp, x + 1, q)
+
+    @staticmethod
+    def backward(ctx, grad):
+        refuse_first_gradient(ctx, "zeta")
+        return Binary.backward(ctx, grad)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        refuse_first_gradient(ctx, "zeta")
+        x, q = ctx.linked(0, ctx.saved[0]), ctx.linked(1, ctx.saved[1])
+        return None, grad * -x * Zeta.apply(x + 1, q)
 
 
 class Fmod(Binary):
