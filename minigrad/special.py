@@ -26,14 +26,17 @@ gammainc, gammaincc = OTHER_FUNCTIONS["igamma"], OTHER_FUNCTIONS["igammac"]
 multigammaln, polygamma = FUNCTIONS["mvlgamma"], FUNCTIONS["polygamma"]
 
 
-def _of_one(name, op, **params):
-    """torch.special.<name>(input): op on a tensor, with torch's TypeError for anything else."""
-    def function(input):
-        return op.apply(tensor_only(f"special_{name}", input, role="input"), **params)
-
+def _named(function, name, doc):
+    """function, named torch.special's `name` (as its repr and help show it), documented by `doc`."""
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"torch.special.{name}, see ops.{op.__name__}."
+    function.__doc__ = doc
     return function
+
+
+def _of_one(name, op):
+    """torch.special.<name>(input): op on a tensor, with torch's TypeError for anything else."""
+    return _named(lambda input: op.apply(tensor_only(f"special_{name}", input, role="input")), name,
+                  f"torch.special.{name}, see ops.{op.__name__}.")
 
 
 i0e, i1, i1e, erfcx, entr, log_ndtr, ndtri = (
@@ -53,12 +56,9 @@ def _without_gradient(name, special, role="input"):
     """torch.special.<name>(input), which torch gives no derivative: its result is outside the graph, as torch's
     (backward through it is torch's error for a tensor that does not require grad). `role` is torch's name of the
     argument."""
-    def function(input):
-        return ops.WithoutGradient.apply(tensor_only(f"special_{name}", input, role=role).detach(), name=special)
-
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"torch.special.{name}, without a gradient (see ops.WithoutGradient)."
-    return function
+    return _named(lambda input: ops.GradientFreeSpecial.apply(tensor_only(f"special_{name}", input, role=role).detach(),
+                                                          name=special),
+                  name, f"torch.special.{name}, without a gradient (see ops.GradientFreeSpecial).")
 
 
 (airy_ai, bessel_j0, bessel_j1, bessel_y0, bessel_y1, modified_bessel_i0, modified_bessel_i1, modified_bessel_k0,
@@ -92,9 +92,7 @@ def _of_two(name, op):
         node = op.node_name[:-1] + str(numbers_given.index(True) + 1 if any(numbers_given) else 0)
         return op.apply(input, other, node_name=node)
 
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"torch.special.{name}, see ops.{op.__name__}."
-    return function
+    return _named(function, name, f"torch.special.{name}, see ops.{op.__name__}.")
 
 
 xlog1py, zeta = _of_two("xlog1py", ops.Xlog1py), _of_two("zeta", ops.Zeta)
@@ -107,9 +105,7 @@ def _polynomial(name):
         _require_tensor_or_number(name, (x, n), ("x", "n", "x"))
         return ops.OrthogonalPolynomial.apply(*(a.detach() if isinstance(a, Tensor) else a for a in (x, n)), name=name)
 
-    function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"torch.special.{name}, see ops.polynomials."
-    return function
+    return _named(function, name, f"torch.special.{name}, see ops.polynomials.")
 
 
 (chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_polynomial_v, chebyshev_polynomial_w, hermite_polynomial_h,

@@ -190,7 +190,7 @@ WITHOUT_SECOND_DERIVATIVE = {  # each gives create_graph's gradients that refuse
     "minigrad.ops.loss.CTCLoss": "torch has no second derivative of ctc_loss either",
     "minigrad.ops.decompositions.Geqrf": "torch differentiates geqrf not even once",
     "minigrad.ops.decompositions.LDLFactor": "torch differentiates ldl_factor not even once",
-    "minigrad.ops.elementwise.WithoutGradient": "torch differentiates bessel_j0 and its kin not even once",
+    "minigrad.ops.elementwise.GradientFreeSpecial": "torch differentiates bessel_j0 and its kin not even once",
     "minigrad.ops.polynomials.OrthogonalPolynomial": "torch differentiates its orthogonal polynomials not even once",
     "minigrad.ops.sample.GridSampleGridGrad": "a third derivative through grid_sample's grid is not implemented",
     "minigrad.utils.checkpoint.ReentrantCheckpoint": "torch's re-entrant checkpoint gives gradients without a graph",

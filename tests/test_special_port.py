@@ -32,7 +32,7 @@ DIFFERENTIABLE = {
     "entr": (np.concatenate([np.linspace(-2, 30, 321), EDGES]), 1e-6, [0.05, 0.3, 1.0, 2.5, 9.0]),
 }
 
-# name -> scipy.special's name, or the name of the formula, that computes it (see ops.WithoutGradient)
+# name -> scipy.special's name, or the name of the formula, that computes it (see ops.GradientFreeSpecial)
 WITHOUT_GRADIENT = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "modified_bessel_i0",
                     "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1", "scaled_modified_bessel_k0",
                     "scaled_modified_bessel_k1", "spherical_bessel_j0"]

@@ -1213,7 +1213,7 @@ def airy_ai(xp, a, out):
     xp.copyto(out, xp.where(xp.isinf(a), xp.nan, xp.where(a > 103.892, 0, value)))
 
 
-class WithoutGradient(Elementwise):
+class GradientFreeSpecial(Elementwise):
     """torch.special's functions that torch gives no derivative (bessel_j0, ...), of the `name` of scipy.special's
     function (or of a formula here, where cupyx.scipy.special lacks it). Their results never require grad (see
     minigrad.special), so that backward through them is torch's error for a tensor outside any graph."""
@@ -1224,7 +1224,7 @@ class WithoutGradient(Elementwise):
 
     @staticmethod
     def function(xp, a, out, name):
-        formula = WithoutGradient.formulas.get(name)
+        formula = GradientFreeSpecial.formulas.get(name)
         if formula is None:
             getattr(scipy_module(xp, "special"), name)(a, out=out)
         else:
