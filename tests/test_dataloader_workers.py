@@ -414,14 +414,17 @@ def blocks(pids):
 
 def load_until(end, loader):
     """Loads batches until `end` (None, "break" or an error of the loader's); at the second batch, once both
-    workers have sent one, they are given time to fill the pipe. Returns the workers and their blocks then."""
+    workers have sent one, they are given time to fill the pipe (up to 10 s, on a loaded machine). Returns the
+    workers and their blocks then."""
     pids, in_flight = set(), []
     try:
         for number, batch in enumerate(loader):
             pids.add(int(batch["pid"]))
             if number == 1:
-                time.sleep(0.3)
-                in_flight = blocks(pids)
+                deadline = time.monotonic() + 10
+                while not in_flight and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    in_flight = blocks(pids)
                 if end == "break":
                     break
     except (ValueError, RuntimeError):
