@@ -163,8 +163,8 @@ def test_writes_behind_float32_copies_are_refused_as_torchs(name):
 
 
 def test_gpu_path_float16_divisions_and_writes(gpu_path):
-    """The float16 floor division and remainder, n / x, the alpha-scaled sum and the watch of the float16 arrays behind float32
-    copies run on the device's arrays as on the CPU's."""
+    """The float16 floor division and remainder, n / x, the alpha-scaled sum and the watch of the float16 arrays
+    behind float32 copies run on the device's arrays as on the CPU's."""
     rng = np.random.default_rng(0)
     a, b = (FLOAT16[rng.integers(0, FLOAT16.size, 2_000)] for _ in range(2))
     results = []

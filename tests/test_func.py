@@ -248,7 +248,8 @@ def test_ensembles_by_stack_module_state_and_vmap_as_torchs():
 
 def test_replace_all_batch_norm_modules_as_torchs():
     def run(lib):
-        model = lib.nn.Sequential(lib.nn.Conv2d(2, 3, 1), lib.nn.BatchNorm2d(3), lib.nn.Sequential(lib.nn.BatchNorm2d(3)))
+        nn = lib.nn
+        model = nn.Sequential(nn.Conv2d(2, 3, 1), nn.BatchNorm2d(3), nn.Sequential(nn.BatchNorm2d(3)))
         model.load_state_dict({name: lib.tensor(np.random.default_rng(1).standard_normal(t.shape).astype(np.float32))
                                if t.dtype == lib.float32 else t for name, t in model.state_dict().items()})
         assert func_of(lib).replace_all_batch_norm_modules_(model) is model
