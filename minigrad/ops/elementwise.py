@@ -197,18 +197,25 @@ class FloorDivide(WithoutDerivative):
     @staticmethod
     def forward(ctx, a, b):
         _check_floor_division("floor_divide", a, b)
-        return python_divmod(a, b)[0]
+        return floor_quotient(a, b)
 
 
-def python_divmod(a, b):
-    """(a // b, a % b) of arrays as Python's divmod, NumPy's and torch's kernels compute them: for floats, the
-    remainder by fmod (exact), the quotient (a less it) / b floored to the nearest integer, each step rounded to
-    the arrays' dtype. CuPy's floor_divide floors the rounded a / b instead, one more where that rounds up to an
-    integer (735.5 // 0.1 in float32 is 7355 there, 7354 here), and NumPy's float16 ops compute in float32 and round
-    once."""
+def floor_quotient(a, b):
+    """a // b of arrays, as Python's, NumPy's and torch's (see _float_divmod)."""
+    return _float_divmod(a, b)[0] if a.dtype.kind == "f" else get_array_module(a).floor_divide(a, b)
+
+
+def python_remainder(a, b):
+    """a % b of arrays, with the sign of b, as Python's, NumPy's and torch's (see _float_divmod)."""
+    return _float_divmod(a, b)[1] if a.dtype.kind == "f" else get_array_module(a).remainder(a, b)
+
+
+def _float_divmod(a, b):
+    """(a // b, a % b) of float arrays as Python's divmod, NumPy's and torch's kernels compute them: the remainder
+    by fmod (exact), the quotient (a less it) / b floored to the nearest integer, each step rounded to the arrays'
+    dtype. CuPy's floor_divide floors the rounded a / b instead, one more where that rounds up to an integer
+    (735.5 // 0.1 in float32 is 7355 there, 7354 here), and NumPy's float16 ops compute in float32 and round once."""
     xp = get_array_module(a)
-    if a.dtype.kind != "f":
-        return xp.floor_divide(a, b), xp.remainder(a, b)
     remainder = xp.fmod(a, b)
     past_zero = (remainder != 0) & ((b < 0) != (remainder < 0))  # the remainder must take b's sign: one more b
     quotient = (a - remainder) / b
@@ -279,13 +286,13 @@ class Remainder(Function):
     def forward(ctx, a, b):
         _check_floor_division("remainder", a, b)
         ctx.save_for_backward(a, b)
-        return python_divmod(a, b)[1]
+        return python_remainder(a, b)
 
     @staticmethod
     def backward(ctx, grad):  # on tensors too: differentiable_backward (the quotient a constant, as torch's)
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
-        quotient = a // b if is_tensor(a) else python_divmod(a, b)[0]
+        quotient = a // b if is_tensor(a) else floor_quotient(a, b)
         return (grad if need_a else None), (-grad * quotient if need_b else None)
 
     differentiable_backward = backward
