@@ -132,12 +132,12 @@ def elementwise(function, *operands, out=None, whole_axes=()):
 
 
 def broadcast_shape(arrays):
-    """The shape the arrays broadcast to; operands of one shape, the common case, skip NumPy's general (and, next
-    to a small op, slow) rule."""
-    shape = arrays[0].shape
-    if all(array.shape == shape for array in arrays):
-        return shape
-    return np.broadcast_shapes(*[array.shape for array in arrays])
+    """The shape the arrays broadcast to; operands of one shape beside 0-d ones (a number), the common cases, skip
+    NumPy's general (and, next to a small op, slow) rule."""
+    shapes = {array.shape for array in arrays if array.ndim}
+    if len(shapes) <= 1:
+        return shapes.pop() if shapes else ()
+    return np.broadcast_shapes(*shapes)
 
 
 # Elements per block of `blockwise`: a few buffers of this many float32s fit in a core's L2 cache.
