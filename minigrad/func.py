@@ -558,11 +558,13 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     if tie_weights:
         replacements = _with_tied_names(own, replacements)
     args = () if args is None else args if isinstance(args, tuple) else (args,)
-    swapped = [_swap(module, name, tensor) for name, tensor in replacements.items()]
+    restores = []
     try:
+        for name, tensor in replacements.items():
+            restores.append(_swap(module, name, tensor))
         return module(*args, **(kwargs or {}))
     finally:
-        for restore in reversed(swapped):
+        for restore in reversed(restores):
             restore()
 
 
@@ -583,25 +585,29 @@ def _with_tied_names(own, replacements):
 
 
 def _swap(module, name, tensor):
-    """Put `tensor` in the place of the module's parameter, buffer or attribute `name` (dotted): a function that
-    puts back what was there (removes it, where there was nothing)."""
+    """Put `tensor` in the place of the module's parameter, buffer or other attribute `name` (dotted): a function
+    that puts back what was there (removes it, where there was nothing). A parameter's or buffer's place is taken in
+    its registry; another attribute is set, as torch's, so that a parametrized tensor's setter (right_inverse) runs."""
     *path, attribute = name.split(".")
     owner = module.get_submodule(".".join(path)) if path else module
     registry = next((r for r in (owner._parameters, owner._buffers) if attribute in r), None)
-    had, previous = attribute in owner.__dict__, owner.__dict__.get(attribute)
-    registered = registry[attribute] if registry is not None else None
     if registry is not None:
+        registered = registry[attribute]
         registry[attribute] = tensor
-    object.__setattr__(owner, attribute, tensor)
+        object.__setattr__(owner, attribute, tensor)
 
-    def restore():
-        if registry is not None:
+        def restore():
             registry[attribute] = registered
-        if had:
-            object.__setattr__(owner, attribute, previous)
-        else:
-            object.__delattr__(owner, attribute)
-    return restore
+            object.__setattr__(owner, attribute, registered)
+        return restore
+    previous = getattr(owner, attribute, _MISSING)
+    if previous is not _MISSING and not isinstance(previous, Tensor):
+        raise TypeError(f"attribute `{attribute}`: {previous} is not an instance of torch.Tensor")
+    setattr(owner, attribute, tensor)
+    return lambda: delattr(owner, attribute) if previous is _MISSING else setattr(owner, attribute, previous)
+
+
+_MISSING = object()  # an attribute a module does not have
 
 
 def replace_all_batch_norm_modules_(root):

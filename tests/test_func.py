@@ -228,6 +228,37 @@ def test_functional_call_gradients_reach_the_given_tensors_and_the_module_comes_
     assert not hasattr(module, "extra")
 
 
+def test_functional_call_of_a_parametrized_weight_as_torchs():
+    """Through the parametrization's original, or through the weight itself (its right_inverse then runs), and the
+    module as it was afterwards."""
+    def run(lib):
+        class Symmetric(lib.nn.Module):
+            def forward(self, X):
+                return X.triu() + X.triu(1).transpose(-1, -2)
+
+            def right_inverse(self, W):
+                return W.triu()
+
+        module = lib.nn.Linear(3, 3)
+        lib.nn.utils.parametrize.register_parametrization(module, "weight", Symmetric())
+        before = module.weight.detach().clone()
+        outputs = [func_of(lib).functional_call(module, {key: lib.tensor(M[:, :3]), "bias": lib.zeros(3)},
+                                                (lib.tensor(BATCH[:, :3]),))
+                   for key in ("parametrizations.weight.original", "weight")]
+        return outputs, bool((module.weight == before).all())
+    ours, theirs = both(run)
+    assert ours[1] is True and theirs[1] is True
+    assert_same(ours[0], theirs[0])
+
+
+def test_functional_call_puts_back_what_it_swapped_before_an_error():
+    module = mg.nn.Linear(2, 2)
+    bias = module.bias
+    with pytest.raises(TypeError, match="attribute `training`: True is not an instance of torch.Tensor"):
+        mg.func.functional_call(module, {"bias": mg.ones(2), "training": mg.ones(1)}, (mg.ones(2),))
+    assert module.bias is bias and module._parameters["bias"] is bias
+
+
 def test_ensembles_by_stack_module_state_and_vmap_as_torchs():
     def run(lib):
         models = [Net(lib).module.eval() for _ in range(3)]
@@ -302,6 +333,8 @@ ERRORS = {
     "vmap chunk_size": lambda lib: func_of(lib).vmap(lambda a: a, chunk_size=0)(lib.ones(2)),
     "functional_call strict": lambda lib: func_of(lib).functional_call(
         lib.nn.Linear(2, 2), {"weight": lib.ones(2, 2), "x": lib.ones(1)}, (lib.ones(2),), strict=True),
+    "functional_call of a module's flag": lambda lib: func_of(lib).functional_call(
+        lib.nn.Linear(2, 2), {"training": lib.ones(1)}, (lib.ones(2),)),
     "functional_call in two dicts": lambda lib: func_of(lib).functional_call(
         lib.nn.Linear(2, 2), ({"weight": lib.ones(2, 2)}, {"weight": lib.ones(2, 2)}), (lib.ones(2),)),
     "stack_module_state of none": lambda lib: func_of(lib).stack_module_state([]),
