@@ -177,14 +177,10 @@ def _vector_of_inputs(v, inputs, is_inputs_tuple, create_graph, caller, missing)
 
 def _jacobians_of(output_index, output, inputs, create_graph, strict):
     """The jacobians of one output with respect to each input, row by row: a walk back from each of its entries, each
-    seeded with a one-hot array of its own (a recorded walk keeps it)."""
-    xp = get_array_module(output.data)
+    seeded with a one-hot tensor of its own (a recorded walk keeps it)."""
     rows = [[] for _ in inputs]
-    for entry in range(output.numel() if output.requires_grad else 0):
-        seed = xp.zeros(output.numel(), dtype=output.dtype)
-        seed[entry] = 1
-        gradients = grad(output, inputs, Tensor(seed.reshape(output.shape)), retain_graph=True,
-                         create_graph=create_graph, allow_unused=True)
+    for seed in (_unit_vectors(output) if output.requires_grad else ()):
+        gradients = grad(output, inputs, seed, retain_graph=True, create_graph=create_graph, allow_unused=True)
         for input_index, (row, gradient) in enumerate(zip(rows, gradients)):
             if gradient is None and strict:
                 raise RuntimeError(f"Output {output_index} of the user-provided function is independent of input "
@@ -197,15 +193,25 @@ def _jacobians_of(output_index, output, inputs, create_graph, strict):
     return tuple(_stacked(row, output, inp) for row, inp in zip(rows, inputs))
 
 
-def _stacked(row, output, inp):
-    """One jacobian, of shape output.shape + inp.shape, from its rows (None for zeros)."""
-    if all(gradient is None for gradient in row):
+def _unit_vectors(like):
+    """One-hot tensors of like's shape, dtype and device, one per entry, in order: the seeds of a Jacobian's rows (or,
+    in minigrad.func's jacfwd, the tangents of its columns)."""
+    for index in range(like.numel()):
+        unit = zeros_like(like).reshape(-1)
+        unit.data[index] = 1
+        yield unit.reshape(like.shape)
+
+
+def _stacked(parts, output, inp, dim=0):
+    """One jacobian, of shape output.shape + inp.shape, from its rows (dim 0: one per output entry, of inp's shape;
+    None for zeros) or its columns (dim -1: one per input entry, of output's shape)."""
+    if all(part is None for part in parts):
         return Tensor(get_array_module(inp.data).zeros(output.shape + inp.shape, dtype=inp.dtype))
-    return stack([zeros_like(inp) if gradient is None else gradient for gradient in row]).reshape(
+    return stack([zeros_like(inp) if part is None else part for part in parts], dim=dim).reshape(
         output.shape + inp.shape)
 
 
-def _grad(outputs, inputs, grad_outputs, create_graph):
+def _grad(outputs, inputs, grad_outputs, create_graph, retain_graph=None):
     """autograd.grad of those outputs that require grad (with their grad_outputs), None for each input where there
     is none, as torch.autograd.functional's."""
     grad_outputs = (None,) * len(outputs) if grad_outputs is None else grad_outputs
@@ -213,7 +219,8 @@ def _grad(outputs, inputs, grad_outputs, create_graph):
     if not pairs:
         return (None,) * len(inputs)
     outputs, grad_outputs = zip(*pairs)
-    return grad(outputs, inputs, grad_outputs, create_graph=create_graph, allow_unused=True)
+    return grad(outputs, inputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
+                allow_unused=True)
 
 
 def _filled_in(gradients, references, strict, create_graph, stage):

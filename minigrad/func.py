@@ -16,7 +16,7 @@ import functools
 import itertools
 
 from . import random
-from .autograd import grad as _grad
+from .autograd_functional import _grad, _jacobians_of, _prepared, _stacked, _unit_vectors
 from .creation import zeros_like
 from .function import enable_grad, is_grad_enabled, no_grad
 from .functional import stack
@@ -105,8 +105,9 @@ def _own_leaves(trees, outer_grad, error=None):
             if not isinstance(leaf, Tensor):
                 raise error(leaf) if error else ValueError(f"Thing passed to transform API must be Tensor, got "
                                                            f"{type(leaf)}")
-            own.append(leaf.view_as(leaf) if outer_grad and leaf.requires_grad else leaf.detach().requires_grad_())
-        substituted.append(_unflatten(own[len(own) - len(leaves):], structure))
+        leaves = _prepared(leaves, outer_grad, need_graph=True)
+        own += leaves
+        substituted.append(_unflatten(leaves, structure))
     return substituted, own
 
 
@@ -136,11 +137,8 @@ def _released(tree, keep):
 def _gradients(outputs, inputs, grad_outputs, create_graph):
     """d(outputs)/d(inputs) weighted by grad_outputs, zeros for an input they do not reach; outputs that need no
     gradient (constants) add nothing. The graph is kept, for the vjp and linearize functions' later calls."""
-    pairs = [(output, weight) for output, weight in zip(outputs, grad_outputs) if output.requires_grad]
-    if not pairs:
-        return tuple(zeros_like(t) for t in inputs)
-    return _grad([output for output, _ in pairs], inputs, [weight for _, weight in pairs], retain_graph=True,
-                 create_graph=create_graph, materialize_grads=True)
+    found = _grad(outputs, inputs, grad_outputs, create_graph, retain_graph=True)
+    return tuple(zeros_like(t) if gradient is None else gradient for gradient, t in zip(found, inputs))
 
 
 def _argnums(argnums, count):
@@ -275,8 +273,7 @@ class _Linearized(_Traced):
         with enable_grad():
             self.differentiable = [output for output in self.outputs if output.requires_grad]
             self.directions = [zeros_like(output).requires_grad_() for output in self.differentiable]
-            self.transposed = (_grad(self.differentiable, self.own, self.directions, create_graph=True,
-                                     allow_unused=True) if self.differentiable else [None] * len(self.own))
+            self.transposed = _grad(self.differentiable, self.own, self.directions, create_graph=True)
 
     def product(self, tangents):
         """J t for tangents, one per own leaf (None for a zero one): one tensor per output."""
@@ -350,14 +347,6 @@ def _jacobians(traced, argnums, blocks):
     return _unflatten(per_output, traced.output_structure)
 
 
-def _unit_vectors(like):
-    """One-hot tensors of like's shape and dtype, one per entry, in order."""
-    for index in range(like.numel()):
-        unit = zeros_like(like).reshape(-1)
-        unit.data[index] = 1
-        yield unit.reshape(like.shape)
-
-
 def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     """A function that gives func's Jacobian with respect to the arguments at `argnums`, row by row: one walk back
     per output entry."""
@@ -367,16 +356,9 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
     @functools.wraps(func)
     def jacobian(*args, **kwargs):
         traced = _Traced(func, args, kwargs, _argnums(argnums, len(args)), has_aux, "vjp(f, *primals)")
-        blocks = []
         with enable_grad():
-            for index, output in enumerate(traced.outputs):
-                others = [zeros_like(other) for other in traced.outputs]
-                rows = []
-                for unit in _unit_vectors(output):
-                    others[index] = unit
-                    rows.append(_gradients(traced.outputs, traced.own, others, create_graph=traced.keep))
-                columns = zip(*rows) if rows else [[] for _ in traced.own]
-                blocks.append([_block(column, output, leaf) for leaf, column in zip(traced.own, columns)])
+            blocks = [_jacobians_of(index, output, traced.own, traced.keep, strict=False)
+                      for index, output in enumerate(traced.outputs)]
         result = _jacobians(traced, argnums, blocks)
         return (result, traced.released_aux()) if has_aux else result
     return jacobian
@@ -400,19 +382,11 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 tangents[index] = unit
                 for output_columns, product in zip(columns, traced.product(tangents)):
                     output_columns[-1].append(product)
-        blocks = [[_block(parts, output, leaf, dim=-1) for leaf, parts in zip(traced.own, output_columns)]
+        blocks = [[_stacked(parts, output, leaf, dim=-1) for leaf, parts in zip(traced.own, output_columns)]
                   for output, output_columns in zip(traced.outputs, columns)]
         result = _jacobians(traced, argnums, blocks)
         return (result, traced.released_aux()) if has_aux else result
     return jacobian
-
-
-def _block(parts, output, leaf, dim=0):
-    """A Jacobian block, output.shape + leaf.shape, of its rows (dim 0: one per output entry, of leaf's shape) or
-    columns (dim -1: one per leaf entry, of output's shape)."""
-    if not parts:  # an output or a leaf of no entries
-        return leaf.new_zeros((*output.shape, *leaf.shape))
-    return stack(parts, dim=dim).reshape(*output.shape, *leaf.shape)
 
 
 def hessian(func, argnums=0):
