@@ -1343,11 +1343,14 @@ class Binary(Function):
     `integers` is what integer and bool operands do, as Elementwise's ("float": apply casts each straight to the
     default dtype, see Function.integers_to_float); "refuse" names torch's CPU kernel. `gradients` written with xp's
     functions that minigrad has too (where, log, exp) also records on linked tensors, given minigrad as xp, for
-    create_graph (`records`)."""
+    create_graph (`records`); a subclass whose gradients need xp's own (scipy.special's) gives `tensor_gradients`.
+    Where torch has no derivative for the first operand, `first_without_derivative` is torch's name of it, and
+    asking for that gradient is torch's NotImplementedError."""
 
     broadcasts = True
     integers = "float"
     records = True
+    first_without_derivative = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -1364,6 +1367,7 @@ class Binary(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        _refuse_missing_first_gradient(ctx)
         return ctx.function.gradients(get_array_module(grad), grad, *ctx.saved)
 
     @classmethod
@@ -1372,9 +1376,21 @@ class Binary(Function):
 
     @staticmethod
     def differentiable_backward(ctx, grad):
+        _refuse_missing_first_gradient(ctx)
         a, b, out = ctx.saved
-        return ctx.function.gradients(tensor_functions(), grad, ctx.linked(0, a), ctx.linked(1, b),
-                                      ctx.linked_output(out))
+        return ctx.function.tensor_gradients(grad, ctx.linked(0, a), ctx.linked(1, b), ctx.linked_output(out))
+
+    @classmethod
+    def tensor_gradients(cls, grad, a, b, out):
+        """`gradients` of linked tensors, recorded: minigrad's functions in xp's place."""
+        return cls.gradients(tensor_functions(), grad, a, b, out)
+
+
+def _refuse_missing_first_gradient(ctx):
+    """torch's error for a gradient of a binary op's first operand that torch has no formula for."""
+    derivative = ctx.function.first_without_derivative
+    if derivative is not None and ctx.needs_input_grad[0]:
+        raise NotImplementedError(f"the derivative for '{derivative}' is not implemented.")
 
 
 class Atan2(Binary):
@@ -1462,7 +1478,7 @@ class Igamma(Binary):
     only, as torch.igamma's. As torch's, only x has a gradient: a's is torch's NotImplementedError."""
 
     integers = "refuse"
-    special, sign = "gammainc", 1
+    special, sign, first_without_derivative = "gammainc", 1, "igamma: input"
 
     @classmethod
     def function(cls, xp, a, b):
@@ -1473,26 +1489,13 @@ class Igamma(Binary):
         special = scipy_module(xp, "special")
         return None, cls.sign * grad * xp.exp((a - 1) * xp.log(x) - x - special.gammaln(a))
 
-    @staticmethod
-    def backward(ctx, grad):
-        refuse_first_gradient(ctx, f"{ctx.function.__name__.lower()}: input")
-        return Binary.backward(ctx, grad)
-
-    @staticmethod
-    def differentiable_backward(ctx, grad):
-        refuse_first_gradient(ctx, f"{ctx.function.__name__.lower()}: input")
-        a, x = ctx.linked(0, ctx.saved[0]), ctx.linked(1, ctx.saved[1])
-        return None, ctx.function.sign * grad * ((a - 1) * x.log() - x - a.lgamma()).exp()
-
-
-def refuse_first_gradient(ctx, derivative):
-    """torch's error for a gradient of a binary op's first operand, which torch has no formula for."""
-    if ctx.needs_input_grad[0]:
-        raise NotImplementedError(f"the derivative for '{derivative}' is not implemented.")
+    @classmethod
+    def tensor_gradients(cls, grad, a, x, out):
+        return None, cls.sign * grad * ((a - 1) * x.log() - x - a.lgamma()).exp()
 
 
 class Igammac(Igamma):
-    special, sign = "gammaincc", -1
+    special, sign, first_without_derivative = "gammaincc", -1, "igammac: input"
 
 
 class Zeta(Binary):
@@ -1501,6 +1504,7 @@ class Zeta(Binary):
     NotImplementedError."""
 
     node_name = "SpecialZetaBackward0"
+    first_without_derivative = "zeta"
 
     @staticmethod
     def function(xp, x, q):
@@ -1511,14 +1515,7 @@ class Zeta(Binary):
         return None, grad * -x * Zeta.function(xp, x + 1, q)
 
     @staticmethod
-    def backward(ctx, grad):
-        refuse_first_gradient(ctx, "zeta")
-        return Binary.backward(ctx, grad)
-
-    @staticmethod
-    def differentiable_backward(ctx, grad):
-        refuse_first_gradient(ctx, "zeta")
-        x, q = ctx.linked(0, ctx.saved[0]), ctx.linked(1, ctx.saved[1])
+    def tensor_gradients(grad, x, q, out):
         return None, grad * -x * Zeta.apply(x + 1, q)
 
 
