@@ -36,7 +36,8 @@ def set_num_threads(threads):
     if threadpool_limits is None:
         threads = 1
     else:
-        importlib.import_module("scipy.linalg")  # loads SciPy's own BLAS (the ops' LAPACK calls), so that the pin covers it
+        # SciPy's own BLAS (the ops' LAPACK calls) loaded first, so that the pin covers it
+        importlib.import_module("scipy.linalg")
         threadpool_limits(limits=1 if threads > 1 else None, user_api="blas")
     if _pool is not None:
         _pool.shutdown()

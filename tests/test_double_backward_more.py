@@ -15,6 +15,10 @@ X = _RNG.standard_normal((2, 3))
 W = _RNG.standard_normal((3, 3))
 
 
+# backward(create_graph=True)'s reference-cycle warning, minigrad's and torch's
+REFERENCE_CYCLE_WARNING_IGNORED = pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+
+
 def _checkpoint(library):
     return library.utils.checkpoint.checkpoint
 
@@ -78,7 +82,7 @@ def test_unet_gradient_penalty_through_recomputed_blocks():
         assert np.abs(recomputed[name] - grad).max() <= 1e-5 * np.abs(grad).max() + 1e-7 * scale, name
 
 
-@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")  # the reference-cycle warning, minigrad's and torch's
+@REFERENCE_CYCLE_WARNING_IGNORED
 def test_reentrant_checkpoint_refuses_a_second_derivative():
     x, w = mg.tensor(X, requires_grad=True), mg.tensor(W, requires_grad=True)
     y = mg.utils.checkpoint.checkpoint(lambda a: _block(mg, a, w)[0], x, use_reentrant=True)
@@ -153,7 +157,7 @@ def test_ops_without_derivative_refuse_under_create_graph_as_torch(name, build):
             library.autograd.grad(build(library, a, b).sum(), a, create_graph=True)
 
 
-@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")  # the reference-cycle warning, minigrad's and torch's
+@REFERENCE_CYCLE_WARNING_IGNORED
 def test_igamma_refuses_its_first_arguments_gradient_as_torch():
     for library in (mg, torch):
         a, x = library.tensor(POSITIVE, requires_grad=True), library.tensor(POSITIVE, requires_grad=True)

@@ -298,7 +298,8 @@ class GELU(_SavesDerivative):
             t = ((a + a * a * a * _GELU_CUBIC) * _SQRT_2_OVER_PI).tanh()
             cdf, density = (1 + t) * 0.5, (1 - t * t) * (1 + a * a * (3 * _GELU_CUBIC)) * (_SQRT_2_OVER_PI / 2)
         else:
-            cdf, density = ((a * (1 / math.sqrt(2))).erf() + 1) * 0.5, (a * a * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
+            cdf = ((a * (1 / math.sqrt(2))).erf() + 1) * 0.5
+            density = (a * a * -0.5).exp() * (1 / math.sqrt(2 * math.pi))
         return grad * (cdf + a * density)
 
     @staticmethod
@@ -636,9 +637,9 @@ def _split(gates, size):
 
 
 class Reactivated(Function):
-    """Sigmoids (tanhs where tanh_columns, 0 or 1 or an array of them by column, is 1) recorded again, for create_graph, from their saved
-    `values` as a function of pre-activations of which the fused cell updates kept none: `pre` gives their graph
-    alone, its values unused. The gradient is grad times the slope, a function of the values, (1 - v) v for a
+    """Sigmoids (tanhs where tanh_columns, 0 or 1 or an array of them by column, is 1) recorded again, for
+    create_graph, from their saved `values` as a function of pre-activations of which the fused cell updates kept
+    none: `pre` gives their graph alone, its values unused. The gradient is grad times the slope, a function of the values, (1 - v) v for a
     sigmoid and (1 - v)(1 + v) for a tanh, as torch's sigmoid and tanh differentiate through their outputs."""
 
     @staticmethod
