@@ -639,8 +639,9 @@ def _split(gates, size):
 class Reactivated(Function):
     """Sigmoids (tanhs where tanh_columns, 0 or 1 or an array of them by column, is 1) recorded again, for
     create_graph, from their saved `values` as a function of pre-activations of which the fused cell updates kept
-    none: `pre` gives their graph alone, its values unused. The gradient is grad times the slope, a function of the values, (1 - v) v for a
-    sigmoid and (1 - v)(1 + v) for a tanh, as torch's sigmoid and tanh differentiate through their outputs."""
+    none: `pre` gives their graph alone, its values unused. The gradient is grad times the slope, a function of the
+    values, (1 - v) v for a sigmoid and (1 - v)(1 + v) for a tanh, as torch's sigmoid and tanh differentiate through
+    their outputs."""
 
     @staticmethod
     def forward(ctx, pre, values, tanh_columns):
