@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import minigrad as mg
-from conftest import assert_raises_as_torch, relative_error
+from conftest import RecordingRunner, assert_raises_as_torch, relative_error
 from double_backward import check_double_backward
 
 EDGES = [0.0, -0.0, 1e-30, -1e-30, 1e-6, -1e-6, 1e4, -1e4, np.inf, -np.inf, np.nan]
@@ -207,8 +207,17 @@ def test_new_functions_run_on_the_gpu_path(gpu_path):
 
     with np.errstate(all="ignore"):
         for gpu, cpu in zip(run("gpu"), run("cpu")):
-            assert gpu.dtype == cpu.dtype
-            np.testing.assert_allclose(gpu, cpu, rtol=1e-6)
+            _assert_device_matches_host(gpu, cpu, gpu_path)
+
+
+def _assert_device_matches_host(gpu, cpu, gpu_path):
+    """The host's float32 values on the stand-in, which makes the same NumPy and SciPy calls; on a GPU, whose
+    float32 functions and recurrences (fused multiply-adds) round otherwise, within 1e-5 of each output's largest
+    finite value (entries near a root are its difference of two such values). Infinities and NaNs where the host's
+    are, on both."""
+    assert gpu.dtype == cpu.dtype
+    scale = np.abs(cpu[np.isfinite(cpu)]).max(initial=0) if isinstance(gpu_path, RecordingRunner) else 0
+    np.testing.assert_allclose(gpu, cpu, rtol=1e-5 if scale else 1e-6, atol=1e-5 * scale)
 
 
 POLYNOMIALS = [name for name in mg.special.__all__ if "polynomial" in name]
@@ -280,5 +289,4 @@ def test_polynomials_run_on_the_gpu_path(gpu_path):
 
     with np.errstate(all="ignore"):
         for gpu, cpu in zip(run("gpu"), run("cpu")):
-            assert gpu.dtype == cpu.dtype
-            np.testing.assert_allclose(gpu, cpu, rtol=1e-6)
+            _assert_device_matches_host(gpu, cpu, gpu_path)
