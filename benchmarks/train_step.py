@@ -2,6 +2,7 @@
 
     python -m benchmarks.train_step --device cpu --batch 8 --size 256 [--inference] [--profile]
     python -m benchmarks.train_step --device gpu --kernels
+    python -m benchmarks.train_step --device gpu --cuda-graph   # minigrad's step replayed as train.py replays it
     python -m benchmarks.train_step --gradient-penalty 0.1   # second derivatives: create_graph's walks
 
 Both frameworks get identical weights and data and run interleaved (warm-up, then the median of
@@ -26,6 +27,7 @@ from minigrad.memory import keep_freed_memory
 from minigrad.nn.layers import Conv2d
 from unet import UNet
 from unet.losses import RestorationLoss
+from unet.step_graphs import GraphedSteps
 
 # Feature-map side, as a divisor of the input size, of every layer under each top-level block.
 BLOCK_SCALE = {"dconv_down1": 1, "att1": 1, "dconv_up1": 1, "conv_last": 1,
@@ -54,6 +56,9 @@ def parse_args(argv=None):
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     parser.add_argument("--tf32", action="store_true",
                         help="GPU only: TF32 tensor-core matmuls and convs in both frameworks (default: full float32)")
+    parser.add_argument("--cuda-graph", action="store_true",
+                        help="GPU only: replay minigrad's step (all but Adam's one launch) as one CUDA graph, as "
+                             "train.py does; PyTorch's runs eagerly")
     parser.add_argument("--kernels", action="store_true",
                         help="GPU only: list the CUDA kernels of two steps of each framework, longest in total first")
     parser.add_argument("--keep-freed-memory", action="store_true",
@@ -135,14 +140,22 @@ class Setup:
         self.torch_optimizer = torch.optim.Adam(self.torch_model.parameters(), lr=1e-3)
         self.inference, self.penalty = args.inference, args.gradient_penalty
         self.mg_sync, self.torch_sync = synchronizers(args.device)
+        self.mg_work = GraphedSteps(self._mg_forward if self.inference else self._mg_backward,
+                                    self.model.parameters(), enabled=args.cuda_graph)
+
+    def _mg_forward(self, x, y):
+        with mg.no_grad():
+            return self.model(x)
+
+    def _mg_backward(self, x, y):
+        self.optimizer.zero_grad()
+        loss = training_loss(mg, self.model, self.loss, x, y, self.penalty)
+        loss.backward()
+        return loss.detach()
 
     def minigrad_step(self):
-        if self.inference:
-            with mg.no_grad():
-                self.model(self.mg_x)
-        else:
-            self.optimizer.zero_grad()
-            training_loss(mg, self.model, self.loss, self.mg_x, self.mg_y, self.penalty).backward()
+        self.mg_work(self.mg_x, self.mg_y)
+        if not self.inference:
             self.optimizer.step()
         self.mg_sync()
 
@@ -296,9 +309,11 @@ def run(args):
         set_tf32(args.tf32)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = args.tf32
     else:
-        for setting in ("tf32", "kernels"):
+        for setting in ("tf32", "kernels", "cuda_graph"):
             if getattr(args, setting):
-                raise BenchmarkError(f"--{setting} is a GPU setting: use it with --device gpu")
+                raise BenchmarkError(f"--{setting.replace('_', '-')} is a GPU setting: use it with --device gpu")
+    if args.cuda_graph:
+        args.warmup = max(args.warmup, 2)  # a shape's first step runs as it is, its second is captured
     threads = configure_process(args)
     what = ("inference (forward, no_grad)" if args.inference else
             "train step (forward + RestorationLoss + backward + Adam)" if not args.gradient_penalty else
@@ -310,6 +325,8 @@ def run(args):
     if args.device == "gpu":
         print("float32 matmuls and convs: " + ("TF32 tensor cores in both frameworks (--tf32)" if args.tf32
                                                 else "full float32 in both frameworks (TF32 off, torch's cuDNN too)"))
+        print("minigrad's step: " + ("replayed as one CUDA graph, Adam launched after it (--cuda-graph); PyTorch's "
+                                     "eager" if args.cuda_graph else "eager, as PyTorch's"))
     print("allocator: " + ("glibc keeps freed memory in the heap, for both frameworks (--keep-freed-memory)"
                            if args.keep_freed_memory else "glibc's default, for both frameworks"))
 
@@ -330,7 +347,9 @@ def run(args):
         import cupy
 
         print("GPU memory held by each framework's pool after the timed steps (its peak, as pools keep freed blocks)")
-        sizes = {"minigrad": cupy.get_default_memory_pool().total_bytes(), "torch": torch.cuda.max_memory_reserved()}
+        graphs = sum(graph.held_bytes() for graph, *_ in setup.mg_work.graphs.values())
+        sizes = {"minigrad": cupy.get_default_memory_pool().total_bytes() + graphs,
+                 "torch": torch.cuda.max_memory_reserved()}
         for name, size in sizes.items():
             print(f"  {name:<9} {size / 2 ** 20:8.0f} MiB")
         print(f"  ratio minigrad/pytorch: {sizes['minigrad'] / max(sizes['torch'], 1):.2f}x")

@@ -177,6 +177,9 @@ class RecordingRunner:
     def address(self, array):
         return self.runner.address(array)
 
+    def gemm(self, call, dtype):
+        return self.runner.gemm(call, dtype)
+
 
 @pytest.fixture(params=["stand-in", "cuda"])
 def gpu_path(request, monkeypatch):

@@ -12,11 +12,19 @@ that only a GPU would run meets the same refusals here:
     0.1 in float32 is 7355, not 7354);
   - cupy.linalg gives a result for a singular (or not positive-definite) matrix without a word, where
     NumPy's raises LinAlgError: finite numbers for an inverse, as CuPy's do;
-  - NumPy functions called on device arrays run as CuPy's do (NEP 18), with the same checks.
+  - NumPy functions called on device arrays run as CuPy's do (NEP 18), with the same checks;
+  - while a stream captures a CUDA graph, every op is recorded, and a launch of the graph redoes them into the
+    arrays they made at capture (from what their operands hold then), as CUDA replays kernels on fixed memory;
+    the floats those arrays hold are NaN once the capture ends, where CUDA ran nothing yet; what would wait for
+    the device or copy an array from the host is refused as CUDA refuses it (CuPy's 0-d arrays of a number are
+    a fill kernel, and pass). The capture's own run still writes into arrays made before it, where CUDA's does
+    not.
 The kernels run through kernel_host.HostRunner. What this checks is the Python side of the GPU
 path: every host/device crossing, and that each op keeps its arrays on the device. It says nothing
 of CuPy's own numerics or of speed.
 """
+import contextlib
+import functools
 import sys
 import types
 import weakref
@@ -33,6 +41,74 @@ _FROM_HOST = ("asarray", "array", "ascontiguousarray")
 UFUNCS_WITH_AT = {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"}  # CuPy's scatter ops
 HOST_COPIES = []  # the shape of each array copied from the host since install()
 _OWNERS = weakref.WeakValueDictionary()  # id(a host array that owns its memory) -> the device array made of it first
+_DATA_DEPENDENT = {"nonzero", "argwhere", "flatnonzero", "unique", "extract"}  # results sized by values: CuPy syncs
+_CUBLAS = {"matmul", "dot", "tensordot", "inner", "vdot", "einsum"}  # CuPy's calls of cuBLAS
+
+
+class CUDARuntimeError(RuntimeError):
+    """cupy_backends.cuda.api.runtime.CUDARuntimeError."""
+
+
+class _Capture:
+    """The ops a capturing stream has recorded, each a callable that redoes it, and the arrays they made; `lost`
+    once one was refused."""
+
+    def __init__(self):
+        self.ops, self.made, self.lost = [], [], False
+
+    def record(self, redo, results):
+        self.ops.append(redo)
+        arrays = results if isinstance(results, (tuple, list)) else (results,)
+        self.made += [array for array in arrays if isinstance(array, ndarray) and _OWNERS.get(id(array._host)) is array]
+
+    def end(self):
+        """The graph of the ops; what they made holds NaN until it is launched, as CUDA left it unwritten."""
+        for array in self.made:
+            if array._host.dtype.kind in "fc":
+                array._host.fill(np.nan)
+        return Graph(self.ops)
+
+
+_capture = None  # the open capture, if a stream captures
+
+
+def _refuse_while_capturing():
+    """What would wait for the device or copy from the host: CUDA's refusal, and the capture is lost."""
+    if _capture is not None:
+        _capture.lost = True
+        raise CUDARuntimeError("cudaErrorStreamCaptureUnsupported: operation not permitted when stream is capturing")
+
+
+def _refuse_cublas_while_capturing(name):
+    """CuPy's refusal of its cuBLAS calls (function `name`) while a stream captures; the capture goes on."""
+    if _capture is not None and name in _CUBLAS:
+        raise NotImplementedError("calling cuBLAS API during stream capture is currently unsupported")
+
+
+def _run(work):
+    """An op: `work()` now, and while a stream captures, again at each launch of the graph, into the same results."""
+    results = work()
+    if _capture is not None:
+        _capture.record(lambda: _write_into(results, work()), results)
+    return results
+
+
+def _write_into(results, again):
+    """A redone op's results into those of its capture; a view (of its operands) already shows them."""
+    if isinstance(results, ndarray):
+        if not np.may_share_memory(results._host, again._host):
+            np.copyto(results._host, again._host)
+    elif isinstance(results, (tuple, list)):
+        for result, redone in zip(results, again):
+            _write_into(result, redone)
+
+
+def _recorded(function):
+    """`function` as an op that a capturing stream records."""
+    @functools.wraps(function)
+    def op(*args, **kwargs):
+        return _run(lambda: function(*args, **kwargs))
+    return op
 
 
 class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
@@ -60,6 +136,7 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
         return device
 
     def get(self):
+        _refuse_while_capturing()
         return self._host.copy()
 
     @property
@@ -83,34 +160,48 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
         if out is not None:
             kwargs["out"] = tuple(_to_host(array, operand=True) for array in out)
         operands = _to_host(inputs, operand=True)
-        if ufunc is np.floor_divide and method == "__call__" and np.result_type(*operands).kind == "f":
-            result = np.floor(np.divide(*operands), **kwargs)  # CuPy's: the floor of the rounded quotient
-        else:
-            result = getattr(ufunc, method)(*operands, **kwargs)
+        _refuse_cublas_while_capturing(ufunc.__name__)
+
+        def work():
+            if ufunc is np.floor_divide and method == "__call__" and np.result_type(*operands).kind == "f":
+                return _to_device(np.floor(np.divide(*operands), **kwargs))  # CuPy's: the floor of the rounded quotient
+            return _to_device(getattr(ufunc, method)(*operands, **kwargs))
+        result = _run(work)
         if out is not None:
             return out[0] if len(out) == 1 else out
-        return _to_device(result)
+        return result
 
     def __array_function__(self, func, types_, args, kwargs):
-        return _to_device(func(*_to_host(args), **_to_host(kwargs)))
+        _refuse_cublas_while_capturing(func.__name__)
+        if func.__name__ in _DATA_DEPENDENT:
+            _refuse_while_capturing()
+        return _run(lambda: _to_device(func(*_to_host(args), **_to_host(kwargs))))
 
     def __getattr__(self, name):
         if name.startswith("__"):  # NumPy would read the host buffer through __array_interface__
             raise AttributeError(name)
         value = getattr(self._host, name)
         if callable(value):
-            return lambda *args, **kwargs: _to_device(value(*_to_host(args), **_to_host(kwargs)))
+            _refuse_cublas_while_capturing(name)
+            if name in _DATA_DEPENDENT or name in ("item", "tolist", "tobytes"):
+                _refuse_while_capturing()
+            return _recorded(lambda *args, **kwargs: _to_device(value(*_to_host(args), **_to_host(kwargs))))
         return _to_device(value)
 
     def __getitem__(self, key):
         key = _to_host(key)
-        item = self._host[key]
-        if isinstance(item, np.generic):  # an index of all ints: CuPy's is a 0-d view, where NumPy's is a copy
-            item = self._host[(*key, Ellipsis) if isinstance(key, tuple) else (key, Ellipsis)]
-        return _to_device(item)
+        if any(getattr(index, "dtype", None) == bool for index in (key if isinstance(key, tuple) else (key,))):
+            _refuse_while_capturing()  # a boolean mask's result is sized by its values
+
+        def work():
+            item = self._host[key]
+            if isinstance(item, np.generic):  # an index of all ints: CuPy's is a 0-d view, where NumPy's is a copy
+                item = self._host[(*key, Ellipsis) if isinstance(key, tuple) else (key, Ellipsis)]
+            return _to_device(item)
+        return _run(work)
 
     def __setitem__(self, key, value):
-        self._host[_to_host(key)] = value._host if isinstance(value, ndarray) else value
+        _run(lambda: self._host.__setitem__(_to_host(key), value._host if isinstance(value, ndarray) else value))
 
     def __len__(self):
         return len(self._host)
@@ -119,15 +210,19 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
         return (ndarray(np.asarray(row)) for row in self._host)
 
     def __bool__(self):
+        _refuse_while_capturing()
         return bool(self._host)
 
     def __float__(self):
+        _refuse_while_capturing()
         return float(self._host)
 
     def __int__(self):
+        _refuse_while_capturing()
         return int(self._host)
 
     def __index__(self):
+        _refuse_while_capturing()
         return self._host.__index__()
 
     def __repr__(self):
@@ -170,15 +265,21 @@ def _function_of(module, name):
     def call(*args, **kwargs):
         if name in _FROM_HOST and args and not isinstance(args[0], ndarray):
             host = args[0] if isinstance(args[0], np.ndarray) else np.asarray(_to_host(args[0]))
+            if host.ndim:  # (CuPy fills a 0-d array with a kernel)
+                _refuse_while_capturing()
             HOST_COPIES.append(host.shape)
             return ndarray(numpy_function(host.copy(), *args[1:], **_to_host(kwargs)))
-        return _to_device(numpy_function(*_to_host(args), **_to_host(kwargs)))
+        _refuse_cublas_while_capturing(name)
+        if name in _DATA_DEPENDENT:
+            _refuse_while_capturing()
+        return _run(lambda: _to_device(numpy_function(*_to_host(args), **_to_host(kwargs))))
     return call
 
 
 def _unchecked(numpy_function, result_of_failure):
     """cupy.linalg's function: result_of_failure(the host operands) where NumPy's raises LinAlgError, as CuPy
     returns what cuSOLVER and cuBLAS left."""
+    @_recorded
     def call(*operands):
         operands = _to_host(operands, operand=True)
         try:
@@ -205,7 +306,7 @@ def _factor_as_far_as_potrf_got(a):
 def _host_function(module, name):
     """`name` of a host module (scipy.linalg's) on device arrays only, as cupyx's."""
     function = getattr(module, name)
-    return lambda *args, **kwargs: _to_device(function(*_to_host(args, operand=True), **_to_host(kwargs)))
+    return _recorded(lambda *args, **kwargs: _to_device(function(*_to_host(args, operand=True), **_to_host(kwargs))))
 
 
 # cupy.linalg: what CuPy's has, and nothing else
@@ -215,6 +316,7 @@ LINALG = types.SimpleNamespace(
     **{name: _function_of(np.linalg, name) for name in ("det", "slogdet", "qr", "svd", "eigh", "eigvalsh", "norm",
                                                          "pinv", "lstsq", "matrix_power", "matrix_rank",
                                                          "tensorinv", "tensorsolve")})
+@_recorded
 def _lu_factor(a, overwrite_a=False, check_finite=True):
     """cupyx.scipy.linalg.lu_factor: of one matrix, where SciPy's takes batches; 0-based int32 pivots."""
     if a.ndim != 2:
@@ -251,15 +353,86 @@ class ComputeTypes:
 
 
 class MemoryPool:
-    """cupy.get_default_memory_pool(): the stand-in's arrays are the host's, so it holds no blocks."""
+    """cupy.cuda.MemoryPool: the stand-in's arrays are the host's, so it holds no blocks and allocates nothing."""
 
     @staticmethod
     def free_all_blocks():
         pass
 
+    def malloc(self, size):
+        raise AssertionError("the stand-in's arrays take the host's memory")
+
+
+class Graph:
+    """cupy.cuda.Graph: a launch redoes the recorded ops in order."""
+
+    def __init__(self, ops):
+        self._ops = ops
+
+    def launch(self, stream=None):
+        for op in self._ops:
+            op()
+
+
+class Stream:
+    """cupy.cuda.Stream: one queue, as the stand-in runs each op at once; current within `with`, and able to
+    capture a graph, as a stream other than the default one is."""
+
+    _current = []  # the streams entered, innermost last
+
+    def __init__(self, null=False, non_blocking=False):
+        self.null = null
+
+    def __enter__(self):
+        Stream._current.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        Stream._current.pop()
+
+    def record(self, event=None):
+        return event
+
+    def wait_event(self, event):
+        pass
+
+    def synchronize(self):
+        _refuse_while_capturing()
+
+    def begin_capture(self, mode=None):
+        global _capture
+        if self.null:
+            raise RuntimeError("cannot capture on the default (legacy) stream")  # CuPy's words
+        if _capture is not None:
+            raise CUDARuntimeError("cudaErrorIllegalState: operation would make the legacy stream depend on a "
+                                   "capturing blocking stream")
+        _capture = _Capture()
+
+    def end_capture(self):
+        global _capture
+        capture, _capture = _capture, None
+        if capture.lost:
+            raise CUDARuntimeError("cudaErrorStreamCaptureInvalidated: operation failed due to a previous error "
+                                   "during capture")
+        return capture.end()
+
+    def is_capturing(self):
+        return _capture is not None
+
+
+NULL_STREAM = Stream(null=True)
+
+
+def _current_stream():
+    return Stream._current[-1] if Stream._current else NULL_STREAM
+
+
+def _device_synchronize():
+    _refuse_while_capturing()
+
 
 # cupy.cuda.runtime: what minigrad calls of it, for one device
-RUNTIME = types.SimpleNamespace(getDeviceCount=lambda: 1, deviceSynchronize=lambda: None,
+RUNTIME = types.SimpleNamespace(getDeviceCount=lambda: 1, deviceSynchronize=_device_synchronize,
                                 getDeviceProperties=lambda device: {"name": b"CuPy stand-in"})
 
 
@@ -269,7 +442,9 @@ class FakeCupy(types.ModuleType):
     ndarray = ndarray
     linalg = LINALG
     lib = LIB
-    cuda = types.SimpleNamespace(runtime=RUNTIME)
+    cuda = types.SimpleNamespace(runtime=RUNTIME, Stream=Stream, MemoryPool=MemoryPool,
+                                 get_current_stream=_current_stream,
+                                 using_allocator=lambda allocator=None: contextlib.nullcontext())
 
     def __init__(self):
         super().__init__("cupy")
@@ -303,7 +478,11 @@ class HostKernels:
         self.host_runner = host_runner
 
     def __call__(self, file, kernel, dtype, total, args):
-        self.host_runner(file, kernel, dtype, total, tuple(_to_host(arg) for arg in args))
+        _run(lambda: self.host_runner(file, kernel, dtype, total, tuple(_to_host(arg) for arg in args)))
+
+    def gemm(self, call, dtype):
+        host = call._replace(a=call.a._host, b=call.b._host, c=call.c._host)
+        return _run(lambda: self.host_runner.gemm(host, dtype))
 
     @staticmethod
     def address(array):
@@ -315,6 +494,8 @@ def install(monkeypatch, host_runner):
     scipy.special, whose functions are ufuncs, so they take device arrays through ndarray.__array_ufunc__;
     cupyx.scipy.linalg has what minigrad uses of it."""
     HOST_COPIES.clear()
+    monkeypatch.setattr(sys.modules[__name__], "_capture", None)
+    monkeypatch.setattr(Stream, "_current", [])
     monkeypatch.setattr(backend, "_cupy", FakeCupy())
     monkeypatch.setattr(kernels, "_cupy_runner", HostKernels(host_runner))
     monkeypatch.setitem(sys.modules, "cupyx.scipy.special", scipy.special)

@@ -61,6 +61,17 @@ class HostRunner:
                 library.set_thread(block, thread, BLOCKS, THREADS)
                 getattr(library, kernel)(*c_args)
 
+    def gemm(self, call, dtype):
+        """cuBLAS's strided-batched GEMM (kernels.Gemm), read from the arrays' memory as cuBLAS reads it."""
+        def matrices(array, rows, cols, ld, stride, transposed):
+            stored = (cols, rows) if transposed else (rows, cols)
+            view = _column_major(array, call.batch, *stored, ld, stride)
+            return view.transpose(0, 2, 1) if transposed else view
+        a = matrices(call.a, call.m, call.k, call.lda, call.stride_a, call.transa)
+        b = matrices(call.b, call.k, call.n, call.ldb, call.stride_b, call.transb)
+        np.matmul(a, b, out=_column_major(call.c, call.batch, call.m, call.n, call.ldc, call.stride_c))
+        return True
+
     @staticmethod
     def _c_value(arg):
         if isinstance(arg, np.ndarray):
@@ -70,3 +81,9 @@ class HostRunner:
     @staticmethod
     def address(array):
         return array.ctypes.data
+
+
+def _column_major(array, batch, rows, cols, ld, stride):
+    """The (batch, rows, cols) column-major matrices at `array`'s first element, ld and stride in elements."""
+    item = array.itemsize
+    return np.lib.stride_tricks.as_strided(array, (batch, rows, cols), (stride * item, item, ld * item))

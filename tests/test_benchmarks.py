@@ -41,7 +41,7 @@ def test_train_step_benchmark_prints_both_frameworks(extra):
     assert ("with a gradient penalty" in result.stdout) == ("--gradient-penalty" in extra)
 
 
-@pytest.mark.parametrize("setting", ["--tf32", "--kernels"])
+@pytest.mark.parametrize("setting", ["--tf32", "--kernels", "--cuda-graph"])
 def test_gpu_only_settings_are_refused_on_the_cpu(setting):
     result = _benchmark("train_step", setting)
     assert result.returncode != 0
@@ -69,6 +69,15 @@ def test_the_kernel_table_sums_each_kernel_and_leaves_out_annotations(monkeypatc
     assert totals and totals == sorted(totals, reverse=True)
     counts = {line.split(maxsplit=3)[3]: int(line.split()[2]) for line in lines}
     assert counts["aten::mm"] == 3 and counts["all kernels"] == len(events) - 1
+
+
+@requires_gpu
+@pytest.mark.parametrize("extra", [[], ["--inference"]])
+def test_train_step_benchmark_replays_minigrads_step_as_a_cuda_graph(extra):
+    result = _benchmark("train_step", "--device", "gpu", "--size", "32", "--batch", "1", "--steps", "2",
+                        "--cuda-graph", *extra)
+    assert result.returncode == 0, result.stderr
+    assert "replayed as one CUDA graph" in result.stdout and "ratio minigrad/pytorch" in result.stdout
 
 
 @requires_gpu

@@ -174,3 +174,40 @@ def test_the_cupy_stand_in_refuses_what_cupy_refuses(fake_gpu):
     element = on_device[1, 2]  # as CuPy's: a 0-d view, so a write into it reaches the array
     element[...] = 5.0
     assert element.ndim == 0 and float(on_device[1, 2]) == 5.0
+
+
+# (a's stored shape and view, b's, and whether cuBLAS reads the views in place rather than CuPy's matmul taking them)
+GEMM_CASES = {
+    "matrices": ((5, 7), None, (7, 3), None, True),
+    "a transposed": ((7, 5), "T", (7, 3), None, True),
+    "b transposed": ((5, 7), None, (3, 7), "T", True),
+    "both transposed": ((7, 5), "T", (3, 7), "T", True),
+    "a batch of pairs": ((4, 5, 7), None, (4, 7, 3), None, True),
+    "one b for a batch": ((4, 5, 7), None, (7, 3), None, True),
+    "one a for a batch of transposed b": ((5, 7), None, (4, 3, 7), "mT", True),
+    "two batch dims": ((2, 3, 5, 7), None, (2, 3, 7, 3), None, True),
+    "a row vector": ((1, 7), None, (7, 3), None, True),
+    "a column vector for b": ((5, 7), None, (7, 1), None, True),
+    "rows padded": ((5, 10), "cut", (7, 3), None, True),
+    "batch dims out of order": ((2, 4, 5, 7), "swap", (4, 2, 7, 3), None, False),
+    "every other column": ((5, 14), "skip", (7, 3), None, False),
+    "batch dims broadcast in part": ((4, 1, 5, 7), None, (1, 3, 7, 3), None, False),
+}
+VIEWS = {None: lambda x: x, "T": lambda x: x.T, "mT": lambda x: x.transpose(0, 2, 1), "cut": lambda x: x[:, :7],
+         "swap": lambda x: x.transpose(1, 0, 2, 3), "skip": lambda x: x[:, ::2]}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", GEMM_CASES)
+def test_matmul_by_cublas_matches_numpy_for_every_layout(case, dtype, gpu_path):
+    """kernels.matmul hands cuBLAS the layouts it reads in place (on the stand-in, a host GEMM reads the memory as
+    cuBLAS would), and CuPy's matmul the others."""
+    a_shape, a_view, b_shape, b_view, direct = GEMM_CASES[case]
+    rng = np.random.default_rng(0)
+    a_host, b_host = (rng.standard_normal(shape).astype(dtype) for shape in (a_shape, b_shape))
+    xp = backend.cupy_module()
+    a, b = VIEWS[a_view](xp.asarray(a_host)), VIEWS[b_view](xp.asarray(b_host))
+    expected = np.matmul(VIEWS[a_view](a_host), VIEWS[b_view](b_host))
+    out = xp.empty(expected.shape, dtype=dtype)
+    assert (kernels._gemm_call(a, b, out) is not None) == direct
+    np.testing.assert_allclose(kernels.matmul(a, b, out).get(), expected, rtol=1e-5 if dtype == np.float32 else 1e-12)

@@ -456,7 +456,8 @@ def _assert_matches_torch(spec):
 # Ops with a GPU variant (minigrad.kernels). With the kernels built for the host, the same checks run
 # the GPU code paths on NumPy arrays, so their index arithmetic is tested without a GPU.
 KERNEL_SPECS = [spec for spec in SPECS if spec.name.startswith(
-    ("conv", "max_pool", "upsample", "resize", "downsize", "nearest", "bilinear", "relu", "sigmoid", "charbonnier"))]
+    ("conv", "max_pool", "upsample", "resize", "downsize", "nearest", "bilinear", "relu", "sigmoid", "charbonnier",
+     "softmax"))]
 
 
 def _assert_gpu_variants_ran(stats):

@@ -29,7 +29,7 @@ from unet import RestorationLoss, UNet, metrics, restore, training
 from unet.checkpoint import CheckpointError, load_model, read_checkpoint, save_checkpoint
 from unet.model import INPUT_MULTIPLE
 
-from conftest import REPO_ROOT, load_script, relative_error
+from conftest import REPO_ROOT, RecordingRunner, load_script, relative_error
 
 SIDE, PATCH = 32, 16
 TRAIN_NAMES, VAL_NAMES = ("000", "001", "002", "003"), ("010", "011")
@@ -141,17 +141,18 @@ def _assert_png_with_content(path):
 
 
 class LossSpy:
-    """The real composite loss, except that call number `at` (1-based) does `action` instead."""
+    """The real composite loss, except that call number `at` (1-based) does `action` instead, and every call
+    `always` (both take and give the total and its parts)."""
 
-    def __init__(self, at, action):
-        self.calls, self.at, self.action = 0, at, action
+    def __init__(self, at, action, always=lambda total, parts: (total, parts)):
+        self.calls, self.at, self.action, self.always = 0, at, action, always
 
     def __call__(self, **weights):
         real = RestorationLoss(**weights)
 
         def loss(pred, target):
             self.calls += 1
-            total, parts = real(pred, target)
+            total, parts = self.always(*real(pred, target))
             return self.action(total, parts) if self.calls == self.at else (total, parts)
         return loss
 
@@ -283,6 +284,55 @@ def test_recomputing_activations_changes_no_number_and_may_be_switched_on_resume
     assert "recomputing each block's activations" not in capsys.readouterr().out
     _assert_same_weights(out / "last.npz", reference_run / "last.npz")
     _assert_same_losses(out / "log.csv", reference_run / "log.csv")
+
+
+def _gpu_run(kla_root, out, epochs, *extra):
+    """A run on the GPU path; returns how many CUDA graph replays it made."""
+    replays = []
+    replay = mg.cuda.CUDAGraph.replay
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mg.cuda.CUDAGraph, "replay", lambda graph: (replays.append(1), replay(graph))[1])
+        assert train_script.main(_args(kla_root, out, epochs, "--device", "gpu", *extra)) == 0
+    return len(replays)
+
+
+def _assert_same_gpu_runs(out, reference, gpu_path):
+    """The same losses, validation scores and weights: exactly on the stand-in, which redoes a graph's very NumPy ops, and within 1e-5
+    on a GPU (where a capture may choose other cuBLAS kernels)."""
+    tolerance = 1e-5 if isinstance(gpu_path, RecordingRunner) else 0
+    logged, expected_logged = ([[float(row[key]) for key in ("loss", "val_psnr", "val_ssim")]
+                                for row in _read_log(run / "log.csv")[1]] for run in (out, reference))
+    np.testing.assert_allclose(logged, expected_logged, rtol=tolerance)
+    actual, expected = _weights(out / "last.npz"), _weights(reference / "last.npz")
+    for name in expected:
+        assert relative_error(actual[name], expected[name]) <= tolerance, name
+
+
+def test_cuda_graphs_change_no_number_and_may_be_switched_on_resume(kla_root, tmp_path, gpu_path, capsys):
+    """Of each run's steps, the first of a batch shape runs as it is, the second is captured and replayed, and the
+    later ones replay; a run without graphs, or one that switches them on when resumed, trains the same weights."""
+    graphed, plain = tmp_path / "graphed", tmp_path / "plain"
+    assert _gpu_run(kla_root, graphed, 2) == 2 * STEPS_PER_EPOCH - 1
+    assert "replaying each step's kernels as one CUDA graph" in capsys.readouterr().out
+    assert _gpu_run(kla_root, plain, 1, "--no-cuda-graphs") == 0
+    assert "CUDA graph" not in capsys.readouterr().out
+    assert json.loads((plain / "config.json").read_text())["cuda_graphs"] is False
+    assert _gpu_run(kla_root, plain, 2, "--cuda-graphs", "--resume", str(plain / "last.npz")) == STEPS_PER_EPOCH - 1
+    _assert_same_gpu_runs(plain, graphed, gpu_path)
+
+
+def _reads_the_loss_on_the_host(total, parts):
+    float(total)  # waits for the GPU: fine in a step run as it is, refused in a capture
+    return total, parts
+
+
+def test_a_step_that_cannot_be_captured_is_reported_once_and_the_run_goes_on(kla_root, tmp_path, gpu_path):
+    with pytest.MonkeyPatch.context() as patch, pytest.warns(UserWarning, match="captured as a CUDA graph") as warned:
+        patch.setattr(training, "RestorationLoss", LossSpy(at=None, action=None, always=_reads_the_loss_on_the_host))
+        assert _gpu_run(kla_root, tmp_path / "run", 2) == 0
+    assert len(warned) == 1
+    assert _gpu_run(kla_root, tmp_path / "plain", 2, "--no-cuda-graphs") == 0
+    _assert_same_gpu_runs(tmp_path / "run", tmp_path / "plain", gpu_path)
 
 
 def _interrupt(total, parts):

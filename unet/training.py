@@ -47,6 +47,7 @@ from .losses import SSIM_WINDOW, RestorationLoss
 from .model import INPUT_MULTIPLE, UNet
 from .plots import plot_curves, save_triptych
 from .restore import round_up
+from .step_graphs import GraphedSteps
 
 # Every value a preset sets; an option the user gives overrides it. Re-tune "quick" here only.
 PRESETS = {
@@ -58,10 +59,11 @@ PRESETS = {
 }
 DEFAULTS = dict(preset="quick", device="auto", data="builtin", layout="auto", degradation="kla",
                 nonlocal_mode="softmax", lr_schedule="constant", seed=0, out=None, resume=None, init=None,
-                degraded=None, clean=None, masks=None, recompute_activations=False)
+                degraded=None, clean=None, masks=None, recompute_activations=False, cuda_graphs=True)
 # What may differ from the checkpoint's own options on --resume: where things are, how long to go on, and how
-# the memory is spent (recomputing activations changes no number).
-RESUME_OVERRIDES = ("epochs", "device", "out", "resume", "data", "degraded", "clean", "masks", "recompute_activations")
+# the memory and time are spent (recomputing activations and replaying CUDA graphs change no number).
+RESUME_OVERRIDES = ("epochs", "device", "out", "resume", "data", "degraded", "clean", "masks", "recompute_activations",
+                    "cuda_graphs")
 # The smallest crop the SSIM loss can score: its Gaussian window must fit inside.
 SMALLEST_CROP = round_up(SSIM_WINDOW, INPUT_MULTIPLE)
 # Version 2 degrades each MVTec image by its name and a gray one as one channel (version 1: by its place in the
@@ -76,6 +78,7 @@ LR_SCHEDULES = {
 }
 LOSS_WEIGHTS = dict(w_char=1.0, w_edge=0.1, w_ssim=0.3)
 LOSS_COLUMNS = {"charbonnier": "charbonnier", "edge": "edge", "ssim": "ssim_loss"}  # loss part -> log column
+LOSS_NAMES = ("loss", *LOSS_COLUMNS)  # what a step returns: the total, then the parts
 LOG_COLUMNS = ("epoch", "steps", "loss", *LOSS_COLUMNS.values(), "val_psnr", "val_ssim", "val_affine_psnr",
                "degraded_psnr", "degraded_ssim", "lr", "seconds")
 SAMPLES_SHOWN = 3        # validation images in each epoch's triptych, spread over those validated
@@ -534,6 +537,8 @@ class Run:
         self.optimizer = mg.optim.Adam(self.model.parameters(), lr=self.options["lr"])
         self.scheduler = LR_SCHEDULES[self.options["lr_schedule"]](self.optimizer, self.options["epochs"])
         self.loss = RestorationLoss(**LOSS_WEIGHTS)
+        self.losses = GraphedSteps(self._losses, self.model.parameters(),
+                                   enabled=self.device == "gpu" and self.options["cuda_graphs"])
         self.history, self.best, self.progress = [], {}, None
         self.charts = ChartThread()
         self.updating = False  # inside an optimizer step and its bookkeeping: no state worth saving
@@ -682,16 +687,20 @@ class Run:
                                  "img/s": f"{images / elapsed:.1f}"}, refresh=False)
                 bar.update(1)  # redraws, with the postfix, as often as the bar's interval allows
 
+    def _losses(self, degraded, clean):
+        """Forward, loss and backward: the gradients in the parameters, and the losses (LOSS_NAMES) on the device."""
+        total, parts = self.loss(self.model(degraded), clean)
+        self.optimizer.zero_grad()
+        total.backward()
+        with mg.no_grad():
+            return mg.stack([total, *(parts[name] for name in LOSS_COLUMNS)])
+
     def _step(self, batch, progress):
         """One optimizer step; a non-finite loss stops the run before the update touches the weights."""
         degraded = mg.tensor(batch["degraded"], device=self.device)
         clean = mg.tensor(batch["clean"], device=self.device)
-        total, parts = self.loss(self.model(degraded), clean)
-        self.optimizer.zero_grad()
-        total.backward()
-        with mg.no_grad():  # the step's one device-to-host copy, made once backward is queued behind it
-            fetched = mg.stack([total, *parts.values()]).numpy()
-        values = dict(zip(["loss", *parts], (float(value) for value in fetched)))
+        fetched = self.losses(degraded, clean).numpy()  # the step's one device-to-host copy, once backward is queued
+        values = dict(zip(LOSS_NAMES, (float(value) for value in fetched)))
         if not all(math.isfinite(v) for v in values.values()):
             shown = ", ".join(f"{LOSS_COLUMNS.get(k, k)}={v:.6g}" for k, v in values.items())
             raise TrainingDiverged(
@@ -754,6 +763,8 @@ class Run:
         print(f"run folder: {self.out}")
         if o["recompute_activations"]:
             print("recomputing each block's activations in backward rather than keeping them")
+        if self.losses.enabled:
+            print("replaying each step's kernels as one CUDA graph (from the second batch of a shape on)")
         if o["init"] and not self.history:
             print(f"starting from the weights of {o['init']}")
         if self.progress and self.progress.epoch == len(self.history):

@@ -6,9 +6,10 @@ and empty_cache are taken without effect, and what needs the GPU raises minigrad
 """
 from ..backend import cuda_device, cupy_module, gpu_available, loaded_cupy
 from . import amp
+from .graphs import CUDAGraph, graph, is_current_stream_capturing
 
-__all__ = ["amp", "current_device", "device_count", "empty_cache", "get_device_name", "is_available", "manual_seed",
-           "manual_seed_all", "synchronize"]
+__all__ = ["CUDAGraph", "amp", "current_device", "device_count", "empty_cache", "get_device_name", "graph",
+           "is_available", "is_current_stream_capturing", "manual_seed", "manual_seed_all", "synchronize"]
 
 
 def is_available():

@@ -1,5 +1,5 @@
 """CUDA kernels for the GPU: im2col and col2im, max-pool, bilinear resizing, fused elementwise chains
-(ReLU, sigmoid, the SCA gate, Charbonnier) and the Adam update.
+(ReLU, sigmoid, the SCA gate, Charbonnier) and the Adam update; and matrix products by cuBLAS (`matmul`).
 
 A GPU wants few, large launches, so these replace what the CPU does with many NumPy passes over
 row blocks and threads. Each `.cu` file here is plain CUDA C: one grid-stride loop per kernel over
@@ -14,10 +14,12 @@ import functools
 import itertools
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from ..backend import cupy_module, get_array_module
+from ..backend import cupy_module, float32_matmul_precision, get_array_module
+from .cublas import Cublas, CublasError
 
 SOURCE_DIR = Path(__file__).resolve().parent
 C_TYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
@@ -34,11 +36,34 @@ def compile_options(dtype):
     return (f"-Dreal_t={C_TYPES[np.dtype(dtype)]}",)
 
 
+class Gemm(NamedTuple):
+    """One call of cuBLAS's strided-batched GEMM, as cuBLAS reads memory (column-major): for each of `batch` matrices,
+    c = op(a) @ op(b), op(a) m x k, op(b) k x n and c m x n, where op transposes a matrix stored transposed (`transa`,
+    `transb`). ld* are the leading dimensions, stride_* the distance from one matrix of the batch to the next, in
+    elements."""
+    transa: bool
+    transb: bool
+    m: int
+    n: int
+    k: int
+    a: object
+    lda: int
+    stride_a: int
+    b: object
+    ldb: int
+    stride_b: int
+    c: object
+    ldc: int
+    stride_c: int
+    batch: int
+
+
 class CupyRunner:
-    """Compiles each kernel file once per element type with CuPy and launches its kernels on the GPU."""
+    """Compiles each kernel file once per element type with CuPy and launches its kernels on the GPU; calls cuBLAS."""
 
     def __init__(self):
         self.modules = {}
+        self.cublas = None  # made on the first GEMM; False where cuBLAS cannot be called directly
 
     def __call__(self, file, kernel, dtype, total, args):
         cupy = cupy_module()
@@ -47,6 +72,17 @@ class CupyRunner:
             self.modules[key] = cupy.RawModule(code=source(file), options=compile_options(dtype))
         blocks = min(-(-total // THREADS_PER_BLOCK), MAX_BLOCKS)
         self.modules[key].get_function(kernel)((blocks,), (THREADS_PER_BLOCK,), args)
+
+    def gemm(self, call, dtype):
+        """`call` (a Gemm) by cuBLAS; False where its library cannot be called directly, and CuPy's matmul is left."""
+        if self.cublas is None:
+            try:
+                self.cublas = Cublas(cupy_module())
+            except (CublasError, OSError, AttributeError):
+                self.cublas = False
+        if self.cublas:
+            self.cublas.gemm(call, dtype, tf32=float32_matmul_precision() != "highest")
+        return bool(self.cublas)
 
     @staticmethod
     def address(array):
@@ -89,6 +125,61 @@ def _check_layout(arrays, dtype):
             raise ValueError(f"a kernel got a non-contiguous array of shape {array.shape}")
         if array.dtype.kind == "f" and array.dtype != dtype:
             raise TypeError(f"a kernel built for {dtype} got a {array.dtype} array; give every input one dtype")
+
+
+def matmul(a, b, out):
+    """out = a @ b, over the broadcast leading dims (out C-contiguous, of their dtype). On the GPU, float32 and float64
+    operands whose layout cuBLAS reads in place take one call of its strided-batched GEMM, made here rather than
+    through CuPy, which refuses cuBLAS while a stream captures a CUDA graph (minigrad.cuda.graph); others take
+    xp.matmul, as on the CPU."""
+    xp = get_array_module(a)
+    call = runs_on(xp, out.dtype) and _gemm_call(a, b, out)
+    if not (call and _runner(xp).gemm(call, out.dtype)):
+        xp.matmul(a, b, out=out)
+    return out
+
+
+def _gemm_call(a, b, out):
+    """The Gemm of out = a @ b, or None where an operand's layout is not one cuBLAS reads. Row-major c = a @ b is
+    column-major c^T = b^T a^T: cuBLAS's first operand is b, its second a."""
+    *batch_shape, rows, cols = out.shape
+    inner = a.shape[-1]
+    batch = math.prod(batch_shape)
+    layouts = [_layout(array, batch_shape, batch) for array in (b, a)]
+    if 0 in (rows, cols, inner, batch) or None in layouts or a.dtype != out.dtype or b.dtype != out.dtype:
+        return None
+    (first_transposed, first_ld, first_stride), (second_transposed, second_ld, second_stride) = layouts
+    return Gemm(first_transposed, second_transposed, cols, rows, inner, b, first_ld, first_stride,
+                a, second_ld, second_stride, out, cols, rows * cols, batch)
+
+
+def _layout(matrices, batch_shape, batch):
+    """(stored transposed, leading dimension, batch stride) of a row-major operand as cuBLAS reads it column-major,
+    or None: a row-major matrix is its transpose there, untransposed; a column-major one needs op T."""
+    itemsize = matrices.itemsize
+    if any(stride % itemsize for stride in matrices.strides):
+        return None
+    *strides, row_step, col_step = (stride // itemsize for stride in matrices.strides)
+    *own_batch, rows, cols = matrices.shape
+    if math.prod(own_batch) == 1:
+        stride = 0                                         # one matrix for the whole batch
+    elif tuple(own_batch) == tuple(batch_shape) and _one_stride(own_batch, strides):
+        stride = strides[-1]
+    else:
+        return None
+    if stride < 0:
+        return None
+    ld_row, ld_col = (row_step if rows > 1 else cols), (col_step if cols > 1 else rows)
+    if (col_step == 1 or cols == 1) and ld_row >= max(1, cols):
+        return False, ld_row, stride
+    if (row_step == 1 or rows == 1) and ld_col >= max(1, rows):
+        return True, ld_col, stride
+    return None
+
+
+def _one_stride(shape, strides):
+    """Whether dims of `shape` with `strides` (in elements) step through memory as one dim does."""
+    return all(outer == inner * size for outer, inner, size in zip(strides, strides[1:], shape[1:]))
 
 
 def launch(file, kernel, dtype, total, *args):
@@ -217,6 +308,14 @@ def fused(kernel, inputs, outputs, *scalars):
     launch("elementwise.cu", kernel, inputs[0].dtype, inputs[0].size,
            *(xp.ascontiguousarray(array) for array in inputs), *results, *scalars, inputs[0].size)
     return results
+
+
+def softmax_backward(grad, saved, out):
+    """Softmax's backward into `out`, on (outer, length, inner) rows of the gradient and of the saved output."""
+    xp = get_array_module(grad)
+    outer, length, inner = grad.shape
+    launch("elementwise.cu", "softmax_backward", grad.dtype, outer * inner, xp.ascontiguousarray(grad),
+           xp.ascontiguousarray(saved), out, length, inner, outer * inner)
 
 
 @functools.lru_cache(maxsize=64)

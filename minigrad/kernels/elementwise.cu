@@ -45,3 +45,18 @@ KERNEL charbonnier(const real_t* x, const real_t* y, real_t* distance, real_t* s
         slope[i] = difference / distance[i];
     }
 }
+
+// Softmax's backward on its (outer, length, inner) rows, one row per work item: the row's values lie `inner` apart,
+// and grad_a = out * (grad - sum over the row of grad * out).
+KERNEL softmax_backward(const real_t* grad, const real_t* out, real_t* grad_a, long long length, long long inner,
+                        long long rows) {
+    FOR_EACH(row, rows) {
+        const long long first = row / inner * length * inner + row % inner;
+        real_t total = 0;
+        for (long long j = 0; j < length; ++j) total += grad[first + j * inner] * out[first + j * inner];
+        for (long long j = 0; j < length; ++j) {
+            const long long at = first + j * inner;
+            grad_a[at] = out[at] * (grad[at] - total);
+        }
+    }
+}

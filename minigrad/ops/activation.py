@@ -799,6 +799,13 @@ class Softmax(_AlongDim):
         return out * (grad - (grad * out).sum(dim=dim, keepdim=True))
 
 
+@gpu_variant_of(Softmax)
+class SoftmaxKernels(Softmax):
+    """One launch per backward, where CuPy's einsum would call cuBLAS (which a CUDA graph's capture refuses)."""
+
+    backward_rows = staticmethod(kernels.softmax_backward)
+
+
 class LogSoftmax(_AlongDim):
     """log(softmax(a)), computed as (a - max) - log(sum(exp(a - max))): no log of an underflowed 0."""
 

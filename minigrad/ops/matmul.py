@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from .. import memory, parallel
+from .. import kernels, memory, parallel
 from ..backend import get_array_module
 from ..function import CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, Function, broadcast_mismatch
 
@@ -30,7 +30,7 @@ def matmul(a, b):
         return product.reshape(batch + product.shape)
     out = memory.empty(xp, batch + (a.shape[-2], b.shape[-1]), xp.result_type(a, b))
     if not parallel.worth_splitting(xp, out.size * a.shape[-1], SPLIT_MIN_MULTIPLY_ADDS):
-        return xp.matmul(a, b, out=out)
+        return kernels.matmul(a, b, out)
     threads, rows = parallel.get_num_threads(), a.shape[-2]
     if batch and (rows < threads or batch[0] >= threads and rows < threads * SPLIT_MIN_ROWS):
         a, b = xp.broadcast_to(a, batch + a.shape[-2:]), xp.broadcast_to(b, batch + b.shape[-2:])
