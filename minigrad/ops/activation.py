@@ -22,7 +22,7 @@ def _sigmoid_into(a, out):
     xp.negative(a, out=out)
     xp.exp(out, out=out)
     out += 1
-    xp.reciprocal(out, out=out)
+    xp.divide(1, out, out=out)                                          # NumPy's reciprocal is not vectorised
 
 
 class ReLU(Function):
@@ -210,20 +210,21 @@ def _gaussian(xp, a, out):
 def _normal_cdf_float32(xp, a, out, gaussian):
     """out = Phi(a) = (1 + erf(a / sqrt(2))) / 2 with torch's erf, given exp(-a ** 2 / 2), in plain NumPy passes:
     scipy's erf alone takes longer than torch's whole gelu, forward and backward. The halving is folded into r,
-    so that Phi = 1/2 + sign(a) * (1/2 - t * r(t) / 2 * exp(-a ** 2 / 2))."""
+    so that q = t * r(t) / 2 * exp(-a ** 2 / 2) is Phi(-|a|), and Phi(a) = |[a >= 0] - q|: q where a < 0, 1 - q
+    elsewhere (NumPy's copysign and where are not vectorised, and take longer than these three passes)."""
     t = _scratch(a)
     xp.abs(a, out=t)
     t *= _ERF_P / math.sqrt(2)
     t += 1
-    xp.reciprocal(t, out=t)
+    xp.divide(1, t, out=t)                                              # NumPy's reciprocal is not vectorised
     xp.multiply(t, _ERF_R[0] / 2, out=out)
     for coefficient in _ERF_R[1:]:                                      # Horner's rule, times t at the end
         out += coefficient / 2
         out *= t
     out *= gaussian
-    xp.subtract(0.5, out, out=out)
-    xp.copysign(out, a, out=out)
-    out += 0.5
+    xp.greater_equal(a, 0, out=t)
+    xp.subtract(t, out, out=out)
+    xp.abs(out, out=out)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
