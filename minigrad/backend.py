@@ -286,12 +286,24 @@ def device_of(array):
     return GPU if get_array_module(array) is not np else CPU
 
 
+_graph_capturing = False  # whether a CUDA graph captures (minigrad.cuda.graphs sets it)
+
+
+def capturing_graph(capturing):
+    global _graph_capturing
+    _graph_capturing = capturing
+
+
 def to_device(array, device):
     """Move an array to `device`, copying only when it has to."""
     target = normalize_device(device)
     if device_of(array) == target:
         return array
     if target == "gpu":
+        if _graph_capturing and np.ndim(array):  # (CuPy makes a 0-d array with a fill kernel, which replays)
+            raise RuntimeError("a copy from the host inside a CUDA graph capture would be replayed from CuPy's staging "
+                               "buffer, which later copies reuse: make the tensor before the capture, and copy_() new "
+                               "values into it before each replay")
         return cupy_module().asarray(array)
     return array.get()
 

@@ -69,6 +69,19 @@ def test_what_needs_the_host_inside_a_capture_is_refused_and_the_gpu_goes_on(gpu
     np.testing.assert_array_equal(doubled.numpy(), 2 * x.numpy())
 
 
+def test_a_copy_from_the_host_inside_a_capture_is_refused_with_the_fix(gpu_path):
+    graph = mg.cuda.CUDAGraph()
+    with pytest.raises(RuntimeError, match="make the tensor before the capture"):
+        with mg.cuda.graph(graph):
+            mg.tensor(np.ones(3, np.float32), device="gpu")
+    assert not mg.cuda.is_current_stream_capturing()
+    np.testing.assert_array_equal(mg.tensor(np.ones(3, np.float32), device="gpu").numpy(), 1)  # and outside, it works
+    with mg.cuda.graph(graph):
+        doubled = mg.tensor(2.0, device="gpu") * 3  # a number is one kernel, which the graph replays
+    graph.replay()
+    assert doubled.item() == 6
+
+
 def test_a_graph_captures_once_until_reset(gpu_path):
     x = mg.tensor(np.zeros(3, np.float32), device="gpu")
     graph = mg.cuda.CUDAGraph()

@@ -6,14 +6,15 @@ them. A graph of the step replays them all from one call. What a graph replays i
     code read, and results are read from the tensors it made;
   - the numbers the capture saw (shapes, Python scalars) stay as they were;
   - nothing inside may wait for the GPU or copy from it (.item(), .numpy(), a GPU tensor's bool): CUDA refuses that
-    while it captures, and the capture is lost.
+    while it captures, and the capture is lost; nor copy an array from the host (mg.tensor(array, device="gpu"), a
+    random tensor drawn on the host), which minigrad refuses, as the graph would replay a reused staging buffer.
 
 Each graph keeps the memory of the arrays made during its capture in a pool of its own, which nothing else
 allocates from: a replay writes there, whatever Python has freed since.
 """
 import contextlib
 
-from ..backend import cupy_module
+from ..backend import capturing_graph, cupy_module
 
 __all__ = ["CUDAGraph", "graph", "is_current_stream_capturing"]
 
@@ -39,6 +40,7 @@ class CUDAGraph:
         contexts.enter_context(stream)
         contexts.enter_context(cupy.cuda.using_allocator(self._pool.malloc))
         stream.begin_capture()
+        capturing_graph(True)
         self._capture = (stream, contexts)
 
     def capture_end(self):
@@ -47,6 +49,7 @@ class CUDAGraph:
             raise RuntimeError("capture_end() without capture_begin()")
         stream, contexts = self._capture
         self._capture = None
+        capturing_graph(False)
         with contexts:
             try:
                 self._graph = stream.end_capture()
