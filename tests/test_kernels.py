@@ -6,6 +6,7 @@ miss: ties in max-pool, every stride, padding and dilation of im2col, empty inte
 """
 import shutil
 import subprocess
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -211,3 +212,11 @@ def test_matmul_by_cublas_matches_numpy_for_every_layout(case, dtype, gpu_path):
     out = xp.empty(expected.shape, dtype=dtype)
     assert (kernels._gemm_call(a, b, out) is not None) == direct
     np.testing.assert_allclose(kernels.matmul(a, b, out).get(), expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def test_matmul_leaves_products_to_cupy_where_cublas_cannot_be_called(monkeypatch):
+    """Without a cuBLAS library to call (here a CuPy without one), CupyRunner.gemm says so once, and for good."""
+    monkeypatch.setattr(kernels, "cupy_module", lambda: SimpleNamespace(cuda=SimpleNamespace()))
+    runner = kernels.CupyRunner()
+    assert runner.gemm(None, np.float32) is False and runner.cublas_callable is False
+    assert runner.gemm(None, np.float32) is False

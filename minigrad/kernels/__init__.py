@@ -13,6 +13,7 @@ import contextlib
 import functools
 import itertools
 import math
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -63,7 +64,8 @@ class CupyRunner:
 
     def __init__(self):
         self.modules = {}
-        self.cublas = None  # made on the first GEMM; False where cuBLAS cannot be called directly
+        self.threads = threading.local()  # each thread's own cuBLAS handle (as CuPy's), made on its first GEMM
+        self.cublas_callable = True       # False once cuBLAS could not be called directly
 
     def __call__(self, file, kernel, dtype, total, args):
         cupy = cupy_module()
@@ -75,14 +77,16 @@ class CupyRunner:
 
     def gemm(self, call, dtype):
         """`call` (a Gemm) by cuBLAS; False where its library cannot be called directly, and CuPy's matmul is left."""
-        if self.cublas is None:
+        cublas = getattr(self.threads, "cublas", None)
+        if cublas is None and self.cublas_callable:
             try:
-                self.cublas = Cublas(cupy_module())
+                cublas = self.threads.cublas = Cublas(cupy_module())
             except (CublasError, OSError, AttributeError):
-                self.cublas = False
-        if self.cublas:
-            self.cublas.gemm(call, dtype, tf32=float32_matmul_precision() != "highest")
-        return bool(self.cublas)
+                self.cublas_callable = False
+        if cublas is None:
+            return False
+        cublas.gemm(call, dtype, tf32=float32_matmul_precision() != "highest")
+        return True
 
     @staticmethod
     def address(array):

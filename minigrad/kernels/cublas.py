@@ -15,6 +15,7 @@ CUDA_TYPES = {np.dtype(np.float32): 0, np.dtype(np.float64): 1}                 
 COMPUTE_64F, COMPUTE_32F, COMPUTE_32F_FAST_TF32 = 70, 68, 77                   # cublasComputeType_t
 OP_N, OP_T = 0, 1
 GEMM_DEFAULT = -1
+MADE = []                           # every handle made, never freed (see Cublas)
 
 
 class CublasError(RuntimeError):
@@ -35,7 +36,9 @@ def _loaded_library():
 
 
 class Cublas:
-    """A cuBLAS handle with its own workspace, and the GEMM calls that minigrad.kernels.matmul makes."""
+    """A cuBLAS handle with its own workspace, and the GEMM calls that minigrad.kernels.matmul makes. One thread's,
+    as a handle's stream and workspace serve one call at a time; each is kept for the process's life (MADE), as a
+    graph captured in a thread replays its GEMMs, workspace included, after the thread has ended."""
 
     def __init__(self, cupy):
         cupy.cuda.device.get_cublas_handle()  # CuPy loads its cuBLAS, which this then finds mapped
@@ -45,6 +48,7 @@ class Cublas:
         self.workspace = cupy.cuda.memory.Memory(WORKSPACE_BYTES)  # outside every pool, kept with the handle
         self._check(self.library.cublasSetWorkspace_v2(self.handle, ctypes.c_void_p(self.workspace.ptr),
                                                        ctypes.c_size_t(WORKSPACE_BYTES)))
+        MADE.append(self)
         self.library.cublasGemmStridedBatchedEx.argtypes = [
             ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
             ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_longlong,
