@@ -41,7 +41,8 @@ _FROM_HOST = ("asarray", "array", "ascontiguousarray")
 UFUNCS_WITH_AT = {"add", "subtract", "maximum", "minimum", "bitwise_and", "bitwise_or", "bitwise_xor"}  # CuPy's scatter ops
 HOST_COPIES = []  # the shape of each array copied from the host since install()
 _OWNERS = weakref.WeakValueDictionary()  # id(a host array that owns its memory) -> the device array made of it first
-_DATA_DEPENDENT = {"nonzero", "argwhere", "flatnonzero", "unique", "extract"}  # results sized by values: CuPy syncs
+# Calls that wait for the device: results sized by their values, and values for the host.
+_WAIT_FOR_THE_DEVICE = {"nonzero", "argwhere", "flatnonzero", "unique", "extract", "item", "tolist", "tobytes"}
 _CUBLAS = {"matmul", "dot", "tensordot", "inner", "vdot", "einsum"}  # CuPy's calls of cuBLAS
 
 
@@ -79,10 +80,13 @@ def _refuse_while_capturing():
         raise CUDARuntimeError("cudaErrorStreamCaptureUnsupported: operation not permitted when stream is capturing")
 
 
-def _refuse_cublas_while_capturing(name):
-    """CuPy's refusal of its cuBLAS calls (function `name`) while a stream captures; the capture goes on."""
+def _refuse_a_call_while_capturing(name):
+    """What is refused of a call of function `name` while a stream captures: CuPy's cuBLAS calls, by CuPy (the
+    capture goes on), and calls that wait for the device."""
     if _capture is not None and name in _CUBLAS:
         raise NotImplementedError("calling cuBLAS API during stream capture is currently unsupported")
+    if name in _WAIT_FOR_THE_DEVICE:
+        _refuse_while_capturing()
 
 
 def _run(work):
@@ -160,7 +164,7 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
         if out is not None:
             kwargs["out"] = tuple(_to_host(array, operand=True) for array in out)
         operands = _to_host(inputs, operand=True)
-        _refuse_cublas_while_capturing(ufunc.__name__)
+        _refuse_a_call_while_capturing(ufunc.__name__)
 
         def work():
             if ufunc is np.floor_divide and method == "__call__" and np.result_type(*operands).kind == "f":
@@ -172,9 +176,7 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
         return result
 
     def __array_function__(self, func, types_, args, kwargs):
-        _refuse_cublas_while_capturing(func.__name__)
-        if func.__name__ in _DATA_DEPENDENT:
-            _refuse_while_capturing()
+        _refuse_a_call_while_capturing(func.__name__)
         return _run(lambda: _to_device(func(*_to_host(args), **_to_host(kwargs))))
 
     def __getattr__(self, name):
@@ -182,9 +184,7 @@ class ndarray(NDArrayOperatorsMixin):  # noqa: N801 (CuPy's name)
             raise AttributeError(name)
         value = getattr(self._host, name)
         if callable(value):
-            _refuse_cublas_while_capturing(name)
-            if name in _DATA_DEPENDENT or name in ("item", "tolist", "tobytes"):
-                _refuse_while_capturing()
+            _refuse_a_call_while_capturing(name)
             return _recorded(lambda *args, **kwargs: _to_device(value(*_to_host(args), **_to_host(kwargs))))
         return _to_device(value)
 
@@ -269,9 +269,7 @@ def _function_of(module, name):
                 _refuse_while_capturing()
             HOST_COPIES.append(host.shape)
             return ndarray(numpy_function(host.copy(), *args[1:], **_to_host(kwargs)))
-        _refuse_cublas_while_capturing(name)
-        if name in _DATA_DEPENDENT:
-            _refuse_while_capturing()
+        _refuse_a_call_while_capturing(name)
         return _run(lambda: _to_device(numpy_function(*_to_host(args), **_to_host(kwargs))))
     return call
 

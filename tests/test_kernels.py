@@ -177,6 +177,39 @@ def test_the_cupy_stand_in_refuses_what_cupy_refuses(fake_gpu):
     assert element.ndim == 0 and float(on_device[1, 2]) == 5.0
 
 
+CUBLAS_CALLS = {"matmul": lambda xp, x: xp.matmul(x, x.T), "@": lambda xp, x: x @ x.T,
+                "einsum": lambda xp, x: xp.einsum("ij,kj->ik", x, x), "dot": lambda xp, x: x.dot(x.T)}
+DEVICE_WAITS = {"get": lambda xp, x: x.get(), "float": lambda xp, x: float(x[0, 0]), "bool": lambda xp, x: bool(x[0, 0]),
+                "mask": lambda xp, x: x[x > 0], "nonzero": lambda xp, x: xp.nonzero(x), "item": lambda xp, x: x.item(0),
+                "from the host": lambda xp, x: xp.asarray(np.ones(3)),
+                "synchronize": lambda xp, x: xp.cuda.runtime.deviceSynchronize()}
+
+
+@pytest.mark.parametrize("name", [*CUBLAS_CALLS, *DEVICE_WAITS])
+def test_the_cupy_stand_in_refuses_what_cuda_and_cupy_refuse_while_capturing(name, fake_gpu):
+    """Inside a CUDA graph's capture, CuPy refuses its cuBLAS calls, after which the capture goes on; CUDA refuses
+    what waits for the device or copies from the host, and the capture is lost. So does the stand-in."""
+    xp = backend.cupy_module()
+    x = xp.asarray(np.arange(6, dtype=np.float32).reshape(2, 3))
+    stream = xp.cuda.Stream(non_blocking=True)
+    with stream:
+        stream.begin_capture()
+        if name in CUBLAS_CALLS:
+            with pytest.raises(NotImplementedError, match="calling cuBLAS API during stream capture"):
+                CUBLAS_CALLS[name](xp, x)
+        else:
+            with pytest.raises(RuntimeError, match="cudaErrorStreamCaptureUnsupported"):
+                DEVICE_WAITS[name](xp, x)
+        doubled = x * 2
+        if name in DEVICE_WAITS:
+            with pytest.raises(RuntimeError, match="cudaErrorStreamCaptureInvalidated"):
+                stream.end_capture()
+            return
+        graph = stream.end_capture()
+    graph.launch()
+    np.testing.assert_array_equal(doubled.get(), np.arange(6).reshape(2, 3) * 2)
+
+
 # (a's stored shape and view, b's, and whether cuBLAS reads the views in place rather than CuPy's matmul taking them)
 GEMM_CASES = {
     "matrices": ((5, 7), None, (7, 3), None, True),

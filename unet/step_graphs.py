@@ -14,7 +14,7 @@ class GraphedSteps:
     """`step(*inputs)` (forward, loss and backward; it returns the losses) replayed as one CUDA graph per shape.
 
     The first call with a shape of inputs runs `step` as it is: that compiles its kernels and fills the caches
-    (the loss's blur kernels, im2col's tables) that a capture must find made, since a capture runs nothing. The
+    (the loss's blur kernels among them) that a capture must find made, since a capture runs nothing. The
     second is captured, and it and later ones replay the graph. Each graph holds the memory of one step, so there
     are at most `limit` of them (a run's batch shape and its last, smaller batch); other shapes run as they are.
     A capture that fails (an op that needs the host) is reported once, and every step then runs as it is.

@@ -77,9 +77,9 @@ class CUDAGraph:
 
 @contextlib.contextmanager
 def graph(cuda_graph):
-    """Captures the block's GPU work into `cuda_graph`, as torch.cuda.graph. Queued work finishes first and the pool's
-    free blocks go back to the device, so that the capture has the memory. An error inside ends the capture,
-    which is then discarded."""
+    """Captures the block's GPU work into `cuda_graph`, as torch.cuda.graph. Queued work finishes first and the default
+    memory pool's free blocks go back to the device, so that the capture has the memory. An error inside ends the
+    capture, which is then discarded."""
     cupy = cupy_module()
     cupy.cuda.runtime.deviceSynchronize()
     cupy.get_default_memory_pool().free_all_blocks()
