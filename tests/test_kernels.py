@@ -179,8 +179,9 @@ def test_the_cupy_stand_in_refuses_what_cupy_refuses(fake_gpu):
 
 CUBLAS_CALLS = {"matmul": lambda xp, x: xp.matmul(x, x.T), "@": lambda xp, x: x @ x.T,
                 "einsum": lambda xp, x: xp.einsum("ij,kj->ik", x, x), "dot": lambda xp, x: x.dot(x.T)}
-DEVICE_WAITS = {"get": lambda xp, x: x.get(), "float": lambda xp, x: float(x[0, 0]), "bool": lambda xp, x: bool(x[0, 0]),
-                "mask": lambda xp, x: x[x > 0], "nonzero": lambda xp, x: xp.nonzero(x), "item": lambda xp, x: x.item(0),
+DEVICE_WAITS = {"get": lambda xp, x: x.get(), "float": lambda xp, x: float(x[0, 0]),
+                "bool": lambda xp, x: bool(x[0, 0]), "mask": lambda xp, x: x[x > 0],
+                "nonzero": lambda xp, x: xp.nonzero(x), "item": lambda xp, x: x.item(0),
                 "from the host": lambda xp, x: xp.asarray(np.ones(3)),
                 "synchronize": lambda xp, x: xp.cuda.runtime.deviceSynchronize()}
 
