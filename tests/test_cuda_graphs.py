@@ -142,3 +142,34 @@ def test_graphed_unet_steps_train_as_steps_launched_one_by_one(gpu_path):
     np.testing.assert_allclose(graphed[0], plain[0], rtol=tolerance)
     for ours, expected in zip(graphed[1], plain[1]):
         assert relative_error(ours, expected) <= tolerance
+
+
+def test_normalization_layers_are_captured(gpu_path):
+    """Batch, group and layer norm sum their statistics by kernels.matmul, which a capture takes (CuPy's matmul
+    would be refused): a graph of a step through all three replays what the step computes."""
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Conv2d(3, 8, 3, padding=1), mg.nn.BatchNorm2d(8), mg.nn.GroupNorm(2, 8),
+                             mg.nn.LayerNorm([8, 8, 8]), mg.nn.ReLU()).to("gpu")
+
+    def step(x):
+        model.zero_grad()
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        return loss.detach()
+
+    first, *later = _batches(3, (4, 3, 8, 8))
+    x = mg.tensor(first, device="gpu")
+    step(x)
+    graph = mg.cuda.CUDAGraph()
+    with mg.cuda.graph(graph):
+        loss = step(x)
+    gradients = [param.grad for param in model.parameters()]
+    for values in later:
+        with mg.no_grad():
+            x.copy_(mg.tensor(values, device="gpu"))
+        graph.replay()
+        replayed = [loss.numpy(), *(gradient.numpy() for gradient in gradients)]
+        expected = [step(mg.tensor(values, device="gpu")).numpy(),
+                    *(param.grad.numpy() for param in model.parameters())]
+        for ours, reference in zip(replayed, expected):
+            assert relative_error(ours, reference) <= 1e-6

@@ -132,10 +132,10 @@ def _check_layout(arrays, dtype):
 
 
 def matmul(a, b, out):
-    """out = a @ b, over the broadcast leading dims (out C-contiguous, of their dtype). On the GPU, float32 and float64
-    operands whose layout cuBLAS reads in place take one call of its strided-batched GEMM, made here rather than
-    through CuPy, which refuses cuBLAS while a stream captures a CUDA graph (minigrad.cuda.graph); others take
-    xp.matmul, as on the CPU."""
+    """out = a @ b, as np.matmul (vectors too, broadcast over the leading dims), into `out`. On the GPU, float32 and
+    float64 operands whose layout cuBLAS reads in place, and a C-contiguous `out` of their dtype, take one call of
+    cuBLAS's strided-batched GEMM, made here rather than through CuPy, which refuses cuBLAS while a stream captures a
+    CUDA graph (minigrad.cuda.graph); others take xp.matmul, as on the CPU."""
     xp = get_array_module(a)
     call = runs_on(xp, out.dtype) and _gemm_call(a, b, out)
     if not (call and _runner(xp).gemm(call, out.dtype)):
@@ -145,7 +145,14 @@ def matmul(a, b, out):
 
 def _gemm_call(a, b, out):
     """The Gemm of out = a @ b, or None where an operand's layout is not one cuBLAS reads. Row-major c = a @ b is
-    column-major c^T = b^T a^T: cuBLAS's first operand is b, its second a."""
+    column-major c^T = b^T a^T: cuBLAS's first operand is b, its second a. A vector is a one-column (b) or one-row
+    (a) matrix, whose dim `out` lacks."""
+    if not out.flags.c_contiguous:
+        return None
+    if b.ndim == 1:
+        b, out = b[:, None], out[..., None]
+    if a.ndim == 1:
+        a, out = a[None, :], out[..., None, :]
     *batch_shape, rows, cols = out.shape
     inner = a.shape[-1]
     batch = math.prod(batch_shape)

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .. import memory, parallel
+from .. import kernels, memory, parallel
 from ..backend import get_array_module
 from ..function import Function
 from ..tensor import Tensor
@@ -82,17 +82,19 @@ def _sum_of_products(xp, a, b, axes):
         rows = a.reshape(a.shape[:lead] + (length,))
         dots = None
         if b is None or b.size == length and b.shape[b.ndim - inner:] == a.shape[lead:]:
-            dots = xp.matmul(rows, xp.ones(length, a.dtype) if b is None else b.reshape(-1))
+            dots = _product(xp, rows, xp.ones(length, a.dtype) if b is None else b.reshape(-1))
         elif b.shape == a.shape and length >= DOT_MIN_LENGTH and _contiguous_tail(b, inner):
-            dots = xp.matmul(rows[..., None, :], b.reshape(rows.shape)[..., None]).reshape(rows.shape[:-1])
+            dots = _product(xp, rows[..., None, :], b.reshape(rows.shape)[..., None]).reshape(rows.shape[:-1])
         if dots is not None:
             rest = tuple(axis for axis in axes if axis < lead)
             return (dots.sum(axis=rest, keepdims=True) if rest else dots).reshape(statistics_shape)
     if b is None and axes == tuple(range(len(axes))) and _contiguous_tail(a, a.ndim):
         count = math.prod(a.shape[:len(axes)])
-        return xp.matmul(xp.ones(count, a.dtype), a.reshape(count, -1)).reshape(statistics_shape)
+        return _product(xp, xp.ones(count, a.dtype), a.reshape(count, -1)).reshape(statistics_shape)
     if b is None:
         return xp.einsum(_subscripts(a.ndim, axes, None), a).reshape(statistics_shape)
+    if kernels.runs_on(xp, a.dtype):  # CuPy's einsum of two operands calls cuBLAS, which a CUDA graph's capture refuses
+        return xp.multiply(a, b).sum(axis=axes, keepdims=True)
     spanned = tuple(axis for axis, length in enumerate(b.shape, a.ndim - b.ndim) if length != 1)
     vector = b.reshape([a.shape[axis] for axis in spanned])
     return xp.einsum(_subscripts(a.ndim, axes, spanned), a, vector).reshape(statistics_shape)
@@ -106,6 +108,12 @@ def _subscripts(ndim, axes, spanned):
     kept = "".join(dim for axis, dim in enumerate(dims) if axis not in axes)
     operands = dims if spanned is None else f"{dims},{''.join(dims[axis] for axis in spanned)}"
     return f"{operands}->{kept}"
+
+
+def _product(xp, a, b):
+    """a @ b (vectors too) by kernels.matmul: on the GPU, a cuBLAS call that a CUDA graph can capture."""
+    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + a.shape[-2:-1] + (b.shape[-1:] if b.ndim > 1 else ())
+    return kernels.matmul(a, b, xp.empty(shape, np.result_type(a, b)))
 
 
 def _reduced_tail(ndim, axes):
