@@ -286,19 +286,19 @@ def test_recomputing_activations_changes_no_number_and_may_be_switched_on_resume
     _assert_same_losses(out / "log.csv", reference_run / "log.csv")
 
 
-def _gpu_run(kla_root, out, epochs, *extra):
-    """A run on the GPU path; returns how many CUDA graph replays it made."""
+def _gpu_run(kla_root, out, epochs, *extra, status=0):
+    """A run on the GPU path, which ends with exit `status`; returns how many CUDA graph replays it made."""
     replays = []
     replay = mg.cuda.CUDAGraph.replay
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(mg.cuda.CUDAGraph, "replay", lambda graph: (replays.append(1), replay(graph))[1])
-        assert train_script.main(_args(kla_root, out, epochs, "--device", "gpu", *extra)) == 0
+        assert train_script.main(_args(kla_root, out, epochs, "--device", "gpu", *extra)) == status
     return len(replays)
 
 
 def _assert_same_gpu_runs(out, reference, gpu_path):
-    """The same losses, validation scores and weights: exactly on the stand-in, which redoes a graph's very NumPy ops, and within 1e-5
-    on a GPU (where a capture may choose other cuBLAS kernels)."""
+    """The same losses, validation scores and weights: exactly on the stand-in, which redoes a graph's very NumPy
+    ops, and within 1e-5 on a GPU."""
     tolerance = 1e-5 if isinstance(gpu_path, RecordingRunner) else 0
     logged, expected_logged = ([[float(row[key]) for key in ("loss", "val_psnr", "val_ssim")]
                                 for row in _read_log(run / "log.csv")[1]] for run in (out, reference))
@@ -650,6 +650,26 @@ def test_a_non_finite_loss_in_the_first_epoch_says_nothing_was_saved(kla_root, t
     assert train_script.main(_args(kla_root, out)) == train_script.EXIT_DIVERGED
     assert "nothing was saved, as no epoch had finished" in capsys.readouterr().err
     assert not (out / "last.npz").exists()
+
+
+def test_a_non_finite_loss_in_a_replayed_cuda_graph_stops_the_run_before_the_update(kla_root, tmp_path, gpu_path,
+                                                                                     capsys):
+    """A graph's replay computes the loss before Adam runs, so the check on the host still comes between them."""
+    batches = training.Loader._batches
+
+    def with_a_nan_pixel_in_epoch_2_step_2(loader, epoch):
+        for step, batch in enumerate(batches(loader, epoch)):
+            if (epoch, step) == (1, 1):
+                batch["degraded"][0, 0, 0, 0] = np.nan
+            yield batch
+
+    out = tmp_path / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training.Loader, "_batches", with_a_nan_pixel_in_epoch_2_step_2)
+        assert _gpu_run(kla_root, out, 2, status=train_script.EXIT_DIVERGED) == 3  # steps 2 to 4 replayed
+    assert "non-finite loss in epoch 2, step 2" in capsys.readouterr().err
+    state = read_checkpoint(out / "last.npz")
+    assert state["epoch"] == 1 and all(np.isfinite(value).all() for value in state["model"].values())
 
 
 @pytest.mark.parametrize("poisoned_after_step, message", [
