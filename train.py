@@ -14,8 +14,8 @@ last.npz (every epoch, and on Ctrl-C, SIGTERM or an error, at the last completed
 validation SSIM) and model.npz (the best epoch's weights alone: the file to ship or to pass to
 evaluate.py --checkpoint).
 
-Exit status: 0 done, 1 the loss became NaN/infinite, 2 a usage or data error, 130 interrupted (Ctrl-C),
-143 stopped by SIGTERM (as Ctrl-C: last.npz keeps the steps done).
+Exit status: 0 done, 1 the loss became NaN/infinite, 2 a usage or data error, or a step out of memory (last.npz
+keeps the steps done), 130 interrupted (Ctrl-C), 143 stopped by SIGTERM (as Ctrl-C: last.npz keeps the steps done).
 """
 import argparse
 import signal
@@ -28,9 +28,10 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
 
 from data import LAYOUTS, degradation_names
 from unet import NONLOCAL_MODES
-from unet.cli import (EXIT_INTERRUPTED, NATIVE, image_size, image_size_or_native, positive, refuse_options, run,
-                      seed)
-from unet.training import DEFAULTS, LR_SCHEDULES, PRESETS, ConfigError, Interrupted, TrainingDiverged, train
+from unet.cli import (EXIT_INTERRUPTED, EXIT_USER_ERROR, NATIVE, image_size, image_size_or_native, positive,
+                      refuse_options, run, seed)
+from unet.training import (DEFAULTS, LR_SCHEDULES, PRESETS, ConfigError, Interrupted, OutOfMemory, TrainingDiverged,
+                           train)
 
 EXIT_DIVERGED = 1
 
@@ -94,6 +95,9 @@ def main(argv=None):
     except TrainingDiverged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_DIVERGED
+    except OutOfMemory as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except Interrupted as exc:
         print(f"\n{exc}", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -672,6 +672,41 @@ def test_a_non_finite_loss_in_a_replayed_cuda_graph_stops_the_run_before_the_upd
     assert state["epoch"] == 1 and all(np.isfinite(value).all() for value in state["model"].values())
 
 
+def _out_of_memory(*_):
+    raise MemoryError("Unable to allocate 1.00 GiB for an array with shape (268435456,) and data type float32")
+
+
+def test_a_step_out_of_memory_keeps_the_steps_done_and_names_what_needs_less(kla_root, tmp_path, monkeypatch,
+                                                                            capsys):
+    out = tmp_path / "run"
+    monkeypatch.setattr(training, "RestorationLoss", LossSpy(at=STEPS_PER_EPOCH + 2, action=_out_of_memory))
+    assert train_script.main(_args(kla_root, out)) == train_script.EXIT_USER_ERROR
+    message = capsys.readouterr().err
+    assert "error: the CPU ran out of memory in a training step on a batch of 2 at 16x16 (Unable to allocate" in message
+    assert "what needs less: a smaller --batch-size, --patch-size or --recompute-activations" in message
+    assert f"resume with: python train.py --resume {out / 'last.npz'}" in message
+    progress = read_checkpoint(out / "last.npz")["progress"]
+    assert (progress["epoch"], progress["step"]) == (1, 1)
+
+
+def test_a_replayed_step_out_of_memory_names_the_graphs_memory_too(kla_root, tmp_path, gpu_path, monkeypatch, capsys):
+    replay = mg.cuda.CUDAGraph.replay
+    replays = []
+
+    def second_replay_out_of_memory(graph):
+        replays.append(graph)
+        if len(replays) == 2:
+            _out_of_memory()
+        replay(graph)
+
+    monkeypatch.setattr(mg.cuda.CUDAGraph, "replay", second_replay_out_of_memory)
+    out = tmp_path / "run"
+    assert train_script.main(_args(kla_root, out, 2, "--device", "gpu")) == train_script.EXIT_USER_ERROR
+    message = capsys.readouterr().err
+    assert "error: the GPU ran out of memory" in message
+    assert "or --no-cuda-graphs (a CUDA graph holds one step's memory of its own)" in message
+
+
 @pytest.mark.parametrize("poisoned_after_step, message", [
     (STEPS_PER_EPOCH, "parameter"),  # found before the epoch's checkpoint is written
     (1, "non-finite loss in epoch 1, step 2"),  # the next step's forward pass goes through the infinite weight

@@ -95,6 +95,10 @@ class TrainingDiverged(RuntimeError):
     """The loss (or a parameter) became NaN or infinite; nothing of that state was saved."""
 
 
+class OutOfMemory(RuntimeError):
+    """A step needed more memory than the device has; the message names the options that need less."""
+
+
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM: the state after the last completed step is in `checkpoint`, ready for --resume."""
 
@@ -699,7 +703,10 @@ class Run:
         """One optimizer step; a non-finite loss stops the run before the update touches the weights."""
         degraded = mg.tensor(batch["degraded"], device=self.device)
         clean = mg.tensor(batch["clean"], device=self.device)
-        fetched = self.losses(degraded, clean).numpy()  # the step's one device-to-host copy, once backward is queued
+        try:  # .numpy(): the step's one device-to-host copy, once backward is queued
+            fetched = self.losses(degraded, clean).numpy()
+        except MemoryError as error:  # NumPy's, and CuPy's OutOfMemoryError
+            raise OutOfMemory(self._memory_advice(degraded.shape, error)) from None
         values = dict(zip(LOSS_NAMES, (float(value) for value in fetched)))
         if not all(math.isfinite(v) for v in values.values()):
             shown = ", ".join(f"{LOSS_COLUMNS.get(k, k)}={v:.6g}" for k, v in values.items())
@@ -714,6 +721,17 @@ class Run:
                 progress.sums[name] = progress.sums.get(name, 0.0) + value
             self.updating = False
         return values
+
+    def _memory_advice(self, shape, error):
+        """What ran out and where, and the options that would have needed less."""
+        n, _, h, w = shape
+        options = ["a smaller --batch-size", "--patch-size" if self.options["patch_size"] else "a smaller --size"]
+        if not self.options["recompute_activations"]:
+            options.append("--recompute-activations")
+        if self.losses.graphs:
+            options.append("--no-cuda-graphs (a CUDA graph holds one step's memory of its own)")
+        return (f"the {self.device.upper()} ran out of memory in a training step on a batch of {n} at {w}x{h} "
+                f"({error}); what needs less: {', '.join(options[:-1])} or {options[-1]}")
 
     def _save_after_crash(self, progress):
         """An error mid-epoch (an image of another size, memory running out) keeps the steps done, as Ctrl-C does."""
