@@ -31,25 +31,30 @@ def _conv_step(weight):
     return step
 
 
-def test_a_replay_computes_what_the_block_does_for_the_inputs_copied_in(gpu_path):
-    first, *later = _batches(3, (2, 3, 8, 8))
-    weight = mg.tensor(_batches(1, (4, 3, 3, 3), seed=1)[0], device="gpu", requires_grad=True)
-    step = _conv_step(weight)
+def _assert_replays_match_the_step(step, parameters, shape):
+    """step(x) captured after one run that compiles its kernels (a capture runs none), then replayed on new inputs
+    copied into x: its loss and the parameters' gradients, as step computes them on those inputs."""
+    first, *later = _batches(3, shape)
     x = mg.tensor(first, device="gpu")
-    step(x)  # compiles the kernels before the capture, which runs none
+    step(x)
     graph = mg.cuda.CUDAGraph()
     with mg.cuda.graph(graph):
         loss = step(x)
     assert not mg.cuda.is_current_stream_capturing()
-    gradient = weight.grad
+    gradients = [param.grad for param in parameters]
     for values in later:
         with mg.no_grad():
             x.copy_(mg.tensor(values, device="gpu"))
         graph.replay()
-        replayed = loss.numpy(), gradient.numpy()
-        expected_loss = step(mg.tensor(values, device="gpu")).numpy()
-        assert relative_error(replayed[0], expected_loss) <= 1e-6
-        assert relative_error(replayed[1], weight.grad.numpy()) <= 1e-6
+        replayed = [loss.numpy(), *(gradient.numpy() for gradient in gradients)]
+        expected = [step(mg.tensor(values, device="gpu")).numpy(), *(param.grad.numpy() for param in parameters)]
+        for ours, reference in zip(replayed, expected):
+            assert relative_error(ours, reference) <= 1e-6
+
+
+def test_a_replay_computes_what_the_block_does_for_the_inputs_copied_in(gpu_path):
+    weight = mg.tensor(_batches(1, (4, 3, 3, 3), seed=1)[0], device="gpu", requires_grad=True)
+    _assert_replays_match_the_step(_conv_step(weight), [weight], (2, 3, 8, 8))
 
 
 def test_what_needs_the_host_inside_a_capture_is_refused_and_the_gpu_goes_on(gpu_path):
@@ -157,19 +162,4 @@ def test_normalization_layers_are_captured(gpu_path):
         loss.backward()
         return loss.detach()
 
-    first, *later = _batches(3, (4, 3, 8, 8))
-    x = mg.tensor(first, device="gpu")
-    step(x)
-    graph = mg.cuda.CUDAGraph()
-    with mg.cuda.graph(graph):
-        loss = step(x)
-    gradients = [param.grad for param in model.parameters()]
-    for values in later:
-        with mg.no_grad():
-            x.copy_(mg.tensor(values, device="gpu"))
-        graph.replay()
-        replayed = [loss.numpy(), *(gradient.numpy() for gradient in gradients)]
-        expected = [step(mg.tensor(values, device="gpu")).numpy(),
-                    *(param.grad.numpy() for param in model.parameters())]
-        for ours, reference in zip(replayed, expected):
-            assert relative_error(ours, reference) <= 1e-6
+    _assert_replays_match_the_step(step, list(model.parameters()), (4, 3, 8, 8))

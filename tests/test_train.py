@@ -700,8 +700,7 @@ def test_a_replayed_step_out_of_memory_names_the_graphs_memory_too(kla_root, tmp
         replay(graph)
 
     monkeypatch.setattr(mg.cuda.CUDAGraph, "replay", second_replay_out_of_memory)
-    out = tmp_path / "run"
-    assert train_script.main(_args(kla_root, out, 2, "--device", "gpu")) == train_script.EXIT_USER_ERROR
+    assert _gpu_run(kla_root, tmp_path / "run", 2, status=train_script.EXIT_USER_ERROR) == 2
     message = capsys.readouterr().err
     assert "error: the GPU ran out of memory" in message
     assert "or --no-cuda-graphs (a CUDA graph holds one step's memory of its own)" in message
