@@ -163,3 +163,36 @@ def test_normalization_layers_are_captured(gpu_path):
         return loss.detach()
 
     _assert_replays_match_the_step(step, list(model.parameters()), (4, 3, 8, 8))
+
+
+def test_einsum_is_captured(gpu_path):
+    """einsum contracts two operands or more by kernels.matmul, which a capture takes (CuPy's einsum would be
+    refused): a graph of attention written in einsums, with a diagonal and a chain of three, replays what it
+    computes."""
+    mg.manual_seed(0)
+    project = mg.nn.Linear(8, 24).to("gpu")
+    square = mg.tensor(_batches(1, (8, 8), seed=2)[0], device="gpu", requires_grad=True)
+
+    def step(x):                                                    # x (4, 3, 8, 8), read as 4 sequences of 24 x 8
+        project.zero_grad()
+        square.grad = None
+        queries, keys, values = project(x.reshape(4, 24, 8)).chunk(3, dim=-1)
+        weights = mg.einsum("bqd,bkd->bqk", queries, keys).softmax(dim=-1)
+        attended = mg.einsum("bqk,bkd->bqd", weights, values)       # (4, 24, 8)
+        loss = mg.einsum("bqd,de,ee->", attended, square, square) / attended.numel()
+        loss.backward()
+        return loss.detach()
+
+    _assert_replays_match_the_step(step, [*project.parameters(), square], (4, 3, 8, 8))
+
+
+def test_trilinear_resizing_is_captured(gpu_path):
+    """A volume's depth is resized by kernels.matmul, which a capture takes (CuPy's matmul would be refused)."""
+    weight = mg.tensor(_batches(1, (4, 3, 3, 3), seed=1)[0], device="gpu", requires_grad=True)
+    convolved = _conv_step(weight)
+
+    def step(x):                                                    # x (2, 3, 8, 8), read as volumes (2, 1, 3, 8, 8)
+        volumes = mg.nn.functional.interpolate(x.unsqueeze(1), scale_factor=(2, 1.5, 0.5), mode="trilinear")
+        return convolved(volumes.reshape(2, 3, 2, 12, 4).mean(dim=2))   # (2, 1, 6, 12, 4) -> (2, 3, 12, 4)
+
+    _assert_replays_match_the_step(step, [weight], (2, 3, 8, 8))

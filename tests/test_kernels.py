@@ -14,6 +14,8 @@ import pytest
 import minigrad as mg
 from minigrad import backend, kernels
 from minigrad.ops import conv, pool, upsample
+from conftest import relative_error
+
 
 class GuardedOutputs:
     """np.empty, while installed, hands out arrays followed by as many poisoned bytes again: a kernel
@@ -211,7 +213,7 @@ def test_the_cupy_stand_in_refuses_what_cuda_and_cupy_refuse_while_capturing(nam
     np.testing.assert_array_equal(doubled.get(), np.arange(6).reshape(2, 3) * 2)
 
 
-# (a's stored shape and view, b's, and whether cuBLAS reads the views in place rather than CuPy's matmul taking them)
+# (a's stored shape and view, b's, and whether cuBLAS reads the views in place rather than C-contiguous copies)
 GEMM_CASES = {
     "matrices": ((5, 7), None, (7, 3), None, True),
     "a transposed": ((7, 5), "T", (7, 3), None, True),
@@ -238,18 +240,56 @@ VIEWS = {None: lambda x: x, "T": lambda x: x.T, "mT": lambda x: x.transpose(0, 2
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", GEMM_CASES)
-def test_matmul_by_cublas_matches_numpy_for_every_layout(case, dtype, gpu_path):
+def test_matmul_by_cublas_matches_numpy_for_every_layout(case, dtype, gpu_path, monkeypatch):
     """kernels.matmul hands cuBLAS the layouts it reads in place (on the stand-in, a host GEMM reads the memory as
-    cuBLAS would), and CuPy's matmul the others."""
+    cuBLAS would), and copies of the others, never CuPy's matmul (which a capture refuses)."""
     a_shape, a_view, b_shape, b_view, direct = GEMM_CASES[case]
     rng = np.random.default_rng(0)
     a_host, b_host = (rng.standard_normal(shape).astype(dtype) for shape in (a_shape, b_shape))
     xp = backend.cupy_module()
+    monkeypatch.setattr(xp, "matmul", None)
     a, b = VIEWS[a_view](xp.asarray(a_host)), VIEWS[b_view](xp.asarray(b_host))
     expected = np.matmul(VIEWS[a_view](a_host), VIEWS[b_view](b_host))
     out = xp.empty(expected.shape, dtype=dtype)
     assert (kernels._gemm_call(a, b, out) is not None) == direct
     np.testing.assert_allclose(kernels.matmul(a, b, out).get(), expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+# (subscripts, shapes): a product of each kind that kernels.einsum makes of a pair, and more operands
+EINSUM_CASES = {
+    "a matrix product": ("ij,jk->ik", [(5, 7), (7, 3)]),
+    "attention scores": ("bhqd,bhkd->bhqk", [(2, 3, 5, 4), (2, 3, 6, 4)]),
+    "batch letters in another order": ("qbd,bkd->bkq", [(5, 2, 4), (2, 6, 4)]),
+    "dot products a row": ("ij,ij->i", [(6, 9), (6, 9)]),
+    "an outer product": ("i,j->ij", [(4,), (5,)]),
+    "element-wise": ("ij,ij->ji", [(4, 5), (4, 5)]),
+    "letters summed within an operand": ("ijk,jl->l", [(3, 4, 5), (4, 6)]),
+    "a diagonal": ("ii,ij->j", [(4, 4), (4, 3)]),
+    "to a number": ("ij,ij->", [(3, 4), (3, 4)]),
+    "a chain of three": ("ij,jk,kl->il", [(3, 8), (8, 2), (2, 5)]),
+    "three outer factors": ("i,j,k->kji", [(2,), (3,), (4,)]),
+    "a statistic of a vector": ("nchw,c->c", [(2, 3, 4, 5), (3,)]),
+    "an empty sum": ("ij,jk->ik", [(3, 0), (0, 4)]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", EINSUM_CASES)
+def test_einsum_by_products_matches_numpy(case, dtype, gpu_path, monkeypatch):
+    """kernels.einsum contracts two operands or more by kernels.matmul and element-wise products, leaving CuPy's
+    einsum (which a capture refuses with two operands) only single operands to sum or take a diagonal of."""
+    subscripts, shapes = EINSUM_CASES[case]
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
+    xp = backend.cupy_module()
+    operand_counts, cupy_einsum = [], xp.einsum
+    monkeypatch.setattr(xp, "einsum", lambda *args, **kwargs: operand_counts.append(len(args) - 1) or
+                        cupy_einsum(*args, **kwargs))
+    result = kernels.einsum(subscripts, *(xp.asarray(array) for array in arrays))
+    expected = np.einsum(subscripts, *(array.astype(np.float64) for array in arrays))
+    assert result.dtype == dtype and result.shape == expected.shape
+    assert relative_error(result.get(), expected) <= (1e-6 if dtype == np.float32 else 1e-14)
+    assert set(operand_counts) <= {1}
 
 
 def test_matmul_leaves_products_to_cupy_where_cublas_cannot_be_called(monkeypatch):

@@ -1,5 +1,5 @@
 """CUDA kernels for the GPU: im2col and col2im, max-pool, bilinear resizing, fused elementwise chains
-(ReLU, sigmoid, the SCA gate, Charbonnier) and the Adam update; and matrix products by cuBLAS (`matmul`).
+(ReLU, sigmoid, the SCA gate, Charbonnier) and the Adam update; and matrix products by cuBLAS (`matmul`, `einsum`).
 
 A GPU wants few, large launches, so these replace what the CPU does with many NumPy passes over
 row blocks and threads. Each `.cu` file here is plain CUDA C: one grid-stride loop per kernel over
@@ -133,14 +133,22 @@ def _check_layout(arrays, dtype):
 
 def matmul(a, b, out):
     """out = a @ b, as np.matmul (vectors too, broadcast over the leading dims), into `out`. On the GPU, float32 and
-    float64 operands whose layout cuBLAS reads in place, and a C-contiguous `out` of their dtype, take one call of
-    cuBLAS's strided-batched GEMM, made here rather than through CuPy, which refuses cuBLAS while a stream captures a
-    CUDA graph (minigrad.cuda.graph); others take xp.matmul, as on the CPU."""
+    float64 operands and a C-contiguous `out` of their dtype take one call of cuBLAS's strided-batched GEMM, made
+    here rather than through CuPy, which refuses cuBLAS while a stream captures a CUDA graph (minigrad.cuda.graph):
+    on the operands where cuBLAS reads their layout in place, else on C-contiguous copies over the whole batch (as
+    CuPy's matmul copies them). Others take xp.matmul, as on the CPU."""
     xp = get_array_module(a)
-    call = runs_on(xp, out.dtype) and _gemm_call(a, b, out)
+    call = runs_on(xp, out.dtype) and (_gemm_call(a, b, out) or _gemm_call(*_contiguous_batches(xp, a, b), out))
     if not (call and _runner(xp).gemm(call, out.dtype)):
         xp.matmul(a, b, out=out)
     return out
+
+
+def _contiguous_batches(xp, a, b):
+    """a and b as C-contiguous arrays, their matrices broadcast over the batch of a @ b."""
+    batch_shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    return [xp.ascontiguousarray(xp.broadcast_to(array, batch_shape + array.shape[-2:]) if array.ndim > 1 else array)
+            for array in (a, b)]
 
 
 def _gemm_call(a, b, out):
@@ -191,6 +199,75 @@ def _layout(matrices, batch_shape, batch):
 def _one_stride(shape, strides):
     """Whether dims of `shape` with `strides` (in elements) step through memory as one dim does."""
     return all(outer == inner * size for outer, inner, size in zip(strides, strides[1:], shape[1:]))
+
+
+def einsum(subscripts, *arrays, optimize=True):
+    """xp.einsum of explicit subscripts ('ij,jk->ik': an output given, each letter of one size in every operand). On
+    the GPU, operands of the kernels' dtypes are contracted two at a time, in the order NumPy's greedy path picks,
+    each pair one product by `matmul`, where CuPy's einsum of two operands calls cuBLAS through CuPy, which a CUDA
+    graph's capture refuses; elsewhere xp.einsum, through BLAS where `optimize`, else in einsum's own loop (which
+    writes no product of the operands)."""
+    xp = get_array_module(arrays[0])
+    if len(arrays) == 1 or not runs_on(xp, arrays[0].dtype):
+        return xp.einsum(subscripts, *arrays, optimize=optimize and len(arrays) > 1)
+    inputs, output = subscripts.split("->")
+    operands = list(zip(inputs.split(","), arrays))
+    for positions in _contraction_order(inputs, output, tuple(array.shape for array in arrays)):
+        picked = [operands[position] for position in positions]
+        operands = [operand for position, operand in enumerate(operands) if position not in positions]
+        operands.append(_contract(xp, picked, output + "".join(term for term, _ in operands)))
+    (term, result), = operands
+    return _kept(xp, term, result, output, in_order=True)[1]
+
+
+@functools.lru_cache(maxsize=256)
+def _contraction_order(inputs, output, shapes):
+    """NumPy's greedy order of contractions (positions in the list of operands left, each result appended), from the
+    shapes alone."""
+    stand_ins = [np.broadcast_to(np.float32(0), shape) for shape in shapes]
+    return tuple(np.einsum_path(f"{inputs}->{output}", *stand_ins, optimize="greedy")[0][1:])
+
+
+def _contract(xp, operands, needed):
+    """The (term, array) operands contracted left to right into one, which keeps the letters in `needed`."""
+    (term, array), *rest = operands
+    result = _kept(xp, term, array, needed + "".join(term for term, _ in rest))
+    for index, operand in enumerate(rest):
+        result = _contract_pair(xp, result, operand, needed + "".join(term for term, _ in rest[index + 1:]))
+    return result
+
+
+def _kept(xp, term, array, needed, in_order=False):
+    """(term, array) with only the letters in `needed`, once each: the others summed, a repeated one's diagonal taken
+    (xp.einsum of one operand, which reads a view or sums without cuBLAS); in needed's order where in_order."""
+    kept = needed if in_order else "".join(dict.fromkeys(letter for letter in term if letter in needed))
+    return kept, array if kept == term else xp.einsum(f"{term}->{kept}", array)
+
+
+def _contract_pair(xp, first, second, needed):
+    """(term, array) of the product of two (term, array) operands summed over the letters they share that are not
+    `needed`: a batched matrix product, (batch, left, summed) @ (batch, summed, right), or with no letter summed an
+    element-wise product of broadcast views."""
+    (first_term, a), (second_term, b) = first, second
+    first_term, a = _kept(xp, first_term, a, needed + second_term)
+    second_term, b = _kept(xp, second_term, b, needed + first_term)
+    shared = [letter for letter in first_term if letter in second_term]
+    batch = "".join(letter for letter in shared if letter in needed)
+    summed = "".join(letter for letter in shared if letter not in needed)
+    left = "".join(letter for letter in first_term if letter not in second_term)
+    right = "".join(letter for letter in second_term if letter not in first_term)
+    sizes = {**dict(zip(first_term, a.shape)), **dict(zip(second_term, b.shape))}
+    lengths = [math.prod(sizes[letter] for letter in letters) for letters in (batch, left, summed, right)]
+    batch_size, left_size, summed_size, right_size = lengths
+    a = a.transpose([first_term.index(letter) for letter in batch + left + summed])
+    b = b.transpose([second_term.index(letter) for letter in batch + summed + right])
+    if summed:
+        product = matmul(a.reshape(batch_size, left_size, summed_size), b.reshape(batch_size, summed_size, right_size),
+                         xp.empty((batch_size, left_size, right_size), np.result_type(a, b)))
+    else:
+        product = xp.multiply(a.reshape(batch_size, left_size, 1), b.reshape(batch_size, 1, right_size))
+    term = batch + left + right
+    return term, product.reshape([sizes[letter] for letter in term])
 
 
 def launch(file, kernel, dtype, total, *args):

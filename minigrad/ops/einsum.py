@@ -2,6 +2,7 @@
 the output's gradient with the other operands."""
 import string
 
+from .. import kernels
 from ..backend import get_array_module
 from ..function import SCALAR_TYPE_NAMES, Function, is_tensor
 
@@ -83,9 +84,10 @@ def _letter_sizes(terms, shapes, broadcast):
     return sizes
 
 
-def _einsum(xp, terms, output, arrays):
-    """xp.einsum of explicit terms, through BLAS products where there are two operands or more."""
-    return xp.einsum(f"{','.join(terms)}->{output}", *arrays, optimize=len(arrays) > 1)
+def _einsum(terms, output, arrays):
+    """The einsum of explicit terms, through BLAS products (on the GPU, cuBLAS's, which a CUDA graph can capture)
+    where there are two operands or more."""
+    return kernels.einsum(f"{','.join(terms)}->{output}", *arrays)
 
 
 def _planned(equation, arrays):
@@ -103,7 +105,7 @@ def einsum_of_one(equation, array):
     """The einsum of one array, NumPy's and CuPy's view of it for a permutation or a diagonal (as torch's is):
     how Tensor._viewed takes that view of the operand's array anew."""
     terms, output, _, arrays = _planned(equation, [array])
-    return _einsum(get_array_module(array), terms, output, arrays)
+    return _einsum(terms, output, arrays)
 
 
 class Einsum(Function):
@@ -123,7 +125,7 @@ class Einsum(Function):
                                    f"{SCALAR_TYPE_NAMES[array.dtype]}")
         terms, output, spares, arrays = _planned(equation, arrays)
         ctx.save_for_backward(terms, output, spares, arrays)
-        return _einsum(get_array_module(arrays[0]), terms, output, arrays)
+        return _einsum(terms, output, arrays)
 
     @staticmethod
     def backward(ctx, grad):
@@ -160,7 +162,7 @@ def _operand_gradient(grad, output, terms, arrays, index, spares):
     if recorded:
         result = Einsum.apply(*operands, equation=f"{','.join(operand_terms)}->{kept}")
     else:
-        result = _einsum(xp, operand_terms, kept, operands)
+        result = _einsum(operand_terms, kept, operands)
     shape = arrays[index].shape
     if kept != target:
         result = result.reshape([size if letter in present else 1 for letter, size in zip(target, shape)])

@@ -93,11 +93,9 @@ def _sum_of_products(xp, a, b, axes):
         return _product(xp, xp.ones(count, a.dtype), a.reshape(count, -1)).reshape(statistics_shape)
     if b is None:
         return xp.einsum(_subscripts(a.ndim, axes, None), a).reshape(statistics_shape)
-    if kernels.runs_on(xp, a.dtype):  # CuPy's einsum of two operands calls cuBLAS, which a CUDA graph's capture refuses
-        return xp.multiply(a, b).sum(axis=axes, keepdims=True)
     spanned = tuple(axis for axis, length in enumerate(b.shape, a.ndim - b.ndim) if length != 1)
     vector = b.reshape([a.shape[axis] for axis in spanned])
-    return xp.einsum(_subscripts(a.ndim, axes, spanned), a, vector).reshape(statistics_shape)
+    return kernels.einsum(_subscripts(a.ndim, axes, spanned), a, vector, optimize=False).reshape(statistics_shape)
 
 
 @functools.lru_cache(maxsize=None)

@@ -140,7 +140,7 @@ def _along_depth(x, depth):
     out = memory.empty(xp, (volumes.shape[0], depth.shape[0], h * w), x.dtype)
 
     def work(start, stop):
-        xp.matmul(depth, volumes[start:stop], out=out[start:stop])
+        kernels.matmul(depth, volumes[start:stop], out[start:stop])          # on the GPU too: a graph can capture it
 
     if parallel.worth_splitting(xp, out.size):
         parallel.split(work, volumes.shape[0])
