@@ -6,6 +6,7 @@ buffers (no temporaries) and split the batch over the worker threads; on the GPU
 one fused kernel.
 """
 import math
+import numbers
 
 from .. import kernels, memory, parallel
 from ..backend import get_array_module, scipy_module
@@ -146,7 +147,10 @@ class LeakyReLU(_Activation):
     @staticmethod
     def function(xp, a, out, negative_slope):
         xp.multiply(a, negative_slope, out=out)
-        _pass_where_positive(xp, a, a, out)
+        if isinstance(negative_slope, numbers.Real) and 0 < negative_slope <= 1:   # not rrelu's array of slopes
+            xp.maximum(a, out, out=out)                                 # the larger one, NaN kept: faster than a select
+        else:
+            _pass_where_positive(xp, a, a, out)
 
     @staticmethod
     def gradient(xp, grad, a, out, negative_slope):
