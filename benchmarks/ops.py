@@ -105,6 +105,10 @@ def build_port_cases(size, batch):
          lambda lib, x, w, b: lib.F.layer_norm(x, (64,), w, b)),
         ("gelu", [(batch, 32, s2, s2)], lambda lib, x: lib.F.gelu(x)),
         ("silu", [(batch, 32, s2, s2)], lambda lib, x: lib.F.silu(x)),
+        ("leaky_relu", [(batch, 32, s2, s2)], lambda lib, x: lib.F.leaky_relu(x, 0.1)),
+        ("elu", [(batch, 32, s2, s2)], lambda lib, x: lib.F.elu(x)),
+        ("softplus", [(batch, 32, s2, s2)], lambda lib, x: lib.F.softplus(x)),
+        ("mish", [(batch, 32, s2, s2)], lambda lib, x: lib.F.mish(x)),
     ]
 
 

@@ -73,6 +73,47 @@ def test_values_and_gradients_at_kinks_match_torch(name):
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=1e-7)
 
 
+# ---- non-finite inputs: the activations that pick one of two formulas per element ---------------------------
+
+PICKING = {
+    "leaky_relu": lambda L, x: L.F.leaky_relu(x, 0.2),
+    "elu": lambda L, x: L.F.elu(x),
+    "selu": lambda L, x: L.F.selu(x),
+    "celu": lambda L, x: L.F.celu(x, 0.5),
+    "softplus": lambda L, x: L.F.softplus(x),
+    "softplus_beta": lambda L, x: L.F.softplus(x, beta=2.0, threshold=5.0),
+    "logsigmoid": lambda L, x: L.F.logsigmoid(x),
+    "mish": lambda L, x: L.F.mish(x),
+}
+
+
+@pytest.mark.parametrize("name", PICKING)
+def test_picking_activations_match_torch_at_infinities_nan_and_signed_zeros(name):
+    tiny = np.finfo(np.float32).smallest_subnormal
+    x = np.array([-np.inf, -100.0, -20.0, -tiny, -0.0, 0.0, tiny, 2.5, 20.0, 21.0, 100.0, np.inf, np.nan], np.float32)
+    out, (grad,) = _run(MG, PICKING[name], [x])
+    expected, (expected_grad,) = _run(TORCH, PICKING[name], [x])
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=2e-6, atol=1e-42)  # torch's subnormal tails
+    np.testing.assert_allclose(grad, expected_grad, rtol=2e-6, atol=1e-42)
+
+
+def test_selecting_by_bits_is_exact_for_every_value():
+    """select_into against NumPy's where, bit for bit: NaN, inf, signed zeros, subnormals, from arrays and numbers."""
+    from minigrad.ops.elementwise import select_into
+    rng = np.random.default_rng(0)
+    for dtype in (np.float16, np.float32, np.float64):
+        info = np.finfo(dtype)
+        special = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, info.smallest_subnormal, -info.max, info.max, 1.0]
+        values = np.concatenate([np.array(special, dtype), rng.standard_normal(100).astype(dtype)])
+        chosen = rng.permutation(values)
+        keep = rng.random(values.size) < 0.5
+        bits = f"u{values.itemsize}"
+        for pick in (chosen, dtype(-0.0), np.nan, 1):
+            expected = np.where(keep, np.asarray(pick, dtype), values)
+            out = select_into(keep, pick, values.copy())
+            np.testing.assert_array_equal(out.view(bits), expected.view(bits))
+
+
 # ---- tails: where 1 - sigmoid rounds to 1, sigmoid itself must keep its relative digits -----------------------
 
 TAILS = [-200.0, -100.0, -87.0, -30.0, -20.0, -17.0, -10.0, -1.0, 0.0, 1.0, 10.0, 20.0, 100.0]
@@ -301,6 +342,21 @@ def test_activations_and_math_run_on_device_arrays(gpu_path):
 
     for gpu, cpu in zip(run("gpu"), run("cpu")):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-6)
+
+
+def test_picking_activations_run_on_device_arrays(gpu_path):
+    """The bit selections of the activations that pick a formula per element, on device arrays."""
+    x = np.array([-np.inf, -30.0, -1.0, -0.0, 0.0, 0.5, 3.0, 30.0, np.inf, np.nan], np.float32)
+
+    def run(device):
+        a = mg.tensor(x, device=device, requires_grad=True)
+        outs = [fn(MG, a) for fn in PICKING.values()]
+        sum(out.sum() for out in outs).backward()
+        assert all(out.device == device for out in outs)
+        return [out.numpy() for out in outs] + [a.grad.numpy()]
+
+    for gpu, cpu in zip(run("gpu"), run("cpu")):
+        np.testing.assert_array_equal(gpu, cpu)
 
 
 @pytest.mark.parametrize("dtype", ["int64", "bool"])
