@@ -487,13 +487,14 @@ def masked_into(grad, keep, out):
 
 def select_into(keep, chosen, out):
     """out = chosen (an array, or a number) where the bool array keep holds, else what out holds; returns out.
-    Integer arithmetic on the bits, out's plus (chosen's - out's) times keep, wrapping around: exact for every
+    Unsigned arithmetic on the bits, out's plus (chosen's - out's) times keep, modulo 2^bits: exact for every
     value, NaN and inf included. A masked copy (copyto's where=) or xp.where costs ten times as much on NumPy,
     whose masked loops branch on every element."""
     xp = get_array_module(out)
-    bits = np.dtype(f"i{out.dtype.itemsize}")
+    bits = np.dtype(f"u{out.dtype.itemsize}")
     held = out.view(bits)
-    chosen = chosen.view(bits) if isinstance(chosen, xp.ndarray) else np.array(chosen, out.dtype).view(bits)[()]
+    chosen = (chosen.astype(out.dtype, copy=False).view(bits) if isinstance(chosen, xp.ndarray)
+              else np.array(chosen, out.dtype).view(bits)[()])
     step = xp.subtract(chosen, held)
     step *= keep
     held += step
