@@ -819,9 +819,11 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         return ops.LeakyReLU.apply(input, negative_slope=(lower + upper) / 2, node_name="RreluWithNoiseBackward0")
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
-    slopes = random.generator().uniform(lower, upper, input.shape).astype(input.dtype)
-    return ops.LeakyReLU.apply(input, negative_slope=Tensor(slopes, device=input.device).data,
-                               node_name="RreluWithNoiseBackward0")
+    require_floating_point("rrelu_with_noise_out_cpu", input.data)
+    slopes = Tensor(random.generator().uniform(lower, upper, input.shape).astype(input.dtype), device=input.device)
+    with no_grad():
+        noise = where(input > 0, 1.0, slopes)                           # torch's noise: 1, or the element's slope
+    return ops.Mul.apply(input, noise, node_name="RreluWithNoiseBackward0")
 
 
 def elu(input, alpha=1.0, inplace=False):

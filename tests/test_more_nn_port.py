@@ -7,6 +7,7 @@ import pytest
 import minigrad as mg
 import minigrad.functional as mF
 import minigrad.nn as mnn
+from minigrad import parallel
 from conftest import assert_raises_as_torch, relative_error
 
 torch = pytest.importorskip("torch")
@@ -269,6 +270,20 @@ def test_rrelu_training_slopes_are_drawn_and_are_the_gradient():
     assert mF.rrelu_(inplace) is inplace
     np.testing.assert_allclose(inplace.numpy(), tF.rrelu(torch.tensor(SPREAD)).numpy(), rtol=1e-6)
     assert repr(mnn.RReLU(0.1, 0.3, True)) == repr(torch.nn.RReLU(0.1, 0.3, True))
+
+
+def test_rrelu_training_on_an_input_the_threads_split():
+    """Each element keeps its own slope where the work is cut into blocks for the worker threads (a slope array
+    passed whole beside a block of the input once failed to broadcast)."""
+    values = np.random.default_rng(0).standard_normal(2 * parallel.SPLIT_MIN_ELEMENTS).astype(np.float32)
+    x = mg.tensor(values, requires_grad=True)
+    out = mF.rrelu(x, training=True)
+    out.sum().backward()
+    negative = values < 0
+    slopes = out.detach().numpy()[negative] / values[negative]
+    assert slopes.min() >= 1 / 8 and slopes.max() <= 1 / 3 and slopes.std() > 0.05
+    np.testing.assert_allclose(x.grad.numpy()[negative], slopes, rtol=1e-6)
+    np.testing.assert_array_equal(out.detach().numpy()[~negative], values[~negative])
 
 
 @pytest.mark.parametrize("hard", [False, True])

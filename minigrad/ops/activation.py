@@ -6,7 +6,6 @@ buffers (no temporaries) and split the batch over the worker threads; on the GPU
 one fused kernel.
 """
 import math
-import numbers
 
 from .. import kernels, memory, parallel
 from ..backend import get_array_module, scipy_module
@@ -147,7 +146,7 @@ class LeakyReLU(_Activation):
     @staticmethod
     def function(xp, a, out, negative_slope):
         xp.multiply(a, negative_slope, out=out)
-        if isinstance(negative_slope, numbers.Real) and 0 < negative_slope <= 1:   # not rrelu's array of slopes
+        if 0 < negative_slope <= 1:
             xp.maximum(a, out, out=out)                                 # the larger one, NaN kept: faster than a select
         else:
             _pass_where_positive(xp, a, a, out)
