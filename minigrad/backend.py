@@ -5,6 +5,7 @@ Every other module asks `get_array_module(array)` for `xp` and writes array code
 import functools
 import importlib
 import re
+import threading
 
 import numpy as np
 
@@ -286,12 +287,13 @@ def device_of(array):
     return GPU if get_array_module(array) is not np else CPU
 
 
-_graph_capturing = False  # whether a CUDA graph captures (minigrad.cuda.graphs sets it)
+_graph_capture = threading.local()  # whether this thread captures a CUDA graph (minigrad.cuda.graphs sets it)
 
 
 def capturing_graph(capturing):
-    global _graph_capturing
-    _graph_capturing = capturing
+    """Set whether the current thread captures a CUDA graph: a capture records its own thread's work (the stream
+    and allocator it uses are the thread's), so a copy that another thread makes meanwhile runs as usual."""
+    _graph_capture.active = capturing
 
 
 def to_device(array, device):
@@ -300,7 +302,7 @@ def to_device(array, device):
     if device_of(array) == target:
         return array
     if target == "gpu":
-        if _graph_capturing and np.ndim(array):  # (CuPy makes a 0-d array with a fill kernel, which replays)
+        if getattr(_graph_capture, "active", False) and np.ndim(array):  # (CuPy makes a 0-d array with a fill kernel, which replays)
             raise RuntimeError("a copy from the host inside a CUDA graph capture would be replayed from CuPy's staging "
                                "buffer, which later copies reuse: make the tensor before the capture, and copy_() new "
                                "values into it before each replay")

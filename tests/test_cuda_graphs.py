@@ -3,10 +3,13 @@
 The gpu_path fixture runs each case on the CuPy stand-in, which records a capture and redoes it at each launch (as
 CUDA replays a graph's kernels on the memory they had at capture) and refuses what CUDA refuses while it captures,
 and on a real GPU when there is one."""
+import threading
+
 import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import backend
 from unet import RestorationLoss, UNet
 from unet.step_graphs import GraphedSteps
 
@@ -85,6 +88,21 @@ def test_a_copy_from_the_host_inside_a_capture_is_refused_with_the_fix(gpu_path)
         doubled = mg.tensor(2.0, device="gpu") * 3  # a number is one kernel, which the graph replays
     graph.replay()
     assert doubled.item() == 6
+
+
+def test_host_copies_are_refused_on_the_capturing_thread_alone(gpu_path):
+    """A capture records its own thread's work: another thread's copy to the GPU meanwhile runs as usual."""
+    copied = []
+    backend.capturing_graph(True)
+    try:
+        with pytest.raises(RuntimeError, match="make the tensor before the capture"):
+            backend.to_device(np.ones(3, np.float32), "gpu")
+        other = threading.Thread(target=lambda: copied.append(backend.to_device(np.ones(3, np.float32), "gpu")))
+        other.start()
+        other.join()
+    finally:
+        backend.capturing_graph(False)
+    np.testing.assert_array_equal(backend.to_numpy(copied[0]), 1)
 
 
 def test_a_graph_captures_once_until_reset(gpu_path):
