@@ -1,0 +1,66 @@
+"""Cases where minigrad once disagreed with torch, found by differential fuzzing of the ops the U-Net and its training
+use, each reduced to its smallest form: the first moment of Adam (AdamW, Adamax, NAdam, RAdam) with beta1 = 0 after a
+large gradient, which torch's lerp_ gives as the new gradient exactly, rounding from the gradient's end for a weight of
+0.5 or more (average + (gradient - average) lost a small gradient beside a large average; the GPU kernel's too)."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+torch = pytest.importorskip("torch")
+
+# A large gradient, then small ones: the first moment of beta1 = 0 must drop the large one entirely.
+GRADIENTS = np.array([[-2087.0, 939.9, 1e3], [6.9e-5, -1e-4, 2e-5], [3e-3, 0.5, -7e-6]], np.float32)
+
+
+def adam_steps(library, name, options, device=None):
+    """The parameter and its exp_avg after each step of optimizer `name` on GRADIENTS, as float32 arrays."""
+    start = np.array([0.5, -0.3, 1.2], np.float32)
+    param = mg.tensor(start, requires_grad=True, device=device) if library is mg else torch.tensor(start,
+                                                                                                   requires_grad=True)
+    optimizer = getattr(library.optim, name)([param], lr=0.1, **options)
+    steps = []
+    for gradient in GRADIENTS:
+        param.grad = mg.tensor(gradient, device=device) if library is mg else torch.tensor(gradient)
+        optimizer.step()
+        steps.append([np.array(param.tolist(), np.float32),
+                      np.array(optimizer.state[param]["exp_avg"].tolist(), np.float32)])
+    return steps
+
+
+ADAM_FAMILY = {
+    "Adam": ("Adam", dict(betas=(0.0, 0.99))),
+    "Adam amsgrad, weight decay": ("Adam", dict(betas=(0.0, 0.9), amsgrad=True, weight_decay=0.01)),
+    "AdamW maximize": ("AdamW", dict(betas=(0.0, 0.99), maximize=True)),
+    "Adamax": ("Adamax", dict(betas=(0.0, 0.99))),
+    "NAdam": ("NAdam", dict(betas=(0.0, 0.99))),
+    "RAdam": ("RAdam", dict(betas=(0.0, 0.99))),
+}
+
+
+@pytest.mark.parametrize("case", ADAM_FAMILY)
+def test_first_moment_with_beta1_0_is_the_gradient_as_torchs(case):
+    """GANs' betas=(0, 0.99): exp_avg is the last gradient, to the bit, whatever came before."""
+    name, options = ADAM_FAMILY[case]
+    for (ours, our_average), (theirs, their_average) in zip(adam_steps(mg, name, options),
+                                                            adam_steps(torch, name, options), strict=True):
+        np.testing.assert_array_equal(our_average, their_average)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+def test_the_adam_kernel_with_beta1_0_steps_as_torch(host_kernels):
+    name, options = ADAM_FAMILY["Adam"]
+    for (ours, our_average), (theirs, their_average) in zip(adam_steps(mg, name, options),
+                                                            adam_steps(torch, name, options), strict=True):
+        np.testing.assert_array_equal(our_average, their_average)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+    assert host_kernels.launches == ["adam"] * len(GRADIENTS)
+
+
+def test_adam_with_beta1_0_gpu_path_matches_cpu(gpu_path):
+    name, options = ADAM_FAMILY["Adam"]
+    for (gpu, gpu_average), (cpu, cpu_average) in zip(adam_steps(mg, name, options, device="gpu"),
+                                                      adam_steps(mg, name, options), strict=True):
+        np.testing.assert_array_equal(gpu_average, cpu_average)
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-6, atol=1e-7)
+    assert "adam" in gpu_path.launches
