@@ -2421,10 +2421,21 @@ def _last_dims(input, shape):
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """torch's group_norm: the channels of an (N, C, ...) input in num_groups groups, each group of each sample
     normalised over its channels and positions; weight and bias are per channel."""
-    channels = input.shape[1] if input.ndim > 1 else 0
-    if input.ndim < 2 or channels % num_groups:
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    channels = input.shape[1]
+    sizes = [input.shape[0] * channels // num_groups, num_groups, *input.shape[2:]]  # torch's count, checked first
+    if sizes[0] * math.prod(sizes[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {sizes}")
+    if channels % num_groups:
         raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
+    for name, tensor in (("weight", weight), ("bias", bias)):
+        if tensor is not None and (tensor.ndim != 1 or tensor.numel() != channels):
+            # torch's bias message shows the weight's shape (that of an absent weight is [0])
+            shown = tensor.shape if name == "weight" else (0,) if weight is None else weight.shape
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, but "
+                               f"got {name} of shape {list(shown)} and input of shape {list(input.shape)}")
     positions = math.prod(input.shape[2:])
     grouped = input.reshape(input.shape[0], num_groups, channels // num_groups, positions)  # (N, G, C/G, positions)
     out = _normalize(grouped, weight, bias, (num_groups, channels // num_groups, 1), (2, 3), eps)

@@ -1,11 +1,14 @@
 """Cases where minigrad once disagreed with torch, found by differential fuzzing of the ops the U-Net and its training
 use, each reduced to its smallest form: the first moment of Adam (AdamW, Adamax, NAdam, RAdam) with beta1 = 0 after a
 large gradient, which torch's lerp_ gives as the new gradient exactly, rounding from the gradient's end for a weight of
-0.5 or more (average + (gradient - average) lost a small gradient beside a large average; the GPU kernel's too)."""
+0.5 or more (average + (gradient - average) lost a small gradient beside a large average; the GPU kernel's too); and
+group_norm's errors for one value per group as torch counts them, for a 1-d input and for a weight or bias of another
+size."""
 import numpy as np
 import pytest
 
 import minigrad as mg
+from conftest import assert_raises_as_torch
 
 torch = pytest.importorskip("torch")
 
@@ -64,3 +67,29 @@ def test_adam_with_beta1_0_gpu_path_matches_cpu(gpu_path):
         np.testing.assert_array_equal(gpu_average, cpu_average)
         np.testing.assert_allclose(gpu, cpu, rtol=1e-6, atol=1e-7)
     assert "adam" in gpu_path.launches
+
+
+GROUP_NORM_ERRORS = {
+    "one value per group, one sample": ((1, 3), 3, {}),
+    "one value per group as torch counts, before the channels' divisibility": ((1, 4, 1), 3, {}),
+    "a 1-d input": ((3,), 1, {}),
+    "a weight of another size": ((2, 4, 3, 3), 2, {"weight": (3,)}),
+    "a weight of two dims": ((2, 4, 3, 3), 2, {"weight": (4, 1)}),
+    "a bias of another size, no weight": ((2, 4, 3, 3), 2, {"bias": (3,)}),
+    "a bias of another size beside a weight": ((2, 4, 3, 3), 2, {"weight": (4,), "bias": (2, 2)}),
+}
+
+
+@pytest.mark.parametrize("case", GROUP_NORM_ERRORS)
+def test_group_norm_raises_torchs_errors(case):
+    shape, groups, affine = GROUP_NORM_ERRORS[case]
+
+    def call(lib):
+        return lambda: lib.nn.functional.group_norm(lib.ones(*shape), groups,
+                                                    **{name: lib.ones(*size) for name, size in affine.items()})
+    assert_raises_as_torch(call(torch), call(mg))
+
+
+def test_group_norm_module_on_one_value_per_group_raises_torchs_error():
+    assert_raises_as_torch(lambda: torch.nn.GroupNorm(2, 2)(torch.ones(1, 2, 1, 1)),
+                           lambda: mg.nn.GroupNorm(2, 2)(mg.ones(1, 2, 1, 1)))
