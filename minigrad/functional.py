@@ -2342,6 +2342,8 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
     """Batch and instance norm: the channels (dim 1) normalised over `axes`, which hold the batch dim 0 or not, by
     the input's statistics (which move the running ones in place, when given) or by the running ones. torch runs
     instance norm as a batch norm of N * C channels, so its size errors count the channels of all the samples."""
+    if momentum is None:  # the modules' cumulative average, which they reckon into a number before this call
+        raise TypeError(f"{op}(): argument 'momentum' (position 7) must be float, not NoneType")
     channels = input.shape[1] if input.ndim > 1 else 1
     copies = 1 if 0 in axes else input.shape[0]
     for name, tensor in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),

@@ -1,9 +1,9 @@
 """Cases where minigrad once disagreed with torch, found by differential fuzzing of the ops the U-Net and its training
 use, each reduced to its smallest form: the first moment of Adam (AdamW, Adamax, NAdam, RAdam) with beta1 = 0 after a
 large gradient, which torch's lerp_ gives as the new gradient exactly, rounding from the gradient's end for a weight of
-0.5 or more (average + (gradient - average) lost a small gradient beside a large average; the GPU kernel's too); and
+0.5 or more (average + (gradient - average) lost a small gradient beside a large average; the GPU kernel's too);
 group_norm's errors for one value per group as torch counts them, for a 1-d input and for a weight or bias of another
-size."""
+size; and batch_norm's and instance_norm's refusal of momentum=None."""
 import numpy as np
 import pytest
 
@@ -93,3 +93,14 @@ def test_group_norm_raises_torchs_errors(case):
 def test_group_norm_module_on_one_value_per_group_raises_torchs_error():
     assert_raises_as_torch(lambda: torch.nn.GroupNorm(2, 2)(torch.ones(1, 2, 1, 1)),
                            lambda: mg.nn.GroupNorm(2, 2)(mg.ones(1, 2, 1, 1)))
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("op", ["batch_norm", "instance_norm"])
+def test_norms_refuse_momentum_none_as_torch(op, training):
+    """momentum=None (a cumulative average) is the modules' to reckon; the functions take a number, in either mode."""
+    def call(lib):
+        statistics = dict(running_mean=lib.zeros(3), running_var=lib.ones(3))
+        mode = {"training": training} if op == "batch_norm" else {"use_input_stats": training}
+        return lambda: getattr(lib.nn.functional, op)(lib.ones(2, 3, 4), **statistics, **mode, momentum=None)
+    assert_raises_as_torch(call(torch), call(mg))
