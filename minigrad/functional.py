@@ -1542,6 +1542,11 @@ def pad(input, pad, mode="constant", value=0.0):
     "replicate" and "circular"; the last three pad the last 1 to 3 dims of an input of one or two dims more, as
     torch's. A negative amount crops that side, as in torch: the input is padded by the positive amounts
     (reflected or replicated from the whole input), then cropped; "circular" wraps the cropped input."""
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if mode != "constant" and value:
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    value = 0.0 if value is None else value  # torch's default, which callers pass on
     pad = tuple(pad)
     dims = len(pad) // 2  # an odd length is ops.Pad's error
     if mode != "constant" and len(pad) % 2 == 0 and not (dims in (1, 2, 3) and dims + 1 <= input.ndim <= dims + 2):

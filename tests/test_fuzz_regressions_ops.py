@@ -3,12 +3,13 @@ use, each reduced to its smallest form: the first moment of Adam (AdamW, Adamax,
 large gradient, which torch's lerp_ gives as the new gradient exactly, rounding from the gradient's end for a weight of
 0.5 or more (average + (gradient - average) lost a small gradient beside a large average; the GPU kernel's too);
 group_norm's errors for one value per group as torch counts them, for a 1-d input and for a weight or bias of another
-size; and batch_norm's and instance_norm's refusal of momentum=None."""
+size; batch_norm's and instance_norm's refusal of momentum=None; and F.pad's value=None (torch's default, which padded
+NaN here), an unknown mode and a value beside a mode that takes none."""
 import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import assert_raises_as_torch
+from conftest import assert_matches_torch, assert_raises_as_torch
 
 torch = pytest.importorskip("torch")
 
@@ -104,3 +105,19 @@ def test_norms_refuse_momentum_none_as_torch(op, training):
         mode = {"training": training} if op == "batch_norm" else {"use_input_stats": training}
         return lambda: getattr(lib.nn.functional, op)(lib.ones(2, 3, 4), **statistics, **mode, momentum=None)
     assert_raises_as_torch(call(torch), call(mg))
+
+
+def test_pad_of_value_none_pads_zeros_as_torch():
+    """value=None is torch's default, which wrappers pass on."""
+    assert_matches_torch(torch, lambda lib, x: lib.nn.functional.pad(x, (1, 2, 0, 1), value=None),
+                         [np.random.default_rng(0).standard_normal((1, 2, 3, 3))])
+
+
+@pytest.mark.parametrize("pad, mode, value", [((1, 1), "bogus", 0.0), ((1, 1, 1, 1), "bogus", 1.0),
+                                              ((1, 1), "reflect", 1.0), ((1, 1, 1, 1), "circular", -2.0),
+                                              ((1, 1, 1, 1), "replicate", 0.5)],
+                         ids=["unknown mode", "unknown mode and a value", "reflect's value, before the size",
+                              "circular's value", "replicate's value"])
+def test_pad_refuses_a_mode_or_value_as_torch(pad, mode, value):
+    assert_raises_as_torch(lambda: torch.nn.functional.pad(torch.ones(1, 2, 3, 3), pad, mode=mode, value=value),
+                           lambda: mg.nn.functional.pad(mg.ones(1, 2, 3, 3), pad, mode=mode, value=value))
