@@ -1659,9 +1659,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     op = "binary_cross_entropy_with_logits"
     if pos_weight is not None:
         require_broadcastable(tuple(pos_weight.shape), tuple(target.shape))
-    return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
+    loss = ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
                                                   weight=_constant_weight(op, "weight", weight, input),
                                                   pos_weight=_constant_weight(op, "pos_weight", pos_weight, input))
+    return loss.to(target.dtype)  # torch's loss is (1 - target) times the input in place: of the target's dtype
 
 
 def _constant_weight(op, name, weight, input):

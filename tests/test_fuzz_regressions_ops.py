@@ -3,8 +3,9 @@ use, each reduced to its smallest form: the first moment of Adam (AdamW, Adamax,
 large gradient, which torch's lerp_ gives as the new gradient exactly, rounding from the gradient's end for a weight of
 0.5 or more (average + (gradient - average) lost a small gradient beside a large average; the GPU kernel's too);
 group_norm's errors for one value per group as torch counts them, for a 1-d input and for a weight or bias of another
-size; batch_norm's and instance_norm's refusal of momentum=None; and F.pad's value=None (torch's default, which padded
-NaN here), an unknown mode and a value beside a mode that takes none."""
+size; batch_norm's and instance_norm's refusal of momentum=None; F.pad's value=None (torch's default, which padded NaN
+here), an unknown mode and a value beside a mode that takes none; and binary_cross_entropy_with_logits beside a target
+of another dtype, whose loss is of the target's dtype."""
 import numpy as np
 import pytest
 
@@ -121,3 +122,25 @@ def test_pad_of_value_none_pads_zeros_as_torch():
 def test_pad_refuses_a_mode_or_value_as_torch(pad, mode, value):
     assert_raises_as_torch(lambda: torch.nn.functional.pad(torch.ones(1, 2, 3, 3), pad, mode=mode, value=value),
                            lambda: mg.nn.functional.pad(mg.ones(1, 2, 3, 3), pad, mode=mode, value=value))
+
+
+@pytest.mark.parametrize("input_dtype, target_dtype", [("float64", "float32"), ("float32", "float64"),
+                                                       ("float32", "float16")])
+@pytest.mark.parametrize("extra", [{}, {"pos_weight": [2.0, 0.5, 1.5]}, {"weight": [2.0, 0.5, 1.0]}],
+                         ids=["plain", "pos_weight", "weight"])
+def test_bce_with_logits_is_of_the_targets_dtype_as_torchs(input_dtype, target_dtype, extra):
+    """torch's loss is (1 - target), multiplied by the input in place: of the target's dtype; the gradients are of
+    their own tensors' dtypes."""
+    rng = np.random.default_rng(0)
+    logits, target = rng.standard_normal((2, 3)) * 3, rng.uniform(0, 1, (2, 3))
+    results = []
+    for lib in (mg, torch):
+        x = lib.tensor(logits.astype(input_dtype), requires_grad=True)
+        y = lib.tensor(target.astype(target_dtype), requires_grad=True)
+        loss = lib.nn.functional.binary_cross_entropy_with_logits(
+            x, y, **{name: lib.tensor(values) for name, values in extra.items()})
+        loss.backward()
+        results.append([np.asarray(t.tolist(), str(t.dtype).removeprefix("torch.")) for t in (loss, x.grad, y.grad)])
+    for ours, theirs in zip(*results, strict=True):  # both computed to float32's precision, or float16's
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_allclose(ours, theirs, rtol=2e-3 if "float16" in (input_dtype, target_dtype) else 1e-5)
