@@ -4,8 +4,9 @@ large gradient, which torch's lerp_ gives as the new gradient exactly, rounding 
 0.5 or more (average + (gradient - average) lost a small gradient beside a large average; the GPU kernel's too);
 group_norm's errors for one value per group as torch counts them, for a 1-d input and for a weight or bias of another
 size; batch_norm's and instance_norm's refusal of momentum=None; F.pad's value=None (torch's default, which padded NaN
-here), an unknown mode and a value beside a mode that takes none; and binary_cross_entropy_with_logits beside a target
-of another dtype, whose loss is of the target's dtype."""
+here), an unknown mode and a value beside a mode that takes none; binary_cross_entropy_with_logits beside a target of
+another dtype, whose loss is of the target's dtype; and the errors of amax, amin and the inf norms over an empty dim,
+which name the first empty dim given as it was given (NumPy's error, for the norms)."""
 import numpy as np
 import pytest
 
@@ -144,3 +145,19 @@ def test_bce_with_logits_is_of_the_targets_dtype_as_torchs(input_dtype, target_d
     for ours, theirs in zip(*results, strict=True):  # both computed to float32's precision, or float16's
         assert ours.dtype == theirs.dtype
         np.testing.assert_allclose(ours, theirs, rtol=2e-3 if "float16" in (input_dtype, target_dtype) else 1e-5)
+
+
+@pytest.mark.parametrize("shape, dim", [((1, 2, 0), (-1, 1)), ((1, 2, 0), (1, -1)), ((3, 0, 0), (2, 1)), ((0,), -1),
+                                        ((0, 3), (-2, 1))])
+@pytest.mark.parametrize("call", [lambda lib, x, dim: lib.amax(x, dim), lambda lib, x, dim: x.amin(dim),
+                                  lambda lib, x, dim: lib.linalg.vector_norm(x, float("inf"), dim),
+                                  lambda lib, x, dim: lib.linalg.vector_norm(x, -float("inf"), dim)],
+                         ids=["amax", "amin", "inf norm", "-inf norm"])
+def test_reductions_without_identity_name_the_first_empty_dim_as_written(call, shape, dim):
+    """torch's amax, amin and inf norms name the first empty dim of those given, as given (-1, not 2)."""
+    assert_raises_as_torch(lambda: call(torch, torch.zeros(shape), dim), lambda: call(mg, mg.zeros(shape), dim))
+
+
+def test_inf_norm_of_an_empty_tensor_raises_torchs_error():
+    assert_raises_as_torch(lambda: torch.linalg.vector_norm(torch.zeros(0, 3), float("inf")),
+                           lambda: mg.linalg.vector_norm(mg.zeros(0, 3), float("inf")))
