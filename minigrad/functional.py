@@ -1544,6 +1544,11 @@ def pad(input, pad, mode="constant", value=0.0):
     "replicate" and "circular"; the last three pad the last 1 to 3 dims of an input of one or two dims more, as
     torch's. A negative amount crops that side, as in torch: the input is padded by the positive amounts
     (reflected or replicated from the whole input), then cropped; "circular" wraps the cropped input."""
+    if mode not in ("constant", "reflect", "replicate", "circular"):
+        raise NotImplementedError(f"Unrecognised padding mode {mode}")
+    if mode != "constant" and value:
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
+    value = 0.0 if value is None else value  # torch's default, which callers pass on
     pad = tuple(pad)
     dims = len(pad) // 2  # an odd length is ops.Pad's error
     if mode != "constant" and len(pad) % 2 == 0 and not (dims in (1, 2, 3) and dims + 1 <= input.ndim <= dims + 2):
@@ -1656,9 +1661,10 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     op = "binary_cross_entropy_with_logits"
     if pos_weight is not None:
         require_broadcastable(tuple(pos_weight.shape), tuple(target.shape))
-    return ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
+    loss = ops.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
                                                   weight=_constant_weight(op, "weight", weight, input),
                                                   pos_weight=_constant_weight(op, "pos_weight", pos_weight, input))
+    return loss.to(target.dtype)  # torch's loss is (1 - target) times the input in place: of the target's dtype
 
 
 def _constant_weight(op, name, weight, input):
@@ -2344,6 +2350,8 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
     """Batch and instance norm: the channels (dim 1) normalised over `axes`, which hold the batch dim 0 or not, by
     the input's statistics (which move the running ones in place, when given) or by the running ones. torch runs
     instance norm as a batch norm of N * C channels, so its size errors count the channels of all the samples."""
+    if momentum is None:  # the modules' cumulative average, which they reckon into a number before this call
+        raise TypeError(f"{op}(): argument 'momentum' (position 7) must be float, not NoneType")
     channels = input.shape[1] if input.ndim > 1 else 1
     copies = 1 if 0 in axes else input.shape[0]
     for name, tensor in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
@@ -2423,10 +2431,21 @@ def _last_dims(input, shape):
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """torch's group_norm: the channels of an (N, C, ...) input in num_groups groups, each group of each sample
     normalised over its channels and positions; weight and bias are per channel."""
-    channels = input.shape[1] if input.ndim > 1 else 0
-    if input.ndim < 2 or channels % num_groups:
+    if input.ndim < 2:
+        raise RuntimeError(f"Expected at least 2 dimensions for input tensor but received {input.ndim}")
+    channels = input.shape[1]
+    sizes = [input.shape[0] * channels // num_groups, num_groups, *input.shape[2:]]  # torch's count, checked first
+    if sizes[0] * math.prod(sizes[2:]) == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {sizes}")
+    if channels % num_groups:
         raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
                            f"shape {list(input.shape)} and num_groups={num_groups}")
+    for name, tensor in (("weight", weight), ("bias", bias)):
+        if tensor is not None and (tensor.ndim != 1 or tensor.numel() != channels):
+            # torch's bias message shows the weight's shape (that of an absent weight is [0])
+            shown = tensor.shape if name == "weight" else (0,) if weight is None else weight.shape
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, but "
+                               f"got {name} of shape {list(shown)} and input of shape {list(input.shape)}")
     positions = math.prod(input.shape[2:])
     grouped = input.reshape(input.shape[0], num_groups, channels // num_groups, positions)  # (N, G, C/G, positions)
     out = _normalize(grouped, weight, bias, (num_groups, channels // num_groups, 1), (2, 3), eps)

@@ -330,8 +330,13 @@ def _check_hyper_parameters(**values):
 
 
 def _average_into(average, value, weight):
-    """average = (1 - weight) * average + weight * value in place, rounded as torch's lerp_ for weight < 0.5."""
-    average += (value - average) * weight
+    """average = (1 - weight) * average + weight * value in place, rounded as torch's lerp_: from the average for a
+    weight under 0.5, else from the value, so that weight 1 (beta1 = 0) gives the value itself, whatever the average
+    held."""
+    if abs(weight) < 0.5:
+        average += (value - average) * weight
+    else:
+        average[...] = value - (value - average) * (1 - weight)
 
 
 def _average_square_into(average, value, decay):

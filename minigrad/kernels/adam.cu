@@ -16,7 +16,9 @@ KERNEL adam(const unsigned long long* params, const unsigned long long* grads, c
         real_t* v = (real_t*)exp_avg_sqs[low];
         real_t grad = ((const real_t*)grads[low])[e];
         if (weight_decay != real_t(0)) grad += weight_decay * param[e];
-        m[e] += (grad - m[e]) * one_minus_beta1;
+        m[e] = one_minus_beta1 < real_t(0.5)                        // torch's lerp_, rounded from the nearer end
+                   ? m[e] + (grad - m[e]) * one_minus_beta1
+                   : grad - (grad - m[e]) * (real_t(1) - one_minus_beta1);
         v[e] = v[e] * beta2 + one_minus_beta2 * grad * grad;
         param[e] -= step_size * (m[e] / (sqrt(v[e]) / sqrt_bias_correction2 + eps));
     }

@@ -114,7 +114,7 @@ class Max(_SpreadBySlopes):
     def forward(ctx, a, dim=None, keepdim=False):
         op = ctx.function
         if dim is not None:
-            normalize_dim(dim, a.ndim)  # one int dim, as torch's (an IndexError or TypeError)
+            dim = normalize_dim(dim, a.ndim)  # one int dim, as torch's (an IndexError or TypeError)
         _require_values(op.name, a, dim)
         xp = get_array_module(a)
         axes = _axes(dim, a.ndim)
@@ -203,11 +203,18 @@ def top_indices(a, k, dim, largest=True):
     return xp.take_along_axis(candidates, order, axis=axis).astype(np.int64, copy=False)
 
 
+def _first_empty_dim(a, dim):
+    """The first of `dim`'s dims (an int or a sequence) along which `a` is empty, as written, which is how torch's
+    errors name it; None for dim None or ()."""
+    written = () if dim is None else (dim,) if isinstance(dim, numbers.Integral) else tuple(dim)
+    return next((d for d in written if a.shape[d] == 0), None)
+
+
 def _require_values(name, a, axis):
-    """torch's errors for a max, min, argmax or argmin of no values (`axis`: a normalized dim, or None)."""
+    """torch's errors for a max, min, argmax or argmin of no values (`axis`: a dim as torch names it, or None)."""
     if a.size == 0 and (axis is None or a.shape[axis] == 0):
         if axis is not None:
-            raise IndexError(f"{name}(): Expected reduction dim {axis % a.ndim} to have non-zero size.")
+            raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
         if name.startswith("arg"):
             raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
         raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the "
@@ -285,10 +292,8 @@ class Amax(Max):
     def forward(ctx, a, dim=(), keepdim=False):
         op = ctx.function
         axes = _axes(dim, a.ndim)
-        empty = [axis for axis in axes if a.shape[axis] == 0]
-        if empty:  # over every dim (dim=()), torch asks for a dim
-            every_dim = dim is None or not isinstance(dim, numbers.Integral) and not len(dim)
-            _require_values(f"a{op.name}", a, None if every_dim else empty[0])
+        if any(a.shape[axis] == 0 for axis in axes):  # over every dim (dim=()), torch asks for a dim
+            _require_values(f"a{op.name}", a, _first_empty_dim(a, dim))
         out = getattr(a, op.name)(axis=axes, keepdims=True)
         ctx.save_for_backward(axes, _shared_by_ties(a, out, axes, nan_ties=False).astype(a.dtype))
         return _drop_axes(out, axes, keepdim)
@@ -340,6 +345,12 @@ class Norm(_SpreadBySlopes):
         xp = get_array_module(a)
         axes = _axes(dim, a.ndim)
         magnitude = xp.abs(a)
+        if p in (math.inf, -math.inf) and any(a.shape[axis] == 0 for axis in axes):
+            empty = _first_empty_dim(a, dim)
+            place = ("an empty tensor because" if empty is None  # torch's wording, without its space
+                     else f"the dimension {empty}because this dimension is empty and")
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on {place} the operation does not "
+                               "have an identity")
         if p in (math.inf, -math.inf):
             out = (magnitude.max if p > 0 else magnitude.min)(axis=axes, keepdims=True)
             slopes = _shared_by_ties(magnitude, out, axes) * xp.sign(a)
