@@ -86,7 +86,6 @@ GRID = [(name, layers, bidirectional, batch_first, unbatched, given)
         in itertools.product(KINDS, (1, 2), (False, True), (False, True), (False, True), (False, True))]
 
 
-@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")  # torch's note
 @pytest.mark.parametrize("name, layers, bidirectional, batch_first, unbatched, given", GRID,
                          ids=lambda value: str(value))
 def test_layer_outputs_states_and_gradients_match_torch(name, layers, bidirectional, batch_first, unbatched, given):
@@ -163,7 +162,6 @@ def test_cell_gradcheck(name):
     assert mg.gradcheck(fn, [x, *states, *cell.parameters()])
 
 
-@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 @pytest.mark.parametrize("name", KINDS)
 def test_two_layer_bidirectional_gradcheck(name):
     model = getattr(mg.nn, KINDS[name][0])(INPUT, HIDDEN, num_layers=2, bidirectional=True,
@@ -196,7 +194,6 @@ def pad(batch_first, padding_value=0.0, total_length=None):
     return finish
 
 
-@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 @pytest.mark.parametrize("name", KINDS)
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["forward", "bidirectional"])
 @pytest.mark.parametrize("batch_first", [False, True], ids=["time_first", "batch_first"])
@@ -320,7 +317,6 @@ def test_dropout_warning_for_one_layer_is_torchs(layer):
     assert messages[1] == messages[0] and len(messages[0]) == 1
 
 
-@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 @pytest.mark.parametrize("name", KINDS)
 def test_parameters_are_named_shaped_and_drawn_as_torchs(name):
     layer, options = KINDS[name]
