@@ -323,19 +323,21 @@ class Norm(_SpreadBySlopes):
 
     @staticmethod
     def differentiable_backward(ctx, grad):
-        """p = 1 and inf have constant slopes (signs, and a max's shares); p = 2's are a / norm, 0 where the norm
-        is, as torch's. Other p's gradients cannot be differentiated again."""
+        """p = 1 and inf have constant slopes (signs, and a max's shares); other p's are forward's, recorded:
+        sign(a) (|a| / norm)^(p-1), 0 where a or the norm is, as torch's (the masked places read 1, so that no
+        infinite power's derivative meets a zero)."""
         p = ctx.params.get("p", 2)
         if p == 0:
             return None
         if p in (1, math.inf, -math.inf):
             return _SpreadBySlopes.differentiable_backward(ctx, grad)
-        if p != 2:
-            return ctx.undifferentiable_gradients(grad)
-        axes, slopes, a, out = ctx.saved
-        zero = Tensor(out == 0)
-        scale = where(zero, 0, grad / where(zero, 1, ctx.linked_output(out)))
-        return _expand_reduced(scale, axes, ctx.params.get("keepdim", False), a.shape) * ctx.linked(0, a)
+        axes, _, a, out = ctx.saved
+        keepdim = ctx.params.get("keepdim", False)
+        zero = Tensor((_expand_reduced(out, axes, keepdim, a.shape) == 0) | (a == 0))
+        norm = _expand_reduced(ctx.linked_output(out), axes, keepdim, a.shape)
+        linked = ctx.linked(0, a)
+        ratio = where(zero, 1, linked.abs() / where(zero, 1, norm))
+        return _expand_reduced(grad, axes, keepdim, a.shape) * where(zero, 0, linked.sign() * ratio ** (p - 1))
 
     @staticmethod
     def forward(ctx, a, p=2, dim=None, keepdim=False):
