@@ -206,7 +206,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     if input.ndim not in (3, 4) or 0 in input.shape[-3:]:
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with possibly 0 batch size and other non-zero "
                            f"dimensions for input, but got: {list(input.shape)}")
-    _require_floating("im2col_out_cpu", input)
+    require_floating_point("im2col_out_cpu", input)
     blocks = _sliding_blocks(input.shape[-2:], sizes)
     if min(blocks) < 1:
         raise RuntimeError(f"Given input with spatial size {tuple(input.shape[-2:])}, "
@@ -225,7 +225,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     if input.ndim not in (2, 3) or 0 in input.shape[-2:]:
         raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
                            f"dimensions for input, but got: {list(input.shape)}")
-    _require_floating("col2im_out_cpu", input)
+    require_floating_point("col2im_out_cpu", input)
     (kh, kw), rows = sizes["kernel_size"], input.shape[-2]
     if rows % (kh * kw):
         raise RuntimeError("Expected size of input's dimension 1 to be divisible by the product of kernel_size, but "
@@ -289,13 +289,6 @@ def _sliding_blocks(image_size, sizes):
 def _im2col_params(sizes):
     """ops.Unfold's kernel_size and its im2col's (stride, padding, dilation)."""
     return dict(kernel_size=sizes["kernel_size"], columns=(sizes["stride"], sizes["padding"], sizes["dilation"]))
-
-
-def _require_floating(kernel, input):
-    """torch's error for an op whose `kernel` takes floating-point inputs only."""
-    if input.dtype.kind != "f":
-        raise NotImplementedError(f'"{kernel}" not implemented for '
-                                  f"'{SCALAR_TYPE_NAMES.get(input.dtype, input.dtype)}'")
 
 
 def _stride_and_dilation(op, stride, dilation, groups, dims=2):
@@ -438,7 +431,7 @@ def _max_unpool(op, dims, input, indices, kernel_size, stride, padding, output_s
     if indices.shape != input.shape:
         raise RuntimeError(f"Expected shape of indices to be same as that of the input tensor ({list(input.shape)}) "
                            f"but got indices tensor with shape: {list(indices.shape)}")
-    _require_floating(op, input)
+    require_floating_point(op, input)
     volume = math.prod(size)
     invalid = (indices.data < 0) | (indices.data >= volume)
     if bool(invalid.any()):
@@ -581,14 +574,14 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode == "area" and axes in (1, 2):
         return adaptive_avg_pool2d(input, size) if axes == 2 else adaptive_avg_pool1d(input, size)
     if mode == "area" and axes == 3:
-        _require_floating("adaptive_avg_pool3d_cpu", input)
+        require_floating_point("adaptive_avg_pool3d_cpu", input)
         return AdaptiveAvgPool.apply(input, size=size)
     if mode in _NEAREST and axes in (1, 2, 3):
         return _NEAREST[mode].apply(input, size=size, scale_factor=scale_factor)
     if (mode, axes) not in _INTERPOLATIONS:
         raise _resize_error(mode, input.ndim)
     if mode == "trilinear":
-        _require_floating("compute_indices_weights_linear", input)
+        require_floating_point("compute_indices_weights_linear", input)
     if antialias:
         return ops.UpsampleAntialiased.apply(input, size=size, scale_factor=scale_factor, align_corners=align_corners,
                                              mode=mode)
@@ -819,7 +812,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
         return ops.LeakyReLU.apply(input, negative_slope=(lower + upper) / 2, node_name="RreluWithNoiseBackward0")
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
-    require_floating_point("rrelu_with_noise_out_cpu", input.data)
+    require_floating_point("rrelu_with_noise_out_cpu", input)
     slopes = Tensor(random.generator().uniform(lower, upper, input.shape).astype(input.dtype), device=input.device)
     with no_grad():
         noise = where(input > 0, 1.0, slopes)                           # torch's noise: 1, or the element's slope
@@ -1070,7 +1063,7 @@ def adaptive_avg_pool2d(input, output_size):
     mean, the cheaper path; others, overlapping bins, go through a pooling matrix per axis."""
     h, w = input.shape[-2:]
     out_h, out_w = _adaptive_output_size("adaptive_avg_pool2d", input, output_size, 2)
-    _require_floating("adaptive_avg_pool2d", input)
+    require_floating_point("adaptive_avg_pool2d", input)
     if not out_h * out_w:
         return _nothing_pooled(input, (out_h, out_w))
     if h % out_h or w % out_w:
@@ -1083,7 +1076,7 @@ def adaptive_avg_pool3d(input, output_size):
     """adaptive_avg_pool2d over (C, D, H, W) or (N, C, D, H, W), None keeping a size, each axis binned as there. The
     mean is separable: adaptive_avg_pool2d of the (H, W) planes, then of the depth."""
     out_d, out_h, out_w = _adaptive_output_size("adaptive_avg_pool3d", input, output_size, 3)
-    _require_floating("adaptive_avg_pool3d_cpu", input)
+    require_floating_point("adaptive_avg_pool3d_cpu", input)
     if not out_d * out_h * out_w:
         return _nothing_pooled(input, (out_d, out_h, out_w))
     *batch, d, h, w = input.shape
@@ -1193,7 +1186,7 @@ def _check_max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode):
     length = pooled_size(input.shape[-1], kernel, stride, pad, step, ceil_mode)
     if length < 1:
         raise RuntimeError(f"max_pool1d() Invalid computed output size: {length}")
-    _require_floating("max_pool1d_impl", input)
+    require_floating_point("max_pool1d_impl", input)
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -2365,6 +2358,7 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
             _refuse_gradient("native_batch_norm", name, tensor)
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
+    require_floating_point("batch_norm", input)  # instance norm's too: torch runs it as a batch norm
     if not _is_mixed_precision(input, running_mean, running_var, weight, bias):
         require_same_dtype(op, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
                            bias=bias)
@@ -2390,6 +2384,7 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """torch's layer_norm: each input normalised over its last dims, normalized_shape, which weight and bias have."""
     normalized_shape = _normalized_shape("layer_norm", input, normalized_shape, "[*, ", weight=weight, bias=bias)
+    require_floating_point("LayerNormKernelImpl", input)
     return _normalize(input, weight, bias, normalized_shape, _last_dims(input, normalized_shape), eps)
 
 
@@ -2397,7 +2392,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """torch's: input / sqrt(mean(input^2) + eps) over its last dims, normalized_shape, times weight (of that shape)
     where given; eps None is the machine epsilon of the input's dtype, as torch's."""
     normalized_shape = _normalized_shape("rms_norm", input, normalized_shape, "[*", weight=weight)
-    _require_floating("rms_norm", input)
+    require_floating_point("rms_norm", input)
     eps = float(np.finfo(input.dtype).eps) if eps is None else eps
     out = input * ((input * input).mean(dim=_last_dims(input, normalized_shape), keepdim=True) + eps).rsqrt()
     return out if weight is None else out * weight
@@ -2446,6 +2441,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             shown = tensor.shape if name == "weight" else (0,) if weight is None else weight.shape
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, but "
                                f"got {name} of shape {list(shown)} and input of shape {list(input.shape)}")
+    require_floating_point("GroupNormKernelImpl", input)
     positions = math.prod(input.shape[2:])
     grouped = input.reshape(input.shape[0], num_groups, channels // num_groups, positions)  # (N, G, C/G, positions)
     out = _normalize(grouped, weight, bias, (num_groups, channels // num_groups, 1), (2, 3), eps)

@@ -315,6 +315,12 @@ FUNCTIONAL_ERRORS = {
     "layer_norm weight": lambda f, t: f.layer_norm(t(np.ones((2, 3), np.float32)), (3,), t(np.ones(4, np.float32))),
     "layer_norm int shape": lambda f, t: f.layer_norm(t(np.ones((2, 3), np.float32)), 3),
     "group_norm groups": lambda f, t: f.group_norm(t(np.ones((2, 6, 4), np.float32)), 4),
+    "batch_norm of integers": lambda f, t: f.batch_norm(t(np.arange(24).reshape(2, 3, 4)), None, None, training=True),
+    "batch_norm of integers in evaluation": lambda f, t: f.batch_norm(t(np.arange(6).reshape(2, 3)),
+                                                                     t(np.zeros(3)), t(np.ones(3))),
+    "instance_norm of integers": lambda f, t: f.instance_norm(t(np.arange(24).reshape(2, 3, 4))),
+    "layer_norm of integers": lambda f, t: f.layer_norm(t(np.arange(24).reshape(2, 3, 4)), (4,)),
+    "group_norm of bools": lambda f, t: f.group_norm(t(np.ones((2, 3, 4), bool)), 3),
 }
 
 
