@@ -628,6 +628,27 @@ def _resize_sizes(input, size, scale_factor, recompute_scale_factor, mode):
     return None, scales
 
 
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """torch's deprecated name of interpolate, which older models call."""
+    _warn_deprecated_resize("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    _warn_deprecated_resize("upsample_nearest")
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    """interpolate's "bilinear" with the corners aligned, as torch's deprecated function does."""
+    _warn_deprecated_resize("upsample_bilinear")
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def _warn_deprecated_resize(name):
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=3)
+
+
 def _resize_error(mode, ndim):
     """The error of interpolate's `mode` on an ndim-d input: torch's, where torch refuses the pair, else that
     minigrad lacks it ("lanczos")."""
@@ -2506,5 +2527,5 @@ __all__ = [
     "prelu", "relu", "relu6", "relu_", "rms_norm", "rrelu", "rrelu_", "scaled_dot_product_attention", "selu", "selu_",
     "sigmoid", "sigmoid_gate", "silu", "smooth_l1_loss", "soft_margin_loss", "softmax", "softmin", "softplus",
     "softshrink", "softsign", "stack", "tanh", "tanhshrink", "threshold", "threshold_", "triplet_margin_loss",
-    "triplet_margin_with_distance_loss", "unfold",
+    "triplet_margin_with_distance_loss", "unfold", "upsample", "upsample_bilinear", "upsample_nearest",
 ]

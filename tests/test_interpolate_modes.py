@@ -270,3 +270,22 @@ def test_gpu_path_matches_cpu(gpu_path):
         assert relative_error(gpu_out, cpu_out) <= 1e-5, name  # a GPU sums in another order
         assert relative_error(gpu_grad, cpu_grad) <= 1e-5, name
     assert "resize" in gpu_path.launches
+
+
+@pytest.mark.parametrize("name, arguments", [
+    ("upsample", (None, 2, "bilinear", True)),
+    ("upsample", (None, 1.5)),
+    ("upsample_nearest", ((5, 9),)),
+    ("upsample_bilinear", (None, 2)),
+])
+def test_deprecated_spellings_of_interpolate_warn_and_resize_as_torchs(name, arguments):
+    """Older models call F.upsample, upsample_nearest and upsample_bilinear: torch's warning, then its result."""
+    x = np.random.default_rng(0).standard_normal((1, 2, 4, 6)).astype(np.float32)
+    with pytest.warns(UserWarning) as ours:
+        out = getattr(F, name)(mg.tensor(x), *arguments)
+    with pytest.warns(UserWarning) as theirs:
+        expected = getattr(TF, name)(torch.tensor(x), *arguments)
+    assert [str(w.message) for w in ours] == [str(w.message) for w in theirs]
+    assert ours[0].filename == __file__  # the warning points at the caller
+    assert relative_error(out.numpy(), expected.numpy()) <= 1e-6
+
