@@ -2380,9 +2380,7 @@ def _normalize_channels(op, input, running_mean, running_var, weight, bias, inpu
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
     require_floating_point("batch_norm", input)  # instance norm's too: torch runs it as a batch norm
-    if not _is_mixed_precision(input, running_mean, running_var, weight, bias):
-        require_same_dtype(op, input=input, running_mean=running_mean, running_var=running_var, weight=weight,
-                           bias=bias)
+    _require_parameters_dtype(op, input, running_mean=running_mean, running_var=running_var, weight=weight, bias=bias)
     broadcast = (channels,) + (1,) * (input.ndim - 2)
     if not input_statistics:
         return _normalize(input, weight, bias, broadcast, axes, eps, mean=running_mean.data.reshape(broadcast),
@@ -2406,6 +2404,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """torch's layer_norm: each input normalised over its last dims, normalized_shape, which weight and bias have."""
     normalized_shape = _normalized_shape("layer_norm", input, normalized_shape, "[*, ", weight=weight, bias=bias)
     require_floating_point("LayerNormKernelImpl", input)
+    _require_parameters_dtype("layer_norm", input, weight=weight, bias=bias)
     return _normalize(input, weight, bias, normalized_shape, _last_dims(input, normalized_shape), eps)
 
 
@@ -2463,6 +2462,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, but "
                                f"got {name} of shape {list(shown)} and input of shape {list(input.shape)}")
     require_floating_point("GroupNormKernelImpl", input)
+    _require_parameters_dtype("group_norm", input, weight=weight, bias=bias)
     positions = math.prod(input.shape[2:])
     grouped = input.reshape(input.shape[0], num_groups, channels // num_groups, positions)  # (N, G, C/G, positions)
     out = _normalize(grouped, weight, bias, (num_groups, channels // num_groups, 1), (2, 3), eps)
@@ -2482,6 +2482,13 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     squares = (input * input).reshape(batch, 1, channels, -1)
     mean = avg_pool2d(pad(squares, (0, 0, size // 2, (size - 1) // 2)), (size, 1), stride=1)
     return input / (mean.reshape(input.shape) * alpha + k).pow(beta)
+
+
+def _require_parameters_dtype(op, input, **parameters):
+    """A normalization's parameters (by name; None where not given) of the input's dtype, or float32 beside a
+    float16 input (mixed precision): torch refuses others, where NumPy would promote the output."""
+    if not _is_mixed_precision(input, *parameters.values()):
+        require_same_dtype(op, input=input, **parameters)
 
 
 def _is_mixed_precision(input, *parameters):

@@ -322,6 +322,14 @@ FUNCTIONAL_ERRORS = {
     "layer_norm of integers": lambda f, t: f.layer_norm(t(np.arange(24).reshape(2, 3, 4)), (4,)),
     "group_norm of bools": lambda f, t: f.group_norm(t(np.ones((2, 3, 4), bool)), 3),
 }
+# minigrad's own words (test_nn's too), where torch's CPU says "mixed dtype (CPU): expect parameter to have scalar
+# type of Float": a float64 weight would run a float32 network in float64
+DTYPE_ERRORS = {
+    "group_norm": (lambda f, t: f.group_norm(t(np.ones((2, 4, 3), np.float32)), 2, t(np.ones(4))),
+                   "group_norm: expected input and weight to have the same dtype"),
+    "layer_norm": (lambda f, t: f.layer_norm(t(np.ones((2, 3), np.float32)), (3,), None, t(np.ones(3))),
+                   "layer_norm: expected input and bias to have the same dtype"),
+}
 
 
 def assert_error_is_torchs(call, ours, theirs):
@@ -339,6 +347,15 @@ def test_module_errors_are_torchs(case):
 @pytest.mark.parametrize("case", FUNCTIONAL_ERRORS)
 def test_functional_errors_are_torchs(case):
     assert_error_is_torchs(FUNCTIONAL_ERRORS[case], (F, mg.tensor), (TF, torch.tensor))
+
+
+@pytest.mark.parametrize("case", DTYPE_ERRORS)
+def test_parameters_of_another_dtype_are_refused_as_torch_refuses_them(case):
+    call, message = DTYPE_ERRORS[case]
+    with pytest.raises(RuntimeError, match="mixed dtype"):
+        call(TF, torch.tensor)
+    with pytest.raises(RuntimeError, match=message):
+        call(F, mg.tensor)
 
 
 def test_mixed_dtypes_are_refused_as_torch():
