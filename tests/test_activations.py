@@ -73,6 +73,22 @@ def test_values_and_gradients_at_kinks_match_torch(name):
         np.testing.assert_allclose(grad, expected_grad, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64", "int8", "uint8", "int64"])
+def test_relu_keeps_signed_zeros_and_integer_dtypes_as_torchs(dtype):
+    """relu(-0.0) is -0.0 in torch, bit for bit here too; NaN and the infinities pass; integers stay integers."""
+    if dtype.startswith("float"):
+        x = np.array([-0.0, 0.0, -2.0, 3.0, np.nan, -np.inf, np.inf], dtype)
+    else:
+        x = np.array([0, 7, 100] + ([] if dtype == "uint8" else [-5]), dtype)
+    ours, theirs = mg.relu(mg.tensor(x)).numpy(), torch.relu(torch.tensor(x)).numpy()
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours.view(f"u{x.itemsize}"), theirs.view(f"u{x.itemsize}"))
+
+
+def test_relu_refuses_bools_as_torch():
+    assert_raises_as_torch(lambda: torch.relu(torch.tensor([True, False])), lambda: mg.relu(mg.tensor([True, False])))
+
+
 # ---- non-finite inputs: the activations that pick one of two formulas per element ---------------------------
 
 PICKING = {
