@@ -172,6 +172,52 @@ def test_a_resumed_run_whose_folders_moved_names_the_flags_that_point_it_there(t
                              "exists: if they have moved, pass --degraded with their new place")
 
 
+def _kla_tree(root):
+    """A folder detected as the KLA layout (its images are not read)."""
+    (root / "widget" / "Train" / "GT_clean_image").mkdir(parents=True)
+    return root
+
+
+@pytest.mark.parametrize("trained_on, given, phrase", [
+    ("builtin", lambda tmp_path: ["--data", _kla_tree(tmp_path / "kla")], "the built-in data, but KLA data"),
+    ("builtin", lambda tmp_path: ["--clean", tmp_path / "clean"], "the built-in data, but clean images degraded on "
+                                                                   "the fly"),
+    ("kla", lambda tmp_path: ["--data", "builtin"], "KLA data, but the built-in data"),
+    ("kla", lambda tmp_path: ["--degraded", tmp_path / "noisy", "--clean", tmp_path / "clean"], "KLA data, but paired "
+                                                                                                 "folders"),
+])
+def test_a_run_resumed_on_another_kind_of_data_names_both_before_reading_them(trained_on, given, phrase, tmp_path,
+                                                                               monkeypatch, capsys):
+    """A run on the built-in data resumed with --data FOLDER used to train on the built-in data again, and
+    config.json to record the folder; the others were told of a --layout they had not passed, or that --data and
+    --clean do not go together when only --clean was."""
+    monkeypatch.setattr(training, "open_datasets", lambda options: pytest.fail("the data were opened"))
+    run = tmp_path / "run"
+    run.mkdir()
+    (tmp_path / "clean").mkdir(), (tmp_path / "noisy").mkdir()
+    data = {"builtin": ("builtin", "kla"), "kla": (str(_kla_tree(tmp_path / "trained-on")), None)}[trained_on]
+    config = {**DEFAULTS, **PRESETS["quick"], "layout": trained_on, "data": data[0], "degradation": data[1],
+              "data_version": training.DATA_VERSION}
+    model = UNet()
+    save_checkpoint(run / "last.npz", model, mg.optim.Adam(model.parameters()), config=config)
+    status, stderr = _run(train_script, ["--resume", run, *given(tmp_path), "--epochs", 2], capsys)
+    assert status == 2
+    _assert_one_line(stderr, f"{run / 'last.npz'} trained on {phrase}", f"--init {run / 'last.npz'}")
+
+
+@pytest.mark.parametrize("given, phrase", [(["--data", "images"], "--layout builtin reads no files: drop --data images"),
+                                           (["--clean", "images"], "--layout builtin reads no files; --degraded and "
+                                                                   "--clean DIR are the folders layout")])
+def test_a_folder_beside_layout_builtin_is_refused_not_ignored(given, phrase, tmp_path, monkeypatch, capsys):
+    """--layout builtin --data FOLDER used to train on the built-in data without a word, and --clean DIR beside it
+    to be told that --layout builtin reads --data FOLDER."""
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "images" / "a.png", _noise(16, 16, 3))
+    status, stderr = _run(train_script, ["--layout", "builtin", *given, "--out", tmp_path / "run"], capsys)
+    assert status == 2
+    _assert_one_line(stderr, phrase)
+    assert not (tmp_path / "run").exists()
+
 def test_evaluate_takes_size_native_as_train_does():
     """--size native, copied from a train.py command, used to be a usage error ("invalid int value")."""
     assert evaluate_script.parse_args(["--size", "native"]).size is None

@@ -35,7 +35,7 @@ from itertools import count, islice
 from pathlib import Path
 
 import minigrad as mg
-from data import DataError, Loader, open_dataset, options_that_applied, refuse_on_the_fly_options
+from data import DataError, Loader, detect_layout, open_dataset, options_that_applied, refuse_on_the_fly_options
 from minigrad.backend import get_array_module
 from minigrad.io import copy_atomically, write_text_atomically
 
@@ -157,6 +157,8 @@ def resolve_options(given, stored=None):
             raise CheckpointError(f"{given['resume']} cannot be resumed with other settings: {listing}. "
                                   f"Drop {hint} to continue the run as it was trained.")
         options = {**stored, **given}
+        if "data" not in given and ("degraded" in given or "clean" in given):
+            options["data"] = None  # the folders given replace the run's --data (of another kind, refused by name)
     else:
         preset = given.get("preset", DEFAULTS["preset"])
         options = {**DEFAULTS, **PRESETS[preset], **given}
@@ -204,17 +206,24 @@ def _check_options(options, given):
 def _data_kind(layout, synthetic):
     if layout == "folders":
         return "clean images degraded on the fly (--clean alone)" if synthetic else "paired folders (--degraded)"
-    return {"kla": "a KLA data set", "mvtec": "an MVTec AD data set", "builtin": "the built-in data"}[layout]
+    return {"kla": "KLA data", "mvtec": "MVTec AD data", "builtin": "the built-in data"}[layout]
 
 
-def _refuse_other_kind_of_data(checkpoint, config, dataset):
+def _given_data_kind(options):
+    """The kind of data the options name, told from the flags and the folder tree, before any image is read."""
+    if options["degraded"] is not None or options["clean"] is not None:
+        return _data_kind("folders", options["degraded"] is None)
+    return _data_kind("builtin" if options["data"] == "builtin" else detect_layout(options["data"]), True)
+
+
+def _refuse_other_kind_of_data(checkpoint, config, options):
     """On resume --data, --degraded and --clean may point where the run's files have moved, but not at another
     kind of data: pairs for clean images degraded on the fly, another layout. (Runs recorded before config.json
     named the layout used, without data_version, cannot be checked.)"""
     if "data_version" not in config:
         return
     trained = _data_kind(config["layout"], config["degradation"] is not None)
-    given = _data_kind(dataset.layout, dataset.synthetic)
+    given = _given_data_kind(options)
     if trained != given:
         raise ConfigError(f"{checkpoint} trained on {trained}, but {given} were given: resuming would change its "
                           f"inputs mid-run. Pass the run's own data, or start a new run from its weights: "
@@ -513,10 +522,9 @@ class Run:
                               "it, or another --out")
         if resumed:
             _refuse_moved_data(given, self.options)
+            _refuse_other_kind_of_data(given["resume"], resumed["config"], self.options)
         train_set, val_set = open_datasets(self.options)
         refuse_on_the_fly_options(train_set, ["--degradation"] if "degradation" in given else [])
-        if resumed:
-            _refuse_other_kind_of_data(given["resume"], resumed["config"], train_set)
         if resumed and resumed["config"].get("data_version", 1) != DATA_VERSION and train_set.layout == "mvtec":
             raise ConfigError(f"{given['resume']} was trained when MVTec images were degraded otherwise (by their "
                               "place in the folder, gray ones in colour): resuming would change its inputs mid-run. "
