@@ -195,6 +195,15 @@ def test_report_notes_a_colour_correction_that_does_not_suit_the_data(colour_is_
         assert note is None and "note:" not in text and "--init" not in text
 
 
+def test_no_colour_note_for_gaps_that_print_as_zero():
+    """On images the model barely changes it used to say "0.0 dB below their inputs ..., but 0.0 dB above them"."""
+    def report(restored_psnr, fit_psnr):
+        return {"mean": {"psnr": restored_psnr, "affine_fit_psnr": fit_psnr}, "degraded": {"psnr": 20.0}}
+    assert colour_mismatch_note(report(19.96, 20.04)) is None
+    assert colour_mismatch_note(report(19.96, 21.0)) is None
+    assert colour_mismatch_note(report(19.0, 20.04)) is None
+    assert "1.0 dB below their inputs in PSNR, but 0.1 dB above them" in colour_mismatch_note(report(19.0, 20.06))
+
 def test_report_table_keeps_its_columns_for_wide_and_long_category_names():
     """A CJK name (two terminal columns a character) or a name over the usual width used to push its row's
     numbers right of the others'."""
