@@ -224,14 +224,18 @@ def test_evaluate_takes_size_native_as_train_does():
     assert evaluate_script.parse_args(["--size", "64"]).size == 64
 
 
-@pytest.mark.parametrize("crop, side, listed, kept", [
-    (["--patch-size", "24"], 24, ["odd (23x17)", "strip (40x12)", "tiny (3x5)"], ["square"]),
-    (["--preset", "paper"], 16, ["strip (40x12)", "tiny (3x5)"], ["square", "odd"]),  # whole: 16 px once cut to 8s
+@pytest.mark.parametrize("crop, side, listed, kept, advice", [
+    (["--patch-size", "24"], 24, ["odd (23x17)", "strip (40x12)", "tiny (3x5)"], ["square"],
+     "crops of --patch-size 24 do not fit in them"),
+    ([], 96, ["odd (23x17)", "square (24x24)", "strip (40x12)", "tiny (3x5)"], [],
+     "crops of --patch-size 96 (the quick preset's) do not fit in them"),
+    (["--preset", "paper"], 16, ["strip (40x12)", "tiny (3x5)"], ["square", "odd"],  # whole: 16 px once cut to 8s
+     "whole images train at sides of at least 16 px"),
 ])
-def test_training_images_too_small_for_the_crops_are_all_listed_before_training(crop, side, listed, kept, tmp_path,
-                                                                                  capsys):
+def test_training_images_too_small_for_the_crops_are_all_listed_before_training(crop, side, listed, kept, advice,
+                                                                                  tmp_path, capsys):
     """They used to stop the run at the first such image the loader met, hours in (the others one run after
-    another), with a run folder made."""
+    another), with a run folder made. A crop size the user did not pass is named as the preset's."""
     sizes = {"a-validates": (5, 5), "square": (24, 24), "odd": (17, 23), "strip": (12, 40), "tiny": (5, 3)}
     for name, (height, width) in sizes.items():  # the first of every 10 validates, whole, at any size
         _write(tmp_path / "clean" / f"{name}.png", _noise(height, width, 3))
@@ -241,7 +245,7 @@ def test_training_images_too_small_for_the_crops_are_all_listed_before_training(
                                          *crop, "--out", out], capsys)
     assert status == 2
     _assert_one_line(stderr, f"{len(listed)} training image(s) with a side below {side} px: {', '.join(listed)}",
-                     "--size")
+                     advice, "--size")
     assert not any(name in stderr for name in ["a-validates", "broken", *kept])
     assert not out.exists()
 

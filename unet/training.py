@@ -190,7 +190,7 @@ def _check_options(options, given):
     if patch is not None and patch % INPUT_MULTIPLE:
         raise ConfigError(f"--patch-size must be a multiple of {INPUT_MULTIPLE}, got {patch}")
     if patch is not None and size is not None and patch > size:
-        raise ConfigError(f"--patch-size {patch} does not fit in images resized to --size {size}: "
+        raise ConfigError(f"{_patch_size_named(options, given)} does not fit in images resized to --size {size}: "
                           "pass a smaller --patch-size or a larger --size")
     if patch is None and size is not None and size % INPUT_MULTIPLE:
         raise ConfigError(f"--size must be a multiple of {INPUT_MULTIPLE} when training on whole images, got {size}")
@@ -201,6 +201,12 @@ def _check_options(options, given):
     if crop is not None and crop < SSIM_WINDOW:
         raise ConfigError(f"{name} {crop} is smaller than the {SSIM_WINDOW}-pixel window of the SSIM loss: "
                           f"pass {name} {SMALLEST_CROP} or more")
+
+
+def _patch_size_named(options, given):
+    """--patch-size N for a message, naming the preset it came from where it was not given (nor resumed)."""
+    origin = "" if "patch_size" in given or given.get("resume") else f" (the {options['preset']} preset's)"
+    return f"--patch-size {options['patch_size']}{origin}"
 
 
 def _data_kind(layout, synthetic):
@@ -353,12 +359,13 @@ def _require_targets(dataset):
     raise DataError(f"none of the {len(dataset)} training images could be read")
 
 
-def _refuse_images_too_small(train_set, patch_size):
+def _refuse_images_too_small(train_set, options, given):
     """Crops need images at least as large; whole images, sides that keep SMALLEST_CROP px once cut to multiples
     of INPUT_MULTIPLE (the loader's own check, made here for every image at once)."""
-    if patch_size is not None:
-        train_set.refuse_smaller_than(patch_size, f"crops of --patch-size {patch_size} do not fit in them: pass a "
-                                                  "smaller --patch-size, or --size to resize them")
+    if options["patch_size"] is not None:
+        train_set.refuse_smaller_than(options["patch_size"], f"crops of {_patch_size_named(options, given)} do not "
+                                                             "fit in them: pass a smaller --patch-size, or --size to "
+                                                             "resize them")
     else:
         train_set.refuse_smaller_than(SMALLEST_CROP, f"whole images train at sides of at least {SMALLEST_CROP} px: "
                                                      "pass --size to resize them, or leave them out")
@@ -534,7 +541,7 @@ class Run:
                                                  degradation=self.options["degradation"]),
                             data_version=DATA_VERSION)
         _require_targets(train_set)
-        _refuse_images_too_small(train_set, self.options["patch_size"])
+        _refuse_images_too_small(train_set, self.options, given)
         # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
         workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
         self.loader = Loader(train_set, batch_size=self.options["batch_size"], shuffle=True,
