@@ -250,6 +250,17 @@ def test_training_images_too_small_for_the_crops_are_all_listed_before_training(
     assert not out.exists()
 
 
+def test_training_images_none_of_which_can_be_read_say_why(tmp_path, capsys):
+    """It used to say only that none could be read, where the validation images are named one by one."""
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for name in ("a", "b", "c"):  # a validates
+        (folder / f"{name}.png").write_bytes(b"not a png")
+    status, stderr = _run(train_script, ["--clean", folder, "--out", tmp_path / "run"], capsys)
+    assert status == 2
+    _assert_one_line(stderr, "none of the 2 training images could be read",
+                     f"cannot read image {folder / 'b.png'}: cannot identify image file")
+
 @pytest.mark.skipif(not RELEASED_WEIGHTS.exists(), reason=f"no released weights at {RELEASED_WEIGHTS}")
 def test_the_released_weights_restore_each_image_at_its_own_size_and_mode(tmp_path, capsys):
     """The authors' .pth, a bare state dict, is read by evaluate.py --checkpoint in their non-local mode."""

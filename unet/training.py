@@ -348,15 +348,18 @@ def _memory_bytes():
 
 
 def _require_targets(dataset):
-    """The first readable sample says whether there are clean targets (the loader skips unreadable ones)."""
+    """The first readable sample says whether there are clean targets (the loader skips unreadable ones). Where
+    none is readable, the first one's error says why (a missing codec, most often, which all of them share)."""
+    first_error = None
     for index in range(len(dataset)):
         _, sample, error = load_or_error(dataset, index)
         if error is not None:
+            first_error = first_error or error
             continue
         if sample["clean"] is None:
             raise DataError("training needs clean target images: pass --clean DIR with --degraded DIR")
         return
-    raise DataError(f"none of the {len(dataset)} training images could be read")
+    raise DataError(f"none of the {len(dataset)} training images could be read (the first: {first_error})")
 
 
 def _refuse_images_too_small(train_set, options, given):
