@@ -473,6 +473,19 @@ def test_pairs_of_different_sizes_are_refused_with_any_size(tmp_path, checkpoint
         assert ("pass --size" in stderr) == (not size)  # offered only where it would align them
 
 
+def test_a_folder_of_weights_passed_as_checkpoint_names_the_files_to_pass(tmp_path, capsys):
+    """--checkpoint checkpoints/ used to be told only that it is not a run folder."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for name in ("a.npz", "b.pth", "notes.txt"):
+        (folder / name).write_bytes(b"")
+    _write(tmp_path / "in" / "part.png", np.zeros((16, 16, 3), np.uint8))
+    status, _, stderr = run_cli(["--checkpoint", folder, "--degraded", tmp_path / "in", "--out", tmp_path / "out"],
+                                capsys)
+    assert status == 2
+    assert stderr == (f"error: {folder} is a folder without best.npz or model.npz, which train.py writes into a run "
+                      f"folder; it holds {folder / 'a.npz'} and {folder / 'b.pth'}: pass the file to use\n")
+
 def test_a_run_folder_is_evaluated_with_its_best_checkpoint(tmp_path, checkpoint, capsys):
     """best.npz, not last.npz (whose weights differ here), and the printed line and metrics.json name it."""
     run = tmp_path / "run"
