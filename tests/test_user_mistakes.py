@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import minigrad as mg
-from data import DataError, open_dataset
+from data import DataError, datasets, open_dataset
 from unet import UNet, explain, restore, training
 from unet.checkpoint import save_checkpoint
 from unet.training import DEFAULTS, PRESETS, ConfigError, resolve_options
@@ -260,6 +260,21 @@ def test_training_images_none_of_which_can_be_read_say_why(tmp_path, capsys):
     assert status == 2
     _assert_one_line(stderr, "none of the 2 training images could be read",
                      f"cannot read image {folder / 'b.png'}: cannot identify image file")
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_images_resized_beyond_the_memory_are_one_line(command, tmp_path, monkeypatch, capsys):
+    """A --size with a zero too many (20000: 4.5 GiB an image) used to end in MemoryError's traceback."""
+    def resize_image(image, size):
+        raise MemoryError(f"Unable to allocate 4.47 GiB for an array with shape ({size}, {size}, 3) and data type "
+                          "float32")
+    monkeypatch.setattr(datasets, "resize_image", resize_image)
+    for name in ("a", "b"):
+        _write(tmp_path / "clean" / f"{name}.png", _noise(16, 16, 3))
+    script = {"train": train_script, "evaluate": evaluate_script}[command]
+    status, stderr = _run(script, ["--clean", tmp_path / "clean", "--size", 20000, "--out", tmp_path / "out"], capsys)
+    assert status == 2 and "Traceback" not in stderr
+    last = stderr.splitlines()[-1]  # below evaluate.py's progress bar, which had started
+    assert last.startswith("error: out of memory (Unable to allocate 4.47 GiB") and "a smaller --size" in last
 
 @pytest.mark.skipif(not RELEASED_WEIGHTS.exists(), reason=f"no released weights at {RELEASED_WEIGHTS}")
 def test_the_released_weights_restore_each_image_at_its_own_size_and_mode(tmp_path, capsys):
