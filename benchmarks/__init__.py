@@ -4,6 +4,7 @@ Both libraries' OpenMP/OpenBLAS pools spin-wait by default and slow each other d
 they share a process. These settings must be in place before either library loads, so the package
 sets them here, before any benchmark module imports numpy or torch.
 """
+import argparse
 import os
 
 THREAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE", "OPENBLAS_THREAD_TIMEOUT": "4"}
@@ -11,6 +12,15 @@ for _name, _value in THREAD_ENV.items():
     os.environ.setdefault(_name, _value)
 
 GPU_MISSING = "--device gpu needs CuPy and a CUDA GPU visible to both CuPy and torch; none found"
+
+
+def image_side(text):
+    """An argparse type: the side of the square inputs, a positive multiple of 8 (the U-Net halves them three
+    times)."""
+    value = int(text)
+    if value <= 0 or value % 8:
+        raise argparse.ArgumentTypeError(f"must be a positive multiple of 8, got {text}")
+    return value
 
 
 def gpu_ready():

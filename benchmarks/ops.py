@@ -21,8 +21,9 @@ import torch.nn.functional as torch_F
 
 import minigrad as mg
 import minigrad.functional as mg_F
-from benchmarks import GPU_MISSING, THREAD_ENV, gpu_ready, synchronizers
+from benchmarks import GPU_MISSING, THREAD_ENV, gpu_ready, image_side, synchronizers
 from unet import torch_reference
+from unet.cli import positive
 
 
 def libraries(device):
@@ -145,17 +146,15 @@ def format_shapes(shapes):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ops", description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=256, help="input side the shapes are derived from (multiple of 8)")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs per op and library (the median is shown)")
+    parser.add_argument("--size", type=image_side, default=256,
+                        help="input side the shapes are derived from (multiple of 8)")
+    parser.add_argument("--batch", type=positive(int), default=8)
+    parser.add_argument("--repeats", type=positive(int), default=5,
+                        help="timed runs per op and library (the median is shown)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--cases", choices=tuple(CASES), default="unet",
                         help="the U-Net's ops, or the layers of ported torch models beyond them")
     args = parser.parse_args(argv)
-    if args.size % 8 or args.size <= 0:
-        parser.error(f"--size must be a positive multiple of 8, got {args.size}")
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
     if args.device == "gpu" and not gpu_ready():
         parser.error(GPU_MISSING)
 

@@ -20,12 +20,13 @@ import time
 import numpy as np
 
 import minigrad as mg
-from benchmarks import GPU_MISSING, THREAD_ENV, gpu_ready, synchronizers
+from benchmarks import GPU_MISSING, THREAD_ENV, gpu_ready, image_side, synchronizers
 from minigrad import parallel, profiler
 from minigrad.backend import set_tf32
 from minigrad.memory import keep_freed_memory
 from minigrad.nn.layers import Conv2d
 from unet import UNet
+from unet.cli import positive
 from unet.losses import RestorationLoss
 from unet.step_graphs import GraphedSteps
 
@@ -43,16 +44,17 @@ class BenchmarkError(RuntimeError):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--batch", type=positive(int), default=8)
+    parser.add_argument("--size", type=image_side, default=256)
     parser.add_argument("--inference", action="store_true", help="time the forward pass only, under no_grad")
     parser.add_argument("--gradient-penalty", type=float, default=0.0, metavar="WEIGHT",
                         help="add WEIGHT * ||d loss / d input||^2 to the loss (its gradient, with create_graph, and "
                              "the backward through it: second derivatives)")
     parser.add_argument("--profile", action="store_true", help="print minigrad's per-op time breakdown")
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=positive(int), default=5)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=None, help="threads for both frameworks (default: all cores)")
+    parser.add_argument("--threads", type=positive(int), default=None,
+                        help="threads for both frameworks (default: all cores)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
     parser.add_argument("--tf32", action="store_true",
                         help="GPU only: TF32 tensor-core matmuls and convs in both frameworks (default: full float32)")
@@ -64,7 +66,10 @@ def parse_args(argv=None):
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="run both frameworks with glibc keeping freed memory, as train.py runs minigrad "
                              "(minigrad.memory); by default both get glibc's default")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.warmup < 0:
+        parser.error(f"argument --warmup: must be 0 or more, got {args.warmup}")
+    return args
 
 
 # ------------------------------------------------------------------------------------ FLOPs

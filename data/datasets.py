@@ -338,7 +338,8 @@ def open_dataset(data="builtin", layout="auto", split="train", degradation="kla"
         raise DataError(f"unknown layout {layout!r}; the layouts are {describe_layouts()}")
     if layout == "folders" or any(folder is not None for folder in (degraded_dir, clean_dir, masks_dir)):
         if layout not in ("auto", "folders"):
-            raise DataError(f"--layout {layout} reads --data FOLDER; --degraded and --clean DIR are the folders layout")
+            reads = "no files" if layout == "builtin" else "--data FOLDER"
+            raise DataError(f"--layout {layout} reads {reads}; --degraded and --clean DIR are the folders layout")
         if degraded_dir is not None:
             return FolderDataset(degraded_dir, clean_dir, masks_dir, size)
         if clean_dir is not None:
@@ -351,6 +352,8 @@ def open_dataset(data="builtin", layout="auto", split="train", degradation="kla"
     if layout == "builtin" or str(data) == "builtin":
         if layout not in ("auto", "builtin"):
             raise DataError(f"--layout {layout} reads a data set folder: pass it with --data FOLDER")
+        if str(data) != "builtin":  # the folder would be left unread without a word
+            raise DataError(f"--layout builtin reads no files: drop --data {data}, or --layout builtin to read it")
         return BuiltinDataset(split, degradation, seed, size or BUILTIN_SIZE)
     root = _existing_dir(data, "data folder")
     layout = detect_layout(root) if layout == "auto" else layout

@@ -18,6 +18,7 @@ from data import open_dataset  # noqa: E402
 from minigrad import viz  # noqa: E402
 from unet import UNet, explain as ex  # noqa: E402
 from unet.checkpoint import load_model  # noqa: E402
+from unet.cli import check_output_folder, run  # noqa: E402
 from unet.evaluation import restore_dataset  # noqa: E402
 from unet.plots import save_triptych  # noqa: E402
 
@@ -66,6 +67,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "figures")
     args = parser.parse_args(argv)
+    check_output_folder(args.out)
     args.out.mkdir(parents=True, exist_ok=True)
 
     model, source = network()
@@ -85,4 +87,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

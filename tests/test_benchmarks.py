@@ -41,6 +41,22 @@ def test_train_step_benchmark_prints_both_frameworks(extra):
     assert ("with a gradient penalty" in result.stdout) == ("--gradient-penalty" in extra)
 
 
+@pytest.mark.parametrize("name, argv, message", [
+    ("train_step", ["--size", "30"], "argument --size: must be a positive multiple of 8, got 30"),
+    ("train_step", ["--batch", "0"], "argument --batch: must be positive, got 0"),
+    ("train_step", ["--steps", "0"], "argument --steps: must be positive, got 0"),
+    ("train_step", ["--warmup", "-1"], "argument --warmup: must be 0 or more, got -1"),
+    ("train_step", ["--threads", "0"], "argument --threads: must be positive, got 0"),
+    ("ops", ["--size", "-8"], "argument --size: must be a positive multiple of 8, got -8"),
+    ("ops", ["--batch", "0"], "argument --batch: must be positive, got 0"),
+])
+def test_impossible_sizes_and_counts_are_usage_errors(name, argv, message):
+    """They used to end in a traceback (a size off the U-Net's multiple of 8, no step to take the median of), or to
+    run as asked: a batch of none, a negative warm-up."""
+    result = _benchmark(name, *argv)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1].endswith(f"error: {message}")
+
 @pytest.mark.parametrize("setting", ["--tf32", "--kernels", "--cuda-graph"])
 def test_gpu_only_settings_are_refused_on_the_cpu(setting):
     result = _benchmark("train_step", setting)

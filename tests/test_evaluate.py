@@ -195,6 +195,15 @@ def test_report_notes_a_colour_correction_that_does_not_suit_the_data(colour_is_
         assert note is None and "note:" not in text and "--init" not in text
 
 
+def test_no_colour_note_for_gaps_that_print_as_zero():
+    """On images the model barely changes it used to say "0.0 dB below their inputs ..., but 0.0 dB above them"."""
+    def report(restored_psnr, fit_psnr):
+        return {"mean": {"psnr": restored_psnr, "affine_fit_psnr": fit_psnr}, "degraded": {"psnr": 20.0}}
+    assert colour_mismatch_note(report(19.96, 20.04)) is None
+    assert colour_mismatch_note(report(19.96, 21.0)) is None
+    assert colour_mismatch_note(report(19.0, 20.04)) is None
+    assert "1.0 dB below their inputs in PSNR, but 0.1 dB above them" in colour_mismatch_note(report(19.0, 20.06))
+
 def test_report_table_keeps_its_columns_for_wide_and_long_category_names():
     """A CJK name (two terminal columns a character) or a name over the usual width used to push its row's
     numbers right of the others'."""
@@ -463,6 +472,19 @@ def test_pairs_of_different_sizes_are_refused_with_any_size(tmp_path, checkpoint
         assert "1 pair(s) whose images or masks differ in " in stderr and "crop (degraded 16x16, clean 24x16); " in stderr
         assert ("pass --size" in stderr) == (not size)  # offered only where it would align them
 
+
+def test_a_folder_of_weights_passed_as_checkpoint_names_the_files_to_pass(tmp_path, capsys):
+    """--checkpoint checkpoints/ used to be told only that it is not a run folder."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    for name in ("a.npz", "b.pth", "notes.txt"):
+        (folder / name).write_bytes(b"")
+    _write(tmp_path / "in" / "part.png", np.zeros((16, 16, 3), np.uint8))
+    status, _, stderr = run_cli(["--checkpoint", folder, "--degraded", tmp_path / "in", "--out", tmp_path / "out"],
+                                capsys)
+    assert status == 2
+    assert stderr == (f"error: {folder} is a folder without best.npz or model.npz, which train.py writes into a run "
+                      f"folder; it holds {folder / 'a.npz'} and {folder / 'b.pth'}: pass the file to use\n")
 
 def test_a_run_folder_is_evaluated_with_its_best_checkpoint(tmp_path, checkpoint, capsys):
     """best.npz, not last.npz (whose weights differ here), and the printed line and metrics.json name it."""

@@ -263,6 +263,15 @@ def test_make_figures_script_writes_small_figures(tmp_path):
             assert np.asarray(figure.convert("L"), dtype=np.float32).std() > 0
 
 
+def test_make_figures_script_refuses_an_out_that_is_a_file_in_one_line(tmp_path):
+    """It used to end in a traceback ("File exists")."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a folder")
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "docs" / "make_figures.py"), "--out", str(notes)],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr == f"error: --out {notes} is a file, not a folder\n"
+
 def test_the_walkthroughs_code_runs_and_its_commented_shapes_hold(tmp_path, monkeypatch):
     """Every ```python block of docs/walkthrough.md, in order, in one namespace; a line that ends in a
     tuple comment (`expr  # (1, 16, 96, 96)`, `name = ...  # (1, 4, 4)`) must give that value (shape),

@@ -719,6 +719,19 @@ def test_a_png_transparent_colour_is_alpha_at_both_bit_depths(tmp_path, bit_dept
     np.testing.assert_array_equal(alpha_bytes, opaque * 255)
 
 
+@pytest.mark.parametrize("mode, written_mode", [("RGBA", "RGB"), ("LA", "L")])
+def test_an_alpha_opaque_everywhere_is_left_out_as_the_readme_says(tmp_path, mode, written_mode):
+    """It says nothing: the restoration is written without it (the README used to say alpha is always kept)."""
+    pixels = np.random.default_rng(4).integers(0, 256, (H, W, len(mode)), dtype=np.uint8)
+    pixels[..., -1] = 255
+    Image.fromarray(pixels, mode=mode).save(tmp_path / "opaque.png")
+    image, info = data.read_image(tmp_path / "opaque.png")
+    assert info.alpha is None
+    data.write_image(tmp_path / "out.png", image, like=info)
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode == written_mode
+        np.testing.assert_array_equal(np.asarray(written), pixels[..., 0] if mode == "LA" else pixels[..., :3])
+
 @pytest.mark.parametrize("suffix", [".tif", ".jpg", ".png"])
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8])
 def test_upright_size_is_the_size_the_image_is_read_at(tmp_path, suffix, orientation):

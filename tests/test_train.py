@@ -752,6 +752,7 @@ def _assert_one_line_error(result, code, *phrases):
     (["--size", "4"], "argument --size: must be at least 8 (the network halves an image three times), got 4"),
     (["--patch-size", "100"], "--patch-size must be a multiple of 8, got 100"),
     (["--size", "64", "--patch-size", "96"], "--patch-size 96 does not fit in images resized to --size 64"),
+    (["--size", "64"], "--patch-size 96 (the quick preset's) does not fit in images resized to --size 64"),
     (["--data", "photos", "--degraded", "noisy", "--clean", "clean"], "pass either --data or --degraded, not both"),
     (["--seed", "-1"], "argument --seed: must be 0 or more, got -1"),
     (["--lr", "nan"], "argument --lr: must be finite and positive, got nan"),

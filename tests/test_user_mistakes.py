@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import minigrad as mg
-from data import DataError, open_dataset
+from data import DataError, datasets, open_dataset
 from unet import UNet, explain, restore, training
 from unet.checkpoint import save_checkpoint
 from unet.training import DEFAULTS, PRESETS, ConfigError, resolve_options
@@ -172,20 +172,70 @@ def test_a_resumed_run_whose_folders_moved_names_the_flags_that_point_it_there(t
                              "exists: if they have moved, pass --degraded with their new place")
 
 
+def _kla_tree(root):
+    """A folder detected as the KLA layout (its images are not read)."""
+    (root / "widget" / "Train" / "GT_clean_image").mkdir(parents=True)
+    return root
+
+
+@pytest.mark.parametrize("trained_on, given, phrase", [
+    ("builtin", lambda tmp_path: ["--data", _kla_tree(tmp_path / "kla")], "the built-in data, but KLA data"),
+    ("builtin", lambda tmp_path: ["--clean", tmp_path / "clean"], "the built-in data, but clean images degraded on "
+                                                                   "the fly"),
+    ("kla", lambda tmp_path: ["--data", "builtin"], "KLA data, but the built-in data"),
+    ("kla", lambda tmp_path: ["--degraded", tmp_path / "noisy", "--clean", tmp_path / "clean"], "KLA data, but paired "
+                                                                                                 "folders"),
+])
+def test_a_run_resumed_on_another_kind_of_data_names_both_before_reading_them(trained_on, given, phrase, tmp_path,
+                                                                               monkeypatch, capsys):
+    """A run on the built-in data resumed with --data FOLDER used to train on the built-in data again, and
+    config.json to record the folder; the others were told of a --layout they had not passed, or that --data and
+    --clean do not go together when only --clean was."""
+    monkeypatch.setattr(training, "open_datasets", lambda options: pytest.fail("the data were opened"))
+    run = tmp_path / "run"
+    run.mkdir()
+    (tmp_path / "clean").mkdir(), (tmp_path / "noisy").mkdir()
+    data = {"builtin": ("builtin", "kla"), "kla": (str(_kla_tree(tmp_path / "trained-on")), None)}[trained_on]
+    config = {**DEFAULTS, **PRESETS["quick"], "layout": trained_on, "data": data[0], "degradation": data[1],
+              "data_version": training.DATA_VERSION}
+    model = UNet()
+    save_checkpoint(run / "last.npz", model, mg.optim.Adam(model.parameters()), config=config)
+    status, stderr = _run(train_script, ["--resume", run, *given(tmp_path), "--epochs", 2], capsys)
+    assert status == 2
+    _assert_one_line(stderr, f"{run / 'last.npz'} trained on {phrase}", f"--init {run / 'last.npz'}")
+
+
+@pytest.mark.parametrize("given, phrase", [(["--data", "images"], "--layout builtin reads no files: drop --data images"),
+                                           (["--clean", "images"], "--layout builtin reads no files; --degraded and "
+                                                                   "--clean DIR are the folders layout")])
+def test_a_folder_beside_layout_builtin_is_refused_not_ignored(given, phrase, tmp_path, monkeypatch, capsys):
+    """--layout builtin --data FOLDER used to train on the built-in data without a word, and --clean DIR beside it
+    to be told that --layout builtin reads --data FOLDER."""
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "images" / "a.png", _noise(16, 16, 3))
+    status, stderr = _run(train_script, ["--layout", "builtin", *given, "--out", tmp_path / "run"], capsys)
+    assert status == 2
+    _assert_one_line(stderr, phrase)
+    assert not (tmp_path / "run").exists()
+
 def test_evaluate_takes_size_native_as_train_does():
     """--size native, copied from a train.py command, used to be a usage error ("invalid int value")."""
     assert evaluate_script.parse_args(["--size", "native"]).size is None
     assert evaluate_script.parse_args(["--size", "64"]).size == 64
 
 
-@pytest.mark.parametrize("crop, side, listed, kept", [
-    (["--patch-size", "24"], 24, ["odd (23x17)", "strip (40x12)", "tiny (3x5)"], ["square"]),
-    (["--preset", "paper"], 16, ["strip (40x12)", "tiny (3x5)"], ["square", "odd"]),  # whole: 16 px once cut to 8s
+@pytest.mark.parametrize("crop, side, listed, kept, advice", [
+    (["--patch-size", "24"], 24, ["odd (23x17)", "strip (40x12)", "tiny (3x5)"], ["square"],
+     "crops of --patch-size 24 do not fit in them"),
+    ([], 96, ["odd (23x17)", "square (24x24)", "strip (40x12)", "tiny (3x5)"], [],
+     "crops of --patch-size 96 (the quick preset's) do not fit in them"),
+    (["--preset", "paper"], 16, ["strip (40x12)", "tiny (3x5)"], ["square", "odd"],  # whole: 16 px once cut to 8s
+     "whole images train at sides of at least 16 px"),
 ])
-def test_training_images_too_small_for_the_crops_are_all_listed_before_training(crop, side, listed, kept, tmp_path,
-                                                                                  capsys):
+def test_training_images_too_small_for_the_crops_are_all_listed_before_training(crop, side, listed, kept, advice,
+                                                                                  tmp_path, capsys):
     """They used to stop the run at the first such image the loader met, hours in (the others one run after
-    another), with a run folder made."""
+    another), with a run folder made. A crop size the user did not pass is named as the preset's."""
     sizes = {"a-validates": (5, 5), "square": (24, 24), "odd": (17, 23), "strip": (12, 40), "tiny": (5, 3)}
     for name, (height, width) in sizes.items():  # the first of every 10 validates, whole, at any size
         _write(tmp_path / "clean" / f"{name}.png", _noise(height, width, 3))
@@ -195,10 +245,36 @@ def test_training_images_too_small_for_the_crops_are_all_listed_before_training(
                                          *crop, "--out", out], capsys)
     assert status == 2
     _assert_one_line(stderr, f"{len(listed)} training image(s) with a side below {side} px: {', '.join(listed)}",
-                     "--size")
+                     advice, "--size")
     assert not any(name in stderr for name in ["a-validates", "broken", *kept])
     assert not out.exists()
 
+
+def test_training_images_none_of_which_can_be_read_say_why(tmp_path, capsys):
+    """It used to say only that none could be read, where the validation images are named one by one."""
+    folder = tmp_path / "clean"
+    folder.mkdir()
+    for name in ("a", "b", "c"):  # a validates
+        (folder / f"{name}.png").write_bytes(b"not a png")
+    status, stderr = _run(train_script, ["--clean", folder, "--out", tmp_path / "run"], capsys)
+    assert status == 2
+    _assert_one_line(stderr, "none of the 2 training images could be read",
+                     f"cannot read image {folder / 'b.png'}: cannot identify image file")
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_images_resized_beyond_the_memory_are_one_line(command, tmp_path, monkeypatch, capsys):
+    """A --size with a zero too many (20000: 4.5 GiB an image) used to end in MemoryError's traceback."""
+    def resize_image(image, size):
+        raise MemoryError(f"Unable to allocate 4.47 GiB for an array with shape ({size}, {size}, 3) and data type "
+                          "float32")
+    monkeypatch.setattr(datasets, "resize_image", resize_image)
+    for name in ("a", "b"):
+        _write(tmp_path / "clean" / f"{name}.png", _noise(16, 16, 3))
+    script = {"train": train_script, "evaluate": evaluate_script}[command]
+    status, stderr = _run(script, ["--clean", tmp_path / "clean", "--size", 20000, "--out", tmp_path / "out"], capsys)
+    assert status == 2 and "Traceback" not in stderr
+    last = stderr.splitlines()[-1]  # below evaluate.py's progress bar, which had started
+    assert last.startswith("error: out of memory (Unable to allocate 4.47 GiB") and "a smaller --size" in last
 
 @pytest.mark.skipif(not RELEASED_WEIGHTS.exists(), reason=f"no released weights at {RELEASED_WEIGHTS}")
 def test_the_released_weights_restore_each_image_at_its_own_size_and_mode(tmp_path, capsys):

@@ -30,6 +30,9 @@ WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net")
 WRAPPER_PREFIXES = ("module.", "_orig_mod.")
 RUN_FILES = {"best.npz": "the epoch of the run's best validation SSIM", "model.npz": "the best epoch's weights",
              "last.npz": "where the run got to"}
+# Files of weights that a folder passed for a checkpoint may hold instead (named, at most SHOWN_FILES of them).
+WEIGHT_SUFFIXES = (".npz", ".pth", ".pt")
+SHOWN_FILES = 3
 # The non-local mode of the authors' released weights, and so of a bare state dict unless --nonlocal says otherwise:
 # both modes have the same parameters, so nothing in the file tells which one trained them.
 RELEASED_NONLOCAL_MODE = "published"
@@ -73,9 +76,12 @@ def checkpoint_file(path, names=RUN_CHECKPOINTS):
         return path
     found = next((path / name for name in names if (path / name).is_file()), None)
     if found is None:
-        others = [path / name for name in RUN_FILES if name not in names and (path / name).is_file()]
-        hint = f"; it holds {' and '.join(f'{other} ({RUN_FILES[other.name]})' for other in others)}: pass the file " \
-               "to use" if others else ""
+        others = [f"{path / name} ({RUN_FILES[name]})" for name in RUN_FILES
+                  if name not in names and (path / name).is_file()]
+        others += [str(file) for file in sorted(path.iterdir())  # a folder of weights such as checkpoints/
+                   if file.suffix in WEIGHT_SUFFIXES and file.name not in RUN_FILES and file.is_file()]
+        shown = others[:SHOWN_FILES] + ([f"{len(others) - SHOWN_FILES} more"] if len(others) > SHOWN_FILES else [])
+        hint = f"; it holds {' and '.join(shown)}: pass the file to use" if others else ""
         raise CheckpointError(f"{path} is a folder without {' or '.join(names)}, which train.py writes into a run "
                               f"folder{hint}")
     print(f"using {found}, {RUN_FILES[found.name]}")

@@ -136,7 +136,8 @@ def print_warning(message, category, filename, lineno, file=None, line=None):
 
 
 def run(main, argv=None):
-    """Call main(argv) and turn user errors into `error: <message>` on stderr with exit status 2.
+    """Call main(argv) and turn user errors, and memory running out, into `error: <message>` on stderr with exit
+    status 2.
 
     Ctrl-C and SIGTERM raise KeyboardInterrupt (Terminated) for main to handle; main returns
     EXIT_INTERRUPTED for both, which becomes EXIT_TERMINATED where SIGTERM was the cause.
@@ -158,5 +159,9 @@ def run(main, argv=None):
             status = main(argv)
     except user_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
+        sys.exit(EXIT_USER_ERROR)
+    except MemoryError as exc:  # images asked for too large (train.py's steps name their own options)
+        detail = f" ({exc})" if str(exc) else ""  # Pillow's says nothing
+        print(f"error: out of memory{detail}: pass a smaller --size, or smaller images", file=sys.stderr)
         sys.exit(EXIT_USER_ERROR)
     sys.exit(EXIT_TERMINATED if terminated and status == EXIT_INTERRUPTED else status or 0)

@@ -398,10 +398,11 @@ def colour_mismatch_note(report):
     """Advice, then on a line of its own the command to follow it, for when the restored images score
     below their inputs yet above them once each channel's gain and offset are fitted: the structure was
     restored, but the colour and contrast correction the model learned from its training degradation
-    does not suit this data, which fine-tuning fixes. None when the numbers do not call for it."""
+    does not suit this data, which fine-tuning fixes. None when the numbers do not call for it, or when either
+    gap is below the 0.1 dB the note prints."""
     restored, degraded = report["mean"], report["degraded"]
     psnr, fit, input_psnr = restored["psnr"], restored["affine_fit_psnr"], degraded["psnr"]
-    if None in (psnr, fit, input_psnr) or not psnr < input_psnr < fit:
+    if None in (psnr, fit, input_psnr) or round(input_psnr - psnr, 1) <= 0 or round(fit - input_psnr, 1) <= 0:
         return None
     checkpoint = (report.get("checkpoint") or {}).get("path", "CHECKPOINT")
     if Path(checkpoint).resolve() == DEFAULT_CHECKPOINT.resolve():  # made for the kla preset alone

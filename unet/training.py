@@ -35,7 +35,7 @@ from itertools import count, islice
 from pathlib import Path
 
 import minigrad as mg
-from data import DataError, Loader, open_dataset, options_that_applied, refuse_on_the_fly_options
+from data import DataError, Loader, detect_layout, open_dataset, options_that_applied, refuse_on_the_fly_options
 from minigrad.backend import get_array_module
 from minigrad.io import copy_atomically, write_text_atomically
 
@@ -157,6 +157,8 @@ def resolve_options(given, stored=None):
             raise CheckpointError(f"{given['resume']} cannot be resumed with other settings: {listing}. "
                                   f"Drop {hint} to continue the run as it was trained.")
         options = {**stored, **given}
+        if "data" not in given and ("degraded" in given or "clean" in given):
+            options["data"] = None  # the folders given replace the run's --data (of another kind, refused by name)
     else:
         preset = given.get("preset", DEFAULTS["preset"])
         options = {**DEFAULTS, **PRESETS[preset], **given}
@@ -188,7 +190,7 @@ def _check_options(options, given):
     if patch is not None and patch % INPUT_MULTIPLE:
         raise ConfigError(f"--patch-size must be a multiple of {INPUT_MULTIPLE}, got {patch}")
     if patch is not None and size is not None and patch > size:
-        raise ConfigError(f"--patch-size {patch} does not fit in images resized to --size {size}: "
+        raise ConfigError(f"{_patch_size_named(options, given)} does not fit in images resized to --size {size}: "
                           "pass a smaller --patch-size or a larger --size")
     if patch is None and size is not None and size % INPUT_MULTIPLE:
         raise ConfigError(f"--size must be a multiple of {INPUT_MULTIPLE} when training on whole images, got {size}")
@@ -201,20 +203,33 @@ def _check_options(options, given):
                           f"pass {name} {SMALLEST_CROP} or more")
 
 
+def _patch_size_named(options, given):
+    """--patch-size N for a message, naming the preset it came from where it was not given (nor resumed)."""
+    origin = "" if "patch_size" in given or given.get("resume") else f" (the {options['preset']} preset's)"
+    return f"--patch-size {options['patch_size']}{origin}"
+
+
 def _data_kind(layout, synthetic):
     if layout == "folders":
         return "clean images degraded on the fly (--clean alone)" if synthetic else "paired folders (--degraded)"
-    return {"kla": "a KLA data set", "mvtec": "an MVTec AD data set", "builtin": "the built-in data"}[layout]
+    return {"kla": "KLA data", "mvtec": "MVTec AD data", "builtin": "the built-in data"}[layout]
 
 
-def _refuse_other_kind_of_data(checkpoint, config, dataset):
+def _given_data_kind(options):
+    """The kind of data the options name, told from the flags and the folder tree, before any image is read."""
+    if options["degraded"] is not None or options["clean"] is not None:
+        return _data_kind("folders", options["degraded"] is None)
+    return _data_kind("builtin" if options["data"] == "builtin" else detect_layout(options["data"]), True)
+
+
+def _refuse_other_kind_of_data(checkpoint, config, options):
     """On resume --data, --degraded and --clean may point where the run's files have moved, but not at another
     kind of data: pairs for clean images degraded on the fly, another layout. (Runs recorded before config.json
     named the layout used, without data_version, cannot be checked.)"""
     if "data_version" not in config:
         return
     trained = _data_kind(config["layout"], config["degradation"] is not None)
-    given = _data_kind(dataset.layout, dataset.synthetic)
+    given = _given_data_kind(options)
     if trained != given:
         raise ConfigError(f"{checkpoint} trained on {trained}, but {given} were given: resuming would change its "
                           f"inputs mid-run. Pass the run's own data, or start a new run from its weights: "
@@ -333,23 +348,27 @@ def _memory_bytes():
 
 
 def _require_targets(dataset):
-    """The first readable sample says whether there are clean targets (the loader skips unreadable ones)."""
+    """The first readable sample says whether there are clean targets (the loader skips unreadable ones). Where
+    none is readable, the first one's error says why (a missing codec, most often, which all of them share)."""
+    first_error = None
     for index in range(len(dataset)):
         _, sample, error = load_or_error(dataset, index)
         if error is not None:
+            first_error = first_error or error
             continue
         if sample["clean"] is None:
             raise DataError("training needs clean target images: pass --clean DIR with --degraded DIR")
         return
-    raise DataError(f"none of the {len(dataset)} training images could be read")
+    raise DataError(f"none of the {len(dataset)} training images could be read (the first: {first_error})")
 
 
-def _refuse_images_too_small(train_set, patch_size):
+def _refuse_images_too_small(train_set, options, given):
     """Crops need images at least as large; whole images, sides that keep SMALLEST_CROP px once cut to multiples
     of INPUT_MULTIPLE (the loader's own check, made here for every image at once)."""
-    if patch_size is not None:
-        train_set.refuse_smaller_than(patch_size, f"crops of --patch-size {patch_size} do not fit in them: pass a "
-                                                  "smaller --patch-size, or --size to resize them")
+    if options["patch_size"] is not None:
+        train_set.refuse_smaller_than(options["patch_size"], f"crops of {_patch_size_named(options, given)} do not "
+                                                             "fit in them: pass a smaller --patch-size, or --size to "
+                                                             "resize them")
     else:
         train_set.refuse_smaller_than(SMALLEST_CROP, f"whole images train at sides of at least {SMALLEST_CROP} px: "
                                                      "pass --size to resize them, or leave them out")
@@ -513,10 +532,9 @@ class Run:
                               "it, or another --out")
         if resumed:
             _refuse_moved_data(given, self.options)
+            _refuse_other_kind_of_data(given["resume"], resumed["config"], self.options)
         train_set, val_set = open_datasets(self.options)
         refuse_on_the_fly_options(train_set, ["--degradation"] if "degradation" in given else [])
-        if resumed:
-            _refuse_other_kind_of_data(given["resume"], resumed["config"], train_set)
         if resumed and resumed["config"].get("data_version", 1) != DATA_VERSION and train_set.layout == "mvtec":
             raise ConfigError(f"{given['resume']} was trained when MVTec images were degraded otherwise (by their "
                               "place in the folder, gray ones in colour): resuming would change its inputs mid-run. "
@@ -526,7 +544,7 @@ class Run:
                                                  degradation=self.options["degradation"]),
                             data_version=DATA_VERSION)
         _require_targets(train_set)
-        _refuse_images_too_small(train_set, self.options["patch_size"])
+        _refuse_images_too_small(train_set, self.options, given)
         # On the GPU the CPU cores are free to prepare the batches; on the CPU they are training.
         workers = min(os.cpu_count() or 1, self.options["batch_size"]) if self.device == "gpu" else 1
         self.loader = Loader(train_set, batch_size=self.options["batch_size"], shuffle=True,
