@@ -302,3 +302,18 @@ def test_the_walkthroughs_code_runs_and_its_commented_shapes_hold(tmp_path, monk
             assert tuple(actual) == expected, line
             checked += 1
     assert checked >= 3 and outputs >= 2
+
+
+@pytest.mark.parametrize("given, side", [("native", 0), ("0", 0), ("320", 320)])
+def test_size_takes_native_as_train_and_evaluate_do(given, side):
+    assert ex._parser().parse_args(["--image", "a.png", "--out", "o", "--size", given]).size == side
+
+
+@pytest.mark.parametrize("given", ["-8", "big"])
+def test_a_size_that_is_no_side_is_one_line(given, capsys):
+    with pytest.raises(SystemExit) as stop:
+        ex._parser().parse_args(["--image", "a.png", "--out", "o", "--size", given])
+    error = capsys.readouterr().err
+    assert stop.value.code == 2 and error.count("\n") == 1
+    assert f"must be a number of pixels, or native (or 0) for the image's own size, got {given}" in error
+

@@ -30,7 +30,7 @@ from minigrad.backend import to_numpy
 
 from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, checkpoint_file
 from .checkpoint import load_model as load_checkpoint_model
-from .cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, check_output_folder, run, user_errors
+from .cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, NATIVE, check_output_folder, run, user_errors
 from .model import INPUT_MULTIPLE, UNet
 from .restore import ceil_div, pad_to_multiple, to_unit_float
 
@@ -479,6 +479,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def _longer_side(text):
+    """An argparse type: the pixels of the longer side, or `native` (or 0) for the image's own size, as train.py and
+    evaluate.py name it."""
+    if text == NATIVE:
+        return 0
+    try:
+        side = int(text)
+    except ValueError:
+        side = -1
+    if side < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of pixels, or {NATIVE} (or 0) for the image's own size, "
+                                         f"got {text}")
+    return side
+
+
 def _query(text):
     try:
         x, y = (int(v) for v in text.split(","))
@@ -496,8 +511,9 @@ def _parser():
     parser.add_argument("--query", type=_query, nargs="+", metavar="X,Y",
                         help="query pixels for the non-local figure, in the input image's coordinates "
                              "(default: a strong edge, a flat area and the centre)")
-    parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
-                        help=f"resize so the longer side has this many pixels (default {DEFAULT_SIZE}; 0 keeps the size)")
+    parser.add_argument("--size", type=_longer_side, default=DEFAULT_SIZE,
+                        help=f"resize so the longer side has this many pixels (default {DEFAULT_SIZE}; native or 0 "
+                             "keeps the size)")
     parser.add_argument("--degrade", choices=degradation_names(),
                         help="first degrade the image with this preset (seeded), e.g. kla: blur, colour cast, noise")
     parser.add_argument("--out", required=True, help="folder for the figures and index.html")
@@ -507,8 +523,6 @@ def _parser():
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        if args.size < 0:
-            raise ExplainError(f"--size must be 0 or positive, got {args.size}")
         check_output_folder(args.out)
         image, name = read_input(args.image)
         original_h, original_w = image.shape[:2]
