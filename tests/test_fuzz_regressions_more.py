@@ -94,3 +94,54 @@ def test_nll_loss_of_a_4d_input_still_matches_torch():
     target = np.random.default_rng(0).integers(0, 3, (2, 2, 2))
     assert_matches_torch(torch, lambda lib, x: lib.nn.functional.nll_loss(x.log_softmax(1), lib.tensor(target)),
                          [np.random.default_rng(1).standard_normal((2, 3, 2, 2)).astype(np.float32)])
+
+
+def index_error(shape, make_index, write=False):
+    """x[index] (or x[index] = 1) of a zeros tensor of `shape`, the index made for either library."""
+    def run(lib):
+        tensor = lib.zeros(shape)
+        if write:
+            tensor[make_index(lib)] = 1.0
+        return tensor[make_index(lib)]
+    return run
+
+
+def mask(lib, *shape):
+    return lib.ones(shape, dtype=lib.bool)
+
+
+INDEX_ERRORS = {
+    "a mask of another size": index_error((2, 3, 4), lambda lib: mask(lib, 3)),
+    "a mask of another size, written": index_error((2, 3, 4), lambda lib: mask(lib, 3), write=True),
+    "a 2-d mask after a slice": index_error((2, 3, 4), lambda lib: (slice(0, 1), mask(lib, 3, 5))),
+    "a mask after None and an int": index_error((2, 3, 4), lambda lib: (None, 0, mask(lib, 4))),
+    "a mask after a 0-d bool": index_error((2, 3, 4), lambda lib: (lib.tensor(True), mask(lib, 3))),
+    "a mask after an Ellipsis": index_error((2, 3, 4), lambda lib: (Ellipsis, mask(lib, 5))),
+    "a uint8 mask of another size": index_error((2, 3), lambda lib: lib.ones(3, dtype=lib.uint8)),
+    "an int16 tensor": index_error((3, 4), lambda lib: lib.ones(2, dtype=lib.int16)),
+    "an int8 tensor, written": index_error((3, 4), lambda lib: lib.ones(2, dtype=lib.int8), write=True),
+    "a float tensor": index_error((3, 4), lambda lib: lib.ones(2)),
+    "tensors that do not broadcast": index_error((3, 4), lambda lib: (lib.tensor([0, 1, 0]), lib.tensor([0, 1]))),
+    "a mask beside positions that do not broadcast": index_error((2, 3), lambda lib: (mask(lib, 2),
+                                                                                      lib.tensor([0, 1, 0]))),
+    "too many indices": index_error((2, 0, 3), lambda lib: (0, 0, 0, 0)),
+    "an int of a 0-d tensor": index_error((), lambda lib: 0),
+    "a list of a 0-d tensor": index_error((), lambda lib: [0]),
+    "positions along a dim of size 0": index_error((2, 0, 3), lambda lib: (slice(None), [0])),
+    "take from an empty tensor": lambda lib: lib.take(lib.zeros(0, 2), lib.tensor([0])),
+    "put_ into an empty tensor": lambda lib: lib.zeros(0, 2).put_(lib.tensor([0]), lib.ones(1)),
+    "masked_fill of an int64 mask": lambda lib: lib.zeros(3).masked_fill(lib.ones(3, dtype=lib.int64), 1.0),
+}
+
+
+@pytest.mark.filterwarnings("ignore:indexing with dtype torch.uint8 is now deprecated:UserWarning")
+@pytest.mark.parametrize("call", torch_cases(INDEX_ERRORS))
+def test_indexing_errors_are_torchs(call):
+    assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
+
+
+def test_a_0d_tensor_of_any_integers_indexes_as_an_int():
+    x = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(mg.tensor(x)[mg.tensor(1, dtype=mg.int16)].numpy(),
+                                  torch.tensor(x)[torch.tensor(1, dtype=torch.int16)].numpy())
+
