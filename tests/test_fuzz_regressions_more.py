@@ -145,3 +145,53 @@ def test_a_0d_tensor_of_any_integers_indexes_as_an_int():
     np.testing.assert_array_equal(mg.tensor(x)[mg.tensor(1, dtype=mg.int16)].numpy(),
                                   torch.tensor(x)[torch.tensor(1, dtype=torch.int16)].numpy())
 
+
+def forward_hook_calls(lib, fail_at):
+    """What the forward hooks of an Identity see, torch's always_call ones too, where the call fails at `fail_at`
+    (a pre-hook, forward or a forward hook) and the error propagates."""
+    calls = []
+
+    def fail(*_):
+        raise KeyError("fails")
+
+    module = lib.nn.Identity()
+    if fail_at == "pre-hook":
+        module.register_forward_pre_hook(fail)
+    if fail_at == "forward":
+        module.forward = fail
+    module.register_forward_hook(lambda _, args, output: calls.append(("plain", output is None)))
+    if fail_at == "hook":
+        module.register_forward_hook(fail)
+    module.register_forward_hook(lambda _, args, kwargs, output: calls.append(("always", output is None, len(args))),
+                                 with_kwargs=True, always_call=True)
+    with pytest.raises(KeyError):
+        module(lib.ones(1))
+    return calls
+
+
+@pytest.mark.parametrize("fail_at", ["pre-hook", "forward", "hook"])
+def test_always_call_forward_hooks_run_where_the_call_raises_as_torchs(fail_at):
+    assert forward_hook_calls(mg, fail_at) == forward_hook_calls(torch, fail_at)
+
+
+def test_an_always_call_hooks_own_error_is_a_warning_beside_the_calls():
+    for lib in (torch, mg):
+        module = lib.nn.Identity()
+        module.forward = lambda x: x[5]
+        module.register_forward_hook(lambda *_: 1 / 0, always_call=True)
+        with pytest.warns(UserWarning, match="silenced as another error was raised in forward: division by zero"):
+            with pytest.raises(IndexError):
+                module(lib.ones(1))
+
+
+MODULE_ERRORS = {
+    "a forward pre-hook with kwargs that returns other than a pair": lambda lib: (
+        lambda module: (module.register_forward_pre_hook(lambda *_: 5, with_kwargs=True), module(lib.ones(1))))(
+        lib.nn.Identity()),
+    "load_state_dict of a list": lambda lib: lib.nn.Linear(1, 1).load_state_dict([1, 2]),
+}
+
+
+@pytest.mark.parametrize("call", torch_cases(MODULE_ERRORS))
+def test_module_errors_are_torchs(call):
+    assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
