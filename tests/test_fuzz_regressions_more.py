@@ -3,8 +3,12 @@ schedulers and modules, each reduced to its smallest form: ctc_loss of a batch w
 backward recursion's jumps took two places where the extended labels have one), and of an unbatched input, whose
 targets torch takes as given, (S,) concatenated or (1, S) padded; nll_loss's (and cross_entropy's) errors in torch's
 order and words, a weight that requires grad refused by the name of torch's kernel (nll_loss2d's for spatial
-inputs) before the kernel's checks, and that kernel's words for a weight of the wrong size; and
-cosine_embedding_loss's gradient at a zero input in float64, which torch's epsilon, a C float's 1e-12, sets."""
+inputs) before the kernel's checks, and that kernel's words for a weight of the wrong size; cosine_embedding_loss's
+gradient at a zero input in float64, which torch's epsilon, a C float's 1e-12, sets; indexing's errors in torch's
+words (NumPy's before: a mask of another shape, tensors that do not broadcast, too many indices, positions along an
+empty dim), index tensors of int8 or int16, which torch refuses, take and put_ of an empty tensor, masked_fill's
+mask dtype; forward hooks registered with always_call, which run where the call raises; and the errors of a
+with_kwargs pre-hook's result and of load_state_dict given no mapping."""
 import numpy as np
 import pytest
 
