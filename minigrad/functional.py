@@ -19,7 +19,7 @@ from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_si
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool
 from .tensor import Tensor, checked_arguments, in_place_version, tensor_argument, where
-from .torch_functions import bmm, cat, stack
+from .torch_functions import bmm, broadcast_tensors, cat, stack
 
 
 def _ntuple(value, count):
@@ -1599,13 +1599,21 @@ def _reduce(loss, reduction):
 @autocasts("float32")
 def mse_loss(input, target, reduction="mean"):
     _warn_if_target_size_differs(input, target)
+    input, target = _expanded_to_one_shape(input, target)
     return _reduce((input - target) ** 2, reduction)
 
 
 @autocasts("float32")
 def l1_loss(input, target, reduction="mean"):
     _warn_if_target_size_differs(input, target)
+    input, target = _expanded_to_one_shape(input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def _expanded_to_one_shape(input, target):
+    """torch's broadcast_tensors ahead of the losses of input - target: a 0-d operand beside one of dims is
+    expanded, and so promotes as a tensor of dims (a 0-d float64 target makes a float32 input's loss float64)."""
+    return (input, target) if input.shape == target.shape else broadcast_tensors(input, target)
 
 
 def _warn_if_target_size_differs(input, target, stacklevel=4):
@@ -1709,6 +1717,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 def _smooth_l1(input, target, reduction, beta, scale, node_name=None):
     _check_reduction(reduction)
     _warn_if_target_size_differs(input, target, stacklevel=5)
+    input, target = _expanded_to_one_shape(input, target)
     return ops.SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta, scale=scale, node_name=node_name)
 
 
@@ -1726,6 +1735,9 @@ def kl_div(input, target, reduction="mean", log_target=False):
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
                       stacklevel=3)  # past autocasts' frame
+    for kinds, words in (("c", "Complex"), ("biu", "Integral")):
+        if input.dtype.kind in kinds or target.dtype.kind in kinds:
+            raise RuntimeError(f"kl_div: {words} inputs not supported.")
     require_broadcastable(tuple(target.shape), tuple(input.shape))  # torch's message names the target first
     loss = ops.KLDivergence.apply(input, target, reduction="sum" if reduction == "batchmean" else reduction,
                                   log_target=bool(log_target))

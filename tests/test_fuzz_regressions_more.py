@@ -4,7 +4,8 @@ backward recursion's jumps took two places where the extended labels have one), 
 targets torch takes as given, (S,) concatenated or (1, S) padded; nll_loss's (and cross_entropy's) errors in torch's
 order and words, a weight that requires grad refused by the name of torch's kernel (nll_loss2d's for spatial
 inputs) before the kernel's checks, and that kernel's words for a weight of the wrong size; cosine_embedding_loss's
-gradient at a zero input in float64, which torch's epsilon, a C float's 1e-12, sets; indexing's errors in torch's
+gradient at a zero input in float64, which torch's epsilon, a C float's 1e-12, sets; mse_loss, l1_loss and
+smooth_l1_loss of a 0-d operand of a wider dtype, which torch's expanding promotes; kl_div of integers; indexing's errors in torch's
 words (NumPy's before: a mask of another shape, tensors that do not broadcast, too many indices, positions along an
 empty dim), index tensors of int8 or int16, which torch refuses, take and put_ of an empty tensor, masked_fill's
 mask dtype; forward hooks registered with always_call, which run where the call raises; and the errors of a
@@ -36,6 +37,37 @@ CASES = {
         [normal(2, 3), normal(2, 3)]),
 }
 test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu = differentiable_case_tests(torch, CASES)
+
+
+@pytest.mark.filterwarnings("ignore:Using a target size")
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "smooth_l1_loss"])
+@pytest.mark.parametrize("shapes", [((3,), ()), ((), (3,)), ((2, 1), (3,))], ids=["0-d target", "0-d input", "both"])
+def test_losses_of_a_difference_promote_a_0d_operand_as_torchs_expanded_one(name, shapes):
+    """torch expands both operands to one shape first: a 0-d float64 target makes a float32 input's loss float64,
+    and its gradients those of the operands' dtypes."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(shapes[0]).astype(np.float32), rng.standard_normal(shapes[1])]
+    results = []
+    for lib in (torch, mg):
+        input, target = (lib.tensor(array, requires_grad=True) for array in arrays)
+        loss = getattr(lib.nn.functional, name)(input, target, reduction="sum")
+        loss.backward()
+        results.append([np.asarray(loss.tolist()), np.asarray(input.grad.tolist(), np.float32),
+                        np.asarray(target.grad.tolist())] + [str(t.dtype).replace("torch.", "")
+                                                             for t in (loss, input.grad, target.grad)])
+    ours, theirs = results
+    assert ours[3:] == theirs[3:]
+    for mine, reference in zip(ours[:3], theirs[:3]):
+        np.testing.assert_allclose(mine, reference, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32, np.int64), (np.int64, np.float32), (np.float32, bool),
+                                    (np.complex64, np.float32)], ids=["int target", "int input", "bool target",
+                                                                      "complex input"])
+def test_kl_div_of_integers_or_complex_numbers_raises_torchs_error(dtypes):
+    def call(lib):
+        return lib.nn.functional.kl_div(*(lib.tensor(np.ones(2, dtype)) for dtype in dtypes), reduction="sum")
+    assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
 
 
 def test_ctc_loss_of_unbatched_targets_longer_than_their_length_raises_torchs_error():
