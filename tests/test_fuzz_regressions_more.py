@@ -9,7 +9,7 @@ smooth_l1_loss of a 0-d operand of a wider dtype, which torch's expanding promot
 words (NumPy's before: a mask of another shape, tensors that do not broadcast, too many indices, positions along an
 empty dim), index tensors of int8 or int16, which torch refuses, take and put_ of an empty tensor, masked_fill's
 mask dtype; forward hooks registered with always_call, which run where the call raises; and the errors of a
-with_kwargs pre-hook's result and of load_state_dict given no mapping."""
+with_kwargs pre-hook's result, of load_state_dict given no mapping and of packing only empty sequences."""
 import numpy as np
 import pytest
 
@@ -230,4 +230,11 @@ MODULE_ERRORS = {
 
 @pytest.mark.parametrize("call", torch_cases(MODULE_ERRORS))
 def test_module_errors_are_torchs(call):
+    assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
+
+
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_packing_only_empty_sequences_raises_torchs_error(enforce_sorted):
+    def call(lib):
+        return lib.nn.utils.rnn.pack_padded_sequence(lib.zeros(0, 1, 2), [0], enforce_sorted=enforce_sorted)
     assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
