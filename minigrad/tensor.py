@@ -2584,11 +2584,11 @@ class Tensor:
     mul_, pow_ = __imul__, __ipow__
 
     (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_,
-     scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_, index_put_, put_, masked_fill_,
-     masked_scatter_) = map(
+     scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_, index_put_, index_reduce_, put_,
+     masked_fill_, masked_scatter_) = map(
         in_place_version, (exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter,
-                           scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, put, masked_fill,
-                           masked_scatter))
+                           scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, index_reduce, put,
+                           masked_fill, masked_scatter))
     (floor_, ceil_, round_, trunc_, frac_, reciprocal_, sign_, sgn_, square_, fmod_, lerp_, div_, sin_, cos_, log1p_,
      expm1_, rsqrt_, add_, sub_, addcmul_, addcdiv_) = map(in_place_version, (
         floor, ceil, round, trunc, frac, reciprocal, sign, sgn, square, fmod, lerp, div, sin, cos, log1p, expm1, rsqrt,

@@ -9,7 +9,9 @@ smooth_l1_loss of a 0-d operand of a wider dtype, which torch's expanding promot
 words (NumPy's before: a mask of another shape, tensors that do not broadcast, too many indices, positions along an
 empty dim), index tensors of int8 or int16, which torch refuses, take and put_ of an empty tensor, masked_fill's
 mask dtype; forward hooks registered with always_call, which run where the call raises; and the errors of a
-with_kwargs pre-hook's result, of load_state_dict given no mapping and of packing only empty sequences."""
+with_kwargs pre-hook's result, of load_state_dict given no mapping and of packing only empty sequences; a number
+beyond float32's range given to full, fill_, masked_fill, clamp and others, which torch refuses (NumPy made it
+inf); index_reduce_, which was missing beside index_reduce."""
 import numpy as np
 import pytest
 
@@ -17,6 +19,7 @@ import minigrad as mg
 from conftest import assert_matches_torch, assert_raises_as_torch, differentiable_case_tests, normal, torch_cases
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings(r"ignore:index_reduce\(\) is in beta:UserWarning")  # torch's, of its own op
 
 
 def ctc(targets, input_lengths, target_lengths, reduction="none"):
@@ -34,6 +37,9 @@ CASES = {
     "cosine_embedding_loss: a zero input": (
         lambda lib, x, y: lib.nn.functional.cosine_embedding_loss(x * 0, y, lib.tensor([1.0, -1.0], dtype=x.dtype,
                                                                                         device=x.device)),
+        [normal(2, 3), normal(2, 3)]),
+    "index_reduce_: in place, as index_reduce": (
+        lambda lib, x, y: (x * 1).index_reduce_(0, lib.tensor([1, 1], device=x.device), y, "prod"),
         [normal(2, 3), normal(2, 3)]),
 }
 test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu = differentiable_case_tests(torch, CASES)
@@ -238,3 +244,25 @@ def test_packing_only_empty_sequences_raises_torchs_error(enforce_sorted):
     def call(lib):
         return lib.nn.utils.rnn.pack_padded_sequence(lib.zeros(0, 1, 2), [0], enforce_sorted=enforce_sorted)
     assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
+
+
+FLOAT32_OVERFLOWS = {
+    "full": lambda lib: lib.full((2,), 1e300),
+    "full, just past the largest float32": lambda lib: lib.full((1,), -3.5e38),
+    "fill_": lambda lib: lib.zeros(2).fill_(1e300),
+    "masked_fill": lambda lib: lib.zeros(2).masked_fill(lib.tensor([True, False]), 1e300),
+    "index_fill": lambda lib: lib.zeros(2).index_fill(0, lib.tensor([0]), 1e300),
+    "scatter of a value": lambda lib: lib.zeros(2).scatter(0, lib.tensor([0]), 1e300),
+    "clamp": lambda lib: lib.zeros(2).clamp(min=-1e300),
+    "add's alpha": lambda lib: lib.add(lib.zeros(2), lib.zeros(2), alpha=1e300),
+}
+
+
+@pytest.mark.parametrize("call", torch_cases(FLOAT32_OVERFLOWS))
+def test_a_number_beyond_float32s_range_raises_torchs_error(call):
+    assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
+
+
+def test_a_float32_power_takes_an_exponent_beyond_float32s_range_as_torch():
+    x = np.array([0.0, 1.0, 0.5], np.float32)
+    np.testing.assert_array_equal((mg.tensor(x) ** 1e300).numpy(), (torch.tensor(x) ** 1e300).numpy())
