@@ -9,7 +9,7 @@ import numpy as np
 from . import ops, random
 from .backend import get_array_module
 from .creation import triu_indices
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, broadcast_mismatch, is_grad_enabled, no_grad,
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, is_grad_enabled, no_grad,
                        require_broadcastable, require_same_dtype, result_type)
 from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
@@ -19,7 +19,7 @@ from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_si
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool
 from .tensor import Tensor, checked_arguments, in_place_version, tensor_argument, where
-from .torch_functions import bmm, broadcast_tensors, cat, stack
+from .torch_functions import bmm, broadcast_tensors, cat, common_shape, stack
 
 
 def _ntuple(value, count):
@@ -1646,11 +1646,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     for role, tensor in (("input", input), ("target", target)):
         if not bool(((tensor.data >= 0) & (tensor.data <= 1)).all()):
             raise RuntimeError(f"all elements of {role} should be between 0 and 1")
-    mismatch = None if weight is None else broadcast_mismatch(tuple(input.shape), tuple(weight.shape))
-    if mismatch is not None:
-        raise RuntimeError(f"Attempting to broadcast a dimension of length {mismatch[2]} at {-1 - mismatch[0]}! "
-                           f"Mismatching argument at index 1 had {_size(weight.shape)}; but expected shape should be "
-                           f"broadcastable to {list(input.shape)}")
+    if weight is not None:  # torch's error where they do not broadcast
+        common_shape((tuple(input.shape), tuple(weight.shape)), shown=_size)
     return ops.BinaryCrossEntropy.apply(input, target, reduction=reduction,
                                         weight=_constant_weight("binary_cross_entropy", "weight", weight, input))
 
@@ -2123,7 +2120,7 @@ def _cross_entropy_of_probabilities(input, target, weight, ignore_index, reducti
     if ignore_index >= 0:
         raise RuntimeError("ignore_index is not supported for floating point target")
     class_dim = _class_dim(input)
-    classes = input.shape[class_dim]
+    classes = input.size(class_dim)  # torch's error for a 0-d input
     _check_class_weight(weight, classes, "cross_entropy: ")
     if smoothing:
         target = target * (1 - smoothing) + smoothing / classes

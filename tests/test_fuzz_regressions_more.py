@@ -5,7 +5,8 @@ targets torch takes as given, (S,) concatenated or (1, S) padded; nll_loss's (an
 order and words, a weight that requires grad refused by the name of torch's kernel (nll_loss2d's for spatial
 inputs) before the kernel's checks, and that kernel's words for a weight of the wrong size; cosine_embedding_loss's
 gradient at a zero input in float64, which torch's epsilon, a C float's 1e-12, sets; mse_loss, l1_loss and
-smooth_l1_loss of a 0-d operand of a wider dtype, which torch's expanding promotes; kl_div of integers; indexing's errors in torch's
+smooth_l1_loss of a 0-d operand of a wider dtype, which torch's expanding promotes; kl_div of integers; the errors
+of binary_cross_entropy's weight that does not broadcast and of cross_entropy's 0-d input with probabilities; indexing's errors in torch's
 words (NumPy's before: a mask of another shape, tensors that do not broadcast, too many indices, positions along an
 empty dim), index tensors of int8 or int16, which torch refuses, take and put_ of an empty tensor, masked_fill's
 mask dtype; forward hooks registered with always_call, which run where the call raises; and the errors of a
@@ -266,3 +267,24 @@ def test_a_number_beyond_float32s_range_raises_torchs_error(call):
 def test_a_float32_power_takes_an_exponent_beyond_float32s_range_as_torch():
     x = np.array([0.0, 1.0, 0.5], np.float32)
     np.testing.assert_array_equal((mg.tensor(x) ** 1e300).numpy(), (torch.tensor(x) ** 1e300).numpy())
+
+
+LOSS_SHAPE_ERRORS = {
+    "binary_cross_entropy, a weight of more dims": ((2, 3), (2, 3, 1)),
+    "binary_cross_entropy, a weight of fewer dims": ((2, 3, 1), (2, 3)),
+    "binary_cross_entropy, a weight of another size": ((4,), (1, 3)),
+}
+
+
+@pytest.mark.parametrize("input_shape, weight_shape", torch_cases(LOSS_SHAPE_ERRORS))
+def test_binary_cross_entropy_of_a_weight_that_does_not_broadcast_raises_torchs_error(input_shape, weight_shape):
+    """torch's message names the sizes inferred before the mismatch, the input's padded with ones."""
+    def call(lib):
+        input = lib.full(input_shape, 0.5)
+        return lib.nn.functional.binary_cross_entropy(input, input, weight=lib.ones(weight_shape))
+    assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
+
+
+def test_cross_entropy_of_a_0d_input_and_probabilities_raises_torchs_error():
+    assert_raises_as_torch(lambda: torch.nn.functional.cross_entropy(torch.tensor(0.5), torch.tensor(0.5)),
+                           lambda: mg.nn.functional.cross_entropy(mg.tensor(0.5), mg.tensor(0.5)))
