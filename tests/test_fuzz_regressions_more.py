@@ -160,6 +160,8 @@ INDEX_ERRORS = {
     "a mask after None and an int": index_error((2, 3, 4), lambda lib: (None, 0, mask(lib, 4))),
     "a mask after a 0-d bool": index_error((2, 3, 4), lambda lib: (lib.tensor(True), mask(lib, 3))),
     "a mask after an Ellipsis": index_error((2, 3, 4), lambda lib: (Ellipsis, mask(lib, 5))),
+    "a mask after a 0-d int tensor": index_error((2, 3), lambda lib: (lib.tensor(1), mask(lib, 4))),
+    "a list of bools of another size": index_error((2, 3), lambda lib: (slice(None), [True, True])),
     "a uint8 mask of another size": index_error((2, 3), lambda lib: lib.ones(3, dtype=lib.uint8)),
     "an int16 tensor": index_error((3, 4), lambda lib: lib.ones(2, dtype=lib.int16)),
     "an int8 tensor, written": index_error((3, 4), lambda lib: lib.ones(2, dtype=lib.int8), write=True),
