@@ -1198,6 +1198,7 @@ def _params_of_gradient(ctx):
 _SCALARS = (int, float, complex, np.number, np.bool_)  # Python's (bool is an int) and NumPy's
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # torch's dtype categories, lowest first
 _BOOL, _INT64, _HALF, _SINGLE = np.dtype(bool), np.dtype(np.int64), np.dtype(np.float16), np.dtype(np.float32)
+_NARROW_FLOATS = (_HALF, _SINGLE)  # the float dtypes that a Python float may overflow
 # torch's names of its scalar types, as its messages (and its storage classes, "FloatStorage") spell them
 SCALAR_TYPE_NAMES = {np.dtype(dtype): name for dtype, name in [
     (np.float64, "Double"), (np.float32, "Float"), (np.float16, "Half"), (np.int64, "Long"), (np.int32, "Int"),
@@ -1272,14 +1273,14 @@ def require_same_dtype(op, **operands):
 
 
 def require_fits(values, dtype, tensor_data=False):
-    """Refuse numbers that an integer dtype cannot hold (NaN included), or finite ones beyond float16's range,
-    with torch's error, where NumPy would wrap them silently or round them to inf. As torch, a negative integer
-    may wrap into an unsigned dtype (-1 is 255 in uint8). The message names the dtype as torch.tensor's does for
-    `tensor_data` (whose float16 values beyond its range are inf, as torch's), else, for an op's number argument
-    (full's fill value, clamp's bounds), the C++ type (uint8_t, c10::Half) as its ops' do."""
-    if dtype == _HALF and not tensor_data and values.size:  # inf and NaN are float16's own, as torch's
-        finite = values[np.isfinite(values)]
-        if finite.size and np.abs(finite).max() > np.finfo(np.float16).max:
+    """Refuse numbers that an integer dtype cannot hold (NaN included), or finite ones beyond float16's or float32's
+    range, with torch's error, where NumPy would wrap them silently or round them to inf. As torch, a negative
+    integer may wrap into an unsigned dtype (-1 is 255 in uint8). The message names the dtype as torch.tensor's
+    does for `tensor_data` (whose float values beyond its range are inf, as torch's), else, for an op's number
+    argument (full's fill value, clamp's bounds), the C++ type (uint8_t, c10::Half, float) as its ops' do."""
+    if dtype in _NARROW_FLOATS and not tensor_data and values.size:  # inf and NaN are theirs, as torch's
+        magnitudes = np.abs(values).astype(np.float64)  # of Python ints beyond int64's range too
+        if (magnitudes[np.isfinite(magnitudes)] > np.finfo(dtype).max).any():
             raise RuntimeError(f"value cannot be converted to type {CPP_TYPE_NAMES[dtype]} without overflow")
     if dtype.kind not in "iu" or values.size == 0:
         return

@@ -9,7 +9,7 @@ import numpy as np
 from . import ops, random
 from .backend import get_array_module
 from .creation import triu_indices
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, broadcast_mismatch, is_grad_enabled, no_grad,
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, is_grad_enabled, no_grad,
                        require_broadcastable, require_same_dtype, result_type)
 from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
@@ -19,7 +19,7 @@ from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_si
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool
 from .tensor import Tensor, checked_arguments, in_place_version, tensor_argument, where
-from .torch_functions import bmm, cat, stack
+from .torch_functions import bmm, broadcast_tensors, cat, common_shape, stack
 
 
 def _ntuple(value, count):
@@ -1613,13 +1613,21 @@ def _reduce(loss, reduction):
 @autocasts("float32")
 def mse_loss(input, target, reduction="mean"):
     _warn_if_target_size_differs(input, target)
+    input, target = _expanded_to_one_shape(input, target)
     return _reduce((input - target) ** 2, reduction)
 
 
 @autocasts("float32")
 def l1_loss(input, target, reduction="mean"):
     _warn_if_target_size_differs(input, target)
+    input, target = _expanded_to_one_shape(input, target)
     return _reduce((input - target).abs(), reduction)
+
+
+def _expanded_to_one_shape(input, target):
+    """torch's broadcast_tensors ahead of the losses of input - target: a 0-d operand beside one of dims is
+    expanded, and so promotes as a tensor of dims (a 0-d float64 target makes a float32 input's loss float64)."""
+    return (input, target) if input.shape == target.shape else broadcast_tensors(input, target)
 
 
 def _warn_if_target_size_differs(input, target, stacklevel=4):
@@ -1652,11 +1660,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     for role, tensor in (("input", input), ("target", target)):
         if not bool(((tensor.data >= 0) & (tensor.data <= 1)).all()):
             raise RuntimeError(f"all elements of {role} should be between 0 and 1")
-    mismatch = None if weight is None else broadcast_mismatch(tuple(input.shape), tuple(weight.shape))
-    if mismatch is not None:
-        raise RuntimeError(f"Attempting to broadcast a dimension of length {mismatch[2]} at {-1 - mismatch[0]}! "
-                           f"Mismatching argument at index 1 had {_size(weight.shape)}; but expected shape should be "
-                           f"broadcastable to {list(input.shape)}")
+    if weight is not None:  # torch's error where they do not broadcast
+        common_shape((tuple(input.shape), tuple(weight.shape)), shown=_size)
     return ops.BinaryCrossEntropy.apply(input, target, reduction=reduction,
                                         weight=_constant_weight("binary_cross_entropy", "weight", weight, input))
 
@@ -1723,6 +1728,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 def _smooth_l1(input, target, reduction, beta, scale, node_name=None):
     _check_reduction(reduction)
     _warn_if_target_size_differs(input, target, stacklevel=5)
+    input, target = _expanded_to_one_shape(input, target)
     return ops.SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta, scale=scale, node_name=node_name)
 
 
@@ -1740,6 +1746,9 @@ def kl_div(input, target, reduction="mean", log_target=False):
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
                       stacklevel=3)  # past autocasts' frame
+    for kinds, words in (("c", "Complex"), ("biu", "Integral")):
+        if input.dtype.kind in kinds or target.dtype.kind in kinds:
+            raise RuntimeError(f"kl_div: {words} inputs not supported.")
     require_broadcastable(tuple(target.shape), tuple(input.shape))  # torch's message names the target first
     loss = ops.KLDivergence.apply(input, target, reduction="sum" if reduction == "batchmean" else reduction,
                                   log_target=bool(log_target))
@@ -1773,8 +1782,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     the batch, as torch's."""
     _check_reduction(reduction)
     unbatched = log_probs.ndim != 3  # as torch: any other is read as unbatched (T, C), then refused if not 2-d
-    if unbatched:
-        log_probs, targets = log_probs.unsqueeze(1), targets.unsqueeze(0)
+    if unbatched:  # the targets stay as given, torch's: (S,) concatenated (of the one length), or (1, S) padded
+        log_probs = log_probs.unsqueeze(1)
     input_lengths, target_lengths = (_host_integers(lengths).reshape(-1)
                                      for lengths in (input_lengths, target_lengths))
     if log_probs.ndim != 3:
@@ -1846,7 +1855,8 @@ def pdist(input, p=2.0):
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """torch's: 1 - cos where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere), cos the cosine of each
     row of (N, D) inputs against the N targets (of (D,) inputs with a 0-d target), each squared norm eased by 1e-12
-    as torch's. Composed: it scores a batch of embeddings, one number each."""
+    as torch's: its C float's 1e-12, which sets the gradient of a zero input in float64 too. Composed: it scores a
+    batch of embeddings, one number each."""
     _check_reduction(reduction)
     if target.ndim > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -1854,7 +1864,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
         raise RuntimeError(f"{target.ndim}D target tensor expects {target.ndim + 1}D input tensors, but found inputs "
                            f"with sizes {list(input1.shape)} and {list(input2.shape)}.")
     dim = target.ndim
-    squared_norms = ((input1 * input1).sum(dim) + 1e-12) * ((input2 * input2).sum(dim) + 1e-12)
+    ease = float(np.float32(1e-12))
+    squared_norms = ((input1 * input1).sum(dim) + ease) * ((input2 * input2).sum(dim) + ease)
     cosine = (input1 * input2).sum(dim) / squared_norms.sqrt()
     losses = where(target == 1, 1 - cosine, 0) + where(target == -1, (cosine - margin).clamp_min(0), 0)
     return _reduce(losses, reduction)
@@ -2123,7 +2134,7 @@ def _cross_entropy_of_probabilities(input, target, weight, ignore_index, reducti
     if ignore_index >= 0:
         raise RuntimeError("ignore_index is not supported for floating point target")
     class_dim = _class_dim(input)
-    classes = input.shape[class_dim]
+    classes = input.size(class_dim)  # torch's error for a 0-d input
     _check_class_weight(weight, classes, "cross_entropy: ")
     if smoothing:
         target = target * (1 - smoothing) + smoothing / classes
@@ -2142,8 +2153,12 @@ def _class_weighted(values, weight):
     return values * (weight if values.ndim == 1 else weight.reshape((-1,) + (1,) * (values.ndim - 2)))
 
 
-def _check_class_weight(weight, classes, prefix=""):
+def _check_class_weight(weight, classes, prefix="", spatial=False):
+    """torch's error for a weight not of one entry per class; nll_loss2d's, the kernel of spatial inputs
+    (N, C, d1, ...), words it without the sizes."""
     if weight is not None and tuple(weight.shape) != (classes,):
+        if spatial:
+            raise RuntimeError("weight tensor should be defined either for all or no classes")
         raise RuntimeError(f"{prefix}weight tensor should be defined either for all {classes} classes or no classes "
                            f"but got weight tensor of shape: {list(weight.shape)}")
 
@@ -2151,30 +2166,38 @@ def _check_class_weight(weight, classes, prefix=""):
 def _class_targets(input, target, weight, ignore_index):
     """nll_loss's class targets, checked as torch checks them: (the target's array, with 0 in place of ignored
     targets, so that every entry indexes a class; the weight of each target's class, 0 where ignored; whether each
-    target counts)."""
+    target counts). torch's order: the batch sizes (and the target's size, but for a 4-d input), then the weight's
+    gradient refused, by the name of the kernel (nll_loss2d's for spatial inputs (N, C, d1, ...)), then the
+    kernel's checks."""
     if input.ndim < 1:
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    if input.ndim > 1 and (target.shape[0] if target.ndim else 0) != input.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                         f"({target.shape[0] if target.ndim else 0}).")
+    spatial = input.ndim > 2
+    if spatial and input.ndim != 4 and target.shape[1:] != input.shape[2:]:
+        raise RuntimeError(f"Expected target size {[input.shape[0], *input.shape[2:]]}, got {list(target.shape)}")
+    if weight is not None:
+        _refuse_gradient("nll_loss2d_forward" if spatial else "nll_loss_forward", "weight", weight)
+    if not spatial and target.ndim > 1:
+        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    if spatial and target.ndim != input.ndim - 1:  # a 4-d input's, the others' reshaped to 4-d
+        raise RuntimeError("only batches of spatial targets supported (3D tensors) but got targets of dimension: "
+                           f"{target.ndim}")
+    if target.dtype not in (np.int64, np.uint8):
+        raise RuntimeError("expected target dtype to be Long or Byte, but got "
+                           f"{SCALAR_TYPE_NAMES.get(target.dtype, target.dtype)}")
     if input.ndim == 1 and target.ndim == 1:
         if target.shape[0] != 1:
             raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: {target.shape[0]}")
         target = target.reshape(())
-    if input.ndim > 1 and (target.shape[0] if target.ndim else 0) != input.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0] if target.ndim else 0}).")
-    if input.ndim <= 2 and target.ndim != input.ndim - 1:
-        raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
-    if target.shape[1:] != input.shape[2:]:
-        raise RuntimeError(f"Expected target size {[input.shape[0], *input.shape[2:]]}, got {list(target.shape)}")
-    if target.dtype not in (np.int64, np.uint8):
-        raise RuntimeError("expected target dtype to be Long or Byte, but got "
-                           f"{SCALAR_TYPE_NAMES.get(target.dtype, target.dtype)}")
     classes = input.shape[_class_dim(input)]
-    _check_class_weight(weight, classes)
-    if weight is not None:
-        if weight.dtype != input.dtype:
-            raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[input.dtype]} but found "
-                               f"{SCALAR_TYPE_NAMES.get(weight.dtype, weight.dtype)}")
-        _refuse_gradient("nll_loss_forward", "weight", weight)
+    _check_class_weight(weight, classes, spatial=spatial)
+    if target.shape[1:] != input.shape[2:]:
+        raise RuntimeError(f"size mismatch (got input: {list(input.shape)} , target: {list(target.shape)}")
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError(f"expected scalar type {SCALAR_TYPE_NAMES[input.dtype]} but found "
+                           f"{SCALAR_TYPE_NAMES.get(weight.dtype, weight.dtype)}")
     xp, target = get_array_module(input.data), target.data
     kept = target != ignore_index
     out_of_range = kept & ((target < 0) | (target >= classes))

@@ -6,6 +6,7 @@ import itertools
 import math
 import numbers
 import operator
+import re
 import types
 import warnings
 import weakref
@@ -192,16 +193,69 @@ def _checked_gradients(node, gradients, recorded=False):
 
 
 def torch_index_errors(method):
-    """`method` (indexing) with NumPy's IndexError for an index out of bounds in torch's words ("for dimension 0",
-    not "for axis 0"). A plain wrapper: a context manager would cost indexing more than a microsecond a call."""
+    """`method` (indexing) with NumPy's IndexErrors in torch's words (see _torch_index_message). A plain wrapper: a
+    context manager would cost indexing more than a microsecond a call."""
     @functools.wraps(method)
-    def indexing(self, *args):
+    def indexing(self, index, *args):
         try:
-            return method(self, *args)
+            return method(self, index, *args)
         except IndexError as error:
-            raise IndexError(str(error).replace(" for axis ", " for dimension ")) from None
+            raise IndexError(_torch_index_message(str(error), self.shape, index)) from None
 
     return indexing
+
+
+def _torch_index_message(message, shape, index):
+    """NumPy's message of an IndexError of tensor[index] (`shape` the tensor's) in torch's words."""
+    too_many = re.fullmatch(r"too many indices for array: array is (\d+)-dimensional, but \d+ were indexed", message)
+    if too_many:
+        if not shape and isinstance(index, numbers.Integral):
+            return ("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to "
+                    "convert a 0-dim tensor to a number")
+        return f"too many indices for tensor of dimension {too_many[1]}"
+    if message.startswith("shape mismatch: indexing arrays could not be broadcast together with shapes "):
+        shapes = [[size.strip() for size in sizes.split(",") if size.strip()]
+                  for sizes in re.findall(r"\(([^)]*)\)", message)]
+        return ("shape mismatch: indexing tensors could not be broadcast together with shapes "
+                + ", ".join(f"[{', '.join(sizes)}]" for sizes in shapes))
+    if message.startswith("boolean index did not match"):
+        return _mask_mismatch_message(shape, index) or message
+    if message == "arrays used as indices must be of integer (or boolean) type":
+        return "tensors used as indices must be long, int, byte or bool tensors"
+    if message.endswith(" with size 0") and not is_basic_index(index):  # an array's entry, torch's indexing kernel
+        return "index is out of bounds for dimension with size 0"
+    return message.replace(" for axis ", " for dimension ")
+
+
+def _mask_mismatch_message(shape, index):
+    """torch's error for a bool mask of another shape than the dims it indexes: the tensor's shape as its basic
+    items (ints, slices, None; a bool is a new dim of 1) leave it, where the mask lies in it."""
+    items = tuple(np.asarray(item) if isinstance(item, list) else item
+                  for item in (index if isinstance(index, tuple) else (index,)))
+    is_mask = [getattr(item, "dtype", None) in (bool, np.uint8) for item in items]  # uint8: torch's byte masks
+    spans = [item.ndim if mask else 0 if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)) else 1
+             for item, mask in zip(items, is_mask)]
+    dims, indexed, masks = iter(shape), [], []
+    for item, mask, span in zip(items, is_mask, spans):
+        if item is Ellipsis:
+            indexed.extend(next(dims) for _ in range(len(shape) - sum(spans)))
+        elif item is None or span == 0:
+            indexed.append(1)
+        elif isinstance(item, slice):
+            indexed.append(len(range(*item.indices(next(dims)))))
+        elif isinstance(item, numbers.Integral) or getattr(item, "ndim", None) == 0:  # an int, or a 0-d int tensor
+            next(dims)
+        else:
+            if mask:
+                masks.append((len(indexed), tuple(item.shape)))
+            indexed.extend(next(dims) for _ in range(span))
+    indexed.extend(dims)
+    for start, mask in masks:
+        for at, size in enumerate(mask):
+            if size != indexed[start + at]:
+                return (f"The shape of the mask {list(mask)} at index {at} does not match the shape of the indexed "
+                        f"tensor {indexed} at index {start + at}")
+    return None  # none found by this reading: NumPy's message stands
 
 
 def in_place_version(function, name=None):
@@ -1854,7 +1908,7 @@ class Tensor:
         """`value` (a number or a 0-d tensor) where the bool `mask` holds, broadcast together, in self's dtype."""
         if not isinstance(mask, Tensor) or mask.dtype != bool:
             raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
-                               f"{getattr(mask, 'dtype', type(mask).__name__)}")
+                               f"{CPP_TYPE_NAMES.get(getattr(mask, 'dtype', None), type(mask).__name__)}")
         if isinstance(value, Tensor) and value.ndim:
             raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
                                f"{value.ndim} dimension(s).")
@@ -2131,6 +2185,8 @@ class Tensor:
             raise IndexError(f"put_(): Expected source and index to have the same number of elements, but got "
                              f"source.numel() = {source.numel()}, index.numel() = {index.numel()}")
         size = self.numel()
+        if not size and index.numel():
+            raise IndexError("put_(): Tried to put elements into an empty tensor")
         require_indices(index.data, size, f"out of range: tried to access index {{index}} on a tensor of {size} "
                                           "elements.", IndexError, negatives=True)
         return self.reshape(-1).index_put((index.reshape(-1),), source.reshape(-1), accumulate).reshape(self.shape)
@@ -2422,10 +2478,10 @@ class Tensor:
         if index.dtype != np.int64:
             raise RuntimeError(f"take(): Expected a long tensor for index, but got {SCALAR_TYPE_NAMES[index.dtype]}")
         count = self.numel()
-        outside = (index.data < -count) | (index.data >= count)
-        if outside.any():
-            raise IndexError(f"out of range: tried to access index {index.data[outside].ravel()[0].item()} on a tensor "
-                             f"of {count} elements.")
+        if not count and index.numel():
+            raise IndexError("take(): tried to take from an empty tensor")
+        require_indices(index.data, count, f"out of range: tried to access index {{index}} on a tensor of {count} "
+                                           "elements.", IndexError, negatives=True)
         return self.reshape(-1)[index]
 
     def take_along_dim(self, indices, dim=None):
@@ -2529,11 +2585,11 @@ class Tensor:
     mul_, pow_ = __imul__, __ipow__
 
     (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_,
-     scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_, index_put_, put_, masked_fill_,
-     masked_scatter_) = map(
+     scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_, index_put_, index_reduce_, put_,
+     masked_fill_, masked_scatter_) = map(
         in_place_version, (exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter,
-                           scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, put, masked_fill,
-                           masked_scatter))
+                           scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, index_reduce, put,
+                           masked_fill, masked_scatter))
     (floor_, ceil_, round_, trunc_, frac_, reciprocal_, sign_, sgn_, square_, fmod_, lerp_, div_, sin_, cos_, log1p_,
      expm1_, rsqrt_, add_, sub_, addcmul_, addcdiv_) = map(in_place_version, (
         floor, ceil, round, trunc, frac, reciprocal, sign, sgn, square, fmod, lerp, div, sin, cos, log1p, expm1, rsqrt,

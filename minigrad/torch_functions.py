@@ -851,6 +851,17 @@ def broadcast_shapes(*shapes):
     for shape in shapes:
         if not isinstance(shape, collections.abc.Sequence):
             raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list of ints, got {shape}")
+    common = common_shape(shapes)
+    for position, size in enumerate(common):
+        if not isinstance(size, numbers.Integral):
+            raise TypeError(f"torch.Size() takes an iterable of 'int' (item {position} is '{type(size).__name__}')")
+    return tuple(common)
+
+
+def common_shape(shapes, shown=str):
+    """The sizes that `shapes` broadcast to, as torch infers them (each shape in turn, from its last dim), with
+    torch's error, which names the sizes inferred so far and the shape that breaks them, as `shown` prints it
+    (a tensor's size as torch.Size)."""
     common = [1] * max(map(len, shapes), default=0)
     for position, shape in enumerate(shapes):
         for dim in range(-1, -1 - len(shape), -1):
@@ -861,12 +872,9 @@ def broadcast_shapes(*shapes):
                 common[dim] = size
             elif size not in (1, common[dim]):
                 raise RuntimeError(f"Attempting to broadcast a dimension of length {size} at {dim}! Mismatching "
-                                   f"argument at index {position} had {shape}; but expected shape should be "
+                                   f"argument at index {position} had {shown(shape)}; but expected shape should be "
                                    f"broadcastable to {common}")
-    for position, size in enumerate(common):
-        if not isinstance(size, numbers.Integral):
-            raise TypeError(f"torch.Size() takes an iterable of 'int' (item {position} is '{type(size).__name__}')")
-    return tuple(common)
+    return common
 
 
 def unravel_index(indices, shape):

@@ -1,6 +1,7 @@
 """Module and Parameter: attribute assignment registers parameters, buffers and submodules, as in torch."""
-import collections
+import collections.abc
 import itertools
+import warnings
 
 import numpy as np
 
@@ -226,25 +227,46 @@ class Module:
         if self._backward_hooks or self._backward_pre_hooks:  # as they are now: this call's backward runs them
             backward_hook = BackwardHook(self, tuple(self._backward_hooks.values()),
                                          tuple(self._backward_pre_hooks.values()))
-        for hook, with_kwargs in tuple(self._forward_pre_hooks.values()):
-            result = hook(self, args, kwargs) if with_kwargs else hook(self, args)
-            if result is not None and with_kwargs:
-                args, kwargs = result
-            elif result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        if backward_hook is not None:
-            args = backward_hook.setup_input_hook(args)
-        scope = self.__dict__.get("_trace_scope")  # set only while minigrad.viz.trace_modules is active
-        if scope is None:
-            output = self.forward(*args, **kwargs)
-        else:
-            with scope():
+        output, hooks_run = None, set()  # the forward hooks run, which an error leaves out of the always_call ones
+        try:
+            for hook, with_kwargs in tuple(self._forward_pre_hooks.values()):
+                result = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+                if result is not None and with_kwargs:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, new_kwargs), "
+                                           f"but got {result}.")
+                    args, kwargs = result
+                elif result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+            if backward_hook is not None:
+                args = backward_hook.setup_input_hook(args)
+            scope = self.__dict__.get("_trace_scope")  # set only while minigrad.viz.trace_modules is active
+            if scope is None:
                 output = self.forward(*args, **kwargs)
-        for hook, with_kwargs in tuple(self._forward_hooks.values()):
-            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
-            if result is not None:
-                output = result
+            else:
+                with scope():
+                    output = self.forward(*args, **kwargs)
+            for key, (hook, with_kwargs, _) in tuple(self._forward_hooks.items()):
+                hooks_run.add(key)
+                result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+                if result is not None:
+                    output = result
+        except Exception:
+            self._run_always_called_hooks(args, kwargs, output, hooks_run)
+            raise
         return output if backward_hook is None else backward_hook.setup_output_hook(output)
+
+    def _run_always_called_hooks(self, args, kwargs, output, hooks_run):
+        """torch's forward hooks registered with always_call that had not run when the call raised; an error of
+        one of them is a warning, so that the call's own error is the one raised."""
+        for key, (hook, with_kwargs, always_call) in tuple(self._forward_hooks.items()):
+            if always_call and key not in hooks_run:
+                try:
+                    result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+                    output = output if result is None else result
+                except Exception as error:
+                    warnings.warn("module forward hook with ``always_call=True`` raised an exception that was "
+                                  f"silenced as another error was raised in forward: {error}", stacklevel=3)
 
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """Call hook(module, args) before each forward (args: the positional inputs, as a tuple); what it
@@ -252,11 +274,12 @@ class Module:
         hook(module, args, kwargs), which returns None or an (args, kwargs) pair. prepend runs it first."""
         return RemovableHandle(self._forward_pre_hooks, (hook, with_kwargs), prepend)
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
         """Call hook(module, args, output) after each forward, to read activations (attention maps) out of a
         network; what it returns, unless None, replaces the output, as torch's. With with_kwargs,
-        hook(module, args, kwargs, output). prepend runs it first."""
-        return RemovableHandle(self._forward_hooks, (hook, with_kwargs), prepend)
+        hook(module, args, kwargs, output). prepend runs it first; always_call runs it also where the call raises
+        (its output None if forward raised)."""
+        return RemovableHandle(self._forward_hooks, (hook, with_kwargs, always_call), prepend)
 
     def register_full_backward_pre_hook(self, hook, prepend=False):
         """Call hook(module, grad_output) when backward reaches the module's outputs: grad_output holds the
@@ -385,6 +408,8 @@ class Module:
         """Copy arrays in by name, each in the dtype of the tensor it fills (with assign, each tensor takes the
         array itself, in its own dtype, as torch's assign keeps the state dict's tensors); with strict, any
         missing, unexpected or mis-shaped key is an error."""
+        if not isinstance(state_dict, collections.abc.Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         # a lazy module's uninitialized tensors take the shapes they are given, as torch's, or stay uninitialized
         # where what they are given is so
         own = dict(self._named_state())

@@ -69,6 +69,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     """The (T, N, *) input (N, T, *) with batch_first, whose sequence n is lengths[n] steps long, packed. With
     enforce_sorted, the lengths must come in decreasing order; otherwise the sequences are sorted here."""
     lengths = _host(lengths).astype(np.int64)
+    if not input.numel():
+        raise RuntimeError("Cannot pack empty tensors.")
     if lengths.ndim != 1:
         raise RuntimeError(f"'lengths' argument should be a 1D CPU int64 tensor, but got {lengths.ndim}D cpu Long "
                            "tensor")

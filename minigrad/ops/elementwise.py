@@ -312,7 +312,8 @@ class PowScalar(Function):
         require_64_bits(exponent)
         if a.dtype.kind != "f":  # a scalar never widens a float tensor
             a = a.astype(result_type(a, exponent), copy=False)
-        require_fits(np.asarray(exponent), a.dtype)
+        if a.dtype != np.float32:  # torch converts the exponent for integers and float16, not float32 (a double)
+            require_fits(np.asarray(exponent), a.dtype)
         if a.dtype.kind in "iu" and exponent < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         ctx.save_for_backward(a)

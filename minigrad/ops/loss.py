@@ -427,7 +427,10 @@ class CTCLoss(Function):
         else:  # each sample's last step starts at its last two extended labels
             start[(xp.arange(positions) >= ends[:, None] - 2)] = 0
         # beta(s) may come from s + 2 where alpha(s + 2) may come from s
-        jumps = skips if forward else xp.concatenate([skips[:, 2:], xp.zeros((batch, 2), dtype=bool)], axis=1)
+        jumps = skips
+        if not forward:  # skips two places back (none where every target is empty: one extended label)
+            jumps = xp.zeros_like(skips)
+            jumps[:, :-2] = skips[:, 2:]
         previous = None
         for step in range(steps) if forward else range(steps - 1, -1, -1):
             if previous is None:

@@ -266,11 +266,17 @@ def torch_index_steps(index):
     return tuple(selection), tuple(rest)
 
 
+INDEX_DTYPES = (np.int64, np.int32, np.uint8, bool)  # of the tensors torch indexes with (a 0-d one of any integers)
+
+
 def torch_index(index, ndim):
     """A user's index made one that NumPy takes as torch takes the original: uint8 tensors in it are masks, as
     torch's deprecated byte masks (with its warning), not positions; an Ellipsis of no dims goes
-    (without_empty_ellipsis)."""
+    (without_empty_ellipsis). Tensors of other dtypes than torch indexes with are torch's error (NumPy takes int16)."""
     items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(item, Tensor) and item.dtype not in INDEX_DTYPES
+           and not (item.ndim == 0 and item.dtype.kind in "iu") for item in items):
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
     if any(isinstance(item, Tensor) and item.dtype == np.uint8 for item in items):
         warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
                       UserWarning, stacklevel=4)  # the user's line: past Tensor's indexing method and its wrapper
