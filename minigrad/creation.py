@@ -8,8 +8,8 @@ import numpy as np
 
 from . import ops
 from .backend import cupy_module, default_dtype, get_array_module, normalize_device, taking_memory_format, to_numpy
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_broadcastable, require_fits,
-                       result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_64_bits, require_broadcastable,
+                       require_fits, result_type)
 from .ops.elementwise import require_floating_point
 from .ops.shape import strided_view
 from .random import generator as numpy_generator
@@ -89,6 +89,7 @@ def ones_like(input, dtype=None, device=None, requires_grad=False):
 def _filler(fill_value, dtype):
     """full's maker: fill_value, which `dtype` must hold (torch's error, where NumPy would wrap), cast to it first as
     torch casts it (-1 into uint8 is 255, 2.5 into int64 is 2), which NumPy's full refuses for an integer."""
+    require_64_bits(fill_value)  # torch's OverflowError, where NumPy would make an array of Python objects
     fill_value = np.asarray(fill_value)
     require_fits(fill_value, np.dtype(dtype))
     return _constant("full", fill_value.astype(dtype).item())  # a Python number, as either array module takes it

@@ -1296,6 +1296,7 @@ def converted_scalar(number, dtype):
     """A number argument (clamp's bounds) in an op's dtype, as torch converts it: refused where the dtype cannot
     hold it (require_fits), where NumPy would raise its own error; a negative integer wraps into an unsigned dtype
     (-5 is 251 in uint8)."""
+    require_64_bits(number)
     require_fits(np.asarray(number), dtype)
     return np.asarray(number).astype(dtype)[()]
 

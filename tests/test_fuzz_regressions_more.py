@@ -249,7 +249,7 @@ def test_packing_only_empty_sequences_raises_torchs_error(enforce_sorted):
     assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
 
 
-FLOAT32_OVERFLOWS = {
+NUMBERS_OUT_OF_RANGE = {
     "full": lambda lib: lib.full((2,), 1e300),
     "full, just past the largest float32": lambda lib: lib.full((1,), -3.5e38),
     "fill_": lambda lib: lib.zeros(2).fill_(1e300),
@@ -258,11 +258,16 @@ FLOAT32_OVERFLOWS = {
     "scatter of a value": lambda lib: lib.zeros(2).scatter(0, lib.tensor([0]), 1e300),
     "clamp": lambda lib: lib.zeros(2).clamp(min=-1e300),
     "add's alpha": lambda lib: lib.add(lib.zeros(2), lib.zeros(2), alpha=1e300),
+    # a Python int beyond 64 bits: torch's OverflowError, where NumPy made an array of objects
+    "full of an int beyond 64 bits": lambda lib: lib.full((2,), 10 ** 40),
+    "full of a negative int beyond 64 bits": lambda lib: lib.full((2,), -10 ** 19),
+    "full_like of an int beyond 64 bits": lambda lib: lib.full_like(lib.ones(2), 10 ** 40),
+    "clamp of an int64 by an int beyond 64 bits": lambda lib: lib.ones(2, dtype=lib.int64).clamp(min=-10 ** 30),
 }
 
 
-@pytest.mark.parametrize("call", torch_cases(FLOAT32_OVERFLOWS))
-def test_a_number_beyond_float32s_range_raises_torchs_error(call):
+@pytest.mark.parametrize("call", torch_cases(NUMBERS_OUT_OF_RANGE))
+def test_a_number_beyond_float32s_range_or_64_bits_raises_torchs_error(call):
     assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
 
 
