@@ -8,8 +8,8 @@ import numpy as np
 
 from . import ops
 from .backend import cupy_module, default_dtype, get_array_module, normalize_device, taking_memory_format, to_numpy
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_64_bits, require_broadcastable,
-                       require_fits, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_64_bits,
+                       require_broadcastable, require_fits, result_type)
 from .ops.elementwise import require_floating_point
 from .ops.shape import strided_view
 from .random import generator as numpy_generator

@@ -1090,6 +1090,8 @@ class Tensor:
         autograd records, through ops.SetItem (see _in_place); else straight into t's array. Into an expanded
         tensor, whose elements share memory, as copy_ into the part indexed: torch refuses it only where that part's
         own elements share memory."""
+        if isinstance(value, numbers.Real):  # one the dtype cannot hold is torch's error, where NumPy would wrap it
+            value = converted_scalar(value, self.dtype)
         index = torch_index(index, self.ndim)
         steps = torch_index_steps(index)
         if steps is not None:  # into the view its ints select

@@ -2,17 +2,20 @@
 schedulers and modules, each reduced to its smallest form: ctc_loss of a batch whose targets are all empty (its
 backward recursion's jumps took two places where the extended labels have one), and of an unbatched input, whose
 targets torch takes as given, (S,) concatenated or (1, S) padded; nll_loss's (and cross_entropy's) errors in torch's
-order and words, a weight that requires grad refused by the name of torch's kernel (nll_loss2d's for spatial
-inputs) before the kernel's checks, and that kernel's words for a weight of the wrong size; cosine_embedding_loss's
-gradient at a zero input in float64, which torch's epsilon, a C float's 1e-12, sets; mse_loss, l1_loss and
-smooth_l1_loss of a 0-d operand of a wider dtype, which torch's expanding promotes; kl_div of integers; the errors
-of binary_cross_entropy's weight that does not broadcast and of cross_entropy's 0-d input with probabilities; indexing's errors in torch's
-words (NumPy's before: a mask of another shape, tensors that do not broadcast, too many indices, positions along an
-empty dim), index tensors of int8 or int16, which torch refuses, take and put_ of an empty tensor, masked_fill's
-mask dtype; forward hooks registered with always_call, which run where the call raises; and the errors of a
-with_kwargs pre-hook's result, of load_state_dict given no mapping and of packing only empty sequences; a number
-beyond float32's range given to full, fill_, masked_fill, clamp and others, which torch refuses (NumPy made it
-inf); index_reduce_, which was missing beside index_reduce."""
+order and words, a weight that requires grad refused by the name of torch's kernel (nll_loss2d's for spatial inputs)
+before the kernel's checks, and that kernel's words for a weight of the wrong size; cosine_embedding_loss's gradient
+at a zero input in float64, which torch's epsilon, a C float's 1e-12, sets; mse_loss, l1_loss and smooth_l1_loss of a
+0-d operand of a wider dtype, which torch's expanding promotes; kl_div of integers; the errors of
+binary_cross_entropy's weight that does not broadcast and of cross_entropy's 0-d input with probabilities; indexing's
+errors in torch's words (NumPy's before: a mask of another shape, tensors that do not broadcast, too many indices,
+positions along an empty dim), index tensors of int8 or int16, which torch refuses, take and put_ of an empty tensor,
+masked_fill's mask dtype; forward hooks registered with always_call, which run where the call raises; and the errors
+of a with_kwargs pre-hook's result, of load_state_dict given no mapping and of packing only empty sequences; a number
+beyond float32's range given to full, fill_, masked_fill, clamp and others, which torch refuses (NumPy made it inf),
+an int beyond 64 bits, and a number written in that its tensor's dtype cannot hold (NumPy wrapped it); index_reduce_,
+which was missing beside index_reduce."""
+import math
+
 import numpy as np
 import pytest
 
@@ -263,6 +266,11 @@ NUMBERS_OUT_OF_RANGE = {
     "full of a negative int beyond 64 bits": lambda lib: lib.full((2,), -10 ** 19),
     "full_like of an int beyond 64 bits": lambda lib: lib.full_like(lib.ones(2), 10 ** 40),
     "clamp of an int64 by an int beyond 64 bits": lambda lib: lib.ones(2, dtype=lib.int64).clamp(min=-10 ** 30),
+    # a number written in that its tensor's dtype cannot hold, where NumPy wrapped it (uint8 300 was 44)
+    "setitem of 300 into uint8": lambda lib: lib.zeros(3, dtype=lib.uint8).__setitem__(0, 300),
+    "setitem of -200 into a slice of int8": lambda lib: lib.zeros(3, dtype=lib.int8).__setitem__(slice(1, None), -200),
+    "setitem of 1e300 into float32": lambda lib: lib.zeros(3).__setitem__(0, 1e300),
+    "setitem of NaN into int64": lambda lib: lib.zeros(3, dtype=lib.int64).__setitem__(0, math.nan),
 }
 
 
