@@ -16,7 +16,7 @@ from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, refusing_un
                        require_broadcastable, result_type)
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
-from .tensor import Tensor, checked_arguments, function_form, int_argument, tensor_only, where
+from .tensor import Tensor, checked_arguments, function_form, in_place_version, int_argument, tensor_only, where
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
@@ -93,12 +93,12 @@ FUNCTIONS = {name: _function_of(name, FIRST_ARGUMENT.get(name, "input"))
 # torch.exp_(t), ...: the in-place methods; igamma and igammac, whose `input` has no gradient; histogram, whose results
 # have none.
 IN_PLACE_METHODS = (
-    "abs_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
+    "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_", "arctanh_",
     "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_",
     "deg2rad_", "detach_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_",
-    "i0_", "index_put_", "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_",
-    "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_",
-    "tan_", "tanh_", "trunc_", "xlogy_", "zero_",
+    "i0_", "index_put_", "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
+    "negative_", "rad2deg_", "reciprocal_", "relu_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_",
+    "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_",
 )
 OTHER_FUNCTIONS = {name: _function_of(name) for name in (*IN_PLACE_METHODS, "igamma", "igammac")}
 
@@ -796,6 +796,13 @@ ALSO_METHODS = dict(mm=mm, bmm=bmm, dot=dot, vdot=vdot, inner=inner, kron=kron, 
                     corrcoef=corrcoef, pinverse=pinverse, addr=addr)
 for _name, _function in ALSO_METHODS.items():  # torch has each as a Tensor method too: the same function, self first
     setattr(Tensor, _name, _function)
+# torch's x.f_(...) of these too: f's result written into x (a comparison's as x's dtype's 1s and 0s)
+IN_PLACE_TOO = ("addbmm", "addmm", "addmv", "addr", "baddbmm", "renorm", "atan2", "arctan2", "hypot", "nextafter",
+                "copysign", "heaviside", "cumsum", "cumprod", "digamma", "lgamma", "erfinv", "divide", "true_divide",
+                "multiply", "subtract", "eq", "ne", "lt", "le", "gt", "ge", "not_equal", "less", "less_equal",
+                "greater", "greater_equal")
+for _name in IN_PLACE_TOO:
+    setattr(Tensor, _name + "_", in_place_version(getattr(Tensor, _name), _name))
 del _name, _function
 FUNCTIONS.update(einsum=einsum, std_mean=std_mean, var_mean=var_mean, xlogy=xlogy, polygamma=polygamma,
                  gradient=gradient, tensordot=tensordot, cdist=cdist, heaviside=heaviside, searchsorted=searchsorted,

@@ -149,6 +149,45 @@ def test_in_place_function_matches_torch(name):
     np.testing.assert_allclose(leaf.grad.numpy(), torch_leaf.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
+def _normal(*shape):
+    return np.random.default_rng(len(shape) * 7 + shape[-1]).standard_normal(shape).astype(np.float32)
+
+
+# x.f_(*args): x, the arguments (arrays become tensors), keywords
+IN_PLACE_METHOD_CALLS = {
+    "addbmm_": (_normal(3, 2), [_normal(2, 3, 5), _normal(2, 5, 2)], {"alpha": 0.5}),
+    "addmm_": (_normal(3, 4), [_normal(3, 5), _normal(5, 4)], {"beta": 0.5}),
+    "addmv_": (_normal(4), [_normal(4, 5), _normal(5)], {}),
+    "addr_": (_normal(3, 4), [_normal(3), _normal(4)], {}),
+    "baddbmm_": (_normal(2, 3, 2), [_normal(2, 3, 5), _normal(2, 5, 2)], {}),
+    "renorm_": (_normal(3, 4), [], {"p": 2, "dim": 0, "maxnorm": 1.0}),
+    **{name: (_normal(3, 4), [_normal(4)], {}) for name in (
+        "atan2_", "arctan2_", "hypot_", "nextafter_", "copysign_", "heaviside_", "true_divide_", "multiply_", "eq_",
+        "ne_", "lt_", "le_", "gt_", "ge_", "not_equal_", "less_", "less_equal_", "greater_", "greater_equal_")},
+    "divide_": (_normal(3, 4), [_normal(3, 4)], {"rounding_mode": "floor"}),
+    "subtract_": (_normal(3, 4), [_normal(3, 4)], {"alpha": 2}),
+    "cumsum_": (_normal(3, 4), [1], {}),
+    "cumprod_": (_normal(3, 4), [0], {}),
+    "digamma_": (np.abs(_normal(3, 4)) + 0.5, [], {}),
+    "lgamma_": (np.abs(_normal(3, 4)) + 0.5, [], {}),
+    "erfinv_": (np.tanh(_normal(3, 4)), [], {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE_METHOD_CALLS))
+def test_in_place_method_writes_torchs_result_into_the_tensor(name):
+    """The result in the tensor itself, of its dtype (a comparison's as 1s and 0s), which the method returns."""
+    array, arguments, keywords = IN_PLACE_METHOD_CALLS[name]
+    results = []
+    for lib in (mg, torch):
+        tensor = lib.tensor(array)
+        returned = getattr(tensor, name)(*(lib.tensor(a) if isinstance(a, np.ndarray) else a for a in arguments),
+                                          **keywords)
+        assert returned is tensor and str(tensor.dtype).endswith("float32")
+        results.append(tensor.numpy())
+    np.testing.assert_allclose(*results, rtol=1e-5, atol=1e-6)
+
+
 def test_in_place_function_refuses_what_torch_refuses():
     with pytest.raises(TypeError, match=r"exp_\(\): argument 'input' \(position 1\) must be Tensor, not list"):
         mg.exp_([1.0])

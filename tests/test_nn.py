@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import minigrad as mg
-from conftest import error_of
+from conftest import assert_raises_as_torch, error_of
 
 torch = pytest.importorskip("torch")
 
@@ -936,3 +936,13 @@ def test_conv2d_padding_strings_are_refused_as_torch(kwargs):
     with pytest.raises(ValueError) as ours:
         mg.nn.Conv2d(1, 1, 3, **kwargs)
     assert message(ours) == message(expected)
+
+
+def test_register_module_is_add_module_as_torchs():
+    for lib in (mg, torch):
+        model = lib.nn.Sequential()
+        model.register_module("head", lib.nn.Linear(2, 3))
+        assert [name for name, _ in model.named_children()] == ["head"] and model.head.out_features == 3
+    assert_raises_as_torch(lambda: torch.nn.Module().register_module("a.b", torch.nn.ReLU()),
+                           lambda: mg.nn.Module().register_module("a.b", mg.nn.ReLU()))
+

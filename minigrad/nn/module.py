@@ -213,6 +213,8 @@ class Module:
         self._check_new_name("module", name, self._modules)
         setattr(self, name, module)
 
+    register_module = add_module  # torch's other name of it
+
     def __delattr__(self, name):
         for registry in (self._parameters, self._buffers, self._modules):
             registry.pop(name, None)
