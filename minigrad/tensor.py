@@ -3012,6 +3012,9 @@ def where(condition, input=None, other=None):
     if all(isinstance(x, numbers.Number) for x in operands):
         dtype = result_type(*operands)
         operands = [Tensor(np.asarray(x, dtype=dtype), device=condition.device) for x in operands]
+    for number in operands:  # beside a tensor, one its result dtype cannot hold is torch's error (an op's wraps)
+        if isinstance(number, numbers.Real):
+            converted_scalar(number, result_type(*operands))
     operands = [x if isinstance(x, (Tensor, numbers.Number)) else Tensor(x, device=condition.device)
                 for x in operands]
     return ops.Where.apply(condition, *promote_operands(operands))

@@ -12,8 +12,8 @@ positions along an empty dim), index tensors of int8 or int16, which torch refus
 masked_fill's mask dtype; forward hooks registered with always_call, which run where the call raises; and the errors
 of a with_kwargs pre-hook's result, of load_state_dict given no mapping and of packing only empty sequences; a number
 beyond float32's range given to full, fill_, masked_fill, clamp and others, which torch refuses (NumPy made it inf),
-an int beyond 64 bits, and a number written in that its tensor's dtype cannot hold (NumPy wrapped it); index_reduce_,
-which was missing beside index_reduce."""
+an int beyond 64 bits, and a number written into a tensor, or given to where beside one, that its dtype cannot hold
+(NumPy wrapped it); index_reduce_, which was missing beside index_reduce."""
 import math
 
 import numpy as np
@@ -271,6 +271,8 @@ NUMBERS_OUT_OF_RANGE = {
     "setitem of -200 into a slice of int8": lambda lib: lib.zeros(3, dtype=lib.int8).__setitem__(slice(1, None), -200),
     "setitem of 1e300 into float32": lambda lib: lib.zeros(3).__setitem__(0, 1e300),
     "setitem of NaN into int64": lambda lib: lib.zeros(3, dtype=lib.int64).__setitem__(0, math.nan),
+    "where of 300 beside uint8": lambda lib: lib.where(lib.tensor([True, False]), lib.zeros(2, dtype=lib.uint8), 300),
+    "where of 1e300 beside float32": lambda lib: lib.where(lib.tensor([True, False]), 1e300, lib.zeros(2)),
 }
 
 
