@@ -302,7 +302,8 @@ def to_device(array, device):
     if device_of(array) == target:
         return array
     if target == "gpu":
-        if getattr(_graph_capture, "active", False) and np.ndim(array):  # (CuPy makes a 0-d array with a fill kernel, which replays)
+        # (a 0-d array is made by a fill kernel, which a graph replays)
+        if getattr(_graph_capture, "active", False) and np.ndim(array):
             raise RuntimeError("a copy from the host inside a CUDA graph capture would be replayed from CuPy's staging "
                                "buffer, which later copies reuse: make the tensor before the capture, and copy_() new "
                                "values into it before each replay")

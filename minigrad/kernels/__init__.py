@@ -131,13 +131,17 @@ def _check_layout(arrays, dtype):
             raise TypeError(f"a kernel built for {dtype} got a {array.dtype} array; give every input one dtype")
 
 
-def matmul(a, b, out):
-    """out = a @ b, as np.matmul (vectors too, broadcast over the leading dims), into `out`. On the GPU, float32 and
+def matmul(a, b, out=None):
+    """out = a @ b, as np.matmul (vectors too, broadcast over the leading dims), into `out` (a new array where None,
+    of the operands' result dtype). On the GPU, float32 and
     float64 operands and a C-contiguous `out` of their dtype take one call of cuBLAS's strided-batched GEMM, made
     here rather than through CuPy, which refuses cuBLAS while a stream captures a CUDA graph (minigrad.cuda.graph):
     on the operands where cuBLAS reads their layout in place, else on C-contiguous copies over the whole batch (as
     CuPy's matmul copies them). Others take xp.matmul, as on the CPU."""
     xp = get_array_module(a)
+    if out is None:
+        shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + a.shape[-2:-1] + (b.shape[-1:] if b.ndim > 1 else ())
+        out = xp.empty(shape, np.result_type(a, b))
     call = runs_on(xp, out.dtype) and (_gemm_call(a, b, out) or _gemm_call(*_contiguous_batches(xp, a, b), out))
     if not (call and _runner(xp).gemm(call, out.dtype)):
         xp.matmul(a, b, out=out)
@@ -262,8 +266,7 @@ def _contract_pair(xp, first, second, needed):
     a = a.transpose([first_term.index(letter) for letter in batch + left + summed])
     b = b.transpose([second_term.index(letter) for letter in batch + summed + right])
     if summed:
-        product = matmul(a.reshape(batch_size, left_size, summed_size), b.reshape(batch_size, summed_size, right_size),
-                         xp.empty((batch_size, left_size, right_size), np.result_type(a, b)))
+        product = matmul(a.reshape(batch_size, left_size, summed_size), b.reshape(batch_size, summed_size, right_size))
     else:
         product = xp.multiply(a.reshape(batch_size, left_size, 1), b.reshape(batch_size, 1, right_size))
     term = batch + left + right

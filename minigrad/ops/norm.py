@@ -82,15 +82,15 @@ def _sum_of_products(xp, a, b, axes):
         rows = a.reshape(a.shape[:lead] + (length,))
         dots = None
         if b is None or b.size == length and b.shape[b.ndim - inner:] == a.shape[lead:]:
-            dots = _product(xp, rows, xp.ones(length, a.dtype) if b is None else b.reshape(-1))
+            dots = kernels.matmul(rows, xp.ones(length, a.dtype) if b is None else b.reshape(-1))
         elif b.shape == a.shape and length >= DOT_MIN_LENGTH and _contiguous_tail(b, inner):
-            dots = _product(xp, rows[..., None, :], b.reshape(rows.shape)[..., None]).reshape(rows.shape[:-1])
+            dots = kernels.matmul(rows[..., None, :], b.reshape(rows.shape)[..., None]).reshape(rows.shape[:-1])
         if dots is not None:
             rest = tuple(axis for axis in axes if axis < lead)
             return (dots.sum(axis=rest, keepdims=True) if rest else dots).reshape(statistics_shape)
     if b is None and axes == tuple(range(len(axes))) and _contiguous_tail(a, a.ndim):
         count = math.prod(a.shape[:len(axes)])
-        return _product(xp, xp.ones(count, a.dtype), a.reshape(count, -1)).reshape(statistics_shape)
+        return kernels.matmul(xp.ones(count, a.dtype), a.reshape(count, -1)).reshape(statistics_shape)
     if b is None:
         return xp.einsum(_subscripts(a.ndim, axes, None), a).reshape(statistics_shape)
     spanned = tuple(axis for axis, length in enumerate(b.shape, a.ndim - b.ndim) if length != 1)
@@ -106,12 +106,6 @@ def _subscripts(ndim, axes, spanned):
     kept = "".join(dim for axis, dim in enumerate(dims) if axis not in axes)
     operands = dims if spanned is None else f"{dims},{''.join(dims[axis] for axis in spanned)}"
     return f"{operands}->{kept}"
-
-
-def _product(xp, a, b):
-    """a @ b (vectors too) by kernels.matmul: on the GPU, a cuBLAS call that a CUDA graph can capture."""
-    shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + a.shape[-2:-1] + (b.shape[-1:] if b.ndim > 1 else ())
-    return kernels.matmul(a, b, xp.empty(shape, np.result_type(a, b)))
 
 
 def _reduced_tail(ndim, axes):
