@@ -29,8 +29,8 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
 
 from data import DataError, degradation_names, open_dataset, options_that_applied, refuse_on_the_fly_options
 from unet.checkpoint import DEFAULT_CHECKPOINT, checkpoint_file, load_model
-from unet.cli import (EXIT_INTERRUPTED, NATIVE, check_output_folder, image_size_or_native, positive, refuse_options,
-                      run, seed)
+from unet.cli import (EXIT_INTERRUPTED, NATIVE, check_output_folder, image_size_or_native, named, positive,
+                      refuse_options, run, seed)
 from unet.evaluation import EvaluationStopped, evaluate, format_report, resolve_device, spread_indices
 from unet.metrics import SSIM_WINDOWS
 from unet.torch_reference import to_torch
@@ -39,7 +39,7 @@ from unet.torch_reference import to_torch
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     model = parser.add_argument_group("model")
-    model.add_argument("--checkpoint", type=Path, default=None,
+    model.add_argument("--checkpoint", type=named(Path), default=None,
                        help="a train.py checkpoint (.npz), a train.py run folder (its best.npz), or a bare state "
                             "dict such as the authors' released .pth (default: the shipped pretrained model)")
     model.add_argument("--nonlocal", dest="nonlocal_mode", choices=("softmax", "published"), default=None,
@@ -53,15 +53,15 @@ def parse_args(argv=None):
                        help="average the outputs for the 8 flips and quarter turns of each image: 8 times the "
                             "time, about +0.2 dB (see checkpoints/MODEL_CARD.md)")
     source = parser.add_argument_group("data")
-    source.add_argument("--data", default=None,
+    source.add_argument("--data", type=named(), default=None,
                         help="'builtin' (the default) or a data set folder; see --layout")
     source.add_argument("--layout", choices=("auto", "kla", "mvtec", "folders"), default="auto")
     source.add_argument("--split", choices=("train", "val", "test"), default=None,
                         help="the part of a --data set to use (default val; test is the same held-out part)")
-    source.add_argument("--degraded", type=Path, help="folder of degraded images (the folders layout)")
-    source.add_argument("--clean", type=Path, help="folder of clean images matching --degraded by file name; alone, "
-                                                   "clean images degraded on the fly (see --degradation)")
-    source.add_argument("--masks", type=Path, help="folder of defect masks named <name>_mask.png")
+    source.add_argument("--degraded", type=named(Path), help="folder of degraded images (the folders layout)")
+    source.add_argument("--clean", type=named(Path), help="folder of clean images matching --degraded by file name; "
+                                                          "alone, clean images degraded on the fly (see --degradation)")
+    source.add_argument("--masks", type=named(Path), help="folder of defect masks named <name>_mask.png")
     source.add_argument("--size", type=image_size_or_native, default=None,
                         help="resize every image to SIZE x SIZE first, as the paper did (metrics and saved images "
                              f"are then at that size); '{NATIVE}' (the default) restores each at its own size")
@@ -73,7 +73,8 @@ def parse_args(argv=None):
     source.add_argument("--limit", type=positive(int), default=None,
                         help="evaluate at most N images, spread evenly over the data set")
     output = parser.add_argument_group("output")
-    output.add_argument("--out", type=Path, default=Path("evaluation"), help="output folder (default: evaluation)")
+    output.add_argument("--out", type=named(Path), default=Path("evaluation"),
+                        help="output folder (default: evaluation)")
     output.add_argument("--save-images", action="store_true", help="also write the restored images to OUT/restored")
     output.add_argument("--ssim-window", choices=SSIM_WINDOWS, default="gaussian",
                         help="gaussian: Wang et al. (11x11, sigma 1.5); uniform7: skimage's default 7x7 box")

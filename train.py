@@ -28,7 +28,7 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
 
 from data import LAYOUTS, degradation_names
 from unet import NONLOCAL_MODES
-from unet.cli import (EXIT_INTERRUPTED, EXIT_USER_ERROR, NATIVE, image_size, image_size_or_native, positive,
+from unet.cli import (EXIT_INTERRUPTED, EXIT_USER_ERROR, NATIVE, image_size, image_size_or_native, named, positive,
                       refuse_options, run, seed)
 from unet.training import (DEFAULTS, LR_SCHEDULES, PRESETS, ConfigError, Interrupted, OutOfMemory, TrainingDiverged,
                            train)
@@ -47,12 +47,13 @@ def build_parser():
     add("--preset", choices=sorted(PRESETS),
         help=f"default values for the options below (default {DEFAULTS['preset']})")
     add("--device", choices=("auto", "cpu", "gpu"), help="auto = the GPU when CuPy can use one (default auto)")
-    add("--data", help="'builtin' (default: no download) or a data set folder")
+    add("--data", type=named(), help="'builtin' (default: no download) or a data set folder")
     add("--layout", choices=("auto", *LAYOUTS), help="folder layout of --data (default auto)")
-    add("--degraded", metavar="DIR", help="folders layout: the degraded images (every 10th pair validates)")
-    add("--clean", metavar="DIR", help="folders layout: the clean targets, matched by file name; alone, clean "
-                                       "images degraded on the fly (every 10th validates)")
-    add("--masks", metavar="DIR", help="folders layout: defect masks, matched by file name")
+    add("--degraded", type=named(), metavar="DIR",
+        help="folders layout: the degraded images (every 10th pair validates)")
+    add("--clean", type=named(), metavar="DIR", help="folders layout: the clean targets, matched by file name; alone, "
+        "clean images degraded on the fly (every 10th validates)")
+    add("--masks", type=named(), metavar="DIR", help="folders layout: defect masks, matched by file name")
     add("--degradation", choices=degradation_names(),
         help="degradation applied on the fly to clean-only data (built-in, MVTec, --clean alone); mixed draws "
              "one of the others for each sample (default kla)")
@@ -77,12 +78,13 @@ def build_parser():
         help="on the GPU, replay each step's kernels as one CUDA graph rather than launching them one by one from "
              "Python: the same numbers, in less time (default on)")
     add("--seed", type=seed, help="seeds the weights, data order, crops and degradations (default 0)")
-    add("--out", metavar="DIR", help="run folder (default runs/<date-time>, or the checkpoint's folder on --resume)")
-    add("--resume", metavar="CKPT", help="continue the run saved in CKPT: its last.npz (or the run folder), or "
-        "best.npz (or an older copy) with a new --out, which keeps the later epochs")
-    add("--init", metavar="CKPT", help="start a new run from the weights in CKPT (fine-tuning): a model.npz, "
-        "checkpoints/unet_sca_nl.npz or the authors' released .pth; a fresh optimizer, and the non-local mode "
-        "is the checkpoint's")
+    add("--out", type=named(), metavar="DIR",
+        help="run folder (default runs/<date-time>, or the checkpoint's folder on --resume)")
+    add("--resume", type=named(), metavar="CKPT", help="continue the run saved in CKPT: its last.npz (or the run "
+        "folder), or best.npz (or an older copy) with a new --out, which keeps the later epochs")
+    add("--init", type=named(), metavar="CKPT", help="start a new run from the weights in CKPT (fine-tuning): a "
+        "model.npz, checkpoints/unet_sca_nl.npz or the authors' released .pth; a fresh optimizer, and the non-local "
+        "mode is the checkpoint's")
     return parser
 
 

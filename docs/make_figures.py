@@ -18,7 +18,7 @@ from data import open_dataset  # noqa: E402
 from minigrad import viz  # noqa: E402
 from unet import UNet, explain as ex  # noqa: E402
 from unet.checkpoint import load_model  # noqa: E402
-from unet.cli import check_output_folder, run  # noqa: E402
+from unet.cli import check_output_folder, named, run  # noqa: E402
 from unet.evaluation import restore_dataset  # noqa: E402
 from unet.plots import save_triptych  # noqa: E402
 
@@ -65,7 +65,7 @@ def results_figure(path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "figures")
+    parser.add_argument("--out", type=named(Path), default=REPO_ROOT / "docs" / "figures")
     args = parser.parse_args(argv)
     check_output_folder(args.out)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -62,6 +62,17 @@ def seed(text):
     return value
 
 
+def named(kind=str):
+    """An argparse type for a path: refused when empty (`--resume "$RUN"` with RUN unset), which would read as the
+    current folder, or as the option left out (a resume that silently starts afresh)."""
+    def parse(text):
+        if not text:
+            raise argparse.ArgumentTypeError("must name a file or folder, got an empty string")
+        return kind(text)
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def check_output_folder(path, inputs=(), written_inside=None):
     """Refuse, in one line, an --out that cannot be made or written to (a file or a broken symbolic link in its
     place or above it, a read-only folder), before any work rather than when the first image or epoch is written.

@@ -30,7 +30,7 @@ from minigrad.backend import to_numpy
 
 from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, checkpoint_file
 from .checkpoint import load_model as load_checkpoint_model
-from .cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, NATIVE, check_output_folder, run, user_errors
+from .cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, NATIVE, check_output_folder, named, run, user_errors
 from .model import INPUT_MULTIPLE, UNet
 from .restore import ceil_div, pad_to_multiple, to_unit_float
 
@@ -504,9 +504,10 @@ def _query(text):
 
 def _parser():
     parser = _Parser(prog=PROG, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--image", required=True, help="image file, or builtin:NAME for a scikit-image sample (builtin:astronaut)")
-    parser.add_argument("--checkpoint", help="weights (.npz or .pth), or 'random'; default: the shipped checkpoint, "
-                                             "else the authors' released weights")
+    parser.add_argument("--image", type=named(), required=True,
+                        help="image file, or builtin:NAME for a scikit-image sample (builtin:astronaut)")
+    parser.add_argument("--checkpoint", type=named(), help="weights (.npz or .pth), or 'random'; default: the shipped "
+                                                           "checkpoint, else the authors' released weights")
     parser.add_argument("--nonlocal", dest="nonlocal_mode", choices=("softmax", "published"), help="non-local form for a bare state dict or random weights (a training checkpoint records its own)")
     parser.add_argument("--query", type=_query, nargs="+", metavar="X,Y",
                         help="query pixels for the non-local figure, in the input image's coordinates "
@@ -516,7 +517,7 @@ def _parser():
                              "keeps the size)")
     parser.add_argument("--degrade", choices=degradation_names(),
                         help="first degrade the image with this preset (seeded), e.g. kla: blur, colour cast, noise")
-    parser.add_argument("--out", required=True, help="folder for the figures and index.html")
+    parser.add_argument("--out", type=named(), required=True, help="folder for the figures and index.html")
     return parser
 
 
