@@ -106,6 +106,7 @@ def _read(path):
             raise
         return _read_with_tifffile(path, pillow_error=err)
     with image:
+        _warn_if_several_frames(path, getattr(image, "n_frames", 1))
         raw_mode = _sixteen_bit_colour_raw_mode(image)
         if _is_cut_to_eight_bits(image, raw_mode):
             return _read_with_tifffile(path, image=image)
@@ -116,6 +117,17 @@ def _read(path):
         else:
             values, info = _decode_sixteen_bit_colour(upright, _read_low_bytes(path, raw_mode), raw_mode)
         return values, replace(info, icc_profile=image.info.get("icc_profile"))
+
+
+_several_frames_warned = set()  # the files already warned about, which a training run reads every epoch
+
+
+def _warn_if_several_frames(path, frames):
+    """A multi-page TIFF, an animated GIF, PNG or WebP: the first frame stands for the file, in training as in
+    restoration (which writes that frame alone under the file's name), so the others are not silently lost."""
+    if frames > 1 and path not in _several_frames_warned:
+        _several_frames_warned.add(path)
+        warnings.warn(f"{path}: it holds {frames} frames (pages); only the first is read", stacklevel=2)
 
 
 _few_bits_warned = set()  # the bit counts already warned about: one warning each, not one per file
@@ -225,6 +237,8 @@ def _read_with_tifffile(path, image=None, pillow_error=None):
 
     try:
         with tifffile.TiffFile(path) as tiff:
+            if image is None:  # else Pillow opened it, and _read has counted its pages
+                _warn_if_several_frames(path, len(tiff.pages))
             page = tiff.pages.first
             samples = np.concatenate(page.asarray().reshape(page.shaped)[:, 0], axis=2)  # planes or not: HxWxS
             photometric, extra_samples, icc_profile = page.photometric, page.extrasamples, page.iccprofile

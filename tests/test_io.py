@@ -1,5 +1,6 @@
 """minigrad.io: .npz round trips, atomic saves, and reading PyTorch files without PyTorch; data.imageio:
-16-bit TIFF colour planes, TIFFs that Pillow cannot open or reads at 8 bits of 16, and PNG transparent colours.
+16-bit TIFF colour planes, TIFFs that Pillow cannot open or reads at 8 bits of 16, PNG transparent colours, and
+files of several frames.
 
 PyTorch files are written by torch.save and read back by torch.load(weights_only=True),
 which is the oracle for the torch-free reader. Image files are built byte by byte here (struct, zlib,
@@ -943,3 +944,42 @@ def test_faint_values_in_a_mask_are_not_defects(tmp_path):
     defect[20:40, 20:40] = 255
     Image.fromarray(defect).save(tmp_path / "defect.jpg", quality=75)
     assert read_mask(tmp_path / "defect.jpg").sum() == 400
+
+
+def _frames(count, seed=7):
+    return np.random.default_rng(seed).integers(0, 256, (count, 6, 5, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("suffix", [".tif", ".gif", ".png", ".webp"])
+def test_a_file_of_several_frames_is_read_as_its_first_with_one_warning_naming_it(tmp_path, suffix):
+    """Multi-page TIFFs and animated GIF, PNG and WebP files: one warning per file, however often it is read (a
+    training run reads its images every epoch)."""
+    frames = _frames(3)
+    path = tmp_path / f"frames{suffix}"
+    first, *others = [Image.fromarray(frame) for frame in frames]
+    first.save(path, save_all=True, append_images=others, **({"lossless": True} if suffix == ".webp" else {}))
+    with Image.open(path) as reference:  # the first frame as Pillow decodes it (a GIF's palette rounds colours)
+        expected = np.asarray(reference.convert("RGB"), np.float32) / 255
+    with pytest.warns(UserWarning) as caught:
+        image, _ = data.read_image(path)
+        data.read_image(path)
+    messages = [str(warning.message) for warning in caught]
+    assert messages == [f"{path}: it holds 3 frames (pages); only the first is read"]
+    np.testing.assert_array_equal(image, expected)
+
+
+def test_a_tiff_of_several_pages_that_only_tifffile_reads_is_named_too(tmp_path):
+    """Float colour: Pillow cannot open it, so its pages are counted by tifffile."""
+    import tifffile
+    pages = np.random.default_rng(8).random((2, 6, 5, 3), dtype=np.float32)
+    tifffile.imwrite(tmp_path / "pages.tif", pages, photometric="rgb", metadata=None)
+    with pytest.warns(UserWarning, match="it holds 2 frames"):
+        image, _ = data.read_image(tmp_path / "pages.tif")
+    np.testing.assert_allclose(image, pages[0], atol=1e-7)
+
+
+def test_a_file_of_one_frame_reads_without_a_warning(tmp_path):
+    Image.fromarray(_frames(1)[0]).save(tmp_path / "one.gif")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.read_image(tmp_path / "one.gif")
