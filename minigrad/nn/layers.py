@@ -3,7 +3,6 @@ default initialisation."""
 import collections
 import collections.abc
 import itertools
-import sys
 import warnings
 
 from .. import functional as F
@@ -598,21 +597,7 @@ class _Loss(Module):
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        if size_average is not None or reduce is not None:
-            size_average, reduce = (True if value is None else value for value in (size_average, reduce))
-            reduction = "none" if not reduce else "mean" if size_average else "sum"
-            warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
-                          "instead.", UserWarning, stacklevel=_first_caller_outside_this_module())
-        self.reduction = reduction
-
-
-def _first_caller_outside_this_module():
-    """warnings.warn's stacklevel for the first frame outside this file, from the function that calls warn: the
-    user's line, however many __init__ of these classes lie between."""
-    frame, stacklevel = sys._getframe(1), 1
-    while frame.f_globals.get("__name__") == __name__:
-        frame, stacklevel = frame.f_back, stacklevel + 1
-    return stacklevel
+        self.reduction = F.legacy_reduction(size_average, reduce, reduction)
 
 
 class MSELoss(_Loss):
@@ -639,7 +624,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class _FractionalMaxPoolNd(Module):
@@ -701,7 +686,8 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class BCELoss(_WeightedLoss):
@@ -772,7 +758,7 @@ class CosineEmbeddingLoss(_Loss):
         self.margin = margin
 
     def forward(self, input1, input2, target):
-        return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
 
 
 class MarginRankingLoss(_Loss):
