@@ -22,6 +22,7 @@ class _NormBase(Module):
     `device` whatever `dtype` the others take)."""
 
     optional_state = ("num_batches_tracked",)  # torch's checkpoints before 0.4.1 lack it, and torch loads them
+    _version = 2  # torch's, since num_batches_tracked
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None, *, bias=True):
