@@ -352,6 +352,16 @@ def errors_warned_of(node):
         raise
 
 
+def caller_outside_package():
+    """(frame, stacklevel): the innermost frame of the call running now that lies outside minigrad (the line of the
+    user's code that called into it; the outermost frame where all lie inside), and warnings.warn's stacklevel of it
+    from the function that calls this one, however many of minigrad's frames lie between."""
+    frame, stacklevel = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, stacklevel = frame.f_back, stacklevel + 1
+    return frame, stacklevel
+
+
 def _keep_forward_trace(ctx, inputs):
     """Anomaly mode's stack of the op's call running now, kept on its node `ctx`, and on each leaf among its `inputs`
     that no op used before in anomaly mode (the stack of its AccumulateGrad, which torch makes then)."""
@@ -364,9 +374,7 @@ def _keep_forward_trace(ctx, inputs):
 def _forward_trace():
     """The stack of the op's call running now, as anomaly mode keeps it: outermost frame first, to the innermost
     outside minigrad (the line that called the op, as torch's stack ends at its ops, which are C++)."""
-    frame = sys._getframe(1)
-    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame = frame.f_back
+    frame, _ = caller_outside_package()
     trace = traceback.StackSummary.extract(traceback.walk_stack(frame), lookup_lines=False)
     trace.reverse()
     return trace

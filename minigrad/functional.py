@@ -9,7 +9,7 @@ import numpy as np
 from . import ops, random
 from .backend import get_array_module
 from .creation import triu_indices
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, is_grad_enabled, no_grad,
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, caller_outside_package, is_grad_enabled, no_grad,
                        require_broadcastable, require_same_dtype, result_type)
 from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
@@ -1605,21 +1605,36 @@ def _check_reduction(reduction, allowed=_REDUCTIONS, wording="is not a valid val
     return reduction
 
 
+def legacy_reduction(size_average, reduce, reduction):
+    """The reduction that torch's deprecated size_average and reduce choose where either is given (None counting
+    as True), with torch's warning at the caller's line; else `reduction`. The losses, functional and modules, take
+    them as torch's do."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average, reduce = (True if value is None else value for value in (size_average, reduce))
+    reduction = "none" if not reduce else "mean" if size_average else "sum"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+                  UserWarning, stacklevel=caller_outside_package()[1])
+    return reduction
+
+
 def _reduce(loss, reduction):
     """torch's reduction= of a loss tensor, checked: "mean" (the default), "sum", or "none" (per element)."""
     return reduced(loss, _check_reduction(reduction))
 
 
 @autocasts("float32")
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _warn_if_target_size_differs(input, target)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     input, target = _expanded_to_one_shape(input, target)
     return _reduce((input - target) ** 2, reduction)
 
 
 @autocasts("float32")
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     _warn_if_target_size_differs(input, target)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     input, target = _expanded_to_one_shape(input, target)
     return _reduce((input - target).abs(), reduction)
 
@@ -1647,10 +1662,10 @@ def _size(shape):
 
 
 @autocasts({"cuda": "unsafe", "cpu": "float32"})
-def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """torch's: -weight * (target * log(input) + (1 - target) * log(1 - input)) of probabilities in [0, 1], each
     log clamped at -100, as one op. weight broadcasts against the input; target has the input's shape and dtype."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({_size(target.shape)}) that is different to the input size "
                          f"({_size(input.shape)}) is deprecated. Please ensure they have the same size.")
@@ -1667,11 +1682,12 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
 
 
 @autocasts("float32")
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
     """torch's binary cross entropy of sigmoid(input), computed from the logits as one op that stays finite for any
     of them. pos_weight weighs the positive term of each class (it broadcasts along the last dim), weight each
     element's loss."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     if target.shape != input.shape:
         raise ValueError(f"Target size ({_size(target.shape)}) must be the same as input size ({_size(input.shape)})")
     if target.dtype.kind != "f" and input.dtype.kind == "f":
@@ -1708,12 +1724,12 @@ def _refuse_gradient(op, name, tensor):
 
 
 @autocasts("float32")
-def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """torch's: 0.5 * d^2 / beta where |d| < beta, else |d| - 0.5 * beta, d = input - target (beta 0: the L1 loss),
     as one op."""
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
-    return _smooth_l1(input, target, reduction, beta=float(beta), scale=1.0)
+    return _smooth_l1(input, target, reduction, beta=float(beta), scale=1.0, legacy=(size_average, reduce))
 
 
 @autocasts("float32")
@@ -1725,9 +1741,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     return _smooth_l1(input, target, reduction, beta=float(delta), scale=float(delta), node_name="HuberLossBackward0")
 
 
-def _smooth_l1(input, target, reduction, beta, scale, node_name=None):
-    _check_reduction(reduction)
+def _smooth_l1(input, target, reduction, beta, scale, node_name=None, legacy=(None, None)):
+    """`legacy`: smooth_l1_loss's size_average and reduce, read after the target's size is checked, as torch's."""
     _warn_if_target_size_differs(input, target, stacklevel=5)
+    reduction = _check_reduction(legacy_reduction(*legacy, reduction))
     input, target = _expanded_to_one_shape(input, target)
     return ops.SmoothL1Loss.apply(input, target, reduction=reduction, beta=beta, scale=scale, node_name=node_name)
 
@@ -1736,12 +1753,14 @@ KL_DIV_REDUCTIONS = ("batchmean", *_REDUCTIONS)
 
 
 @autocasts("float32")
-def kl_div(input, target, reduction="mean", log_target=False):
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
     """torch's KL divergence of log-probabilities `input` from probabilities `target` (log-probabilities with
     log_target): target * (log(target) - input) per element, as one op. "batchmean" divides the sum by the batch
-    size (dim 0), the divergence's definition; "mean" divides by every element, with torch's warning."""
-    _check_reduction(reduction, KL_DIV_REDUCTIONS)
-    if reduction == "mean":
+    size (dim 0), the divergence's definition; "mean" divides by every element, with torch's warning (not where
+    size_average or reduce chose it, as torch's)."""
+    warn_of_mean = size_average is None and reduce is None
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction), KL_DIV_REDUCTIONS)
+    if reduction == "mean" and warn_of_mean:
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                       "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                       "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
@@ -1852,12 +1871,12 @@ def pdist(input, p=2.0):
 
 
 @autocasts("float32")
-def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """torch's: 1 - cos where target is 1, max(0, cos - margin) where it is -1 (0 elsewhere), cos the cosine of each
     row of (N, D) inputs against the N targets (of (D,) inputs with a 0-d target), each squared norm eased by 1e-12
     as torch's: its C float's 1e-12, which sets the gradient of a zero input in float64 too. Composed: it scores a
     batch of embeddings, one number each."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     if target.ndim > 1:
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
     if input1.ndim != target.ndim + 1 or input2.ndim != target.ndim + 1:
@@ -1872,10 +1891,10 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
 
 
 @autocasts("float32")
-def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """torch's: max(0, -target * (input1 - input2) + margin) of the three broadcast together, how far input1 falls
     short of ranking above input2 (target 1) or below it (target -1) by the margin."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     if not input1.ndim == input2.ndim == target.ndim:
         raise RuntimeError("margin_ranking_loss : All input tensors should have same dimension but got sizes: "
                            f"input1: {_size(input1.shape)}, input2: {_size(input2.shape)}, "
@@ -1884,27 +1903,28 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, reduction="mean"):
 
 
 @autocasts("float32")
-def hinge_embedding_loss(input, target, margin=1.0, reduction="mean"):
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
     """torch's: the input where the target is 1, max(0, margin - input) where it is -1 (both terms where it is
     neither), the target broadcast against the input and taking no gradient."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     hinge = where(target != 1, (margin - input).clamp_min(0), 0)
     return _reduce(hinge + where(target != -1, input, 0), reduction)
 
 
 @autocasts("float32")
-def soft_margin_loss(input, target, reduction="mean"):
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """torch's logistic loss log(1 + exp(-target * input)) of targets 1 and -1, as -logsigmoid(target * input),
     which stays finite where torch's exp overflows. The target broadcasts into the input's shape and dtype and takes
     no gradient."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     target = Tensor(_constant_weight("soft_margin_loss", "target", target, input))
     return _reduce(-logsigmoid(input * target), reduction)
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
     """torch's: the binary cross entropy of sigmoid(input) against each of the target's labels (0 or 1), times the
     weight, averaged over the classes (the last dim): one loss per sample."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
     loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
     if weight is not None:
         loss = loss * weight
@@ -1913,11 +1933,12 @@ def multilabel_soft_margin_loss(input, target, weight=None, reduction="mean"):
 
 
 @autocasts("float32")
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, reduction="mean"):
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
     """torch's: max(0, margin + d(anchor, positive) - d(anchor, negative)), d the pairwise p-norm distance along
     the last dim; with swap, the negative's distance is the smaller of its distances to the anchor and to the
     positive."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     return _triplet_margin(anchor, positive, negative, lambda x1, x2: pairwise_distance(x1, x2, p, eps), margin,
                            swap, reduction)
 
@@ -1944,11 +1965,12 @@ def _triplet_margin(anchor, positive, negative, distance, margin, swap, reductio
 
 
 @autocasts("float32")
-def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean"):
     """torch's negative log-likelihood of a Poisson target whose rate is exp(input) (log_input) or the input itself
     (its log eased by eps), dropping the target's own term log(target!) unless full, which adds its Stirling
     approximation where the target is above 1, as torch."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     loss = input.exp() - target * input if log_input else input - target * (input + eps).log()
     if full:
         stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
@@ -1985,11 +2007,11 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 
 
 @autocasts("float32")
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, reduction="mean"):
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
     """torch's multi-class hinge loss: the sum over the classes i other than the target y of
     max(0, margin - input[y] + input[i]) ** p, times weight[y], over the number of classes; of an (N, C) input with
     N targets, or of one sample's (C,) input with a (1,) or 0-d target."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     check_multi_margin_power(p)
     if weight is not None:
         if weight.ndim != 1:
@@ -2023,11 +2045,11 @@ def check_multi_margin_power(p):
 
 
 @autocasts("float32")
-def multilabel_margin_loss(input, target, reduction="mean"):
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """torch's multi-label hinge loss: the sum over a sample's labels j (the target's leading classes, up to the first
     -1) and the classes i that are not among them of max(0, 1 - input[j] + input[i]), over the number of classes; of
     an (N, C) input with (N, C) targets, or of one sample's (C,) input with (C,) targets."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     samples, classes = _margin_loss_samples(input)
     if (target.ndim > 1 or target.numel() != classes) if input.ndim < 2 else target.shape != input.shape:
         raise RuntimeError(f"inconsistent target size: {list(target.shape)} for input of size: {list(input.shape)}")
@@ -2092,23 +2114,24 @@ def one_hot(tensor, num_classes=-1):
 
 
 @autocasts("float32")
-def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """torch's negative log-likelihood of class targets: -weight[t] * input[n, t] for each target t = target[n] of
     an (N, C) input of log-probabilities, and as much for (N, C, d1, ...) inputs with (N, d1, ...) targets, or a (C,)
     input with a 0-d target. Targets equal to ignore_index count for nothing; "mean" divides by the sum of the
     weights of the targets it counts (NaN when there are none, as torch)."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     target, weights, kept = _class_targets(input, target, weight, ignore_index)
     return _weighted_reduce(ops.NLLLoss.apply(input, target=target, weights=weights, kept=kept), weights, reduction)
 
 
 @autocasts("float32")
-def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                  label_smoothing=0.0):
     """torch's cross_entropy: nll_loss of log_softmax(input) over the class dim (dim 1, or dim 0 of a (C,) input).
     A float target of the input's shape holds class probabilities instead of class indices. label_smoothing = e
     mixes each target with the uniform distribution as torch does: (1 - e) times the loss of the target, plus e / C
     times that of every class (weighted by the class weights, and reduced as the target's loss is)."""
-    _check_reduction(reduction)
+    reduction = _check_reduction(legacy_reduction(size_average, reduce, reduction))
     if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing:g}")
     smoothing = max(float(label_smoothing), 0.0)  # torch ignores a negative one

@@ -86,33 +86,37 @@ def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=
 
 
 def kl_div(input, target, reduction=0, *, log_target=False):
-    return F.kl_div(input, target, _reduction("kl_div", reduction, 3), log_target)
+    return F.kl_div(input, target, reduction=_reduction("kl_div", reduction, 3), log_target=log_target)
 
 
 def poisson_nll_loss(input, target, log_input, full, eps, reduction):
-    return F.poisson_nll_loss(input, target, log_input, full, eps, _reduction("poisson_nll_loss", reduction, 6))
+    return F.poisson_nll_loss(input, target, log_input, full, eps=eps,
+                              reduction=_reduction("poisson_nll_loss", reduction, 6))
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, reduction=0):
-    return F.margin_ranking_loss(input1, input2, target, margin, _reduction("margin_ranking_loss", reduction, 5))
+    return F.margin_ranking_loss(input1, input2, target, margin,
+                                 reduction=_reduction("margin_ranking_loss", reduction, 5))
 
 
 def hinge_embedding_loss(input, target, margin=1.0, reduction=0):
-    return F.hinge_embedding_loss(input, target, margin, _reduction("hinge_embedding_loss", reduction, 4))
+    return F.hinge_embedding_loss(input, target, margin, reduction=_reduction("hinge_embedding_loss", reduction, 4))
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction=0):
-    return F.cosine_embedding_loss(input1, input2, target, margin, _reduction("cosine_embedding_loss", reduction, 5))
+    return F.cosine_embedding_loss(input1, input2, target, margin,
+                                   reduction=_reduction("cosine_embedding_loss", reduction, 5))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, pos_weight=None, reduction=0):
-    return F.binary_cross_entropy_with_logits(input, target, weight,
-                                              _reduction("binary_cross_entropy_with_logits", reduction, 5), pos_weight)
+    return F.binary_cross_entropy_with_logits(
+        input, target, weight, reduction=_reduction("binary_cross_entropy_with_logits", reduction, 5),
+        pos_weight=pos_weight)
 
 
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, reduction=0):
     return F.triplet_margin_loss(anchor, positive, negative, margin, p, eps, swap,
-                                 _reduction("triplet_margin_loss", reduction, 8))
+                                 reduction=_reduction("triplet_margin_loss", reduction, 8))
 
 
 FUNCTIONAL_FORMS = {name: getattr(F, name) for name in SAME_AS_FUNCTIONAL}

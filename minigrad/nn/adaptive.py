@@ -43,27 +43,27 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             self.tail.append(Sequential(Linear(in_features, projection, bias=False, **factory),
                                         Linear(projection, high - low, bias=False, **factory)))
 
-    def forward(self, input, target):
+    def forward(self, input_, target_):
         """(output, loss): each row's log-probability of its target, and their negated mean. A 0-d target takes a
         1-d input, one example, and gives a 0-d output."""
-        self._check_shapes(input, target)
-        batched = target.ndim > 0
+        self._check_shapes(input_, target_)
+        batched = target_.ndim > 0
         if not batched:
-            input, target = input.unsqueeze(0), target.unsqueeze(0)
-        outside = (target < 0) | (target >= self.n_classes)
+            input_, target_ = input_.unsqueeze(0), target_.unsqueeze(0)
+        outside = (target_ < 0) | (target_ >= self.n_classes)
         if outside.any():
             raise RuntimeError(f"Target values should be in [0, {self.n_classes - 1}], but values in range "
-                               f"[{target.min().item()}, {target.max().item()}] were found. ")
-        clusters = bucketize(target, tensor(self.cutoffs[:-1], device=target.device), right=True)
-        output = input.new_zeros(target.shape[0])
+                               f"[{target_.min().item()}, {target_.max().item()}] were found. ")
+        clusters = bucketize(target_, tensor(self.cutoffs[:-1], device=target_.device), right=True)
+        output = input_.new_zeros(target_.shape[0])
         for i, low in enumerate(self.cutoffs[:-1]):
             rows = (clusters == i + 1).nonzero().squeeze(1)
             if rows.numel():
-                cluster_logprob = F.log_softmax(self.tail[i](input.index_select(0, rows)), dim=1)
-                own = cluster_logprob.gather(1, (target.index_select(0, rows) - low).unsqueeze(1))
+                cluster_logprob = F.log_softmax(self.tail[i](input_.index_select(0, rows)), dim=1)
+                own = cluster_logprob.gather(1, (target_.index_select(0, rows) - low).unsqueeze(1))
                 output = output.index_add(0, rows, own.squeeze(1))
-        head_column = where(clusters == 0, target, clusters + (self.shortlist_size - 1))
-        head_logprob = F.log_softmax(self.head(input), dim=1)
+        head_column = where(clusters == 0, target_, clusters + (self.shortlist_size - 1))
+        head_logprob = F.log_softmax(self.head(input_), dim=1)
         output = output + head_logprob.gather(1, head_column.unsqueeze(1)).squeeze(1)
         loss = (-output).mean()
         return _ASMoutput(output if batched else output.squeeze(0), loss)

@@ -3,7 +3,6 @@ default initialisation."""
 import collections
 import collections.abc
 import itertools
-import sys
 import warnings
 
 from .. import functional as F
@@ -40,10 +39,10 @@ class _ConvNd(Module):
         self.weight, self.bias = default_weight_and_bias((out_channels, in_channels // groups, *self.kernel_size), bias,
                                                          device=device, dtype=dtype)
 
-    def forward(self, x):
+    def forward(self, input):
         if self.padding_mode == "zeros":
-            return self.function(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        return self.function(F.pad(x, self._pad_widths(), mode=self.padding_mode), self.weight, self.bias,
+            return self.function(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        return self.function(F.pad(input, self._pad_widths(), mode=self.padding_mode), self.weight, self.bias,
                              self.stride, 0, self.dilation, self.groups)
 
     def _pad_widths(self):
@@ -183,8 +182,8 @@ class Linear(Module):
         self.in_features, self.out_features = in_features, out_features
         self.weight, self.bias = default_weight_and_bias((out_features, in_features), bias, device=device, dtype=dtype)
 
-    def forward(self, x):
-        return F.linear(x, self.weight, self.bias)
+    def forward(self, input):
+        return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -211,13 +210,13 @@ class Bilinear(Module):
 
 
 class Sigmoid(Module):
-    def forward(self, x):
-        return F.sigmoid(x)
+    def forward(self, input):
+        return F.sigmoid(input)
 
 
 class Tanh(Module):
-    def forward(self, x):
-        return F.tanh(x)
+    def forward(self, input):
+        return F.tanh(input)
 
 
 class _FunctionLayer(Module):
@@ -234,8 +233,8 @@ class _FunctionLayer(Module):
     def function_arguments(self):
         return {name: getattr(self, name) for name in self.options}
 
-    def forward(self, x):
-        return self.function(x, **self.function_arguments())
+    def forward(self, input):
+        return self.function(input, **self.function_arguments())
 
     def extra_repr(self):
         return ", ".join(f"{name}={value}" for name, value in self.function_arguments().items())
@@ -274,8 +273,8 @@ class RReLU(_InPlaceFlag):
     def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False):
         super().__init__(inplace, lower=lower, upper=upper)
 
-    def forward(self, x):
-        return self.function(x, **self.function_arguments(), training=self.training)
+    def forward(self, input):
+        return self.function(input, **self.function_arguments(), training=self.training)
 
 
 class _WithAlpha(_InPlaceFlag):
@@ -389,8 +388,8 @@ class GELU(Module):
         super().__init__()
         self.approximate = approximate
 
-    def forward(self, x):
-        return F.gelu(x, self.approximate)
+    def forward(self, input):
+        return F.gelu(input, self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -422,8 +421,8 @@ class PReLU(Module):
         self.num_parameters = num_parameters
         self.weight = Parameter(factory_tensor(num_parameters, init, device, dtype))
 
-    def forward(self, x):
-        return F.prelu(x, self.weight)
+    def forward(self, input):
+        return F.prelu(input, self.weight)
 
     def extra_repr(self):
         return f"num_parameters={self.num_parameters}"
@@ -444,10 +443,10 @@ class Softmin(Softmax):
 class Softmax2d(Module):
     """F.softmax over the channels of a (C, H, W) or (N, C, H, W) input, as torch's."""
 
-    def forward(self, x):
-        if x.ndim not in (3, 4):
-            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {x.ndim}D instead")
-        return F.softmax(x, -3)
+    def forward(self, input):
+        if input.ndim not in (3, 4):
+            raise ValueError(f"Softmax2d: expected input to be 3D or 4D, got {input.ndim}D instead")
+        return F.softmax(input, -3)
 
 
 class Identity(Module):
@@ -456,8 +455,8 @@ class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, x):
-        return x
+    def forward(self, input):
+        return input
 
 
 class Flatten(Module):
@@ -467,8 +466,8 @@ class Flatten(Module):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x):
-        return x.flatten(self.start_dim, self.end_dim)
+    def forward(self, input):
+        return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -488,8 +487,8 @@ class Unflatten(Module):
                                 f"{type(size).__name__} at pos {position}")
         self.dim, self.unflattened_size = dim, unflattened_size
 
-    def forward(self, x):
-        return x.unflatten(self.dim, self.unflattened_size)
+    def forward(self, input):
+        return input.unflatten(self.dim, self.unflattened_size)
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
@@ -505,8 +504,8 @@ class _PadNd(Module):
         super().__init__()
         self.padding = tuple(padding) if isinstance(padding, (tuple, list)) else (padding,) * (2 * self.dims)
 
-    def forward(self, x):
-        return F.pad(x, self.padding, self.mode, self.value)
+    def forward(self, input):
+        return F.pad(input, self.padding, self.mode, self.value)
 
     def extra_repr(self):
         return f"{self.padding}"
@@ -574,10 +573,10 @@ class _CircularPadNd(_PadNd):
 
     mode = "circular"
 
-    def forward(self, x):
-        if x.ndim not in (self.dims + 1, self.dims + 2):
-            raise ValueError(f"expected {self.dims + 1}D or {self.dims + 2}D input (got {x.ndim}D input)")
-        return super().forward(x)
+    def forward(self, input):
+        if input.ndim not in (self.dims + 1, self.dims + 2):
+            raise ValueError(f"expected {self.dims + 1}D or {self.dims + 2}D input (got {input.ndim}D input)")
+        return super().forward(input)
 
 
 class CircularPad1d(_CircularPadNd):
@@ -598,21 +597,7 @@ class _Loss(Module):
 
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        if size_average is not None or reduce is not None:
-            size_average, reduce = (True if value is None else value for value in (size_average, reduce))
-            reduction = "none" if not reduce else "mean" if size_average else "sum"
-            warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{reduction}' "
-                          "instead.", UserWarning, stacklevel=_first_caller_outside_this_module())
-        self.reduction = reduction
-
-
-def _first_caller_outside_this_module():
-    """warnings.warn's stacklevel for the first frame outside this file, from the function that calls warn: the
-    user's line, however many __init__ of these classes lie between."""
-    frame, stacklevel = sys._getframe(1), 1
-    while frame.f_globals.get("__name__") == __name__:
-        frame, stacklevel = frame.f_back, stacklevel + 1
-    return stacklevel
+        self.reduction = F.legacy_reduction(size_average, reduce, reduction)
 
 
 class MSELoss(_Loss):
@@ -639,7 +624,7 @@ class NLLLoss(_WeightedLoss):
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, self.weight, self.ignore_index, self.reduction)
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
 class _FractionalMaxPoolNd(Module):
@@ -701,7 +686,8 @@ class CrossEntropyLoss(_WeightedLoss):
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, self.weight, self.ignore_index, self.reduction, self.label_smoothing)
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class BCELoss(_WeightedLoss):
@@ -772,7 +758,7 @@ class CosineEmbeddingLoss(_Loss):
         self.margin = margin
 
     def forward(self, input1, input2, target):
-        return F.cosine_embedding_loss(input1, input2, target, self.margin, self.reduction)
+        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
 
 
 class MarginRankingLoss(_Loss):
@@ -881,8 +867,8 @@ class _MaxPoolNd(Module):
         self.kernel_size, self.stride = kernel_size, stride if stride is not None else kernel_size
         self.padding, self.dilation, self.return_indices, self.ceil_mode = padding, dilation, return_indices, ceil_mode
 
-    def forward(self, x):
-        return self.function(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+    def forward(self, input):
+        return self.function(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                              self.return_indices)
 
     def extra_repr(self):
@@ -941,8 +927,8 @@ class AvgPool1d(_AvgPoolNd):
         self.stride = F._ntuple(stride if stride is not None else kernel_size, 1)
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
 
-    def forward(self, x):
-        return F.avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
+    def forward(self, input):
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
 
 
 class AvgPool2d(_AvgPoolNd):
@@ -955,8 +941,8 @@ class AvgPool2d(_AvgPoolNd):
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
-    def forward(self, x):
-        return self.function(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+    def forward(self, input):
+        return self.function(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                              self.divisor_override)
 
 
@@ -995,8 +981,8 @@ class Dropout(Module):
         F._check_dropout_probability(p)
         self.p, self.inplace = p, inplace
 
-    def forward(self, x):
-        return self.function(x, self.p, self.training, self.inplace)
+    def forward(self, input):
+        return self.function(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
@@ -1019,8 +1005,8 @@ class AlphaDropout(Dropout):
 
     function = staticmethod(F.alpha_dropout)
 
-    def forward(self, x):
-        return self.function(x, self.p, self.training)
+    def forward(self, input):
+        return self.function(input, self.p, self.training)
 
 
 class FeatureAlphaDropout(AlphaDropout):
@@ -1050,8 +1036,8 @@ class Upsample(Module):
         else:  # torch's: a zero scale factor is none
             self.scale_factor = float(scale_factor) if scale_factor else None
 
-    def forward(self, x):
-        return F.interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+    def forward(self, input):
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                              recompute_scale_factor=self.recompute_scale_factor)
 
     def extra_repr(self):
@@ -1350,10 +1336,10 @@ class Sequential(_Sequence):
     def __imul__(self, times):
         return self.extend(list(self) * (_repeat_count(self, times) - 1))
 
-    def forward(self, x):
+    def forward(self, input):
         for module in self._modules.values():
-            x = module(x)
-        return x
+            input = module(input)
+        return input
 
 
 class _Mapping(Module):

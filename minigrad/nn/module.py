@@ -1,5 +1,6 @@
 """Module and Parameter: attribute assignment registers parameters, buffers and submodules, as in torch."""
 import collections.abc
+import functools
 import itertools
 import warnings
 
@@ -130,6 +131,10 @@ class Module:
         object.__setattr__(self, "_forward_hooks", collections.OrderedDict())
         object.__setattr__(self, "_backward_pre_hooks", collections.OrderedDict())
         object.__setattr__(self, "_backward_hooks", collections.OrderedDict())
+        object.__setattr__(self, "_state_dict_pre_hooks", collections.OrderedDict())
+        object.__setattr__(self, "_state_dict_hooks", collections.OrderedDict())
+        object.__setattr__(self, "_load_state_dict_pre_hooks", collections.OrderedDict())
+        object.__setattr__(self, "_load_state_dict_post_hooks", collections.OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
@@ -386,61 +391,175 @@ class Module:
 
     # ---- state ------------------------------------------------------------------------------
     optional_state = ()  # names of this module's state that a state dict may lack: the module keeps its own value
+    _version = 1  # torch's: what a state dict's metadata records of each module, for its loading to read
 
-    def _named_state(self):
-        """What the state dict holds, in torch's order: each module's parameters, then its persistent buffers;
-        a tied parameter under each of its names."""
-        def state(module):
-            yield from module._parameters.items()
-            yield from ((name, buffer) for name, buffer in module._buffers.items()
-                        if name not in module._non_persistent_buffers)
-        return self._named_members(state, "", recurse=True, remove_duplicate=False)
+    def _own_state(self):
+        """(name, tensor) of what this module itself (not its children) keeps in a state dict, in torch's order: its
+        parameters, then its persistent buffers."""
+        yield from ((name, param) for name, param in self._parameters.items() if param is not None)
+        yield from ((name, buffer) for name, buffer in self._buffers.items()
+                    if buffer is not None and name not in self._non_persistent_buffers)
+
+    def get_extra_state(self):
+        """What a module that overrides this (and set_extra_state) keeps in its state dict beside its tensors, under
+        "_extra_state", as torch's; Module's own is never called."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never be called.")
+
+    def set_extra_state(self, state):
+        """Take back what get_extra_state gave, from a state dict being loaded; Module's own is never called."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never be called.")
+
+    def register_state_dict_pre_hook(self, hook):
+        """Call hook(module, prefix, keep_vars) as state_dict reaches the module, before its state is taken."""
+        return RemovableHandle(self._state_dict_pre_hooks, hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """Call hook(module, state_dict, prefix, local_metadata) once the module's state and its children's are in
+        the state dict: it may change the dict in place, and must return None, as torch's. The mark on the hook is
+        torch's: the same function may not then be registered by _register_state_dict_hook."""
+        hook._from_public_api = True
+        return RemovableHandle(self._state_dict_hooks, hook)
+
+    def _register_state_dict_hook(self, hook):
+        """torch's older form of register_state_dict_post_hook: what the hook returns, unless None, is the state
+        dict that state_dict gives back (the root module's; a child's is dropped, as in torch)."""
+        if getattr(hook, "_from_public_api", False):
+            raise RuntimeError("Cannot register the same function as the state dict post hook that was previously "
+                               "registered via register_state_dict_post_hook")
+        return RemovableHandle(self._state_dict_hooks, hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """Call hook(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        as load_state_dict reaches the module, before it loads its state: it may change the state dict (the
+        module's and its children's part of it) and the lists, as torch's; strict is True whatever the load's."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        """register_load_state_dict_pre_hook, the module left out of the hook's arguments unless with_module."""
+        return RemovableHandle(self._load_state_dict_pre_hooks, functools.partial(hook, self) if with_module else hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """Call hook(module, incompatible_keys) once the module and its children are loaded: incompatible_keys
+        holds the missing and unexpected keys found so far, lists that the hook may change in place (a strict load
+        then judges what is left), and it must return None, as torch's."""
+        return RemovableHandle(self._load_state_dict_post_hooks, hook)
 
     def state_dict(self, *, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by torch's dotted names, as detached tensors that share their arrays
         (a write through one, as an EMA of the weights makes, changes the model, as torch's; the tensors themselves
         with keep_vars), each name after `prefix`, into `destination` where given; a lazy module's uninitialized
-        tensors as they are, as torch's."""
-        state = collections.OrderedDict() if destination is None else destination
-        for name, tensor in self._named_state():
-            state[prefix + name] = tensor if keep_vars or is_lazy(tensor) else tensor.detach()
-        return state
+        tensors as they are, and a module's extra state (see get_extra_state), as torch's. The hooks run as
+        torch's: each module's pre-hooks, its state, its children's, then its post-hooks; each module's version
+        goes into the dict's _metadata."""
+        if destination is None:
+            destination = collections.OrderedDict()
+            destination._metadata = collections.OrderedDict()
+        local_metadata = dict(version=self._version)
+        if hasattr(destination, "_metadata"):
+            destination._metadata[prefix[:-1]] = local_metadata
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, child in self._modules.items():
+            child.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            result = hook(self, destination, prefix, local_metadata)
+            if getattr(hook, "_from_public_api", False):
+                if result is not None:
+                    raise RuntimeError("state_dict post-hook must return None")
+            elif result is not None:
+                destination = result
+        return destination
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        """This module's own state, not its children's, into destination (what a module may override, as torch's)."""
+        for name, tensor in self._own_state():
+            destination[prefix + name] = tensor if keep_vars or is_lazy(tensor) else tensor.detach()
+        if type(self).get_extra_state is not Module.get_extra_state:
+            destination[prefix + _EXTRA_STATE] = self.get_extra_state()
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy arrays in by name, each in the dtype of the tensor it fills (with assign, each tensor takes the
         array itself, in its own dtype, as torch's assign keeps the state dict's tensors); with strict, any
-        missing, unexpected or mis-shaped key is an error."""
+        missing or unexpected key is an error, and a mis-shaped one always is. Module by module as torch's: each
+        one's load pre-hooks, its own state (_load_from_state_dict), its children, then its post-hooks; a load that
+        fails has loaded what it could, as torch's."""
         if not isinstance(state_dict, collections.abc.Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        # a lazy module's uninitialized tensors take the shapes they are given, as torch's, or stay uninitialized
-        # where what they are given is so
-        own = dict(self._named_state())
-        still_lazy = {name for name, tensor in own.items() if is_lazy(tensor) and is_lazy(state_dict.get(name))}
-        own = {name: tensor for name, tensor in own.items() if name not in still_lazy}
-        state_dict = {name: value for name, value in state_dict.items() if name not in still_lazy}
-        for name, tensor in own.items():
-            if is_lazy(tensor) and name in state_dict:
-                tensor.materialize(np.shape(_raw(state_dict[name])))
-        optional = {prefix + ("." if prefix else "") + name
-                    for prefix, module in self.named_modules() for name in module.optional_state}
-        missing = [k for k in own if k not in state_dict and k not in optional]
-        unexpected = [k for k in state_dict if k not in own]
-        mismatched = [
-            f"{k}: checkpoint {tuple(np.shape(_raw(state_dict[k])))} vs model {own[k].shape}"
-            for k in own if k in state_dict and tuple(np.shape(_raw(state_dict[k]))) != own[k].shape
-        ]
-        if mismatched or (strict and (missing or unexpected)):
+        missing_keys, unexpected_keys, error_msgs = [], [], []
+        metadata = getattr(state_dict, "_metadata", None)
+        state_dict = collections.OrderedDict(state_dict)  # the hooks may change it, not the caller's
+
+        def load(module, local_state_dict, prefix=""):
+            local_metadata = dict({} if metadata is None else metadata.get(prefix[:-1], {}))
+            if assign:
+                local_metadata["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(local_state_dict, prefix, local_metadata, True, missing_keys, unexpected_keys,
+                                         error_msgs)
+            for name, child in module._modules.items():
+                child_prefix = prefix + name + "."
+                load(child, {key: value for key, value in local_state_dict.items() if key.startswith(child_prefix)},
+                     child_prefix)
+            incompatible_keys = _IncompatibleKeys(missing_keys, unexpected_keys)
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, incompatible_keys) is not None:
+                    raise AssertionError("Hooks registered with ``register_load_state_dict_post_hook`` are not "
+                                         "expected to return new values, if incompatible_keys need to be modified, "
+                                         "it should be done inplace.")
+
+        load(self, state_dict)
+        if error_msgs or (strict and (missing_keys or unexpected_keys)):
             lines = ["the state dict does not match the model:"]
-            for title, keys in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", mismatched)):
-                if keys:
-                    shown = ", ".join(keys[:12]) + (f", ... ({len(keys)} in all)" if len(keys) > 12 else "")
-                    lines.append(f"  {title}: {shown}")
+            for title, keys in (("missing keys", missing_keys), ("unexpected keys", unexpected_keys)):
+                if strict and keys:
+                    lines.append(f"  {title}: " + _first_few(keys, ", "))
+            if error_msgs:
+                lines.append("  " + _first_few(error_msgs, "\n  "))
             raise StateDictError("\n".join(lines))
-        for name, param in own.items():
-            if name in state_dict:
-                value = to_device(_raw(state_dict[name]), param.device)
-                param.data = value if assign else get_array_module(param.data).asarray(value, dtype=param.dtype).copy()
-        return _IncompatibleKeys(missing, unexpected)
+        return _IncompatibleKeys(missing_keys, unexpected_keys)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        """Load this module's own state, not its children's, from state_dict (the keys under `prefix`), as torch's:
+        its load pre-hooks first; then each tensor takes its value, a lazy one its shape first (or it stays
+        uninitialized where the value is so); a mis-shaped value goes into error_msgs; with strict, the keys of
+        the module that state_dict lacks (but its optional_state) go into missing_keys, and those it has no place
+        for into unexpected_keys."""
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+        local_state = dict(self._own_state())
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        for name, tensor in local_state.items():
+            key = prefix + name
+            if key not in state_dict:
+                if strict and name not in self.optional_state:
+                    missing_keys.append(key)
+                continue
+            value = _raw(state_dict[key])
+            if is_lazy(tensor):
+                if is_lazy(state_dict[key]):
+                    continue
+                tensor.materialize(np.shape(value))
+            if tuple(np.shape(value)) != tensor.shape:
+                error_msgs.append(f"shape mismatch for {key}: checkpoint {tuple(np.shape(value))} vs model "
+                                  f"{tensor.shape}")
+                continue
+            value = to_device(value, tensor.device)
+            tensor.data = value if assign else get_array_module(tensor.data).asarray(value, dtype=tensor.dtype).copy()
+        extra_state_key = prefix + _EXTRA_STATE
+        if type(self).set_extra_state is not Module.set_extra_state:
+            if extra_state_key in state_dict:
+                self.set_extra_state(state_dict[extra_state_key])
+            elif strict:
+                missing_keys.append(extra_state_key)
+        elif strict and extra_state_key in state_dict:
+            unexpected_keys.append(extra_state_key)
+        if strict:
+            for key in state_dict:
+                if key.startswith(prefix) and key != extra_state_key:
+                    first, *rest = key[len(prefix):].split(".", 1)
+                    if first not in (self._modules if rest else local_state):
+                        unexpected_keys.append(key)
 
     # ---- modes and devices ------------------------------------------------------------------
     def train(self, mode=True):
@@ -561,6 +680,14 @@ class _IncompatibleKeys(collections.namedtuple("_IncompatibleKeys", "missing_key
         return super().__repr__() if self.missing_keys or self.unexpected_keys else "<All keys matched successfully>"
 
     __str__ = __repr__
+
+
+_EXTRA_STATE = "_extra_state"  # the key of a module's extra state in a state dict, after the module's prefix
+
+
+def _first_few(entries, separator):
+    """The first dozen entries of a list in a message, and how many there are where that is more."""
+    return separator.join(entries[:12]) + (f"{separator}... ({len(entries)} in all)" if len(entries) > 12 else "")
 
 
 def _raw(value):

@@ -22,6 +22,7 @@ class _NormBase(Module):
     `device` whatever `dtype` the others take)."""
 
     optional_state = ("num_batches_tracked",)  # torch's checkpoints before 0.4.1 lack it, and torch loads them
+    _version = 2  # torch's, since num_batches_tracked
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None, *, bias=True):
@@ -147,8 +148,8 @@ class RMSNorm(Module):
         self.normalized_shape, self.eps, self.elementwise_affine = tuple(normalized_shape), eps, elementwise_affine
         self.weight = _affine_parameters(self.normalized_shape, elementwise_affine, False, device, dtype)[0]
 
-    def forward(self, input):
-        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+    def forward(self, x):
+        return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
