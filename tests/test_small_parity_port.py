@@ -125,6 +125,7 @@ def _indices(loader):
     return [int(index) for batch in loader for index in np.ravel(batch.tolist())]
 
 
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")  # 2 workers on a machine of 1 CPU
 @pytest.mark.parametrize("persistent_workers", [False, True])
 def test_dataloader_out_of_order_hands_out_batches_as_they_arrive(persistent_workers):
     loader = mud.DataLoader(SlowFirst(), num_workers=2, in_order=False, persistent_workers=persistent_workers)
@@ -136,6 +137,7 @@ def test_dataloader_out_of_order_hands_out_batches_as_they_arrive(persistent_wor
     assert_no_workers_left()
 
 
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")  # 2 workers on a machine of 1 CPU
 def test_dataloader_in_order_keeps_the_order_as_torchs():
     # torch's order with workers in order is its order without them, taken here without torch's worker processes
     expected = _indices(tud.DataLoader(SlowFirst(), batch_size=3, in_order=True))
@@ -154,6 +156,7 @@ class Stream(mud.IterableDataset):
         return iter(range(info.id, self.size, info.num_workers))
 
 
+@pytest.mark.filterwarnings("ignore:This DataLoader will create")  # 2 workers on a machine of 1 CPU
 def test_dataloader_out_of_order_over_a_stream_hands_out_every_batch_once():
     loader = mud.DataLoader(Stream(9), batch_size=2, num_workers=2, in_order=False)
     batches = [batch.tolist() for batch in loader]
