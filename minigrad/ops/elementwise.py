@@ -292,8 +292,9 @@ class Remainder(Function):
     def backward(ctx, grad):  # on tensors too: differentiable_backward (the quotient a constant, as torch's)
         a, b = ctx.saved
         need_a, need_b = ctx.needs_input_grad
-        quotient = a // b if is_tensor(a) else floor_quotient(a, b)
-        return (grad if need_a else None), (-grad * quotient if need_b else None)
+        if not need_b:  # the quotient, a second division, only for b's gradient
+            return (grad if need_a else None), None
+        return (grad if need_a else None), -grad * (a // b if is_tensor(a) else floor_quotient(a, b))
 
     differentiable_backward = backward
 
