@@ -255,6 +255,22 @@ def test_matmul_by_cublas_matches_numpy_for_every_layout(case, dtype, gpu_path, 
     np.testing.assert_allclose(kernels.matmul(a, b, out).get(), expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
+@pytest.mark.parametrize("a_shape, b_shape, b_dtype", [((5, 0), (0, 3), np.float32), ((0, 7), (7, 3), np.float32),
+                                                      ((5, 7), (7, 3), np.float64)],
+                         ids=["nothing summed", "no rows", "operands of two dtypes"])
+def test_matmul_copies_no_operand_for_a_product_cublas_does_not_make(a_shape, b_shape, b_dtype, gpu_path, monkeypatch):
+    """An empty product, or operands of two dtypes, go to xp.matmul as they are: copies into a layout that cuBLAS
+    reads would be wasted on them."""
+    rng = np.random.default_rng(0)
+    a_host, b_host = rng.standard_normal(a_shape).astype(np.float32), rng.standard_normal(b_shape).astype(b_dtype)
+    xp = backend.cupy_module()
+    monkeypatch.setattr(kernels, "_contiguous_batches", lambda *operands: pytest.fail("an operand was copied"))
+    result = kernels.matmul(xp.asarray(a_host), xp.asarray(b_host))
+    expected = np.matmul(a_host, b_host)
+    assert result.dtype == expected.dtype
+    np.testing.assert_allclose(result.get(), expected, rtol=1e-6)
+
+
 # (subscripts, shapes): a product of each kind that kernels.einsum makes of a pair, and more operands
 EINSUM_CASES = {
     "a matrix product": ("ij,jk->ik", [(5, 7), (7, 3)]),

@@ -142,10 +142,17 @@ def matmul(a, b, out=None):
     if out is None:
         shape = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + a.shape[-2:-1] + (b.shape[-1:] if b.ndim > 1 else ())
         out = xp.empty(shape, np.result_type(a, b))
-    call = runs_on(xp, out.dtype) and (_gemm_call(a, b, out) or _gemm_call(*_contiguous_batches(xp, a, b), out))
+    call = _is_gemm(xp, a, b, out) and (_gemm_call(a, b, out) or _gemm_call(*_contiguous_batches(xp, a, b), out))
     if not (call and _runner(xp).gemm(call, out.dtype)):
         xp.matmul(a, b, out=out)
     return out
+
+
+def _is_gemm(xp, a, b, out):
+    """Whether out = a @ b is one cuBLAS computes, in some layout of the operands: operands of out's dtype (one of
+    the kernels'), a C-contiguous out, and no size zero (copies are made for the layout alone)."""
+    return (runs_on(xp, out.dtype) and a.dtype == b.dtype == out.dtype and out.flags.c_contiguous and out.size > 0
+            and a.shape[-1] > 0)
 
 
 def _contiguous_batches(xp, a, b):
@@ -156,11 +163,9 @@ def _contiguous_batches(xp, a, b):
 
 
 def _gemm_call(a, b, out):
-    """The Gemm of out = a @ b, or None where an operand's layout is not one cuBLAS reads. Row-major c = a @ b is
-    column-major c^T = b^T a^T: cuBLAS's first operand is b, its second a. A vector is a one-column (b) or one-row
-    (a) matrix, whose dim `out` lacks."""
-    if not out.flags.c_contiguous:
-        return None
+    """The Gemm of out = a @ b (one that _is_gemm accepts), or None where an operand's layout is not one cuBLAS
+    reads. Row-major c = a @ b is column-major c^T = b^T a^T: cuBLAS's first operand is b, its second a. A vector
+    is a one-column (b) or one-row (a) matrix, whose dim `out` lacks."""
     if b.ndim == 1:
         b, out = b[:, None], out[..., None]
     if a.ndim == 1:
@@ -169,7 +174,7 @@ def _gemm_call(a, b, out):
     inner = a.shape[-1]
     batch = math.prod(batch_shape)
     layouts = [_layout(array, batch_shape, batch) for array in (b, a)]
-    if 0 in (rows, cols, inner, batch) or None in layouts or a.dtype != out.dtype or b.dtype != out.dtype:
+    if None in layouts:
         return None
     (first_transposed, first_ld, first_stride), (second_transposed, second_ld, second_stride) = layouts
     return Gemm(first_transposed, second_transposed, cols, rows, inner, b, first_ld, first_stride,
