@@ -215,8 +215,11 @@ def einsum(subscripts, *arrays, optimize=True):
     the GPU, operands of the kernels' dtypes are contracted two at a time, in the order NumPy's greedy path picks,
     each pair one product by `matmul`, where CuPy's einsum of two operands calls cuBLAS through CuPy, which a CUDA
     graph's capture refuses; elsewhere xp.einsum, through BLAS where `optimize`, else in einsum's own loop (which
-    writes no product of the operands)."""
+    writes no product of the operands). float16 operands are contracted so in float32 and the result rounded once,
+    as cuBLAS's float16 products accumulate in float32."""
     xp = get_array_module(arrays[0])
+    if len(arrays) > 1 and arrays[0].dtype == np.float16 and runs_on(xp, np.float32):
+        return einsum(subscripts, *(array.astype(np.float32) for array in arrays)).astype(np.float16)
     if len(arrays) == 1 or not runs_on(xp, arrays[0].dtype):
         return xp.einsum(subscripts, *arrays, optimize=optimize and len(arrays) > 1)
     inputs, output = subscripts.split("->")
