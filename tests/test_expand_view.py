@@ -111,6 +111,9 @@ WRITES = {  # in-place changes of an expanded tensor, which torch refuses
     "copy_": lambda L, e: e.copy_(L.zeros(3, 3)), "column_assigned": lambda L, e: e.__setitem__((slice(None), 0), 5),
     "all_assigned": lambda L, e: e.__setitem__(Ellipsis, 5), "column_add_": lambda L, e: e[:, 1].add_(1),
     "fill_with_a_tensor": lambda L, e: e.fill_(L.tensor(2.0)),
+    "uniform_": lambda L, e: e.uniform_(), "bernoulli_": lambda L, e: e.bernoulli_(0.5),
+    "random_": lambda L, e: e.random_(5), "init.normal_": lambda L, e: L.nn.init.normal_(e),
+    "init.kaiming_uniform_": lambda L, e: L.nn.init.kaiming_uniform_(e),
 }
 SHARED_MEMORY = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
                  "location. Please clone() the tensor before performing the operation.")

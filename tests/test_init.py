@@ -71,6 +71,16 @@ def test_constants_are_torchs(name, arguments):
     np.testing.assert_array_equal(ours, theirs)
 
 
+def test_constants_fill_an_expanded_tensor_as_torchs():
+    """constant_ is torch's fill_, which a number may make into an expanded tensor (its random draws are refused
+    there: tests/test_expand_view.py)."""
+    bases = [library.zeros(3, 1) for library in (mg, torch)]
+    for base, library in zip(bases, (init, torch.nn.init)):
+        library.constant_(base.expand(3, 4), 2.5)
+    np.testing.assert_array_equal(bases[0].numpy(), bases[1].numpy())
+    assert bases[0].numpy().tolist() == [[2.5]] * 3
+
+
 def test_a_seed_gives_the_same_draws_and_the_dtype_and_tensor_are_kept():
     tensors = []
     for _ in range(2):

@@ -8,6 +8,7 @@ from scipy import special
 
 from ..backend import default_dtype, to_device
 from ..dtypes import _require_dtype
+from ..function import no_grad
 from ..random import generator as numpy_generator
 from ..tensor import Tensor
 from .module import Parameter
@@ -60,7 +61,9 @@ def _warned_if_empty(tensor):
 
 def fill_drawn(tensor, draw):
     """Write draw(shape), host values, into the tensor's own array, on its device and in its dtype. (Not counted
-    as a write that backward checks: counting starts a check at every op for the rest of the program.)"""
+    as a write that backward checks: counting starts a check at every op for the rest of the program.) Refused for
+    an expanded tensor, whose elements share memory, as torch refuses its random draws there."""
+    tensor._refuse_shared_memory()
     values = np.asarray(draw(tensor.shape)).astype(tensor.dtype)
     tensor.data[...] = to_device(values, tensor.device)
     return tensor
@@ -82,7 +85,9 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
 
 
 def constant_(tensor, val):
-    return fill_drawn(tensor, lambda shape: np.full(shape, val))
+    """torch's: tensor.fill_(val) without recording, which fills an expanded tensor too."""
+    with no_grad():
+        return tensor.fill_(val)
 
 
 def zeros_(tensor):
