@@ -81,6 +81,44 @@ def test_constants_fill_an_expanded_tensor_as_torchs():
     assert bases[0].numpy().tolist() == [[2.5]] * 3
 
 
+@pytest.mark.parametrize("name, shape, arguments", [
+    ("eye_", (3, 5), {}), ("eye_", (4, 2), {}), ("dirac_", (6, 4, 3), {}), ("dirac_", (4, 6, 3, 4), {}),
+    ("dirac_", (6, 4, 3, 3), dict(groups=2)), ("dirac_", (6, 2, 2, 3, 5), dict(groups=3))], ids=str)
+def test_identities_are_torchs(name, shape, arguments):
+    ours, theirs = _torch_and_ours(name, shape, **arguments)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("shape, gain", [((6, 6), 1), ((3, 5), 1), ((5, 3), 2.0), ((4, 2, 3, 3), 0.5)], ids=str)
+def test_orthogonal_is_torchs_qr_of_the_same_normal_draws(shape, gain):
+    """torch's construction (the QR of normal draws, each column signed as R's diagonal) on minigrad's draws, which
+    the same seed gives again: the rows or the columns, whichever are fewer, orthonormal times gain."""
+    mg.manual_seed(3)
+    ours = init.orthogonal_(mg.zeros(*shape, dtype=mg.float64), gain=gain).numpy()
+    mg.manual_seed(3)
+    normal = torch.tensor(mg.zeros(shape[0], math.prod(shape[1:]), dtype=mg.float64).normal_().numpy())
+    wide = normal.shape[0] < normal.shape[1]
+    q, r = torch.linalg.qr(normal.T if wide else normal)
+    q *= torch.diag(r).sign()
+    expected = gain * (q.T if wide else q)
+    np.testing.assert_allclose(ours.reshape(expected.shape), expected.numpy(), rtol=1e-12, atol=1e-12)
+    rows = ours.reshape(shape[0], -1)
+    gram = rows @ rows.T if wide else rows.T @ rows
+    np.testing.assert_allclose(gram, gain ** 2 * np.eye(len(gram)), atol=1e-12)
+
+
+def test_sparse_zeroes_torchs_count_of_each_column_and_draws_the_rest_normal():
+    ours, theirs = _torch_and_ours("sparse_", (400, 50), sparsity=0.3, std=0.5)
+    for values in (ours, theirs):
+        assert ((values == 0).sum(axis=0) == math.ceil(0.3 * 400)).all()
+    assert stats.ks_2samp(ours[ours != 0], theirs[theirs != 0]).pvalue > 1e-3
+
+
+def test_a_zero_element_tensor_is_left_as_it_is_by_orthogonal():
+    assert _warnings_of(lambda: init.orthogonal_(mg.zeros(0, 4))) == []
+    assert init.orthogonal_(mg.zeros(3, 0)).shape == (3, 0)
+
+
 def test_a_seed_gives_the_same_draws_and_the_dtype_and_tensor_are_kept():
     tensors = []
     for _ in range(2):
@@ -101,6 +139,18 @@ def test_a_seed_gives_the_same_draws_and_the_dtype_and_tensor_are_kept():
 def test_bad_arguments_are_torchs_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+@pytest.mark.parametrize("name, shape, arguments", [
+    ("eye_", (2, 2, 2), {}), ("dirac_", (2, 2), {}), ("dirac_", (5, 2, 3), dict(groups=2)), ("orthogonal_", (3,), {}),
+    ("sparse_", (2, 2, 2), dict(sparsity=0.5))], ids=str)
+def test_shapes_an_initialisation_cannot_fill_are_torchs_errors(name, shape, arguments):
+    messages = []
+    for library, module in ((mg, init), (torch, torch.nn.init)):
+        with pytest.raises(ValueError) as refused:
+            getattr(module, name)(library.zeros(*shape), **arguments)
+        messages.append(str(refused.value))
+    assert messages[0] == messages[1]
 
 
 def _warnings_of(call):
@@ -143,3 +193,6 @@ def test_draws_land_on_the_tensors_device(gpu_path):
     tensor = mg.zeros(4, 3, device="gpu")
     init.xavier_uniform_(tensor)
     assert tensor.device == "gpu" and np.abs(tensor.numpy()).max() <= math.sqrt(6 / 7)
+    init.orthogonal_(tensor)
+    assert tensor.device == "gpu"
+    np.testing.assert_allclose(tensor.numpy().T @ tensor.numpy(), np.eye(3), atol=1e-6)

@@ -98,6 +98,70 @@ def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
+def eye_(tensor):
+    """The identity matrix, as many of a Linear layer's inputs kept as it has outputs."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    return fill_drawn(tensor, lambda shape: np.eye(*shape))
+
+
+def dirac_(tensor, groups=1):
+    """A convolution's weight (out, in, *kernel) that passes each input channel through to its output channel in
+    each of the groups, as many as both have: a 1 at the kernel's centre (its lower middle for an even size)."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    if tensor.shape[0] % groups:
+        raise ValueError("dim 0 must be divisible by groups")
+    per_group = tensor.shape[0] // groups
+    passed = min(per_group, tensor.shape[1])
+
+    def deltas(shape):
+        weight = np.zeros(shape)
+        channels = np.arange(passed)
+        outputs = (np.arange(groups)[:, None] * per_group + channels).ravel()
+        weight[(outputs, np.tile(channels, groups), *(size // 2 for size in shape[2:]))] = 1
+        return weight
+
+    return fill_drawn(tensor, deltas)
+
+
+def orthogonal_(tensor, gain=1, generator=None):
+    """A (semi-)orthogonal matrix times gain, the tensor's dims after the first flattened (Saxe et al., 2013): the
+    Q of a normal matrix's QR, each column's sign that of R's diagonal (which makes it uniform over the orthogonal
+    matrices, as torch's)."""
+    if tensor.ndim < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor
+
+    def orthogonal(shape):
+        rows, cols = shape[0], math.prod(shape) // shape[0]
+        normal = numpy_generator(generator).normal(0.0, 1.0, (rows, cols))
+        wide = rows < cols  # QR of the transpose: orthonormal rows
+        q, r = np.linalg.qr(normal.T if wide else normal)
+        q *= np.sign(np.diag(r))
+        return gain * (q.T if wide else q).reshape(shape)
+
+    return fill_drawn(tensor, orthogonal)
+
+
+def sparse_(tensor, sparsity, std=0.01, generator=None):
+    """N(0, std) values with ceil(sparsity * rows) of each column's set to 0 (Martens, 2010); which rows, the
+    default generator draws, as torch's draws them from its default one whatever the generator given."""
+    if tensor.ndim != 2:
+        raise ValueError("Only tensors with 2 dimensions are supported")
+    rows, cols = tensor.shape
+    zeros = math.ceil(sparsity * rows)
+
+    def sparse(shape):
+        values = numpy_generator(generator).normal(0.0, std, shape)
+        zero_rows = np.argsort(numpy_generator().random(shape), axis=0)[:zeros]  # a random permutation a column
+        values[zero_rows, np.arange(cols)] = 0
+        return values
+
+    return fill_drawn(tensor, sparse)
+
+
 def xavier_uniform_(tensor, gain=1.0):
     """U(±gain·sqrt(6 / (fan_in + fan_out))), Glorot's."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
