@@ -9,7 +9,7 @@ import numpy as np
 from . import ops, random
 from .backend import get_array_module
 from .creation import triu_indices
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, is_grad_enabled, no_grad,
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, converted_scalar, is_grad_enabled, no_grad,
                        require_broadcastable, require_same_dtype, result_type)
 from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
@@ -885,8 +885,13 @@ def tanhshrink(input):
 
 
 def threshold(input, threshold, value, inplace=False):
-    """input where it is above threshold, else value (in input's dtype), as torch's."""
-    return where(input <= threshold, Tensor(np.asarray(value, dtype=input.dtype), device=input.device), input)
+    """input where it is above threshold, else value, as torch's: threshold a number of the dtype it compares in
+    (float16's float32), value one of input's, each refused where that dtype cannot hold it (1e300 beside float32)."""
+    if input.dtype == bool:
+        raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
+    bound = converted_scalar(threshold, input.dtype, half_in_float32=True)
+    value = get_array_module(input.data).asarray(converted_scalar(value, input.dtype))
+    return where(Tensor(input.data.astype(bound.dtype, copy=False) <= bound), Tensor(value), input)
 
 
 def hardshrink(input, lambd=0.5):

@@ -18,7 +18,7 @@ from .backend import (cuda_device, data_pointer, default_complex_dtype, default_
                       is_dtype, normalize_device, taking_memory_format, to_device, to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, backward_walk, broadcast_mismatch, can_cast,
                        converted_scalar, is_grad_enabled, memory_owner, no_grad, note_write, position_words,
-                       promote_operands, require_broadcastable, require_fits, result_type)
+                       promote_operands, require_64_bits, require_broadcastable, require_fits, result_type)
 
 
 _PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy's of Python floats, complex numbers
@@ -934,7 +934,9 @@ class Tensor:
 
     @autocasts({"cuda": "promote"})
     def addcmul(self, tensor1, tensor2, *, value=1):
-        """self + value * tensor1 * tensor2, value's integer part for integers, as torch's."""
+        """self + value * tensor1 * tensor2, value's integer part for integers, as torch's, which refuses bools."""
+        if result_type(self, tensor1, tensor2) == bool:
+            raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
         return self + self._value_times(tensor1, tensor2, value) * tensor2
 
     @autocasts({"cuda": "promote"})
@@ -950,12 +952,11 @@ class Tensor:
         return self + self._value_times(tensor1, tensor2, value) / tensor2
 
     def _value_times(self, tensor1, tensor2, value):
-        """addcmul's and addcdiv's value * tensor1, value first, as torch computes it."""
-        if value == 1:
-            return tensor1
-        if all(t.dtype.kind in "biu" for t in (self, tensor1, tensor2)):
-            value = int(value)
-        return value * tensor1
+        """addcmul's and addcdiv's value * tensor1, value first, in the result's dtype, as torch computes it: value
+        a number of that dtype (float16's float32, an integer dtype's integer part), refused where it cannot hold it."""
+        dtype = result_type(self, tensor1, tensor2)
+        value = converted_scalar(value, dtype, half_in_float32=True).item()
+        return tensor1 if value == 1 else value * tensor1.to(dtype)
 
     def __pow__(self, exponent):
         """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is the default float, as in torch)."""
@@ -1585,8 +1586,12 @@ class Tensor:
         return ops.Fmod.apply(self, other, node_name="FmodBackward0" if isinstance(other, numbers.Number) else None)
 
     def lerp(self, end, weight):
-        """self + weight * (end - self), of a number weight or a tensor one (see ops.Lerp)."""
+        """self + weight * (end - self), of a number weight or a tensor one (see ops.Lerp); a number beyond the range
+        of the dtype torch computes in (float16's float32) is its error."""
         if not isinstance(weight, Tensor):
+            require_64_bits(weight)
+            if self.dtype.kind == "f":  # the others lerp refuses
+                converted_scalar(weight, self.dtype, half_in_float32=True)
             number_dtype = np.float64 if self.dtype.kind == "f" else self.dtype  # torch's Scalar: a double
             return ops.Lerp.apply(self, end, np.asarray(weight, dtype=number_dtype), number_weight=True)
         return ops.Lerp.apply(self, end, weight)

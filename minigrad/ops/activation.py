@@ -148,6 +148,7 @@ class LeakyReLU(_Activation):
     """a where a > 0, else negative_slope * a (the slope's gradient at 0, as torch)."""
 
     node_name = "LeakyReluBackward0"
+    numbers = ("negative_slope",)
 
     @staticmethod
     def function(xp, a, out, negative_slope):
@@ -172,6 +173,7 @@ class ELU(_Activation):
     make selu (both fixed constants) and celu (input_scale = 1 / alpha) the same op."""
 
     node_name = "EluBackward0"
+    numbers = ("alpha", "scale", "input_scale")
 
     @staticmethod
     def function(xp, a, out, alpha, scale=1.0, input_scale=1.0):
@@ -383,6 +385,7 @@ class Softplus(_Activation):
     """log(1 + exp(beta * a)) / beta, and a itself where beta * a > threshold, as torch; exp never overflows."""
 
     autocast_category = {"cuda": "float32"}
+    numbers = ("beta", "threshold")
 
     @staticmethod
     def function(xp, a, out, beta, threshold):
