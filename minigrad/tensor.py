@@ -1094,6 +1094,8 @@ class Tensor:
         if isinstance(value, numbers.Real):  # one the dtype cannot hold is torch's error, where NumPy would wrap it
             value = converted_scalar(value, self.dtype)
         index = torch_index(index, self.ndim)
+        if isinstance(value, Tensor):
+            self._require_index_put_value(index, value)
         steps = torch_index_steps(index)
         if steps is not None:  # into the view its ints select
             self[steps[0]][steps[1]] = value
@@ -2168,17 +2170,30 @@ class Tensor:
             raise TypeError(f"index_put(): argument 'indices' (position 1) must be tuple of Tensors, not "
                             f"{type(indices).__name__}")
         tensor_only("index_put_", values, position=2, role="values")
-        if values.dtype != self.dtype:
+        index = tuple(indices)
+        self._require_index_put_shape(index, values)
+        self._require_index_put_value(index, values, accumulate)
+        return ops.SetItem.apply(self, values, index=index, accumulate=accumulate or None)
+
+    def _require_index_put_value(self, index, value, accumulate=False):
+        """torch's refusals of a tensor value written at self[index] through index_put_ (an index of tensors, see
+        index_put_kind): one number on the host filling a mask is refused where self's dtype cannot hold it, any
+        other value where it is of another dtype (or, first, of a shape that does not broadcast)."""
+        kind = index_put_kind(index)
+        if kind == "mask" and not accumulate and value.numel() == 1 and value.is_cpu:
+            converted_scalar(value.item(), self.dtype)
+        elif kind is not None and value.dtype != self.dtype:
+            self._require_index_put_shape(index, value)
             raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                                f"{SCALAR_TYPE_NAMES[self.dtype]} for the destination and "
-                               f"{SCALAR_TYPE_NAMES[values.dtype]} for the source.")
-        index = tuple(indices)
+                               f"{SCALAR_TYPE_NAMES[value.dtype]} for the source.")
+
+    def _require_index_put_shape(self, index, value):
         with no_grad():
             shape = self[index].shape
-        if broadcast_mismatch(shape, values.shape) is not None or np.broadcast_shapes(shape, values.shape) != shape:
-            raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot be broadcast to "
+        if broadcast_mismatch(shape, value.shape) is not None or np.broadcast_shapes(shape, value.shape) != shape:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
                                f"indexing result of shape {list(shape)}")
-        return ops.SetItem.apply(self, values, index=index, accumulate=accumulate or None)
 
     def put(self, index, source, accumulate=False):
         """self, as if flattened, with source's entries written (or added, with accumulate=True) at the int64
@@ -3308,7 +3323,7 @@ from .ops.matmul import OperandsMismatch, torch_matmul_error  # noqa: E402
 from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_indices, ranked_indices,  # noqa: E402
                           running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
-                         has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
-                         resolved_shape, strided_view, torch_index, torch_index_steps, window_view)
+                         has_internal_overlap, index_put_kind, is_basic_index, normalize_dim, normalize_dims, region,
+                         require_indices, resolved_shape, strided_view, torch_index, torch_index_steps, window_view)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import assert_matches_torch, assert_raises_as_torch, differentiable_case_tests, normal, torch_cases
+from conftest import (assert_equals_torchs, assert_matches_torch, assert_raises_as_torch, differentiable_case_tests,
+                      normal, torch_cases)
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings(r"ignore:index_reduce\(\) is in beta:UserWarning")  # torch's, of its own op
@@ -359,9 +360,7 @@ NUMBERS_IN_RANGE = {
 
 @pytest.mark.parametrize("call", torch_cases(NUMBERS_IN_RANGE))
 def test_a_number_that_torchs_computing_dtype_holds_gives_torchs_values(call):
-    ours, theirs = call(mg), call(torch)
-    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
-    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert_equals_torchs(call(mg), call(torch))
 
 
 def test_a_float32_power_takes_an_exponent_beyond_float32s_range_as_torch():
