@@ -580,8 +580,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return _NEAREST[mode].apply(input, size=size, scale_factor=scale_factor)
     if (mode, axes) not in _INTERPOLATIONS:
         raise _resize_error(mode, input.ndim)
-    if mode == "trilinear":
-        require_floating_point("compute_indices_weights_linear", input)
     if antialias:
         return ops.UpsampleAntialiased.apply(input, size=size, scale_factor=scale_factor, align_corners=align_corners,
                                              mode=mode)
