@@ -8,8 +8,8 @@ import numpy as np
 
 from . import ops
 from .backend import cupy_module, default_dtype, get_array_module, normalize_device, taking_memory_format, to_numpy
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, refusing_uninitialized, require_64_bits,
-                       require_broadcastable, require_fits, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, converted_scalar, refusing_uninitialized,
+                       require_64_bits, require_broadcastable, require_fits, result_type)
 from .ops.elementwise import require_floating_point
 from .ops.shape import strided_view
 from .random import generator as numpy_generator
@@ -431,7 +431,7 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     dtype steps in float64 and truncates."""
     dtype = _spaced_dtype("linspace", dtype)
     values = _evenly_spaced(start, end, steps, dtype, np.float64 if dtype.kind in "iu" else dtype)
-    return _filled(_on_host(lambda shape: values), (steps,), dtype, device, requires_grad)
+    return _spaced(values, dtype, device, requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
@@ -440,7 +440,18 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     dtype = _spaced_dtype("logspace", dtype)
     exponents = _evenly_spaced(start, end, steps, dtype, np.float64)
     base = np.float64(np.float32(base) if dtype.kind in "iu" else base)
-    return _filled(_on_host(lambda shape: base ** exponents), (steps,), dtype, device, requires_grad)
+    # powers beyond float64's range are inf, a negative base's fractional ones NaN, as torch's, without NumPy's warning
+    with np.errstate(over="ignore", invalid="ignore"):
+        powers = base ** exponents
+    return _spaced(powers, dtype, device, requires_grad)
+
+
+def _spaced(values, dtype, device, requires_grad):
+    """linspace's or logspace's values as a tensor of `dtype`; torch fills a single value in, refused where the dtype
+    cannot hold it (require_fits)."""
+    if values.size == 1:
+        require_fits(values, dtype)
+    return _filled(_on_host(lambda shape: values), values.shape, dtype, device, requires_grad)
 
 
 def _spaced_dtype(name, dtype):
@@ -451,16 +462,19 @@ def _spaced_dtype(name, dtype):
 
 
 def _evenly_spaced(start, end, steps, dtype, step_dtype):
-    """torch's `steps` values from start to end (each first cast to `dtype`) as a NumPy array of step_dtype:
-    start + i * step up to halfway, end - (steps - 1 - i) * step from there; one step is start itself."""
+    """torch's `steps` values from start to end (each first cast to `dtype`, refused where it cannot hold them) as a
+    NumPy array of step_dtype: start + i * step up to halfway, end - (steps - 1 - i) * step from there; one step is
+    start itself, as it is."""
     if not isinstance(steps, numbers.Integral):
         raise TypeError(f"argument 'steps' must be int, not {type(steps).__name__}")
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     start, end = (x.item() if isinstance(x, Tensor) else x for x in (start, end))
-    if steps == 1:
-        return np.array([start], dtype=np.float64)
-    start, end, last = (np.asarray(x).astype(dtype).astype(step_dtype) for x in (start, end, steps - 1))
+    require_64_bits(start), require_64_bits(end)
+    if steps < 2:
+        return np.array([start][:steps])
+    start, end = (converted_scalar(x, dtype).astype(step_dtype) for x in (start, end))
+    last = np.asarray(steps - 1).astype(dtype).astype(step_dtype)
     step = (end - start) / last
     index = np.arange(steps, dtype=step_dtype)
     return np.where(index < steps // 2, start + step * index, end - step * (last - index))

@@ -1300,11 +1300,14 @@ def require_fits(values, dtype, tensor_data=False):
         raise RuntimeError(f"value cannot be converted to type {name} without overflow")
 
 
-def converted_scalar(number, dtype):
+def converted_scalar(number, dtype, half_in_float32=False):
     """A number argument (clamp's bounds) in an op's dtype, as torch converts it: refused where the dtype cannot
     hold it (require_fits), where NumPy would raise its own error; a negative integer wraps into an unsigned dtype
-    (-5 is 251 in uint8)."""
+    (-5 is 251 in uint8). With `half_in_float32`, float16's is float32's, as for the ops that torch computes float16
+    in float32 (lerp's weight, elu's alpha)."""
     require_64_bits(number)
+    if half_in_float32 and dtype == _HALF:
+        dtype = _SINGLE
     require_fits(np.asarray(number), dtype)
     return np.asarray(number).astype(dtype)[()]
 

@@ -9,8 +9,8 @@ import numpy as np
 from . import ops, random
 from .backend import get_array_module
 from .creation import triu_indices
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, caller_outside_package, is_grad_enabled, no_grad,
-                       require_broadcastable, require_same_dtype, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, caller_outside_package, converted_scalar,
+                       is_grad_enabled, no_grad, require_broadcastable, require_same_dtype, result_type)
 from .kernels import output_size as kernel_positions
 from .ops.elementwise import require_floating_point
 from .ops.loss import reduced
@@ -580,8 +580,6 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         return _NEAREST[mode].apply(input, size=size, scale_factor=scale_factor)
     if (mode, axes) not in _INTERPOLATIONS:
         raise _resize_error(mode, input.ndim)
-    if mode == "trilinear":
-        require_floating_point("compute_indices_weights_linear", input)
     if antialias:
         return ops.UpsampleAntialiased.apply(input, size=size, scale_factor=scale_factor, align_corners=align_corners,
                                              mode=mode)
@@ -885,8 +883,13 @@ def tanhshrink(input):
 
 
 def threshold(input, threshold, value, inplace=False):
-    """input where it is above threshold, else value (in input's dtype), as torch's."""
-    return where(input <= threshold, Tensor(np.asarray(value, dtype=input.dtype), device=input.device), input)
+    """input where it is above threshold, else value, as torch's: threshold a number of the dtype it compares in
+    (float16's float32), value one of input's, each refused where that dtype cannot hold it (1e300 beside float32)."""
+    if input.dtype == bool:
+        raise NotImplementedError("\"threshold_cpu\" not implemented for 'Bool'")
+    bound = converted_scalar(threshold, input.dtype, half_in_float32=True)
+    value = get_array_module(input.data).asarray(converted_scalar(value, input.dtype))
+    return where(Tensor(input.data.astype(bound.dtype, copy=False) <= bound), Tensor(value), input)
 
 
 def hardshrink(input, lambd=0.5):

@@ -18,7 +18,7 @@ from .backend import (cuda_device, data_pointer, default_complex_dtype, default_
                       is_dtype, normalize_device, taking_memory_format, to_device, to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, backward_walk, broadcast_mismatch, can_cast,
                        converted_scalar, is_grad_enabled, memory_owner, no_grad, note_write, position_words,
-                       promote_operands, require_broadcastable, require_fits, result_type)
+                       promote_operands, require_64_bits, require_broadcastable, require_fits, result_type)
 
 
 _PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy's of Python floats, complex numbers
@@ -934,7 +934,9 @@ class Tensor:
 
     @autocasts({"cuda": "promote"})
     def addcmul(self, tensor1, tensor2, *, value=1):
-        """self + value * tensor1 * tensor2, value's integer part for integers, as torch's."""
+        """self + value * tensor1 * tensor2, value's integer part for integers, as torch's, which refuses bools."""
+        if result_type(self, tensor1, tensor2) == bool:
+            raise NotImplementedError("\"addcmul_cpu_out\" not implemented for 'Bool'")
         return self + self._value_times(tensor1, tensor2, value) * tensor2
 
     @autocasts({"cuda": "promote"})
@@ -950,12 +952,11 @@ class Tensor:
         return self + self._value_times(tensor1, tensor2, value) / tensor2
 
     def _value_times(self, tensor1, tensor2, value):
-        """addcmul's and addcdiv's value * tensor1, value first, as torch computes it."""
-        if value == 1:
-            return tensor1
-        if all(t.dtype.kind in "biu" for t in (self, tensor1, tensor2)):
-            value = int(value)
-        return value * tensor1
+        """addcmul's and addcdiv's value * tensor1, value first, in the result's dtype, as torch computes it: value
+        a number of that dtype (float16's float32, an integer dtype's integer part), refused where it cannot hold it."""
+        dtype = result_type(self, tensor1, tensor2)
+        value = converted_scalar(value, dtype, half_in_float32=True).item()
+        return tensor1 if value == 1 else value * tensor1.to(dtype)
 
     def __pow__(self, exponent):
         """A number exponent keeps its type (int64 ** 2 stays int64, int64 ** 0.5 is the default float, as in torch)."""
@@ -1093,6 +1094,8 @@ class Tensor:
         if isinstance(value, numbers.Real):  # one the dtype cannot hold is torch's error, where NumPy would wrap it
             value = converted_scalar(value, self.dtype)
         index = torch_index(index, self.ndim)
+        if isinstance(value, Tensor):
+            self._require_index_put_value(index, value)
         steps = torch_index_steps(index)
         if steps is not None:  # into the view its ints select
             self[steps[0]][steps[1]] = value
@@ -1585,8 +1588,12 @@ class Tensor:
         return ops.Fmod.apply(self, other, node_name="FmodBackward0" if isinstance(other, numbers.Number) else None)
 
     def lerp(self, end, weight):
-        """self + weight * (end - self), of a number weight or a tensor one (see ops.Lerp)."""
+        """self + weight * (end - self), of a number weight or a tensor one (see ops.Lerp); a number beyond the range
+        of the dtype torch computes in (float16's float32) is its error."""
         if not isinstance(weight, Tensor):
+            require_64_bits(weight)
+            if self.dtype.kind == "f":  # the others lerp refuses
+                converted_scalar(weight, self.dtype, half_in_float32=True)
             number_dtype = np.float64 if self.dtype.kind == "f" else self.dtype  # torch's Scalar: a double
             return ops.Lerp.apply(self, end, np.asarray(weight, dtype=number_dtype), number_weight=True)
         return ops.Lerp.apply(self, end, weight)
@@ -2163,17 +2170,30 @@ class Tensor:
             raise TypeError(f"index_put(): argument 'indices' (position 1) must be tuple of Tensors, not "
                             f"{type(indices).__name__}")
         tensor_only("index_put_", values, position=2, role="values")
-        if values.dtype != self.dtype:
+        index = tuple(indices)
+        self._require_index_put_shape(index, values)
+        self._require_index_put_value(index, values, accumulate)
+        return ops.SetItem.apply(self, values, index=index, accumulate=accumulate or None)
+
+    def _require_index_put_value(self, index, value, accumulate=False):
+        """torch's refusals of a tensor value written at self[index] through index_put_ (an index of tensors, see
+        index_put_kind): one number on the host filling a mask is refused where self's dtype cannot hold it, any
+        other value where it is of another dtype (or, first, of a shape that does not broadcast)."""
+        kind = index_put_kind(index)
+        if kind == "mask" and not accumulate and value.numel() == 1 and value.is_cpu:
+            converted_scalar(value.item(), self.dtype)
+        elif kind is not None and value.dtype != self.dtype:
+            self._require_index_put_shape(index, value)
             raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                                f"{SCALAR_TYPE_NAMES[self.dtype]} for the destination and "
-                               f"{SCALAR_TYPE_NAMES[values.dtype]} for the source.")
-        index = tuple(indices)
+                               f"{SCALAR_TYPE_NAMES[value.dtype]} for the source.")
+
+    def _require_index_put_shape(self, index, value):
         with no_grad():
             shape = self[index].shape
-        if broadcast_mismatch(shape, values.shape) is not None or np.broadcast_shapes(shape, values.shape) != shape:
-            raise RuntimeError(f"shape mismatch: value tensor of shape {list(values.shape)} cannot be broadcast to "
+        if broadcast_mismatch(shape, value.shape) is not None or np.broadcast_shapes(shape, value.shape) != shape:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(value.shape)} cannot be broadcast to "
                                f"indexing result of shape {list(shape)}")
-        return ops.SetItem.apply(self, values, index=index, accumulate=accumulate or None)
 
     def put(self, index, source, accumulate=False):
         """self, as if flattened, with source's entries written (or added, with accumulate=True) at the int64
@@ -3303,7 +3323,7 @@ from .ops.matmul import OperandsMismatch, torch_matmul_error  # noqa: E402
 from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_indices, ranked_indices,  # noqa: E402
                           running_extreme_indices, sort_indices, top_indices)
 from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
-                         has_internal_overlap, is_basic_index, normalize_dim, normalize_dims, region, require_indices,
-                         resolved_shape, strided_view, torch_index, torch_index_steps, window_view)
+                         has_internal_overlap, index_put_kind, is_basic_index, normalize_dim, normalize_dims, region,
+                         require_indices, resolved_shape, strided_view, torch_index, torch_index_steps, window_view)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

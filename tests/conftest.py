@@ -79,6 +79,12 @@ def assert_raises_as_torch(theirs, ours, first_line=False):
     assert message == expected_message
 
 
+def assert_equals_torchs(ours, theirs):
+    """ours, a minigrad tensor, is theirs, torch's: its dtype and its values exactly."""
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(ours.numpy(), theirs.detach().numpy())
+
+
 def differentiable_case_tests(torch, cases):
     """The tests of a table of differentiable ops, name -> (fn(lib, *tensors), makers of the inputs), fn running
     on torch and minigrad alike: float32 values and gradients as torch's (dtypes and shapes too), a float64

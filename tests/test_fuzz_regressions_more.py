@@ -13,14 +13,17 @@ masked_fill's mask dtype; forward hooks registered with always_call, which run w
 of a with_kwargs pre-hook's result, of load_state_dict given no mapping and of packing only empty sequences; a number
 beyond float32's range given to full, fill_, masked_fill, clamp and others, which torch refuses (NumPy made it inf),
 an int beyond 64 bits, and a number written into a tensor, or given to where beside one, that its dtype cannot hold
-(NumPy wrapped it); index_reduce_, which was missing beside index_reduce."""
+(NumPy wrapped it); the number arguments of lerp, addcmul, addcdiv, linspace, logspace, threshold, leaky_relu, elu
+and softplus alike, float16's read in float32 where torch computes in it, and the values of those it takes;
+index_reduce_, which was missing beside index_reduce."""
 import math
 
 import numpy as np
 import pytest
 
 import minigrad as mg
-from conftest import assert_matches_torch, assert_raises_as_torch, differentiable_case_tests, normal, torch_cases
+from conftest import (assert_equals_torchs, assert_matches_torch, assert_raises_as_torch, differentiable_case_tests,
+                      normal, torch_cases)
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings(r"ignore:index_reduce\(\) is in beta:UserWarning")  # torch's, of its own op
@@ -273,12 +276,91 @@ NUMBERS_OUT_OF_RANGE = {
     "setitem of NaN into int64": lambda lib: lib.zeros(3, dtype=lib.int64).__setitem__(0, math.nan),
     "where of 300 beside uint8": lambda lib: lib.where(lib.tensor([True, False]), lib.zeros(2, dtype=lib.uint8), 300),
     "where of 1e300 beside float32": lambda lib: lib.where(lib.tensor([True, False]), 1e300, lib.zeros(2)),
+    # an op's number argument, converted to the dtype torch computes in (float16's float32, so the word is "float")
+    "lerp's weight": lambda lib: lib.lerp(lib.zeros(2), lib.ones(2), 1e300),
+    "lerp's weight beside float16": lambda lib: lib.zeros(2, dtype=lib.float16).lerp(lib.ones(2).half(), -1e300),
+    "lerp's weight, an int beyond 64 bits": lambda lib: lib.lerp(lib.zeros(2), lib.ones(2), 2 ** 70),
+    "addcmul's value": lambda lib: lib.addcmul(lib.zeros(2), lib.ones(2), lib.ones(2), value=1e300),
+    "addcmul's value beside int32": lambda lib: lib.ones(2, dtype=lib.int32).addcmul(
+        lib.ones(2, dtype=lib.int32), lib.ones(2, dtype=lib.int32), value=2 ** 40),
+    "addcmul's value beside uint8": lambda lib: lib.ones(2, dtype=lib.uint8).addcmul(
+        lib.ones(2, dtype=lib.uint8), lib.ones(2, dtype=lib.uint8), value=300),
+    "addcmul of bools": lambda lib: lib.addcmul(*[lib.ones(2, dtype=lib.bool)] * 3),
+    "addcdiv's value": lambda lib: lib.addcdiv(lib.zeros(2), lib.ones(2), lib.ones(2), value=-1e300),
+    "addcdiv's value beside float16": lambda lib: lib.zeros(2).half().addcdiv(lib.ones(2).half(), lib.ones(2).half(),
+                                                                               value=1e300),
+    "linspace's start": lambda lib: lib.linspace(1e300, 0, 3),
+    "linspace's end": lambda lib: lib.linspace(0, -1e300, 3, dtype=lib.float32),
+    "linspace's end, a 0-d tensor": lambda lib: lib.linspace(0, lib.tensor(1e300, dtype=lib.float64), 3),
+    "linspace's end beyond float16": lambda lib: lib.linspace(0, 1e5, 3, dtype=lib.float16),
+    "linspace's end beyond int8": lambda lib: lib.linspace(0, 200, 3, dtype=lib.int8),
+    "linspace's NaN start into int64": lambda lib: lib.linspace(math.nan, 0, 3, dtype=lib.int64),
+    "linspace's one step": lambda lib: lib.linspace(1e300, 0, 1),
+    "linspace of an int beyond 64 bits": lambda lib: lib.linspace(0, 2 ** 70, 0),
+    "logspace's start": lambda lib: lib.logspace(1e300, 0, 3),
+    "logspace's one power beyond uint8": lambda lib: lib.logspace(3, 0, 1, dtype=lib.uint8),
+    "threshold's threshold": lambda lib: lib.nn.functional.threshold(lib.zeros(2), 1e300, 0.0),
+    "threshold's value": lambda lib: lib.nn.functional.threshold(lib.zeros(2), 0.0, -1e300),
+    "threshold's value beyond float16": lambda lib: lib.nn.functional.threshold(lib.zeros(2).half(), 0.0, 1e5),
+    "threshold's NaN threshold beside int64": lambda lib: lib.nn.functional.threshold(lib.zeros(2, dtype=lib.int64),
+                                                                                      math.nan, 0),
+    "threshold's value beyond int32": lambda lib: lib.nn.functional.threshold(lib.zeros(2, dtype=lib.int32), 0,
+                                                                              2 ** 40),
+    "threshold of bools": lambda lib: lib.nn.functional.threshold(lib.ones(2, dtype=lib.bool), 0, 1),
+    "nn.Threshold": lambda lib: lib.nn.Threshold(1e300, 0.0)(lib.zeros(2)),
+    "leaky_relu's slope": lambda lib: lib.nn.functional.leaky_relu(lib.zeros(2), 1e300),
+    "leaky_relu's slope beside float16": lambda lib: lib.nn.functional.leaky_relu(lib.zeros(2).half(), -1e300),
+    "nn.LeakyReLU": lambda lib: lib.nn.LeakyReLU(1e300)(lib.zeros(2)),
+    "rrelu's mean slope": lambda lib: lib.nn.functional.rrelu(lib.zeros(2), 1e300, 1e300),
+    "elu's alpha": lambda lib: lib.nn.functional.elu(lib.zeros(2), 1e300),
+    "nn.ELU": lambda lib: lib.nn.ELU(1e300)(lib.zeros(2)),
+    "celu's 1 / alpha": lambda lib: lib.nn.functional.celu(lib.zeros(2), 1e-300),
+    "softplus's beta": lambda lib: lib.nn.functional.softplus(lib.zeros(2), beta=1e300),
+    "softplus's threshold": lambda lib: lib.nn.functional.softplus(lib.zeros(2).half(), threshold=-1e300),
+    "nn.Softplus": lambda lib: lib.nn.Softplus(beta=1e300)(lib.zeros(2)),
 }
 
 
 @pytest.mark.parametrize("call", torch_cases(NUMBERS_OUT_OF_RANGE))
 def test_a_number_beyond_float32s_range_or_64_bits_raises_torchs_error(call):
     assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
+
+
+# numbers that torch takes as they are: in float16's computing dtype, float32, or converted to an integer dtype
+NUMBERS_IN_RANGE = {
+    "addcmul's value beyond float16, in float32": lambda lib: lib.ones(2).half().addcmul(
+        lib.ones(2).half(), lib.ones(2).half(), value=1e5),
+    "addcmul's value beside float64": lambda lib: lib.addcmul(lib.zeros(2, dtype=lib.float64), lib.ones(2),
+                                                              lib.ones(2), value=1e300),
+    "addcmul's value, its integer part beside int64": lambda lib: lib.tensor([3, 4]).addcmul(
+        lib.tensor([3, 4]), lib.tensor([3, 4]), value=-1.5),
+    "addcmul's value of -1 wraps into uint8": lambda lib: lib.ones(2, dtype=lib.uint8).addcmul(
+        lib.ones(2, dtype=lib.uint8), lib.ones(2, dtype=lib.uint8), value=-1),
+    "leaky_relu's slope beyond float16, in float32": lambda lib: lib.nn.functional.leaky_relu(lib.ones(2).half(), 1e5),
+    "elu's alpha beyond float16, in float32": lambda lib: lib.nn.functional.elu(lib.ones(2).half(), 1e5),
+    "softplus's threshold beyond float16, in float32": lambda lib: lib.nn.functional.softplus(
+        lib.tensor([-1.0, 2.0]).half(), threshold=1e5),
+    "threshold's threshold, float32's beside float16": lambda lib: lib.nn.functional.threshold(
+        lib.tensor([1.0, 0.5]).half(), 0.99999, 5.0),
+    "threshold's threshold, truncated beside int64": lambda lib: lib.nn.functional.threshold(
+        lib.tensor([0, 1, -1]), -0.5, 5),
+    "threshold's threshold of -1 wraps into uint8": lambda lib: lib.nn.functional.threshold(
+        lib.tensor([0, 200], dtype=lib.uint8), -1, 5),
+    "threshold's infinite threshold": lambda lib: lib.nn.functional.threshold(lib.zeros(2), math.inf, 1.0),
+    "linspace of no steps": lambda lib: lib.linspace(1e300, 0, 0),
+    "linspace's end, unread in one step": lambda lib: lib.linspace(0, 1e300, 1),
+    "linspace's one step of -1 wraps into uint8": lambda lib: lib.linspace(-1, 3, 1, dtype=lib.uint8),
+    "linspace's one step, truncated into int64": lambda lib: lib.linspace(2.7, 3, 1, dtype=lib.int64),
+    "linspace's start and end beside float64": lambda lib: lib.linspace(-1e300, 1e300, 3, dtype=lib.float64),
+    "linspace's infinite start": lambda lib: lib.linspace(-math.inf, 0, 1),
+    "logspace's one infinite power": lambda lib: lib.logspace(400, 0, 1),
+    "logspace's one power, truncated into int64": lambda lib: lib.logspace(2.5, 0, 1, dtype=lib.int64),
+}
+
+
+@pytest.mark.parametrize("call", torch_cases(NUMBERS_IN_RANGE))
+def test_a_number_that_torchs_computing_dtype_holds_gives_torchs_values(call):
+    assert_equals_torchs(call(mg), call(torch))
 
 
 def test_a_float32_power_takes_an_exponent_beyond_float32s_range_as_torch():

@@ -1,12 +1,13 @@
 """F.interpolate's "bicubic", "area", "nearest-exact" and 1-d modes ("linear", "nearest" and the others on (N, C, L)
 inputs), antialias=True, and nn.Upsample with them, against torch: float32 and float64 values and gradients, float64
-gradchecks, result dtypes and node names, recompute_scale_factor, the argument errors, reprs, and the GPU path."""
+gradchecks, result dtypes and node names, recompute_scale_factor, the argument errors, the errors of the dtypes torch
+does not resize (integers and bool, but uint8 images; float16 anti-aliased), reprs, and the GPU path."""
 import numpy as np
 import pytest
 
 import minigrad as mg
 import minigrad.functional as F
-from conftest import assert_raises_as_torch, relative_error
+from conftest import assert_equals_torchs, assert_raises_as_torch, relative_error
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -214,6 +215,48 @@ def test_errors_are_torchs(name):
     x = np.zeros(shape, np.float32)
     assert_raises_as_torch(lambda: TF.interpolate(torch.from_numpy(x), **kwargs),
                            lambda: F.interpolate(mg.tensor(x), **kwargs))
+
+
+# name: (dtype, input shape, interpolate's keywords), each refused by the dtype, with torch's error naming its kernel
+DTYPE_ERRORS = {
+    "nearest_int64": ("int64", (1, 2, 4, 5), dict(scale_factor=2)),
+    "nearest_int64_1d": ("int64", (1, 2, 5), dict(size=3)),
+    "nearest_int32_3d": ("int32", (1, 2, 3, 4, 5), dict(scale_factor=2)),
+    "nearest_bool": ("bool", (1, 2, 4, 5), dict(size=(3, 7))),
+    "nearest_exact_int8": ("int8", (1, 2, 4, 5), dict(scale_factor=1.5, mode="nearest-exact")),
+    "nearest_exact_int64_1d": ("int64", (1, 2, 5), dict(size=3, mode="nearest-exact")),
+    "linear_int64": ("int64", (1, 2, 5), dict(scale_factor=2, mode="linear")),
+    "linear_uint8": ("uint8", (1, 2, 5), dict(scale_factor=2, mode="linear")),
+    "bilinear_int64": ("int64", (1, 2, 4, 5), dict(scale_factor=2, mode="bilinear", align_corners=True)),
+    "bicubic_int16": ("int16", (1, 2, 4, 5), dict(scale_factor=2, mode="bicubic")),
+    "trilinear_uint8": ("uint8", (1, 2, 3, 4, 5), dict(scale_factor=2, mode="trilinear")),
+    "antialias_bilinear_int64": ("int64", (1, 2, 6, 8), dict(scale_factor=0.5, mode="bilinear", antialias=True)),
+    "antialias_bicubic_float16": ("float16", (1, 2, 6, 8), dict(size=(3, 5), mode="bicubic", antialias=True)),
+    "area_int64": ("int64", (1, 2, 6, 8), dict(size=3, mode="area")),
+    "empty_output_first": ("int64", (1, 2, 5, 5), dict(scale_factor=0.1, mode="bicubic")),
+}
+
+
+@pytest.mark.parametrize("name", DTYPE_ERRORS)
+def test_dtypes_that_torch_does_not_resize_raise_its_error(name):
+    dtype, shape, kwargs = DTYPE_ERRORS[name]
+    x = np.zeros(shape, dtype)
+    assert_raises_as_torch(lambda: TF.interpolate(torch.from_numpy(x), **kwargs),
+                           lambda: F.interpolate(mg.tensor(x), **kwargs))
+
+
+def test_upsample_layer_refuses_int64_as_torch():
+    x = np.zeros((1, 2, 4, 5), np.int64)
+    assert_raises_as_torch(lambda: torch.nn.Upsample(scale_factor=2)(torch.from_numpy(x)),
+                           lambda: mg.nn.Upsample(scale_factor=2)(mg.tensor(x)))
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 7), (1, 2, 5, 7), (1, 2, 3, 5, 7)])
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_nearest_resizes_uint8_images_as_torch(shape, mode):
+    x = np.random.default_rng(8).integers(0, 256, shape).astype(np.uint8)
+    assert_equals_torchs(F.interpolate(mg.tensor(x), scale_factor=1.5, mode=mode),
+                         TF.interpolate(torch.from_numpy(x), scale_factor=1.5, mode=mode))
 
 
 @pytest.mark.parametrize("shape, kwargs, match", [

@@ -147,7 +147,9 @@ def _pass_where_positive(xp, a, kept, out):
 class LeakyReLU(_Activation):
     """a where a > 0, else negative_slope * a (the slope's gradient at 0, as torch)."""
 
+    kernel = "leaky_relu_cpu"
     node_name = "LeakyReluBackward0"
+    numbers = ("negative_slope",)
 
     @staticmethod
     def function(xp, a, out, negative_slope):
@@ -171,7 +173,9 @@ class ELU(_Activation):
     """scale * (a where a > 0, else alpha * (exp(input_scale * a) - 1)): torch's elu, whose scale and input_scale
     make selu (both fixed constants) and celu (input_scale = 1 / alpha) the same op."""
 
+    kernel = "elu_cpu"
     node_name = "EluBackward0"
+    numbers = ("alpha", "scale", "input_scale")
 
     @staticmethod
     def function(xp, a, out, alpha, scale=1.0, input_scale=1.0):
@@ -274,6 +278,7 @@ class _SavesDerivative(_Activation):
 class GELU(_SavesDerivative):
     """a * Phi(a), Phi the standard normal CDF ("none"), or torch's tanh approximation of it ("tanh")."""
 
+    kernel = "GeluKernelImpl"
     node_name = "GeluBackward0"
 
     @staticmethod
@@ -341,6 +346,7 @@ class GELU(_SavesDerivative):
 class SiLU(_SavesDerivative):
     """a * sigmoid(a)"""
 
+    kernel = "silu_cpu"
     node_name = "SiluBackward0"
 
     @staticmethod
@@ -382,7 +388,9 @@ def _softplus_into(xp, a, out):
 class Softplus(_Activation):
     """log(1 + exp(beta * a)) / beta, and a itself where beta * a > threshold, as torch; exp never overflows."""
 
+    kernel = "softplus_cpu"
     autocast_category = {"cuda": "float32"}
+    numbers = ("beta", "threshold")
 
     @staticmethod
     def function(xp, a, out, beta, threshold):
@@ -437,6 +445,8 @@ class LogSigmoid(_Activation):
 class Mish(_Activation):
     """a * tanh(softplus(a))"""
 
+    kernel = "mish_cpu"
+
     @staticmethod
     def function(xp, a, out):
         Mish.tanh_softplus(xp, a, out)
@@ -469,6 +479,8 @@ class Mish(_Activation):
 class Hardswish(_Activation):
     """a * relu6(a + 3) / 6; its gradient is 0 up to -3, a / 3 + 1/2 up to 3 (not at 3) and 1 after, as torch's."""
 
+    kernel = "hardswish_cpu"
+
     @staticmethod
     def function(xp, a, out):
         Hardsigmoid.function(xp, a, out)
@@ -489,6 +501,8 @@ class Hardswish(_Activation):
 
 class Hardsigmoid(_Activation):
     """relu6(a + 3) / 6; its gradient is 1/6 strictly between -3 and 3, else 0, as torch's."""
+
+    kernel = "hardsigmoid_cpu"
 
     @staticmethod
     def function(xp, a, out):
@@ -515,7 +529,7 @@ class PReLU(Function):
 
     @staticmethod
     def forward(ctx, a, weight):
-        require_floating_point("prelu", a)
+        require_floating_point("prelu_cpu", a)
         ctx.save_for_backward(a, weight)
         return get_array_module(a).where(a > 0, a, a * weight)
 

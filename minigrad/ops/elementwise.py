@@ -528,6 +528,8 @@ class Elementwise(Function):
     `integers` is what an integer or bool input does, as in torch: "float" computes in the default dtype (tanh of an
     int64 tensor is float32), "keep" computes in its own dtype, and "refuse" is torch's NotImplementedError
     for ops that torch has for floating point only, which names torch's CPU `kernel` (the op's name where None).
+    `numbers` names the params that torch takes as numbers of the dtype it computes in (float32 for float16),
+    refused with its error where that dtype cannot hold them (leaky_relu's slope of 1e300 beside float32).
 
     For create_graph, a subclass gives `tensor_gradient(grad, saved, **params)`, grad * f'(a) computed by recorded
     ops on tensors: grad, and what forward saved, linked back into the graph (a to the input, f(a) to the output;
@@ -538,6 +540,7 @@ class Elementwise(Function):
     integers = "float"
     ufunc = None
     kernel = None
+    numbers = ()
     tensor_gradient = None
 
     @classmethod
@@ -567,6 +570,9 @@ class Elementwise(Function):
             require_floating_point(op.kernel or op.__name__.lower(), a)
         if op.integers != "keep":
             a = as_floating_point(a)
+        for name in op.numbers:
+            if name in params:  # one left at its default the dtype holds
+                converted_scalar(params[name], a.dtype, half_in_float32=True)
         xp = get_array_module(a)
         out = parallel.blockwise(lambda a, out: op.function(xp, a, out, **params), a)
         ctx.save_for_backward(*{"input": (a,), "output": (out,), None: ()}[op.saves])

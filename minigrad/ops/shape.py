@@ -306,6 +306,20 @@ def _dims_spanned(item, kind):
     return 0 if kind == "bool" or item is None or item is Ellipsis else 1
 
 
+def index_put_kind(index):
+    """How torch writes a tensor at an index: None for a basic one (ints, slices, None, Ellipsis, a lone bool), which
+    it copies into, cast; "mask" for a single bool mask of dims beside those, which index_put_ fills as masked_fill
+    does where the value is one number; "tensors" for the others (lists, arrays, tensors, where a 0-d integer one is
+    an int and a bool in a tuple is one)."""
+    items = index if isinstance(index, tuple) else () if isinstance(index, (bool, np.bool_)) else (index,)
+    tensors = [item for item in items if _index_kind(item) in ("array", "bool")
+               and not (getattr(item, "ndim", None) == 0 and item.dtype.kind in "iu")]
+    if not tensors:
+        return None
+    first = tensors[0] if hasattr(tensors[0], "dtype") else np.asarray(tensors[0])
+    return "mask" if len(tensors) == 1 and first.dtype == bool and first.ndim else "tensors"
+
+
 def _index_kind(item):
     if isinstance(item, (bool, np.bool_)):
         return "bool"

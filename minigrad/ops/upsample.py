@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import kernels, memory, parallel
 from ..backend import get_array_module
-from ..function import Function, gpu_variant_of
+from ..function import SCALAR_TYPE_NAMES, Function, gpu_variant_of
 
 
 def pixel_scale(in_size, out_size, align_corners, scale_factor=None):
@@ -182,15 +182,25 @@ def _resized_axes(params):
 class Resample(Function):
     """rows @ x @ cols.T over the last two dims, with the (out, in) matrices of `matrices(h, w, **params)`; a 1-d
     resize is that of planes of one row (h = 1), which `rows` copies, and a 3-d one takes
-    `matrices(d, h, w, **params)`, whose first resizes the depth."""
+    `matrices(d, h, w, **params)`, whose first resizes the depth.
+
+    An op of torch's interpolate names torch's CPU `kernels` (by the number of axes resized), whose error it gives
+    for the dtypes torch does not resize: integers and bool, but uint8 images along `byte_axes`, and float16 unless
+    `takes_half` (see _require_resizable); after an empty output's, as torch's."""
 
     half_in_float32 = True
+    kernels = None
+    byte_axes = ()
+    takes_half = True
 
     @staticmethod
     def forward(ctx, x, **params):
         planes = _planes(x, params)
         sizes = planes.shape[-max(2, _resized_axes(params)):]
         operands = _operands(ctx.function, sizes, x.dtype, get_array_module(x), tuple(sorted(params.items())))
+        if ctx.function.kernels:
+            _require_resizable(ctx.function, np.dtype(np.float16) if ctx.half_in_float32 else x.dtype,
+                               _resized_axes(params))
         ctx.save_for_backward(*operands)
         return Resample.products(ctx.function, x, operands, params)
 
@@ -213,6 +223,13 @@ class Resample(Function):
     def operand(matrix):
         """A matrix as `resize` takes it."""
         return matrix
+
+
+def _require_resizable(op, dtype, axes):
+    """torch's error for a dtype that op's CPU kernel resizing `axes` axes does not take (see Resample)."""
+    if dtype.kind == "f" and (op.takes_half or dtype != np.float16) or dtype == np.uint8 and axes in op.byte_axes:
+        return
+    raise NotImplementedError(f"\"{op.kernels[axes]}\" not implemented for '{SCALAR_TYPE_NAMES[dtype]}'")
 
 
 def _transposes(operands):
@@ -294,6 +311,9 @@ class UpsampleBilinear(Resample):
 
     node_name = _named_by_axes("UpsampleLinear1DBackward0", "UpsampleBilinear2DBackward0",
                                "UpsampleTrilinear3DBackward0")
+    kernels = {1: "compute_indices_weights_linear", 2: "upsample_bilinear2d_channels_last",
+               3: "compute_indices_weights_linear"}
+    byte_axes = (2,)
 
     @staticmethod
     def matrices(*sizes, size, scale_factor, align_corners):
@@ -305,6 +325,7 @@ class UpsampleBicubic(Resample):
     """torch's "bicubic", which resamples an axis whose size it keeps with the scale factor given."""
 
     node_name = "UpsampleBicubic2DBackward0"
+    kernels, byte_axes = {2: "compute_indices_weights_cubic"}, (2,)
 
     @staticmethod
     def matrices(*sizes, size, scale_factor, align_corners):
@@ -316,6 +337,7 @@ class UpsampleAntialiased(Resample):
     """torch's "bilinear" and "bicubic" with antialias=True, which copy an axis whose size they keep."""
 
     node_name = lambda ctx: f"Upsample{ctx.params['mode'].capitalize()}2DAaBackward0"  # noqa: E731
+    kernels, byte_axes, takes_half = {2: "compute_index_ranges_weights"}, (2,), False
 
     @staticmethod
     def matrices(*sizes, size, scale_factor, align_corners, mode):
@@ -323,9 +345,14 @@ class UpsampleAntialiased(Resample):
             in_size, out_size, align_corners, _scale_unless_kept(in_size, out_size, scale), mode))
 
 
+_NEAREST_KERNELS = {1: "compute_indices_weights_nearest", 2: "upsample_nearest2d_channels_last",
+                    3: "compute_indices_weights_nearest"}
+
+
 class UpsampleNearest(Resample):
     node_name = _named_by_axes("UpsampleNearest1DBackward0", "UpsampleNearest2DBackward0",
                                "UpsampleNearest3DBackward0")
+    kernels, byte_axes = _NEAREST_KERNELS, (1, 2, 3)
 
     @staticmethod
     def matrices(*sizes, size, scale_factor):
@@ -341,6 +368,7 @@ class UpsampleNearestExact(Resample):
 
     node_name = _named_by_axes("UpsampleNearestExact1DBackward0", "UpsampleNearestExact2DBackward0",
                                "UpsampleNearestExact3DBackward0")
+    kernels, byte_axes = _NEAREST_KERNELS, (1, 2, 3)
 
     @staticmethod
     def matrices(*sizes, size, scale_factor):
