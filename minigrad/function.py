@@ -714,6 +714,24 @@ class Context:
             return tuple(g if g is None or isinstance(g, Tensor) else Tensor(g) for g in gradients)
         return _arrays_of(gradients)
 
+    def save_outputs_rounded(self, float32_outputs, float16_outputs):
+        """Where forward computed in float32 (half_in_float32) and saved its output, backward reads the float16 output
+        it gave, in float32, as torch's backward reads its float16 result (tanh's and sigmoid's gradients): each
+        saved float32 output replaced so. The float32 outputs, the replacements in place of those saved."""
+        rounded = {id(wide): narrow for wide, narrow in zip(float32_outputs, float16_outputs) if wide is not narrow}
+        replacements = {}
+
+        def replaced(item):
+            if isinstance(item, (tuple, list)):
+                return type(item)(replaced(part) for part in item)
+            if id(item) not in rounded:
+                return item
+            replacements[id(item)] = rounded[id(item)].astype(np.float32)
+            return replacements[id(item)]
+
+        self.saved = tuple(replaced(item) for item in self.saved)
+        return tuple(replacements.get(id(wide), wide) for wide in float32_outputs)
+
     def watch_float16(self, float32_arrays, float16_arrays):
         """Where forward computed in float32 (half_in_float32), watch for writes the float16 arrays (inputs, outputs)
         behind the float32 ones it saved: those are what the user's in-place operators write into."""
@@ -916,7 +934,8 @@ class Function:
             if ctx.half_in_float32:
                 float32_output, output = output, _float32_as_float16(output)
                 if ctx.saved:
-                    ctx.watch_float16((*_as_tuple(float32_output), *arrays), (*_as_tuple(output), *float16_arrays))
+                    float32_output = ctx.save_outputs_rounded(_as_tuple(float32_output), _as_tuple(output))
+                    ctx.watch_float16((*float32_output, *arrays), (*_as_tuple(output), *float16_arrays))
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if anomaly_enabled and requires_grad:
             _keep_forward_trace(ctx, tensors)

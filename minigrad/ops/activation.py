@@ -65,6 +65,8 @@ class ReLUKernels(ReLU):
 
 
 class Sigmoid(Function):
+    half_in_float32 = True  # torch's float16 forward, of float32 rounded once, and nearer its backward than float16's
+
     @staticmethod
     def forward(ctx, a):
         out = ctx.function.sigmoid(as_floating_point(a))
@@ -129,9 +131,11 @@ class GivenSigmoid(Function):
 
 
 class _Activation(Elementwise):
-    """torch has these for floating point only."""
+    """torch has these for floating point only, and computes them, and their gradients, in float32 for float16 (its
+    backward of each is a kernel of its own, where many a plain op's is a formula of float16 ops)."""
 
     integers = "refuse"
+    half_in_float32 = True
 
 
 def _scratch(a):

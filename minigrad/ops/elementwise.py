@@ -728,6 +728,7 @@ class Reciprocal(Elementwise):
 class Tanh(Elementwise):
     saves = "output"
     ufunc = "tanh"
+    half_in_float32 = True  # torch's backward is a kernel of its own, in float32 from the float16 output
 
     @staticmethod
     def gradient(xp, grad, saved, out):                                # grad * (1 - saved ** 2)
