@@ -213,6 +213,19 @@ def test_from_torch_round_trip():
         assert torch.equal(back.state_dict()[name], tensor)
 
 
+def test_a_whole_torch_build_saves_and_loads_with_torch(tmp_path):
+    """torch.save of the module itself, as PyTorch scripts often write it, and torch.load back: pickle finds the
+    classes that the module defines on first use."""
+    torch.manual_seed(0)
+    source = tr.to_torch(tr.from_torch(tr.TorchUNet(nonlocal_mode="published")))
+    torch.save(source, tmp_path / "whole.pth")
+    copy = torch.load(tmp_path / "whole.pth", weights_only=False)
+    assert type(copy) is tr.TorchUNet and copy.nonlocal_mode == "published" and not copy.training
+    x = torch.rand(1, 3, 16, 24)
+    with torch.no_grad():
+        assert torch.equal(copy(x), source(x))
+
+
 @pytest.mark.parametrize("wrapped", ["state_dict", "model_state_dict", "model", "net"])
 @pytest.mark.parametrize("prefix", ["", "module.", "_orig_mod.", "module._orig_mod."],
                          ids=["bare", "DataParallel", "compiled", "DataParallel-compiled"])

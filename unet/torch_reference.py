@@ -166,9 +166,12 @@ def _torch_modules():
             y = self.dconv_up1(torch.cat([self.upsample(y), self.att1(e1)], dim=1))  # 16, H
             return self.conv_last(y) + x  # global residual
 
-    return types.SimpleNamespace(
-        DoubleConv=DoubleConv, SCA=SCA, NonLocal=NonLocal, TorchUNet=TorchUNet
-    )
+    classes = (DoubleConv, SCA, NonLocal, TorchUNet)
+    for cls in classes:
+        # pickle (torch.save of a whole module, multiprocessing) finds a class by its qualified name, which here
+        # would name this function's locals: as the module's attribute it is found through __getattr__ below
+        cls.__qualname__ = cls.__name__
+    return types.SimpleNamespace(**{cls.__name__: cls for cls in classes})
 
 
 def __getattr__(name):
