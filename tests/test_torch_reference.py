@@ -226,6 +226,14 @@ def test_a_whole_torch_build_saves_and_loads_with_torch(tmp_path):
         assert torch.equal(copy(x), source(x))
 
 
+def test_a_network_saved_whole_is_refused_with_how_to_save_its_weights(tmp_path):
+    path = tmp_path / "whole.pth"
+    torch.save(tr.TorchUNet(), path)
+    with pytest.raises(CheckpointError, match=r"refusing to load unet\.torch_reference\.TorchUNet .*"
+                                              r"torch\.save\(model\.state_dict\(\), path\)"):
+        load_model(path)
+
+
 @pytest.mark.parametrize("wrapped", ["state_dict", "model_state_dict", "model", "net"])
 @pytest.mark.parametrize("prefix", ["", "module.", "_orig_mod.", "module._orig_mod."],
                          ids=["bare", "DataParallel", "compiled", "DataParallel-compiled"])
