@@ -1,5 +1,6 @@
 """Checks of the PyTorch reference network and losses against the released checkpoint,
 hand-written loop computations, scipy and skimage."""
+import re
 import subprocess
 import sys
 import types
@@ -13,7 +14,9 @@ from scipy import ndimage  # noqa: E402
 from skimage import data  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
 
+import minigrad as mg  # noqa: E402
 import unet.torch_reference as tr  # noqa: E402
+from unet import UNet  # noqa: E402
 from unet.checkpoint import CheckpointError, load_model  # noqa: E402
 from conftest import REPO_ROOT, RELEASED_WEIGHTS as RELEASED  # noqa: E402
 
@@ -211,6 +214,19 @@ def test_from_torch_round_trip():
     back = tr.to_torch(tr.from_torch(source))
     for name, tensor in source.state_dict().items():
         assert torch.equal(back.state_dict()[name], tensor)
+
+
+@pytest.mark.parametrize("convert, given, takes", [
+    (tr.to_torch, lambda: mg.nn.Linear(2, 2), "to_torch takes a minigrad unet.UNet, got Linear"),
+    (tr.to_torch, lambda: UNet().state_dict(), "to_torch takes a minigrad unet.UNet, got OrderedDict; a state dict"),
+    (tr.from_torch, lambda: torch.nn.Linear(2, 2), "from_torch takes a unet.torch_reference.TorchUNet, got Linear"),
+    (tr.from_torch, lambda: torch.nn.DataParallel(tr.TorchUNet()), "got DataParallel"),
+    (tr.from_torch, lambda: tr.TorchUNet().state_dict(), "got OrderedDict; a state dict loads into a network"),
+], ids=["to_torch-Linear", "to_torch-state-dict", "from_torch-Linear", "from_torch-DataParallel",
+        "from_torch-state-dict"])
+def test_a_conversion_of_something_else_says_what_it_takes(convert, given, takes):
+    with pytest.raises(TypeError, match=re.escape(takes)):
+        convert(given())
 
 
 def test_a_whole_torch_build_saves_and_loads_with_torch(tmp_path):

@@ -310,19 +310,23 @@ def numpy_to_state_dict(arrays):
                         lambda leaf: hasattr(leaf, "shape"))
 
 
-def _config(model):
-    """The constructor arguments shared by unet.UNet and TorchUNet."""
-    return {
-        "in_channels": model.in_channels,
-        "out_channels": model.out_channels,
-        "nonlocal_mode": model.nonlocal_mode,
-        "attention": model.attention,
-    }
+CONFIG_NAMES = ("in_channels", "out_channels", "nonlocal_mode", "attention")
+STATE_DICT_HINT = ("; a state dict loads into a network built for it, UNet(nonlocal_mode=...).load_state_dict(...), "
+                   "and a file of weights through unet.checkpoint.load_model(path)")
+
+
+def _config(model, takes):
+    """The constructor arguments shared by unet.UNet and TorchUNet, or a TypeError that says what the caller
+    `takes`: a state dict, or another network, has none of them."""
+    if not all(hasattr(model, name) for name in CONFIG_NAMES):
+        hint = STATE_DICT_HINT if isinstance(model, dict) else ""
+        raise TypeError(f"{takes}, got {type(model).__name__}{hint}")
+    return {name: getattr(model, name) for name in CONFIG_NAMES}
 
 
 def to_torch(model):
     """A float32 TorchUNet in eval mode with the configuration and weights of a minigrad UNet."""
-    module = _torch_modules().TorchUNet(**_config(model))
+    module = _torch_modules().TorchUNet(**_config(model, "to_torch takes a minigrad unet.UNet"))
     module.load_state_dict(numpy_to_state_dict(model.state_dict()), strict=True)
     return module.float().eval()
 
@@ -331,6 +335,6 @@ def from_torch(module):
     """A minigrad unet.UNet with the configuration and weights of a TorchUNet."""
     from unet import UNet
 
-    model = UNet(**_config(module))
+    model = UNet(**_config(module, "from_torch takes a unet.torch_reference.TorchUNet"))
     model.load_state_dict(state_dict_to_numpy(module.state_dict()))
     return model
