@@ -258,12 +258,13 @@ def ssim_loss(x, y):
 def restoration_loss(x, y, w_char=1.0, w_edge=0.1, w_ssim=0.3):
     """Training loss: w_char·charbonnier + w_edge·edge_loss + w_ssim·ssim_loss.
 
-    Returns (total, parts) where parts holds the unweighted terms under the keys
-    "charbonnier", "edge" and "ssim".
+    Returns (total, parts) where parts holds the unweighted terms under the keys "charbonnier", "edge"
+    and "ssim", as unet.RestorationLoss's do: a term of weight 0 is left out, not computed.
     """
-    parts = {"charbonnier": charbonnier(x, y), "edge": edge_loss(x, y), "ssim": ssim_loss(x, y)}
-    total = w_char * parts["charbonnier"] + w_edge * parts["edge"] + w_ssim * parts["ssim"]
-    return total, parts
+    weights = {"charbonnier": w_char, "edge": w_edge, "ssim": w_ssim}
+    terms = {"charbonnier": charbonnier, "edge": edge_loss, "ssim": ssim_loss}
+    parts = {name: term(x, y) for name, term in terms.items() if weights[name]}
+    return sum(weights[name] * part for name, part in parts.items()), parts
 
 
 # ------------------------------------------------------------ weight transfer with minigrad
