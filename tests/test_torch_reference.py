@@ -56,6 +56,15 @@ def test_unknown_nonlocal_mode_is_rejected():
         tr.TorchUNet(nonlocal_mode="dot")
 
 
+@pytest.mark.parametrize("shape", [(3, 32, 32), (1, 1, 32, 32), (1, 3, 30, 32)],
+                         ids=["unbatched", "one-channel", "side-not-a-multiple-of-8"])
+def test_an_input_unet_refuses_is_refused_with_its_message(shape):
+    with pytest.raises(ValueError) as refused:
+        UNet()(mg.zeros(shape))
+    with pytest.raises(ValueError, match=re.escape(str(refused.value))):
+        tr.TorchUNet()(torch.zeros(shape))
+
+
 def test_released_checkpoint_keys_and_forward(released_state):
     net = tr.TorchUNet(nonlocal_mode="published")
     state = net.state_dict()

@@ -10,6 +10,8 @@ import types
 
 import numpy as np
 
+from .model import _check_input as check_input
+
 NONLOCAL_MODES = ("softmax", "published")
 _TORCH_CLASS_NAMES = ("DoubleConv", "SCA", "NonLocal", "TorchUNet")
 
@@ -152,10 +154,7 @@ def _torch_modules():
             self.upsample = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
 
         def forward(self, x):
-            if x.shape[-2] % 8 or x.shape[-1] % 8:
-                raise ValueError(
-                    f"height and width must be multiples of 8, got {tuple(x.shape[-2:])}"
-                )
+            check_input(x, self.in_channels)  # the shapes unet.UNet refuses, with its messages
             e1 = self.dconv_down1(x)  # 16, H
             e2 = self.dconv_down2(self.maxpool(e1))  # 32, H/2 (pool the un-attended features)
             e3 = self.dconv_down3(self.maxpool(e2))  # 64, H/4
