@@ -48,7 +48,7 @@ def parse_args(argv=None):
     model.add_argument("--device", choices=("auto", "cpu", "gpu"), default="auto")
     model.add_argument("--compare-torch", action="store_true",
                        help="also run the PyTorch build on the same inputs, in the same tiles, and report the largest "
-                            "output difference")
+                            "output difference and the image it is on")
     model.add_argument("--self-ensemble", action="store_true",
                        help="average the outputs for the 8 flips and quarter turns of each image: 8 times the "
                             "time, about +0.2 dB (see checkpoints/MODEL_CARD.md)")

@@ -642,6 +642,31 @@ def test_compare_torch_without_clean_targets_still_reports_the_difference(tmp_pa
     assert report["settings"]["layout"] == "folders" and report["settings"]["data"] is None
 
 
+def test_compare_torch_names_the_image_of_the_largest_difference(tmp_path, checkpoint, capsys, monkeypatch):
+    """A PyTorch build that strays from minigrad's by a hundredth of its input's mean strays most on the
+    brightest image."""
+    torch = pytest.importorskip("torch")
+
+    class Straying(torch.nn.Module):
+        def __init__(self, network):
+            super().__init__()
+            self.network = network
+
+        def forward(self, x):
+            return self.network(x) + 0.01 * x.mean()
+
+    monkeypatch.setattr(evaluate_script, "to_torch", lambda model: Straying(to_torch(model)))
+    for name, level in (("dark", 50), ("bright", 200), ("grey", 120)):
+        _write(tmp_path / "in" / f"{name}.png", np.full((16, 24, 3), level, np.uint8))
+    out = tmp_path / "out"
+    status, stdout, _ = run_cli(["--checkpoint", checkpoint, "--degraded", tmp_path / "in", "--compare-torch",
+                                 "--out", out], capsys)
+    comparison = json.loads((out / "metrics.json").read_text())["compare_torch"]
+    assert status == 0 and comparison["image"] == "bright"
+    assert comparison["max_abs_diff"] == pytest.approx(0.01 * 200 / 255, abs=1e-5)
+    assert f"max |difference| = {comparison['max_abs_diff']:.3g} (on bright)" in stdout
+
+
 def test_compare_torch_without_torch_names_the_install_command(tmp_path, checkpoint, capsys, monkeypatch):
     def torch_missing(model):
         raise TorchNotAvailableError()

@@ -53,3 +53,30 @@ def test_the_porting_guides_example_runs_and_agrees_with_torch():
     namespace = {}
     exec(compile(block, "docs/porting.md", "exec"), namespace)
     assert namespace["difference"] < 1e-5
+
+
+def test_the_porting_guides_way_into_torch_loads_a_model_and_its_optimizer():
+    """The table's call that loads minigrad's state dicts into torch, as written, for a module and then, as it says,
+    for an optimizer: torch's copies take one more step as minigrad's do."""
+    torch = pytest.importorskip("torch")
+    import minigrad as mg
+
+    text = (REPO_ROOT / "docs" / "porting.md").read_text()
+    (call,) = re.findall(r"`(torch_model\.load_state_dict\(.*?\))`", text)
+    (how,) = re.findall(r"`(from unet\.torch_reference import \w+)`", text)
+    mg.manual_seed(0)
+    model, torch_model = mg.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    optimizer = mg.optim.Adam(model.parameters(), lr=0.1)
+    torch_optimizer = torch.optim.Adam(torch_model.parameters(), lr=0.1)
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    model(mg.tensor(x)).square().sum().backward()
+    optimizer.step()
+    namespace = {}
+    exec(how, namespace)
+    exec(call, {**namespace, "torch_model": torch_model, "model": model})
+    exec(call, {**namespace, "torch_model": torch_optimizer, "model": optimizer})
+    for library, network, step in ((mg, model, optimizer), (torch, torch_model, torch_optimizer)):
+        step.zero_grad()
+        network(library.tensor(x)).square().sum().backward()
+        step.step()
+    np.testing.assert_allclose(model.weight.detach().numpy(), torch_model.weight.detach().numpy(), rtol=1e-6)

@@ -1,5 +1,6 @@
 """Checks of the PyTorch reference network and losses against the released checkpoint,
 hand-written loop computations, scipy and skimage."""
+import re
 import subprocess
 import sys
 import types
@@ -13,7 +14,9 @@ from scipy import ndimage  # noqa: E402
 from skimage import data  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
 
+import minigrad as mg  # noqa: E402
 import unet.torch_reference as tr  # noqa: E402
+from unet import UNet  # noqa: E402
 from unet.checkpoint import CheckpointError, load_model  # noqa: E402
 from conftest import REPO_ROOT, RELEASED_WEIGHTS as RELEASED  # noqa: E402
 
@@ -51,6 +54,15 @@ def test_plain_variant_has_no_attention_or_nonlocal_weights():
 def test_unknown_nonlocal_mode_is_rejected():
     with pytest.raises(ValueError, match="nonlocal_mode"):
         tr.TorchUNet(nonlocal_mode="dot")
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (1, 1, 32, 32), (1, 3, 30, 32)],
+                         ids=["unbatched", "one-channel", "side-not-a-multiple-of-8"])
+def test_an_input_unet_refuses_is_refused_with_its_message(shape):
+    with pytest.raises(ValueError) as refused:
+        UNet()(mg.zeros(shape))
+    with pytest.raises(ValueError, match=re.escape(str(refused.value))):
+        tr.TorchUNet()(torch.zeros(shape))
 
 
 def test_released_checkpoint_keys_and_forward(released_state):
@@ -211,6 +223,40 @@ def test_from_torch_round_trip():
     back = tr.to_torch(tr.from_torch(source))
     for name, tensor in source.state_dict().items():
         assert torch.equal(back.state_dict()[name], tensor)
+
+
+@pytest.mark.parametrize("convert, given, takes", [
+    (tr.to_torch, lambda: mg.nn.Linear(2, 2), "to_torch takes a minigrad unet.UNet, got Linear"),
+    (tr.to_torch, lambda: UNet().state_dict(), "to_torch takes a minigrad unet.UNet, got OrderedDict; a state dict"),
+    (tr.from_torch, lambda: torch.nn.Linear(2, 2), "from_torch takes a unet.torch_reference.TorchUNet, got Linear"),
+    (tr.from_torch, lambda: torch.nn.DataParallel(tr.TorchUNet()), "got DataParallel"),
+    (tr.from_torch, lambda: tr.TorchUNet().state_dict(), "got OrderedDict; a state dict loads into a network"),
+], ids=["to_torch-Linear", "to_torch-state-dict", "from_torch-Linear", "from_torch-DataParallel",
+        "from_torch-state-dict"])
+def test_a_conversion_of_something_else_says_what_it_takes(convert, given, takes):
+    with pytest.raises(TypeError, match=re.escape(takes)):
+        convert(given())
+
+
+def test_a_whole_torch_build_saves_and_loads_with_torch(tmp_path):
+    """torch.save of the module itself, as PyTorch scripts often write it, and torch.load back: pickle finds the
+    classes that the module defines on first use."""
+    torch.manual_seed(0)
+    source = tr.to_torch(tr.from_torch(tr.TorchUNet(nonlocal_mode="published")))
+    torch.save(source, tmp_path / "whole.pth")
+    copy = torch.load(tmp_path / "whole.pth", weights_only=False)
+    assert type(copy) is tr.TorchUNet and copy.nonlocal_mode == "published" and not copy.training
+    x = torch.rand(1, 3, 16, 24)
+    with torch.no_grad():
+        assert torch.equal(copy(x), source(x))
+
+
+def test_a_network_saved_whole_is_refused_with_how_to_save_its_weights(tmp_path):
+    path = tmp_path / "whole.pth"
+    torch.save(tr.TorchUNet(), path)
+    with pytest.raises(CheckpointError, match=r"refusing to load unet\.torch_reference\.TorchUNet .*"
+                                              r"torch\.save\(model\.state_dict\(\), path\)"):
+        load_model(path)
 
 
 @pytest.mark.parametrize("wrapped", ["state_dict", "model_state_dict", "model", "net"])

@@ -166,6 +166,21 @@ def test_losses_match_torch(name):
     assert relative_error(mx.grad.numpy(), tx.grad.numpy()) <= 1e-4
 
 
+@pytest.mark.parametrize("weights", [dict(w_edge=0), dict(w_char=0, w_ssim=0), dict(w_char=2, w_edge=0.5, w_ssim=0)])
+def test_a_loss_without_some_terms_matches_torch_part_for_part(weights):
+    x, y = _image_batch((1, 3, 16, 20), seed=4), _image_batch((1, 3, 16, 20), seed=5)
+    mx, tx = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    value, parts = RestorationLoss(**weights)(mx, mg.tensor(y))
+    expected, expected_parts = tr.restoration_loss(tx, torch.tensor(y), **weights)
+    assert list(parts) == list(expected_parts)
+    for name, part in parts.items():
+        assert part.item() == pytest.approx(expected_parts[name].item(), rel=1e-5), name
+    value.backward()
+    expected.backward()
+    assert value.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert relative_error(mx.grad.numpy(), tx.grad.numpy()) <= 1e-4
+
+
 @pytest.mark.parametrize("name", LOSS_TERMS)
 def test_losses_gradcheck(name):
     loss = LOSS_TERMS[name][0]

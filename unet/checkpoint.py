@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import minigrad as mg
-from minigrad.io import LoadError
+from minigrad.io import LoadError, UnsafePickleError
 from minigrad.nn import StateDictError
 
 from .model import UNet
@@ -65,6 +65,8 @@ def read_checkpoint(path):
         return mg.load(path)
     except (LoadError, OSError) as exc:
         reason = str(exc).removeprefix(f"cannot load {path}: ")  # the path is named once, here
+        if isinstance(exc, UnsafePickleError):  # most often a network pickled whole, by torch.save(model)
+            reason += "; save the network's weights alone with torch.save(model.state_dict(), path)"
         raise CheckpointError(f"{path} is not a readable checkpoint: {reason}") from None
 
 

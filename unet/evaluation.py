@@ -241,8 +241,9 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         "masked":       {psnr, ssim, degraded_psnr, degraded_ssim, n_images, n_skipped_empty_mask}
         "per_image":    the records of `image_metrics`
         "note":         where the numbers call for it, advice and a command (`colour_mismatch_note`)
-    and "compare_torch": {max_abs_diff} with `torch_model`. Without clean targets it restores only:
-    every image is saved to restored/, and the report lists "images": {name, file, width, height}.
+    and "compare_torch": {max_abs_diff, image (the name of the image it is on)} with `torch_model`. Without
+    clean targets it restores only: every image is saved to restored/, and the report lists "images": {name,
+    file, width, height}.
     `self_ensemble` restores each image as `restore` does with it. A run of hours keeps what it has
     done: on Ctrl-C or an error after some images, the report covers them (settings' "stopped_early"
     says why) and EvaluationStopped follows, caused by it; before any, the Ctrl-C or error goes on.
@@ -259,7 +260,7 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
         for item in restore_dataset(model, dataset, indices, torch_model, unreadable, progress, self_ensemble):
             sample = item.sample
             if item.torch_max_abs_diff is not None:
-                differences.append(item.torch_max_abs_diff)
+                differences.append((item.torch_max_abs_diff, sample["name"]))
             record = None
             if sample["clean"] is None:
                 images.append(_save_restored(out_dir, dataset, item))
@@ -287,7 +288,8 @@ def evaluate(model, dataset, out_dir, indices=None, ssim_window="gaussian", save
     else:
         report["images"] = images
     if differences:
-        report["compare_torch"] = {"max_abs_diff": max(differences)}
+        difference, name = max(differences)
+        report["compare_torch"] = {"max_abs_diff": difference, "image": name}
     note = colour_mismatch_note(report) if records else None
     if note:
         report["note"] = note
@@ -391,7 +393,8 @@ def format_report(report):
 def _torch_comparison(report):
     if "compare_torch" not in report:
         return []
-    return [f"PyTorch build vs minigrad: max |difference| = {report['compare_torch']['max_abs_diff']:.3g}"]
+    comparison = report["compare_torch"]
+    return [f"PyTorch build vs minigrad: max |difference| = {comparison['max_abs_diff']:.3g} (on {comparison['image']})"]
 
 
 def colour_mismatch_note(report):

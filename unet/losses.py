@@ -101,7 +101,8 @@ class SSIMLoss:
 
 
 class RestorationLoss:
-    """The paper's composite loss; returns (total, {"charbonnier", "edge", "ssim"}) with unweighted parts."""
+    """The paper's composite loss; returns (total, {"charbonnier", "edge", "ssim"}) with unweighted parts, less
+    those of weight 0, which are not computed."""
 
     def __init__(self, w_char=1.0, w_edge=0.1, w_ssim=0.3):
         self.weights = {"charbonnier": w_char, "edge": w_edge, "ssim": w_ssim}

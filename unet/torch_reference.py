@@ -10,6 +10,8 @@ import types
 
 import numpy as np
 
+from .model import _check_input as check_input
+
 NONLOCAL_MODES = ("softmax", "published")
 _TORCH_CLASS_NAMES = ("DoubleConv", "SCA", "NonLocal", "TorchUNet")
 
@@ -152,10 +154,7 @@ def _torch_modules():
             self.upsample = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=True)
 
         def forward(self, x):
-            if x.shape[-2] % 8 or x.shape[-1] % 8:
-                raise ValueError(
-                    f"height and width must be multiples of 8, got {tuple(x.shape[-2:])}"
-                )
+            check_input(x, self.in_channels)  # the shapes unet.UNet refuses, with its messages
             e1 = self.dconv_down1(x)  # 16, H
             e2 = self.dconv_down2(self.maxpool(e1))  # 32, H/2 (pool the un-attended features)
             e3 = self.dconv_down3(self.maxpool(e2))  # 64, H/4
@@ -166,9 +165,12 @@ def _torch_modules():
             y = self.dconv_up1(torch.cat([self.upsample(y), self.att1(e1)], dim=1))  # 16, H
             return self.conv_last(y) + x  # global residual
 
-    return types.SimpleNamespace(
-        DoubleConv=DoubleConv, SCA=SCA, NonLocal=NonLocal, TorchUNet=TorchUNet
-    )
+    classes = (DoubleConv, SCA, NonLocal, TorchUNet)
+    for cls in classes:
+        # pickle (torch.save of a whole module, multiprocessing) finds a class by its qualified name, which here
+        # would name this function's locals: as the module's attribute it is found through __getattr__ below
+        cls.__qualname__ = cls.__name__
+    return types.SimpleNamespace(**{cls.__name__: cls for cls in classes})
 
 
 def __getattr__(name):
@@ -255,12 +257,13 @@ def ssim_loss(x, y):
 def restoration_loss(x, y, w_char=1.0, w_edge=0.1, w_ssim=0.3):
     """Training loss: w_char·charbonnier + w_edge·edge_loss + w_ssim·ssim_loss.
 
-    Returns (total, parts) where parts holds the unweighted terms under the keys
-    "charbonnier", "edge" and "ssim".
+    Returns (total, parts) where parts holds the unweighted terms under the keys "charbonnier", "edge"
+    and "ssim", as unet.RestorationLoss's do: a term of weight 0 is left out, not computed.
     """
-    parts = {"charbonnier": charbonnier(x, y), "edge": edge_loss(x, y), "ssim": ssim_loss(x, y)}
-    total = w_char * parts["charbonnier"] + w_edge * parts["edge"] + w_ssim * parts["ssim"]
-    return total, parts
+    weights = {"charbonnier": w_char, "edge": w_edge, "ssim": w_ssim}
+    terms = {"charbonnier": charbonnier, "edge": edge_loss, "ssim": ssim_loss}
+    parts = {name: term(x, y) for name, term in terms.items() if weights[name]}
+    return sum(weights[name] * part for name, part in parts.items()), parts
 
 
 # ------------------------------------------------------------ weight transfer with minigrad
@@ -307,19 +310,23 @@ def numpy_to_state_dict(arrays):
                         lambda leaf: hasattr(leaf, "shape"))
 
 
-def _config(model):
-    """The constructor arguments shared by unet.UNet and TorchUNet."""
-    return {
-        "in_channels": model.in_channels,
-        "out_channels": model.out_channels,
-        "nonlocal_mode": model.nonlocal_mode,
-        "attention": model.attention,
-    }
+CONFIG_NAMES = ("in_channels", "out_channels", "nonlocal_mode", "attention")
+STATE_DICT_HINT = ("; a state dict loads into a network built for it, UNet(nonlocal_mode=...).load_state_dict(...), "
+                   "and a file of weights through unet.checkpoint.load_model(path)")
+
+
+def _config(model, takes):
+    """The constructor arguments shared by unet.UNet and TorchUNet, or a TypeError that says what the caller
+    `takes`: a state dict, or another network, has none of them."""
+    if not all(hasattr(model, name) for name in CONFIG_NAMES):
+        hint = STATE_DICT_HINT if isinstance(model, dict) else ""
+        raise TypeError(f"{takes}, got {type(model).__name__}{hint}")
+    return {name: getattr(model, name) for name in CONFIG_NAMES}
 
 
 def to_torch(model):
     """A float32 TorchUNet in eval mode with the configuration and weights of a minigrad UNet."""
-    module = _torch_modules().TorchUNet(**_config(model))
+    module = _torch_modules().TorchUNet(**_config(model, "to_torch takes a minigrad unet.UNet"))
     module.load_state_dict(numpy_to_state_dict(model.state_dict()), strict=True)
     return module.float().eval()
 
@@ -328,6 +335,6 @@ def from_torch(module):
     """A minigrad unet.UNet with the configuration and weights of a TorchUNet."""
     from unet import UNet
 
-    model = UNet(**_config(module))
+    model = UNet(**_config(module, "from_torch takes a unet.torch_reference.TorchUNet"))
     model.load_state_dict(state_dict_to_numpy(module.state_dict()))
     return model
