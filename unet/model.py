@@ -64,7 +64,7 @@ class UNet(nn.Module):
     def forward(self, x, return_intermediates=False):
         """x: (B, C, H, W) with H, W multiples of 8. With return_intermediates, also a dict of
         every stage's features and every attention map (for the attention explorer)."""
-        _check_input(x, self.in_channels)
+        check_input(x, self.in_channels)
         maps = {} if return_intermediates else None
         e1 = self._run(self.dconv_down1, x)                                     # (B, 16, H, W)
         e2 = self._run(self.dconv_down2, self.maxpool(e1))                      # (B, 32, H/2, W/2)
@@ -86,7 +86,8 @@ class UNet(nn.Module):
         return out, {"features": features, "attention": maps}
 
 
-def _check_input(x, channels):
+def check_input(x, channels):
+    """Refuse an input the network cannot take, an array of either library (the PyTorch build checks with it too)."""
     if x.ndim != 4 or x.shape[1] != channels:
         raise ValueError(f"UNet expects input of shape (B, {channels}, H, W), got {tuple(x.shape)}")
     h, w = x.shape[2:]

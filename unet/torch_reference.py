@@ -10,7 +10,7 @@ import types
 
 import numpy as np
 
-from .model import _check_input as check_input
+from .model import check_input
 
 NONLOCAL_MODES = ("softmax", "published")
 _TORCH_CLASS_NAMES = ("DoubleConv", "SCA", "NonLocal", "TorchUNet")
