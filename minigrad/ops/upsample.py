@@ -197,10 +197,15 @@ class Resample(Function):
     def forward(ctx, x, **params):
         planes = _planes(x, params)
         sizes = planes.shape[-max(2, _resized_axes(params)):]
-        operands = _operands(ctx.function, sizes, x.dtype, get_array_module(x), tuple(sorted(params.items())))
+        xp = get_array_module(x)
+        bytes_ = x.dtype == np.uint8  # resized in float32 (see _byte_passes)
+        operands = _operands(ctx.function, sizes, np.dtype(np.float32) if bytes_ else x.dtype, xp,
+                             tuple(sorted(params.items())))
         if ctx.function.kernels:
             _require_resizable(ctx.function, np.dtype(np.float16) if ctx.half_in_float32 else x.dtype,
                                _resized_axes(params))
+        if bytes_:
+            return _unplanes(_byte_passes(ctx.function, xp, planes, operands), params)
         ctx.save_for_backward(*operands)
         return Resample.products(ctx.function, x, operands, params)
 
@@ -223,6 +228,25 @@ class Resample(Function):
     def operand(matrix):
         """A matrix as `resize` takes it."""
         return matrix
+
+
+def _byte_passes(function, xp, planes, operands):
+    """uint8 images resized as torch's separable kernels resize them, an axis at a time, the width first, each pass
+    rounded to bytes (bicubic's overshoot clamped at 0 and 255): here in float32, each pass rounded half up. Within a
+    level of torch's, whose weights are fixed-point; exact where the weights are 0 and 1 (nearest)."""
+    *depth, rows, cols = operands
+
+    def identity(size):
+        return function.operand(xp.eye(size, dtype=np.float32))
+
+    def rounded(values):
+        return xp.clip(xp.floor(values + 0.5), 0, 255)
+
+    values = rounded(function.resize(planes.astype(np.float32), identity(planes.shape[-2]), cols))
+    values = rounded(function.resize(values, rows, identity(values.shape[-1])))
+    for matrix in depth:
+        values = rounded(_along_depth(values, matrix))
+    return values.astype(np.uint8)
 
 
 def _require_resizable(op, dtype, axes):
