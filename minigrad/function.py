@@ -715,9 +715,8 @@ class Context:
         return _arrays_of(gradients)
 
     def save_outputs_rounded(self, float32_outputs, float16_outputs):
-        """Where forward computed in float32 (half_in_float32) and saved its output, backward reads the float16 output
-        it gave, in float32, as torch's backward reads its float16 result (tanh's and sigmoid's gradients): each
-        saved float32 output replaced so. The float32 outputs, the replacements in place of those saved."""
+        """Each float32 output forward saved replaced by the float16 output it gave, read in float32 (see
+        Function.reads_rounded_output). The float32 outputs, the replacements in place of those saved."""
         rounded = {id(wide): narrow for wide, narrow in zip(float32_outputs, float16_outputs) if wide is not narrow}
         replacements = {}
 
@@ -837,7 +836,10 @@ class Function:
     An op that accumulates (a sum, a product, a running sum, a statistic, a matrix product) sets
     `half_in_float32 = True`: its forward and backward get float16 arrays as float32 ones and their float32
     results are rounded back to float16, as torch's CPU kernels accumulate float16 in float32, where NumPy's
-    float16 sums round at every step (10,000 ones sum to 2,048) and overflow on the way to a mean of 15.
+    float16 sums round at every step (10,000 ones sum to 2,048) and overflow on the way to a mean of 15. One whose
+    backward reads its own output, as torch's reads its float16 result (tanh's, sigmoid's), sets
+    `reads_rounded_output = True`: the output it saved is the float16 one it gave, read in float32 (not where the
+    saved output only stands in for what torch saves, as a normalization's does).
     An op whose torch kernel reads a number second operand in float32 (multiplication and the divisions, not
     addition and subtraction, whose numbers torch rounds to float16 first) sets `numbers_in_float32 = True`: a
     Python number (or a 0-d tensor of another dtype) after a float16 tensor keeps float32's range and precision,
@@ -864,6 +866,7 @@ class Function:
     broadcasts = False
     several_outputs = False
     half_in_float32 = False
+    reads_rounded_output = False
     numbers_in_float32 = False
     autocast_category = None  # see autocast_operands: how an enabled autocast region casts the op's operands
     differentiable_backward = None  # see Context.run_recorded_backward: backward in recorded ops, for create_graph
@@ -934,7 +937,9 @@ class Function:
             if ctx.half_in_float32:
                 float32_output, output = output, _float32_as_float16(output)
                 if ctx.saved:
-                    float32_output = ctx.save_outputs_rounded(_as_tuple(float32_output), _as_tuple(output))
+                    float32_output = _as_tuple(float32_output)
+                    if cls.reads_rounded_output:
+                        float32_output = ctx.save_outputs_rounded(float32_output, _as_tuple(output))
                     ctx.watch_float16((*float32_output, *arrays), (*_as_tuple(output), *float16_arrays))
         requires_grad = is_grad_enabled() and any(ctx.input_needs_grad)
         if anomaly_enabled and requires_grad:

@@ -66,6 +66,7 @@ class ReLUKernels(ReLU):
 
 class Sigmoid(Function):
     half_in_float32 = True  # torch's float16 forward, of float32 rounded once, and nearer its backward than float16's
+    reads_rounded_output = True
 
     @staticmethod
     def forward(ctx, a):

@@ -542,6 +542,7 @@ class Elementwise(Function):
     kernel = None
     numbers = ()
     tensor_gradient = None
+    reads_rounded_output = True  # where it saves its output and computes float16 in float32 (half_in_float32)
 
     @classmethod
     def has_differentiable_backward(cls):
