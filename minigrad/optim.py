@@ -261,9 +261,7 @@ class ArrayOptimizer(Optimizer):
         """A decoupled decay (AdamW's) shrinks the parameters now; an L2 decay, which the update adds to the
         gradients, is returned (0 when decoupled)."""
         if group.get("decoupled_weight_decay"):
-            if group["weight_decay"]:
-                for param in params:
-                    param.data *= 1 - group["lr"] * group["weight_decay"]
+            _shrink_by_decay(params, group)
             return 0.0
         return group["weight_decay"]
 
@@ -314,6 +312,13 @@ def _like_parameter(value, param, wrap=lambda array: array, cast=True):
     return wrap(to_device(value, param.device).astype(param.dtype) if cast else value.copy())
 
 
+def _shrink_by_decay(params, group):
+    """Decoupled weight decay (AdamW's): each parameter *= 1 - lr * weight_decay."""
+    if group["weight_decay"]:
+        for param in params:
+            param.data *= 1 - group["lr"] * group["weight_decay"]
+
+
 _LABELS = {"lr": "learning rate", "eps": "epsilon value"}
 
 
@@ -332,11 +337,15 @@ def _check_hyper_parameters(**values):
 def _average_into(average, value, weight):
     """average = (1 - weight) * average + weight * value in place, rounded as torch's lerp_: from the average for a
     weight under 0.5, else from the value, so that weight 1 (beta1 = 0) gives the value itself, whatever the average
-    held."""
+    held. The weight is taken in the average's precision (1 - weight too), and each product added in one rounding,
+    as torch's fused multiply-add: in float64, where a float32 product is exact."""
+    weight = average.dtype.type(weight)
+    wide = np.float64 if average.dtype.itemsize < 8 else average.dtype
+    difference = (value - average).astype(wide)
     if abs(weight) < 0.5:
-        average += (value - average) * weight
+        average[...] = average.astype(wide) + difference * weight
     else:
-        average[...] = value - (value - average) * (1 - weight)
+        average[...] = value.astype(wide) - difference * (1 - weight)
 
 
 def _average_square_into(average, value, decay):
