@@ -15,8 +15,8 @@ import test_optim
 from conftest import assert_raises_as_torch, relative_error
 from test_more_optimizers import step_both
 from test_optim import STEPS, make_optimizers, random_arrays
-from test_optimizer_state_port import assert_params_agree, make, params_of, step_pair, values_of
-from unet.torch_reference import numpy_to_state_dict
+from test_optimizer_state_port import (assert_each_goes_on_from_the_others_state, assert_state_dict_is_torchs, make,
+                                       params_of, step_pair, values_of)
 
 torch = pytest.importorskip("torch")
 
@@ -120,32 +120,13 @@ def stepped(case, seed=0):
 def test_state_dict_is_torchs_once_its_arrays_are_tensors(case):
     """Adafactor's row_var and col_var (a matrix's), or variance (a vector's or a number's), after its step; Muon's
     momentum_buffer; each 0-d step a float32 tensor as torch's."""
-    ours, theirs, _ = stepped(case)
-    mine, reference = numpy_to_state_dict(ours.state_dict()), theirs.state_dict()
-    assert mine["param_groups"] == reference["param_groups"]
-    assert list(mine["state"]) == list(reference["state"])
-    for index, state in reference["state"].items():
-        assert list(mine["state"][index]) == list(state)
-        for key, value in state.items():
-            assert (mine["state"][index][key].dtype, mine["state"][index][key].shape) == (value.dtype, value.shape)
-            np.testing.assert_allclose(mine["state"][index][key], value, rtol=1e-5, atol=1e-7, err_msg=key)
+    assert_state_dict_is_torchs(*stepped(case)[:2])
 
 
 @pytest.mark.parametrize("case", ["Adafactor-lr-decay-d-beta2", "Adafactor-maximize-foreach", "Muon",
                                   "Muon-match_rms_adamw"])
 def test_state_moves_both_ways_and_each_goes_on_as_the_other(case):
-    """torch's state dict into a minigrad optimizer made with the defaults, and minigrad's into a torch one."""
-    ours, theirs, rng = stepped(case)
-    name = CONFIGS[case][0]
-    ours_from_torch = make(mg, name, values_of(theirs))
-    ours_from_torch.load_state_dict(theirs.state_dict())
-    torch_from_ours = make(torch, name, values_of(ours))
-    torch_from_ours.load_state_dict(numpy_to_state_dict(ours.state_dict()))
-    assert ours_from_torch.param_groups == [{**group, "params": mine["params"]} for group, mine in
-                                            zip(theirs.param_groups, ours_from_torch.param_groups)]
-    for pair in [(ours_from_torch, theirs), (ours, torch_from_ours)]:
-        step_pair(*pair, rng)
-        assert_params_agree(*pair)
+    assert_each_goes_on_from_the_others_state(CONFIGS[case][0], *stepped(case))
 
 
 @pytest.mark.parametrize("case", ["Adafactor-lr-decay-d-beta2", "Muon-plain-momentum"])
