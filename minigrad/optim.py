@@ -351,23 +351,37 @@ def _check_hyper_parameters(**values):
 
 def _add_scaled_into(target, value, alpha):
     """target += alpha * value in place, rounded as torch's add_(value, alpha=alpha): alpha in target's precision, the
-    product added in one rounding (a fused multiply-add; in float64, where a float32 product is exact)."""
-    wide = np.float64 if target.dtype.itemsize < 8 else target.dtype
-    target[...] = target.astype(wide) + value.astype(wide) * target.dtype.type(alpha)
+    product added in one rounding (a fused multiply-add), for Muon, whose other arithmetic is torch's to the bit."""
+    xp = get_array_module(target)
+    product = _exact_product(xp, value, target.dtype.type(alpha), target)
+    target[...] = xp.add(target, product, out=product)
 
 
-def _average_into(average, value, weight):
+def _average_into(average, value, weight, fused=False):
     """average = (1 - weight) * average + weight * value in place, rounded as torch's lerp_: from the average for a
     weight under 0.5, else from the value, so that weight 1 (beta1 = 0) gives the value itself, whatever the average
-    held. The weight is taken in the average's precision (1 - weight too), and each product added in one rounding,
-    as torch's fused multiply-add: in float64, where a float32 product is exact."""
+    held; the weight taken in the average's precision, 1 - weight too. torch adds the product in one rounding (a
+    fused multiply-add), which `fused` does at three times the time; without it the result is within a rounding of
+    torch's, which is enough unless a computation magnifies the last bit (Muon's bfloat16 iteration)."""
+    xp = get_array_module(average)
     weight = average.dtype.type(weight)
-    wide = np.float64 if average.dtype.itemsize < 8 else average.dtype
-    difference = (value - average).astype(wide)
-    if abs(weight) < 0.5:
-        average[...] = average.astype(wide) + difference * weight
+    low = abs(weight) < 0.5
+    start, factor = (average, weight) if low else (value, -(1 - weight))
+    if fused:
+        product = _exact_product(xp, value - average, factor, average)
+        average[...] = xp.add(start, product, out=product)
+    elif low:
+        average += (value - average) * factor
     else:
-        average[...] = value.astype(wide) - difference * (1 - weight)
+        average[...] = start + (value - average) * factor
+
+
+def _exact_product(xp, array, factor, like):
+    """array * factor, of like's shape, in a dtype that holds the product of two of like's numbers exactly (float64;
+    float64 itself for float64, which rounds it), so that adding it to like's numbers rounds once, as a fused
+    multiply-add."""
+    wide = np.float64 if like.dtype.itemsize < 8 else like.dtype
+    return xp.multiply(array, factor, out=xp.empty(like.shape, wide), dtype=wide)
 
 
 def _average_square_into(average, value, decay):
@@ -677,7 +691,7 @@ class Adafactor(ArrayOptimizer):
             variance = state["variance"].data
             _average_into(variance, grad * grad, weight)
         update = grad / xp.sqrt(xp.maximum(variance, eps1 * eps1))
-        _add_scaled_into(param.data, update, -alpha / max(1.0, _rms(update) / group["d"]))
+        param.data -= alpha / max(1.0, _rms(update) / group["d"]) * update
 
 
 def _keeping_one(shape, axis):
@@ -778,10 +792,10 @@ class Muon(ArrayOptimizer):
         if not state:
             state["momentum_buffer"] = Tensor(get_array_module(grad).zeros_like(grad))
         buffer = state["momentum_buffer"].data
-        _average_into(buffer, grad, 1 - group["momentum"])
+        _average_into(buffer, grad, 1 - group["momentum"], fused=True)
         if group["nesterov"]:
             grad = grad.copy()
-            _average_into(grad, buffer, group["momentum"])
+            _average_into(grad, buffer, group["momentum"], fused=True)
         else:
             grad = buffer
         orthogonal = _orthogonalised(grad, group["ns_coefficients"], group["ns_steps"], group["eps"])
