@@ -15,6 +15,7 @@ import numpy as np
 from . import kernels
 from .backend import default_dtype, get_array_module, to_device
 from .function import enable_grad
+from .functional import _size
 from .nn.module import RemovableHandle
 from .tensor import Tensor, zero_grads
 
@@ -261,9 +262,7 @@ class ArrayOptimizer(Optimizer):
         """A decoupled decay (AdamW's) shrinks the parameters now; an L2 decay, which the update adds to the
         gradients, is returned (0 when decoupled)."""
         if group.get("decoupled_weight_decay"):
-            if group["weight_decay"]:
-                for param in params:
-                    param.data *= 1 - group["lr"] * group["weight_decay"]
+            _shrink_by_decay(params, group)
             return 0.0
         return group["weight_decay"]
 
@@ -314,6 +313,27 @@ def _like_parameter(value, param, wrap=lambda array: array, cast=True):
     return wrap(to_device(value, param.device).astype(param.dtype) if cast else value.copy())
 
 
+def _shrink_by_decay(params, group):
+    """Decoupled weight decay (AdamW's): each parameter *= 1 - lr * weight_decay."""
+    if group["weight_decay"]:
+        for param in params:
+            param.data *= 1 - group["lr"] * group["weight_decay"]
+
+
+def _rms(array):
+    """The root mean square of the entries, a Python float: the norm over sqrt(numel), as torch's newer optimizers
+    (Adafactor) take it."""
+    return float(get_array_module(array).linalg.norm(array.reshape(-1))) / math.sqrt(array.size)
+
+
+def _check_ranges(*checks):
+    """The argument checks of torch's newer optimizers (Adafactor, Muon), whose messages are their own: (holds,
+    message) pairs in torch's order, the first that fails a ValueError with its message."""
+    for holds, message in checks:
+        if not holds:
+            raise ValueError(message)
+
+
 _LABELS = {"lr": "learning rate", "eps": "epsilon value"}
 
 
@@ -329,14 +349,39 @@ def _check_hyper_parameters(**values):
             raise ValueError(f"Invalid {_LABELS.get(name, name + ' value')}: {value}")
 
 
-def _average_into(average, value, weight):
+def _add_scaled_into(target, value, alpha):
+    """target += alpha * value in place, rounded as torch's add_(value, alpha=alpha): alpha in target's precision, the
+    product added in one rounding (a fused multiply-add), for Muon, whose other arithmetic is torch's to the bit."""
+    xp = get_array_module(target)
+    product = _exact_product(xp, value, target.dtype.type(alpha), target)
+    target[...] = xp.add(target, product, out=product)
+
+
+def _average_into(average, value, weight, fused=False):
     """average = (1 - weight) * average + weight * value in place, rounded as torch's lerp_: from the average for a
     weight under 0.5, else from the value, so that weight 1 (beta1 = 0) gives the value itself, whatever the average
-    held."""
-    if abs(weight) < 0.5:
-        average += (value - average) * weight
+    held; the weight taken in the average's precision, 1 - weight too. torch adds the product in one rounding (a
+    fused multiply-add), which `fused` does at three times the time; without it the result is within a rounding of
+    torch's, which is enough unless a computation magnifies the last bit (Muon's bfloat16 iteration)."""
+    xp = get_array_module(average)
+    weight = average.dtype.type(weight)
+    low = abs(weight) < 0.5
+    start, factor = (average, weight) if low else (value, -(1 - weight))
+    if fused:
+        product = _exact_product(xp, value - average, factor, average)
+        average[...] = xp.add(start, product, out=product)
+    elif low:
+        average += (value - average) * factor
     else:
-        average[...] = value - (value - average) * (1 - weight)
+        average[...] = start + (value - average) * factor
+
+
+def _exact_product(xp, array, factor, like):
+    """array * factor, of like's shape, in a dtype that holds the product of two of like's numbers exactly (float64;
+    float64 itself for float64, which rounds it), so that adding it to like's numbers rounds once, as a fused
+    multiply-add."""
+    wide = np.float64 if like.dtype.itemsize < 8 else like.dtype
+    return xp.multiply(array, factor, out=xp.empty(like.shape, wide), dtype=wide)
 
 
 def _average_square_into(average, value, decay):
@@ -603,6 +648,60 @@ class Adadelta(ArrayOptimizer):
         param.data -= group["lr"] * delta
 
 
+class Adafactor(ArrayOptimizer):
+    """torch.optim.Adafactor: the second moment of a matrix's gradient kept as its row and column means (row_var,
+    col_var, over the last two dims), their outer product over the rows' mean its estimate; a vector's kept whole
+    (variance). The average's weight 1 - beta2 is step**beta2_decay; the update, clipped to an RMS of d, moves the
+    parameter by its own RMS (at least eps2) times min(lr, 1 / sqrt(step)); lr is also the decoupled decay's factor.
+    eps1 None is the parameter dtype's machine epsilon, as torch's."""
+
+    run_switches = ("foreach",)
+
+    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
+                 maximize=False, **switches):
+        _check_ranges((0.0 <= lr, f"Learning rate should be >= 0 but is: {lr}"),
+                      (0.0 >= beta2_decay, f"beta2_decay should be <= 0 but is: {beta2_decay}"),
+                      (eps[0] is None or 0.0 <= eps[0], f"epsilon1 should be >= 0 but is: {eps[0]}"),
+                      (0.0 <= eps[1], f"epsilon2 should be >= 0 but is: {eps[1]}"),
+                      (1.0 <= d, f"Clipping threshold d should be >= 1 but is: {d}"),
+                      (0.0 <= weight_decay, f"weight_decay should be >= 0 but is: {weight_decay}"))
+        super().__init__(params, dict(lr=lr, beta2_decay=beta2_decay, eps=eps, d=d, weight_decay=weight_decay,
+                                      maximize=maximize), switches)
+
+    def update(self, param, grad, group, state):
+        xp = get_array_module(param.data)
+        first = not state
+        step = self._count_step(param, state)
+        if first:  # the factors' shapes are the gradient's with its last (rows) or second-last (columns) dim 1
+            factored = {"row_var": -1, "col_var": -2} if grad.ndim > 1 else {"variance": None}
+            state.update({name: Tensor(xp.zeros(_keeping_one(grad.shape, axis), grad.dtype))
+                          for name, axis in factored.items()})
+        eps1, eps2 = group["eps"]
+        eps1 = np.finfo(param.dtype).eps if eps1 is None else eps1
+        grad = -grad if group["maximize"] else grad
+        weight = step ** group["beta2_decay"]  # 1 - beta2
+        alpha = max(eps2, _rms(param.data)) * min(group["lr"], 1 / step ** 0.5)
+        _shrink_by_decay([param], group)
+        if grad.ndim > 1:
+            row_var, col_var = state["row_var"].data, state["col_var"].data
+            _average_into(row_var, xp.linalg.norm(grad, axis=-1, keepdims=True) ** 2 / grad.shape[-1], weight)
+            _average_into(col_var, xp.linalg.norm(grad, axis=-2, keepdims=True) ** 2 / grad.shape[-2], weight)
+            variance = row_var @ col_var / xp.maximum(row_var.mean(axis=-2, keepdims=True), eps1)
+        else:
+            variance = state["variance"].data
+            _average_into(variance, grad * grad, weight)
+        update = grad / xp.sqrt(xp.maximum(variance, eps1 * eps1))
+        param.data -= alpha / max(1.0, _rms(update) / group["d"]) * update
+
+
+def _keeping_one(shape, axis):
+    """shape with the dim at axis 1 (the whole shape for axis None)."""
+    shape = list(shape)
+    if axis is not None:
+        shape[axis] = 1
+    return tuple(shape)
+
+
 class Rprop(ArrayOptimizer):
     """torch.optim.Rprop: each entry moves by its own step size against the gradient's sign; the size grows by etaplus
     while the sign holds and shrinks by etaminus when it flips (within step_sizes). An entry whose sign flipped stays
@@ -659,6 +758,80 @@ class ASGD(ArrayOptimizer):
             ax[...] = param.data
         state["eta"].data[...] = group["lr"] / (1 + group["lambd"] * group["lr"] * step) ** group["alpha"]
         state["mu"].data[...] = 1 / max(1, step - group["t0"])
+
+
+class Muon(ArrayOptimizer):
+    """torch.optim.Muon, for 2-d parameters only (torch's ValueError for any other at construction): the
+    momentum buffer (buf += (1 - momentum) * (grad - buf); Nesterov's look-ahead grad toward buf by momentum)
+    orthogonalised by Newton-Schulz iterations in bfloat16, as torch's, and the parameter, shrunk by decoupled
+    weight decay, moved by lr times adjust_lr_fn's factor of its shape."""
+
+    run_switches = ()
+    lr_factors = {None: lambda rows, columns: math.sqrt(max(1, rows / columns)),
+                  "original": lambda rows, columns: math.sqrt(max(1, rows / columns)),
+                  "match_rms_adamw": lambda rows, columns: 0.2 * math.sqrt(max(rows, columns))}
+
+    def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+                 ns_coefficients=(3.4445, -4.7750, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None):
+        _check_ranges((0.0 <= lr, f"Learning rate should be >= 0 but is: {lr}"),
+                      (0.0 <= momentum, f"momentum should be >= 0 but is: {momentum}"),
+                      (0.0 <= weight_decay, f"weight decay should be >= 0 but is: {weight_decay}"),
+                      (adjust_lr_fn in self.lr_factors,
+                       f"Adjust learning rate function {adjust_lr_fn} is not supported"))
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, nesterov=nesterov,
+                                      ns_coefficients=ns_coefficients, eps=eps, ns_steps=ns_steps,
+                                      adjust_lr_fn=adjust_lr_fn))
+        for _, param in self._params():
+            if param.ndim != 2:
+                raise ValueError("Muon only supports 2D parameters whereas we found a parameter with size: "
+                                 f"{_size(param.shape)}")
+
+    def update(self, param, grad, group, state):
+        if grad.ndim != 2:
+            raise ValueError("Param gradient must be a 2D matrix")
+        if not state:
+            state["momentum_buffer"] = Tensor(get_array_module(grad).zeros_like(grad))
+        buffer = state["momentum_buffer"].data
+        _average_into(buffer, grad, 1 - group["momentum"], fused=True)
+        if group["nesterov"]:
+            grad = grad.copy()
+            _average_into(grad, buffer, group["momentum"], fused=True)
+        else:
+            grad = buffer
+        orthogonal = _orthogonalised(grad, group["ns_coefficients"], group["ns_steps"], group["eps"])
+        _shrink_by_decay([param], group)
+        _add_scaled_into(param.data, orthogonal, -group["lr"] * self.lr_factors[group["adjust_lr_fn"]](*param.shape))
+
+
+def _orthogonalised(matrix, coefficients, steps, eps):
+    """Muon's quintic Newton-Schulz iteration toward U V^T of matrix's SVD U S V^T, in bfloat16 as torch's: each
+    product computed in float32 and rounded to bfloat16 once (see _bfloat16), on the wide orientation of the
+    matrix, after scaling it to a Frobenius norm of 1 (at least eps)."""
+    if steps >= 100:
+        raise ValueError("Number of steps must be less than 100 for computational efficiency")
+    if matrix.ndim != 2:
+        raise ValueError("Input tensor gradient must be a 2D matrix")
+    if len(coefficients) != 3:
+        raise ValueError("Coefficients must be a tuple of exactly 3 values")
+    a, b, c = (np.float32(coefficient) for coefficient in coefficients)
+    tall = matrix.shape[0] > matrix.shape[1]
+    x = _bfloat16(matrix.T if tall else matrix)
+    norm = _bfloat16(get_array_module(x).linalg.norm(x))
+    x = _bfloat16(x / max(norm, _bfloat16(np.float32(eps))))
+    for _ in range(steps):
+        gram = _bfloat16(x @ x.T)
+        gram_update = _bfloat16(b * gram + c * (gram @ gram))
+        x = _bfloat16(a * x + gram_update @ x)
+    return x.T if tall else x
+
+
+def _bfloat16(array):
+    """float32 values rounded to bfloat16's 8 significant bits (to nearest, ties to even, as torch rounds), kept in
+    float32: NumPy has no bfloat16."""
+    xp = get_array_module(array)
+    bits = xp.asarray(array, dtype=np.float32).view(np.uint32)
+    rounded = (bits + (np.uint32(0x7FFF) + ((bits >> 16) & np.uint32(1)))) & np.uint32(0xFFFF0000)
+    return rounded.view(np.float32)
 
 
 class LBFGS(ArrayOptimizer):

@@ -68,7 +68,12 @@ def stepped(case, seed=0):
 
 @pytest.mark.parametrize("case", CASES)
 def test_state_dict_is_torchs_once_its_arrays_are_tensors(case):
-    ours, theirs, _ = stepped(case)
+    assert_state_dict_is_torchs(*stepped(case)[:2])
+
+
+def assert_state_dict_is_torchs(ours, theirs):
+    """minigrad's state dict, its arrays made tensors, is torch's: its groups, and each state's keys, in torch's
+    order, and values (their dtypes and shapes too)."""
     mine, reference = numpy_to_state_dict(ours.state_dict()), theirs.state_dict()
     assert mine["param_groups"] == reference["param_groups"]  # the hyper-parameters and each group's indices
     assert list(mine["state"]) == list(reference["state"])
@@ -84,12 +89,18 @@ def test_state_moves_both_ways_and_each_goes_on_as_the_other(case):
     """torch's state dict (its tensors) into a minigrad optimizer made with the defaults, and minigrad's (its arrays
     made tensors) into a torch one: each pair goes on alike."""
     ours, theirs, rng = stepped(case)
-    name = CASES[case][0]
+    assert_each_goes_on_from_the_others_state(CASES[case][0], ours, theirs, rng)
+    assert ours.param_groups[1]["lr"] == CASES[case][1]["lr"] / 2
+
+
+def assert_each_goes_on_from_the_others_state(name, ours, theirs, rng):
+    """torch's state dict into a minigrad optimizer made with the defaults, and minigrad's into a torch one: each
+    takes the other's hyper-parameters, and each pair goes on alike."""
     ours_from_torch = make(mg, name, values_of(theirs))
     ours_from_torch.load_state_dict(theirs.state_dict())
     torch_from_ours = make(torch, name, values_of(ours))
     torch_from_ours.load_state_dict(numpy_to_state_dict(ours.state_dict()))
-    assert torch_from_ours.param_groups[1]["lr"] == ours_from_torch.param_groups[1]["lr"] == CASES[case][1]["lr"] / 2
+    assert torch_from_ours.param_groups[1]["lr"] == ours_from_torch.param_groups[1]["lr"] == ours.param_groups[1]["lr"]
     for pair in [(ours_from_torch, theirs), (ours, torch_from_ours)]:
         step_pair(*pair, rng)
         assert_params_agree(*pair)

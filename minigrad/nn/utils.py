@@ -1,22 +1,27 @@
-"""torch.nn.utils' gradient clipping and parameter vectors; its rnn (sequences.py), parametrize and
-parametrizations, and the hook-based weight_norm and spectral_norm (norm_hooks.py). The clipping works on the
+"""torch.nn.utils' gradient clipping, parameter vectors and skip_init; its rnn (sequences.py), parametrize,
+parametrizations and fusion, and the hook-based weight_norm and spectral_norm (norm_hooks.py). The clipping works on the
 gradients' arrays in place under no graph, so whoever holds a `.grad` sees it clipped; `foreach` is taken for
 torch's signature, as there is one path on every device."""
+import inspect
 import sys
 import types
 import warnings
 
 import numpy as np
 
+from .. import random
 from ..function import no_grad
 from ..functional import cat, stack
 from ..tensor import Tensor
-from . import parametrizations, parametrize, sequences as rnn
+from . import fusion, parametrizations, parametrize, sequences as rnn
+from .fusion import fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval, fuse_linear_bn_weights
+from .module import Module
 from .norm_hooks import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm
 
 # torch's import paths: from minigrad.nn.utils.rnn import pad_sequence, import minigrad.nn.utils.parametrize
 sys.modules.update({f"{__name__}.{name}": submodule for name, submodule in
-                    (("parametrizations", parametrizations), ("parametrize", parametrize), ("rnn", rnn))})
+                    (("fusion", fusion), ("parametrizations", parametrizations), ("parametrize", parametrize),
+                     ("rnn", rnn))})
 
 
 def _as_list(tensors):
@@ -95,5 +100,28 @@ def vector_to_parameters(vec, parameters):
         pointer += param.numel()
 
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm", "parameters_to_vector",
-           "remove_spectral_norm", "remove_weight_norm", "spectral_norm", "vector_to_parameters", "weight_norm"]
+def skip_init(module_cls, *args, **kwargs):
+    """module_cls(*args, **kwargs) with its parameters and buffers left as empty() leaves them (zeros here), for an
+    initialisation of one's own: the random draws of its own are undone, so that the generator is where it was, as
+    torch's, which builds the module on its meta device. The module must take a device argument, as torch's
+    requires."""
+    if not issubclass(module_cls, Module):
+        raise RuntimeError(f"Expected a Module; got {module_cls}")
+    if "device" not in inspect.signature(module_cls).parameters:
+        raise RuntimeError("Module must support a 'device' arg to skip initialization")
+    kwargs.setdefault("device", "cpu")
+    rng_state = random.get_rng_state()
+    try:
+        module = module_cls(*args, **kwargs)
+    finally:
+        random.set_rng_state(rng_state)
+    with no_grad():
+        for tensor in [*module.parameters(), *module.buffers()]:
+            tensor.data[...] = 0
+    return module
+
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "fuse_conv_bn_eval", "fuse_conv_bn_weights",
+           "fuse_linear_bn_eval", "fuse_linear_bn_weights", "get_total_norm", "parameters_to_vector",
+           "remove_spectral_norm", "remove_weight_norm", "skip_init", "spectral_norm", "vector_to_parameters",
+           "weight_norm"]
