@@ -1096,6 +1096,14 @@ class Tensor:
         index = torch_index(index, self.ndim)
         if isinstance(value, Tensor):
             self._require_index_put_value(index, value)
+        try:
+            self._set_item(index, value)
+        except ValueError:  # NumPy's, of a value that does not broadcast: torch's error where it is one
+            if isinstance(value, Tensor):
+                self._require_settable_shape(index, value)
+            raise
+
+    def _set_item(self, index, value):
         steps = torch_index_steps(index)
         if steps is not None:  # into the view its ints select
             self[steps[0]][steps[1]] = value
@@ -1111,6 +1119,16 @@ class Tensor:
             xp = get_array_module(self.data)
             value = value.data if isinstance(value, Tensor) else value
             self._writable_data()[array_index(index, xp)] = xp.asarray(value)
+
+    def _require_settable_shape(self, index, value):
+        """torch's error for a value that self[index] = value cannot broadcast: index_put_'s for an index of tensors,
+        else the copy's, which drops the value's leading size-1 dims and expands the rest to the part indexed."""
+        if index_put_kind(index) is not None:
+            self._require_index_put_shape(index, value)
+            return
+        leading_ones = next((dim for dim, size in enumerate(value.shape) if size != 1), value.ndim)
+        with no_grad():
+            value.reshape(value.shape[leading_ones:]).expand(*self[index].shape)
 
     def _in_place_operator(op):
         """`x op= y` from `x op y`: __iadd__ from __add__, ..., each through _in_place."""
@@ -1758,9 +1776,9 @@ class Tensor:
         sizes = _sizes(sizes)
         new = len(sizes) - self.ndim
         if new < 0:
-            raise RuntimeError(f"expand({list(self.shape)}, size={list(sizes)}): the number of sizes provided "
-                               f"({len(sizes)}) must be greater or equal to the number of dimensions in the tensor "
-                               f"({self.ndim})")
+            raise RuntimeError(f"expand({self.type()}{{{list(self.shape)}}}, size={list(sizes)}): the number of sizes "
+                               f"provided ({len(sizes)}) must be greater or equal to the number of dimensions in the "
+                               f"tensor ({self.ndim})")
         shape = list(sizes)
         for i in reversed(range(len(sizes))):  # from the last dim, as torch, which names the first mismatch it meets
             size = sizes[i]

@@ -106,3 +106,38 @@ def test_one_float64_number_filling_a_mask_of_float32_gets_torchs_gradient():
         grads.append((value.grad, weights.grad))
     for ours, theirs in zip(*grads):
         assert_equals_torchs(ours, theirs)
+
+
+def _written_ones(shape, index, value_shape, recorded=False):
+    """A call(lib) that writes ones of value_shape into zeros of `shape` at index (a function of lib), the zeros
+    recorded by autograd where `recorded`."""
+    def call(lib):
+        tensor = lib.zeros(shape, requires_grad=recorded) * 1
+        tensor[index(lib)] = lib.ones(value_shape)
+        return tensor
+    return call
+
+
+SHAPES_REFUSED = {  # a value that the part indexed cannot take: torch's copy's errors, or index_put_'s
+    "longer than a slice": _written_ones(3, lambda lib: slice(0, 2), 4),
+    "more dims than a slice": _written_ones(3, lambda lib: slice(0, 2), (2, 2)),
+    "more dims than rows, not leading ones": _written_ones((3, 2), lambda lib: slice(0, 2), (5, 1, 2)),
+    "the whole, transposed": _written_ones((3, 2), lambda lib: Ellipsis, (2, 3)),
+    "a column of another length": _written_ones((3, 2), lambda lib: (slice(None), 0), 2),
+    "a strided slice": _written_ones(4, lambda lib: slice(0, 4, 2), 3),
+    "recorded": _written_ones(3, lambda lib: slice(0, 2), 4, recorded=True),
+    "at positions": _written_ones(3, lambda lib: lib.tensor([0, 1]), 4),
+    "at a mask": _written_ones(3, mask, 4),
+    "rows at positions": _written_ones((3, 2), lambda lib: lib.tensor([0, 2]), 3),
+}
+
+
+@pytest.mark.parametrize("name", SHAPES_REFUSED)
+def test_a_value_of_a_shape_the_part_cannot_take_is_torchs_error(name):
+    """Where NumPy's ValueError said it could not broadcast, in its own words."""
+    assert_raises_as_torch(lambda: SHAPES_REFUSED[name](torch), lambda: SHAPES_REFUSED[name](mg))
+
+
+def test_a_value_with_leading_ones_fills_a_slice_as_torchs():
+    call = _written_ones((3, 2), lambda lib: slice(0, 2), (1, 1, 2))
+    assert_equals_torchs(call(mg), call(torch))
