@@ -1370,9 +1370,9 @@ def _scalar_array(xp, number, dtype):
     require_64_bits(number)
     if dtype.kind in "iu":
         number = np.asarray(number).astype(dtype)
-    elif dtype == _HALF:  # a number beyond float16's range is inf, as torch's, without NumPy's warning
+    elif dtype.kind == "f":  # a number beyond the dtype's range is inf, as torch's, without NumPy's warning
         with np.errstate(over="ignore"):
-            number = np.float16(number)
+            number = dtype.type(number)
     return xp.asarray(number, dtype=dtype)
 
 

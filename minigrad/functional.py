@@ -893,8 +893,9 @@ def threshold(input, threshold, value, inplace=False):
 
 
 def hardshrink(input, lambd=0.5):
-    """0 where -lambd <= input <= lambd, else input."""
+    """0 where -lambd <= input <= lambd, else input; a lambd beyond input's dtype refused, as torch's."""
     require_floating_point("hardshrink_cpu", input)
+    converted_scalar(lambd, input.dtype)
     return where((input >= -lambd) & (input <= lambd), 0, input)
 
 

@@ -42,9 +42,10 @@ def _as_array(data, dtype):
         if dtype is not None:
             require_fits(array, dtype, tensor_data=True)
         elif array.dtype in _PYTHON_NUMBER_DTYPES and not _holds_wide_numpy_number(data):
-            array = array.astype(default_complex_dtype() if array.dtype.kind == "c" else default_dtype())
+            dtype = default_complex_dtype() if array.dtype.kind == "c" else default_dtype()
     if dtype is not None:
-        array = array.astype(dtype, copy=False)
+        with np.errstate(over="ignore"):  # a float beyond the dtype's range is inf, as torch's (require_fits refuses
+            array = array.astype(dtype, copy=False)  # the integers)
     return get_array_module(array).asarray(array)
 
 
@@ -1375,6 +1376,9 @@ class Tensor:
         return ops.Frac.apply(self)
 
     def logit(self, eps=None):
+        """torch's, which refuses an eps beyond the dtype it computes in (float16's own)."""
+        if eps is not None:
+            converted_scalar(eps, self.dtype if self.dtype.kind == "f" else default_dtype())
         return ops.Logit.apply(self, eps=eps)
 
     def asinh(self):

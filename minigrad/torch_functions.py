@@ -12,8 +12,8 @@ import numpy as np
 from . import linalg, ops
 from .backend import default_dtype, get_array_module
 from .creation import zeros
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, refusing_uninitialized, require_64_bits,
-                       require_broadcastable, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, converted_scalar, refusing_uninitialized,
+                       require_64_bits, require_broadcastable, result_type)
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
 from .tensor import Tensor, checked_arguments, function_form, in_place_version, int_argument, tensor_only, where
@@ -299,10 +299,13 @@ def kron(input, other):
 def _scaled_sum(input, product, beta, alpha):
     """beta * input + alpha * product, input broadcast to the product's shape (torch's error where it does not), as
     torch's addmm family: a beta of 0 leaves input out, its NaNs too (input's gradient is zeros then), and integers
-    take beta's and alpha's integer parts."""
+    take beta's and alpha's integer parts; floats refuse a beta or alpha beyond the dtype torch computes in (float32
+    for float16)."""
     input = input.expand(*product.shape)
     if product.dtype.kind != "f":
         beta, alpha = int(beta), int(alpha)
+    for number in (beta, alpha):
+        converted_scalar(number, product.dtype, half_in_float32=True)
     if alpha != 1:
         product = product * alpha
     if beta == 0:

@@ -318,6 +318,17 @@ NUMBERS_OUT_OF_RANGE = {
     "softplus's beta": lambda lib: lib.nn.functional.softplus(lib.zeros(2), beta=1e300),
     "softplus's threshold": lambda lib: lib.nn.functional.softplus(lib.zeros(2).half(), threshold=-1e300),
     "nn.Softplus": lambda lib: lib.nn.Softplus(beta=1e300)(lib.zeros(2)),
+    "logit's eps": lambda lib: lib.zeros(2).logit(eps=1e300),
+    "logit's eps beside float16": lambda lib: lib.zeros(2).half().logit(eps=1e10),
+    "logit's eps beside int64": lambda lib: lib.zeros(2, dtype=lib.int64).logit(eps=-1e300),
+    "hardshrink's lambd": lambda lib: lib.nn.functional.hardshrink(lib.zeros(2), 1e300),
+    "hardshrink's lambd beside float16": lambda lib: lib.nn.functional.hardshrink(lib.zeros(2).half(), 1e10),
+    "addmm's beta": lambda lib: lib.addmm(lib.zeros(2, 2), lib.zeros(2, 2), lib.zeros(2, 2), beta=1e300),
+    "addmm's alpha beside float16": lambda lib: lib.addmm(*[lib.zeros(2, 2).half()] * 3, alpha=-1e300),
+    "addmv's beta": lambda lib: lib.addmv(lib.zeros(2), lib.zeros(2, 2), lib.zeros(2), beta=1e300),
+    "addr's alpha": lambda lib: lib.addr(lib.zeros(2, 2), lib.zeros(2), lib.zeros(2), alpha=1e300),
+    "baddbmm's alpha": lambda lib: lib.baddbmm(*[lib.zeros(1, 2, 2)] * 3, alpha=1e300),
+    "addbmm's beta": lambda lib: lib.addbmm(lib.zeros(2, 2), *[lib.zeros(1, 2, 2)] * 2, beta=-1e300),
 }
 
 
@@ -360,6 +371,24 @@ NUMBERS_IN_RANGE = {
 
 @pytest.mark.parametrize("call", torch_cases(NUMBERS_IN_RANGE))
 def test_a_number_that_torchs_computing_dtype_holds_gives_torchs_values(call):
+    assert_equals_torchs(call(mg), call(torch))
+
+
+# numbers beyond a float dtype's range that torch takes as infinities, where NumPy's casts warned of an overflow
+INFINITE_NUMBERS = {
+    "a sum": lambda lib: lib.zeros(2) + 1e300,
+    "a product": lambda lib: lib.ones(2) * -1e300,
+    "a comparison": lambda lib: lib.zeros(2) >= 1e300,
+    "a comparison beside float16": lambda lib: lib.zeros(2).half() < 1e10,
+    "a tensor of a number": lambda lib: lib.tensor(1e300),
+    "a tensor of numbers in float16": lambda lib: lib.tensor([1e300, -1e10, 1.0], dtype=lib.float16),
+    "a maximum with a tensor of a number": lambda lib: lib.maximum(lib.zeros(2), lib.tensor(-1e300)),
+}
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("call", torch_cases(INFINITE_NUMBERS))
+def test_a_number_beyond_a_float_dtypes_range_is_an_infinity_without_a_warning(call):
     assert_equals_torchs(call(mg), call(torch))
 
 
