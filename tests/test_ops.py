@@ -308,6 +308,7 @@ SPECS = [
     OpSpec("clamp_tensors", lambda L, a, low, high: a.clamp(low, high - 0.5), [(3, 4), (3, 1), (4,)]),
     OpSpec("clamp_min_tensor", lambda L, a, low: a.clamp(min=low), [(3, 4), (4,)]),
     OpSpec("sign", lambda L, a: a.sign() * a, [(3, 4)]),
+    OpSpec("angle", lambda L, a: a.angle() * a, [(3, 4)]),
     OpSpec("floor", lambda L, a: (3 * a).floor() + a, [(3, 4)]),
     OpSpec("ceil", lambda L, a: (3 * a).ceil() * a, [(3, 4)]),
     OpSpec("round", lambda L, a: (3 * a).round() * a, [(3, 4)]),
