@@ -310,6 +310,8 @@ SPECS = [
     OpSpec("sign", lambda L, a: a.sign() * a, [(3, 4)]),
     OpSpec("angle", lambda L, a: a.angle() * a, [(3, 4)]),
     OpSpec("floor", lambda L, a: (3 * a).floor() + a, [(3, 4)]),
+    OpSpec("div_floor", lambda L, a, b: (3 * a).div(b, rounding_mode="floor") * a + a * b, [(3, 4), (4,)]),
+    OpSpec("div_trunc", lambda L, a, b: (3 * a).div(b, rounding_mode="trunc") * a + a * b, [(3, 4), (4,)]),
     OpSpec("ceil", lambda L, a: (3 * a).ceil() * a, [(3, 4)]),
     OpSpec("round", lambda L, a: (3 * a).round() * a, [(3, 4)]),
     OpSpec("round_decimals", lambda L, a: (3 * a).round(decimals=1) * a, [(3, 4)]),
