@@ -161,6 +161,13 @@ def test_gpu_path_cuda_moves_and_reports_as_torchs(gpu_path):
     assert model.cpu() is model and all(p.is_cpu for p in model.parameters())
 
 
+def test_gpu_path_moves_pass_gradcheck(gpu_path):
+    """The moves to the device and back, nodes of the graph (ToDevice): each hands the gradient back to where its input
+    was, unchanged."""
+    x = mg.tensor(np.random.default_rng(0).standard_normal((2, 3)), requires_grad=True)
+    assert mg.gradcheck(lambda t: (t.cuda() * t.to("cuda").exp()).cpu(), [x])
+
+
 def test_gpu_path_cuda_functions(gpu_path):
     assert mg.cuda.is_available() and mg.cuda.device_count() == 1 and mg.cuda.current_device() == 0
     assert mg.cuda.synchronize() is None and mg.cuda.synchronize(0) is None and mg.cuda.empty_cache() is None

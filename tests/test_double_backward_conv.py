@@ -136,6 +136,28 @@ def test_third_derivatives_of_the_closed_systems(size, options):
         assert relative_error(ours, theirs) < 1e-5
 
 
+def test_max_pools_gradient_differentiated_twice_passes_gradgradcheck():
+    """max_pool2d's gradient (MaxPoolGrad) as a function of the vector backward was given: its gradient is the gather
+    at the windows' winners (MaxPoolGather), whose own gradient, the scatter again, a float64 gradgradcheck checks."""
+    x = mg.tensor(normal(1, 2, 4, 4), requires_grad=True)  # overlapping windows: a place wins more than one
+
+    def input_gradient(vector):
+        return mg.autograd.grad(mg.functional.max_pool2d(x, 2, stride=1), x, vector, create_graph=True)[0]
+
+    with mg.profiler.profile() as stats:
+        assert mg.gradgradcheck(input_gradient, mg.tensor(normal(1, 2, 3, 3, seed=1), requires_grad=True))
+    assert "MaxPoolGather" in {op for op, _ in stats.calls}
+
+
+def test_gpu_variants_of_the_convs_gradient_ops_pass_gradgradcheck_on_host(host_kernels):
+    """The conv's gradient ops on the GPU's code path (minigrad.kernels built for the host), differentiated by a float64
+    gradgradcheck of the conv in its input and weight."""
+    with mg.profiler.profile() as stats:
+        check_gradgrad(lambda library, x, w: functional(library).conv2d(x, w, padding=1, groups=2),
+                       normal(1, 4, 4, 4), normal(2, 2, 3, 3, seed=1))
+    assert {"Conv2dInputGradKernels", "Conv2dWeightGradKernels"} <= {op for op, _ in stats.calls}
+
+
 def critic(library, x, w1, b1, w2, w3, w4, b4):
     """A small conv critic of the ops whose gradients have formulas (relu as x * (x > 0))."""
     F = functional(library)

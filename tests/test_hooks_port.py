@@ -133,6 +133,19 @@ def test_gradients_reach_the_inputs_through_the_hooked_nodes_as_torchs():
     np.testing.assert_allclose(records[1][2], records[0][2], rtol=1e-5, atol=1e-6)
 
 
+def test_hooked_nodes_pass_gradcheck():
+    """The nodes at a hooked module's inputs and outputs (BackwardHookFunction) hand the gradients on where the hooks
+    only look at them: the network's gradients, in its input and its weights, are still its derivatives."""
+    net = _twins()[1].double()
+    seen = []
+    for module in net.modules():
+        module.register_full_backward_pre_hook(lambda m, go: seen.append("pre-hook"))
+        module.register_full_backward_hook(lambda m, gi, go: seen.append("hook"))
+    x = mg.tensor(X.astype(np.float64), requires_grad=True)
+    assert mg.gradcheck(lambda x, *weights: net(x), [x, *net.parameters()])
+    assert {"pre-hook", "hook"} <= set(seen)
+
+
 def _returning(result, pre=False, input_requires_grad=True):
     """A Linear's backward, its hook (or pre-hook) returning result(gradients) in either library."""
     def run(L):

@@ -133,6 +133,14 @@ def test_gradcheck_float64(name):
     assert mg.gradcheck(lambda t: F.interpolate(t, **kwargs), [x])
 
 
+@pytest.mark.parametrize("name", ["bicubic_size_odd", "bilinear_antialias_corners", "area_size", "nearest_exact_size"])
+def test_gpu_kernels_gradcheck_float64_on_host(name, host_kernels):
+    """The GPU variants' gradients (minigrad.kernels, built for the host), which resample with kernels of their own."""
+    with mg.profiler.profile() as stats:
+        test_gradcheck_float64(name)
+    assert any(op.endswith("Kernels") for op, _ in stats.calls), f"no GPU variant among {sorted(stats.calls)}"
+
+
 # Sizes that torch's backward treats otherwise than its forward: its bicubic backward copies when no size changes
 # (its forward resamples with the scale factor), its 1-d nearest backward takes in / out where a size is kept or
 # doubled (its forward the scale factor), its anti-aliased backward resamples an axis whose size is kept (its

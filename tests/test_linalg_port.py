@@ -57,6 +57,8 @@ CASES = {
     "Tensor.det": (lambda lib, a: a.det(), [square(n=4)], 1e-4),
     "slogdet": (lambda lib, a: lib.linalg.slogdet(a).logabsdet, [square(3)], 1e-4),
     "torch.slogdet": (lambda lib, a: lib.slogdet(a)[1], [square()], 1e-4),
+    # the sign in the graph too, of negative determinants (of an odd order): a constant, which gives no gradient
+    "slogdet's sign": (lambda lib, a: lib.prod(lib.stack(lib.linalg.slogdet(-a)), 0), [square(3)], 1e-4),
     "logdet": (lambda lib, a: lib.logdet(positive_definite(lib, a)), [normal(2, 3, 3)], 1e-4),
     "inv": (lambda lib, a: lib.linalg.inv(a), [square(2, 3)], 1e-4),
     "inv_ex": (lambda lib, a: lib.linalg.inv_ex(a).inverse, [square(2)], 1e-4),

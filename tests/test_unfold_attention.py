@@ -104,6 +104,13 @@ def test_gradcheck_float64(case):
     assert mg.gradcheck(lambda *ts: CASES[case][1](F, mg.tensor, *ts), tensors)
 
 
+@pytest.mark.parametrize("case", ["unfold-4d", "unfold-overlapping-padded"])
+def test_gpu_kernels_gradcheck_float64_on_host(case, host_kernels):
+    """unfold's GPU variant, the conv's kernels (built for the host), one per direction."""
+    test_gradcheck_float64(case)
+    assert {"im2col", "col2im"} <= set(host_kernels.launches)
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_values_and_gradients_match_torch_float32(case):
     shapes, call = CASES[case]
