@@ -216,7 +216,7 @@ CUSTOM_CASES = {  # build(library, *tensors), arrays
 
 
 @pytest.mark.parametrize("name", CUSTOM_CASES)
-def test_custom_functions_are_differentiated_twice_as_torchs(name):
+def test_custom_functions_are_differentiated_twice_as_torchs_gradgradcheck(name):
     build, arrays = CUSTOM_CASES[name]
     check_double_backward(build, *arrays)
 

@@ -28,7 +28,7 @@ def normal(*shape, seed=0):
     ((2, 3, 4), (4,)),
     ((4,), (4,)),
 ])
-def test_matmul(a_shape, b_shape):
+def test_matmul_gradgradcheck(a_shape, b_shape):
     check_double_backward(lambda library, a, b: library.matmul(a, b), normal(*a_shape), normal(*b_shape, seed=1))
 
 
@@ -38,7 +38,7 @@ def test_matmul(a_shape, b_shape):
     ("ij,ij,j->i", [(2, 3), (2, 3), (3,)]),     # three operands
     ("ij->", [(3, 4)]),                         # summed within the operand
 ])
-def test_einsum(equation, shapes):
+def test_einsum_gradgradcheck(equation, shapes):
     check_double_backward(lambda library, *operands: library.einsum(equation, *operands),
                           *[normal(*shape, seed=seed) for seed, shape in enumerate(shapes)])
 
@@ -58,7 +58,7 @@ def conv_arrays(x_shape, weight_shape, bias, bias_size):
 
 
 @pytest.mark.parametrize("name", CONVS)
-def test_conv2d(name):
+def test_conv2d_gradgradcheck(name):
     x_shape, weight_shape, bias, options = CONVS[name]
     check_double_backward(lambda library, x, w, *b: functional(library).conv2d(x, w, *b, **options),
                           *conv_arrays(x_shape, weight_shape, bias, weight_shape[0]))
@@ -74,7 +74,7 @@ TRANSPOSED_CONVS = {
 
 
 @pytest.mark.parametrize("name", TRANSPOSED_CONVS)
-def test_conv_transpose2d(name):
+def test_conv_transpose2d_gradgradcheck(name):
     x_shape, weight_shape, bias, options = TRANSPOSED_CONVS[name]
     check_double_backward(lambda library, x, w, *b: functional(library).conv_transpose2d(x, w, *b, **options),
                           *conv_arrays(x_shape, weight_shape, bias, weight_shape[1] * options.get("groups", 1)))
@@ -98,7 +98,7 @@ POOLINGS = {
 
 
 @pytest.mark.parametrize("name", POOLINGS)
-def test_pooling_and_resampling(name):
+def test_pooling_and_resampling_gradgradcheck(name):
     shape, pool = POOLINGS[name]
     check_double_backward(lambda library, x: pool(functional(library), x), normal(*shape))
 
@@ -190,7 +190,7 @@ def squared(tensor):
 
 
 @pytest.mark.parametrize("name", ["unfold", "fold"])
-def test_unfold_and_fold(name):
+def test_unfold_and_fold_gradgradcheck(name):
     """Each is the other's adjoint, so each one's gradient is the other."""
     if name == "unfold":
         check_double_backward(lambda library, x: squared(functional(library).unfold(x, 2, padding=1)),
@@ -200,7 +200,7 @@ def test_unfold_and_fold(name):
 
 
 @pytest.mark.parametrize("fold", [False, True])
-def test_a_volumes_depth_taps(fold):
+def test_a_volumes_depth_taps_gradgradcheck(fold):
     """conv3d's and conv_transpose3d's DepthUnfold, whose gradient is its adjoint (torch has no such op: the
     recorded gradient is the array backward's, and its gradient passes a float64 gradcheck)."""
     taps, positions = (2, 1, 1, 1), 4  # kernel, stride, padding, dilation over a depth of 3

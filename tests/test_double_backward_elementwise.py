@@ -105,21 +105,21 @@ BINARY = {
 
 
 @pytest.mark.parametrize("name", UNARY)
-def test_unary_double_backward(name):
+def test_unary_double_backward_gradgradcheck(name):
     check_double_backward(UNARY[name], ABOVE_ONE if name == "cosh" else UNIT)
 
 
-def test_acosh_double_backward():
+def test_acosh_double_backward_gradgradcheck():
     check_double_backward(lambda L, a: a.acosh(), ABOVE_ONE)
 
 
 @pytest.mark.parametrize("name", SIGNED)
-def test_activation_double_backward(name):
+def test_activation_double_backward_gradgradcheck(name):
     check_double_backward(SIGNED[name], NORMAL)
 
 
 @pytest.mark.parametrize("name", BINARY)
-def test_binary_double_backward(name):
+def test_binary_double_backward_gradgradcheck(name):
     check_double_backward(BINARY[name], UNIT, ABOVE_ONE - 0.5)
 
 
@@ -129,11 +129,11 @@ def test_pow_scalar_double_backward_at_zero(exponent):
     check_double_backward(lambda L, a: a ** exponent, np.array([[0.0, -0.0, 0.5, -1.5]]), gradcheck=False)
 
 
-def test_broadcast_operands_double_backward():
+def test_broadcast_operands_double_backward_gradgradcheck():
     check_double_backward(lambda L, a, b: a ** b + L.maximum(a, b) * b, UNIT, ABOVE_ONE[:1])
 
 
-def test_hardsigmoid_double_backward():
+def test_hardsigmoid_double_backward_gradgradcheck():
     """torch has no double backward of hardsigmoid: it is checked against its clamp, away from the kinks."""
     def build(library, a):
         if library is torch:
@@ -148,13 +148,13 @@ def _sigmoid_gate(library, x, logits, weights):
     return _functional(library).sigmoid_gate(x, logits, weights)
 
 
-def test_sigmoid_gate_double_backward():
+def test_sigmoid_gate_double_backward_gradgradcheck():
     check_double_backward(_sigmoid_gate, MAPS, MAPS[::-1], MAPS[:, :, :1, :1] + 1)
 
 
 @pytest.mark.parametrize("weight, differentiable", [(np.array([0.25]), None),
                                                     (np.array([0.1, 0.2, -0.3]), [True, False])])
-def test_prelu_double_backward(weight, differentiable):
+def test_prelu_double_backward_gradgradcheck(weight, differentiable):
     check_double_backward(lambda L, a, w: _functional(L).prelu(a, w), MAPS, weight, differentiable=differentiable)
 
 

@@ -74,7 +74,7 @@ TOLERANCES = {"qr wide": 1e-4}  # float32's rounding through R's inverse; float6
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_double_backward_matches_torch(name):
+def test_double_backward_matches_torch_gradgradcheck(name):
     build, *arrays = CASES[name]
     check_double_backward(build, *arrays, tolerance=TOLERANCES.get(name, 1e-5))
 

@@ -16,7 +16,7 @@ def F(library):
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-def test_charbonnier_loss(reduction):
+def test_charbonnier_loss_gradgradcheck(reduction):
     eps = 0.3  # large enough that its curvature shows in the second derivatives
 
     def build(library, x, y):
@@ -63,14 +63,14 @@ POINTWISE = {
 
 @pytest.mark.parametrize("name, reduction", [(name, ("mean", "sum", "none")[index % 3])
                                              for index, name in enumerate(POINTWISE)])
-def test_pointwise_losses(name, reduction):
+def test_pointwise_losses_gradgradcheck(name, reduction):
     loss, *arrays = POINTWISE[name]
     check_double_backward(lambda library, *tensors: loss(library, *tensors, reduction), *arrays)
 
 
 @pytest.mark.parametrize("shape, weighted, reduction", [((5, 4), True, "mean"), ((2, 4, 3), False, "mean"),
                                                        ((2, 4, 3), True, "none"), ((4,), True, "sum")])
-def test_nll_loss(shape, weighted, reduction):
+def test_nll_loss_gradgradcheck(shape, weighted, reduction):
     """On log-probabilities given (cross_entropy's log_softmax ahead of it is another op), with a class weight and
     an ignored target."""
     classes = shape[0] if len(shape) == 1 else shape[1]
@@ -88,7 +88,7 @@ def test_nll_loss(shape, weighted, reduction):
 
 @pytest.mark.parametrize("shapes, dim, eps", [(((3, 5), (3, 5)), 1, 1e-8), (((2, 3, 4), (3, 1)), -2, 1e-8),
                                                (((4, 3), (4, 3)), 0, 2.0)])
-def test_cosine_similarity(shapes, dim, eps):
+def test_cosine_similarity_gradgradcheck(shapes, dim, eps):
     """Broadcast operands, and an eps that clamps the norms: torch's clamp leaves the norms' derivatives, so its
     gradients are not the derivatives of the clamped function, and only torch's are the reference there."""
     def build(library, x1, x2):
@@ -123,7 +123,7 @@ def _flat(tensor):
 
 @pytest.mark.parametrize("name, affine", [*((name, 2) for name in NORMS), ("batch_norm", 1), ("layer_norm", 1),
                                           ("batch_norm eval", 0), ("group_norm", 0)])
-def test_normalize(name, affine):
+def test_normalize_gradgradcheck(name, affine):
     """Batch norm by the batch's statistics and by running ones, instance, group and layer norm, each with its
     weight and bias, its weight alone and neither."""
     torch_norm, shape, affine_shape, params = NORMS[name]
@@ -143,7 +143,7 @@ def test_normalize(name, affine):
 
 
 @pytest.mark.parametrize("training", [True, False])
-def test_batch_and_layer_norm_functions(training):
+def test_batch_and_layer_norm_functions_gradgradcheck(training):
     """Through minigrad.functional, which moves the running statistics in training."""
     def build(library, x):
         running = [library.tensor(s, dtype=x.dtype) for s in RUNNING]

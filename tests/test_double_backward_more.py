@@ -37,7 +37,7 @@ CHECKPOINTED = {
 
 
 @pytest.mark.parametrize("name", CHECKPOINTED)
-def test_checkpoint_as_torchs_non_reentrant(name):
+def test_checkpoint_as_torchs_non_reentrant_gradgradcheck(name):
     check_double_backward(CHECKPOINTED[name], X, W)
 
 
@@ -121,7 +121,7 @@ GRID_SAMPLES = [("bilinear", "zeros", False), ("bilinear", "border", True), ("bi
 
 
 @pytest.mark.parametrize("mode, padding_mode, align_corners", GRID_SAMPLES)
-def test_grid_sample(mode, padding_mode, align_corners):
+def test_grid_sample_gradgradcheck(mode, padding_mode, align_corners):
     def build(L, image, grid):
         out = L.nn.functional.grid_sample(image, grid, mode=mode, padding_mode=padding_mode,
                                           align_corners=align_corners)
@@ -143,7 +143,7 @@ ELEMENTWISE = {
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
-def test_elementwise_and_scans(name):
+def test_elementwise_and_scans_gradgradcheck(name):
     build, arrays, *differentiable = ELEMENTWISE[name]
     check_double_backward(build, *arrays, differentiable=differentiable[0] if differentiable else None)
 
@@ -187,7 +187,7 @@ INDEXED = {
 
 
 @pytest.mark.parametrize("name", INDEXED)
-def test_scatter_reduce_and_embedding_bag(name):
+def test_scatter_reduce_and_embedding_bag_gradgradcheck(name):
     build, arrays = INDEXED[name]
     check_double_backward(build, *arrays)
 
@@ -215,7 +215,7 @@ EMBEDDING_BAGS = {
 
 
 @pytest.mark.parametrize("mode", EMBEDDING_BAGS)
-def test_embedding_bag(mode):
+def test_embedding_bag_gradgradcheck(mode):
     build, arrays = EMBEDDING_BAGS[mode]
     check_double_backward(build, *arrays)
 
@@ -235,7 +235,7 @@ STATE = _RNG.standard_normal((2, 2))
 
 
 @pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell"])
-def test_recurrent_cells(kind):
+def test_recurrent_cells_gradgradcheck(kind):
     states = (STATE, STATE[::-1] * 2) if kind == "LSTMCell" else (STATE,)
     check_double_backward(lambda L, x, *s: _cell(L, kind, x * x, *s), X, *states)
 

@@ -108,7 +108,7 @@ def test_alpha_scaled_sums_match_torchs_bits(name):
 
 
 @pytest.mark.parametrize("name", SCALED)
-def test_alpha_scaled_sums_gradients_and_nodes_as_torchs(name):
+def test_alpha_scaled_sums_gradients_and_nodes_as_torchs_gradcheck(name):
     rng = np.random.default_rng(2)
     arrays = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
     assert_matches_torch(torch, lambda lib, x, y: SCALED[name](lib, x, y, 0.3), arrays)
