@@ -223,6 +223,7 @@ def test_from_torch_round_trip():
     back = tr.to_torch(tr.from_torch(source))
     for name, tensor in source.state_dict().items():
         assert torch.equal(back.state_dict()[name], tensor)
+    assert [tr.from_torch(source.train(mode)).training for mode in (True, False)] == [True, False]
 
 
 @pytest.mark.parametrize("convert, given, takes", [

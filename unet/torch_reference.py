@@ -332,9 +332,9 @@ def to_torch(model):
 
 
 def from_torch(module):
-    """A minigrad unet.UNet with the configuration and weights of a TorchUNet."""
+    """A minigrad unet.UNet with the configuration, weights and mode (training or evaluation) of a TorchUNet."""
     from unet import UNet
 
     model = UNet(**_config(module, "from_torch takes a unet.torch_reference.TorchUNet"))
     model.load_state_dict(state_dict_to_numpy(module.state_dict()))
-    return model
+    return model.train(module.training)
