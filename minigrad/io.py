@@ -292,8 +292,8 @@ class _TorchUnpickler(pickle.Unpickler):
         if module == "torch" and (name.endswith("Storage") or name == "bfloat16" or name.startswith("float8")):
             raise LoadError(f"cannot load {self._source}: it holds tensors of type torch.{name}, "
                             "which has no NumPy dtype; convert them in PyTorch first (e.g. tensor.float())")
-        raise UnsafePickleError(f"refusing to load {module}.{name} from {self._source}: a .pth file "
-                                "can run code; only tensors, storages and dicts are allowed")
+        raise UnsafePickleError(f"cannot load {self._source}: it asks for {module}.{name}, which could run code; a "
+                                ".pth file is read only where it holds tensors, storages and dicts")
 
     def persistent_load(self, pid):
         if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"
