@@ -3,10 +3,17 @@ groups' current lrs where torch's does), the same last_epoch and state_dict, so 
 its lrs to the last bit and a checkpoint resumes the same sequence. Reached as minigrad.optim.lr_scheduler."""
 import math
 import types
+import warnings
 from bisect import bisect_right
 from collections import Counter
 
 from .optim import Optimizer
+
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please "
+    "use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available. Please open an issue if you are "
+    "unable to replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose.")
 
 
 def _check_optimizer(optimizer):
@@ -87,8 +94,10 @@ class LRScheduler:
     def step(self, epoch=None):
         """Move on one epoch. step(epoch) jumps to that epoch on the schedule's closed form instead, which drops
         hand edits and other schedulers' effects: torch deprecates it, but it is how a resumed run moves onto a
-        schedule reshaped for more epochs."""
+        schedule reshaped for more epochs. It warns as torch's does."""
         self._step_count += 1
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
@@ -656,7 +665,11 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         current = float(metrics)
-        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
         if self._is_better(current, self.best):
             self.best, self.num_bad_epochs = current, 0
         else:
