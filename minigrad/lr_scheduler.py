@@ -83,8 +83,18 @@ class LRScheduler:
     def _current_lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    _in_step = False  # True only while step() computes the lrs: get_lr's warning is for calls from outside
+
     def get_lr(self):
-        """Each group's lr for epoch last_epoch, built on its current one (subclasses say how)."""
+        """Each group's lr for epoch last_epoch, built on its current one. Called outside step() it warns, as
+        torch's does: the lrs in use are get_last_lr()."""
+        if not self._in_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=2)
+        return self._scheduled_lr()
+
+    def _scheduled_lr(self):
+        """get_lr's lrs (subclasses say how)."""
         raise NotImplementedError
 
     def _closed_form_lr(self):
@@ -101,12 +111,16 @@ class LRScheduler:
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
-        if epoch is None:
-            self.last_epoch += 1
-            lrs = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            lrs = self._closed_form_lr()
+        self._in_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                lrs = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                lrs = self._closed_form_lr()
+        finally:
+            del self._in_step  # back to the class's False, and out of state_dict
         self._set_lrs(lrs)
 
     def _set_lrs(self, lrs):
@@ -162,14 +176,14 @@ class _LambdaScheduler(LRScheduler):
 class LambdaLR(_LambdaScheduler):
     """lr = initial lr * lr_lambda(epoch)."""
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         return [base_lr * function(self.last_epoch) for function, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
 class MultiplicativeLR(_LambdaScheduler):
     """Each epoch multiplies the current lr by lr_lambda(epoch)."""
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self._is_initial:
             return self._current_lrs()
         return [lr * function(self.last_epoch) for function, lr in zip(self.lr_lambdas, self._current_lrs())]
@@ -182,7 +196,7 @@ class StepLR(LRScheduler):
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self.last_epoch == 0 or self.last_epoch % self.step_size:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -198,7 +212,7 @@ class MultiStepLR(LRScheduler):
         self.milestones, self.gamma = Counter(milestones), gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self.last_epoch not in self.milestones:
             return self._current_lrs()
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._current_lrs()]
@@ -217,7 +231,7 @@ class ConstantLR(LRScheduler):
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self.last_epoch == 0:
             return [lr * self.factor for lr in self._current_lrs()]
         if self.last_epoch != self.total_iters:
@@ -240,7 +254,7 @@ class LinearLR(LRScheduler):
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in self._current_lrs()]
         if self._is_initial or self.last_epoch > self.total_iters:
@@ -262,7 +276,7 @@ class ExponentialLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -278,7 +292,7 @@ class PolynomialLR(LRScheduler):
         self.total_iters, self.power = total_iters, power
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
         factor = ((1.0 - self.last_epoch / self.total_iters) /
@@ -302,7 +316,7 @@ class CosineAnnealingLR(LRScheduler):
     def _cosine(self, epoch):
         return 1 + math.cos(math.pi * epoch / self.T_max)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self._is_initial:  # the step __init__ makes keeps the lrs, loaded ones included
             return self._current_lrs()
         if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
@@ -331,7 +345,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_0, self.T_i, self.T_mult, self.eta_min, self.T_cur = T_0, T_0, T_mult, eta_min, last_epoch
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base_lr in self.base_lrs]
 
@@ -355,7 +369,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self.T_cur = epoch - self.T_0 * (self.T_mult ** restarts - 1) / (self.T_mult - 1)
             self.T_i = self.T_0 * self.T_mult ** restarts
         self.last_epoch = math.floor(epoch)
-        self._set_lrs(self.get_lr())
+        self._set_lrs(self._scheduled_lr())
 
 
 class _MomentumCycle(LRScheduler):
@@ -428,7 +442,7 @@ class CyclicLR(_MomentumCycle):
             return 1 / (2.0 ** (x - 1))
         return self.gamma ** x
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
@@ -512,7 +526,7 @@ class OneCycleLR(_MomentumCycle):
             return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
         return (end - start) * fraction + start
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"Tried to step {step} times. The specified number of total steps is {self.total_steps}")

@@ -198,6 +198,22 @@ def test_step_to_an_epoch_uses_the_closed_form_like_torch(config):
     assert len(torch_warnings) == (0 if config == "CosineAnnealingWarmRestarts" else 5)
 
 
+@pytest.mark.parametrize("config", [*CONFIGS, "SWALR"])
+def test_get_lr_called_outside_step_warns_like_torch(config):
+    def asked(library):
+        if config == "SWALR":
+            optimizer = make_optimizer(library)
+            scheduler = library.optim.swa_utils.SWALR(optimizer, swa_lr=0.05, anneal_epochs=3)
+        else:
+            optimizer, scheduler = make_scheduler(library, config)
+        return [list(scheduler.get_lr()) for _ in run(optimizer, scheduler, 4)]
+
+    (expected, torch_warnings), (got, mg_warnings) = (warned(asked, library) for library in (torch, mg))
+    assert got == expected
+    assert mg_warnings == torch_warnings
+    assert len(torch_warnings) == 4
+
+
 def test_made_at_a_last_epoch_on_a_loaded_optimizer_goes_on_like_torch():
     def picked_up(library, config):
         optimizer, scheduler = make_scheduler(library, config)
