@@ -68,6 +68,7 @@ class LRScheduler:
                     "checkpoint but haven't properly loaded the optimizer state\n2. You're using last_epoch >= 0 "
                     "for a fresh training run (not recommended)")
         self.optimizer = optimizer
+        optimizer.__dict__.setdefault("_opt_called", False)  # its step() sets it: see step()
         self.base_lrs = [group["initial_lr"] for group in groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -104,7 +105,15 @@ class LRScheduler:
     def step(self, epoch=None):
         """Move on one epoch. step(epoch) jumps to that epoch on the schedule's closed form instead, which drops
         hand edits and other schedulers' effects: torch deprecates it, but it is how a resumed run moves onto a
-        schedule reshaped for more epochs. It warns as torch's does."""
+        schedule reshaped for more epochs. It warns as torch's does, and so does a first step() before any
+        optimizer.step() since the optimizer's first scheduler was made (a schedule that skips its first lr)."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and later, you "
+                "should call them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`.  Failure "
+                "to do this will result in PyTorch skipping the first value of the learning rate schedule. See more "
+                "details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
+                UserWarning, stacklevel=2)
         self._step_count += 1
         if epoch is not None:
             warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)

@@ -169,13 +169,11 @@ def test_a_torch_scheduler_state_loads_into_minigrads():
 
 
 def warned(function, library):
-    """function(library)'s result and the (category, message) of each warning it gave but torch's note on
-    stepping the scheduler before the optimizer (which minigrad does not check)."""
+    """function(library)'s result and the (category, message) of each warning it gave."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = function(library)
-    return result, [(warning.category, str(warning.message)) for warning in caught
-                    if "before `optimizer.step()`" not in str(warning.message)]
+    return result, [(warning.category, str(warning.message)) for warning in caught]
 
 
 @pytest.mark.parametrize("config", ["MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR", "PolynomialLR",
@@ -212,6 +210,25 @@ def test_get_lr_called_outside_step_warns_like_torch(config):
     assert got == expected
     assert mg_warnings == torch_warnings
     assert len(torch_warnings) == 4
+
+
+@pytest.mark.parametrize("order", ["OS", "SO", "oSO", "SSO", "OSS"])
+def test_a_first_step_before_the_optimizers_warns_like_torch(order):
+    """O: optimizer.step(), S: scheduler.step(), o: optimizer.step() before the scheduler is made (which torch
+    does not count)."""
+    def stepped(library):
+        optimizer = make_optimizer(library)
+        if order.startswith("o"):
+            optimizer.step()
+        scheduler = library.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+        for call in order.lstrip("o"):
+            (optimizer if call == "O" else scheduler).step()
+        return [group["lr"] for group in optimizer.param_groups]
+
+    (expected, torch_warnings), (got, mg_warnings) = (warned(stepped, library) for library in (torch, mg))
+    assert got == expected
+    assert mg_warnings == torch_warnings
+    assert len(torch_warnings) == (0 if order.startswith("O") else 1)
 
 
 def test_made_at_a_last_epoch_on_a_loaded_optimizer_goes_on_like_torch():
