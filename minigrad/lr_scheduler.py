@@ -171,11 +171,14 @@ class _LambdaScheduler(LRScheduler):
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        for function in self.lr_lambdas:
+        for function in self.lr_lambdas if self._refuses_non_callables else ():
             if not callable(function):
                 raise TypeError(f"lr_lambda should be a function, but got {type(function).__name__}")
         super().__init__(optimizer, last_epoch)
 
+    # torch's MultiplicativeLR checks its functions, whose first call comes a step later; LambdaLR's first step
+    # calls them, and fails there on one that is not callable.
+    _refuses_non_callables = False
     _parts = "lr_lambdas"
 
     _part_state = staticmethod(_function_state)
@@ -191,6 +194,8 @@ class LambdaLR(_LambdaScheduler):
 
 class MultiplicativeLR(_LambdaScheduler):
     """Each epoch multiplies the current lr by lr_lambda(epoch)."""
+
+    _refuses_non_callables = True
 
     def _scheduled_lr(self):
         if self._is_initial:

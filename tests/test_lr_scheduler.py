@@ -372,6 +372,8 @@ ERRORS = [
     ("CyclicLR", dict(base_lr=0.1, max_lr=[1.0])),
     ("LambdaLR", dict(lr_lambda=[lambda e: 1.0])),
     ("MultiplicativeLR", dict(lr_lambda=0.9)),
+    ("LambdaLR", dict(lr_lambda=3)),
+    ("LambdaLR", dict(lr_lambda=[lambda e: 1.0, "half", None])),
     ("ReduceLROnPlateau", dict(factor=1.0)),
     ("ReduceLROnPlateau", dict(mode="up")),
     ("ReduceLROnPlateau", dict(threshold_mode="relative")),
