@@ -3,10 +3,17 @@ groups' current lrs where torch's does), the same last_epoch and state_dict, so 
 its lrs to the last bit and a checkpoint resumes the same sequence. Reached as minigrad.optim.lr_scheduler."""
 import math
 import types
+import warnings
 from bisect import bisect_right
 from collections import Counter
 
 from .optim import Optimizer
+
+EPOCH_DEPRECATION_WARNING = (
+    "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please "
+    "use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the "
+    "closed form is used instead of the new chainable form, where available. Please open an issue if you are "
+    "unable to replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose.")
 
 
 def _check_optimizer(optimizer):
@@ -61,6 +68,7 @@ class LRScheduler:
                     "checkpoint but haven't properly loaded the optimizer state\n2. You're using last_epoch >= 0 "
                     "for a fresh training run (not recommended)")
         self.optimizer = optimizer
+        optimizer.__dict__.setdefault("_opt_called", False)  # its step() sets it: see step()
         self.base_lrs = [group["initial_lr"] for group in groups]
         self.last_epoch = last_epoch
         self._initial_step()
@@ -76,8 +84,18 @@ class LRScheduler:
     def _current_lrs(self):
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    _in_step = False  # True only while step() computes the lrs: get_lr's warning is for calls from outside
+
     def get_lr(self):
-        """Each group's lr for epoch last_epoch, built on its current one (subclasses say how)."""
+        """Each group's lr for epoch last_epoch, built on its current one. Called outside step() it warns, as
+        torch's does: the lrs in use are get_last_lr()."""
+        if not self._in_step:
+            warnings.warn("To get the last learning rate computed by the scheduler, please use `get_last_lr()`.",
+                          UserWarning, stacklevel=2)
+        return self._scheduled_lr()
+
+    def _scheduled_lr(self):
+        """get_lr's lrs (subclasses say how)."""
         raise NotImplementedError
 
     def _closed_form_lr(self):
@@ -87,17 +105,31 @@ class LRScheduler:
     def step(self, epoch=None):
         """Move on one epoch. step(epoch) jumps to that epoch on the schedule's closed form instead, which drops
         hand edits and other schedulers' effects: torch deprecates it, but it is how a resumed run moves onto a
-        schedule reshaped for more epochs."""
+        schedule reshaped for more epochs. It warns as torch's does, and so does a first step() before any
+        optimizer.step() since the optimizer's first scheduler was made (a schedule that skips its first lr)."""
+        if self._step_count == 1 and not getattr(self.optimizer, "_opt_called", False):
+            warnings.warn(
+                "Detected call of `lr_scheduler.step()` before `optimizer.step()`. In PyTorch 1.1.0 and later, you "
+                "should call them in the opposite order: `optimizer.step()` before `lr_scheduler.step()`.  Failure "
+                "to do this will result in PyTorch skipping the first value of the learning rate schedule. See more "
+                "details at https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate",
+                UserWarning, stacklevel=2)
         self._step_count += 1
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch=None):
-        if epoch is None:
-            self.last_epoch += 1
-            lrs = self.get_lr()
-        else:
-            self.last_epoch = epoch
-            lrs = self._closed_form_lr()
+        self._in_step = True
+        try:
+            if epoch is None:
+                self.last_epoch += 1
+                lrs = self.get_lr()
+            else:
+                self.last_epoch = epoch
+                lrs = self._closed_form_lr()
+        finally:
+            del self._in_step  # back to the class's False, and out of state_dict
         self._set_lrs(lrs)
 
     def _set_lrs(self, lrs):
@@ -139,11 +171,14 @@ class _LambdaScheduler(LRScheduler):
             self.lr_lambdas = list(lr_lambda)
         else:
             self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        for function in self.lr_lambdas:
+        for function in self.lr_lambdas if self._refuses_non_callables else ():
             if not callable(function):
                 raise TypeError(f"lr_lambda should be a function, but got {type(function).__name__}")
         super().__init__(optimizer, last_epoch)
 
+    # torch's MultiplicativeLR checks its functions, whose first call comes a step later; LambdaLR's first step
+    # calls them, and fails there on one that is not callable.
+    _refuses_non_callables = False
     _parts = "lr_lambdas"
 
     _part_state = staticmethod(_function_state)
@@ -153,14 +188,16 @@ class _LambdaScheduler(LRScheduler):
 class LambdaLR(_LambdaScheduler):
     """lr = initial lr * lr_lambda(epoch)."""
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         return [base_lr * function(self.last_epoch) for function, base_lr in zip(self.lr_lambdas, self.base_lrs)]
 
 
 class MultiplicativeLR(_LambdaScheduler):
     """Each epoch multiplies the current lr by lr_lambda(epoch)."""
 
-    def get_lr(self):
+    _refuses_non_callables = True
+
+    def _scheduled_lr(self):
         if self._is_initial:
             return self._current_lrs()
         return [lr * function(self.last_epoch) for function, lr in zip(self.lr_lambdas, self._current_lrs())]
@@ -173,7 +210,7 @@ class StepLR(LRScheduler):
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self.last_epoch == 0 or self.last_epoch % self.step_size:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -189,7 +226,7 @@ class MultiStepLR(LRScheduler):
         self.milestones, self.gamma = Counter(milestones), gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self.last_epoch not in self.milestones:
             return self._current_lrs()
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._current_lrs()]
@@ -208,7 +245,7 @@ class ConstantLR(LRScheduler):
         self.factor, self.total_iters = factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self.last_epoch == 0:
             return [lr * self.factor for lr in self._current_lrs()]
         if self.last_epoch != self.total_iters:
@@ -231,7 +268,7 @@ class LinearLR(LRScheduler):
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self.last_epoch == 0:
             return [lr * self.start_factor for lr in self._current_lrs()]
         if self._is_initial or self.last_epoch > self.total_iters:
@@ -253,7 +290,7 @@ class ExponentialLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self._is_initial:
             return self._current_lrs()
         return [lr * self.gamma for lr in self._current_lrs()]
@@ -269,7 +306,7 @@ class PolynomialLR(LRScheduler):
         self.total_iters, self.power = total_iters, power
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
         factor = ((1.0 - self.last_epoch / self.total_iters) /
@@ -293,7 +330,7 @@ class CosineAnnealingLR(LRScheduler):
     def _cosine(self, epoch):
         return 1 + math.cos(math.pi * epoch / self.T_max)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         if self._is_initial:  # the step __init__ makes keeps the lrs, loaded ones included
             return self._current_lrs()
         if (self.last_epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
@@ -322,7 +359,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_0, self.T_i, self.T_mult, self.eta_min, self.T_cur = T_0, T_0, T_mult, eta_min, last_epoch
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base_lr in self.base_lrs]
 
@@ -346,7 +383,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             self.T_cur = epoch - self.T_0 * (self.T_mult ** restarts - 1) / (self.T_mult - 1)
             self.T_i = self.T_0 * self.T_mult ** restarts
         self.last_epoch = math.floor(epoch)
-        self._set_lrs(self.get_lr())
+        self._set_lrs(self._scheduled_lr())
 
 
 class _MomentumCycle(LRScheduler):
@@ -419,7 +456,7 @@ class CyclicLR(_MomentumCycle):
             return 1 / (2.0 ** (x - 1))
         return self.gamma ** x
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         cycle = math.floor(1 + self.last_epoch / self.total_size)
         x = 1.0 + self.last_epoch / self.total_size - cycle
         scale_factor = x / self.step_ratio if x <= self.step_ratio else (x - 1) / (self.step_ratio - 1)
@@ -503,7 +540,7 @@ class OneCycleLR(_MomentumCycle):
             return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
         return (end - start) * fraction + start
 
-    def get_lr(self):
+    def _scheduled_lr(self):
         step = self.last_epoch
         if step > self.total_steps:
             raise ValueError(f"Tried to step {step} times. The specified number of total steps is {self.total_steps}")
@@ -656,7 +693,11 @@ class ReduceLROnPlateau(LRScheduler):
 
     def step(self, metrics, epoch=None):
         current = float(metrics)
-        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
         if self._is_better(current, self.best):
             self.best, self.num_bad_epochs = current, 0
         else:

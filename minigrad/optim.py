@@ -167,6 +167,8 @@ def _running_step_hooks(step):
     @functools.wraps(step)
     def hooked_step(*args, **kwargs):
         optimizer = args[0]
+        if "_opt_called" in vars(optimizer):  # a scheduler on it asks whether step() ran since it was made
+            optimizer._opt_called = True
         if type(optimizer).step is not hooked_step:
             return step(*args, **kwargs)
         for hook in tuple(optimizer._optimizer_step_pre_hooks.values()):

@@ -4,6 +4,7 @@ errors; and Optimizer.add_param_group."""
 import copy
 import math
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -167,8 +168,16 @@ def test_a_torch_scheduler_state_loads_into_minigrads():
     assert run(mg_opt, mg_sched, 10) == run(torch_opt, torch_sched, 10)
 
 
+def warned(function, library):
+    """function(library)'s result and the (category, message) of each warning it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = function(library)
+    return result, [(warning.category, str(warning.message)) for warning in caught]
+
+
 @pytest.mark.parametrize("config", ["MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR", "PolynomialLR",
-                                    "LambdaLR", "CosineAnnealingWarmRestarts"])
+                                    "LambdaLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR"])
 def test_step_to_an_epoch_uses_the_closed_form_like_torch(config):
     def jumped(library):
         optimizer, scheduler = make_scheduler(library, config)
@@ -179,12 +188,47 @@ def test_step_to_an_epoch_uses_the_closed_form_like_torch(config):
             lrs.append(([group["lr"] for group in optimizer.param_groups], scheduler.last_epoch))
         return lrs + run(optimizer, scheduler, 6)
 
-    if config == "CosineAnnealingWarmRestarts":  # where epochs may be fractional, torch does not deprecate it
-        expected = jumped(torch)
-    else:
-        with pytest.warns(UserWarning, match="deprecated"):
-            expected = jumped(torch)
-    assert jumped(mg) == expected
+    # Both warn at each step(epoch) with torch's words, but for CosineAnnealingWarmRestarts, whose epochs may be
+    # fractional: torch does not deprecate it there.
+    (expected, torch_warnings), (got, mg_warnings) = (warned(jumped, library) for library in (torch, mg))
+    assert got == expected
+    assert mg_warnings == torch_warnings
+    assert len(torch_warnings) == (0 if config == "CosineAnnealingWarmRestarts" else 5)
+
+
+@pytest.mark.parametrize("config", [*CONFIGS, "SWALR"])
+def test_get_lr_called_outside_step_warns_like_torch(config):
+    def asked(library):
+        if config == "SWALR":
+            optimizer = make_optimizer(library)
+            scheduler = library.optim.swa_utils.SWALR(optimizer, swa_lr=0.05, anneal_epochs=3)
+        else:
+            optimizer, scheduler = make_scheduler(library, config)
+        return [list(scheduler.get_lr()) for _ in run(optimizer, scheduler, 4)]
+
+    (expected, torch_warnings), (got, mg_warnings) = (warned(asked, library) for library in (torch, mg))
+    assert got == expected
+    assert mg_warnings == torch_warnings
+    assert len(torch_warnings) == 4
+
+
+@pytest.mark.parametrize("order", ["OS", "SO", "oSO", "SSO", "OSS"])
+def test_a_first_step_before_the_optimizers_warns_like_torch(order):
+    """O: optimizer.step(), S: scheduler.step(), o: optimizer.step() before the scheduler is made (which torch
+    does not count)."""
+    def stepped(library):
+        optimizer = make_optimizer(library)
+        if order.startswith("o"):
+            optimizer.step()
+        scheduler = library.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+        for call in order.lstrip("o"):
+            (optimizer if call == "O" else scheduler).step()
+        return [group["lr"] for group in optimizer.param_groups]
+
+    (expected, torch_warnings), (got, mg_warnings) = (warned(stepped, library) for library in (torch, mg))
+    assert got == expected
+    assert mg_warnings == torch_warnings
+    assert len(torch_warnings) == (0 if order.startswith("O") else 1)
 
 
 def test_made_at_a_last_epoch_on_a_loaded_optimizer_goes_on_like_torch():
@@ -292,6 +336,23 @@ def test_reduce_lr_on_plateau_matches_torch_and_resumes(tmp_path, kwargs):
     assert resumed.state_dict() == plain_state(torch_sched.state_dict())
 
 
+def test_reduce_lr_on_plateau_step_at_an_epoch_sets_it_and_warns_like_torch():
+    def stepped(library):
+        optimizer = make_optimizer(library)
+        scheduler = library.optim.lr_scheduler.ReduceLROnPlateau(optimizer, patience=1, cooldown=1)
+        out = []
+        for metric, epoch in zip(METRICS, [None, 7, None, 3, 3, None, 20, None, 0, None] * 3):
+            scheduler.step(metric, epoch)
+            out.append(([group["lr"] for group in optimizer.param_groups], scheduler.last_epoch,
+                        scheduler.num_bad_epochs, scheduler.cooldown_counter))
+        return out
+
+    (expected, torch_warnings), (got, mg_warnings) = (warned(stepped, library) for library in (torch, mg))
+    assert got == expected
+    assert mg_warnings == torch_warnings
+    assert len(torch_warnings) == 15
+
+
 # ----------------------------------------------------------------------------- argument errors
 
 ERRORS = [
@@ -311,6 +372,8 @@ ERRORS = [
     ("CyclicLR", dict(base_lr=0.1, max_lr=[1.0])),
     ("LambdaLR", dict(lr_lambda=[lambda e: 1.0])),
     ("MultiplicativeLR", dict(lr_lambda=0.9)),
+    ("LambdaLR", dict(lr_lambda=3)),
+    ("LambdaLR", dict(lr_lambda=[lambda e: 1.0, "half", None])),
     ("ReduceLROnPlateau", dict(factor=1.0)),
     ("ReduceLROnPlateau", dict(mode="up")),
     ("ReduceLROnPlateau", dict(threshold_mode="relative")),

@@ -589,11 +589,16 @@ class Run:
         self.history, self.best = list(state["history"]), dict(state["best"])
         # The learning rate of the epoch to come. On the same --epochs the optimizer just loaded holds it, and the
         # schedule goes on stepping from it (as an uninterrupted run does, to the last bit); a longer --epochs
-        # reshapes the schedule, whose rate for this epoch is then computed afresh.
+        # reshapes the schedule, whose rate for this epoch is then computed afresh (by step(epoch), whose closed
+        # form is what is wanted here: torch's warnings, on the deprecated epoch and on a step before the
+        # optimizer's, are not for this use).
         if self.options["epochs"] == state["config"]["epochs"]:
             self.scheduler.last_epoch = len(self.history)
         else:
-            self.scheduler.step(len(self.history))
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "The epoch parameter", UserWarning)
+                warnings.filterwarnings("ignore", "Detected call of `lr_scheduler", UserWarning)
+                self.scheduler.step(len(self.history))
         progress = state.get("progress")
         self.progress = EpochProgress.from_state(progress) if progress else None
 
