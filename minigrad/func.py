@@ -106,17 +106,25 @@ def _own_leaves(trees, outer_grad, error=None):
                 raise error(leaf) if error else ValueError(f"Thing passed to transform API must be Tensor, got "
                                                            f"{type(leaf)}")
         leaves = _prepared(leaves, outer_grad, need_graph=True)
+        for leaf in leaves:
+            if leaf.creator is None:
+                leaf._transform_leaf = True
         own += leaves
         substituted.append(_unflatten(leaves, structure))
     return substituted, own
 
 
+_RUNNING = []  # the ids of the own leaves of each transform whose function is running, outermost first
+
+
 def _reaches_outside(tensors, own):
     """Whether any of `tensors` was computed from a tensor that requires grad other than the transform's `own`
-    leaves: whether anything outside the transform could differentiate it."""
+    leaves: whether anything outside the transform could differentiate it. A leaf of a transform that has
+    finished (an inner vjp's, whose vjp_fn the function called) is nothing anyone outside can differentiate by."""
     roots = [t for t in tensors if isinstance(t, Tensor) and t.requires_grad]
     own_ids = {id(t) for t in own}
     return any(isinstance(entry, Tensor) and entry.requires_grad and id(entry) not in own_ids
+               and (not getattr(entry, "_transform_leaf", False) or any(id(entry) in ids for ids in _RUNNING))
                for entry in topological_order(*roots, needs_grad_only=True)) if roots else False
 
 
@@ -188,7 +196,11 @@ class _Traced:
             for number, tree in zip(numbers, trees):
                 args[number] = tree
             self.structures = [_flatten(tree) for tree in trees]  # (leaves, structure) of each
-            output = func(*args, **kwargs)
+            _RUNNING.append({id(t) for t in self.own})
+            try:
+                output = func(*args, **kwargs)
+            finally:
+                _RUNNING.pop()
         if has_aux:
             if not (isinstance(output, tuple) and len(output) == 2):
                 raise RuntimeError(f"{caller}: output of function f should be a tuple: (output, aux) if has_aux is "
@@ -206,6 +218,11 @@ class _Traced:
             trees.append(_unflatten(flat[start:start + len(leaves)], structure))
             start += len(leaves)
         return trees[0] if single else tuple(trees)
+
+    def keeps_with(self, vectors):
+        """Whether results weighted by `vectors` (cotangents, tangents) stay differentiable: where the function's
+        do, or where a vector requires grad (an enclosing transform's input), so that they lead back to it."""
+        return self.keep or is_grad_enabled() and any(isinstance(v, Tensor) and v.requires_grad for v in vectors)
 
     def released_aux(self):
         return _released(self.aux, self.outer_grad and _reaches_outside(_flatten(self.aux)[0], self.own))
@@ -256,9 +273,13 @@ def vjp(func, *primals, has_aux=False):
             raise RuntimeError("Expected pytree structure of cotangents to be the same as pytree structure of "
                                f"outputs to the function. cotangents: {_sketched(structure)}, primal output: "
                                f"{_sketched(traced.output_structure)}")
+        for weight in weights:
+            if weight is not None and not isinstance(weight, Tensor):
+                raise TypeError(f"gradients can be either Tensors or None, but got {type(weight).__name__}")
+        keep = traced.keeps_with(weights)
         with enable_grad():
-            products = _gradients(traced.outputs, traced.own, weights, create_graph=traced.keep)
-        return traced.in_argument_structures(_released(list(products), traced.keep), single=False)
+            products = _gradients(traced.outputs, traced.own, weights, create_graph=keep)
+        return traced.in_argument_structures(_released(list(products), keep), single=False)
 
     output = _released(traced.output, traced.keep)
     return (output, vjp_fn, traced.released_aux()) if has_aux else (output, vjp_fn)
@@ -273,19 +294,22 @@ class _Linearized(_Traced):
         with enable_grad():
             self.differentiable = [output for output in self.outputs if output.requires_grad]
             self.directions = [zeros_like(output).requires_grad_() for output in self.differentiable]
+            for direction in self.directions:
+                direction._transform_leaf = True
             self.transposed = _grad(self.differentiable, self.own, self.directions, create_graph=True)
 
-    def product(self, tangents):
-        """J t for tangents, one per own leaf (None for a zero one): one tensor per output."""
+    def product(self, tangents, keep):
+        """J t for tangents, one per own leaf (None for a zero one): one tensor per output, recorded where `keep`."""
         pairs = [(part, tangent) for part, tangent in zip(self.transposed, tangents)
                  if part is not None and tangent is not None]
         with enable_grad():
             products = iter(_gradients([part for part, _ in pairs], self.directions, [t for _, t in pairs],
-                                       create_graph=self.keep) if pairs else [zeros_like(d) for d in self.directions])
+                                       create_graph=keep) if pairs else [zeros_like(d) for d in self.directions])
         return [next(products) if output.requires_grad else zeros_like(output) for output in self.outputs]
 
     def released_product(self, tangents):
-        return _unflatten(_released(self.product(tangents), self.keep), self.output_structure)
+        keep = self.keeps_with(tangents)
+        return _unflatten(_released(self.product(tangents, keep), keep), self.output_structure)
 
 
 def _tangents_like(primals, tangents, caller):
@@ -380,7 +404,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 output_columns.append([])
             for unit in _unit_vectors(leaf):
                 tangents[index] = unit
-                for output_columns, product in zip(columns, traced.product(tangents)):
+                for output_columns, product in zip(columns, traced.product(tangents, traced.keep)):
                     output_columns[-1].append(product)
         blocks = [[_stacked(parts, output, leaf, dim=-1) for leaf, parts in zip(traced.own, output_columns)]
                   for output, output_columns in zip(traced.outputs, columns)]

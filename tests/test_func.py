@@ -311,6 +311,7 @@ ERRORS = {
     "grad of an integer tensor": lambda lib: func_of(lib).grad(lambda x: (x * 2).sum())(lib.ones(2, dtype=lib.int64)),
     "vjp of a number": lambda lib: func_of(lib).vjp(lambda x: 1.0, lib.ones(3)),
     "vjp_fn of another structure": lambda lib: func_of(lib).vjp(lambda x: x, lib.ones(3))[1]((lib.ones(3),) * 2),
+    "vjp_fn of a number": lambda lib: func_of(lib).vjp(lambda x: x * 2, lib.ones(3))[1](2.0),
     "vjp has_aux without aux": lambda lib: func_of(lib).vjp(lambda x: x, lib.ones(3), has_aux=True),
     "jvp primals not a tuple": lambda lib: func_of(lib).jvp(lambda x: x, lib.ones(3), (lib.ones(3),)),
     "jvp of another structure": lambda lib: func_of(lib).jvp(lambda x: x, (lib.ones(3),), (lib.ones(3),) * 2),
@@ -370,3 +371,21 @@ def test_gpu_path_matches_cpu(gpu_path):
 
 def test_vmap_is_also_at_the_top_as_torchs():
     assert mg.vmap is mg.func.vmap and torch.vmap is torch.func.vmap
+
+
+NESTED_VECTOR_CASES = {  # a vjp_fn's cotangents or a jvp's tangents that an enclosing transform differentiates
+    "vjp of vjp_fn": lambda lib: func_of(lib).vjp(
+        lambda c: func_of(lib).vjp(lambda a: a.sin() * a, lib.tensor(X))[1](c)[0], lib.tensor(Y))[1](lib.tensor(M[0])),
+    "grad through jvp's tangents": lambda lib: func_of(lib).grad(
+        lambda t: func_of(lib).jvp(lambda c: c.sin() * c, (lib.tensor(X),), (t,))[1].sum())(lib.tensor(Y)),
+    "jacrev of vjp_fn": lambda lib: func_of(lib).jacrev(
+        lambda c: func_of(lib).vjp(lambda a: a.exp() * a.sum(), lib.tensor(X))[1](c)[0])(lib.tensor(Y)),
+}
+
+
+@pytest.mark.parametrize("name", NESTED_VECTOR_CASES)
+def test_transforms_differentiate_through_inner_cotangents_and_tangents_as_torchs(name):
+    ours, theirs = both(NESTED_VECTOR_CASES[name])
+    assert_same(ours, theirs)
+    assert not mg.func.vjp(lambda c: mg.func.vjp(lambda a: a * a, mg.tensor(X))[1](c)[0],
+                           mg.tensor(Y))[0].requires_grad
