@@ -83,8 +83,8 @@ def _per_leaf(prefix, tree, mismatch):
     vmap's in_dims and out_dims do); mismatch() is the error where their structures differ."""
     if not isinstance(prefix, (tuple, list, dict)):
         return [prefix] * len(_flatten(tree)[0])
-    if (isinstance(prefix, dict) != isinstance(tree, dict) or not isinstance(tree, (tuple, list, dict))
-            or len(prefix) != len(tree) or isinstance(prefix, dict) and set(prefix) != set(tree)):
+    if (isinstance(prefix, dict) != isinstance(tree, dict) or isinstance(prefix, list) != isinstance(tree, list)
+            or not isinstance(tree, (tuple, list, dict)) or len(prefix) != len(tree) or isinstance(prefix, dict) and set(prefix) != set(tree)):
         raise mismatch()
     pairs = ((prefix[key], tree[key]) for key in tree) if isinstance(tree, dict) else zip(prefix, tree)
     return [value for part, subtree in pairs for value in _per_leaf(part, subtree, mismatch)]
@@ -442,9 +442,16 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     @functools.wraps(func)
     def mapped(*args, **kwargs):
         caller = f"vmap({name}, in_dims={in_dims}, ...)(<inputs>)"
+        if any(dim is not None and not isinstance(dim, int) for dim in _flatten(out_dims)[0]):
+            raise ValueError(f"vmap({name}, ..., out_dims={out_dims}): `out_dims` must be an int, None or a python "
+                             "collection of ints representing where in the outputs the vmapped dimension should "
+                             "appear.")
         if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
             raise ValueError(f"{caller}: expected `in_dims` to be int or a (potentially nested) tuple matching the "
                              f"structure of inputs, got: {type(in_dims)}.")
+        if not args:
+            raise ValueError(f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add inputs, or you are "
+                             "trying to vmap over a function with no inputs. The latter is unsupported.")
         leaves, structure = _flatten(args)
         dims = _per_leaf(in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args), args, lambda: ValueError(
             f"{caller}: in_dims is not compatible with the structure of `inputs`. in_dims has structure "
@@ -473,10 +480,13 @@ def _batch_size(leaves, dims, caller):
     for leaf, dim in zip(leaves, dims):
         if dim is None:
             continue
+        if not isinstance(dim, int):
+            raise ValueError(f"{caller}: Got in_dim={dim} for an input but in_dim must be either an integer dimension "
+                             "or None.")
         if not isinstance(leaf, Tensor):
             raise ValueError(f"{caller}: Got in_dim={dim} for an input but the input is of type {type(leaf)}. We "
                              "cannot vmap over non-Tensor arguments, please use None as the respective in_dim")
-        if not isinstance(dim, int) or not -leaf.ndim <= dim < leaf.ndim:
+        if not -leaf.ndim <= dim < leaf.ndim:
             raise ValueError(f"{caller}: Got in_dim={dim} for some input, but that input is a Tensor of "
                              f"dimensionality {leaf.ndim} so expected in_dim to satisfy -{leaf.ndim} <= in_dim < "
                              f"{leaf.ndim}.")
@@ -489,14 +499,23 @@ def _batch_size(leaves, dims, caller):
     return sizes[0]
 
 
+def _out_dims_per_leaf(out_dims, outputs, name):
+    """The out_dim of each of the outputs' leaves; a single tensor takes an out_dims of one, as torch's."""
+    def mismatch():
+        return ValueError(f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible with the "
+                          f"structure of `outputs`. out_dims has structure {_spelt(_flatten(out_dims)[1])} but "
+                          f"outputs has structure {_spelt(_flatten(outputs)[1])}.")
+    if isinstance(outputs, Tensor) and isinstance(out_dims, tuple) and len(out_dims) == 1:
+        return list(out_dims)
+    return _per_leaf(out_dims, outputs, mismatch)
+
+
 def _stacked_outputs(samples, out_dims, name):
     """The samples' outputs (pytrees alike), each leaf stacked along its out_dim; an out_dim of None gives an output
     that is the same for every sample as it is."""
     flat = [_flatten(sample) for sample in samples]
     structure = flat[0][1]
-    dims = _per_leaf(out_dims, samples[0], lambda: ValueError(
-        f"vmap({name}, ...): out_dims is not compatible with the structure of `outputs`. out_dims has structure "
-        f"{_spelt(_flatten(out_dims)[1])} but outputs has structure {_spelt(structure)}."))
+    dims = _out_dims_per_leaf(out_dims, samples[0], name)
     outputs = []
     for position, dim in enumerate(dims):
         parts = [leaves[position] for leaves, _ in flat]
@@ -521,8 +540,7 @@ def _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name):
     with no_grad():
         shapes = func(*_unflatten(sample, structure), **kwargs)
     leaves_out, out_structure = _flatten(shapes)
-    dims_out = _per_leaf(out_dims, shapes, lambda: ValueError(f"vmap({name}, ...): out_dims is not compatible with "
-                                                              "the structure of `outputs`."))
+    dims_out = _out_dims_per_leaf(out_dims, shapes, name)
     return _unflatten([leaf if dim is None else zeros_like(leaf).unsqueeze(dim).narrow(dim, 0, 0)
                        for leaf, dim in zip(leaves_out, dims_out)], out_structure)
 

@@ -111,6 +111,10 @@ CASES = {
     "vmap unbatched output": lambda lib: func_of(lib).vmap(lambda x: lib.ones(2))(lib.tensor(M)),
     "vmap out_dims None": lambda lib: func_of(lib).vmap(lambda x: (x * 2, lib.ones(2)), out_dims=(0, None))(
         lib.tensor(M)),
+    "vmap out_dims of one for one tensor": lambda lib: func_of(lib).vmap(lambda x: x * 2, out_dims=(1,))(
+        lib.tensor(M)),
+    "vmap empty out_dims 1": lambda lib: func_of(lib).vmap(lambda x: (x * 2, x.sum()), out_dims=(1, 0))(
+        lib.tensor(M[:0])),
     "vmap empty": lambda lib: func_of(lib).vmap(lambda x: (x.sum(), x * 2))(lib.tensor(M[:0])),
     "vmap of grad: per-sample gradients": lambda lib: func_of(lib).vmap(
         func_of(lib).grad(lambda w, x, y: ((x @ w).tanh() - y) ** 2), in_dims=(None, 0, 0))(
@@ -330,6 +334,13 @@ ERRORS = {
     "vmap returns a number": lambda lib: func_of(lib).vmap(lambda a: 3)(lib.ones(2)),
     "vmap out_dims None of a batched output": lambda lib: func_of(lib).vmap(lambda a: a, out_dims=None)(
         lib.tensor([1.0, 2.0])),
+    "vmap out_dims of another structure": lambda lib: func_of(lib).vmap(lambda a: (a, a), out_dims=(0, 0, 0))(
+        lib.ones(2)),
+    "vmap out_dims a list for a tuple": lambda lib: func_of(lib).vmap(lambda a: (a, a), out_dims=[0, 0])(lib.ones(2)),
+    "vmap out_dims of other keys": lambda lib: func_of(lib).vmap(lambda a: {"x": a}, out_dims={"y": 0})(lib.ones(2)),
+    "vmap out_dims a string": lambda lib: func_of(lib).vmap(lambda a: a, out_dims="x")(lib.ones(2)),
+    "vmap in_dims a float": lambda lib: func_of(lib).vmap(lambda a: a, in_dims=(0.0,))(lib.ones(2)),
+    "vmap of no inputs": lambda lib: func_of(lib).vmap(lambda: lib.ones(2))(),
     "vmap randomness": lambda lib: func_of(lib).vmap(lambda a: a, randomness="x")(lib.ones(2)),
     "vmap chunk_size": lambda lib: func_of(lib).vmap(lambda a: a, chunk_size=0)(lib.ones(2)),
     "functional_call strict": lambda lib: func_of(lib).functional_call(
