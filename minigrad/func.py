@@ -555,24 +555,23 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     under both, unless tie_weights is False."""
     dicts = [parameter_and_buffer_dicts] if isinstance(parameter_and_buffer_dicts, dict) else \
         list(parameter_and_buffer_dicts)
-    replacements = {}
-    for mapping in dicts:
-        repeated = [name for name in mapping if name in replacements]
-        if repeated:
-            raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional call is ambiguous")
-        replacements.update(mapping)
+    names = [name for mapping in dicts for name in mapping]
+    repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+    if repeated:
+        raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional call is ambiguous")
+    replacements = {name: tensor for mapping in dicts for name, tensor in mapping.items()}
     own = dict(module.named_parameters(remove_duplicate=False))
     own.update(module.named_buffers(remove_duplicate=False))
+    if tie_weights:
+        replacements = _with_tied_names(own, replacements)
     if strict:
-        unexpected = [name for name in replacements if name not in own]
-        missing = [name for name in own if name not in replacements]
+        unexpected = sorted(name for name in replacements if name not in own)
+        missing = sorted(name for name in own if name not in replacements)
         if unexpected or missing:
             lines = [f"\tUnexpected key(s): {', '.join(repr(n) for n in unexpected)}." if unexpected else None,
                      f"\tMissing key(s): {', '.join(repr(n) for n in missing)}." if missing else None]
             raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n"
                                + "\n".join(line for line in lines if line))
-    if tie_weights:
-        replacements = _with_tied_names(own, replacements)
     args = () if args is None else args if isinstance(args, tuple) else (args,)
     restores = []
     try:
@@ -604,6 +603,8 @@ def _swap(module, name, tensor):
     """Put `tensor` in the place of the module's parameter, buffer or other attribute `name` (dotted): a function
     that puts back what was there (removes it, where there was nothing). A parameter's or buffer's place is taken in
     its registry; another attribute is set, as torch's, so that a parametrized tensor's setter (right_inverse) runs."""
+    if tensor is not None and not isinstance(tensor, Tensor):
+        raise TypeError(f"{tensor} is not an instance of torch.Tensor")
     *path, attribute = name.split(".")
     owner = module.get_submodule(".".join(path)) if path else module
     registry = next((r for r in (owner._parameters, owner._buffers) if attribute in r), None)

@@ -219,6 +219,16 @@ def test_functional_call_as_torchs():
     assert_same(ours[:3], theirs[:3])
 
 
+def test_functional_call_strict_takes_a_tied_weight_under_either_name_as_torchs():
+    def run(lib):
+        module = lib.nn.Sequential(lib.nn.Linear(4, 4), lib.nn.Linear(4, 4))
+        module[1].weight = module[0].weight
+        given = {"0.weight": lib.tensor(M.T @ M), "0.bias": lib.tensor(X), "1.bias": lib.tensor(Y)}
+        return func_of(lib).functional_call(module, given, (lib.tensor(BATCH),), strict=True)
+    ours, theirs = both(run)
+    assert_same(ours, theirs)
+
+
 def test_functional_call_gradients_reach_the_given_tensors_and_the_module_comes_back_after_an_error():
     module = Net(mg).module
     weights = {name: t.requires_grad_() for name, t in _weights(mg).items()}
@@ -345,6 +355,13 @@ ERRORS = {
     "vmap chunk_size": lambda lib: func_of(lib).vmap(lambda a: a, chunk_size=0)(lib.ones(2)),
     "functional_call strict": lambda lib: func_of(lib).functional_call(
         lib.nn.Linear(2, 2), {"weight": lib.ones(2, 2), "x": lib.ones(1)}, (lib.ones(2),), strict=True),
+    "functional_call strict, keys in order": lambda lib: func_of(lib).functional_call(
+        lib.nn.Linear(2, 2), {"weight": lib.ones(2, 2), "z": lib.ones(1), "y": lib.ones(1)}, (lib.ones(2),), strict=True),
+    "functional_call of a number": lambda lib: func_of(lib).functional_call(
+        lib.nn.Linear(2, 2), {"weight": 3.0}, (lib.ones(2),)),
+    "functional_call, keys in two dicts in order": lambda lib: func_of(lib).functional_call(
+        lib.nn.Linear(2, 2), ({"weight": lib.ones(2, 2), "bias": lib.ones(2)},
+                              {"bias": lib.ones(2), "weight": lib.ones(2, 2)}), (lib.ones(2),)),
     "functional_call of a module's flag": lambda lib: func_of(lib).functional_call(
         lib.nn.Linear(2, 2), {"training": lib.ones(1)}, (lib.ones(2),)),
     "functional_call in two dicts": lambda lib: func_of(lib).functional_call(
