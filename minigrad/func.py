@@ -93,18 +93,16 @@ def _per_leaf(prefix, tree, mismatch):
 # --------------------------------------------------------------------------------- the transforms' leaves
 
 
-def _own_leaves(trees, outer_grad, error=None):
+def _own_leaves(trees, outer_grad):
     """Each pytree of `trees` with every tensor replaced by a leaf of the transform's own, and those leaves in
     order. A tensor that an enclosing transform or a backward could differentiate (it requires grad, outside no_grad)
-    is taken through a view, which keeps the way back to it; any other is detached. error(leaf) is the error for a
-    leaf that is not a tensor."""
+    is taken through a view, which keeps the way back to it; any other is detached."""
     substituted, own = [], []
     for tree in trees:
         leaves, structure = _flatten(tree)
         for leaf in leaves:
             if not isinstance(leaf, Tensor):
-                raise error(leaf) if error else ValueError(f"Thing passed to transform API must be Tensor, got "
-                                                           f"{type(leaf)}")
+                raise ValueError(f"Thing passed to transform API must be Tensor, got {type(leaf)}")
         leaves = _prepared(leaves, outer_grad, need_graph=True)
         for leaf in leaves:
             if leaf.creator is None:
@@ -174,6 +172,15 @@ def _require_tensors(output, caller):
                                f"{type(leaf)}")
 
 
+def _require_floating_tensors(output, caller):
+    """vjp's and jacrev's check: only outputs that have gradients."""
+    _require_tensors(output, caller)
+    for leaf in _flatten(output)[0]:
+        if not (leaf.is_floating_point() or leaf.is_complex()):
+            raise RuntimeError("vjp(f, ...): All outputs of f must be floating-point or complex Tensors, got Tensor "
+                               f"with dtype torch.{leaf.dtype}")
+
+
 def _require_scalar(output, caller):
     if not isinstance(output, Tensor):
         raise RuntimeError(f"{caller}: Expected f(*args) to return a Tensor, got {type(output)}")
@@ -187,11 +194,11 @@ class _Traced:
     where None): its output's tensors, the own leaves, how to give results back in the arguments' structures, and
     whether anything outside could differentiate it (`keep`)."""
 
-    def __init__(self, func, args, kwargs, numbers, has_aux, caller, primal_error=None, check=None):
+    def __init__(self, func, args, kwargs, numbers, has_aux, caller, check=None):
         numbers = range(len(args)) if numbers is None else numbers
         self.outer_grad = is_grad_enabled()
         with enable_grad():
-            trees, self.own = _own_leaves([args[n] for n in numbers], self.outer_grad, primal_error)
+            trees, self.own = _own_leaves([args[n] for n in numbers], self.outer_grad)
             args = list(args)
             for number, tree in zip(numbers, trees):
                 args[number] = tree
@@ -265,7 +272,7 @@ def grad(func, argnums=0, has_aux=False):
 def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn[, aux]): vjp_fn(cotangents), cotangents a pytree like the output, gives the
     cotangents' product with func's Jacobian, a tuple with one pytree per primal; it can be called again."""
-    traced = _Traced(func, primals, {}, None, has_aux, "vjp(f, *primals)")
+    traced = _Traced(func, primals, {}, None, has_aux, "vjp(f, *primals)", check=_require_floating_tensors)
 
     def vjp_fn(cotangents):
         weights, structure = _flatten(cotangents)
@@ -289,8 +296,11 @@ class _Linearized(_Traced):
     """func traced with its Jacobian-vector products at hand, by the double-backward trick: the vjp of u, a
     vector that requires grad, is linear in u, and its own vjp with respect to u for a tangent t is J t."""
 
-    def __init__(self, func, args, numbers, has_aux, caller, primal_error=None):
-        super().__init__(func, args, {}, numbers, has_aux, caller, primal_error)
+    def __init__(self, func, args, numbers, has_aux, caller):
+        for leaf in _flatten([args[n] for n in (range(len(args)) if numbers is None else numbers)])[0]:
+            if isinstance(leaf, Tensor) and not (leaf.is_floating_point() or leaf.is_complex()):
+                raise ValueError(f"Expected primal to be floating point or complex, but got: torch.{leaf.dtype}")
+        super().__init__(func, args, {}, numbers, has_aux, caller)
         with enable_grad():
             self.differentiable = [output for output in self.outputs if output.requires_grad]
             self.directions = [zeros_like(output).requires_grad_() for output in self.differentiable]
@@ -320,9 +330,13 @@ def _tangents_like(primals, tangents, caller):
         raise RuntimeError(f"{caller}: Expected primals and tangents to have the same python structure. For example, "
                            "if primals is a tuple of 3 tensors, tangents also must be. Got primals with structure "
                            f"{_spelt(primal_structure)} and tangents with structure {_spelt(tangent_structure)}")
+    for name, leaves in (("primals", primal_leaves), ("tangents", tangent_leaves)):
+        if not leaves:
+            raise RuntimeError(f"{caller}: Expected {name} to contain at least one Tensor.")
+        for leaf in leaves:
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(f"{caller}: Expected {name} to only contain Tensors, got {type(leaf)}")
     for primal, tangent in zip(primal_leaves, tangent_leaves):
-        if not isinstance(tangent, Tensor):
-            raise RuntimeError(f"{caller}: Expected tangents to only contain Tensors, got {type(tangent)}")
         if tangent.shape != primal.shape:
             raise RuntimeError("Trying to set a forward gradient that has a different size than that of the original "
                                f"Tensor, this is not supported. Tensor is of size {list(primal.shape)} while the given "
@@ -337,9 +351,8 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     caller = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
         raise RuntimeError(f"{caller}: Expected primals to be a tuple. E.g. it should be valid to call f(*primals).")
-    traced = _Linearized(func, primals, None, has_aux, caller, primal_error=lambda leaf: RuntimeError(
-        f"{caller}: Expected primals to only contain Tensors, got {type(leaf)}"))
     tangents = _tangents_like(primals, tangents, caller)
+    traced = _Linearized(func, primals, None, has_aux, caller)
     if strict and not all(_depends_on(output, traced.own) for output in traced.outputs):
         raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is independent of the inputs. "
                            "This is not allowed with strict=True.")
@@ -379,7 +392,8 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
 
     @functools.wraps(func)
     def jacobian(*args, **kwargs):
-        traced = _Traced(func, args, kwargs, _argnums(argnums, len(args)), has_aux, "vjp(f, *primals)")
+        traced = _Traced(func, args, kwargs, _argnums(argnums, len(args)), has_aux, "vjp(f, *primals)",
+                         check=_require_floating_tensors)
         with enable_grad():
             blocks = [_jacobians_of(index, output, traced.own, traced.keep, strict=False)
                       for index, output in enumerate(traced.outputs)]
