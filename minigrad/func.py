@@ -149,9 +149,9 @@ def _gradients(outputs, inputs, grad_outputs, create_graph):
 
 def _argnums(argnums, count):
     """argnums (an int or a tuple of ints, negative from the end) as a tuple of indices into `count` arguments."""
-    if isinstance(argnums, int) and not isinstance(argnums, bool):
+    if isinstance(argnums, int):
         numbers = (argnums,)
-    elif isinstance(argnums, tuple) and all(isinstance(n, int) and not isinstance(n, bool) for n in argnums):
+    elif isinstance(argnums, tuple) and all(isinstance(n, int) for n in argnums):
         if not argnums:
             raise RuntimeError("argnums must be non-empty")
         if len(set(argnums)) != len(argnums):
@@ -232,6 +232,9 @@ class _Traced:
         return self.keep or is_grad_enabled() and any(isinstance(v, Tensor) and v.requires_grad for v in vectors)
 
     def released_aux(self):
+        for leaf in _flatten(self.aux)[0]:
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
         return _released(self.aux, self.outer_grad and _reaches_outside(_flatten(self.aux)[0], self.own))
 
 

@@ -74,6 +74,8 @@ CASES = {
     "grad has_aux": lambda lib: func_of(lib).grad(lambda x: (loss(lib, x, x), {"double": x * 2}), has_aux=True)(
         lib.tensor(X)),
     "grad_and_value": lambda lib: func_of(lib).grad_and_value(lambda x, y: loss(lib, x, y))(*tensors(lib, X, Y)),
+    "grad argnums of bools": lambda lib: func_of(lib).grad(lambda x, y: loss(lib, x, y), argnums=(True, False))(
+        *tensors(lib, X, Y)),
     "grad of an unused argument": lambda lib: func_of(lib).grad(lambda x, y: y.sum(), argnums=0)(*tensors(lib, X, Y)),
     "grad of grad": lambda lib: func_of(lib).grad(func_of(lib).grad(lambda x: x.sin() * x ** 3))(lib.tensor(0.7)),
     "vjp": lambda lib: (lambda out, fn: (out, fn((lib.tensor(Y[:3]), lib.tensor(X[0])))))(
@@ -320,6 +322,9 @@ ERRORS = {
     "argnums of a float": lambda lib: func_of(lib).grad(lambda x: x.sum(), argnums=1.5)(lib.ones(3)),
     "argnums empty": lambda lib: func_of(lib).grad(lambda x: x.sum(), argnums=())(lib.ones(3)),
     "argnums repeated": lambda lib: func_of(lib).grad(lambda x, y: x.sum(), argnums=(0, 0))(lib.ones(3), lib.ones(3)),
+    "argnums a bool": lambda lib: func_of(lib).grad(lambda x: x.sum(), argnums=True)(lib.ones(3)),
+    "grad aux of a number": lambda lib: func_of(lib).grad(lambda x: (x.sum(), [x, 3]), has_aux=True)(lib.ones(3)),
+    "jacfwd aux of None": lambda lib: func_of(lib).jacfwd(lambda x: (x, None), has_aux=True)(lib.ones(3)),
     "has_aux without aux": lambda lib: func_of(lib).grad(lambda x: x.sum(), has_aux=True)(lib.ones(3)),
     "grad of a number argument": lambda lib: func_of(lib).grad(lambda x: x * 2.0)(2.0),
     "grad of an integer tensor": lambda lib: func_of(lib).grad(lambda x: (x * 2).sum())(lib.ones(2, dtype=lib.int64)),
