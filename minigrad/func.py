@@ -140,10 +140,11 @@ def _released(tree, keep):
                       structure)
 
 
-def _gradients(outputs, inputs, grad_outputs, create_graph):
+def _gradients(outputs, inputs, grad_outputs, create_graph, retain_graph=True):
     """d(outputs)/d(inputs) weighted by grad_outputs, zeros for an input they do not reach; outputs that need no
-    gradient (constants) add nothing. The graph is kept, for the vjp and linearize functions' later calls."""
-    found = _grad(outputs, inputs, grad_outputs, create_graph, retain_graph=True)
+    gradient (constants) add nothing. The graph is kept unless told, for the vjp and linearize functions' later
+    calls."""
+    found = _grad(outputs, inputs, grad_outputs, create_graph, retain_graph=retain_graph)
     return tuple(zeros_like(t) if gradient is None else gradient for gradient, t in zip(found, inputs))
 
 
@@ -274,10 +275,12 @@ def grad(func, argnums=0, has_aux=False):
 
 def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn[, aux]): vjp_fn(cotangents), cotangents a pytree like the output, gives the
-    cotangents' product with func's Jacobian, a tuple with one pytree per primal; it can be called again."""
+    cotangents' product with func's Jacobian, a tuple with one pytree per primal; it can be called again, unless
+    retain_graph=False freed the graph. create_graph=False gives products cut from the graph (by default they are
+    recorded where grad mode is on and anything outside could differentiate them)."""
     traced = _Traced(func, primals, {}, None, has_aux, "vjp(f, *primals)", check=_require_floating_tensors)
 
-    def vjp_fn(cotangents):
+    def vjp_fn(cotangents, retain_graph=True, create_graph=None):
         weights, structure = _flatten(cotangents)
         if structure != traced.output_structure:
             raise RuntimeError("Expected pytree structure of cotangents to be the same as pytree structure of "
@@ -286,9 +289,9 @@ def vjp(func, *primals, has_aux=False):
         for weight in weights:
             if weight is not None and not isinstance(weight, Tensor):
                 raise TypeError(f"gradients can be either Tensors or None, but got {type(weight).__name__}")
-        keep = traced.keeps_with(weights)
+        keep = (is_grad_enabled() if create_graph is None else create_graph) and traced.keeps_with(weights)
         with enable_grad():
-            products = _gradients(traced.outputs, traced.own, weights, create_graph=keep)
+            products = _gradients(traced.outputs, traced.own, weights, create_graph=keep, retain_graph=retain_graph)
         return traced.in_argument_structures(_released(list(products), keep), single=False)
 
     output = _released(traced.output, traced.keep)

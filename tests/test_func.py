@@ -429,3 +429,20 @@ def test_transforms_differentiate_through_inner_cotangents_and_tangents_as_torch
     assert_same(ours, theirs)
     assert not mg.func.vjp(lambda c: mg.func.vjp(lambda a: a * a, mg.tensor(X))[1](c)[0],
                            mg.tensor(Y))[0].requires_grad
+
+
+def test_vjp_fn_takes_torchs_retain_graph_and_create_graph():
+    def run(lib, **options):
+        w = lib.tensor(Y, requires_grad=True)
+        return func_of(lib).vjp(lambda a: a.sin() * w, lib.tensor(X))[1](lib.tensor(X), **options)[0]
+    for options in ({"create_graph": False}, {"create_graph": True}, {"retain_graph": False}):
+        ours, theirs = run(mg, **options), run(torch, **options)
+        assert ours.requires_grad == theirs.requires_grad
+        assert_same(as_numpy(ours), as_numpy(theirs))
+
+    def called_twice(lib):
+        vjp_fn = func_of(lib).vjp(lambda a: a.sin() * a, lib.tensor(X))[1]
+        vjp_fn(lib.tensor(X), retain_graph=False)
+        return vjp_fn(lib.tensor(X))
+    ours, theirs = (_message(lambda: called_twice(lib)) for lib in (mg, torch))
+    assert ours[0] == theirs[0] == "RuntimeError" and ours[1].startswith("Trying to backward through the graph a second")
