@@ -19,7 +19,7 @@ from . import random
 from .autograd_functional import _grad, _jacobians_of, _prepared, _stacked, _unit_vectors
 from .creation import zeros_like
 from .function import enable_grad, is_grad_enabled, no_grad
-from .functional import stack
+from .functional import _size, stack
 from .nn.module import Module
 from .nn.normalization import _BatchNorm
 from .tensor import Tensor, topological_order
@@ -372,8 +372,20 @@ def linearize(func, *primals):
     jvp does, without running func again."""
     traced = _Linearized(func, primals, None, False, "linearize(f, *primals)")
 
+    primal_leaves, primal_structure = _flatten(primals)
+
     def jvp_fn(*tangents):
-        return traced.released_product(_tangents_like(primals, tangents, "linearize(f, *primals)"))
+        tangent_leaves, tangent_structure = _flatten(tangents)
+        if tangent_structure != primal_structure:
+            raise RuntimeError(f"Expected the tangents {_spelt(tangent_structure)} to have the same argspec as the "
+                               f"primals {_spelt(primal_structure)}")
+        for index, (primal, tangent) in enumerate(zip(primal_leaves, tangent_leaves)):
+            for name, spelt in (("shape", _size), ("dtype", lambda dtype: f"torch.{dtype}")):
+                if getattr(tangent, name) != getattr(primal, name):
+                    raise RuntimeError(f"tangent:{index} with {name} {spelt(getattr(tangent, name))} in flattened "
+                                       f"pytree doesn't match the {name} {spelt(getattr(primal, name))} of the "
+                                       "corresponding primal.")
+        return traced.released_product(tangent_leaves)
 
     return _released(traced.output, traced.keep), jvp_fn
 

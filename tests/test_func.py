@@ -345,6 +345,12 @@ ERRORS = {
     "jacfwd of an integer tensor": lambda lib: func_of(lib).jacfwd(lambda x: x * 2)(lib.ones(2, dtype=lib.int64)),
     "vjp of an integer output": lambda lib: func_of(lib).vjp(lambda x: (x.sum(), x > 0), lib.ones(2)),
     "jacrev of an integer output": lambda lib: func_of(lib).jacrev(lambda x: (x > 0).long())(lib.ones(2)),
+    "linearize's jvp_fn of another structure": lambda lib: func_of(lib).linearize(lambda x: x * 2, lib.ones(3))[1](
+        lib.ones(3), lib.ones(3)),
+    "linearize's jvp_fn of another shape": lambda lib: func_of(lib).linearize(lambda x: x * 2, lib.ones(3))[1](
+        lib.ones(2, 3)),
+    "linearize's jvp_fn of another dtype": lambda lib: func_of(lib).linearize(lambda x: x * 2, lib.ones(3))[1](
+        lib.ones(3, dtype=lib.float64)),
     "jacrev chunk_size": lambda lib: func_of(lib).jacrev(lambda x: x, chunk_size=0)(lib.ones(3)),
     "jacfwd randomness": lambda lib: func_of(lib).jacfwd(lambda x: x, randomness="x")(lib.ones(3)),
     "vmap sizes": lambda lib: func_of(lib).vmap(lambda a, b: a + b)(lib.ones(2), lib.ones(3)),
