@@ -469,7 +469,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     _check_randomness(randomness)
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
-    name = getattr(func, "__name__", repr(func))
+    name = _name_of(func)
 
     @functools.wraps(func)
     def mapped(*args, **kwargs):
@@ -504,6 +504,15 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             random.vmap_randomness.pop()
         return _stacked_outputs(samples, out_dims, name)
     return mapped
+
+
+def _name_of(func):
+    """func's name in vmap's messages, as torch's gives it."""
+    if hasattr(func, "__name__"):
+        return func.__name__
+    if isinstance(func, functools.partial):
+        return f"functools.partial({_name_of(func.func)}, ...)"
+    return repr(func)
 
 
 def _batch_size(leaves, dims, caller):
@@ -557,11 +566,16 @@ def _stacked_outputs(samples, out_dims, name):
                 raise ValueError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim is None")
             outputs.append(parts[0])
             continue
-        if not isinstance(parts[0], Tensor):
-            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(parts[0])}. Did "
-                             "you mean to set out_dims= to None for output?")
+        _require_mapped(parts[0], name)
         outputs.append(stack(parts, dim=dim))
     return _unflatten(outputs, structure)
+
+
+def _require_mapped(output, name):
+    """An output that is mapped (stacked along its out_dim) must be a tensor."""
+    if not isinstance(output, Tensor):
+        raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(output)}. Did you "
+                         "mean to set out_dims= to None for output?")
 
 
 def _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name):
@@ -573,8 +587,13 @@ def _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name):
         shapes = func(*_unflatten(sample, structure), **kwargs)
     leaves_out, out_structure = _flatten(shapes)
     dims_out = _out_dims_per_leaf(out_dims, shapes, name)
-    return _unflatten([leaf if dim is None else zeros_like(leaf).unsqueeze(dim).narrow(dim, 0, 0)
-                       for leaf, dim in zip(leaves_out, dims_out)], out_structure)
+    outputs = []
+    for leaf, dim in zip(leaves_out, dims_out):
+        if dim is not None:
+            _require_mapped(leaf, name)
+            leaf = zeros_like(leaf).unsqueeze(dim).narrow(dim, 0, 0)
+        outputs.append(leaf)
+    return _unflatten(outputs, out_structure)
 
 
 # --------------------------------------------------------------------------------------- modules

@@ -1,6 +1,8 @@
 """minigrad.func against torch.func: each transform's values on the same functions and inputs, how the transforms
 compose (grad of grad, vmap of grad, hessian), which results stay differentiable from outside, functional_call and
 stack_module_state on the same models, and torch's errors for bad calls."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -369,6 +371,9 @@ ERRORS = {
     "vmap out_dims a string": lambda lib: func_of(lib).vmap(lambda a: a, out_dims="x")(lib.ones(2)),
     "vmap in_dims a float": lambda lib: func_of(lib).vmap(lambda a: a, in_dims=(0.0,))(lib.ones(2)),
     "vmap of no inputs": lambda lib: func_of(lib).vmap(lambda: lib.ones(2))(),
+    "vmap of no samples returns a number": lambda lib: func_of(lib).vmap(lambda a: 3)(lib.ones(0, 2)),
+    "vmap of a partial, named": lambda lib: func_of(lib).vmap(functools.partial(lambda a, k: a * k, k=2), in_dims=3)(
+        lib.ones(2)),
     "vmap randomness": lambda lib: func_of(lib).vmap(lambda a: a, randomness="x")(lib.ones(2)),
     "vmap chunk_size": lambda lib: func_of(lib).vmap(lambda a: a, chunk_size=0)(lib.ones(2)),
     "functional_call strict": lambda lib: func_of(lib).functional_call(
