@@ -20,7 +20,6 @@ from .autograd_functional import _grad, _jacobians_of, _prepared, _stacked, _uni
 from .creation import zeros_like
 from .function import enable_grad, is_grad_enabled, no_grad
 from .functional import _size, stack
-from .nn.module import Module
 from .nn.normalization import _BatchNorm
 from .tensor import Tensor, topological_order
 
@@ -696,16 +695,18 @@ def stack_module_state(models):
     models = list(models)
     if not models:
         raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
-    if any(not isinstance(model, Module) for model in models):
-        raise RuntimeError("stack_module_state: Expected all models to be nn.Modules")
     if len({model.training for model in models}) > 1:
         raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    if len({type(model) for model in models}) > 1:
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
     each_parameters = [dict(model.named_parameters()) for model in models]
     each_buffers = [dict(model.named_buffers()) for model in models]
-    parameters = {}
-    for name in each_parameters[0]:
-        tensors = [named[name] for named in each_parameters]
-        if len({t.requires_grad for t in tensors}) > 1:
-            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
-        parameters[name] = stack([t.detach() for t in tensors]).requires_grad_(tensors[0].requires_grad)
-    return parameters, {name: stack([named[name] for named in each_buffers]) for name in each_buffers[0]}
+    return ({name: _stacked_leaf([named[name] for named in each_parameters], name) for name in each_parameters[0]},
+            {name: _stacked_leaf([named[name] for named in each_buffers], name) for name in each_buffers[0]})
+
+
+def _stacked_leaf(tensors, name):
+    """The models' tensors under one name stacked, a new leaf that requires grad where they do."""
+    if len({t.requires_grad for t in tensors}) > 1:
+        raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+    return stack([t.detach() for t in tensors]).requires_grad_(tensors[0].requires_grad)

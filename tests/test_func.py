@@ -317,6 +317,11 @@ def _message(call):
     return None
 
 
+def _with_buffer_requiring_grad(module):
+    module.running_mean.requires_grad_()
+    return module
+
+
 ERRORS = {
     "grad of a vector": lambda lib: func_of(lib).grad(lambda x: x * 2)(lib.ones(3)),
     "grad of a number": lambda lib: func_of(lib).grad(lambda x: 1.0)(lib.ones(3)),
@@ -390,6 +395,11 @@ ERRORS = {
     "functional_call in two dicts": lambda lib: func_of(lib).functional_call(
         lib.nn.Linear(2, 2), ({"weight": lib.ones(2, 2)}, {"weight": lib.ones(2, 2)}), (lib.ones(2),)),
     "stack_module_state of none": lambda lib: func_of(lib).stack_module_state([]),
+    "stack_module_state of two classes": lambda lib: func_of(lib).stack_module_state(
+        [lib.nn.Linear(2, 2), lib.nn.Sequential(lib.nn.Linear(2, 2))]),
+    "stack_module_state of numbers": lambda lib: func_of(lib).stack_module_state([1, 2]),
+    "stack_module_state, a buffer's requires_grad differs": lambda lib: func_of(lib).stack_module_state(
+        [lib.nn.BatchNorm1d(2), _with_buffer_requiring_grad(lib.nn.BatchNorm1d(2))]),
     "stack_module_state, requires_grad differs": lambda lib: func_of(lib).stack_module_state(
         [lib.nn.Linear(2, 2), lib.nn.Linear(2, 2).requires_grad_(False)]),
 }
