@@ -83,7 +83,8 @@ def _per_leaf(prefix, tree, mismatch):
     if not isinstance(prefix, (tuple, list, dict)):
         return [prefix] * len(_flatten(tree)[0])
     if (isinstance(prefix, dict) != isinstance(tree, dict) or isinstance(prefix, list) != isinstance(tree, list)
-            or not isinstance(tree, (tuple, list, dict)) or len(prefix) != len(tree) or isinstance(prefix, dict) and set(prefix) != set(tree)):
+            or not isinstance(tree, (tuple, list, dict)) or len(prefix) != len(tree)
+            or isinstance(prefix, dict) and set(prefix) != set(tree)):
         raise mismatch()
     pairs = ((prefix[key], tree[key]) for key in tree) if isinstance(tree, dict) else zip(prefix, tree)
     return [value for part, subtree in pairs for value in _per_leaf(part, subtree, mismatch)]
@@ -130,13 +131,6 @@ def _depends_on(output, own):
     entries = {id(t._graph_entry) for t in own}
     return output.requires_grad and any(id(entry) in entries
                                         for entry in topological_order(output, needs_grad_only=True))
-
-
-def _released(tree, keep):
-    """A pytree of results given back: detached unless `keep` (something outside can differentiate them)."""
-    leaves, structure = _flatten(tree)
-    return _unflatten([leaf.detach() if isinstance(leaf, Tensor) and not keep else leaf for leaf in leaves],
-                      structure)
 
 
 def _gradients(outputs, inputs, grad_outputs, create_graph, retain_graph=True):
@@ -231,11 +225,20 @@ class _Traced:
         do, or where a vector requires grad (an enclosing transform's input), so that they lead back to it."""
         return self.keep or is_grad_enabled() and any(isinstance(v, Tensor) and v.requires_grad for v in vectors)
 
+    def released(self, tree, keep=None):
+        """A pytree of results given back: each tensor detached unless `keep` (the transform recorded its walk) and
+        something outside can differentiate it, as torch's decides for each result."""
+        keep = self.keep if keep is None else keep
+        leaves, structure = _flatten(tree)
+        return _unflatten([leaf.detach() if isinstance(leaf, Tensor)
+                           and not (keep and _reaches_outside([leaf], self.own)) else leaf for leaf in leaves],
+                          structure)
+
     def released_aux(self):
         for leaf in _flatten(self.aux)[0]:
             if not isinstance(leaf, Tensor):
                 raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
-        return _released(self.aux, self.outer_grad and _reaches_outside(_flatten(self.aux)[0], self.own))
+        return self.released(self.aux, self.outer_grad)
 
 
 # ------------------------------------------------------------------------------------------------ grad
@@ -251,8 +254,8 @@ def grad_and_value(func, argnums=0, has_aux=False):
         output = traced.output
         with enable_grad():
             gradients = _gradients([output], traced.own, [None], create_graph=traced.keep)
-        gradients = traced.in_argument_structures(_released(list(gradients), traced.keep), isinstance(argnums, int))
-        value = _released(output, traced.keep)
+        gradients = traced.in_argument_structures(traced.released(list(gradients)), isinstance(argnums, int))
+        value = traced.released(output)
         return (gradients, (value, traced.released_aux())) if has_aux else (gradients, value)
     return gradient_and_value
 
@@ -291,9 +294,9 @@ def vjp(func, *primals, has_aux=False):
         keep = (is_grad_enabled() if create_graph is None else create_graph) and traced.keeps_with(weights)
         with enable_grad():
             products = _gradients(traced.outputs, traced.own, weights, create_graph=keep, retain_graph=retain_graph)
-        return traced.in_argument_structures(_released(list(products), keep), single=False)
+        return traced.in_argument_structures(traced.released(list(products), keep), single=False)
 
-    output = _released(traced.output, traced.keep)
+    output = traced.released(traced.output)
     return (output, vjp_fn, traced.released_aux()) if has_aux else (output, vjp_fn)
 
 
@@ -324,7 +327,7 @@ class _Linearized(_Traced):
 
     def released_product(self, tangents):
         keep = self.keeps_with(tangents)
-        return _unflatten(_released(self.product(tangents, keep), keep), self.output_structure)
+        return _unflatten(self.released(self.product(tangents, keep), keep), self.output_structure)
 
 
 def _tangents_like(primals, tangents, caller):
@@ -362,7 +365,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
         raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is independent of the inputs. "
                            "This is not allowed with strict=True.")
     product = traced.released_product(tangents)
-    output = _released(traced.output, traced.keep)
+    output = traced.released(traced.output)
     return (output, product, traced.released_aux()) if has_aux else (output, product)
 
 
@@ -386,18 +389,22 @@ def linearize(func, *primals):
                                        "corresponding primal.")
         return traced.released_product(tangent_leaves)
 
-    return _released(traced.output, traced.keep), jvp_fn
+    return traced.released(traced.output), jvp_fn
 
 
 # ------------------------------------------------------------------------------------------ Jacobians
 
 
-def _jacobians(traced, argnums, blocks):
+def _jacobians(traced, argnums, blocks, by_leaf):
     """The Jacobian of each output with respect to each own leaf, nested as torch's: a pytree like the output whose
     leaves are pytrees like the arguments at argnums (a tuple of them where argnums is a tuple). blocks[i][j] is
-    output i's block for leaf j, of shape output.shape + leaf.shape."""
-    per_output = [traced.in_argument_structures(_released(row, traced.keep), isinstance(argnums, int))
-                  for row in blocks]
+    output i's block for leaf j, of shape output.shape + leaf.shape. torch's computes a leaf's blocks together
+    (by_leaf, jacrev) or an output's (jacfwd), so they stay differentiable together where any of them can be."""
+    groups = [list(column) for column in zip(*blocks)] if by_leaf else blocks
+    keeps = [traced.keep and _reaches_outside(group, traced.own) for group in groups]
+    kept = [[block if (keeps[j] if by_leaf else keeps[i]) else block.detach() for j, block in enumerate(row)]
+            for i, row in enumerate(blocks)]
+    per_output = [traced.in_argument_structures(row, isinstance(argnums, int)) for row in kept]
     return _unflatten(per_output, traced.output_structure)
 
 
@@ -414,7 +421,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
         with enable_grad():
             blocks = [_jacobians_of(index, output, traced.own, traced.keep, strict=False)
                       for index, output in enumerate(traced.outputs)]
-        result = _jacobians(traced, argnums, blocks)
+        result = _jacobians(traced, argnums, blocks, by_leaf=True)
         return (result, traced.released_aux()) if has_aux else result
     return jacobian
 
@@ -439,7 +446,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                     output_columns[-1].append(product)
         blocks = [[_stacked(parts, output, leaf, dim=-1) for leaf, parts in zip(traced.own, output_columns)]
                   for output, output_columns in zip(traced.outputs, columns)]
-        result = _jacobians(traced, argnums, blocks)
+        result = _jacobians(traced, argnums, blocks, by_leaf=False)
         return (result, traced.released_aux()) if has_aux else result
     return jacobian
 

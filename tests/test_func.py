@@ -147,6 +147,20 @@ GRAPH_CASES = {  # whether each result stays differentiable: where the function 
     "jvp, closure requires grad": lambda lib, x, w: func_of(lib).jvp(lambda x: x * w, (x,), (x,)),
     "jacrev": lambda lib, x, w: func_of(lib).jacrev(lambda x: x * x)(x),
     "vmap": lambda lib, x, w: func_of(lib).vmap(lambda x: x * w)(x),
+    "vjp, one output of two reaches the closure": lambda lib, x, w: func_of(lib).vjp(
+        lambda x: (x.sin() * w, x.cos()), x)[0],
+    "jvp, one output of two reaches the closure": lambda lib, x, w: func_of(lib).jvp(
+        lambda x: (x.sin() * w, x.cos()), (x,), (x,))[1],
+    "grad, one argument of two reaches the closure": lambda lib, x, w: func_of(lib).grad(
+        lambda x, y: (x.sin() * w).sum() + (y * y).sum(), argnums=(0, 1))(x, x),
+    "grad aux, one of two reaches the closure": lambda lib, x, w: func_of(lib).grad(
+        lambda x: ((x.sin() * w).sum(), (x * 2, w * 1)), has_aux=True)(x)[1],
+    "jacrev, one argument of two reaches the closure": lambda lib, x, w: func_of(lib).jacrev(
+        lambda x, y: x.sin() * w + y * y, argnums=(0, 1))(x, x),
+    "jacrev, one output of two reaches the closure": lambda lib, x, w: func_of(lib).jacrev(
+        lambda x: (x.sin() * w, x.cos()))(x),
+    "jacfwd, one output of two reaches the closure": lambda lib, x, w: func_of(lib).jacfwd(
+        lambda x: (x.sin() * w, x.cos()))(x),
 }
 
 
