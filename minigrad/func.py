@@ -19,8 +19,7 @@ from . import random
 from .autograd_functional import _grad, _jacobians_of, _prepared, _stacked, _unit_vectors
 from .creation import zeros_like
 from .function import enable_grad, is_grad_enabled, no_grad
-from .functional import stack
-from .nn.module import Module
+from .functional import _size, stack
 from .nn.normalization import _BatchNorm
 from .tensor import Tensor, topological_order
 
@@ -83,8 +82,9 @@ def _per_leaf(prefix, tree, mismatch):
     vmap's in_dims and out_dims do); mismatch() is the error where their structures differ."""
     if not isinstance(prefix, (tuple, list, dict)):
         return [prefix] * len(_flatten(tree)[0])
-    if (isinstance(prefix, dict) != isinstance(tree, dict) or not isinstance(tree, (tuple, list, dict))
-            or len(prefix) != len(tree) or isinstance(prefix, dict) and set(prefix) != set(tree)):
+    if (isinstance(prefix, dict) != isinstance(tree, dict) or isinstance(prefix, list) != isinstance(tree, list)
+            or not isinstance(tree, (tuple, list, dict)) or len(prefix) != len(tree)
+            or isinstance(prefix, dict) and set(prefix) != set(tree)):
         raise mismatch()
     pairs = ((prefix[key], tree[key]) for key in tree) if isinstance(tree, dict) else zip(prefix, tree)
     return [value for part, subtree in pairs for value in _per_leaf(part, subtree, mismatch)]
@@ -93,30 +93,36 @@ def _per_leaf(prefix, tree, mismatch):
 # --------------------------------------------------------------------------------- the transforms' leaves
 
 
-def _own_leaves(trees, outer_grad, error=None):
+def _own_leaves(trees, outer_grad):
     """Each pytree of `trees` with every tensor replaced by a leaf of the transform's own, and those leaves in
     order. A tensor that an enclosing transform or a backward could differentiate (it requires grad, outside no_grad)
-    is taken through a view, which keeps the way back to it; any other is detached. error(leaf) is the error for a
-    leaf that is not a tensor."""
+    is taken through a view, which keeps the way back to it; any other is detached."""
     substituted, own = [], []
     for tree in trees:
         leaves, structure = _flatten(tree)
         for leaf in leaves:
             if not isinstance(leaf, Tensor):
-                raise error(leaf) if error else ValueError(f"Thing passed to transform API must be Tensor, got "
-                                                           f"{type(leaf)}")
+                raise ValueError(f"Thing passed to transform API must be Tensor, got {type(leaf)}")
         leaves = _prepared(leaves, outer_grad, need_graph=True)
+        for leaf in leaves:
+            if leaf.creator is None:
+                leaf._transform_leaf = True
         own += leaves
         substituted.append(_unflatten(leaves, structure))
     return substituted, own
 
 
+_RUNNING = []  # the ids of the own leaves of each transform whose function is running, outermost first
+
+
 def _reaches_outside(tensors, own):
     """Whether any of `tensors` was computed from a tensor that requires grad other than the transform's `own`
-    leaves: whether anything outside the transform could differentiate it."""
+    leaves: whether anything outside the transform could differentiate it. A leaf of a transform that has
+    finished (an inner vjp's, whose vjp_fn the function called) is nothing anyone outside can differentiate by."""
     roots = [t for t in tensors if isinstance(t, Tensor) and t.requires_grad]
     own_ids = {id(t) for t in own}
     return any(isinstance(entry, Tensor) and entry.requires_grad and id(entry) not in own_ids
+               and (not getattr(entry, "_transform_leaf", False) or any(id(entry) in ids for ids in _RUNNING))
                for entry in topological_order(*roots, needs_grad_only=True)) if roots else False
 
 
@@ -127,25 +133,19 @@ def _depends_on(output, own):
                                         for entry in topological_order(output, needs_grad_only=True))
 
 
-def _released(tree, keep):
-    """A pytree of results given back: detached unless `keep` (something outside can differentiate them)."""
-    leaves, structure = _flatten(tree)
-    return _unflatten([leaf.detach() if isinstance(leaf, Tensor) and not keep else leaf for leaf in leaves],
-                      structure)
-
-
-def _gradients(outputs, inputs, grad_outputs, create_graph):
+def _gradients(outputs, inputs, grad_outputs, create_graph, retain_graph=True):
     """d(outputs)/d(inputs) weighted by grad_outputs, zeros for an input they do not reach; outputs that need no
-    gradient (constants) add nothing. The graph is kept, for the vjp and linearize functions' later calls."""
-    found = _grad(outputs, inputs, grad_outputs, create_graph, retain_graph=True)
+    gradient (constants) add nothing. The graph is kept unless told, for the vjp and linearize functions' later
+    calls."""
+    found = _grad(outputs, inputs, grad_outputs, create_graph, retain_graph=retain_graph)
     return tuple(zeros_like(t) if gradient is None else gradient for gradient, t in zip(found, inputs))
 
 
 def _argnums(argnums, count):
     """argnums (an int or a tuple of ints, negative from the end) as a tuple of indices into `count` arguments."""
-    if isinstance(argnums, int) and not isinstance(argnums, bool):
+    if isinstance(argnums, int):
         numbers = (argnums,)
-    elif isinstance(argnums, tuple) and all(isinstance(n, int) and not isinstance(n, bool) for n in argnums):
+    elif isinstance(argnums, tuple) and all(isinstance(n, int) for n in argnums):
         if not argnums:
             raise RuntimeError("argnums must be non-empty")
         if len(set(argnums)) != len(argnums):
@@ -166,6 +166,15 @@ def _require_tensors(output, caller):
                                f"{type(leaf)}")
 
 
+def _require_floating_tensors(output, caller):
+    """vjp's and jacrev's check: only outputs that have gradients."""
+    _require_tensors(output, caller)
+    for leaf in _flatten(output)[0]:
+        if not (leaf.is_floating_point() or leaf.is_complex()):
+            raise RuntimeError("vjp(f, ...): All outputs of f must be floating-point or complex Tensors, got Tensor "
+                               f"with dtype torch.{leaf.dtype}")
+
+
 def _require_scalar(output, caller):
     if not isinstance(output, Tensor):
         raise RuntimeError(f"{caller}: Expected f(*args) to return a Tensor, got {type(output)}")
@@ -179,16 +188,20 @@ class _Traced:
     where None): its output's tensors, the own leaves, how to give results back in the arguments' structures, and
     whether anything outside could differentiate it (`keep`)."""
 
-    def __init__(self, func, args, kwargs, numbers, has_aux, caller, primal_error=None, check=None):
+    def __init__(self, func, args, kwargs, numbers, has_aux, caller, check=None):
         numbers = range(len(args)) if numbers is None else numbers
         self.outer_grad = is_grad_enabled()
         with enable_grad():
-            trees, self.own = _own_leaves([args[n] for n in numbers], self.outer_grad, primal_error)
+            trees, self.own = _own_leaves([args[n] for n in numbers], self.outer_grad)
             args = list(args)
             for number, tree in zip(numbers, trees):
                 args[number] = tree
             self.structures = [_flatten(tree) for tree in trees]  # (leaves, structure) of each
-            output = func(*args, **kwargs)
+            _RUNNING.append({id(t) for t in self.own})
+            try:
+                output = func(*args, **kwargs)
+            finally:
+                _RUNNING.pop()
         if has_aux:
             if not (isinstance(output, tuple) and len(output) == 2):
                 raise RuntimeError(f"{caller}: output of function f should be a tuple: (output, aux) if has_aux is "
@@ -207,8 +220,25 @@ class _Traced:
             start += len(leaves)
         return trees[0] if single else tuple(trees)
 
+    def keeps_with(self, vectors):
+        """Whether results weighted by `vectors` (cotangents, tangents) stay differentiable: where the function's
+        do, or where a vector requires grad (an enclosing transform's input), so that they lead back to it."""
+        return self.keep or is_grad_enabled() and any(isinstance(v, Tensor) and v.requires_grad for v in vectors)
+
+    def released(self, tree, keep=None):
+        """A pytree of results given back: each tensor detached unless `keep` (the transform recorded its walk) and
+        something outside can differentiate it, as torch's decides for each result."""
+        keep = self.keep if keep is None else keep
+        leaves, structure = _flatten(tree)
+        return _unflatten([leaf.detach() if isinstance(leaf, Tensor)
+                           and not (keep and _reaches_outside([leaf], self.own)) else leaf for leaf in leaves],
+                          structure)
+
     def released_aux(self):
-        return _released(self.aux, self.outer_grad and _reaches_outside(_flatten(self.aux)[0], self.own))
+        for leaf in _flatten(self.aux)[0]:
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
+        return self.released(self.aux, self.outer_grad)
 
 
 # ------------------------------------------------------------------------------------------------ grad
@@ -224,8 +254,8 @@ def grad_and_value(func, argnums=0, has_aux=False):
         output = traced.output
         with enable_grad():
             gradients = _gradients([output], traced.own, [None], create_graph=traced.keep)
-        gradients = traced.in_argument_structures(_released(list(gradients), traced.keep), isinstance(argnums, int))
-        value = _released(output, traced.keep)
+        gradients = traced.in_argument_structures(traced.released(list(gradients)), isinstance(argnums, int))
+        value = traced.released(output)
         return (gradients, (value, traced.released_aux())) if has_aux else (gradients, value)
     return gradient_and_value
 
@@ -247,20 +277,26 @@ def grad(func, argnums=0, has_aux=False):
 
 def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn[, aux]): vjp_fn(cotangents), cotangents a pytree like the output, gives the
-    cotangents' product with func's Jacobian, a tuple with one pytree per primal; it can be called again."""
-    traced = _Traced(func, primals, {}, None, has_aux, "vjp(f, *primals)")
+    cotangents' product with func's Jacobian, a tuple with one pytree per primal; it can be called again, unless
+    retain_graph=False freed the graph. create_graph=False gives products cut from the graph (by default they are
+    recorded where grad mode is on and anything outside could differentiate them)."""
+    traced = _Traced(func, primals, {}, None, has_aux, "vjp(f, *primals)", check=_require_floating_tensors)
 
-    def vjp_fn(cotangents):
+    def vjp_fn(cotangents, retain_graph=True, create_graph=None):
         weights, structure = _flatten(cotangents)
         if structure != traced.output_structure:
             raise RuntimeError("Expected pytree structure of cotangents to be the same as pytree structure of "
                                f"outputs to the function. cotangents: {_sketched(structure)}, primal output: "
                                f"{_sketched(traced.output_structure)}")
+        for weight in weights:
+            if weight is not None and not isinstance(weight, Tensor):
+                raise TypeError(f"gradients can be either Tensors or None, but got {type(weight).__name__}")
+        keep = (is_grad_enabled() if create_graph is None else create_graph) and traced.keeps_with(weights)
         with enable_grad():
-            products = _gradients(traced.outputs, traced.own, weights, create_graph=traced.keep)
-        return traced.in_argument_structures(_released(list(products), traced.keep), single=False)
+            products = _gradients(traced.outputs, traced.own, weights, create_graph=keep, retain_graph=retain_graph)
+        return traced.in_argument_structures(traced.released(list(products), keep), single=False)
 
-    output = _released(traced.output, traced.keep)
+    output = traced.released(traced.output)
     return (output, vjp_fn, traced.released_aux()) if has_aux else (output, vjp_fn)
 
 
@@ -268,24 +304,30 @@ class _Linearized(_Traced):
     """func traced with its Jacobian-vector products at hand, by the double-backward trick: the vjp of u, a
     vector that requires grad, is linear in u, and its own vjp with respect to u for a tangent t is J t."""
 
-    def __init__(self, func, args, numbers, has_aux, caller, primal_error=None):
-        super().__init__(func, args, {}, numbers, has_aux, caller, primal_error)
+    def __init__(self, func, args, numbers, has_aux, caller):
+        for leaf in _flatten([args[n] for n in (range(len(args)) if numbers is None else numbers)])[0]:
+            if isinstance(leaf, Tensor) and not (leaf.is_floating_point() or leaf.is_complex()):
+                raise ValueError(f"Expected primal to be floating point or complex, but got: torch.{leaf.dtype}")
+        super().__init__(func, args, {}, numbers, has_aux, caller)
         with enable_grad():
             self.differentiable = [output for output in self.outputs if output.requires_grad]
             self.directions = [zeros_like(output).requires_grad_() for output in self.differentiable]
+            for direction in self.directions:
+                direction._transform_leaf = True
             self.transposed = _grad(self.differentiable, self.own, self.directions, create_graph=True)
 
-    def product(self, tangents):
-        """J t for tangents, one per own leaf (None for a zero one): one tensor per output."""
+    def product(self, tangents, keep):
+        """J t for tangents, one per own leaf (None for a zero one): one tensor per output, recorded where `keep`."""
         pairs = [(part, tangent) for part, tangent in zip(self.transposed, tangents)
                  if part is not None and tangent is not None]
         with enable_grad():
             products = iter(_gradients([part for part, _ in pairs], self.directions, [t for _, t in pairs],
-                                       create_graph=self.keep) if pairs else [zeros_like(d) for d in self.directions])
+                                       create_graph=keep) if pairs else [zeros_like(d) for d in self.directions])
         return [next(products) if output.requires_grad else zeros_like(output) for output in self.outputs]
 
     def released_product(self, tangents):
-        return _unflatten(_released(self.product(tangents), self.keep), self.output_structure)
+        keep = self.keeps_with(tangents)
+        return _unflatten(self.released(self.product(tangents, keep), keep), self.output_structure)
 
 
 def _tangents_like(primals, tangents, caller):
@@ -296,9 +338,13 @@ def _tangents_like(primals, tangents, caller):
         raise RuntimeError(f"{caller}: Expected primals and tangents to have the same python structure. For example, "
                            "if primals is a tuple of 3 tensors, tangents also must be. Got primals with structure "
                            f"{_spelt(primal_structure)} and tangents with structure {_spelt(tangent_structure)}")
+    for name, leaves in (("primals", primal_leaves), ("tangents", tangent_leaves)):
+        if not leaves:
+            raise RuntimeError(f"{caller}: Expected {name} to contain at least one Tensor.")
+        for leaf in leaves:
+            if not isinstance(leaf, Tensor):
+                raise RuntimeError(f"{caller}: Expected {name} to only contain Tensors, got {type(leaf)}")
     for primal, tangent in zip(primal_leaves, tangent_leaves):
-        if not isinstance(tangent, Tensor):
-            raise RuntimeError(f"{caller}: Expected tangents to only contain Tensors, got {type(tangent)}")
         if tangent.shape != primal.shape:
             raise RuntimeError("Trying to set a forward gradient that has a different size than that of the original "
                                f"Tensor, this is not supported. Tensor is of size {list(primal.shape)} while the given "
@@ -313,14 +359,13 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     caller = "jvp(f, primals, tangents)"
     if not isinstance(primals, tuple):
         raise RuntimeError(f"{caller}: Expected primals to be a tuple. E.g. it should be valid to call f(*primals).")
-    traced = _Linearized(func, primals, None, has_aux, caller, primal_error=lambda leaf: RuntimeError(
-        f"{caller}: Expected primals to only contain Tensors, got {type(leaf)}"))
     tangents = _tangents_like(primals, tangents, caller)
+    traced = _Linearized(func, primals, None, has_aux, caller)
     if strict and not all(_depends_on(output, traced.own) for output in traced.outputs):
         raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is independent of the inputs. "
                            "This is not allowed with strict=True.")
     product = traced.released_product(tangents)
-    output = _released(traced.output, traced.keep)
+    output = traced.released(traced.output)
     return (output, product, traced.released_aux()) if has_aux else (output, product)
 
 
@@ -329,21 +374,37 @@ def linearize(func, *primals):
     jvp does, without running func again."""
     traced = _Linearized(func, primals, None, False, "linearize(f, *primals)")
 
-    def jvp_fn(*tangents):
-        return traced.released_product(_tangents_like(primals, tangents, "linearize(f, *primals)"))
+    primal_leaves, primal_structure = _flatten(primals)
 
-    return _released(traced.output, traced.keep), jvp_fn
+    def jvp_fn(*tangents):
+        tangent_leaves, tangent_structure = _flatten(tangents)
+        if tangent_structure != primal_structure:
+            raise RuntimeError(f"Expected the tangents {_spelt(tangent_structure)} to have the same argspec as the "
+                               f"primals {_spelt(primal_structure)}")
+        for index, (primal, tangent) in enumerate(zip(primal_leaves, tangent_leaves)):
+            for name, spelt in (("shape", _size), ("dtype", lambda dtype: f"torch.{dtype}")):
+                if getattr(tangent, name) != getattr(primal, name):
+                    raise RuntimeError(f"tangent:{index} with {name} {spelt(getattr(tangent, name))} in flattened "
+                                       f"pytree doesn't match the {name} {spelt(getattr(primal, name))} of the "
+                                       "corresponding primal.")
+        return traced.released_product(tangent_leaves)
+
+    return traced.released(traced.output), jvp_fn
 
 
 # ------------------------------------------------------------------------------------------ Jacobians
 
 
-def _jacobians(traced, argnums, blocks):
+def _jacobians(traced, argnums, blocks, by_leaf):
     """The Jacobian of each output with respect to each own leaf, nested as torch's: a pytree like the output whose
     leaves are pytrees like the arguments at argnums (a tuple of them where argnums is a tuple). blocks[i][j] is
-    output i's block for leaf j, of shape output.shape + leaf.shape."""
-    per_output = [traced.in_argument_structures(_released(row, traced.keep), isinstance(argnums, int))
-                  for row in blocks]
+    output i's block for leaf j, of shape output.shape + leaf.shape. torch's computes a leaf's blocks together
+    (by_leaf, jacrev) or an output's (jacfwd), so they stay differentiable together where any of them can be."""
+    groups = [list(column) for column in zip(*blocks)] if by_leaf else blocks
+    keeps = [traced.keep and _reaches_outside(group, traced.own) for group in groups]
+    kept = [[block if (keeps[j] if by_leaf else keeps[i]) else block.detach() for j, block in enumerate(row)]
+            for i, row in enumerate(blocks)]
+    per_output = [traced.in_argument_structures(row, isinstance(argnums, int)) for row in kept]
     return _unflatten(per_output, traced.output_structure)
 
 
@@ -355,11 +416,12 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
 
     @functools.wraps(func)
     def jacobian(*args, **kwargs):
-        traced = _Traced(func, args, kwargs, _argnums(argnums, len(args)), has_aux, "vjp(f, *primals)")
+        traced = _Traced(func, args, kwargs, _argnums(argnums, len(args)), has_aux, "vjp(f, *primals)",
+                         check=_require_floating_tensors)
         with enable_grad():
             blocks = [_jacobians_of(index, output, traced.own, traced.keep, strict=False)
                       for index, output in enumerate(traced.outputs)]
-        result = _jacobians(traced, argnums, blocks)
+        result = _jacobians(traced, argnums, blocks, by_leaf=True)
         return (result, traced.released_aux()) if has_aux else result
     return jacobian
 
@@ -380,11 +442,11 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
                 output_columns.append([])
             for unit in _unit_vectors(leaf):
                 tangents[index] = unit
-                for output_columns, product in zip(columns, traced.product(tangents)):
+                for output_columns, product in zip(columns, traced.product(tangents, traced.keep)):
                     output_columns[-1].append(product)
         blocks = [[_stacked(parts, output, leaf, dim=-1) for leaf, parts in zip(traced.own, output_columns)]
                   for output, output_columns in zip(traced.outputs, columns)]
-        result = _jacobians(traced, argnums, blocks)
+        result = _jacobians(traced, argnums, blocks, by_leaf=False)
         return (result, traced.released_aux()) if has_aux else result
     return jacobian
 
@@ -413,14 +475,21 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     _check_randomness(randomness)
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
-    name = getattr(func, "__name__", repr(func))
+    name = _name_of(func)
 
     @functools.wraps(func)
     def mapped(*args, **kwargs):
         caller = f"vmap({name}, in_dims={in_dims}, ...)(<inputs>)"
+        if any(dim is not None and not isinstance(dim, int) for dim in _flatten(out_dims)[0]):
+            raise ValueError(f"vmap({name}, ..., out_dims={out_dims}): `out_dims` must be an int, None or a python "
+                             "collection of ints representing where in the outputs the vmapped dimension should "
+                             "appear.")
         if not isinstance(in_dims, (int, tuple)) or isinstance(in_dims, bool):
             raise ValueError(f"{caller}: expected `in_dims` to be int or a (potentially nested) tuple matching the "
                              f"structure of inputs, got: {type(in_dims)}.")
+        if not args:
+            raise ValueError(f"vmap({name})(<inputs>): got no inputs. Maybe you forgot to add inputs, or you are "
+                             "trying to vmap over a function with no inputs. The latter is unsupported.")
         leaves, structure = _flatten(args)
         dims = _per_leaf(in_dims if isinstance(in_dims, tuple) else (in_dims,) * len(args), args, lambda: ValueError(
             f"{caller}: in_dims is not compatible with the structure of `inputs`. in_dims has structure "
@@ -443,16 +512,28 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     return mapped
 
 
+def _name_of(func):
+    """func's name in vmap's messages, as torch's gives it."""
+    if hasattr(func, "__name__"):
+        return func.__name__
+    if isinstance(func, functools.partial):
+        return f"functools.partial({_name_of(func.func)}, ...)"
+    return repr(func)
+
+
 def _batch_size(leaves, dims, caller):
     """The size of the mapped dimension, the same for every mapped input, whose dims are checked."""
     sizes = []
     for leaf, dim in zip(leaves, dims):
         if dim is None:
             continue
+        if not isinstance(dim, int):
+            raise ValueError(f"{caller}: Got in_dim={dim} for an input but in_dim must be either an integer dimension "
+                             "or None.")
         if not isinstance(leaf, Tensor):
             raise ValueError(f"{caller}: Got in_dim={dim} for an input but the input is of type {type(leaf)}. We "
                              "cannot vmap over non-Tensor arguments, please use None as the respective in_dim")
-        if not isinstance(dim, int) or not -leaf.ndim <= dim < leaf.ndim:
+        if not -leaf.ndim <= dim < leaf.ndim:
             raise ValueError(f"{caller}: Got in_dim={dim} for some input, but that input is a Tensor of "
                              f"dimensionality {leaf.ndim} so expected in_dim to satisfy -{leaf.ndim} <= in_dim < "
                              f"{leaf.ndim}.")
@@ -465,14 +546,23 @@ def _batch_size(leaves, dims, caller):
     return sizes[0]
 
 
+def _out_dims_per_leaf(out_dims, outputs, name):
+    """The out_dim of each of the outputs' leaves; a single tensor takes an out_dims of one, as torch's."""
+    def mismatch():
+        return ValueError(f"vmap({name}, ..., out_dims={out_dims})(<inputs>): out_dims is not compatible with the "
+                          f"structure of `outputs`. out_dims has structure {_spelt(_flatten(out_dims)[1])} but "
+                          f"outputs has structure {_spelt(_flatten(outputs)[1])}.")
+    if isinstance(outputs, Tensor) and isinstance(out_dims, tuple) and len(out_dims) == 1:
+        return list(out_dims)
+    return _per_leaf(out_dims, outputs, mismatch)
+
+
 def _stacked_outputs(samples, out_dims, name):
     """The samples' outputs (pytrees alike), each leaf stacked along its out_dim; an out_dim of None gives an output
     that is the same for every sample as it is."""
     flat = [_flatten(sample) for sample in samples]
     structure = flat[0][1]
-    dims = _per_leaf(out_dims, samples[0], lambda: ValueError(
-        f"vmap({name}, ...): out_dims is not compatible with the structure of `outputs`. out_dims has structure "
-        f"{_spelt(_flatten(out_dims)[1])} but outputs has structure {_spelt(structure)}."))
+    dims = _out_dims_per_leaf(out_dims, samples[0], name)
     outputs = []
     for position, dim in enumerate(dims):
         parts = [leaves[position] for leaves, _ in flat]
@@ -482,11 +572,16 @@ def _stacked_outputs(samples, out_dims, name):
                 raise ValueError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim is None")
             outputs.append(parts[0])
             continue
-        if not isinstance(parts[0], Tensor):
-            raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(parts[0])}. Did "
-                             "you mean to set out_dims= to None for output?")
+        _require_mapped(parts[0], name)
         outputs.append(stack(parts, dim=dim))
     return _unflatten(outputs, structure)
+
+
+def _require_mapped(output, name):
+    """An output that is mapped (stacked along its out_dim) must be a tensor."""
+    if not isinstance(output, Tensor):
+        raise ValueError(f"vmap({name}, ...): `{name}` must only return Tensors, got type {type(output)}. Did you "
+                         "mean to set out_dims= to None for output?")
 
 
 def _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name):
@@ -497,10 +592,14 @@ def _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name):
     with no_grad():
         shapes = func(*_unflatten(sample, structure), **kwargs)
     leaves_out, out_structure = _flatten(shapes)
-    dims_out = _per_leaf(out_dims, shapes, lambda: ValueError(f"vmap({name}, ...): out_dims is not compatible with "
-                                                              "the structure of `outputs`."))
-    return _unflatten([leaf if dim is None else zeros_like(leaf).unsqueeze(dim).narrow(dim, 0, 0)
-                       for leaf, dim in zip(leaves_out, dims_out)], out_structure)
+    dims_out = _out_dims_per_leaf(out_dims, shapes, name)
+    outputs = []
+    for leaf, dim in zip(leaves_out, dims_out):
+        if dim is not None:
+            _require_mapped(leaf, name)
+            leaf = zeros_like(leaf).unsqueeze(dim).narrow(dim, 0, 0)
+        outputs.append(leaf)
+    return _unflatten(outputs, out_structure)
 
 
 # --------------------------------------------------------------------------------------- modules
@@ -513,24 +612,23 @@ def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, 
     under both, unless tie_weights is False."""
     dicts = [parameter_and_buffer_dicts] if isinstance(parameter_and_buffer_dicts, dict) else \
         list(parameter_and_buffer_dicts)
-    replacements = {}
-    for mapping in dicts:
-        repeated = [name for name in mapping if name in replacements]
-        if repeated:
-            raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional call is ambiguous")
-        replacements.update(mapping)
+    names = [name for mapping in dicts for name in mapping]
+    repeated = [name for name in dict.fromkeys(names) if names.count(name) > 1]
+    if repeated:
+        raise ValueError(f"{repeated} appeared in multiple dictionaries; behavior of functional call is ambiguous")
+    replacements = {name: tensor for mapping in dicts for name, tensor in mapping.items()}
     own = dict(module.named_parameters(remove_duplicate=False))
     own.update(module.named_buffers(remove_duplicate=False))
+    if tie_weights:
+        replacements = _with_tied_names(own, replacements)
     if strict:
-        unexpected = [name for name in replacements if name not in own]
-        missing = [name for name in own if name not in replacements]
+        unexpected = sorted(name for name in replacements if name not in own)
+        missing = sorted(name for name in own if name not in replacements)
         if unexpected or missing:
             lines = [f"\tUnexpected key(s): {', '.join(repr(n) for n in unexpected)}." if unexpected else None,
                      f"\tMissing key(s): {', '.join(repr(n) for n in missing)}." if missing else None]
             raise RuntimeError(f"Error(s) in reparametrizing for {type(module).__name__}:\n"
                                + "\n".join(line for line in lines if line))
-    if tie_weights:
-        replacements = _with_tied_names(own, replacements)
     args = () if args is None else args if isinstance(args, tuple) else (args,)
     restores = []
     try:
@@ -562,6 +660,8 @@ def _swap(module, name, tensor):
     """Put `tensor` in the place of the module's parameter, buffer or other attribute `name` (dotted): a function
     that puts back what was there (removes it, where there was nothing). A parameter's or buffer's place is taken in
     its registry; another attribute is set, as torch's, so that a parametrized tensor's setter (right_inverse) runs."""
+    if tensor is not None and not isinstance(tensor, Tensor):
+        raise TypeError(f"{tensor} is not an instance of torch.Tensor")
     *path, attribute = name.split(".")
     owner = module.get_submodule(".".join(path)) if path else module
     registry = next((r for r in (owner._parameters, owner._buffers) if attribute in r), None)
@@ -602,16 +702,18 @@ def stack_module_state(models):
     models = list(models)
     if not models:
         raise RuntimeError("stack_module_state: Expected at least one model, got 0.")
-    if any(not isinstance(model, Module) for model in models):
-        raise RuntimeError("stack_module_state: Expected all models to be nn.Modules")
     if len({model.training for model in models}) > 1:
         raise RuntimeError("stack_module_state: Expected all models to have the same training/eval mode.")
+    if len({type(model) for model in models}) > 1:
+        raise RuntimeError("stack_module_state: Expected all models to be of the same class.")
     each_parameters = [dict(model.named_parameters()) for model in models]
     each_buffers = [dict(model.named_buffers()) for model in models]
-    parameters = {}
-    for name in each_parameters[0]:
-        tensors = [named[name] for named in each_parameters]
-        if len({t.requires_grad for t in tensors}) > 1:
-            raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
-        parameters[name] = stack([t.detach() for t in tensors]).requires_grad_(tensors[0].requires_grad)
-    return parameters, {name: stack([named[name] for named in each_buffers]) for name in each_buffers[0]}
+    return ({name: _stacked_leaf([named[name] for named in each_parameters], name) for name in each_parameters[0]},
+            {name: _stacked_leaf([named[name] for named in each_buffers], name) for name in each_buffers[0]})
+
+
+def _stacked_leaf(tensors, name):
+    """The models' tensors under one name stacked, a new leaf that requires grad where they do."""
+    if len({t.requires_grad for t in tensors}) > 1:
+        raise RuntimeError(f"Expected {name} from each model to have the same .requires_grad")
+    return stack([t.detach() for t in tensors]).requires_grad_(tensors[0].requires_grad)

@@ -1,6 +1,8 @@
 """minigrad.func against torch.func: each transform's values on the same functions and inputs, how the transforms
 compose (grad of grad, vmap of grad, hessian), which results stay differentiable from outside, functional_call and
 stack_module_state on the same models, and torch's errors for bad calls."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -74,6 +76,8 @@ CASES = {
     "grad has_aux": lambda lib: func_of(lib).grad(lambda x: (loss(lib, x, x), {"double": x * 2}), has_aux=True)(
         lib.tensor(X)),
     "grad_and_value": lambda lib: func_of(lib).grad_and_value(lambda x, y: loss(lib, x, y))(*tensors(lib, X, Y)),
+    "grad argnums of bools": lambda lib: func_of(lib).grad(lambda x, y: loss(lib, x, y), argnums=(True, False))(
+        *tensors(lib, X, Y)),
     "grad of an unused argument": lambda lib: func_of(lib).grad(lambda x, y: y.sum(), argnums=0)(*tensors(lib, X, Y)),
     "grad of grad": lambda lib: func_of(lib).grad(func_of(lib).grad(lambda x: x.sin() * x ** 3))(lib.tensor(0.7)),
     "vjp": lambda lib: (lambda out, fn: (out, fn((lib.tensor(Y[:3]), lib.tensor(X[0])))))(
@@ -111,6 +115,10 @@ CASES = {
     "vmap unbatched output": lambda lib: func_of(lib).vmap(lambda x: lib.ones(2))(lib.tensor(M)),
     "vmap out_dims None": lambda lib: func_of(lib).vmap(lambda x: (x * 2, lib.ones(2)), out_dims=(0, None))(
         lib.tensor(M)),
+    "vmap out_dims of one for one tensor": lambda lib: func_of(lib).vmap(lambda x: x * 2, out_dims=(1,))(
+        lib.tensor(M)),
+    "vmap empty out_dims 1": lambda lib: func_of(lib).vmap(lambda x: (x * 2, x.sum()), out_dims=(1, 0))(
+        lib.tensor(M[:0])),
     "vmap empty": lambda lib: func_of(lib).vmap(lambda x: (x.sum(), x * 2))(lib.tensor(M[:0])),
     "vmap of grad: per-sample gradients": lambda lib: func_of(lib).vmap(
         func_of(lib).grad(lambda w, x, y: ((x @ w).tanh() - y) ** 2), in_dims=(None, 0, 0))(
@@ -139,6 +147,20 @@ GRAPH_CASES = {  # whether each result stays differentiable: where the function 
     "jvp, closure requires grad": lambda lib, x, w: func_of(lib).jvp(lambda x: x * w, (x,), (x,)),
     "jacrev": lambda lib, x, w: func_of(lib).jacrev(lambda x: x * x)(x),
     "vmap": lambda lib, x, w: func_of(lib).vmap(lambda x: x * w)(x),
+    "vjp, one output of two reaches the closure": lambda lib, x, w: func_of(lib).vjp(
+        lambda x: (x.sin() * w, x.cos()), x)[0],
+    "jvp, one output of two reaches the closure": lambda lib, x, w: func_of(lib).jvp(
+        lambda x: (x.sin() * w, x.cos()), (x,), (x,))[1],
+    "grad, one argument of two reaches the closure": lambda lib, x, w: func_of(lib).grad(
+        lambda x, y: (x.sin() * w).sum() + (y * y).sum(), argnums=(0, 1))(x, x),
+    "grad aux, one of two reaches the closure": lambda lib, x, w: func_of(lib).grad(
+        lambda x: ((x.sin() * w).sum(), (x * 2, w * 1)), has_aux=True)(x)[1],
+    "jacrev, one argument of two reaches the closure": lambda lib, x, w: func_of(lib).jacrev(
+        lambda x, y: x.sin() * w + y * y, argnums=(0, 1))(x, x),
+    "jacrev, one output of two reaches the closure": lambda lib, x, w: func_of(lib).jacrev(
+        lambda x: (x.sin() * w, x.cos()))(x),
+    "jacfwd, one output of two reaches the closure": lambda lib, x, w: func_of(lib).jacfwd(
+        lambda x: (x.sin() * w, x.cos()))(x),
 }
 
 
@@ -213,6 +235,16 @@ def test_functional_call_as_torchs():
     ours, theirs = both(run)
     assert ours[3] is True and theirs[3] is True
     assert_same(ours[:3], theirs[:3])
+
+
+def test_functional_call_strict_takes_a_tied_weight_under_either_name_as_torchs():
+    def run(lib):
+        module = lib.nn.Sequential(lib.nn.Linear(4, 4), lib.nn.Linear(4, 4))
+        module[1].weight = module[0].weight
+        given = {"0.weight": lib.tensor(M.T @ M), "0.bias": lib.tensor(X), "1.bias": lib.tensor(Y)}
+        return func_of(lib).functional_call(module, given, (lib.tensor(BATCH),), strict=True)
+    ours, theirs = both(run)
+    assert_same(ours, theirs)
 
 
 def test_functional_call_gradients_reach_the_given_tensors_and_the_module_comes_back_after_an_error():
@@ -299,6 +331,11 @@ def _message(call):
     return None
 
 
+def _with_buffer_requiring_grad(module):
+    module.running_mean.requires_grad_()
+    return module
+
+
 ERRORS = {
     "grad of a vector": lambda lib: func_of(lib).grad(lambda x: x * 2)(lib.ones(3)),
     "grad of a number": lambda lib: func_of(lib).grad(lambda x: 1.0)(lib.ones(3)),
@@ -306,11 +343,15 @@ ERRORS = {
     "argnums of a float": lambda lib: func_of(lib).grad(lambda x: x.sum(), argnums=1.5)(lib.ones(3)),
     "argnums empty": lambda lib: func_of(lib).grad(lambda x: x.sum(), argnums=())(lib.ones(3)),
     "argnums repeated": lambda lib: func_of(lib).grad(lambda x, y: x.sum(), argnums=(0, 0))(lib.ones(3), lib.ones(3)),
+    "argnums a bool": lambda lib: func_of(lib).grad(lambda x: x.sum(), argnums=True)(lib.ones(3)),
+    "grad aux of a number": lambda lib: func_of(lib).grad(lambda x: (x.sum(), [x, 3]), has_aux=True)(lib.ones(3)),
+    "jacfwd aux of None": lambda lib: func_of(lib).jacfwd(lambda x: (x, None), has_aux=True)(lib.ones(3)),
     "has_aux without aux": lambda lib: func_of(lib).grad(lambda x: x.sum(), has_aux=True)(lib.ones(3)),
     "grad of a number argument": lambda lib: func_of(lib).grad(lambda x: x * 2.0)(2.0),
     "grad of an integer tensor": lambda lib: func_of(lib).grad(lambda x: (x * 2).sum())(lib.ones(2, dtype=lib.int64)),
     "vjp of a number": lambda lib: func_of(lib).vjp(lambda x: 1.0, lib.ones(3)),
     "vjp_fn of another structure": lambda lib: func_of(lib).vjp(lambda x: x, lib.ones(3))[1]((lib.ones(3),) * 2),
+    "vjp_fn of a number": lambda lib: func_of(lib).vjp(lambda x: x * 2, lib.ones(3))[1](2.0),
     "vjp has_aux without aux": lambda lib: func_of(lib).vjp(lambda x: x, lib.ones(3), has_aux=True),
     "jvp primals not a tuple": lambda lib: func_of(lib).jvp(lambda x: x, lib.ones(3), (lib.ones(3),)),
     "jvp of another structure": lambda lib: func_of(lib).jvp(lambda x: x, (lib.ones(3),), (lib.ones(3),) * 2),
@@ -318,6 +359,19 @@ ERRORS = {
     "jvp of numbers": lambda lib: func_of(lib).jvp(lambda x: x, (1.0,), (1.0,)),
     "jvp strict of a constant": lambda lib: func_of(lib).jvp(lambda x: (x * 2, lib.ones(2)), (lib.ones(2),),
                                                              (lib.ones(2),), strict=True),
+    "jvp of no primals": lambda lib: func_of(lib).jvp(lambda: lib.ones(2), (), ()),
+    "jvp of an integer tensor": lambda lib: func_of(lib).jvp(lambda x: x * 2, (lib.ones(2, dtype=lib.int64),),
+                                                             (lib.ones(2, dtype=lib.int64),)),
+    "jvp with a number tangent": lambda lib: func_of(lib).jvp(lambda x: x * 2, (lib.ones(2),), (1.0,)),
+    "jacfwd of an integer tensor": lambda lib: func_of(lib).jacfwd(lambda x: x * 2)(lib.ones(2, dtype=lib.int64)),
+    "vjp of an integer output": lambda lib: func_of(lib).vjp(lambda x: (x.sum(), x > 0), lib.ones(2)),
+    "jacrev of an integer output": lambda lib: func_of(lib).jacrev(lambda x: (x > 0).long())(lib.ones(2)),
+    "linearize's jvp_fn of another structure": lambda lib: func_of(lib).linearize(lambda x: x * 2, lib.ones(3))[1](
+        lib.ones(3), lib.ones(3)),
+    "linearize's jvp_fn of another shape": lambda lib: func_of(lib).linearize(lambda x: x * 2, lib.ones(3))[1](
+        lib.ones(2, 3)),
+    "linearize's jvp_fn of another dtype": lambda lib: func_of(lib).linearize(lambda x: x * 2, lib.ones(3))[1](
+        lib.ones(3, dtype=lib.float64)),
     "jacrev chunk_size": lambda lib: func_of(lib).jacrev(lambda x: x, chunk_size=0)(lib.ones(3)),
     "jacfwd randomness": lambda lib: func_of(lib).jacfwd(lambda x: x, randomness="x")(lib.ones(3)),
     "vmap sizes": lambda lib: func_of(lib).vmap(lambda a, b: a + b)(lib.ones(2), lib.ones(3)),
@@ -329,15 +383,37 @@ ERRORS = {
     "vmap returns a number": lambda lib: func_of(lib).vmap(lambda a: 3)(lib.ones(2)),
     "vmap out_dims None of a batched output": lambda lib: func_of(lib).vmap(lambda a: a, out_dims=None)(
         lib.tensor([1.0, 2.0])),
+    "vmap out_dims of another structure": lambda lib: func_of(lib).vmap(lambda a: (a, a), out_dims=(0, 0, 0))(
+        lib.ones(2)),
+    "vmap out_dims a list for a tuple": lambda lib: func_of(lib).vmap(lambda a: (a, a), out_dims=[0, 0])(lib.ones(2)),
+    "vmap out_dims of other keys": lambda lib: func_of(lib).vmap(lambda a: {"x": a}, out_dims={"y": 0})(lib.ones(2)),
+    "vmap out_dims a string": lambda lib: func_of(lib).vmap(lambda a: a, out_dims="x")(lib.ones(2)),
+    "vmap in_dims a float": lambda lib: func_of(lib).vmap(lambda a: a, in_dims=(0.0,))(lib.ones(2)),
+    "vmap of no inputs": lambda lib: func_of(lib).vmap(lambda: lib.ones(2))(),
+    "vmap of no samples returns a number": lambda lib: func_of(lib).vmap(lambda a: 3)(lib.ones(0, 2)),
+    "vmap of a partial, named": lambda lib: func_of(lib).vmap(functools.partial(lambda a, k: a * k, k=2), in_dims=3)(
+        lib.ones(2)),
     "vmap randomness": lambda lib: func_of(lib).vmap(lambda a: a, randomness="x")(lib.ones(2)),
     "vmap chunk_size": lambda lib: func_of(lib).vmap(lambda a: a, chunk_size=0)(lib.ones(2)),
     "functional_call strict": lambda lib: func_of(lib).functional_call(
         lib.nn.Linear(2, 2), {"weight": lib.ones(2, 2), "x": lib.ones(1)}, (lib.ones(2),), strict=True),
+    "functional_call strict, keys in order": lambda lib: func_of(lib).functional_call(
+        lib.nn.Linear(2, 2), {"weight": lib.ones(2, 2), "z": lib.ones(1), "y": lib.ones(1)}, (lib.ones(2),), strict=True),
+    "functional_call of a number": lambda lib: func_of(lib).functional_call(
+        lib.nn.Linear(2, 2), {"weight": 3.0}, (lib.ones(2),)),
+    "functional_call, keys in two dicts in order": lambda lib: func_of(lib).functional_call(
+        lib.nn.Linear(2, 2), ({"weight": lib.ones(2, 2), "bias": lib.ones(2)},
+                              {"bias": lib.ones(2), "weight": lib.ones(2, 2)}), (lib.ones(2),)),
     "functional_call of a module's flag": lambda lib: func_of(lib).functional_call(
         lib.nn.Linear(2, 2), {"training": lib.ones(1)}, (lib.ones(2),)),
     "functional_call in two dicts": lambda lib: func_of(lib).functional_call(
         lib.nn.Linear(2, 2), ({"weight": lib.ones(2, 2)}, {"weight": lib.ones(2, 2)}), (lib.ones(2),)),
     "stack_module_state of none": lambda lib: func_of(lib).stack_module_state([]),
+    "stack_module_state of two classes": lambda lib: func_of(lib).stack_module_state(
+        [lib.nn.Linear(2, 2), lib.nn.Sequential(lib.nn.Linear(2, 2))]),
+    "stack_module_state of numbers": lambda lib: func_of(lib).stack_module_state([1, 2]),
+    "stack_module_state, a buffer's requires_grad differs": lambda lib: func_of(lib).stack_module_state(
+        [lib.nn.BatchNorm1d(2), _with_buffer_requiring_grad(lib.nn.BatchNorm1d(2))]),
     "stack_module_state, requires_grad differs": lambda lib: func_of(lib).stack_module_state(
         [lib.nn.Linear(2, 2), lib.nn.Linear(2, 2).requires_grad_(False)]),
 }
@@ -370,3 +446,38 @@ def test_gpu_path_matches_cpu(gpu_path):
 
 def test_vmap_is_also_at_the_top_as_torchs():
     assert mg.vmap is mg.func.vmap and torch.vmap is torch.func.vmap
+
+
+NESTED_VECTOR_CASES = {  # a vjp_fn's cotangents or a jvp's tangents that an enclosing transform differentiates
+    "vjp of vjp_fn": lambda lib: func_of(lib).vjp(
+        lambda c: func_of(lib).vjp(lambda a: a.sin() * a, lib.tensor(X))[1](c)[0], lib.tensor(Y))[1](lib.tensor(M[0])),
+    "grad through jvp's tangents": lambda lib: func_of(lib).grad(
+        lambda t: func_of(lib).jvp(lambda c: c.sin() * c, (lib.tensor(X),), (t,))[1].sum())(lib.tensor(Y)),
+    "jacrev of vjp_fn": lambda lib: func_of(lib).jacrev(
+        lambda c: func_of(lib).vjp(lambda a: a.exp() * a.sum(), lib.tensor(X))[1](c)[0])(lib.tensor(Y)),
+}
+
+
+@pytest.mark.parametrize("name", NESTED_VECTOR_CASES)
+def test_transforms_differentiate_through_inner_cotangents_and_tangents_as_torchs(name):
+    ours, theirs = both(NESTED_VECTOR_CASES[name])
+    assert_same(ours, theirs)
+    assert not mg.func.vjp(lambda c: mg.func.vjp(lambda a: a * a, mg.tensor(X))[1](c)[0],
+                           mg.tensor(Y))[0].requires_grad
+
+
+def test_vjp_fn_takes_torchs_retain_graph_and_create_graph():
+    def run(lib, **options):
+        w = lib.tensor(Y, requires_grad=True)
+        return func_of(lib).vjp(lambda a: a.sin() * w, lib.tensor(X))[1](lib.tensor(X), **options)[0]
+    for options in ({"create_graph": False}, {"create_graph": True}, {"retain_graph": False}):
+        ours, theirs = run(mg, **options), run(torch, **options)
+        assert ours.requires_grad == theirs.requires_grad
+        assert_same(as_numpy(ours), as_numpy(theirs))
+
+    def called_twice(lib):
+        vjp_fn = func_of(lib).vjp(lambda a: a.sin() * a, lib.tensor(X))[1]
+        vjp_fn(lib.tensor(X), retain_graph=False)
+        return vjp_fn(lib.tensor(X))
+    ours, theirs = (_message(lambda: called_twice(lib)) for lib in (mg, torch))
+    assert ours[0] == theirs[0] == "RuntimeError" and ours[1].startswith("Trying to backward through the graph a second")
