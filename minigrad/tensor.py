@@ -222,7 +222,7 @@ def _torch_index_message(message, shape, index):
     if message.startswith("boolean index did not match"):
         return _mask_mismatch_message(shape, index) or message
     if message == "arrays used as indices must be of integer (or boolean) type":
-        return "tensors used as indices must be long, int, byte or bool tensors"
+        return INDEX_DTYPE_ERROR
     if message.endswith(" with size 0") and not is_basic_index(index):  # an array's entry, torch's indexing kernel
         return "index is out of bounds for dimension with size 0"
     return message.replace(" for axis ", " for dimension ")
@@ -3344,8 +3344,9 @@ function.Tensor = Tensor
 from .ops.matmul import OperandsMismatch, torch_matmul_error  # noqa: E402
 from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_indices, ranked_indices,  # noqa: E402
                           running_extreme_indices, sort_indices, top_indices)
-from .ops.shape import (GradientAt, array_index, diagonal_view, distinct_elements_index, expanded_view,  # noqa: E402
-                         has_internal_overlap, index_put_kind, is_basic_index, normalize_dim, normalize_dims, region,
-                         require_indices, resolved_shape, strided_view, torch_index, torch_index_steps, window_view)
+from .ops.shape import (INDEX_DTYPE_ERROR, GradientAt, array_index, diagonal_view,  # noqa: E402
+                         distinct_elements_index, expanded_view, has_internal_overlap, index_put_kind, is_basic_index,
+                         normalize_dim, normalize_dims, region, require_indices, resolved_shape, strided_view,
+                         torch_index, torch_index_steps, window_view)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

@@ -528,8 +528,9 @@ class Elementwise(Function):
     `integers` is what an integer or bool input does, as in torch: "float" computes in the default dtype (tanh of an
     int64 tensor is float32), "keep" computes in its own dtype, and "refuse" is torch's NotImplementedError
     for ops that torch has for floating point only, which names torch's CPU `kernel` (the op's name where None).
-    `numbers` names the params that torch takes as numbers of the dtype it computes in (float32 for float16),
-    refused with its error where that dtype cannot hold them (leaky_relu's slope of 1e300 beside float32).
+    `numbers` names the params that torch takes as numbers of the dtype it computes in, refused with its error where
+    that dtype cannot hold them (leaky_relu's slope of 1e300 beside float32); an op that has them computes float16
+    in float32 (half_in_float32), so that forward checks them against the dtype of the array it gets.
 
     For create_graph, a subclass gives `tensor_gradient(grad, saved, **params)`, grad * f'(a) computed by recorded
     ops on tensors: grad, and what forward saved, linked back into the graph (a to the input, f(a) to the output;
@@ -573,7 +574,7 @@ class Elementwise(Function):
             a = as_floating_point(a)
         for name in op.numbers:
             if name in params:  # one left at its default the dtype holds
-                converted_scalar(params[name], a.dtype, half_in_float32=True)
+                converted_scalar(params[name], a.dtype)
         xp = get_array_module(a)
         out = parallel.blockwise(lambda a, out: op.function(xp, a, out, **params), a)
         ctx.save_for_backward(*{"input": (a,), "output": (out,), None: ()}[op.saves])

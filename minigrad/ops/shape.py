@@ -267,6 +267,7 @@ def torch_index_steps(index):
 
 
 INDEX_DTYPES = (np.int64, np.int32, np.uint8, bool)  # of the tensors torch indexes with (a 0-d one of any integers)
+INDEX_DTYPE_ERROR = "tensors used as indices must be long, int, byte or bool tensors"  # torch's, for the others
 
 
 def torch_index(index, ndim):
@@ -276,7 +277,7 @@ def torch_index(index, ndim):
     items = index if isinstance(index, tuple) else (index,)
     if any(isinstance(item, Tensor) and item.dtype not in INDEX_DTYPES
            and not (item.ndim == 0 and item.dtype.kind in "iu") for item in items):
-        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        raise IndexError(INDEX_DTYPE_ERROR)
     if any(isinstance(item, Tensor) and item.dtype == np.uint8 for item in items):
         warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype torch.bool instead.",
                       UserWarning, stacklevel=4)  # the user's line: past Tensor's indexing method and its wrapper
