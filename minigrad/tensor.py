@@ -1095,7 +1095,10 @@ class Tensor:
         """`t[index] = value` as torch's: t itself changes (value broadcast, and cast to t's dtype). Where
         autograd records, through ops.SetItem (see _in_place); else straight into t's array. Into an expanded
         tensor, whose elements share memory, as copy_ into the part indexed: torch refuses it only where that part's
-        own elements share memory."""
+        own elements share memory. The value is a tensor or a number (a NumPy integer too), as torch's: a list or an
+        array is torch's TypeError, to be made a tensor first."""
+        if not isinstance(value, (Tensor, int, float, complex, numbers.Integral)):
+            raise TypeError(f"can't assign a {_c_type_name(value)} to a {self.type()}")
         if isinstance(value, numbers.Real):  # one the dtype cannot hold is torch's error, where NumPy would wrap it
             value = converted_scalar(value, self.dtype)
         index = torch_index(index, self.ndim)
@@ -1111,7 +1114,7 @@ class Tensor:
     def _set_item(self, index, value):
         steps = torch_index_steps(index)
         if steps is not None:  # into the view its ints select
-            self[steps[0]][steps[1]] = value
+            self[steps[0]][steps[1]] = _python_number(value)
             return
         if has_internal_overlap(self.data) and is_basic_index(index):
             self[index].copy_(value)
@@ -2310,7 +2313,7 @@ class Tensor:
             index = (places // columns, places % columns)
         else:
             index = (xp.arange(min(self.shape)),) * self.ndim
-        self[tuple(Tensor(i) for i in index)] = fill_value
+        self[tuple(Tensor(i) for i in index)] = _python_number(fill_value)
         return self
 
     def _require_source(self, source, dim, index, wrong_dtype, wrong_shape, wrong_count):
@@ -2880,6 +2883,25 @@ for _name, _attribute in list(vars(Tensor).items()):
     if isinstance(_attribute, property) and _attribute.fset is None and _attribute.fdel is None:
         setattr(Tensor, _name, _ReadOnlyProperty(_name, _attribute))
 del _name, _attribute
+
+
+def _c_type_name(value):
+    """The name of value's type as Python's C API gives it (tp_name), which torch's messages print: dotted with its
+    module for a type written in C outside the builtins (numpy.ndarray, numpy.float32), bare for a builtin and for a
+    class written in Python."""
+    kind = type(value)
+    if kind.__module__ == "builtins" or kind.__flags__ & _HEAP_TYPE:
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__name__}"
+
+
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made at run time, by a class statement
+
+
+def _python_number(value):
+    """A NumPy scalar (a number made a dtype's) as the Python number it holds, exactly, which t[index] = takes
+    where it refuses most NumPy scalars, as torch's; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _one_element(value):
