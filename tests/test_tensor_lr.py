@@ -23,6 +23,14 @@ SCHEDULERS = {
     "SequentialLR": lambda L, o: L.optim.lr_scheduler.SequentialLR(o, [
         L.optim.lr_scheduler.ConstantLR(o, factor=0.5, total_iters=2), L.optim.lr_scheduler.ExponentialLR(o, 0.8)],
         milestones=[3]),
+    "ChainedScheduler": lambda L, o: L.optim.lr_scheduler.ChainedScheduler([
+        L.optim.lr_scheduler.LinearLR(o, start_factor=0.5, total_iters=3),
+        L.optim.lr_scheduler.MultiStepLR(o, milestones=[2, 5], gamma=0.5)]),
+    "PolynomialLR": lambda L, o: L.optim.lr_scheduler.PolynomialLR(o, total_iters=6, power=2.0),
+    "CosineAnnealingWarmRestarts": lambda L, o: L.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3),
+    "CyclicLR": lambda L, o: L.optim.lr_scheduler.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2,
+                                                           cycle_momentum=False),
+    "SWALR": lambda L, o: L.optim.swa_utils.SWALR(o, swa_lr=0.01, anneal_epochs=3),
 }
 OPTIMIZERS = {
     "SGD": lambda L, params, lr: L.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=1e-2),
