@@ -1131,9 +1131,17 @@ class Tensor:
             value = value.data if isinstance(value, Tensor) else value
             self._writable_data()[array_index(index, xp)] = xp.asarray(value)
 
+    def _refuse_a_recorded_write_into_a_leaf(self):
+        """torch's error, while autograd records, for a write into a view of a leaf that requires grad, which an
+        expanded tensor's fills check before they warn."""
+        base = self if self._view_of is None else self._view_of[0]
+        if is_grad_enabled() and base.requires_grad and base.is_leaf:
+            raise RuntimeError(_VIEW_OF_A_LEAF)
+
     def _mask_put_into_shared_memory(self, index, value):
         """self[index] = value, of one element, where index holds one bool mask and self's elements share memory:
         torch's index_put_ warns that this is deprecated, and fills as masked_fill_ does (its warning too)."""
+        self._refuse_a_recorded_write_into_a_leaf()
         warnings.warn("Use of index_put_ on expanded tensors is deprecated. Please clone() the tensor before "
                       "performing this operation. This also applies to advanced indexing e.g. tensor[indices] = "
                       "tensor", UserWarning, stacklevel=caller_outside_package()[1])
@@ -1992,12 +2000,10 @@ class Tensor:
         and before the rest. fill(bools) is the op, out of place, on a bool tensor of this one's shape, to mark the
         elements filled (checking the rest of its arguments as the op does). The gradient is torch's: see
         ops.FillOfSharedMemory."""
-        base = self if self._view_of is None else self._view_of[0]
-        if is_grad_enabled() and base.requires_grad and base.is_leaf:
-            raise RuntimeError(_VIEW_OF_A_LEAF)
-        warnings.warn(f"Use of {op_name} on expanded tensors is deprecated. Please clone() the tensor before performing "
-                      "this operation. This also applies to advanced indexing e.g. tensor[mask] = scalar", UserWarning,
-                      stacklevel=caller_outside_package()[1])
+        self._refuse_a_recorded_write_into_a_leaf()
+        warnings.warn(f"Use of {op_name} on expanded tensors is deprecated. Please clone() the tensor before "
+                      "performing this operation. This also applies to advanced indexing e.g. tensor[mask] = scalar",
+                      UserWarning, stacklevel=caller_outside_package()[1])
         written = fill(Tensor(get_array_module(self.data).zeros(self.shape, bool)))
         self._require_output_shape(written.shape)
         fills = written.data.sum(axis=shared_dims(self.data), keepdims=True)

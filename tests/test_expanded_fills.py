@@ -176,6 +176,8 @@ def test_a_gradient_through_the_shared_memory_is_torchs_error_in_backward(name):
 ERRORS = {
     "of a leaf's expansion": lambda L: L.tensor(BASE, requires_grad=True)[:1].expand(4, 3).masked_fill_(
         L.tensor(ROWS), 1.0),
+    "mask assigned into a leaf's expansion": lambda L: L.tensor(BASE, requires_grad=True)[:1].expand(
+        4, 3).__setitem__(L.tensor(ROWS), 1.0),
     "index_fill_ of a leaf's expansion": lambda L: L.tensor(BASE, requires_grad=True)[:1].expand(4, 3).index_fill_(
         0, L.tensor([1]), 1.0),
     "an integer mask": lambda L: L.tensor(BASE)[:1].expand(4, 3).masked_fill_(L.tensor(ROWS).long(), 1.0),
