@@ -28,7 +28,7 @@ if __name__ == "__main__" and signal.getsignal(signal.SIGINT) is signal.default_
     signal.signal(signal.SIGINT, lambda signum, frame: sys.exit(130))  # 130: the shell's status for Ctrl-C
 
 from data import DataError, degradation_names, open_dataset, options_that_applied, refuse_on_the_fly_options
-from unet.checkpoint import DEFAULT_CHECKPOINT, checkpoint_file, load_model
+from unet.checkpoint import COMMAND_LINE_FLAGS, DEFAULT_CHECKPOINT, checkpoint_file, load_model
 from unet.cli import (EXIT_INTERRUPTED, NATIVE, check_output_folder, image_size_or_native, named, positive,
                       refuse_options, run, seed)
 from unet.evaluation import EvaluationStopped, evaluate, format_report, resolve_device, spread_indices
@@ -129,7 +129,8 @@ def _evaluate(args):
     device = resolve_device(args.device)
     if args.checkpoint is not None:
         args.checkpoint = checkpoint_file(args.checkpoint)  # metrics.json names the file, not its run folder
-    model, state = load_model(args.checkpoint, device=device, nonlocal_mode=args.nonlocal_mode)
+    model, state = load_model(args.checkpoint, device=device, nonlocal_mode=args.nonlocal_mode,
+                              spelling=COMMAND_LINE_FLAGS)
     dataset = open_data(args)
     torch_model = None
     if args.compare_torch:

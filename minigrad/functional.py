@@ -1627,20 +1627,39 @@ def _reduce(loss, reduction):
     return reduced(loss, _check_reduction(reduction))
 
 
-@autocasts("float32")
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    return _difference_loss(input, target, size_average, reduce, reduction, weight, lambda difference: difference ** 2)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    return _difference_loss(input, target, size_average, reduce, reduction, weight, lambda difference: difference.abs())
+
+
+def _difference_loss(input, target, size_average, reduce, reduction, weight, pointwise):
+    """mse_loss and l1_loss: `pointwise` of input - target, reduced. A weight (of the input's size) scales each
+    element's loss, and "mean" is then sum(weight * loss) / sum(weight); torch composes that case of plain ops, so
+    autocast casts it as it casts those, and checks its reduction only once the loss is computed."""
     _warn_if_target_size_differs(input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
-    input, target = _expanded_to_one_shape(input, target)
-    return _reduce((input - target) ** 2, reduction)
+    if weight is None:
+        return _unweighted_difference_loss(input, target, reduction, pointwise)
+    expanded_input, expanded_target = _expanded_to_one_shape(input, target)
+    if weight.size() != input.size():
+        raise ValueError("Weights and input must have the same size.")
+    loss = pointwise(expanded_input - expanded_target) * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
 @autocasts("float32")
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    _warn_if_target_size_differs(input, target)
-    reduction = legacy_reduction(size_average, reduce, reduction)
+def _unweighted_difference_loss(input, target, reduction, pointwise):
     input, target = _expanded_to_one_shape(input, target)
-    return _reduce((input - target).abs(), reduction)
+    return _reduce(pointwise(input - target), reduction)
 
 
 def _expanded_to_one_shape(input, target):
@@ -1652,7 +1671,7 @@ def _expanded_to_one_shape(input, target):
 def _warn_if_target_size_differs(input, target, stacklevel=4):
     """torch's warning: a target that broadcasts against the input (a (B,) target for a (B, 1) output) gives a
     loss over every pair of elements, which is rarely what was meant. `stacklevel` points it at the loss's caller,
-    past the loss's autocasts frame."""
+    past the loss's own frames."""
     input_size, target_size = tuple(getattr(input, "shape", ())), tuple(getattr(target, "shape", ()))
     if input_size != target_size:
         warnings.warn(f"Using a target size ({_size(target_size)}) that is different to the input size "

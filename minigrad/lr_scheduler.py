@@ -8,12 +8,27 @@ from bisect import bisect_right
 from collections import Counter
 
 from .optim import Optimizer
+from .tensor import Tensor
 
 EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where possible. Please "
     "use `scheduler.step()` to step the scheduler. During the deprecation, if epoch is different from None, the "
     "closed form is used instead of the new chainable form, where available. Please open an issue if you are "
     "unable to replicate your use case: https://github.com/pytorch/pytorch/issues/new/choose.")
+
+
+def _copy(value):
+    """A group's value as torch's schedulers keep it apart from the group: a tensor (an lr tensor) cloned."""
+    return value.clone() if isinstance(value, Tensor) else value
+
+
+def _set_group_value(group, key, value):
+    """group[key] = value, as torch's schedulers set it: a tensor there (an lr tensor, which the optimizer reads)
+    filled in place, so that it stays the group's one tensor."""
+    if isinstance(group[key], Tensor):
+        group[key].fill_(value.reshape(()) if isinstance(value, Tensor) else value)
+    else:
+        group[key] = value
 
 
 def _check_optimizer(optimizer):
@@ -60,7 +75,7 @@ class LRScheduler:
         groups = optimizer.param_groups
         for i, group in enumerate(groups):
             if last_epoch == -1:
-                group.setdefault("initial_lr", group["lr"])  # a second scheduler keeps the first one's
+                group.setdefault("initial_lr", _copy(group["lr"]))  # a second scheduler keeps the first one's
             elif "initial_lr" not in group:
                 raise KeyError(
                     f"param 'initial_lr' is not specified in param_groups[{i}] when resuming scheduler with "
@@ -69,7 +84,7 @@ class LRScheduler:
                     "for a fresh training run (not recommended)")
         self.optimizer = optimizer
         optimizer.__dict__.setdefault("_opt_called", False)  # its step() sets it: see step()
-        self.base_lrs = [group["initial_lr"] for group in groups]
+        self.base_lrs = [_copy(group["initial_lr"]) for group in groups]
         self.last_epoch = last_epoch
         self._initial_step()
 
@@ -82,7 +97,7 @@ class LRScheduler:
             del self._is_initial  # back to the class's False, and out of state_dict
 
     def _current_lrs(self):
-        return [group["lr"] for group in self.optimizer.param_groups]
+        return [_copy(group["lr"]) for group in self.optimizer.param_groups]
 
     _in_step = False  # True only while step() computes the lrs: get_lr's warning is for calls from outside
 
@@ -134,7 +149,7 @@ class LRScheduler:
 
     def _set_lrs(self, lrs):
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
+            _set_group_value(group, "lr", lr)
         self._last_lr = self._current_lrs()
 
     def get_last_lr(self):
@@ -426,7 +441,7 @@ class CyclicLR(_MomentumCycle):
         base_lrs = _per_group("base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
+                _set_group_value(group, "lr", lr)
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         step_size_up = float(step_size_up)
         step_size_down = float(step_size_down) if step_size_down is not None else step_size_up
@@ -608,7 +623,7 @@ class SequentialLR(_SchedulerList):
         self.optimizer = optimizer
         # Making the schedulers stepped each once: undo that, and start over with the first one's initial step.
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            _set_group_value(group, "lr", group["initial_lr"])
         self._undo_initial_steps(self)
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()
@@ -723,7 +738,7 @@ class ReduceLROnPlateau(LRScheduler):
             old_lr = float(group["lr"])
             new_lr = max(old_lr * self.factor, min_lr)
             if old_lr - new_lr > self.eps:
-                group["lr"] = new_lr
+                _set_group_value(group, "lr", new_lr)
 
     def load_state_dict(self, state):
         super().load_state_dict(state)

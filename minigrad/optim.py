@@ -197,6 +197,7 @@ class ArrayOptimizer(Optimizer):
     state_scalars = ("step",)
     # what torch's step names in its refusal of capturable=True for a parameter off the GPU, and the devices it lists
     capturable_tensors, capturable_devices = "params and state_steps", CAPTURABLE_DEVICES
+    refuses_tensor_lr_with_foreach = False  # Adam's: torch's foreach path without capturable takes no lr tensor
 
     def __init__(self, params, defaults, switches=None):
         super().__init__(params, {**defaults, **self._run_switches(switches or {})})
@@ -222,8 +223,11 @@ class ArrayOptimizer(Optimizer):
             with enable_grad():
                 loss = closure()
         for group in self.param_groups:
+            if self.refuses_tensor_lr_with_foreach and group.get("foreach") and not group.get("capturable") \
+                    and isinstance(group["lr"], Tensor):
+                raise RuntimeError(_TENSOR_LR_WITH_FOREACH)
             self._refuse_capturable_on_cpu(group)
-            self._step_group(group)
+            self._step_group(_with_lr_a_number(group))
         return loss
 
     def _refuse_capturable_on_cpu(self, group):
@@ -343,12 +347,29 @@ def _check_hyper_parameters(**values):
     """torch's checks, in the order given (torch's, which picks the message when several fail): betas in [0, 1),
     rho in [0, 1], every other value at least 0 (NaN fails)."""
     for name, value in values.items():
+        if name == "lr":
+            _check_tensor_lr(value)
         if name == "betas":
             for index, beta in enumerate(value):
                 if not 0 <= beta < 1:
                     raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
         elif not (0 <= value <= 1 if name == "rho" else value >= 0):
             raise ValueError(f"Invalid {_LABELS.get(name, name + ' value')}: {value}")
+
+
+def _check_tensor_lr(lr):
+    """torch's error for an lr tensor of more than one element (one of any shape is taken as its number)."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+
+
+def _with_lr_a_number(group):
+    """The group as a step reads it: an lr tensor (which torch takes, and its schedulers change in place) as its
+    number now."""
+    return {**group, "lr": float(group["lr"])} if isinstance(group["lr"], Tensor) else group
+
+
+_TENSOR_LR_WITH_FOREACH = "lr as a Tensor is not supported for capturable=False and foreach=True"
 
 
 def _add_scaled_into(target, value, alpha):
@@ -430,9 +451,12 @@ class Adam(ArrayOptimizer):
     so far."""
 
     run_switches = tuple(RUN_SWITCHES)
+    refuses_tensor_lr_with_foreach = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  maximize=False, decoupled_weight_decay=False, **switches):
+        if isinstance(lr, Tensor) and switches.get("foreach") and not switches.get("capturable"):
+            raise ValueError(_TENSOR_LR_WITH_FOREACH)
         _check_hyper_parameters(lr=lr, eps=eps, betas=betas, weight_decay=weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay), switches)
@@ -661,6 +685,7 @@ class Adafactor(ArrayOptimizer):
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
                  maximize=False, **switches):
+        _check_tensor_lr(lr)
         _check_ranges((0.0 <= lr, f"Learning rate should be >= 0 but is: {lr}"),
                       (0.0 >= beta2_decay, f"beta2_decay should be <= 0 but is: {beta2_decay}"),
                       (eps[0] is None or 0.0 <= eps[0], f"epsilon1 should be >= 0 but is: {eps[0]}"),
@@ -775,6 +800,7 @@ class Muon(ArrayOptimizer):
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
                  ns_coefficients=(3.4445, -4.7750, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None):
+        _check_tensor_lr(lr)
         _check_ranges((0.0 <= lr, f"Learning rate should be >= 0 but is: {lr}"),
                       (0.0 <= momentum, f"momentum should be >= 0 but is: {momentum}"),
                       (0.0 <= weight_decay, f"weight decay should be >= 0 but is: {weight_decay}"),
@@ -860,7 +886,7 @@ class LBFGS(ArrayOptimizer):
         returns it); returns its first loss."""
         if len(self.param_groups) != 1:
             raise AssertionError(f"Expected exactly one param_group, but got {len(self.param_groups)}")
-        group = self.param_groups[0]
+        group = _with_lr_a_number(self.param_groups[0])
         params, lr, max_iter, max_eval = group["params"], group["lr"], group["max_iter"], group["max_eval"]
         evaluate = enable_grad()(closure)
         state = self.state[params[0]]

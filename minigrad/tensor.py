@@ -16,9 +16,10 @@ import numpy as np
 from . import parallel, printing, random
 from .backend import (cuda_device, data_pointer, default_complex_dtype, default_dtype, device_of, get_array_module,
                       is_dtype, normalize_device, taking_memory_format, to_device, to_numpy)
-from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, backward_walk, broadcast_mismatch, can_cast,
-                       converted_scalar, is_grad_enabled, memory_owner, no_grad, note_write, position_words,
-                       promote_operands, require_64_bits, require_broadcastable, require_fits, result_type)
+from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, backward_walk, broadcast_mismatch,
+                       caller_outside_package, can_cast, converted_scalar, is_grad_enabled, memory_owner, no_grad,
+                       note_write, position_words, promote_operands, require_64_bits, require_broadcastable,
+                       require_fits, result_type)
 
 
 _PYTHON_NUMBER_DTYPES = (np.dtype(np.float64), np.dtype(np.complex128))  # NumPy's of Python floats, complex numbers
@@ -275,6 +276,7 @@ def _is_integer_tensor(value, one_element_only=False):
             and (value.data.size == 1 if one_element_only else value.ndim == 0))
 
 
+_VIEW_OF_A_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
 _NOT_GIVEN = object()  # a keyword argument left out, where None is a value given (and refused)
 
 
@@ -986,9 +988,7 @@ class Tensor:
         self._refuse_a_recorded_leaf()
         self._refuse_shared_memory()
         result = op(self._as_own_input(), other)
-        if result.shape != self.shape:
-            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape "
-                               f"{list(result.shape)}")
+        self._require_output_shape(result.shape)
         if not can_cast(result.dtype, self.dtype):
             raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[result.dtype]} can't be cast to the desired output "
                                f"type {SCALAR_TYPE_NAMES[self.dtype]}")
@@ -999,6 +999,11 @@ class Tensor:
             self._become_written(result)
         return self
 
+    def _require_output_shape(self, shape):
+        """torch's error for an in-place op whose result, of `shape`, is not this tensor's shape."""
+        if shape != self.shape:
+            raise RuntimeError(f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(shape)}")
+
     def _become_written(self, result):
         """This tensor becomes `result`, the recorded output of an op that wrote into it (see _in_place; a custom
         Function's mark_dirty): a view changes its base instead, and with it this view and its others, as torch's."""
@@ -1007,7 +1012,7 @@ class Tensor:
             return
         base, take = self._view_of
         if base.requires_grad and base.is_leaf:
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+            raise RuntimeError(_VIEW_OF_A_LEAF)
         base._become(ops.SetItem.apply(base._as_own_input(), result, index=take))
 
     def _as_own_input(self):
@@ -1074,8 +1079,7 @@ class Tensor:
     def _refuse_shared_memory(self):
         """torch's error for a write into a tensor whose elements share memory, as an expanded tensor's do."""
         if has_internal_overlap(self.data):
-            raise RuntimeError("unsupported operation: more than one element of the written-to tensor refers to a "
-                               "single memory location. Please clone() the tensor before performing the operation.")
+            raise RuntimeError(SHARED_MEMORY_WRITE)
 
     def _writable_data(self):
         """The array, to be written into now (backward refuses ops that saved it before: see note_write)."""
@@ -1091,7 +1095,10 @@ class Tensor:
         """`t[index] = value` as torch's: t itself changes (value broadcast, and cast to t's dtype). Where
         autograd records, through ops.SetItem (see _in_place); else straight into t's array. Into an expanded
         tensor, whose elements share memory, as copy_ into the part indexed: torch refuses it only where that part's
-        own elements share memory."""
+        own elements share memory. The value is a tensor or a number (a NumPy integer too), as torch's: a list or an
+        array is torch's TypeError, to be made a tensor first."""
+        if not isinstance(value, (Tensor, int, float, complex, numbers.Integral)):
+            raise TypeError(f"can't assign a {_c_type_name(value)} to a {self.type()}")
         if isinstance(value, numbers.Real):  # one the dtype cannot hold is torch's error, where NumPy would wrap it
             value = converted_scalar(value, self.dtype)
         index = torch_index(index, self.ndim)
@@ -1107,19 +1114,40 @@ class Tensor:
     def _set_item(self, index, value):
         steps = torch_index_steps(index)
         if steps is not None:  # into the view its ints select
-            self[steps[0]][steps[1]] = value
+            self[steps[0]][steps[1]] = _python_number(value)
             return
         if has_internal_overlap(self.data) and is_basic_index(index):
             self[index].copy_(value)
             return
+        if has_internal_overlap(self.data) and index_put_kind(index) == "mask" and _one_element(value):
+            self._mask_put_into_shared_memory(index, value)
+            return
         if is_grad_enabled() and (self.requires_grad or getattr(value, "requires_grad", False)):
             if self.requires_grad and self.is_leaf:  # torch's words: it writes through a view of the leaf
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+                raise RuntimeError(_VIEW_OF_A_LEAF)
             self._in_place(lambda tensor, value: ops.SetItem.apply(tensor, value, index=index), value)
         else:
             xp = get_array_module(self.data)
             value = value.data if isinstance(value, Tensor) else value
             self._writable_data()[array_index(index, xp)] = xp.asarray(value)
+
+    def _refuse_a_recorded_write_into_a_leaf(self):
+        """torch's error, while autograd records, for a write into a view of a leaf that requires grad, which an
+        expanded tensor's fills check before they warn."""
+        base = self if self._view_of is None else self._view_of[0]
+        if is_grad_enabled() and base.requires_grad and base.is_leaf:
+            raise RuntimeError(_VIEW_OF_A_LEAF)
+
+    def _mask_put_into_shared_memory(self, index, value):
+        """self[index] = value, of one element, where index holds one bool mask and self's elements share memory:
+        torch's index_put_ warns that this is deprecated, and fills as masked_fill_ does (its warning too)."""
+        self._refuse_a_recorded_write_into_a_leaf()
+        warnings.warn("Use of index_put_ on expanded tensors is deprecated. Please clone() the tensor before "
+                      "performing this operation. This also applies to advanced indexing e.g. tensor[indices] = "
+                      "tensor", UserWarning, stacklevel=caller_outside_package()[1])
+        written = Tensor(get_array_module(self.data).zeros(self.shape, bool))
+        written[index] = True
+        self.masked_fill_(written, value.reshape(()) if isinstance(value, Tensor) else value)
 
     def _require_settable_shape(self, index, value):
         """torch's error for a value that self[index] = value cannot broadcast: index_put_'s for an index of tensors,
@@ -1937,22 +1965,51 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         """`value` (a number or a 0-d tensor) where the bool `mask` holds, broadcast together, in self's dtype."""
-        if not isinstance(mask, Tensor) or mask.dtype != bool:
-            raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
-                               f"{CPP_TYPE_NAMES.get(getattr(mask, 'dtype', None), type(mask).__name__)}")
-        if isinstance(value, Tensor) and value.ndim:
-            raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                               f"{value.ndim} dimension(s).")
+        _require_masked_fill_arguments(mask, value)
         return self._overwritten(mask, value)
 
     def _overwritten(self, mask, value):
         """`value` (cast to self's dtype) where `mask` holds, else self: the gradient of the places written goes to
         value, none to self's values there."""
+        return where(mask, self._fill_value(value), self)
+
+    def _fill_value(self, value):
+        """A number or a 0-d tensor as a 0-d tensor of this one's dtype and device (differentiably cast)."""
         if isinstance(value, Tensor):
-            value = value.to(self.device).to(self.dtype)
-        else:
-            value = Tensor(get_array_module(self.data).asarray(converted_scalar(value, self.dtype)))
-        return where(mask, value, self)
+            return value.to(self.device).to(self.dtype)
+        return Tensor(get_array_module(self.data).asarray(converted_scalar(value, self.dtype)))
+
+    def masked_fill_(self, mask, value):
+        """Into an expanded tensor too, as torch's, with its deprecation warning (see _fill_shared_memory)."""
+        if has_internal_overlap(self.data):
+            _require_masked_fill_arguments(mask, value)
+            return self._fill_shared_memory("masked_fill_", lambda written: written.masked_fill(mask, True), value)
+        return self._in_place(lambda tensor, _: tensor.masked_fill(mask, value), None)
+
+    def index_fill_(self, dim, index, value):
+        """Into an expanded tensor too, as torch's, with its deprecation warning (see _fill_shared_memory)."""
+        if has_internal_overlap(self.data):
+            _require_index_fill_arguments(index, value)
+            return self._fill_shared_memory("index_fill_", lambda written: written.index_fill(dim, index, True), value)
+        return self._in_place(lambda tensor, _: tensor.index_fill(dim, index, value), None)
+
+    def _fill_shared_memory(self, op_name, fill, value):
+        """masked_fill_ or index_fill_ (`op_name`) of `value` into this tensor, whose elements share memory, as an
+        expanded tensor's do: torch fills each memory location that any element filled refers to (so every element
+        that shares it changes), and warns that this is deprecated, once it has checked the dtypes of its arguments
+        and before the rest. fill(bools) is the op, out of place, on a bool tensor of this one's shape, to mark the
+        elements filled (checking the rest of its arguments as the op does). The gradient is torch's: see
+        ops.FillOfSharedMemory."""
+        self._refuse_a_recorded_write_into_a_leaf()
+        warnings.warn(f"Use of {op_name} on expanded tensors is deprecated. Please clone() the tensor before "
+                      "performing this operation. This also applies to advanced indexing e.g. tensor[mask] = scalar",
+                      UserWarning, stacklevel=caller_outside_package()[1])
+        written = fill(Tensor(get_array_module(self.data).zeros(self.shape, bool)))
+        self._require_output_shape(written.shape)
+        fills = written.data.sum(axis=shared_dims(self.data), keepdims=True)
+        self[distinct_elements_index(self.data)]._in_place(
+            lambda part, value: ops.FillOfSharedMemory.apply(part, value, fills=fills), self._fill_value(value))
+        return self
 
     def gather(self, dim, index):
         """out[i][j][k] = self[i][index[i][j][k]][k] for dim 1, as torch's (index an int64 or int32 tensor)."""
@@ -2166,13 +2223,9 @@ class Tensor:
         """self with `value` (a number or a 0-d tensor, which gets the gradient) at the positions `index` (an int64
         vector) lists along `dim`, as torch's."""
         dim = normalize_dim(dim, self.ndim)
-        if index.dtype != np.int64:
-            raise IndexError("index_fill_(): Expected dtype int64 for index.")
+        _require_index_fill_arguments(index, value)
         if index.ndim > 1:
             raise RuntimeError("Index has to be a vector/scalar")
-        if isinstance(value, Tensor) and value.ndim:
-            raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got tensor with "
-                               f"{value.ndim} dimension(s).")
         if self.ndim == 0:  # its one place, as a 1-d tensor's
             return self.reshape(1).index_fill(dim, index, value).reshape(())
         size = _size_along(self, dim)
@@ -2266,7 +2319,7 @@ class Tensor:
             index = (places // columns, places % columns)
         else:
             index = (xp.arange(min(self.shape)),) * self.ndim
-        self[tuple(Tensor(i) for i in index)] = fill_value
+        self[tuple(Tensor(i) for i in index)] = _python_number(fill_value)
         return self
 
     def _require_source(self, source, dim, index, wrong_dtype, wrong_shape, wrong_count):
@@ -2629,11 +2682,10 @@ class Tensor:
     mul_, pow_ = __imul__, __ipow__
 
     (exp_, log_, sqrt_, abs_, relu_, sigmoid_, tanh_, clamp_, clamp_min_, clamp_max_, tril_, triu_, scatter_,
-     scatter_add_, scatter_reduce_, index_add_, index_copy_, index_fill_, index_put_, index_reduce_, put_,
-     masked_fill_, masked_scatter_) = map(
+     scatter_add_, scatter_reduce_, index_add_, index_copy_, index_put_, index_reduce_, put_, masked_scatter_) = map(
         in_place_version, (exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, clamp_min, clamp_max, tril, triu, scatter,
-                           scatter_add, scatter_reduce, index_add, index_copy, index_fill, index_put, index_reduce, put,
-                           masked_fill, masked_scatter))
+                           scatter_add, scatter_reduce, index_add, index_copy, index_put, index_reduce, put,
+                           masked_scatter))
     (floor_, ceil_, round_, trunc_, frac_, reciprocal_, sign_, sgn_, square_, fmod_, lerp_, div_, sin_, cos_, log1p_,
      expm1_, rsqrt_, add_, sub_, addcmul_, addcdiv_) = map(in_place_version, (
         floor, ceil, round, trunc, frac, reciprocal, sign, sgn, square, fmod, lerp, div, sin, cos, log1p, expm1, rsqrt,
@@ -2837,6 +2889,52 @@ for _name, _attribute in list(vars(Tensor).items()):
     if isinstance(_attribute, property) and _attribute.fset is None and _attribute.fdel is None:
         setattr(Tensor, _name, _ReadOnlyProperty(_name, _attribute))
 del _name, _attribute
+
+
+def _c_type_name(value):
+    """The name of value's type as Python's C API gives it (tp_name), which torch's messages print: dotted with its
+    module for a type written in C outside the builtins (numpy.ndarray, numpy.float32), bare for a builtin and for a
+    class written in Python."""
+    kind = type(value)
+    if kind.__module__ == "builtins" or kind.__flags__ & _HEAP_TYPE:
+        return kind.__name__
+    return f"{kind.__module__}.{kind.__name__}"
+
+
+_HEAP_TYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made at run time, by a class statement
+
+
+def _python_number(value):
+    """A NumPy scalar (a number made a dtype's) as the Python number it holds, exactly, which t[index] = takes
+    where it refuses most NumPy scalars, as torch's; anything else as it is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _one_element(value):
+    """Whether `value` is a number or a tensor of one element."""
+    return isinstance(value, numbers.Number) or isinstance(value, Tensor) and value.numel() == 1
+
+
+def _require_masked_fill_arguments(mask, value):
+    """torch's errors for a mask of masked_fill_ that is not bool, and a value of dims."""
+    if not isinstance(mask, Tensor) or mask.dtype != bool:
+        raise RuntimeError("masked_fill_ only supports boolean masks, but got mask with dtype "
+                           f"{CPP_TYPE_NAMES.get(getattr(mask, 'dtype', None), type(mask).__name__)}")
+    _require_0d_fill_value("masked_fill_", value)
+
+
+def _require_index_fill_arguments(index, value):
+    """torch's errors for an index of index_fill_ that is not int64, and a value of dims."""
+    if index.dtype != np.int64:
+        raise IndexError("index_fill_(): Expected dtype int64 for index.")
+    _require_0d_fill_value("index_fill_", value)
+
+
+def _require_0d_fill_value(op_name, value):
+    """torch's error for a fill value (of masked_fill_ or index_fill_, `op_name`) that is a tensor of dims."""
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(f"{op_name} only supports a 0-dimensional value tensor, but got tensor with {value.ndim} "
+                           "dimension(s).")
 
 
 def _size_along(tensor, dim):
@@ -3344,9 +3442,9 @@ function.Tensor = Tensor
 from .ops.matmul import OperandsMismatch, torch_matmul_error  # noqa: E402
 from .ops.reduce import (count_numbers, index_of_extreme, median_indices, mode_indices, ranked_indices,  # noqa: E402
                           running_extreme_indices, sort_indices, top_indices)
-from .ops.shape import (INDEX_DTYPE_ERROR, GradientAt, array_index, diagonal_view,  # noqa: E402
+from .ops.shape import (INDEX_DTYPE_ERROR, SHARED_MEMORY_WRITE, GradientAt, array_index, diagonal_view,  # noqa: E402
                          distinct_elements_index, expanded_view, has_internal_overlap, index_put_kind, is_basic_index,
-                         normalize_dim, normalize_dims, region, require_indices, resolved_shape, strided_view,
-                         torch_index, torch_index_steps, window_view)
+                         normalize_dim, normalize_dims, region, require_indices, resolved_shape, shared_dims,
+                         strided_view, torch_index, torch_index_steps, window_view)
 from .nn import init as nn_init  # noqa: E402
 from .nn.module import RemovableHandle  # noqa: E402

@@ -238,8 +238,10 @@ def test_load_model_reads_state_dicts_and_training_checkpoints(tmp_path):
 def test_without_any_checkpoint_the_error_names_both_places(tmp_path, monkeypatch):
     monkeypatch.setattr(ex, "DEFAULT_CHECKPOINT", tmp_path / "missing.npz")
     monkeypatch.setattr(ex, "RELEASED_WEIGHTS", tmp_path / "missing.pth")
+    with pytest.raises(ex.ExplainError, match="checkpoint='random'"):
+        ex.load_model()  # from Python, its argument; the command line's flag from there
     with pytest.raises(ex.ExplainError, match="--checkpoint random"):
-        ex.load_model()
+        ex.load_model(spelling=ex.COMMAND_LINE_FLAGS)
 
 
 @pytest.mark.skipif(not RELEASED_WEIGHTS.exists(), reason="the authors' released weights are not in ../shared/reference/")

@@ -33,7 +33,7 @@ RUN_FILES = {"best.npz": "the epoch of the run's best validation SSIM", "model.n
 # Files of weights that a folder passed for a checkpoint may hold instead (named, at most SHOWN_FILES of them).
 WEIGHT_SUFFIXES = (".npz", ".pth", ".pt")
 SHOWN_FILES = 3
-# The non-local mode of the authors' released weights, and so of a bare state dict unless --nonlocal says otherwise:
+# The non-local mode of the authors' released weights, and so of a bare state dict unless the caller says otherwise:
 # both modes have the same parameters, so nothing in the file tells which one trained them.
 RELEASED_NONLOCAL_MODE = "published"
 # The authors' released weights, told by weights_fingerprint however they were saved since: the one bare state dict
@@ -43,6 +43,21 @@ RELEASED_WEIGHTS_FINGERPRINT = "e94fee28fcdbb122e74dae78f9a1bd39ba878d54bd698b28
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, unreadable, or does not fit the requested network."""
+
+
+# How load_model's messages name the options they suggest: its own Python arguments by default; a command line that
+# calls it passes its flags.
+PYTHON_ARGUMENTS = {"checkpoint": "path", "nonlocal": "nonlocal_mode"}
+COMMAND_LINE_FLAGS = {"checkpoint": "--checkpoint", "nonlocal": "--nonlocal"}
+
+
+def option_words(spelling, name, value=None):
+    """Option `name` ("checkpoint" or "nonlocal") as `spelling` names it, with `value` where given: --nonlocal
+    published on a command line, nonlocal_mode='published' in Python."""
+    option = spelling[name]
+    if value is None:
+        return option
+    return f"{option} {value}" if option.startswith("-") else f"{option}={value!r}"
 
 
 def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=0, config=None, rng_state=None, **extra):
@@ -127,33 +142,36 @@ def weights_fingerprint(weights):
     return digest.hexdigest()
 
 
-def _warn_of_a_doubtful_mode(path, weights, used, asked):
-    """Warn where a bare state dict is read in a non-local mode that is a guess (no --nonlocal, and not the released
-    weights) or known to be wrong (the released weights in another mode than theirs): both modes have the same
-    parameters, so a network read in the wrong one loads without complaint and gives wrong outputs."""
+def _warn_of_a_doubtful_mode(path, weights, used, asked, spelling):
+    """Warn where a bare state dict is read in a non-local mode that is a guess (no non-local mode asked for, and not
+    the released weights) or known to be wrong (the released weights in another mode than theirs): both modes have
+    the same parameters, so a network read in the wrong one loads without complaint and gives wrong outputs."""
     released = weights_fingerprint(weights) == RELEASED_WEIGHTS_FINGERPRINT
     if released and used != RELEASED_NONLOCAL_MODE:
         warnings.warn(f"{path} is a bare state dict of the authors' released weights, which were trained in the "
-                      f"{RELEASED_NONLOCAL_MODE!r} non-local mode: --nonlocal {used} is used as asked, but gives "
-                      f"wrong outputs with them; pass --nonlocal {RELEASED_NONLOCAL_MODE}")
+                      f"{RELEASED_NONLOCAL_MODE!r} non-local mode: {option_words(spelling, 'nonlocal', used)} is used "
+                      f"as asked, but gives wrong outputs with them; pass "
+                      f"{option_words(spelling, 'nonlocal', RELEASED_NONLOCAL_MODE)}")
     elif not released and asked is None:
         warnings.warn(f"{path} is a bare state dict, which does not record its non-local mode: it is read in the "
-                      f"{RELEASED_NONLOCAL_MODE!r} mode, the authors' released weights'; pass --nonlocal softmax if "
-                      f"it was trained in that mode (train.py's default), or --nonlocal {RELEASED_NONLOCAL_MODE} to "
-                      "say so")
+                      f"{RELEASED_NONLOCAL_MODE!r} mode, the authors' released weights'; pass "
+                      f"{option_words(spelling, 'nonlocal', 'softmax')} if it was trained in that mode (train.py's "
+                      f"default), or {option_words(spelling, 'nonlocal', RELEASED_NONLOCAL_MODE)} to say so")
 
 
-def load_model(path=None, device="cpu", nonlocal_mode=None):
+def load_model(path=None, device="cpu", nonlocal_mode=None, spelling=PYTHON_ARGUMENTS):
     """(model in eval mode on `device`, checkpoint dict). path None means the shipped pretrained model,
     a folder the checkpoint of a train.py run (`checkpoint_file`).
 
     nonlocal_mode, when given, must agree with the checkpoint's own: a network trained with one mode
-    gives wrong outputs in the other.
+    gives wrong outputs in the other. The messages name the options to change as `spelling` does: this function's
+    arguments, or a command line's flags (COMMAND_LINE_FLAGS).
     """
     if path is None:
         path = DEFAULT_CHECKPOINT
         if not path.exists():
-            raise CheckpointError(f"the shipped pretrained model {path} is missing; pass --checkpoint or train one with train.py")
+            raise CheckpointError(f"the shipped pretrained model {path} is missing; pass "
+                                  f"{option_words(spelling, 'checkpoint')} or train one with train.py")
     path = checkpoint_file(path)
     state = read_checkpoint(path)
     if not isinstance(state, dict):
@@ -163,11 +181,12 @@ def load_model(path=None, device="cpu", nonlocal_mode=None):
         if nonlocal_mode and config["nonlocal_mode"] and nonlocal_mode != config["nonlocal_mode"]:
             raise CheckpointError(
                 f"{path} was trained with the {config['nonlocal_mode']!r} non-local mode, but {nonlocal_mode!r} was "
-                f"asked for; drop --nonlocal or pass --nonlocal {config['nonlocal_mode']}")
+                f"asked for; drop {option_words(spelling, 'nonlocal')} or pass "
+                f"{option_words(spelling, 'nonlocal', config['nonlocal_mode'])}")
     elif (weights := _bare_state_dict(state)) is not None:
         config = _config_of_bare_state_dict(weights, nonlocal_mode)
         if config["nonlocal_mode"] is not None:
-            _warn_of_a_doubtful_mode(path, weights, config["nonlocal_mode"], nonlocal_mode)
+            _warn_of_a_doubtful_mode(path, weights, config["nonlocal_mode"], nonlocal_mode, spelling)
     else:
         raise CheckpointError(f"{path} is neither a training checkpoint nor a U-Net state dict "
                               f"(its top-level keys: {', '.join(list(state)[:6])})")

@@ -28,7 +28,8 @@ from data.errors import DataError
 from data.imageio import read_image
 from minigrad.backend import to_numpy
 
-from .checkpoint import DEFAULT_CHECKPOINT, CheckpointError, checkpoint_file
+from .checkpoint import (COMMAND_LINE_FLAGS, DEFAULT_CHECKPOINT, PYTHON_ARGUMENTS, CheckpointError, checkpoint_file,
+                         option_words)
 from .checkpoint import load_model as load_checkpoint_model
 from .cli import EXIT_INTERRUPTED, EXIT_USER_ERROR, NATIVE, check_output_folder, named, run, user_errors
 from .model import INPUT_MULTIPLE, UNet
@@ -53,24 +54,29 @@ class ExplainError(Exception):
 
 # ---- inputs: model and image ----------------------------------------------------------------
 
-def load_model(checkpoint=None, nonlocal_mode=None):
+LOAD_MODEL_ARGUMENTS = {**PYTHON_ARGUMENTS, "checkpoint": "checkpoint"}  # load_model's own, which its messages name
+
+
+def load_model(checkpoint=None, nonlocal_mode=None, spelling=LOAD_MODEL_ARGUMENTS):
     """The network to explain and a few words on where its weights came from.
 
     `checkpoint` is a path (whatever `unet.checkpoint.load_model` reads: a training checkpoint or a
     bare state dict, .npz or .pth), "random" for seeded untrained weights, or None for the shipped
-    checkpoint, falling back to the authors' released weights (which use the "published" mode).
+    checkpoint, falling back to the authors' released weights (which use the "published" mode). The messages
+    name the options to change as `spelling` does (see unet.checkpoint.load_model).
     """
     if checkpoint is None:
         checkpoint = next((path for path in (DEFAULT_CHECKPOINT, RELEASED_WEIGHTS) if path.exists()), None)
         if checkpoint is None:
-            raise ExplainError(f"no checkpoint given and none at {DEFAULT_CHECKPOINT} or {RELEASED_WEIGHTS}: "
-                               "pass --checkpoint PATH, or --checkpoint random for untrained weights")
+            raise ExplainError(f"no checkpoint given and none at {DEFAULT_CHECKPOINT} or {RELEASED_WEIGHTS}: pass "
+                               f"{option_words(spelling, 'checkpoint', 'PATH')}, or "
+                               f"{option_words(spelling, 'checkpoint', 'random')} for untrained weights")
     if str(checkpoint) == "random":
         mg.manual_seed(0)
         return UNet(nonlocal_mode=nonlocal_mode or "softmax"), "random initialisation (untrained)"
     try:
         checkpoint = checkpoint_file(checkpoint)  # a run folder's file, so that the report names it
-        model, _ = load_checkpoint_model(checkpoint, nonlocal_mode=nonlocal_mode)
+        model, _ = load_checkpoint_model(checkpoint, nonlocal_mode=nonlocal_mode, spelling=spelling)
     except CheckpointError as err:
         raise ExplainError(_one_line(err)) from None
     return model, Path(checkpoint).name
@@ -535,7 +541,7 @@ def main(argv=None):
         if args.degrade:
             image = degrade_image(image, args.degrade)
             name = f"{name}, degraded ({args.degrade})"
-        model, source = load_model(args.checkpoint, args.nonlocal_mode)
+        model, source = load_model(args.checkpoint, args.nonlocal_mode, spelling=COMMAND_LINE_FLAGS)
         explanation = explain(model, image, source_shape=(original_h, original_w))
         index = write_report(explanation, args.out, args.query, title=f"Attention explorer: {name}", source=source)
     except (ExplainError, *user_errors()) as err:

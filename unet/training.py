@@ -39,7 +39,8 @@ from data import DataError, Loader, detect_layout, open_dataset, options_that_ap
 from minigrad.backend import get_array_module
 from minigrad.io import copy_atomically, write_text_atomically
 
-from .checkpoint import FORMAT, CheckpointError, checkpoint_file, load_model, read_checkpoint, save_checkpoint
+from .checkpoint import (COMMAND_LINE_FLAGS, FORMAT, CheckpointError, checkpoint_file, load_model, read_checkpoint,
+                         save_checkpoint)
 from .cli import NATIVE, STOP_SIGNALS, check_output_folder, progress_bar, signal_is_ours
 from .evaluation import (DEGRADED, image_metrics, load_or_error, resolve_device, restore_dataset, scores_text,
                          spread_indices, summarize)
@@ -574,7 +575,8 @@ class Run:
         """
         if not given.get("init"):
             return UNet(nonlocal_mode=self.options["nonlocal_mode"])
-        model, _ = load_model(given["init"], nonlocal_mode=given.get("nonlocal_mode"))
+        model, _ = load_model(given["init"], nonlocal_mode=given.get("nonlocal_mode"),
+                              spelling={**COMMAND_LINE_FLAGS, "checkpoint": "--init"})
         config = model.config()
         if not (config["attention"] and config["nonlocal_mode"] and config["in_channels"] == config["out_channels"] == 3):
             raise CheckpointError(f"{given['init']} holds UNet({config}); train.py trains the RGB network with "

@@ -24,8 +24,9 @@ from .pool import AvgPool, MaxPool
 from .reduce import (Amax, Amin, AminmaxResult, Cumprod, Cumsum, LogCumSumExp, LogSumExp, Max, MaxResult, Mean, Median,
                      Min, NanMedian, Norm, Prod, Std, Sum, Var)
 from .sample import GridSample
-from .shape import (AsStrided, Cat, DiagEmbed, Diagonal, Embedding, EmbeddingBag, Expand, Flip, Gather, GetItem, Pad,
-                    Permute, Reshape, Scatter, ScatterReduce, SetItem, Stack, Tril, Triu, UnfoldWindows)
+from .shape import (AsStrided, Cat, DiagEmbed, Diagonal, Embedding, EmbeddingBag, Expand, FillOfSharedMemory, Flip,
+                    Gather, GetItem, Pad, Permute, Reshape, Scatter, ScatterReduce, SetItem, Stack, Tril, Triu,
+                    UnfoldWindows)
 from .upsample import UpsampleAntialiased, UpsampleBicubic, UpsampleBilinear, UpsampleNearest, UpsampleNearestExact
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
     "col2im", "Conv2d", "ConvTranspose2d", "Copysign", "Cos", "Cosh", "CosineSimilarity", "CTCLoss", "Cumprod",
     "Cumsum", "Deg2rad", "DepthUnfold", "Det", "DiagEmbed", "Diagonal", "Digamma", "Div", "DivFloor", "DivTrunc",
     "Drawn", "Eigh", "EighResult", "Einsum", "Elementwise", "ELU", "Embedding", "EmbeddingBag", "Entr", "Erf", "Erfc",
-    "Erfcx", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac",
+    "Erfcx", "Erfinv", "Exp", "Exp2", "Expand", "Expm1", "FillOfSharedMemory", "Flip", "Floor", "FloorDivide", "Fmax", "Fmin", "Fmod", "Frac",
     "FrexpResult", "Gather", "GELU", "Geqrf", "GetItem", "GradientFreeSpecial", "GridSample", "GRUUpdate",
     "Hardsigmoid", "Hardswish", "Hardtanh", "Heaviside", "Hypot", "I0", "I0e", "I1", "I1e", "Igamma", "Igammac",
     "im2col", "Inverse", "KLDivergence", "Ldexp", "LDLFactor", "LeakyReLU", "Lerp", "Lgamma", "Log", "Log10", "Log1p",

@@ -109,17 +109,26 @@ def _writable_as(array, view):
     return view
 
 
+SHARED_MEMORY_WRITE = ("unsupported operation: more than one element of the written-to tensor refers to a single "
+                       "memory location. Please clone() the tensor before performing the operation.")
+
+
 def has_internal_overlap(array):
     """Whether elements of `array` share memory (a dim of stride 0 that holds more than one), as an expanded
     tensor's do: torch refuses to write into it. An empty array shares nothing, whatever strides NumPy gave it."""
-    return array.size > 1 and any(stride == 0 and size > 1 for size, stride in zip(array.shape, array.strides))
+    return array.size > 1 and bool(shared_dims(array))
+
+
+def shared_dims(array):
+    """The dims along which `array` repeats its memory: stride 0, more than one entry."""
+    return tuple(dim for dim, (size, stride) in enumerate(zip(array.shape, array.strides)) if stride == 0 and size > 1)
 
 
 def distinct_elements_index(array):
     """The basic index of the part of `array` that holds each of its memory locations once: every dim that repeats
     its memory (stride 0) cut to its first entry."""
-    return tuple(slice(0, 1) if stride == 0 and size > 1 else slice(None)
-                 for size, stride in zip(array.shape, array.strides))
+    shared = shared_dims(array)
+    return tuple(slice(0, 1) if dim in shared else slice(None) for dim in range(array.ndim))
 
 
 class Permute(Function):
@@ -527,6 +536,35 @@ class SetItem(Function):
         """The gradient of the indexed part (an array or a tensor) as value's, which was broadcast to that part:
         value may have had more leading 1s."""
         return grad_value.reshape((1,) * (value_ndim - grad_value.ndim) + grad_value.shape)
+
+
+class FillOfSharedMemory(Function):
+    """value where `fills` > 0, else a: masked_fill_ and index_fill_ into an expanded tensor, whose elements share
+    memory, on `a`, the part of it that holds each memory location once. `fills` counts the elements filled that
+    refer to each location; value's gradient counts each of them, as torch's, which differentiates the fill of the
+    expanded tensor. A gradient for `a` is torch's error: its backward would write it into the expanded tensor."""
+
+    promotes_inputs = False  # value comes in a's dtype
+
+    @staticmethod
+    def forward(ctx, a, value, fills):
+        return get_array_module(a).where(fills > 0, value, a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        FillOfSharedMemory.refuse_a_gradient_of_the_shared_memory(ctx)
+        xp = get_array_module(grad)
+        return None, xp.asarray((grad * ctx.params["fills"].astype(grad.dtype)).sum(), dtype=grad.dtype)
+
+    @staticmethod
+    def differentiable_backward(ctx, grad):
+        FillOfSharedMemory.refuse_a_gradient_of_the_shared_memory(ctx)
+        return None, (grad * Tensor(ctx.params["fills"].astype(grad.dtype))).sum()
+
+    @staticmethod
+    def refuse_a_gradient_of_the_shared_memory(ctx):
+        if ctx.needs_input_grad[0]:
+            raise RuntimeError(SHARED_MEMORY_WRITE)
 
 
 PAD_MODES = {"constant": "constant", "replicate": "edge", "reflect": "reflect", "circular": "wrap"}
