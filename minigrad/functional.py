@@ -1628,19 +1628,39 @@ def _reduce(loss, reduction):
 
 
 @autocasts("float32")
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_if_target_size_differs(input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
-    input, target = _expanded_to_one_shape(input, target)
-    return _reduce((input - target) ** 2, reduction)
+    expanded_input, target = _expanded_to_one_shape(input, target)
+    if weight is not None:
+        return _weighted(lambda: (expanded_input - target) ** 2, input, weight, reduction, mean_by_weights=True)
+    return _reduce((expanded_input - target) ** 2, reduction)
 
 
 @autocasts("float32")
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     _warn_if_target_size_differs(input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
-    input, target = _expanded_to_one_shape(input, target)
-    return _reduce((input - target).abs(), reduction)
+    expanded_input, target = _expanded_to_one_shape(input, target)
+    if weight is not None:
+        return _weighted(lambda: (expanded_input - target).abs(), input, weight, reduction, mean_by_weights=True)
+    return _reduce((expanded_input - target).abs(), reduction)
+
+
+def _weighted(per_element, input, weight, reduction, mean_by_weights):
+    """torch's weight= of mse_loss, l1_loss and huber_loss, a weight per element of the input: the losses
+    per_element() gives, times their weights, summed, and divided for "mean" by the weights' sum (mse_loss and
+    l1_loss) or by their count (huber_loss), as torch's; its own errors, as torch's weighted path has them."""
+    if tuple(weight.shape) != tuple(input.shape):
+        raise ValueError("Weights and input must have the same size.")
+    loss = per_element() * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / weight.sum() if mean_by_weights else loss.mean()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
 def _expanded_to_one_shape(input, target):
@@ -1737,11 +1757,15 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 @autocasts("float32")
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """torch's: 0.5 * d^2 where |d| < delta, else delta * (|d| - 0.5 * delta), d = input - target, as one op
     (smooth_l1_loss with beta = delta, times delta)."""
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is not None:
+        return _weighted(lambda: _smooth_l1(input, target, "none", beta=float(delta), scale=float(delta),
+                                            node_name="HuberLossBackward0"), input, weight, reduction,
+                         mean_by_weights=False)
     return _smooth_l1(input, target, reduction, beta=float(delta), scale=float(delta), node_name="HuberLossBackward0")
 
 

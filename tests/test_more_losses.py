@@ -11,7 +11,8 @@ import minigrad as mg
 import minigrad.functional as mgF
 import test_losses
 import test_nn
-from conftest import relative_error, torch_cases
+from conftest import assert_gpu_matches_cpu, relative_error, torch_cases
+from conftest import assert_matches_torch as assert_call_matches_torch
 from test_losses import MG, TORCH, REDUCTIONS, assert_matches_torch
 
 torch = pytest.importorskip("torch")
@@ -489,3 +490,49 @@ def test_losses_on_the_gpu_path_match_the_cpu(gpu_path):
     for gpu, cpu in zip(_gpu_path_values("gpu"), _gpu_path_values("cpu")):
         assert gpu.dtype == cpu.dtype
         assert relative_error(gpu, cpu) <= 1e-5
+
+
+WEIGHTED = {"mse_loss": {}, "l1_loss": {}, "huber_loss": dict(delta=0.7)}
+
+
+def _weighted_call(loss, reduction):
+    arguments = WEIGHTED[loss]
+    return lambda L, x, y, w: getattr(L.nn.functional if L is torch else mgF, loss)(x, y, reduction=reduction,
+                                                                                      weight=w, **arguments)
+
+
+def _weighted_arrays(dtype=np.float32):
+    rng = np.random.default_rng(5)
+    return [rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype),
+            rng.uniform(0.1, 2.0, (3, 4)).astype(dtype)]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("loss", WEIGHTED)
+def test_weighted_losses_match_torch(loss, reduction):
+    """torch's weight=, an element's weight: "mean" divides by the weights' sum for mse_loss and l1_loss and by
+    their count for huber_loss, as torch's; values and the gradients of input, target and weight."""
+    assert_call_matches_torch(torch, _weighted_call(loss, reduction), _weighted_arrays())
+
+
+@pytest.mark.parametrize("loss", WEIGHTED)
+def test_weighted_losses_gradcheck_float64(loss):
+    call = _weighted_call(loss, "mean")
+    tensors = [mg.tensor(a, requires_grad=True) for a in _weighted_arrays(np.float64)]
+    assert mg.gradcheck(lambda x, y, w: call(mg, x, y, w), tensors)
+
+
+@pytest.mark.parametrize("loss", WEIGHTED)
+def test_weighted_losses_errors_are_torchs(loss):
+    x, y, w = _weighted_arrays()
+    for weight, reduction in ((w[:2], "mean"), (w, "average")):
+        with pytest.raises(ValueError) as theirs:
+            _weighted_call(loss, reduction)(torch, *(torch.from_numpy(a) for a in (x, y, weight)))
+        with pytest.raises(ValueError) as ours:
+            _weighted_call(loss, reduction)(mg, *(mg.tensor(a) for a in (x, y, weight)))
+        assert str(ours.value) == str(theirs.value)
+
+
+def test_weighted_losses_on_the_gpu_path_match_the_cpu(gpu_path):
+    for loss in WEIGHTED:
+        assert_gpu_matches_cpu(_weighted_call(loss, "mean"), _weighted_arrays())
