@@ -1403,7 +1403,10 @@ class Tensor:
         return ops.Rad2deg.apply(self)
 
     def angle(self):
-        """The angle of a real tensor's entries in the complex plane: pi where negative, else 0 (see ops.Angle)."""
+        """The angle of the entries in the complex plane: of a real tensor pi where negative, else 0 (see ops.Angle);
+        of a complex one NumPy's, real, as torch's (complex tensors take no gradients)."""
+        if self.dtype.kind == "c":
+            return Tensor(get_array_module(self.data).angle(self.data))
         return ops.Angle.apply(self)
 
     def ldexp(self, other):
