@@ -18,7 +18,7 @@ from .dtypes import can_cast, finfo, get_default_dtype, iinfo, promote_types, re
 from .function import (Function, enable_grad, inference_mode, is_anomaly_check_nan_enabled, is_anomaly_enabled,
                        is_grad_enabled, is_inference_mode_enabled, is_tensor, no_grad, set_anomaly_enabled,
                        set_grad_enabled)
-from .amp import (autocast, get_autocast_cpu_dtype, get_autocast_dtype, get_autocast_gpu_dtype,
+from .amp import (GradScaler, autocast, get_autocast_cpu_dtype, get_autocast_dtype, get_autocast_gpu_dtype,
                   is_autocast_cache_enabled, is_autocast_cpu_enabled, is_autocast_enabled)
 from .eager import compile
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -42,7 +42,7 @@ from numpy import bool_ as bool, float16, float32, float64, int8, int16, int32, 
 half, float, double, long, int, short = float16, float32, float64, int64, int32, int16
 
 __all__ = [
-    "DeviceError", "Function", "Generator", "GradcheckError", "Tensor", "amp", "arange",
+    "DeviceError", "Function", "Generator", "GradScaler", "GradcheckError", "Tensor", "amp", "arange",
     "are_deterministic_algorithms_enabled", "as_tensor", "asarray", "autocast", "autograd", "backends",
     "bartlett_window", "binomial", "blackman_window", "bool", "can_cast", "cartesian_prod", "cat", "channels_last",
     "channels_last_3d", "compile", "contiguous_format", "cpu", "cuda", "default_generator",

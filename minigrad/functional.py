@@ -1636,30 +1636,38 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 
 def _difference_loss(input, target, size_average, reduce, reduction, weight, pointwise):
-    """mse_loss and l1_loss: `pointwise` of input - target, reduced. A weight (of the input's size) scales each
-    element's loss, and "mean" is then sum(weight * loss) / sum(weight); torch composes that case of plain ops, so
-    autocast casts it as it casts those, and checks its reduction only once the loss is computed."""
+    """mse_loss and l1_loss: `pointwise` of input - target, reduced. A weight scales each element's loss (see
+    _weighted); torch composes that case of plain ops, so autocast casts it as it casts those."""
     _warn_if_target_size_differs(input, target)
     reduction = legacy_reduction(size_average, reduce, reduction)
     if weight is None:
         return _unweighted_difference_loss(input, target, reduction, pointwise)
     expanded_input, expanded_target = _expanded_to_one_shape(input, target)
-    if weight.size() != input.size():
-        raise ValueError("Weights and input must have the same size.")
-    loss = pointwise(expanded_input - expanded_target) * weight
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "mean":
-        return loss.sum() / weight.sum()
-    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
+    return _weighted(lambda: pointwise(expanded_input - expanded_target), input, weight, reduction,
+                     mean_by_weights=True)
 
 
 @autocasts("float32")
 def _unweighted_difference_loss(input, target, reduction, pointwise):
     input, target = _expanded_to_one_shape(input, target)
     return _reduce(pointwise(input - target), reduction)
+
+
+def _weighted(per_element, input, weight, reduction, mean_by_weights):
+    """torch's weight= of mse_loss, l1_loss and huber_loss, a weight per element of the input: the losses
+    per_element() gives, times their weights, summed, and divided for "mean" by the weights' sum (mse_loss and
+    l1_loss) or by their count (huber_loss), as torch's; its own errors, as torch's weighted path has them (a bad
+    reduction only once the loss is computed)."""
+    if weight.size() != input.size():
+        raise ValueError("Weights and input must have the same size.")
+    loss = per_element() * weight
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "mean":
+        return loss.sum() / weight.sum() if mean_by_weights else loss.mean()
+    raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'.")
 
 
 def _expanded_to_one_shape(input, target):
@@ -1756,11 +1764,15 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 @autocasts("float32")
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """torch's: 0.5 * d^2 where |d| < delta, else delta * (|d| - 0.5 * delta), d = input - target, as one op
     (smooth_l1_loss with beta = delta, times delta)."""
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    if weight is not None:
+        return _weighted(lambda: _smooth_l1(input, target, "none", beta=float(delta), scale=float(delta),
+                                            node_name="HuberLossBackward0"), input, weight, reduction,
+                         mean_by_weights=False)
     return _smooth_l1(input, target, reduction, beta=float(delta), scale=float(delta), node_name="HuberLossBackward0")
 
 

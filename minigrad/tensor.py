@@ -762,13 +762,17 @@ class Tensor:
         return self._retains_grad and not self.is_leaf
 
     # ---- autograd ---------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None, *, grad=None):
         """Accumulate d(self)/d(leaf) into every leaf's `.grad`, visiting nodes in reverse topological order; with
         `inputs` (a tensor or a sequence), into theirs alone, as torch's.
 
-        `gradient` is d(loss)/d(self), needed unless self holds one value (torch's name for it). With create_graph
-        the gradients are recorded, so that they can be differentiated in turn (the graph is then kept unless
-        retain_graph=False)."""
+        `gradient` is d(loss)/d(self), needed unless self holds one value (torch's name for it; `grad` is taken too,
+        the name minigrad's public API gives it). With create_graph the gradients are recorded, so that they can be
+        differentiated in turn (the graph is then kept unless retain_graph=False)."""
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward() got multiple values for argument 'gradient'")
+            gradient = grad
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         seed = self._seed_gradient(gradient, "backward()", create_graph=create_graph)
@@ -1427,7 +1431,10 @@ class Tensor:
         return ops.Rad2deg.apply(self)
 
     def angle(self):
-        """The angle of a real tensor's entries in the complex plane: pi where negative, else 0 (see ops.Angle)."""
+        """The angle of the entries in the complex plane: of a real tensor pi where negative, else 0 (see ops.Angle);
+        of a complex one NumPy's, real, as torch's (complex tensors take no gradients)."""
+        if self.dtype.kind == "c":
+            return Tensor(get_array_module(self.data).angle(self.data))
         return ops.Angle.apply(self)
 
     def ldexp(self, other):

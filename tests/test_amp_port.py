@@ -297,6 +297,7 @@ def test_grad_scaler_aliases_warn_as_torch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         mg.amp.GradScaler("cuda")
+    assert (mg.GradScaler is mg.amp.GradScaler) == (torch.GradScaler is torch.amp.GradScaler)  # torch's top level
 
 
 def test_gpu_path_autocast_and_scaler(gpu_path):

@@ -150,6 +150,18 @@ def test_backward_on_non_scalar_needs_a_gradient():
     np.testing.assert_allclose(x.grad.numpy(), 1.0)
 
 
+def test_backward_takes_its_gradient_as_grad_too():
+    """backward(grad=g) is backward(gradient=g), whose gradients are torch's; giving both is Python's TypeError."""
+    torch = pytest.importorskip("torch")
+    values, seed = np.arange(6.0).reshape(2, 3), np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+    x, reference = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    (x.exp() * 2).backward(grad=mg.tensor(seed))
+    (reference.exp() * 2).backward(gradient=torch.tensor(seed))
+    np.testing.assert_allclose(x.grad.numpy(), reference.grad.numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match="multiple values for argument 'gradient'"):
+        (x * 2).backward(mg.tensor(seed), grad=mg.tensor(seed))
+
+
 def test_float32_by_default_and_float64_kept():
     assert mg.tensor([1.0, 2.0]).dtype == np.float32
     assert mg.tensor(np.zeros(2)).dtype == np.float64

@@ -208,6 +208,17 @@ def test_transform_reprs_domains_signs_and_shapes_as_torchs(name):
     assert _properties(ours) == _properties(theirs)
 
 
+def test_the_package_has_every_transform_at_its_top_level_as_torchs():
+    """`from torch.distributions import SigmoidTransform` ports as it is: each transform minigrad has is where
+    torch's package has it, the same class as the transforms module's."""
+    ours = [name for name in torch.distributions.transforms.__all__ if hasattr(mg.distributions.transforms, name)]
+    assert len(ours) >= 12
+    for name in ours:
+        assert hasattr(torch.distributions, name)
+        assert getattr(mg.distributions, name) is getattr(mg.distributions.transforms, name), name
+        assert name in mg.distributions.__all__
+
+
 def test_transforms_compare_by_kind_and_parameters_as_torchs():
     for lib in (torch, mg):
         T = lib.distributions.transforms

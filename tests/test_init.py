@@ -1,6 +1,7 @@
 """torch.nn.init's initialisations: gains and fans exactly as torch computes them, the draws from minigrad's
 generator (so compared with torch's by their distribution: bounds, spread, a Kolmogorov-Smirnov test), the
 seeding, the device, and the `Module.apply` idiom that ported code initialises with."""
+import inspect
 import math
 import warnings
 
@@ -128,6 +129,28 @@ def test_a_seed_gives_the_same_draws_and_the_dtype_and_tensor_are_kept():
         tensors.append(tensor)
     assert tensors[0].dtype == np.float64
     np.testing.assert_array_equal(tensors[0].numpy(), tensors[1].numpy())
+
+
+# (sparse_ draws its zeros' rows from the global stream whatever the generator, as torch's)
+DRAWN = ["uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+         "kaiming_normal_", "orthogonal_"]
+
+
+@pytest.mark.parametrize("name", DRAWN)
+def test_each_draw_takes_torchs_arguments_and_a_generator_of_its_own(name):
+    """torch's parameter names, generator= included; that generator's seed repeats the draws, and the global stream
+    is left where it was."""
+    assert list(inspect.signature(getattr(init, name)).parameters) == \
+        list(inspect.signature(getattr(torch.nn.init, name)).parameters)
+    mg.manual_seed(3)
+    expected_next = mg.rand(4).numpy()
+    draws = []
+    for _ in range(2):
+        mg.manual_seed(3)
+        draws.append(getattr(init, name)(mg.zeros(6, 5), generator=mg.Generator().manual_seed(11)).numpy())
+        np.testing.assert_array_equal(mg.rand(4).numpy(), expected_next)
+    assert draws[0].any()
+    np.testing.assert_array_equal(draws[0], draws[1])
 
 
 @pytest.mark.parametrize("call, message", [

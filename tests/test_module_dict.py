@@ -1,5 +1,6 @@
 """nn.ModuleDict and Module.register_parameter, get_parameter and cpu, each against torch's."""
 import collections
+import inspect
 
 import numpy as np
 import pytest
@@ -47,6 +48,25 @@ def test_a_module_dict_inside_a_model_names_its_state_as_torch():
     x = np.random.default_rng(0).normal(size=(1, 2, 3, 3)).astype(np.float32)
     np.testing.assert_allclose(ours.heads["edges"](mg.tensor(x)).numpy(),
                                theirs.heads["edges"](torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["ModuleList", "ModuleDict", "ParameterList", "ParameterDict"])
+def test_the_containers_take_their_contents_by_torchs_keyword(name):
+    """ModuleList(modules=...), ParameterDict(parameters=...), ...: torch's parameter names, and a container built
+    by keyword names its entries as torch's does."""
+    keyword = list(inspect.signature(getattr(torch.nn, name)).parameters)
+    assert list(inspect.signature(getattr(nn, name)).parameters) == keyword
+    contents = {"Module": lambda lib: [lib.nn.Linear(2, 2), lib.nn.ReLU()],
+                "Parameter": lambda lib: [lib.nn.Parameter(lib.ones(2)), lib.nn.Parameter(lib.zeros(3))]}
+    kind = "Module" if name.startswith("Module") else "Parameter"
+    made = []
+    for lib in (torch, mg):
+        entries = contents[kind](lib)
+        entries = dict(zip("ab", entries)) if name.endswith("Dict") else entries
+        container = getattr(lib.nn, name)(**{keyword[0]: entries})
+        made.append([(key, tuple(value.shape)) for key, value in container.state_dict().items()] if kind == "Module"
+                    else [(key, tuple(value.shape)) for key, value in container.named_parameters()])
+    assert made[0] == made[1] and made[0]
 
 
 @pytest.mark.parametrize("bad, error", [(lambda d: d.update(5), TypeError), (lambda d: d.update([("x",)]), ValueError),

@@ -1,5 +1,5 @@
-"""mse_loss's and l1_loss's weight (torch 2.13): each element's loss times a weight of the input's size, "mean" as
-sum(weight * loss) / sum(weight), against torch: values and gradients of input, target and weight, float64
+"""mse_loss's, l1_loss's and huber_loss's weight (torch 2.13): each element's loss times a weight of the input's size,
+"mean" as sum(weight * loss) / sum(weight) (huber_loss's: the mean of weight * loss), against torch: values and gradients of input, target and weight, float64
 gradchecks, double backward, dtypes, autocast, and torch's errors."""
 import warnings
 
@@ -22,20 +22,24 @@ def positive(*shape):
     return lambda rng: rng.uniform(0.2, 2.0, shape)
 
 
-def weighted(loss, reduction):
-    return lambda L, x, target, weight: getattr(L.nn.functional, loss)(x, target, reduction=reduction, weight=weight)
+def weighted(loss, reduction, **options):
+    return lambda L, x, target, weight: getattr(L.nn.functional, loss)(x, target, reduction=reduction, weight=weight,
+                                                                      **options)
 
 
 CASES = {f"{loss} {reduction}": (weighted(loss, reduction), [normal(2, 3, 4), normal(2, 3, 4), positive(2, 3, 4)])
          for loss in ("mse_loss", "l1_loss") for reduction in ("mean", "sum", "none")}
 CASES["mse_loss 0-d"] = (weighted("mse_loss", "mean"), [normal(), normal(), positive()])
 CASES["l1_loss signed weights"] = (weighted("l1_loss", "mean"), [normal(5), normal(5), normal(5)])
+CASES.update({f"huber_loss {reduction}": (weighted("huber_loss", reduction, delta=0.7),
+                                          [normal(2, 3, 4), normal(2, 3, 4), positive(2, 3, 4)])
+              for reduction in ("mean", "sum", "none")})
 
 test_values_and_gradients_match_torch, test_gradcheck, test_gpu_path_matches_cpu = differentiable_case_tests(torch,
                                                                                                             CASES)
 
 
-@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss"])
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "huber_loss"])
 def test_double_backward_matches_torch(loss):
     rng = np.random.default_rng(3)
     check_double_backward(weighted(loss, "mean"), rng.standard_normal((3, 4)), rng.standard_normal((3, 4)),
@@ -116,6 +120,10 @@ ERRORS = {
                                                                   weight=L.ones(2)),
     "bad reduction, unweighted": lambda L: L.nn.functional.l1_loss(L.ones(2), L.ones(2), reduction="average"),
     "number weight": lambda L: L.nn.functional.l1_loss(L.ones(2), L.ones(2), weight=2.0),
+    "huber_loss, weight of another size": lambda L: L.nn.functional.huber_loss(L.ones(2, 3), L.ones(2, 3),
+                                                                               weight=L.ones(2)),
+    "huber_loss, bad reduction": lambda L: L.nn.functional.huber_loss(L.ones(2), L.ones(2), reduction="average",
+                                                                      weight=L.ones(2)),
     "target that does not broadcast": lambda L: L.nn.functional.mse_loss(L.ones(2), L.ones(3), weight=L.ones(3)),
 }
 

@@ -16,13 +16,18 @@ from ..random import generator
 from ..tensor import Tensor, where
 from ..torch_functions import broadcast_tensors
 from . import constraints, transforms
-from .transforms import AbsTransform, AffineTransform, ComposeTransform, ExpTransform, Transform
+# every transform at the package's top level too, as torch.distributions has them
+from .transforms import (AbsTransform, AffineTransform, ComposeTransform, ExpTransform, IndependentTransform,
+                         PowerTransform, ReshapeTransform, SigmoidTransform, SoftplusTransform, TanhTransform,
+                         Transform, identity_transform)
 from .utils import broadcast_all, broadcast_shapes, lazy_property, sum_rightmost
 
 __all__ = ["Bernoulli", "Categorical", "Cauchy", "Distribution", "Exponential", "ExponentialFamily", "Geometric",
            "Gumbel", "HalfNormal", "Independent", "Laplace", "LogNormal", "MultivariateNormal", "Normal",
            "OneHotCategorical", "Poisson", "TransformedDistribution", "Uniform", "constraints", "kl_divergence",
-           "register_kl", "transforms"]
+           "register_kl", "transforms", "AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
+           "IndependentTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftplusTransform",
+           "TanhTransform", "Transform", "identity_transform"]
 
 
 def _probs_clamped(probs):

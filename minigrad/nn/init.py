@@ -77,11 +77,11 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     return fill_drawn(tensor, lambda shape: numpy_generator(generator).normal(mean, std, size=shape))
 
 
-def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0):
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     """N(mean, std) cut to [a, b], by the inverse of the normal CDF over a uniform draw between the bounds' CDFs."""
     low, high = special.ndtr((a - mean) / std), special.ndtr((b - mean) / std)
     return fill_drawn(tensor, lambda shape: np.clip(
-        mean + std * special.ndtri(numpy_generator().uniform(low, high, shape)), a, b))
+        mean + std * special.ndtri(numpy_generator(generator).uniform(low, high, shape)), a, b))
 
 
 def constant_(tensor, val):
@@ -162,32 +162,32 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     return fill_drawn(tensor, sparse)
 
 
-def xavier_uniform_(tensor, gain=1.0):
+def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(±gain·sqrt(6 / (fan_in + fan_out))), Glorot's."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(tensor, -bound, bound)
+    return uniform_(tensor, -bound, bound, generator)
 
 
-def xavier_normal_(tensor, gain=1.0):
+def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, gain²·2 / (fan_in + fan_out)), Glorot's."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
-    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)))
+    return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(±gain·sqrt(3 / fan)), He's, the gain of `nonlinearity` (leaky_relu of slope a by default)."""
     if _warned_if_empty(tensor):
         return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
-    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std)
+    return uniform_(tensor, -math.sqrt(3.0) * std, math.sqrt(3.0) * std, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu"):
+def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, gain² / fan), He's."""
     if _warned_if_empty(tensor):
         return tensor
-    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)))
+    return normal_(tensor, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode)), generator)
 
 
 def default_bound(fan_in):

@@ -1412,6 +1412,9 @@ class _Mapping(Module):
 class ModuleDict(_Mapping):
     """Modules by name (see _Mapping). As torch's, it has no forward."""
 
+    def __init__(self, modules=None):  # torch's keyword
+        super().__init__(modules)
+
 
 class _List(_Sequence):
     """What ModuleList and ParameterList share: built from an iterable; a slice renumbered from 0; + and += take
@@ -1441,6 +1444,9 @@ class _List(_Sequence):
 class ModuleList(_List):
     """A list of modules registered as children "0", "1", ..., so that parameters(), state_dict() and to() see
     them under torch's names (layers.0.weight). As torch's, it has no forward."""
+
+    def __init__(self, modules=None):  # torch's keyword
+        super().__init__(modules)
 
     def insert(self, index, module):
         """As _Sequence.insert, but returns None, as torch's ModuleList.insert."""
@@ -1476,6 +1482,9 @@ class ParameterList(_List):
 
     _registry = "_parameters"
 
+    def __init__(self, values=None):  # torch's keyword
+        super().__init__(values)
+
     def _put(self, name, parameter):
         self.register_parameter(name, _as_parameter(parameter))
 
@@ -1489,6 +1498,9 @@ class ParameterDict(_Mapping):
     """Parameters by name (see _Mapping), as torch's; a tensor put in becomes a Parameter."""
 
     _registry = "_parameters"
+
+    def __init__(self, parameters=None):  # torch's keyword
+        super().__init__(parameters)
 
     def __setitem__(self, key, parameter):
         self.register_parameter(key, _as_parameter(parameter))

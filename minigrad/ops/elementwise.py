@@ -504,8 +504,9 @@ def select_into(keep, chosen, out):
 
 
 def as_floating_point(a):
-    """An integer or bool array in the default dtype, where torch computes tanh or sigmoid of an int64 tensor."""
-    return a if a.dtype.kind == "f" else a.astype(default_dtype())
+    """An integer or bool array in the default dtype, where torch computes tanh or sigmoid of an int64 tensor; a
+    complex one as it is, which NumPy's functions take."""
+    return a if a.dtype.kind in "fc" else a.astype(default_dtype())
 
 
 def require_floating_point(name, a):
