@@ -1,6 +1,6 @@
 """mse_loss's, l1_loss's and huber_loss's weight (torch 2.13): each element's loss times a weight of the input's size,
-"mean" as sum(weight * loss) / sum(weight) (huber_loss's: the mean of weight * loss), against torch: values and gradients of input, target and weight, float64
-gradchecks, double backward, dtypes, autocast, and torch's errors."""
+"mean" as sum(weight * loss) / sum(weight) (huber_loss's: the mean of weight * loss), against torch: values and
+gradients of input, target and weight, float64 gradchecks, double backward, dtypes, autocast, and torch's errors."""
 import warnings
 
 import numpy as np
