@@ -1769,11 +1769,15 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     (smooth_l1_loss with beta = delta, times delta)."""
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    if weight is not None:
-        return _weighted(lambda: _smooth_l1(input, target, "none", beta=float(delta), scale=float(delta),
-                                            node_name="HuberLossBackward0"), input, weight, reduction,
-                         mean_by_weights=False)
-    return _smooth_l1(input, target, reduction, beta=float(delta), scale=float(delta), node_name="HuberLossBackward0")
+    if weight is None:
+        return _smooth_l1(input, target, reduction, beta=float(delta), scale=float(delta),
+                          node_name="HuberLossBackward0")
+    _warn_if_target_size_differs(input, target)  # before the weight's check, as torch's
+    expanded_input, expanded_target = _expanded_to_one_shape(input, target)
+    return _weighted(lambda: ops.SmoothL1Loss.apply(expanded_input, expanded_target, reduction="none",
+                                                    beta=float(delta), scale=float(delta),
+                                                    node_name="HuberLossBackward0"),
+                     input, weight, reduction, mean_by_weights=False)
 
 
 def _smooth_l1(input, target, reduction, beta, scale, node_name=None, legacy=(None, None)):

@@ -56,7 +56,7 @@ def _both(build, *arrays):
     return results
 
 
-@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss"])
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "huber_loss"])
 @pytest.mark.parametrize("input_shape, target_shape", [((2, 1), (3,)), ((3,), (2, 3))])
 def test_a_target_of_another_size_is_warned_of_and_broadcast_against_a_weight_of_the_inputs_size(
         loss, input_shape, target_shape):
@@ -66,6 +66,18 @@ def test_a_target_of_another_size_is_warned_of_and_broadcast_against_a_weight_of
         (theirs, their_warnings), (ours, our_warnings) = _both(weighted(loss, reduction), *arrays)
         assert our_warnings == their_warnings and len(our_warnings) == 1
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["mse_loss", "l1_loss", "huber_loss"])
+def test_a_target_of_another_size_is_warned_of_before_a_weight_of_another_size_is_refused(loss):
+    arrays = [np.ones((2, 1), np.float32), np.ones(3, np.float32), np.ones(3, np.float32)]
+    caught = []
+    for L in (torch, mg):
+        with warnings.catch_warnings(record=True) as warned, pytest.raises(ValueError, match="same size"):
+            warnings.simplefilter("always")
+            weighted(loss, "mean")(L, *[L.tensor(a) for a in arrays])
+        caught.append([(str(w.message), w.filename) for w in warned])
+    assert caught[0] == caught[1] and len(caught[0]) == 1
 
 
 @pytest.mark.parametrize("legacy", [dict(reduce=False), dict(size_average=False), dict(size_average=True)], ids=str)
