@@ -1987,11 +1987,17 @@ class Tensor:
         return Tensor(get_array_module(self.data).asarray(converted_scalar(value, self.dtype)))
 
     def masked_fill_(self, mask, value):
-        """Into an expanded tensor too, as torch's, with its deprecation warning (see _fill_shared_memory)."""
+        """Into an expanded tensor too, as torch's, with its deprecation warning (see _fill_shared_memory). A mask
+        that does not broadcast is torch's error, which names this tensor first, where masked_fill names the mask."""
+        _require_masked_fill_arguments(mask, value)
+
+        def filled(tensor, value):
+            require_broadcastable(tuple(self.shape), tuple(mask.shape))
+            return tensor.masked_fill(mask, value)
+
         if has_internal_overlap(self.data):
-            _require_masked_fill_arguments(mask, value)
-            return self._fill_shared_memory("masked_fill_", lambda written: written.masked_fill(mask, True), value)
-        return self._in_place(lambda tensor, _: tensor.masked_fill(mask, value), None)
+            return self._fill_shared_memory("masked_fill_", lambda written: filled(written, True), value)
+        return self._in_place(lambda tensor, _: filled(tensor, value), None)
 
     def index_fill_(self, dim, index, value):
         """Into an expanded tensor too, as torch's, with its deprecation warning (see _fill_shared_memory)."""

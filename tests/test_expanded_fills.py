@@ -184,6 +184,8 @@ ERRORS = {
     "a value of dims": lambda L: L.tensor(BASE)[:1].expand(4, 3).masked_fill_(L.tensor(ROWS), L.tensor([1.0])),
     "a mask of more dims": lambda L: L.tensor(BASE)[:1].expand(4, 3).masked_fill_(L.zeros(2, 4, 3, dtype=L.bool),
                                                                                   1.0),
+    "a mask that does not broadcast": lambda L: L.tensor(BASE)[:1].expand(4, 3).masked_fill_(
+        L.zeros(5, 3, dtype=L.bool), 1.0),
     "an index out of range": lambda L: L.tensor(BASE)[:1].expand(4, 3).index_fill_(1, L.tensor([3]), 1.0),
     "an int32 index": lambda L: L.tensor(BASE)[:1].expand(4, 3).index_fill_(1, L.tensor([1], dtype=L.int32), 1.0),
     "an index_fill_ value of dims": lambda L: L.tensor(BASE)[:1].expand(4, 3).index_fill_(1, L.tensor([1]),

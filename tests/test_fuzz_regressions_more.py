@@ -182,6 +182,11 @@ INDEX_ERRORS = {
     "take from an empty tensor": lambda lib: lib.take(lib.zeros(0, 2), lib.tensor([0])),
     "put_ into an empty tensor": lambda lib: lib.zeros(0, 2).put_(lib.tensor([0]), lib.ones(1)),
     "masked_fill of an int64 mask": lambda lib: lib.zeros(3).masked_fill(lib.ones(3, dtype=lib.int64), 1.0),
+    # torch's in-place fill names the tensor first in its broadcast error, the out-of-place one the mask
+    "masked_fill_ of a mask that does not broadcast": lambda lib: lib.zeros(2, 3).masked_fill_(
+        lib.zeros(4, 3, dtype=lib.bool), 1.0),
+    "masked_fill of a mask that does not broadcast": lambda lib: lib.zeros(2, 3).masked_fill(
+        lib.zeros(4, 3, dtype=lib.bool), 1.0),
 }
 
 
