@@ -57,6 +57,7 @@ class ArrayPool:
     def __init__(self, min_bytes=1 << 20, max_slack=2.0, max_idle_bytes=512 << 20):
         self.min_bytes, self.max_slack, self.max_idle_bytes = min_bytes, max_slack, max_idle_bytes
         self._buffers = {}                  # byte size -> [_Buffer]
+        self._buffer_ids = set()            # id() of each buffer's array, for holds
         self._uses = 0
         self._lock = threading.Lock()
         self._idle_refcount = self._refcount(_Buffer(0))   # a buffer nothing else holds (Pythons differ)
@@ -80,6 +81,7 @@ class ArrayPool:
                 self._trim(self.max_idle_bytes)
                 buffer = _Buffer(nbytes)
                 self._buffers.setdefault(nbytes, []).append(buffer)
+                self._buffer_ids.add(id(buffer.array))
             self._uses += 1
             buffer.last_use = self._uses
             return buffer.array[:nbytes].view(dtype).reshape(shape)
@@ -97,12 +99,14 @@ class ArrayPool:
             kept = [other for other in self._buffers.pop(nbytes) if other is not buffer]
             if kept:
                 self._buffers[nbytes] = kept
+            self._buffer_ids.discard(id(buffer.array))
             idle_bytes -= nbytes
 
     def holds(self, array):
-        """Whether array is one of the pool's buffers (the memory that the arrays it serves view)."""
+        """Whether array is one of the pool's buffers (the memory that the arrays it serves view), which stay alive,
+        and their ids theirs, while the pool has them."""
         with self._lock:
-            return any(buffer.array is array for buffers in self._buffers.values() for buffer in buffers)
+            return id(array) in self._buffer_ids
 
     def idle_bytes(self):
         with self._lock:
