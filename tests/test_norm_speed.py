@@ -57,8 +57,9 @@ def test_views_whose_rows_are_not_contiguous_gradcheck(case):
 
 @pytest.mark.parametrize("shape, normalized_shape", [
     ((8, 1024, 64), (64,)),       # rows that the threads and blocks split, taken 128 at a time
-    ((7, 13, 64), (64,)),         # an odd number of rows, taken one at a time
-    ((6, 3, 4, 5), (4, 5)),       # a span of two axes, taken three at a time
+    ((11, 13, 64), (64,)),        # an odd number of rows, taken one at a time
+    ((6, 96, 4, 5), (4, 5)),      # a span of two axes, taken 64 at a time
+    ((3, 64), (64,)),             # too few values to be worth the copies of the weight
     ((0, 64), (64,)),
 ])
 def test_layer_norms_affine_passes_over_long_rows_match_torch(shape, normalized_shape):

@@ -262,12 +262,13 @@ LONG_ROW = 8192
 def _along_rows(ufunc, a, operand, out):
     """ufunc(a, operand, out=out), operand broadcast along a's leading axes. Where it spans a's last axes exactly
     (layer norm's weight and bias) and a and out are C-contiguous, they are taken as rows of several copies of its span,
-    and operand repeated as many times: short rows (layer norm's 64 values) would pay the cost of a row each."""
+    and operand repeated as many times: short rows (layer norm's 64 values) would pay the cost of a row each. Not
+    below a long row's worth of values, whose few rows cost less than the copies of operand."""
     span = operand.size
-    if not (span and operand.shape == a.shape[a.ndim - operand.ndim:] and a.flags.c_contiguous
-            and out.flags.c_contiguous):
+    if not (span and a.size >= LONG_ROW and operand.shape == a.shape[a.ndim - operand.ndim:]
+            and a.flags.c_contiguous and out.flags.c_contiguous):
         return ufunc(a, operand, out=out)
-    copies = math.gcd(a.size // span, max(1, LONG_ROW // span))        # a divisor of the number of spans
+    copies = math.gcd(a.size // span, 1 << max(0, (LONG_ROW // span).bit_length() - 1))  # a power of 2 dividing it
     rows = (a.size // (copies * span), copies * span)
     ufunc(a.reshape(rows), get_array_module(a).tile(operand.reshape(-1), copies), out=out.reshape(rows))
     return out
