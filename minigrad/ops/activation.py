@@ -215,8 +215,9 @@ class ELU(_Activation):
 # t = 1 / (1 + p * |x|), r a polynomial; off by under 1.5e-7, float32's own rounding near 1.
 _ERF_P = 0.3275911
 _ERF_R = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)     # r's coefficients, highest first
-# Phi(-|a|) = t * r(t) / 2 * exp(-a ** 2 / 2), at x = a / sqrt(2), is the same polynomial in u = t / scale, monic there
-# (u ** 5 + ...) for scale = (r's first coefficient / 2) ** -1/5; u = numerator / (offset + |a|) is one division
+# So Phi(-|a|) = t * r(t) / 2 * exp(-a ** 2 / 2), t = 1 / (1 + p * |a| / sqrt(2)). In u = t / scale, with
+# scale = (r's first coefficient / 2) ** -1/5, t * r(t) / 2 is a monic polynomial (u ** 5 + ...), and
+# u = numerator / (offset + |a|) is one division
 _CDF_SCALE = (_ERF_R[0] / 2) ** -0.2
 _CDF_OFFSET = math.sqrt(2) / _ERF_P
 _CDF_NUMERATOR = _CDF_OFFSET / _CDF_SCALE
@@ -304,7 +305,7 @@ class GELU(_SavesDerivative):
         # Phi' = (1 - t ** 2) * (1 + 3 * 0.044715 * a ** 2) * sqrt(2 / pi) / 2, and 1 - t ** 2 = 4 * Phi * (1 - Phi)
         if approximate == "tanh":
             GELU.cdf(xp, a, out, approximate)
-            xp.multiply(a, a, out=derivative)                           # 4 * Phi' / (1 - t ** 2)
+            xp.multiply(a, a, out=derivative)                           # 4 * Phi' / (1 - t ** 2), then Phi'
             derivative *= 6 * _GELU_CUBIC * _SQRT_2_OVER_PI
             derivative += 2 * _SQRT_2_OVER_PI
             derivative *= out
