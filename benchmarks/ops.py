@@ -1,12 +1,14 @@
 """Forward+backward time of the ops the U-Net uses, minigrad against torch, in one process.
 
     python -m benchmarks.ops [--size 256] [--batch 8] [--repeats 5] [--device cpu|gpu] [--cases unet|port]
+                             [--only NAME ...]
 
 Shapes follow the network at a `size`² input: level 1 at size, level 2 at size/2, and so on, with the
 non-local block's (B, N, N) attention at N = (size/8)². `--cases port` times instead the layers that
 PyTorch models ported to minigrad use beyond the U-Net's (depthwise, dilated and transposed convs,
-pooling with padding, normalization, activations), at the same levels. Compare the ratios, never
-absolute times: machines differ.
+pooling with padding, normalization, activations), at the same levels. `--only` keeps the cases whose
+names contain one of the words given (`--only layer_norm gelu`). Compare the ratios, never absolute times:
+machines differ.
 """
 import argparse
 import math
@@ -154,9 +156,15 @@ def main(argv=None):
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--cases", choices=tuple(CASES), default="unet",
                         help="the U-Net's ops, or the layers of ported torch models beyond them")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="time only the cases whose names contain one of these words")
     args = parser.parse_args(argv)
     if args.device == "gpu" and not gpu_ready():
         parser.error(GPU_MISSING)
+    cases = [case for case in CASES[args.cases](args.size, args.batch)
+             if args.only is None or any(word in case[0] for word in args.only)]
+    if not cases:
+        parser.error(f"argument --only: no {args.cases} case is named by {' or '.join(args.only)}")
 
     settings = " ".join(f"{name}={os.environ[name]}" for name in THREAD_ENV)
     print(f"thread pools: {settings} (set before numpy and torch loaded, unless already set)")
@@ -169,7 +177,7 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     libs = libraries(args.device)
     ratios = []
-    for name, shapes, op in CASES[args.cases](args.size, args.batch):
+    for name, shapes, op in cases:
         mg_seconds, torch_seconds = benchmark_case(libs, op, shapes, args.repeats, rng)
         ratios.append(mg_seconds / torch_seconds)
         print(f"{name:<28} {format_shapes(shapes):<28} {mg_seconds * 1e3:>11.2f} {torch_seconds * 1e3:>9.2f} "

@@ -2589,12 +2589,13 @@ def _is_mixed_precision(input, *parameters):
 
 
 def _normalize(input, weight, bias, broadcast, axes, eps, **statistics):
-    """ops.Normalize with the weight and bias that are given, reshaped to `broadcast` against the input; float32
-    ones beside a float16 input (mixed precision) cast to float16, which Normalize computes in float32, their
-    gradients coming back as float32."""
+    """ops.Normalize with the weight and bias that are given, reshaped to `broadcast` against the input where
+    they are not of that shape already (layer norm's are: no view nodes between them and Normalize, as in torch's
+    graph); float32 ones beside a float16 input (mixed precision) cast to float16, which Normalize computes in
+    float32, their gradients coming back as float32."""
     mixed = _is_mixed_precision(input, weight, bias)
-    affine = [t.reshape(broadcast).to(input.dtype) if mixed else t.reshape(broadcast)
-              for t in (weight, bias) if t is not None]
+    affine = [t if t.shape == broadcast else t.reshape(broadcast) for t in (weight, bias) if t is not None]
+    affine = [t.to(input.dtype) for t in affine] if mixed else affine
     return ops.Normalize.apply(input, *affine, axes=axes, eps=eps, scaled=weight is not None,
                                shifted=bias is not None, **statistics)
 

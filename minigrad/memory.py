@@ -57,6 +57,7 @@ class ArrayPool:
     def __init__(self, min_bytes=1 << 20, max_slack=2.0, max_idle_bytes=512 << 20):
         self.min_bytes, self.max_slack, self.max_idle_bytes = min_bytes, max_slack, max_idle_bytes
         self._buffers = {}                  # byte size -> [_Buffer]
+        self._buffer_ids = set()            # id() of each buffer's array, for holds
         self._uses = 0
         self._lock = threading.Lock()
         self._idle_refcount = self._refcount(_Buffer(0))   # a buffer nothing else holds (Pythons differ)
@@ -80,6 +81,7 @@ class ArrayPool:
                 self._trim(self.max_idle_bytes)
                 buffer = _Buffer(nbytes)
                 self._buffers.setdefault(nbytes, []).append(buffer)
+                self._buffer_ids.add(id(buffer.array))
             self._uses += 1
             buffer.last_use = self._uses
             return buffer.array[:nbytes].view(dtype).reshape(shape)
@@ -97,7 +99,14 @@ class ArrayPool:
             kept = [other for other in self._buffers.pop(nbytes) if other is not buffer]
             if kept:
                 self._buffers[nbytes] = kept
+            self._buffer_ids.discard(id(buffer.array))
             idle_bytes -= nbytes
+
+    def holds(self, array):
+        """Whether array is one of the pool's buffers (the memory that the arrays it serves view), which stay alive,
+        and their ids theirs, while the pool has them."""
+        with self._lock:
+            return id(array) in self._buffer_ids
 
     def idle_bytes(self):
         with self._lock:
@@ -115,6 +124,45 @@ pool = ArrayPool()
 def empty(xp, shape, dtype):
     """xp.empty; big NumPy arrays come from the pool (CuPy has a pool of its own)."""
     return pool.empty(shape, dtype) if xp is np else xp.empty(shape, dtype=dtype)
+
+
+def unshared(array):
+    """Whether `array`, which its caller holds in one local, is the only way to its memory: nothing else references
+    it (a container, a hook's tensor, an op's saved state, another input's gradient) or views that memory, so that
+    the caller may keep it where it would copy it, and write into it later. Told by reference counts, as torch's
+    gradient accumulation tells it. Only a writable C-contiguous NumPy array can be, one that owns its memory or
+    views memory that nothing else references (a pool buffer, or a temporary of an op's): CuPy's arrays are not
+    told apart this way, and a copy costs a GPU little."""
+    if type(array) is not np.ndarray or not (array.flags.c_contiguous and array.flags.writeable):
+        return False
+    if sys.getrefcount(array) != _REFERENCES_OF_A_LOCAL:
+        return False
+    owner = array.base
+    return owner is None or (type(owner) is np.ndarray and owner.flags.owndata
+                             and sys.getrefcount(owner) == _REFERENCES_OF_A_BASE + pool.holds(owner))
+
+
+def _references_of_a_local():
+    """What sys.getrefcount counts, in a function called with it, of an array its caller holds in one local alone
+    (Pythons differ): unshared's count of an array nothing else holds."""
+    array = np.empty(0)
+    return _references_in_callee(array)
+
+
+def _references_in_callee(array):
+    return sys.getrefcount(array)
+
+
+def _references_of_a_base():
+    """What sys.getrefcount counts of the memory that one view alone references, held in a local: unshared's count
+    of an owner that nothing but its view references."""
+    view = np.empty(1)[:]
+    owner = view.base
+    return sys.getrefcount(owner)
+
+
+_REFERENCES_OF_A_LOCAL = _references_of_a_local()
+_REFERENCES_OF_A_BASE = _references_of_a_base()
 
 
 def zeros(xp, shape, dtype):

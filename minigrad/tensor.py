@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from . import parallel, printing, random
+from . import memory, parallel, printing, random
 from .backend import (cuda_device, data_pointer, default_complex_dtype, default_dtype, device_of, get_array_module,
                       is_dtype, normalize_device, taking_memory_format, to_device, to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, backward_walk, broadcast_mismatch,
@@ -801,10 +801,12 @@ class Tensor:
             return gradient if gradient.dtype == self.dtype else gradient.to(self.dtype)
         return Tensor(grad)
 
-    def _accumulate_grad(self, grad):
-        """The first gradient is copied (backward may share its array), later ones added into a leaf's, as torch
-        adds into `.grad`: a reference to it taken between two backward() calls sees the sum. A non-leaf's (it
-        retains grad) is replaced by the sum, as torch's, whose reference keeps the gradient it had."""
+    def _accumulate_grad(self, grad, unshared=False):
+        """The first gradient is copied (backward may share its array), unless it is `unshared` (see
+        memory.unshared: as torch's, nothing else can see it or write into it, so it is kept as it is), later ones
+        added into a leaf's, as torch adds into `.grad`: a reference to it taken between two backward() calls sees
+        the sum. A non-leaf's (it retains grad) is replaced by the sum, as torch's, whose reference keeps the
+        gradient it had."""
         if isinstance(grad, Tensor):  # create_graph's, recorded as torch's: a copy first, then out-of-place sums
             if self._grad is None:  # named as torch names a leaf's copy and a non-leaf's
                 self._grad = ops.Cast.apply(grad, dtype=grad.dtype,
@@ -812,8 +814,8 @@ class Tensor:
                                             else "CloneBackward0")
             else:
                 self._grad = self._grad + grad
-        elif self._grad is None:
-            self._grad = Tensor(grad.copy())  # of this tensor's shape and dtype: the grad setter's checks are for users
+        elif self._grad is None:  # of this tensor's shape and dtype: the grad setter's checks are for users
+            self._grad = Tensor(grad if unshared else grad.copy())
         elif self.is_leaf:
             self._grad.data += grad
         else:
@@ -3317,6 +3319,18 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks, create_graph):
             grads[key] = parallel.elementwise(xp.add, grads[key], grad)
             summed.add(key)
 
+    def pass_on(node, input_grads, needs):
+        """The gradients node's backward gave, added to its inputs'. A function of its own, so that no local of the
+        walk holds them after: a leaf's first gradient that nothing else holds becomes its `.grad` uncopied."""
+        for parent, needed, parent_grad in zip(node.inputs, needs, input_grads):
+            if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
+                continue
+            if create_graph:
+                parent_grad = parent_grad.sum_to_size(parent.shape).to(parent.dtype)
+            elif not isinstance(parent_grad, GradientAt):                   # which is in the parent's shape and dtype
+                parent_grad = sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False)
+            add(id(parent), parent_grad)
+
     for root, grad in zip(roots, root_grads):
         add(id(root._graph_entry), grad)
     while order:  # popping lets each handle go as soon as it is done
@@ -3336,7 +3350,8 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks, create_graph):
             found[id(entry)] = grad
         if node is None:
             if wanted is None:
-                entry._accumulate_grad(grad)
+                unshared = memory.unshared(grad)  # the walk's own reference to it is this local alone (see pass_on)
+                entry._accumulate_grad(grad, unshared)
         elif goes_on or captured:  # as torch's, a non-leaf that retains grad gets the gradient of each walk that
             tensor = entry.tensor()    # runs its op or takes its gradient, autograd.grad's too
             if tensor is not None and tensor._retains_grad:
@@ -3344,15 +3359,7 @@ def _walk(roots, root_grads, retain_graph, inputs, after_hooks, create_graph):
         if not goes_on:
             continue
         needs = node.input_needs_grad if runs is None else _needed_by_walk(node, wanted, runs)
-        input_grads = _gradients_from(node, grad, entry if create_graph else None, needs)
-        for parent, needed, parent_grad in zip(node.inputs, needs, input_grads):
-            if parent_grad is None or not needed:  # as the input was when the op ran (see topological_order)
-                continue
-            if create_graph:
-                parent_grad = parent_grad.sum_to_size(parent.shape).to(parent.dtype)
-            elif not isinstance(parent_grad, GradientAt):                   # which is in the parent's shape and dtype
-                parent_grad = sum_to_shape(parent_grad, parent.shape).astype(parent.dtype, copy=False)
-            add(id(parent), parent_grad)
+        pass_on(node, _gradients_from(node, grad, entry if create_graph else None, needs), needs)
         if not retain_graph:
             node.free()
     return found

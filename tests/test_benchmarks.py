@@ -31,6 +31,16 @@ def test_ops_benchmark_times_the_layers_of_ported_models_on_request():
     assert "geometric mean ratio (minigrad / torch) over 16 ops" in result.stdout
 
 
+def test_ops_benchmark_times_only_the_cases_named():
+    result = _benchmark("ops", "--size", "16", "--batch", "1", "--repeats", "1", "--cases", "port",
+                        "--only", "layer_norm", "silu")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    first_rule, last_rule = [index for index, line in enumerate(lines) if set(line) == {"-"}]
+    assert [line.split()[0] for line in lines[first_rule + 1:last_rule]] == ["layer_norm", "silu"], result.stdout
+    assert "geometric mean ratio (minigrad / torch) over 2 ops" in result.stdout
+
+
 @pytest.mark.parametrize("extra", [[], ["--inference", "--profile"], ["--gradient-penalty", "0.1"]])
 def test_train_step_benchmark_prints_both_frameworks(extra):
     result = _benchmark("train_step", "--size", "32", "--batch", "1", "--steps", "1", "--warmup", "0", "--no-memory",
@@ -49,6 +59,7 @@ def test_train_step_benchmark_prints_both_frameworks(extra):
     ("train_step", ["--threads", "0"], "argument --threads: must be positive, got 0"),
     ("ops", ["--size", "-8"], "argument --size: must be a positive multiple of 8, got -8"),
     ("ops", ["--batch", "0"], "argument --batch: must be positive, got 0"),
+    ("ops", ["--cases", "port", "--only", "sigmoid"], "argument --only: no port case is named by sigmoid"),
 ])
 def test_impossible_sizes_and_counts_are_usage_errors(name, argv, message):
     """They used to end in a traceback (a size off the U-Net's multiple of 8, no step to take the median of), or to

@@ -80,6 +80,13 @@ def test_pool_gives_back_idle_buffers_over_its_limit_oldest_first():
     assert pool.idle_bytes() == 0
 
 
+def test_pool_tells_its_buffers_from_other_arrays():
+    pool = ArrayPool()
+    array = pool.empty((MiB,), np.float32)
+    assert pool.holds(array.base) and not pool.holds(array) and not pool.holds(np.empty(4 * MiB, np.uint8))
+    assert not ArrayPool().holds(array.base)
+
+
 def test_pool_zeros_are_zero_in_a_reused_buffer():
     first = memory.pool.empty((MiB,), np.float32)
     first.fill(7)

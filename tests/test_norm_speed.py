@@ -53,3 +53,26 @@ def test_views_whose_rows_are_not_contiguous_gradcheck(case):
     shape, view, affine_shape, norm = CASES[case]
     inputs = [mg.tensor(a, requires_grad=True) for a in _arrays(shape, affine_shape, np.float64)]
     assert mg.gradcheck(lambda x, w, b: norm(F, view(x), w, b), inputs)
+
+
+@pytest.mark.parametrize("shape, normalized_shape", [
+    ((8, 1024, 64), (64,)),       # rows that the threads and blocks split, taken 128 at a time
+    ((11, 13, 64), (64,)),        # an odd number of rows, taken one at a time
+    ((6, 96, 4, 5), (4, 5)),      # a span of two axes, taken 64 at a time
+    ((3, 64), (64,)),             # too few values to be worth the copies of the weight
+    ((0, 64), (64,)),
+])
+def test_layer_norms_affine_passes_over_long_rows_match_torch(shape, normalized_shape):
+    """Layer norm's weight and bias scale and shift rows of several copies of their span at once, forward and
+    backward."""
+    arrays = _arrays(shape, normalized_shape, np.float32)
+    ours = [mg.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = F.layer_norm(ours[0], normalized_shape, *ours[1:])
+    expected = TF.layer_norm(theirs[0], normalized_shape, *theirs[1:])
+    direction = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    (out * mg.tensor(direction)).sum().backward()
+    (expected * torch.tensor(direction)).sum().backward()
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=1e-5, atol=1e-5)
+    for mine, reference in zip(ours, theirs):
+        assert relative_error(mine.grad.numpy(), reference.grad.numpy()) < 2e-6

@@ -215,6 +215,13 @@ class ELU(_Activation):
 # t = 1 / (1 + p * |x|), r a polynomial; off by under 1.5e-7, float32's own rounding near 1.
 _ERF_P = 0.3275911
 _ERF_R = (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)     # r's coefficients, highest first
+# So Phi(-|a|) = t * r(t) / 2 * exp(-a ** 2 / 2), t = 1 / (1 + p * |a| / sqrt(2)). In u = t / scale, with
+# scale = (r's first coefficient / 2) ** -1/5, t * r(t) / 2 is a monic polynomial (u ** 5 + ...), and
+# u = numerator / (offset + |a|) is one division
+_CDF_SCALE = (_ERF_R[0] / 2) ** -0.2
+_CDF_OFFSET = math.sqrt(2) / _ERF_P
+_CDF_NUMERATOR = _CDF_OFFSET / _CDF_SCALE
+_CDF_MONIC = tuple(coefficient / 2 * _CDF_SCALE ** power for power, coefficient in zip(range(4, 0, -1), _ERF_R[1:]))
 
 
 def _gaussian(xp, a, out):
@@ -227,21 +234,22 @@ def _gaussian(xp, a, out):
 
 def _normal_cdf_float32(xp, a, out, gaussian):
     """out = Phi(a) = (1 + erf(a / sqrt(2))) / 2 with torch's erf, given exp(-a ** 2 / 2), in plain NumPy passes:
-    scipy's erf alone takes longer than torch's whole gelu, forward and backward. The halving is folded into r,
-    so that q = t * r(t) / 2 * exp(-a ** 2 / 2) is Phi(-|a|), and Phi(a) = |[a >= 0] - q|: q where a < 0, 1 - q
-    elsewhere (NumPy's copysign and where are not vectorised, and take longer than these three passes)."""
-    t = _scratch(a)
-    xp.abs(a, out=t)
-    t *= _ERF_P / math.sqrt(2)
-    t += 1
-    xp.divide(1, t, out=t)                                              # NumPy's reciprocal is not vectorised
-    xp.multiply(t, _ERF_R[0] / 2, out=out)
-    for coefficient in _ERF_R[1:]:                                      # Horner's rule, times t at the end
-        out += coefficient / 2
-        out *= t
+    scipy's erf alone takes longer than torch's whole gelu, forward and backward. q = Phi(-|a|) is the monic
+    polynomial in u times exp(-a ** 2 / 2) (see _CDF_MONIC: no pass scales t or starts Horner's rule), and
+    Phi(a) = |[a >= 0] - q|: q where a < 0, 1 - q elsewhere (NumPy's copysign and where are not vectorised, and take
+    longer than these three passes)."""
+    u = _scratch(a)
+    xp.abs(a, out=u)
+    u += _CDF_OFFSET
+    xp.divide(_CDF_NUMERATOR, u, out=u)                                 # NumPy's reciprocal is not vectorised
+    xp.add(u, _CDF_MONIC[0], out=out)
+    for coefficient in _CDF_MONIC[1:]:                                  # Horner's rule, times u at the end
+        out *= u
+        out += coefficient
+    out *= u
     out *= gaussian
-    xp.greater_equal(a, 0, out=t)
-    xp.subtract(t, out, out=out)
+    xp.greater_equal(a, 0, out=u)
+    xp.subtract(u, out, out=out)
     xp.abs(out, out=out)
 
 
@@ -297,11 +305,10 @@ class GELU(_SavesDerivative):
         # Phi' = (1 - t ** 2) * (1 + 3 * 0.044715 * a ** 2) * sqrt(2 / pi) / 2, and 1 - t ** 2 = 4 * Phi * (1 - Phi)
         if approximate == "tanh":
             GELU.cdf(xp, a, out, approximate)
-            xp.multiply(a, a, out=derivative)
-            derivative *= 3 * _GELU_CUBIC
-            derivative += 1
+            xp.multiply(a, a, out=derivative)                           # 4 * Phi' / (1 - t ** 2), then Phi'
+            derivative *= 6 * _GELU_CUBIC * _SQRT_2_OVER_PI
+            derivative += 2 * _SQRT_2_OVER_PI
             derivative *= out
-            derivative *= 2 * _SQRT_2_OVER_PI
             scratch = _scratch(a)
             xp.subtract(1, out, out=scratch)
             derivative *= scratch
@@ -335,16 +342,16 @@ class GELU(_SavesDerivative):
             xp.multiply(a, 1 / math.sqrt(2), out=out)
             scipy_module(xp, "special").erf(out, out=out)
         out += 1
-        out /= 2
+        out *= 0.5
 
     @staticmethod
     def tanh_term(xp, a, out):
-        """out = t of torch's approximation Phi(a) ~ (1 + t) / 2: t = tanh(sqrt(2 / pi) * (a + 0.044715 * a ** 3))."""
-        xp.multiply(a, _GELU_CUBIC, out=out)
+        """out = t of torch's approximation Phi(a) ~ (1 + t) / 2: t = tanh(sqrt(2 / pi) * (a + 0.044715 * a ** 3)),
+        the polynomial as sqrt(2 / pi) * (0.044715 * a ** 2 + 1) * a, its constants folded."""
+        xp.multiply(a, a, out=out)
+        out *= _GELU_CUBIC * _SQRT_2_OVER_PI
+        out += _SQRT_2_OVER_PI
         out *= a
-        out *= a
-        out += a
-        out *= _SQRT_2_OVER_PI
         xp.tanh(out, out=out)
 
 

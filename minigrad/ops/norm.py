@@ -173,9 +173,9 @@ class Normalize(Function):
             else:
                 deviations *= inverse_std
                 if scaled:
-                    xp.multiply(deviations, deviations_and_affine[1], out=out)
+                    _along_rows(xp.multiply, deviations, deviations_and_affine[1], out)
             if shifted:
-                xp.add(out if scaled else deviations, deviations_and_affine[-1], out=out)
+                _along_rows(xp.add, out if scaled else deviations, deviations_and_affine[-1], out)
 
         out = parallel.elementwise(fill, x, mean, var, inverse_std, *deviations, *affine, whole_axes=axes)
         ctx.save_for_backward(deviations[0] if affine else out, inverse_std, *affine)
@@ -212,7 +212,7 @@ class Normalize(Function):
             else:
                 xp.multiply(grad, inverse_std, out=out)
                 if scaled:
-                    out *= weight_shift_and_slope[0]
+                    _along_rows(xp.multiply, out, weight_shift_and_slope[0], out)
             if shift_and_slope:
                 shift, slope = weight_shift_and_slope[-2:]
                 out -= shift
@@ -252,6 +252,26 @@ class Normalize(Function):
             grad_normalized - grad_normalized.mean(axes, keepdim=True)
             - normalized * (grad_normalized * normalized).mean(axes, keepdim=True))
         return (grad_x * inverse_std, *((grad * normalized,) if scaled else ()), *((grad,) if shifted else ()))
+
+
+# NumPy loops over an operand broadcast along leading axes a row at a time, each row costing about as much as 64
+# values: rows of this many values or more hide that
+LONG_ROW = 8192
+
+
+def _along_rows(ufunc, a, operand, out):
+    """ufunc(a, operand, out=out), operand broadcast along a's leading axes. Where it spans a's last axes exactly
+    (layer norm's weight and bias) and a and out are C-contiguous, they are taken as rows of several copies of its span,
+    and operand repeated as many times: short rows (layer norm's 64 values) would pay the cost of a row each. Not
+    below a long row's worth of values, whose few rows cost less than the copies of operand."""
+    span = operand.size
+    if not (span and a.size >= LONG_ROW and operand.shape == a.shape[a.ndim - operand.ndim:]
+            and a.flags.c_contiguous and out.flags.c_contiguous):
+        return ufunc(a, operand, out=out)
+    copies = math.gcd(a.size // span, 1 << max(0, (LONG_ROW // span).bit_length() - 1))  # a power of 2 dividing it
+    rows = (a.size // (copies * span), copies * span)
+    ufunc(a.reshape(rows), get_array_module(a).tile(operand.reshape(-1), copies), out=out.reshape(rows))
+    return out
 
 
 def _folds(inverse_std, weight, size):
