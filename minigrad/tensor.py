@@ -993,15 +993,19 @@ class Tensor:
         self._refuse_shared_memory()
         result = op(self._as_own_input(), other)
         self._require_output_shape(result.shape)
-        if not can_cast(result.dtype, self.dtype):
-            raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[result.dtype]} can't be cast to the desired output "
-                               f"type {SCALAR_TYPE_NAMES[self.dtype]}")
+        self._require_castable_from(result.dtype)
         result = result.to(self.dtype)
         if result.creator is None:
             get_array_module(self.data).copyto(self._writable_data(), result.data)
         else:
             self._become_written(result)
         return self
+
+    def _require_castable_from(self, dtype):
+        """torch's error for an op's result of `dtype` written into this tensor of a dtype that cannot hold it."""
+        if not can_cast(dtype, self.dtype):
+            raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[dtype]} can't be cast to the desired output "
+                               f"type {SCALAR_TYPE_NAMES[self.dtype]}")
 
     def _require_output_shape(self, shape):
         """torch's error for an in-place op whose result, of `shape`, is not this tensor's shape."""
@@ -3039,6 +3043,37 @@ def _interleaved_positions(repeats, size, like, dim):
     if min(counts, default=0) < 0:
         raise RuntimeError("repeats can not be negative")
     return xp.repeat(xp.arange(size), counts[0] if len(counts) == 1 else counts)
+
+
+def written_out(out, result, op, differentiable=False):
+    """`result` written into the out= tensor of torch's `op`, as torch's out= forms do, and out returned: out of
+    another shape is resized (torch's deprecation warning where it had elements; a view is not). torch has two kinds:
+    a composite function's (tensordot's, differentiable=True) wants out of result's dtype and is recorded as a copy
+    into it; a kernel's (div's) casts result to a dtype that can hold it and refuses autograd."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if differentiable:
+        if out.requires_grad and out.shape != result.shape:
+            raise RuntimeError(f"{op}(): the 'out' tensor was specified and requires gradients, and its shape does "
+                               "not match the expected result. Either remove the 'out' argument, ensure it does not "
+                               "require gradients, or make sure its shape matches the expected output.")
+        if out.dtype != result.dtype:
+            raise RuntimeError(f"{op}: Expected the output tensor to have dtype {SCALAR_TYPE_NAMES[result.dtype]}, "
+                               f"but got an output tensor with dtype {SCALAR_TYPE_NAMES[out.dtype]}")
+    else:
+        if is_grad_enabled() and (result.requires_grad or out.requires_grad):
+            raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, "
+                               "but one of the arguments requires grad.")
+        out._require_castable_from(result.dtype)
+    if out.shape != result.shape and out._view_of is None:
+        if out.numel():
+            warnings.warn(f"An output with one or more elements was resized since it had shape {list(out.shape)}, "
+                          f"which does not match the required output shape {list(result.shape)}. This behavior is "
+                          "deprecated, and in a future PyTorch release outputs will not be resized unless they have "
+                          "zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero "
+                          "elements with t.resize_(0).", UserWarning, stacklevel=caller_outside_package()[1])
+        out.data = get_array_module(out.data).empty(result.shape, out.dtype)
+    return out.copy_(result)
 
 
 def tensor_only(name, other, position=1, role="other"):
