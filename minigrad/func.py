@@ -18,7 +18,7 @@ import itertools
 from . import random
 from .autograd_functional import _grad, _jacobians_of, _prepared, _stacked, _unit_vectors
 from .creation import zeros_like
-from .function import enable_grad, is_grad_enabled, no_grad
+from .function import enable_grad, is_grad_enabled, no_grad, promote
 from .functional import _size, stack
 from .nn.normalization import _BatchNorm
 from .tensor import Tensor, topological_order
@@ -323,7 +323,19 @@ class _Linearized(_Traced):
         with enable_grad():
             products = iter(_gradients([part for part, _ in pairs], self.directions, [t for _, t in pairs],
                                        create_graph=keep) if pairs else [zeros_like(d) for d in self.directions])
-        return [next(products) if output.requires_grad else zeros_like(output) for output in self.outputs]
+        return [self._widened(next(products), output, tangents) if output.requires_grad else zeros_like(output)
+                for output in self.outputs]
+
+    def _widened(self, product, output, tangents):
+        """J t of `output` in the dtype that torch's forward mode gives it: a tangent wider than its primal (float64
+        on float32) is carried, by the promotions of the ops' tangent formulas, to the outputs of its primal's dtype
+        that depend on it (an output of another dtype came through a cast, which casts the tangent too)."""
+        dtype = output.dtype
+        for leaf, tangent in zip(self.own, tangents):
+            if tangent is not None and tangent.dtype.kind == "f" and leaf.dtype == output.dtype \
+                    and _depends_on(output, [leaf]):
+                dtype = promote(dtype, tangent.dtype)
+        return product if dtype == product.dtype else product.to(dtype)
 
     def released_product(self, tangents):
         keep = self.keeps_with(tangents)
