@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from . import parallel, printing, random
+from . import batching, parallel, printing, random
 from .backend import (cuda_device, data_pointer, default_complex_dtype, default_dtype, device_of, get_array_module,
                       is_dtype, normalize_device, taking_memory_format, to_device, to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, backward_walk, broadcast_mismatch,
@@ -388,6 +388,7 @@ class Tensor:
     # 0.1, not float32's, and 300 beside a uint8 tensor is 300 where the op computes in float (torch.div(300, t)),
     # wrapped into uint8 where it computes in uint8.
     _is_wrapped_number = False
+    _vmap_levels = frozenset()  # the levels of the running vmaps at which it is batched (see batching)
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None, _creator=None):
         if isinstance(data, Tensor):
@@ -690,8 +691,8 @@ class Tensor:
         return self.to(np.uint8)
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data, cut from the graph (batched as this tensor is, inside vmap)."""
+        return batching.marked(Tensor(self.data), (self,))
 
     def detach_(self):
         """This tensor cut from the graph, as a leaf that requires no grad; the graph it was part of keeps its node
@@ -1221,7 +1222,7 @@ class Tensor:
         require_broadcastable(a.shape, b.shape)
         if integers_only and a.dtype.kind not in ("biu" if bool_too else "iu"):
             raise NotImplementedError(f'"{integers_only}_cpu" not implemented for \'{SCALAR_TYPE_NAMES[a.dtype]}\'')
-        return Tensor(op(a.data, b.data))
+        return batching.marked(Tensor(op(a.data, b.data)), (self, other))
 
     def __lt__(self, other):
         return self._outside_graph(other, operator.lt)

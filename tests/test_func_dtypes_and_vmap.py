@@ -1,5 +1,5 @@
 """minigrad.func against torch.func where dtypes and batching decide: the dtype of jvp's tangent outputs for a
-tangent of another dtype than its primal's, vmap's out_dims=None, and vmap's randomness settings."""
+tangent of another dtype than its primal's, and vmap's out_dims=None."""
 import numpy as np
 import pytest
 
@@ -60,3 +60,65 @@ def test_jvp_widens_only_the_outputs_of_the_wider_tangents_primal_as_torchs():
         _, products = func_of(lib).jvp(lambda a, b: (a.sin() * 3, b * b, a * b), primals, tangents)
         dtypes.append([dtype_name(product) for product in products])
     assert dtypes[0] == dtypes[1]
+
+
+# ---- vmap: out_dims=None -----------------------------------------------------------------------------------------
+
+def _outcome(call):
+    """call()'s result as NumPy arrays (a tuple's as a list), or the exception it raised."""
+    try:
+        result = call()
+    except (ValueError, RuntimeError) as error:
+        return error
+    return [np.asarray(part.detach().numpy() if hasattr(part, "detach") else part)
+            for part in (result if isinstance(result, tuple) else (result,))]
+
+
+def assert_same_outcome(call):
+    """call(lib) gives the same values (dtypes and shapes too) on minigrad and torch, or the same error."""
+    ours, theirs = _outcome(lambda: call(mg)), _outcome(lambda: call(torch))
+    if isinstance(theirs, Exception):
+        assert type(ours) is type(theirs) and str(ours) == str(theirs)
+        return
+    assert not isinstance(ours, Exception), ours
+    assert [(a.dtype, a.shape) for a in ours] == [(a.dtype, a.shape) for a in theirs]
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine, reference, rtol=1e-6)
+
+
+UNMAPPED = np.array([5.0, 6.0], np.float32)
+OUT_DIMS_NONE = {  # name -> (function of (lib, x, y), in_dims, out_dims); x is mapped, y not
+    "a batched output": (lambda lib, x, y: x * 2, (0, None), None),
+    "a batched output of equal samples": (lambda lib, x, y: x * 0, (0, None), None),
+    "a sum of a batched tensor": (lambda lib, x, y: x.sum(), (0, None), None),
+    "a detached batched tensor": (lambda lib, x, y: x.detach(), (0, None), None),
+    "a comparison of a batched tensor": (lambda lib, x, y: x >= 0, (0, None), None),
+    "the unmapped input's result": (lambda lib, x, y: y * 2, (0, None), None),
+    "the unmapped input itself": (lambda lib, x, y: y, (0, None), None),
+    "a tensor made inside": (lambda lib, x, y: lib.ones(3), (0, None), None),
+    "a number": (lambda lib, x, y: 3, (0, None), None),
+    "a tuple, None for all": (lambda lib, x, y: (x + y, y), (0, None), None),
+    "a tuple, None for its unbatched part": (lambda lib, x, y: (x + y, y.exp()), (0, None), (0, None)),
+    "a tuple, None for its batched part": (lambda lib, x, y: (x + y, y.exp()), (0, None), (None, 0)),
+}
+
+
+@pytest.mark.parametrize("batch", [1, 3, 0])
+@pytest.mark.parametrize("name", OUT_DIMS_NONE)
+def test_vmap_out_dims_none_refuses_an_output_that_depends_on_the_batch_as_torchs(name, batch):
+    """torch's out_dims=None takes an output that does not depend on the samples; one computed from them, whatever
+    its values (equal samples, a batch of one or none), is its error."""
+    function, in_dims, out_dims = OUT_DIMS_NONE[name]
+    x = np.ones((batch, 2), np.float32)
+    assert_same_outcome(lambda lib: func_of(lib).vmap(lambda a, b: function(lib, a, b), in_dims=in_dims,
+                                                      out_dims=out_dims)(lib.tensor(x), lib.tensor(UNMAPPED)))
+
+
+@pytest.mark.parametrize("outer_mapped", [True, False])
+def test_nested_vmap_out_dims_none_refuses_an_output_batched_by_the_outer_vmap_as_torchs(outer_mapped):
+    def call(lib):
+        vmap = func_of(lib).vmap
+        inner = vmap(lambda a, b: b * 2, in_dims=(0, None), out_dims=None)
+        return vmap(inner, in_dims=(0, 0 if outer_mapped else None))(lib.ones(2, 1, 2), lib.tensor(UNMAPPED))
+    assert_same_outcome(call)
+

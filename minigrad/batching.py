@@ -1,0 +1,42 @@
+"""vmap's batched tensors. minigrad.func.vmap runs its function once per sample; the tensors computed from a
+vmap's samples are marked with the vmap's level, as torch's are batched at it, so that vmap tells, as torch's does
+and whatever the values, an output that depends on the samples (which out_dims=None refuses). Function.apply
+carries the marks from an op's inputs to its output."""
+
+levels = []  # the vmaps running, innermost last
+
+
+class Level:
+    """One running vmap and its randomness setting; each call its own, so that the marks its results keep match
+    no later vmap."""
+
+    def __init__(self, randomness):
+        self.randomness = randomness
+
+
+def batched(tensor, level):
+    """`tensor`, a sample of the vmap at `level`, marked as batched at it."""
+    tensor._vmap_levels = tensor._vmap_levels | {level}
+    return tensor
+
+
+def is_batched(value, *at):
+    """Whether `value` is a tensor batched at any of the levels `at`."""
+    return not getattr(value, "_vmap_levels", frozenset()).isdisjoint(at)
+
+
+def marked(output, inputs):
+    """An op's output (a tensor or a tuple of them) marked as batched at every level at which an input is."""
+    if not levels:
+        return output
+    found = frozenset().union(*(getattr(value, "_vmap_levels", ()) for value in inputs))
+    if found:
+        for tensor in output if isinstance(output, tuple) else (output,):
+            if hasattr(tensor, "_vmap_levels"):  # a tensor: a custom Function may return anything
+                tensor._vmap_levels = tensor._vmap_levels | found
+    return output
+
+
+def refuses_randomness():
+    """Whether a vmap running refuses random ops (randomness "error")."""
+    return any(level.randomness == "error" for level in levels)
