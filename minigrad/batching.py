@@ -1,7 +1,8 @@
 """vmap's batched tensors. minigrad.func.vmap runs its function once per sample; the tensors computed from a
 vmap's samples are marked with the vmap's level, as torch's are batched at it, so that vmap tells, as torch's does
-and whatever the values, an output that depends on the samples (which out_dims=None refuses). Function.apply
-carries the marks from an op's inputs to its output."""
+and whatever the values, an output that depends on the samples (which out_dims=None refuses) and a random op's
+parameters that do (which randomness="same" refuses). Function.apply carries the marks from an op's inputs to its
+output."""
 
 levels = []  # the vmaps running, innermost last
 
@@ -35,6 +36,14 @@ def marked(output, inputs):
             if hasattr(tensor, "_vmap_levels"):  # a tensor: a custom Function may return anything
                 tensor._vmap_levels = tensor._vmap_levels | found
     return output
+
+
+def refuse_batched_parameters(*tensors):
+    """torch's refusal of a random op whose parameters (bernoulli's probabilities, normal's means, ...) are batched
+    at a vmap whose randomness is "same"."""
+    if any(level.randomness == "same" and is_batched(tensor, level) for level in levels for tensor in tensors):
+        raise RuntimeError("Vmap does not currently support same randomness with a batched tensor input. Please file "
+                           "an issue with functorch")
 
 
 def refuses_randomness():

@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import ops
+from . import batching, ops
 from .backend import cupy_module, default_dtype, get_array_module, normalize_device, taking_memory_format, to_numpy
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, converted_scalar, refusing_uninitialized,
                        require_64_bits, require_broadcastable, require_fits, result_type)
@@ -257,6 +257,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     dtype = tensors[0].dtype
     if dtype.kind != "f":
         raise NotImplementedError(f"\"normal_kernel_cpu\" not implemented for '{SCALAR_TYPE_NAMES[dtype]}'")
+    batching.refuse_batched_parameters(mean, std)
     means, stds = (to_numpy(x.data) if isinstance(x, Tensor) else x for x in (mean, std))
     require_broadcastable(np.shape(means), np.shape(stds))
     size = np.broadcast_shapes(np.shape(means), np.shape(stds))
@@ -279,6 +280,7 @@ def poisson(input, generator=None):
     rates = to_numpy(input.data)
     if not (rates >= 0).all():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    batching.refuse_batched_parameters(input)
     beyond = rates > _LARGEST_POISSON_RATE
 
     def draw(shape):
@@ -302,6 +304,7 @@ def binomial(count, prob, generator=None):
         raise RuntimeError(f"Found dtype {SCALAR_TYPE_NAMES[prob.dtype]} but expected {SCALAR_TYPE_NAMES[count.dtype]}")
     if count.dtype == np.float16:
         raise NotImplementedError("\"binomial_cpu\" not implemented for 'Half'")
+    batching.refuse_batched_parameters(count, prob)
     return ops.Binomial.apply(count, prob, numpy_generator=numpy_generator(generator))
 
 

@@ -484,7 +484,7 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     pytree inputs) and stacks its outputs along out_dims (None: an output that does not depend on the samples,
     given as it is). func runs once per sample. randomness: "error" refuses a random draw in func, "different"
     draws anew for each sample, "same" draws the same numbers for every sample (the default generator's, from its
-    state at the call)."""
+    state at the call) and refuses a random op whose parameters depend on the samples, as torch's."""
     _check_randomness(randomness)
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")

@@ -2779,6 +2779,7 @@ class Tensor:
         if p is None and self.dtype.kind != "f":
             raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for "
                                       f"'{SCALAR_TYPE_NAMES[self.dtype]}'")
+        batching.refuse_batched_parameters(self)
         if p is not None:
             return creation.empty_like(self).bernoulli_(p, generator=generator)
         drawn = creation.empty_like(self).bernoulli_(self.detach(), generator=generator)
@@ -2832,6 +2833,7 @@ class Tensor:
             raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
         if (weights.sum(-1) <= 0).any():
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        batching.refuse_batched_parameters(self)
         draws = random.draw_categories(weights.reshape(-1, weights.shape[-1]), num_samples, replacement,
                                        random.generator(generator))
         return Tensor(to_device(draws.reshape(*self.shape[:-1], num_samples), self.device))

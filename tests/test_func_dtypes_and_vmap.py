@@ -1,5 +1,5 @@
 """minigrad.func against torch.func where dtypes and batching decide: the dtype of jvp's tangent outputs for a
-tangent of another dtype than its primal's, and vmap's out_dims=None."""
+tangent of another dtype than its primal's, vmap's out_dims=None, and vmap's randomness settings."""
 import numpy as np
 import pytest
 
@@ -122,3 +122,93 @@ def test_nested_vmap_out_dims_none_refuses_an_output_batched_by_the_outer_vmap_a
         return vmap(inner, in_dims=(0, 0 if outer_mapped else None))(lib.ones(2, 1, 2), lib.tensor(UNMAPPED))
     assert_same_outcome(call)
 
+
+# ---- vmap: randomness ----------------------------------------------------------------------------------------------
+
+RANDOM_OPS = {  # name -> function of (lib, x): x is mapped, its samples equal, so that only the draws tell them apart
+    "rand": lambda lib, x: lib.rand(3) + x,
+    "randn": lambda lib, x: lib.randn(3) + x,
+    "randint": lambda lib, x: lib.randint(0, 1000, (3,)) + x,
+    "randperm": lambda lib, x: lib.randperm(3) + x,
+    "rand_like": lambda lib, x: lib.rand_like(x),
+    "randn_like": lambda lib, x: lib.randn_like(x),
+    "randint_like": lambda lib, x: lib.randint_like(x, 1000),
+    "dropout": lambda lib, x: lib.nn.functional.dropout(x + 1, 0.5),
+    "gumbel_softmax": lambda lib, x: lib.nn.functional.gumbel_softmax(x),
+    "uniform_ of a batched tensor": lambda lib, x: x.clone().uniform_(),
+    "normal_ of a batched tensor": lambda lib, x: x.clone().normal_(),
+    "exponential_ of a batched tensor": lambda lib, x: x.clone().exponential_(),
+    "uniform_ of a tensor made inside": lambda lib, x: lib.zeros(3).uniform_() + x,
+    "multinomial of unmapped weights": lambda lib, x: lib.multinomial(lib.ones(4), 3) + x,
+    "bernoulli of batched probabilities": lambda lib, x: lib.bernoulli(x.sigmoid()),
+    "bernoulli with p of a batched tensor": lambda lib, x: x.bernoulli(0.5),
+    "multinomial of batched weights": lambda lib, x: lib.multinomial(x.exp(), 2),
+    "normal of batched means": lambda lib, x: lib.normal(x, 1.0),
+    "normal of batched stds": lambda lib, x: lib.normal(0.0, x + 1),
+    "poisson of batched rates": lambda lib, x: lib.poisson(x.exp()),
+    "no draw: dropout in evaluation": lambda lib, x: lib.nn.functional.dropout(x, 0.5, training=False),
+}
+
+
+def _slices_all_equal(output):
+    return all(bool((output[i] == output[0]).all()) for i in range(1, output.shape[0]))
+
+
+# torch refuses "different" draws into a tensor made inside (every sample would see the same values); minigrad's loop
+# draws anew for each sample there: its distributions draw into tensors they make, where torch's draw anew
+RANDOMNESS_CASES = [(name, randomness) for name in RANDOM_OPS for randomness in ("same", "different", "error")
+                    if (name, randomness) != ("uniform_ of a tensor made inside", "different")]
+
+
+@pytest.mark.parametrize("name, randomness", RANDOMNESS_CASES)
+def test_vmap_randomness_as_torchs(name, randomness):
+    """"same" draws the same values for every sample, and refuses a random op whose parameters are batched;
+    "different" draws anew for each; "error" refuses any draw: torch's errors, and torch's sameness of the samples
+    (the generators differ, and so do the values)."""
+    x = np.tile(np.arange(3, dtype=np.float32), (6, 1))
+    outcomes = []
+    for lib in (mg, torch):
+        try:
+            output = func_of(lib).vmap(lambda a: RANDOM_OPS[name](lib, a), randomness=randomness)(lib.tensor(x))
+        except RuntimeError as error:
+            outcomes.append((RuntimeError, str(error)))
+            continue
+        assert tuple(output.shape[:1]) == (6,)
+        outcomes.append(("all samples equal", _slices_all_equal(output)))
+    assert outcomes[0] == outcomes[1]
+
+
+@pytest.mark.parametrize("randomness, batch_shaped", [("same", False), ("different", True)])
+def test_vmap_randomness_draws_from_the_default_generator_as_torchs(randomness, batch_shaped):
+    """"same" draws one sample's values (the generator moves on as after one draw), "different" the batch's at
+    once, as torch's."""
+    for lib in (mg, torch):
+        lib.manual_seed(0)
+        mapped = func_of(lib).vmap(lambda a: lib.rand(3) + a, randomness=randomness)(lib.zeros(4, 3))
+        after = lib.rand(3)
+        lib.manual_seed(0)
+        drawn = lib.rand(4, 3) if batch_shaped else lib.rand(3).expand(4, 3)
+        expected_after = lib.rand(3)
+        np.testing.assert_array_equal(mapped.numpy(), drawn.numpy())
+        np.testing.assert_array_equal(after.numpy(), expected_after.numpy())
+
+
+@pytest.mark.parametrize("outer, inner", [("different", "same"), ("same", "different"), ("different", "error")])
+@pytest.mark.parametrize("parameters_mapped_by", ["outer", "inner"])
+def test_nested_vmap_randomness_as_torchs(outer, inner, parameters_mapped_by):
+    """Each vmap's setting holds at its own level: "same" refuses probabilities batched at its level only."""
+    def call(lib):
+        vmap = func_of(lib).vmap
+        inner_dims = (0, 0) if parameters_mapped_by == "inner" else (0, None)
+        draw = vmap(lambda a, p: lib.bernoulli(p) + a, in_dims=inner_dims, randomness=inner)
+        return vmap(draw, randomness=outer)(lib.zeros(2, 3, 4), lib.full((2, 3, 4) if parameters_mapped_by == "inner"
+                                                                          else (2, 4), 0.5))
+    outcomes = []
+    for lib in (mg, torch):
+        try:
+            output = call(lib)
+        except RuntimeError as error:
+            outcomes.append((RuntimeError, str(error)))
+            continue
+        outcomes.append((_slices_all_equal(output), _slices_all_equal(output.transpose(0, 1))))
+    assert outcomes[0] == outcomes[1]
