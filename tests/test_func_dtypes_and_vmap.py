@@ -146,6 +146,7 @@ RANDOM_OPS = {  # name -> function of (lib, x): x is mapped, its samples equal, 
     "normal of batched means": lambda lib, x: lib.normal(x, 1.0),
     "normal of batched stds": lambda lib, x: lib.normal(0.0, x + 1),
     "poisson of batched rates": lambda lib, x: lib.poisson(x.exp()),
+    "binomial of batched counts": lambda lib, x: lib.binomial(x + 3, lib.full((3,), 0.5)),
     "no draw: dropout in evaluation": lambda lib, x: lib.nn.functional.dropout(x, 0.5, training=False),
 }
 
