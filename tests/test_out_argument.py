@@ -116,3 +116,20 @@ def test_tensordot_refuses_an_out_that_is_not_a_tensor_as_torch():
     assert_raises_as_torch(lambda: torch.tensordot(torch.tensor(A), torch.tensor(B), out=3),
                            lambda: mg.tensordot(mg.tensor(A), mg.tensor(B), out=3))
 
+
+
+@each_call
+def test_gpu_path_matches_cpu(gpu_path, name):
+    """out= on device arrays: written in place where of the result's shape, made anew on the device where resized."""
+    def run(device):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the resize's deprecation warning
+            outs = [mg.zeros(*CALLS[name][2], device=device), mg.zeros(7, device=device)]
+            call, arrays, _ = CALLS[name]
+            for out in outs:
+                assert call(mg, out, *(mg.tensor(a, device=device) for a in arrays)) is out
+        assert all(out.device == device for out in outs)
+        return [out.numpy() for out in outs]
+
+    for gpu, cpu in zip(run("gpu"), run("cpu")):
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-6)
