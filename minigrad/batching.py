@@ -1,8 +1,8 @@
 """vmap's batched tensors. minigrad.func.vmap runs its function once per sample; the tensors computed from a
 vmap's samples are marked with the vmap's level, as torch's are batched at it, so that vmap tells, as torch's does
 and whatever the values, an output that depends on the samples (which out_dims=None refuses) and a random op's
-parameters that do (which randomness="same" refuses). Function.apply carries the marks from an op's inputs to its
-output."""
+parameters that do (which randomness="same" refuses), and an in-place draw into a tensor that does not (which
+randomness="different" refuses). Function.apply carries the marks from an op's inputs to its output."""
 
 levels = []  # the vmaps running, innermost last
 
@@ -44,6 +44,22 @@ def refuse_batched_parameters(*tensors):
     if any(level.randomness == "same" and is_batched(tensor, level) for level in levels for tensor in tensors):
         raise RuntimeError("Vmap does not currently support same randomness with a batched tensor input. Please file "
                            "an issue with functorch")
+
+
+def drawn_anew(tensor):
+    """`tensor`, made for an out-of-place random op to draw into, batched at each level whose randomness is
+    "different", as torch's draws are there."""
+    tensor._vmap_levels = tensor._vmap_levels | {level for level in levels if level.randomness == "different"}
+    return tensor
+
+
+def refuse_unbatched_draw(tensor):
+    """torch's refusal of an in-place random draw into a tensor not batched at a vmap whose randomness is
+    "different": its one set of numbers would be every sample's."""
+    if any(level.randomness == "different" and not is_batched(tensor, level) for level in levels):
+        raise RuntimeError("vmap: Cannot ask for different inplace randomness on an unbatched tensor. This will "
+                           "appear like same randomness. If this is necessary for your usage, please file an issue "
+                           "with functorch.")
 
 
 def refuses_randomness():

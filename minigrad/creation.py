@@ -59,10 +59,12 @@ def _constant(name, *args):
     return lambda xp, shape, dtype: getattr(xp, name)(shape, *args, dtype=dtype)
 
 
-def _filled_like(maker, input, dtype, device, requires_grad):
-    """_filled in the shape of `input`, in its dtype and on its device unless told otherwise, as torch's *_like."""
+def _filled_like(maker, input, dtype, device, requires_grad, drawn=False):
+    """_filled in the shape of `input`, in its dtype and on its device unless told otherwise, as torch's *_like;
+    inside vmap, batched as input is, or, `drawn`, where the draws differ from sample to sample (see batching)."""
     dtype = input.dtype if dtype is None else dtype
-    return _filled(maker, input.shape, dtype, device or input.device, requires_grad)
+    filled = _filled(maker, input.shape, dtype, device or input.device, requires_grad)
+    return batching.drawn_anew(filled) if drawn else batching.marked(filled, (input,))
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
@@ -168,14 +170,14 @@ def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
 @taking_memory_format
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
     return _filled_like(_on_host(numpy_generator(generator).standard_normal), input,
-                        _random_float(input, dtype, "normal_kernel_cpu"), device, requires_grad)
+                        _random_float(input, dtype, "normal_kernel_cpu"), device, requires_grad, drawn=True)
 
 
 @refusing_uninitialized
 @taking_memory_format
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
     return _filled_like(_on_host(numpy_generator(generator).random), input,
-                        _random_float(input, dtype, "check_uniform_bounds"), device, requires_grad)
+                        _random_float(input, dtype, "check_uniform_bounds"), device, requires_grad, drawn=True)
 
 
 def _random_float(input, dtype, kernel):
@@ -194,7 +196,8 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
     if high is None:
         low, high = 0, low
     dtype = input.dtype if dtype is None else dtype
-    return _filled_like(_on_host(integer_drawer(low, high, dtype, generator)), input, dtype, device, requires_grad)
+    return _filled_like(_on_host(integer_drawer(low, high, dtype, generator)), input, dtype, device, requires_grad,
+                        drawn=True)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):

@@ -652,7 +652,7 @@ class Tensor:
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":  # integers and bools have no gradient: a copy outside the graph, as in torch
-            return Tensor(self.data.astype(dtype))
+            return batching.marked(Tensor(self.data.astype(dtype)), (self,))
         return ops.Cast.apply(self, dtype=dtype)
 
     def cpu(self):
@@ -2780,9 +2780,10 @@ class Tensor:
             raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for "
                                       f"'{SCALAR_TYPE_NAMES[self.dtype]}'")
         batching.refuse_batched_parameters(self)
+        drawn = batching.drawn_anew(creation.empty_like(self))
         if p is not None:
-            return creation.empty_like(self).bernoulli_(p, generator=generator)
-        drawn = creation.empty_like(self).bernoulli_(self.detach(), generator=generator)
+            return drawn.bernoulli_(p, generator=generator)
+        drawn.bernoulli_(self.detach(), generator=generator)
         return ops.Drawn.apply(drawn, self, node_name="BernoulliBackward0")
 
     def exponential_(self, lambd=1.0, *, generator=None):
@@ -2873,8 +2874,9 @@ class Tensor:
         return creation.tensor(data, requires_grad, dtype or self.dtype, device or self.device)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                             requires_grad=requires_grad)
+        """Batched as this tensor is, inside vmap, as torch's."""
+        return batching.marked(creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                                             requires_grad=requires_grad), (self,))
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_full(_size_argument("new_zeros", size), 0, dtype, device, requires_grad)

@@ -138,7 +138,14 @@ RANDOM_OPS = {  # name -> function of (lib, x): x is mapped, its samples equal, 
     "uniform_ of a batched tensor": lambda lib, x: x.clone().uniform_(),
     "normal_ of a batched tensor": lambda lib, x: x.clone().normal_(),
     "exponential_ of a batched tensor": lambda lib, x: x.clone().exponential_(),
+    "normal_ of an empty_like": lambda lib, x: lib.empty_like(x).normal_(),
+    "uniform_ of a new_empty": lambda lib, x: x.new_empty(3).uniform_() + x,
+    "random_ of a batched integer tensor": lambda lib, x: x.long().random_(0, 1000),
+    "bernoulli_ of a batched tensor": lambda lib, x: x.clone().bernoulli_(0.5),
     "uniform_ of a tensor made inside": lambda lib, x: lib.zeros(3).uniform_() + x,
+    "nn.init.normal_ of a tensor made inside": lambda lib, x: lib.nn.init.normal_(lib.empty(3)) + x,
+    "bernoulli of unmapped probabilities": lambda lib, x: lib.bernoulli(lib.full((3,), 0.5)) + x,
+    "dropout of an unmapped tensor": lambda lib, x: lib.nn.functional.dropout(lib.ones(3), 0.5) + x,
     "multinomial of unmapped weights": lambda lib, x: lib.multinomial(lib.ones(4), 3) + x,
     "bernoulli of batched probabilities": lambda lib, x: lib.bernoulli(x.sigmoid()),
     "bernoulli with p of a batched tensor": lambda lib, x: x.bernoulli(0.5),
@@ -155,17 +162,12 @@ def _slices_all_equal(output):
     return all(bool((output[i] == output[0]).all()) for i in range(1, output.shape[0]))
 
 
-# torch refuses "different" draws into a tensor made inside (every sample would see the same values); minigrad's loop
-# draws anew for each sample there: its distributions draw into tensors they make, where torch's draw anew
-RANDOMNESS_CASES = [(name, randomness) for name in RANDOM_OPS for randomness in ("same", "different", "error")
-                    if (name, randomness) != ("uniform_ of a tensor made inside", "different")]
-
-
-@pytest.mark.parametrize("name, randomness", RANDOMNESS_CASES)
+@pytest.mark.parametrize("randomness", ["same", "different", "error"])
+@pytest.mark.parametrize("name", RANDOM_OPS)
 def test_vmap_randomness_as_torchs(name, randomness):
     """"same" draws the same values for every sample, and refuses a random op whose parameters are batched;
-    "different" draws anew for each; "error" refuses any draw: torch's errors, and torch's sameness of the samples
-    (the generators differ, and so do the values)."""
+    "different" draws anew for each, and refuses an in-place draw into an unbatched tensor; "error" refuses any
+    draw: torch's errors, and torch's sameness of the samples (the generators differ, and so do the values)."""
     x = np.tile(np.arange(3, dtype=np.float32), (6, 1))
     outcomes = []
     for lib in (mg, torch):
@@ -175,6 +177,34 @@ def test_vmap_randomness_as_torchs(name, randomness):
             outcomes.append((RuntimeError, str(error)))
             continue
         assert tuple(output.shape[:1]) == (6,)
+        outcomes.append(("all samples equal", _slices_all_equal(output)))
+    assert outcomes[0] == outcomes[1]
+
+
+# torch's Normal draws in place into a tensor it makes, which "different" refuses, and its Poisson's rates are
+# parameters, which "same" refuses; minigrad's draw as they do elsewhere
+DISTRIBUTIONS = {
+    "Uniform": lambda D, x: D.Uniform(x, x + 1).rsample(),
+    "Exponential": lambda D, x: D.Exponential(x + 1).rsample(),
+    "Laplace": lambda D, x: D.Laplace(x, 1.0).rsample(),
+    "Cauchy": lambda D, x: D.Cauchy(x, 1.0).rsample(),
+    "Gumbel": lambda D, x: D.Gumbel(x, 1.0).rsample(),
+    "Bernoulli": lambda D, x: D.Bernoulli(x * 0 + 0.5).sample(),
+    "Categorical": lambda D, x: D.Categorical(logits=x).sample(),
+}
+
+
+@pytest.mark.parametrize("randomness", ["same", "different"])
+@pytest.mark.parametrize("name", DISTRIBUTIONS)
+def test_vmap_randomness_of_distributions_as_torchs(name, randomness):
+    outcomes = []
+    for lib in (mg, torch):
+        try:
+            output = func_of(lib).vmap(lambda a: DISTRIBUTIONS[name](lib.distributions, a),
+                                       randomness=randomness)(lib.ones(4, 3))
+        except RuntimeError as error:
+            outcomes.append((RuntimeError, str(error)))
+            continue
         outcomes.append(("all samples equal", _slices_all_equal(output)))
     assert outcomes[0] == outcomes[1]
 
