@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from . import ops
+from . import batching, ops
 from .backend import cupy_module, default_dtype, get_array_module, normalize_device, taking_memory_format, to_numpy
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, converted_scalar, refusing_uninitialized,
                        require_64_bits, require_broadcastable, require_fits, result_type)
@@ -59,10 +59,12 @@ def _constant(name, *args):
     return lambda xp, shape, dtype: getattr(xp, name)(shape, *args, dtype=dtype)
 
 
-def _filled_like(maker, input, dtype, device, requires_grad):
-    """_filled in the shape of `input`, in its dtype and on its device unless told otherwise, as torch's *_like."""
+def _filled_like(maker, input, dtype, device, requires_grad, drawn=False):
+    """_filled in the shape of `input`, in its dtype and on its device unless told otherwise, as torch's *_like;
+    inside vmap, batched as input is, or, `drawn`, where the draws differ from sample to sample (see batching)."""
     dtype = input.dtype if dtype is None else dtype
-    return _filled(maker, input.shape, dtype, device or input.device, requires_grad)
+    filled = _filled(maker, input.shape, dtype, device or input.device, requires_grad)
+    return batching.drawn_anew(filled) if drawn else batching.marked(filled, (input,))
 
 
 def zeros(*shape, dtype=None, device=None, requires_grad=False):
@@ -168,14 +170,14 @@ def rand(*shape, generator=None, dtype=None, device=None, requires_grad=False):
 @taking_memory_format
 def randn_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
     return _filled_like(_on_host(numpy_generator(generator).standard_normal), input,
-                        _random_float(input, dtype, "normal_kernel_cpu"), device, requires_grad)
+                        _random_float(input, dtype, "normal_kernel_cpu"), device, requires_grad, drawn=True)
 
 
 @refusing_uninitialized
 @taking_memory_format
 def rand_like(input, *, generator=None, dtype=None, device=None, requires_grad=False):
     return _filled_like(_on_host(numpy_generator(generator).random), input,
-                        _random_float(input, dtype, "check_uniform_bounds"), device, requires_grad)
+                        _random_float(input, dtype, "check_uniform_bounds"), device, requires_grad, drawn=True)
 
 
 def _random_float(input, dtype, kernel):
@@ -194,7 +196,8 @@ def randint_like(input, low=0, high=None, *, generator=None, dtype=None, device=
     if high is None:
         low, high = 0, low
     dtype = input.dtype if dtype is None else dtype
-    return _filled_like(_on_host(integer_drawer(low, high, dtype, generator)), input, dtype, device, requires_grad)
+    return _filled_like(_on_host(integer_drawer(low, high, dtype, generator)), input, dtype, device, requires_grad,
+                        drawn=True)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
@@ -257,6 +260,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
     dtype = tensors[0].dtype
     if dtype.kind != "f":
         raise NotImplementedError(f"\"normal_kernel_cpu\" not implemented for '{SCALAR_TYPE_NAMES[dtype]}'")
+    batching.refuse_batched_parameters(mean, std)
     means, stds = (to_numpy(x.data) if isinstance(x, Tensor) else x for x in (mean, std))
     require_broadcastable(np.shape(means), np.shape(stds))
     size = np.broadcast_shapes(np.shape(means), np.shape(stds))
@@ -279,6 +283,7 @@ def poisson(input, generator=None):
     rates = to_numpy(input.data)
     if not (rates >= 0).all():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    batching.refuse_batched_parameters(input)
     beyond = rates > _LARGEST_POISSON_RATE
 
     def draw(shape):
@@ -302,6 +307,7 @@ def binomial(count, prob, generator=None):
         raise RuntimeError(f"Found dtype {SCALAR_TYPE_NAMES[prob.dtype]} but expected {SCALAR_TYPE_NAMES[count.dtype]}")
     if count.dtype == np.float16:
         raise NotImplementedError("\"binomial_cpu\" not implemented for 'Half'")
+    batching.refuse_batched_parameters(count, prob)
     return ops.Binomial.apply(count, prob, numpy_generator=numpy_generator(generator))
 
 

@@ -15,10 +15,10 @@ rule: torch's results, at a loop's speed."""
 import functools
 import itertools
 
-from . import random
+from . import batching, random
 from .autograd_functional import _grad, _jacobians_of, _prepared, _stacked, _unit_vectors
 from .creation import zeros_like
-from .function import enable_grad, is_grad_enabled, no_grad
+from .function import enable_grad, is_grad_enabled, no_grad, promote
 from .functional import _size, stack
 from .nn.normalization import _BatchNorm
 from .tensor import Tensor, topological_order
@@ -323,7 +323,19 @@ class _Linearized(_Traced):
         with enable_grad():
             products = iter(_gradients([part for part, _ in pairs], self.directions, [t for _, t in pairs],
                                        create_graph=keep) if pairs else [zeros_like(d) for d in self.directions])
-        return [next(products) if output.requires_grad else zeros_like(output) for output in self.outputs]
+        return [self._widened(next(products), output, tangents) if output.requires_grad else zeros_like(output)
+                for output in self.outputs]
+
+    def _widened(self, product, output, tangents):
+        """J t of `output` in the dtype that torch's forward mode gives it: a tangent wider than its primal (float64
+        on float32) is carried, by the promotions of the ops' tangent formulas, to the outputs of its primal's dtype
+        that depend on it (an output of another dtype came through a cast, which casts the tangent too)."""
+        dtype = output.dtype
+        for leaf, tangent in zip(self.own, tangents):
+            if tangent is not None and tangent.dtype.kind == "f" and leaf.dtype == output.dtype \
+                    and _depends_on(output, [leaf]):
+                dtype = promote(dtype, tangent.dtype)
+        return product if dtype == product.dtype else product.to(dtype)
 
     def released_product(self, tangents):
         keep = self.keeps_with(tangents)
@@ -469,9 +481,10 @@ def _check_randomness(randomness):
 
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """A function that maps func over dimension in_dims of its inputs (None: not mapped; a pytree of them for
-    pytree inputs) and stacks its outputs along out_dims. func runs once per sample. randomness: "error" refuses a
-    random draw in func, "different" draws anew for each sample, "same" draws the same numbers for every sample
-    (the default generator's, from its state at the call)."""
+    pytree inputs) and stacks its outputs along out_dims (None: an output that does not depend on the samples,
+    given as it is). func runs once per sample. randomness: "error" refuses a random draw in func, "different"
+    draws anew for each sample, "same" draws the same numbers for every sample (the default generator's, from its
+    state at the call) and refuses a random op whose parameters depend on the samples, as torch's."""
     _check_randomness(randomness)
     if chunk_size is not None and chunk_size <= 0:
         raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
@@ -495,20 +508,22 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
             f"{caller}: in_dims is not compatible with the structure of `inputs`. in_dims has structure "
             f"{_spelt(_flatten(in_dims)[1])} but inputs has structure {_spelt(structure)}."))
         size = _batch_size(leaves, dims, caller)
-        if size == 0:
-            return _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name)
+        level = batching.Level(randomness)
         state = random.default_generator.get_state() if randomness == "same" else None
         samples = []
-        random.vmap_randomness.append(randomness)
+        batching.levels.append(level)
         try:
+            if size == 0:
+                return _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name, level)
             for index in range(size):
                 if randomness == "same":
                     random.default_generator.set_state(state)
-                sample = [leaf if dim is None else leaf.select(dim, index) for leaf, dim in zip(leaves, dims)]
+                sample = [leaf if dim is None else batching.batched(leaf.select(dim, index), level)
+                          for leaf, dim in zip(leaves, dims)]
                 samples.append(func(*_unflatten(sample, structure), **kwargs))
         finally:
-            random.vmap_randomness.pop()
-        return _stacked_outputs(samples, out_dims, name)
+            batching.levels.pop()
+        return _stacked_outputs(samples, out_dims, name, level)
     return mapped
 
 
@@ -557,7 +572,7 @@ def _out_dims_per_leaf(out_dims, outputs, name):
     return _per_leaf(out_dims, outputs, mismatch)
 
 
-def _stacked_outputs(samples, out_dims, name):
+def _stacked_outputs(samples, out_dims, name, level):
     """The samples' outputs (pytrees alike), each leaf stacked along its out_dim; an out_dim of None gives an output
     that is the same for every sample as it is."""
     flat = [_flatten(sample) for sample in samples]
@@ -567,14 +582,21 @@ def _stacked_outputs(samples, out_dims, name):
     for position, dim in enumerate(dims):
         parts = [leaves[position] for leaves, _ in flat]
         if dim is None:
-            if any(part is not parts[0] and not (isinstance(part, Tensor) and bool((part == parts[0]).all()))
-                   for part in parts):
-                raise ValueError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim is None")
+            _require_unbatched(parts, level, name)
             outputs.append(parts[0])
             continue
         _require_mapped(parts[0], name)
         outputs.append(stack(parts, dim=dim))
     return _unflatten(outputs, structure)
+
+
+def _require_unbatched(parts, level, name):
+    """An output of out_dim None, its value for each sample (`parts`), must not depend on the samples, as torch's:
+    computed from them (batched at the vmap's level, whatever its values; or at an enclosing vmap's, which torch
+    refuses too) or different from one to another."""
+    if any(batching.is_batched(part, level, *batching.levels) or part is not parts[0]
+           and not (isinstance(part, Tensor) and bool((part == parts[0]).all())) for part in parts):
+        raise ValueError(f"vmap({name}, ...): `{name}` can not return a BatchedTensor when out_dim is None")
 
 
 def _require_mapped(output, name):
@@ -584,10 +606,10 @@ def _require_mapped(output, name):
                          "mean to set out_dims= to None for output?")
 
 
-def _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name):
+def _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name, level):
     """vmap's outputs for a mapped dimension of size 0: func run without recording on a sample of zeros, for the
     outputs' shapes, each stacked from no samples."""
-    sample = [leaf if dim is None else leaf.new_zeros(leaf.movedim(dim, 0).shape[1:])
+    sample = [leaf if dim is None else batching.batched(leaf.new_zeros(leaf.movedim(dim, 0).shape[1:]), level)
               for leaf, dim in zip(leaves, dims)]
     with no_grad():
         shapes = func(*_unflatten(sample, structure), **kwargs)
@@ -595,7 +617,9 @@ def _empty_outputs(func, leaves, dims, structure, kwargs, out_dims, name):
     dims_out = _out_dims_per_leaf(out_dims, shapes, name)
     outputs = []
     for leaf, dim in zip(leaves_out, dims_out):
-        if dim is not None:
+        if dim is None:
+            _require_unbatched([leaf], level, name)
+        else:
             _require_mapped(leaf, name)
             leaf = zeros_like(leaf).unsqueeze(dim).narrow(dim, 0, 0)
         outputs.append(leaf)

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from . import kernels, memory, profiler
+from . import batching, kernels, memory, profiler
 from .backend import default_complex_dtype, default_dtype, get_array_module
 
 _state = threading.local()
@@ -910,7 +910,12 @@ class Function:
     def apply(cls, *inputs, node_name=None, **params):
         """The op on `inputs` (tensors, arrays, numbers) with `params`, recorded as a graph node where a gradient is
         needed; `node_name` names the node where it is not the op's own (see Context.name). A custom Function is
-        applied as torch's (see _apply_custom)."""
+        applied as torch's (see _apply_custom). Inside vmap, the output is batched where an input is."""
+        output = cls._applied(inputs, node_name, params)
+        return batching.marked(output, inputs) if batching.levels else output
+
+    @classmethod
+    def _applied(cls, inputs, node_name, params):
         if cls.custom:
             return _apply_custom(cls, inputs, params if node_name is None else {**params, "node_name": node_name})
         if autocast_device is not None and cls.autocast_category is not None:

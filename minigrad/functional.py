@@ -18,7 +18,7 @@ from .ops.norm import empty_statistics
 from .ops.pool import Windows, adaptive_max_indices, max_pool_indices, pooled_size
 from .ops.shape import normalize_dim
 from .ops.upsample import AdaptiveAvgPool
-from .tensor import Tensor, checked_arguments, in_place_version, tensor_argument, where
+from .tensor import Tensor, checked_arguments, in_place_version, tensor_argument, where, written_out
 from .torch_functions import bmm, broadcast_tensors, cat, common_shape, stack
 
 
@@ -2128,9 +2128,11 @@ def _check_margin_loss_dtypes(kernel, input, target, weight=None):
                                f"{SCALAR_TYPE_NAMES.get(tensor.dtype, tensor.dtype)}")
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12):
-    """torch's: input divided by its p-norm along `dim`, the norm clamped at eps so that zero vectors stay 0."""
-    return input / input.norm(p, dim, keepdim=True).clamp_min(eps)
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+    """torch's: input divided by its p-norm along `dim`, the norm clamped at eps so that zero vectors stay 0; into
+    `out` as torch's div writes it, outside autograd."""
+    result = input / input.norm(p, dim, keepdim=True).clamp_min(eps)
+    return result if out is None else written_out(out, result, "div")
 
 
 def one_hot(tensor, num_classes=-1):

@@ -195,8 +195,10 @@ class ArrayOptimizer(Optimizer):
     # The numbers of a parameter's state, which the update reads as Python floats (so that its arithmetic on them,
     # the step's bias corrections, stays in Python's floats) and loads as _scalar's tensors.
     state_scalars = ("step",)
-    # what torch's step names in its refusal of capturable=True for a parameter off the GPU, and the devices it lists
-    capturable_tensors, capturable_devices = "params and state_steps", CAPTURABLE_DEVICES
+    # torch's refusal of capturable=True for a parameter off the GPU: the tensors its step names and the devices it
+    # lists, each as (its loop over the parameters', its foreach path's); most foreach paths list no xla
+    capturable_tensors = ("params and state_steps",) * 2
+    capturable_devices = (CAPTURABLE_DEVICES, CAPTURABLE_DEVICES[:-1])
     refuses_tensor_lr_with_foreach = False  # Adam's: torch's foreach path without capturable takes no lr tensor
 
     def __init__(self, params, defaults, switches=None):
@@ -232,11 +234,12 @@ class ArrayOptimizer(Optimizer):
 
     def _refuse_capturable_on_cpu(self, group):
         """torch's AssertionError for capturable=True (a step that CUDA graphs can capture) with a parameter to
-        update on the CPU."""
+        update on the CPU, as its foreach path words it, or its loop (foreach False, or None: the CPU's default)."""
         if group.get("capturable") and any(param.grad is not None and param.device == "cpu"
                                            for param in group["params"]):
-            raise AssertionError(f"If capturable=True, {self.capturable_tensors} must be on supported devices: "
-                                 f"{self.capturable_devices}.")
+            path = bool(group.get("foreach"))
+            raise AssertionError(f"If capturable=True, {self.capturable_tensors[path]} must be on supported devices: "
+                                 f"{self.capturable_devices[path]}.")
 
     def _step_group(self, group):
         for param in group["params"]:
@@ -541,7 +544,7 @@ class NAdam(ArrayOptimizer):
     the momenta so far is kept as a _scalar tensor, in whose precision it is multiplied, as torch's."""
 
     state_scalars = ("step", "mu_product")
-    capturable_tensors = "params, mu_products and state_steps"
+    capturable_tensors = ("params, mu_products and state_steps", "params, mu_products, and state_steps")
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False, **switches):
@@ -591,6 +594,8 @@ class RAdam(ArrayOptimizer):
 class RMSprop(ArrayOptimizer):
     """torch.optim.RMSprop: the gradient divided by the root of its running mean square (centered: its running
     variance), with optional momentum on the result."""
+
+    capturable_devices = (CAPTURABLE_DEVICES,) * 2  # torch's RMSprop lists xla in its foreach path too
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
                  maximize=False, **switches):
@@ -657,7 +662,7 @@ class Adadelta(ArrayOptimizer):
     """torch.optim.Adadelta: each step scaled by the ratio of the running RMS of past steps to that of the
     gradients, so that lr (1 by default) is only a multiplier."""
 
-    capturable_devices = CAPTURABLE_DEVICES[:-1]  # torch's Adadelta lists all but xla
+    capturable_devices = (CAPTURABLE_DEVICES[:-1],) * 2  # torch's Adadelta lists no xla in its loop either
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False, **switches):
         _check_hyper_parameters(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay)
@@ -734,6 +739,8 @@ class Rprop(ArrayOptimizer):
     while the sign holds and shrinks by etaminus when it flips (within step_sizes). An entry whose sign flipped stays
     put for that step, its gradient forgotten, so that the next step keeps its size."""
 
+    capturable_devices = (CAPTURABLE_DEVICES,) * 2  # torch's Rprop lists xla in its foreach path too
+
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, maximize=False, **switches):
         _check_hyper_parameters(lr=lr)
         if not 0.0 < etas[0] < 1.0 < etas[1]:
@@ -765,7 +772,7 @@ class ASGD(ArrayOptimizer):
     torch's."""
 
     state_scalars = ("step", "eta", "mu")
-    capturable_tensors = "params, mus, etas, and state_steps"
+    capturable_tensors = ("params, mus, etas, and state_steps",) * 2
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *, maximize=False,
                  **switches):

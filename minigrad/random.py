@@ -5,6 +5,8 @@ import secrets
 
 import numpy as np
 
+from . import batching
+
 
 class Generator:
     """torch.Generator: a stream of random numbers of its own, seeded apart from the default one, so that a draw
@@ -60,12 +62,9 @@ def initial_seed():
     return default_generator.initial_seed()
 
 
-vmap_randomness = []  # the randomness setting of each vmap (minigrad.func) that the running code is inside
-
-
 def generator(source=None):
     """The NumPy generator that draws for `source`, a Generator given as generator=, or the default one."""
-    if "error" in vmap_randomness:
+    if batching.refuses_randomness():
         raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use the "
                            "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
                            "of vmap")

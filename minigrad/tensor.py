@@ -13,7 +13,7 @@ import weakref
 
 import numpy as np
 
-from . import memory, parallel, printing, random
+from . import batching, memory, parallel, printing, random
 from .backend import (cuda_device, data_pointer, default_complex_dtype, default_dtype, device_of, get_array_module,
                       is_dtype, normalize_device, taking_memory_format, to_device, to_numpy)
 from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, backward_walk, broadcast_mismatch,
@@ -388,6 +388,7 @@ class Tensor:
     # 0.1, not float32's, and 300 beside a uint8 tensor is 300 where the op computes in float (torch.div(300, t)),
     # wrapped into uint8 where it computes in uint8.
     _is_wrapped_number = False
+    _vmap_levels = frozenset()  # the levels of the running vmaps at which it is batched (see batching)
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None, _creator=None):
         if isinstance(data, Tensor):
@@ -651,7 +652,7 @@ class Tensor:
         if dtype == self.dtype:
             return self
         if dtype.kind != "f":  # integers and bools have no gradient: a copy outside the graph, as in torch
-            return Tensor(self.data.astype(dtype))
+            return batching.marked(Tensor(self.data.astype(dtype)), (self,))
         return ops.Cast.apply(self, dtype=dtype)
 
     def cpu(self):
@@ -690,8 +691,8 @@ class Tensor:
         return self.to(np.uint8)
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return Tensor(self.data)
+        """The same data, cut from the graph (batched as this tensor is, inside vmap)."""
+        return batching.marked(Tensor(self.data), (self,))
 
     def detach_(self):
         """This tensor cut from the graph, as a leaf that requires no grad; the graph it was part of keeps its node
@@ -995,15 +996,19 @@ class Tensor:
         self._refuse_shared_memory()
         result = op(self._as_own_input(), other)
         self._require_output_shape(result.shape)
-        if not can_cast(result.dtype, self.dtype):
-            raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[result.dtype]} can't be cast to the desired output "
-                               f"type {SCALAR_TYPE_NAMES[self.dtype]}")
+        self._require_castable_from(result.dtype)
         result = result.to(self.dtype)
         if result.creator is None:
             get_array_module(self.data).copyto(self._writable_data(), result.data)
         else:
             self._become_written(result)
         return self
+
+    def _require_castable_from(self, dtype):
+        """torch's error for an op's result of `dtype` written into this tensor of a dtype that cannot hold it."""
+        if not can_cast(dtype, self.dtype):
+            raise RuntimeError(f"result type {SCALAR_TYPE_NAMES[dtype]} can't be cast to the desired output "
+                               f"type {SCALAR_TYPE_NAMES[self.dtype]}")
 
     def _require_output_shape(self, shape):
         """torch's error for an in-place op whose result, of `shape`, is not this tensor's shape."""
@@ -1219,7 +1224,7 @@ class Tensor:
         require_broadcastable(a.shape, b.shape)
         if integers_only and a.dtype.kind not in ("biu" if bool_too else "iu"):
             raise NotImplementedError(f'"{integers_only}_cpu" not implemented for \'{SCALAR_TYPE_NAMES[a.dtype]}\'')
-        return Tensor(op(a.data, b.data))
+        return batching.marked(Tensor(op(a.data, b.data)), (self, other))
 
     def __lt__(self, other):
         return self._outside_graph(other, operator.lt)
@@ -2776,9 +2781,11 @@ class Tensor:
         if p is None and self.dtype.kind != "f":
             raise NotImplementedError(f"\"bernoulli_tensor_cpu_p_\" not implemented for "
                                       f"'{SCALAR_TYPE_NAMES[self.dtype]}'")
+        batching.refuse_batched_parameters(self)
+        drawn = batching.drawn_anew(creation.empty_like(self))
         if p is not None:
-            return creation.empty_like(self).bernoulli_(p, generator=generator)
-        drawn = creation.empty_like(self).bernoulli_(self.detach(), generator=generator)
+            return drawn.bernoulli_(p, generator=generator)
+        drawn.bernoulli_(self.detach(), generator=generator)
         return ops.Drawn.apply(drawn, self, node_name="BernoulliBackward0")
 
     def exponential_(self, lambd=1.0, *, generator=None):
@@ -2829,6 +2836,7 @@ class Tensor:
             raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
         if (weights.sum(-1) <= 0).any():
             raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        batching.refuse_batched_parameters(self)
         draws = random.draw_categories(weights.reshape(-1, weights.shape[-1]), num_samples, replacement,
                                        random.generator(generator))
         return Tensor(to_device(draws.reshape(*self.shape[:-1], num_samples), self.device))
@@ -2868,8 +2876,9 @@ class Tensor:
         return creation.tensor(data, requires_grad, dtype or self.dtype, device or self.device)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
-                             requires_grad=requires_grad)
+        """Batched as this tensor is, inside vmap, as torch's."""
+        return batching.marked(creation.full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                                             requires_grad=requires_grad), (self,))
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
         return self.new_full(_size_argument("new_zeros", size), 0, dtype, device, requires_grad)
@@ -3041,6 +3050,37 @@ def _interleaved_positions(repeats, size, like, dim):
     if min(counts, default=0) < 0:
         raise RuntimeError("repeats can not be negative")
     return xp.repeat(xp.arange(size), counts[0] if len(counts) == 1 else counts)
+
+
+def written_out(out, result, op, differentiable=False):
+    """`result` written into the out= tensor of torch's `op`, as torch's out= forms do, and out returned: out of
+    another shape is resized (torch's deprecation warning where it had elements; a view is not). torch has two kinds:
+    a composite function's (tensordot's, differentiable=True) wants out of result's dtype and is recorded as a copy
+    into it; a kernel's (div's) casts result to a dtype that can hold it and refuses autograd."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if differentiable:
+        if out.requires_grad and out.shape != result.shape:
+            raise RuntimeError(f"{op}(): the 'out' tensor was specified and requires gradients, and its shape does "
+                               "not match the expected result. Either remove the 'out' argument, ensure it does not "
+                               "require gradients, or make sure its shape matches the expected output.")
+        if out.dtype != result.dtype:
+            raise RuntimeError(f"{op}: Expected the output tensor to have dtype {SCALAR_TYPE_NAMES[result.dtype]}, "
+                               f"but got an output tensor with dtype {SCALAR_TYPE_NAMES[out.dtype]}")
+    else:
+        if is_grad_enabled() and (result.requires_grad or out.requires_grad):
+            raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic differentiation, "
+                               "but one of the arguments requires grad.")
+        out._require_castable_from(result.dtype)
+    if out.shape != result.shape and out._view_of is None:
+        if out.numel():
+            warnings.warn(f"An output with one or more elements was resized since it had shape {list(out.shape)}, "
+                          f"which does not match the required output shape {list(result.shape)}. This behavior is "
+                          "deprecated, and in a future PyTorch release outputs will not be resized unless they have "
+                          "zero elements. You can explicitly reuse an out tensor t by resizing it, inplace, to zero "
+                          "elements with t.resize_(0).", UserWarning, stacklevel=caller_outside_package()[1])
+        out.data = get_array_module(out.data).empty(result.shape, out.dtype)
+    return out.copy_(result)
 
 
 def tensor_only(name, other, position=1, role="other"):

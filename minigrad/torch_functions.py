@@ -16,7 +16,8 @@ from .function import (CPP_TYPE_NAMES, SCALAR_TYPE_NAMES, autocasts, converted_s
                        require_64_bits, require_broadcastable, result_type)
 from .ops.einsum import einsum_of_one
 from .ops.shape import normalize_dim
-from .tensor import Tensor, checked_arguments, function_form, in_place_version, int_argument, tensor_only, where
+from .tensor import (Tensor, checked_arguments, function_form, in_place_version, int_argument, tensor_only, where,
+                     written_out)
 
 # Tensor methods whose torch function takes the same arguments, the tensor first.
 METHODS = (
@@ -247,9 +248,12 @@ def _contracted_dims(dims, ndim_a, ndim_b):
 @autocasts({"cuda": "promote"})
 @_taking_tensors("a", "b")
 @refusing_uninitialized
-def tensordot(a, b, dims=2):
+def tensordot(a, b, dims=2, out=None):
     """The sum of products of a and b over the dims paired by `dims`, as torch's: a's other dims, then b's. A
-    contracted dim of size 1 broadcasts against its partner, which it sums, as in torch; one matmul does the rest."""
+    contracted dim of size 1 broadcasts against its partner, which it sums, as in torch; one matmul does the rest.
+    `out` receives it as torch's composite functions write it: of its dtype, recorded as a copy."""
+    if out is not None:
+        return written_out(out, tensordot(a, b, dims), "tensordot", differentiable=True)
     if a.dtype != b.dtype:
         raise RuntimeError("both inputs should have same dtype")
     dims_a, dims_b = _contracted_dims(dims, a.ndim, b.ndim)

@@ -334,9 +334,34 @@ def test_a_row_of_minus_infinity_is_nan_as_torchs_without_warnings(name):
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
-def test_hardtanh_refuses_bounds_out_of_order():
-    with pytest.raises(ValueError, match=r"max_val \(1\) must be greater than min_val \(2\)"):
-        mgnn.Hardtanh(2, 1)
+@pytest.mark.parametrize("args, kwargs", [((2, 1), {}), ((), {"min_value": 1.0}), ((-3.0,), {"max_value": -4.0})])
+def test_hardtanh_refuses_bounds_out_of_order_as_torch(args, kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        assert_raises_as_torch(lambda: torch.nn.Hardtanh(*args, **kwargs), lambda: mgnn.Hardtanh(*args, **kwargs))
+
+
+@pytest.mark.parametrize("args, kwargs", [
+    ((), {"min_value": -0.5}),
+    ((), {"max_value": 2.0}),
+    ((), {"min_value": -2.0, "max_value": 0.5}),
+    ((-0.25, 3.0), {"min_value": -1.5, "max_value": 1.5}),   # both names given: the deprecated ones win
+    ((-0.25,), {"max_value": 0.5, "inplace": True}),
+])
+def test_hardtanh_takes_the_deprecated_bound_names_with_torchs_warnings(args, kwargs):
+    x = np.linspace(-3, 3, 13, dtype=np.float32)
+    results = []
+    for lib in (MG, TORCH):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            module = lib.nn.Hardtanh(*args, **kwargs)
+        results.append((module, [(w.category, str(w.message), w.filename) for w in caught]))
+    (ours, our_warnings), (theirs, their_warnings) = results
+    assert our_warnings == their_warnings and len(their_warnings) == len(kwargs) - ("inplace" in kwargs)
+    assert all(filename == __file__ for _, _, filename in our_warnings)
+    assert (ours.min_val, ours.max_val, ours.inplace) == (theirs.min_val, theirs.max_val, theirs.inplace)
+    assert repr(ours) == repr(theirs)
+    np.testing.assert_array_equal(ours(mg.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy())
 
 
 # ---- the GPU path without a GPU --------------------------------------------------------------------------------

@@ -189,14 +189,14 @@ def test_conv_transpose_of_an_output_size_0_is_torchs_error(call):
     assert_raises_as_torch(lambda: call(torch), lambda: call(mg))
 
 
-@pytest.mark.parametrize("name, kwargs", [("Adam", {}), ("AdamW", {}), ("NAdam", {}), ("ASGD", {}),
-                                          ("Adadelta", {}), ("RMSprop", {}), ("Adam", {"foreach": False})])
-def test_capturable_step_of_cpu_parameters_is_torchs_error(name, kwargs):
-    """torch takes capturable=True and refuses it at the step that updates a CPU parameter; one without a gradient
-    steps."""
+@pytest.mark.parametrize("foreach", [True, False, None])
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "ASGD", "Adadelta", "RMSprop", "Rprop"])
+def test_capturable_step_of_cpu_parameters_is_torchs_error(name, foreach):
+    """torch takes capturable=True and refuses it at the step that updates a CPU parameter, in words (and a list of
+    devices) of its foreach path or of its loop; one without a gradient steps."""
     def step(lib, grad):
         param = lib.nn.Parameter(lib.ones(2))
-        optimizer = getattr(lib.optim, name)([param], lr=0.1, capturable=True, **kwargs)
+        optimizer = getattr(lib.optim, name)([param], lr=0.1, capturable=True, foreach=foreach)
         optimizer.step()
         param.grad = lib.ones(2) if grad else None
         optimizer.step()

@@ -9,7 +9,7 @@ import numpy as np
 from .. import functional as F
 from .. import linalg
 from ..backend import to_numpy
-from ..creation import empty, eye, full, full_like, ones_like, randn, tensor, zeros_like
+from ..creation import empty, eye, full, full_like, ones_like, rand, randn, tensor, zeros_like
 from ..function import no_grad
 from ..functional import _size
 from ..random import generator
@@ -376,8 +376,7 @@ class Uniform(Distribution):
         return (self.high - self.low).pow(2) / 12
 
     def rsample(self, sample_shape=()):
-        return self.icdf(empty(self._extended_shape(sample_shape), dtype=self.low.dtype,
-                               device=self.low.device).uniform_())
+        return self.icdf(rand(self._extended_shape(sample_shape), dtype=self.low.dtype, device=self.low.device))
 
     def log_prob(self, value):
         value = self._checked(value)

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 from scipy import special
 
+from .. import batching
 from ..backend import default_dtype, to_device
 from ..dtypes import _require_dtype
 from ..function import no_grad
@@ -64,6 +65,7 @@ def fill_drawn(tensor, draw):
     as a write that backward checks: counting starts a check at every op for the rest of the program.) Refused for
     an expanded tensor, whose elements share memory, as torch refuses its random draws there."""
     tensor._refuse_shared_memory()
+    batching.refuse_unbatched_draw(tensor)
     values = np.asarray(draw(tensor.shape)).astype(tensor.dtype)
     tensor.data[...] = to_device(values, tensor.device)
     return tensor

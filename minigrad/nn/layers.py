@@ -310,10 +310,22 @@ class Hardtanh(_InPlaceFlag):
     function = staticmethod(F.hardtanh)
     options = ("min_val", "max_val")
 
-    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False, min_value=None, max_value=None):
+        """min_value and max_value: torch's deprecated names of the bounds, which win where both are given."""
+        min_val = _renamed_keyword(min_val, "min_val", min_value, "min_value")
+        max_val = _renamed_keyword(max_val, "max_val", max_value, "max_value")
         if max_val <= min_val:
-            raise ValueError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
+            raise AssertionError(f"max_val ({max_val}) must be greater than min_val ({min_val})")
         super().__init__(inplace, min_val=min_val, max_val=max_val)
+
+
+def _renamed_keyword(value, name, old_value, old_name):
+    """The value of a constructor's keyword argument given by its new name or (torch's FutureWarning, at the line
+    that calls the constructor) by its deprecated one, which wins."""
+    if old_value is None:
+        return value
+    warnings.warn(f"keyword argument `{old_name}` is deprecated and renamed to `{name}`", FutureWarning, stacklevel=3)
+    return old_value
 
 
 class ReLU6(Hardtanh):
