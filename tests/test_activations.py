@@ -93,6 +93,8 @@ def test_relu_refuses_bools_as_torch():
 
 PICKING = {
     "leaky_relu": lambda L, x: L.F.leaky_relu(x, 0.2),
+    "leaky_relu_steep": lambda L, x: L.F.leaky_relu(x, 2.0),
+    "leaky_relu_negative": lambda L, x: L.F.leaky_relu(x, -0.5),
     "elu": lambda L, x: L.F.elu(x),
     "selu": lambda L, x: L.F.selu(x),
     "celu": lambda L, x: L.F.celu(x, 0.5),

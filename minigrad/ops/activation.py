@@ -166,8 +166,13 @@ class LeakyReLU(_Activation):
 
     @staticmethod
     def gradient(xp, grad, a, out, negative_slope):
-        xp.multiply(grad, negative_slope, out=out)
-        _pass_where_positive(xp, a, grad, out)
+        if 0 < negative_slope <= 1:                                     # grad times 1 or the slope, no select:
+            xp.greater(a, 0, out=out)                                   # 1.0 where a > 0, else 0.0 (at a NaN too),
+            xp.clip(out, negative_slope, 1, out=out)                    # 0.0 raised to the slope
+            out *= grad
+        else:
+            xp.multiply(grad, negative_slope, out=out)
+            _pass_where_positive(xp, a, grad, out)
 
     @staticmethod
     def tensor_gradient(grad, a, negative_slope):
