@@ -115,6 +115,27 @@ def test_picking_activations_match_torch_at_infinities_nan_and_signed_zeros(name
     np.testing.assert_allclose(grad, expected_grad, rtol=2e-6, atol=1e-42)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("beta, threshold", [(1.0, 15.0), (1.0, 16.0), (1.0, 17.5), (1.0, 20.0), (2.0, 40.0)])
+def test_softplus_is_torchs_bit_for_bit_past_its_threshold(beta, threshold, dtype):
+    """Beyond the threshold torch gives a and grad themselves; where minigrad leaves out its select there (the
+    formulas round to them already), they must still be those bits, just past the threshold too."""
+    edge = np.float64(threshold / beta).astype(dtype)
+    steps = [np.nextafter(edge, np.inf, dtype=dtype)]
+    for _ in range(3):
+        steps.append(np.nextafter(steps[-1], np.inf, dtype=dtype))
+    x = np.concatenate([edge - np.array([1.0, 1e-3], dtype), [edge], steps, edge + np.array([1e-3, 0.1, 1, 5], dtype)])
+    softplus = lambda L, x: L.F.softplus(x, beta=beta, threshold=threshold)   # noqa: E731
+    out, (grad,) = _run(MG, softplus, [x])
+    expected, (expected_grad,) = _run(TORCH, softplus, [x])
+    linear = x * beta > threshold
+    assert linear.sum() == 8
+    np.testing.assert_array_equal(out.numpy()[linear], expected.detach().numpy()[linear])
+    np.testing.assert_array_equal(grad[linear], expected_grad[linear])
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=2e-6)
+    np.testing.assert_allclose(grad, expected_grad, rtol=2e-6)
+
+
 def test_selecting_by_bits_is_exact_for_every_value():
     """select_into against NumPy's where, bit for bit: NaN, inf, signed zeros, subnormals, from arrays and numbers."""
     from minigrad.ops.elementwise import select_into

@@ -421,19 +421,31 @@ class Softplus(_Activation):
 
     @staticmethod
     def function(xp, a, out, beta, threshold):
-        xp.multiply(a, beta, out=out)
-        linear = out > threshold
-        _softplus_into(xp, out, out)
-        out /= beta
-        select_into(linear, a, out)
+        scaled = a if beta == 1 else xp.multiply(a, beta, out=out)
+        linear = None if beta == 1 and Softplus.saturates(a.dtype, threshold) else scaled > threshold
+        _softplus_into(xp, scaled, out)
+        if beta != 1:
+            out /= beta
+        if linear is not None:
+            select_into(linear, a, out)
 
     @staticmethod
-    def gradient(xp, grad, a, out, beta, threshold):                   # grad * sigmoid(beta * a), or grad
-        xp.multiply(a, beta, out=out)
-        linear = out > threshold
-        _sigmoid_into(out, out)
-        out *= grad
-        select_into(linear, grad, out)
+    def gradient(xp, grad, a, out, beta, threshold):                   # grad / (1 + exp(-beta * a)), or grad
+        xp.multiply(a, -beta, out=out)
+        linear = None if Softplus.saturates(a.dtype, threshold) else out < -threshold
+        xp.exp(out, out=out)
+        out += 1
+        xp.divide(grad, out, out=out)
+        if linear is not None:
+            select_into(linear, grad, out)
+
+    @staticmethod
+    def saturates(dtype, threshold):
+        """Whether torch's linear branch beyond the threshold is what the formulas give there already, so that no
+        select is needed: exp(-x) < eps / 4 for every x > threshold, where log1p(exp(x)) = x + log1p(exp(-x))
+        rounds to x and 1 / (1 + exp(-x)) to 1 (float32's default threshold of 20 is past 17.3; float64's 37.4
+        is not)."""
+        return threshold > -math.log(np.finfo(dtype).eps / 4)
 
     @staticmethod
     def tensor_gradient(grad, a, beta, threshold):
