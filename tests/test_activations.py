@@ -93,6 +93,8 @@ def test_relu_refuses_bools_as_torch():
 
 PICKING = {
     "leaky_relu": lambda L, x: L.F.leaky_relu(x, 0.2),
+    "leaky_relu_steep": lambda L, x: L.F.leaky_relu(x, 2.0),
+    "leaky_relu_negative": lambda L, x: L.F.leaky_relu(x, -0.5),
     "elu": lambda L, x: L.F.elu(x),
     "selu": lambda L, x: L.F.selu(x),
     "celu": lambda L, x: L.F.celu(x, 0.5),
@@ -111,6 +113,27 @@ def test_picking_activations_match_torch_at_infinities_nan_and_signed_zeros(name
     expected, (expected_grad,) = _run(TORCH, PICKING[name], [x])
     np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=2e-6, atol=1e-42)  # torch's subnormal tails
     np.testing.assert_allclose(grad, expected_grad, rtol=2e-6, atol=1e-42)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("beta, threshold", [(1.0, 15.0), (1.0, 16.0), (1.0, 17.5), (1.0, 20.0), (2.0, 40.0)])
+def test_softplus_is_torchs_bit_for_bit_past_its_threshold(beta, threshold, dtype):
+    """Beyond the threshold torch gives a and grad themselves; where minigrad leaves out its select there (the
+    formulas round to them already), they must still be those bits, just past the threshold too."""
+    edge = np.float64(threshold / beta).astype(dtype)
+    steps = [np.nextafter(edge, np.inf, dtype=dtype)]
+    for _ in range(3):
+        steps.append(np.nextafter(steps[-1], np.inf, dtype=dtype))
+    x = np.concatenate([edge - np.array([1.0, 1e-3], dtype), [edge], steps, edge + np.array([1e-3, 0.1, 1, 5], dtype)])
+    softplus = lambda L, x: L.F.softplus(x, beta=beta, threshold=threshold)   # noqa: E731
+    out, (grad,) = _run(MG, softplus, [x])
+    expected, (expected_grad,) = _run(TORCH, softplus, [x])
+    linear = x * beta > threshold
+    assert linear.sum() == 8
+    np.testing.assert_array_equal(out.numpy()[linear], expected.detach().numpy()[linear])
+    np.testing.assert_array_equal(grad[linear], expected_grad[linear])
+    np.testing.assert_allclose(out.numpy(), expected.detach().numpy(), rtol=2e-6)
+    np.testing.assert_allclose(grad, expected_grad, rtol=2e-6)
 
 
 def test_selecting_by_bits_is_exact_for_every_value():

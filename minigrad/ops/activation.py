@@ -144,6 +144,12 @@ def _scratch(a):
     return memory.empty(get_array_module(a), a.shape, a.dtype)
 
 
+def _scale(array, factor):
+    """array *= factor in place, and no pass where the factor is 1, the default of the activations' constants."""
+    if factor != 1:
+        array *= factor
+
+
 def _pass_where_positive(xp, a, kept, out):
     """out = kept where a > 0, else what out holds."""
     select_into(a > 0, kept, out)
@@ -166,8 +172,13 @@ class LeakyReLU(_Activation):
 
     @staticmethod
     def gradient(xp, grad, a, out, negative_slope):
-        xp.multiply(grad, negative_slope, out=out)
-        _pass_where_positive(xp, a, grad, out)
+        if 0 < negative_slope <= 1:                                     # grad times 1 or the slope, no select:
+            xp.greater(a, 0, out=out)                                   # 1.0 where a > 0, else 0.0 (at a NaN too),
+            xp.clip(out, negative_slope, 1, out=out)                    # 0.0 raised to the slope
+            out *= grad
+        else:
+            xp.multiply(grad, negative_slope, out=out)
+            _pass_where_positive(xp, a, grad, out)
 
     @staticmethod
     def tensor_gradient(grad, a, negative_slope):
@@ -184,31 +195,35 @@ class ELU(_Activation):
 
     @staticmethod
     def function(xp, a, out, alpha, scale=1.0, input_scale=1.0):
-        xp.expm1(ELU.scaled_input(xp, a, out, input_scale), out=out)
-        out *= alpha
-        _pass_where_positive(xp, a, a, out)
-        if scale != 1:
-            out *= scale
+        # the two branches on the clipped halves of a, added: each is 0 on the other's half (a NaN in both), where a
+        # select would cost as much as expm1; torch's constant alpha * scale folded
+        xp.clip(a, -math.inf, 0, out=out)
+        _scale(out, input_scale)
+        xp.expm1(out, out=out)
+        _scale(out, alpha * scale)
+        positive = _scratch(a)
+        xp.clip(a, 0, math.inf, out=positive)
+        _scale(positive, scale)
+        out += positive
 
     @staticmethod
     def gradient(xp, grad, a, out, alpha, scale=1.0, input_scale=1.0):
-        # scale * (grad where a > 0, else grad * alpha * input_scale * exp(input_scale * a))
-        xp.exp(ELU.scaled_input(xp, a, out, input_scale), out=out)
+        # grad * (alpha * scale * input_scale * exp(input_scale * a) where a <= 0, else scale), a NaN the latter as
+        # torch's: exp of fmin(a, 0), 1 where a > 0 or NaN, so that elu's defaults, whose two constants agree, need
+        # no select
+        negative_coefficient = alpha * scale * input_scale
+        xp.fmin(a, 0, out=out)
+        _scale(out, input_scale)
+        xp.exp(out, out=out)
+        _scale(out, negative_coefficient)
+        if negative_coefficient != scale:
+            select_into(~(a <= 0), scale, out)
         out *= grad
-        out *= alpha * input_scale
-        select_into(~(a <= 0), grad, out)                               # at a NaN too, as torch's
-        if scale != 1:
-            out *= scale
 
     @staticmethod
     def tensor_gradient(grad, a, alpha, scale=1.0, input_scale=1.0):   # exp of min(a, 0): no inf where a > 0
         negative = grad * (a * input_scale).clamp(max=0).exp() * (alpha * input_scale)
         return negative.where(a <= 0, grad) * scale
-
-    @staticmethod
-    def scaled_input(xp, a, out, input_scale):
-        """input_scale * a, in out unless input_scale is 1 (a itself then)."""
-        return a if input_scale == 1 else xp.multiply(a, input_scale, out=out)
 
 
 # torch's float32 erf on the CPU (Abramowitz & Stegun 7.1.26): erf(x) = sign(x) * (1 - t * r(t) * exp(-x ** 2)),
@@ -406,19 +421,31 @@ class Softplus(_Activation):
 
     @staticmethod
     def function(xp, a, out, beta, threshold):
-        xp.multiply(a, beta, out=out)
-        linear = out > threshold
-        _softplus_into(xp, out, out)
-        out /= beta
-        select_into(linear, a, out)
+        scaled = a if beta == 1 else xp.multiply(a, beta, out=out)
+        linear = None if beta == 1 and Softplus.saturates(a.dtype, threshold) else scaled > threshold
+        _softplus_into(xp, scaled, out)
+        if beta != 1:
+            out /= beta
+        if linear is not None:
+            select_into(linear, a, out)
 
     @staticmethod
-    def gradient(xp, grad, a, out, beta, threshold):                   # grad * sigmoid(beta * a), or grad
-        xp.multiply(a, beta, out=out)
-        linear = out > threshold
-        _sigmoid_into(out, out)
-        out *= grad
-        select_into(linear, grad, out)
+    def gradient(xp, grad, a, out, beta, threshold):                   # grad / (1 + exp(-beta * a)), or grad
+        xp.multiply(a, -beta, out=out)
+        linear = None if Softplus.saturates(a.dtype, threshold) else out < -threshold
+        xp.exp(out, out=out)
+        out += 1
+        xp.divide(grad, out, out=out)
+        if linear is not None:
+            select_into(linear, grad, out)
+
+    @staticmethod
+    def saturates(dtype, threshold):
+        """Whether torch's linear branch beyond the threshold is what the formulas give there already, so that no
+        select is needed: exp(-x) < eps / 4 for every x > threshold, where log1p(exp(x)) = x + log1p(exp(-x))
+        rounds to x and 1 / (1 + exp(-x)) to 1 (float32's default threshold of 20 is past 17.3; float64's 37.4
+        is not)."""
+        return threshold > -math.log(np.finfo(dtype).eps / 4)
 
     @staticmethod
     def tensor_gradient(grad, a, beta, threshold):
