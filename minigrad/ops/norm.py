@@ -128,11 +128,24 @@ def _contiguous_tail(a, count):
 
 def _summed_in_threads(xp, a, b, axes):
     """_sum_of_products, its blocks split over the worker threads."""
-    def fill(a, *b, out):
-        out[...] = _sum_of_products(xp, a, b[0] if b else None, axes)
+    return _sums_in_threads(xp, a, (b,), axes)[0]
 
-    return parallel.elementwise(fill, a, *(() if b is None else (b,)),
-                                out=memory.empty(xp, _statistics_shape(a.shape, axes), a.dtype), whole_axes=axes)
+
+def _sums_in_threads(xp, a, factors, axes):
+    """_sum_of_products of a and each of `factors` (None: a alone), a list: each worker thread takes them one after
+    another over its block of a, which the later ones read from cache, where passes of their own would read all of
+    a from memory again."""
+    shape = _statistics_shape(a.shape, axes)
+    given = [b for b in factors if b is not None]
+    later_sums = [memory.empty(xp, shape, a.dtype) for _ in factors[1:]]
+
+    def fill(a, *given_and_later_sums, out):
+        blocks = iter(given_and_later_sums[:len(given)])
+        for b, total in zip(factors, (out, *given_and_later_sums[len(given):])):
+            total[...] = _sum_of_products(xp, a, None if b is None else next(blocks), axes)
+
+    first = parallel.elementwise(fill, a, *given, *later_sums, out=memory.empty(xp, shape, a.dtype), whole_axes=axes)
+    return [first, *later_sums]
 
 
 class Normalize(Function):
@@ -194,9 +207,11 @@ class Normalize(Function):
         # product itself), reduced in the worker threads.
         affine_shape = (1,) * (grad.ndim - affine[0].ndim) + affine[0].shape if affine else (1,) * grad.ndim
         summed = tuple(axis for axis in axes if affine_shape[axis] == 1)
-        grad_sum = _summed_in_threads(xp, grad, None, summed) if summed else grad
-        product_sum = _summed_in_threads(xp, grad, deviations, summed) * unit if summed else parallel.elementwise(
-            xp.multiply, grad, deviations)
+        if summed:
+            grad_sum, product_sum = _sums_in_threads(xp, grad, (None, deviations), summed)
+            product_sum *= unit
+        else:
+            grad_sum, product_sum = grad, parallel.elementwise(xp.multiply, grad, deviations)
         # grad_x = (g - mean(g) - normalized * mean(g * normalized)) * inverse_std, g = grad * weight the normalized
         # x's gradient and the means over axes, which follow from the two sums; only g * inverse_std when the
         # statistics are constants. One pass, block by block, writes it.
