@@ -739,10 +739,12 @@ def _output_rows(y, groups):
     return _per_group(get_array_module(y).ascontiguousarray(y.swapaxes(0, 1)), groups)
 
 
-def _columns_to_output(function, x, weight, bias, options):
-    """conv2d on the column path: x (N, C, H, W), weight (O, C/G, kh, kw) -> (N, O, out_h, out_w)."""
+def _columns_to_output(function, x, weight, bias, options, cols=None):
+    """conv2d on the column path: x (N, C, H, W), weight (O, C/G, kh, kw) -> (N, O, out_h, out_w). cols: x's
+    columns, where the caller has made them already."""
     out_channels, _, kh, kw = weight.shape
-    cols = function.im2col(x, kh, kw, *options.columns)                         # (C*kh*kw, N*L)
+    if cols is None:
+        cols = function.im2col(x, kh, kw, *options.columns)                     # (C*kh*kw, N*L)
     out = matmul(_per_group(weight, options.groups), _per_group(cols, options.groups))  # (G, O/G, N*L)
     out = out.reshape(out_channels, -1)                                         # (O, N*L)
     if bias is not None:
@@ -767,10 +769,12 @@ def _output_to_columns(function, rows, weight, x_shape, options):
     return function.col2im(cols, x_shape, kh, kw, *options.columns)
 
 
-def _weight_grad_columns(function, x, rows, weight_shape, options):
+def _weight_grad_columns(function, x, rows, weight_shape, options, cols=None):
     """The adjoint of _columns_to_output in the weight: x (N, C, H, W) and output-side rows (G, O/G, N*L) ->
-    weight_shape (O, C/G, kh, kw), the batch summed inside one GEMM per group."""
-    cols = _per_group(function.im2col(x, *weight_shape[2:], *options.columns), options.groups)  # (G, C/G*kh*kw, N*L)
+    weight_shape (O, C/G, kh, kw), the batch summed inside one GEMM per group. cols as _columns_to_output's."""
+    if cols is None:
+        cols = function.im2col(x, *weight_shape[2:], *options.columns)
+    cols = _per_group(cols, options.groups)                                     # (G, C/G*kh*kw, N*L)
     return matmul(rows, cols.swapaxes(1, 2)).reshape(weight_shape)
 
 
@@ -1021,9 +1025,11 @@ class ConvTranspose2d(Function):
         grad_b = Conv2d.bias_grad(ctx, grad)
         grad = _plane_of_output(grad, options.padding, _plane_shape(x.shape, weight.shape, options))
         unpadded = options._replace(padding=(0, 0))
-        grad_x = _columns_to_output(ctx.function, grad, weight, None, unpadded) if need_x else None
-        grad_w = _weight_grad_columns(ctx.function, grad, _output_rows(x, options.groups), weight.shape, unpadded) \
-            if need_w else None
+        # both gradients multiply the columns of the output's gradient: made once
+        cols = ctx.function.im2col(grad, *weight.shape[2:], *unpadded.columns) if need_x and need_w else None
+        grad_x = _columns_to_output(ctx.function, grad, weight, None, unpadded, cols) if need_x else None
+        grad_w = _weight_grad_columns(ctx.function, grad, _output_rows(x, options.groups), weight.shape, unpadded,
+                                      cols) if need_w else None
         return grad_x, grad_w, grad_b
 
 
