@@ -170,6 +170,33 @@ def test_the_unets_pool_takes_no_padded_copy_and_assigns_its_gradient():
     """2x2, stride 2, on even sizes: the fast path, in which every input pixel is under exactly one tap."""
     windows = pool.Windows((8, 16, 256, 256), (2, 2), (2, 2), (0, 0))
     assert not windows.reaches_padding and windows.disjoint and windows.tiled
+    assert len(windows.reductions) == 1
+
+
+def test_overlapping_windows_pool_an_axis_at_a_time():
+    windows = pool.Windows((8, 32, 128, 128), (3, 3), (2, 2), (1, 1))
+    assert len(windows.reductions) == 2
+
+
+@pytest.mark.parametrize("arguments", [dict(kernel_size=3, stride=2, padding=1),
+                                       dict(kernel_size=(3, 4), stride=(2, 3)),
+                                       dict(kernel_size=3, stride=(1, 2), padding=1, dilation=2, ceil_mode=True)],
+                         ids=str)
+def test_overlapping_strided_windows_full_of_ties_send_each_gradient_where_torchs_go(arguments):
+    """Windows that overlap and stride, pooled an axis at a time (on enough planes to be split over the threads):
+    ties, zeros of either sign and infinities everywhere, the first maximum in scan order winning, in both. Small
+    integers as the output's gradient, so that every sum is exact."""
+    rng = np.random.default_rng(3)
+    x = rng.choice(np.array([-np.inf, -1, -0.0, 0, 2], np.float32), size=(4, 48, 41, 37))
+    direction = rng.integers(-3, 4, size=(4, 48, 41, 37)).astype(np.float32)
+    results = []
+    for lib, t in zip((mg, torch), _both(x, requires_grad=True)):
+        functional = torch.nn.functional if lib is torch else mg.functional
+        out = functional.max_pool2d(t, **arguments)
+        (out * lib.tensor(direction[:, :, :out.shape[2], :out.shape[3]])).sum().backward()
+        results.append([out.detach().numpy(), t.grad.numpy()])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 @pytest.mark.parametrize("name, arguments", [
