@@ -68,7 +68,7 @@ class Windows:
         self.tiled = self.disjoint and all(s == k and out * k == size for s, k, out, size in
                                            zip(stride, kernel_size, self.out_size, self.padded_size))
 
-    @property
+    @functools.cached_property
     def reductions(self):
         """The steps from the padded planes to the output, each (its taps' slices, the size it leaves): where
         windows overlap, one axis at a time, the last first, so that a tap's slice along the last axis serves
